@@ -1,0 +1,50 @@
+import { domainToASCII } from 'node:url';
+
+export const MAX_LOCAL_PART_OCTETS = 64;
+export const MAX_DOMAIN_OCTETS = 253;
+export const MAX_ADDRESS_OCTETS = 254;
+
+const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
+const DOT_ATOM = new RegExp(`^${ATEXT}(\\.${ATEXT})*$`);
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+/** RFC 5321 dot-atom local part, ≤ 64 octets. Returns the lowercase form, or undefined when invalid. */
+export function normalizeLocalPart(input: string): string | undefined {
+  const v = input.trim();
+  if (!v || Buffer.byteLength(v) > MAX_LOCAL_PART_OCTETS || !DOT_ATOM.test(v)) return undefined;
+  return v.toLowerCase();
+}
+
+/**
+ * A host name as Mailroom stores it: IDNA to lowercase punycode, labels 1–63 of letters/digits/hyphens, at least two
+ * labels, ≤ 253 octets, no IP literal, no trailing dot, an alphabetic (or punycode) top-level label.
+ */
+export function normalizeDomain(input: string): string | undefined {
+  const v = input.trim();
+  if (!v || v.endsWith('.') || v.startsWith('.') || /[\s/@:[\]]/.test(v)) return undefined;
+  const ascii = domainToASCII(v).toLowerCase();
+  if (!ascii || ascii.length > MAX_DOMAIN_OCTETS) return undefined;
+  const labels = ascii.split('.');
+  if (labels.length < 2 || !labels.every((l) => LABEL.test(l))) return undefined;
+  const tld = labels[labels.length - 1]!;
+  if (/^\d+$/.test(tld) || !/^([a-z]{2,63}|xn--[a-z0-9-]{1,59})$/.test(tld)) return undefined;
+  return ascii;
+}
+
+export interface ParsedAddress {
+  localPart: string;
+  domain: string;
+  address: string;
+}
+
+/** Parses `local@domain` (case-insensitive, IDN domains accepted) into its stored form. */
+export function parseAddress(input: string): ParsedAddress | undefined {
+  const at = input.lastIndexOf('@');
+  if (at <= 0 || at === input.length - 1) return undefined;
+  const localPart = normalizeLocalPart(input.slice(0, at));
+  const domain = normalizeDomain(input.slice(at + 1));
+  if (!localPart || !domain) return undefined;
+  const address = `${localPart}@${domain}`;
+  if (Buffer.byteLength(address) > MAX_ADDRESS_OCTETS) return undefined;
+  return { localPart, domain, address };
+}

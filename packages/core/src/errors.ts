@@ -1,0 +1,71 @@
+/**
+ * Stable machine-readable error codes. Each edge maps them once: HTTP status + problem+json in the API,
+ * `-ERR [CODE]` in POP3, SMTP reply codes in ingress. Add codes here; never rename one.
+ */
+export const ERROR_CODES = [
+  'VALIDATION_FAILED',
+  'NOT_FOUND',
+  'UNAUTHENTICATED',
+  'INVALID_CREDENTIALS',
+  'FORBIDDEN',
+  'CSRF_FAILED',
+  'ALREADY_EXISTS',
+  'CONFLICT',
+  'DOMAIN_NOT_EMPTY',
+  'OWNER_NOT_EMPTY',
+  'LIMIT_DOMAINS_EXCEEDED',
+  'LIMIT_MAILBOXES_EXCEEDED',
+  'LIMIT_STORAGE_EXCEEDED',
+  'QUOTA_EXCEEDED',
+  'PASSWORD_TOO_WEAK',
+  'ACCOUNT_DISABLED',
+  'MAILBOX_DISABLED',
+  'DOMAIN_DISABLED',
+  'MAILBOX_IN_USE',
+  'LOGIN_DELAY',
+  'THROTTLED',
+  'MESSAGE_TOO_LARGE',
+  'DB_UNAVAILABLE',
+  'INTERNAL',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface FieldIssue {
+  path: string;
+  message: string;
+  code?: string;
+}
+
+/** A domain error: safe to show to the caller (no secrets, no internals). */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly fields?: FieldIssue[];
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, opts: { fields?: FieldIssue[]; details?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.name = 'AppError';
+    this.code = code;
+    if (opts.fields) this.fields = opts.fields;
+    if (opts.details) this.details = opts.details;
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
+
+/** True for errors meaning the database is unreachable (connection refused/reset, pool timeout, shutdown). */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  let e: unknown = err;
+  while (e && typeof e === 'object' && !seen.has(e)) {
+    seen.add(e);
+    const code = (e as { code?: unknown }).code;
+    const msg = String((e as { message?: unknown }).message ?? '');
+    if (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300', 'P1001', 'P1002', 'P1017', 'P2024'].includes(code)) return true;
+    if (/ECONNREFUSED|Connection terminated|connection timeout|Can't reach database|DatabaseNotReachable|the database system is (shutting down|starting up)/i.test(msg)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}

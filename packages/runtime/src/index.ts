@@ -1,0 +1,5 @@
+export * from './env.ts';
+export * from './logger.ts';
+export * from './tls.ts';
+export * from './shutdown.ts';
+export * from './secret.ts';
