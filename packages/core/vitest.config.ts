@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     globalSetup: ['@mailroom/db/testing/global-setup'],
     testTimeout: 30_000,
+    reporters: ['default', ['json', { outputFile: '.test-results/vitest.json' }]],
     hookTimeout: 60_000,
   },
 });
