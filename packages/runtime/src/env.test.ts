@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { baseEnvSchema, boolSchema, ConfigError, parseEnv } from './env.ts';
+
+describe('parseEnv', () => {
+  it('applies the documented defaults', () => {
+    const env = parseEnv(baseEnvSchema, {});
+    expect(env).toMatchObject({ MAILROOM_HOST: '127.0.0.1', WEB_PORT: 3000, API_PORT: 3001, POP3_PORT: 1110, POP3S_PORT: 1995, LMTP_PORT: 2424, SMTP_PORT: 2525 });
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.MAILROOM_DATA_DIR).toMatch(/\.mailroom$/);
+  });
+
+  it('names every bad variable without echoing its value', () => {
+    let err: unknown;
+    try {
+      parseEnv(baseEnvSchema, { API_PORT: 'seventy', POP3_PORT: '70000', DATABASE_URL: 'mysql://secret-password@db', ARGON2_TIME_COST: '0' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const msg = (err as Error).message;
+    for (const name of ['API_PORT', 'POP3_PORT', 'DATABASE_URL', 'ARGON2_TIME_COST']) expect(msg).toContain(name);
+    expect(msg).not.toContain('secret-password');
+  });
+
+  it('parses booleans strictly', () => {
+    expect(parseEnv(z.object({ FLAG: boolSchema }), { FLAG: 'on' }).FLAG).toBe(true);
+    expect(() => parseEnv(z.object({ FLAG: boolSchema }), { FLAG: 'perhaps' })).toThrow(/FLAG/);
+    expect(boolSchema.parse('yes')).toBe(true);
+    expect(boolSchema.parse('0')).toBe(false);
+    expect(boolSchema.safeParse('maybe').success).toBe(false);
+  });
+});

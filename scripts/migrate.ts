@@ -1,0 +1,28 @@
+/**
+ * One-shot deployment step (docker-compose's `migrate` service, or by hand): applies migrations to DATABASE_URL and
+ * creates the first admin when none exists. `npm start` does the same itself.
+ */
+import { z } from 'zod';
+import { bootstrapAdmin, createPasswordHasher } from '@mailroom/core';
+import { applyMigrations, createPrismaClient } from '@mailroom/db';
+import { argon2Params, baseEnvSchema, createLogger, parseEnv } from '@mailroom/runtime';
+
+const env = parseEnv(
+  baseEnvSchema.extend({
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL'),
+    MAILROOM_ADMIN_EMAIL: z.string().trim().email().optional(),
+    MAILROOM_ADMIN_PASSWORD: z.string().min(1).optional(),
+  }),
+);
+const log = createLogger('mailroom-migrate', env.LOG_LEVEL);
+const result = await applyMigrations(env.DATABASE_URL);
+log.info(result, 'migrations applied');
+if (env.MAILROOM_ADMIN_EMAIL) {
+  const prisma = createPrismaClient(env.DATABASE_URL, { maxConnections: 1 });
+  try {
+    const admin = await bootstrapAdmin(prisma, createPasswordHasher(argon2Params(env)), { email: env.MAILROOM_ADMIN_EMAIL, password: env.MAILROOM_ADMIN_PASSWORD });
+    if (admin.created && admin.generatedPassword) process.stdout.write(`First admin ${admin.email}, generated password (shown once): ${admin.generatedPassword}\n`);
+  } finally {
+    await prisma.$disconnect();
+  }
+}
