@@ -1,0 +1,33 @@
+/**
+ * `npm run bench`: runs every workspace benchmark one after another (they share the 2 cores, so never in parallel) and
+ * prints each report. Benchmarks create their own databases; nothing here is a test and nothing asserts a time.
+ * `npm run bench -- pop3` runs only the named workspaces.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ALL = [
+  { name: 'pop3', dir: 'packages/pop3' },
+  { name: 'ingress', dir: 'packages/ingress' },
+  { name: 'api', dir: 'apps/api' },
+];
+const wanted = process.argv.slice(2);
+const selected = ALL.filter((b) => !wanted.length || wanted.includes(b.name));
+let failed = 0;
+for (const b of selected) {
+  const entry = path.join(ROOT, b.dir, 'bench/run.ts');
+  if (!existsSync(entry)) {
+    console.log(`\n== ${b.name}: no benchmark yet (${path.relative(ROOT, entry)})`);
+    continue;
+  }
+  console.log(`\n== ${b.name} benchmark (${path.relative(ROOT, entry)})`);
+  const r = spawnSync(path.join(ROOT, 'node_modules/.bin/tsx'), [entry], { cwd: path.join(ROOT, b.dir), stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
+  if (r.status !== 0) {
+    failed++;
+    console.log(`== ${b.name} benchmark exited with ${r.status ?? r.signal}`);
+  }
+}
+process.exit(failed ? 1 : 0);
