@@ -1,0 +1,105 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import path from 'node:path';
+import tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import { findFreePort } from '@mailroom/db';
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export interface StackPorts {
+  WEB_PORT: number;
+  API_PORT: number;
+  POP3_PORT: number;
+  POP3S_PORT: number;
+  LMTP_PORT: number;
+  SMTP_PORT: number;
+  POP3_METRICS_PORT: number;
+  INGRESS_METRICS_PORT: number;
+}
+
+export async function freePorts(): Promise<StackPorts> {
+  const names = ['WEB_PORT', 'API_PORT', 'POP3_PORT', 'POP3S_PORT', 'LMTP_PORT', 'SMTP_PORT', 'POP3_METRICS_PORT', 'INGRESS_METRICS_PORT'] as const;
+  const ports = {} as StackPorts;
+  for (const n of names) ports[n] = await findFreePort();
+  return ports;
+}
+
+export interface RunningStack {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves with the exit code after SIGTERM. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs `tsx scripts/start.ts` (what `npm start` runs after its build step) and waits for its "Mailroom is up" banner. */
+export async function startStack(env: NodeJS.ProcessEnv, timeoutMs = 150_000): Promise<RunningStack> {
+  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['scripts/start.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`stack not up after ${timeoutMs} ms:\n${out.slice(-4000)}`)), timeoutMs);
+    const check = () => {
+      if (out.includes('Mailroom is up')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`start exited with ${code} before it was up:\n${out.slice(-4000)}`));
+    });
+  });
+  return {
+    child,
+    output: () => out,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill(signal);
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return code;
+    },
+  };
+}
+
+/** Reads the first line a server sends (its greeting), over plain TCP or implicit TLS. */
+export async function greeting(port: number, useTls = false): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock: net.Socket = useTls
+      ? tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false })
+      : net.connect({ host: '127.0.0.1', port });
+    let buf = '';
+    sock.setEncoding('utf8');
+    sock.setTimeout(10_000, () => {
+      sock.destroy();
+      reject(new Error(`no greeting on ${port}`));
+    });
+    sock.on('data', (d) => {
+      buf += d;
+      const i = buf.indexOf('\r\n');
+      if (i >= 0) {
+        sock.destroy();
+        resolve(buf.slice(0, i));
+      }
+    });
+    sock.on('error', reject);
+  });
+}
+
+export async function portIsClosed(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.on('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.on('error', () => resolve(true));
+  });
+}

@@ -1,0 +1,86 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePorts, greeting, portIsClosed, startStack, type RunningStack, type StackPorts } from './stack.ts';
+
+// The fresh-machine path: no DATABASE_URL, an empty data directory, nothing running.
+describe('npm start (scripts/start.ts)', () => {
+  let dataDir = '';
+  let ports: StackPorts;
+  let stack: RunningStack | undefined;
+  const adminEmail = 'first-admin@example.com';
+
+  afterAll(async () => {
+    await stack?.stop('SIGKILL').catch(() => undefined);
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('brings every listener up on an embedded PostgreSQL and creates the first admin with a printed password', async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'mr-start-'));
+    ports = await freePorts();
+    const env = { ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), MAILROOM_DATA_DIR: dataDir, DATABASE_URL: '', MAILROOM_ADMIN_EMAIL: adminEmail, MAILROOM_ADMIN_PASSWORD: '', ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' };
+    stack = await startStack(env);
+    const out = stack.output();
+    expect(out).toContain('with embedded PostgreSQL');
+    const pw = /Generated password \(shown once\): (\S+)/.exec(out)?.[1];
+    expect(pw, 'generated admin password printed').toBeTruthy();
+    expect(out).toContain(`:${ports.POP3_PORT}`);
+
+    const health = await fetch(`http://127.0.0.1:${ports.API_PORT}/healthz`);
+    expect(health.status).toBe(200);
+    const ready = await fetch(`http://127.0.0.1:${ports.API_PORT}/readyz`);
+    expect(ready.status).toBe(200);
+    // The API answers through the web origin under /api too.
+    const viaWeb = await fetch(`http://127.0.0.1:${ports.WEB_PORT}/api/openapi.json`);
+    expect(viaWeb.status).toBe(200);
+    expect((await viaWeb.json()).openapi).toMatch(/^3\./);
+    const page = await fetch(`http://127.0.0.1:${ports.WEB_PORT}/login`);
+    expect(page.status).toBe(200);
+
+    // The printed password signs the admin in.
+    const login = await fetch(`http://127.0.0.1:${ports.API_PORT}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: adminEmail, password: pw }),
+    });
+    expect(login.status).toBe(200);
+
+    expect(await greeting(ports.POP3_PORT)).toMatch(/^\+OK/);
+    expect(await greeting(ports.POP3S_PORT, true)).toMatch(/^\+OK/);
+    expect(await greeting(ports.LMTP_PORT)).toMatch(/^220 /);
+    expect(await greeting(ports.SMTP_PORT)).toMatch(/^220 /);
+    for (const p of [ports.POP3_METRICS_PORT, ports.INGRESS_METRICS_PORT]) {
+      expect((await fetch(`http://127.0.0.1:${p}/healthz`)).status).toBe(200);
+      expect(await (await fetch(`http://127.0.0.1:${p}/metrics`)).text()).toMatch(/^# HELP /m);
+    }
+    expect(existsSync(path.join(dataDir, 'tls', 'cert.pem'))).toBe(true);
+  });
+
+  it('stops every service and PostgreSQL on SIGTERM', async () => {
+    expect(stack).toBeDefined();
+    const code = await stack!.stop('SIGTERM');
+    expect(code).toBe(0);
+    for (const p of Object.values(ports)) expect(await portIsClosed(p), `port ${p} closed`).toBe(true);
+    expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
+    stack = undefined;
+  });
+
+  it('starts again on the same data directory without re-creating the admin', async () => {
+    const env = { ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), MAILROOM_DATA_DIR: dataDir, DATABASE_URL: '', MAILROOM_ADMIN_EMAIL: adminEmail, ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' };
+    stack = await startStack(env);
+    expect(stack.output()).not.toContain('Generated password');
+    expect((await fetch(`http://127.0.0.1:${ports.API_PORT}/healthz`)).status).toBe(200);
+    expect(await stack.stop('SIGINT')).toBe(0);
+    stack = undefined;
+  });
+
+  it('refuses a bad setting with a message naming the variable', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { ROOT } = await import('./stack.ts');
+    const r = spawnSync(path.join(ROOT, 'node_modules/.bin/tsx'), ['scripts/start.ts'], { cwd: ROOT, env: { ...process.env, POP3_PORT: 'pop', MAILROOM_DATA_DIR: dataDir }, encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('POP3_PORT');
+  });
+});
