@@ -1,0 +1,102 @@
+import { baseEnvSchema, boolSchema, nonNegativeIntSchema, parseEnv, portSchema, positiveIntSchema } from '@mailroom/runtime';
+import { z } from 'zod';
+
+/** Default message size limit (50 MiB) announced in EHLO SIZE; trace fields are added on top of it. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 52_428_800;
+
+/** The ingress process environment: the shared base plus ingress limits and policy. */
+export const ingressEnvSchema = baseEnvSchema.extend({
+  INGRESS_METRICS_PORT: portSchema.default(9102),
+  /** Largest message accepted (octets of the message as received, CRLF line endings), announced in SIZE. */
+  INGRESS_MAX_MESSAGE_BYTES: positiveIntSchema.max(1_000_000_000).default(DEFAULT_MAX_MESSAGE_BYTES),
+  /** Largest header section; a message whose header does not end within it is refused (554 5.6.0). */
+  INGRESS_MAX_HEADER_BYTES: positiveIntSchema.default(1_048_576),
+  /** Over-quota reply: `temporary` = 452 4.2.2 (senders retry), `permanent` = 552 5.2.2 (senders bounce). */
+  INGRESS_QUOTA_REPLY: z.enum(['temporary', 'permanent']).default('temporary'),
+  /** Concurrent connections per listener (LMTP and SMTP each). */
+  INGRESS_MAX_CONNECTIONS: positiveIntSchema.default(200),
+  /** Concurrent SMTP connections from one IP address; 0 = unlimited. LMTP (a trusted MTA) is not limited per IP. */
+  INGRESS_MAX_CONNECTIONS_PER_IP: nonNegativeIntSchema.default(20),
+  /** Messages (MAIL commands) per minute from one IP address over SMTP; 0 = unlimited. */
+  INGRESS_MAX_MESSAGES_PER_IP_PER_MINUTE: nonNegativeIntSchema.default(120),
+  /** Recipients per transaction. */
+  INGRESS_MAX_RECIPIENTS: positiveIntSchema.default(100),
+  /** Longest command line in octets. */
+  INGRESS_MAX_COMMAND_OCTETS: positiveIntSchema.min(512).default(4096),
+  /** Idle timeout while the client owes us input. */
+  INGRESS_SOCKET_TIMEOUT_MS: positiveIntSchema.default(120_000),
+  /** How long close() waits for open sessions before answering 421 and disconnecting them. */
+  INGRESS_CLOSE_TIMEOUT_MS: positiveIntSchema.default(10_000),
+  /** Host name in the banner and Received fields; defaults to MAILROOM_PUBLIC_HOST, then the machine's host name. */
+  INGRESS_HOSTNAME: z.string().trim().min(1).optional().or(z.literal('').transform(() => undefined)),
+  /** Offer the SMTP listener (the MX); LMTP is always on. */
+  INGRESS_SMTP_ENABLED: boolSchema.default(true),
+  /** Database pool size for the ingress process. */
+  INGRESS_DB_CONNECTIONS: positiveIntSchema.max(200).default(10),
+});
+export type IngressEnv = z.infer<typeof ingressEnvSchema>;
+
+/** What the ingress factory needs; built from the environment by {@link ingressConfigFromEnv} or directly by tests. */
+export interface IngressConfig {
+  host: string;
+  lmtpPort: number;
+  smtpPort: number;
+  /** null = no HTTP endpoint. */
+  metricsPort: number | null;
+  hostname: string;
+  smtpEnabled: boolean;
+  maxMessageBytes: number;
+  maxHeaderBytes: number;
+  quotaReply: 'temporary' | 'permanent';
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  maxMessagesPerIpPerMinute: number;
+  maxRecipients: number;
+  maxCommandOctets: number;
+  socketTimeoutMs: number;
+  closeTimeoutMs: number;
+}
+
+export const DEFAULT_INGRESS_CONFIG: IngressConfig = {
+  host: '127.0.0.1',
+  lmtpPort: 2424,
+  smtpPort: 2525,
+  metricsPort: 9102,
+  hostname: 'localhost',
+  smtpEnabled: true,
+  maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+  maxHeaderBytes: 1_048_576,
+  quotaReply: 'temporary',
+  maxConnections: 200,
+  maxConnectionsPerIp: 20,
+  maxMessagesPerIpPerMinute: 120,
+  maxRecipients: 100,
+  maxCommandOctets: 4096,
+  socketTimeoutMs: 120_000,
+  closeTimeoutMs: 10_000,
+};
+
+export function loadIngressEnv(env: NodeJS.ProcessEnv = process.env): IngressEnv {
+  return parseEnv(ingressEnvSchema, env);
+}
+
+export function ingressConfigFromEnv(env: IngressEnv, fallbackHostname: string): IngressConfig {
+  return {
+    host: env.MAILROOM_HOST,
+    lmtpPort: env.LMTP_PORT,
+    smtpPort: env.SMTP_PORT,
+    metricsPort: env.INGRESS_METRICS_PORT,
+    hostname: env.INGRESS_HOSTNAME ?? env.MAILROOM_PUBLIC_HOST ?? fallbackHostname,
+    smtpEnabled: env.INGRESS_SMTP_ENABLED,
+    maxMessageBytes: env.INGRESS_MAX_MESSAGE_BYTES,
+    maxHeaderBytes: env.INGRESS_MAX_HEADER_BYTES,
+    quotaReply: env.INGRESS_QUOTA_REPLY,
+    maxConnections: env.INGRESS_MAX_CONNECTIONS,
+    maxConnectionsPerIp: env.INGRESS_MAX_CONNECTIONS_PER_IP,
+    maxMessagesPerIpPerMinute: env.INGRESS_MAX_MESSAGES_PER_IP_PER_MINUTE,
+    maxRecipients: env.INGRESS_MAX_RECIPIENTS,
+    maxCommandOctets: env.INGRESS_MAX_COMMAND_OCTETS,
+    socketTimeoutMs: env.INGRESS_SOCKET_TIMEOUT_MS,
+    closeTimeoutMs: env.INGRESS_CLOSE_TIMEOUT_MS,
+  };
+}

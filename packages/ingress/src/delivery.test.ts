@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeliveryService, deliverMessage } from './delivery.ts';
+import { normalizeCrlf, splitTraceFields } from './message.ts';
+import { createFixture, domainUsedBytes, mailboxState, testPrisma } from './testing/fixtures.ts';
+
+const prisma = testPrisma(20);
+afterAll(() => prisma.$disconnect());
+
+const MSG = 'From: a@example.org\r\nTo: b@example.net\r\nSubject: hi\r\n\r\nhello\r\n';
+
+describe('recipient resolution', () => {
+  let f: Awaited<ReturnType<typeof createFixture>>;
+  let svc: DeliveryService;
+  beforeAll(async () => {
+    f = await createFixture(prisma);
+    svc = new DeliveryService(prisma);
+  });
+
+  it('finds a mailbox case-insensitively', async () => {
+    const m = await f.mailbox('alice');
+    const r = await svc.resolveRecipient(`ALICE@${f.domain.toUpperCase()}`);
+    expect(r).toMatchObject({ ok: true, kind: 'mailbox', targets: [{ mailboxId: m.id, address: m.address }] });
+  });
+
+  it('answers 550 5.1.1 for an unknown user, 5.7.1 for a foreign domain, 5.2.1 for disabled', async () => {
+    expect(await svc.resolveRecipient(`nobody@${f.domain}`)).toMatchObject({ ok: false, reply: { code: 550, status: '5.1.1' } });
+    expect(await svc.resolveRecipient('someone@not-hosted.example')).toMatchObject({ ok: false, reply: { code: 550, status: '5.7.1' } });
+    await f.mailbox('off', { enabled: false });
+    expect(await svc.resolveRecipient(`off@${f.domain}`)).toMatchObject({ ok: false, reply: { code: 550, status: '5.2.1' } });
+    const dead = await f.domainRow({ active: false });
+    await f.mailbox('x', { domainId: dead.id });
+    expect(await svc.resolveRecipient(`x@${dead.name}`)).toMatchObject({ ok: false, reply: { code: 550, status: '5.2.1' } });
+  });
+
+  it('refuses a full mailbox at RCPT time with the configured quota reply', async () => {
+    const m = await f.mailbox('full', { quotaBytes: 0 });
+    expect(await svc.resolveRecipient(m.address)).toMatchObject({ ok: false, reply: { code: 452, status: '4.2.2' } });
+    const perm = new DeliveryService(prisma, { quotaReply: 'permanent' });
+    expect(await perm.resolveRecipient(m.address)).toMatchObject({ ok: false, reply: { code: 552, status: '5.2.2' } });
+  });
+});
+
+describe('deliverMessage', () => {
+  it('stores byte-exact after the trace fields and keeps counters exact', async () => {
+    const f = await createFixture(prisma);
+    const m = await f.mailbox('bob');
+    const res = await deliverMessage(prisma, { from: 'a@example.org', recipients: [m.address], raw: 'Subject: x\n\nbare LF body\n.dot\n' });
+    expect(res.recipients[0]).toMatchObject({ ok: true });
+    const s = await mailboxState(prisma, m.id);
+    expect(s.messages).toHaveLength(1);
+    const stored = Buffer.from(s.messages[0]!.raw);
+    const { trace, message } = splitTraceFields(stored);
+    expect(message.toString()).toBe('Subject: x\r\n\r\nbare LF body\r\n.dot\r\n');
+    expect(trace.toString()).toMatch(/^Return-Path: <a@example.org>\r\nDelivered-To: bob@.*\r\nReceived: from /);
+    expect(s.messages[0]!.sizeOctets).toBe(stored.length);
+    expect(s.usedBytes).toBe(BigInt(stored.length));
+    expect(await domainUsedBytes(prisma, f.domainId)).toBe(BigInt(stored.length));
+    expect(s.messages[0]!.uid).toBe(1);
+    expect(s.messages[0]!.uidl).toMatch(/^[\x21-\x7e]{1,70}$/);
+  });
+
+  it('fans an alias out to its mailboxes and stores each once', async () => {
+    const f = await createFixture(prisma);
+    const a = await f.mailbox('a');
+    const b = await f.mailbox('b');
+    await f.alias('team', [a.id, b.id]);
+    const res = await deliverMessage(prisma, { from: 'x@example.org', recipients: [`team@${f.domain}`, `A@${f.domain}`], raw: MSG });
+    expect(res.recipients.map((r) => r.ok)).toEqual([true, true]);
+    expect((await mailboxState(prisma, a.id)).messageCount).toBe(1);
+    expect((await mailboxState(prisma, b.id)).messageCount).toBe(1);
+  });
+
+  it('sends unknown local parts to the catch-all, but a real mailbox wins', async () => {
+    const f = await createFixture(prisma);
+    const c = await f.mailbox('catcher');
+    const real = await f.mailbox('real');
+    await f.alias(null, [c.id]);
+    const res = await deliverMessage(prisma, { from: '', recipients: [`whoever@${f.domain}`, `Real@${f.domain}`], raw: MSG });
+    expect(res.recipients.map((r) => r.ok)).toEqual([true, true]);
+    expect((await mailboxState(prisma, c.id)).messageCount).toBe(1);
+    expect((await mailboxState(prisma, real.id)).messageCount).toBe(1);
+    const stored = Buffer.from((await mailboxState(prisma, c.id)).messages[0]!.raw).toString();
+    expect(stored).toMatch(/^Return-Path: <>\r\nDelivered-To: catcher@/);
+  });
+
+  it('refuses a message that crosses the mailbox quota and leaves usage untouched', async () => {
+    const f = await createFixture(prisma);
+    const body = normalizeCrlf(MSG);
+    const m = await f.mailbox('q', { quotaBytes: 1000 + body.length });
+    const first = await deliverMessage(prisma, { from: 'x@example.org', recipients: [m.address], raw: MSG });
+    expect(first.recipients[0]!.ok).toBe(true);
+    const before = await mailboxState(prisma, m.id);
+    const second = await deliverMessage(prisma, { from: 'x@example.org', recipients: [m.address], raw: `${MSG}${'y'.repeat(900)}\r\n` });
+    expect(second.recipients[0]).toMatchObject({ ok: false, reply: { code: 452, status: '4.2.2' } });
+    const after = await mailboxState(prisma, m.id);
+    expect(after.usedBytes).toBe(before.usedBytes);
+    expect(after.nextUid).toBe(before.nextUid);
+    expect(after.messages).toHaveLength(1);
+  });
+
+  it('refuses a message over the domain storage limit and rolls back the mailbox update', async () => {
+    const f = await createFixture(prisma, { maxStorageBytes: 600 });
+    const m = await f.mailbox('d');
+    const res = await deliverMessage(prisma, { from: 'x@example.org', recipients: [m.address], raw: `${MSG}${'z'.repeat(500)}\r\n` });
+    expect(res.recipients[0]).toMatchObject({ ok: false, reply: { code: 452, status: '4.2.2', text: expect.stringMatching(/Domain/) } });
+    const s = await mailboxState(prisma, m.id);
+    expect(s).toMatchObject({ usedBytes: 0n, messageCount: 0, nextUid: 1 });
+    expect(await domainUsedBytes(prisma, f.domainId)).toBe(0n);
+  });
+
+  it('keeps UIDs unique and usage exact under concurrent deliveries to one mailbox', async () => {
+    const f = await createFixture(prisma);
+    const m = await f.mailbox('busy');
+    const N = 30;
+    const results = await Promise.all(
+      Array.from({ length: N }, (_, i) => deliverMessage(prisma, { from: 'x@example.org', recipients: [m.address], raw: `Subject: ${i}\r\n\r\n${'x'.repeat(i * 10)}\r\n` })),
+    );
+    expect(results.every((r) => r.recipients[0]!.ok)).toBe(true);
+    const s = await mailboxState(prisma, m.id);
+    expect(s.messages.map((x) => x.uid)).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+    expect(s.messageCount).toBe(N);
+    expect(s.nextUid).toBe(N + 1);
+    const sum = s.messages.reduce((acc, x) => acc + x.sizeOctets, 0);
+    expect(s.usedBytes).toBe(BigInt(sum));
+    expect(await domainUsedBytes(prisma, f.domainId)).toBe(BigInt(sum));
+    expect(new Set(s.messages.map((x) => x.uidl)).size).toBe(N);
+  });
+});

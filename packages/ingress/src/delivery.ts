@@ -1,0 +1,334 @@
+import { isDatabaseUnavailable, normalizeDomain, normalizeLocalPart } from '@mailroom/core';
+import { newId, type PrismaClient } from '@mailroom/db';
+import { buildTraceFields, newQueueId, normalizeCrlf, type TraceInfo } from './message.ts';
+import { REPLIES, quotaReply, type QuotaReplyMode, type SmtpReply } from './replies.ts';
+
+/** One mailbox a recipient resolves to. */
+export interface DeliveryTarget {
+  mailboxId: string;
+  domainId: string;
+  /** `local@domain` of the mailbox (the Delivered-To value). */
+  address: string;
+}
+
+export type RecipientResolution =
+  | { ok: true; recipient: string; kind: 'mailbox' | 'alias' | 'catch-all'; targets: DeliveryTarget[] }
+  | { ok: false; recipient: string; reply: SmtpReply; reason: string };
+
+export interface StoredCopy {
+  messageId: string;
+  mailboxId: string;
+  address: string;
+  uid: number;
+  uidl: string;
+  sizeOctets: number;
+}
+
+export type StoreResult = { ok: true; copies: StoredCopy[] } | { ok: false; reply: SmtpReply; reason: string };
+
+export interface StoreRequest {
+  targets: DeliveryTarget[];
+  /** The message as received, line endings already CRLF. */
+  body: Buffer;
+  envelopeFrom: string;
+  /** The recipient as given in RCPT TO. */
+  rcptTo: string;
+  queueId: string;
+  helo: string;
+  remoteAddress: string;
+  protocol: TraceInfo['protocol'];
+  date?: Date;
+}
+
+export interface DeliveryServiceOptions {
+  quotaReply?: QuotaReplyMode;
+  /** Host name written into Received fields. */
+  hostname?: string;
+  /** Interactive transaction timeout (large messages take a while to write). */
+  transactionTimeoutMs?: number;
+}
+
+/** Thrown inside a store transaction to roll it back with a reply. */
+class StoreRejected extends Error {
+  constructor(
+    readonly reply: SmtpReply,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+interface DomainRow {
+  domain_id: string;
+  domain_active: boolean;
+  max_storage_bytes: bigint | null;
+  domain_used: bigint;
+  mailbox_id: string | null;
+  local_part: string | null;
+  enabled: boolean | null;
+  quota_bytes: bigint | null;
+  used_bytes: bigint | null;
+}
+
+interface AliasRow {
+  alias_local_part: string | null;
+  mailbox_id: string | null;
+  local_part: string | null;
+  enabled: boolean | null;
+  quota_bytes: bigint | null;
+  used_bytes: bigint | null;
+  domain_id: string | null;
+  domain_name: string | null;
+  domain_active: boolean | null;
+  max_storage_bytes: bigint | null;
+  domain_used: bigint | null;
+}
+
+interface Usage {
+  quota: bigint | null;
+  used: bigint;
+}
+
+function fits(u: Usage, extra: number): boolean {
+  return u.quota === null || u.used + BigInt(extra) <= u.quota;
+}
+
+/**
+ * Recipient policy and storage: resolves `local@domain` to mailboxes (mailbox, alias fan-out, catch-all) and stores a
+ * message into them in one transaction, keeping UIDs, usage counters and domain usage exact.
+ */
+export class DeliveryService {
+  readonly quotaReply: QuotaReplyMode;
+  readonly hostname: string;
+  private readonly transactionTimeoutMs: number;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    options: DeliveryServiceOptions = {},
+  ) {
+    this.quotaReply = options.quotaReply ?? 'temporary';
+    this.hostname = options.hostname ?? 'localhost';
+    this.transactionTimeoutMs = options.transactionTimeoutMs ?? 120_000;
+  }
+
+  /**
+   * Resolves a recipient. `declaredSize` (MAIL FROM SIZE=) lets a full mailbox be refused at RCPT time; without it a
+   * mailbox already at or over its quota is refused. Case-insensitive; the first match wins: mailbox, alias, catch-all.
+   */
+  async resolveRecipient(recipient: string, declaredSize = 0): Promise<RecipientResolution> {
+    const fail = (reply: SmtpReply, reason: string): RecipientResolution => ({ ok: false, recipient, reply, reason });
+    const at = recipient.lastIndexOf('@');
+    if (at <= 0 || at === recipient.length - 1) return fail(REPLIES.badAddress, 'address without domain');
+    const domain = normalizeDomain(recipient.slice(at + 1));
+    if (!domain) return fail(REPLIES.badAddress, 'invalid domain');
+    const localPart = normalizeLocalPart(recipient.slice(0, at)) ?? null;
+
+    const rows = await this.prisma.$queryRaw<DomainRow[]>`
+      SELECT d.id::text AS domain_id, (d.active AND NOT u.disabled) AS domain_active, d.max_storage_bytes,
+             d.used_bytes AS domain_used, m.id::text AS mailbox_id, m.local_part, m.enabled, m.quota_bytes, m.used_bytes
+      FROM domains d
+      JOIN users u ON u.id = d.owner_id
+      LEFT JOIN mailboxes m ON m.domain_id = d.id AND m.local_part = ${localPart ?? ''}
+      WHERE d.name = ${domain}`;
+    const row = rows[0];
+    if (!row) return fail(REPLIES.relayDenied, 'domain not hosted');
+    if (!row.domain_active) return fail(REPLIES.domainDisabled, 'domain disabled');
+    const domainUsage: Usage = { quota: row.max_storage_bytes, used: row.domain_used };
+
+    if (row.mailbox_id) {
+      if (!row.enabled) return fail(REPLIES.disabled, 'mailbox disabled');
+      const mailboxUsage: Usage = { quota: row.quota_bytes, used: row.used_bytes ?? 0n };
+      const q = this.quotaCheck(mailboxUsage, domainUsage, declaredSize);
+      if (q) return fail(q, 'over quota');
+      return {
+        ok: true,
+        recipient,
+        kind: 'mailbox',
+        targets: [{ mailboxId: row.mailbox_id, domainId: row.domain_id, address: `${row.local_part}@${domain}` }],
+      };
+    }
+
+    const aliasRows = await this.prisma.$queryRaw<AliasRow[]>`
+      SELECT a.local_part AS alias_local_part, m.id::text AS mailbox_id, m.local_part, m.enabled, m.quota_bytes,
+             m.used_bytes, md.id::text AS domain_id, md.name AS domain_name,
+             (md.active AND NOT mu.disabled) AS domain_active, md.max_storage_bytes, md.used_bytes AS domain_used
+      FROM aliases a
+      LEFT JOIN alias_destinations ad ON ad.alias_id = a.id
+      LEFT JOIN mailboxes m ON m.id = ad.mailbox_id
+      LEFT JOIN domains md ON md.id = m.domain_id
+      LEFT JOIN users mu ON mu.id = md.owner_id
+      WHERE a.domain_id = ${row.domain_id}::uuid AND a.enabled
+        AND (a.local_part IS NULL OR a.local_part = ${localPart ?? ''})`;
+    const exact = localPart ? aliasRows.filter((r) => r.alias_local_part === localPart) : [];
+    const chosen = exact.length ? exact : aliasRows.filter((r) => r.alias_local_part === null);
+    const kind = exact.length ? 'alias' : 'catch-all';
+    if (!chosen.length) return fail(REPLIES.unknownUser, localPart ? 'unknown user' : 'invalid local part');
+    const destinations = chosen.filter((r) => r.mailbox_id);
+    if (!destinations.length) return fail(REPLIES.unknownUser, `${kind} without destinations`);
+    const live = destinations.filter((r) => r.enabled && r.domain_active);
+    if (!live.length) return fail(REPLIES.disabled, `${kind} destinations disabled`);
+    const targets = new Map<string, DeliveryTarget>();
+    for (const r of live) {
+      const q = this.quotaCheck({ quota: r.quota_bytes, used: r.used_bytes ?? 0n }, { quota: r.max_storage_bytes, used: r.domain_used ?? 0n }, declaredSize);
+      if (q) return fail(q, `${kind} destination over quota`);
+      targets.set(r.mailbox_id!, { mailboxId: r.mailbox_id!, domainId: r.domain_id!, address: `${r.local_part}@${r.domain_name}` });
+    }
+    return { ok: true, recipient, kind, targets: [...targets.values()] };
+  }
+
+  private quotaCheck(mailbox: Usage, domain: Usage, declaredSize: number): SmtpReply | undefined {
+    // Without a declared size, refuse only what is already full; the exact check happens when storing.
+    const extra = declaredSize > 0 ? declaredSize : 1;
+    if (!fits(mailbox, extra)) return quotaReply(this.quotaReply, 'mailbox');
+    if (!fits(domain, extra)) return quotaReply(this.quotaReply, 'domain');
+    return undefined;
+  }
+
+  /**
+   * Stores one copy per target in ONE transaction: per mailbox a row-locking UPDATE takes the next UID and adds the
+   * size and count under the quota check, the message row is inserted, then each domain's usage is raised under its
+   * storage limit. Any failure rolls everything back, so a reply of success follows the commit and nothing is ever
+   * half-stored. Mailboxes are locked in id order, then domains, so concurrent deliveries cannot deadlock.
+   */
+  async store(req: StoreRequest): Promise<StoreResult> {
+    const date = req.date ?? new Date();
+    const targets = [...new Map(req.targets.map((t) => [t.mailboxId, t])).values()].sort((a, b) => (a.mailboxId < b.mailboxId ? -1 : 1));
+    if (!targets.length) return { ok: true, copies: [] };
+    try {
+      const copies = await this.prisma.$transaction(
+        async (tx) => {
+          const out: StoredCopy[] = [];
+          const perDomain = new Map<string, number>();
+          for (const t of targets) {
+            const trace = buildTraceFields({
+              envelopeFrom: req.envelopeFrom,
+              deliveredTo: t.address,
+              rcptTo: req.rcptTo,
+              helo: req.helo,
+              remoteAddress: req.remoteAddress,
+              hostname: this.hostname,
+              protocol: req.protocol,
+              queueId: req.queueId,
+              date,
+            });
+            const raw = Buffer.concat([trace, req.body]);
+            const size = raw.length;
+            const updated = await tx.$queryRaw<{ uid: number; domain_id: string }[]>`
+              UPDATE mailboxes
+                 SET next_uid = next_uid + 1, used_bytes = used_bytes + ${size}::bigint,
+                     message_count = message_count + 1, updated_at = now()
+               WHERE id = ${t.mailboxId}::uuid AND enabled
+                 AND (quota_bytes IS NULL OR used_bytes + ${size}::bigint <= quota_bytes)
+           RETURNING next_uid - 1 AS uid, domain_id::text AS domain_id`;
+            const u = updated[0];
+            if (!u) {
+              const state = await tx.$queryRaw<{ enabled: boolean }[]>`SELECT enabled FROM mailboxes WHERE id = ${t.mailboxId}::uuid`;
+              if (!state[0]) throw new StoreRejected(REPLIES.unknownUser, 'mailbox vanished');
+              if (!state[0].enabled) throw new StoreRejected(REPLIES.disabled, 'mailbox disabled');
+              throw new StoreRejected(quotaReply(this.quotaReply, 'mailbox'), 'mailbox quota exceeded');
+            }
+            const messageId = newId();
+            const uid = Number(u.uid);
+            const uidl = `${uid}.${messageId.replace(/-/g, '')}`;
+            await tx.$executeRaw`
+              INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at)
+              VALUES (${messageId}::uuid, ${t.mailboxId}::uuid, ${uid}, ${uidl}, ${size}, ${raw}, ${req.envelopeFrom}, ${date})`;
+            perDomain.set(u.domain_id, (perDomain.get(u.domain_id) ?? 0) + size);
+            out.push({ messageId, mailboxId: t.mailboxId, address: t.address, uid, uidl, sizeOctets: size });
+          }
+          for (const domainId of [...perDomain.keys()].sort()) {
+            const add = perDomain.get(domainId)!;
+            const ok = await tx.$queryRaw<{ id: string }[]>`
+              UPDATE domains d
+                 SET used_bytes = d.used_bytes + ${add}::bigint, updated_at = now()
+                FROM users u
+               WHERE d.id = ${domainId}::uuid AND u.id = d.owner_id AND d.active AND NOT u.disabled
+                 AND (d.max_storage_bytes IS NULL OR d.used_bytes + ${add}::bigint <= d.max_storage_bytes)
+           RETURNING d.id::text AS id`;
+            if (!ok.length) {
+              const state = await tx.$queryRaw<{ active: boolean }[]>`
+                SELECT (d.active AND NOT u.disabled) AS active FROM domains d JOIN users u ON u.id = d.owner_id WHERE d.id = ${domainId}::uuid`;
+              if (!state[0]?.active) throw new StoreRejected(REPLIES.domainDisabled, 'domain disabled');
+              throw new StoreRejected(quotaReply(this.quotaReply, 'domain'), 'domain storage limit exceeded');
+            }
+          }
+          return out;
+        },
+        { timeout: this.transactionTimeoutMs, maxWait: 30_000 },
+      );
+      return { ok: true, copies };
+    } catch (err) {
+      if (err instanceof StoreRejected) return { ok: false, reply: err.reply, reason: err.reason };
+      throw err;
+    }
+  }
+}
+
+/** Maps an unexpected storage error to a temporary failure (the sender keeps the message and retries). */
+export function replyForError(err: unknown): { reply: SmtpReply; reason: string } {
+  return { reply: REPLIES.temporaryFailure, reason: isDatabaseUnavailable(err) ? 'database unavailable' : 'internal error' };
+}
+
+export interface DeliverMessageInput {
+  /** Envelope sender ('' for the null reverse-path). */
+  from: string;
+  recipients: string[];
+  /** The message; line endings are normalised to CRLF. */
+  raw: Buffer | string;
+  helo?: string;
+  remoteAddress?: string;
+  hostname?: string;
+  quotaReply?: QuotaReplyMode;
+}
+
+export interface RecipientOutcome {
+  recipient: string;
+  ok: boolean;
+  reply: SmtpReply;
+  /** Copies stored for this recipient (empty when every target already got the message from an earlier recipient). */
+  copies: StoredCopy[];
+  reason?: string;
+}
+
+export interface DeliverMessageResult {
+  queueId: string;
+  recipients: RecipientOutcome[];
+}
+
+/**
+ * Delivers one message the way the LMTP listener does, without a socket: each recipient is resolved and stored on its
+ * own (one outcome per recipient), and a mailbox reached through several recipients gets the message once. For tests
+ * and tools that need mail in a mailbox.
+ */
+export async function deliverMessage(prisma: PrismaClient, input: DeliverMessageInput): Promise<DeliverMessageResult> {
+  const service = new DeliveryService(prisma, { quotaReply: input.quotaReply, hostname: input.hostname });
+  const body = normalizeCrlf(input.raw);
+  const queueId = newQueueId();
+  const done = new Set<string>();
+  const recipients: RecipientOutcome[] = [];
+  for (const recipient of input.recipients) {
+    const resolved = await service.resolveRecipient(recipient, body.length);
+    if (!resolved.ok) {
+      recipients.push({ recipient, ok: false, reply: resolved.reply, copies: [], reason: resolved.reason });
+      continue;
+    }
+    const targets = resolved.targets.filter((t) => !done.has(t.mailboxId));
+    const stored = await service.store({
+      targets,
+      body,
+      envelopeFrom: input.from,
+      rcptTo: recipient,
+      queueId,
+      helo: input.helo ?? 'localhost',
+      remoteAddress: input.remoteAddress ?? '127.0.0.1',
+      protocol: 'LMTP',
+    });
+    if (!stored.ok) {
+      recipients.push({ recipient, ok: false, reply: stored.reply, copies: [], reason: stored.reason });
+      continue;
+    }
+    for (const t of targets) done.add(t.mailboxId);
+    recipients.push({ recipient, ok: true, reply: { code: 250, status: '2.0.0', text: `Ok: delivered as ${queueId}` }, copies: stored.copies });
+  }
+  return { queueId, recipients };
+}

@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+
+const CR = 0x0d;
+const LF = 0x0a;
+const CRLF = Buffer.from('\r\n');
+
+/**
+ * Streaming line-ending normaliser: CRLF stays, a bare LF or a bare CR becomes CRLF. Holds back a trailing CR until the
+ * next chunk shows whether an LF follows, so chunk boundaries never change the result.
+ */
+export class CrlfNormalizer {
+  private pendingCr = false;
+
+  push(chunk: Buffer): Buffer {
+    const parts: Buffer[] = [];
+    let start = 0;
+    let i = 0;
+    if (this.pendingCr) {
+      this.pendingCr = false;
+      parts.push(CRLF);
+      if (chunk.length > 0 && chunk[0] === LF) {
+        i = 1;
+        start = 1;
+      }
+    }
+    const len = chunk.length;
+    for (; i < len; i++) {
+      const b = chunk[i];
+      if (b === CR) {
+        if (i + 1 === len) {
+          parts.push(chunk.subarray(start, i));
+          this.pendingCr = true;
+          start = len;
+          break;
+        }
+        if (chunk[i + 1] === LF) {
+          i++;
+          continue;
+        }
+        parts.push(chunk.subarray(start, i), CRLF);
+        start = i + 1;
+      } else if (b === LF) {
+        parts.push(chunk.subarray(start, i), CRLF);
+        start = i + 1;
+      }
+    }
+    if (start < len) parts.push(chunk.subarray(start));
+    if (parts.length === 1) return parts[0]!;
+    return Buffer.concat(parts);
+  }
+
+  end(): Buffer {
+    if (!this.pendingCr) return Buffer.alloc(0);
+    this.pendingCr = false;
+    return CRLF;
+  }
+}
+
+/** Normalises a whole message's line endings to CRLF. */
+export function normalizeCrlf(raw: Buffer | string): Buffer {
+  const n = new CrlfNormalizer();
+  const head = n.push(Buffer.isBuffer(raw) ? raw : Buffer.from(raw, 'utf8'));
+  const tail = n.end();
+  return tail.length ? Buffer.concat([head, tail]) : head;
+}
+
+const QUEUE_ID_ALPHABET = '0123456789BCDFGHJKLMNPQRSTVWXYZ';
+
+/** A Postfix-like queue id (uppercase, 12 characters) naming one received message in logs, replies and Received. */
+export function newQueueId(): string {
+  const bytes = randomBytes(12);
+  let id = '';
+  for (const b of bytes) id += QUEUE_ID_ALPHABET[b % QUEUE_ID_ALPHABET.length];
+  return id;
+}
+
+/** RFC 5322 date-time, e.g. `Fri, 27 Nov 2026 00:08:50 +0000`. */
+export function rfc5322Date(date: Date): string {
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${days[date.getUTCDay()]}, ${date.getUTCDate()} ${months[date.getUTCMonth()]} ${date.getUTCFullYear()} ${p(date.getUTCHours())}:${p(date.getUTCMinutes())}:${p(date.getUTCSeconds())} +0000`;
+}
+
+/** Keeps client-supplied text safe inside a header: printable ASCII (and UTF-8), no CR/LF/controls, bounded length. */
+export function headerSafe(value: string, maxChars = 200): string {
+  // eslint-disable-next-line no-control-regex
+  const cleaned = value.replace(/[\u0000-\u001f\u007f]/g, '').replace(/[()<>\\"]/g, '').trim();
+  return cleaned.length > maxChars ? cleaned.slice(0, maxChars) : cleaned;
+}
+
+function addressSafe(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return value.replace(/[\u0000-\u0020\u007f<>]/g, '').slice(0, 512);
+}
+
+export interface TraceInfo {
+  /** Envelope sender; '' for the null reverse-path (bounces). */
+  envelopeFrom: string;
+  /** The mailbox address the copy is delivered to. */
+  deliveredTo: string;
+  /** The recipient as given in RCPT TO (for `for <…>` in Received). */
+  rcptTo: string;
+  /** HELO/EHLO/LHLO name the client gave. */
+  helo: string;
+  remoteAddress: string;
+  hostname: string;
+  protocol: 'LMTP' | 'ESMTP' | 'ESMTPS' | 'SMTP';
+  queueId: string;
+  date: Date;
+}
+
+/**
+ * The trace fields Mailroom prepends (RFC 5321 §4.4): Return-Path, Delivered-To and Received, CRLF-terminated, folded
+ * so no line exceeds 998 octets.
+ */
+export function buildTraceFields(t: TraceInfo): Buffer {
+  const helo = headerSafe(t.helo || 'unknown', 255) || 'unknown';
+  const ip = headerSafe(t.remoteAddress, 64);
+  const lines = [
+    `Return-Path: <${addressSafe(t.envelopeFrom)}>`,
+    `Delivered-To: ${addressSafe(t.deliveredTo)}`,
+    `Received: from ${helo} ([${ip}])\r\n\tby ${headerSafe(t.hostname, 255)} (Mailroom) with ${t.protocol} id ${t.queueId}\r\n\tfor <${addressSafe(t.rcptTo)}>; ${rfc5322Date(t.date)}`,
+  ];
+  return Buffer.from(`${lines.join('\r\n')}\r\n`, 'utf8');
+}
+
+/**
+ * Splits a stored message into its trace fields (the leading Return-Path, Delivered-To and Received fields that
+ * Mailroom prepended) and the message exactly as received. Used by tests and tools that compare round trips.
+ */
+export function splitTraceFields(stored: Buffer): { trace: Buffer; message: Buffer } {
+  let pos = 0;
+  const names = ['return-path:', 'delivered-to:', 'received:'];
+  for (const name of names) {
+    const head = stored.subarray(pos, pos + name.length).toString('latin1').toLowerCase();
+    if (head !== name) break;
+    // the field ends at the first CRLF not followed by folding whitespace
+    let end = pos;
+    for (;;) {
+      const nl = stored.indexOf('\r\n', end);
+      if (nl < 0) return { trace: stored.subarray(0, pos), message: stored.subarray(pos) };
+      end = nl + 2;
+      const next = stored[end];
+      if (next !== 0x20 && next !== 0x09) break;
+    }
+    pos = end;
+  }
+  return { trace: stored.subarray(0, pos), message: stored.subarray(pos) };
+}

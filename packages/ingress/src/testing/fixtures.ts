@@ -1,0 +1,81 @@
+import { createPrismaClient, type PrismaClient } from '@mailroom/db';
+import { testDatabaseUrl, uniqueName } from '@mailroom/db/testing';
+
+/** Test data made with Prisma directly, uniquely named so test files can share one database. */
+export interface Fixture {
+  prisma: PrismaClient;
+  ownerId: string;
+  domainId: string;
+  domain: string;
+  mailbox(localPart: string, opts?: { quotaBytes?: bigint | number | null; enabled?: boolean; domainId?: string }): Promise<{ id: string; address: string }>;
+  alias(localPart: string | null, mailboxIds: string[], opts?: { enabled?: boolean; domainId?: string }): Promise<string>;
+  domainRow(opts?: { active?: boolean; maxStorageBytes?: bigint | number | null }): Promise<{ id: string; name: string }>;
+}
+
+export function testPrisma(maxConnections = 10): PrismaClient {
+  return createPrismaClient(testDatabaseUrl(), { maxConnections, applicationName: 'ingress-test' });
+}
+
+export async function createFixture(prisma: PrismaClient, opts: { maxStorageBytes?: bigint | number | null } = {}): Promise<Fixture> {
+  const owner = await prisma.user.create({
+    data: { email: `${uniqueName('owner')}@example.com`, passwordHash: 'x', role: 'OWNER' },
+  });
+  const makeDomain = async (o: { active?: boolean; maxStorageBytes?: bigint | number | null } = {}) => {
+    const d = await prisma.domain.create({
+      data: {
+        name: `${uniqueName('d')}.example.com`,
+        ownerId: owner.id,
+        active: o.active ?? true,
+        maxStorageBytes: o.maxStorageBytes == null ? null : BigInt(o.maxStorageBytes),
+      },
+    });
+    return { id: d.id, name: d.name };
+  };
+  const main = await makeDomain({ maxStorageBytes: opts.maxStorageBytes ?? null });
+  const names = new Map<string, string>([[main.id, main.name]]);
+  return {
+    prisma,
+    ownerId: owner.id,
+    domainId: main.id,
+    domain: main.name,
+    async domainRow(o) {
+      const d = await makeDomain(o);
+      names.set(d.id, d.name);
+      return d;
+    },
+    async mailbox(localPart, o = {}) {
+      const domainId = o.domainId ?? main.id;
+      const m = await prisma.mailbox.create({
+        data: {
+          domainId,
+          localPart: localPart.toLowerCase(),
+          passwordHash: 'x',
+          quotaBytes: o.quotaBytes == null ? null : BigInt(o.quotaBytes),
+          enabled: o.enabled ?? true,
+        },
+      });
+      return { id: m.id, address: `${m.localPart}@${names.get(domainId)}` };
+    },
+    async alias(localPart, mailboxIds, o = {}) {
+      const a = await prisma.alias.create({
+        data: {
+          domainId: o.domainId ?? main.id,
+          localPart: localPart === null ? null : localPart.toLowerCase(),
+          enabled: o.enabled ?? true,
+          destinations: { create: mailboxIds.map((mailboxId) => ({ mailboxId })) },
+        },
+      });
+      return a.id;
+    },
+  };
+}
+
+export async function mailboxState(prisma: PrismaClient, mailboxId: string) {
+  const m = await prisma.mailbox.findUniqueOrThrow({ where: { id: mailboxId } });
+  const messages = await prisma.message.findMany({ where: { mailboxId }, orderBy: { uid: 'asc' } });
+  return { usedBytes: m.usedBytes, messageCount: m.messageCount, nextUid: m.nextUid, messages };
+}
+
+export async function domainUsedBytes(prisma: PrismaClient, domainId: string): Promise<bigint> {
+  return (await prisma.domain.findUniqueOrThrow({ where: { id: domainId } })).usedBytes;
+}
