@@ -27,7 +27,8 @@ export interface StoredCopy {
 export type StoreResult = { ok: true; copies: StoredCopy[] } | { ok: false; reply: SmtpReply; reason: string };
 
 export interface StoreRequest {
-  targets: DeliveryTarget[];
+  /** Mailboxes to store into; `rcptTo` names the recipient that led to a target (defaults to the request's). */
+  targets: (DeliveryTarget & { rcptTo?: string })[];
   /** The message as received, line endings already CRLF. */
   body: Buffer;
   envelopeFrom: string;
@@ -203,7 +204,7 @@ export class DeliveryService {
             const trace = buildTraceFields({
               envelopeFrom: req.envelopeFrom,
               deliveredTo: t.address,
-              rcptTo: req.rcptTo,
+              rcptTo: t.rcptTo ?? req.rcptTo,
               helo: req.helo,
               remoteAddress: req.remoteAddress,
               hostname: this.hostname,

@@ -3,3 +3,5 @@ export type { DeliveryTarget, RecipientResolution, StoredCopy, StoreResult, Stor
 export { CrlfNormalizer, normalizeCrlf, splitTraceFields, buildTraceFields, newQueueId } from './message.ts';
 export { REPLIES, SmtpReplyError, formatReply, type SmtpReply } from './replies.ts';
 export * from './config.ts';
+export { createIngress, type Ingress, type IngressDeps, type IngressPorts } from './server.ts';
+export { createIngressMetrics, type IngressMetrics } from './metrics.ts';

@@ -105,7 +105,8 @@ export interface TraceInfo {
   helo: string;
   remoteAddress: string;
   hostname: string;
-  protocol: 'LMTP' | 'ESMTP' | 'ESMTPS' | 'SMTP';
+  /** RFC 3848 "with" keyword: LMTP, SMTP, ESMTP, ESMTPS, … */
+  protocol: string;
   queueId: string;
   date: Date;
 }
@@ -120,7 +121,7 @@ export function buildTraceFields(t: TraceInfo): Buffer {
   const lines = [
     `Return-Path: <${addressSafe(t.envelopeFrom)}>`,
     `Delivered-To: ${addressSafe(t.deliveredTo)}`,
-    `Received: from ${helo} ([${ip}])\r\n\tby ${headerSafe(t.hostname, 255)} (Mailroom) with ${t.protocol} id ${t.queueId}\r\n\tfor <${addressSafe(t.rcptTo)}>; ${rfc5322Date(t.date)}`,
+    `Received: from ${helo} ([${ip}])\r\n\tby ${headerSafe(t.hostname, 255)} (Mailroom) with ${t.protocol.replace(/[^A-Za-z]/g, "") || "SMTP"} id ${t.queueId}\r\n\tfor <${addressSafe(t.rcptTo)}>; ${rfc5322Date(t.date)}`,
   ];
   return Buffer.from(`${lines.join('\r\n')}\r\n`, 'utf8');
 }

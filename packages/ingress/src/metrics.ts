@@ -1,0 +1,37 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface IngressMetrics {
+  registry: Registry;
+  connections: Counter<'protocol'>;
+  refusedConnections: Counter<'protocol' | 'reason'>;
+  activeConnections: Gauge<'protocol'>;
+  recipients: Counter<'protocol' | 'result'>;
+  messages: Counter<'protocol' | 'result'>;
+  storedCopies: Counter<'protocol'>;
+  storedBytes: Counter<'protocol'>;
+  deliverySeconds: Histogram<'protocol'>;
+}
+
+/** Ingress metrics in their own registry (so several ingress instances can live in one process, e.g. tests). */
+export function createIngressMetrics(): IngressMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'mailroom_ingress_' });
+  const registers = [registry];
+  return {
+    registry,
+    connections: new Counter({ name: 'mailroom_ingress_connections_total', help: 'Accepted connections', labelNames: ['protocol'], registers }),
+    refusedConnections: new Counter({ name: 'mailroom_ingress_connections_refused_total', help: 'Connections refused by a limit', labelNames: ['protocol', 'reason'], registers }),
+    activeConnections: new Gauge({ name: 'mailroom_ingress_active_connections', help: 'Open sessions', labelNames: ['protocol'], registers }),
+    recipients: new Counter({ name: 'mailroom_ingress_recipients_total', help: 'RCPT outcomes by reply (e.g. 250, 550_5.1.1)', labelNames: ['protocol', 'result'], registers }),
+    messages: new Counter({ name: 'mailroom_ingress_messages_total', help: 'DATA outcomes by reply', labelNames: ['protocol', 'result'], registers }),
+    storedCopies: new Counter({ name: 'mailroom_ingress_stored_copies_total', help: 'Message copies committed to mailboxes', labelNames: ['protocol'], registers }),
+    storedBytes: new Counter({ name: 'mailroom_ingress_stored_bytes_total', help: 'Octets committed to mailboxes (with trace fields)', labelNames: ['protocol'], registers }),
+    deliverySeconds: new Histogram({
+      name: 'mailroom_ingress_store_seconds',
+      help: 'Time to store one message for one recipient (transaction)',
+      labelNames: ['protocol'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers,
+    }),
+  };
+}

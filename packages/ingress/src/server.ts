@@ -1,0 +1,430 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { PrismaClient } from '@mailroom/db';
+import type { Logger } from '@mailroom/runtime';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import { DEFAULT_INGRESS_CONFIG, type IngressConfig } from './config.ts';
+import { DeliveryService, replyForError, type DeliveryTarget, type RecipientResolution } from './delivery.ts';
+import { ConnectionCounter, RateLimiter } from './limits.ts';
+import { CrlfNormalizer, newQueueId } from './message.ts';
+import { createIngressMetrics, type IngressMetrics } from './metrics.ts';
+import { REPLIES, SmtpReplyError, type SmtpReply } from './replies.ts';
+
+export interface IngressDeps {
+  prisma: PrismaClient;
+  logger: Logger;
+  /** Merged over {@link DEFAULT_INGRESS_CONFIG}; tests pass port 0. */
+  config?: Partial<IngressConfig>;
+  /** Certificate for SMTP STARTTLS (from loadTlsMaterial); without it STARTTLS is not offered. */
+  tls?: { cert: Buffer; key: Buffer };
+}
+
+export interface IngressPorts {
+  lmtp: number;
+  smtp: number | null;
+  metrics: number | null;
+}
+
+export interface Ingress {
+  readonly config: IngressConfig;
+  readonly delivery: DeliveryService;
+  readonly metrics: IngressMetrics;
+  readonly lmtp: SMTPServer;
+  readonly smtp: SMTPServer | null;
+  /** Bound ports once listen() resolved. */
+  readonly ports: IngressPorts | undefined;
+  /** Open sessions over both listeners. */
+  sessionCount(): number;
+  listen(): Promise<IngressPorts>;
+  /** Stops accepting, lets open sessions finish (up to closeTimeoutMs), closes the HTTP endpoint. */
+  close(): Promise<void>;
+}
+
+type Protocol = 'lmtp' | 'smtp';
+
+/** The part of smtp-server's connection object the ingress uses. */
+interface ConnectionHandle {
+  id: string;
+  send(code: number, data?: string | string[], context?: string | false): void;
+}
+
+interface TransactionState {
+  queueId: string;
+  declaredSize: number;
+  /** Resolved RCPT TO addresses, keyed by the address as given. */
+  recipients: Map<string, Extract<RecipientResolution, { ok: true }>>;
+}
+
+interface SessionState {
+  protocol: Protocol;
+  ip: string;
+  log: Logger;
+  countedIp: boolean;
+  tx: TransactionState | null;
+}
+
+const ENHANCED_STATUS = /^[245]\.\d{1,3}\.\d{1,3} /;
+
+/**
+ * smtp-server with two adjustments: replies whose text already starts with an RFC 3463 code (ours) go out without the
+ * library's generic code for that reply number, and each connection is reachable by session id, so LMTP can answer
+ * every recipient as soon as its copy is committed.
+ */
+class IngressSmtpServer extends SMTPServer {
+  readonly handles = new Map<string, ConnectionHandle>();
+
+  override connect(...args: Parameters<SMTPServer['connect']>): void {
+    super.connect(...args);
+    let last: unknown;
+    for (const c of this.connections) last = c;
+    const conn = last as ConnectionHandle | undefined;
+    if (!conn || this.handles.has(conn.id)) return;
+    const send = conn.send.bind(conn);
+    conn.send = (code, data, context) => (typeof data === 'string' && ENHANCED_STATUS.test(data) ? send(code, data, false) : send(code, data, context));
+    this.handles.set(conn.id, conn);
+  }
+}
+
+function replyText(r: SmtpReply): string {
+  return `${r.status} ${r.text}`;
+}
+
+function resultLabel(r: SmtpReply): string {
+  return `${r.code}_${r.status}`;
+}
+
+interface Collected {
+  body: Buffer | null;
+  bytes: number;
+  tooBig: boolean;
+  headerTooBig: boolean;
+}
+
+const HEADER_END = Buffer.from('\r\n\r\n');
+
+/**
+ * Reads DATA with CRLF normalisation, keeping at most `maxBytes` in memory: past the limit (or past `maxHeaderBytes`
+ * without the end of the header section) it drops what it holds and only drains the rest, so the reply can be sent.
+ */
+function collectMessage(stream: SMTPServerDataStream, maxBytes: number, maxHeaderBytes: number): Promise<Collected> {
+  return new Promise((resolve, reject) => {
+    const normalizer = new CrlfNormalizer();
+    let chunks: Buffer[] = [];
+    let bytes = 0;
+    let tooBig = false;
+    let headerTooBig = false;
+    let headerEnded = false;
+    // a virtual CRLF before the message, so a message starting with an empty line has an empty header section
+    let tail = Buffer.from('\r\n');
+    const take = (buf: Buffer) => {
+      if (!buf.length) return;
+      bytes += buf.length;
+      if (tooBig || headerTooBig) return;
+      if (!headerEnded) {
+        const joined = Buffer.concat([tail, buf]);
+        const joinedStart = bytes - buf.length - tail.length;
+        const at = joined.indexOf(HEADER_END);
+        // header section length: up to and including the CRLF of its last field
+        const headerBytes = at >= 0 ? joinedStart + at + 2 : bytes;
+        if (at >= 0) headerEnded = true;
+        else tail = joined.subarray(Math.max(0, joined.length - 3));
+        if (headerBytes > maxHeaderBytes) {
+          headerTooBig = true;
+          chunks = [];
+          return;
+        }
+      }
+      if (bytes > maxBytes) {
+        tooBig = true;
+        chunks = [];
+        return;
+      }
+      chunks.push(buf);
+    };
+    stream.on('data', (chunk: Buffer) => take(normalizer.push(chunk)));
+    stream.once('error', reject);
+    stream.once('end', () => {
+      take(normalizer.end());
+      resolve({ body: tooBig || headerTooBig ? null : Buffer.concat(chunks, bytes), bytes, tooBig, headerTooBig });
+    });
+  });
+}
+
+/**
+ * Builds the LMTP listener (for the MTA in front) and the SMTP MX listener, unstarted. Recipient policy and storage
+ * live in {@link DeliveryService}; this file maps them onto the protocol and enforces connection limits.
+ */
+export function createIngress(deps: IngressDeps): Ingress {
+  const config: IngressConfig = { ...DEFAULT_INGRESS_CONFIG, ...deps.config };
+  const logger = deps.logger;
+  const metrics = createIngressMetrics();
+  const delivery = new DeliveryService(deps.prisma, { quotaReply: config.quotaReply, hostname: config.hostname });
+  const perIp = new ConnectionCounter(config.maxConnectionsPerIp);
+  const rate = new RateLimiter(config.maxMessagesPerIpPerMinute);
+  const sessions = new Map<string, SessionState>();
+  let ports: IngressPorts | undefined;
+  let httpServer: http.Server | null = null;
+  let closing = false;
+
+  const build = (protocol: Protocol): IngressSmtpServer => {
+    const lmtp = protocol === 'lmtp';
+    const options: SMTPServerOptions = {
+      lmtp,
+      name: config.hostname,
+      banner: 'Mailroom',
+      logger: false,
+      disableReverseLookup: true,
+      authOptional: true,
+      disabledCommands: lmtp || !deps.tls ? ['AUTH', 'STARTTLS'] : ['AUTH'],
+      hideSTARTTLS: lmtp || !deps.tls,
+      hideENHANCEDSTATUSCODES: false,
+      hideDSN: true,
+      size: config.maxMessageBytes,
+      maxClients: config.maxConnections,
+      maxRecipients: config.maxRecipients,
+      maxCommandLength: config.maxCommandOctets,
+      socketTimeout: config.socketTimeoutMs,
+      closeTimeout: config.closeTimeoutMs,
+      ...(deps.tls && !lmtp ? { key: deps.tls.key, cert: deps.tls.cert } : {}),
+      onConnect: (session, cb) => onConnect(protocol, session, cb),
+      onMailFrom: (address, session, cb) => onMailFrom(address, session, cb),
+      onRcptTo: (address, session, cb) => onRcptTo(address, session, cb),
+      onData: (stream, session, cb) => onData(server, stream, session, cb),
+      onClose: (session) => onClose(server, session),
+    } as SMTPServerOptions;
+    const server = new IngressSmtpServer(options);
+    server.on('error', (err: Error & { code?: string }) => {
+      // socket-level errors of one client (resets, TLS failures) must never take the process down
+      logger.debug({ err: { message: err.message, code: err.code }, protocol }, 'connection error');
+    });
+    return server;
+  };
+
+  const state = (session: SMTPServerSession): SessionState | undefined => sessions.get(session.id);
+
+  function onConnect(protocol: Protocol, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    const ip = session.remoteAddress;
+    const log = logger.child({ sid: session.id, proto: protocol, ip });
+    if (closing) return cb(new SmtpReplyError({ code: 421, status: '4.3.2', text: 'Service shutting down' }));
+    let countedIp = false;
+    if (protocol === 'smtp') {
+      if (!perIp.acquire(ip)) {
+        metrics.refusedConnections.inc({ protocol, reason: 'per_ip' });
+        log.info({ limit: config.maxConnectionsPerIp }, 'connection refused: too many connections from address');
+        return cb(new SmtpReplyError(REPLIES.tooManyConnections));
+      }
+      countedIp = true;
+    }
+    sessions.set(session.id, { protocol, ip, log, countedIp, tx: null });
+    metrics.connections.inc({ protocol });
+    metrics.activeConnections.inc({ protocol });
+    log.debug('connection');
+    cb();
+  }
+
+  function onClose(server: IngressSmtpServer, session: SMTPServerSession): void {
+    server.handles.delete(session.id);
+    const s = sessions.get(session.id);
+    if (!s) return;
+    sessions.delete(session.id);
+    if (s.countedIp) perIp.release(s.ip);
+    metrics.activeConnections.dec({ protocol: s.protocol });
+    s.log.debug('closed');
+  }
+
+  function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    const s = state(session);
+    if (!s) return cb(new SmtpReplyError(REPLIES.temporaryFailure));
+    if (s.protocol === 'smtp' && !rate.take(s.ip)) {
+      s.log.info({ limit: config.maxMessagesPerIpPerMinute }, 'MAIL refused: message rate limit');
+      return cb(new SmtpReplyError(REPLIES.rateLimited));
+    }
+    const declared = Number(address.args && typeof address.args === 'object' ? (address.args as Record<string, unknown>).SIZE : 0) || 0;
+    s.tx = { queueId: newQueueId(), declaredSize: declared, recipients: new Map() };
+    s.log.debug({ qid: s.tx.queueId, from: address.address }, 'MAIL FROM');
+    cb();
+  }
+
+  function onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    const s = state(session);
+    if (!s?.tx) return cb(new SmtpReplyError(REPLIES.temporaryFailure));
+    const tx = s.tx;
+    delivery.resolveRecipient(address.address, tx.declaredSize).then(
+      (r) => {
+        if (!r.ok) {
+          metrics.recipients.inc({ protocol: s.protocol, result: resultLabel(r.reply) });
+          s.log.info({ qid: tx.queueId, rcpt: address.address, reply: `${r.reply.code} ${r.reply.status}`, reason: r.reason }, 'recipient refused');
+          return cb(new SmtpReplyError(r.reply));
+        }
+        metrics.recipients.inc({ protocol: s.protocol, result: '250' });
+        tx.recipients.set(address.address, r);
+        cb();
+      },
+      (err: unknown) => {
+        const { reply, reason } = replyForError(err);
+        metrics.recipients.inc({ protocol: s.protocol, result: resultLabel(reply) });
+        s.log.error({ qid: tx.queueId, err, reason }, 'recipient lookup failed');
+        cb(new SmtpReplyError(reply));
+      },
+    );
+  }
+
+  function onData(server: IngressSmtpServer, stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, message?: string | (string | Error)[]) => void): void {
+    const s = state(session);
+    const tx = s?.tx;
+    if (!s || !tx) {
+      stream.resume();
+      return cb(new SmtpReplyError(REPLIES.temporaryFailure));
+    }
+    const log = s.log.child({ qid: tx.queueId });
+    const envelopeFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    const protocolLabel = session.transmissionType || (s.protocol === 'lmtp' ? 'LMTP' : 'ESMTP');
+    collectMessage(stream, config.maxMessageBytes, config.maxHeaderBytes).then(
+      async ({ body, bytes, tooBig, headerTooBig }) => {
+        if (!body) {
+          const reply = tooBig ? REPLIES.tooBig : REPLIES.headerTooBig;
+          metrics.messages.inc({ protocol: s.protocol, result: resultLabel(reply) });
+          log.info({ bytes, limit: tooBig ? config.maxMessageBytes : config.maxHeaderBytes }, tooBig ? 'message refused: too big' : 'message refused: header too big');
+          return cb(new SmtpReplyError(reply));
+        }
+        const base = { body, envelopeFrom, queueId: tx.queueId, helo: session.hostNameAppearsAs || '', remoteAddress: session.remoteAddress, protocol: protocolLabel };
+        const storeFor = async (targets: (DeliveryTarget & { rcptTo?: string })[], rcptTo: string): Promise<SmtpReply> => {
+          const started = process.hrtime.bigint();
+          try {
+            const res = await delivery.store({ ...base, targets, rcptTo });
+            metrics.deliverySeconds.observe({ protocol: s.protocol }, Number(process.hrtime.bigint() - started) / 1e9);
+            if (!res.ok) {
+              log.info({ rcpt: rcptTo, reply: `${res.reply.code} ${res.reply.status}`, reason: res.reason }, 'delivery refused');
+              return res.reply;
+            }
+            for (const c of res.copies) {
+              metrics.storedCopies.inc({ protocol: s.protocol });
+              metrics.storedBytes.inc({ protocol: s.protocol }, c.sizeOctets);
+            }
+            log.info({ from: envelopeFrom, rcpt: rcptTo, size: bytes, copies: res.copies.map((c) => ({ to: c.address, uid: c.uid })) }, 'delivered');
+            return { code: 250, status: '2.0.0', text: `Ok: delivered as ${tx.queueId}` };
+          } catch (err) {
+            const { reply, reason } = replyForError(err);
+            log.error({ err, rcpt: rcptTo, reason }, 'delivery failed');
+            return reply;
+          }
+        };
+
+        if (s.protocol === 'smtp') {
+          // One reply for the transaction: every mailbox of every recipient in one transaction, so the reply is exact.
+          const targets = new Map<string, DeliveryTarget & { rcptTo: string }>();
+          for (const rcpt of session.envelope.rcptTo) {
+            const r = tx.recipients.get(rcpt.address);
+            for (const t of r?.targets ?? []) if (!targets.has(t.mailboxId)) targets.set(t.mailboxId, { ...t, rcptTo: rcpt.address });
+          }
+          const reply = await storeFor([...targets.values()], session.envelope.rcptTo[0]?.address ?? '');
+          metrics.messages.inc({ protocol: s.protocol, result: resultLabel(reply) });
+          if (reply.code >= 400) return cb(new SmtpReplyError(reply));
+          return cb(null, replyText({ ...reply, text: `Ok: queued as ${tx.queueId}` }));
+        }
+
+        // LMTP (RFC 2033): one reply per accepted recipient, sent as soon as that recipient's copy is committed.
+        const conn = server.handles.get(session.id);
+        const done = new Set<string>();
+        const replies: (string | Error)[] = [];
+        for (const rcpt of session.envelope.rcptTo) {
+          const r = tx.recipients.get(rcpt.address);
+          const targets = (r?.targets ?? []).filter((t) => !done.has(t.mailboxId));
+          const reply = r ? await storeFor(targets, rcpt.address) : REPLIES.temporaryFailure;
+          if (reply.code < 400) for (const t of targets) done.add(t.mailboxId);
+          metrics.messages.inc({ protocol: s.protocol, result: resultLabel(reply) });
+          const text = `${replyText(reply)} <${rcpt.address}>`;
+          if (conn) conn.send(reply.code, text);
+          else replies.push(reply.code >= 400 ? new SmtpReplyError(reply, `${reply.text} <${rcpt.address}>`) : text);
+        }
+        cb(null, replies);
+      },
+      (err: Error) => {
+        // the client went away mid-DATA: nothing was stored
+        log.info({ err: err.message }, 'DATA aborted by client; nothing stored');
+        cb(err);
+      },
+    );
+  }
+
+  const lmtp = build('lmtp');
+  const smtp = config.smtpEnabled ? build('smtp') : null;
+
+  const listenOne = (server: SMTPServer, port: number) =>
+    new Promise<number>((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      server.server.once('error', onError);
+      server.server.listen(port, config.host, () => {
+        server.server.off('error', onError);
+        resolve((server.server.address() as AddressInfo).port);
+      });
+    });
+
+  const startHttp = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      httpServer = http.createServer((req, res) => {
+        const url = (req.url ?? '/').split('?')[0];
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          res.writeHead(405, { allow: 'GET, HEAD' }).end();
+          return;
+        }
+        if (url === '/healthz') {
+          res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+        } else if (url === '/readyz') {
+          const checkDb = deps.prisma.$queryRaw`SELECT 1`;
+          const timeout = new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000).unref());
+          Promise.race([checkDb, timeout]).then(
+            () => {
+              const ready = !!ports && !closing;
+              res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
+            },
+            () => res.writeHead(503, { 'content-type': 'text/plain' }).end('database unavailable\n'),
+          );
+        } else if (url === '/metrics') {
+          metrics.registry.metrics().then(
+            (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
+            () => res.writeHead(500).end(),
+          );
+        } else {
+          res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+        }
+      });
+      httpServer.once('error', reject);
+      httpServer.listen(port, config.host, () => {
+        httpServer!.off('error', reject);
+        resolve((httpServer!.address() as AddressInfo).port);
+      });
+    });
+
+  const closeSmtp = (server: SMTPServer) => new Promise<void>((resolve) => server.close(() => resolve()));
+
+  return {
+    config,
+    delivery,
+    metrics,
+    lmtp,
+    smtp,
+    get ports() {
+      return ports;
+    },
+    sessionCount: () => sessions.size,
+    async listen() {
+      const lmtpPort = await listenOne(lmtp, config.lmtpPort);
+      const smtpPort = smtp ? await listenOne(smtp, config.smtpPort) : null;
+      const metricsPort = config.metricsPort === null ? null : await startHttp(config.metricsPort);
+      ports = { lmtp: lmtpPort, smtp: smtpPort, metrics: metricsPort };
+      return ports;
+    },
+    async close() {
+      closing = true;
+      await Promise.all([closeSmtp(lmtp), smtp ? closeSmtp(smtp) : Promise.resolve()]);
+      const h = httpServer as http.Server | null;
+      if (h) {
+        await new Promise<void>((resolve) => {
+          h.close(() => resolve());
+          h.closeAllConnections();
+        });
+      }
+    },
+  };
+}
