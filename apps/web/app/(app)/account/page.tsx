@@ -1,0 +1,40 @@
+import type { Metadata } from 'next';
+import { Card, PageHeader } from '@/components/ui';
+import { requireMe } from '@/lib/api';
+import { formatDateTime } from '@/lib/format';
+import { ChangePasswordForm } from './change-password-form';
+
+export const metadata: Metadata = { title: 'Account' };
+
+export default async function AccountPage() {
+  const me = await requireMe();
+  const who = me.user?.email ?? me.mailbox?.address ?? '';
+  return (
+    <>
+      <PageHeader title={me.mailbox ? 'Change password' : 'Account'} description={`Signed in as ${who}`} />
+      <div className="grid max-w-3xl gap-8">
+        {me.user && (
+          <Card title="Profile">
+            <dl className="grid gap-3 text-sm sm:grid-cols-2">
+              <div>
+                <dt className="font-medium text-slate-600">Email</dt>
+                <dd className="break-all text-slate-900">{me.user.email}</dd>
+              </div>
+              <div>
+                <dt className="font-medium text-slate-600">Role</dt>
+                <dd className="text-slate-900">{me.user.role === 'ADMIN' ? 'Administrator' : 'Domain owner'}</dd>
+              </div>
+              <div>
+                <dt className="font-medium text-slate-600">Last sign-in</dt>
+                <dd className="text-slate-900">{formatDateTime(me.user.lastLoginAt)}</dd>
+              </div>
+            </dl>
+          </Card>
+        )}
+        <Card id="password" title="Change password" description={me.mailbox ? 'This is the password your mail program uses, too: update it there afterwards.' : 'Choose a long password you do not use anywhere else.'}>
+          <ChangePasswordForm username={who} />
+        </Card>
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,45 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { Alert, Badge, Card, PageHeader, UsageBar } from '@/components/ui';
+import { apiGet, requireUser } from '@/lib/api';
+import type { Domain, Owner, Page } from '@/lib/types';
+import { OwnerForm } from '../owner-form';
+import { DeleteOwner } from './delete-owner';
+
+export const metadata: Metadata = { title: 'Owner' };
+
+export default async function OwnerPage({ params, searchParams }: { params: Promise<{ ownerId: string }>; searchParams: Promise<{ created?: string }> }) {
+  await requireUser('ADMIN');
+  const { ownerId } = await params;
+  const { created } = await searchParams;
+  const owner = await apiGet<Owner>(`/owners/${encodeURIComponent(ownerId)}`);
+  const domains = await apiGet<Page<Domain>>(`/domains?ownerId=${owner.id}&limit=200`);
+  return (
+    <>
+      <PageHeader back={{ href: '/admin/owners', label: 'Owners' }} title={owner.email} description={owner.displayName ?? 'Domain owner'} actions={owner.disabled ? <Badge tone="red">Disabled</Badge> : <Badge tone="green">Active</Badge>} />
+      <div className="space-y-8">
+        {created && <Alert tone="success">Owner created. They can sign in now.</Alert>}
+        <Card title="Account and limits">
+          <OwnerForm owner={owner} />
+        </Card>
+        <Card title="Domains" description={`${owner.usage.domains} domain(s), ${owner.usage.mailboxes} mailbox(es)`}>
+          {domains.items.length === 0 ? (
+            <p className="text-sm text-slate-600">This owner has no domains yet.</p>
+          ) : (
+            <ul className="-my-2 divide-y divide-slate-100">
+              {domains.items.map((d) => (
+                <li key={d.id} className="grid gap-2 py-2 sm:grid-cols-[1fr_12rem] sm:items-center">
+                  <Link href={`/domains/${d.id}`} className="font-medium break-all text-brand-700 hover:underline">
+                    {d.name}
+                  </Link>
+                  <UsageBar used={d.usedBytes} limit={d.maxStorageBytes} label={`Storage of ${d.name}`} />
+                </li>
+              ))}
+            </ul>
+          )}
+        </Card>
+        <DeleteOwner owner={owner} />
+      </div>
+    </>
+  );
+}

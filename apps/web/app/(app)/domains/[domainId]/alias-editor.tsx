@@ -1,0 +1,168 @@
+'use client';
+import { useRouter } from 'next/navigation';
+import { useState } from 'react';
+import { ConfirmButton } from '@/components/confirm-button';
+import { Alert, Badge, buttonClass, describedBy, EmptyState, Field, inputClass } from '@/components/ui';
+import { fieldErrors, problemMessage, useApi, type ClientProblem } from '@/lib/client';
+import type { Alias } from '@/lib/types';
+import { localPartProblem } from '@/lib/validation';
+
+type MailboxOption = { id: string; address: string };
+
+function Destinations({ name, mailboxes, selected, onChange }: { name: string; mailboxes: MailboxOption[]; selected: string[]; onChange: (ids: string[]) => void }) {
+  return (
+    <fieldset>
+      <legend className="text-sm font-medium text-slate-800">Deliver to</legend>
+      <div className="mt-1 max-h-48 space-y-1 overflow-y-auto rounded-md p-2 ring-1 ring-slate-200 ring-inset">
+        {mailboxes.map((m) => (
+          <label key={m.id} className="flex items-center gap-2 text-sm text-slate-800">
+            <input
+              type="checkbox"
+              name={name}
+              value={m.id}
+              checked={selected.includes(m.id)}
+              onChange={(e) => onChange(e.target.checked ? [...selected, m.id] : selected.filter((x) => x !== m.id))}
+              className="h-4 w-4 rounded border-slate-300 accent-brand-600"
+            />
+            <span className="break-all">{m.address}</span>
+          </label>
+        ))}
+      </div>
+    </fieldset>
+  );
+}
+
+function AliasRow({ alias, mailboxes }: { alias: Alias; mailboxes: MailboxOption[] }) {
+  const api = useApi();
+  const router = useRouter();
+  const [editing, setEditing] = useState(false);
+  const [selected, setSelected] = useState(alias.destinations.map((d) => d.mailboxId));
+  const [error, setError] = useState<string>();
+  const label = alias.localPart === null ? `Catch-all (*${alias.address.startsWith('@') ? alias.address : `@${alias.domain}`})` : alias.address;
+
+  async function patch(body: object) {
+    setError(undefined);
+    const r = await api('PATCH', `/aliases/${alias.id}`, body);
+    if (!r.ok) setError(problemMessage(r.problem));
+    else {
+      setEditing(false);
+      router.refresh();
+    }
+  }
+
+  return (
+    <li className="py-3">
+      <div className="flex flex-wrap items-start justify-between gap-3">
+        <div className="min-w-0">
+          <p className="font-medium break-all text-slate-900">
+            {label} {!alias.enabled && <Badge>Disabled</Badge>}
+          </p>
+          <p className="text-sm break-all text-slate-600">→ {alias.destinations.map((d) => d.address).join(', ') || 'nobody'}</p>
+        </div>
+        <div className="flex flex-wrap gap-2">
+          <button type="button" className={buttonClass('secondary', 'sm')} onClick={() => setEditing((v) => !v)} aria-expanded={editing}>
+            {editing ? 'Cancel' : 'Edit'}
+          </button>
+          <button type="button" className={buttonClass('secondary', 'sm')} onClick={() => patch({ enabled: !alias.enabled })}>
+            {alias.enabled ? 'Disable' : 'Enable'}
+          </button>
+          <ConfirmButton
+            label="Delete"
+            title={`Delete ${label}?`}
+            confirmLabel="Delete alias"
+            onConfirm={async () => {
+              const r = await api('DELETE', `/aliases/${alias.id}`);
+              if (!r.ok) return problemMessage(r.problem);
+              router.refresh();
+              return undefined;
+            }}
+          >
+            <p>Mail sent to {alias.localPart === null ? 'unknown addresses of the domain' : alias.address} will be rejected from now on. The mailboxes themselves are kept.</p>
+          </ConfirmButton>
+        </div>
+      </div>
+      {editing && (
+        <div className="mt-3 space-y-3 rounded-md bg-slate-50 p-3">
+          <Destinations name={`dest-${alias.id}`} mailboxes={mailboxes} selected={selected} onChange={setSelected} />
+          <button type="button" className={buttonClass('primary', 'sm')} disabled={selected.length === 0} onClick={() => patch({ destinations: selected })}>
+            Save destinations
+          </button>
+        </div>
+      )}
+      {error && <p role="alert" className="mt-2 text-sm font-medium text-red-700">{error}</p>}
+    </li>
+  );
+}
+
+export function AliasEditor({ domainId, domainName, aliases, mailboxes }: { domainId: string; domainName: string; aliases: Alias[]; mailboxes: MailboxOption[] }) {
+  const api = useApi();
+  const router = useRouter();
+  const hasCatchAll = aliases.some((a) => a.localPart === null);
+  const [localPart, setLocalPart] = useState('');
+  const [catchAll, setCatchAll] = useState(false);
+  const [selected, setSelected] = useState<string[]>([]);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<ClientProblem>();
+  const [done, setDone] = useState<string>();
+  const server = fieldErrors(problem);
+  const lpError = server.localPart ?? (localPart && !catchAll ? localPartProblem(localPart.trim()) : undefined);
+
+  async function submit(e: React.FormEvent) {
+    e.preventDefault();
+    if (!catchAll && localPartProblem(localPart.trim())) return;
+    setBusy(true);
+    setProblem(undefined);
+    setDone(undefined);
+    const r = await api<Alias>('POST', `/domains/${domainId}/aliases`, { localPart: catchAll ? null : localPart.trim(), destinations: selected });
+    setBusy(false);
+    if (!r.ok) return setProblem(r.problem);
+    setDone(`${r.data.localPart === null ? 'Catch-all' : r.data.address} created.`);
+    setLocalPart('');
+    setCatchAll(false);
+    setSelected([]);
+    router.refresh();
+  }
+
+  return (
+    <div className="space-y-6">
+      {aliases.length === 0 ? (
+        <p className="text-sm text-slate-600">No aliases yet. Mail to addresses without a mailbox is rejected.</p>
+      ) : (
+        <ul className="-my-3 divide-y divide-slate-100">
+          {aliases.map((a) => (
+            <AliasRow key={a.id + a.updatedAt} alias={a} mailboxes={mailboxes} />
+          ))}
+        </ul>
+      )}
+      {mailboxes.length === 0 ? (
+        <EmptyState title="Create a mailbox first">Aliases deliver to mailboxes of this domain.</EmptyState>
+      ) : (
+        <form onSubmit={submit} className="space-y-4 border-t border-slate-200 pt-4" noValidate aria-labelledby="new-alias-title">
+          <h3 id="new-alias-title" className="text-sm font-semibold text-slate-900">
+            Add an alias
+          </h3>
+          {problem && <Alert>{problem.code === 'ALREADY_EXISTS' ? 'That address already exists as a mailbox or alias.' : problemMessage(problem)}</Alert>}
+          {done && <Alert tone="success">{done}</Alert>}
+          <div className="grid gap-4 sm:grid-cols-2">
+            <div className="space-y-2">
+              <Field id="alias-local" label="Address" error={lpError}>
+                <div className="flex items-center gap-2">
+                  <input id="alias-local" name="localPart" disabled={catchAll} value={catchAll ? '*' : localPart} onChange={(e) => setLocalPart(e.target.value)} autoCapitalize="none" spellCheck={false} className={inputClass} {...describedBy('alias-local', lpError)} />
+                  <span className="shrink-0 text-sm text-slate-600">@{domainName}</span>
+                </div>
+              </Field>
+              <label className="flex items-center gap-2 text-sm text-slate-800">
+                <input type="checkbox" checked={catchAll} disabled={hasCatchAll} onChange={(e) => setCatchAll(e.target.checked)} className="h-4 w-4 accent-brand-600" />
+                Catch-all: every address without a mailbox or alias {hasCatchAll && '(already set up)'}
+              </label>
+            </div>
+            <Destinations name="destinations" mailboxes={mailboxes} selected={selected} onChange={setSelected} />
+          </div>
+          <button type="submit" className={buttonClass('primary')} disabled={busy || selected.length === 0 || (!catchAll && !localPart)}>
+            {busy ? 'Adding…' : catchAll ? 'Add catch-all' : 'Add alias'}
+          </button>
+        </form>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,113 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { Pager } from '@/components/pager';
+import { Badge, ButtonLink, Card, EmptyState, inputClass, PageHeader, buttonClass, UsageBar } from '@/components/ui';
+import { apiGet, qs, requireUser } from '@/lib/api';
+import { formatBytes, formatDateTime } from '@/lib/format';
+import type { Alias, Domain, Mailbox, Page } from '@/lib/types';
+import { AliasEditor } from './alias-editor';
+import { DomainSettings } from './domain-settings';
+
+export const metadata: Metadata = { title: 'Domain' };
+
+export default async function DomainPage({ params, searchParams }: { params: Promise<{ domainId: string }>; searchParams: Promise<{ q?: string; cursor?: string }> }) {
+  const me = await requireUser();
+  const { domainId } = await params;
+  const { q, cursor } = await searchParams;
+  const domain = await apiGet<Domain>(`/domains/${encodeURIComponent(domainId)}`);
+  const [mailboxes, aliases, allMailboxes] = await Promise.all([
+    apiGet<Page<Mailbox>>(`/domains/${domain.id}/mailboxes${qs({ q, cursor, limit: 25 })}`),
+    apiGet<Page<Alias>>(`/domains/${domain.id}/aliases?limit=200`),
+    apiGet<Page<Mailbox>>(`/domains/${domain.id}/mailboxes?limit=200`),
+  ]);
+  const base = `/domains/${domain.id}`;
+  return (
+    <>
+      <PageHeader
+        back={{ href: '/', label: 'Domains' }}
+        title={domain.name}
+        description={
+          <>
+            {domain.description ? `${domain.description} · ` : ''}
+            {domain.mailboxCount}
+            {domain.maxMailboxes !== null ? ` of ${domain.maxMailboxes}` : ''} mailbox{domain.mailboxCount === 1 ? '' : 'es'} · {formatBytes(domain.usedBytes)} stored
+            {me.user.role === 'ADMIN' ? ` · owner ${domain.ownerEmail}` : ''}
+          </>
+        }
+        actions={
+          <>
+            {!domain.active && <Badge tone="red">Disabled</Badge>}
+            <ButtonLink href={`${base}/mailboxes/new`}>New mailbox</ButtonLink>
+          </>
+        }
+      />
+      <div className="space-y-8">
+        <Card id="mailboxes" title="Mailboxes">
+          <form role="search" action={base} className="mb-4 flex gap-2">
+            <label htmlFor="q" className="sr-only">
+              Search mailboxes
+            </label>
+            <input id="q" name="q" type="search" defaultValue={q} placeholder="Search by address or name" className={inputClass + ' max-w-sm'} />
+            <button type="submit" className={buttonClass('secondary')}>
+              Search
+            </button>
+            {q && (
+              <Link href={base} className={buttonClass('ghost')}>
+                Clear
+              </Link>
+            )}
+          </form>
+          {mailboxes.items.length === 0 ? (
+            q ? (
+              <EmptyState title={`No mailbox matches “${q}”`}>Try part of the address or the display name.</EmptyState>
+            ) : (
+              <EmptyState title="No mailboxes yet" action={<ButtonLink href={`${base}/mailboxes/new`}>Create a mailbox</ButtonLink>}>
+                Create a mailbox for each person who should collect mail for {domain.name} over POP3.
+              </EmptyState>
+            )
+          ) : (
+            <div className="-mx-4 overflow-x-auto sm:-mx-6">
+              <table className="min-w-full text-left text-sm">
+                <caption className="sr-only">Mailboxes of {domain.name}</caption>
+                <thead className="border-b border-slate-200 text-xs font-semibold tracking-wide text-slate-600 uppercase">
+                  <tr>
+                    <th scope="col" className="px-4 py-2 sm:px-6">Address</th>
+                    <th scope="col" className="hidden px-4 py-2 md:table-cell">Display name</th>
+                    <th scope="col" className="px-4 py-2">Usage</th>
+                    <th scope="col" className="px-4 py-2">Status</th>
+                    <th scope="col" className="hidden px-4 py-2 lg:table-cell">Last login</th>
+                  </tr>
+                </thead>
+                <tbody className="divide-y divide-slate-100">
+                  {mailboxes.items.map((m) => (
+                    <tr key={m.id}>
+                      <td className="px-4 py-3 sm:px-6">
+                        <Link href={`/mailboxes/${m.id}`} className="font-medium break-all text-brand-700 hover:underline">
+                          {m.address}
+                        </Link>
+                        <div className="text-xs text-slate-600 md:hidden">{m.displayName}</div>
+                      </td>
+                      <td className="hidden px-4 py-3 text-slate-700 md:table-cell">{m.displayName ?? <span className="text-slate-500">—</span>}</td>
+                      <td className="px-4 py-3">
+                        <UsageBar used={m.usedBytes} limit={m.quotaBytes} label={`Storage of ${m.address}`} />
+                      </td>
+                      <td className="px-4 py-3">{m.enabled ? <Badge tone="green">Enabled</Badge> : <Badge tone="slate">Disabled</Badge>}</td>
+                      <td className="hidden px-4 py-3 whitespace-nowrap text-slate-700 lg:table-cell">{formatDateTime(m.lastLoginAt)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+          <Pager basePath={base} params={{ q }} cursor={cursor} nextCursor={mailboxes.nextCursor} />
+        </Card>
+
+        <Card id="aliases" title="Aliases and catch-all" description="Deliver extra addresses, or every unknown address of the domain, to existing mailboxes.">
+          <AliasEditor domainId={domain.id} domainName={domain.name} aliases={aliases.items} mailboxes={allMailboxes.items.map((m) => ({ id: m.id, address: m.address }))} />
+        </Card>
+
+        <DomainSettings domain={domain} />
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,77 @@
+'use client';
+import { useRouter } from 'next/navigation';
+import { useState } from 'react';
+import { Alert, buttonClass, describedBy, Field, inputClass } from '@/components/ui';
+import { fieldErrors, problemMessage, useApi, type ClientProblem } from '@/lib/client';
+import { parseByteInput } from '@/lib/format';
+import type { Domain } from '@/lib/types';
+import { looksLikeDomainName } from '@/lib/validation';
+
+export function NewDomainForm({ owners }: { owners?: { id: string; email: string }[] }) {
+  const api = useApi();
+  const router = useRouter();
+  const [name, setName] = useState('');
+  const [ownerId, setOwnerId] = useState('');
+  const [description, setDescription] = useState('');
+  const [quota, setQuota] = useState('');
+  const [touched, setTouched] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<ClientProblem>();
+  const server = fieldErrors(problem);
+  const nameError = server.name ?? (touched && name && !looksLikeDomainName(name.trim()) ? 'Enter a domain name like example.com (no trailing dot, no IP address).' : undefined);
+  const quotaBytes = parseByteInput(quota);
+  const quotaError = server.defaultQuotaBytes ?? (quotaBytes === undefined ? 'Enter a size like 500 MB or 2 GB, or leave empty for no limit.' : undefined);
+
+  async function submit(e: React.FormEvent) {
+    e.preventDefault();
+    setTouched(true);
+    if (!looksLikeDomainName(name.trim()) || quotaBytes === undefined) return;
+    setBusy(true);
+    setProblem(undefined);
+    const r = await api<Domain>('POST', '/domains', {
+      name: name.trim(),
+      ...(ownerId ? { ownerId } : {}),
+      ...(description.trim() ? { description: description.trim() } : {}),
+      ...(quotaBytes !== null ? { defaultQuotaBytes: quotaBytes } : {}),
+    });
+    if (r.ok) {
+      router.push(`/domains/${r.data.id}`);
+      router.refresh();
+      return;
+    }
+    setBusy(false);
+    setProblem(r.problem);
+  }
+
+  return (
+    <form onSubmit={submit} className="space-y-5" noValidate>
+      {problem && <Alert>{problem.code === 'ALREADY_EXISTS' ? 'That domain is already hosted here.' : problemMessage(problem)}</Alert>}
+      <Field id="name" label="Domain name" hint="International names are fine; they are stored as punycode." error={nameError}>
+        <input id="name" name="name" required autoComplete="off" autoCapitalize="none" spellCheck={false} placeholder="example.com" value={name} onChange={(e) => setName(e.target.value)} onBlur={() => setTouched(true)} className={inputClass} {...describedBy('name', nameError, true)} />
+      </Field>
+      {owners && (
+        <Field id="ownerId" label="Owner" hint="Leave as yourself, or host it for one of your owners." error={server.ownerId}>
+          <select id="ownerId" name="ownerId" value={ownerId} onChange={(e) => setOwnerId(e.target.value)} className={inputClass} {...describedBy('ownerId', server.ownerId, true)}>
+            <option value="">Me (admin)</option>
+            {owners.map((o) => (
+              <option key={o.id} value={o.id}>
+                {o.email}
+              </option>
+            ))}
+          </select>
+        </Field>
+      )}
+      <Field id="description" label="Description" optional error={server.description}>
+        <input id="description" name="description" value={description} onChange={(e) => setDescription(e.target.value)} className={inputClass} {...describedBy('description', server.description)} />
+      </Field>
+      <Field id="defaultQuota" label="Default mailbox quota" optional hint="Given to new mailboxes, e.g. 1 GB. Empty means no limit." error={quotaError}>
+        <input id="defaultQuota" name="defaultQuota" inputMode="text" placeholder="1 GB" value={quota} onChange={(e) => setQuota(e.target.value)} className={inputClass} {...describedBy('defaultQuota', quotaError, true)} />
+      </Field>
+      <div className="flex gap-3">
+        <button type="submit" className={buttonClass('primary')} disabled={busy}>
+          {busy ? 'Adding…' : 'Add domain'}
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,40 @@
+import type { Metadata } from 'next';
+import { ConnectionCard } from '@/components/connection-card';
+import { Alert, Badge, PageHeader, Stat, UsageBar } from '@/components/ui';
+import { apiGet, requireUser } from '@/lib/api';
+import { formatBytes, formatDateTime } from '@/lib/format';
+import type { Mailbox } from '@/lib/types';
+import { DeleteMailbox, MailboxForm, ResetPasswordForm } from './mailbox-forms';
+
+export const metadata: Metadata = { title: 'Mailbox' };
+
+export default async function MailboxPage({ params, searchParams }: { params: Promise<{ mailboxId: string }>; searchParams: Promise<{ created?: string }> }) {
+  await requireUser();
+  const { mailboxId } = await params;
+  const { created } = await searchParams;
+  const mb = await apiGet<Mailbox>(`/mailboxes/${encodeURIComponent(mailboxId)}`);
+  return (
+    <>
+      <PageHeader
+        back={{ href: `/domains/${mb.domainId}`, label: mb.domain }}
+        title={mb.address}
+        description={mb.displayName ?? 'No display name'}
+        actions={mb.enabled ? <Badge tone="green">Enabled</Badge> : <Badge>Disabled</Badge>}
+      />
+      <div className="space-y-8">
+        {created && <Alert tone="success">Mailbox created. Send the connection settings below to its user, together with the password you chose.</Alert>}
+        <dl className="grid gap-4 sm:grid-cols-3">
+          <Stat label="Messages waiting" value={mb.messageCount} />
+          <Stat label="Storage" value={formatBytes(mb.usedBytes)} sub={<UsageBar used={mb.usedBytes} limit={mb.quotaBytes} label={`Storage of ${mb.address}`} />} />
+          <Stat label="Last POP3 login" value={<span className="text-base">{formatDateTime(mb.lastLoginAt)}</span>} sub={mb.lastLoginIp ? <p className="text-xs text-slate-600">from {mb.lastLoginIp}</p> : undefined} />
+        </dl>
+        <ConnectionCard address={mb.address} />
+        <div className="grid gap-8 lg:grid-cols-2">
+          <MailboxForm mailbox={mb} />
+          <ResetPasswordForm mailboxId={mb.id} address={mb.address} />
+        </div>
+        <DeleteMailbox mailbox={mb} />
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,87 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { ConnectionCard } from '@/components/connection-card';
+import { Pager } from '@/components/pager';
+import { Badge, ButtonLink, Card, EmptyState, PageHeader, Stat, UsageBar } from '@/components/ui';
+import { apiGet, qs, requireMe } from '@/lib/api';
+import { formatBytes, formatDateTime } from '@/lib/format';
+import type { Domain, Page } from '@/lib/types';
+
+export const metadata: Metadata = { title: 'Dashboard' };
+
+export default async function DashboardPage({ searchParams }: { searchParams: Promise<{ cursor?: string; q?: string }> }) {
+  const me = await requireMe();
+  if (me.mailbox) return <MailboxHome me={me} />;
+  const user = me.user!;
+  const { cursor, q } = await searchParams;
+  const page = await apiGet<Page<Domain>>(`/domains${qs({ limit: 50, cursor, q })}`);
+  const isAdmin = user.role === 'ADMIN';
+  return (
+    <>
+      <PageHeader
+        title={isAdmin ? 'All domains' : 'Your domains'}
+        description={isAdmin ? 'Every hosted domain, across all owners.' : 'Mail domains you host with Mailroom, and their mailboxes.'}
+        actions={<ButtonLink href="/domains/new">Add domain</ButtonLink>}
+      />
+      {!isAdmin && (
+        <dl className="mb-8 grid gap-4 sm:grid-cols-3">
+          <Stat label="Domains" value={`${user.usage.domains}${user.maxDomains !== null ? ` / ${user.maxDomains}` : ''}`} sub={<p className="text-xs text-slate-600">{user.maxDomains === null ? 'No limit' : `${Math.max(0, user.maxDomains - user.usage.domains)} left`}</p>} />
+          <Stat label="Mailboxes" value={`${user.usage.mailboxes}${user.maxMailboxes !== null ? ` / ${user.maxMailboxes}` : ''}`} sub={<p className="text-xs text-slate-600">{user.maxMailboxes === null ? 'No limit' : `${Math.max(0, user.maxMailboxes - user.usage.mailboxes)} left`}</p>} />
+          <Stat label="Storage" value={formatBytes(user.usage.usedBytes)} sub={<UsageBar used={user.usage.usedBytes} limit={user.maxStorageBytes} label="Storage used across your domains" />} />
+        </dl>
+      )}
+      {page.items.length === 0 && !cursor ? (
+        <EmptyState title="No domains yet" action={<ButtonLink href="/domains/new">Add your first domain</ButtonLink>}>
+          Add a domain you own, point its MX record at this server, then create mailboxes for the people who use it.
+        </EmptyState>
+      ) : (
+        <Card title={`${page.items.length}${page.nextCursor ? '+' : ''} domain${page.items.length === 1 ? '' : 's'}`} id="domains">
+          <ul className="-my-2 divide-y divide-slate-100">
+            {page.items.map((d) => (
+              <li key={d.id} className="grid gap-3 py-3 sm:grid-cols-[1fr_10rem_12rem] sm:items-center">
+                <div className="min-w-0">
+                  <Link href={`/domains/${d.id}`} className="font-medium break-all text-brand-700 hover:underline">
+                    {d.name}
+                  </Link>
+                  <div className="mt-1 flex flex-wrap items-center gap-2 text-xs text-slate-600">
+                    {!d.active && <Badge tone="red">Disabled</Badge>}
+                    {isAdmin && <span>Owner: {d.ownerEmail}</span>}
+                    <span>Added {formatDateTime(d.createdAt).slice(0, 10)}</span>
+                  </div>
+                </div>
+                <p className="text-sm text-slate-700">
+                  {d.mailboxCount}
+                  {d.maxMailboxes !== null ? ` / ${d.maxMailboxes}` : ''} mailbox{d.mailboxCount === 1 ? '' : 'es'}
+                  <br />
+                  <span className="text-xs text-slate-600">
+                    {d.aliasCount} alias{d.aliasCount === 1 ? '' : 'es'}
+                  </span>
+                </p>
+                <UsageBar used={d.usedBytes} limit={d.maxStorageBytes} label={`Storage of ${d.name}`} />
+              </li>
+            ))}
+          </ul>
+          <Pager basePath="/" params={{ q }} cursor={cursor} nextCursor={page.nextCursor} />
+        </Card>
+      )}
+    </>
+  );
+}
+
+function MailboxHome({ me }: { me: Awaited<ReturnType<typeof requireMe>> }) {
+  const mb = me.mailbox!;
+  return (
+    <>
+      <PageHeader title={mb.address} description={mb.displayName ?? 'Your mailbox'} actions={<ButtonLink href="/account" variant="secondary">Change password</ButtonLink>} />
+      {!mb.enabled && (
+        <p className="mb-6 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 ring-1 ring-amber-600/30 ring-inset">This mailbox is disabled: it cannot receive mail or be read over POP3. Contact your domain owner.</p>
+      )}
+      <dl className="mb-8 grid gap-4 sm:grid-cols-3">
+        <Stat label="Messages waiting" value={mb.messageCount} />
+        <Stat label="Storage" value={formatBytes(mb.usedBytes)} sub={<UsageBar used={mb.usedBytes} limit={mb.quotaBytes} label="Mailbox storage against quota" />} />
+        <Stat label="Last POP3 login" value={<span className="text-base">{formatDateTime(mb.lastLoginAt)}</span>} />
+      </dl>
+      <ConnectionCard address={mb.address} />
+    </>
+  );
+}

@@ -1,0 +1,26 @@
+'use client';
+import Link from 'next/link';
+import { usePathname } from 'next/navigation';
+import { cx } from './ui';
+
+export function NavLinks({ links }: { links: { href: string; label: string }[] }) {
+  const path = usePathname();
+  return (
+    <ul className="flex gap-1 overflow-x-auto">
+      {links.map((l) => {
+        const active = l.href === '/' ? path === '/' || path.startsWith('/domains') || path.startsWith('/mailboxes') : path.startsWith(l.href);
+        return (
+          <li key={l.href} className="shrink-0">
+            <Link
+              href={l.href}
+              aria-current={active ? 'page' : undefined}
+              className={cx('block rounded-md px-3 py-2 text-sm font-medium', active ? 'bg-brand-50 text-brand-800' : 'text-slate-700 hover:bg-slate-100 hover:text-slate-900')}
+            >
+              {l.label}
+            </Link>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}

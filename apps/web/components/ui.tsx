@@ -1,0 +1,174 @@
+// The panel's visual system: a handful of server-safe building blocks on Tailwind. Client pieces live beside it.
+import Link from 'next/link';
+import type { ComponentProps, ReactNode } from 'react';
+import { formatBytes, percent } from '@/lib/format';
+
+export function cx(...parts: (string | false | null | undefined)[]): string {
+  return parts.filter(Boolean).join(' ');
+}
+
+type Variant = 'primary' | 'secondary' | 'danger' | 'ghost';
+const VARIANTS: Record<Variant, string> = {
+  primary: 'bg-brand-600 text-white hover:bg-brand-700 shadow-sm disabled:bg-brand-600/60',
+  secondary: 'bg-white text-slate-800 ring-1 ring-inset ring-slate-300 hover:bg-slate-50 shadow-sm disabled:text-slate-500',
+  danger: 'bg-red-700 text-white hover:bg-red-800 shadow-sm disabled:bg-red-700/60',
+  ghost: 'text-slate-700 hover:bg-slate-100',
+};
+
+export function buttonClass(variant: Variant = 'primary', size: 'sm' | 'md' = 'md'): string {
+  return cx(
+    'inline-flex items-center justify-center gap-2 rounded-md font-medium transition-colors disabled:cursor-not-allowed',
+    size === 'sm' ? 'px-2.5 py-1.5 text-sm' : 'px-4 py-2 text-sm',
+    VARIANTS[variant],
+  );
+}
+
+export function ButtonLink({ variant = 'primary', size = 'md', className, ...props }: ComponentProps<typeof Link> & { variant?: Variant; size?: 'sm' | 'md' }) {
+  return <Link {...props} className={cx(buttonClass(variant, size), className)} />;
+}
+
+export function PageHeader({ title, description, actions, back }: { title: ReactNode; description?: ReactNode; actions?: ReactNode; back?: { href: string; label: string } }) {
+  return (
+    <header className="mb-6">
+      {back && (
+        <Link href={back.href} className="mb-2 inline-block rounded text-sm font-medium text-brand-700 hover:underline">
+          ← {back.label}
+        </Link>
+      )}
+      <div className="flex flex-wrap items-end justify-between gap-4">
+        <div className="min-w-0">
+          <h1 className="truncate text-2xl font-semibold tracking-tight text-slate-900">{title}</h1>
+          {description && <p className="mt-1 text-sm text-slate-600">{description}</p>}
+        </div>
+        {actions && <div className="flex flex-wrap gap-2">{actions}</div>}
+      </div>
+    </header>
+  );
+}
+
+export function Card({ title, description, actions, children, className, id }: { title?: ReactNode; description?: ReactNode; actions?: ReactNode; children: ReactNode; className?: string; id?: string }) {
+  const headingId = id ? `${id}-title` : undefined;
+  return (
+    <section id={id} aria-labelledby={title ? headingId : undefined} className={cx('rounded-lg bg-white shadow-sm ring-1 ring-slate-200', className)}>
+      {(title || actions) && (
+        <div className="flex flex-wrap items-start justify-between gap-3 border-b border-slate-200 px-4 py-3 sm:px-6">
+          <div>
+            {title && (
+              <h2 id={headingId} className="text-base font-semibold text-slate-900">
+                {title}
+              </h2>
+            )}
+            {description && <p className="mt-0.5 text-sm text-slate-600">{description}</p>}
+          </div>
+          {actions && <div className="flex flex-wrap gap-2">{actions}</div>}
+        </div>
+      )}
+      <div className="px-4 py-4 sm:px-6">{children}</div>
+    </section>
+  );
+}
+
+export function UsageBar({ used, limit, label }: { used: number; limit: number | null | undefined; label: string }) {
+  const pct = percent(used, limit);
+  const tone = pct === null ? 'bg-brand-600' : pct >= 90 ? 'bg-red-600' : pct >= 75 ? 'bg-amber-500' : 'bg-brand-600';
+  const text = limit === null || limit === undefined ? `${formatBytes(used)} used, no limit` : `${formatBytes(used)} of ${formatBytes(limit)}`;
+  return (
+    <div className="min-w-28">
+      <div
+        role="meter"
+        aria-label={label}
+        aria-valuemin={0}
+        aria-valuemax={limit ?? Math.max(used, 1)}
+        aria-valuenow={used}
+        aria-valuetext={text}
+        className="h-1.5 w-full overflow-hidden rounded-full bg-slate-200"
+      >
+        <div className={cx('h-full rounded-full', tone)} style={{ width: `${pct ?? (used > 0 ? 4 : 0)}%` }} />
+      </div>
+      <p className="mt-1 text-xs text-slate-600">{text}</p>
+    </div>
+  );
+}
+
+export function CountUsage({ used, limit, noun }: { used: number; limit: number | null | undefined; noun: string }) {
+  return (
+    <span className="text-sm text-slate-700">
+      {used}
+      {limit !== null && limit !== undefined ? ` of ${limit}` : ''} {noun}
+      {limit === null || limit === undefined ? '' : ''}
+    </span>
+  );
+}
+
+export function Stat({ label, value, sub }: { label: string; value: ReactNode; sub?: ReactNode }) {
+  return (
+    <div className="rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200">
+      <dt className="text-sm font-medium text-slate-600">{label}</dt>
+      <dd className="mt-1 text-2xl font-semibold tracking-tight text-slate-900">{value}</dd>
+      {sub && <dd className="mt-2">{sub}</dd>}
+    </div>
+  );
+}
+
+export function Badge({ tone = 'slate', children }: { tone?: 'green' | 'slate' | 'red' | 'amber' | 'brand'; children: ReactNode }) {
+  const tones = {
+    green: 'bg-green-50 text-green-800 ring-green-600/20',
+    slate: 'bg-slate-100 text-slate-700 ring-slate-500/20',
+    red: 'bg-red-50 text-red-800 ring-red-600/20',
+    amber: 'bg-amber-50 text-amber-900 ring-amber-600/30',
+    brand: 'bg-brand-50 text-brand-800 ring-brand-600/20',
+  };
+  return <span className={cx('inline-flex items-center rounded-md px-2 py-0.5 text-xs font-medium ring-1 ring-inset', tones[tone])}>{children}</span>;
+}
+
+export function EmptyState({ title, children, action }: { title: string; children?: ReactNode; action?: ReactNode }) {
+  return (
+    <div className="rounded-lg border-2 border-dashed border-slate-300 px-6 py-10 text-center">
+      <h3 className="text-sm font-semibold text-slate-900">{title}</h3>
+      {children && <p className="mx-auto mt-1 max-w-md text-sm text-slate-600">{children}</p>}
+      {action && <div className="mt-4">{action}</div>}
+    </div>
+  );
+}
+
+export function Alert({ tone = 'error', children, id }: { tone?: 'error' | 'success' | 'info'; children: ReactNode; id?: string }) {
+  const tones = { error: 'bg-red-50 text-red-800 ring-red-600/20', success: 'bg-green-50 text-green-800 ring-green-600/20', info: 'bg-brand-50 text-brand-800 ring-brand-600/20' };
+  return (
+    <div id={id} role={tone === 'error' ? 'alert' : 'status'} className={cx('rounded-md px-3 py-2 text-sm ring-1 ring-inset', tones[tone])}>
+      {children}
+    </div>
+  );
+}
+
+export const inputClass =
+  'block w-full rounded-md border-0 bg-white px-3 py-2 text-sm text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 placeholder:text-slate-500 focus:ring-2 focus:ring-inset focus:ring-brand-600 focus:outline-none aria-[invalid=true]:ring-red-600 disabled:bg-slate-100';
+
+export const labelClass = 'block text-sm font-medium text-slate-800';
+
+export function Field({ id, label, hint, error, children, optional }: { id: string; label: ReactNode; hint?: ReactNode; error?: string; children: ReactNode; optional?: boolean }) {
+  return (
+    <div>
+      <label htmlFor={id} className={labelClass}>
+        {label}
+        {optional && <span className="ml-1 font-normal text-slate-600">(optional)</span>}
+      </label>
+      <div className="mt-1">{children}</div>
+      {hint && !error && (
+        <p id={`${id}-hint`} className="mt-1 text-xs text-slate-600">
+          {hint}
+        </p>
+      )}
+      {error && (
+        <p id={`${id}-error`} className="mt-1 text-xs font-medium text-red-700">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** aria attributes tying an input to its Field's hint and error. */
+export function describedBy(id: string, error?: string, hint?: boolean): { 'aria-invalid'?: boolean; 'aria-describedby'?: string } {
+  if (error) return { 'aria-invalid': true, 'aria-describedby': `${id}-error` };
+  return hint ? { 'aria-describedby': `${id}-hint` } : {};
+}

@@ -1,0 +1,78 @@
+import 'server-only';
+import { cache } from 'react';
+import { cookies, headers } from 'next/headers';
+import { notFound, redirect } from 'next/navigation';
+import { serverConfig } from './config';
+import type { Me, Problem } from './types';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: Partial<Problem> | undefined,
+  ) {
+    super(problem?.detail ?? problem?.title ?? `API answered ${status}`);
+    this.name = 'ApiError';
+  }
+}
+
+async function forwardHeaders(): Promise<Record<string, string>> {
+  const jar = await cookies();
+  const h = await headers();
+  const out: Record<string, string> = { accept: 'application/json' };
+  const cookie = jar.toString();
+  if (cookie) out.cookie = cookie;
+  const ua = h.get('user-agent');
+  if (ua) out['user-agent'] = ua;
+  return out;
+}
+
+/** Raw GET against the API with the signed-in user's cookie; never throws on HTTP status. */
+export async function apiGetRaw<T>(path: string): Promise<{ status: number; data?: T; problem?: Partial<Problem> }> {
+  const res = await fetch(`${serverConfig().apiInternalUrl}/api/v1${path}`, { headers: await forwardHeaders(), cache: 'no-store' });
+  const body: unknown = res.status === 204 ? undefined : await res.json().catch(() => undefined);
+  if (res.ok) return { status: res.status, data: body as T };
+  return { status: res.status, problem: body as Partial<Problem> | undefined };
+}
+
+/**
+ * GET for server components: 401 sends the user to sign in, 404 (including another tenant's resource, which the API
+ * reports as not found) renders the not-found page, anything else unexpected throws to the error boundary.
+ */
+export async function apiGet<T>(path: string): Promise<T> {
+  const r = await apiGetRaw<T>(path);
+  if (r.status === 401) redirect('/login');
+  if (r.status === 404 || (r.status === 400 && r.problem?.code === 'VALIDATION_FAILED' && /Id|params/i.test(JSON.stringify(r.problem.errors ?? '')))) notFound();
+  if (r.status === 403) notFound();
+  if (r.status >= 400) throw new ApiError(r.status, r.problem);
+  return r.data as T;
+}
+
+/** The signed-in principal, or null. Cached per request so layouts and pages share one call. */
+export const getMe = cache(async (): Promise<Me | null> => {
+  const jar = await cookies();
+  if (jar.size === 0) return null;
+  const r = await apiGetRaw<Me>('/me');
+  if (r.status === 401 || r.status === 403) return null;
+  if (r.status >= 400 || !r.data) throw new ApiError(r.status, r.problem);
+  return r.data;
+});
+
+/** The principal, or a redirect to sign in. */
+export async function requireMe(): Promise<Me> {
+  const me = await getMe();
+  if (!me) redirect('/login');
+  return me;
+}
+
+export async function requireUser(role?: 'ADMIN' | 'OWNER'): Promise<Me & { user: NonNullable<Me['user']> }> {
+  const me = await requireMe();
+  if (!me.user || (role && me.user.role !== role)) notFound();
+  return me as Me & { user: NonNullable<Me['user']> };
+}
+
+export function qs(params: Record<string, string | number | undefined | null>): string {
+  const sp = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') sp.set(k, String(v));
+  const s = sp.toString();
+  return s ? `?${s}` : '';
+}

@@ -1,0 +1,64 @@
+// Browser-side first checks, mirroring core's schemas (@mailroom/core/schemas common.ts) without pulling zod into the
+// client bundle. The API remains the authority: its problem+json field errors are shown next to the same fields.
+
+const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
+const DOT_ATOM = new RegExp(`^${ATEXT}(\\.${ATEXT})*$`);
+export const MAX_LOCAL_PART_OCTETS = 64;
+
+/** Why a local part is invalid (RFC 5321 dot-atom, ≤ 64 octets), or undefined when it is fine. */
+export function localPartProblem(v: string): string | undefined {
+  if (!v) return 'Enter the part before the @.';
+  if (new TextEncoder().encode(v).length > MAX_LOCAL_PART_OCTETS) return `At most ${MAX_LOCAL_PART_OCTETS} characters.`;
+  if (/\s/.test(v)) return 'Spaces are not allowed.';
+  if (v.includes('@')) return 'Enter only the part before the @.';
+  if (v.startsWith('.') || v.endsWith('.')) return 'Cannot start or end with a dot.';
+  if (v.includes('..')) return 'Cannot contain two dots in a row.';
+  if (!DOT_ATOM.test(v)) return "Use letters, digits, dots and !#$%&'*+/=?^_`{|}~- only.";
+  return undefined;
+}
+
+export function looksLikeDomainName(v: string): boolean {
+  if (!v || v.length > 253 || v.endsWith('.') || v.startsWith('.')) return false;
+  const labels = v.split('.');
+  if (labels.length < 2) return false;
+  if (!labels.every((l) => /^(?!-)[\p{L}\p{M}\p{N}-]{1,63}(?<!-)$/u.test(l))) return false;
+  return !/^\d+$/.test(labels[labels.length - 1]!);
+}
+
+export interface Strength {
+  score: 0 | 1 | 2 | 3 | 4;
+  label: string;
+  hint?: string;
+}
+
+const COMMON = ['password', '123456', 'qwerty', 'letmein', 'welcome', 'admin', 'mailroom', 'iloveyou', 'monkey', 'dragon', 'abc123', 'football'];
+
+/** A rough, dependency-free strength estimate for feedback while typing (the server applies the real policy). */
+export function passwordStrength(pw: string, minLength: number): Strength {
+  if (!pw) return { score: 0, label: 'Empty', hint: `Use at least ${minLength} characters.` };
+  const lower = pw.toLowerCase();
+  if (COMMON.some((c) => lower.includes(c)) && pw.length < 16) return { score: 0, label: 'Too common', hint: 'Avoid common words and sequences.' };
+  if (pw.length < minLength) return { score: 0, label: 'Too short', hint: `Use at least ${minLength} characters.` };
+  let pool = 0;
+  if (/[a-z]/.test(pw)) pool += 26;
+  if (/[A-Z]/.test(pw)) pool += 26;
+  if (/\d/.test(pw)) pool += 10;
+  if (/[^A-Za-z0-9]/.test(pw)) pool += 33;
+  const unique = new Set(pw).size;
+  const bits = Math.log2(Math.max(pool, 2)) * Math.min(pw.length, unique * 2);
+  if (bits < 40) return { score: 1, label: 'Weak', hint: 'Make it longer or mix in other kinds of characters.' };
+  if (bits < 60) return { score: 2, label: 'Fair', hint: 'A few more characters would make it strong.' };
+  if (bits < 80) return { score: 3, label: 'Good' };
+  return { score: 4, label: 'Strong' };
+}
+
+const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+
+/** A random password from the browser's CSPRNG: 20 characters in groups, easy to read aloud (~115 bits). */
+export function generatePassword(length = 20): string {
+  const out: string[] = [];
+  const buf = new Uint32Array(length);
+  crypto.getRandomValues(buf);
+  for (let i = 0; i < length; i++) out.push(ALPHABET[buf[i]! % ALPHABET.length]!);
+  return out.join('').replace(/(.{5})(?!$)/g, '$1-');
+}
