@@ -1,0 +1,344 @@
+import { accountKey, ipNetworkKey, isDatabaseUnavailable } from '@mailroom/core';
+import { DotStuffer, TopLimiter } from './framing.ts';
+import type { Pop3Session } from './session.ts';
+import { LockLostError, MessageGoneError, type MessageInfo } from './store.ts';
+
+export type CommandHandler = (session: Pop3Session, args: string) => Promise<void>;
+export type CommandTable = Readonly<Record<string, CommandHandler>>;
+
+const TEMP_FAILURE = '-ERR [SYS/TEMP] Temporary server failure, try again later.';
+const AUTH_FAILED = '-ERR [AUTH] Authentication failed.';
+const PLAINTEXT_REFUSED = '-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shared
+
+function capabilities(s: Pop3Session): string[] {
+  const cfg = s.ctx.config;
+  const caps = ['CAPA', 'TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING'];
+  if (s.state === 'AUTHORIZATION') {
+    if (s.plaintextAuthAllowed) caps.push('USER', 'SASL PLAIN');
+    if (!s.secure) caps.push('STLS');
+    // Policies vary per mailbox/domain: the USER tag says so (RFC 2449 §6.5, §6.7).
+    caps.push('EXPIRE NEVER USER', `LOGIN-DELAY ${cfg.loginDelaySeconds} USER`);
+  } else {
+    const m = s.maildrop!;
+    caps.push(`EXPIRE ${m.retentionDays ?? 'NEVER'}`, `LOGIN-DELAY ${effectiveLoginDelay(s)}`);
+  }
+  caps.push(`IMPLEMENTATION ${cfg.implementation}`);
+  return caps;
+}
+
+function effectiveLoginDelay(s: Pop3Session): number {
+  const m = s.maildrop;
+  return m?.mailboxLoginDelaySeconds ?? m?.domainLoginDelaySeconds ?? s.ctx.config.loginDelaySeconds;
+}
+
+const capa: CommandHandler = async (s, args) => {
+  if (args.trim()) return s.badCommand('-ERR CAPA takes no arguments.');
+  await s.replyMulti('+OK Capability list follows', capabilities(s));
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// AUTHORIZATION
+
+async function login(s: Pop3Session, login: string, password: string): Promise<void> {
+  const { store, config, metrics, holder } = s.ctx;
+  const started = process.hrtime.bigint();
+  const keys = [ipNetworkKey(s.ip), accountKey(login)];
+  let result = 'error';
+  try {
+    const throttle = await store.assessThrottle(keys);
+    if (throttle.delayMs > 0) {
+      s.log.info({ failures: throttle.failures, delayMs: throttle.delayMs }, 'login throttled');
+      await s.ctx.sleep(throttle.delayMs);
+    }
+    const auth = await store.authenticate(login, password);
+    if (auth.status === 'invalid') {
+      await store.recordAuthFailure(keys, password);
+      result = 'invalid';
+      s.log.info({ login }, 'login failed');
+      await s.reply(AUTH_FAILED);
+      return;
+    }
+    if (auth.status === 'disabled') {
+      result = 'disabled';
+      s.log.info({ login }, 'login refused: disabled');
+      await s.reply('-ERR [AUTH] Account is disabled.');
+      return;
+    }
+    const maildrop = auth.maildrop;
+    const delay = maildrop.mailboxLoginDelaySeconds ?? maildrop.domainLoginDelaySeconds ?? config.loginDelaySeconds;
+    if (delay > 0 && maildrop.lastLoginAt && Date.now() - maildrop.lastLoginAt.getTime() < delay * 1000) {
+      result = 'login_delay';
+      s.log.info({ login: maildrop.address, delay }, 'login refused: login delay');
+      await s.reply(`-ERR [LOGIN-DELAY] Minimum time between logins is ${delay} seconds.`);
+      return;
+    }
+    if (!(await store.acquireLock(maildrop.id, holder, config.leaseTtlMs))) {
+      result = 'in_use';
+      s.log.info({ login: maildrop.address }, 'login refused: maildrop in use');
+      await s.reply('-ERR [IN-USE] Mailbox is locked by another POP3 session.');
+      return;
+    }
+    s.maildrop = maildrop;
+    s.markLocked();
+    const messages = await store.listMessages(maildrop.id);
+    await store.recordLogin(maildrop.id, s.ip);
+    await store.recordAuthSuccess(accountKey(login));
+    s.enterTransaction(maildrop, messages);
+    result = 'ok';
+    s.log.info({ login: maildrop.address, messages: messages.length }, 'logged in');
+    await s.reply(`+OK Logged in.`);
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) {
+      s.log.warn({ err: (err as Error).message }, 'login failed: database unavailable');
+      result = 'unavailable';
+    } else {
+      s.log.error({ err }, 'login failed: internal error');
+    }
+    // A lock taken before the failure is released when the session ends; the session must not stay half logged in.
+    if (s.state === 'AUTHORIZATION' && s.maildrop) {
+      await s.reply(TEMP_FAILURE);
+      s.close();
+      return;
+    }
+    await s.reply(TEMP_FAILURE);
+  } finally {
+    metrics.logins.inc({ result });
+    metrics.authDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+  }
+}
+
+const user: CommandHandler = async (s, args) => {
+  const name = args.trim();
+  if (!name) return s.badCommand('-ERR No username given.');
+  if (!s.plaintextAuthAllowed) return s.reply(PLAINTEXT_REFUSED);
+  s.pendingUser = name;
+  await s.reply('+OK');
+};
+
+const pass: CommandHandler = async (s, args) => {
+  const name = s.pendingUser;
+  s.pendingUser = undefined;
+  if (!name) return s.badCommand('-ERR No username given.');
+  if (!s.plaintextAuthAllowed) return s.reply(PLAINTEXT_REFUSED);
+  await login(s, name, args);
+};
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+const auth: CommandHandler = async (s, args) => {
+  s.pendingUser = undefined;
+  const parts = args.trim().split(/ +/).filter(Boolean);
+  // RFC 1734-era clients send a bare AUTH to list mechanisms.
+  if (parts.length === 0) return s.replyMulti('+OK', s.plaintextAuthAllowed ? ['PLAIN'] : []);
+  if (parts.length > 2) return s.badCommand('-ERR Invalid AUTH arguments.');
+  if (parts[0]!.toUpperCase() !== 'PLAIN') return s.reply('-ERR [AUTH] Unsupported authentication mechanism.');
+  if (!s.plaintextAuthAllowed) return s.reply(PLAINTEXT_REFUSED);
+  let response = parts[1];
+  if (response === undefined) {
+    await s.write('+ \r\n');
+    const line = await s.readLine();
+    if (line === null) return s.close();
+    response = line.trim();
+  }
+  if (response === '*') return s.reply('-ERR [AUTH] Authentication cancelled.');
+  if (response === '=') response = '';
+  if (!BASE64.test(response)) return s.reply('-ERR [AUTH] Invalid base64 data.');
+  const fields = Buffer.from(response, 'base64').toString('utf8').split('\0');
+  if (fields.length !== 3 || !fields[1]) return s.reply(AUTH_FAILED);
+  const [authzid, authcid, password] = fields as [string, string, string];
+  if (authzid && authzid.toLowerCase() !== authcid.toLowerCase()) return s.reply(AUTH_FAILED);
+  await login(s, authcid, password);
+};
+
+const stls: CommandHandler = async (s, args) => {
+  if (args.trim()) return s.badCommand('-ERR STLS takes no arguments.');
+  if (s.secure) return s.reply('-ERR TLS is already active.');
+  await s.reply('+OK Begin TLS negotiation now.');
+  await s.startTls();
+};
+
+const quitAuthorization: CommandHandler = async (s) => {
+  await s.reply(`+OK ${s.ctx.config.implementation} signing off.`);
+  s.close();
+};
+
+export const AUTHORIZATION_COMMANDS: CommandTable = { CAPA: capa, USER: user, PASS: pass, AUTH: auth, STLS: stls, QUIT: quitAuthorization };
+
+// ---------------------------------------------------------------------------------------------------------------
+// TRANSACTION
+
+const NUMBER = /^[1-9][0-9]{0,9}$/;
+
+/** Resolves a message-number argument; replies and returns undefined when it names no (visible) message. */
+async function messageArg(s: Pop3Session, arg: string | undefined): Promise<{ n: number; msg: MessageInfo } | undefined> {
+  if (arg === undefined || !NUMBER.test(arg)) {
+    await s.badCommand('-ERR Invalid message number.');
+    return undefined;
+  }
+  const n = Number(arg);
+  const msg = s.messages[n - 1];
+  if (!msg) {
+    await s.reply(`-ERR There's no message ${n}.`);
+    return undefined;
+  }
+  if (s.deleted.has(n)) {
+    await s.reply('-ERR Message is deleted.');
+    return undefined;
+  }
+  return { n, msg };
+}
+
+function splitArgs(args: string): string[] {
+  return args.trim().split(/ +/).filter(Boolean);
+}
+
+function visible(s: Pop3Session): { n: number; msg: MessageInfo }[] {
+  const out: { n: number; msg: MessageInfo }[] = [];
+  s.messages.forEach((msg, i) => {
+    if (!s.deleted.has(i + 1)) out.push({ n: i + 1, msg });
+  });
+  return out;
+}
+
+const stat: CommandHandler = async (s, args) => {
+  if (args.trim()) return s.badCommand('-ERR STAT takes no arguments.');
+  const v = visible(s);
+  await s.reply(`+OK ${v.length} ${v.reduce((sum, m) => sum + m.msg.size, 0)}`);
+};
+
+const list: CommandHandler = async (s, args) => {
+  const a = splitArgs(args);
+  if (a.length > 1) return s.badCommand('-ERR Too many arguments.');
+  if (a.length === 1) {
+    const m = await messageArg(s, a[0]);
+    if (m) await s.reply(`+OK ${m.n} ${m.msg.size}`);
+    return;
+  }
+  const v = visible(s);
+  await s.replyMulti(`+OK ${v.length} messages:`, v.map((m) => `${m.n} ${m.msg.size}`));
+};
+
+const uidl: CommandHandler = async (s, args) => {
+  const a = splitArgs(args);
+  if (a.length > 1) return s.badCommand('-ERR Too many arguments.');
+  if (a.length === 1) {
+    const m = await messageArg(s, a[0]);
+    if (m) await s.reply(`+OK ${m.n} ${m.msg.uidl}`);
+    return;
+  }
+  await s.replyMulti('+OK', visible(s).map((m) => `${m.n} ${m.msg.uidl}`));
+};
+
+/** Streams a message (or TOP's cut of it) from storage through dot-stuffing, one chunk at a time with backpressure. */
+async function sendMessage(s: Pop3Session, msg: MessageInfo, status: string, topLines?: number): Promise<void> {
+  const { store, metrics } = s.ctx;
+  const chunks = store.readMessage(s.maildrop!.id, msg)[Symbol.asyncIterator]();
+  // Fetch the first chunk before the +OK, so a missing message or an unavailable database still gets an -ERR.
+  let first: IteratorResult<Buffer>;
+  try {
+    first = await chunks.next();
+  } catch (err) {
+    if (err instanceof MessageGoneError) return s.reply('-ERR [SYS/PERM] Message was removed from the maildrop.');
+    if (isDatabaseUnavailable(err)) return s.reply(TEMP_FAILURE);
+    s.log.error({ err }, 'reading message failed');
+    return s.reply(TEMP_FAILURE);
+  }
+  await s.write(`${status}\r\n`);
+  const stuffer = new DotStuffer();
+  const limiter = topLines === undefined ? undefined : new TopLimiter(topLines);
+  let sent = 0;
+  try {
+    let r = first;
+    while (!r.done) {
+      let chunk = r.value;
+      let done = false;
+      if (limiter) ({ out: chunk, done } = limiter.take(chunk));
+      sent += chunk.length;
+      await s.write(stuffer.transform(chunk));
+      if (done) break;
+      r = await chunks.next();
+    }
+  } catch (err) {
+    // The +OK is out: the only honest thing left is to drop the connection (nothing is deleted).
+    if (!(err instanceof Error && err.name === 'SessionClosedError')) s.log.error({ err }, 'streaming message failed');
+    await chunks.return?.(undefined);
+    s.destroy();
+    throw err;
+  } finally {
+    metrics.retrievedOctets.inc(sent);
+  }
+  await chunks.return?.(undefined);
+  await s.write(stuffer.finish());
+}
+
+const retr: CommandHandler = async (s, args) => {
+  const a = splitArgs(args);
+  if (a.length !== 1) return s.badCommand('-ERR RETR needs one message number.');
+  const m = await messageArg(s, a[0]);
+  if (m) await sendMessage(s, m.msg, `+OK ${m.msg.size} octets`);
+};
+
+const top: CommandHandler = async (s, args) => {
+  const a = splitArgs(args);
+  if (a.length !== 2 || !/^[0-9]{1,10}$/.test(a[1]!)) return s.badCommand('-ERR TOP needs a message number and a line count.');
+  const m = await messageArg(s, a[0]);
+  if (m) await sendMessage(s, m.msg, '+OK', Number(a[1]));
+};
+
+const dele: CommandHandler = async (s, args) => {
+  const a = splitArgs(args);
+  if (a.length !== 1) return s.badCommand('-ERR DELE needs one message number.');
+  const m = await messageArg(s, a[0]);
+  if (!m) return;
+  s.deleted.add(m.n);
+  await s.reply('+OK Marked to be deleted.');
+};
+
+const noop: CommandHandler = async (s, args) => {
+  if (args.trim()) return s.badCommand('-ERR NOOP takes no arguments.');
+  await s.reply('+OK');
+};
+
+const rset: CommandHandler = async (s, args) => {
+  if (args.trim()) return s.badCommand('-ERR RSET takes no arguments.');
+  s.deleted.clear();
+  const v = visible(s);
+  await s.reply(`+OK ${v.length} messages.`);
+};
+
+const quitTransaction: CommandHandler = async (s) => {
+  s.state = 'UPDATE';
+  const ids = [...s.deleted].map((n) => s.messages[n - 1]!.id);
+  try {
+    const r = await s.ctx.store.commitDeletions(s.maildrop!.id, s.ctx.holder, ids);
+    s.ctx.metrics.deletedMessages.inc(r.deleted);
+    s.log.info({ deleted: r.deleted, octets: r.bytes }, 'logout');
+    await s.reply(r.deleted > 0 ? `+OK Logging out, ${r.deleted} messages deleted.` : '+OK Logging out.');
+  } catch (err) {
+    if (err instanceof LockLostError) {
+      s.log.warn('maildrop lease was lost; deletions not applied');
+      await s.reply('-ERR [SYS/TEMP] Mailbox lock was lost, messages not deleted.');
+    } else {
+      s.log[isDatabaseUnavailable(err) ? 'warn' : 'error']({ err }, 'applying deletions failed');
+      await s.reply('-ERR [SYS/TEMP] Some deleted messages were not removed, try again later.');
+    }
+  } finally {
+    s.close();
+  }
+};
+
+export const TRANSACTION_COMMANDS: CommandTable = {
+  CAPA: capa,
+  STAT: stat,
+  LIST: list,
+  RETR: retr,
+  DELE: dele,
+  NOOP: noop,
+  RSET: rset,
+  TOP: top,
+  UIDL: uidl,
+  QUIT: quitTransaction,
+};

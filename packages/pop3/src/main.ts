@@ -1,0 +1,52 @@
+import os from 'node:os';
+import { AuthThrottle, createPasswordHasher } from '@mailroom/core';
+import { createPrismaClient } from '@mailroom/db';
+import { argon2Params, createLogger, loadServerSecret, loadTlsMaterial, onShutdownSignal } from '@mailroom/runtime';
+import { configFromEnv, parsePop3Env } from './config.ts';
+import { createPop3Metrics } from './metrics.ts';
+import { PrismaMaildropStore } from './prisma-store.ts';
+import { createPop3Server } from './server.ts';
+
+// argon2 verifies on libuv's thread pool: give it at least one thread per core (must be set before first use).
+process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, os.availableParallelism()));
+
+const env = parsePop3Env();
+const logger = createLogger('pop3', env.LOG_LEVEL);
+
+if (!env.DATABASE_URL) {
+  logger.fatal('DATABASE_URL is required');
+  process.exit(1);
+}
+
+const prisma = createPrismaClient(env.DATABASE_URL, { applicationName: 'mailroom-pop3', maxConnections: 20 });
+const hasher = createPasswordHasher(argon2Params(env));
+const secret = await loadServerSecret(env.MAILROOM_SECRET, env.MAILROOM_DATA_DIR);
+const store = new PrismaMaildropStore({ prisma, hasher, throttle: new AuthThrottle(prisma, secret) });
+const material = await loadTlsMaterial({
+  certFile: env.TLS_CERT_FILE,
+  keyFile: env.TLS_KEY_FILE,
+  dataDir: env.MAILROOM_DATA_DIR,
+  hostname: env.MAILROOM_PUBLIC_HOST ?? env.MAILROOM_HOST,
+});
+const config = configFromEnv(env);
+const server = createPop3Server({
+  store,
+  config,
+  logger,
+  tls: material,
+  metrics: createPop3Metrics({ defaultMetrics: true }),
+});
+
+onShutdownSignal(async () => {
+  await server.close();
+  await prisma.$disconnect();
+}, logger);
+
+try {
+  const ports = await server.listen();
+  logger.info({ host: config.host, ...ports, holder: server.holder }, 'listening');
+} catch (err) {
+  logger.fatal({ err }, 'could not listen');
+  await prisma.$disconnect();
+  process.exit(1);
+}

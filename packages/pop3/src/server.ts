@@ -1,0 +1,171 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import tls from 'node:tls';
+import type { Logger } from '@mailroom/runtime';
+import type { Pop3Config } from './config.ts';
+import { createPop3Metrics, type Pop3Metrics } from './metrics.ts';
+import { Pop3Session, type SessionContext } from './session.ts';
+import type { MaildropStore } from './store.ts';
+
+export interface Pop3ServerDeps {
+  store: MaildropStore;
+  config: Pop3Config;
+  logger: Logger;
+  tls: { cert: Buffer | string; key: Buffer | string };
+  metrics?: Pop3Metrics;
+  /** Waits before answering a throttled login (defaults to a real timer; tests inject one that does not wait). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Lease holder name of this server (defaults to host:pid:random). */
+  holder?: string;
+}
+
+export interface BoundPorts {
+  pop3: number;
+  pop3s: number | null;
+  metrics: number | null;
+}
+
+export interface Pop3Server {
+  listen(): Promise<BoundPorts>;
+  close(): Promise<void>;
+  readonly ports: BoundPorts;
+  readonly metrics: Pop3Metrics;
+  readonly holder: string;
+  /** Open connections (for tests and health). */
+  readonly connectionCount: number;
+}
+
+function listenOn(server: net.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: net.Server | http.Server): Promise<void> {
+  return new Promise((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+}
+
+/** Builds the POP3 service (plain port with STLS, implicit-TLS port, health/metrics HTTP). Nothing listens until listen(). */
+export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
+  const { store, config, logger } = deps;
+  const metrics = deps.metrics ?? createPop3Metrics();
+  const holder = deps.holder ?? `${os.hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`;
+  const secureContext = tls.createSecureContext({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' });
+  const ctx: SessionContext = {
+    store,
+    config,
+    logger,
+    metrics,
+    holder,
+    secureContext,
+    sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+  };
+  const sessions = new Set<Pop3Session>();
+  const perIp = new Map<string, number>();
+  let nextConn = 0;
+  let closing = false;
+  let renewTimer: NodeJS.Timeout | undefined;
+  const ports: BoundPorts = { pop3: 0, pop3s: null, metrics: null };
+
+  function accept(socket: net.Socket, secure: boolean, port: 'pop3' | 'pop3s') {
+    const ip = socket.remoteAddress ?? 'unknown';
+    const id = `${Date.now().toString(36)}-${(nextConn++).toString(36)}`;
+    socket.on('error', () => undefined);
+    if (closing) {
+      socket.end('-ERR [SYS/TEMP] Server shutting down.\r\n');
+      return;
+    }
+    const ipCount = perIp.get(ip) ?? 0;
+    if (sessions.size >= config.maxConnections || ipCount >= config.maxConnectionsPerIp) {
+      const reason = sessions.size >= config.maxConnections ? 'max_connections' : 'max_connections_per_ip';
+      metrics.connectionsRejected.inc({ reason });
+      logger.warn({ conn: id, ip, reason }, 'connection refused by limit');
+      socket.end('-ERR [SYS/TEMP] Too many connections, try again later.\r\n');
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    perIp.set(ip, ipCount + 1);
+    metrics.connectionsTotal.inc({ port });
+    metrics.connectionsActive.inc();
+    logger.debug({ conn: id, ip, port }, 'connected');
+    const session = new Pop3Session(ctx, socket, id, ip, secure);
+    sessions.add(session);
+    void session.finished().then(() => {
+      sessions.delete(session);
+      const n = (perIp.get(ip) ?? 1) - 1;
+      if (n <= 0) perIp.delete(ip);
+      else perIp.set(ip, n);
+      metrics.connectionsActive.dec();
+    });
+  }
+
+  const plainServer = net.createServer({ pauseOnConnect: false }, (socket) => accept(socket, false, 'pop3'));
+  const tlsServer = tls.createServer({ secureContext, handshakeTimeout: config.authTimeoutMs }, (socket) => accept(socket, true, 'pop3s'));
+  tlsServer.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'TLS handshake failed'));
+
+  let ready = false;
+  const httpServer = http.createServer((req, res) => {
+    const url = (req.url ?? '/').split('?')[0];
+    if (url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok' }));
+    } else if (url === '/readyz') {
+      store.ping().then(
+        () => res.writeHead(ready && !closing ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ready && !closing ? 'ready' : 'not ready' })),
+        () => res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'database unavailable' })),
+      );
+    } else if (url === '/metrics') {
+      metrics.registry.metrics().then(
+        (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
+        () => res.writeHead(500).end(),
+      );
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+
+  return {
+    ports,
+    metrics,
+    holder,
+    get connectionCount() {
+      return sessions.size;
+    },
+    async listen() {
+      ports.pop3 = await listenOn(plainServer, config.port, config.host);
+      if (config.tlsPort !== null) ports.pop3s = await listenOn(tlsServer, config.tlsPort, config.host);
+      if (config.metricsPort !== null) ports.metrics = await listenOn(httpServer as unknown as net.Server, config.metricsPort, config.host);
+      renewTimer = setInterval(() => {
+        store.renewLocks(holder, config.leaseTtlMs).catch((err) => logger.warn({ err: (err as Error).message }, 'lease renewal failed'));
+      }, Math.max(250, Math.floor(config.leaseTtlMs / 3)));
+      renewTimer.unref();
+      ready = true;
+      return { ...ports };
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      ready = false;
+      const stopped = Promise.all([closeServer(plainServer), closeServer(tlsServer)]);
+      for (const s of sessions) s.shutdown();
+      const all = Promise.all([...sessions].map((s) => s.finished()));
+      const grace = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.shutdownGraceMs).unref());
+      if ((await Promise.race([all, grace])) === 'timeout') {
+        logger.warn({ sessions: sessions.size }, 'shutdown grace expired: closing remaining connections');
+        for (const s of sessions) s.destroy();
+        await all;
+      }
+      await stopped;
+      if (renewTimer) clearInterval(renewTimer);
+      await store.releaseAllLocks(holder).catch((err) => logger.warn({ err: (err as Error).message }, 'releasing leases failed'));
+      httpServer.closeAllConnections?.();
+      await closeServer(httpServer);
+    },
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * The storage the POP3 protocol code talks to. Protocol code never sees Prisma: one adapter (prisma-store.ts)
+ * implements this on PostgreSQL.
+ */
+
+/** A logged-in maildrop's identity and the POP3 policy that applies to it. */
+export interface Maildrop {
+  id: string;
+  address: string;
+  /** Effective minimum interval between logins in seconds (mailbox → domain → operator default is resolved by the server). */
+  mailboxLoginDelaySeconds: number | null;
+  domainLoginDelaySeconds: number | null;
+  /** Domain retention policy (RFC 2449 EXPIRE), null = never. */
+  retentionDays: number | null;
+  lastLoginAt: Date | null;
+}
+
+export type AuthOutcome =
+  /** Unknown login or wrong password: answered identically. */
+  | { status: 'invalid' }
+  /** Right password, but the mailbox, its domain or its owner is disabled. */
+  | { status: 'disabled' }
+  | { status: 'ok'; maildrop: Maildrop };
+
+/** One message as listed at login. Sizes are exact octets of the CRLF wire form. */
+export interface MessageInfo {
+  id: string;
+  uid: number;
+  uidl: string;
+  size: number;
+}
+
+export interface CommitResult {
+  deleted: number;
+  bytes: number;
+}
+
+export interface MaildropStore {
+  /** Verifies credentials (argon2id, off the event loop). Unknown logins spend the same time as wrong passwords. */
+  authenticate(login: string, password: string): Promise<AuthOutcome>;
+
+  /** Brute-force state: the delay to add before answering an attempt under these keys. */
+  assessThrottle(keys: string[]): Promise<{ failures: number; delayMs: number }>;
+  /** Counts a failure under each key (repeats of one wrong password count once). */
+  recordAuthFailure(keys: string[], password: string): Promise<void>;
+  /** Clears the account key after a successful login. */
+  recordAuthSuccess(accountKey: string): Promise<void>;
+
+  /** Takes the single-session lock of a maildrop for `holder`; false when another live holder has it. */
+  acquireLock(maildropId: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Extends every lock `holder` has (one statement). */
+  renewLocks(holder: string, ttlMs: number): Promise<void>;
+  releaseLock(maildropId: string, holder: string): Promise<void>;
+  /** Releases everything `holder` has (shutdown). */
+  releaseAllLocks(holder: string): Promise<void>;
+
+  /** Notes a successful login (time and client address), for LOGIN-DELAY. */
+  recordLogin(maildropId: string, ip: string): Promise<void>;
+
+  /** The maildrop's messages in delivery (uid) order. */
+  listMessages(maildropId: string): Promise<MessageInfo[]>;
+
+  /**
+   * The message's octets in chunks, fetched lazily: the consumer pulls the next chunk only when it has written the
+   * previous one. Throws MessageGoneError when the message no longer exists.
+   */
+  readMessage(maildropId: string, message: MessageInfo): AsyncIterable<Buffer>;
+
+  /**
+   * The UPDATE state: deletes these messages and adjusts the mailbox's and domain's usage in one transaction, provided
+   * `holder` still holds the maildrop's lock (else throws LockLostError and deletes nothing).
+   */
+  commitDeletions(maildropId: string, holder: string, messageIds: string[]): Promise<CommitResult>;
+
+  /** Readiness: resolves when storage answers. */
+  ping(): Promise<void>;
+}
+
+export class MessageGoneError extends Error {
+  constructor() {
+    super('message no longer exists');
+    this.name = 'MessageGoneError';
+  }
+}
+
+export class LockLostError extends Error {
+  constructor() {
+    super('maildrop lock lost');
+    this.name = 'LockLostError';
+  }
+}

@@ -1,0 +1,328 @@
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { AuthThrottle, createPasswordHasher, type PasswordHasher } from '@mailroom/core';
+import { createPrismaClient, newId, type PrismaClient } from '@mailroom/db';
+import { testDatabaseUrl, uniqueName } from '@mailroom/db/testing';
+import { createLogger, loadTlsMaterial, type TlsMaterial } from '@mailroom/runtime';
+import type { Pop3Config } from '../src/config.ts';
+import { PrismaMaildropStore } from '../src/prisma-store.ts';
+import { createPop3Server, type Pop3Server } from '../src/server.ts';
+
+/** Cheap argon2id for tests (the bench uses production-grade parameters). */
+export const TEST_ARGON2 = { memoryKib: 1024, timeCost: 1, parallelism: 1 };
+export const TEST_SECRET = 'pop3-test-secret';
+
+let hasherSingleton: PasswordHasher | undefined;
+export function testHasher(): PasswordHasher {
+  return (hasherSingleton ??= createPasswordHasher(TEST_ARGON2));
+}
+
+export function openPrisma(url = testDatabaseUrl()): PrismaClient {
+  return createPrismaClient(url, { applicationName: 'pop3-test', maxConnections: 10 });
+}
+
+let tlsMaterial: Promise<TlsMaterial> | undefined;
+export function testTls(): Promise<TlsMaterial> {
+  tlsMaterial ??= loadTlsMaterial({ dataDir: path.join(os.tmpdir(), `mailroom-pop3-test-${process.pid}`), hostname: 'localhost' });
+  return tlsMaterial;
+}
+
+export interface TestMaildrop {
+  address: string;
+  password: string;
+  mailboxId: string;
+  domainId: string;
+  domain: string;
+  localPart: string;
+}
+
+/** An owner, a domain and one mailbox, all uniquely named. */
+export async function createMaildrop(
+  prisma: PrismaClient,
+  opts: { password?: string; enabled?: boolean; domainActive?: boolean; loginDelaySeconds?: number | null; domainLoginDelaySeconds?: number | null; retentionDays?: number | null } = {},
+): Promise<TestMaildrop> {
+  const password = opts.password ?? `pw-${randomBytes(6).toString('hex')}`;
+  const name = uniqueName('p');
+  const domain = `${name}.example.com`;
+  const localPart = 'user';
+  const owner = await prisma.user.create({ data: { email: `owner@${domain}`, passwordHash: 'x', role: 'OWNER' } });
+  const d = await prisma.domain.create({
+    data: { name: domain, ownerId: owner.id, active: opts.domainActive ?? true, loginDelaySeconds: opts.domainLoginDelaySeconds ?? null, retentionDays: opts.retentionDays ?? null },
+  });
+  const m = await prisma.mailbox.create({
+    data: {
+      domainId: d.id,
+      localPart,
+      passwordHash: await testHasher().hash(password),
+      enabled: opts.enabled ?? true,
+      loginDelaySeconds: opts.loginDelaySeconds ?? null,
+    },
+  });
+  return { address: `${localPart}@${domain}`, password, mailboxId: m.id, domainId: d.id, domain, localPart };
+}
+
+export interface StoredMessage {
+  id: string;
+  uid: number;
+  uidl: string;
+  raw: Buffer;
+}
+
+/** Delivers a message the way ingress does: next uid, usage counters of mailbox and domain, all in one transaction. */
+export async function deliver(prisma: PrismaClient, mailboxId: string, raw: Buffer | string): Promise<StoredMessage> {
+  const bytes = Buffer.isBuffer(raw) ? raw : Buffer.from(raw, 'binary');
+  const id = newId();
+  return prisma.$transaction(async (tx) => {
+    const [row] = await tx.$queryRaw<{ uid: number; domain_id: string }[]>`
+      UPDATE mailboxes SET next_uid = next_uid + 1, used_bytes = used_bytes + ${bytes.length}::bigint, message_count = message_count + 1
+      WHERE id = ${mailboxId}::uuid RETURNING next_uid - 1 AS uid, domain_id`;
+    const uid = Number(row!.uid);
+    const uidl = `${uid.toString(16).padStart(8, '0')}${id.slice(0, 8)}`;
+    await tx.$executeRaw`UPDATE domains SET used_bytes = used_bytes + ${bytes.length}::bigint WHERE id = ${row!.domain_id}::uuid`;
+    await tx.$executeRaw`
+      INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw) VALUES (${id}::uuid, ${mailboxId}::uuid, ${uid}, ${uidl}, ${bytes.length}, ${bytes})`;
+    return { id, uid, uidl, raw: bytes };
+  });
+}
+
+/** A simple RFC 5322 message in CRLF wire form. */
+export function makeMessage(opts: { subject?: string; body?: string; headers?: string[] } = {}): Buffer {
+  const headers = [
+    'From: Alice <alice@example.org>',
+    'To: user@example.com',
+    `Subject: ${opts.subject ?? 'hello'}`,
+    `Message-ID: <${randomBytes(8).toString('hex')}@example.org>`,
+    ...(opts.headers ?? []),
+  ];
+  const body = opts.body ?? 'Hello there.\r\n';
+  return Buffer.from(`${headers.join('\r\n')}\r\n\r\n${body}`, 'utf8');
+}
+
+export function testConfig(overrides: Partial<Pop3Config> = {}): Pop3Config {
+  return {
+    host: '127.0.0.1',
+    port: 0,
+    tlsPort: 0,
+    metricsPort: null,
+    maxConnections: 1000,
+    maxConnectionsPerIp: 1000,
+    loginDelaySeconds: 0,
+    idleTimeoutMs: 600_000,
+    authTimeoutMs: 60_000,
+    maxLineOctets: 2048,
+    maxBadCommands: 10,
+    allowPlaintextAuth: false,
+    leaseTtlMs: 60_000,
+    shutdownGraceMs: 5_000,
+    implementation: 'Mailroom',
+    ...overrides,
+  };
+}
+
+export interface TestServer {
+  server: Pop3Server;
+  port: number;
+  tlsPort: number;
+  /** Delays the throttle asked for, in order. */
+  delays: number[];
+  store: PrismaMaildropStore;
+  close(): Promise<void>;
+}
+
+export async function startServer(prisma: PrismaClient, overrides: Partial<Pop3Config> = {}, opts: { store?: PrismaMaildropStore } = {}): Promise<TestServer> {
+  const store = opts.store ?? new PrismaMaildropStore({ prisma, hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET) });
+  const delays: number[] = [];
+  const material = await testTls();
+  const server = createPop3Server({
+    store,
+    config: testConfig(overrides),
+    logger: createLogger('pop3-test', process.env.TEST_LOG_LEVEL ?? 'silent'),
+    tls: material,
+    sleep: async (ms) => {
+      delays.push(ms);
+    },
+  });
+  const ports = await server.listen();
+  return { server, port: ports.pop3, tlsPort: ports.pop3s!, delays, store, close: () => server.close() };
+}
+
+/** A small POP3 client speaking raw lines, for asserting exact protocol bytes. */
+export class Pop3TestClient {
+  private buf = Buffer.alloc(0);
+  private waiters: (() => void)[] = [];
+  ended = false;
+  socket: net.Socket | tls.TLSSocket;
+
+  private constructor(socket: net.Socket | tls.TLSSocket) {
+    this.socket = socket;
+    this.listen(socket);
+  }
+
+  private listen(socket: net.Socket | tls.TLSSocket) {
+    socket.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.ended = true;
+      this.wake();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  private wake() {
+    const w = this.waiters;
+    this.waiters = [];
+    w.forEach((f) => f());
+  }
+
+  static async connect(port: number, opts: { tls?: boolean; host?: string } = {}): Promise<Pop3TestClient> {
+    const host = opts.host ?? '127.0.0.1';
+    const socket = opts.tls ? tls.connect({ port, host, rejectUnauthorized: false }) : net.connect({ port, host });
+    await new Promise<void>((resolve, reject) => {
+      socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
+      socket.once('error', reject);
+    });
+    return new Pop3TestClient(socket);
+  }
+
+  private async waitFor<T>(take: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = take();
+      if (v !== undefined) return v;
+      if (this.ended) throw new Error(`connection closed; unread: ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting; unread: ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 200);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  /** One response line without CRLF. */
+  async line(): Promise<string> {
+    return this.waitFor(() => {
+      const i = this.buf.indexOf('\r\n');
+      if (i < 0) return undefined;
+      const l = this.buf.toString('latin1', 0, i);
+      this.buf = this.buf.subarray(i + 2);
+      return l;
+    });
+  }
+
+  /** Raw octets of a multi-line body up to and including the terminator (still dot-stuffed). */
+  async rawBody(): Promise<Buffer> {
+    return this.waitFor(() => {
+      if (this.buf.length >= 3 && this.buf.subarray(0, 3).equals(Buffer.from('.\r\n'))) {
+        this.buf = this.buf.subarray(3);
+        return Buffer.from('.\r\n');
+      }
+      const i = this.buf.indexOf('\r\n.\r\n');
+      if (i < 0) return undefined;
+      const b = Buffer.from(this.buf.subarray(0, i + 5));
+      this.buf = this.buf.subarray(i + 5);
+      return b;
+    });
+  }
+
+  /** A multi-line body with the terminator removed and dot-stuffing undone. */
+  async body(): Promise<Buffer> {
+    return unstuff(await this.rawBody());
+  }
+
+  async lines(): Promise<string[]> {
+    const b = (await this.body()).toString('latin1');
+    return b === '' ? [] : b.replace(/\r\n$/, '').split('\r\n');
+  }
+
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  async cmd(command: string): Promise<string> {
+    this.write(`${command}\r\n`);
+    return this.line();
+  }
+
+  /** Sends a command expecting a multi-line answer; returns the status line and the unstuffed body. */
+  async multi(command: string): Promise<{ status: string; body: Buffer }> {
+    const status = await this.cmd(command);
+    if (!status.startsWith('+OK')) return { status, body: Buffer.alloc(0) };
+    return { status, body: await this.body() };
+  }
+
+  async greeting(): Promise<string> {
+    return this.line();
+  }
+
+  async login(user: string, password: string): Promise<string> {
+    const u = await this.cmd(`USER ${user}`);
+    if (!u.startsWith('+OK')) return u;
+    return this.cmd(`PASS ${password}`);
+  }
+
+  /** Upgrades after an +OK to STLS. */
+  async startTls(): Promise<void> {
+    const plain = this.socket as net.Socket;
+    plain.removeAllListeners('data');
+    plain.removeAllListeners('close');
+    this.buf = Buffer.alloc(0);
+    const secure = tls.connect({ socket: plain, rejectUnauthorized: false, servername: 'localhost' });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', () => resolve());
+      secure.once('error', reject);
+    });
+    this.socket = secure;
+    this.listen(secure);
+  }
+
+  /** Resolves once the server has closed the connection. */
+  async closed(timeoutMs = 20_000): Promise<void> {
+    await this.waitFor(() => (this.ended ? true : undefined), timeoutMs).catch((err) => {
+      if (!this.ended) throw err;
+    });
+  }
+
+  /** Everything left unread. */
+  rest(): string {
+    return this.buf.toString('latin1');
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+export function unstuff(raw: Buffer): Buffer {
+  let s = raw;
+  if (s.subarray(s.length - 3).equals(Buffer.from('.\r\n'))) s = s.subarray(0, s.length - 3);
+  const parts: Buffer[] = [];
+  let start = 0;
+  if (s[0] === 0x2e) start = 1;
+  let i = s.indexOf('\n.', start);
+  while (i !== -1) {
+    parts.push(s.subarray(start, i + 1));
+    start = i + 2;
+    i = s.indexOf('\n.', start);
+  }
+  parts.push(s.subarray(start));
+  return Buffer.concat(parts);
+}
+
+/** Polls until `check` passes (for state that other processes change); no timing is asserted. */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,376 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PrismaClient } from '@mailroom/db';
+import { createMaildrop, deliver, makeMessage, openPrisma, Pop3TestClient, startServer, type TestServer } from './helpers.ts';
+
+let prisma: PrismaClient;
+let srv: TestServer;
+
+beforeAll(async () => {
+  prisma = openPrisma();
+  srv = await startServer(prisma);
+});
+afterAll(async () => {
+  await srv.close();
+  await prisma.$disconnect();
+});
+
+async function loggedIn(address: string, password: string) {
+  const c = await Pop3TestClient.connect(srv.port);
+  expect(await c.greeting()).toMatch(/^\+OK /);
+  expect(await c.login(address, password)).toBe('+OK Logged in.');
+  return c;
+}
+
+describe('AUTHORIZATION', () => {
+  it('greets, lists capabilities and logs in with USER/PASS (login case-insensitive)', async () => {
+    const md = await createMaildrop(prisma);
+    const c = await Pop3TestClient.connect(srv.port);
+    expect(await c.greeting()).toBe('+OK Mailroom ready.');
+    const capa = await c.multi('CAPA');
+    expect(capa.status).toMatch(/^\+OK/);
+    const caps = capa.body.toString().trim().split('\r\n');
+    for (const cap of ['TOP', 'UIDL', 'USER', 'SASL PLAIN', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'STLS', 'EXPIRE NEVER USER', 'LOGIN-DELAY 0 USER', 'IMPLEMENTATION Mailroom']) {
+      expect(caps).toContain(cap);
+    }
+    expect(caps.some((x) => x.startsWith('APOP'))).toBe(false);
+    expect(await c.cmd(`USER ${md.localPart.toUpperCase()}@${md.domain.toUpperCase()}`)).toBe('+OK');
+    expect(await c.cmd(`PASS ${md.password}`)).toBe('+OK Logged in.');
+    expect(await c.cmd('QUIT')).toMatch(/^\+OK Logging out/);
+    await c.closed();
+  });
+
+  it('answers an unknown user and a wrong password identically with [AUTH]', async () => {
+    const md = await createMaildrop(prisma);
+    const c = await Pop3TestClient.connect(srv.port);
+    await c.greeting();
+    const wrong = await c.login(md.address, 'not-the-password');
+    const unknown = await c.login(`nobody@${md.domain}`, 'not-the-password');
+    const malformed = await c.login('not-an-address', 'x');
+    expect(wrong).toBe('-ERR [AUTH] Authentication failed.');
+    expect(unknown).toBe(wrong);
+    expect(malformed).toBe(wrong);
+    // the session stays usable
+    expect(await c.login(md.address, md.password)).toBe('+OK Logged in.');
+    c.destroy();
+  });
+
+  it('PASS needs USER first; a password may contain spaces', async () => {
+    const md = await createMaildrop(prisma, { password: 'correct horse battery staple' });
+    const c = await Pop3TestClient.connect(srv.port);
+    await c.greeting();
+    expect(await c.cmd('PASS whatever')).toMatch(/^-ERR/);
+    expect(await c.login(md.address, md.password)).toBe('+OK Logged in.');
+    c.destroy();
+  });
+
+  it('AUTH PLAIN with an initial response, with a continuation, and cancelled with *', async () => {
+    const md = await createMaildrop(prisma);
+    const plain = (authz: string, user: string, pw: string) => Buffer.from(`${authz}\0${user}\0${pw}`).toString('base64');
+    const c = await Pop3TestClient.connect(srv.port);
+    await c.greeting();
+    const mechs = await c.multi('AUTH');
+    expect(mechs.body.toString()).toBe('PLAIN\r\n');
+    expect(await c.cmd('AUTH PLAIN')).toBe('+ ');
+    expect(await c.cmd('*')).toMatch(/^-ERR/);
+    expect(await c.cmd(`AUTH PLAIN ${plain('', md.address, 'wrong')}`)).toBe('-ERR [AUTH] Authentication failed.');
+    expect(await c.cmd(`AUTH PLAIN ${plain('someone@else.example', md.address, md.password)}`)).toBe('-ERR [AUTH] Authentication failed.');
+    expect(await c.cmd('AUTH PLAIN !!!notbase64')).toMatch(/^-ERR/);
+    expect(await c.cmd('AUTH CRAM-MD5')).toMatch(/^-ERR/);
+    expect(await c.cmd('AUTH PLAIN')).toBe('+ ');
+    expect(await c.cmd(plain(md.address, md.address, md.password))).toBe('+OK Logged in.');
+    expect(await c.cmd('QUIT')).toMatch(/^\+OK/);
+
+    const d = await Pop3TestClient.connect(srv.port);
+    await d.greeting();
+    expect(await d.cmd(`AUTH PLAIN ${plain('', md.address, md.password)}`)).toBe('+OK Logged in.');
+    d.destroy();
+  });
+
+  it('refuses a disabled mailbox, a disabled domain and a disabled owner with [AUTH] (right password)', async () => {
+    const a = await createMaildrop(prisma, { enabled: false });
+    const b = await createMaildrop(prisma, { domainActive: false });
+    const o = await createMaildrop(prisma);
+    await prisma.user.updateMany({ where: { email: `owner@${o.domain}` }, data: { disabled: true } });
+    for (const md of [a, b, o]) {
+      const c = await Pop3TestClient.connect(srv.port);
+      await c.greeting();
+      expect(await c.login(md.address, md.password)).toMatch(/^-ERR \[AUTH\] /);
+      c.destroy();
+    }
+  });
+
+  it('transaction commands are refused before login without ending the session', async () => {
+    const c = await Pop3TestClient.connect(srv.port);
+    await c.greeting();
+    expect(await c.cmd('STAT')).toMatch(/^-ERR/);
+    expect(await c.cmd('RETR 1')).toMatch(/^-ERR/);
+    expect(await c.cmd('APOP user 0123456789abcdef0123456789abcdef')).toMatch(/^-ERR/);
+    expect(await c.cmd('QUIT')).toMatch(/^\+OK/);
+    await c.closed();
+  });
+});
+
+describe('TRANSACTION', () => {
+  it('STAT, LIST and UIDL report exact sizes and stable UIDLs; RETR returns the stored octets', async () => {
+    const md = await createMaildrop(prisma);
+    const m1 = await deliver(prisma, md.mailboxId, makeMessage({ subject: 'one' }));
+    const m2 = await deliver(prisma, md.mailboxId, makeMessage({ subject: 'two', body: 'a\r\n.b\r\n..c\r\n.\r\nend\r\n' }));
+    const m3 = await deliver(prisma, md.mailboxId, Buffer.from('Subject: bin\r\n\r\n\u00ff\u00fe\u0000\x80 bytes\r\n', 'latin1'));
+    const c = await loggedIn(md.address, md.password);
+    const total = m1.raw.length + m2.raw.length + m3.raw.length;
+    expect(await c.cmd('STAT')).toBe(`+OK 3 ${total}`);
+    const list = await c.multi('LIST');
+    expect(list.status).toMatch(/^\+OK/);
+    expect(list.body.toString()).toBe(`1 ${m1.raw.length}\r\n2 ${m2.raw.length}\r\n3 ${m3.raw.length}\r\n`);
+    expect(await c.cmd('LIST 2')).toBe(`+OK 2 ${m2.raw.length}`);
+    expect(await c.cmd('LIST 4')).toMatch(/^-ERR/);
+    expect(await c.cmd('LIST 0')).toMatch(/^-ERR/);
+    expect(await c.cmd('LIST x')).toMatch(/^-ERR/);
+    const uidl = await c.multi('UIDL');
+    expect(uidl.body.toString()).toBe(`1 ${m1.uidl}\r\n2 ${m2.uidl}\r\n3 ${m3.uidl}\r\n`);
+    expect(await c.cmd('UIDL 3')).toBe(`+OK 3 ${m3.uidl}`);
+    for (const [n, m] of [[1, m1], [2, m2], [3, m3]] as const) {
+      const r = await c.multi(`RETR ${n}`);
+      expect(r.status).toBe(`+OK ${m.raw.length} octets`);
+      expect(r.body.equals(m.raw)).toBe(true);
+    }
+    expect(await c.cmd('NOOP')).toBe('+OK');
+    expect(await c.cmd('QUIT')).toBe('+OK Logging out.');
+    await c.closed();
+    // nothing deleted, UIDLs identical in the next session
+    const d = await loggedIn(md.address, md.password);
+    expect((await d.multi('UIDL')).body.toString()).toBe(uidl.body.toString());
+    d.destroy();
+  });
+
+  it('dot-stuffs lines starting with "." and terminates exactly', async () => {
+    const md = await createMaildrop(prisma);
+    const raw = Buffer.from('.Subject: dots\r\n\r\n.\r\n..\r\n.x\r\nok\r\n');
+    await deliver(prisma, md.mailboxId, raw);
+    const c = await loggedIn(md.address, md.password);
+    expect(await c.cmd('RETR 1')).toBe(`+OK ${raw.length} octets`);
+    expect((await c.rawBody()).toString()).toBe('..Subject: dots\r\n\r\n..\r\n...\r\n..x\r\nok\r\n.\r\n');
+    c.destroy();
+  });
+
+  it('TOP returns the headers, the blank line and k body lines', async () => {
+    const md = await createMaildrop(prisma);
+    const raw = makeMessage({ body: 'line1\r\n.line2\r\nline3\r\n' });
+    await deliver(prisma, md.mailboxId, raw);
+    const headerEnd = raw.indexOf('\r\n\r\n') + 4;
+    const c = await loggedIn(md.address, md.password);
+    expect((await c.multi('TOP 1 0')).body.equals(raw.subarray(0, headerEnd))).toBe(true);
+    expect((await c.multi('TOP 1 2')).body.toString()).toBe(`${raw.subarray(0, headerEnd).toString()}line1\r\n.line2\r\n`);
+    expect((await c.multi('TOP 1 99')).body.equals(raw)).toBe(true);
+    expect(await c.cmd('TOP 1')).toMatch(/^-ERR/);
+    expect(await c.cmd('TOP 2 1')).toMatch(/^-ERR/);
+    expect(await c.cmd('TOP 1 -1')).toMatch(/^-ERR/);
+    c.destroy();
+  });
+
+  it('DELE hides a message, RSET restores it, QUIT deletes and updates usage in one go', async () => {
+    const md = await createMaildrop(prisma);
+    const msgs = [];
+    for (let i = 0; i < 4; i++) msgs.push(await deliver(prisma, md.mailboxId, makeMessage({ subject: `m${i}`, body: 'x'.repeat(100 * (i + 1)) + '\r\n' })));
+    const c = await loggedIn(md.address, md.password);
+    expect(await c.cmd('DELE 2')).toMatch(/^\+OK/);
+    expect(await c.cmd('DELE 2')).toMatch(/^-ERR/);
+    expect(await c.cmd('RETR 2')).toMatch(/^-ERR/);
+    expect(await c.cmd('TOP 2 0')).toMatch(/^-ERR/);
+    expect(await c.cmd('LIST 2')).toMatch(/^-ERR/);
+    expect(await c.cmd('UIDL 2')).toMatch(/^-ERR/);
+    const sizes = msgs.map((m) => m.raw.length);
+    expect(await c.cmd('STAT')).toBe(`+OK 3 ${sizes[0]! + sizes[2]! + sizes[3]!}`);
+    expect((await c.multi('LIST')).body.toString()).toBe(`1 ${sizes[0]}\r\n3 ${sizes[2]}\r\n4 ${sizes[3]}\r\n`);
+    expect((await c.multi('UIDL')).body.toString()).not.toContain(msgs[1]!.uidl);
+    expect(await c.cmd('RSET')).toMatch(/^\+OK/);
+    expect(await c.cmd('STAT')).toBe(`+OK 4 ${sizes.reduce((a, b) => a + b)}`);
+    expect(await c.cmd('DELE 1')).toMatch(/^\+OK/);
+    expect(await c.cmd('DELE 3')).toMatch(/^\+OK/);
+    // still there until QUIT
+    expect(await prisma.message.count({ where: { mailboxId: md.mailboxId } })).toBe(4);
+    expect(await c.cmd('QUIT')).toBe('+OK Logging out, 2 messages deleted.');
+    await c.closed();
+    const left = await prisma.message.findMany({ where: { mailboxId: md.mailboxId }, orderBy: { uid: 'asc' } });
+    expect(left.map((m) => m.uidl)).toEqual([msgs[1]!.uidl, msgs[3]!.uidl]);
+    const mbx = await prisma.mailbox.findUniqueOrThrow({ where: { id: md.mailboxId } });
+    expect(Number(mbx.usedBytes)).toBe(sizes[1]! + sizes[3]!);
+    expect(mbx.messageCount).toBe(2);
+    const dom = await prisma.domain.findUniqueOrThrow({ where: { id: md.domainId } });
+    expect(Number(dom.usedBytes)).toBe(sizes[1]! + sizes[3]!);
+    // remaining messages keep their UIDLs; numbering starts over
+    const d = await loggedIn(md.address, md.password);
+    expect((await d.multi('UIDL')).body.toString()).toBe(`1 ${msgs[1]!.uidl}\r\n2 ${msgs[3]!.uidl}\r\n`);
+    d.destroy();
+  });
+
+  it('a dropped connection after DELE deletes nothing and frees the maildrop', async () => {
+    const md = await createMaildrop(prisma);
+    await deliver(prisma, md.mailboxId, makeMessage());
+    const c = await loggedIn(md.address, md.password);
+    expect(await c.cmd('DELE 1')).toMatch(/^\+OK/);
+    c.destroy();
+    await eventuallyUnlocked(md.mailboxId);
+    expect(await prisma.message.count({ where: { mailboxId: md.mailboxId } })).toBe(1);
+    const d = await loggedIn(md.address, md.password);
+    expect(await d.cmd('STAT')).toMatch(/^\+OK 1 /);
+    d.destroy();
+  });
+
+  it('mail arriving mid-session appears in the next session; QUIT usage accounting stays exact', async () => {
+    const md = await createMaildrop(prisma);
+    const first = await deliver(prisma, md.mailboxId, makeMessage({ subject: 'before' }));
+    const c = await loggedIn(md.address, md.password);
+    expect(await c.cmd('STAT')).toBe(`+OK 1 ${first.raw.length}`);
+    const late = await deliver(prisma, md.mailboxId, makeMessage({ subject: 'during' }));
+    expect(await c.cmd('STAT')).toBe(`+OK 1 ${first.raw.length}`);
+    expect(await c.cmd('LIST 2')).toMatch(/^-ERR/);
+    expect(await c.cmd('DELE 1')).toMatch(/^\+OK/);
+    expect(await c.cmd('QUIT')).toMatch(/^\+OK/);
+    await c.closed();
+    const d = await loggedIn(md.address, md.password);
+    expect(await d.cmd('STAT')).toBe(`+OK 1 ${late.raw.length}`);
+    expect(await d.cmd('UIDL 1')).toBe(`+OK 1 ${late.uidl}`);
+    d.destroy();
+    const mbx = await prisma.mailbox.findUniqueOrThrow({ where: { id: md.mailboxId } });
+    expect(Number(mbx.usedBytes)).toBe(late.raw.length);
+    expect(mbx.messageCount).toBe(1);
+  });
+
+  it('UIDLs are never reused after deletion', async () => {
+    const md = await createMaildrop(prisma);
+    const a = await deliver(prisma, md.mailboxId, makeMessage());
+    const c = await loggedIn(md.address, md.password);
+    await c.cmd('DELE 1');
+    await c.cmd('QUIT');
+    await c.closed();
+    const b = await deliver(prisma, md.mailboxId, makeMessage());
+    const d = await loggedIn(md.address, md.password);
+    const u = await d.cmd('UIDL 1');
+    expect(u).toBe(`+OK 1 ${b.uidl}`);
+    expect(b.uidl).not.toBe(a.uidl);
+    d.destroy();
+  });
+
+  it('answers pipelined commands in order', async () => {
+    const md = await createMaildrop(prisma);
+    const m = await deliver(prisma, md.mailboxId, makeMessage());
+    const c = await Pop3TestClient.connect(srv.port);
+    await c.greeting();
+    c.write(`USER ${md.address}\r\nPASS ${md.password}\r\nSTAT\r\nLIST\r\nRETR 1\r\nUIDL 1\r\nNOOP\r\nQUIT\r\n`);
+    expect(await c.line()).toBe('+OK');
+    expect(await c.line()).toBe('+OK Logged in.');
+    expect(await c.line()).toBe(`+OK 1 ${m.raw.length}`);
+    expect(await c.line()).toMatch(/^\+OK/);
+    expect((await c.body()).toString()).toBe(`1 ${m.raw.length}\r\n`);
+    expect(await c.line()).toBe(`+OK ${m.raw.length} octets`);
+    expect((await c.body()).equals(m.raw)).toBe(true);
+    expect(await c.line()).toBe(`+OK 1 ${m.uidl}`);
+    expect(await c.line()).toBe('+OK');
+    expect(await c.line()).toMatch(/^\+OK Logging out/);
+    await c.closed();
+  });
+
+  it('CAPA after login shows the mailbox policy; unknown commands keep the session usable', async () => {
+    const md = await createMaildrop(prisma, { domainLoginDelaySeconds: 0, retentionDays: 30 });
+    const c = await loggedIn(md.address, md.password);
+    const caps = (await c.multi('CAPA')).body.toString().split('\r\n');
+    expect(caps).toContain('EXPIRE 30');
+    expect(caps).toContain('LOGIN-DELAY 0');
+    expect(caps).not.toContain('STLS');
+    expect(caps).not.toContain('USER');
+    expect(await c.cmd('FOO')).toBe('-ERR Unknown command.');
+    expect(await c.cmd('USER x@y.example')).toMatch(/^-ERR/);
+    expect(await c.cmd('STAT')).toBe('+OK 0 0');
+    c.destroy();
+  });
+
+  it('RETR of a message removed from storage underneath gets [SYS/PERM]', async () => {
+    const md = await createMaildrop(prisma);
+    const m = await deliver(prisma, md.mailboxId, makeMessage());
+    const c = await loggedIn(md.address, md.password);
+    await prisma.message.delete({ where: { id: m.id } });
+    expect(await c.cmd('RETR 1')).toMatch(/^-ERR \[SYS\/PERM\]/);
+    expect(await c.cmd('NOOP')).toBe('+OK');
+    c.destroy();
+  });
+});
+
+describe('LOGIN-DELAY', () => {
+  it('refuses a login sooner than the mailbox policy allows, with [LOGIN-DELAY]', async () => {
+    const md = await createMaildrop(prisma, { loginDelaySeconds: 3600 });
+    const c = await loggedIn(md.address, md.password);
+    const caps = (await c.multi('CAPA')).body.toString().split('\r\n');
+    expect(caps).toContain('LOGIN-DELAY 3600');
+    await c.cmd('QUIT');
+    await c.closed();
+    const d = await Pop3TestClient.connect(srv.port);
+    await d.greeting();
+    expect(await d.login(md.address, md.password)).toBe('-ERR [LOGIN-DELAY] Minimum time between logins is 3600 seconds.');
+    d.destroy();
+    // a login long enough ago is fine
+    await prisma.mailbox.update({ where: { id: md.mailboxId }, data: { lastLoginAt: new Date(Date.now() - 3601_000) } });
+    const e = await loggedIn(md.address, md.password);
+    e.destroy();
+  });
+
+  it('falls back to the domain policy', async () => {
+    const md = await createMaildrop(prisma, { domainLoginDelaySeconds: 600 });
+    const c = await loggedIn(md.address, md.password);
+    await c.cmd('QUIT');
+    await c.closed();
+    const d = await Pop3TestClient.connect(srv.port);
+    await d.greeting();
+    expect(await d.login(md.address, md.password)).toMatch(/^-ERR \[LOGIN-DELAY\]/);
+    d.destroy();
+  });
+});
+
+describe('one session per maildrop', () => {
+  it('a second login gets [IN-USE] at once; after the first logs out it succeeds', async () => {
+    const md = await createMaildrop(prisma);
+    const a = await loggedIn(md.address, md.password);
+    const b = await Pop3TestClient.connect(srv.port);
+    await b.greeting();
+    expect(await b.login(md.address, md.password)).toBe('-ERR [IN-USE] Mailbox is locked by another POP3 session.');
+    expect(await a.cmd('QUIT')).toMatch(/^\+OK/);
+    await a.closed();
+    await eventuallyUnlocked(md.mailboxId);
+    expect(await b.login(md.address, md.password)).toBe('+OK Logged in.');
+    b.destroy();
+  });
+
+  it('a crashed holder\'s expired lease does not block logins', async () => {
+    const md = await createMaildrop(prisma);
+    await prisma.maildropLease.create({ data: { mailboxId: md.mailboxId, holder: 'crashed-host:1:dead', expiresAt: new Date(Date.now() - 1000) } });
+    const c = await loggedIn(md.address, md.password);
+    const lease = await prisma.maildropLease.findUniqueOrThrow({ where: { mailboxId: md.mailboxId } });
+    expect(lease.holder).toBe(srv.server.holder);
+    c.destroy();
+  });
+
+  it('a live lease of another holder blocks; QUIT refuses to delete when the lease was taken over', async () => {
+    const md = await createMaildrop(prisma);
+    await deliver(prisma, md.mailboxId, makeMessage());
+    await prisma.maildropLease.create({ data: { mailboxId: md.mailboxId, holder: 'other-host:1:live', expiresAt: new Date(Date.now() + 60_000) } });
+    const c = await Pop3TestClient.connect(srv.port);
+    await c.greeting();
+    expect(await c.login(md.address, md.password)).toMatch(/^-ERR \[IN-USE\]/);
+    await prisma.maildropLease.delete({ where: { mailboxId: md.mailboxId } });
+    expect(await c.login(md.address, md.password)).toBe('+OK Logged in.');
+    expect(await c.cmd('DELE 1')).toMatch(/^\+OK/);
+    // an operator (or a bug) hands the maildrop to someone else: deletions must not be applied
+    await prisma.maildropLease.update({ where: { mailboxId: md.mailboxId }, data: { holder: 'other-host:1:live' } });
+    expect(await c.cmd('QUIT')).toMatch(/^-ERR \[SYS\/TEMP\]/);
+    expect(await prisma.message.count({ where: { mailboxId: md.mailboxId } })).toBe(1);
+    await prisma.maildropLease.delete({ where: { mailboxId: md.mailboxId } });
+  });
+});
+
+async function eventuallyUnlocked(mailboxId: string) {
+  for (let i = 0; i < 200; i++) {
+    if ((await prisma.maildropLease.count({ where: { mailboxId } })) === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('lease not released');
+}
