@@ -27,6 +27,9 @@ export const ERROR_CODES = [
   'MESSAGE_TOO_LARGE',
   'DB_UNAVAILABLE',
   'INTERNAL',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'METHOD_NOT_ALLOWED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

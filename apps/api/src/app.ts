@@ -1,0 +1,78 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { AuthThrottle, type PasswordHasher } from '@mailroom/core';
+import type { PrismaClient } from '@mailroom/db';
+import type { Logger } from '@mailroom/runtime';
+import type { ApiConfig } from './config.ts';
+import { authPlugin } from './plugins/auth.ts';
+import { docsPlugin } from './plugins/docs.ts';
+import { genRequestId, infrastructurePlugin } from './plugins/infrastructure.ts';
+import { aliasRoutes } from './routes/aliases.ts';
+import { apiKeyRoutes } from './routes/api-keys.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { authRoutes } from './routes/auth.ts';
+import type { RouteContext } from './routes/common.ts';
+import { domainRoutes } from './routes/domains.ts';
+import { mailboxRoutes } from './routes/mailboxes.ts';
+import { ownerRoutes } from './routes/owners.ts';
+
+export interface AppDeps {
+  prisma: PrismaClient;
+  config: ApiConfig;
+  hasher: PasswordHasher;
+  /** Server secret (MAILROOM_SECRET or the data dir's secret.key): throttle fingerprints and CSRF tokens. */
+  secret: string;
+  logger?: Logger;
+  /** Defaults to an AuthThrottle over `prisma` keyed with `secret`. */
+  throttle?: AuthThrottle;
+}
+
+/** The API as an unstarted Fastify instance: infrastructure → docs → auth → routes. main.ts listens; tests inject(). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    genReqId: genRequestId,
+    trustProxy: deps.config.trustProxy,
+    bodyLimit: deps.config.bodyLimitBytes,
+    routerOptions: { maxParamLength: 200 },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  const passwordPolicy = { minLength: deps.config.passwordMinLength };
+  const ctx: RouteContext = {
+    config: deps.config,
+    services: { prisma: deps.prisma, hasher: deps.hasher, passwordPolicy },
+    auth: {
+      prisma: deps.prisma,
+      hasher: deps.hasher,
+      passwordPolicy,
+      throttle: deps.throttle ?? new AuthThrottle(deps.prisma, deps.secret),
+      secret: deps.secret,
+      sessionTtlMs: deps.config.sessionTtlMs,
+      throttleSleepMaxMs: deps.config.throttleSleepMaxMs,
+    },
+  };
+
+  // 1. infrastructure: headers, request ids, problem+json errors, health, metrics
+  await app.register(infrastructurePlugin, { prisma: deps.prisma });
+  // 2. documentation (collects every route registered after it)
+  if (deps.config.docs) await app.register(docsPlugin);
+  // 3. authentication: API keys, session cookie, CSRF
+  await app.register(authPlugin, { prisma: deps.prisma });
+  // 4. routes
+  await app.register(
+    async (api) => {
+      const zapp = api.withTypeProvider<ZodTypeProvider>();
+      await authRoutes(zapp, ctx);
+      await ownerRoutes(zapp, ctx);
+      await domainRoutes(zapp, ctx);
+      await mailboxRoutes(zapp, ctx);
+      await aliasRoutes(zapp, ctx);
+      await apiKeyRoutes(zapp, ctx);
+      await auditRoutes(zapp, ctx);
+    },
+    { prefix: '/api/v1' },
+  );
+  return app as unknown as FastifyInstance;
+}

@@ -1,0 +1,176 @@
+/**
+ * Operator CLI (`npm run mailroom -- <command>`): bootstrap automation against the same database as the running stack
+ * (DATABASE_URL, else the embedded PostgreSQL in MAILROOM_DATA_DIR, attached to while `npm start` runs it).
+ */
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { AppError, createAdmin, createApiKey, createPasswordHasher, DEFAULT_PASSWORD_MIN_LENGTH } from '@mailroom/core';
+import { API_KEY_SCOPES, type ApiKeyScope } from '@mailroom/core/schemas';
+import { createPrismaClient, openDatabase, type PrismaClient } from '@mailroom/db';
+import { argon2Params, baseEnvSchema, parseEnv } from '@mailroom/runtime';
+import { z } from 'zod';
+
+const cliEnvSchema = baseEnvSchema.extend({
+  PASSWORD_MIN_LENGTH: z.coerce.number().int().min(6).max(128).default(DEFAULT_PASSWORD_MIN_LENGTH),
+});
+
+const MAIN_HELP = `Usage: npm run mailroom -- <command> [options]
+
+Commands:
+  api-key create   Create an API key for a user; prints the key alone on the last line
+  admin create     Create an administrator
+
+Run "npm run mailroom -- <command> --help" for a command's options.
+The database is DATABASE_URL, else the embedded PostgreSQL in MAILROOM_DATA_DIR (default ./.mailroom).`;
+
+const API_KEY_HELP = `Usage: npm run mailroom -- api-key create --user <email> --name <name> [options]
+
+Creates an API key for an existing user (admin or owner) and prints it alone on the last line of output.
+
+Options:
+  --user <email>       The user the key belongs to (required)
+  --name <name>        A label for the key (required)
+  --scopes <a,b,...>   Scopes (default: every scope the user may hold). One of:
+                       ${API_KEY_SCOPES.join(', ')}
+  --domains <id,...>   Restrict the key to these domain ids
+  --expires <when>     Expiry: an ISO 8601 time, or a duration like 30d, 12h, 90m
+  -h, --help           Show this help`;
+
+const ADMIN_HELP = `Usage: npm run mailroom -- admin create --email <email> [--password-stdin]
+
+Creates an administrator. The password is read from a prompt, or from standard input with --password-stdin.
+
+Options:
+  --email <email>      Email address to sign in with (required)
+  --password-stdin     Read the password from standard input (first line)
+  -h, --help           Show this help`;
+
+class UsageError extends Error {}
+
+export function parseExpiry(v: string, now = new Date()): Date {
+  const m = /^(\d+)([dhm])$/.exec(v.trim());
+  if (m) {
+    const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'];
+    return new Date(now.getTime() + Number(m[1]) * unit);
+  }
+  const d = new Date(v);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(d.getTime())) throw new UsageError(`--expires: expected an ISO time or a duration like 30d, got "${v}"`);
+  return d;
+}
+
+async function readStdinLine(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+}
+
+async function prompt(question: string): Promise<string> {
+  if (!process.stdin.isTTY) throw new UsageError('no terminal to prompt for a password: use --password-stdin');
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  const out = rl as unknown as { _writeToOutput?: (s: string) => void; output: NodeJS.WritableStream };
+  let muted = false;
+  out._writeToOutput = (s: string) => {
+    if (!muted) process.stderr.write(s);
+  };
+  return new Promise((resolve) => {
+    rl.question(question, (answer) => {
+      rl.close();
+      process.stderr.write('\n');
+      resolve(answer);
+    });
+    muted = true;
+  });
+}
+
+async function withDatabase<T>(fn: (prisma: PrismaClient, env: z.infer<typeof cliEnvSchema>) => Promise<T>): Promise<T> {
+  const env = parseEnv(cliEnvSchema);
+  const db = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.MAILROOM_DATA_DIR, migrate: true });
+  const prisma = createPrismaClient(db.url, { maxConnections: 2, applicationName: 'mailroom-cli' });
+  try {
+    return await fn(prisma, env);
+  } finally {
+    await prisma.$disconnect();
+    await db.close();
+  }
+}
+
+async function apiKeyCreate(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { user: { type: 'string' }, name: { type: 'string' }, scopes: { type: 'string' }, domains: { type: 'string' }, expires: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+  });
+  if (values.help) return void console.log(API_KEY_HELP);
+  if (!values.user || !values.name) throw new UsageError(`--user and --name are required\n\n${API_KEY_HELP}`);
+  const scopes = values.scopes?.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = scopes?.filter((s) => !(API_KEY_SCOPES as readonly string[]).includes(s));
+  if (unknown?.length) throw new UsageError(`unknown scope(s): ${unknown.join(', ')}; valid: ${API_KEY_SCOPES.join(', ')}`);
+  const expiresAt = values.expires ? parseExpiry(values.expires) : undefined;
+  await withDatabase(async (prisma) => {
+    const user = await prisma.user.findUnique({ where: { email: values.user!.trim().toLowerCase() }, select: { id: true, email: true, role: true } });
+    if (!user) throw new UsageError(`no user with email ${values.user}`);
+    const granted = (scopes ?? API_KEY_SCOPES.filter((s) => user.role === 'ADMIN' || !s.startsWith('owners:'))) as ApiKeyScope[];
+    const key = await createApiKey(
+      prisma,
+      { principal: { kind: 'system', label: 'cli' } },
+      { userId: user.id, name: values.name!, scopes: granted, domainIds: values.domains?.split(',').map((s) => s.trim()).filter(Boolean), expiresAt: expiresAt?.toISOString() ?? null },
+    );
+    console.log(`Created API key "${key.name}" (id ${key.id}, prefix ${key.prefix}) for ${user.email} (${user.role.toLowerCase()})`);
+    console.log(`Scopes: ${key.scopes.join(', ')}${key.domainIds.length ? `; domains: ${key.domainIds.join(', ')}` : ''}${key.expiresAt ? `; expires ${key.expiresAt}` : ''}`);
+    console.log('The key is shown only once:');
+    console.log(key.key);
+  });
+}
+
+async function adminCreate(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { email: { type: 'string' }, 'password-stdin': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  if (values.help) return void console.log(ADMIN_HELP);
+  if (!values.email) throw new UsageError(`--email is required\n\n${ADMIN_HELP}`);
+  let password: string;
+  if (values['password-stdin']) password = await readStdinLine();
+  else {
+    password = await prompt('Password: ');
+    const again = await prompt('Repeat password: ');
+    if (again !== password) throw new UsageError('the passwords differ');
+  }
+  if (!password) throw new UsageError('empty password');
+  await withDatabase(async (prisma, env) => {
+    const admin = await createAdmin(prisma, createPasswordHasher(argon2Params(env)), { minLength: env.PASSWORD_MIN_LENGTH }, { email: values.email!, password });
+    console.log(`Created admin ${admin.email} (id ${admin.id})`);
+  });
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [group, action, ...rest] = argv;
+  try {
+    if (!group || group === '--help' || group === '-h' || group === 'help') {
+      console.log(MAIN_HELP);
+      return group ? 0 : 2;
+    }
+    if (group === 'api-key' && (action === 'create' || action === '--help' || action === '-h')) {
+      await apiKeyCreate(action === 'create' ? rest : ['--help']);
+      return 0;
+    }
+    if (group === 'admin' && (action === 'create' || action === '--help' || action === '-h')) {
+      await adminCreate(action === 'create' ? rest : ['--help']);
+      return 0;
+    }
+    throw new UsageError(`unknown command "${[group, action].filter(Boolean).join(' ')}"\n\n${MAIN_HELP}`);
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (err as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      console.error(`mailroom: ${(err as Error).message}`);
+      return 2;
+    }
+    if (err instanceof AppError) {
+      const fields = err.fields?.map((f) => `\n  ${f.path}: ${f.message}`).join('') ?? '';
+      console.error(`mailroom: ${err.message} [${err.code}]${fields}`);
+      return 1;
+    }
+    console.error(`mailroom: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli/main.ts')) {
+  process.exitCode = await runCli(process.argv.slice(2));
+}

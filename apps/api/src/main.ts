@@ -1,0 +1,40 @@
+/**
+ * API server entry: parse the environment once, connect to PostgreSQL (DATABASE_URL, set by `npm start`), listen on
+ * MAILROOM_HOST:API_PORT, log "listening", and shut down gracefully on SIGTERM/SIGINT. Never migrates.
+ */
+import { createPasswordHasher } from '@mailroom/core';
+import { createPrismaClient } from '@mailroom/db';
+import { ConfigError, createLogger, loadServerSecret, onShutdownSignal, parseEnv } from '@mailroom/runtime';
+import { buildApp } from './app.ts';
+import { apiEnvSchema, toApiConfig, type ApiEnv } from './config.ts';
+
+let env: ApiEnv;
+try {
+  env = parseEnv(apiEnvSchema);
+  if (!env.DATABASE_URL) throw new ConfigError('invalid configuration:\n  DATABASE_URL: required (npm start sets it)');
+} catch (err) {
+  console.error(`mailroom-api: ${(err as Error).message}`);
+  process.exit(2);
+}
+
+const logger = createLogger('api', env.LOG_LEVEL);
+const config = toApiConfig(env);
+const prisma = createPrismaClient(env.DATABASE_URL!, { maxConnections: 10, applicationName: 'mailroom-api' });
+const secret = await loadServerSecret(env.MAILROOM_SECRET, env.MAILROOM_DATA_DIR);
+const app = await buildApp({ prisma, config, hasher: createPasswordHasher(config.argon2), secret, logger });
+
+onShutdownSignal(async () => {
+  await app.close(); // stops accepting, lets in-flight requests finish
+  await prisma.$disconnect();
+  logger.info('stopped');
+}, logger);
+
+try {
+  await app.listen({ host: env.MAILROOM_HOST, port: env.API_PORT });
+  const address = app.server.address();
+  logger.info({ host: env.MAILROOM_HOST, port: typeof address === 'object' && address ? address.port : env.API_PORT }, 'listening');
+} catch (err) {
+  logger.fatal({ err }, 'could not start the API');
+  await prisma.$disconnect().catch(() => undefined);
+  process.exit(1);
+}

@@ -1,0 +1,48 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { CSRF_HEADER, SESSION_COOKIE } from '@mailroom/core/schemas';
+
+export const API_VERSION = '1.0.0';
+
+const DESCRIPTION = `Provision Mailroom from your own systems: owners, domains, POP3 mailboxes, aliases, API keys and the audit trail.
+
+**Authentication.** Automation sends \`Authorization: Bearer mr_<prefix>_<secret>\` (create keys with \`POST /api/v1/api-keys\` or \`npm run mailroom -- api-key create\`). Browsers sign in with \`POST /api/v1/auth/login\`, which sets the \`${SESSION_COOKIE}\` cookie and returns a \`csrfToken\`; send it as \`${CSRF_HEADER}\` on every POST/PUT/PATCH/DELETE made with the cookie.
+
+**Errors** are RFC 9457 \`application/problem+json\` documents with a stable \`code\` (see the Problem schema); validation errors list each field in \`errors\`. Another tenant's resource answers 404.
+
+**Lists** are cursor-paginated: \`limit\` (1–200, default 50) and \`cursor\` (the previous page's \`nextCursor\`).
+
+**Byte counts** (usage, quotas, limits) are JSON integers; \`null\` means unlimited.`;
+
+/** OpenAPI 3 document at /api/openapi.json (generated from the zod route schemas) and Swagger UI at /api/docs. */
+export const docsPlugin = fp(async (app: FastifyInstance) => {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Mailroom API', version: API_VERSION, description: DESCRIPTION },
+      tags: [
+        { name: 'auth', description: 'Sessions and the signed-in principal' },
+        { name: 'owners', description: 'Tenants (admin only)' },
+        { name: 'domains', description: 'Hosted mail domains' },
+        { name: 'mailboxes', description: 'POP3 maildrops' },
+        { name: 'aliases', description: 'Aliases and catch-alls to internal mailboxes' },
+        { name: 'api-keys', description: 'Scoped API keys' },
+        { name: 'audit', description: 'Who changed what' },
+      ],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'mr_<prefix>_<secret>', description: 'An API key; its scopes and domain restriction apply.' },
+          sessionCookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'Browser session set by POST /api/v1/auth/login (HttpOnly, SameSite=Lax).' },
+          csrfToken: { type: 'apiKey', in: 'header', name: CSRF_HEADER, description: 'CSRF token from login or GET /api/v1/me; required with the session cookie on unsafe methods.' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { persistAuthorization: false, withCredentials: true } });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+});

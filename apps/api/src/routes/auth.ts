@@ -1,0 +1,62 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { getMe, login, logout, changeOwnPassword, csrfTokenFor } from '@mailroom/core';
+import { changeOwnPasswordBodySchema, loginBodySchema, meSchema, problemSchema, SESSION_COOKIE } from '@mailroom/core/schemas';
+import { actorOf } from '../plugins/auth.ts';
+import { noContentSchema, problems, READ_SECURITY, WRITE_SECURITY, type RouteContext, type ZodApp } from './common.ts';
+
+function setSessionCookie(req: FastifyRequest, reply: FastifyReply, token: string, maxAgeSeconds: number): void {
+  reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'lax', secure: req.protocol === 'https', maxAge: maxAgeSeconds });
+}
+
+export async function authRoutes(app: ZodApp, ctx: RouteContext): Promise<void> {
+  app.post('/auth/login', {
+    schema: {
+      tags: ['auth'],
+      operationId: 'login',
+      summary: 'Sign in (admin, owner, or mailbox user with the full address)',
+      description:
+        'Sets the HttpOnly session cookie and returns the CSRF token to send as `x-csrf-token` on unsafe requests. Unknown accounts and wrong passwords get the same 401 INVALID_CREDENTIALS. Repeated failures are throttled per network and per account: 429 THROTTLED with Retry-After.',
+      body: loginBodySchema,
+      response: { 200: meSchema, 400: problemSchema, 401: problemSchema, 403: problemSchema, 429: problemSchema },
+      security: [],
+    },
+    handler: async (req, reply) => {
+      const result = await login(ctx.auth, { email: req.body.email, password: req.body.password, ip: req.ip, userAgent: req.headers['user-agent'], previousToken: req.cookies[SESSION_COOKIE] });
+      setSessionCookie(req, reply, result.token, Math.floor(ctx.config.sessionTtlMs / 1000));
+      return getMe(ctx.services.prisma, result.principal, { csrfToken: result.csrfToken, passwordPolicy: ctx.services.passwordPolicy });
+    },
+  });
+
+  app.post('/auth/logout', {
+    schema: { tags: ['auth'], operationId: 'logout', summary: 'Sign out: the session is deleted and the cookie cleared', response: { 204: noContentSchema, 400: problemSchema, 403: problemSchema }, security: WRITE_SECURITY },
+    handler: async (req, reply) => {
+      if (req.principal) await logout(ctx.services.prisma, req.principal);
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply.code(204).send(null);
+    },
+  });
+
+  app.get('/me', {
+    schema: { tags: ['auth'], operationId: 'getMe', summary: 'The signed-in principal, its usage and limits, and the CSRF token', response: { 200: meSchema, ...problems() }, security: READ_SECURITY },
+    handler: async (req) => {
+      const actor = actorOf(req);
+      const csrfToken = req.sessionToken ? csrfTokenFor(ctx.auth.secret, req.sessionToken) : null;
+      return getMe(ctx.services.prisma, actor.principal, { csrfToken, passwordPolicy: ctx.services.passwordPolicy });
+    },
+  });
+
+  app.put('/me/password', {
+    schema: {
+      tags: ['auth'],
+      operationId: 'changeOwnPassword',
+      summary: 'Change your own password (sessions only; other sessions end)',
+      body: changeOwnPasswordBodySchema,
+      response: { 204: noContentSchema, ...problems(422, 429) },
+      security: [{ sessionCookie: [], csrfToken: [] }],
+    },
+    handler: async (req, reply) => {
+      await changeOwnPassword(ctx.auth, actorOf(req), req.body);
+      return reply.code(204).send(null);
+    },
+  });
+}

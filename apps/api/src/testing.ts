@@ -1,0 +1,95 @@
+// Test helpers for the API's vitest suites: a real app over the test database, users, sessions and keys.
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { createApiKey, createPasswordHasher, type PasswordHasher } from '@mailroom/core';
+import type { ApiKeyScope } from '@mailroom/core/schemas';
+import { createPrismaClient, type PrismaClient } from '@mailroom/db';
+import { testDatabaseUrl, uniqueName } from '@mailroom/db/testing';
+import { buildApp } from './app.ts';
+import { defaultApiConfig, type ApiConfig } from './config.ts';
+
+export const TEST_ARGON2 = { memoryKib: 1024, timeCost: 1, parallelism: 1 };
+export const STRONG_PASSWORD = 'correct horse battery staple 42';
+
+export interface TestContext {
+  app: FastifyInstance;
+  prisma: PrismaClient;
+  hasher: PasswordHasher;
+  close(): Promise<void>;
+}
+
+export async function createTestApp(config: Partial<ApiConfig> = {}): Promise<TestContext> {
+  const prisma = createPrismaClient(testDatabaseUrl(), { maxConnections: 4, applicationName: 'mailroom-api-test' });
+  const hasher = createPasswordHasher(TEST_ARGON2);
+  const app = await buildApp({ prisma, hasher, secret: 'test-secret', config: defaultApiConfig({ throttleSleepMaxMs: 0, argon2: TEST_ARGON2, ...config }) });
+  await app.ready();
+  return {
+    app,
+    prisma,
+    hasher,
+    async close() {
+      await app.close();
+      await prisma.$disconnect();
+    },
+  };
+}
+
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+}
+
+export async function createUser(
+  t: Pick<TestContext, 'prisma' | 'hasher'>,
+  opts: { role?: 'ADMIN' | 'OWNER'; email?: string; password?: string; maxDomains?: number | null; maxMailboxes?: number | null; maxStorageBytes?: bigint | null; disabled?: boolean } = {},
+): Promise<TestUser> {
+  const email = opts.email ?? `${uniqueName('u')}@example.com`;
+  const password = opts.password ?? STRONG_PASSWORD;
+  const user = await t.prisma.user.create({
+    data: {
+      email,
+      passwordHash: await t.hasher.hash(password),
+      role: opts.role ?? 'OWNER',
+      maxDomains: opts.maxDomains ?? null,
+      maxMailboxes: opts.maxMailboxes ?? null,
+      maxStorageBytes: opts.maxStorageBytes ?? null,
+      disabled: opts.disabled ?? false,
+    },
+  });
+  return { id: user.id, email, password };
+}
+
+export interface Session {
+  cookie: string;
+  csrf: string;
+}
+
+export async function login(app: FastifyInstance, email: string, password: string, ip = '10.1.2.3'): Promise<Session> {
+  const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password }, remoteAddress: ip });
+  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`);
+  const set = res.cookies.find((c) => c.name === 'mailroom_session');
+  if (!set) throw new Error('no session cookie');
+  return { cookie: `mailroom_session=${set.value}`, csrf: res.json().csrfToken };
+}
+
+export async function createKey(prisma: PrismaClient, userId: string, scopes: ApiKeyScope[], domainIds: string[] = []): Promise<string> {
+  const created = await createApiKey(prisma, { principal: { kind: 'system', label: 'test' } }, { userId, name: 'test', scopes, domainIds });
+  return created.key;
+}
+
+/** Credentials for inject(): a session (with CSRF on unsafe methods) or an API key. */
+export type Credentials = Session | { key: string } | null;
+
+export function authHeaders(creds: Credentials, method = 'GET'): Record<string, string> {
+  if (!creds) return {};
+  if ('key' in creds) return { authorization: `Bearer ${creds.key}` };
+  const h: Record<string, string> = { cookie: creds.cookie };
+  if (method !== 'GET') h['x-csrf-token'] = creds.csrf;
+  return h;
+}
+
+export async function call(app: FastifyInstance, creds: Credentials, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown): Promise<LightMyRequestResponse> {
+  return app.inject({ method, url, headers: authHeaders(creds, method), ...(payload !== undefined ? { payload: payload as object } : {}) });
+}
+
+export { uniqueName };

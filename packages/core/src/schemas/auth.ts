@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { API_KEY_SCOPES, byteCountSchema, idSchema, isoDateTimeSchema, nullableByteLimitSchema, nullableCountLimitSchema, passwordSchema } from './common.ts';
+
+export const CSRF_HEADER = 'x-csrf-token';
+export const SESSION_COOKIE = 'mailroom_session';
+
+export const loginBodySchema = z.object({
+  email: z.string().trim().min(1).max(320).describe('Panel user email, or a mailbox address for mailbox users'),
+  password: passwordSchema,
+});
+export type LoginBody = z.infer<typeof loginBodySchema>;
+
+export const userRoleSchema = z.enum(['ADMIN', 'OWNER']);
+
+export const meUserSchema = z.object({
+  id: idSchema,
+  email: z.string(),
+  role: userRoleSchema,
+  displayName: z.string().nullable(),
+  maxDomains: nullableCountLimitSchema,
+  maxMailboxes: nullableCountLimitSchema,
+  maxStorageBytes: nullableByteLimitSchema,
+  usage: z.object({ domains: z.number().int(), mailboxes: z.number().int(), usedBytes: byteCountSchema }),
+  lastLoginAt: isoDateTimeSchema.nullable(),
+});
+
+export const meMailboxSchema = z.object({
+  id: idSchema,
+  address: z.string(),
+  domainId: idSchema,
+  displayName: z.string().nullable(),
+  quotaBytes: nullableByteLimitSchema,
+  usedBytes: byteCountSchema,
+  messageCount: z.number().int(),
+  enabled: z.boolean(),
+  lastLoginAt: isoDateTimeSchema.nullable(),
+});
+
+export const meSchema = z
+  .object({
+    kind: z.enum(['user', 'mailbox']),
+    authMethod: z.enum(['session', 'apiKey']),
+    user: meUserSchema.nullable(),
+    mailbox: meMailboxSchema.nullable(),
+    /** Send back in the x-csrf-token header on POST/PUT/PATCH/DELETE made with the session cookie. */
+    csrfToken: z.string().nullable(),
+    /** Scopes of the API key in use (null for sessions, which carry all rights of their principal). */
+    scopes: z.array(z.enum(API_KEY_SCOPES)).nullable(),
+    passwordPolicy: z.object({ minLength: z.number().int() }),
+  })
+  .meta({ id: 'Me' });
+export type Me = z.infer<typeof meSchema>;
+
+export const changeOwnPasswordBodySchema = z.object({
+  currentPassword: passwordSchema,
+  newPassword: passwordSchema,
+});
+export type ChangeOwnPasswordBody = z.infer<typeof changeOwnPasswordBodySchema>;
+

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { byteCountSchema, displayNameSchema, idSchema, isoDateTimeSchema, localPartSchema, nullableByteLimitSchema, paginationQuerySchema, pageSchema, passwordSchema } from './common.ts';
+
+export const mailboxSchema = z
+  .object({
+    id: idSchema,
+    domainId: idSchema,
+    domain: z.string(),
+    localPart: z.string(),
+    address: z.string(),
+    displayName: z.string().nullable(),
+    quotaBytes: nullableByteLimitSchema,
+    usedBytes: byteCountSchema,
+    messageCount: z.number().int(),
+    enabled: z.boolean(),
+    lastLoginAt: isoDateTimeSchema.nullable(),
+    lastLoginIp: z.string().nullable(),
+    createdAt: isoDateTimeSchema,
+    updatedAt: isoDateTimeSchema,
+  })
+  .meta({ id: 'Mailbox' });
+export type Mailbox = z.infer<typeof mailboxSchema>;
+
+export const createMailboxBodySchema = z.object({
+  localPart: localPartSchema,
+  password: passwordSchema,
+  displayName: displayNameSchema.nullable().optional(),
+  quotaBytes: nullableByteLimitSchema.optional().describe("Default: the domain's defaultQuotaBytes"),
+  enabled: z.boolean().optional(),
+});
+export type CreateMailboxBody = z.infer<typeof createMailboxBodySchema>;
+
+export const updateMailboxBodySchema = z.object({
+  displayName: displayNameSchema.nullable().optional(),
+  quotaBytes: nullableByteLimitSchema.optional(),
+  enabled: z.boolean().optional(),
+});
+export type UpdateMailboxBody = z.infer<typeof updateMailboxBodySchema>;
+
+export const setMailboxPasswordBodySchema = z.object({ password: passwordSchema });
+export type SetMailboxPasswordBody = z.infer<typeof setMailboxPasswordBodySchema>;
+
+export const mailboxParamsSchema = z.object({ mailboxId: idSchema });
+export const listMailboxesQuerySchema = paginationQuerySchema.extend({
+  q: z.string().trim().max(200).optional().describe('Substring of the local part or display name'),
+});
+export const mailboxPageSchema = pageSchema(mailboxSchema);

@@ -1,0 +1,182 @@
+import type { Prisma, PrismaClient } from '@mailroom/db';
+import { normalizeDomain } from '../address.ts';
+import { AppError } from '../errors.ts';
+import type { CreateDomainBody, Domain, UpdateDomainBody } from '../schemas/domains.ts';
+import { recordAudit } from './audit.ts';
+import { decodeCursor, toPage, type Page } from './pagination.ts';
+import { type Actor, type SystemPrincipal, type UserPrincipal, isAdmin, isDomainRestricted, requireUser, visibleDomainWhere } from './principal.ts';
+import { changedFields, iso, isUniqueViolation, lockTenant, notFound, toBigInt, toNumber, type ServiceDeps } from './shared.ts';
+
+const domainSelect = {
+  id: true,
+  name: true,
+  ownerId: true,
+  active: true,
+  description: true,
+  maxMailboxes: true,
+  maxStorageBytes: true,
+  defaultQuotaBytes: true,
+  usedBytes: true,
+  createdAt: true,
+  updatedAt: true,
+  owner: { select: { email: true } },
+  _count: { select: { mailboxes: true, aliases: true } },
+} satisfies Prisma.DomainSelect;
+type DomainRow = Prisma.DomainGetPayload<{ select: typeof domainSelect }>;
+
+export function toDomainDto(r: DomainRow): Domain {
+  return {
+    id: r.id,
+    name: r.name,
+    ownerId: r.ownerId,
+    ownerEmail: r.owner.email,
+    active: r.active,
+    description: r.description,
+    maxMailboxes: r.maxMailboxes,
+    maxStorageBytes: toNumber(r.maxStorageBytes),
+    defaultQuotaBytes: toNumber(r.defaultQuotaBytes),
+    usedBytes: Number(r.usedBytes),
+    mailboxCount: r._count.mailboxes,
+    aliasCount: r._count.aliases,
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+  };
+}
+
+export function normalizeDomainInput(name: string, path = 'name'): string {
+  const v = normalizeDomain(name);
+  if (!v) throw new AppError('VALIDATION_FAILED', 'Invalid domain name', { fields: [{ path, message: 'must be a domain name like example.com (labels of 1–63 letters, digits or hyphens, no trailing dot, no IP address)', code: 'invalid_domain' }] });
+  return v;
+}
+
+/** A domain the principal may see, or NOT_FOUND (another tenant's domain is indistinguishable from a missing one). */
+export async function findVisibleDomain<S extends Prisma.DomainSelect>(prisma: PrismaClient | Prisma.TransactionClient, p: UserPrincipal | SystemPrincipal, domainId: string, select: S) {
+  const row = await prisma.domain.findFirst({ where: { id: domainId, ...visibleDomainWhere(p) }, select });
+  if (!row) throw notFound('Domain');
+  return row as Prisma.DomainGetPayload<{ select: S }>;
+}
+
+const adminOnlyFields = ['maxMailboxes', 'maxStorageBytes', 'ownerId'] as const;
+
+function assertAdminFields(p: UserPrincipal | SystemPrincipal, input: Record<string, unknown>): void {
+  if (isAdmin(p)) return;
+  const fields = adminOnlyFields.filter((f) => input[f] !== undefined && !(f === 'ownerId' && p.kind === 'user' && input[f] === p.userId));
+  if (fields.length) {
+    throw new AppError('FORBIDDEN', 'Only administrators can set domain limits or owners', { fields: fields.map((f) => ({ path: f, message: 'only administrators can set this', code: 'admin_only' })) });
+  }
+}
+
+async function assertDomainQuotaFits(limitBytes: bigint | null, quotaBytes: bigint | null | undefined): Promise<void> {
+  if (limitBytes !== null && quotaBytes != null && quotaBytes > limitBytes) {
+    throw new AppError('LIMIT_STORAGE_EXCEEDED', 'The default quota exceeds the storage limit', { fields: [{ path: 'defaultQuotaBytes', message: 'exceeds the storage limit' }], details: { limitBytes: Number(limitBytes) } });
+  }
+}
+
+export async function createDomain(deps: ServiceDeps, actor: Actor, input: CreateDomainBody): Promise<Domain> {
+  const p = requireUser(actor, 'domains:write');
+  if (isDomainRestricted(p)) throw new AppError('FORBIDDEN', 'This API key is restricted to listed domains and cannot create domains');
+  assertAdminFields(p, input);
+  const name = normalizeDomainInput(input.name);
+  const ownerId = input.ownerId ?? (p.kind === 'user' ? p.userId : undefined);
+  if (!ownerId) throw new AppError('VALIDATION_FAILED', 'ownerId is required', { fields: [{ path: 'ownerId', message: 'is required' }] });
+  try {
+    const row = await deps.prisma.$transaction(async (tx) => {
+      await lockTenant(tx, ownerId);
+      const owner = await tx.user.findUnique({ where: { id: ownerId }, select: { id: true, maxDomains: true, maxStorageBytes: true, disabled: true } });
+      if (!owner) throw new AppError('VALIDATION_FAILED', 'Unknown owner', { fields: [{ path: 'ownerId', message: 'no such owner', code: 'unknown_owner' }] });
+      if (owner.maxDomains !== null) {
+        const count = await tx.domain.count({ where: { ownerId } });
+        if (count + 1 > owner.maxDomains) throw new AppError('LIMIT_DOMAINS_EXCEEDED', `The owner may have at most ${owner.maxDomains} domain(s)`, { details: { limit: owner.maxDomains, current: count } });
+      }
+      const defaultQuotaBytes = toBigInt(input.defaultQuotaBytes) ?? null;
+      const maxStorageBytes = toBigInt(input.maxStorageBytes) ?? null;
+      await assertDomainQuotaFits(maxStorageBytes ?? owner.maxStorageBytes, defaultQuotaBytes);
+      const created = await tx.domain.create({
+        data: { name, ownerId, description: input.description ?? null, maxMailboxes: input.maxMailboxes ?? null, maxStorageBytes, defaultQuotaBytes },
+        select: domainSelect,
+      });
+      await recordAudit(tx, actor, { action: 'domain.create', targetType: 'domain', targetId: created.id, ownerId, details: { ...changedFields(input), name, domainId: created.id } });
+      return created;
+    });
+    return toDomainDto(row);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new AppError('ALREADY_EXISTS', 'This domain is already hosted', { fields: [{ path: 'name', message: 'is already hosted', code: 'taken' }] });
+    throw err;
+  }
+}
+
+export interface ListDomainsInput {
+  limit: number;
+  cursor?: string | undefined;
+  q?: string | undefined;
+  ownerId?: string | undefined;
+}
+
+export async function listDomains(prisma: PrismaClient, actor: Actor, input: ListDomainsInput): Promise<Page<Domain>> {
+  const p = requireUser(actor, 'domains:read');
+  const cursor = decodeCursor(input.cursor, ['name'] as const);
+  const and: Prisma.DomainWhereInput[] = [visibleDomainWhere(p)];
+  if (input.ownerId) and.push({ ownerId: input.ownerId });
+  if (input.q) and.push({ name: { contains: input.q.toLowerCase() } });
+  if (cursor) and.push({ name: { gt: cursor.name } });
+  const rows = await prisma.domain.findMany({ where: { AND: and }, select: domainSelect, orderBy: { name: 'asc' }, take: input.limit + 1 });
+  return toPage(rows, input.limit, (r) => ({ name: r.name }), toDomainDto);
+}
+
+export async function getDomain(prisma: PrismaClient, actor: Actor, domainId: string): Promise<Domain> {
+  const p = requireUser(actor, 'domains:read');
+  return toDomainDto(await findVisibleDomain(prisma, p, domainId, domainSelect));
+}
+
+export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: string, input: UpdateDomainBody): Promise<Domain> {
+  const p = requireUser(actor, 'domains:write');
+  const current = await findVisibleDomain(deps.prisma, p, domainId, { id: true, ownerId: true, active: true, maxStorageBytes: true });
+  assertAdminFields(p, input);
+  const row = await deps.prisma.$transaction(async (tx) => {
+    const ownerId = input.ownerId ?? current.ownerId;
+    await lockTenant(tx, ownerId);
+    if (input.ownerId !== undefined && input.ownerId !== current.ownerId) {
+      const owner = await tx.user.findUnique({ where: { id: input.ownerId }, select: { maxDomains: true } });
+      if (!owner) throw new AppError('VALIDATION_FAILED', 'Unknown owner', { fields: [{ path: 'ownerId', message: 'no such owner', code: 'unknown_owner' }] });
+      if (owner.maxDomains !== null) {
+        const count = await tx.domain.count({ where: { ownerId: input.ownerId } });
+        if (count + 1 > owner.maxDomains) throw new AppError('LIMIT_DOMAINS_EXCEEDED', `The new owner may have at most ${owner.maxDomains} domain(s)`, { details: { limit: owner.maxDomains, current: count } });
+      }
+    }
+    const limit = input.maxStorageBytes !== undefined ? toBigInt(input.maxStorageBytes)! : current.maxStorageBytes;
+    await assertDomainQuotaFits(limit ?? null, toBigInt(input.defaultQuotaBytes));
+    const updated = await tx.domain.update({
+      where: { id: domainId },
+      data: {
+        ownerId: input.ownerId,
+        active: input.active,
+        description: input.description,
+        maxMailboxes: input.maxMailboxes,
+        maxStorageBytes: toBigInt(input.maxStorageBytes),
+        defaultQuotaBytes: toBigInt(input.defaultQuotaBytes),
+      },
+      select: domainSelect,
+    });
+    const action = input.active === false && current.active ? 'domain.disable' : input.active === true && !current.active ? 'domain.enable' : 'domain.update';
+    await recordAudit(tx, actor, { action, targetType: 'domain', targetId: domainId, ownerId: updated.ownerId, details: { ...changedFields(input), domainId } });
+    if (input.ownerId && input.ownerId !== current.ownerId) {
+      await recordAudit(tx, actor, { action: 'domain.transfer', targetType: 'domain', targetId: domainId, ownerId: current.ownerId, details: { domainId, fromOwnerId: current.ownerId, toOwnerId: input.ownerId } });
+    }
+    return updated;
+  });
+  return toDomainDto(row);
+}
+
+export async function deleteDomain(deps: ServiceDeps, actor: Actor, domainId: string, opts: { force?: boolean | undefined }): Promise<void> {
+  const p = requireUser(actor, 'domains:write');
+  const current = await findVisibleDomain(deps.prisma, p, domainId, { id: true, name: true, ownerId: true });
+  await deps.prisma.$transaction(async (tx) => {
+    const mailboxes = await tx.mailbox.count({ where: { domainId } });
+    if (mailboxes > 0 && !opts.force) {
+      throw new AppError('DOMAIN_NOT_EMPTY', `The domain still has ${mailboxes} mailbox(es); delete them first or pass force=true`, { details: { mailboxes } });
+    }
+    await tx.domain.delete({ where: { id: domainId } });
+    await recordAudit(tx, actor, { action: 'domain.delete', targetType: 'domain', targetId: domainId, ownerId: current.ownerId, details: { name: current.name, domainId, mailboxesDeleted: mailboxes } });
+  });
+}
+

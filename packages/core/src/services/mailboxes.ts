@@ -1,0 +1,217 @@
+import type { Prisma, PrismaClient } from '@mailroom/db';
+import { normalizeLocalPart } from '../address.ts';
+import { AppError } from '../errors.ts';
+import type { CreateMailboxBody, Mailbox, UpdateMailboxBody } from '../schemas/mailboxes.ts';
+import { recordAudit } from './audit.ts';
+import { findVisibleDomain } from './domains.ts';
+import { decodeCursor, toPage, type Page } from './pagination.ts';
+import { assertPasswordPolicy } from './password-policy.ts';
+import { type Actor, requireUser, visibleDomainWhere } from './principal.ts';
+import { changedFields, iso, isUniqueViolation, lockTenant, notFound, toBigInt, toNumber, type ServiceDeps } from './shared.ts';
+
+const mailboxSelect = {
+  id: true,
+  domainId: true,
+  localPart: true,
+  displayName: true,
+  quotaBytes: true,
+  usedBytes: true,
+  messageCount: true,
+  enabled: true,
+  lastLoginAt: true,
+  lastLoginIp: true,
+  createdAt: true,
+  updatedAt: true,
+} satisfies Prisma.MailboxSelect;
+type MailboxRow = Prisma.MailboxGetPayload<{ select: typeof mailboxSelect }>;
+
+export function toMailboxDto(r: MailboxRow, domain: string): Mailbox {
+  return {
+    id: r.id,
+    domainId: r.domainId,
+    domain,
+    localPart: r.localPart,
+    address: `${r.localPart}@${domain}`,
+    displayName: r.displayName,
+    quotaBytes: toNumber(r.quotaBytes),
+    usedBytes: Number(r.usedBytes),
+    messageCount: r.messageCount,
+    enabled: r.enabled,
+    lastLoginAt: iso(r.lastLoginAt),
+    lastLoginIp: r.lastLoginIp,
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+  };
+}
+
+export function normalizeLocalPartInput(input: string, path = 'localPart'): string {
+  const v = normalizeLocalPart(input);
+  if (!v) throw new AppError('VALIDATION_FAILED', 'Invalid local part', { fields: [{ path, message: 'must be a valid local part (RFC 5321 dot-atom, at most 64 octets)', code: 'invalid_local_part' }] });
+  return v;
+}
+
+/**
+ * Storage rule: the finite quotas handed out under a limit (owner's maxStorageBytes, domain's maxStorageBytes) may not
+ * add up to more than the limit. A mailbox without quota is bounded by its domain's limit at delivery time.
+ */
+async function assertStorageFits(
+  tx: Prisma.TransactionClient,
+  scope: { ownerId: string; ownerLimit: bigint | null; domainId: string; domainLimit: bigint | null },
+  quota: bigint | null,
+  excludeMailboxId?: string,
+): Promise<void> {
+  if (quota === null) return;
+  const exclude = excludeMailboxId ? { id: { not: excludeMailboxId } } : {};
+  if (scope.domainLimit !== null) {
+    const agg = await tx.mailbox.aggregate({ where: { domainId: scope.domainId, ...exclude }, _sum: { quotaBytes: true } });
+    const allocated = agg._sum.quotaBytes ?? 0n;
+    if (allocated + quota > scope.domainLimit) {
+      throw new AppError('LIMIT_STORAGE_EXCEEDED', "The mailbox quotas would exceed the domain's storage limit", {
+        fields: [{ path: 'quotaBytes', message: `at most ${Number(scope.domainLimit - allocated < 0n ? 0n : scope.domainLimit - allocated)} bytes are left under the domain's storage limit` }],
+        details: { scope: 'domain', limitBytes: Number(scope.domainLimit), allocatedBytes: Number(allocated) },
+      });
+    }
+  }
+  if (scope.ownerLimit !== null) {
+    const agg = await tx.mailbox.aggregate({ where: { domain: { ownerId: scope.ownerId }, ...exclude }, _sum: { quotaBytes: true } });
+    const allocated = agg._sum.quotaBytes ?? 0n;
+    if (allocated + quota > scope.ownerLimit) {
+      throw new AppError('LIMIT_STORAGE_EXCEEDED', "The mailbox quotas would exceed the owner's storage limit", {
+        fields: [{ path: 'quotaBytes', message: `at most ${Number(scope.ownerLimit - allocated < 0n ? 0n : scope.ownerLimit - allocated)} bytes are left under the owner's storage limit` }],
+        details: { scope: 'owner', limitBytes: Number(scope.ownerLimit), allocatedBytes: Number(allocated) },
+      });
+    }
+  }
+}
+
+const domainForMailboxSelect = {
+  id: true,
+  name: true,
+  ownerId: true,
+  maxMailboxes: true,
+  maxStorageBytes: true,
+  defaultQuotaBytes: true,
+  owner: { select: { maxMailboxes: true, maxStorageBytes: true } },
+} satisfies Prisma.DomainSelect;
+
+export async function createMailbox(deps: ServiceDeps, actor: Actor, domainId: string, input: CreateMailboxBody): Promise<Mailbox> {
+  const p = requireUser(actor, 'mailboxes:write');
+  const domain = await findVisibleDomain(deps.prisma, p, domainId, { id: true, name: true, ownerId: true });
+  const localPart = normalizeLocalPartInput(input.localPart);
+  const address = `${localPart}@${domain.name}`;
+  assertPasswordPolicy(input.password, deps.passwordPolicy, { account: address });
+  const passwordHash = await deps.hasher.hash(input.password);
+  try {
+    const row = await deps.prisma.$transaction(async (tx) => {
+      await lockTenant(tx, domain.ownerId);
+      const d = await tx.domain.findUnique({ where: { id: domainId }, select: domainForMailboxSelect });
+      if (!d) throw notFound('Domain');
+      if (d.owner.maxMailboxes !== null) {
+        const count = await tx.mailbox.count({ where: { domain: { ownerId: d.ownerId } } });
+        if (count + 1 > d.owner.maxMailboxes) throw new AppError('LIMIT_MAILBOXES_EXCEEDED', `The owner may have at most ${d.owner.maxMailboxes} mailbox(es)`, { details: { scope: 'owner', limit: d.owner.maxMailboxes, current: count } });
+      }
+      if (d.maxMailboxes !== null) {
+        const count = await tx.mailbox.count({ where: { domainId } });
+        if (count + 1 > d.maxMailboxes) throw new AppError('LIMIT_MAILBOXES_EXCEEDED', `The domain may have at most ${d.maxMailboxes} mailbox(es)`, { details: { scope: 'domain', limit: d.maxMailboxes, current: count } });
+      }
+      const quota = input.quotaBytes !== undefined ? toBigInt(input.quotaBytes)! : d.defaultQuotaBytes;
+      await assertStorageFits(tx, { ownerId: d.ownerId, ownerLimit: d.owner.maxStorageBytes, domainId, domainLimit: d.maxStorageBytes }, quota ?? null);
+      const alias = await tx.alias.findFirst({ where: { domainId, localPart }, select: { id: true } });
+      if (alias) throw new AppError('ALREADY_EXISTS', 'An alias with this address exists', { fields: [{ path: 'localPart', message: 'is already used by an alias', code: 'taken' }] });
+      const created = await tx.mailbox.create({
+        data: { domainId, localPart, passwordHash, displayName: input.displayName ?? null, quotaBytes: quota ?? null, enabled: input.enabled ?? true },
+        select: mailboxSelect,
+      });
+      const { password: _p, ...rest } = input;
+      await recordAudit(tx, actor, { action: 'mailbox.create', targetType: 'mailbox', targetId: created.id, ownerId: d.ownerId, details: { ...changedFields(rest), localPart, address, domainId, quotaBytes: quota ?? null } });
+      return created;
+    });
+    return toMailboxDto(row, domain.name);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new AppError('ALREADY_EXISTS', 'A mailbox with this address exists', { fields: [{ path: 'localPart', message: 'is already taken', code: 'taken' }] });
+    throw err;
+  }
+}
+
+export async function listMailboxes(prisma: PrismaClient, actor: Actor, domainId: string, input: { limit: number; cursor?: string | undefined; q?: string | undefined }): Promise<Page<Mailbox>> {
+  const p = requireUser(actor, 'mailboxes:read');
+  const cursor = decodeCursor(input.cursor, ['localPart'] as const);
+  const domain = await findVisibleDomain(prisma, p, domainId, { id: true, name: true });
+  const where: Prisma.MailboxWhereInput = { domainId };
+  if (input.q) where.OR = [{ localPart: { contains: input.q.toLowerCase() } }, { displayName: { contains: input.q, mode: 'insensitive' } }];
+  if (cursor) where.localPart = { gt: cursor.localPart };
+  const rows = await prisma.mailbox.findMany({ where, select: mailboxSelect, orderBy: { localPart: 'asc' }, take: input.limit + 1 });
+  return toPage(rows, input.limit, (r) => ({ localPart: r.localPart }), (r) => toMailboxDto(r, domain.name));
+}
+
+async function findVisibleMailbox(prisma: PrismaClient | Prisma.TransactionClient, actor: Actor, mailboxId: string, scope: 'mailboxes:read' | 'mailboxes:write') {
+  const p = requireUser(actor, scope);
+  const row = await prisma.mailbox.findFirst({
+    where: { id: mailboxId, domain: visibleDomainWhere(p) },
+    select: { ...mailboxSelect, domain: { select: { name: true, ownerId: true, maxStorageBytes: true, owner: { select: { maxStorageBytes: true } } } } },
+  });
+  if (!row) throw notFound('Mailbox');
+  return row;
+}
+
+export async function getMailbox(prisma: PrismaClient, actor: Actor, mailboxId: string): Promise<Mailbox> {
+  const row = await findVisibleMailbox(prisma, actor, mailboxId, 'mailboxes:read');
+  return toMailboxDto(row, row.domain.name);
+}
+
+export async function updateMailbox(deps: ServiceDeps, actor: Actor, mailboxId: string, input: UpdateMailboxBody): Promise<Mailbox> {
+  const current = await findVisibleMailbox(deps.prisma, actor, mailboxId, 'mailboxes:write');
+  const row = await deps.prisma.$transaction(async (tx) => {
+    if (input.quotaBytes !== undefined) {
+      await lockTenant(tx, current.domain.ownerId);
+      await assertStorageFits(
+        tx,
+        { ownerId: current.domain.ownerId, ownerLimit: current.domain.owner.maxStorageBytes, domainId: current.domainId, domainLimit: current.domain.maxStorageBytes },
+        toBigInt(input.quotaBytes) ?? null,
+        mailboxId,
+      );
+    }
+    const updated = await tx.mailbox.update({
+      where: { id: mailboxId },
+      data: { displayName: input.displayName, quotaBytes: toBigInt(input.quotaBytes), enabled: input.enabled },
+      select: mailboxSelect,
+    });
+    if (input.enabled === false) await tx.session.deleteMany({ where: { mailboxId } });
+    const action = input.enabled === false && current.enabled ? 'mailbox.disable' : input.enabled === true && !current.enabled ? 'mailbox.enable' : 'mailbox.update';
+    await recordAudit(tx, actor, { action, targetType: 'mailbox', targetId: mailboxId, ownerId: current.domain.ownerId, details: { ...changedFields(input), address: `${current.localPart}@${current.domain.name}`, domainId: current.domainId } });
+    return updated;
+  });
+  return toMailboxDto(row, current.domain.name);
+}
+
+export async function setMailboxPassword(deps: ServiceDeps, actor: Actor, mailboxId: string, password: string): Promise<void> {
+  const current = await findVisibleMailbox(deps.prisma, actor, mailboxId, 'mailboxes:write');
+  const address = `${current.localPart}@${current.domain.name}`;
+  assertPasswordPolicy(password, deps.passwordPolicy, { account: address });
+  const passwordHash = await deps.hasher.hash(password);
+  await deps.prisma.$transaction(async (tx) => {
+    await tx.mailbox.update({ where: { id: mailboxId }, data: { passwordHash } });
+    // The mailbox user is signed out of the panel everywhere.
+    await tx.session.deleteMany({ where: { mailboxId } });
+    await recordAudit(tx, actor, { action: 'mailbox.password.set', targetType: 'mailbox', targetId: mailboxId, ownerId: current.domain.ownerId, details: { address, domainId: current.domainId } });
+  });
+}
+
+/** Deletes the mailbox and its messages; the domain's used bytes drop by what the mailbox held. */
+export async function deleteMailbox(deps: ServiceDeps, actor: Actor, mailboxId: string): Promise<void> {
+  const current = await findVisibleMailbox(deps.prisma, actor, mailboxId, 'mailboxes:write');
+  await deps.prisma.$transaction(async (tx) => {
+    const locked = await tx.$queryRaw<{ used_bytes: bigint; message_count: number }[]>`SELECT used_bytes, message_count FROM mailboxes WHERE id = ${mailboxId}::uuid FOR UPDATE`;
+    const row = locked[0];
+    if (!row) throw notFound('Mailbox');
+    await tx.mailbox.delete({ where: { id: mailboxId } });
+    if (row.used_bytes > 0n) await tx.$executeRaw`UPDATE domains SET used_bytes = GREATEST(used_bytes - ${row.used_bytes}, 0) WHERE id = ${current.domainId}::uuid`;
+    await recordAudit(tx, actor, {
+      action: 'mailbox.delete',
+      targetType: 'mailbox',
+      targetId: mailboxId,
+      ownerId: current.domain.ownerId,
+      details: { address: `${current.localPart}@${current.domain.name}`, domainId: current.domainId, messagesDeleted: Number(row.message_count), bytesFreed: Number(row.used_bytes) },
+    });
+  });
+}

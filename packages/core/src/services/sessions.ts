@@ -1,0 +1,227 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { PrismaClient } from '@mailroom/db';
+import { AppError } from '../errors.ts';
+import type { PasswordHasher } from '../password.ts';
+import type { Me } from '../schemas/auth.ts';
+import { recordAudit } from './audit.ts';
+import { accountKey, delayForFailures, ipNetworkKey, THROTTLE_FREE_FAILURES, THROTTLE_WINDOW_MS, type AuthThrottle } from './auth-throttle.ts';
+import { authenticateMailbox } from './mailbox-auth.ts';
+import { sha256Hex } from './api-keys.ts';
+import { assertPasswordPolicy, type PasswordPolicy } from './password-policy.ts';
+import type { Actor, MailboxPrincipal, Principal, UserPrincipal } from './principal.ts';
+import { iso, toNumber } from './shared.ts';
+import { tenantUsage } from './users.ts';
+
+export interface AuthDeps {
+  prisma: PrismaClient;
+  hasher: PasswordHasher;
+  throttle: AuthThrottle;
+  passwordPolicy: PasswordPolicy;
+  /** Server secret: derives each session's CSRF token from its cookie token. */
+  secret: string;
+  sessionTtlMs: number;
+  /** Throttle delays up to this long are served by waiting; longer ones are refused with THROTTLED + Retry-After. */
+  throttleSleepMaxMs: number;
+}
+
+export interface LoginInput {
+  email: string;
+  password: string;
+  ip: string;
+  userAgent?: string | undefined;
+  /** Token of a session cookie the browser still sent: replaced, never reused (no session fixation). */
+  previousToken?: string | undefined;
+}
+
+export interface LoginResult {
+  token: string;
+  csrfToken: string;
+  expiresAt: Date;
+  principal: UserPrincipal | MailboxPrincipal;
+}
+
+export function csrfTokenFor(secret: string, sessionToken: string): string {
+  return createHmac('sha256', secret).update('csrf\0').update(sessionToken).digest('base64url');
+}
+
+export function checkCsrf(csrfHash: string, presented: string | undefined): boolean {
+  if (!presented || presented.length > 200) return false;
+  const a = Buffer.from(csrfHash, 'hex');
+  const b = Buffer.from(sha256Hex(presented), 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+const INVALID = () => new AppError('INVALID_CREDENTIALS', 'Invalid email or password');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Applies the shared throttle: waits out small delays, refuses larger ones with THROTTLED and the seconds to wait. */
+async function enforceThrottle(deps: AuthDeps, keys: string[], now = new Date()): Promise<void> {
+  const rows = await deps.prisma.authThrottle.findMany({ where: { key: { in: keys } } });
+  let failures = 0;
+  let last = 0;
+  for (const r of rows) {
+    if (now.getTime() - r.lastFailureAt.getTime() > THROTTLE_WINDOW_MS) continue;
+    failures = Math.max(failures, r.failures);
+    if (r.failures >= THROTTLE_FREE_FAILURES) last = Math.max(last, r.lastFailureAt.getTime());
+  }
+  const delay = delayForFailures(failures);
+  if (!delay) return;
+  const wait = last + delay - now.getTime();
+  if (wait <= 0) return;
+  if (wait <= deps.throttleSleepMaxMs) {
+    await sleep(wait);
+    return;
+  }
+  const retryAfterSeconds = Math.ceil(wait / 1000);
+  throw new AppError('THROTTLED', `Too many failed sign-in attempts; try again in ${retryAfterSeconds} s`, { details: { retryAfterSeconds } });
+}
+
+/**
+ * Signs in a panel user (admin/owner) or a mailbox user (full address). Unknown accounts and wrong passwords get the
+ * same INVALID_CREDENTIALS reply after the same argon2 work; failures feed the shared throttle (per network, per account).
+ */
+export async function login(deps: AuthDeps, input: LoginInput): Promise<LoginResult> {
+  const email = input.email.trim().toLowerCase();
+  const keys = [ipNetworkKey(input.ip), accountKey(email)];
+  await enforceThrottle(deps, keys);
+  let principal: UserPrincipal | MailboxPrincipal | undefined;
+  const user = await deps.prisma.user.findUnique({ where: { email }, select: { id: true, email: true, role: true, disabled: true, passwordHash: true } });
+  if (user) {
+    const { ok, needsRehash } = await deps.hasher.verify(user.passwordHash, input.password);
+    if (ok) {
+      if (user.disabled) throw new AppError('ACCOUNT_DISABLED', 'This account is disabled');
+      principal = { kind: 'user', userId: user.id, email: user.email, role: user.role };
+      const passwordHash = needsRehash ? await deps.hasher.hash(input.password) : undefined;
+      await deps.prisma.user.update({ where: { id: user.id }, data: { lastLoginAt: new Date(), passwordHash } });
+    }
+  } else {
+    const result = await authenticateMailbox(deps.prisma, deps.hasher, email, input.password);
+    if (result.status === 'disabled') throw new AppError('MAILBOX_DISABLED', 'This mailbox is disabled');
+    if (result.status === 'ok') principal = { kind: 'mailbox', mailboxId: result.mailbox.id, address: result.mailbox.address, domainId: result.mailbox.domainId, sessionId: '' };
+  }
+  if (!principal) {
+    await deps.throttle.recordFailure(keys, input.password);
+    throw INVALID();
+  }
+  await deps.throttle.recordSuccess(accountKey(email));
+  const token = randomBytes(32).toString('base64url');
+  const csrfToken = csrfTokenFor(deps.secret, token);
+  const expiresAt = new Date(Date.now() + deps.sessionTtlMs);
+  if (input.previousToken) await deps.prisma.session.deleteMany({ where: { tokenHash: sha256Hex(input.previousToken) } });
+  const session = await deps.prisma.session.create({
+    data: {
+      tokenHash: sha256Hex(token),
+      csrfHash: sha256Hex(csrfToken),
+      userId: principal.kind === 'user' ? principal.userId : null,
+      mailboxId: principal.kind === 'mailbox' ? principal.mailboxId : null,
+      ip: input.ip,
+      userAgent: input.userAgent?.slice(0, 500) ?? null,
+      expiresAt,
+    },
+    select: { id: true },
+  });
+  principal.sessionId = session.id;
+  if (principal.kind === 'user') {
+    await recordAudit(deps.prisma, { principal, ip: input.ip }, { action: 'auth.login', targetType: 'user', targetId: principal.userId, ownerId: principal.role === 'OWNER' ? principal.userId : null, details: {} });
+  }
+  return { token, csrfToken, expiresAt, principal };
+}
+
+export interface SessionAuth {
+  principal: UserPrincipal | MailboxPrincipal;
+  csrfHash: string;
+}
+
+/** Resolves a session cookie token; expired sessions and disabled accounts give undefined. */
+export async function authenticateSession(prisma: PrismaClient, token: string, now = new Date()): Promise<SessionAuth | undefined> {
+  if (!token || token.length > 200) return undefined;
+  const s = await prisma.session.findUnique({
+    where: { tokenHash: sha256Hex(token) },
+    select: {
+      id: true,
+      csrfHash: true,
+      expiresAt: true,
+      lastSeenAt: true,
+      user: { select: { id: true, email: true, role: true, disabled: true } },
+      mailbox: { select: { id: true, localPart: true, domainId: true, enabled: true, domain: { select: { name: true, active: true, owner: { select: { disabled: true } } } } } },
+    },
+  });
+  if (!s || s.expiresAt <= now) return undefined;
+  if (now.getTime() - s.lastSeenAt.getTime() > 5 * 60_000) void prisma.session.update({ where: { id: s.id }, data: { lastSeenAt: now } }).catch(() => undefined);
+  if (s.user) {
+    if (s.user.disabled) return undefined;
+    return { csrfHash: s.csrfHash, principal: { kind: 'user', userId: s.user.id, email: s.user.email, role: s.user.role, sessionId: s.id } };
+  }
+  if (s.mailbox) {
+    const m = s.mailbox;
+    if (!m.enabled || !m.domain.active || m.domain.owner.disabled) return undefined;
+    return { csrfHash: s.csrfHash, principal: { kind: 'mailbox', mailboxId: m.id, address: `${m.localPart}@${m.domain.name}`, domainId: m.domainId, sessionId: s.id } };
+  }
+  return undefined;
+}
+
+export async function logout(prisma: PrismaClient, principal: Principal): Promise<void> {
+  const sessionId = principal.kind === 'mailbox' ? principal.sessionId : principal.kind === 'user' ? principal.sessionId : undefined;
+  if (sessionId) await prisma.session.deleteMany({ where: { id: sessionId } });
+}
+
+export async function getMe(prisma: PrismaClient, principal: Principal, opts: { csrfToken: string | null; passwordPolicy: PasswordPolicy }): Promise<Me> {
+  const base = { csrfToken: opts.csrfToken, passwordPolicy: { minLength: opts.passwordPolicy.minLength } };
+  if (principal.kind === 'mailbox') {
+    const m = await prisma.mailbox.findUnique({ where: { id: principal.mailboxId } });
+    if (!m) throw new AppError('UNAUTHENTICATED', 'Not signed in');
+    return {
+      ...base,
+      kind: 'mailbox',
+      authMethod: 'session',
+      user: null,
+      scopes: null,
+      mailbox: { id: m.id, address: principal.address, domainId: m.domainId, displayName: m.displayName, quotaBytes: toNumber(m.quotaBytes), usedBytes: Number(m.usedBytes), messageCount: m.messageCount, enabled: m.enabled, lastLoginAt: iso(m.lastLoginAt) },
+    };
+  }
+  if (principal.kind !== 'user') throw new AppError('UNAUTHENTICATED', 'Not signed in');
+  const u = await prisma.user.findUnique({ where: { id: principal.userId } });
+  if (!u) throw new AppError('UNAUTHENTICATED', 'Not signed in');
+  const usage = (await tenantUsage(prisma, [u.id])).get(u.id)!;
+  return {
+    ...base,
+    kind: 'user',
+    authMethod: principal.apiKey ? 'apiKey' : 'session',
+    scopes: principal.apiKey ? [...principal.apiKey.scopes] : null,
+    mailbox: null,
+    user: { id: u.id, email: u.email, role: u.role, displayName: u.displayName, maxDomains: u.maxDomains, maxMailboxes: u.maxMailboxes, maxStorageBytes: toNumber(u.maxStorageBytes), usage, lastLoginAt: iso(u.lastLoginAt) },
+  };
+}
+
+/**
+ * Changes the signed-in principal's own password (session only: an API key cannot). Wrong current passwords feed the
+ * throttle like failed logins. Every other session of the principal ends.
+ */
+export async function changeOwnPassword(deps: Pick<AuthDeps, 'prisma' | 'hasher' | 'throttle' | 'passwordPolicy' | 'throttleSleepMaxMs' | 'secret' | 'sessionTtlMs'>, actor: Actor, input: { currentPassword: string; newPassword: string }): Promise<void> {
+  const p = actor.principal;
+  if (p.kind === 'system' || (p.kind === 'user' && p.apiKey)) throw new AppError('FORBIDDEN', 'Passwords can only be changed from a signed-in session');
+  const account = p.kind === 'user' ? p.email : p.address;
+  const keys = [ipNetworkKey(actor.ip ?? 'unknown'), accountKey(account)];
+  await enforceThrottle(deps as AuthDeps, keys);
+  const row = p.kind === 'user' ? await deps.prisma.user.findUnique({ where: { id: p.userId }, select: { passwordHash: true } }) : await deps.prisma.mailbox.findUnique({ where: { id: p.mailboxId }, select: { passwordHash: true } });
+  if (!row) throw new AppError('UNAUTHENTICATED', 'Not signed in');
+  const { ok } = await deps.hasher.verify(row.passwordHash, input.currentPassword);
+  if (!ok) {
+    await deps.throttle.recordFailure(keys, input.currentPassword);
+    throw new AppError('VALIDATION_FAILED', 'The current password is incorrect', { fields: [{ path: 'currentPassword', message: 'is incorrect', code: 'incorrect' }] });
+  }
+  assertPasswordPolicy(input.newPassword, deps.passwordPolicy, { account, path: 'newPassword' });
+  const passwordHash = await deps.hasher.hash(input.newPassword);
+  await deps.prisma.$transaction(async (tx) => {
+    if (p.kind === 'user') {
+      await tx.user.update({ where: { id: p.userId }, data: { passwordHash } });
+      await tx.session.deleteMany({ where: { userId: p.userId, id: { not: p.sessionId ?? '00000000-0000-0000-0000-000000000000' } } });
+      await recordAudit(tx, actor, { action: 'user.password.change', targetType: 'user', targetId: p.userId, ownerId: p.role === 'OWNER' ? p.userId : null, details: {} });
+    } else {
+      const m = await tx.mailbox.update({ where: { id: p.mailboxId }, data: { passwordHash }, select: { domainId: true, domain: { select: { ownerId: true } } } });
+      await tx.session.deleteMany({ where: { mailboxId: p.mailboxId, id: { not: p.sessionId } } });
+      await recordAudit(tx, actor, { action: 'mailbox.password.change', targetType: 'mailbox', targetId: p.mailboxId, ownerId: m.domain.ownerId, details: { address: p.address, domainId: m.domainId } });
+    }
+  });
+  await deps.throttle.recordSuccess(accountKey(account));
+}

@@ -1,0 +1,56 @@
+import type { PrismaClient, Prisma } from '@mailroom/db';
+import { AppError } from '../errors.ts';
+import type { PasswordHasher } from '../password.ts';
+import type { PasswordPolicy } from './password-policy.ts';
+
+export type Db = PrismaClient | Prisma.TransactionClient;
+
+/** What the domain services need; the API builds it once. */
+export interface ServiceDeps {
+  prisma: PrismaClient;
+  hasher: PasswordHasher;
+  passwordPolicy: PasswordPolicy;
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'P2002';
+}
+
+export function isRecordNotFound(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'P2025';
+}
+
+export function toNumber(v: bigint): number;
+export function toNumber(v: bigint | null): number | null;
+export function toNumber(v: bigint | null): number | null {
+  return v === null ? null : Number(v);
+}
+
+export function toBigInt(v: number | null | undefined): bigint | null | undefined {
+  return v === undefined ? undefined : v === null ? null : BigInt(v);
+}
+
+export function iso(d: Date | null): string | null {
+  return d ? d.toISOString() : null;
+}
+
+export function notFound(what: string): AppError {
+  return new AppError('NOT_FOUND', `${what} not found`);
+}
+
+/** Serializes limit checks of one tenant across processes: a transaction-scoped advisory lock on the owner id. */
+export async function lockTenant(tx: Prisma.TransactionClient, ownerId: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`tenant:${ownerId}`}, 0))`;
+}
+
+/** Only the keys present in `input` (undefined means "unchanged"). */
+export function changedFields<T extends object>(input: T): Partial<T> {
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function normalizeEmail(input: string): string | undefined {
+  const v = input.trim().toLowerCase();
+  const at = v.lastIndexOf('@');
+  if (at <= 0 || at === v.length - 1 || v.length > 254) return undefined;
+  return v;
+}
