@@ -107,7 +107,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   }
 
   const plainServer = net.createServer({ pauseOnConnect: false }, (socket) => accept(socket, false, 'pop3'));
-  const tlsServer = tls.createServer({ secureContext, handshakeTimeout: config.authTimeoutMs }, (socket) => accept(socket, true, 'pop3s'));
+  const tlsServer = tls.createServer({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2', handshakeTimeout: config.authTimeoutMs }, (socket) => accept(socket, true, 'pop3s'));
   tlsServer.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'TLS handshake failed'));
 
   let ready = false;

@@ -1,0 +1,39 @@
+import { ConfigError } from '@mailroom/runtime';
+import { describe, expect, it } from 'vitest';
+import { configFromEnv, parsePop3Env } from './config.ts';
+
+describe('POP3 environment', () => {
+  it('has documented defaults: no login delay, 10-minute idle timeout, plaintext auth off, metrics on 9101', () => {
+    const c = configFromEnv(parsePop3Env({}));
+    expect(c.loginDelaySeconds).toBe(0);
+    expect(c.idleTimeoutMs).toBe(600_000);
+    expect(c.authTimeoutMs).toBeLessThan(c.idleTimeoutMs);
+    expect(c.allowPlaintextAuth).toBe(false);
+    expect(c.metricsPort).toBe(9101);
+    expect(c.maxLineOctets).toBeGreaterThanOrEqual(512);
+  });
+
+  it('reads the named limits', () => {
+    const c = configFromEnv(
+      parsePop3Env({
+        POP3_MAX_CONNECTIONS: '7',
+        POP3_MAX_CONNECTIONS_PER_IP: '3',
+        POP3_LOGIN_DELAY_S: '900',
+        POP3_IDLE_TIMEOUT_S: '1800',
+        POP3_AUTH_TIMEOUT_S: '30',
+        POP3_MAX_LINE_OCTETS: '1024',
+        POP3_MAX_BAD_COMMANDS: '5',
+        POP3_ALLOW_PLAINTEXT_AUTH: 'true',
+        POP3_METRICS_PORT: '0',
+      }),
+    );
+    expect(c).toMatchObject({ maxConnections: 7, maxConnectionsPerIp: 3, loginDelaySeconds: 900, idleTimeoutMs: 1_800_000, authTimeoutMs: 30_000, maxLineOctets: 1024, maxBadCommands: 5, allowPlaintextAuth: true, metricsPort: 0 });
+  });
+
+  it('refuses an idle timeout under RFC 1939\'s 10 minutes and names the variable', () => {
+    expect(() => parsePop3Env({ POP3_IDLE_TIMEOUT_S: '60' })).toThrow(ConfigError);
+    expect(() => parsePop3Env({ POP3_IDLE_TIMEOUT_S: '60' })).toThrow(/POP3_IDLE_TIMEOUT_S/);
+    expect(() => parsePop3Env({ POP3_ALLOW_PLAINTEXT_AUTH: 'maybe' })).toThrow(/POP3_ALLOW_PLAINTEXT_AUTH/);
+    expect(() => parsePop3Env({ POP3_MAX_LINE_OCTETS: '10' })).toThrow(/POP3_MAX_LINE_OCTETS/);
+  });
+});

@@ -1,0 +1,139 @@
+import { Writable } from 'node:stream';
+import { AuthThrottle } from '@mailroom/core';
+import { createPrismaClient, type PrismaClient } from '@mailroom/db';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PrismaMaildropStore } from '../src/prisma-store.ts';
+import { createPop3Server } from '../src/server.ts';
+import { createMaildrop, deliver, eventually, makeMessage, openPrisma, Pop3TestClient, startServer, TEST_SECRET, testConfig, testHasher, testTls } from './helpers.ts';
+
+let prisma: PrismaClient;
+
+beforeAll(() => {
+  prisma = openPrisma();
+});
+afterAll(async () => {
+  await prisma.$disconnect();
+});
+
+describe('health and metrics HTTP', () => {
+  it('serves /healthz, /readyz and Prometheus /metrics', async () => {
+    const srv = await startServer(prisma, { metricsPort: 0 });
+    try {
+      const base = `http://127.0.0.1:${srv.server.ports.metrics}`;
+      const md = await createMaildrop(prisma);
+      const c = await Pop3TestClient.connect(srv.port);
+      await c.greeting();
+      await c.login(md.address, md.password);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${base}/readyz`);
+      expect(ready.status).toBe(200);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(/pop3_connections_total\{port="pop3"\} 1/);
+      expect(metrics).toMatch(/pop3_logins_total\{result="ok"\} 1/);
+      expect(metrics).toMatch(/pop3_sessions_logged_in 1/);
+      expect((await fetch(`${base}/nope`)).status).toBe(404);
+      c.destroy();
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('/readyz is 503 when the database is unreachable', async () => {
+    const dead = createPrismaClient('postgresql://nobody:x@127.0.0.1:1/none');
+    const store = new PrismaMaildropStore({ prisma: dead, hasher: testHasher(), throttle: new AuthThrottle(dead, TEST_SECRET) });
+    const srv = await startServer(prisma, { metricsPort: 0 }, { store });
+    try {
+      expect((await fetch(`http://127.0.0.1:${srv.server.ports.metrics}/readyz`)).status).toBe(503);
+    } finally {
+      await srv.close();
+      await dead.$disconnect();
+    }
+  });
+});
+
+describe('database unavailable', () => {
+  it('answers a login with -ERR [SYS/TEMP] and keeps the connection usable', async () => {
+    const dead = createPrismaClient('postgresql://nobody:x@127.0.0.1:1/none');
+    const store = new PrismaMaildropStore({ prisma: dead, hasher: testHasher(), throttle: new AuthThrottle(dead, TEST_SECRET) });
+    const srv = await startServer(prisma, {}, { store });
+    try {
+      const c = await Pop3TestClient.connect(srv.port);
+      await c.greeting();
+      expect(await c.login('user@example.com', 'pw')).toMatch(/^-ERR \[SYS\/TEMP\] /);
+      expect(await c.cmd('QUIT')).toMatch(/^\+OK/);
+    } finally {
+      await srv.close();
+      await dead.$disconnect();
+    }
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('tells idle sessions, refuses new ones, applies no deletions and releases every lease', async () => {
+    const srv = await startServer(prisma);
+    const md = await createMaildrop(prisma);
+    await deliver(prisma, md.mailboxId, makeMessage());
+    const c = await Pop3TestClient.connect(srv.port);
+    await c.greeting();
+    expect(await c.login(md.address, md.password)).toBe('+OK Logged in.');
+    expect(await c.cmd('DELE 1')).toMatch(/^\+OK/);
+    expect(await prisma.maildropLease.count({ where: { mailboxId: md.mailboxId } })).toBe(1);
+    await srv.close();
+    expect(await c.line()).toBe('-ERR [SYS/TEMP] Server shutting down.');
+    await c.closed();
+    expect(await prisma.maildropLease.count({ where: { holder: srv.server.holder } })).toBe(0);
+    expect(await prisma.message.count({ where: { mailboxId: md.mailboxId } })).toBe(1);
+    await expect(Pop3TestClient.connect(srv.port)).rejects.toThrow();
+  });
+
+  it('lets a running RETR finish before closing', async () => {
+    const srv = await startServer(prisma);
+    const md = await createMaildrop(prisma);
+    const big = makeMessage({ body: `${'0123456789abcdef'.repeat(64)}\r\n`.repeat(3000) }); // ~3 MB
+    await deliver(prisma, md.mailboxId, big);
+    const c = await Pop3TestClient.connect(srv.port);
+    await c.greeting();
+    await c.login(md.address, md.password);
+    c.write('RETR 1\r\n');
+    await eventually(async () => (c.rest().length > 0 ? true : undefined));
+    const closing = srv.close();
+    expect(await c.line()).toBe(`+OK ${big.length} octets`);
+    expect((await c.body()).equals(big)).toBe(true);
+    expect(await c.line()).toBe('-ERR [SYS/TEMP] Server shutting down.');
+    await closing;
+  });
+});
+
+describe('logging', () => {
+  it('tags lines with a connection id and never writes a password', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+        cb();
+      },
+    });
+    const store = new PrismaMaildropStore({ prisma, hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET) });
+    const server = createPop3Server({ store, config: testConfig(), logger: pino({ level: 'trace' }, sink), tls: await testTls(), sleep: async () => undefined });
+    const { pop3 } = await server.listen();
+    try {
+      const md = await createMaildrop(prisma, { password: 'Sup3r-Secret-Passw0rd' });
+      const c = await Pop3TestClient.connect(pop3);
+      await c.greeting();
+      await c.login(md.address, 'Wr0ng-Secret-Passw0rd');
+      await c.cmd(`AUTH PLAIN ${Buffer.from(`\0${md.address}\0Another-Secret-Passw0rd`).toString('base64')}`);
+      await c.login(md.address, md.password);
+      await c.cmd('QUIT');
+      await c.closed();
+    } finally {
+      await server.close();
+    }
+    const text = JSON.stringify(lines);
+    expect(lines.length).toBeGreaterThan(3);
+    for (const secret of ['Sup3r-Secret-Passw0rd', 'Wr0ng-Secret-Passw0rd', 'Another-Secret-Passw0rd']) expect(text).not.toContain(secret);
+    const sessionLines = lines.filter((l) => ['login failed', 'logged in', 'logout', 'command'].includes(String(l.msg)));
+    expect(sessionLines.length).toBeGreaterThan(3);
+    for (const l of sessionLines) expect(l.conn).toEqual(expect.any(String));
+  });
+});
