@@ -7,6 +7,37 @@ import { CSRF_HEADER, SESSION_COOKIE } from '@mailroom/core/schemas';
 
 export const API_VERSION = '1.0.0';
 
+type OpenApiDocument = { paths?: Record<string, Record<string, { responses?: Record<string, { description?: string; content?: Record<string, unknown> }> }>> };
+
+const STATUS_TEXT: Record<string, string> = {
+  '400': 'Invalid request (VALIDATION_FAILED, with one entry per field in `errors`)',
+  '401': 'Not signed in, or a bad API key (UNAUTHENTICATED, INVALID_CREDENTIALS)',
+  '403': 'Not allowed for this principal or key scope (FORBIDDEN, CSRF_FAILED, ACCOUNT_DISABLED, MAILBOX_DISABLED)',
+  '404': 'No such resource, or another tenant\'s (NOT_FOUND)',
+  '409': 'Conflicts with existing data (ALREADY_EXISTS, DOMAIN_NOT_EMPTY, OWNER_NOT_EMPTY)',
+  '422': 'Refused by a limit or policy (LIMIT_DOMAINS_EXCEEDED, LIMIT_MAILBOXES_EXCEEDED, LIMIT_STORAGE_EXCEEDED, PASSWORD_TOO_WEAK)',
+  '429': 'Throttled (THROTTLED); see Retry-After',
+};
+
+/** 204s carry no body; errors are application/problem+json with a description naming their codes. */
+function polishDocument(doc: OpenApiDocument): OpenApiDocument {
+  for (const ops of Object.values(doc.paths ?? {})) {
+    for (const op of Object.values(ops)) {
+      for (const [status, res] of Object.entries(op.responses ?? {})) {
+        if (status === '204') {
+          op.responses![status] = { description: 'No content' };
+        } else if (Number(status) >= 400 && res.content?.['application/json']) {
+          res.content = { 'application/problem+json': res.content['application/json'] };
+          res.description = STATUS_TEXT[status] ?? 'Problem details';
+        } else if (res.description === 'Default Response') {
+          res.description = 'Success';
+        }
+      }
+    }
+  }
+  return doc;
+}
+
 const DESCRIPTION = `Provision Mailroom from your own systems: owners, domains, POP3 mailboxes, aliases, API keys and the audit trail.
 
 **Authentication.** Automation sends \`Authorization: Bearer mr_<prefix>_<secret>\` (create keys with \`POST /api/v1/api-keys\` or \`npm run mailroom -- api-key create\`). Browsers sign in with \`POST /api/v1/auth/login\`, which sets the \`${SESSION_COOKIE}\` cookie and returns a \`csrfToken\`; send it as \`${CSRF_HEADER}\` on every POST/PUT/PATCH/DELETE made with the cookie.
@@ -41,7 +72,7 @@ export const docsPlugin = fp(async (app: FastifyInstance) => {
       },
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (doc) => polishDocument(jsonSchemaTransformObject(doc) as OpenApiDocument) as never,
   });
   await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { persistAuthorization: false, withCredentials: true } });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -52,6 +52,9 @@ export const infrastructurePlugin = fp<{ prisma: PrismaClient }>(async (app: Fas
     crossOriginResourcePolicy: { policy: 'same-origin' },
   });
 
+  // JSON only: no text/plain bodies (the content type a cross-site form can send without a CORS preflight).
+  app.removeContentTypeParser('text/plain');
+
   app.addHook('onRequest', async (req, reply) => {
     reply.header(REQUEST_ID_HEADER, req.id);
   });

@@ -28,7 +28,7 @@ export async function authRoutes(app: ZodApp, ctx: RouteContext): Promise<void> 
   });
 
   app.post('/auth/logout', {
-    schema: { tags: ['auth'], operationId: 'logout', summary: 'Sign out: the session is deleted and the cookie cleared', response: { 204: noContentSchema, 400: problemSchema, 403: problemSchema }, security: WRITE_SECURITY },
+    schema: { tags: ['auth'], operationId: 'logout', summary: 'Sign out: the session is deleted and the cookie cleared', response: { 204: noContentSchema, ...problems() }, security: WRITE_SECURITY },
     handler: async (req, reply) => {
       if (req.principal) await logout(ctx.services.prisma, req.principal);
       reply.clearCookie(SESSION_COOKIE, { path: '/' });

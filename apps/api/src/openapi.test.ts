@@ -1,0 +1,103 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ERROR_CODES } from '@mailroom/core/schemas';
+import { createTestApp, type TestContext } from './testing.ts';
+
+let t: TestContext;
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(async () => t?.close());
+
+/** Every route the issue asks for, as OpenAPI operations. */
+export const EXPECTED_OPERATIONS = [
+  'POST /api/v1/auth/login',
+  'POST /api/v1/auth/logout',
+  'GET /api/v1/me',
+  'PUT /api/v1/me/password',
+  'POST /api/v1/owners',
+  'GET /api/v1/owners',
+  'GET /api/v1/owners/{ownerId}',
+  'PATCH /api/v1/owners/{ownerId}',
+  'DELETE /api/v1/owners/{ownerId}',
+  'POST /api/v1/domains',
+  'GET /api/v1/domains',
+  'GET /api/v1/domains/{domainId}',
+  'PATCH /api/v1/domains/{domainId}',
+  'DELETE /api/v1/domains/{domainId}',
+  'POST /api/v1/domains/{domainId}/mailboxes',
+  'GET /api/v1/domains/{domainId}/mailboxes',
+  'GET /api/v1/mailboxes/{mailboxId}',
+  'PATCH /api/v1/mailboxes/{mailboxId}',
+  'DELETE /api/v1/mailboxes/{mailboxId}',
+  'PUT /api/v1/mailboxes/{mailboxId}/password',
+  'POST /api/v1/domains/{domainId}/aliases',
+  'GET /api/v1/domains/{domainId}/aliases',
+  'GET /api/v1/aliases/{aliasId}',
+  'PATCH /api/v1/aliases/{aliasId}',
+  'DELETE /api/v1/aliases/{aliasId}',
+  'POST /api/v1/api-keys',
+  'GET /api/v1/api-keys',
+  'GET /api/v1/api-keys/{apiKeyId}',
+  'DELETE /api/v1/api-keys/{apiKeyId}',
+  'GET /api/v1/audit-events',
+].sort();
+
+type Doc = {
+  openapi: string;
+  paths: Record<string, Record<string, { operationId?: string; security?: unknown[]; responses: Record<string, { content?: Record<string, unknown> }>; parameters?: unknown[]; requestBody?: unknown }>>;
+  components: { securitySchemes: Record<string, unknown>; schemas: Record<string, { properties?: Record<string, { enum?: string[] }> }> };
+};
+
+describe('OpenAPI document', () => {
+  test('is a valid OpenAPI 3 document', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/api/openapi.json' });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json() as Doc;
+    expect(doc.openapi).toMatch(/^3\./);
+    const result = await new Validator().validate(doc as never);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+  });
+
+  test('lists exactly the registered API routes, each with an operationId, security and problem responses', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/api/openapi.json' })).json() as Doc;
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).sort();
+    expect(documented).toEqual(EXPECTED_OPERATIONS);
+    // …and the router agrees: each documented operation is a real route (not 404 NOT_FOUND for an unknown route).
+    for (const op of documented) {
+      const [method, path] = op.split(' ') as [string, string];
+      const url = path.replace(/\{[^}]+\}/g, '01900000-0000-7000-8000-000000000000');
+      const res = await t.app.inject({ method: method as 'GET', url });
+      expect(res.body ? (res.json().detail ?? '') : '', op).not.toMatch(/^No route/);
+    }
+    const ids = new Set<string>();
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        expect(op.operationId, `${method} ${path}`).toBeTruthy();
+        ids.add(op.operationId!);
+        expect(Array.isArray(op.security), `${method} ${path} security`).toBe(true);
+        if (path !== '/api/v1/auth/login') {
+          expect(op.responses['401'], `${method} ${path} 401`).toBeDefined();
+          expect(op.responses['401']!.content?.['application/problem+json']).toBeDefined();
+        }
+        expect(op.responses['400'], `${method} ${path} 400`).toBeDefined();
+      }
+    }
+    expect(ids.size).toBe(EXPECTED_OPERATIONS.length);
+  });
+
+  test('declares every auth method and every error code', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/api/openapi.json' })).json() as Doc;
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['bearerAuth', 'csrfToken', 'sessionCookie']);
+    expect(doc.components.schemas.Problem?.properties?.code?.enum?.sort()).toEqual([...ERROR_CODES].sort());
+  });
+
+  test('Swagger UI is served at /api/docs', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/api/docs/' });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('swagger-ui');
+    const init = await t.app.inject({ method: 'GET', url: '/api/docs/static/swagger-initializer.js' });
+    expect(init.statusCode).toBe(200);
+  });
+});

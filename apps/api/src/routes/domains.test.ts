@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { call, createTestApp, createUser, login, type Session, type TestContext, uniqueName } from '../testing.ts';
+
+let t: TestContext;
+let admin: Session;
+beforeAll(async () => {
+  t = await createTestApp();
+  const a = await createUser(t, { role: 'ADMIN' });
+  admin = await login(t.app, a.email, a.password);
+});
+afterAll(async () => t?.close());
+
+async function owner(opts: { maxDomains?: number } = {}) {
+  const o = await createUser(t, opts);
+  return { ...o, s: await login(t.app, o.email, o.password) };
+}
+
+describe('domains', () => {
+  test('owner creates a domain: IDN to lowercase punycode, defaults, counts', async () => {
+    const o = await owner();
+    const label = uniqueName('bücher');
+    const res = await call(t.app, o.s, 'POST', '/api/v1/domains', { name: `${label}.Example`, description: 'Books' });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json()).toMatchObject({ name: `${new URL(`http://${label}.example`).hostname}`, ownerId: o.id, ownerEmail: o.email, active: true, description: 'Books', usedBytes: 0, mailboxCount: 0, aliasCount: 0, maxMailboxes: null });
+    expect(res.json().name).toMatch(/^xn--/);
+  });
+
+  test('invalid names are 400 with the field: trailing dot, IP literal, single label, bad label', async () => {
+    const o = await owner();
+    for (const name of ['example.com.', '192.168.1.1', '[::1]', 'localhost', '-bad.example', 'a..b.example', `${'x'.repeat(64)}.example`, 'under_score.example']) {
+      const res = await call(t.app, o.s, 'POST', '/api/v1/domains', { name });
+      expect(res.statusCode, name).toBe(400);
+      expect(res.json().code).toBe('VALIDATION_FAILED');
+      expect(res.json().errors[0].path).toMatch(/name$/);
+    }
+  });
+
+  test('duplicate (any case) is 409 ALREADY_EXISTS', async () => {
+    const o = await owner();
+    const name = `${uniqueName('d')}.example`;
+    expect((await call(t.app, o.s, 'POST', '/api/v1/domains', { name })).statusCode).toBe(201);
+    const dup = await call(t.app, o.s, 'POST', '/api/v1/domains', { name: name.toUpperCase() });
+    expect(dup.statusCode).toBe(409);
+    expect(dup.json().code).toBe('ALREADY_EXISTS');
+  });
+
+  test('LIMIT_DOMAINS_EXCEEDED at the owner limit', async () => {
+    const o = await owner({ maxDomains: 1 });
+    expect((await call(t.app, o.s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example` })).statusCode).toBe(201);
+    const over = await call(t.app, o.s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example` });
+    expect(over.statusCode).toBe(422);
+    expect(over.json()).toMatchObject({ code: 'LIMIT_DOMAINS_EXCEEDED', details: { limit: 1, current: 1 } });
+  });
+
+  test('admin names the owner and sets domain limits; owners may not set limits or owners', async () => {
+    const o = await owner();
+    const res = await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: o.id, maxMailboxes: 3, maxStorageBytes: 1_000_000, defaultQuotaBytes: 100_000 });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json()).toMatchObject({ ownerId: o.id, maxMailboxes: 3, maxStorageBytes: 1_000_000, defaultQuotaBytes: 100_000 });
+    const denied = await call(t.app, o.s, 'PATCH', `/api/v1/domains/${res.json().id}`, { maxMailboxes: 100 });
+    expect(denied.statusCode).toBe(403);
+    expect(denied.json().errors[0].path).toBe('maxMailboxes');
+    const other = await owner();
+    expect((await call(t.app, o.s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: other.id })).statusCode).toBe(403);
+    const unknown = await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: '01900000-0000-7000-8000-000000000000' });
+    expect(unknown.statusCode).toBe(400);
+    const tooBig = await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: o.id, maxStorageBytes: 10, defaultQuotaBytes: 11 });
+    expect(tooBig.json().code).toBe('LIMIT_STORAGE_EXCEEDED');
+  });
+
+  test('list by name with cursor pagination and search; get; update; disable', async () => {
+    const o = await owner();
+    const base = uniqueName('list');
+    for (const n of ['c', 'a', 'b']) await call(t.app, o.s, 'POST', '/api/v1/domains', { name: `${n}${base}.example` });
+    const p1 = (await call(t.app, o.s, 'GET', '/api/v1/domains?limit=2')).json();
+    expect(p1.items.map((d: { name: string }) => d.name)).toEqual([`a${base}.example`, `b${base}.example`]);
+    const p2 = (await call(t.app, o.s, 'GET', `/api/v1/domains?limit=2&cursor=${p1.nextCursor}`)).json();
+    expect(p2.items.map((d: { name: string }) => d.name)).toEqual([`c${base}.example`]);
+    expect(p2.nextCursor).toBeNull();
+    const q = (await call(t.app, o.s, 'GET', `/api/v1/domains?q=B${base}`)).json();
+    expect(q.items).toHaveLength(1);
+    const id = p1.items[0].id;
+    expect((await call(t.app, o.s, 'GET', `/api/v1/domains/${id}`)).json().name).toBe(`a${base}.example`);
+    const upd = await call(t.app, o.s, 'PATCH', `/api/v1/domains/${id}`, { description: 'hello', defaultQuotaBytes: 1024, active: false });
+    expect(upd.json()).toMatchObject({ description: 'hello', defaultQuotaBytes: 1024, active: false });
+    expect((await call(t.app, o.s, 'GET', '/api/v1/domains?cursor=garbage')).json().code).toBe('VALIDATION_FAILED');
+  });
+
+  test('admin transfers a domain; the new owner sees it, the old one gets 404', async () => {
+    const a = await owner();
+    const b = await owner();
+    const d = (await call(t.app, a.s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example` })).json();
+    const moved = await call(t.app, admin, 'PATCH', `/api/v1/domains/${d.id}`, { ownerId: b.id });
+    expect(moved.json().ownerId).toBe(b.id);
+    expect((await call(t.app, a.s, 'GET', `/api/v1/domains/${d.id}`)).statusCode).toBe(404);
+    expect((await call(t.app, b.s, 'GET', `/api/v1/domains/${d.id}`)).statusCode).toBe(200);
+  });
+
+  test('delete: DOMAIN_NOT_EMPTY while mailboxes exist, force deletes mailboxes and messages', async () => {
+    const o = await owner();
+    const d = (await call(t.app, o.s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example` })).json();
+    const m = (await call(t.app, o.s, 'POST', `/api/v1/domains/${d.id}/mailboxes`, { localPart: 'x', password: 'mailbox passphrase 1' })).json();
+    const refused = await call(t.app, o.s, 'DELETE', `/api/v1/domains/${d.id}`);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'DOMAIN_NOT_EMPTY', details: { mailboxes: 1 } });
+    expect((await call(t.app, o.s, 'DELETE', `/api/v1/domains/${d.id}?force=1`)).statusCode).toBe(204);
+    expect(await t.prisma.mailbox.findUnique({ where: { id: m.id } })).toBeNull();
+    expect((await call(t.app, o.s, 'DELETE', `/api/v1/domains/${d.id}`)).statusCode).toBe(404);
+  });
+});
