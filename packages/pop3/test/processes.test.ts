@@ -1,0 +1,140 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PrismaClient } from '@mailroom/db';
+import { testDatabaseUrl } from '@mailroom/db/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMaildrop, deliver, eventually, makeMessage, openPrisma, Pop3TestClient, startServer, TEST_ARGON2, type TestServer } from './helpers.ts';
+
+const PKG = fileURLToPath(new URL('..', import.meta.url));
+
+interface Child {
+  proc: ChildProcess;
+  port: number;
+  tlsPort: number;
+  metricsPort: number;
+  holder: string;
+  exited: Promise<number | null>;
+  output(): string;
+}
+
+/** Runs the real entry point (src/main.ts) in its own process, as `npm start` does. */
+async function spawnPop3(env: Record<string, string> = {}): Promise<Child> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: PKG,
+    env: {
+      PATH: process.env.PATH,
+      DATABASE_URL: testDatabaseUrl(),
+      MAILROOM_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'pop3-child-')),
+      POP3_PORT: '0',
+      POP3S_PORT: '0',
+      POP3_METRICS_PORT: '0',
+      ARGON2_MEMORY_KIB: String(TEST_ARGON2.memoryKib),
+      ARGON2_TIME_COST: String(TEST_ARGON2.timeCost),
+      ARGON2_PARALLELISM: String(TEST_ARGON2.parallelism),
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  let out = '';
+  proc.stderr!.on('data', (d) => (out += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`child did not start: ${out}`)), 30_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      for (const line of out.split('\n')) {
+        if (!line.includes('"msg":"listening"')) continue;
+        const j = JSON.parse(line);
+        clearTimeout(timer);
+        resolve({ proc, port: j.pop3, tlsPort: j.pop3s, metricsPort: j.metrics, holder: j.holder, exited, output: () => out });
+        return;
+      }
+    });
+    void exited.then((code) => reject(new Error(`child exited with ${code}: ${out}`)));
+  });
+}
+
+let prisma: PrismaClient;
+let srv: TestServer;
+const children: Child[] = [];
+
+beforeAll(async () => {
+  prisma = openPrisma();
+  srv = await startServer(prisma);
+});
+afterAll(async () => {
+  for (const c of children) c.proc.kill('SIGKILL');
+  await srv.close();
+  await prisma.$disconnect();
+});
+
+async function tryLogin(port: number, address: string, password: string): Promise<{ reply: string; client: Pop3TestClient }> {
+  const c = await Pop3TestClient.connect(port);
+  await c.greeting();
+  return { reply: await c.login(address, password), client: c };
+}
+
+describe('two processes, one maildrop', () => {
+  it('the lock holds across processes, is renewed while held, and lapses after the holder is killed', async () => {
+    const child = await spawnPop3({ POP3_LEASE_TTL_S: '2' });
+    children.push(child);
+    const md = await createMaildrop(prisma);
+    await deliver(prisma, md.mailboxId, makeMessage());
+
+    const inChild = await tryLogin(child.port, md.address, md.password);
+    expect(inChild.reply, child.output()).toBe('+OK Logged in.');
+    const here = await tryLogin(srv.port, md.address, md.password);
+    expect(here.reply).toBe('-ERR [IN-USE] Mailbox is locked by another POP3 session.');
+    here.client.destroy();
+
+    // longer than the lease TTL: the child keeps renewing, so the lock still holds
+    await new Promise((r) => setTimeout(r, 3000));
+    const again = await tryLogin(srv.port, md.address, md.password);
+    expect(again.reply).toMatch(/^-ERR \[IN-USE\]/);
+    again.client.destroy();
+
+    // the holder crashes with the session open: its lease is left behind, then lapses
+    child.proc.kill('SIGKILL');
+    await child.exited;
+    expect((await prisma.maildropLease.findUnique({ where: { mailboxId: md.mailboxId } }))?.holder).toBe(child.holder);
+    const taken = await eventually(async () => {
+      const t = await tryLogin(srv.port, md.address, md.password);
+      if (t.reply === '+OK Logged in.') return t;
+      expect(t.reply).toMatch(/^-ERR \[IN-USE\]/);
+      t.client.destroy();
+      return undefined;
+    });
+    expect(await taken.client.cmd('STAT')).toMatch(/^\+OK 1 /);
+
+    // and the other way round: this process holds it, a fresh process is refused
+    const child2 = await spawnPop3();
+    children.push(child2);
+    const refused = await tryLogin(child2.port, md.address, md.password);
+    expect(refused.reply).toMatch(/^-ERR \[IN-USE\]/);
+    refused.client.destroy();
+    taken.client.destroy();
+    child2.proc.kill('SIGKILL');
+  });
+
+  it('the entry point shuts down gracefully on SIGTERM: sessions told, leases released, nothing deleted', async () => {
+    const child = await spawnPop3();
+    children.push(child);
+    const md = await createMaildrop(prisma);
+    await deliver(prisma, md.mailboxId, makeMessage());
+    const { reply, client } = await tryLogin(child.port, md.address, md.password);
+    expect(reply).toBe('+OK Logged in.');
+    expect(await client.cmd('DELE 1')).toMatch(/^\+OK/);
+    const health = await fetch(`http://127.0.0.1:${child.metricsPort}/readyz`);
+    expect(health.status).toBe(200);
+    child.proc.kill('SIGTERM');
+    expect(await client.line()).toBe('-ERR [SYS/TEMP] Server shutting down.');
+    await client.closed();
+    expect(await child.exited).toBe(0);
+    expect(await prisma.maildropLease.count({ where: { holder: child.holder } })).toBe(0);
+    expect(await prisma.message.count({ where: { mailboxId: md.mailboxId } })).toBe(1);
+  });
+});
