@@ -51,7 +51,7 @@ export function normalizeDomainInput(name: string, path = 'name'): string {
 
 /** A domain the principal may see, or NOT_FOUND (another tenant's domain is indistinguishable from a missing one). */
 export async function findVisibleDomain<S extends Prisma.DomainSelect>(prisma: PrismaClient | Prisma.TransactionClient, p: UserPrincipal | SystemPrincipal, domainId: string, select: S) {
-  const row = await prisma.domain.findFirst({ where: { id: domainId, ...visibleDomainWhere(p) }, select });
+  const row = await prisma.domain.findFirst({ where: { AND: [{ id: domainId }, visibleDomainWhere(p)] }, select });
   if (!row) throw notFound('Domain');
   return row as Prisma.DomainGetPayload<{ select: S }>;
 }

@@ -27,7 +27,7 @@ export function checkPasswordPolicy(password: string, policy: PasswordPolicy, co
   if (context.account) {
     const account = context.account.toLowerCase();
     const local = account.split('@')[0] ?? account;
-    if (lower === account || (local.length >= 3 && lower.includes(local) && lower.length - local.length < 4)) {
+    if (lower === account || (local.length >= 3 && lower.includes(local) && lower.replace(local, '').length < 6)) {
       issues.push({ path, code: 'contains_account', message: 'must not be the account name' });
     }
   }
