@@ -5,13 +5,13 @@
 import { z } from 'zod';
 import { bootstrapAdmin, createPasswordHasher } from '@mailroom/core';
 import { applyMigrations, createPrismaClient } from '@mailroom/db';
-import { argon2Params, baseEnvSchema, createLogger, parseEnv } from '@mailroom/runtime';
+import { argon2Params, baseEnvSchema, createLogger, optionalStringSchema, parseEnv } from '@mailroom/runtime';
 
 const env = parseEnv(
   baseEnvSchema.extend({
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL'),
-    MAILROOM_ADMIN_EMAIL: z.string().trim().email().optional(),
-    MAILROOM_ADMIN_PASSWORD: z.string().min(1).optional(),
+    MAILROOM_ADMIN_EMAIL: optionalStringSchema.pipe(z.string().email().optional()),
+    MAILROOM_ADMIN_PASSWORD: optionalStringSchema,
   }),
 );
 const log = createLogger('mailroom-migrate', env.LOG_LEVEL);

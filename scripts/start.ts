@@ -9,13 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { bootstrapAdmin, createPasswordHasher } from '@mailroom/core';
 import { createPrismaClient, openDatabase } from '@mailroom/db';
-import { argon2Params, baseEnvSchema, ConfigError, createLogger, loadTlsMaterial, parseEnv, portSchema } from '@mailroom/runtime';
+import { argon2Params, baseEnvSchema, ConfigError, createLogger, loadTlsMaterial, optionalStringSchema, parseEnv, portSchema } from '@mailroom/runtime';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const startEnvSchema = baseEnvSchema.extend({
   MAILROOM_ADMIN_EMAIL: z.string().trim().email().default('admin@localhost.localdomain'),
-  MAILROOM_ADMIN_PASSWORD: z.string().min(1).optional(),
+  MAILROOM_ADMIN_PASSWORD: optionalStringSchema,
   /** Port of the embedded PostgreSQL (0 = remembered from the last run, else a free one). */
   MAILROOM_PG_PORT: portSchema.default(0),
   POP3_METRICS_PORT: portSchema.default(9101),

@@ -19,7 +19,8 @@ export const boolSchema = z
   });
 export const positiveIntSchema = z.coerce.number().int().positive();
 export const nonNegativeIntSchema = z.coerce.number().int().min(0);
-const optionalString = z.string().trim().min(1).optional().or(z.literal('').transform(() => undefined));
+/** An optional setting where an empty value means unset (as compose files pass `${VAR:-}`). */
+export const optionalStringSchema = z.string().trim().min(1).optional().or(z.literal('').transform(() => undefined));
 
 /** Settings every Mailroom process shares. Each runnable extends this and parses once at start. */
 export const baseEnvSchema = z.object({
@@ -34,20 +35,20 @@ export const baseEnvSchema = z.object({
   MAILROOM_DATA_DIR: z.string().trim().min(1).default('./.mailroom').transform((v) => path.resolve(v)),
   MAILROOM_HOST: z.string().trim().min(1).default('127.0.0.1'),
   /** Public host name shown to users in connection settings (defaults to MAILROOM_HOST). */
-  MAILROOM_PUBLIC_HOST: optionalString,
+  MAILROOM_PUBLIC_HOST: optionalStringSchema,
   WEB_PORT: portSchema.default(3000),
   API_PORT: portSchema.default(3001),
   POP3_PORT: portSchema.default(1110),
   POP3S_PORT: portSchema.default(1995),
   LMTP_PORT: portSchema.default(2424),
   SMTP_PORT: portSchema.default(2525),
-  TLS_CERT_FILE: optionalString,
-  TLS_KEY_FILE: optionalString,
+  TLS_CERT_FILE: optionalStringSchema,
+  TLS_KEY_FILE: optionalStringSchema,
   ARGON2_MEMORY_KIB: z.coerce.number().int().min(1024).max(4_194_304).default(19456),
   ARGON2_TIME_COST: z.coerce.number().int().min(1).max(100).default(2),
   ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(64).default(1),
   /** Secret for keyed hashes (throttle fingerprints); generated into the data dir when unset. */
-  MAILROOM_SECRET: optionalString,
+  MAILROOM_SECRET: optionalStringSchema,
 });
 export type BaseEnv = z.infer<typeof baseEnvSchema>;
 
