@@ -1,5 +1,6 @@
 'use client';
 import { useId, useRef, useState, type ReactNode } from 'react';
+import { useHydrated } from '@/lib/use-hydrated';
 import { buttonClass } from './ui';
 
 /**
@@ -23,6 +24,7 @@ export function ConfirmButton({
   onConfirm: () => Promise<string | undefined>;
   variant?: 'danger' | 'secondary';
 }) {
+  const hydrated = useHydrated();
   const ref = useRef<HTMLDialogElement>(null);
   const id = useId();
   const [typed, setTyped] = useState('');
@@ -38,7 +40,7 @@ export function ConfirmButton({
   }
   return (
     <>
-      <button type="button" className={buttonClass(variant, 'sm')} onClick={() => ref.current?.showModal()}>
+      <button type="button" disabled={!hydrated} className={buttonClass(variant, 'sm')} onClick={() => ref.current?.showModal()}>
         {label}
       </button>
       <dialog ref={ref} aria-labelledby={`${id}-t`} className="m-auto w-[calc(100%-2rem)] max-w-md rounded-lg bg-white p-0 shadow-xl" onClose={() => setTyped('')}>

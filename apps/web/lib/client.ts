@@ -74,13 +74,25 @@ const MESSAGES: Partial<Record<ClientProblem['code'], string>> = {
   NETWORK: 'The server could not be reached. Check your connection and try again.',
 };
 
+const LIMIT_ADVICE: Partial<Record<ClientProblem['code'], string>> = {
+  LIMIT_MAILBOXES_EXCEEDED: 'You have reached your mailbox limit: delete a mailbox you no longer need, or ask your provider to raise the limit.',
+  LIMIT_DOMAINS_EXCEEDED: 'You have reached your domain limit: remove a domain, or ask your provider to raise the limit.',
+  LIMIT_STORAGE_EXCEEDED: 'That would go over your storage limit: choose a smaller quota, or ask your provider to raise the limit.',
+  QUOTA_EXCEEDED: 'Choose a larger quota or delete messages first.',
+};
+
+function sentence(s: string): string {
+  const t = s.trim();
+  return /[.!?]$/.test(t) ? t : `${t}.`;
+}
+
 /** A sentence for the user: the API's own detail when it is specific, else a friendly text per code. */
 export function problemMessage(p: ClientProblem): string {
   const known = MESSAGES[p.code];
   if (p.code === 'VALIDATION_FAILED') return 'Some fields need attention.';
-  if (p.code === 'LIMIT_MAILBOXES_EXCEEDED' || p.code === 'LIMIT_DOMAINS_EXCEEDED' || p.code === 'LIMIT_STORAGE_EXCEEDED' || p.code === 'PASSWORD_TOO_WEAK' || p.code === 'THROTTLED' || p.code === 'LOGIN_DELAY') {
-    return p.detail ?? known ?? p.title;
-  }
+  const advice = LIMIT_ADVICE[p.code];
+  if (advice) return p.detail ? `${sentence(p.detail)} ${advice}` : (known ?? p.title);
+  if (p.code === 'PASSWORD_TOO_WEAK' || p.code === 'THROTTLED' || p.code === 'LOGIN_DELAY') return p.detail ? sentence(p.detail) : (known ?? p.title);
   return known ?? p.detail ?? p.title;
 }
 

@@ -1,4 +1,5 @@
 'use client';
+import { Form } from '@/components/form';
 import { useState } from 'react';
 import { PasswordField } from '@/components/password-field';
 import { Alert, buttonClass, describedBy, Field, inputClass } from '@/components/ui';
@@ -33,7 +34,7 @@ export function ChangePasswordForm({ username }: { username: string }) {
 
   const banner = problem && !currentError && !server.newPassword;
   return (
-    <form onSubmit={submit} className="space-y-4" noValidate>
+    <Form onSubmit={submit} className="space-y-4">
       <input type="text" name="username" autoComplete="username" value={username} readOnly hidden />
       {banner && <Alert>{problemMessage(problem)}</Alert>}
       {done && <Alert tone="success">Your password has been changed.</Alert>}
@@ -47,6 +48,6 @@ export function ChangePasswordForm({ username }: { username: string }) {
       <button type="submit" className={buttonClass('primary')} disabled={busy || !current || !next || confirm !== next}>
         {busy ? 'Changing…' : 'Change password'}
       </button>
-    </form>
+    </Form>
   );
 }

@@ -1,4 +1,5 @@
 'use client';
+import { Form } from '@/components/form';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { ConfirmButton } from '@/components/confirm-button';
@@ -63,7 +64,7 @@ export function CreateKeyForm({ domains }: { domains: { id: string; name: string
           </div>
         </div>
       )}
-      <form onSubmit={submit} className="space-y-5" noValidate>
+      <Form onSubmit={submit} className="space-y-5">
         {problem && <Alert>{problemMessage(problem)}</Alert>}
         <div className="grid gap-4 sm:grid-cols-2">
           <Field id="key-name" label="Name" hint="What uses it, e.g. “billing sync”." error={server.name}>
@@ -123,7 +124,7 @@ export function CreateKeyForm({ domains }: { domains: { id: string; name: string
         <button type="submit" className={buttonClass('primary')} disabled={busy || !name.trim() || scopes.length === 0}>
           {busy ? 'Creating…' : 'Create key'}
         </button>
-      </form>
+      </Form>
     </Card>
   );
 }

@@ -1,4 +1,5 @@
 'use client';
+import { Form } from '@/components/form';
 import { useState } from 'react';
 import { Alert, buttonClass, describedBy, Field, inputClass } from '@/components/ui';
 import { callApi, fieldErrors, problemMessage, type ClientProblem } from '@/lib/client';
@@ -24,7 +25,7 @@ export function LoginForm() {
   }
 
   return (
-    <form onSubmit={submit} className="mt-6 space-y-4" noValidate>
+    <Form onSubmit={submit} className="mt-6 space-y-4">
       {problem && <Alert>{problemMessage(problem)}</Alert>}
       <Field id="email" label="Email or mailbox address" error={errors.email}>
         <input id="email" name="email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} className={inputClass} {...describedBy('email', errors.email)} />
@@ -35,6 +36,6 @@ export function LoginForm() {
       <button type="submit" className={buttonClass('primary') + ' w-full'} disabled={busy || !email || !password}>
         {busy ? 'Signing in…' : 'Sign in'}
       </button>
-    </form>
+    </Form>
   );
 }

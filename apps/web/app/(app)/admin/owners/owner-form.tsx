@@ -1,4 +1,5 @@
 'use client';
+import { Form } from '@/components/form';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { PasswordField } from '@/components/password-field';
@@ -66,7 +67,7 @@ export function OwnerForm({ owner }: { owner?: Owner }) {
   }
 
   return (
-    <form onSubmit={submit} className="space-y-5" noValidate>
+    <Form onSubmit={submit} className="space-y-5">
       {problem && problem.code !== 'ALREADY_EXISTS' && Object.keys(server).length === 0 && <Alert>{problemMessage(problem)}</Alert>}
       {saved && <Alert tone="success">Owner saved.</Alert>}
       <div className="grid gap-4 sm:grid-cols-2">
@@ -102,6 +103,6 @@ export function OwnerForm({ owner }: { owner?: Owner }) {
       <button type="submit" className={buttonClass('primary')} disabled={busy}>
         {busy ? 'Saving…' : owner ? 'Save owner' : 'Create owner'}
       </button>
-    </form>
+    </Form>
   );
 }

@@ -1,10 +1,12 @@
 'use client';
+import { Form } from '@/components/form';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { ConfirmButton } from '@/components/confirm-button';
 import { Alert, Badge, buttonClass, describedBy, EmptyState, Field, inputClass } from '@/components/ui';
 import { fieldErrors, problemMessage, useApi, type ClientProblem } from '@/lib/client';
 import type { Alias } from '@/lib/types';
+import { useHydrated } from '@/lib/use-hydrated';
 import { localPartProblem } from '@/lib/validation';
 
 type MailboxOption = { id: string; address: string };
@@ -35,6 +37,7 @@ function Destinations({ name, mailboxes, selected, onChange }: { name: string; m
 function AliasRow({ alias, mailboxes }: { alias: Alias; mailboxes: MailboxOption[] }) {
   const api = useApi();
   const router = useRouter();
+  const hydrated = useHydrated();
   const [editing, setEditing] = useState(false);
   const [selected, setSelected] = useState(alias.destinations.map((d) => d.mailboxId));
   const [error, setError] = useState<string>();
@@ -60,10 +63,10 @@ function AliasRow({ alias, mailboxes }: { alias: Alias; mailboxes: MailboxOption
           <p className="text-sm break-all text-slate-600">→ {alias.destinations.map((d) => d.address).join(', ') || 'nobody'}</p>
         </div>
         <div className="flex flex-wrap gap-2">
-          <button type="button" className={buttonClass('secondary', 'sm')} onClick={() => setEditing((v) => !v)} aria-expanded={editing}>
+          <button type="button" className={buttonClass('secondary', 'sm')} onClick={() => setEditing((v) => !v)} aria-expanded={editing} disabled={!hydrated}>
             {editing ? 'Cancel' : 'Edit'}
           </button>
-          <button type="button" className={buttonClass('secondary', 'sm')} onClick={() => patch({ enabled: !alias.enabled })}>
+          <button type="button" className={buttonClass('secondary', 'sm')} onClick={() => patch({ enabled: !alias.enabled })} disabled={!hydrated}>
             {alias.enabled ? 'Disable' : 'Enable'}
           </button>
           <ConfirmButton
@@ -137,7 +140,7 @@ export function AliasEditor({ domainId, domainName, aliases, mailboxes }: { doma
       {mailboxes.length === 0 ? (
         <EmptyState title="Create a mailbox first">Aliases deliver to mailboxes of this domain.</EmptyState>
       ) : (
-        <form onSubmit={submit} className="space-y-4 border-t border-slate-200 pt-4" noValidate aria-labelledby="new-alias-title">
+        <Form onSubmit={submit} className="space-y-4 border-t border-slate-200 pt-4">
           <h3 id="new-alias-title" className="text-sm font-semibold text-slate-900">
             Add an alias
           </h3>
@@ -145,7 +148,7 @@ export function AliasEditor({ domainId, domainName, aliases, mailboxes }: { doma
           {done && <Alert tone="success">{done}</Alert>}
           <div className="grid gap-4 sm:grid-cols-2">
             <div className="space-y-2">
-              <Field id="alias-local" label="Address" error={lpError}>
+              <Field id="alias-local" label="Alias address" error={lpError}>
                 <div className="flex items-center gap-2">
                   <input id="alias-local" name="localPart" disabled={catchAll} value={catchAll ? '*' : localPart} onChange={(e) => setLocalPart(e.target.value)} autoCapitalize="none" spellCheck={false} className={inputClass} {...describedBy('alias-local', lpError)} />
                   <span className="shrink-0 text-sm text-slate-600">@{domainName}</span>
@@ -161,7 +164,7 @@ export function AliasEditor({ domainId, domainName, aliases, mailboxes }: { doma
           <button type="submit" className={buttonClass('primary')} disabled={busy || selected.length === 0 || (!catchAll && !localPart)}>
             {busy ? 'Adding…' : catchAll ? 'Add catch-all' : 'Add alias'}
           </button>
-        </form>
+        </Form>
       )}
     </div>
   );

@@ -1,4 +1,5 @@
 'use client';
+import { Form } from '@/components/form';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { ConfirmButton } from '@/components/confirm-button';
@@ -32,9 +33,9 @@ export function DomainSettings({ domain }: { domain: Domain }) {
 
   return (
     <Card id="domain-settings" title="Domain settings">
-      <form
+      <Form
         className="max-w-xl space-y-4"
-        noValidate
+       
         onSubmit={(e) => {
           e.preventDefault();
           if (quotaBytes === undefined) return;
@@ -52,7 +53,7 @@ export function DomainSettings({ domain }: { domain: Domain }) {
         <button type="submit" className={buttonClass('primary')} disabled={busy}>
           {busy ? 'Saving…' : 'Save settings'}
         </button>
-      </form>
+      </Form>
       <div className="mt-8 flex flex-wrap items-center gap-3 border-t border-slate-200 pt-4">
         <ConfirmButton
           variant="secondary"

@@ -1,4 +1,5 @@
 'use client';
+import { Form } from '@/components/form';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { Alert, buttonClass, describedBy, Field, inputClass } from '@/components/ui';
@@ -44,7 +45,7 @@ export function NewDomainForm({ owners }: { owners?: { id: string; email: string
   }
 
   return (
-    <form onSubmit={submit} className="space-y-5" noValidate>
+    <Form onSubmit={submit} className="space-y-5">
       {problem && <Alert>{problem.code === 'ALREADY_EXISTS' ? 'That domain is already hosted here.' : problemMessage(problem)}</Alert>}
       <Field id="name" label="Domain name" hint="International names are fine; they are stored as punycode." error={nameError}>
         <input id="name" name="name" required autoComplete="off" autoCapitalize="none" spellCheck={false} placeholder="example.com" value={name} onChange={(e) => setName(e.target.value)} onBlur={() => setTouched(true)} className={inputClass} {...describedBy('name', nameError, true)} />
@@ -72,6 +73,6 @@ export function NewDomainForm({ owners }: { owners?: { id: string; email: string
           {busy ? 'Adding…' : 'Add domain'}
         </button>
       </div>
-    </form>
+    </Form>
   );
 }

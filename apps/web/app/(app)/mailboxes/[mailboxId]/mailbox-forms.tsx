@@ -1,4 +1,5 @@
 'use client';
+import { Form } from '@/components/form';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { ConfirmButton } from '@/components/confirm-button';
@@ -36,7 +37,7 @@ export function MailboxForm({ mailbox }: { mailbox: Mailbox }) {
 
   return (
     <Card id="edit-mailbox" title="Details">
-      <form onSubmit={submit} className="space-y-4" noValidate>
+      <Form onSubmit={submit} className="space-y-4">
         {problem && <Alert>{problemMessage(problem)}</Alert>}
         {saved && <Alert tone="success">Changes saved.</Alert>}
         <Field id="displayName" label="Display name" optional error={server.displayName}>
@@ -59,7 +60,7 @@ export function MailboxForm({ mailbox }: { mailbox: Mailbox }) {
         <button type="submit" className={buttonClass('primary')} disabled={busy}>
           {busy ? 'Saving…' : 'Save changes'}
         </button>
-      </form>
+      </Form>
     </Card>
   );
 }
@@ -86,7 +87,7 @@ export function ResetPasswordForm({ mailboxId, address }: { mailboxId: string; a
 
   return (
     <Card id="reset-password" title="Reset password" description={`The old password of ${address} stops working immediately.`}>
-      <form onSubmit={submit} className="space-y-4" noValidate>
+      <Form onSubmit={submit} className="space-y-4">
         {problem && !server.password && <Alert>{problemMessage(problem)}</Alert>}
         {saved && <Alert tone="success">Password changed. Give the new password to the mailbox user.</Alert>}
         <PasswordField
@@ -103,7 +104,7 @@ export function ResetPasswordForm({ mailboxId, address }: { mailboxId: string; a
         <button type="submit" className={buttonClass('primary')} disabled={busy || !password}>
           {busy ? 'Saving…' : 'Set new password'}
         </button>
-      </form>
+      </Form>
     </Card>
   );
 }

@@ -1,4 +1,5 @@
 'use client';
+import { Form } from '@/components/form';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { PasswordField } from '@/components/password-field';
@@ -44,7 +45,7 @@ export function NewMailboxForm({ domainId, domainName, defaultQuotaBytes }: { do
 
   const showBanner = problem && !(problem.code === 'VALIDATION_FAILED' && Object.keys(server).length > 0);
   return (
-    <form onSubmit={submit} className="space-y-5" noValidate>
+    <Form onSubmit={submit} className="space-y-5">
       {showBanner && <Alert>{problem.code === 'ALREADY_EXISTS' ? 'That address is already taken by a mailbox or alias.' : problemMessage(problem)}</Alert>}
       <Field id="localPart" label="Address" error={lpError}>
         <div className="flex items-center gap-2">
@@ -87,6 +88,6 @@ export function NewMailboxForm({ domainId, domainName, defaultQuotaBytes }: { do
       <button type="submit" className={buttonClass('primary')} disabled={busy || !localPart || !password}>
         {busy ? 'Creating…' : 'Create mailbox'}
       </button>
-    </form>
+    </Form>
   );
 }

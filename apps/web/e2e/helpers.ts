@@ -1,0 +1,115 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import AxeBuilder from '@axe-core/playwright';
+import { test as base, expect, request, type APIRequestContext, type Locator, type Page } from '@playwright/test';
+import nodemailer from 'nodemailer';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+export function env(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: the journeys run under e2e/global-setup.ts`);
+  return v;
+}
+
+/** Every test runs against the stack global-setup started. */
+export const test = base.extend({
+  baseURL: async ({}, use) => use(env('MAILROOM_E2E_WEB_URL')),
+});
+export { expect };
+
+export function uniqueName(prefix = 't'): string {
+  return `${prefix}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+}
+
+export function strongPassword(): string {
+  return `Pw-${randomBytes(12).toString('base64url')}`;
+}
+
+/** A signed-in API session (cookie + CSRF token) for arranging data the journey is not about. */
+export async function apiSession(email: string, password: string): Promise<{ ctx: APIRequestContext; call: <T>(method: string, p: string, body?: unknown) => Promise<T> }> {
+  const ctx = await request.newContext({ baseURL: env('MAILROOM_E2E_WEB_URL') });
+  const res = await ctx.post('/api/v1/auth/login', { data: { email, password } });
+  expect(res.status(), await res.text()).toBe(200);
+  const { csrfToken } = (await res.json()) as { csrfToken: string };
+  return {
+    ctx,
+    async call<T>(method: string, p: string, body?: unknown): Promise<T> {
+      const r = await ctx.fetch(`/api/v1${p}`, { method, data: body, headers: { 'x-csrf-token': csrfToken } });
+      expect(r.ok(), `${method} ${p}: ${r.status()} ${await r.text()}`).toBeTruthy();
+      return (r.status() === 204 ? undefined : await r.json()) as T;
+    },
+  };
+}
+
+export function adminSession() {
+  return apiSession(env('MAILROOM_E2E_ADMIN_EMAIL'), env('MAILROOM_E2E_ADMIN_PASSWORD'));
+}
+
+/** Creates a domain owner through the API as the admin. */
+export async function createOwner(limits: { maxMailboxes?: number | null } = {}): Promise<{ id: string; email: string; password: string }> {
+  const admin = await adminSession();
+  const email = `${uniqueName('owner')}@customers.example`;
+  const password = strongPassword();
+  const owner = await admin.call<{ id: string }>('POST', '/owners', { email, password, ...limits });
+  await admin.ctx.dispose();
+  return { id: owner.id, email, password };
+}
+
+export async function signIn(page: Page, email: string, password: string): Promise<void> {
+  await page.goto('/login');
+  await page.getByLabel('Email or mailbox address').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).not.toHaveURL(/\/login/);
+}
+
+/** axe-core scan (WCAG 2 A/AA): no serious or critical violations. */
+export async function expectAccessible(page: Page, what: string): Promise<void> {
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`), `accessibility of ${what}`).toEqual([]);
+}
+
+/** Presses Tab until `target` has focus (keyboard-only navigation), failing after `max` presses. */
+export async function tabTo(page: Page, target: Locator, max = 40): Promise<void> {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    if (await target.evaluate((el) => el === document.activeElement).catch(() => false)) return;
+  }
+  throw new Error(`could not reach ${target} with the Tab key`);
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: test.info().outputPath(`${name}.png`), fullPage: true });
+  await test.info().attach(name, { path: test.info().outputPath(`${name}.png`), contentType: 'image/png' });
+}
+
+/** Delivers a raw RFC 5322 message over LMTP to the ingress, as a mail transfer agent would. */
+export async function deliverLmtp(to: string, raw: Buffer): Promise<void> {
+  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: Number(env('MAILROOM_E2E_LMTP_PORT')), lmtp: true, secure: false, ignoreTLS: true, name: 'mta.e2e.test' });
+  try {
+    const info = await transport.sendMail({ envelope: { from: 'sender@elsewhere.example', to: [to] }, raw });
+    expect(info.accepted).toEqual([to]);
+  } finally {
+    transport.close();
+  }
+}
+
+/** Logs in with Python's poplib (STLS, USER/PASS) and retrieves every message. */
+export async function pop3Fetch(user: string, password: string, port = env('MAILROOM_E2E_POP3_PORT'), host = '127.0.0.1'): Promise<{ ok: true; messages: Buffer[] } | { ok: false; error: string }> {
+  const out = await new Promise<string>((resolve, reject) => {
+    const p = spawn('python3', [path.join(HERE, 'pop3_fetch.py'), host, String(port), user], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`pop3_fetch.py exited ${code}: ${stderr}`))));
+    p.stdin.end(password);
+  });
+  const r = JSON.parse(out) as { ok: true; messages: string[] } | { ok: false; error: string };
+  return r.ok ? { ok: true, messages: r.messages.map((m) => Buffer.from(m, 'base64')) } : r;
+}
