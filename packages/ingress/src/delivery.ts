@@ -1,5 +1,5 @@
 import { isDatabaseUnavailable, normalizeDomain, normalizeLocalPart } from '@mailroom/core';
-import { newId, type PrismaClient } from '@mailroom/db';
+import { newId, type Prisma, type PrismaClient } from '@mailroom/db';
 import { buildTraceFields, newQueueId, normalizeCrlf, type TraceInfo } from './message.ts';
 import { REPLIES, quotaReply, type QuotaReplyMode, type SmtpReply } from './replies.ts';
 
@@ -49,14 +49,24 @@ export interface DeliveryServiceOptions {
   transactionTimeoutMs?: number;
 }
 
-/** Thrown inside a store transaction to roll it back with a reply. */
-class StoreRejected extends Error {
-  constructor(
-    readonly reply: SmtpReply,
-    readonly reason: string,
-  ) {
-    super(reason);
-  }
+/** Requests stored in one transaction at most, and the octets after which a batch takes no more requests. */
+const MAX_BATCH_REQUESTS = 64;
+const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+
+type TransactionClient = Prisma.TransactionClient;
+
+interface PreparedCopy {
+  target: DeliveryTarget;
+  raw: Buffer;
+  messageId: string;
+}
+
+interface PendingStore {
+  copies: PreparedCopy[];
+  envelopeFrom: string;
+  date: Date;
+  resolve(result: StoreResult): void;
+  reject(err: unknown): void;
 }
 
 interface DomainRow {
@@ -186,82 +196,146 @@ export class DeliveryService {
   }
 
   /**
-   * Stores one copy per target in ONE transaction: per mailbox a row-locking UPDATE takes the next UID and adds the
-   * size and count under the quota check, the message row is inserted, then each domain's usage is raised under its
-   * storage limit. Any failure rolls everything back, so a reply of success follows the commit and nothing is ever
-   * half-stored. Mailboxes are locked in id order, then domains, so concurrent deliveries cannot deadlock.
+   * Stores one copy per target, all or nothing, and resolves only after the commit. Per copy, one statement takes the
+   * next UID and adds size and count on the locked mailbox row under its quota, raises the domain's usage under its
+   * storage limit and inserts the message; nothing is ever half-stored.
+   *
+   * Group commit: every delivery of a domain must update the domain's usage row, whose lock is held until the commit
+   * is flushed, so one transaction per message caps a domain at one message per WAL flush. Requests that arrive while a
+   * transaction is running are therefore stored together in the next one (one flush for the batch); a request refused
+   * by a quota is undone inside the batch without touching the others. If a batch fails as a whole (deadlock with
+   * another process, lost connection), each request is retried in its own transaction.
    */
-  async store(req: StoreRequest): Promise<StoreResult> {
-    const date = req.date ?? new Date();
+  store(req: StoreRequest): Promise<StoreResult> {
     const targets = [...new Map(req.targets.map((t) => [t.mailboxId, t])).values()].sort((a, b) => (a.mailboxId < b.mailboxId ? -1 : 1));
-    if (!targets.length) return { ok: true, copies: [] };
-    try {
-      const copies = await this.prisma.$transaction(
-        async (tx) => {
-          const out: StoredCopy[] = [];
-          const perDomain = new Map<string, number>();
-          for (const t of targets) {
-            const trace = buildTraceFields({
-              envelopeFrom: req.envelopeFrom,
-              deliveredTo: t.address,
-              rcptTo: t.rcptTo ?? req.rcptTo,
-              helo: req.helo,
-              remoteAddress: req.remoteAddress,
-              hostname: this.hostname,
-              protocol: req.protocol,
-              queueId: req.queueId,
-              date,
-            });
-            const raw = Buffer.concat([trace, req.body]);
-            const size = raw.length;
-            const updated = await tx.$queryRaw<{ uid: number; domain_id: string }[]>`
-              UPDATE mailboxes
-                 SET next_uid = next_uid + 1, used_bytes = used_bytes + ${size}::bigint,
-                     message_count = message_count + 1, updated_at = now()
-               WHERE id = ${t.mailboxId}::uuid AND enabled
-                 AND (quota_bytes IS NULL OR used_bytes + ${size}::bigint <= quota_bytes)
-           RETURNING next_uid - 1 AS uid, domain_id::text AS domain_id`;
-            const u = updated[0];
-            if (!u) {
-              const state = await tx.$queryRaw<{ enabled: boolean }[]>`SELECT enabled FROM mailboxes WHERE id = ${t.mailboxId}::uuid`;
-              if (!state[0]) throw new StoreRejected(REPLIES.unknownUser, 'mailbox vanished');
-              if (!state[0].enabled) throw new StoreRejected(REPLIES.disabled, 'mailbox disabled');
-              throw new StoreRejected(quotaReply(this.quotaReply, 'mailbox'), 'mailbox quota exceeded');
-            }
-            const messageId = newId();
-            const uid = Number(u.uid);
-            const uidl = `${uid}.${messageId.replace(/-/g, '')}`;
-            await tx.$executeRaw`
-              INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at)
-              VALUES (${messageId}::uuid, ${t.mailboxId}::uuid, ${uid}, ${uidl}, ${size}, ${raw}, ${req.envelopeFrom}, ${date})`;
-            perDomain.set(u.domain_id, (perDomain.get(u.domain_id) ?? 0) + size);
-            out.push({ messageId, mailboxId: t.mailboxId, address: t.address, uid, uidl, sizeOctets: size });
-          }
-          for (const domainId of [...perDomain.keys()].sort()) {
-            const add = perDomain.get(domainId)!;
-            const ok = await tx.$queryRaw<{ id: string }[]>`
-              UPDATE domains d
-                 SET used_bytes = d.used_bytes + ${add}::bigint, updated_at = now()
-                FROM users u
-               WHERE d.id = ${domainId}::uuid AND u.id = d.owner_id AND d.active AND NOT u.disabled
-                 AND (d.max_storage_bytes IS NULL OR d.used_bytes + ${add}::bigint <= d.max_storage_bytes)
-           RETURNING d.id::text AS id`;
-            if (!ok.length) {
-              const state = await tx.$queryRaw<{ active: boolean }[]>`
-                SELECT (d.active AND NOT u.disabled) AS active FROM domains d JOIN users u ON u.id = d.owner_id WHERE d.id = ${domainId}::uuid`;
-              if (!state[0]?.active) throw new StoreRejected(REPLIES.domainDisabled, 'domain disabled');
-              throw new StoreRejected(quotaReply(this.quotaReply, 'domain'), 'domain storage limit exceeded');
-            }
-          }
-          return out;
-        },
-        { timeout: this.transactionTimeoutMs, maxWait: 30_000 },
-      );
-      return { ok: true, copies };
-    } catch (err) {
-      if (err instanceof StoreRejected) return { ok: false, reply: err.reply, reason: err.reason };
-      throw err;
+    if (!targets.length) return Promise.resolve({ ok: true, copies: [] });
+    const date = req.date ?? new Date();
+    const copies: PreparedCopy[] = targets.map((t) => {
+      const trace = buildTraceFields({
+        envelopeFrom: req.envelopeFrom,
+        deliveredTo: t.address,
+        rcptTo: t.rcptTo ?? req.rcptTo,
+        helo: req.helo,
+        remoteAddress: req.remoteAddress,
+        hostname: this.hostname,
+        protocol: req.protocol,
+        queueId: req.queueId,
+        date,
+      });
+      return { target: t, raw: Buffer.concat([trace, req.body]), messageId: newId() };
+    });
+    return new Promise((resolve, reject) => {
+      this.queue.push({ copies, envelopeFrom: req.envelopeFrom, date, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private readonly queue: PendingStore[] = [];
+  private running = false;
+
+  private pump(): void {
+    if (this.running || !this.queue.length) return;
+    const batch: PendingStore[] = [];
+    let bytes = 0;
+    while (this.queue.length && batch.length < MAX_BATCH_REQUESTS && (batch.length === 0 || bytes < MAX_BATCH_BYTES)) {
+      const next = this.queue.shift()!;
+      batch.push(next);
+      for (const c of next.copies) bytes += c.raw.length;
     }
+    this.running = true;
+    this.runBatch(batch).finally(() => {
+      this.running = false;
+      this.pump();
+    });
+  }
+
+  private async runBatch(batch: PendingStore[]): Promise<void> {
+    const opts = { timeout: this.transactionTimeoutMs, maxWait: 30_000 };
+    try {
+      const results = await this.prisma.$transaction(async (tx) => {
+        const out: StoreResult[] = [];
+        for (const item of batch) out.push(await this.applyStore(tx, item, item.copies.length > 1));
+        return out;
+      }, opts);
+      batch.forEach((item, i) => item.resolve(results[i]!));
+    } catch (err) {
+      if (batch.length === 1) {
+        batch[0]!.reject(err);
+        return;
+      }
+      for (const item of batch) {
+        try {
+          item.resolve(await this.prisma.$transaction((tx) => this.applyStore(tx, item, item.copies.length > 1), opts));
+        } catch (e) {
+          item.reject(e);
+        }
+      }
+    }
+  }
+
+  /** Applies one request inside `tx`; a refusal leaves the transaction as it found it (savepoint or compensation). */
+  private async applyStore(tx: TransactionClient, item: PendingStore, useSavepoint: boolean): Promise<StoreResult> {
+    if (useSavepoint) await tx.$executeRawUnsafe('SAVEPOINT mailroom_store');
+    const stored: StoredCopy[] = [];
+    for (const c of item.copies) {
+      const size = c.raw.length;
+      const suffix = c.messageId.replace(/-/g, '');
+      const rows = await tx.$queryRaw<{ uid: number | null; domain_id: string | null; domain_ok: boolean; inserted: boolean }[]>`
+        WITH mb AS (
+          UPDATE mailboxes
+             SET next_uid = next_uid + 1, used_bytes = used_bytes + ${size}::bigint,
+                 message_count = message_count + 1, updated_at = now()
+           WHERE id = ${c.target.mailboxId}::uuid AND enabled
+             AND (quota_bytes IS NULL OR used_bytes + ${size}::bigint <= quota_bytes)
+       RETURNING next_uid - 1 AS uid, domain_id
+        ), dom AS (
+          UPDATE domains d
+             SET used_bytes = d.used_bytes + ${size}::bigint, updated_at = now()
+            FROM mb, users u
+           WHERE d.id = mb.domain_id AND u.id = d.owner_id AND d.active AND NOT u.disabled
+             AND (d.max_storage_bytes IS NULL OR d.used_bytes + ${size}::bigint <= d.max_storage_bytes)
+       RETURNING d.id
+        ), ins AS (
+          INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at)
+          SELECT ${c.messageId}::uuid, ${c.target.mailboxId}::uuid, mb.uid, mb.uid::text || '.' || ${suffix}::text,
+                 ${size}::int, ${c.raw}, ${item.envelopeFrom}::text, ${item.date}::timestamptz
+            FROM mb, dom
+       RETURNING uid
+        )
+        SELECT (SELECT uid FROM mb) AS uid, (SELECT domain_id::text FROM mb) AS domain_id,
+               EXISTS (SELECT 1 FROM dom) AS domain_ok, EXISTS (SELECT 1 FROM ins) AS inserted`;
+      const r = rows[0]!;
+      if (r.inserted && r.uid !== null) {
+        const uid = Number(r.uid);
+        stored.push({ messageId: c.messageId, mailboxId: c.target.mailboxId, address: c.target.address, uid, uidl: `${uid}.${suffix}`, sizeOctets: size });
+        continue;
+      }
+      let refusal: { reply: SmtpReply; reason: string };
+      if (r.uid === null) {
+        const state = await tx.$queryRaw<{ enabled: boolean }[]>`SELECT enabled FROM mailboxes WHERE id = ${c.target.mailboxId}::uuid`;
+        if (!state[0]) refusal = { reply: REPLIES.unknownUser, reason: 'mailbox vanished' };
+        else if (!state[0].enabled) refusal = { reply: REPLIES.disabled, reason: 'mailbox disabled' };
+        else refusal = { reply: quotaReply(this.quotaReply, 'mailbox'), reason: 'mailbox quota exceeded' };
+      } else {
+        const state = await tx.$queryRaw<{ active: boolean }[]>`
+          SELECT (d.active AND NOT u.disabled) AS active FROM domains d JOIN users u ON u.id = d.owner_id WHERE d.id = ${r.domain_id}::uuid`;
+        refusal = state[0]?.active
+          ? { reply: quotaReply(this.quotaReply, 'domain'), reason: 'domain storage limit exceeded' }
+          : { reply: REPLIES.domainDisabled, reason: 'domain disabled' };
+      }
+      if (useSavepoint) {
+        await tx.$executeRawUnsafe('ROLLBACK TO SAVEPOINT mailroom_store');
+        await tx.$executeRawUnsafe('RELEASE SAVEPOINT mailroom_store');
+      } else if (r.uid !== null) {
+        // single copy whose domain refused it: undo its mailbox update (our row lock means nobody saw it)
+        await tx.$executeRaw`
+          UPDATE mailboxes SET next_uid = next_uid - 1, used_bytes = used_bytes - ${size}::bigint, message_count = message_count - 1
+           WHERE id = ${c.target.mailboxId}::uuid`;
+      }
+      return { ok: false, ...refusal };
+    }
+    if (useSavepoint) await tx.$executeRawUnsafe('RELEASE SAVEPOINT mailroom_store');
+    return { ok: true, copies: stored };
   }
 }
 

@@ -1,0 +1,59 @@
+/**
+ * LMTP load generator, run as its own process by bench/run.ts (the way an MTA is a separate process): N connections,
+ * each delivering `perConnection` messages with pipelined MAIL/RCPT/DATA. Prints one JSON line with the result.
+ */
+import { WireClient } from '../src/testing/wire-client.ts';
+
+const [port, connections, perConnection, size] = process.argv.slice(2, 6).map(Number) as [number, number, number, number];
+const recipients = JSON.parse(process.argv[6] ?? '[]') as string[];
+
+function message(i: number): Buffer {
+  const head = `From: bench@example.org\r\nTo: bench\r\nSubject: bench ${i}\r\nMessage-ID: <${i}.${Date.now()}@bench.test>\r\n\r\n`;
+  const line = `${'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(2)}\r\n`;
+  const body = line.repeat(Math.max(1, Math.ceil((size - head.length) / line.length)));
+  return Buffer.from((head + body).slice(0, size - 2) + '\r\n');
+}
+
+async function worker(n: number): Promise<{ ok: number; failed: number; latencies: number[] }> {
+  const c = await WireClient.connect(port);
+  await c.command('LHLO bench.test');
+  const rcpt = recipients[n % recipients.length]!;
+  const msg = message(n);
+  let ok = 0;
+  let failed = 0;
+  const latencies: number[] = [];
+  for (let i = 0; i < perConnection; i++) {
+    const t0 = performance.now();
+    c.write(`MAIL FROM:<bench@example.org> SIZE=${msg.length}\r\nRCPT TO:<${rcpt}>\r\nDATA\r\n`);
+    const replies = [await c.read(), await c.read(), await c.read()];
+    if (replies[2]!.code !== 354) {
+      failed++;
+      await c.command('RSET');
+      continue;
+    }
+    c.sendData(msg);
+    const r = await c.read();
+    if (r.code === 250) ok++;
+    else failed++;
+    latencies.push(performance.now() - t0);
+  }
+  await c.quit();
+  return { ok, failed, latencies };
+}
+
+const started = performance.now();
+const results = await Promise.all(Array.from({ length: connections }, (_, n) => worker(n)));
+const elapsedMs = performance.now() - started;
+const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
+const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
+process.stdout.write(
+  `${JSON.stringify({
+    ok: results.reduce((a, r) => a + r.ok, 0),
+    failed: results.reduce((a, r) => a + r.failed, 0),
+    elapsedMs,
+    bytes: message(0).length,
+    p50: pct(0.5),
+    p99: pct(0.99),
+    cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+  })}\n`,
+);

@@ -1,0 +1,125 @@
+/**
+ * Ingress benchmark (`npm run bench -w @mailroom/ingress`): LMTP delivery with durable commits into a fresh database.
+ * A separate load process (bench/load.ts, like an MTA) drives 8 pipelined LMTP connections; this process runs the
+ * ingress. Prints messages/s against the target and the CPU split between load generator, ingress and PostgreSQL.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createPrismaClient } from '@mailroom/db';
+import { acquireTestServer, createTestDatabase } from '@mailroom/db/testing';
+import { createLogger } from '@mailroom/runtime';
+import { createIngress } from '../src/server.ts';
+
+const TARGET_10KB_PER_S = 500;
+const CONNECTIONS = 8;
+
+const CLK_TCK = 100;
+/** CPU ms used so far by every process named postgres (the server, its backends, WAL writer, checkpointer). */
+function postgresCpuMs(): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (comm !== 'postgres') continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // process gone
+    }
+  }
+  return (ticks * 1000) / CLK_TCK;
+}
+
+function selfCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+interface LoadResult {
+  ok: number;
+  failed: number;
+  elapsedMs: number;
+  bytes: number;
+  p50: number;
+  p99: number;
+  cpuMs: number;
+}
+
+function runLoad(port: number, perConnection: number, size: number, recipients: string[]): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./load.ts', import.meta.url)), String(port), String(CONNECTIONS), String(perConnection), String(size), JSON.stringify(recipients)], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load exited ${code}`))));
+  });
+}
+
+async function measure(label: string, port: number, perConnection: number, size: number, recipients: string[]) {
+  const pg0 = postgresCpuMs();
+  const self0 = selfCpuMs();
+  const r = await runLoad(port, perConnection, size, recipients);
+  const pgMs = postgresCpuMs() - pg0;
+  const selfMs = selfCpuMs() - self0;
+  const rate = (r.ok / r.elapsedMs) * 1000;
+  const cores = (ms: number) => (ms / r.elapsedMs).toFixed(2);
+  console.log(
+    `${label}: ${r.ok} delivered (${r.failed} failed) in ${(r.elapsedMs / 1000).toFixed(1)} s = ${rate.toFixed(0)} msg/s, ` +
+      `${((rate * r.bytes) / 1048576).toFixed(1)} MiB/s; latency p50 ${r.p50.toFixed(1)} ms p99 ${r.p99.toFixed(1)} ms; ` +
+      `CPU cores busy: ingress ${cores(selfMs)}, postgres ${cores(pgMs)}, load generator ${cores(r.cpuMs)} (machine has 2)`,
+  );
+  return { ...r, rate };
+}
+
+const server = await acquireTestServer();
+const db = await createTestDatabase(server.adminUrl, 'ingress_bench');
+const prisma = createPrismaClient(db.url, { maxConnections: 10, applicationName: 'ingress-bench' });
+try {
+  const settings = await prisma.$queryRaw<{ name: string; setting: string }[]>`
+    SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', 'full_page_writes', 'commit_delay')`;
+  console.log(`postgres: ${settings.map((s) => `${s.name}=${s.setting}`).join(' ')}`);
+  await prisma.$executeRawUnsafe('CREATE TEMP TABLE IF NOT EXISTS bench_commit (v int)');
+  const n = 300;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await prisma.$executeRaw`INSERT INTO bench_commit VALUES (${i})`;
+  const commitMs = (performance.now() - t0) / n;
+  console.log(`one durable single-row commit through Prisma, serially: ${commitMs.toFixed(2)} ms (${(1000 / commitMs).toFixed(0)}/s)`);
+
+  const owner = await prisma.user.create({ data: { email: `bench-${Date.now()}@example.com`, passwordHash: 'x', role: 'OWNER' } });
+  const domain = await prisma.domain.create({ data: { name: `bench${Date.now()}.example.com`, ownerId: owner.id } });
+  const boxes = await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => prisma.mailbox.create({ data: { domainId: domain.id, localPart: `user${i}`, passwordHash: 'x' } })));
+  const recipients = boxes.map((b) => `${b.localPart}@${domain.name}`);
+
+  const ingress = createIngress({
+    prisma,
+    logger: createLogger('ingress-bench', 'warn'),
+    config: { host: '127.0.0.1', lmtpPort: 0, smtpPort: 0, metricsPort: null, smtpEnabled: false, hostname: 'bench.test' },
+  });
+  const ports = await ingress.listen();
+
+  await measure('warm-up', ports.lmtp, 25, 10 * 1024, recipients);
+  const small = await measure(`10 KB x ${CONNECTIONS} connections (1 mailbox each)`, ports.lmtp, 600, 10 * 1024, recipients);
+  const same = await measure(`10 KB x ${CONNECTIONS} connections (all to 1 mailbox)`, ports.lmtp, 150, 10 * 1024, recipients.slice(0, 1));
+  const big = await measure(`1 MB x ${CONNECTIONS} connections`, ports.lmtp, 12, 1024 * 1024, recipients);
+
+  const totals = await prisma.mailbox.aggregate({ where: { domainId: domain.id }, _sum: { messageCount: true, usedBytes: true } });
+  const d = await prisma.domain.findUniqueOrThrow({ where: { id: domain.id } });
+  const delivered = 25 * CONNECTIONS + small.ok + same.ok + big.ok;
+  console.log(`check: ${totals._sum.messageCount} messages stored for ${delivered} accepted; domain used_bytes ${d.usedBytes === totals._sum.usedBytes ? 'equals' : 'DIFFERS FROM'} the mailbox sum`);
+
+  console.log('');
+  console.log(`RESULT 10 KB LMTP over ${CONNECTIONS} connections: ${small.rate.toFixed(0)} msg/s vs target >= ${TARGET_10KB_PER_S} msg/s: ${small.rate >= TARGET_10KB_PER_S ? 'MET' : 'NOT MET'}`);
+  console.log(`RESULT 10 KB, all ${CONNECTIONS} connections to one mailbox: ${same.rate.toFixed(0)} msg/s (deliveries to one mailbox serialise on its row lock)`);
+  console.log(`RESULT 1 MB LMTP over ${CONNECTIONS} connections: ${big.rate.toFixed(1)} msg/s = ${((big.rate * big.bytes) / 1048576).toFixed(1)} MiB/s (no target)`);
+  await ingress.close();
+} finally {
+  await prisma.$disconnect();
+  await db.drop().catch(() => undefined);
+  await server.stop();
+}
