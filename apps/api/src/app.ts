@@ -6,7 +6,8 @@ import type { Logger } from '@mailroom/runtime';
 import type { ApiConfig } from './config.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { docsPlugin } from './plugins/docs.ts';
-import { genRequestId, infrastructurePlugin } from './plugins/infrastructure.ts';
+import { genRequestId, infrastructurePlugin, sendProblem } from './plugins/infrastructure.ts';
+import { makeProblem } from './problems.ts';
 import { aliasRoutes } from './routes/aliases.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -35,6 +36,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: deps.config.trustProxy,
     bodyLimit: deps.config.bodyLimitBytes,
     routerOptions: { maxParamLength: 200 },
+    // Malformed URLs (bad percent-encoding, over-long path parameters) never reach a route: answer them as problems too.
+    frameworkErrors: (err, req, reply) => {
+      sendProblem(reply, req, makeProblem('VALIDATION_FAILED', 'Malformed URL', { errors: [{ path: 'params', message: err.message.slice(0, 200), code: err.code }] }));
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

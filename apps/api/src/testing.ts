@@ -92,4 +92,38 @@ export async function call(app: FastifyInstance, creds: Credentials, method: 'GE
   return app.inject({ method, url, headers: authHeaders(creds, method), ...(payload !== undefined ? { payload: payload as object } : {}) });
 }
 
+/** Every route the issue asks for, as OpenAPI operations. */
+export const EXPECTED_OPERATIONS = [
+  'POST /api/v1/auth/login',
+  'POST /api/v1/auth/logout',
+  'GET /api/v1/me',
+  'PUT /api/v1/me/password',
+  'POST /api/v1/owners',
+  'GET /api/v1/owners',
+  'GET /api/v1/owners/{ownerId}',
+  'PATCH /api/v1/owners/{ownerId}',
+  'DELETE /api/v1/owners/{ownerId}',
+  'POST /api/v1/domains',
+  'GET /api/v1/domains',
+  'GET /api/v1/domains/{domainId}',
+  'PATCH /api/v1/domains/{domainId}',
+  'DELETE /api/v1/domains/{domainId}',
+  'POST /api/v1/domains/{domainId}/mailboxes',
+  'GET /api/v1/domains/{domainId}/mailboxes',
+  'GET /api/v1/mailboxes/{mailboxId}',
+  'PATCH /api/v1/mailboxes/{mailboxId}',
+  'DELETE /api/v1/mailboxes/{mailboxId}',
+  'PUT /api/v1/mailboxes/{mailboxId}/password',
+  'POST /api/v1/domains/{domainId}/aliases',
+  'GET /api/v1/domains/{domainId}/aliases',
+  'GET /api/v1/aliases/{aliasId}',
+  'PATCH /api/v1/aliases/{aliasId}',
+  'DELETE /api/v1/aliases/{aliasId}',
+  'POST /api/v1/api-keys',
+  'GET /api/v1/api-keys',
+  'GET /api/v1/api-keys/{apiKeyId}',
+  'DELETE /api/v1/api-keys/{apiKeyId}',
+  'GET /api/v1/audit-events',
+].sort();
+
 export { uniqueName };

@@ -4,7 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { isAppError, isDatabaseUnavailable, type FieldIssue } from '@mailroom/core';
+import { AppError, isAppError, isDatabaseUnavailable, type FieldIssue } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
 import { codeForStatus, HTTP_STATUS, makeProblem } from '../problems.ts';
 import type { Problem } from '@mailroom/core/schemas';
@@ -17,7 +17,7 @@ export function genRequestId(req: { headers: Record<string, string | string[] | 
   return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-function sendProblem(reply: FastifyReply, req: FastifyRequest, problem: Problem): FastifyReply {
+export function sendProblem(reply: FastifyReply, req: FastifyRequest, problem: Problem): FastifyReply {
   return reply.code(problem.status).type('application/problem+json').send({ ...problem, instance: req.url.split('?')[0], requestId: req.id });
 }
 
@@ -28,6 +28,30 @@ function validationFields(err: { validation: { instancePath: string; message?: s
     message: v.message ?? 'is invalid',
     code: v.keyword,
   }));
+}
+
+function findNul(value: unknown, path: string, depth = 0): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (!value || typeof value !== 'object' || depth > 20) return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    if (k.includes('\u0000')) return `${path}.${k.replace(/\u0000/g, '')}`;
+    const found = findNul(v, `${path}.${k}`, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** A PostgreSQL data exception (class 22: bad encoding, out of range …) caused by input the schemas let through. */
+function isDataException(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  let e: unknown = err;
+  while (e && typeof e === 'object' && !seen.has(e)) {
+    seen.add(e);
+    const o = e as { code?: unknown; originalCode?: unknown; meta?: { driverAdapterError?: unknown }; cause?: unknown };
+    for (const c of [o.code, o.originalCode]) if (typeof c === 'string' && /^22[0-9A-Z]{3}$/.test(c)) return true;
+    e = o.meta?.driverAdapterError ?? o.cause;
+  }
+  return false;
 }
 
 /** Headers, request ids, the problem+json error mapping, 404s, health, readiness and metrics. */
@@ -63,6 +87,14 @@ export const infrastructurePlugin = fp<{ prisma: PrismaClient }>(async (app: Fas
     if (req.url.startsWith('/api/v1') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
 
+  // PostgreSQL text cannot hold NUL: refuse it anywhere in the input, before any handler sees it.
+  app.addHook('preValidation', async (req) => {
+    for (const [where, value] of [['params', req.params], ['query', req.query], ['body', req.body]] as const) {
+      const path = findNul(value, where);
+      if (path) throw new AppError('VALIDATION_FAILED', 'The request contains a NUL character', { fields: [{ path, message: 'must not contain NUL characters', code: 'nul_character' }] });
+    }
+  });
+
   // ---- metrics ----
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'mailroom_api_' });
@@ -95,6 +127,10 @@ export const infrastructurePlugin = fp<{ prisma: PrismaClient }>(async (app: Fas
     if (isResponseSerializationError(err)) {
       req.log.error({ err, issues: err.cause?.issues }, 'response does not match its schema');
       return sendProblem(reply, req, makeProblem('INTERNAL', 'Internal error'));
+    }
+    if (isDataException(err)) {
+      req.log.warn({ err }, 'input rejected by the database');
+      return sendProblem(reply, req, makeProblem('VALIDATION_FAILED', 'The request contains a value the database cannot store'));
     }
     if (isDatabaseUnavailable(err)) {
       req.log.error({ err }, 'database unavailable');

@@ -91,7 +91,7 @@ describe('audit events', () => {
     const ids: string[] = [];
     let cursor: string | null = null;
     do {
-      const page = (await call(t.app, s, 'GET', `/api/v1/audit-events?limit=2${cursor ? `&cursor=${cursor}` : ''}`)).json();
+      const page: { items: { id: string }[]; nextCursor: string | null } = (await call(t.app, s, 'GET', `/api/v1/audit-events?limit=2${cursor ? `&cursor=${cursor}` : ''}`)).json();
       ids.push(...page.items.map((e: { id: string }) => e.id));
       cursor = page.nextCursor;
     } while (cursor);

@@ -18,7 +18,7 @@ export function decodeCursor<K extends string>(cursor: string | undefined, keys:
   const out = {} as Record<K, string>;
   for (const k of keys) {
     const v = (value as Record<string, unknown>)[k];
-    if (typeof v !== 'string' || v.length > 600) throw invalid();
+    if (typeof v !== 'string' || v.length > 600 || v.includes('\u0000')) throw invalid();
     out[k] = v;
   }
   return out;
