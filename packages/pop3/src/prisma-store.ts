@@ -12,12 +12,6 @@ export interface PrismaMaildropStoreOptions {
   chunkOctets?: number;
 }
 
-function toBuffer(v: unknown): Buffer {
-  if (Buffer.isBuffer(v)) return v;
-  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  throw new TypeError('unexpected bytea value');
-}
-
 /** The maildrop store on PostgreSQL through Prisma. */
 export class PrismaMaildropStore implements MaildropStore {
   private readonly prisma: PrismaClient;
@@ -96,21 +90,23 @@ export class PrismaMaildropStore implements MaildropStore {
   }
 
   async *readMessage(maildropId: string, message: MessageInfo): AsyncIterable<Buffer> {
+    // base64 text, not bytea: Prisma's raw-query path decodes bytea several times slower (and with far more garbage)
+    // than a base64 string, which Buffer.from() turns into octets at memcpy-like speed.
     const fetchChunk = (offset: number, length: number) =>
-      this.prisma.$queryRaw<{ chunk: Uint8Array }[]>`
-        SELECT substring(raw from ${offset + 1}::int for ${length}::int) AS chunk
+      this.prisma.$queryRaw<{ chunk: string }[]>`
+        SELECT encode(substring(raw from ${offset + 1}::int for ${length}::int), 'base64') AS chunk
         FROM messages WHERE id = ${message.id}::uuid AND mailbox_id = ${maildropId}::uuid`;
     const size = message.size;
     let offset = 0;
     // One chunk is prefetched while the previous one is written out: at most two chunks per session in memory.
-    let pending: Promise<{ chunk: Uint8Array }[]> | undefined = fetchChunk(0, Math.min(this.chunkOctets, size));
+    let pending: Promise<{ chunk: string }[]> | undefined = fetchChunk(0, Math.min(this.chunkOctets, size));
     try {
       while (pending) {
         const rows = await pending;
         pending = undefined;
         const row = rows[0];
         if (!row) throw new MessageGoneError();
-        const chunk = toBuffer(row.chunk);
+        const chunk = Buffer.from(row.chunk, 'base64');
         offset += chunk.length;
         if (chunk.length > 0 && offset < size) {
           pending = fetchChunk(offset, Math.min(this.chunkOctets, size - offset));

@@ -1,0 +1,295 @@
+/**
+ * POP3 benchmark (`npm run bench -w @mailroom/pop3`). Creates its own database and data, runs the real entry point
+ * (src/main.ts) as separate server processes, drives them over loopback and prints each figure beside its target.
+ * Nothing here is a test; nothing asserts a time.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPasswordHasher } from '@mailroom/core';
+import { createPrismaClient, newId, type PrismaClient } from '@mailroom/db';
+import { acquireTestServer, createTestDatabase } from '@mailroom/db/testing';
+import { BenchClient } from './client.ts';
+
+const PKG = fileURLToPath(new URL('..', import.meta.url));
+const DOVECOT_LOGINS_PER_S = 11.5;
+const PROD_ARGON2 = { memoryKib: 65536, timeCost: 3, parallelism: 1 };
+const CHEAP_ARGON2 = { memoryKib: 1024, timeCost: 1, parallelism: 1 };
+const PASSWORD = 'bench-password-123';
+const MiB = 1024 * 1024;
+
+const report: string[] = [];
+function figure(name: string, value: string, target: string, verdict: boolean | undefined, note = '') {
+  const mark = verdict === undefined ? 'info' : verdict ? 'PASS' : 'MISS';
+  const line = `${mark.padEnd(4)}  ${name.padEnd(46)} ${value.padEnd(22)} target ${target}${note ? `  — ${note}` : ''}`;
+  report.push(line);
+  console.log(line);
+}
+const log = (m: string) => console.log(`  · ${m}`);
+
+interface Server {
+  proc: ChildProcess;
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+async function startServer(dbUrl: string, argon2: typeof PROD_ARGON2): Promise<Server> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: PKG,
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      DATABASE_URL: dbUrl,
+      MAILROOM_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'pop3-bench-')),
+      POP3_PORT: '0',
+      POP3S_PORT: '0',
+      POP3_METRICS_PORT: '0',
+      POP3_MAX_CONNECTIONS: '10000',
+      POP3_MAX_CONNECTIONS_PER_IP: '10000',
+      ARGON2_MEMORY_KIB: String(argon2.memoryKib),
+      ARGON2_TIME_COST: String(argon2.timeCost),
+      ARGON2_PARALLELISM: String(argon2.parallelism),
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const l = out.split('\n').find((x) => x.includes('"msg":"listening"'));
+      if (l) resolve(JSON.parse(l).pop3);
+    });
+    proc.on('exit', (c) => reject(new Error(`server exited ${c}: ${out}`)));
+  });
+  return {
+    proc,
+    port,
+    pid: proc.pid!,
+    stop: () =>
+      new Promise((r) => {
+        proc.once('exit', () => r());
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Proportional set size of a process in bytes (what the issue's Dovecot figure measures). */
+function pss(pid: number): number {
+  const txt = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const m = /^Pss:\s+(\d+) kB/m.exec(txt);
+  return Number(m?.[1] ?? 0) * 1024;
+}
+
+async function createMailboxes(prisma: PrismaClient, n: number, hash: string, label: string): Promise<string[]> {
+  const owner = await prisma.user.create({ data: { email: `owner-${label}-${newId()}@bench.example`, passwordHash: 'x', role: 'OWNER' } });
+  const domain = await prisma.domain.create({ data: { name: `${label}-${Date.now().toString(36)}.bench.example`, ownerId: owner.id } });
+  await prisma.$executeRaw`
+    INSERT INTO mailboxes (id, domain_id, local_part, password_hash, updated_at)
+    SELECT gen_random_uuid(), ${domain.id}::uuid, 'u' || i, ${hash}, now() FROM generate_series(1, ${n}::int) AS i`;
+  return Array.from({ length: n }, (_, i) => `u${i + 1}@${domain.name}`);
+}
+
+async function mailboxId(prisma: PrismaClient, address: string): Promise<string> {
+  const [local, dom] = address.split('@') as [string, string];
+  const m = await prisma.mailbox.findFirstOrThrow({ where: { localPart: local, domain: { name: dom } } });
+  return m.id;
+}
+
+/** Inserts `count` messages of `size` octets (CRLF lines) generated inside PostgreSQL. */
+async function fillMailbox(prisma: PrismaClient, id: string, count: number, size: number) {
+  const line = 'x'.repeat(76);
+  const lines = Math.max(1, Math.floor((size - 40) / 78));
+  await prisma.$executeRaw`
+    WITH body AS (SELECT convert_to('Subject: bench' || E'\r\n\r\n' || repeat(${line} || E'\r\n', ${lines}::int), 'UTF8') AS raw)
+    INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw)
+    SELECT gen_random_uuid(), ${id}::uuid, i, 'b' || lpad(i::text, 10, '0'), octet_length(body.raw), body.raw
+    FROM generate_series(1, ${count}::int) AS i, body`;
+  await prisma.$executeRaw`
+    UPDATE mailboxes SET next_uid = ${count + 1}::int, message_count = ${count}::int,
+      used_bytes = (SELECT coalesce(sum(size_octets), 0) FROM messages WHERE mailbox_id = ${id}::uuid) WHERE id = ${id}::uuid`;
+}
+
+async function timedLogin(port: number, user: string): Promise<number> {
+  const c = await BenchClient.connect(port);
+  const t0 = performance.now();
+  const r = await c.login(user, PASSWORD);
+  const dt = performance.now() - t0;
+  if (!r.startsWith('+OK')) throw new Error(`login failed: ${r}`);
+  await c.quit();
+  return dt;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main() {
+  const started = Date.now();
+  const pg = await acquireTestServer();
+  const db = await createTestDatabase(pg.adminUrl, 'pop3_bench');
+  const prisma = createPrismaClient(db.url, { maxConnections: 10 });
+  const servers: Server[] = [];
+  try {
+    console.log(`POP3 benchmark — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, Node ${process.version}`);
+    const prodHash = await createPasswordHasher(PROD_ARGON2).hash(PASSWORD);
+    const cheapHash = await createPasswordHasher(CHEAP_ARGON2).hash(PASSWORD);
+
+    // --- data
+    log('creating data (10,000-message maildrop, 4 × 50 MiB messages, 16 × 20 × 100 KB, 2,000 idle mailboxes)');
+    const loginBoxes = await createMailboxes(prisma, 32, prodHash, 'login');
+    const [emptyBox, bigDrop] = await createMailboxes(prisma, 2, prodHash, 'drop');
+    await fillMailbox(prisma, await mailboxId(prisma, bigDrop!), 10_000, 2_000);
+    const retrBoxes = await createMailboxes(prisma, 4, prodHash, 'retr');
+    for (const b of retrBoxes) await fillMailbox(prisma, await mailboxId(prisma, b), 1, 50 * MiB);
+    const mixBoxes = await createMailboxes(prisma, 16, prodHash, 'mix');
+    for (const b of mixBoxes) await fillMailbox(prisma, await mailboxId(prisma, b), 20, 100_000);
+    const idleBoxes = await createMailboxes(prisma, 2000, cheapHash, 'idle');
+    await prisma.$executeRaw`VACUUM ANALYZE messages`.catch(() => undefined);
+
+    const prod = await startServer(db.url, PROD_ARGON2);
+    servers.push(prod);
+    await timedLogin(prod.port, loginBoxes[0]!); // warm-up (dummy hash, JIT, pool)
+
+    // --- 1. logins/s with argon2id m=64 MiB t=3 p=1, all cores
+    {
+      const concurrency = Math.max(4, os.cpus().length * 4);
+      const durationMs = 10_000;
+      let done = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: concurrency }, async (_, w) => {
+          while (performance.now() - t0 < durationMs) {
+            await timedLogin(prod.port, loginBoxes[w % loginBoxes.length]!);
+            done++;
+          }
+        }),
+      );
+      const rate = done / ((performance.now() - t0) / 1000);
+      const target = DOVECOT_LOGINS_PER_S * 1.5;
+      figure('logins/s (argon2id m=64MiB t=3 p=1)', rate.toFixed(1), `≥ ${target.toFixed(2)} (1.5 × Dovecot 11.5)`, rate >= target, `${concurrency} clients; bound by argon2 on ${os.cpus().length} cores (thread pool ${Math.max(4, os.availableParallelism())})`);
+    }
+
+    // --- 2. login on a 10,000-message maildrop, beyond the hash
+    {
+      const empty: number[] = [];
+      const full: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        empty.push(await timedLogin(prod.port, emptyBox!));
+        full.push(await timedLogin(prod.port, bigDrop!));
+      }
+      const extra = median(full) - median(empty);
+      figure('login → +OK, 10,000-message maildrop, extra', `${extra.toFixed(1)} ms`, '< 50 ms beyond the hash', extra < 50, `median ${median(full).toFixed(0)} ms vs ${median(empty).toFixed(0)} ms empty`);
+    }
+
+    // --- 3. RETR of a 50 MiB message: throughput, then 4 clients at once with memory growth
+    {
+      const retr = async (user: string) => {
+        const c = await BenchClient.connect(prod.port);
+        await c.login(user, PASSWORD);
+        const t0 = performance.now();
+        const status = await c.cmd('RETR 1');
+        if (!status.startsWith('+OK')) throw new Error(status);
+        const n = await c.drainBody();
+        const dt = (performance.now() - t0) / 1000;
+        await c.quit();
+        return { n, dt };
+      };
+      const runs = [];
+      for (let i = 0; i < 3; i++) runs.push(await retr(retrBoxes[0]!));
+      const best = runs.reduce((a, b) => (a.n / a.dt > b.n / b.dt ? a : b));
+      const mbps = best.n / best.dt / 1e6;
+      figure('RETR 50 MiB, one client', `${mbps.toFixed(0)} MB/s`, '≥ 300 MB/s', mbps >= 300, `best of 3 (${runs.map((r) => (r.n / r.dt / 1e6).toFixed(0)).join(', ')}); 1 MiB substring() chunks, one prefetched`);
+
+      const base = pss(prod.pid);
+      let peak = base;
+      const sampler = setInterval(() => (peak = Math.max(peak, pss(prod.pid))), 25);
+      const t0 = performance.now();
+      const four = await Promise.all(retrBoxes.map((b) => retr(b)));
+      const dt = (performance.now() - t0) / 1000;
+      clearInterval(sampler);
+      const growth = (peak - base) / MiB;
+      const total = four.reduce((a, r) => a + r.n, 0);
+      figure('RETR 50 MiB × 4 clients, server memory growth', `${growth.toFixed(1)} MiB`, '< 20 MB', growth * 1.048576 < 20, `PSS ${(base / MiB).toFixed(0)} → ${(peak / MiB).toFixed(0)} MiB; aggregate ${(total / dt / 1e6).toFixed(0)} MB/s`);
+    }
+
+    // --- 4. 16 concurrent clients: login, RETR 20 × 100 KB, QUIT
+    {
+      const rounds = 2;
+      let octets = 0;
+      let sessions = 0;
+      const t0 = performance.now();
+      for (let r = 0; r < rounds; r++) {
+        await Promise.all(
+          mixBoxes.map(async (b) => {
+            const c = await BenchClient.connect(prod.port);
+            const ok = await c.login(b, PASSWORD);
+            if (!ok.startsWith('+OK')) throw new Error(ok);
+            for (let i = 1; i <= 20; i++) {
+              await c.cmd(`RETR ${i}`);
+              octets += await c.drainBody();
+            }
+            await c.quit();
+            sessions++;
+          }),
+        );
+      }
+      const dt = (performance.now() - t0) / 1000;
+      figure('16 clients × (login, 20 × RETR 100 KB, QUIT)', `${(sessions / dt).toFixed(1)} sessions/s`, 'report', undefined, `${(octets / dt / 1e6).toFixed(1)} MB/s; ${sessions} sessions in ${dt.toFixed(1)} s, login (argon2) dominates`);
+    }
+    await prod.stop();
+    servers.pop();
+
+    // --- 5. 2,000 idle logged-in sessions (cheap hashes: memory after login does not depend on argon2 cost)
+    {
+      const idle = await startServer(db.url, CHEAP_ARGON2);
+      servers.push(idle);
+      await timedLogin(idle.port, idleBoxes[0]!);
+      await new Promise((r) => setTimeout(r, 500));
+      const base = pss(idle.pid);
+      const clients: BenchClient[] = [];
+      const t0 = performance.now();
+      for (let i = 0; i < idleBoxes.length; i += 50) {
+        const batch = await Promise.all(
+          idleBoxes.slice(i, i + 50).map(async (b) => {
+            const c = await BenchClient.connect(idle.port);
+            const r = await c.login(b, PASSWORD);
+            if (!r.startsWith('+OK')) throw new Error(r);
+            return c;
+          }),
+        );
+        clients.push(...batch);
+      }
+      const loginSecs = (performance.now() - t0) / 1000;
+      await new Promise((r) => setTimeout(r, 2000));
+      // every session still answers
+      let alive = 0;
+      for (let i = 0; i < clients.length; i += 100) {
+        const rs = await Promise.all(clients.slice(i, i + 100).map((c) => c.cmd('NOOP').catch(() => 'dead')));
+        alive += rs.filter((r) => r === '+OK').length;
+      }
+      const after = pss(idle.pid);
+      const growth = (after - base) / MiB;
+      figure('2,000 idle logged-in sessions: alive', `${alive}/${clients.length}`, 'all stay up', alive === clients.length, `logged in within ${loginSecs.toFixed(1)} s`);
+      figure('2,000 idle logged-in sessions: memory growth', `${growth.toFixed(1)} MiB`, '< 100 MB', growth * 1.048576 < 100, `server PSS ${(base / MiB).toFixed(0)} → ${(after / MiB).toFixed(0)} MiB (${((after - base) / clients.length / 1024).toFixed(1)} KiB/session); Dovecot ≈ 1 GB`);
+      await Promise.all(clients.map((c) => c.quit()));
+      await idle.stop();
+      servers.pop();
+    }
+    console.log(`\nPOP3 benchmark finished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  } finally {
+    for (const s of servers) s.proc.kill('SIGKILL');
+    await prisma.$disconnect();
+    await db.drop().catch(() => undefined);
+    await pg.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
