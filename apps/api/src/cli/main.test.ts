@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { testDatabaseUrl } from '@mailroom/db/testing';
+import { call, createTestApp, createUser, login, type TestContext, uniqueName } from '../testing.ts';
+
+const API_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const TSX = path.resolve(API_DIR, '../../node_modules/.bin/tsx');
+
+function runCli(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(TSX, ['src/cli/main.ts', ...args], {
+      cwd: API_DIR,
+      env: { ...process.env, DATABASE_URL: testDatabaseUrl(), ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', LOG_LEVEL: 'silent' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin ?? '');
+  });
+}
+
+let t: TestContext;
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(async () => t?.close());
+
+describe('operator CLI', () => {
+  test('--help for the CLI and each command', async () => {
+    const main = await runCli(['--help']);
+    expect(main.code).toBe(0);
+    expect(main.stdout).toContain('api-key create');
+    expect(main.stdout).toContain('admin create');
+    const key = await runCli(['api-key', 'create', '--help']);
+    expect(key.code).toBe(0);
+    expect(key.stdout).toContain('--user <email>');
+    expect(key.stdout).toContain('--expires');
+    const admin = await runCli(['admin', 'create', '--help']);
+    expect(admin.code).toBe(0);
+    expect(admin.stdout).toContain('--password-stdin');
+  });
+
+  test('api-key create prints the key alone on the last line; the key works with its scopes and expiry', async () => {
+    const owner = await createUser(t);
+    const res = await runCli(['api-key', 'create', '--user', owner.email.toUpperCase(), '--name', 'provisioning', '--scopes', 'domains:write,mailboxes:write', '--expires', '30d']);
+    expect(res.code, res.stderr).toBe(0);
+    const lines = res.stdout.trimEnd().split('\n');
+    const key = lines[lines.length - 1]!;
+    expect(key).toMatch(/^mr_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$/);
+    const d = await call(t.app, { key }, 'POST', '/api/v1/domains', { name: `${uniqueName('cli')}.example` });
+    expect(d.statusCode).toBe(201);
+    expect((await call(t.app, { key }, 'GET', '/api/v1/api-keys')).statusCode).toBe(403);
+    const row = await t.prisma.apiKey.findFirstOrThrow({ where: { userId: owner.id } });
+    expect(row.expiresAt!.getTime()).toBeGreaterThan(Date.now() + 29 * 86_400_000);
+    expect(row.scopes.sort()).toEqual(['domains:write', 'mailboxes:write']);
+  });
+
+  test('api-key create for an admin defaults to every scope', async () => {
+    const admin = await createUser(t, { role: 'ADMIN' });
+    const res = await runCli(['api-key', 'create', '--user', admin.email, '--name', 'ops']);
+    expect(res.code, res.stderr).toBe(0);
+    const key = res.stdout.trimEnd().split('\n').pop()!;
+    expect((await call(t.app, { key }, 'GET', '/api/v1/owners')).statusCode).toBe(200);
+  });
+
+  test('errors: unknown user, unknown scope, missing options, unknown command', async () => {
+    const unknown = await runCli(['api-key', 'create', '--user', 'nobody@nowhere.example', '--name', 'x']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('no user');
+    const badScope = await runCli(['api-key', 'create', '--user', 'a@b.example', '--name', 'x', '--scopes', 'root']);
+    expect(badScope.code).toBe(2);
+    expect(badScope.stderr).toContain('unknown scope');
+    const missing = await runCli(['api-key', 'create', '--name', 'x']);
+    expect(missing.code).toBe(2);
+    expect((await runCli(['frobnicate'])).code).toBe(2);
+  });
+
+  test('admin create --password-stdin creates an admin who can sign in; weak passwords are refused', async () => {
+    const email = `${uniqueName('adm')}@example.com`;
+    const res = await runCli(['admin', 'create', '--email', email, '--password-stdin'], 'admin cli passphrase 8\n');
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain(email);
+    const s = await login(t.app, email, 'admin cli passphrase 8');
+    expect((await call(t.app, s, 'GET', '/api/v1/me')).json().user.role).toBe('ADMIN');
+    const weak = await runCli(['admin', 'create', '--email', `${uniqueName('adm')}@example.com`, '--password-stdin'], 'password\n');
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).toContain('PASSWORD_TOO_WEAK');
+    const dup = await runCli(['admin', 'create', '--email', email, '--password-stdin'], 'admin cli passphrase 9\n');
+    expect(dup.stderr).toContain('ALREADY_EXISTS');
+  });
+});
