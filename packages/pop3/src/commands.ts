@@ -1,6 +1,6 @@
 import { accountKey, ipNetworkKey, isDatabaseUnavailable } from '@mailroom/core';
 import { DotStuffer, TopLimiter } from './framing.ts';
-import type { Pop3Session } from './session.ts';
+import { SessionClosedError, type Pop3Session } from './session.ts';
 import { LockLostError, MessageGoneError, type MessageInfo } from './store.ts';
 
 export type CommandHandler = (session: Pop3Session, args: string) => Promise<void>;
@@ -8,6 +8,8 @@ export type CommandTable = Readonly<Record<string, CommandHandler>>;
 
 const TEMP_FAILURE = '-ERR [SYS/TEMP] Temporary server failure, try again later.';
 const AUTH_FAILED = '-ERR [AUTH] Authentication failed.';
+/** Like Dovecot's login process: a connection that fails this many logins is closed (the throttle still counts them). */
+export const MAX_AUTH_FAILURES_PER_CONNECTION = 3;
 const PLAINTEXT_REFUSED = '-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -58,6 +60,12 @@ async function login(s: Pop3Session, login: string, password: string): Promise<v
       await store.recordAuthFailure(keys, password);
       result = 'invalid';
       s.log.info({ login }, 'login failed');
+      s.authFailures++;
+      if (s.authFailures >= MAX_AUTH_FAILURES_PER_CONNECTION) {
+        await s.reply('-ERR [AUTH] Authentication failed. Too many failures, disconnecting.');
+        s.close();
+        return;
+      }
       await s.reply(AUTH_FAILED);
       return;
     }
@@ -157,7 +165,13 @@ const stls: CommandHandler = async (s, args) => {
   if (args.trim()) return s.badCommand('-ERR STLS takes no arguments.');
   if (s.secure) return s.reply('-ERR TLS is already active.');
   await s.reply('+OK Begin TLS negotiation now.');
-  await s.startTls();
+  try {
+    await s.startTls();
+  } catch (err) {
+    s.log.info({ err: (err as Error).message }, 'STLS handshake failed');
+    s.destroy();
+    throw new SessionClosedError();
+  }
 };
 
 const quitAuthorization: CommandHandler = async (s) => {

@@ -49,6 +49,7 @@ export class Pop3Session {
   messages: MessageInfo[] = [];
   readonly deleted = new Set<number>();
   badCommands = 0;
+  authFailures = 0;
   readonly log: Logger;
   private stream: Socket | tls.TLSSocket;
   private readonly reader: LineReader;

@@ -45,13 +45,25 @@ describe('AUTHORIZATION', () => {
     await c.greeting();
     const wrong = await c.login(md.address, 'not-the-password');
     const unknown = await c.login(`nobody@${md.domain}`, 'not-the-password');
-    const malformed = await c.login('not-an-address', 'x');
     expect(wrong).toBe('-ERR [AUTH] Authentication failed.');
     expect(unknown).toBe(wrong);
-    expect(malformed).toBe(wrong);
     // the session stays usable
     expect(await c.login(md.address, md.password)).toBe('+OK Logged in.');
     c.destroy();
+    const d = await Pop3TestClient.connect(srv.port);
+    await d.greeting();
+    expect(await d.login('not-an-address', 'x')).toBe(wrong);
+    d.destroy();
+  });
+
+  it('closes a connection after three failed logins, like Dovecot', async () => {
+    const md = await createMaildrop(prisma);
+    const c = await Pop3TestClient.connect(srv.port);
+    await c.greeting();
+    expect(await c.login(md.address, 'a')).toBe('-ERR [AUTH] Authentication failed.');
+    expect(await c.login(md.address, 'b')).toBe('-ERR [AUTH] Authentication failed.');
+    expect(await c.login(md.address, 'c')).toMatch(/^-ERR \[AUTH\] Authentication failed\. Too many failures/);
+    await c.closed();
   });
 
   it('PASS needs USER first; a password may contain spaces', async () => {

@@ -22,11 +22,14 @@ async function failures(login: string) {
 describe('brute-force throttling', () => {
   it('adds a growing delay after repeated distinct wrong passwords, without changing the reply', async () => {
     const md = await createMaildrop(prisma);
-    const c = await Pop3TestClient.connect(srv.port);
-    await c.greeting();
     const before = srv.delays.length;
     const replies = [];
-    for (let i = 0; i < 6; i++) replies.push(await c.login(md.address, `guess-${i}`));
+    for (let i = 0; i < 6; i++) {
+      const a = await Pop3TestClient.connect(srv.port);
+      await a.greeting();
+      replies.push(await a.login(md.address, `guess-${i}`));
+      a.destroy();
+    }
     expect(new Set(replies)).toEqual(new Set(['-ERR [AUTH] Authentication failed.']));
     expect(await failures(md.address)).toBe(6);
     // the server asked to wait before answering, and the wait grew
@@ -35,6 +38,8 @@ describe('brute-force throttling', () => {
     expect(asked.at(-1)!).toBeGreaterThanOrEqual(2000);
     for (let i = 1; i < asked.length; i++) expect(asked[i]!).toBeGreaterThanOrEqual(asked[i - 1]!);
     // the right password still works (delay, not lockout) and clears the account's count
+    const c = await Pop3TestClient.connect(srv.port);
+    await c.greeting();
     expect(await c.login(md.address, md.password)).toBe('+OK Logged in.');
     expect(await failures(md.address)).toBe(0);
     c.destroy();
@@ -54,11 +59,13 @@ describe('brute-force throttling', () => {
   it('throttles unknown accounts exactly like known ones', async () => {
     const md = await createMaildrop(prisma);
     const ghost = `ghost@${md.domain}`;
-    const c = await Pop3TestClient.connect(srv.port);
-    await c.greeting();
-    for (let i = 0; i < 4; i++) expect(await c.login(ghost, `guess-${i}`)).toBe('-ERR [AUTH] Authentication failed.');
+    for (let i = 0; i < 4; i++) {
+      const c = await Pop3TestClient.connect(srv.port);
+      await c.greeting();
+      expect(await c.login(ghost, `guess-${i}`)).toBe('-ERR [AUTH] Authentication failed.');
+      c.destroy();
+    }
     expect(await failures(ghost)).toBe(4);
-    c.destroy();
   });
 
 });
