@@ -26,7 +26,7 @@ export function ConnectionCard({ address, id = 'connection-settings' }: { addres
         {rows.map((r) => (
           <div key={r.label} className="flex flex-wrap items-center justify-between gap-2 py-2 sm:flex-nowrap">
             <dt className="w-44 shrink-0 text-sm font-medium text-slate-600">{r.label}</dt>
-            <dd className="min-w-0 flex-1 font-mono text-sm break-all text-slate-900" data-setting={r.label}>
+            <dd className={`min-w-0 flex-1 text-sm break-all text-slate-900 ${r.copy ? 'font-mono' : ''}`}>
               {r.value}
             </dd>
             {r.copy && (

@@ -37,7 +37,7 @@ export function PageHeader({ title, description, actions, back }: { title: React
       )}
       <div className="flex flex-wrap items-end justify-between gap-4">
         <div className="min-w-0">
-          <h1 className="truncate text-2xl font-semibold tracking-tight text-slate-900">{title}</h1>
+          <h1 className="text-2xl font-semibold tracking-tight wrap-anywhere text-slate-900">{title}</h1>
           {description && <p className="mt-1 text-sm text-slate-600">{description}</p>}
         </div>
         {actions && <div className="flex flex-wrap gap-2">{actions}</div>}
@@ -58,7 +58,7 @@ export function Card({ title, description, actions, children, className, id }: {
                 {title}
               </h2>
             )}
-            {description && <p className="mt-0.5 text-sm text-slate-600">{description}</p>}
+            {description && <p className="mt-0.5 text-sm wrap-anywhere text-slate-600">{description}</p>}
           </div>
           {actions && <div className="flex flex-wrap gap-2">{actions}</div>}
         </div>

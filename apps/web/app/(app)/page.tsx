@@ -24,7 +24,7 @@ export default async function DashboardPage({ searchParams }: { searchParams: Pr
         actions={<ButtonLink href="/domains/new">Add domain</ButtonLink>}
       />
       {!isAdmin && (
-        <dl className="mb-8 grid gap-4 sm:grid-cols-3">
+        <dl className="mb-8 grid grid-cols-1 gap-4 sm:grid-cols-3">
           <Stat label="Domains" value={`${user.usage.domains}${user.maxDomains !== null ? ` / ${user.maxDomains}` : ''}`} sub={<p className="text-xs text-slate-600">{user.maxDomains === null ? 'No limit' : `${Math.max(0, user.maxDomains - user.usage.domains)} left`}</p>} />
           <Stat label="Mailboxes" value={`${user.usage.mailboxes}${user.maxMailboxes !== null ? ` / ${user.maxMailboxes}` : ''}`} sub={<p className="text-xs text-slate-600">{user.maxMailboxes === null ? 'No limit' : `${Math.max(0, user.maxMailboxes - user.usage.mailboxes)} left`}</p>} />
           <Stat label="Storage" value={formatBytes(user.usage.usedBytes)} sub={<UsageBar used={user.usage.usedBytes} limit={user.maxStorageBytes} label="Storage used across your domains" />} />
@@ -38,7 +38,7 @@ export default async function DashboardPage({ searchParams }: { searchParams: Pr
         <Card title={`${page.items.length}${page.nextCursor ? '+' : ''} domain${page.items.length === 1 ? '' : 's'}`} id="domains">
           <ul className="-my-2 divide-y divide-slate-100">
             {page.items.map((d) => (
-              <li key={d.id} className="grid gap-3 py-3 sm:grid-cols-[1fr_10rem_12rem] sm:items-center">
+              <li key={d.id} className="grid grid-cols-1 gap-3 py-3 sm:grid-cols-[1fr_10rem_12rem] sm:items-center">
                 <div className="min-w-0">
                   <Link href={`/domains/${d.id}`} className="font-medium break-all text-brand-700 hover:underline">
                     {d.name}
@@ -76,7 +76,7 @@ function MailboxHome({ me }: { me: Awaited<ReturnType<typeof requireMe>> }) {
       {!mb.enabled && (
         <p className="mb-6 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 ring-1 ring-amber-600/30 ring-inset">This mailbox is disabled: it cannot receive mail or be read over POP3. Contact your domain owner.</p>
       )}
-      <dl className="mb-8 grid gap-4 sm:grid-cols-3">
+      <dl className="mb-8 grid grid-cols-1 gap-4 sm:grid-cols-3">
         <Stat label="Messages waiting" value={mb.messageCount} />
         <Stat label="Storage" value={formatBytes(mb.usedBytes)} sub={<UsageBar used={mb.usedBytes} limit={mb.quotaBytes} label="Mailbox storage against quota" />} />
         <Stat label="Last POP3 login" value={<span className="text-base">{formatDateTime(mb.lastLoginAt)}</span>} />

@@ -12,10 +12,10 @@ export default async function AccountPage() {
   return (
     <>
       <PageHeader title={me.mailbox ? 'Change password' : 'Account'} description={`Signed in as ${who}`} />
-      <div className="grid max-w-3xl gap-8">
+      <div className="grid max-w-3xl grid-cols-1 gap-8">
         {me.user && (
           <Card title="Profile">
-            <dl className="grid gap-3 text-sm sm:grid-cols-2">
+            <dl className="grid grid-cols-1 gap-3 text-sm sm:grid-cols-2">
               <div>
                 <dt className="font-medium text-slate-600">Email</dt>
                 <dd className="break-all text-slate-900">{me.user.email}</dd>

@@ -66,7 +66,7 @@ export function CreateKeyForm({ domains }: { domains: { id: string; name: string
       )}
       <Form onSubmit={submit} className="space-y-5">
         {problem && <Alert>{problemMessage(problem)}</Alert>}
-        <div className="grid gap-4 sm:grid-cols-2">
+        <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
           <Field id="key-name" label="Name" hint="What uses it, e.g. “billing sync”." error={server.name}>
             <input id="key-name" required value={name} onChange={(e) => setName(e.target.value)} className={inputClass} {...describedBy('key-name', server.name, true)} />
           </Field>

@@ -20,7 +20,8 @@ function dayEnd(d?: string): string | undefined {
   return t.toISOString();
 }
 
-const TARGET_TYPES = ['owner', 'domain', 'mailbox', 'alias', 'apiKey', 'user', 'session'];
+const TARGET_TYPES = ['owner', 'user', 'domain', 'mailbox', 'alias', 'api-key'];
+const ACTION_SUGGESTIONS = ['auth.login', 'owner.', 'domain.', 'mailbox.', 'mailbox.create', 'mailbox.delete', 'mailbox.password.set', 'alias.', 'api-key.', 'user.password.change'];
 
 export default async function AuditPage({ searchParams }: { searchParams: Promise<Filters> }) {
   await requireUser('ADMIN');
@@ -34,10 +35,18 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
     <>
       <PageHeader title="Audit log" description="Every change, who made it (user or API key), from where, and which fields changed. Secrets are never recorded." />
       <Card className="mb-6" title="Filters">
-        <form action="/admin/audit" className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
+        <form action="/admin/audit" className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
           <div>
             <label htmlFor="action" className={labelClass}>Action</label>
-            <input id="action" name="action" defaultValue={f.action} placeholder="mailbox.create or mailbox." className={inputClass + ' mt-1'} />
+            <input id="action" name="action" list="audit-actions" defaultValue={f.action} placeholder="mailbox.create, or mailbox. for all" aria-describedby="action-hint" className={inputClass + ' mt-1'} />
+            <datalist id="audit-actions">
+              {ACTION_SUGGESTIONS.map((a) => (
+                <option key={a} value={a} />
+              ))}
+            </datalist>
+            <p id="action-hint" className="mt-1 text-xs text-slate-600">
+              An exact action, or a prefix ending in a dot.
+            </p>
           </div>
           <div>
             <label htmlFor="targetType" className={labelClass}>Target type</label>

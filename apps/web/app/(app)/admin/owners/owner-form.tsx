@@ -70,7 +70,7 @@ export function OwnerForm({ owner }: { owner?: Owner }) {
     <Form onSubmit={submit} className="space-y-5">
       {problem && problem.code !== 'ALREADY_EXISTS' && Object.keys(server).length === 0 && <Alert>{problemMessage(problem)}</Alert>}
       {saved && <Alert tone="success">Owner saved.</Alert>}
-      <div className="grid gap-4 sm:grid-cols-2">
+      <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
         <Field id="owner-email" label="Email" error={errors.email}>
           <input id="owner-email" type="email" autoComplete="off" required value={email} onChange={(e) => setEmail(e.target.value)} className={inputClass} {...describedBy('owner-email', errors.email)} />
         </Field>
@@ -81,7 +81,7 @@ export function OwnerForm({ owner }: { owner?: Owner }) {
       <fieldset>
         <legend className="text-sm font-semibold text-slate-900">Limits</legend>
         <p className="text-xs text-slate-600">Leave a limit empty for no limit.</p>
-        <div className="mt-3 grid gap-4 sm:grid-cols-3">
+        <div className="mt-3 grid grid-cols-1 gap-4 sm:grid-cols-3">
           <Field id="max-domains" label="Domains" error={errors.maxDomains}>
             <input id="max-domains" inputMode="numeric" value={maxDomains} onChange={(e) => setMaxDomains(e.target.value)} className={inputClass} {...describedBy('max-domains', errors.maxDomains)} />
           </Field>

@@ -146,7 +146,7 @@ export function AliasEditor({ domainId, domainName, aliases, mailboxes }: { doma
           </h3>
           {problem && <Alert>{problem.code === 'ALREADY_EXISTS' ? 'That address already exists as a mailbox or alias.' : problemMessage(problem)}</Alert>}
           {done && <Alert tone="success">{done}</Alert>}
-          <div className="grid gap-4 sm:grid-cols-2">
+          <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
             <div className="space-y-2">
               <Field id="alias-local" label="Alias address" error={lpError}>
                 <div className="flex items-center gap-2">

@@ -23,13 +23,13 @@ export default async function MailboxPage({ params, searchParams }: { params: Pr
       />
       <div className="space-y-8">
         {created && <Alert tone="success">Mailbox created. Send the connection settings below to its user, together with the password you chose.</Alert>}
-        <dl className="grid gap-4 sm:grid-cols-3">
+        <dl className="grid grid-cols-1 gap-4 sm:grid-cols-3">
           <Stat label="Messages waiting" value={mb.messageCount} />
           <Stat label="Storage" value={formatBytes(mb.usedBytes)} sub={<UsageBar used={mb.usedBytes} limit={mb.quotaBytes} label={`Storage of ${mb.address}`} />} />
           <Stat label="Last POP3 login" value={<span className="text-base">{formatDateTime(mb.lastLoginAt)}</span>} sub={mb.lastLoginIp ? <p className="text-xs text-slate-600">from {mb.lastLoginIp}</p> : undefined} />
         </dl>
         <ConnectionCard address={mb.address} />
-        <div className="grid gap-8 lg:grid-cols-2">
+        <div className="grid grid-cols-1 gap-8 lg:grid-cols-2">
           <MailboxForm mailbox={mb} />
           <ResetPasswordForm mailboxId={mb.id} address={mb.address} />
         </div>

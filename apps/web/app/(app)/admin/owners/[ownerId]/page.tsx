@@ -28,7 +28,7 @@ export default async function OwnerPage({ params, searchParams }: { params: Prom
           ) : (
             <ul className="-my-2 divide-y divide-slate-100">
               {domains.items.map((d) => (
-                <li key={d.id} className="grid gap-2 py-2 sm:grid-cols-[1fr_12rem] sm:items-center">
+                <li key={d.id} className="grid grid-cols-1 gap-2 py-2 sm:grid-cols-[1fr_12rem] sm:items-center">
                   <Link href={`/domains/${d.id}`} className="font-medium break-all text-brand-700 hover:underline">
                     {d.name}
                   </Link>

@@ -1,0 +1,103 @@
+import { apiSession, createOwner, expect, expectAccessible, screenshot, signIn, strongPassword, test, uniqueName } from './helpers';
+
+test('aliases, catch-all and API keys: an owner manages them in the browser; the key secret is shown once and works', async ({ page, context, request }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  const owner = await createOwner();
+  const api = await apiSession(owner.email, owner.password);
+  const domain = await api.call<{ id: string; name: string }>('POST', '/domains', { name: `${uniqueName('p')}.example` });
+  for (const localPart of ['erin', 'frank']) await api.call('POST', `/domains/${domain.id}/mailboxes`, { localPart, password: strongPassword() });
+  await api.ctx.dispose();
+
+  await signIn(page, owner.email, owner.password);
+  await page.goto(`/domains/${domain.id}`);
+  const aliases = page.locator('#aliases');
+  await expect(aliases.getByText('No aliases yet')).toBeVisible();
+
+  // An alias to two mailboxes.
+  await aliases.getByLabel('Alias address').fill('sales');
+  await aliases.getByRole('checkbox', { name: `erin@${domain.name}` }).check();
+  await aliases.getByRole('checkbox', { name: `frank@${domain.name}` }).check();
+  await aliases.getByRole('button', { name: 'Add alias' }).click();
+  await expect(aliases.getByText(`sales@${domain.name}`, { exact: true })).toBeVisible();
+  await expect(aliases.getByText(`→ erin@${domain.name}, frank@${domain.name}`)).toBeVisible();
+
+  // The catch-all.
+  await aliases.getByRole('checkbox', { name: /^Catch-all/ }).check();
+  await aliases.getByRole('group', { name: 'Deliver to' }).last().getByRole('checkbox', { name: `erin@${domain.name}` }).check();
+  await aliases.getByRole('button', { name: 'Add catch-all' }).click();
+  await expect(aliases.getByText(`Catch-all (*@${domain.name})`, { exact: true })).toBeVisible();
+  await expect(aliases.getByRole('checkbox', { name: /^Catch-all/ })).toBeDisabled();
+  await expectAccessible(page, 'the alias editor');
+
+  // Search and the mailbox table.
+  await page.getByRole('searchbox', { name: 'Search mailboxes' }).fill('fra');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page).toHaveURL(/q=fra/);
+  const table = page.getByRole('table', { name: `Mailboxes of ${domain.name}` });
+  await expect(table.getByRole('link')).toHaveText([`frank@${domain.name}`]);
+  await screenshot(page, 'aliases-and-search');
+
+  // API key: created with scopes and a domain restriction, secret shown once, usable, then revoked.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API keys' }).click();
+  await expect(page.getByText('No API keys yet')).toBeVisible();
+  await page.getByLabel('Name').fill('billing sync');
+  await page.getByRole('checkbox', { name: domain.name }).check();
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const secret = (await page.getByTestId('new-api-key').textContent())!.trim();
+  expect(secret).toMatch(/^mr_/);
+  await expectAccessible(page, 'the API keys page');
+  await screenshot(page, 'api-key-created');
+  const res = await request.get(`/api/v1/domains/${domain.id}/mailboxes`, { headers: { authorization: `Bearer ${secret}` } });
+  expect(res.status()).toBe(200);
+  await page.reload();
+  await expect(page.getByTestId('new-api-key')).toHaveCount(0);
+  await expect(page.getByText(secret)).toHaveCount(0);
+  await page.getByRole('button', { name: 'Revoke' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke key' }).click();
+  await expect(page.getByText('Revoked')).toBeVisible();
+  const after = await request.get(`/api/v1/domains/${domain.id}/mailboxes`, { headers: { authorization: `Bearer ${secret}` } });
+  expect(after.status()).toBe(401);
+});
+
+test('phone width: the domain page and the mailbox page fit a 375 px screen without sideways scrolling', async ({ page }) => {
+  await page.setViewportSize({ width: 375, height: 812 });
+  const owner = await createOwner();
+  const api = await apiSession(owner.email, owner.password);
+  const domain = await api.call<{ id: string; name: string }>('POST', '/domains', { name: `${uniqueName('phone')}.example` });
+  const mailbox = await api.call<{ id: string }>('POST', `/domains/${domain.id}/mailboxes`, { localPart: 'a.rather.long.local.part', password: strongPassword(), displayName: 'Someone' });
+  await api.ctx.dispose();
+  await signIn(page, owner.email, owner.password);
+  for (const url of ['/', `/domains/${domain.id}`, `/mailboxes/${mailbox.id}`, `/domains/${domain.id}/mailboxes/new`]) {
+    await page.goto(url);
+    await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+    const wide = await page.evaluate(() => {
+      const limit = document.documentElement.clientWidth;
+      return [...document.body.querySelectorAll('*')]
+        .filter((el) => el.getBoundingClientRect().right > limit + 1 && el.checkVisibility())
+        .map((el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}.${[...el.classList].slice(0, 4).join('.')}`);
+    });
+    expect(wide, `elements wider than the screen on ${url}`).toEqual([]);
+  }
+  await expectAccessible(page, 'the new mailbox form at phone width');
+  await page.goto(`/domains/${domain.id}`);
+  await screenshot(page, 'phone-domain-page');
+});
+
+test('admin: audit log lists changes and filters them by action', async ({ page }) => {
+  const owner = await createOwner({ maxMailboxes: 5 });
+  await signIn(page, process.env.MAILROOM_E2E_ADMIN_EMAIL!, process.env.MAILROOM_E2E_ADMIN_PASSWORD!);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Audit log' })).toBeVisible();
+  const events = page.getByRole('table', { name: /Audit events/ });
+  await expect(events).toBeVisible();
+  await page.getByLabel('Target id').fill(owner.id);
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await expect(page).toHaveURL(new RegExp(`targetId=${owner.id}`));
+  await expect(events.getByRole('row')).not.toHaveCount(1);
+  await expect(events).toContainText(owner.id);
+  await expectAccessible(page, 'the audit log');
+  await screenshot(page, 'audit-log');
+  await page.getByLabel('Action').fill('no.such.action');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await expect(page.getByText('No events match these filters')).toBeVisible();
+});
