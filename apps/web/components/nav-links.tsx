@@ -1,6 +1,7 @@
 'use client';
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
+import { LinkPending } from './link-pending';
 import { cx } from './ui';
 
 export function NavLinks({ links }: { links: { href: string; label: string }[] }) {
@@ -14,9 +15,10 @@ export function NavLinks({ links }: { links: { href: string; label: string }[] }
             <Link
               href={l.href}
               aria-current={active ? 'page' : undefined}
-              className={cx('block rounded-md px-3 py-2 text-sm font-medium', active ? 'bg-brand-50 text-brand-800' : 'text-slate-700 hover:bg-slate-100 hover:text-slate-900')}
+              className={cx('relative block rounded-md px-3 py-2 text-sm font-medium', active ? 'bg-brand-50 text-brand-800' : 'text-slate-700 hover:bg-slate-100 hover:text-slate-900')}
             >
               {l.label}
+              <LinkPending />
             </Link>
           </li>
         );

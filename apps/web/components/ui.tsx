@@ -2,6 +2,7 @@
 import Link from 'next/link';
 import type { ComponentProps, ReactNode } from 'react';
 import { formatBytes, percent } from '@/lib/format';
+import { LinkPending } from './link-pending';
 
 export function cx(...parts: (string | false | null | undefined)[]): string {
   return parts.filter(Boolean).join(' ');
@@ -23,8 +24,13 @@ export function buttonClass(variant: Variant = 'primary', size: 'sm' | 'md' = 'm
   );
 }
 
-export function ButtonLink({ variant = 'primary', size = 'md', className, ...props }: ComponentProps<typeof Link> & { variant?: Variant; size?: 'sm' | 'md' }) {
-  return <Link {...props} className={cx(buttonClass(variant, size), className)} />;
+export function ButtonLink({ variant = 'primary', size = 'md', className, children, ...props }: ComponentProps<typeof Link> & { variant?: Variant; size?: 'sm' | 'md' }) {
+  return (
+    <Link {...props} className={cx(buttonClass(variant, size), 'relative', className)}>
+      {children}
+      <LinkPending />
+    </Link>
+  );
 }
 
 export function PageHeader({ title, description, actions, back }: { title: ReactNode; description?: ReactNode; actions?: ReactNode; back?: { href: string; label: string } }) {

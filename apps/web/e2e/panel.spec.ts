@@ -101,3 +101,17 @@ test('admin: audit log lists changes and filters them by action', async ({ page 
   await page.getByRole('button', { name: 'Apply filters' }).click();
   await expect(page.getByText('No events match these filters')).toBeVisible();
 });
+
+test('sign-in: a wrong password gets a plain message, and what was typed stays', async ({ page }) => {
+  const owner = await createOwner();
+  await page.goto('/login');
+  await page.getByLabel('Email or mailbox address').fill(owner.email);
+  await page.getByLabel('Password', { exact: true }).fill('not-the-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('main').getByRole('alert')).toHaveText('That email and password do not match an account.');
+  await expect(page.getByLabel('Email or mailbox address')).toHaveValue(owner.email);
+  await expectAccessible(page, 'the sign-in page with an error');
+  // Signed-out visitors are sent to sign in.
+  await page.goto('/keys');
+  await expect(page).toHaveURL(/\/login$/);
+});
