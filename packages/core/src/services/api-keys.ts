@@ -52,10 +52,16 @@ export function toApiKeyDto(r: ApiKeyRow): ApiKey {
 export async function authenticateApiKey(prisma: PrismaClient, key: string, now = new Date()): Promise<UserPrincipal | undefined> {
   const parsed = parseApiKey(key);
   if (!parsed) return undefined;
-  const row = await prisma.apiKey.findUnique({
-    where: { prefix: parsed.prefix },
-    select: { id: true, secretHash: true, scopes: true, domainIds: true, expiresAt: true, revokedAt: true, lastUsedAt: true, user: { select: { id: true, email: true, role: true, disabled: true } } },
-  });
+  // One indexed statement (prefix is unique), joined to the user; the hot path of every automated request.
+  const rows = await prisma.$queryRaw<
+    { id: string; secret_hash: string; scopes: string[]; domain_ids: string[]; expires_at: Date | null; revoked_at: Date | null; last_used_at: Date | null; user_id: string; email: string; role: 'ADMIN' | 'OWNER'; disabled: boolean }[]
+  >`SELECT k.id, k.secret_hash, k.scopes, k.domain_ids::text[] AS domain_ids, k.expires_at, k.revoked_at, k.last_used_at,
+           u.id AS user_id, u.email, u.role::text AS role, u.disabled
+    FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.prefix = ${parsed.prefix}`;
+  const r = rows[0];
+  const row = r
+    ? { id: r.id, secretHash: r.secret_hash, scopes: r.scopes, domainIds: r.domain_ids, expiresAt: r.expires_at, revokedAt: r.revoked_at, lastUsedAt: r.last_used_at, user: { id: r.user_id, email: r.email, role: r.role, disabled: r.disabled } }
+    : null;
   const expected = Buffer.from(row?.secretHash ?? sha256Hex('no-such-key'), 'hex');
   const actual = Buffer.from(sha256Hex(parsed.secret), 'hex');
   const match = expected.length === actual.length && timingSafeEqual(expected, actual);

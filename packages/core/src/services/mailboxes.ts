@@ -1,4 +1,4 @@
-import type { Prisma, PrismaClient } from '@mailroom/db';
+import { Prisma, type PrismaClient } from '@mailroom/db';
 import { normalizeLocalPart } from '../address.ts';
 import { AppError } from '../errors.ts';
 import type { CreateMailboxBody, Mailbox, UpdateMailboxBody } from '../schemas/mailboxes.ts';
@@ -133,15 +133,76 @@ export async function createMailbox(deps: ServiceDeps, actor: Actor, domainId: s
   }
 }
 
+interface MailboxListRow {
+  domain_name: string;
+  id: string | null;
+  domain_id: string;
+  local_part: string;
+  display_name: string | null;
+  quota_bytes: bigint | null;
+  used_bytes: bigint;
+  message_count: number;
+  enabled: boolean;
+  last_login_at: Date | null;
+  last_login_ip: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function escapeLike(v: string): string {
+  return v.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * The hot path of the panel and of provisioning scripts: one SQL statement checks the domain is visible and reads the
+ * page by keyset on (domain_id, local_part), served by the unique index.
+ */
 export async function listMailboxes(prisma: PrismaClient, actor: Actor, domainId: string, input: { limit: number; cursor?: string | undefined; q?: string | undefined }): Promise<Page<Mailbox>> {
   const p = requireUser(actor, 'mailboxes:read');
   const cursor = decodeCursor(input.cursor, ['localPart'] as const);
-  const domain = await findVisibleDomain(prisma, p, domainId, { id: true, name: true });
-  const where: Prisma.MailboxWhereInput = { domainId };
-  if (input.q) where.OR = [{ localPart: { contains: input.q.toLowerCase() } }, { displayName: { contains: input.q, mode: 'insensitive' } }];
-  if (cursor) where.localPart = { gt: cursor.localPart };
-  const rows = await prisma.mailbox.findMany({ where, select: mailboxSelect, orderBy: { localPart: 'asc' }, take: input.limit + 1 });
-  return toPage(rows, input.limit, (r) => ({ localPart: r.localPart }), (r) => toMailboxDto(r, domain.name));
+  const vis = visibleDomainWhere(p);
+  const ownerFilter = vis.ownerId ? Prisma.sql`AND d.owner_id = ${vis.ownerId}::uuid` : Prisma.empty;
+  const keyFilter = vis.id ? Prisma.sql`AND d.id::text = ANY(${vis.id.in}::text[])` : Prisma.empty;
+  const cursorFilter = cursor ? Prisma.sql`AND m.local_part > ${cursor.localPart}` : Prisma.empty;
+  const pattern = input.q ? `%${escapeLike(input.q)}%` : undefined;
+  const search = pattern ? Prisma.sql`AND (m.local_part LIKE ${pattern.toLowerCase()} OR m.display_name ILIKE ${pattern})` : Prisma.empty;
+  const rows = await prisma.$queryRaw<MailboxListRow[]>`
+    SELECT d.name AS domain_name, m.* FROM domains d
+    LEFT JOIN LATERAL (
+      SELECT m.id, m.domain_id, m.local_part, m.display_name, m.quota_bytes, m.used_bytes, m.message_count, m.enabled,
+             m.last_login_at, m.last_login_ip, m.created_at, m.updated_at
+      FROM mailboxes m
+      WHERE m.domain_id = d.id ${cursorFilter} ${search}
+      ORDER BY m.local_part
+      LIMIT ${input.limit + 1}
+    ) m ON true
+    WHERE d.id = ${domainId}::uuid ${ownerFilter} ${keyFilter}`;
+  if (!rows.length) throw notFound('Domain');
+  const found = rows.filter((r) => r.id !== null);
+  const domainName = rows[0]!.domain_name;
+  return toPage(
+    found,
+    input.limit,
+    (r) => ({ localPart: r.local_part }),
+    (r) =>
+      toMailboxDto(
+        {
+          id: r.id!,
+          domainId: r.domain_id,
+          localPart: r.local_part,
+          displayName: r.display_name,
+          quotaBytes: r.quota_bytes,
+          usedBytes: r.used_bytes,
+          messageCount: r.message_count,
+          enabled: r.enabled,
+          lastLoginAt: r.last_login_at,
+          lastLoginIp: r.last_login_ip,
+          createdAt: r.created_at,
+          updatedAt: r.updated_at,
+        },
+        domainName,
+      ),
+  );
 }
 
 async function findVisibleMailbox(prisma: PrismaClient | Prisma.TransactionClient, actor: Actor, mailboxId: string, scope: 'mailboxes:read' | 'mailboxes:write') {

@@ -1,0 +1,143 @@
+/**
+ * API benchmark (`npm run bench -w @mailroom/api`): a domain of 10,000 mailboxes, then
+ *  1. GET a page of 50 mailboxes with an API key under load (autocannon in its own process): p99 and req/s vs target;
+ *  2. the same for a page deep in the list (cursor), and for a search;
+ *  3. mailbox creations/s through the API with the operator's argon2 parameters (argon2-bound).
+ * Prints each figure against its target. Nothing here asserts; it reports.
+ */
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createApiKey, createPasswordHasher, DEFAULT_ARGON2_PARAMS } from '@mailroom/core';
+import { createPrismaClient, newId } from '@mailroom/db';
+import { acquireTestServer, createTestDatabase } from '@mailroom/db/testing';
+import { buildApp } from '../src/app.ts';
+import { defaultApiConfig } from '../src/config.ts';
+
+const MAILBOXES = 10_000;
+const PAGE = 50;
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const CREATE_SECONDS = 8;
+const CREATE_CONCURRENCY = Math.max(2, os.cpus().length);
+const TARGET_P99_MS = 15;
+const TARGET_RPS = 1500;
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const AUTOCANNON = path.join(ROOT, 'node_modules/.bin/autocannon');
+
+interface CannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number; max: number };
+  non2xx: number;
+  errors: number;
+}
+
+function autocannon(url: string, headers: Record<string, string>): Promise<CannonResult> {
+  const args = ['-j', '-c', String(CONNECTIONS), '-d', String(DURATION_S), ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]), url];
+  return new Promise((resolve, reject) => {
+    const child = spawn(AUTOCANNON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', () => undefined);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      try {
+        resolve(JSON.parse(out) as CannonResult);
+      } catch {
+        reject(new Error(`autocannon exited ${code}: ${out.slice(0, 500)}`));
+      }
+    });
+  });
+}
+
+function verdict(ok: boolean): string {
+  return ok ? 'MET' : 'MISSED';
+}
+
+const t0 = Date.now();
+const server = await acquireTestServer();
+const db = await createTestDatabase(server.adminUrl, 'apibench');
+const prisma = createPrismaClient(db.url, { maxConnections: 10, applicationName: 'mailroom-api-bench' });
+const hasher = createPasswordHasher(DEFAULT_ARGON2_PARAMS);
+try {
+  // ---- data: one owner, one domain, 10,000 mailboxes inserted in bulk with one precomputed hash ----
+  const owner = await prisma.user.create({ data: { email: `bench-${Date.now()}@example.com`, passwordHash: await hasher.hash('bench owner passphrase'), role: 'OWNER' } });
+  const domain = await prisma.domain.create({ data: { name: `bench${Date.now()}.example`, ownerId: owner.id } });
+  const mailboxHash = await hasher.hash('bench mailbox passphrase');
+  const tInsert = Date.now();
+  for (let i = 0; i < MAILBOXES; i += 1000) {
+    await prisma.mailbox.createMany({
+      data: Array.from({ length: Math.min(1000, MAILBOXES - i) }, (_, j) => ({
+        id: newId(),
+        domainId: domain.id,
+        localPart: `user${String(i + j).padStart(5, '0')}`,
+        displayName: `Bench User ${i + j}`,
+        passwordHash: mailboxHash,
+        quotaBytes: BigInt(1 << 30),
+      })),
+    });
+  }
+  await prisma.$executeRawUnsafe('ANALYZE mailboxes');
+  const insertMs = Date.now() - tInsert;
+  const key = (await createApiKey(prisma, { principal: { kind: 'system', label: 'bench' } }, { userId: owner.id, name: 'bench', scopes: ['mailboxes:write'] })).key;
+
+  const app = await buildApp({ prisma, hasher, secret: 'bench-secret', config: defaultApiConfig({ argon2: DEFAULT_ARGON2_PARAMS }) });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const auth = { authorization: `Bearer ${key}` };
+  const firstPage = `${address}/api/v1/domains/${domain.id}/mailboxes?limit=${PAGE}`;
+
+  // Warm up (JIT, pool) and find a cursor half-way through the list.
+  let cursor: string | null = null;
+  for (let i = 0; i < 100; i++) {
+    const r = await fetch(`${firstPage}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { headers: auth });
+    const body = (await r.json()) as { items: unknown[]; nextCursor: string | null };
+    if (body.items.length !== PAGE) throw new Error(`expected ${PAGE} items, got ${body.items.length}`);
+    cursor = body.nextCursor;
+  }
+
+  console.log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(`data: ${MAILBOXES} mailboxes in one domain, bulk-inserted in ${insertMs} ms; autocannon ${CONNECTIONS} connections × ${DURATION_S} s, API key auth\n`);
+
+  const runs: [string, string][] = [
+    ['first page of 50', firstPage],
+    ['page of 50 at mailbox 5,000 (cursor)', `${firstPage}&cursor=${encodeURIComponent(cursor!)}`],
+    ['search "user09" (page of 50)', `${firstPage}&q=user09`],
+  ];
+  for (const [label, url] of runs) {
+    const r = await autocannon(url, auth);
+    const bad = r.non2xx + r.errors;
+    console.log(`GET ${label}: p99 ${r.latency.p99} ms (target < ${TARGET_P99_MS} ms: ${verdict(r.latency.p99 < TARGET_P99_MS)}), ${Math.round(r.requests.average)} req/s (target ≥ ${TARGET_RPS}: ${verdict(r.requests.average >= TARGET_RPS)}), p50 ${r.latency.p50} ms, ${r.requests.total} requests${bad ? `, ${bad} errors/non-2xx` : ''}`);
+  }
+
+  // ---- mailbox creations through the API (argon2id at the operator default m=19456 KiB, t=2, p=1) ----
+  let created = 0;
+  let failed = 0;
+  const deadline = Date.now() + CREATE_SECONDS * 1000;
+  const tCreate = Date.now();
+  await Promise.all(
+    Array.from({ length: CREATE_CONCURRENCY }, async (_, w) => {
+      for (let i = 0; Date.now() < deadline; i++) {
+        const r = await fetch(`${address}/api/v1/domains/${domain.id}/mailboxes`, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: JSON.stringify({ localPart: `new-${w}-${i}`, password: 'a bench passphrase 1' }),
+        });
+        if (r.status === 201) created++;
+        else failed++;
+        await r.arrayBuffer();
+      }
+    }),
+  );
+  const perSecond = created / ((Date.now() - tCreate) / 1000);
+  console.log(
+    `POST mailbox creations: ${perSecond.toFixed(1)}/s with ${CREATE_CONCURRENCY} concurrent clients (${created} created${failed ? `, ${failed} failed` : ''}; no target: bounded by argon2id m=${DEFAULT_ARGON2_PARAMS.memoryKib} KiB t=${DEFAULT_ARGON2_PARAMS.timeCost} on ${os.cpus().length} cores via libuv's thread pool)`,
+  );
+  await app.close();
+  console.log(`\ntotal ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+} finally {
+  await prisma.$disconnect();
+  await db.drop().catch(() => undefined);
+  await server.stop();
+}
