@@ -95,5 +95,5 @@ test('journey 1: an owner adds a domain and a mailbox in the browser; delivered 
   expect(trace).toMatch(/^([A-Za-z-]+:.*\r\n([ \t].*\r\n)*)*$/);
 
   await page.reload();
-  await expect(page.getByText('Messages waiting').locator('..')).toContainText('1');
+  await expect(page.getByText('Messages waiting', { exact: true }).locator('..')).toContainText('1');
 });

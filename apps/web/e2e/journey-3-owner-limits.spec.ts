@@ -37,6 +37,12 @@ test("journey 3: an admin creates an owner limited to one mailbox; the owner's s
   await page.getByRole('button', { name: 'Create mailbox' }).click();
   await expect(page.getByRole('heading', { level: 1, name: `first@${domain}` })).toBeVisible();
 
+  // The dashboard shows usage against the limit.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Domains' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Your domains' })).toBeVisible();
+  await expect(page.getByText('Mailboxes', { exact: true }).locator('..')).toContainText('1 / 1');
+  await expect(page.getByText('0 left')).toBeVisible();
+  await screenshot(page, 'journey-3-owner-dashboard');
   await page.getByRole('link', { name: domain }).click();
   await expect(page.getByRole('heading', { level: 1, name: domain })).toBeVisible();
   await page.getByRole('link', { name: 'New mailbox' }).click();

@@ -131,7 +131,7 @@ export function AliasEditor({ domainId, domainName, aliases, mailboxes }: { doma
       {aliases.length === 0 ? (
         <p className="text-sm text-slate-600">No aliases yet. Mail to addresses without a mailbox is rejected.</p>
       ) : (
-        <ul className="-my-3 divide-y divide-slate-100">
+        <ul className="-mt-3 divide-y divide-slate-100">
           {aliases.map((a) => (
             <AliasRow key={a.id + a.updatedAt} alias={a} mailboxes={mailboxes} />
           ))}
