@@ -115,3 +115,12 @@ test('sign-in: a wrong password gets a plain message, and what was typed stays',
   await page.goto('/keys');
   await expect(page).toHaveURL(/\/login$/);
 });
+
+test("the API and its documentation are served on the panel's origin", async ({ request }) => {
+  const doc = await request.get('/api/openapi.json');
+  expect(doc.status()).toBe(200);
+  expect(((await doc.json()) as { openapi: string }).openapi).toMatch(/^3\./);
+  const me = await request.get('/api/v1/me');
+  expect(me.status()).toBe(401);
+  expect(me.headers()['content-type']).toContain('application/problem+json');
+});
