@@ -14,7 +14,7 @@ function message(i: number): Buffer {
   return Buffer.from((head + body).slice(0, size - 2) + '\r\n');
 }
 
-async function worker(n: number): Promise<{ ok: number; failed: number; latencies: number[] }> {
+async function worker(n: number): Promise<{ ok: number; failed: number; latencies: number[]; envelope: number[] }> {
   const c = await WireClient.connect(port);
   await c.command('LHLO bench.test');
   const rcpt = recipients[n % recipients.length]!;
@@ -22,10 +22,12 @@ async function worker(n: number): Promise<{ ok: number; failed: number; latencie
   let ok = 0;
   let failed = 0;
   const latencies: number[] = [];
+  const envelope: number[] = [];
   for (let i = 0; i < perConnection; i++) {
     const t0 = performance.now();
     c.write(`MAIL FROM:<bench@example.org> SIZE=${msg.length}\r\nRCPT TO:<${rcpt}>\r\nDATA\r\n`);
     const replies = [await c.read(), await c.read(), await c.read()];
+    envelope.push(performance.now() - t0);
     if (replies[2]!.code !== 354) {
       failed++;
       await c.command('RSET');
@@ -38,14 +40,15 @@ async function worker(n: number): Promise<{ ok: number; failed: number; latencie
     latencies.push(performance.now() - t0);
   }
   await c.quit();
-  return { ok, failed, latencies };
+  return { ok, failed, latencies, envelope };
 }
 
 const started = performance.now();
 const results = await Promise.all(Array.from({ length: connections }, (_, n) => worker(n)));
 const elapsedMs = performance.now() - started;
 const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
-const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
+const pct = (p: number, xs = latencies) => xs[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
+const envelope = results.flatMap((r) => r.envelope).sort((a, b) => a - b);
 process.stdout.write(
   `${JSON.stringify({
     ok: results.reduce((a, r) => a + r.ok, 0),
@@ -54,6 +57,7 @@ process.stdout.write(
     bytes: message(0).length,
     p50: pct(0.5),
     p99: pct(0.99),
+    envelopeP50: pct(0.5, envelope),
     cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
   })}\n`,
 );

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createPrismaClient } from '@mailroom/db';
 import { acquireTestServer, createTestDatabase } from '@mailroom/db/testing';
@@ -45,7 +46,20 @@ interface LoadResult {
   bytes: number;
   p50: number;
   p99: number;
+  envelopeP50: number;
   cpuMs: number;
+}
+
+type IngressT = ReturnType<typeof createIngress>;
+async function histogram(ingress: IngressT, name: 'batchRequests' | 'batchSeconds' | 'deliverySeconds') {
+  const m = await ingress.metrics[name].get();
+  let sum = 0;
+  let count = 0;
+  for (const v of m.values) {
+    if (v.metricName?.endsWith('_sum')) sum += v.value;
+    if (v.metricName?.endsWith('_count')) count += v.value;
+  }
+  return { sum, count };
 }
 
 function runLoad(port: number, perConnection: number, size: number, recipients: string[]): Promise<LoadResult> {
@@ -61,10 +75,13 @@ function runLoad(port: number, perConnection: number, size: number, recipients: 
   });
 }
 
-async function measure(label: string, port: number, perConnection: number, size: number, recipients: string[]) {
+async function measure(label: string, ingress: IngressT, perConnection: number, size: number, recipients: string[]) {
   const pg0 = postgresCpuMs();
   const self0 = selfCpuMs();
-  const r = await runLoad(port, perConnection, size, recipients);
+  const [b0, s0, d0] = await Promise.all([histogram(ingress, 'batchRequests'), histogram(ingress, 'batchSeconds'), histogram(ingress, 'deliverySeconds')]);
+  const r = await runLoad(ingress.ports!.lmtp, perConnection, size, recipients);
+  const [b1, s1, d1] = await Promise.all([histogram(ingress, 'batchRequests'), histogram(ingress, 'batchSeconds'), histogram(ingress, 'deliverySeconds')]);
+  const batches = b1.count - b0.count;
   const pgMs = postgresCpuMs() - pg0;
   const selfMs = selfCpuMs() - self0;
   const rate = (r.ok / r.elapsedMs) * 1000;
@@ -73,6 +90,10 @@ async function measure(label: string, port: number, perConnection: number, size:
     `${label}: ${r.ok} delivered (${r.failed} failed) in ${(r.elapsedMs / 1000).toFixed(1)} s = ${rate.toFixed(0)} msg/s, ` +
       `${((rate * r.bytes) / 1048576).toFixed(1)} MiB/s; latency p50 ${r.p50.toFixed(1)} ms p99 ${r.p99.toFixed(1)} ms; ` +
       `CPU cores busy: ingress ${cores(selfMs)}, postgres ${cores(pgMs)}, load generator ${cores(r.cpuMs)} (machine has 2)`,
+  );
+  console.log(
+    `  where the time goes: MAIL+RCPT+DATA (recipient lookup) p50 ${r.envelopeP50.toFixed(1)} ms; store incl. waiting for the group commit ` +
+      `avg ${(((d1.sum - d0.sum) / Math.max(1, d1.count - d0.count)) * 1000).toFixed(1)} ms; ${batches} commits of avg ${((b1.sum - b0.sum) / Math.max(1, batches)).toFixed(1)} deliveries taking avg ${(((s1.sum - s0.sum) / Math.max(1, batches)) * 1000).toFixed(1)} ms; load average ${os.loadavg()[0]!.toFixed(1)}`,
   );
   return { ...r, rate };
 }
@@ -101,12 +122,12 @@ try {
     logger: createLogger('ingress-bench', 'warn'),
     config: { host: '127.0.0.1', lmtpPort: 0, smtpPort: 0, metricsPort: null, smtpEnabled: false, hostname: 'bench.test' },
   });
-  const ports = await ingress.listen();
+  await ingress.listen();
 
-  await measure('warm-up', ports.lmtp, 25, 10 * 1024, recipients);
-  const small = await measure(`10 KB x ${CONNECTIONS} connections (1 mailbox each)`, ports.lmtp, 600, 10 * 1024, recipients);
-  const same = await measure(`10 KB x ${CONNECTIONS} connections (all to 1 mailbox)`, ports.lmtp, 150, 10 * 1024, recipients.slice(0, 1));
-  const big = await measure(`1 MB x ${CONNECTIONS} connections`, ports.lmtp, 12, 1024 * 1024, recipients);
+  await measure('warm-up', ingress, 25, 10 * 1024, recipients);
+  const same = await measure(`10 KB x ${CONNECTIONS} connections (all to 1 mailbox)`, ingress, 300, 10 * 1024, recipients.slice(0, 1));
+  const small = await measure(`10 KB x ${CONNECTIONS} connections (1 mailbox each)`, ingress, 300, 10 * 1024, recipients);
+  const big = await measure(`1 MB x ${CONNECTIONS} connections`, ingress, 12, 1024 * 1024, recipients);
 
   const totals = await prisma.mailbox.aggregate({ where: { domainId: domain.id }, _sum: { messageCount: true, usedBytes: true } });
   const d = await prisma.domain.findUniqueOrThrow({ where: { id: domain.id } });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeliveryService, deliverMessage } from './delivery.ts';
+import { DeliveryService, deliverMessage, type BatchInfo, type StoreRequest } from './delivery.ts';
 import { normalizeCrlf, splitTraceFields } from './message.ts';
 import { createFixture, domainUsedBytes, mailboxState, testPrisma } from './testing/fixtures.ts';
 
@@ -124,5 +124,67 @@ describe('deliverMessage', () => {
     expect(s.usedBytes).toBe(BigInt(sum));
     expect(await domainUsedBytes(prisma, f.domainId)).toBe(BigInt(sum));
     expect(new Set(s.messages.map((x) => x.uidl)).size).toBe(N);
+  });
+});
+
+describe('group commit', () => {
+  const request = (targets: { id: string; address: string }[], domainId: string, body: string): StoreRequest => ({
+    targets: targets.map((t) => ({ mailboxId: t.id, domainId, address: t.address })),
+    body: normalizeCrlf(body),
+    envelopeFrom: 'x@example.org',
+    rcptTo: targets[0]!.address,
+    queueId: 'TESTQUEUEID1',
+    helo: 'test',
+    remoteAddress: '127.0.0.1',
+    protocol: 'LMTP',
+  });
+
+  it('stores concurrent requests in shared transactions with consecutive UIDs per mailbox', async () => {
+    const f = await createFixture(prisma);
+    const a = await f.mailbox('a');
+    const b = await f.mailbox('b');
+    const batches: BatchInfo[] = [];
+    const svc = new DeliveryService(prisma, { onBatch: (x) => batches.push(x) });
+    const results = await Promise.all(
+      Array.from({ length: 21 }, (_, i) => svc.store(request(i % 3 === 0 ? [a, b] : [i % 2 ? a : b], f.domainId, `Subject: ${i}\r\n\r\n${'b'.repeat(i)}\r\n`))),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(batches.length).toBeLessThan(21);
+    expect(batches.every((x) => x.outcome === 'committed')).toBe(true);
+    for (const m of [a, b]) {
+      const s = await mailboxState(prisma, m.id);
+      expect(s.messages.map((x) => x.uid)).toEqual(Array.from({ length: s.messages.length }, (_, i) => i + 1));
+      expect(s.usedBytes).toBe(BigInt(s.messages.reduce((acc, x) => acc + x.sizeOctets, 0)));
+      expect(s.nextUid).toBe(s.messages.length + 1);
+    }
+    const total = (await mailboxState(prisma, a.id)).usedBytes + (await mailboxState(prisma, b.id)).usedBytes;
+    expect(await domainUsedBytes(prisma, f.domainId)).toBe(total);
+  });
+
+  it('refuses only the request that crosses a quota when it shares a batch with others', async () => {
+    const f = await createFixture(prisma);
+    const roomy = await f.mailbox('roomy');
+    const tight = await f.mailbox('tight', { quotaBytes: 700 });
+    const batches: BatchInfo[] = [];
+    const svc = new DeliveryService(prisma, { onBatch: (x) => batches.push(x) });
+    const small = 'Subject: s\r\n\r\nsmall\r\n';
+    const big = `Subject: b\r\n\r\n${'x'.repeat(800)}\r\n`;
+    const results = await Promise.all([
+      svc.store(request([roomy], f.domainId, small)),
+      svc.store(request([roomy], f.domainId, small)),
+      svc.store(request([tight], f.domainId, big)),
+      svc.store(request([roomy, tight], f.domainId, big)),
+      svc.store(request([tight], f.domainId, small)),
+    ]);
+    expect(results.map((r) => r.ok)).toEqual([true, true, false, false, true]);
+    expect(results[2]).toMatchObject({ ok: false, reply: { code: 452, status: '4.2.2' } });
+    expect(batches.some((x) => x.outcome === 'refused')).toBe(true);
+    expect(batches.some((x) => x.outcome === 'failed')).toBe(false);
+    expect((await mailboxState(prisma, roomy.id)).messages.map((m) => m.uid)).toEqual([1, 2]);
+    const t = await mailboxState(prisma, tight.id);
+    expect(t.messages).toHaveLength(1);
+    expect(t.usedBytes).toBe(BigInt(t.messages[0]!.sizeOctets));
+    const sum = (await mailboxState(prisma, roomy.id)).usedBytes + t.usedBytes;
+    expect(await domainUsedBytes(prisma, f.domainId)).toBe(sum);
   });
 });

@@ -10,6 +10,8 @@ export interface IngressMetrics {
   storedCopies: Counter<'protocol'>;
   storedBytes: Counter<'protocol'>;
   deliverySeconds: Histogram<'protocol'>;
+  batchRequests: Histogram;
+  batchSeconds: Histogram;
 }
 
 /** Ingress metrics in their own registry (so several ingress instances can live in one process, e.g. tests). */
@@ -30,6 +32,18 @@ export function createIngressMetrics(): IngressMetrics {
       name: 'mailroom_ingress_store_seconds',
       help: 'Time to store one message for one recipient (transaction)',
       labelNames: ['protocol'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers,
+    }),
+    batchRequests: new Histogram({
+      name: 'mailroom_ingress_commit_batch_requests',
+      help: 'Deliveries stored per group-commit transaction',
+      buckets: [1, 2, 4, 8, 16, 32, 64],
+      registers,
+    }),
+    batchSeconds: new Histogram({
+      name: 'mailroom_ingress_commit_batch_seconds',
+      help: 'Duration of one group-commit transaction, BEGIN to durable COMMIT',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers,
     }),

@@ -74,6 +74,8 @@ class IngressSmtpServer extends SMTPServer {
   readonly handles = new Map<string, ConnectionHandle>();
 
   override connect(...args: Parameters<SMTPServer['connect']>): void {
+    // replies are small writes the client waits for: do not let Nagle hold them back for the peer's delayed ACK
+    args[0].setNoDelay(true);
     super.connect(...args);
     let last: unknown;
     for (const c of this.connections) last = c;
@@ -158,7 +160,15 @@ export function createIngress(deps: IngressDeps): Ingress {
   const config: IngressConfig = { ...DEFAULT_INGRESS_CONFIG, ...deps.config };
   const logger = deps.logger;
   const metrics = createIngressMetrics();
-  const delivery = new DeliveryService(deps.prisma, { quotaReply: config.quotaReply, hostname: config.hostname });
+  const delivery = new DeliveryService(deps.prisma, {
+    quotaReply: config.quotaReply,
+    hostname: config.hostname,
+    onBatch: (b) => {
+      metrics.batchRequests.observe(b.requests);
+      metrics.batchSeconds.observe(b.seconds);
+      if (b.outcome === 'failed') logger.warn({ requests: b.requests, err: b.error }, 'group commit failed; retrying its deliveries one by one');
+    },
+  });
   const perIp = new ConnectionCounter(config.maxConnectionsPerIp);
   const rate = new RateLimiter(config.maxMessagesPerIpPerMinute);
   const sessions = new Map<string, SessionState>();

@@ -20,6 +20,7 @@ export class WireClient {
   greeting!: Reply;
 
   private constructor(readonly socket: net.Socket) {
+    socket.setNoDelay(true);
     socket.setEncoding('latin1');
     socket.on('data', (d: string) => this.onData(d));
     const end = (err?: Error) => {
