@@ -1,10 +1,5 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, mergeConfig } from 'vitest/config';
+import { workspaceTestConfig } from '../../vitest.shared.ts';
 
-export default defineConfig({
-  test: {
-    globalSetup: ['./src/testing/global-setup.ts'],
-    testTimeout: 30_000,
-    reporters: ['default', ['json', { outputFile: '.test-results/vitest.json' }]],
-    hookTimeout: 60_000,
-  },
-});
+// The db package tests its own global setup by path (it is the package that provides it).
+export default mergeConfig(workspaceTestConfig({ database: false }), defineConfig({ test: { globalSetup: ['./src/testing/global-setup.ts'] } }));

@@ -1,9 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { workspaceTestConfig } from '../../vitest.shared.ts';
 
-export default defineConfig({
-  test: {
-    testTimeout: 180_000,
-    hookTimeout: 180_000,
-    reporters: ['default', ['json', { outputFile: '.test-results/vitest.json' }]],
-  },
-});
+// Whole-stack tests start their own embedded PostgreSQL through scripts/start.ts.
+export default workspaceTestConfig({ database: false, testTimeoutMs: 180_000 });

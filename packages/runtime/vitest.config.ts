@@ -1,10 +1,3 @@
-import { defineConfig } from 'vitest/config';
+import { workspaceTestConfig } from '../../vitest.shared.ts';
 
-export default defineConfig({
-  test: {
-    globalSetup: ['@mailroom/db/testing/global-setup'],
-    testTimeout: 30_000,
-    reporters: ['default', ['json', { outputFile: '.test-results/vitest.json' }]],
-    hookTimeout: 60_000,
-  },
-});
+export default workspaceTestConfig({ database: false });
