@@ -7,7 +7,7 @@ export function Form({ onSubmit, className, children, label }: { onSubmit: (e: F
   const hydrated = useHydrated();
   return (
     <form onSubmit={onSubmit} noValidate aria-label={label}>
-      <fieldset disabled={!hydrated} className={`min-w-0 ${className ?? ""}`}>
+      <fieldset disabled={!hydrated} data-hydrating={hydrated ? undefined : true} className={`min-w-0 ${className ?? ""}`}>
         {children}
       </fieldset>
     </form>

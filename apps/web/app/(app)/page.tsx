@@ -2,7 +2,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { ConnectionCard } from '@/components/connection-card';
 import { Pager } from '@/components/pager';
-import { Badge, ButtonLink, Card, EmptyState, PageHeader, Stat, UsageBar } from '@/components/ui';
+import { Badge, buttonClass, ButtonLink, Card, EmptyState, inputClass, PageHeader, Stat, UsageBar } from '@/components/ui';
 import { apiGet, qs, requireMe } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
 import type { Domain, Page } from '@/lib/types';
@@ -30,7 +30,25 @@ export default async function DashboardPage({ searchParams }: { searchParams: Pr
           <Stat label="Storage" value={formatBytes(user.usage.usedBytes)} sub={<UsageBar used={user.usage.usedBytes} limit={user.maxStorageBytes} label="Storage used across your domains" />} />
         </dl>
       )}
-      {page.items.length === 0 && !cursor ? (
+      {(q || page.items.length > 0) && (
+        <form role="search" action="/" className="mb-4 flex gap-2">
+          <label htmlFor="domain-q" className="sr-only">
+            Search domains
+          </label>
+          <input id="domain-q" name="q" type="search" defaultValue={q} placeholder="Search domains" className={inputClass + ' max-w-sm'} />
+          <button type="submit" className={buttonClass('secondary')}>
+            Search
+          </button>
+          {q && (
+            <Link href="/" className={buttonClass('ghost')}>
+              Clear
+            </Link>
+          )}
+        </form>
+      )}
+      {q && page.items.length === 0 ? (
+        <EmptyState title={`No domain matches “${q}”`}>Try another part of the name.</EmptyState>
+      ) : page.items.length === 0 && !cursor ? (
         <EmptyState title="No domains yet" action={<ButtonLink href="/domains/new">Add your first domain</ButtonLink>}>
           Add a domain you own, point its MX record at this server, then create mailboxes for the people who use it.
         </EmptyState>

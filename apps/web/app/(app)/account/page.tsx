@@ -31,7 +31,7 @@ export default async function AccountPage() {
             </dl>
           </Card>
         )}
-        <Card id="password" title="Change password" description={me.mailbox ? 'This is the password your mail program uses, too: update it there afterwards.' : 'Choose a long password you do not use anywhere else.'}>
+        <Card id="password" title={me.mailbox ? 'Mailbox password' : 'Change password'} description={me.mailbox ? 'This is the password your mail program uses, too: update it there afterwards.' : 'Choose a long password you do not use anywhere else.'}>
           <ChangePasswordForm username={who} />
         </Card>
       </div>
