@@ -106,9 +106,12 @@ try {
     ['search "user09" (page of 50)', `${firstPage}&q=user09`],
   ];
   for (const [label, url] of runs) {
+    const cpu0 = process.cpuUsage();
     const r = await autocannon(url, auth);
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMsPerRequest = (cpu.user + cpu.system) / 1000 / Math.max(1, r.requests.total);
     const bad = r.non2xx + r.errors;
-    console.log(`GET ${label}: p99 ${r.latency.p99} ms (target < ${TARGET_P99_MS} ms: ${verdict(r.latency.p99 < TARGET_P99_MS)}), ${Math.round(r.requests.average)} req/s (target ≥ ${TARGET_RPS}: ${verdict(r.requests.average >= TARGET_RPS)}), p50 ${r.latency.p50} ms, ${r.requests.total} requests${bad ? `, ${bad} errors/non-2xx` : ''}`);
+    console.log(`GET ${label}: p99 ${r.latency.p99} ms (target < ${TARGET_P99_MS} ms: ${verdict(r.latency.p99 < TARGET_P99_MS)}), ${Math.round(r.requests.average)} req/s (target ≥ ${TARGET_RPS}: ${verdict(r.requests.average >= TARGET_RPS)}), p50 ${r.latency.p50} ms, ${r.requests.total} requests${bad ? `, ${bad} errors/non-2xx` : ''}; API process CPU ${cpuMsPerRequest.toFixed(2)} ms/request`);
   }
 
   // ---- mailbox creations through the API (argon2id at the operator default m=19456 KiB, t=2, p=1) ----

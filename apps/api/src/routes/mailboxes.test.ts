@@ -104,6 +104,11 @@ describe('mailboxes', () => {
     expect(q.items.map((m: { localPart: string }) => m.localPart)).toEqual(['bob']);
     const q2 = (await call(t.app, s, 'GET', `/api/v1/domains/${domain.id}/mailboxes?q=ALI`)).json();
     expect(q2.items.map((m: { localPart: string }) => m.localPart)).toEqual(['alice']);
+    // LIKE wildcards in the search are literal characters.
+    await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'under_score', password: PW });
+    const q3 = (await call(t.app, s, 'GET', `/api/v1/domains/${domain.id}/mailboxes?q=_`)).json();
+    expect(q3.items.map((m: { localPart: string }) => m.localPart)).toEqual(['under_score']);
+    expect((await call(t.app, s, 'GET', `/api/v1/domains/${domain.id}/mailboxes?q=%25`)).json().items).toEqual([]);
   });
 
   test('get shows usage and message count; delete removes messages and frees the domain bytes', async () => {

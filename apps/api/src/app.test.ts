@@ -7,7 +7,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-test('smoke: owner signs in, adds a domain and a mailbox', async () => {
+test('an owner signs in, adds a domain and a mailbox, and sees the usage in /me', async () => {
   const owner = await createUser(t);
   const s = await login(t.app, owner.email, owner.password);
   const d = await call(t.app, s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example` });
