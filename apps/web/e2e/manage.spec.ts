@@ -1,0 +1,76 @@
+import { adminSession, apiSession, createOwner, env, expect, expectAccessible, pop3Fetch, screenshot, signIn, strongPassword, test, uniqueName } from './helpers';
+
+test('an owner edits a mailbox (quota, disable) and deletes it after a confirmation naming what is lost', async ({ page }) => {
+  const owner = await createOwner();
+  const api = await apiSession(owner.email, owner.password);
+  const domain = await api.call<{ id: string; name: string }>('POST', '/domains', { name: `${uniqueName('m')}.example` });
+  const password = strongPassword();
+  const mailbox = await api.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, { localPart: 'gina', password });
+  await api.ctx.dispose();
+
+  await signIn(page, owner.email, owner.password);
+  await page.goto(`/mailboxes/${mailbox.id}`);
+  const details = page.locator('#edit-mailbox');
+  await details.getByLabel('Display name').fill('Gina G.');
+  await details.getByLabel('Quota').fill('2 GB');
+  await details.getByLabel('Enabled').uncheck();
+  await details.getByRole('button', { name: 'Save changes' }).click();
+  await expect(details.getByText('Changes saved.')).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: mailbox.address })).toBeVisible();
+  await expect(page.getByText('Gina G.').first()).toBeVisible();
+  await expect(page.getByRole('main').getByText('Disabled', { exact: true }).first()).toBeVisible();
+  await expect(page.getByText('of 2.0 GB')).toBeVisible();
+  expect((await pop3Fetch(mailbox.address, password)).ok).toBe(false);
+
+  // Delete: the dialog names what is lost and needs the local part typed; Escape cancels, focus starts on Cancel.
+  await page.getByRole('button', { name: 'Delete mailbox' }).click();
+  const dialog = page.getByRole('dialog', { name: `Delete ${mailbox.address}?` });
+  await expect(dialog).toBeVisible();
+  await expect(dialog).toContainText('0 messages');
+  await expect(dialog.getByRole('button', { name: 'Cancel' })).toBeFocused();
+  await expectAccessible(page, 'the delete confirmation');
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+  await page.getByRole('button', { name: 'Delete mailbox' }).click();
+  const confirm = dialog.getByRole('button', { name: 'Delete mailbox' });
+  await expect(confirm).toBeDisabled();
+  await dialog.getByLabel('Type gina to confirm').fill('gina');
+  await screenshot(page, 'delete-confirmation');
+  await confirm.click();
+  await expect(page.getByRole('heading', { level: 1, name: domain.name })).toBeVisible();
+  await expect(page.getByText('No mailboxes yet')).toBeVisible();
+});
+
+test('admin pages: owner detail with limits, domains for an owner, account and keys pass the accessibility scan', async ({ page }) => {
+  const owner = await createOwner({ maxMailboxes: 3 });
+  const admin = await adminSession();
+  const domain = await admin.call<{ id: string; name: string }>('POST', '/domains', { name: `${uniqueName('adm')}.example`, ownerId: owner.id });
+  await admin.ctx.dispose();
+
+  await signIn(page, env('MAILROOM_E2E_ADMIN_EMAIL'), env('MAILROOM_E2E_ADMIN_PASSWORD'));
+  await expect(page.getByRole('heading', { level: 1, name: 'All domains' })).toBeVisible();
+  await page.getByRole('searchbox', { name: 'Search domains' }).fill(domain.name);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page.getByText(`Owner: ${owner.email}`)).toBeVisible();
+  await expectAccessible(page, 'the admin dashboard');
+
+  await page.goto(`/admin/owners/${owner.id}`);
+  await expect(page.getByRole('heading', { level: 1, name: owner.email })).toBeVisible();
+  await expect(page.getByRole('link', { name: domain.name })).toBeVisible();
+  await page.getByLabel('Domains', { exact: true }).fill('2');
+  await page.getByRole('button', { name: 'Save owner' }).click();
+  await expect(page.getByText('Owner saved.')).toBeVisible();
+  await expect(page.getByLabel('Domains', { exact: true })).toHaveValue('2');
+  await expectAccessible(page, 'the owner page');
+
+  for (const [url, heading] of [
+    ['/domains/new', 'Add domain'],
+    ['/account', 'Account'],
+    ['/keys', 'API keys'],
+  ] as const) {
+    await page.goto(url);
+    await expect(page.getByRole('heading', { level: 1, name: heading })).toBeVisible();
+    await expectAccessible(page, url);
+  }
+  await expect(page.getByRole('heading', { level: 1 })).toHaveCount(1);
+});
