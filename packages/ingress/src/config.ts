@@ -17,6 +17,8 @@ export const ingressEnvSchema = baseEnvSchema.extend({
   INGRESS_MAX_CONNECTIONS: positiveIntSchema.default(200),
   /** Concurrent SMTP connections from one IP address; 0 = unlimited. LMTP (a trusted MTA) is not limited per IP. */
   INGRESS_MAX_CONNECTIONS_PER_IP: nonNegativeIntSchema.default(20),
+  /** New SMTP connections per minute from one IP address; 0 = unlimited. */
+  INGRESS_MAX_CONNECTIONS_PER_IP_PER_MINUTE: nonNegativeIntSchema.default(120),
   /** Messages (MAIL commands) per minute from one IP address over SMTP; 0 = unlimited. */
   INGRESS_MAX_MESSAGES_PER_IP_PER_MINUTE: nonNegativeIntSchema.default(120),
   /** Recipients per transaction. */
@@ -50,6 +52,7 @@ export interface IngressConfig {
   quotaReply: 'temporary' | 'permanent';
   maxConnections: number;
   maxConnectionsPerIp: number;
+  maxConnectionsPerIpPerMinute: number;
   maxMessagesPerIpPerMinute: number;
   maxRecipients: number;
   maxCommandOctets: number;
@@ -69,6 +72,7 @@ export const DEFAULT_INGRESS_CONFIG: IngressConfig = {
   quotaReply: 'temporary',
   maxConnections: 200,
   maxConnectionsPerIp: 20,
+  maxConnectionsPerIpPerMinute: 120,
   maxMessagesPerIpPerMinute: 120,
   maxRecipients: 100,
   maxCommandOctets: 4096,
@@ -93,6 +97,7 @@ export function ingressConfigFromEnv(env: IngressEnv, fallbackHostname: string):
     quotaReply: env.INGRESS_QUOTA_REPLY,
     maxConnections: env.INGRESS_MAX_CONNECTIONS,
     maxConnectionsPerIp: env.INGRESS_MAX_CONNECTIONS_PER_IP,
+    maxConnectionsPerIpPerMinute: env.INGRESS_MAX_CONNECTIONS_PER_IP_PER_MINUTE,
     maxMessagesPerIpPerMinute: env.INGRESS_MAX_MESSAGES_PER_IP_PER_MINUTE,
     maxRecipients: env.INGRESS_MAX_RECIPIENTS,
     maxCommandOctets: env.INGRESS_MAX_COMMAND_OCTETS,

@@ -343,6 +343,59 @@ describe('limits and malformed input', () => {
     }
   });
 
+  it('refuses connections over the per-IP connection rate with 421 4.7.0', async () => {
+    const lim = await startIngress(prisma, { maxConnectionsPerIpPerMinute: 2 });
+    try {
+      const c1 = await WireClient.connect(lim.ports.smtp);
+      await c1.quit();
+      const c2 = await WireClient.connect(lim.ports.smtp);
+      await c2.quit();
+      const c3 = await WireClient.connect(lim.ports.smtp);
+      expect([c1.greeting.code, c2.greeting.code]).toEqual([220, 220]);
+      expect([c3.greeting.code, c3.greeting.text.split(' ')[0]]).toEqual([421, '4.7.0']);
+      // LMTP (the trusted MTA) is not rate limited
+      const l = await WireClient.connect(lim.ports.lmtp);
+      expect(l.greeting.code).toBe(220);
+      await l.quit();
+    } finally {
+      await lim.close();
+    }
+  });
+
+  it('closes an idle session with 421 after the socket timeout', async () => {
+    const lim = await startIngress(prisma, { socketTimeoutMs: 300 });
+    try {
+      const c = await WireClient.connect(lim.ports.smtp);
+      await c.command('EHLO client.test');
+      const r = await c.read();
+      expect(r.code).toBe(421);
+      await c.closed();
+      await eventually(() => lim.ingress.sessionCount() === 0);
+    } finally {
+      await lim.close();
+    }
+  });
+
+  it('on shutdown finishes a message that is mid-DATA, then answers 421', async () => {
+    const own = await startIngress(prisma, { closeTimeoutMs: 5000 });
+    const g = await createFixture(prisma);
+    const m = await g.mailbox('shutdown');
+    const c = await WireClient.connect(own.ports.lmtp);
+    await c.command('LHLO mta.test');
+    await c.command('MAIL FROM:<x@example.org>');
+    await c.command(`RCPT TO:<${m.address}>`);
+    expect((await c.command('DATA')).code).toBe(354);
+    c.write('Subject: last one\r\n\r\nfirst half\r\n');
+    const closing = own.close(); // stops listening at once; open sessions get up to closeTimeoutMs
+    c.write('second half\r\n.\r\n');
+    const r = await c.read();
+    expect(r.code).toBe(250);
+    expect((await c.command('MAIL FROM:<x@example.org>')).code).toBe(421);
+    await closing;
+    const stored = await storedMessages(m.id);
+    expect(splitTraceFields(stored[0]!).message.toString()).toBe('Subject: last one\r\n\r\nfirst half\r\nsecond half\r\n');
+  });
+
   it('refuses MAIL over the per-IP message rate with 451 4.7.1', async () => {
     const lim = await startIngress(prisma, { maxMessagesPerIpPerMinute: 2 });
     try {

@@ -171,6 +171,7 @@ export function createIngress(deps: IngressDeps): Ingress {
   });
   const perIp = new ConnectionCounter(config.maxConnectionsPerIp);
   const rate = new RateLimiter(config.maxMessagesPerIpPerMinute);
+  const connectRate = new RateLimiter(config.maxConnectionsPerIpPerMinute);
   const sessions = new Map<string, SessionState>();
   let ports: IngressPorts | undefined;
   let httpServer: http.Server | null = null;
@@ -218,6 +219,11 @@ export function createIngress(deps: IngressDeps): Ingress {
     if (closing) return cb(new SmtpReplyError({ code: 421, status: '4.3.2', text: 'Service shutting down' }));
     let countedIp = false;
     if (protocol === 'smtp') {
+      if (!connectRate.take(ip)) {
+        metrics.refusedConnections.inc({ protocol, reason: 'per_ip_rate' });
+        log.info({ limit: config.maxConnectionsPerIpPerMinute }, 'connection refused: connection rate from address');
+        return cb(new SmtpReplyError(REPLIES.tooManyConnections));
+      }
       if (!perIp.acquire(ip)) {
         metrics.refusedConnections.inc({ protocol, reason: 'per_ip' });
         log.info({ limit: config.maxConnectionsPerIp }, 'connection refused: too many connections from address');

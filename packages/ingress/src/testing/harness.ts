@@ -27,7 +27,8 @@ export async function startIngress(prisma: PrismaClient, config: Partial<Ingress
     prisma,
     logger: createLogger('ingress-test', process.env.TEST_LOG_LEVEL as 'info' | undefined ?? 'silent'),
     tls,
-    config: { host: '127.0.0.1', lmtpPort: 0, smtpPort: 0, metricsPort: 0, hostname: 'mx.test', closeTimeoutMs: 500, ...config },
+    // every test client comes from 127.0.0.1: rate limits are off unless a test sets them
+    config: { host: '127.0.0.1', lmtpPort: 0, smtpPort: 0, metricsPort: 0, hostname: 'mx.test', closeTimeoutMs: 500, maxConnectionsPerIpPerMinute: 0, maxMessagesPerIpPerMinute: 0, ...config },
   });
   const ports = (await ingress.listen()) as RunningIngress['ports'];
   return { ingress, ports, close: () => ingress.close() };
