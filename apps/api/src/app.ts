@@ -64,11 +64,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // 2. documentation (collects every route registered after it)
   if (deps.config.docs) await app.register(docsPlugin);
   // 3. authentication: API keys, session cookie, CSRF
-  await app.register(authPlugin, { prisma: deps.prisma });
+  await app.register(authPlugin, { prisma: deps.prisma, apiKeyCacheMs: deps.config.apiKeyCacheMs });
   // 4. routes
   await app.register(
     async (api) => {
       const zapp = api.withTypeProvider<ZodTypeProvider>();
+      // Changes to keys and accounts drop cached API key verifications before the reply leaves.
+      api.addHook('onSend', async (req, reply, payload) => {
+        if (req.method !== 'GET' && reply.statusCode < 400 && /^\/api\/v1\/(owners|api-keys|me\/password)/.test(req.routeOptions.url ?? '')) app.invalidateCredentials();
+        return payload;
+      });
       await authRoutes(zapp, ctx);
       await ownerRoutes(zapp, ctx);
       await domainRoutes(zapp, ctx);

@@ -16,6 +16,8 @@ export const apiEnvSchema = baseEnvSchema.extend({
   API_BODY_LIMIT_BYTES: positiveIntSchema.max(16 * 1024 * 1024).default(64 * 1024),
   /** Login throttle delays up to this long are waited out; longer ones answer 429 THROTTLED with Retry-After. */
   LOGIN_THROTTLE_WAIT_MAX_MS: nonNegativeIntSchema.max(15_000).default(2_000),
+  /** How long a verified API key is remembered in this process (0 disables); see plugins/auth.ts. */
+  API_KEY_CACHE_MS: nonNegativeIntSchema.max(60_000).default(2_000),
   /** Serve /api/docs and /api/openapi.json. */
   API_DOCS: boolSchema.default(true),
 });
@@ -28,6 +30,7 @@ export interface ApiConfig {
   bodyLimitBytes: number;
   throttleSleepMaxMs: number;
   docs: boolean;
+  apiKeyCacheMs: number;
   argon2: ReturnType<typeof argon2Params>;
   /** Public host name for connection settings and the OpenAPI server list. */
   publicHost: string;
@@ -48,6 +51,7 @@ export function toApiConfig(env: ApiEnv): ApiConfig {
     bodyLimitBytes: env.API_BODY_LIMIT_BYTES,
     throttleSleepMaxMs: env.LOGIN_THROTTLE_WAIT_MAX_MS,
     docs: env.API_DOCS,
+    apiKeyCacheMs: env.API_KEY_CACHE_MS,
     argon2: argon2Params(env),
     publicHost: env.MAILROOM_PUBLIC_HOST ?? env.MAILROOM_HOST,
   };

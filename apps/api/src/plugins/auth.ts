@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -13,8 +14,27 @@ const CSRF_EXEMPT = new Set(['/api/v1/auth/login']);
  * Credentials, in order: `Authorization: Bearer mr_…` (API key), else the session cookie. A cookie-authenticated unsafe
  * request must carry the session's CSRF token in x-csrf-token. Routes then call `actorOf(req)`.
  */
-export const authPlugin = fp<{ prisma: PrismaClient }>(async (app: FastifyInstance, opts) => {
+export const authPlugin = fp<{ prisma: PrismaClient; apiKeyCacheMs: number }>(async (app: FastifyInstance, opts) => {
   await app.register(cookie);
+  /**
+   * Verified API keys are remembered for a moment (apiKeyCacheMs), so a busy automation key costs no lookup per request.
+   * Revocation, owner disable/delete and password changes through this API clear it at once; a change made by another
+   * process is seen within apiKeyCacheMs.
+   */
+  const keyCache = new Map<string, { principal: UserPrincipal; until: number; expiresAt: number }>();
+  app.decorate('invalidateCredentials', () => keyCache.clear());
+  const lookupKey = async (key: string): Promise<UserPrincipal | undefined> => {
+    const now = Date.now();
+    const id = createHash('sha256').update(key).digest('base64url');
+    const hit = keyCache.get(id);
+    if (hit && hit.until > now && hit.expiresAt > now) return hit.principal;
+    const principal = await authenticateApiKey(opts.prisma, key);
+    if (principal && opts.apiKeyCacheMs > 0) {
+      if (keyCache.size >= 10_000) keyCache.clear();
+      keyCache.set(id, { principal, until: now + opts.apiKeyCacheMs, expiresAt: principal.apiKey?.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY });
+    } else if (hit) keyCache.delete(id);
+    return principal;
+  };
   app.decorateRequest('principal', null);
   app.decorateRequest('sessionToken', null);
 
@@ -25,7 +45,7 @@ export const authPlugin = fp<{ prisma: PrismaClient }>(async (app: FastifyInstan
     if (authorization !== undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
       if (!m) throw new AppError('UNAUTHENTICATED', 'Use Authorization: Bearer <API key>');
-      const principal = await authenticateApiKey(opts.prisma, m[1]!);
+      const principal = await lookupKey(m[1]!);
       if (!principal) throw new AppError('UNAUTHENTICATED', 'The API key is invalid, expired or revoked');
       req.principal = principal;
       return;
@@ -52,6 +72,10 @@ export function actorOf(req: FastifyRequest): Actor {
 }
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Forget cached API key verifications (after revocations and account changes). */
+    invalidateCredentials(): void;
+  }
   interface FastifyRequest {
     principal: UserPrincipal | MailboxPrincipal | null;
     sessionToken: string | null;

@@ -57,6 +57,7 @@ describe('owners (admin)', () => {
     const created = (await call(t.app, admin, 'POST', '/api/v1/owners', newOwner())).json();
     const s = await login(t.app, created.email, 'owner passphrase 2026');
     const key = await createKey(t.prisma, created.id, ['domains:read']);
+    expect((await call(t.app, { key }, 'GET', '/api/v1/me')).statusCode).toBe(200);
     const upd = await call(t.app, admin, 'PATCH', `/api/v1/owners/${created.id}`, { maxDomains: 5, maxStorageBytes: null, displayName: 'New name' });
     expect(upd.json()).toMatchObject({ maxDomains: 5, maxStorageBytes: null, displayName: 'New name' });
     const dis = await call(t.app, admin, 'PATCH', `/api/v1/owners/${created.id}`, { disabled: true });
