@@ -10,7 +10,7 @@ test("journey 4: owner B opening owner A's domain and mailbox URLs gets a not-fo
   const ownerB = await createOwner();
   await signIn(page, ownerB.email, ownerB.password);
 
-  for (const url of [`/domains/${domain.id}`, `/mailboxes/${mailbox.id}`, `/domains/${domain.id}/mailboxes/new`]) {
+  for (const url of [`/domains/${domain.id}`, `/mailboxes/${mailbox.id}`, `/domains/${domain.id}/mailboxes/new`, "/domains/not-a-domain-id", "/admin/owners", `/admin/owners/${ownerA.id}`]) {
     const res = await page.goto(url);
     expect(res?.status()).toBe(404);
     await expect(page.getByRole('heading', { level: 1, name: 'Page not found' })).toBeVisible();
