@@ -1,8 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createPasswordHasher } from '@mailroom/core';
 import { testDatabaseUrl } from '@mailroom/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { splitTraceFields } from './message.ts';
@@ -182,5 +184,88 @@ describe('src/main.ts', () => {
     });
     expect(out.status).toBe(1);
     expect(out.stderr).toContain('INGRESS_QUOTA_REPLY');
+  });
+});
+
+const POP3_MAIN = fileURLToPath(new URL('../../pop3/src/main.ts', import.meta.url));
+
+const PY_RETR = `
+import json, poplib, ssl, sys
+port, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+p = poplib.POP3_SSL('127.0.0.1', port, context=ctx)
+p.user(user); p.pass_(password)
+listing = [l.decode() for l in p.list()[1]]
+uidl = [l.decode() for l in p.uidl()[1]]
+resp, lines, octets = p.retr(1)
+p.quit()
+print(json.dumps({'list': listing, 'uidl': uidl, 'octets': octets, 'hex': (b'\\r\\n'.join(lines) + b'\\r\\n').hex()}))
+`;
+
+/** Starts a child entry point and resolves with its pino "listening" line. */
+async function startEntry(file: string, env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: fileURLToPath(new URL('..', import.meta.url)), env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        try {
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          if (parsed.msg === 'listening') resolve(parsed);
+        } catch {
+          // not a log line
+        }
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+  });
+  return { child, listening, stop: () => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM')))) };
+}
+
+describe.skipIf(!existsSync(POP3_MAIN))('end to end: smtplib -> ingress -> POP3 -> poplib', () => {
+  it('retrieves the message byte-exact after the trace fields, with the size and UIDL the ingress stored', async () => {
+    const hasher = createPasswordHasher({ memoryKib: 1024, timeCost: 1, parallelism: 1 });
+    const m = await f.mailbox('roundtrip');
+    await prisma.mailbox.update({ where: { id: m.id }, data: { passwordHash: await hasher.hash('correct horse battery') } });
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ingress-e2e-'));
+    const file = path.join(dir, 'msg.eml');
+    const raw = Buffer.concat([
+      Buffer.from('From: e2e@example.org\r\nTo: roundtrip\r\nSubject: round trip\r\n\r\n'),
+      Buffer.from('.\r\n..\r\n.leading\r\n', 'utf8'),
+      Buffer.from([0xe2, 0x98, 0x83, 0xff, 0x0d, 0x0a]),
+      Buffer.from(`${'L'.repeat(998)}\r\nend\r\n`),
+    ]);
+    await writeFile(file, raw);
+    const sent = await run('python3', ['-c', PY_SEND, String(ing.ports.smtp), 'e2e@example.org', m.address, file]);
+    expect(sent.stderr).toBe('');
+    const pop3 = await startEntry(POP3_MAIN, {
+      PATH: process.env.PATH,
+      DATABASE_URL: testDatabaseUrl(),
+      MAILROOM_DATA_DIR: dir,
+      MAILROOM_HOST: '127.0.0.1',
+      POP3_PORT: '0',
+      POP3S_PORT: '0',
+      POP3_METRICS_PORT: '0',
+      LOG_LEVEL: 'info',
+    });
+    try {
+      const out = await run('python3', ['-c', PY_RETR, String(pop3.listening.pop3s), m.address, 'correct horse battery']);
+      expect(out.stderr).toBe('');
+      const res = JSON.parse(out.stdout) as { list: string[]; uidl: string[]; hex: string };
+      const retrieved = Buffer.from(res.hex, 'hex');
+      const stored = (await mailboxState(prisma, m.id)).messages[0]!;
+      expect(retrieved.equals(Buffer.from(stored.raw))).toBe(true);
+      expect(splitTraceFields(retrieved).message.toString('hex')).toBe(raw.toString('hex'));
+      expect(res.list).toEqual([`1 ${stored.sizeOctets}`]);
+      expect(res.uidl).toEqual([`1 ${stored.uidl}`]);
+    } finally {
+      await pop3.stop();
+    }
   });
 });
