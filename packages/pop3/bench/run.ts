@@ -185,33 +185,44 @@ async function main() {
 
     // --- 3. RETR of a 50 MiB message: throughput, then 4 clients at once with memory growth
     {
-      const retr = async (user: string) => {
+      const loggedIn = async (user: string) => {
         const c = await BenchClient.connect(prod.port);
-        await c.login(user, PASSWORD);
+        const r = await c.login(user, PASSWORD);
+        if (!r.startsWith('+OK')) throw new Error(r);
+        return c;
+      };
+      const retr = async (c: BenchClient) => {
         const t0 = performance.now();
         const status = await c.cmd('RETR 1');
         if (!status.startsWith('+OK')) throw new Error(status);
         const n = await c.drainBody();
-        const dt = (performance.now() - t0) / 1000;
-        await c.quit();
-        return { n, dt };
+        return { n, dt: (performance.now() - t0) / 1000 };
       };
       const runs = [];
-      for (let i = 0; i < 3; i++) runs.push(await retr(retrBoxes[0]!));
+      for (let i = 0; i < 3; i++) {
+        const c = await loggedIn(retrBoxes[0]!);
+        runs.push(await retr(c));
+        await c.quit();
+      }
       const best = runs.reduce((a, b) => (a.n / a.dt > b.n / b.dt ? a : b));
       const mbps = best.n / best.dt / 1e6;
-      figure('RETR 50 MiB, one client', `${mbps.toFixed(0)} MB/s`, '≥ 300 MB/s', mbps >= 300, `best of 3 (${runs.map((r) => (r.n / r.dt / 1e6).toFixed(0)).join(', ')}); 1 MiB substring() chunks, one prefetched`);
+      figure('RETR 50 MiB, one client', `${mbps.toFixed(0)} MB/s`, '≥ 300 MB/s', mbps >= 300, `best of 3 (${runs.map((r) => (r.n / r.dt / 1e6).toFixed(0)).join(', ')}); 256 KiB substring() chunks, 3 in flight; PostgreSQL TOAST reads + Prisma on the same 2 cores are the limit`);
 
+      // log in first: each argon2id verification briefly takes its 64 MiB, which is not what this measures
+      const clients = await Promise.all(retrBoxes.map((b) => loggedIn(b)));
+      await new Promise((r) => setTimeout(r, 500));
       const base = pss(prod.pid);
       let peak = base;
-      const sampler = setInterval(() => (peak = Math.max(peak, pss(prod.pid))), 25);
+      const sampler = setInterval(() => (peak = Math.max(peak, pss(prod.pid))), 20);
       const t0 = performance.now();
-      const four = await Promise.all(retrBoxes.map((b) => retr(b)));
+      const four = await Promise.all(clients.map((c) => retr(c)));
       const dt = (performance.now() - t0) / 1000;
       clearInterval(sampler);
-      const growth = (peak - base) / MiB;
+      peak = Math.max(peak, pss(prod.pid));
+      await Promise.all(clients.map((c) => c.quit()));
+      const growth = (peak - base) / 1e6;
       const total = four.reduce((a, r) => a + r.n, 0);
-      figure('RETR 50 MiB × 4 clients, server memory growth', `${growth.toFixed(1)} MiB`, '< 20 MB', growth * 1.048576 < 20, `PSS ${(base / MiB).toFixed(0)} → ${(peak / MiB).toFixed(0)} MiB; aggregate ${(total / dt / 1e6).toFixed(0)} MB/s`);
+      figure('RETR 50 MiB × 4 clients, server memory growth', `${growth.toFixed(1)} MB`, '< 20 MB', growth < 20, `peak PSS ${(base / MiB).toFixed(0)} → ${(peak / MiB).toFixed(0)} MiB; aggregate ${(total / dt / 1e6).toFixed(0)} MB/s`);
     }
 
     // --- 4. 16 concurrent clients: login, RETR 20 × 100 KB, QUIT
@@ -270,9 +281,9 @@ async function main() {
         alive += rs.filter((r) => r === '+OK').length;
       }
       const after = pss(idle.pid);
-      const growth = (after - base) / MiB;
+      const growth = (after - base) / 1e6;
       figure('2,000 idle logged-in sessions: alive', `${alive}/${clients.length}`, 'all stay up', alive === clients.length, `logged in within ${loginSecs.toFixed(1)} s`);
-      figure('2,000 idle logged-in sessions: memory growth', `${growth.toFixed(1)} MiB`, '< 100 MB', growth * 1.048576 < 100, `server PSS ${(base / MiB).toFixed(0)} → ${(after / MiB).toFixed(0)} MiB (${((after - base) / clients.length / 1024).toFixed(1)} KiB/session); Dovecot ≈ 1 GB`);
+      figure('2,000 idle logged-in sessions: memory growth', `${growth.toFixed(1)} MB`, '< 100 MB', growth < 100, `server PSS ${(base / MiB).toFixed(0)} → ${(after / MiB).toFixed(0)} MiB (${((after - base) / clients.length / 1024).toFixed(1)} KiB/session); Dovecot ≈ 1 GB`);
       await Promise.all(clients.map((c) => c.quit()));
       await idle.stop();
       servers.pop();
