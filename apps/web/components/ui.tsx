@@ -127,10 +127,11 @@ export function Badge({ tone = 'slate', children }: { tone?: 'green' | 'slate' |
   return <span className={cx('inline-flex items-center rounded-md px-2 py-0.5 text-xs font-medium ring-1 ring-inset', tones[tone])}>{children}</span>;
 }
 
-export function EmptyState({ title, children, action }: { title: string; children?: ReactNode; action?: ReactNode }) {
+export function EmptyState({ title, children, action, level = 3 }: { title: string; children?: ReactNode; action?: ReactNode; level?: 2 | 3 }) {
+  const Heading = level === 2 ? 'h2' : 'h3';
   return (
     <div className="rounded-lg border-2 border-dashed border-slate-300 px-6 py-10 text-center">
-      <h3 className="text-sm font-semibold text-slate-900">{title}</h3>
+      <Heading className="text-sm font-semibold text-slate-900">{title}</Heading>
       {children && <p className="mx-auto mt-1 max-w-md text-sm text-slate-600">{children}</p>}
       {action && <div className="mt-4">{action}</div>}
     </div>

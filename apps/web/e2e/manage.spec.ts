@@ -63,6 +63,15 @@ test('admin pages: owner detail with limits, domains for an owner, account and k
   await expect(page.getByLabel('Domains', { exact: true })).toHaveValue('2');
   await expectAccessible(page, 'the owner page');
 
+  // Domain limits are the admin's to set.
+  await page.getByRole('link', { name: domain.name }).click();
+  await expect(page.getByRole('heading', { level: 1, name: domain.name })).toBeVisible();
+  const settings = page.locator('#domain-settings');
+  await settings.getByLabel('Mailbox limit').fill('4');
+  await settings.getByRole('button', { name: 'Save settings' }).click();
+  await expect(settings.getByText('Saved.')).toBeVisible();
+  await expect(page.getByText('0 of 4 mailboxes')).toBeVisible();
+
   for (const [url, heading] of [
     ['/domains/new', 'Add domain'],
     ['/account', 'Account'],

@@ -47,9 +47,9 @@ export default async function DashboardPage({ searchParams }: { searchParams: Pr
         </form>
       )}
       {q && page.items.length === 0 ? (
-        <EmptyState title={`No domain matches “${q}”`}>Try another part of the name.</EmptyState>
+        <EmptyState level={2} title={`No domain matches “${q}”`}>Try another part of the name.</EmptyState>
       ) : page.items.length === 0 && !cursor ? (
-        <EmptyState title="No domains yet" action={<ButtonLink href="/domains/new">Add your first domain</ButtonLink>}>
+        <EmptyState level={2} title="No domains yet" action={<ButtonLink href="/domains/new">Add your first domain</ButtonLink>}>
           Add a domain you own, point its MX record at this server, then create mailboxes for the people who use it.
         </EmptyState>
       ) : (

@@ -8,7 +8,7 @@ import { fieldErrors, problemMessage, useApi, type ClientProblem } from '@/lib/c
 import { bytesToInput, formatBytes, parseByteInput } from '@/lib/format';
 import type { Domain } from '@/lib/types';
 
-export function DomainSettings({ domain }: { domain: Domain }) {
+export function DomainSettings({ domain, isAdmin }: { domain: Domain; isAdmin: boolean }) {
   const api = useApi();
   const router = useRouter();
   const [description, setDescription] = useState(domain.description ?? '');
@@ -19,6 +19,13 @@ export function DomainSettings({ domain }: { domain: Domain }) {
   const server = fieldErrors(problem);
   const quotaBytes = parseByteInput(quota);
   const quotaError = server.defaultQuotaBytes ?? (quotaBytes === undefined ? 'Enter a size like 500 MB or 2 GB, or leave empty for no limit.' : undefined);
+  // Admins also set the domain's own limits.
+  const [maxMailboxes, setMaxMailboxes] = useState(domain.maxMailboxes?.toString() ?? '');
+  const [maxStorage, setMaxStorage] = useState(bytesToInput(domain.maxStorageBytes));
+  const maxMailboxesValue = maxMailboxes.trim() === '' ? null : /^\d+$/.test(maxMailboxes.trim()) ? Number(maxMailboxes.trim()) : undefined;
+  const maxStorageValue = parseByteInput(maxStorage);
+  const maxMailboxesError = server.maxMailboxes ?? (maxMailboxesValue === undefined ? 'A whole number, or empty for no limit.' : undefined);
+  const maxStorageError = server.maxStorageBytes ?? (maxStorageValue === undefined ? 'A size like 10 GB, or empty for no limit.' : undefined);
 
   async function save(body: object) {
     setBusy(true);
@@ -35,11 +42,14 @@ export function DomainSettings({ domain }: { domain: Domain }) {
     <Card id="domain-settings" title="Domain settings">
       <Form
         className="max-w-xl space-y-4"
-       
         onSubmit={(e) => {
           e.preventDefault();
-          if (quotaBytes === undefined) return;
-          void save({ description: description.trim() || null, defaultQuotaBytes: quotaBytes });
+          if (quotaBytes === undefined || (isAdmin && (maxMailboxesValue === undefined || maxStorageValue === undefined))) return;
+          void save({
+            description: description.trim() || null,
+            defaultQuotaBytes: quotaBytes,
+            ...(isAdmin ? { maxMailboxes: maxMailboxesValue, maxStorageBytes: maxStorageValue } : {}),
+          });
         }}
       >
         {problem && <Alert>{problemMessage(problem)}</Alert>}
@@ -50,6 +60,16 @@ export function DomainSettings({ domain }: { domain: Domain }) {
         <Field id="domain-quota" label="Default quota for new mailboxes" optional hint="Empty means no limit." error={quotaError}>
           <input id="domain-quota" value={quota} onChange={(e) => setQuota(e.target.value)} className={inputClass} {...describedBy('domain-quota', quotaError, true)} />
         </Field>
+        {isAdmin && (
+          <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
+            <Field id="domain-max-mailboxes" label="Mailbox limit" optional hint="For this domain; empty means none." error={maxMailboxesError}>
+              <input id="domain-max-mailboxes" inputMode="numeric" value={maxMailboxes} onChange={(e) => setMaxMailboxes(e.target.value)} className={inputClass} {...describedBy('domain-max-mailboxes', maxMailboxesError, true)} />
+            </Field>
+            <Field id="domain-max-storage" label="Storage limit" optional hint="e.g. 50 GB; empty means none." error={maxStorageError}>
+              <input id="domain-max-storage" value={maxStorage} onChange={(e) => setMaxStorage(e.target.value)} className={inputClass} {...describedBy('domain-max-storage', maxStorageError, true)} />
+            </Field>
+          </div>
+        )}
         <button type="submit" className={buttonClass('primary')} disabled={busy}>
           {busy ? 'Saving…' : 'Save settings'}
         </button>

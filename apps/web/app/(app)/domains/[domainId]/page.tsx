@@ -106,7 +106,7 @@ export default async function DomainPage({ params, searchParams }: { params: Pro
           <AliasEditor domainId={domain.id} domainName={domain.name} aliases={aliases.items} mailboxes={allMailboxes.items.map((m) => ({ id: m.id, address: m.address }))} />
         </Card>
 
-        <DomainSettings domain={domain} />
+        <DomainSettings domain={domain} isAdmin={me.user.role === 'ADMIN'} />
       </div>
     </>
   );
