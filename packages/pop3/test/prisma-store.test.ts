@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { AuthThrottle } from '@mailroom/core';
+import type { PrismaClient } from '@mailroom/db';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PrismaMaildropStore } from '../src/prisma-store.ts';
+import { LockLostError, MessageGoneError } from '../src/store.ts';
+import { createMaildrop, deliver, openPrisma, TEST_SECRET, testHasher } from './helpers.ts';
+
+let prisma: PrismaClient;
+beforeAll(() => {
+  prisma = openPrisma();
+});
+afterAll(async () => {
+  await prisma.$disconnect();
+});
+
+const store = (chunkOctets?: number, prefetchChunks?: number) =>
+  new PrismaMaildropStore({ prisma, hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET), chunkOctets, prefetchChunks });
+
+async function readAll(s: PrismaMaildropStore, mailboxId: string, msg: { id: string; uid: number; uidl: string; size: number }) {
+  const parts: Buffer[] = [];
+  for await (const c of s.readMessage(mailboxId, msg)) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+describe('PrismaMaildropStore', () => {
+  it('streams arbitrary octets exactly, whatever the chunking (text and base64 transfer mixed)', async () => {
+    const md = await createMaildrop(prisma);
+    const ascii = Buffer.from('Subject: x\r\n\r\n' + 'plain ascii line\r\n'.repeat(500));
+    const binary = randomBytes(200_000); // every octet value, NULs included
+    const mixed = Buffer.concat([ascii, Buffer.from([0]), ascii, Buffer.from('\xe9\xff\x80', 'latin1'), ascii]);
+    for (const raw of [ascii, binary, mixed, Buffer.alloc(0)]) {
+      await deliver(prisma, md.mailboxId, raw);
+    }
+    const s0 = store();
+    const list = await s0.listMessages(md.mailboxId);
+    expect(list.map((m) => m.size)).toEqual([ascii.length, binary.length, mixed.length, 0]);
+    for (const [chunk, prefetch] of [[1, 0], [7, 2], [4096, 3], [1 << 20, 1]] as const) {
+      const s = store(chunk, prefetch);
+      for (const [i, raw] of [ascii, binary, mixed, Buffer.alloc(0)].entries()) {
+        if (chunk === 1 && raw.length > 20_000) continue; // one query per octet: keep it short
+        expect((await readAll(s, md.mailboxId, list[i]!)).equals(raw)).toBe(true);
+      }
+    }
+  });
+
+  it('reports a message that vanished, and one of another mailbox, as gone', async () => {
+    const a = await createMaildrop(prisma);
+    const b = await createMaildrop(prisma);
+    const m = await deliver(prisma, a.mailboxId, 'Subject: a\r\n\r\nx\r\n');
+    const s = store();
+    const [info] = await s.listMessages(a.mailboxId);
+    await expect(readAll(s, b.mailboxId, info!)).rejects.toBeInstanceOf(MessageGoneError);
+    await prisma.message.delete({ where: { id: m.id } });
+    await expect(readAll(s, a.mailboxId, info!)).rejects.toBeInstanceOf(MessageGoneError);
+  });
+
+  it('leases: exclusive, renewable by holder, released by holder only, and taken over once expired', async () => {
+    const md = await createMaildrop(prisma);
+    const s = store();
+    expect(await s.acquireLock(md.mailboxId, 'h1', 60_000)).toBe(true);
+    expect(await s.acquireLock(md.mailboxId, 'h2', 60_000)).toBe(false);
+    expect(await s.acquireLock(md.mailboxId, 'h1', 60_000)).toBe(false); // a second session of the same process too
+    await s.releaseLock(md.mailboxId, 'h2');
+    expect(await s.acquireLock(md.mailboxId, 'h2', 60_000)).toBe(false);
+    await prisma.maildropLease.update({ where: { mailboxId: md.mailboxId }, data: { expiresAt: new Date(Date.now() - 1) } });
+    await s.renewLocks('h1', 60_000);
+    expect(await s.acquireLock(md.mailboxId, 'h2', 60_000)).toBe(false); // renewed
+    await prisma.maildropLease.update({ where: { mailboxId: md.mailboxId }, data: { expiresAt: new Date(Date.now() - 1) } });
+    expect(await s.acquireLock(md.mailboxId, 'h2', 60_000)).toBe(true); // lapsed: taken over
+    await expect(s.commitDeletions(md.mailboxId, 'h1', [])).rejects.toBeInstanceOf(LockLostError);
+    await s.releaseAllLocks('h2');
+    expect(await prisma.maildropLease.count({ where: { mailboxId: md.mailboxId } })).toBe(0);
+  });
+
+  it('commitDeletions removes only the given messages of that mailbox and keeps usage exact', async () => {
+    const a = await createMaildrop(prisma);
+    const b = await createMaildrop(prisma);
+    const a1 = await deliver(prisma, a.mailboxId, 'Subject: 1\r\n\r\n' + 'x'.repeat(100));
+    const a2 = await deliver(prisma, a.mailboxId, 'Subject: 2\r\n\r\n' + 'y'.repeat(300));
+    const b1 = await deliver(prisma, b.mailboxId, 'Subject: 3\r\n\r\nz');
+    const s = store();
+    expect(await s.acquireLock(a.mailboxId, 'h', 60_000)).toBe(true);
+    // another mailbox's id is ignored
+    const r = await s.commitDeletions(a.mailboxId, 'h', [a1.id, b1.id]);
+    expect(r).toEqual({ deleted: 1, bytes: a1.raw.length });
+    expect((await prisma.message.findMany({ where: { mailboxId: a.mailboxId } })).map((m) => m.id)).toEqual([a2.id]);
+    expect(await prisma.message.count({ where: { id: b1.id } })).toBe(1);
+    const mbx = await prisma.mailbox.findUniqueOrThrow({ where: { id: a.mailboxId } });
+    expect([Number(mbx.usedBytes), mbx.messageCount]).toEqual([a2.raw.length, 1]);
+    expect(Number((await prisma.domain.findUniqueOrThrow({ where: { id: a.domainId } })).usedBytes)).toBe(a2.raw.length);
+    // applying the same deletion twice changes nothing
+    expect(await s.commitDeletions(a.mailboxId, 'h', [a1.id])).toEqual({ deleted: 0, bytes: 0 });
+    await s.releaseLock(a.mailboxId, 'h');
+  });
+});
