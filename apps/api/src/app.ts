@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AuthThrottle, type PasswordHasher } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
 import type { Logger } from '@mailroom/runtime';
@@ -8,6 +8,7 @@ import { authPlugin } from './plugins/auth.ts';
 import { docsPlugin } from './plugins/docs.ts';
 import { genRequestId, infrastructurePlugin, sendProblem } from './plugins/infrastructure.ts';
 import { makeProblem } from './problems.ts';
+import { fastSerializerCompiler } from './serializer.ts';
 import { aliasRoutes } from './routes/aliases.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -42,7 +43,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(fastSerializerCompiler);
 
   const passwordPolicy = { minLength: deps.config.passwordMinLength };
   const ctx: RouteContext = {
