@@ -57,6 +57,16 @@ test('aliases, catch-all and API keys: an owner manages them in the browser; the
   await expect(page.getByText('Revoked')).toBeVisible();
   const after = await request.get(`/api/v1/domains/${domain.id}/mailboxes`, { headers: { authorization: `Bearer ${secret}` } });
   expect(after.status()).toBe(401);
+
+  // The owner's own activity trail records all of it.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Activity' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Activity' })).toBeVisible();
+  const events = page.getByRole('table', { name: /Audit events/ });
+  for (const action of ['api-key.revoke', 'api-key.create', 'alias.create', 'auth.login']) await expect(events.getByRole('link', { name: action, exact: true }).first()).toBeVisible();
+  await page.getByLabel('From (UTC day)').fill('2030-01-05');
+  await page.getByLabel('To (UTC day, inclusive)').fill('2030-01-01');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await expect(page.getByRole('main').getByRole('alert')).toContainText('The filters are not valid');
 });
 
 test('phone width: the domain page and the mailbox page fit a 375 px screen without sideways scrolling', async ({ page }) => {

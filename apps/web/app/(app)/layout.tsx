@@ -13,7 +13,7 @@ export default async function AppLayout({ children }: { children: React.ReactNod
       ? [
           { href: '/', label: 'Domains' },
           { href: '/admin/owners', label: 'Owners' },
-          { href: '/admin/audit', label: 'Audit log' },
+          { href: '/audit', label: 'Audit log' },
           { href: '/keys', label: 'API keys' },
           { href: '/account', label: 'Account' },
         ]
@@ -21,6 +21,7 @@ export default async function AppLayout({ children }: { children: React.ReactNod
         ? [
             { href: '/', label: 'Domains' },
             { href: '/keys', label: 'API keys' },
+            { href: '/audit', label: 'Activity' },
             { href: '/account', label: 'Account' },
           ]
         : [

@@ -1,8 +1,8 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { Pager } from '@/components/pager';
-import { buttonClass, Card, EmptyState, inputClass, labelClass, PageHeader } from '@/components/ui';
-import { apiGet, qs, requireUser } from '@/lib/api';
+import { Alert, buttonClass, Card, EmptyState, inputClass, labelClass, PageHeader } from '@/components/ui';
+import { ApiError, apiGetRaw, qs, requireUser } from '@/lib/api';
 import { formatDateTime } from '@/lib/format';
 import type { AuditEvent, Page } from '@/lib/types';
 
@@ -24,18 +24,25 @@ const TARGET_TYPES = ['owner', 'user', 'domain', 'mailbox', 'alias', 'api-key'];
 const ACTION_SUGGESTIONS = ['auth.login', 'owner.', 'domain.', 'mailbox.', 'mailbox.create', 'mailbox.delete', 'mailbox.password.set', 'alias.', 'api-key.', 'user.password.change'];
 
 export default async function AuditPage({ searchParams }: { searchParams: Promise<Filters> }) {
-  await requireUser('ADMIN');
+  const me = await requireUser();
+  const isAdmin = me.user.role === 'ADMIN';
   const f = await searchParams;
-  const page = await apiGet<Page<AuditEvent>>(
+  const r = await apiGetRaw<Page<AuditEvent>>(
     `/audit-events${qs({ limit: 50, cursor: f.cursor, action: f.action?.trim(), actorId: f.actorId?.trim(), targetType: f.targetType, targetId: f.targetId?.trim(), from: dayStart(f.from), to: dayEnd(f.to) })}`,
   );
+  if (r.status >= 400 && r.status !== 400) throw new ApiError(r.status, r.problem);
+  const page: Page<AuditEvent> = r.data ?? { items: [], nextCursor: null };
+  const invalid = r.status === 400 ? (r.problem?.errors?.map((e) => e.message).join('; ') ?? r.problem?.detail ?? 'Check the filters.') : undefined;
   const filters = { action: f.action, actorId: f.actorId, targetType: f.targetType, targetId: f.targetId, from: f.from, to: f.to };
   const filtered = Object.values(filters).some(Boolean);
   return (
     <>
-      <PageHeader title="Audit log" description="Every change, who made it (user or API key), from where, and which fields changed. Secrets are never recorded." />
+      <PageHeader
+        title={isAdmin ? 'Audit log' : 'Activity'}
+        description={`${isAdmin ? 'Every change' : 'Every change to your account and domains'}: who made it (user or API key), from where, and which fields changed. Secrets are never recorded.`}
+      />
       <Card className="mb-6" title="Filters">
-        <form action="/admin/audit" className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
+        <form action="/audit" className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
           <div>
             <label htmlFor="action" className={labelClass}>Action</label>
             <input id="action" name="action" list="audit-actions" defaultValue={f.action} placeholder="mailbox.create, or mailbox. for all" aria-describedby="action-hint" className={inputClass + ' mt-1'} />
@@ -80,7 +87,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
               Apply filters
             </button>
             {filtered && (
-              <Link href="/admin/audit" className={buttonClass('ghost')}>
+              <Link href="/audit" className={buttonClass('ghost')}>
                 Clear
               </Link>
             )}
@@ -88,6 +95,11 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
         </form>
       </Card>
       <Card title="Events">
+        {invalid && (
+          <div className="mb-4">
+            <Alert>The filters are not valid: {invalid}</Alert>
+          </div>
+        )}
         {page.items.length === 0 ? (
           <EmptyState title={filtered ? 'No events match these filters' : 'No events yet'}>{filtered ? 'Widen the time range or clear a filter.' : 'Changes made in the panel or through the API appear here.'}</EmptyState>
         ) : (
@@ -108,13 +120,13 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
                   <tr key={e.id}>
                     <td className="px-4 py-2 whitespace-nowrap text-slate-700 sm:px-6">{formatDateTime(e.createdAt)}</td>
                     <td className="px-4 py-2 font-mono text-xs text-slate-900">
-                      <Link href={`/admin/audit${qs({ action: e.action })}`} className="hover:underline">
+                      <Link href={`/audit${qs({ action: e.action })}`} className="hover:underline">
                         {e.action}
                       </Link>
                     </td>
                     <td className="px-4 py-2 text-slate-700">
                       {e.actorId ? (
-                        <Link href={`/admin/audit${qs({ actorId: e.actorId })}`} className="break-all hover:underline">
+                        <Link href={`/audit${qs({ actorId: e.actorId })}`} className="break-all hover:underline">
                           {e.actorLabel}
                         </Link>
                       ) : (
@@ -126,7 +138,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
                     <td className="px-4 py-2 text-slate-700">
                       {e.targetType}
                       {e.targetId && (
-                        <Link href={`/admin/audit${qs({ targetId: e.targetId })}`} className="block font-mono text-xs break-all text-slate-600 hover:underline">
+                        <Link href={`/audit${qs({ targetId: e.targetId })}`} className="block font-mono text-xs break-all text-slate-600 hover:underline">
                           {e.targetId}
                         </Link>
                       )}
@@ -140,7 +152,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
             </table>
           </div>
         )}
-        <Pager basePath="/admin/audit" params={filters} cursor={f.cursor} nextCursor={page.nextCursor} />
+        <Pager basePath="/audit" params={filters} cursor={f.cursor} nextCursor={page.nextCursor} />
       </Card>
     </>
   );
