@@ -16,6 +16,7 @@ export function PasswordField({
   onChange,
   error,
   generator = true,
+  required = true,
 }: {
   id: string;
   name: string;
@@ -24,6 +25,7 @@ export function PasswordField({
   onChange: (v: string) => void;
   error?: string;
   generator?: boolean;
+  required?: boolean;
 }) {
   const { minPasswordLength } = useSession();
   const [visible, setVisible] = useState(false);
@@ -40,7 +42,7 @@ export function PasswordField({
           value={value}
           onChange={(e) => onChange(e.target.value)}
           className={cx(inputClass, 'min-w-0 flex-1 font-mono')}
-          required
+          required={required}
           {...describedBy(id, error, true)}
         />
         <button type="button" className={buttonClass('secondary', 'sm')} onClick={() => setVisible((v) => !v)} aria-pressed={visible} aria-controls={id}>

@@ -83,3 +83,28 @@ test('admin pages: owner detail with limits, domains for an owner, account and k
   }
   await expect(page.getByRole('heading', { level: 1 })).toHaveCount(1);
 });
+
+test('the mailbox table pages through a large domain with cursors and keeps the search', async ({ page }) => {
+  const owner = await createOwner();
+  const api = await apiSession(owner.email, owner.password);
+  const domain = await api.call<{ id: string; name: string }>('POST', '/domains', { name: `${uniqueName('pages')}.example` });
+  for (let i = 0; i < 28; i++) await api.call('POST', `/domains/${domain.id}/mailboxes`, { localPart: `user${String(i).padStart(2, '0')}`, password: strongPassword() });
+  await api.ctx.dispose();
+
+  await signIn(page, owner.email, owner.password);
+  await page.goto(`/domains/${domain.id}`);
+  const rows = page.getByRole('table', { name: `Mailboxes of ${domain.name}` }).getByRole('link');
+  await expect(rows).toHaveCount(25);
+  await expect(rows.first()).toHaveText(`user00@${domain.name}`);
+  await page.getByRole('navigation', { name: 'Pagination' }).getByRole('link', { name: 'Next page' }).click();
+  await expect(rows).toHaveCount(3);
+  await expect(rows.first()).toHaveText(`user25@${domain.name}`);
+  await expect(page.getByRole('link', { name: 'Next page' })).toHaveCount(0);
+  await page.getByRole('link', { name: 'First page' }).click();
+  await expect(rows).toHaveCount(25);
+
+  await page.getByRole('searchbox', { name: 'Search mailboxes' }).fill('user2');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(rows).toHaveCount(8);
+  await expect(page.getByRole('navigation', { name: 'Pagination' })).toHaveCount(0);
+});

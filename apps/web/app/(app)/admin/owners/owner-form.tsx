@@ -93,7 +93,7 @@ export function OwnerForm({ owner }: { owner?: Owner }) {
           </Field>
         </div>
       </fieldset>
-      <PasswordField id="owner-password" name="password" label={owner ? 'New password (leave empty to keep)' : 'Initial password'} value={password} onChange={setPassword} error={server.password} />
+      <PasswordField id="owner-password" name="password" label={owner ? 'New password (leave empty to keep)' : 'Initial password'} value={password} onChange={setPassword} error={server.password} required={!owner} />
       {owner && (
         <label className="flex items-center gap-2 text-sm text-slate-800">
           <input type="checkbox" checked={disabled} onChange={(e) => setDisabled(e.target.checked)} className="h-4 w-4 accent-brand-600" />
