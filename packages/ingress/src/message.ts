@@ -13,40 +13,43 @@ export class CrlfNormalizer {
 
   push(chunk: Buffer): Buffer {
     const parts: Buffer[] = [];
+    const len = chunk.length;
     let start = 0;
     let i = 0;
     if (this.pendingCr) {
       this.pendingCr = false;
       parts.push(CRLF);
-      if (chunk.length > 0 && chunk[0] === LF) {
-        i = 1;
-        start = 1;
-      }
+      if (len > 0 && chunk[0] === LF) i = start = 1;
     }
-    const len = chunk.length;
-    for (; i < len; i++) {
-      const b = chunk[i];
-      if (b === CR) {
-        if (i + 1 === len) {
-          parts.push(chunk.subarray(start, i));
+    // jump from line break to line break with indexOf (native) instead of visiting every byte
+    let nextCr = chunk.indexOf(CR, i);
+    let nextLf = chunk.indexOf(LF, i);
+    while (nextCr !== -1 || nextLf !== -1) {
+      const pos = nextCr === -1 ? nextLf : nextLf === -1 ? nextCr : Math.min(nextCr, nextLf);
+      if (pos === nextCr) {
+        if (pos + 1 === len) {
+          // a CR at the end of the chunk: the next chunk decides
+          parts.push(chunk.subarray(start, pos));
           this.pendingCr = true;
           start = len;
           break;
         }
-        if (chunk[i + 1] === LF) {
-          i++;
-          continue;
+        if (chunk[pos + 1] === LF) {
+          i = pos + 2;
+        } else {
+          parts.push(chunk.subarray(start, pos), CRLF);
+          start = i = pos + 1;
         }
-        parts.push(chunk.subarray(start, i), CRLF);
-        start = i + 1;
-      } else if (b === LF) {
-        parts.push(chunk.subarray(start, i), CRLF);
-        start = i + 1;
+      } else {
+        parts.push(chunk.subarray(start, pos), CRLF);
+        start = i = pos + 1;
       }
+      if (nextCr !== -1 && nextCr < i) nextCr = chunk.indexOf(CR, i);
+      if (nextLf !== -1 && nextLf < i) nextLf = chunk.indexOf(LF, i);
     }
+    if (start === 0 && !parts.length) return chunk;
     if (start < len) parts.push(chunk.subarray(start));
-    if (parts.length === 1) return parts[0]!;
-    return Buffer.concat(parts);
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
   end(): Buffer {

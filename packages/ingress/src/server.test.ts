@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { normalizeCrlf, splitTraceFields } from './message.ts';
+import { splitTraceFields } from './message.ts';
 import { createFixture, domainUsedBytes, mailboxState, testPrisma, type Fixture } from './testing/fixtures.ts';
 import { eventually, startIngress, type RunningIngress } from './testing/harness.ts';
 import { WireClient } from './testing/wire-client.ts';
@@ -467,11 +467,5 @@ describe('HTTP endpoints', () => {
     expect(text).toMatch(/mailroom_ingress_stored_copies_total\{protocol="smtp"\} \d+/);
     expect(text).toContain('mailroom_ingress_recipients_total');
     expect((await fetch(`${base}/nope`)).status).toBe(404);
-  });
-});
-
-describe('normalizeCrlf', () => {
-  it('is independent of chunking', () => {
-    expect(normalizeCrlf('a\nb\r\nc\rd\r').toString()).toBe('a\r\nb\r\nc\r\nd\r\n');
   });
 });

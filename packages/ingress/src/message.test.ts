@@ -1,0 +1,60 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { buildTraceFields, CrlfNormalizer, normalizeCrlf, splitTraceFields } from './message.ts';
+
+/** The rule, stated simply: CRLF stays, a bare CR or a bare LF becomes CRLF. */
+function reference(input: Buffer): Buffer {
+  return Buffer.from(input.toString('latin1').replace(/\r\n|\r|\n/g, '\r\n'), 'latin1');
+}
+
+describe('CrlfNormalizer', () => {
+  it('normalises bare LF and bare CR and keeps CRLF', () => {
+    expect(normalizeCrlf('a\nb\r\nc\rd\r').toString()).toBe('a\r\nb\r\nc\r\nd\r\n');
+    expect(normalizeCrlf('\r\n\n\r\r\n').toString()).toBe('\r\n\r\n\r\n\r\n');
+    expect(normalizeCrlf('').length).toBe(0);
+  });
+
+  it('gives the same bytes however the input is split into chunks', () => {
+    for (let round = 0; round < 300; round++) {
+      const alphabet = Buffer.from('ab\r\n\r\n.\x00\xff', 'latin1');
+      const input = Buffer.from(Array.from({ length: randomInt(0, 200) }, () => alphabet[randomInt(0, alphabet.length)]!));
+      const n = new CrlfNormalizer();
+      const out: Buffer[] = [];
+      let pos = 0;
+      while (pos < input.length) {
+        const size = randomInt(1, 8);
+        out.push(n.push(input.subarray(pos, pos + size)));
+        pos += size;
+      }
+      out.push(n.end());
+      expect(Buffer.concat(out).toString('hex')).toBe(reference(input).toString('hex'));
+    }
+  });
+
+  it('passes large CRLF input through unchanged', () => {
+    const body = Buffer.from(randomBytes(300_000).toString('base64').replace(/.{76}/g, '$&\r\n') + '\r\n');
+    expect(normalizeCrlf(body).equals(body)).toBe(true);
+  });
+});
+
+describe('trace fields', () => {
+  it('are CRLF lines that splitTraceFields finds again, and client text cannot inject header lines', () => {
+    const trace = buildTraceFields({
+      envelopeFrom: 'a@example.org\r\nX-Evil: 1',
+      deliveredTo: 'b@example.com',
+      rcptTo: 'B@EXAMPLE.COM',
+      helo: 'evil\r\nX-Injected: yes',
+      remoteAddress: '192.0.2.1',
+      hostname: 'mx.test',
+      protocol: 'ESMTPS',
+      queueId: 'ABCDEFGHJKLM',
+      date: new Date(Date.UTC(2026, 10, 27, 1, 2, 3)),
+    });
+    const text = trace.toString();
+    expect(text).not.toMatch(/\r\nX-(Evil|Injected)/);
+    expect(text).toContain('with ESMTPS id ABCDEFGHJKLM');
+    expect(text).toContain('; Fri, 27 Nov 2026 01:02:03 +0000\r\n');
+    const msg = Buffer.from('Subject: x\r\n\r\nbody\r\n');
+    expect(splitTraceFields(Buffer.concat([trace, msg]))).toEqual({ trace, message: msg });
+  });
+});
