@@ -326,22 +326,24 @@ const rset: CommandHandler = async (s, args) => {
 const quitTransaction: CommandHandler = async (s) => {
   s.state = 'UPDATE';
   const ids = [...s.deleted].map((n) => s.messages[n - 1]!.id);
+  let reply: string;
   try {
     const r = await s.ctx.store.commitDeletions(s.maildrop!.id, s.ctx.holder, ids);
     s.ctx.metrics.deletedMessages.inc(r.deleted);
     s.log.info({ deleted: r.deleted, octets: r.bytes }, 'logout');
-    await s.reply(r.deleted > 0 ? `+OK Logging out, ${r.deleted} messages deleted.` : '+OK Logging out.');
+    reply = r.deleted > 0 ? `+OK Logging out, ${r.deleted} messages deleted.` : '+OK Logging out.';
   } catch (err) {
     if (err instanceof LockLostError) {
       s.log.warn('maildrop lease was lost; deletions not applied');
-      await s.reply('-ERR [SYS/TEMP] Mailbox lock was lost, messages not deleted.');
+      reply = '-ERR [SYS/TEMP] Mailbox lock was lost, messages not deleted.';
     } else {
       s.log[isDatabaseUnavailable(err) ? 'warn' : 'error']({ err }, 'applying deletions failed');
-      await s.reply('-ERR [SYS/TEMP] Some deleted messages were not removed, try again later.');
+      reply = '-ERR [SYS/TEMP] Some deleted messages were not removed, try again later.';
     }
-  } finally {
-    s.close();
   }
+  s.close();
+  await s.releaseMaildrop();
+  await s.reply(reply);
 };
 
 export const TRANSACTION_COMMANDS: CommandTable = {

@@ -182,6 +182,13 @@ export class Pop3Session {
     this.locked = true;
   }
 
+  /** Gives the maildrop's lock back (QUIT does it before its reply, so an immediate reconnect is not refused). */
+  async releaseMaildrop(): Promise<void> {
+    if (!this.locked || !this.maildrop) return;
+    this.locked = false;
+    await this.ctx.store.releaseLock(this.maildrop.id, this.ctx.holder).catch((err) => this.log.warn({ err }, 'lease release failed'));
+  }
+
   enterTransaction(maildrop: Maildrop, messages: MessageInfo[]): void {
     this.maildrop = maildrop;
     this.messages = messages;
@@ -276,10 +283,7 @@ export class Pop3Session {
     this.closed = true;
     if (this.loggedIn) this.ctx.metrics.sessionsLoggedIn.dec();
     this.state = 'CLOSED';
-    if (this.locked && this.maildrop) {
-      this.locked = false;
-      await this.ctx.store.releaseLock(this.maildrop.id, this.ctx.holder).catch((err) => this.log.warn({ err }, 'lease release failed'));
-    }
+    await this.releaseMaildrop();
     this.log.debug('closed');
   }
 }
