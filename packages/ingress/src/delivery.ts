@@ -91,8 +91,17 @@ function isBatchRefused(err: unknown): boolean {
 
 interface PreparedCopy {
   target: DeliveryTarget;
-  raw: Buffer;
+  /** This copy's trace fields; the stored message is trace + body (joined only while it is being sent). */
+  trace: Buffer;
+  /** Shared by every copy of the message. */
+  body: Buffer;
+  /** Octets of trace + body. */
+  size: number;
   messageId: string;
+}
+
+function rawOf(c: PreparedCopy): Buffer {
+  return Buffer.concat([c.trace, c.body], c.size);
 }
 
 interface PendingStore {
@@ -259,7 +268,7 @@ export class DeliveryService {
         queueId: req.queueId,
         date,
       });
-      return { target: t, raw: Buffer.concat([trace, req.body]), messageId: newId() };
+      return { target: t, trace, body: req.body, size: trace.length + req.body.length, messageId: newId() };
     });
     return new Promise((resolve, reject) => {
       this.queue.push({ copies, envelopeFrom: req.envelopeFrom, date, resolve, reject });
@@ -277,7 +286,7 @@ export class DeliveryService {
     while (this.queue.length && batch.length < MAX_BATCH_REQUESTS && (batch.length === 0 || bytes < MAX_BATCH_BYTES)) {
       const next = this.queue.shift()!;
       batch.push(next);
-      for (const c of next.copies) bytes += c.raw.length;
+      for (const c of next.copies) bytes += c.size;
     }
     this.running = true;
     this.runBatch(batch).finally(() => {
@@ -296,14 +305,14 @@ export class DeliveryService {
       for (const item of batch) {
         for (const c of item.copies) {
           copies++;
-          bytes += c.raw.length;
+          bytes += c.size;
         }
       }
       this.onBatch({ requests: batch.length, copies, bytes, seconds: (performance.now() - started) / 1000, outcome, ...(error ? { error } : {}) });
     };
     try {
       let bytes = 0;
-      for (const item of batch) for (const c of item.copies) bytes += c.raw.length;
+      for (const item of batch) for (const c of item.copies) bytes += c.size;
       const results =
         bytes <= ONE_STATEMENT_MAX_BYTES
           ? // one statement, so one implicit transaction: no BEGIN/COMMIT round trips
@@ -349,8 +358,8 @@ export class DeliveryService {
       for (const c of item.copies) {
         ids.push(c.messageId);
         mailboxIds.push(c.target.mailboxId);
-        sizes.push(c.raw.length);
-        raws.push(c.raw.toString('base64'));
+        sizes.push(c.size);
+        raws.push(rawOf(c).toString('base64'));
         froms.push(item.envelopeFrom);
         dates.push(item.date.toISOString());
       }
@@ -403,7 +412,7 @@ export class DeliveryService {
       ok: true,
       copies: item.copies.map((c) => {
         const uid = uids.get(c.messageId)!;
-        return { messageId: c.messageId, mailboxId: c.target.mailboxId, address: c.target.address, uid, uidl: `${uid}.${c.messageId.replace(/-/g, '')}`, sizeOctets: c.raw.length };
+        return { messageId: c.messageId, mailboxId: c.target.mailboxId, address: c.target.address, uid, uidl: `${uid}.${c.messageId.replace(/-/g, '')}`, sizeOctets: c.size };
       }),
     }));
   }
@@ -413,7 +422,7 @@ export class DeliveryService {
     if (useSavepoint) await tx.$executeRawUnsafe('SAVEPOINT mailroom_store');
     const stored: StoredCopy[] = [];
     for (const c of item.copies) {
-      const size = c.raw.length;
+      const size = c.size;
       const suffix = c.messageId.replace(/-/g, '');
       const rows = await tx.$queryRaw<{ uid: number | null; domain_id: string | null; domain_ok: boolean; inserted: boolean }[]>`
         WITH mb AS (
@@ -433,7 +442,7 @@ export class DeliveryService {
         ), ins AS (
           INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at)
           SELECT ${c.messageId}::uuid, ${c.target.mailboxId}::uuid, mb.uid, mb.uid::text || '.' || ${suffix}::text,
-                 ${size}::int, ${c.raw}, ${item.envelopeFrom}::text, ${item.date}::timestamptz
+                 ${size}::int, ${rawOf(c)}, ${item.envelopeFrom}::text, ${item.date}::timestamptz
             FROM mb, dom
        RETURNING uid
         )
