@@ -132,7 +132,8 @@ async function main() {
   const prisma = createPrismaClient(db.url, { maxConnections: 10 });
   const servers: Server[] = [];
   try {
-    console.log(`POP3 benchmark — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, Node ${process.version}`);
+    console.log(`POP3 benchmark — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    if (os.loadavg()[0]! > os.cpus().length) console.log('  (the machine is busy with other work: figures below understate what it can do)');
     const prodHash = await createPasswordHasher(PROD_ARGON2).hash(PASSWORD);
     const cheapHash = await createPasswordHasher(CHEAP_ARGON2).hash(PASSWORD);
 
@@ -288,7 +289,7 @@ async function main() {
       await idle.stop();
       servers.pop();
     }
-    console.log(`\nPOP3 benchmark finished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    console.log(`\nPOP3 benchmark finished in ${((Date.now() - started) / 1000).toFixed(0)} s (load average now ${os.loadavg()[0]!.toFixed(1)})`);
   } finally {
     for (const s of servers) s.proc.kill('SIGKILL');
     await prisma.$disconnect();
