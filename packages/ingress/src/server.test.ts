@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { createPrismaClient } from '@mailroom/db';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { splitTraceFields } from './message.ts';
@@ -453,6 +454,47 @@ describe('limits and malformed input', () => {
     const ok = await WireClient.connect(ing.ports.smtp);
     expect((await ok.command('EHLO client.test')).code).toBe(250);
     await ok.quit();
+  });
+});
+
+describe('robustness', () => {
+  it('survives random garbage on both listeners and keeps delivering', async () => {
+    const words = ['HELO', 'EHLO', 'LHLO', 'MAIL FROM:', 'RCPT TO:', 'DATA', 'RSET', 'NOOP', 'QUIT', 'STARTTLS', 'BDAT', 'AUTH', '<', '>', '@', ' ', 'SIZE=', '.', '\r\n', '\n', '\r', '\u0000'];
+    for (let round = 0; round < 30; round++) {
+      const port = round % 2 ? ing.ports.lmtp : ing.ports.smtp;
+      const c = await WireClient.connect(port);
+      for (let i = 0; i < 20; i++) {
+        const junk = randomInt(3) === 0 ? randomBytes(randomInt(1, 300)) : Buffer.from(Array.from({ length: randomInt(1, 8) }, () => words[randomInt(words.length)]).join(''), 'latin1');
+        c.write(junk);
+      }
+      c.write('\r\n');
+      c.destroy();
+    }
+    await eventually(() => ing.ingress.sessionCount() === 0);
+    const g = await createFixture(prisma);
+    const m = await g.mailbox('after');
+    const t = lmtpTransport(ing.ports.lmtp);
+    const info = await t.sendMail({ envelope: { from: 'x@example.org', to: [m.address] }, raw: 'Subject: still here\r\n\r\nok\r\n' });
+    t.close();
+    expect(info.accepted).toEqual([m.address]);
+  });
+
+  it('answers 451 4.3.0 when the database is unreachable, and /readyz says 503', async () => {
+    const dead = createPrismaClient('postgresql://mailroom:x@127.0.0.1:1/nowhere');
+    const down = await startIngress(dead);
+    try {
+      const c = await WireClient.connect(down.ports.smtp);
+      await c.command('EHLO client.test');
+      await c.command('MAIL FROM:<x@example.org>');
+      const r = await c.command('RCPT TO:<someone@example.com>');
+      expect([r.code, r.text.split(' ')[0]]).toEqual([451, '4.3.0']);
+      await c.quit();
+      expect((await fetch(`http://127.0.0.1:${down.ports.metrics}/readyz`)).status).toBe(503);
+      expect((await fetch(`http://127.0.0.1:${down.ports.metrics}/healthz`)).status).toBe(200);
+    } finally {
+      await down.close();
+      await dead.$disconnect();
+    }
   });
 });
 

@@ -282,7 +282,7 @@ export function createIngress(deps: IngressDeps): Ingress {
         s.log.error({ qid: tx.queueId, err, reason }, 'recipient lookup failed');
         cb(new SmtpReplyError(reply));
       },
-    );
+    ).catch((err: unknown) => s.log.error({ err }, 'RCPT handling failed'));
   }
 
   function onData(server: IngressSmtpServer, stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, message?: string | (string | Error)[]) => void): void {
@@ -360,7 +360,11 @@ export function createIngress(deps: IngressDeps): Ingress {
         log.info({ err: err.message }, 'DATA aborted by client; nothing stored');
         cb(err);
       },
-    );
+    ).catch((err: unknown) => {
+      // a bug past this point must cost one message a temporary failure, never the process
+      log.error({ err }, 'DATA handling failed');
+      cb(new SmtpReplyError(REPLIES.temporaryFailure));
+    });
   }
 
   const lmtp = build('lmtp');
