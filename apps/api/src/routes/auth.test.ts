@@ -80,6 +80,20 @@ describe('POST /auth/login', () => {
     expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
   });
 
+  test('small throttle delays are waited out instead of refused (LOGIN_THROTTLE_WAIT_MAX_MS)', async () => {
+    const patient = await createTestApp({ throttleSleepMaxMs: 5_000 });
+    try {
+      const owner = await createUser(patient);
+      const ip = uniqueIp();
+      const attempt = (password: string) => patient.app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: ip, payload: { email: owner.email, password } });
+      for (let i = 0; i < 3; i++) expect((await attempt(`wrong guess ${i}`)).statusCode).toBe(401);
+      // The next attempt is delayed (1 s after three failures), not refused: the right password signs in.
+      expect((await attempt(owner.password)).statusCode).toBe(200);
+    } finally {
+      await patient.close();
+    }
+  });
+
   test('a disabled owner with the right password gets ACCOUNT_DISABLED; a disabled mailbox MAILBOX_DISABLED', async () => {
     const owner = await createUser(t, { disabled: true });
     const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: uniqueIp(), payload: { email: owner.email, password: owner.password } });

@@ -86,6 +86,18 @@ describe('domains', () => {
     expect((await call(t.app, o.s, 'GET', '/api/v1/domains?cursor=garbage')).json().code).toBe('VALIDATION_FAILED');
   });
 
+  test('POP3 policy: LOGIN-DELAY and retention per domain, null for the operator default, bounded', async () => {
+    const o = await owner();
+    const d = (await call(t.app, o.s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, loginDelaySeconds: 300, retentionDays: 30 })).json();
+    expect(d).toMatchObject({ loginDelaySeconds: 300, retentionDays: 30 });
+    const upd = await call(t.app, o.s, 'PATCH', `/api/v1/domains/${d.id}`, { loginDelaySeconds: null, retentionDays: 7 });
+    expect(upd.json()).toMatchObject({ loginDelaySeconds: null, retentionDays: 7 });
+    const row = await t.prisma.domain.findUniqueOrThrow({ where: { id: d.id } });
+    expect([row.loginDelaySeconds, row.retentionDays]).toEqual([null, 7]);
+    expect((await call(t.app, o.s, 'PATCH', `/api/v1/domains/${d.id}`, { retentionDays: 0 })).statusCode).toBe(400);
+    expect((await call(t.app, o.s, 'PATCH', `/api/v1/domains/${d.id}`, { loginDelaySeconds: -5 })).statusCode).toBe(400);
+  });
+
   test('admin transfers a domain; the new owner sees it, the old one gets 404', async () => {
     const a = await owner();
     const b = await owner();

@@ -13,6 +13,8 @@ export const domainSchema = z
     maxStorageBytes: nullableByteLimitSchema,
     defaultQuotaBytes: nullableByteLimitSchema,
     usedBytes: byteCountSchema,
+    loginDelaySeconds: z.number().int().nullable().describe('POP3 LOGIN-DELAY (RFC 2449) for the domain; null: the operator default'),
+    retentionDays: z.number().int().nullable().describe('POP3 EXPIRE (RFC 2449): days messages are kept; null: the operator default'),
     mailboxCount: z.number().int(),
     aliasCount: z.number().int(),
     createdAt: isoDateTimeSchema,
@@ -22,6 +24,8 @@ export const domainSchema = z
 export type Domain = z.infer<typeof domainSchema>;
 
 const descriptionSchema = z.string().trim().max(500).nullable();
+const loginDelaySchema = z.number().int().min(0).max(86_400).nullable().describe('Seconds between POP3 logins (RFC 2449 LOGIN-DELAY); null: the operator default');
+const retentionDaysSchema = z.number().int().min(1).max(36_500).nullable().describe('Days messages are kept (RFC 2449 EXPIRE); null: the operator default');
 
 export const createDomainBodySchema = z.object({
   name: domainNameSchema,
@@ -30,6 +34,8 @@ export const createDomainBodySchema = z.object({
   maxMailboxes: nullableCountLimitSchema.optional().describe('Admins only'),
   maxStorageBytes: nullableByteLimitSchema.optional().describe('Admins only'),
   defaultQuotaBytes: nullableByteLimitSchema.optional(),
+  loginDelaySeconds: loginDelaySchema.optional(),
+  retentionDays: retentionDaysSchema.optional(),
 });
 export type CreateDomainBody = z.infer<typeof createDomainBodySchema>;
 
@@ -40,6 +46,8 @@ export const updateDomainBodySchema = z.object({
   maxMailboxes: nullableCountLimitSchema.optional().describe('Admins only'),
   maxStorageBytes: nullableByteLimitSchema.optional().describe('Admins only'),
   defaultQuotaBytes: nullableByteLimitSchema.optional(),
+  loginDelaySeconds: loginDelaySchema.optional(),
+  retentionDays: retentionDaysSchema.optional(),
 });
 export type UpdateDomainBody = z.infer<typeof updateDomainBodySchema>;
 

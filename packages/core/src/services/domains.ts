@@ -17,6 +17,8 @@ const domainSelect = {
   maxStorageBytes: true,
   defaultQuotaBytes: true,
   usedBytes: true,
+  loginDelaySeconds: true,
+  retentionDays: true,
   createdAt: true,
   updatedAt: true,
   owner: { select: { email: true } },
@@ -36,6 +38,8 @@ export function toDomainDto(r: DomainRow): Domain {
     maxStorageBytes: toNumber(r.maxStorageBytes),
     defaultQuotaBytes: toNumber(r.defaultQuotaBytes),
     usedBytes: Number(r.usedBytes),
+    loginDelaySeconds: r.loginDelaySeconds,
+    retentionDays: r.retentionDays,
     mailboxCount: r._count.mailboxes,
     aliasCount: r._count.aliases,
     createdAt: r.createdAt.toISOString(),
@@ -92,7 +96,16 @@ export async function createDomain(deps: ServiceDeps, actor: Actor, input: Creat
       const maxStorageBytes = toBigInt(input.maxStorageBytes) ?? null;
       await assertDomainQuotaFits(maxStorageBytes ?? owner.maxStorageBytes, defaultQuotaBytes);
       const created = await tx.domain.create({
-        data: { name, ownerId, description: input.description ?? null, maxMailboxes: input.maxMailboxes ?? null, maxStorageBytes, defaultQuotaBytes },
+        data: {
+          name,
+          ownerId,
+          description: input.description ?? null,
+          maxMailboxes: input.maxMailboxes ?? null,
+          maxStorageBytes,
+          defaultQuotaBytes,
+          loginDelaySeconds: input.loginDelaySeconds ?? null,
+          retentionDays: input.retentionDays ?? null,
+        },
         select: domainSelect,
       });
       await recordAudit(tx, actor, { action: 'domain.create', targetType: 'domain', targetId: created.id, ownerId, details: { ...changedFields(input), name, domainId: created.id } });
@@ -154,6 +167,8 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
         maxMailboxes: input.maxMailboxes,
         maxStorageBytes: toBigInt(input.maxStorageBytes),
         defaultQuotaBytes: toBigInt(input.defaultQuotaBytes),
+        loginDelaySeconds: input.loginDelaySeconds,
+        retentionDays: input.retentionDays,
       },
       select: domainSelect,
     });
