@@ -58,6 +58,7 @@ process.stdout.write(
     p50: pct(0.5),
     p99: pct(0.99),
     envelopeP50: pct(0.5, envelope),
+    mean: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
     cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
   })}\n`,
 );
