@@ -65,6 +65,10 @@ describe('owners (admin)', () => {
     expect((await call(t.app, s, 'GET', '/api/v1/me')).statusCode).toBe(401);
     expect((await call(t.app, { key }, 'GET', '/api/v1/me')).statusCode).toBe(401);
     await call(t.app, admin, 'PATCH', `/api/v1/owners/${created.id}`, { disabled: false, password: 'another passphrase 11' });
+    const events = (await call(t.app, admin, 'GET', `/api/v1/audit-events?targetId=${created.id}`)).json().items as { action: string; details: Record<string, unknown> }[];
+    expect(events.map((e) => e.action)).toEqual(['owner.enable', 'owner.disable', 'owner.update', 'auth.login', 'owner.create']);
+    expect((events[0]!.details.changed as string[]).sort()).toEqual(['disabled', 'password']);
+    expect(JSON.stringify(events)).not.toContain('another passphrase 11');
     expect((await call(t.app, { key }, 'GET', '/api/v1/me')).statusCode).toBe(200);
     await login(t.app, created.email, 'another passphrase 11');
   });

@@ -160,8 +160,8 @@ export async function updateOwner(deps: ServiceDeps, actor: Actor, ownerId: stri
       // A new password or a disabled account ends every session and keeps no key usable (keys check `disabled`).
       if (passwordHash || input.disabled) await tx.session.deleteMany({ where: { userId: ownerId } });
       const { password: _p, ...rest } = input;
-      const details: Record<string, unknown> = changedFields({ ...rest, email });
-      if (passwordHash) details.passwordChanged = true;
+      // `changed` names every field set, including "password" (never its value).
+      const details: Record<string, unknown> = { ...changedFields({ ...rest, email }), changed: Object.keys(changedFields(input)) };
       const action = input.disabled === true && !current.disabled ? 'owner.disable' : input.disabled === false && current.disabled ? 'owner.enable' : 'owner.update';
       await recordAudit(tx, actor, { action, targetType: 'owner', targetId: ownerId, ownerId, details });
       return updated;
