@@ -91,6 +91,11 @@ async function login(s: Pop3Session, login: string, password: string): Promise<v
     }
     s.maildrop = maildrop;
     s.markLocked();
+    // EXPIRE n (n > 0): the retention clock starts at delivery (RFC 2449 §6.7 allows it); expired mail goes before the snapshot.
+    if (maildrop.retentionDays !== null && maildrop.retentionDays > 0) {
+      const expired = await store.expireMessages(maildrop.id, holder, maildrop.retentionDays);
+      if (expired.deleted > 0) s.log.info({ deleted: expired.deleted, octets: expired.bytes, days: maildrop.retentionDays }, 'expired messages');
+    }
     const messages = await store.listMessages(maildrop.id);
     await store.recordLogin(maildrop.id, s.ip);
     await store.recordAuthSuccess(accountKey(login));
@@ -247,7 +252,8 @@ const uidl: CommandHandler = async (s, args) => {
 };
 
 /** Streams a message (or TOP's cut of it) from storage through dot-stuffing, one chunk at a time with backpressure. */
-async function sendMessage(s: Pop3Session, msg: MessageInfo, status: string, topLines?: number): Promise<void> {
+/** Returns true when the whole response went out. */
+async function sendMessage(s: Pop3Session, msg: MessageInfo, status: string, topLines?: number): Promise<boolean> {
   const { store, metrics } = s.ctx;
   const chunks = store.readMessage(s.maildrop!.id, msg)[Symbol.asyncIterator]();
   // Fetch the first chunk before the +OK, so a missing message or an unavailable database still gets an -ERR.
@@ -255,10 +261,12 @@ async function sendMessage(s: Pop3Session, msg: MessageInfo, status: string, top
   try {
     first = await chunks.next();
   } catch (err) {
-    if (err instanceof MessageGoneError) return s.reply('-ERR [SYS/PERM] Message was removed from the maildrop.');
-    if (isDatabaseUnavailable(err)) return s.reply(TEMP_FAILURE);
-    s.log.error({ err }, 'reading message failed');
-    return s.reply(TEMP_FAILURE);
+    if (err instanceof MessageGoneError) await s.reply('-ERR [SYS/PERM] Message was removed from the maildrop.');
+    else {
+      if (!isDatabaseUnavailable(err)) s.log.error({ err }, 'reading message failed');
+      await s.reply(TEMP_FAILURE);
+    }
+    return false;
   }
   await s.write(`${status}\r\n`);
   const stuffer = new DotStuffer();
@@ -286,13 +294,15 @@ async function sendMessage(s: Pop3Session, msg: MessageInfo, status: string, top
   }
   await chunks.return?.(undefined);
   await s.write(stuffer.finish());
+  return true;
 }
 
 const retr: CommandHandler = async (s, args) => {
   const a = splitArgs(args);
   if (a.length !== 1) return s.badCommand('-ERR RETR needs one message number.');
   const m = await messageArg(s, a[0]);
-  if (m) await sendMessage(s, m.msg, `+OK ${m.msg.size} octets`);
+  if (!m) return;
+  if (await sendMessage(s, m.msg, `+OK ${m.msg.size} octets`)) s.retrieved.add(m.n);
 };
 
 const top: CommandHandler = async (s, args) => {
@@ -325,13 +335,15 @@ const rset: CommandHandler = async (s, args) => {
 
 const quitTransaction: CommandHandler = async (s) => {
   s.state = 'UPDATE';
-  const ids = [...s.deleted].map((n) => s.messages[n - 1]!.id);
+  // EXPIRE 0: mail may not be left on the server, so every message retrieved in this session is deleted too.
+  const gone = s.maildrop!.retentionDays === 0 ? new Set([...s.deleted, ...s.retrieved]) : s.deleted;
+  const ids = [...gone].map((n) => s.messages[n - 1]!.id);
   let reply: string;
   try {
     const r = await s.ctx.store.commitDeletions(s.maildrop!.id, s.ctx.holder, ids);
     s.ctx.metrics.deletedMessages.inc(r.deleted);
     s.log.info({ deleted: r.deleted, octets: r.bytes }, 'logout');
-    reply = r.deleted > 0 ? `+OK Logging out, ${r.deleted} messages deleted.` : '+OK Logging out.';
+    reply = r.deleted > 0 ? '+OK Logging out, messages deleted.' : '+OK Logging out.';
   } catch (err) {
     if (err instanceof LockLostError) {
       s.log.warn('maildrop lease was lost; deletions not applied');

@@ -164,13 +164,27 @@ export class PrismaMaildropStore implements MaildropStore {
   }
 
   async commitDeletions(maildropId: string, holder: string, messageIds: string[]): Promise<CommitResult> {
+    return this.deleteMessages(maildropId, holder, { ids: messageIds });
+  }
+
+  async expireMessages(maildropId: string, holder: string, olderThanDays: number): Promise<CommitResult> {
+    return this.deleteMessages(maildropId, holder, { olderThanDays });
+  }
+
+  /** Deletes messages and adjusts mailbox and domain usage in one transaction, only while `holder` holds the lease. */
+  private deleteMessages(maildropId: string, holder: string, which: { ids: string[] } | { olderThanDays: number }): Promise<CommitResult> {
     return this.prisma.$transaction(async (tx) => {
       const held = await tx.$queryRaw<{ holder: string }[]>`
         SELECT holder FROM maildrop_leases WHERE mailbox_id = ${maildropId}::uuid AND holder = ${holder} FOR UPDATE`;
       if (held.length === 0) throw new LockLostError();
-      if (messageIds.length === 0) return { deleted: 0, bytes: 0 };
-      const rows = await tx.$queryRaw<{ size_octets: number }[]>`
-        DELETE FROM messages WHERE mailbox_id = ${maildropId}::uuid AND id = ANY(${messageIds}::uuid[]) RETURNING size_octets`;
+      if ('ids' in which && which.ids.length === 0) return { deleted: 0, bytes: 0 };
+      const rows =
+        'ids' in which
+          ? await tx.$queryRaw<{ size_octets: number }[]>`
+              DELETE FROM messages WHERE mailbox_id = ${maildropId}::uuid AND id = ANY(${which.ids}::uuid[]) RETURNING size_octets`
+          : await tx.$queryRaw<{ size_octets: number }[]>`
+              DELETE FROM messages WHERE mailbox_id = ${maildropId}::uuid
+                AND received_at < now() - ${which.olderThanDays}::int * interval '1 day' RETURNING size_octets`;
       const bytes = rows.reduce((sum, r) => sum + Number(r.size_octets), 0);
       if (rows.length > 0) {
         await tx.$executeRaw`

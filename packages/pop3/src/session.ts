@@ -48,6 +48,8 @@ export class Pop3Session {
   /** The snapshot taken at login; message n is messages[n - 1] for the whole session. */
   messages: MessageInfo[] = [];
   readonly deleted = new Set<number>();
+  /** Messages sent whole by RETR (EXPIRE 0 deletes them at QUIT). */
+  readonly retrieved = new Set<number>();
   badCommands = 0;
   authFailures = 0;
   readonly log: Logger;

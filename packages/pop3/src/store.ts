@@ -72,6 +72,12 @@ export interface MaildropStore {
    */
   commitDeletions(maildropId: string, holder: string, messageIds: string[]): Promise<CommitResult>;
 
+  /**
+   * Retention (RFC 2449 EXPIRE): deletes the maildrop's messages delivered more than `olderThanDays` days ago, with the
+   * same accounting and lease check as commitDeletions.
+   */
+  expireMessages(maildropId: string, holder: string, olderThanDays: number): Promise<CommitResult>;
+
   /** Readiness: resolves when storage answers. */
   ping(): Promise<void>;
 }

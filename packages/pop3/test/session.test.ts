@@ -201,7 +201,7 @@ describe('TRANSACTION', () => {
     expect(await c.cmd('DELE 3')).toMatch(/^\+OK/);
     // still there until QUIT
     expect(await prisma.message.count({ where: { mailboxId: md.mailboxId } })).toBe(4);
-    expect(await c.cmd('QUIT')).toBe('+OK Logging out, 2 messages deleted.');
+    expect(await c.cmd('QUIT')).toBe('+OK Logging out, messages deleted.');
     await c.closed();
     const left = await prisma.message.findMany({ where: { mailboxId: md.mailboxId }, orderBy: { uid: 'asc' } });
     expect(left.map((m) => m.uidl)).toEqual([msgs[1]!.uidl, msgs[3]!.uidl]);
@@ -335,6 +335,41 @@ describe('LOGIN-DELAY', () => {
     await d.greeting();
     expect(await d.login(md.address, md.password)).toMatch(/^-ERR \[LOGIN-DELAY\]/);
     d.destroy();
+  });
+});
+
+describe('EXPIRE (domain retention)', () => {
+  it('EXPIRE n: mail delivered more than n days ago is removed at login, with usage updated', async () => {
+    const md = await createMaildrop(prisma, { retentionDays: 30 });
+    const old = await deliver(prisma, md.mailboxId, makeMessage({ subject: 'old' }));
+    const fresh = await deliver(prisma, md.mailboxId, makeMessage({ subject: 'fresh' }));
+    await prisma.message.update({ where: { id: old.id }, data: { receivedAt: new Date(Date.now() - 31 * 86_400_000) } });
+    const c = await loggedIn(md.address, md.password);
+    expect((await c.multi('CAPA')).body.toString().split('\r\n')).toContain('EXPIRE 30');
+    expect(await c.cmd('STAT')).toBe(`+OK 1 ${fresh.raw.length}`);
+    expect(await c.cmd('UIDL 1')).toBe(`+OK 1 ${fresh.uidl}`);
+    c.destroy();
+    expect(await prisma.message.count({ where: { id: old.id } })).toBe(0);
+    const mbx = await prisma.mailbox.findUniqueOrThrow({ where: { id: md.mailboxId } });
+    expect([Number(mbx.usedBytes), mbx.messageCount]).toEqual([fresh.raw.length, 1]);
+    expect(Number((await prisma.domain.findUniqueOrThrow({ where: { id: md.domainId } })).usedBytes)).toBe(fresh.raw.length);
+  });
+
+  it('EXPIRE 0: messages retrieved in the session are deleted at QUIT; others stay; a drop deletes nothing', async () => {
+    const md = await createMaildrop(prisma, { retentionDays: 0 });
+    const a = await deliver(prisma, md.mailboxId, makeMessage({ subject: 'a' }));
+    const b = await deliver(prisma, md.mailboxId, makeMessage({ subject: 'b' }));
+    const c = await loggedIn(md.address, md.password);
+    expect((await c.multi('CAPA')).body.toString().split('\r\n')).toContain('EXPIRE 0');
+    await c.multi('TOP 2 0');
+    await c.multi('RETR 1');
+    c.destroy(); // dropped: nothing happens
+    await eventuallyUnlocked(md.mailboxId);
+    expect(await prisma.message.count({ where: { mailboxId: md.mailboxId } })).toBe(2);
+    const d = await loggedIn(md.address, md.password);
+    expect((await d.multi('RETR 1')).body.equals(a.raw)).toBe(true);
+    expect(await d.cmd('QUIT')).toBe('+OK Logging out, messages deleted.');
+    expect((await prisma.message.findMany({ where: { mailboxId: md.mailboxId } })).map((m) => m.id)).toEqual([b.id]);
   });
 });
 
