@@ -74,6 +74,14 @@ describe('mailboxes', () => {
     expect(over2.json()).toMatchObject({ code: 'LIMIT_MAILBOXES_EXCEEDED', details: { scope: 'domain' } });
   });
 
+  test('limits hold under concurrent creations: exactly the allowed number succeed', async () => {
+    const { s, domain } = await ownerWithDomain({ maxMailboxes: 2 });
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: `racer${i}`, password: PW })));
+    const codes = results.map((r) => r.statusCode).sort();
+    expect(codes).toEqual([201, 201, 422, 422, 422, 422]);
+    expect(await t.prisma.mailbox.count({ where: { domainId: domain.id } })).toBe(2);
+  });
+
   test('LIMIT_STORAGE_EXCEEDED when quotas would exceed the owner or domain storage limit (create and update)', async () => {
     const { s, domain } = await ownerWithDomain({ maxStorageBytes: 1000n });
     const a = await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'a', password: PW, quotaBytes: 600 });

@@ -5,7 +5,7 @@ import type { CreateDomainBody, Domain, UpdateDomainBody } from '../schemas/doma
 import { recordAudit } from './audit.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
 import { type Actor, type SystemPrincipal, type UserPrincipal, isAdmin, isDomainRestricted, requireUser, visibleDomainWhere } from './principal.ts';
-import { changedFields, iso, isUniqueViolation, lockTenant, notFound, toBigInt, toNumber, type ServiceDeps } from './shared.ts';
+import { changedFields, iso, isUniqueViolation, lockTenant, notFound, TENANT_TX, toBigInt, toNumber, type ServiceDeps } from './shared.ts';
 
 const domainSelect = {
   id: true,
@@ -110,7 +110,7 @@ export async function createDomain(deps: ServiceDeps, actor: Actor, input: Creat
       });
       await recordAudit(tx, actor, { action: 'domain.create', targetType: 'domain', targetId: created.id, ownerId, details: { ...changedFields(input), name, domainId: created.id } });
       return created;
-    });
+    }, TENANT_TX);
     return toDomainDto(row);
   } catch (err) {
     if (isUniqueViolation(err)) throw new AppError('ALREADY_EXISTS', 'This domain is already hosted', { fields: [{ path: 'name', message: 'is already hosted', code: 'taken' }] });

@@ -7,7 +7,7 @@ import { findVisibleDomain } from './domains.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
 import { assertPasswordPolicy } from './password-policy.ts';
 import { type Actor, requireUser, visibleDomainWhere } from './principal.ts';
-import { changedFields, iso, isUniqueViolation, lockTenant, notFound, toBigInt, toNumber, type ServiceDeps } from './shared.ts';
+import { changedFields, iso, isUniqueViolation, lockTenant, notFound, TENANT_TX, toBigInt, toNumber, type ServiceDeps } from './shared.ts';
 
 const mailboxSelect = {
   id: true,
@@ -125,7 +125,7 @@ export async function createMailbox(deps: ServiceDeps, actor: Actor, domainId: s
       const { password: _p, ...rest } = input;
       await recordAudit(tx, actor, { action: 'mailbox.create', targetType: 'mailbox', targetId: created.id, ownerId: d.ownerId, details: { ...changedFields(rest), localPart, address, domainId, quotaBytes: quota ?? null } });
       return created;
-    });
+    }, TENANT_TX);
     return toMailboxDto(row, domain.name);
   } catch (err) {
     if (isUniqueViolation(err)) throw new AppError('ALREADY_EXISTS', 'A mailbox with this address exists', { fields: [{ path: 'localPart', message: 'is already taken', code: 'taken' }] });

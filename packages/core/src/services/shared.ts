@@ -38,6 +38,9 @@ export function notFound(what: string): AppError {
   return new AppError('NOT_FOUND', `${what} not found`);
 }
 
+/** Transactions that wait for a tenant lock: bursts of creations queue instead of failing on Prisma's 2 s/5 s defaults. */
+export const TENANT_TX = { maxWait: 10_000, timeout: 20_000 } as const;
+
 /** Serializes limit checks of one tenant across processes: a transaction-scoped advisory lock on the owner id. */
 export async function lockTenant(tx: Prisma.TransactionClient, ownerId: string): Promise<void> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`tenant:${ownerId}`}, 0))`;
