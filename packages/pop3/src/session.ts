@@ -235,10 +235,16 @@ export class Pop3Session {
           await this.reply('-ERR [SYS/TEMP] Server shutting down.');
           break;
         }
-        let line: string | null;
         try {
-          line = await this.reader.nextLine();
+          const line = await this.reader.nextLine();
+          if (line === null) break;
+          if (this.shuttingDown) {
+            await this.reply('-ERR [SYS/TEMP] Server shutting down.');
+            break;
+          }
+          await this.dispatch(line);
         } catch (err) {
+          // also raised inside a command that reads more (an AUTH continuation)
           if (err instanceof LineTooLongError) {
             this.log.info({ limit: err.limit }, 'line too long');
             await this.reply('-ERR Line too long.');
@@ -246,12 +252,6 @@ export class Pop3Session {
           }
           throw err;
         }
-        if (line === null) break;
-        if (this.shuttingDown) {
-          await this.reply('-ERR [SYS/TEMP] Server shutting down.');
-          break;
-        }
-        await this.dispatch(line);
       }
       if (!this.stream.destroyed) this.endSoon();
     } catch (err) {

@@ -20,6 +20,13 @@ describe('limits', () => {
       c.write('NOOP '.padEnd(5000, 'A')); // no CRLF ever comes
       expect(await c.line()).toBe('-ERR Line too long.');
       await c.closed();
+      // the limit also holds inside a command that reads more (an AUTH PLAIN continuation)
+      const e = await Pop3TestClient.connect(srv.port);
+      await e.greeting();
+      expect(await e.cmd('AUTH PLAIN')).toBe('+ ');
+      e.write('A'.repeat(5000));
+      expect(await e.line()).toBe('-ERR Line too long.');
+      await e.closed();
       // a line just under the limit is fine
       const d = await Pop3TestClient.connect(srv.port);
       await d.greeting();
