@@ -9,6 +9,8 @@ export const ingressEnvSchema = baseEnvSchema.extend({
   INGRESS_METRICS_PORT: portSchema.default(9102),
   /** Largest message accepted (octets of the message as received, CRLF line endings), announced in SIZE. */
   INGRESS_MAX_MESSAGE_BYTES: positiveIntSchema.max(1_000_000_000).default(DEFAULT_MAX_MESSAGE_BYTES),
+  /** Message data held in memory across all sessions; a message that would exceed it gets 452 4.3.1 (at least INGRESS_MAX_MESSAGE_BYTES). */
+  INGRESS_MAX_BUFFERED_BYTES: positiveIntSchema.default(536_870_912),
   /** Largest header section; a message whose header does not end within it is refused (554 5.6.0). */
   INGRESS_MAX_HEADER_BYTES: positiveIntSchema.default(1_048_576),
   /** Over-quota reply: `temporary` = 452 4.2.2 (senders retry), `permanent` = 552 5.2.2 (senders bounce). */
@@ -48,6 +50,8 @@ export interface IngressConfig {
   hostname: string;
   smtpEnabled: boolean;
   maxMessageBytes: number;
+  /** Message data held in memory across all sessions (raised to maxMessageBytes if lower). */
+  maxBufferedBytes: number;
   maxHeaderBytes: number;
   quotaReply: 'temporary' | 'permanent';
   maxConnections: number;
@@ -68,6 +72,7 @@ export const DEFAULT_INGRESS_CONFIG: IngressConfig = {
   hostname: 'localhost',
   smtpEnabled: true,
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+  maxBufferedBytes: 536_870_912,
   maxHeaderBytes: 1_048_576,
   quotaReply: 'temporary',
   maxConnections: 200,
@@ -93,6 +98,7 @@ export function ingressConfigFromEnv(env: IngressEnv, fallbackHostname: string):
     hostname: env.INGRESS_HOSTNAME ?? env.MAILROOM_PUBLIC_HOST ?? fallbackHostname,
     smtpEnabled: env.INGRESS_SMTP_ENABLED,
     maxMessageBytes: env.INGRESS_MAX_MESSAGE_BYTES,
+    maxBufferedBytes: env.INGRESS_MAX_BUFFERED_BYTES,
     maxHeaderBytes: env.INGRESS_MAX_HEADER_BYTES,
     quotaReply: env.INGRESS_QUOTA_REPLY,
     maxConnections: env.INGRESS_MAX_CONNECTIONS,

@@ -209,6 +209,7 @@ describe('LMTP', () => {
     await new Promise((r) => setTimeout(r, 50));
     c.destroy();
     await eventually(() => ing.ingress.sessionCount() === 0);
+    expect(ing.ingress.bufferedBytes()).toBe(0);
     expect(await mailboxState(prisma, m.id)).toMatchObject({ messageCount: 0, usedBytes: 0n, nextUid: 1, messages: [] });
     // the next complete delivery gets UID 1: nothing was reserved by the aborted one
     const t = lmtpTransport(ing.ports.lmtp);
@@ -409,6 +410,43 @@ describe('limits and malformed input', () => {
       const r = await c.command('MAIL FROM:<x@example.org>');
       expect([r.code, r.text.split(' ')[0]]).toEqual([451, '4.7.1']);
       await c.quit();
+    } finally {
+      await lim.close();
+    }
+  });
+
+  it('answers 452 4.3.1 when concurrent messages would exceed the memory budget, and frees it afterwards', async () => {
+    const lim = await startIngress(prisma, { maxMessageBytes: 4000, maxBufferedBytes: 5000 });
+    try {
+      const g = await createFixture(prisma);
+      const m = await g.mailbox('mem');
+      const open = async () => {
+        const c = await WireClient.connect(lim.ports.lmtp);
+        await c.command('LHLO mta.test');
+        await c.command('MAIL FROM:<x@example.org>');
+        await c.command(`RCPT TO:<${m.address}>`);
+        expect((await c.command('DATA')).code).toBe(354);
+        return c;
+      };
+      const a = await open();
+      a.write(`Subject: a\r\n\r\n${'a'.repeat(3000)}\r\n`);
+      await eventually(() => lim.ingress.bufferedBytes() >= 3000);
+      const b = await open();
+      b.sendData(Buffer.from(`Subject: b\r\n\r\n${'b'.repeat(3000)}\r\n`));
+      const rb = await b.read();
+      expect([rb.code, rb.text.split(' ')[0]]).toEqual([452, '4.3.1']);
+      a.write('.\r\n');
+      expect((await a.read()).code).toBe(250);
+      await eventually(() => lim.ingress.bufferedBytes() === 0);
+      // with the budget free again, the retry goes through
+      await b.command('MAIL FROM:<x@example.org>');
+      await b.command(`RCPT TO:<${m.address}>`);
+      await b.command('DATA');
+      b.sendData(Buffer.from(`Subject: b\r\n\r\n${'b'.repeat(3000)}\r\n`));
+      expect((await b.read()).code).toBe(250);
+      await a.quit();
+      await b.quit();
+      expect((await mailboxState(prisma, m.id)).messageCount).toBe(2);
     } finally {
       await lim.close();
     }

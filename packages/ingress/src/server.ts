@@ -35,6 +35,8 @@ export interface Ingress {
   readonly ports: IngressPorts | undefined;
   /** Open sessions over both listeners. */
   sessionCount(): number;
+  /** Octets of message data held in memory right now (bounded by maxBufferedBytes). */
+  bufferedBytes(): number;
   listen(): Promise<IngressPorts>;
   /** Stops accepting, lets open sessions finish (up to closeTimeoutMs), closes the HTTP endpoint. */
   close(): Promise<void>;
@@ -100,28 +102,54 @@ interface Collected {
   bytes: number;
   tooBig: boolean;
   headerTooBig: boolean;
+  /** The memory budget was exhausted by concurrent messages. */
+  busy: boolean;
+}
+
+/** Octets of message data held in memory across all sessions, so many large messages at once cannot exhaust memory. */
+export class MemoryBudget {
+  used = 0;
+  constructor(readonly max: number) {}
+
+  take(n: number): boolean {
+    if (this.used + n > this.max) return false;
+    this.used += n;
+    return true;
+  }
+
+  release(n: number): void {
+    this.used = Math.max(0, this.used - n);
+  }
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
 
 /**
- * Reads DATA with CRLF normalisation, keeping at most `maxBytes` in memory: past the limit (or past `maxHeaderBytes`
- * without the end of the header section) it drops what it holds and only drains the rest, so the reply can be sent.
+ * Reads DATA with CRLF normalisation, keeping at most `maxBytes` in memory (and only while the shared budget allows):
+ * past a limit (or past `maxHeaderBytes` without the end of the header section) it drops what it holds and only
+ * drains the rest, so the reply can be sent. The caller releases `held()` from the budget once done with the body.
  */
-function collectMessage(stream: SMTPServerDataStream, maxBytes: number, maxHeaderBytes: number): Promise<Collected> {
-  return new Promise((resolve, reject) => {
+function collectMessage(stream: SMTPServerDataStream, maxBytes: number, maxHeaderBytes: number, budget: MemoryBudget): { done: Promise<Collected>; held(): number } {
+  let held = 0;
+  const done = new Promise<Collected>((resolve, reject) => {
     const normalizer = new CrlfNormalizer();
     let chunks: Buffer[] = [];
     let bytes = 0;
     let tooBig = false;
     let headerTooBig = false;
+    let busy = false;
     let headerEnded = false;
     // a virtual CRLF before the message, so a message starting with an empty line has an empty header section
     let tail = Buffer.from('\r\n');
+    const drop = () => {
+      chunks = [];
+      budget.release(held);
+      held = 0;
+    };
     const take = (buf: Buffer) => {
       if (!buf.length) return;
       bytes += buf.length;
-      if (tooBig || headerTooBig) return;
+      if (tooBig || headerTooBig || busy) return;
       if (!headerEnded) {
         const joined = Buffer.concat([tail, buf]);
         const joinedStart = bytes - buf.length - tail.length;
@@ -132,24 +160,35 @@ function collectMessage(stream: SMTPServerDataStream, maxBytes: number, maxHeade
         else tail = joined.subarray(Math.max(0, joined.length - 3));
         if (headerBytes > maxHeaderBytes) {
           headerTooBig = true;
-          chunks = [];
+          drop();
           return;
         }
       }
       if (bytes > maxBytes) {
         tooBig = true;
-        chunks = [];
+        drop();
         return;
       }
+      if (!budget.take(buf.length)) {
+        busy = true;
+        drop();
+        return;
+      }
+      held += buf.length;
       chunks.push(buf);
     };
     stream.on('data', (chunk: Buffer) => take(normalizer.push(chunk)));
-    stream.once('error', reject);
+    stream.once('error', (err) => {
+      drop();
+      reject(err);
+    });
     stream.once('end', () => {
       take(normalizer.end());
-      resolve({ body: tooBig || headerTooBig ? null : Buffer.concat(chunks, bytes), bytes, tooBig, headerTooBig });
+      const ok = !tooBig && !headerTooBig && !busy;
+      resolve({ body: ok ? Buffer.concat(chunks, bytes) : null, bytes, tooBig, headerTooBig, busy });
     });
   });
+  return { done, held: () => held };
 }
 
 /**
@@ -173,6 +212,7 @@ export function createIngress(deps: IngressDeps): Ingress {
   const rate = new RateLimiter(config.maxMessagesPerIpPerMinute);
   const connectRate = new RateLimiter(config.maxConnectionsPerIpPerMinute);
   const sessions = new Map<string, SessionState>();
+  const memory = new MemoryBudget(Math.max(config.maxBufferedBytes, config.maxMessageBytes));
   let ports: IngressPorts | undefined;
   let httpServer: http.Server | null = null;
   let closing = false;
@@ -295,12 +335,15 @@ export function createIngress(deps: IngressDeps): Ingress {
     const log = s.log.child({ qid: tx.queueId });
     const envelopeFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
     const protocolLabel = session.transmissionType || (s.protocol === 'lmtp' ? 'LMTP' : 'ESMTP');
-    collectMessage(stream, config.maxMessageBytes, config.maxHeaderBytes).then(
+    const collecting = collectMessage(stream, config.maxMessageBytes, config.maxHeaderBytes, memory);
+    collecting.done
+      .then(
       async ({ body, bytes, tooBig, headerTooBig }) => {
         if (!body) {
-          const reply = tooBig ? REPLIES.tooBig : REPLIES.headerTooBig;
+          const reply = tooBig ? REPLIES.tooBig : headerTooBig ? REPLIES.headerTooBig : REPLIES.busy;
           metrics.messages.inc({ protocol: s.protocol, result: resultLabel(reply) });
-          log.info({ bytes, limit: tooBig ? config.maxMessageBytes : config.maxHeaderBytes }, tooBig ? 'message refused: too big' : 'message refused: header too big');
+          const why = tooBig ? 'message refused: too big' : headerTooBig ? 'message refused: header too big' : 'message refused: message memory budget exhausted';
+          log.info({ bytes, limit: tooBig ? config.maxMessageBytes : headerTooBig ? config.maxHeaderBytes : config.maxBufferedBytes }, why);
           return cb(new SmtpReplyError(reply));
         }
         const base = { body, envelopeFrom, queueId: tx.queueId, helo: session.hostNameAppearsAs || '', remoteAddress: session.remoteAddress, protocol: protocolLabel };
@@ -360,11 +403,13 @@ export function createIngress(deps: IngressDeps): Ingress {
         log.info({ err: err.message }, 'DATA aborted by client; nothing stored');
         cb(err);
       },
-    ).catch((err: unknown) => {
-      // a bug past this point must cost one message a temporary failure, never the process
-      log.error({ err }, 'DATA handling failed');
-      cb(new SmtpReplyError(REPLIES.temporaryFailure));
-    });
+    )
+      .catch((err: unknown) => {
+        // a bug past this point must cost one message a temporary failure, never the process
+        log.error({ err }, 'DATA handling failed');
+        cb(new SmtpReplyError(REPLIES.temporaryFailure));
+      })
+      .finally(() => memory.release(collecting.held()));
   }
 
   const lmtp = build('lmtp');
@@ -428,6 +473,7 @@ export function createIngress(deps: IngressDeps): Ingress {
       return ports;
     },
     sessionCount: () => sessions.size,
+    bufferedBytes: () => memory.used,
     async listen() {
       const lmtpPort = await listenOne(lmtp, config.lmtpPort);
       const smtpPort = smtp ? await listenOne(smtp, config.smtpPort) : null;
