@@ -97,6 +97,32 @@ describe('embedded PostgreSQL', () => {
     }
   });
 
+  it('stops the postmaster when the owning process exits without stopping it', async () => {
+    const dataDir = await tempDir();
+    const script = `import { openDatabase } from ${JSON.stringify(path.resolve('src/index.ts'))};
+      await openDatabase({ dataDir: ${JSON.stringify(dataDir)} });
+      const { readFileSync } = await import('node:fs');
+      console.log(readFileSync(${JSON.stringify(path.join(dataDir, 'pg', 'postmaster.pid'))}, 'utf8').split('\\n')[0]);
+      process.exit(0);`;
+    const pid = await new Promise<number>((resolve) => {
+      const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let s = '';
+      c.stdout!.on('data', (d) => (s += d));
+      c.on('exit', () => resolve(Number(s.trim())));
+    });
+    expect(pid).toBeGreaterThan(0);
+    let alive = true;
+    for (let i = 0; i < 100 && alive; i++) {
+      try {
+        process.kill(pid, 0);
+        await new Promise((r) => setTimeout(r, 50));
+      } catch {
+        alive = false;
+      }
+    }
+    expect(alive).toBe(false);
+  });
+
   it('leaves signal handling to the process: importing @mailroom/db or starting a cluster adds no SIGINT/SIGTERM handler', async () => {
     const dataDir = await tempDir();
     const script = `import { openDatabase } from ${JSON.stringify(path.resolve('src/index.ts'))};
@@ -105,13 +131,15 @@ describe('embedded PostgreSQL', () => {
       const db = await openDatabase({ dataDir: ${JSON.stringify(dataDir)} });
       const afterStart = n();
       await db.close();
-      console.log(JSON.stringify({ afterImport, afterStart }));`;
-    const out = await new Promise<string>((resolve) => {
+      console.log(JSON.stringify({ afterImport, afterStart }));
+      process.exitCode = 0;`;
+    const { out, code } = await new Promise<{ out: string; code: number | null }>((resolve) => {
       const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
       let s = '';
       c.stdout!.on('data', (d) => (s += d));
-      c.on('exit', () => resolve(s.trim()));
+      c.on('exit', (exitCode) => resolve({ out: s.trim(), code: exitCode }));
     });
     expect(JSON.parse(out)).toEqual({ afterImport: 0, afterStart: 0 });
+    expect(code).toBe(0); // no exit hook turns a clean exit into a failure
   });
 });

