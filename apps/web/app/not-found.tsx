@@ -1,17 +1,9 @@
-import Link from 'next/link';
-import { buttonClass } from '@/components/ui';
+import { NotFoundMessage } from '@/components/not-found-message';
 
 export default function NotFound() {
   return (
     <main id="main" className="flex min-h-[60dvh] items-center justify-center px-4 py-16">
-      <div className="max-w-md text-center">
-        <p className="text-sm font-semibold text-brand-700">404</p>
-        <h1 className="mt-2 text-2xl font-semibold tracking-tight text-slate-900">Page not found</h1>
-        <p className="mt-2 text-sm text-slate-600">It does not exist, it was deleted, or your account has no access to it.</p>
-        <Link href="/" className={buttonClass('primary') + ' mt-6'}>
-          Back to your dashboard
-        </Link>
-      </div>
+      <NotFoundMessage />
     </main>
   );
 }

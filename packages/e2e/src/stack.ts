@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { findFreePort } from '@mailroom/db';
+import { findFreePort } from '@mailroom/db/testing';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 

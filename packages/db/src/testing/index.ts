@@ -88,3 +88,4 @@ export function testDatabaseUrl(): string {
 export function uniqueName(prefix = 't'): string {
   return `${prefix}${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
 }
+export { findFreePort } from '../embedded.ts';
