@@ -1,8 +1,11 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaClient } from './generated/prisma/client.ts';
 
 export { PrismaClient, Prisma } from './generated/prisma/client.ts';
 export type * from './generated/prisma/client.ts';
+/** The `pg` pool type, for callers that stream through the pool directly (see createPrismaClientWithPool). */
+export type { Pool as PgPool, PoolClient as PgPoolClient } from 'pg';
 
 export interface CreatePrismaClientOptions {
   /** Maximum pooled connections for this client. */
@@ -13,10 +16,22 @@ export interface CreatePrismaClientOptions {
 
 /** Builds a Prisma client over the `pg` driver adapter. The caller owns it and must `$disconnect()`. */
 export function createPrismaClient(connectionString: string, options: CreatePrismaClientOptions = {}): PrismaClient {
-  const adapter = new PrismaPg({
+  return createPrismaClientWithPool(connectionString, options).prisma;
+}
+
+/**
+ * The same client, plus the `pg.Pool` underneath it, for the rare path that must bypass Prisma (e.g. streaming a large
+ * `bytea` with COPY). Both share the pool's connections; `prisma.$disconnect()` ends the pool.
+ */
+export function createPrismaClientWithPool(
+  connectionString: string,
+  options: CreatePrismaClientOptions = {},
+): { prisma: PrismaClient; pool: pg.Pool } {
+  const pool = new pg.Pool({
     connectionString,
     max: options.maxConnections ?? 10,
     application_name: options.applicationName ?? 'mailroom',
   });
-  return new PrismaClient({ adapter });
+  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
+  return { prisma: new PrismaClient({ adapter }), pool };
 }

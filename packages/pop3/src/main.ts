@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { AuthThrottle, createPasswordHasher } from '@mailroom/core';
-import { createPrismaClient } from '@mailroom/db';
+import { createPrismaClientWithPool } from '@mailroom/db';
 import { argon2Params, createLogger, loadServerSecret, loadTlsMaterial, onShutdownSignal } from '@mailroom/runtime';
 import { configFromEnv, parsePop3Env } from './config.ts';
 import { createPop3Metrics } from './metrics.ts';
@@ -18,10 +18,10 @@ if (!env.DATABASE_URL) {
   process.exit(1);
 }
 
-const prisma = createPrismaClient(env.DATABASE_URL, { applicationName: 'mailroom-pop3', maxConnections: 20 });
+const { prisma, pool } = createPrismaClientWithPool(env.DATABASE_URL, { applicationName: 'mailroom-pop3', maxConnections: 20 });
 const hasher = createPasswordHasher(argon2Params(env));
 const secret = await loadServerSecret(env.MAILROOM_SECRET, env.MAILROOM_DATA_DIR);
-const store = new PrismaMaildropStore({ prisma, hasher, throttle: new AuthThrottle(prisma, secret) });
+const store = new PrismaMaildropStore({ prisma, pool, hasher, throttle: new AuthThrottle(prisma, secret) });
 const material = await loadTlsMaterial({
   certFile: env.TLS_CERT_FILE,
   keyFile: env.TLS_KEY_FILE,

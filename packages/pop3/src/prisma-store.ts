@@ -1,5 +1,6 @@
 import { authenticateMailbox, type AuthThrottle, type PasswordHasher } from '@mailroom/core';
-import type { PrismaClient } from '@mailroom/db';
+import type { PgPool, PrismaClient } from '@mailroom/db';
+import { streamCopyRows } from './pg-copy.ts';
 import { LockLostError, MessageGoneError, type AuthOutcome, type CommitResult, type MaildropStore, type MessageInfo } from './store.ts';
 
 /**
@@ -11,8 +12,20 @@ export const MESSAGE_CHUNK_OCTETS = 256 * 1024;
 /** Chunks fetched ahead (on other pooled connections) while the current one is written. */
 export const MESSAGE_PREFETCH_CHUNKS = 3;
 
+/**
+ * With a `pg` pool, RETR/TOP stream a message with one `COPY … TO STDOUT (FORMAT binary)` on one pooled connection:
+ * rows of this many octets arrive raw (no text/hex/base64 conversion), with TCP backpressure from the POP3 client.
+ */
+export const COPY_CHUNK_OCTETS = 1024 * 1024;
+/** Octets queued from PostgreSQL before its connection is paused (beyond the row being written). */
+export const COPY_HIGH_WATER_OCTETS = 1024 * 1024;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export interface PrismaMaildropStoreOptions {
   prisma: PrismaClient;
+  /** The pool under `prisma` (createPrismaClientWithPool): enables the COPY streaming path for messages. */
+  pool?: PgPool;
   hasher: PasswordHasher;
   throttle: AuthThrottle;
   chunkOctets?: number;
@@ -26,13 +39,17 @@ export class PrismaMaildropStore implements MaildropStore {
   private readonly hasher: PasswordHasher;
   private readonly throttle: AuthThrottle;
   private readonly chunkOctets: number;
+  private readonly chunkOverride: number | undefined;
   private readonly prefetchChunks: number;
+  private readonly pool: PgPool | undefined;
 
   constructor(opts: PrismaMaildropStoreOptions) {
     this.prisma = opts.prisma;
+    this.pool = opts.pool;
     this.hasher = opts.hasher;
     this.throttle = opts.throttle;
     this.chunkOctets = opts.chunkOctets ?? MESSAGE_CHUNK_OCTETS;
+    this.chunkOverride = opts.chunkOctets;
     this.prefetchChunks = opts.prefetchChunks ?? MESSAGE_PREFETCH_CHUNKS;
   }
 
@@ -137,7 +154,28 @@ export class PrismaMaildropStore implements MaildropStore {
     return Buffer.from(rows[0].b, 'base64');
   }
 
-  async *readMessage(maildropId: string, message: MessageInfo): AsyncIterable<Buffer> {
+  readMessage(maildropId: string, message: MessageInfo): AsyncIterable<Buffer> {
+    return this.pool ? this.copyMessage(this.pool, maildropId, message) : this.fetchMessage(maildropId, message);
+  }
+
+  /** One COPY per message: rows of `chunkOctets` (COPY_CHUNK_OCTETS by default) in order; no rows = the message is gone. */
+  private async *copyMessage(pool: PgPool, maildropId: string, message: MessageInfo): AsyncIterable<Buffer> {
+    if (!UUID.test(maildropId) || !UUID.test(message.id)) throw new MessageGoneError();
+    const chunk = Math.max(1, Math.trunc(this.chunkOverride ?? COPY_CHUNK_OCTETS));
+    // COPY takes no bind parameters: the ids are checked uuids, the numbers are integers. For an empty message the
+    // series still has one element (0), so a present message always gives at least one row.
+    const sql = `COPY (SELECT substring(m.raw from 1 + i * ${chunk} for ${chunk})
+      FROM messages m, generate_series(0, greatest(octet_length(m.raw) - 1, 0) / ${chunk}) AS i
+      WHERE m.id = '${message.id}'::uuid AND m.mailbox_id = '${maildropId}'::uuid ORDER BY i) TO STDOUT (FORMAT binary)`;
+    let rows = 0;
+    for await (const part of streamCopyRows(pool, sql, COPY_HIGH_WATER_OCTETS)) {
+      rows++;
+      if (part.length > 0) yield part;
+    }
+    if (rows === 0) throw new MessageGoneError();
+  }
+
+  private async *fetchMessage(maildropId: string, message: MessageInfo): AsyncIterable<Buffer> {
     const text = await this.canUseTextTransfer();
     const size = message.size;
     // Chunks are fetched ahead while earlier ones are written out: at most 1 + prefetch chunks per session in memory.

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { AuthThrottle, createPasswordHasher, type PasswordHasher } from '@mailroom/core';
-import { createPrismaClient, newId, type PrismaClient } from '@mailroom/db';
+import { createPrismaClientWithPool, newId, type PgPool, type PrismaClient } from '@mailroom/db';
 import { testDatabaseUrl, uniqueName } from '@mailroom/db/testing';
 import { createLogger, loadTlsMaterial, type TlsMaterial } from '@mailroom/runtime';
 import type { Pop3Config } from '../src/config.ts';
@@ -20,8 +20,17 @@ export function testHasher(): PasswordHasher {
   return (hasherSingleton ??= createPasswordHasher(TEST_ARGON2));
 }
 
+const pools = new WeakMap<PrismaClient, PgPool>();
+
+/** A Prisma client like main.ts builds it (its pg pool is remembered for poolOf / the default test server store). */
 export function openPrisma(url = testDatabaseUrl()): PrismaClient {
-  return createPrismaClient(url, { applicationName: 'pop3-test', maxConnections: 10 });
+  const { prisma, pool } = createPrismaClientWithPool(url, { applicationName: 'pop3-test', maxConnections: 10 });
+  pools.set(prisma, pool);
+  return prisma;
+}
+
+export function poolOf(prisma: PrismaClient): PgPool | undefined {
+  return pools.get(prisma);
 }
 
 let tlsMaterial: Promise<TlsMaterial> | undefined;
@@ -133,7 +142,7 @@ export interface TestServer {
 }
 
 export async function startServer(prisma: PrismaClient, overrides: Partial<Pop3Config> = {}, opts: { store?: PrismaMaildropStore } = {}): Promise<TestServer> {
-  const store = opts.store ?? new PrismaMaildropStore({ prisma, hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET) });
+  const store = opts.store ?? new PrismaMaildropStore({ prisma, pool: poolOf(prisma), hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET) });
   const delays: number[] = [];
   const material = await testTls();
   const server = createPop3Server({

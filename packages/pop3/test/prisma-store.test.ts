@@ -4,7 +4,7 @@ import type { PrismaClient } from '@mailroom/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrismaMaildropStore } from '../src/prisma-store.ts';
 import { LockLostError, MessageGoneError } from '../src/store.ts';
-import { createMaildrop, deliver, openPrisma, TEST_SECRET, testHasher } from './helpers.ts';
+import { createMaildrop, deliver, openPrisma, poolOf, TEST_SECRET, testHasher } from './helpers.ts';
 
 let prisma: PrismaClient;
 beforeAll(() => {
@@ -16,6 +16,10 @@ afterAll(async () => {
 
 const store = (chunkOctets?: number, prefetchChunks?: number) =>
   new PrismaMaildropStore({ prisma, hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET), chunkOctets, prefetchChunks });
+
+/** The COPY path main.ts uses (the pg pool under the Prisma client). */
+const copyStore = (chunkOctets?: number) =>
+  new PrismaMaildropStore({ prisma, pool: poolOf(prisma)!, hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET), chunkOctets });
 
 async function readAll(s: PrismaMaildropStore, mailboxId: string, msg: { id: string; uid: number; uidl: string; size: number }) {
   const parts: Buffer[] = [];
@@ -41,6 +45,44 @@ describe('PrismaMaildropStore', () => {
         expect((await readAll(s, md.mailboxId, list[i]!)).equals(raw)).toBe(true);
       }
     }
+  });
+
+  it('streams arbitrary octets exactly over COPY, whatever the row size', async () => {
+    const md = await createMaildrop(prisma);
+    const ascii = Buffer.from('Subject: x\r\n\r\n' + 'plain ascii line\r\n'.repeat(500));
+    const binary = randomBytes(3_000_000); // every octet value, NULs included; several default-size rows
+    const mixed = Buffer.concat([ascii, Buffer.from([0]), ascii, Buffer.from('\xe9\xff\x80', 'latin1'), ascii]);
+    const all = [ascii, binary, mixed, Buffer.alloc(0)];
+    for (const raw of all) await deliver(prisma, md.mailboxId, raw);
+    const list = await copyStore().listMessages(md.mailboxId);
+    for (const chunk of [undefined, 1, 7, 4096]) {
+      const s = copyStore(chunk);
+      for (const [i, raw] of all.entries()) {
+        if (chunk !== undefined && chunk < 100 && raw.length > 100_000) continue;
+        expect((await readAll(s, md.mailboxId, list[i]!)).equals(raw)).toBe(true);
+      }
+    }
+  });
+
+  it('COPY path: a vanished message is gone; stopping early leaves the pool usable', async () => {
+    const a = await createMaildrop(prisma);
+    const b = await createMaildrop(prisma);
+    const raw = randomBytes(5_000_000);
+    const m = await deliver(prisma, a.mailboxId, raw);
+    const s = copyStore();
+    const [info] = await s.listMessages(a.mailboxId);
+    await expect(readAll(s, b.mailboxId, info!)).rejects.toBeInstanceOf(MessageGoneError);
+    for (let i = 0; i < 15; i++) {
+      // more early stops than the pool has connections: each abandoned COPY must not leak or poison a connection
+      for await (const part of s.readMessage(a.mailboxId, info!)) {
+        expect(part.equals(raw.subarray(0, part.length))).toBe(true);
+        break;
+      }
+    }
+    expect((await readAll(s, a.mailboxId, info!)).equals(raw)).toBe(true);
+    expect(await s.listMessages(a.mailboxId)).toHaveLength(1);
+    await prisma.message.delete({ where: { id: m.id } });
+    await expect(readAll(s, a.mailboxId, info!)).rejects.toBeInstanceOf(MessageGoneError);
   });
 
   it('reports a message that vanished, and one of another mailbox, as gone', async () => {

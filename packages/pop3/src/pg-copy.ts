@@ -1,0 +1,137 @@
+import type { PgPool, PgPoolClient } from '@mailroom/db';
+
+/** "PGCOPY\n\377\r\n\0" + int32 flags + int32 header-extension length. */
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const COPY_HEADER_OCTETS = COPY_SIGNATURE.length + 8;
+
+/**
+ * Decodes the CopyData messages of `COPY (SELECT one bytea column …) TO STDOUT (FORMAT binary)`. PostgreSQL sends
+ * exactly one CopyData message per row (the file header rides in front of the first one), so each message is
+ * [header] int16 field count, int32 length, octets — or the trailer, int16 -1. Returns the row's octets (a view into
+ * `message`), `null` for the trailer, or throws on anything else.
+ */
+export class BinaryCopyRowDecoder {
+  private headerSeen = false;
+  rows = 0;
+
+  decode(message: Buffer): Buffer | null {
+    let pos = 0;
+    if (!this.headerSeen) {
+      if (message.length < COPY_HEADER_OCTETS || !message.subarray(0, COPY_SIGNATURE.length).equals(COPY_SIGNATURE)) {
+        throw new Error('COPY binary: bad header');
+      }
+      pos = COPY_HEADER_OCTETS + message.readUInt32BE(COPY_SIGNATURE.length + 4);
+      this.headerSeen = true;
+    }
+    const fields = message.readInt16BE(pos);
+    if (fields === -1) return null;
+    if (fields !== 1) throw new Error(`COPY binary: expected 1 field, got ${fields}`);
+    const len = message.readInt32BE(pos + 2);
+    if (len < 0) throw new Error('COPY binary: unexpected NULL');
+    const start = pos + 6;
+    if (start + len !== message.length) throw new Error('COPY binary: row length mismatch');
+    this.rows++;
+    return message.subarray(start, start + len);
+  }
+}
+
+/** The parts of pg's connection this needs (pg's "submittable" query protocol). */
+interface PgConnection {
+  query(text: string): void;
+  stream: { pause(): void; resume(): void };
+}
+
+/**
+ * Streams the rows of a one-bytea-column `COPY … TO STDOUT (FORMAT binary)` on one pooled connection, as Buffers, with
+ * backpressure: the connection's socket is paused while more than `highWaterOctets` wait to be consumed, so PostgreSQL
+ * (through TCP) waits for the POP3 client. The octets arrive raw — no hex/base64/text decoding on either side.
+ *
+ * If the consumer stops early, the connection is destroyed rather than returned (the COPY may still be running).
+ */
+export async function* streamCopyRows(pool: PgPool, sql: string, highWaterOctets: number): AsyncGenerator<Buffer> {
+  const client: PgPoolClient = await pool.connect();
+  const decoder = new BinaryCopyRowDecoder();
+  const queue: Buffer[] = [];
+  let queued = 0;
+  let finished = false;
+  let failure: Error | undefined;
+  let paused = false;
+  let connection: PgConnection | undefined;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const fail = (err: Error) => {
+    failure ??= err;
+    notify();
+  };
+
+  const submittable = {
+    callback: undefined as unknown,
+    submit(con: PgConnection) {
+      connection = con;
+      con.query(sql);
+    },
+    handleCopyOutResponse() {},
+    handleCopyData(msg: { chunk: Buffer }, con: PgConnection) {
+      if (failure) return;
+      let row: Buffer | null;
+      try {
+        row = decoder.decode(msg.chunk);
+      } catch (err) {
+        fail(err as Error);
+        return;
+      }
+      if (row === null) return;
+      // pg's parser may reuse its buffer for later messages: keep our own copy of the octets.
+      const copy = Buffer.allocUnsafeSlow(row.length);
+      row.copy(copy);
+      queue.push(copy);
+      queued += copy.length;
+      if (queued > highWaterOctets && !paused) {
+        paused = true;
+        con.stream.pause();
+      }
+      notify();
+    },
+    handleCommandComplete() {},
+    handleRowDescription() {},
+    handleDataRow() {},
+    handleEmptyQuery() {},
+    handlePortalSuspended() {},
+    handleError(err: Error) {
+      fail(err);
+    },
+    handleReadyForQuery() {
+      finished = true;
+      notify();
+    },
+  };
+
+  let clean = false;
+  try {
+    client.query(submittable as never);
+    for (;;) {
+      if (queue.length) {
+        const chunk = queue.shift()!;
+        queued -= chunk.length;
+        if (paused && queued <= highWaterOctets) {
+          paused = false;
+          connection?.stream.resume();
+        }
+        yield chunk;
+        continue;
+      }
+      if (failure) throw failure;
+      if (finished) break;
+      await new Promise<void>((r) => (wake = r));
+    }
+    clean = !failure;
+  } finally {
+    if (paused) connection?.stream.resume();
+    // A COPY still running (early stop) or a failed one: do not hand that connection to anybody else.
+    client.release(clean && finished ? undefined : true);
+  }
+}
