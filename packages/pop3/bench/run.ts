@@ -164,6 +164,19 @@ async function main() {
 
     // --- 1. logins/s with argon2id m=64 MiB t=3 p=1, all cores
     {
+      // the hardware limit: one verification's time (here, in this process, while the server idles) on every core
+      const hasher = createPasswordHasher(PROD_ARGON2);
+      const verifies: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        const t = performance.now();
+        await hasher.verify(prodHash, PASSWORD);
+        verifies.push(performance.now() - t);
+      }
+      const verifyMs = median(verifies);
+      const limit = os.cpus().length / (verifyMs / 1000);
+      const single: number[] = [];
+      for (let i = 0; i < 7; i++) single.push(await timedLogin(prod.port, loginBoxes[i % loginBoxes.length]!));
+      figure('argon2id m=64MiB t=3 p=1: one verification', `${verifyMs.toFixed(0)} ms`, 'report', undefined, `median of 7; hardware limit ${os.cpus().length} cores / ${verifyMs.toFixed(0)} ms = ${limit.toFixed(1)} logins/s; one USER+PASS alone: ${median(single).toFixed(0)} ms (hash + ${(median(single) - verifyMs).toFixed(0)} ms of DB and protocol)`);
       const concurrency = Math.max(4, os.cpus().length * 4);
       const durationMs = 10_000;
       let done = 0;

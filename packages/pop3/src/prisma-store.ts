@@ -204,6 +204,13 @@ export class PrismaMaildropStore implements MaildropStore {
   }
 
   async commitDeletions(maildropId: string, holder: string, messageIds: string[]): Promise<CommitResult> {
+    if (messageIds.length === 0) {
+      // The common QUIT: nothing to delete, so one statement checks the lease instead of an interactive transaction.
+      const held = await this.prisma.$queryRaw<{ holder: string }[]>`
+        SELECT holder FROM maildrop_leases WHERE mailbox_id = ${maildropId}::uuid AND holder = ${holder}`;
+      if (held.length === 0) throw new LockLostError();
+      return { deleted: 0, bytes: 0 };
+    }
     return this.deleteMessages(maildropId, holder, { ids: messageIds });
   }
 
