@@ -84,6 +84,14 @@ describe('DotStuffer', () => {
     expect(stuffAll(['a\r', '\n.', 'b\r\n'])).toBe('a\r\n..b\r\n.\r\n');
   });
 
+  it('passes a chunk without a line-leading dot on uncopied, and stuffs one that starts a line after it', () => {
+    const d = new DotStuffer();
+    const plain = Buffer.from('a.b\r\nc\r\n');
+    expect(d.transform(plain)).toBe(plain); // the same Buffer: no copy on the fast path
+    const next = Buffer.from('.d\r\n');
+    expect(d.transform(next).toString()).toBe('..d\r\n');
+  });
+
   it('does not touch dots inside lines', () => {
     expect(stuffAll(['a.b\r\n', 'x.\r\n'])).toBe('a.b\r\nx.\r\n.\r\n');
   });

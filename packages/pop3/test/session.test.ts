@@ -165,6 +165,29 @@ describe('TRANSACTION', () => {
     c.destroy();
   });
 
+  it('RETR of a message several COPY rows long is exact, with dot-lines split across row boundaries', async () => {
+    const md = await createMaildrop(prisma);
+    const row = 64 * 1024; // COPY_CHUNK_OCTETS
+    const parts: string[] = ['Subject: rows\r\n\r\n'];
+    let len = parts[0]!.length;
+    // pad so that "\n" ends one row and "." starts the next, then "\r\n" ends a row and "." starts the next
+    for (const [boundary, tail] of [[row, '\n'], [2 * row, '\r\n'], [3 * row + 1, '\r\n.']] as const) {
+      const pad = boundary - len - tail.length;
+      parts.push('y'.repeat(pad) + tail);
+      len += pad + tail.length;
+      parts.push('.dot line\r\n');
+      len += 11;
+    }
+    parts.push('z\r\n'.repeat(1000));
+    const raw = Buffer.from(parts.join(''));
+    await deliver(prisma, md.mailboxId, raw);
+    const c = await loggedIn(md.address, md.password);
+    expect(await c.cmd('RETR 1')).toBe(`+OK ${raw.length} octets`);
+    const stuffed = Buffer.from(raw.toString('latin1').replaceAll('\n.', '\n..') + '.\r\n', 'latin1');
+    expect((await c.rawBody()).equals(stuffed)).toBe(true);
+    c.destroy();
+  });
+
   it('TOP returns the headers, the blank line and k body lines', async () => {
     const md = await createMaildrop(prisma);
     const raw = makeMessage({ body: 'line1\r\n.line2\r\nline3\r\n' });
