@@ -255,7 +255,8 @@ const uidl: CommandHandler = async (s, args) => {
 /** Returns true when the whole response went out. */
 async function sendMessage(s: Pop3Session, msg: MessageInfo, status: string, topLines?: number): Promise<boolean> {
   const { store, metrics } = s.ctx;
-  const chunks = store.readMessage(s.maildrop!.id, msg)[Symbol.asyncIterator]();
+  // Chunks are refilled by the store once the next is asked for, so each is written through before that.
+  const chunks = store.readMessage(s.maildrop!.id, msg, { reuseChunks: true })[Symbol.asyncIterator]();
   // Fetch the first chunk before the +OK, so a missing message or an unavailable database still gets an -ERR.
   let first: IteratorResult<Buffer>;
   try {
@@ -279,7 +280,7 @@ async function sendMessage(s: Pop3Session, msg: MessageInfo, status: string, top
       let done = false;
       if (limiter) ({ out: chunk, done } = limiter.take(chunk));
       sent += chunk.length;
-      await s.write(stuffer.transform(chunk));
+      await s.writeThrough(stuffer.transform(chunk));
       if (done) break;
       r = await chunks.next();
     }

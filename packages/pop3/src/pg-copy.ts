@@ -41,6 +41,17 @@ interface PgConnection {
   stream: { pause(): void; resume(): void };
 }
 
+export interface CopyStreamOptions {
+  /** Octets queued from PostgreSQL before its connection's socket is paused. */
+  highWaterOctets: number;
+  /**
+   * Refill the buffer of a yielded row once the consumer asks for the next one (it must be done with it by then).
+   * pg's parser reuses its own buffer, so every row is copied out of it; with this, a download of any size copies
+   * into a handful of buffers (queue depth + 1) instead of allocating one per row for the GC to find later.
+   */
+  reuseBuffers?: boolean;
+}
+
 /**
  * Streams the rows of a one-bytea-column `COPY … TO STDOUT (FORMAT binary)` on one pooled connection, as Buffers, with
  * backpressure: the connection's socket is paused while more than `highWaterOctets` wait to be consumed, so PostgreSQL
@@ -48,8 +59,16 @@ interface PgConnection {
  *
  * If the consumer stops early, the connection is destroyed rather than returned (the COPY may still be running).
  */
-export async function* streamCopyRows(pool: PgPool, sql: string, highWaterOctets: number): AsyncGenerator<Buffer> {
+export async function* streamCopyRows(pool: PgPool, sql: string, options: CopyStreamOptions): AsyncGenerator<Buffer> {
+  const { highWaterOctets, reuseBuffers = false } = options;
   const client: PgPoolClient = await pool.connect();
+  /** Buffers the consumer has finished with (reuseBuffers), ready to take the next rows. */
+  const spare: Buffer[] = [];
+  const take = (octets: number): Buffer => {
+    const i = spare.findIndex((b) => b.length >= octets);
+    if (i !== -1) return spare.splice(i, 1)[0]!.subarray(0, octets);
+    return Buffer.allocUnsafeSlow(octets);
+  };
   const decoder = new BinaryCopyRowDecoder();
   const queue: Buffer[] = [];
   let queued = 0;
@@ -86,7 +105,7 @@ export async function* streamCopyRows(pool: PgPool, sql: string, highWaterOctets
       }
       if (row === null) return;
       // pg's parser may reuse its buffer for later messages: keep our own copy of the octets.
-      const copy = Buffer.allocUnsafeSlow(row.length);
+      const copy = take(row.length);
       row.copy(copy);
       queue.push(copy);
       queued += copy.length;
@@ -122,6 +141,9 @@ export async function* streamCopyRows(pool: PgPool, sql: string, highWaterOctets
           connection?.stream.resume();
         }
         yield chunk;
+        // The consumer asked for more, so it is done with `chunk`: its whole allocation (take() gives each row one of
+        // its own, from offset 0) can take another row.
+        if (reuseBuffers && chunk.length > 0) spare.push(Buffer.from(chunk.buffer));
         continue;
       }
       if (failure) throw failure;

@@ -1,7 +1,7 @@
 import { authenticateMailbox, type AuthThrottle, type PasswordHasher } from '@mailroom/core';
 import type { PgPool, PrismaClient } from '@mailroom/db';
 import { streamCopyRows } from './pg-copy.ts';
-import { LockLostError, MessageGoneError, type AuthOutcome, type CommitResult, type MaildropStore, type MessageInfo } from './store.ts';
+import { LockLostError, MessageGoneError, type AuthOutcome, type CommitResult, type MaildropStore, type MessageInfo, type ReadMessageOptions } from './store.ts';
 
 /**
  * Octets fetched per query when streaming a message out of `messages.raw` (stored EXTERNAL, so substring() reads only
@@ -156,12 +156,12 @@ export class PrismaMaildropStore implements MaildropStore {
     return Buffer.from(rows[0].b, 'base64');
   }
 
-  readMessage(maildropId: string, message: MessageInfo): AsyncIterable<Buffer> {
-    return this.pool ? this.copyMessage(this.pool, maildropId, message) : this.fetchMessage(maildropId, message);
+  readMessage(maildropId: string, message: MessageInfo, options: ReadMessageOptions = {}): AsyncIterable<Buffer> {
+    return this.pool ? this.copyMessage(this.pool, maildropId, message, options.reuseChunks ?? false) : this.fetchMessage(maildropId, message);
   }
 
   /** One COPY per message: rows of `chunkOctets` (COPY_CHUNK_OCTETS by default) in order; no rows = the message is gone. */
-  private async *copyMessage(pool: PgPool, maildropId: string, message: MessageInfo): AsyncIterable<Buffer> {
+  private async *copyMessage(pool: PgPool, maildropId: string, message: MessageInfo, reuseChunks: boolean): AsyncIterable<Buffer> {
     if (!UUID.test(maildropId) || !UUID.test(message.id)) throw new MessageGoneError();
     const chunk = Math.max(1, Math.trunc(this.chunkOverride ?? COPY_CHUNK_OCTETS));
     // COPY takes no bind parameters: the ids are checked uuids, the numbers are integers. For an empty message the
@@ -170,7 +170,7 @@ export class PrismaMaildropStore implements MaildropStore {
       FROM messages m, generate_series(0, greatest(octet_length(m.raw) - 1, 0) / ${chunk}) AS i
       WHERE m.id = '${message.id}'::uuid AND m.mailbox_id = '${maildropId}'::uuid ORDER BY i) TO STDOUT (FORMAT binary)`;
     let rows = 0;
-    for await (const part of streamCopyRows(pool, sql, COPY_HIGH_WATER_OCTETS)) {
+    for await (const part of streamCopyRows(pool, sql, { highWaterOctets: COPY_HIGH_WATER_OCTETS, reuseBuffers: reuseChunks })) {
       rows++;
       if (part.length > 0) yield part;
     }

@@ -147,6 +147,18 @@ export class Pop3Session {
     });
   }
 
+  /**
+   * Writes octets and resolves once the socket is done with them (its write callback ran: handed to the kernel, or to
+   * OpenSSL under TLS), so the caller may refill that memory. The wait is also the backpressure.
+   */
+  writeThrough(data: Buffer): Promise<void> {
+    const s = this.stream;
+    if (s.destroyed || !s.writable) return Promise.reject(new SessionClosedError());
+    return new Promise((resolve, reject) => {
+      s.write(data, (err) => (err ? reject(new SessionClosedError()) : resolve()));
+    });
+  }
+
   reply(line: string): Promise<void> {
     return this.write(`${line}\r\n`);
   }

@@ -35,6 +35,10 @@ export interface CommitResult {
   bytes: number;
 }
 
+export interface ReadMessageOptions {
+  reuseChunks?: boolean;
+}
+
 export interface MaildropStore {
   /** Verifies credentials (argon2id, off the event loop). Unknown logins spend the same time as wrong passwords. */
   authenticate(login: string, password: string): Promise<AuthOutcome>;
@@ -63,8 +67,12 @@ export interface MaildropStore {
   /**
    * The message's octets in chunks, fetched lazily: the consumer pulls the next chunk only when it has written the
    * previous one. Throws MessageGoneError when the message no longer exists.
+   *
+   * With `reuseChunks`, a chunk is only valid until the next one is requested: the store may refill its memory, so a
+   * large download allocates a few buffers instead of one per chunk. The consumer must be done with a chunk (for a
+   * socket: its write callback has run) before it asks for the next.
    */
-  readMessage(maildropId: string, message: MessageInfo): AsyncIterable<Buffer>;
+  readMessage(maildropId: string, message: MessageInfo, options?: ReadMessageOptions): AsyncIterable<Buffer>;
 
   /**
    * The UPDATE state: deletes these messages and adjusts the mailbox's and domain's usage in one transaction, provided

@@ -64,6 +64,26 @@ describe('PrismaMaildropStore', () => {
     }
   });
 
+  it('COPY path with reuseChunks: exact octets from a handful of refilled buffers, not one allocation per row', async () => {
+    const md = await createMaildrop(prisma);
+    const raw = randomBytes(4_000_000); // 62 rows of 64 KiB
+    await deliver(prisma, md.mailboxId, raw);
+    const s = copyStore();
+    const [info] = await s.listMessages(md.mailboxId);
+    const copies: Buffer[] = [];
+    const memory = new Set<ArrayBuffer>();
+    for await (const c of s.readMessage(md.mailboxId, info!, { reuseChunks: true })) {
+      copies.push(Buffer.from(c)); // valid only until the next chunk is asked for: keep a copy
+      memory.add(c.buffer as ArrayBuffer);
+    }
+    expect(Buffer.concat(copies).equals(raw)).toBe(true);
+    expect(copies.length).toBeGreaterThan(50);
+    // the queue holds at most COPY_HIGH_WATER_OCTETS (4 rows) beyond the one being written
+    expect(memory.size).toBeLessThanOrEqual(8);
+    // without the option every chunk is the consumer's to keep
+    expect((await readAll(s, md.mailboxId, info!)).equals(raw)).toBe(true);
+  });
+
   it('COPY path: a vanished message is gone; stopping early leaves the pool usable', async () => {
     const a = await createMaildrop(prisma);
     const b = await createMaildrop(prisma);
