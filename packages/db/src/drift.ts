@@ -1,11 +1,12 @@
 import pg from 'pg';
 import { readExpectedSchema, type ExpectedIndex } from './schema-model.ts';
 
-const key = (i: ExpectedIndex) => `${i.unique ? 'unique' : 'index'}(${i.columns.join(',')})`;
+const key = (i: ExpectedIndex) => `${i.unique ? 'unique' : 'index'}${i.method === 'btree' ? '' : ` ${i.method}`}(${i.columns.join(',')})`;
 
 /**
  * Differences between what schema.prisma declares and what the migrated database holds: tables, columns, types,
- * nullability, primary keys, unique constraints and indexes, enums. An empty list means no drift.
+ * nullability, primary keys, unique constraints and indexes (with their access method), enums. An empty list means no
+ * drift.
  */
 export async function findSchemaDrift(connectionString: string): Promise<string[]> {
   const expected = await readExpectedSchema();
@@ -23,15 +24,17 @@ export async function findSchemaDrift(connectionString: string): Promise<string[
     const { rows: colRows } = await client.query<{ table_name: string; column_name: string; udt_name: string; is_nullable: string }>(
       "SELECT table_name, column_name, udt_name, is_nullable FROM information_schema.columns WHERE table_schema = 'public'",
     );
-    const { rows: idxRows } = await client.query<{ table_name: string; is_unique: boolean; is_primary: boolean; columns: string[] }>(`
-      SELECT t.relname AS table_name, ix.indisunique AS is_unique, ix.indisprimary AS is_primary,
+    const { rows: idxRows } = await client.query<{ table_name: string; is_unique: boolean; is_primary: boolean; method: string; columns: string[] }>(`
+      SELECT t.relname AS table_name, ix.indisunique AS is_unique, ix.indisprimary AS is_primary, am.amname AS method,
              array_agg(a.attname ORDER BY k.ord)::text[] AS columns
       FROM pg_index ix
       JOIN pg_class t ON t.oid = ix.indrelid
+      JOIN pg_class ic ON ic.oid = ix.indexrelid
+      JOIN pg_am am ON am.oid = ic.relam
       JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = 'public'
       CROSS JOIN LATERAL unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord)
       JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
-      GROUP BY t.relname, ix.indexrelid, ix.indisunique, ix.indisprimary`);
+      GROUP BY t.relname, ix.indexrelid, ix.indisunique, ix.indisprimary, am.amname`);
 
     for (const t of expected.tables) {
       if (!actualTables.has(t.name)) continue;
@@ -53,7 +56,7 @@ export async function findSchemaDrift(connectionString: string): Promise<string[
       if ((pk?.columns ?? []).join(',') !== t.primaryKey.join(',')) {
         problems.push(`${t.name}: primary key (${pk?.columns.join(',') ?? ''}) in database, (${t.primaryKey.join(',')}) in schema`);
       }
-      const actual = new Set(idx.filter((i) => !i.is_primary).map((i) => key({ columns: i.columns, unique: i.is_unique })));
+      const actual = new Set(idx.filter((i) => !i.is_primary).map((i) => key({ columns: i.columns, unique: i.is_unique, method: i.method })));
       const wanted = new Set(t.indexes.map(key));
       for (const w of wanted) if (!actual.has(w)) problems.push(`${t.name}: ${w} missing in database`);
       for (const a of actual) if (!wanted.has(a)) problems.push(`${t.name}: ${a} not in schema.prisma`);

@@ -13,6 +13,8 @@ export interface ExpectedColumn {
 export interface ExpectedIndex {
   columns: string[];
   unique: boolean;
+  /** Index access method as pg_am names it (`btree` unless the schema gives `type:`). */
+  method: string;
 }
 export interface ExpectedTable {
   name: string;
@@ -73,16 +75,17 @@ export async function readExpectedSchema(file = SCHEMA_PATH): Promise<{ tables: 
       // Prisma lists are nullable columns in PostgreSQL unless @default is given.
       columns.push({ name: column, udt, nullable: Boolean(optional) || (Boolean(list) && !/@default/.test(attrs)) });
       if (/(^|\s)@id\b/.test(attrs)) primaryKey = [column];
-      if (/(^|\s)@unique\b/.test(attrs)) indexes.push({ columns: [column], unique: true });
+      if (/(^|\s)@unique\b/.test(attrs)) indexes.push({ columns: [column], unique: true, method: 'btree' });
     }
     for (const line of lines) {
       const map = /^@@map\("([^"]+)"\)/.exec(line);
       if (map) tableName = map[1]!;
-      const blk = /^@@(id|unique|index)\(\[([^\]]+)\]/.exec(line);
+      const blk = /^@@(id|unique|index)\(\[([^\]]+)\](.*)$/.exec(line);
       if (!blk) continue;
       const cols = fieldList(blk[2]!).map((f) => fieldDb.get(f) ?? f);
+      const method = (/\btype:\s*(\w+)/.exec(blk[3]!)?.[1] ?? 'btree').toLowerCase();
       if (blk[1] === 'id') primaryKey = cols;
-      else indexes.push({ columns: cols, unique: blk[1] === 'unique' });
+      else indexes.push({ columns: cols, unique: blk[1] === 'unique', method });
     }
     tables.push({ name: tableName, columns, primaryKey, indexes });
   }
