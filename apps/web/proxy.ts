@@ -1,13 +1,32 @@
 import { NextResponse, type NextRequest } from 'next/server';
 import { serverConfig } from './lib/config';
+import { contentSecurityPolicy, newNonce } from './lib/csp';
 
 /**
- * Same-origin access to the REST API: `/api/*` is rewritten to API_INTERNAL_URL at request time. A rewrite in
- * next.config would be frozen into the build output, but the API's address is only known when the stack starts.
+ * Runs before every request but static assets:
+ * - `/api/*` is rewritten to API_INTERNAL_URL at request time (same-origin access to the REST API). A rewrite in
+ *   next.config would be frozen into the build output, but the API's address is only known when the stack starts.
+ * - pages get a Content-Security-Policy with a fresh nonce; Next.js reads it from the request headers and puts it on
+ *   the scripts it renders (pages are rendered per request: see app/layout.tsx).
  */
 export function proxy(request: NextRequest) {
-  const target = new URL(request.nextUrl.pathname + request.nextUrl.search, serverConfig().apiInternalUrl);
-  return NextResponse.rewrite(target);
+  const { pathname, search } = request.nextUrl;
+  if (pathname === '/api' || pathname.startsWith('/api/')) {
+    return NextResponse.rewrite(new URL(pathname + search, serverConfig().apiInternalUrl));
+  }
+  const policy = contentSecurityPolicy(newNonce(), process.env.NODE_ENV === 'development');
+  const headers = new Headers(request.headers);
+  headers.set('content-security-policy', policy);
+  const response = NextResponse.next({ request: { headers } });
+  response.headers.set('content-security-policy', policy);
+  return response;
 }
 
-export const config = { matcher: ['/api', '/api/:path*'] };
+export const config = {
+  matcher: [
+    '/api',
+    '/api/:path*',
+    // pages (prefetches included); not the build's static files
+    { source: '/((?!_next/static|_next/image|favicon.ico).*)' },
+  ],
+};

@@ -14,9 +14,29 @@ export function env(name: string): string {
   return v;
 }
 
-/** Every test runs against the stack global-setup started. */
-export const test = base.extend({
+/**
+ * Every test runs against the stack global-setup started, and fails if the browser reports a Content-Security-Policy
+ * violation on any page it opened (a script of ours without the nonce, a blocked style or font). A test that provokes
+ * violations on purpose sets `csp.provoked`, and then at least one must have been reported.
+ */
+export const test = base.extend<{ csp: { provoked: boolean } }>({
   baseURL: async ({}, use) => use(env('MAILROOM_E2E_WEB_URL')),
+  csp: [
+    async ({ context }, use) => {
+      const violations: string[] = [];
+      const watch = (p: Page) =>
+        p.on('console', (m) => {
+          if (/Content Security Policy|Refused to (execute|load|apply|connect|frame)/i.test(m.text())) violations.push(`${p.url()}: ${m.text()}`);
+        });
+      context.pages().forEach(watch);
+      context.on('page', watch);
+      const csp = { provoked: false };
+      await use(csp);
+      if (csp.provoked) expect(violations.length, 'the provoked violations were reported').toBeGreaterThan(0);
+      else expect(violations, 'Content-Security-Policy violations').toEqual([]);
+    },
+    { auto: true },
+  ],
 });
 export { expect };
 

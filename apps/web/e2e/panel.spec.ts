@@ -134,3 +134,33 @@ test("the API and its documentation are served on the panel's origin", async ({ 
   expect(me.status()).toBe(401);
   expect(me.headers()['content-type']).toContain('application/problem+json');
 });
+
+test('pages carry a Content-Security-Policy with a fresh nonce on their scripts; an injected inline script does not run', async ({ page, request, csp }) => {
+  const policies = await Promise.all([request.get('/login'), request.get('/login')].map(async (r) => (await r).headers()['content-security-policy'] ?? ''));
+  const nonces = policies.map((p) => /'nonce-([^']+)'/.exec(p)?.[1]);
+  expect(nonces[0]).toBeTruthy();
+  expect(nonces[1]).not.toBe(nonces[0]);
+  for (const directive of ["frame-ancestors 'none'", "object-src 'none'", "base-uri 'self'", "form-action 'self'", "'strict-dynamic'"]) expect(policies[0]).toContain(directive);
+  expect(policies[0]).not.toMatch(/script-src[^;]*'unsafe-(inline|eval)'/);
+
+  const response = await page.goto('/login');
+  const nonce = /'nonce-([^']+)'/.exec(response!.headers()['content-security-policy'] ?? '')?.[1];
+  const scripts = await page.locator('script').evaluateAll((els) => els.map((e) => (e as HTMLScriptElement).nonce));
+  expect(scripts.length).toBeGreaterThan(0);
+  expect(scripts.every((n) => n === nonce)).toBe(true);
+  // The page works (hydrated: typing enables the button) and injected markup cannot run script.
+  await page.getByLabel('Email or mailbox address').fill('someone@example.com');
+  await page.getByLabel('Password').fill('anything');
+  await expect(page.getByRole('button', { name: 'Sign in' })).toBeEnabled();
+  // What a stored-XSS bug would put into a page: markup in the server's HTML. The policy keeps it inert.
+  csp.provoked = true;
+  await page.route('**/login', async (route) => {
+    const original = await route.fetch();
+    const html = (await original.text()).replace('<body', '<body data-x="1"><script>window.__injected = 1</script><img src="/x.png" onerror="window.__injected = 2"');
+    await route.fulfill({ response: original, body: html });
+  });
+  await page.goto('/login');
+  await page.waitForLoadState('load');
+  expect(await page.evaluate(() => (window as unknown as { __injected?: number }).__injected ?? 0)).toBe(0);
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+});
