@@ -33,7 +33,7 @@ export interface Pop3Server {
   readonly ports: BoundPorts;
   readonly metrics: Pop3Metrics;
   readonly holder: string;
-  /** Open connections (for tests and health). */
+  /** Open connections, those still in their TLS handshake included (for tests and health). */
   readonly connectionCount: number;
 }
 
@@ -107,7 +107,34 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   }
 
   const plainServer = net.createServer({ pauseOnConnect: false }, (socket) => accept(socket, false, 'pop3'));
-  const tlsServer = tls.createServer({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2', handshakeTimeout: config.authTimeoutMs }, (socket) => accept(socket, true, 'pop3s'));
+  // Implicit-TLS connections still in their handshake (raw sockets) have no session yet: they count against the
+  // connection limits here, and shutdown drops them instead of waiting for their handshake timeout.
+  const handshaking = new Set<net.Socket>();
+  const tlsServer = tls.createServer({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2', handshakeTimeout: config.authTimeoutMs }, (socket) => {
+    for (const raw of handshaking) {
+      if (raw.remotePort === socket.remotePort && raw.remoteAddress === socket.remoteAddress) {
+        handshaking.delete(raw);
+        break;
+      }
+    }
+    accept(socket, true, 'pop3s');
+  });
+  tlsServer.on('connection', (raw: net.Socket) => {
+    const ip = raw.remoteAddress ?? 'unknown';
+    let fromIp = perIp.get(ip) ?? 0;
+    for (const h of handshaking) if (h.remoteAddress === ip) fromIp++;
+    const reason = sessions.size + handshaking.size >= config.maxConnections ? 'max_connections' : fromIp >= config.maxConnectionsPerIp ? 'max_connections_per_ip' : undefined;
+    if (closing || reason) {
+      if (reason) {
+        metrics.connectionsRejected.inc({ reason });
+        logger.warn({ ip, reason, port: 'pop3s' }, 'connection refused by limit before its TLS handshake');
+      }
+      raw.destroy();
+      return;
+    }
+    handshaking.add(raw);
+    raw.once('close', () => handshaking.delete(raw));
+  });
   tlsServer.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'TLS handshake failed'));
 
   let ready = false;
@@ -135,7 +162,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
     metrics,
     holder,
     get connectionCount() {
-      return sessions.size;
+      return sessions.size + handshaking.size;
     },
     async listen() {
       ports.pop3 = await listenOn(plainServer, config.port, config.host);
@@ -153,6 +180,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       closing = true;
       ready = false;
       const stopped = Promise.all([closeServer(plainServer), closeServer(tlsServer)]);
+      for (const raw of handshaking) raw.destroy();
       for (const s of sessions) s.shutdown();
       const all = Promise.all([...sessions].map((s) => s.finished()));
       const grace = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.shutdownGraceMs).unref());

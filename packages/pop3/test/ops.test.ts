@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import net from 'node:net';
 import { Writable } from 'node:stream';
 import { AuthThrottle } from '@mailroom/core';
 import { createPrismaClient, type PrismaClient } from '@mailroom/db';
@@ -102,6 +104,27 @@ describe('graceful shutdown', () => {
     expect((await c.body()).equals(big)).toBe(true);
     expect(await c.line()).toBe('-ERR [SYS/TEMP] Server shutting down.');
     await closing;
+  });
+
+  it('counts connections still in their TLS handshake against the limit, and drops them at shutdown without waiting', async () => {
+    // a handshake timeout far beyond the test's own: close() must not wait for it
+    const srv = await startServer(prisma, { maxConnections: 2, authTimeoutMs: 600_000 });
+    const silent = await Promise.all(
+      [0, 1].map(async () => {
+        const raw = net.connect(srv.tlsPort, '127.0.0.1');
+        await once(raw, 'connect');
+        raw.on('error', () => undefined);
+        return raw;
+      }),
+    );
+    await eventually(async () => (srv.server.connectionCount === 2 ? true : undefined));
+    // the limit is reached by two clients that never said hello: a third is refused
+    await expect(Pop3TestClient.connect(srv.tlsPort, { tls: true })).rejects.toThrow();
+    expect(srv.server.connectionCount).toBe(2);
+    const closed = silent.map((raw) => once(raw, 'close'));
+    await srv.close();
+    await Promise.all(closed);
+    expect(srv.server.connectionCount).toBe(0);
   });
 });
 
