@@ -95,9 +95,10 @@ export class PrismaMaildropStore implements MaildropStore {
     return rows.length === 1;
   }
 
-  async renewLocks(holder: string, ttlMs: number): Promise<void> {
+  async renewLocks(holder: string, ttlMs: number, except: readonly string[] = []): Promise<void> {
     await this.prisma.$executeRaw`
-      UPDATE maildrop_leases SET expires_at = now() + ${ttlMs}::int * interval '1 millisecond' WHERE holder = ${holder}`;
+      UPDATE maildrop_leases SET expires_at = now() + ${ttlMs}::int * interval '1 millisecond'
+      WHERE holder = ${holder} AND NOT (mailbox_id::text = ANY(${[...except]}::text[]))`;
   }
 
   async releaseLock(maildropId: string, holder: string): Promise<void> {

@@ -66,6 +66,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
     holder,
     secureContext,
     sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+    abandonedLeases: new Set(),
   };
   const sessions = new Set<Pop3Session>();
   const perIp = new Map<string, number>();
@@ -169,7 +170,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       if (config.tlsPort !== null) ports.pop3s = await listenOn(tlsServer, config.tlsPort, config.host);
       if (config.metricsPort !== null) ports.metrics = await listenOn(httpServer as unknown as net.Server, config.metricsPort, config.host);
       renewTimer = setInterval(() => {
-        store.renewLocks(holder, config.leaseTtlMs).catch((err) => logger.warn({ err: (err as Error).message }, 'lease renewal failed'));
+        store.renewLocks(holder, config.leaseTtlMs, [...ctx.abandonedLeases]).catch((err) => logger.warn({ err: (err as Error).message }, 'lease renewal failed'));
       }, Math.max(250, Math.floor(config.leaseTtlMs / 3)));
       renewTimer.unref();
       ready = true;

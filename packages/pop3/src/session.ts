@@ -20,6 +20,8 @@ export interface SessionContext {
   secureContext: tls.SecureContext;
   /** Waits before answering a throttled login attempt (injectable so tests need not wait). */
   sleep: (ms: number) => Promise<void>;
+  /** Maildrops whose lease could not be released when their session ended: no longer renewed, so they expire. */
+  abandonedLeases: Set<string>;
 }
 
 export class SessionClosedError extends Error {
@@ -194,13 +196,18 @@ export class Pop3Session {
   /** Locks the maildrop for this session; the session releases it when it ends. */
   markLocked(): void {
     this.locked = true;
+    if (this.maildrop) this.ctx.abandonedLeases.delete(this.maildrop.id);
   }
 
   /** Gives the maildrop's lock back (QUIT does it before its reply, so an immediate reconnect is not refused). */
   async releaseMaildrop(): Promise<void> {
     if (!this.locked || !this.maildrop) return;
     this.locked = false;
-    await this.ctx.store.releaseLock(this.maildrop.id, this.ctx.holder).catch((err) => this.log.warn({ err }, 'lease release failed'));
+    const id = this.maildrop.id;
+    await this.ctx.store.releaseLock(id, this.ctx.holder).catch((err) => {
+      this.log.warn({ err }, 'lease release failed: it will expire instead');
+      this.ctx.abandonedLeases.add(id);
+    });
   }
 
   enterTransaction(maildrop: Maildrop, messages: MessageInfo[]): void {

@@ -52,8 +52,11 @@ export interface MaildropStore {
 
   /** Takes the single-session lock of a maildrop for `holder`; false when another live holder has it. */
   acquireLock(maildropId: string, holder: string, ttlMs: number): Promise<boolean>;
-  /** Extends every lock `holder` has (one statement). */
-  renewLocks(holder: string, ttlMs: number): Promise<void>;
+  /**
+   * Extends every lock `holder` has (one statement) but those in `except`: leases whose release failed (the database
+   * was unreachable when their session ended) are left to expire instead of being kept alive for a session that is gone.
+   */
+  renewLocks(holder: string, ttlMs: number, except?: readonly string[]): Promise<void>;
   releaseLock(maildropId: string, holder: string): Promise<void>;
   /** Releases everything `holder` has (shutdown). */
   releaseAllLocks(holder: string): Promise<void>;

@@ -335,3 +335,51 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+export interface CuttableProxy {
+  /** The database URL, through the proxy. */
+  url: string;
+  /** The database becomes unreachable: open connections are reset, new ones are reset on accept. */
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+/** A TCP proxy in front of PostgreSQL, for taking the database away from a server mid-session (real sockets). */
+export async function cuttableProxy(targetUrl: string): Promise<CuttableProxy> {
+  const target = new URL(targetUrl);
+  const sockets = new Set<net.Socket>();
+  let cutOff = false;
+  const track = (sock: net.Socket) => {
+    sockets.add(sock);
+    sock.on('error', () => undefined);
+    sock.on('close', () => sockets.delete(sock));
+  };
+  const server = net.createServer((client) => {
+    track(client);
+    if (cutOff) return void client.resetAndDestroy();
+    const upstream = net.connect(Number(target.port || 5432), target.hostname);
+    track(upstream);
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = new URL(targetUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String((server.address() as net.AddressInfo).port);
+  return {
+    url: url.toString(),
+    cut() {
+      cutOff = true;
+      for (const sock of sockets) sock.resetAndDestroy();
+    },
+    restore() {
+      cutOff = false;
+    },
+    async close() {
+      for (const sock of sockets) sock.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}

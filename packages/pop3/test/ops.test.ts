@@ -7,7 +7,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrismaMaildropStore } from '../src/prisma-store.ts';
 import { createPop3Server } from '../src/server.ts';
-import { createMaildrop, deliver, eventually, makeMessage, openPrisma, Pop3TestClient, startServer, TEST_SECRET, testConfig, testHasher, testTls } from './helpers.ts';
+import { testDatabaseUrl } from '@mailroom/db/testing';
+import { createMaildrop, cuttableProxy, deliver, eventually, makeMessage, openPrisma, poolOf, Pop3TestClient, startServer, TEST_SECRET, testConfig, testHasher, testTls } from './helpers.ts';
 
 let prisma: PrismaClient;
 
@@ -55,6 +56,48 @@ describe('health and metrics HTTP', () => {
 });
 
 describe('database unavailable', () => {
+  it('mid-session: RETR gets [SYS/TEMP] and the session goes on; QUIT then deletes nothing; the lease it could not release expires', async () => {
+    const proxy = await cuttableProxy(testDatabaseUrl());
+    const viaProxy = openPrisma(proxy.url);
+    const store = new PrismaMaildropStore({ prisma: viaProxy, pool: poolOf(viaProxy), hasher: testHasher(), throttle: new AuthThrottle(viaProxy, TEST_SECRET) });
+    const srv = await startServer(prisma, { leaseTtlMs: 1500 }, { store });
+    try {
+      const md = await createMaildrop(prisma);
+      const a = makeMessage({ subject: 'first' });
+      const b = makeMessage({ subject: 'second' });
+      await deliver(prisma, md.mailboxId, a);
+      await deliver(prisma, md.mailboxId, b);
+      const c = await Pop3TestClient.connect(srv.port);
+      await c.greeting();
+      expect(await c.login(md.address, md.password)).toBe('+OK Logged in.');
+      expect(await c.cmd('DELE 1')).toMatch(/^\+OK/);
+
+      proxy.cut(); // PostgreSQL goes away mid-session
+      expect(await c.cmd('RETR 2')).toMatch(/^-ERR \[SYS\/TEMP\] /);
+      expect(await c.cmd('STAT')).toBe(`+OK 1 ${b.length}`); // the session's snapshot still answers
+      expect(await c.cmd('QUIT')).toBe('-ERR [SYS/TEMP] Some deleted messages were not removed, try again later.');
+      await c.closed();
+      proxy.restore();
+      expect(await prisma.message.count({ where: { mailboxId: md.mailboxId } })).toBe(2);
+
+      // The lease the ended session could not release is not renewed for it: it lapses and the owner logs in again.
+      const again = await eventually(async () => {
+        const d = await Pop3TestClient.connect(srv.port);
+        await d.greeting();
+        if ((await d.login(md.address, md.password)) === '+OK Logged in.') return d;
+        d.destroy();
+        return undefined;
+      });
+      expect(await again.cmd('STAT')).toBe(`+OK 2 ${a.length + b.length}`);
+      expect((await again.multi('RETR 1')).body.equals(a)).toBe(true);
+      expect(await again.cmd('QUIT')).toMatch(/^\+OK/);
+    } finally {
+      await srv.close();
+      await viaProxy.$disconnect();
+      await proxy.close();
+    }
+  });
+
   it('answers a login with -ERR [SYS/TEMP] and keeps the connection usable', async () => {
     const dead = createPrismaClient('postgresql://nobody:x@127.0.0.1:1/none');
     const store = new PrismaMaildropStore({ prisma: dead, hasher: testHasher(), throttle: new AuthThrottle(dead, TEST_SECRET) });

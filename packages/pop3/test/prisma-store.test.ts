@@ -134,6 +134,18 @@ describe('PrismaMaildropStore', () => {
     expect(await prisma.maildropLease.count({ where: { mailboxId: md.mailboxId } })).toBe(0);
   });
 
+  it('renewLocks leaves the leases in `except` to expire and renews the others', async () => {
+    const [kept, left] = [await createMaildrop(prisma), await createMaildrop(prisma)];
+    const s = store();
+    for (const md of [kept, left]) expect(await s.acquireLock(md.mailboxId, 'h-except', 60_000)).toBe(true);
+    await prisma.maildropLease.updateMany({ where: { holder: 'h-except' }, data: { expiresAt: new Date(Date.now() - 1) } });
+    await s.renewLocks('h-except', 60_000, [left.mailboxId]);
+    expect(await s.acquireLock(kept.mailboxId, 'other', 60_000)).toBe(false); // renewed
+    expect(await s.acquireLock(left.mailboxId, 'other', 60_000)).toBe(true); // lapsed
+    await s.releaseAllLocks('h-except');
+    await s.releaseAllLocks('other');
+  });
+
   it('commitDeletions removes only the given messages of that mailbox and keeps usage exact', async () => {
     const a = await createMaildrop(prisma);
     const b = await createMaildrop(prisma);
