@@ -35,6 +35,17 @@ export const ingressEnvSchema = baseEnvSchema.extend({
   INGRESS_HOSTNAME: z.string().trim().min(1).optional().or(z.literal('').transform(() => undefined)),
   /** Offer the SMTP listener (the MX); LMTP is always on. */
   INGRESS_SMTP_ENABLED: boolSchema.default(true),
+  /**
+   * Where mail to `postmaster` goes (RFC 5321 §4.5.1: every receiving host must accept it): the bare `<postmaster>`
+   * recipient, and `postmaster@<hosted domain>` when that domain has no mailbox, alias or catch-all for it. A hosted
+   * address (mailbox or alias) of the operator's; unset = such mail is refused like any unknown user.
+   */
+  INGRESS_POSTMASTER_ADDRESS: z
+    .string()
+    .trim()
+    .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'must be an address like postmaster@example.net')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   /** Database pool size for the ingress process. */
   INGRESS_DB_CONNECTIONS: positiveIntSchema.max(200).default(10),
 });
@@ -62,6 +73,8 @@ export interface IngressConfig {
   maxCommandOctets: number;
   socketTimeoutMs: number;
   closeTimeoutMs: number;
+  /** Operator's address for mail to postmaster that no domain takes (see INGRESS_POSTMASTER_ADDRESS). */
+  postmasterAddress?: string | undefined;
 }
 
 export const DEFAULT_INGRESS_CONFIG: IngressConfig = {
@@ -109,5 +122,6 @@ export function ingressConfigFromEnv(env: IngressEnv, fallbackHostname: string):
     maxCommandOctets: env.INGRESS_MAX_COMMAND_OCTETS,
     socketTimeoutMs: env.INGRESS_SOCKET_TIMEOUT_MS,
     closeTimeoutMs: env.INGRESS_CLOSE_TIMEOUT_MS,
+    postmasterAddress: env.INGRESS_POSTMASTER_ADDRESS,
   };
 }

@@ -12,7 +12,7 @@ export interface DeliveryTarget {
 }
 
 export type RecipientResolution =
-  | { ok: true; recipient: string; kind: 'mailbox' | 'alias' | 'catch-all'; targets: DeliveryTarget[] }
+  | { ok: true; recipient: string; kind: 'mailbox' | 'alias' | 'catch-all' | 'postmaster'; targets: DeliveryTarget[] }
   | { ok: false; recipient: string; reply: SmtpReply; reason: string };
 
 export interface StoredCopy {
@@ -49,6 +49,8 @@ export interface DeliveryServiceOptions {
   transactionTimeoutMs?: number;
   /** Called after each group-commit transaction (for metrics). */
   onBatch?: (info: BatchInfo) => void;
+  /** Takes mail to `postmaster` that no hosted domain takes (RFC 5321 §4.5.1); a hosted mailbox or alias. */
+  postmasterAddress?: string | undefined;
 }
 
 export interface BatchInfo {
@@ -164,7 +166,10 @@ export class DeliveryService {
     this.hostname = options.hostname ?? 'localhost';
     this.transactionTimeoutMs = options.transactionTimeoutMs ?? 120_000;
     this.onBatch = options.onBatch;
+    this.postmasterAddress = options.postmasterAddress;
   }
+
+  private readonly postmasterAddress: string | undefined;
 
   private readonly onBatch: ((info: BatchInfo) => void) | undefined;
 
@@ -173,6 +178,17 @@ export class DeliveryService {
    * mailbox already at or over its quota is refused. Case-insensitive; the first match wins: mailbox, alias, catch-all.
    */
   async resolveRecipient(recipient: string, declaredSize = 0): Promise<RecipientResolution> {
+    const resolved = await this.resolveHosted(recipient, declaredSize);
+    // RFC 5321 §4.5.1: mail to postmaster is accepted — the bare <postmaster>, or postmaster@ a hosted, active domain
+    // that has no address for it — and goes to the operator's postmaster address when one is configured.
+    const isPostmaster = /^postmaster$/i.test(recipient) || (/^postmaster@/i.test(recipient) && !resolved.ok && resolved.reason === 'unknown user');
+    if (!isPostmaster || !this.postmasterAddress) return resolved;
+    const routed = await this.resolveHosted(this.postmasterAddress, declaredSize);
+    if (!routed.ok) return { ...routed, recipient, reason: `postmaster address ${this.postmasterAddress}: ${routed.reason}` };
+    return { ...routed, recipient, kind: 'postmaster' };
+  }
+
+  private async resolveHosted(recipient: string, declaredSize: number): Promise<RecipientResolution> {
     const fail = (reply: SmtpReply, reason: string): RecipientResolution => ({ ok: false, recipient, reply, reason });
     const at = recipient.lastIndexOf('@');
     if (at <= 0 || at === recipient.length - 1) return fail(REPLIES.badAddress, 'address without domain');

@@ -323,6 +323,45 @@ describe('rejections', () => {
   });
 });
 
+describe('postmaster (RFC 5321 §4.5.1)', () => {
+  it('takes <postmaster> and postmaster@ every hosted domain without one to the operator address; a domain’s own comes first', async () => {
+    const ops = await createFixture(prisma);
+    const desk = await ops.mailbox('hostmaster-desk');
+    const pm = await startIngress(prisma, { postmasterAddress: `Hostmaster-Desk@${ops.domain.toUpperCase()}` });
+    const own = await createFixture(prisma);
+    const ownBox = await own.mailbox('postmaster');
+    const plain = await createFixture(prisma);
+    try {
+      const c = await WireClient.connect(pm.ports.smtp);
+      await c.command('EHLO client.test');
+      expect((await c.command('MAIL FROM:<reporter@example.org>')).code).toBe(250);
+      for (const rcpt of [`PostMaster@${plain.domain}`, 'Postmaster', `postmaster@${own.domain}`]) {
+        const r = await c.command(`RCPT TO:<${rcpt}>`);
+        expect([rcpt, r.code]).toEqual([rcpt, 250]);
+      }
+      // never a way to relay: postmaster of a domain we do not host is still refused
+      const foreign = await c.command('RCPT TO:<postmaster@elsewhere.example>');
+      expect([foreign.code, foreign.text.split(' ')[0]]).toEqual([550, '5.7.1']);
+      expect((await c.command('DATA')).code).toBe(354);
+      expect((await c.command('Subject: abuse report\r\n\r\nhello\r\n.')).code).toBe(250);
+      await c.quit();
+      const toDesk = await storedMessages(desk.id);
+      expect(toDesk).toHaveLength(1); // two recipients routed to one mailbox: stored once
+      expect(toDesk[0]!.toString()).toMatch(/^Return-Path: <reporter@example\.org>\r\nDelivered-To: hostmaster-desk@/);
+      expect(await storedMessages(ownBox.id)).toHaveLength(1);
+    } finally {
+      await pm.close();
+    }
+    // without an operator address, postmaster@ a domain that has none is an unknown user like any other
+    const c = await WireClient.connect(ing.ports.lmtp);
+    await c.command('LHLO mta.test');
+    await c.command('MAIL FROM:<reporter@example.org>');
+    const r = await c.command(`RCPT TO:<postmaster@${plain.domain}>`);
+    expect([r.code, r.text.split(' ')[0]]).toEqual([550, '5.1.1']);
+    await c.quit();
+  });
+});
+
 describe('limits and malformed input', () => {
   it('refuses a connection over the per-IP limit with 421 4.7.0', async () => {
     const lim = await startIngress(prisma, { maxConnectionsPerIp: 2 });

@@ -202,6 +202,7 @@ export function createIngress(deps: IngressDeps): Ingress {
   const delivery = new DeliveryService(deps.prisma, {
     quotaReply: config.quotaReply,
     hostname: config.hostname,
+    postmasterAddress: config.postmasterAddress,
     onBatch: (b) => {
       metrics.batchRequests.observe(b.requests);
       metrics.batchSeconds.observe(b.seconds);
