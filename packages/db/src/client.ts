@@ -1,5 +1,6 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
+import { pgStream } from './framed-socket.ts';
 import { PrismaClient } from './generated/prisma/client.ts';
 
 export { PrismaClient, Prisma } from './generated/prisma/client.ts';
@@ -12,6 +13,11 @@ export interface CreatePrismaClientOptions {
   maxConnections?: number;
   /** Name shown in pg_stat_activity. */
   applicationName?: string;
+  /**
+   * Read each connection into one reused buffer instead of a fresh Buffer per read (see framed-socket.ts): for
+   * processes that stream large values, so spent read buffers do not pile up between garbage collections.
+   */
+  reuseReadBuffers?: boolean;
 }
 
 /** Builds a Prisma client over the `pg` driver adapter. The caller owns it and must `$disconnect()`. */
@@ -31,6 +37,7 @@ export function createPrismaClientWithPool(
     connectionString,
     max: options.maxConnections ?? 10,
     application_name: options.applicationName ?? 'mailroom',
+    ...(options.reuseReadBuffers ? { stream: pgStream as unknown as pg.PoolConfig['stream'] } : {}),
   });
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   return { prisma: new PrismaClient({ adapter }), pool };

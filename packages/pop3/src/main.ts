@@ -18,7 +18,7 @@ if (!env.DATABASE_URL) {
   process.exit(1);
 }
 
-const { prisma, pool } = createPrismaClientWithPool(env.DATABASE_URL, { applicationName: 'mailroom-pop3', maxConnections: 20 });
+const { prisma, pool } = createPrismaClientWithPool(env.DATABASE_URL, { applicationName: 'mailroom-pop3', maxConnections: 20, reuseReadBuffers: true });
 const hasher = createPasswordHasher(argon2Params(env));
 const secret = await loadServerSecret(env.MAILROOM_SECRET, env.MAILROOM_DATA_DIR);
 const store = new PrismaMaildropStore({ prisma, pool, hasher, throttle: new AuthThrottle(prisma, secret) });

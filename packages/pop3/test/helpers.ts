@@ -24,7 +24,7 @@ const pools = new WeakMap<PrismaClient, PgPool>();
 
 /** A Prisma client like main.ts builds it (its pg pool is remembered for poolOf / the default test server store). */
 export function openPrisma(url = testDatabaseUrl()): PrismaClient {
-  const { prisma, pool } = createPrismaClientWithPool(url, { applicationName: 'pop3-test', maxConnections: 10 });
+  const { prisma, pool } = createPrismaClientWithPool(url, { applicationName: 'pop3-test', maxConnections: 10, reuseReadBuffers: true });
   pools.set(prisma, pool);
   return prisma;
 }
