@@ -37,8 +37,9 @@ interface CannonResult {
   errors: number;
 }
 
-function autocannon(url: string, headers: Record<string, string>): Promise<CannonResult> {
-  const args = ['-j', '-c', String(CONNECTIONS), '-d', String(DURATION_S), ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]), url];
+/** Load with autocannon: as fast as CONNECTIONS connections go, or at `rate` requests/s offered over them. */
+function autocannon(url: string, headers: Record<string, string>, rate?: number): Promise<CannonResult> {
+  const args = ['-j', '-c', String(CONNECTIONS), '-d', String(DURATION_S), ...(rate ? ['-R', String(rate)] : []), ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]), url];
   return new Promise((resolve, reject) => {
     const child = spawn(AUTOCANNON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -103,18 +104,28 @@ try {
   console.log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log(`data: ${MAILBOXES} mailboxes in one domain, bulk-inserted in ${insertMs} ms; autocannon ${CONNECTIONS} connections × ${DURATION_S} s, API key auth\n`);
 
-  const runs: [string, string][] = [
-    ['first page of 50', firstPage],
-    ['page of 50 at mailbox 5,000 (cursor)', `${firstPage}&cursor=${encodeURIComponent(cursor!)}`],
-    ['search "user09" (page of 50)', `${firstPage}&q=user09`],
+  // The targets are for pages of the list; the search is reported beside them.
+  const runs: [string, string, boolean][] = [
+    ['first page of 50', firstPage, true],
+    ['page of 50 at mailbox 5,000 (cursor)', `${firstPage}&cursor=${encodeURIComponent(cursor!)}`, true],
+    ['search "user09" (page of 50)', `${firstPage}&q=user09`, false],
   ];
-  for (const [label, url] of runs) {
+  // Two runs per request: saturation (the throughput the machine gives, latency then is mostly queueing behind the
+  // 10 connections) and the target rate offered (the latency a client sees at 1,500 requests/s).
+  for (const [label, url, targeted] of runs) {
     const cpu0 = process.cpuUsage();
     const r = await autocannon(url, auth);
     const cpu = process.cpuUsage(cpu0);
     const cpuMsPerRequest = (cpu.user + cpu.system) / 1000 / Math.max(1, r.requests.total);
-    const bad = r.non2xx + r.errors;
-    console.log(`GET ${label}: p99 ${r.latency.p99} ms (target < ${TARGET_P99_MS} ms: ${verdict(r.latency.p99 < TARGET_P99_MS)}), ${Math.round(r.requests.average)} req/s (target ≥ ${TARGET_RPS}: ${verdict(r.requests.average >= TARGET_RPS)}), p50 ${r.latency.p50} ms, ${r.requests.total} requests${bad ? `, ${bad} errors/non-2xx (4xx ${r['4xx']}, 5xx ${r['5xx']}, timeouts ${r.timeouts})` : ''}; API process CPU ${cpuMsPerRequest.toFixed(2)} ms/request (≈ ${Math.round(1000 / cpuMsPerRequest)} req/s per core)`);
+    const atRate = await autocannon(url, auth, TARGET_RPS);
+    const bad = r.non2xx + r.errors + atRate.non2xx + atRate.errors;
+    const rpsTarget = targeted ? ` (target ≥ ${TARGET_RPS}: ${verdict(r.requests.average >= TARGET_RPS)})` : ' (no target)';
+    const p99Target = targeted ? ` (target < ${TARGET_P99_MS} ms: ${verdict(atRate.latency.p99 < TARGET_P99_MS && atRate.requests.average >= TARGET_RPS * 0.98)})` : '';
+    console.log(
+      `GET ${label}: saturation ${Math.round(r.requests.average)} req/s${rpsTarget}, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms; ` +
+        `at ${TARGET_RPS} req/s offered (${Math.round(atRate.requests.average)} served): p50 ${atRate.latency.p50} ms, p99 ${atRate.latency.p99} ms${p99Target}; ` +
+        `${r.requests.total + atRate.requests.total} requests${bad ? `, ${bad} errors/non-2xx` : ''}; API process CPU ${cpuMsPerRequest.toFixed(2)} ms/request (≈ ${Math.round(1000 / cpuMsPerRequest)} req/s per core)`,
+    );
   }
   console.log(
     'bounds: each page is one SQL statement (domain visibility + keyset page on the unique (domain_id, local_part) index; the API key is verified once, then served from the in-process cache for API_KEY_CACHE_MS) plus ~20 KB of JSON; throughput is bounded by the one Node process (one core) and PostgreSQL sharing the 2 cores with the load generator and whatever else runs (see load average). The search is an ILIKE substring scan over the domain\'s 10,000 rows (no trigram index), so it is bounded by PostgreSQL CPU.',
