@@ -181,7 +181,7 @@ export class DeliveryService {
     const resolved = await this.resolveHosted(recipient, declaredSize);
     // RFC 5321 §4.5.1: mail to postmaster is accepted — the bare <postmaster>, or postmaster@ a hosted, active domain
     // that has no address for it — and goes to the operator's postmaster address when one is configured.
-    const isPostmaster = /^postmaster$/i.test(recipient) || (/^postmaster@/i.test(recipient) && !resolved.ok && resolved.reason === 'unknown user');
+    const isPostmaster = /^postmaster$/i.test(recipient) || (/^postmaster@/i.test(recipient) && !resolved.ok && resolved.reply === REPLIES.unknownUser);
     if (!isPostmaster || !this.postmasterAddress) return resolved;
     const routed = await this.resolveHosted(this.postmasterAddress, declaredSize);
     if (!routed.ok) return { ...routed, recipient, reason: `postmaster address ${this.postmasterAddress}: ${routed.reason}` };

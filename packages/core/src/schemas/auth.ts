@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { API_KEY_SCOPES, byteCountSchema, idSchema, isoDateTimeSchema, nullableByteLimitSchema, nullableCountLimitSchema, passwordSchema } from './common.ts';
+import { mailboxSchema } from './mailboxes.ts';
 
 export const CSRF_HEADER = 'x-csrf-token';
 export const SESSION_COOKIE = 'mailroom_session';
@@ -24,16 +25,17 @@ export const meUserSchema = z.object({
   lastLoginAt: isoDateTimeSchema.nullable(),
 });
 
-export const meMailboxSchema = z.object({
-  id: idSchema,
-  address: z.string(),
-  domainId: idSchema,
-  displayName: z.string().nullable(),
-  quotaBytes: nullableByteLimitSchema,
-  usedBytes: byteCountSchema,
-  messageCount: z.number().int(),
-  enabled: z.boolean(),
-  lastLoginAt: isoDateTimeSchema.nullable(),
+/** What a signed-in mailbox user sees of their own mailbox. */
+export const meMailboxSchema = mailboxSchema.pick({
+  id: true,
+  address: true,
+  domainId: true,
+  displayName: true,
+  quotaBytes: true,
+  usedBytes: true,
+  messageCount: true,
+  enabled: true,
+  lastLoginAt: true,
 });
 
 export const meSchema = z

@@ -27,27 +27,27 @@ const descriptionSchema = z.string().trim().max(500).nullable();
 const loginDelaySchema = z.number().int().min(0).max(86_400).nullable().describe('Seconds between POP3 logins (RFC 2449 LOGIN-DELAY); null: the operator default');
 const retentionDaysSchema = z.number().int().min(1).max(36_500).nullable().describe('Days messages are kept (RFC 2449 EXPIRE); null: the operator default');
 
-export const createDomainBodySchema = z.object({
-  name: domainNameSchema,
-  ownerId: idSchema.optional().describe('Admins only: the owner of the new domain (default: the caller)'),
+/** The settings a domain is created with and that can be changed later. */
+const domainSettingsShape = {
   description: descriptionSchema.optional(),
   maxMailboxes: nullableCountLimitSchema.optional().describe('Admins only'),
   maxStorageBytes: nullableByteLimitSchema.optional().describe('Admins only'),
   defaultQuotaBytes: nullableByteLimitSchema.optional(),
   loginDelaySeconds: loginDelaySchema.optional(),
   retentionDays: retentionDaysSchema.optional(),
+};
+
+export const createDomainBodySchema = z.object({
+  name: domainNameSchema,
+  ownerId: idSchema.optional().describe('Admins only: the owner of the new domain (default: the caller)'),
+  ...domainSettingsShape,
 });
 export type CreateDomainBody = z.infer<typeof createDomainBodySchema>;
 
 export const updateDomainBodySchema = z.object({
   ownerId: idSchema.optional().describe('Admins only: transfer the domain'),
   active: z.boolean().optional().describe('false disables the domain: its mailboxes cannot sign in or receive'),
-  description: descriptionSchema.optional(),
-  maxMailboxes: nullableCountLimitSchema.optional().describe('Admins only'),
-  maxStorageBytes: nullableByteLimitSchema.optional().describe('Admins only'),
-  defaultQuotaBytes: nullableByteLimitSchema.optional(),
-  loginDelaySeconds: loginDelaySchema.optional(),
-  retentionDays: retentionDaysSchema.optional(),
+  ...domainSettingsShape,
 });
 export type UpdateDomainBody = z.infer<typeof updateDomainBodySchema>;
 
