@@ -158,6 +158,21 @@ export async function startServer(prisma: PrismaClient, overrides: Partial<Pop3C
   return { server, port: ports.pop3, tlsPort: ports.pop3s!, delays, store, close: () => server.close() };
 }
 
+/** Runs `fn` against a server of its own, closing it whatever happens. */
+export async function withServer<T>(
+  prisma: PrismaClient,
+  overrides: Partial<Pop3Config>,
+  fn: (srv: TestServer) => Promise<T>,
+  opts: { store?: PrismaMaildropStore } = {},
+): Promise<T> {
+  const srv = await startServer(prisma, overrides, opts);
+  try {
+    return await fn(srv);
+  } finally {
+    await srv.close();
+  }
+}
+
 /** A small POP3 client speaking raw lines, for asserting exact protocol bytes. */
 export class Pop3TestClient {
   private buf = Buffer.alloc(0);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrismaClient } from '@mailroom/db';
-import { createMaildrop, deliver, eventually, makeMessage, openPrisma, Pop3TestClient, startServer } from './helpers.ts';
+import { createMaildrop, deliver, eventually, makeMessage, openPrisma, Pop3TestClient, withServer } from './helpers.ts';
 
 let prisma: PrismaClient;
 
@@ -13,8 +13,7 @@ afterAll(async () => {
 
 describe('limits', () => {
   it('POP3_MAX_LINE_OCTETS: an overlong line gets -ERR and the connection is closed, without waiting for its end', async () => {
-    const srv = await startServer(prisma, { maxLineOctets: 512 });
-    try {
+    await withServer(prisma, { maxLineOctets: 512 }, async (srv) => {
       const c = await Pop3TestClient.connect(srv.port);
       await c.greeting();
       c.write('NOOP '.padEnd(5000, 'A')); // no CRLF ever comes
@@ -32,14 +31,11 @@ describe('limits', () => {
       await d.greeting();
       expect(await d.cmd(`USER ${'a'.repeat(480)}@example.com`)).toBe('+OK');
       d.destroy();
-    } finally {
-      await srv.close();
-    }
+    });
   });
 
   it('POP3_MAX_BAD_COMMANDS: unknown and wrong-state commands are tolerated up to the limit', async () => {
-    const srv = await startServer(prisma, { maxBadCommands: 3 });
-    try {
+    await withServer(prisma, { maxBadCommands: 3 }, async (srv) => {
       const c = await Pop3TestClient.connect(srv.port);
       await c.greeting();
       expect(await c.cmd('FOO')).toBe('-ERR Unknown command.');
@@ -48,26 +44,20 @@ describe('limits', () => {
       await c.body();
       expect(await c.cmd('BAR')).toBe('-ERR Too many bad commands.');
       await c.closed();
-    } finally {
-      await srv.close();
-    }
+    });
   });
 
   it('POP3_AUTH_TIMEOUT_S: an idle unauthenticated connection is closed', async () => {
-    const srv = await startServer(prisma, { authTimeoutMs: 300 });
-    try {
+    await withServer(prisma, { authTimeoutMs: 300 }, async (srv) => {
       const c = await Pop3TestClient.connect(srv.port);
       await c.greeting();
       expect(await c.line()).toBe('-ERR Disconnected for inactivity.');
       await c.closed();
-    } finally {
-      await srv.close();
-    }
+    });
   });
 
   it('POP3_IDLE_TIMEOUT_S: an idle logged-in session is closed and its deletions are not applied', async () => {
-    const srv = await startServer(prisma, { idleTimeoutMs: 800, authTimeoutMs: 60_000 });
-    try {
+    await withServer(prisma, { idleTimeoutMs: 800, authTimeoutMs: 60_000 }, async (srv) => {
       const md = await createMaildrop(prisma);
       await deliver(prisma, md.mailboxId, makeMessage());
       const c = await Pop3TestClient.connect(srv.port);
@@ -78,14 +68,11 @@ describe('limits', () => {
       await c.closed();
       await eventually(async () => (await prisma.maildropLease.count({ where: { mailboxId: md.mailboxId } })) === 0);
       expect(await prisma.message.count({ where: { mailboxId: md.mailboxId } })).toBe(1);
-    } finally {
-      await srv.close();
-    }
+    });
   });
 
   it('POP3_MAX_CONNECTIONS: connections beyond the total are refused with [SYS/TEMP]', async () => {
-    const srv = await startServer(prisma, { maxConnections: 2 });
-    try {
+    await withServer(prisma, { maxConnections: 2 }, async (srv) => {
       const a = await Pop3TestClient.connect(srv.port);
       const b = await Pop3TestClient.connect(srv.port);
       await a.greeting();
@@ -99,14 +86,11 @@ describe('limits', () => {
       expect(await d.greeting()).toMatch(/^\+OK/);
       d.destroy();
       b.destroy();
-    } finally {
-      await srv.close();
-    }
+    });
   });
 
   it('POP3_MAX_CONNECTIONS_PER_IP: one address cannot take more than its share', async () => {
-    const srv = await startServer(prisma, { maxConnectionsPerIp: 2, maxConnections: 100 });
-    try {
+    await withServer(prisma, { maxConnectionsPerIp: 2, maxConnections: 100 }, async (srv) => {
       const a = await Pop3TestClient.connect(srv.port);
       const b = await Pop3TestClient.connect(srv.port);
       await a.greeting();
@@ -117,8 +101,6 @@ describe('limits', () => {
       expect(await srv.server.metrics.registry.getSingleMetricAsString('pop3_connections_rejected_total')).toMatch(/max_connections_per_ip"\} 1/);
       a.destroy();
       b.destroy();
-    } finally {
-      await srv.close();
-    }
+    });
   });
 });

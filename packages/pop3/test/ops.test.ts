@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrismaMaildropStore } from '../src/prisma-store.ts';
 import { createPop3Server } from '../src/server.ts';
 import { testDatabaseUrl } from '@mailroom/db/testing';
-import { createMaildrop, cuttableProxy, deliver, eventually, makeMessage, openPrisma, poolOf, Pop3TestClient, startServer, TEST_SECRET, testConfig, testHasher, testTls } from './helpers.ts';
+import { createMaildrop, cuttableProxy, deliver, eventually, makeMessage, openPrisma, poolOf, Pop3TestClient, startServer, TEST_SECRET, testConfig, testHasher, testTls, withServer } from './helpers.ts';
 
 let prisma: PrismaClient;
 
@@ -21,8 +21,7 @@ afterAll(async () => {
 
 describe('health and metrics HTTP', () => {
   it('serves /healthz, /readyz and Prometheus /metrics', async () => {
-    const srv = await startServer(prisma, { metricsPort: 0 });
-    try {
+    await withServer(prisma, { metricsPort: 0 }, async (srv) => {
       const base = `http://127.0.0.1:${srv.server.ports.metrics}`;
       const md = await createMaildrop(prisma);
       const c = await Pop3TestClient.connect(srv.port);
@@ -37,9 +36,7 @@ describe('health and metrics HTTP', () => {
       expect(metrics).toMatch(/pop3_sessions_logged_in 1/);
       expect((await fetch(`${base}/nope`)).status).toBe(404);
       c.destroy();
-    } finally {
-      await srv.close();
-    }
+    });
   });
 
   it('/readyz is 503 when the database is unreachable', async () => {
