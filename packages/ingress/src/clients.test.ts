@@ -127,36 +127,15 @@ describe('src/main.ts', () => {
   it('parses its env, logs "listening" with the bound ports, delivers, and exits 0 on SIGTERM', async () => {
     const m = await f.mailbox('entry');
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ingress-main-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./main.ts', import.meta.url))], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
-      env: {
-        PATH: process.env.PATH,
-        DATABASE_URL: testDatabaseUrl(),
-        MAILROOM_DATA_DIR: dataDir,
-        MAILROOM_HOST: '127.0.0.1',
-        LMTP_PORT: '0',
-        SMTP_PORT: '0',
-        INGRESS_METRICS_PORT: '0',
-        LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const lines: Record<string, unknown>[] = [];
-    const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      let buf = '';
-      child.stdout.on('data', (d: Buffer) => {
-        buf += d.toString();
-        let i: number;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          const line = JSON.parse(buf.slice(0, i)) as Record<string, unknown>;
-          buf = buf.slice(i + 1);
-          lines.push(line);
-          if (line.msg === 'listening') resolve(line);
-        }
-      });
-      child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+    const { child, listening, lines } = await startEntry(fileURLToPath(new URL('./main.ts', import.meta.url)), {
+      PATH: process.env.PATH,
+      DATABASE_URL: testDatabaseUrl(),
+      MAILROOM_DATA_DIR: dataDir,
+      MAILROOM_HOST: '127.0.0.1',
+      LMTP_PORT: '0',
+      SMTP_PORT: '0',
+      INGRESS_METRICS_PORT: '0',
+      LOG_LEVEL: 'info',
     });
     const lmtpPort = listening.lmtpPort as number;
     const c = await WireClient.connect(lmtpPort);
@@ -202,11 +181,12 @@ p.quit()
 print(json.dumps({'list': listing, 'uidl': uidl, 'octets': octets, 'hex': (b'\\r\\n'.join(lines) + b'\\r\\n').hex()}))
 `;
 
-/** Starts a child entry point and resolves with its pino "listening" line. */
+/** Starts a child entry point and resolves with its pino "listening" line; `lines` collects every log line. */
 async function startEntry(file: string, env: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: fileURLToPath(new URL('..', import.meta.url)), env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const lines: Record<string, unknown>[] = [];
   const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
     let buf = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -217,6 +197,7 @@ async function startEntry(file: string, env: NodeJS.ProcessEnv) {
         buf = buf.slice(i + 1);
         try {
           const parsed = JSON.parse(line) as Record<string, unknown>;
+          lines.push(parsed);
           if (parsed.msg === 'listening') resolve(parsed);
         } catch {
           // not a log line
@@ -225,7 +206,7 @@ async function startEntry(file: string, env: NodeJS.ProcessEnv) {
     });
     child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
   });
-  return { child, listening, stop: () => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM')))) };
+  return { child, listening, lines, stop: () => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM')))) };
 }
 
 describe.skipIf(!existsSync(POP3_MAIN))('end to end: smtplib -> ingress -> POP3 -> poplib', () => {
