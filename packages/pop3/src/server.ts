@@ -75,6 +75,18 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   let renewTimer: NodeJS.Timeout | undefined;
   const ports: BoundPorts = { pop3: 0, pop3s: null, metrics: null };
 
+  // Implicit-TLS connections still in their handshake (raw sockets) have no session yet: they count against the
+  // connection limits too, and shutdown drops them instead of waiting for their handshake timeout.
+  const handshaking = new Set<net.Socket>();
+
+  /** Which connection limit one more connection from `ip` would break, if any (sessions and handshakes counted). */
+  function overLimit(ip: string): 'max_connections' | 'max_connections_per_ip' | undefined {
+    if (sessions.size + handshaking.size >= config.maxConnections) return 'max_connections';
+    let fromIp = perIp.get(ip) ?? 0;
+    for (const h of handshaking) if (h.remoteAddress === ip) fromIp++;
+    return fromIp >= config.maxConnectionsPerIp ? 'max_connections_per_ip' : undefined;
+  }
+
   function accept(socket: net.Socket, secure: boolean, port: 'pop3' | 'pop3s') {
     const ip = socket.remoteAddress ?? 'unknown';
     const id = `${Date.now().toString(36)}-${(nextConn++).toString(36)}`;
@@ -83,16 +95,15 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       socket.end('-ERR [SYS/TEMP] Server shutting down.\r\n');
       return;
     }
-    const ipCount = perIp.get(ip) ?? 0;
-    if (sessions.size >= config.maxConnections || ipCount >= config.maxConnectionsPerIp) {
-      const reason = sessions.size >= config.maxConnections ? 'max_connections' : 'max_connections_per_ip';
+    const reason = overLimit(ip);
+    if (reason) {
       metrics.connectionsRejected.inc({ reason });
       logger.warn({ conn: id, ip, reason }, 'connection refused by limit');
       socket.end('-ERR [SYS/TEMP] Too many connections, try again later.\r\n');
       setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
-    perIp.set(ip, ipCount + 1);
+    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
     metrics.connectionsTotal.inc({ port });
     metrics.connectionsActive.inc();
     logger.debug({ conn: id, ip, port }, 'connected');
@@ -108,9 +119,6 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   }
 
   const plainServer = net.createServer({ pauseOnConnect: false }, (socket) => accept(socket, false, 'pop3'));
-  // Implicit-TLS connections still in their handshake (raw sockets) have no session yet: they count against the
-  // connection limits here, and shutdown drops them instead of waiting for their handshake timeout.
-  const handshaking = new Set<net.Socket>();
   const tlsServer = tls.createServer({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2', handshakeTimeout: config.authTimeoutMs }, (socket) => {
     for (const raw of handshaking) {
       if (raw.remotePort === socket.remotePort && raw.remoteAddress === socket.remoteAddress) {
@@ -122,9 +130,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   });
   tlsServer.on('connection', (raw: net.Socket) => {
     const ip = raw.remoteAddress ?? 'unknown';
-    let fromIp = perIp.get(ip) ?? 0;
-    for (const h of handshaking) if (h.remoteAddress === ip) fromIp++;
-    const reason = sessions.size + handshaking.size >= config.maxConnections ? 'max_connections' : fromIp >= config.maxConnectionsPerIp ? 'max_connections_per_ip' : undefined;
+    const reason = closing ? undefined : overLimit(ip);
     if (closing || reason) {
       if (reason) {
         metrics.connectionsRejected.inc({ reason });
