@@ -322,7 +322,8 @@ describe('issue 10, attack 1: a domain-restricted admin key stays in its domains
     const inside = await insertMailbox(d.id, 'inside');
     const adminKey = (await t.prisma.apiKey.findUniqueOrThrow({ where: { id: await createKeyRow(admin.id) } })).id;
     const victimKey = await createKey(t.prisma, victim.id, ['domains:read']);
-    return { admin, reseller, victim, d, d2, outside, inside, adminKey, victimKey };
+    const mixed = await t.prisma.alias.create({ data: { domainId: d.id, localPart: 'mixed', destinations: { create: [{ mailboxId: inside }, { mailboxId: outside }] } } });
+    return { admin, reseller, victim, d, d2, outside, inside, adminKey, victimKey, mixedAlias: mixed.id };
   }
 
   test('as `api-key create --domains` makes it (default scopes) and as keys made before the fix (owners:* too)', async () => {
@@ -360,6 +361,11 @@ describe('issue 10, attack 1: a domain-restricted admin key stays in its domains
       expect(alias.statusCode, why).toBe(400);
       expect(alias.json().errors[0]).toMatchObject({ path: 'destinations.0', code: 'unknown_mailbox' });
       expect((await call(t.app, k, 'POST', `/api/v1/domains/${s.d.id}/aliases`, { localPart: uniqueName('al'), destinations: [s.inside] })).statusCode, why).toBe(201);
+      // A link the owner made out of the domain is not shown to the key (no address of another domain leaks).
+      const seen = (await call(t.app, k, 'GET', `/api/v1/aliases/${s.mixedAlias}`)).json();
+      expect(seen.destinations.map((x: { mailboxId: string }) => x.mailboxId), why).toEqual([s.inside]);
+      const listed = (await call(t.app, k, 'GET', `/api/v1/domains/${s.d.id}/aliases?limit=200`)).json().items;
+      expect(JSON.stringify(listed), why).not.toContain(s.outside);
       // Nothing admin-wide on its own domain: no transfer (not even to its own admin), no limits.
       for (const body of [{ ownerId: s.victim.id }, { ownerId: s.admin.id }, { maxStorageBytes: 1 }, { maxMailboxes: 1000 }]) {
         expect((await call(t.app, k, 'PATCH', `/api/v1/domains/${s.d.id}`, body)).statusCode, `${why} ${JSON.stringify(body)}`).toBe(403);

@@ -16,11 +16,13 @@ const aliasSelect = {
   createdAt: true,
   updatedAt: true,
   domain: { select: { name: true, ownerId: true } },
-  destinations: { select: { mailboxId: true, mailbox: { select: { localPart: true, domain: { select: { name: true } } } } }, orderBy: { mailboxId: 'asc' } },
+  destinations: { select: { mailboxId: true, mailbox: { select: { localPart: true, domainId: true, domain: { select: { name: true } } } } }, orderBy: { mailboxId: 'asc' } },
 } satisfies Prisma.AliasSelect;
 type AliasRow = Prisma.AliasGetPayload<{ select: typeof aliasSelect }>;
 
-export function toAliasDto(r: AliasRow): Alias {
+/** The alias as the caller sees it: a domain-restricted key sees no destination outside its domains. */
+export function toAliasDto(r: AliasRow, p?: UserPrincipal | SystemPrincipal): Alias {
+  const only = p?.kind === 'user' && p.apiKey?.domainIds.length ? new Set(p.apiKey.domainIds) : undefined;
   return {
     id: r.id,
     domainId: r.domainId,
@@ -28,7 +30,7 @@ export function toAliasDto(r: AliasRow): Alias {
     localPart: r.localPart,
     address: `${r.localPart ?? ''}@${r.domain.name}`,
     enabled: r.enabled,
-    destinations: r.destinations.map((d) => ({ mailboxId: d.mailboxId, address: `${d.mailbox.localPart}@${d.mailbox.domain.name}` })),
+    destinations: r.destinations.filter((d) => !only || only.has(d.mailbox.domainId)).map((d) => ({ mailboxId: d.mailboxId, address: `${d.mailbox.localPart}@${d.mailbox.domain.name}` })),
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
   };
@@ -84,7 +86,7 @@ export async function createAlias(deps: ServiceDeps, actor: Actor, domainId: str
       await recordAudit(tx, actor, { action: 'alias.create', targetType: 'alias', targetId: created.id, ownerId: domain.ownerId, details: { localPart, address: `${localPart ?? ''}@${domain.name}`, destinations, enabled: created.enabled, domainId } });
       return created;
     }, TENANT_TX);
-    return toAliasDto(row);
+    return toAliasDto(row, p);
   } catch (err) {
     if (isUniqueViolation(err)) throw aliasTaken();
     throw err;
@@ -98,7 +100,7 @@ export async function listAliases(prisma: PrismaClient, actor: Actor, domainId: 
   const where: Prisma.AliasWhereInput = { domainId };
   if (cursor) where.id = { gt: assertUuidCursor(cursor.id) };
   const rows = await prisma.alias.findMany({ where, select: aliasSelect, orderBy: { id: 'asc' }, take: input.limit + 1 });
-  return toPage(rows, input.limit, (r) => ({ id: r.id }), toAliasDto);
+  return toPage(rows, input.limit, (r) => ({ id: r.id }), (r) => toAliasDto(r, p));
 }
 
 async function findVisibleAlias(prisma: PrismaClient, actor: Actor, aliasId: string, scope: 'aliases:read' | 'aliases:write'): Promise<AliasRow> {
@@ -109,10 +111,11 @@ async function findVisibleAlias(prisma: PrismaClient, actor: Actor, aliasId: str
 }
 
 export async function getAlias(prisma: PrismaClient, actor: Actor, aliasId: string): Promise<Alias> {
-  return toAliasDto(await findVisibleAlias(prisma, actor, aliasId, 'aliases:read'));
+  return toAliasDto(await findVisibleAlias(prisma, actor, aliasId, 'aliases:read'), requireUser(actor, 'aliases:read'));
 }
 
 export async function updateAlias(deps: ServiceDeps, actor: Actor, aliasId: string, input: UpdateAliasBody): Promise<Alias> {
+  const p = requireUser(actor, 'aliases:write');
   const current = await findVisibleAlias(deps.prisma, actor, aliasId, 'aliases:write');
   const localPart = input.localPart === undefined ? undefined : input.localPart === null ? null : normalizeLocalPartInput(input.localPart);
   try {
@@ -120,7 +123,7 @@ export async function updateAlias(deps: ServiceDeps, actor: Actor, aliasId: stri
       let destinations: string[] | undefined;
       if (input.destinations) {
         await lockAliasTenant(tx, current.domainId, current.domain.ownerId);
-        destinations = await checkDestinations(tx, requireUser(actor, 'aliases:write'), current.domain.ownerId, input.destinations);
+        destinations = await checkDestinations(tx, p, current.domain.ownerId, input.destinations);
         await tx.aliasDestination.deleteMany({ where: { aliasId } });
         await tx.aliasDestination.createMany({ data: destinations.map((mailboxId) => ({ aliasId, mailboxId })) });
       }
@@ -129,7 +132,7 @@ export async function updateAlias(deps: ServiceDeps, actor: Actor, aliasId: stri
       await recordAudit(tx, actor, { action: 'alias.update', targetType: 'alias', targetId: aliasId, ownerId: current.domain.ownerId, details: { ...changedFields({ localPart, enabled: input.enabled, destinations }), address: `${updated.localPart ?? ''}@${current.domain.name}`, domainId: current.domainId } });
       return updated;
     }, TENANT_TX);
-    return toAliasDto(row);
+    return toAliasDto(row, p);
   } catch (err) {
     if (isUniqueViolation(err)) throw aliasTaken();
     throw err;
