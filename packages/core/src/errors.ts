@@ -30,6 +30,9 @@ export const ERROR_CODES = [
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
   'METHOD_NOT_ALLOWED',
+  'SCOPE_NOT_ALLOWED',
+  'QUOTA_REQUIRED',
+  'ALIASES_CROSS_OWNERS',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -69,6 +69,26 @@ describe('operator CLI', () => {
     expect((await call(t.app, { key }, 'GET', '/api/v1/owners')).statusCode).toBe(200);
   });
 
+  test('api-key create --domains: the default scopes leave owners:* out; asking for them is SCOPE_NOT_ALLOWED', async () => {
+    const admin = await createUser(t, { role: 'ADMIN' });
+    const owner = await createUser(t);
+    const d = await t.prisma.domain.create({ data: { name: `${uniqueName('cli')}.example`, ownerId: owner.id } });
+    const res = await runCli(['api-key', 'create', '--user', admin.email, '--name', 'r', '--domains', d.id]);
+    expect(res.code, res.stderr).toBe(0);
+    const key = res.stdout.trimEnd().split('\n').pop()!;
+    const row = await t.prisma.apiKey.findFirstOrThrow({ where: { userId: admin.id } });
+    expect(row.domainIds).toEqual([d.id]);
+    expect(row.scopes).not.toContain('owners:read');
+    expect(row.scopes).not.toContain('owners:write');
+    expect((await call(t.app, { key }, 'GET', '/api/v1/owners')).statusCode).toBe(403);
+    expect((await call(t.app, { key }, 'GET', `/api/v1/domains/${d.id}`)).statusCode).toBe(200);
+    const refused = await runCli(['api-key', 'create', '--user', admin.email, '--name', 'r2', '--domains', d.id, '--scopes', 'domains:read,owners:write']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('SCOPE_NOT_ALLOWED');
+    expect(refused.stderr).toContain('scopes.1');
+    expect(await t.prisma.apiKey.count({ where: { userId: admin.id } })).toBe(1);
+  });
+
   test('errors: unknown user, unknown scope, missing options, unknown command', async () => {
     const unknown = await runCli(['api-key', 'create', '--user', 'nobody@nowhere.example', '--name', 'x']);
     expect(unknown.code).not.toBe(0);

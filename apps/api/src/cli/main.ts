@@ -4,7 +4,7 @@
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { AppError, createAdmin, createApiKey, createPasswordHasher, DEFAULT_PASSWORD_MIN_LENGTH } from '@mailroom/core';
+import { AppError, createAdmin, createApiKey, createPasswordHasher, DEFAULT_PASSWORD_MIN_LENGTH, defaultApiKeyScopes } from '@mailroom/core';
 import { API_KEY_SCOPES, type ApiKeyScope } from '@mailroom/core/schemas';
 import { createPrismaClient, openDatabase, type PrismaClient } from '@mailroom/db';
 import { argon2Params, baseEnvSchema, parseEnv } from '@mailroom/runtime';
@@ -30,9 +30,11 @@ Creates an API key for an existing user (admin or owner) and prints it alone on 
 Options:
   --user <email>       The user the key belongs to (required)
   --name <name>        A label for the key (required)
-  --scopes <a,b,...>   Scopes (default: every scope the user may hold). One of:
+  --scopes <a,b,...>   Scopes (default: every scope the user may hold; owners:* only for an admin key
+                       without --domains). One of:
                        ${API_KEY_SCOPES.join(', ')}
-  --domains <id,...>   Restrict the key to these domain ids
+  --domains <id,...>   Restrict the key to these domain ids: it reaches only them, with at most an owner's
+                       rights there, and cannot hold owners:* scopes (SCOPE_NOT_ALLOWED)
   --expires <when>     Expiry: an ISO 8601 time, or a duration like 30d, 12h, 90m
   -h, --help           Show this help`;
 
@@ -109,11 +111,12 @@ async function apiKeyCreate(args: string[]): Promise<void> {
   await withDatabase(async (prisma) => {
     const user = await prisma.user.findUnique({ where: { email: values.user!.trim().toLowerCase() }, select: { id: true, email: true, role: true } });
     if (!user) throw new UsageError(`no user with email ${values.user}`);
-    const granted = (scopes ?? API_KEY_SCOPES.filter((s) => user.role === 'ADMIN' || !s.startsWith('owners:'))) as ApiKeyScope[];
+    const domainIds = values.domains?.split(',').map((s) => s.trim()).filter(Boolean);
+    const granted = (scopes as ApiKeyScope[] | undefined) ?? defaultApiKeyScopes(user.role, Boolean(domainIds?.length));
     const key = await createApiKey(
       prisma,
       { principal: { kind: 'system', label: 'cli' } },
-      { userId: user.id, name: values.name!, scopes: granted, domainIds: values.domains?.split(',').map((s) => s.trim()).filter(Boolean), expiresAt: expiresAt?.toISOString() ?? null },
+      { userId: user.id, name: values.name!, scopes: granted, domainIds, expiresAt: expiresAt?.toISOString() ?? null },
     );
     console.log(`Created API key "${key.name}" (id ${key.id}, prefix ${key.prefix}) for ${user.email} (${user.role.toLowerCase()})`);
     console.log(`Scopes: ${key.scopes.join(', ')}${key.domainIds.length ? `; domains: ${key.domainIds.join(', ')}` : ''}${key.expiresAt ? `; expires ${key.expiresAt}` : ''}`);

@@ -106,4 +106,25 @@ describe('api keys', () => {
     expect((await call(t.app, { key }, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example` })).statusCode).toBe(403);
     expect((await call(t.app, { key }, 'PATCH', `/api/v1/domains/${d.id}`, { description: 'ok' })).statusCode).toBe(200);
   });
+
+  test('changing your own password can revoke every key of yours in the same step (revokeApiKeys), audited', async () => {
+    const o = await owner();
+    const k1 = (await call(t.app, o.s, 'POST', '/api/v1/api-keys', { name: 'k1', scopes: ['domains:read'] })).json().key;
+    const k2 = await createKey(t.prisma, o.id, ['domains:read']);
+    const other = await owner();
+    const theirs = await createKey(t.prisma, other.id, ['domains:read']);
+    for (const key of [k1, k2, theirs]) expect((await call(t.app, { key }, 'GET', '/api/v1/domains')).statusCode).toBe(200);
+    // Without the flag, keys survive a password change.
+    expect((await call(t.app, o.s, 'PUT', '/api/v1/me/password', { currentPassword: o.password, newPassword: 'first new passphrase 1' })).statusCode).toBe(204);
+    expect((await call(t.app, { key: k1 }, 'GET', '/api/v1/domains')).statusCode).toBe(200);
+    const res = await call(t.app, o.s, 'PUT', '/api/v1/me/password', { currentPassword: 'first new passphrase 1', newPassword: 'second new passphrase 2', revokeApiKeys: true });
+    expect(res.statusCode, res.body).toBe(204);
+    expect((await call(t.app, { key: k1 }, 'GET', '/api/v1/domains')).statusCode).toBe(401);
+    expect((await call(t.app, { key: k2 }, 'GET', '/api/v1/domains')).statusCode).toBe(401);
+    expect((await call(t.app, { key: theirs }, 'GET', '/api/v1/domains')).statusCode).toBe(200);
+    // The session that changed the password stays signed in.
+    expect((await call(t.app, o.s, 'GET', '/api/v1/me')).statusCode).toBe(200);
+    const event = (await call(t.app, o.s, 'GET', '/api/v1/audit-events?action=user.password.change')).json().items[0];
+    expect(event.details).toEqual({ apiKeysRevoked: 2 });
+  });
 });

@@ -108,6 +108,74 @@ describe('domains', () => {
     expect((await call(t.app, b.s, 'GET', `/api/v1/domains/${d.id}`)).statusCode).toBe(200);
   });
 
+  test('issue 10, attack 6: a transfer is refused while aliases cross the boundary (ALIASES_CROSS_OWNERS names each link)', async () => {
+    const a = await owner();
+    const b = await owner();
+    const PW = 'mailbox passphrase 1';
+    const moving = (await call(t.app, a.s, 'POST', '/api/v1/domains', { name: `${uniqueName('mv')}.example` })).json();
+    const staying = (await call(t.app, a.s, 'POST', '/api/v1/domains', { name: `${uniqueName('st')}.example` })).json();
+    const inMoving = (await call(t.app, a.s, 'POST', `/api/v1/domains/${moving.id}/mailboxes`, { localPart: 'm', password: PW })).json();
+    const inStaying = (await call(t.app, a.s, 'POST', `/api/v1/domains/${staying.id}/mailboxes`, { localPart: 's', password: PW })).json();
+    // An alias of the moving domain delivering to the staying one, a catch-all of the staying one delivering into the
+    // moving one, and a link inside the moving domain (which moves along and is no obstacle).
+    const out = (await call(t.app, a.s, 'POST', `/api/v1/domains/${moving.id}/aliases`, { localPart: 'out', destinations: [inStaying.id, inMoving.id] })).json();
+    const into = (await call(t.app, a.s, 'POST', `/api/v1/domains/${staying.id}/aliases`, { localPart: null, destinations: [inMoving.id] })).json();
+    await call(t.app, a.s, 'POST', `/api/v1/domains/${moving.id}/aliases`, { localPart: 'local', destinations: [inMoving.id] });
+    const refused = await call(t.app, admin, 'PATCH', `/api/v1/domains/${moving.id}`, { ownerId: b.id, description: 'moved' });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'ALIASES_CROSS_OWNERS', details: { count: 2 } });
+    expect(refused.json().details.links).toEqual(
+      expect.arrayContaining([
+        { aliasId: out.id, alias: `out@${moving.name}`, mailboxId: inStaying.id, destination: inStaying.address },
+        { aliasId: into.id, alias: `@${staying.name}`, mailboxId: inMoving.id, destination: inMoving.address },
+      ]),
+    );
+    const row = await t.prisma.domain.findUniqueOrThrow({ where: { id: moving.id } });
+    expect(row).toMatchObject({ ownerId: a.id, description: null });
+    // Once the links are gone the move goes through; b then owns the alias and its mailbox, a keeps nothing of them.
+    await call(t.app, a.s, 'PATCH', `/api/v1/aliases/${out.id}`, { destinations: [inMoving.id] });
+    await call(t.app, a.s, 'DELETE', `/api/v1/aliases/${into.id}`);
+    const moved = await call(t.app, admin, 'PATCH', `/api/v1/domains/${moving.id}`, { ownerId: b.id });
+    expect(moved.statusCode, moved.body).toBe(200);
+    expect((await call(t.app, b.s, 'GET', `/api/v1/aliases/${out.id}`)).json().destinations).toEqual([{ mailboxId: inMoving.id, address: inMoving.address }]);
+    // And no new link can be made across the new boundary.
+    const cross = await call(t.app, b.s, 'PATCH', `/api/v1/aliases/${out.id}`, { destinations: [inStaying.id] });
+    expect(cross.statusCode).toBe(400);
+    const back = await call(t.app, a.s, 'POST', `/api/v1/domains/${staying.id}/aliases`, { localPart: 'back', destinations: [inMoving.id] });
+    expect(back.statusCode).toBe(400);
+  });
+
+  test("a transfer checks the new owner's limits: domains, mailboxes, storage (quotas required and fitting)", async () => {
+    const a = await owner();
+    const PW = 'mailbox passphrase 1';
+    const d = (await call(t.app, a.s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example` })).json();
+    const m1 = (await call(t.app, a.s, 'POST', `/api/v1/domains/${d.id}/mailboxes`, { localPart: 'one', password: PW, quotaBytes: 500 })).json();
+    const m2 = (await call(t.app, a.s, 'POST', `/api/v1/domains/${d.id}/mailboxes`, { localPart: 'two', password: PW, quotaBytes: null })).json();
+    const move = (to: string) => call(t.app, admin, 'PATCH', `/api/v1/domains/${d.id}`, { ownerId: to });
+
+    const full = await createUser(t, { maxDomains: 1 });
+    await t.prisma.domain.create({ data: { name: `${uniqueName('f')}.example`, ownerId: full.id } });
+    expect((await move(full.id)).json().code).toBe('LIMIT_DOMAINS_EXCEEDED');
+
+    const few = await createUser(t, { maxMailboxes: 2 });
+    const fewDomain = await t.prisma.domain.create({ data: { name: `${uniqueName('f')}.example`, ownerId: few.id } });
+    await t.prisma.mailbox.create({ data: { domainId: fewDomain.id, localPart: 'own', passwordHash: 'x', quotaBytes: 1n } });
+    expect((await move(few.id)).json()).toMatchObject({ code: 'LIMIT_MAILBOXES_EXCEEDED', details: { scope: 'owner', limit: 2, current: 1, moving: 2 } });
+
+    const small = await createUser(t, { maxStorageBytes: 1000n });
+    const smallDomain = await t.prisma.domain.create({ data: { name: `${uniqueName('s')}.example`, ownerId: small.id } });
+    await t.prisma.mailbox.create({ data: { domainId: smallDomain.id, localPart: 'own', passwordHash: 'x', quotaBytes: 400n } });
+    const unlimited = await move(small.id);
+    expect(unlimited.json()).toMatchObject({ code: 'QUOTA_REQUIRED', details: { scope: 'owner', mailboxes: [m2.address] } });
+    await call(t.app, a.s, 'PATCH', `/api/v1/mailboxes/${m2.id}`, { quotaBytes: 101 });
+    expect((await move(small.id)).json()).toMatchObject({ code: 'LIMIT_STORAGE_EXCEEDED', details: { scope: 'owner', limitBytes: 1000, allocatedBytes: 1001 } });
+    expect((await t.prisma.domain.findUniqueOrThrow({ where: { id: d.id } })).ownerId).toBe(a.id);
+    await call(t.app, a.s, 'PATCH', `/api/v1/mailboxes/${m1.id}`, { quotaBytes: 499 });
+    const ok = await move(small.id);
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json().ownerId).toBe(small.id);
+  });
+
   test('delete: DOMAIN_NOT_EMPTY while mailboxes exist, force deletes mailboxes and messages', async () => {
     const o = await owner();
     const d = (await call(t.app, o.s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example` })).json();

@@ -27,7 +27,17 @@ export async function domainRoutes(app: ZodApp, ctx: RouteContext): Promise<void
     handler: async (req) => getDomain(ctx.services.prisma, actorOf(req), req.params.domainId),
   });
   app.patch('/domains/:domainId', {
-    schema: { tags, operationId: 'updateDomain', summary: 'Update a domain (active: false disables it)', params: domainParamsSchema, body: updateDomainBodySchema, response: { 200: domainSchema, ...problems(422) }, security: WRITE_SECURITY },
+    schema: {
+      tags,
+      operationId: 'updateDomain',
+      summary: 'Update a domain (active: false disables it)',
+      description:
+        'Admins transfer a domain with ownerId: refused with ALIASES_CROSS_OWNERS (409, each link in details.links) while aliases link it to other domains of its owner, and with LIMIT_*_EXCEEDED / QUOTA_REQUIRED when the new owner\'s limits would not hold. maxStorageBytes below the quotas already handed out is LIMIT_STORAGE_EXCEEDED; while mailboxes have no quota, QUOTA_REQUIRED.',
+      params: domainParamsSchema,
+      body: updateDomainBodySchema,
+      response: { 200: domainSchema, ...problems(409, 422) },
+      security: WRITE_SECURITY,
+    },
     handler: async (req) => updateDomain(ctx.services, actorOf(req), req.params.domainId, req.body),
   });
   app.delete('/domains/:domainId', {

@@ -82,6 +82,53 @@ describe('mailboxes', () => {
     expect(await t.prisma.mailbox.count({ where: { domainId: domain.id } })).toBe(2);
   });
 
+  test('issue 10, attack 5: under an owner or domain storage limit an unlimited mailbox is refused (QUOTA_REQUIRED)', async () => {
+    // The attack: an owner limited to 1 MB creates a mailbox with quotaBytes: null (or no quota and no domain default).
+    const { s, domain } = await ownerWithDomain({ maxStorageBytes: 1_000_000n });
+    for (const body of [{ quotaBytes: null }, {}]) {
+      const res = await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: uniqueName('u'), password: PW, ...body });
+      expect(res.statusCode, JSON.stringify(body)).toBe(422);
+      expect(res.json()).toMatchObject({ code: 'QUOTA_REQUIRED', details: { scope: 'owner', limitBytes: 1_000_000 }, errors: [{ path: 'quotaBytes', code: 'required_under_limit' }] });
+    }
+    expect(await t.prisma.mailbox.count({ where: { domainId: domain.id } })).toBe(0);
+    // A finite quota is fine; turning it into "unlimited" later is refused too.
+    const m = await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'fits', password: PW, quotaBytes: 1_000_000 });
+    expect(m.statusCode, m.body).toBe(201);
+    const unlimit = await call(t.app, s, 'PATCH', `/api/v1/mailboxes/${m.json().id}`, { quotaBytes: null });
+    expect(unlimit.json().code).toBe('QUOTA_REQUIRED');
+    expect((await t.prisma.mailbox.findUniqueOrThrow({ where: { id: m.json().id } })).quotaBytes).toBe(1_000_000n);
+    // Under a domain limit the domain's default quota is given when none is named.
+    const d = await ownerWithDomain({}, { maxStorageBytes: 1000, defaultQuotaBytes: 400 });
+    const dflt = await call(t.app, d.s, 'POST', `/api/v1/domains/${d.domain.id}/mailboxes`, { localPart: 'x', password: PW });
+    expect(dflt.json()).toMatchObject({ quotaBytes: 400 });
+    const explicitNull = await call(t.app, d.s, 'POST', `/api/v1/domains/${d.domain.id}/mailboxes`, { localPart: 'y', password: PW, quotaBytes: null });
+    expect(explicitNull.json()).toMatchObject({ code: 'QUOTA_REQUIRED', details: { scope: 'domain' } });
+    // Without any limit, unlimited mailboxes stay allowed.
+    const free = await ownerWithDomain();
+    expect((await call(t.app, free.s, 'POST', `/api/v1/domains/${free.domain.id}/mailboxes`, { localPart: 'z', password: PW, quotaBytes: null })).json().quotaBytes).toBeNull();
+  });
+
+  test('a storage limit cannot be set below what is handed out: domain and owner limits (QUOTA_REQUIRED / LIMIT_STORAGE_EXCEEDED)', async () => {
+    const { owner: o, s, domain } = await ownerWithDomain();
+    const a = (await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'a', password: PW, quotaBytes: 600 })).json();
+    const b = (await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'b', password: PW, quotaBytes: null })).json();
+    for (const [url, path] of [[`/api/v1/domains/${domain.id}`, 'domain'], [`/api/v1/owners/${o.id}`, 'owner']] as const) {
+      const noQuota = await call(t.app, admin, 'PATCH', url, { maxStorageBytes: 10_000 });
+      expect(noQuota.statusCode, `${path}: ${noQuota.body}`).toBe(422);
+      expect(noQuota.json()).toMatchObject({ code: 'QUOTA_REQUIRED', details: { scope: path, mailboxesWithoutQuota: 1, mailboxes: [b.address] }, errors: [{ path: 'maxStorageBytes' }] });
+    }
+    await call(t.app, s, 'PATCH', `/api/v1/mailboxes/${b.id}`, { quotaBytes: 300 });
+    for (const [url, path] of [[`/api/v1/domains/${domain.id}`, 'domain'], [`/api/v1/owners/${o.id}`, 'owner']] as const) {
+      const below = await call(t.app, admin, 'PATCH', url, { maxStorageBytes: 899 });
+      expect(below.json(), path).toMatchObject({ code: 'LIMIT_STORAGE_EXCEEDED', details: { scope: path, limitBytes: 899, allocatedBytes: 900 } });
+      const exact = await call(t.app, admin, 'PATCH', url, { maxStorageBytes: 900 });
+      expect(exact.statusCode, exact.body).toBe(200);
+    }
+    expect((await call(t.app, s, 'PATCH', `/api/v1/mailboxes/${a.id}`, { quotaBytes: 601 })).json().code).toBe('LIMIT_STORAGE_EXCEEDED');
+    // Lifting a limit (null) always works.
+    expect((await call(t.app, admin, 'PATCH', `/api/v1/owners/${o.id}`, { maxStorageBytes: null })).statusCode).toBe(200);
+  });
+
   test('LIMIT_STORAGE_EXCEEDED when quotas would exceed the owner or domain storage limit (create and update)', async () => {
     const { s, domain } = await ownerWithDomain({ maxStorageBytes: 1000n });
     const a = await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'a', password: PW, quotaBytes: 600 });

@@ -11,7 +11,7 @@ export async function mailboxRoutes(app: ZodApp, ctx: RouteContext): Promise<voi
       tags,
       operationId: 'createMailbox',
       summary: 'Create a POP3 mailbox',
-      description: 'LIMIT_MAILBOXES_EXCEEDED / LIMIT_STORAGE_EXCEEDED at the owner or domain limit; PASSWORD_TOO_WEAK when the password policy refuses the password; ALREADY_EXISTS for a taken local part (case-insensitive).',
+      description: 'LIMIT_MAILBOXES_EXCEEDED / LIMIT_STORAGE_EXCEEDED at the owner or domain limit; QUOTA_REQUIRED for a mailbox without quota (null, and no domain default) under an owner or domain storage limit; PASSWORD_TOO_WEAK when the password policy refuses the password; ALREADY_EXISTS for a taken local part (case-insensitive).',
       params: domainParamsSchema,
       body: createMailboxBodySchema,
       response: { 201: mailboxSchema, ...problems(409, 422) },

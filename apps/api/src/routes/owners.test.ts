@@ -64,13 +64,37 @@ describe('owners (admin)', () => {
     expect(dis.json().disabled).toBe(true);
     expect((await call(t.app, s, 'GET', '/api/v1/me')).statusCode).toBe(401);
     expect((await call(t.app, { key }, 'GET', '/api/v1/me')).statusCode).toBe(401);
-    await call(t.app, admin, 'PATCH', `/api/v1/owners/${created.id}`, { disabled: false, password: 'another passphrase 11' });
-    const events = (await call(t.app, admin, 'GET', `/api/v1/audit-events?targetId=${created.id}`)).json().items as { action: string; details: Record<string, unknown> }[];
-    expect(events.map((e) => e.action)).toEqual(['owner.enable', 'owner.disable', 'owner.update', 'auth.login', 'owner.create']);
-    expect((events[0]!.details.changed as string[]).sort()).toEqual(['disabled', 'password']);
-    expect(JSON.stringify(events)).not.toContain('another passphrase 11');
+    await call(t.app, admin, 'PATCH', `/api/v1/owners/${created.id}`, { disabled: false });
+    // Disabling suspends keys; enabling again restores them.
     expect((await call(t.app, { key }, 'GET', '/api/v1/me')).statusCode).toBe(200);
+    await call(t.app, admin, 'PATCH', `/api/v1/owners/${created.id}`, { password: 'another passphrase 11' });
+    const events = (await call(t.app, admin, 'GET', `/api/v1/audit-events?targetId=${created.id}`)).json().items as { action: string; details: Record<string, unknown> }[];
+    expect(events.map((e) => e.action)).toEqual(['owner.password.reset', 'owner.enable', 'owner.disable', 'owner.update', 'auth.login', 'owner.create']);
+    expect(events[0]!.details).toMatchObject({ changed: ['password'], apiKeysRevoked: 1 });
+    expect(JSON.stringify(events)).not.toContain('another passphrase 11');
     await login(t.app, created.email, 'another passphrase 11');
+  });
+
+  test('an admin password reset ends every session of the owner and revokes every key of theirs, audited', async () => {
+    const created = (await call(t.app, admin, 'POST', '/api/v1/owners', newOwner())).json();
+    const s = await login(t.app, created.email, 'owner passphrase 2026');
+    const key = (await call(t.app, s, 'POST', '/api/v1/api-keys', { name: 'mine', scopes: ['domains:read'] })).json().key;
+    const other = await createKey(t.prisma, created.id, ['domains:write']);
+    // Both keys are used (so the API has them cached) before the reset.
+    expect((await call(t.app, { key }, 'GET', '/api/v1/domains')).statusCode).toBe(200);
+    expect((await call(t.app, { key: other }, 'GET', '/api/v1/domains')).statusCode).toBe(200);
+    const reset = await call(t.app, admin, 'PATCH', `/api/v1/owners/${created.id}`, { password: 'reset by the admin 77' });
+    expect(reset.statusCode, reset.body).toBe(200);
+    expect((await call(t.app, s, 'GET', '/api/v1/me')).statusCode).toBe(401);
+    expect((await call(t.app, { key }, 'GET', '/api/v1/domains')).statusCode).toBe(401);
+    expect((await call(t.app, { key: other }, 'GET', '/api/v1/domains')).statusCode).toBe(401);
+    const keys = await t.prisma.apiKey.findMany({ where: { userId: created.id } });
+    expect(keys.map((k) => k.revokedAt !== null)).toEqual([true, true]);
+    const event = (await call(t.app, admin, 'GET', `/api/v1/audit-events?targetId=${created.id}&action=owner.password.reset`)).json().items[0];
+    expect(event).toMatchObject({ actorType: 'user', details: { changed: ['password'], sessionsEnded: 1, apiKeysRevoked: 2 } });
+    // The new password signs in; the old one does not.
+    expect((await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: created.email, password: 'owner passphrase 2026' }, remoteAddress: '10.9.8.7' })).statusCode).toBe(401);
+    await login(t.app, created.email, 'reset by the admin 77');
   });
 
   test('delete: OWNER_NOT_EMPTY while domains exist, force deletes them', async () => {

@@ -23,7 +23,8 @@ export async function ownerRoutes(app: ZodApp, ctx: RouteContext): Promise<void>
       tags,
       operationId: 'updateOwner',
       summary: 'Update an owner: email, password, limits, disabled (admin)',
-      description: 'Setting `disabled: true` disables the owner: sign-in, sessions, API keys, and the POP3/ingress service of all their domains stop.',
+      description:
+        'Setting `disabled: true` disables the owner: sign-in, sessions, API keys, and the POP3/ingress service of all their domains stop. Setting `password` ends every session of the owner and revokes every API key of theirs (audited as owner.password.reset). Setting `maxStorageBytes` below the quotas already handed out is LIMIT_STORAGE_EXCEEDED; while mailboxes have no quota, QUOTA_REQUIRED.',
       params: ownerParamsSchema,
       body: updateOwnerBodySchema,
       response: { 200: ownerSchema, ...problems(409, 422) },

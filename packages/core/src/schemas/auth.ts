@@ -56,6 +56,7 @@ export type Me = z.infer<typeof meSchema>;
 export const changeOwnPasswordBodySchema = z.object({
   currentPassword: passwordSchema,
   newPassword: passwordSchema,
+  revokeApiKeys: z.boolean().optional().describe('Panel users: also revoke every API key of yours, in the same step (default false)'),
 });
 export type ChangeOwnPasswordBody = z.infer<typeof changeOwnPasswordBodySchema>;
 

@@ -30,7 +30,7 @@ export type CreateOwnerBody = z.infer<typeof createOwnerBodySchema>;
 
 export const updateOwnerBodySchema = z.object({
   email: emailSchema.optional(),
-  password: passwordSchema.optional().describe('Sets a new password (the owner is signed out everywhere)'),
+  password: passwordSchema.optional().describe('Sets a new password (the owner is signed out everywhere and their API keys are revoked)'),
   displayName: displayNameSchema.nullable().optional(),
   disabled: z.boolean().optional(),
   maxDomains: nullableCountLimitSchema.optional(),

@@ -5,8 +5,8 @@ import { recordAudit } from './audit.ts';
 import { findVisibleDomain } from './domains.ts';
 import { normalizeLocalPartInput } from './mailboxes.ts';
 import { assertUuidCursor, decodeCursor, toPage, type Page } from './pagination.ts';
-import { type Actor, requireUser, visibleDomainWhere } from './principal.ts';
-import { changedFields, isUniqueViolation, notFound, type ServiceDeps } from './shared.ts';
+import { type Actor, requireUser, type SystemPrincipal, type UserPrincipal, visibleDomainWhere } from './principal.ts';
+import { changedFields, isUniqueViolation, lockTenant, notFound, TENANT_TX, type ServiceDeps } from './shared.ts';
 
 const aliasSelect = {
   id: true,
@@ -16,11 +16,13 @@ const aliasSelect = {
   createdAt: true,
   updatedAt: true,
   domain: { select: { name: true, ownerId: true } },
-  destinations: { select: { mailboxId: true, mailbox: { select: { localPart: true, domain: { select: { name: true } } } } }, orderBy: { mailboxId: 'asc' } },
+  destinations: { select: { mailboxId: true, mailbox: { select: { localPart: true, domainId: true, domain: { select: { name: true } } } } }, orderBy: { mailboxId: 'asc' } },
 } satisfies Prisma.AliasSelect;
 type AliasRow = Prisma.AliasGetPayload<{ select: typeof aliasSelect }>;
 
-export function toAliasDto(r: AliasRow): Alias {
+/** The alias as the caller sees it: a domain-restricted key sees no destination outside its domains. */
+export function toAliasDto(r: AliasRow, p?: UserPrincipal | SystemPrincipal): Alias {
+  const only = p?.kind === 'user' && p.apiKey?.domainIds.length ? new Set(p.apiKey.domainIds) : undefined;
   return {
     id: r.id,
     domainId: r.domainId,
@@ -28,20 +30,34 @@ export function toAliasDto(r: AliasRow): Alias {
     localPart: r.localPart,
     address: `${r.localPart ?? ''}@${r.domain.name}`,
     enabled: r.enabled,
-    destinations: r.destinations.map((d) => ({ mailboxId: d.mailboxId, address: `${d.mailbox.localPart}@${d.mailbox.domain.name}` })),
+    destinations: r.destinations.filter((d) => !only || only.has(d.mailbox.domainId)).map((d) => ({ mailboxId: d.mailboxId, address: `${d.mailbox.localPart}@${d.mailbox.domain.name}` })),
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
   };
 }
 
-/** Destinations must be mailboxes of the domain's owner (any of their domains); others are indistinguishable from missing ones. */
-async function checkDestinations(tx: Prisma.TransactionClient, ownerId: string, ids: string[]): Promise<string[]> {
+/**
+ * Destinations must be mailboxes of the domain's owner (any of their domains) that the caller can see (a
+ * domain-restricted key: its domains only); others are indistinguishable from missing ones.
+ */
+async function checkDestinations(tx: Prisma.TransactionClient, p: UserPrincipal | SystemPrincipal, ownerId: string, ids: string[]): Promise<string[]> {
   const unique = [...new Set(ids)];
-  const found = await tx.mailbox.findMany({ where: { id: { in: unique }, domain: { ownerId } }, select: { id: true } });
+  const found = await tx.mailbox.findMany({ where: { id: { in: unique }, domain: { AND: [{ ownerId }, visibleDomainWhere(p)] } }, select: { id: true } });
   const ok = new Set(found.map((m) => m.id));
   const fields = ids.flatMap((id, i) => (ok.has(id) ? [] : [{ path: `destinations.${i}`, message: 'no such mailbox', code: 'unknown_mailbox' }]));
   if (fields.length) throw new AppError('VALIDATION_FAILED', 'Unknown destination mailbox', { fields });
   return unique;
+}
+
+/**
+ * Holds the tenant lock of the alias's domain owner, as a domain transfer does, so a link cannot cross a transfer
+ * checked at the same moment; CONFLICT when the domain changed owner since it was read.
+ */
+async function lockAliasTenant(tx: Prisma.TransactionClient, domainId: string, ownerId: string): Promise<void> {
+  await lockTenant(tx, ownerId);
+  const d = await tx.domain.findUnique({ where: { id: domainId }, select: { ownerId: true } });
+  if (!d) throw notFound('Domain');
+  if (d.ownerId !== ownerId) throw new AppError('CONFLICT', 'The domain changed owner meanwhile; try again');
 }
 
 async function assertNoMailboxNamed(tx: Prisma.TransactionClient, domainId: string, localPart: string | null): Promise<void> {
@@ -60,7 +76,8 @@ export async function createAlias(deps: ServiceDeps, actor: Actor, domainId: str
   const localPart = input.localPart === null ? null : normalizeLocalPartInput(input.localPart);
   try {
     const row = await deps.prisma.$transaction(async (tx) => {
-      const destinations = await checkDestinations(tx, domain.ownerId, input.destinations);
+      await lockAliasTenant(tx, domainId, domain.ownerId);
+      const destinations = await checkDestinations(tx, p, domain.ownerId, input.destinations);
       await assertNoMailboxNamed(tx, domainId, localPart);
       const created = await tx.alias.create({
         data: { domainId, localPart, enabled: input.enabled ?? true, destinations: { create: destinations.map((mailboxId) => ({ mailboxId })) } },
@@ -68,8 +85,8 @@ export async function createAlias(deps: ServiceDeps, actor: Actor, domainId: str
       });
       await recordAudit(tx, actor, { action: 'alias.create', targetType: 'alias', targetId: created.id, ownerId: domain.ownerId, details: { localPart, address: `${localPart ?? ''}@${domain.name}`, destinations, enabled: created.enabled, domainId } });
       return created;
-    });
-    return toAliasDto(row);
+    }, TENANT_TX);
+    return toAliasDto(row, p);
   } catch (err) {
     if (isUniqueViolation(err)) throw aliasTaken();
     throw err;
@@ -83,7 +100,7 @@ export async function listAliases(prisma: PrismaClient, actor: Actor, domainId: 
   const where: Prisma.AliasWhereInput = { domainId };
   if (cursor) where.id = { gt: assertUuidCursor(cursor.id) };
   const rows = await prisma.alias.findMany({ where, select: aliasSelect, orderBy: { id: 'asc' }, take: input.limit + 1 });
-  return toPage(rows, input.limit, (r) => ({ id: r.id }), toAliasDto);
+  return toPage(rows, input.limit, (r) => ({ id: r.id }), (r) => toAliasDto(r, p));
 }
 
 async function findVisibleAlias(prisma: PrismaClient, actor: Actor, aliasId: string, scope: 'aliases:read' | 'aliases:write'): Promise<AliasRow> {
@@ -94,17 +111,19 @@ async function findVisibleAlias(prisma: PrismaClient, actor: Actor, aliasId: str
 }
 
 export async function getAlias(prisma: PrismaClient, actor: Actor, aliasId: string): Promise<Alias> {
-  return toAliasDto(await findVisibleAlias(prisma, actor, aliasId, 'aliases:read'));
+  return toAliasDto(await findVisibleAlias(prisma, actor, aliasId, 'aliases:read'), requireUser(actor, 'aliases:read'));
 }
 
 export async function updateAlias(deps: ServiceDeps, actor: Actor, aliasId: string, input: UpdateAliasBody): Promise<Alias> {
+  const p = requireUser(actor, 'aliases:write');
   const current = await findVisibleAlias(deps.prisma, actor, aliasId, 'aliases:write');
   const localPart = input.localPart === undefined ? undefined : input.localPart === null ? null : normalizeLocalPartInput(input.localPart);
   try {
     const row = await deps.prisma.$transaction(async (tx) => {
       let destinations: string[] | undefined;
       if (input.destinations) {
-        destinations = await checkDestinations(tx, current.domain.ownerId, input.destinations);
+        await lockAliasTenant(tx, current.domainId, current.domain.ownerId);
+        destinations = await checkDestinations(tx, p, current.domain.ownerId, input.destinations);
         await tx.aliasDestination.deleteMany({ where: { aliasId } });
         await tx.aliasDestination.createMany({ data: destinations.map((mailboxId) => ({ aliasId, mailboxId })) });
       }
@@ -112,8 +131,8 @@ export async function updateAlias(deps: ServiceDeps, actor: Actor, aliasId: stri
       const updated = await tx.alias.update({ where: { id: aliasId }, data: { localPart, enabled: input.enabled, updatedAt: new Date() }, select: aliasSelect });
       await recordAudit(tx, actor, { action: 'alias.update', targetType: 'alias', targetId: aliasId, ownerId: current.domain.ownerId, details: { ...changedFields({ localPart, enabled: input.enabled, destinations }), address: `${updated.localPart ?? ''}@${current.domain.name}`, domainId: current.domainId } });
       return updated;
-    });
-    return toAliasDto(row);
+    }, TENANT_TX);
+    return toAliasDto(row, p);
   } catch (err) {
     if (isUniqueViolation(err)) throw aliasTaken();
     throw err;

@@ -5,7 +5,7 @@ import type { ApiKey, CreateApiKeyBody, CreatedApiKey } from '../schemas/api-key
 import { API_KEY_SCOPES, type ApiKeyScope } from '../schemas/common.ts';
 import { recordAudit } from './audit.ts';
 import { assertUuidCursor, decodeCursor, toPage, type Page } from './pagination.ts';
-import { type Actor, hasScope, requireUser, type UserPrincipal, visibleDomainWhere } from './principal.ts';
+import { type Actor, hasScope, isDomainRestricted, requireUser, type UserPrincipal, visibleDomainWhere } from './principal.ts';
 import { iso, notFound } from './shared.ts';
 
 /** `mr_<12 lowercase alphanumerics>_<43 base64url chars>`: the prefix is public and indexed, the secret is hashed. */
@@ -78,6 +78,27 @@ export async function authenticateApiKey(prisma: PrismaClient, key: string, now 
   };
 }
 
+/** A key restricted to domains reaches no owner: it may not carry owners:* scopes (SCOPE_NOT_ALLOWED). */
+function assertScopesFitDomainRestriction(scopes: readonly ApiKeyScope[]): void {
+  const fields = scopes.flatMap((s, i) => (isOwnersScope(s) ? [{ path: `scopes.${i}`, message: 'a key restricted to domains cannot hold this scope', code: 'not_with_domains' }] : []));
+  if (fields.length) throw new AppError('SCOPE_NOT_ALLOWED', 'A key restricted to domains cannot carry owners:* scopes', { fields });
+}
+
+function isOwnersScope(s: ApiKeyScope): boolean {
+  return s.startsWith('owners:');
+}
+
+/** The scopes a key gets when none are named: every scope its user may hold, owners:* only for unrestricted admin keys. */
+export function defaultApiKeyScopes(role: 'ADMIN' | 'OWNER', domainRestricted: boolean): ApiKeyScope[] {
+  return API_KEY_SCOPES.filter((s) => !isOwnersScope(s) || (role === 'ADMIN' && !domainRestricted));
+}
+
+/** Revokes every live key of a user (password resets, "sign out everywhere"); returns how many were revoked. */
+export async function revokeUserApiKeys(tx: Prisma.TransactionClient, userId: string, now = new Date()): Promise<number> {
+  const { count } = await tx.apiKey.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: now } });
+  return count;
+}
+
 export interface CreateApiKeyInput extends CreateApiKeyBody {
   /** Operator CLI only: the user the key belongs to (otherwise the caller). */
   userId?: string;
@@ -95,14 +116,15 @@ export async function createApiKey(prisma: PrismaClient, actor: Actor, input: Cr
   if (!user) throw notFound('User');
   if (user.disabled) throw new AppError('ACCOUNT_DISABLED', 'The user is disabled');
   const scopes = [...new Set(input.scopes)];
+  let domainIds = [...new Set(input.domainIds ?? [])];
+  if (p.kind === 'user' && p.apiKey?.domainIds.length && !domainIds.length) domainIds = [...p.apiKey.domainIds];
+  if (domainIds.length) assertScopesFitDomainRestriction(scopes);
   const fields: FieldIssue[] = [];
   scopes.forEach((s, i) => {
-    if (user.role !== 'ADMIN' && s.startsWith('owners:')) fields.push({ path: `scopes.${i}`, message: 'only administrators can hold this scope', code: 'exceeds_rights' });
+    if (user.role !== 'ADMIN' && isOwnersScope(s)) fields.push({ path: `scopes.${i}`, message: 'only administrators can hold this scope', code: 'exceeds_rights' });
     else if (p.kind === 'user' && p.apiKey && !hasScope(p.apiKey.scopes, s)) fields.push({ path: `scopes.${i}`, message: 'exceeds the scopes of the key in use', code: 'exceeds_rights' });
   });
-  let domainIds = [...new Set(input.domainIds ?? [])];
   const asUser: UserPrincipal = p.kind === 'user' ? p : { kind: 'user', userId: user.id, email: user.email, role: user.role };
-  if (p.kind === 'user' && p.apiKey?.domainIds.length && !domainIds.length) domainIds = [...p.apiKey.domainIds];
   if (domainIds.length) {
     const visible = await prisma.domain.findMany({ where: { AND: [{ id: { in: domainIds } }, visibleDomainWhere(asUser)] }, select: { id: true } });
     const ok = new Set(visible.map((d) => d.id));
@@ -135,8 +157,13 @@ export async function createApiKey(prisma: PrismaClient, actor: Actor, input: Cr
   return { ...toApiKeyDto(row), key: generated.key };
 }
 
-function keyOwnerWhere(p: ReturnType<typeof requireUser>, userId: string | undefined): Prisma.ApiKeyWhereInput {
+/**
+ * The keys a principal may see: the operator any; an admin any user's (their own unless `userId` names another); an
+ * owner their own; a domain-restricted key only itself (other keys of its user may reach more than it does).
+ */
+function visibleKeyWhere(p: ReturnType<typeof requireUser>, userId?: string): Prisma.ApiKeyWhereInput {
   if (p.kind === 'system') return userId ? { userId } : {};
+  if (isDomainRestricted(p)) return { id: p.apiKey!.id, ...(userId ? { userId } : {}) };
   if (p.role === 'ADMIN') return { userId: userId ?? p.userId };
   return { userId: p.userId };
 }
@@ -144,8 +171,7 @@ function keyOwnerWhere(p: ReturnType<typeof requireUser>, userId: string | undef
 export async function listApiKeys(prisma: PrismaClient, actor: Actor, input: { limit: number; cursor?: string | undefined; userId?: string | undefined }): Promise<Page<ApiKey>> {
   const p = requireUser(actor, 'api-keys:read');
   const cursor = decodeCursor(input.cursor, ['id'] as const);
-  const where: Prisma.ApiKeyWhereInput = keyOwnerWhere(p, input.userId);
-  if (cursor) where.id = { gt: assertUuidCursor(cursor.id) };
+  const where: Prisma.ApiKeyWhereInput = { AND: [visibleKeyWhere(p, input.userId), cursor ? { id: { gt: assertUuidCursor(cursor.id) } } : {}] };
   const rows = await prisma.apiKey.findMany({ where, orderBy: { id: 'asc' }, take: input.limit + 1 });
   return toPage(rows, input.limit, (r) => ({ id: r.id }), toApiKeyDto);
 }
@@ -153,7 +179,7 @@ export async function listApiKeys(prisma: PrismaClient, actor: Actor, input: { l
 async function findVisibleApiKey(prisma: PrismaClient, actor: Actor, apiKeyId: string, scope: 'api-keys:read' | 'api-keys:write'): Promise<ApiKeyRow> {
   const p = requireUser(actor, scope);
   const where: Prisma.ApiKeyWhereInput = { id: apiKeyId };
-  if (p.kind === 'user' && p.role !== 'ADMIN') where.userId = p.userId;
+  if (p.kind === 'user' && (p.role !== 'ADMIN' || isDomainRestricted(p))) where.AND = [visibleKeyWhere(p)];
   const row = await prisma.apiKey.findFirst({ where });
   if (!row) throw notFound('API key');
   return row;

@@ -5,6 +5,7 @@ import type { CreateDomainBody, Domain, UpdateDomainBody } from '../schemas/doma
 import { recordAudit } from './audit.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
 import { type Actor, type SystemPrincipal, type UserPrincipal, isAdmin, isDomainRestricted, requireUser, visibleDomainWhere } from './principal.ts';
+import { assertLimitCoversMailboxes } from './storage-limits.ts';
 import { changedFields, iso, isUniqueViolation, lockTenant, notFound, TENANT_TX, toBigInt, toNumber, type ServiceDeps } from './shared.ts';
 
 const domainSelect = {
@@ -62,9 +63,10 @@ export async function findVisibleDomain<S extends Prisma.DomainSelect>(prisma: P
 
 const adminOnlyFields = ['maxMailboxes', 'maxStorageBytes', 'ownerId'] as const;
 
-function assertAdminFields(p: UserPrincipal | SystemPrincipal, input: Record<string, unknown>): void {
+/** Limits and owners are admin-only (not for domain-restricted keys either); naming the owner the domain already has is no change. */
+function assertAdminFields(p: UserPrincipal | SystemPrincipal, input: Record<string, unknown>, sameOwnerId: string | undefined): void {
   if (isAdmin(p)) return;
-  const fields = adminOnlyFields.filter((f) => input[f] !== undefined && !(f === 'ownerId' && p.kind === 'user' && input[f] === p.userId));
+  const fields = adminOnlyFields.filter((f) => input[f] !== undefined && !(f === 'ownerId' && input[f] === sameOwnerId));
   if (fields.length) {
     throw new AppError('FORBIDDEN', 'Only administrators can set domain limits or owners', { fields: fields.map((f) => ({ path: f, message: 'only administrators can set this', code: 'admin_only' })) });
   }
@@ -79,7 +81,7 @@ async function assertDomainQuotaFits(limitBytes: bigint | null, quotaBytes: bigi
 export async function createDomain(deps: ServiceDeps, actor: Actor, input: CreateDomainBody): Promise<Domain> {
   const p = requireUser(actor, 'domains:write');
   if (isDomainRestricted(p)) throw new AppError('FORBIDDEN', 'This API key is restricted to listed domains and cannot create domains');
-  assertAdminFields(p, input);
+  assertAdminFields(p, input, p.kind === 'user' ? p.userId : undefined);
   const name = normalizeDomainInput(input.name);
   const ownerId = input.ownerId ?? (p.kind === 'user' ? p.userId : undefined);
   if (!ownerId) throw new AppError('VALIDATION_FAILED', 'ownerId is required', { fields: [{ path: 'ownerId', message: 'is required' }] });
@@ -144,20 +146,15 @@ export async function getDomain(prisma: PrismaClient, actor: Actor, domainId: st
 export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: string, input: UpdateDomainBody): Promise<Domain> {
   const p = requireUser(actor, 'domains:write');
   const current = await findVisibleDomain(deps.prisma, p, domainId, { id: true, ownerId: true, active: true, maxStorageBytes: true });
-  assertAdminFields(p, input);
+  assertAdminFields(p, input, current.ownerId);
+  const newOwnerId = input.ownerId !== undefined && input.ownerId !== current.ownerId ? input.ownerId : undefined;
   const row = await deps.prisma.$transaction(async (tx) => {
-    const ownerId = input.ownerId ?? current.ownerId;
-    await lockTenant(tx, ownerId);
-    if (input.ownerId !== undefined && input.ownerId !== current.ownerId) {
-      const owner = await tx.user.findUnique({ where: { id: input.ownerId }, select: { maxDomains: true } });
-      if (!owner) throw new AppError('VALIDATION_FAILED', 'Unknown owner', { fields: [{ path: 'ownerId', message: 'no such owner', code: 'unknown_owner' }] });
-      if (owner.maxDomains !== null) {
-        const count = await tx.domain.count({ where: { ownerId: input.ownerId } });
-        if (count + 1 > owner.maxDomains) throw new AppError('LIMIT_DOMAINS_EXCEEDED', `The new owner may have at most ${owner.maxDomains} domain(s)`, { details: { limit: owner.maxDomains, current: count } });
-      }
-    }
+    // Both tenants of a transfer are locked, in a fixed order (two opposite transfers cannot deadlock).
+    for (const id of [...new Set([current.ownerId, newOwnerId ?? current.ownerId])].sort()) await lockTenant(tx, id);
+    if (newOwnerId) await assertTransferAllowed(tx, domainId, newOwnerId);
     const limit = input.maxStorageBytes !== undefined ? toBigInt(input.maxStorageBytes)! : current.maxStorageBytes;
     await assertDomainQuotaFits(limit ?? null, toBigInt(input.defaultQuotaBytes));
+    if (input.maxStorageBytes !== undefined) await assertLimitCoversMailboxes(tx, { scope: 'domain', limit: limit ?? null, mailboxes: { domainId }, path: 'maxStorageBytes' });
     const updated = await tx.domain.update({
       where: { id: domainId },
       data: {
@@ -180,6 +177,58 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
     return updated;
   });
   return toDomainDto(row);
+}
+
+/** How many alias links crossing a transferred domain's boundary are named in the error, at most. */
+const MAX_NAMED_ALIAS_LINKS = 100;
+
+/**
+ * A domain changes owner only when nothing links it to the rest of the old tenant and the new owner's limits hold:
+ * no alias of the domain delivers to a mailbox of another domain, no alias of another domain delivers into it
+ * (ALIASES_CROSS_OWNERS, naming each link), and the new owner's domain, mailbox and storage limits cover it.
+ */
+async function assertTransferAllowed(tx: Prisma.TransactionClient, domainId: string, newOwnerId: string): Promise<void> {
+  const owner = await tx.user.findUnique({ where: { id: newOwnerId }, select: { maxDomains: true, maxMailboxes: true, maxStorageBytes: true } });
+  if (!owner) throw new AppError('VALIDATION_FAILED', 'Unknown owner', { fields: [{ path: 'ownerId', message: 'no such owner', code: 'unknown_owner' }] });
+  const crossingWhere: Prisma.AliasDestinationWhereInput = {
+    OR: [
+      { alias: { domainId }, mailbox: { domainId: { not: domainId } } },
+      { mailbox: { domainId }, alias: { domainId: { not: domainId } } },
+    ],
+  };
+  const crossing = await tx.aliasDestination.findMany({
+    where: crossingWhere,
+    select: { alias: { select: { id: true, localPart: true, domain: { select: { name: true } } } }, mailbox: { select: { id: true, localPart: true, domain: { select: { name: true } } } } },
+    orderBy: [{ aliasId: 'asc' }, { mailboxId: 'asc' }],
+    take: MAX_NAMED_ALIAS_LINKS,
+  });
+  if (crossing.length) {
+    const count = crossing.length < MAX_NAMED_ALIAS_LINKS ? crossing.length : await tx.aliasDestination.count({ where: crossingWhere });
+    throw new AppError('ALIASES_CROSS_OWNERS', `${count} alias link(s) join this domain to other domains of its owner; remove them before the transfer`, {
+      fields: [{ path: 'ownerId', message: 'aliases link the domain to other domains of its current owner', code: 'aliases_cross_owners' }],
+      details: {
+        count,
+        links: crossing.map((c) => ({
+          aliasId: c.alias.id,
+          alias: `${c.alias.localPart ?? ''}@${c.alias.domain.name}`,
+          mailboxId: c.mailbox.id,
+          destination: `${c.mailbox.localPart}@${c.mailbox.domain.name}`,
+        })),
+      },
+    });
+  }
+  if (owner.maxDomains !== null) {
+    const count = await tx.domain.count({ where: { ownerId: newOwnerId } });
+    if (count + 1 > owner.maxDomains) throw new AppError('LIMIT_DOMAINS_EXCEEDED', `The new owner may have at most ${owner.maxDomains} domain(s)`, { details: { limit: owner.maxDomains, current: count } });
+  }
+  if (owner.maxMailboxes !== null) {
+    const current = await tx.mailbox.count({ where: { domain: { ownerId: newOwnerId } } });
+    const moving = await tx.mailbox.count({ where: { domainId } });
+    if (current + moving > owner.maxMailboxes) {
+      throw new AppError('LIMIT_MAILBOXES_EXCEEDED', `The new owner may have at most ${owner.maxMailboxes} mailbox(es)`, { details: { scope: 'owner', limit: owner.maxMailboxes, current, moving } });
+    }
+  }
+  await assertLimitCoversMailboxes(tx, { scope: 'owner', limit: owner.maxStorageBytes, mailboxes: { OR: [{ domain: { ownerId: newOwnerId } }, { domainId }] }, path: 'ownerId' });
 }
 
 export async function deleteDomain(deps: ServiceDeps, actor: Actor, domainId: string, opts: { force?: boolean | undefined }): Promise<void> {

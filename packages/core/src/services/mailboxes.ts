@@ -7,6 +7,7 @@ import { findVisibleDomain } from './domains.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
 import { assertPasswordPolicy } from './password-policy.ts';
 import { type Actor, requireUser, visibleDomainWhere } from './principal.ts';
+import { assertMailboxQuotaFits } from './storage-limits.ts';
 import { changedFields, iso, isUniqueViolation, lockTenant, notFound, TENANT_TX, toBigInt, toNumber, type ServiceDeps } from './shared.ts';
 
 const mailboxSelect = {
@@ -50,40 +51,6 @@ export function normalizeLocalPartInput(input: string, path = 'localPart'): stri
   return v;
 }
 
-/**
- * Storage rule: the finite quotas handed out under a limit (owner's maxStorageBytes, domain's maxStorageBytes) may not
- * add up to more than the limit. A mailbox without quota is bounded by its domain's limit at delivery time.
- */
-async function assertStorageFits(
-  tx: Prisma.TransactionClient,
-  scope: { ownerId: string; ownerLimit: bigint | null; domainId: string; domainLimit: bigint | null },
-  quota: bigint | null,
-  excludeMailboxId?: string,
-): Promise<void> {
-  if (quota === null) return;
-  const exclude = excludeMailboxId ? { id: { not: excludeMailboxId } } : {};
-  if (scope.domainLimit !== null) {
-    const agg = await tx.mailbox.aggregate({ where: { domainId: scope.domainId, ...exclude }, _sum: { quotaBytes: true } });
-    const allocated = agg._sum.quotaBytes ?? 0n;
-    if (allocated + quota > scope.domainLimit) {
-      throw new AppError('LIMIT_STORAGE_EXCEEDED', "The mailbox quotas would exceed the domain's storage limit", {
-        fields: [{ path: 'quotaBytes', message: `at most ${Number(scope.domainLimit - allocated < 0n ? 0n : scope.domainLimit - allocated)} bytes are left under the domain's storage limit` }],
-        details: { scope: 'domain', limitBytes: Number(scope.domainLimit), allocatedBytes: Number(allocated) },
-      });
-    }
-  }
-  if (scope.ownerLimit !== null) {
-    const agg = await tx.mailbox.aggregate({ where: { domain: { ownerId: scope.ownerId }, ...exclude }, _sum: { quotaBytes: true } });
-    const allocated = agg._sum.quotaBytes ?? 0n;
-    if (allocated + quota > scope.ownerLimit) {
-      throw new AppError('LIMIT_STORAGE_EXCEEDED', "The mailbox quotas would exceed the owner's storage limit", {
-        fields: [{ path: 'quotaBytes', message: `at most ${Number(scope.ownerLimit - allocated < 0n ? 0n : scope.ownerLimit - allocated)} bytes are left under the owner's storage limit` }],
-        details: { scope: 'owner', limitBytes: Number(scope.ownerLimit), allocatedBytes: Number(allocated) },
-      });
-    }
-  }
-}
-
 const domainForMailboxSelect = {
   id: true,
   name: true,
@@ -115,7 +82,7 @@ export async function createMailbox(deps: ServiceDeps, actor: Actor, domainId: s
         if (count + 1 > d.maxMailboxes) throw new AppError('LIMIT_MAILBOXES_EXCEEDED', `The domain may have at most ${d.maxMailboxes} mailbox(es)`, { details: { scope: 'domain', limit: d.maxMailboxes, current: count } });
       }
       const quota = input.quotaBytes !== undefined ? toBigInt(input.quotaBytes)! : d.defaultQuotaBytes;
-      await assertStorageFits(tx, { ownerId: d.ownerId, ownerLimit: d.owner.maxStorageBytes, domainId, domainLimit: d.maxStorageBytes }, quota ?? null);
+      await assertMailboxQuotaFits(tx, { ownerId: d.ownerId, ownerLimit: d.owner.maxStorageBytes, domainId, domainLimit: d.maxStorageBytes }, quota ?? null);
       const alias = await tx.alias.findFirst({ where: { domainId, localPart }, select: { id: true } });
       if (alias) throw new AppError('ALREADY_EXISTS', 'An alias with this address exists', { fields: [{ path: 'localPart', message: 'is already used by an alias', code: 'taken' }] });
       const created = await tx.mailbox.create({
@@ -209,7 +176,7 @@ async function findVisibleMailbox(prisma: PrismaClient | Prisma.TransactionClien
   const p = requireUser(actor, scope);
   const row = await prisma.mailbox.findFirst({
     where: { id: mailboxId, domain: visibleDomainWhere(p) },
-    select: { ...mailboxSelect, domain: { select: { name: true, ownerId: true, maxStorageBytes: true, owner: { select: { maxStorageBytes: true } } } } },
+    select: { ...mailboxSelect, domain: { select: { name: true, ownerId: true } } },
   });
   if (!row) throw notFound('Mailbox');
   return row;
@@ -225,12 +192,11 @@ export async function updateMailbox(deps: ServiceDeps, actor: Actor, mailboxId: 
   const row = await deps.prisma.$transaction(async (tx) => {
     if (input.quotaBytes !== undefined) {
       await lockTenant(tx, current.domain.ownerId);
-      await assertStorageFits(
-        tx,
-        { ownerId: current.domain.ownerId, ownerLimit: current.domain.owner.maxStorageBytes, domainId: current.domainId, domainLimit: current.domain.maxStorageBytes },
-        toBigInt(input.quotaBytes) ?? null,
-        mailboxId,
-      );
+      // The limits as they are under the lock (an admin may have just changed them).
+      const d = await tx.domain.findUnique({ where: { id: current.domainId }, select: { ownerId: true, maxStorageBytes: true, owner: { select: { maxStorageBytes: true } } } });
+      if (!d) throw notFound('Mailbox');
+      const scope = { ownerId: d.ownerId, ownerLimit: d.owner.maxStorageBytes, domainId: current.domainId, domainLimit: d.maxStorageBytes };
+      await assertMailboxQuotaFits(tx, scope, toBigInt(input.quotaBytes) ?? null, mailboxId);
     }
     const updated = await tx.mailbox.update({
       where: { id: mailboxId },

@@ -47,19 +47,22 @@ export function hasScope(scopes: readonly ApiKeyScope[], scope: ApiKeyScope): bo
 
 /**
  * The user acting, with the scope checked for API keys. Mailbox users may only use /me; admin-only operations pass
- * `adminOnly`. A refusal here depends only on who asks, never on the resource, so it reveals nothing (403).
+ * `adminOnly`, which a domain-restricted key never passes (whatever its user's role or its scopes: it reaches only its
+ * domains). A refusal here depends only on who asks, never on the resource, so it reveals nothing (403).
  */
 export function requireUser(actor: Actor, scope: ApiKeyScope, opts: { adminOnly?: boolean } = {}): UserPrincipal | SystemPrincipal {
   const p = actor.principal;
   if (p.kind === 'system') return p;
   if (p.kind !== 'user') throw new AppError('FORBIDDEN', 'Mailbox users can only manage their own mailbox');
   if (opts.adminOnly && p.role !== 'ADMIN') throw new AppError('FORBIDDEN', 'Only administrators can do this');
+  if (opts.adminOnly && isDomainRestricted(p)) throw new AppError('FORBIDDEN', 'This API key is restricted to listed domains and cannot do this');
   if (p.apiKey && !hasScope(p.apiKey.scopes, scope)) throw new AppError('FORBIDDEN', `This API key lacks the ${scope} scope`, { details: { requiredScope: scope } });
   return p;
 }
 
+/** Admin-wide rights: the operator, or an admin not acting through a domain-restricted key. */
 export function isAdmin(p: UserPrincipal | SystemPrincipal): boolean {
-  return p.kind === 'system' || p.role === 'ADMIN';
+  return p.kind === 'system' || (p.role === 'ADMIN' && !isDomainRestricted(p));
 }
 
 /** Prisma `where` for the domains a principal can see: everything (admin), own domains (owner), narrowed by a key's domainIds. */
@@ -71,7 +74,10 @@ export function visibleDomainWhere(p: UserPrincipal | SystemPrincipal): { ownerI
   return where;
 }
 
-/** True when an API key is restricted to listed domains (it may then not create domains nor reach owners). */
+/**
+ * True when an API key is restricted to listed domains: it then reaches those domains only, with at most an owner's
+ * rights there (no owners, no domain creation, limits or transfers, no other key than itself).
+ */
 export function isDomainRestricted(p: UserPrincipal | SystemPrincipal): boolean {
   return p.kind === 'user' && Boolean(p.apiKey?.domainIds.length);
 }

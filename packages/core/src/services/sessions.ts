@@ -2,11 +2,11 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { PrismaClient } from '@mailroom/db';
 import { AppError } from '../errors.ts';
 import type { PasswordHasher } from '../password.ts';
-import type { Me } from '../schemas/auth.ts';
+import type { ChangeOwnPasswordBody, Me } from '../schemas/auth.ts';
 import { recordAudit } from './audit.ts';
 import { accountKey, delayForFailures, ipNetworkKey, THROTTLE_FREE_FAILURES, THROTTLE_WINDOW_MS, type AuthThrottle } from './auth-throttle.ts';
 import { authenticateMailbox } from './mailbox-auth.ts';
-import { sha256Hex } from './api-keys.ts';
+import { revokeUserApiKeys, sha256Hex } from './api-keys.ts';
 import { assertPasswordPolicy, type PasswordPolicy } from './password-policy.ts';
 import type { Actor, MailboxPrincipal, Principal, UserPrincipal } from './principal.ts';
 import { iso, toNumber } from './shared.ts';
@@ -195,9 +195,10 @@ export async function getMe(prisma: PrismaClient, principal: Principal, opts: { 
 
 /**
  * Changes the signed-in principal's own password (session only: an API key cannot). Wrong current passwords feed the
- * throttle like failed logins. Every other session of the principal ends.
+ * throttle like failed logins. Every other session of the principal ends; with `revokeApiKeys` every API key of the
+ * user is revoked in the same transaction.
  */
-export async function changeOwnPassword(deps: Pick<AuthDeps, 'prisma' | 'hasher' | 'throttle' | 'passwordPolicy' | 'throttleSleepMaxMs' | 'secret' | 'sessionTtlMs'>, actor: Actor, input: { currentPassword: string; newPassword: string }): Promise<void> {
+export async function changeOwnPassword(deps: Pick<AuthDeps, 'prisma' | 'hasher' | 'throttle' | 'passwordPolicy' | 'throttleSleepMaxMs' | 'secret' | 'sessionTtlMs'>, actor: Actor, input: ChangeOwnPasswordBody): Promise<void> {
   const p = actor.principal;
   if (p.kind === 'system' || (p.kind === 'user' && p.apiKey)) throw new AppError('FORBIDDEN', 'Passwords can only be changed from a signed-in session');
   const account = p.kind === 'user' ? p.email : p.address;
@@ -216,7 +217,8 @@ export async function changeOwnPassword(deps: Pick<AuthDeps, 'prisma' | 'hasher'
     if (p.kind === 'user') {
       await tx.user.update({ where: { id: p.userId }, data: { passwordHash } });
       await tx.session.deleteMany({ where: { userId: p.userId, id: { not: p.sessionId ?? '00000000-0000-0000-0000-000000000000' } } });
-      await recordAudit(tx, actor, { action: 'user.password.change', targetType: 'user', targetId: p.userId, ownerId: p.role === 'OWNER' ? p.userId : null, details: {} });
+      const details = input.revokeApiKeys ? { apiKeysRevoked: await revokeUserApiKeys(tx, p.userId) } : {};
+      await recordAudit(tx, actor, { action: 'user.password.change', targetType: 'user', targetId: p.userId, ownerId: p.role === 'OWNER' ? p.userId : null, details });
     } else {
       const m = await tx.mailbox.update({ where: { id: p.mailboxId }, data: { passwordHash }, select: { domainId: true, domain: { select: { ownerId: true } } } });
       await tx.session.deleteMany({ where: { mailboxId: p.mailboxId, id: { not: p.sessionId } } });

@@ -8,7 +8,9 @@ import { recordAudit } from './audit.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
 import { assertPasswordPolicy, type PasswordPolicy } from './password-policy.ts';
 import { type Actor, requireUser } from './principal.ts';
-import { changedFields, iso, isUniqueViolation, notFound, toBigInt, toNumber, type ServiceDeps } from './shared.ts';
+import { revokeUserApiKeys } from './api-keys.ts';
+import { assertLimitCoversMailboxes } from './storage-limits.ts';
+import { changedFields, iso, isUniqueViolation, lockTenant, notFound, TENANT_TX, toBigInt, toNumber, type ServiceDeps } from './shared.ts';
 
 /**
  * Panel user emails: the address form of parseAddress when it parses (IDN domains to punycode), else a plain lowercase
@@ -144,6 +146,10 @@ export async function updateOwner(deps: ServiceDeps, actor: Actor, ownerId: stri
   }
   try {
     const row = await deps.prisma.$transaction(async (tx) => {
+      if (input.maxStorageBytes != null) {
+        await lockTenant(tx, ownerId);
+        await assertLimitCoversMailboxes(tx, { scope: 'owner', limit: BigInt(input.maxStorageBytes), mailboxes: { domain: { ownerId } }, path: 'maxStorageBytes' });
+      }
       const updated = await tx.user.update({
         where: { id: ownerId },
         data: {
@@ -158,14 +164,18 @@ export async function updateOwner(deps: ServiceDeps, actor: Actor, ownerId: stri
         select: ownerSelect,
       });
       // A new password or a disabled account ends every session and keeps no key usable (keys check `disabled`).
-      if (passwordHash || input.disabled) await tx.session.deleteMany({ where: { userId: ownerId } });
+      const sessionsEnded = passwordHash || input.disabled ? (await tx.session.deleteMany({ where: { userId: ownerId } })).count : 0;
+      // A reset password also revokes every key: whoever held the old password may have made one.
+      const apiKeysRevoked = passwordHash ? await revokeUserApiKeys(tx, ownerId) : 0;
       const { password: _p, ...rest } = input;
       // `changed` names every field set, including "password" (never its value).
       const details: Record<string, unknown> = { ...changedFields({ ...rest, email }), changed: Object.keys(changedFields(input)) };
-      const action = input.disabled === true && !current.disabled ? 'owner.disable' : input.disabled === false && current.disabled ? 'owner.enable' : 'owner.update';
+      if (passwordHash || input.disabled) Object.assign(details, { sessionsEnded, apiKeysRevoked });
+      const action =
+        input.disabled === true && !current.disabled ? 'owner.disable' : input.disabled === false && current.disabled ? 'owner.enable' : passwordHash ? 'owner.password.reset' : 'owner.update';
       await recordAudit(tx, actor, { action, targetType: 'owner', targetId: ownerId, ownerId, details });
       return updated;
-    });
+    }, TENANT_TX);
     return ownerDto(deps.prisma, row);
   } catch (err) {
     if (isUniqueViolation(err)) throw new AppError('ALREADY_EXISTS', 'A user with this email already exists', { fields: [{ path: 'email', message: 'is already taken', code: 'taken' }] });
