@@ -118,6 +118,10 @@ try {
     MAILROOM_DATA_DIR: env.MAILROOM_DATA_DIR,
     API_INTERNAL_URL: process.env.API_INTERNAL_URL ?? `http://${env.MAILROOM_HOST.includes(':') ? `[${env.MAILROOM_HOST}]` : env.MAILROOM_HOST}:${env.API_PORT}`,
     NEXT_TELEMETRY_DISABLED: '1',
+    // What clients are told (connection card, autoconfig, profiles) matches the ports listened on, unless the operator
+    // says otherwise (a NAT or proxy in front).
+    MAILROOM_PUBLIC_POP3_PORT: process.env.MAILROOM_PUBLIC_POP3_PORT?.trim() || String(env.POP3_PORT),
+    MAILROOM_PUBLIC_POP3S_PORT: process.env.MAILROOM_PUBLIC_POP3S_PORT?.trim() || String(env.POP3S_PORT),
   };
   delete childEnv.MAILROOM_ADMIN_PASSWORD;
 

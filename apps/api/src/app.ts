@@ -13,6 +13,7 @@ import { aliasRoutes } from './routes/aliases.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
+import { clientSettingsRoutes, publicAutoconfigRoutes } from './routes/autoconfig.ts';
 import type { RouteContext } from './routes/common.ts';
 import { domainRoutes } from './routes/domains.ts';
 import { mailboxRoutes } from './routes/mailboxes.ts';
@@ -82,8 +83,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await aliasRoutes(zapp, ctx);
       await apiKeyRoutes(zapp, ctx);
       await auditRoutes(zapp, ctx);
+      await clientSettingsRoutes(zapp, ctx);
     },
     { prefix: '/api/v1' },
   );
+  // 5. public, unauthenticated client autoconfiguration (its own XML body parser stays inside this scope)
+  await app.register(async (pub) => publicAutoconfigRoutes(pub.withTypeProvider<ZodTypeProvider>(), ctx), { prefix: '/api' });
   return app as unknown as FastifyInstance;
 }

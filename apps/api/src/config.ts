@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { argon2Params, baseEnvSchema, parseEnv, positiveIntSchema, nonNegativeIntSchema, boolSchema } from '@mailroom/runtime';
+import type { ClientSettings } from '@mailroom/core/schemas';
+import { argon2Params, baseEnvSchema, parseEnv, positiveIntSchema, nonNegativeIntSchema, boolSchema, optionalStringSchema, portSchema } from '@mailroom/runtime';
 
 /** The API's environment: parsed once in main.ts and passed down. */
 export const apiEnvSchema = baseEnvSchema.extend({
@@ -20,6 +21,11 @@ export const apiEnvSchema = baseEnvSchema.extend({
   API_KEY_CACHE_MS: nonNegativeIntSchema.max(60_000).default(2_000),
   /** Serve /api/docs and /api/openapi.json. */
   API_DOCS: boolSchema.default(true),
+  /** The operator's SMTP submission server, named in autoconfig answers and profiles (Mailroom offers none). */
+  MAILROOM_SMTP_SUBMISSION_HOST: optionalStringSchema,
+  MAILROOM_SMTP_SUBMISSION_PORT: portSchema.min(1).default(587),
+  /** `starttls` (port 587) or `tls` (implicit TLS, port 465). */
+  MAILROOM_SMTP_SUBMISSION_SECURITY: z.enum(['starttls', 'tls']).default('starttls'),
 });
 export type ApiEnv = z.infer<typeof apiEnvSchema>;
 
@@ -34,6 +40,8 @@ export interface ApiConfig {
   argon2: ReturnType<typeof argon2Params>;
   /** Public host name for connection settings and the OpenAPI server list. */
   publicHost: string;
+  /** What mail clients are told: connection card, autoconfig, autodiscover, profiles. */
+  client: ClientSettings;
 }
 
 export function parseTrustProxy(v: string): boolean | string[] {
@@ -54,6 +62,14 @@ export function toApiConfig(env: ApiEnv): ApiConfig {
     apiKeyCacheMs: env.API_KEY_CACHE_MS,
     argon2: argon2Params(env),
     publicHost: env.MAILROOM_PUBLIC_HOST ?? env.MAILROOM_HOST,
+    client: {
+      host: env.MAILROOM_PUBLIC_HOST ?? env.MAILROOM_HOST,
+      pop3Port: env.MAILROOM_PUBLIC_POP3_PORT,
+      pop3sPort: env.MAILROOM_PUBLIC_POP3S_PORT,
+      submission: env.MAILROOM_SMTP_SUBMISSION_HOST
+        ? { host: env.MAILROOM_SMTP_SUBMISSION_HOST, port: env.MAILROOM_SMTP_SUBMISSION_PORT, security: env.MAILROOM_SMTP_SUBMISSION_SECURITY }
+        : null,
+    },
   };
 }
 

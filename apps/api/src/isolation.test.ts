@@ -188,6 +188,8 @@ const ops: Op[] = [
   { name: 'GET /domains/{A}/mailboxes', scope: 'mailboxes:read', run: (w) => req(w, 'GET', `/api/v1/domains/${domainA.id}/mailboxes`) },
   { name: 'POST /domains/{A}/mailboxes', scope: 'mailboxes:write', run: (w) => req(w, 'POST', `/api/v1/domains/${domainA.id}/mailboxes`, { localPart: uniqueName('new'), password: PW }) },
   { name: 'GET /mailboxes/{A}', scope: 'mailboxes:read', run: (w) => req(w, 'GET', `/api/v1/mailboxes/${mailboxA.id}`) },
+  { name: 'GET /mailboxes/{A}/mobileconfig', scope: 'mailboxes:read', run: (w) => reqProfile(w, 'GET', `/api/v1/mailboxes/${mailboxA.id}/mobileconfig`) },
+  { name: 'POST /mailboxes/{A}/mobileconfig', scope: 'mailboxes:read', run: (w) => reqProfile(w, 'POST', `/api/v1/mailboxes/${mailboxA.id}/mobileconfig`, { password: PW }) },
   { name: 'PATCH /mailboxes/{A}', scope: 'mailboxes:write', run: (w) => req(w, 'PATCH', `/api/v1/mailboxes/${mailboxA.id}`, { displayName: `by ${w.name}` }) },
   { name: 'PUT /mailboxes/{A}/password', scope: 'mailboxes:write', run: (w) => req(w, 'PUT', `/api/v1/mailboxes/${mailboxA.id}/password`, { password: `reset passphrase ${uniqueName()}` }) },
   {
@@ -249,6 +251,12 @@ const ops: Op[] = [
 async function req(w: Who, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown) {
   const res = await call(t.app, w.creds, method, url, payload);
   return { status: res.statusCode, body: res.body ? res.json() : null };
+}
+/** A profile download: the property list on success (it must name the mailbox), a problem otherwise. */
+async function reqProfile(w: Who, method: 'GET' | 'POST', url: string, payload?: unknown) {
+  const res = await call(t.app, w.creds, method, url, payload);
+  if (res.statusCode !== 200) return { status: res.statusCode, body: res.json() };
+  return { status: res.body.includes(`<string>target@${domainA.name}</string>`) ? 200 : 500, body: res.body.slice(0, 100) };
 }
 async function listContains(w: Who, url: string, id: string) {
   const r = await req(w, 'GET', url);

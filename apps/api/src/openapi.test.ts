@@ -1,7 +1,7 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ERROR_CODES } from '@mailroom/core/schemas';
-import { createTestApp, EXPECTED_OPERATIONS, type TestContext } from './testing.ts';
+import { createTestApp, EXPECTED_OPERATIONS, PUBLIC_OPERATIONS, type TestContext } from './testing.ts';
 
 let t: TestContext;
 beforeAll(async () => {
@@ -45,7 +45,7 @@ describe('OpenAPI document', () => {
         expect(op.operationId, `${method} ${path}`).toBeTruthy();
         ids.add(op.operationId!);
         expect(Array.isArray(op.security), `${method} ${path} security`).toBe(true);
-        if (path !== '/api/v1/auth/login') {
+        if (!PUBLIC_OPERATIONS.includes(`${method.toUpperCase()} ${path}`)) {
           expect(op.responses['401'], `${method} ${path} 401`).toBeDefined();
           expect(op.responses['401']!.content?.['application/problem+json']).toBeDefined();
         }

@@ -124,6 +124,16 @@ export const EXPECTED_OPERATIONS = [
   'GET /api/v1/api-keys/{apiKeyId}',
   'DELETE /api/v1/api-keys/{apiKeyId}',
   'GET /api/v1/audit-events',
+  'GET /api/v1/client-settings',
+  'GET /api/v1/mailboxes/{mailboxId}/mobileconfig',
+  'POST /api/v1/mailboxes/{mailboxId}/mobileconfig',
+  'GET /api/v1/me/mobileconfig',
+  'POST /api/v1/me/mobileconfig',
+  'GET /api/autoconfig/mail/config-v1.1.xml',
+  'POST /api/autodiscover/autodiscover.xml',
 ].sort();
+
+/** Public operations: no credentials, so no 401 to document. */
+export const PUBLIC_OPERATIONS = ['POST /api/v1/auth/login', 'GET /api/autoconfig/mail/config-v1.1.xml', 'POST /api/autodiscover/autodiscover.xml'];
 
 export { uniqueName };

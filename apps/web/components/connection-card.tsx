@@ -1,23 +1,32 @@
-import { serverConfig } from '@/lib/config';
+import { apiGet } from '@/lib/api';
+import type { ClientSettings } from '@/lib/types';
 import { CopyButton } from './copy-button';
+import { ProfileDownload } from './profile-download';
 import { Card } from './ui';
 
-/** What a mailbox user types into their mail client. Host and ports come from the server's configuration. */
-export function ConnectionCard({ address, id = 'connection-settings' }: { address: string; id?: string }) {
-  const cfg = serverConfig();
+/**
+ * What a mailbox user types into their mail client, and the Apple profile. Host and ports come from the API
+ * (GET /client-settings: MAILROOM_PUBLIC_HOST and the public POP3 ports), the same source as autoconfig answers.
+ * `profilePath` is the API path of the mailbox's .mobileconfig (`/mailboxes/{id}/mobileconfig` or `/me/mobileconfig`).
+ */
+export async function ConnectionCard({ address, profilePath, id = 'connection-settings' }: { address: string; profilePath: string; id?: string }) {
+  const cfg = await apiGet<ClientSettings>('/client-settings');
   const rows: { label: string; value: string; copy?: boolean }[] = [
-    { label: 'Server', value: cfg.publicHost, copy: true },
+    { label: 'Server', value: cfg.host, copy: true },
     { label: 'Username', value: address, copy: true },
-    { label: 'POP3S port (TLS)', value: String(cfg.pop3sPublicPort), copy: true },
-    { label: 'POP3 port (STARTTLS)', value: String(cfg.pop3PublicPort), copy: true },
-    { label: 'Security', value: `SSL/TLS on ${cfg.pop3sPublicPort}, or STARTTLS (STLS) on ${cfg.pop3PublicPort}` },
+    { label: 'POP3S port (TLS)', value: String(cfg.pop3sPort), copy: true },
+    { label: 'POP3 port (STARTTLS)', value: String(cfg.pop3Port), copy: true },
+    { label: 'Security', value: `SSL/TLS on ${cfg.pop3sPort}, or STARTTLS (STLS) on ${cfg.pop3Port}` },
     { label: 'Password', value: 'The mailbox password (normal password authentication)' },
   ];
+  if (cfg.submission) {
+    rows.push({ label: 'Outgoing (SMTP)', value: `${cfg.submission.host}:${cfg.submission.port} (${cfg.submission.security === 'tls' ? 'SSL/TLS' : 'STARTTLS'})`, copy: true });
+  }
   const summary = [
     `Incoming mail (POP3) for ${address}`,
-    `Server: ${cfg.publicHost}`,
+    `Server: ${cfg.host}`,
     `Username: ${address}`,
-    `Port ${cfg.pop3sPublicPort} with SSL/TLS (recommended), or port ${cfg.pop3PublicPort} with STARTTLS`,
+    `Port ${cfg.pop3sPort} with SSL/TLS (recommended), or port ${cfg.pop3Port} with STARTTLS`,
     'Authentication: normal password',
   ].join('\n');
   return (
@@ -37,6 +46,14 @@ export function ConnectionCard({ address, id = 'connection-settings' }: { addres
           </div>
         ))}
       </dl>
+      <div className="mt-4 space-y-2 border-t border-slate-100 pt-4">
+        <h3 className="text-sm font-semibold text-slate-900">Automatic setup</h3>
+        <p className="text-sm text-slate-700">
+          Thunderbird and Outlook fill these in by themselves from the address once the domain&apos;s <span className="font-mono">autoconfig</span> and{' '}
+          <span className="font-mono">autodiscover</span> host names point at this panel.
+        </p>
+        <ProfileDownload path={profilePath} />
+      </div>
     </Card>
   );
 }

@@ -70,9 +70,6 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     LOG_LEVEL: process.env.MAILROOM_E2E_LOG_LEVEL ?? 'info',
     MAILROOM_HOST: '127.0.0.1',
     MAILROOM_PUBLIC_HOST: '127.0.0.1',
-    // The connection settings card shows what users should type; here that is the test stack's real ports.
-    POP3_PUBLIC_PORT: ports.POP3_PORT,
-    POP3S_PUBLIC_PORT: ports.POP3S_PORT,
     MAILROOM_DATA_DIR: dataDir,
     DATABASE_URL: db.url,
     MAILROOM_ADMIN_EMAIL: adminEmail,
@@ -82,6 +79,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     NEXT_TELEMETRY_DISABLED: '1',
   };
   delete env.API_INTERNAL_URL;
+  // Not set on purpose: scripts/start.ts passes the ports it listens on, which the connection card and the
+  // autoconfig answers must then show (autoconfig.spec.ts checks them against MAILROOM_E2E_POP3(S)_PORT).
+  delete env.MAILROOM_PUBLIC_POP3_PORT;
+  delete env.MAILROOM_PUBLIC_POP3S_PORT;
   delete env.MAILROOM_SECRET;
 
   // Its own process group, so teardown can make sure no service outlives the run even if one hangs on shutdown.

@@ -4,6 +4,7 @@ export type {
   ApiKey,
   ApiKeyScope,
   AuditEvent,
+  ClientSettings,
   CreatedApiKey,
   Domain,
   ErrorCode,

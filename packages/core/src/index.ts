@@ -14,3 +14,5 @@ export * from './services/mailboxes.ts';
 export * from './services/aliases.ts';
 export * from './services/api-keys.ts';
 export * from './services/sessions.ts';
+export * from './services/hosted-domains.ts';
+export * from './services/autoconfig.ts';

@@ -36,6 +36,9 @@ export const baseEnvSchema = z.object({
   MAILROOM_HOST: z.string().trim().min(1).default('127.0.0.1'),
   /** Public host name shown to users in connection settings (defaults to MAILROOM_HOST). */
   MAILROOM_PUBLIC_HOST: optionalStringSchema,
+  /** POP3 (STLS) and POP3S ports as mail clients reach them; `npm start` sets them to POP3_PORT/POP3S_PORT unless given. */
+  MAILROOM_PUBLIC_POP3_PORT: portSchema.default(110),
+  MAILROOM_PUBLIC_POP3S_PORT: portSchema.default(995),
   WEB_PORT: portSchema.default(3000),
   API_PORT: portSchema.default(3001),
   POP3_PORT: portSchema.default(1110),

@@ -26,8 +26,9 @@ function polishDocument(doc: OpenApiDocument): OpenApiDocument {
       for (const [status, res] of Object.entries(op.responses ?? {})) {
         if (status === '204') {
           op.responses![status] = { description: 'No content' };
-        } else if (Number(status) >= 400 && res.content?.['application/json']) {
-          res.content = { 'application/problem+json': res.content['application/json'] };
+        } else if (Number(status) >= 400 && res.content && !res.content['application/problem+json']) {
+          // (routes producing XML or profiles list their media types on every status: errors are still problems)
+          res.content = { 'application/problem+json': res.content['application/json'] ?? Object.values(res.content)[0] };
           res.description = STATUS_TEXT[status] ?? 'Problem details';
         } else if (res.description === 'Default Response') {
           res.description = 'Success';
@@ -62,6 +63,7 @@ export const docsPlugin = fp(async (app: FastifyInstance) => {
         { name: 'aliases', description: 'Aliases and catch-alls to internal mailboxes' },
         { name: 'api-keys', description: 'Scoped API keys' },
         { name: 'audit', description: 'Who changed what' },
+        { name: 'autoconfig', description: 'Mail client settings: Thunderbird autoconfig and Outlook autodiscover (public), the connection card' },
       ],
       components: {
         securitySchemes: {

@@ -99,7 +99,7 @@ function MailboxHome({ me }: { me: Awaited<ReturnType<typeof requireMe>> }) {
         <Stat label="Storage" value={formatBytes(mb.usedBytes)} sub={<UsageBar used={mb.usedBytes} limit={mb.quotaBytes} label="Mailbox storage against quota" />} />
         <Stat label="Last POP3 login" value={<span className="text-base">{formatDateTime(mb.lastLoginAt)}</span>} />
       </dl>
-      <ConnectionCard address={mb.address} />
+      <ConnectionCard address={mb.address} profilePath="/me/mobileconfig" />
     </>
   );
 }

@@ -8,3 +8,4 @@ export * from './mailboxes.ts';
 export * from './aliases.ts';
 export * from './api-keys.ts';
 export * from './audit.ts';
+export * from './autoconfig.ts';

@@ -1,0 +1,12 @@
+/**
+ * The well-known client autoconfiguration paths the panel serves (so `autoconfig.<domain>` and
+ * `autodiscover.<domain>` can point at it), mapped onto the API's public endpoints. Outlook's path is matched in any
+ * capitalisation (`/Autodiscover/Autodiscover.xml` is common).
+ */
+const THUNDERBIRD_PATHS = new Set(['/.well-known/autoconfig/mail/config-v1.1.xml', '/mail/config-v1.1.xml']);
+
+export function autoconfigApiPath(pathname: string): string | undefined {
+  if (THUNDERBIRD_PATHS.has(pathname)) return '/api/autoconfig/mail/config-v1.1.xml';
+  if (pathname.toLowerCase() === '/autodiscover/autodiscover.xml') return '/api/autodiscover/autodiscover.xml';
+  return undefined;
+}
