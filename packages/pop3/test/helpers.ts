@@ -236,9 +236,13 @@ export class Pop3TestClient {
     w.forEach((f) => f());
   }
 
-  static async connect(port: number, opts: { tls?: boolean; host?: string } = {}): Promise<Pop3TestClient> {
+  /** `localAddress` binds the client end (e.g. 127.0.0.2: Linux routes all of 127/8 to loopback). */
+  static async connect(port: number, opts: { tls?: boolean; host?: string; localAddress?: string } = {}): Promise<Pop3TestClient> {
     const host = opts.host ?? '127.0.0.1';
-    const socket = opts.tls ? tls.connect({ port, host, rejectUnauthorized: false }) : net.connect({ port, host });
+    const { localAddress } = opts;
+    const socket = opts.tls
+      ? tls.connect({ socket: net.connect({ port, host, localAddress }), rejectUnauthorized: false, servername: 'localhost' })
+      : net.connect({ port, host, localAddress });
     await new Promise<void>((resolve, reject) => {
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);

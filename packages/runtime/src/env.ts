@@ -36,6 +36,8 @@ export const baseEnvSchema = z.object({
   MAILROOM_HOST: z.string().trim().min(1).default('127.0.0.1'),
   /** Public host name shown to users in connection settings (defaults to MAILROOM_HOST). */
   MAILROOM_PUBLIC_HOST: optionalStringSchema,
+  /** Bind address of the /healthz, /readyz, /metrics listeners: loopback unless the operator opens it (not MAILROOM_HOST). */
+  METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
   WEB_PORT: portSchema.default(3000),
   API_PORT: portSchema.default(3001),
   POP3_PORT: portSchema.default(1110),
