@@ -18,6 +18,60 @@ export interface CreatePrismaClientOptions {
    * processes that stream large values, so spent read buffers do not pile up between garbage collections.
    */
   reuseReadBuffers?: boolean;
+  /**
+   * How long a caller waits for a pooled connection (a free one, or a new one connecting) before it gets a
+   * PoolTimeoutError instead of queueing for ever. Unset = wait indefinitely (pg's default).
+   */
+  acquireTimeoutMs?: number;
+}
+
+/** No pooled connection became free within the acquire timeout: the service is saturated, try again later. */
+export class PoolTimeoutError extends Error {
+  readonly code = 'DB_POOL_TIMEOUT';
+  constructor(timeoutMs: number, options?: { cause?: unknown }) {
+    super(`no database connection free within ${timeoutMs} ms (DB_POOL_TIMEOUT)`, options);
+    this.name = 'PoolTimeoutError';
+  }
+}
+
+/** pg-pool's message when a checkout waited connectionTimeoutMillis for a free client. */
+const PG_POOL_TIMEOUT = 'timeout exceeded when trying to connect';
+
+type ConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void;
+
+/** A pg pool whose checkout timeout surfaces as PoolTimeoutError (pool.query and Prisma's queries go through connect too). */
+class BoundedPool extends pg.Pool {
+  constructor(
+    config: pg.PoolConfig,
+    private readonly acquireTimeoutMs: number,
+  ) {
+    super(config);
+  }
+
+  private mapError(err: Error | undefined): Error | undefined {
+    return err?.message === PG_POOL_TIMEOUT ? new PoolTimeoutError(this.acquireTimeoutMs, { cause: err }) : err;
+  }
+
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: ConnectCallback): void;
+  override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | void {
+    if (callback) return super.connect((err, client, done) => callback(this.mapError(err), client, done));
+    return super.connect().catch((err: Error) => {
+      throw this.mapError(err);
+    });
+  }
+}
+
+/** A `pg` pool as Mailroom's services use them (application name, optional framed sockets and acquire timeout). */
+export function createPgPool(connectionString: string, options: CreatePrismaClientOptions = {}): pg.Pool {
+  const config: pg.PoolConfig = {
+    connectionString,
+    max: options.maxConnections ?? 10,
+    application_name: options.applicationName ?? 'mailroom',
+    ...(options.reuseReadBuffers ? { stream: pgStream as unknown as pg.PoolConfig['stream'] } : {}),
+  };
+  if (options.acquireTimeoutMs === undefined) return new pg.Pool(config);
+  return new BoundedPool({ ...config, connectionTimeoutMillis: options.acquireTimeoutMs }, options.acquireTimeoutMs);
 }
 
 /** Builds a Prisma client over the `pg` driver adapter. The caller owns it and must `$disconnect()`. */
@@ -33,12 +87,7 @@ export function createPrismaClientWithPool(
   connectionString: string,
   options: CreatePrismaClientOptions = {},
 ): { prisma: PrismaClient; pool: pg.Pool } {
-  const pool = new pg.Pool({
-    connectionString,
-    max: options.maxConnections ?? 10,
-    application_name: options.applicationName ?? 'mailroom',
-    ...(options.reuseReadBuffers ? { stream: pgStream as unknown as pg.PoolConfig['stream'] } : {}),
-  });
+  const pool = createPgPool(connectionString, options);
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   return { prisma: new PrismaClient({ adapter }), pool };
 }

@@ -1,5 +1,5 @@
 import { accountKey, ipNetworkKey, isDatabaseUnavailable } from '@mailroom/core';
-import { DotStuffer, TopLimiter } from './framing.ts';
+import { DotStuffer, MinRateGuard, TopLimiter } from './framing.ts';
 import { SessionClosedError, type Pop3Session } from './session.ts';
 import { LockLostError, MessageGoneError, type MessageInfo } from './store.ts';
 
@@ -45,7 +45,7 @@ const capa: CommandHandler = async (s, args) => {
 // AUTHORIZATION
 
 async function login(s: Pop3Session, login: string, password: string): Promise<void> {
-  const { store, config, metrics, holder } = s.ctx;
+  const { store, config, metrics } = s.ctx;
   const started = process.hrtime.bigint();
   const keys = [ipNetworkKey(s.ip), accountKey(login)];
   let result = 'error';
@@ -83,7 +83,7 @@ async function login(s: Pop3Session, login: string, password: string): Promise<v
       await s.reply(`-ERR [LOGIN-DELAY] Minimum time between logins is ${delay} seconds.`);
       return;
     }
-    if (!(await store.acquireLock(maildrop.id, holder, config.leaseTtlMs))) {
+    if (!(await store.acquireLock(maildrop.id, s.lease, config.leaseTtlMs))) {
       result = 'in_use';
       s.log.info({ login: maildrop.address }, 'login refused: maildrop in use');
       await s.reply('-ERR [IN-USE] Mailbox is locked by another POP3 session.');
@@ -93,7 +93,7 @@ async function login(s: Pop3Session, login: string, password: string): Promise<v
     s.markLocked();
     // EXPIRE n (n > 0): the retention clock starts at delivery (RFC 2449 §6.7 allows it); expired mail goes before the snapshot.
     if (maildrop.retentionDays !== null && maildrop.retentionDays > 0) {
-      const expired = await store.expireMessages(maildrop.id, holder, maildrop.retentionDays);
+      const expired = await store.expireMessages(maildrop.id, s.lease.session, maildrop.retentionDays);
       if (expired.deleted > 0) s.log.info({ deleted: expired.deleted, octets: expired.bytes, days: maildrop.retentionDays }, 'expired messages');
     }
     const messages = await store.listMessages(maildrop.id);
@@ -269,6 +269,14 @@ async function sendMessage(s: Pop3Session, msg: MessageInfo, status: string, top
     }
     return false;
   }
+  // A client that stops reading would hold its stream connection for as long as it likes: below the minimum rate
+  // (POP3_RETR_MIN_BYTES_PER_SEC) the connection is cut. Nothing is deleted: that needs QUIT.
+  const { retrMinBytesPerSec, retrRateWindowMs } = s.ctx.config;
+  const guard = new MinRateGuard(retrMinBytesPerSec, retrRateWindowMs, (moved) => {
+    s.log.info({ octets: moved, windowMs: retrRateWindowMs, minBytesPerSec: retrMinBytesPerSec }, 'download below the minimum rate: disconnecting');
+    metrics.slowTransfersCut.inc();
+    s.destroy();
+  });
   await s.write(`${status}\r\n`);
   const stuffer = new DotStuffer();
   const limiter = topLines === undefined ? undefined : new TopLimiter(topLines);
@@ -281,6 +289,7 @@ async function sendMessage(s: Pop3Session, msg: MessageInfo, status: string, top
       if (limiter) ({ out: chunk, done } = limiter.take(chunk));
       sent += chunk.length;
       await s.writeThrough(stuffer.transform(chunk));
+      guard.progress(chunk.length);
       if (done) break;
       r = await chunks.next();
     }
@@ -291,6 +300,7 @@ async function sendMessage(s: Pop3Session, msg: MessageInfo, status: string, top
     s.destroy();
     throw err;
   } finally {
+    guard.stop();
     metrics.retrievedOctets.inc(sent);
   }
   await chunks.return?.(undefined);
@@ -341,7 +351,7 @@ const quitTransaction: CommandHandler = async (s) => {
   const ids = [...gone].map((n) => s.messages[n - 1]!.id);
   let reply: string;
   try {
-    const r = await s.ctx.store.commitDeletions(s.maildrop!.id, s.ctx.holder, ids);
+    const r = await s.ctx.store.commitDeletions(s.maildrop!.id, s.lease.session, ids);
     s.ctx.metrics.deletedMessages.inc(r.deleted);
     s.log.info({ deleted: r.deleted, octets: r.bytes }, 'logout');
     reply = r.deleted > 0 ? '+OK Logging out, messages deleted.' : '+OK Logging out.';

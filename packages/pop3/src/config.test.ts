@@ -1,6 +1,6 @@
 import { ConfigError } from '@mailroom/runtime';
 import { describe, expect, it } from 'vitest';
-import { configFromEnv, parsePop3Env } from './config.ts';
+import { configFromEnv, databaseOptionsFromEnv, parsePop3Env } from './config.ts';
 
 describe('POP3 environment', () => {
   it('has documented defaults: no login delay, 10-minute idle timeout, plaintext auth off, metrics on 9101', () => {
@@ -35,5 +35,38 @@ describe('POP3 environment', () => {
     expect(() => parsePop3Env({ POP3_IDLE_TIMEOUT_S: '60' })).toThrow(/POP3_IDLE_TIMEOUT_S/);
     expect(() => parsePop3Env({ POP3_ALLOW_PLAINTEXT_AUTH: 'maybe' })).toThrow(/POP3_ALLOW_PLAINTEXT_AUTH/);
     expect(() => parsePop3Env({ POP3_MAX_LINE_OCTETS: '10' })).toThrow(/POP3_MAX_LINE_OCTETS/);
+  });
+
+  it('security limits: per-/64 clients, an auth deadline, a minimum download rate, bounded pools with an acquire timeout', () => {
+    const env = parsePop3Env({});
+    expect(configFromEnv(env)).toMatchObject({
+      networkPrefixes: { ipv4: 32, ipv6: 64 },
+      authDeadlineMs: 180_000,
+      retrMinBytesPerSec: 4096,
+      retrRateWindowMs: 60_000,
+    });
+    expect(databaseOptionsFromEnv(env)).toEqual({ connections: 20, streamConnections: 10, acquireTimeoutMs: 5000 });
+    const set = parsePop3Env({
+      POP3_IPV4_PREFIX: '24',
+      POP3_IPV6_PREFIX: '56',
+      POP3_AUTH_DEADLINE_S: '30',
+      POP3_RETR_MIN_BYTES_PER_SEC: '0',
+      POP3_RETR_RATE_WINDOW_S: '10',
+      POP3_DB_CONNECTIONS: '8',
+      POP3_STREAM_CONNECTIONS: '3',
+      POP3_DB_ACQUIRE_TIMEOUT_MS: '250',
+    });
+    expect(configFromEnv(set)).toMatchObject({ networkPrefixes: { ipv4: 24, ipv6: 56 }, authDeadlineMs: 30_000, retrMinBytesPerSec: 0, retrRateWindowMs: 10_000 });
+    expect(databaseOptionsFromEnv(set)).toEqual({ connections: 8, streamConnections: 3, acquireTimeoutMs: 250 });
+    expect(() => parsePop3Env({ POP3_IPV6_PREFIX: '129' })).toThrow(/POP3_IPV6_PREFIX/);
+    expect(() => parsePop3Env({ POP3_IPV4_PREFIX: '0' })).toThrow(/POP3_IPV4_PREFIX/);
+    expect(() => parsePop3Env({ POP3_STREAM_CONNECTIONS: '0' })).toThrow(/POP3_STREAM_CONNECTIONS/);
+  });
+
+  it('METRICS_HOST: metrics stay on loopback when MAILROOM_HOST opens POP3 to every address, unless set', () => {
+    const open = configFromEnv(parsePop3Env({ MAILROOM_HOST: '0.0.0.0' }));
+    expect([open.host, open.metricsHost]).toEqual(['0.0.0.0', '127.0.0.1']);
+    expect(configFromEnv(parsePop3Env({ MAILROOM_HOST: '0.0.0.0', METRICS_HOST: '10.0.0.5' })).metricsHost).toBe('10.0.0.5');
+    expect(() => parsePop3Env({ METRICS_HOST: '   ' })).toThrow(/METRICS_HOST/);
   });
 });

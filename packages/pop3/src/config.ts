@@ -1,4 +1,5 @@
 import { argon2Params, baseEnvSchema, boolSchema, nonNegativeIntSchema, parseEnv, portSchema, positiveIntSchema } from '@mailroom/runtime';
+import type { NetworkPrefixes } from '@mailroom/core';
 
 /** RFC 1939 §3: an autologout timer, if present, must be at least 10 minutes once logged in. */
 export const MIN_IDLE_TIMEOUT_S = 600;
@@ -7,14 +8,30 @@ export const MIN_IDLE_TIMEOUT_S = 600;
 export const pop3EnvSchema = baseEnvSchema.extend({
   /** Total simultaneous connections (both ports). */
   POP3_MAX_CONNECTIONS: positiveIntSchema.default(5000),
-  /** Simultaneous connections from one client address. */
+  /** Simultaneous connections from one client network (see POP3_IPV4_PREFIX / POP3_IPV6_PREFIX). */
   POP3_MAX_CONNECTIONS_PER_IP: positiveIntSchema.default(50),
+  /** Prefix length that makes one client network for POP3_MAX_CONNECTIONS_PER_IP: 32 = per IPv4 address. */
+  POP3_IPV4_PREFIX: positiveIntSchema.min(8).max(32).default(32),
+  /** The same for IPv6: a subscriber usually holds a whole /64, so by default a /64 counts as one client. */
+  POP3_IPV6_PREFIX: positiveIntSchema.min(16).max(128).default(64),
   /** Operator default minimum interval between logins to one maildrop (RFC 2449 LOGIN-DELAY); 0 = none. */
   POP3_LOGIN_DELAY_S: nonNegativeIntSchema.default(0),
   /** Autologout timer once logged in (TRANSACTION state); RFC 1939 requires at least 600 s. */
   POP3_IDLE_TIMEOUT_S: positiveIntSchema.min(MIN_IDLE_TIMEOUT_S, `must be at least ${MIN_IDLE_TIMEOUT_S} (RFC 1939)`).default(MIN_IDLE_TIMEOUT_S),
   /** Idle timer before login (AUTHORIZATION state). */
   POP3_AUTH_TIMEOUT_S: positiveIntSchema.default(60),
+  /** Absolute time from connect to a successful login; commands (CAPA, NOOP, failed logins) do not extend it. */
+  POP3_AUTH_DEADLINE_S: positiveIntSchema.default(180),
+  /** Pooled database connections for logins, listings and deletions. */
+  POP3_DB_CONNECTIONS: positiveIntSchema.max(1000).default(20),
+  /** Database connections RETR/TOP streams may hold at once (their own pool, so stalled downloads cannot take the rest). */
+  POP3_STREAM_CONNECTIONS: positiveIntSchema.max(1000).default(10),
+  /** Longest wait for a pooled database connection; beyond it the command gets -ERR [SYS/TEMP]. */
+  POP3_DB_ACQUIRE_TIMEOUT_MS: positiveIntSchema.max(600_000).default(5000),
+  /** RETR/TOP must move at least this many octets per second, measured over each POP3_RETR_RATE_WINDOW_S; 0 = no minimum. */
+  POP3_RETR_MIN_BYTES_PER_SEC: nonNegativeIntSchema.default(4096),
+  /** The window (and grace period) of POP3_RETR_MIN_BYTES_PER_SEC: a transfer slower than the minimum over it is cut. */
+  POP3_RETR_RATE_WINDOW_S: positiveIntSchema.max(3600).default(60),
   /** Longest command line accepted, CRLF included; a longer one gets -ERR and the connection is closed. */
   POP3_MAX_LINE_OCTETS: positiveIntSchema.min(256).max(65536).default(2048),
   /** Unknown, malformed or wrong-state commands tolerated before the connection is closed. */
@@ -37,11 +54,20 @@ export interface Pop3Config {
   tlsPort: number | null;
   /** Health/metrics HTTP port; 0 picks a free one; null disables it. */
   metricsPort: number | null;
+  /** Bind address of the health/metrics listener (METRICS_HOST, loopback by default whatever `host` is). */
+  metricsHost: string;
   maxConnections: number;
+  /** Connections per client network (`networkPrefixes`). */
   maxConnectionsPerIp: number;
+  networkPrefixes: NetworkPrefixes;
   loginDelaySeconds: number;
   idleTimeoutMs: number;
   authTimeoutMs: number;
+  /** From connect to a successful login, whatever the client sends meanwhile. */
+  authDeadlineMs: number;
+  /** Minimum RETR/TOP transfer rate (octets per second) over each `retrRateWindowMs`; 0 = none. */
+  retrMinBytesPerSec: number;
+  retrRateWindowMs: number;
   maxLineOctets: number;
   maxBadCommands: number;
   allowPlaintextAuth: boolean;
@@ -50,6 +76,20 @@ export interface Pop3Config {
   shutdownGraceMs: number;
   /** Shown in CAPA's IMPLEMENTATION line. */
   implementation: string;
+}
+
+/** The POP3 process's two database pools (see database.ts). */
+export interface Pop3DatabaseOptions {
+  /** Logins, listings, deletions, leases. */
+  connections: number;
+  /** RETR/TOP streams: their own pool, so downloads that stall cannot starve the rest. */
+  streamConnections: number;
+  /** Longest wait for a pooled connection (either pool) before -ERR [SYS/TEMP]. */
+  acquireTimeoutMs: number;
+}
+
+export function databaseOptionsFromEnv(env: Pop3Env): Pop3DatabaseOptions {
+  return { connections: env.POP3_DB_CONNECTIONS, streamConnections: env.POP3_STREAM_CONNECTIONS, acquireTimeoutMs: env.POP3_DB_ACQUIRE_TIMEOUT_MS };
 }
 
 export function parsePop3Env(env: NodeJS.ProcessEnv = process.env): Pop3Env {
@@ -62,11 +102,16 @@ export function configFromEnv(env: Pop3Env): Pop3Config {
     port: env.POP3_PORT,
     tlsPort: env.POP3S_PORT,
     metricsPort: env.POP3_METRICS_PORT,
+    metricsHost: env.METRICS_HOST,
     maxConnections: env.POP3_MAX_CONNECTIONS,
     maxConnectionsPerIp: env.POP3_MAX_CONNECTIONS_PER_IP,
+    networkPrefixes: { ipv4: env.POP3_IPV4_PREFIX, ipv6: env.POP3_IPV6_PREFIX },
     loginDelaySeconds: env.POP3_LOGIN_DELAY_S,
     idleTimeoutMs: env.POP3_IDLE_TIMEOUT_S * 1000,
     authTimeoutMs: env.POP3_AUTH_TIMEOUT_S * 1000,
+    authDeadlineMs: env.POP3_AUTH_DEADLINE_S * 1000,
+    retrMinBytesPerSec: env.POP3_RETR_MIN_BYTES_PER_SEC,
+    retrRateWindowMs: env.POP3_RETR_RATE_WINDOW_S * 1000,
     maxLineOctets: env.POP3_MAX_LINE_OCTETS,
     maxBadCommands: env.POP3_MAX_BAD_COMMANDS,
     allowPlaintextAuth: env.POP3_ALLOW_PLAINTEXT_AUTH,

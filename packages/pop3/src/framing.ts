@@ -192,3 +192,34 @@ export class TopLimiter {
     return { out: chunk, done: this.done };
   }
 }
+
+/**
+ * A minimum transfer rate (POP3_RETR_MIN_BYTES_PER_SEC over each POP3_RETR_RATE_WINDOW_S): a download that moves
+ * fewer octets than `minBytesPerSec × window` in any window — a client that stopped reading — is reported to
+ * `onBreach` once. The first window is the grace period; `progress()` counts octets the socket has taken.
+ */
+export class MinRateGuard {
+  private moved = 0;
+  private readonly timer: NodeJS.Timeout | undefined;
+
+  constructor(minBytesPerSec: number, windowMs: number, onBreach: (movedInWindow: number) => void) {
+    if (minBytesPerSec <= 0) return;
+    const needed = (minBytesPerSec * windowMs) / 1000;
+    this.timer = setInterval(() => {
+      if (this.moved < needed) {
+        this.stop();
+        onBreach(this.moved);
+      }
+      this.moved = 0;
+    }, windowMs);
+    this.timer.unref();
+  }
+
+  progress(octets: number): void {
+    this.moved += octets;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}

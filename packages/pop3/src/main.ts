@@ -1,8 +1,8 @@
 import os from 'node:os';
 import { AuthThrottle, createPasswordHasher } from '@mailroom/core';
-import { createPrismaClientWithPool } from '@mailroom/db';
 import { argon2Params, createLogger, loadServerSecret, loadTlsMaterial, onShutdownSignal } from '@mailroom/runtime';
-import { configFromEnv, parsePop3Env } from './config.ts';
+import { configFromEnv, databaseOptionsFromEnv, parsePop3Env } from './config.ts';
+import { openPop3Database } from './database.ts';
 import { createPop3Metrics } from './metrics.ts';
 import { PrismaMaildropStore } from './prisma-store.ts';
 import { createPop3Server } from './server.ts';
@@ -18,10 +18,11 @@ if (!env.DATABASE_URL) {
   process.exit(1);
 }
 
-const { prisma, pool } = createPrismaClientWithPool(env.DATABASE_URL, { applicationName: 'mailroom-pop3', maxConnections: 20, reuseReadBuffers: true });
+const db = openPop3Database(env.DATABASE_URL, databaseOptionsFromEnv(env));
+const { prisma } = db;
 const hasher = createPasswordHasher(argon2Params(env));
 const secret = await loadServerSecret(env.MAILROOM_SECRET, env.MAILROOM_DATA_DIR);
-const store = new PrismaMaildropStore({ prisma, pool, hasher, throttle: new AuthThrottle(prisma, secret) });
+const store = new PrismaMaildropStore({ prisma, pool: db.streamPool, hasher, throttle: new AuthThrottle(prisma, secret) });
 const material = await loadTlsMaterial({
   certFile: env.TLS_CERT_FILE,
   keyFile: env.TLS_KEY_FILE,
@@ -39,7 +40,7 @@ const server = createPop3Server({
 
 onShutdownSignal(async () => {
   await server.close();
-  await prisma.$disconnect();
+  await db.close();
 }, logger);
 
 try {
@@ -47,6 +48,6 @@ try {
   logger.info({ host: config.host, ...ports, holder: server.holder }, 'listening');
 } catch (err) {
   logger.fatal({ err }, 'could not listen');
-  await prisma.$disconnect();
+  await db.close();
   process.exit(1);
 }

@@ -10,6 +10,7 @@ export interface Pop3Metrics {
   commands: Counter<'command'>;
   retrievedOctets: Counter;
   deletedMessages: Counter;
+  slowTransfersCut: Counter;
   sessionsLoggedIn: Gauge;
 }
 
@@ -33,6 +34,7 @@ export function createPop3Metrics(opts: { registry?: Registry; defaultMetrics?: 
     commands: new Counter({ name: 'pop3_commands_total', help: 'Commands handled', labelNames: ['command'], registers }),
     retrievedOctets: new Counter({ name: 'pop3_retrieved_octets_total', help: 'Message octets sent by RETR and TOP', registers }),
     deletedMessages: new Counter({ name: 'pop3_deleted_messages_total', help: 'Messages deleted at QUIT', registers }),
+    slowTransfersCut: new Counter({ name: 'pop3_slow_transfers_cut_total', help: 'RETR/TOP connections cut below POP3_RETR_MIN_BYTES_PER_SEC', registers }),
     sessionsLoggedIn: new Gauge({ name: 'pop3_sessions_logged_in', help: 'Sessions in TRANSACTION state', registers }),
   };
 }

@@ -1,7 +1,7 @@
 import { authenticateMailbox, type AuthThrottle, type PasswordHasher } from '@mailroom/core';
 import type { PgPool, PrismaClient } from '@mailroom/db';
 import { streamCopyRows } from './pg-copy.ts';
-import { LockLostError, MessageGoneError, type AuthOutcome, type CommitResult, type MaildropStore, type MessageInfo, type ReadMessageOptions } from './store.ts';
+import { LockLostError, MessageGoneError, type AuthOutcome, type CommitResult, type LeaseOwner, type MaildropStore, type MessageInfo, type ReadMessageOptions } from './store.ts';
 
 /**
  * Octets fetched per query when streaming a message out of `messages.raw` (stored EXTERNAL, so substring() reads only
@@ -26,7 +26,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface PrismaMaildropStoreOptions {
   prisma: PrismaClient;
-  /** The pool under `prisma` (createPrismaClientWithPool): enables the COPY streaming path for messages. */
+  /**
+   * The pool RETR/TOP streams draw from (main.ts: its own bounded pool, openPop3Database): enables the COPY streaming
+   * path for messages. Each running download holds one of its connections.
+   */
   pool?: PgPool;
   hasher: PasswordHasher;
   throttle: AuthThrottle;
@@ -84,25 +87,25 @@ export class PrismaMaildropStore implements MaildropStore {
     return this.throttle.recordSuccess(accountKey);
   }
 
-  async acquireLock(maildropId: string, holder: string, ttlMs: number): Promise<boolean> {
+  async acquireLock(maildropId: string, owner: LeaseOwner, ttlMs: number): Promise<boolean> {
     const rows = await this.prisma.$queryRaw<{ mailbox_id: string }[]>`
-      INSERT INTO maildrop_leases (mailbox_id, holder, acquired_at, expires_at)
-      VALUES (${maildropId}::uuid, ${holder}, now(), now() + ${ttlMs}::int * interval '1 millisecond')
+      INSERT INTO maildrop_leases (mailbox_id, holder, session, acquired_at, expires_at)
+      VALUES (${maildropId}::uuid, ${owner.holder}, ${owner.session}, now(), now() + ${ttlMs}::int * interval '1 millisecond')
       ON CONFLICT (mailbox_id) DO UPDATE
-        SET holder = EXCLUDED.holder, acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at
+        SET holder = EXCLUDED.holder, session = EXCLUDED.session, acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at
         WHERE maildrop_leases.expires_at < now()
       RETURNING mailbox_id`;
     return rows.length === 1;
   }
 
-  async renewLocks(holder: string, ttlMs: number, except: readonly string[] = []): Promise<void> {
+  async renewLocks(holder: string, ttlMs: number, exceptSessions: readonly string[] = []): Promise<void> {
     await this.prisma.$executeRaw`
       UPDATE maildrop_leases SET expires_at = now() + ${ttlMs}::int * interval '1 millisecond'
-      WHERE holder = ${holder} AND NOT (mailbox_id::text = ANY(${[...except]}::text[]))`;
+      WHERE holder = ${holder} AND NOT (session = ANY(${[...exceptSessions]}::text[]))`;
   }
 
-  async releaseLock(maildropId: string, holder: string): Promise<void> {
-    await this.prisma.$executeRaw`DELETE FROM maildrop_leases WHERE mailbox_id = ${maildropId}::uuid AND holder = ${holder}`;
+  async releaseLock(maildropId: string, session: string): Promise<void> {
+    await this.prisma.$executeRaw`DELETE FROM maildrop_leases WHERE mailbox_id = ${maildropId}::uuid AND session = ${session}`;
   }
 
   async releaseAllLocks(holder: string): Promise<void> {
@@ -204,26 +207,26 @@ export class PrismaMaildropStore implements MaildropStore {
     }
   }
 
-  async commitDeletions(maildropId: string, holder: string, messageIds: string[]): Promise<CommitResult> {
+  async commitDeletions(maildropId: string, session: string, messageIds: string[]): Promise<CommitResult> {
     if (messageIds.length === 0) {
       // The common QUIT: nothing to delete, so one statement checks the lease instead of an interactive transaction.
       const held = await this.prisma.$queryRaw<{ holder: string }[]>`
-        SELECT holder FROM maildrop_leases WHERE mailbox_id = ${maildropId}::uuid AND holder = ${holder}`;
+        SELECT holder FROM maildrop_leases WHERE mailbox_id = ${maildropId}::uuid AND session = ${session}`;
       if (held.length === 0) throw new LockLostError();
       return { deleted: 0, bytes: 0 };
     }
-    return this.deleteMessages(maildropId, holder, { ids: messageIds });
+    return this.deleteMessages(maildropId, session, { ids: messageIds });
   }
 
-  async expireMessages(maildropId: string, holder: string, olderThanDays: number): Promise<CommitResult> {
-    return this.deleteMessages(maildropId, holder, { olderThanDays });
+  async expireMessages(maildropId: string, session: string, olderThanDays: number): Promise<CommitResult> {
+    return this.deleteMessages(maildropId, session, { olderThanDays });
   }
 
-  /** Deletes messages and adjusts mailbox and domain usage in one transaction, only while `holder` holds the lease. */
-  private deleteMessages(maildropId: string, holder: string, which: { ids: string[] } | { olderThanDays: number }): Promise<CommitResult> {
+  /** Deletes messages and adjusts mailbox and domain usage in one transaction, only while `session` holds the lease. */
+  private deleteMessages(maildropId: string, session: string, which: { ids: string[] } | { olderThanDays: number }): Promise<CommitResult> {
     return this.prisma.$transaction(async (tx) => {
       const held = await tx.$queryRaw<{ holder: string }[]>`
-        SELECT holder FROM maildrop_leases WHERE mailbox_id = ${maildropId}::uuid AND holder = ${holder} FOR UPDATE`;
+        SELECT holder FROM maildrop_leases WHERE mailbox_id = ${maildropId}::uuid AND session = ${session} FOR UPDATE`;
       if (held.length === 0) throw new LockLostError();
       if ('ids' in which && which.ids.length === 0) return { deleted: 0, bytes: 0 };
       const rows =

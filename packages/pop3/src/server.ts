@@ -3,6 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
+import { ipNetwork } from '@mailroom/core';
 import type { Logger } from '@mailroom/runtime';
 import type { Pop3Config } from './config.ts';
 import { createPop3Metrics, type Pop3Metrics } from './metrics.ts';
@@ -66,25 +67,27 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
     holder,
     secureContext,
     sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
-    abandonedLeases: new Set(),
+    abandonedLeases: new Map(),
   };
   const sessions = new Set<Pop3Session>();
-  const perIp = new Map<string, number>();
+  /** Open sessions per client network (ipNetwork under POP3_IPV4_PREFIX / POP3_IPV6_PREFIX). */
+  const perNetwork = new Map<string, number>();
+  const networkOf = (ip: string) => ipNetwork(ip, config.networkPrefixes);
   let nextConn = 0;
   let closing = false;
   let renewTimer: NodeJS.Timeout | undefined;
   const ports: BoundPorts = { pop3: 0, pop3s: null, metrics: null };
 
-  // Implicit-TLS connections still in their handshake (raw sockets) have no session yet: they count against the
-  // connection limits too, and shutdown drops them instead of waiting for their handshake timeout.
-  const handshaking = new Set<net.Socket>();
+  // Implicit-TLS connections still in their handshake (raw sockets → their client network) have no session yet: they
+  // count against the connection limits too, and shutdown drops them instead of waiting for their handshake timeout.
+  const handshaking = new Map<net.Socket, string>();
 
-  /** Which connection limit one more connection from `ip` would break, if any (sessions and handshakes counted). */
-  function overLimit(ip: string): 'max_connections' | 'max_connections_per_ip' | undefined {
+  /** Which connection limit one more connection from `network` would break, if any (sessions and handshakes counted). */
+  function overLimit(network: string): 'max_connections' | 'max_connections_per_ip' | undefined {
     if (sessions.size + handshaking.size >= config.maxConnections) return 'max_connections';
-    let fromIp = perIp.get(ip) ?? 0;
-    for (const h of handshaking) if (h.remoteAddress === ip) fromIp++;
-    return fromIp >= config.maxConnectionsPerIp ? 'max_connections_per_ip' : undefined;
+    let fromNetwork = perNetwork.get(network) ?? 0;
+    for (const n of handshaking.values()) if (n === network) fromNetwork++;
+    return fromNetwork >= config.maxConnectionsPerIp ? 'max_connections_per_ip' : undefined;
   }
 
   function accept(socket: net.Socket, secure: boolean, port: 'pop3' | 'pop3s') {
@@ -95,15 +98,16 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       socket.end('-ERR [SYS/TEMP] Server shutting down.\r\n');
       return;
     }
-    const reason = overLimit(ip);
+    const network = networkOf(ip);
+    const reason = overLimit(network);
     if (reason) {
       metrics.connectionsRejected.inc({ reason });
-      logger.warn({ conn: id, ip, reason }, 'connection refused by limit');
+      logger.warn({ conn: id, ip, network, reason }, 'connection refused by limit');
       socket.end('-ERR [SYS/TEMP] Too many connections, try again later.\r\n');
       setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
-    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
+    perNetwork.set(network, (perNetwork.get(network) ?? 0) + 1);
     metrics.connectionsTotal.inc({ port });
     metrics.connectionsActive.inc();
     logger.debug({ conn: id, ip, port }, 'connected');
@@ -111,16 +115,16 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
     sessions.add(session);
     void session.finished().then(() => {
       sessions.delete(session);
-      const n = (perIp.get(ip) ?? 1) - 1;
-      if (n <= 0) perIp.delete(ip);
-      else perIp.set(ip, n);
+      const n = (perNetwork.get(network) ?? 1) - 1;
+      if (n <= 0) perNetwork.delete(network);
+      else perNetwork.set(network, n);
       metrics.connectionsActive.dec();
     });
   }
 
   const plainServer = net.createServer({ pauseOnConnect: false }, (socket) => accept(socket, false, 'pop3'));
   const tlsServer = tls.createServer({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2', handshakeTimeout: config.authTimeoutMs }, (socket) => {
-    for (const raw of handshaking) {
+    for (const raw of handshaking.keys()) {
       if (raw.remotePort === socket.remotePort && raw.remoteAddress === socket.remoteAddress) {
         handshaking.delete(raw);
         break;
@@ -130,7 +134,8 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   });
   tlsServer.on('connection', (raw: net.Socket) => {
     const ip = raw.remoteAddress ?? 'unknown';
-    const reason = closing ? undefined : overLimit(ip);
+    const network = networkOf(ip);
+    const reason = closing ? undefined : overLimit(network);
     if (closing || reason) {
       if (reason) {
         metrics.connectionsRejected.inc({ reason });
@@ -139,7 +144,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       raw.destroy();
       return;
     }
-    handshaking.add(raw);
+    handshaking.set(raw, network);
     raw.once('close', () => handshaking.delete(raw));
   });
   tlsServer.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'TLS handshake failed'));
@@ -174,9 +179,14 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
     async listen() {
       ports.pop3 = await listenOn(plainServer, config.port, config.host);
       if (config.tlsPort !== null) ports.pop3s = await listenOn(tlsServer, config.tlsPort, config.host);
-      if (config.metricsPort !== null) ports.metrics = await listenOn(httpServer as unknown as net.Server, config.metricsPort, config.host);
+      if (config.metricsPort !== null) ports.metrics = await listenOn(httpServer as unknown as net.Server, config.metricsPort, config.metricsHost);
       renewTimer = setInterval(() => {
-        store.renewLocks(holder, config.leaseTtlMs, [...ctx.abandonedLeases]).catch((err) => logger.warn({ err: (err as Error).message }, 'lease renewal failed'));
+        const abandoned = ctx.abandonedLeases;
+        store.renewLocks(holder, config.leaseTtlMs, [...abandoned.keys()]).catch((err) => logger.warn({ err: (err as Error).message }, 'lease renewal failed'));
+        // leases whose release failed: retry, so they go as soon as the database answers (else they expire)
+        for (const [session, maildropId] of abandoned) {
+          store.releaseLock(maildropId, session).then(() => abandoned.delete(session), () => undefined);
+        }
       }, Math.max(250, Math.floor(config.leaseTtlMs / 3)));
       renewTimer.unref();
       ready = true;
@@ -187,7 +197,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       closing = true;
       ready = false;
       const stopped = Promise.all([closeServer(plainServer), closeServer(tlsServer)]);
-      for (const raw of handshaking) raw.destroy();
+      for (const raw of handshaking.keys()) raw.destroy();
       for (const s of sessions) s.shutdown();
       const all = Promise.all([...sessions].map((s) => s.finished()));
       const grace = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.shutdownGraceMs).unref());

@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '@mailroom/runtime';
 import type { Pop3Config } from './config.ts';
 import { LineReader, LineTooLongError } from './framing.ts';
 import type { Pop3Metrics } from './metrics.ts';
-import type { Maildrop, MaildropStore, MessageInfo } from './store.ts';
+import type { LeaseOwner, Maildrop, MaildropStore, MessageInfo } from './store.ts';
 import { AUTHORIZATION_COMMANDS, TRANSACTION_COMMANDS, type CommandTable } from './commands.ts';
 
 export type SessionState = 'AUTHORIZATION' | 'TRANSACTION' | 'UPDATE' | 'CLOSED';
@@ -20,8 +21,11 @@ export interface SessionContext {
   secureContext: tls.SecureContext;
   /** Waits before answering a throttled login attempt (injectable so tests need not wait). */
   sleep: (ms: number) => Promise<void>;
-  /** Maildrops whose lease could not be released when their session ended: no longer renewed, so they expire. */
-  abandonedLeases: Set<string>;
+  /**
+   * Leases whose release failed when their session ended (session token → maildrop id): no longer renewed, and the
+   * server retries their release, so they expire or go as soon as the database answers again.
+   */
+  abandonedLeases: Map<string, string>;
 }
 
 export class SessionClosedError extends Error {
@@ -62,6 +66,10 @@ export class Pop3Session {
   private loggedIn = false;
   private closed = false;
   private readonly done: Promise<void>;
+  /** Absolute limit from connect to login (POP3_AUTH_DEADLINE_S): commands do not extend it. */
+  private authDeadline: NodeJS.Timeout | undefined;
+  /** This session's own token in the maildrop lease: only it can release the lease or commit deletions under it. */
+  readonly lease: LeaseOwner;
 
   constructor(
     readonly ctx: SessionContext,
@@ -74,6 +82,9 @@ export class Pop3Session {
     this.secure = secure;
     this.log = ctx.logger.child({ conn: id });
     this.reader = new LineReader(ctx.config.maxLineOctets);
+    this.lease = { holder: ctx.holder, session: randomBytes(16).toString('base64url') };
+    this.authDeadline = setTimeout(() => this.onAuthDeadline(), ctx.config.authDeadlineMs);
+    this.authDeadline.unref();
     this.attachStream(socket);
     this.done = this.run().catch((err) => this.log.error({ err }, 'session failed'));
   }
@@ -104,6 +115,19 @@ export class Pop3Session {
     this.log.info({ state: this.state }, 'idle timeout');
     if (this.reader.waiting) this.stream.write('-ERR Disconnected for inactivity.\r\n');
     this.destroy();
+  }
+
+  private onAuthDeadline() {
+    this.authDeadline = undefined;
+    if (this.loggedIn || this.closed) return;
+    this.log.info({ deadlineMs: this.ctx.config.authDeadlineMs }, 'not logged in before the authentication deadline');
+    if (this.reader.waiting) this.stream.write('-ERR Authentication deadline exceeded, disconnecting.\r\n');
+    this.destroy();
+  }
+
+  private clearAuthDeadline() {
+    if (this.authDeadline) clearTimeout(this.authDeadline);
+    this.authDeadline = undefined;
   }
 
   /** Graceful shutdown of the server: an idle session is told and closed now, a busy one after its command. */
@@ -196,7 +220,6 @@ export class Pop3Session {
   /** Locks the maildrop for this session; the session releases it when it ends. */
   markLocked(): void {
     this.locked = true;
-    if (this.maildrop) this.ctx.abandonedLeases.delete(this.maildrop.id);
   }
 
   /** Gives the maildrop's lock back (QUIT does it before its reply, so an immediate reconnect is not refused). */
@@ -204,9 +227,9 @@ export class Pop3Session {
     if (!this.locked || !this.maildrop) return;
     this.locked = false;
     const id = this.maildrop.id;
-    await this.ctx.store.releaseLock(id, this.ctx.holder).catch((err) => {
-      this.log.warn({ err }, 'lease release failed: it will expire instead');
-      this.ctx.abandonedLeases.add(id);
+    await this.ctx.store.releaseLock(id, this.lease.session).catch((err) => {
+      this.log.warn({ err }, 'lease release failed: retried later, else it expires');
+      this.ctx.abandonedLeases.set(this.lease.session, id);
     });
   }
 
@@ -215,6 +238,7 @@ export class Pop3Session {
     this.messages = messages;
     this.state = 'TRANSACTION';
     this.loggedIn = true;
+    this.clearAuthDeadline();
     this.ctx.metrics.sessionsLoggedIn.inc();
     this.setIdleTimeout();
   }
@@ -302,6 +326,7 @@ export class Pop3Session {
   private async cleanup(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.clearAuthDeadline();
     if (this.loggedIn) this.ctx.metrics.sessionsLoggedIn.dec();
     this.state = 'CLOSED';
     await this.releaseMaildrop();

@@ -39,6 +39,16 @@ export interface ReadMessageOptions {
   reuseChunks?: boolean;
 }
 
+/**
+ * Who holds a maildrop's lease: the process (`holder`, which renews all its leases and releases them at shutdown) and
+ * the one session in it (`session`, a random token). Release and deletions check the session, so a session can never
+ * free or act on a lease that another session (even of the same process) has taken since.
+ */
+export interface LeaseOwner {
+  holder: string;
+  session: string;
+}
+
 export interface MaildropStore {
   /** Verifies credentials (argon2id, off the event loop). Unknown logins spend the same time as wrong passwords. */
   authenticate(login: string, password: string): Promise<AuthOutcome>;
@@ -50,14 +60,15 @@ export interface MaildropStore {
   /** Clears the account key after a successful login. */
   recordAuthSuccess(accountKey: string): Promise<void>;
 
-  /** Takes the single-session lock of a maildrop for `holder`; false when another live holder has it. */
-  acquireLock(maildropId: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Takes the single-session lock of a maildrop for `owner`; false when another live session (any process) has it. */
+  acquireLock(maildropId: string, owner: LeaseOwner, ttlMs: number): Promise<boolean>;
   /**
-   * Extends every lock `holder` has (one statement) but those in `except`: leases whose release failed (the database
-   * was unreachable when their session ended) are left to expire instead of being kept alive for a session that is gone.
+   * Extends every lock `holder` has (one statement) but those of the sessions in `exceptSessions`: leases whose release
+   * failed (the database was unreachable when their session ended) are not kept alive for a session that is gone.
    */
-  renewLocks(holder: string, ttlMs: number, except?: readonly string[]): Promise<void>;
-  releaseLock(maildropId: string, holder: string): Promise<void>;
+  renewLocks(holder: string, ttlMs: number, exceptSessions?: readonly string[]): Promise<void>;
+  /** Releases the lease only if `session` still holds it. */
+  releaseLock(maildropId: string, session: string): Promise<void>;
   /** Releases everything `holder` has (shutdown). */
   releaseAllLocks(holder: string): Promise<void>;
 
@@ -79,15 +90,15 @@ export interface MaildropStore {
 
   /**
    * The UPDATE state: deletes these messages and adjusts the mailbox's and domain's usage in one transaction, provided
-   * `holder` still holds the maildrop's lock (else throws LockLostError and deletes nothing).
+   * `session` still holds the maildrop's lock (else throws LockLostError and deletes nothing).
    */
-  commitDeletions(maildropId: string, holder: string, messageIds: string[]): Promise<CommitResult>;
+  commitDeletions(maildropId: string, session: string, messageIds: string[]): Promise<CommitResult>;
 
   /**
    * Retention (RFC 2449 EXPIRE): deletes the maildrop's messages delivered more than `olderThanDays` days ago, with the
    * same accounting and lease check as commitDeletions.
    */
-  expireMessages(maildropId: string, holder: string, olderThanDays: number): Promise<CommitResult>;
+  expireMessages(maildropId: string, session: string, olderThanDays: number): Promise<CommitResult>;
 
   /** Readiness: resolves when storage answers. */
   ping(): Promise<void>;

@@ -116,11 +116,16 @@ export function testConfig(overrides: Partial<Pop3Config> = {}): Pop3Config {
     port: 0,
     tlsPort: 0,
     metricsPort: null,
+    metricsHost: '127.0.0.1',
     maxConnections: 1000,
     maxConnectionsPerIp: 1000,
+    networkPrefixes: { ipv4: 32, ipv6: 64 },
     loginDelaySeconds: 0,
     idleTimeoutMs: 600_000,
     authTimeoutMs: 60_000,
+    authDeadlineMs: 600_000,
+    retrMinBytesPerSec: 0,
+    retrRateWindowMs: 60_000,
     maxLineOctets: 2048,
     maxBadCommands: 10,
     allowPlaintextAuth: false,
@@ -175,7 +180,12 @@ export async function withServer<T>(
 
 /** A small POP3 client speaking raw lines, for asserting exact protocol bytes. */
 export class Pop3TestClient {
-  private buf = Buffer.alloc(0);
+  /** Received, unread octets: `store[start, end)`, grown by doubling so a multi-MB download is not copied per packet. */
+  private store = Buffer.alloc(64 * 1024);
+  private start = 0;
+  private end = 0;
+  /** Where rawBody() resumes looking for the terminator. */
+  private scanned = 0;
   private waiters: (() => void)[] = [];
   ended = false;
   socket: net.Socket | tls.TLSSocket;
@@ -187,7 +197,7 @@ export class Pop3TestClient {
 
   private listen(socket: net.Socket | tls.TLSSocket) {
     socket.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
+      this.append(d);
       this.wake();
     });
     socket.on('close', () => {
@@ -197,15 +207,42 @@ export class Pop3TestClient {
     socket.on('error', () => undefined);
   }
 
+  private get buf(): Buffer {
+    return this.store.subarray(this.start, this.end);
+  }
+
+  private append(d: Buffer) {
+    if (this.end + d.length > this.store.length) {
+      const unread = this.end - this.start;
+      const grown = Buffer.alloc(Math.max(this.store.length, 2 * (unread + d.length)));
+      this.store.copy(grown, 0, this.start, this.end);
+      this.store = grown;
+      this.scanned -= this.start;
+      this.start = 0;
+      this.end = unread;
+    }
+    d.copy(this.store, this.end);
+    this.end += d.length;
+  }
+
+  private consume(octets: number) {
+    this.start += octets;
+    this.scanned = 0;
+  }
+
   private wake() {
     const w = this.waiters;
     this.waiters = [];
     w.forEach((f) => f());
   }
 
-  static async connect(port: number, opts: { tls?: boolean; host?: string } = {}): Promise<Pop3TestClient> {
+  /** `localAddress` binds the client end (e.g. 127.0.0.2: Linux routes all of 127/8 to loopback). */
+  static async connect(port: number, opts: { tls?: boolean; host?: string; localAddress?: string } = {}): Promise<Pop3TestClient> {
     const host = opts.host ?? '127.0.0.1';
-    const socket = opts.tls ? tls.connect({ port, host, rejectUnauthorized: false }) : net.connect({ port, host });
+    const { localAddress } = opts;
+    const socket = opts.tls
+      ? tls.connect({ socket: net.connect({ port, host, localAddress }), rejectUnauthorized: false, servername: 'localhost' })
+      : net.connect({ port, host, localAddress });
     await new Promise<void>((resolve, reject) => {
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);
@@ -236,7 +273,7 @@ export class Pop3TestClient {
       const i = this.buf.indexOf('\r\n');
       if (i < 0) return undefined;
       const l = this.buf.toString('latin1', 0, i);
-      this.buf = this.buf.subarray(i + 2);
+      this.consume(i + 2);
       return l;
     });
   }
@@ -245,13 +282,16 @@ export class Pop3TestClient {
   async rawBody(): Promise<Buffer> {
     return this.waitFor(() => {
       if (this.buf.length >= 3 && this.buf.subarray(0, 3).equals(Buffer.from('.\r\n'))) {
-        this.buf = this.buf.subarray(3);
+        this.consume(3);
         return Buffer.from('.\r\n');
       }
-      const i = this.buf.indexOf('\r\n.\r\n');
-      if (i < 0) return undefined;
+      const i = this.buf.indexOf('\r\n.\r\n', this.scanned);
+      if (i < 0) {
+        this.scanned = Math.max(0, this.buf.length - 4);
+        return undefined;
+      }
       const b = Buffer.from(this.buf.subarray(0, i + 5));
-      this.buf = this.buf.subarray(i + 5);
+      this.consume(i + 5);
       return b;
     });
   }
@@ -297,7 +337,7 @@ export class Pop3TestClient {
     const plain = this.socket as net.Socket;
     plain.removeAllListeners('data');
     plain.removeAllListeners('close');
-    this.buf = Buffer.alloc(0);
+    this.start = this.end = this.scanned = 0;
     const secure = tls.connect({ socket: plain, rejectUnauthorized: false, servername: 'localhost' });
     await new Promise<void>((resolve, reject) => {
       secure.once('secureConnect', () => resolve());

@@ -103,4 +103,65 @@ describe('limits', () => {
       b.destroy();
     });
   });
+
+  it('POP3_IPV4_PREFIX / POP3_IPV6_PREFIX: the per-IP limit counts a whole client network', async () => {
+    // 127.0.0.2 and 127.0.0.3 are one /24 but two /32s (IPv6 /64s are unit-tested in core's network.test.ts)
+    await withServer(prisma, { maxConnectionsPerIp: 2, networkPrefixes: { ipv4: 24, ipv6: 64 } }, async (srv) => {
+      const a = await Pop3TestClient.connect(srv.port, { localAddress: '127.0.0.2' });
+      const b = await Pop3TestClient.connect(srv.port, { localAddress: '127.0.0.3' });
+      expect(await a.greeting()).toMatch(/^\+OK/);
+      expect(await b.greeting()).toMatch(/^\+OK/);
+      const c = await Pop3TestClient.connect(srv.port, { localAddress: '127.0.0.4' });
+      expect(await c.line()).toMatch(/^-ERR \[SYS\/TEMP\] Too many connections/);
+      await c.closed();
+      // the implicit-TLS port counts the same network before the handshake
+      await expect(Pop3TestClient.connect(srv.tlsPort, { tls: true, localAddress: '127.0.0.5' })).rejects.toThrow();
+      const other = await Pop3TestClient.connect(srv.tlsPort, { tls: true, localAddress: '127.0.1.5' });
+      expect(await other.greeting()).toMatch(/^\+OK/);
+      other.destroy();
+      a.destroy();
+      b.destroy();
+    });
+    await withServer(prisma, { maxConnectionsPerIp: 2, networkPrefixes: { ipv4: 32, ipv6: 64 } }, async (srv) => {
+      const clients = await Promise.all(['127.0.0.2', '127.0.0.2', '127.0.0.3'].map((localAddress) => Pop3TestClient.connect(srv.port, { localAddress })));
+      for (const c of clients) expect(await c.greeting()).toMatch(/^\+OK/);
+      const d = await Pop3TestClient.connect(srv.port, { localAddress: '127.0.0.2' });
+      expect(await d.line()).toMatch(/^-ERR \[SYS\/TEMP\] Too many connections/);
+      for (const c of clients) c.destroy();
+    });
+  });
+
+  it('POP3_AUTH_DEADLINE_S: CAPA and NOOP do not keep an unauthenticated connection alive; a logged-in one is not cut', async () => {
+    await withServer(prisma, { authDeadlineMs: 1500, authTimeoutMs: 60_000, maxBadCommands: 1000 }, async (srv) => {
+      const c = await Pop3TestClient.connect(srv.port);
+      await c.greeting();
+      // a command every 100 ms, far more often than the idle timeout: only the deadline can end this
+      let last = '';
+      for (let i = 0; i < 200 && !last.startsWith('-ERR Authentication deadline'); i++) {
+        last = await c.cmd(i % 2 ? 'CAPA' : 'NOOP');
+        if (last.startsWith('+OK')) await c.body();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(last).toBe('-ERR Authentication deadline exceeded, disconnecting.');
+      await c.closed();
+
+      const md = await createMaildrop(prisma);
+      const d = await Pop3TestClient.connect(srv.port);
+      await d.greeting();
+      expect(await d.login(md.address, md.password)).toBe('+OK Logged in.');
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(await d.cmd('NOOP')).toBe('+OK');
+      expect(await d.cmd('QUIT')).toMatch(/^\+OK/);
+    });
+  });
+
+  it('METRICS_HOST: the metrics listener stays on loopback when POP3 listens on every address', async () => {
+    await withServer(prisma, { host: '0.0.0.0', metricsHost: '127.0.0.1', metricsPort: 0 }, async (srv) => {
+      const pop3 = await Pop3TestClient.connect(srv.port, { host: '127.0.0.2' });
+      expect(await pop3.greeting()).toMatch(/^\+OK/);
+      pop3.destroy();
+      expect((await fetch(`http://127.0.0.1:${srv.server.ports.metrics}/healthz`)).status).toBe(200);
+      await expect(fetch(`http://127.0.0.2:${srv.server.ports.metrics}/healthz`)).rejects.toThrow();
+    });
+  });
 });

@@ -116,32 +116,35 @@ describe('PrismaMaildropStore', () => {
     await expect(readAll(s, a.mailboxId, info!)).rejects.toBeInstanceOf(MessageGoneError);
   });
 
-  it('leases: exclusive, renewable by holder, released by holder only, and taken over once expired', async () => {
+  it('leases: exclusive, renewable by holder, released by their session only, and taken over once expired', async () => {
     const md = await createMaildrop(prisma);
     const s = store();
-    expect(await s.acquireLock(md.mailboxId, 'h1', 60_000)).toBe(true);
-    expect(await s.acquireLock(md.mailboxId, 'h2', 60_000)).toBe(false);
-    expect(await s.acquireLock(md.mailboxId, 'h1', 60_000)).toBe(false); // a second session of the same process too
-    await s.releaseLock(md.mailboxId, 'h2');
-    expect(await s.acquireLock(md.mailboxId, 'h2', 60_000)).toBe(false);
+    const [h1a, h1b, h2] = [{ holder: 'h1', session: 's1a' }, { holder: 'h1', session: 's1b' }, { holder: 'h2', session: 's2' }];
+    expect(await s.acquireLock(md.mailboxId, h1a, 60_000)).toBe(true);
+    expect(await s.acquireLock(md.mailboxId, h2, 60_000)).toBe(false);
+    expect(await s.acquireLock(md.mailboxId, h1b, 60_000)).toBe(false); // a second session of the same process too
+    await s.releaseLock(md.mailboxId, h2.session);
+    await s.releaseLock(md.mailboxId, h1b.session); // another session of the holding process cannot free it either
+    expect(await s.acquireLock(md.mailboxId, h2, 60_000)).toBe(false);
     await prisma.maildropLease.update({ where: { mailboxId: md.mailboxId }, data: { expiresAt: new Date(Date.now() - 1) } });
     await s.renewLocks('h1', 60_000);
-    expect(await s.acquireLock(md.mailboxId, 'h2', 60_000)).toBe(false); // renewed
+    expect(await s.acquireLock(md.mailboxId, h2, 60_000)).toBe(false); // renewed
     await prisma.maildropLease.update({ where: { mailboxId: md.mailboxId }, data: { expiresAt: new Date(Date.now() - 1) } });
-    expect(await s.acquireLock(md.mailboxId, 'h2', 60_000)).toBe(true); // lapsed: taken over
-    await expect(s.commitDeletions(md.mailboxId, 'h1', [])).rejects.toBeInstanceOf(LockLostError);
+    expect(await s.acquireLock(md.mailboxId, h2, 60_000)).toBe(true); // lapsed: taken over
+    await expect(s.commitDeletions(md.mailboxId, h1a.session, [])).rejects.toBeInstanceOf(LockLostError);
     await s.releaseAllLocks('h2');
     expect(await prisma.maildropLease.count({ where: { mailboxId: md.mailboxId } })).toBe(0);
   });
 
-  it('renewLocks leaves the leases in `except` to expire and renews the others', async () => {
+  it('renewLocks leaves the leases of the sessions in `except` to expire and renews the others', async () => {
     const [kept, left] = [await createMaildrop(prisma), await createMaildrop(prisma)];
     const s = store();
-    for (const md of [kept, left]) expect(await s.acquireLock(md.mailboxId, 'h-except', 60_000)).toBe(true);
+    for (const md of [kept, left]) expect(await s.acquireLock(md.mailboxId, { holder: 'h-except', session: md.mailboxId }, 60_000)).toBe(true);
     await prisma.maildropLease.updateMany({ where: { holder: 'h-except' }, data: { expiresAt: new Date(Date.now() - 1) } });
     await s.renewLocks('h-except', 60_000, [left.mailboxId]);
-    expect(await s.acquireLock(kept.mailboxId, 'other', 60_000)).toBe(false); // renewed
-    expect(await s.acquireLock(left.mailboxId, 'other', 60_000)).toBe(true); // lapsed
+    const other = { holder: 'other', session: 'other' };
+    expect(await s.acquireLock(kept.mailboxId, other, 60_000)).toBe(false); // renewed
+    expect(await s.acquireLock(left.mailboxId, other, 60_000)).toBe(true); // lapsed
     await s.releaseAllLocks('h-except');
     await s.releaseAllLocks('other');
   });
@@ -153,9 +156,9 @@ describe('PrismaMaildropStore', () => {
     const a2 = await deliver(prisma, a.mailboxId, 'Subject: 2\r\n\r\n' + 'y'.repeat(300));
     const b1 = await deliver(prisma, b.mailboxId, 'Subject: 3\r\n\r\nz');
     const s = store();
-    expect(await s.acquireLock(a.mailboxId, 'h', 60_000)).toBe(true);
+    expect(await s.acquireLock(a.mailboxId, { holder: 'h', session: 'sess-h' }, 60_000)).toBe(true);
     // another mailbox's id is ignored
-    const r = await s.commitDeletions(a.mailboxId, 'h', [a1.id, b1.id]);
+    const r = await s.commitDeletions(a.mailboxId, 'sess-h', [a1.id, b1.id]);
     expect(r).toEqual({ deleted: 1, bytes: a1.raw.length });
     expect((await prisma.message.findMany({ where: { mailboxId: a.mailboxId } })).map((m) => m.id)).toEqual([a2.id]);
     expect(await prisma.message.count({ where: { id: b1.id } })).toBe(1);
@@ -163,7 +166,7 @@ describe('PrismaMaildropStore', () => {
     expect([Number(mbx.usedBytes), mbx.messageCount]).toEqual([a2.raw.length, 1]);
     expect(Number((await prisma.domain.findUniqueOrThrow({ where: { id: a.domainId } })).usedBytes)).toBe(a2.raw.length);
     // applying the same deletion twice changes nothing
-    expect(await s.commitDeletions(a.mailboxId, 'h', [a1.id])).toEqual({ deleted: 0, bytes: 0 });
-    await s.releaseLock(a.mailboxId, 'h');
+    expect(await s.commitDeletions(a.mailboxId, 'sess-h', [a1.id])).toEqual({ deleted: 0, bytes: 0 });
+    await s.releaseLock(a.mailboxId, 'sess-h');
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrismaClient } from '@mailroom/db';
-import { createMaildrop, deliver, makeMessage, openPrisma, Pop3TestClient, startServer, type TestServer } from './helpers.ts';
+import { createMaildrop, deliver, makeMessage, openPrisma, Pop3TestClient, startServer, withServer, type TestServer } from './helpers.ts';
 
 let prisma: PrismaClient;
 let srv: TestServer;
@@ -456,10 +456,42 @@ describe('one session per maildrop', () => {
     expect(await c.login(md.address, md.password)).toBe('+OK Logged in.');
     expect(await c.cmd('DELE 1')).toMatch(/^\+OK/);
     // an operator (or a bug) hands the maildrop to someone else: deletions must not be applied
-    await prisma.maildropLease.update({ where: { mailboxId: md.mailboxId }, data: { holder: 'other-host:1:live' } });
+    await prisma.maildropLease.update({ where: { mailboxId: md.mailboxId }, data: { holder: 'other-host:1:live', session: 'other-session' } });
     expect(await c.cmd('QUIT')).toMatch(/^-ERR \[SYS\/TEMP\]/);
     expect(await prisma.message.count({ where: { mailboxId: md.mailboxId } })).toBe(1);
     await prisma.maildropLease.delete({ where: { mailboxId: md.mailboxId } });
+  });
+});
+
+describe('the maildrop lease belongs to one session', () => {
+  it('two sessions of one process never both hold it, and a stale session can neither free nor act under a newer one\'s lease', async () => {
+    const md = await createMaildrop(prisma);
+    await deliver(prisma, md.mailboxId, makeMessage());
+    // a lease TTL far beyond the test, so no renewal runs while a lease is made to lapse by hand
+    await withServer(prisma, { leaseTtlMs: 3_600_000 }, async (own) => {
+      const login = async () => {
+        const c = await Pop3TestClient.connect(own.port);
+        await c.greeting();
+        return { c, reply: await c.login(md.address, md.password) };
+      };
+      const a = await login();
+      expect(a.reply).toBe('+OK Logged in.');
+      expect((await login()).reply).toBe('-ERR [IN-USE] Mailbox is locked by another POP3 session.');
+      expect(await a.c.cmd('DELE 1')).toMatch(/^\+OK/);
+      // A's lease lapses (its renewals failed, say) and B, in the same process, takes the maildrop over
+      await prisma.maildropLease.update({ where: { mailboxId: md.mailboxId }, data: { expiresAt: new Date(Date.now() - 1000) } });
+      const b = await login();
+      expect(b.reply).toBe('+OK Logged in.');
+      const leaseOfB = await prisma.maildropLease.findUniqueOrThrow({ where: { mailboxId: md.mailboxId } });
+      expect(leaseOfB.holder).toBe(own.server.holder); // same process: only the session tells A and B apart
+      // A's QUIT must neither delete under B's lease nor free it
+      expect(await a.c.cmd('QUIT')).toBe('-ERR [SYS/TEMP] Mailbox lock was lost, messages not deleted.');
+      expect(await prisma.message.count({ where: { mailboxId: md.mailboxId } })).toBe(1);
+      expect(await prisma.maildropLease.findUnique({ where: { mailboxId: md.mailboxId } })).toEqual(leaseOfB);
+      expect((await login()).reply).toBe('-ERR [IN-USE] Mailbox is locked by another POP3 session.');
+      expect(await b.c.cmd('QUIT')).toBe('+OK Logging out.');
+      expect(await prisma.maildropLease.count({ where: { mailboxId: md.mailboxId } })).toBe(0);
+    });
   });
 });
 

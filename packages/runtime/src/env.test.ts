@@ -5,7 +5,7 @@ import { baseEnvSchema, boolSchema, ConfigError, parseEnv } from './env.ts';
 describe('parseEnv', () => {
   it('applies the documented defaults', () => {
     const env = parseEnv(baseEnvSchema, {});
-    expect(env).toMatchObject({ MAILROOM_HOST: '127.0.0.1', WEB_PORT: 3000, API_PORT: 3001, POP3_PORT: 1110, POP3S_PORT: 1995, LMTP_PORT: 2424, SMTP_PORT: 2525 });
+    expect(env).toMatchObject({ MAILROOM_HOST: '127.0.0.1', METRICS_HOST: '127.0.0.1', WEB_PORT: 3000, API_PORT: 3001, POP3_PORT: 1110, POP3S_PORT: 1995, LMTP_PORT: 2424, SMTP_PORT: 2525 });
     expect(env.DATABASE_URL).toBeUndefined();
     expect(env.MAILROOM_DATA_DIR).toMatch(/\.mailroom$/);
   });

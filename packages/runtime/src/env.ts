@@ -39,6 +39,8 @@ export const baseEnvSchema = z.object({
   /** POP3 (STLS) and POP3S ports as mail clients reach them; `npm start` sets them to POP3_PORT/POP3S_PORT unless given. */
   MAILROOM_PUBLIC_POP3_PORT: portSchema.default(110),
   MAILROOM_PUBLIC_POP3S_PORT: portSchema.default(995),
+  /** Bind address of the /healthz, /readyz, /metrics listeners: loopback unless the operator opens it (not MAILROOM_HOST). */
+  METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
   WEB_PORT: portSchema.default(3000),
   API_PORT: portSchema.default(3001),
   POP3_PORT: portSchema.default(1110),

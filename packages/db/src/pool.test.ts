@@ -1,0 +1,30 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createPrismaClientWithPool, PoolTimeoutError } from './client.ts';
+import { testDatabaseUrl } from './testing/index.ts';
+
+const { prisma, pool } = createPrismaClientWithPool(testDatabaseUrl(), { maxConnections: 1, acquireTimeoutMs: 300 });
+afterAll(() => prisma.$disconnect());
+
+describe('pool acquire timeout', () => {
+  it('a saturated pool answers with PoolTimeoutError instead of queueing for ever, then serves again', async () => {
+    const held = await pool.connect();
+    try {
+      const err = await pool.connect().then(
+        (c) => (c.release(), undefined),
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(PoolTimeoutError);
+      expect((err as PoolTimeoutError).code).toBe('DB_POOL_TIMEOUT');
+      await expect(pool.query('SELECT 1')).rejects.toBeInstanceOf(PoolTimeoutError);
+      const viaPrisma = await prisma.$queryRaw`SELECT 1`.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // Prisma keeps the code, so services classify it (core's isDatabaseUnavailable) without knowing the pool
+      expect((viaPrisma as { code?: string }).code).toBe('DB_POOL_TIMEOUT');
+    } finally {
+      held.release();
+    }
+    expect(await prisma.$queryRaw<{ n: number }[]>`SELECT 1 AS n`).toEqual([{ n: 1 }]);
+  });
+});
