@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { isIP } from 'node:net';
 import type { PrismaClient } from '@mailroom/db';
+import { networkKey } from '../network.ts';
 
 /** Failures within this window count together; older ones are forgotten. */
 export const THROTTLE_WINDOW_MS = 15 * 60_000;
@@ -20,16 +20,7 @@ export interface ThrottleAssessment {
 
 /** The network an address belongs to for throttling: IPv4 /24, IPv6 /64 (one subscriber usually holds a whole /64). */
 export function ipNetworkKey(ip: string): string {
-  const v = ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
-  if (isIP(v) === 4) return `ip:${v.split('.').slice(0, 3).join('.')}.0/24`;
-  if (isIP(v) === 6) {
-    const [head = '', tail = ''] = v.split('::');
-    const h = head ? head.split(':') : [];
-    const t = tail ? tail.split(':') : [];
-    const full = [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
-    return `ip:${full.slice(0, 4).map((g) => parseInt(g || '0', 16).toString(16)).join(':')}::/64`;
-  }
-  return `ip:${v}`;
+  return `ip:${networkKey(ip, { ipv4Prefix: 24, ipv6Prefix: 64 })}`;
 }
 
 export function accountKey(login: string): string {
