@@ -25,6 +25,7 @@ export const REPLIES = {
   headerTooBig: { code: 554, status: '5.6.0', text: 'Message header section too large' },
   rateLimited: { code: 451, status: '4.7.1', text: 'Too many messages from your address, try again later' },
   tooManyConnections: { code: 421, status: '4.7.0', text: 'Too many connections from your address, try again later' },
+  tooManyErrors: { code: 421, status: '4.7.0', text: 'Too many errors, closing connection' },
   temporaryFailure: { code: 451, status: '4.3.0', text: 'Local error in processing, try again later' },
   busy: { code: 452, status: '4.3.1', text: 'Insufficient system storage, try again later' },
   noAuth: { code: 502, status: '5.5.1', text: 'Authentication not available on this server' },
