@@ -113,25 +113,21 @@ describe('per-network connection limits', () => {
 });
 
 describe('bind addresses', () => {
-  it('keeps LMTP and metrics on loopback when MAILROOM_HOST=0.0.0.0, unless LMTP_HOST/METRICS_HOST say otherwise', async () => {
-    const logger = createLogger('ingress-test', 'silent');
-    const env = loadIngressEnv({ MAILROOM_HOST: '0.0.0.0', LMTP_PORT: '0', SMTP_PORT: '0', INGRESS_METRICS_PORT: '0' });
-    const ingress = createIngress({ prisma, logger, config: ingressConfigFromEnv(env, 'mx.test') });
+  /** Starts an ingress from an environment the way main.ts does and reports where SMTP, LMTP and metrics are bound. */
+  async function boundAddresses(env: Record<string, string>): Promise<(string | undefined)[]> {
+    const parsed = loadIngressEnv({ LMTP_PORT: '0', SMTP_PORT: '0', INGRESS_METRICS_PORT: '0', ...env });
+    const ingress = createIngress({ prisma, logger: createLogger('ingress-test', 'silent'), config: ingressConfigFromEnv(parsed, 'mx.test') });
     await ingress.listen();
     try {
       const a = ingress.addresses();
-      expect([a.smtp?.address, a.lmtp?.address, a.metrics?.address]).toEqual(['0.0.0.0', '127.0.0.1', '127.0.0.1']);
+      return [a.smtp?.address, a.lmtp?.address, a.metrics?.address];
     } finally {
       await ingress.close();
     }
-    const open = loadIngressEnv({ MAILROOM_HOST: '0.0.0.0', LMTP_HOST: '0.0.0.0', METRICS_HOST: '0.0.0.0', LMTP_PORT: '0', SMTP_PORT: '0', INGRESS_METRICS_PORT: '0' });
-    const exposed = createIngress({ prisma, logger, config: ingressConfigFromEnv(open, 'mx.test') });
-    await exposed.listen();
-    try {
-      const a = exposed.addresses();
-      expect([a.smtp?.address, a.lmtp?.address, a.metrics?.address]).toEqual(['0.0.0.0', '0.0.0.0', '0.0.0.0']);
-    } finally {
-      await exposed.close();
-    }
+  }
+
+  it('keeps LMTP and metrics on loopback when MAILROOM_HOST=0.0.0.0, unless LMTP_HOST/METRICS_HOST say otherwise', async () => {
+    expect(await boundAddresses({ MAILROOM_HOST: '0.0.0.0' })).toEqual(['0.0.0.0', '127.0.0.1', '127.0.0.1']);
+    expect(await boundAddresses({ MAILROOM_HOST: '0.0.0.0', LMTP_HOST: '0.0.0.0', METRICS_HOST: '0.0.0.0' })).toEqual(['0.0.0.0', '0.0.0.0', '0.0.0.0']);
   });
 });
