@@ -1,5 +1,5 @@
 import { isDatabaseUnavailable, normalizeDomain, normalizeLocalPart } from '@mailroom/core';
-import { newId, type Prisma, type PrismaClient } from '@mailroom/db';
+import { newId, Prisma, type PrismaClient } from '@mailroom/db';
 import { buildTraceFields, newQueueId, normalizeCrlf, type TraceInfo } from './message.ts';
 import { REPLIES, quotaReply, type QuotaReplyMode, type SmtpReply } from './replies.ts';
 
@@ -9,6 +9,11 @@ export interface DeliveryTarget {
   domainId: string;
   /** `local@domain` of the mailbox (the Delivered-To value). */
   address: string;
+  /**
+   * The domain's owner had a storage limit at RCPT time, so storing takes the owner's row lock first (see lockOwners).
+   * A hint only: a target without it whose owner turns out to be limited is refused by the batch and stored on its own.
+   */
+  ownerLimited?: boolean;
 }
 
 export type RecipientResolution =
@@ -114,7 +119,13 @@ interface PendingStore {
   reject(err: unknown): void;
 }
 
-interface DomainRow {
+/** The owner's storage limit and usage (the sum over the owner's domains; 0 when the owner is unlimited). */
+interface OwnerColumns {
+  owner_max: bigint | null;
+  owner_used: bigint | null;
+}
+
+interface DomainRow extends OwnerColumns {
   domain_id: string;
   domain_active: boolean;
   max_storage_bytes: bigint | null;
@@ -126,7 +137,7 @@ interface DomainRow {
   used_bytes: bigint | null;
 }
 
-interface AliasRow {
+interface AliasRow extends OwnerColumns {
   alias_local_part: string | null;
   mailbox_id: string | null;
   local_part: string | null;
@@ -148,6 +159,15 @@ interface Usage {
 function fits(u: Usage, extra: number): boolean {
   return u.quota === null || u.used + BigInt(extra) <= u.quota;
 }
+
+function ownerUsage(r: OwnerColumns): Usage {
+  return { quota: r.owner_max, used: r.owner_used ?? 0n };
+}
+
+/** Owner limit and usage of the row's `u` (users) alias, for the recipient queries; usage is only summed for limited owners. */
+const OWNER_COLUMNS = `u.max_storage_bytes AS owner_max,
+  CASE WHEN u.max_storage_bytes IS NULL THEN 0::bigint
+       ELSE (SELECT coalesce(sum(o.used_bytes), 0)::bigint FROM domains o WHERE o.owner_id = u.id) END AS owner_used`;
 
 /**
  * Recipient policy and storage: resolves `local@domain` to mailboxes (mailbox, alias fan-out, catch-all) and stores a
@@ -198,7 +218,8 @@ export class DeliveryService {
 
     const rows = await this.prisma.$queryRaw<DomainRow[]>`
       SELECT d.id::text AS domain_id, (d.active AND NOT u.disabled) AS domain_active, d.max_storage_bytes,
-             d.used_bytes AS domain_used, m.id::text AS mailbox_id, m.local_part, m.enabled, m.quota_bytes, m.used_bytes
+             d.used_bytes AS domain_used, m.id::text AS mailbox_id, m.local_part, m.enabled, m.quota_bytes, m.used_bytes,
+             ${Prisma.raw(OWNER_COLUMNS)}
       FROM domains d
       JOIN users u ON u.id = d.owner_id
       LEFT JOIN mailboxes m ON m.domain_id = d.id AND m.local_part = ${localPart ?? ''}
@@ -211,25 +232,26 @@ export class DeliveryService {
     if (row.mailbox_id) {
       if (!row.enabled) return fail(REPLIES.disabled, 'mailbox disabled');
       const mailboxUsage: Usage = { quota: row.quota_bytes, used: row.used_bytes ?? 0n };
-      const q = this.quotaCheck(mailboxUsage, domainUsage, declaredSize);
+      const q = this.quotaCheck(mailboxUsage, domainUsage, ownerUsage(row), declaredSize);
       if (q) return fail(q, 'over quota');
       return {
         ok: true,
         recipient,
         kind: 'mailbox',
-        targets: [{ mailboxId: row.mailbox_id, domainId: row.domain_id, address: `${row.local_part}@${domain}` }],
+        targets: [{ mailboxId: row.mailbox_id, domainId: row.domain_id, address: `${row.local_part}@${domain}`, ownerLimited: row.owner_max !== null }],
       };
     }
 
     const aliasRows = await this.prisma.$queryRaw<AliasRow[]>`
       SELECT a.local_part AS alias_local_part, m.id::text AS mailbox_id, m.local_part, m.enabled, m.quota_bytes,
              m.used_bytes, md.id::text AS domain_id, md.name AS domain_name,
-             (md.active AND NOT mu.disabled) AS domain_active, md.max_storage_bytes, md.used_bytes AS domain_used
+             (md.active AND NOT u.disabled) AS domain_active, md.max_storage_bytes, md.used_bytes AS domain_used,
+             ${Prisma.raw(OWNER_COLUMNS)}
       FROM aliases a
       LEFT JOIN alias_destinations ad ON ad.alias_id = a.id
       LEFT JOIN mailboxes m ON m.id = ad.mailbox_id
       LEFT JOIN domains md ON md.id = m.domain_id
-      LEFT JOIN users mu ON mu.id = md.owner_id
+      LEFT JOIN users u ON u.id = md.owner_id
       WHERE a.domain_id = ${row.domain_id}::uuid AND a.enabled
         AND (a.local_part IS NULL OR a.local_part = ${localPart ?? ''})`;
     const exact = localPart ? aliasRows.filter((r) => r.alias_local_part === localPart) : [];
@@ -242,19 +264,36 @@ export class DeliveryService {
     if (!live.length) return fail(REPLIES.disabled, `${kind} destinations disabled`);
     const targets = new Map<string, DeliveryTarget>();
     for (const r of live) {
-      const q = this.quotaCheck({ quota: r.quota_bytes, used: r.used_bytes ?? 0n }, { quota: r.max_storage_bytes, used: r.domain_used ?? 0n }, declaredSize);
+      const q = this.quotaCheck({ quota: r.quota_bytes, used: r.used_bytes ?? 0n }, { quota: r.max_storage_bytes, used: r.domain_used ?? 0n }, ownerUsage(r), declaredSize);
       if (q) return fail(q, `${kind} destination over quota`);
-      targets.set(r.mailbox_id!, { mailboxId: r.mailbox_id!, domainId: r.domain_id!, address: `${r.local_part}@${r.domain_name}` });
+      targets.set(r.mailbox_id!, { mailboxId: r.mailbox_id!, domainId: r.domain_id!, address: `${r.local_part}@${r.domain_name}`, ownerLimited: r.owner_max !== null });
     }
     return { ok: true, recipient, kind, targets: [...targets.values()] };
   }
 
-  private quotaCheck(mailbox: Usage, domain: Usage, declaredSize: number): SmtpReply | undefined {
+  private quotaCheck(mailbox: Usage, domain: Usage, owner: Usage, declaredSize: number): SmtpReply | undefined {
     // Without a declared size, refuse only what is already full; the exact check happens when storing.
     const extra = declaredSize > 0 ? declaredSize : 1;
     if (!fits(mailbox, extra)) return quotaReply(this.quotaReply, 'mailbox');
     if (!fits(domain, extra)) return quotaReply(this.quotaReply, 'domain');
+    if (!fits(owner, extra)) return quotaReply(this.quotaReply, 'owner');
     return undefined;
+  }
+
+  /**
+   * Locks (FOR NO KEY UPDATE, in id order) the rows of the limited owners of the batch's mailboxes and returns their
+   * ids. An owner's usage is the sum over its domains, which several transactions can raise at once; every delivery
+   * to a limited owner holds this lock until its commit, and sums the usage in a later statement (a fresh snapshot in
+   * READ COMMITTED), so it sees every earlier delivery and concurrent ones cannot overshoot the limit together.
+   */
+  private async lockOwners(tx: TransactionClient, batch: PendingStore[]): Promise<string[]> {
+    const domainIds = [...new Set(batch.flatMap((item) => item.copies.map((c) => c.target.domainId)))];
+    const rows = await tx.$queryRaw<{ id: string }[]>`
+      SELECT u.id::text AS id FROM users u
+       WHERE u.max_storage_bytes IS NOT NULL
+         AND u.id IN (SELECT d.owner_id FROM domains d WHERE d.id = ANY(${domainIds}::uuid[]))
+       ORDER BY u.id FOR NO KEY UPDATE`;
+    return rows.map((r) => r.id);
   }
 
   /**
@@ -329,16 +368,21 @@ export class DeliveryService {
     try {
       let bytes = 0;
       for (const item of batch) for (const c of item.copies) bytes += c.size;
+      const ownerLimited = batch.some((item) => item.copies.some((c) => c.target.ownerLimited));
       const results =
-        bytes <= ONE_STATEMENT_MAX_BYTES
+        bytes <= ONE_STATEMENT_MAX_BYTES && !ownerLimited
           ? // one statement, so one implicit transaction: no BEGIN/COMMIT round trips
-            await this.applyBatch(this.prisma, batch)
-          : // large messages: one statement per copy (array parameters of megabytes are slow), refusals undone in place
-            await this.prisma.$transaction(async (tx) => {
-              const out: StoreResult[] = [];
-              for (const item of batch) out.push(await this.applyStore(tx, item, item.copies.length > 1));
-              return out;
-            }, opts);
+            await this.applyBatch(this.prisma, batch, [])
+          : bytes <= ONE_STATEMENT_MAX_BYTES
+            ? // a limited owner: its row lock first, then the same one statement
+              await this.prisma.$transaction(async (tx) => this.applyBatch(tx, batch, await this.lockOwners(tx, batch)), opts)
+            : // large messages: one statement per copy (array parameters of megabytes are slow), refusals undone in place
+              await this.prisma.$transaction(async (tx) => {
+                const locked = await this.lockOwners(tx, batch);
+                const out: StoreResult[] = [];
+                for (const item of batch) out.push(await this.applyStore(tx, item, item.copies.length > 1, locked));
+                return out;
+              }, opts);
       report('committed');
       batch.forEach((item, i) => item.resolve(results[i]!));
       return;
@@ -350,7 +394,7 @@ export class DeliveryService {
     // which also finds the exact reason for a refusal.
     for (const item of batch) {
       try {
-        item.resolve(await this.prisma.$transaction((tx) => this.applyStore(tx, item, item.copies.length > 1), opts));
+        item.resolve(await this.prisma.$transaction(async (tx) => this.applyStore(tx, item, item.copies.length > 1, await this.lockOwners(tx, [item])), opts));
       } catch (e) {
         item.reject(e);
       }
@@ -360,10 +404,11 @@ export class DeliveryService {
   /**
    * Stores a whole batch with ONE statement (its own transaction): per mailbox, one locking UPDATE takes as many UIDs
    * as it gets messages and adds their sizes under the quota; per domain, one UPDATE adds the usage under the storage
-   * limit; then every message is inserted. If any mailbox or domain refuses its share, the statement fails on purpose
-   * (division by zero in its last column, SQLSTATE 22012), which rolls all of it back.
+   * limit; each limited owner's total (the sum over its domains) must stay under the owner's limit, and its row must be
+   * in `lockedOwners` (see lockOwners); then every message is inserted. If any mailbox, domain or owner refuses its share,
+   * the statement fails on purpose (division by zero in its last column, SQLSTATE 22012), which rolls all of it back.
    */
-  private async applyBatch(tx: TransactionClient | PrismaClient, batch: PendingStore[]): Promise<StoreResult[]> {
+  private async applyBatch(tx: TransactionClient | PrismaClient, batch: PendingStore[], lockedOwners: string[]): Promise<StoreResult[]> {
     const ids: string[] = [];
     const mailboxIds: string[] = [];
     const sizes: number[] = [];
@@ -405,6 +450,14 @@ export class DeliveryService {
          WHERE d.id = pd.domain_id AND u.id = d.owner_id AND d.active AND NOT u.disabled
            AND (d.max_storage_bytes IS NULL OR d.used_bytes + pd.bytes <= d.max_storage_bytes)
      RETURNING d.id
+      ), per_owner AS (
+        SELECT d.owner_id, sum(pd.bytes)::bigint AS bytes FROM per_domain pd JOIN domains d ON d.id = pd.domain_id GROUP BY d.owner_id
+      ), owner_refused AS (
+        -- a limited owner whose row this transaction has not locked, or whose domains would go over its limit
+        SELECT po.owner_id FROM per_owner po JOIN users u ON u.id = po.owner_id
+         WHERE u.max_storage_bytes IS NOT NULL
+           AND (NOT u.id = ANY(${lockedOwners}::uuid[])
+                OR (SELECT coalesce(sum(o.used_bytes), 0) FROM domains o WHERE o.owner_id = u.id) + po.bytes > u.max_storage_bytes)
       ), ins AS (
         INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at)
         SELECT i.id, i.mailbox_id, u.uid, u.uid::text || '.' || replace(i.id::text, '-', ''), i.size, i.raw, i.envelope_from, i.received_at
@@ -413,10 +466,11 @@ export class DeliveryService {
                   FROM input i2 JOIN mb ON mb.id = i2.mailbox_id) u ON u.id = i.id
          WHERE (SELECT count(*) FROM mb) = (SELECT count(*) FROM per_mailbox)
            AND (SELECT count(*) FROM dom) = (SELECT count(*) FROM per_domain)
+           AND NOT EXISTS (SELECT 1 FROM owner_refused)
      RETURNING id, uid
       )
       SELECT (SELECT json_agg(json_build_object('id', id, 'uid', uid)) FROM ins) AS stored,
-             -- the deliberate abort: 1/0 unless every mailbox and domain took its share and every message went in
+             -- the deliberate abort: 1/0 unless every mailbox, domain and owner took its share and every message went in
              1 / (CASE WHEN (SELECT count(*) FROM mb) = (SELECT count(*) FROM per_mailbox)
                         AND (SELECT count(*) FROM dom) = (SELECT count(*) FROM per_domain)
                         AND (SELECT count(*) FROM ins) = ${ids.length}::int
@@ -433,8 +487,11 @@ export class DeliveryService {
     }));
   }
 
-  /** Applies one request inside `tx`; a refusal leaves the transaction as it found it (savepoint or compensation). */
-  private async applyStore(tx: TransactionClient, item: PendingStore, useSavepoint: boolean): Promise<StoreResult> {
+  /**
+   * Applies one request inside `tx`; a refusal leaves the transaction as it found it (savepoint or compensation).
+   * `lockedOwners`: the limited owners whose rows `tx` holds (lockOwners), whose totals are checked here.
+   */
+  private async applyStore(tx: TransactionClient, item: PendingStore, useSavepoint: boolean, lockedOwners: string[]): Promise<StoreResult> {
     if (useSavepoint) await tx.$executeRawUnsafe('SAVEPOINT mailroom_store');
     const stored: StoredCopy[] = [];
     for (const c of item.copies) {
@@ -454,6 +511,9 @@ export class DeliveryService {
             FROM mb, users u
            WHERE d.id = mb.domain_id AND u.id = d.owner_id AND d.active AND NOT u.disabled
              AND (d.max_storage_bytes IS NULL OR d.used_bytes + ${size}::bigint <= d.max_storage_bytes)
+             AND (u.max_storage_bytes IS NULL
+                  OR (u.id = ANY(${lockedOwners}::uuid[])
+                      AND (SELECT coalesce(sum(o.used_bytes), 0) FROM domains o WHERE o.owner_id = u.id) + ${size}::bigint <= u.max_storage_bytes))
        RETURNING d.id
         ), ins AS (
           INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at)
@@ -477,11 +537,15 @@ export class DeliveryService {
         else if (!state[0].enabled) refusal = { reply: REPLIES.disabled, reason: 'mailbox disabled' };
         else refusal = { reply: quotaReply(this.quotaReply, 'mailbox'), reason: 'mailbox quota exceeded' };
       } else {
-        const state = await tx.$queryRaw<{ active: boolean }[]>`
-          SELECT (d.active AND NOT u.disabled) AS active FROM domains d JOIN users u ON u.id = d.owner_id WHERE d.id = ${r.domain_id}::uuid`;
-        refusal = state[0]?.active
-          ? { reply: quotaReply(this.quotaReply, 'domain'), reason: 'domain storage limit exceeded' }
-          : { reply: REPLIES.domainDisabled, reason: 'domain disabled' };
+        const state = await tx.$queryRaw<{ active: boolean; domain_full: boolean }[]>`
+          SELECT (d.active AND NOT u.disabled) AS active,
+                 (d.max_storage_bytes IS NOT NULL AND d.used_bytes + ${size}::bigint > d.max_storage_bytes) AS domain_full
+            FROM domains d JOIN users u ON u.id = d.owner_id WHERE d.id = ${r.domain_id}::uuid`;
+        refusal = !state[0]?.active
+          ? { reply: REPLIES.domainDisabled, reason: 'domain disabled' }
+          : state[0].domain_full
+            ? { reply: quotaReply(this.quotaReply, 'domain'), reason: 'domain storage limit exceeded' }
+            : { reply: quotaReply(this.quotaReply, 'owner'), reason: 'owner storage limit exceeded' };
       }
       if (useSavepoint) {
         await tx.$executeRawUnsafe('ROLLBACK TO SAVEPOINT mailroom_store');
