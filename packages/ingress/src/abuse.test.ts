@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@mailroom/runtime';
 import { ingressConfigFromEnv, loadIngressEnv } from './config.ts';
-import { createIngress } from './server.ts';
+import { createIngress, MEMORY_COST_PER_OCTET } from './server.ts';
 import { createFixture, testPrisma, type Fixture } from './testing/fixtures.ts';
-import { startIngress } from './testing/harness.ts';
+import { eventually, startIngress } from './testing/harness.ts';
 import { WireClient, type Reply } from './testing/wire-client.ts';
 
 const prisma = testPrisma(10);
@@ -83,6 +83,45 @@ describe('address harvesting (SMTP error limits)', () => {
       expect(lmtp.closed).toBe(false);
       expect(lmtp.replies).toHaveLength(60);
       expect(lmtp.replies.every((r) => r.code === 550)).toBe(true);
+    } finally {
+      await ing.close();
+    }
+  });
+});
+
+describe('message memory budget', () => {
+  it('counts what a message really costs and defers what does not fit with 452 4.3.1 instead of buffering it', async () => {
+    const size = 20_000;
+    // room for two messages at their real cost, not for a third (which would fit three times over if octets were counted)
+    const budget = Math.floor(2.5 * size * MEMORY_COST_PER_OCTET);
+    const ing = await startIngress(prisma, { maxMessageBytes: size + 1000, maxBufferedBytes: budget });
+    try {
+      const m = await f.mailbox('budget');
+      const body = (ch: string) => `Subject: ${ch}\r\n\r\n${ch.repeat(size - 20)}\r\n`;
+      const open = async () => {
+        const c = await WireClient.connect(ing.ports.lmtp);
+        await c.command('LHLO mta.test');
+        await c.command('MAIL FROM:<x@example.org>');
+        expect((await c.command(`RCPT TO:<${m.address}>`)).code).toBe(250);
+        expect((await c.command('DATA')).code).toBe(354);
+        return c;
+      };
+      const clients = [await open(), await open()];
+      clients[0]!.write(body('a'));
+      clients[1]!.write(body('b'));
+      await eventually(() => ing.ingress.bufferedBytes() >= 2 * (size - 20) * MEMORY_COST_PER_OCTET);
+      const third = await open();
+      third.sendData(Buffer.from(body('c')));
+      const r = await third.read();
+      expect([r.code, r.text.split(' ')[0]]).toEqual([452, '4.3.1']);
+      // the refused message was drained, not held: only the two pending messages are in memory
+      expect(ing.ingress.bufferedBytes()).toBeLessThanOrEqual(budget);
+      // (the last line of each pending message is held back by the DATA parser until the final dot)
+      expect(ing.ingress.bufferedBytes()).toBeGreaterThanOrEqual(2 * (size - 20) * MEMORY_COST_PER_OCTET);
+      for (const c of clients) c.write('.\r\n');
+      for (const c of clients) expect((await c.read()).code).toBe(250);
+      await eventually(() => ing.ingress.bufferedBytes() === 0);
+      for (const c of [...clients, third]) await c.quit();
     } finally {
       await ing.close();
     }

@@ -11,7 +11,10 @@ export const ingressEnvSchema = baseEnvSchema.extend({
   LMTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
   /** Largest message accepted (octets of the message as received, CRLF line endings), announced in SIZE. */
   INGRESS_MAX_MESSAGE_BYTES: positiveIntSchema.max(1_000_000_000).default(DEFAULT_MAX_MESSAGE_BYTES),
-  /** Message data held in memory across all sessions; a message that would exceed it gets 452 4.3.1 (at least INGRESS_MAX_MESSAGE_BYTES). */
+  /**
+   * Memory for message data across all sessions, counted at what a message really costs (MEMORY_COST_PER_OCTET × its
+   * octets); a message that would exceed it gets 452 4.3.1 (raised to fit one message of INGRESS_MAX_MESSAGE_BYTES).
+   */
   INGRESS_MAX_BUFFERED_BYTES: positiveIntSchema.default(536_870_912),
   /** Largest header section; a message whose header does not end within it is refused (554 5.6.0). */
   INGRESS_MAX_HEADER_BYTES: positiveIntSchema.default(1_048_576),
@@ -78,7 +81,7 @@ export interface IngressConfig {
   hostname: string;
   smtpEnabled: boolean;
   maxMessageBytes: number;
-  /** Message data held in memory across all sessions (raised to maxMessageBytes if lower). */
+  /** Memory for message data across all sessions, in octets × MEMORY_COST_PER_OCTET (raised to fit one largest message). */
   maxBufferedBytes: number;
   maxHeaderBytes: number;
   quotaReply: 'temporary' | 'permanent';

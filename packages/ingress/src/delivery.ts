@@ -1,5 +1,5 @@
 import { isDatabaseUnavailable, normalizeDomain, normalizeLocalPart } from '@mailroom/core';
-import { newId, Prisma, type PrismaClient } from '@mailroom/db';
+import { newId, pgPoolOf, Prisma, type PgPool, type PgPoolClient, type PrismaClient } from '@mailroom/db';
 import { buildTraceFields, newQueueId, normalizeCrlf, type TraceInfo } from './message.ts';
 import { REPLIES, quotaReply, type QuotaReplyMode, type SmtpReply } from './replies.ts';
 
@@ -76,7 +76,8 @@ const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 /** Batches up to this size are stored with one statement; larger ones with one statement per copy. */
 const ONE_STATEMENT_MAX_BYTES = 1024 * 1024;
 
-type TransactionClient = Prisma.TransactionClient;
+/** Where storage statements run: the pool (one statement, its own transaction) or a client inside BEGIN … COMMIT. */
+type Sql = PgPool | PgPoolClient;
 
 /** A batch in which some mailbox or domain refused its share (see applyBatch). */
 class BatchRefused extends Error {}
@@ -185,11 +186,20 @@ export class DeliveryService {
     this.quotaReply = options.quotaReply ?? 'temporary';
     this.hostname = options.hostname ?? 'localhost';
     this.transactionTimeoutMs = options.transactionTimeoutMs ?? 120_000;
+    const pool = pgPoolOf(prisma);
+    if (!pool) throw new Error('DeliveryService needs a client from createPrismaClient (message data goes through its pg pool)');
+    this.pool = pool;
     this.onBatch = options.onBatch;
     this.postmasterAddress = options.postmasterAddress;
   }
 
   private readonly postmasterAddress: string | undefined;
+
+  /**
+   * Message data is written through `pg` directly, as binary parameters: Prisma serialises a Buffer parameter through
+   * text copies costing about 7× its size in memory (measured with bench/memory.ts), `pg` about 1×.
+   */
+  private readonly pool: PgPool;
 
   private readonly onBatch: ((info: BatchInfo) => void) | undefined;
 
@@ -286,14 +296,34 @@ export class DeliveryService {
    * to a limited owner holds this lock until its commit, and sums the usage in a later statement (a fresh snapshot in
    * READ COMMITTED), so it sees every earlier delivery and concurrent ones cannot overshoot the limit together.
    */
-  private async lockOwners(tx: TransactionClient, batch: PendingStore[]): Promise<string[]> {
+  private async lockOwners(tx: PgPoolClient, batch: PendingStore[]): Promise<string[]> {
     const domainIds = [...new Set(batch.flatMap((item) => item.copies.map((c) => c.target.domainId)))];
-    const rows = await tx.$queryRaw<{ id: string }[]>`
-      SELECT u.id::text AS id FROM users u
-       WHERE u.max_storage_bytes IS NOT NULL
-         AND u.id IN (SELECT d.owner_id FROM domains d WHERE d.id = ANY(${domainIds}::uuid[]))
-       ORDER BY u.id FOR NO KEY UPDATE`;
+    const { rows } = await tx.query<{ id: string }>(
+      `SELECT u.id::text AS id FROM users u
+        WHERE u.max_storage_bytes IS NOT NULL
+          AND u.id IN (SELECT d.owner_id FROM domains d WHERE d.id = ANY($1::uuid[]))
+        ORDER BY u.id FOR NO KEY UPDATE`,
+      [domainIds],
+    );
     return rows.map((r) => r.id);
+  }
+
+  /** Runs `fn` in one transaction on one pooled connection (statements limited to transactionTimeoutMs each). */
+  private async transaction<T>(fn: (tx: PgPoolClient) => Promise<T>): Promise<T> {
+    const tx = await this.pool.connect();
+    let broken = false;
+    try {
+      await tx.query('BEGIN');
+      await tx.query(`SET LOCAL statement_timeout = ${Math.trunc(this.transactionTimeoutMs)}`);
+      const result = await fn(tx);
+      await tx.query('COMMIT');
+      return result;
+    } catch (err) {
+      await tx.query('ROLLBACK').catch(() => (broken = true));
+      throw err;
+    } finally {
+      tx.release(broken);
+    }
   }
 
   /**
@@ -351,7 +381,6 @@ export class DeliveryService {
   }
 
   private async runBatch(batch: PendingStore[]): Promise<void> {
-    const opts = { timeout: this.transactionTimeoutMs, maxWait: 30_000 };
     const started = performance.now();
     const report = (outcome: BatchInfo['outcome'], error?: unknown) => {
       if (!this.onBatch) return;
@@ -372,17 +401,17 @@ export class DeliveryService {
       const results =
         bytes <= ONE_STATEMENT_MAX_BYTES && !ownerLimited
           ? // one statement, so one implicit transaction: no BEGIN/COMMIT round trips
-            await this.applyBatch(this.prisma, batch, [])
+            await this.applyBatch(this.pool, batch, [])
           : bytes <= ONE_STATEMENT_MAX_BYTES
             ? // a limited owner: its row lock first, then the same one statement
-              await this.prisma.$transaction(async (tx) => this.applyBatch(tx, batch, await this.lockOwners(tx, batch)), opts)
+              await this.transaction(async (tx) => this.applyBatch(tx, batch, await this.lockOwners(tx, batch)))
             : // large messages: one statement per copy (array parameters of megabytes are slow), refusals undone in place
-              await this.prisma.$transaction(async (tx) => {
+              await this.transaction(async (tx) => {
                 const locked = await this.lockOwners(tx, batch);
                 const out: StoreResult[] = [];
                 for (const item of batch) out.push(await this.applyStore(tx, item, item.copies.length > 1, locked));
                 return out;
-              }, opts);
+              });
       report('committed');
       batch.forEach((item, i) => item.resolve(results[i]!));
       return;
@@ -394,7 +423,7 @@ export class DeliveryService {
     // which also finds the exact reason for a refusal.
     for (const item of batch) {
       try {
-        item.resolve(await this.prisma.$transaction(async (tx) => this.applyStore(tx, item, item.copies.length > 1, await this.lockOwners(tx, [item])), opts));
+        item.resolve(await this.transaction(async (tx) => this.applyStore(tx, item, item.copies.length > 1, await this.lockOwners(tx, [item]))));
       } catch (e) {
         item.reject(e);
       }
@@ -408,7 +437,7 @@ export class DeliveryService {
    * in `lockedOwners` (see lockOwners); then every message is inserted. If any mailbox, domain or owner refuses its share,
    * the statement fails on purpose (division by zero in its last column, SQLSTATE 22012), which rolls all of it back.
    */
-  private async applyBatch(tx: TransactionClient | PrismaClient, batch: PendingStore[], lockedOwners: string[]): Promise<StoreResult[]> {
+  private async applyBatch(tx: Sql, batch: PendingStore[], lockedOwners: string[]): Promise<StoreResult[]> {
     const ids: string[] = [];
     const mailboxIds: string[] = [];
     const sizes: number[] = [];
@@ -425,11 +454,12 @@ export class DeliveryService {
         dates.push(item.date.toISOString());
       }
     }
-    const rows = await tx.$queryRaw<{ stored: { id: string; uid: number }[] | null; ok: number }[]>`
+    const { rows } = await tx.query<{ stored: { id: string; uid: number }[] | null; ok: number }>(
+      `
       WITH input AS (
         -- messages travel as base64 text: cheaper to encode than Prisma's bytea array form
         SELECT t.id, t.mailbox_id, t.size, decode(t.raw64, 'base64') AS raw, t.envelope_from, t.received_at, t.ord
-          FROM unnest(${ids}::uuid[], ${mailboxIds}::uuid[], ${sizes}::int[], ${raws}::text[], ${froms}::text[], ${dates}::timestamptz[])
+          FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::timestamptz[])
                WITH ORDINALITY AS t(id, mailbox_id, size, raw64, envelope_from, received_at, ord)
       ), per_mailbox AS (
         SELECT mailbox_id, count(*)::int AS n, sum(size)::bigint AS bytes FROM input GROUP BY mailbox_id
@@ -456,7 +486,7 @@ export class DeliveryService {
         -- a limited owner whose row this transaction has not locked, or whose domains would go over its limit
         SELECT po.owner_id FROM per_owner po JOIN users u ON u.id = po.owner_id
          WHERE u.max_storage_bytes IS NOT NULL
-           AND (NOT u.id = ANY(${lockedOwners}::uuid[])
+           AND (NOT u.id = ANY($7::uuid[])
                 OR (SELECT coalesce(sum(o.used_bytes), 0) FROM domains o WHERE o.owner_id = u.id) + po.bytes > u.max_storage_bytes)
       ), ins AS (
         INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at)
@@ -473,8 +503,10 @@ export class DeliveryService {
              -- the deliberate abort: 1/0 unless every mailbox, domain and owner took its share and every message went in
              1 / (CASE WHEN (SELECT count(*) FROM mb) = (SELECT count(*) FROM per_mailbox)
                         AND (SELECT count(*) FROM dom) = (SELECT count(*) FROM per_domain)
-                        AND (SELECT count(*) FROM ins) = ${ids.length}::int
-                       THEN 1 ELSE 0 END) AS ok`;
+                        AND (SELECT count(*) FROM ins) = $8::int
+                       THEN 1 ELSE 0 END) AS ok`,
+      [ids, mailboxIds, sizes, raws, froms, dates, lockedOwners, ids.length],
+    );
     const r = rows[0]!;
     if ((r.stored?.length ?? 0) !== ids.length) throw new BatchRefused();
     const uids = new Map(r.stored!.map((x) => [x.id, Number(x.uid)]));
@@ -491,39 +523,43 @@ export class DeliveryService {
    * Applies one request inside `tx`; a refusal leaves the transaction as it found it (savepoint or compensation).
    * `lockedOwners`: the limited owners whose rows `tx` holds (lockOwners), whose totals are checked here.
    */
-  private async applyStore(tx: TransactionClient, item: PendingStore, useSavepoint: boolean, lockedOwners: string[]): Promise<StoreResult> {
-    if (useSavepoint) await tx.$executeRawUnsafe('SAVEPOINT mailroom_store');
+  private async applyStore(tx: PgPoolClient, item: PendingStore, useSavepoint: boolean, lockedOwners: string[]): Promise<StoreResult> {
+    if (useSavepoint) await tx.query('SAVEPOINT mailroom_store');
     const stored: StoredCopy[] = [];
     for (const c of item.copies) {
       const size = c.size;
       const suffix = c.messageId.replace(/-/g, '');
-      const rows = await tx.$queryRaw<{ uid: number | null; domain_id: string | null; domain_ok: boolean; inserted: boolean }[]>`
+      // trace and body travel as two binary parameters and are joined by the server: no copy of the message in JS
+      const { rows } = await tx.query<{ uid: number | null; domain_id: string | null; domain_ok: boolean; inserted: boolean }>(
+        `
         WITH mb AS (
           UPDATE mailboxes
-             SET next_uid = next_uid + 1, used_bytes = used_bytes + ${size}::bigint,
+             SET next_uid = next_uid + 1, used_bytes = used_bytes + $3::bigint,
                  message_count = message_count + 1, updated_at = now()
-           WHERE id = ${c.target.mailboxId}::uuid AND enabled
-             AND (quota_bytes IS NULL OR used_bytes + ${size}::bigint <= quota_bytes)
+           WHERE id = $2::uuid AND enabled
+             AND (quota_bytes IS NULL OR used_bytes + $3::bigint <= quota_bytes)
        RETURNING next_uid - 1 AS uid, domain_id
         ), dom AS (
           UPDATE domains d
-             SET used_bytes = d.used_bytes + ${size}::bigint, updated_at = now()
+             SET used_bytes = d.used_bytes + $3::bigint, updated_at = now()
             FROM mb, users u
            WHERE d.id = mb.domain_id AND u.id = d.owner_id AND d.active AND NOT u.disabled
-             AND (d.max_storage_bytes IS NULL OR d.used_bytes + ${size}::bigint <= d.max_storage_bytes)
+             AND (d.max_storage_bytes IS NULL OR d.used_bytes + $3::bigint <= d.max_storage_bytes)
              AND (u.max_storage_bytes IS NULL
-                  OR (u.id = ANY(${lockedOwners}::uuid[])
-                      AND (SELECT coalesce(sum(o.used_bytes), 0) FROM domains o WHERE o.owner_id = u.id) + ${size}::bigint <= u.max_storage_bytes))
+                  OR (u.id = ANY($9::uuid[])
+                      AND (SELECT coalesce(sum(o.used_bytes), 0) FROM domains o WHERE o.owner_id = u.id) + $3::bigint <= u.max_storage_bytes))
        RETURNING d.id
         ), ins AS (
           INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at)
-          SELECT ${c.messageId}::uuid, ${c.target.mailboxId}::uuid, mb.uid, mb.uid::text || '.' || ${suffix}::text,
-                 ${size}::int, ${rawOf(c)}, ${item.envelopeFrom}::text, ${item.date}::timestamptz
+          SELECT $1::uuid, $2::uuid, mb.uid, mb.uid::text || '.' || $4::text,
+                 $3::int, $5::bytea || $6::bytea, $7::text, $8::timestamptz
             FROM mb, dom
        RETURNING uid
         )
         SELECT (SELECT uid FROM mb) AS uid, (SELECT domain_id::text FROM mb) AS domain_id,
-               EXISTS (SELECT 1 FROM dom) AS domain_ok, EXISTS (SELECT 1 FROM ins) AS inserted`;
+               EXISTS (SELECT 1 FROM dom) AS domain_ok, EXISTS (SELECT 1 FROM ins) AS inserted`,
+        [c.messageId, c.target.mailboxId, size, suffix, c.trace, c.body, item.envelopeFrom, item.date.toISOString(), lockedOwners],
+      );
       const r = rows[0]!;
       if (r.inserted && r.uid !== null) {
         const uid = Number(r.uid);
@@ -532,15 +568,17 @@ export class DeliveryService {
       }
       let refusal: { reply: SmtpReply; reason: string };
       if (r.uid === null) {
-        const state = await tx.$queryRaw<{ enabled: boolean }[]>`SELECT enabled FROM mailboxes WHERE id = ${c.target.mailboxId}::uuid`;
+        const { rows: state } = await tx.query<{ enabled: boolean }>('SELECT enabled FROM mailboxes WHERE id = $1::uuid', [c.target.mailboxId]);
         if (!state[0]) refusal = { reply: REPLIES.unknownUser, reason: 'mailbox vanished' };
         else if (!state[0].enabled) refusal = { reply: REPLIES.disabled, reason: 'mailbox disabled' };
         else refusal = { reply: quotaReply(this.quotaReply, 'mailbox'), reason: 'mailbox quota exceeded' };
       } else {
-        const state = await tx.$queryRaw<{ active: boolean; domain_full: boolean }[]>`
-          SELECT (d.active AND NOT u.disabled) AS active,
-                 (d.max_storage_bytes IS NOT NULL AND d.used_bytes + ${size}::bigint > d.max_storage_bytes) AS domain_full
-            FROM domains d JOIN users u ON u.id = d.owner_id WHERE d.id = ${r.domain_id}::uuid`;
+        const { rows: state } = await tx.query<{ active: boolean; domain_full: boolean }>(
+          `SELECT (d.active AND NOT u.disabled) AS active,
+                  (d.max_storage_bytes IS NOT NULL AND d.used_bytes + $2::bigint > d.max_storage_bytes) AS domain_full
+             FROM domains d JOIN users u ON u.id = d.owner_id WHERE d.id = $1::uuid`,
+          [r.domain_id, size],
+        );
         refusal = !state[0]?.active
           ? { reply: REPLIES.domainDisabled, reason: 'domain disabled' }
           : state[0].domain_full
@@ -548,17 +586,18 @@ export class DeliveryService {
             : { reply: quotaReply(this.quotaReply, 'owner'), reason: 'owner storage limit exceeded' };
       }
       if (useSavepoint) {
-        await tx.$executeRawUnsafe('ROLLBACK TO SAVEPOINT mailroom_store');
-        await tx.$executeRawUnsafe('RELEASE SAVEPOINT mailroom_store');
+        await tx.query('ROLLBACK TO SAVEPOINT mailroom_store');
+        await tx.query('RELEASE SAVEPOINT mailroom_store');
       } else if (r.uid !== null) {
         // single copy whose domain refused it: undo its mailbox update (our row lock means nobody saw it)
-        await tx.$executeRaw`
-          UPDATE mailboxes SET next_uid = next_uid - 1, used_bytes = used_bytes - ${size}::bigint, message_count = message_count - 1
-           WHERE id = ${c.target.mailboxId}::uuid`;
+        await tx.query(
+          'UPDATE mailboxes SET next_uid = next_uid - 1, used_bytes = used_bytes - $2::bigint, message_count = message_count - 1 WHERE id = $1::uuid',
+          [c.target.mailboxId, size],
+        );
       }
       return { ok: false, ...refusal };
     }
-    if (useSavepoint) await tx.$executeRawUnsafe('RELEASE SAVEPOINT mailroom_store');
+    if (useSavepoint) await tx.query('RELEASE SAVEPOINT mailroom_store');
     return { ok: true, copies: stored };
   }
 }
