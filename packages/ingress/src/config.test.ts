@@ -9,6 +9,22 @@ describe('ingress environment', () => {
     expect(ingressConfigFromEnv(loadIngressEnv({ INGRESS_POSTMASTER_ADDRESS: '' }), 'h').postmasterAddress).toBeUndefined();
   });
 
+  it('binds SMTP to MAILROOM_HOST but LMTP and metrics to loopback unless LMTP_HOST / METRICS_HOST say otherwise', () => {
+    const open = ingressConfigFromEnv(loadIngressEnv({ MAILROOM_HOST: '0.0.0.0' }), 'h');
+    expect([open.host, open.lmtpHost, open.metricsHost]).toEqual(['0.0.0.0', '127.0.0.1', '127.0.0.1']);
+    const own = ingressConfigFromEnv(loadIngressEnv({ MAILROOM_HOST: '0.0.0.0', LMTP_HOST: '10.0.0.5', METRICS_HOST: '::' }), 'h');
+    expect([own.lmtpHost, own.metricsHost]).toEqual(['10.0.0.5', '::']);
+  });
+
+  it('parses the error limits and the per-network prefixes', () => {
+    const d = ingressConfigFromEnv(loadIngressEnv({}), 'h');
+    expect(d).toMatchObject({ softErrorLimit: 10, hardErrorLimit: 20, errorSleepMs: 1000, ipv4Prefix: 32, ipv6Prefix: 64 });
+    const c = ingressConfigFromEnv(loadIngressEnv({ INGRESS_SOFT_ERROR_LIMIT: '3', INGRESS_HARD_ERROR_LIMIT: '0', INGRESS_ERROR_SLEEP_MS: '250', INGRESS_IPV6_PREFIX: '56' }), 'h');
+    expect(c).toMatchObject({ softErrorLimit: 3, hardErrorLimit: 0, errorSleepMs: 250, ipv6Prefix: 56 });
+    expect(() => loadIngressEnv({ INGRESS_IPV6_PREFIX: '129' })).toThrow(/INGRESS_IPV6_PREFIX/);
+    expect(() => loadIngressEnv({ INGRESS_HARD_ERROR_LIMIT: '-1' })).toThrow(/INGRESS_HARD_ERROR_LIMIT/);
+  });
+
   it('refuses bad values with the variable named', () => {
     expect(() => loadIngressEnv({ INGRESS_POSTMASTER_ADDRESS: 'postmaster' })).toThrow(/INGRESS_POSTMASTER_ADDRESS: must be an address/);
     expect(() => loadIngressEnv({ INGRESS_QUOTA_REPLY: 'sometimes' })).toThrow(/INGRESS_QUOTA_REPLY/);

@@ -7,9 +7,14 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 52_428_800;
 /** The ingress process environment: the shared base plus ingress limits and policy. */
 export const ingressEnvSchema = baseEnvSchema.extend({
   INGRESS_METRICS_PORT: portSchema.default(9102),
+  /** Bind address of the LMTP listener (for the MTA in front): loopback unless said otherwise, whatever MAILROOM_HOST is. */
+  LMTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
   /** Largest message accepted (octets of the message as received, CRLF line endings), announced in SIZE. */
   INGRESS_MAX_MESSAGE_BYTES: positiveIntSchema.max(1_000_000_000).default(DEFAULT_MAX_MESSAGE_BYTES),
-  /** Message data held in memory across all sessions; a message that would exceed it gets 452 4.3.1 (at least INGRESS_MAX_MESSAGE_BYTES). */
+  /**
+   * Memory for message data across all sessions, counted at what a message really costs (MEMORY_COST_PER_OCTET × its
+   * octets); a message that would exceed it gets 452 4.3.1 (raised to fit one message of INGRESS_MAX_MESSAGE_BYTES).
+   */
   INGRESS_MAX_BUFFERED_BYTES: positiveIntSchema.default(536_870_912),
   /** Largest header section; a message whose header does not end within it is refused (554 5.6.0). */
   INGRESS_MAX_HEADER_BYTES: positiveIntSchema.default(1_048_576),
@@ -23,6 +28,16 @@ export const ingressEnvSchema = baseEnvSchema.extend({
   INGRESS_MAX_CONNECTIONS_PER_IP_PER_MINUTE: nonNegativeIntSchema.default(120),
   /** Messages (MAIL commands) per minute from one IP address over SMTP; 0 = unlimited. */
   INGRESS_MAX_MESSAGES_PER_IP_PER_MINUTE: nonNegativeIntSchema.default(120),
+  /** Leading bits of an IPv4 address that count as one client for the SMTP per-address limits (32 = the address). */
+  INGRESS_IPV4_PREFIX: z.coerce.number().int().min(8).max(32).default(32),
+  /** Leading bits of an IPv6 address that count as one client for the SMTP per-address limits (64: one subscriber). */
+  INGRESS_IPV6_PREFIX: z.coerce.number().int().min(16).max(128).default(64),
+  /** Refused recipients in one SMTP connection after which each further refusal is delayed (Postfix smtpd_soft_error_limit). */
+  INGRESS_SOFT_ERROR_LIMIT: nonNegativeIntSchema.default(10),
+  /** Refused recipients in one SMTP connection at which it gets 421 4.7.0 and is closed (smtpd_hard_error_limit); 0 = never. */
+  INGRESS_HARD_ERROR_LIMIT: nonNegativeIntSchema.default(20),
+  /** Delay unit after a refusal past the soft limit: the n-th refusal past it waits n × this (smtpd_error_sleep_time). */
+  INGRESS_ERROR_SLEEP_MS: nonNegativeIntSchema.max(60_000).default(1000),
   /** Recipients per transaction. */
   INGRESS_MAX_RECIPIENTS: positiveIntSchema.default(100),
   /** Longest command line in octets. */
@@ -53,7 +68,12 @@ export type IngressEnv = z.infer<typeof ingressEnvSchema>;
 
 /** What the ingress factory needs; built from the environment by {@link ingressConfigFromEnv} or directly by tests. */
 export interface IngressConfig {
+  /** Bind address of the SMTP listener (MAILROOM_HOST). */
   host: string;
+  /** Bind address of the LMTP listener (LMTP_HOST). */
+  lmtpHost: string;
+  /** Bind address of the HTTP health/metrics listener (METRICS_HOST). */
+  metricsHost: string;
   lmtpPort: number;
   smtpPort: number;
   /** null = no HTTP endpoint. */
@@ -61,7 +81,7 @@ export interface IngressConfig {
   hostname: string;
   smtpEnabled: boolean;
   maxMessageBytes: number;
-  /** Message data held in memory across all sessions (raised to maxMessageBytes if lower). */
+  /** Memory for message data across all sessions, in octets × MEMORY_COST_PER_OCTET (raised to fit one largest message). */
   maxBufferedBytes: number;
   maxHeaderBytes: number;
   quotaReply: 'temporary' | 'permanent';
@@ -69,6 +89,13 @@ export interface IngressConfig {
   maxConnectionsPerIp: number;
   maxConnectionsPerIpPerMinute: number;
   maxMessagesPerIpPerMinute: number;
+  /** Prefix lengths that make one client for the per-address SMTP limits. */
+  ipv4Prefix: number;
+  ipv6Prefix: number;
+  /** SMTP only (LMTP's MTA is trusted): refused recipients before delays start, and at which the connection is closed. */
+  softErrorLimit: number;
+  hardErrorLimit: number;
+  errorSleepMs: number;
   maxRecipients: number;
   maxCommandOctets: number;
   socketTimeoutMs: number;
@@ -79,6 +106,8 @@ export interface IngressConfig {
 
 export const DEFAULT_INGRESS_CONFIG: IngressConfig = {
   host: '127.0.0.1',
+  lmtpHost: '127.0.0.1',
+  metricsHost: '127.0.0.1',
   lmtpPort: 2424,
   smtpPort: 2525,
   metricsPort: 9102,
@@ -92,6 +121,11 @@ export const DEFAULT_INGRESS_CONFIG: IngressConfig = {
   maxConnectionsPerIp: 20,
   maxConnectionsPerIpPerMinute: 120,
   maxMessagesPerIpPerMinute: 120,
+  ipv4Prefix: 32,
+  ipv6Prefix: 64,
+  softErrorLimit: 10,
+  hardErrorLimit: 20,
+  errorSleepMs: 1000,
   maxRecipients: 100,
   maxCommandOctets: 4096,
   socketTimeoutMs: 120_000,
@@ -105,6 +139,8 @@ export function loadIngressEnv(env: NodeJS.ProcessEnv = process.env): IngressEnv
 export function ingressConfigFromEnv(env: IngressEnv, fallbackHostname: string): IngressConfig {
   return {
     host: env.MAILROOM_HOST,
+    lmtpHost: env.LMTP_HOST,
+    metricsHost: env.METRICS_HOST,
     lmtpPort: env.LMTP_PORT,
     smtpPort: env.SMTP_PORT,
     metricsPort: env.INGRESS_METRICS_PORT,
@@ -118,6 +154,11 @@ export function ingressConfigFromEnv(env: IngressEnv, fallbackHostname: string):
     maxConnectionsPerIp: env.INGRESS_MAX_CONNECTIONS_PER_IP,
     maxConnectionsPerIpPerMinute: env.INGRESS_MAX_CONNECTIONS_PER_IP_PER_MINUTE,
     maxMessagesPerIpPerMinute: env.INGRESS_MAX_MESSAGES_PER_IP_PER_MINUTE,
+    ipv4Prefix: env.INGRESS_IPV4_PREFIX,
+    ipv6Prefix: env.INGRESS_IPV6_PREFIX,
+    softErrorLimit: env.INGRESS_SOFT_ERROR_LIMIT,
+    hardErrorLimit: env.INGRESS_HARD_ERROR_LIMIT,
+    errorSleepMs: env.INGRESS_ERROR_SLEEP_MS,
     maxRecipients: env.INGRESS_MAX_RECIPIENTS,
     maxCommandOctets: env.INGRESS_MAX_COMMAND_OCTETS,
     socketTimeoutMs: env.INGRESS_SOCKET_TIMEOUT_MS,

@@ -1,5 +1,5 @@
 import { isDatabaseUnavailable, normalizeDomain, normalizeLocalPart } from '@mailroom/core';
-import { newId, type Prisma, type PrismaClient } from '@mailroom/db';
+import { newId, pgPoolOf, Prisma, type PgPool, type PgPoolClient, type PrismaClient } from '@mailroom/db';
 import { buildTraceFields, newQueueId, normalizeCrlf, type TraceInfo } from './message.ts';
 import { REPLIES, quotaReply, type QuotaReplyMode, type SmtpReply } from './replies.ts';
 
@@ -9,6 +9,11 @@ export interface DeliveryTarget {
   domainId: string;
   /** `local@domain` of the mailbox (the Delivered-To value). */
   address: string;
+  /**
+   * The domain's owner had a storage limit at RCPT time, so storing takes the owner's row lock first (see lockOwners).
+   * A hint only: a target without it whose owner turns out to be limited is refused by the batch and stored on its own.
+   */
+  ownerLimited?: boolean;
 }
 
 export type RecipientResolution =
@@ -71,7 +76,8 @@ const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 /** Batches up to this size are stored with one statement; larger ones with one statement per copy. */
 const ONE_STATEMENT_MAX_BYTES = 1024 * 1024;
 
-type TransactionClient = Prisma.TransactionClient;
+/** Where storage statements run: the pool (one statement, its own transaction) or a client inside BEGIN … COMMIT. */
+type Sql = PgPool | PgPoolClient;
 
 /** A batch in which some mailbox or domain refused its share (see applyBatch). */
 class BatchRefused extends Error {}
@@ -114,7 +120,13 @@ interface PendingStore {
   reject(err: unknown): void;
 }
 
-interface DomainRow {
+/** The owner's storage limit and usage (the sum over the owner's domains; 0 when the owner is unlimited). */
+interface OwnerColumns {
+  owner_max: bigint | null;
+  owner_used: bigint | null;
+}
+
+interface DomainRow extends OwnerColumns {
   domain_id: string;
   domain_active: boolean;
   max_storage_bytes: bigint | null;
@@ -126,7 +138,7 @@ interface DomainRow {
   used_bytes: bigint | null;
 }
 
-interface AliasRow {
+interface AliasRow extends OwnerColumns {
   alias_local_part: string | null;
   mailbox_id: string | null;
   local_part: string | null;
@@ -149,6 +161,15 @@ function fits(u: Usage, extra: number): boolean {
   return u.quota === null || u.used + BigInt(extra) <= u.quota;
 }
 
+function ownerUsage(r: OwnerColumns): Usage {
+  return { quota: r.owner_max, used: r.owner_used ?? 0n };
+}
+
+/** Owner limit and usage of the row's `u` (users) alias, for the recipient queries; usage is only summed for limited owners. */
+const OWNER_COLUMNS = `u.max_storage_bytes AS owner_max,
+  CASE WHEN u.max_storage_bytes IS NULL THEN 0::bigint
+       ELSE (SELECT coalesce(sum(o.used_bytes), 0)::bigint FROM domains o WHERE o.owner_id = u.id) END AS owner_used`;
+
 /**
  * Recipient policy and storage: resolves `local@domain` to mailboxes (mailbox, alias fan-out, catch-all) and stores a
  * message into them in one transaction, keeping UIDs, usage counters and domain usage exact.
@@ -165,11 +186,20 @@ export class DeliveryService {
     this.quotaReply = options.quotaReply ?? 'temporary';
     this.hostname = options.hostname ?? 'localhost';
     this.transactionTimeoutMs = options.transactionTimeoutMs ?? 120_000;
+    const pool = pgPoolOf(prisma);
+    if (!pool) throw new Error('DeliveryService needs a client from createPrismaClient (message data goes through its pg pool)');
+    this.pool = pool;
     this.onBatch = options.onBatch;
     this.postmasterAddress = options.postmasterAddress;
   }
 
   private readonly postmasterAddress: string | undefined;
+
+  /**
+   * Message data is written through `pg` directly, as binary parameters: Prisma serialises a Buffer parameter through
+   * text copies costing about 7× its size in memory (measured with bench/memory.ts), `pg` about 1×.
+   */
+  private readonly pool: PgPool;
 
   private readonly onBatch: ((info: BatchInfo) => void) | undefined;
 
@@ -198,7 +228,8 @@ export class DeliveryService {
 
     const rows = await this.prisma.$queryRaw<DomainRow[]>`
       SELECT d.id::text AS domain_id, (d.active AND NOT u.disabled) AS domain_active, d.max_storage_bytes,
-             d.used_bytes AS domain_used, m.id::text AS mailbox_id, m.local_part, m.enabled, m.quota_bytes, m.used_bytes
+             d.used_bytes AS domain_used, m.id::text AS mailbox_id, m.local_part, m.enabled, m.quota_bytes, m.used_bytes,
+             ${Prisma.raw(OWNER_COLUMNS)}
       FROM domains d
       JOIN users u ON u.id = d.owner_id
       LEFT JOIN mailboxes m ON m.domain_id = d.id AND m.local_part = ${localPart ?? ''}
@@ -211,25 +242,26 @@ export class DeliveryService {
     if (row.mailbox_id) {
       if (!row.enabled) return fail(REPLIES.disabled, 'mailbox disabled');
       const mailboxUsage: Usage = { quota: row.quota_bytes, used: row.used_bytes ?? 0n };
-      const q = this.quotaCheck(mailboxUsage, domainUsage, declaredSize);
+      const q = this.quotaCheck(mailboxUsage, domainUsage, ownerUsage(row), declaredSize);
       if (q) return fail(q, 'over quota');
       return {
         ok: true,
         recipient,
         kind: 'mailbox',
-        targets: [{ mailboxId: row.mailbox_id, domainId: row.domain_id, address: `${row.local_part}@${domain}` }],
+        targets: [{ mailboxId: row.mailbox_id, domainId: row.domain_id, address: `${row.local_part}@${domain}`, ownerLimited: row.owner_max !== null }],
       };
     }
 
     const aliasRows = await this.prisma.$queryRaw<AliasRow[]>`
       SELECT a.local_part AS alias_local_part, m.id::text AS mailbox_id, m.local_part, m.enabled, m.quota_bytes,
              m.used_bytes, md.id::text AS domain_id, md.name AS domain_name,
-             (md.active AND NOT mu.disabled) AS domain_active, md.max_storage_bytes, md.used_bytes AS domain_used
+             (md.active AND NOT u.disabled) AS domain_active, md.max_storage_bytes, md.used_bytes AS domain_used,
+             ${Prisma.raw(OWNER_COLUMNS)}
       FROM aliases a
       LEFT JOIN alias_destinations ad ON ad.alias_id = a.id
       LEFT JOIN mailboxes m ON m.id = ad.mailbox_id
       LEFT JOIN domains md ON md.id = m.domain_id
-      LEFT JOIN users mu ON mu.id = md.owner_id
+      LEFT JOIN users u ON u.id = md.owner_id
       WHERE a.domain_id = ${row.domain_id}::uuid AND a.enabled
         AND (a.local_part IS NULL OR a.local_part = ${localPart ?? ''})`;
     const exact = localPart ? aliasRows.filter((r) => r.alias_local_part === localPart) : [];
@@ -242,19 +274,56 @@ export class DeliveryService {
     if (!live.length) return fail(REPLIES.disabled, `${kind} destinations disabled`);
     const targets = new Map<string, DeliveryTarget>();
     for (const r of live) {
-      const q = this.quotaCheck({ quota: r.quota_bytes, used: r.used_bytes ?? 0n }, { quota: r.max_storage_bytes, used: r.domain_used ?? 0n }, declaredSize);
+      const q = this.quotaCheck({ quota: r.quota_bytes, used: r.used_bytes ?? 0n }, { quota: r.max_storage_bytes, used: r.domain_used ?? 0n }, ownerUsage(r), declaredSize);
       if (q) return fail(q, `${kind} destination over quota`);
-      targets.set(r.mailbox_id!, { mailboxId: r.mailbox_id!, domainId: r.domain_id!, address: `${r.local_part}@${r.domain_name}` });
+      targets.set(r.mailbox_id!, { mailboxId: r.mailbox_id!, domainId: r.domain_id!, address: `${r.local_part}@${r.domain_name}`, ownerLimited: r.owner_max !== null });
     }
     return { ok: true, recipient, kind, targets: [...targets.values()] };
   }
 
-  private quotaCheck(mailbox: Usage, domain: Usage, declaredSize: number): SmtpReply | undefined {
+  private quotaCheck(mailbox: Usage, domain: Usage, owner: Usage, declaredSize: number): SmtpReply | undefined {
     // Without a declared size, refuse only what is already full; the exact check happens when storing.
     const extra = declaredSize > 0 ? declaredSize : 1;
     if (!fits(mailbox, extra)) return quotaReply(this.quotaReply, 'mailbox');
     if (!fits(domain, extra)) return quotaReply(this.quotaReply, 'domain');
+    if (!fits(owner, extra)) return quotaReply(this.quotaReply, 'owner');
     return undefined;
+  }
+
+  /**
+   * Locks (FOR NO KEY UPDATE, in id order) the rows of the limited owners of the batch's mailboxes and returns their
+   * ids. An owner's usage is the sum over its domains, which several transactions can raise at once; every delivery
+   * to a limited owner holds this lock until its commit, and sums the usage in a later statement (a fresh snapshot in
+   * READ COMMITTED), so it sees every earlier delivery and concurrent ones cannot overshoot the limit together.
+   */
+  private async lockOwners(tx: PgPoolClient, batch: PendingStore[]): Promise<string[]> {
+    const domainIds = [...new Set(batch.flatMap((item) => item.copies.map((c) => c.target.domainId)))];
+    const { rows } = await tx.query<{ id: string }>(
+      `SELECT u.id::text AS id FROM users u
+        WHERE u.max_storage_bytes IS NOT NULL
+          AND u.id IN (SELECT d.owner_id FROM domains d WHERE d.id = ANY($1::uuid[]))
+        ORDER BY u.id FOR NO KEY UPDATE`,
+      [domainIds],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Runs `fn` in one transaction on one pooled connection (statements limited to transactionTimeoutMs each). */
+  private async transaction<T>(fn: (tx: PgPoolClient) => Promise<T>): Promise<T> {
+    const tx = await this.pool.connect();
+    let broken = false;
+    try {
+      await tx.query('BEGIN');
+      await tx.query(`SET LOCAL statement_timeout = ${Math.trunc(this.transactionTimeoutMs)}`);
+      const result = await fn(tx);
+      await tx.query('COMMIT');
+      return result;
+    } catch (err) {
+      await tx.query('ROLLBACK').catch(() => (broken = true));
+      throw err;
+    } finally {
+      tx.release(broken);
+    }
   }
 
   /**
@@ -312,7 +381,6 @@ export class DeliveryService {
   }
 
   private async runBatch(batch: PendingStore[]): Promise<void> {
-    const opts = { timeout: this.transactionTimeoutMs, maxWait: 30_000 };
     const started = performance.now();
     const report = (outcome: BatchInfo['outcome'], error?: unknown) => {
       if (!this.onBatch) return;
@@ -329,16 +397,21 @@ export class DeliveryService {
     try {
       let bytes = 0;
       for (const item of batch) for (const c of item.copies) bytes += c.size;
+      const ownerLimited = batch.some((item) => item.copies.some((c) => c.target.ownerLimited));
       const results =
-        bytes <= ONE_STATEMENT_MAX_BYTES
+        bytes <= ONE_STATEMENT_MAX_BYTES && !ownerLimited
           ? // one statement, so one implicit transaction: no BEGIN/COMMIT round trips
-            await this.applyBatch(this.prisma, batch)
-          : // large messages: one statement per copy (array parameters of megabytes are slow), refusals undone in place
-            await this.prisma.$transaction(async (tx) => {
-              const out: StoreResult[] = [];
-              for (const item of batch) out.push(await this.applyStore(tx, item, item.copies.length > 1));
-              return out;
-            }, opts);
+            await this.applyBatch(this.pool, batch, [])
+          : bytes <= ONE_STATEMENT_MAX_BYTES
+            ? // a limited owner: its row lock first, then the same one statement
+              await this.transaction(async (tx) => this.applyBatch(tx, batch, await this.lockOwners(tx, batch)))
+            : // large messages: one statement per copy (array parameters of megabytes are slow), refusals undone in place
+              await this.transaction(async (tx) => {
+                const locked = await this.lockOwners(tx, batch);
+                const out: StoreResult[] = [];
+                for (const item of batch) out.push(await this.applyStore(tx, item, item.copies.length > 1, locked));
+                return out;
+              });
       report('committed');
       batch.forEach((item, i) => item.resolve(results[i]!));
       return;
@@ -350,7 +423,7 @@ export class DeliveryService {
     // which also finds the exact reason for a refusal.
     for (const item of batch) {
       try {
-        item.resolve(await this.prisma.$transaction((tx) => this.applyStore(tx, item, item.copies.length > 1), opts));
+        item.resolve(await this.transaction(async (tx) => this.applyStore(tx, item, item.copies.length > 1, await this.lockOwners(tx, [item]))));
       } catch (e) {
         item.reject(e);
       }
@@ -360,10 +433,11 @@ export class DeliveryService {
   /**
    * Stores a whole batch with ONE statement (its own transaction): per mailbox, one locking UPDATE takes as many UIDs
    * as it gets messages and adds their sizes under the quota; per domain, one UPDATE adds the usage under the storage
-   * limit; then every message is inserted. If any mailbox or domain refuses its share, the statement fails on purpose
-   * (division by zero in its last column, SQLSTATE 22012), which rolls all of it back.
+   * limit; each limited owner's total (the sum over its domains) must stay under the owner's limit, and its row must be
+   * in `lockedOwners` (see lockOwners); then every message is inserted. If any mailbox, domain or owner refuses its share,
+   * the statement fails on purpose (division by zero in its last column, SQLSTATE 22012), which rolls all of it back.
    */
-  private async applyBatch(tx: TransactionClient | PrismaClient, batch: PendingStore[]): Promise<StoreResult[]> {
+  private async applyBatch(tx: Sql, batch: PendingStore[], lockedOwners: string[]): Promise<StoreResult[]> {
     const ids: string[] = [];
     const mailboxIds: string[] = [];
     const sizes: number[] = [];
@@ -380,11 +454,12 @@ export class DeliveryService {
         dates.push(item.date.toISOString());
       }
     }
-    const rows = await tx.$queryRaw<{ stored: { id: string; uid: number }[] | null; ok: number }[]>`
+    const { rows } = await tx.query<{ stored: { id: string; uid: number }[] | null; ok: number }>(
+      `
       WITH input AS (
         -- messages travel as base64 text: cheaper to encode than Prisma's bytea array form
         SELECT t.id, t.mailbox_id, t.size, decode(t.raw64, 'base64') AS raw, t.envelope_from, t.received_at, t.ord
-          FROM unnest(${ids}::uuid[], ${mailboxIds}::uuid[], ${sizes}::int[], ${raws}::text[], ${froms}::text[], ${dates}::timestamptz[])
+          FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::timestamptz[])
                WITH ORDINALITY AS t(id, mailbox_id, size, raw64, envelope_from, received_at, ord)
       ), per_mailbox AS (
         SELECT mailbox_id, count(*)::int AS n, sum(size)::bigint AS bytes FROM input GROUP BY mailbox_id
@@ -405,6 +480,14 @@ export class DeliveryService {
          WHERE d.id = pd.domain_id AND u.id = d.owner_id AND d.active AND NOT u.disabled
            AND (d.max_storage_bytes IS NULL OR d.used_bytes + pd.bytes <= d.max_storage_bytes)
      RETURNING d.id
+      ), per_owner AS (
+        SELECT d.owner_id, sum(pd.bytes)::bigint AS bytes FROM per_domain pd JOIN domains d ON d.id = pd.domain_id GROUP BY d.owner_id
+      ), owner_refused AS (
+        -- a limited owner whose row this transaction has not locked, or whose domains would go over its limit
+        SELECT po.owner_id FROM per_owner po JOIN users u ON u.id = po.owner_id
+         WHERE u.max_storage_bytes IS NOT NULL
+           AND (NOT u.id = ANY($7::uuid[])
+                OR (SELECT coalesce(sum(o.used_bytes), 0) FROM domains o WHERE o.owner_id = u.id) + po.bytes > u.max_storage_bytes)
       ), ins AS (
         INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at)
         SELECT i.id, i.mailbox_id, u.uid, u.uid::text || '.' || replace(i.id::text, '-', ''), i.size, i.raw, i.envelope_from, i.received_at
@@ -413,14 +496,17 @@ export class DeliveryService {
                   FROM input i2 JOIN mb ON mb.id = i2.mailbox_id) u ON u.id = i.id
          WHERE (SELECT count(*) FROM mb) = (SELECT count(*) FROM per_mailbox)
            AND (SELECT count(*) FROM dom) = (SELECT count(*) FROM per_domain)
+           AND NOT EXISTS (SELECT 1 FROM owner_refused)
      RETURNING id, uid
       )
       SELECT (SELECT json_agg(json_build_object('id', id, 'uid', uid)) FROM ins) AS stored,
-             -- the deliberate abort: 1/0 unless every mailbox and domain took its share and every message went in
+             -- the deliberate abort: 1/0 unless every mailbox, domain and owner took its share and every message went in
              1 / (CASE WHEN (SELECT count(*) FROM mb) = (SELECT count(*) FROM per_mailbox)
                         AND (SELECT count(*) FROM dom) = (SELECT count(*) FROM per_domain)
-                        AND (SELECT count(*) FROM ins) = ${ids.length}::int
-                       THEN 1 ELSE 0 END) AS ok`;
+                        AND (SELECT count(*) FROM ins) = $8::int
+                       THEN 1 ELSE 0 END) AS ok`,
+      [ids, mailboxIds, sizes, raws, froms, dates, lockedOwners, ids.length],
+    );
     const r = rows[0]!;
     if ((r.stored?.length ?? 0) !== ids.length) throw new BatchRefused();
     const uids = new Map(r.stored!.map((x) => [x.id, Number(x.uid)]));
@@ -433,37 +519,47 @@ export class DeliveryService {
     }));
   }
 
-  /** Applies one request inside `tx`; a refusal leaves the transaction as it found it (savepoint or compensation). */
-  private async applyStore(tx: TransactionClient, item: PendingStore, useSavepoint: boolean): Promise<StoreResult> {
-    if (useSavepoint) await tx.$executeRawUnsafe('SAVEPOINT mailroom_store');
+  /**
+   * Applies one request inside `tx`; a refusal leaves the transaction as it found it (savepoint or compensation).
+   * `lockedOwners`: the limited owners whose rows `tx` holds (lockOwners), whose totals are checked here.
+   */
+  private async applyStore(tx: PgPoolClient, item: PendingStore, useSavepoint: boolean, lockedOwners: string[]): Promise<StoreResult> {
+    if (useSavepoint) await tx.query('SAVEPOINT mailroom_store');
     const stored: StoredCopy[] = [];
     for (const c of item.copies) {
       const size = c.size;
       const suffix = c.messageId.replace(/-/g, '');
-      const rows = await tx.$queryRaw<{ uid: number | null; domain_id: string | null; domain_ok: boolean; inserted: boolean }[]>`
+      // trace and body travel as two binary parameters and are joined by the server: no copy of the message in JS
+      const { rows } = await tx.query<{ uid: number | null; domain_id: string | null; domain_ok: boolean; inserted: boolean }>(
+        `
         WITH mb AS (
           UPDATE mailboxes
-             SET next_uid = next_uid + 1, used_bytes = used_bytes + ${size}::bigint,
+             SET next_uid = next_uid + 1, used_bytes = used_bytes + $3::bigint,
                  message_count = message_count + 1, updated_at = now()
-           WHERE id = ${c.target.mailboxId}::uuid AND enabled
-             AND (quota_bytes IS NULL OR used_bytes + ${size}::bigint <= quota_bytes)
+           WHERE id = $2::uuid AND enabled
+             AND (quota_bytes IS NULL OR used_bytes + $3::bigint <= quota_bytes)
        RETURNING next_uid - 1 AS uid, domain_id
         ), dom AS (
           UPDATE domains d
-             SET used_bytes = d.used_bytes + ${size}::bigint, updated_at = now()
+             SET used_bytes = d.used_bytes + $3::bigint, updated_at = now()
             FROM mb, users u
            WHERE d.id = mb.domain_id AND u.id = d.owner_id AND d.active AND NOT u.disabled
-             AND (d.max_storage_bytes IS NULL OR d.used_bytes + ${size}::bigint <= d.max_storage_bytes)
+             AND (d.max_storage_bytes IS NULL OR d.used_bytes + $3::bigint <= d.max_storage_bytes)
+             AND (u.max_storage_bytes IS NULL
+                  OR (u.id = ANY($9::uuid[])
+                      AND (SELECT coalesce(sum(o.used_bytes), 0) FROM domains o WHERE o.owner_id = u.id) + $3::bigint <= u.max_storage_bytes))
        RETURNING d.id
         ), ins AS (
           INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at)
-          SELECT ${c.messageId}::uuid, ${c.target.mailboxId}::uuid, mb.uid, mb.uid::text || '.' || ${suffix}::text,
-                 ${size}::int, ${rawOf(c)}, ${item.envelopeFrom}::text, ${item.date}::timestamptz
+          SELECT $1::uuid, $2::uuid, mb.uid, mb.uid::text || '.' || $4::text,
+                 $3::int, $5::bytea || $6::bytea, $7::text, $8::timestamptz
             FROM mb, dom
        RETURNING uid
         )
         SELECT (SELECT uid FROM mb) AS uid, (SELECT domain_id::text FROM mb) AS domain_id,
-               EXISTS (SELECT 1 FROM dom) AS domain_ok, EXISTS (SELECT 1 FROM ins) AS inserted`;
+               EXISTS (SELECT 1 FROM dom) AS domain_ok, EXISTS (SELECT 1 FROM ins) AS inserted`,
+        [c.messageId, c.target.mailboxId, size, suffix, c.trace, c.body, item.envelopeFrom, item.date.toISOString(), lockedOwners],
+      );
       const r = rows[0]!;
       if (r.inserted && r.uid !== null) {
         const uid = Number(r.uid);
@@ -472,29 +568,36 @@ export class DeliveryService {
       }
       let refusal: { reply: SmtpReply; reason: string };
       if (r.uid === null) {
-        const state = await tx.$queryRaw<{ enabled: boolean }[]>`SELECT enabled FROM mailboxes WHERE id = ${c.target.mailboxId}::uuid`;
+        const { rows: state } = await tx.query<{ enabled: boolean }>('SELECT enabled FROM mailboxes WHERE id = $1::uuid', [c.target.mailboxId]);
         if (!state[0]) refusal = { reply: REPLIES.unknownUser, reason: 'mailbox vanished' };
         else if (!state[0].enabled) refusal = { reply: REPLIES.disabled, reason: 'mailbox disabled' };
         else refusal = { reply: quotaReply(this.quotaReply, 'mailbox'), reason: 'mailbox quota exceeded' };
       } else {
-        const state = await tx.$queryRaw<{ active: boolean }[]>`
-          SELECT (d.active AND NOT u.disabled) AS active FROM domains d JOIN users u ON u.id = d.owner_id WHERE d.id = ${r.domain_id}::uuid`;
-        refusal = state[0]?.active
-          ? { reply: quotaReply(this.quotaReply, 'domain'), reason: 'domain storage limit exceeded' }
-          : { reply: REPLIES.domainDisabled, reason: 'domain disabled' };
+        const { rows: state } = await tx.query<{ active: boolean; domain_full: boolean }>(
+          `SELECT (d.active AND NOT u.disabled) AS active,
+                  (d.max_storage_bytes IS NOT NULL AND d.used_bytes + $2::bigint > d.max_storage_bytes) AS domain_full
+             FROM domains d JOIN users u ON u.id = d.owner_id WHERE d.id = $1::uuid`,
+          [r.domain_id, size],
+        );
+        refusal = !state[0]?.active
+          ? { reply: REPLIES.domainDisabled, reason: 'domain disabled' }
+          : state[0].domain_full
+            ? { reply: quotaReply(this.quotaReply, 'domain'), reason: 'domain storage limit exceeded' }
+            : { reply: quotaReply(this.quotaReply, 'owner'), reason: 'owner storage limit exceeded' };
       }
       if (useSavepoint) {
-        await tx.$executeRawUnsafe('ROLLBACK TO SAVEPOINT mailroom_store');
-        await tx.$executeRawUnsafe('RELEASE SAVEPOINT mailroom_store');
+        await tx.query('ROLLBACK TO SAVEPOINT mailroom_store');
+        await tx.query('RELEASE SAVEPOINT mailroom_store');
       } else if (r.uid !== null) {
         // single copy whose domain refused it: undo its mailbox update (our row lock means nobody saw it)
-        await tx.$executeRaw`
-          UPDATE mailboxes SET next_uid = next_uid - 1, used_bytes = used_bytes - ${size}::bigint, message_count = message_count - 1
-           WHERE id = ${c.target.mailboxId}::uuid`;
+        await tx.query(
+          'UPDATE mailboxes SET next_uid = next_uid - 1, used_bytes = used_bytes - $2::bigint, message_count = message_count - 1 WHERE id = $1::uuid',
+          [c.target.mailboxId, size],
+        );
       }
       return { ok: false, ...refusal };
     }
-    if (useSavepoint) await tx.$executeRawUnsafe('RELEASE SAVEPOINT mailroom_store');
+    if (useSavepoint) await tx.query('RELEASE SAVEPOINT mailroom_store');
     return { ok: true, copies: stored };
   }
 }

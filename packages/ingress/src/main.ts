@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   if (tls?.selfSigned) logger.warn({ certFile: tls.certFile }, 'SMTP STARTTLS uses a self-signed certificate; set TLS_CERT_FILE/TLS_KEY_FILE for production');
   const ingress = createIngress({ prisma, logger, config, tls: tls ? { cert: tls.cert, key: tls.key } : undefined });
   const ports = await ingress.listen();
-  logger.info({ host: config.host, lmtpPort: ports.lmtp, smtpPort: ports.smtp, metricsPort: ports.metrics, maxMessageBytes: config.maxMessageBytes }, 'listening');
+  logger.info({ host: config.host, lmtpHost: config.lmtpHost, metricsHost: config.metricsHost, lmtpPort: ports.lmtp, smtpPort: ports.smtp, metricsPort: ports.metrics, maxMessageBytes: config.maxMessageBytes }, 'listening');
   onShutdownSignal(async () => {
     await ingress.close();
     await prisma.$disconnect();

@@ -10,6 +10,7 @@ export interface IngressMetrics {
   storedCopies: Counter<'protocol'>;
   storedBytes: Counter<'protocol'>;
   deliverySeconds: Histogram<'protocol'>;
+  errorDelaySeconds: Counter<'protocol'>;
   batchRequests: Histogram;
   batchSeconds: Histogram;
 }
@@ -28,6 +29,12 @@ export function createIngressMetrics(): IngressMetrics {
     messages: new Counter({ name: 'mailroom_ingress_messages_total', help: 'DATA outcomes by reply', labelNames: ['protocol', 'result'], registers }),
     storedCopies: new Counter({ name: 'mailroom_ingress_stored_copies_total', help: 'Message copies committed to mailboxes', labelNames: ['protocol'], registers }),
     storedBytes: new Counter({ name: 'mailroom_ingress_stored_bytes_total', help: 'Octets committed to mailboxes (with trace fields)', labelNames: ['protocol'], registers }),
+    errorDelaySeconds: new Counter({
+      name: 'mailroom_ingress_error_delay_seconds_total',
+      help: 'Delay added to replies after refused recipients past INGRESS_SOFT_ERROR_LIMIT',
+      labelNames: ['protocol'],
+      registers,
+    }),
     deliverySeconds: new Histogram({
       name: 'mailroom_ingress_store_seconds',
       help: 'Time to store one message for one recipient (transaction)',

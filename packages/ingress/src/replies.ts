@@ -21,16 +21,20 @@ export const REPLIES = {
   quotaPermanent: { code: 552, status: '5.2.2', text: 'Mailbox full' },
   domainQuotaTemporary: { code: 452, status: '4.2.2', text: 'Domain storage full, try again later' },
   domainQuotaPermanent: { code: 552, status: '5.2.2', text: 'Domain storage full' },
+  ownerQuotaTemporary: { code: 452, status: '4.2.2', text: 'Account storage full, try again later' },
+  ownerQuotaPermanent: { code: 552, status: '5.2.2', text: 'Account storage full' },
   tooBig: { code: 552, status: '5.3.4', text: 'Message size exceeds fixed maximum message size' },
   headerTooBig: { code: 554, status: '5.6.0', text: 'Message header section too large' },
   rateLimited: { code: 451, status: '4.7.1', text: 'Too many messages from your address, try again later' },
   tooManyConnections: { code: 421, status: '4.7.0', text: 'Too many connections from your address, try again later' },
+  tooManyErrors: { code: 421, status: '4.7.0', text: 'Too many errors, closing connection' },
   temporaryFailure: { code: 451, status: '4.3.0', text: 'Local error in processing, try again later' },
   busy: { code: 452, status: '4.3.1', text: 'Insufficient system storage, try again later' },
   noAuth: { code: 502, status: '5.5.1', text: 'Authentication not available on this server' },
 } as const satisfies Record<string, SmtpReply>;
 
-export function quotaReply(mode: QuotaReplyMode, scope: 'mailbox' | 'domain'): SmtpReply {
+export function quotaReply(mode: QuotaReplyMode, scope: 'mailbox' | 'domain' | 'owner'): SmtpReply {
+  if (scope === 'owner') return mode === 'permanent' ? REPLIES.ownerQuotaPermanent : REPLIES.ownerQuotaTemporary;
   if (scope === 'domain') return mode === 'permanent' ? REPLIES.domainQuotaPermanent : REPLIES.domainQuotaTemporary;
   return mode === 'permanent' ? REPLIES.quotaPermanent : REPLIES.quotaTemporary;
 }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkKey } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
 import type { Logger } from '@mailroom/runtime';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
@@ -35,6 +36,8 @@ export interface Ingress {
   readonly ports: IngressPorts | undefined;
   /** Open sessions over both listeners. */
   sessionCount(): number;
+  /** Where each listener is bound once listen() resolved (LMTP_HOST, MAILROOM_HOST, METRICS_HOST). */
+  addresses(): { lmtp: AddressInfo | null; smtp: AddressInfo | null; metrics: AddressInfo | null };
   /** Octets of message data held in memory right now (bounded by maxBufferedBytes). */
   bufferedBytes(): number;
   listen(): Promise<IngressPorts>;
@@ -60,8 +63,12 @@ interface TransactionState {
 interface SessionState {
   protocol: Protocol;
   ip: string;
+  /** The client's network for per-address limits (INGRESS_IPV4_PREFIX / INGRESS_IPV6_PREFIX). */
+  client: string;
   log: Logger;
   countedIp: boolean;
+  /** Recipients refused so far in this connection (SMTP error limits). */
+  refusedRecipients: number;
   tx: TransactionState | null;
 }
 
@@ -106,7 +113,17 @@ interface Collected {
   busy: boolean;
 }
 
-/** Octets of message data held in memory across all sessions, so many large messages at once cannot exhaust memory. */
+/**
+ * What one octet of message data really costs the process while its message is collected and stored, measured with
+ * bench/memory.ts: the collected chunks and the one contiguous copy made of them, then the buffer `pg` encodes the
+ * binary parameter into while the message is written (the store also keeps the contiguous copy until it is sent).
+ */
+export const MEMORY_COST_PER_OCTET = 3;
+
+/**
+ * Memory held for message data across all sessions, in octets × {@link MEMORY_COST_PER_OCTET}, so many large messages
+ * at once cannot exhaust memory: what does not fit is refused with 452 4.3.1 and drained, never buffered.
+ */
 export class MemoryBudget {
   used = 0;
   constructor(readonly max: number) {}
@@ -169,12 +186,13 @@ function collectMessage(stream: SMTPServerDataStream, maxBytes: number, maxHeade
         drop();
         return;
       }
-      if (!budget.take(buf.length)) {
+      const cost = buf.length * MEMORY_COST_PER_OCTET;
+      if (!budget.take(cost)) {
         busy = true;
         drop();
         return;
       }
-      held += buf.length;
+      held += cost;
       chunks.push(buf);
     };
     stream.on('data', (chunk: Buffer) => take(normalizer.push(chunk)));
@@ -213,7 +231,8 @@ export function createIngress(deps: IngressDeps): Ingress {
   const rate = new RateLimiter(config.maxMessagesPerIpPerMinute);
   const connectRate = new RateLimiter(config.maxConnectionsPerIpPerMinute);
   const sessions = new Map<string, SessionState>();
-  const memory = new MemoryBudget(Math.max(config.maxBufferedBytes, config.maxMessageBytes));
+  // one message of the largest size always fits, or nothing could ever be delivered
+  const memory = new MemoryBudget(Math.max(config.maxBufferedBytes, config.maxMessageBytes * MEMORY_COST_PER_OCTET));
   let ports: IngressPorts | undefined;
   let httpServer: http.Server | null = null;
   let closing = false;
@@ -256,23 +275,24 @@ export function createIngress(deps: IngressDeps): Ingress {
 
   function onConnect(protocol: Protocol, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
     const ip = session.remoteAddress;
+    const client = networkKey(ip, { ipv4Prefix: config.ipv4Prefix, ipv6Prefix: config.ipv6Prefix });
     const log = logger.child({ sid: session.id, proto: protocol, ip });
     if (closing) return cb(new SmtpReplyError({ code: 421, status: '4.3.2', text: 'Service shutting down' }));
     let countedIp = false;
     if (protocol === 'smtp') {
-      if (!connectRate.take(ip)) {
+      if (!connectRate.take(client)) {
         metrics.refusedConnections.inc({ protocol, reason: 'per_ip_rate' });
         log.info({ limit: config.maxConnectionsPerIpPerMinute }, 'connection refused: connection rate from address');
         return cb(new SmtpReplyError(REPLIES.tooManyConnections));
       }
-      if (!perIp.acquire(ip)) {
+      if (!perIp.acquire(client)) {
         metrics.refusedConnections.inc({ protocol, reason: 'per_ip' });
         log.info({ limit: config.maxConnectionsPerIp }, 'connection refused: too many connections from address');
         return cb(new SmtpReplyError(REPLIES.tooManyConnections));
       }
       countedIp = true;
     }
-    sessions.set(session.id, { protocol, ip, log, countedIp, tx: null });
+    sessions.set(session.id, { protocol, ip, client, log, countedIp, refusedRecipients: 0, tx: null });
     metrics.connections.inc({ protocol });
     metrics.activeConnections.inc({ protocol });
     log.debug('connection');
@@ -284,7 +304,7 @@ export function createIngress(deps: IngressDeps): Ingress {
     const s = sessions.get(session.id);
     if (!s) return;
     sessions.delete(session.id);
-    if (s.countedIp) perIp.release(s.ip);
+    if (s.countedIp) perIp.release(s.client);
     metrics.activeConnections.dec({ protocol: s.protocol });
     s.log.debug('closed');
   }
@@ -292,7 +312,7 @@ export function createIngress(deps: IngressDeps): Ingress {
   function onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
     const s = state(session);
     if (!s) return cb(new SmtpReplyError(REPLIES.temporaryFailure));
-    if (s.protocol === 'smtp' && !rate.take(s.ip)) {
+    if (s.protocol === 'smtp' && !rate.take(s.client)) {
       s.log.info({ limit: config.maxMessagesPerIpPerMinute }, 'MAIL refused: message rate limit');
       return cb(new SmtpReplyError(REPLIES.rateLimited));
     }
@@ -300,6 +320,26 @@ export function createIngress(deps: IngressDeps): Ingress {
     s.tx = { queueId: newQueueId(), declaredSize: declared, recipients: new Map() };
     s.log.debug({ qid: s.tx.queueId, from: address.address }, 'MAIL FROM');
     cb();
+  }
+
+  /**
+   * Answers a refused recipient under the SMTP error limits (Postfix's smtpd_soft_error_limit, smtpd_error_sleep_time,
+   * smtpd_hard_error_limit), so one connection cannot harvest addresses: past the soft limit the n-th further refusal
+   * waits n × errorSleepMs, and the refusal that reaches the hard limit gets 421 4.7.0 and closes the connection.
+   * LMTP is exempt: its client is the operator's MTA, which may legitimately hand over many unknown recipients.
+   */
+  function refuseRecipient(s: SessionState, reply: SmtpReply, cb: (err?: Error | null) => void): void {
+    if (s.protocol !== 'smtp') return cb(new SmtpReplyError(reply));
+    const n = ++s.refusedRecipients;
+    if (config.hardErrorLimit > 0 && n >= config.hardErrorLimit) {
+      metrics.refusedConnections.inc({ protocol: s.protocol, reason: 'hard_error_limit' });
+      s.log.info({ refused: n, limit: config.hardErrorLimit }, 'connection closed: too many refused recipients');
+      return cb(new SmtpReplyError(REPLIES.tooManyErrors));
+    }
+    const delayMs = n > config.softErrorLimit ? (n - config.softErrorLimit) * config.errorSleepMs : 0;
+    if (!delayMs) return cb(new SmtpReplyError(reply));
+    metrics.errorDelaySeconds.inc({ protocol: s.protocol }, delayMs / 1000);
+    setTimeout(() => cb(new SmtpReplyError(reply)), delayMs);
   }
 
   function onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
@@ -311,7 +351,7 @@ export function createIngress(deps: IngressDeps): Ingress {
         if (!r.ok) {
           metrics.recipients.inc({ protocol: s.protocol, result: resultLabel(r.reply) });
           s.log.info({ qid: tx.queueId, rcpt: address.address, reply: `${r.reply.code} ${r.reply.status}`, reason: r.reason }, 'recipient refused');
-          return cb(new SmtpReplyError(r.reply));
+          return refuseRecipient(s, r.reply, cb);
         }
         metrics.recipients.inc({ protocol: s.protocol, result: '250' });
         tx.recipients.set(address.address, r);
@@ -416,11 +456,11 @@ export function createIngress(deps: IngressDeps): Ingress {
   const lmtp = build('lmtp');
   const smtp = config.smtpEnabled ? build('smtp') : null;
 
-  const listenOne = (server: SMTPServer, port: number) =>
+  const listenOne = (server: SMTPServer, port: number, host: string) =>
     new Promise<number>((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       server.server.once('error', onError);
-      server.server.listen(port, config.host, () => {
+      server.server.listen(port, host, () => {
         server.server.off('error', onError);
         resolve((server.server.address() as AddressInfo).port);
       });
@@ -456,7 +496,7 @@ export function createIngress(deps: IngressDeps): Ingress {
         }
       });
       httpServer.once('error', reject);
-      httpServer.listen(port, config.host, () => {
+      httpServer.listen(port, config.metricsHost, () => {
         httpServer!.off('error', reject);
         resolve((httpServer!.address() as AddressInfo).port);
       });
@@ -474,10 +514,15 @@ export function createIngress(deps: IngressDeps): Ingress {
       return ports;
     },
     sessionCount: () => sessions.size,
+    addresses: () => ({
+      lmtp: lmtp.server.address() as AddressInfo | null,
+      smtp: (smtp?.server.address() ?? null) as AddressInfo | null,
+      metrics: ((httpServer as http.Server | null)?.address() ?? null) as AddressInfo | null,
+    }),
     bufferedBytes: () => memory.used,
     async listen() {
-      const lmtpPort = await listenOne(lmtp, config.lmtpPort);
-      const smtpPort = smtp ? await listenOne(smtp, config.smtpPort) : null;
+      const lmtpPort = await listenOne(lmtp, config.lmtpPort, config.lmtpHost);
+      const smtpPort = smtp ? await listenOne(smtp, config.smtpPort, config.host) : null;
       const metricsPort = config.metricsPort === null ? null : await startHttp(config.metricsPort);
       ports = { lmtp: lmtpPort, smtp: smtpPort, metrics: metricsPort };
       return ports;

@@ -40,7 +40,7 @@ describe('POP3 environment', () => {
   it('security limits: per-/64 clients, an auth deadline, a minimum download rate, bounded pools with an acquire timeout', () => {
     const env = parsePop3Env({});
     expect(configFromEnv(env)).toMatchObject({
-      networkPrefixes: { ipv4: 32, ipv6: 64 },
+      networkPrefixes: { ipv4Prefix: 32, ipv6Prefix: 64 },
       authDeadlineMs: 180_000,
       retrMinBytesPerSec: 4096,
       retrRateWindowMs: 60_000,
@@ -56,7 +56,7 @@ describe('POP3 environment', () => {
       POP3_STREAM_CONNECTIONS: '3',
       POP3_DB_ACQUIRE_TIMEOUT_MS: '250',
     });
-    expect(configFromEnv(set)).toMatchObject({ networkPrefixes: { ipv4: 24, ipv6: 56 }, authDeadlineMs: 30_000, retrMinBytesPerSec: 0, retrRateWindowMs: 10_000 });
+    expect(configFromEnv(set)).toMatchObject({ networkPrefixes: { ipv4Prefix: 24, ipv6Prefix: 56 }, authDeadlineMs: 30_000, retrMinBytesPerSec: 0, retrRateWindowMs: 10_000 });
     expect(databaseOptionsFromEnv(set)).toEqual({ connections: 8, streamConnections: 3, acquireTimeoutMs: 250 });
     expect(() => parsePop3Env({ POP3_IPV6_PREFIX: '129' })).toThrow(/POP3_IPV6_PREFIX/);
     expect(() => parsePop3Env({ POP3_IPV4_PREFIX: '0' })).toThrow(/POP3_IPV4_PREFIX/);

@@ -1,5 +1,5 @@
 import { argon2Params, baseEnvSchema, boolSchema, nonNegativeIntSchema, parseEnv, portSchema, positiveIntSchema } from '@mailroom/runtime';
-import type { NetworkPrefixes } from '@mailroom/core';
+import type { NetworkKeyOptions } from '@mailroom/core';
 
 /** RFC 1939 §3: an autologout timer, if present, must be at least 10 minutes once logged in. */
 export const MIN_IDLE_TIMEOUT_S = 600;
@@ -59,7 +59,7 @@ export interface Pop3Config {
   maxConnections: number;
   /** Connections per client network (`networkPrefixes`). */
   maxConnectionsPerIp: number;
-  networkPrefixes: NetworkPrefixes;
+  networkPrefixes: NetworkKeyOptions;
   loginDelaySeconds: number;
   idleTimeoutMs: number;
   authTimeoutMs: number;
@@ -105,7 +105,7 @@ export function configFromEnv(env: Pop3Env): Pop3Config {
     metricsHost: env.METRICS_HOST,
     maxConnections: env.POP3_MAX_CONNECTIONS,
     maxConnectionsPerIp: env.POP3_MAX_CONNECTIONS_PER_IP,
-    networkPrefixes: { ipv4: env.POP3_IPV4_PREFIX, ipv6: env.POP3_IPV6_PREFIX },
+    networkPrefixes: { ipv4Prefix: env.POP3_IPV4_PREFIX, ipv6Prefix: env.POP3_IPV6_PREFIX },
     loginDelaySeconds: env.POP3_LOGIN_DELAY_S,
     idleTimeoutMs: env.POP3_IDLE_TIMEOUT_S * 1000,
     authTimeoutMs: env.POP3_AUTH_TIMEOUT_S * 1000,

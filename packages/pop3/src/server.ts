@@ -3,7 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
-import { ipNetwork } from '@mailroom/core';
+import { networkKey } from '@mailroom/core';
 import type { Logger } from '@mailroom/runtime';
 import type { Pop3Config } from './config.ts';
 import { createPop3Metrics, type Pop3Metrics } from './metrics.ts';
@@ -70,9 +70,9 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
     abandonedLeases: new Map(),
   };
   const sessions = new Set<Pop3Session>();
-  /** Open sessions per client network (ipNetwork under POP3_IPV4_PREFIX / POP3_IPV6_PREFIX). */
+  /** Open sessions per client network (networkKey under POP3_IPV4_PREFIX / POP3_IPV6_PREFIX). */
   const perNetwork = new Map<string, number>();
-  const networkOf = (ip: string) => ipNetwork(ip, config.networkPrefixes);
+  const networkOf = (ip: string) => networkKey(ip, config.networkPrefixes);
   let nextConn = 0;
   let closing = false;
   let renewTimer: NodeJS.Timeout | undefined;

@@ -119,7 +119,7 @@ export function testConfig(overrides: Partial<Pop3Config> = {}): Pop3Config {
     metricsHost: '127.0.0.1',
     maxConnections: 1000,
     maxConnectionsPerIp: 1000,
-    networkPrefixes: { ipv4: 32, ipv6: 64 },
+    networkPrefixes: { ipv4Prefix: 32, ipv6Prefix: 64 },
     loginDelaySeconds: 0,
     idleTimeoutMs: 600_000,
     authTimeoutMs: 60_000,

@@ -106,7 +106,7 @@ describe('limits', () => {
 
   it('POP3_IPV4_PREFIX / POP3_IPV6_PREFIX: the per-IP limit counts a whole client network', async () => {
     // 127.0.0.2 and 127.0.0.3 are one /24 but two /32s (IPv6 /64s are unit-tested in core's network.test.ts)
-    await withServer(prisma, { maxConnectionsPerIp: 2, networkPrefixes: { ipv4: 24, ipv6: 64 } }, async (srv) => {
+    await withServer(prisma, { maxConnectionsPerIp: 2, networkPrefixes: { ipv4Prefix: 24, ipv6Prefix: 64 } }, async (srv) => {
       const a = await Pop3TestClient.connect(srv.port, { localAddress: '127.0.0.2' });
       const b = await Pop3TestClient.connect(srv.port, { localAddress: '127.0.0.3' });
       expect(await a.greeting()).toMatch(/^\+OK/);
@@ -122,7 +122,7 @@ describe('limits', () => {
       a.destroy();
       b.destroy();
     });
-    await withServer(prisma, { maxConnectionsPerIp: 2, networkPrefixes: { ipv4: 32, ipv6: 64 } }, async (srv) => {
+    await withServer(prisma, { maxConnectionsPerIp: 2, networkPrefixes: { ipv4Prefix: 32, ipv6Prefix: 64 } }, async (srv) => {
       const clients = await Promise.all(['127.0.0.2', '127.0.0.2', '127.0.0.3'].map((localAddress) => Pop3TestClient.connect(srv.port, { localAddress })));
       for (const c of clients) expect(await c.greeting()).toMatch(/^\+OK/);
       const d = await Pop3TestClient.connect(srv.port, { localAddress: '127.0.0.2' });

@@ -7,7 +7,7 @@ import { baseEnvSchema } from './env.ts';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const compose = readFileSync(`${ROOT}docker-compose.yml`, 'utf8');
 const hasDockerCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
-const deployEnv = { ...process.env, POSTGRES_PASSWORD: 'p', MAILROOM_PUBLIC_HOST: 'mail.example.com', MAILROOM_SECRET: 's', MAILROOM_ADMIN_EMAIL: 'admin@example.com' };
+const deployEnv = { ...process.env, POSTGRES_PASSWORD: 'p', MAILROOM_PUBLIC_HOST: 'mail.example.com', MAILROOM_SECRET: 's'.repeat(32), MAILROOM_ADMIN_EMAIL: 'admin@example.com' };
 
 describe('docker-compose.yml', () => {
   it.runIf(hasDockerCompose)('is a valid compose file (docker-compose config -q)', () => {

@@ -23,6 +23,24 @@ describe('parseEnv', () => {
     expect(msg).not.toContain('secret-password');
   });
 
+  it('refuses a MAILROOM_SECRET shorter than 32 characters without echoing it', () => {
+    expect(() => parseEnv(baseEnvSchema, { MAILROOM_SECRET: 'short-secret-value' })).toThrow(/MAILROOM_SECRET: must be at least 32/);
+    let msg = '';
+    try {
+      parseEnv(baseEnvSchema, { MAILROOM_SECRET: 'short-secret-value' });
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).not.toContain('short-secret-value');
+    expect(parseEnv(baseEnvSchema, { MAILROOM_SECRET: 'a'.repeat(32) }).MAILROOM_SECRET).toHaveLength(32);
+    expect(parseEnv(baseEnvSchema, { MAILROOM_SECRET: '' }).MAILROOM_SECRET).toBeUndefined();
+  });
+
+  it('binds the metrics listeners to loopback unless METRICS_HOST says otherwise', () => {
+    expect(parseEnv(baseEnvSchema, { MAILROOM_HOST: '0.0.0.0' }).METRICS_HOST).toBe('127.0.0.1');
+    expect(parseEnv(baseEnvSchema, { METRICS_HOST: '0.0.0.0' }).METRICS_HOST).toBe('0.0.0.0');
+  });
+
   it('parses booleans strictly', () => {
     expect(parseEnv(z.object({ FLAG: boolSchema }), { FLAG: 'on' }).FLAG).toBe(true);
     expect(() => parseEnv(z.object({ FLAG: boolSchema }), { FLAG: 'perhaps' })).toThrow(/FLAG/);

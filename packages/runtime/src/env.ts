@@ -22,6 +22,10 @@ export const nonNegativeIntSchema = z.coerce.number().int().min(0);
 /** An optional setting where an empty value means unset (as compose files pass `${VAR:-}`). */
 export const optionalStringSchema = z.string().trim().min(1).optional().or(z.literal('').transform(() => undefined));
 
+/** Shortest MAILROOM_SECRET accepted (characters): a key for keyed hashes should carry at least 128 bits. */
+export const MIN_SECRET_LENGTH = 32;
+export const SECRET_TOO_SHORT = `must be at least ${MIN_SECRET_LENGTH} characters (e.g. openssl rand -hex 32)`;
+
 /** Settings every Mailroom process shares. Each runnable extends this and parses once at start. */
 export const baseEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -34,13 +38,13 @@ export const baseEnvSchema = z.object({
     .refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgresql:// URL'),
   MAILROOM_DATA_DIR: z.string().trim().min(1).default('./.mailroom').transform((v) => path.resolve(v)),
   MAILROOM_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** Bind address of the /healthz, /readyz and /metrics listeners (POP3, ingress): loopback unless said otherwise. */
+  METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
   /** Public host name shown to users in connection settings (defaults to MAILROOM_HOST). */
   MAILROOM_PUBLIC_HOST: optionalStringSchema,
   /** POP3 (STLS) and POP3S ports as mail clients reach them; `npm start` sets them to POP3_PORT/POP3S_PORT unless given. */
   MAILROOM_PUBLIC_POP3_PORT: portSchema.default(110),
   MAILROOM_PUBLIC_POP3S_PORT: portSchema.default(995),
-  /** Bind address of the /healthz, /readyz, /metrics listeners: loopback unless the operator opens it (not MAILROOM_HOST). */
-  METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
   WEB_PORT: portSchema.default(3000),
   API_PORT: portSchema.default(3001),
   POP3_PORT: portSchema.default(1110),
@@ -52,8 +56,8 @@ export const baseEnvSchema = z.object({
   ARGON2_MEMORY_KIB: z.coerce.number().int().min(1024).max(4_194_304).default(19456),
   ARGON2_TIME_COST: z.coerce.number().int().min(1).max(100).default(2),
   ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(64).default(1),
-  /** Secret for keyed hashes (throttle fingerprints); generated into the data dir when unset. */
-  MAILROOM_SECRET: optionalStringSchema,
+  /** Secret for keyed hashes (throttle fingerprints); generated into the data dir when unset; at least 32 characters. */
+  MAILROOM_SECRET: optionalStringSchema.refine((v) => v === undefined || v.length >= MIN_SECRET_LENGTH, SECRET_TOO_SHORT),
 });
 export type BaseEnv = z.infer<typeof baseEnvSchema>;
 

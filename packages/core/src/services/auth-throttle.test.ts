@@ -12,7 +12,7 @@ describe('ipNetworkKey', () => {
     expect(ipNetworkKey('203.0.113.77')).toBe('ip:203.0.113.0/24');
     expect(ipNetworkKey('::ffff:203.0.113.9')).toBe('ip:203.0.113.0/24');
     expect(ipNetworkKey('2001:db8:1:2:3:4:5:6')).toBe('ip:2001:db8:1:2::/64');
-    expect(ipNetworkKey('2001:db8::1')).toBe('ip:2001:db8:0:0::/64');
+    expect(ipNetworkKey('2001:db8::1')).toBe('ip:2001:db8::/64');
   });
 });
 

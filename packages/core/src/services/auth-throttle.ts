@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { PrismaClient } from '@mailroom/db';
-import { ipNetwork, type NetworkPrefixes } from '../network.ts';
+import { networkKey } from '../network.ts';
 
 /** Failures within this window count together; older ones are forgotten. */
 export const THROTTLE_WINDOW_MS = 15 * 60_000;
@@ -18,12 +18,9 @@ export interface ThrottleAssessment {
   delayMs: number;
 }
 
-/** Networks counted together by the throttle: IPv4 /24, IPv6 /64 (one subscriber usually holds a whole /64). */
-export const THROTTLE_NETWORK_PREFIXES: NetworkPrefixes = { ipv4: 24, ipv6: 64 };
-
-/** The throttle key of the network an address belongs to (see ipNetwork). */
+/** The network an address belongs to for throttling: IPv4 /24, IPv6 /64 (one subscriber usually holds a whole /64). */
 export function ipNetworkKey(ip: string): string {
-  return `ip:${ipNetwork(ip, THROTTLE_NETWORK_PREFIXES)}`;
+  return `ip:${networkKey(ip, { ipv4Prefix: 24, ipv6Prefix: 64 })}`;
 }
 
 export function accountKey(login: string): string {

@@ -31,8 +31,8 @@ export class WireClient {
     socket.on('close', () => end());
   }
 
-  static async connect(port: number, host = '127.0.0.1'): Promise<WireClient> {
-    const socket = net.connect(port, host);
+  static async connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<WireClient> {
+    const socket = net.connect({ port, host, ...(localAddress ? { localAddress } : {}) });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
