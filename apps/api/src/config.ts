@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { argon2Params, baseEnvSchema, parseEnv, positiveIntSchema, nonNegativeIntSchema, boolSchema } from '@mailroom/runtime';
+import { argon2Params, baseEnvSchema, domainOnboardingConfig, parseEnv, positiveIntSchema, nonNegativeIntSchema, boolSchema, type DomainOnboardingConfig } from '@mailroom/runtime';
 
 /** The API's environment: parsed once in main.ts and passed down. */
 export const apiEnvSchema = baseEnvSchema.extend({
@@ -34,6 +34,8 @@ export interface ApiConfig {
   argon2: ReturnType<typeof argon2Params>;
   /** Public host name for connection settings and the OpenAPI server list. */
   publicHost: string;
+  /** Domain verification and DNS guidance: record targets, claim lifetime, resolver (MAILROOM_DNS_*, DOMAIN_CLAIM_TTL_HOURS). */
+  onboarding: DomainOnboardingConfig;
 }
 
 export function parseTrustProxy(v: string): boolean | string[] {
@@ -54,6 +56,7 @@ export function toApiConfig(env: ApiEnv): ApiConfig {
     apiKeyCacheMs: env.API_KEY_CACHE_MS,
     argon2: argon2Params(env),
     publicHost: env.MAILROOM_PUBLIC_HOST ?? env.MAILROOM_HOST,
+    onboarding: domainOnboardingConfig(env),
   };
 }
 

@@ -71,10 +71,10 @@ beforeAll(async () => {
   const a = await createUser(t);
   const b = await createUser(t);
   ownerA = a;
-  const d = await t.prisma.domain.create({ data: { name: `${uniqueName('a')}.example`, ownerId: a.id } });
+  const d = await t.prisma.domain.create({ data: { name: `${uniqueName('a')}.example`, ownerId: a.id, verifiedAt: new Date() } });
   domainA = d;
-  const otherA = await t.prisma.domain.create({ data: { name: `${uniqueName('a2')}.example`, ownerId: a.id } });
-  await t.prisma.domain.create({ data: { name: `${uniqueName('b')}.example`, ownerId: b.id } });
+  const otherA = await t.prisma.domain.create({ data: { name: `${uniqueName('a2')}.example`, ownerId: a.id, verifiedAt: new Date() } });
+  await t.prisma.domain.create({ data: { name: `${uniqueName('b')}.example`, ownerId: b.id, verifiedAt: new Date() } });
   mailboxA = { id: await insertMailbox(d.id, 'target') };
   const mbUser = await insertMailbox(d.id, 'user');
   aliasA = await t.prisma.alias.create({ data: { domainId: d.id, localPart: 'alias', destinations: { create: [{ mailboxId: mailboxA.id }] } } });
@@ -130,7 +130,7 @@ const ops: Op[] = [
     name: 'DELETE /domains/{X of A}',
     scope: 'domains:write',
     run: async (w) => {
-      const x = await t.prisma.domain.create({ data: { name: `${uniqueName('x')}.example`, ownerId: ownerA.id } });
+      const x = await t.prisma.domain.create({ data: { name: `${uniqueName('x')}.example`, ownerId: ownerA.id, verifiedAt: new Date() } });
       const r = await req(w, 'DELETE', `/api/v1/domains/${x.id}`);
       expect(await t.prisma.domain.count({ where: { id: x.id } }), `${w.name}: domain deleted iff allowed`).toBe(r.status === 204 ? 0 : 1);
       return r;

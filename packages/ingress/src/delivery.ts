@@ -202,8 +202,9 @@ export class DeliveryService {
       FROM domains d
       JOIN users u ON u.id = d.owner_id
       LEFT JOIN mailboxes m ON m.domain_id = d.id AND m.local_part = ${localPart ?? ''}
-      WHERE d.name = ${domain}`;
+      WHERE d.name = ${domain} AND d.verified_at IS NOT NULL`;
     const row = rows[0];
+    // A pending (unverified) claim is not hosted: refused exactly like a name nobody claimed.
     if (!row) return fail(REPLIES.relayDenied, 'domain not hosted');
     if (!row.domain_active) return fail(REPLIES.domainDisabled, 'domain disabled');
     const domainUsage: Usage = { quota: row.max_storage_bytes, used: row.domain_used };
@@ -224,7 +225,8 @@ export class DeliveryService {
     const aliasRows = await this.prisma.$queryRaw<AliasRow[]>`
       SELECT a.local_part AS alias_local_part, m.id::text AS mailbox_id, m.local_part, m.enabled, m.quota_bytes,
              m.used_bytes, md.id::text AS domain_id, md.name AS domain_name,
-             (md.active AND NOT mu.disabled) AS domain_active, md.max_storage_bytes, md.used_bytes AS domain_used
+             (md.active AND md.verified_at IS NOT NULL AND NOT mu.disabled) AS domain_active, md.max_storage_bytes,
+             md.used_bytes AS domain_used
       FROM aliases a
       LEFT JOIN alias_destinations ad ON ad.alias_id = a.id
       LEFT JOIN mailboxes m ON m.id = ad.mailbox_id
@@ -402,7 +404,7 @@ export class DeliveryService {
         UPDATE domains d
            SET used_bytes = d.used_bytes + pd.bytes, updated_at = now()
           FROM per_domain pd, users u
-         WHERE d.id = pd.domain_id AND u.id = d.owner_id AND d.active AND NOT u.disabled
+         WHERE d.id = pd.domain_id AND u.id = d.owner_id AND d.active AND d.verified_at IS NOT NULL AND NOT u.disabled
            AND (d.max_storage_bytes IS NULL OR d.used_bytes + pd.bytes <= d.max_storage_bytes)
      RETURNING d.id
       ), ins AS (
@@ -452,7 +454,7 @@ export class DeliveryService {
           UPDATE domains d
              SET used_bytes = d.used_bytes + ${size}::bigint, updated_at = now()
             FROM mb, users u
-           WHERE d.id = mb.domain_id AND u.id = d.owner_id AND d.active AND NOT u.disabled
+           WHERE d.id = mb.domain_id AND u.id = d.owner_id AND d.active AND d.verified_at IS NOT NULL AND NOT u.disabled
              AND (d.max_storage_bytes IS NULL OR d.used_bytes + ${size}::bigint <= d.max_storage_bytes)
        RETURNING d.id
         ), ins AS (
@@ -478,7 +480,7 @@ export class DeliveryService {
         else refusal = { reply: quotaReply(this.quotaReply, 'mailbox'), reason: 'mailbox quota exceeded' };
       } else {
         const state = await tx.$queryRaw<{ active: boolean }[]>`
-          SELECT (d.active AND NOT u.disabled) AS active FROM domains d JOIN users u ON u.id = d.owner_id WHERE d.id = ${r.domain_id}::uuid`;
+          SELECT (d.active AND d.verified_at IS NOT NULL AND NOT u.disabled) AS active FROM domains d JOIN users u ON u.id = d.owner_id WHERE d.id = ${r.domain_id}::uuid`;
         refusal = state[0]?.active
           ? { reply: quotaReply(this.quotaReply, 'domain'), reason: 'domain storage limit exceeded' }
           : { reply: REPLIES.domainDisabled, reason: 'domain disabled' };
