@@ -9,6 +9,7 @@ import {
   domainSchema,
   listDomainsQuerySchema,
   updateDomainBodySchema,
+  verifyDomainBodySchema,
 } from '@mailroom/core/schemas';
 import { actorOf } from '../plugins/auth.ts';
 import { noContentSchema, problems, READ_SECURITY, WRITE_SECURITY, type RouteContext, type ZodApp } from './common.ts';
@@ -55,8 +56,13 @@ export async function domainRoutes(app: ZodApp, ctx: RouteContext): Promise<void
         '`details.expected` and `details.found`. 503 DNS_UNAVAILABLE when the resolver fails or times out. 409 ' +
         'ALREADY_EXISTS when another owner verified the name first. A verified domain is returned unchanged.',
       params: domainParamsSchema,
+      body: verifyDomainBodySchema,
       response: { 200: domainSchema, ...problems(409, 422, 503) },
       security: WRITE_SECURITY,
+    },
+    // No body at all (a bare POST from a button or curl) counts as `{}`; any JSON that is not an object is refused.
+    preValidation: async (req) => {
+      if (req.body == null && !req.headers['content-type']) req.body = {};
     },
     handler: async (req) => verifyDomain(ctx.services, actorOf(req), req.params.domainId),
   });

@@ -108,3 +108,5 @@ export const domainDnsSchema = z
   .meta({ id: 'DomainDns' });
 export type DomainDns = z.infer<typeof domainDnsSchema>;
 export const domainDnsQuerySchema = z.object({ check: queryBooleanSchema.optional().describe('Resolve every record now and compare (DNS_UNAVAILABLE when the resolver fails)') });
+/** POST …/verify takes no input: an empty JSON object, or no body at all. */
+export const verifyDomainBodySchema = z.object({}).strict();
