@@ -48,7 +48,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const passwordPolicy = { minLength: deps.config.passwordMinLength };
   const ctx: RouteContext = {
     config: deps.config,
-    services: { prisma: deps.prisma, hasher: deps.hasher, passwordPolicy, onboarding: { ...deps.config.onboarding, dns: createDnsLookup(deps.config.onboarding.dns) } },
+    services: {
+      prisma: deps.prisma,
+      hasher: deps.hasher,
+      passwordPolicy,
+      onboarding: { ...deps.config.onboarding, dns: createDnsLookup(deps.config.onboarding.dns) },
+    },
     auth: {
       prisma: deps.prisma,
       hasher: deps.hasher,

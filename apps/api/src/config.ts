@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { argon2Params, baseEnvSchema, domainOnboardingConfig, parseEnv, positiveIntSchema, nonNegativeIntSchema, boolSchema, type DomainOnboardingConfig } from '@mailroom/runtime';
+import {
+  argon2Params, baseEnvSchema, domainOnboardingConfig, parseEnv, positiveIntSchema, nonNegativeIntSchema, boolSchema, type DomainOnboardingConfig,
+} from '@mailroom/runtime';
 
 /** The API's environment: parsed once in main.ts and passed down. */
 export const apiEnvSchema = baseEnvSchema.extend({

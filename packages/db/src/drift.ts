@@ -25,7 +25,8 @@ export async function findSchemaDrift(connectionString: string): Promise<string[
     const { rows: colRows } = await client.query<{ table_name: string; column_name: string; udt_name: string; is_nullable: string }>(
       "SELECT table_name, column_name, udt_name, is_nullable FROM information_schema.columns WHERE table_schema = 'public'",
     );
-    const { rows: idxRows } = await client.query<{ table_name: string; is_unique: boolean; is_primary: boolean; method: string; columns: string[]; predicate: string | null }>(`
+    type IndexRow = { table_name: string; is_unique: boolean; is_primary: boolean; method: string; columns: string[]; predicate: string | null };
+    const { rows: idxRows } = await client.query<IndexRow>(`
       SELECT t.relname AS table_name, ix.indisunique AS is_unique, ix.indisprimary AS is_primary, am.amname AS method,
              array_agg(a.attname ORDER BY k.ord)::text[] AS columns, pg_get_expr(ix.indpred, ix.indrelid) AS predicate
       FROM pg_index ix
@@ -57,7 +58,11 @@ export async function findSchemaDrift(connectionString: string): Promise<string[
       if ((pk?.columns ?? []).join(',') !== t.primaryKey.join(',')) {
         problems.push(`${t.name}: primary key (${pk?.columns.join(',') ?? ''}) in database, (${t.primaryKey.join(',')}) in schema`);
       }
-      const actual = new Set(idx.filter((i) => !i.is_primary).map((i) => key({ columns: i.columns, unique: i.is_unique, method: i.method, ...(i.predicate ? { where: normalizePredicate(i.predicate) } : {}) })));
+      const actual = new Set(
+        idx
+          .filter((i) => !i.is_primary)
+          .map((i) => key({ columns: i.columns, unique: i.is_unique, method: i.method, ...(i.predicate ? { where: normalizePredicate(i.predicate) } : {}) })),
+      );
       const wanted = new Set(t.indexes.map(key));
       for (const w of wanted) if (!actual.has(w)) problems.push(`${t.name}: ${w} missing in database`);
       for (const a of actual) if (!wanted.has(a)) problems.push(`${t.name}: ${a} not in schema.prisma`);

@@ -98,7 +98,10 @@ export async function readExpectedSchema(file = SCHEMA_PATH): Promise<{ tables: 
       const method = (/\btype:\s*(\w+)/.exec(blk[3]!)?.[1] ?? 'btree').toLowerCase();
       const where = /\bwhere:\s*raw\("((?:[^"\\]|\\.)*)"\)/.exec(blk[3]!)?.[1];
       if (blk[1] === 'id') primaryKey = cols;
-      else indexes.push({ columns: cols, unique: blk[1] === 'unique', method, ...(where ? { where: normalizePredicate(where.replace(/\\"/g, '"')) } : {}) });
+      else {
+        const predicate = where ? { where: normalizePredicate(where.replace(/\\"/g, '"')) } : {};
+        indexes.push({ columns: cols, unique: blk[1] === 'unique', method, ...predicate });
+      }
     }
     tables.push({ name: tableName, columns, primaryKey, indexes });
   }

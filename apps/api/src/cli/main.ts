@@ -4,7 +4,9 @@
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { AppError, createAdmin, createApiKey, createDnsLookup, createPasswordHasher, DEFAULT_PASSWORD_MIN_LENGTH, pruneExpiredClaims, recheckDomains } from '@mailroom/core';
+import {
+  AppError, createAdmin, createApiKey, createDnsLookup, createPasswordHasher, DEFAULT_PASSWORD_MIN_LENGTH, pruneExpiredClaims, recheckDomains,
+} from '@mailroom/core';
 import { API_KEY_SCOPES, type ApiKeyScope } from '@mailroom/core/schemas';
 import { createPrismaClient, openDatabase, type PrismaClient } from '@mailroom/db';
 import { argon2Params, baseEnvSchema, domainOnboardingConfig, parseEnv } from '@mailroom/runtime';
@@ -154,7 +156,8 @@ async function adminCreate(args: string[]): Promise<void> {
 }
 
 async function domainsRecheck(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { limit: { type: 'string' }, 'older-than': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  const options = { limit: { type: 'string' }, 'older-than': { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+  const { values } = parseArgs({ args, options, strict: true });
   if (values.help) {
     console.log(RECHECK_HELP);
     return 0;
@@ -167,8 +170,10 @@ async function domainsRecheck(args: string[]): Promise<number> {
   return withDatabase(async (prisma, env) => {
     const onboarding = domainOnboardingConfig(env);
     const pruned = await prisma.$transaction((tx) => pruneExpiredClaims(tx, now));
-    const r = await recheckDomains(prisma, { mxHost: onboarding.mxHost, dns: createDnsLookup(onboarding.dns) }, { limit, ...(olderThan ? { olderThan } : {}) });
-    console.log(`Removed ${pruned} expired pending claim(s); checked ${r.checked} domain(s), ${r.flagged.length} flagged, resolver failed for ${r.unavailable}`);
+    const dns = createDnsLookup(onboarding.dns);
+    const r = await recheckDomains(prisma, { mxHost: onboarding.mxHost, dns }, { limit, ...(olderThan ? { olderThan } : {}) });
+    console.log(`Removed ${pruned} expired pending claim(s); checked ${r.checked} domain(s), ${r.flagged.length} flagged, ` +
+      `resolver failed for ${r.unavailable}`);
     for (const f of r.flagged) console.log(`${f.name}: MX ${f.mxStatus} (expected ${onboarding.mxHost})`);
     return r.unavailable > 0 && r.checked === 0 ? 1 : 0;
   });

@@ -2,9 +2,15 @@ import { z } from 'zod';
 import { byteCountSchema, domainNameSchema, idSchema, isoDateTimeSchema, nullableByteLimitSchema, nullableCountLimitSchema, paginationQuerySchema, pageSchema, queryBooleanSchema } from './common.ts';
 
 /** pending: an unverified claim, nothing is hosted (mail refused, no logins); verified: hosted. */
-export const verificationStatusSchema = z.enum(['pending', 'verified']).describe('pending: ownership not proven yet, nothing is hosted; verified: hosted');
+export const verificationStatusSchema = z
+  .enum(['pending', 'verified'])
+  .describe('pending: ownership not proven yet, nothing is hosted; verified: hosted');
 export const verificationRecordSchema = z
-  .object({ type: z.literal('TXT'), name: z.string().describe('`_mailroom.<domain>`'), value: z.string().describe('`mailroom-verify=<token>`') })
+  .object({
+    type: z.literal('TXT'),
+    name: z.string().describe('`_mailroom.<domain>`'),
+    value: z.string().describe('`mailroom-verify=<token>`'),
+  })
   .meta({ id: 'VerificationRecord' });
 
 export const domainSchema = z
@@ -30,7 +36,7 @@ export const domainSchema = z
     mxStatus: z
       .enum(['ok', 'missing', 'different'])
       .nullable()
-      .describe('Result of the last periodic MX re-check of a verified domain (different/missing: mail may no longer reach Mailroom); null: not checked yet'),
+      .describe('Last periodic MX re-check of a verified domain (different/missing: mail may no longer reach Mailroom); null: not checked'),
     lastDnsCheckAt: isoDateTimeSchema.nullable(),
     createdAt: isoDateTimeSchema,
     updatedAt: isoDateTimeSchema,
@@ -58,7 +64,7 @@ export const createDomainBodySchema = z.object({
   verified: z
     .boolean()
     .optional()
-    .describe('Unrestricted admins only: create the domain already verified (ownership proven elsewhere). Default: pending until POST …/verify'),
+    .describe('Unrestricted admins only: create it verified (ownership proven elsewhere). Default: pending until POST …/verify'),
   ...domainSettingsShape,
 });
 export type CreateDomainBody = z.infer<typeof createDomainBodySchema>;
@@ -107,6 +113,8 @@ export const domainDnsSchema = z
   })
   .meta({ id: 'DomainDns' });
 export type DomainDns = z.infer<typeof domainDnsSchema>;
-export const domainDnsQuerySchema = z.object({ check: queryBooleanSchema.optional().describe('Resolve every record now and compare (DNS_UNAVAILABLE when the resolver fails)') });
+export const domainDnsQuerySchema = z.object({
+  check: queryBooleanSchema.optional().describe('Resolve every record now and compare (DNS_UNAVAILABLE when the resolver fails)'),
+});
 /** POST …/verify takes no input: an empty JSON object, or no body at all. */
 export const verifyDomainBodySchema = z.object({}).strict();

@@ -34,8 +34,9 @@ const NO_RECORD_CODES = new Set(['ENOTFOUND', 'ENODATA']);
 
 function unavailable(name: string, err: unknown): AppError {
   const code = (err as { code?: unknown }).code;
-  return new AppError('DNS_UNAVAILABLE', `The DNS resolver could not answer for ${name} (${typeof code === 'string' ? code : 'error'}); try again later`, {
-    details: { name, resolverError: typeof code === 'string' ? code : 'unknown' },
+  const reason = typeof code === 'string' ? code : 'error';
+  return new AppError('DNS_UNAVAILABLE', `The DNS resolver could not answer for ${name} (${reason}); try again later`, {
+    details: { name, resolverError: reason },
     cause: err,
   });
 }

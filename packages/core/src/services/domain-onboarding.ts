@@ -19,25 +19,39 @@ type CheckStatus = 'ok' | 'missing' | 'different';
 export async function verifyDomain(deps: ServiceDeps, actor: Actor, domainId: string): Promise<Domain> {
   const p = requireUser(actor, 'domains:write');
   await deps.prisma.$transaction((tx) => pruneExpiredClaims(tx));
-  const d = await findVisibleDomain(deps.prisma, p, domainId, { id: true, name: true, ownerId: true, verifiedAt: true, verificationToken: true });
+  const select = { id: true, name: true, ownerId: true, verifiedAt: true, verificationToken: true };
+  const d = await findVisibleDomain(deps.prisma, p, domainId, select);
   if (d.verifiedAt) return getDomain(deps.prisma, actor, domainId);
   const expected = verificationRecord(d.name, d.verificationToken!);
   const found = await deps.onboarding.dns.txt(expected.name);
   if (!found.includes(expected.value)) {
     const ours = found.filter((v) => v.startsWith('mailroom-verify='));
     const code = found.length ? 'DNS_RECORD_MISMATCH' : 'DNS_RECORD_MISSING';
+    const other = ours.length ? ' (a different mailroom-verify token is published)' : '';
     const message = found.length
-      ? `${expected.name} has TXT record(s), but none is "${expected.value}"${ours.length ? ' (a different mailroom-verify token is published)' : ''}. The domain stays pending.`
-      : `No TXT record found at ${expected.name}. Publish "${expected.value}" there (DNS changes can take a while to appear) and try again. The domain stays pending.`;
+      ? `${expected.name} has TXT record(s), but none is "${expected.value}"${other}. The domain stays pending.`
+      : `No TXT record found at ${expected.name}. Publish "${expected.value}" there (DNS changes can take a while to ` +
+        'appear) and try again. The domain stays pending.';
     throw new AppError(code, message, { details: { expected, found: found.slice(0, 10).map((v) => v.slice(0, 255)) } });
   }
   await deps.prisma.$transaction(async (tx) => {
     await lockDomainName(tx, d.name);
     const winner = await tx.domain.findFirst({ where: { name: d.name, verifiedAt: { not: null } }, select: { id: true } });
-    if (winner && winner.id !== d.id) throw new AppError('ALREADY_EXISTS', 'Another owner verified this domain first; this claim was removed', { details: { name: d.name } });
-    const updated = await tx.domain.updateMany({ where: { id: d.id, verifiedAt: null }, data: { verifiedAt: new Date(), verificationToken: null, claimExpiresAt: null } });
+    if (winner && winner.id !== d.id) {
+      throw new AppError('ALREADY_EXISTS', 'Another owner verified this domain first; this claim was removed', { details: { name: d.name } });
+    }
+    const updated = await tx.domain.updateMany({
+      where: { id: d.id, verifiedAt: null },
+      data: { verifiedAt: new Date(), verificationToken: null, claimExpiresAt: null },
+    });
     if (updated.count === 0) throw new AppError('NOT_FOUND', 'Domain not found (its claim expired or was removed)');
-    await recordAudit(tx, actor, { action: 'domain.verified', targetType: 'domain', targetId: d.id, ownerId: d.ownerId, details: { name: d.name, domainId: d.id, method: 'dns-txt' } });
+    await recordAudit(tx, actor, {
+      action: 'domain.verified',
+      targetType: 'domain',
+      targetId: d.id,
+      ownerId: d.ownerId,
+      details: { name: d.name, domainId: d.id, method: 'dns-txt' },
+    });
     await removeCompetingClaims(tx, actor, d.name, d.id);
   });
   return getDomain(deps.prisma, actor, domainId);
@@ -67,7 +81,7 @@ export function plannedRecords(o: Omit<DomainOnboarding, 'dns' | 'claimTtlHours'
     const v = verificationRecord(name, token);
     records.push({
       purpose: 'verification', type: 'TXT', name: v.name, value: v.value, priority: null, required: true,
-      description: 'Proves you control the domain; then press Verify (POST /api/v1/domains/{id}/verify). Remove it after verification if you like.',
+      description: 'Proves you control the domain; then press Verify (POST /api/v1/domains/{id}/verify). It may be removed afterwards.',
       probe: async (dns) => compare(await dns.txt(v.name), (x) => x === v.value),
     });
   }
@@ -76,7 +90,8 @@ export function plannedRecords(o: Omit<DomainOnboarding, 'dns' | 'claimTtlHours'
     description: `Routes the domain's mail to Mailroom. Replace other MX records unless they forward to ${o.mxHost}.`,
     probe: async (dns) => {
       const mx = await dns.mx(name);
-      return { status: compare(mx.map((m) => m.exchange), (x) => sameHost(x, o.mxHost)).status, found: mx.map((m) => `${m.priority} ${m.exchange}`) };
+      const { status } = compare(mx.map((m) => m.exchange), (x) => sameHost(x, o.mxHost));
+      return { status, found: mx.map((m) => `${m.priority} ${m.exchange}`) };
     },
   });
   for (const [purpose, label] of [['autoconfig', 'Thunderbird and others'], ['autodiscover', 'Outlook']] as const) {
@@ -91,7 +106,7 @@ export function plannedRecords(o: Omit<DomainOnboarding, 'dns' | 'claimTtlHours'
     const host = `${service}.${name}`;
     records.push({
       purpose, type: 'SRV', name: host, value: `0 1 ${port} ${o.mailHost}`, priority: null, required: false,
-      description: `RFC 6186 service record: POP3${purpose === 'pop3s-srv' ? ' over TLS' : ' with STARTTLS'} on ${o.mailHost} port ${port}.`,
+      description: `RFC 6186 service record: POP3${purpose === 'pop3s-srv' ? ' over TLS' : ' with STARTTLS'} at ${o.mailHost}:${port}.`,
       probe: async (dns) => {
         const srv = await dns.srv(host);
         const shown = srv.map((s) => `${s.priority} ${s.weight} ${s.port} ${s.name}`);
@@ -101,7 +116,8 @@ export function plannedRecords(o: Omit<DomainOnboarding, 'dns' | 'claimTtlHours'
   }
   const dmarc = `_dmarc.${name}`;
   records.push({
-    purpose: 'dmarc', type: 'TXT', name: dmarc, value: `${DMARC_SUGGESTION}; rua=mailto:postmaster@${name}`, priority: null, required: false,
+    purpose: 'dmarc', type: 'TXT', name: dmarc, value: `${DMARC_SUGGESTION}; rua=mailto:postmaster@${name}`,
+    priority: null, required: false,
     description: 'Suggested DMARC policy (any valid v=DMARC1 record counts as present).',
     probe: async (dns) => compare(await dns.txt(dmarc), (x) => /^v=DMARC1(;|$)/i.test(x.trim())),
   });
@@ -109,7 +125,12 @@ export function plannedRecords(o: Omit<DomainOnboarding, 'dns' | 'claimTtlHours'
 }
 
 /** GET /domains/{id}/dns: the records to publish and, with `check`, what DNS answers for each right now. */
-export async function getDomainDns(deps: Pick<ServiceDeps, 'prisma' | 'onboarding'>, actor: Actor, domainId: string, opts: { check?: boolean | undefined }): Promise<DomainDns> {
+export async function getDomainDns(
+  deps: Pick<ServiceDeps, 'prisma' | 'onboarding'>,
+  actor: Actor,
+  domainId: string,
+  opts: { check?: boolean | undefined },
+): Promise<DomainDns> {
   const p = requireUser(actor, 'domains:read');
   const d = await findVisibleDomain(deps.prisma, p, domainId, { id: true, name: true, verifiedAt: true, verificationToken: true });
   const planned = plannedRecords(deps.onboarding, d.name, d.verifiedAt ? null : d.verificationToken);
@@ -135,10 +156,19 @@ export interface RecheckResult {
  * mxStatus (ok / missing / different), so the panel can flag a domain whose mail no longer reaches Mailroom. A resolver
  * failure leaves that domain's previous state and counts as unavailable.
  */
-export async function recheckDomains(prisma: PrismaClient, onboarding: Pick<DomainOnboarding, 'dns' | 'mxHost'>, opts: { limit?: number; olderThan?: Date } = {}): Promise<RecheckResult> {
+export async function recheckDomains(
+  prisma: PrismaClient,
+  onboarding: Pick<DomainOnboarding, 'dns' | 'mxHost'>,
+  opts: { limit?: number; olderThan?: Date } = {},
+): Promise<RecheckResult> {
   const where: Prisma.DomainWhereInput = { verifiedAt: { not: null } };
   if (opts.olderThan) where.OR = [{ lastDnsCheckAt: null }, { lastDnsCheckAt: { lt: opts.olderThan } }];
-  const domains = await prisma.domain.findMany({ where, select: { id: true, name: true }, orderBy: [{ lastDnsCheckAt: { sort: 'asc', nulls: 'first' } }, { id: 'asc' }], take: opts.limit ?? 500 });
+  const domains = await prisma.domain.findMany({
+    where,
+    select: { id: true, name: true },
+    orderBy: [{ lastDnsCheckAt: { sort: 'asc', nulls: 'first' } }, { id: 'asc' }],
+    take: opts.limit ?? 500,
+  });
   const result: RecheckResult = { checked: 0, flagged: [], unavailable: 0 };
   for (const d of domains) {
     let status: CheckStatus;

@@ -6,7 +6,9 @@ import type { CreateDomainBody, Domain, UpdateDomainBody } from '../schemas/doma
 import { recordAudit } from './audit.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
 import { type Actor, type SystemPrincipal, type UserPrincipal, isAdmin, isDomainRestricted, requireUser, visibleDomainWhere } from './principal.ts';
-import { changedFields, iso, isUniqueViolation, lockDomainName, lockTenant, notFound, TENANT_TX, toBigInt, toNumber, type ServiceDeps } from './shared.ts';
+import {
+  changedFields, iso, isUniqueViolation, lockDomainName, lockTenant, notFound, TENANT_TX, toBigInt, toNumber, type ServiceDeps,
+} from './shared.ts';
 
 const domainSelect = {
   id: true,
@@ -103,7 +105,7 @@ export async function createDomain(deps: ServiceDeps, actor: Actor, input: Creat
   if (isDomainRestricted(p)) throw new AppError('FORBIDDEN', 'This API key is restricted to listed domains and cannot create domains');
   assertAdminFields(p, input);
   if (input.verified && !isAdmin(p)) {
-    throw new AppError('FORBIDDEN', 'Only administrators can add a domain as already verified; publish the TXT record and verify it instead', {
+    throw new AppError('FORBIDDEN', 'Only administrators can add a domain as verified; publish the TXT record and verify it instead', {
       fields: [{ path: 'verified', message: 'only unrestricted administrators can set this', code: 'admin_only' }],
     });
   }
@@ -117,8 +119,14 @@ export async function createDomain(deps: ServiceDeps, actor: Actor, input: Creat
       await lockDomainName(tx, name);
       await pruneExpiredClaims(tx, now);
       const taken = await tx.domain.findFirst({ where: { name, OR: [{ verifiedAt: { not: null } }, { ownerId }] }, select: { verifiedAt: true } });
-      if (taken?.verifiedAt) throw new AppError('ALREADY_EXISTS', 'This domain is already hosted', { fields: [{ path: 'name', message: 'is already hosted', code: 'taken' }] });
-      if (taken) throw new AppError('ALREADY_EXISTS', 'This owner already has a pending claim for this domain', { fields: [{ path: 'name', message: 'already claimed by this owner', code: 'claimed' }] });
+      if (taken?.verifiedAt) {
+        throw new AppError('ALREADY_EXISTS', 'This domain is already hosted', { fields: [{ path: 'name', message: 'is already hosted', code: 'taken' }] });
+      }
+      if (taken) {
+        throw new AppError('ALREADY_EXISTS', 'This owner already has a pending claim for this domain', {
+          fields: [{ path: 'name', message: 'already claimed by this owner', code: 'claimed' }],
+        });
+      }
       const owner = await tx.user.findUnique({ where: { id: ownerId }, select: { id: true, maxDomains: true, maxStorageBytes: true, disabled: true } });
       if (!owner) throw new AppError('VALIDATION_FAILED', 'Unknown owner', { fields: [{ path: 'ownerId', message: 'no such owner', code: 'unknown_owner' }] });
       if (owner.maxDomains !== null) {
@@ -140,13 +148,17 @@ export async function createDomain(deps: ServiceDeps, actor: Actor, input: Creat
           retentionDays: input.retentionDays ?? null,
           ...(input.verified
             ? { verifiedAt: now }
-            : { verificationToken: randomBytes(16).toString('hex'), claimExpiresAt: new Date(now.getTime() + deps.onboarding.claimTtlHours * 3_600_000) }),
+            : {
+                verificationToken: randomBytes(16).toString('hex'),
+                claimExpiresAt: new Date(now.getTime() + deps.onboarding.claimTtlHours * 3_600_000),
+              }),
         },
         select: domainSelect,
       });
       await recordAudit(tx, actor, { action: 'domain.create', targetType: 'domain', targetId: created.id, ownerId, details: { ...changedFields(input), name, domainId: created.id } });
       if (input.verified) {
-        await recordAudit(tx, actor, { action: 'domain.verified', targetType: 'domain', targetId: created.id, ownerId, details: { name, domainId: created.id, method: 'admin' } });
+        const details = { name, domainId: created.id, method: 'admin' };
+        await recordAudit(tx, actor, { action: 'domain.verified', targetType: 'domain', targetId: created.id, ownerId, details });
         await removeCompetingClaims(tx, actor, name, created.id);
       }
       return created;
@@ -184,13 +196,18 @@ export async function getDomain(prisma: PrismaClient, actor: Actor, domainId: st
 
 export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: string, input: UpdateDomainBody): Promise<Domain> {
   const p = requireUser(actor, 'domains:write');
-  const current = await findVisibleDomain(deps.prisma, p, domainId, { id: true, name: true, ownerId: true, active: true, maxStorageBytes: true });
+  const select = { id: true, name: true, ownerId: true, active: true, maxStorageBytes: true };
+  const current = await findVisibleDomain(deps.prisma, p, domainId, select);
   assertAdminFields(p, input);
   const row = await deps.prisma.$transaction(async (tx) => {
     const ownerId = input.ownerId ?? current.ownerId;
     if (input.ownerId !== undefined && input.ownerId !== current.ownerId) {
       const clash = await tx.domain.findFirst({ where: { ownerId: input.ownerId, name: current.name }, select: { id: true } });
-      if (clash) throw new AppError('ALREADY_EXISTS', 'The new owner already has a claim for this domain name', { fields: [{ path: 'ownerId', message: 'already holds this name', code: 'claimed' }] });
+      if (clash) {
+        throw new AppError('ALREADY_EXISTS', 'The new owner already has a claim for this domain name', {
+          fields: [{ path: 'ownerId', message: 'already holds this name', code: 'claimed' }],
+        });
+      }
     }
     await lockTenant(tx, ownerId);
     if (input.ownerId !== undefined && input.ownerId !== current.ownerId) {
@@ -245,7 +262,10 @@ const SYSTEM_CLAIMS: Actor = { principal: { kind: 'system', label: 'domain-claim
 
 /** Removes (with their mailboxes and aliases) other owners' pending claims for a name another domain just won. Audited. */
 export async function removeCompetingClaims(tx: Prisma.TransactionClient, actor: Actor, name: string, winnerId: string): Promise<number> {
-  const losers = await tx.domain.findMany({ where: { name, verifiedAt: null, id: { not: winnerId } }, select: { id: true, ownerId: true, _count: { select: { mailboxes: true } } } });
+  const losers = await tx.domain.findMany({
+    where: { name, verifiedAt: null, id: { not: winnerId } },
+    select: { id: true, ownerId: true, _count: { select: { mailboxes: true } } },
+  });
   if (!losers.length) return 0;
   await tx.domain.deleteMany({ where: { id: { in: losers.map((l) => l.id) } } });
   for (const l of losers) {
@@ -268,7 +288,8 @@ export async function pruneExpiredClaims(db: Prisma.TransactionClient, now = new
   const expired = await db.$queryRaw<{ id: string; name: string; owner_id: string }[]>`
     DELETE FROM domains WHERE verified_at IS NULL AND claim_expires_at <= ${now} RETURNING id::text, name, owner_id::text`;
   for (const e of expired) {
-    await recordAudit(db, SYSTEM_CLAIMS, { action: 'domain.claim_expired', targetType: 'domain', targetId: e.id, ownerId: e.owner_id, details: { name: e.name, domainId: e.id } });
+    const details = { name: e.name, domainId: e.id };
+    await recordAudit(db, SYSTEM_CLAIMS, { action: 'domain.claim_expired', targetType: 'domain', targetId: e.id, ownerId: e.owner_id, details });
   }
   return expired.length;
 }

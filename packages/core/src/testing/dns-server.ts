@@ -54,7 +54,8 @@ export async function startDnsServer(zones: string[], zone: TestZone = {}): Prom
 
   const start = async (z: TestZone) => {
     await writeFile(file, config(port, zones, z));
-    const proc = spawn(DNSMASQ, ['--keep-in-foreground', '--no-daemon', `--conf-file=${file}`, '--pid-file', '--user=root'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const args = ['--keep-in-foreground', '--no-daemon', `--conf-file=${file}`, '--pid-file', '--user=root'];
+    const proc = spawn(DNSMASQ, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     proc.stderr!.on('data', (d) => (err += d));
     child = proc;
