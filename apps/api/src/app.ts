@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { AuthThrottle, type PasswordHasher } from '@mailroom/core';
+import { AuthThrottle, createDnsLookup, type PasswordHasher } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
 import type { Logger } from '@mailroom/runtime';
 import type { ApiConfig } from './config.ts';
@@ -49,7 +49,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const passwordPolicy = { minLength: deps.config.passwordMinLength };
   const ctx: RouteContext = {
     config: deps.config,
-    services: { prisma: deps.prisma, hasher: deps.hasher, passwordPolicy },
+    services: {
+      prisma: deps.prisma,
+      hasher: deps.hasher,
+      passwordPolicy,
+      onboarding: { ...deps.config.onboarding, dns: createDnsLookup(deps.config.onboarding.dns) },
+    },
     auth: {
       prisma: deps.prisma,
       hasher: deps.hasher,

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import type { ClientSettings } from '@mailroom/core/schemas';
-import { argon2Params, baseEnvSchema, parseEnv, positiveIntSchema, nonNegativeIntSchema, boolSchema, optionalStringSchema, portSchema } from '@mailroom/runtime';
+import {
+  argon2Params, baseEnvSchema, domainOnboardingConfig, parseEnv, positiveIntSchema, nonNegativeIntSchema, boolSchema, optionalStringSchema, portSchema,
+  type DomainOnboardingConfig,
+} from '@mailroom/runtime';
 
 /** The API's environment: parsed once in main.ts and passed down. */
 export const apiEnvSchema = baseEnvSchema.extend({
@@ -42,6 +45,8 @@ export interface ApiConfig {
   publicHost: string;
   /** What mail clients are told: connection card, autoconfig, autodiscover, profiles. */
   client: ClientSettings;
+  /** Domain verification and DNS guidance: record targets, claim lifetime, resolver (MAILROOM_DNS_*, DOMAIN_CLAIM_TTL_HOURS). */
+  onboarding: DomainOnboardingConfig;
 }
 
 export function parseTrustProxy(v: string): boolean | string[] {
@@ -70,6 +75,7 @@ export function toApiConfig(env: ApiEnv): ApiConfig {
         ? { host: env.MAILROOM_SMTP_SUBMISSION_HOST, port: env.MAILROOM_SMTP_SUBMISSION_PORT, security: env.MAILROOM_SMTP_SUBMISSION_SECURITY }
         : null,
     },
+    onboarding: domainOnboardingConfig(env),
   };
 }
 

@@ -96,10 +96,10 @@ beforeAll(async () => {
   const b = await createUser(t);
   ownerA = a;
   ownerB = b;
-  const d = await t.prisma.domain.create({ data: { name: `${uniqueName('a')}.example`, ownerId: a.id } });
+  const d = await t.prisma.domain.create({ data: { name: `${uniqueName('a')}.example`, ownerId: a.id, verifiedAt: new Date() } });
   domainA = d;
-  const otherA = await t.prisma.domain.create({ data: { name: `${uniqueName('a2')}.example`, ownerId: a.id } });
-  const domainB = await t.prisma.domain.create({ data: { name: `${uniqueName('b')}.example`, ownerId: b.id } });
+  const otherA = await t.prisma.domain.create({ data: { name: `${uniqueName('a2')}.example`, ownerId: a.id, verifiedAt: new Date() } });
+  const domainB = await t.prisma.domain.create({ data: { name: `${uniqueName('b')}.example`, ownerId: b.id, verifiedAt: new Date() } });
   mailboxA = { id: await insertMailbox(d.id, 'target') };
   mailboxOtherA = { id: await insertMailbox(otherA.id, 'elsewhere') };
   await insertMailbox(d.id, 'user');
@@ -179,7 +179,7 @@ const ops: Op[] = [
     scope: 'domains:write',
     target: 'otherDomainOfA',
     run: async (w) => {
-      const x = await t.prisma.domain.create({ data: { name: `${uniqueName('x')}.example`, ownerId: ownerA.id } });
+      const x = await t.prisma.domain.create({ data: { name: `${uniqueName('x')}.example`, ownerId: ownerA.id, verifiedAt: new Date() } });
       const r = await req(w, 'DELETE', `/api/v1/domains/${x.id}`);
       expect(await t.prisma.domain.count({ where: { id: x.id } }), `${w.name}: domain deleted iff allowed`).toBe(r.status === 204 ? 0 : 1);
       return r;

@@ -108,6 +108,8 @@ export const EXPECTED_OPERATIONS = [
   'GET /api/v1/domains/{domainId}',
   'PATCH /api/v1/domains/{domainId}',
   'DELETE /api/v1/domains/{domainId}',
+  'POST /api/v1/domains/{domainId}/verify',
+  'GET /api/v1/domains/{domainId}/dns',
   'POST /api/v1/domains/{domainId}/mailboxes',
   'GET /api/v1/domains/{domainId}/mailboxes',
   'GET /api/v1/mailboxes/{mailboxId}',

@@ -1,10 +1,10 @@
-import { apiSession, createOwner, expect, expectAccessible, screenshot, signIn, strongPassword, test, uniqueName } from './helpers';
+import { createVerifiedDomain, apiSession, createOwner, expect, expectAccessible, screenshot, signIn, strongPassword, test, uniqueName } from './helpers';
 
 test('aliases, catch-all and API keys: an owner manages them in the browser; the key secret is shown once and works', async ({ page, context, request }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   const owner = await createOwner();
   const api = await apiSession(owner.email, owner.password);
-  const domain = await api.call<{ id: string; name: string }>('POST', '/domains', { name: `${uniqueName('p')}.example` });
+  const domain = await createVerifiedDomain(owner.id, `${uniqueName('p')}.example`);
   for (const localPart of ['erin', 'frank']) await api.call('POST', `/domains/${domain.id}/mailboxes`, { localPart, password: strongPassword() });
   await api.ctx.dispose();
 
@@ -73,7 +73,7 @@ test('phone width: the domain page and the mailbox page fit a 375 px screen with
   await page.setViewportSize({ width: 375, height: 812 });
   const owner = await createOwner();
   const api = await apiSession(owner.email, owner.password);
-  const domain = await api.call<{ id: string; name: string }>('POST', '/domains', { name: `${uniqueName('phone')}.example` });
+  const domain = await createVerifiedDomain(owner.id, `${uniqueName('phone')}.example`);
   const mailbox = await api.call<{ id: string }>('POST', `/domains/${domain.id}/mailboxes`, { localPart: 'a.rather.long.local.part', password: strongPassword(), displayName: 'Someone' });
   await api.ctx.dispose();
   await signIn(page, owner.email, owner.password);

@@ -33,6 +33,9 @@ export const ERROR_CODES = [
   'SCOPE_NOT_ALLOWED',
   'QUOTA_REQUIRED',
   'ALIASES_CROSS_OWNERS',
+  'DNS_UNAVAILABLE',
+  'DNS_RECORD_MISSING',
+  'DNS_RECORD_MISMATCH',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -1,12 +1,13 @@
 import pg from 'pg';
-import { readExpectedSchema, type ExpectedIndex } from './schema-model.ts';
+import { normalizePredicate, readExpectedSchema, type ExpectedIndex } from './schema-model.ts';
 
-const key = (i: ExpectedIndex) => `${i.unique ? 'unique' : 'index'}${i.method === 'btree' ? '' : ` ${i.method}`}(${i.columns.join(',')})`;
+const key = (i: ExpectedIndex) =>
+  `${i.unique ? 'unique' : 'index'}${i.method === 'btree' ? '' : ` ${i.method}`}(${i.columns.join(',')})${i.where ? ` where ${i.where}` : ''}`;
 
 /**
  * Differences between what schema.prisma declares and what the migrated database holds: tables, columns, types,
- * nullability, primary keys, unique constraints and indexes (with their access method), enums. An empty list means no
- * drift.
+ * nullability, primary keys, unique constraints and indexes (with their access method and partial-index predicate),
+ * enums. An empty list means no drift.
  */
 export async function findSchemaDrift(connectionString: string): Promise<string[]> {
   const expected = await readExpectedSchema();
@@ -24,9 +25,10 @@ export async function findSchemaDrift(connectionString: string): Promise<string[
     const { rows: colRows } = await client.query<{ table_name: string; column_name: string; udt_name: string; is_nullable: string }>(
       "SELECT table_name, column_name, udt_name, is_nullable FROM information_schema.columns WHERE table_schema = 'public'",
     );
-    const { rows: idxRows } = await client.query<{ table_name: string; is_unique: boolean; is_primary: boolean; method: string; columns: string[] }>(`
+    type IndexRow = { table_name: string; is_unique: boolean; is_primary: boolean; method: string; columns: string[]; predicate: string | null };
+    const { rows: idxRows } = await client.query<IndexRow>(`
       SELECT t.relname AS table_name, ix.indisunique AS is_unique, ix.indisprimary AS is_primary, am.amname AS method,
-             array_agg(a.attname ORDER BY k.ord)::text[] AS columns
+             array_agg(a.attname ORDER BY k.ord)::text[] AS columns, pg_get_expr(ix.indpred, ix.indrelid) AS predicate
       FROM pg_index ix
       JOIN pg_class t ON t.oid = ix.indrelid
       JOIN pg_class ic ON ic.oid = ix.indexrelid
@@ -34,7 +36,7 @@ export async function findSchemaDrift(connectionString: string): Promise<string[
       JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = 'public'
       CROSS JOIN LATERAL unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord)
       JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
-      GROUP BY t.relname, ix.indexrelid, ix.indisunique, ix.indisprimary, am.amname`);
+      GROUP BY t.relname, ix.indexrelid, ix.indisunique, ix.indisprimary, am.amname, ix.indpred, ix.indrelid`);
 
     for (const t of expected.tables) {
       if (!actualTables.has(t.name)) continue;
@@ -56,7 +58,11 @@ export async function findSchemaDrift(connectionString: string): Promise<string[
       if ((pk?.columns ?? []).join(',') !== t.primaryKey.join(',')) {
         problems.push(`${t.name}: primary key (${pk?.columns.join(',') ?? ''}) in database, (${t.primaryKey.join(',')}) in schema`);
       }
-      const actual = new Set(idx.filter((i) => !i.is_primary).map((i) => key({ columns: i.columns, unique: i.is_unique, method: i.method })));
+      const actual = new Set(
+        idx
+          .filter((i) => !i.is_primary)
+          .map((i) => key({ columns: i.columns, unique: i.is_unique, method: i.method, ...(i.predicate ? { where: normalizePredicate(i.predicate) } : {}) })),
+      );
       const wanted = new Set(t.indexes.map(key));
       for (const w of wanted) if (!actual.has(w)) problems.push(`${t.name}: ${w} missing in database`);
       for (const a of actual) if (!wanted.has(a)) problems.push(`${t.name}: ${a} not in schema.prisma`);

@@ -90,12 +90,17 @@ describe('schema drift', () => {
       await c.query('DROP INDEX messages_mailbox_id_uidl_key');
       await c.query('ALTER TABLE domains ALTER COLUMN description SET NOT NULL');
       await c.query('ALTER TABLE users ADD COLUMN rogue int');
+      // A partial unique index replaced by a plain one is drift too (one verified domain per name, pending claims free).
+      await c.query('DROP INDEX domains_name_verified_key');
+      await c.query('CREATE UNIQUE INDEX domains_name_everything_key ON domains (name)');
       await c.end();
       const drift = await findSchemaDrift(db.url);
       expect(drift).toContain('mailboxes.display_name: column missing in database');
       expect(drift).toContain('messages: unique(mailbox_id,uidl) missing in database');
       expect(drift).toContain('domains.description: nullable=false in database, true in schema');
       expect(drift).toContain('users.rogue: column not in schema.prisma');
+      expect(drift).toContain('domains: unique(name) where verified_at is not null missing in database');
+      expect(drift).toContain('domains: unique(name) not in schema.prisma');
     } finally {
       await db.drop();
     }

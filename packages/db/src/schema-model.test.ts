@@ -20,6 +20,7 @@ describe('readExpectedSchema', () => {
   @@unique([ownerId, localPart])
   @@index([localPart(ops: raw("gin_trgm_ops")), name(ops: raw("gin_trgm_ops"))], type: Gin)
   @@index([ownerId], type: Hash)
+  @@unique([name], map: "boxes_name_live_key", where: raw("(\\"local_part\\" IS NOT NULL)"))
   @@map("boxes")
 }
 
@@ -44,6 +45,7 @@ model Owner {
       { columns: ['owner_id', 'local_part'], unique: true, method: 'btree' },
       { columns: ['local_part', 'name'], unique: false, method: 'gin' },
       { columns: ['owner_id'], unique: false, method: 'hash' },
+      { columns: ['name'], unique: true, method: 'btree', where: 'local_part is not null' },
     ]);
   });
 });

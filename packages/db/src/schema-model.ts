@@ -15,6 +15,8 @@ export interface ExpectedIndex {
   unique: boolean;
   /** Index access method as pg_am names it (`btree` unless the schema gives `type:`). */
   method: string;
+  /** Partial index predicate (`where: raw("…")`, Prisma's partialIndexes preview feature), normalized by normalizePredicate. */
+  where?: string;
 }
 export interface ExpectedTable {
   name: string;
@@ -36,6 +38,16 @@ const SCALAR_UDT: Record<string, string> = {
   Decimal: 'numeric',
 };
 const NATIVE_UDT: Record<string, string> = { Uuid: 'uuid', Timestamptz: 'timestamptz', Timestamp: 'timestamp', Text: 'text', Citext: 'citext', Integer: 'int4', BigInt: 'int8' };
+
+/**
+ * A partial index predicate in a comparable form: PostgreSQL prints `(verified_at IS NOT NULL)`, the schema may say
+ * `verified_at IS NOT NULL` or quote identifiers; outer parentheses, double quotes, case and spacing are dropped.
+ */
+export function normalizePredicate(sql: string): string {
+  let v = sql.replace(/"/g, '').replace(/\s+/g, ' ').trim().toLowerCase();
+  while (v.startsWith('(') && v.endsWith(')')) v = v.slice(1, -1).trim();
+  return v;
+}
 
 const mapName = (attrs: string) => /@map\("([^"]+)"\)/.exec(attrs)?.[1];
 const fieldList = (s: string) => s.split(',').map((f) => f.trim().replace(/\(.*\)$/, '')).filter(Boolean);
@@ -84,8 +96,12 @@ export async function readExpectedSchema(file = SCHEMA_PATH): Promise<{ tables: 
       if (!blk) continue;
       const cols = fieldList(blk[2]!).map((f) => fieldDb.get(f) ?? f);
       const method = (/\btype:\s*(\w+)/.exec(blk[3]!)?.[1] ?? 'btree').toLowerCase();
+      const where = /\bwhere:\s*raw\("((?:[^"\\]|\\.)*)"\)/.exec(blk[3]!)?.[1];
       if (blk[1] === 'id') primaryKey = cols;
-      else indexes.push({ columns: cols, unique: blk[1] === 'unique', method });
+      else {
+        const predicate = where ? { where: normalizePredicate(where.replace(/\\"/g, '"')) } : {};
+        indexes.push({ columns: cols, unique: blk[1] === 'unique', method, ...predicate });
+      }
     }
     tables.push({ name: tableName, columns, primaryKey, indexes });
   }

@@ -139,7 +139,7 @@ try {
   console.log(`one durable single-row commit through Prisma, serially: ${commitMs.toFixed(2)} ms (${(1000 / commitMs).toFixed(0)}/s)`);
 
   const owner = await prisma.user.create({ data: { email: `bench-${Date.now()}@example.com`, passwordHash: 'x', role: 'OWNER' } });
-  const domain = await prisma.domain.create({ data: { name: `bench${Date.now()}.example.com`, ownerId: owner.id } });
+  const domain = await prisma.domain.create({ data: { name: `bench${Date.now()}.example.com`, ownerId: owner.id, verifiedAt: new Date() } });
   const boxes = await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => prisma.mailbox.create({ data: { domainId: domain.id, localPart: `user${i}`, passwordHash: 'x' } })));
   const recipients = boxes.map((b) => `${b.localPart}@${domain.name}`);
 

@@ -9,7 +9,7 @@ import { testDatabaseUrl } from '@mailroom/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { splitTraceFields } from './message.ts';
 import { createFixture, mailboxState, testPrisma, type Fixture } from './testing/fixtures.ts';
-import { startIngress, type RunningIngress } from './testing/harness.ts';
+import { startEntry, startIngress, type RunningIngress } from './testing/harness.ts';
 import { WireClient } from './testing/wire-client.ts';
 
 const prisma = testPrisma(10);
@@ -180,34 +180,6 @@ resp, lines, octets = p.retr(1)
 p.quit()
 print(json.dumps({'list': listing, 'uidl': uidl, 'octets': octets, 'hex': (b'\\r\\n'.join(lines) + b'\\r\\n').hex()}))
 `;
-
-/** Starts a child entry point and resolves with its pino "listening" line; `lines` collects every log line. */
-async function startEntry(file: string, env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: fileURLToPath(new URL('..', import.meta.url)), env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const lines: Record<string, unknown>[] = [];
-  const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        try {
-          const parsed = JSON.parse(line) as Record<string, unknown>;
-          lines.push(parsed);
-          if (parsed.msg === 'listening') resolve(parsed);
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
-  });
-  return { child, listening, lines, stop: () => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM')))) };
-}
 
 describe.skipIf(!existsSync(POP3_MAIN))('end to end: smtplib -> ingress -> POP3 -> poplib', () => {
   it('retrieves the message byte-exact after the trace fields, with the size and UIDL the ingress stored', async () => {

@@ -233,8 +233,9 @@ export class DeliveryService {
       FROM domains d
       JOIN users u ON u.id = d.owner_id
       LEFT JOIN mailboxes m ON m.domain_id = d.id AND m.local_part = ${localPart ?? ''}
-      WHERE d.name = ${domain}`;
+      WHERE d.name = ${domain} AND d.verified_at IS NOT NULL`;
     const row = rows[0];
+    // A pending (unverified) claim is not hosted: refused exactly like a name nobody claimed.
     if (!row) return fail(REPLIES.relayDenied, 'domain not hosted');
     if (!row.domain_active) return fail(REPLIES.domainDisabled, 'domain disabled');
     const domainUsage: Usage = { quota: row.max_storage_bytes, used: row.domain_used };
@@ -255,7 +256,7 @@ export class DeliveryService {
     const aliasRows = await this.prisma.$queryRaw<AliasRow[]>`
       SELECT a.local_part AS alias_local_part, m.id::text AS mailbox_id, m.local_part, m.enabled, m.quota_bytes,
              m.used_bytes, md.id::text AS domain_id, md.name AS domain_name,
-             (md.active AND NOT u.disabled) AS domain_active, md.max_storage_bytes, md.used_bytes AS domain_used,
+             (md.active AND md.verified_at IS NOT NULL AND NOT u.disabled) AS domain_active, md.max_storage_bytes, md.used_bytes AS domain_used,
              ${Prisma.raw(OWNER_COLUMNS)}
       FROM aliases a
       LEFT JOIN alias_destinations ad ON ad.alias_id = a.id
@@ -477,7 +478,7 @@ export class DeliveryService {
         UPDATE domains d
            SET used_bytes = d.used_bytes + pd.bytes, updated_at = now()
           FROM per_domain pd, users u
-         WHERE d.id = pd.domain_id AND u.id = d.owner_id AND d.active AND NOT u.disabled
+         WHERE d.id = pd.domain_id AND u.id = d.owner_id AND d.active AND d.verified_at IS NOT NULL AND NOT u.disabled
            AND (d.max_storage_bytes IS NULL OR d.used_bytes + pd.bytes <= d.max_storage_bytes)
      RETURNING d.id
       ), per_owner AS (
@@ -543,7 +544,7 @@ export class DeliveryService {
           UPDATE domains d
              SET used_bytes = d.used_bytes + $3::bigint, updated_at = now()
             FROM mb, users u
-           WHERE d.id = mb.domain_id AND u.id = d.owner_id AND d.active AND NOT u.disabled
+           WHERE d.id = mb.domain_id AND u.id = d.owner_id AND d.active AND d.verified_at IS NOT NULL AND NOT u.disabled
              AND (d.max_storage_bytes IS NULL OR d.used_bytes + $3::bigint <= d.max_storage_bytes)
              AND (u.max_storage_bytes IS NULL
                   OR (u.id = ANY($9::uuid[])
@@ -574,7 +575,7 @@ export class DeliveryService {
         else refusal = { reply: quotaReply(this.quotaReply, 'mailbox'), reason: 'mailbox quota exceeded' };
       } else {
         const { rows: state } = await tx.query<{ active: boolean; domain_full: boolean }>(
-          `SELECT (d.active AND NOT u.disabled) AS active,
+          `SELECT (d.active AND d.verified_at IS NOT NULL AND NOT u.disabled) AS active,
                   (d.max_storage_bytes IS NOT NULL AND d.used_bytes + $2::bigint > d.max_storage_bytes) AS domain_full
              FROM domains d JOIN users u ON u.id = d.owner_id WHERE d.id = $1::uuid`,
           [r.domain_id, size],

@@ -95,7 +95,7 @@ async function heapFigures(s: Server): Promise<{ heap: number; external: number 
 
 async function createMailboxes(prisma: PrismaClient, n: number, hash: string, label: string): Promise<string[]> {
   const owner = await prisma.user.create({ data: { email: `owner-${label}-${newId()}@bench.example`, passwordHash: 'x', role: 'OWNER' } });
-  const domain = await prisma.domain.create({ data: { name: `${label}-${Date.now().toString(36)}.bench.example`, ownerId: owner.id } });
+  const domain = await prisma.domain.create({ data: { name: `${label}-${Date.now().toString(36)}.bench.example`, ownerId: owner.id, verifiedAt: new Date() } });
   await prisma.$executeRaw`
     INSERT INTO mailboxes (id, domain_id, local_part, password_hash, updated_at)
     SELECT gen_random_uuid(), ${domain.id}::uuid, 'u' || i, ${hash}, now() FROM generate_series(1, ${n}::int) AS i`;

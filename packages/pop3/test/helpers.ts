@@ -59,7 +59,7 @@ export async function createMaildrop(
   const localPart = 'user';
   const owner = await prisma.user.create({ data: { email: `owner@${domain}`, passwordHash: 'x', role: 'OWNER' } });
   const d = await prisma.domain.create({
-    data: { name: domain, ownerId: owner.id, active: opts.domainActive ?? true, loginDelaySeconds: opts.domainLoginDelaySeconds ?? null, retentionDays: opts.retentionDays ?? null },
+    data: { name: domain, ownerId: owner.id, active: opts.domainActive ?? true, loginDelaySeconds: opts.domainLoginDelaySeconds ?? null, retentionDays: opts.retentionDays ?? null, verifiedAt: new Date() },
   });
   const m = await prisma.mailbox.create({
     data: {

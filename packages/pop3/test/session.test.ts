@@ -56,6 +56,20 @@ describe('AUTHORIZATION', () => {
     d.destroy();
   });
 
+  it('a mailbox of a pending (unverified) domain cannot log in: the right password gets the unknown-user answer', async () => {
+    const md = await createMaildrop(prisma);
+    await prisma.domain.update({ where: { id: md.domainId }, data: { verifiedAt: null, verificationToken: 'f'.repeat(32), claimExpiresAt: new Date(Date.now() + 3_600_000) } });
+    const c = await Pop3TestClient.connect(srv.port);
+    await c.greeting();
+    expect(await c.login(md.address, md.password)).toBe('-ERR [AUTH] Authentication failed.');
+    c.destroy();
+    await prisma.domain.update({ where: { id: md.domainId }, data: { verifiedAt: new Date(), verificationToken: null, claimExpiresAt: null } });
+    const d = await Pop3TestClient.connect(srv.port);
+    await d.greeting();
+    expect(await d.login(md.address, md.password)).toBe('+OK Logged in.');
+    d.destroy();
+  });
+
   it('closes a connection after three failed logins, like Dovecot', async () => {
     const md = await createMaildrop(prisma);
     const c = await Pop3TestClient.connect(srv.port);

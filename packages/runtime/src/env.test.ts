@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { baseEnvSchema, boolSchema, ConfigError, parseEnv } from './env.ts';
+import { baseEnvSchema, boolSchema, ConfigError, domainOnboardingConfig, parseEnv } from './env.ts';
 
 describe('parseEnv', () => {
   it('applies the documented defaults', () => {
@@ -47,5 +47,27 @@ describe('parseEnv', () => {
     expect(boolSchema.parse('yes')).toBe(true);
     expect(boolSchema.parse('0')).toBe(false);
     expect(boolSchema.safeParse('maybe').success).toBe(false);
+  });
+});
+
+describe('domain onboarding settings', () => {
+  it('default to the public host, ports 110/995, the system resolver and 72-hour claims', () => {
+    expect(domainOnboardingConfig(parseEnv(baseEnvSchema, { MAILROOM_PUBLIC_HOST: 'mail.example.net' }))).toEqual({
+      mxHost: 'mail.example.net',
+      mailHost: 'mail.example.net',
+      webHost: 'mail.example.net',
+      pop3Port: 110,
+      pop3sPort: 995,
+      claimTtlHours: 72,
+      dns: { servers: [], timeoutMs: 5000 },
+    });
+    const set = parseEnv(baseEnvSchema, { MAILROOM_MX_HOST: 'mx.example.net', MAILROOM_WEB_HOST: 'panel.example.net', MAILROOM_DNS_SERVERS: '127.0.0.1:5353,[::1]:53', MAILROOM_DNS_TIMEOUT_MS: '300', DOMAIN_CLAIM_TTL_HOURS: '24' });
+    expect(domainOnboardingConfig(set)).toMatchObject({ mxHost: 'mx.example.net', mailHost: '127.0.0.1', webHost: 'panel.example.net', claimTtlHours: 24, dns: { servers: ['127.0.0.1:5353', '[::1]:53'], timeoutMs: 300 } });
+  });
+
+  it('refuse DNS servers given by name, bad ports and silly timeouts, naming the variable', () => {
+    for (const env of [{ MAILROOM_DNS_SERVERS: 'dns.google' }, { MAILROOM_DNS_SERVERS: '127.0.0.1:70000' }, { MAILROOM_DNS_TIMEOUT_MS: '0' }, { DOMAIN_CLAIM_TTL_HOURS: '0' }]) {
+      expect(() => parseEnv(baseEnvSchema, env)).toThrow(new RegExp(Object.keys(env)[0]!));
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -25,6 +26,37 @@ export const optionalStringSchema = z.string().trim().min(1).optional().or(z.lit
 /** Shortest MAILROOM_SECRET accepted (characters): a key for keyed hashes should carry at least 128 bits. */
 export const MIN_SECRET_LENGTH = 32;
 export const SECRET_TOO_SHORT = `must be at least ${MIN_SECRET_LENGTH} characters (e.g. openssl rand -hex 32)`;
+/**
+ * Parses a list of DNS servers: comma-separated `host[:port]` with IP addresses (IPv6 as `[addr]:port` or bare).
+ * Returns them in the form node's dns Resolver#setServers takes, or a message naming the bad entry (never throws).
+ */
+export function parseDnsServers(value: string): { servers: string[] } | { error: string } {
+  const servers: string[] = [];
+  for (const raw of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    let host = raw;
+    let port: string | undefined;
+    const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(raw);
+    if (bracket) [, host = '', port] = bracket;
+    else if (isIP(raw) !== 6 && raw.includes(':')) [host = '', port] = raw.split(':');
+    if (!isIP(host)) return { error: `"${raw.slice(0, 60)}" is not an IP address with an optional :port` };
+    if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65535)) return { error: `"${raw.slice(0, 60)}" has an invalid port` };
+    servers.push(port ? `${isIP(host) === 6 ? `[${host}]` : host}:${port}` : host);
+  }
+  return { servers };
+}
+
+const dnsServersSchema = z
+  .string()
+  .trim()
+  .default('')
+  .transform((v, ctx) => {
+    const r = parseDnsServers(v);
+    if ('error' in r) {
+      ctx.addIssue({ code: 'custom', message: `must be comma-separated host[:port] IP addresses: ${r.error}` });
+      return z.NEVER;
+    }
+    return r.servers;
+  });
 
 /** Settings every Mailroom process shares. Each runnable extends this and parses once at start. */
 export const baseEnvSchema = z.object({
@@ -58,6 +90,16 @@ export const baseEnvSchema = z.object({
   ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(64).default(1),
   /** Secret for keyed hashes (throttle fingerprints); generated into the data dir when unset; at least 32 characters. */
   MAILROOM_SECRET: optionalStringSchema.refine((v) => v === undefined || v.length >= MIN_SECRET_LENGTH, SECRET_TOO_SHORT),
+  /** The host domains' MX records must name (default MAILROOM_PUBLIC_HOST). */
+  MAILROOM_MX_HOST: optionalStringSchema,
+  /** The panel's host, target of the autoconfig/autodiscover CNAMEs (default MAILROOM_PUBLIC_HOST). */
+  MAILROOM_WEB_HOST: optionalStringSchema,
+  /** DNS servers for ownership verification and record checks: comma-separated host[:port]; empty = the system's. */
+  MAILROOM_DNS_SERVERS: dnsServersSchema,
+  /** Timeout of one DNS query. */
+  MAILROOM_DNS_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(5_000),
+  /** Pending (unverified) domain claims are removed after this many hours. */
+  DOMAIN_CLAIM_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(72),
 });
 export type BaseEnv = z.infer<typeof baseEnvSchema>;
 
@@ -75,4 +117,29 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv 
 /** Argon2 parameters as the password module wants them. */
 export function argon2Params(env: Pick<BaseEnv, 'ARGON2_MEMORY_KIB' | 'ARGON2_TIME_COST' | 'ARGON2_PARALLELISM'>) {
   return { memoryKib: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM };
+}
+
+/** Domain onboarding settings (ownership verification, DNS records and checks), as the core services take them. */
+export interface DomainOnboardingConfig {
+  /** Host names users publish in DNS: MX target, POP3 host (SRV targets), panel host (autoconfig CNAMEs). */
+  mxHost: string;
+  mailHost: string;
+  webHost: string;
+  pop3Port: number;
+  pop3sPort: number;
+  claimTtlHours: number;
+  dns: { servers: string[]; timeoutMs: number };
+}
+
+export function domainOnboardingConfig(env: BaseEnv): DomainOnboardingConfig {
+  const publicHost = env.MAILROOM_PUBLIC_HOST ?? env.MAILROOM_HOST;
+  return {
+    mxHost: env.MAILROOM_MX_HOST ?? publicHost,
+    mailHost: publicHost,
+    webHost: env.MAILROOM_WEB_HOST ?? publicHost,
+    pop3Port: env.MAILROOM_PUBLIC_POP3_PORT,
+    pop3sPort: env.MAILROOM_PUBLIC_POP3S_PORT,
+    claimTtlHours: env.DOMAIN_CLAIM_TTL_HOURS,
+    dns: { servers: env.MAILROOM_DNS_SERVERS, timeoutMs: env.MAILROOM_DNS_TIMEOUT_MS },
+  };
 }

@@ -2,17 +2,18 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { haveDnsmasq, startDnsServer } from '@mailroom/core/testing';
 import { testDatabaseUrl } from '@mailroom/db/testing';
 import { call, createTestApp, createUser, login, type TestContext, uniqueName } from '../testing.ts';
 
 const API_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TSX = path.resolve(API_DIR, '../../node_modules/.bin/tsx');
 
-function runCli(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(args: string[], stdin?: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(TSX, ['src/cli/main.ts', ...args], {
       cwd: API_DIR,
-      env: { ...process.env, DATABASE_URL: testDatabaseUrl(), ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', LOG_LEVEL: 'silent' },
+      env: { ...process.env, DATABASE_URL: testDatabaseUrl(), ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', LOG_LEVEL: 'silent', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -113,5 +114,32 @@ describe('operator CLI', () => {
     expect(weak.stderr).toContain('PASSWORD_TOO_WEAK');
     const dup = await runCli(['admin', 'create', '--email', email, '--password-stdin'], 'admin cli passphrase 9\n');
     expect(dup.stderr).toContain('ALREADY_EXISTS');
+  });
+});
+
+describe.skipIf(!haveDnsmasq)('domains recheck', () => {
+  test('removes expired claims and stores each verified domain’s MX state, listing those not pointing here', async () => {
+    const owner = await createUser(t);
+    const name = (label: string) => `${uniqueName(label)}.cli.test`;
+    const [good, moved, expired] = [name('good'), name('moved'), name('old')];
+    const dns = await startDnsServer(['cli.test'], { mx: [[good, 'mx.cli-host.test', 10], [moved, 'mx.elsewhere.test', 10]] });
+    try {
+      const now = new Date();
+      const g = await t.prisma.domain.create({ data: { name: good, ownerId: owner.id, verifiedAt: now } });
+      const m = await t.prisma.domain.create({ data: { name: moved, ownerId: owner.id, verifiedAt: now } });
+      const e = await t.prisma.domain.create({ data: { name: expired, ownerId: owner.id, verificationToken: 'a'.repeat(32), claimExpiresAt: new Date(now.getTime() - 1) } });
+      const help = await runCli(['domains', 'recheck', '--help']);
+      expect(help.stdout).toContain('--older-than');
+      const res = await runCli(['domains', 'recheck', '--limit', '10000'], undefined, { MAILROOM_DNS_SERVERS: dns.server, MAILROOM_MX_HOST: 'mx.cli-host.test' });
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout).toMatch(/Removed [1-9]\d* expired pending claim/);
+      expect(res.stdout).toContain(`${moved}: MX different (expected mx.cli-host.test)`);
+      expect(res.stdout).not.toContain(`${good}:`);
+      expect((await t.prisma.domain.findUniqueOrThrow({ where: { id: g.id } })).mxStatus).toBe('ok');
+      expect((await t.prisma.domain.findUniqueOrThrow({ where: { id: m.id } })).mxStatus).toBe('different');
+      expect(await t.prisma.domain.count({ where: { id: e.id } })).toBe(0);
+    } finally {
+      await dns.close();
+    }
   });
 });

@@ -4,10 +4,13 @@
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { AppError, createAdmin, createApiKey, createPasswordHasher, DEFAULT_PASSWORD_MIN_LENGTH, defaultApiKeyScopes } from '@mailroom/core';
+import {
+  AppError, createAdmin, createApiKey, createDnsLookup, createPasswordHasher, DEFAULT_PASSWORD_MIN_LENGTH, defaultApiKeyScopes, pruneExpiredClaims,
+  recheckDomains,
+} from '@mailroom/core';
 import { API_KEY_SCOPES, type ApiKeyScope } from '@mailroom/core/schemas';
 import { createPrismaClient, openDatabase, type PrismaClient } from '@mailroom/db';
-import { argon2Params, baseEnvSchema, parseEnv } from '@mailroom/runtime';
+import { argon2Params, baseEnvSchema, domainOnboardingConfig, parseEnv } from '@mailroom/runtime';
 import { z } from 'zod';
 
 const cliEnvSchema = baseEnvSchema.extend({
@@ -19,6 +22,7 @@ const MAIN_HELP = `Usage: npm run mailroom -- <command> [options]
 Commands:
   api-key create   Create an API key for a user; prints the key alone on the last line
   admin create     Create an administrator
+  domains recheck  Remove expired pending domain claims, then re-check the MX of verified domains (run it from cron)
 
 Run "npm run mailroom -- <command> --help" for a command's options.
 The database is DATABASE_URL, else the embedded PostgreSQL in MAILROOM_DATA_DIR (default ./.mailroom).`;
@@ -46,6 +50,18 @@ Options:
   --email <email>      Email address to sign in with (required)
   --password-stdin     Read the password from standard input (first line)
   -h, --help           Show this help`;
+
+const RECHECK_HELP = `Usage: npm run mailroom -- domains recheck [--limit <n>] [--older-than <duration>]
+
+Deletes pending domain claims older than DOMAIN_CLAIM_TTL_HOURS (audited domain.claim_expired), then resolves the MX
+of verified domains (least recently checked first) with MAILROOM_DNS_SERVERS and stores mxStatus (ok, missing,
+different) and lastDnsCheckAt, which the API shows on each domain. Prints one line per domain whose MX is not
+MAILROOM_MX_HOST. Exit code 0 also when domains are flagged; 1 when the resolver failed for every domain checked.
+
+Options:
+  --limit <n>              At most this many domains (default 500)
+  --older-than <duration>  Only domains not checked within this time, like 6h or 1d (default: all)
+  -h, --help               Show this help`;
 
 class UsageError extends Error {}
 
@@ -143,6 +159,30 @@ async function adminCreate(args: string[]): Promise<void> {
   });
 }
 
+async function domainsRecheck(args: string[]): Promise<number> {
+  const options = { limit: { type: 'string' }, 'older-than': { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+  const { values } = parseArgs({ args, options, strict: true });
+  if (values.help) {
+    console.log(RECHECK_HELP);
+    return 0;
+  }
+  const limit = values.limit === undefined ? 500 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit: expected a positive integer');
+  const now = new Date();
+  const window = values['older-than'] ? parseExpiry(values['older-than'], now).getTime() - now.getTime() : undefined;
+  const olderThan = window === undefined ? undefined : new Date(now.getTime() - window);
+  return withDatabase(async (prisma, env) => {
+    const onboarding = domainOnboardingConfig(env);
+    const pruned = await prisma.$transaction((tx) => pruneExpiredClaims(tx, now));
+    const dns = createDnsLookup(onboarding.dns);
+    const r = await recheckDomains(prisma, { mxHost: onboarding.mxHost, dns }, { limit, ...(olderThan ? { olderThan } : {}) });
+    console.log(`Removed ${pruned} expired pending claim(s); checked ${r.checked} domain(s), ${r.flagged.length} flagged, ` +
+      `resolver failed for ${r.unavailable}`);
+    for (const f of r.flagged) console.log(`${f.name}: MX ${f.mxStatus} (expected ${onboarding.mxHost})`);
+    return r.unavailable > 0 && r.checked === 0 ? 1 : 0;
+  });
+}
+
 export async function runCli(argv: string[]): Promise<number> {
   const [group, action, ...rest] = argv;
   try {
@@ -157,6 +197,9 @@ export async function runCli(argv: string[]): Promise<number> {
     if (group === 'admin' && (action === 'create' || action === '--help' || action === '-h')) {
       await adminCreate(action === 'create' ? rest : ['--help']);
       return 0;
+    }
+    if (group === 'domains' && (action === 'recheck' || action === '--help' || action === '-h')) {
+      return await domainsRecheck(action === 'recheck' ? rest : ['--help']);
     }
     throw new UsageError(`unknown command "${[group, action].filter(Boolean).join(' ')}"\n\n${MAIN_HELP}`);
   } catch (err) {

@@ -14,7 +14,7 @@ function uniqueIp(): string {
 }
 
 async function mailbox(ownerId: string, password = STRONG_PASSWORD) {
-  const domain = await t.prisma.domain.create({ data: { name: `${uniqueName('d')}.example`, ownerId } });
+  const domain = await t.prisma.domain.create({ data: { name: `${uniqueName('d')}.example`, ownerId, verifiedAt: new Date() } });
   const m = await t.prisma.mailbox.create({ data: { domainId: domain.id, localPart: 'user', passwordHash: await t.hasher.hash(password) } });
   return { domain, mailbox: m, address: `user@${domain.name}`, password };
 }

@@ -1,5 +1,16 @@
-import { createDomain, deleteDomain, getDomain, listDomains, updateDomain } from '@mailroom/core';
-import { createDomainBodySchema, deleteDomainQuerySchema, domainPageSchema, domainParamsSchema, domainSchema, listDomainsQuerySchema, updateDomainBodySchema } from '@mailroom/core/schemas';
+import { createDomain, deleteDomain, getDomain, getDomainDns, listDomains, updateDomain, verifyDomain } from '@mailroom/core';
+import {
+  createDomainBodySchema,
+  deleteDomainQuerySchema,
+  domainDnsQuerySchema,
+  domainDnsSchema,
+  domainPageSchema,
+  domainParamsSchema,
+  domainSchema,
+  listDomainsQuerySchema,
+  updateDomainBodySchema,
+  verifyDomainBodySchema,
+} from '@mailroom/core/schemas';
 import { actorOf } from '../plugins/auth.ts';
 import { noContentSchema, problems, READ_SECURITY, WRITE_SECURITY, type RouteContext, type ZodApp } from './common.ts';
 
@@ -10,8 +21,14 @@ export async function domainRoutes(app: ZodApp, ctx: RouteContext): Promise<void
     schema: {
       tags,
       operationId: 'createDomain',
-      summary: 'Add a domain (admins may name the owner and set limits)',
-      description: 'The name is converted with IDNA to lowercase punycode. LIMIT_DOMAINS_EXCEEDED when the owner is at their domain limit.',
+      summary: 'Add a domain: a pending claim until verified (admins may name the owner, set limits, or pass verified: true)',
+      description:
+        'The name is converted with IDNA to lowercase punycode. The domain starts pending (nothing is hosted: mail is refused, ' +
+        'mailboxes cannot sign in) with `verificationRecord`, a TXT record to publish, then POST /domains/{id}/verify. Pending ' +
+        'claims of other owners do not block the name; the first to verify gets it. Unverified claims expire after ' +
+        'DOMAIN_CLAIM_TTL_HOURS. `verified: true` (unrestricted admins only, else 403 FORBIDDEN with field code admin_only) ' +
+        'creates it verified. 409 ALREADY_EXISTS when the name is hosted already or the owner already claims it. ' +
+        'LIMIT_DOMAINS_EXCEEDED when the owner is at their domain limit (pending claims count).',
       body: createDomainBodySchema,
       response: { 201: domainSchema, ...problems(409, 422) },
       security: WRITE_SECURITY,
@@ -25,6 +42,45 @@ export async function domainRoutes(app: ZodApp, ctx: RouteContext): Promise<void
   app.get('/domains/:domainId', {
     schema: { tags, operationId: 'getDomain', summary: 'Get a domain', params: domainParamsSchema, response: { 200: domainSchema, ...problems() }, security: READ_SECURITY },
     handler: async (req) => getDomain(ctx.services.prisma, actorOf(req), req.params.domainId),
+  });
+  app.post('/domains/:domainId/verify', {
+    schema: {
+      tags,
+      operationId: 'verifyDomain',
+      summary: 'Verify ownership: resolve the `_mailroom.<domain>` TXT record and activate the domain',
+      description:
+        'Looks up TXT `_mailroom.<domain>` with the configured resolver. When it holds `mailroom-verify=<token>` the domain ' +
+        'becomes verified (audit `domain.verified`) and every other owner\'s pending claim for the name is removed ' +
+        '(audit `domain.claim_removed`). Otherwise the domain stays pending and the answer is 422 with code ' +
+        'DNS_RECORD_MISSING (no TXT record at that name) or DNS_RECORD_MISMATCH (TXT records, but not this token), with ' +
+        '`details.expected` and `details.found`. 503 DNS_UNAVAILABLE when the resolver fails or times out. 409 ' +
+        'ALREADY_EXISTS when another owner verified the name first. A verified domain is returned unchanged.',
+      params: domainParamsSchema,
+      body: verifyDomainBodySchema,
+      response: { 200: domainSchema, ...problems(409, 422, 503) },
+      security: WRITE_SECURITY,
+    },
+    // No body at all (a bare POST from a button or curl) counts as `{}`; any JSON that is not an object is refused.
+    preValidation: async (req) => {
+      if (req.body == null && !req.headers['content-type']) req.body = {};
+    },
+    handler: async (req) => verifyDomain(ctx.services, actorOf(req), req.params.domainId),
+  });
+  app.get('/domains/:domainId/dns', {
+    schema: {
+      tags,
+      operationId: 'getDomainDns',
+      summary: 'DNS records to publish (MX, verification TXT, autoconfig CNAMEs, POP3 SRV, DMARC); ?check=true resolves them now',
+      description:
+        'Each record has its purpose, type, name, value and whether it is required. With check=true each is resolved with ' +
+        'the configured resolver and `check` holds status ok / missing / different and what DNS answered. 503 ' +
+        'DNS_UNAVAILABLE when the resolver fails.',
+      params: domainParamsSchema,
+      querystring: domainDnsQuerySchema,
+      response: { 200: domainDnsSchema, ...problems(503) },
+      security: READ_SECURITY,
+    },
+    handler: async (req) => getDomainDns(ctx.services, actorOf(req), req.params.domainId, { check: req.query.check }),
   });
   app.patch('/domains/:domainId', {
     schema: {

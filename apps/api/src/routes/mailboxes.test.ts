@@ -15,7 +15,7 @@ const PW = 'mailbox passphrase 1';
 async function ownerWithDomain(limits: { maxMailboxes?: number; maxStorageBytes?: bigint } = {}, domain: Record<string, unknown> = {}) {
   const o = await createUser(t, limits);
   const s = await login(t.app, o.email, o.password);
-  const d = await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: o.id, ...domain });
+  const d = await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: o.id, verified: true, ...domain });
   expect(d.statusCode, d.body).toBe(201);
   return { owner: o, s, domain: d.json() as { id: string; name: string } };
 }

@@ -1,6 +1,18 @@
 import { z } from 'zod';
 import { byteCountSchema, domainNameSchema, idSchema, isoDateTimeSchema, nullableByteLimitSchema, nullableCountLimitSchema, paginationQuerySchema, pageSchema, queryBooleanSchema } from './common.ts';
 
+/** pending: an unverified claim, nothing is hosted (mail refused, no logins); verified: hosted. */
+export const verificationStatusSchema = z
+  .enum(['pending', 'verified'])
+  .describe('pending: ownership not proven yet, nothing is hosted; verified: hosted');
+export const verificationRecordSchema = z
+  .object({
+    type: z.literal('TXT'),
+    name: z.string().describe('`_mailroom.<domain>`'),
+    value: z.string().describe('`mailroom-verify=<token>`'),
+  })
+  .meta({ id: 'VerificationRecord' });
+
 export const domainSchema = z
   .object({
     id: idSchema,
@@ -17,6 +29,15 @@ export const domainSchema = z
     retentionDays: z.number().int().nullable().describe('POP3 EXPIRE (RFC 2449): days messages are kept; null: the operator default'),
     mailboxCount: z.number().int(),
     aliasCount: z.number().int(),
+    verificationStatus: verificationStatusSchema,
+    verifiedAt: isoDateTimeSchema.nullable(),
+    claimExpiresAt: isoDateTimeSchema.nullable().describe('Pending claims are removed at this time unless verified'),
+    verificationRecord: verificationRecordSchema.nullable().describe('The TXT record to publish while pending; null once verified'),
+    mxStatus: z
+      .enum(['ok', 'missing', 'different'])
+      .nullable()
+      .describe('Last periodic MX re-check of a verified domain (different/missing: mail may no longer reach Mailroom); null: not checked'),
+    lastDnsCheckAt: isoDateTimeSchema.nullable(),
     createdAt: isoDateTimeSchema,
     updatedAt: isoDateTimeSchema,
   })
@@ -40,6 +61,10 @@ const domainSettingsShape = {
 export const createDomainBodySchema = z.object({
   name: domainNameSchema,
   ownerId: idSchema.optional().describe('Admins only: the owner of the new domain (default: the caller)'),
+  verified: z
+    .boolean()
+    .optional()
+    .describe('Unrestricted admins only: create it verified (ownership proven elsewhere). Default: pending until POST …/verify'),
   ...domainSettingsShape,
 });
 export type CreateDomainBody = z.infer<typeof createDomainBodySchema>;
@@ -58,3 +83,38 @@ export const listDomainsQuerySchema = paginationQuerySchema.extend({
 });
 export const deleteDomainQuerySchema = z.object({ force: queryBooleanSchema.optional().describe('Delete even when mailboxes exist (their messages are lost)') });
 export const domainPageSchema = pageSchema(domainSchema);
+
+export const DNS_RECORD_PURPOSES = ['verification', 'mx', 'autoconfig', 'autodiscover', 'pop3s-srv', 'pop3-srv', 'dmarc'] as const;
+export const dnsCheckStatusSchema = z.enum(['ok', 'missing', 'different']);
+export const dnsRecordSchema = z
+  .object({
+    purpose: z.enum(DNS_RECORD_PURPOSES),
+    type: z.enum(['TXT', 'MX', 'CNAME', 'SRV']),
+    name: z.string().describe('Fully qualified owner name of the record'),
+    value: z.string().describe('Record data as zone files write it (SRV: `priority weight port target`)'),
+    priority: z.number().int().nullable().describe('MX preference; null for other types'),
+    required: z.boolean().describe('true: needed for verification or mail delivery; false: recommended'),
+    description: z.string(),
+    check: z
+      .object({ status: dnsCheckStatusSchema, found: z.array(z.string()).describe('What DNS answered for the name and type') })
+      .nullable()
+      .describe('Live check result with ?check=true; null otherwise'),
+  })
+  .meta({ id: 'DnsRecord' });
+export type DnsRecord = z.infer<typeof dnsRecordSchema>;
+export const domainDnsSchema = z
+  .object({
+    domainId: idSchema,
+    domain: z.string(),
+    verificationStatus: verificationStatusSchema,
+    records: z.array(dnsRecordSchema),
+    notes: z.array(z.string()),
+    checkedAt: isoDateTimeSchema.nullable().describe('When the live check ran; null without ?check=true'),
+  })
+  .meta({ id: 'DomainDns' });
+export type DomainDns = z.infer<typeof domainDnsSchema>;
+export const domainDnsQuerySchema = z.object({
+  check: queryBooleanSchema.optional().describe('Resolve every record now and compare (DNS_UNAVAILABLE when the resolver fails)'),
+});
+/** POST …/verify takes no input: an empty JSON object, or no body at all. */
+export const verifyDomainBodySchema = z.object({}).strict();

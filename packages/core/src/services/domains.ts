@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Prisma, PrismaClient } from '@mailroom/db';
 import { normalizeDomain } from '../address.ts';
 import { AppError } from '../errors.ts';
@@ -6,7 +7,9 @@ import { recordAudit } from './audit.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
 import { type Actor, type SystemPrincipal, type UserPrincipal, isAdmin, isDomainRestricted, requireUser, visibleDomainWhere } from './principal.ts';
 import { assertLimitCoversMailboxes } from './storage-limits.ts';
-import { changedFields, iso, isUniqueViolation, lockTenant, notFound, TENANT_TX, toBigInt, toNumber, type ServiceDeps } from './shared.ts';
+import {
+  changedFields, iso, isUniqueViolation, lockDomainName, lockTenant, notFound, TENANT_TX, toBigInt, toNumber, type ServiceDeps,
+} from './shared.ts';
 
 const domainSelect = {
   id: true,
@@ -20,6 +23,11 @@ const domainSelect = {
   usedBytes: true,
   loginDelaySeconds: true,
   retentionDays: true,
+  verifiedAt: true,
+  verificationToken: true,
+  claimExpiresAt: true,
+  lastDnsCheckAt: true,
+  mxStatus: true,
   createdAt: true,
   updatedAt: true,
   owner: { select: { email: true } },
@@ -43,6 +51,12 @@ export function toDomainDto(r: DomainRow): Domain {
     retentionDays: r.retentionDays,
     mailboxCount: r._count.mailboxes,
     aliasCount: r._count.aliases,
+    verificationStatus: r.verifiedAt ? 'verified' : 'pending',
+    verifiedAt: iso(r.verifiedAt),
+    claimExpiresAt: iso(r.claimExpiresAt),
+    verificationRecord: !r.verifiedAt && r.verificationToken ? verificationRecord(r.name, r.verificationToken) : null,
+    mxStatus: r.mxStatus === 'ok' || r.mxStatus === 'missing' || r.mxStatus === 'different' ? r.mxStatus : null,
+    lastDnsCheckAt: iso(r.lastDnsCheckAt),
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
   };
@@ -54,9 +68,19 @@ export function normalizeDomainInput(name: string, path = 'name'): string {
   return v;
 }
 
+/** The TXT record that proves control of `name`: `_mailroom.<name>` = `mailroom-verify=<token>`. */
+export function verificationRecord(name: string, token: string): { type: 'TXT'; name: string; value: string } {
+  return { type: 'TXT', name: `_mailroom.${name}`, value: `mailroom-verify=${token}` };
+}
+
+/** Verified domains, and pending claims that have not expired (expired ones are treated as gone until pruned). */
+export function liveDomainWhere(now = new Date()): Prisma.DomainWhereInput {
+  return { OR: [{ verifiedAt: { not: null } }, { claimExpiresAt: { gt: now } }] };
+}
+
 /** A domain the principal may see, or NOT_FOUND (another tenant's domain is indistinguishable from a missing one). */
 export async function findVisibleDomain<S extends Prisma.DomainSelect>(prisma: PrismaClient | Prisma.TransactionClient, p: UserPrincipal | SystemPrincipal, domainId: string, select: S) {
-  const row = await prisma.domain.findFirst({ where: { AND: [{ id: domainId }, visibleDomainWhere(p)] }, select });
+  const row = await prisma.domain.findFirst({ where: { AND: [{ id: domainId }, visibleDomainWhere(p), liveDomainWhere()] }, select });
   if (!row) throw notFound('Domain');
   return row as Prisma.DomainGetPayload<{ select: S }>;
 }
@@ -82,12 +106,29 @@ export async function createDomain(deps: ServiceDeps, actor: Actor, input: Creat
   const p = requireUser(actor, 'domains:write');
   if (isDomainRestricted(p)) throw new AppError('FORBIDDEN', 'This API key is restricted to listed domains and cannot create domains');
   assertAdminFields(p, input, p.kind === 'user' ? p.userId : undefined);
+  if (input.verified && !isAdmin(p)) {
+    throw new AppError('FORBIDDEN', 'Only administrators can add a domain as verified; publish the TXT record and verify it instead', {
+      fields: [{ path: 'verified', message: 'only unrestricted administrators can set this', code: 'admin_only' }],
+    });
+  }
   const name = normalizeDomainInput(input.name);
   const ownerId = input.ownerId ?? (p.kind === 'user' ? p.userId : undefined);
   if (!ownerId) throw new AppError('VALIDATION_FAILED', 'ownerId is required', { fields: [{ path: 'ownerId', message: 'is required' }] });
+  const now = new Date();
   try {
     const row = await deps.prisma.$transaction(async (tx) => {
       await lockTenant(tx, ownerId);
+      await lockDomainName(tx, name);
+      await pruneExpiredClaims(tx, now);
+      const taken = await tx.domain.findFirst({ where: { name, OR: [{ verifiedAt: { not: null } }, { ownerId }] }, select: { verifiedAt: true } });
+      if (taken?.verifiedAt) {
+        throw new AppError('ALREADY_EXISTS', 'This domain is already hosted', { fields: [{ path: 'name', message: 'is already hosted', code: 'taken' }] });
+      }
+      if (taken) {
+        throw new AppError('ALREADY_EXISTS', 'This owner already has a pending claim for this domain', {
+          fields: [{ path: 'name', message: 'already claimed by this owner', code: 'claimed' }],
+        });
+      }
       const owner = await tx.user.findUnique({ where: { id: ownerId }, select: { id: true, maxDomains: true, maxStorageBytes: true, disabled: true } });
       if (!owner) throw new AppError('VALIDATION_FAILED', 'Unknown owner', { fields: [{ path: 'ownerId', message: 'no such owner', code: 'unknown_owner' }] });
       if (owner.maxDomains !== null) {
@@ -107,10 +148,21 @@ export async function createDomain(deps: ServiceDeps, actor: Actor, input: Creat
           defaultQuotaBytes,
           loginDelaySeconds: input.loginDelaySeconds ?? null,
           retentionDays: input.retentionDays ?? null,
+          ...(input.verified
+            ? { verifiedAt: now }
+            : {
+                verificationToken: randomBytes(16).toString('hex'),
+                claimExpiresAt: new Date(now.getTime() + deps.onboarding.claimTtlHours * 3_600_000),
+              }),
         },
         select: domainSelect,
       });
       await recordAudit(tx, actor, { action: 'domain.create', targetType: 'domain', targetId: created.id, ownerId, details: { ...changedFields(input), name, domainId: created.id } });
+      if (input.verified) {
+        const details = { name, domainId: created.id, method: 'admin' };
+        await recordAudit(tx, actor, { action: 'domain.verified', targetType: 'domain', targetId: created.id, ownerId, details });
+        await removeCompetingClaims(tx, actor, name, created.id);
+      }
       return created;
     }, TENANT_TX);
     return toDomainDto(row);
@@ -132,6 +184,7 @@ export async function listDomains(prisma: PrismaClient, actor: Actor, input: Lis
   const cursor = decodeCursor(input.cursor, ['name'] as const);
   const and: Prisma.DomainWhereInput[] = [visibleDomainWhere(p)];
   if (input.ownerId) and.push({ ownerId: input.ownerId });
+  and.push(liveDomainWhere());
   if (input.q) and.push({ name: { contains: input.q.toLowerCase() } });
   if (cursor) and.push({ name: { gt: cursor.name } });
   const rows = await prisma.domain.findMany({ where: { AND: and }, select: domainSelect, orderBy: { name: 'asc' }, take: input.limit + 1 });
@@ -145,13 +198,21 @@ export async function getDomain(prisma: PrismaClient, actor: Actor, domainId: st
 
 export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: string, input: UpdateDomainBody): Promise<Domain> {
   const p = requireUser(actor, 'domains:write');
-  const current = await findVisibleDomain(deps.prisma, p, domainId, { id: true, ownerId: true, active: true, maxStorageBytes: true });
+  const current = await findVisibleDomain(deps.prisma, p, domainId, { id: true, name: true, ownerId: true, active: true, maxStorageBytes: true });
   assertAdminFields(p, input, current.ownerId);
   const newOwnerId = input.ownerId !== undefined && input.ownerId !== current.ownerId ? input.ownerId : undefined;
   const row = await deps.prisma.$transaction(async (tx) => {
     // Both tenants of a transfer are locked, in a fixed order (two opposite transfers cannot deadlock).
     for (const id of [...new Set([current.ownerId, newOwnerId ?? current.ownerId])].sort()) await lockTenant(tx, id);
     if (newOwnerId) await assertTransferAllowed(tx, domainId, newOwnerId);
+    if (newOwnerId) {
+      const clash = await tx.domain.findFirst({ where: { ownerId: newOwnerId, name: current.name }, select: { id: true } });
+      if (clash) {
+        throw new AppError('ALREADY_EXISTS', 'The new owner already has a claim for this domain name', {
+          fields: [{ path: 'ownerId', message: 'already holds this name', code: 'claimed' }],
+        });
+      }
+    }
     const limit = input.maxStorageBytes !== undefined ? toBigInt(input.maxStorageBytes)! : current.maxStorageBytes;
     await assertDomainQuotaFits(limit ?? null, toBigInt(input.defaultQuotaBytes));
     if (input.maxStorageBytes !== undefined) await assertLimitCoversMailboxes(tx, { scope: 'domain', limit: limit ?? null, mailboxes: { domainId }, path: 'maxStorageBytes' });
@@ -244,3 +305,39 @@ export async function deleteDomain(deps: ServiceDeps, actor: Actor, domainId: st
   });
 }
 
+
+const SYSTEM_CLAIMS: Actor = { principal: { kind: 'system', label: 'domain-claims' } };
+
+/** Removes (with their mailboxes and aliases) other owners' pending claims for a name another domain just won. Audited. */
+export async function removeCompetingClaims(tx: Prisma.TransactionClient, actor: Actor, name: string, winnerId: string): Promise<number> {
+  const losers = await tx.domain.findMany({
+    where: { name, verifiedAt: null, id: { not: winnerId } },
+    select: { id: true, ownerId: true, _count: { select: { mailboxes: true } } },
+  });
+  if (!losers.length) return 0;
+  await tx.domain.deleteMany({ where: { id: { in: losers.map((l) => l.id) } } });
+  for (const l of losers) {
+    await recordAudit(tx, actor, {
+      action: 'domain.claim_removed',
+      targetType: 'domain',
+      targetId: l.id,
+      ownerId: l.ownerId,
+      details: { name, domainId: l.id, reason: 'verified_by_another_owner', winnerDomainId: winnerId, mailboxesDeleted: l._count.mailboxes },
+    });
+  }
+  return losers.length;
+}
+
+/**
+ * Deletes pending claims whose time ran out (DOMAIN_CLAIM_TTL_HOURS), with their mailboxes and aliases; audited as
+ * `domain.claim_expired`. Runs lazily on create/verify and from `domains prune` / the re-check job.
+ */
+export async function pruneExpiredClaims(db: Prisma.TransactionClient, now = new Date()): Promise<number> {
+  const expired = await db.$queryRaw<{ id: string; name: string; owner_id: string }[]>`
+    DELETE FROM domains WHERE verified_at IS NULL AND claim_expires_at <= ${now} RETURNING id::text, name, owner_id::text`;
+  for (const e of expired) {
+    const details = { name: e.name, domainId: e.id };
+    await recordAudit(db, SYSTEM_CLAIMS, { action: 'domain.claim_expired', targetType: 'domain', targetId: e.id, ownerId: e.owner_id, details });
+  }
+  return expired.length;
+}

@@ -11,7 +11,7 @@ let mailboxId = '';
 
 beforeAll(async () => {
   const owner = await prisma.user.create({ data: { email: `${uniqueName()}@owner.example`, passwordHash: 'x', role: 'OWNER' } });
-  const domain = await prisma.domain.create({ data: { name: domainName, ownerId: owner.id } });
+  const domain = await prisma.domain.create({ data: { name: domainName, ownerId: owner.id, verifiedAt: new Date() } });
   const mb = await prisma.mailbox.create({ data: { domainId: domain.id, localPart: 'alice', passwordHash: await hasher.hash('alice-password-1') } });
   mailboxId = mb.id;
 });

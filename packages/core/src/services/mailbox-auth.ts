@@ -16,7 +16,7 @@ export interface AuthenticatedMailbox {
 
 export type MailboxAuthResult =
   | { status: 'ok'; mailbox: AuthenticatedMailbox }
-  /** Unknown address or wrong password: callers must answer both the same way. */
+  /** Unknown address (including mailboxes of a pending, unverified domain) or wrong password: answered the same way. */
   | { status: 'invalid' }
   /** Right password, but the mailbox, its domain or its owner is disabled. */
   | { status: 'disabled' };
@@ -34,7 +34,8 @@ export async function authenticateMailbox(
   const parsed = parseAddress(login);
   const row = parsed
     ? await prisma.mailbox.findFirst({
-        where: { localPart: parsed.localPart, domain: { name: parsed.domain } },
+        // Only a verified domain is hosted: a pending claim's mailboxes do not exist for sign-in (answered as unknown).
+        where: { localPart: parsed.localPart, domain: { name: parsed.domain, verifiedAt: { not: null } } },
         select: {
           id: true,
           localPart: true,

@@ -143,7 +143,7 @@ export async function authenticateSession(prisma: PrismaClient, token: string, n
       expiresAt: true,
       lastSeenAt: true,
       user: { select: { id: true, email: true, role: true, disabled: true } },
-      mailbox: { select: { id: true, localPart: true, domainId: true, enabled: true, domain: { select: { name: true, active: true, owner: { select: { disabled: true } } } } } },
+      mailbox: { select: { id: true, localPart: true, domainId: true, enabled: true, domain: { select: { name: true, active: true, verifiedAt: true, owner: { select: { disabled: true } } } } } },
     },
   });
   if (!s || s.expiresAt <= now) return undefined;
@@ -154,7 +154,7 @@ export async function authenticateSession(prisma: PrismaClient, token: string, n
   }
   if (s.mailbox) {
     const m = s.mailbox;
-    if (!m.enabled || !m.domain.active || m.domain.owner.disabled) return undefined;
+    if (!m.enabled || !m.domain.active || !m.domain.verifiedAt || m.domain.owner.disabled) return undefined;
     return { csrfHash: s.csrfHash, principal: { kind: 'mailbox', mailboxId: m.id, address: `${m.localPart}@${m.domain.name}`, domainId: m.domainId, sessionId: s.id } };
   }
   return undefined;

@@ -2,6 +2,18 @@ import type { PrismaClient, Prisma } from '@mailroom/db';
 import { AppError } from '../errors.ts';
 import type { PasswordHasher } from '../password.ts';
 import type { PasswordPolicy } from './password-policy.ts';
+import type { DnsLookup } from './dns.ts';
+
+/** Domain onboarding: where DNS records must point, how long claims last, and the resolver that checks them. */
+export interface DomainOnboarding {
+  mxHost: string;
+  mailHost: string;
+  webHost: string;
+  pop3Port: number;
+  pop3sPort: number;
+  claimTtlHours: number;
+  dns: DnsLookup;
+}
 
 export type Db = PrismaClient | Prisma.TransactionClient;
 
@@ -10,6 +22,7 @@ export interface ServiceDeps {
   prisma: PrismaClient;
   hasher: PasswordHasher;
   passwordPolicy: PasswordPolicy;
+  onboarding: DomainOnboarding;
 }
 
 export function isUniqueViolation(err: unknown): boolean {
@@ -44,6 +57,11 @@ export const TENANT_TX = { maxWait: 10_000, timeout: 20_000 } as const;
 /** Serializes limit checks of one tenant across processes: a transaction-scoped advisory lock on the owner id. */
 export async function lockTenant(tx: Prisma.TransactionClient, ownerId: string): Promise<void> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`tenant:${ownerId}`}, 0))`;
+}
+
+/** Serializes claims and verifications of one domain name across processes (first to verify wins). */
+export async function lockDomainName(tx: Prisma.TransactionClient, name: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`domain-name:${name}`}, 0))`;
 }
 
 /** Only the keys present in `input` (undefined means "unchanged"). */

@@ -27,6 +27,7 @@ export async function createFixture(prisma: PrismaClient, opts: { maxStorageByte
         ownerId: owner.id,
         active: o.active ?? true,
         maxStorageBytes: o.maxStorageBytes == null ? null : BigInt(o.maxStorageBytes),
+        verifiedAt: new Date(),
       },
     });
     return { id: d.id, name: d.name };

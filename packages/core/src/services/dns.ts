@@ -1,0 +1,67 @@
+import { Resolver } from 'node:dns/promises';
+import { AppError } from '../errors.ts';
+
+/** What the DNS resolver needs: servers as runtime's parseDnsServers returns them (empty = the system's) and a timeout. */
+export interface DnsConfig {
+  servers: string[];
+  timeoutMs: number;
+}
+
+export interface MxRecord {
+  exchange: string;
+  priority: number;
+}
+export interface SrvRecord {
+  name: string;
+  port: number;
+  priority: number;
+  weight: number;
+}
+
+/**
+ * DNS lookups the domain services make. A name without records of the type (NXDOMAIN, NODATA) gives an empty list;
+ * an unreachable or failing resolver throws AppError DNS_UNAVAILABLE.
+ */
+export interface DnsLookup {
+  txt(name: string): Promise<string[]>;
+  mx(name: string): Promise<MxRecord[]>;
+  cname(name: string): Promise<string[]>;
+  srv(name: string): Promise<SrvRecord[]>;
+}
+
+/** Answers that mean "no such record": the name or the type does not exist. Every other failure is the resolver's. */
+const NO_RECORD_CODES = new Set(['ENOTFOUND', 'ENODATA']);
+
+function unavailable(name: string, err: unknown): AppError {
+  const code = (err as { code?: unknown }).code;
+  const reason = typeof code === 'string' ? code : 'error';
+  return new AppError('DNS_UNAVAILABLE', `The DNS resolver could not answer for ${name} (${reason}); try again later`, {
+    details: { name, resolverError: reason },
+    cause: err,
+  });
+}
+
+/** DNS lookups over node:dns/promises with the configured servers and timeout (one try per server). */
+export function createDnsLookup(config: DnsConfig): DnsLookup {
+  const resolver = new Resolver({ timeout: config.timeoutMs, tries: 1 });
+  if (config.servers.length) resolver.setServers(config.servers);
+  const ask = async <T>(name: string, query: () => Promise<T[]>): Promise<T[]> => {
+    try {
+      return await query();
+    } catch (err) {
+      if (NO_RECORD_CODES.has((err as { code?: string }).code ?? '')) return [];
+      throw unavailable(name, err);
+    }
+  };
+  return {
+    txt: (name) => ask(name, async () => (await resolver.resolveTxt(name)).map((chunks) => chunks.join(''))),
+    mx: (name) => ask(name, () => resolver.resolveMx(name)),
+    cname: (name) => ask(name, () => resolver.resolveCname(name)),
+    srv: (name) => ask(name, () => resolver.resolveSrv(name)),
+  };
+}
+
+/** Host names compare case-insensitively and without the root dot. */
+export function sameHost(a: string, b: string): boolean {
+  return a.replace(/\.$/, '').toLowerCase() === b.replace(/\.$/, '').toLowerCase();
+}

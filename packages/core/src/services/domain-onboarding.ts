@@ -1,0 +1,190 @@
+import type { Prisma, PrismaClient } from '@mailroom/db';
+import { AppError } from '../errors.ts';
+import type { Domain, DnsRecord, DomainDns } from '../schemas/domains.ts';
+import { recordAudit } from './audit.ts';
+import { sameHost, type DnsLookup } from './dns.ts';
+import { findVisibleDomain, getDomain, pruneExpiredClaims, removeCompetingClaims, verificationRecord } from './domains.ts';
+import { type Actor, requireUser } from './principal.ts';
+import { lockDomainName, type DomainOnboarding, type ServiceDeps } from './shared.ts';
+
+type CheckStatus = 'ok' | 'missing' | 'different';
+
+/**
+ * Proves control of a pending domain: resolves `_mailroom.<name>` TXT and, when it holds `mailroom-verify=<token>`,
+ * marks the domain verified (audited `domain.verified`) and removes every other owner's pending claim for the name in
+ * the same transaction (audited `domain.claim_removed`). First to verify wins: a claim removed that way answers
+ * ALREADY_EXISTS. A missing or different record leaves the domain pending: DNS_RECORD_MISSING / DNS_RECORD_MISMATCH
+ * (422) with the expected record and what DNS answered. Already verified domains are returned unchanged.
+ */
+export async function verifyDomain(deps: ServiceDeps, actor: Actor, domainId: string): Promise<Domain> {
+  const p = requireUser(actor, 'domains:write');
+  await deps.prisma.$transaction((tx) => pruneExpiredClaims(tx));
+  const select = { id: true, name: true, ownerId: true, verifiedAt: true, verificationToken: true };
+  const d = await findVisibleDomain(deps.prisma, p, domainId, select);
+  if (d.verifiedAt) return getDomain(deps.prisma, actor, domainId);
+  const expected = verificationRecord(d.name, d.verificationToken!);
+  const found = await deps.onboarding.dns.txt(expected.name);
+  if (!found.includes(expected.value)) {
+    const ours = found.filter((v) => v.startsWith('mailroom-verify='));
+    const code = found.length ? 'DNS_RECORD_MISMATCH' : 'DNS_RECORD_MISSING';
+    const other = ours.length ? ' (a different mailroom-verify token is published)' : '';
+    const message = found.length
+      ? `${expected.name} has TXT record(s), but none is "${expected.value}"${other}. The domain stays pending.`
+      : `No TXT record found at ${expected.name}. Publish "${expected.value}" there (DNS changes can take a while to ` +
+        'appear) and try again. The domain stays pending.';
+    throw new AppError(code, message, { details: { expected, found: found.slice(0, 10).map((v) => v.slice(0, 255)) } });
+  }
+  await deps.prisma.$transaction(async (tx) => {
+    await lockDomainName(tx, d.name);
+    const winner = await tx.domain.findFirst({ where: { name: d.name, verifiedAt: { not: null } }, select: { id: true } });
+    if (winner && winner.id !== d.id) {
+      throw new AppError('ALREADY_EXISTS', 'Another owner verified this domain first; this claim was removed', { details: { name: d.name } });
+    }
+    const updated = await tx.domain.updateMany({
+      where: { id: d.id, verifiedAt: null },
+      data: { verifiedAt: new Date(), verificationToken: null, claimExpiresAt: null },
+    });
+    if (updated.count === 0) throw new AppError('NOT_FOUND', 'Domain not found (its claim expired or was removed)');
+    await recordAudit(tx, actor, {
+      action: 'domain.verified',
+      targetType: 'domain',
+      targetId: d.id,
+      ownerId: d.ownerId,
+      details: { name: d.name, domainId: d.id, method: 'dns-txt' },
+    });
+    await removeCompetingClaims(tx, actor, d.name, d.id);
+  });
+  return getDomain(deps.prisma, actor, domainId);
+}
+
+const MX_PRIORITY = 10;
+const DMARC_SUGGESTION = 'v=DMARC1; p=none';
+
+export const DNS_NOTES = [
+  'Mailroom only receives mail; it sends none. SPF and DKIM records belong to whatever service sends mail for this domain, not to Mailroom.',
+  'The DMARC record is a suggestion: p=none reports without rejecting; tighten it once your senders pass SPF/DKIM.',
+  'The autoconfig/autodiscover CNAMEs and SRV records let mail clients find their settings; they are optional.',
+];
+
+interface PlannedRecord extends Omit<DnsRecord, 'check'> {
+  probe: (dns: DnsLookup) => Promise<{ status: CheckStatus; found: string[] }>;
+}
+
+function compare(found: string[], matches: (v: string) => boolean): { status: CheckStatus; found: string[] } {
+  return { status: !found.length ? 'missing' : found.some(matches) ? 'ok' : 'different', found };
+}
+
+/** The records a domain needs (and recommends), each with how to check it live. */
+export function plannedRecords(o: Omit<DomainOnboarding, 'dns' | 'claimTtlHours'>, name: string, token: string | null): PlannedRecord[] {
+  const records: PlannedRecord[] = [];
+  if (token) {
+    const v = verificationRecord(name, token);
+    records.push({
+      purpose: 'verification', type: 'TXT', name: v.name, value: v.value, priority: null, required: true,
+      description: 'Proves you control the domain; then press Verify (POST /api/v1/domains/{id}/verify). It may be removed afterwards.',
+      probe: async (dns) => compare(await dns.txt(v.name), (x) => x === v.value),
+    });
+  }
+  records.push({
+    purpose: 'mx', type: 'MX', name, value: o.mxHost, priority: MX_PRIORITY, required: true,
+    description: `Routes the domain's mail to Mailroom. Replace other MX records unless they forward to ${o.mxHost}.`,
+    probe: async (dns) => {
+      const mx = await dns.mx(name);
+      const { status } = compare(mx.map((m) => m.exchange), (x) => sameHost(x, o.mxHost));
+      return { status, found: mx.map((m) => `${m.priority} ${m.exchange}`) };
+    },
+  });
+  for (const [purpose, label] of [['autoconfig', 'Thunderbird and others'], ['autodiscover', 'Outlook']] as const) {
+    const host = `${purpose}.${name}`;
+    records.push({
+      purpose, type: 'CNAME', name: host, value: o.webHost, priority: null, required: false,
+      description: `Lets ${label} find the mail settings automatically.`,
+      probe: async (dns) => compare(await dns.cname(host), (x) => sameHost(x, o.webHost)),
+    });
+  }
+  for (const [purpose, service, port] of [['pop3s-srv', '_pop3s._tcp', o.pop3sPort], ['pop3-srv', '_pop3._tcp', o.pop3Port]] as const) {
+    const host = `${service}.${name}`;
+    records.push({
+      purpose, type: 'SRV', name: host, value: `0 1 ${port} ${o.mailHost}`, priority: null, required: false,
+      description: `RFC 6186 service record: POP3${purpose === 'pop3s-srv' ? ' over TLS' : ' with STARTTLS'} at ${o.mailHost}:${port}.`,
+      probe: async (dns) => {
+        const srv = await dns.srv(host);
+        const shown = srv.map((s) => `${s.priority} ${s.weight} ${s.port} ${s.name}`);
+        return { status: compare(shown, () => srv.some((s) => s.port === port && sameHost(s.name, o.mailHost))).status, found: shown };
+      },
+    });
+  }
+  const dmarc = `_dmarc.${name}`;
+  records.push({
+    purpose: 'dmarc', type: 'TXT', name: dmarc, value: `${DMARC_SUGGESTION}; rua=mailto:postmaster@${name}`,
+    priority: null, required: false,
+    description: 'Suggested DMARC policy (any valid v=DMARC1 record counts as present).',
+    probe: async (dns) => compare(await dns.txt(dmarc), (x) => /^v=DMARC1(;|$)/i.test(x.trim())),
+  });
+  return records;
+}
+
+/** GET /domains/{id}/dns: the records to publish and, with `check`, what DNS answers for each right now. */
+export async function getDomainDns(
+  deps: Pick<ServiceDeps, 'prisma' | 'onboarding'>,
+  actor: Actor,
+  domainId: string,
+  opts: { check?: boolean | undefined },
+): Promise<DomainDns> {
+  const p = requireUser(actor, 'domains:read');
+  const d = await findVisibleDomain(deps.prisma, p, domainId, { id: true, name: true, verifiedAt: true, verificationToken: true });
+  const planned = plannedRecords(deps.onboarding, d.name, d.verifiedAt ? null : d.verificationToken);
+  const checks = opts.check ? await Promise.all(planned.map((r) => r.probe(deps.onboarding.dns))) : undefined;
+  return {
+    domainId: d.id,
+    domain: d.name,
+    verificationStatus: d.verifiedAt ? 'verified' : 'pending',
+    records: planned.map(({ probe: _probe, ...r }, i) => ({ ...r, check: checks?.[i] ?? null })),
+    notes: DNS_NOTES,
+    checkedAt: checks ? new Date().toISOString() : null,
+  };
+}
+
+export interface RecheckResult {
+  checked: number;
+  flagged: { domainId: string; name: string; mxStatus: CheckStatus }[];
+  unavailable: number;
+}
+
+/**
+ * Periodic re-check: resolves the MX of verified domains (least recently checked first) and stores lastDnsCheckAt and
+ * mxStatus (ok / missing / different), so the panel can flag a domain whose mail no longer reaches Mailroom. A resolver
+ * failure leaves that domain's previous state and counts as unavailable.
+ */
+export async function recheckDomains(
+  prisma: PrismaClient,
+  onboarding: Pick<DomainOnboarding, 'dns' | 'mxHost'>,
+  opts: { limit?: number; olderThan?: Date } = {},
+): Promise<RecheckResult> {
+  const where: Prisma.DomainWhereInput = { verifiedAt: { not: null } };
+  if (opts.olderThan) where.OR = [{ lastDnsCheckAt: null }, { lastDnsCheckAt: { lt: opts.olderThan } }];
+  const domains = await prisma.domain.findMany({
+    where,
+    select: { id: true, name: true },
+    orderBy: [{ lastDnsCheckAt: { sort: 'asc', nulls: 'first' } }, { id: 'asc' }],
+    take: opts.limit ?? 500,
+  });
+  const result: RecheckResult = { checked: 0, flagged: [], unavailable: 0 };
+  for (const d of domains) {
+    let status: CheckStatus;
+    try {
+      const mx = await onboarding.dns.mx(d.name);
+      status = compare(mx.map((m) => m.exchange), (x) => sameHost(x, onboarding.mxHost)).status;
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'DNS_UNAVAILABLE') {
+        result.unavailable++;
+        continue;
+      }
+      throw err;
+    }
+    await prisma.domain.updateMany({ where: { id: d.id }, data: { mxStatus: status, lastDnsCheckAt: new Date() } });
+    result.checked++;
+    if (status !== 'ok') result.flagged.push({ domainId: d.id, name: d.name, mxStatus: status });
+  }
+  return result;
+}
