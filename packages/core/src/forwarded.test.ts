@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { isForwardingHeader, normalizeIp, parseTrustedProxies, resolveClient } from './forwarded.ts';
+import { isForwardingHeader, normalizeIp, parseTrustedProxies, replaceForwardingHeaders, resolveClient } from './forwarded.ts';
 
 describe('parseTrustedProxies', () => {
   test('addresses, CIDR ranges and names; IPv4-mapped IPv6 peers match their IPv4 range', () => {
@@ -65,4 +65,13 @@ test('normalizeIp and isForwardingHeader', () => {
   expect(normalizeIp('1.2.3.4, 5.6.7.8')).toBeUndefined();
   for (const h of ['X-Forwarded-For', 'x-forwarded-proto', 'x-forwarded-host', 'Forwarded', 'X-Real-IP']) expect(isForwardingHeader(h), h).toBe(true);
   for (const h of ['cookie', 'x-csrf-token', 'user-agent']) expect(isForwardingHeader(h), h).toBe(false);
+});
+
+test('replaceForwardingHeaders leaves exactly one X-Forwarded-For/-Proto pair: the conclusion', () => {
+  const req = {
+    socket: { remoteAddress: '203.0.113.9' },
+    headers: { cookie: 'a=b', 'x-forwarded-for': '10.66.66.66', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https', forwarded: 'for=10.66.66.66', 'x-real-ip': '10.66.66.66' } as Record<string, string | undefined>,
+  };
+  expect(replaceForwardingHeaders(req, parseTrustedProxies('loopback')).ip).toBe('203.0.113.9');
+  expect(req.headers).toEqual({ cookie: 'a=b', 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'http' });
 });

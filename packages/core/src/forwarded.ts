@@ -116,3 +116,23 @@ export function resolveClient(
   const proto = lastValues(headers['x-forwarded-proto']).pop()?.toLowerCase();
   return { ip, proto: proto === 'https' || proto === 'http' ? proto : own, viaTrustedProxy: true };
 }
+
+/** The parts of a Node request (IncomingMessage, or a test double) that replaceForwardingHeaders reads and rewrites. */
+export interface ForwardableRequest {
+  headers: Record<string, string | string[] | undefined>;
+  socket?: { remoteAddress?: string | undefined; encrypted?: boolean } | null;
+}
+
+/**
+ * Resolves the client of `req` (resolveClient) and replaces, in place, every forwarding header the client sent
+ * (isForwardingHeader: any `x-forwarded-*`, Forwarded, X-Real-IP …) by exactly one X-Forwarded-For (the client's
+ * address) and one X-Forwarded-Proto (its scheme). Whatever reads the request afterwards (Fastify's req.ip, Next.js, the
+ * panel's API proxy) sees only that conclusion.
+ */
+export function replaceForwardingHeaders(req: ForwardableRequest, trusted: TrustedProxies): ForwardedClient {
+  const client = resolveClient(req.socket?.remoteAddress, req.headers, trusted, req.socket?.encrypted === true);
+  for (const name of Object.keys(req.headers)) if (isForwardingHeader(name)) delete req.headers[name];
+  req.headers['x-forwarded-for'] = client.ip;
+  req.headers['x-forwarded-proto'] = client.proto;
+  return client;
+}

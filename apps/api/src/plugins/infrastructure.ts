@@ -5,7 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { AppError, isAppError, isDatabaseUnavailable, isForwardingHeader, resolveClient, type FieldIssue, type TrustedProxies } from '@mailroom/core';
+import { AppError, isAppError, isDatabaseUnavailable, replaceForwardingHeaders, type FieldIssue, type ForwardableRequest, type TrustedProxies } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
 import { codeForStatus, HTTP_STATUS, makeProblem } from '../problems.ts';
 import type { Problem } from '@mailroom/core/schemas';
@@ -21,20 +21,15 @@ export function genRequestId(req: { headers: Record<string, string | string[] | 
 /**
  * Fastify options that make `req.ip` and `req.protocol` trustworthy: only `trusted` peers may forward a client address
  * or scheme, and `req.ip` is always an IP address. Before routing (and before Fastify logs the request), every
- * forwarding header is replaced by what resolveClient concluded: a single X-Forwarded-For/-Proto pair when the peer is
- * a trusted proxy, nothing otherwise. Fastify's own proxy-addr walk then lands on exactly that address, never on a
- * header string like "foo" or "1.2.3.4, 5.6.7.8" (proxy-addr returns an untrusted hop's text unchecked).
+ * forwarding header is replaced by what resolveClient concluded: one X-Forwarded-For/-Proto pair (which Fastify reads
+ * only from a trusted peer). Fastify's own proxy-addr walk then lands on exactly that address, never on a header string
+ * like "foo" or "1.2.3.4, 5.6.7.8" (proxy-addr returns an untrusted hop's text unchecked).
  */
 export function clientAddressOptions(trusted: TrustedProxies): { trustProxy: (addr: string) => boolean; rewriteUrl: (req: IncomingMessage) => string } {
   return {
     trustProxy: (addr) => trusted.has(addr),
     rewriteUrl(req) {
-      const client = resolveClient(req.socket?.remoteAddress, req.headers, trusted, (req.socket as { encrypted?: boolean } | undefined)?.encrypted);
-      for (const name of Object.keys(req.headers)) if (isForwardingHeader(name)) delete req.headers[name];
-      if (client.viaTrustedProxy) {
-        req.headers['x-forwarded-for'] = client.ip;
-        req.headers['x-forwarded-proto'] = client.proto;
-      }
+      replaceForwardingHeaders(req as ForwardableRequest, trusted);
       return req.url ?? '/';
     },
   };
