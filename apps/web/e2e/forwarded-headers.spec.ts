@@ -1,8 +1,15 @@
-// Forged client addresses through the panel's origin (issue 10, item 4): the stack global-setup started (server.ts in
-// front of `next start`'s build, the API trusting loopback) is attacked with forwarding headers a visitor chose. Plain
+// Forged client addresses through the panel's origin (issue 10, item 4): the stack global-setup started (server.ts
+// serving the last `next build`, the API trusting loopback) is attacked with forwarding headers a visitor chose. Plain
 // HTTP requests only, no browser.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect, request, test } from '@playwright/test';
 import { adminSession, createOwner, env } from './helpers';
+
+const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const FORGED = {
   'x-forwarded-for': '10.66.66.66',
@@ -12,10 +19,23 @@ const FORGED = {
   'x-forwarded-host': 'evil.example',
 };
 
-async function loginThroughPanel(email: string, password: string) {
-  const ctx = await request.newContext({ baseURL: env('MAILROOM_E2E_WEB_URL') });
-  const res = await ctx.post('/api/v1/auth/login', { data: { email, password }, headers: FORGED });
+async function loginThroughPanel(email: string, password: string, headers: Record<string, string> = FORGED, baseURL = env('MAILROOM_E2E_WEB_URL')) {
+  const ctx = await request.newContext({ baseURL });
+  const res = await ctx.post('/api/v1/auth/login', { data: { email, password }, headers });
   return { ctx, res };
+}
+
+async function auditedLoginAddress(ownerId: string): Promise<string | null> {
+  const admin = await adminSession();
+  const page = await admin.call<{ items: { action: string; ip: string | null }[] }>('GET', `/audit-events?actorId=${ownerId}&action=auth.login`);
+  await admin.ctx.dispose();
+  expect(page.items).toHaveLength(1);
+  return page.items[0]!.ip;
+}
+
+function secureCookie(setCookie: string | undefined): boolean {
+  expect(setCookie).toMatch(/^mailroom_session=/);
+  return /;\s*Secure/i.test(setCookie!);
 }
 
 test('a forged X-Forwarded-For sent to the panel never reaches the audit log: the real peer (127.0.0.1) does', async () => {
@@ -23,12 +43,7 @@ test('a forged X-Forwarded-For sent to the panel never reaches the audit log: th
   const { ctx, res } = await loginThroughPanel(owner.email, owner.password);
   expect(res.status(), await res.text()).toBe(200);
   await ctx.dispose();
-
-  const admin = await adminSession();
-  const page = await admin.call<{ items: { action: string; ip: string | null }[] }>('GET', `/audit-events?actorId=${owner.id}&action=auth.login`);
-  await admin.ctx.dispose();
-  expect(page.items).toHaveLength(1);
-  expect(page.items[0]!.ip).toBe('127.0.0.1');
+  expect(await auditedLoginAddress(owner.id)).toBe('127.0.0.1');
 });
 
 test('a visitor claiming X-Forwarded-Proto: https over plain HTTP does not get a Secure cookie; statuses and problems pass through', async () => {
@@ -48,4 +63,63 @@ test('a visitor claiming X-Forwarded-Proto: https over plain HTTP does not get a
   expect(wrong.res.headers()['content-type']).toContain('application/problem+json');
   expect((await wrong.res.json()).code).toBe('INVALID_CREDENTIALS');
   await wrong.ctx.dispose();
+});
+
+/**
+ * A second panel server on the same API, configured as if a TLS proxy on this host fronted it
+ * (WEB_TRUSTED_PROXIES=loopback): that proxy's X-Forwarded-For/-Proto are believed and passed on to the API.
+ */
+test.describe('behind a trusted front proxy (WEB_TRUSTED_PROXIES)', () => {
+  let child: ChildProcess | undefined;
+  let fronted = '';
+
+  test.beforeAll(async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    child = spawn(path.join(WEB_DIR, '../../node_modules/.bin/tsx'), ['server.ts'], {
+      cwd: WEB_DIR,
+      env: { ...process.env, NODE_ENV: 'production', MAILROOM_HOST: '127.0.0.1', WEB_PORT: String(port), API_INTERNAL_URL: env('MAILROOM_E2E_API_URL'), WEB_TRUSTED_PROXIES: 'loopback' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stderr!.on('data', (d) => (out += d));
+    await new Promise<void>((resolve, reject) => {
+      child!.stdout!.on('data', (d) => {
+        out += d;
+        if (out.includes('"msg":"listening"')) resolve();
+      });
+      child!.once('exit', (code) => reject(new Error(`server.ts exited (${code}): ${out}`)));
+    });
+    fronted = `http://127.0.0.1:${port}`;
+  });
+
+  test.afterAll(async () => {
+    if (child && child.exitCode === null) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  });
+
+  test("the front proxy's client address and HTTPS scheme reach the API: audit log and Secure cookie", async () => {
+    const owner = await createOwner();
+    const { ctx, res } = await loginThroughPanel(owner.email, owner.password, { 'x-forwarded-for': '10.66.66.66, 198.51.100.44', 'x-forwarded-proto': 'https' }, fronted);
+    expect(res.status(), await res.text()).toBe(200);
+    expect(secureCookie(res.headers()['set-cookie'])).toBe(true);
+    await ctx.dispose();
+    // the proxy appended the address it saw (198.51.100.44); what the visitor wrote in front of it does not count
+    expect(await auditedLoginAddress(owner.id)).toBe('198.51.100.44');
+  });
+
+  test('garbage from the front proxy never becomes the address; plain HTTP there gives no Secure cookie', async () => {
+    const owner = await createOwner();
+    const { ctx, res } = await loginThroughPanel(owner.email, owner.password, { 'x-forwarded-for': '198.51.100.45, foo', 'x-forwarded-proto': 'http' }, fronted);
+    expect(res.status(), await res.text()).toBe(200);
+    expect(secureCookie(res.headers()['set-cookie'])).toBe(false);
+    await ctx.dispose();
+    expect(await auditedLoginAddress(owner.id)).toBe('127.0.0.1');
+  });
 });
