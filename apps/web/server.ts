@@ -52,6 +52,13 @@ const server = http.createServer((req, res) => {
   void handleNext(req, res);
 });
 server.keepAliveTimeout = 65_000;
+// WebSocket upgrades (next dev's hot reload): same header rule, then Next.js; the API has no WebSockets.
+const handleUpgrade = app.getUpgradeHandler();
+server.on('upgrade', (req, socket, head) => {
+  replaceForwardingHeaders(req, config.trustedProxies);
+  if ((req.url ?? '/').startsWith('/api')) return socket.destroy();
+  void handleUpgrade(req, socket, head);
+});
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

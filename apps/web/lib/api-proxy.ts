@@ -55,7 +55,9 @@ export function createApiProxy(apiInternalUrl: string, onError: (err: Error) => 
       pipeline(answer, res, () => undefined); // either side failing ends both
     });
     upstream.on('error', (err: NodeJS.ErrnoException) => {
-      if (res.destroyed) return; // the visitor went away first
+      // The visitor went away first, or the API already answered (e.g. 413 before reading a large body, then closed):
+      // a broken answer ends the visitor's response through the pipeline above.
+      if (res.destroyed || res.headersSent) return;
       onError(err);
       problem(res, err.code === 'ETIMEDOUT' ? 504 : 502, 'The API could not be reached; try again shortly');
     });
