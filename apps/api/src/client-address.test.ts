@@ -5,6 +5,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ipNetworkKey, parseTrustedProxies } from '@mailroom/core';
+import { parseEnv } from '@mailroom/runtime';
+import { apiEnvSchema } from './config.ts';
 import { createTestApp, createUser, type TestContext } from './testing.ts';
 
 interface Served {
@@ -120,4 +122,10 @@ describe('the session cookie is Secure when the original request was HTTPS', () 
     expect(await secureFlag(alwaysSecure, {})).toBe(true);
     expect(await secureFlag(alwaysSecure, { 'x-forwarded-proto': 'http' })).toBe(true);
   });
+});
+
+test('API_TRUSTED_PROXIES has no "trust everyone"; the old API_TRUST_PROXY is refused by name, not ignored', () => {
+  for (const v of ['true', '*', '0.0.0.0/-1']) expect(() => parseEnv(apiEnvSchema, { API_TRUSTED_PROXIES: v }), v).toThrow(/API_TRUSTED_PROXIES/);
+  expect(() => parseEnv(apiEnvSchema, { API_TRUST_PROXY: 'true' })).toThrow(/API_TRUST_PROXY: renamed to API_TRUSTED_PROXIES/);
+  expect(parseEnv(apiEnvSchema, {}).API_TRUSTED_PROXIES).toBe('loopback');
 });
