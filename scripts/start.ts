@@ -133,7 +133,7 @@ try {
         let done = false;
         const onLine = (line: string, stream: NodeJS.WriteStream) => {
           stream.write(`${line}\n`);
-          if (!done && (/"msg":"listening"/.test(line) || (s.name === 'web' && /Ready in|started server|Local:/.test(line)))) {
+          if (!done && /"msg":"listening"/.test(line)) {
             done = true;
             resolve();
           }
