@@ -63,13 +63,6 @@ test('a visitor claiming X-Forwarded-Proto: https over plain HTTP does not get a
   expect(wrong.res.headers()['content-type']).toContain('application/problem+json');
   expect((await wrong.res.json()).code).toBe('INVALID_CREDENTIALS');
   await wrong.ctx.dispose();
-
-  // a body over the API's limit streams through and the API's 413 comes back as it answered
-  const big = await request.newContext({ baseURL: env('MAILROOM_E2E_WEB_URL') });
-  const tooLarge = await big.post('/api/v1/auth/login', { data: { email: owner.email, password: 'x'.repeat(2 * 1024 * 1024) } });
-  expect(tooLarge.status()).toBe(413);
-  expect(tooLarge.headers()['content-type']).toContain('application/problem+json');
-  await big.dispose();
 });
 
 /**
