@@ -4,6 +4,7 @@
  * creates the first admin, then runs API, POP3, ingress and web as child processes and stops them all on Ctrl-C/SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -44,12 +45,8 @@ const services: Service[] = [
   { name: 'api', command: tsx, args: ['src/main.ts'], cwd: path.join(ROOT, 'apps/api') },
   { name: 'pop3', command: tsx, args: ['src/main.ts'], cwd: path.join(ROOT, 'packages/pop3') },
   { name: 'ingress', command: tsx, args: ['src/main.ts'], cwd: path.join(ROOT, 'packages/ingress') },
-  {
-    name: 'web',
-    command: path.join(ROOT, 'node_modules/.bin/next'),
-    args: ['start', '-p', String(env.WEB_PORT), '-H', env.MAILROOM_HOST],
-    cwd: path.join(ROOT, 'apps/web'),
-  },
+  // server.ts: Next.js behind the panel's own /api proxy, which sends the API the real client address
+  { name: 'web', command: tsx, args: ['server.ts'], cwd: path.join(ROOT, 'apps/web') },
 ];
 
 let shuttingDown = false;
@@ -122,6 +119,9 @@ try {
     // says otherwise (a NAT or proxy in front).
     MAILROOM_PUBLIC_POP3_PORT: process.env.MAILROOM_PUBLIC_POP3_PORT?.trim() || String(env.POP3_PORT),
     MAILROOM_PUBLIC_POP3S_PORT: process.env.MAILROOM_PUBLIC_POP3S_PORT?.trim() || String(env.POP3S_PORT),
+    WEB_PORT: String(env.WEB_PORT),
+    // The panel's server reaches the API from loopback, or from MAILROOM_HOST when that is one specific address.
+    API_TRUSTED_PROXIES: process.env.API_TRUSTED_PROXIES ?? (isIP(env.MAILROOM_HOST) && !/^(0\.0\.0\.0|::)$/.test(env.MAILROOM_HOST) ? `loopback,${env.MAILROOM_HOST}` : 'loopback'),
   };
   delete childEnv.MAILROOM_ADMIN_PASSWORD;
 
@@ -133,7 +133,7 @@ try {
         let done = false;
         const onLine = (line: string, stream: NodeJS.WriteStream) => {
           stream.write(`${line}\n`);
-          if (!done && (/"msg":"listening"/.test(line) || (s.name === 'web' && /Ready in|started server|Local:/.test(line)))) {
+          if (!done && /"msg":"listening"/.test(line)) {
             done = true;
             resolve();
           }

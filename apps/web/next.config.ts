@@ -1,7 +1,8 @@
 import type { NextConfig } from 'next';
 
-// `/api/*` is proxied to the REST API at request time by proxy.ts (API_INTERNAL_URL is only known when the stack
-// starts, after `next build`), so the panel and the API share one origin: cookies and CSRF protection just work.
+// `/api/*` is proxied to the REST API by server.ts (lib/api-proxy.ts), not by a rewrite: the panel and the API share
+// one origin (cookies and CSRF protection just work) and the API learns the real client address, not one a visitor
+// wrote into X-Forwarded-For.
 const nextConfig: NextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,

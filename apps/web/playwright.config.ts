@@ -1,6 +1,6 @@
 import { defineConfig, devices } from '@playwright/test';
 
-// The journeys run against the real stack (API, POP3, ingress, `next start` on the last `next build`) that
+// The journeys run against the real stack (API, POP3, ingress, the panel's server.ts on the last `next build`) that
 // e2e/global-setup.ts starts on free ports with a fresh database; the web origin reaches tests via the environment.
 export default defineConfig({
   testDir: './e2e',

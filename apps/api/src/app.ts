@@ -6,7 +6,7 @@ import type { Logger } from '@mailroom/runtime';
 import type { ApiConfig } from './config.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { docsPlugin } from './plugins/docs.ts';
-import { genRequestId, infrastructurePlugin, sendProblem } from './plugins/infrastructure.ts';
+import { clientAddressOptions, genRequestId, infrastructurePlugin, sendProblem } from './plugins/infrastructure.ts';
 import { makeProblem } from './problems.ts';
 import { fastSerializerCompiler } from './serializer.ts';
 import { aliasRoutes } from './routes/aliases.ts';
@@ -35,7 +35,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     genReqId: genRequestId,
-    trustProxy: deps.config.trustProxy,
+    ...clientAddressOptions(deps.config.trustedProxies),
     bodyLimit: deps.config.bodyLimitBytes,
     routerOptions: { maxParamLength: 200 },
     // Malformed URLs (bad percent-encoding, over-long path parameters) never reach a route: answer them as problems too.

@@ -1,9 +1,25 @@
 import { z } from 'zod';
 import type { ClientSettings } from '@mailroom/core/schemas';
+import { parseTrustedProxies, type TrustedProxies } from '@mailroom/core/forwarded';
 import {
   argon2Params, baseEnvSchema, domainOnboardingConfig, parseEnv, positiveIntSchema, nonNegativeIntSchema, boolSchema, optionalStringSchema, portSchema,
   type DomainOnboardingConfig,
 } from '@mailroom/runtime';
+
+const trustedProxiesSchema = z
+  .string()
+  .trim()
+  .refine(
+    (v) => {
+      try {
+        parseTrustedProxies(v);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'comma-separated IP addresses, CIDR ranges, "loopback", "private" or "none"' },
+  );
 
 /** The API's environment: parsed once in main.ts and passed down. */
 export const apiEnvSchema = baseEnvSchema.extend({
@@ -12,10 +28,14 @@ export const apiEnvSchema = baseEnvSchema.extend({
   /** Lifetime of a browser session. */
   SESSION_TTL_HOURS: positiveIntSchema.max(24 * 90).default(12),
   /**
-   * Which proxies may set X-Forwarded-For/-Proto (the web panel's rewrite proxy runs on this host): true, false, or a
-   * comma-separated list of addresses/CIDRs/`loopback`.
+   * The proxies whose X-Forwarded-For/-Proto are believed (the panel's server, which proxies `/api`): addresses, CIDR
+   * ranges, `loopback`, `private` or `none`. Everyone else is the client, whatever its headers say.
    */
-  API_TRUST_PROXY: z.string().trim().default('loopback'),
+  API_TRUSTED_PROXIES: trustedProxiesSchema.default('loopback'),
+  /** The old name took `true` (trust every client's X-Forwarded-For): refused so a stale setting is not silently ignored. */
+  API_TRUST_PROXY: z.undefined({ error: 'renamed to API_TRUSTED_PROXIES (addresses or CIDR ranges; "true" is no longer accepted)' }).optional(),
+  /** Mark the session cookie Secure on every response, not only when the request came over HTTPS. */
+  SESSION_COOKIE_SECURE: boolSchema.default(false),
   /** Largest request body accepted. */
   API_BODY_LIMIT_BYTES: positiveIntSchema.max(16 * 1024 * 1024).default(64 * 1024),
   /** Login throttle delays up to this long are waited out; longer ones answer 429 THROTTLED with Retry-After. */
@@ -35,7 +55,10 @@ export type ApiEnv = z.infer<typeof apiEnvSchema>;
 export interface ApiConfig {
   passwordMinLength: number;
   sessionTtlMs: number;
-  trustProxy: boolean | string[];
+  /** Whose X-Forwarded-For/-Proto count (see resolveClient in @mailroom/core/forwarded). */
+  trustedProxies: TrustedProxies;
+  /** Session cookie always Secure (else only when the original request was HTTPS). */
+  sessionCookieSecure: boolean;
   bodyLimitBytes: number;
   throttleSleepMaxMs: number;
   docs: boolean;
@@ -49,18 +72,12 @@ export interface ApiConfig {
   onboarding: DomainOnboardingConfig;
 }
 
-export function parseTrustProxy(v: string): boolean | string[] {
-  const lower = v.toLowerCase();
-  if (['true', '1', 'yes'].includes(lower)) return true;
-  if (['false', '0', 'no', ''].includes(lower)) return false;
-  return v.split(',').map((s) => s.trim()).filter(Boolean);
-}
-
 export function toApiConfig(env: ApiEnv): ApiConfig {
   return {
     passwordMinLength: env.PASSWORD_MIN_LENGTH,
     sessionTtlMs: env.SESSION_TTL_HOURS * 3_600_000,
-    trustProxy: parseTrustProxy(env.API_TRUST_PROXY),
+    trustedProxies: parseTrustedProxies(env.API_TRUSTED_PROXIES, 'API_TRUSTED_PROXIES'),
+    sessionCookieSecure: env.SESSION_COOKIE_SECURE,
     bodyLimitBytes: env.API_BODY_LIMIT_BYTES,
     throttleSleepMaxMs: env.LOGIN_THROTTLE_WAIT_MAX_MS,
     docs: env.API_DOCS,

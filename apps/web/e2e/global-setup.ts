@@ -1,6 +1,6 @@
 /**
  * Starts the whole Mailroom stack the way an operator does (scripts/start.ts: migrate, bootstrap the admin, spawn
- * API, POP3, ingress and `next start`), on free ports, a fresh database and a temporary data directory. Tests learn
+ * API, POP3, ingress and the panel's server.ts), on free ports, a fresh database and a temporary data directory. Tests learn
  * the addresses from MAILROOM_E2E_* variables. The returned function stops the stack with SIGTERM and cleans up.
  */
 import { spawn } from 'node:child_process';

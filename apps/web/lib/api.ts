@@ -23,6 +23,11 @@ async function forwardHeaders(): Promise<Record<string, string>> {
   if (cookie) out.cookie = cookie;
   const ua = h.get('user-agent');
   if (ua) out['user-agent'] = ua;
+  // server.ts put the real client address and scheme here (the API believes them from this server only)
+  for (const name of ['x-forwarded-for', 'x-forwarded-proto']) {
+    const v = h.get(name);
+    if (v) out[name] = v;
+  }
   return out;
 }
 

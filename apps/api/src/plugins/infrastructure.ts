@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import helmet from '@fastify/helmet';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { AppError, isAppError, isDatabaseUnavailable, type FieldIssue } from '@mailroom/core';
+import { AppError, isAppError, isDatabaseUnavailable, replaceForwardingHeaders, type FieldIssue, type ForwardableRequest, type TrustedProxies } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
 import { codeForStatus, HTTP_STATUS, makeProblem } from '../problems.ts';
 import type { Problem } from '@mailroom/core/schemas';
@@ -15,6 +16,23 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export function genRequestId(req: { headers: Record<string, string | string[] | undefined> }): string {
   const given = req.headers[REQUEST_ID_HEADER];
   return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * Fastify options that make `req.ip` and `req.protocol` trustworthy: only `trusted` peers may forward a client address
+ * or scheme, and `req.ip` is always an IP address. Before routing (and before Fastify logs the request), every
+ * forwarding header is replaced by what resolveClient concluded: one X-Forwarded-For/-Proto pair (which Fastify reads
+ * only from a trusted peer). Fastify's own proxy-addr walk then lands on exactly that address, never on a header string
+ * like "foo" or "1.2.3.4, 5.6.7.8" (proxy-addr returns an untrusted hop's text unchecked).
+ */
+export function clientAddressOptions(trusted: TrustedProxies): { trustProxy: (addr: string) => boolean; rewriteUrl: (req: IncomingMessage) => string } {
+  return {
+    trustProxy: (addr) => trusted.has(addr),
+    rewriteUrl(req) {
+      replaceForwardingHeaders(req as ForwardableRequest, trusted);
+      return req.url ?? '/';
+    },
+  };
 }
 
 export function sendProblem(reply: FastifyReply, req: FastifyRequest, problem: Problem): FastifyReply {

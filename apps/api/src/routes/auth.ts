@@ -4,8 +4,12 @@ import { changeOwnPasswordBodySchema, loginBodySchema, meSchema, problemSchema, 
 import { actorOf } from '../plugins/auth.ts';
 import { noContentSchema, problems, READ_SECURITY, WRITE_SECURITY, type RouteContext, type ZodApp } from './common.ts';
 
-function setSessionCookie(req: FastifyRequest, reply: FastifyReply, token: string, maxAgeSeconds: number): void {
-  reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'lax', secure: req.protocol === 'https', maxAge: maxAgeSeconds });
+/**
+ * The session cookie's attributes: Secure when the operator says so (SESSION_COOKIE_SECURE) or when the original request
+ * was HTTPS (direct TLS, or X-Forwarded-Proto from a trusted proxy: req.protocol only reads it from API_TRUSTED_PROXIES).
+ */
+function sessionCookieOptions(req: FastifyRequest, ctx: RouteContext) {
+  return { path: '/', httpOnly: true, sameSite: 'lax', secure: ctx.config.sessionCookieSecure || req.protocol === 'https' } as const;
 }
 
 export async function authRoutes(app: ZodApp, ctx: RouteContext): Promise<void> {
@@ -22,7 +26,7 @@ export async function authRoutes(app: ZodApp, ctx: RouteContext): Promise<void> 
     },
     handler: async (req, reply) => {
       const result = await login(ctx.auth, { email: req.body.email, password: req.body.password, ip: req.ip, userAgent: req.headers['user-agent'], previousToken: req.cookies[SESSION_COOKIE] });
-      setSessionCookie(req, reply, result.token, Math.floor(ctx.config.sessionTtlMs / 1000));
+      reply.setCookie(SESSION_COOKIE, result.token, { ...sessionCookieOptions(req, ctx), maxAge: Math.floor(ctx.config.sessionTtlMs / 1000) });
       return getMe(ctx.services.prisma, result.principal, { csrfToken: result.csrfToken, passwordPolicy: ctx.services.passwordPolicy });
     },
   });
@@ -31,7 +35,7 @@ export async function authRoutes(app: ZodApp, ctx: RouteContext): Promise<void> 
     schema: { tags: ['auth'], operationId: 'logout', summary: 'Sign out: the session is deleted and the cookie cleared', response: { 204: noContentSchema, ...problems() }, security: WRITE_SECURITY },
     handler: async (req, reply) => {
       if (req.principal) await logout(ctx.services.prisma, req.principal);
-      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      reply.clearCookie(SESSION_COOKIE, sessionCookieOptions(req, ctx));
       return reply.code(204).send(null);
     },
   });
