@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Argon2Limits, Argon2Params } from '@mailroom/core';
 import { argon2Params, baseEnvSchema, parseEnv, positiveIntSchema, nonNegativeIntSchema, boolSchema } from '@mailroom/runtime';
 
 /** The API's environment: parsed once in main.ts and passed down. */
@@ -31,7 +32,8 @@ export interface ApiConfig {
   throttleSleepMaxMs: number;
   docs: boolean;
   apiKeyCacheMs: number;
-  argon2: ReturnType<typeof argon2Params>;
+  /** argon2id parameters and this process's argon2 queue limits (ARGON2_*). */
+  argon2: Argon2Params & Argon2Limits;
   /** Public host name for connection settings and the OpenAPI server list. */
   publicHost: string;
 }

@@ -125,6 +125,8 @@ export function testConfig(overrides: Partial<Pop3Config> = {}): Pop3Config {
     maxBadCommands: 10,
     allowPlaintextAuth: false,
     leaseTtlMs: 60_000,
+    // The test servers' sleep() only records the wait, so throttle turns run ahead of real time: allow long ones.
+    throttleMaxSleepMs: 60_000,
     shutdownGraceMs: 5_000,
     implementation: 'Mailroom',
     ...overrides,
@@ -203,9 +205,11 @@ export class Pop3TestClient {
     w.forEach((f) => f());
   }
 
-  static async connect(port: number, opts: { tls?: boolean; host?: string } = {}): Promise<Pop3TestClient> {
+  /** `localAddress` (e.g. another 127.x.y.z) makes the client its own network for the brute-force throttle. */
+  static async connect(port: number, opts: { tls?: boolean; host?: string; localAddress?: string } = {}): Promise<Pop3TestClient> {
     const host = opts.host ?? '127.0.0.1';
-    const socket = opts.tls ? tls.connect({ port, host, rejectUnauthorized: false }) : net.connect({ port, host });
+    const { localAddress } = opts;
+    const socket = opts.tls ? tls.connect({ port, host, localAddress, rejectUnauthorized: false }) : net.connect({ port, host, localAddress });
     await new Promise<void>((resolve, reject) => {
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);

@@ -47,6 +47,10 @@ export const baseEnvSchema = z.object({
   ARGON2_MEMORY_KIB: z.coerce.number().int().min(1024).max(4_194_304).default(19456),
   ARGON2_TIME_COST: z.coerce.number().int().min(1).max(100).default(2),
   ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(64).default(1),
+  /** Password hashes/verifications one process runs at once; 0 = one per core. */
+  ARGON2_MAX_CONCURRENT: z.coerce.number().int().min(0).max(256).default(0),
+  /** Further ones that wait for a slot; beyond that a login is refused at once (API 429 SERVER_BUSY, POP3 [SYS/TEMP]). */
+  ARGON2_MAX_QUEUE: z.coerce.number().int().min(0).max(100_000).default(64),
   /** Secret for keyed hashes (throttle fingerprints); generated into the data dir when unset. */
   MAILROOM_SECRET: optionalStringSchema,
 });
@@ -63,7 +67,15 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv 
   throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
 }
 
-/** Argon2 parameters as the password module wants them. */
-export function argon2Params(env: Pick<BaseEnv, 'ARGON2_MEMORY_KIB' | 'ARGON2_TIME_COST' | 'ARGON2_PARALLELISM'>) {
-  return { memoryKib: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM };
+/** Argon2 parameters and the per-process queue limits, as the password module (createPasswordHasher) wants them. */
+export function argon2Params(
+  env: Pick<BaseEnv, 'ARGON2_MEMORY_KIB' | 'ARGON2_TIME_COST' | 'ARGON2_PARALLELISM' | 'ARGON2_MAX_CONCURRENT' | 'ARGON2_MAX_QUEUE'>,
+) {
+  return {
+    memoryKib: env.ARGON2_MEMORY_KIB,
+    timeCost: env.ARGON2_TIME_COST,
+    parallelism: env.ARGON2_PARALLELISM,
+    maxConcurrent: env.ARGON2_MAX_CONCURRENT,
+    maxQueue: env.ARGON2_MAX_QUEUE,
+  };
 }
