@@ -209,7 +209,8 @@ export class Pop3TestClient {
   static async connect(port: number, opts: { tls?: boolean; host?: string; localAddress?: string } = {}): Promise<Pop3TestClient> {
     const host = opts.host ?? '127.0.0.1';
     const { localAddress } = opts;
-    const socket = opts.tls ? tls.connect({ port, host, localAddress, rejectUnauthorized: false }) : net.connect({ port, host, localAddress });
+    const tlsOptions = { rejectUnauthorized: false, ...(localAddress ? { socket: net.connect({ port, host, localAddress }) } : { port, host }) };
+    const socket = opts.tls ? tls.connect(tlsOptions) : net.connect({ port, host, localAddress });
     await new Promise<void>((resolve, reject) => {
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);
