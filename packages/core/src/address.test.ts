@@ -57,6 +57,11 @@ describe('canonicalLogin (throttle key and accepted spellings of a login)', () =
     ['alice@ｄ.example', 'fullwidth letter'],
     ['alice@d。example', 'ideographic full stop'],
     ['x@bu\u0308cher.example', 'decomposed umlaut'],
+    ['alice@d.exa\u200Dmple', 'zero-width joiner (IDNA refuses it)'],
+    ['alice@ｄ.ｅｘａｍｐｌｅ', 'fullwidth letters'],
+    ['alice@d．example', 'fullwidth full stop'],
+    ['ａｌｉｃｅ@d.example', 'fullwidth local part'],
+    ['alice＠d.example', 'fullwidth commercial at'],
   ])('%j (%s) is not exact', (input) => {
     const c = canonicalLogin(input);
     expect(c?.exact).toBe(false);
@@ -67,7 +72,7 @@ describe('canonicalLogin (throttle key and accepted spellings of a login)', () =
     expect(canonicalLogin('A..B@Example.com')).toEqual({ account: 'a..b@example.com', exact: true });
   });
 
-  it.each(['', 'alice', 'alice@', '@d.example', 'alice＠d.example', 'alice@d.exa\u200Dmple', 'al ice@@x', 'a"b c"@d.example'])('%j names no account', (input) =>
+  it.each(['', 'alice', 'alice@', '@d.example', 'alice@localhost', 'alice@d', 'al ice@@x', 'a"b c"@d.example'])('%j names no account', (input) =>
     expect(canonicalLogin(input)).toBeUndefined(),
   );
 });

@@ -76,6 +76,9 @@ export function canonicalLogin(input: string): CanonicalLogin | undefined {
     const spellings = [parsed.address, `${parsed.localPart}@${domainToUnicode(parsed.domain)}`];
     return { account: parsed.address, exact: !INVISIBLE_OR_SPACE.test(input) && spellings.includes(lower) };
   }
+  // Forms IDNA refuses outright (a fullwidth hyphen, a zero-width joiner …) still name the account they imitate.
+  const folded = parseAddress(input.normalize('NFKC').replace(/[\s\p{C}]/gu, ''));
+  if (folded) return { account: folded.address, exact: false };
   // Panel users whose local part is no dot-atom are stored as plain lowercase ASCII (normalizeUserEmail).
   const at = lower.lastIndexOf('@');
   if (at <= 0 || at === lower.length - 1 || lower.length > MAX_ADDRESS_OCTETS || !/^[\x21-\x7e]+$/.test(lower)) return undefined;

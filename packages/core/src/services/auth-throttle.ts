@@ -37,6 +37,16 @@ export function delayForFailures(attempts: number): number {
   return Math.min(1000 * 2 ** (attempts - THROTTLE_FREE_FAILURES), THROTTLE_MAX_DELAY_MS);
 }
 
+/**
+ * The allowance: how many attempts on one key the schedule lets through within `ms` of the first one (the free ones at
+ * once, then one per delay). A burst, however concurrent, verifies no more than this.
+ */
+export function attemptsAllowedWithin(ms: number): number {
+  let attempts = THROTTLE_FREE_FAILURES;
+  for (let t = delayForFailures(attempts); t <= ms; t += delayForFailures(attempts)) attempts++;
+  return attempts;
+}
+
 /** delayForFailures in SQL, as an interval. */
 function delaySql(attempts: Prisma.Sql): Prisma.Sql {
   return Prisma.sql`(CASE WHEN ${attempts} < ${THROTTLE_FREE_FAILURES}::int THEN 0
