@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Argon2Limits, Argon2Params } from '@mailroom/core';
 import type { ClientSettings } from '@mailroom/core/schemas';
 import { parseTrustedProxies, type TrustedProxies } from '@mailroom/core/forwarded';
 import {
@@ -63,7 +64,8 @@ export interface ApiConfig {
   throttleSleepMaxMs: number;
   docs: boolean;
   apiKeyCacheMs: number;
-  argon2: ReturnType<typeof argon2Params>;
+  /** argon2id parameters and this process's argon2 queue limits (ARGON2_*). */
+  argon2: Argon2Params & Argon2Limits;
   /** Public host name for connection settings and the OpenAPI server list. */
   publicHost: string;
   /** What mail clients are told: connection card, autoconfig, autodiscover, profiles. */

@@ -2,7 +2,7 @@
  * API server entry: parse the environment once, connect to PostgreSQL (DATABASE_URL, set by `npm start`), listen on
  * MAILROOM_HOST:API_PORT, log "listening", and shut down gracefully on SIGTERM/SIGINT. Never migrates.
  */
-import { createPasswordHasher } from '@mailroom/core';
+import { createPasswordHasher, sampleStoredHashParams } from '@mailroom/core';
 import { createPrismaClient } from '@mailroom/db';
 import { ConfigError, createLogger, loadServerSecret, onShutdownSignal, parseEnv } from '@mailroom/runtime';
 import { buildApp } from './app.ts';
@@ -21,7 +21,10 @@ const logger = createLogger('api', env.LOG_LEVEL);
 const config = toApiConfig(env);
 const prisma = createPrismaClient(env.DATABASE_URL!, { maxConnections: 10, applicationName: 'mailroom-api' });
 const secret = await loadServerSecret(env.MAILROOM_SECRET, env.MAILROOM_DATA_DIR);
-const app = await buildApp({ prisma, config, hasher: createPasswordHasher(config.argon2), secret, logger });
+const hasher = createPasswordHasher(config.argon2);
+// The dummy verification for unknown accounts costs what the stored hashes cost, even after ARGON2_* changed.
+await sampleStoredHashParams(prisma, hasher).catch((err: Error) => logger.warn({ err: err.message }, 'could not sample stored password hashes'));
+const app = await buildApp({ prisma, config, hasher, secret, logger });
 
 onShutdownSignal(async () => {
   await app.close(); // stops accepting, lets in-flight requests finish

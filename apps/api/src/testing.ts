@@ -17,9 +17,9 @@ export interface TestContext {
   close(): Promise<void>;
 }
 
-export async function createTestApp(config: Partial<ApiConfig> = {}): Promise<TestContext> {
+export async function createTestApp(config: Partial<ApiConfig> = {}, opts: { hasher?: PasswordHasher } = {}): Promise<TestContext> {
   const prisma = createPrismaClient(testDatabaseUrl(), { maxConnections: 4, applicationName: 'mailroom-api-test' });
-  const hasher = createPasswordHasher(TEST_ARGON2);
+  const hasher = opts.hasher ?? createPasswordHasher(TEST_ARGON2);
   const app = await buildApp({ prisma, hasher, secret: 'test-secret', config: defaultApiConfig({ throttleSleepMaxMs: 0, argon2: TEST_ARGON2, ...config }) });
   await app.ready();
   return {

@@ -55,6 +55,7 @@ export function useApi() {
 const MESSAGES: Partial<Record<ClientProblem['code'], string>> = {
   INVALID_CREDENTIALS: 'That email and password do not match an account.',
   THROTTLED: 'Too many failed attempts. Wait a moment, then try again.',
+  SERVER_BUSY: 'The server is busy. Wait a moment, then try again.',
   LOGIN_DELAY: 'Please wait a moment before signing in again.',
   ACCOUNT_DISABLED: 'This account is disabled. Contact your provider.',
   MAILBOX_DISABLED: 'This mailbox is disabled. Contact the domain owner.',

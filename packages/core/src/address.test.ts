@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeDomain, normalizeLocalPart, parseAddress } from './address.ts';
+import { canonicalLogin, normalizeDomain, normalizeLocalPart, parseAddress } from './address.ts';
 
 describe('normalizeDomain', () => {
   it.each([
@@ -33,4 +33,46 @@ describe('parseAddress', () => {
     expect(parseAddress('Info@Bücher.Example')).toEqual({ localPart: 'info', domain: 'xn--bcher-kva.example', address: 'info@xn--bcher-kva.example' });
   });
   it.each(['noat', '@example.com', 'user@', 'a@b@c.com', 'user@localhost'])('rejects %j', (input) => expect(parseAddress(input)).toBeUndefined());
+});
+
+describe('canonicalLogin (throttle key and accepted spellings of a login)', () => {
+  it.each(['alice@d.example', 'ALICE@D.Example', 'Alice@D.EXAMPLE'])('%j is exact and names alice@d.example', (input) =>
+    expect(canonicalLogin(input)).toEqual({ account: 'alice@d.example', exact: true }),
+  );
+
+  it('accepts an IDN domain in its Unicode or punycode form, any case', () => {
+    for (const input of ['x@bücher.example', 'X@BÜCHER.example', 'x@xn--bcher-kva.example']) {
+      expect(canonicalLogin(input)).toEqual({ account: 'x@xn--bcher-kva.example', exact: true });
+    }
+  });
+
+  // Each spelling resolves to the same account (so it is throttled there) but is not one authentication accepts.
+  it.each([
+    ['alice @d.example', 'whitespace before @'],
+    [' alice@d.example', 'leading blank'],
+    ['alice@d.example\t', 'trailing tab'],
+    ['alice@\u00ADd.example', 'soft hyphen'],
+    ['alice@d.ex\u00ADample', 'soft hyphen in the TLD'],
+    ['alice@d.exa\u200Bmple', 'zero-width space'],
+    ['alice@ｄ.example', 'fullwidth letter'],
+    ['alice@d。example', 'ideographic full stop'],
+    ['x@bu\u0308cher.example', 'decomposed umlaut'],
+    ['alice@d.exa\u200Dmple', 'zero-width joiner (IDNA refuses it)'],
+    ['alice@ｄ.ｅｘａｍｐｌｅ', 'fullwidth letters'],
+    ['alice@d．example', 'fullwidth full stop'],
+    ['ａｌｉｃｅ@d.example', 'fullwidth local part'],
+    ['alice＠d.example', 'fullwidth commercial at'],
+  ])('%j (%s) is not exact', (input) => {
+    const c = canonicalLogin(input);
+    expect(c?.exact).toBe(false);
+    expect(c?.account).toMatch(/^(alice@d\.example|x@xn--bcher-kva\.example)$/);
+  });
+
+  it('plain ASCII names that are no dot-atom keep their lowercase form (operator emails)', () => {
+    expect(canonicalLogin('A..B@Example.com')).toEqual({ account: 'a..b@example.com', exact: true });
+  });
+
+  it.each(['', 'alice', 'alice@', '@d.example', 'alice@localhost', 'alice@d', 'al ice@@x', 'a"b c"@d.example'])('%j names no account', (input) =>
+    expect(canonicalLogin(input)).toBeUndefined(),
+  );
 });

@@ -1,4 +1,4 @@
-import { domainToASCII } from 'node:url';
+import { domainToASCII, domainToUnicode } from 'node:url';
 
 export const MAX_LOCAL_PART_OCTETS = 64;
 export const MAX_DOMAIN_OCTETS = 253;
@@ -47,4 +47,41 @@ export function parseAddress(input: string): ParsedAddress | undefined {
   const address = `${localPart}@${domain}`;
   if (Buffer.byteLength(address) > MAX_ADDRESS_OCTETS) return undefined;
   return { localPart, domain, address };
+}
+
+export interface CanonicalLogin {
+  /** The account the login names, spelled as it is stored (lowercase, IDN domain in punycode): the throttle key. */
+  account: string;
+  /**
+   * The login is a spelling authentication accepts: the stored form, or its Unicode domain form, differing only in
+   * letter case. False when it holds whitespace, control or format characters (soft hyphen, zero-width joiners …) or
+   * anything IDNA/UTS-46 mapping drops or rewrites (fullwidth forms, decomposed accents …): such a login is refused as
+   * invalid credentials without a password verification, but still throttled under `account`.
+   */
+  exact: boolean;
+}
+
+/** Whitespace, control, format (U+00AD, U+200B–U+200D, U+2060, U+FEFF …), unassigned and private-use characters. */
+const INVISIBLE_OR_SPACE = /[\s\p{C}]/u;
+
+/**
+ * The canonical account of a login name (panel users and mailboxes alike), or undefined when it names no possible
+ * account (not `local@domain`). Throttling keys on `account`, never on the raw text, so odd spellings of one address
+ * (case, surrounding blanks, soft hyphens in the domain) share one count.
+ */
+export function canonicalLogin(input: string): CanonicalLogin | undefined {
+  const lower = input.toLowerCase();
+  const parsed = parseAddress(input);
+  if (parsed) {
+    const spellings = [parsed.address, `${parsed.localPart}@${domainToUnicode(parsed.domain)}`];
+    return { account: parsed.address, exact: !INVISIBLE_OR_SPACE.test(input) && spellings.includes(lower) };
+  }
+  // Forms IDNA refuses outright (a fullwidth hyphen, a zero-width joiner …) still name the account they imitate.
+  const folded = parseAddress(input.normalize('NFKC').replace(/[\s\p{C}]/gu, ''));
+  if (folded) return { account: folded.address, exact: false };
+  // Panel users whose local part is no dot-atom are stored as plain lowercase ASCII (normalizeUserEmail).
+  const at = lower.lastIndexOf('@');
+  if (at <= 0 || at === lower.length - 1 || lower.length > MAX_ADDRESS_OCTETS || !/^[\x21-\x7e]+$/.test(lower)) return undefined;
+  if (!normalizeDomain(lower.slice(at + 1))) return undefined;
+  return { account: lower, exact: true };
 }

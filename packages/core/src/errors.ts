@@ -36,6 +36,8 @@ export const ERROR_CODES = [
   'DNS_UNAVAILABLE',
   'DNS_RECORD_MISSING',
   'DNS_RECORD_MISMATCH',
+  /** Too many password hashes/verifications queued in this process (ARGON2_MAX_QUEUE): retry after a moment. */
+  'SERVER_BUSY',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createPasswordHasher } from './password.ts';
+import { argon2idParamsOf, createPasswordHasher } from './password.ts';
 
 const fast = { memoryKib: 1024, timeCost: 1, parallelism: 1 };
 
@@ -34,5 +34,50 @@ describe('password hashing', () => {
     expect((await h.verify(reference, 'Password')).ok).toBe(false);
     const production = '$argon2id$v=19$m=65536,t=3,p=1$c2FsdHNhbHRzYWx0c2FsdA$ak6+SwLOxry61DDjDw0uDBBZ1c0o5OpGJ4pHMI/JEhA';
     expect((await h.verify(production, 'correct horse battery staple')).ok).toBe(true);
+  });
+});
+
+describe('bounded argon2 queue', () => {
+  it('runs at most maxConcurrent at once, queues up to maxQueue, refuses the rest at once with SERVER_BUSY', async () => {
+    const h = createPasswordHasher({ ...fast, maxConcurrent: 1, maxQueue: 2 });
+    const hash = await h.hash('pw');
+    const burst = await Promise.allSettled(Array.from({ length: 10 }, () => h.verify(hash, 'wrong')));
+    const refused = burst.filter((r) => r.status === 'rejected');
+    expect(burst.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+    expect(refused).toHaveLength(7);
+    for (const r of refused) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'SERVER_BUSY', details: { retryAfterSeconds: 1 } });
+    expect(h.stats()).toMatchObject({ verifications: 3, hashes: 1, refused: 7, running: 0, queued: 0 });
+    // once the burst is through, the hasher answers again
+    expect((await h.verify(hash, 'pw')).ok).toBe(true);
+  });
+
+  it('counts dummy verifications too, and they wait in the same queue', async () => {
+    const h = createPasswordHasher({ ...fast, maxConcurrent: 1, maxQueue: 0 });
+    await h.verifyDummy('warm up the dummy hash');
+    const burst = await Promise.allSettled([h.verifyDummy('a'), h.verifyDummy('b')]);
+    expect(burst.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(h.stats().verifications).toBe(2);
+  });
+});
+
+describe('dummy verification after ARGON2_* changed', () => {
+  it('reads m, t and p from stored hashes in either field order', () => {
+    expect(argon2idParamsOf('$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA')).toEqual({ memoryKib: 65536, timeCost: 3, parallelism: 4 });
+    expect(argon2idParamsOf('$argon2id$v=19$m=1024,p=1,t=1$c2FsdA$aGFzaA')).toEqual({ memoryKib: 1024, timeCost: 1, parallelism: 1 });
+    expect(argon2idParamsOf('$2b$10$abcdefghijklmnopqrstuv')).toBeUndefined();
+    expect(argon2idParamsOf('x')).toBeUndefined();
+  });
+
+  it('uses the parameters most stored hashes have, not the new ARGON2_* ones', async () => {
+    const oldHashes = await Promise.all(['a', 'b', 'c'].map((p) => createPasswordHasher(fast).hash(p)));
+    const current = createPasswordHasher({ memoryKib: 2048, timeCost: 2, parallelism: 1 });
+    expect(current.dummyParams()).toEqual({ memoryKib: 2048, timeCost: 2, parallelism: 1 }); // nothing observed yet
+    for (const h of oldHashes) current.observeStoredHash(h);
+    expect(current.dummyParams()).toEqual(fast);
+    // verify() does not move it: an attacker hammering one account cannot pick the dummy's cost
+    const newer = await current.hash('d'); // counted: it is about to be stored
+    for (let i = 0; i < 5; i++) await current.verify(newer, 'wrong');
+    expect(current.dummyParams()).toEqual(fast);
+    expect(await current.verifyDummy('x')).toBe(false);
   });
 });

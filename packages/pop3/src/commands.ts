@@ -1,4 +1,4 @@
-import { accountKey, ipNetworkKey, isDatabaseUnavailable } from '@mailroom/core';
+import { isAppError, isDatabaseUnavailable } from '@mailroom/core';
 import { DotStuffer, MinRateGuard, TopLimiter } from './framing.ts';
 import { SessionClosedError, type Pop3Session } from './session.ts';
 import { LockLostError, MessageGoneError, type MessageInfo } from './store.ts';
@@ -8,6 +8,8 @@ export type CommandTable = Readonly<Record<string, CommandHandler>>;
 
 const TEMP_FAILURE = '-ERR [SYS/TEMP] Temporary server failure, try again later.';
 const AUTH_FAILED = '-ERR [AUTH] Authentication failed.';
+/** The password was not checked: the client should retry later, not ask its user for another password (RFC 3206). */
+const SERVER_BUSY = '-ERR [SYS/TEMP] Server busy, try again later.';
 /** Like Dovecot's login process: a connection that fails this many logins is closed (the throttle still counts them). */
 export const MAX_AUTH_FAILURES_PER_CONNECTION = 3;
 const PLAINTEXT_REFUSED = '-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.';
@@ -47,26 +49,26 @@ const capa: CommandHandler = async (s, args) => {
 async function login(s: Pop3Session, login: string, password: string): Promise<void> {
   const { store, config, metrics } = s.ctx;
   const started = process.hrtime.bigint();
-  const keys = [ipNetworkKey(s.ip), accountKey(login)];
   let result = 'error';
   try {
-    const throttle = await store.assessThrottle(keys);
-    if (throttle.delayMs > 0) {
-      s.log.info({ failures: throttle.failures, delayMs: throttle.delayMs }, 'login throttled');
-      await s.ctx.sleep(throttle.delayMs);
-    }
-    const auth = await store.authenticate(login, password);
-    if (auth.status === 'invalid') {
-      await store.recordAuthFailure(keys, password);
-      result = 'invalid';
-      s.log.info({ login }, 'login failed');
+    // Counted before it is verified (per client network and canonical account, shared with the API); a turn up to
+    // POP3_THROTTLE_MAX_SLEEP_MS away is waited for, a later one refused.
+    const sleep = (ms: number) => {
+      s.log.info({ delayMs: ms }, 'login throttled: waiting');
+      return s.ctx.sleep(ms);
+    };
+    const auth = await store.authenticate(login, password, { ip: s.ip, maxWaitMs: config.throttleMaxSleepMs, sleep });
+    if (auth.status === 'invalid' || auth.status === 'throttled') {
+      result = auth.status;
+      s.log.info({ login }, auth.status === 'throttled' ? 'login refused: throttled' : 'login failed');
       s.authFailures++;
+      const reply = auth.status === 'throttled' ? `-ERR [SYS/TEMP] Too many failed logins, try again in ${auth.retryAfterSeconds} seconds.` : AUTH_FAILED;
       if (s.authFailures >= MAX_AUTH_FAILURES_PER_CONNECTION) {
-        await s.reply('-ERR [AUTH] Authentication failed. Too many failures, disconnecting.');
+        await s.reply(`${reply.replace(/\.$/, '')}. Too many failures, disconnecting.`);
         s.close();
         return;
       }
-      await s.reply(AUTH_FAILED);
+      await s.reply(reply);
       return;
     }
     if (auth.status === 'disabled') {
@@ -98,12 +100,17 @@ async function login(s: Pop3Session, login: string, password: string): Promise<v
     }
     const messages = await store.listMessages(maildrop.id);
     await store.recordLogin(maildrop.id, s.ip);
-    await store.recordAuthSuccess(accountKey(login));
     s.enterTransaction(maildrop, messages);
     result = 'ok';
     s.log.info({ login: maildrop.address, messages: messages.length }, 'logged in');
     await s.reply(`+OK Logged in.`);
   } catch (err) {
+    if (isAppError(err) && err.code === 'SERVER_BUSY') {
+      s.log.warn('login refused: argon2 queue full');
+      result = 'busy';
+      await s.reply(SERVER_BUSY);
+      return;
+    }
     if (isDatabaseUnavailable(err)) {
       s.log.warn({ err: (err as Error).message }, 'login failed: database unavailable');
       result = 'unavailable';

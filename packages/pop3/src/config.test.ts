@@ -1,6 +1,6 @@
 import { ConfigError } from '@mailroom/runtime';
 import { describe, expect, it } from 'vitest';
-import { configFromEnv, databaseOptionsFromEnv, parsePop3Env } from './config.ts';
+import { argon2Params, configFromEnv, databaseOptionsFromEnv, parsePop3Env } from './config.ts';
 
 describe('POP3 environment', () => {
   it('has documented defaults: no login delay, 10-minute idle timeout, plaintext auth off, metrics on 9101', () => {
@@ -25,9 +25,12 @@ describe('POP3 environment', () => {
         POP3_MAX_BAD_COMMANDS: '5',
         POP3_ALLOW_PLAINTEXT_AUTH: 'true',
         POP3_METRICS_PORT: '0',
+        POP3_THROTTLE_MAX_SLEEP_MS: '500',
       }),
     );
-    expect(c).toMatchObject({ maxConnections: 7, maxConnectionsPerIp: 3, loginDelaySeconds: 900, idleTimeoutMs: 1_800_000, authTimeoutMs: 30_000, maxLineOctets: 1024, maxBadCommands: 5, allowPlaintextAuth: true, metricsPort: 0 });
+    expect(c).toMatchObject({ maxConnections: 7, maxConnectionsPerIp: 3, loginDelaySeconds: 900, idleTimeoutMs: 1_800_000, authTimeoutMs: 30_000, maxLineOctets: 1024, maxBadCommands: 5, allowPlaintextAuth: true, metricsPort: 0, throttleMaxSleepMs: 500 });
+    expect(configFromEnv(parsePop3Env({})).throttleMaxSleepMs).toBe(3_000);
+    expect(argon2Params(parsePop3Env({ ARGON2_MAX_CONCURRENT: '2', ARGON2_MAX_QUEUE: '5' }))).toMatchObject({ maxConcurrent: 2, maxQueue: 5 });
   });
 
   it('refuses an idle timeout under RFC 1939\'s 10 minutes and names the variable', () => {

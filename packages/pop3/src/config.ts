@@ -41,6 +41,11 @@ export const pop3EnvSchema = baseEnvSchema.extend({
   POP3_METRICS_PORT: portSchema.default(9101),
   /** Maildrop lease lifetime; the holder renews it every third of this, a crashed holder's lease lapses after it. */
   POP3_LEASE_TTL_S: positiveIntSchema.max(3600).default(60),
+  /**
+   * A throttled login whose turn comes within this many ms is answered after waiting for it; a later turn is refused at
+   * once with -ERR [SYS/TEMP] (the connection is not held for up to 15 s).
+   */
+  POP3_THROTTLE_MAX_SLEEP_MS: nonNegativeIntSchema.max(15_000).default(3_000),
 });
 /** zod comes through @mailroom/runtime's schemas, so this package needs no direct zod dependency. */
 export type Pop3Env = ReturnType<typeof pop3EnvSchema.parse>;
@@ -72,6 +77,8 @@ export interface Pop3Config {
   maxBadCommands: number;
   allowPlaintextAuth: boolean;
   leaseTtlMs: number;
+  /** Longest brute-force throttle wait served by sleeping; later turns are refused with -ERR [SYS/TEMP]. */
+  throttleMaxSleepMs: number;
   /** How long close() lets running commands finish before cutting connections. */
   shutdownGraceMs: number;
   /** Shown in CAPA's IMPLEMENTATION line. */
@@ -116,6 +123,7 @@ export function configFromEnv(env: Pop3Env): Pop3Config {
     maxBadCommands: env.POP3_MAX_BAD_COMMANDS,
     allowPlaintextAuth: env.POP3_ALLOW_PLAINTEXT_AUTH,
     leaseTtlMs: env.POP3_LEASE_TTL_S * 1000,
+    throttleMaxSleepMs: env.POP3_THROTTLE_MAX_SLEEP_MS,
     shutdownGraceMs: 10_000,
     implementation: 'Mailroom',
   };

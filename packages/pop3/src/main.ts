@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { AuthThrottle, createPasswordHasher } from '@mailroom/core';
+import { AuthThrottle, createPasswordHasher, sampleStoredHashParams } from '@mailroom/core';
 import { argon2Params, createLogger, loadServerSecret, loadTlsMaterial, onShutdownSignal } from '@mailroom/runtime';
 import { configFromEnv, databaseOptionsFromEnv, parsePop3Env } from './config.ts';
 import { openPop3Database } from './database.ts';
@@ -21,6 +21,8 @@ if (!env.DATABASE_URL) {
 const db = openPop3Database(env.DATABASE_URL, databaseOptionsFromEnv(env));
 const { prisma } = db;
 const hasher = createPasswordHasher(argon2Params(env));
+// The dummy verification for unknown logins costs what the stored hashes cost, even after ARGON2_* changed.
+await sampleStoredHashParams(prisma, hasher).catch((err: Error) => logger.warn({ err: err.message }, 'could not sample stored password hashes'));
 const secret = await loadServerSecret(env.MAILROOM_SECRET, env.MAILROOM_DATA_DIR);
 const store = new PrismaMaildropStore({ prisma, pool: db.streamPool, hasher, throttle: new AuthThrottle(prisma, secret) });
 const material = await loadTlsMaterial({

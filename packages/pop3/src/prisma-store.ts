@@ -1,7 +1,10 @@
 import { authenticateMailbox, type AuthThrottle, type PasswordHasher } from '@mailroom/core';
 import type { PgPool, PrismaClient } from '@mailroom/db';
 import { streamCopyRows } from './pg-copy.ts';
-import { LockLostError, MessageGoneError, type AuthOutcome, type CommitResult, type LeaseOwner, type MaildropStore, type MessageInfo, type ReadMessageOptions } from './store.ts';
+import {
+  LockLostError, MessageGoneError, type AuthAttempt, type AuthOutcome, type CommitResult, type LeaseOwner, type MaildropStore, type MessageInfo,
+  type ReadMessageOptions,
+} from './store.ts';
 
 /**
  * Octets fetched per query when streaming a message out of `messages.raw` (stored EXTERNAL, so substring() reads only
@@ -58,10 +61,14 @@ export class PrismaMaildropStore implements MaildropStore {
     this.prefetchChunks = opts.prefetchChunks ?? MESSAGE_PREFETCH_CHUNKS;
   }
 
-  async authenticate(login: string, password: string): Promise<AuthOutcome> {
-    const r = await authenticateMailbox(this.prisma, this.hasher, login, password);
+  async authenticate(login: string, password: string, attempt: AuthAttempt): Promise<AuthOutcome> {
+    const r = await this.throttle.attempt({ ...attempt, login, password }, async (account) => {
+      const a = await authenticateMailbox(this.prisma, this.hasher, account, password);
+      return { passwordOk: a.status !== 'invalid', value: a };
+    });
     if (r.status !== 'ok') return r;
-    const m = r.mailbox;
+    if (r.value.status !== 'ok') return r.value;
+    const m = r.value.mailbox;
     return {
       status: 'ok',
       maildrop: {
@@ -73,18 +80,6 @@ export class PrismaMaildropStore implements MaildropStore {
         lastLoginAt: m.lastLoginAt,
       },
     };
-  }
-
-  assessThrottle(keys: string[]) {
-    return this.throttle.assess(keys);
-  }
-
-  recordAuthFailure(keys: string[], password: string) {
-    return this.throttle.recordFailure(keys, password);
-  }
-
-  recordAuthSuccess(accountKey: string) {
-    return this.throttle.recordSuccess(accountKey);
   }
 
   async acquireLock(maildropId: string, owner: LeaseOwner, ttlMs: number): Promise<boolean> {

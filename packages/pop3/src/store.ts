@@ -16,7 +16,9 @@ export interface Maildrop {
 }
 
 export type AuthOutcome =
-  /** Unknown login or wrong password: answered identically. */
+  /** Too many recent attempts for this account or client network: nothing was verified. */
+  | { status: 'throttled'; retryAfterSeconds: number }
+  /** Unknown login, wrong password, or a login spelled in a way authentication does not accept: answered identically. */
   | { status: 'invalid' }
   /** Right password, but the mailbox, its domain or its owner is disabled. */
   | { status: 'disabled' }
@@ -49,16 +51,20 @@ export interface LeaseOwner {
   session: string;
 }
 
-export interface MaildropStore {
-  /** Verifies credentials (argon2id, off the event loop). Unknown logins spend the same time as wrong passwords. */
-  authenticate(login: string, password: string): Promise<AuthOutcome>;
+/** Who is attempting a login, and how long the attempt may wait for its turn under the brute-force throttle. */
+export interface AuthAttempt {
+  ip: string;
+  maxWaitMs: number;
+  sleep: (ms: number) => Promise<void>;
+}
 
-  /** Brute-force state: the delay to add before answering an attempt under these keys. */
-  assessThrottle(keys: string[]): Promise<{ failures: number; delayMs: number }>;
-  /** Counts a failure under each key (repeats of one wrong password count once). */
-  recordAuthFailure(keys: string[], password: string): Promise<void>;
-  /** Clears the account key after a successful login. */
-  recordAuthSuccess(accountKey: string): Promise<void>;
+export interface MaildropStore {
+  /**
+   * Verifies credentials (argon2id, off the event loop) through the brute-force throttle shared with the API: the
+   * attempt is counted per client network and canonical account before it is verified. Unknown logins spend the same
+   * time as wrong passwords. Throws AppError SERVER_BUSY when this process's argon2 queue is full.
+   */
+  authenticate(login: string, password: string, attempt: AuthAttempt): Promise<AuthOutcome>;
 
   /** Takes the single-session lock of a maildrop for `owner`; false when another live session (any process) has it. */
   acquireLock(maildropId: string, owner: LeaseOwner, ttlMs: number): Promise<boolean>;

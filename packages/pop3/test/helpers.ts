@@ -130,6 +130,8 @@ export function testConfig(overrides: Partial<Pop3Config> = {}): Pop3Config {
     maxBadCommands: 10,
     allowPlaintextAuth: false,
     leaseTtlMs: 60_000,
+    // The test servers' sleep() only records the wait, so throttle turns run ahead of real time: allow long ones.
+    throttleMaxSleepMs: 60_000,
     shutdownGraceMs: 5_000,
     implementation: 'Mailroom',
     ...overrides,

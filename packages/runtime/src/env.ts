@@ -88,6 +88,10 @@ export const baseEnvSchema = z.object({
   ARGON2_MEMORY_KIB: z.coerce.number().int().min(1024).max(4_194_304).default(19456),
   ARGON2_TIME_COST: z.coerce.number().int().min(1).max(100).default(2),
   ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(64).default(1),
+  /** Password hashes/verifications one process runs at once; 0 = one per core. */
+  ARGON2_MAX_CONCURRENT: z.coerce.number().int().min(0).max(256).default(0),
+  /** Further ones that wait for a slot; beyond that a login is refused at once (API 429 SERVER_BUSY, POP3 [SYS/TEMP]). */
+  ARGON2_MAX_QUEUE: z.coerce.number().int().min(0).max(100_000).default(64),
   /** Secret for keyed hashes (throttle fingerprints); generated into the data dir when unset; at least 32 characters. */
   MAILROOM_SECRET: optionalStringSchema.refine((v) => v === undefined || v.length >= MIN_SECRET_LENGTH, SECRET_TOO_SHORT),
   /** The host domains' MX records must name (default MAILROOM_PUBLIC_HOST). */
@@ -114,9 +118,17 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv 
   throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
 }
 
-/** Argon2 parameters as the password module wants them. */
-export function argon2Params(env: Pick<BaseEnv, 'ARGON2_MEMORY_KIB' | 'ARGON2_TIME_COST' | 'ARGON2_PARALLELISM'>) {
-  return { memoryKib: env.ARGON2_MEMORY_KIB, timeCost: env.ARGON2_TIME_COST, parallelism: env.ARGON2_PARALLELISM };
+/** Argon2 parameters and the per-process queue limits, as the password module (createPasswordHasher) wants them. */
+export function argon2Params(
+  env: Pick<BaseEnv, 'ARGON2_MEMORY_KIB' | 'ARGON2_TIME_COST' | 'ARGON2_PARALLELISM' | 'ARGON2_MAX_CONCURRENT' | 'ARGON2_MAX_QUEUE'>,
+) {
+  return {
+    memoryKib: env.ARGON2_MEMORY_KIB,
+    timeCost: env.ARGON2_TIME_COST,
+    parallelism: env.ARGON2_PARALLELISM,
+    maxConcurrent: env.ARGON2_MAX_CONCURRENT,
+    maxQueue: env.ARGON2_MAX_QUEUE,
+  };
 }
 
 /** Domain onboarding settings (ownership verification, DNS records and checks), as the core services take them. */

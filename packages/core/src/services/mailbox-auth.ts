@@ -1,5 +1,5 @@
 import type { PrismaClient } from '@mailroom/db';
-import { parseAddress } from '../address.ts';
+import { canonicalLogin, parseAddress } from '../address.ts';
 import type { PasswordHasher } from '../password.ts';
 
 export interface AuthenticatedMailbox {
@@ -23,7 +23,9 @@ export type MailboxAuthResult =
 
 /**
  * Verifies `name@domain` + password against the stored argon2id hash. Unknown addresses spend the same argon2 time as
- * known ones. A hash made with older parameters is replaced after a successful verification.
+ * known ones. A login that is no exact spelling of an address (canonicalLogin: whitespace, soft hyphens, fullwidth
+ * forms …) is invalid without any argon2 work. A hash made with older parameters is replaced after a successful
+ * verification. Callers count the attempt first (AuthThrottle.attempt).
  */
 export async function authenticateMailbox(
   prisma: PrismaClient,
@@ -31,23 +33,22 @@ export async function authenticateMailbox(
   login: string,
   password: string,
 ): Promise<MailboxAuthResult> {
-  const parsed = parseAddress(login);
-  const row = parsed
-    ? await prisma.mailbox.findFirst({
-        // Only a verified domain is hosted: a pending claim's mailboxes do not exist for sign-in (answered as unknown).
-        where: { localPart: parsed.localPart, domain: { name: parsed.domain, verifiedAt: { not: null } } },
-        select: {
-          id: true,
-          localPart: true,
-          domainId: true,
-          passwordHash: true,
-          enabled: true,
-          loginDelaySeconds: true,
-          lastLoginAt: true,
-          domain: { select: { name: true, active: true, loginDelaySeconds: true, retentionDays: true, owner: { select: { disabled: true } } } },
-        },
-      })
-    : null;
+  const parsed = canonicalLogin(login)?.exact ? parseAddress(login) : undefined;
+  if (!parsed) return { status: 'invalid' };
+  const row = await prisma.mailbox.findFirst({
+    // Only a verified domain is hosted: a pending claim's mailboxes do not exist for sign-in (answered as unknown).
+    where: { localPart: parsed.localPart, domain: { name: parsed.domain, verifiedAt: { not: null } } },
+    select: {
+      id: true,
+      localPart: true,
+      domainId: true,
+      passwordHash: true,
+      enabled: true,
+      loginDelaySeconds: true,
+      lastLoginAt: true,
+      domain: { select: { name: true, active: true, loginDelaySeconds: true, retentionDays: true, owner: { select: { disabled: true } } } },
+    },
+  });
   if (!row) {
     await hasher.verifyDummy(password);
     return { status: 'invalid' };
@@ -56,8 +57,9 @@ export async function authenticateMailbox(
   if (!ok) return { status: 'invalid' };
   if (!row.enabled || !row.domain.active || row.domain.owner.disabled) return { status: 'disabled' };
   if (needsRehash) {
-    const passwordHash = await hasher.hash(password);
-    await prisma.mailbox.updateMany({ where: { id: row.id, passwordHash: row.passwordHash }, data: { passwordHash } });
+    // Best effort: a busy hasher (SERVER_BUSY) must not turn a right password into a failed login.
+    const passwordHash = await hasher.hash(password).catch(() => undefined);
+    if (passwordHash) await prisma.mailbox.updateMany({ where: { id: row.id, passwordHash: row.passwordHash }, data: { passwordHash } });
   }
   return {
     status: 'ok',
@@ -73,4 +75,21 @@ export async function authenticateMailbox(
       lastLoginAt: row.lastLoginAt,
     },
   };
+}
+
+/** Stored hashes sampled per table at start (enough to find the parameters most of them use). */
+const HASH_SAMPLE_ROWS = 2000;
+
+/**
+ * Tells the hasher which argon2 parameters the stored hashes use, so the dummy verification for unknown accounts costs
+ * what a real one costs even after ARGON2_* changed (old hashes are only re-hashed at their next login). Run at start.
+ */
+export async function sampleStoredHashParams(prisma: PrismaClient, hasher: PasswordHasher): Promise<void> {
+  const rows = await prisma.$queryRaw<{ prefix: string; n: bigint }[]>`
+    SELECT concat_ws('$', '', split_part(h, '$', 2), split_part(h, '$', 3), split_part(h, '$', 4), '') AS prefix, count(*) AS n
+    FROM ((SELECT password_hash AS h FROM mailboxes LIMIT ${HASH_SAMPLE_ROWS})
+          UNION ALL (SELECT password_hash AS h FROM users LIMIT ${HASH_SAMPLE_ROWS})) AS s
+    WHERE h LIKE '$argon2id$%'
+    GROUP BY 1`;
+  for (const r of rows) hasher.observeStoredHash(r.prefix, Number(r.n));
 }

@@ -4,7 +4,7 @@ import { AppError } from '../errors.ts';
 import type { PasswordHasher } from '../password.ts';
 import type { ChangeOwnPasswordBody, Me } from '../schemas/auth.ts';
 import { recordAudit } from './audit.ts';
-import { accountKey, delayForFailures, ipNetworkKey, THROTTLE_FREE_FAILURES, THROTTLE_WINDOW_MS, type AuthThrottle } from './auth-throttle.ts';
+import type { AuthThrottle, PasswordCheck } from './auth-throttle.ts';
 import { authenticateMailbox } from './mailbox-auth.ts';
 import { revokeUserApiKeys, sha256Hex } from './api-keys.ts';
 import { assertPasswordPolicy, type PasswordPolicy } from './password-policy.ts';
@@ -20,7 +20,7 @@ export interface AuthDeps {
   /** Server secret: derives each session's CSRF token from its cookie token. */
   secret: string;
   sessionTtlMs: number;
-  /** Throttle delays up to this long are served by waiting; longer ones are refused with THROTTLED + Retry-After. */
+  /** Throttle turns up to this far ahead are waited for; later ones are refused with THROTTLED + Retry-After. */
   throttleSleepMaxMs: number;
 }
 
@@ -52,58 +52,41 @@ export function checkCsrf(csrfHash: string, presented: string | undefined): bool
 }
 
 const INVALID = () => new AppError('INVALID_CREDENTIALS', 'Invalid email or password');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Applies the shared throttle: waits out small delays, refuses larger ones with THROTTLED and the seconds to wait. */
-async function enforceThrottle(deps: AuthDeps, keys: string[], now = new Date()): Promise<void> {
-  const rows = await deps.prisma.authThrottle.findMany({ where: { key: { in: keys } } });
-  let failures = 0;
-  let last = 0;
-  for (const r of rows) {
-    if (now.getTime() - r.lastFailureAt.getTime() > THROTTLE_WINDOW_MS) continue;
-    failures = Math.max(failures, r.failures);
-    if (r.failures >= THROTTLE_FREE_FAILURES) last = Math.max(last, r.lastFailureAt.getTime());
-  }
-  const delay = delayForFailures(failures);
-  if (!delay) return;
-  const wait = last + delay - now.getTime();
-  if (wait <= 0) return;
-  if (wait <= deps.throttleSleepMaxMs) {
-    await sleep(wait);
-    return;
-  }
-  const retryAfterSeconds = Math.ceil(wait / 1000);
-  throw new AppError('THROTTLED', `Too many failed sign-in attempts; try again in ${retryAfterSeconds} s`, { details: { retryAfterSeconds } });
+function throttled(retryAfterSeconds: number): AppError {
+  return new AppError('THROTTLED', `Too many failed sign-in attempts; try again in ${retryAfterSeconds} s`, { details: { retryAfterSeconds } });
 }
 
 /**
  * Signs in a panel user (admin/owner) or a mailbox user (full address). Unknown accounts and wrong passwords get the
- * same INVALID_CREDENTIALS reply after the same argon2 work; failures feed the shared throttle (per network, per account).
+ * same INVALID_CREDENTIALS reply after the same argon2 work. Every attempt is counted before it is verified, per
+ * network and per canonical account (AuthThrottle.attempt): turns within `throttleSleepMaxMs` are waited for, later
+ * ones refused with THROTTLED and the seconds to wait.
  */
 export async function login(deps: AuthDeps, input: LoginInput): Promise<LoginResult> {
-  const email = input.email.trim().toLowerCase();
-  const keys = [ipNetworkKey(input.ip), accountKey(email)];
-  await enforceThrottle(deps, keys);
-  let principal: UserPrincipal | MailboxPrincipal | undefined;
-  const user = await deps.prisma.user.findUnique({ where: { email }, select: { id: true, email: true, role: true, disabled: true, passwordHash: true } });
-  if (user) {
-    const { ok, needsRehash } = await deps.hasher.verify(user.passwordHash, input.password);
-    if (ok) {
-      if (user.disabled) throw new AppError('ACCOUNT_DISABLED', 'This account is disabled');
-      principal = { kind: 'user', userId: user.id, email: user.email, role: user.role };
-      const passwordHash = needsRehash ? await deps.hasher.hash(input.password) : undefined;
-      await deps.prisma.user.update({ where: { id: user.id }, data: { lastLoginAt: new Date(), passwordHash } });
-    }
-  } else {
-    const result = await authenticateMailbox(deps.prisma, deps.hasher, email, input.password);
-    if (result.status === 'disabled') throw new AppError('MAILBOX_DISABLED', 'This mailbox is disabled');
-    if (result.status === 'ok') principal = { kind: 'mailbox', mailboxId: result.mailbox.id, address: result.mailbox.address, domainId: result.mailbox.domainId, sessionId: '' };
-  }
-  if (!principal) {
-    await deps.throttle.recordFailure(keys, input.password);
-    throw INVALID();
-  }
-  await deps.throttle.recordSuccess(accountKey(email));
+  const attempt = await deps.throttle.attempt(
+    { ip: input.ip, login: input.email, password: input.password, maxWaitMs: deps.throttleSleepMaxMs },
+    async (account): Promise<PasswordCheck<UserPrincipal | MailboxPrincipal | undefined>> => {
+      const user = await deps.prisma.user.findUnique({ where: { email: account }, select: { id: true, email: true, role: true, disabled: true, passwordHash: true } });
+      if (user) {
+        const { ok, needsRehash } = await deps.hasher.verify(user.passwordHash, input.password);
+        if (!ok) return { passwordOk: false, value: undefined };
+        if (user.disabled) throw new AppError('ACCOUNT_DISABLED', 'This account is disabled');
+        // Re-hashing is best effort: a busy hasher must not turn a right password into a failed login.
+        const passwordHash = needsRehash ? await deps.hasher.hash(input.password).catch(() => undefined) : undefined;
+        await deps.prisma.user.update({ where: { id: user.id }, data: { lastLoginAt: new Date(), passwordHash } });
+        return { passwordOk: true, value: { kind: 'user', userId: user.id, email: user.email, role: user.role } };
+      }
+      const result = await authenticateMailbox(deps.prisma, deps.hasher, account, input.password);
+      if (result.status === 'disabled') throw new AppError('MAILBOX_DISABLED', 'This mailbox is disabled');
+      if (result.status !== 'ok') return { passwordOk: false, value: undefined };
+      const m = result.mailbox;
+      return { passwordOk: true, value: { kind: 'mailbox', mailboxId: m.id, address: m.address, domainId: m.domainId, sessionId: '' } };
+    },
+  );
+  if (attempt.status === 'throttled') throw throttled(attempt.retryAfterSeconds);
+  const principal = attempt.status === 'ok' ? attempt.value : undefined;
+  if (!principal) throw INVALID();
   const token = randomBytes(32).toString('base64url');
   const csrfToken = csrfTokenFor(deps.secret, token);
   const expiresAt = new Date(Date.now() + deps.sessionTtlMs);
@@ -202,13 +185,17 @@ export async function changeOwnPassword(deps: Pick<AuthDeps, 'prisma' | 'hasher'
   const p = actor.principal;
   if (p.kind === 'system' || (p.kind === 'user' && p.apiKey)) throw new AppError('FORBIDDEN', 'Passwords can only be changed from a signed-in session');
   const account = p.kind === 'user' ? p.email : p.address;
-  const keys = [ipNetworkKey(actor.ip ?? 'unknown'), accountKey(account)];
-  await enforceThrottle(deps as AuthDeps, keys);
-  const row = p.kind === 'user' ? await deps.prisma.user.findUnique({ where: { id: p.userId }, select: { passwordHash: true } }) : await deps.prisma.mailbox.findUnique({ where: { id: p.mailboxId }, select: { passwordHash: true } });
-  if (!row) throw new AppError('UNAUTHENTICATED', 'Not signed in');
-  const { ok } = await deps.hasher.verify(row.passwordHash, input.currentPassword);
-  if (!ok) {
-    await deps.throttle.recordFailure(keys, input.currentPassword);
+  const attempt = await deps.throttle.attempt(
+    { ip: actor.ip ?? 'unknown', login: account, password: input.currentPassword, maxWaitMs: deps.throttleSleepMaxMs },
+    async (): Promise<PasswordCheck<boolean>> => {
+      const row = p.kind === 'user' ? await deps.prisma.user.findUnique({ where: { id: p.userId }, select: { passwordHash: true } }) : await deps.prisma.mailbox.findUnique({ where: { id: p.mailboxId }, select: { passwordHash: true } });
+      if (!row) throw new AppError('UNAUTHENTICATED', 'Not signed in');
+      const { ok } = await deps.hasher.verify(row.passwordHash, input.currentPassword);
+      return { passwordOk: ok, value: ok };
+    },
+  );
+  if (attempt.status === 'throttled') throw throttled(attempt.retryAfterSeconds);
+  if (attempt.status !== 'ok') {
     throw new AppError('VALIDATION_FAILED', 'The current password is incorrect', { fields: [{ path: 'currentPassword', message: 'is incorrect', code: 'incorrect' }] });
   }
   assertPasswordPolicy(input.newPassword, deps.passwordPolicy, { account, path: 'newPassword' });
@@ -225,5 +212,4 @@ export async function changeOwnPassword(deps: Pick<AuthDeps, 'prisma' | 'hasher'
       await recordAudit(tx, actor, { action: 'mailbox.password.change', targetType: 'mailbox', targetId: p.mailboxId, ownerId: m.domain.ownerId, details: { address: p.address, domainId: m.domainId } });
     }
   });
-  await deps.throttle.recordSuccess(accountKey(account));
 }
