@@ -89,12 +89,22 @@ export function createWorker(deps: WorkerDeps): Worker {
       if (state !== 'new') throw new Error('worker already started');
       state = 'starting';
       await boss.start();
+      // Replicas starting together would deadlock creating the same queue partitions: one sets up at a time, holding a
+      // transaction-scoped advisory lock on a Prisma connection while pg-boss works on its own pool.
+      await prisma.$transaction(
+        async (tx) => {
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('mailroom.worker.queue-setup'))`;
+          for (const name of JOB_NAMES) {
+            const options = { name, ...JOBS[name].queue };
+            await boss.createQueue(name, options);
+            await boss.updateQueue(name, options);
+            // stored in the queue's schema: the last replica to start decides; pg-boss fires each slot once across replicas
+            await boss.schedule(name, config.schedules[name], {}, { tz: 'UTC' });
+          }
+        },
+        { maxWait: 30_000, timeout: 60_000 },
+      );
       for (const name of JOB_NAMES) {
-        const options = { name, ...JOBS[name].queue };
-        await boss.createQueue(name, options);
-        await boss.updateQueue(name, options);
-        // stored in the queue's schema: the last replica to start decides; pg-boss fires each slot once across replicas
-        await boss.schedule(name, config.schedules[name], {}, { tz: 'UTC' });
         await boss.work(name, { batchSize: 1, pollingIntervalSeconds: config.pollingIntervalSeconds }, async ([job]) => job && runJob(name, job));
       }
       const port = ops ? await ops.listen() : null;
