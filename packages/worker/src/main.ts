@@ -1,20 +1,11 @@
 import { createPrismaClient } from '@mailroom/db';
-import { ConfigError, createLogger, onShutdownSignal } from '@mailroom/runtime';
+import { createLogger, loadEnvOrExit, onShutdownSignal } from '@mailroom/runtime';
 import { loadWorkerEnv, workerConfigFromEnv } from './config.ts';
 import { createWorker } from './worker.ts';
 
 /** Worker process entry: parse the environment once, start the job queue and schedules, stop gracefully. Never migrates. */
 async function main(): Promise<void> {
-  let env;
-  try {
-    env = loadWorkerEnv();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`mailroom worker: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const env = loadEnvOrExit('worker', () => loadWorkerEnv());
   const logger = createLogger('worker', env.LOG_LEVEL);
   if (!env.DATABASE_URL) {
     logger.fatal('DATABASE_URL is required (npm start provides it)');
