@@ -73,7 +73,7 @@ describe('operator CLI', () => {
   test('api-key create --domains: the default scopes leave owners:* out; asking for them is SCOPE_NOT_ALLOWED', async () => {
     const admin = await createUser(t, { role: 'ADMIN' });
     const owner = await createUser(t);
-    const d = await t.prisma.domain.create({ data: { name: `${uniqueName('cli')}.example`, ownerId: owner.id } });
+    const d = await t.prisma.domain.create({ data: { name: `${uniqueName('cli')}.example`, ownerId: owner.id, verifiedAt: new Date() } });
     const res = await runCli(['api-key', 'create', '--user', admin.email, '--name', 'r', '--domains', d.id]);
     expect(res.code, res.stderr).toBe(0);
     const key = res.stdout.trimEnd().split('\n').pop()!;
