@@ -61,9 +61,9 @@ export function DnsRecords({ initial }: { initial: DomainDns }) {
           {checked ? `Checked ${formatDateTime(dns.checkedAt)}: ${summary(dns.records)}` : 'Not checked yet: press Check DNS to compare with what DNS answers now.'}
         </p>
         <div className="-mx-4 overflow-x-auto sm:-mx-6">
-          <table className="min-w-full text-left text-sm">
+          <table className="block min-w-full text-left text-sm sm:table">
             <caption className="sr-only">DNS records for {dns.domain}</caption>
-            <thead className="border-b border-slate-200 text-xs font-semibold tracking-wide text-slate-600 uppercase">
+            <thead className="border-b border-slate-200 text-xs font-semibold tracking-wide text-slate-600 uppercase max-sm:sr-only">
               <tr>
                 <th scope="col" className="px-4 py-2 sm:px-6">Type</th>
                 <th scope="col" className="px-4 py-2">Name</th>
@@ -72,20 +72,20 @@ export function DnsRecords({ initial }: { initial: DomainDns }) {
                 {checked && <th scope="col" className="px-4 py-2">Check</th>}
               </tr>
             </thead>
-            <tbody className="divide-y divide-slate-100">
+            <tbody className="block divide-y divide-slate-100 sm:table-row-group">
               {dns.records.map((r) => {
                 const value = r.priority !== null ? `${r.priority} ${r.value}` : r.value;
                 return (
-                  <tr key={`${r.purpose}`} data-purpose={r.purpose} className="align-top">
-                    <td className="px-4 py-3 font-mono sm:px-6">{r.type}</td>
-                    <td className="px-4 py-3 font-mono break-all text-slate-900">{r.name}</td>
-                    <td className="px-4 py-3">
+                  <tr key={r.purpose} data-purpose={r.purpose} className="block py-2 align-top sm:table-row sm:py-0">
+                    <td className="block px-4 py-1 font-mono sm:table-cell sm:px-6 sm:py-3">{r.type}</td>
+                    <td className="block px-4 py-1 font-mono break-all text-slate-900 sm:table-cell sm:py-3">{r.name}</td>
+                    <td className="block px-4 py-1 sm:table-cell sm:py-3">
                       <div className="flex items-start gap-2">
                         <span className="min-w-0 font-mono break-all text-slate-900">{value}</span>
                         <CopyButton value={value} label={`${r.type} value for ${r.name}`} />
                       </div>
                     </td>
-                    <td className="px-4 py-3 text-slate-700">
+                    <td className="block px-4 py-1 text-slate-700 sm:table-cell sm:py-3">
                       <div className="flex flex-wrap items-center gap-2">
                         <span className="font-medium">{PURPOSE[r.purpose]}</span>
                         {r.required ? <Badge tone="brand">Required</Badge> : <Badge>Recommended</Badge>}
@@ -93,7 +93,7 @@ export function DnsRecords({ initial }: { initial: DomainDns }) {
                       <p className="mt-1 text-xs text-slate-600">{r.description}</p>
                     </td>
                     {checked && (
-                      <td className="px-4 py-3">
+                      <td className="block px-4 py-1 sm:table-cell sm:py-3">
                         {r.check ? (
                           <>
                             <Badge tone={STATUS[r.check.status].tone}>{STATUS[r.check.status].text}</Badge>

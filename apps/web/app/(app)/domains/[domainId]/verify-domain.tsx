@@ -1,7 +1,7 @@
 'use client';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
-import { CopyButton } from '@/components/copy-button';
+import { CopyList } from '@/components/copy-list';
 import { Alert, buttonClass, Card } from '@/components/ui';
 import { problemMessage, useApi, type ClientProblem } from '@/lib/client';
 import { formatDateTime } from '@/lib/format';
@@ -40,7 +40,7 @@ export function VerifyDomain({ domain }: { domain: Pick<Domain, 'id' | 'name' | 
   const found = Array.isArray(problem?.details?.found) ? (problem.details.found as unknown[]).map(String) : [];
   const rows = [
     { label: 'Name', value: record.name, copy: 'record name' },
-    { label: 'Type', value: record.type },
+    { label: 'Type', value: record.type, copy: false },
     { label: 'Value', value: record.value, copy: 'record value' },
   ];
   return (
@@ -58,19 +58,7 @@ export function VerifyDomain({ domain }: { domain: Pick<Domain, 'id' | 'name' | 
         <li>Wait until it is published: often a minute, sometimes up to an hour, depending on your provider.</li>
         <li>Press Verify. Once verified, the record may be removed.</li>
       </ol>
-      <dl className="divide-y divide-slate-100">
-        {rows.map((r) => (
-          <div key={r.label} className="flex flex-wrap items-center justify-between gap-2 py-2 sm:flex-nowrap">
-            <dt className="w-24 shrink-0 text-sm font-medium text-slate-600">{r.label}</dt>
-            <dd className="min-w-0 flex-1 font-mono text-sm break-all text-slate-900">{r.value}</dd>
-            {r.copy && (
-              <dd className="shrink-0">
-                <CopyButton value={r.value} label={r.copy} />
-              </dd>
-            )}
-          </div>
-        ))}
-      </dl>
+      <CopyList rows={rows} labelClass="w-24" />
       <p className="mt-2 text-xs text-slate-600">
         Some providers add the domain to the name themselves: then enter only <span className="font-mono">_mailroom</span> as the name.
       </p>
