@@ -167,7 +167,7 @@ const ops: Op[] = [
     target: 'otherDomainOfA',
     adminFields: true,
     run: async (w) => {
-      const x = await t.prisma.domain.create({ data: { name: `${uniqueName('x')}.example`, ownerId: ownerA.id } });
+      const x = await t.prisma.domain.create({ data: { verifiedAt: new Date(), name: `${uniqueName('x')}.example`, ownerId: ownerA.id } });
       const r = await req(w, 'PATCH', `/api/v1/domains/${x.id}`, { ownerId: ownerB.id });
       const owner = (await t.prisma.domain.findUniqueOrThrow({ where: { id: x.id } })).ownerId;
       expect(owner, `${w.name}: domain moved iff allowed`).toBe(r.status === 200 ? ownerB.id : ownerA.id);
@@ -323,9 +323,9 @@ describe('issue 10, attack 1: a domain-restricted admin key stays in its domains
     const admin = await createUser(t, { role: 'ADMIN' });
     const reseller = await createUser(t);
     const victim = await createUser(t);
-    const d = await t.prisma.domain.create({ data: { name: `${uniqueName('r')}.example`, ownerId: reseller.id } });
-    const d2 = await t.prisma.domain.create({ data: { name: `${uniqueName('r2')}.example`, ownerId: reseller.id } });
-    await t.prisma.domain.create({ data: { name: `${uniqueName('v')}.example`, ownerId: victim.id } });
+    const d = await t.prisma.domain.create({ data: { verifiedAt: new Date(), name: `${uniqueName('r')}.example`, ownerId: reseller.id } });
+    const d2 = await t.prisma.domain.create({ data: { verifiedAt: new Date(), name: `${uniqueName('r2')}.example`, ownerId: reseller.id } });
+    await t.prisma.domain.create({ data: { verifiedAt: new Date(), name: `${uniqueName('v')}.example`, ownerId: victim.id } });
     const outside = await insertMailbox(d2.id, 'outside');
     const inside = await insertMailbox(d.id, 'inside');
     const adminKey = (await t.prisma.apiKey.findUniqueOrThrow({ where: { id: await createKeyRow(admin.id) } })).id;

@@ -1,6 +1,7 @@
 import { apiGet } from '@/lib/api';
 import type { ClientSettings } from '@/lib/types';
 import { CopyButton } from './copy-button';
+import { CopyList, type CopyRow } from './copy-list';
 import { ProfileDownload } from './profile-download';
 import { Card } from './ui';
 
@@ -11,7 +12,7 @@ import { Card } from './ui';
  */
 export async function ConnectionCard({ address, profilePath, id = 'connection-settings' }: { address: string; profilePath: string; id?: string }) {
   const cfg = await apiGet<ClientSettings>('/client-settings');
-  const rows: { label: string; value: string; copy?: boolean }[] = [
+  const rows: CopyRow[] = [
     { label: 'Server', value: cfg.host, copy: true },
     { label: 'Username', value: address, copy: true },
     { label: 'POP3S port (TLS)', value: String(cfg.pop3sPort), copy: true },
@@ -31,21 +32,7 @@ export async function ConnectionCard({ address, profilePath, id = 'connection-se
   ].join('\n');
   return (
     <Card id={id} title="Connection settings" description="Hand these to the person using this mailbox." actions={<CopyButton value={summary} label="all settings" />}>
-      <dl className="divide-y divide-slate-100">
-        {rows.map((r) => (
-          <div key={r.label} className="flex flex-wrap items-center justify-between gap-2 py-2 sm:flex-nowrap">
-            <dt className="w-44 shrink-0 text-sm font-medium text-slate-600">{r.label}</dt>
-            <dd className={`min-w-0 flex-1 text-sm break-all text-slate-900 ${r.copy ? 'font-mono' : ''}`}>
-              {r.value}
-            </dd>
-            {r.copy && (
-              <dd className="shrink-0">
-                <CopyButton value={r.value} label={r.label} />
-              </dd>
-            )}
-          </div>
-        ))}
-      </dl>
+      <CopyList rows={rows} />
       <div className="mt-4 space-y-2 border-t border-slate-100 pt-4">
         <h3 className="text-sm font-semibold text-slate-900">Automatic setup</h3>
         <p className="text-sm text-slate-700">

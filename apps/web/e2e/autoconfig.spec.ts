@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { request } from '@playwright/test';
 import { XMLParser } from 'fast-xml-parser';
 import { parse as parsePlist } from 'plist';
-import { apiSession, createOwner, env, expect, screenshot, signIn, strongPassword, test, uniqueName } from './helpers';
+import { apiSession, createOwner, createVerifiedDomain, env, expect, screenshot, signIn, strongPassword, test, uniqueName } from './helpers';
 
 /**
  * Client autoconfiguration through the panel's origin, on the stack `npm start` runs: the well-known paths reach the
@@ -14,7 +14,8 @@ const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', p
 async function hostedMailbox() {
   const owner = await createOwner();
   const api = await apiSession(owner.email, owner.password);
-  const domain = await api.call<{ id: string; name: string }>('POST', '/domains', { name: `${uniqueName('ac')}.example` });
+  // Verified: a pending domain is not hosted (autoconfig answers 404, its mailbox users cannot sign in).
+  const domain = await createVerifiedDomain(owner.id, `${uniqueName('ac')}.example`);
   const password = strongPassword();
   const mailbox = await api.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, { localPart: 'erin', password });
   await api.ctx.dispose();

@@ -11,10 +11,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { acquireTestServer, createTestDatabase, findFreePort as freePort } from '@mailroom/db/testing';
+import { startE2eDns } from './test-dns';
 
 const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ROOT = path.resolve(WEB_DIR, '../..');
 const START_TIMEOUT_MS = 120_000;
+/** The hosts the domain records name (MX, autoconfig CNAMEs): names, so the journeys can publish them in the test zones. */
+const MX_HOST = 'mx.mailroom.test';
+const WEB_HOST = 'panel.mailroom.test';
 
 async function waitForOk(url: string, deadline: number, failed: () => string | undefined): Promise<void> {
   for (;;) {
@@ -63,6 +67,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   mkdirSync(logDir, { recursive: true });
   const log = createWriteStream(path.join(logDir, 'stack.log'));
 
+  const dns = await startE2eDns();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...ports,
@@ -77,6 +82,11 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     ARGON2_MEMORY_KIB: '1024',
     ARGON2_TIME_COST: '1',
     NEXT_TELEMETRY_DISABLED: '1',
+    // Ownership verification and record checks resolve through the test DNS servers (e2e/test-dns.ts).
+    MAILROOM_DNS_SERVERS: dns.servers,
+    MAILROOM_DNS_TIMEOUT_MS: '2000',
+    MAILROOM_MX_HOST: MX_HOST,
+    MAILROOM_WEB_HOST: WEB_HOST,
   };
   delete env.API_INTERNAL_URL;
   // Not set on purpose: scripts/start.ts passes the ports it listens on, which the connection card and the
@@ -119,6 +129,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     await db.drop().catch(() => undefined);
     await pg.stop().catch(() => undefined);
     await rm(dataDir, { recursive: true, force: true }).catch(() => undefined);
+    await dns.close().catch(() => undefined);
   }
 
   try {
@@ -140,6 +151,11 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     MAILROOM_E2E_POP3S_PORT: ports.POP3S_PORT,
     MAILROOM_E2E_LMTP_PORT: ports.LMTP_PORT,
     MAILROOM_E2E_SMTP_PORT: ports.SMTP_PORT,
+    MAILROOM_E2E_DNS_CONTROL: dns.controlUrl,
+    MAILROOM_E2E_DNS_SERVERS: dns.servers,
+    MAILROOM_E2E_MX_HOST: MX_HOST,
+    MAILROOM_E2E_WEB_HOST: WEB_HOST,
+    MAILROOM_E2E_DATABASE_URL: db.url,
   });
   return stop;
 }

@@ -5,8 +5,10 @@ import { fileURLToPath } from 'node:url';
 import AxeBuilder from '@axe-core/playwright';
 import { test as base, expect, request, type APIRequestContext, type Locator, type Page } from '@playwright/test';
 import nodemailer from 'nodemailer';
+import type { TestZone } from '@mailroom/core/testing';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '../../..');
 
 export function env(name: string): string {
   const v = process.env[name];
@@ -143,4 +145,37 @@ export async function pop3Fetch(user: string, password: string, port = env('MAIL
   });
   const r = JSON.parse(out) as { ok: true; messages: string[] } | { ok: false; error: string };
   return r.ok ? { ok: true, messages: r.messages.map((m) => Buffer.from(m, 'base64')) } : r;
+}
+
+/**
+ * Publishes DNS records in the stack's test zones (`*.example`, `*.test`; e2e/test-dns.ts), replacing what was
+ * published before under the same key (use the journey's domain name). Resolves once every test server answers them.
+ */
+export async function publishDns(key: string, zone: TestZone): Promise<void> {
+  const res = await fetch(`${env('MAILROOM_E2E_DNS_CONTROL')}/records/${encodeURIComponent(key)}`, { method: 'PUT', body: JSON.stringify(zone) });
+  expect(res.status, await res.text()).toBe(204);
+}
+
+/** Runs the operator CLI (`npm run mailroom -- …`) against the stack's database and DNS servers; resolves with its output. */
+export async function runMailroomCli(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'apps/api/src/cli/main.ts'), ...args], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        DATABASE_URL: env('MAILROOM_E2E_DATABASE_URL'),
+        MAILROOM_DNS_SERVERS: env('MAILROOM_E2E_DNS_SERVERS'),
+        MAILROOM_MX_HOST: env('MAILROOM_E2E_MX_HOST'),
+        MAILROOM_WEB_HOST: env('MAILROOM_E2E_WEB_HOST'),
+        MAILROOM_PUBLIC_HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    p.stdout.on('data', (d) => (output += d));
+    p.stderr.on('data', (d) => (output += d));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, output }));
+  });
 }

@@ -1,4 +1,4 @@
-import { createOwner, deliverLmtp, expect, expectAccessible, pop3Fetch, screenshot, signIn, strongPassword, test, uniqueName } from './helpers';
+import { createOwner, deliverLmtp, env, expect, expectAccessible, pop3Fetch, publishDns, screenshot, signIn, strongPassword, test, uniqueName } from './helpers';
 
 test('journey 1: an owner adds a domain and a mailbox in the browser; delivered mail reaches a real POP3 client byte-exact', async ({ page, context }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
@@ -21,6 +21,16 @@ test('journey 1: an owner adds a domain and a mailbox in the browser; delivered 
   await expect(page.getByRole('heading', { level: 1, name: domain })).toBeVisible();
   await expect(page.getByText('No mailboxes yet')).toBeVisible();
   await expectAccessible(page, 'the domain page');
+
+  // The new domain is pending: the owner publishes the TXT record it shows (here: on the stack's test DNS server,
+  // with the MX pointing here) and verifies it in the panel; until then nothing for it would be accepted.
+  const verification = page.locator('#verification');
+  await verification.getByRole('button', { name: 'Copy record value', exact: true }).click();
+  const token = await page.evaluate(() => navigator.clipboard.readText());
+  expect(token).toMatch(/^mailroom-verify=/);
+  await publishDns(domain, { txt: [[`_mailroom.${domain}`, token]], mx: [[domain, env('MAILROOM_E2E_MX_HOST'), 10]] });
+  await verification.getByRole('button', { name: 'Verify' }).click();
+  await expect(page.getByText(`Domain verified: ${domain} is now active.`)).toBeVisible();
 
   // Create a mailbox: live local-part validation, strength feedback, generator, then the password the owner types.
   await page.getByRole('link', { name: 'Create a mailbox' }).click();

@@ -54,7 +54,7 @@ const prisma = createPrismaClient(db.url, { maxConnections: 2, applicationName: 
 let child: ReturnType<typeof spawn> | undefined;
 try {
   const owner = await prisma.user.create({ data: { email: `membench-${Date.now()}@example.com`, passwordHash: 'x', role: 'OWNER' } });
-  const domain = await prisma.domain.create({ data: { name: `membench${Date.now()}.example.com`, ownerId: owner.id } });
+  const domain = await prisma.domain.create({ data: { verifiedAt: new Date(), name: `membench${Date.now()}.example.com`, ownerId: owner.id } });
   const boxes = await Promise.all(Array.from({ length: concurrent }, (_, i) => prisma.mailbox.create({ data: { domainId: domain.id, localPart: `u${i}`, passwordHash: 'x' } })));
 
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ingress-membench-'));

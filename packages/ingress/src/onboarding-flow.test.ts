@@ -76,7 +76,7 @@ describe.skipIf(!haveDnsmasq)('domain onboarding end to end (API and POP3 entrie
       DATABASE_URL: testDatabaseUrl(),
       MAILROOM_DATA_DIR: dataDir,
       MAILROOM_HOST: '127.0.0.1',
-      MAILROOM_SECRET: 'onboarding-flow-secret-at-least-32-characters',
+      MAILROOM_SECRET: 'onboarding-flow-secret-onboarding-flow',
       LOG_LEVEL: 'info',
       ARGON2_MEMORY_KIB: '1024',
       ARGON2_TIME_COST: '1',

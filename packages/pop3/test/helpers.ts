@@ -20,6 +20,12 @@ export function testHasher(): PasswordHasher {
   return (hasherSingleton ??= createPasswordHasher(TEST_ARGON2));
 }
 
+/** Fixtures hash hundreds of passwords at once (Promise.all): their own hasher, so the server's bounded queue is not theirs. */
+let fixtureHasherSingleton: PasswordHasher | undefined;
+function fixtureHasher(): PasswordHasher {
+  return (fixtureHasherSingleton ??= createPasswordHasher({ ...TEST_ARGON2, maxQueue: 100_000 }));
+}
+
 const pools = new WeakMap<PrismaClient, PgPool>();
 
 /** A Prisma client like main.ts builds it (its pg pool is remembered for poolOf / the default test server store). */
@@ -65,7 +71,7 @@ export async function createMaildrop(
     data: {
       domainId: d.id,
       localPart,
-      passwordHash: await testHasher().hash(password),
+      passwordHash: await fixtureHasher().hash(password),
       enabled: opts.enabled ?? true,
       loginDelaySeconds: opts.loginDelaySeconds ?? null,
     },

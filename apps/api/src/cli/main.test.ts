@@ -32,7 +32,8 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-describe('operator CLI', () => {
+// Each test spawns the CLI through tsx a few times: on a loaded 2-core machine that takes tens of seconds (a hang guard, not a timing).
+describe('operator CLI', { timeout: 120_000 }, () => {
   test('--help for the CLI and each command', async () => {
     const main = await runCli(['--help']);
     expect(main.code).toBe(0);
@@ -73,7 +74,7 @@ describe('operator CLI', () => {
   test('api-key create --domains: the default scopes leave owners:* out; asking for them is SCOPE_NOT_ALLOWED', async () => {
     const admin = await createUser(t, { role: 'ADMIN' });
     const owner = await createUser(t);
-    const d = await t.prisma.domain.create({ data: { name: `${uniqueName('cli')}.example`, ownerId: owner.id, verifiedAt: new Date() } });
+    const d = await t.prisma.domain.create({ data: { verifiedAt: new Date(), name: `${uniqueName('cli')}.example`, ownerId: owner.id } });
     const res = await runCli(['api-key', 'create', '--user', admin.email, '--name', 'r', '--domains', d.id]);
     expect(res.code, res.stderr).toBe(0);
     const key = res.stdout.trimEnd().split('\n').pop()!;

@@ -80,7 +80,7 @@ describe('item 2: the throttle key is the canonical account, whatever the spelli
 
   test('40 wrong mailbox logins, each spelled differently and from a different X-Forwarded-For: 429 after the free attempts', async () => {
     const owner = await createUser(s.t);
-    const domain = await s.t.prisma.domain.create({ data: { name: `${uniqueName('d')}.example`, ownerId: owner.id } });
+    const domain = await s.t.prisma.domain.create({ data: { name: `${uniqueName('d')}.example`, ownerId: owner.id, verifiedAt: new Date() } });
     await s.t.prisma.mailbox.create({ data: { domainId: domain.id, localPart: 'alice', passwordHash: await s.t.hasher.hash(STRONG_PASSWORD) } });
     await expectThrottledAcrossSpellings(s, `alice@${domain.name}`);
   });

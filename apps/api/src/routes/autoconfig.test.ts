@@ -40,7 +40,7 @@ afterAll(async () => {
 async function ownerWithDomain(opts: { active?: boolean } = {}) {
   const o = await createUser(t);
   const s = await login(t.app, o.email, o.password);
-  const d = await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('ac')}.example`, ownerId: o.id });
+  const d = await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('ac')}.example`, ownerId: o.id, verified: true });
   expect(d.statusCode, d.body).toBe(201);
   const dom = d.json() as { id: string; name: string };
   const m = await call(t.app, s, 'POST', `/api/v1/domains/${dom.id}/mailboxes`, { localPart: 'alice', password: PW, displayName: 'Alice <Example> & Co' });
@@ -125,6 +125,12 @@ describe('Thunderbird autoconfig', () => {
     const ownerOff = await ownerWithDomain();
     await t.prisma.user.update({ where: { id: ownerOff.owner.id }, data: { disabled: true } });
     expect((await thunderbird(t, `alice@${ownerOff.domain.name}`)).statusCode).toBe(404);
+    // A pending (unverified) claim hosts nothing: no autoconfig, no autodiscover for it.
+    const claimant = await createUser(t);
+    const pending = await call(t.app, await login(t.app, claimant.email, claimant.password), 'POST', '/api/v1/domains', { name: `${uniqueName('pend')}.example` });
+    expect(pending.json().verificationStatus).toBe('pending');
+    expect((await thunderbird(t, `alice@${pending.json().name}`)).statusCode).toBe(404);
+    expect((await postAutodiscover(t, autodiscoverBody(`alice@${pending.json().name}`))).statusCode).toBe(404);
 
     const { domain } = await ownerWithDomain();
     const existing = await thunderbird(t, `alice@${domain.name}`);

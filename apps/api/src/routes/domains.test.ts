@@ -154,16 +154,16 @@ describe('domains', () => {
     const move = (to: string) => call(t.app, admin, 'PATCH', `/api/v1/domains/${d.id}`, { ownerId: to });
 
     const full = await createUser(t, { maxDomains: 1 });
-    await t.prisma.domain.create({ data: { name: `${uniqueName('f')}.example`, ownerId: full.id } });
+    await t.prisma.domain.create({ data: { name: `${uniqueName('f')}.example`, ownerId: full.id, verifiedAt: new Date() } });
     expect((await move(full.id)).json().code).toBe('LIMIT_DOMAINS_EXCEEDED');
 
     const few = await createUser(t, { maxMailboxes: 2 });
-    const fewDomain = await t.prisma.domain.create({ data: { name: `${uniqueName('f')}.example`, ownerId: few.id } });
+    const fewDomain = await t.prisma.domain.create({ data: { name: `${uniqueName('f')}.example`, ownerId: few.id, verifiedAt: new Date() } });
     await t.prisma.mailbox.create({ data: { domainId: fewDomain.id, localPart: 'own', passwordHash: 'x', quotaBytes: 1n } });
     expect((await move(few.id)).json()).toMatchObject({ code: 'LIMIT_MAILBOXES_EXCEEDED', details: { scope: 'owner', limit: 2, current: 1, moving: 2 } });
 
     const small = await createUser(t, { maxStorageBytes: 1000n });
-    const smallDomain = await t.prisma.domain.create({ data: { name: `${uniqueName('s')}.example`, ownerId: small.id } });
+    const smallDomain = await t.prisma.domain.create({ data: { name: `${uniqueName('s')}.example`, ownerId: small.id, verifiedAt: new Date() } });
     await t.prisma.mailbox.create({ data: { domainId: smallDomain.id, localPart: 'own', passwordHash: 'x', quotaBytes: 400n } });
     const unlimited = await move(small.id);
     expect(unlimited.json()).toMatchObject({ code: 'QUOTA_REQUIRED', details: { scope: 'owner', mailboxes: [m2.address] } });

@@ -1,8 +1,9 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { ConnectionCard } from '@/components/connection-card';
+import { DomainStatusBadges, mxNeedsAttention } from '@/components/domain-status';
 import { Pager } from '@/components/pager';
-import { Badge, buttonClass, ButtonLink, Card, EmptyState, inputClass, PageHeader, Stat, UsageBar } from '@/components/ui';
+import { buttonClass, ButtonLink, Card, EmptyState, inputClass, PageHeader, Stat, UsageBar } from '@/components/ui';
 import { apiGet, qs, requireMe } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
 import type { Domain, Page } from '@/lib/types';
@@ -16,6 +17,10 @@ export default async function DashboardPage({ searchParams }: { searchParams: Pr
   const { cursor, q } = await searchParams;
   const page = await apiGet<Page<Domain>>(`/domains${qs({ limit: 50, cursor, q })}`);
   const isAdmin = user.role === 'ADMIN';
+  // What needs the owner's attention, over their first 200 domains (the page itself shows 50).
+  const all = !cursor && !q && !page.nextCursor ? page : await apiGet<Page<Domain>>('/domains?limit=200');
+  const mxFlagged = all.items.filter(mxNeedsAttention).length;
+  const pending = all.items.filter((d) => d.verificationStatus === 'pending').length;
   return (
     <>
       <PageHeader
@@ -29,6 +34,27 @@ export default async function DashboardPage({ searchParams }: { searchParams: Pr
           <Stat label="Mailboxes" value={`${user.usage.mailboxes}${user.maxMailboxes !== null ? ` / ${user.maxMailboxes}` : ''}`} sub={<p className="text-xs text-slate-600">{user.maxMailboxes === null ? 'No limit' : `${Math.max(0, user.maxMailboxes - user.usage.mailboxes)} left`}</p>} />
           <Stat label="Storage" value={formatBytes(user.usage.usedBytes)} sub={<UsageBar used={user.usage.usedBytes} limit={user.maxStorageBytes} label="Storage used across your domains" />} />
         </dl>
+      )}
+      {(mxFlagged > 0 || pending > 0) && (
+        <section aria-labelledby="attention-title" className="mb-6 rounded-lg bg-amber-50 px-4 py-3 text-sm text-amber-900 ring-1 ring-amber-600/30 ring-inset">
+          <h2 id="attention-title" className="font-semibold">
+            Needs attention
+          </h2>
+          <ul className="mt-1 list-disc space-y-0.5 pl-5">
+            {mxFlagged > 0 && (
+              <li>
+                {mxFlagged} domain{mxFlagged === 1 ? '' : 's'}: the MX record no longer points here, so mail may not reach Mailroom (marked{' '}
+                &ldquo;No MX record&rdquo; or &ldquo;MX points elsewhere&rdquo; below). Open the domain and press Check DNS.
+              </li>
+            )}
+            {pending > 0 && (
+              <li>
+                {pending} domain{pending === 1 ? '' : 's'} awaiting ownership verification (marked &ldquo;Pending verification&rdquo; below): publish the
+                TXT record shown on the domain&apos;s page, then press Verify. Nothing is hosted until then.
+              </li>
+            )}
+          </ul>
+        </section>
       )}
       {(q || page.items.length > 0) && (
         <form role="search" action="/" className="mb-4 flex gap-2">
@@ -50,7 +76,7 @@ export default async function DashboardPage({ searchParams }: { searchParams: Pr
         <EmptyState level={2} title={`No domain matches “${q}”`}>Try another part of the name.</EmptyState>
       ) : page.items.length === 0 && !cursor ? (
         <EmptyState level={2} title="No domains yet" action={<ButtonLink href="/domains/new">Add your first domain</ButtonLink>}>
-          Add a domain you own, point its MX record at this server, then create mailboxes for the people who use it.
+          Add a domain you own, prove it with a DNS record, point its MX record at this server, then create mailboxes for the people who use it.
         </EmptyState>
       ) : (
         <Card title={`${page.items.length}${page.nextCursor ? '+' : ''} domain${page.items.length === 1 ? '' : 's'}`} id="domains">
@@ -62,7 +88,7 @@ export default async function DashboardPage({ searchParams }: { searchParams: Pr
                     {d.name}
                   </Link>
                   <div className="mt-1 flex flex-wrap items-center gap-2 text-xs text-slate-600">
-                    {!d.active && <Badge tone="red">Disabled</Badge>}
+                    <DomainStatusBadges domain={d} expiry />
                     {isAdmin && <span>Owner: {d.ownerEmail}</span>}
                     <span>Added {formatDateTime(d.createdAt).slice(0, 10)}</span>
                   </div>

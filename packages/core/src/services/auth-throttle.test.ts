@@ -1,7 +1,7 @@
 import { createPrismaClient } from '@mailroom/db';
 import { testDatabaseUrl, uniqueName } from '@mailroom/db/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { accountKey, attemptsAllowedWithin, AuthThrottle, delayForFailures, ipNetworkKey, THROTTLE_FREE_FAILURES, THROTTLE_MAX_DELAY_MS, THROTTLE_WINDOW_MS } from './auth-throttle.ts';
+import { accountKey, attemptsAllowedWithin, AuthThrottle, delayForFailures, freeAttemptsFor, ipNetworkKey, THROTTLE_FREE_FAILURES, THROTTLE_MAX_DELAY_MS, THROTTLE_NETWORK_FREE_FAILURES, THROTTLE_WINDOW_MS } from './auth-throttle.ts';
 
 const prisma = createPrismaClient(testDatabaseUrl(), { maxConnections: 8 });
 afterAll(() => prisma.$disconnect());
@@ -40,6 +40,13 @@ describe('delayForFailures', () => {
     expect(delayForFailures(THROTTLE_FREE_FAILURES)).toBe(1000);
     expect(delayForFailures(THROTTLE_FREE_FAILURES + 1)).toBe(2000);
     expect(delayForFailures(100)).toBe(THROTTLE_MAX_DELAY_MS);
+  });
+
+  it('gives a client network more free attempts than an account (a NAT shares one network key)', () => {
+    expect(freeAttemptsFor(accountKey('a@example.com'))).toBe(THROTTLE_FREE_FAILURES);
+    expect(freeAttemptsFor(ipNetworkKey('203.0.113.7'))).toBe(THROTTLE_NETWORK_FREE_FAILURES);
+    expect(THROTTLE_NETWORK_FREE_FAILURES).toBeGreaterThan(THROTTLE_FREE_FAILURES);
+    expect(delayForFailures(THROTTLE_FREE_FAILURES, THROTTLE_NETWORK_FREE_FAILURES)).toBe(0);
   });
 });
 
@@ -103,9 +110,10 @@ describe('AuthThrottle.attempt', () => {
     const ip = uniqueIp();
     const results = [];
     const started = Date.now();
-    for (let i = 0; i < 6; i++) results.push((await attempt(`${uniqueName()}@example.com`, 'Summer2026!', { ip })).status);
+    for (let i = 0; i < THROTTLE_NETWORK_FREE_FAILURES + 4; i++) results.push((await attempt(`${uniqueName()}@example.com`, 'Summer2026!', { ip })).status);
     const tried = results.filter((s) => s === 'invalid').length;
-    expect(tried).toBeLessThanOrEqual(attemptsAllowedWithin(Date.now() - started));
+    expect(tried).toBeGreaterThanOrEqual(THROTTLE_NETWORK_FREE_FAILURES);
+    expect(tried).toBeLessThanOrEqual(attemptsAllowedWithin(Date.now() - started, THROTTLE_NETWORK_FREE_FAILURES));
     expect(await failuresOf(ipNetworkKey(ip))).toBe(tried);
   });
 
@@ -127,6 +135,13 @@ describe('AuthThrottle.attempt', () => {
     expect(await failuresOf(ipNetworkKey(ip))).toBe(5);
   });
 
+  it('many concurrent successful logins from one network (a NAT, a carrier) never queue or get refused', async () => {
+    const ip = uniqueIp();
+    const results = await Promise.all(Array.from({ length: 60 }, () => attempt(`${uniqueName()}@example.com`, 'right password', { ip })));
+    expect(results.map((r) => r.status)).toEqual(Array(60).fill('ok'));
+    expect(await failuresOf(ipNetworkKey(ip))).toBe(0);
+  });
+
   it('an error during verification gives the reservation back', async () => {
     const account = `${uniqueName()}@example.com`;
     const ip = uniqueIp();
@@ -143,9 +158,9 @@ describe('AuthThrottle.attempt', () => {
     const verified: string[] = [];
     const results = [];
     const started = Date.now();
-    for (let i = 0; i < 6; i++) results.push((await attempt(`nobody-${i}`, `p${i}`, { ip, verified })).status);
+    for (let i = 0; i < THROTTLE_NETWORK_FREE_FAILURES + 3; i++) results.push((await attempt(`nobody-${i}`, `p${i}`, { ip, verified })).status);
     const counted = results.filter((s) => s === 'invalid').length;
-    expect(counted).toBeLessThanOrEqual(attemptsAllowedWithin(Date.now() - started));
+    expect(counted).toBeLessThanOrEqual(attemptsAllowedWithin(Date.now() - started, THROTTLE_NETWORK_FREE_FAILURES));
     expect(await failuresOf(ipNetworkKey(ip))).toBe(counted);
     expect(verified).toEqual([]);
   });

@@ -22,26 +22,38 @@ export function accountKey(account: string): string {
   return `acct:${account}`;
 }
 
+/**
+ * Attempts a client network gets before any delay. Higher than an account's: many users share one NAT or office /24, and
+ * only their failures count there (a right password gives the network its attempt back).
+ */
+export const THROTTLE_NETWORK_FREE_FAILURES = 10;
+
+/** Free attempts under a key: a network (`ip:` keys) gets more than an account. */
+export function freeAttemptsFor(key: string): number {
+  return key.startsWith('ip:') ? THROTTLE_NETWORK_FREE_FAILURES : THROTTLE_FREE_FAILURES;
+}
+
 /** The delay after `attempts` counted attempts before the next one may be verified (1 s, 2 s, 4 s … 15 s). */
-export function delayForFailures(attempts: number): number {
-  if (attempts < THROTTLE_FREE_FAILURES) return 0;
-  return Math.min(1000 * 2 ** (attempts - THROTTLE_FREE_FAILURES), THROTTLE_MAX_DELAY_MS);
+export function delayForFailures(attempts: number, free = THROTTLE_FREE_FAILURES): number {
+  if (attempts < free) return 0;
+  return Math.min(1000 * 2 ** (attempts - free), THROTTLE_MAX_DELAY_MS);
 }
 
 /**
  * The allowance: how many attempts on one key the schedule lets through within `ms` of the first one (the free ones at
  * once, then one per delay). A burst, however concurrent, verifies no more than this.
  */
-export function attemptsAllowedWithin(ms: number): number {
-  let attempts = THROTTLE_FREE_FAILURES;
-  for (let t = delayForFailures(attempts); t <= ms; t += delayForFailures(attempts)) attempts++;
+export function attemptsAllowedWithin(ms: number, free = THROTTLE_FREE_FAILURES): number {
+  let attempts = free;
+  for (let t = delayForFailures(attempts, free); t <= ms; t += delayForFailures(attempts, free)) attempts++;
   return attempts;
 }
 
-/** delayForFailures in SQL, as an interval. */
-function delaySql(attempts: Prisma.Sql): Prisma.Sql {
-  return Prisma.sql`(CASE WHEN ${attempts} < ${THROTTLE_FREE_FAILURES}::int THEN 0
-    ELSE LEAST(1000 * power(2, LEAST(${attempts} - ${THROTTLE_FREE_FAILURES}::int, 20)), ${THROTTLE_MAX_DELAY_MS}::int) END) * interval '1 millisecond'`;
+/** delayForFailures in SQL, as an interval, for the key in `key` (freeAttemptsFor). */
+function delaySql(attempts: Prisma.Sql, key: Prisma.Sql): Prisma.Sql {
+  const free = Prisma.sql`(CASE WHEN ${key} LIKE 'ip:%' THEN ${THROTTLE_NETWORK_FREE_FAILURES}::int ELSE ${THROTTLE_FREE_FAILURES}::int END)`;
+  return Prisma.sql`(CASE WHEN ${attempts} < ${free} THEN 0
+    ELSE LEAST(1000 * power(2, LEAST(${attempts} - ${free}, 20)), ${THROTTLE_MAX_DELAY_MS}::int) END) * interval '1 millisecond'`;
 }
 
 export interface LoginAttemptOptions {
@@ -82,12 +94,17 @@ const sleepFor = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /**
  * Brute-force throttling shared by POP3 and the API, kept in PostgreSQL so every process and host sees the same counts.
  *
- * Each attempt is counted before its password is verified: one statement reserves it under the client's network and
- * the canonical account (a turn `delayForFailures` after the previous one), so a burst of concurrent guesses verifies
- * at most what the schedule allows and the rest are refused. Afterwards the reservation is settled: a right password
- * clears the account and gives the network its attempt back; a wrong password that key saw recently (a phone retrying a
- * stale password) is given back too, since it tests nothing new; any other wrong password stays counted. Unknown
- * accounts are throttled exactly like known ones, so nothing is revealed.
+ * The canonical account is counted before its password is verified: one statement reserves a turn under the account
+ * (`delayForFailures` after the previous one), so a burst of concurrent guesses on one account verifies at most what
+ * the schedule allows and the rest are refused. Afterwards the reservation is settled: a right password clears the
+ * account; a wrong password the account saw recently (a phone retrying a stale password) is given back, since it tests
+ * nothing new; any other wrong password stays counted.
+ *
+ * The client's network (/24, /64) counts failures only, settled after verification, with more free attempts
+ * (THROTTLE_NETWORK_FREE_FAILURES): many users share one NAT or carrier network, and their concurrent successful logins
+ * must never queue behind each other. A network past its free failures waits (or is refused) before anything is
+ * verified; a burst spread over many accounts is further bounded by each account's count and by the argon2 queue.
+ * Unknown accounts are throttled exactly like known ones, so nothing is revealed.
  */
 export class AuthThrottle {
   constructor(
@@ -115,13 +132,13 @@ export class AuthThrottle {
     // current row, so concurrent reservations are granted one after another (sorted keys: one lock order).
     const granted = await this.prisma.$queryRaw<Turn[]>`
       INSERT INTO auth_throttles AS t (key, failures, recent_fingerprints, last_failure_at, blocked_until)
-      SELECT k, 1, '{}'::text[], ${at}, ${at} + ${delaySql(Prisma.sql`1`)}
+      SELECT k, 1, '{}'::text[], ${at}, ${at} + ${delaySql(Prisma.sql`1`, Prisma.sql`k`)}
       FROM unnest(${[...keys].sort()}::text[]) AS k
       ON CONFLICT (key) DO UPDATE SET
         failures = ${count},
         recent_fingerprints = CASE WHEN ${expired} THEN '{}'::text[] ELSE t.recent_fingerprints END,
         last_failure_at = ${turn},
-        blocked_until = ${turn} + ${delaySql(count)}
+        blocked_until = ${turn} + ${delaySql(count, Prisma.sql`t.key`)}
       WHERE ${expired} OR COALESCE(t.blocked_until, ${at}) <= ${latest}::timestamptz
       RETURNING t.key, t.last_failure_at AS turn`;
     if (granted.length === keys.length) {
@@ -136,9 +153,8 @@ export class AuthThrottle {
   }
 
   /**
-   * Gives reserved attempts back (the password was right, or it was never verified): one less counted, and when no
-   * later turn was granted meanwhile, the delay this attempt added is taken back too (else a NAT's successful logins
-   * would queue behind each other).
+   * Gives reserved attempts back (never verified, or a repeat): one less counted, and when no later turn was granted
+   * meanwhile, the delay this attempt added is taken back too.
    */
   async release(turns: Turn[]): Promise<void> {
     if (!turns.length) return;
@@ -162,25 +178,28 @@ export class AuthThrottle {
       WHERE t.key = f.key`;
   }
 
-  /** Settles a right password: the account's count is cleared, the network gets its attempt back. */
-  async recordSuccess(turns: Turn[], accountKeyValue: string): Promise<void> {
+  /** Settles a right password: the account's count is cleared (the network counted nothing for it). */
+  async recordSuccess(accountKeyValue: string): Promise<void> {
     await this.prisma.authThrottle.deleteMany({ where: { key: accountKeyValue } });
-    await this.release(turns.filter((r) => r.key !== accountKeyValue));
   }
 
   /**
-   * One login attempt through the throttle: reserve, wait for the turn (up to `maxWaitMs`), verify, settle. A login
-   * that is no exact spelling of an account (canonicalLogin) is counted and refused without calling `verify`, so it
-   * costs no argon2 work. If `verify` throws, the attempt is given back and the error rethrown.
+   * One login attempt through the throttle: check the network, reserve the account's turn, wait for both (up to
+   * `maxWaitMs`), verify, settle. A login that is no exact spelling of an account (canonicalLogin) is counted and
+   * refused without calling `verify`, so it costs no argon2 work. If `verify` throws, the attempt is given back and the
+   * error rethrown.
    */
   async attempt<T>(opts: LoginAttemptOptions, verify: (account: string) => Promise<PasswordCheck<T>>): Promise<LoginAttempt<T>> {
     const id = canonicalLogin(opts.login);
     const network = ipNetworkKey(opts.ip);
     const account = id ? accountKey(id.account) : undefined;
-    const keys = account ? [network, account] : [network];
-    const reserved = await this.reserve(keys, opts.maxWaitMs);
+    const now = new Date();
+    const networkWaitMs = await this.networkWait(network, now);
+    if (networkWaitMs > opts.maxWaitMs) return { status: 'throttled', retryAfterSeconds: Math.max(1, Math.ceil(networkWaitMs / 1000)) };
+    const reserved = account ? await this.reserve([account], opts.maxWaitMs, now) : { ok: true as const, waitMs: 0, turns: [] as Turn[] };
     if (!reserved.ok) return { status: 'throttled', retryAfterSeconds: reserved.retryAfterSeconds };
-    if (reserved.waitMs > 0) await (opts.sleep ?? sleepFor)(reserved.waitMs);
+    const waitMs = Math.max(networkWaitMs, reserved.waitMs);
+    if (waitMs > 0) await (opts.sleep ?? sleepFor)(waitMs);
     let check: PasswordCheck<T> | undefined;
     if (id?.exact) {
       try {
@@ -191,11 +210,38 @@ export class AuthThrottle {
       }
     }
     if (check?.passwordOk) {
-      await this.recordSuccess(reserved.turns, account!);
+      await this.recordSuccess(account!);
       return { status: 'ok', value: check.value };
     }
-    await this.recordFailure(reserved.turns, id?.account ?? opts.login, opts.password);
+    const guessed = id?.account ?? opts.login;
+    await this.recordFailure(reserved.turns, guessed, opts.password);
+    await this.recordNetworkFailure(network, guessed, opts.password);
     return { status: 'invalid' };
+  }
+
+  /** How long the network must wait before its next attempt is verified (0 within its free failures). */
+  private async networkWait(network: string, now: Date): Promise<number> {
+    const row = await this.prisma.authThrottle.findUnique({ where: { key: network }, select: { lastFailureAt: true, blockedUntil: true } });
+    if (!row?.blockedUntil || now.getTime() - row.lastFailureAt.getTime() > THROTTLE_WINDOW_MS) return 0;
+    return Math.max(0, row.blockedUntil.getTime() - now.getTime());
+  }
+
+  /** Counts a settled failure under the network (a repeat of a guess it saw recently counts once), one statement. */
+  private async recordNetworkFailure(network: string, account: string, password: string, now = new Date()): Promise<void> {
+    const fp = this.fingerprint(network, account, password);
+    const at = Prisma.sql`${now}::timestamptz`;
+    const expired = Prisma.sql`t.last_failure_at < ${new Date(now.getTime() - THROTTLE_WINDOW_MS)}::timestamptz`;
+    const seen = Prisma.sql`${fp} = ANY(t.recent_fingerprints)`;
+    const count = Prisma.sql`(CASE WHEN ${expired} THEN 1 WHEN ${seen} THEN t.failures ELSE t.failures + 1 END)`;
+    await this.prisma.$executeRaw`
+      INSERT INTO auth_throttles AS t (key, failures, recent_fingerprints, last_failure_at, blocked_until)
+      VALUES (${network}, 1, ARRAY[${fp}]::text[], ${at}, ${at} + ${delaySql(Prisma.sql`1`, Prisma.sql`${network}`)})
+      ON CONFLICT (key) DO UPDATE SET
+        failures = ${count},
+        recent_fingerprints = CASE WHEN ${expired} THEN ARRAY[${fp}]::text[] WHEN ${seen} THEN t.recent_fingerprints
+          ELSE (ARRAY[${fp}]::text[] || t.recent_fingerprints)[1:${THROTTLE_REMEMBERED_PASSWORDS}::int] END,
+        last_failure_at = ${at},
+        blocked_until = ${at} + ${delaySql(count, Prisma.sql`t.key`)}`;
   }
 
   /** Housekeeping: forget entries older than the window. */

@@ -60,7 +60,7 @@ describe('sampleStoredHashParams', () => {
   it('points the dummy verification at the parameters stored hashes use after ARGON2_* changed', async () => {
     const old = { memoryKib: 1024, timeCost: 1, parallelism: 1 };
     const owner = await prisma.user.findFirstOrThrow({ where: { email: { endsWith: '@owner.example' } } });
-    const domain = await prisma.domain.create({ data: { name: `${uniqueName('d')}.example`, ownerId: owner.id } });
+    const domain = await prisma.domain.create({ data: { verifiedAt: new Date(), name: `${uniqueName('d')}.example`, ownerId: owner.id } });
     const oldHasher = createPasswordHasher(old);
     for (const localPart of ['a', 'b', 'c', 'd']) {
       await prisma.mailbox.create({ data: { domainId: domain.id, localPart, passwordHash: await oldHasher.hash(`${localPart}-password`) } });

@@ -1,19 +1,12 @@
 import type { PrismaClient, Prisma } from '@mailroom/db';
+import type { DomainOnboardingConfig } from '@mailroom/runtime';
 import { AppError } from '../errors.ts';
 import type { PasswordHasher } from '../password.ts';
 import type { PasswordPolicy } from './password-policy.ts';
 import type { DnsLookup } from './dns.ts';
 
-/** Domain onboarding: where DNS records must point, how long claims last, and the resolver that checks them. */
-export interface DomainOnboarding {
-  mxHost: string;
-  mailHost: string;
-  webHost: string;
-  pop3Port: number;
-  pop3sPort: number;
-  claimTtlHours: number;
-  dns: DnsLookup;
-}
+/** Domain onboarding: the settings (where DNS records must point, how long claims last) with the resolver built. */
+export type DomainOnboarding = Omit<DomainOnboardingConfig, 'dns'> & { dns: DnsLookup };
 
 export type Db = PrismaClient | Prisma.TransactionClient;
 

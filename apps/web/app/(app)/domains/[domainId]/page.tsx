@@ -1,24 +1,29 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { DomainStatusBadges } from '@/components/domain-status';
 import { Pager } from '@/components/pager';
-import { Badge, ButtonLink, Card, EmptyState, inputClass, PageHeader, buttonClass, UsageBar } from '@/components/ui';
+import { Alert, Badge, ButtonLink, Card, EmptyState, inputClass, PageHeader, buttonClass, UsageBar } from '@/components/ui';
 import { apiGet, qs, requireUser } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
-import type { Alias, Domain, Mailbox, Page } from '@/lib/types';
+import type { Alias, Domain, DomainDns, Mailbox, Page } from '@/lib/types';
 import { AliasEditor } from './alias-editor';
+import { DnsRecords } from './dns-records';
 import { DomainSettings } from './domain-settings';
+import { VerifyDomain } from './verify-domain';
 
 export const metadata: Metadata = { title: 'Domain' };
 
-export default async function DomainPage({ params, searchParams }: { params: Promise<{ domainId: string }>; searchParams: Promise<{ q?: string; cursor?: string }> }) {
+export default async function DomainPage({ params, searchParams }: { params: Promise<{ domainId: string }>; searchParams: Promise<{ q?: string; cursor?: string; verified?: string }> }) {
   const me = await requireUser();
   const { domainId } = await params;
-  const { q, cursor } = await searchParams;
+  const { q, cursor, verified } = await searchParams;
   const domain = await apiGet<Domain>(`/domains/${encodeURIComponent(domainId)}`);
-  const [mailboxes, aliases, allMailboxes] = await Promise.all([
+  const pending = domain.verificationStatus === 'pending';
+  const [mailboxes, aliases, allMailboxes, dns] = await Promise.all([
     apiGet<Page<Mailbox>>(`/domains/${domain.id}/mailboxes${qs({ q, cursor, limit: 25 })}`),
     apiGet<Page<Alias>>(`/domains/${domain.id}/aliases?limit=200`),
     apiGet<Page<Mailbox>>(`/domains/${domain.id}/mailboxes?limit=200`),
+    apiGet<DomainDns>(`/domains/${domain.id}/dns`),
   ]);
   const base = `/domains/${domain.id}`;
   return (
@@ -36,12 +41,16 @@ export default async function DomainPage({ params, searchParams }: { params: Pro
         }
         actions={
           <>
-            {!domain.active && <Badge tone="red">Disabled</Badge>}
+            <div className="flex flex-wrap items-center gap-2 self-center">
+              <DomainStatusBadges domain={domain} expiry />
+            </div>
             <ButtonLink href={`${base}/mailboxes/new`}>New mailbox</ButtonLink>
           </>
         }
       />
       <div className="space-y-8">
+        {verified && !pending && <Alert tone="success">Domain verified: {domain.name} is now active. Mail is accepted once its MX record points here.</Alert>}
+        {pending && <VerifyDomain domain={domain} />}
         <Card id="mailboxes" title="Mailboxes">
           <form role="search" action={base} className="mb-4 flex gap-2">
             <label htmlFor="q" className="sr-only">
@@ -105,6 +114,8 @@ export default async function DomainPage({ params, searchParams }: { params: Pro
         <Card id="aliases" title="Aliases and catch-all" description="Deliver extra addresses, or every unknown address of the domain, to existing mailboxes.">
           <AliasEditor domainId={domain.id} domainName={domain.name} aliases={aliases.items} mailboxes={allMailboxes.items.map((m) => ({ id: m.id, address: m.address }))} />
         </Card>
+
+        <DnsRecords key={domain.verificationStatus} initial={dns} />
 
         <DomainSettings domain={domain} isAdmin={me.user.role === 'ADMIN'} />
       </div>

@@ -15,6 +15,7 @@ export function NewDomainForm({ owners }: { owners?: { id: string; email: string
   const [ownerId, setOwnerId] = useState('');
   const [description, setDescription] = useState('');
   const [quota, setQuota] = useState('');
+  const [verified, setVerified] = useState(false);
   const [touched, setTouched] = useState(false);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<ClientProblem>();
@@ -34,6 +35,7 @@ export function NewDomainForm({ owners }: { owners?: { id: string; email: string
       ...(ownerId ? { ownerId } : {}),
       ...(description.trim() ? { description: description.trim() } : {}),
       ...(quotaBytes !== null ? { defaultQuotaBytes: quotaBytes } : {}),
+      ...(owners && verified ? { verified: true } : {}),
     });
     if (r.ok) {
       router.push(`/domains/${r.data.id}`);
@@ -46,7 +48,7 @@ export function NewDomainForm({ owners }: { owners?: { id: string; email: string
 
   return (
     <Form onSubmit={submit} className="space-y-5">
-      {problem && <Alert>{problem.code === 'ALREADY_EXISTS' ? 'That domain is already hosted here.' : problemMessage(problem)}</Alert>}
+      {problem && <Alert>{problem.code === 'ALREADY_EXISTS' ? `${problem.detail ?? 'That domain is already hosted here'}.` : problemMessage(problem)}</Alert>}
       <Field id="name" label="Domain name" hint="International names are fine; they are stored as punycode." error={nameError}>
         <input id="name" name="name" required autoComplete="off" autoCapitalize="none" spellCheck={false} placeholder="example.com" value={name} onChange={(e) => setName(e.target.value)} onBlur={() => setTouched(true)} className={inputClass} {...describedBy('name', nameError, true)} />
       </Field>
@@ -68,6 +70,19 @@ export function NewDomainForm({ owners }: { owners?: { id: string; email: string
       <Field id="defaultQuota" label="Default mailbox quota" optional hint="Given to new mailboxes, e.g. 1 GB. Empty means no limit." error={quotaError}>
         <input id="defaultQuota" name="defaultQuota" inputMode="text" placeholder="1 GB" value={quota} onChange={(e) => setQuota(e.target.value)} className={inputClass} {...describedBy('defaultQuota', quotaError, true)} />
       </Field>
+      {owners && (
+        <div className="flex items-start gap-2">
+          <input id="verified" type="checkbox" checked={verified} onChange={(e) => setVerified(e.target.checked)} className="mt-0.5 h-4 w-4 rounded border-slate-300" aria-describedby="verified-hint" />
+          <div>
+            <label htmlFor="verified" className="text-sm font-medium text-slate-800">
+              Ownership already verified
+            </label>
+            <p id="verified-hint" className="text-xs text-slate-600">
+              Admins only: host it at once (e.g. your billing system checked it). Otherwise it stays pending until its TXT record is verified.
+            </p>
+          </div>
+        </div>
+      )}
       <div className="flex gap-3">
         <button type="submit" className={buttonClass('primary')} disabled={busy}>
           {busy ? 'Adding…' : 'Add domain'}

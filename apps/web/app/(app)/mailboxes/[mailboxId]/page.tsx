@@ -1,9 +1,10 @@
 import type { Metadata } from 'next';
+import Link from 'next/link';
 import { ConnectionCard } from '@/components/connection-card';
 import { Alert, Badge, PageHeader, Stat, UsageBar } from '@/components/ui';
 import { apiGet, requireUser } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
-import type { Mailbox } from '@/lib/types';
+import type { Domain, Mailbox } from '@/lib/types';
 import { DeleteMailbox, MailboxForm, ResetPasswordForm } from './mailbox-forms';
 
 export const metadata: Metadata = { title: 'Mailbox' };
@@ -13,6 +14,7 @@ export default async function MailboxPage({ params, searchParams }: { params: Pr
   const { mailboxId } = await params;
   const { created } = await searchParams;
   const mb = await apiGet<Mailbox>(`/mailboxes/${encodeURIComponent(mailboxId)}`);
+  const domain = await apiGet<Domain>(`/domains/${mb.domainId}`);
   return (
     <>
       <PageHeader
@@ -22,6 +24,15 @@ export default async function MailboxPage({ params, searchParams }: { params: Pr
         actions={mb.enabled ? <Badge tone="green">Enabled</Badge> : <Badge>Disabled</Badge>}
       />
       <div className="space-y-8">
+        {domain.verificationStatus === 'pending' && (
+          <Alert tone="info">
+            {mb.domain} is not verified yet: this mailbox receives no mail and cannot sign in until the domain is verified on{' '}
+            <Link href={`/domains/${mb.domainId}#verification`} className="font-medium underline">
+              the domain&apos;s page
+            </Link>
+            .
+          </Alert>
+        )}
         {created && <Alert tone="success">Mailbox created. Send the connection settings below to its user, together with the password you chose.</Alert>}
         <dl className="grid grid-cols-1 gap-4 sm:grid-cols-3">
           <Stat label="Messages waiting" value={mb.messageCount} />
