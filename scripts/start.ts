@@ -42,15 +42,18 @@ interface Service {
   child?: ChildProcess;
 }
 
-const tsx = path.join(ROOT, 'node_modules/.bin/tsx');
+// node with tsx's loader, not the tsx CLI: the CLI relays SIGTERM and SIGKILLs its child when the child has not
+// acknowledged within 30 ms (a loaded machine), which skipped graceful shutdown and left the service running.
+const tsx = (entry: string) => ['--import', 'tsx', entry];
+const node = process.execPath;
 const services: Service[] = [
-  { name: 'api', command: tsx, args: ['src/main.ts'], cwd: path.join(ROOT, 'apps/api') },
-  { name: 'pop3', command: tsx, args: ['src/main.ts'], cwd: path.join(ROOT, 'packages/pop3') },
-  { name: 'ingress', command: tsx, args: ['src/main.ts'], cwd: path.join(ROOT, 'packages/ingress') },
+  { name: 'api', command: node, args: tsx('src/main.ts'), cwd: path.join(ROOT, 'apps/api') },
+  { name: 'pop3', command: node, args: tsx('src/main.ts'), cwd: path.join(ROOT, 'packages/pop3') },
+  { name: 'ingress', command: node, args: tsx('src/main.ts'), cwd: path.join(ROOT, 'packages/ingress') },
   // scheduled jobs (DNS re-checks, expired claims) on the pg-boss queue in the same database
-  { name: 'worker', command: tsx, args: ['src/main.ts'], cwd: path.join(ROOT, 'packages/worker') },
+  { name: 'worker', command: node, args: tsx('src/main.ts'), cwd: path.join(ROOT, 'packages/worker') },
   // server.ts: Next.js behind the panel's own /api proxy, which sends the API the real client address
-  { name: 'web', command: tsx, args: ['server.ts'], cwd: path.join(ROOT, 'apps/web') },
+  { name: 'web', command: node, args: tsx('server.ts'), cwd: path.join(ROOT, 'apps/web') },
 ];
 
 let shuttingDown = false;

@@ -36,7 +36,8 @@ export interface RunningStack {
 
 /** Runs `tsx scripts/start.ts` (what `npm start` runs after its build step) and waits for its "Mailroom is up" banner. */
 export async function startStack(env: NodeJS.ProcessEnv, timeoutMs = 150_000): Promise<RunningStack> {
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['scripts/start.ts'], {
+  // node with tsx's loader (the tsx CLI SIGKILLs a child that is slow to acknowledge a relayed signal)
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
