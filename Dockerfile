@@ -11,6 +11,7 @@ COPY packages/db/package.json packages/db/
 COPY packages/ingress/package.json packages/ingress/
 COPY packages/pop3/package.json packages/pop3/
 COPY packages/runtime/package.json packages/runtime/
+COPY packages/worker/package.json packages/worker/
 RUN npm ci --no-audit --no-fund
 COPY . .
 # argon2 compiled with AVX2 (any x86-64 server CPU since about 2015): ~1.6× faster logins than the portable binary.

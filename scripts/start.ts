@@ -1,7 +1,8 @@
 /**
  * `npm start`: one command that brings the whole stack up on a fresh machine.
  * Resolves the database (DATABASE_URL, else an embedded PostgreSQL in $MAILROOM_DATA_DIR/pg), applies migrations,
- * creates the first admin, then runs API, POP3, ingress and web as child processes and stops them all on Ctrl-C/SIGTERM.
+ * creates the first admin, then runs API, POP3, ingress, the background worker and web as child processes and stops them
+ * all on Ctrl-C/SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { isIP } from 'node:net';
@@ -21,6 +22,7 @@ const startEnvSchema = baseEnvSchema.extend({
   MAILROOM_PG_PORT: portSchema.default(0),
   POP3_METRICS_PORT: portSchema.default(9101),
   INGRESS_METRICS_PORT: portSchema.default(9102),
+  WORKER_METRICS_PORT: portSchema.default(9103),
 });
 
 let env: z.infer<typeof startEnvSchema>;
@@ -40,13 +42,18 @@ interface Service {
   child?: ChildProcess;
 }
 
-const tsx = path.join(ROOT, 'node_modules/.bin/tsx');
+// node with tsx's loader, not the tsx CLI: the CLI relays SIGTERM and SIGKILLs its child when the child has not
+// acknowledged within 30 ms (a loaded machine), which skipped graceful shutdown and left the service running.
+const tsx = (entry: string) => ['--import', 'tsx', entry];
+const node = process.execPath;
 const services: Service[] = [
-  { name: 'api', command: tsx, args: ['src/main.ts'], cwd: path.join(ROOT, 'apps/api') },
-  { name: 'pop3', command: tsx, args: ['src/main.ts'], cwd: path.join(ROOT, 'packages/pop3') },
-  { name: 'ingress', command: tsx, args: ['src/main.ts'], cwd: path.join(ROOT, 'packages/ingress') },
+  { name: 'api', command: node, args: tsx('src/main.ts'), cwd: path.join(ROOT, 'apps/api') },
+  { name: 'pop3', command: node, args: tsx('src/main.ts'), cwd: path.join(ROOT, 'packages/pop3') },
+  { name: 'ingress', command: node, args: tsx('src/main.ts'), cwd: path.join(ROOT, 'packages/ingress') },
+  // scheduled jobs (DNS re-checks, expired claims) on the pg-boss queue in the same database
+  { name: 'worker', command: node, args: tsx('src/main.ts'), cwd: path.join(ROOT, 'packages/worker') },
   // server.ts: Next.js behind the panel's own /api proxy, which sends the API the real client address
-  { name: 'web', command: tsx, args: ['server.ts'], cwd: path.join(ROOT, 'apps/web') },
+  { name: 'web', command: node, args: tsx('server.ts'), cwd: path.join(ROOT, 'apps/web') },
 ];
 
 let shuttingDown = false;
@@ -170,7 +177,8 @@ try {
       `    POP3S (TLS)   ${host}:${env.POP3S_PORT}`,
       `    LMTP          ${host}:${env.LMTP_PORT}`,
       `    SMTP (MX)     ${host}:${env.SMTP_PORT}`,
-      `    Metrics       http://${host}:${env.API_PORT}/metrics, :${env.POP3_METRICS_PORT}/metrics, :${env.INGRESS_METRICS_PORT}/metrics`,
+      `    Metrics       http://${host}:${env.API_PORT}/metrics, :${env.POP3_METRICS_PORT}/metrics, :${env.INGRESS_METRICS_PORT}/metrics, ` +
+        `:${env.WORKER_METRICS_PORT}/metrics (worker)`,
       `  Press Ctrl-C to stop.`,
       '',
     ].join('\n'),

@@ -69,7 +69,9 @@ export async function findSchemaDrift(connectionString: string): Promise<string[
     }
 
     const { rows: enumRows } = await client.query<{ typname: string; labels: string[] }>(
-      "SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)::text[] AS labels FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname",
+      // public only: other schemas (pg-boss's job queue in "pgboss") hold their own types
+      "SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)::text[] AS labels FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid " +
+        "JOIN pg_namespace n ON n.oid = t.typnamespace AND n.nspname = 'public' GROUP BY t.typname",
     );
     const actualEnums = new Set(enumRows.map((e) => e.typname));
     for (const dbName of expected.enums.values()) if (!actualEnums.has(dbName)) problems.push(`enum ${dbName}: missing in database`);

@@ -17,10 +17,11 @@ export interface StackPorts {
   SMTP_PORT: number;
   POP3_METRICS_PORT: number;
   INGRESS_METRICS_PORT: number;
+  WORKER_METRICS_PORT: number;
 }
 
 export async function freePorts(): Promise<StackPorts> {
-  const names = ['WEB_PORT', 'API_PORT', 'POP3_PORT', 'POP3S_PORT', 'LMTP_PORT', 'SMTP_PORT', 'POP3_METRICS_PORT', 'INGRESS_METRICS_PORT'] as const;
+  const names = ['WEB_PORT', 'API_PORT', 'POP3_PORT', 'POP3S_PORT', 'LMTP_PORT', 'SMTP_PORT', 'POP3_METRICS_PORT', 'INGRESS_METRICS_PORT', 'WORKER_METRICS_PORT'] as const;
   const ports = {} as StackPorts;
   for (const n of names) ports[n] = await findFreePort();
   return ports;
@@ -35,7 +36,8 @@ export interface RunningStack {
 
 /** Runs `tsx scripts/start.ts` (what `npm start` runs after its build step) and waits for its "Mailroom is up" banner. */
 export async function startStack(env: NodeJS.ProcessEnv, timeoutMs = 150_000): Promise<RunningStack> {
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['scripts/start.ts'], {
+  // node with tsx's loader (the tsx CLI SIGKILLs a child that is slow to acknowledge a relayed signal)
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -51,10 +51,14 @@ describe('npm start (scripts/start.ts)', () => {
     expect(await greeting(ports.POP3S_PORT, true)).toMatch(/^\+OK/);
     expect(await greeting(ports.LMTP_PORT)).toMatch(/^220 /);
     expect(await greeting(ports.SMTP_PORT)).toMatch(/^220 /);
-    for (const p of [ports.POP3_METRICS_PORT, ports.INGRESS_METRICS_PORT]) {
+    for (const p of [ports.POP3_METRICS_PORT, ports.INGRESS_METRICS_PORT, ports.WORKER_METRICS_PORT]) {
       expect((await fetch(`http://127.0.0.1:${p}/healthz`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${p}/readyz`)).status, `port ${p} ready`).toBe(200);
       expect(await (await fetch(`http://127.0.0.1:${p}/metrics`)).text()).toMatch(/^# HELP /m);
     }
+    // the background worker (scheduled jobs) is up with its own metrics
+    expect(await (await fetch(`http://127.0.0.1:${ports.WORKER_METRICS_PORT}/metrics`)).text()).toMatch(/^# HELP mailroom_worker_jobs_total /m);
+    expect(out).toMatch(/"name":"worker".*"msg":"listening"/);
     expect(existsSync(path.join(dataDir, 'tls', 'cert.pem'))).toBe(true);
   });
 

@@ -1,21 +1,12 @@
 import os from 'node:os';
 import { createPrismaClient } from '@mailroom/db';
-import { ConfigError, createLogger, loadTlsMaterial, onShutdownSignal } from '@mailroom/runtime';
+import { createLogger, loadEnvOrExit, loadTlsMaterial, onShutdownSignal } from '@mailroom/runtime';
 import { ingressConfigFromEnv, loadIngressEnv } from './config.ts';
 import { createIngress } from './server.ts';
 
 /** Ingress process entry: parse the environment once, connect, listen, shut down gracefully. Never migrates. */
 async function main(): Promise<void> {
-  let env;
-  try {
-    env = loadIngressEnv();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`mailroom ingress: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const env = loadEnvOrExit('ingress', () => loadIngressEnv());
   const logger = createLogger('ingress', env.LOG_LEVEL);
   if (!env.DATABASE_URL) {
     logger.fatal('DATABASE_URL is required (npm start provides it)');

@@ -25,7 +25,7 @@ describe('docker-compose.yml', () => {
     const flat = out.replace(/'|"/g, '');
     for (const port of ['published: 110', 'published: 995', 'published: 25']) expect(flat).toContain(port);
     expect(flat).toContain('127.0.0.1:24:2424'); // LMTP: local MTA only
-    for (const svc of ['postgres', 'api', 'web', 'pop3', 'ingress']) {
+    for (const svc of ['postgres', 'api', 'web', 'pop3', 'ingress', 'worker']) {
       const block = out.split(/\n  (?=\S)/).find((b) => b.startsWith(`${svc}:`));
       expect(block, svc).toBeDefined();
       expect(block, svc).toContain('healthcheck');
@@ -34,7 +34,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('only sets variables the services know', () => {
-    const known = new Set([...Object.keys(baseEnvSchema.shape), 'POP3_METRICS_PORT', 'INGRESS_METRICS_PORT', 'MAILROOM_ADMIN_EMAIL', 'MAILROOM_ADMIN_PASSWORD', 'API_INTERNAL_URL']);
+    const known = new Set([...Object.keys(baseEnvSchema.shape), 'POP3_METRICS_PORT', 'INGRESS_METRICS_PORT', 'WORKER_METRICS_PORT', 'MAILROOM_ADMIN_EMAIL', 'MAILROOM_ADMIN_PASSWORD', 'API_INTERNAL_URL']);
     const block = compose.slice(compose.indexOf('x-mailroom-env'), compose.indexOf('x-mailroom-service'));
     const names = [...block.matchAll(/^ {2}([A-Z0-9_]+):/gm)].map((m) => m[1]!);
     expect(names.length).toBeGreaterThan(10);

@@ -3,3 +3,4 @@ export * from './logger.ts';
 export * from './tls.ts';
 export * from './shutdown.ts';
 export * from './secret.ts';
+export * from './ops-server.ts';

@@ -22,7 +22,7 @@ const MAIN_HELP = `Usage: npm run mailroom -- <command> [options]
 Commands:
   api-key create   Create an API key for a user; prints the key alone on the last line
   admin create     Create an administrator
-  domains recheck  Remove expired pending domain claims, then re-check the MX of verified domains (run it from cron)
+  domains recheck  Remove expired pending domain claims, then re-check the MX of verified domains now (the worker does both on a schedule)
 
 Run "npm run mailroom -- <command> --help" for a command's options.
 The database is DATABASE_URL, else the embedded PostgreSQL in MAILROOM_DATA_DIR (default ./.mailroom).`;

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PrismaClient } from '@mailroom/db';
 import { createLogger, loadTlsMaterial } from '@mailroom/runtime';
+import { startEntry as startEntryIn } from '@mailroom/runtime/testing';
 import type { IngressConfig } from '../config.ts';
 import { createIngress, type Ingress, type IngressPorts } from '../server.ts';
 
@@ -36,39 +36,7 @@ export async function startIngress(prisma: PrismaClient, config: Partial<Ingress
   return { ingress, ports, close: () => ingress.close() };
 }
 
-/** Polls until `check` holds (for state the server reaches after a client went away); no timing assertion. */
-export async function eventually(check: () => boolean | Promise<boolean>, tries = 200): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('condition not reached');
-}
+export { eventually } from '@mailroom/runtime/testing';
 
-/** Starts a child entry point and resolves with its pino "listening" line; `lines` collects every log line. */
-export async function startEntry(file: string, env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: fileURLToPath(new URL('../..', import.meta.url)), env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const lines: Record<string, unknown>[] = [];
-  const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        try {
-          const parsed = JSON.parse(line) as Record<string, unknown>;
-          lines.push(parsed);
-          if (parsed.msg === 'listening') resolve(parsed);
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
-  });
-  return { child, listening, lines, stop: () => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM')))) };
-}
+/** Starts a child entry point (cwd: this package) and resolves with its pino "listening" line. */
+export const startEntry = (file: string, env: NodeJS.ProcessEnv) => startEntryIn(file, env, fileURLToPath(new URL('../..', import.meta.url)));

@@ -1,0 +1,87 @@
+import { baseEnvSchema, domainOnboardingConfig, parseEnv, portSchema, positiveIntSchema, type DomainOnboardingConfig } from '@mailroom/runtime';
+import cronParser from 'cron-parser';
+import { z } from 'zod';
+
+/** The scheduled jobs; each is a pg-boss queue of the same name. */
+export const JOB_NAMES = ['domains.recheck', 'domains.prune-claims'] as const;
+export type JobName = (typeof JOB_NAMES)[number];
+
+/**
+ * A five-field cron expression (minute hour day-of-month month day-of-week, UTC), checked with the parser pg-boss uses.
+ * pg-boss fires at most once a minute, so a seconds field is refused rather than silently ignored.
+ */
+export const cronSchema = z
+  .string()
+  .trim()
+  .superRefine((v, ctx) => {
+    if (v.split(/\s+/).length !== 5) {
+      ctx.addIssue({ code: 'custom', message: 'must be a five-field cron expression like "0 */6 * * *" (minute hour day month weekday, UTC)' });
+      return;
+    }
+    try {
+      cronParser.parseExpression(v, { tz: 'UTC' });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `is not a valid cron expression: ${(err as Error).message.slice(0, 100)}` });
+    }
+  });
+
+/** The worker process environment: the shared base plus schedules and batch sizes. */
+export const workerEnvSchema = baseEnvSchema.extend({
+  WORKER_METRICS_PORT: portSchema.default(9103),
+  /** When to re-check the MX of active domains (cron, UTC). */
+  WORKER_DNS_RECHECK_CRON: cronSchema.default('0 */6 * * *'),
+  /** A run skips domains checked within this many hours (by the CLI, or by a run that was interrupted); 0 = none. */
+  WORKER_DNS_RECHECK_MIN_AGE_HOURS: z.coerce.number().min(0).max(24 * 30).default(1),
+  /** Domains resolved per batch (one query of the database per batch); a run goes on until every due domain is done. */
+  WORKER_DNS_RECHECK_BATCH: positiveIntSchema.max(10_000).default(100),
+  /** When to delete expired pending domain claims (cron, UTC). */
+  WORKER_PRUNE_CLAIMS_CRON: cronSchema.default('0 * * * *'),
+  /** Database connections of the worker (shared by the job queue and the jobs). */
+  WORKER_DB_CONNECTIONS: positiveIntSchema.min(2).max(50).default(4),
+});
+export type WorkerEnv = z.infer<typeof workerEnvSchema>;
+
+/** What {@link createWorker} needs; built from the environment by {@link workerConfigFromEnv} or directly by tests. */
+export interface WorkerConfig {
+  /** Bind address and port of /healthz, /readyz, /metrics; port null = no HTTP listener. */
+  metricsHost: string;
+  metricsPort: number | null;
+  /** Cron expression (UTC) per job; pg-boss stores them, so every replica agrees on the last one started. */
+  schedules: Record<JobName, string>;
+  recheck: { batchSize: number; minAgeHours: number };
+  onboarding: Pick<DomainOnboardingConfig, 'mxHost' | 'dns'>;
+  /** Connections of pg-boss's own pool (the jobs use the Prisma client given to the worker). */
+  queueConnections: number;
+  /** How often an idle worker asks the queue for a job, and how often the schedules are evaluated (pg-boss minimums: 0.5 s, 1 s). */
+  pollingIntervalSeconds: number;
+  cronMonitorIntervalSeconds: number;
+}
+
+export const DEFAULT_WORKER_CONFIG: Omit<WorkerConfig, 'onboarding'> = {
+  metricsHost: '127.0.0.1',
+  metricsPort: 9103,
+  schedules: { 'domains.recheck': '0 */6 * * *', 'domains.prune-claims': '0 * * * *' },
+  recheck: { batchSize: 100, minAgeHours: 1 },
+  queueConnections: 2,
+  pollingIntervalSeconds: 2,
+  cronMonitorIntervalSeconds: 30,
+};
+
+export function loadWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
+  return parseEnv(workerEnvSchema, env);
+}
+
+export function workerConfigFromEnv(env: WorkerEnv): WorkerConfig {
+  const onboarding = domainOnboardingConfig(env);
+  return {
+    ...DEFAULT_WORKER_CONFIG,
+    metricsHost: env.METRICS_HOST,
+    metricsPort: env.WORKER_METRICS_PORT,
+    schedules: { 'domains.recheck': env.WORKER_DNS_RECHECK_CRON, 'domains.prune-claims': env.WORKER_PRUNE_CLAIMS_CRON },
+    recheck: { batchSize: env.WORKER_DNS_RECHECK_BATCH, minAgeHours: env.WORKER_DNS_RECHECK_MIN_AGE_HOURS },
+    onboarding: { mxHost: onboarding.mxHost, dns: onboarding.dns },
+    // half the connections for pg-boss (fetching, maintenance, schedules), the rest for the jobs' Prisma client
+    queueConnections: Math.max(1, Math.floor(env.WORKER_DB_CONNECTIONS / 2)),
+  };
+}
+

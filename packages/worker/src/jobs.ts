@@ -1,0 +1,88 @@
+import { pruneExpiredClaims, recheckDomains, type DnsLookup } from '@mailroom/core';
+import type { PrismaClient } from '@mailroom/db';
+import type { Logger } from 'pino';
+import type { JobName, WorkerConfig } from './config.ts';
+import type { WorkerMetrics } from './metrics.ts';
+
+/** What a job run gets: the database, the resolver, the settings, and whether the worker is stopping. */
+export interface JobContext {
+  prisma: PrismaClient;
+  dns: DnsLookup;
+  config: WorkerConfig;
+  metrics: WorkerMetrics;
+  logger: Logger;
+  /** True once shutdown began: long jobs end at their next safe point (the next run picks up where this one ended). */
+  stopping(): boolean;
+}
+
+/** pg-boss queue settings of a job (see {@link JOBS}). */
+export interface JobQueueOptions {
+  /** stately: at most one run waiting and one active per queue, so runs never overlap and never pile up. */
+  policy: 'stately';
+  retryLimit: number;
+  retryDelay: number;
+  expireInSeconds: number;
+}
+
+export interface JobDefinition {
+  queue: JobQueueOptions;
+  /** Idempotent: running it twice, or again after a crash half-way, leaves the same state. Returns the run's summary. */
+  run(ctx: JobContext): Promise<Record<string, number | boolean>>;
+}
+
+export interface RecheckSummary extends Record<string, number | boolean> {
+  checked: number;
+  flagged: number;
+  unavailable: number;
+  batches: number;
+  /** The run ended early because the worker is stopping. */
+  interrupted: boolean;
+}
+
+/**
+ * Re-checks the MX of every active domain not checked within `recheck.minAgeHours`, `batchSize` at a time, least
+ * recently checked first. The cut-off is fixed at the start, so a domain checked in this run is not picked again; a
+ * batch in which the resolver failed for every domain ends the run (the domains keep their previous state).
+ */
+export async function recheckDueDomains(ctx: JobContext): Promise<RecheckSummary> {
+  const { batchSize, minAgeHours } = ctx.config.recheck;
+  const olderThan = new Date(Date.now() - minAgeHours * 3_600_000);
+  const onboarding = { mxHost: ctx.config.onboarding.mxHost, dns: ctx.dns };
+  const summary: RecheckSummary = { checked: 0, flagged: 0, unavailable: 0, batches: 0, interrupted: false };
+  for (;;) {
+    if (ctx.stopping()) {
+      summary.interrupted = true;
+      break;
+    }
+    const r = await recheckDomains(ctx.prisma, onboarding, { limit: batchSize, olderThan });
+    summary.batches++;
+    summary.checked += r.checked;
+    summary.unavailable += r.unavailable;
+    summary.flagged += r.flagged.length;
+    ctx.metrics.domainsChecked.inc({ mx_status: 'ok' }, r.checked - r.flagged.length);
+    for (const f of r.flagged) ctx.metrics.domainsChecked.inc({ mx_status: f.mxStatus });
+    ctx.metrics.domainsChecked.inc({ mx_status: 'unavailable' }, r.unavailable);
+    for (const f of r.flagged) ctx.logger.warn({ domain: f.name, domainId: f.domainId, mxStatus: f.mxStatus, expected: onboarding.mxHost }, 'domain MX does not point here');
+    if (r.unavailable > 0) ctx.logger.warn({ unavailable: r.unavailable }, 'DNS resolver failed for some domains; they keep their previous state');
+    if (r.checked + r.unavailable < batchSize || r.checked === 0) break;
+  }
+  ctx.metrics.domainsFlagged.set(
+    await ctx.prisma.domain.count({ where: { verifiedAt: { not: null }, mxStatus: { in: ['missing', 'different'] } } }),
+  );
+  return summary;
+}
+
+/** Deletes pending domain claims past their expiry, each with a domain.claim_expired audit event (one transaction). */
+export async function pruneClaims(ctx: JobContext): Promise<{ pruned: number }> {
+  const pruned = await ctx.prisma.$transaction((tx) => pruneExpiredClaims(tx));
+  ctx.metrics.claimsPruned.inc(pruned);
+  return { pruned };
+}
+
+const RETRY = { retryLimit: 2, retryDelay: 60 };
+
+/** Every job the worker runs, by queue name. */
+export const JOBS: Record<JobName, JobDefinition> = {
+  'domains.recheck': { queue: { policy: 'stately', ...RETRY, expireInSeconds: 3_600 }, run: recheckDueDomains },
+  'domains.prune-claims': { queue: { policy: 'stately', ...RETRY, expireInSeconds: 600 }, run: pruneClaims },
+};
