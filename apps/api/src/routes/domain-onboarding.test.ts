@@ -197,6 +197,26 @@ describe.skipIf(!haveDnsmasq)('domain onboarding (dnsmasq on loopback)', () => {
     expect((await call(t.app, stranger.s, 'GET', `/api/v1/domains/${d.id}/dns?check=true`)).statusCode).toBe(404);
   });
 
+  test('a domain whose DNS fails keeps its MX state but goes to the back of the re-check rotation (it cannot starve the rest)', async () => {
+    const o = await owner();
+    await call(t.app, admin, 'POST', '/api/v1/domains', { name: domainName(), ownerId: o.id, verified: true });
+    const dead = createDnsLookup({ servers: [`127.0.0.1:${await findFreePort()}`], timeoutMs: 200 });
+    const first = await t.prisma.domain.findFirstOrThrow({
+      where: { verifiedAt: { not: null } },
+      orderBy: [{ lastDnsCheckAt: { sort: 'asc', nulls: 'first' } }, { id: 'asc' }],
+    });
+    const before = first.mxStatus;
+    expect(await recheckDomains(t.prisma, { dns: dead, mxHost: HOSTS.mxHost }, { limit: 1 })).toMatchObject({ checked: 0, unavailable: 1 });
+    const after = await t.prisma.domain.findUniqueOrThrow({ where: { id: first.id } });
+    expect(after.mxStatus).toBe(before);
+    expect(after.lastDnsCheckAt).not.toBeNull();
+    const next = await t.prisma.domain.findFirstOrThrow({
+      where: { verifiedAt: { not: null } },
+      orderBy: [{ lastDnsCheckAt: { sort: 'asc', nulls: 'first' } }, { id: 'asc' }],
+    });
+    expect(next.id).not.toBe(first.id);
+  });
+
   test('the MX re-check flags a verified domain whose MX no longer points here; the domain shows it', async () => {
     const o = await owner();
     const good = (await call(t.app, admin, 'POST', '/api/v1/domains', { name: domainName(), ownerId: o.id, verified: true })).json();

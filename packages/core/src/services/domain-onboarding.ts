@@ -154,7 +154,7 @@ export interface RecheckResult {
 /**
  * Periodic re-check: resolves the MX of verified domains (least recently checked first) and stores lastDnsCheckAt and
  * mxStatus (ok / missing / different), so the panel can flag a domain whose mail no longer reaches Mailroom. A resolver
- * failure leaves that domain's previous state and counts as unavailable.
+ * failure leaves that domain's previous MX state, counts as unavailable and moves it to the back of the rotation.
  */
 export async function recheckDomains(
   prisma: PrismaClient,
@@ -177,6 +177,9 @@ export async function recheckDomains(
       status = compare(mx.map((m) => m.exchange), (x) => sameHost(x, onboarding.mxHost)).status;
     } catch (err) {
       if (err instanceof AppError && err.code === 'DNS_UNAVAILABLE') {
+        // Its MX state stays as it was, but it goes to the back of the rotation: domains whose DNS keeps failing must
+        // not hold the head of every run (least recently checked first) and starve the others.
+        await prisma.domain.updateMany({ where: { id: d.id }, data: { lastDnsCheckAt: new Date() } });
         result.unavailable++;
         continue;
       }
