@@ -6,24 +6,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPasswordHasher } from '@mailroom/core';
 import { testDatabaseUrl } from '@mailroom/db/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { splitTraceFields } from './message.ts';
-import { createFixture, mailboxState, testPrisma, type Fixture } from './testing/fixtures.ts';
-import { startEntry, startIngress, type RunningIngress } from './testing/harness.ts';
+import { mailboxState, testPrisma, type Fixture } from './testing/fixtures.ts';
+import { startEntry, type RunningIngress, useIngressWithFixture } from './testing/harness.ts';
 import { WireClient } from './testing/wire-client.ts';
 
 const prisma = testPrisma(10);
 let ing: RunningIngress;
 let f: Fixture;
-
-beforeAll(async () => {
-  ing = await startIngress(prisma);
-  f = await createFixture(prisma);
-});
-afterAll(async () => {
-  await ing?.close();
-  await prisma.$disconnect();
-});
+useIngressWithFixture(prisma, (started) => ({ ing, f } = started));
 
 /** Runs a client process without blocking the event loop (the ingress under test lives in this process). */
 function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {

@@ -1,23 +1,15 @@
 // A pending (unverified) domain claim hosts nothing: the ingress answers exactly as for a name nobody hosts.
 import { randomBytes } from 'node:crypto';
 import { uniqueName } from '@mailroom/db/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFixture, testPrisma, type Fixture } from './testing/fixtures.ts';
-import { startIngress, type RunningIngress } from './testing/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { testPrisma, type Fixture } from './testing/fixtures.ts';
+import { type RunningIngress, useIngressWithFixture } from './testing/harness.ts';
 import { WireClient } from './testing/wire-client.ts';
 
 const prisma = testPrisma(5);
 let ing: RunningIngress;
 let f: Fixture;
-
-beforeAll(async () => {
-  ing = await startIngress(prisma);
-  f = await createFixture(prisma);
-});
-afterAll(async () => {
-  await ing?.close();
-  await prisma.$disconnect();
-});
+useIngressWithFixture(prisma, (started) => ({ ing, f } = started));
 
 async function pendingClaim(name: string) {
   return prisma.domain.create({

@@ -1,24 +1,16 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { createPrismaClient } from '@mailroom/db';
 import nodemailer from 'nodemailer';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { splitTraceFields } from './message.ts';
 import { createFixture, domainUsedBytes, mailboxState, testPrisma, type Fixture } from './testing/fixtures.ts';
-import { eventually, startIngress, type RunningIngress } from './testing/harness.ts';
+import { eventually, startIngress, type RunningIngress, useIngressWithFixture } from './testing/harness.ts';
 import { WireClient } from './testing/wire-client.ts';
 
 const prisma = testPrisma(20);
 let ing: RunningIngress;
 let f: Fixture;
-
-beforeAll(async () => {
-  ing = await startIngress(prisma);
-  f = await createFixture(prisma);
-});
-afterAll(async () => {
-  await ing?.close();
-  await prisma.$disconnect();
-});
+useIngressWithFixture(prisma, (started) => ({ ing, f } = started));
 
 function smtpTransport(port: number) {
   return nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, requireTLS: true, tls: { rejectUnauthorized: false }, name: 'client.test' });

@@ -3,10 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PrismaClient } from '@mailroom/db';
+import { afterAll, beforeAll } from 'vitest';
 import { createLogger, loadTlsMaterial } from '@mailroom/runtime';
 import { startEntry as startEntryIn } from '@mailroom/runtime/testing';
 import type { IngressConfig } from '../config.ts';
 import { createIngress, type Ingress, type IngressPorts } from '../server.ts';
+import { createFixture, type Fixture } from './fixtures.ts';
 
 export interface RunningIngress {
   ingress: Ingress;
@@ -40,3 +42,19 @@ export { eventually } from '@mailroom/runtime/testing';
 
 /** Starts a child entry point (cwd: this package) and resolves with its pino "listening" line. */
 export const startEntry = (file: string, env: NodeJS.ProcessEnv) => startEntryIn(file, env, fileURLToPath(new URL('../..', import.meta.url)));
+
+/**
+ * One ingress and one fixture shared by a whole test file: started before its tests (handed to `use`), closed with the
+ * file's Prisma client after them.
+ */
+export function useIngressWithFixture(prisma: PrismaClient, use: (started: { ing: RunningIngress; f: Fixture }) => void): void {
+  let ing: RunningIngress | undefined;
+  beforeAll(async () => {
+    ing = await startIngress(prisma);
+    use({ ing, f: await createFixture(prisma) });
+  });
+  afterAll(async () => {
+    await ing?.close();
+    await prisma.$disconnect();
+  });
+}
