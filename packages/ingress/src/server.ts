@@ -1,8 +1,7 @@
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkKey } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
-import type { Logger } from '@mailroom/runtime';
+import { createOpsServer, type Logger, type OpsServer } from '@mailroom/runtime';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { DEFAULT_INGRESS_CONFIG, type IngressConfig } from './config.ts';
 import { DeliveryService, replyForError, type DeliveryTarget, type RecipientResolution } from './delivery.ts';
@@ -234,7 +233,18 @@ export function createIngress(deps: IngressDeps): Ingress {
   // one message of the largest size always fits, or nothing could ever be delivered
   const memory = new MemoryBudget(Math.max(config.maxBufferedBytes, config.maxMessageBytes * MEMORY_COST_PER_OCTET));
   let ports: IngressPorts | undefined;
-  let httpServer: http.Server | null = null;
+  const ops: OpsServer | null =
+    config.metricsPort === null
+      ? null
+      : createOpsServer({
+          host: config.metricsHost,
+          port: config.metricsPort,
+          ready: async () => {
+            await deps.prisma.$queryRaw`SELECT 1`;
+            return !!ports && !closing;
+          },
+          metrics: metrics.registry,
+        });
   let closing = false;
 
   const build = (protocol: Protocol): IngressSmtpServer => {
@@ -466,42 +476,6 @@ export function createIngress(deps: IngressDeps): Ingress {
       });
     });
 
-  const startHttp = (port: number) =>
-    new Promise<number>((resolve, reject) => {
-      httpServer = http.createServer((req, res) => {
-        const url = (req.url ?? '/').split('?')[0];
-        if (req.method !== 'GET' && req.method !== 'HEAD') {
-          res.writeHead(405, { allow: 'GET, HEAD' }).end();
-          return;
-        }
-        if (url === '/healthz') {
-          res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-        } else if (url === '/readyz') {
-          const checkDb = deps.prisma.$queryRaw`SELECT 1`;
-          const timeout = new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000).unref());
-          Promise.race([checkDb, timeout]).then(
-            () => {
-              const ready = !!ports && !closing;
-              res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
-            },
-            () => res.writeHead(503, { 'content-type': 'text/plain' }).end('database unavailable\n'),
-          );
-        } else if (url === '/metrics') {
-          metrics.registry.metrics().then(
-            (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
-            () => res.writeHead(500).end(),
-          );
-        } else {
-          res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-        }
-      });
-      httpServer.once('error', reject);
-      httpServer.listen(port, config.metricsHost, () => {
-        httpServer!.off('error', reject);
-        resolve((httpServer!.address() as AddressInfo).port);
-      });
-    });
-
   const closeSmtp = (server: SMTPServer) => new Promise<void>((resolve) => server.close(() => resolve()));
 
   return {
@@ -517,26 +491,20 @@ export function createIngress(deps: IngressDeps): Ingress {
     addresses: () => ({
       lmtp: lmtp.server.address() as AddressInfo | null,
       smtp: (smtp?.server.address() ?? null) as AddressInfo | null,
-      metrics: ((httpServer as http.Server | null)?.address() ?? null) as AddressInfo | null,
+      metrics: ops?.address() ?? null,
     }),
     bufferedBytes: () => memory.used,
     async listen() {
       const lmtpPort = await listenOne(lmtp, config.lmtpPort, config.lmtpHost);
       const smtpPort = smtp ? await listenOne(smtp, config.smtpPort, config.host) : null;
-      const metricsPort = config.metricsPort === null ? null : await startHttp(config.metricsPort);
+      const metricsPort = ops ? await ops.listen() : null;
       ports = { lmtp: lmtpPort, smtp: smtpPort, metrics: metricsPort };
       return ports;
     },
     async close() {
       closing = true;
       await Promise.all([closeSmtp(lmtp), smtp ? closeSmtp(smtp) : Promise.resolve()]);
-      const h = httpServer as http.Server | null;
-      if (h) {
-        await new Promise<void>((resolve) => {
-          h.close(() => resolve());
-          h.closeAllConnections();
-        });
-      }
+      await ops?.close();
     },
   };
 }

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
 import { networkKey } from '@mailroom/core';
-import type { Logger } from '@mailroom/runtime';
+import { createOpsServer, type Logger } from '@mailroom/runtime';
 import type { Pop3Config } from './config.ts';
 import { createPop3Metrics, type Pop3Metrics } from './metrics.ts';
 import { Pop3Session, type SessionContext } from './session.ts';
@@ -49,7 +48,7 @@ function listenOn(server: net.Server, port: number, host: string): Promise<numbe
   });
 }
 
-function closeServer(server: net.Server | http.Server): Promise<void> {
+function closeServer(server: net.Server): Promise<void> {
   return new Promise((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
 }
 
@@ -150,24 +149,18 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   tlsServer.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'TLS handshake failed'));
 
   let ready = false;
-  const httpServer = http.createServer((req, res) => {
-    const url = (req.url ?? '/').split('?')[0];
-    if (url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok' }));
-    } else if (url === '/readyz') {
-      store.ping().then(
-        () => res.writeHead(ready && !closing ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ready && !closing ? 'ready' : 'not ready' })),
-        () => res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'database unavailable' })),
-      );
-    } else if (url === '/metrics') {
-      metrics.registry.metrics().then(
-        (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
-        () => res.writeHead(500).end(),
-      );
-    } else {
-      res.writeHead(404).end();
-    }
-  });
+  const ops =
+    config.metricsPort === null
+      ? null
+      : createOpsServer({
+          host: config.metricsHost,
+          port: config.metricsPort,
+          ready: async () => {
+            await store.ping();
+            return ready && !closing;
+          },
+          metrics: metrics.registry,
+        });
 
   return {
     ports,
@@ -179,7 +172,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
     async listen() {
       ports.pop3 = await listenOn(plainServer, config.port, config.host);
       if (config.tlsPort !== null) ports.pop3s = await listenOn(tlsServer, config.tlsPort, config.host);
-      if (config.metricsPort !== null) ports.metrics = await listenOn(httpServer as unknown as net.Server, config.metricsPort, config.metricsHost);
+      if (ops) ports.metrics = await ops.listen();
       renewTimer = setInterval(() => {
         const abandoned = ctx.abandonedLeases;
         store.renewLocks(holder, config.leaseTtlMs, [...abandoned.keys()]).catch((err) => logger.warn({ err: (err as Error).message }, 'lease renewal failed'));
@@ -209,8 +202,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       await stopped;
       if (renewTimer) clearInterval(renewTimer);
       await store.releaseAllLocks(holder).catch((err) => logger.warn({ err: (err as Error).message }, 'releasing leases failed'));
-      httpServer.closeAllConnections?.();
-      await closeServer(httpServer);
+      await ops?.close();
     },
   };
 }
