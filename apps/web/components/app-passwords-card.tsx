@@ -2,7 +2,7 @@
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { ConfirmButton } from '@/components/confirm-button';
-import { CopyButton } from '@/components/copy-button';
+import { ShownOnce } from '@/components/shown-once';
 import { Form } from '@/components/form';
 import { Alert, buttonClass, Card, describedBy, EmptyState, Field, inputClass } from '@/components/ui';
 import { fieldErrors, problemMessage, useApi, type ClientProblem } from '@/lib/client';
@@ -51,16 +51,9 @@ export function AppPasswordsCard({ mailboxId, list }: { mailboxId: string; list:
   return (
     <Card id="app-passwords" title="App passwords" description="One password per mail program or device, for POP3. Revoking one signs out only that device; the others keep working.">
       {created && (
-        <div className="mb-6 rounded-md bg-green-50 p-4 ring-1 ring-green-600/20 ring-inset" role="status">
-          <p className="text-sm font-semibold text-green-900">App password “{created.name}” created. Enter it in the device now: it is shown only once.</p>
-          <div className="mt-2 flex flex-wrap items-center gap-2">
-            <code className="min-w-0 flex-1 rounded bg-white px-2 py-1.5 font-mono text-base tracking-wide text-slate-900 ring-1 ring-slate-200" data-testid="new-app-password">
-              {created.password}
-            </code>
-            <CopyButton value={created.password} label="app password" />
-          </div>
+        <ShownOnce title={`App password “${created.name}” created. Enter it in the device now: it is shown only once.`} value={created.password} label="app password" testId="new-app-password">
           <p className="mt-2 text-xs text-green-900">Dashes and capital letters do not matter when typing it.</p>
-        </div>
+        </ShownOnce>
       )}
       {problem && <Alert>{problemMessage(problem)}</Alert>}
       {list.items.length === 0 ? (
