@@ -11,6 +11,7 @@ import { makeProblem } from './problems.ts';
 import { fastSerializerCompiler } from './serializer.ts';
 import { aliasRoutes } from './routes/aliases.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
+import { appPasswordRoutes } from './routes/app-passwords.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
 import { clientSettingsRoutes, publicAutoconfigRoutes } from './routes/autoconfig.ts';
@@ -18,6 +19,7 @@ import type { RouteContext } from './routes/common.ts';
 import { domainRoutes } from './routes/domains.ts';
 import { mailboxRoutes } from './routes/mailboxes.ts';
 import { ownerRoutes } from './routes/owners.ts';
+import { sessionRoutes } from './routes/sessions.ts';
 
 export interface AppDeps {
   prisma: PrismaClient;
@@ -89,6 +91,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await apiKeyRoutes(zapp, ctx);
       await auditRoutes(zapp, ctx);
       await clientSettingsRoutes(zapp, ctx);
+      await appPasswordRoutes(zapp, ctx);
+      await sessionRoutes(zapp, ctx);
     },
     { prefix: '/api/v1' },
   );

@@ -133,6 +133,14 @@ export const EXPECTED_OPERATIONS = [
   'POST /api/v1/me/mobileconfig',
   'GET /api/autoconfig/mail/config-v1.1.xml',
   'POST /api/autodiscover/autodiscover.xml',
+  'GET /api/v1/mailboxes/{mailboxId}/app-passwords',
+  'POST /api/v1/mailboxes/{mailboxId}/app-passwords',
+  'DELETE /api/v1/mailboxes/{mailboxId}/app-passwords/{appPasswordId}',
+  'PUT /api/v1/mailboxes/{mailboxId}/app-password-policy',
+  'PUT /api/v1/domains/{domainId}/app-password-policy',
+  'GET /api/v1/auth/sessions',
+  'DELETE /api/v1/auth/sessions/{sessionId}',
+  'POST /api/v1/auth/sessions/revoke-others',
 ].sort();
 
 /** Public operations: no credentials, so no 401 to document. */

@@ -71,6 +71,12 @@ async function login(s: Pop3Session, login: string, password: string): Promise<v
       await s.reply(reply);
       return;
     }
+    if (auth.status === 'app-password-required') {
+      result = 'app_password_required';
+      s.log.info({ login }, 'login refused: app password required');
+      await s.reply('-ERR [AUTH] This mailbox accepts only app passwords for POP3: create one in the Mailroom panel.');
+      return;
+    }
     if (auth.status === 'disabled') {
       result = 'disabled';
       s.log.info({ login }, 'login refused: disabled');

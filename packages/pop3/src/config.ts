@@ -46,6 +46,11 @@ export const pop3EnvSchema = baseEnvSchema.extend({
    * once with -ERR [SYS/TEMP] (the connection is not held for up to 15 s).
    */
   POP3_THROTTLE_MAX_SLEEP_MS: nonNegativeIntSchema.max(15_000).default(3_000),
+  /**
+   * Operator default: POP3 accepts app passwords only (the main password then signs in to self-service only). A domain
+   * or mailbox setting overrides it (see README, "POP3 app passwords").
+   */
+  POP3_REQUIRE_APP_PASSWORDS: boolSchema.default(false),
 });
 /** zod comes through @mailroom/runtime's schemas, so this package needs no direct zod dependency. */
 export type Pop3Env = ReturnType<typeof pop3EnvSchema.parse>;

@@ -24,7 +24,9 @@ const hasher = createPasswordHasher(argon2Params(env));
 // The dummy verification for unknown logins costs what the stored hashes cost, even after ARGON2_* changed.
 await sampleStoredHashParams(prisma, hasher).catch((err: Error) => logger.warn({ err: err.message }, 'could not sample stored password hashes'));
 const secret = await loadServerSecret(env.MAILROOM_SECRET, env.MAILROOM_DATA_DIR);
-const store = new PrismaMaildropStore({ prisma, pool: db.streamPool, hasher, throttle: new AuthThrottle(prisma, secret) });
+const store = new PrismaMaildropStore({ prisma, pool: db.streamPool, hasher, throttle: new AuthThrottle(prisma, secret),
+  requireAppPasswords: env.POP3_REQUIRE_APP_PASSWORDS,
+});
 const material = await loadTlsMaterial({
   certFile: env.TLS_CERT_FILE,
   keyFile: env.TLS_KEY_FILE,

@@ -1,4 +1,4 @@
-import { authenticateMailbox, type AuthThrottle, type PasswordHasher } from '@mailroom/core';
+import { authenticateMailbox, recordAppPasswordUse, type AuthThrottle, type PasswordHasher } from '@mailroom/core';
 import type { PgPool, PrismaClient } from '@mailroom/db';
 import { streamCopyRows } from './pg-copy.ts';
 import {
@@ -36,6 +36,8 @@ export interface PrismaMaildropStoreOptions {
   pool?: PgPool;
   hasher: PasswordHasher;
   throttle: AuthThrottle;
+  /** Operator default (POP3_REQUIRE_APP_PASSWORDS): only app passwords sign in, unless the domain or mailbox says otherwise. */
+  requireAppPasswords?: boolean;
   chunkOctets?: number;
   /** Chunks fetched ahead of the one being written (each on its own pooled connection). */
   prefetchChunks?: number;
@@ -46,6 +48,7 @@ export class PrismaMaildropStore implements MaildropStore {
   private readonly prisma: PrismaClient;
   private readonly hasher: PasswordHasher;
   private readonly throttle: AuthThrottle;
+  private readonly requireAppPasswords: boolean;
   private readonly chunkOctets: number;
   private readonly chunkOverride: number | undefined;
   private readonly prefetchChunks: number;
@@ -56,6 +59,7 @@ export class PrismaMaildropStore implements MaildropStore {
     this.pool = opts.pool;
     this.hasher = opts.hasher;
     this.throttle = opts.throttle;
+    this.requireAppPasswords = opts.requireAppPasswords ?? false;
     this.chunkOctets = opts.chunkOctets ?? MESSAGE_CHUNK_OCTETS;
     this.chunkOverride = opts.chunkOctets;
     this.prefetchChunks = opts.prefetchChunks ?? MESSAGE_PREFETCH_CHUNKS;
@@ -63,12 +67,15 @@ export class PrismaMaildropStore implements MaildropStore {
 
   async authenticate(login: string, password: string, attempt: AuthAttempt): Promise<AuthOutcome> {
     const r = await this.throttle.attempt({ ...attempt, login, password }, async (account) => {
-      const a = await authenticateMailbox(this.prisma, this.hasher, account, password);
+      // The main password and every app password of the mailbox share the account's throttle count and its
+      // "same wrong password repeated" memory (both keyed on the canonical address).
+      const a = await authenticateMailbox(this.prisma, this.hasher, account, password, { service: 'pop3', requireAppPasswordsDefault: this.requireAppPasswords });
       return { passwordOk: a.status !== 'invalid', value: a };
     });
     if (r.status !== 'ok') return r;
     if (r.value.status !== 'ok') return r.value;
     const m = r.value.mailbox;
+    if (m.appPasswordId) await recordAppPasswordUse(this.prisma, m.appPasswordId, attempt.ip);
     return {
       status: 'ok',
       maildrop: {

@@ -22,6 +22,8 @@ export type AuthOutcome =
   | { status: 'invalid' }
   /** Right password, but the mailbox, its domain or its owner is disabled. */
   | { status: 'disabled' }
+  /** The right main password, but the mailbox accepts only app passwords for POP3. */
+  | { status: 'app-password-required' }
   | { status: 'ok'; maildrop: Maildrop };
 
 /** One message as listed at login. Sizes are exact octets of the CRLF wire form. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { AppError, authenticateApiKey, authenticateSession, checkCsrf, type Actor, type MailboxPrincipal, type UserPrincipal } from '@mailroom/core';
+import { AppError, ApiKeyUsageRecorder, authenticateApiKey, authenticateSession, checkCsrf, type Actor, type MailboxPrincipal, type UserPrincipal } from '@mailroom/core';
 import { CSRF_HEADER, SESSION_COOKIE } from '@mailroom/core/schemas';
 import type { PrismaClient } from '@mailroom/db';
 
@@ -23,6 +23,7 @@ export const authPlugin = fp<{ prisma: PrismaClient; apiKeyCacheMs: number }>(as
    */
   const keyCache = new Map<string, { principal: UserPrincipal; until: number; expiresAt: number }>();
   app.decorate('invalidateCredentials', () => keyCache.clear());
+  const keyUsage = new ApiKeyUsageRecorder(opts.prisma);
   const lookupKey = async (key: string): Promise<UserPrincipal | undefined> => {
     const now = Date.now();
     const id = createHash('sha256').update(key).digest('base64url');
@@ -47,6 +48,7 @@ export const authPlugin = fp<{ prisma: PrismaClient; apiKeyCacheMs: number }>(as
       if (!m) throw new AppError('UNAUTHENTICATED', 'Use Authorization: Bearer <API key>');
       const principal = await lookupKey(m[1]!);
       if (!principal) throw new AppError('UNAUTHENTICATED', 'The API key is invalid, expired or revoked');
+      if (principal.apiKey) keyUsage.note(principal.apiKey.id, req.ip);
       req.principal = principal;
       return;
     }

@@ -62,6 +62,7 @@ export const docsPlugin = fp(async (app: FastifyInstance) => {
         { name: 'mailboxes', description: 'POP3 maildrops' },
         { name: 'aliases', description: 'Aliases and catch-alls to internal mailboxes' },
         { name: 'api-keys', description: 'Scoped API keys' },
+        { name: 'app-passwords', description: 'POP3 app passwords of a mailbox and the app-passwords-only policy' },
         { name: 'audit', description: 'Who changed what' },
         { name: 'autoconfig', description: 'Mail client settings: Thunderbird autoconfig and Outlook autodiscover (public), the connection card' },
       ],

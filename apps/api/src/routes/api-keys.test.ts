@@ -1,3 +1,4 @@
+import { eventually } from '@mailroom/runtime/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { call, createKey, createTestApp, createUser, login, type TestContext, uniqueName } from '../testing.ts';
 
@@ -31,6 +32,21 @@ describe('api keys', () => {
     expect(d.statusCode).toBe(201);
     await new Promise((r) => setTimeout(r, 50));
     expect((await call(t.app, o.s, 'GET', `/api/v1/api-keys/${created.id}`)).json().lastUsedAt).not.toBeNull();
+  });
+
+  test('last use: when and from where, written at most once a minute per key (also while the key is cached)', async () => {
+    const o = await owner();
+    const key = await createKey(t.prisma, o.id, ['domains:read']);
+    const id = (await call(t.app, o.s, 'GET', '/api/v1/api-keys')).json().items[0].id;
+    const use = (ip: string) => t.app.inject({ method: 'GET', url: '/api/v1/domains', headers: { authorization: `Bearer ${key}` }, remoteAddress: ip });
+    expect((await call(t.app, o.s, 'GET', `/api/v1/api-keys/${id}`)).json()).toMatchObject({ lastUsedAt: null, lastUsedIp: null });
+    expect((await use('198.51.100.20')).statusCode).toBe(200);
+    await eventually(async () => (await call(t.app, o.s, 'GET', `/api/v1/api-keys/${id}`)).json().lastUsedIp === '198.51.100.20');
+    const first = (await call(t.app, o.s, 'GET', `/api/v1/api-keys/${id}`)).json().lastUsedAt;
+    // Within the minute another use changes nothing.
+    expect((await use('198.51.100.21')).statusCode).toBe(200);
+    const row = await t.prisma.apiKey.findUniqueOrThrow({ where: { id } });
+    expect({ at: row.lastUsedAt?.toISOString(), ip: row.lastUsedIp }).toEqual({ at: first, ip: '198.51.100.20' });
   });
 
   test('a tampered secret, a revoked key and an expired key are 401', async () => {

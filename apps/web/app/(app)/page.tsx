@@ -1,12 +1,13 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { AppPasswordsCard } from '@/components/app-passwords-card';
 import { ConnectionCard } from '@/components/connection-card';
 import { DomainStatusBadges, mxNeedsAttention } from '@/components/domain-status';
 import { Pager } from '@/components/pager';
 import { buttonClass, ButtonLink, Card, EmptyState, inputClass, PageHeader, Stat, UsageBar } from '@/components/ui';
 import { apiGet, qs, requireMe } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
-import type { Domain, Page } from '@/lib/types';
+import type { AppPasswordList, Domain, Page } from '@/lib/types';
 
 export const metadata: Metadata = { title: 'Dashboard' };
 
@@ -112,8 +113,9 @@ export default async function DashboardPage({ searchParams }: { searchParams: Pr
   );
 }
 
-function MailboxHome({ me }: { me: Awaited<ReturnType<typeof requireMe>> }) {
+async function MailboxHome({ me }: { me: Awaited<ReturnType<typeof requireMe>> }) {
   const mb = me.mailbox!;
+  const appPasswords = await apiGet<AppPasswordList>(`/mailboxes/${mb.id}/app-passwords`);
   return (
     <>
       <PageHeader title={mb.address} description={mb.displayName ?? 'Your mailbox'} actions={<ButtonLink href="/account" variant="secondary">Change password</ButtonLink>} />
@@ -126,6 +128,9 @@ function MailboxHome({ me }: { me: Awaited<ReturnType<typeof requireMe>> }) {
         <Stat label="Last POP3 login" value={<span className="text-base">{formatDateTime(mb.lastLoginAt)}</span>} />
       </dl>
       <ConnectionCard address={mb.address} profilePath="/me/mobileconfig" />
+      <div className="mt-8">
+        <AppPasswordsCard mailboxId={mb.id} list={appPasswords} />
+      </div>
     </>
   );
 }

@@ -10,7 +10,8 @@ export const apiKeySchema = z
     scopes: z.array(apiKeyScopeSchema),
     domainIds: z.array(idSchema).describe('Empty: every domain the user may reach'),
     expiresAt: isoDateTimeSchema.nullable(),
-    lastUsedAt: isoDateTimeSchema.nullable(),
+    lastUsedAt: isoDateTimeSchema.nullable().describe('Recorded at most once a minute per key'),
+    lastUsedIp: z.string().nullable().describe('Client address of that last use'),
     revokedAt: isoDateTimeSchema.nullable(),
     createdAt: isoDateTimeSchema,
   })

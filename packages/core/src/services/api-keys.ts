@@ -40,6 +40,7 @@ export function toApiKeyDto(r: ApiKeyRow): ApiKey {
     domainIds: r.domainIds,
     expiresAt: iso(r.expiresAt),
     lastUsedAt: iso(r.lastUsedAt),
+    lastUsedIp: r.lastUsedIp,
     revokedAt: iso(r.revokedAt),
     createdAt: r.createdAt.toISOString(),
   };
@@ -54,21 +55,18 @@ export async function authenticateApiKey(prisma: PrismaClient, key: string, now 
   if (!parsed) return undefined;
   // One indexed statement (prefix is unique), joined to the user; the hot path of every automated request.
   const rows = await prisma.$queryRaw<
-    { id: string; secret_hash: string; scopes: string[]; domain_ids: string[]; expires_at: Date | null; revoked_at: Date | null; last_used_at: Date | null; user_id: string; email: string; role: 'ADMIN' | 'OWNER'; disabled: boolean }[]
-  >`SELECT k.id, k.secret_hash, k.scopes, k.domain_ids::text[] AS domain_ids, k.expires_at, k.revoked_at, k.last_used_at,
+    { id: string; secret_hash: string; scopes: string[]; domain_ids: string[]; expires_at: Date | null; revoked_at: Date | null; user_id: string; email: string; role: 'ADMIN' | 'OWNER'; disabled: boolean }[]
+  >`SELECT k.id, k.secret_hash, k.scopes, k.domain_ids::text[] AS domain_ids, k.expires_at, k.revoked_at,
            u.id AS user_id, u.email, u.role::text AS role, u.disabled
     FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.prefix = ${parsed.prefix}`;
   const r = rows[0];
   const row = r
-    ? { id: r.id, secretHash: r.secret_hash, scopes: r.scopes, domainIds: r.domain_ids, expiresAt: r.expires_at, revokedAt: r.revoked_at, lastUsedAt: r.last_used_at, user: { id: r.user_id, email: r.email, role: r.role, disabled: r.disabled } }
+    ? { id: r.id, secretHash: r.secret_hash, scopes: r.scopes, domainIds: r.domain_ids, expiresAt: r.expires_at, revokedAt: r.revoked_at, user: { id: r.user_id, email: r.email, role: r.role, disabled: r.disabled } }
     : null;
   const expected = Buffer.from(row?.secretHash ?? sha256Hex('no-such-key'), 'hex');
   const actual = Buffer.from(sha256Hex(parsed.secret), 'hex');
   const match = expected.length === actual.length && timingSafeEqual(expected, actual);
   if (!row || !match || row.revokedAt || (row.expiresAt && row.expiresAt <= now) || row.user.disabled) return undefined;
-  if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > API_KEY_LAST_USED_RESOLUTION_MS) {
-    void prisma.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: now } }).catch(() => undefined);
-  }
   return {
     kind: 'user',
     userId: row.user.id,
@@ -76,6 +74,31 @@ export async function authenticateApiKey(prisma: PrismaClient, key: string, now 
     role: row.user.role,
     apiKey: { id: row.id, scopes: row.scopes.filter((s): s is ApiKeyScope => (API_KEY_SCOPES as readonly string[]).includes(s)), domainIds: row.domainIds, expiresAt: row.expiresAt },
   };
+}
+
+/** Keys whose last use this process remembers (beyond that the map starts over; the SQL guard still holds). */
+const API_KEY_USAGE_MEMORY = 10_000;
+
+/**
+ * Records when and from where API keys were last used, off the request's path: at most one write per key per
+ * API_KEY_LAST_USED_RESOLUTION_MS from this process (remembered in memory), and the UPDATE itself skips a row written
+ * within that time by another process. The write is not awaited; a failure only loses one "last used" mark.
+ */
+export class ApiKeyUsageRecorder {
+  private readonly written = new Map<string, number>();
+
+  constructor(private readonly prisma: PrismaClient) {}
+
+  note(apiKeyId: string, ip: string, now = new Date()): void {
+    const last = this.written.get(apiKeyId);
+    if (last !== undefined && now.getTime() - last < API_KEY_LAST_USED_RESOLUTION_MS) return;
+    if (this.written.size >= API_KEY_USAGE_MEMORY) this.written.clear();
+    this.written.set(apiKeyId, now.getTime());
+    const stale = new Date(now.getTime() - API_KEY_LAST_USED_RESOLUTION_MS);
+    void this.prisma.$executeRaw`
+      UPDATE api_keys SET last_used_at = ${now}::timestamptz, last_used_ip = ${ip.slice(0, 100)}
+      WHERE id = ${apiKeyId}::uuid AND (last_used_at IS NULL OR last_used_at <= ${stale}::timestamptz)`.catch(() => undefined);
+  }
 }
 
 /** A key restricted to domains reaches no owner: it may not carry owners:* scopes (SCOPE_NOT_ALLOWED). */

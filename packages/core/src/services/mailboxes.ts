@@ -172,7 +172,7 @@ export async function listMailboxes(prisma: PrismaClient, actor: Actor, domainId
   );
 }
 
-async function findVisibleMailbox(prisma: PrismaClient | Prisma.TransactionClient, actor: Actor, mailboxId: string, scope: 'mailboxes:read' | 'mailboxes:write') {
+export async function findVisibleMailbox(prisma: PrismaClient | Prisma.TransactionClient, actor: Actor, mailboxId: string, scope: 'mailboxes:read' | 'mailboxes:write') {
   const p = requireUser(actor, scope);
   const row = await prisma.mailbox.findFirst({
     where: { id: mailboxId, domain: visibleDomainWhere(p) },

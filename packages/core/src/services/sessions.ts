@@ -110,6 +110,9 @@ export async function login(deps: AuthDeps, input: LoginInput): Promise<LoginRes
   return { token, csrfToken, expiresAt, principal };
 }
 
+/** A session's lastSeenAt is written at most this often (the sessions list shows it). */
+export const SESSION_LAST_SEEN_RESOLUTION_MS = 60_000;
+
 export interface SessionAuth {
   principal: UserPrincipal | MailboxPrincipal;
   csrfHash: string;
@@ -130,7 +133,8 @@ export async function authenticateSession(prisma: PrismaClient, token: string, n
     },
   });
   if (!s || s.expiresAt <= now) return undefined;
-  if (now.getTime() - s.lastSeenAt.getTime() > 5 * 60_000) void prisma.session.update({ where: { id: s.id }, data: { lastSeenAt: now } }).catch(() => undefined);
+  // A cheap, throttled write: at most once per SESSION_LAST_SEEN_RESOLUTION_MS, not awaited.
+  if (now.getTime() - s.lastSeenAt.getTime() > SESSION_LAST_SEEN_RESOLUTION_MS) void prisma.session.update({ where: { id: s.id }, data: { lastSeenAt: now } }).catch(() => undefined);
   if (s.user) {
     if (s.user.disabled) return undefined;
     return { csrfHash: s.csrfHash, principal: { kind: 'user', userId: s.user.id, email: s.user.email, role: s.user.role, sessionId: s.id } };

@@ -1,7 +1,9 @@
 import type { Metadata } from 'next';
 import { Card, PageHeader } from '@/components/ui';
-import { requireMe } from '@/lib/api';
+import { SessionsCard } from '@/components/sessions-card';
+import { apiGet, requireMe } from '@/lib/api';
 import { formatDateTime } from '@/lib/format';
+import type { SessionList } from '@/lib/types';
 import { ChangePasswordForm } from './change-password-form';
 
 export const metadata: Metadata = { title: 'Account' };
@@ -9,6 +11,7 @@ export const metadata: Metadata = { title: 'Account' };
 export default async function AccountPage() {
   const me = await requireMe();
   const who = me.user?.email ?? me.mailbox?.address ?? '';
+  const sessions = await apiGet<SessionList>('/auth/sessions');
   return (
     <>
       <PageHeader title={me.mailbox ? 'Change password' : 'Account'} description={`Signed in as ${who}`} />
@@ -34,6 +37,7 @@ export default async function AccountPage() {
         <Card id="password" title={me.mailbox ? 'Mailbox password' : 'Change password'} description={me.mailbox ? 'This is the password your mail program uses, too: update it there afterwards.' : 'Choose a long password you do not use anywhere else.'}>
           <ChangePasswordForm username={who} />
         </Card>
+        <SessionsCard list={sessions} />
       </div>
     </>
   );

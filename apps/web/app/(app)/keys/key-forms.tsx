@@ -3,7 +3,7 @@ import { Form } from '@/components/form';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { ConfirmButton } from '@/components/confirm-button';
-import { CopyButton } from '@/components/copy-button';
+import { ShownOnce } from '@/components/shown-once';
 import { Alert, buttonClass, Card, describedBy, Field, inputClass } from '@/components/ui';
 import { fieldErrors, problemMessage, useApi, type ClientProblem } from '@/lib/client';
 import type { ApiKeyScope, CreatedApiKey } from '@/lib/types';
@@ -53,17 +53,7 @@ export function CreateKeyForm({ domains }: { domains: { id: string; name: string
 
   return (
     <Card id="new-key" title="Create a key">
-      {created && (
-        <div className="mb-6 rounded-md bg-green-50 p-4 ring-1 ring-green-600/20 ring-inset" role="status">
-          <p className="text-sm font-semibold text-green-900">Key “{created.name}” created. Copy it now: it is shown only once.</p>
-          <div className="mt-2 flex flex-wrap items-center gap-2">
-            <code className="min-w-0 flex-1 rounded bg-white px-2 py-1.5 font-mono text-sm break-all text-slate-900 ring-1 ring-slate-200" data-testid="new-api-key">
-              {created.key}
-            </code>
-            <CopyButton value={created.key} label="API key" />
-          </div>
-        </div>
-      )}
+      {created && <ShownOnce title={`Key “${created.name}” created. Copy it now: it is shown only once.`} value={created.key} label="API key" testId="new-api-key" />}
       <Form onSubmit={submit} className="space-y-5">
         {problem && <Alert>{problemMessage(problem)}</Alert>}
         <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">

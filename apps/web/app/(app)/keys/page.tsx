@@ -34,6 +34,7 @@ export default async function KeysPage() {
                       <p className="mt-1 text-xs text-slate-600">{k.scopes.join(', ')}</p>
                       <p className="mt-1 text-xs text-slate-600">
                         {k.domainIds.length ? `Only ${k.domainIds.map((id) => domainName.get(id) ?? id).join(', ')}` : 'All your domains'} · created {formatDateTime(k.createdAt)} · last used {formatDateTime(k.lastUsedAt)}
+                        {k.lastUsedIp ? ` from ${k.lastUsedIp}` : ''}
                         {k.expiresAt ? ` · expires ${formatDateTime(k.expiresAt)}` : ''}
                       </p>
                     </div>

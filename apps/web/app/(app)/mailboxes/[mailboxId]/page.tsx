@@ -1,10 +1,11 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { AppPasswordsCard } from '@/components/app-passwords-card';
 import { ConnectionCard } from '@/components/connection-card';
 import { Alert, Badge, PageHeader, Stat, UsageBar } from '@/components/ui';
 import { apiGet, requireUser } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
-import type { Domain, Mailbox } from '@/lib/types';
+import type { AppPasswordList, Domain, Mailbox } from '@/lib/types';
 import { DeleteMailbox, MailboxForm, ResetPasswordForm } from './mailbox-forms';
 
 export const metadata: Metadata = { title: 'Mailbox' };
@@ -14,7 +15,7 @@ export default async function MailboxPage({ params, searchParams }: { params: Pr
   const { mailboxId } = await params;
   const { created } = await searchParams;
   const mb = await apiGet<Mailbox>(`/mailboxes/${encodeURIComponent(mailboxId)}`);
-  const domain = await apiGet<Domain>(`/domains/${mb.domainId}`);
+  const [domain, appPasswords] = await Promise.all([apiGet<Domain>(`/domains/${mb.domainId}`), apiGet<AppPasswordList>(`/mailboxes/${mb.id}/app-passwords`)]);
   return (
     <>
       <PageHeader
@@ -44,6 +45,7 @@ export default async function MailboxPage({ params, searchParams }: { params: Pr
           <MailboxForm mailbox={mb} />
           <ResetPasswordForm mailboxId={mb.id} address={mb.address} />
         </div>
+        <AppPasswordsCard mailboxId={mb.id} list={appPasswords} />
         <DeleteMailbox mailbox={mb} />
       </div>
     </>

@@ -1,0 +1,69 @@
+import { apiSession, createOwner, createVerifiedDomain, expect, expectAccessible, pop3Fetch, screenshot, signIn, strongPassword, test, uniqueName } from './helpers';
+
+test('app passwords and sessions: an owner gives a phone its own POP3 app password, sees it once, revokes it; the main password keeps working', async ({ page }) => {
+  const owner = await createOwner();
+  const api = await apiSession(owner.email, owner.password);
+  const domain = await createVerifiedDomain(owner.id, `${uniqueName('j7')}.example`);
+  const password = strongPassword();
+  const mailbox = await api.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, { localPart: 'erin', password });
+  await api.ctx.dispose();
+
+  await signIn(page, owner.email, owner.password);
+  await page.goto(`/mailboxes/${mailbox.id}`);
+  const card = page.locator('#app-passwords');
+  await expect(card.getByText('No app passwords yet')).toBeVisible();
+  await card.getByLabel('Device name').fill('phone');
+  await card.getByRole('button', { name: 'Create app password' }).click();
+  const shown = card.getByTestId('new-app-password');
+  await expect(shown).toHaveText(/^[a-z]{4}(-[a-z]{4}){5}$/);
+  const appPassword = (await shown.textContent())!;
+  await expect(card.getByText('it is shown only once')).toBeVisible();
+  await expect(card.getByRole('list', { name: 'App passwords' })).toContainText('phone');
+  await expectAccessible(page, 'the mailbox page with an app password');
+  await screenshot(page, 'journey-app-passwords-app-password-created');
+
+  // The phone signs in over POP3 with it; the main password works too.
+  expect((await pop3Fetch(mailbox.address, appPassword)).ok).toBe(true);
+  expect((await pop3Fetch(mailbox.address, password)).ok).toBe(true);
+
+  // Shown once: after a reload only its name, its public first group and its last use remain.
+  await page.reload();
+  await expect(card.getByTestId('new-app-password')).toHaveCount(0);
+  const row = card.getByRole('listitem').filter({ hasText: 'phone' });
+  await expect(row).toContainText(`${appPassword.slice(0, 4)}-…`);
+  await expect(row).toContainText('from 127.0.0.1');
+  await expect(page.locator('body')).not.toContainText(appPassword.slice(5));
+
+  // The phone is lost: revoke its password. POP3 refuses it; the mailbox password is untouched.
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke app password' }).click();
+  await expect(card.getByText('No app passwords yet')).toBeVisible();
+  expect((await pop3Fetch(mailbox.address, appPassword)).ok).toBe(false);
+  expect((await pop3Fetch(mailbox.address, password)).ok).toBe(true);
+});
+
+test('app passwords and sessions: a user sees where they are signed in and signs out every other session', async ({ page }) => {
+  const owner = await createOwner();
+  // Another browser (an API session) is signed in as the same user.
+  const elsewhere = await apiSession(owner.email, owner.password);
+
+  await signIn(page, owner.email, owner.password);
+  await page.goto('/account');
+  const card = page.locator('#sessions');
+  const items = card.getByRole('list', { name: 'Sessions' }).getByRole('listitem');
+  await expect(items).toHaveCount(2);
+  await expect(card.getByText('This session')).toBeVisible();
+  await expect(card).toContainText('Chrome');
+  await expectAccessible(page, 'the account page with sessions');
+  await screenshot(page, 'journey-app-passwords-sessions');
+
+  await card.getByRole('button', { name: 'Sign out all other sessions' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Sign out other sessions' }).click();
+  await expect(card.getByText('1 other session signed out.')).toBeVisible();
+  await expect(items).toHaveCount(1);
+  expect((await elsewhere.ctx.get('/api/v1/me')).status()).toBe(401);
+  await elsewhere.ctx.dispose();
+  // This browser is still signed in.
+  await page.reload();
+  await expect(page.getByRole('heading', { level: 1, name: 'Account' })).toBeVisible();
+});

@@ -1,0 +1,172 @@
+import { randomInt } from 'node:crypto';
+import type { Prisma, PrismaClient } from '@mailroom/db';
+import { AppError } from '../errors.ts';
+import type { PasswordHasher } from '../password.ts';
+import {
+  MAX_APP_PASSWORDS_PER_MAILBOX, type AppPassword, type AppPasswordList, type AppPasswordPolicyBody, type CreateAppPasswordBody,
+  type CreatedAppPassword,
+} from '../schemas/app-passwords.ts';
+import { recordAudit } from './audit.ts';
+import { findVisibleDomain } from './domains.ts';
+import { findVisibleMailbox } from './mailboxes.ts';
+import { type Actor, requireUser } from './principal.ts';
+import { iso, isUniqueViolation, notFound } from './shared.ts';
+
+/**
+ * An app password is six groups of four lowercase letters, `sel0-xxxx-xxxx-xxxx-xxxx-xxxx`: easy to type on a phone.
+ * The first group is a public selector (unique per mailbox, shown in the list) that picks the one stored hash to verify,
+ * so a login costs one argon2 verification however many app passwords the mailbox has. The other 20 letters are the
+ * secret: 20 × log2(26) ≈ 94 bits.
+ */
+export const APP_PASSWORD_GROUPS = 6;
+export const APP_PASSWORD_GROUP_LETTERS = 4;
+const APP_PASSWORD_LETTERS = APP_PASSWORD_GROUPS * APP_PASSWORD_GROUP_LETTERS;
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyz';
+/** Tries to draw a selector the mailbox does not use yet (26^4 selectors, at most 20 in use). */
+const SELECTOR_ATTEMPTS = 5;
+
+function randomLetters(n: number): string {
+  let out = '';
+  for (let i = 0; i < n; i++) out += ALPHABET[randomInt(ALPHABET.length)];
+  return out;
+}
+
+/** A new app password: the text shown once (grouped with dashes), its canonical form (hashed) and its selector. */
+export function generateAppPassword(): { password: string; canonical: string; selector: string } {
+  const canonical = randomLetters(APP_PASSWORD_LETTERS);
+  const groups = canonical.match(new RegExp(`.{${APP_PASSWORD_GROUP_LETTERS}}`, 'g'))!;
+  return { password: groups.join('-'), canonical, selector: canonical.slice(0, APP_PASSWORD_GROUP_LETTERS) };
+}
+
+/** Reads a typed app password: case, spaces and dashes do not matter. Anything else is no app password. */
+export function parseAppPassword(input: string): { canonical: string; selector: string } | undefined {
+  if (input.length > 64) return undefined;
+  const canonical = input.replace(/[\s-]/g, '').toLowerCase();
+  if (!new RegExp(`^[a-z]{${APP_PASSWORD_LETTERS}}$`).test(canonical)) return undefined;
+  return { canonical, selector: canonical.slice(0, APP_PASSWORD_GROUP_LETTERS) };
+}
+
+/**
+ * Whether POP3 accepts app passwords only. A `true` on the mailbox or its domain requires them; otherwise an explicit
+ * `false` (mailbox first) allows the main password; with neither set the operator default decides.
+ */
+export function appPasswordsRequired(mailbox: boolean | null, domain: boolean | null, operatorDefault: boolean): boolean {
+  if (mailbox === true || domain === true) return true;
+  return mailbox ?? domain ?? operatorDefault;
+}
+
+/** Notes a successful POP3 login with an app password (shown in the list as last use). */
+export async function recordAppPasswordUse(prisma: PrismaClient, appPasswordId: string, ip: string, now = new Date()): Promise<void> {
+  await prisma.mailboxAppPassword.updateMany({ where: { id: appPasswordId }, data: { lastUsedAt: now, lastUsedIp: ip.slice(0, 100) } });
+}
+
+type AppPasswordRow = Prisma.MailboxAppPasswordGetPayload<{ select: typeof appPasswordSelect }>;
+const appPasswordSelect = { id: true, mailboxId: true, name: true, selector: true, lastUsedAt: true, lastUsedIp: true, createdAt: true } as const;
+
+function toAppPasswordDto(r: AppPasswordRow): AppPassword {
+  return { id: r.id, mailboxId: r.mailboxId, name: r.name, selector: r.selector, lastUsedAt: iso(r.lastUsedAt), lastUsedIp: r.lastUsedIp, createdAt: r.createdAt.toISOString() };
+}
+
+/**
+ * The mailbox an actor may manage app passwords of: a mailbox user only their own (any other id is NOT_FOUND, like a
+ * mailbox that does not exist); owners, admins and keys the mailboxes they can see (scope mailboxes:read / :write).
+ */
+async function findManagedMailbox(prisma: PrismaClient, actor: Actor, mailboxId: string, scope: 'mailboxes:read' | 'mailboxes:write') {
+  const p = actor.principal;
+  if (p.kind === 'mailbox' && p.mailboxId !== mailboxId) throw notFound('Mailbox');
+  const row = await prisma.mailbox.findFirst({
+    where: p.kind === 'mailbox' ? { id: mailboxId } : { id: (await findVisibleMailbox(prisma, actor, mailboxId, scope)).id },
+    select: { id: true, localPart: true, domainId: true, pop3AppPasswordsRequired: true, domain: { select: { name: true, ownerId: true, pop3AppPasswordsRequired: true } } },
+  });
+  if (!row) throw notFound('Mailbox');
+  return { ...row, address: `${row.localPart}@${row.domain.name}` };
+}
+
+export async function listAppPasswords(prisma: PrismaClient, actor: Actor, mailboxId: string): Promise<AppPasswordList> {
+  const m = await findManagedMailbox(prisma, actor, mailboxId, 'mailboxes:read');
+  const rows = await prisma.mailboxAppPassword.findMany({ where: { mailboxId }, orderBy: { createdAt: 'asc' }, select: appPasswordSelect });
+  return { items: rows.map(toAppPasswordDto), requiredForPop3: m.pop3AppPasswordsRequired, domainRequiredForPop3: m.domain.pop3AppPasswordsRequired };
+}
+
+/** Creates a named app password; the password is in the result only (its argon2id hash is stored). */
+export async function createAppPassword(deps: { prisma: PrismaClient; hasher: PasswordHasher }, actor: Actor, mailboxId: string, input: CreateAppPasswordBody): Promise<CreatedAppPassword> {
+  const { prisma } = deps;
+  const m = await findManagedMailbox(prisma, actor, mailboxId, 'mailboxes:write');
+  const name = input.name.trim();
+  for (let attempt = 1; ; attempt++) {
+    const generated = generateAppPassword();
+    const passwordHash = await deps.hasher.hash(generated.canonical);
+    try {
+      const row = await prisma.$transaction(async (tx) => {
+        // Serializes creations for the mailbox, so the limit holds under concurrent requests.
+        await tx.$executeRaw`SELECT 1 FROM mailboxes WHERE id = ${mailboxId}::uuid FOR UPDATE`;
+        const count = await tx.mailboxAppPassword.count({ where: { mailboxId } });
+        if (count >= MAX_APP_PASSWORDS_PER_MAILBOX) {
+          throw new AppError('CONFLICT', `A mailbox can have at most ${MAX_APP_PASSWORDS_PER_MAILBOX} app passwords; revoke one first`);
+        }
+        const created = await tx.mailboxAppPassword.create({ data: { mailboxId, name, selector: generated.selector, passwordHash }, select: appPasswordSelect });
+        await recordAudit(tx, actor, {
+          action: 'mailbox.app-password.create',
+          targetType: 'mailbox',
+          targetId: mailboxId,
+          ownerId: m.domain.ownerId,
+          details: { address: m.address, domainId: m.domainId, credentialId: created.id, name, selector: created.selector },
+        });
+        return created;
+      });
+      return { ...toAppPasswordDto(row), password: generated.password };
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      const nameTaken = await prisma.mailboxAppPassword.findFirst({ where: { mailboxId, name }, select: { id: true } });
+      if (nameTaken) {
+        throw new AppError('ALREADY_EXISTS', `An app password named "${name}" exists already`, { fields: [{ path: 'name', message: 'is taken', code: 'taken' }] });
+      }
+      if (attempt >= SELECTOR_ATTEMPTS) throw err;
+    }
+  }
+}
+
+/** Revokes (deletes) one app password: the device using it is refused at its next login; the others are untouched. */
+export async function revokeAppPassword(prisma: PrismaClient, actor: Actor, mailboxId: string, appPasswordId: string): Promise<void> {
+  const m = await findManagedMailbox(prisma, actor, mailboxId, 'mailboxes:write');
+  await prisma.$transaction(async (tx) => {
+    const rows = await tx.mailboxAppPassword.findMany({ where: { id: appPasswordId, mailboxId }, select: { name: true, selector: true } });
+    const row = rows[0];
+    if (!row) throw notFound('App password');
+    await tx.mailboxAppPassword.deleteMany({ where: { id: appPasswordId, mailboxId } });
+    await recordAudit(tx, actor, {
+      action: 'mailbox.app-password.revoke',
+      targetType: 'mailbox',
+      targetId: mailboxId,
+      ownerId: m.domain.ownerId,
+      details: { address: m.address, domainId: m.domainId, credentialId: appPasswordId, name: row.name, selector: row.selector },
+    });
+  });
+}
+
+/** Sets whether POP3 accepts only app passwords for this mailbox (null: the domain's setting, then the operator's). */
+export async function setMailboxAppPasswordPolicy(prisma: PrismaClient, actor: Actor, mailboxId: string, input: AppPasswordPolicyBody): Promise<AppPasswordList> {
+  const m = await findManagedMailbox(prisma, actor, mailboxId, 'mailboxes:write');
+  await prisma.$transaction(async (tx) => {
+    await tx.mailbox.update({ where: { id: mailboxId }, data: { pop3AppPasswordsRequired: input.requiredForPop3 } });
+    await recordAudit(tx, actor, {
+      action: 'mailbox.app-password.policy',
+      targetType: 'mailbox',
+      targetId: mailboxId,
+      ownerId: m.domain.ownerId,
+      details: { address: m.address, domainId: m.domainId, requiredForPop3: input.requiredForPop3 },
+    });
+  });
+  return listAppPasswords(prisma, actor, mailboxId);
+}
+
+/** Sets the domain's default for its mailboxes (owner or admin; null: the operator default). */
+export async function setDomainAppPasswordPolicy(prisma: PrismaClient, actor: Actor, domainId: string, input: AppPasswordPolicyBody): Promise<{ requiredForPop3: boolean | null }> {
+  const p = requireUser(actor, 'domains:write');
+  const d = await findVisibleDomain(prisma, p, domainId, { id: true, name: true, ownerId: true });
+  await prisma.$transaction(async (tx) => {
+    await tx.domain.update({ where: { id: d.id }, data: { pop3AppPasswordsRequired: input.requiredForPop3 } });
+    await recordAudit(tx, actor, { action: 'domain.app-password.policy', targetType: 'domain', targetId: d.id, ownerId: d.ownerId, details: { name: d.name, requiredForPop3: input.requiredForPop3 } });
+  });
+  return { requiredForPop3: input.requiredForPop3 };
+}
