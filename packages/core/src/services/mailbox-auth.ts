@@ -10,7 +10,9 @@ export interface AuthenticatedMailbox {
   domain: string;
   loginDelaySeconds: number | null;
   domainLoginDelaySeconds: number | null;
+  /** RFC 2449 EXPIRE of the mailbox and of its domain (null: inherited; see resolvePop3Policy). */
   retentionDays: number | null;
+  domainRetentionDays: number | null;
   lastLoginAt: Date | null;
 }
 
@@ -45,6 +47,7 @@ export async function authenticateMailbox(
       passwordHash: true,
       enabled: true,
       loginDelaySeconds: true,
+      retentionDays: true,
       lastLoginAt: true,
       domain: { select: { name: true, active: true, loginDelaySeconds: true, retentionDays: true, owner: { select: { disabled: true } } } },
     },
@@ -71,7 +74,8 @@ export async function authenticateMailbox(
       domain: row.domain.name,
       loginDelaySeconds: row.loginDelaySeconds,
       domainLoginDelaySeconds: row.domain.loginDelaySeconds,
-      retentionDays: row.domain.retentionDays,
+      retentionDays: row.retentionDays,
+      domainRetentionDays: row.domain.retentionDays,
       lastLoginAt: row.lastLoginAt,
     },
   };
