@@ -9,6 +9,7 @@ export type {
   DnsRecord,
   Domain,
   DomainDns,
+  DomainSummary,
   ErrorCode,
   Mailbox,
   Me,

@@ -88,6 +88,14 @@ export const listDomainsQuerySchema = paginationQuerySchema.extend({
 });
 export const deleteDomainQuerySchema = z.object({ force: queryBooleanSchema.optional().describe('Delete even when mailboxes exist (their messages are lost)') });
 export const domainPageSchema = pageSchema(domainSchema);
+export const domainSummarySchema = z
+  .object({
+    domains: z.number().int().describe('Every domain visible to the caller (pending claims included)'),
+    pending: z.number().int().describe('Pending claims awaiting ownership verification'),
+    mxFlagged: z.number().int().describe('Verified domains whose last MX re-check found the record missing or pointing elsewhere'),
+  })
+  .meta({ id: 'DomainSummary' });
+export type DomainSummary = z.infer<typeof domainSummarySchema>;
 
 export const DNS_RECORD_PURPOSES = ['verification', 'mx', 'autoconfig', 'autodiscover', 'pop3s-srv', 'pop3-srv', 'dmarc'] as const;
 export const dnsCheckStatusSchema = z.enum(['ok', 'missing', 'different']);

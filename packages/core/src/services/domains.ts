@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Prisma, PrismaClient } from '@mailroom/db';
 import { normalizeDomain } from '../address.ts';
 import { AppError } from '../errors.ts';
-import type { CreateDomainBody, Domain, UpdateDomainBody } from '../schemas/domains.ts';
+import type { CreateDomainBody, Domain, DomainSummary, UpdateDomainBody } from '../schemas/domains.ts';
 import { recordAudit } from './audit.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
 import { type Actor, type SystemPrincipal, type UserPrincipal, isAdmin, isDomainRestricted, requireUser, visibleDomainWhere } from './principal.ts';
@@ -189,6 +189,21 @@ export async function listDomains(prisma: PrismaClient, actor: Actor, input: Lis
   if (cursor) and.push({ name: { gt: cursor.name } });
   const rows = await prisma.domain.findMany({ where: { AND: and }, select: domainSelect, orderBy: { name: 'asc' }, take: input.limit + 1 });
   return toPage(rows, input.limit, (r) => ({ name: r.name }), toDomainDto);
+}
+
+/**
+ * Counts over every domain the principal sees (not one page of them): all, pending claims, and verified domains whose
+ * last MX re-check found the record missing or pointing elsewhere. One query, whatever the number of domains.
+ */
+export async function summarizeDomains(prisma: PrismaClient, actor: Actor): Promise<DomainSummary> {
+  const p = requireUser(actor, 'domains:read');
+  const where: Prisma.DomainWhereInput = { AND: [visibleDomainWhere(p), liveDomainWhere()] };
+  const [domains, pending, mxFlagged] = await prisma.$transaction([
+    prisma.domain.count({ where }),
+    prisma.domain.count({ where: { AND: [where, { verifiedAt: null }] } }),
+    prisma.domain.count({ where: { AND: [where, { verifiedAt: { not: null } }, { mxStatus: { in: ['missing', 'different'] } }] } }),
+  ]);
+  return { domains, pending, mxFlagged };
 }
 
 export async function getDomain(prisma: PrismaClient, actor: Actor, domainId: string): Promise<Domain> {

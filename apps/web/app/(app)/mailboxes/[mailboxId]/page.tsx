@@ -1,6 +1,7 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { ConnectionCard } from '@/components/connection-card';
+import { Pop3PolicyForm } from '@/components/pop3-policy-form';
 import { Alert, Badge, PageHeader, Stat, UsageBar } from '@/components/ui';
 import { apiGet, requireUser } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
@@ -44,6 +45,7 @@ export default async function MailboxPage({ params, searchParams }: { params: Pr
           <MailboxForm mailbox={mb} />
           <ResetPasswordForm mailboxId={mb.id} address={mb.address} />
         </div>
+        <Pop3PolicyForm kind="mailbox" id={mb.id} loginDelaySeconds={mb.loginDelaySeconds} retentionDays={mb.retentionDays} />
         <DeleteMailbox mailbox={mb} />
       </div>
     </>
