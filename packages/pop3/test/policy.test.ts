@@ -10,10 +10,10 @@ const run = promisify(execFile);
 let prisma: PrismaClient;
 let srv: TestServer;
 
-// Operator defaults of this server: LOGIN-DELAY 5, EXPIRE 45.
+// Operator defaults of this server: LOGIN-DELAY 600, EXPIRE 45.
 beforeAll(async () => {
   prisma = openPrisma();
-  srv = await startServer(prisma, { loginDelaySeconds: 5, retentionDays: 45 });
+  srv = await startServer(prisma, { loginDelaySeconds: 600, retentionDays: 45 });
 });
 afterAll(async () => {
   await srv.close();
@@ -53,15 +53,15 @@ async function unlocked(mailboxId: string): Promise<void> {
 describe('CAPA advertises what is enforced', () => {
   it('before login: the operator defaults tagged USER; after login: the exact values (mailbox → domain → default)', async () => {
     const inherits = await createMaildrop(prisma);
-    const own = await createMaildrop(prisma, { domainLoginDelaySeconds: 600, retentionDays: 10, loginDelaySeconds: 0, mailboxRetentionDays: 0 });
-    const byDomain = await createMaildrop(prisma, { domainLoginDelaySeconds: 600, retentionDays: 10 });
+    const own = await createMaildrop(prisma, { domainLoginDelaySeconds: 900, retentionDays: 10, loginDelaySeconds: 0, mailboxRetentionDays: 0 });
+    const byDomain = await createMaildrop(prisma, { domainLoginDelaySeconds: 900, retentionDays: 10 });
     const script = "out['before'] = caps(); out['login'] = login(); out['after'] = caps(); p.quit()";
     const a = await poplib(inherits, script);
     expect(a.login).toBe('ok');
-    expect(policyCaps(a.before)).toEqual(['EXPIRE 45 USER', 'LOGIN-DELAY 5 USER']);
-    expect(policyCaps(a.after)).toEqual(['EXPIRE 45', 'LOGIN-DELAY 5']);
+    expect(policyCaps(a.before)).toEqual(['EXPIRE 45 USER', 'LOGIN-DELAY 600 USER']);
+    expect(policyCaps(a.after)).toEqual(['EXPIRE 45', 'LOGIN-DELAY 600']);
     expect(policyCaps((await poplib(own, script)).after)).toEqual(['EXPIRE 0', 'LOGIN-DELAY 0']);
-    expect(policyCaps((await poplib(byDomain, script)).after)).toEqual(['EXPIRE 10', 'LOGIN-DELAY 600']);
+    expect(policyCaps((await poplib(byDomain, script)).after)).toEqual(['EXPIRE 10', 'LOGIN-DELAY 900']);
   });
 });
 
@@ -73,14 +73,14 @@ describe('LOGIN-DELAY', () => {
     const second = await poplib(delayed, "out['login'] = login()");
     expect(second.login).toBe('-ERR [LOGIN-DELAY] Minimum time between logins is 3600 seconds.');
 
-    // The operator default (5 s) would refuse an immediate second login; the mailbox's 0 overrides it.
+    // The operator default (600 s) would refuse an immediate second login; the mailbox's 0 overrides it.
     const free = await createMaildrop(prisma, { loginDelaySeconds: 0 });
     expect((await poplib(free, "out['login'] = login(); p.quit()")).login).toBe('ok');
     expect((await poplib(free, "out['login'] = login(); p.quit()")).login).toBe('ok');
     // and a mailbox that inherits the default is delayed by it
     const inherits = await createMaildrop(prisma);
     expect((await poplib(inherits, "out['login'] = login(); p.quit()")).login).toBe('ok');
-    expect((await poplib(inherits, "out['login'] = login()")).login).toBe('-ERR [LOGIN-DELAY] Minimum time between logins is 5 seconds.');
+    expect((await poplib(inherits, "out['login'] = login()")).login).toBe('-ERR [LOGIN-DELAY] Minimum time between logins is 600 seconds.');
   });
 });
 
