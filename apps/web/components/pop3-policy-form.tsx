@@ -9,7 +9,7 @@ import { Alert, buttonClass, Card, describedBy, Field, inputClass } from './ui';
 const MAX_LOGIN_DELAY_SECONDS = 86_400;
 const MAX_RETENTION_DAYS = 36_500;
 
-type RetentionMode = 'inherit' | 'retrieved' | 'days';
+type RetentionMode = 'inherit' | 'never' | 'retrieved' | 'days';
 
 function wholeNumber(v: string, max: number): number | undefined {
   const t = v.trim();
@@ -18,7 +18,7 @@ function wholeNumber(v: string, max: number): number | undefined {
 
 /**
  * RFC 2449 POP3 policy of a domain or a mailbox: LOGIN-DELAY (minimum seconds between logins) and EXPIRE (how long
- * mail may stay on the server: inherited, deleted once downloaded = EXPIRE 0, or kept n days). Empty / "inherit" sends
+ * mail may stay on the server: inherited, kept until deleted = NEVER, deleted once downloaded = EXPIRE 0, or kept n days). Empty / "inherit" sends
  * null: the mailbox takes its domain's value, the domain the operator's default.
  */
 export function Pop3PolicyForm({
@@ -30,13 +30,13 @@ export function Pop3PolicyForm({
   kind: 'domain' | 'mailbox';
   id: string;
   loginDelaySeconds: number | null;
-  retentionDays: number | null;
+  retentionDays: number | 'never' | null;
 }) {
   const api = useApi();
   const router = useRouter();
   const [delay, setDelay] = useState(loginDelaySeconds?.toString() ?? '');
-  const [mode, setMode] = useState<RetentionMode>(retentionDays === null ? 'inherit' : retentionDays === 0 ? 'retrieved' : 'days');
-  const [days, setDays] = useState(retentionDays && retentionDays > 0 ? String(retentionDays) : '30');
+  const [mode, setMode] = useState<RetentionMode>(retentionDays === null ? 'inherit' : retentionDays === 'never' ? 'never' : retentionDays === 0 ? 'retrieved' : 'days');
+  const [days, setDays] = useState(typeof retentionDays === 'number' && retentionDays > 0 ? String(retentionDays) : '30');
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<ClientProblem>();
   const [saved, setSaved] = useState(false);
@@ -52,7 +52,7 @@ export function Pop3PolicyForm({
   async function submit(e: React.FormEvent) {
     e.preventDefault();
     if (delayValue === undefined || daysError) return;
-    const retention = mode === 'inherit' ? null : mode === 'retrieved' ? 0 : daysValue!;
+    const retention = mode === 'inherit' ? null : mode === 'never' ? 'never' : mode === 'retrieved' ? 0 : daysValue!;
     setBusy(true);
     setProblem(undefined);
     setSaved(false);
@@ -81,6 +81,10 @@ export function Pop3PolicyForm({
             <label className="flex items-center gap-2">
               <input type="radio" name={`${prefix}-mode`} value="inherit" checked={mode === 'inherit'} onChange={() => setMode('inherit')} className="h-4 w-4 accent-brand-600" />
               Inherit {inherited}
+            </label>
+            <label className="flex items-center gap-2">
+              <input type="radio" name={`${prefix}-mode`} value="never" checked={mode === 'never'} onChange={() => setMode('never')} className="h-4 w-4 accent-brand-600" />
+              Keep until a mail client deletes it (EXPIRE NEVER)
             </label>
             <label className="flex items-center gap-2">
               <input type="radio" name={`${prefix}-mode`} value="retrieved" checked={mode === 'retrieved'} onChange={() => setMode('retrieved')} className="h-4 w-4 accent-brand-600" />

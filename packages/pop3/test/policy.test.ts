@@ -55,6 +55,8 @@ describe('CAPA advertises what is enforced', () => {
     const inherits = await createMaildrop(prisma);
     const own = await createMaildrop(prisma, { domainLoginDelaySeconds: 900, retentionDays: 10, loginDelaySeconds: 0, mailboxRetentionDays: 0 });
     const byDomain = await createMaildrop(prisma, { domainLoginDelaySeconds: 900, retentionDays: 10 });
+    // a mailbox's NEVER beats its domain's 10 days (and the default 45)
+    const keeps = await createMaildrop(prisma, { domainLoginDelaySeconds: 900, retentionDays: 10, mailboxRetentionDays: -1 });
     const script = "out['before'] = caps(); out['login'] = login(); out['after'] = caps(); p.quit()";
     const a = await poplib(inherits, script);
     expect(a.login).toBe('ok');
@@ -62,6 +64,7 @@ describe('CAPA advertises what is enforced', () => {
     expect(policyCaps(a.after)).toEqual(['EXPIRE 45', 'LOGIN-DELAY 600']);
     expect(policyCaps((await poplib(own, script)).after)).toEqual(['EXPIRE 0', 'LOGIN-DELAY 0']);
     expect(policyCaps((await poplib(byDomain, script)).after)).toEqual(['EXPIRE 10', 'LOGIN-DELAY 900']);
+    expect(policyCaps((await poplib(keeps, script)).after)).toEqual(['EXPIRE NEVER', 'LOGIN-DELAY 900']);
   });
 });
 

@@ -67,6 +67,7 @@ describe('messages.expire (retention job)', () => {
     const mailboxOverride = await mailbox(d7, [10, 8, 1], 9); // its own 9 days beat the domain's 7
     const expire0 = await mailbox(d7, [400, 1], 0); // EXPIRE 0 deletes only what a session retrieved, never here
     const byDefault = await mailbox(dNull, [40, 20]); // operator default 30
+    const never = await mailbox(d7, [400], -1); // the mailbox's NEVER beats the domain's 7 days
     const leased = await mailbox(d7, [10, 1]);
     await prisma.maildropLease.create({ data: { mailboxId: leased, holder: 'pop3-host:1', session: 's1', expiresAt: new Date(Date.now() + 60_000) } });
     // a lease left by a crashed POP3 process (expired) does not protect the maildrop
@@ -83,6 +84,7 @@ describe('messages.expire (retention job)', () => {
     expect(await state(mailboxOverride)).toMatchObject({ days: [8, 1], messageCount: 2 });
     expect(await state(expire0)).toMatchObject({ days: [400, 1], messageCount: 2 });
     expect(await state(byDefault)).toMatchObject({ days: [20], messageCount: 1 });
+    expect(await state(never)).toMatchObject({ days: [400], messageCount: 1 });
     expect(await state(leased)).toMatchObject({ days: [10, 1], messageCount: 2 });
     expect(await state(staleLease)).toMatchObject({ days: [], messageCount: 0 });
     for (const id of [byDomain, mailboxOverride, expire0, byDefault, leased, staleLease]) {

@@ -25,7 +25,7 @@ async function tenant() {
 }
 
 /** Values no policy field accepts, as JSON bodies carry them. */
-const BAD_VALUES: unknown[] = [-1, 1.5, 1e12, '7', true, {}, [], Number.MAX_SAFE_INTEGER + 2];
+const BAD_VALUES: unknown[] = [-1, 1.5, 1e12, '7', 'NEVER', 'forever', true, {}, [], Number.MAX_SAFE_INTEGER + 2];
 
 describe('per-mailbox POP3 policy', () => {
   test('create and update carry loginDelaySeconds and retentionDays (0 = EXPIRE 0; null = inherit), stored and listed', async () => {
@@ -45,6 +45,11 @@ describe('per-mailbox POP3 policy', () => {
     const listed = (await call(t.app, s, 'GET', `/api/v1/domains/${domain.id}/mailboxes?q=phone`)).json().items;
     expect(listed).toEqual([expect.objectContaining({ id: m.id, loginDelaySeconds: null, retentionDays: 30 })]);
     expect((await call(t.app, s, 'GET', `/api/v1/mailboxes/${m.id}`)).json()).toMatchObject({ retentionDays: 30 });
+    // "never" overrides an inherited retention (stored as a negative number, returned as "never")
+    const never = await call(t.app, s, 'PATCH', `/api/v1/mailboxes/${m.id}`, { retentionDays: 'never' });
+    expect(never.json()).toMatchObject({ retentionDays: 'never' });
+    expect((await t.prisma.mailbox.findUniqueOrThrow({ where: { id: m.id } })).retentionDays).toBeLessThan(0);
+    expect((await call(t.app, s, 'PATCH', `/api/v1/domains/${domain.id}`, { retentionDays: 'never' })).json()).toMatchObject({ retentionDays: 'never' });
     const audit = await t.prisma.auditEvent.findFirst({ where: { targetId: m.id, action: 'mailbox.update' }, orderBy: { createdAt: 'desc' } });
     expect(audit).not.toBeNull();
   });

@@ -51,15 +51,15 @@ export const loginDelaySecondsSchema = z
   .nullable()
   .describe('Minimum seconds between POP3 logins (RFC 2449 LOGIN-DELAY), 0 = none; null: inherited (mailbox → domain → operator default)');
 export const retentionDaysSchema = z
-  .number()
-  .int()
-  .min(0)
-  .max(MAX_RETENTION_DAYS)
+  .union([z.number().int().min(0).max(MAX_RETENTION_DAYS), z.literal('never')])
   .nullable()
   .describe(
     'Days messages are kept (RFC 2449 EXPIRE); 0 = a message is deleted at the QUIT of the POP3 session that retrieved it; ' +
+      '"never" = kept until a client deletes it (overrides an inherited retention); ' +
       'null: inherited (mailbox → domain → operator default POP3_EXPIRE_DAYS, NEVER by default)',
   );
+/** A stored or returned retention: days, "never", or null (inherited). */
+export const retentionDaysValueSchema = z.union([z.number().int(), z.literal('never')]).nullable();
 
 export const emailSchema = z
   .string()

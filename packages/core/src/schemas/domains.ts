@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   byteCountSchema, domainNameSchema, idSchema, isoDateTimeSchema, loginDelaySecondsSchema, nullableByteLimitSchema, nullableCountLimitSchema, paginationQuerySchema,
-  pageSchema, queryBooleanSchema, retentionDaysSchema,
+  pageSchema, queryBooleanSchema, retentionDaysSchema, retentionDaysValueSchema,
 } from './common.ts';
 
 /** pending: an unverified claim, nothing is hosted (mail refused, no logins); verified: hosted. */
@@ -29,11 +29,9 @@ export const domainSchema = z
     defaultQuotaBytes: nullableByteLimitSchema,
     usedBytes: byteCountSchema,
     loginDelaySeconds: z.number().int().nullable().describe('POP3 LOGIN-DELAY (RFC 2449) for the domain; null: the operator default'),
-    retentionDays: z
-      .number()
-      .int()
-      .nullable()
-      .describe('POP3 EXPIRE (RFC 2449) for the domain: days messages are kept, 0 = deleted once retrieved; null: the operator default'),
+    retentionDays: retentionDaysValueSchema.describe(
+      'POP3 EXPIRE (RFC 2449) for the domain: days messages are kept, 0 = deleted once retrieved, "never"; null: the operator default',
+    ),
     mailboxCount: z.number().int(),
     aliasCount: z.number().int(),
     verificationStatus: verificationStatusSchema,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   byteCountSchema, displayNameSchema, idSchema, isoDateTimeSchema, localPartSchema, loginDelaySecondsSchema, nullableByteLimitSchema, paginationQuerySchema, pageSchema,
-  passwordSchema, retentionDaysSchema,
+  passwordSchema, retentionDaysSchema, retentionDaysValueSchema,
 } from './common.ts';
 
 export const mailboxSchema = z
@@ -17,11 +17,9 @@ export const mailboxSchema = z
     messageCount: z.number().int(),
     enabled: z.boolean(),
     loginDelaySeconds: z.number().int().nullable().describe("POP3 LOGIN-DELAY (RFC 2449) of this mailbox; null: the domain's (then the operator default)"),
-    retentionDays: z
-      .number()
-      .int()
-      .nullable()
-      .describe("POP3 EXPIRE (RFC 2449) of this mailbox: days messages are kept, 0 = deleted once retrieved; null: the domain's (then the operator default)"),
+    retentionDays: retentionDaysValueSchema.describe(
+      "POP3 EXPIRE (RFC 2449) of this mailbox: days messages are kept, 0 = deleted once retrieved, \"never\"; null: the domain's (then the operator default)",
+    ),
     lastLoginAt: isoDateTimeSchema.nullable(),
     lastLoginIp: z.string().nullable(),
     createdAt: isoDateTimeSchema,

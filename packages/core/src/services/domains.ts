@@ -4,6 +4,7 @@ import { normalizeDomain } from '../address.ts';
 import { AppError } from '../errors.ts';
 import type { CreateDomainBody, Domain, DomainSummary, UpdateDomainBody } from '../schemas/domains.ts';
 import { recordAudit } from './audit.ts';
+import { fromStoredRetention, toStoredRetention } from './pop3-policy.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
 import { type Actor, type SystemPrincipal, type UserPrincipal, isAdmin, isDomainRestricted, requireUser, visibleDomainWhere } from './principal.ts';
 import { assertLimitCoversMailboxes } from './storage-limits.ts';
@@ -48,7 +49,7 @@ export function toDomainDto(r: DomainRow): Domain {
     defaultQuotaBytes: toNumber(r.defaultQuotaBytes),
     usedBytes: Number(r.usedBytes),
     loginDelaySeconds: r.loginDelaySeconds,
-    retentionDays: r.retentionDays,
+    retentionDays: fromStoredRetention(r.retentionDays),
     mailboxCount: r._count.mailboxes,
     aliasCount: r._count.aliases,
     verificationStatus: r.verifiedAt ? 'verified' : 'pending',
@@ -147,7 +148,7 @@ export async function createDomain(deps: ServiceDeps, actor: Actor, input: Creat
           maxStorageBytes,
           defaultQuotaBytes,
           loginDelaySeconds: input.loginDelaySeconds ?? null,
-          retentionDays: input.retentionDays ?? null,
+          retentionDays: toStoredRetention(input.retentionDays ?? null),
           ...(input.verified
             ? { verifiedAt: now }
             : {
@@ -241,7 +242,7 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
         maxStorageBytes: toBigInt(input.maxStorageBytes),
         defaultQuotaBytes: toBigInt(input.defaultQuotaBytes),
         loginDelaySeconds: input.loginDelaySeconds,
-        retentionDays: input.retentionDays,
+        retentionDays: toStoredRetention(input.retentionDays),
       },
       select: domainSelect,
     });

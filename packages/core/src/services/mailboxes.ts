@@ -3,6 +3,7 @@ import { normalizeLocalPart } from '../address.ts';
 import { AppError } from '../errors.ts';
 import type { CreateMailboxBody, Mailbox, UpdateMailboxBody } from '../schemas/mailboxes.ts';
 import { recordAudit } from './audit.ts';
+import { fromStoredRetention, toStoredRetention } from './pop3-policy.ts';
 import { findVisibleDomain } from './domains.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
 import { assertPasswordPolicy } from './password-policy.ts';
@@ -41,7 +42,7 @@ export function toMailboxDto(r: MailboxRow, domain: string): Mailbox {
     messageCount: r.messageCount,
     enabled: r.enabled,
     loginDelaySeconds: r.loginDelaySeconds,
-    retentionDays: r.retentionDays,
+    retentionDays: fromStoredRetention(r.retentionDays),
     lastLoginAt: iso(r.lastLoginAt),
     lastLoginIp: r.lastLoginIp,
     createdAt: r.createdAt.toISOString(),
@@ -92,7 +93,7 @@ export async function createMailbox(deps: ServiceDeps, actor: Actor, domainId: s
       const created = await tx.mailbox.create({
         data: {
           domainId, localPart, passwordHash, displayName: input.displayName ?? null, quotaBytes: quota ?? null, enabled: input.enabled ?? true,
-          loginDelaySeconds: input.loginDelaySeconds ?? null, retentionDays: input.retentionDays ?? null,
+          loginDelaySeconds: input.loginDelaySeconds ?? null, retentionDays: toStoredRetention(input.retentionDays ?? null),
         },
         select: mailboxSelect,
       });
@@ -213,7 +214,7 @@ export async function updateMailbox(deps: ServiceDeps, actor: Actor, mailboxId: 
       where: { id: mailboxId },
       data: {
         displayName: input.displayName, quotaBytes: toBigInt(input.quotaBytes), enabled: input.enabled,
-        loginDelaySeconds: input.loginDelaySeconds, retentionDays: input.retentionDays,
+        loginDelaySeconds: input.loginDelaySeconds, retentionDays: toStoredRetention(input.retentionDays),
       },
       select: mailboxSelect,
     });

@@ -18,10 +18,28 @@ export interface Pop3PolicySettings {
   retentionDays: number | null;
 }
 
+/**
+ * How `retention_days` stores an explicit NEVER (API value "never"), so that a mailbox or domain can override an
+ * inherited retention with "keep forever"; null stays "inherit". Any negative stored value reads as NEVER.
+ */
+export const RETENTION_NEVER_STORED = -1;
+
+export function toStoredRetention(v: number | 'never' | null): number | null;
+export function toStoredRetention(v: number | 'never' | null | undefined): number | null | undefined;
+export function toStoredRetention(v: number | 'never' | null | undefined): number | null | undefined {
+  return v === 'never' ? RETENTION_NEVER_STORED : v;
+}
+
+export function fromStoredRetention(v: number | null): number | 'never' | null {
+  return v !== null && v < 0 ? 'never' : v;
+}
+
+/** Settings as stored (retention_days: null inherits, negative = NEVER). */
 export function resolvePop3Policy(mailbox: Pop3PolicySettings, domain: Pop3PolicySettings, defaults: Pop3Policy): Pop3Policy {
+  const retention = mailbox.retentionDays ?? domain.retentionDays ?? defaults.retentionDays;
   return {
     loginDelaySeconds: mailbox.loginDelaySeconds ?? domain.loginDelaySeconds ?? defaults.loginDelaySeconds,
-    retentionDays: mailbox.retentionDays ?? domain.retentionDays ?? defaults.retentionDays,
+    retentionDays: retention !== null && retention < 0 ? null : retention,
   };
 }
 
