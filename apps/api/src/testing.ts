@@ -105,6 +105,7 @@ export const EXPECTED_OPERATIONS = [
   'DELETE /api/v1/owners/{ownerId}',
   'POST /api/v1/domains',
   'GET /api/v1/domains',
+  'GET /api/v1/domains/summary',
   'GET /api/v1/domains/{domainId}',
   'PATCH /api/v1/domains/{domainId}',
   'DELETE /api/v1/domains/{domainId}',

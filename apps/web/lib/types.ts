@@ -14,6 +14,7 @@ export type {
   DnsRecord,
   Domain,
   DomainDns,
+  DomainSummary,
   ErrorCode,
   Mailbox,
   Me,

@@ -22,3 +22,5 @@ export * from './services/dns.ts';
 export * from './services/domain-onboarding.ts';
 export * from './services/app-passwords.ts';
 export * from './services/session-list.ts';
+export * from './services/pop3-policy.ts';
+export * from './services/retention.ts';

@@ -1,7 +1,8 @@
-import { isAppError, isDatabaseUnavailable } from '@mailroom/core';
+import { isAppError, isDatabaseUnavailable, resolvePop3Policy, type Pop3Policy } from '@mailroom/core';
+import type { Pop3Config } from './config.ts';
 import { DotStuffer, MinRateGuard, TopLimiter } from './framing.ts';
 import { SessionClosedError, type Pop3Session } from './session.ts';
-import { LockLostError, MessageGoneError, type MessageInfo } from './store.ts';
+import { LockLostError, MessageGoneError, type Maildrop, type MessageInfo } from './store.ts';
 
 export type CommandHandler = (session: Pop3Session, args: string) => Promise<void>;
 export type CommandTable = Readonly<Record<string, CommandHandler>>;
@@ -23,19 +24,24 @@ function capabilities(s: Pop3Session): string[] {
   if (s.state === 'AUTHORIZATION') {
     if (s.plaintextAuthAllowed) caps.push('USER', 'SASL PLAIN');
     if (!s.secure) caps.push('STLS');
-    // Policies vary per mailbox/domain: the USER tag says so (RFC 2449 §6.5, §6.7).
-    caps.push('EXPIRE NEVER USER', `LOGIN-DELAY ${cfg.loginDelaySeconds} USER`);
+    // Policies vary per mailbox/domain: before login the operator defaults with the USER tag (RFC 2449 §6.5, §6.7).
+    caps.push(`EXPIRE ${cfg.retentionDays ?? 'NEVER'} USER`, `LOGIN-DELAY ${cfg.loginDelaySeconds} USER`);
   } else {
-    const m = s.maildrop!;
-    caps.push(`EXPIRE ${m.retentionDays ?? 'NEVER'}`, `LOGIN-DELAY ${effectiveLoginDelay(s)}`);
+    // After login exactly what this session enforces.
+    const p = policyOf(s.maildrop!, cfg);
+    caps.push(`EXPIRE ${p.retentionDays ?? 'NEVER'}`, `LOGIN-DELAY ${p.loginDelaySeconds}`);
   }
   caps.push(`IMPLEMENTATION ${cfg.implementation}`);
   return caps;
 }
 
-function effectiveLoginDelay(s: Pop3Session): number {
-  const m = s.maildrop;
-  return m?.mailboxLoginDelaySeconds ?? m?.domainLoginDelaySeconds ?? s.ctx.config.loginDelaySeconds;
+/** The maildrop's effective LOGIN-DELAY and EXPIRE: mailbox → domain → operator default. */
+function policyOf(m: Maildrop, cfg: Pop3Config): Pop3Policy {
+  return resolvePop3Policy(
+    { loginDelaySeconds: m.mailboxLoginDelaySeconds, retentionDays: m.mailboxRetentionDays },
+    { loginDelaySeconds: m.domainLoginDelaySeconds, retentionDays: m.domainRetentionDays },
+    cfg,
+  );
 }
 
 const capa: CommandHandler = async (s, args) => {
@@ -84,7 +90,8 @@ async function login(s: Pop3Session, login: string, password: string): Promise<v
       return;
     }
     const maildrop = auth.maildrop;
-    const delay = maildrop.mailboxLoginDelaySeconds ?? maildrop.domainLoginDelaySeconds ?? config.loginDelaySeconds;
+    const policy = policyOf(maildrop, config);
+    const delay = policy.loginDelaySeconds;
     if (delay > 0 && maildrop.lastLoginAt && Date.now() - maildrop.lastLoginAt.getTime() < delay * 1000) {
       result = 'login_delay';
       s.log.info({ login: maildrop.address, delay }, 'login refused: login delay');
@@ -100,9 +107,9 @@ async function login(s: Pop3Session, login: string, password: string): Promise<v
     s.maildrop = maildrop;
     s.markLocked();
     // EXPIRE n (n > 0): the retention clock starts at delivery (RFC 2449 §6.7 allows it); expired mail goes before the snapshot.
-    if (maildrop.retentionDays !== null && maildrop.retentionDays > 0) {
-      const expired = await store.expireMessages(maildrop.id, s.lease.session, maildrop.retentionDays);
-      if (expired.deleted > 0) s.log.info({ deleted: expired.deleted, octets: expired.bytes, days: maildrop.retentionDays }, 'expired messages');
+    if (policy.retentionDays !== null && policy.retentionDays > 0) {
+      const expired = await store.expireMessages(maildrop.id, s.lease.session, policy.retentionDays);
+      if (expired.deleted > 0) s.log.info({ deleted: expired.deleted, octets: expired.bytes, days: policy.retentionDays }, 'expired messages');
     }
     const messages = await store.listMessages(maildrop.id);
     await store.recordLogin(maildrop.id, s.ip);
@@ -359,8 +366,9 @@ const rset: CommandHandler = async (s, args) => {
 
 const quitTransaction: CommandHandler = async (s) => {
   s.state = 'UPDATE';
-  // EXPIRE 0: mail may not be left on the server, so every message retrieved in this session is deleted too.
-  const gone = s.maildrop!.retentionDays === 0 ? new Set([...s.deleted, ...s.retrieved]) : s.deleted;
+  // EXPIRE 0: mail may not be left on the server, so every message retrieved whole (RETR) in this session is deleted
+  // too; a message never retrieved stays, and a dropped connection (no QUIT) deletes nothing.
+  const gone = policyOf(s.maildrop!, s.ctx.config).retentionDays === 0 ? new Set([...s.deleted, ...s.retrieved]) : s.deleted;
   const ids = [...gone].map((n) => s.messages[n - 1]!.id);
   let reply: string;
   try {

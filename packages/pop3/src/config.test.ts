@@ -33,6 +33,17 @@ describe('POP3 environment', () => {
     expect(argon2Params(parsePop3Env({ ARGON2_MAX_CONCURRENT: '2', ARGON2_MAX_QUEUE: '5' }))).toMatchObject({ maxConcurrent: 2, maxQueue: 5 });
   });
 
+  it('POP3_EXPIRE_DAYS: never by default, 0 (deleted once retrieved) or days; anything else names the variable', () => {
+    expect(configFromEnv(parsePop3Env({})).retentionDays).toBeNull();
+    expect(configFromEnv(parsePop3Env({ POP3_EXPIRE_DAYS: 'NEVER' })).retentionDays).toBeNull();
+    expect(configFromEnv(parsePop3Env({ POP3_EXPIRE_DAYS: '' })).retentionDays).toBeNull();
+    expect(configFromEnv(parsePop3Env({ POP3_EXPIRE_DAYS: '0' })).retentionDays).toBe(0);
+    expect(configFromEnv(parsePop3Env({ POP3_EXPIRE_DAYS: ' 30 ' })).retentionDays).toBe(30);
+    for (const bad of ['-1', '1.5', '36501', 'forever', '1e3', '0x10']) {
+      expect(() => parsePop3Env({ POP3_EXPIRE_DAYS: bad }), bad).toThrow(/POP3_EXPIRE_DAYS/);
+    }
+  });
+
   it('refuses an idle timeout under RFC 1939\'s 10 minutes and names the variable', () => {
     expect(() => parsePop3Env({ POP3_IDLE_TIMEOUT_S: '60' })).toThrow(ConfigError);
     expect(() => parsePop3Env({ POP3_IDLE_TIMEOUT_S: '60' })).toThrow(/POP3_IDLE_TIMEOUT_S/);

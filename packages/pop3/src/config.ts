@@ -1,4 +1,6 @@
-import { argon2Params, baseEnvSchema, boolSchema, nonNegativeIntSchema, parseEnv, portSchema, positiveIntSchema } from '@mailroom/runtime';
+import {
+  argon2Params, baseEnvSchema, boolSchema, nonNegativeIntSchema, parseEnv, pop3PolicyDefaults, pop3PolicyEnvShape, portSchema, positiveIntSchema,
+} from '@mailroom/runtime';
 import type { NetworkKeyOptions } from '@mailroom/core';
 
 /** RFC 1939 §3: an autologout timer, if present, must be at least 10 minutes once logged in. */
@@ -14,8 +16,8 @@ export const pop3EnvSchema = baseEnvSchema.extend({
   POP3_IPV4_PREFIX: positiveIntSchema.min(8).max(32).default(32),
   /** The same for IPv6: a subscriber usually holds a whole /64, so by default a /64 counts as one client. */
   POP3_IPV6_PREFIX: positiveIntSchema.min(16).max(128).default(64),
-  /** Operator default minimum interval between logins to one maildrop (RFC 2449 LOGIN-DELAY); 0 = none. */
-  POP3_LOGIN_DELAY_S: nonNegativeIntSchema.default(0),
+  /** Operator defaults of LOGIN-DELAY and EXPIRE (RFC 2449); domains and mailboxes override them. */
+  ...pop3PolicyEnvShape,
   /** Autologout timer once logged in (TRANSACTION state); RFC 1939 requires at least 600 s. */
   POP3_IDLE_TIMEOUT_S: positiveIntSchema.min(MIN_IDLE_TIMEOUT_S, `must be at least ${MIN_IDLE_TIMEOUT_S} (RFC 1939)`).default(MIN_IDLE_TIMEOUT_S),
   /** Idle timer before login (AUTHORIZATION state). */
@@ -70,7 +72,10 @@ export interface Pop3Config {
   /** Connections per client network (`networkPrefixes`). */
   maxConnectionsPerIp: number;
   networkPrefixes: NetworkKeyOptions;
+  /** Operator default minimum interval between logins to one maildrop (RFC 2449 LOGIN-DELAY); 0 = none. */
   loginDelaySeconds: number;
+  /** Operator default retention (RFC 2449 EXPIRE) in days; null = NEVER, 0 = retrieved messages go at QUIT. */
+  retentionDays: number | null;
   idleTimeoutMs: number;
   authTimeoutMs: number;
   /** From connect to a successful login, whatever the client sends meanwhile. */
@@ -118,7 +123,7 @@ export function configFromEnv(env: Pop3Env): Pop3Config {
     maxConnections: env.POP3_MAX_CONNECTIONS,
     maxConnectionsPerIp: env.POP3_MAX_CONNECTIONS_PER_IP,
     networkPrefixes: { ipv4Prefix: env.POP3_IPV4_PREFIX, ipv6Prefix: env.POP3_IPV6_PREFIX },
-    loginDelaySeconds: env.POP3_LOGIN_DELAY_S,
+    ...pop3PolicyDefaults(env),
     idleTimeoutMs: env.POP3_IDLE_TIMEOUT_S * 1000,
     authTimeoutMs: env.POP3_AUTH_TIMEOUT_S * 1000,
     authDeadlineMs: env.POP3_AUTH_DEADLINE_S * 1000,

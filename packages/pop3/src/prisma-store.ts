@@ -1,4 +1,6 @@
-import { authenticateMailbox, recordAppPasswordUse, type AuthThrottle, type PasswordHasher } from '@mailroom/core';
+import {
+  authenticateMailbox, deleteMailboxMessages, recordAppPasswordUse, type AuthThrottle, type MessageSelection, type PasswordHasher,
+} from '@mailroom/core';
 import type { PgPool, PrismaClient } from '@mailroom/db';
 import { streamCopyRows } from './pg-copy.ts';
 import {
@@ -83,7 +85,8 @@ export class PrismaMaildropStore implements MaildropStore {
         address: m.address,
         mailboxLoginDelaySeconds: m.loginDelaySeconds,
         domainLoginDelaySeconds: m.domainLoginDelaySeconds,
-        retentionDays: m.retentionDays,
+        mailboxRetentionDays: m.retentionDays,
+        domainRetentionDays: m.domainRetentionDays,
         lastLoginAt: m.lastLoginAt,
       },
     };
@@ -225,29 +228,12 @@ export class PrismaMaildropStore implements MaildropStore {
   }
 
   /** Deletes messages and adjusts mailbox and domain usage in one transaction, only while `session` holds the lease. */
-  private deleteMessages(maildropId: string, session: string, which: { ids: string[] } | { olderThanDays: number }): Promise<CommitResult> {
+  private deleteMessages(maildropId: string, session: string, which: MessageSelection): Promise<CommitResult> {
     return this.prisma.$transaction(async (tx) => {
       const held = await tx.$queryRaw<{ holder: string }[]>`
         SELECT holder FROM maildrop_leases WHERE mailbox_id = ${maildropId}::uuid AND session = ${session} FOR UPDATE`;
       if (held.length === 0) throw new LockLostError();
-      if ('ids' in which && which.ids.length === 0) return { deleted: 0, bytes: 0 };
-      const rows =
-        'ids' in which
-          ? await tx.$queryRaw<{ size_octets: number }[]>`
-              DELETE FROM messages WHERE mailbox_id = ${maildropId}::uuid AND id = ANY(${which.ids}::uuid[]) RETURNING size_octets`
-          : await tx.$queryRaw<{ size_octets: number }[]>`
-              DELETE FROM messages WHERE mailbox_id = ${maildropId}::uuid
-                AND received_at < now() - ${which.olderThanDays}::int * interval '1 day' RETURNING size_octets`;
-      const bytes = rows.reduce((sum, r) => sum + Number(r.size_octets), 0);
-      if (rows.length > 0) {
-        await tx.$executeRaw`
-          UPDATE mailboxes SET used_bytes = used_bytes - ${bytes}::bigint, message_count = message_count - ${rows.length}::int
-          WHERE id = ${maildropId}::uuid`;
-        await tx.$executeRaw`
-          UPDATE domains SET used_bytes = used_bytes - ${bytes}::bigint
-          WHERE id = (SELECT domain_id FROM mailboxes WHERE id = ${maildropId}::uuid)`;
-      }
-      return { deleted: rows.length, bytes };
+      return deleteMailboxMessages(tx, maildropId, which);
     });
   }
 

@@ -7,11 +7,14 @@
 export interface Maildrop {
   id: string;
   address: string;
-  /** Effective minimum interval between logins in seconds (mailbox → domain → operator default is resolved by the server). */
+  /**
+   * RFC 2449 LOGIN-DELAY (seconds) and EXPIRE (days) as the mailbox and its domain set them; null inherits. The server
+   * resolves mailbox → domain → operator default (resolvePop3Policy).
+   */
   mailboxLoginDelaySeconds: number | null;
   domainLoginDelaySeconds: number | null;
-  /** Domain retention policy (RFC 2449 EXPIRE), null = never. */
-  retentionDays: number | null;
+  mailboxRetentionDays: number | null;
+  domainRetentionDays: number | null;
   lastLoginAt: Date | null;
 }
 

@@ -57,7 +57,7 @@ export interface TestMaildrop {
 /** An owner, a domain and one mailbox, all uniquely named. */
 export async function createMaildrop(
   prisma: PrismaClient,
-  opts: { password?: string; enabled?: boolean; domainActive?: boolean; loginDelaySeconds?: number | null; domainLoginDelaySeconds?: number | null; retentionDays?: number | null } = {},
+  opts: { password?: string; enabled?: boolean; domainActive?: boolean; loginDelaySeconds?: number | null; domainLoginDelaySeconds?: number | null; retentionDays?: number | null; mailboxRetentionDays?: number | null } = {},
 ): Promise<TestMaildrop> {
   const password = opts.password ?? `pw-${randomBytes(6).toString('hex')}`;
   const name = uniqueName('p');
@@ -74,6 +74,7 @@ export async function createMaildrop(
       passwordHash: await fixtureHasher().hash(password),
       enabled: opts.enabled ?? true,
       loginDelaySeconds: opts.loginDelaySeconds ?? null,
+      retentionDays: opts.mailboxRetentionDays ?? null,
     },
   });
   return { address: `${localPart}@${domain}`, password, mailboxId: m.id, domainId: d.id, domain, localPart };
@@ -127,6 +128,7 @@ export function testConfig(overrides: Partial<Pop3Config> = {}): Pop3Config {
     maxConnectionsPerIp: 1000,
     networkPrefixes: { ipv4Prefix: 32, ipv6Prefix: 64 },
     loginDelaySeconds: 0,
+    retentionDays: null,
     idleTimeoutMs: 600_000,
     authTimeoutMs: 60_000,
     authDeadlineMs: 600_000,

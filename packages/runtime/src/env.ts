@@ -155,3 +155,32 @@ export function domainOnboardingConfig(env: BaseEnv): DomainOnboardingConfig {
     dns: { servers: env.MAILROOM_DNS_SERVERS, timeoutMs: env.MAILROOM_DNS_TIMEOUT_MS },
   };
 }
+
+/** POP3_EXPIRE_DAYS: `never` (or empty) = messages stay until deleted; 0 = deleted once retrieved; n = kept n days. */
+export const retentionDaysEnvSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .default('never')
+  .transform((v, ctx) => {
+    if (v === 'never' || v === '') return null;
+    if (!/^\d{1,5}$/.test(v) || Number(v) > 36_500) {
+      ctx.addIssue({ code: 'custom', message: 'must be "never" or a whole number of days from 0 to 36500' });
+      return z.NEVER;
+    }
+    return Number(v);
+  });
+
+/**
+ * The operator's POP3 policy defaults (RFC 2449 LOGIN-DELAY and EXPIRE), which domains and mailboxes may override.
+ * POP3 enforces and advertises them; the worker's retention job applies POP3_EXPIRE_DAYS. Spread into a service's schema.
+ */
+export const pop3PolicyEnvShape = {
+  /** Minimum interval between logins to one maildrop; 0 = none. */
+  POP3_LOGIN_DELAY_S: nonNegativeIntSchema.default(0),
+  POP3_EXPIRE_DAYS: retentionDaysEnvSchema,
+};
+
+export function pop3PolicyDefaults(env: { POP3_LOGIN_DELAY_S: number; POP3_EXPIRE_DAYS: number | null }): { loginDelaySeconds: number; retentionDays: number | null } {
+  return { loginDelaySeconds: env.POP3_LOGIN_DELAY_S, retentionDays: env.POP3_EXPIRE_DAYS };
+}

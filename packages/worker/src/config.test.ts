@@ -8,8 +8,9 @@ describe('worker environment', () => {
     expect(config).toMatchObject({
       metricsHost: '127.0.0.1',
       metricsPort: 9103,
-      schedules: { 'domains.recheck': '0 */6 * * *', 'domains.prune-claims': '0 * * * *' },
+      schedules: { 'domains.recheck': '0 */6 * * *', 'domains.prune-claims': '0 * * * *', 'messages.expire': '30 * * * *' },
       recheck: { batchSize: 100, minAgeHours: 1 },
+      retention: { defaultRetentionDays: null, batchSize: 500 },
       onboarding: { mxHost: 'mail.example.net', dns: { servers: [], timeoutMs: 5000 } },
       queueConnections: 2,
     });
@@ -23,6 +24,10 @@ describe('worker environment', () => {
     ['WORKER_DNS_RECHECK_BATCH', '0'],
     ['WORKER_DNS_RECHECK_MIN_AGE_HOURS', '-1'],
     ['WORKER_METRICS_PORT', '70000'],
+    ['WORKER_RETENTION_CRON', 'hourly'],
+    ['POP3_EXPIRE_DAYS', '-1'],
+    ['POP3_EXPIRE_DAYS', '1.5'],
+    ['POP3_EXPIRE_DAYS', '99999'],
   ])('%s=%j is a ConfigError naming the variable', (name, value) => {
     let thrown: unknown;
     try {

@@ -1,9 +1,11 @@
-import { baseEnvSchema, domainOnboardingConfig, parseEnv, portSchema, positiveIntSchema, type DomainOnboardingConfig } from '@mailroom/runtime';
+import {
+  baseEnvSchema, domainOnboardingConfig, parseEnv, portSchema, positiveIntSchema, retentionDaysEnvSchema, type DomainOnboardingConfig,
+} from '@mailroom/runtime';
 import cronParser from 'cron-parser';
 import { z } from 'zod';
 
 /** The scheduled jobs; each is a pg-boss queue of the same name. */
-export const JOB_NAMES = ['domains.recheck', 'domains.prune-claims'] as const;
+export const JOB_NAMES = ['domains.recheck', 'domains.prune-claims', 'messages.expire'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /**
@@ -36,6 +38,12 @@ export const workerEnvSchema = baseEnvSchema.extend({
   WORKER_DNS_RECHECK_BATCH: positiveIntSchema.max(10_000).default(100),
   /** When to delete expired pending domain claims (cron, UTC). */
   WORKER_PRUNE_CLAIMS_CRON: cronSchema.default('0 * * * *'),
+  /** When to delete messages past their POP3 retention (RFC 2449 EXPIRE n; cron, UTC). */
+  WORKER_RETENTION_CRON: cronSchema.default('30 * * * *'),
+  /** Mailboxes looked up per query by the retention job (each is then done in its own transaction). */
+  WORKER_RETENTION_BATCH: positiveIntSchema.max(10_000).default(500),
+  /** The operator's default retention, shared with the POP3 service: never, 0 (deleted once retrieved) or days. */
+  POP3_EXPIRE_DAYS: retentionDaysEnvSchema,
   /** Database connections of the worker (shared by the job queue and the jobs). */
   WORKER_DB_CONNECTIONS: positiveIntSchema.min(2).max(50).default(4),
 });
@@ -49,6 +57,8 @@ export interface WorkerConfig {
   /** Cron expression (UTC) per job; pg-boss stores them, so every replica agrees on the last one started. */
   schedules: Record<JobName, string>;
   recheck: { batchSize: number; minAgeHours: number };
+  /** The retention job: operator default (POP3_EXPIRE_DAYS, null = NEVER) and mailboxes per query. */
+  retention: { defaultRetentionDays: number | null; batchSize: number };
   onboarding: Pick<DomainOnboardingConfig, 'mxHost' | 'dns'>;
   /** Connections of pg-boss's own pool (the jobs use the Prisma client given to the worker). */
   queueConnections: number;
@@ -60,8 +70,9 @@ export interface WorkerConfig {
 export const DEFAULT_WORKER_CONFIG: Omit<WorkerConfig, 'onboarding'> = {
   metricsHost: '127.0.0.1',
   metricsPort: 9103,
-  schedules: { 'domains.recheck': '0 */6 * * *', 'domains.prune-claims': '0 * * * *' },
+  schedules: { 'domains.recheck': '0 */6 * * *', 'domains.prune-claims': '0 * * * *', 'messages.expire': '30 * * * *' },
   recheck: { batchSize: 100, minAgeHours: 1 },
+  retention: { defaultRetentionDays: null, batchSize: 500 },
   queueConnections: 2,
   pollingIntervalSeconds: 2,
   cronMonitorIntervalSeconds: 30,
@@ -77,8 +88,13 @@ export function workerConfigFromEnv(env: WorkerEnv): WorkerConfig {
     ...DEFAULT_WORKER_CONFIG,
     metricsHost: env.METRICS_HOST,
     metricsPort: env.WORKER_METRICS_PORT,
-    schedules: { 'domains.recheck': env.WORKER_DNS_RECHECK_CRON, 'domains.prune-claims': env.WORKER_PRUNE_CLAIMS_CRON },
+    schedules: {
+      'domains.recheck': env.WORKER_DNS_RECHECK_CRON,
+      'domains.prune-claims': env.WORKER_PRUNE_CLAIMS_CRON,
+      'messages.expire': env.WORKER_RETENTION_CRON,
+    },
     recheck: { batchSize: env.WORKER_DNS_RECHECK_BATCH, minAgeHours: env.WORKER_DNS_RECHECK_MIN_AGE_HOURS },
+    retention: { defaultRetentionDays: env.POP3_EXPIRE_DAYS, batchSize: env.WORKER_RETENTION_BATCH },
     onboarding: { mxHost: onboarding.mxHost, dns: onboarding.dns },
     // half the connections for pg-boss (fetching, maintenance, schedules), the rest for the jobs' Prisma client
     queueConnections: Math.max(1, Math.floor(env.WORKER_DB_CONNECTIONS / 2)),

@@ -1,4 +1,4 @@
-import { pruneExpiredClaims, recheckDomains, type DnsLookup } from '@mailroom/core';
+import { expireMessagesPastRetention, pruneExpiredClaims, recheckDomains, type DnsLookup, type ExpireRetentionSummary } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
 import type { Logger } from 'pino';
 import type { JobName, WorkerConfig } from './config.ts';
@@ -79,10 +79,22 @@ export async function pruneClaims(ctx: JobContext): Promise<{ pruned: number }> 
   return { pruned };
 }
 
+/**
+ * RFC 2449 EXPIRE n: deletes messages past their mailbox's effective retention (mailbox → domain → POP3_EXPIRE_DAYS),
+ * one maildrop per transaction with usage updated in it; maildrops a POP3 session holds are skipped until the next run.
+ */
+export async function expireRetainedMessages(ctx: JobContext): Promise<ExpireRetentionSummary> {
+  const r = await expireMessagesPastRetention(ctx.prisma, { ...ctx.config.retention, stopping: ctx.stopping });
+  ctx.metrics.messagesExpired.inc(r.deleted);
+  if (r.leased > 0) ctx.logger.info({ leased: r.leased }, 'retention: maildrops held by a POP3 session skipped until the next run');
+  return r;
+}
+
 const RETRY = { retryLimit: 2, retryDelay: 60 };
 
 /** Every job the worker runs, by queue name. */
 export const JOBS: Record<JobName, JobDefinition> = {
   'domains.recheck': { queue: { policy: 'stately', ...RETRY, expireInSeconds: 3_600 }, run: recheckDueDomains },
   'domains.prune-claims': { queue: { policy: 'stately', ...RETRY, expireInSeconds: 600 }, run: pruneClaims },
+  'messages.expire': { queue: { policy: 'stately', ...RETRY, expireInSeconds: 3_600 }, run: expireRetainedMessages },
 };

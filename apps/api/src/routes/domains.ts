@@ -1,4 +1,4 @@
-import { createDomain, deleteDomain, getDomain, getDomainDns, listDomains, updateDomain, verifyDomain } from '@mailroom/core';
+import { createDomain, deleteDomain, getDomain, getDomainDns, listDomains, summarizeDomains, updateDomain, verifyDomain } from '@mailroom/core';
 import {
   createDomainBodySchema,
   deleteDomainQuerySchema,
@@ -7,6 +7,7 @@ import {
   domainPageSchema,
   domainParamsSchema,
   domainSchema,
+  domainSummarySchema,
   listDomainsQuerySchema,
   updateDomainBodySchema,
   verifyDomainBodySchema,
@@ -38,6 +39,16 @@ export async function domainRoutes(app: ZodApp, ctx: RouteContext): Promise<void
   app.get('/domains', {
     schema: { tags, operationId: 'listDomains', summary: 'List visible domains by name, with mailbox counts and usage', querystring: listDomainsQuerySchema, response: { 200: domainPageSchema, ...problems() }, security: READ_SECURITY },
     handler: async (req) => listDomains(ctx.services.prisma, actorOf(req), req.query),
+  });
+  app.get('/domains/summary', {
+    schema: {
+      tags,
+      operationId: 'summarizeDomains',
+      summary: 'Counts over all visible domains: total, pending claims, MX needing attention (for dashboards; no 200-item cap)',
+      response: { 200: domainSummarySchema, ...problems() },
+      security: READ_SECURITY,
+    },
+    handler: async (req) => summarizeDomains(ctx.services.prisma, actorOf(req)),
   });
   app.get('/domains/:domainId', {
     schema: { tags, operationId: 'getDomain', summary: 'Get a domain', params: domainParamsSchema, response: { 200: domainSchema, ...problems() }, security: READ_SECURITY },

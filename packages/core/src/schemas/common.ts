@@ -40,6 +40,27 @@ export const byteCountSchema = z.number().int().min(0).max(MAX_BYTE_COUNT).descr
 export const nullableByteLimitSchema = byteCountSchema.nullable().describe('Byte count; null means unlimited');
 export const nullableCountLimitSchema = z.number().int().min(0).max(1_000_000_000).nullable().describe('Count; null means unlimited');
 
+/** Largest POP3 LOGIN-DELAY (seconds) and EXPIRE (days) a domain or mailbox may set. */
+export const MAX_LOGIN_DELAY_SECONDS = 86_400;
+export const MAX_RETENTION_DAYS = 36_500;
+export const loginDelaySecondsSchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(MAX_LOGIN_DELAY_SECONDS)
+  .nullable()
+  .describe('Minimum seconds between POP3 logins (RFC 2449 LOGIN-DELAY), 0 = none; null: inherited (mailbox → domain → operator default)');
+export const retentionDaysSchema = z
+  .union([z.number().int().min(0).max(MAX_RETENTION_DAYS), z.literal('never')])
+  .nullable()
+  .describe(
+    'Days messages are kept (RFC 2449 EXPIRE); 0 = a message is deleted at the QUIT of the POP3 session that retrieved it; ' +
+      '"never" = kept until a client deletes it (overrides an inherited retention); ' +
+      'null: inherited (mailbox → domain → operator default POP3_EXPIRE_DAYS, NEVER by default)',
+  );
+/** A stored or returned retention: days, "never", or null (inherited). */
+export const retentionDaysValueSchema = z.union([z.number().int(), z.literal('never')]).nullable();
+
 export const emailSchema = z
   .string()
   .trim()

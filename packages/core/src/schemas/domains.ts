@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { byteCountSchema, domainNameSchema, idSchema, isoDateTimeSchema, nullableByteLimitSchema, nullableCountLimitSchema, paginationQuerySchema, pageSchema, queryBooleanSchema } from './common.ts';
+import {
+  byteCountSchema, domainNameSchema, idSchema, isoDateTimeSchema, loginDelaySecondsSchema, nullableByteLimitSchema, nullableCountLimitSchema, paginationQuerySchema,
+  pageSchema, queryBooleanSchema, retentionDaysSchema, retentionDaysValueSchema,
+} from './common.ts';
 
 /** pending: an unverified claim, nothing is hosted (mail refused, no logins); verified: hosted. */
 export const verificationStatusSchema = z
@@ -26,7 +29,9 @@ export const domainSchema = z
     defaultQuotaBytes: nullableByteLimitSchema,
     usedBytes: byteCountSchema,
     loginDelaySeconds: z.number().int().nullable().describe('POP3 LOGIN-DELAY (RFC 2449) for the domain; null: the operator default'),
-    retentionDays: z.number().int().nullable().describe('POP3 EXPIRE (RFC 2449): days messages are kept; null: the operator default'),
+    retentionDays: retentionDaysValueSchema.describe(
+      'POP3 EXPIRE (RFC 2449) for the domain: days messages are kept, 0 = deleted once retrieved, "never"; null: the operator default',
+    ),
     mailboxCount: z.number().int(),
     aliasCount: z.number().int(),
     verificationStatus: verificationStatusSchema,
@@ -45,8 +50,6 @@ export const domainSchema = z
 export type Domain = z.infer<typeof domainSchema>;
 
 const descriptionSchema = z.string().trim().max(500).nullable();
-const loginDelaySchema = z.number().int().min(0).max(86_400).nullable().describe('Seconds between POP3 logins (RFC 2449 LOGIN-DELAY); null: the operator default');
-const retentionDaysSchema = z.number().int().min(1).max(36_500).nullable().describe('Days messages are kept (RFC 2449 EXPIRE); null: the operator default');
 
 /** The settings a domain is created with and that can be changed later. */
 const domainSettingsShape = {
@@ -54,7 +57,7 @@ const domainSettingsShape = {
   maxMailboxes: nullableCountLimitSchema.optional().describe('Admins only'),
   maxStorageBytes: nullableByteLimitSchema.optional().describe('Admins only'),
   defaultQuotaBytes: nullableByteLimitSchema.optional(),
-  loginDelaySeconds: loginDelaySchema.optional(),
+  loginDelaySeconds: loginDelaySecondsSchema.optional(),
   retentionDays: retentionDaysSchema.optional(),
 };
 
@@ -83,6 +86,14 @@ export const listDomainsQuerySchema = paginationQuerySchema.extend({
 });
 export const deleteDomainQuerySchema = z.object({ force: queryBooleanSchema.optional().describe('Delete even when mailboxes exist (their messages are lost)') });
 export const domainPageSchema = pageSchema(domainSchema);
+export const domainSummarySchema = z
+  .object({
+    domains: z.number().int().describe('Every domain visible to the caller (pending claims included)'),
+    pending: z.number().int().describe('Pending claims awaiting ownership verification'),
+    mxFlagged: z.number().int().describe('Verified domains whose last MX re-check found the record missing or pointing elsewhere'),
+  })
+  .meta({ id: 'DomainSummary' });
+export type DomainSummary = z.infer<typeof domainSummarySchema>;
 
 export const DNS_RECORD_PURPOSES = ['verification', 'mx', 'autoconfig', 'autodiscover', 'pop3s-srv', 'pop3-srv', 'dmarc'] as const;
 export const dnsCheckStatusSchema = z.enum(['ok', 'missing', 'different']);

@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { byteCountSchema, displayNameSchema, idSchema, isoDateTimeSchema, localPartSchema, nullableByteLimitSchema, paginationQuerySchema, pageSchema, passwordSchema } from './common.ts';
+import {
+  byteCountSchema, displayNameSchema, idSchema, isoDateTimeSchema, localPartSchema, loginDelaySecondsSchema, nullableByteLimitSchema, paginationQuerySchema, pageSchema,
+  passwordSchema, retentionDaysSchema, retentionDaysValueSchema,
+} from './common.ts';
 
 export const mailboxSchema = z
   .object({
@@ -13,6 +16,10 @@ export const mailboxSchema = z
     usedBytes: byteCountSchema,
     messageCount: z.number().int(),
     enabled: z.boolean(),
+    loginDelaySeconds: z.number().int().nullable().describe("POP3 LOGIN-DELAY (RFC 2449) of this mailbox; null: the domain's (then the operator default)"),
+    retentionDays: retentionDaysValueSchema.describe(
+      "POP3 EXPIRE (RFC 2449) of this mailbox: days messages are kept, 0 = deleted once retrieved, \"never\"; null: the domain's (then the operator default)",
+    ),
     lastLoginAt: isoDateTimeSchema.nullable(),
     lastLoginIp: z.string().nullable(),
     createdAt: isoDateTimeSchema,
@@ -27,6 +34,8 @@ export const createMailboxBodySchema = z.object({
   displayName: displayNameSchema.nullable().optional(),
   quotaBytes: nullableByteLimitSchema.optional().describe("Default: the domain's defaultQuotaBytes"),
   enabled: z.boolean().optional(),
+  loginDelaySeconds: loginDelaySecondsSchema.optional(),
+  retentionDays: retentionDaysSchema.optional(),
 });
 export type CreateMailboxBody = z.infer<typeof createMailboxBodySchema>;
 
@@ -34,6 +43,8 @@ export const updateMailboxBodySchema = z.object({
   displayName: displayNameSchema.nullable().optional(),
   quotaBytes: nullableByteLimitSchema.optional(),
   enabled: z.boolean().optional(),
+  loginDelaySeconds: loginDelaySecondsSchema.optional(),
+  retentionDays: retentionDaysSchema.optional(),
 });
 export type UpdateMailboxBody = z.infer<typeof updateMailboxBodySchema>;
 

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Prisma, PrismaClient } from '@mailroom/db';
 import { normalizeDomain } from '../address.ts';
 import { AppError } from '../errors.ts';
-import type { CreateDomainBody, Domain, UpdateDomainBody } from '../schemas/domains.ts';
+import type { CreateDomainBody, Domain, DomainSummary, UpdateDomainBody } from '../schemas/domains.ts';
 import { recordAudit } from './audit.ts';
+import { fromStoredRetention, toStoredRetention } from './pop3-policy.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
 import { type Actor, type SystemPrincipal, type UserPrincipal, isAdmin, isDomainRestricted, requireUser, visibleDomainWhere } from './principal.ts';
 import { assertLimitCoversMailboxes } from './storage-limits.ts';
@@ -48,7 +49,7 @@ export function toDomainDto(r: DomainRow): Domain {
     defaultQuotaBytes: toNumber(r.defaultQuotaBytes),
     usedBytes: Number(r.usedBytes),
     loginDelaySeconds: r.loginDelaySeconds,
-    retentionDays: r.retentionDays,
+    retentionDays: fromStoredRetention(r.retentionDays),
     mailboxCount: r._count.mailboxes,
     aliasCount: r._count.aliases,
     verificationStatus: r.verifiedAt ? 'verified' : 'pending',
@@ -147,7 +148,7 @@ export async function createDomain(deps: ServiceDeps, actor: Actor, input: Creat
           maxStorageBytes,
           defaultQuotaBytes,
           loginDelaySeconds: input.loginDelaySeconds ?? null,
-          retentionDays: input.retentionDays ?? null,
+          retentionDays: toStoredRetention(input.retentionDays ?? null),
           ...(input.verified
             ? { verifiedAt: now }
             : {
@@ -191,6 +192,21 @@ export async function listDomains(prisma: PrismaClient, actor: Actor, input: Lis
   return toPage(rows, input.limit, (r) => ({ name: r.name }), toDomainDto);
 }
 
+/**
+ * Counts over every domain the principal sees (not one page of them): all, pending claims, and verified domains whose
+ * last MX re-check found the record missing or pointing elsewhere. One query, whatever the number of domains.
+ */
+export async function summarizeDomains(prisma: PrismaClient, actor: Actor): Promise<DomainSummary> {
+  const p = requireUser(actor, 'domains:read');
+  const where: Prisma.DomainWhereInput = { AND: [visibleDomainWhere(p), liveDomainWhere()] };
+  const [domains, pending, mxFlagged] = await prisma.$transaction([
+    prisma.domain.count({ where }),
+    prisma.domain.count({ where: { AND: [where, { verifiedAt: null }] } }),
+    prisma.domain.count({ where: { AND: [where, { verifiedAt: { not: null } }, { mxStatus: { in: ['missing', 'different'] } }] } }),
+  ]);
+  return { domains, pending, mxFlagged };
+}
+
 export async function getDomain(prisma: PrismaClient, actor: Actor, domainId: string): Promise<Domain> {
   const p = requireUser(actor, 'domains:read');
   return toDomainDto(await findVisibleDomain(prisma, p, domainId, domainSelect));
@@ -226,7 +242,7 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
         maxStorageBytes: toBigInt(input.maxStorageBytes),
         defaultQuotaBytes: toBigInt(input.defaultQuotaBytes),
         loginDelaySeconds: input.loginDelaySeconds,
-        retentionDays: input.retentionDays,
+        retentionDays: toStoredRetention(input.retentionDays),
       },
       select: domainSelect,
     });

@@ -11,7 +11,9 @@ export interface AuthenticatedMailbox {
   domain: string;
   loginDelaySeconds: number | null;
   domainLoginDelaySeconds: number | null;
+  /** RFC 2449 EXPIRE of the mailbox and of its domain (null: inherited; see resolvePop3Policy). */
   retentionDays: number | null;
+  domainRetentionDays: number | null;
   lastLoginAt: Date | null;
   /** The app password that signed in (POP3 only); null for the main password. */
   appPasswordId: string | null;
@@ -68,6 +70,7 @@ export async function authenticateMailbox(
       passwordHash: true,
       enabled: true,
       loginDelaySeconds: true,
+      retentionDays: true,
       lastLoginAt: true,
       pop3AppPasswordsRequired: true,
       domain: {
@@ -108,7 +111,8 @@ export async function authenticateMailbox(
       domain: row.domain.name,
       loginDelaySeconds: row.loginDelaySeconds,
       domainLoginDelaySeconds: row.domain.loginDelaySeconds,
-      retentionDays: row.domain.retentionDays,
+      retentionDays: row.retentionDays,
+      domainRetentionDays: row.domain.retentionDays,
       lastLoginAt: row.lastLoginAt,
       appPasswordId,
     },

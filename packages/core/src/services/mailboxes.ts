@@ -3,6 +3,7 @@ import { normalizeLocalPart } from '../address.ts';
 import { AppError } from '../errors.ts';
 import type { CreateMailboxBody, Mailbox, UpdateMailboxBody } from '../schemas/mailboxes.ts';
 import { recordAudit } from './audit.ts';
+import { fromStoredRetention, toStoredRetention } from './pop3-policy.ts';
 import { findVisibleDomain } from './domains.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
 import { assertPasswordPolicy } from './password-policy.ts';
@@ -19,6 +20,8 @@ const mailboxSelect = {
   usedBytes: true,
   messageCount: true,
   enabled: true,
+  loginDelaySeconds: true,
+  retentionDays: true,
   lastLoginAt: true,
   lastLoginIp: true,
   createdAt: true,
@@ -38,6 +41,8 @@ export function toMailboxDto(r: MailboxRow, domain: string): Mailbox {
     usedBytes: Number(r.usedBytes),
     messageCount: r.messageCount,
     enabled: r.enabled,
+    loginDelaySeconds: r.loginDelaySeconds,
+    retentionDays: fromStoredRetention(r.retentionDays),
     lastLoginAt: iso(r.lastLoginAt),
     lastLoginIp: r.lastLoginIp,
     createdAt: r.createdAt.toISOString(),
@@ -86,7 +91,10 @@ export async function createMailbox(deps: ServiceDeps, actor: Actor, domainId: s
       const alias = await tx.alias.findFirst({ where: { domainId, localPart }, select: { id: true } });
       if (alias) throw new AppError('ALREADY_EXISTS', 'An alias with this address exists', { fields: [{ path: 'localPart', message: 'is already used by an alias', code: 'taken' }] });
       const created = await tx.mailbox.create({
-        data: { domainId, localPart, passwordHash, displayName: input.displayName ?? null, quotaBytes: quota ?? null, enabled: input.enabled ?? true },
+        data: {
+          domainId, localPart, passwordHash, displayName: input.displayName ?? null, quotaBytes: quota ?? null, enabled: input.enabled ?? true,
+          loginDelaySeconds: input.loginDelaySeconds ?? null, retentionDays: toStoredRetention(input.retentionDays ?? null),
+        },
         select: mailboxSelect,
       });
       const { password: _p, ...rest } = input;
@@ -110,6 +118,8 @@ interface MailboxListRow {
   used_bytes: bigint;
   message_count: number;
   enabled: boolean;
+  login_delay_seconds: number | null;
+  retention_days: number | null;
   last_login_at: Date | null;
   last_login_ip: string | null;
   created_at: Date;
@@ -137,7 +147,7 @@ export async function listMailboxes(prisma: PrismaClient, actor: Actor, domainId
     SELECT d.name AS domain_name, m.* FROM domains d
     LEFT JOIN LATERAL (
       SELECT m.id, m.domain_id, m.local_part, m.display_name, m.quota_bytes, m.used_bytes, m.message_count, m.enabled,
-             m.last_login_at, m.last_login_ip, m.created_at, m.updated_at
+             m.login_delay_seconds, m.retention_days, m.last_login_at, m.last_login_ip, m.created_at, m.updated_at
       FROM mailboxes m
       WHERE m.domain_id = d.id ${cursorFilter} ${search}
       ORDER BY m.local_part
@@ -162,6 +172,8 @@ export async function listMailboxes(prisma: PrismaClient, actor: Actor, domainId
           usedBytes: r.used_bytes,
           messageCount: r.message_count,
           enabled: r.enabled,
+          loginDelaySeconds: r.login_delay_seconds,
+          retentionDays: r.retention_days,
           lastLoginAt: r.last_login_at,
           lastLoginIp: r.last_login_ip,
           createdAt: r.created_at,
@@ -200,7 +212,10 @@ export async function updateMailbox(deps: ServiceDeps, actor: Actor, mailboxId: 
     }
     const updated = await tx.mailbox.update({
       where: { id: mailboxId },
-      data: { displayName: input.displayName, quotaBytes: toBigInt(input.quotaBytes), enabled: input.enabled },
+      data: {
+        displayName: input.displayName, quotaBytes: toBigInt(input.quotaBytes), enabled: input.enabled,
+        loginDelaySeconds: input.loginDelaySeconds, retentionDays: toStoredRetention(input.retentionDays),
+      },
       select: mailboxSelect,
     });
     if (input.enabled === false) await tx.session.deleteMany({ where: { mailboxId } });

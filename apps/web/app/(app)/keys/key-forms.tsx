@@ -6,7 +6,8 @@ import { ConfirmButton } from '@/components/confirm-button';
 import { ShownOnce } from '@/components/shown-once';
 import { Alert, buttonClass, Card, describedBy, Field, inputClass } from '@/components/ui';
 import { fieldErrors, problemMessage, useApi, type ClientProblem } from '@/lib/client';
-import type { ApiKeyScope, CreatedApiKey } from '@/lib/types';
+import { SearchPicker, type PickerOption } from '@/components/search-picker';
+import type { ApiKeyScope, CreatedApiKey, Domain } from '@/lib/types';
 
 const FAMILIES: { family: string; label: string }[] = [
   { family: 'domains', label: 'Domains' },
@@ -17,12 +18,13 @@ const FAMILIES: { family: string; label: string }[] = [
   { family: 'audit', label: 'Audit log' },
 ];
 
-export function CreateKeyForm({ domains }: { domains: { id: string; name: string }[] }) {
+export function CreateKeyForm({ hasDomains }: { hasDomains: boolean }) {
   const api = useApi();
   const router = useRouter();
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<string[]>(['domains:read', 'mailboxes:read', 'mailboxes:write']);
-  const [domainIds, setDomainIds] = useState<string[]>([]);
+  const [domains, setDomains] = useState<PickerOption[]>([]);
+  const domainIds = domains.map((d) => d.id);
   const [expires, setExpires] = useState('');
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<ClientProblem>();
@@ -97,19 +99,18 @@ export function CreateKeyForm({ domains }: { domains: { id: string; name: string
             </table>
           </div>
         </fieldset>
-        {domains.length > 0 && (
-          <fieldset>
-            <legend className="text-sm font-medium text-slate-800">Restrict to domains</legend>
-            <p className="text-xs text-slate-600">None selected: every domain you can manage, including future ones.</p>
-            <div className="mt-2 flex flex-wrap gap-x-6 gap-y-1">
-              {domains.map((d) => (
-                <label key={d.id} className="flex items-center gap-2 text-sm text-slate-800">
-                  <input type="checkbox" checked={domainIds.includes(d.id)} onChange={(e) => setDomainIds((s) => toggle(s, d.id, e.target.checked))} className="h-4 w-4 accent-brand-600" />
-                  {d.name}
-                </label>
-              ))}
-            </div>
-          </fieldset>
+        {hasDomains && (
+          <div>
+            <SearchPicker<Domain>
+              label="Restrict to domains"
+              path="/domains"
+              toOption={(d) => ({ id: d.id, label: d.name })}
+              selected={domains}
+              onChange={setDomains}
+              placeholder="Search your domains"
+            />
+            <p className="mt-1 text-xs text-slate-600">None chosen: every domain you can manage, including future ones.</p>
+          </div>
         )}
         <button type="submit" className={buttonClass('primary')} disabled={busy || !name.trim() || scopes.length === 0}>
           {busy ? 'Creating…' : 'Create key'}

@@ -1,22 +1,30 @@
 import type { Metadata } from 'next';
 import { Badge, Card, EmptyState, PageHeader } from '@/components/ui';
-import { apiGet, requireUser } from '@/lib/api';
+import { Pager } from '@/components/pager';
+import { apiGet, apiGetRaw, qs, requireUser } from '@/lib/api';
 import { formatDateTime } from '@/lib/format';
 import type { ApiKey, Domain, Page } from '@/lib/types';
 import { CreateKeyForm, RevokeKey } from './key-forms';
 
 export const metadata: Metadata = { title: 'API keys' };
 
-export default async function KeysPage() {
+/** Keys per page; the domain names a page's keys are restricted to are looked up one by one (at most this many). */
+const KEY_PAGE = 50;
+const MAX_NAME_LOOKUPS = 100;
+
+export default async function KeysPage({ searchParams }: { searchParams: Promise<{ cursor?: string }> }) {
   await requireUser();
-  const [keys, domains] = await Promise.all([apiGet<Page<ApiKey>>('/api-keys?limit=200'), apiGet<Page<Domain>>('/domains?limit=200')]);
-  const domainName = new Map(domains.items.map((d) => [d.id, d.name]));
+  const { cursor } = await searchParams;
+  const [keys, anyDomain] = await Promise.all([apiGet<Page<ApiKey>>(`/api-keys${qs({ cursor, limit: KEY_PAGE })}`), apiGet<Page<Domain>>('/domains?limit=1')]);
+  const ids = [...new Set(keys.items.flatMap((k) => k.domainIds))].slice(0, MAX_NAME_LOOKUPS);
+  const named = await Promise.all(ids.map(async (id) => [id, (await apiGetRaw<Domain>(`/domains/${id}`)).data?.name] as const));
+  const domainName = new Map(named.filter((n): n is readonly [string, string] => n[1] !== undefined));
   const now = Date.now();
   return (
     <>
       <PageHeader title="API keys" description="Let your own systems (billing, onboarding scripts) manage Mailroom with the REST API. A key never has more rights than you." />
       <div className="space-y-8">
-        <CreateKeyForm domains={domains.items.map((d) => ({ id: d.id, name: d.name }))} />
+        <CreateKeyForm hasDomains={anyDomain.items.length > 0} />
         <Card id="keys" title="Your keys">
           {keys.items.length === 0 ? (
             <EmptyState title="No API keys yet">Create one above, then send it as “Authorization: Bearer &lt;key&gt;”. The API is documented at /api/docs.</EmptyState>
@@ -44,6 +52,7 @@ export default async function KeysPage() {
               })}
             </ul>
           )}
+          <Pager basePath="/keys" params={{}} cursor={cursor} nextCursor={keys.nextCursor} />
         </Card>
       </div>
     </>

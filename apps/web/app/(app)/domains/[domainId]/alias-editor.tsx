@@ -5,41 +5,34 @@ import { useState } from 'react';
 import { ConfirmButton } from '@/components/confirm-button';
 import { Alert, Badge, buttonClass, describedBy, EmptyState, Field, inputClass } from '@/components/ui';
 import { fieldErrors, problemMessage, useApi, type ClientProblem } from '@/lib/client';
-import type { Alias } from '@/lib/types';
+import { SearchPicker, type PickerOption } from '@/components/search-picker';
+import type { Alias, Mailbox } from '@/lib/types';
 import { useHydrated } from '@/lib/use-hydrated';
 import { localPartProblem } from '@/lib/validation';
 
-type MailboxOption = { id: string; address: string };
-
-function Destinations({ name, mailboxes, selected, onChange }: { name: string; mailboxes: MailboxOption[]; selected: string[]; onChange: (ids: string[]) => void }) {
+/**
+ * The mailboxes an alias delivers to: a type-ahead search over every mailbox of the domain (the API's `q` filter),
+ * however many there are; the chosen ones stay listed above the search.
+ */
+function Destinations({ domainId, selected, onChange }: { domainId: string; selected: PickerOption[]; onChange: (next: PickerOption[]) => void }) {
   return (
-    <fieldset>
-      <legend className="text-sm font-medium text-slate-800">Deliver to</legend>
-      <div className="mt-1 max-h-48 space-y-1 overflow-y-auto rounded-md p-2 ring-1 ring-slate-200 ring-inset">
-        {mailboxes.map((m) => (
-          <label key={m.id} className="flex items-center gap-2 text-sm text-slate-800">
-            <input
-              type="checkbox"
-              name={name}
-              value={m.id}
-              checked={selected.includes(m.id)}
-              onChange={(e) => onChange(e.target.checked ? [...selected, m.id] : selected.filter((x) => x !== m.id))}
-              className="h-4 w-4 rounded border-slate-300 accent-brand-600"
-            />
-            <span className="break-all">{m.address}</span>
-          </label>
-        ))}
-      </div>
-    </fieldset>
+    <SearchPicker<Mailbox>
+      label="Deliver to"
+      path={`/domains/${domainId}/mailboxes`}
+      toOption={(m) => ({ id: m.id, label: m.address })}
+      selected={selected}
+      onChange={onChange}
+      placeholder="Search mailboxes by address or name"
+    />
   );
 }
 
-function AliasRow({ alias, mailboxes }: { alias: Alias; mailboxes: MailboxOption[] }) {
+function AliasRow({ alias }: { alias: Alias }) {
   const api = useApi();
   const router = useRouter();
   const hydrated = useHydrated();
   const [editing, setEditing] = useState(false);
-  const [selected, setSelected] = useState(alias.destinations.map((d) => d.mailboxId));
+  const [selected, setSelected] = useState<PickerOption[]>(alias.destinations.map((d) => ({ id: d.mailboxId, label: d.address })));
   const [error, setError] = useState<string>();
   const label = alias.localPart === null ? `Catch-all (*${alias.address.startsWith('@') ? alias.address : `@${alias.domain}`})` : alias.address;
 
@@ -86,8 +79,8 @@ function AliasRow({ alias, mailboxes }: { alias: Alias; mailboxes: MailboxOption
       </div>
       {editing && (
         <div className="mt-3 space-y-3 rounded-md bg-slate-50 p-3">
-          <Destinations name={`dest-${alias.id}`} mailboxes={mailboxes} selected={selected} onChange={setSelected} />
-          <button type="button" className={buttonClass('primary', 'sm')} disabled={selected.length === 0} onClick={() => patch({ destinations: selected })}>
+          <Destinations domainId={alias.domainId} selected={selected} onChange={setSelected} />
+          <button type="button" className={buttonClass('primary', 'sm')} disabled={selected.length === 0} onClick={() => patch({ destinations: selected.map((d) => d.id) })}>
             Save destinations
           </button>
         </div>
@@ -97,13 +90,13 @@ function AliasRow({ alias, mailboxes }: { alias: Alias; mailboxes: MailboxOption
   );
 }
 
-export function AliasEditor({ domainId, domainName, aliases, mailboxes }: { domainId: string; domainName: string; aliases: Alias[]; mailboxes: MailboxOption[] }) {
+export function AliasEditor({ domainId, domainName, aliases, hasMailboxes }: { domainId: string; domainName: string; aliases: Alias[]; hasMailboxes: boolean }) {
   const api = useApi();
   const router = useRouter();
   const hasCatchAll = aliases.some((a) => a.localPart === null);
   const [localPart, setLocalPart] = useState('');
   const [catchAll, setCatchAll] = useState(false);
-  const [selected, setSelected] = useState<string[]>([]);
+  const [selected, setSelected] = useState<PickerOption[]>([]);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<ClientProblem>();
   const [done, setDone] = useState<string>();
@@ -116,7 +109,7 @@ export function AliasEditor({ domainId, domainName, aliases, mailboxes }: { doma
     setBusy(true);
     setProblem(undefined);
     setDone(undefined);
-    const r = await api<Alias>('POST', `/domains/${domainId}/aliases`, { localPart: catchAll ? null : localPart.trim(), destinations: selected });
+    const r = await api<Alias>('POST', `/domains/${domainId}/aliases`, { localPart: catchAll ? null : localPart.trim(), destinations: selected.map((d) => d.id) });
     setBusy(false);
     if (!r.ok) return setProblem(r.problem);
     setDone(`${r.data.localPart === null ? 'Catch-all' : r.data.address} created.`);
@@ -133,11 +126,11 @@ export function AliasEditor({ domainId, domainName, aliases, mailboxes }: { doma
       ) : (
         <ul className="-mt-3 divide-y divide-slate-100">
           {aliases.map((a) => (
-            <AliasRow key={a.id + a.updatedAt} alias={a} mailboxes={mailboxes} />
+            <AliasRow key={a.id + a.updatedAt} alias={a} />
           ))}
         </ul>
       )}
-      {mailboxes.length === 0 ? (
+      {!hasMailboxes ? (
         <EmptyState title="Create a mailbox first">Aliases deliver to mailboxes of this domain.</EmptyState>
       ) : (
         <Form onSubmit={submit} className="space-y-4 border-t border-slate-200 pt-4">
@@ -159,7 +152,7 @@ export function AliasEditor({ domainId, domainName, aliases, mailboxes }: { doma
                 Catch-all: every address without a mailbox or alias {hasCatchAll && '(already set up)'}
               </label>
             </div>
-            <Destinations name="destinations" mailboxes={mailboxes} selected={selected} onChange={setSelected} />
+            <Destinations domainId={domainId} selected={selected} onChange={setSelected} />
           </div>
           <button type="submit" className={buttonClass('primary')} disabled={busy || selected.length === 0 || (!catchAll && !localPart)}>
             {busy ? 'Adding…' : catchAll ? 'Add catch-all' : 'Add alias'}

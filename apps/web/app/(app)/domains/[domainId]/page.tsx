@@ -2,6 +2,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { DomainStatusBadges } from '@/components/domain-status';
 import { Pager } from '@/components/pager';
+import { Pop3PolicyForm } from '@/components/pop3-policy-form';
 import { Alert, Badge, ButtonLink, Card, EmptyState, inputClass, PageHeader, buttonClass, UsageBar } from '@/components/ui';
 import { apiGet, qs, requireUser } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
@@ -13,16 +14,17 @@ import { VerifyDomain } from './verify-domain';
 
 export const metadata: Metadata = { title: 'Domain' };
 
-export default async function DomainPage({ params, searchParams }: { params: Promise<{ domainId: string }>; searchParams: Promise<{ q?: string; cursor?: string; verified?: string }> }) {
+const ALIAS_PAGE = 50;
+
+export default async function DomainPage({ params, searchParams }: { params: Promise<{ domainId: string }>; searchParams: Promise<{ q?: string; cursor?: string; verified?: string; aliasCursor?: string }> }) {
   const me = await requireUser();
   const { domainId } = await params;
-  const { q, cursor, verified } = await searchParams;
+  const { q, cursor, verified, aliasCursor } = await searchParams;
   const domain = await apiGet<Domain>(`/domains/${encodeURIComponent(domainId)}`);
   const pending = domain.verificationStatus === 'pending';
-  const [mailboxes, aliases, allMailboxes, dns] = await Promise.all([
+  const [mailboxes, aliases, dns] = await Promise.all([
     apiGet<Page<Mailbox>>(`/domains/${domain.id}/mailboxes${qs({ q, cursor, limit: 25 })}`),
-    apiGet<Page<Alias>>(`/domains/${domain.id}/aliases?limit=200`),
-    apiGet<Page<Mailbox>>(`/domains/${domain.id}/mailboxes?limit=200`),
+    apiGet<Page<Alias>>(`/domains/${domain.id}/aliases${qs({ cursor: aliasCursor, limit: ALIAS_PAGE })}`),
     apiGet<DomainDns>(`/domains/${domain.id}/dns`),
   ]);
   const base = `/domains/${domain.id}`;
@@ -112,10 +114,13 @@ export default async function DomainPage({ params, searchParams }: { params: Pro
         </Card>
 
         <Card id="aliases" title="Aliases and catch-all" description="Deliver extra addresses, or every unknown address of the domain, to existing mailboxes.">
-          <AliasEditor domainId={domain.id} domainName={domain.name} aliases={aliases.items} mailboxes={allMailboxes.items.map((m) => ({ id: m.id, address: m.address }))} />
+          <AliasEditor domainId={domain.id} domainName={domain.name} aliases={aliases.items} hasMailboxes={domain.mailboxCount > 0} />
+          <Pager basePath={base} params={{ q, cursor }} cursor={aliasCursor} nextCursor={aliases.nextCursor} cursorParam="aliasCursor" fragment="aliases" label="Alias pages" />
         </Card>
 
         <DnsRecords key={domain.verificationStatus} initial={dns} />
+
+        <Pop3PolicyForm kind="domain" id={domain.id} loginDelaySeconds={domain.loginDelaySeconds} retentionDays={domain.retentionDays} />
 
         <DomainSettings domain={domain} isAdmin={me.user.role === 'ADMIN'} />
       </div>

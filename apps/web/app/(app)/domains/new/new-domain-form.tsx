@@ -2,17 +2,20 @@
 import { Form } from '@/components/form';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
+import { SearchPicker, type PickerOption } from '@/components/search-picker';
+import type { Owner } from '@/lib/types';
 import { Alert, buttonClass, describedBy, Field, inputClass } from '@/components/ui';
 import { fieldErrors, problemMessage, useApi, type ClientProblem } from '@/lib/client';
 import { parseByteInput } from '@/lib/format';
 import type { Domain } from '@/lib/types';
 import { looksLikeDomainName } from '@/lib/validation';
 
-export function NewDomainForm({ owners }: { owners?: { id: string; email: string }[] }) {
+export function NewDomainForm({ isAdmin }: { isAdmin: boolean }) {
   const api = useApi();
   const router = useRouter();
   const [name, setName] = useState('');
-  const [ownerId, setOwnerId] = useState('');
+  const [owner, setOwner] = useState<PickerOption[]>([]);
+  const ownerId = owner[0]?.id ?? '';
   const [description, setDescription] = useState('');
   const [quota, setQuota] = useState('');
   const [verified, setVerified] = useState(false);
@@ -35,7 +38,7 @@ export function NewDomainForm({ owners }: { owners?: { id: string; email: string
       ...(ownerId ? { ownerId } : {}),
       ...(description.trim() ? { description: description.trim() } : {}),
       ...(quotaBytes !== null ? { defaultQuotaBytes: quotaBytes } : {}),
-      ...(owners && verified ? { verified: true } : {}),
+      ...(isAdmin && verified ? { verified: true } : {}),
     });
     if (r.ok) {
       router.push(`/domains/${r.data.id}`);
@@ -52,17 +55,21 @@ export function NewDomainForm({ owners }: { owners?: { id: string; email: string
       <Field id="name" label="Domain name" hint="International names are fine; they are stored as punycode." error={nameError}>
         <input id="name" name="name" required autoComplete="off" autoCapitalize="none" spellCheck={false} placeholder="example.com" value={name} onChange={(e) => setName(e.target.value)} onBlur={() => setTouched(true)} className={inputClass} {...describedBy('name', nameError, true)} />
       </Field>
-      {owners && (
-        <Field id="ownerId" label="Owner" hint="Leave as yourself, or host it for one of your owners." error={server.ownerId}>
-          <select id="ownerId" name="ownerId" value={ownerId} onChange={(e) => setOwnerId(e.target.value)} className={inputClass} {...describedBy('ownerId', server.ownerId, true)}>
-            <option value="">Me (admin)</option>
-            {owners.map((o) => (
-              <option key={o.id} value={o.id}>
-                {o.email}
-              </option>
-            ))}
-          </select>
-        </Field>
+      {isAdmin && (
+        <div>
+          {/* every owner is reachable by searching their email, however many there are */}
+          <SearchPicker<Owner>
+            label="Owner (none chosen: you)"
+            path="/owners"
+            multiple={false}
+            filter={(o) => !o.disabled}
+            toOption={(o) => ({ id: o.id, label: o.email })}
+            selected={owner}
+            onChange={setOwner}
+            placeholder="Search owners by email"
+          />
+          {server.ownerId && <p className="mt-1 text-sm font-medium text-red-700">{server.ownerId}</p>}
+        </div>
       )}
       <Field id="description" label="Description" optional error={server.description}>
         <input id="description" name="description" value={description} onChange={(e) => setDescription(e.target.value)} className={inputClass} {...describedBy('description', server.description)} />
@@ -70,7 +77,7 @@ export function NewDomainForm({ owners }: { owners?: { id: string; email: string
       <Field id="defaultQuota" label="Default mailbox quota" optional hint="Given to new mailboxes, e.g. 1 GB. Empty means no limit." error={quotaError}>
         <input id="defaultQuota" name="defaultQuota" inputMode="text" placeholder="1 GB" value={quota} onChange={(e) => setQuota(e.target.value)} className={inputClass} {...describedBy('defaultQuota', quotaError, true)} />
       </Field>
-      {owners && (
+      {isAdmin && (
         <div className="flex items-start gap-2">
           <input id="verified" type="checkbox" checked={verified} onChange={(e) => setVerified(e.target.checked)} className="mt-0.5 h-4 w-4 rounded border-slate-300" aria-describedby="verified-hint" />
           <div>

@@ -2,6 +2,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { AppPasswordsCard } from '@/components/app-passwords-card';
 import { ConnectionCard } from '@/components/connection-card';
+import { Pop3PolicyForm } from '@/components/pop3-policy-form';
 import { Alert, Badge, PageHeader, Stat, UsageBar } from '@/components/ui';
 import { apiGet, requireUser } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
@@ -46,6 +47,7 @@ export default async function MailboxPage({ params, searchParams }: { params: Pr
           <ResetPasswordForm mailboxId={mb.id} address={mb.address} />
         </div>
         <AppPasswordsCard mailboxId={mb.id} list={appPasswords} />
+        <Pop3PolicyForm kind="mailbox" id={mb.id} loginDelaySeconds={mb.loginDelaySeconds} retentionDays={mb.retentionDays} />
         <DeleteMailbox mailbox={mb} />
       </div>
     </>

@@ -1,19 +1,20 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { Alert, Badge, Card, PageHeader, UsageBar } from '@/components/ui';
-import { apiGet, requireUser } from '@/lib/api';
+import { Pager } from '@/components/pager';
+import { apiGet, qs, requireUser } from '@/lib/api';
 import type { Domain, Owner, Page } from '@/lib/types';
 import { OwnerForm } from '../owner-form';
 import { DeleteOwner } from './delete-owner';
 
 export const metadata: Metadata = { title: 'Owner' };
 
-export default async function OwnerPage({ params, searchParams }: { params: Promise<{ ownerId: string }>; searchParams: Promise<{ created?: string }> }) {
+export default async function OwnerPage({ params, searchParams }: { params: Promise<{ ownerId: string }>; searchParams: Promise<{ created?: string; cursor?: string }> }) {
   await requireUser('ADMIN');
   const { ownerId } = await params;
-  const { created } = await searchParams;
+  const { created, cursor } = await searchParams;
   const owner = await apiGet<Owner>(`/owners/${encodeURIComponent(ownerId)}`);
-  const domains = await apiGet<Page<Domain>>(`/domains?ownerId=${owner.id}&limit=200`);
+  const domains = await apiGet<Page<Domain>>(`/domains${qs({ ownerId: owner.id, cursor, limit: 50 })}`);
   return (
     <>
       <PageHeader back={{ href: '/admin/owners', label: 'Owners' }} title={owner.email} description={owner.displayName ?? 'Domain owner'} actions={owner.disabled ? <Badge tone="red">Disabled</Badge> : <Badge tone="green">Active</Badge>} />
@@ -22,7 +23,7 @@ export default async function OwnerPage({ params, searchParams }: { params: Prom
         <Card title="Account and limits">
           <OwnerForm owner={owner} />
         </Card>
-        <Card title="Domains" description={`${owner.usage.domains} domain(s), ${owner.usage.mailboxes} mailbox(es)`}>
+        <Card id="owner-domains" title="Domains" description={`${owner.usage.domains} domain(s), ${owner.usage.mailboxes} mailbox(es)`}>
           {domains.items.length === 0 ? (
             <p className="text-sm text-slate-600">This owner has no domains yet.</p>
           ) : (
@@ -37,6 +38,7 @@ export default async function OwnerPage({ params, searchParams }: { params: Prom
               ))}
             </ul>
           )}
+          <Pager basePath={`/admin/owners/${owner.id}`} params={{}} cursor={cursor} nextCursor={domains.nextCursor} fragment="owner-domains" label="Domain pages" />
         </Card>
         <DeleteOwner owner={owner} />
       </div>
