@@ -20,3 +20,7 @@ export * from './services/hosted-domains.ts';
 export * from './services/autoconfig.ts';
 export * from './services/dns.ts';
 export * from './services/domain-onboarding.ts';
+export * from './webhook-guard.ts';
+export * from './services/webhook-events.ts';
+export * from './services/webhook-secrets.ts';
+export * from './services/webhooks.ts';
