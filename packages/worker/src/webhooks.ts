@@ -221,6 +221,7 @@ export async function deliverWebhook(deps: WebhookDeps, deliveryId: string, job:
     const failingMs = Date.now() - (ep.failingSince ?? new Date()).getTime();
     if (!ep.enabled || ep.consecutiveFailures < config.disableAfterFailures || failingMs < config.disableAfterHours * 3_600_000) return false;
     await tx.webhookEndpoint.update({ where: { id: ep.id }, data: { enabled: false, disabledReason: 'failing', disabledAt: new Date() } });
+    await tx.webhookDelivery.update({ where: { id: deliveryId }, data: { status: 'failed' } });
     await recordAudit(tx, SYSTEM_WEBHOOKS, {
       action: 'webhook.auto_disable',
       targetType: 'webhook',
