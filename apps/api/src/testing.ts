@@ -133,6 +133,14 @@ export const EXPECTED_OPERATIONS = [
   'POST /api/v1/me/mobileconfig',
   'GET /api/autoconfig/mail/config-v1.1.xml',
   'POST /api/autodiscover/autodiscover.xml',
+  'GET /api/v1/webhooks/event-types',
+  'POST /api/v1/webhooks',
+  'GET /api/v1/webhooks',
+  'GET /api/v1/webhooks/{webhookId}',
+  'PATCH /api/v1/webhooks/{webhookId}',
+  'DELETE /api/v1/webhooks/{webhookId}',
+  'GET /api/v1/webhooks/{webhookId}/deliveries',
+  'POST /api/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver',
 ].sort();
 
 /** Public operations: no credentials, so no 401 to document. */
