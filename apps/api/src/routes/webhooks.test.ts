@@ -173,4 +173,14 @@ describe('webhook endpoints', () => {
     expect(events[0]!.domainId).toBe(res.json().id);
     expect(events[0]!.data).toMatchObject({ domainId: res.json().id, name: res.json().name, ownerId: o.id });
   });
+
+  test('outbox: force-deleting an owner tells administrators about each of its domains', async () => {
+    const o = await user();
+    const admin = await user('ADMIN');
+    const d = (await call(t.app, o.s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example` })).json();
+    expect((await call(t.app, admin.s, 'DELETE', `/api/v1/owners/${o.id}?force=true`)).statusCode).toBe(204);
+    const deleted = await t.prisma.webhookEvent.findMany({ where: { ownerId: o.id, type: 'domain.deleted' } });
+    expect(deleted.map((e) => e.domainId)).toEqual([d.id]);
+    expect(deleted[0]!.data).toMatchObject({ reason: 'owner_deleted', name: d.name });
+  });
 });
