@@ -60,7 +60,7 @@ export interface WebhookTargetOptions {
   lookup?: (host: string) => Promise<string[]>;
 }
 
-function forbidden(url: string, reason: string): AppError {
+function forbidden(reason: string): AppError {
   return new AppError('WEBHOOK_URL_FORBIDDEN', `Webhook URLs may not point to ${reason} addresses`, { details: { reason }, fields: [{ path: 'body.url', message: `resolves to a ${reason} address`, code: 'forbidden_address' }] });
 }
 
@@ -106,7 +106,7 @@ export async function assertWebhookUrl(raw: string, opts: WebhookTargetOptions):
   }
   for (const a of addrs) {
     const why = blockedAddressReason(a);
-    if (why) throw forbidden(raw, why);
+    if (why) throw forbidden(why);
   }
   return u;
 }
