@@ -10,7 +10,7 @@ interface Hit {
 }
 
 /** A billing system's receiver on loopback: checks each request's signature with the secret the panel showed. */
-async function startReceiver(): Promise<{ url: string; hits: Hit[]; setSecret(s: string): void; close(): Promise<void> }> {
+async function startReceiver(): Promise<{ url: string; brokenUrl: string; hits: Hit[]; setSecret(s: string): void; close(): Promise<void> }> {
   const hits: Hit[] = [];
   let secret = '';
   const server = http.createServer((req, res) => {
@@ -20,6 +20,7 @@ async function startReceiver(): Promise<{ url: string; hits: Hit[]; setSecret(s:
       const body = Buffer.concat(chunks).toString('utf8');
       const id = String(req.headers['webhook-id']);
       const expected = `v1,${createHmac('sha256', Buffer.from(secret.replace(/^whsec_/, ''), 'base64')).update(`${id}.${req.headers['webhook-timestamp']}.${body}`).digest('base64')}`;
+      if (req.url === '/broken') return void res.writeHead(500).end('down for maintenance');
       hits.push({ id, type: (JSON.parse(body) as { type: string }).type, signed: String(req.headers['webhook-signature']).split(' ').includes(expected) });
       res.writeHead(200).end('ok');
     });
@@ -27,6 +28,7 @@ async function startReceiver(): Promise<{ url: string; hits: Hit[]; setSecret(s:
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mailroom-events`,
+    brokenUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/broken`,
     hits,
     setSecret: (s) => (secret = s),
     close: () => new Promise<void>((r) => server.close(() => r())),
@@ -77,6 +79,20 @@ test('journey 7: an owner registers a webhook, copies its secret, and sees a sig
     await expect.poll(() => receiver.hits.length, { timeout: 20_000 }).toBe(2);
     expect(receiver.hits[1]).toEqual(receiver.hits[0]);
     await screenshot(page, 'webhook-deliveries');
+
+    // a receiver that keeps failing is disabled, and its owner is told on the dashboard
+    const api2 = await apiSession(owner.email, owner.password);
+    const broken = await api2.call<{ id: string }>('POST', '/webhooks', { url: receiver.brokenUrl, eventTypes: ['mailbox.created'] });
+    await api2.call('POST', `/domains/${domain.id}/mailboxes`, { localPart: 'second', password: strongPassword() });
+    await api2.ctx.dispose();
+    await expect(async () => {
+      await page.goto('/');
+      await expect(page.getByRole('heading', { name: 'A webhook endpoint was disabled' })).toBeVisible({ timeout: 1_000 });
+    }).toPass({ timeout: 30_000 });
+    await page.getByRole('link', { name: 'Review and enable again' }).click();
+    await expect(page).toHaveURL(new RegExp(`/webhooks/${broken.id}$`));
+    await expect(page.getByText(/Disabled on .* after 2 failed attempts in a row/)).toBeVisible();
+    await screenshot(page, 'webhook-disabled');
   } finally {
     await receiver.close();
   }
