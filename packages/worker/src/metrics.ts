@@ -8,6 +8,8 @@ export interface WorkerMetrics {
   domainsChecked: Counter<'mx_status'>;
   domainsFlagged: Gauge;
   claimsPruned: Counter;
+  webhookAttempts: Counter<'result'>;
+  webhookEndpointsDisabled: Counter;
 }
 
 /** Worker metrics in their own registry (several workers can live in one process, e.g. tests). */
@@ -34,5 +36,12 @@ export function createWorkerMetrics(): WorkerMetrics {
     }),
     domainsFlagged: new Gauge({ name: 'mailroom_worker_domains_mx_flagged', help: 'Active domains whose MX is missing or points elsewhere (after the last re-check)', registers }),
     claimsPruned: new Counter({ name: 'mailroom_worker_claims_pruned_total', help: 'Expired pending domain claims deleted', registers }),
+    webhookAttempts: new Counter({
+      name: 'mailroom_worker_webhook_attempts_total',
+      help: 'Webhook delivery attempts by result (delivered = 2xx; failed = other status, timeout, connection error; refused = internal address)',
+      labelNames: ['result'],
+      registers,
+    }),
+    webhookEndpointsDisabled: new Counter({ name: 'mailroom_worker_webhook_endpoints_disabled_total', help: 'Webhook endpoints disabled after sustained failure', registers }),
   };
 }

@@ -148,17 +148,17 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe('webhook delivery', () => {
+describe('webhook delivery', { timeout: 90_000 }, () => {
   test('a committed change arrives signed, with a fresh timestamp and the same webhook-id on every retry after 500s', async () => {
     const o = await userActor('OWNER');
     const path = `/${uniqueName('retry')}`;
     await endpoint(o.actor, path, ['domain.created', 'mailbox.created']);
     receiver.respond = (_r, nth) => ({ status: nth <= 2 ? 500 : 204, body: 'not yet' });
-    await startWorker();
+    const w = await startWorker();
     const domainId = await domainOf(o.actor, o.id);
     const mb = await newMailbox(o.actor, domainId);
 
-    await eventually(() => receiver.of(path).filter((r) => r.type === 'mailbox.created').length >= 3, 800);
+    await eventually(() => receiver.of(path).filter((r) => r.type === 'mailbox.created').length >= 3, 2_000);
     const got = receiver.of(path);
     expect(got.every((r) => r.validSignature)).toBe(true);
     expect(got.every((r) => r.timestampSkewS < 300)).toBe(true);
@@ -170,12 +170,15 @@ describe('webhook delivery', () => {
     expect(mbDeliveries[0]!.data).toMatchObject({ mailboxId: mb.id, domainId, ownerId: o.id, address: mb.address });
     expect(JSON.stringify(mbDeliveries[0]!.data)).not.toMatch(/password/i);
 
-    await eventually(async () => (await prisma.webhookDelivery.count({ where: { eventId: mbEvent.id, status: 'succeeded' } })) === 1, 800);
+    await eventually(async () => (await prisma.webhookDelivery.count({ where: { eventId: mbEvent.id, status: 'succeeded' } })) === 1, 2_000);
     const d = await prisma.webhookDelivery.findFirstOrThrow({ where: { eventId: mbEvent.id }, include: { attempts: { orderBy: { id: 'asc' } } } });
     expect(d.attempts.map((a) => a.statusCode)).toEqual([500, 500, 204]);
     expect(d.attempts[0]!.responseBody).toBe('not yet');
     expect(d.attemptCount).toBe(3);
-  });
+    const counts = (await w.metrics.webhookAttempts.get()).values;
+    expect(counts.find((v) => v.labels.result === 'failed')?.value).toBeGreaterThanOrEqual(2);
+    expect(counts.find((v) => v.labels.result === 'delivered')?.value).toBeGreaterThanOrEqual(1);
+  }, 120_000);
 
   test('a change rolled back after its audit write never produces an event, and never arrives', async () => {
     const o = await userActor('OWNER');
@@ -196,8 +199,8 @@ describe('webhook delivery', () => {
     expect(await prisma.webhookEvent.count({ where: { ownerId: o.id, type: 'mailbox.created' } })).toBe(0);
     const kept = await newMailbox(o.actor, domainId, 'kept');
     await startWorker();
-    await eventually(() => receiver.of(path).length >= 1, 800);
-    await eventually(async () => (await prisma.webhookEvent.count({ where: { dispatchedAt: null } })) === 0, 800);
+    await eventually(() => receiver.of(path).length >= 1, 2_000);
+    await eventually(async () => (await prisma.webhookEvent.count({ where: { dispatchedAt: null } })) === 0, 2_000);
     expect(receiver.of(path).map((r) => r.data.address)).toEqual([kept.address]);
   });
 
@@ -213,8 +216,8 @@ describe('webhook delivery', () => {
     const domA = await domainOf(a.actor, a.id);
     await newMailbox(a.actor, domA);
     const domB = await domainOf(b.actor, b.id);
-    await eventually(() => receiver.of(pathAdmin).length >= 2 && receiver.of(pathB).length >= 1, 800);
-    await eventually(async () => (await prisma.webhookEvent.count({ where: { dispatchedAt: null } })) === 0, 800);
+    await eventually(() => receiver.of(pathAdmin).length >= 2 && receiver.of(pathB).length >= 1, 2_000);
+    await eventually(async () => (await prisma.webhookEvent.count({ where: { dispatchedAt: null } })) === 0, 2_000);
     expect(receiver.of(pathB).map((r) => r.data.domainId)).toEqual([domB]);
     expect(new Set(receiver.of(pathAdmin).map((r) => r.data.domainId))).toEqual(new Set([domA, domB]));
   });
@@ -228,7 +231,7 @@ describe('webhook delivery', () => {
     await Promise.all([startWorker({ concurrency: 3 }), startWorker({ concurrency: 3 })]);
     const created = [];
     for (let i = 0; i < 12; i++) created.push(await newMailbox(o.actor, domainId));
-    await eventually(async () => (await prisma.webhookDelivery.count({ where: { endpoint: { userId: o.id }, status: 'succeeded' } })) === 12, 800);
+    await eventually(async () => (await prisma.webhookDelivery.count({ where: { endpoint: { userId: o.id }, status: 'succeeded' } })) === 12, 2_000);
     const ids = receiver.of(path).map((r) => r.id);
     expect(ids).toHaveLength(12);
     expect(new Set(ids).size).toBe(12);
@@ -241,11 +244,11 @@ describe('webhook delivery', () => {
     const ep = await endpoint(o.actor, path, ['domain.created']);
     await startWorker();
     await domainOf(o.actor, o.id);
-    await eventually(() => receiver.of(path).length === 1, 800);
+    await eventually(() => receiver.of(path).length === 1, 2_000);
     const d = await prisma.webhookDelivery.findFirstOrThrow({ where: { endpointId: ep.id } });
-    await eventually(async () => (await prisma.webhookDelivery.findUniqueOrThrow({ where: { id: d.id } })).status === 'succeeded', 800);
+    await eventually(async () => (await prisma.webhookDelivery.findUniqueOrThrow({ where: { id: d.id } })).status === 'succeeded', 2_000);
     await redeliverWebhook(prisma, o.actor, ep.id, d.id);
-    await eventually(() => receiver.of(path).length === 2, 800);
+    await eventually(() => receiver.of(path).length === 2, 2_000);
     expect(receiver.of(path).map((r) => r.id)).toEqual([d.eventId, d.eventId]);
   });
 
@@ -266,7 +269,7 @@ describe('webhook delivery', () => {
     await startWorker({ retryLimit: 0, timeoutMs: 500 });
     await domainOf(o.actor, o.id);
     const final = async (id: string) => prisma.webhookDelivery.findFirst({ where: { endpointId: id, status: { not: 'pending' } }, include: { attempts: true } });
-    await eventually(async () => Boolean((await final(eps.redirect.id)) && (await final(eps.slow.id)) && (await final(eps.long.id))), 800);
+    await eventually(async () => Boolean((await final(eps.redirect.id)) && (await final(eps.slow.id)) && (await final(eps.long.id))), 2_000);
     const redirect = (await final(eps.redirect.id))!;
     expect(redirect.status).toBe('failed');
     expect(redirect.attempts[0]!.statusCode).toBe(302);
@@ -287,25 +290,25 @@ describe('webhook delivery', () => {
     receiver.respond = () => ({ status: 503 });
     await startWorker({ disableAfterFailures: 3, retryLimit: 5 });
     await domainOf(o.actor, o.id);
-    await eventually(async () => !(await prisma.webhookEndpoint.findUniqueOrThrow({ where: { id: ep.id } })).enabled, 800);
+    await eventually(async () => !(await prisma.webhookEndpoint.findUniqueOrThrow({ where: { id: ep.id } })).enabled, 2_000);
     const row = await prisma.webhookEndpoint.findUniqueOrThrow({ where: { id: ep.id } });
     expect(row).toMatchObject({ disabledReason: 'failing', consecutiveFailures: 3 });
     const notice = await prisma.auditEvent.findFirstOrThrow({ where: { action: 'webhook.auto_disable', targetId: ep.id } });
     expect(notice.ownerId).toBe(o.id);
     // no further attempt once disabled
-    await eventually(async () => (await prisma.webhookDelivery.findFirstOrThrow({ where: { endpointId: ep.id } })).status === 'failed', 800);
+    await eventually(async () => (await prisma.webhookDelivery.findFirstOrThrow({ where: { endpointId: ep.id } })).status === 'failed', 2_000);
     expect(receiver.of(path)).toHaveLength(3);
-  });
+  }, 120_000);
 });
 
-describe('webhook SSRF guard at connection time', () => {
+describe('webhook SSRF guard at connection time', { timeout: 90_000 }, () => {
   test('a URL whose host resolves to loopback is refused when sent; the receiver is never reached', async () => {
     const o = await userActor('OWNER');
     const path = `/${uniqueName('ssrf')}`;
     const ep = await endpoint(o.actor, path, ['domain.created'], { url: receiver.url(path, 'localhost') });
     await startWorker({ allowPrivate: false, retryLimit: 0 });
     await domainOf(o.actor, o.id);
-    await eventually(async () => (await prisma.webhookDelivery.findFirst({ where: { endpointId: ep.id, status: 'failed' } })) !== null, 800);
+    await eventually(async () => (await prisma.webhookDelivery.findFirst({ where: { endpointId: ep.id, status: 'failed' } })) !== null, 2_000);
     const attempt = await prisma.webhookAttempt.findFirstOrThrow({ where: { delivery: { endpointId: ep.id } } });
     expect(attempt.statusCode).toBeNull();
     expect(attempt.error).toMatch(/refused.*loopback/);
@@ -333,7 +336,7 @@ describe('webhook SSRF guard at connection time', () => {
       await dns.setRecords({ address: [[name, '127.0.0.1']] });
       await startWorker({ allowPrivate: false, retryLimit: 0 }, { webhookLookup: lookup });
       await domainOf(o.actor, o.id);
-      await eventually(async () => (await prisma.webhookDelivery.findFirst({ where: { endpointId: ep.id, status: 'failed' } })) !== null, 800);
+      await eventually(async () => (await prisma.webhookDelivery.findFirst({ where: { endpointId: ep.id, status: 'failed' } })) !== null, 2_000);
       const attempt = await prisma.webhookAttempt.findFirstOrThrow({ where: { delivery: { endpointId: ep.id } } });
       expect(attempt.error).toMatch(/refused.*loopback.*127\.0\.0\.1/);
       expect(receiver.of(path)).toHaveLength(0);

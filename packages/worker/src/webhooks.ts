@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import pg from 'pg';
 import type PgBoss from 'pg-boss';
 import type { WebhookDeliveryConfig } from './config.ts';
+import type { WorkerMetrics } from './metrics.ts';
 
 /** The pg-boss queue of delivery attempts: one job per delivery, retried by pg-boss with exponential backoff. */
 export const DELIVER_QUEUE = 'webhooks.deliver';
@@ -28,6 +29,7 @@ export interface WebhookDeps {
   prisma: PrismaClient;
   logger: Logger;
   config: WebhookDeliveryConfig;
+  metrics: WorkerMetrics;
   /** Server secret: decrypts the endpoints' signing secrets. */
   secret: string;
   /** Resolver of the connection-time check (default: the system's); tests point it at a rebinding DNS server. */
@@ -200,6 +202,7 @@ export async function deliverWebhook(deps: WebhookDeps, deliveryId: string, job:
     result = { statusCode: null, error: `not sent: ${(err as Error).message}`, responseBody: null, durationMs: 0 };
   }
   const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
+  deps.metrics.webhookAttempts.inc({ result: ok ? 'delivered' : result.error?.startsWith('refused') ? 'refused' : 'failed' });
   const last = job.retryCount >= job.retryLimit;
   const disabled = await prisma.$transaction(async (tx) => {
     await tx.webhookAttempt.create({
@@ -233,6 +236,7 @@ export async function deliverWebhook(deps: WebhookDeps, deliveryId: string, job:
   });
   const log = { deliveryId, eventId: d.eventId, endpointId: d.endpointId, statusCode: result.statusCode, attempt: job.retryCount + 1 };
   if (ok) return { delivered: true, statusCode: result.statusCode ?? 0 };
+  if (disabled) deps.metrics.webhookEndpointsDisabled.inc();
   if (disabled) deps.logger.warn({ ...log, error: result.error }, 'webhook endpoint disabled after sustained failure');
   if (last || disabled) return { delivered: false, final: true };
   throw new AppError('INTERNAL', `webhook attempt failed (${result.statusCode ?? result.error}); pg-boss retries it`);

@@ -77,7 +77,7 @@ export function createWorker(deps: WorkerDeps): Worker {
   dispatchPool.on('error', (err) => logger.error({ err: err.message }, 'webhook dispatcher connection error'));
   let dispatchTimer: NodeJS.Timeout | undefined;
   let dispatching: Promise<void> = Promise.resolve();
-  const webhookDeps = { prisma, logger, config: config.webhooks, secret: deps.secret, ...(deps.webhookLookup ? { lookup: deps.webhookLookup } : {}) };
+  const webhookDeps = { prisma, logger, metrics, config: config.webhooks, secret: deps.secret, ...(deps.webhookLookup ? { lookup: deps.webhookLookup } : {}) };
   function scheduleDispatch(): void {
     dispatchTimer = setTimeout(() => {
       dispatching = dispatchWebhooks(dispatchPool, boss, config.webhooks)
