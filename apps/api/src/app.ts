@@ -20,6 +20,7 @@ import { domainRoutes } from './routes/domains.ts';
 import { mailboxRoutes } from './routes/mailboxes.ts';
 import { ownerRoutes } from './routes/owners.ts';
 import { sessionRoutes } from './routes/sessions.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 
 export interface AppDeps {
   prisma: PrismaClient;
@@ -30,6 +31,8 @@ export interface AppDeps {
   logger?: Logger;
   /** Defaults to an AuthThrottle over `prisma` keyed with `secret`. */
   throttle?: AuthThrottle;
+  /** Resolver of webhook hosts at registration (default: the system's). */
+  webhookLookup?: (host: string) => Promise<string[]>;
 }
 
 /** The API as an unstarted Fastify instance: infrastructure → docs → auth → routes. main.ts listens; tests inject(). */
@@ -66,6 +69,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       sessionTtlMs: deps.config.sessionTtlMs,
       throttleSleepMaxMs: deps.config.throttleSleepMaxMs,
     },
+    webhooks: {
+      prisma: deps.prisma,
+      secret: deps.secret,
+      allowPrivate: deps.config.webhookAllowPrivate,
+      ...(deps.webhookLookup ? { lookup: deps.webhookLookup } : {}),
+    },
   };
 
   // 1. infrastructure: headers, request ids, problem+json errors, health, metrics
@@ -90,6 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await aliasRoutes(zapp, ctx);
       await apiKeyRoutes(zapp, ctx);
       await auditRoutes(zapp, ctx);
+      await webhookRoutes(zapp, ctx);
       await clientSettingsRoutes(zapp, ctx);
       await appPasswordRoutes(zapp, ctx);
       await sessionRoutes(zapp, ctx);

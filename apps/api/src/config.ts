@@ -72,6 +72,8 @@ export interface ApiConfig {
   client: ClientSettings;
   /** Domain verification and DNS guidance: record targets, claim lifetime, resolver (MAILROOM_DNS_*, DOMAIN_CLAIM_TTL_HOURS). */
   onboarding: DomainOnboardingConfig;
+  /** WEBHOOK_ALLOW_PRIVATE: webhook URLs may point to internal addresses. */
+  webhookAllowPrivate: boolean;
 }
 
 export function toApiConfig(env: ApiEnv): ApiConfig {
@@ -95,6 +97,7 @@ export function toApiConfig(env: ApiEnv): ApiConfig {
         : null,
     },
     onboarding: domainOnboardingConfig(env),
+    webhookAllowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
   };
 }
 

@@ -142,6 +142,14 @@ export const EXPECTED_OPERATIONS = [
   'GET /api/v1/auth/sessions',
   'DELETE /api/v1/auth/sessions/{sessionId}',
   'POST /api/v1/auth/sessions/revoke-others',
+  'GET /api/v1/webhooks/event-types',
+  'POST /api/v1/webhooks',
+  'GET /api/v1/webhooks',
+  'GET /api/v1/webhooks/{webhookId}',
+  'PATCH /api/v1/webhooks/{webhookId}',
+  'DELETE /api/v1/webhooks/{webhookId}',
+  'GET /api/v1/webhooks/{webhookId}/deliveries',
+  'POST /api/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver',
 ].sort();
 
 /** Public operations: no credentials, so no 401 to document. */

@@ -87,6 +87,13 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     MAILROOM_DNS_TIMEOUT_MS: '2000',
     MAILROOM_MX_HOST: MX_HOST,
     MAILROOM_WEB_HOST: WEB_HOST,
+    // The webhook journey's receiver listens on loopback, which the SSRF guard refuses otherwise.
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+    WEBHOOK_DISPATCH_INTERVAL_MS: '300',
+    // journey 7 watches a failing endpoint get disabled: two failed attempts a second or two apart are enough here
+    WEBHOOK_RETRY_DELAY_SECONDS: '1',
+    WEBHOOK_DISABLE_AFTER_FAILURES: '2',
+    WEBHOOK_DISABLE_AFTER_HOURS: '0',
   };
   delete env.API_INTERNAL_URL;
   // Not set on purpose: scripts/start.ts passes the ports it listens on, which the connection card and the

@@ -32,8 +32,8 @@ export async function startE2eDns(): Promise<E2eDns> {
   let chain: Promise<void> = Promise.resolve();
 
   const merged = (): TestZone => {
-    const z: Required<TestZone> = { txt: [], mx: [], cname: [], srv: [] };
-    for (const zone of byKey.values()) for (const k of ['txt', 'mx', 'cname', 'srv'] as const) (z[k] as unknown[]).push(...(zone[k] ?? []));
+    const z: Required<TestZone> = { txt: [], mx: [], cname: [], srv: [], address: [] };
+    for (const zone of byKey.values()) for (const k of ['txt', 'mx', 'cname', 'srv', 'address'] as const) (z[k] as unknown[]).push(...(zone[k] ?? []));
     return z;
   };
   const publish = (key: string, zone: TestZone) => {

@@ -20,6 +20,10 @@ export type {
   Me,
   Owner,
   Problem,
+  WebhookEndpoint,
+  CreatedWebhookEndpoint,
+  WebhookDelivery,
+  WebhookEventType,
 } from '@mailroom/core/schemas';
 
 export interface Page<T> {

@@ -38,6 +38,8 @@ export const ERROR_CODES = [
   'DNS_RECORD_MISMATCH',
   /** Too many password hashes/verifications queued in this process (ARGON2_MAX_QUEUE): retry after a moment. */
   'SERVER_BUSY',
+  /** A webhook URL whose host is (or resolves to) a loopback, private, link-local or otherwise internal address. */
+  'WEBHOOK_URL_FORBIDDEN',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

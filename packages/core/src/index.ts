@@ -24,3 +24,7 @@ export * from './services/app-passwords.ts';
 export * from './services/session-list.ts';
 export * from './services/pop3-policy.ts';
 export * from './services/retention.ts';
+export * from './webhook-guard.ts';
+export * from './services/webhook-events.ts';
+export * from './services/webhook-secrets.ts';
+export * from './services/webhooks.ts';

@@ -8,7 +8,7 @@ export interface NetworkKeyOptions {
 }
 
 /** Parses an IPv6 address (compressed, zone id, embedded IPv4 tail) into 8 groups; undefined when it is not one. */
-function ipv6Groups(ip: string): number[] | undefined {
+export function ipv6Groups(ip: string): number[] | undefined {
   let v = ip.split('%')[0]!;
   if (isIP(v) !== 6) return undefined;
   const lastColon = v.lastIndexOf(':');

@@ -104,6 +104,8 @@ export const baseEnvSchema = z.object({
   MAILROOM_DNS_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(5_000),
   /** Pending (unverified) domain claims are removed after this many hours. */
   DOMAIN_CLAIM_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(72),
+  /** Let webhook URLs reach loopback, private, link-local and other internal addresses (API registration and worker). */
+  WEBHOOK_ALLOW_PRIVATE: boolSchema.default(false),
 });
 export type BaseEnv = z.infer<typeof baseEnvSchema>;
 

@@ -46,6 +46,20 @@ export const workerEnvSchema = baseEnvSchema.extend({
   POP3_EXPIRE_DAYS: retentionDaysEnvSchema,
   /** Database connections of the worker (shared by the job queue and the jobs). */
   WORKER_DB_CONNECTIONS: positiveIntSchema.min(2).max(50).default(4),
+  /** How often the webhook dispatcher looks for new outbox events and redelivery requests. */
+  WEBHOOK_DISPATCH_INTERVAL_MS: positiveIntSchema.min(100).max(60_000).default(1_000),
+  /** One delivery attempt (connect, send, response headers and body) is abandoned after this long. */
+  WEBHOOK_TIMEOUT_SECONDS: positiveIntSchema.max(60).default(10),
+  /** Retries after the first attempt, with exponential backoff (see README: about a day with the defaults). */
+  WEBHOOK_RETRY_LIMIT: z.coerce.number().int().min(0).max(20).default(10),
+  /** Base delay of the backoff: retry n waits between delay * 2^(n-1) and delay * 2^n seconds. */
+  WEBHOOK_RETRY_DELAY_SECONDS: positiveIntSchema.max(3_600).default(60),
+  /** An endpoint is disabled when its last N attempts all failed… */
+  WEBHOOK_DISABLE_AFTER_FAILURES: positiveIntSchema.max(10_000).default(10),
+  /** …and it has failed without a success for at least this many hours (0 = at once after N failures). */
+  WEBHOOK_DISABLE_AFTER_HOURS: z.coerce.number().min(0).max(24 * 30).default(24),
+  /** Deliveries one worker process sends at once. */
+  WEBHOOK_CONCURRENCY: positiveIntSchema.max(64).default(4),
 });
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 
@@ -65,6 +79,19 @@ export interface WorkerConfig {
   /** How often an idle worker asks the queue for a job, and how often the schedules are evaluated (pg-boss minimums: 0.5 s, 1 s). */
   pollingIntervalSeconds: number;
   cronMonitorIntervalSeconds: number;
+  webhooks: WebhookDeliveryConfig;
+}
+
+/** Webhook delivery settings (WEBHOOK_*). */
+export interface WebhookDeliveryConfig {
+  allowPrivate: boolean;
+  dispatchIntervalMs: number;
+  timeoutMs: number;
+  retryLimit: number;
+  retryDelaySeconds: number;
+  disableAfterFailures: number;
+  disableAfterHours: number;
+  concurrency: number;
 }
 
 export const DEFAULT_WORKER_CONFIG: Omit<WorkerConfig, 'onboarding'> = {
@@ -76,6 +103,16 @@ export const DEFAULT_WORKER_CONFIG: Omit<WorkerConfig, 'onboarding'> = {
   queueConnections: 2,
   pollingIntervalSeconds: 2,
   cronMonitorIntervalSeconds: 30,
+  webhooks: {
+    allowPrivate: false,
+    dispatchIntervalMs: 1_000,
+    timeoutMs: 10_000,
+    retryLimit: 10,
+    retryDelaySeconds: 60,
+    disableAfterFailures: 10,
+    disableAfterHours: 24,
+    concurrency: 4,
+  },
 };
 
 export function loadWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
@@ -98,6 +135,16 @@ export function workerConfigFromEnv(env: WorkerEnv): WorkerConfig {
     onboarding: { mxHost: onboarding.mxHost, dns: onboarding.dns },
     // half the connections for pg-boss (fetching, maintenance, schedules), the rest for the jobs' Prisma client
     queueConnections: Math.max(1, Math.floor(env.WORKER_DB_CONNECTIONS / 2)),
+    webhooks: {
+      allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+      dispatchIntervalMs: env.WEBHOOK_DISPATCH_INTERVAL_MS,
+      timeoutMs: env.WEBHOOK_TIMEOUT_SECONDS * 1_000,
+      retryLimit: env.WEBHOOK_RETRY_LIMIT,
+      retryDelaySeconds: env.WEBHOOK_RETRY_DELAY_SECONDS,
+      disableAfterFailures: env.WEBHOOK_DISABLE_AFTER_FAILURES,
+      disableAfterHours: env.WEBHOOK_DISABLE_AFTER_HOURS,
+      concurrency: env.WEBHOOK_CONCURRENCY,
+    },
   };
 }
 

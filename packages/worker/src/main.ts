@@ -1,5 +1,5 @@
 import { createPrismaClient } from '@mailroom/db';
-import { createLogger, loadEnvOrExit, onShutdownSignal } from '@mailroom/runtime';
+import { createLogger, loadEnvOrExit, loadServerSecret, onShutdownSignal } from '@mailroom/runtime';
 import { loadWorkerEnv, workerConfigFromEnv } from './config.ts';
 import { createWorker } from './worker.ts';
 
@@ -16,7 +16,9 @@ async function main(): Promise<void> {
     maxConnections: Math.max(1, env.WORKER_DB_CONNECTIONS - config.queueConnections),
     applicationName: 'mailroom-worker',
   });
-  const worker = createWorker({ prisma, logger, databaseUrl: env.DATABASE_URL, config });
+  // the same secret as the API's (MAILROOM_SECRET, or the data dir's secret.key): it decrypts webhook signing secrets
+  const secret = await loadServerSecret(env.MAILROOM_SECRET, env.MAILROOM_DATA_DIR);
+  const worker = createWorker({ prisma, logger, databaseUrl: env.DATABASE_URL, config, secret });
   onShutdownSignal(async () => {
     await worker.stop();
     await prisma.$disconnect();

@@ -9,6 +9,8 @@ export interface WorkerMetrics {
   domainsFlagged: Gauge;
   claimsPruned: Counter;
   messagesExpired: Counter;
+  webhookAttempts: Counter<'result'>;
+  webhookEndpointsDisabled: Counter;
 }
 
 /** Worker metrics in their own registry (several workers can live in one process, e.g. tests). */
@@ -36,5 +38,12 @@ export function createWorkerMetrics(): WorkerMetrics {
     domainsFlagged: new Gauge({ name: 'mailroom_worker_domains_mx_flagged', help: 'Active domains whose MX is missing or points elsewhere (after the last re-check)', registers }),
     claimsPruned: new Counter({ name: 'mailroom_worker_claims_pruned_total', help: 'Expired pending domain claims deleted', registers }),
     messagesExpired: new Counter({ name: 'mailroom_worker_messages_expired_total', help: 'Messages deleted past their POP3 retention (EXPIRE n)', registers }),
+    webhookAttempts: new Counter({
+      name: 'mailroom_worker_webhook_attempts_total',
+      help: 'Webhook delivery attempts by result (delivered = 2xx; failed = other status, timeout, connection error; refused = internal address)',
+      labelNames: ['result'],
+      registers,
+    }),
+    webhookEndpointsDisabled: new Counter({ name: 'mailroom_worker_webhook_endpoints_disabled_total', help: 'Webhook endpoints disabled after sustained failure', registers }),
   };
 }

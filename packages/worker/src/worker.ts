@@ -1,11 +1,13 @@
 import { createDnsLookup, type DnsLookup } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
 import { createOpsServer, type OpsServer } from '@mailroom/runtime';
+import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import { JOB_NAMES, type JobName, type WorkerConfig } from './config.ts';
 import { JOBS, type JobContext } from './jobs.ts';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.ts';
+import { DELIVER_QUEUE, deliverWebhook, dispatchWebhooks } from './webhooks.ts';
 
 /** The PostgreSQL schema pg-boss keeps its queues, jobs and schedules in (created and migrated by pg-boss at start). */
 export const QUEUE_SCHEMA = 'pgboss';
@@ -18,6 +20,10 @@ export interface WorkerDeps {
   config: WorkerConfig;
   /** Default: a resolver on config.onboarding.dns. */
   dns?: DnsLookup;
+  /** Server secret (MAILROOM_SECRET or the data dir's secret.key): decrypts webhook signing secrets. */
+  secret: string;
+  /** Resolver of webhook hosts at connection time (default: the system's). */
+  webhookLookup?: (host: string) => Promise<string[]>;
 }
 
 export interface Worker {
@@ -66,6 +72,25 @@ export function createWorker(deps: WorkerDeps): Worker {
           },
         });
 
+  // The webhook dispatcher polls the outbox on its own connection (it holds a transaction across pg-boss inserts).
+  const dispatchPool = new pg.Pool({ connectionString: deps.databaseUrl, max: 1, application_name: 'mailroom-worker-dispatch' });
+  dispatchPool.on('error', (err) => logger.error({ err: err.message }, 'webhook dispatcher connection error'));
+  let dispatchTimer: NodeJS.Timeout | undefined;
+  let dispatching: Promise<void> = Promise.resolve();
+  const webhookDeps = { prisma, logger, metrics, config: config.webhooks, secret: deps.secret, ...(deps.webhookLookup ? { lookup: deps.webhookLookup } : {}) };
+  function scheduleDispatch(): void {
+    dispatchTimer = setTimeout(() => {
+      dispatching = dispatchWebhooks(dispatchPool, boss, config.webhooks)
+        .then((r) => {
+          if (r.events || r.redeliveries) logger.info(r, 'webhook events dispatched');
+        })
+        .catch((err: Error) => logger.error({ err: err.message }, 'webhook dispatch failed (retried next round)'))
+        .finally(() => {
+          if (state === 'running' || state === 'starting') scheduleDispatch();
+        });
+    }, config.webhooks.dispatchIntervalMs);
+  }
+
   async function runJob(name: JobName, job: PgBoss.Job<unknown>): Promise<object> {
     const end = metrics.jobSeconds.startTimer({ job: name });
     try {
@@ -104,6 +129,20 @@ export function createWorker(deps: WorkerDeps): Worker {
         },
         { maxWait: 30_000, timeout: 60_000 },
       );
+      await boss.createQueue(DELIVER_QUEUE, { name: DELIVER_QUEUE, policy: 'standard' });
+      for (let i = 0; i < config.webhooks.concurrency; i++) {
+        await boss.work<{ deliveryId: string }>(
+          DELIVER_QUEUE,
+          { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: config.pollingIntervalSeconds },
+          async ([job]) => {
+            if (!job) return;
+            const out = await deliverWebhook(webhookDeps, job.data.deliveryId, job);
+            metrics.jobs.inc({ job: DELIVER_QUEUE, result: 'completed' });
+            return out;
+          },
+        );
+      }
+      scheduleDispatch();
       for (const name of JOB_NAMES) {
         await boss.work(name, { batchSize: 1, pollingIntervalSeconds: config.pollingIntervalSeconds }, async ([job]) => job && runJob(name, job));
       }
@@ -115,7 +154,10 @@ export function createWorker(deps: WorkerDeps): Worker {
       if (state === 'stopped' || state === 'stopping') return;
       const started = state !== 'new';
       state = 'stopping';
+      clearTimeout(dispatchTimer);
+      await dispatching;
       if (started) await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+      await dispatchPool.end();
       await ops?.close();
       state = 'stopped';
     },

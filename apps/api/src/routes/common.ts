@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AuthDeps, ServiceDeps } from '@mailroom/core';
+import type { AuthDeps, ServiceDeps, WebhookServiceDeps } from '@mailroom/core';
 import { problemSchema } from '@mailroom/core/schemas';
 import type { ApiConfig } from '../config.ts';
 
@@ -9,6 +9,7 @@ export interface RouteContext {
   services: ServiceDeps;
   auth: AuthDeps;
   config: ApiConfig;
+  webhooks: WebhookServiceDeps;
 }
 
 export type ZodApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;

@@ -12,7 +12,7 @@ const HOSTS = { mxHost: 'mx.mailroom.test', mailHost: 'pop.mailroom.test', webHo
 let dns: TestDnsServer;
 let t: TestContext;
 let admin: Awaited<ReturnType<typeof login>>;
-const zone: Required<TestZone> = { txt: [], mx: [], cname: [], srv: [] };
+const zone: Required<TestZone> = { txt: [], mx: [], cname: [], srv: [], address: [] };
 
 /** Adds records to the test zone (dnsmasq restarts with the whole zone). */
 async function publish(records: TestZone): Promise<void> {

@@ -15,12 +15,14 @@ export default async function AppLayout({ children }: { children: React.ReactNod
           { href: '/admin/owners', label: 'Owners' },
           { href: '/audit', label: 'Audit log' },
           { href: '/keys', label: 'API keys' },
+          { href: '/webhooks', label: 'Webhooks' },
           { href: '/account', label: 'Account' },
         ]
       : role === 'OWNER'
         ? [
             { href: '/', label: 'Domains' },
             { href: '/keys', label: 'API keys' },
+            { href: '/webhooks', label: 'Webhooks' },
             { href: '/audit', label: 'Activity' },
             { href: '/account', label: 'Account' },
           ]

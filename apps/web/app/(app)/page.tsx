@@ -4,6 +4,7 @@ import { AppPasswordsCard } from '@/components/app-passwords-card';
 import { ConnectionCard } from '@/components/connection-card';
 import { DomainStatusBadges } from '@/components/domain-status';
 import { Pager } from '@/components/pager';
+import { WebhookFailingNotice } from '@/components/webhook-failing-notice';
 import { buttonClass, ButtonLink, Card, EmptyState, inputClass, PageHeader, Stat, UsageBar } from '@/components/ui';
 import { apiGet, qs, requireMe } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
@@ -27,6 +28,7 @@ export default async function DashboardPage({ searchParams }: { searchParams: Pr
         description={isAdmin ? 'Every hosted domain, across all owners.' : 'Mail domains you host with Mailroom, and their mailboxes.'}
         actions={<ButtonLink href="/domains/new">Add domain</ButtonLink>}
       />
+      <WebhookFailingNotice userId={user.id} />
       {!isAdmin && (
         <dl className="mb-8 grid grid-cols-1 gap-4 sm:grid-cols-3">
           <Stat label="Domains" value={`${user.usage.domains}${user.maxDomains !== null ? ` / ${user.maxDomains}` : ''}`} sub={<p className="text-xs text-slate-600">{user.maxDomains === null ? 'No limit' : `${Math.max(0, user.maxDomains - user.usage.domains)} left`}</p>} />

@@ -122,6 +122,8 @@ export const API_KEY_SCOPES = [
   'api-keys:read',
   'api-keys:write',
   'audit:read',
+  'webhooks:read',
+  'webhooks:write',
 ] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 export const apiKeyScopeSchema = z.enum(API_KEY_SCOPES);

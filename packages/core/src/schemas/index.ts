@@ -11,3 +11,4 @@ export * from './audit.ts';
 export * from './autoconfig.ts';
 export * from './app-passwords.ts';
 export * from './sessions.ts';
+export * from './webhooks.ts';

@@ -4,6 +4,7 @@ import { AppError } from '../errors.ts';
 import { assertUuidCursor, decodeCursor, toPage, type Page } from './pagination.ts';
 import { requireUser, visibleDomainWhere } from './principal.ts';
 import type { AuditEvent } from '../schemas/audit.ts';
+import { recordEvent, webhookEventFromAudit } from './webhook-events.ts';
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
@@ -33,22 +34,33 @@ export function sanitizeAuditDetails(details: Record<string, unknown>): Record<s
   return out;
 }
 
+/**
+ * Writes an audit entry and, for the actions in AUDIT_WEBHOOK_EVENTS, its webhook outbox event, both through `db`: call
+ * it with the change's transaction. Given the plain client, it writes the two in a transaction of their own.
+ */
 export async function recordAudit(db: Db, actor: Actor, entry: AuditEntry): Promise<void> {
   const p = actor.principal;
-  await db.auditEvent.create({
-    data: {
-      actorType: p.kind === 'user' ? (p.apiKey ? 'apiKey' : 'user') : p.kind,
-      actorId: p.kind === 'user' ? p.userId : p.kind === 'mailbox' ? p.mailboxId : null,
-      actorLabel: actorLabel(p),
-      apiKeyId: p.kind === 'user' ? (p.apiKey?.id ?? null) : null,
-      ownerId: entry.ownerId ?? null,
-      action: entry.action,
-      targetType: entry.targetType,
-      targetId: entry.targetId ?? null,
-      ip: actor.ip ?? null,
-      details: sanitizeAuditDetails(entry.details ?? {}) as Prisma.InputJsonValue,
-    },
-  });
+  const details = sanitizeAuditDetails(entry.details ?? {});
+  const event = webhookEventFromAudit({ ...entry, details });
+  const write = async (tx: Db) => {
+    await tx.auditEvent.create({
+      data: {
+        actorType: p.kind === 'user' ? (p.apiKey ? 'apiKey' : 'user') : p.kind,
+        actorId: p.kind === 'user' ? p.userId : p.kind === 'mailbox' ? p.mailboxId : null,
+        actorLabel: actorLabel(p),
+        apiKeyId: p.kind === 'user' ? (p.apiKey?.id ?? null) : null,
+        ownerId: entry.ownerId ?? null,
+        action: entry.action,
+        targetType: entry.targetType,
+        targetId: entry.targetId ?? null,
+        ip: actor.ip ?? null,
+        details: details as Prisma.InputJsonValue,
+      },
+    });
+    if (event) await recordEvent(tx, event);
+  };
+  if (event && '$transaction' in db) await db.$transaction(write);
+  else await write(db);
 }
 
 export interface ListAuditEventsInput {

@@ -5,6 +5,7 @@ import { AppError } from '../errors.ts';
 import type { PasswordHasher } from '../password.ts';
 import type { CreateOwnerBody, Owner, UpdateOwnerBody } from '../schemas/owners.ts';
 import { recordAudit } from './audit.ts';
+import { recordEvent } from './webhook-events.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
 import { assertPasswordPolicy, type PasswordPolicy } from './password-policy.ts';
 import { type Actor, requireUser } from './principal.ts';
@@ -187,11 +188,14 @@ export async function deleteOwner(deps: ServiceDeps, actor: Actor, ownerId: stri
   requireUser(actor, 'owners:write', { adminOnly: true });
   const owner = await findOwner(deps.prisma, ownerId);
   await deps.prisma.$transaction(async (tx) => {
-    const domains = await tx.domain.count({ where: { ownerId } });
+    const owned = await tx.domain.findMany({ where: { ownerId }, select: { id: true, name: true } });
+    const domains = owned.length;
     if (domains > 0 && !opts.force) {
       throw new AppError('OWNER_NOT_EMPTY', `The owner still has ${domains} domain(s); delete them first or pass force=true`, { details: { domains } });
     }
     if (domains > 0) await tx.domain.deleteMany({ where: { ownerId } });
+    // the owner's own webhook endpoints go with the owner; administrators' endpoints still hear of each domain
+    for (const d of owned) await recordEvent(tx, { type: 'domain.deleted', ownerId, domainId: d.id, data: { domainId: d.id, name: d.name, ownerId, reason: 'owner_deleted' } });
     await tx.user.delete({ where: { id: ownerId } });
     await recordAudit(tx, actor, { action: 'owner.delete', targetType: 'owner', targetId: ownerId, ownerId, details: { email: owner.email, domainsDeleted: domains } });
   });

@@ -16,6 +16,8 @@ export interface TestZone {
   mx?: [name: string, host: string, preference: number][];
   cname?: [alias: string, target: string][];
   srv?: [name: string, target: string, port: number, priority: number, weight: number][];
+  /** A and AAAA records (dnsmasq host-record). */
+  address?: [name: string, ip: string][];
 }
 
 export interface TestDnsServer {
@@ -41,6 +43,7 @@ function config(port: number, zones: string[], z: TestZone): string {
     ...(z.mx ?? []).map(([n, h, p]) => `mx-host=${n},${h},${p}`),
     ...(z.cname ?? []).map(([a, t]) => `cname=${a},${t}`),
     ...(z.srv ?? []).map(([n, t, port, prio, w]) => `srv-host=${n},${t},${port},${prio},${w}`),
+    ...(z.address ?? []).map(([n, ip]) => `host-record=${n},${ip}`),
     '',
   ].join('\n');
 }

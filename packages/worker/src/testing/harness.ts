@@ -5,6 +5,9 @@ import { eventually } from '@mailroom/runtime/testing';
 import { DEFAULT_WORKER_CONFIG, type JobName, type WorkerConfig } from '../config.ts';
 import { createWorker, type Worker, type WorkerDeps } from '../worker.ts';
 
+/** The server secret test workers decrypt webhook signing secrets with (the API of a test must use the same). */
+export const TEST_SERVER_SECRET = 'worker-test-secret-worker-test-secret';
+
 /** Never fires within a test run (midnight of 1 January), for a job a test does not schedule. */
 export const NEVER = '0 0 1 1 *';
 
@@ -43,6 +46,7 @@ export function testWorker(
       schedules: { 'domains.recheck': NEVER, 'domains.prune-claims': NEVER, 'messages.expire': NEVER },
       ...config,
     },
+    secret: TEST_SERVER_SECRET,
     ...deps,
   });
 }

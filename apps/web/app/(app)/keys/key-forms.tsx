@@ -16,6 +16,7 @@ const FAMILIES: { family: string; label: string }[] = [
   { family: 'api-keys', label: 'API keys' },
   { family: 'owners', label: 'Owners (admins)' },
   { family: 'audit', label: 'Audit log' },
+  { family: 'webhooks', label: 'Webhooks' },
 ];
 
 export function CreateKeyForm({ hasDomains }: { hasDomains: boolean }) {
