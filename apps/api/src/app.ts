@@ -18,6 +18,7 @@ import type { RouteContext } from './routes/common.ts';
 import { domainRoutes } from './routes/domains.ts';
 import { mailboxRoutes } from './routes/mailboxes.ts';
 import { ownerRoutes } from './routes/owners.ts';
+import { secondFactorRoutes } from './routes/second-factor.ts';
 
 export interface AppDeps {
   prisma: PrismaClient;
@@ -63,6 +64,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       secret: deps.secret,
       sessionTtlMs: deps.config.sessionTtlMs,
       throttleSleepMaxMs: deps.config.throttleSleepMaxMs,
+      twoFactorPolicy: deps.config.requireTwoFactor,
+      totpIssuer: `Mailroom (${deps.config.publicHost})`,
     },
   };
 
@@ -82,6 +85,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         return payload;
       });
       await authRoutes(zapp, ctx);
+      await secondFactorRoutes(zapp, ctx);
       await ownerRoutes(zapp, ctx);
       await domainRoutes(zapp, ctx);
       await mailboxRoutes(zapp, ctx);

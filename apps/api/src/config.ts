@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Argon2Limits, Argon2Params } from '@mailroom/core';
+import { TWO_FACTOR_POLICIES, type Argon2Limits, type Argon2Params, type TwoFactorPolicy } from '@mailroom/core';
 import type { ClientSettings } from '@mailroom/core/schemas';
 import { parseTrustedProxies, type TrustedProxies } from '@mailroom/core/forwarded';
 import {
@@ -50,6 +50,8 @@ export const apiEnvSchema = baseEnvSchema.extend({
   MAILROOM_SMTP_SUBMISSION_PORT: portSchema.min(1).default(587),
   /** `starttls` (port 587) or `tls` (implicit TLS, port 465). */
   MAILROOM_SMTP_SUBMISSION_SECURITY: z.enum(['starttls', 'tls']).default('starttls'),
+  /** Who must sign in with a second factor: `off`, `admins`, or `all` (admins, owners and mailbox users). */
+  MAILROOM_REQUIRE_2FA: z.enum(TWO_FACTOR_POLICIES).default('off'),
 });
 export type ApiEnv = z.infer<typeof apiEnvSchema>;
 
@@ -72,6 +74,8 @@ export interface ApiConfig {
   client: ClientSettings;
   /** Domain verification and DNS guidance: record targets, claim lifetime, resolver (MAILROOM_DNS_*, DOMAIN_CLAIM_TTL_HOURS). */
   onboarding: DomainOnboardingConfig;
+  /** MAILROOM_REQUIRE_2FA: who must have a second factor (users without one enrol at sign-in). */
+  requireTwoFactor: TwoFactorPolicy;
 }
 
 export function toApiConfig(env: ApiEnv): ApiConfig {
@@ -95,6 +99,7 @@ export function toApiConfig(env: ApiEnv): ApiConfig {
         : null,
     },
     onboarding: domainOnboardingConfig(env),
+    requireTwoFactor: env.MAILROOM_REQUIRE_2FA,
   };
 }
 
