@@ -306,3 +306,85 @@ describe('admin reset', () => {
     expect(missing.statusCode).toBe(404);
   });
 });
+
+describe('MAILROOM_REQUIRE_2FA policy', () => {
+  let admins: TestContext;
+  let all: TestContext;
+  beforeAll(async () => {
+    admins = await createTestApp({ requireTwoFactor: 'admins' });
+    all = await createTestApp({ requireTwoFactor: 'all' });
+  });
+  afterAll(async () => {
+    await admins?.close();
+    await all?.close();
+  });
+
+  test('the setting is validated at start', async () => {
+    const { apiEnvSchema } = await import('../config.ts');
+    const { parseEnv } = await import('@mailroom/runtime');
+    expect(() => parseEnv(apiEnvSchema, { MAILROOM_REQUIRE_2FA: 'yes' })).toThrow(/MAILROOM_REQUIRE_2FA/);
+    expect(parseEnv(apiEnvSchema, { MAILROOM_REQUIRE_2FA: 'all' }).MAILROOM_REQUIRE_2FA).toBe('all');
+    expect(parseEnv(apiEnvSchema, {}).MAILROOM_REQUIRE_2FA).toBe('off');
+  });
+
+  test('admins: an admin without a factor is sent to enrolment, which only the enrolment endpoints accept; owners are not', async () => {
+    const admin = await createUser(admins, { role: 'ADMIN' });
+    const ip = uniqueIp();
+    const first = await passwordStep(admins.app, admin.email, admin.password, ip);
+    expect(first.statusCode).toBe(200);
+    expect(first.json()).toMatchObject({ enrolmentRequired: true });
+    expect(first.cookies.find((c) => c.name === 'mailroom_session')).toBeUndefined();
+    const challenge = first.json().challenge as string;
+    // The enrolment challenge is no second-factor challenge and no session.
+    expect((await secondStep(admins.app, challenge, '123456', ip)).json().code).toBe('CHALLENGE_INVALID');
+    expect((await admins.app.inject({ method: 'GET', url: '/api/v1/me', cookies: { mailroom_session: challenge } })).statusCode).toBe(401);
+    const enrol = (url: string, payload: object, from = ip) =>
+      admins.app.inject({ method: 'POST', url, payload, remoteAddress: from, headers: { 'user-agent': UA } });
+    expect((await enrol('/api/v1/auth/login/enrol/totp', { challenge }, uniqueIp())).json().code).toBe('CHALLENGE_INVALID');
+    const started = await enrol('/api/v1/auth/login/enrol/totp', { challenge });
+    expect(started.statusCode, started.body).toBe(200);
+    const { secret } = started.json();
+    const wrong = await enrol('/api/v1/auth/login/enrol/totp/confirm', { challenge, code: generateTotpCode(secret, Date.now() + 120_000) });
+    expect(wrong.json().code).toBe('SECOND_FACTOR_INVALID');
+    const done = await enrol('/api/v1/auth/login/enrol/totp/confirm', { challenge, code: generateTotpCode(secret, Date.now()) });
+    expect(done.statusCode, done.body).toBe(200);
+    expect(done.json()).toMatchObject({ kind: 'user', user: { id: admin.id } });
+    expect(done.json().recoveryCodes).toHaveLength(10);
+    const s = sessionOf(done);
+    expect((await call(admins.app, s, 'GET', '/api/v1/me/2fa')).json()).toMatchObject({ totp: { enabled: true }, required: true });
+    // The enrolment challenge is used up.
+    expect((await enrol('/api/v1/auth/login/enrol/totp', { challenge })).json().code).toBe('CHALLENGE_INVALID');
+    // From now on sign-in asks for a code.
+    expect((await passwordStep(admins.app, admin.email, admin.password, ip)).json()).toMatchObject({ secondFactorRequired: true });
+    // Under the policy the last factor cannot be removed.
+    const off = await call(admins.app, s, 'POST', '/api/v1/me/2fa/totp/disable', { password: admin.password });
+    expect(off.statusCode).toBe(403);
+    expect(off.json().code).toBe('SECOND_FACTOR_REQUIRED');
+    const owner = await createUser(admins);
+    expect((await passwordStep(admins.app, owner.email, owner.password, uniqueIp())).json()).toMatchObject({ kind: 'user' });
+  });
+
+  test('all: owners and mailbox users are sent to enrolment too; after an admin reset the user enrols again', async () => {
+    const owner = await createUser(all);
+    expect((await passwordStep(all.app, owner.email, owner.password, uniqueIp())).json()).toMatchObject({ enrolmentRequired: true });
+    const domain = await all.prisma.domain.create({ data: { name: `${uniqueName('pol')}.example`, ownerId: owner.id, verifiedAt: new Date() } });
+    const m = await all.prisma.mailbox.create({ data: { domainId: domain.id, localPart: 'pol', passwordHash: await all.hasher.hash(STRONG_PASSWORD) } });
+    const ip = uniqueIp();
+    const first = await passwordStep(all.app, `pol@${domain.name}`, STRONG_PASSWORD, ip);
+    expect(first.json()).toMatchObject({ enrolmentRequired: true });
+    const post = (url: string, payload: object) => all.app.inject({ method: 'POST', url, payload, remoteAddress: ip, headers: { 'user-agent': UA } });
+    const { secret } = (await post('/api/v1/auth/login/enrol/totp', { challenge: first.json().challenge })).json();
+    const done = await post('/api/v1/auth/login/enrol/totp/confirm', { challenge: first.json().challenge, code: generateTotpCode(secret, Date.now()) });
+    expect(done.json()).toMatchObject({ kind: 'mailbox', mailbox: { id: m.id } });
+    const admin = await createUser(all, { role: 'ADMIN' });
+    await all.prisma.totpFactor.create({ data: { userId: admin.id, secretEnc: 'x', confirmedAt: new Date() } }); // setup: the admin has a factor
+    const { createKey } = await import('../testing.ts');
+    const key = await createKey(all.prisma, admin.id, ['owners:write']);
+    const reset = await call(all.app, { key }, 'DELETE', `/api/v1/mailboxes/${m.id}/second-factors`);
+    expect(reset.statusCode, reset.body).toBe(200);
+    expect(reset.json()).toMatchObject({ factorsRemoved: 1, sessionsEnded: 1 });
+    expect((await call(all.app, sessionOf(done), 'GET', '/api/v1/me')).statusCode).toBe(401);
+    expect(await all.prisma.auditEvent.count({ where: { action: 'mailbox.2fa.reset', targetId: m.id, ownerId: owner.id } })).toBe(1);
+    expect((await passwordStep(all.app, `pol@${domain.name}`, STRONG_PASSWORD, ip)).json()).toMatchObject({ enrolmentRequired: true });
+  });
+});
