@@ -14,6 +14,10 @@ export type {
   Me,
   Owner,
   Problem,
+  LoginResponse,
+  RecoveryCodes,
+  TotpEnrolment,
+  TwoFactorStatus,
 } from '@mailroom/core/schemas';
 
 export interface Page<T> {
