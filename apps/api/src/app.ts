@@ -21,6 +21,7 @@ import { mailboxRoutes } from './routes/mailboxes.ts';
 import { ownerRoutes } from './routes/owners.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { secondFactorRoutes } from './routes/second-factor.ts';
 
 export interface AppDeps {
   prisma: PrismaClient;
@@ -68,6 +69,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       secret: deps.secret,
       sessionTtlMs: deps.config.sessionTtlMs,
       throttleSleepMaxMs: deps.config.throttleSleepMaxMs,
+      twoFactorPolicy: deps.config.requireTwoFactor,
+      totpIssuer: `Mailroom (${deps.config.publicHost})`,
     },
     webhooks: {
       prisma: deps.prisma,
@@ -93,6 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         return payload;
       });
       await authRoutes(zapp, ctx);
+      await secondFactorRoutes(zapp, ctx);
       await ownerRoutes(zapp, ctx);
       await domainRoutes(zapp, ctx);
       await mailboxRoutes(zapp, ctx);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Argon2Limits, Argon2Params } from '@mailroom/core';
+import { TWO_FACTOR_POLICIES, type Argon2Limits, type Argon2Params, type TwoFactorPolicy } from '@mailroom/core';
 import type { ClientSettings } from '@mailroom/core/schemas';
 import { parseTrustedProxies, type TrustedProxies } from '@mailroom/core/forwarded';
 import {
@@ -50,6 +50,8 @@ export const apiEnvSchema = baseEnvSchema.extend({
   MAILROOM_SMTP_SUBMISSION_PORT: portSchema.min(1).default(587),
   /** `starttls` (port 587) or `tls` (implicit TLS, port 465). */
   MAILROOM_SMTP_SUBMISSION_SECURITY: z.enum(['starttls', 'tls']).default('starttls'),
+  /** Who must sign in with a second factor: `off`, `admins`, or `all` (admins, owners and mailbox users). */
+  MAILROOM_REQUIRE_2FA: z.enum(TWO_FACTOR_POLICIES).default('off'),
 });
 export type ApiEnv = z.infer<typeof apiEnvSchema>;
 
@@ -74,6 +76,8 @@ export interface ApiConfig {
   onboarding: DomainOnboardingConfig;
   /** WEBHOOK_ALLOW_PRIVATE: webhook URLs may point to internal addresses. */
   webhookAllowPrivate: boolean;
+  /** MAILROOM_REQUIRE_2FA: who must have a second factor (users without one enrol at sign-in). */
+  requireTwoFactor: TwoFactorPolicy;
 }
 
 export function toApiConfig(env: ApiEnv): ApiConfig {
@@ -98,6 +102,7 @@ export function toApiConfig(env: ApiEnv): ApiConfig {
     },
     onboarding: domainOnboardingConfig(env),
     webhookAllowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+    requireTwoFactor: env.MAILROOM_REQUIRE_2FA,
   };
 }
 

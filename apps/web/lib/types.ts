@@ -24,6 +24,10 @@ export type {
   CreatedWebhookEndpoint,
   WebhookDelivery,
   WebhookEventType,
+  LoginResponse,
+  RecoveryCodes,
+  TotpEnrolment,
+  TwoFactorStatus,
 } from '@mailroom/core/schemas';
 
 export interface Page<T> {

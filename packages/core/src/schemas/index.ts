@@ -12,3 +12,4 @@ export * from './autoconfig.ts';
 export * from './app-passwords.ts';
 export * from './sessions.ts';
 export * from './webhooks.ts';
+export * from './second-factor.ts';

@@ -3,8 +3,9 @@ import { Card, PageHeader } from '@/components/ui';
 import { SessionsCard } from '@/components/sessions-card';
 import { apiGet, requireMe } from '@/lib/api';
 import { formatDateTime } from '@/lib/format';
-import type { SessionList } from '@/lib/types';
+import type { SessionList, TwoFactorStatus } from '@/lib/types';
 import { ChangePasswordForm } from './change-password-form';
+import { TwoFactorSection } from './two-factor-section';
 
 export const metadata: Metadata = { title: 'Account' };
 
@@ -12,6 +13,7 @@ export default async function AccountPage() {
   const me = await requireMe();
   const who = me.user?.email ?? me.mailbox?.address ?? '';
   const sessions = await apiGet<SessionList>('/auth/sessions');
+  const twoFactor = await apiGet<TwoFactorStatus>('/me/2fa');
   return (
     <>
       <PageHeader title={me.mailbox ? 'Change password' : 'Account'} description={`Signed in as ${who}`} />
@@ -36,6 +38,9 @@ export default async function AccountPage() {
         )}
         <Card id="password" title={me.mailbox ? 'Mailbox password' : 'Change password'} description={me.mailbox ? 'This is the password your mail program uses, too: update it there afterwards.' : 'Choose a long password you do not use anywhere else.'}>
           <ChangePasswordForm username={who} />
+        </Card>
+        <Card id="two-factor" title="Two-factor authentication" description="A code from an app on your phone, asked after your password.">
+          <TwoFactorSection status={twoFactor} account={who} />
         </Card>
         <SessionsCard list={sessions} />
       </div>

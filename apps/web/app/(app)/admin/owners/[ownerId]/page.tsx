@@ -6,6 +6,7 @@ import { apiGet, qs, requireUser } from '@/lib/api';
 import type { Domain, Owner, Page } from '@/lib/types';
 import { OwnerForm } from '../owner-form';
 import { DeleteOwner } from './delete-owner';
+import { ResetSecondFactors } from './reset-second-factors';
 
 export const metadata: Metadata = { title: 'Owner' };
 
@@ -40,6 +41,7 @@ export default async function OwnerPage({ params, searchParams }: { params: Prom
           )}
           <Pager basePath={`/admin/owners/${owner.id}`} params={{}} cursor={cursor} nextCursor={domains.nextCursor} fragment="owner-domains" label="Domain pages" />
         </Card>
+        <ResetSecondFactors owner={owner} />
         <DeleteOwner owner={owner} />
       </div>
     </>
