@@ -104,13 +104,14 @@ export interface FetchResult {
 
 /**
  * Copies every message of a POP3 maildrop into a mailbox. Safe to run again: each copied message's source UIDL is
- * recorded per mailbox and source (`host:port/user`) right after it is stored, and a re-run skips those UIDLs. A
+ * recorded per mailbox and source (`host/user`) right after it is stored, and a re-run skips those UIDLs. A
  * crash between the two copies that one message again on the next run (at least once, never lost). With `delete`,
  * copied messages are marked DELE and removed by the source at QUIT.
  */
 export async function fetchFromPop3(prisma: PrismaClient, actor: Actor, mailboxId: string, opts: FetchOptions): Promise<FetchResult> {
   const mailbox = await findMessagesMailbox(prisma, actor, mailboxId, 'mailboxes:write');
-  const sourceKey = `${opts.source.host.toLowerCase()}:${opts.source.port}/${opts.user}`;
+  // host and user, not the port: pop3s:// (995) and pop3:// + STLS (110) reach the same maildrop
+  const sourceKey = `${opts.source.host.toLowerCase()}/${opts.user}`;
   const client = await Pop3Client.connect(opts.source, opts.tls);
   const result: FetchResult = { total: 0, copied: 0, skipped: 0, deleted: 0, bytes: 0 };
   let clean = false;
