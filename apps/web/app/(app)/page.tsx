@@ -3,6 +3,7 @@ import Link from 'next/link';
 import { ConnectionCard } from '@/components/connection-card';
 import { DomainStatusBadges, mxNeedsAttention } from '@/components/domain-status';
 import { Pager } from '@/components/pager';
+import { WaitingMessages } from '@/components/waiting-messages';
 import { buttonClass, ButtonLink, Card, EmptyState, inputClass, PageHeader, Stat, UsageBar } from '@/components/ui';
 import { apiGet, qs, requireMe } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
@@ -125,7 +126,10 @@ function MailboxHome({ me }: { me: Awaited<ReturnType<typeof requireMe>> }) {
         <Stat label="Storage" value={formatBytes(mb.usedBytes)} sub={<UsageBar used={mb.usedBytes} limit={mb.quotaBytes} label="Mailbox storage against quota" />} />
         <Stat label="Last POP3 login" value={<span className="text-base">{formatDateTime(mb.lastLoginAt)}</span>} />
       </dl>
-      <ConnectionCard address={mb.address} profilePath="/me/mobileconfig" />
+      <div className="space-y-8">
+        <WaitingMessages mailboxId={mb.id} address={mb.address} />
+        <ConnectionCard address={mb.address} profilePath="/me/mobileconfig" />
+      </div>
     </>
   );
 }
