@@ -234,7 +234,10 @@ async function mailboxIdOf(prisma: PrismaClient, address: string): Promise<strin
 
 async function mailboxesExportMbox(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-  if (values.help) return void console.log(EXPORT_MBOX_HELP), 0;
+  if (values.help) {
+    console.log(EXPORT_MBOX_HELP);
+    return 0;
+  }
   const [address, file] = positionals;
   if (!address || positionals.length > 2) throw new UsageError(`expected <address> [file]\n\n${EXPORT_MBOX_HELP}`);
   return withDatabase(async (prisma) => {
@@ -247,7 +250,10 @@ async function mailboxesExportMbox(args: string[]): Promise<number> {
 
 async function mailboxesImportMbox(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { format: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-  if (values.help) return void console.log(IMPORT_MBOX_HELP), 0;
+  if (values.help) {
+    console.log(IMPORT_MBOX_HELP);
+    return 0;
+  }
   const [address, file] = positionals;
   if (!address || positionals.length > 2) throw new UsageError(`expected <address> [file]\n\n${IMPORT_MBOX_HELP}`);
   const format = (values.format ?? 'mboxrd') as MboxFormat;
@@ -265,7 +271,10 @@ async function mailboxesFetch(args: string[]): Promise<number> {
     ca: { type: 'string' }, 'insecure-tls': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   } as const;
   const { values } = parseArgs({ args, options, strict: true });
-  if (values.help) return void console.log(FETCH_HELP), 0;
+  if (values.help) {
+    console.log(FETCH_HELP);
+    return 0;
+  }
   if (!values.from || !values.user || !values.to || !values['password-stdin']) throw new UsageError(`--from, --user, --password-stdin and --to are required\n\n${FETCH_HELP}`);
   let source;
   try {
