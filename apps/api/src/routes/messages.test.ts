@@ -130,6 +130,20 @@ describe('deletion', () => {
     expect(audit.map((e) => e.action)).toEqual(['mailbox.messages.delete', 'mailbox.messages.purge']);
   });
 
+  test('a burst of concurrent deletions of the same messages counts each message once', async () => {
+    const { s, mailbox } = await tenant();
+    const mb = await mailbox('burst');
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await deliver(mb.address, `Subject: ${i}\r\n\r\n${'b'.repeat(100 * i)}\r\n`)).messageId);
+    const results = await Promise.all([
+      ...Array.from({ length: 6 }, () => call(t.app, s, 'POST', `/api/v1/mailboxes/${mb.id}/messages/delete`, { ids: ids.slice(0, 4) })),
+      call(t.app, s, 'DELETE', `/api/v1/mailboxes/${mb.id}/messages`),
+    ]);
+    for (const r of results) expect(r.statusCode, r.body).toBe(200);
+    expect(results.reduce((n, r) => n + (r.json() as { deleted: number }).deleted, 0)).toBe(6);
+    expect(await usage(mb.id)).toEqual({ used: 0, count: 0, domainUsed: 0, actualBytes: 0, actualCount: 0 });
+  });
+
   test('while a POP3 session holds the maildrop, delete and purge answer 409 MAILBOX_IN_USE and change nothing; after QUIT they work', async () => {
     const { s, mailbox } = await tenant();
     const mb = await mailbox('locked');

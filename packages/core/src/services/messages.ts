@@ -158,15 +158,16 @@ export async function listMessages(prisma: PrismaClient, actor: Actor, mailboxId
 
 /**
  * Locks the mailbox for a deletion by the panel/API and refuses (409 MAILBOX_IN_USE) while a POP3 session holds its
- * maildrop lease. The mailbox row lock blocks a POP3 login that would take a first lease (its insert checks the
- * foreign key) and the lease row lock one that would take over an expired lease, until this transaction ends, so
- * no POP3 session can snapshot messages this deletion removes.
+ * maildrop lease. Locks are taken in POP3's order (lease row, then mailbox row) so a QUIT running at the same time
+ * cannot deadlock with it. The lease row lock holds off a login taking over an expired lease, the mailbox row lock one
+ * inserting a first lease (its foreign key check waits), until this transaction ends; the lease is read again after
+ * both, so no POP3 session can have snapshotted messages this deletion removes.
  */
 async function lockMaildropForDeletion(tx: Prisma.TransactionClient, mailboxId: string): Promise<void> {
+  await tx.$queryRaw`SELECT 1 FROM maildrop_leases WHERE mailbox_id = ${mailboxId}::uuid FOR UPDATE`;
   const mailbox = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM mailboxes WHERE id = ${mailboxId}::uuid FOR UPDATE`;
   if (!mailbox.length) throw notFound('Mailbox');
-  const lease = await tx.$queryRaw<{ held: boolean }[]>`
-    SELECT expires_at > now() AS held FROM maildrop_leases WHERE mailbox_id = ${mailboxId}::uuid FOR UPDATE`;
+  const lease = await tx.$queryRaw<{ held: boolean }[]>`SELECT expires_at > now() AS held FROM maildrop_leases WHERE mailbox_id = ${mailboxId}::uuid`;
   if (lease[0]?.held) {
     throw new AppError('MAILBOX_IN_USE', 'A POP3 session is open on this mailbox; messages can be deleted once it ends (the mail client disconnects)', {
       details: { mailboxId },
