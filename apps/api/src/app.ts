@@ -18,6 +18,7 @@ import { clientSettingsRoutes, publicAutoconfigRoutes } from './routes/autoconfi
 import type { RouteContext } from './routes/common.ts';
 import { domainRoutes } from './routes/domains.ts';
 import { mailboxRoutes } from './routes/mailboxes.ts';
+import { messageRoutes } from './routes/messages.ts';
 import { ownerRoutes } from './routes/owners.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
@@ -100,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await ownerRoutes(zapp, ctx);
       await domainRoutes(zapp, ctx);
       await mailboxRoutes(zapp, ctx);
+      await messageRoutes(zapp, ctx);
       await aliasRoutes(zapp, ctx);
       await apiKeyRoutes(zapp, ctx);
       await auditRoutes(zapp, ctx);

@@ -31,3 +31,5 @@ export * from './webhook-guard.ts';
 export * from './services/webhook-events.ts';
 export * from './services/webhook-secrets.ts';
 export * from './services/webhooks.ts';
+export * from './services/messages.ts';
+export * from './mbox.ts';

@@ -4,3 +4,4 @@ export { startEmbeddedPostgres, withDatabase, findFreePort, type RunningPostgres
 export { openDatabase, ensureDatabaseExists, type OpenDatabase, type OpenDatabaseOptions } from './database.ts';
 export { newId } from './ids.ts';
 export { findSchemaDrift } from './drift.ts';
+export { streamCopyRows, storedMessageCopySql, BinaryCopyRowDecoder, type CopyStreamOptions } from './pg-copy.ts';

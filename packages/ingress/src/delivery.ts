@@ -44,6 +44,8 @@ export interface StoreRequest {
   remoteAddress: string;
   protocol: TraceInfo['protocol'];
   date?: Date;
+  /** false: store the body exactly as given, without Return-Path/Delivered-To/Received (mbox import, POP3 fetch). */
+  trace?: boolean;
 }
 
 export interface DeliveryServiceOptions {
@@ -343,7 +345,7 @@ export class DeliveryService {
     if (!targets.length) return Promise.resolve({ ok: true, copies: [] });
     const date = req.date ?? new Date();
     const copies: PreparedCopy[] = targets.map((t) => {
-      const trace = buildTraceFields({
+      const trace = req.trace === false ? Buffer.alloc(0) : buildTraceFields({
         envelopeFrom: req.envelopeFrom,
         deliveredTo: t.address,
         rcptTo: t.rcptTo ?? req.rcptTo,

@@ -1,8 +1,8 @@
 import {
-  authenticateMailbox, deleteMailboxMessages, recordAppPasswordUse, type AuthThrottle, type MessageSelection, type PasswordHasher,
+  authenticateMailbox, recordAppPasswordUse, removeStoredMessages, type AuthThrottle, type PasswordHasher, type StoredMessageSelection,
 } from '@mailroom/core';
 import type { PgPool, PrismaClient } from '@mailroom/db';
-import { streamCopyRows } from './pg-copy.ts';
+import { storedMessageCopySql, streamCopyRows } from '@mailroom/db';
 import {
   LockLostError, MessageGoneError, type AuthAttempt, type AuthOutcome, type CommitResult, type LeaseOwner, type MaildropStore, type MessageInfo,
   type ReadMessageOptions,
@@ -26,8 +26,6 @@ export const MESSAGE_PREFETCH_CHUNKS = 3;
 export const COPY_CHUNK_OCTETS = 64 * 1024;
 /** Octets queued from PostgreSQL before its connection is paused (beyond the row being written). */
 export const COPY_HIGH_WATER_OCTETS = 256 * 1024;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface PrismaMaildropStoreOptions {
   prisma: PrismaClient;
@@ -171,13 +169,8 @@ export class PrismaMaildropStore implements MaildropStore {
 
   /** One COPY per message: rows of `chunkOctets` (COPY_CHUNK_OCTETS by default) in order; no rows = the message is gone. */
   private async *copyMessage(pool: PgPool, maildropId: string, message: MessageInfo, reuseChunks: boolean): AsyncIterable<Buffer> {
-    if (!UUID.test(maildropId) || !UUID.test(message.id)) throw new MessageGoneError();
-    const chunk = Math.max(1, Math.trunc(this.chunkOverride ?? COPY_CHUNK_OCTETS));
-    // COPY takes no bind parameters: the ids are checked uuids, the numbers are integers. For an empty message the
-    // series still has one element (0), so a present message always gives at least one row.
-    const sql = `COPY (SELECT substring(m.raw from 1 + i * ${chunk} for ${chunk})
-      FROM messages m, generate_series(0, greatest(octet_length(m.raw) - 1, 0) / ${chunk}) AS i
-      WHERE m.id = '${message.id}'::uuid AND m.mailbox_id = '${maildropId}'::uuid ORDER BY i) TO STDOUT (FORMAT binary)`;
+    const sql = storedMessageCopySql(maildropId, message.id, this.chunkOverride ?? COPY_CHUNK_OCTETS);
+    if (!sql) throw new MessageGoneError();
     let rows = 0;
     for await (const part of streamCopyRows(pool, sql, { highWaterOctets: COPY_HIGH_WATER_OCTETS, reuseBuffers: reuseChunks })) {
       rows++;
@@ -228,12 +221,12 @@ export class PrismaMaildropStore implements MaildropStore {
   }
 
   /** Deletes messages and adjusts mailbox and domain usage in one transaction, only while `session` holds the lease. */
-  private deleteMessages(maildropId: string, session: string, which: MessageSelection): Promise<CommitResult> {
+  private deleteMessages(maildropId: string, session: string, which: StoredMessageSelection): Promise<CommitResult> {
     return this.prisma.$transaction(async (tx) => {
       const held = await tx.$queryRaw<{ holder: string }[]>`
         SELECT holder FROM maildrop_leases WHERE mailbox_id = ${maildropId}::uuid AND session = ${session} FOR UPDATE`;
       if (held.length === 0) throw new LockLostError();
-      return deleteMailboxMessages(tx, maildropId, which);
+      return removeStoredMessages(tx, maildropId, which);
     });
   }
 

@@ -2,16 +2,21 @@
  * Operator CLI (`npm run mailroom -- <command>`): bootstrap automation against the same database as the running stack
  * (DATABASE_URL, else the embedded PostgreSQL in MAILROOM_DATA_DIR, attached to while `npm start` runs it).
  */
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import {
-  AppError, createAdmin, createApiKey, createDnsLookup, createPasswordHasher, DEFAULT_PASSWORD_MIN_LENGTH, defaultApiKeyScopes, pruneExpiredClaims,
-  recheckDomains, resetSecondFactors,
+  AppError, createAdmin, createApiKey, createDnsLookup, createPasswordHasher, DEFAULT_PASSWORD_MIN_LENGTH, defaultApiKeyScopes, exportMbox, normalizeDomain,
+  normalizeLocalPart, pruneExpiredClaims, recheckDomains, resetSecondFactors, type Actor,
 } from '@mailroom/core';
-import { API_KEY_SCOPES, type ApiKeyScope } from '@mailroom/core/schemas';
+import { API_KEY_SCOPES, MBOX_FORMATS, type ApiKeyScope, type MboxFormat } from '@mailroom/core/schemas';
 import { createPrismaClient, openDatabase, type PrismaClient } from '@mailroom/db';
 import { argon2Params, baseEnvSchema, domainOnboardingConfig, parseEnv } from '@mailroom/runtime';
 import { z } from 'zod';
+import { fetchFromPop3, importMbox } from '../transfer/mailbox-transfer.ts';
+import { parsePop3Url } from '../transfer/pop3-client.ts';
 
 const cliEnvSchema = baseEnvSchema.extend({
   PASSWORD_MIN_LENGTH: z.coerce.number().int().min(6).max(128).default(DEFAULT_PASSWORD_MIN_LENGTH),
@@ -24,6 +29,9 @@ Commands:
   admin create     Create an administrator
   user reset-2fa   Remove every second factor of a panel user (a locked-out admin) and end their sessions
   domains recheck  Remove expired pending domain claims, then re-check the MX of verified domains now (the worker does both on a schedule)
+  mailboxes export-mbox  Write a mailbox's messages as mboxrd (to a file or standard output)
+  mailboxes import-mbox  Add the messages of an mbox file to a mailbox (quota enforced)
+  mailboxes fetch        Copy every message from another POP3 server into a mailbox (safe to re-run)
 
 Run "npm run mailroom -- <command> --help" for a command's options.
 The database is DATABASE_URL, else the embedded PostgreSQL in MAILROOM_DATA_DIR (default ./.mailroom).`;
@@ -73,6 +81,38 @@ from the panel. Under MAILROOM_REQUIRE_2FA the user enrols again at their next s
 Options:
   --email <email>      The user (required)
   -h, --help           Show this help`;
+
+const EXPORT_MBOX_HELP = `Usage: npm run mailroom -- mailboxes export-mbox <address> [file]
+
+Writes every message of the mailbox as an mbox file (mboxrd, RFC 4155; LF line endings) to <file>, or to standard
+output without one. Streamed: memory stays constant whatever the mailbox holds.`;
+
+const IMPORT_MBOX_HELP = `Usage: npm run mailroom -- mailboxes import-mbox <address> [file] [--format mboxrd|mboxo]
+
+Stores the messages of an mbox file (or standard input) in the mailbox, byte for byte with CRLF line endings, through
+the same delivery path as incoming mail. Stops at the first message the mailbox, domain or owner has no room for.
+
+Options:
+  --format <f>   mboxrd (default: ">From" lines lose one ">" whatever their depth) or mboxo (only ">From ")
+  -h, --help     Show this help`;
+
+const FETCH_HELP = `Usage: npm run mailroom -- mailboxes fetch --from pop3s://host[:port] --user <login> --password-stdin --to <address> [options]
+
+Copies every message of a POP3 maildrop into a mailbox. pop3s:// uses implicit TLS (port 995), pop3:// upgrades with
+STLS (port 110) and refuses to log in without it. Copied UIDLs are remembered per mailbox and source (host and user),
+so running it again copies only new messages. Prints counts.
+
+Options:
+  --from <url>         pop3s://host[:port] or pop3://host[:port] (required)
+  --user <login>       Login on the source server (required)
+  --password-stdin     Read the source password from standard input (required)
+  --to <address>       The Mailroom mailbox to copy into (required)
+  --delete             Delete copied messages on the source server (at QUIT, after they are stored here)
+  --ca <file>          Trust the CA certificates in this PEM file instead of the system's
+  --insecure-tls       Accept any certificate (tests only)
+  -h, --help           Show this help`;
+
+const CLI_ACTOR: Actor = { principal: { kind: 'system', label: 'cli' } };
 
 class UsageError extends Error {}
 
@@ -206,6 +246,76 @@ async function domainsRecheck(args: string[]): Promise<number> {
   });
 }
 
+async function mailboxIdOf(prisma: PrismaClient, address: string): Promise<string> {
+  const at = address.lastIndexOf('@');
+  const domain = at > 0 ? normalizeDomain(address.slice(at + 1)) : undefined;
+  const localPart = at > 0 ? normalizeLocalPart(address.slice(0, at)) : undefined;
+  const m = domain && localPart ? await prisma.mailbox.findFirst({ where: { localPart, domain: { name: domain, verifiedAt: { not: null } } }, select: { id: true } }) : null;
+  if (!m) throw new UsageError(`no mailbox ${address}`);
+  return m.id;
+}
+
+async function mailboxesExportMbox(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  if (values.help) {
+    console.log(EXPORT_MBOX_HELP);
+    return 0;
+  }
+  const [address, file] = positionals;
+  if (!address || positionals.length > 2) throw new UsageError(`expected <address> [file]\n\n${EXPORT_MBOX_HELP}`);
+  return withDatabase(async (prisma) => {
+    const x = await exportMbox(prisma, CLI_ACTOR, await mailboxIdOf(prisma, address));
+    await pipeline(Readable.from(x.body), file ? createWriteStream(file) : process.stdout);
+    console.error(`Exported ${x.messages} message(s) of ${address}${file ? ` to ${file}` : ''}`);
+    return 0;
+  });
+}
+
+async function mailboxesImportMbox(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { format: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  if (values.help) {
+    console.log(IMPORT_MBOX_HELP);
+    return 0;
+  }
+  const [address, file] = positionals;
+  if (!address || positionals.length > 2) throw new UsageError(`expected <address> [file]\n\n${IMPORT_MBOX_HELP}`);
+  const format = (values.format ?? 'mboxrd') as MboxFormat;
+  if (!MBOX_FORMATS.includes(format)) throw new UsageError(`--format: expected ${MBOX_FORMATS.join(' or ')}`);
+  return withDatabase(async (prisma) => {
+    const r = await importMbox(prisma, CLI_ACTOR, await mailboxIdOf(prisma, address), file ? createReadStream(file) : process.stdin, { format });
+    console.log(`Imported ${r.imported} message(s), ${r.bytes} octets, into ${address}`);
+    return 0;
+  });
+}
+
+async function mailboxesFetch(args: string[]): Promise<number> {
+  const options = {
+    from: { type: 'string' }, user: { type: 'string' }, 'password-stdin': { type: 'boolean' }, to: { type: 'string' }, delete: { type: 'boolean' },
+    ca: { type: 'string' }, 'insecure-tls': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  } as const;
+  const { values } = parseArgs({ args, options, strict: true });
+  if (values.help) {
+    console.log(FETCH_HELP);
+    return 0;
+  }
+  if (!values.from || !values.user || !values.to || !values['password-stdin']) throw new UsageError(`--from, --user, --password-stdin and --to are required\n\n${FETCH_HELP}`);
+  let source;
+  try {
+    source = parsePop3Url(values.from);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const password = await readStdinLine();
+  if (!password) throw new UsageError('empty password on standard input');
+  const tls = { insecure: values['insecure-tls'] ?? false, ...(values.ca ? { ca: readFileSync(values.ca) } : {}) };
+  return withDatabase(async (prisma) => {
+    const r = await fetchFromPop3(prisma, CLI_ACTOR, await mailboxIdOf(prisma, values.to!), { source, user: values.user!, password, tls, delete: values.delete ?? false });
+    console.log(`${values.from}: ${r.total} message(s) on the server; copied ${r.copied} (${r.bytes} octets), skipped ${r.skipped} copied before` +
+      `${values.delete ? `, deleted ${r.deleted} on the server` : ''}`);
+    return 0;
+  });
+}
+
 export async function runCli(argv: string[]): Promise<number> {
   const [group, action, ...rest] = argv;
   try {
@@ -227,6 +337,10 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     if (group === 'domains' && (action === 'recheck' || action === '--help' || action === '-h')) {
       return await domainsRecheck(action === 'recheck' ? rest : ['--help']);
+    }
+    if (group === 'mailboxes') {
+      const run = { 'export-mbox': mailboxesExportMbox, 'import-mbox': mailboxesImportMbox, fetch: mailboxesFetch }[action ?? ''];
+      if (run) return await run(rest);
     }
     throw new UsageError(`unknown command "${[group, action].filter(Boolean).join(' ')}"\n\n${MAIN_HELP}`);
   } catch (err) {

@@ -5,6 +5,7 @@ import { ConnectionCard } from '@/components/connection-card';
 import { DomainStatusBadges } from '@/components/domain-status';
 import { Pager } from '@/components/pager';
 import { WebhookFailingNotice } from '@/components/webhook-failing-notice';
+import { WaitingMessages } from '@/components/waiting-messages';
 import { buttonClass, ButtonLink, Card, EmptyState, inputClass, PageHeader, Stat, UsageBar } from '@/components/ui';
 import { apiGet, qs, requireMe } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
@@ -127,8 +128,9 @@ async function MailboxHome({ me }: { me: Awaited<ReturnType<typeof requireMe>> }
         <Stat label="Storage" value={formatBytes(mb.usedBytes)} sub={<UsageBar used={mb.usedBytes} limit={mb.quotaBytes} label="Mailbox storage against quota" />} />
         <Stat label="Last POP3 login" value={<span className="text-base">{formatDateTime(mb.lastLoginAt)}</span>} />
       </dl>
-      <ConnectionCard address={mb.address} profilePath="/me/mobileconfig" />
-      <div className="mt-8">
+      <div className="space-y-8">
+        <WaitingMessages mailboxId={mb.id} address={mb.address} />
+        <ConnectionCard address={mb.address} profilePath="/me/mobileconfig" />
         <AppPasswordsCard mailboxId={mb.id} list={appPasswords} />
       </div>
     </>

@@ -13,3 +13,4 @@ export * from './app-passwords.ts';
 export * from './sessions.ts';
 export * from './webhooks.ts';
 export * from './second-factor.ts';
+export * from './messages.ts';

@@ -1,4 +1,3 @@
-import type { Prisma } from '@mailroom/db';
 
 /**
  * POP3 policy (RFC 2449 LOGIN-DELAY and EXPIRE). A mailbox's own value overrides its domain's, which overrides the
@@ -43,36 +42,3 @@ export function resolvePop3Policy(mailbox: Pop3PolicySettings, domain: Pop3Polic
   };
 }
 
-/** Which messages of a mailbox to delete: these ids, or everything received more than `olderThanDays` days ago. */
-export type MessageSelection = { ids: readonly string[] } | { olderThanDays: number };
-
-export interface DeletedMessages {
-  deleted: number;
-  bytes: number;
-}
-
-/**
- * Deletes messages of one mailbox and lowers the mailbox's and its domain's usage by exactly what was deleted, inside
- * the caller's transaction (the one home of the delete-side usage arithmetic; ingress has the delivery side). The
- * caller holds whatever lock makes the deletion legal (for a maildrop: its POP3 lease).
- */
-export async function deleteMailboxMessages(tx: Prisma.TransactionClient, mailboxId: string, which: MessageSelection): Promise<DeletedMessages> {
-  if ('ids' in which && which.ids.length === 0) return { deleted: 0, bytes: 0 };
-  const rows =
-    'ids' in which
-      ? await tx.$queryRaw<{ size_octets: number }[]>`
-          DELETE FROM messages WHERE mailbox_id = ${mailboxId}::uuid AND id = ANY(${[...which.ids]}::uuid[]) RETURNING size_octets`
-      : await tx.$queryRaw<{ size_octets: number }[]>`
-          DELETE FROM messages WHERE mailbox_id = ${mailboxId}::uuid
-            AND received_at < now() - ${which.olderThanDays}::int * interval '1 day' RETURNING size_octets`;
-  const bytes = rows.reduce((sum, r) => sum + Number(r.size_octets), 0);
-  if (rows.length > 0) {
-    await tx.$executeRaw`
-      UPDATE mailboxes SET used_bytes = used_bytes - ${bytes}::bigint, message_count = message_count - ${rows.length}::int
-      WHERE id = ${mailboxId}::uuid`;
-    await tx.$executeRaw`
-      UPDATE domains SET used_bytes = used_bytes - ${bytes}::bigint
-      WHERE id = (SELECT domain_id FROM mailboxes WHERE id = ${mailboxId}::uuid)`;
-  }
-  return { deleted: rows.length, bytes };
-}

@@ -1,5 +1,5 @@
 import type { PrismaClient } from '@mailroom/db';
-import { deleteMailboxMessages } from './pop3-policy.ts';
+import { removeStoredMessages } from './messages.ts';
 
 /** Lease holder the retention job writes into maildrop_leases while it works on a maildrop (never renewed). */
 export const RETENTION_LEASE_HOLDER = 'worker:retention';
@@ -57,7 +57,7 @@ export async function expireMessagesPastRetention(prisma: PrismaClient, opts: Ex
             WHERE maildrop_leases.expires_at < now()
           RETURNING mailbox_id`;
         if (taken.length === 0) return null;
-        const deleted = await deleteMailboxMessages(tx, m.id, { olderThanDays: Number(m.days) });
+        const deleted = await removeStoredMessages(tx, m.id, { olderThanDays: Number(m.days) });
         await tx.$executeRaw`DELETE FROM maildrop_leases WHERE mailbox_id = ${m.id}::uuid AND session = ${RETENTION_LEASE_HOLDER}`;
         return deleted;
       });

@@ -4,6 +4,7 @@ import { AppPasswordsCard } from '@/components/app-passwords-card';
 import { ConnectionCard } from '@/components/connection-card';
 import { Pop3PolicyForm } from '@/components/pop3-policy-form';
 import { Alert, Badge, PageHeader, Stat, UsageBar } from '@/components/ui';
+import { WaitingMessages } from '@/components/waiting-messages';
 import { apiGet, requireUser } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
 import type { AppPasswordList, Domain, Mailbox } from '@/lib/types';
@@ -41,6 +42,7 @@ export default async function MailboxPage({ params, searchParams }: { params: Pr
           <Stat label="Storage" value={formatBytes(mb.usedBytes)} sub={<UsageBar used={mb.usedBytes} limit={mb.quotaBytes} label={`Storage of ${mb.address}`} />} />
           <Stat label="Last POP3 login" value={<span className="text-base">{formatDateTime(mb.lastLoginAt)}</span>} sub={mb.lastLoginIp ? <p className="text-xs text-slate-600">from {mb.lastLoginIp}</p> : undefined} />
         </dl>
+        <WaitingMessages mailboxId={mb.id} address={mb.address} />
         <ConnectionCard address={mb.address} profilePath={`/mailboxes/${mb.id}/mobileconfig`} />
         <div className="grid grid-cols-1 gap-8 lg:grid-cols-2">
           <MailboxForm mailbox={mb} />

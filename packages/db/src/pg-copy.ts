@@ -1,4 +1,4 @@
-import type { PgPool, PgPoolClient } from '@mailroom/db';
+import type { PgPool, PgPoolClient } from './client.ts';
 
 /** "PGCOPY\n\377\r\n\0" + int32 flags + int32 header-extension length. */
 const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
@@ -156,4 +156,19 @@ export async function* streamCopyRows(pool: PgPool, sql: string, options: CopySt
     // A COPY still running (early stop) or a failed one: do not hand that connection to anybody else.
     client.release(clean && finished ? undefined : true);
   }
+}
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The COPY that streams one stored message (`messages.raw`) in rows of `chunkOctets`, in order, for streamCopyRows.
+ * COPY takes no bind parameters, so the ids must be uuids (undefined otherwise: no such message). For an empty message
+ * the series still has one element (0), so a present message always gives at least one row; none = the message is gone.
+ */
+export function storedMessageCopySql(mailboxId: string, messageId: string, chunkOctets: number): string | undefined {
+  if (!UUID_PATTERN.test(mailboxId) || !UUID_PATTERN.test(messageId)) return undefined;
+  const chunk = Math.max(1, Math.trunc(chunkOctets));
+  return `COPY (SELECT substring(m.raw from 1 + i * ${chunk} for ${chunk})
+      FROM messages m, generate_series(0, greatest(octet_length(m.raw) - 1, 0) / ${chunk}) AS i
+      WHERE m.id = '${messageId}'::uuid AND m.mailbox_id = '${mailboxId}'::uuid ORDER BY i) TO STDOUT (FORMAT binary)`;
 }
