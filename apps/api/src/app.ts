@@ -12,6 +12,7 @@ import { fastSerializerCompiler } from './serializer.ts';
 import { aliasRoutes } from './routes/aliases.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { deliveryLogRoutes } from './routes/delivery-log.ts';
 import { authRoutes } from './routes/auth.ts';
 import { clientSettingsRoutes, publicAutoconfigRoutes } from './routes/autoconfig.ts';
 import type { RouteContext } from './routes/common.ts';
@@ -88,6 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await aliasRoutes(zapp, ctx);
       await apiKeyRoutes(zapp, ctx);
       await auditRoutes(zapp, ctx);
+      await deliveryLogRoutes(zapp, ctx);
       await clientSettingsRoutes(zapp, ctx);
     },
     { prefix: '/api/v1' },

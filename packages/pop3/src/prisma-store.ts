@@ -226,18 +226,20 @@ export class PrismaMaildropStore implements MaildropStore {
       if ('ids' in which && which.ids.length === 0) return { deleted: 0, bytes: 0 };
       const rows =
         'ids' in which
-          ? await tx.$queryRaw<{ size_octets: number }[]>`
-              DELETE FROM messages WHERE mailbox_id = ${maildropId}::uuid AND id = ANY(${which.ids}::uuid[]) RETURNING size_octets`
-          : await tx.$queryRaw<{ size_octets: number }[]>`
+          ? await tx.$queryRaw<{ size_octets: number; counts_toward_quota: boolean }[]>`
+              DELETE FROM messages WHERE mailbox_id = ${maildropId}::uuid AND id = ANY(${which.ids}::uuid[]) RETURNING size_octets, counts_toward_quota`
+          : await tx.$queryRaw<{ size_octets: number; counts_toward_quota: boolean }[]>`
               DELETE FROM messages WHERE mailbox_id = ${maildropId}::uuid
-                AND received_at < now() - ${which.olderThanDays}::int * interval '1 day' RETURNING size_octets`;
+                AND received_at < now() - ${which.olderThanDays}::int * interval '1 day' RETURNING size_octets, counts_toward_quota`;
       const bytes = rows.reduce((sum, r) => sum + Number(r.size_octets), 0);
+      // quota warnings are stored without counting toward usage (counts_toward_quota = false): only the rest is given back
+      const counted = rows.reduce((sum, r) => sum + (r.counts_toward_quota ? Number(r.size_octets) : 0), 0);
       if (rows.length > 0) {
         await tx.$executeRaw`
-          UPDATE mailboxes SET used_bytes = used_bytes - ${bytes}::bigint, message_count = message_count - ${rows.length}::int
+          UPDATE mailboxes SET used_bytes = used_bytes - ${counted}::bigint, message_count = message_count - ${rows.length}::int
           WHERE id = ${maildropId}::uuid`;
         await tx.$executeRaw`
-          UPDATE domains SET used_bytes = used_bytes - ${bytes}::bigint
+          UPDATE domains SET used_bytes = used_bytes - ${counted}::bigint
           WHERE id = (SELECT domain_id FROM mailboxes WHERE id = ${maildropId}::uuid)`;
       }
       return { deleted: rows.length, bytes };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { quotaWarningThresholdsSchema } from './delivery-log.ts';
 import { byteCountSchema, domainNameSchema, idSchema, isoDateTimeSchema, nullableByteLimitSchema, nullableCountLimitSchema, paginationQuerySchema, pageSchema, queryBooleanSchema } from './common.ts';
 
 /** pending: an unverified claim, nothing is hosted (mail refused, no logins); verified: hosted. */
@@ -27,6 +28,7 @@ export const domainSchema = z
     usedBytes: byteCountSchema,
     loginDelaySeconds: z.number().int().nullable().describe('POP3 LOGIN-DELAY (RFC 2449) for the domain; null: the operator default'),
     retentionDays: z.number().int().nullable().describe('POP3 EXPIRE (RFC 2449): days messages are kept; null: the operator default'),
+    quotaWarningThresholds: z.array(z.number().int()).nullable().describe('Quota warning thresholds in percent; null: the operator default'),
     mailboxCount: z.number().int(),
     aliasCount: z.number().int(),
     verificationStatus: verificationStatusSchema,
@@ -56,6 +58,11 @@ const domainSettingsShape = {
   defaultQuotaBytes: nullableByteLimitSchema.optional(),
   loginDelaySeconds: loginDelaySchema.optional(),
   retentionDays: retentionDaysSchema.optional(),
+  quotaWarningThresholds: quotaWarningThresholdsSchema
+    .refine((a) => a.length > 0, { message: 'give at least one threshold, or null for the operator default' })
+    .nullable()
+    .optional()
+    .describe('1-5 distinct percentages, e.g. [80, 95]; null = the operator default (QUOTA_WARNING_THRESHOLDS)'),
 };
 
 export const createDomainBodySchema = z.object({
