@@ -1,9 +1,10 @@
 import { baseEnvSchema, domainOnboardingConfig, parseEnv, portSchema, positiveIntSchema, type DomainOnboardingConfig } from '@mailroom/runtime';
 import cronParser from 'cron-parser';
+import { DEFAULT_DELIVERY_LOG_RETENTION_DAYS } from '@mailroom/core';
 import { z } from 'zod';
 
 /** The scheduled jobs; each is a pg-boss queue of the same name. */
-export const JOB_NAMES = ['domains.recheck', 'domains.prune-claims'] as const;
+export const JOB_NAMES = ['domains.recheck', 'domains.prune-claims', 'delivery-log.prune'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /**
@@ -36,6 +37,10 @@ export const workerEnvSchema = baseEnvSchema.extend({
   WORKER_DNS_RECHECK_BATCH: positiveIntSchema.max(10_000).default(100),
   /** When to delete expired pending domain claims (cron, UTC). */
   WORKER_PRUNE_CLAIMS_CRON: cronSchema.default('0 * * * *'),
+  /** Days delivery log entries are kept; older ones are deleted by the delivery-log.prune job. */
+  DELIVERY_LOG_RETENTION_DAYS: positiveIntSchema.max(3650).default(30),
+  /** When to delete delivery log entries past DELIVERY_LOG_RETENTION_DAYS (cron, UTC). */
+  WORKER_PRUNE_DELIVERY_LOG_CRON: cronSchema.default('15 * * * *'),
   /** Database connections of the worker (shared by the job queue and the jobs). */
   WORKER_DB_CONNECTIONS: positiveIntSchema.min(2).max(50).default(4),
 });
@@ -49,6 +54,8 @@ export interface WorkerConfig {
   /** Cron expression (UTC) per job; pg-boss stores them, so every replica agrees on the last one started. */
   schedules: Record<JobName, string>;
   recheck: { batchSize: number; minAgeHours: number };
+  /** Days delivery log entries are kept (DELIVERY_LOG_RETENTION_DAYS). */
+  deliveryLogRetentionDays: number;
   onboarding: Pick<DomainOnboardingConfig, 'mxHost' | 'dns'>;
   /** Connections of pg-boss's own pool (the jobs use the Prisma client given to the worker). */
   queueConnections: number;
@@ -60,8 +67,9 @@ export interface WorkerConfig {
 export const DEFAULT_WORKER_CONFIG: Omit<WorkerConfig, 'onboarding'> = {
   metricsHost: '127.0.0.1',
   metricsPort: 9103,
-  schedules: { 'domains.recheck': '0 */6 * * *', 'domains.prune-claims': '0 * * * *' },
+  schedules: { 'domains.recheck': '0 */6 * * *', 'domains.prune-claims': '0 * * * *', 'delivery-log.prune': '15 * * * *' },
   recheck: { batchSize: 100, minAgeHours: 1 },
+  deliveryLogRetentionDays: DEFAULT_DELIVERY_LOG_RETENTION_DAYS,
   queueConnections: 2,
   pollingIntervalSeconds: 2,
   cronMonitorIntervalSeconds: 30,
@@ -77,7 +85,12 @@ export function workerConfigFromEnv(env: WorkerEnv): WorkerConfig {
     ...DEFAULT_WORKER_CONFIG,
     metricsHost: env.METRICS_HOST,
     metricsPort: env.WORKER_METRICS_PORT,
-    schedules: { 'domains.recheck': env.WORKER_DNS_RECHECK_CRON, 'domains.prune-claims': env.WORKER_PRUNE_CLAIMS_CRON },
+    schedules: {
+      'domains.recheck': env.WORKER_DNS_RECHECK_CRON,
+      'domains.prune-claims': env.WORKER_PRUNE_CLAIMS_CRON,
+      'delivery-log.prune': env.WORKER_PRUNE_DELIVERY_LOG_CRON,
+    },
+    deliveryLogRetentionDays: env.DELIVERY_LOG_RETENTION_DAYS,
     recheck: { batchSize: env.WORKER_DNS_RECHECK_BATCH, minAgeHours: env.WORKER_DNS_RECHECK_MIN_AGE_HOURS },
     onboarding: { mxHost: onboarding.mxHost, dns: onboarding.dns },
     // half the connections for pg-boss (fetching, maintenance, schedules), the rest for the jobs' Prisma client

@@ -1,4 +1,4 @@
-import { pruneExpiredClaims, recheckDomains, type DnsLookup } from '@mailroom/core';
+import { pruneDeliveryLog, pruneExpiredClaims, recheckDomains, type DnsLookup } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
 import type { Logger } from 'pino';
 import type { JobName, WorkerConfig } from './config.ts';
@@ -79,10 +79,18 @@ export async function pruneClaims(ctx: JobContext): Promise<{ pruned: number }> 
   return { pruned };
 }
 
+/** Deletes delivery log entries older than DELIVERY_LOG_RETENTION_DAYS (in chunks; a rerun deletes what is left). */
+export async function pruneOldDeliveryLog(ctx: JobContext): Promise<{ pruned: number }> {
+  const pruned = await pruneDeliveryLog(ctx.prisma, ctx.config.deliveryLogRetentionDays);
+  ctx.metrics.deliveryLogPruned.inc(pruned);
+  return { pruned };
+}
+
 const RETRY = { retryLimit: 2, retryDelay: 60 };
 
 /** Every job the worker runs, by queue name. */
 export const JOBS: Record<JobName, JobDefinition> = {
   'domains.recheck': { queue: { policy: 'stately', ...RETRY, expireInSeconds: 3_600 }, run: recheckDueDomains },
   'domains.prune-claims': { queue: { policy: 'stately', ...RETRY, expireInSeconds: 600 }, run: pruneClaims },
+  'delivery-log.prune': { queue: { policy: 'stately', ...RETRY, expireInSeconds: 1_800 }, run: pruneOldDeliveryLog },
 };

@@ -8,6 +8,7 @@ export interface WorkerMetrics {
   domainsChecked: Counter<'mx_status'>;
   domainsFlagged: Gauge;
   claimsPruned: Counter;
+  deliveryLogPruned: Counter;
 }
 
 /** Worker metrics in their own registry (several workers can live in one process, e.g. tests). */
@@ -34,5 +35,6 @@ export function createWorkerMetrics(): WorkerMetrics {
     }),
     domainsFlagged: new Gauge({ name: 'mailroom_worker_domains_mx_flagged', help: 'Active domains whose MX is missing or points elsewhere (after the last re-check)', registers }),
     claimsPruned: new Counter({ name: 'mailroom_worker_claims_pruned_total', help: 'Expired pending domain claims deleted', registers }),
+    deliveryLogPruned: new Counter({ name: 'mailroom_worker_delivery_log_pruned_total', help: 'Delivery log entries deleted past their retention', registers }),
   };
 }

@@ -40,7 +40,7 @@ export function testWorker(
       metricsPort: 0,
       pollingIntervalSeconds: 0.5,
       cronMonitorIntervalSeconds: 1,
-      schedules: { 'domains.recheck': NEVER, 'domains.prune-claims': NEVER },
+      schedules: { 'domains.recheck': NEVER, 'domains.prune-claims': NEVER, 'delivery-log.prune': NEVER },
       ...config,
     },
     ...deps,
