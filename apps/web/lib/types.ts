@@ -5,6 +5,7 @@ export type {
   ApiKeyScope,
   AuditEvent,
   ClientSettings,
+  DeliveryLogEntry,
   CreatedApiKey,
   DnsRecord,
   Domain,
@@ -14,6 +15,7 @@ export type {
   Me,
   Owner,
   Problem,
+  QuotaWarningMailbox,
 } from '@mailroom/core/schemas';
 
 export interface Page<T> {

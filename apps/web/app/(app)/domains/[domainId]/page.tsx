@@ -8,6 +8,8 @@ import { formatBytes, formatDateTime } from '@/lib/format';
 import type { Alias, Domain, DomainDns, Mailbox, Page } from '@/lib/types';
 import { AliasEditor } from './alias-editor';
 import { DnsRecords } from './dns-records';
+import { RecentDeliveries } from '@/components/delivery-log';
+import { QuotaWarningSettings } from './quota-warning-settings';
 import { DomainSettings } from './domain-settings';
 import { VerifyDomain } from './verify-domain';
 
@@ -117,7 +119,11 @@ export default async function DomainPage({ params, searchParams }: { params: Pro
 
         <DnsRecords key={domain.verificationStatus} initial={dns} />
 
+        <RecentDeliveries apiPath={`/domains/${domain.id}/delivery-log`} logPath={`${base}/delivery-log`} what={domain.name} />
+
         <DomainSettings domain={domain} isAdmin={me.user.role === 'ADMIN'} />
+
+        <QuotaWarningSettings domain={domain} />
       </div>
     </>
   );

@@ -1,6 +1,7 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { ConnectionCard } from '@/components/connection-card';
+import { RecentDeliveries } from '@/components/delivery-log';
 import { Alert, Badge, PageHeader, Stat, UsageBar } from '@/components/ui';
 import { apiGet, requireUser } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
@@ -44,6 +45,7 @@ export default async function MailboxPage({ params, searchParams }: { params: Pr
           <MailboxForm mailbox={mb} />
           <ResetPasswordForm mailboxId={mb.id} address={mb.address} />
         </div>
+        <RecentDeliveries apiPath={`/mailboxes/${mb.id}/delivery-log`} logPath={`/mailboxes/${mb.id}/delivery-log`} what={mb.address} />
         <DeleteMailbox mailbox={mb} />
       </div>
     </>
