@@ -155,6 +155,7 @@ export function splitTraceFields(stored: Buffer): { trace: Buffer; message: Buff
 
 /** How far into a message the Message-ID field is looked for (it belongs to the header section, near its top). */
 const MESSAGE_ID_SCAN_OCTETS = 64 * 1024;
+const HEADER_SECTION_END = Buffer.from('\r\n\r\n');
 /** Longest Message-ID kept for the delivery log. */
 const MAX_MESSAGE_ID_CHARS = 250;
 
@@ -163,9 +164,10 @@ const MAX_MESSAGE_ID_CHARS = 250;
  * or null when it has none. Looks only at the first 64 KiB, so it costs the same for any message size.
  */
 export function messageIdHeader(body: Buffer): string | null {
-  const head = body.subarray(0, MESSAGE_ID_SCAN_OCTETS).toString('latin1');
-  const end = head.indexOf('\r\n\r\n');
-  const section = end >= 0 ? head.slice(0, end + 2) : head;
+  const scan = body.subarray(0, MESSAGE_ID_SCAN_OCTETS);
+  const end = scan.indexOf(HEADER_SECTION_END);
+  // only the header section becomes a string, never the body
+  const section = (end >= 0 ? scan.subarray(0, end + 2) : scan).toString('latin1');
   const m = /(?:^|\r\n)message-id[ \t]*:((?:[^\r]|\r\n[ \t])*)/i.exec(section);
   if (!m) return null;
   // eslint-disable-next-line no-control-regex

@@ -11,10 +11,11 @@ const workers: Worker[] = [];
 const onboarding = { mxHost: 'mx.mailroom.test', dns: { servers: ['127.0.0.1:9'], timeoutMs: 100 } };
 
 async function entry(daysAgo: number): Promise<string> {
-  const id = newId();
+  const at = new Date(Date.now() - daysAgo * 86_400_000);
+  const id = newId(at);
   await prisma.deliveryLogEntry.create({
     data: {
-      id, createdAt: new Date(Date.now() - daysAgo * 86_400_000), result: 'refused', replyCode: 550, enhancedCode: '5.7.1',
+      id, createdAt: at, result: 'refused', replyCode: 550, enhancedCode: '5.7.1',
       envelopeFrom: 'a@example.org', recipient: 'b@relay.example', clientAddress: '192.0.2.1', protocol: 'ESMTP', queueId: 'Q',
     },
   });

@@ -25,7 +25,7 @@ CREATE TABLE "delivery_log" (
 
 CREATE INDEX "delivery_log_domain_id_id_idx" ON "delivery_log"("domain_id", "id");
 CREATE INDEX "delivery_log_mailbox_id_id_idx" ON "delivery_log"("mailbox_id", "id");
-CREATE INDEX "delivery_log_created_at_idx" ON "delivery_log"("created_at");
+-- no index on created_at: ids are UUID v7 (time-ordered), so time ranges and the retention prune are id ranges
 
 ALTER TABLE "delivery_log" ADD CONSTRAINT "delivery_log_domain_id_fkey" FOREIGN KEY ("domain_id") REFERENCES "domains"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 ALTER TABLE "delivery_log" ADD CONSTRAINT "delivery_log_mailbox_id_fkey" FOREIGN KEY ("mailbox_id") REFERENCES "mailboxes"("id") ON DELETE SET NULL ON UPDATE CASCADE;

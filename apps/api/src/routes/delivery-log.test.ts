@@ -29,10 +29,11 @@ async function tenant(): Promise<Tenant> {
 /** An entry as the ingress writes it (the ingress tests cover the writing; here the reading). */
 async function entry(x: Tenant, o: { result: 'delivered' | 'refused' | 'deferred'; from?: string; to?: string; at?: Date; mailbox?: boolean }) {
   const code = o.result === 'delivered' ? [250, '2.0.0'] : o.result === 'refused' ? [550, '5.1.1'] : [452, '4.2.2'];
+  const at = o.at ?? new Date();
   return t.prisma.deliveryLogEntry.create({
     data: {
-      id: newId(),
-      createdAt: o.at ?? new Date(),
+      id: newId(at),
+      createdAt: at,
       domainId: x.domainId,
       mailboxId: o.mailbox === false ? null : x.mailboxId,
       result: o.result,

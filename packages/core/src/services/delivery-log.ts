@@ -1,4 +1,4 @@
-import type { Prisma, PrismaClient } from '@mailroom/db';
+import { uuidV7Floor, type Prisma, type PrismaClient } from '@mailroom/db';
 import { AppError } from '../errors.ts';
 import type { DeliveryLogEntry, DeliveryResult, ListDeliveryLogQuery, QuotaWarningMailbox } from '../schemas/delivery-log.ts';
 import { findVisibleDomain } from './domains.ts';
@@ -9,7 +9,8 @@ import { iso, notFound, type Db } from './shared.ts';
 /**
  * The delivery log (written by the ingress, one row per recipient outcome): read per domain or per mailbox by the
  * domain's owner and admins, newest first by id (UUID v7, so time order), served by the (domain_id, id) and
- * (mailbox_id, id) indexes; pruned after DELIVERY_LOG_RETENTION_DAYS by the worker.
+ * (mailbox_id, id) indexes; a time range is an id range (uuidV7Floor), so it uses the same index. Pruned after
+ * DELIVERY_LOG_RETENTION_DAYS by the worker, by id range over the primary key.
  */
 
 export const DEFAULT_DELIVERY_LOG_RETENTION_DAYS = 30;
@@ -40,6 +41,7 @@ function toEntryDto(r: Row): DeliveryLogEntry {
 async function listEntries(prisma: PrismaClient, scope: Prisma.DeliveryLogEntryWhereInput, input: ListDeliveryLogQuery): Promise<Page<DeliveryLogEntry>> {
   const cursor = decodeCursor(input.cursor, ['id'] as const);
   const where: Prisma.DeliveryLogEntryWhereInput = { ...scope };
+  const ids: { gte?: string; lt?: string } = {};
   if (input.result) where.result = input.result;
   if (input.sender) where.envelopeFrom = { contains: input.sender, mode: 'insensitive' };
   if (input.recipient) where.recipient = { contains: input.recipient, mode: 'insensitive' };
@@ -47,9 +49,14 @@ async function listEntries(prisma: PrismaClient, scope: Prisma.DeliveryLogEntryW
     const from = input.from ? new Date(input.from) : undefined;
     const to = input.to ? new Date(input.to) : undefined;
     if (from && to && from > to) throw new AppError('VALIDATION_FAILED', '`from` is after `to`', { fields: [{ path: 'query.from', message: 'must not be after to' }] });
-    where.createdAt = { ...(from ? { gte: from } : {}), ...(to ? { lt: to } : {}) };
+    if (from) ids.gte = uuidV7Floor(from);
+    if (to) ids.lt = uuidV7Floor(to);
   }
-  if (cursor) where.id = { lt: assertUuidCursor(cursor.id) };
+  if (cursor) {
+    const c = assertUuidCursor(cursor.id);
+    if (!ids.lt || c < ids.lt) ids.lt = c;
+  }
+  if (ids.gte || ids.lt) where.id = ids;
   const rows = await prisma.deliveryLogEntry.findMany({ where, orderBy: { id: 'desc' }, take: input.limit + 1 });
   return toPage(rows, input.limit, (r) => ({ id: r.id }), toEntryDto);
 }
@@ -69,13 +76,13 @@ export async function listMailboxDeliveryLog(prisma: PrismaClient, actor: Actor,
   return listEntries(prisma, { mailboxId }, input);
 }
 
-/** Deletes entries older than `retentionDays`, in chunks (bounded transactions); returns how many went. */
+/** Deletes entries older than `retentionDays` (an id range: ids are UUID v7), in chunks; returns how many went. */
 export async function pruneDeliveryLog(db: Db, retentionDays: number, now = new Date(), chunk = 10_000): Promise<number> {
-  const cutoff = new Date(now.getTime() - retentionDays * 86_400_000);
+  const below = uuidV7Floor(new Date(now.getTime() - retentionDays * 86_400_000));
   let total = 0;
   for (;;) {
     const n = await db.$executeRaw`
-      DELETE FROM delivery_log WHERE id IN (SELECT id FROM delivery_log WHERE created_at < ${cutoff} LIMIT ${chunk})`;
+      DELETE FROM delivery_log WHERE id IN (SELECT id FROM delivery_log WHERE id < ${below}::uuid ORDER BY id LIMIT ${chunk})`;
     total += n;
     if (n < chunk) return total;
   }
