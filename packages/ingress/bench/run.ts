@@ -14,7 +14,7 @@ import { createIngress } from '../src/server.ts';
 
 const TARGET_10KB_PER_S = 500;
 const CONNECTIONS = 8;
-/** `--trials=N` (default 3); `--only=log`: just the 10 KB case with the delivery log on, then off (DELIVERY_LOG). */
+/** `--trials=N` (default 3); `--only=log`: just the 10 KB case with the delivery log on and off (DELIVERY_LOG), `--first=off|on`. */
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const TRIALS = Number(arg('trials') ?? 3);
 const ONLY_LOG = arg('only') === 'log';
@@ -168,11 +168,14 @@ try {
     return { ...sorted[Math.floor(sorted.length / 2)]!, ok: runs.reduce((a, r) => a + r.ok, 0), min: sorted[0]!.rate, max: sorted[sorted.length - 1]!.rate };
   };
   if (ONLY_LOG) {
-    const on = await trials(`10 KB x ${CONNECTIONS} connections, DELIVERY_LOG=on`, 300, 10 * 1024, recipients);
-    await ingress.close();
+    // `--first=off` measures without the log first (the second case runs on a database the first one filled)
     const quiet = await startIngress(false);
-    const off = await trials(`10 KB x ${CONNECTIONS} connections, DELIVERY_LOG=off`, 300, 10 * 1024, recipients, quiet);
-    await quiet.close();
+    const run = (on: boolean) => trials(`10 KB x ${CONNECTIONS} connections, DELIVERY_LOG=${on ? 'on' : 'off'}`, 300, 10 * 1024, recipients, on ? ingress : quiet);
+    const offFirst = arg('first') === 'off';
+    const first = await run(!offFirst);
+    const second = await run(offFirst);
+    const [on, off] = offFirst ? [second, first] : [first, second];
+    await Promise.all([ingress.close(), quiet.close()]);
     const logged = await prisma.deliveryLogEntry.count({ where: { domainId: domain.id } });
     console.log(`check: ${logged} delivery log entries for ${25 * CONNECTIONS + on.ok} deliveries with the log on`);
     const slowdown = 1 - on.rate / off.rate;
