@@ -13,6 +13,7 @@ import { aliasRoutes } from './routes/aliases.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { appPasswordRoutes } from './routes/app-passwords.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { deliveryLogRoutes } from './routes/delivery-log.ts';
 import { authRoutes } from './routes/auth.ts';
 import { clientSettingsRoutes, publicAutoconfigRoutes } from './routes/autoconfig.ts';
 import type { RouteContext } from './routes/common.ts';
@@ -106,6 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await apiKeyRoutes(zapp, ctx);
       await auditRoutes(zapp, ctx);
       await webhookRoutes(zapp, ctx);
+      await deliveryLogRoutes(zapp, ctx);
       await clientSettingsRoutes(zapp, ctx);
       await appPasswordRoutes(zapp, ctx);
       await sessionRoutes(zapp, ctx);

@@ -10,6 +10,7 @@ export type {
   SessionList,
   AuditEvent,
   ClientSettings,
+  DeliveryLogEntry,
   CreatedApiKey,
   DnsRecord,
   Domain,
@@ -28,6 +29,7 @@ export type {
   RecoveryCodes,
   TotpEnrolment,
   TwoFactorStatus,
+  QuotaWarningMailbox,
 } from '@mailroom/core/schemas';
 
 export interface Page<T> {

@@ -9,6 +9,7 @@ export * from './services/password-policy.ts';
 export * from './services/pagination.ts';
 export * from './services/principal.ts';
 export * from './services/audit.ts';
+export * from './services/delivery-log.ts';
 export { type DomainOnboarding, type ServiceDeps, isUniqueViolation, toNumber } from './services/shared.ts';
 export * from './services/users.ts';
 export * from './services/domains.ts';

@@ -2,6 +2,6 @@ export * from './client.ts';
 export { applyMigrations, readMigrations, MIGRATIONS_DIR, MigrationError, type MigrateResult } from './migrate.ts';
 export { startEmbeddedPostgres, withDatabase, findFreePort, type RunningPostgres } from './embedded.ts';
 export { openDatabase, ensureDatabaseExists, type OpenDatabase, type OpenDatabaseOptions } from './database.ts';
-export { newId } from './ids.ts';
+export { newId, uuidV7Floor } from './ids.ts';
 export { findSchemaDrift } from './drift.ts';
 export { streamCopyRows, storedMessageCopySql, BinaryCopyRowDecoder, type CopyStreamOptions } from './pg-copy.ts';

@@ -1,8 +1,16 @@
 import { baseEnvSchema, boolSchema, nonNegativeIntSchema, parseEnv, portSchema, positiveIntSchema } from '@mailroom/runtime';
 import { z } from 'zod';
+import { quotaWarningThresholdsSchema } from '@mailroom/core/schemas';
 
 /** Default message size limit (50 MiB) announced in EHLO SIZE; trace fields are added on top of it. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 52_428_800;
+
+/** `80,95`: distinct percentages 1-100, at most 5; empty = no warnings. */
+const quotaWarningThresholdsEnvSchema = z
+  .string()
+  .trim()
+  .transform((v) => (v ? v.split(',').map((x) => Number(x.trim())) : []))
+  .pipe(quotaWarningThresholdsSchema);
 
 /** The ingress process environment: the shared base plus ingress limits and policy. */
 export const ingressEnvSchema = baseEnvSchema.extend({
@@ -61,6 +69,10 @@ export const ingressEnvSchema = baseEnvSchema.extend({
     .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'must be an address like postmaster@example.net')
     .optional()
     .or(z.literal('').transform(() => undefined)),
+  /** Write the delivery log (every recipient outcome) into PostgreSQL; `off` only for comparisons such as the benchmark. */
+  DELIVERY_LOG: boolSchema.default(true),
+  /** Operator default of the quota warning thresholds, percent of a mailbox's quota (a domain may set its own). */
+  QUOTA_WARNING_THRESHOLDS: quotaWarningThresholdsEnvSchema.default([80, 95]),
   /** Database pool size for the ingress process. */
   INGRESS_DB_CONNECTIONS: positiveIntSchema.max(200).default(10),
 });
@@ -102,6 +114,10 @@ export interface IngressConfig {
   closeTimeoutMs: number;
   /** Operator's address for mail to postmaster that no domain takes (see INGRESS_POSTMASTER_ADDRESS). */
   postmasterAddress?: string | undefined;
+  /** Delivery log on (DELIVERY_LOG). */
+  deliveryLog: boolean;
+  /** Operator default quota warning thresholds in percent (QUOTA_WARNING_THRESHOLDS). */
+  quotaWarningThresholds: number[];
 }
 
 export const DEFAULT_INGRESS_CONFIG: IngressConfig = {
@@ -130,6 +146,8 @@ export const DEFAULT_INGRESS_CONFIG: IngressConfig = {
   maxCommandOctets: 4096,
   socketTimeoutMs: 120_000,
   closeTimeoutMs: 10_000,
+  deliveryLog: true,
+  quotaWarningThresholds: [80, 95],
 };
 
 export function loadIngressEnv(env: NodeJS.ProcessEnv = process.env): IngressEnv {
@@ -164,5 +182,7 @@ export function ingressConfigFromEnv(env: IngressEnv, fallbackHostname: string):
     socketTimeoutMs: env.INGRESS_SOCKET_TIMEOUT_MS,
     closeTimeoutMs: env.INGRESS_CLOSE_TIMEOUT_MS,
     postmasterAddress: env.INGRESS_POSTMASTER_ADDRESS,
+    deliveryLog: env.DELIVERY_LOG,
+    quotaWarningThresholds: env.QUOTA_WARNING_THRESHOLDS,
   };
 }

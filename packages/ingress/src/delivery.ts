@@ -1,7 +1,8 @@
 import { isDatabaseUnavailable, normalizeDomain, normalizeLocalPart } from '@mailroom/core';
 import { newId, pgPoolOf, Prisma, type PgPool, type PgPoolClient, type PrismaClient } from '@mailroom/db';
-import { buildTraceFields, newQueueId, normalizeCrlf, type TraceInfo } from './message.ts';
+import { buildTraceFields, messageIdHeader, newQueueId, normalizeCrlf, type TraceInfo } from './message.ts';
 import { REPLIES, quotaReply, type QuotaReplyMode, type SmtpReply } from './replies.ts';
+import { buildQuotaWarningMessage } from './quota-warning.ts';
 
 /** One mailbox a recipient resolves to. */
 export interface DeliveryTarget {
@@ -18,7 +19,7 @@ export interface DeliveryTarget {
 
 export type RecipientResolution =
   | { ok: true; recipient: string; kind: 'mailbox' | 'alias' | 'catch-all' | 'postmaster'; targets: DeliveryTarget[] }
-  | { ok: false; recipient: string; reply: SmtpReply; reason: string };
+  | { ok: false; recipient: string; reply: SmtpReply; reason: string; domainId?: string; mailboxId?: string };
 
 export interface StoredCopy {
   messageId: string;
@@ -29,7 +30,7 @@ export interface StoredCopy {
   sizeOctets: number;
 }
 
-export type StoreResult = { ok: true; copies: StoredCopy[] } | { ok: false; reply: SmtpReply; reason: string };
+export type StoreResult = { ok: true; copies: StoredCopy[] } | { ok: false; reply: SmtpReply; reason: string; mailboxId?: string };
 
 export interface StoreRequest {
   /** Mailboxes to store into; `rcptTo` names the recipient that led to a target (defaults to the request's). */
@@ -46,6 +47,8 @@ export interface StoreRequest {
   date?: Date;
   /** false: store the body exactly as given, without Return-Path/Delivered-To/Received (mbox import, POP3 fetch). */
   trace?: boolean;
+  /** The message's Message-ID field for the delivery log; computed from `body` when not given. */
+  messageId?: string | null;
 }
 
 export interface DeliveryServiceOptions {
@@ -58,6 +61,28 @@ export interface DeliveryServiceOptions {
   onBatch?: (info: BatchInfo) => void;
   /** Takes mail to `postmaster` that no hosted domain takes (RFC 5321 §4.5.1); a hosted mailbox or alias. */
   postmasterAddress?: string | undefined;
+  /** Write a delivery log entry for each stored copy in the delivery's own statement (DELIVERY_LOG, default on). */
+  deliveryLog?: boolean | undefined;
+  /** Quota warning thresholds (percent) of domains without their own (QUOTA_WARNING_THRESHOLDS, default 80,95). */
+  quotaWarningThresholds?: readonly number[] | undefined;
+  /** Called after quota warnings were delivered into mailboxes (for metrics and logs). */
+  onQuotaWarnings?: ((warnings: QuotaWarning[]) => void) | undefined;
+}
+
+/** Operator default of the quota warning thresholds, in percent of a mailbox's quota. */
+export const DEFAULT_QUOTA_WARNING_THRESHOLDS: readonly number[] = [80, 95];
+
+/** A mailbox whose usage crossed a warning threshold with this delivery (decided in the delivery's statement). */
+export interface QuotaWarning {
+  mailboxId: string;
+  /** `local@domain` of the mailbox. */
+  address: string;
+  /** The highest threshold reached, in percent. */
+  percent: number;
+  usedBytes: bigint;
+  quotaBytes: bigint;
+  /** Set when the warning message could not be stored (the delivery itself went through). */
+  failed?: unknown;
 }
 
 export interface BatchInfo {
@@ -108,6 +133,8 @@ interface PreparedCopy {
   /** Octets of trace + body. */
   size: number;
   messageId: string;
+  /** The recipient (RCPT TO) that led to this copy, for the delivery log. */
+  rcptTo: string;
 }
 
 function rawOf(c: PreparedCopy): Buffer {
@@ -118,6 +145,8 @@ interface PendingStore {
   copies: PreparedCopy[];
   envelopeFrom: string;
   date: Date;
+  /** Delivery log columns shared by the request's copies. */
+  log: { queueId: string; clientAddress: string; protocol: string; messageId: string | null; sizeOctets: number };
   resolve(result: StoreResult): void;
   reject(err: unknown): void;
 }
@@ -173,6 +202,50 @@ const OWNER_COLUMNS = `u.max_storage_bytes AS owner_max,
        ELSE (SELECT coalesce(sum(o.used_bytes), 0)::bigint FROM domains o WHERE o.owner_id = u.id) END AS owner_used`;
 
 /**
+ * Locks the rows of the mailboxes being stored into (in id order, as FOR NO KEY UPDATE) and reads, as of the lock, the
+ * threshold each was last warned about and its domain's thresholds. In READ COMMITTED a locking read returns the
+ * latest committed row, so two deliveries crossing one threshold at once see each other: the second sees the first's
+ * warning (a plain read of the same statement's snapshot would not).
+ */
+function quotaWarningLockSql(mailboxIds: string, defaultThresholds: string): string {
+  return `warn_lock AS (
+        SELECT m.id, m.quota_warned_percent AS warned, coalesce(d.quota_warning_thresholds, ${defaultThresholds}) AS thresholds
+          FROM mailboxes m JOIN domains d ON d.id = m.domain_id
+         WHERE m.id IN ${mailboxIds}
+         ORDER BY m.id FOR NO KEY UPDATE OF m
+      )`;
+}
+
+/** The highest warning threshold `used` reaches of the mailbox `m`'s quota (null: none); stored as quota_warned_percent. */
+function quotaLevelSql(used: string): string {
+  return `mailroom_quota_warning_level(${used}, m.quota_bytes, wl.thresholds)`;
+}
+
+/**
+ * QUOTA_WARNING_DUE — the one place where a quota warning is decided, inside the delivery's statement (RETURNING of the
+ * mailbox UPDATE, `m` = the updated row, `wl` = warn_lock): a warning is due when the level reached now is above both
+ * the level last warned about and the level before this delivery. The second term re-arms a warning once usage fell
+ * below its threshold (POP3 DELE, deletions in the panel) without anything else having to reset it; the first keeps
+ * a warning from repeating while usage stays above it. The row lock makes concurrent deliveries see each other.
+ */
+function quotaWarningDueSql(addedBytes: string): string {
+  return `CASE WHEN m.quota_warned_percent > LEAST(coalesce(wl.warned, 0),
+                   coalesce(mailroom_quota_warning_level(m.used_bytes - ${addedBytes}, m.quota_bytes, wl.thresholds), 0))
+               THEN m.quota_warned_percent END`;
+}
+
+interface WarnRow {
+  mailbox_id: string;
+  percent: number;
+  used: string;
+  quota: string;
+}
+
+function toQuotaWarning(w: WarnRow, address: string): QuotaWarning {
+  return { mailboxId: w.mailbox_id, address, percent: Number(w.percent), usedBytes: BigInt(w.used), quotaBytes: BigInt(w.quota) };
+}
+
+/**
  * Recipient policy and storage: resolves `local@domain` to mailboxes (mailbox, alias fan-out, catch-all) and stores a
  * message into them in one transaction, keeping UIDs, usage counters and domain usage exact.
  */
@@ -193,7 +266,15 @@ export class DeliveryService {
     this.pool = pool;
     this.onBatch = options.onBatch;
     this.postmasterAddress = options.postmasterAddress;
+    this.deliveryLog = options.deliveryLog ?? true;
+    this.quotaWarningThresholds = [...(options.quotaWarningThresholds ?? DEFAULT_QUOTA_WARNING_THRESHOLDS)];
+    this.onQuotaWarnings = options.onQuotaWarnings;
   }
+
+  /** Stored copies get a delivery log entry in the statement that stores them. */
+  readonly deliveryLog: boolean;
+  private readonly quotaWarningThresholds: number[];
+  private readonly onQuotaWarnings: ((warnings: QuotaWarning[]) => void) | undefined;
 
   private readonly postmasterAddress: string | undefined;
 
@@ -221,7 +302,7 @@ export class DeliveryService {
   }
 
   private async resolveHosted(recipient: string, declaredSize: number): Promise<RecipientResolution> {
-    const fail = (reply: SmtpReply, reason: string): RecipientResolution => ({ ok: false, recipient, reply, reason });
+    const fail = (reply: SmtpReply, reason: string, ids: { domainId?: string; mailboxId?: string } = {}): RecipientResolution => ({ ok: false, recipient, reply, reason, ...ids });
     const at = recipient.lastIndexOf('@');
     if (at <= 0 || at === recipient.length - 1) return fail(REPLIES.badAddress, 'address without domain');
     const domain = normalizeDomain(recipient.slice(at + 1));
@@ -239,14 +320,15 @@ export class DeliveryService {
     const row = rows[0];
     // A pending (unverified) claim is not hosted: refused exactly like a name nobody claimed.
     if (!row) return fail(REPLIES.relayDenied, 'domain not hosted');
-    if (!row.domain_active) return fail(REPLIES.domainDisabled, 'domain disabled');
+    if (!row.domain_active) return fail(REPLIES.domainDisabled, 'domain disabled', { domainId: row.domain_id });
     const domainUsage: Usage = { quota: row.max_storage_bytes, used: row.domain_used };
 
     if (row.mailbox_id) {
-      if (!row.enabled) return fail(REPLIES.disabled, 'mailbox disabled');
+      const ids = { domainId: row.domain_id, mailboxId: row.mailbox_id };
+      if (!row.enabled) return fail(REPLIES.disabled, 'mailbox disabled', ids);
       const mailboxUsage: Usage = { quota: row.quota_bytes, used: row.used_bytes ?? 0n };
       const q = this.quotaCheck(mailboxUsage, domainUsage, ownerUsage(row), declaredSize);
-      if (q) return fail(q, 'over quota');
+      if (q) return fail(q, 'over quota', ids);
       return {
         ok: true,
         recipient,
@@ -270,15 +352,16 @@ export class DeliveryService {
     const exact = localPart ? aliasRows.filter((r) => r.alias_local_part === localPart) : [];
     const chosen = exact.length ? exact : aliasRows.filter((r) => r.alias_local_part === null);
     const kind = exact.length ? 'alias' : 'catch-all';
-    if (!chosen.length) return fail(REPLIES.unknownUser, localPart ? 'unknown user' : 'invalid local part');
+    const domainIds = { domainId: row.domain_id };
+    if (!chosen.length) return fail(REPLIES.unknownUser, localPart ? 'unknown user' : 'invalid local part', domainIds);
     const destinations = chosen.filter((r) => r.mailbox_id);
-    if (!destinations.length) return fail(REPLIES.unknownUser, `${kind} without destinations`);
+    if (!destinations.length) return fail(REPLIES.unknownUser, `${kind} without destinations`, domainIds);
     const live = destinations.filter((r) => r.enabled && r.domain_active);
-    if (!live.length) return fail(REPLIES.disabled, `${kind} destinations disabled`);
+    if (!live.length) return fail(REPLIES.disabled, `${kind} destinations disabled`, domainIds);
     const targets = new Map<string, DeliveryTarget>();
     for (const r of live) {
       const q = this.quotaCheck({ quota: r.quota_bytes, used: r.used_bytes ?? 0n }, { quota: r.max_storage_bytes, used: r.domain_used ?? 0n }, ownerUsage(r), declaredSize);
-      if (q) return fail(q, `${kind} destination over quota`);
+      if (q) return fail(q, `${kind} destination over quota`, domainIds);
       targets.set(r.mailbox_id!, { mailboxId: r.mailbox_id!, domainId: r.domain_id!, address: `${r.local_part}@${r.domain_name}`, ownerLimited: r.owner_max !== null });
     }
     return { ok: true, recipient, kind, targets: [...targets.values()] };
@@ -356,10 +439,17 @@ export class DeliveryService {
         queueId: req.queueId,
         date,
       });
-      return { target: t, trace, body: req.body, size: trace.length + req.body.length, messageId: newId() };
+      return { target: t, trace, body: req.body, size: trace.length + req.body.length, messageId: newId(), rcptTo: t.rcptTo ?? req.rcptTo };
     });
+    const log = {
+      queueId: req.queueId,
+      clientAddress: req.remoteAddress,
+      protocol: req.protocol,
+      messageId: this.deliveryLog ? (req.messageId === undefined ? messageIdHeader(req.body) : req.messageId) : null,
+      sizeOctets: req.body.length,
+    };
     return new Promise((resolve, reject) => {
-      this.queue.push({ copies, envelopeFrom: req.envelopeFrom, date, resolve, reject });
+      this.queue.push({ copies, envelopeFrom: req.envelopeFrom, date, log, resolve, reject });
       this.pump();
     });
   }
@@ -401,20 +491,28 @@ export class DeliveryService {
       let bytes = 0;
       for (const item of batch) for (const c of item.copies) bytes += c.size;
       const ownerLimited = batch.some((item) => item.copies.some((c) => c.target.ownerLimited));
+      const warnings: QuotaWarning[] = [];
       const results =
         bytes <= ONE_STATEMENT_MAX_BYTES && !ownerLimited
-          ? // one statement, so one implicit transaction: no BEGIN/COMMIT round trips
-            await this.applyBatch(this.pool, batch, [])
+          ? // one statement, so one implicit transaction: no BEGIN/COMMIT round trips (a due quota warning aborts it,
+            // and the requests are stored one by one in transactions that deliver the warning)
+            await this.applyBatch(this.pool, batch, [], null)
           : bytes <= ONE_STATEMENT_MAX_BYTES
             ? // a limited owner: its row lock first, then the same one statement
-              await this.transaction(async (tx) => this.applyBatch(tx, batch, await this.lockOwners(tx, batch)))
+              await this.transaction(async (tx) => {
+                const out = await this.applyBatch(tx, batch, await this.lockOwners(tx, batch), warnings);
+                await this.deliverQuotaWarnings(tx, warnings);
+                return out;
+              })
             : // large messages: one statement per copy (array parameters of megabytes are slow), refusals undone in place
               await this.transaction(async (tx) => {
                 const locked = await this.lockOwners(tx, batch);
                 const out: StoreResult[] = [];
-                for (const item of batch) out.push(await this.applyStore(tx, item, item.copies.length > 1, locked));
+                for (const item of batch) out.push(await this.applyStore(tx, item, item.copies.length > 1, locked, warnings));
+                await this.deliverQuotaWarnings(tx, warnings);
                 return out;
               });
+      if (warnings.length) this.onQuotaWarnings?.(warnings);
       report('committed');
       batch.forEach((item, i) => item.resolve(results[i]!));
       return;
@@ -426,7 +524,14 @@ export class DeliveryService {
     // which also finds the exact reason for a refusal.
     for (const item of batch) {
       try {
-        item.resolve(await this.transaction(async (tx) => this.applyStore(tx, item, item.copies.length > 1, await this.lockOwners(tx, [item]))));
+        const warnings: QuotaWarning[] = [];
+        const result = await this.transaction(async (tx) => {
+          const out = await this.applyStore(tx, item, item.copies.length > 1, await this.lockOwners(tx, [item]), warnings);
+          await this.deliverQuotaWarnings(tx, warnings);
+          return out;
+        });
+        if (warnings.length) this.onQuotaWarnings?.(warnings);
+        item.resolve(result);
       } catch (e) {
         item.reject(e);
       }
@@ -437,16 +542,23 @@ export class DeliveryService {
    * Stores a whole batch with ONE statement (its own transaction): per mailbox, one locking UPDATE takes as many UIDs
    * as it gets messages and adds their sizes under the quota; per domain, one UPDATE adds the usage under the storage
    * limit; each limited owner's total (the sum over its domains) must stay under the owner's limit, and its row must be
-   * in `lockedOwners` (see lockOwners); then every message is inserted. If any mailbox, domain or owner refuses its share,
-   * the statement fails on purpose (division by zero in its last column, SQLSTATE 22012), which rolls all of it back.
+   * in `lockedOwners` (see lockOwners); then every message is inserted, with its delivery log entry. If any mailbox,
+   * domain or owner refuses its share, the statement fails on purpose (division by zero in its last column, SQLSTATE
+   * 22012), which rolls all of it back.
+   *
+   * Quota warnings are decided in the same statement (see QUOTA_WARNING_DUE): `warnings` collects the due ones, which
+   * the caller delivers in the same transaction; null means the statement is its own transaction and cannot deliver
+   * them, so a due warning aborts it like a refusal (the requests are then stored one by one in transactions).
    */
-  private async applyBatch(tx: Sql, batch: PendingStore[], lockedOwners: string[]): Promise<StoreResult[]> {
+  private async applyBatch(tx: Sql, batch: PendingStore[], lockedOwners: string[], warnings: QuotaWarning[] | null): Promise<StoreResult[]> {
     const ids: string[] = [];
     const mailboxIds: string[] = [];
     const sizes: number[] = [];
     const raws: string[] = [];
     const froms: string[] = [];
     const dates: string[] = [];
+    const log = this.deliveryLog;
+    const logCols: unknown[][] = log ? [[], [], [], [], [], []] : [];
     for (const item of batch) {
       for (const c of item.copies) {
         ids.push(c.messageId);
@@ -455,24 +567,32 @@ export class DeliveryService {
         raws.push(rawOf(c).toString('base64'));
         froms.push(item.envelopeFrom);
         dates.push(item.date.toISOString());
+        if (log) {
+          const l = item.log;
+          [c.rcptTo, l.sizeOctets, l.messageId, l.clientAddress, l.protocol, l.queueId].forEach((v, i) => logCols[i]!.push(v));
+        }
       }
     }
-    const { rows } = await tx.query<{ stored: { id: string; uid: number }[] | null; ok: number }>(
+    const { rows } = await tx.query<{ stored: { id: string; uid: number }[] | null; warn: WarnRow[] | null; ok: number }>(
       `
       WITH input AS (
         -- messages travel as base64 text: cheaper to encode than Prisma's bytea array form
-        SELECT t.id, t.mailbox_id, t.size, decode(t.raw64, 'base64') AS raw, t.envelope_from, t.received_at, t.ord
-          FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::timestamptz[])
-               WITH ORDINALITY AS t(id, mailbox_id, size, raw64, envelope_from, received_at, ord)
+        SELECT t.*, decode(t.raw64, 'base64') AS raw
+          FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::timestamptz[]
+                      ${log ? ', $11::text[], $12::int[], $13::text[], $14::text[], $15::text[], $16::text[]' : ''})
+               WITH ORDINALITY AS t(id, mailbox_id, size, raw64, envelope_from, received_at
+                                    ${log ? ', rcpt, msg_size, message_id, client, proto, queue_id' : ''}, ord)
       ), per_mailbox AS (
         SELECT mailbox_id, count(*)::int AS n, sum(size)::bigint AS bytes FROM input GROUP BY mailbox_id
-      ), mb AS (
+      ), ${quotaWarningLockSql('(SELECT mailbox_id FROM per_mailbox)', '$10::int[]')}, mb AS (
         UPDATE mailboxes m
            SET next_uid = m.next_uid + p.n, used_bytes = m.used_bytes + p.bytes,
-               message_count = m.message_count + p.n, updated_at = now()
-          FROM per_mailbox p
+               message_count = m.message_count + p.n, updated_at = now(),
+               quota_warned_percent = ${quotaLevelSql('m.used_bytes + p.bytes')}
+          FROM per_mailbox p JOIN warn_lock wl ON wl.id = p.mailbox_id
          WHERE m.id = p.mailbox_id AND m.enabled AND (m.quota_bytes IS NULL OR m.used_bytes + p.bytes <= m.quota_bytes)
-     RETURNING m.id, m.domain_id, m.next_uid - p.n AS first_uid, p.bytes
+     RETURNING m.id, m.domain_id, m.next_uid - p.n AS first_uid, p.bytes, m.used_bytes, m.quota_bytes,
+               ${quotaWarningDueSql('p.bytes')} AS warn_percent
       ), per_domain AS (
         SELECT m.domain_id, sum(p.bytes)::bigint AS bytes
           FROM per_mailbox p JOIN mailboxes m ON m.id = p.mailbox_id GROUP BY m.domain_id
@@ -500,18 +620,34 @@ export class DeliveryService {
          WHERE (SELECT count(*) FROM mb) = (SELECT count(*) FROM per_mailbox)
            AND (SELECT count(*) FROM dom) = (SELECT count(*) FROM per_domain)
            AND NOT EXISTS (SELECT 1 FROM owner_refused)
-     RETURNING id, uid
-      )
+           AND ($9::boolean OR NOT EXISTS (SELECT 1 FROM mb WHERE mb.warn_percent IS NOT NULL))
+     RETURNING id, mailbox_id, uid
+      )${
+        log
+          ? `, logged AS (
+        -- the delivery log entry of each stored copy, in the statement that stores it (its id is the message's)
+        INSERT INTO delivery_log (id, domain_id, mailbox_id, result, reply_code, enhanced_code, envelope_from, recipient,
+                                  size_octets, message_id, uid, client_address, protocol, queue_id)
+        SELECT ins.id, mb.domain_id, ins.mailbox_id, 'delivered', 250, '2.0.0', i.envelope_from, i.rcpt,
+               i.msg_size, i.message_id, ins.uid, i.client, i.proto, i.queue_id
+          FROM ins JOIN input i ON i.id = ins.id JOIN mb ON mb.id = ins.mailbox_id
+      )`
+          : ''
+      }
       SELECT (SELECT json_agg(json_build_object('id', id, 'uid', uid)) FROM ins) AS stored,
+             (SELECT json_agg(json_build_object('mailbox_id', id, 'percent', warn_percent, 'used', used_bytes::text, 'quota', quota_bytes::text))
+                FROM mb WHERE warn_percent IS NOT NULL) AS warn,
              -- the deliberate abort: 1/0 unless every mailbox, domain and owner took its share and every message went in
              1 / (CASE WHEN (SELECT count(*) FROM mb) = (SELECT count(*) FROM per_mailbox)
                         AND (SELECT count(*) FROM dom) = (SELECT count(*) FROM per_domain)
                         AND (SELECT count(*) FROM ins) = $8::int
                        THEN 1 ELSE 0 END) AS ok`,
-      [ids, mailboxIds, sizes, raws, froms, dates, lockedOwners, ids.length],
+      [ids, mailboxIds, sizes, raws, froms, dates, lockedOwners, ids.length, warnings !== null, this.quotaWarningThresholds, ...logCols],
     );
     const r = rows[0]!;
     if ((r.stored?.length ?? 0) !== ids.length) throw new BatchRefused();
+    const addresses = new Map(batch.flatMap((item) => item.copies.map((c) => [c.target.mailboxId, c.target.address] as const)));
+    for (const w of r.warn ?? []) warnings?.push(toQuotaWarning(w, addresses.get(w.mailbox_id)!));
     const uids = new Map(r.stored!.map((x) => [x.id, Number(x.uid)]));
     return batch.map((item) => ({
       ok: true,
@@ -526,22 +662,25 @@ export class DeliveryService {
    * Applies one request inside `tx`; a refusal leaves the transaction as it found it (savepoint or compensation).
    * `lockedOwners`: the limited owners whose rows `tx` holds (lockOwners), whose totals are checked here.
    */
-  private async applyStore(tx: PgPoolClient, item: PendingStore, useSavepoint: boolean, lockedOwners: string[]): Promise<StoreResult> {
+  private async applyStore(tx: PgPoolClient, item: PendingStore, useSavepoint: boolean, lockedOwners: string[], warnings: QuotaWarning[]): Promise<StoreResult> {
+    const due: QuotaWarning[] = [];
     if (useSavepoint) await tx.query('SAVEPOINT mailroom_store');
     const stored: StoredCopy[] = [];
     for (const c of item.copies) {
       const size = c.size;
       const suffix = c.messageId.replace(/-/g, '');
       // trace and body travel as two binary parameters and are joined by the server: no copy of the message in JS
-      const { rows } = await tx.query<{ uid: number | null; domain_id: string | null; domain_ok: boolean; inserted: boolean }>(
+      const { rows } = await tx.query<{ uid: number | null; domain_id: string | null; domain_ok: boolean; inserted: boolean; warn: WarnRow | null }>(
         `
-        WITH mb AS (
-          UPDATE mailboxes
-             SET next_uid = next_uid + 1, used_bytes = used_bytes + $3::bigint,
-                 message_count = message_count + 1, updated_at = now()
-           WHERE id = $2::uuid AND enabled
-             AND (quota_bytes IS NULL OR used_bytes + $3::bigint <= quota_bytes)
-       RETURNING next_uid - 1 AS uid, domain_id
+        WITH ${quotaWarningLockSql('($2::uuid)', '$10::int[]')}, mb AS (
+          UPDATE mailboxes m
+             SET next_uid = m.next_uid + 1, used_bytes = m.used_bytes + $3::bigint,
+                 message_count = m.message_count + 1, updated_at = now(),
+                 quota_warned_percent = ${quotaLevelSql('m.used_bytes + $3::bigint')}
+            FROM warn_lock wl
+           WHERE m.id = $2::uuid AND wl.id = m.id AND m.enabled
+             AND (m.quota_bytes IS NULL OR m.used_bytes + $3::bigint <= m.quota_bytes)
+       RETURNING m.next_uid - 1 AS uid, m.domain_id, m.used_bytes, m.quota_bytes, ${quotaWarningDueSql('$3::bigint')} AS warn_percent
         ), dom AS (
           UPDATE domains d
              SET used_bytes = d.used_bytes + $3::bigint, updated_at = now()
@@ -560,12 +699,15 @@ export class DeliveryService {
        RETURNING uid
         )
         SELECT (SELECT uid FROM mb) AS uid, (SELECT domain_id::text FROM mb) AS domain_id,
-               EXISTS (SELECT 1 FROM dom) AS domain_ok, EXISTS (SELECT 1 FROM ins) AS inserted`,
-        [c.messageId, c.target.mailboxId, size, suffix, c.trace, c.body, item.envelopeFrom, item.date.toISOString(), lockedOwners],
+               EXISTS (SELECT 1 FROM dom) AS domain_ok, EXISTS (SELECT 1 FROM ins) AS inserted,
+               (SELECT json_build_object('mailbox_id', $2::uuid, 'percent', warn_percent, 'used', used_bytes::text, 'quota', quota_bytes::text)
+                  FROM mb WHERE warn_percent IS NOT NULL) AS warn`,
+        [c.messageId, c.target.mailboxId, size, suffix, c.trace, c.body, item.envelopeFrom, item.date.toISOString(), lockedOwners, this.quotaWarningThresholds],
       );
       const r = rows[0]!;
       if (r.inserted && r.uid !== null) {
         const uid = Number(r.uid);
+        if (r.warn) due.push(toQuotaWarning(r.warn, c.target.address));
         stored.push({ messageId: c.messageId, mailboxId: c.target.mailboxId, address: c.target.address, uid, uidl: `${uid}.${suffix}`, sizeOctets: size });
         continue;
       }
@@ -598,10 +740,58 @@ export class DeliveryService {
           [c.target.mailboxId, size],
         );
       }
-      return { ok: false, ...refusal };
+      return { ok: false, ...refusal, mailboxId: c.target.mailboxId };
     }
+    if (this.deliveryLog) await this.insertDeliveredLog(tx, item, stored);
     if (useSavepoint) await tx.query('RELEASE SAVEPOINT mailroom_store');
+    warnings.push(...due);
     return { ok: true, copies: stored };
+  }
+
+  /** The delivery log entries of one request's stored copies, inside its transaction (their ids are the messages'). */
+  private async insertDeliveredLog(tx: PgPoolClient, item: PendingStore, stored: StoredCopy[]): Promise<void> {
+    const rcpt = new Map(item.copies.map((c) => [c.messageId, c.rcptTo]));
+    const l = item.log;
+    await tx.query(
+      `INSERT INTO delivery_log (id, domain_id, mailbox_id, result, reply_code, enhanced_code, envelope_from, recipient,
+                                 size_octets, message_id, uid, client_address, protocol, queue_id)
+       SELECT t.id, m.domain_id, t.mailbox_id, 'delivered', 250, '2.0.0', $4, t.rcpt, $5, $6, t.uid, $7, $8, $9
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $10::int[]) AS t(id, mailbox_id, rcpt, uid)
+         JOIN mailboxes m ON m.id = t.mailbox_id`,
+      [stored.map((c) => c.messageId), stored.map((c) => c.mailboxId), stored.map((c) => rcpt.get(c.messageId)!), item.envelopeFrom,
+       l.sizeOctets, l.messageId, l.clientAddress, l.protocol, l.queueId, stored.map((c) => c.uid)],
+    );
+  }
+
+  /**
+   * Delivers the due quota warnings (see QUOTA_WARNING_DUE) into their mailboxes, inside the delivery's transaction:
+   * a plain-text message from postmaster@<domain> with the usage figures, stored with counts_toward_quota = false, so
+   * it adds to neither the mailbox's nor the domain's used_bytes (it can never push a mailbox over its quota), while
+   * its size_octets stays exact for POP3 STAT/LIST. Under a savepoint: a failure here is logged by the caller's
+   * onQuotaWarnings never fails the delivery. (Webhook events for the warning belong here, in `tx`.)
+   */
+  private async deliverQuotaWarnings(tx: PgPoolClient, warnings: QuotaWarning[]): Promise<void> {
+    if (!warnings.length) return;
+    await tx.query('SAVEPOINT mailroom_quota_warning');
+    try {
+      for (const w of warnings) {
+        const id = newId();
+        const raw = buildQuotaWarningMessage(w, { hostname: this.hostname, messageId: id, date: new Date() });
+        await tx.query(
+          `WITH mb AS (
+             UPDATE mailboxes SET next_uid = next_uid + 1, message_count = message_count + 1, quota_warned_at = now()
+              WHERE id = $2::uuid RETURNING next_uid - 1 AS uid)
+           INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at, counts_toward_quota)
+           SELECT $1::uuid, $2::uuid, mb.uid, mb.uid::text || '.' || $3::text, $4::int, $5::bytea, '', now(), false FROM mb`,
+          [id, w.mailboxId, id.replace(/-/g, ''), raw.length, raw],
+        );
+      }
+      await tx.query('RELEASE SAVEPOINT mailroom_quota_warning');
+    } catch (err) {
+      await tx.query('ROLLBACK TO SAVEPOINT mailroom_quota_warning');
+      await tx.query('RELEASE SAVEPOINT mailroom_quota_warning');
+      for (const w of warnings) w.failed = err;
+    }
   }
 }
 

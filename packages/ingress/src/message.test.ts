@@ -1,6 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { buildTraceFields, CrlfNormalizer, normalizeCrlf, splitTraceFields } from './message.ts';
+import { buildTraceFields, CrlfNormalizer, messageIdHeader, normalizeCrlf, splitTraceFields } from './message.ts';
 
 /** The rule, stated simply: CRLF stays, a bare CR or a bare LF becomes CRLF. */
 function reference(input: Buffer): Buffer {
@@ -56,5 +56,14 @@ describe('trace fields', () => {
     expect(text).toContain('; Fri, 27 Nov 2026 01:02:03 +0000\r\n');
     const msg = Buffer.from('Subject: x\r\n\r\nbody\r\n');
     expect(splitTraceFields(Buffer.concat([trace, msg]))).toEqual({ trace, message: msg });
+  });
+});
+
+describe('messageIdHeader', () => {
+  it('reads the Message-ID field, unfolded, case-insensitively, only from the header section, without control characters', () => {
+    expect(messageIdHeader(Buffer.from('Subject: x\r\nmessage-id:\r\n <a@b.example>\r\n\r\nbody\r\n'))).toBe('<a@b.example>');
+    expect(messageIdHeader(Buffer.from('Subject: x\r\n\r\nMessage-ID: <in-body@x>\r\n'))).toBeNull();
+    expect(messageIdHeader(Buffer.from('Message-ID: <\u0001evil\r\n\tx@y>\r\n\r\n'))).toBe('<evilx@y>');
+    expect(messageIdHeader(Buffer.from(`Message-ID: <${'a'.repeat(1000)}>\r\n\r\n`))!.length).toBe(250);
   });
 });

@@ -152,3 +152,25 @@ export function splitTraceFields(stored: Buffer): { trace: Buffer; message: Buff
   }
   return { trace: stored.subarray(0, pos), message: stored.subarray(pos) };
 }
+
+/** How far into a message the Message-ID field is looked for (it belongs to the header section, near its top). */
+const MESSAGE_ID_SCAN_OCTETS = 64 * 1024;
+const HEADER_SECTION_END = Buffer.from('\r\n\r\n');
+/** Longest Message-ID kept for the delivery log. */
+const MAX_MESSAGE_ID_CHARS = 250;
+
+/**
+ * The Message-ID field's value (unfolded, without control characters, bounded) from a CRLF message's header section,
+ * or null when it has none. Looks only at the first 64 KiB, so it costs the same for any message size.
+ */
+export function messageIdHeader(body: Buffer): string | null {
+  const scan = body.subarray(0, MESSAGE_ID_SCAN_OCTETS);
+  const end = scan.indexOf(HEADER_SECTION_END);
+  // only the header section becomes a string, never the body
+  const section = (end >= 0 ? scan.subarray(0, end + 2) : scan).toString('latin1');
+  const m = /(?:^|\r\n)message-id[ \t]*:((?:[^\r]|\r\n[ \t])*)/i.exec(section);
+  if (!m) return null;
+  // eslint-disable-next-line no-control-regex
+  const value = Buffer.from(m[1]!.replace(/\r\n/g, ''), 'latin1').toString('utf8').replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  return value ? value.slice(0, MAX_MESSAGE_ID_CHARS) : null;
+}

@@ -9,6 +9,8 @@ export interface IngressMetrics {
   messages: Counter<'protocol' | 'result'>;
   storedCopies: Counter<'protocol'>;
   storedBytes: Counter<'protocol'>;
+  quotaWarnings: Counter<'result'>;
+  deliveryLogLost: Counter;
   deliverySeconds: Histogram<'protocol'>;
   errorDelaySeconds: Counter<'protocol'>;
   batchRequests: Histogram;
@@ -29,6 +31,8 @@ export function createIngressMetrics(): IngressMetrics {
     messages: new Counter({ name: 'mailroom_ingress_messages_total', help: 'DATA outcomes by reply', labelNames: ['protocol', 'result'], registers }),
     storedCopies: new Counter({ name: 'mailroom_ingress_stored_copies_total', help: 'Message copies committed to mailboxes', labelNames: ['protocol'], registers }),
     storedBytes: new Counter({ name: 'mailroom_ingress_stored_bytes_total', help: 'Octets committed to mailboxes (with trace fields)', labelNames: ['protocol'], registers }),
+    quotaWarnings: new Counter({ name: 'mailroom_ingress_quota_warnings_total', help: 'Quota warnings delivered into mailboxes (or failed)', labelNames: ['result'], registers }),
+    deliveryLogLost: new Counter({ name: 'mailroom_ingress_delivery_log_lost_total', help: 'Refusal entries of the delivery log dropped or not written', registers }),
     errorDelaySeconds: new Counter({
       name: 'mailroom_ingress_error_delay_seconds_total',
       help: 'Delay added to replies after refused recipients past INGRESS_SOFT_ERROR_LIMIT',

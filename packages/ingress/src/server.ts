@@ -1,12 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import { networkKey } from '@mailroom/core';
-import type { PrismaClient } from '@mailroom/db';
+import { pgPoolOf, type PrismaClient } from '@mailroom/db';
 import { createOpsServer, type Logger, type OpsServer } from '@mailroom/runtime';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { DEFAULT_INGRESS_CONFIG, type IngressConfig } from './config.ts';
 import { DeliveryService, replyForError, type DeliveryTarget, type RecipientResolution } from './delivery.ts';
+import { DeliveryLogWriter, type DeliveryLogContext, type RefusalEntry } from './delivery-log.ts';
 import { ConnectionCounter, RateLimiter } from './limits.ts';
-import { CrlfNormalizer, newQueueId } from './message.ts';
+import { CrlfNormalizer, messageIdHeader, newQueueId } from './message.ts';
 import { createIngressMetrics, type IngressMetrics } from './metrics.ts';
 import { REPLIES, SmtpReplyError, type SmtpReply } from './replies.ts';
 
@@ -28,6 +29,8 @@ export interface IngressPorts {
 export interface Ingress {
   readonly config: IngressConfig;
   readonly delivery: DeliveryService;
+  /** Writes refusal and deferral entries of the delivery log (null with DELIVERY_LOG=off). */
+  readonly deliveryLog: DeliveryLogWriter | null;
   readonly metrics: IngressMetrics;
   readonly lmtp: SMTPServer;
   readonly smtp: SMTPServer | null;
@@ -54,6 +57,8 @@ interface ConnectionHandle {
 
 interface TransactionState {
   queueId: string;
+  /** MAIL FROM ('' for the null reverse-path). */
+  envelopeFrom: string;
   declaredSize: number;
   /** Resolved RCPT TO addresses, keyed by the address as given. */
   recipients: Map<string, Extract<RecipientResolution, { ok: true }>>;
@@ -101,6 +106,11 @@ function replyText(r: SmtpReply): string {
 
 function resultLabel(r: SmtpReply): string {
   return `${r.code}_${r.status}`;
+}
+
+/** RFC 3848 protocol of a session as in its Received field: LMTP, SMTP, ESMTP, ESMTPS, ... */
+function protocolOf(session: SMTPServerSession, protocol: Protocol): string {
+  return session.transmissionType || (protocol === 'lmtp' ? 'LMTP' : 'ESMTP');
 }
 
 interface Collected {
@@ -220,12 +230,27 @@ export function createIngress(deps: IngressDeps): Ingress {
     quotaReply: config.quotaReply,
     hostname: config.hostname,
     postmasterAddress: config.postmasterAddress,
+    deliveryLog: config.deliveryLog,
+    quotaWarningThresholds: config.quotaWarningThresholds,
+    onQuotaWarnings: (warnings) => {
+      for (const w of warnings) {
+        metrics.quotaWarnings.inc({ result: w.failed ? 'failed' : 'delivered' });
+        if (w.failed) logger.warn({ err: w.failed, mailbox: w.address, percent: w.percent }, 'quota warning could not be stored');
+        else logger.info({ mailbox: w.address, percent: w.percent, used: Number(w.usedBytes), quota: Number(w.quotaBytes) }, 'quota warning delivered');
+      }
+    },
     onBatch: (b) => {
       metrics.batchRequests.observe(b.requests);
       metrics.batchSeconds.observe(b.seconds);
       if (b.outcome === 'failed') logger.warn({ requests: b.requests, err: b.error }, 'group commit failed; retrying its deliveries one by one');
     },
   });
+  const pool = pgPoolOf(deps.prisma);
+  const deliveryLog =
+    config.deliveryLog && pool
+      ? new DeliveryLogWriter(pool, { logger, onLost: (n) => metrics.deliveryLogLost.inc(n) })
+      : null;
+  const logRefusal = (entry: RefusalEntry) => deliveryLog?.record(entry);
   const perIp = new ConnectionCounter(config.maxConnectionsPerIp);
   const rate = new RateLimiter(config.maxMessagesPerIpPerMinute);
   const connectRate = new RateLimiter(config.maxConnectionsPerIpPerMinute);
@@ -327,7 +352,7 @@ export function createIngress(deps: IngressDeps): Ingress {
       return cb(new SmtpReplyError(REPLIES.rateLimited));
     }
     const declared = Number(address.args && typeof address.args === 'object' ? (address.args as Record<string, unknown>).SIZE : 0) || 0;
-    s.tx = { queueId: newQueueId(), declaredSize: declared, recipients: new Map() };
+    s.tx = { queueId: newQueueId(), envelopeFrom: address.address ?? '', declaredSize: declared, recipients: new Map() };
     s.log.debug({ qid: s.tx.queueId, from: address.address }, 'MAIL FROM');
     cb();
   }
@@ -338,14 +363,19 @@ export function createIngress(deps: IngressDeps): Ingress {
    * waits n × errorSleepMs, and the refusal that reaches the hard limit gets 421 4.7.0 and closes the connection.
    * LMTP is exempt: its client is the operator's MTA, which may legitimately hand over many unknown recipients.
    */
-  function refuseRecipient(s: SessionState, reply: SmtpReply, cb: (err?: Error | null) => void): void {
-    if (s.protocol !== 'smtp') return cb(new SmtpReplyError(reply));
+  function refuseRecipient(s: SessionState, reply: SmtpReply, cb: (err?: Error | null) => void, log: (sent: SmtpReply) => void): void {
+    if (s.protocol !== 'smtp') {
+      log(reply);
+      return cb(new SmtpReplyError(reply));
+    }
     const n = ++s.refusedRecipients;
     if (config.hardErrorLimit > 0 && n >= config.hardErrorLimit) {
       metrics.refusedConnections.inc({ protocol: s.protocol, reason: 'hard_error_limit' });
       s.log.info({ refused: n, limit: config.hardErrorLimit }, 'connection closed: too many refused recipients');
+      log(REPLIES.tooManyErrors);
       return cb(new SmtpReplyError(REPLIES.tooManyErrors));
     }
+    log(reply);
     const delayMs = n > config.softErrorLimit ? (n - config.softErrorLimit) * config.errorSleepMs : 0;
     if (!delayMs) return cb(new SmtpReplyError(reply));
     metrics.errorDelaySeconds.inc({ protocol: s.protocol }, delayMs / 1000);
@@ -356,12 +386,14 @@ export function createIngress(deps: IngressDeps): Ingress {
     const s = state(session);
     if (!s?.tx) return cb(new SmtpReplyError(REPLIES.temporaryFailure));
     const tx = s.tx;
+    const context: DeliveryLogContext = { envelopeFrom: tx.envelopeFrom, queueId: tx.queueId, clientAddress: s.ip, protocol: protocolOf(session, s.protocol) };
     delivery.resolveRecipient(address.address, tx.declaredSize).then(
       (r) => {
         if (!r.ok) {
           metrics.recipients.inc({ protocol: s.protocol, result: resultLabel(r.reply) });
           s.log.info({ qid: tx.queueId, rcpt: address.address, reply: `${r.reply.code} ${r.reply.status}`, reason: r.reason }, 'recipient refused');
-          return refuseRecipient(s, r.reply, cb);
+          const ids = { domainId: r.domainId, mailboxId: r.mailboxId };
+          return refuseRecipient(s, r.reply, cb, (sent) => logRefusal({ ...context, ...ids, recipient: address.address, reply: sent, reason: r.reason }));
         }
         metrics.recipients.inc({ protocol: s.protocol, result: '250' });
         tx.recipients.set(address.address, r);
@@ -371,6 +403,7 @@ export function createIngress(deps: IngressDeps): Ingress {
         const { reply, reason } = replyForError(err);
         metrics.recipients.inc({ protocol: s.protocol, result: resultLabel(reply) });
         s.log.error({ qid: tx.queueId, err, reason }, 'recipient lookup failed');
+        logRefusal({ ...context, recipient: address.address, reply, reason });
         cb(new SmtpReplyError(reply));
       },
     ).catch((err: unknown) => s.log.error({ err }, 'RCPT handling failed'));
@@ -385,7 +418,15 @@ export function createIngress(deps: IngressDeps): Ingress {
     }
     const log = s.log.child({ qid: tx.queueId });
     const envelopeFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-    const protocolLabel = session.transmissionType || (s.protocol === 'lmtp' ? 'LMTP' : 'ESMTP');
+    const protocolLabel = protocolOf(session, s.protocol);
+    const context: DeliveryLogContext = { envelopeFrom, queueId: tx.queueId, clientAddress: s.ip, protocol: protocolLabel };
+    /** A refusal or deferral of recipients at DATA time (targets: where they resolved to, for the owner's view). */
+    const logRefused = (rcpts: string[], reply: SmtpReply, reason: string | undefined, extra: Partial<RefusalEntry> = {}) => {
+      for (const rcpt of rcpts) {
+        const target = tx.recipients.get(rcpt)?.targets[0];
+        logRefusal({ ...context, domainId: target?.domainId, recipient: rcpt, reply, reason, ...extra });
+      }
+    };
     const collecting = collectMessage(stream, config.maxMessageBytes, config.maxHeaderBytes, memory);
     collecting.done
       .then(
@@ -395,16 +436,22 @@ export function createIngress(deps: IngressDeps): Ingress {
           metrics.messages.inc({ protocol: s.protocol, result: resultLabel(reply) });
           const why = tooBig ? 'message refused: too big' : headerTooBig ? 'message refused: header too big' : 'message refused: message memory budget exhausted';
           log.info({ bytes, limit: tooBig ? config.maxMessageBytes : headerTooBig ? config.maxHeaderBytes : config.maxBufferedBytes }, why);
+          logRefused(session.envelope.rcptTo.map((r) => r.address), reply, why.replace(/^message refused: /, ''), { sizeOctets: bytes });
           return cb(new SmtpReplyError(reply));
         }
-        const base = { body, envelopeFrom, queueId: tx.queueId, helo: session.hostNameAppearsAs || '', remoteAddress: session.remoteAddress, protocol: protocolLabel };
-        const storeFor = async (targets: (DeliveryTarget & { rcptTo?: string })[], rcptTo: string): Promise<SmtpReply> => {
+        const messageId = delivery.deliveryLog || deliveryLog ? messageIdHeader(body) : null;
+        const base = { body, envelopeFrom, queueId: tx.queueId, helo: session.hostNameAppearsAs || '', remoteAddress: session.remoteAddress, protocol: protocolLabel, messageId };
+        /** Stores for `rcptTo` (the first of `rcpts`, every recipient the reply answers). */
+        const storeFor = async (targets: (DeliveryTarget & { rcptTo?: string })[], rcpts: string[]): Promise<SmtpReply> => {
           const started = process.hrtime.bigint();
+          const rcptTo = rcpts[0] ?? '';
+          const logData = { sizeOctets: bytes, messageId };
           try {
             const res = await delivery.store({ ...base, targets, rcptTo });
             metrics.deliverySeconds.observe({ protocol: s.protocol }, Number(process.hrtime.bigint() - started) / 1e9);
             if (!res.ok) {
               log.info({ rcpt: rcptTo, reply: `${res.reply.code} ${res.reply.status}`, reason: res.reason }, 'delivery refused');
+              logRefused(rcpts, res.reply, res.reason, { ...logData, ...(res.mailboxId ? { mailboxId: res.mailboxId } : {}) });
               return res.reply;
             }
             for (const c of res.copies) {
@@ -416,6 +463,7 @@ export function createIngress(deps: IngressDeps): Ingress {
           } catch (err) {
             const { reply, reason } = replyForError(err);
             log.error({ err, rcpt: rcptTo, reason }, 'delivery failed');
+            logRefused(rcpts, reply, reason, logData);
             return reply;
           }
         };
@@ -427,7 +475,7 @@ export function createIngress(deps: IngressDeps): Ingress {
             const r = tx.recipients.get(rcpt.address);
             for (const t of r?.targets ?? []) if (!targets.has(t.mailboxId)) targets.set(t.mailboxId, { ...t, rcptTo: rcpt.address });
           }
-          const reply = await storeFor([...targets.values()], session.envelope.rcptTo[0]?.address ?? '');
+          const reply = await storeFor([...targets.values()], session.envelope.rcptTo.map((r) => r.address));
           metrics.messages.inc({ protocol: s.protocol, result: resultLabel(reply) });
           if (reply.code >= 400) return cb(new SmtpReplyError(reply));
           return cb(null, replyText({ ...reply, text: `Ok: queued as ${tx.queueId}` }));
@@ -440,7 +488,7 @@ export function createIngress(deps: IngressDeps): Ingress {
         for (const rcpt of session.envelope.rcptTo) {
           const r = tx.recipients.get(rcpt.address);
           const targets = (r?.targets ?? []).filter((t) => !done.has(t.mailboxId));
-          const reply = r ? await storeFor(targets, rcpt.address) : REPLIES.temporaryFailure;
+          const reply = r ? await storeFor(targets, [rcpt.address]) : REPLIES.temporaryFailure;
           if (reply.code < 400) for (const t of targets) done.add(t.mailboxId);
           metrics.messages.inc({ protocol: s.protocol, result: resultLabel(reply) });
           const text = `${replyText(reply)} <${rcpt.address}>`;
@@ -481,6 +529,7 @@ export function createIngress(deps: IngressDeps): Ingress {
   return {
     config,
     delivery,
+    deliveryLog,
     metrics,
     lmtp,
     smtp,
@@ -504,6 +553,7 @@ export function createIngress(deps: IngressDeps): Ingress {
     async close() {
       closing = true;
       await Promise.all([closeSmtp(lmtp), smtp ? closeSmtp(smtp) : Promise.resolve()]);
+      await deliveryLog?.flush();
       await ops?.close();
     },
   };

@@ -2,10 +2,11 @@ import {
   baseEnvSchema, domainOnboardingConfig, parseEnv, portSchema, positiveIntSchema, retentionDaysEnvSchema, type DomainOnboardingConfig,
 } from '@mailroom/runtime';
 import cronParser from 'cron-parser';
+import { DEFAULT_DELIVERY_LOG_RETENTION_DAYS } from '@mailroom/core';
 import { z } from 'zod';
 
 /** The scheduled jobs; each is a pg-boss queue of the same name. */
-export const JOB_NAMES = ['domains.recheck', 'domains.prune-claims', 'messages.expire'] as const;
+export const JOB_NAMES = ['domains.recheck', 'domains.prune-claims', 'messages.expire', 'delivery-log.prune'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /**
@@ -44,6 +45,10 @@ export const workerEnvSchema = baseEnvSchema.extend({
   WORKER_RETENTION_BATCH: positiveIntSchema.max(10_000).default(500),
   /** The operator's default retention, shared with the POP3 service: never, 0 (deleted once retrieved) or days. */
   POP3_EXPIRE_DAYS: retentionDaysEnvSchema,
+  /** Days delivery log entries are kept; older ones are deleted by the delivery-log.prune job. */
+  DELIVERY_LOG_RETENTION_DAYS: positiveIntSchema.max(3650).default(30),
+  /** When to delete delivery log entries past DELIVERY_LOG_RETENTION_DAYS (cron, UTC). */
+  WORKER_PRUNE_DELIVERY_LOG_CRON: cronSchema.default('15 * * * *'),
   /** Database connections of the worker (shared by the job queue and the jobs). */
   WORKER_DB_CONNECTIONS: positiveIntSchema.min(2).max(50).default(4),
   /** How often the webhook dispatcher looks for new outbox events and redelivery requests. */
@@ -73,6 +78,8 @@ export interface WorkerConfig {
   recheck: { batchSize: number; minAgeHours: number };
   /** The retention job: operator default (POP3_EXPIRE_DAYS, null = NEVER) and mailboxes per query. */
   retention: { defaultRetentionDays: number | null; batchSize: number };
+  /** Days delivery log entries are kept (DELIVERY_LOG_RETENTION_DAYS). */
+  deliveryLogRetentionDays: number;
   onboarding: Pick<DomainOnboardingConfig, 'mxHost' | 'dns'>;
   /** Connections of pg-boss's own pool (the jobs use the Prisma client given to the worker). */
   queueConnections: number;
@@ -97,9 +104,10 @@ export interface WebhookDeliveryConfig {
 export const DEFAULT_WORKER_CONFIG: Omit<WorkerConfig, 'onboarding'> = {
   metricsHost: '127.0.0.1',
   metricsPort: 9103,
-  schedules: { 'domains.recheck': '0 */6 * * *', 'domains.prune-claims': '0 * * * *', 'messages.expire': '30 * * * *' },
+  schedules: { 'domains.recheck': '0 */6 * * *', 'domains.prune-claims': '0 * * * *', 'messages.expire': '30 * * * *', 'delivery-log.prune': '15 * * * *' },
   recheck: { batchSize: 100, minAgeHours: 1 },
   retention: { defaultRetentionDays: null, batchSize: 500 },
+  deliveryLogRetentionDays: DEFAULT_DELIVERY_LOG_RETENTION_DAYS,
   queueConnections: 2,
   pollingIntervalSeconds: 2,
   cronMonitorIntervalSeconds: 30,
@@ -129,7 +137,9 @@ export function workerConfigFromEnv(env: WorkerEnv): WorkerConfig {
       'domains.recheck': env.WORKER_DNS_RECHECK_CRON,
       'domains.prune-claims': env.WORKER_PRUNE_CLAIMS_CRON,
       'messages.expire': env.WORKER_RETENTION_CRON,
+      'delivery-log.prune': env.WORKER_PRUNE_DELIVERY_LOG_CRON,
     },
+    deliveryLogRetentionDays: env.DELIVERY_LOG_RETENTION_DAYS,
     recheck: { batchSize: env.WORKER_DNS_RECHECK_BATCH, minAgeHours: env.WORKER_DNS_RECHECK_MIN_AGE_HOURS },
     retention: { defaultRetentionDays: env.POP3_EXPIRE_DAYS, batchSize: env.WORKER_RETENTION_BATCH },
     onboarding: { mxHost: onboarding.mxHost, dns: onboarding.dns },

@@ -1,4 +1,6 @@
-import { expireMessagesPastRetention, pruneExpiredClaims, recheckDomains, type DnsLookup, type ExpireRetentionSummary } from '@mailroom/core';
+import {
+  expireMessagesPastRetention, pruneDeliveryLog, pruneExpiredClaims, recheckDomains, type DnsLookup, type ExpireRetentionSummary,
+} from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
 import type { Logger } from 'pino';
 import type { JobName, WorkerConfig } from './config.ts';
@@ -90,6 +92,13 @@ export async function expireRetainedMessages(ctx: JobContext): Promise<ExpireRet
   return r;
 }
 
+/** Deletes delivery log entries older than DELIVERY_LOG_RETENTION_DAYS (in chunks; a rerun deletes what is left). */
+export async function pruneOldDeliveryLog(ctx: JobContext): Promise<{ pruned: number }> {
+  const pruned = await pruneDeliveryLog(ctx.prisma, ctx.config.deliveryLogRetentionDays);
+  ctx.metrics.deliveryLogPruned.inc(pruned);
+  return { pruned };
+}
+
 const RETRY = { retryLimit: 2, retryDelay: 60 };
 
 /** Every job the worker runs, by queue name. */
@@ -97,4 +106,5 @@ export const JOBS: Record<JobName, JobDefinition> = {
   'domains.recheck': { queue: { policy: 'stately', ...RETRY, expireInSeconds: 3_600 }, run: recheckDueDomains },
   'domains.prune-claims': { queue: { policy: 'stately', ...RETRY, expireInSeconds: 600 }, run: pruneClaims },
   'messages.expire': { queue: { policy: 'stately', ...RETRY, expireInSeconds: 3_600 }, run: expireRetainedMessages },
+  'delivery-log.prune': { queue: { policy: 'stately', ...RETRY, expireInSeconds: 1_800 }, run: pruneOldDeliveryLog },
 };

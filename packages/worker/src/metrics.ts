@@ -11,6 +11,7 @@ export interface WorkerMetrics {
   messagesExpired: Counter;
   webhookAttempts: Counter<'result'>;
   webhookEndpointsDisabled: Counter;
+  deliveryLogPruned: Counter;
 }
 
 /** Worker metrics in their own registry (several workers can live in one process, e.g. tests). */
@@ -45,5 +46,6 @@ export function createWorkerMetrics(): WorkerMetrics {
       registers,
     }),
     webhookEndpointsDisabled: new Counter({ name: 'mailroom_worker_webhook_endpoints_disabled_total', help: 'Webhook endpoints disabled after sustained failure', registers }),
+    deliveryLogPruned: new Counter({ name: 'mailroom_worker_delivery_log_pruned_total', help: 'Delivery log entries deleted past their retention', registers }),
   };
 }

@@ -31,7 +31,7 @@ test('two workers on one database run a scheduled job once per slot (pg-boss sch
   // Start early in a minute, so the whole observation stays within one slot of the every-minute schedule.
   await eventually(async () => (await dbSecondOfMinute()) < 30, 2_000);
   const onboarding = { mxHost: 'mx.mailroom.test', dns: { servers: ['127.0.0.1:9'], timeoutMs: 200 } };
-  const schedules = { 'domains.recheck': NEVER, 'domains.prune-claims': '* * * * *', 'messages.expire': NEVER };
+  const schedules = { 'domains.recheck': NEVER, 'domains.prune-claims': '* * * * *', 'messages.expire': NEVER, 'delivery-log.prune': NEVER };
   for (let i = 0; i < 2; i++) workers.push(testWorker(db.url, prisma, { onboarding, schedules }));
   await Promise.all(workers.map((w) => w.start()));
 

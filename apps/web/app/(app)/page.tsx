@@ -6,6 +6,7 @@ import { DomainStatusBadges } from '@/components/domain-status';
 import { Pager } from '@/components/pager';
 import { WebhookFailingNotice } from '@/components/webhook-failing-notice';
 import { WaitingMessages } from '@/components/waiting-messages';
+import { QuotaWarnings } from '@/components/quota-warnings';
 import { buttonClass, ButtonLink, Card, EmptyState, inputClass, PageHeader, Stat, UsageBar } from '@/components/ui';
 import { apiGet, qs, requireMe } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
@@ -37,6 +38,7 @@ export default async function DashboardPage({ searchParams }: { searchParams: Pr
           <Stat label="Storage" value={formatBytes(user.usage.usedBytes)} sub={<UsageBar used={user.usage.usedBytes} limit={user.maxStorageBytes} label="Storage used across your domains" />} />
         </dl>
       )}
+      <QuotaWarnings />
       {(mxFlagged > 0 || pending > 0) && (
         <section aria-labelledby="attention-title" className="mb-6 rounded-lg bg-amber-50 px-4 py-3 text-sm text-amber-900 ring-1 ring-amber-600/30 ring-inset">
           <h2 id="attention-title" className="font-semibold">

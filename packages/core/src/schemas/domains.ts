@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { quotaWarningThresholdsSchema } from './delivery-log.ts';
 import {
   byteCountSchema, domainNameSchema, idSchema, isoDateTimeSchema, loginDelaySecondsSchema, nullableByteLimitSchema, nullableCountLimitSchema, paginationQuerySchema,
   pageSchema, queryBooleanSchema, retentionDaysSchema, retentionDaysValueSchema,
@@ -32,6 +33,7 @@ export const domainSchema = z
     retentionDays: retentionDaysValueSchema.describe(
       'POP3 EXPIRE (RFC 2449) for the domain: days messages are kept, 0 = deleted once retrieved, "never"; null: the operator default',
     ),
+    quotaWarningThresholds: z.array(z.number().int()).nullable().describe('Quota warning thresholds in percent; null: the operator default'),
     mailboxCount: z.number().int(),
     aliasCount: z.number().int(),
     verificationStatus: verificationStatusSchema,
@@ -59,6 +61,11 @@ const domainSettingsShape = {
   defaultQuotaBytes: nullableByteLimitSchema.optional(),
   loginDelaySeconds: loginDelaySecondsSchema.optional(),
   retentionDays: retentionDaysSchema.optional(),
+  quotaWarningThresholds: quotaWarningThresholdsSchema
+    .refine((a) => a.length > 0, { message: 'give at least one threshold, or null for the operator default' })
+    .nullable()
+    .optional()
+    .describe('1-5 distinct percentages, e.g. [80, 95]; null = the operator default (QUOTA_WARNING_THRESHOLDS)'),
 };
 
 export const createDomainBodySchema = z.object({

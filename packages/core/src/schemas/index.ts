@@ -14,3 +14,4 @@ export * from './sessions.ts';
 export * from './webhooks.ts';
 export * from './second-factor.ts';
 export * from './messages.ts';
+export * from './delivery-log.ts';

@@ -24,6 +24,7 @@ const domainSelect = {
   usedBytes: true,
   loginDelaySeconds: true,
   retentionDays: true,
+  quotaWarningThresholds: true,
   verifiedAt: true,
   verificationToken: true,
   claimExpiresAt: true,
@@ -50,6 +51,8 @@ export function toDomainDto(r: DomainRow): Domain {
     usedBytes: Number(r.usedBytes),
     loginDelaySeconds: r.loginDelaySeconds,
     retentionDays: fromStoredRetention(r.retentionDays),
+    // NULL (the operator default) reads as [] through Prisma; a domain's own list has at least one threshold
+    quotaWarningThresholds: r.quotaWarningThresholds?.length ? r.quotaWarningThresholds : null,
     mailboxCount: r._count.mailboxes,
     aliasCount: r._count.aliases,
     verificationStatus: r.verifiedAt ? 'verified' : 'pending',
@@ -149,6 +152,7 @@ export async function createDomain(deps: ServiceDeps, actor: Actor, input: Creat
           defaultQuotaBytes,
           loginDelaySeconds: input.loginDelaySeconds ?? null,
           retentionDays: toStoredRetention(input.retentionDays ?? null),
+          ...(input.quotaWarningThresholds ? { quotaWarningThresholds: input.quotaWarningThresholds } : {}),
           ...(input.verified
             ? { verifiedAt: now }
             : {
@@ -232,6 +236,10 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
     const limit = input.maxStorageBytes !== undefined ? toBigInt(input.maxStorageBytes)! : current.maxStorageBytes;
     await assertDomainQuotaFits(limit ?? null, toBigInt(input.defaultQuotaBytes));
     if (input.maxStorageBytes !== undefined) await assertLimitCoversMailboxes(tx, { scope: 'domain', limit: limit ?? null, mailboxes: { domainId }, path: 'maxStorageBytes' });
+    // written in SQL: Prisma cannot set a list column back to NULL (the operator default)
+    if (input.quotaWarningThresholds !== undefined) {
+      await tx.$executeRaw`UPDATE domains SET quota_warning_thresholds = ${input.quotaWarningThresholds}::int[] WHERE id = ${domainId}::uuid`;
+    }
     const updated = await tx.domain.update({
       where: { id: domainId },
       data: {

@@ -33,22 +33,26 @@ export type StoredMessageSelection = { ids: readonly string[] } | { olderThanDay
  */
 export async function removeStoredMessages(tx: Prisma.TransactionClient, mailboxId: string, which: StoredMessageSelection): Promise<DeletedMessages> {
   if ('ids' in which && which.ids.length === 0) return { deleted: 0, bytes: 0 };
+  type Row = { size_octets: number; counts_toward_quota: boolean };
   const rows =
     'ids' in which
-      ? await tx.$queryRaw<{ size_octets: number }[]>`
-          DELETE FROM messages WHERE mailbox_id = ${mailboxId}::uuid AND id = ANY(${[...which.ids]}::uuid[]) RETURNING size_octets`
+      ? await tx.$queryRaw<Row[]>`
+          DELETE FROM messages WHERE mailbox_id = ${mailboxId}::uuid AND id = ANY(${[...which.ids]}::uuid[])
+          RETURNING size_octets, counts_toward_quota`
       : 'olderThanDays' in which
-        ? await tx.$queryRaw<{ size_octets: number }[]>`
+        ? await tx.$queryRaw<Row[]>`
             DELETE FROM messages WHERE mailbox_id = ${mailboxId}::uuid
-              AND received_at < now() - ${which.olderThanDays}::int * interval '1 day' RETURNING size_octets`
-        : await tx.$queryRaw<{ size_octets: number }[]>`DELETE FROM messages WHERE mailbox_id = ${mailboxId}::uuid RETURNING size_octets`;
+              AND received_at < now() - ${which.olderThanDays}::int * interval '1 day' RETURNING size_octets, counts_toward_quota`
+        : await tx.$queryRaw<Row[]>`DELETE FROM messages WHERE mailbox_id = ${mailboxId}::uuid RETURNING size_octets, counts_toward_quota`;
   const bytes = rows.reduce((sum, r) => sum + Number(r.size_octets), 0);
+  // quota warnings are stored without counting toward usage (counts_toward_quota = false): only the rest is given back
+  const counted = rows.reduce((sum, r) => sum + (r.counts_toward_quota ? Number(r.size_octets) : 0), 0);
   if (rows.length > 0) {
     await tx.$executeRaw`
-      UPDATE mailboxes SET used_bytes = used_bytes - ${bytes}::bigint, message_count = message_count - ${rows.length}::int
+      UPDATE mailboxes SET used_bytes = used_bytes - ${counted}::bigint, message_count = message_count - ${rows.length}::int
       WHERE id = ${mailboxId}::uuid`;
     await tx.$executeRaw`
-      UPDATE domains SET used_bytes = used_bytes - ${bytes}::bigint
+      UPDATE domains SET used_bytes = used_bytes - ${counted}::bigint
       WHERE id = (SELECT domain_id FROM mailboxes WHERE id = ${mailboxId}::uuid)`;
   }
   return { deleted: rows.length, bytes };

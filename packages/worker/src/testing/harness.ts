@@ -43,7 +43,7 @@ export function testWorker(
       metricsPort: 0,
       pollingIntervalSeconds: 0.5,
       cronMonitorIntervalSeconds: 1,
-      schedules: { 'domains.recheck': NEVER, 'domains.prune-claims': NEVER, 'messages.expire': NEVER },
+      schedules: { 'domains.recheck': NEVER, 'domains.prune-claims': NEVER, 'messages.expire': NEVER, 'delivery-log.prune': NEVER },
       ...config,
     },
     secret: TEST_SERVER_SECRET,

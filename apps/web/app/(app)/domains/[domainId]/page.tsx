@@ -9,6 +9,8 @@ import { formatBytes, formatDateTime } from '@/lib/format';
 import type { Alias, Domain, DomainDns, Mailbox, Page } from '@/lib/types';
 import { AliasEditor } from './alias-editor';
 import { DnsRecords } from './dns-records';
+import { RecentDeliveries } from '@/components/delivery-log';
+import { QuotaWarningSettings } from './quota-warning-settings';
 import { DomainSettings } from './domain-settings';
 import { VerifyDomain } from './verify-domain';
 
@@ -121,8 +123,11 @@ export default async function DomainPage({ params, searchParams }: { params: Pro
         <DnsRecords key={domain.verificationStatus} initial={dns} />
 
         <Pop3PolicyForm kind="domain" id={domain.id} loginDelaySeconds={domain.loginDelaySeconds} retentionDays={domain.retentionDays} />
+        <RecentDeliveries apiPath={`/domains/${domain.id}/delivery-log`} logPath={`${base}/delivery-log`} what={domain.name} />
 
         <DomainSettings domain={domain} isAdmin={me.user.role === 'ADMIN'} />
+
+        <QuotaWarningSettings domain={domain} />
       </div>
     </>
   );

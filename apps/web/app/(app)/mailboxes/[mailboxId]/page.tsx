@@ -3,6 +3,7 @@ import Link from 'next/link';
 import { AppPasswordsCard } from '@/components/app-passwords-card';
 import { ConnectionCard } from '@/components/connection-card';
 import { Pop3PolicyForm } from '@/components/pop3-policy-form';
+import { RecentDeliveries } from '@/components/delivery-log';
 import { Alert, Badge, PageHeader, Stat, UsageBar } from '@/components/ui';
 import { WaitingMessages } from '@/components/waiting-messages';
 import { apiGet, requireUser } from '@/lib/api';
@@ -50,6 +51,7 @@ export default async function MailboxPage({ params, searchParams }: { params: Pr
         </div>
         <AppPasswordsCard mailboxId={mb.id} list={appPasswords} />
         <Pop3PolicyForm kind="mailbox" id={mb.id} loginDelaySeconds={mb.loginDelaySeconds} retentionDays={mb.retentionDays} />
+        <RecentDeliveries apiPath={`/mailboxes/${mb.id}/delivery-log`} logPath={`/mailboxes/${mb.id}/delivery-log`} what={mb.address} />
         <DeleteMailbox mailbox={mb} />
       </div>
     </>
