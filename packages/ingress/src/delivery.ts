@@ -1,4 +1,4 @@
-import { isDatabaseUnavailable, normalizeDomain, normalizeLocalPart } from '@mailroom/core';
+import { isDatabaseUnavailable, normalizeDomain, normalizeLocalPart, recordMailboxEventSql } from '@mailroom/core';
 import { newId, pgPoolOf, Prisma, type PgPool, type PgPoolClient, type PrismaClient } from '@mailroom/db';
 import { buildTraceFields, messageIdHeader, newQueueId, normalizeCrlf, type TraceInfo } from './message.ts';
 import { REPLIES, quotaReply, type QuotaReplyMode, type SmtpReply } from './replies.ts';
@@ -767,8 +767,8 @@ export class DeliveryService {
    * Delivers the due quota warnings (see QUOTA_WARNING_DUE) into their mailboxes, inside the delivery's transaction:
    * a plain-text message from postmaster@<domain> with the usage figures, stored with counts_toward_quota = false, so
    * it adds to neither the mailbox's nor the domain's used_bytes (it can never push a mailbox over its quota), while
-   * its size_octets stays exact for POP3 STAT/LIST. Under a savepoint: a failure here is logged by the caller's
-   * onQuotaWarnings never fails the delivery. (Webhook events for the warning belong here, in `tx`.)
+   * its size_octets stays exact for POP3 STAT/LIST, and writes the `mailbox.quota_warning` webhook event with it. Under a
+   * savepoint: a failure here is logged by the caller's onQuotaWarnings and never fails the delivery.
    */
   private async deliverQuotaWarnings(tx: PgPoolClient, warnings: QuotaWarning[]): Promise<void> {
     if (!warnings.length) return;
@@ -785,6 +785,9 @@ export class DeliveryService {
            SELECT $1::uuid, $2::uuid, mb.uid, mb.uid::text || '.' || $3::text, $4::int, $5::bytea, '', now(), false FROM mb`,
           [id, w.mailboxId, id.replace(/-/g, ''), raw.length, raw],
         );
+        await recordMailboxEventSql(tx, 'mailbox.quota_warning', w.mailboxId, {
+          address: w.address, percent: w.percent, usedBytes: Number(w.usedBytes), quotaBytes: Number(w.quotaBytes),
+        });
       }
       await tx.query('RELEASE SAVEPOINT mailroom_quota_warning');
     } catch (err) {

@@ -102,6 +102,11 @@ describe('quota warnings', () => {
     const row = await prisma.mailbox.findUniqueOrThrow({ where: { id: m.id } });
     expect(row.quotaWarnedPercent).toBe(80);
     expect(row.messageCount).toBe(11);
+    // and exactly one webhook event, in the tenant of the mailbox's owner
+    const events = await prisma.webhookEvent.findMany({ where: { type: 'mailbox.quota_warning', data: { path: ['mailboxId'], equals: m.id } } });
+    expect(events).toHaveLength(1);
+    expect(events[0]!.data).toMatchObject({ address: m.address, percent: 80, quotaBytes: 100_000 });
+    expect(events[0]!.ownerId).toBe((await prisma.domain.findUniqueOrThrow({ where: { id: row.domainId } })).ownerId);
   });
 
   it('re-arms once usage fell below the threshold (messages deleted), and not before', async () => {

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { Prisma, PrismaClient } from '@mailroom/db';
+import { newId, type Prisma, type PrismaClient } from '@mailroom/db';
 import type { WebhookEventType } from '../schemas/webhooks.ts';
 
 type Db = PrismaClient | Prisma.TransactionClient;
@@ -23,6 +23,25 @@ export async function recordEvent(tx: Db, input: WebhookEventInput): Promise<str
     select: { id: true },
   });
   return row.id;
+}
+
+/** A raw PostgreSQL client (node-postgres `PoolClient`), for code whose transaction is not Prisma's (the ingress). */
+export interface SqlClient {
+  query(text: string, values: unknown[]): Promise<unknown>;
+}
+
+/**
+ * recordEvent for a mailbox's event on a raw pg transaction (the ingress's delivery): the mailbox's domain and owner are
+ * looked up in the same statement, so the event belongs to the tenant that owns the mailbox at commit time.
+ */
+export async function recordMailboxEventSql(client: SqlClient, type: WebhookEventType, mailboxId: string, data: Record<string, unknown>): Promise<void> {
+  await client.query(
+    `INSERT INTO webhook_events (id, type, owner_id, domain_id, data)
+     SELECT $1::uuid, $2::text, d.owner_id, d.id,
+            jsonb_build_object('mailboxId', m.id, 'domainId', d.id, 'ownerId', d.owner_id) || $4::jsonb
+       FROM mailboxes m JOIN domains d ON d.id = m.domain_id WHERE m.id = $3::uuid`,
+    [newId(), type, mailboxId, JSON.stringify(data)],
+  );
 }
 
 /**
