@@ -17,6 +17,7 @@ import { clientSettingsRoutes, publicAutoconfigRoutes } from './routes/autoconfi
 import type { RouteContext } from './routes/common.ts';
 import { domainRoutes } from './routes/domains.ts';
 import { mailboxRoutes } from './routes/mailboxes.ts';
+import { mailboxBulkRoutes } from './routes/mailbox-bulk.ts';
 import { ownerRoutes } from './routes/owners.ts';
 
 export interface AppDeps {
@@ -85,6 +86,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await ownerRoutes(zapp, ctx);
       await domainRoutes(zapp, ctx);
       await mailboxRoutes(zapp, ctx);
+      // Own scope: its text/csv body parser stays inside.
+      await zapp.register(async (bulk) => mailboxBulkRoutes(bulk.withTypeProvider<ZodTypeProvider>(), ctx));
       await aliasRoutes(zapp, ctx);
       await apiKeyRoutes(zapp, ctx);
       await auditRoutes(zapp, ctx);

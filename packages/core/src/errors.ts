@@ -38,6 +38,10 @@ export const ERROR_CODES = [
   'DNS_RECORD_MISMATCH',
   /** Too many password hashes/verifications queued in this process (ARGON2_MAX_QUEUE): retry after a moment. */
   'SERVER_BUSY',
+  /** A mailbox CSV import (not a dry run, without skipInvalid) has invalid rows: nothing was written; details.errors lists them. */
+  'IMPORT_INVALID',
+  /** A CSV import has more rows than API_IMPORT_MAX_ROWS, or a bulk selection more than the bulk limit. */
+  'TOO_MANY_ROWS',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -20,3 +20,5 @@ export * from './services/hosted-domains.ts';
 export * from './services/autoconfig.ts';
 export * from './services/dns.ts';
 export * from './services/domain-onboarding.ts';
+export * from './services/mailbox-import.ts';
+export * from './services/mailbox-bulk.ts';

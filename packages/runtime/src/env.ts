@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
@@ -154,4 +155,20 @@ export function domainOnboardingConfig(env: BaseEnv): DomainOnboardingConfig {
     claimTtlHours: env.DOMAIN_CLAIM_TTL_HOURS,
     dns: { servers: env.MAILROOM_DNS_SERVERS, timeoutMs: env.MAILROOM_DNS_TIMEOUT_MS },
   };
+}
+
+/**
+ * argon2 runs on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise), so a process hashing on
+ * more cores needs a bigger pool: at least one thread per core, unless the operator set UV_THREADPOOL_SIZE. Call it at
+ * the top of an entry, before anything uses the pool. Returns the pool size in effect.
+ */
+export function sizeThreadPoolForArgon2(env: NodeJS.ProcessEnv = process.env): number {
+  env.UV_THREADPOOL_SIZE ??= String(Math.max(4, os.availableParallelism()));
+  return threadPoolSize(env);
+}
+
+/** libuv's thread pool size as this process was started with (default 4, at most 1024). */
+export function threadPoolSize(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.UV_THREADPOOL_SIZE);
+  return Number.isInteger(n) && n > 0 ? Math.min(n, 1024) : 4;
 }
