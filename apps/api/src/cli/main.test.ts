@@ -1,30 +1,7 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { haveDnsmasq, startDnsServer } from '@mailroom/core/testing';
-import { testDatabaseUrl } from '@mailroom/db/testing';
+import { runCli } from './testing.ts';
 import { call, createTestApp, createUser, login, type TestContext, uniqueName } from '../testing.ts';
-
-const API_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const TSX = path.resolve(API_DIR, '../../node_modules/.bin/tsx');
-
-function runCli(args: string[], stdin?: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(TSX, ['src/cli/main.ts', ...args], {
-      cwd: API_DIR,
-      env: { ...process.env, DATABASE_URL: testDatabaseUrl(), ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', LOG_LEVEL: 'silent', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
-}
 
 let t: TestContext;
 beforeAll(async () => {

