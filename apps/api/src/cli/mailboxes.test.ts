@@ -50,7 +50,7 @@ describe('mailboxes import / export CLI', { timeout: 180_000 }, () => {
 
     const exported = await runCli(['mailboxes', 'export', domain.name]);
     expect(exported.code, exported.stderr).toBe(0);
-    expect(exported.stdout.split('\r\n')[1]).toMatch(new RegExp(`^alice@${domain.name.replace(/\./g, '\\.')},,1000000000,0,0,true,,`));
+    expect(exported.stdout.split('\r\n')[1]).toMatch(new RegExp(`^alice@${domain.name.replace(/\./g, '\\.')},,1073741824,0,0,true,,`));
     expect(exported.stdout).not.toContain('argon2');
     expect((await runCli(['mailboxes', 'export', 'no-such-domain.example'])).code).toBe(2);
   });

@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import {
   AppError, createDnsLookup, createPasswordHasher, exportMailboxesCsv, importMailboxes, normalizeDomain, type Actor, type ServiceDeps,
 } from '@mailroom/core';
-import { csvLine, type MailboxImportIssue } from '@mailroom/core/schemas';
+import { csvLine } from '@mailroom/core/csv';
+import type { MailboxImportIssue } from '@mailroom/core/schemas';
 import type { PrismaClient } from '@mailroom/db';
 import { argon2Params, domainOnboardingConfig } from '@mailroom/runtime';
 import { UsageError, withDatabase } from './common.ts';

@@ -91,7 +91,7 @@ describe('mailbox CSV import', () => {
     expect(r.generatedPasswords).toHaveLength(4);
     const rows = await t.prisma.mailbox.findMany({ where: { domainId: domain.id }, orderBy: { localPart: 'asc' } });
     expect(rows.map((m) => [m.localPart, m.displayName, m.quotaBytes === null ? null : Number(m.quotaBytes), m.enabled])).toEqual([
-      ['alice', 'Alice "Al" Smith', 2e9, true],
+      ['alice', 'Alice "Al" Smith', 2 * GIB, true],
       ['bob', 'Bob', 500 * 2 ** 20, false],
       ['carol', null, 2 * GIB, true],
       ['dave', null, 1_000_000, true],

@@ -36,8 +36,8 @@ export async function mailboxBulkRoutes(app: ZodApp, ctx: RouteContext): Promise
       description:
         `Body: \`text/csv\`, UTF-8 with or without BOM, CRLF or LF, RFC 4180 quoting; a header row naming the columns (case, spaces, ` +
         `\`_\` and \`-\` ignored): ${columnsDoc}. Only the address column is required: a local part or a full address in this domain ` +
-        '(IDN spellings accepted). An empty password is generated; quota is bytes or a size (`2 GB` = 2·10⁹, `500MiB`, `2G` = 2·2³⁰, ' +
-        '`unlimited`; empty = the domain default); enabled is true/false, yes/no, 1/0 (empty = true). The export\'s state columns ' +
+        '(IDN spellings accepted). An empty password is generated; quota is bytes or a size with a binary unit (`2 GB` = `2GiB` = `2G` = ' +
+        '2·2³⁰, `500MiB`, `unlimited`; empty = the domain default); enabled is true/false, yes/no, 1/0 (empty = true). The export\'s state columns ' +
         '(usedBytes, messageCount, lastLoginAt, createdAt) are ignored, so an export imports again.\n\n' +
         '`dryRun=true` validates every row and answers the report (200) without writing. A real run is all-or-nothing: any invalid row ' +
         'answers 422 IMPORT_INVALID with `details.errors` ({row, field, code, message}) and writes nothing; with `skipInvalid=true` ' +

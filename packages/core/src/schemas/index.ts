@@ -9,5 +9,4 @@ export * from './aliases.ts';
 export * from './api-keys.ts';
 export * from './audit.ts';
 export * from './autoconfig.ts';
-export * from '../csv.ts';
 export * from './mailbox-bulk.ts';

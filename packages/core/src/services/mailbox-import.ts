@@ -37,16 +37,17 @@ const MAX_RECORD_BYTES = 64 * 1024;
 /** The import's own transaction: many inserts and audit rows, so longer than TENANT_TX. */
 const IMPORT_TX = { maxWait: 10_000, timeout: 300_000 } as const;
 
+/** Binary units throughout, as the panel's quota fields (parseByteInput) and Dovecot read them: 1 GB = 1 GiB = 2³⁰ bytes. */
 const SIZE_UNITS: Record<string, number> = {
   '': 1, b: 1,
-  kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
   k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40,
+  kb: 2 ** 10, mb: 2 ** 20, gb: 2 ** 30, tb: 2 ** 40,
   kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40,
 };
 
 /**
- * A size as operators write it: bytes (`1048576`), SI units (`2 GB` = 2·10⁹), binary units (`500MiB`, or Dovecot's bare
- * `2G` = 2·2³⁰). `unlimited`/`none` is null; undefined when unreadable.
+ * A size as operators write it: bytes (`1048576`, no unit), or a number with a binary unit (`2 GB`, `500MiB`, `2G`;
+ * all 1024-based). `unlimited`/`none` is null; undefined when unreadable.
  */
 export function parseByteSize(input: string): number | null | undefined {
   const v = input.trim().toLowerCase();
