@@ -120,6 +120,27 @@ describe('mailbox CSV import', () => {
     ]);
   });
 
+  test('over a real socket, the CSV streamed in small chunks', async () => {
+    const { s, domain } = await ownerWithDomain();
+    const address = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const text = `\uFEFFaddress,password\r\n${Array.from({ length: 200 }, (_, i) => `user${i},`).join('\r\n')}\r\n`;
+    const body = new ReadableStream({
+      start(c) {
+        const bytes = new TextEncoder().encode(text);
+        for (let i = 0; i < bytes.length; i += 100) c.enqueue(bytes.slice(i, i + 100));
+        c.close();
+      },
+    });
+    const res = await fetch(`${address}/api/v1/domains/${domain.id}/mailboxes/import?dryRun=true`, {
+      method: 'POST',
+      headers: { ...authHeaders(s, 'POST'), 'content-type': 'text/csv' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ rows: 200, valid: 200, passwordsToGenerate: 200 });
+  });
+
   test('skipInvalid imports the valid rows and reports the rest', async () => {
     const { s, domain } = await ownerWithDomain();
     const res = await importCsv(s, domain.id, `address,password\nok1,${PW}\nbad user,${PW}\nok2,\n`, '?skipInvalid=true');
@@ -161,6 +182,8 @@ describe('mailbox CSV import', () => {
     const header = await importCsv(a.s, a.domain.id, 'adress,pasword\nx,y\n');
     expect(header.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'header', code: 'unknown_column' }] });
     expect((await importCsv(a.s, a.domain.id, '')).json().errors[0].code).toBe('empty_file');
+    const nul = await importCsv(a.s, a.domain.id, 'address,displayName\nx,"a\u0000b"\n', '?skipInvalid=true');
+    expect(nul.json()).toMatchObject({ created: 0, errors: [{ row: 2, field: 'displayName', code: 'nul_character' }] });
     expect(await countMailboxes(a.domain.id)).toBe(0);
     expect(await countMailboxes(b.domain.id)).toBe(0);
   });

@@ -8,6 +8,20 @@ import { problems, READ_SECURITY, WRITE_SECURITY, type RouteContext, type ZodApp
 const tags = ['mailboxes'];
 const CSV_TYPES = ['text/csv', 'application/csv'];
 
+/**
+ * The raw request stream behind an object with nothing enumerable: hooks that walk the parsed body (the NUL check in
+ * infrastructure.ts) must not descend into the socket graph of an IncomingMessage.
+ */
+class CsvBody implements AsyncIterable<Buffer> {
+  readonly #stream: AsyncIterable<Buffer>;
+  constructor(stream: AsyncIterable<Buffer>) {
+    this.#stream = stream;
+  }
+  [Symbol.asyncIterator]() {
+    return this.#stream[Symbol.asyncIterator]();
+  }
+}
+
 /** The request body as it arrives, refused with PAYLOAD_TOO_LARGE as soon as it passes `limit` bytes. */
 async function* limitedBody(body: AsyncIterable<Buffer>, limit: number): AsyncGenerator<Buffer> {
   let seen = 0;
@@ -25,7 +39,7 @@ const columnsDoc = Object.entries(MAILBOX_CSV_COLUMNS)
 export async function mailboxBulkRoutes(app: ZodApp, ctx: RouteContext): Promise<void> {
   const { importMaxBytes, importMaxRows } = ctx.config;
   // The CSV body is handed over as a stream and parsed record by record (no whole-body buffering).
-  app.addContentTypeParser(CSV_TYPES, (_req, payload, done) => done(null, payload));
+  app.addContentTypeParser(CSV_TYPES, (_req, payload, done) => done(null, new CsvBody(payload)));
 
   app.post('/domains/:domainId/mailboxes/import', {
     bodyLimit: importMaxBytes,
@@ -41,7 +55,7 @@ export async function mailboxBulkRoutes(app: ZodApp, ctx: RouteContext): Promise
         '(usedBytes, messageCount, lastLoginAt, createdAt) are ignored, so an export imports again.\n\n' +
         '`dryRun=true` validates every row and answers the report (200) without writing. A real run is all-or-nothing: any invalid row ' +
         'answers 422 IMPORT_INVALID with `details.errors` ({row, field, code, message}) and writes nothing; with `skipInvalid=true` ' +
-        'the valid rows are created (201) and the invalid ones reported. Row codes: column_count, required, invalid_address, ' +
+        'the valid rows are created (201) and the invalid ones reported. Row codes: column_count, nul_character, required, invalid_address, ' +
         'wrong_domain, invalid_local_part, duplicate_in_file, taken, alias_taken, too_short, too_long, too_common, contains_account, ' +
         'too_simple, invalid_display_name, invalid_size, invalid_boolean, quota_required, limit_mailboxes, limit_storage. ' +
         `Passwords of rows with an empty password are in \`generatedPasswords\`, in this response only. Limits: ${importMaxRows} rows ` +
@@ -59,7 +73,8 @@ export async function mailboxBulkRoutes(app: ZodApp, ctx: RouteContext): Promise
       }
       const declared = Number(req.headers['content-length'] ?? 0);
       if (declared > importMaxBytes) throw new AppError('PAYLOAD_TOO_LARGE', `The CSV is larger than ${importMaxBytes} bytes (API_IMPORT_MAX_BYTES); split it`, { details: { limitBytes: importMaxBytes } });
-      const body = limitedBody(req.body as AsyncIterable<Buffer>, importMaxBytes);
+      if (!(req.body instanceof CsvBody)) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the CSV with Content-Type: text/csv');
+      const body = limitedBody(req.body, importMaxBytes);
       const report = await importMailboxes(ctx.services, actorOf(req), req.params.domainId, body, { dryRun: req.query.dryRun, skipInvalid: req.query.skipInvalid, maxRows: importMaxRows });
       return reply.code(report.dryRun ? 200 : 201).send(report);
     },

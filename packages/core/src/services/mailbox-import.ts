@@ -159,6 +159,7 @@ export function checkImportRow(r: CsvRow, domainName: string, policy: ServiceDep
   const before = issues.length;
   const add = (field: string, code: string, message: string) => issues.push({ row: r.row, field, code, message });
   if (r.columnMismatch) add('', 'column_count', 'has another number of cells than the header row');
+  for (const [field, cell] of Object.entries(r.cells)) if (cell.includes('\u0000')) add(field, 'nul_character', 'must not contain NUL characters');
   const rawAddress = (r.cells.address ?? '').trim();
   let localPart: string | undefined;
   if (!rawAddress) add('address', 'required', 'is empty');
