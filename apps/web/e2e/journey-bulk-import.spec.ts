@@ -24,7 +24,7 @@ test('bulk journey: an owner checks a CSV (dry run shows the bad rows), imports 
   await screenshot(page, 'journey-bulk-import-preview');
 
   // All-or-nothing is the default: the import waits for "skip the invalid rows".
-  await expect(page.getByRole('button', { name: /^Import/ })).toBeDisabled();
+  await expect(page.getByRole('button', { name: 'Import mailboxes', exact: true })).toBeDisabled();
   await page.getByLabel('Skip the invalid rows').check();
   const download = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Import 3 mailboxes' }).click();
