@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: runs every workspace benchmark one after another (they share the 2 cores, so never in parallel) and
  * prints each report. Benchmarks create their own databases; nothing here is a test and nothing asserts a time.
- * `npm run bench -- pop3` runs only the named workspaces.
+ * `npm run bench -- pop3` runs only the named ones (`import`: the mailbox CSV import case alone).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,12 +13,13 @@ const ALL = [
   { name: 'pop3', dir: 'packages/pop3' },
   { name: 'ingress', dir: 'packages/ingress' },
   { name: 'api', dir: 'apps/api' },
+  { name: 'import', dir: 'apps/api', entry: 'bench/import.ts' },
 ];
 const wanted = process.argv.slice(2);
 const selected = ALL.filter((b) => !wanted.length || wanted.includes(b.name));
 let failed = 0;
 for (const b of selected) {
-  const entry = path.join(ROOT, b.dir, 'bench/run.ts');
+  const entry = path.join(ROOT, b.dir, b.entry ?? 'bench/run.ts');
   if (!existsSync(entry)) {
     console.log(`\n== ${b.name}: no benchmark yet (${path.relative(ROOT, entry)})`);
     continue;

@@ -20,6 +20,7 @@ import type { RouteContext } from './routes/common.ts';
 import { domainRoutes } from './routes/domains.ts';
 import { mailboxRoutes } from './routes/mailboxes.ts';
 import { messageRoutes } from './routes/messages.ts';
+import { mailboxBulkRoutes } from './routes/mailbox-bulk.ts';
 import { ownerRoutes } from './routes/owners.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
@@ -103,6 +104,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await domainRoutes(zapp, ctx);
       await mailboxRoutes(zapp, ctx);
       await messageRoutes(zapp, ctx);
+      // Own scope: its text/csv body parser stays inside.
+      await zapp.register(async (bulk) => mailboxBulkRoutes(bulk.withTypeProvider<ZodTypeProvider>(), ctx));
       await aliasRoutes(zapp, ctx);
       await apiKeyRoutes(zapp, ctx);
       await auditRoutes(zapp, ctx);

@@ -39,6 +39,10 @@ export const apiEnvSchema = baseEnvSchema.extend({
   SESSION_COOKIE_SECURE: boolSchema.default(false),
   /** Largest request body accepted. */
   API_BODY_LIMIT_BYTES: positiveIntSchema.max(16 * 1024 * 1024).default(64 * 1024),
+  /** Largest mailbox CSV import body (POST …/mailboxes/import); beyond it 413 PAYLOAD_TOO_LARGE. */
+  API_IMPORT_MAX_BYTES: positiveIntSchema.max(256 * 1024 * 1024).default(8 * 1024 * 1024),
+  /** Most mailbox rows one CSV import takes; beyond it 413 TOO_MANY_ROWS. */
+  API_IMPORT_MAX_ROWS: positiveIntSchema.max(100_000).default(10_000),
   /** Login throttle delays up to this long are waited out; longer ones answer 429 THROTTLED with Retry-After. */
   LOGIN_THROTTLE_WAIT_MAX_MS: nonNegativeIntSchema.max(15_000).default(2_000),
   /** How long a verified API key is remembered in this process (0 disables); see plugins/auth.ts. */
@@ -63,6 +67,9 @@ export interface ApiConfig {
   /** Session cookie always Secure (else only when the original request was HTTPS). */
   sessionCookieSecure: boolean;
   bodyLimitBytes: number;
+  /** Mailbox CSV imports: body bytes and rows at most (API_IMPORT_MAX_BYTES, API_IMPORT_MAX_ROWS). */
+  importMaxBytes: number;
+  importMaxRows: number;
   throttleSleepMaxMs: number;
   docs: boolean;
   apiKeyCacheMs: number;
@@ -87,6 +94,8 @@ export function toApiConfig(env: ApiEnv): ApiConfig {
     trustedProxies: parseTrustedProxies(env.API_TRUSTED_PROXIES, 'API_TRUSTED_PROXIES'),
     sessionCookieSecure: env.SESSION_COOKIE_SECURE,
     bodyLimitBytes: env.API_BODY_LIMIT_BYTES,
+    importMaxBytes: env.API_IMPORT_MAX_BYTES,
+    importMaxRows: env.API_IMPORT_MAX_ROWS,
     throttleSleepMaxMs: env.LOGIN_THROTTLE_WAIT_MAX_MS,
     docs: env.API_DOCS,
     apiKeyCacheMs: env.API_KEY_CACHE_MS,

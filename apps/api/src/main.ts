@@ -4,9 +4,12 @@
  */
 import { createPasswordHasher, sampleStoredHashParams } from '@mailroom/core';
 import { createPrismaClient } from '@mailroom/db';
-import { ConfigError, createLogger, loadServerSecret, onShutdownSignal, parseEnv } from '@mailroom/runtime';
+import { ConfigError, createLogger, loadServerSecret, onShutdownSignal, parseEnv, sizeThreadPoolForArgon2 } from '@mailroom/runtime';
 import { buildApp } from './app.ts';
 import { apiEnvSchema, toApiConfig, type ApiEnv } from './config.ts';
+
+// argon2 (logins, mailbox creation, CSV imports) runs on libuv's thread pool: one thread per core at least.
+sizeThreadPoolForArgon2();
 
 let env: ApiEnv;
 try {

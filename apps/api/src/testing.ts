@@ -133,6 +133,9 @@ export const EXPECTED_OPERATIONS = [
   'GET /api/v1/mailboxes/{mailboxId}/messages/{messageId}/eml',
   'GET /api/v1/mailboxes/{mailboxId}/mbox',
   'POST /api/v1/mailboxes/{mailboxId}/mbox',
+  'POST /api/v1/domains/{domainId}/mailboxes/import',
+  'GET /api/v1/domains/{domainId}/mailboxes/export',
+  'POST /api/v1/domains/{domainId}/mailboxes/bulk',
   'POST /api/v1/domains/{domainId}/aliases',
   'GET /api/v1/domains/{domainId}/aliases',
   'GET /api/v1/aliases/{aliasId}',
@@ -179,3 +182,17 @@ export const PUBLIC_OPERATIONS = [
   'POST /api/v1/auth/login/enrol/totp/confirm', 'GET /api/autoconfig/mail/config-v1.1.xml', 'POST /api/autodiscover/autodiscover.xml'];
 
 export { uniqueName };
+
+/** An owner (with optional limits), signed in, and a verified domain an admin created for them. */
+export async function createOwnerWithDomain(
+  t: TestContext,
+  admin: Credentials,
+  limits: { maxMailboxes?: number; maxStorageBytes?: bigint } = {},
+  domain: Record<string, unknown> = {},
+): Promise<{ owner: TestUser; s: Session; domain: { id: string; name: string } }> {
+  const owner = await createUser(t, limits);
+  const s = await login(t.app, owner.email, owner.password);
+  const d = await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: owner.id, verified: true, ...domain });
+  if (d.statusCode !== 201) throw new Error(`domain creation failed: ${d.statusCode} ${d.body}`);
+  return { owner, s, domain: d.json() as { id: string; name: string } };
+}

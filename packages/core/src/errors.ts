@@ -46,6 +46,10 @@ export const ERROR_CODES = [
   'SECOND_FACTOR_INVALID',
   /** The operator's MAILROOM_REQUIRE_2FA policy needs a second factor here (e.g. the last one cannot be removed). */
   'SECOND_FACTOR_REQUIRED',
+  /** A mailbox CSV import (not a dry run, without skipInvalid) has invalid rows: nothing was written; details.errors lists them. */
+  'IMPORT_INVALID',
+  /** A CSV import has more rows than API_IMPORT_MAX_ROWS, or a bulk selection more than the bulk limit. */
+  'TOO_MANY_ROWS',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -34,3 +34,5 @@ export * from './services/webhook-secrets.ts';
 export * from './services/webhooks.ts';
 export * from './services/messages.ts';
 export * from './mbox.ts';
+export * from './services/mailbox-import.ts';
+export * from './services/mailbox-bulk.ts';

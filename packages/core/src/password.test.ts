@@ -81,3 +81,17 @@ describe('dummy verification after ARGON2_* changed', () => {
     expect(await current.verifyDummy('x')).toBe(false);
   });
 });
+
+describe('hashMany (bulk imports and resets)', () => {
+  it('keeps at most `concurrency` hashes in flight: with no waiting line at all it never trips SERVER_BUSY; results keep input order', async () => {
+    const hasher = createPasswordHasher({ ...fast, maxConcurrent: 2, maxQueue: 0 });
+    const passwords = Array.from({ length: 12 }, (_, i) => `bulk password ${i}`);
+    let progress = 0;
+    const hashes = await hasher.hashMany(passwords, { onProgress: (n) => (progress = n) });
+    expect(progress).toBe(12);
+    expect(hasher.stats()).toMatchObject({ hashes: 12, refused: 0 });
+    for (const [i, h] of hashes.entries()) expect((await hasher.verify(h, passwords[i]!)).ok).toBe(true);
+    // The same queue, flooded directly, does refuse: the bound above is hashMany's doing.
+    await expect(Promise.all(passwords.map((p) => hasher.hash(p)))).rejects.toMatchObject({ code: 'SERVER_BUSY' });
+  });
+});

@@ -43,6 +43,14 @@ export interface PasswordHasherStats {
 export interface PasswordHasher {
   readonly params: Argon2Params;
   hash(password: string): Promise<string>;
+  /** Hashes/verifications this hasher runs at once (ARGON2_MAX_CONCURRENT, else one per core). */
+  readonly concurrency: number;
+  /**
+   * Hashes many passwords in parallel (bulk imports, bulk resets): keeps `concurrency` hashes in flight through the same
+   * queue as everything else, never more, so a 10,000-row import uses every core without filling the waiting line that
+   * logins share (ARGON2_MAX_QUEUE). Results are in input order.
+   */
+  hashMany(passwords: readonly string[], opts?: { onProgress?: (done: number) => void }): Promise<string[]>;
   verify(hash: string, password: string): Promise<VerifyResult>;
   /**
    * Spends what verifying a real stored hash costs, for unknown accounts (no user enumeration by timing): the dummy
@@ -116,7 +124,8 @@ export function createPasswordHasher(params: Argon2Params & Argon2Limits = DEFAU
   const hashParams: Argon2Params = { memoryKib: params.memoryKib, timeCost: params.timeCost, parallelism: params.parallelism };
   const optionsFor = (p: Argon2Params) => ({ type: argon2.argon2id, memoryCost: p.memoryKib, timeCost: p.timeCost, parallelism: p.parallelism }) as const;
   const options = optionsFor(hashParams);
-  const queue = new BoundedQueue(params.maxConcurrent || os.availableParallelism(), params.maxQueue ?? DEFAULT_ARGON2_MAX_QUEUE);
+  const concurrency = params.maxConcurrent || os.availableParallelism();
+  const queue = new BoundedQueue(concurrency, params.maxQueue ?? DEFAULT_ARGON2_MAX_QUEUE);
   let verifications = 0;
   let hashes = 0;
   const observed = new Map<string, { params: Argon2Params; count: number }>();
@@ -136,15 +145,32 @@ export function createPasswordHasher(params: Argon2Params & Argon2Limits = DEFAU
     return best?.params ?? hashParams;
   };
 
+  const hash = (password: string) =>
+    queue.run(async () => {
+      hashes++;
+      const h = await argon2.hash(password, options);
+      observeStoredHash(h); // it is about to be stored: the population shifts toward the current parameters
+      return h;
+    });
+
   return {
     params: hashParams,
-    hash: (password) =>
-      queue.run(async () => {
-        hashes++;
-        const hash = await argon2.hash(password, options);
-        observeStoredHash(hash); // it is about to be stored: the population shifts toward the current parameters
-        return hash;
-      }),
+    concurrency,
+    hash,
+    async hashMany(passwords, opts = {}) {
+      const out: string[] = new Array<string>(passwords.length);
+      let next = 0;
+      let done = 0;
+      const worker = async () => {
+        while (next < passwords.length) {
+          const i = next++;
+          out[i] = await hash(passwords[i]!);
+          opts.onProgress?.(++done);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, passwords.length) }, worker));
+      return out;
+    },
     async verify(hash, password) {
       let ok = false;
       await queue.run(async () => {

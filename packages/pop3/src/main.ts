@@ -1,6 +1,5 @@
-import os from 'node:os';
 import { AuthThrottle, createPasswordHasher, sampleStoredHashParams } from '@mailroom/core';
-import { argon2Params, createLogger, loadServerSecret, loadTlsMaterial, onShutdownSignal } from '@mailroom/runtime';
+import { argon2Params, createLogger, loadServerSecret, loadTlsMaterial, onShutdownSignal, sizeThreadPoolForArgon2 } from '@mailroom/runtime';
 import { configFromEnv, databaseOptionsFromEnv, parsePop3Env } from './config.ts';
 import { openPop3Database } from './database.ts';
 import { createPop3Metrics } from './metrics.ts';
@@ -8,7 +7,7 @@ import { PrismaMaildropStore } from './prisma-store.ts';
 import { createPop3Server } from './server.ts';
 
 // argon2 verifies on libuv's thread pool: give it at least one thread per core (must be set before first use).
-process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, os.availableParallelism()));
+sizeThreadPoolForArgon2();
 
 const env = parsePop3Env();
 const logger = createLogger('pop3', env.LOG_LEVEL);

@@ -1,6 +1,7 @@
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { baseEnvSchema, boolSchema, ConfigError, domainOnboardingConfig, parseEnv } from './env.ts';
+import { baseEnvSchema, boolSchema, ConfigError, domainOnboardingConfig, parseEnv, sizeThreadPoolForArgon2, threadPoolSize } from './env.ts';
 
 describe('parseEnv', () => {
   it('applies the documented defaults', () => {
@@ -69,5 +70,15 @@ describe('domain onboarding settings', () => {
     for (const env of [{ MAILROOM_DNS_SERVERS: 'dns.google' }, { MAILROOM_DNS_SERVERS: '127.0.0.1:70000' }, { MAILROOM_DNS_TIMEOUT_MS: '0' }, { DOMAIN_CLAIM_TTL_HOURS: '0' }]) {
       expect(() => parseEnv(baseEnvSchema, env)).toThrow(new RegExp(Object.keys(env)[0]!));
     }
+  });
+});
+
+describe('sizeThreadPoolForArgon2', () => {
+  it('gives libuv at least one thread per core (and never fewer than its default 4), unless the operator set a size', () => {
+    const env: NodeJS.ProcessEnv = {};
+    expect(sizeThreadPoolForArgon2(env)).toBe(Math.max(4, os.availableParallelism()));
+    expect(env.UV_THREADPOOL_SIZE).toBe(String(Math.max(4, os.availableParallelism())));
+    expect(sizeThreadPoolForArgon2({ UV_THREADPOOL_SIZE: '7' })).toBe(7);
+    expect(threadPoolSize({ UV_THREADPOOL_SIZE: 'lots' })).toBe(4);
   });
 });

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
@@ -185,4 +186,20 @@ export const pop3PolicyEnvShape = {
 
 export function pop3PolicyDefaults(env: { POP3_LOGIN_DELAY_S: number; POP3_EXPIRE_DAYS: number | null }): { loginDelaySeconds: number; retentionDays: number | null } {
   return { loginDelaySeconds: env.POP3_LOGIN_DELAY_S, retentionDays: env.POP3_EXPIRE_DAYS };
+}
+
+/**
+ * argon2 runs on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise), so a process hashing on
+ * more cores needs a bigger pool: at least one thread per core, unless the operator set UV_THREADPOOL_SIZE. Call it at
+ * the top of an entry, before anything uses the pool. Returns the pool size in effect.
+ */
+export function sizeThreadPoolForArgon2(env: NodeJS.ProcessEnv = process.env): number {
+  env.UV_THREADPOOL_SIZE ??= String(Math.max(4, os.availableParallelism()));
+  return threadPoolSize(env);
+}
+
+/** libuv's thread pool size as this process was started with (default 4, at most 1024). */
+export function threadPoolSize(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.UV_THREADPOOL_SIZE);
+  return Number.isInteger(n) && n > 0 ? Math.min(n, 1024) : 4;
 }

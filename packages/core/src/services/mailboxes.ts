@@ -11,7 +11,7 @@ import { type Actor, requireUser, visibleDomainWhere } from './principal.ts';
 import { assertMailboxQuotaFits } from './storage-limits.ts';
 import { changedFields, iso, isUniqueViolation, lockTenant, notFound, TENANT_TX, toBigInt, toNumber, type ServiceDeps } from './shared.ts';
 
-const mailboxSelect = {
+export const mailboxSelect = {
   id: true,
   domainId: true,
   localPart: true,
@@ -27,7 +27,7 @@ const mailboxSelect = {
   createdAt: true,
   updatedAt: true,
 } satisfies Prisma.MailboxSelect;
-type MailboxRow = Prisma.MailboxGetPayload<{ select: typeof mailboxSelect }>;
+export type MailboxRow = Prisma.MailboxGetPayload<{ select: typeof mailboxSelect }>;
 
 export function toMailboxDto(r: MailboxRow, domain: string): Mailbox {
   return {
@@ -56,7 +56,7 @@ export function normalizeLocalPartInput(input: string, path = 'localPart'): stri
   return v;
 }
 
-const domainForMailboxSelect = {
+export const domainForMailboxSelect = {
   id: true,
   name: true,
   ownerId: true,
@@ -126,7 +126,7 @@ interface MailboxListRow {
   updated_at: Date;
 }
 
-function escapeLike(v: string): string {
+export function escapeLike(v: string): string {
   return v.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 

@@ -210,8 +210,15 @@ export interface BootstrapAdminResult {
   generatedPassword?: string;
 }
 
+/**
+ * 24 random base64url characters. Never starting with `-`: password CSVs neutralise cells a spreadsheet would read as a
+ * formula (csvCell), which must not alter a password.
+ */
 export function generatePassword(): string {
-  return randomBytes(18).toString('base64url');
+  for (;;) {
+    const password = randomBytes(18).toString('base64url');
+    if (!password.startsWith('-')) return password;
+  }
 }
 
 /** Creates the first admin when no admin exists (idempotent; the launcher calls it at every start). */

@@ -5,13 +5,15 @@ import { Pager } from '@/components/pager';
 import { Pop3PolicyForm } from '@/components/pop3-policy-form';
 import { Alert, Badge, ButtonLink, Card, EmptyState, inputClass, PageHeader, buttonClass, UsageBar } from '@/components/ui';
 import { apiGet, qs, requireUser } from '@/lib/api';
-import { formatBytes, formatDateTime } from '@/lib/format';
+import { formatBytes } from '@/lib/format';
 import type { Alias, Domain, DomainDns, Mailbox, Page } from '@/lib/types';
 import { AliasEditor } from './alias-editor';
 import { DnsRecords } from './dns-records';
 import { RecentDeliveries } from '@/components/delivery-log';
 import { QuotaWarningSettings } from './quota-warning-settings';
 import { DomainSettings } from './domain-settings';
+import { MailboxImportExport } from './mailbox-import';
+import { MailboxTable } from './mailbox-table';
 import { VerifyDomain } from './verify-domain';
 
 export const metadata: Metadata = { title: 'Domain' };
@@ -56,6 +58,7 @@ export default async function DomainPage({ params, searchParams }: { params: Pro
         {verified && !pending && <Alert tone="success">Domain verified: {domain.name} is now active. Mail is accepted once its MX record points here.</Alert>}
         {pending && <VerifyDomain domain={domain} />}
         <Card id="mailboxes" title="Mailboxes">
+          <MailboxImportExport domainId={domain.id} domainName={domain.name} />
           <form role="search" action={base} className="mb-4 flex gap-2">
             <label htmlFor="q" className="sr-only">
               Search mailboxes
@@ -79,38 +82,7 @@ export default async function DomainPage({ params, searchParams }: { params: Pro
               </EmptyState>
             )
           ) : (
-            <div className="-mx-4 overflow-x-auto sm:-mx-6">
-              <table className="min-w-full text-left text-sm">
-                <caption className="sr-only">Mailboxes of {domain.name}</caption>
-                <thead className="border-b border-slate-200 text-xs font-semibold tracking-wide text-slate-600 uppercase">
-                  <tr>
-                    <th scope="col" className="px-4 py-2 sm:px-6">Address</th>
-                    <th scope="col" className="hidden px-4 py-2 md:table-cell">Display name</th>
-                    <th scope="col" className="px-4 py-2">Usage</th>
-                    <th scope="col" className="px-4 py-2">Status</th>
-                    <th scope="col" className="hidden px-4 py-2 lg:table-cell">Last login</th>
-                  </tr>
-                </thead>
-                <tbody className="divide-y divide-slate-100">
-                  {mailboxes.items.map((m) => (
-                    <tr key={m.id}>
-                      <td className="px-4 py-3 sm:px-6">
-                        <Link href={`/mailboxes/${m.id}`} className="font-medium break-all text-brand-700 hover:underline">
-                          {m.address}
-                        </Link>
-                        <div className="text-xs text-slate-600 md:hidden">{m.displayName}</div>
-                      </td>
-                      <td className="hidden px-4 py-3 text-slate-700 md:table-cell">{m.displayName ?? <span className="text-slate-500">—</span>}</td>
-                      <td className="px-4 py-3">
-                        <UsageBar used={m.usedBytes} limit={m.quotaBytes} label={`Storage of ${m.address}`} />
-                      </td>
-                      <td className="px-4 py-3">{m.enabled ? <Badge tone="green">Enabled</Badge> : <Badge tone="slate">Disabled</Badge>}</td>
-                      <td className="hidden px-4 py-3 whitespace-nowrap text-slate-700 lg:table-cell">{formatDateTime(m.lastLoginAt)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <MailboxTable domainId={domain.id} domainName={domain.name} items={mailboxes.items} q={q} hasMore={Boolean(cursor || mailboxes.nextCursor)} />
           )}
           <Pager basePath={base} params={{ q }} cursor={cursor} nextCursor={mailboxes.nextCursor} />
         </Card>

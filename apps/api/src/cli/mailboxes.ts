@@ -1,0 +1,123 @@
+/** `mailboxes import` and `mailboxes export`: the API's CSV import and export, run by the operator against the database. */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { parseArgs } from 'node:util';
+import {
+  AppError, createDnsLookup, createPasswordHasher, exportMailboxesCsv, importMailboxes, normalizeDomain, type ServiceDeps,
+} from '@mailroom/core';
+import { csvLine } from '@mailroom/core/csv';
+import type { MailboxImportIssue } from '@mailroom/core/schemas';
+import type { PrismaClient } from '@mailroom/db';
+import { argon2Params, domainOnboardingConfig } from '@mailroom/runtime';
+import { CLI_ACTOR, UsageError, withDatabase } from './common.ts';
+
+/** The CLI is the operator: no row limit of its own beyond this (the API's is API_IMPORT_MAX_ROWS). */
+const CLI_IMPORT_MAX_ROWS = 100_000;
+
+export const MAILBOXES_HELP = `Usage: npm run mailroom -- mailboxes import <domain> <file.csv> [--dry-run] [--skip-invalid] [--passwords-out <file>]
+       npm run mailroom -- mailboxes export <domain> [file.csv]
+
+import  Creates the mailboxes of a CSV file in <domain> (its name or id). Header row with the columns address (local part
+        or full address; required), password (empty: generated), displayName, quota (bytes, 2 GB, 500MiB, 2G, unlimited;
+        empty: the domain default), enabled (true/false, yes/no, 1/0). UTF-8 with or without BOM, CRLF or LF.
+        Every row is checked first; any invalid row stops the import (nothing written) unless --skip-invalid.
+        Prints one line per invalid row: row, field, code, message. Exit code 1 when rows are invalid (and nothing
+        was imported), else 0.
+  --dry-run              Check every row and report; write nothing
+  --skip-invalid         Import the valid rows, report the invalid ones
+  --passwords-out <file> Write the generated passwords (address,password CSV, mode 0600) there instead of to stdout
+
+export  Writes the domain's mailboxes as CSV (address, displayName, quota, usedBytes, messageCount, enabled, lastLoginAt,
+        createdAt; no secrets) to the file, or to stdout.`;
+
+async function resolveDomainId(prisma: PrismaClient, domain: string): Promise<string> {
+  const byId = /^[0-9a-f-]{36}$/i.test(domain) ? await prisma.domain.findUnique({ where: { id: domain }, select: { id: true } }) : null;
+  if (byId) return byId.id;
+  const name = normalizeDomain(domain);
+  const byName = name ? await prisma.domain.findFirst({ where: { name }, select: { id: true } }) : null;
+  if (!byName) throw new UsageError(`no domain ${domain}`);
+  return byName.id;
+}
+
+function printIssues(issues: MailboxImportIssue[], total: number): void {
+  for (const i of issues) console.error(`row ${i.row}${i.field ? ` ${i.field}` : ''}: ${i.code}: ${i.message}`);
+  if (total > issues.length) console.error(`… and ${total - issues.length} more`);
+}
+
+async function writeFileFrom(file: string, chunks: AsyncIterable<string> | string[], mode?: number): Promise<void> {
+  const out = createWriteStream(file, mode ? { mode } : {});
+  for await (const chunk of chunks) if (!out.write(chunk)) await once(out, 'drain');
+  out.end();
+  await once(out, 'finish');
+}
+
+async function mailboxesImport(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { 'dry-run': { type: 'boolean' }, 'skip-invalid': { type: 'boolean' }, 'passwords-out': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    console.log(MAILBOXES_HELP);
+    return 0;
+  }
+  const [domain, file] = positionals;
+  if (!domain || !file || positionals.length > 2) throw new UsageError(`expected <domain> <file.csv>\n\n${MAILBOXES_HELP}`);
+  return withDatabase(async (prisma, env) => {
+    const onboarding = domainOnboardingConfig(env);
+    const deps: ServiceDeps = {
+      prisma,
+      hasher: createPasswordHasher(argon2Params(env)),
+      passwordPolicy: { minLength: env.PASSWORD_MIN_LENGTH },
+      onboarding: { ...onboarding, dns: createDnsLookup(onboarding.dns) },
+    };
+    const domainId = await resolveDomainId(prisma, domain);
+    const opts = { dryRun: Boolean(values['dry-run']), skipInvalid: Boolean(values['skip-invalid']), maxRows: CLI_IMPORT_MAX_ROWS };
+    let report;
+    try {
+      report = await importMailboxes(deps, CLI_ACTOR, domainId, createReadStream(file), opts);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'IMPORT_INVALID') {
+        const d = err.details as { errors: MailboxImportIssue[]; errorCount: number };
+        printIssues(d.errors, d.errorCount);
+      }
+      throw err;
+    }
+    printIssues(report.errors, report.errorCount);
+    const verb = report.dryRun ? 'would create' : 'created';
+    console.log(`${report.rows} row(s): ${report.valid} valid, ${report.invalid} invalid; ${verb} ${report.dryRun ? report.valid : report.created} mailbox(es)` +
+      (report.dryRun ? ` (${report.passwordsToGenerate} generated password(s))` : ''));
+    if (report.generatedPasswords.length) {
+      const lines = [csvLine(['address', 'password']), ...report.generatedPasswords.map((g) => csvLine([g.address, g.password]))];
+      if (values['passwords-out']) {
+        await writeFileFrom(values['passwords-out'], lines, 0o600);
+        console.log(`${report.generatedPasswords.length} generated password(s) written to ${values['passwords-out']} (shown only once)`);
+      } else {
+        console.log('Generated passwords (shown only once):');
+        process.stdout.write(lines.join(''));
+      }
+    }
+    return report.invalid > 0 && report.dryRun ? 1 : 0;
+  });
+}
+
+async function mailboxesExport(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  if (values.help) {
+    console.log(MAILBOXES_HELP);
+    return 0;
+  }
+  const [domain, file] = positionals;
+  if (!domain || positionals.length > 2) throw new UsageError(`expected <domain> [file.csv]\n\n${MAILBOXES_HELP}`);
+  return withDatabase(async (prisma) => {
+    const { lines } = await exportMailboxesCsv(prisma, CLI_ACTOR, await resolveDomainId(prisma, domain));
+    if (file) await writeFileFrom(file, lines);
+    else for await (const chunk of lines) if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+    return 0;
+  });
+}
+
+export async function mailboxesCommand(action: 'import' | 'export', args: string[]): Promise<number> {
+  return action === 'import' ? mailboxesImport(args) : mailboxesExport(args);
+}
