@@ -18,6 +18,7 @@ import type { RouteContext } from './routes/common.ts';
 import { domainRoutes } from './routes/domains.ts';
 import { mailboxRoutes } from './routes/mailboxes.ts';
 import { ownerRoutes } from './routes/owners.ts';
+import { passkeyRoutes } from './routes/passkeys.ts';
 
 export interface AppDeps {
   prisma: PrismaClient;
@@ -89,6 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await apiKeyRoutes(zapp, ctx);
       await auditRoutes(zapp, ctx);
       await clientSettingsRoutes(zapp, ctx);
+      await passkeyRoutes(zapp, ctx);
     },
     { prefix: '/api/v1' },
   );

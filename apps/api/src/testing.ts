@@ -133,9 +133,16 @@ export const EXPECTED_OPERATIONS = [
   'POST /api/v1/me/mobileconfig',
   'GET /api/autoconfig/mail/config-v1.1.xml',
   'POST /api/autodiscover/autodiscover.xml',
+  'GET /api/v1/me/passkeys',
+  'POST /api/v1/me/passkeys/registration-options',
+  'POST /api/v1/me/passkeys',
+  'PATCH /api/v1/me/passkeys/{passkeyId}',
+  'DELETE /api/v1/me/passkeys/{passkeyId}',
+  'POST /api/v1/auth/passkey/options',
+  'POST /api/v1/auth/passkey/login',
 ].sort();
 
 /** Public operations: no credentials, so no 401 to document. */
-export const PUBLIC_OPERATIONS = ['POST /api/v1/auth/login', 'GET /api/autoconfig/mail/config-v1.1.xml', 'POST /api/autodiscover/autodiscover.xml'];
+export const PUBLIC_OPERATIONS = ['POST /api/v1/auth/login', 'POST /api/v1/auth/passkey/options', 'POST /api/v1/auth/passkey/login', 'GET /api/autoconfig/mail/config-v1.1.xml', 'POST /api/autodiscover/autodiscover.xml'];
 
 export { uniqueName };

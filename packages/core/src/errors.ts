@@ -38,6 +38,8 @@ export const ERROR_CODES = [
   'DNS_RECORD_MISMATCH',
   /** Too many password hashes/verifications queued in this process (ARGON2_MAX_QUEUE): retry after a moment. */
   'SERVER_BUSY',
+  /** A passkey registration the server could not verify (wrong or used challenge, other origin, malformed attestation). */
+  'PASSKEY_REJECTED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -20,3 +20,4 @@ export * from './services/hosted-domains.ts';
 export * from './services/autoconfig.ts';
 export * from './services/dns.ts';
 export * from './services/domain-onboarding.ts';
+export * from './services/passkeys.ts';

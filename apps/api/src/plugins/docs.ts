@@ -63,6 +63,7 @@ export const docsPlugin = fp(async (app: FastifyInstance) => {
         { name: 'aliases', description: 'Aliases and catch-alls to internal mailboxes' },
         { name: 'api-keys', description: 'Scoped API keys' },
         { name: 'audit', description: 'Who changed what' },
+        { name: 'passkeys', description: 'WebAuthn passkeys of panel users: add, name, remove (passwordless sign-in is under auth)' },
         { name: 'autoconfig', description: 'Mail client settings: Thunderbird autoconfig and Outlook autodiscover (public), the connection card' },
       ],
       components: {

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { getMe, login, logout, changeOwnPassword, csrfTokenFor } from '@mailroom/core';
+import { getMe, login, logout, changeOwnPassword, csrfTokenFor, type LoginResult } from '@mailroom/core';
 import { changeOwnPasswordBodySchema, loginBodySchema, meSchema, problemSchema, SESSION_COOKIE } from '@mailroom/core/schemas';
 import { actorOf } from '../plugins/auth.ts';
 import { noContentSchema, problems, READ_SECURITY, WRITE_SECURITY, type RouteContext, type ZodApp } from './common.ts';
@@ -12,6 +12,15 @@ function sessionCookieOptions(req: FastifyRequest, ctx: RouteContext) {
   return { path: '/', httpOnly: true, sameSite: 'lax', secure: ctx.config.sessionCookieSecure || req.protocol === 'https' } as const;
 }
 
+/** What a sign-in route answers (password or passkey): the principal, or why not. */
+export const SIGN_IN_RESPONSES = { 200: meSchema, 400: problemSchema, 401: problemSchema, 403: problemSchema, 429: problemSchema };
+
+/** A completed sign-in (password or passkey): the session cookie, and the principal with its CSRF token as the body. */
+export function replyWithSession(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, result: LoginResult) {
+  reply.setCookie(SESSION_COOKIE, result.token, { ...sessionCookieOptions(req, ctx), maxAge: Math.floor(ctx.config.sessionTtlMs / 1000) });
+  return getMe(ctx.services.prisma, result.principal, { csrfToken: result.csrfToken, passwordPolicy: ctx.services.passwordPolicy });
+}
+
 export async function authRoutes(app: ZodApp, ctx: RouteContext): Promise<void> {
   app.post('/auth/login', {
     schema: {
@@ -21,13 +30,12 @@ export async function authRoutes(app: ZodApp, ctx: RouteContext): Promise<void> 
       description:
         'Sets the HttpOnly session cookie and returns the CSRF token to send as `x-csrf-token` on unsafe requests. Unknown accounts and wrong passwords get the same 401 INVALID_CREDENTIALS. Repeated failures are throttled per network and per account: 429 THROTTLED with Retry-After.',
       body: loginBodySchema,
-      response: { 200: meSchema, 400: problemSchema, 401: problemSchema, 403: problemSchema, 429: problemSchema },
+      response: SIGN_IN_RESPONSES,
       security: [],
     },
     handler: async (req, reply) => {
       const result = await login(ctx.auth, { email: req.body.email, password: req.body.password, ip: req.ip, userAgent: req.headers['user-agent'], previousToken: req.cookies[SESSION_COOKIE] });
-      reply.setCookie(SESSION_COOKIE, result.token, { ...sessionCookieOptions(req, ctx), maxAge: Math.floor(ctx.config.sessionTtlMs / 1000) });
-      return getMe(ctx.services.prisma, result.principal, { csrfToken: result.csrfToken, passwordPolicy: ctx.services.passwordPolicy });
+      return replyWithSession(req, reply, ctx, result);
     },
   });
 

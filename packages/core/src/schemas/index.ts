@@ -9,3 +9,4 @@ export * from './aliases.ts';
 export * from './api-keys.ts';
 export * from './audit.ts';
 export * from './autoconfig.ts';
+export * from './passkeys.ts';

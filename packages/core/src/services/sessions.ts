@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { PrismaClient } from '@mailroom/db';
 import { AppError } from '../errors.ts';
 import type { PasswordHasher } from '../password.ts';
@@ -6,6 +6,7 @@ import type { ChangeOwnPasswordBody, Me } from '../schemas/auth.ts';
 import { recordAudit } from './audit.ts';
 import type { AuthThrottle, PasswordCheck } from './auth-throttle.ts';
 import { authenticateMailbox } from './mailbox-auth.ts';
+import { createLoginSession } from './login-session.ts';
 import { revokeUserApiKeys, sha256Hex } from './api-keys.ts';
 import { assertPasswordPolicy, type PasswordPolicy } from './password-policy.ts';
 import type { Actor, MailboxPrincipal, Principal, UserPrincipal } from './principal.ts';
@@ -53,7 +54,7 @@ export function checkCsrf(csrfHash: string, presented: string | undefined): bool
 
 const INVALID = () => new AppError('INVALID_CREDENTIALS', 'Invalid email or password');
 
-function throttled(retryAfterSeconds: number): AppError {
+export function throttled(retryAfterSeconds: number): AppError {
   return new AppError('THROTTLED', `Too many failed sign-in attempts; try again in ${retryAfterSeconds} s`, { details: { retryAfterSeconds } });
 }
 
@@ -87,27 +88,7 @@ export async function login(deps: AuthDeps, input: LoginInput): Promise<LoginRes
   if (attempt.status === 'throttled') throw throttled(attempt.retryAfterSeconds);
   const principal = attempt.status === 'ok' ? attempt.value : undefined;
   if (!principal) throw INVALID();
-  const token = randomBytes(32).toString('base64url');
-  const csrfToken = csrfTokenFor(deps.secret, token);
-  const expiresAt = new Date(Date.now() + deps.sessionTtlMs);
-  if (input.previousToken) await deps.prisma.session.deleteMany({ where: { tokenHash: sha256Hex(input.previousToken) } });
-  const session = await deps.prisma.session.create({
-    data: {
-      tokenHash: sha256Hex(token),
-      csrfHash: sha256Hex(csrfToken),
-      userId: principal.kind === 'user' ? principal.userId : null,
-      mailboxId: principal.kind === 'mailbox' ? principal.mailboxId : null,
-      ip: input.ip,
-      userAgent: input.userAgent?.slice(0, 500) ?? null,
-      expiresAt,
-    },
-    select: { id: true },
-  });
-  principal.sessionId = session.id;
-  if (principal.kind === 'user') {
-    await recordAudit(deps.prisma, { principal, ip: input.ip }, { action: 'auth.login', targetType: 'user', targetId: principal.userId, ownerId: principal.role === 'OWNER' ? principal.userId : null, details: {} });
-  }
-  return { token, csrfToken, expiresAt, principal };
+  return createLoginSession(deps, { principal, ip: input.ip, userAgent: input.userAgent, previousToken: input.previousToken });
 }
 
 export interface SessionAuth {

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import {
+  addPasskey, listPasskeys, loginWithPasskey, passkeyAuthenticationOptions, passkeyRegistrationOptions, removePasskey, renamePasskey,
+} from '@mailroom/core';
+import {
+  addPasskeyBodySchema, passkeyAuthenticationOptionsSchema, passkeyListSchema, passkeyLoginBodySchema, passkeyParamsSchema,
+  passkeyRegistrationOptionsSchema, passkeySchema, problemSchema, renamePasskeyBodySchema, SESSION_COOKIE,
+} from '@mailroom/core/schemas';
+import { actorOf } from '../plugins/auth.ts';
+import { replyWithSession, SIGN_IN_RESPONSES } from './auth.ts';
+import { noContentSchema, problems, type RouteContext, type ZodApp } from './common.ts';
+
+const SESSION_ONLY = [{ sessionCookie: [] }];
+const SESSION_WRITE = [{ sessionCookie: [], csrfToken: [] }];
+/** Options routes take no input: an empty JSON object, or no body. */
+const noInputSchema = z.object({}).optional();
+
+/** WebAuthn passkeys of panel users: registration and management under /me, passwordless sign-in under /auth. */
+export async function passkeyRoutes(app: ZodApp, ctx: RouteContext): Promise<void> {
+  const { prisma } = ctx.services;
+  const webauthn = ctx.config.webauthn;
+
+  app.get('/me/passkeys', {
+    schema: { tags: ['passkeys'], operationId: 'listPasskeys', summary: 'Your passkeys (sessions of panel users only)', response: { 200: passkeyListSchema, ...problems() }, security: SESSION_ONLY },
+    handler: async (req) => ({ items: await listPasskeys(prisma, actorOf(req)) }),
+  });
+
+  app.post('/me/passkeys/registration-options', {
+    schema: {
+      tags: ['passkeys'],
+      operationId: 'passkeyRegistrationOptions',
+      summary: 'Start adding a passkey: options for navigator.credentials.create() (a single-use challenge)',
+      description: `Pass the answer to startRegistration() (@simplewebauthn/browser) and send its result to POST /me/passkeys within ${webauthn.challengeTtlMs / 1000} s.`,
+      body: noInputSchema,
+      response: { 200: passkeyRegistrationOptionsSchema, ...problems() },
+      security: SESSION_WRITE,
+    },
+    handler: async (req) => passkeyRegistrationOptions(prisma, webauthn, actorOf(req)),
+  });
+
+  app.post('/me/passkeys', {
+    schema: {
+      tags: ['passkeys'],
+      operationId: 'addPasskey',
+      summary: 'Add a passkey: the registration response to your latest challenge, and a name for it',
+      description: 'A response to a challenge that was not handed to you, has expired or was already answered, or that comes from another origin, is refused with 400 PASSKEY_REJECTED.',
+      body: addPasskeyBodySchema,
+      response: { 201: passkeySchema, ...problems(409) },
+      security: SESSION_WRITE,
+    },
+    handler: async (req, reply) => reply.code(201).send(await addPasskey(prisma, webauthn, actorOf(req), req.body)),
+  });
+
+  app.patch('/me/passkeys/:passkeyId', {
+    schema: { tags: ['passkeys'], operationId: 'renamePasskey', summary: 'Rename one of your passkeys', params: passkeyParamsSchema, body: renamePasskeyBodySchema, response: { 200: passkeySchema, ...problems() }, security: SESSION_WRITE },
+    handler: async (req) => renamePasskey(prisma, actorOf(req), req.params.passkeyId, req.body.name),
+  });
+
+  app.delete('/me/passkeys/:passkeyId', {
+    schema: { tags: ['passkeys'], operationId: 'removePasskey', summary: 'Remove one of your passkeys', params: passkeyParamsSchema, response: { 204: noContentSchema, ...problems() }, security: SESSION_WRITE },
+    handler: async (req, reply) => {
+      await removePasskey(prisma, actorOf(req), req.params.passkeyId);
+      return reply.code(204).send(null);
+    },
+  });
+
+  app.post('/auth/passkey/options', {
+    schema: {
+      tags: ['auth'],
+      operationId: 'passkeyLoginOptions',
+      summary: 'Passwordless sign-in, step 1: options for navigator.credentials.get() (discoverable credentials, no username)',
+      body: noInputSchema,
+      response: { 200: passkeyAuthenticationOptionsSchema, 400: problemSchema },
+      security: [],
+    },
+    handler: async () => passkeyAuthenticationOptions(prisma, webauthn),
+  });
+
+  app.post('/auth/passkey/login', {
+    schema: {
+      tags: ['auth'],
+      operationId: 'passkeyLogin',
+      summary: 'Passwordless sign-in, step 2: the assertion; sets the same session cookie as POST /auth/login',
+      description:
+        'Each challenge is answered once. Unknown passkeys, replayed or foreign challenges, bad signatures and counters that went backwards all get 401 INVALID_CREDENTIALS and count as failed sign-ins (429 THROTTLED with Retry-After); a disabled account gets 403 ACCOUNT_DISABLED.',
+      body: passkeyLoginBodySchema,
+      response: SIGN_IN_RESPONSES,
+      security: [],
+    },
+    handler: async (req, reply) => {
+      const result = await loginWithPasskey(
+        { ...ctx.auth, webauthn },
+        { response: req.body.response, ip: req.ip, userAgent: req.headers['user-agent'], previousToken: req.cookies[SESSION_COOKIE] },
+      );
+      return replyWithSession(req, reply, ctx, result);
+    },
+  });
+}

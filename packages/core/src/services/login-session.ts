@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import type { PrismaClient } from '@mailroom/db';
+import { recordAudit } from './audit.ts';
+import { sha256Hex } from './api-keys.ts';
+import type { MailboxPrincipal, UserPrincipal } from './principal.ts';
+import { csrfTokenFor, type LoginResult } from './sessions.ts';
+
+export type LoginPrincipal = UserPrincipal | MailboxPrincipal;
+
+export interface CreateLoginSessionInput {
+  principal: LoginPrincipal;
+  ip: string;
+  userAgent?: string | undefined;
+  /** Token of a session cookie the browser still sent: replaced, never reused (no session fixation). */
+  previousToken?: string | undefined;
+  /** How the sign-in was completed (`password`, `passkey` …): recorded in the audit event. */
+  method?: string;
+}
+
+/**
+ * The one place a sign-in becomes a session: after a password or after a passkey. Sets principal.sessionId and audits
+ * `auth.login` for panel users.
+ */
+export async function createLoginSession(
+  deps: { prisma: PrismaClient; secret: string; sessionTtlMs: number },
+  input: CreateLoginSessionInput,
+): Promise<LoginResult> {
+  const { principal } = input;
+  const token = randomBytes(32).toString('base64url');
+  const csrfToken = csrfTokenFor(deps.secret, token);
+  const expiresAt = new Date(Date.now() + deps.sessionTtlMs);
+  if (input.previousToken) await deps.prisma.session.deleteMany({ where: { tokenHash: sha256Hex(input.previousToken) } });
+  const session = await deps.prisma.session.create({
+    data: {
+      tokenHash: sha256Hex(token),
+      csrfHash: sha256Hex(csrfToken),
+      userId: principal.kind === 'user' ? principal.userId : null,
+      mailboxId: principal.kind === 'mailbox' ? principal.mailboxId : null,
+      ip: input.ip,
+      userAgent: input.userAgent?.slice(0, 500) ?? null,
+      expiresAt,
+    },
+    select: { id: true },
+  });
+  principal.sessionId = session.id;
+  if (principal.kind === 'user') {
+    const details = input.method && input.method !== 'password' ? { method: input.method } : {};
+    await recordAudit(deps.prisma, { principal, ip: input.ip }, { action: 'auth.login', targetType: 'user', targetId: principal.userId, ownerId: principal.role === 'OWNER' ? principal.userId : null, details });
+  }
+  return { token, csrfToken, expiresAt, principal };
+}
