@@ -13,6 +13,7 @@ export type {
   Mailbox,
   Me,
   Owner,
+  Passkey,
   Problem,
 } from '@mailroom/core/schemas';
 

@@ -31,14 +31,14 @@ async function enrol(opts: { role?: 'ADMIN' | 'OWNER'; counterStep?: number; nam
   const user = await createUser(t, { role: opts.role ?? 'OWNER' });
   const session = await login(t.app, user.email, user.password, uniqueIp());
   const auth = new SoftAuthenticator({ origin: ORIGIN, counterStep: opts.counterStep ?? 1 });
-  const options = (await call(t.app, session, 'POST', '/api/v1/me/passkeys/registration-options')).json();
+  const options = (await call(t.app, session, 'POST', '/api/v1/me/passkeys/registration-options', {})).json();
   const res = await call(t.app, session, 'POST', '/api/v1/me/passkeys', { name: opts.name ?? 'Laptop', response: auth.register(options).response });
   expect(res.statusCode, res.body).toBe(201);
   return { user, session, auth, passkeyId: res.json().id };
 }
 
 async function loginOptions(ip = uniqueIp()) {
-  const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/passkey/options', remoteAddress: ip });
+  const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/passkey/options', payload: {}, remoteAddress: ip });
   expect(res.statusCode, res.body).toBe(200);
   return res.json() as { challenge: string; rpId: string; allowCredentials?: unknown[]; userVerification: string };
 }
@@ -50,7 +50,7 @@ async function passkeyLogin(response: unknown, ip = uniqueIp()) {
 describe('passkey registration and management', () => {
   test('registration options ask for a discoverable credential with user verification preferred, excluding known passkeys', async () => {
     const { session } = await enrol();
-    const options = (await call(t.app, session, 'POST', '/api/v1/me/passkeys/registration-options')).json();
+    const options = (await call(t.app, session, 'POST', '/api/v1/me/passkeys/registration-options', {})).json();
     expect(options).toMatchObject({ rp: { id: 'localhost', name: 'Mailroom' }, attestation: 'none', authenticatorSelection: { residentKey: 'required', userVerification: 'preferred' } });
     expect(options.excludeCredentials).toHaveLength(1);
     expect(options.challenge.length).toBeGreaterThanOrEqual(32);
@@ -58,7 +58,7 @@ describe('passkey registration and management', () => {
 
   test('several passkeys per user: add, list with last use, rename, remove; every change audited', async () => {
     const { user, session, auth, passkeyId } = await enrol({ name: 'Laptop' });
-    const options = (await call(t.app, session, 'POST', '/api/v1/me/passkeys/registration-options')).json();
+    const options = (await call(t.app, session, 'POST', '/api/v1/me/passkeys/registration-options', {})).json();
     const second = await call(t.app, session, 'POST', '/api/v1/me/passkeys', { name: 'Phone', response: auth.register(options).response });
     expect(second.statusCode, second.body).toBe(201);
     expect(second.json()).toMatchObject({ name: 'Phone', transports: ['internal'], lastUsedAt: null });
@@ -88,22 +88,22 @@ describe('passkey registration and management', () => {
   test('abuse: a registration answering another user\'s challenge, a used challenge, another origin or an expired challenge is refused', async () => {
     const a = await enrol();
     const b = await enrol();
-    const optionsOfA = (await call(t.app, a.session, 'POST', '/api/v1/me/passkeys/registration-options')).json();
+    const optionsOfA = (await call(t.app, a.session, 'POST', '/api/v1/me/passkeys/registration-options', {})).json();
     const forA = a.auth.register(optionsOfA).response;
     const stolen = await call(t.app, b.session, 'POST', '/api/v1/me/passkeys', { name: 'x', response: forA });
     expect([stolen.statusCode, stolen.json().code]).toEqual([400, 'PASSKEY_REJECTED']);
 
-    const fresh = (await call(t.app, a.session, 'POST', '/api/v1/me/passkeys/registration-options')).json();
+    const fresh = (await call(t.app, a.session, 'POST', '/api/v1/me/passkeys/registration-options', {})).json();
     const once = a.auth.register(fresh).response;
     expect((await call(t.app, a.session, 'POST', '/api/v1/me/passkeys', { name: 'once', response: once })).statusCode).toBe(201);
     const again = a.auth.register(fresh).response; // a new credential, the same (used) challenge
     expect((await call(t.app, a.session, 'POST', '/api/v1/me/passkeys', { name: 'twice', response: again })).json().code).toBe('PASSKEY_REJECTED');
 
-    const forOrigin = (await call(t.app, a.session, 'POST', '/api/v1/me/passkeys/registration-options')).json();
+    const forOrigin = (await call(t.app, a.session, 'POST', '/api/v1/me/passkeys/registration-options', {})).json();
     const phished = a.auth.register(forOrigin, { origin: 'https://evil.example' }).response;
     expect((await call(t.app, a.session, 'POST', '/api/v1/me/passkeys', { name: 'evil', response: phished })).json().code).toBe('PASSKEY_REJECTED');
 
-    const late = (await call(t.app, a.session, 'POST', '/api/v1/me/passkeys/registration-options')).json();
+    const late = (await call(t.app, a.session, 'POST', '/api/v1/me/passkeys/registration-options', {})).json();
     await t.prisma.webauthnChallenge.updateMany({ where: { userId: a.user.id, purpose: 'registration' }, data: { expiresAt: new Date(Date.now() - 1000) } });
     expect((await call(t.app, a.session, 'POST', '/api/v1/me/passkeys', { name: 'late', response: a.auth.register(late).response })).json().code).toBe('PASSKEY_REJECTED');
     expect(await t.prisma.passkey.count({ where: { userId: b.user.id } })).toBe(1);
@@ -113,14 +113,14 @@ describe('passkey registration and management', () => {
   test('abuse: API keys and mailbox sessions cannot manage passkeys (403); a signed-out client gets 401', async () => {
     const { user } = await enrol();
     const key = await createKey(t.prisma, user.id, ['domains:write', 'mailboxes:write']);
-    for (const [method, url] of [['GET', '/api/v1/me/passkeys'], ['POST', '/api/v1/me/passkeys/registration-options']] as const) {
-      expect((await call(t.app, { key }, method, url)).json().code).toBe('FORBIDDEN');
-      expect((await call(t.app, null, method, url)).statusCode).toBe(401);
+    for (const [method, url, body] of [['GET', '/api/v1/me/passkeys', undefined], ['POST', '/api/v1/me/passkeys/registration-options', {}]] as const) {
+      expect((await call(t.app, { key }, method, url, body)).json().code).toBe('FORBIDDEN');
+      expect((await call(t.app, null, method, url, body)).statusCode).toBe(401);
     }
     const domain = await t.prisma.domain.create({ data: { name: `${uniqueName('d')}.example`, ownerId: user.id, verifiedAt: new Date() } });
     await t.prisma.mailbox.create({ data: { domainId: domain.id, localPart: 'user', passwordHash: await t.hasher.hash(STRONG_PASSWORD) } });
     const mailboxSession = await login(t.app, `user@${domain.name}`, STRONG_PASSWORD, uniqueIp());
-    expect((await call(t.app, mailboxSession, 'POST', '/api/v1/me/passkeys/registration-options')).json().code).toBe('FORBIDDEN');
+    expect((await call(t.app, mailboxSession, 'POST', '/api/v1/me/passkeys/registration-options', {})).json().code).toBe('FORBIDDEN');
   });
 });
 
@@ -164,7 +164,7 @@ describe('passwordless sign-in', () => {
     const { user, session, auth } = await enrol();
     const options = await loginOptions();
     expect((await passkeyLogin(auth.assert(options, { challenge: Buffer.from('made up by the attacker!').toString('base64url') }))).json().code).toBe('INVALID_CREDENTIALS');
-    const registration = (await call(t.app, session, 'POST', '/api/v1/me/passkeys/registration-options')).json();
+    const registration = (await call(t.app, session, 'POST', '/api/v1/me/passkeys/registration-options', {})).json();
     expect((await passkeyLogin(auth.assert(options, { challenge: registration.challenge }))).json().code).toBe('INVALID_CREDENTIALS');
     expect((await passkeyLogin(auth.assert(options, { origin: 'https://evil.example' }))).json().code).toBe('INVALID_CREDENTIALS');
     // (a fourth failure of this account would be throttled: the expired challenge is tried by another user)

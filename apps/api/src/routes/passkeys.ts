@@ -12,8 +12,8 @@ import { noContentSchema, problems, type RouteContext, type ZodApp } from './com
 
 const SESSION_ONLY = [{ sessionCookie: [] }];
 const SESSION_WRITE = [{ sessionCookie: [], csrfToken: [] }];
-/** Options routes take no input: an empty JSON object, or no body. */
-const noInputSchema = z.object({}).optional();
+/** Options routes take no input: send an empty JSON object. */
+const noInputSchema = z.object({}).describe('Empty: {}');
 
 /** WebAuthn passkeys of panel users: registration and management under /me, passwordless sign-in under /auth. */
 export async function passkeyRoutes(app: ZodApp, ctx: RouteContext): Promise<void> {

@@ -1,14 +1,17 @@
 import type { Metadata } from 'next';
 import { Card, PageHeader } from '@/components/ui';
-import { requireMe } from '@/lib/api';
+import { apiGet, requireMe } from '@/lib/api';
+import type { Passkey } from '@/lib/types';
 import { formatDateTime } from '@/lib/format';
 import { ChangePasswordForm } from './change-password-form';
+import { PasskeysSection } from './passkeys';
 
 export const metadata: Metadata = { title: 'Account' };
 
 export default async function AccountPage() {
   const me = await requireMe();
   const who = me.user?.email ?? me.mailbox?.address ?? '';
+  const passkeys = me.user && me.authMethod === 'session' ? (await apiGet<{ items: Passkey[] }>('/me/passkeys')).items : null;
   return (
     <>
       <PageHeader title={me.mailbox ? 'Change password' : 'Account'} description={`Signed in as ${who}`} />
@@ -34,6 +37,11 @@ export default async function AccountPage() {
         <Card id="password" title={me.mailbox ? 'Mailbox password' : 'Change password'} description={me.mailbox ? 'This is the password your mail program uses, too: update it there afterwards.' : 'Choose a long password you do not use anywhere else.'}>
           <ChangePasswordForm username={who} />
         </Card>
+        {passkeys && (
+          <Card id="passkeys" title="Passkeys" description="Sign in without a password, with your device's screen lock or a security key. Add one per device.">
+            <PasskeysSection initial={passkeys} />
+          </Card>
+        )}
       </div>
     </>
   );
