@@ -19,6 +19,7 @@ import { domainRoutes } from './routes/domains.ts';
 import { mailboxRoutes } from './routes/mailboxes.ts';
 import { ownerRoutes } from './routes/owners.ts';
 import { passkeyRoutes } from './routes/passkeys.ts';
+import { secondFactorRoutes } from './routes/second-factor.ts';
 
 export interface AppDeps {
   prisma: PrismaClient;
@@ -64,6 +65,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       secret: deps.secret,
       sessionTtlMs: deps.config.sessionTtlMs,
       throttleSleepMaxMs: deps.config.throttleSleepMaxMs,
+      twoFactorPolicy: deps.config.requireTwoFactor,
+      totpIssuer: `Mailroom (${deps.config.publicHost})`,
     },
   };
 
@@ -83,6 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         return payload;
       });
       await authRoutes(zapp, ctx);
+      await secondFactorRoutes(zapp, ctx);
       await ownerRoutes(zapp, ctx);
       await domainRoutes(zapp, ctx);
       await mailboxRoutes(zapp, ctx);

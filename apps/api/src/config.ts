@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import type { Argon2Limits, Argon2Params, WebAuthnConfig } from '@mailroom/core';
+import { TWO_FACTOR_POLICIES, type Argon2Limits, type Argon2Params, type TwoFactorPolicy, type WebAuthnConfig } from '@mailroom/core';
 import type { ClientSettings } from '@mailroom/core/schemas';
 import { parseTrustedProxies, type TrustedProxies } from '@mailroom/core/forwarded';
 import {
@@ -95,6 +95,8 @@ export const apiEnvSchema = baseEnvSchema.extend({
   WEBAUTHN_RP_NAME: z.string().trim().min(1).max(100).default('Mailroom'),
   /** Passkeys: how long a registration or sign-in challenge may be answered. */
   WEBAUTHN_CHALLENGE_TTL_SECONDS: z.coerce.number().int().min(30).max(900).default(300),
+  /** Who must sign in with a second factor: `off`, `admins`, or `all` (admins, owners and mailbox users). */
+  MAILROOM_REQUIRE_2FA: z.enum(TWO_FACTOR_POLICIES).default('off'),
 }).superRefine((env, ctx) => {
   const r = resolveWebAuthn(env);
   if ('error' in r) ctx.addIssue({ code: 'custom', message: r.error, path: [r.error.split(':')[0]!] });
@@ -122,6 +124,8 @@ export interface ApiConfig {
   onboarding: DomainOnboardingConfig;
   /** Passkeys: relying party ID, origins, challenge lifetime (WEBAUTHN_*). */
   webauthn: WebAuthnConfig;
+  /** MAILROOM_REQUIRE_2FA: who must have a second factor (users without one enrol at sign-in). */
+  requireTwoFactor: TwoFactorPolicy;
 }
 
 export function toApiConfig(env: ApiEnv): ApiConfig {
@@ -146,6 +150,7 @@ export function toApiConfig(env: ApiEnv): ApiConfig {
     },
     onboarding: domainOnboardingConfig(env),
     webauthn: webauthnConfig(env),
+    requireTwoFactor: env.MAILROOM_REQUIRE_2FA,
   };
 }
 

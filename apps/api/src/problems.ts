@@ -37,6 +37,9 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   DNS_RECORD_MISMATCH: 422,
   PASSKEY_REJECTED: 400,
   INTERNAL: 500,
+  CHALLENGE_INVALID: 401,
+  SECOND_FACTOR_INVALID: 401,
+  SECOND_FACTOR_REQUIRED: 403,
 };
 
 const TITLES: Partial<Record<number, string>> = {

@@ -98,6 +98,16 @@ export const EXPECTED_OPERATIONS = [
   'POST /api/v1/auth/logout',
   'GET /api/v1/me',
   'PUT /api/v1/me/password',
+  'POST /api/v1/auth/login/second-factor',
+  'POST /api/v1/auth/login/enrol/totp',
+  'POST /api/v1/auth/login/enrol/totp/confirm',
+  'GET /api/v1/me/2fa',
+  'POST /api/v1/me/2fa/totp',
+  'POST /api/v1/me/2fa/totp/confirm',
+  'POST /api/v1/me/2fa/totp/disable',
+  'POST /api/v1/me/2fa/recovery-codes',
+  'DELETE /api/v1/users/{userId}/second-factors',
+  'DELETE /api/v1/mailboxes/{mailboxId}/second-factors',
   'POST /api/v1/owners',
   'GET /api/v1/owners',
   'GET /api/v1/owners/{ownerId}',
@@ -143,6 +153,13 @@ export const EXPECTED_OPERATIONS = [
 ].sort();
 
 /** Public operations: no credentials, so no 401 to document. */
-export const PUBLIC_OPERATIONS = ['POST /api/v1/auth/login', 'POST /api/v1/auth/passkey/options', 'POST /api/v1/auth/passkey/login', 'GET /api/autoconfig/mail/config-v1.1.xml', 'POST /api/autodiscover/autodiscover.xml'];
+export const PUBLIC_OPERATIONS = [
+  'POST /api/v1/auth/login',
+  'POST /api/v1/auth/login/second-factor',
+  'POST /api/v1/auth/login/enrol/totp',
+  'POST /api/v1/auth/login/enrol/totp/confirm',
+  'POST /api/v1/auth/passkey/options',
+  'POST /api/v1/auth/passkey/login',
+  'GET /api/autoconfig/mail/config-v1.1.xml', 'POST /api/autodiscover/autodiscover.xml'];
 
 export { uniqueName };

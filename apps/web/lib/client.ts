@@ -73,6 +73,9 @@ const MESSAGES: Partial<Record<ClientProblem['code'], string>> = {
   OWNER_NOT_EMPTY: 'The owner still has domains. Move or delete them first.',
   DB_UNAVAILABLE: 'The service is temporarily unavailable. Try again in a minute.',
   NETWORK: 'The server could not be reached. Check your connection and try again.',
+  SECOND_FACTOR_INVALID: 'That code is wrong, expired or already used. Try the next code from your app.',
+  CHALLENGE_INVALID: 'This sign-in took too long or is no longer valid. Sign in with your password again.',
+  SECOND_FACTOR_REQUIRED: 'Your provider requires two-factor authentication: keep at least one second factor.',
 };
 
 const LIMIT_ADVICE: Partial<Record<ClientProblem['code'], string>> = {

@@ -15,6 +15,10 @@ export type {
   Owner,
   Passkey,
   Problem,
+  LoginResponse,
+  RecoveryCodes,
+  TotpEnrolment,
+  TwoFactorStatus,
 } from '@mailroom/core/schemas';
 
 export interface Page<T> {

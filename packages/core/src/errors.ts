@@ -40,6 +40,12 @@ export const ERROR_CODES = [
   'SERVER_BUSY',
   /** A passkey registration the server could not verify (wrong or used challenge, other origin, malformed attestation). */
   'PASSKEY_REJECTED',
+  /** A pending-login challenge that is unknown, expired, used, issued to another client, or for another step. */
+  'CHALLENGE_INVALID',
+  /** A wrong, reused or expired second-factor code (TOTP or recovery code). */
+  'SECOND_FACTOR_INVALID',
+  /** The operator's MAILROOM_REQUIRE_2FA policy needs a second factor here (e.g. the last one cannot be removed). */
+  'SECOND_FACTOR_REQUIRED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

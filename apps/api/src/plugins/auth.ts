@@ -8,7 +8,14 @@ import type { PrismaClient } from '@mailroom/db';
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Routes that must work with a stale or missing session (and so skip the CSRF check). */
-const CSRF_EXEMPT = new Set(['/api/v1/auth/login', '/api/v1/auth/passkey/options', '/api/v1/auth/passkey/login']);
+const CSRF_EXEMPT = new Set([
+  '/api/v1/auth/login',
+  '/api/v1/auth/login/second-factor',
+  '/api/v1/auth/login/enrol/totp',
+  '/api/v1/auth/login/enrol/totp/confirm',
+  '/api/v1/auth/passkey/options',
+  '/api/v1/auth/passkey/login',
+]);
 
 /**
  * Credentials, in order: `Authorization: Bearer mr_…` (API key), else the session cookie. A cookie-authenticated unsafe

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { getMe, login, logout, changeOwnPassword, csrfTokenFor, type LoginResult } from '@mailroom/core';
-import { changeOwnPasswordBodySchema, loginBodySchema, meSchema, problemSchema, SESSION_COOKIE } from '@mailroom/core/schemas';
+import { getMe, login, logout, changeOwnPassword, csrfTokenFor, type LoginResult, type LoginStep } from '@mailroom/core';
+import { changeOwnPasswordBodySchema, loginBodySchema, loginResponseSchema, meSchema, problemSchema, SESSION_COOKIE, type LoginResponse, type Me } from '@mailroom/core/schemas';
 import { actorOf } from '../plugins/auth.ts';
 import { noContentSchema, problems, READ_SECURITY, WRITE_SECURITY, type RouteContext, type ZodApp } from './common.ts';
 
@@ -12,13 +12,22 @@ function sessionCookieOptions(req: FastifyRequest, ctx: RouteContext) {
   return { path: '/', httpOnly: true, sameSite: 'lax', secure: ctx.config.sessionCookieSecure || req.protocol === 'https' } as const;
 }
 
-/** What a sign-in route answers (password or passkey): the principal, or why not. */
-export const SIGN_IN_RESPONSES = { 200: meSchema, 400: problemSchema, 401: problemSchema, 403: problemSchema, 429: problemSchema };
-
-/** A completed sign-in (password or passkey): the session cookie, and the principal with its CSRF token as the body. */
-export function replyWithSession(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, result: LoginResult) {
+/** Sets the session cookie of a completed sign-in and answers the principal (every login path ends here). */
+export async function startSession(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, result: LoginResult): Promise<Me> {
   reply.setCookie(SESSION_COOKIE, result.token, { ...sessionCookieOptions(req, ctx), maxAge: Math.floor(ctx.config.sessionTtlMs / 1000) });
   return getMe(ctx.services.prisma, result.principal, { csrfToken: result.csrfToken, passwordPolicy: ctx.services.passwordPolicy });
+}
+
+/** The login answer: the principal (with the session cookie), or the challenge of a second step. */
+export async function answerLoginStep(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, step: LoginStep): Promise<LoginResponse> {
+  switch (step.status) {
+    case 'session':
+      return startSession(req, reply, ctx, step);
+    case 'second_factor':
+      return { secondFactorRequired: true, challenge: step.challenge, expiresAt: step.expiresAt.toISOString(), methods: step.methods };
+    case 'enrolment':
+      return { enrolmentRequired: true, challenge: step.challenge, expiresAt: step.expiresAt.toISOString() };
+  }
 }
 
 export async function authRoutes(app: ZodApp, ctx: RouteContext): Promise<void> {
@@ -28,14 +37,16 @@ export async function authRoutes(app: ZodApp, ctx: RouteContext): Promise<void> 
       operationId: 'login',
       summary: 'Sign in (admin, owner, or mailbox user with the full address)',
       description:
-        'Sets the HttpOnly session cookie and returns the CSRF token to send as `x-csrf-token` on unsafe requests. Unknown accounts and wrong passwords get the same 401 INVALID_CREDENTIALS. Repeated failures are throttled per network and per account: 429 THROTTLED with Retry-After.',
+        'Sets the HttpOnly session cookie and returns the CSRF token to send as `x-csrf-token` on unsafe requests. Unknown accounts and wrong passwords get the same 401 INVALID_CREDENTIALS. Repeated failures are throttled per network and per account: 429 THROTTLED with Retry-After. ' +
+        'An account with a second factor gets `{ secondFactorRequired, challenge, methods }` instead (no cookie): complete it at POST /auth/login/second-factor. ' +
+        'An account MAILROOM_REQUIRE_2FA covers that has no factor yet gets `{ enrolmentRequired, challenge }`: enrol at POST /auth/login/enrol/totp.',
       body: loginBodySchema,
-      response: SIGN_IN_RESPONSES,
+      response: { 200: loginResponseSchema, 400: problemSchema, 401: problemSchema, 403: problemSchema, 429: problemSchema },
       security: [],
     },
     handler: async (req, reply) => {
-      const result = await login(ctx.auth, { email: req.body.email, password: req.body.password, ip: req.ip, userAgent: req.headers['user-agent'], previousToken: req.cookies[SESSION_COOKIE] });
-      return replyWithSession(req, reply, ctx, result);
+      const step = await login(ctx.auth, { email: req.body.email, password: req.body.password, ip: req.ip, userAgent: req.headers['user-agent'], previousToken: req.cookies[SESSION_COOKIE] });
+      return answerLoginStep(req, reply, ctx, step);
     },
   });
 

@@ -3,11 +3,11 @@ import {
   addPasskey, listPasskeys, loginWithPasskey, passkeyAuthenticationOptions, passkeyRegistrationOptions, removePasskey, renamePasskey,
 } from '@mailroom/core';
 import {
-  addPasskeyBodySchema, passkeyAuthenticationOptionsSchema, passkeyListSchema, passkeyLoginBodySchema, passkeyParamsSchema,
+  addPasskeyBodySchema, meSchema, passkeyAuthenticationOptionsSchema, passkeyListSchema, passkeyLoginBodySchema, passkeyParamsSchema,
   passkeyRegistrationOptionsSchema, passkeySchema, problemSchema, renamePasskeyBodySchema, SESSION_COOKIE,
 } from '@mailroom/core/schemas';
 import { actorOf } from '../plugins/auth.ts';
-import { replyWithSession, SIGN_IN_RESPONSES } from './auth.ts';
+import { startSession } from './auth.ts';
 import { noContentSchema, problems, type RouteContext, type ZodApp } from './common.ts';
 
 const SESSION_ONLY = [{ sessionCookie: [] }];
@@ -84,7 +84,7 @@ export async function passkeyRoutes(app: ZodApp, ctx: RouteContext): Promise<voi
       description:
         'Each challenge is answered once. Unknown passkeys, replayed or foreign challenges, bad signatures and counters that went backwards all get 401 INVALID_CREDENTIALS and count as failed sign-ins (429 THROTTLED with Retry-After); a disabled account gets 403 ACCOUNT_DISABLED.',
       body: passkeyLoginBodySchema,
-      response: SIGN_IN_RESPONSES,
+      response: { 200: meSchema, 400: problemSchema, 401: problemSchema, 403: problemSchema, 429: problemSchema },
       security: [],
     },
     handler: async (req, reply) => {
@@ -92,7 +92,7 @@ export async function passkeyRoutes(app: ZodApp, ctx: RouteContext): Promise<voi
         { ...ctx.auth, webauthn },
         { response: req.body.response, ip: req.ip, userAgent: req.headers['user-agent'], previousToken: req.cookies[SESSION_COOKIE] },
       );
-      return replyWithSession(req, reply, ctx, result);
+      return startSession(req, reply, ctx, result);
     },
   });
 }

@@ -10,3 +10,4 @@ export * from './api-keys.ts';
 export * from './audit.ts';
 export * from './autoconfig.ts';
 export * from './passkeys.ts';
+export * from './second-factor.ts';

@@ -1,11 +1,21 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { PrismaClient } from '@mailroom/db';
 import { recordAudit } from './audit.ts';
 import { sha256Hex } from './api-keys.ts';
 import type { MailboxPrincipal, UserPrincipal } from './principal.ts';
-import { csrfTokenFor, type LoginResult } from './sessions.ts';
 
 export type LoginPrincipal = UserPrincipal | MailboxPrincipal;
+
+export function csrfTokenFor(secret: string, sessionToken: string): string {
+  return createHmac('sha256', secret).update('csrf\0').update(sessionToken).digest('base64url');
+}
+
+export interface LoginResult {
+  token: string;
+  csrfToken: string;
+  expiresAt: Date;
+  principal: LoginPrincipal;
+}
 
 export interface CreateLoginSessionInput {
   principal: LoginPrincipal;
@@ -13,13 +23,13 @@ export interface CreateLoginSessionInput {
   userAgent?: string | undefined;
   /** Token of a session cookie the browser still sent: replaced, never reused (no session fixation). */
   previousToken?: string | undefined;
-  /** How the sign-in was completed (`password`, `passkey` …): recorded in the audit event. */
+  /** How the sign-in was completed (`password`, `totp`, `recovery`, `passkey` …): recorded in the audit event. */
   method?: string;
 }
 
 /**
- * The one place a sign-in becomes a session: after a password or after a passkey. Sets principal.sessionId and audits
- * `auth.login` for panel users.
+ * The one place a sign-in becomes a session: after a password alone, after a completed login challenge (TOTP, recovery
+ * code, passkey) or after a completed enrolment. Sets principal.sessionId and audits `auth.login` for panel users.
  */
 export async function createLoginSession(
   deps: { prisma: PrismaClient; secret: string; sessionTtlMs: number },

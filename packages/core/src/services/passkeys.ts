@@ -14,7 +14,9 @@ import type { AuthThrottle, PasswordCheck } from './auth-throttle.ts';
 import { sha256Hex } from './api-keys.ts';
 import { createLoginSession } from './login-session.ts';
 import type { Actor, UserPrincipal } from './principal.ts';
-import { throttled, type AuthDeps, type LoginResult } from './sessions.ts';
+import type { LoginResult } from './login-session.ts';
+import { throttledError } from './second-factor.ts';
+import type { AuthDeps } from './sessions.ts';
 import { isUniqueViolation } from './shared.ts';
 
 /** The relying party: WEBAUTHN_RP_ID / WEBAUTHN_ORIGIN (apps/api config), validated at start. */
@@ -264,7 +266,7 @@ export interface PasskeyLoginInput extends PasskeyLoginBody {
 /** Passwordless sign-in with a discoverable credential: the same session as a password sign-in. */
 export async function loginWithPasskey(deps: AuthDeps & { webauthn: WebAuthnConfig }, input: PasskeyLoginInput): Promise<LoginResult> {
   const result = await verifyPasskeyAssertion(deps, { response: input.response, ip: input.ip });
-  if (result.status === 'throttled') throw throttled(result.retryAfterSeconds);
+  if (result.status === 'throttled') throw throttledError(result.retryAfterSeconds);
   if (result.status !== 'ok') throw new AppError('INVALID_CREDENTIALS', 'The passkey was not accepted');
   return createLoginSession(deps, { principal: result.principal, ip: input.ip, userAgent: input.userAgent, previousToken: input.previousToken, method: 'passkey' });
 }

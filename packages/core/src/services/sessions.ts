@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { PrismaClient } from '@mailroom/db';
 import { AppError } from '../errors.ts';
 import type { PasswordHasher } from '../password.ts';
@@ -6,11 +6,14 @@ import type { ChangeOwnPasswordBody, Me } from '../schemas/auth.ts';
 import { recordAudit } from './audit.ts';
 import type { AuthThrottle, PasswordCheck } from './auth-throttle.ts';
 import { authenticateMailbox } from './mailbox-auth.ts';
-import { createLoginSession } from './login-session.ts';
 import { revokeUserApiKeys, sha256Hex } from './api-keys.ts';
 import { assertPasswordPolicy, type PasswordPolicy } from './password-policy.ts';
 import type { Actor, MailboxPrincipal, Principal, UserPrincipal } from './principal.ts';
 import { iso, toNumber } from './shared.ts';
+import { nextLoginStep, throttledError, type LoginStep, type TwoFactorPolicy } from './second-factor.ts';
+import { csrfTokenFor, type LoginPrincipal } from './login-session.ts';
+
+export { createLoginSession, csrfTokenFor, type LoginResult, type LoginPrincipal } from './login-session.ts';
 import { tenantUsage } from './users.ts';
 
 export interface AuthDeps {
@@ -23,6 +26,10 @@ export interface AuthDeps {
   sessionTtlMs: number;
   /** Throttle turns up to this far ahead are waited for; later ones are refused with THROTTLED + Retry-After. */
   throttleSleepMaxMs: number;
+  /** MAILROOM_REQUIRE_2FA (default off): who must have a second factor to sign in. */
+  twoFactorPolicy?: TwoFactorPolicy;
+  /** Issuer shown by authenticator apps for TOTP enrolments (default "Mailroom"). */
+  totpIssuer?: string;
 }
 
 export interface LoginInput {
@@ -34,17 +41,6 @@ export interface LoginInput {
   previousToken?: string | undefined;
 }
 
-export interface LoginResult {
-  token: string;
-  csrfToken: string;
-  expiresAt: Date;
-  principal: UserPrincipal | MailboxPrincipal;
-}
-
-export function csrfTokenFor(secret: string, sessionToken: string): string {
-  return createHmac('sha256', secret).update('csrf\0').update(sessionToken).digest('base64url');
-}
-
 export function checkCsrf(csrfHash: string, presented: string | undefined): boolean {
   if (!presented || presented.length > 200) return false;
   const a = Buffer.from(csrfHash, 'hex');
@@ -54,20 +50,17 @@ export function checkCsrf(csrfHash: string, presented: string | undefined): bool
 
 const INVALID = () => new AppError('INVALID_CREDENTIALS', 'Invalid email or password');
 
-export function throttled(retryAfterSeconds: number): AppError {
-  return new AppError('THROTTLED', `Too many failed sign-in attempts; try again in ${retryAfterSeconds} s`, { details: { retryAfterSeconds } });
-}
-
 /**
  * Signs in a panel user (admin/owner) or a mailbox user (full address). Unknown accounts and wrong passwords get the
  * same INVALID_CREDENTIALS reply after the same argon2 work. Every attempt is counted before it is verified, per
  * network and per canonical account (AuthThrottle.attempt): turns within `throttleSleepMaxMs` are waited for, later
- * ones refused with THROTTLED and the seconds to wait.
+ * ones refused with THROTTLED and the seconds to wait. After the password, `nextLoginStep` (second-factor.ts) decides:
+ * a session, a second-factor challenge, or an enrolment challenge (MAILROOM_REQUIRE_2FA).
  */
-export async function login(deps: AuthDeps, input: LoginInput): Promise<LoginResult> {
+export async function login(deps: AuthDeps, input: LoginInput): Promise<LoginStep> {
   const attempt = await deps.throttle.attempt(
     { ip: input.ip, login: input.email, password: input.password, maxWaitMs: deps.throttleSleepMaxMs },
-    async (account): Promise<PasswordCheck<UserPrincipal | MailboxPrincipal | undefined>> => {
+    async (account): Promise<PasswordCheck<LoginPrincipal | undefined>> => {
       const user = await deps.prisma.user.findUnique({ where: { email: account }, select: { id: true, email: true, role: true, disabled: true, passwordHash: true } });
       if (user) {
         const { ok, needsRehash } = await deps.hasher.verify(user.passwordHash, input.password);
@@ -85,10 +78,10 @@ export async function login(deps: AuthDeps, input: LoginInput): Promise<LoginRes
       return { passwordOk: true, value: { kind: 'mailbox', mailboxId: m.id, address: m.address, domainId: m.domainId, sessionId: '' } };
     },
   );
-  if (attempt.status === 'throttled') throw throttled(attempt.retryAfterSeconds);
+  if (attempt.status === 'throttled') throw throttledError(attempt.retryAfterSeconds);
   const principal = attempt.status === 'ok' ? attempt.value : undefined;
   if (!principal) throw INVALID();
-  return createLoginSession(deps, { principal, ip: input.ip, userAgent: input.userAgent, previousToken: input.previousToken });
+  return nextLoginStep(deps, principal, { ip: input.ip, userAgent: input.userAgent, previousToken: input.previousToken });
 }
 
 export interface SessionAuth {
@@ -175,7 +168,7 @@ export async function changeOwnPassword(deps: Pick<AuthDeps, 'prisma' | 'hasher'
       return { passwordOk: ok, value: ok };
     },
   );
-  if (attempt.status === 'throttled') throw throttled(attempt.retryAfterSeconds);
+  if (attempt.status === 'throttled') throw throttledError(attempt.retryAfterSeconds);
   if (attempt.status !== 'ok') {
     throw new AppError('VALIDATION_FAILED', 'The current password is incorrect', { fields: [{ path: 'currentPassword', message: 'is incorrect', code: 'incorrect' }] });
   }

@@ -1,10 +1,11 @@
 import type { Metadata } from 'next';
 import { Card, PageHeader } from '@/components/ui';
 import { apiGet, requireMe } from '@/lib/api';
-import type { Passkey } from '@/lib/types';
 import { formatDateTime } from '@/lib/format';
+import type { Passkey, TwoFactorStatus } from '@/lib/types';
 import { ChangePasswordForm } from './change-password-form';
 import { PasskeysSection } from './passkeys';
+import { TwoFactorSection } from './two-factor-section';
 
 export const metadata: Metadata = { title: 'Account' };
 
@@ -12,6 +13,7 @@ export default async function AccountPage() {
   const me = await requireMe();
   const who = me.user?.email ?? me.mailbox?.address ?? '';
   const passkeys = me.user && me.authMethod === 'session' ? (await apiGet<{ items: Passkey[] }>('/me/passkeys')).items : null;
+  const twoFactor = await apiGet<TwoFactorStatus>('/me/2fa');
   return (
     <>
       <PageHeader title={me.mailbox ? 'Change password' : 'Account'} description={`Signed in as ${who}`} />
@@ -42,6 +44,9 @@ export default async function AccountPage() {
             <PasskeysSection initial={passkeys} />
           </Card>
         )}
+        <Card id="two-factor" title="Two-factor authentication" description="A code from an app on your phone, asked after your password.">
+          <TwoFactorSection status={twoFactor} account={who} />
+        </Card>
       </div>
     </>
   );

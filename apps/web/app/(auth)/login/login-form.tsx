@@ -3,25 +3,52 @@ import { Form } from '@/components/form';
 import { useState } from 'react';
 import { Alert, buttonClass, describedBy, Field, inputClass } from '@/components/ui';
 import { callApi, fieldErrors, problemMessage, type ClientProblem } from '@/lib/client';
+import type { LoginResponse } from '@/lib/types';
+import { ENROL_CHALLENGE_KEY, SecondFactorStep } from './second-factor-step';
 
 export function LoginForm() {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<ClientProblem>();
+  const [pending, setPending] = useState<{ challenge: string; methods: string[] }>();
   const errors = fieldErrors(problem);
 
   async function submit(e: React.FormEvent) {
     e.preventDefault();
     setBusy(true);
     setProblem(undefined);
-    const r = await callApi('POST', '/auth/login', { email: email.trim(), password }, null);
+    const r = await callApi<LoginResponse>('POST', '/auth/login', { email: email.trim(), password }, null);
+    if (r.ok && 'secondFactorRequired' in r.data) {
+      setBusy(false);
+      setPassword('');
+      setPending({ challenge: r.data.challenge, methods: r.data.methods });
+      return;
+    }
+    if (r.ok && 'enrolmentRequired' in r.data) {
+      sessionStorage.setItem(ENROL_CHALLENGE_KEY, r.data.challenge);
+      window.location.assign('/login/enrol');
+      return;
+    }
     if (r.ok) {
       window.location.assign('/');
       return;
     }
     setBusy(false);
     setProblem(r.problem);
+  }
+
+  if (pending) {
+    return (
+      <SecondFactorStep
+        challenge={pending.challenge}
+        methods={pending.methods}
+        onRestart={(p) => {
+          setPending(undefined);
+          setProblem(p);
+        }}
+      />
+    );
   }
 
   return (

@@ -5,6 +5,7 @@ import { apiGet, requireUser } from '@/lib/api';
 import type { Domain, Owner, Page } from '@/lib/types';
 import { OwnerForm } from '../owner-form';
 import { DeleteOwner } from './delete-owner';
+import { ResetSecondFactors } from './reset-second-factors';
 
 export const metadata: Metadata = { title: 'Owner' };
 
@@ -38,6 +39,7 @@ export default async function OwnerPage({ params, searchParams }: { params: Prom
             </ul>
           )}
         </Card>
+        <ResetSecondFactors owner={owner} />
         <DeleteOwner owner={owner} />
       </div>
     </>
