@@ -150,6 +150,8 @@ export const EXPECTED_OPERATIONS = [
   'DELETE /api/v1/me/passkeys/{passkeyId}',
   'POST /api/v1/auth/passkey/options',
   'POST /api/v1/auth/passkey/login',
+  'POST /api/v1/auth/login/second-factor/passkey/options',
+  'POST /api/v1/auth/login/second-factor/passkey',
 ].sort();
 
 /** Public operations: no credentials, so no 401 to document. */
@@ -160,6 +162,8 @@ export const PUBLIC_OPERATIONS = [
   'POST /api/v1/auth/login/enrol/totp/confirm',
   'POST /api/v1/auth/passkey/options',
   'POST /api/v1/auth/passkey/login',
+  'POST /api/v1/auth/login/second-factor/passkey/options',
+  'POST /api/v1/auth/login/second-factor/passkey',
   'GET /api/autoconfig/mail/config-v1.1.xml', 'POST /api/autodiscover/autodiscover.xml'];
 
 export { uniqueName };

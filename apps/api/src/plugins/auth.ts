@@ -15,6 +15,8 @@ const CSRF_EXEMPT = new Set([
   '/api/v1/auth/login/enrol/totp/confirm',
   '/api/v1/auth/passkey/options',
   '/api/v1/auth/passkey/login',
+  '/api/v1/auth/login/second-factor/passkey/options',
+  '/api/v1/auth/login/second-factor/passkey',
 ]);
 
 /**

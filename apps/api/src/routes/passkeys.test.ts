@@ -252,3 +252,114 @@ describe('passwordless sign-in', () => {
     }
   });
 });
+
+/** The password step of a user with a second factor: the pending sign-in's challenge and methods. */
+async function passwordStep(app: TestContext['app'], user: TestUser, ip: string) {
+  const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: user.email, password: user.password }, remoteAddress: ip });
+  expect(res.statusCode, res.body).toBe(200);
+  expect(res.cookies.find((c) => c.name === 'mailroom_session')).toBeUndefined();
+  return res.json() as { secondFactorRequired: true; challenge: string; methods: string[] };
+}
+
+async function secondFactorOptions(app: TestContext['app'], challenge: string, ip: string) {
+  return app.inject({ method: 'POST', url: '/api/v1/auth/login/second-factor/passkey/options', payload: { challenge }, remoteAddress: ip });
+}
+
+async function secondFactor(app: TestContext['app'], challenge: string, response: unknown, ip: string) {
+  return app.inject({ method: 'POST', url: '/api/v1/auth/login/second-factor/passkey', payload: { challenge, response }, remoteAddress: ip });
+}
+
+describe('passkey as the second factor of a password sign-in', () => {
+  test("a user with a passkey gets 'passkey' in methods; an assertion of it completes the challenge with a session", async () => {
+    const { user, auth, passkeyId } = await enrol();
+    const ip = uniqueIp();
+    const step = await passwordStep(t.app, user, ip);
+    expect(step).toMatchObject({ secondFactorRequired: true, methods: ['passkey'] });
+    const options = await secondFactorOptions(t.app, step.challenge, ip);
+    expect(options.statusCode, options.body).toBe(200);
+    expect(options.json().allowCredentials.map((c: { id: string }) => c.id)).toEqual([auth.credentials[0]!.id]);
+    const res = await secondFactor(t.app, step.challenge, auth.assert(options.json()), ip);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ kind: 'user', user: { id: user.id } });
+    expect(res.cookies.find((c) => c.name === 'mailroom_session')?.httpOnly).toBe(true);
+    expect((await t.prisma.passkey.findUniqueOrThrow({ where: { id: passkeyId } })).lastUsedAt).not.toBeNull();
+    const audit = await t.prisma.auditEvent.findFirst({ where: { targetId: user.id, action: 'auth.login' }, orderBy: { createdAt: 'desc' } });
+    expect(audit?.details).toEqual({ method: 'passkey' });
+    // the pending sign-in was used up
+    expect((await secondFactor(t.app, step.challenge, auth.assert(options.json()), ip)).json().code).toBe('CHALLENGE_INVALID');
+  });
+
+  test("abuse: another user's passkey, a passwordless challenge, or a replayed assertion does not complete a sign-in", async () => {
+    const victim = await enrol();
+    const attacker = await enrol();
+    const ip = uniqueIp();
+    const step = await passwordStep(t.app, victim.user, ip);
+    const options = (await secondFactorOptions(t.app, step.challenge, ip)).json();
+    // the attacker's own valid passkey, signing the challenge issued for the victim
+    const foreign = await secondFactor(t.app, step.challenge, attacker.auth.assert(options), ip);
+    expect([foreign.statusCode, foreign.json().code]).toEqual([401, 'SECOND_FACTOR_INVALID']);
+    // the victim's passkey answering a passwordless challenge (issued to nobody) instead of this sign-in's
+    const loose = await secondFactor(t.app, step.challenge, victim.auth.assert(await loginOptions(ip)), ip);
+    expect(loose.json().code).toBe('SECOND_FACTOR_INVALID');
+    // an assertion for this sign-in is no passwordless sign-in either
+    const fresh = (await secondFactorOptions(t.app, step.challenge, ip)).json();
+    const assertion = victim.auth.assert(fresh);
+    expect((await passkeyLogin(assertion, ip)).json().code).toBe('INVALID_CREDENTIALS');
+    // where it belongs it completes the sign-in; replayed afterwards it completes nothing
+    const good = await secondFactor(t.app, step.challenge, assertion, ip);
+    expect(good.statusCode, good.body).toBe(200);
+    expect((await secondFactor(t.app, step.challenge, assertion, ip)).json().code).toBe('CHALLENGE_INVALID');
+    const again = await passwordStep(t.app, victim.user, ip);
+    expect((await secondFactor(t.app, again.challenge, assertion, ip)).json().code).toBe('SECOND_FACTOR_INVALID');
+    expect(await t.prisma.session.count({ where: { userId: attacker.user.id } })).toBe(1); // only the attacker's enrolment session
+  });
+
+  test('abuse: options for a challenge from another client, or a made-up challenge, are refused', async () => {
+    const { user } = await enrol();
+    const step = await passwordStep(t.app, user, uniqueIp());
+    expect((await secondFactorOptions(t.app, step.challenge, uniqueIp())).json().code).toBe('CHALLENGE_INVALID');
+    expect((await secondFactorOptions(t.app, 'not-a-challenge', uniqueIp())).json().code).toBe('CHALLENGE_INVALID');
+  });
+});
+
+describe('MAILROOM_REQUIRE_2FA=all with passkeys', () => {
+  let strict: TestContext;
+  beforeAll(async () => {
+    strict = await createTestApp({ requireTwoFactor: 'all' });
+  });
+  afterAll(async () => strict?.close());
+
+  test('a passkey is a second factor: sign-in asks for it, not for TOTP enrolment', async () => {
+    const { user, auth } = await enrol() /* added in a session of the policy-free app; both apps share the database */;
+    const ip = uniqueIp();
+    const step = await passwordStep(strict.app, user, ip);
+    expect(step.methods).toEqual(['passkey']);
+    const options = (await secondFactorOptions(strict.app, step.challenge, ip)).json();
+    expect((await secondFactor(strict.app, step.challenge, auth.assert(options), ip)).statusCode).toBe(200);
+  });
+
+  test('passwordless sign-in needs user verification (PIN, biometrics) under the policy', async () => {
+    const { auth } = await enrol() /* added in a session of the policy-free app; both apps share the database */;
+    const options = async () => (await strict.app.inject({ method: 'POST', url: '/api/v1/auth/passkey/options', payload: {}, remoteAddress: uniqueIp() })).json();
+    const login = (response: unknown) => strict.app.inject({ method: 'POST', url: '/api/v1/auth/passkey/login', payload: { response }, remoteAddress: uniqueIp() });
+    const presenceOnly = await login(auth.assert(await options(), { userVerified: false }));
+    expect([presenceOnly.statusCode, presenceOnly.json().code]).toEqual([403, 'SECOND_FACTOR_REQUIRED']);
+    expect(presenceOnly.cookies.find((c) => c.name === 'mailroom_session')).toBeUndefined();
+    expect((await login(auth.assert(await options()))).statusCode).toBe(200);
+  });
+
+  test('the last passkey cannot be removed while it is the only factor; with two, one can go', async () => {
+    const { user, auth } = await enrol() /* added in a session of the policy-free app; both apps share the database */;
+    const ip = uniqueIp();
+    const step = await passwordStep(strict.app, user, ip);
+    const res = await secondFactor(strict.app, step.challenge, auth.assert((await secondFactorOptions(strict.app, step.challenge, ip)).json()), ip);
+    const session = { cookie: `mailroom_session=${res.cookies.find((c) => c.name === 'mailroom_session')!.value}`, csrf: res.json().csrfToken };
+    const [only] = (await call(strict.app, session, 'GET', '/api/v1/me/passkeys')).json().items;
+    const refused = await call(strict.app, session, 'DELETE', `/api/v1/me/passkeys/${only.id}`);
+    expect([refused.statusCode, refused.json().code]).toEqual([403, 'SECOND_FACTOR_REQUIRED']);
+    expect(await t.prisma.passkey.count({ where: { userId: user.id } })).toBe(1);
+    const options = (await call(strict.app, session, 'POST', '/api/v1/me/passkeys/registration-options', {})).json();
+    expect((await call(strict.app, session, 'POST', '/api/v1/me/passkeys', { name: 'Spare', response: auth.register(options).response })).statusCode).toBe(201);
+    expect((await call(strict.app, session, 'DELETE', `/api/v1/me/passkeys/${only.id}`)).statusCode).toBe(204);
+  });
+});

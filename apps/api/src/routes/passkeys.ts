@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import {
-  addPasskey, listPasskeys, loginWithPasskey, passkeyAuthenticationOptions, passkeyRegistrationOptions, removePasskey, renamePasskey,
+  addPasskey, completeLoginWithPasskey, listPasskeys, loginWithPasskey, passkeySecondFactorOptions, passkeyAuthenticationOptions, passkeyRegistrationOptions, removePasskey, renamePasskey,
 } from '@mailroom/core';
 import {
   addPasskeyBodySchema, meSchema, passkeyAuthenticationOptionsSchema, passkeyListSchema, passkeyLoginBodySchema, passkeyParamsSchema,
-  passkeyRegistrationOptionsSchema, passkeySchema, problemSchema, renamePasskeyBodySchema, SESSION_COOKIE,
+  passkeyRegistrationOptionsSchema, passkeySchema, passkeySecondFactorBodySchema, passkeySecondFactorOptionsBodySchema, problemSchema, renamePasskeyBodySchema, SESSION_COOKIE,
 } from '@mailroom/core/schemas';
 import { actorOf } from '../plugins/auth.ts';
 import { startSession } from './auth.ts';
@@ -57,9 +57,9 @@ export async function passkeyRoutes(app: ZodApp, ctx: RouteContext): Promise<voi
   });
 
   app.delete('/me/passkeys/:passkeyId', {
-    schema: { tags: ['passkeys'], operationId: 'removePasskey', summary: 'Remove one of your passkeys', params: passkeyParamsSchema, response: { 204: noContentSchema, ...problems() }, security: SESSION_WRITE },
+    schema: { tags: ['passkeys'], operationId: 'removePasskey', summary: 'Remove one of your passkeys (403 SECOND_FACTOR_REQUIRED for the last factor under MAILROOM_REQUIRE_2FA)', params: passkeyParamsSchema, response: { 204: noContentSchema, ...problems() }, security: SESSION_WRITE },
     handler: async (req, reply) => {
-      await removePasskey(prisma, actorOf(req), req.params.passkeyId);
+      await removePasskey(ctx.auth, actorOf(req), req.params.passkeyId);
       return reply.code(204).send(null);
     },
   });
@@ -92,6 +92,37 @@ export async function passkeyRoutes(app: ZodApp, ctx: RouteContext): Promise<voi
         { ...ctx.auth, webauthn },
         { response: req.body.response, ip: req.ip, userAgent: req.headers['user-agent'], previousToken: req.cookies[SESSION_COOKIE] },
       );
+      return startSession(req, reply, ctx, result);
+    },
+  });
+
+  app.post('/auth/login/second-factor/passkey/options', {
+    schema: {
+      tags: ['auth'],
+      operationId: 'loginSecondFactorPasskeyOptions',
+      summary: "Second step of sign-in with a passkey, 1: options naming the account's passkeys, for the challenge from POST /auth/login",
+      description: 'Offered when the login answer lists `passkey` in `methods`. An unknown, expired, used or foreign challenge is 401 CHALLENGE_INVALID.',
+      body: passkeySecondFactorOptionsBodySchema,
+      response: { 200: passkeyAuthenticationOptionsSchema, ...problems(401, 409) },
+      security: [],
+    },
+    handler: async (req) => passkeySecondFactorOptions({ ...ctx.auth, webauthn }, { challenge: req.body.challenge, ip: req.ip, userAgent: req.headers['user-agent'] }),
+  });
+
+  app.post('/auth/login/second-factor/passkey', {
+    schema: {
+      tags: ['auth'],
+      operationId: 'loginSecondFactorPasskey',
+      summary: 'Second step of sign-in with a passkey, 2: the assertion; sets the session cookie like POST /auth/login/second-factor',
+      description:
+        "Only one of the account's own passkeys, answering the options issued for this pending sign-in, completes it. Anything else is 401 SECOND_FACTOR_INVALID, counted like a wrong code (429 THROTTLED).",
+      body: passkeySecondFactorBodySchema,
+      response: { 200: meSchema, ...problems(401, 409, 429) },
+      security: [],
+    },
+    handler: async (req, reply) => {
+      const client = { ip: req.ip, userAgent: req.headers['user-agent'], previousToken: req.cookies[SESSION_COOKIE] };
+      const result = await completeLoginWithPasskey({ ...ctx.auth, webauthn }, { ...client, challenge: req.body.challenge, response: req.body.response });
       return startSession(req, reply, ctx, result);
     },
   });

@@ -93,3 +93,7 @@ export const addPasskeyBodySchema = z.object({ name: passkeyNameSchema, response
 export type AddPasskeyBody = z.infer<typeof addPasskeyBodySchema>;
 export const passkeyLoginBodySchema = z.object({ response: authenticationResponseSchema });
 export type PasskeyLoginBody = z.infer<typeof passkeyLoginBodySchema>;
+
+/** Second factor with a passkey: the pending sign-in's challenge (from POST /auth/login), and the assertion. */
+export const passkeySecondFactorOptionsBodySchema = z.object({ challenge: z.string().min(1).max(200).describe('The challenge from the login answer') });
+export const passkeySecondFactorBodySchema = passkeySecondFactorOptionsBodySchema.extend({ response: authenticationResponseSchema });

@@ -15,7 +15,7 @@ import { sha256Hex } from './api-keys.ts';
 import { createLoginSession } from './login-session.ts';
 import type { Actor, UserPrincipal } from './principal.ts';
 import type { LoginResult } from './login-session.ts';
-import { throttledError } from './second-factor.ts';
+import { completeLoginChallenge, listSecondFactorMethods, policyRequiresSecondFactor, readLoginChallenge, throttledError, type ChallengeClient } from './second-factor.ts';
 import type { AuthDeps } from './sessions.ts';
 import { isUniqueViolation } from './shared.ts';
 
@@ -163,13 +163,19 @@ export async function renamePasskey(prisma: PrismaClient, actor: Actor, passkeyI
   });
 }
 
-/** Removes one of the caller's passkeys; another user's passkey is NOT_FOUND. */
-export async function removePasskey(prisma: PrismaClient, actor: Actor, passkeyId: string): Promise<void> {
+/**
+ * Removes one of the caller's passkeys; another user's passkey is NOT_FOUND. Where MAILROOM_REQUIRE_2FA covers the
+ * user, the last second factor stays: SECOND_FACTOR_REQUIRED.
+ */
+export async function removePasskey(deps: Pick<AuthDeps, 'prisma' | 'twoFactorPolicy'>, actor: Actor, passkeyId: string): Promise<void> {
   const p = sessionUser(actor);
-  await prisma.$transaction(async (tx) => {
+  await deps.prisma.$transaction(async (tx) => {
     const row = await tx.passkey.findFirst({ where: { id: passkeyId, userId: p.userId }, select: { name: true } });
     if (!row) throw new AppError('NOT_FOUND', 'No such passkey');
     await tx.passkey.delete({ where: { id: passkeyId } });
+    if (policyRequiresSecondFactor(deps.twoFactorPolicy, p) && !(await listSecondFactorMethods(tx, { kind: 'user', userId: p.userId })).hasFactor) {
+      throw new AppError('SECOND_FACTOR_REQUIRED', 'The operator requires a second factor for your account: add another one before removing this one');
+    }
     await recordAudit(tx, actor, { action: 'user.passkey.remove', targetType: 'user', targetId: p.userId, ownerId: ownerIdOf(p), details: { passkeyId, name: row.name } });
   });
 }
@@ -191,69 +197,75 @@ export async function passkeyAuthenticationOptions(prisma: PrismaClient, config:
   return options;
 }
 
-export interface PasskeyAssertionInput {
-  response: PasskeyLoginBody['response'];
-  ip: string;
-  /** Second factor: the assertion must come from this user's passkey, answering a challenge issued for this user. */
-  userId?: string;
-}
+type AssertionResponse = PasskeyLoginBody['response'];
 
-export type PasskeyAssertion = { status: 'ok'; principal: UserPrincipal } | { status: 'invalid' } | { status: 'throttled'; retryAfterSeconds: number };
+const STORED_PASSKEY_SELECT = {
+  id: true, credentialId: true, publicKey: true, counter: true, transports: true, user: { select: { id: true, email: true, role: true, disabled: true } },
+} as const;
+
+function findPasskey(prisma: PrismaClient, credentialId: string) {
+  return prisma.passkey.findUnique({ where: { credentialId }, select: STORED_PASSKEY_SELECT });
+}
+type StoredPasskey = NonNullable<Awaited<ReturnType<typeof findPasskey>>>;
 
 /**
- * Verifies a passkey assertion through the login throttle (a failure counts against the passkey's account and the
- * client's network like a wrong password; every failure counts, none is a "repeat"). Refused: an unknown credential,
- * a challenge not handed out, expired or already answered (replay), another origin or RP ID, a bad signature, a user
- * handle that is not the credential's owner, a signature counter that went backwards (a cloned authenticator), and for
- * a second factor a credential of another user. A disabled account throws ACCOUNT_DISABLED after a valid assertion.
+ * Checks one assertion against a stored passkey (callers throttle): the challenge must be one this server handed out
+ * for authentication (to `forUserId`, or to nobody for passwordless sign-in), unexpired and unanswered (it is used up
+ * here, so a replay finds nothing); the origin, RP ID and signature must verify; a user handle, when sent, must be the
+ * owner's (passwordless sign-in requires it); the signature counter must not go backwards (a cloned authenticator).
+ * On success the counter and last use are stored, and whether the user was verified (PIN, biometrics) is returned.
+ */
+async function checkAssertion(
+  prisma: PrismaClient, webauthn: WebAuthnConfig, passkey: StoredPasskey, response: AssertionResponse, forUserId: string | null,
+): Promise<{ userVerified: boolean } | undefined> {
+  const handle = response.response.userHandle;
+  if (handle === undefined ? forUserId === null : handle !== Buffer.from(userHandle(passkey.user.id)).toString('base64url')) return undefined;
+  let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+  try {
+    verification = await verifyAuthenticationResponse({
+      response,
+      expectedChallenge: (c) => consumeChallenge(prisma, c, 'authentication', forUserId),
+      expectedOrigin: webauthn.origins,
+      expectedRPID: webauthn.rpId,
+      credential: { id: passkey.credentialId, publicKey: new Uint8Array(passkey.publicKey), counter: Number(passkey.counter), transports: passkey.transports as AuthenticatorTransport[] },
+      requireUserVerification: false,
+    });
+  } catch {
+    return undefined;
+  }
+  if (!verification.verified) return undefined;
+  const { newCounter, userVerified } = verification.authenticationInfo;
+  // Conditional on the counter read before: of two assertions racing past it, only one advances it.
+  const { count } = await prisma.passkey.updateMany({ where: { id: passkey.id, counter: passkey.counter }, data: { counter: BigInt(newCounter), lastUsedAt: new Date() } });
+  return count ? { userVerified } : undefined;
+}
+
+export type PasskeyAssertion = { status: 'ok'; principal: UserPrincipal; userVerified: boolean } | { status: 'invalid' } | { status: 'throttled'; retryAfterSeconds: number };
+
+/**
+ * Passwordless: verifies a discoverable-credential assertion (checkAssertion) through the login throttle. A failure
+ * counts against the passkey's account and the client's network like a wrong password (every failure counts, none is
+ * a "repeat"); an unknown credential names no account and counts against the network only. A disabled account throws
+ * ACCOUNT_DISABLED after a valid assertion.
  */
 export async function verifyPasskeyAssertion(
   deps: { prisma: PrismaClient; throttle: AuthThrottle; throttleSleepMaxMs: number; webauthn: WebAuthnConfig },
-  input: PasskeyAssertionInput,
+  input: { response: AssertionResponse; ip: string },
 ): Promise<PasskeyAssertion> {
-  const { prisma } = deps;
-  const passkey = await prisma.passkey.findUnique({
-    where: { credentialId: input.response.id },
-    select: { id: true, credentialId: true, publicKey: true, counter: true, transports: true, user: { select: { id: true, email: true, role: true, disabled: true } } },
-  });
-  // The login is the owner's address (so passkey and password failures share the account's count); an unknown
-  // credential names no account and is counted against the network only, without verification.
-  const login = passkey && (!input.userId || passkey.user.id === input.userId) ? passkey.user.email : '';
+  const passkey = await findPasskey(deps.prisma, input.response.id);
+  let userVerified = false;
   const attempt = await deps.throttle.attempt(
-    { ip: input.ip, login, password: randomBytes(16).toString('base64url'), maxWaitMs: deps.throttleSleepMaxMs },
+    { ip: input.ip, login: passkey?.user.email ?? '', password: randomBytes(16).toString('base64url'), maxWaitMs: deps.throttleSleepMaxMs },
     async (): Promise<PasswordCheck<UserPrincipal | undefined>> => {
-      const fail = { passwordOk: false, value: undefined };
-      if (!passkey) return fail;
-      const handle = input.response.response.userHandle;
-      // A discoverable credential names its user: it must be the credential's owner. A second factor may omit it.
-      if (handle === undefined ? !input.userId : handle !== Buffer.from(userHandle(passkey.user.id)).toString('base64url')) return fail;
-      let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
-      try {
-        verification = await verifyAuthenticationResponse({
-          response: input.response,
-          expectedChallenge: (c) => consumeChallenge(prisma, c, 'authentication', input.userId ?? null),
-          expectedOrigin: deps.webauthn.origins,
-          expectedRPID: deps.webauthn.rpId,
-          credential: { id: passkey.credentialId, publicKey: new Uint8Array(passkey.publicKey), counter: Number(passkey.counter), transports: passkey.transports as AuthenticatorTransport[] },
-          requireUserVerification: false,
-        });
-      } catch {
-        return fail;
-      }
-      if (!verification.verified) return fail;
-      const { newCounter } = verification.authenticationInfo;
-      // Conditional on the counter read above: of two assertions racing past it, only one advances it.
-      const { count } = await prisma.passkey.updateMany({
-        where: { id: passkey.id, counter: passkey.counter },
-        data: { counter: BigInt(newCounter), lastUsedAt: new Date() },
-      });
-      if (!count) return fail;
+      const checked = passkey && (await checkAssertion(deps.prisma, deps.webauthn, passkey, input.response, null));
+      if (!checked) return { passwordOk: false, value: undefined };
       if (passkey.user.disabled) throw new AppError('ACCOUNT_DISABLED', 'This account is disabled');
+      userVerified = checked.userVerified;
       return { passwordOk: true, value: { kind: 'user', userId: passkey.user.id, email: passkey.user.email, role: passkey.user.role } };
     },
   );
   if (attempt.status === 'throttled') return attempt;
-  if (attempt.status === 'ok' && attempt.value) return { status: 'ok', principal: attempt.value };
+  if (attempt.status === 'ok' && attempt.value) return { status: 'ok', principal: attempt.value, userVerified };
   return { status: 'invalid' };
 }
 
@@ -263,10 +275,41 @@ export interface PasskeyLoginInput extends PasskeyLoginBody {
   previousToken?: string | undefined;
 }
 
-/** Passwordless sign-in with a discoverable credential: the same session as a password sign-in. */
-export async function loginWithPasskey(deps: AuthDeps & { webauthn: WebAuthnConfig }, input: PasskeyLoginInput): Promise<LoginResult> {
+type PasskeyAuthDeps = AuthDeps & { webauthn: WebAuthnConfig };
+
+/**
+ * Passwordless sign-in with a discoverable credential: the same session as a password sign-in. Where
+ * MAILROOM_REQUIRE_2FA covers the account, the authenticator must have verified the user (PIN, biometrics): the passkey
+ * is then both factors; without that, SECOND_FACTOR_REQUIRED (sign in with the password, then the passkey).
+ */
+export async function loginWithPasskey(deps: PasskeyAuthDeps, input: PasskeyLoginInput): Promise<LoginResult> {
   const result = await verifyPasskeyAssertion(deps, { response: input.response, ip: input.ip });
   if (result.status === 'throttled') throw throttledError(result.retryAfterSeconds);
   if (result.status !== 'ok') throw new AppError('INVALID_CREDENTIALS', 'The passkey was not accepted');
+  if (!result.userVerified && policyRequiresSecondFactor(deps.twoFactorPolicy, result.principal)) {
+    throw new AppError('SECOND_FACTOR_REQUIRED', 'This passkey did not verify you (no PIN or biometrics): sign in with your password, then the passkey');
+  }
   return createLoginSession(deps, { principal: result.principal, ip: input.ip, userAgent: input.userAgent, previousToken: input.previousToken, method: 'passkey' });
+}
+
+/** Second factor, step 1: options for the pending sign-in's user, naming that user's passkeys. */
+export async function passkeySecondFactorOptions(deps: PasskeyAuthDeps, input: ChallengeClient & { challenge: string }) {
+  const pending = await readLoginChallenge(deps, { ...input, purpose: 'second_factor' });
+  const count = pending.account.kind === 'user' ? await deps.prisma.passkey.count({ where: { userId: pending.account.userId } }) : 0;
+  if (pending.account.kind !== 'user' || !count) throw new AppError('CONFLICT', 'This account has no passkey: use another method');
+  return passkeyAuthenticationOptions(deps.prisma, deps.webauthn, pending.account.userId);
+}
+
+/**
+ * Second factor, step 2: completes the pending sign-in (twofactor's completeLoginChallenge: throttled, single use, same
+ * client) with an assertion of one of the account's own passkeys answering a challenge issued for that account.
+ */
+export async function completeLoginWithPasskey(deps: PasskeyAuthDeps, input: ChallengeClient & { challenge: string; response: AssertionResponse; previousToken?: string | undefined }): Promise<LoginResult> {
+  const guess = randomBytes(16).toString('base64url'); // every failed assertion counts
+  return completeLoginChallenge(deps, { ...input, method: 'passkey', guess }, async (account) => {
+    if (account.kind !== 'user') return false;
+    const passkey = await findPasskey(deps.prisma, input.response.id);
+    if (!passkey || passkey.user.id !== account.userId) return false;
+    return Boolean(await checkAssertion(deps.prisma, deps.webauthn, passkey, input.response, account.userId));
+  });
 }

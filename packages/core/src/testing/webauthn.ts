@@ -100,13 +100,14 @@ export class SoftAuthenticator {
     };
   }
 
-  assert(options: RequestOptions, forge: { credential?: SoftCredential; origin?: string; challenge?: string; counter?: number; userHandle?: string | null } = {}) {
+  assert(options: RequestOptions, forge: { credential?: SoftCredential; origin?: string; challenge?: string; counter?: number; userHandle?: string | null; userVerified?: boolean } = {}) {
     const cred = forge.credential ?? this.credentials[0];
     if (!cred) throw new Error('no credential');
     if (forge.counter === undefined) cred.counter += this.opts.counterStep ?? 1;
     const counter = Buffer.alloc(4);
     counter.writeUInt32BE(forge.counter ?? cred.counter);
-    const authData = Buffer.concat([sha256(options.rpId ?? cred.rpId), Buffer.from([FLAG_UP | FLAG_UV]), counter]);
+    const flags = forge.userVerified === false ? FLAG_UP : FLAG_UP | FLAG_UV;
+    const authData = Buffer.concat([sha256(options.rpId ?? cred.rpId), Buffer.from([flags]), counter]);
     const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge: forge.challenge ?? options.challenge, origin: forge.origin ?? this.opts.origin, crossOrigin: false }));
     const signature = sign('sha256', Buffer.concat([authData, sha256(clientDataJSON)]), cred.privateKey);
     const userHandle = forge.userHandle === null ? undefined : (forge.userHandle ?? cred.userHandle);
