@@ -87,6 +87,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     MAILROOM_DNS_TIMEOUT_MS: '2000',
     MAILROOM_MX_HOST: MX_HOST,
     MAILROOM_WEB_HOST: WEB_HOST,
+    // Passkeys: browsers take no IP address as RP ID, so the passkey journey opens the panel as http://localhost:<port>.
+    WEBAUTHN_RP_ID: 'localhost',
+    WEBAUTHN_ORIGIN: `http://localhost:${ports.WEB_PORT}`,
   };
   delete env.API_INTERNAL_URL;
   // Not set on purpose: scripts/start.ts passes the ports it listens on, which the connection card and the
