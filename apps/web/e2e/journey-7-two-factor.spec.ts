@@ -66,7 +66,7 @@ test('an owner turns on TOTP, signs in with a code and with a recovery code; an 
   await expectAccessible(page, 'the second sign-in step');
   await codeField.fill('123456');
   await page.getByRole('button', { name: 'Verify' }).click();
-  await expect(page.getByRole('alert')).toContainText('wrong, expired or already used');
+  await expect(page.getByRole('main').getByRole('alert')).toContainText('wrong, expired or already used');
   await expect(page).toHaveURL(/\/login/);
   // The next step's code (one step of drift is accepted; the enrolment used the current one).
   await codeField.fill(totp(secret, 1));
