@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Secret, TOTP } from 'otpauth';
 import type { Page } from '@playwright/test';
 import { findFreePort } from '@mailroom/db/testing';
-import { createOwner, env, expect, expectAccessible, signIn, test } from './helpers';
+import { createOwner, env, expect, expectAccessible, screenshot, signIn, test } from './helpers';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -45,13 +45,16 @@ test('an owner turns on TOTP, signs in with a code and with a recovery code; an 
   await section.getByRole('button', { name: 'Set up authenticator app' }).click();
   const secret = await readSecret(page);
   await expectAccessible(page, 'the TOTP enrolment');
+  await screenshot(page, 'account-totp-enrolment');
   await page.getByLabel('Code from the app').fill('000000');
   await page.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
   await expect(section.getByRole('alert')).toContainText(/wrong|incorrect/i);
   await page.getByLabel('Code from the app').fill(totp(secret));
   await page.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
-  const codes = (await page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').allTextContents()).map((c) => c.trim());
-  expect(codes).toHaveLength(10);
+  const codeItems = page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem');
+  await expect(codeItems).toHaveCount(10);
+  const codes = (await codeItems.allTextContents()).map((c) => c.trim());
+  await screenshot(page, 'account-recovery-codes');
   const download = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Download codes' }).click();
   expect((await download).suggestedFilename()).toBe('mailroom-recovery-codes.txt');
@@ -64,9 +67,10 @@ test('an owner turns on TOTP, signs in with a code and with a recovery code; an 
   const codeField = page.getByLabel('Code from your authenticator app');
   await expect(codeField).toBeVisible();
   await expectAccessible(page, 'the second sign-in step');
+  await screenshot(page, 'login-second-step');
   await codeField.fill('123456');
   await page.getByRole('button', { name: 'Verify' }).click();
-  await expect(page.getByRole('main').getByRole('alert')).toContainText('wrong, expired or already used');
+  await expect(page.locator('main').getByRole('alert')).toContainText('wrong, expired or already used');
   await expect(page).toHaveURL(/\/login/);
   // The next step's code (one step of drift is accepted; the enrolment used the current one).
   await codeField.fill(totp(secret, 1));
@@ -171,6 +175,7 @@ test.describe('MAILROOM_REQUIRE_2FA=all', () => {
     await probe.close();
     const secret = await readSecret(page);
     await expectAccessible(page, 'the enrolment page');
+    await screenshot(page, 'login-enrolment');
     await page.getByLabel('Code from the app').fill(totp(secret));
     await page.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
     await expect(page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem')).toHaveCount(10);

@@ -103,6 +103,22 @@ describe('operator CLI', { timeout: 120_000 }, () => {
     expect((await runCli(['frobnicate'])).code).toBe(2);
   });
 
+  test('user reset-2fa removes a locked-out admin\'s second factors and ends their sessions, audited', async () => {
+    const admin = await createUser(t, { role: 'ADMIN' });
+    await login(t.app, admin.email, admin.password);
+    await t.prisma.totpFactor.create({ data: { userId: admin.id, secretEnc: 'sealed', confirmedAt: new Date() } });
+    await t.prisma.recoveryCode.create({ data: { userId: admin.id, codeHash: '$argon2id$x' } });
+    const r = await runCli(['user', 'reset-2fa', '--email', admin.email.toUpperCase()]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Removed 1 second factor(s)');
+    expect(await t.prisma.totpFactor.count({ where: { userId: admin.id } })).toBe(0);
+    expect(await t.prisma.recoveryCode.count({ where: { userId: admin.id } })).toBe(0);
+    expect(await t.prisma.session.count({ where: { userId: admin.id } })).toBe(0);
+    expect(await t.prisma.auditEvent.count({ where: { action: 'user.2fa.reset', targetId: admin.id, actorType: 'system' } })).toBe(1);
+    const unknown = await runCli(['user', 'reset-2fa', '--email', 'nobody@example.com']);
+    expect(unknown.code).toBe(2);
+  });
+
   test('admin create --password-stdin creates an admin who can sign in; weak passwords are refused', async () => {
     const email = `${uniqueName('adm')}@example.com`;
     const res = await runCli(['admin', 'create', '--email', email, '--password-stdin'], 'admin cli passphrase 8\n');

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import {
   AppError, createAdmin, createApiKey, createDnsLookup, createPasswordHasher, DEFAULT_PASSWORD_MIN_LENGTH, defaultApiKeyScopes, pruneExpiredClaims,
-  recheckDomains,
+  recheckDomains, resetSecondFactors,
 } from '@mailroom/core';
 import { API_KEY_SCOPES, type ApiKeyScope } from '@mailroom/core/schemas';
 import { createPrismaClient, openDatabase, type PrismaClient } from '@mailroom/db';
@@ -22,6 +22,7 @@ const MAIN_HELP = `Usage: npm run mailroom -- <command> [options]
 Commands:
   api-key create   Create an API key for a user; prints the key alone on the last line
   admin create     Create an administrator
+  user reset-2fa   Remove every second factor of a panel user (a locked-out admin) and end their sessions
   domains recheck  Remove expired pending domain claims, then re-check the MX of verified domains now (the worker does both on a schedule)
 
 Run "npm run mailroom -- <command> --help" for a command's options.
@@ -62,6 +63,16 @@ Options:
   --limit <n>              At most this many domains (default 500)
   --older-than <duration>  Only domains not checked within this time, like 6h or 1d (default: all)
   -h, --help               Show this help`;
+
+const RESET_2FA_HELP = `Usage: npm run mailroom -- user reset-2fa --email <email>
+
+Removes every second factor (authenticator app, recovery codes, and other kinds) of a panel user and ends all their
+sessions, audited as user.2fa.reset. For an admin who lost their phone and recovery codes; admins reset other users
+from the panel. Under MAILROOM_REQUIRE_2FA the user enrols again at their next sign-in.
+
+Options:
+  --email <email>      The user (required)
+  -h, --help           Show this help`;
 
 class UsageError extends Error {}
 
@@ -159,6 +170,18 @@ async function adminCreate(args: string[]): Promise<void> {
   });
 }
 
+async function userReset2fa(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { email: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  if (values.help) return void console.log(RESET_2FA_HELP);
+  if (!values.email) throw new UsageError(`--email is required\n\n${RESET_2FA_HELP}`);
+  await withDatabase(async (prisma) => {
+    const user = await prisma.user.findUnique({ where: { email: values.email!.trim().toLowerCase() }, select: { id: true, email: true } });
+    if (!user) throw new UsageError(`no user with email ${values.email}`);
+    const r = await resetSecondFactors({ prisma }, { principal: { kind: 'system', label: 'cli' } }, { kind: 'user', userId: user.id });
+    console.log(`Removed ${r.factorsRemoved} second factor(s) of ${user.email} and ended ${r.sessionsEnded} session(s)`);
+  });
+}
+
 async function domainsRecheck(args: string[]): Promise<number> {
   const options = { limit: { type: 'string' }, 'older-than': { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
   const { values } = parseArgs({ args, options, strict: true });
@@ -196,6 +219,10 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     if (group === 'admin' && (action === 'create' || action === '--help' || action === '-h')) {
       await adminCreate(action === 'create' ? rest : ['--help']);
+      return 0;
+    }
+    if (group === 'user' && (action === 'reset-2fa' || action === '--help' || action === '-h')) {
+      await userReset2fa(action === 'reset-2fa' ? rest : ['--help']);
       return 0;
     }
     if (group === 'domains' && (action === 'recheck' || action === '--help' || action === '-h')) {

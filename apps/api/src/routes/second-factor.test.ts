@@ -250,22 +250,34 @@ describe('abuse: challenges and codes', () => {
   test('wrong codes are throttled per account, and a right password in between does not reset the count', async () => {
     const u = await enrolledUser();
     const ip = uniqueIp();
-    const statuses: string[] = [];
-    for (let round = 0; round < 3; round++) {
-      const a = await passwordStep(t.app, u.email, u.password, ip);
-      expect(a.statusCode).toBe(200);
-      for (let i = 0; i < 3; i++) statuses.push((await secondStep(t.app, a.json().challenge, String(200000 + round * 10 + i), ip)).json().code);
-    }
-    expect(statuses.slice(0, 3)).toEqual(['SECOND_FACTOR_INVALID', 'SECOND_FACTOR_INVALID', 'SECOND_FACTOR_INVALID']);
-    expect(statuses).toContain('THROTTLED');
-    // The schedule's current delay is 1 s after the last counted code; a slow machine could outlive it before the next
-    // step, so the test holds the account's code throttle blocked for a minute (its 2fa: key) and checks that the right
-    // password below does not lift it.
-    await t.prisma.authThrottle.update({ where: { key: `2fa:acct:${u.email.toLowerCase()}` }, data: { blockedUntil: new Date(Date.now() + 60_000) } });
+    const first = await passwordStep(t.app, u.email, u.password, ip);
+    const free: string[] = [];
+    for (let i = 0; i < 3; i++) free.push((await secondStep(t.app, first.json().challenge, String(200000 + i), ip)).json().code);
+    expect(free).toEqual(['SECOND_FACTOR_INVALID', 'SECOND_FACTOR_INVALID', 'SECOND_FACTOR_INVALID']);
+    // A right password starts a new challenge but leaves the count of codes where it was.
+    const challenges = [(await passwordStep(t.app, u.email, u.password, ip)).json().challenge, (await passwordStep(t.app, u.email, u.password, ip)).json().challenge];
+    const row = await t.prisma.authThrottle.findUniqueOrThrow({ where: { key: `2fa:acct:${u.email}` } });
+    expect(row.failures).toBe(3);
+    // A burst of guesses past the free ones: the schedule refuses what it does not allow.
+    const burst = await Promise.all(challenges.flatMap((c, n) => [0, 1, 2, 3].map((i) => secondStep(t.app, c, String(300000 + n * 10 + i), ip))));
+    const throttled = burst.filter((r) => r.json().code === 'THROTTLED');
+    expect(throttled.length).toBeGreaterThan(0);
+    expect(Number(throttled[0]!.headers['retry-after'])).toBeGreaterThan(0);
+    expect(burst.every((r) => ['THROTTLED', 'SECOND_FACTOR_INVALID'].includes(r.json().code))).toBe(true);
+  });
+
+  test('finished challenges of an account are removed when it gets a new one', async () => {
+    const u = await enrolledUser();
+    const ip = uniqueIp();
     const a = await passwordStep(t.app, u.email, u.password, ip);
-    const right = await secondStep(t.app, a.json().challenge, generateTotpCode(u.secret, Date.now()), ip);
-    expect(right.statusCode).toBe(429);
-    expect(right.headers['retry-after']).toBeDefined();
+    expect((await secondStep(t.app, a.json().challenge, u.recoveryCodes[0]!, ip)).statusCode).toBe(200);
+    await passwordStep(t.app, u.email, u.password, ip);
+    await t.prisma.loginChallenge.updateMany({ where: { userId: u.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await passwordStep(t.app, u.email, u.password, ip);
+    const left = await t.prisma.loginChallenge.findMany({ where: { userId: u.id } });
+    expect(left).toHaveLength(1);
+    expect(left[0]!.consumedAt).toBeNull();
+    expect(left[0]!.expiresAt.getTime()).toBeGreaterThan(Date.now());
   });
 
   test('concurrent completions of one challenge create one session', async () => {

@@ -136,6 +136,8 @@ export async function issueLoginChallenge(
   const now = input.now ?? new Date();
   const challenge = randomBytes(32).toString('base64url');
   const expiresAt = new Date(now.getTime() + CHALLENGE_TTL_MS);
+  // Housekeeping without a job: the account's finished challenges go when it gets a new one (issuing needs its password).
+  await deps.prisma.loginChallenge.deleteMany({ where: { ...accountWhere(input.account), OR: [{ expiresAt: { lte: now } }, { consumedAt: { not: null } }] } });
   await deps.prisma.loginChallenge.create({
     data: {
       tokenHash: sha256Hex(challenge),
