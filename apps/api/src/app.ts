@@ -24,6 +24,7 @@ import { mailboxBulkRoutes } from './routes/mailbox-bulk.ts';
 import { ownerRoutes } from './routes/owners.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { passkeyRoutes } from './routes/passkeys.ts';
 import { secondFactorRoutes } from './routes/second-factor.ts';
 
 export interface AppDeps {
@@ -114,6 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await clientSettingsRoutes(zapp, ctx);
       await appPasswordRoutes(zapp, ctx);
       await sessionRoutes(zapp, ctx);
+      await passkeyRoutes(zapp, ctx);
     },
     { prefix: '/api/v1' },
   );

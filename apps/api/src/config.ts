@@ -1,5 +1,6 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
-import { TWO_FACTOR_POLICIES, type Argon2Limits, type Argon2Params, type TwoFactorPolicy } from '@mailroom/core';
+import { TWO_FACTOR_POLICIES, type Argon2Limits, type Argon2Params, type TwoFactorPolicy, type WebAuthnConfig } from '@mailroom/core';
 import type { ClientSettings } from '@mailroom/core/schemas';
 import { parseTrustedProxies, type TrustedProxies } from '@mailroom/core/forwarded';
 import {
@@ -21,6 +22,42 @@ const trustedProxiesSchema = z
     },
     { message: 'comma-separated IP addresses, CIDR ranges, "loopback", "private" or "none"' },
   );
+
+type WebAuthnEnv = Pick<ApiEnv, 'WEBAUTHN_RP_ID' | 'WEBAUTHN_ORIGIN' | 'MAILROOM_WEB_HOST' | 'MAILROOM_PUBLIC_HOST' | 'MAILROOM_HOST' | 'WEB_PORT'>;
+
+const isLocalhost = (host: string) => host === 'localhost' || host.endsWith('.localhost');
+
+/**
+ * The passkey relying party: WEBAUTHN_RP_ID and WEBAUTHN_ORIGIN, by default derived from the panel's host
+ * (MAILROOM_WEB_HOST, else MAILROOM_PUBLIC_HOST): `https://<host>` with that host as RP ID; a panel reached by an IP
+ * address or localhost gets `http://localhost:<WEB_PORT>` (browsers accept no IP address as RP ID). Returns the
+ * problem instead when the pair cannot work: an IP or malformed RP ID, an origin with a path, plain http beyond
+ * localhost, or an origin whose host is not the RP ID or below it.
+ */
+export function resolveWebAuthn(env: WebAuthnEnv): { rpId: string; origins: string[] } | { error: string } {
+  const panelHost = (env.MAILROOM_WEB_HOST ?? env.MAILROOM_PUBLIC_HOST ?? env.MAILROOM_HOST).toLowerCase();
+  const derived = isIP(panelHost) || isLocalhost(panelHost) ? 'localhost' : panelHost;
+  const rpId = (env.WEBAUTHN_RP_ID ?? derived).toLowerCase();
+  if (isIP(rpId) || !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(rpId)) {
+    return { error: `WEBAUTHN_RP_ID: "${rpId.slice(0, 80)}" must be a host name (no IP address, scheme or port)` };
+  }
+  const raw = env.WEBAUTHN_ORIGIN ?? (isLocalhost(rpId) ? `http://localhost:${env.WEB_PORT}` : `https://${rpId}`);
+  const origins: string[] = [];
+  for (const o of raw.split(',').map((v) => v.trim()).filter(Boolean)) {
+    let url: URL;
+    try {
+      url = new URL(o);
+    } catch {
+      return { error: `WEBAUTHN_ORIGIN: "${o.slice(0, 80)}" is not a URL` };
+    }
+    if (url.origin !== o.replace(/\/$/, '')) return { error: `WEBAUTHN_ORIGIN: "${o.slice(0, 80)}" must be scheme://host[:port] only (e.g. ${url.origin})` };
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLocalhost(url.hostname))) return { error: `WEBAUTHN_ORIGIN: "${o.slice(0, 80)}" must use https (plain http only for localhost)` };
+    if (url.hostname !== rpId && !url.hostname.endsWith(`.${rpId}`)) return { error: `WEBAUTHN_ORIGIN: the host of "${o.slice(0, 80)}" must be WEBAUTHN_RP_ID (${rpId}) or a subdomain of it` };
+    origins.push(url.origin);
+  }
+  if (!origins.length) return { error: 'WEBAUTHN_ORIGIN: at least one origin is needed' };
+  return { rpId, origins };
+}
 
 /** The API's environment: parsed once in main.ts and passed down. */
 export const apiEnvSchema = baseEnvSchema.extend({
@@ -54,8 +91,19 @@ export const apiEnvSchema = baseEnvSchema.extend({
   MAILROOM_SMTP_SUBMISSION_PORT: portSchema.min(1).default(587),
   /** `starttls` (port 587) or `tls` (implicit TLS, port 465). */
   MAILROOM_SMTP_SUBMISSION_SECURITY: z.enum(['starttls', 'tls']).default('starttls'),
+  /** Passkeys: the relying party ID (default: the panel's host; see resolveWebAuthn). */
+  WEBAUTHN_RP_ID: optionalStringSchema,
+  /** Passkeys: the panel's origin(s), comma-separated scheme://host[:port] (default https://<RP ID>). */
+  WEBAUTHN_ORIGIN: optionalStringSchema,
+  /** Passkeys: the name authenticators show for this service. */
+  WEBAUTHN_RP_NAME: z.string().trim().min(1).max(100).default('Mailroom'),
+  /** Passkeys: how long a registration or sign-in challenge may be answered. */
+  WEBAUTHN_CHALLENGE_TTL_SECONDS: z.coerce.number().int().min(30).max(900).default(300),
   /** Who must sign in with a second factor: `off`, `admins`, or `all` (admins, owners and mailbox users). */
   MAILROOM_REQUIRE_2FA: z.enum(TWO_FACTOR_POLICIES).default('off'),
+}).superRefine((env, ctx) => {
+  const r = resolveWebAuthn(env);
+  if ('error' in r) ctx.addIssue({ code: 'custom', message: r.error, path: [r.error.split(':')[0]!] });
 });
 export type ApiEnv = z.infer<typeof apiEnvSchema>;
 
@@ -83,6 +131,8 @@ export interface ApiConfig {
   onboarding: DomainOnboardingConfig;
   /** WEBHOOK_ALLOW_PRIVATE: webhook URLs may point to internal addresses. */
   webhookAllowPrivate: boolean;
+  /** Passkeys: relying party ID, origins, challenge lifetime (WEBAUTHN_*). */
+  webauthn: WebAuthnConfig;
   /** MAILROOM_REQUIRE_2FA: who must have a second factor (users without one enrol at sign-in). */
   requireTwoFactor: TwoFactorPolicy;
 }
@@ -111,8 +161,15 @@ export function toApiConfig(env: ApiEnv): ApiConfig {
     },
     onboarding: domainOnboardingConfig(env),
     webhookAllowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+    webauthn: webauthnConfig(env),
     requireTwoFactor: env.MAILROOM_REQUIRE_2FA,
   };
+}
+
+function webauthnConfig(env: ApiEnv): WebAuthnConfig {
+  const r = resolveWebAuthn(env);
+  if ('error' in r) throw new Error(r.error); // parseEnv refused it already
+  return { ...r, rpName: env.WEBAUTHN_RP_NAME, challengeTtlMs: env.WEBAUTHN_CHALLENGE_TTL_SECONDS * 1000 };
 }
 
 /** Defaults for tests and tools: the parsed empty environment. */

@@ -172,6 +172,15 @@ export const EXPECTED_OPERATIONS = [
   'DELETE /api/v1/webhooks/{webhookId}',
   'GET /api/v1/webhooks/{webhookId}/deliveries',
   'POST /api/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver',
+  'GET /api/v1/me/passkeys',
+  'POST /api/v1/me/passkeys/registration-options',
+  'POST /api/v1/me/passkeys',
+  'PATCH /api/v1/me/passkeys/{passkeyId}',
+  'DELETE /api/v1/me/passkeys/{passkeyId}',
+  'POST /api/v1/auth/passkey/options',
+  'POST /api/v1/auth/passkey/login',
+  'POST /api/v1/auth/login/second-factor/passkey/options',
+  'POST /api/v1/auth/login/second-factor/passkey',
 ].sort();
 
 /** Public operations: no credentials, so no 401 to document. */
@@ -179,7 +188,12 @@ export const PUBLIC_OPERATIONS = [
   'POST /api/v1/auth/login',
   'POST /api/v1/auth/login/second-factor',
   'POST /api/v1/auth/login/enrol/totp',
-  'POST /api/v1/auth/login/enrol/totp/confirm', 'GET /api/autoconfig/mail/config-v1.1.xml', 'POST /api/autodiscover/autodiscover.xml'];
+  'POST /api/v1/auth/login/enrol/totp/confirm',
+  'POST /api/v1/auth/passkey/options',
+  'POST /api/v1/auth/passkey/login',
+  'POST /api/v1/auth/login/second-factor/passkey/options',
+  'POST /api/v1/auth/login/second-factor/passkey',
+  'GET /api/autoconfig/mail/config-v1.1.xml', 'POST /api/autodiscover/autodiscover.xml'];
 
 export { uniqueName };
 

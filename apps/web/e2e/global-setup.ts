@@ -94,6 +94,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     WEBHOOK_RETRY_DELAY_SECONDS: '1',
     WEBHOOK_DISABLE_AFTER_FAILURES: '2',
     WEBHOOK_DISABLE_AFTER_HOURS: '0',
+    // Passkeys: browsers take no IP address as RP ID, so the passkey journey opens the panel as http://localhost:<port>.
+    WEBAUTHN_RP_ID: 'localhost',
+    WEBAUTHN_ORIGIN: `http://localhost:${ports.WEB_PORT}`,
   };
   delete env.API_INTERNAL_URL;
   // Not set on purpose: scripts/start.ts passes the ports it listens on, which the connection card and the

@@ -47,6 +47,6 @@ test('journey 5: a mailbox user signs in with the keyboard only and changes thei
   await expect(page).toHaveURL(/\/login$/);
   await page.getByLabel('Email or mailbox address').fill(mailbox.address);
   await page.getByLabel('Password', { exact: true }).fill(newPassword);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page.getByRole('heading', { level: 1, name: mailbox.address })).toBeVisible();
 });

@@ -33,7 +33,7 @@ async function passwordStep(page: Page, email: string, password: string): Promis
   await page.goto('/login');
   await page.getByLabel('Email or mailbox address').fill(email);
   await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 test('an owner turns on TOTP, signs in with a code and with a recovery code; an admin resets it', async ({ page, browser }) => {

@@ -117,7 +117,7 @@ test('sign-in: a wrong password gets a plain message, and what was typed stays',
   await page.goto('/login');
   await page.getByLabel('Email or mailbox address').fill(owner.email);
   await page.getByLabel('Password', { exact: true }).fill('not-the-password');
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await expect(page.getByRole('main').getByRole('alert')).toHaveText('That email and password do not match an account.');
   await expect(page.getByLabel('Email or mailbox address')).toHaveValue(owner.email);
   await expectAccessible(page, 'the sign-in page with an error');
@@ -151,7 +151,7 @@ test('pages carry a Content-Security-Policy with a fresh nonce on their scripts;
   // The page works (hydrated: typing enables the button) and injected markup cannot run script.
   await page.getByLabel('Email or mailbox address').fill('someone@example.com');
   await page.getByLabel('Password').fill('anything');
-  await expect(page.getByRole('button', { name: 'Sign in' })).toBeEnabled();
+  await expect(page.getByRole('button', { name: 'Sign in', exact: true })).toBeEnabled();
   // What a stored-XSS bug would put into a page: markup in the server's HTML. The policy keeps it inert.
   csp.provoked = true;
   await page.route('**/login', async (route) => {

@@ -24,6 +24,7 @@ export type {
   MailboxImportReport,
   Me,
   Owner,
+  Passkey,
   Problem,
   WebhookEndpoint,
   CreatedWebhookEndpoint,

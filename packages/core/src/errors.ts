@@ -40,6 +40,8 @@ export const ERROR_CODES = [
   'SERVER_BUSY',
   /** A webhook URL whose host is (or resolves to) a loopback, private, link-local or otherwise internal address. */
   'WEBHOOK_URL_FORBIDDEN',
+  /** A passkey registration the server could not verify (wrong or used challenge, other origin, malformed attestation). */
+  'PASSKEY_REJECTED',
   /** A pending-login challenge that is unknown, expired, used, issued to another client, or for another step. */
   'CHALLENGE_INVALID',
   /** A wrong, reused or expired second-factor code (TOTP or recovery code). */

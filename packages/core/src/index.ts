@@ -36,3 +36,4 @@ export * from './services/messages.ts';
 export * from './mbox.ts';
 export * from './services/mailbox-import.ts';
 export * from './services/mailbox-bulk.ts';
+export * from './services/passkeys.ts';

@@ -8,7 +8,16 @@ import type { PrismaClient } from '@mailroom/db';
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Routes that must work with a stale or missing session (and so skip the CSRF check). */
-const CSRF_EXEMPT = new Set(['/api/v1/auth/login', '/api/v1/auth/login/second-factor', '/api/v1/auth/login/enrol/totp', '/api/v1/auth/login/enrol/totp/confirm']);
+const CSRF_EXEMPT = new Set([
+  '/api/v1/auth/login',
+  '/api/v1/auth/login/second-factor',
+  '/api/v1/auth/login/enrol/totp',
+  '/api/v1/auth/login/enrol/totp/confirm',
+  '/api/v1/auth/passkey/options',
+  '/api/v1/auth/passkey/login',
+  '/api/v1/auth/login/second-factor/passkey/options',
+  '/api/v1/auth/login/second-factor/passkey',
+]);
 
 /**
  * Credentials, in order: `Authorization: Bearer mr_…` (API key), else the session cookie. A cookie-authenticated unsafe

@@ -65,6 +65,7 @@ export const docsPlugin = fp(async (app: FastifyInstance) => {
         { name: 'app-passwords', description: 'POP3 app passwords of a mailbox and the app-passwords-only policy' },
         { name: 'audit', description: 'Who changed what' },
         { name: 'delivery-log', description: 'Recipient outcomes at the ingress, and mailboxes over a quota warning threshold' },
+        { name: 'passkeys', description: 'WebAuthn passkeys of panel users: add, name, remove (passwordless sign-in is under auth)' },
         { name: 'autoconfig', description: 'Mail client settings: Thunderbird autoconfig and Outlook autodiscover (public), the connection card' },
       ],
       components: {

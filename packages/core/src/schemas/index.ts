@@ -12,6 +12,7 @@ export * from './autoconfig.ts';
 export * from './app-passwords.ts';
 export * from './sessions.ts';
 export * from './webhooks.ts';
+export * from './passkeys.ts';
 export * from './second-factor.ts';
 export * from './messages.ts';
 export * from './delivery-log.ts';

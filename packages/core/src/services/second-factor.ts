@@ -75,6 +75,13 @@ export const SECOND_FACTOR_KINDS: SecondFactorKind[] = [
     remove: async (db, a) => (await db.totpFactor.deleteMany({ where: accountWhere(a) })).count,
   },
   {
+    // WebAuthn passkeys (services/passkeys.ts): panel users only.
+    method: 'passkey',
+    primary: true,
+    isEnrolled: async (db, a) => a.kind === 'user' && (await db.passkey.count({ where: { userId: a.userId } })) > 0,
+    remove: async (db, a) => (a.kind === 'user' ? (await db.passkey.deleteMany({ where: { userId: a.userId } })).count : 0),
+  },
+  {
     method: 'recovery',
     primary: false,
     isEnrolled: async (db, a) => (await db.recoveryCode.count({ where: { ...accountWhere(a), usedAt: null } })) > 0,

@@ -1,1 +1,2 @@
 export * from './dns-server.ts';
+export * from './webauthn.ts';

@@ -3,8 +3,9 @@ import { Card, PageHeader } from '@/components/ui';
 import { SessionsCard } from '@/components/sessions-card';
 import { apiGet, requireMe } from '@/lib/api';
 import { formatDateTime } from '@/lib/format';
-import type { SessionList, TwoFactorStatus } from '@/lib/types';
+import type { Passkey, SessionList, TwoFactorStatus } from '@/lib/types';
 import { ChangePasswordForm } from './change-password-form';
+import { PasskeysSection } from './passkeys';
 import { TwoFactorSection } from './two-factor-section';
 
 export const metadata: Metadata = { title: 'Account' };
@@ -13,6 +14,7 @@ export default async function AccountPage() {
   const me = await requireMe();
   const who = me.user?.email ?? me.mailbox?.address ?? '';
   const sessions = await apiGet<SessionList>('/auth/sessions');
+  const passkeys = me.user && me.authMethod === 'session' ? (await apiGet<{ items: Passkey[] }>('/me/passkeys')).items : null;
   const twoFactor = await apiGet<TwoFactorStatus>('/me/2fa');
   return (
     <>
@@ -39,6 +41,11 @@ export default async function AccountPage() {
         <Card id="password" title={me.mailbox ? 'Mailbox password' : 'Change password'} description={me.mailbox ? 'This is the password your mail program uses, too: update it there afterwards.' : 'Choose a long password you do not use anywhere else.'}>
           <ChangePasswordForm username={who} />
         </Card>
+        {passkeys && (
+          <Card id="passkeys" title="Passkeys" description="Sign in without a password, with your device's screen lock or a security key. Add one per device.">
+            <PasskeysSection initial={passkeys} />
+          </Card>
+        )}
         <Card id="two-factor" title="Two-factor authentication" description="A code from an app on your phone, asked after your password.">
           <TwoFactorSection status={twoFactor} account={who} />
         </Card>

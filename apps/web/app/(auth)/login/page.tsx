@@ -3,6 +3,7 @@ import { redirect } from 'next/navigation';
 import { Logo } from '@/components/logo';
 import { getMe } from '@/lib/api';
 import { LoginForm } from './login-form';
+import { PasskeySignIn } from './passkey-sign-in';
 
 export const metadata: Metadata = { title: 'Sign in' };
 
@@ -18,6 +19,7 @@ export default async function LoginPage() {
           <h1 className="text-xl font-semibold tracking-tight text-slate-900">Sign in</h1>
           <p className="mt-1 text-sm text-slate-600">Domain owners and admins use their account email. Mailbox users sign in with their full address.</p>
           <LoginForm />
+          <PasskeySignIn />
         </div>
       </div>
     </main>

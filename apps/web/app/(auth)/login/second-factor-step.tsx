@@ -4,6 +4,7 @@ import { useState } from 'react';
 import { Form } from '@/components/form';
 import { Alert, buttonClass, describedBy, Field, inputClass } from '@/components/ui';
 import { callApi, problemMessage, type ClientProblem } from '@/lib/client';
+import { PasskeySecondFactor } from './passkey-second-factor';
 
 /** Where the password step leaves the challenge of a forced enrolment for /login/enrol (this tab only). */
 export const ENROL_CHALLENGE_KEY = 'mailroom.enrolChallenge';
@@ -30,7 +31,12 @@ export function SecondFactorStep({ challenge, methods, onRestart }: { challenge:
   }
 
   const label = mode === 'totp' ? 'Code from your authenticator app' : 'Recovery code';
+  const passkey = methods.includes('passkey');
+  const codes = methods.includes('totp') || methods.includes('recovery');
+  if (passkey && !codes) return <PasskeySecondFactor challenge={challenge} onRestart={onRestart} alone />;
   return (
+    <>
+    {passkey && <PasskeySecondFactor challenge={challenge} onRestart={onRestart} alone={false} />}
     <Form onSubmit={submit} className="mt-6 space-y-4" label="Two-factor authentication">
       <p className="text-sm text-slate-700">
         {mode === 'totp' ? 'Enter the 6-digit code your authenticator app shows for Mailroom.' : 'Enter one of the recovery codes you saved. Each works once.'}
@@ -73,5 +79,6 @@ export function SecondFactorStep({ challenge, methods, onRestart }: { challenge:
         </button>
       </div>
     </Form>
+    </>
   );
 }

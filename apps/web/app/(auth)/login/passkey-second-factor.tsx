@@ -1,0 +1,55 @@
+'use client';
+// Second step of sign-in with a passkey: options for the pending sign-in's account, then the assertion.
+import { useState } from 'react';
+import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
+import { Alert, buttonClass } from '@/components/ui';
+import { callApi, problemMessage, type ClientProblem } from '@/lib/client';
+import { webauthnMessage } from '@/lib/webauthn';
+
+export function PasskeySecondFactor({ challenge, onRestart, alone }: { challenge: string; onRestart: (problem?: ClientProblem) => void; alone: boolean }) {
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<ClientProblem>();
+  const [error, setError] = useState<string>();
+
+  async function verify() {
+    setBusy(true);
+    setProblem(undefined);
+    setError(undefined);
+    const options = await callApi<PublicKeyCredentialRequestOptionsJSON>('POST', '/auth/login/second-factor/passkey/options', { challenge }, null);
+    if (!options.ok) {
+      setBusy(false);
+      return options.problem.code === 'CHALLENGE_INVALID' ? onRestart(options.problem) : setProblem(options.problem);
+    }
+    let response;
+    try {
+      response = await startAuthentication({ optionsJSON: options.data });
+    } catch (err) {
+      setBusy(false);
+      return setError(webauthnMessage(err));
+    }
+    const r = await callApi('POST', '/auth/login/second-factor/passkey', { challenge, response }, null);
+    if (r.ok) {
+      window.location.assign('/');
+      return;
+    }
+    setBusy(false);
+    if (r.problem.code === 'CHALLENGE_INVALID') return onRestart(r.problem);
+    setProblem(r.problem);
+  }
+
+  return (
+    <div className="mt-6 space-y-3">
+      <p className="text-sm text-slate-700">Confirm it is you with one of your passkeys.</p>
+      {problem && <Alert>{problem.code === 'SECOND_FACTOR_INVALID' ? 'That passkey was not accepted. Try another one.' : problemMessage(problem)}</Alert>}
+      {error && <Alert>{error}</Alert>}
+      <button type="button" className={buttonClass(alone ? 'primary' : 'secondary') + ' w-full'} disabled={busy} onClick={verify}>
+        {busy ? 'Waiting for your passkey…' : 'Use a passkey'}
+      </button>
+      {alone && (
+        <button type="button" className="text-sm text-slate-600 hover:underline" onClick={() => onRestart()}>
+          Start over
+        </button>
+      )}
+    </div>
+  );
+}
