@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { baseEnvSchema } from './env.ts';
+import { baseEnvSchema, pop3PolicyEnvShape } from './env.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const compose = readFileSync(`${ROOT}docker-compose.yml`, 'utf8');
@@ -34,7 +34,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('only sets variables the services know', () => {
-    const known = new Set([...Object.keys(baseEnvSchema.shape), 'POP3_METRICS_PORT', 'INGRESS_METRICS_PORT', 'WORKER_METRICS_PORT', 'MAILROOM_ADMIN_EMAIL', 'MAILROOM_ADMIN_PASSWORD', 'API_INTERNAL_URL']);
+    const known = new Set([...Object.keys(baseEnvSchema.shape), ...Object.keys(pop3PolicyEnvShape), 'POP3_METRICS_PORT', 'INGRESS_METRICS_PORT', 'WORKER_METRICS_PORT', 'MAILROOM_ADMIN_EMAIL', 'MAILROOM_ADMIN_PASSWORD', 'API_INTERNAL_URL']);
     const block = compose.slice(compose.indexOf('x-mailroom-env'), compose.indexOf('x-mailroom-service'));
     const names = [...block.matchAll(/^ {2}([A-Z0-9_]+):/gm)].map((m) => m[1]!);
     expect(names.length).toBeGreaterThan(10);

@@ -37,8 +37,10 @@ describe('worker entry (src/main.ts)', () => {
       expect((await fetch(`http://127.0.0.1:${port}/healthz`, { method: 'POST' })).status).toBe(405);
       const stored = await db.prisma.$queryRaw<{ name: string; cron: string; timezone: string }[]>`SELECT name, cron, timezone FROM pgboss.schedule ORDER BY name`;
       expect(stored).toEqual([
+        { name: 'delivery-log.prune', cron: '15 * * * *', timezone: 'UTC' },
         { name: 'domains.prune-claims', cron: '0 * * * *', timezone: 'UTC' },
         { name: 'domains.recheck', cron: '30 2 * * *', timezone: 'UTC' },
+        { name: 'messages.expire', cron: '30 * * * *', timezone: 'UTC' },
       ]);
     } finally {
       await entry.stop();

@@ -46,5 +46,10 @@ test('two workers on one database run a scheduled job once per slot (pg-boss sch
   expect(await prisma.auditEvent.count({ where: { action: 'domain.claim_expired', targetId: expired.id } })).toBe(1);
   // what the operator set is what pg-boss stores (the last replica to start decides)
   const stored = await prisma.$queryRaw<{ name: string; cron: string }[]>`SELECT name, cron FROM pgboss.schedule ORDER BY name`;
-  expect(stored).toEqual([{ name: 'domains.prune-claims', cron: '* * * * *' }, { name: 'domains.recheck', cron: NEVER }]);
+  expect(stored).toEqual([
+    { name: 'delivery-log.prune', cron: NEVER },
+    { name: 'domains.prune-claims', cron: '* * * * *' },
+    { name: 'domains.recheck', cron: NEVER },
+    { name: 'messages.expire', cron: NEVER },
+  ]);
 });
