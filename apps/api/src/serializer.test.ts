@@ -8,7 +8,7 @@ const compile = (schema: z.ZodType) => fastSerializerCompiler({ schema, method: 
 describe('response serializer', () => {
   test('writes only declared properties: a hash or secret on the object never reaches the response', () => {
     const now = new Date().toISOString();
-    const item = { id: '01900000-0000-7000-8000-000000000000', domainId: '01900000-0000-7000-8000-000000000000', domain: 'x.example', localPart: 'a', address: 'a@x.example', displayName: null, quotaBytes: null, usedBytes: 5, messageCount: 1, enabled: true, lastLoginAt: null, lastLoginIp: null, createdAt: now, updatedAt: now };
+    const item = { id: '01900000-0000-7000-8000-000000000000', domainId: '01900000-0000-7000-8000-000000000000', domain: 'x.example', localPart: 'a', address: 'a@x.example', displayName: null, quotaBytes: null, usedBytes: 5, messageCount: 1, enabled: true, loginDelaySeconds: null, retentionDays: null, lastLoginAt: null, lastLoginIp: null, createdAt: now, updatedAt: now };
     const out = compile(mailboxPageSchema)({ items: [{ ...item, passwordHash: '$argon2id$v=19$secret' }], nextCursor: null, secret: 'x' });
     expect(out).not.toContain('argon2');
     expect(out).not.toContain('secret');

@@ -33,6 +33,13 @@ export async function createTestApp(config: Partial<ApiConfig> = {}, opts: { has
   };
 }
 
+/** createTestApp plus a signed-in administrator: `beforeAll(async () => ({ t, admin } = await createTestAppWithAdmin()))`. */
+export async function createTestAppWithAdmin(config: Partial<ApiConfig> = {}): Promise<{ t: TestContext; admin: Session }> {
+  const t = await createTestApp(config);
+  const a = await createUser(t, { role: 'ADMIN' });
+  return { t, admin: await login(t.app, a.email, a.password) };
+}
+
 export interface TestUser {
   id: string;
   email: string;

@@ -7,7 +7,7 @@ import { cx } from './ui';
 export function NavLinks({ links }: { links: { href: string; label: string }[] }) {
   const path = usePathname();
   return (
-    <ul className="flex gap-1 overflow-x-auto">
+    <ul className="flex flex-wrap gap-1">
       {links.map((l) => {
         const active = l.href === '/' ? path === '/' || path.startsWith('/domains') || path.startsWith('/mailboxes') : path.startsWith(l.href);
         return (

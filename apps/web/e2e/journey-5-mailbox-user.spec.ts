@@ -18,7 +18,7 @@ test('journey 5: a mailbox user signs in with the keyboard only and changes thei
   await page.keyboard.press('Enter');
 
   await expect(page.getByRole('heading', { level: 1, name: mailbox.address })).toBeVisible();
-  await expect(page.getByText('Messages waiting')).toBeVisible();
+  await expect(page.getByText('Messages waiting', { exact: true })).toBeVisible();
   await expect(page.locator('#connection-settings')).toContainText(mailbox.address);
   await expectAccessible(page, "the mailbox user's home");
   // Focus is visible: the focused element draws an outline.

@@ -57,10 +57,10 @@ test('admin pages: owner detail with limits, domains for an owner, account and k
   await page.goto(`/admin/owners/${owner.id}`);
   await expect(page.getByRole('heading', { level: 1, name: owner.email })).toBeVisible();
   await expect(page.getByRole('link', { name: domain.name })).toBeVisible();
-  await page.getByLabel('Domains', { exact: true }).fill('2');
+  await page.getByRole('textbox', { name: 'Domains', exact: true }).fill('2');
   await page.getByRole('button', { name: 'Save owner' }).click();
   await expect(page.getByText('Owner saved.')).toBeVisible();
-  await expect(page.getByLabel('Domains', { exact: true })).toHaveValue('2');
+  await expect(page.getByRole('textbox', { name: 'Domains', exact: true })).toHaveValue('2');
   await expectAccessible(page, 'the owner page');
 
   // Domain limits are the admin's to set.

@@ -1,15 +1,11 @@
 // Every list the panel shows is complete: cursor pages reach the last item past 200, pickers find items beyond the
 // first page by searching, and dashboard counts cover every domain.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { call, createKey, createTestApp, createUser, login, type Credentials, type Session, type TestContext, uniqueName } from '../testing.ts';
+import { call, createKey, createTestAppWithAdmin, createUser, type Credentials, login, type Session, type TestContext, uniqueName } from '../testing.ts';
 
 let t: TestContext;
 let admin: Session;
-beforeAll(async () => {
-  t = await createTestApp();
-  const a = await createUser(t, { role: 'ADMIN' });
-  admin = await login(t.app, a.email, a.password);
-});
+beforeAll(async () => ({ t, admin } = await createTestAppWithAdmin()));
 afterAll(async () => t?.close());
 
 /** Follows nextCursor from the first page to the last; returns every item in order and how many pages it took. */

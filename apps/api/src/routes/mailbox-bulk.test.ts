@@ -1,14 +1,10 @@
 import { domainToUnicode } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { authHeaders, call, createKey, createOwnerWithDomain, createTestApp, createUser, login, type Credentials, type Session, type TestContext, uniqueName } from '../testing.ts';
+import { authHeaders, call, createKey, createOwnerWithDomain, createTestApp, createTestAppWithAdmin, createUser, type Credentials, login, type Session, type TestContext, uniqueName } from '../testing.ts';
 
 let t: TestContext;
 let admin: Session;
-beforeAll(async () => {
-  t = await createTestApp();
-  const a = await createUser(t, { role: 'ADMIN' });
-  admin = await login(t.app, a.email, a.password);
-});
+beforeAll(async () => ({ t, admin } = await createTestAppWithAdmin()));
 afterAll(async () => t?.close());
 
 const PW = 'import passphrase 1';

@@ -1,13 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { call, createKey, createTestApp, createUser, login, type Session, type TestContext, uniqueName } from '../testing.ts';
+import { call, createKey, createTestAppWithAdmin, createUser, login, type Session, type TestContext, uniqueName } from '../testing.ts';
 
 let t: TestContext;
 let admin: Session;
-beforeAll(async () => {
-  t = await createTestApp();
-  const a = await createUser(t, { role: 'ADMIN' });
-  admin = await login(t.app, a.email, a.password);
-});
+beforeAll(async () => ({ t, admin } = await createTestAppWithAdmin()));
 afterAll(async () => t?.close());
 
 const newOwner = (extra: Record<string, unknown> = {}) => ({ email: `${uniqueName('o')}@example.com`, password: 'owner passphrase 2026', ...extra });
