@@ -2,7 +2,8 @@
  * `npm test`: every workspace's tests against one PostgreSQL, then one closing line `N passed, N failed, N skipped`
  * summed over all suites. Exit code is non-zero on any failure (or a suite that crashed without results).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +40,10 @@ const started = Date.now();
 const server = await acquireTestServer();
 let status = 1;
 try {
-  const turbo = spawnSync(path.join(ROOT, 'node_modules/.bin/turbo'), ['run', 'test', '--concurrency=1', '--continue', '--output-logs=full', '--log-order=stream'], {
+  // Asynchronous on purpose: this process hosts the test PostgreSQL, whose log output it must keep reading. With a
+  // blocking spawnSync the pipe fills, and a PostgreSQL process blocked writing its log stalls everything waiting for it
+  // (seen: the checkpointer, and with it every DROP DATABASE at a suite's teardown).
+  const turbo = spawn(path.join(ROOT, 'node_modules/.bin/turbo'), ['run', 'test', '--concurrency=1', '--continue', '--output-logs=full', '--log-order=stream'], {
     cwd: ROOT,
     stdio: 'inherit',
     env: {
@@ -51,7 +55,8 @@ try {
       FORCE_COLOR: '0',
     },
   });
-  status = turbo.status ?? 1;
+  const [code] = (await once(turbo, 'exit')) as [number | null];
+  status = code ?? 1;
 } finally {
   await server.stop();
 }
