@@ -103,6 +103,11 @@ describe('mailbox CSV import', () => {
     expect(summary).toHaveLength(1);
     expect(summary[0]!.details).toMatchObject({ rows: 5, created: 5, skipped: 0, generated: 4 });
     expect(JSON.stringify(audits)).not.toContain(carol.password);
+    // each imported mailbox also produces its webhook event, like a single creation, plus one for the import
+    const events = await t.prisma.webhookEvent.findMany({ where: { domainId: domain.id } });
+    expect(events.filter((e) => e.type === 'mailbox.created')).toHaveLength(5);
+    expect(events.filter((e) => e.type === 'mailbox.import_completed')).toHaveLength(1);
+    expect(JSON.stringify(events)).not.toContain(carol.password);
   });
 
   test('duplicates in any spelling: letter case, Unicode and punycode forms of an IDN domain', async () => {

@@ -4,7 +4,7 @@ import { AppError } from '../errors.ts';
 import { assertUuidCursor, decodeCursor, toPage, type Page } from './pagination.ts';
 import { requireUser, visibleDomainWhere } from './principal.ts';
 import type { AuditEvent } from '../schemas/audit.ts';
-import { recordEvent, webhookEventFromAudit } from './webhook-events.ts';
+import { recordEvent, recordEvents, webhookEventFromAudit, type WebhookEventInput } from './webhook-events.ts';
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
@@ -34,34 +34,57 @@ export function sanitizeAuditDetails(details: Record<string, unknown>): Record<s
   return out;
 }
 
+/** The audit row of an entry and, for the actions in AUDIT_WEBHOOK_EVENTS, its webhook outbox event. */
+function auditRecord(actor: Actor, entry: AuditEntry): { row: Prisma.AuditEventCreateManyInput; event: WebhookEventInput | null } {
+  const p = actor.principal;
+  const details = sanitizeAuditDetails(entry.details ?? {});
+  return {
+    row: {
+      actorType: p.kind === 'user' ? (p.apiKey ? 'apiKey' : 'user') : p.kind,
+      actorId: p.kind === 'user' ? p.userId : p.kind === 'mailbox' ? p.mailboxId : null,
+      actorLabel: actorLabel(p),
+      apiKeyId: p.kind === 'user' ? (p.apiKey?.id ?? null) : null,
+      ownerId: entry.ownerId ?? null,
+      action: entry.action,
+      targetType: entry.targetType,
+      targetId: entry.targetId ?? null,
+      ip: actor.ip ?? null,
+      details: details as Prisma.InputJsonValue,
+    },
+    event: webhookEventFromAudit({ ...entry, details }),
+  };
+}
+
 /**
  * Writes an audit entry and, for the actions in AUDIT_WEBHOOK_EVENTS, its webhook outbox event, both through `db`: call
  * it with the change's transaction. Given the plain client, it writes the two in a transaction of their own.
  */
 export async function recordAudit(db: Db, actor: Actor, entry: AuditEntry): Promise<void> {
-  const p = actor.principal;
-  const details = sanitizeAuditDetails(entry.details ?? {});
-  const event = webhookEventFromAudit({ ...entry, details });
+  const { row, event } = auditRecord(actor, entry);
   const write = async (tx: Db) => {
-    await tx.auditEvent.create({
-      data: {
-        actorType: p.kind === 'user' ? (p.apiKey ? 'apiKey' : 'user') : p.kind,
-        actorId: p.kind === 'user' ? p.userId : p.kind === 'mailbox' ? p.mailboxId : null,
-        actorLabel: actorLabel(p),
-        apiKeyId: p.kind === 'user' ? (p.apiKey?.id ?? null) : null,
-        ownerId: entry.ownerId ?? null,
-        action: entry.action,
-        targetType: entry.targetType,
-        targetId: entry.targetId ?? null,
-        ip: actor.ip ?? null,
-        details: details as Prisma.InputJsonValue,
-      },
-    });
+    await tx.auditEvent.create({ data: row });
     if (event) await recordEvent(tx, event);
   };
   if (event && '$transaction' in db) await db.$transaction(write);
   else await write(db);
 }
+
+/**
+ * recordAudit for many entries of one change (an import of thousands of mailboxes): the same rows and outbox events,
+ * written with one multi-row INSERT each per chunk instead of two statements per entry. Call it with the transaction.
+ */
+export async function recordAuditMany(tx: Prisma.TransactionClient, actor: Actor, entries: readonly AuditEntry[]): Promise<void> {
+  const records = entries.map((e) => auditRecord(actor, e));
+  for (let i = 0; i < records.length; i += AUDIT_BATCH) {
+    const chunk = records.slice(i, i + AUDIT_BATCH);
+    await tx.auditEvent.createMany({ data: chunk.map((r) => r.row) });
+    const events = chunk.flatMap((r) => (r.event ? [r.event] : []));
+    if (events.length) await recordEvents(tx, events);
+  }
+}
+
+/** Rows per multi-row INSERT of recordAuditMany. */
+const AUDIT_BATCH = 1000;
 
 export interface ListAuditEventsInput {
   limit: number;

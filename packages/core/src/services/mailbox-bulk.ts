@@ -2,7 +2,7 @@ import { Prisma, type PrismaClient } from '@mailroom/db';
 import { csvLine } from '../csv.ts';
 import { AppError } from '../errors.ts';
 import { type BulkMailboxBody, type BulkMailboxResult, type GeneratedPassword, MAX_BULK_SELECTION, type MailboxSelection } from '../schemas/mailbox-bulk.ts';
-import { recordAudit } from './audit.ts';
+import { recordAudit, recordAuditMany, type AuditEntry } from './audit.ts';
 import { findVisibleDomain } from './domains.ts';
 import { escapeLike } from './mailboxes.ts';
 import { type Actor, requireUser } from './principal.ts';
@@ -92,8 +92,10 @@ export async function bulkMailboxAction(deps: ServiceDeps, actor: Actor, domainI
     const ids = selected.map((m) => m.id);
     let changed = 0;
     const generated: Omit<GeneratedPassword, 'row'>[] = [];
+    // one audit row (and webhook event) per mailbox, as single changes write them; inserted together at the end
+    const audits: AuditEntry[] = [];
     const audit = (m: Selected, action: string, details: Record<string, unknown> = {}) =>
-      recordAudit(tx, actor, { action, targetType: 'mailbox', targetId: m.id, ownerId: domain.ownerId, details: { ...details, address: address(m), domainId, bulk: true } });
+      audits.push({ action, targetType: 'mailbox', targetId: m.id, ownerId: domain.ownerId, details: { ...details, address: address(m), domainId, bulk: true } });
     switch (input.action) {
       case 'enable':
       case 'disable': {
@@ -102,7 +104,7 @@ export async function bulkMailboxAction(deps: ServiceDeps, actor: Actor, domainI
         const targetIds = targets.map((m) => m.id);
         await tx.mailbox.updateMany({ where: { id: { in: targetIds } }, data: { enabled } });
         if (!enabled) await tx.session.deleteMany({ where: { mailboxId: { in: targetIds } } });
-        for (const m of targets) await audit(m, `mailbox.${input.action}`, { enabled });
+        for (const m of targets) audit(m, `mailbox.${input.action}`, { enabled });
         changed = targets.length;
         break;
       }
@@ -112,7 +114,7 @@ export async function bulkMailboxAction(deps: ServiceDeps, actor: Actor, domainI
         await assertBulkQuotaFits(tx, d, ids, quota);
         const targets = selected.filter((m) => m.quotaBytes !== quota);
         await tx.mailbox.updateMany({ where: { id: { in: targets.map((m) => m.id) } }, data: { quotaBytes: quota } });
-        for (const m of targets) await audit(m, 'mailbox.update', { quotaBytes: quota });
+        for (const m of targets) audit(m, 'mailbox.update', { quotaBytes: quota });
         changed = targets.length;
         break;
       }
@@ -121,7 +123,7 @@ export async function bulkMailboxAction(deps: ServiceDeps, actor: Actor, domainI
           // A mailbox that joined the filter after hashing gets its password now (rare; one hash in the transaction).
           const h = hashes.get(m.id) ?? (await (async () => { const password = generatePassword(); return { password, hash: await deps.hasher.hash(password) }; })());
           await tx.mailbox.update({ where: { id: m.id }, data: { passwordHash: h.hash } });
-          await audit(m, 'mailbox.password.set');
+          audit(m, 'mailbox.password.set');
           generated.push({ mailboxId: m.id, address: address(m), password: h.password });
         }
         await tx.session.deleteMany({ where: { mailboxId: { in: ids } } });
@@ -137,12 +139,13 @@ export async function bulkMailboxAction(deps: ServiceDeps, actor: Actor, domainI
         if (freed > 0n) await tx.$executeRaw`UPDATE domains SET used_bytes = GREATEST(used_bytes - ${freed}, 0) WHERE id = ${domainId}::uuid`;
         for (const m of selected) {
           const r = byId.get(m.id);
-          await audit(m, 'mailbox.delete', { messagesDeleted: Number(r?.message_count ?? 0), bytesFreed: Number(r?.used_bytes ?? 0n) });
+          audit(m, 'mailbox.delete', { messagesDeleted: Number(r?.message_count ?? 0), bytesFreed: Number(r?.used_bytes ?? 0n) });
         }
         changed = locked.length;
         break;
       }
     }
+    await recordAuditMany(tx, actor, audits);
     await recordAudit(tx, actor, {
       action: 'mailbox.bulk',
       targetType: 'domain',

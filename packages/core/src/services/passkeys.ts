@@ -33,8 +33,6 @@ export interface WebAuthnConfig {
 
 /** A user keeps at most this many passkeys. */
 export const MAX_PASSKEYS_PER_USER = 20;
-/** Default WEBAUTHN_CHALLENGE_TTL_SECONDS (also the timeout the browser is given). */
-export const WEBAUTHN_CHALLENGE_TTL_MS = 5 * 60_000;
 
 type ChallengePurpose = 'registration' | 'authentication';
 

@@ -36,8 +36,6 @@ export interface Actor {
   ip?: string | undefined;
 }
 
-export const SCOPE_FAMILIES = ['owners', 'domains', 'mailboxes', 'aliases', 'api-keys', 'audit', 'webhooks'] as const;
-
 /** A write scope implies the read scope of the same family. */
 export function hasScope(scopes: readonly ApiKeyScope[], scope: ApiKeyScope): boolean {
   if (scopes.includes(scope)) return true;

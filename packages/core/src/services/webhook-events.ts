@@ -25,6 +25,13 @@ export async function recordEvent(tx: Db, input: WebhookEventInput): Promise<str
   return row.id;
 }
 
+/** recordEvent for many events of one change, in one multi-row INSERT (same transaction rule). */
+export async function recordEvents(tx: Db, inputs: readonly WebhookEventInput[]): Promise<void> {
+  await tx.webhookEvent.createMany({
+    data: inputs.map((i) => ({ type: i.type, ownerId: i.ownerId ?? null, domainId: i.domainId ?? null, data: i.data as Prisma.InputJsonValue })),
+  });
+}
+
 /** A raw PostgreSQL client (node-postgres `PoolClient`), for code whose transaction is not Prisma's (the ingress). */
 export interface SqlClient {
   query(text: string, values: unknown[]): Promise<unknown>;
