@@ -30,6 +30,7 @@ class Receiver {
   readonly requests: Received[] = [];
   readonly secrets = new Map<string, string>();
   inFlight = new Map<string, number>();
+  /** Most concurrent requests of one delivery (endpoint path + webhook-id) seen at once. */
   maxInFlightPerId = 0;
   respond: (r: Received, nth: number) => { status: number; body?: string; headers?: Record<string, string>; stallMs?: number } = () => ({ status: 200 });
   private server = http.createServer((req, res) => {
@@ -49,12 +50,14 @@ class Receiver {
       const parsed = JSON.parse(body) as { type: string; data: Record<string, unknown> };
       const r: Received = { id, type: parsed.type, data: parsed.data, path: req.url ?? '', validSignature, timestampSkewS: Math.abs(Date.now() / 1000 - Number(ts)) };
       this.requests.push(r);
-      const n = (this.inFlight.get(id) ?? 0) + 1;
-      this.inFlight.set(id, n);
+      // one delivery = one event to one endpoint: an event also sent to an administrator's endpoint is not a duplicate
+      const delivery = `${r.path} ${id}`;
+      const n = (this.inFlight.get(delivery) ?? 0) + 1;
+      this.inFlight.set(delivery, n);
       this.maxInFlightPerId = Math.max(this.maxInFlightPerId, n);
       const answer = this.respond(r, this.requests.filter((x) => x.id === id && x.path === r.path).length);
       setTimeout(() => {
-        this.inFlight.set(id, (this.inFlight.get(id) ?? 1) - 1);
+        this.inFlight.set(delivery, (this.inFlight.get(delivery) ?? 1) - 1);
         res.writeHead(answer.status, answer.headers ?? {}).end(answer.body ?? '');
       }, answer.stallMs ?? 0);
     });
