@@ -9,7 +9,8 @@
  *   autodiscover paths (lib/autoconfig-paths.ts, mapped onto the API's public endpoints); the API trusts this server's
  *   address (API_TRUSTED_PROXIES) and so logs and throttles by the real client.
  * - Everything else is Next.js (the last `next build`).
- * Logs a pino-style `"msg":"listening"` line when ready; SIGTERM/SIGINT close gracefully.
+ * Logs a pino-style `"msg":"listening"` line when ready and answers GET /readyz (200) from then on; SIGTERM/SIGINT close
+ * gracefully.
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -41,6 +42,8 @@ await app.prepare();
 const server = http.createServer((req, res) => {
   replaceForwardingHeaders(req, config.trustedProxies);
   const url = req.url ?? '/';
+  // readiness for `npm start`'s supervisor: this server listens only once Next.js is prepared
+  if (url === '/readyz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready"}');
   if (url === '/api' || url.startsWith('/api/') || url.startsWith('/api?')) return proxyToApi(req, res);
   // Mail client autoconfiguration (Thunderbird, Outlook) is answered by the API's public endpoints.
   const query = url.indexOf('?');

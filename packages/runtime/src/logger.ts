@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
 
@@ -21,12 +21,14 @@ export const REDACT_PATHS = [
   'headers.cookie',
 ];
 
-export function createLogger(name: string, level: LoggerOptions['level'] = 'info', options: LoggerOptions = {}): Logger {
-  return pino({
+/** `destination`: where lines go instead of stdout (the `npm start` supervisor formats its own lines like its services'). */
+export function createLogger(name: string, level: LoggerOptions['level'] = 'info', options: LoggerOptions = {}, destination?: DestinationStream): Logger {
+  const opts: LoggerOptions = {
     name,
     level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { service: name },
     ...options,
-  });
+  };
+  return destination ? pino(opts, destination) : pino(opts);
 }
