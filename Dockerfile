@@ -11,6 +11,7 @@ COPY packages/db/package.json packages/db/
 COPY packages/ingress/package.json packages/ingress/
 COPY packages/pop3/package.json packages/pop3/
 COPY packages/runtime/package.json packages/runtime/
+COPY packages/supervisor/package.json packages/supervisor/
 COPY packages/worker/package.json packages/worker/
 RUN npm ci --no-audit --no-fund
 COPY . .

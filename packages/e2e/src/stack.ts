@@ -105,3 +105,81 @@ export async function portIsClosed(port: number): Promise<boolean> {
     s.on('error', () => resolve(true));
   });
 }
+
+/** The JSON log lines of a stack's output (banner and other text skipped). */
+export function logLines(out: string): Record<string, unknown>[] {
+  const lines: Record<string, unknown>[] = [];
+  for (const l of out.split('\n')) {
+    if (!l.startsWith('{')) continue;
+    try {
+      lines.push(JSON.parse(l) as Record<string, unknown>);
+    } catch {
+      // a line cut by a chunk boundary
+    }
+  }
+  return lines;
+}
+
+/** Process ids the supervisor logged for a service ("service started"), oldest first. */
+export function servicePids(out: string, service: string): number[] {
+  return logLines(out)
+    .filter((l) => l.msg === 'service started' && l.service === service)
+    .map((l) => Number(l.pid));
+}
+
+/** mailroom_supervisor_restarts_total{service} from the supervisor's /metrics. */
+export async function supervisorRestarts(metricsPort: number, service: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const m = new RegExp(`^mailroom_supervisor_restarts_total\\{service="${service}"\\} (\\d+)$`, 'm').exec(text);
+  if (!m) throw new Error(`no restart counter for ${service}`);
+  return Number(m[1]);
+}
+
+/** USER/PASS over plain POP3 (loopback may log in without TLS); resolves with the reply to PASS. */
+export async function pop3Login(port: number, user: string, pass: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    const replies: string[] = [];
+    const commands = [`USER ${user}`, `PASS ${pass}`, 'QUIT'];
+    let buf = '';
+    sock.setEncoding('utf8');
+    sock.setTimeout(20_000, () => {
+      sock.destroy();
+      reject(new Error(`POP3 timed out after ${replies.join(' | ')}`));
+    });
+    sock.on('data', (d) => {
+      buf += d;
+      let i: number;
+      while ((i = buf.indexOf('\r\n')) >= 0) {
+        replies.push(buf.slice(0, i));
+        buf = buf.slice(i + 2);
+        const next = commands.shift();
+        if (next) sock.write(`${next}\r\n`);
+        if (replies.length === 3) {
+          sock.destroy();
+          resolve(replies[2]!);
+        }
+      }
+    });
+    sock.on('error', reject);
+    sock.on('close', () => reject(new Error(`POP3 closed after ${replies.join(' | ')}`)));
+  });
+}
+
+/** A signed-in API session (cookie + CSRF token), straight to the API. */
+export async function apiLogin(apiPort: number, email: string, password: string) {
+  const base = `http://127.0.0.1:${apiPort}/api/v1`;
+  const res = await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  if (res.status !== 200) throw new Error(`login: ${res.status} ${await res.text()}`);
+  const { csrfToken } = (await res.json()) as { csrfToken: string };
+  const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  return async <T>(method: string, p: string, body?: unknown): Promise<T> => {
+    const r = await fetch(`${base}${p}`, {
+      method,
+      headers: { cookie, 'x-csrf-token': csrfToken, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!r.ok) throw new Error(`${method} ${p}: ${r.status} ${await r.text()}`);
+    return (await r.json()) as T;
+  };
+}

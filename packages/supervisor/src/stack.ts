@@ -48,7 +48,8 @@ export async function runStack(env: SupervisorEnv, opts: StackOptions = {}): Pro
     };
   };
   const printOwn = print('mailroom', SERVICE_NAMES.length + 1);
-  const log: Logger = createLogger('mailroom', env.LOG_LEVEL, {}, { write: (s: string) => printOwn(s.replace(/\n$/, ''), 'stdout') });
+  // no base fields: a line about a service carries `service` (that service), the others get `service: mailroom` when printed
+  const log: Logger = createLogger('mailroom', env.LOG_LEVEL, { base: undefined }, { write: (s: string) => printOwn(s.replace(/\n$/, ''), 'stdout') });
   const printPostgres = print('postgres', SERVICE_NAMES.length);
 
   const metrics = createSupervisorMetrics();
