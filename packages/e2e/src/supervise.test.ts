@@ -134,7 +134,7 @@ describe('npm start supervises the stack', () => {
     // an invalid POP3 setting: pop3 exits 1 at every start
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
       cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: 'info', ...env, POP3_IDLE_TIMEOUT_S: '5', SUPERVISOR_CRASH_LOOP_RESTARTS: '3', SUPERVISOR_CRASH_LOOP_WINDOW_MS: '120000' },
+      env: { ...process.env, LOG_LEVEL: 'info', ...env, POP3_IDLE_TIMEOUT_S: '5', SUPERVISOR_CRASH_LOOP_RESTARTS: '2', SUPERVISOR_CRASH_LOOP_WINDOW_MS: '120000' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -143,9 +143,9 @@ describe('npm start supervises the stack', () => {
     child.stderr.on('data', (d) => (err += d));
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code, `${out.slice(-2000)}\n${err.slice(-2000)}`).toBe(1);
-    expect(err).toMatch(/mailroom: pop3 crashed 3 times within 120 s \(last: exit code 1\); stopping the stack/);
+    expect(err).toMatch(/mailroom: pop3 crashed 2 times within 120 s \(last: exit code 1\); stopping the stack/);
     expect(err).toContain('POP3_IDLE_TIMEOUT_S');
-    expect(logLines(out).filter((l) => l.service === 'pop3' && l.msg === 'service started')).toHaveLength(3);
+    expect(logLines(out).filter((l) => l.service === 'pop3' && l.msg === 'service started')).toHaveLength(2);
     expect(out).not.toContain('Mailroom is up');
     for (const p of [ports.API_PORT, ports.WEB_PORT, ports.LMTP_PORT]) expect(await portIsClosed(p), `port ${p} closed`).toBe(true);
     expect(postgresRunning(dataDir), 'no PostgreSQL left').toBe('');

@@ -31,5 +31,8 @@ describe('service log lines', () => {
     expect(lines[0]).toMatch(/ERROR.*delivery failed/);
     expect(out).not.toContain('"level"');
     expect(f('plain text', 'stderr')).toBe('ingress  | plain text\n');
+    const own = createLineFormatter('mailroom', { format: 'pretty' });
+    expect(own(JSON.stringify({ level: 30, time: 1, msg: 'service started', service: 'pop3', pid: 7 }), 'stdout')).toMatch(/^mailroom \| .*INFO \(7\): service started \{"service":"pop3"\}/);
+    expect(own(JSON.stringify({ level: 30, time: 1, msg: 'stopped' }), 'stdout')).not.toContain('service');
   });
 });

@@ -55,14 +55,18 @@ export function createLineFormatter(service: string, opts: LineFormatterOptions)
     };
   }
   const colorize = opts.colorize ?? false;
-  const pretty = prettyFactory({ colorize, ignore: 'pid,hostname,service,name', translateTime: 'SYS:HH:MM:ss.l', singleLine: false });
+  const prettyOptions = { colorize, translateTime: 'SYS:HH:MM:ss.l', singleLine: true };
+  const pretty = prettyFactory({ ...prettyOptions, ignore: 'pid,hostname,service,name' });
+  // a line about another service (the supervisor's "service started") keeps its `service` field
+  const prettyOther = prettyFactory({ ...prettyOptions, ignore: 'hostname,name' });
   const label = service.padEnd(opts.prefixWidth ?? service.length);
   const color = SERVICE_COLORS[(opts.colorIndex ?? 0) % SERVICE_COLORS.length];
   const prefix = colorize ? `\u001b[${color}m${label} |\u001b[39m ` : `${label} | `;
   return (raw) => {
     const line = trimmed(raw);
     if (!line.trim()) return '';
-    const text = parseObject(line) ? pretty(line).replace(/\n+$/, '') : line;
+    const obj = parseObject(line);
+    const text = obj ? (obj.service === undefined || obj.service === service ? pretty : prettyOther)(line).replace(/\n+$/, '') : line;
     return `${text
       .split('\n')
       .map((l) => prefix + l)
