@@ -46,7 +46,7 @@ function killGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
 }
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
-  const names = ['WEB_PORT', 'API_PORT', 'POP3_PORT', 'POP3S_PORT', 'LMTP_PORT', 'SMTP_PORT', 'POP3_METRICS_PORT', 'INGRESS_METRICS_PORT', 'WORKER_METRICS_PORT'] as const;
+  const names = ['WEB_PORT', 'API_PORT', 'POP3_PORT', 'POP3S_PORT', 'LMTP_PORT', 'SMTP_PORT', 'POP3_METRICS_PORT', 'INGRESS_METRICS_PORT', 'WORKER_METRICS_PORT', 'SUPERVISOR_METRICS_PORT'] as const;
   const ports: Record<string, string> = {};
   const used = new Set<number>();
   for (const n of names) {

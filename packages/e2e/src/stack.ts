@@ -18,10 +18,11 @@ export interface StackPorts {
   POP3_METRICS_PORT: number;
   INGRESS_METRICS_PORT: number;
   WORKER_METRICS_PORT: number;
+  SUPERVISOR_METRICS_PORT: number;
 }
 
 export async function freePorts(): Promise<StackPorts> {
-  const names = ['WEB_PORT', 'API_PORT', 'POP3_PORT', 'POP3S_PORT', 'LMTP_PORT', 'SMTP_PORT', 'POP3_METRICS_PORT', 'INGRESS_METRICS_PORT', 'WORKER_METRICS_PORT'] as const;
+  const names = ['WEB_PORT', 'API_PORT', 'POP3_PORT', 'POP3S_PORT', 'LMTP_PORT', 'SMTP_PORT', 'POP3_METRICS_PORT', 'INGRESS_METRICS_PORT', 'WORKER_METRICS_PORT', 'SUPERVISOR_METRICS_PORT'] as const;
   const ports = {} as StackPorts;
   for (const n of names) ports[n] = await findFreePort();
   return ports;

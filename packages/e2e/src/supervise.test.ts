@@ -5,7 +5,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findFreePort } from '@mailroom/db/testing';
 import {
   apiLogin, freePorts, greeting, logLines, pop3Login, portIsClosed, ROOT, servicePids, startStack, supervisorRestarts, type RunningStack, type StackPorts,
 } from './stack.ts';
@@ -43,10 +42,9 @@ describe('npm start supervises the stack', () => {
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'mr-supervise-'));
     ports = await freePorts();
-    metricsPort = await findFreePort();
+    metricsPort = ports.SUPERVISOR_METRICS_PORT;
     env = {
       ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
-      SUPERVISOR_METRICS_PORT: String(metricsPort),
       MAILROOM_DATA_DIR: dataDir,
       DATABASE_URL: '',
       MAILROOM_ADMIN_EMAIL: admin.email,

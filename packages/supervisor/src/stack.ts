@@ -204,7 +204,11 @@ export async function runStack(env: SupervisorEnv, opts: StackOptions = {}): Pro
       ready: async () => units.every((u) => u.isReady),
       metrics: metrics.registry,
     });
-    const opsPort = await ops.listen();
+    // the stack runs without its restart metrics rather than not at all
+    const opsPort = await ops.listen().catch((err: Error) => {
+      log.warn({ err: err.message, port: env.SUPERVISOR_METRICS_PORT }, 'supervisor metrics listener not started (SUPERVISOR_METRICS_PORT)');
+      return undefined;
+    });
     opsClose = () => ops.close();
 
     for (const s of services) s.start();
@@ -231,7 +235,7 @@ export async function runStack(env: SupervisorEnv, opts: StackOptions = {}): Pro
         `    LMTP          ${host}:${env.LMTP_PORT}`,
         `    SMTP (MX)     ${host}:${env.SMTP_PORT}`,
         `    Metrics       http://${host}:${ports.API_PORT}/metrics, :${ports.POP3_METRICS_PORT}/metrics, :${ports.INGRESS_METRICS_PORT}/metrics, ` +
-          `:${ports.WORKER_METRICS_PORT}/metrics (worker), :${opsPort}/metrics (supervisor: restarts)`,
+          `:${ports.WORKER_METRICS_PORT}/metrics (worker)${opsPort ? `, :${opsPort}/metrics (supervisor: restarts)` : ''}`,
         `  A service that exits is restarted. Press Ctrl-C to stop.`,
         '',
       ].join('\n'),
