@@ -1,6 +1,24 @@
 import { z } from 'zod';
 import { baseEnvSchema, optionalStringSchema, parseEnv, portSchema, positiveIntSchema } from '@mailroom/runtime';
 
+/** The services `npm start` runs, in start order. */
+export const SERVICE_NAMES = ['api', 'pop3', 'ingress', 'worker', 'web'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+const serviceListSchema = z
+  .string()
+  .trim()
+  .default('')
+  .transform((v, ctx): ServiceName[] => {
+    const names = v.split(',').map((n) => n.trim()).filter(Boolean);
+    const unknown = names.filter((n) => !(SERVICE_NAMES as readonly string[]).includes(n));
+    if (unknown.length) {
+      ctx.addIssue({ code: 'custom', message: `unknown service ${unknown.map((n) => `"${n.slice(0, 20)}"`).join(', ')}; expected some of ${SERVICE_NAMES.join(', ')}` });
+      return z.NEVER;
+    }
+    return names.length ? SERVICE_NAMES.filter((n) => names.includes(n)) : [...SERVICE_NAMES];
+  });
+
 /** `npm start`'s environment: the shared settings, the first admin, and how the supervisor restarts services. */
 export const supervisorEnvSchema = baseEnvSchema.extend({
   MAILROOM_ADMIN_EMAIL: z.string().trim().email().default('admin@localhost.localdomain'),
@@ -22,6 +40,8 @@ export const supervisorEnvSchema = baseEnvSchema.extend({
   /** This many crashes of one service (or of the embedded PostgreSQL) within SUPERVISOR_CRASH_LOOP_WINDOW_MS stop the stack. */
   SUPERVISOR_CRASH_LOOP_RESTARTS: positiveIntSchema.max(1000).default(5),
   SUPERVISOR_CRASH_LOOP_WINDOW_MS: positiveIntSchema.default(60_000),
+  /** Comma-separated subset of the services to run (e.g. `api,web`); empty = all. */
+  SUPERVISOR_SERVICES: serviceListSchema,
   /** Every service must answer its /readyz within this long after `npm start`, or the start fails. */
   SUPERVISOR_READY_TIMEOUT_MS: positiveIntSchema.default(180_000),
 });

@@ -12,7 +12,7 @@ import { bootstrapAdmin, createPasswordHasher } from '@mailroom/core';
 import { createPrismaClient, findFreePort, openDatabase } from '@mailroom/db';
 import { argon2Params, ConfigError, createLogger, createOpsServer, loadTlsMaterial, type Logger } from '@mailroom/runtime';
 import { launchChildService, RecentOutput, type ChildServiceSpec } from './child-service.ts';
-import type { SupervisorEnv } from './config.ts';
+import { SERVICE_NAMES, type ServiceName, type SupervisorEnv } from './config.ts';
 import { createLineFormatter, resolveLogFormat, type OutputStream } from './log-output.ts';
 import { createSupervisorMetrics } from './metrics.ts';
 import { embeddedPostgresLauncher } from './postgres.ts';
@@ -20,7 +20,6 @@ import { probeUrl } from './readiness.ts';
 import { describeExit, Supervised, type GiveUp } from './supervised.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const SERVICE_NAMES = ['api', 'pop3', 'ingress', 'worker', 'web'] as const;
 const PREFIX_WIDTH = Math.max(...SERVICE_NAMES.map((n) => n.length), 'postgres'.length, 'mailroom'.length);
 
 export interface StackOptions {
@@ -164,7 +163,7 @@ export async function runStack(env: SupervisorEnv, opts: StackOptions = {}): Pro
     delete childEnv.MAILROOM_ADMIN_PASSWORD;
     delete childEnv.LOG_FORMAT;
 
-    const specs: Record<(typeof SERVICE_NAMES)[number], ChildServiceSpec> = {
+    const specs: Record<ServiceName, ChildServiceSpec> = {
       api: { name: 'api', cwd: 'apps/api', entry: 'src/main.ts', readyUrl: probeUrl(env.MAILROOM_HOST, ports.API_PORT, '/readyz') },
       pop3: { name: 'pop3', cwd: 'packages/pop3', entry: 'src/main.ts', readyUrl: probeUrl(env.METRICS_HOST, ports.POP3_METRICS_PORT, '/readyz') },
       ingress: {
@@ -178,7 +177,8 @@ export async function runStack(env: SupervisorEnv, opts: StackOptions = {}): Pro
       // server.ts: Next.js behind the panel's own /api proxy, which sends the API the real client address
       web: { name: 'web', cwd: 'apps/web', entry: 'server.ts', readyUrl: probeUrl(env.MAILROOM_HOST, ports.WEB_PORT, '/readyz') },
     };
-    const services = SERVICE_NAMES.map((name, index) => {
+    const services = env.SUPERVISOR_SERVICES.map((name) => {
+      const index = SERVICE_NAMES.indexOf(name);
       const spec = { ...specs[name], cwd: path.join(ROOT, specs[name].cwd) };
       const out = recent.set(name, new RecentOutput()).get(name)!;
       const printLine = print(name, index);
