@@ -22,20 +22,13 @@ import { describeExit, Supervised, type GiveUp } from './supervised.ts';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const PREFIX_WIDTH = Math.max(...SERVICE_NAMES.map((n) => n.length), 'postgres'.length, 'mailroom'.length);
 
-export interface StackOptions {
-  /** Where printed lines go (tests pass their own); defaults to the process's streams. */
-  stdout?: NodeJS.WriteStream;
-  stderr?: NodeJS.WriteStream;
-}
-
 /** Resolves a port setting of 0 to a free port: the supervisor must know where to poll /readyz. */
 async function fixedPort(port: number): Promise<number> {
   return port === 0 ? findFreePort() : port;
 }
 
-export async function runStack(env: SupervisorEnv, opts: StackOptions = {}): Promise<void> {
-  const stdout = opts.stdout ?? process.stdout;
-  const stderr = opts.stderr ?? process.stderr;
+export async function runStack(env: SupervisorEnv): Promise<void> {
+  const { stdout, stderr } = process;
   const format = resolveLogFormat(env.LOG_FORMAT, Boolean(stdout.isTTY));
   const colorize = format === 'pretty' && Boolean(stdout.isTTY) && !process.env.NO_COLOR;
   const formatter = (name: string, index: number) => createLineFormatter(name, { format, colorize, prefixWidth: PREFIX_WIDTH, colorIndex: index });
@@ -70,8 +63,13 @@ export async function runStack(env: SupervisorEnv, opts: StackOptions = {}): Pro
     })();
     return stopping;
   };
-  process.on('SIGINT', () => void shutdown(0));
-  process.on('SIGTERM', () => void shutdown(0));
+  const onSignal = () => {
+    // a second Ctrl-C does not wait: the services stop on their own (parent watch), PostgreSQL gets a fast shutdown
+    if (stopping) process.exit(1);
+    void shutdown(0);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   const recent = new Map<string, RecentOutput>();
   const onGiveUp = (info: GiveUp) => {
