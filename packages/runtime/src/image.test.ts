@@ -164,7 +164,7 @@ describe('docker-compose.yml against the image layout', () => {
       const { app, pruned } = buildImageTree(s.build!.args.SERVICE!, 'node');
       const prod = new Set(workspaces(pruned).flatMap((w) => Object.keys(w.manifest.dependencies ?? {})));
       const code = readFileSync(path.join(app, s.command![1]!), 'utf8');
-      const specifiers = [...code.matchAll(/(?:^import\s[^'"]*?from\s*|\bimport\(\s*|\brequire\(\s*)["']([^"'./][^"']*)["']/gm)].map((m) => m[1]!);
+      const specifiers = [...code.matchAll(/(?:^(?:import|export)\s[^'"]*?from\s*|^import\s*|\bimport\(\s*|\brequire\(\s*)["']([^"'./][^"']*)["']/gm)].map((m) => m[1]!);
       expect(specifiers.length, name).toBeGreaterThan(3);
       for (const spec of new Set(specifiers)) {
         if (builtins.has(spec)) continue;
