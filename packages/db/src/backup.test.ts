@@ -149,7 +149,7 @@ describe('backup and point-in-time restore of a Mailroom database', () => {
       const { rows: seg } = await c.query('SELECT pg_walfile_name(pg_current_wal_lsn()) AS f');
       await c.query('SELECT pg_switch_wal()');
       // wait until the segment holding the mistake is archived (the restore must be able to read past the point)
-      for (let i = 0; i < 200 && !existsSync(path.join(archive, seg[0].f)); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 600 && !existsSync(path.join(archive, seg[0].f)); i++) await new Promise((r) => setTimeout(r, 50));
       expect(existsSync(path.join(archive, seg[0].f))).toBe(true);
       expect(await counts(c)).toMatchObject({ mailboxes: 3 }); // alice, late, doomed: bob is gone on the live server
     });
