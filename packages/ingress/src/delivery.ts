@@ -100,8 +100,6 @@ export interface BatchInfo {
 /** Requests stored in one transaction at most, and the octets after which a batch takes no more requests. */
 const MAX_BATCH_REQUESTS = 64;
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
-/** Batches up to this size are stored with one statement; larger ones with one statement per copy. */
-const ONE_STATEMENT_MAX_BYTES = 1024 * 1024;
 
 /** Where storage statements run: the pool (one statement, its own transaction) or a client inside BEGIN … COMMIT. */
 type Sql = PgPool | PgPoolClient;
@@ -135,10 +133,6 @@ interface PreparedCopy {
   messageId: string;
   /** The recipient (RCPT TO) that led to this copy, for the delivery log. */
   rcptTo: string;
-}
-
-function rawOf(c: PreparedCopy): Buffer {
-  return Buffer.concat([c.trace, c.body], c.size);
 }
 
 interface PendingStore {
@@ -488,30 +482,19 @@ export class DeliveryService {
       this.onBatch({ requests: batch.length, copies, bytes, seconds: (performance.now() - started) / 1000, outcome, ...(error ? { error } : {}) });
     };
     try {
-      let bytes = 0;
-      for (const item of batch) for (const c of item.copies) bytes += c.size;
       const ownerLimited = batch.some((item) => item.copies.some((c) => c.target.ownerLimited));
       const warnings: QuotaWarning[] = [];
-      const results =
-        bytes <= ONE_STATEMENT_MAX_BYTES && !ownerLimited
-          ? // one statement, so one implicit transaction: no BEGIN/COMMIT round trips (a due quota warning aborts it,
-            // and the requests are stored one by one in transactions that deliver the warning)
-            await this.applyBatch(this.pool, batch, [], null)
-          : bytes <= ONE_STATEMENT_MAX_BYTES
-            ? // a limited owner: its row lock first, then the same one statement
-              await this.transaction(async (tx) => {
-                const out = await this.applyBatch(tx, batch, await this.lockOwners(tx, batch), warnings);
-                await this.deliverQuotaWarnings(tx, warnings);
-                return out;
-              })
-            : // large messages: one statement per copy (array parameters of megabytes are slow), refusals undone in place
-              await this.transaction(async (tx) => {
-                const locked = await this.lockOwners(tx, batch);
-                const out: StoreResult[] = [];
-                for (const item of batch) out.push(await this.applyStore(tx, item, item.copies.length > 1, locked, warnings));
-                await this.deliverQuotaWarnings(tx, warnings);
-                return out;
-              });
+      // one statement for the whole batch, any message size (bodies are binary parameters); without a limited owner it
+      // is its own implicit transaction: no BEGIN/COMMIT round trips (a due quota warning aborts it, and the requests
+      // are then stored one by one in transactions that deliver the warning)
+      const results = !ownerLimited
+        ? await this.applyBatch(this.pool, batch, [], null)
+        : // a limited owner: its row lock first, then the same one statement
+          await this.transaction(async (tx) => {
+            const out = await this.applyBatch(tx, batch, await this.lockOwners(tx, batch), warnings);
+            await this.deliverQuotaWarnings(tx, warnings);
+            return out;
+          });
       if (warnings.length) this.onQuotaWarnings?.(warnings);
       report('committed');
       batch.forEach((item, i) => item.resolve(results[i]!));
@@ -554,17 +537,22 @@ export class DeliveryService {
     const ids: string[] = [];
     const mailboxIds: string[] = [];
     const sizes: number[] = [];
-    const raws: string[] = [];
+    const traces: string[] = [];
+    const bodyIdx: number[] = [];
+    /** Each request's body once (its copies share it), sent as its own binary parameter. */
+    const bodies: Buffer[] = [];
     const froms: string[] = [];
     const dates: string[] = [];
     const log = this.deliveryLog;
     const logCols: unknown[][] = log ? [[], [], [], [], [], []] : [];
     for (const item of batch) {
+      const body = bodies.push(item.copies[0]!.body);
       for (const c of item.copies) {
         ids.push(c.messageId);
         mailboxIds.push(c.target.mailboxId);
         sizes.push(c.size);
-        raws.push(rawOf(c).toString('base64'));
+        traces.push(c.trace.toString('base64'));
+        bodyIdx.push(body);
         froms.push(item.envelopeFrom);
         dates.push(item.date.toISOString());
         if (log) {
@@ -573,14 +561,15 @@ export class DeliveryService {
         }
       }
     }
+    const firstBody = 12 + logCols.length;
     const { rows } = await tx.query<{ stored: { id: string; uid: number }[] | null; warn: WarnRow[] | null; ok: number }>(
       `
       WITH input AS (
-        -- messages travel as base64 text: cheaper to encode than Prisma's bytea array form
-        SELECT t.*, decode(t.raw64, 'base64') AS raw
-          FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::timestamptz[]
-                      ${log ? ', $11::text[], $12::int[], $13::text[], $14::text[], $15::text[], $16::text[]' : ''})
-               WITH ORDINALITY AS t(id, mailbox_id, size, raw64, envelope_from, received_at
+        -- per copy: its trace fields (small, base64) and which body it shares; the bodies are binary parameters
+        SELECT t.*
+          FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::timestamptz[], $11::int[]
+                      ${log ? ', $12::text[], $13::int[], $14::text[], $15::text[], $16::text[], $17::text[]' : ''})
+               WITH ORDINALITY AS t(id, mailbox_id, size, trace64, envelope_from, received_at, body_idx
                                     ${log ? ', rcpt, msg_size, message_id, client, proto, queue_id' : ''}, ord)
       ), per_mailbox AS (
         SELECT mailbox_id, count(*)::int AS n, sum(size)::bigint AS bytes FROM input GROUP BY mailbox_id
@@ -613,8 +602,11 @@ export class DeliveryService {
                 OR (SELECT coalesce(sum(o.used_bytes), 0) FROM domains o WHERE o.owner_id = u.id) + po.bytes > u.max_storage_bytes)
       ), ins AS (
         INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at)
-        SELECT i.id, i.mailbox_id, u.uid, u.uid::text || '.' || replace(i.id::text, '-', ''), i.size, i.raw, i.envelope_from, i.received_at
+        SELECT i.id, i.mailbox_id, u.uid, u.uid::text || '.' || replace(i.id::text, '-', ''), i.size,
+               decode(i.trace64, 'base64') || b.body, i.envelope_from, i.received_at
           FROM input i
+          -- joined only here, so no body is ever materialised with the CTE
+          JOIN (VALUES ${bodies.map((_, k) => `(${k + 1}, $${firstBody + k}::bytea)`).join(', ')}) AS b(idx, body) ON b.idx = i.body_idx
           JOIN (SELECT i2.id, (mb.first_uid + row_number() OVER (PARTITION BY i2.mailbox_id ORDER BY i2.ord) - 1)::int AS uid
                   FROM input i2 JOIN mb ON mb.id = i2.mailbox_id) u ON u.id = i.id
          WHERE (SELECT count(*) FROM mb) = (SELECT count(*) FROM per_mailbox)
@@ -642,7 +634,7 @@ export class DeliveryService {
                         AND (SELECT count(*) FROM dom) = (SELECT count(*) FROM per_domain)
                         AND (SELECT count(*) FROM ins) = $8::int
                        THEN 1 ELSE 0 END) AS ok`,
-      [ids, mailboxIds, sizes, raws, froms, dates, lockedOwners, ids.length, warnings !== null, this.quotaWarningThresholds, ...logCols],
+      [ids, mailboxIds, sizes, traces, froms, dates, lockedOwners, ids.length, warnings !== null, this.quotaWarningThresholds, bodyIdx, ...logCols, ...bodies],
     );
     const r = rows[0]!;
     if ((r.stored?.length ?? 0) !== ids.length) throw new BatchRefused();
