@@ -164,4 +164,36 @@ describe('smtp-adapter: the smtp-server internals the ingress relies on', () => 
     servers = servers.filter((s) => s !== server);
     await expect(WireClient.connect(port)).rejects.toThrow();
   });
+
+  it('abuse: DATA ends only at CRLF.CRLF; bare-LF dot lines and commands smuggled after them stay message content', async () => {
+    const received: Buffer[] = [];
+    const { server, port, seen } = await start(false, (_server, stream, _session, cb) => {
+      const parts: Buffer[] = [];
+      stream.on('data', (d: Buffer) => parts.push(d));
+      stream.once('end', () => {
+        received.push(Buffer.concat(parts));
+        cb(null, '2.0.0 Ok');
+      });
+    });
+    server.on('error', () => undefined);
+    const c = await WireClient.connect(port);
+    expect((await c.command('EHLO client.test')).code).toBe(250);
+    expect((await c.command('MAIL FROM:<s@example.org>')).code).toBe(250);
+    expect((await c.command('RCPT TO:<r@example.net>')).code).toBe(250);
+    expect((await c.command('DATA')).code).toBe(354);
+    const smuggled = 'MAIL FROM:<evil@example.org>\r\nRCPT TO:<victim@example.net>\r\nDATA\r\nforged\r\n';
+    c.write(`Subject: x\r\n\r\nhi\n.\n${smuggled}.\n${smuggled}\r.\r${smuggled}end\r\n.`);
+    // the terminator split over two TCP writes still ends DATA once
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    c.write('\r\n');
+    const done = await c.read();
+    expect(done.lines).toEqual(['250 2.0.0 Ok']);
+    const quit = await c.command('QUIT');
+    expect(quit.code).toBe(221);
+    // the server saw one MAIL FROM and one DATA: nothing smuggled was run as a command
+    expect(seen.handleMatched.filter((w) => w === 'mail' || w === 'rcpt' || w === 'data')).toEqual(['mail', 'rcpt', 'data']);
+    expect(received).toHaveLength(1);
+    const body = received[0]!.toString('latin1');
+    expect(body).toBe(`Subject: x\r\n\r\nhi\n.\n${smuggled}.\n${smuggled}\r.\r${smuggled}end\r\n`);
+  });
 });
