@@ -1,4 +1,5 @@
 export * from './errors.ts';
+export * from './sql-errors.ts';
 export * from './password.ts';
 export * from './address.ts';
 export * from './network.ts';
@@ -10,7 +11,7 @@ export * from './services/pagination.ts';
 export * from './services/principal.ts';
 export * from './services/audit.ts';
 export * from './services/delivery-log.ts';
-export { type DomainOnboarding, type ServiceDeps, isUniqueViolation, toNumber } from './services/shared.ts';
+export { type DomainOnboarding, type ServiceDeps, toNumber } from './services/shared.ts';
 export * from './services/users.ts';
 export * from './services/domains.ts';
 export * from './services/mailboxes.ts';
