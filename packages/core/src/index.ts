@@ -38,3 +38,4 @@ export * from './mbox.ts';
 export * from './services/mailbox-import.ts';
 export * from './services/mailbox-bulk.ts';
 export * from './services/passkeys.ts';
+export * from './services/quota.ts';
