@@ -103,7 +103,7 @@ export const infrastructurePlugin = fp<{ prisma: PrismaClient }>(async (app: Fas
 
   // ---- metrics ----
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'mailroom_api_' });
+  collectDefaultMetrics({ register: registry }); // standard process_/nodejs_ names, like every service
   const requests = new Counter({ name: 'mailroom_api_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'] as const, registers: [registry] });
   const duration = new Histogram({
     name: 'mailroom_api_http_request_duration_seconds',
