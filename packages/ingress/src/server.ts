@@ -9,6 +9,7 @@ import { DeliveryLogWriter, type DeliveryLogContext, type RefusalEntry } from '.
 import { ConnectionCounter, RateLimiter } from './limits.ts';
 import { CrlfNormalizer, messageIdHeader, newQueueId } from './message.ts';
 import { createIngressMetrics, type IngressMetrics } from './metrics.ts';
+import { acceptProxyProtocol } from './proxy-protocol.ts';
 import { REPLIES, SmtpReplyError, type SmtpReply } from './replies.ts';
 
 export interface IngressDeps {
@@ -271,6 +272,7 @@ export function createIngress(deps: IngressDeps): Ingress {
           metrics: metrics.registry,
         });
   let closing = false;
+  let closeProxyWaiting = (): void => undefined;
 
   const build = (protocol: Protocol): IngressSmtpServer => {
     const lmtp = protocol === 'lmtp';
@@ -299,6 +301,12 @@ export function createIngress(deps: IngressDeps): Ingress {
       onClose: (session) => onClose(server, session),
     } as SMTPServerOptions;
     const server = new IngressSmtpServer(options);
+    // SMTP only: LMTP's client is the operator's own MTA
+    if (!lmtp && config.proxyTrusted && !config.proxyTrusted.none) {
+      const trusted = config.proxyTrusted;
+      const onRefused = () => metrics.refusedConnections.inc({ protocol, reason: 'proxy_header' });
+      closeProxyWaiting = acceptProxyProtocol(server, { trusted, timeoutMs: config.proxyHeaderTimeoutMs, logger, onRefused });
+    }
     server.on('error', (err: Error & { code?: string }) => {
       // socket-level errors of one client (resets, TLS failures) must never take the process down
       logger.debug({ err: { message: err.message, code: err.code }, protocol }, 'connection error');
@@ -552,6 +560,7 @@ export function createIngress(deps: IngressDeps): Ingress {
     },
     async close() {
       closing = true;
+      closeProxyWaiting();
       await Promise.all([closeSmtp(lmtp), smtp ? closeSmtp(smtp) : Promise.resolve()]);
       await deliveryLog?.flush();
       await ops?.close();
