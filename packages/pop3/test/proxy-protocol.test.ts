@@ -135,6 +135,12 @@ describe('PROXY protocol from a trusted load balancer', () => {
         expect(got).toContain('\r\n\r\n..dot line\r\n.\r\n');
         expect(await lastLoginIp(md.mailboxId)).toBe(src);
       }
+      // STLS on the plain port after the header: the upgraded session keeps the client's address
+      const c = await viaHeader(srv, v1('203.0.113.52'));
+      expect(await c.greeting()).toMatch(/^\+OK/);
+      expect(await c.cmd('STLS')).toMatch(/^\+OK/);
+      await c.startTls();
+      expect(await loginAndQuit2(c, md)).toBe('203.0.113.52');
     });
   });
 });
