@@ -3,6 +3,7 @@
  * variants, the client (bench/retr-client.ts) runs in its own process and only counts octets. Variants run
  * interleaved, so a machine loaded by other work shifts them alike: compare the ratios, not the absolute figures.
  *   npx tsx bench/retr-ab.ts [rounds]   BENCH_VARIANTS=a,b picks variants; BENCH_EXTERNAL=0 stores with pglz (MAIN);
+ *   BENCH_TEXT=1 uses compressible text instead of base64;
  *   BENCH_PROFILE=<variant> writes /tmp/retr-<variant>-<round>.cpuprofile of the server during that variant's RETRs
  */
 import { execFile, spawn } from 'node:child_process';
@@ -53,7 +54,8 @@ try {
   const owner = await prisma.user.create({ data: { email: `o-${newId()}@b.example`, passwordHash: 'x', role: 'OWNER' } });
   const domain = await prisma.domain.create({ data: { name: `retr-${Date.now()}.example`, ownerId: owner.id, verifiedAt: new Date() } });
   const mbox = await prisma.mailbox.create({ data: { domainId: domain.id, localPart: 'u', passwordHash: await hasher.hash('pw') } });
-  const raw = message(50 * MiB);
+  // BENCH_TEXT=1: compressible text lines instead of base64 (what pglz/lz4 would shrink)
+  const raw = process.env.BENCH_TEXT === '1' ? Buffer.from(`Subject: text\r\n\r\n${'The quick brown fox jumps over the lazy dog, again and again.\r\n'.repeat(50 * MiB / 64)}`) : message(50 * MiB);
   await prisma.$executeRaw`INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw) VALUES (${newId()}::uuid, ${mbox.id}::uuid, 1, 'u1', ${raw.length}, ${raw})`;
   await prisma.mailbox.update({ where: { id: mbox.id }, data: { nextUid: 2, messageCount: 1, usedBytes: raw.length } });
   const storage = await prisma.$queryRawUnsafe<{ s: string }[]>(`SELECT pg_size_pretty(pg_total_relation_size('messages')) AS s`);
