@@ -1,13 +1,18 @@
 // PROXY protocol (v1/v2) from trusted load balancers (POP3_PROXY_TRUSTED): the client address it names drives limits,
 // throttling, logs and last-login; from anyone else a PROXY header is a bad command. Real sockets throughout: the test
 // process plays the load balancer (127.0.0.1, trusted) and clients on other loopback addresses (untrusted).
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import tls from 'node:tls';
 import { parseTrustedProxies } from '@mailroom/core';
 import { startProxyBalancer } from '@mailroom/core/testing';
+import { findFreePort } from '@mailroom/db/testing';
 import type { PrismaClient } from '@mailroom/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMaildrop, deliver, makeMessage, openPrisma, Pop3TestClient, withServer, type TestServer } from './helpers.ts';
+import { createMaildrop, deliver, eventually, makeMessage, openPrisma, Pop3TestClient, withServer, type TestServer } from './helpers.ts';
 
 let prisma: PrismaClient;
 beforeAll(() => {
@@ -141,6 +146,39 @@ describe('PROXY protocol from a trusted load balancer', () => {
       expect(await c.cmd('STLS')).toMatch(/^\+OK/);
       await c.startTls();
       expect(await loginAndQuit2(c, md)).toBe('203.0.113.52');
+    });
+  });
+});
+
+const hasHaproxy = spawnSync('sh', ['-c', 'command -v haproxy']).status === 0;
+
+describe.skipIf(!hasHaproxy)('behind a real HAProxy (send-proxy-v2, health checks with check-send-proxy)', () => {
+  it('the client behind HAProxy is the one recorded, and its health checks (v2 LOCAL) never count as bad headers', async () => {
+    const md = await createMaildrop(prisma);
+    await withServer(prisma, behindProxy, async (srv) => {
+      const port = await findFreePort();
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'pop3-haproxy-'));
+      const cfg = path.join(dir, 'haproxy.cfg');
+      writeFileSync(cfg, [
+        'global', '  log stderr format raw local0 emerg',
+        'defaults', '  mode tcp', '  timeout connect 2s', '  timeout client 30s', '  timeout server 30s',
+        `listen pop3`, `  bind 127.0.0.1:${port}`, '  option tcp-check', '  tcp-check expect rstring ^\\+OK',
+        `  server s1 127.0.0.1:${srv.port} send-proxy-v2 check inter 200ms check-send-proxy source 127.0.0.1`,
+        '',
+      ].join('\n'));
+      const haproxy = spawn('haproxy', ['-db', '-f', cfg], { stdio: 'ignore' });
+      try {
+        const c = await eventually(() => Pop3TestClient.connect(port, { localAddress: '127.0.0.7' }).catch(() => undefined));
+        expect(await loginAndQuit(c, md)).toBe('127.0.0.7');
+        // let a few health checks run: each is a PROXY v2 LOCAL header, then the +OK greeting
+        await new Promise((r) => setTimeout(r, 700));
+        const rejected = await srv.server.metrics.connectionsRejected.get();
+        expect(rejected.values.find((v) => v.labels.reason === 'proxy_header')?.value ?? 0).toBe(0);
+        expect((await srv.server.metrics.connectionsTotal.get()).values[0]!.value).toBeGreaterThan(2);
+      } finally {
+        haproxy.kill('SIGTERM');
+        await new Promise((r) => haproxy.once('exit', r));
+      }
     });
   });
 });
