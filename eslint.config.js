@@ -45,6 +45,8 @@ export default defineConfig(
       // Without these import-x skips `.ts` files when it follows imports, and sees no cycle through them.
       'import-x/extensions': ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'],
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx', '.mts', '.cts'] },
+      // Our workspace packages are ours: followed for cycles, while npm packages are not (`ignoreExternal`).
+      'import-x/internal-regex': '^@mailroom/',
       'import-x/resolver-next': [
         createTypeScriptImportResolver({
           alwaysTryTypes: true,
