@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Pre-script of start/test/bench/mailroom: installs dependencies when node_modules is missing or older than the
+// Pre-script of start/test/bench/mailroom/lint/format: installs dependencies when node_modules is missing or older than the
 // lockfile, compiles argon2 for this CPU once per install (argon2-native.mjs), and generates the Prisma client when it
 // is missing. Plain Node: it runs before anything is installed.
 import { execSync } from 'node:child_process';

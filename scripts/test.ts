@@ -38,7 +38,7 @@ for (const ws of WORKSPACES) rmSync(path.join(ROOT, ws, '.test-results'), { recu
 
 const started = Date.now();
 const server = await acquireTestServer();
-let status = 1;
+let status: number;
 try {
   // Asynchronous on purpose: this process hosts the test PostgreSQL, whose log output it must keep reading. With a
   // blocking spawnSync the pipe fills, and a PostgreSQL process blocked writing its log stalls everything waiting for it

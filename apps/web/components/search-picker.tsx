@@ -64,7 +64,7 @@ export function SearchPicker<T>({
       cancelled = true;
       clearTimeout(timer);
     };
-    // toOption/filter are render-time helpers of the caller: the query only depends on the path and the text
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- toOption/filter are the caller's render-time helpers: the query depends on path and text only
   }, [api, path, q]);
 
   const isSelected = (o: PickerOption) => selected.some((s) => s.id === o.id);

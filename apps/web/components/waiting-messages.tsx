@@ -43,6 +43,7 @@ export function WaitingMessages({ mailboxId, address }: { mailboxId: string; add
   }, [api, base, cursor]);
 
   useEffect(() => {
+    // eslint-disable-next-line react-hooks/set-state-in-effect -- fetching the page: `load` flags loading before its request
     void load();
   }, [load]);
 

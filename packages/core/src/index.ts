@@ -4,6 +4,7 @@ export * from './password.ts';
 export * from './address.ts';
 export * from './network.ts';
 export * from './forwarded.ts';
+export * from './proxy-protocol.ts';
 export * from './services/auth-throttle.ts';
 export * from './services/mailbox-auth.ts';
 export * from './services/password-policy.ts';

@@ -103,6 +103,7 @@ const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 
 /** The `From ` separator line: envelope sender (MAILER-DAEMON for the null sender) and the asctime() UTC date. */
 export function mboxFromLine(envelopeFrom: string | null, date: Date): Buffer {
+  // eslint-disable-next-line no-control-regex -- control characters must not reach the From_ line
   const sender = (envelopeFrom ?? '').replace(/[\s\u0000-\u001f\u007f]/g, '') || 'MAILER-DAEMON';
   const p = (n: number) => String(n).padStart(2, '0');
   const d = date;

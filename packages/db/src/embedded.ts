@@ -175,7 +175,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   try {
     await pgServer.start();
   } catch (err) {
-    throw new Error(`embedded PostgreSQL failed to start in ${pgdata} on port ${port}${err ? `: ${String(err)}` : ''}`);
+    throw new Error(`embedded PostgreSQL failed to start in ${pgdata} on port ${port}${err ? `: ${String(err)}` : ''}`, { cause: err });
   }
   const adminUrl = `postgresql://${USER}:${state.password}@127.0.0.1:${port}/postgres`;
   let stopped = false;

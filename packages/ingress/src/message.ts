@@ -87,8 +87,11 @@ export function rfc5322Date(date: Date): string {
 
 /** Keeps client-supplied text safe inside a header: printable ASCII (and UTF-8), no CR/LF/controls, bounded length. */
 export function headerSafe(value: string, maxChars = 200): string {
-  // eslint-disable-next-line no-control-regex
-  const cleaned = value.replace(/[\u0000-\u001f\u007f]/g, '').replace(/[()<>\\"]/g, '').trim();
+  const cleaned = value
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .replace(/[()<>\\"]/g, '')
+    .trim();
   return cleaned.length > maxChars ? cleaned.slice(0, maxChars) : cleaned;
 }
 
@@ -170,7 +173,10 @@ export function messageIdHeader(body: Buffer): string | null {
   const section = (end >= 0 ? scan.subarray(0, end + 2) : scan).toString('latin1');
   const m = /(?:^|\r\n)message-id[ \t]*:((?:[^\r]|\r\n[ \t])*)/i.exec(section);
   if (!m) return null;
-  // eslint-disable-next-line no-control-regex
-  const value = Buffer.from(m[1]!.replace(/\r\n/g, ''), 'latin1').toString('utf8').replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  const value = Buffer.from(m[1]!.replace(/\r\n/g, ''), 'latin1')
+    .toString('utf8')
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .trim();
   return value ? value.slice(0, MAX_MESSAGE_ID_CHARS) : null;
 }

@@ -1,7 +1,8 @@
 import { isAppError, isDatabaseUnavailable, resolvePop3Policy, type Pop3Policy } from '@mailroom/core';
 import type { Pop3Config } from './config.ts';
 import { DotStuffer, MinRateGuard, TopLimiter } from './framing.ts';
-import { SessionClosedError, type Pop3Session } from './session.ts';
+import { SessionClosedError } from './session-closed-error.ts';
+import type { Pop3Session } from './session.ts';
 import { LockLostError, MessageGoneError, type Maildrop, type MessageInfo } from './store.ts';
 
 export type CommandHandler = (session: Pop3Session, args: string) => Promise<void>;

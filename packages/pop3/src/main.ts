@@ -1,9 +1,8 @@
 import { AuthThrottle, createPasswordHasher, sampleStoredHashParams } from '@mailroom/core';
 import { argon2Params, loadServerSecret, loadTlsMaterial, runService, sizeThreadPoolForArgon2 } from '@mailroom/runtime';
 import { configFromEnv, databaseOptionsFromEnv, parsePop3Env } from './config.ts';
-import { openPop3Database } from './database.ts';
+import { createPop3Store, openPop3Database } from './database.ts';
 import { createPop3Metrics } from './metrics.ts';
-import { PrismaMaildropStore } from './prisma-store.ts';
 import { createPop3Server } from './server.ts';
 
 // argon2 verifies on libuv's thread pool: give it at least one thread per core (must be set before first use).
@@ -21,9 +20,7 @@ await runService({
     // The dummy verification for unknown logins costs what the stored hashes cost, even after ARGON2_* changed.
     await sampleStoredHashParams(prisma, hasher).catch((err: Error) => logger.warn({ err: err.message }, 'could not sample stored password hashes'));
     const secret = await loadServerSecret(env.MAILROOM_SECRET, env.MAILROOM_DATA_DIR);
-    const store = new PrismaMaildropStore({ prisma, pool: db.streamPool, hasher, throttle: new AuthThrottle(prisma, secret),
-      requireAppPasswords: env.POP3_REQUIRE_APP_PASSWORDS,
-    });
+    const store = createPop3Store(db, { hasher, throttle: new AuthThrottle(prisma, secret), requireAppPasswords: env.POP3_REQUIRE_APP_PASSWORDS });
     const material = await loadTlsMaterial({
       certFile: env.TLS_CERT_FILE,
       keyFile: env.TLS_KEY_FILE,

@@ -5,6 +5,7 @@ import type { Logger } from '@mailroom/runtime';
 import type { Pop3Config } from './config.ts';
 import { LineReader, LineTooLongError } from './framing.ts';
 import type { Pop3Metrics } from './metrics.ts';
+import { SessionClosedError } from './session-closed-error.ts';
 import type { LeaseOwner, Maildrop, MaildropStore, MessageInfo } from './store.ts';
 import { AUTHORIZATION_COMMANDS, TRANSACTION_COMMANDS, type CommandTable } from './commands.ts';
 
@@ -26,13 +27,6 @@ export interface SessionContext {
    * server retries their release, so they expire or go as soon as the database answers again.
    */
   abandonedLeases: Map<string, string>;
-}
-
-export class SessionClosedError extends Error {
-  constructor() {
-    super('connection closed');
-    this.name = 'SessionClosedError';
-  }
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;

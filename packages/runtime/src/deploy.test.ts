@@ -26,7 +26,7 @@ describe('docker-compose.yml', () => {
     for (const port of ['published: 110', 'published: 995', 'published: 25']) expect(flat).toContain(port);
     expect(flat).toContain('127.0.0.1:24:2424'); // LMTP: local MTA only
     for (const svc of ['postgres', 'api', 'web', 'pop3', 'ingress', 'worker']) {
-      const block = out.split(/\n  (?=\S)/).find((b) => b.startsWith(`${svc}:`));
+      const block = out.split(/\n {2}(?=\S)/).find((b) => b.startsWith(`${svc}:`));
       expect(block, svc).toBeDefined();
       expect(block, svc).toContain('healthcheck');
     }

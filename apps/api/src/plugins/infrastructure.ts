@@ -52,6 +52,7 @@ function findNul(value: unknown, path: string, depth = 0): string | undefined {
   if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
   if (!value || typeof value !== 'object' || depth > 20) return undefined;
   for (const [k, v] of Object.entries(value)) {
+    // eslint-disable-next-line no-control-regex -- finding NUL is the point
     if (k.includes('\u0000')) return `${path}.${k.replace(/\u0000/g, '')}`;
     const found = findNul(v, `${path}.${k}`, depth + 1);
     if (found) return found;

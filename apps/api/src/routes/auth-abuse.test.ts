@@ -43,7 +43,7 @@ function spellingsOf(address: string): string[] {
     (l: string, d: string) => `${l}@${d.replace('.', '\u00AD.')}`,
     (l: string, d: string) => `${l}@${d.replace('.', '.\u00AD')}`,
     (l: string, d: string) => `${l}@${d.replace('.', '\u200B.')}`,
-    (l: string, d: string) => `${l}@${[...labels[0]!].map((c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)).join('')}.${labels.slice(1).join('.')}`,
+    (l: string, _d: string) => `${l}@${[...labels[0]!].map((c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)).join('')}.${labels.slice(1).join('.')}`,
   ];
   for (let i = 0; out.size < 40; i++) {
     const v = variants[i % variants.length]!;

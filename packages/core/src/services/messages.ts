@@ -107,8 +107,11 @@ function decodedHeader(headers: Record<string, unknown>, name: string): string |
   } catch {
     text = v;
   }
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, MAX_HEADER_CHARS);
+  return text
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .trim()
+    .slice(0, MAX_HEADER_CHARS);
 }
 
 /** From, Subject and Date of a message's header part (`head`: its first octets, maybe cut), RFC 2047 words decoded. */

@@ -11,7 +11,7 @@ import { assertPasswordPolicy, type PasswordPolicy } from './password-policy.ts'
 import type { Actor, MailboxPrincipal, Principal, UserPrincipal } from './principal.ts';
 import { iso, toNumber } from './shared.ts';
 import { nextLoginStep, throttledError, type LoginStep, type TwoFactorPolicy } from './second-factor.ts';
-import { csrfTokenFor, type LoginPrincipal } from './login-session.ts';
+import type { LoginPrincipal } from './login-session.ts';
 
 export { createLoginSession, csrfTokenFor, type LoginResult, type LoginPrincipal } from './login-session.ts';
 import { tenantUsage } from './users.ts';

@@ -19,6 +19,7 @@ export default async function KeysPage({ searchParams }: { searchParams: Promise
   const ids = [...new Set(keys.items.flatMap((k) => k.domainIds))].slice(0, MAX_NAME_LOOKUPS);
   const named = await Promise.all(ids.map(async (id) => [id, (await apiGetRaw<Domain>(`/domains/${id}`)).data?.name] as const));
   const domainName = new Map(named.filter((n): n is readonly [string, string] => n[1] !== undefined));
+  // eslint-disable-next-line react-hooks/purity -- an async Server Component renders once per request: this is its time
   const now = Date.now();
   return (
     <>

@@ -3,7 +3,7 @@ import Link from 'next/link';
 import { DomainStatusBadges } from '@/components/domain-status';
 import { Pager } from '@/components/pager';
 import { Pop3PolicyForm } from '@/components/pop3-policy-form';
-import { Alert, Badge, ButtonLink, Card, EmptyState, inputClass, PageHeader, buttonClass, UsageBar } from '@/components/ui';
+import { Alert, ButtonLink, Card, EmptyState, inputClass, PageHeader, buttonClass } from '@/components/ui';
 import { apiGet, qs, requireUser } from '@/lib/api';
 import { formatBytes } from '@/lib/format';
 import type { Alias, Domain, DomainDns, Mailbox, Page } from '@/lib/types';
