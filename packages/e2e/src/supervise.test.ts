@@ -6,7 +6,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  apiLogin, freePorts, greeting, logLines, pop3Login, portIsClosed, ROOT, servicePids, startStack, supervisorRestarts, type RunningStack, type StackPorts,
+  apiLogin,
+  freePorts,
+  greeting,
+  logLines,
+  pop3Login,
+  portIsClosed,
+  ROOT,
+  servicePids,
+  startStack,
+  supervisorRestarts,
+  type RunningStack,
+  type StackPorts,
 } from './stack.ts';
 
 /** Polls until `check` holds or `timeoutMs` passes (then fails with the last error): state the stack reaches on its own. */
@@ -60,7 +71,10 @@ describe('npm start supervises the stack', () => {
     stack = await startStack(env, STARTUP_TIMEOUT_MS);
     // a mailbox to log in to over POP3
     const call = await apiLogin(ports.API_PORT, admin.email, admin.password);
-    const owner = await call<{ id: string }>('POST', '/owners', { email: 'supervise-owner@example.com', password: 'Owner-Pw-3-supervised' });
+    const owner = await call<{ id: string }>('POST', '/owners', {
+      email: 'supervise-owner@example.com',
+      password: 'Owner-Pw-3-supervised',
+    });
     const domain = await call<{ id: string }>('POST', '/domains', { name: 'supervise.example', ownerId: owner.id, verified: true });
     await call('POST', `/domains/${domain.id}/mailboxes`, { localPart: 'box', password: mailbox.password });
     mailbox.address = 'box@supervise.example';
@@ -79,7 +93,9 @@ describe('npm start supervises the stack', () => {
     const [pid] = servicePids(stack!.output(), 'pop3');
     process.kill(pid!, 'SIGKILL');
 
-    await until('pop3 restarted and ready', () => logLines(stack!.output()).some((l) => l.service === 'pop3' && l.msg === 'service ready again'));
+    await until('pop3 restarted and ready', () =>
+      logLines(stack!.output()).some((l) => l.service === 'pop3' && l.msg === 'service ready again'),
+    );
     const restart = logLines(stack!.output()).find((l) => l.service === 'pop3' && l.signal === 'SIGKILL');
     expect(restart).toMatchObject({ level: 50, code: null, restarts: 1, delayMs: 100 });
     expect(await supervisorRestarts(metricsPort, 'pop3')).toBe(1);
@@ -97,7 +113,13 @@ describe('npm start supervises the stack', () => {
     const oldPostmaster = postmasterPid(dataDir);
     process.kill(oldPostmaster, 'SIGKILL');
 
-    await until('postgres restarted', async () => (await supervisorRestarts(metricsPort, 'postgres')) === 1 && existsSync(path.join(dataDir, 'pg', 'postmaster.pid')) && postmasterPid(dataDir) !== oldPostmaster);
+    await until(
+      'postgres restarted',
+      async () =>
+        (await supervisorRestarts(metricsPort, 'postgres')) === 1 &&
+        existsSync(path.join(dataDir, 'pg', 'postmaster.pid')) &&
+        postmasterPid(dataDir) !== oldPostmaster,
+    );
     // real work on each service again: logins over POP3 and the API, and every /readyz (a database ping)
     await until('POP3 login', async () => /^\+OK/.test(await pop3Login(ports.POP3_PORT, mailbox.address, mailbox.password)));
     await until('API login', async () => Boolean(await apiLogin(ports.API_PORT, admin.email, admin.password)));
@@ -111,48 +133,64 @@ describe('npm start supervises the stack', () => {
     }
   });
 
-  it('after SIGKILL of the supervisor and PostgreSQL, the orphaned services stop, a new start comes up and its stop leaves no PostgreSQL', { timeout: STARTUP_TIMEOUT_MS + 60_000 }, async () => {
-    process.kill(stack!.child.pid!, 'SIGKILL');
-    process.kill(postmasterPid(dataDir), 'SIGKILL');
-    await once(stack!.child, 'exit');
-    stack = undefined;
-    // the services notice their supervisor is gone and stop (SIGTERM, SIGKILL after a grace period)
-    for (const p of [ports.API_PORT, ports.WEB_PORT, ports.POP3_PORT, ports.LMTP_PORT, ports.WORKER_METRICS_PORT]) {
-      await until(`port ${p} released`, () => portIsClosed(p), 30_000);
-    }
-    expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid')), 'stale postmaster.pid').toBe(true);
+  it(
+    'after SIGKILL of the supervisor and PostgreSQL, the orphaned services stop, a new start comes up and its stop leaves no PostgreSQL',
+    { timeout: STARTUP_TIMEOUT_MS + 60_000 },
+    async () => {
+      process.kill(stack!.child.pid!, 'SIGKILL');
+      process.kill(postmasterPid(dataDir), 'SIGKILL');
+      await once(stack!.child, 'exit');
+      stack = undefined;
+      // the services notice their supervisor is gone and stop (SIGTERM, SIGKILL after a grace period)
+      for (const p of [ports.API_PORT, ports.WEB_PORT, ports.POP3_PORT, ports.LMTP_PORT, ports.WORKER_METRICS_PORT]) {
+        await until(`port ${p} released`, () => portIsClosed(p), 30_000);
+      }
+      expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid')), 'stale postmaster.pid').toBe(true);
 
-    // the point is the recovery of the killed PostgreSQL: API and POP3 are enough (the panel would add a minute)
-    stack = await startStack({ ...env, SUPERVISOR_SERVICES: 'api,pop3' }, STARTUP_TIMEOUT_MS);
-    expect(await pop3Login(ports.POP3_PORT, mailbox.address, mailbox.password)).toMatch(/^\+OK/);
-    expect(await stack.stop('SIGTERM')).toBe(0);
-    stack = undefined;
-    expect(postgresRunning(dataDir), 'no PostgreSQL left').toBe('');
-    expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
-  });
+      // the point is the recovery of the killed PostgreSQL: API and POP3 are enough (the panel would add a minute)
+      stack = await startStack({ ...env, SUPERVISOR_SERVICES: 'api,pop3' }, STARTUP_TIMEOUT_MS);
+      expect(await pop3Login(ports.POP3_PORT, mailbox.address, mailbox.password)).toMatch(/^\+OK/);
+      expect(await stack.stop('SIGTERM')).toBe(0);
+      stack = undefined;
+      expect(postgresRunning(dataDir), 'no PostgreSQL left').toBe('');
+      expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
+    },
+  );
 
-  it('stops the whole stack when a service keeps crashing, naming it and its last output, with a non-zero exit', { timeout: STARTUP_TIMEOUT_MS }, async () => {
-    // an invalid POP3 setting: pop3 exits 1 at every start; the API beside it (the panel and the rest are not needed here)
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: 'info', ...env, SUPERVISOR_SERVICES: 'api,pop3', POP3_IDLE_TIMEOUT_S: '5', SUPERVISOR_CRASH_LOOP_RESTARTS: '2', SUPERVISOR_CRASH_LOOP_WINDOW_MS: '120000' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    const [code] = (await once(child, 'exit')) as [number | null];
-    expect(code, `${out.slice(-2000)}\n${err.slice(-2000)}`).toBe(1);
-    expect(err).toMatch(/mailroom: pop3 crashed 2 times within 120 s \(last: exit code 1\); stopping the stack/);
-    expect(err).toContain('POP3_IDLE_TIMEOUT_S');
-    expect(logLines(out).filter((l) => l.service === 'pop3' && l.msg === 'service started')).toHaveLength(2);
-    expect(out).not.toContain('Mailroom is up');
-    // the other service was stopped with it, and so was PostgreSQL
-    const [apiPid] = servicePids(out, 'api');
-    expect(apiPid).toBeGreaterThan(0);
-    expect(() => process.kill(apiPid!, 0), 'api process gone').toThrow();
-    for (const p of [ports.API_PORT, ports.POP3_PORT]) expect(await portIsClosed(p), `port ${p} closed`).toBe(true);
-    expect(postgresRunning(dataDir), 'no PostgreSQL left').toBe('');
-  });
+  it(
+    'stops the whole stack when a service keeps crashing, naming it and its last output, with a non-zero exit',
+    { timeout: STARTUP_TIMEOUT_MS },
+    async () => {
+      // an invalid POP3 setting: pop3 exits 1 at every start; the API beside it (the panel and the rest are not needed here)
+      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          LOG_LEVEL: 'info',
+          ...env,
+          SUPERVISOR_SERVICES: 'api,pop3',
+          POP3_IDLE_TIMEOUT_S: '5',
+          SUPERVISOR_CRASH_LOOP_RESTARTS: '2',
+          SUPERVISOR_CRASH_LOOP_WINDOW_MS: '120000',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (err += d));
+      const [code] = (await once(child, 'exit')) as [number | null];
+      expect(code, `${out.slice(-2000)}\n${err.slice(-2000)}`).toBe(1);
+      expect(err).toMatch(/mailroom: pop3 crashed 2 times within 120 s \(last: exit code 1\); stopping the stack/);
+      expect(err).toContain('POP3_IDLE_TIMEOUT_S');
+      expect(logLines(out).filter((l) => l.service === 'pop3' && l.msg === 'service started')).toHaveLength(2);
+      expect(out).not.toContain('Mailroom is up');
+      // the other service was stopped with it, and so was PostgreSQL
+      const [apiPid] = servicePids(out, 'api');
+      expect(apiPid).toBeGreaterThan(0);
+      expect(() => process.kill(apiPid!, 0), 'api process gone').toThrow();
+      for (const p of [ports.API_PORT, ports.POP3_PORT]) expect(await portIsClosed(p), `port ${p} closed`).toBe(true);
+      expect(postgresRunning(dataDir), 'no PostgreSQL left').toBe('');
+    },
+  );
 });

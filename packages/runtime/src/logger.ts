@@ -22,7 +22,12 @@ export const REDACT_PATHS = [
 ];
 
 /** `destination`: where lines go instead of stdout (the `npm start` supervisor formats its own lines like its services'). */
-export function createLogger(name: string, level: LoggerOptions['level'] = 'info', options: LoggerOptions = {}, destination?: DestinationStream): Logger {
+export function createLogger(
+  name: string,
+  level: LoggerOptions['level'] = 'info',
+  options: LoggerOptions = {},
+  destination?: DestinationStream,
+): Logger {
   const opts: LoggerOptions = {
     name,
     level,

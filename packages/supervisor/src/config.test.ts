@@ -18,7 +18,11 @@ describe('npm start settings', () => {
   });
 
   it('refuses an unknown service, log format or a zero backoff, naming the variable', () => {
-    for (const [name, value] of [['SUPERVISOR_SERVICES', 'api,smtp'], ['LOG_FORMAT', 'yaml'], ['SUPERVISOR_BACKOFF_MIN_MS', '0']] as const) {
+    for (const [name, value] of [
+      ['SUPERVISOR_SERVICES', 'api,smtp'],
+      ['LOG_FORMAT', 'yaml'],
+      ['SUPERVISOR_BACKOFF_MIN_MS', '0'],
+    ] as const) {
       let err: unknown;
       try {
         parseSupervisorEnv({ [name]: value });

@@ -10,10 +10,16 @@ const serviceListSchema = z
   .trim()
   .default('')
   .transform((v, ctx): ServiceName[] => {
-    const names = v.split(',').map((n) => n.trim()).filter(Boolean);
+    const names = v
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean);
     const unknown = names.filter((n) => !(SERVICE_NAMES as readonly string[]).includes(n));
     if (unknown.length) {
-      ctx.addIssue({ code: 'custom', message: `unknown service ${unknown.map((n) => `"${n.slice(0, 20)}"`).join(', ')}; expected some of ${SERVICE_NAMES.join(', ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `unknown service ${unknown.map((n) => `"${n.slice(0, 20)}"`).join(', ')}; expected some of ${SERVICE_NAMES.join(', ')}`,
+      });
       return z.NEVER;
     }
     return names.length ? SERVICE_NAMES.filter((n) => names.includes(n)) : [...SERVICE_NAMES];
@@ -31,7 +37,10 @@ export const supervisorEnvSchema = baseEnvSchema.extend({
   /** The supervisor's own /healthz, /readyz, /metrics (restart counters), on METRICS_HOST; 0 = a free port. */
   SUPERVISOR_METRICS_PORT: portSchema.default(9104),
   /** Service logs: `pretty` (prefixed, human-readable), `json` (one JSON object per line), `auto` = pretty on a terminal. */
-  LOG_FORMAT: z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() || undefined : v), z.enum(['auto', 'json', 'pretty']).default('auto')),
+  LOG_FORMAT: z.preprocess(
+    (v) => (typeof v === 'string' ? v.trim().toLowerCase() || undefined : v),
+    z.enum(['auto', 'json', 'pretty']).default('auto'),
+  ),
   /** Delay before restarting a service that exited; doubled per further crash up to SUPERVISOR_BACKOFF_MAX_MS. */
   SUPERVISOR_BACKOFF_MIN_MS: positiveIntSchema.max(600_000).default(500),
   SUPERVISOR_BACKOFF_MAX_MS: positiveIntSchema.max(3_600_000).default(30_000),
@@ -49,6 +58,7 @@ export type SupervisorEnv = z.infer<typeof supervisorEnvSchema>;
 
 export function parseSupervisorEnv(env: NodeJS.ProcessEnv = process.env): SupervisorEnv {
   const parsed = parseEnv(supervisorEnvSchema, env);
-  if (parsed.SUPERVISOR_BACKOFF_MAX_MS < parsed.SUPERVISOR_BACKOFF_MIN_MS) parsed.SUPERVISOR_BACKOFF_MAX_MS = parsed.SUPERVISOR_BACKOFF_MIN_MS;
+  if (parsed.SUPERVISOR_BACKOFF_MAX_MS < parsed.SUPERVISOR_BACKOFF_MIN_MS)
+    parsed.SUPERVISOR_BACKOFF_MAX_MS = parsed.SUPERVISOR_BACKOFF_MIN_MS;
   return parsed;
 }

@@ -24,7 +24,16 @@ describe('service log lines', () => {
 
   it('pretty: every printed line carries the service prefix, fields and stack lines included', () => {
     const f = createLineFormatter('ingress', { format: 'pretty', prefixWidth: 8 });
-    const out = f(JSON.stringify({ level: 50, time: 1, service: 'ingress', msg: 'delivery failed', err: { message: 'x', stack: 'Error: x\n    at y' } }), 'stdout');
+    const out = f(
+      JSON.stringify({
+        level: 50,
+        time: 1,
+        service: 'ingress',
+        msg: 'delivery failed',
+        err: { message: 'x', stack: 'Error: x\n    at y' },
+      }),
+      'stdout',
+    );
     const lines = out.trimEnd().split('\n');
     expect(lines.length).toBeGreaterThan(1);
     for (const l of lines) expect(l.startsWith('ingress  | ')).toBe(true);
@@ -32,7 +41,9 @@ describe('service log lines', () => {
     expect(out).not.toContain('"level"');
     expect(f('plain text', 'stderr')).toBe('ingress  | plain text\n');
     const own = createLineFormatter('mailroom', { format: 'pretty' });
-    expect(own(JSON.stringify({ level: 30, time: 1, msg: 'service started', service: 'pop3', pid: 7 }), 'stdout')).toMatch(/^mailroom \| .*INFO \(7\): service started \{"service":"pop3"\}/);
+    expect(own(JSON.stringify({ level: 30, time: 1, msg: 'service started', service: 'pop3', pid: 7 }), 'stdout')).toMatch(
+      /^mailroom \| .*INFO \(7\): service started \{"service":"pop3"\}/,
+    );
     expect(own(JSON.stringify({ level: 30, time: 1, msg: 'stopped' }), 'stdout')).not.toContain('service');
   });
 });

@@ -49,7 +49,8 @@ export function createLineFormatter(service: string, opts: LineFormatterOptions)
       const line = trimmed(raw);
       if (!line.trim()) return '';
       const obj = parseObject(line);
-      if (!obj) return `${JSON.stringify({ level: stream === 'stderr' ? LEVEL_WARN : LEVEL_INFO, time: Date.now(), service, msg: line })}\n`;
+      if (!obj)
+        return `${JSON.stringify({ level: stream === 'stderr' ? LEVEL_WARN : LEVEL_INFO, time: Date.now(), service, msg: line })}\n`;
       if ('service' in obj) return `${line}\n`;
       return `{${serviceField}${Object.keys(obj).length ? ',' : ''}${line.slice(1)}\n`;
     };

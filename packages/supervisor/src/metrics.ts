@@ -17,6 +17,11 @@ export function createSupervisorMetrics(): SupervisorMetrics {
       labelNames: ['service'],
       registers,
     }),
-    up: new Gauge({ name: 'mailroom_supervisor_service_up', help: '1 while the service process runs, 0 while it waits for a restart', labelNames: ['service'], registers }),
+    up: new Gauge({
+      name: 'mailroom_supervisor_service_up',
+      help: '1 while the service process runs, 0 while it waits for a restart',
+      labelNames: ['service'],
+      registers,
+    }),
   };
 }

@@ -6,7 +6,10 @@ import type { Incarnation } from './supervised.ts';
  * restart starts the same data directory on the same port (remembered there), so the services' DATABASE_URL stays
  * valid and their pools reconnect. A postmaster.pid left by the killed server is cleaned up by startEmbeddedPostgres.
  */
-export function embeddedPostgresLauncher(first: RunningPostgres, opts: { dataDir: string; onLog(line: string): void }): () => Promise<Incarnation> {
+export function embeddedPostgresLauncher(
+  first: RunningPostgres,
+  opts: { dataDir: string; onLog(line: string): void },
+): () => Promise<Incarnation> {
   let next: RunningPostgres | undefined = first;
   return async () => {
     const server = next ?? (await startEmbeddedPostgres({ dataDir: opts.dataDir, port: first.port, onLog: opts.onLog }));

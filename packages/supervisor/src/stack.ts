@@ -31,7 +31,8 @@ export async function runStack(env: SupervisorEnv): Promise<void> {
   const { stdout, stderr } = process;
   const format = resolveLogFormat(env.LOG_FORMAT, Boolean(stdout.isTTY));
   const colorize = format === 'pretty' && Boolean(stdout.isTTY) && !process.env.NO_COLOR;
-  const formatter = (name: string, index: number) => createLineFormatter(name, { format, colorize, prefixWidth: PREFIX_WIDTH, colorIndex: index });
+  const formatter = (name: string, index: number) =>
+    createLineFormatter(name, { format, colorize, prefixWidth: PREFIX_WIDTH, colorIndex: index });
   const print = (name: string, index: number) => {
     const f = formatter(name, index);
     return (line: string, stream: OutputStream) => {
@@ -41,7 +42,12 @@ export async function runStack(env: SupervisorEnv): Promise<void> {
   };
   const printOwn = print('mailroom', SERVICE_NAMES.length + 1);
   // no base fields: a line about a service carries `service` (that service), the others get `service: mailroom` when printed
-  const log: Logger = createLogger('mailroom', env.LOG_LEVEL, { base: undefined }, { write: (s: string) => printOwn(s.replace(/\n$/, ''), 'stdout') });
+  const log: Logger = createLogger(
+    'mailroom',
+    env.LOG_LEVEL,
+    { base: undefined },
+    { write: (s: string) => printOwn(s.replace(/\n$/, ''), 'stdout') },
+  );
   const printPostgres = print('postgres', SERVICE_NAMES.length);
 
   const metrics = createSupervisorMetrics();
@@ -133,7 +139,12 @@ export async function runStack(env: SupervisorEnv): Promise<void> {
       await prisma.$disconnect();
     }
     // Generate the self-signed certificate once here, so POP3 and SMTP never race to create it.
-    await loadTlsMaterial({ certFile: env.TLS_CERT_FILE, keyFile: env.TLS_KEY_FILE, dataDir: env.MAILROOM_DATA_DIR, hostname: env.MAILROOM_PUBLIC_HOST ?? env.MAILROOM_HOST });
+    await loadTlsMaterial({
+      certFile: env.TLS_CERT_FILE,
+      keyFile: env.TLS_KEY_FILE,
+      dataDir: env.MAILROOM_DATA_DIR,
+      hostname: env.MAILROOM_PUBLIC_HOST ?? env.MAILROOM_HOST,
+    });
 
     const ports = {
       API_PORT: await fixedPort(env.API_PORT),
@@ -156,14 +167,20 @@ export async function runStack(env: SupervisorEnv): Promise<void> {
       MAILROOM_PUBLIC_POP3S_PORT: process.env.MAILROOM_PUBLIC_POP3S_PORT?.trim() || String(env.POP3S_PORT),
       // The panel's server reaches the API from loopback, or from MAILROOM_HOST when that is one specific address.
       API_TRUSTED_PROXIES:
-        process.env.API_TRUSTED_PROXIES ?? (isIP(env.MAILROOM_HOST) && !/^(0\.0\.0\.0|::)$/.test(env.MAILROOM_HOST) ? `loopback,${env.MAILROOM_HOST}` : 'loopback'),
+        process.env.API_TRUSTED_PROXIES ??
+        (isIP(env.MAILROOM_HOST) && !/^(0\.0\.0\.0|::)$/.test(env.MAILROOM_HOST) ? `loopback,${env.MAILROOM_HOST}` : 'loopback'),
     };
     delete childEnv.MAILROOM_ADMIN_PASSWORD;
     delete childEnv.LOG_FORMAT;
 
     const specs: Record<ServiceName, ChildServiceSpec> = {
       api: { name: 'api', cwd: 'apps/api', entry: 'src/main.ts', readyUrl: probeUrl(env.MAILROOM_HOST, ports.API_PORT, '/readyz') },
-      pop3: { name: 'pop3', cwd: 'packages/pop3', entry: 'src/main.ts', readyUrl: probeUrl(env.METRICS_HOST, ports.POP3_METRICS_PORT, '/readyz') },
+      pop3: {
+        name: 'pop3',
+        cwd: 'packages/pop3',
+        entry: 'src/main.ts',
+        readyUrl: probeUrl(env.METRICS_HOST, ports.POP3_METRICS_PORT, '/readyz'),
+      },
       ingress: {
         name: 'ingress',
         cwd: 'packages/ingress',
@@ -171,7 +188,12 @@ export async function runStack(env: SupervisorEnv): Promise<void> {
         readyUrl: probeUrl(env.METRICS_HOST, ports.INGRESS_METRICS_PORT, '/readyz'),
       },
       // scheduled jobs (DNS re-checks, expired claims) on the pg-boss queue in the same database
-      worker: { name: 'worker', cwd: 'packages/worker', entry: 'src/main.ts', readyUrl: probeUrl(env.METRICS_HOST, ports.WORKER_METRICS_PORT, '/readyz') },
+      worker: {
+        name: 'worker',
+        cwd: 'packages/worker',
+        entry: 'src/main.ts',
+        readyUrl: probeUrl(env.METRICS_HOST, ports.WORKER_METRICS_PORT, '/readyz'),
+      },
       // server.ts: Next.js behind the panel's own /api proxy, which sends the API the real client address
       web: { name: 'web', cwd: 'apps/web', entry: 'server.ts', readyUrl: probeUrl(env.MAILROOM_HOST, ports.WEB_PORT, '/readyz') },
     };
@@ -204,7 +226,10 @@ export async function runStack(env: SupervisorEnv): Promise<void> {
     });
     // the stack runs without its restart metrics rather than not at all
     const opsPort = await ops.listen().catch((err: Error) => {
-      log.warn({ err: err.message, port: env.SUPERVISOR_METRICS_PORT }, 'supervisor metrics listener not started (SUPERVISOR_METRICS_PORT)');
+      log.warn(
+        { err: err.message, port: env.SUPERVISOR_METRICS_PORT },
+        'supervisor metrics listener not started (SUPERVISOR_METRICS_PORT)',
+      );
       return undefined;
     });
     opsClose = () => ops.close();

@@ -100,7 +100,10 @@ export class Supervised {
     if (this.stopping) return;
     const decision = this.policy.onCrash(Date.now(), Date.now() - startedAt);
     if (decision.action === 'give-up') {
-      this.opts.log.fatal({ service: this.name, ...exit, crashes: decision.crashes, windowMs: this.opts.policy.crashLoopWindowMs }, 'service keeps crashing');
+      this.opts.log.fatal(
+        { service: this.name, ...exit, crashes: decision.crashes, windowMs: this.opts.policy.crashLoopWindowMs },
+        'service keeps crashing',
+      );
       this.opts.onGiveUp({ service: this.name, crashes: decision.crashes, windowMs: this.opts.policy.crashLoopWindowMs, exit });
       return;
     }
