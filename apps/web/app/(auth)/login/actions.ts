@@ -1,0 +1,31 @@
+'use server';
+import { field, secret, type FormState } from '@/lib/forms';
+import { invalidForm, isValid, submitToApi } from '@/lib/form-action';
+import type { LoginResponse } from '@/lib/types';
+
+/** What the password step leads to when it does not end in a session. */
+export type LoginNext = { challenge: string; methods: string[] } | { enrol: string };
+
+export async function signIn(prev: FormState<LoginNext>, fd: FormData): Promise<FormState<LoginNext>> {
+  const email = field(fd, 'email');
+  const password = secret(fd, 'password');
+  const missing = { email: email ? undefined : 'Enter your email or mailbox address.', password: password ? undefined : 'Enter your password.' };
+  if (!isValid(missing)) return invalidForm(prev, fd, missing);
+  return submitToApi<LoginResponse>(prev, fd, {
+    method: 'POST',
+    path: '/auth/login',
+    body: { email, password },
+    success: (r) =>
+      'secondFactorRequired' in r
+        ? { data: { challenge: r.challenge, methods: r.methods }, refresh: false }
+        : 'enrolmentRequired' in r
+          ? { data: { enrol: r.challenge }, refresh: false }
+          : '/',
+  }) as Promise<FormState<LoginNext>>;
+}
+
+export async function verifySecondFactor(prev: FormState, fd: FormData): Promise<FormState> {
+  const code = field(fd, 'code');
+  if (!code) return invalidForm(prev, fd, { code: 'Enter the code.' });
+  return submitToApi(prev, fd, { method: 'POST', path: '/auth/login/second-factor', body: { challenge: field(fd, 'challenge'), code, method: field(fd, 'method') }, success: () => '/' });
+}
