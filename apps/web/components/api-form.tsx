@@ -88,9 +88,25 @@ export function ApiForm<D = unknown>({
 }
 
 /** The submit button of an ApiForm: disabled and relabelled while the form is pending. */
-export function SubmitButton({ pending, label, pendingLabel, variant = 'primary', className, disabled }: { pending: boolean; label: string; pendingLabel: string; variant?: 'primary' | 'danger' | 'secondary'; className?: string; disabled?: boolean }) {
+export function SubmitButton({
+  pending,
+  label,
+  pendingLabel,
+  variant = 'primary',
+  size = 'md',
+  className,
+  disabled,
+}: {
+  pending: boolean;
+  label: string;
+  pendingLabel: string;
+  variant?: 'primary' | 'danger' | 'secondary';
+  size?: 'sm' | 'md';
+  className?: string;
+  disabled?: boolean;
+}) {
   return (
-    <button type="submit" className={cx(buttonClass(variant), className)} disabled={pending || disabled}>
+    <button type="submit" className={cx(buttonClass(variant, size), className)} disabled={pending || disabled}>
       {pending ? pendingLabel : label}
     </button>
   );

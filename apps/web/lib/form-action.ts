@@ -2,8 +2,8 @@ import 'server-only';
 import { redirect } from 'next/navigation';
 import { refresh } from 'next/cache';
 import { apiSend } from './api';
-import { CSRF_FIELD, typedValues, type FormState } from './forms';
-import { fieldErrors, problemMessage, toClientProblem, type ClientProblem } from './problems';
+import { CSRF_FIELD, refusedState, type FormState, type RefusalWording } from './forms';
+import { toClientProblem } from './problems';
 
 /**
  * How a server action submits one form to the API. Every panel form goes through `submitToApi`, so each one sends the
@@ -11,28 +11,13 @@ import { fieldErrors, problemMessage, toClientProblem, type ClientProblem } from
  * it: one alert, field errors next to their inputs). The form's own FormData is the input, so a form posted by the
  * browser before hydration (no JavaScript yet) submits exactly what was typed.
  */
-export interface SubmitSpec<T> {
+export interface SubmitSpec<T, D> extends RefusalWording {
   method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Below /api/v1. */
   path: string;
   body?: unknown;
   /** Success: a path to go to, or what the form shows (a message, the answer). Default: refresh the page's data. */
-  success?: (data: T) => string | { message?: string; data?: unknown; refresh?: boolean };
-  /** API field names whose errors belong to a differently named input (e.g. quotaBytes → quota). */
-  inputs?: Record<string, string>;
-  /** A refusal this form words itself: the alert's sentence and/or field errors (else the code's usual sentence). */
-  refusal?: (p: ClientProblem) => { message?: string; fields?: Record<string, string> } | undefined;
-}
-
-/** The answer to a form that failed the panel's own first checks: field errors, nothing sent. */
-export function invalidForm(prev: FormState, fd: FormData, fields: Record<string, string | undefined>): FormState<never> {
-  const set = Object.fromEntries(Object.entries(fields).filter((e): e is [string, string] => !!e[1]));
-  return { seq: prev.seq + 1, ok: false, message: 'Some fields need attention.', fields: set, code: 'VALIDATION_FAILED', values: typedValues(fd) };
-}
-
-/** True when the first checks found nothing (all values undefined). */
-export function isValid(fields: Record<string, string | undefined>): boolean {
-  return Object.values(fields).every((v) => !v);
+  success?: (data: T) => string | { message?: string; data?: D; refresh?: boolean };
 }
 
 /** A path below /api/v1 built from ids the page rendered: refuse anything else (the API authorizes the rest). */
@@ -41,7 +26,7 @@ function safePath(path: string): string {
   return path;
 }
 
-export async function submitToApi<T>(prev: FormState, fd: FormData, spec: SubmitSpec<T>): Promise<FormState> {
+export async function submitToApi<T, D = unknown>(prev: FormState<D>, fd: FormData, spec: SubmitSpec<T, D>): Promise<FormState<D>> {
   const csrf = fd.get(CSRF_FIELD);
   const r = await apiSend(spec.method, safePath(spec.path), spec.body, typeof csrf === 'string' && csrf ? csrf : null);
   const seq = prev.seq + 1;
@@ -49,12 +34,7 @@ export async function submitToApi<T>(prev: FormState, fd: FormData, spec: Submit
     const next = spec.success?.(r.data as T);
     if (typeof next === 'string') redirect(next);
     if (next?.refresh !== false) refresh();
-    return { seq, ok: true, fields: {}, message: next?.message, data: next?.data };
+    return { seq, ok: true, fields: {}, ...(next?.message ? { message: next.message } : {}), ...(next?.data !== undefined ? { data: next.data } : {}) };
   }
-  const problem = toClientProblem(r.status, r.data);
-  const own = spec.refusal?.(problem);
-  const fields: Record<string, string> = {};
-  for (const [name, message] of Object.entries(fieldErrors(problem))) fields[spec.inputs?.[name] ?? name] ??= message;
-  Object.assign(fields, own?.fields);
-  return { seq, ok: false, message: own?.message ?? problemMessage(problem), fields, code: problem.code, details: problem.details, values: typedValues(fd) };
+  return refusedState(prev, fd, toClientProblem(r.status, r.data), spec);
 }

@@ -1,6 +1,6 @@
 'use server';
-import { checked, field, optionalField, secret, type FormState } from '@/lib/forms';
-import { invalidForm, submitToApi } from '@/lib/form-action';
+import { checked, field, invalidForm, optionalField, secret, type FormState } from '@/lib/forms';
+import { submitToApi } from '@/lib/form-action';
 import { parseByteInput } from '@/lib/format';
 
 export async function updateMailbox(mailboxId: string, prev: FormState, fd: FormData): Promise<FormState> {

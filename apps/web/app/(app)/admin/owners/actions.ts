@@ -1,6 +1,6 @@
 'use server';
-import { checked, field, optionalField, secret, type FormState } from '@/lib/forms';
-import { invalidForm, isValid, submitToApi } from '@/lib/form-action';
+import { checked, field, invalidForm, isValid, optionalField, secret, type FormState } from '@/lib/forms';
+import { submitToApi } from '@/lib/form-action';
 import { parseByteInput } from '@/lib/format';
 import type { Owner } from '@/lib/types';
 
