@@ -85,3 +85,22 @@ test('a hydrated form shows the API error code’s message in the same alert and
   await expect(alert).toContainText('delete a mailbox you no longer need, or ask your provider to raise the limit');
   await expect(page.getByLabel('Password', { exact: true })).toHaveValue(password);
 });
+
+test('abuse: a form whose CSRF field was tampered with is refused by the API, the server action adds no authority', async ({ page }) => {
+  const owner = await createOwner();
+  const domain = await createVerifiedDomain(owner.id, `${uniqueName('hyd')}.example`);
+  await signIn(page, owner.email, owner.password);
+  await blockScripts(page);
+  for (const forged of ['forged-token', '']) {
+    await page.goto(`/domains/${domain.id}/mailboxes/new`);
+    await page.locator('input[name="csrfToken"]').evaluate((el, v) => ((el as HTMLInputElement).value = v), forged);
+    await page.getByLabel('Address', { exact: true }).fill('forged');
+    await page.getByLabel('Password', { exact: true }).fill(strongPassword());
+    await page.getByRole('button', { name: 'Create mailbox' }).click();
+    await expect(page.locator('form').getByRole('alert')).toHaveText('Your session token is stale. Reload the page and try again.');
+  }
+  const api = await apiSession(owner.email, owner.password);
+  const list = await api.call<{ items: unknown[] }>('GET', `/domains/${domain.id}/mailboxes`);
+  await api.ctx.dispose();
+  expect(list.items).toEqual([]);
+});
