@@ -4,6 +4,7 @@ import type { ReactNode } from 'react';
 import { ApiForm, SubmitButton, type FormAction } from './api-form';
 import { CopyList } from './copy-list';
 import { describedBy, Field, inputClass } from './ui';
+import type { FormState } from '@/lib/forms';
 import type { TotpEnrolment } from '@/lib/types';
 
 /** What a confirmed enrolment answers: the recovery codes, and whose they are when the page does not know. */
@@ -12,7 +13,20 @@ export interface EnrolDone {
   account: string;
 }
 
-export function TotpEnrolmentForm({ enrolment, action, onDone, children }: { enrolment: TotpEnrolment; action: FormAction<EnrolDone>; onDone: (done: EnrolDone) => void; children?: ReactNode }) {
+export function TotpEnrolmentForm({
+  enrolment,
+  action,
+  onDone,
+  onRefused,
+  children,
+}: {
+  enrolment: TotpEnrolment;
+  action: FormAction<EnrolDone>;
+  onDone: (done: EnrolDone) => void;
+  /** A refusal the page handles itself (a sign-in challenge that expired). */
+  onRefused?: (state: FormState<EnrolDone>) => void;
+  children?: ReactNode;
+}) {
   return (
     <div className="space-y-4">
       <ol className="list-decimal space-y-1 pl-5 text-sm text-slate-700">
@@ -22,7 +36,7 @@ export function TotpEnrolmentForm({ enrolment, action, onDone, children }: { enr
       {/* a data: URL the API generated: nothing for next/image to optimise */}
       <img src={enrolment.qrCodeDataUrl} alt="QR code to scan with your authenticator app" width={176} height={176} className="rounded-md ring-1 ring-slate-200" />
       <CopyList rows={[{ label: 'Secret', value: enrolment.secret, copy: 'secret' }]} labelClass="w-20" />
-      <ApiForm<EnrolDone> action={action} className="space-y-3" onAnswer={(s) => s.ok && s.data && onDone(s.data)}>
+      <ApiForm<EnrolDone> action={action} className="space-y-3" onAnswer={(s) => (s.ok && s.data ? onDone(s.data) : s.ok === false && onRefused?.(s))}>
         {(f) => (
           <>
             {children}

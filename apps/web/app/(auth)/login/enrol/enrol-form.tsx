@@ -59,6 +59,7 @@ export function EnrolForm() {
             sessionStorage.removeItem(ENROL_CHALLENGE_KEY);
             setDone(d);
           }}
+          onRefused={(s) => s.code === 'CHALLENGE_INVALID' && setProblem({ status: 400, code: s.code, title: s.message ?? '' })}
         >
           <input type="hidden" name="challenge" value={challenge ?? ''} />
         </TotpEnrolmentForm>
