@@ -6,6 +6,7 @@ import { createPasswordHasher, sampleStoredHashParams } from '@mailroom/core';
 import { createPrismaClient } from '@mailroom/db';
 import { ConfigError, createLogger, loadServerSecret, onShutdownSignal, parseEnv, sizeThreadPoolForArgon2 } from '@mailroom/runtime';
 import { buildApp } from './app.ts';
+import { listenForCredentialChanges } from './credential-changes.ts';
 import { apiEnvSchema, toApiConfig, type ApiEnv } from './config.ts';
 
 // argon2 (logins, mailbox creation, CSV imports) runs on libuv's thread pool: one thread per core at least.
@@ -22,15 +23,19 @@ try {
 
 const logger = createLogger('api', env.LOG_LEVEL);
 const config = toApiConfig(env);
-const prisma = createPrismaClient(env.DATABASE_URL!, { maxConnections: 10, applicationName: 'mailroom-api' });
+const prisma = createPrismaClient(env.DATABASE_URL!, { maxConnections: env.API_DB_CONNECTIONS, applicationName: 'mailroom-api' });
+// API keys are cached only while this feed hears every credential change (its own LISTEN connection, reconnecting).
+const credentialChanges = listenForCredentialChanges(env.DATABASE_DIRECT_URL ?? env.DATABASE_URL!, logger);
+await credentialChanges.ready().catch(() => undefined);
 const secret = await loadServerSecret(env.MAILROOM_SECRET, env.MAILROOM_DATA_DIR);
 const hasher = createPasswordHasher(config.argon2);
 // The dummy verification for unknown accounts costs what the stored hashes cost, even after ARGON2_* changed.
 await sampleStoredHashParams(prisma, hasher).catch((err: Error) => logger.warn({ err: err.message }, 'could not sample stored password hashes'));
-const app = await buildApp({ prisma, config, hasher, secret, logger });
+const app = await buildApp({ prisma, config, hasher, secret, logger, credentialChanges });
 
 onShutdownSignal(async () => {
   await app.close(); // stops accepting, lets in-flight requests finish
+  await credentialChanges.close();
   await prisma.$disconnect();
   logger.info('stopped');
 }, logger);

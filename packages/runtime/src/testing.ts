@@ -48,3 +48,16 @@ export async function eventually(check: () => boolean | Promise<boolean>, tries 
   }
   throw new Error('condition not reached');
 }
+
+/**
+ * Polls `check` until it holds, failing if it still does not after `ms` milliseconds: a requirement of the form "seen
+ * within N ms" (e.g. a revocation reaching another process), not a speed measurement.
+ */
+export async function within(ms: number, check: () => boolean | Promise<boolean>, what = 'condition'): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - start;
+    if (Date.now() - start > ms) throw new Error(`${what} not reached within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
