@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { bootstrapAdmin, createPasswordHasher } from '@mailroom/core';
@@ -10,9 +11,10 @@ import { LineClient } from './line-client.ts';
 import { startPgBouncer, type RunningPgBouncer } from './pgbouncer.ts';
 import { ROOT } from './stack.ts';
 
-// Replicas on one database (issue 16): two API, two POP3 and two ingress processes, every pool through PgBouncer in
-// transaction-pooling mode; only the API's LISTEN connection (DATABASE_DIRECT_URL) goes to PostgreSQL directly.
-// One stack start, several checks. The web panel is left out (a Next.js build per run is not cheap; it keeps no state).
+// Replicas on one database (issue 16): two API, two POP3 and two ingress processes and the worker, every pool through
+// PgBouncer in transaction-pooling mode; only the API's LISTEN connection (DATABASE_DIRECT_URL) goes to PostgreSQL
+// directly. One stack start, several checks. The web panel is left out (a Next.js build per run is not cheap; it keeps
+// no state and talks only to the API).
 
 const ARGON2 = { memoryKib: 1024, timeCost: 1, parallelism: 1 };
 type Entry = Awaited<ReturnType<typeof startEntry>>;
@@ -30,6 +32,9 @@ const entries: Entry[] = [];
 const api: string[] = [];
 const pop3: { port: number; entry: Entry }[] = [];
 const lmtp: number[] = [];
+/** Webhook receiver: what the worker delivers. */
+let hooks: http.Server;
+const received: string[] = [];
 
 async function start(file: string, env: Record<string, string>): Promise<Entry> {
   const e = await startEntry(file, { ...process.env, ...baseEnv(), ...env }, ROOT);
@@ -48,8 +53,9 @@ function baseEnv(): Record<string, string> {
     LOG_LEVEL: 'info',
   };
 }
-const apiEnv = () => ({ API_PORT: '0', DATABASE_DIRECT_URL: db.url, API_KEY_CACHE_MS: '60000', LOGIN_THROTTLE_WAIT_MAX_MS: '0', API_DB_CONNECTIONS: '4' });
+const apiEnv = () => ({ WEBHOOK_ALLOW_PRIVATE: 'true', API_PORT: '0', DATABASE_DIRECT_URL: db.url, API_KEY_CACHE_MS: '60000', LOGIN_THROTTLE_WAIT_MAX_MS: '0', API_DB_CONNECTIONS: '4' });
 const pop3Env = () => ({ POP3_PORT: '0', POP3S_PORT: '0', POP3_METRICS_PORT: '0', POP3_THROTTLE_MAX_SLEEP_MS: '0', POP3_DB_CONNECTIONS: '4', POP3_STREAM_CONNECTIONS: '2' });
+const workerEnv = () => ({ WORKER_METRICS_PORT: '0', WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_DISPATCH_INTERVAL_MS: '200' });
 const ingressEnv = () => ({ LMTP_PORT: '0', SMTP_PORT: '0', INGRESS_METRICS_PORT: '0', INGRESS_SMTP_ENABLED: 'false', INGRESS_DB_CONNECTIONS: '6' });
 
 beforeAll(async () => {
@@ -67,14 +73,25 @@ beforeAll(async () => {
     start('apps/api/src/main.ts', apiEnv()),
     start('packages/ingress/src/main.ts', ingressEnv()),
     start('packages/ingress/src/main.ts', ingressEnv()),
+    start('packages/worker/src/main.ts', workerEnv()),
   ]);
   pop3.push({ port: rest[0].listening.pop3 as number, entry: rest[0] });
   api.push(...rest.slice(1, 3).map((e) => `http://127.0.0.1:${e.listening.port as number}`));
-  lmtp.push(...rest.slice(3).map((e) => e.listening.lmtpPort as number));
+  lmtp.push(...rest.slice(3, 5).map((e) => e.listening.lmtpPort as number));
+  hooks = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      received.push(body);
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', r));
 }, 240_000);
 
 afterAll(async () => {
   await Promise.all(entries.map((e) => e.stop()));
+  hooks?.close();
   await prisma?.$disconnect();
   await bouncer?.stop();
   await db?.drop().catch(() => undefined);
@@ -234,6 +251,16 @@ describe('two API, two POP3, two ingress processes on one PostgreSQL, through Pg
     const apiRefused = await apiCall(api[1]!, 'POST', '/api/v1/auth/login', { body: { email, password } });
     expect(apiRefused.status, apiRefused.text).toBe(429);
     expect(apiRefused.json().code).toBe('THROTTLED');
+  });
+
+  it('the worker runs its queue through PgBouncer too: a webhook for a change made through one API process arrives', async () => {
+    const ownerOnA = await apiLogin(api[0]!, owner.email, owner.password);
+    const url = `http://127.0.0.1:${(hooks.address() as { port: number }).port}/hook`;
+    const w = await apiCall(api[0]!, 'POST', '/api/v1/webhooks', { session: ownerOnA, body: { url, eventTypes: ['mailbox.created'] } });
+    expect(w.status, w.text).toBe(201);
+    const m = await apiCall(api[1]!, 'POST', `/api/v1/domains/${domainId}/mailboxes`, { session: await apiLogin(api[1]!, owner.email, password), body: { localPart: 'hooked', password } });
+    expect(m.status, m.text).toBe(201);
+    await within(60_000, () => received.some((b) => b.includes('mailbox.created') && b.includes(m.json().id)), 'webhook delivered by the worker');
   });
 
   it('every pool really went through PgBouncer', async () => {
