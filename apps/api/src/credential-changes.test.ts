@@ -1,12 +1,13 @@
 import { createPasswordHasher } from '@mailroom/core';
 import { createPrismaClient, type PrismaClient } from '@mailroom/db';
 import { testDatabaseUrl } from '@mailroom/db/testing';
+import { ConfigError, parseEnv } from '@mailroom/runtime';
 import { within } from '@mailroom/runtime/testing';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.ts';
-import { defaultApiConfig } from './config.ts';
+import { apiEnvSchema, defaultApiConfig } from './config.ts';
 import { listenForCredentialChanges, parseCredentialChange, type CredentialChangeFeed } from './credential-changes.ts';
 import { call, createKey, createUser, login, TEST_ARGON2 } from './testing.ts';
 
@@ -120,5 +121,26 @@ describe('API key cache across API processes (LISTEN/NOTIFY)', () => {
     expect(parseCredentialChange('api_key:0191e6f4-0000-7000-8000-000000000000')).toEqual({ kind: 'api_key', id: '0191e6f4-0000-7000-8000-000000000000' });
     expect(parseCredentialChange('user:x')).toEqual({ kind: 'all' });
     expect(parseCredentialChange('')).toEqual({ kind: 'all' });
+  });
+});
+
+describe('API_DB_CONNECTIONS and DATABASE_DIRECT_URL', () => {
+  it('default to 10 and DATABASE_URL; bad values stop the API naming the variable, never echoing the URL', () => {
+    const defaults = parseEnv(apiEnvSchema, {});
+    expect(defaults.API_DB_CONNECTIONS).toBe(10);
+    expect(defaults.DATABASE_DIRECT_URL).toBeUndefined();
+    expect(parseEnv(apiEnvSchema, { API_DB_CONNECTIONS: '3', DATABASE_DIRECT_URL: 'postgresql://u:p@db:5432/m' })).toMatchObject({ API_DB_CONNECTIONS: 3 });
+    for (const [name, value] of [['API_DB_CONNECTIONS', '0'], ['API_DB_CONNECTIONS', '1001'], ['API_DB_CONNECTIONS', 'many'], ['DATABASE_DIRECT_URL', 'mysql://u:secretpw@db/m']]) {
+      const err = (() => {
+        try {
+          parseEnv(apiEnvSchema, { [name!]: value! });
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err, `${name}=${value}`).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toContain(name);
+      expect((err as Error).message).not.toContain('secretpw');
+    }
   });
 });
