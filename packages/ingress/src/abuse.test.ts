@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@mailroom/runtime';
 import { ingressConfigFromEnv, loadIngressEnv } from './config.ts';
-import { createIngress, MEMORY_COST_PER_OCTET } from './server.ts';
+import { MEMORY_COST_PER_OCTET } from './message-collector.ts';
+import { createIngress } from './server.ts';
 import { createFixture, testPrisma, type Fixture } from './testing/fixtures.ts';
 import { eventually, startIngress } from './testing/harness.ts';
 import { WireClient, type Reply } from './testing/wire-client.ts';

@@ -1,4 +1,4 @@
-import type { QuotaWarning } from './delivery.ts';
+import type { QuotaWarning } from './delivery-types.ts';
 import { rfc5322Date } from './message.ts';
 
 /** 1536 → "1.5 KiB" (binary units, one decimal). */

@@ -55,3 +55,13 @@ export class SmtpReplyError extends Error {
     this.reply = text ? { ...reply, text } : reply;
   }
 }
+
+/** `5.1.1 text`: the reply text smtp-server sends after the code. */
+export function replyText(r: SmtpReply): string {
+  return `${r.status} ${r.text}`;
+}
+
+/** The `result` label of the ingress metrics: `550_5.1.1`. */
+export function resultLabel(r: SmtpReply): string {
+  return `${r.code}_${r.status}`;
+}

@@ -2,14 +2,16 @@ import type { AddressInfo } from 'node:net';
 import { networkKey } from '@mailroom/core';
 import { pgPoolOf, type PrismaClient } from '@mailroom/db';
 import { createOpsServer, type Logger, type OpsServer } from '@mailroom/runtime';
-import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import { DEFAULT_INGRESS_CONFIG, type IngressConfig } from './config.ts';
 import { DeliveryService, replyForError, type DeliveryTarget, type RecipientResolution } from './delivery.ts';
 import { DeliveryLogWriter, type DeliveryLogContext, type RefusalEntry } from './delivery-log.ts';
 import { ConnectionCounter, RateLimiter } from './limits.ts';
-import { CrlfNormalizer, messageIdHeader, newQueueId } from './message.ts';
+import { messageIdHeader, newQueueId } from './message.ts';
+import { collectMessage, MEMORY_COST_PER_OCTET, MemoryBudget } from './message-collector.ts';
 import { createIngressMetrics, type IngressMetrics } from './metrics.ts';
-import { REPLIES, SmtpReplyError, type SmtpReply } from './replies.ts';
+import { REPLIES, replyText, resultLabel, SmtpReplyError, type SmtpReply } from './replies.ts';
+import { IngressSmtpServer } from './smtp-adapter.ts';
 
 export interface IngressDeps {
   prisma: PrismaClient;
@@ -32,8 +34,8 @@ export interface Ingress {
   /** Writes refusal and deferral entries of the delivery log (null with DELIVERY_LOG=off). */
   readonly deliveryLog: DeliveryLogWriter | null;
   readonly metrics: IngressMetrics;
-  readonly lmtp: SMTPServer;
-  readonly smtp: SMTPServer | null;
+  readonly lmtp: IngressSmtpServer;
+  readonly smtp: IngressSmtpServer | null;
   /** Bound ports once listen() resolved. */
   readonly ports: IngressPorts | undefined;
   /** Open sessions over both listeners. */
@@ -48,12 +50,6 @@ export interface Ingress {
 }
 
 type Protocol = 'lmtp' | 'smtp';
-
-/** The part of smtp-server's connection object the ingress uses. */
-interface ConnectionHandle {
-  id: string;
-  send(code: number, data?: string | string[], context?: string | false): void;
-}
 
 interface TransactionState {
   queueId: string;
@@ -76,146 +72,9 @@ interface SessionState {
   tx: TransactionState | null;
 }
 
-const ENHANCED_STATUS = /^[245]\.\d{1,3}\.\d{1,3} /;
-
-/**
- * smtp-server with two adjustments: replies whose text already starts with an RFC 3463 code (ours) go out without the
- * library's generic code for that reply number, and each connection is reachable by session id, so LMTP can answer
- * every recipient as soon as its copy is committed.
- */
-class IngressSmtpServer extends SMTPServer {
-  readonly handles = new Map<string, ConnectionHandle>();
-
-  override connect(...args: Parameters<SMTPServer['connect']>): void {
-    // replies are small writes the client waits for: do not let Nagle hold them back for the peer's delayed ACK
-    args[0].setNoDelay(true);
-    super.connect(...args);
-    let last: unknown;
-    for (const c of this.connections) last = c;
-    const conn = last as ConnectionHandle | undefined;
-    if (!conn || this.handles.has(conn.id)) return;
-    const send = conn.send.bind(conn);
-    conn.send = (code, data, context) => (typeof data === 'string' && ENHANCED_STATUS.test(data) ? send(code, data, false) : send(code, data, context));
-    this.handles.set(conn.id, conn);
-  }
-}
-
-function replyText(r: SmtpReply): string {
-  return `${r.status} ${r.text}`;
-}
-
-function resultLabel(r: SmtpReply): string {
-  return `${r.code}_${r.status}`;
-}
-
 /** RFC 3848 protocol of a session as in its Received field: LMTP, SMTP, ESMTP, ESMTPS, ... */
 function protocolOf(session: SMTPServerSession, protocol: Protocol): string {
   return session.transmissionType || (protocol === 'lmtp' ? 'LMTP' : 'ESMTP');
-}
-
-interface Collected {
-  body: Buffer | null;
-  bytes: number;
-  tooBig: boolean;
-  headerTooBig: boolean;
-  /** The memory budget was exhausted by concurrent messages. */
-  busy: boolean;
-}
-
-/**
- * What one octet of message data really costs the process while its message is collected and stored, measured with
- * bench/memory.ts: the collected chunks and the one contiguous copy made of them, then the buffer `pg` encodes the
- * binary parameter into while the message is written (the store also keeps the contiguous copy until it is sent).
- */
-export const MEMORY_COST_PER_OCTET = 3;
-
-/**
- * Memory held for message data across all sessions, in octets × {@link MEMORY_COST_PER_OCTET}, so many large messages
- * at once cannot exhaust memory: what does not fit is refused with 452 4.3.1 and drained, never buffered.
- */
-export class MemoryBudget {
-  used = 0;
-  constructor(readonly max: number) {}
-
-  take(n: number): boolean {
-    if (this.used + n > this.max) return false;
-    this.used += n;
-    return true;
-  }
-
-  release(n: number): void {
-    this.used = Math.max(0, this.used - n);
-  }
-}
-
-const HEADER_END = Buffer.from('\r\n\r\n');
-
-/**
- * Reads DATA with CRLF normalisation, keeping at most `maxBytes` in memory (and only while the shared budget allows):
- * past a limit (or past `maxHeaderBytes` without the end of the header section) it drops what it holds and only
- * drains the rest, so the reply can be sent. The caller releases `held()` from the budget once done with the body.
- */
-function collectMessage(stream: SMTPServerDataStream, maxBytes: number, maxHeaderBytes: number, budget: MemoryBudget): { done: Promise<Collected>; held(): number } {
-  let held = 0;
-  const done = new Promise<Collected>((resolve, reject) => {
-    const normalizer = new CrlfNormalizer();
-    let chunks: Buffer[] = [];
-    let bytes = 0;
-    let tooBig = false;
-    let headerTooBig = false;
-    let busy = false;
-    let headerEnded = false;
-    // a virtual CRLF before the message, so a message starting with an empty line has an empty header section
-    let tail = Buffer.from('\r\n');
-    const drop = () => {
-      chunks = [];
-      budget.release(held);
-      held = 0;
-    };
-    const take = (buf: Buffer) => {
-      if (!buf.length) return;
-      bytes += buf.length;
-      if (tooBig || headerTooBig || busy) return;
-      if (!headerEnded) {
-        const joined = Buffer.concat([tail, buf]);
-        const joinedStart = bytes - buf.length - tail.length;
-        const at = joined.indexOf(HEADER_END);
-        // header section length: up to and including the CRLF of its last field
-        const headerBytes = at >= 0 ? joinedStart + at + 2 : bytes;
-        if (at >= 0) headerEnded = true;
-        else tail = joined.subarray(Math.max(0, joined.length - 3));
-        if (headerBytes > maxHeaderBytes) {
-          headerTooBig = true;
-          drop();
-          return;
-        }
-      }
-      if (bytes > maxBytes) {
-        tooBig = true;
-        drop();
-        return;
-      }
-      const cost = buf.length * MEMORY_COST_PER_OCTET;
-      if (!budget.take(cost)) {
-        busy = true;
-        drop();
-        return;
-      }
-      held += cost;
-      chunks.push(buf);
-    };
-    stream.on('data', (chunk: Buffer) => take(normalizer.push(chunk)));
-    stream.once('error', (err) => {
-      drop();
-      reject(err);
-    });
-    stream.once('end', () => {
-      take(normalizer.end());
-      const ok = !tooBig && !headerTooBig && !busy;
-      resolve({ body: ok ? Buffer.concat(chunks, bytes) : null, bytes, tooBig, headerTooBig, busy });
-    });
-  });
-  return { done, held: () => held };
 }
 
 /**
@@ -335,7 +194,7 @@ export function createIngress(deps: IngressDeps): Ingress {
   }
 
   function onClose(server: IngressSmtpServer, session: SMTPServerSession): void {
-    server.handles.delete(session.id);
+    server.forget(session.id);
     const s = sessions.get(session.id);
     if (!s) return;
     sessions.delete(session.id);
@@ -482,7 +341,7 @@ export function createIngress(deps: IngressDeps): Ingress {
         }
 
         // LMTP (RFC 2033): one reply per accepted recipient, sent as soon as that recipient's copy is committed.
-        const conn = server.handles.get(session.id);
+        const conn = server.handle(session.id);
         const done = new Set<string>();
         const replies: (string | Error)[] = [];
         for (const rcpt of session.envelope.rcptTo) {
@@ -514,18 +373,6 @@ export function createIngress(deps: IngressDeps): Ingress {
   const lmtp = build('lmtp');
   const smtp = config.smtpEnabled ? build('smtp') : null;
 
-  const listenOne = (server: SMTPServer, port: number, host: string) =>
-    new Promise<number>((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      server.server.once('error', onError);
-      server.server.listen(port, host, () => {
-        server.server.off('error', onError);
-        resolve((server.server.address() as AddressInfo).port);
-      });
-    });
-
-  const closeSmtp = (server: SMTPServer) => new Promise<void>((resolve) => server.close(() => resolve()));
-
   return {
     config,
     delivery,
@@ -538,21 +385,21 @@ export function createIngress(deps: IngressDeps): Ingress {
     },
     sessionCount: () => sessions.size,
     addresses: () => ({
-      lmtp: lmtp.server.address() as AddressInfo | null,
-      smtp: (smtp?.server.address() ?? null) as AddressInfo | null,
+      lmtp: lmtp.boundAddress(),
+      smtp: smtp?.boundAddress() ?? null,
       metrics: ops?.address() ?? null,
     }),
     bufferedBytes: () => memory.used,
     async listen() {
-      const lmtpPort = await listenOne(lmtp, config.lmtpPort, config.lmtpHost);
-      const smtpPort = smtp ? await listenOne(smtp, config.smtpPort, config.host) : null;
+      const lmtpPort = await lmtp.listenOn(config.lmtpPort, config.lmtpHost);
+      const smtpPort = smtp ? await smtp.listenOn(config.smtpPort, config.host) : null;
       const metricsPort = ops ? await ops.listen() : null;
       ports = { lmtp: lmtpPort, smtp: smtpPort, metrics: metricsPort };
       return ports;
     },
     async close() {
       closing = true;
-      await Promise.all([closeSmtp(lmtp), smtp ? closeSmtp(smtp) : Promise.resolve()]);
+      await Promise.all([lmtp.shutdown(), smtp?.shutdown()]);
       await deliveryLog?.flush();
       await ops?.close();
     },

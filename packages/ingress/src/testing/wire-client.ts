@@ -7,6 +7,13 @@ export interface Reply {
   text: string;
 }
 
+/** A message body as DATA sends it: dot-stuffed, with the terminating `.` line. */
+export function dotStuff(raw: Buffer): Buffer {
+  const stuffed = raw.toString('latin1').replace(/(^|\n)\./g, '$1..');
+  const end = stuffed.endsWith('\r\n') ? '.\r\n' : '\r\n.\r\n';
+  return Buffer.from(stuffed + end, 'latin1');
+}
+
 /**
  * A minimal SMTP/LMTP client over a raw socket, for tests and the benchmark that need exact control of the bytes on
  * the wire (pipelining, bare LF, aborted DATA) and to see every reply.
@@ -77,9 +84,7 @@ export class WireClient {
 
   /** Sends a message body dot-stuffed with the terminating `.`; `raw` must use CRLF unless testing otherwise. */
   sendData(raw: Buffer): void {
-    const stuffed = raw.toString('latin1').replace(/(^|\n)\./g, '$1..');
-    const end = stuffed.endsWith('\r\n') ? '.\r\n' : '\r\n.\r\n';
-    this.write(Buffer.from(stuffed + end, 'latin1'));
+    this.write(dotStuff(raw));
   }
 
   async quit(): Promise<void> {

@@ -1,6 +1,7 @@
 /**
- * One-shot deployment step (docker-compose's `migrate` service, or by hand): applies migrations to DATABASE_URL and
- * creates the first admin when none exists. `npm start` does the same itself.
+ * One-shot deployment step (docker-compose's `migrate` service: `node apps/api/dist/migrate.mjs` in the api image, or
+ * `npx tsx apps/api/src/migrate.ts` by hand): applies migrations to DATABASE_URL and creates the first admin when none
+ * exists. `npm start` does the same itself.
  */
 import { z } from 'zod';
 import { bootstrapAdmin, createPasswordHasher } from '@mailroom/core';

@@ -1,0 +1,117 @@
+/**
+ * Group commit: every delivery of a domain must update the domain's usage row, whose lock is held until the commit
+ * is flushed, so one transaction per message caps a domain at one message per WAL flush. Requests that arrive while a
+ * batch is being stored are stored together by the next one (one statement, one flush); if anything in a batch is
+ * refused or the batch fails, its requests are stored one by one.
+ */
+import type { PgPoolClient } from '@mailroom/db';
+import type { BatchInfo, GroupCommitContext, PendingStore, QuotaWarning, StoreResult } from './delivery-types.ts';
+import { lockOwners } from './quota.ts';
+import { applyBatch, applyStore, deliverQuotaWarnings, isBatchRefused } from './store-statements.ts';
+
+/** Requests stored in one transaction at most, and the octets after which a batch takes no more requests. */
+const MAX_BATCH_REQUESTS = 64;
+const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+
+export class GroupCommit {
+  constructor(private readonly ctx: GroupCommitContext) {}
+
+  /** Queues a request; resolves once it is committed (or refused). */
+  enqueue(item: Omit<PendingStore, 'resolve' | 'reject'>): Promise<StoreResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ...item, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private readonly queue: PendingStore[] = [];
+  private running = false;
+
+  /** Runs `fn` in one transaction on one pooled connection (statements limited to transactionTimeoutMs each). */
+  private async transaction<T>(fn: (tx: PgPoolClient) => Promise<T>): Promise<T> {
+    const tx = await this.ctx.pool.connect();
+    let broken = false;
+    try {
+      await tx.query('BEGIN');
+      await tx.query(`SET LOCAL statement_timeout = ${Math.trunc(this.ctx.transactionTimeoutMs)}`);
+      const result = await fn(tx);
+      await tx.query('COMMIT');
+      return result;
+    } catch (err) {
+      await tx.query('ROLLBACK').catch(() => (broken = true));
+      throw err;
+    } finally {
+      tx.release(broken);
+    }
+  }
+
+  private pump(): void {
+    if (this.running || !this.queue.length) return;
+    const batch: PendingStore[] = [];
+    let bytes = 0;
+    while (this.queue.length && batch.length < MAX_BATCH_REQUESTS && (batch.length === 0 || bytes < MAX_BATCH_BYTES)) {
+      const next = this.queue.shift()!;
+      batch.push(next);
+      for (const c of next.copies) bytes += c.size;
+    }
+    this.running = true;
+    this.runBatch(batch).finally(() => {
+      this.running = false;
+      this.pump();
+    });
+  }
+
+  private async runBatch(batch: PendingStore[]): Promise<void> {
+    const started = performance.now();
+    const report = (outcome: BatchInfo['outcome'], error?: unknown) => {
+      if (!this.ctx.onBatch) return;
+      let copies = 0;
+      let bytes = 0;
+      for (const item of batch) {
+        for (const c of item.copies) {
+          copies++;
+          bytes += c.size;
+        }
+      }
+      this.ctx.onBatch({ requests: batch.length, copies, bytes, seconds: (performance.now() - started) / 1000, outcome, ...(error ? { error } : {}) });
+    };
+    try {
+      const ownerLimited = batch.some((item) => item.copies.some((c) => c.target.ownerLimited));
+      const warnings: QuotaWarning[] = [];
+      // one statement for the whole batch, any message size (bodies are binary parameters); without a limited owner it
+      // is its own implicit transaction: no BEGIN/COMMIT round trips (a due quota warning aborts it, and the requests
+      // are then stored one by one in transactions that deliver the warning)
+      const results = !ownerLimited
+        ? await applyBatch(this.ctx, this.ctx.pool, batch, [], null)
+        : // a limited owner: its row lock first, then the same one statement
+          await this.transaction(async (tx) => {
+            const out = await applyBatch(this.ctx, tx, batch, await lockOwners(tx, batch), warnings);
+            await deliverQuotaWarnings(this.ctx, tx, warnings);
+            return out;
+          });
+      if (warnings.length) this.ctx.onQuotaWarnings?.(warnings);
+      report('committed');
+      batch.forEach((item, i) => item.resolve(results[i]!));
+      return;
+    } catch (err) {
+      if (isBatchRefused(err)) report('refused');
+      else report('failed', err);
+    }
+    // Something in the batch was refused (quota, disabled) or the transaction failed: store each request on its own,
+    // which also finds the exact reason for a refusal.
+    for (const item of batch) {
+      try {
+        const warnings: QuotaWarning[] = [];
+        const result = await this.transaction(async (tx) => {
+          const out = await applyStore(this.ctx, tx, item, item.copies.length > 1, await lockOwners(tx, [item]), warnings);
+          await deliverQuotaWarnings(this.ctx, tx, warnings);
+          return out;
+        });
+        if (warnings.length) this.ctx.onQuotaWarnings?.(warnings);
+        item.resolve(result);
+      } catch (e) {
+        item.reject(e);
+      }
+    }
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Recipient policy: resolves `local@domain` to the mailboxes it delivers to (mailbox, alias fan-out, catch-all, the
+ * operator's postmaster address) and refuses what cannot be delivered at RCPT time (unknown, disabled, over quota).
+ */
+import { normalizeDomain, normalizeLocalPart } from '@mailroom/core';
+import { Prisma, type PrismaClient } from '@mailroom/db';
+import type { DeliveryTarget, RecipientResolution } from './delivery-types.ts';
+import { OWNER_COLUMNS, ownerUsage, quotaCheck, type OwnerColumns, type Usage } from './quota.ts';
+import { REPLIES, type QuotaReplyMode, type SmtpReply } from './replies.ts';
+
+interface DomainRow extends OwnerColumns {
+  domain_id: string;
+  domain_active: boolean;
+  max_storage_bytes: bigint | null;
+  domain_used: bigint;
+  mailbox_id: string | null;
+  local_part: string | null;
+  enabled: boolean | null;
+  quota_bytes: bigint | null;
+  used_bytes: bigint | null;
+}
+
+interface AliasRow extends OwnerColumns {
+  alias_local_part: string | null;
+  mailbox_id: string | null;
+  local_part: string | null;
+  enabled: boolean | null;
+  quota_bytes: bigint | null;
+  used_bytes: bigint | null;
+  domain_id: string | null;
+  domain_name: string | null;
+  domain_active: boolean | null;
+  max_storage_bytes: bigint | null;
+  domain_used: bigint | null;
+}
+
+export class RecipientResolver {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly quotaReply: QuotaReplyMode,
+    private readonly postmasterAddress: string | undefined,
+  ) {}
+
+  /**
+   * Resolves a recipient. `declaredSize` (MAIL FROM SIZE=) lets a full mailbox be refused at RCPT time; without it a
+   * mailbox already at or over its quota is refused. Case-insensitive; the first match wins: mailbox, alias, catch-all.
+   */
+  async resolveRecipient(recipient: string, declaredSize = 0): Promise<RecipientResolution> {
+    const resolved = await this.resolveHosted(recipient, declaredSize);
+    // RFC 5321 §4.5.1: mail to postmaster is accepted — the bare <postmaster>, or postmaster@ a hosted, active domain
+    // that has no address for it — and goes to the operator's postmaster address when one is configured.
+    const isPostmaster = /^postmaster$/i.test(recipient) || (/^postmaster@/i.test(recipient) && !resolved.ok && resolved.reply === REPLIES.unknownUser);
+    if (!isPostmaster || !this.postmasterAddress) return resolved;
+    const routed = await this.resolveHosted(this.postmasterAddress, declaredSize);
+    if (!routed.ok) return { ...routed, recipient, reason: `postmaster address ${this.postmasterAddress}: ${routed.reason}` };
+    return { ...routed, recipient, kind: 'postmaster' };
+  }
+
+  private async resolveHosted(recipient: string, declaredSize: number): Promise<RecipientResolution> {
+    const fail = (reply: SmtpReply, reason: string, ids: { domainId?: string; mailboxId?: string } = {}): RecipientResolution => ({ ok: false, recipient, reply, reason, ...ids });
+    const at = recipient.lastIndexOf('@');
+    if (at <= 0 || at === recipient.length - 1) return fail(REPLIES.badAddress, 'address without domain');
+    const domain = normalizeDomain(recipient.slice(at + 1));
+    if (!domain) return fail(REPLIES.badAddress, 'invalid domain');
+    const localPart = normalizeLocalPart(recipient.slice(0, at)) ?? null;
+
+    const rows = await this.prisma.$queryRaw<DomainRow[]>`
+      SELECT d.id::text AS domain_id, (d.active AND NOT u.disabled) AS domain_active, d.max_storage_bytes,
+             d.used_bytes AS domain_used, m.id::text AS mailbox_id, m.local_part, m.enabled, m.quota_bytes, m.used_bytes,
+             ${Prisma.raw(OWNER_COLUMNS)}
+      FROM domains d
+      JOIN users u ON u.id = d.owner_id
+      LEFT JOIN mailboxes m ON m.domain_id = d.id AND m.local_part = ${localPart ?? ''}
+      WHERE d.name = ${domain} AND d.verified_at IS NOT NULL`;
+    const row = rows[0];
+    // A pending (unverified) claim is not hosted: refused exactly like a name nobody claimed.
+    if (!row) return fail(REPLIES.relayDenied, 'domain not hosted');
+    if (!row.domain_active) return fail(REPLIES.domainDisabled, 'domain disabled', { domainId: row.domain_id });
+    const domainUsage: Usage = { quota: row.max_storage_bytes, used: row.domain_used };
+
+    if (row.mailbox_id) {
+      const ids = { domainId: row.domain_id, mailboxId: row.mailbox_id };
+      if (!row.enabled) return fail(REPLIES.disabled, 'mailbox disabled', ids);
+      const mailboxUsage: Usage = { quota: row.quota_bytes, used: row.used_bytes ?? 0n };
+      const q = quotaCheck(this.quotaReply, mailboxUsage, domainUsage, ownerUsage(row), declaredSize);
+      if (q) return fail(q, 'over quota', ids);
+      return {
+        ok: true,
+        recipient,
+        kind: 'mailbox',
+        targets: [{ mailboxId: row.mailbox_id, domainId: row.domain_id, address: `${row.local_part}@${domain}`, ownerLimited: row.owner_max !== null }],
+      };
+    }
+
+    const aliasRows = await this.prisma.$queryRaw<AliasRow[]>`
+      SELECT a.local_part AS alias_local_part, m.id::text AS mailbox_id, m.local_part, m.enabled, m.quota_bytes,
+             m.used_bytes, md.id::text AS domain_id, md.name AS domain_name,
+             (md.active AND md.verified_at IS NOT NULL AND NOT u.disabled) AS domain_active, md.max_storage_bytes, md.used_bytes AS domain_used,
+             ${Prisma.raw(OWNER_COLUMNS)}
+      FROM aliases a
+      LEFT JOIN alias_destinations ad ON ad.alias_id = a.id
+      LEFT JOIN mailboxes m ON m.id = ad.mailbox_id
+      LEFT JOIN domains md ON md.id = m.domain_id
+      LEFT JOIN users u ON u.id = md.owner_id
+      WHERE a.domain_id = ${row.domain_id}::uuid AND a.enabled
+        AND (a.local_part IS NULL OR a.local_part = ${localPart ?? ''})`;
+    const exact = localPart ? aliasRows.filter((r) => r.alias_local_part === localPart) : [];
+    const chosen = exact.length ? exact : aliasRows.filter((r) => r.alias_local_part === null);
+    const kind = exact.length ? 'alias' : 'catch-all';
+    const domainIds = { domainId: row.domain_id };
+    if (!chosen.length) return fail(REPLIES.unknownUser, localPart ? 'unknown user' : 'invalid local part', domainIds);
+    const destinations = chosen.filter((r) => r.mailbox_id);
+    if (!destinations.length) return fail(REPLIES.unknownUser, `${kind} without destinations`, domainIds);
+    const live = destinations.filter((r) => r.enabled && r.domain_active);
+    if (!live.length) return fail(REPLIES.disabled, `${kind} destinations disabled`, domainIds);
+    const targets = new Map<string, DeliveryTarget>();
+    for (const r of live) {
+      const q = quotaCheck(this.quotaReply, { quota: r.quota_bytes, used: r.used_bytes ?? 0n }, { quota: r.max_storage_bytes, used: r.domain_used ?? 0n }, ownerUsage(r), declaredSize);
+      if (q) return fail(q, `${kind} destination over quota`, domainIds);
+      targets.set(r.mailbox_id!, { mailboxId: r.mailbox_id!, domainId: r.domain_id!, address: `${r.local_part}@${r.domain_name}`, ownerLimited: r.owner_max !== null });
+    }
+    return { ok: true, recipient, kind, targets: [...targets.values()] };
+  }
+}

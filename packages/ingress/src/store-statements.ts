@@ -1,0 +1,300 @@
+/**
+ * The statements that store messages: a whole group commit in one statement (applyBatch), one request copy by copy
+ * inside a transaction (applyStore, the path that also finds the exact reason of a refusal), the delivery log entries
+ * of stored copies and the quota warnings a delivery makes due.
+ */
+import { recordMailboxEventSql } from '@mailroom/core';
+import { newId, type PgPool, type PgPoolClient } from '@mailroom/db';
+import type { PendingStore, StoreContext, StoredCopy, StoreResult, QuotaWarning } from './delivery-types.ts';
+import { quotaLevelSql, quotaWarningDueSql, quotaWarningLockSql, toQuotaWarning, type WarnRow } from './quota.ts';
+import { buildQuotaWarningMessage } from './quota-warning.ts';
+import { REPLIES, quotaReply, type SmtpReply } from './replies.ts';
+
+/** Where storage statements run: the pool (one statement, its own transaction) or a client inside BEGIN … COMMIT. */
+export type Sql = PgPool | PgPoolClient;
+
+/** A batch in which some mailbox or domain refused its share (see applyBatch). */
+class BatchRefused extends Error {}
+
+const DIVISION_BY_ZERO = '22012';
+
+export function isBatchRefused(err: unknown): boolean {
+  if (err instanceof BatchRefused) return true;
+  const seen = new Set<unknown>();
+  let e: unknown = err;
+  while (e && typeof e === 'object' && !seen.has(e)) {
+    seen.add(e);
+    const o = e as { code?: unknown; originalCode?: unknown; meta?: { code?: unknown; driverAdapterError?: unknown }; cause?: unknown };
+    if (o.code === DIVISION_BY_ZERO || o.originalCode === DIVISION_BY_ZERO || o.meta?.code === DIVISION_BY_ZERO) return true;
+    e = o.cause ?? o.meta?.driverAdapterError;
+  }
+  return /division by zero/.test(String((err as { message?: unknown })?.message ?? ''));
+}
+
+/**
+ * Stores a whole batch with ONE statement (its own transaction): per mailbox, one locking UPDATE takes as many UIDs
+ * as it gets messages and adds their sizes under the quota; per domain, one UPDATE adds the usage under the storage
+ * limit; each limited owner's total (the sum over its domains) must stay under the owner's limit, and its row must be
+ * in `lockedOwners` (see lockOwners); then every message is inserted, with its delivery log entry. If any mailbox,
+ * domain or owner refuses its share, the statement fails on purpose (division by zero in its last column, SQLSTATE
+ * 22012), which rolls all of it back.
+ *
+ * Quota warnings are decided in the same statement (see QUOTA_WARNING_DUE): `warnings` collects the due ones, which
+ * the caller delivers in the same transaction; null means the statement is its own transaction and cannot deliver
+ * them, so a due warning aborts it like a refusal (the requests are then stored one by one in transactions).
+ */
+export async function applyBatch(ctx: StoreContext, tx: Sql, batch: PendingStore[], lockedOwners: string[], warnings: QuotaWarning[] | null): Promise<StoreResult[]> {
+  const ids: string[] = [];
+  const mailboxIds: string[] = [];
+  const sizes: number[] = [];
+  const traces: string[] = [];
+  const bodyIdx: number[] = [];
+  /** Each request's body once (its copies share it), sent as its own binary parameter. */
+  const bodies: Buffer[] = [];
+  const froms: string[] = [];
+  const dates: string[] = [];
+  const log = ctx.deliveryLog;
+  const logCols: unknown[][] = log ? [[], [], [], [], [], []] : [];
+  for (const item of batch) {
+    const body = bodies.push(item.copies[0]!.body);
+    for (const c of item.copies) {
+      ids.push(c.messageId);
+      mailboxIds.push(c.target.mailboxId);
+      sizes.push(c.size);
+      traces.push(c.trace.toString('base64'));
+      bodyIdx.push(body);
+      froms.push(item.envelopeFrom);
+      dates.push(item.date.toISOString());
+      if (log) {
+        const l = item.log;
+        [c.rcptTo, l.sizeOctets, l.messageId, l.clientAddress, l.protocol, l.queueId].forEach((v, i) => logCols[i]!.push(v));
+      }
+    }
+  }
+  const firstBody = 12 + logCols.length;
+  const { rows } = await tx.query<{ stored: { id: string; uid: number }[] | null; warn: WarnRow[] | null; ok: number }>(
+    `
+    WITH input AS (
+      -- per copy: its trace fields (small, base64) and which body it shares; the bodies are binary parameters
+      SELECT t.*
+        FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::timestamptz[], $11::int[]
+                    ${log ? ', $12::text[], $13::int[], $14::text[], $15::text[], $16::text[], $17::text[]' : ''})
+             WITH ORDINALITY AS t(id, mailbox_id, size, trace64, envelope_from, received_at, body_idx
+                                  ${log ? ', rcpt, msg_size, message_id, client, proto, queue_id' : ''}, ord)
+    ), per_mailbox AS (
+      SELECT mailbox_id, count(*)::int AS n, sum(size)::bigint AS bytes FROM input GROUP BY mailbox_id
+    ), ${quotaWarningLockSql('(SELECT mailbox_id FROM per_mailbox)', '$10::int[]')}, mb AS (
+      UPDATE mailboxes m
+         SET next_uid = m.next_uid + p.n, used_bytes = m.used_bytes + p.bytes,
+             message_count = m.message_count + p.n, updated_at = now(),
+             quota_warned_percent = ${quotaLevelSql('m.used_bytes + p.bytes')}
+        FROM per_mailbox p JOIN warn_lock wl ON wl.id = p.mailbox_id
+       WHERE m.id = p.mailbox_id AND m.enabled AND (m.quota_bytes IS NULL OR m.used_bytes + p.bytes <= m.quota_bytes)
+   RETURNING m.id, m.domain_id, m.next_uid - p.n AS first_uid, p.bytes, m.used_bytes, m.quota_bytes,
+             ${quotaWarningDueSql('p.bytes')} AS warn_percent
+    ), per_domain AS (
+      SELECT m.domain_id, sum(p.bytes)::bigint AS bytes
+        FROM per_mailbox p JOIN mailboxes m ON m.id = p.mailbox_id GROUP BY m.domain_id
+    ), dom AS (
+      UPDATE domains d
+         SET used_bytes = d.used_bytes + pd.bytes, updated_at = now()
+        FROM per_domain pd, users u
+       WHERE d.id = pd.domain_id AND u.id = d.owner_id AND d.active AND d.verified_at IS NOT NULL AND NOT u.disabled
+         AND (d.max_storage_bytes IS NULL OR d.used_bytes + pd.bytes <= d.max_storage_bytes)
+   RETURNING d.id
+    ), per_owner AS (
+      SELECT d.owner_id, sum(pd.bytes)::bigint AS bytes FROM per_domain pd JOIN domains d ON d.id = pd.domain_id GROUP BY d.owner_id
+    ), owner_refused AS (
+      -- a limited owner whose row this transaction has not locked, or whose domains would go over its limit
+      SELECT po.owner_id FROM per_owner po JOIN users u ON u.id = po.owner_id
+       WHERE u.max_storage_bytes IS NOT NULL
+         AND (NOT u.id = ANY($7::uuid[])
+              OR (SELECT coalesce(sum(o.used_bytes), 0) FROM domains o WHERE o.owner_id = u.id) + po.bytes > u.max_storage_bytes)
+    ), ins AS (
+      INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at)
+      SELECT i.id, i.mailbox_id, u.uid, u.uid::text || '.' || replace(i.id::text, '-', ''), i.size,
+             decode(i.trace64, 'base64') || b.body, i.envelope_from, i.received_at
+        FROM input i
+        -- joined only here, so no body is ever materialised with the CTE
+        JOIN (VALUES ${bodies.map((_, k) => `(${k + 1}, $${firstBody + k}::bytea)`).join(', ')}) AS b(idx, body) ON b.idx = i.body_idx
+        JOIN (SELECT i2.id, (mb.first_uid + row_number() OVER (PARTITION BY i2.mailbox_id ORDER BY i2.ord) - 1)::int AS uid
+                FROM input i2 JOIN mb ON mb.id = i2.mailbox_id) u ON u.id = i.id
+       WHERE (SELECT count(*) FROM mb) = (SELECT count(*) FROM per_mailbox)
+         AND (SELECT count(*) FROM dom) = (SELECT count(*) FROM per_domain)
+         AND NOT EXISTS (SELECT 1 FROM owner_refused)
+         AND ($9::boolean OR NOT EXISTS (SELECT 1 FROM mb WHERE mb.warn_percent IS NOT NULL))
+   RETURNING id, mailbox_id, uid
+    )${
+      log
+        ? `, logged AS (
+      -- the delivery log entry of each stored copy, in the statement that stores it (its id is the message's)
+      INSERT INTO delivery_log (id, domain_id, mailbox_id, result, reply_code, enhanced_code, envelope_from, recipient,
+                                size_octets, message_id, uid, client_address, protocol, queue_id)
+      SELECT ins.id, mb.domain_id, ins.mailbox_id, 'delivered', 250, '2.0.0', i.envelope_from, i.rcpt,
+             i.msg_size, i.message_id, ins.uid, i.client, i.proto, i.queue_id
+        FROM ins JOIN input i ON i.id = ins.id JOIN mb ON mb.id = ins.mailbox_id
+    )`
+        : ''
+    }
+    SELECT (SELECT json_agg(json_build_object('id', id, 'uid', uid)) FROM ins) AS stored,
+           (SELECT json_agg(json_build_object('mailbox_id', id, 'percent', warn_percent, 'used', used_bytes::text, 'quota', quota_bytes::text))
+              FROM mb WHERE warn_percent IS NOT NULL) AS warn,
+           -- the deliberate abort: 1/0 unless every mailbox, domain and owner took its share and every message went in
+           1 / (CASE WHEN (SELECT count(*) FROM mb) = (SELECT count(*) FROM per_mailbox)
+                      AND (SELECT count(*) FROM dom) = (SELECT count(*) FROM per_domain)
+                      AND (SELECT count(*) FROM ins) = $8::int
+                     THEN 1 ELSE 0 END) AS ok`,
+    [ids, mailboxIds, sizes, traces, froms, dates, lockedOwners, ids.length, warnings !== null, ctx.quotaWarningThresholds, bodyIdx, ...logCols, ...bodies],
+  );
+  const r = rows[0]!;
+  if ((r.stored?.length ?? 0) !== ids.length) throw new BatchRefused();
+  const addresses = new Map(batch.flatMap((item) => item.copies.map((c) => [c.target.mailboxId, c.target.address] as const)));
+  for (const w of r.warn ?? []) warnings?.push(toQuotaWarning(w, addresses.get(w.mailbox_id)!));
+  const uids = new Map(r.stored!.map((x) => [x.id, Number(x.uid)]));
+  return batch.map((item) => ({
+    ok: true,
+    copies: item.copies.map((c) => {
+      const uid = uids.get(c.messageId)!;
+      return { messageId: c.messageId, mailboxId: c.target.mailboxId, address: c.target.address, uid, uidl: `${uid}.${c.messageId.replace(/-/g, '')}`, sizeOctets: c.size };
+    }),
+  }));
+}
+
+/**
+ * Applies one request inside `tx`; a refusal leaves the transaction as it found it (savepoint or compensation).
+ * `lockedOwners`: the limited owners whose rows `tx` holds (lockOwners), whose totals are checked here.
+ */
+export async function applyStore(ctx: StoreContext, tx: PgPoolClient, item: PendingStore, useSavepoint: boolean, lockedOwners: string[], warnings: QuotaWarning[]): Promise<StoreResult> {
+  const due: QuotaWarning[] = [];
+  if (useSavepoint) await tx.query('SAVEPOINT mailroom_store');
+  const stored: StoredCopy[] = [];
+  for (const c of item.copies) {
+    const size = c.size;
+    const suffix = c.messageId.replace(/-/g, '');
+    // trace and body travel as two binary parameters and are joined by the server: no copy of the message in JS
+    const { rows } = await tx.query<{ uid: number | null; domain_id: string | null; domain_ok: boolean; inserted: boolean; warn: WarnRow | null }>(
+      `
+      WITH ${quotaWarningLockSql('($2::uuid)', '$10::int[]')}, mb AS (
+        UPDATE mailboxes m
+           SET next_uid = m.next_uid + 1, used_bytes = m.used_bytes + $3::bigint,
+               message_count = m.message_count + 1, updated_at = now(),
+               quota_warned_percent = ${quotaLevelSql('m.used_bytes + $3::bigint')}
+          FROM warn_lock wl
+         WHERE m.id = $2::uuid AND wl.id = m.id AND m.enabled
+           AND (m.quota_bytes IS NULL OR m.used_bytes + $3::bigint <= m.quota_bytes)
+     RETURNING m.next_uid - 1 AS uid, m.domain_id, m.used_bytes, m.quota_bytes, ${quotaWarningDueSql('$3::bigint')} AS warn_percent
+      ), dom AS (
+        UPDATE domains d
+           SET used_bytes = d.used_bytes + $3::bigint, updated_at = now()
+          FROM mb, users u
+         WHERE d.id = mb.domain_id AND u.id = d.owner_id AND d.active AND d.verified_at IS NOT NULL AND NOT u.disabled
+           AND (d.max_storage_bytes IS NULL OR d.used_bytes + $3::bigint <= d.max_storage_bytes)
+           AND (u.max_storage_bytes IS NULL
+                OR (u.id = ANY($9::uuid[])
+                    AND (SELECT coalesce(sum(o.used_bytes), 0) FROM domains o WHERE o.owner_id = u.id) + $3::bigint <= u.max_storage_bytes))
+     RETURNING d.id
+      ), ins AS (
+        INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at)
+        SELECT $1::uuid, $2::uuid, mb.uid, mb.uid::text || '.' || $4::text,
+               $3::int, $5::bytea || $6::bytea, $7::text, $8::timestamptz
+          FROM mb, dom
+     RETURNING uid
+      )
+      SELECT (SELECT uid FROM mb) AS uid, (SELECT domain_id::text FROM mb) AS domain_id,
+             EXISTS (SELECT 1 FROM dom) AS domain_ok, EXISTS (SELECT 1 FROM ins) AS inserted,
+             (SELECT json_build_object('mailbox_id', $2::uuid, 'percent', warn_percent, 'used', used_bytes::text, 'quota', quota_bytes::text)
+                FROM mb WHERE warn_percent IS NOT NULL) AS warn`,
+      [c.messageId, c.target.mailboxId, size, suffix, c.trace, c.body, item.envelopeFrom, item.date.toISOString(), lockedOwners, ctx.quotaWarningThresholds],
+    );
+    const r = rows[0]!;
+    if (r.inserted && r.uid !== null) {
+      const uid = Number(r.uid);
+      if (r.warn) due.push(toQuotaWarning(r.warn, c.target.address));
+      stored.push({ messageId: c.messageId, mailboxId: c.target.mailboxId, address: c.target.address, uid, uidl: `${uid}.${suffix}`, sizeOctets: size });
+      continue;
+    }
+    let refusal: { reply: SmtpReply; reason: string };
+    if (r.uid === null) {
+      const { rows: state } = await tx.query<{ enabled: boolean }>('SELECT enabled FROM mailboxes WHERE id = $1::uuid', [c.target.mailboxId]);
+      if (!state[0]) refusal = { reply: REPLIES.unknownUser, reason: 'mailbox vanished' };
+      else if (!state[0].enabled) refusal = { reply: REPLIES.disabled, reason: 'mailbox disabled' };
+      else refusal = { reply: quotaReply(ctx.quotaReply, 'mailbox'), reason: 'mailbox quota exceeded' };
+    } else {
+      const { rows: state } = await tx.query<{ active: boolean; domain_full: boolean }>(
+        `SELECT (d.active AND d.verified_at IS NOT NULL AND NOT u.disabled) AS active,
+                (d.max_storage_bytes IS NOT NULL AND d.used_bytes + $2::bigint > d.max_storage_bytes) AS domain_full
+           FROM domains d JOIN users u ON u.id = d.owner_id WHERE d.id = $1::uuid`,
+        [r.domain_id, size],
+      );
+      refusal = !state[0]?.active
+        ? { reply: REPLIES.domainDisabled, reason: 'domain disabled' }
+        : state[0].domain_full
+          ? { reply: quotaReply(ctx.quotaReply, 'domain'), reason: 'domain storage limit exceeded' }
+          : { reply: quotaReply(ctx.quotaReply, 'owner'), reason: 'owner storage limit exceeded' };
+    }
+    if (useSavepoint) {
+      await tx.query('ROLLBACK TO SAVEPOINT mailroom_store');
+      await tx.query('RELEASE SAVEPOINT mailroom_store');
+    } else if (r.uid !== null) {
+      // single copy whose domain refused it: undo its mailbox update (our row lock means nobody saw it)
+      await tx.query(
+        'UPDATE mailboxes SET next_uid = next_uid - 1, used_bytes = used_bytes - $2::bigint, message_count = message_count - 1 WHERE id = $1::uuid',
+        [c.target.mailboxId, size],
+      );
+    }
+    return { ok: false, ...refusal, mailboxId: c.target.mailboxId };
+  }
+  if (ctx.deliveryLog) await insertDeliveredLog(tx, item, stored);
+  if (useSavepoint) await tx.query('RELEASE SAVEPOINT mailroom_store');
+  warnings.push(...due);
+  return { ok: true, copies: stored };
+}
+
+/** The delivery log entries of one request's stored copies, inside its transaction (their ids are the messages'). */
+async function insertDeliveredLog(tx: PgPoolClient, item: PendingStore, stored: StoredCopy[]): Promise<void> {
+  const rcpt = new Map(item.copies.map((c) => [c.messageId, c.rcptTo]));
+  const l = item.log;
+  await tx.query(
+    `INSERT INTO delivery_log (id, domain_id, mailbox_id, result, reply_code, enhanced_code, envelope_from, recipient,
+                               size_octets, message_id, uid, client_address, protocol, queue_id)
+     SELECT t.id, m.domain_id, t.mailbox_id, 'delivered', 250, '2.0.0', $4, t.rcpt, $5, $6, t.uid, $7, $8, $9
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $10::int[]) AS t(id, mailbox_id, rcpt, uid)
+       JOIN mailboxes m ON m.id = t.mailbox_id`,
+    [stored.map((c) => c.messageId), stored.map((c) => c.mailboxId), stored.map((c) => rcpt.get(c.messageId)!), item.envelopeFrom,
+     l.sizeOctets, l.messageId, l.clientAddress, l.protocol, l.queueId, stored.map((c) => c.uid)],
+  );
+}
+
+/**
+ * Delivers the due quota warnings (see QUOTA_WARNING_DUE) into their mailboxes, inside the delivery's transaction:
+ * a plain-text message from postmaster@<domain> with the usage figures, stored with counts_toward_quota = false, so
+ * it adds to neither the mailbox's nor the domain's used_bytes (it can never push a mailbox over its quota), while
+ * its size_octets stays exact for POP3 STAT/LIST, and writes the `mailbox.quota_warning` webhook event with it. Under a
+ * savepoint: a failure here is logged by the caller's onQuotaWarnings and never fails the delivery.
+ */
+export async function deliverQuotaWarnings(ctx: StoreContext, tx: PgPoolClient, warnings: QuotaWarning[]): Promise<void> {
+  if (!warnings.length) return;
+  await tx.query('SAVEPOINT mailroom_quota_warning');
+  try {
+    for (const w of warnings) {
+      const id = newId();
+      const raw = buildQuotaWarningMessage(w, { hostname: ctx.hostname, messageId: id, date: new Date() });
+      await tx.query(
+        `WITH mb AS (
+           UPDATE mailboxes SET next_uid = next_uid + 1, message_count = message_count + 1, quota_warned_at = now()
+            WHERE id = $2::uuid RETURNING next_uid - 1 AS uid)
+         INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at, counts_toward_quota)
+         SELECT $1::uuid, $2::uuid, mb.uid, mb.uid::text || '.' || $3::text, $4::int, $5::bytea, '', now(), false FROM mb`,
+        [id, w.mailboxId, id.replace(/-/g, ''), raw.length, raw],
+      );
+      await recordMailboxEventSql(tx, 'mailbox.quota_warning', w.mailboxId, {
+        address: w.address, percent: w.percent, usedBytes: Number(w.usedBytes), quotaBytes: Number(w.quotaBytes),
+      });
+    }
+    await tx.query('RELEASE SAVEPOINT mailroom_quota_warning');
+  } catch (err) {
+    await tx.query('ROLLBACK TO SAVEPOINT mailroom_quota_warning');
+    await tx.query('RELEASE SAVEPOINT mailroom_quota_warning');
+    for (const w of warnings) w.failed = err;
+  }
+}
