@@ -1,29 +1,6 @@
-// Browser-side first checks, mirroring core's schemas (@mailroom/core/schemas common.ts) without pulling zod into the
-// client bundle. The API remains the authority: its problem+json field errors are shown next to the same fields.
-
-const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
-const DOT_ATOM = new RegExp(`^${ATEXT}(\\.${ATEXT})*$`);
-export const MAX_LOCAL_PART_OCTETS = 64;
-
-/** Why a local part is invalid (RFC 5321 dot-atom, ≤ 64 octets), or undefined when it is fine. */
-export function localPartProblem(v: string): string | undefined {
-  if (!v) return 'Enter the part before the @.';
-  if (new TextEncoder().encode(v).length > MAX_LOCAL_PART_OCTETS) return `At most ${MAX_LOCAL_PART_OCTETS} characters.`;
-  if (/\s/.test(v)) return 'Spaces are not allowed.';
-  if (v.includes('@')) return 'Enter only the part before the @.';
-  if (v.startsWith('.') || v.endsWith('.')) return 'Cannot start or end with a dot.';
-  if (v.includes('..')) return 'Cannot contain two dots in a row.';
-  if (!DOT_ATOM.test(v)) return "Use letters, digits, dots and !#$%&'*+/=?^_`{|}~- only.";
-  return undefined;
-}
-
-export function looksLikeDomainName(v: string): boolean {
-  if (!v || v.length > 253 || v.endsWith('.') || v.startsWith('.')) return false;
-  const labels = v.split('.');
-  if (labels.length < 2) return false;
-  if (!labels.every((l) => /^(?!-)[\p{L}\p{M}\p{N}-]{1,63}(?<!-)$/u.test(l))) return false;
-  return !/^\d+$/.test(labels[labels.length - 1]!);
-}
+// Browser-side first checks. The address rules are core's own (@mailroom/core/address-rules, no zod, so nothing heavy
+// reaches the client bundle); the API remains the authority: its problem+json field errors are shown next to the fields.
+export { localPartProblem, looksLikeDomainName, MAX_LOCAL_PART_OCTETS } from '@mailroom/core/address-rules';
 
 export interface Strength {
   score: 0 | 1 | 2 | 3 | 4;

@@ -1,18 +1,14 @@
 import { domainToASCII, domainToUnicode } from 'node:url';
+import { isValidLocalPart, MAX_ADDRESS_OCTETS, MAX_DOMAIN_OCTETS, octets } from './address-rules.ts';
 
-export const MAX_LOCAL_PART_OCTETS = 64;
-export const MAX_DOMAIN_OCTETS = 253;
-export const MAX_ADDRESS_OCTETS = 254;
+export * from './address-rules.ts';
 
-const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
-const DOT_ATOM = new RegExp(`^${ATEXT}(\\.${ATEXT})*$`);
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
 /** RFC 5321 dot-atom local part, ≤ 64 octets. Returns the lowercase form, or undefined when invalid. */
 export function normalizeLocalPart(input: string): string | undefined {
   const v = input.trim();
-  if (!v || Buffer.byteLength(v) > MAX_LOCAL_PART_OCTETS || !DOT_ATOM.test(v)) return undefined;
-  return v.toLowerCase();
+  return isValidLocalPart(v) ? v.toLowerCase() : undefined;
 }
 
 /**
@@ -45,7 +41,7 @@ export function parseAddress(input: string): ParsedAddress | undefined {
   const domain = normalizeDomain(input.slice(at + 1));
   if (!localPart || !domain) return undefined;
   const address = `${localPart}@${domain}`;
-  if (Buffer.byteLength(address) > MAX_ADDRESS_OCTETS) return undefined;
+  if (octets(address) > MAX_ADDRESS_OCTETS) return undefined;
   return { localPart, domain, address };
 }
 

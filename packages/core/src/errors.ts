@@ -80,17 +80,3 @@ export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }
 
-/** True for errors meaning the database is unreachable (connection refused/reset, pool timeout, shutdown). */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  const seen = new Set<unknown>();
-  let e: unknown = err;
-  while (e && typeof e === 'object' && !seen.has(e)) {
-    seen.add(e);
-    const code = (e as { code?: unknown }).code;
-    const msg = String((e as { message?: unknown }).message ?? '');
-    if (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300', 'P1001', 'P1002', 'P1017', 'P2024', 'DB_POOL_TIMEOUT'].includes(code)) return true;
-    if (/ECONNREFUSED|Connection terminated|connection timeout|Can't reach database|DatabaseNotReachable|the database system is (shutting down|starting up)|timeout exceeded when trying to connect/i.test(msg)) return true;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
-}

@@ -1,6 +1,7 @@
 import { baseEnvSchema, boolSchema, nonNegativeIntSchema, parseEnv, portSchema, positiveIntSchema } from '@mailroom/runtime';
 import { z } from 'zod';
 import { quotaWarningThresholdsSchema } from '@mailroom/core/schemas';
+import { trustedSourcesEnvSchema, type TrustedProxies } from '@mailroom/core';
 
 /** Default message size limit (50 MiB) announced in EHLO SIZE; trace fields are added on top of it. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 52_428_800;
@@ -75,6 +76,11 @@ export const ingressEnvSchema = baseEnvSchema.extend({
   QUOTA_WARNING_THRESHOLDS: quotaWarningThresholdsEnvSchema.default([80, 95]),
   /** Database pool size for the ingress process. */
   INGRESS_DB_CONNECTIONS: positiveIntSchema.max(200).default(10),
+  /**
+   * Load balancers in front of the SMTP listener that send a PROXY protocol header (v1 or v2) naming the client: IP
+   * addresses and CIDR ranges, comma-separated; empty = off. From them the header is required; from anyone else never read.
+   */
+  INGRESS_PROXY_TRUSTED: trustedSourcesEnvSchema,
 });
 export type IngressEnv = z.infer<typeof ingressEnvSchema>;
 
@@ -118,6 +124,10 @@ export interface IngressConfig {
   deliveryLog: boolean;
   /** Operator default quota warning thresholds in percent (QUOTA_WARNING_THRESHOLDS). */
   quotaWarningThresholds: number[];
+  /** Load balancers whose PROXY header names the SMTP client (INGRESS_PROXY_TRUSTED); absent or empty = off. */
+  proxyTrusted?: TrustedProxies;
+  /** How long a trusted load balancer may take to send its PROXY header (default PROXY_HEADER_TIMEOUT_MS). */
+  proxyHeaderTimeoutMs?: number;
 }
 
 export const DEFAULT_INGRESS_CONFIG: IngressConfig = {
@@ -184,5 +194,6 @@ export function ingressConfigFromEnv(env: IngressEnv, fallbackHostname: string):
     postmasterAddress: env.INGRESS_POSTMASTER_ADDRESS,
     deliveryLog: env.DELIVERY_LOG,
     quotaWarningThresholds: env.QUOTA_WARNING_THRESHOLDS,
+    proxyTrusted: env.INGRESS_PROXY_TRUSTED,
   };
 }

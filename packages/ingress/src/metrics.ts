@@ -20,7 +20,7 @@ export interface IngressMetrics {
 /** Ingress metrics in their own registry (so several ingress instances can live in one process, e.g. tests). */
 export function createIngressMetrics(): IngressMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'mailroom_ingress_' });
+  collectDefaultMetrics({ register: registry }); // standard process_/nodejs_ names, like every service
   const registers = [registry];
   return {
     registry,

@@ -2,8 +2,10 @@
  * The ingress's quota and usage rules in one place (RCPT-time checks, the owner row locks, the quota warning SQL and
  * the diagnosis of a refused copy). The charge itself ("add the delivered bytes under the mailbox quota, the domain's
  * and the owner's storage limit") is part of the storage statements in store-statements.ts, whose conditions read
- * these columns the same way; a shared home for usage arithmetic in packages/core can replace this module.
+ * these columns the same way; the arithmetic itself (limits, usage increments, warning levels) comes from the one home
+ * in @mailroom/core (services/quota.ts).
  */
+import { ownerUsedSql } from '@mailroom/core';
 import type { PgPoolClient } from '@mailroom/db';
 import type { PendingStore, QuotaWarning } from './delivery-types.ts';
 import { quotaReply, type QuotaReplyMode, type SmtpReply } from './replies.ts';
@@ -33,40 +35,7 @@ export function ownerUsage(r: OwnerColumns): Usage {
 /** Owner limit and usage of the row's `u` (users) alias, for the recipient queries; usage is only summed for limited owners. */
 export const OWNER_COLUMNS = `u.max_storage_bytes AS owner_max,
   CASE WHEN u.max_storage_bytes IS NULL THEN 0::bigint
-       ELSE (SELECT coalesce(sum(o.used_bytes), 0)::bigint FROM domains o WHERE o.owner_id = u.id) END AS owner_used`;
-
-/**
- * Locks the rows of the mailboxes being stored into (in id order, as FOR NO KEY UPDATE) and reads, as of the lock, the
- * threshold each was last warned about and its domain's thresholds. In READ COMMITTED a locking read returns the
- * latest committed row, so two deliveries crossing one threshold at once see each other: the second sees the first's
- * warning (a plain read of the same statement's snapshot would not).
- */
-export function quotaWarningLockSql(mailboxIds: string, defaultThresholds: string): string {
-  return `warn_lock AS (
-        SELECT m.id, m.quota_warned_percent AS warned, coalesce(d.quota_warning_thresholds, ${defaultThresholds}) AS thresholds
-          FROM mailboxes m JOIN domains d ON d.id = m.domain_id
-         WHERE m.id IN ${mailboxIds}
-         ORDER BY m.id FOR NO KEY UPDATE OF m
-      )`;
-}
-
-/** The highest warning threshold `used` reaches of the mailbox `m`'s quota (null: none); stored as quota_warned_percent. */
-export function quotaLevelSql(used: string): string {
-  return `mailroom_quota_warning_level(${used}, m.quota_bytes, wl.thresholds)`;
-}
-
-/**
- * QUOTA_WARNING_DUE — the one place where a quota warning is decided, inside the delivery's statement (RETURNING of the
- * mailbox UPDATE, `m` = the updated row, `wl` = warn_lock): a warning is due when the level reached now is above both
- * the level last warned about and the level before this delivery. The second term re-arms a warning once usage fell
- * below its threshold (POP3 DELE, deletions in the panel) without anything else having to reset it; the first keeps
- * a warning from repeating while usage stays above it. The row lock makes concurrent deliveries see each other.
- */
-export function quotaWarningDueSql(addedBytes: string): string {
-  return `CASE WHEN m.quota_warned_percent > LEAST(coalesce(wl.warned, 0),
-                   coalesce(mailroom_quota_warning_level(m.used_bytes - ${addedBytes}, m.quota_bytes, wl.thresholds), 0))
-               THEN m.quota_warned_percent END`;
-}
+       ELSE ${ownerUsedSql()}::bigint END AS owner_used`;
 
 export interface WarnRow {
   mailbox_id: string;

@@ -130,6 +130,7 @@ export function createIngress(deps: IngressDeps): Ingress {
           metrics: metrics.registry,
         });
   let closing = false;
+  let closeProxyWaiting = (): void => undefined;
 
   const build = (protocol: Protocol): IngressSmtpServer => {
     const lmtp = protocol === 'lmtp';
@@ -158,6 +159,12 @@ export function createIngress(deps: IngressDeps): Ingress {
       onClose: (session) => onClose(server, session),
     } as SMTPServerOptions;
     const server = new IngressSmtpServer(options);
+    // SMTP only: LMTP's client is the operator's own MTA
+    if (!lmtp && config.proxyTrusted && !config.proxyTrusted.none) {
+      const trusted = config.proxyTrusted;
+      const onRefused = () => metrics.refusedConnections.inc({ protocol, reason: 'proxy_header' });
+      closeProxyWaiting = server.acceptProxyProtocol({ trusted, timeoutMs: config.proxyHeaderTimeoutMs, logger, onRefused });
+    }
     server.on('error', (err: Error & { code?: string }) => {
       // socket-level errors of one client (resets, TLS failures) must never take the process down
       logger.debug({ err: { message: err.message, code: err.code }, protocol }, 'connection error');
@@ -399,6 +406,7 @@ export function createIngress(deps: IngressDeps): Ingress {
     },
     async close() {
       closing = true;
+      closeProxyWaiting();
       await Promise.all([lmtp.shutdown(), smtp?.shutdown()]);
       await deliveryLog?.flush();
       await ops?.close();

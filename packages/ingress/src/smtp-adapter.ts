@@ -11,9 +11,14 @@
  * - an SMTPConnection has `id` (= `session.id` in every callback) and `send(code, data, context)`, which writes
  *   `code data` and, with `context === false`, adds no enhanced status code of its own;
  * - LMTP's onData callback given an empty array of replies writes nothing more;
- * - `SMTPServer#server` is the net.Server that listens.
+ * - `SMTPServer#server` is the net.Server that listens, and the 'connection' listener its constructor registers takes
+ *   each accepted socket to `connect()`; `connect(socket, { id, remoteAddress, remotePort })` makes those the
+ *   session's (typed SMTPConnectionOptions) — what the PROXY protocol reader needs (pinned by proxy-protocol.test.ts).
  */
-import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo, Socket } from 'node:net';
+import { readProxyHeader, type TrustedProxies } from '@mailroom/core';
+import type { Logger } from '@mailroom/runtime';
 import { SMTPServer } from 'smtp-server';
 
 /** The part of smtp-server's connection object the ingress uses. */
@@ -70,6 +75,48 @@ export class IngressSmtpServer extends SMTPServer {
   /** Where the listener is bound (null before listenOn). */
   boundAddress(): AddressInfo | null {
     return this.server.address() as AddressInfo | null;
+  }
+
+  /**
+   * PROXY protocol (v1 and v2) from trusted load balancers only (INGRESS_PROXY_TRUSTED: addresses and CIDR ranges).
+   * smtp-server's own `useProxy` reads v1 only and trusts exact addresses, so the header is read here, before the
+   * library sees the socket: the listener's 'connection' event is taken over, and a trusted socket is handed to
+   * `connect()` with the client its header names, which then is the session's `remoteAddress` everywhere (per-address
+   * limits, logs, delivery log, Received field). A trusted peer without a valid header in time is closed; an untrusted
+   * one goes to smtp-server untouched, where a PROXY line is an unknown command. Returns a function that closes the
+   * connections still waiting for their header (for shutdown).
+   */
+  acceptProxyProtocol(opts: { trusted: TrustedProxies; timeoutMs?: number | undefined; logger: Logger; onRefused: () => void }): () => void {
+    const listener = this.server;
+    const original = listener.listeners('connection') as ((socket: Socket) => void)[];
+    const waiting = new Set<Socket>();
+    listener.removeAllListeners('connection');
+    listener.on('connection', (socket: Socket) => {
+      const peer = socket.remoteAddress;
+      if (!opts.trusted.has(peer)) {
+        for (const l of original) l.call(listener, socket);
+        return;
+      }
+      socket.on('error', () => undefined);
+      waiting.add(socket);
+      readProxyHeader(socket, { timeoutMs: opts.timeoutMs })
+        .then(
+          (h) => {
+            if (socket.destroyed) return;
+            const id = BigInt(`0x${randomBytes(10).toString('hex')}`).toString(32).padStart(16, '0');
+            this.connect(socket, { id, ...(h.command === 'PROXY' ? { remoteAddress: h.sourceAddress, remotePort: h.sourcePort } : {}) });
+          },
+          (err: Error) => {
+            opts.onRefused();
+            opts.logger.info({ proxy: peer, err: err.message }, 'connection from a trusted proxy closed: no valid PROXY header');
+            socket.destroy();
+          },
+        )
+        .finally(() => waiting.delete(socket));
+    });
+    return () => {
+      for (const s of waiting) s.destroy();
+    };
   }
 
   /** Stops accepting and lets open sessions finish (up to the closeTimeout option). */

@@ -3,10 +3,21 @@
  * inside a transaction (applyStore, the path that also finds the exact reason of a refusal), the delivery log entries
  * of stored copies and the quota warnings a delivery makes due.
  */
-import { recordMailboxEventSql } from '@mailroom/core';
+import {
+  domainFitsSql,
+  domainUsageAddSql,
+  isDivisionByZero,
+  mailboxFitsSql,
+  mailboxUsageAddSql,
+  ownerUsedSql,
+  quotaLevelSql,
+  quotaWarningDueSql,
+  quotaWarningLockSql,
+  recordMailboxEventSql,
+} from '@mailroom/core';
 import { newId, type PgPool, type PgPoolClient } from '@mailroom/db';
 import type { PendingStore, StoreContext, StoredCopy, StoreResult, QuotaWarning } from './delivery-types.ts';
-import { quotaLevelSql, quotaWarningDueSql, quotaWarningLockSql, toQuotaWarning, type WarnRow } from './quota.ts';
+import { toQuotaWarning, type WarnRow } from './quota.ts';
 import { buildQuotaWarningMessage } from './quota-warning.ts';
 import { REPLIES, quotaReply, type SmtpReply } from './replies.ts';
 
@@ -16,19 +27,8 @@ export type Sql = PgPool | PgPoolClient;
 /** A batch in which some mailbox or domain refused its share (see applyBatch). */
 class BatchRefused extends Error {}
 
-const DIVISION_BY_ZERO = '22012';
-
 export function isBatchRefused(err: unknown): boolean {
-  if (err instanceof BatchRefused) return true;
-  const seen = new Set<unknown>();
-  let e: unknown = err;
-  while (e && typeof e === 'object' && !seen.has(e)) {
-    seen.add(e);
-    const o = e as { code?: unknown; originalCode?: unknown; meta?: { code?: unknown; driverAdapterError?: unknown }; cause?: unknown };
-    if (o.code === DIVISION_BY_ZERO || o.originalCode === DIVISION_BY_ZERO || o.meta?.code === DIVISION_BY_ZERO) return true;
-    e = o.cause ?? o.meta?.driverAdapterError;
-  }
-  return /division by zero/.test(String((err as { message?: unknown })?.message ?? ''));
+  return err instanceof BatchRefused || isDivisionByZero(err);
 }
 
 /**
@@ -85,11 +85,10 @@ export async function applyBatch(ctx: StoreContext, tx: Sql, batch: PendingStore
       SELECT mailbox_id, count(*)::int AS n, sum(size)::bigint AS bytes FROM input GROUP BY mailbox_id
     ), ${quotaWarningLockSql('(SELECT mailbox_id FROM per_mailbox)', '$10::int[]')}, mb AS (
       UPDATE mailboxes m
-         SET next_uid = m.next_uid + p.n, used_bytes = m.used_bytes + p.bytes,
-             message_count = m.message_count + p.n, updated_at = now(),
+         SET next_uid = m.next_uid + p.n, ${mailboxUsageAddSql('p.bytes', 'p.n')}, updated_at = now(),
              quota_warned_percent = ${quotaLevelSql('m.used_bytes + p.bytes')}
         FROM per_mailbox p JOIN warn_lock wl ON wl.id = p.mailbox_id
-       WHERE m.id = p.mailbox_id AND m.enabled AND (m.quota_bytes IS NULL OR m.used_bytes + p.bytes <= m.quota_bytes)
+       WHERE m.id = p.mailbox_id AND m.enabled AND ${mailboxFitsSql('p.bytes')}
    RETURNING m.id, m.domain_id, m.next_uid - p.n AS first_uid, p.bytes, m.used_bytes, m.quota_bytes,
              ${quotaWarningDueSql('p.bytes')} AS warn_percent
     ), per_domain AS (
@@ -97,10 +96,10 @@ export async function applyBatch(ctx: StoreContext, tx: Sql, batch: PendingStore
         FROM per_mailbox p JOIN mailboxes m ON m.id = p.mailbox_id GROUP BY m.domain_id
     ), dom AS (
       UPDATE domains d
-         SET used_bytes = d.used_bytes + pd.bytes, updated_at = now()
+         SET ${domainUsageAddSql('pd.bytes')}, updated_at = now()
         FROM per_domain pd, users u
        WHERE d.id = pd.domain_id AND u.id = d.owner_id AND d.active AND d.verified_at IS NOT NULL AND NOT u.disabled
-         AND (d.max_storage_bytes IS NULL OR d.used_bytes + pd.bytes <= d.max_storage_bytes)
+         AND ${domainFitsSql('pd.bytes')}
    RETURNING d.id
     ), per_owner AS (
       SELECT d.owner_id, sum(pd.bytes)::bigint AS bytes FROM per_domain pd JOIN domains d ON d.id = pd.domain_id GROUP BY d.owner_id
@@ -109,7 +108,7 @@ export async function applyBatch(ctx: StoreContext, tx: Sql, batch: PendingStore
       SELECT po.owner_id FROM per_owner po JOIN users u ON u.id = po.owner_id
        WHERE u.max_storage_bytes IS NOT NULL
          AND (NOT u.id = ANY($7::uuid[])
-              OR (SELECT coalesce(sum(o.used_bytes), 0) FROM domains o WHERE o.owner_id = u.id) + po.bytes > u.max_storage_bytes)
+              OR ${ownerUsedSql()} + po.bytes > u.max_storage_bytes)
     ), ins AS (
       INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at)
       SELECT i.id, i.mailbox_id, u.uid, u.uid::text || '.' || replace(i.id::text, '-', ''), i.size,
@@ -176,22 +175,21 @@ export async function applyStore(ctx: StoreContext, tx: PgPoolClient, item: Pend
       `
       WITH ${quotaWarningLockSql('($2::uuid)', '$10::int[]')}, mb AS (
         UPDATE mailboxes m
-           SET next_uid = m.next_uid + 1, used_bytes = m.used_bytes + $3::bigint,
-               message_count = m.message_count + 1, updated_at = now(),
+           SET next_uid = m.next_uid + 1, ${mailboxUsageAddSql('$3::bigint', '1')}, updated_at = now(),
                quota_warned_percent = ${quotaLevelSql('m.used_bytes + $3::bigint')}
           FROM warn_lock wl
          WHERE m.id = $2::uuid AND wl.id = m.id AND m.enabled
-           AND (m.quota_bytes IS NULL OR m.used_bytes + $3::bigint <= m.quota_bytes)
+           AND ${mailboxFitsSql('$3::bigint')}
      RETURNING m.next_uid - 1 AS uid, m.domain_id, m.used_bytes, m.quota_bytes, ${quotaWarningDueSql('$3::bigint')} AS warn_percent
       ), dom AS (
         UPDATE domains d
-           SET used_bytes = d.used_bytes + $3::bigint, updated_at = now()
+           SET ${domainUsageAddSql('$3::bigint')}, updated_at = now()
           FROM mb, users u
          WHERE d.id = mb.domain_id AND u.id = d.owner_id AND d.active AND d.verified_at IS NOT NULL AND NOT u.disabled
-           AND (d.max_storage_bytes IS NULL OR d.used_bytes + $3::bigint <= d.max_storage_bytes)
+           AND ${domainFitsSql('$3::bigint')}
            AND (u.max_storage_bytes IS NULL
                 OR (u.id = ANY($9::uuid[])
-                    AND (SELECT coalesce(sum(o.used_bytes), 0) FROM domains o WHERE o.owner_id = u.id) + $3::bigint <= u.max_storage_bytes))
+                    AND ${ownerUsedSql()} + $3::bigint <= u.max_storage_bytes))
      RETURNING d.id
       ), ins AS (
         INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at)

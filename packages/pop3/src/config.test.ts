@@ -13,6 +13,13 @@ describe('POP3 environment', () => {
     expect(c.maxLineOctets).toBeGreaterThanOrEqual(512);
   });
 
+  it('POP3_PROXY_TRUSTED: off by default; addresses and CIDR ranges; anything else stops the start', () => {
+    expect(configFromEnv(parsePop3Env({})).proxyTrusted?.none).toBe(true);
+    const t = configFromEnv(parsePop3Env({ POP3_PROXY_TRUSTED: '10.0.0.0/8, 2001:db8::1' })).proxyTrusted!;
+    expect([t.has('10.1.2.3'), t.has('2001:db8::1'), t.has('192.0.2.1')]).toEqual([true, true, false]);
+    for (const bad of ['10.0.0.0/40', 'lb.example.com', '*']) expect(() => parsePop3Env({ POP3_PROXY_TRUSTED: bad }), bad).toThrow(ConfigError);
+  });
+
   it('reads the named limits', () => {
     const c = configFromEnv(
       parsePop3Env({

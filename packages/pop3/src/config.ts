@@ -1,7 +1,7 @@
 import {
   argon2Params, baseEnvSchema, boolSchema, nonNegativeIntSchema, parseEnv, pop3PolicyDefaults, pop3PolicyEnvShape, portSchema, positiveIntSchema,
 } from '@mailroom/runtime';
-import type { NetworkKeyOptions } from '@mailroom/core';
+import { trustedSourcesEnvSchema, type NetworkKeyOptions, type TrustedProxies } from '@mailroom/core';
 
 /** RFC 1939 §3: an autologout timer, if present, must be at least 10 minutes once logged in. */
 export const MIN_IDLE_TIMEOUT_S = 600;
@@ -56,6 +56,11 @@ export const pop3EnvSchema = baseEnvSchema.extend({
    * or mailbox setting overrides it (see README, "POP3 app passwords").
    */
   POP3_REQUIRE_APP_PASSWORDS: boolSchema.default(false),
+  /**
+   * Load balancers that send a PROXY protocol header (v1 or v2) first, naming the real client: IP addresses and CIDR
+   * ranges, comma-separated; empty = off. From them the header is required; from anyone else it is never honoured.
+   */
+  POP3_PROXY_TRUSTED: trustedSourcesEnvSchema,
 });
 /** zod comes through @mailroom/runtime's schemas, so this package needs no direct zod dependency. */
 export type Pop3Env = ReturnType<typeof pop3EnvSchema.parse>;
@@ -96,6 +101,10 @@ export interface Pop3Config {
   shutdownGraceMs: number;
   /** Shown in CAPA's IMPLEMENTATION line. */
   implementation: string;
+  /** Load balancers whose PROXY header names the client (POP3_PROXY_TRUSTED); absent or empty = PROXY protocol off. */
+  proxyTrusted?: TrustedProxies;
+  /** How long a trusted load balancer may take to send its PROXY header (default PROXY_HEADER_TIMEOUT_MS). */
+  proxyHeaderTimeoutMs?: number;
 }
 
 /** The POP3 process's two database pools (see database.ts). */
@@ -139,6 +148,7 @@ export function configFromEnv(env: Pop3Env): Pop3Config {
     throttleMaxSleepMs: env.POP3_THROTTLE_MAX_SLEEP_MS,
     shutdownGraceMs: 10_000,
     implementation: 'Mailroom',
+    proxyTrusted: env.POP3_PROXY_TRUSTED,
   };
 }
 

@@ -1,5 +1,7 @@
 import { createPgPool, createPrismaClientWithPool, type PgPool, type PrismaClient } from '@mailroom/db';
+import type { AuthThrottle, PasswordHasher } from '@mailroom/core';
 import type { Pop3DatabaseOptions } from './config.ts';
+import { PrismaMaildropStore, type PrismaMaildropStoreOptions } from './prisma-store.ts';
 
 export interface Pop3Database {
   /** Everything but message streams (POP3_DB_CONNECTIONS). */
@@ -25,4 +27,17 @@ export function openPop3Database(url: string, opts: Pop3DatabaseOptions, applica
       await Promise.all([prisma.$disconnect(), streamPool.end()]);
     },
   };
+}
+
+/**
+ * The maildrop store main.ts serves from: Prisma for logins, listings and deletions, the stream pool for RETR/TOP.
+ * Tests that stand for production (the interop test with real clients) build theirs here too, so they read messages the
+ * way production does. `tuning` only changes sizes (e.g. tiny rows, so clients cross many chunk borders).
+ */
+export function createPop3Store(
+  db: Pop3Database,
+  deps: { hasher: PasswordHasher; throttle: AuthThrottle; requireAppPasswords: boolean },
+  tuning: Pick<PrismaMaildropStoreOptions, 'chunkOctets'> = {},
+): PrismaMaildropStore {
+  return new PrismaMaildropStore({ prisma: db.prisma, pool: db.streamPool, ...deps, ...tuning });
 }

@@ -3,7 +3,6 @@ import type { Duplex } from 'node:stream';
 const LF = 0x0a;
 const CR = 0x0d;
 const DOT = 0x2e;
-const DOT_BUF = Buffer.from('.');
 
 export class LineTooLongError extends Error {
   constructor(readonly limit: number) {
@@ -125,25 +124,45 @@ export class LineReader {
 /**
  * RFC 1939 byte-stuffing across chunk boundaries: a line starting with "." gets another "." prepended.
  * `finish()` gives the terminator (with a CRLF first when the data did not end with a line break).
+ *
+ * A chunk without a line-leading dot is returned as it is (no copy). One with dots is stuffed into an output buffer the
+ * stuffer keeps and refills on the next call (no allocation per chunk: a fresh multi-100-KiB Buffer per chunk costs
+ * page faults and GC work that showed in RETR profiles): the caller must be done with a result before the next
+ * `transform()` — sendMessage is, it waits for each write's callback.
  */
 export class DotStuffer {
   private atLineStart = true;
+  private out: Buffer = Buffer.alloc(0);
 
   transform(chunk: Buffer): Buffer {
     if (chunk.length === 0) return chunk;
-    const parts: Buffer[] = [];
-    let start = 0;
-    if (this.atLineStart && chunk[0] === DOT) parts.push(DOT_BUF);
+    const leading = this.atLineStart && chunk[0] === DOT;
     let i = chunk.indexOf('\n.');
+    this.atLineStart = chunk[chunk.length - 1] === LF;
+    if (i === -1 && !leading) return chunk;
+    // worst case every line is a lone "."; grow to the chunk's size plus room for a dot in every 64 octets, then more
+    // only when a pathological chunk needs it
+    if (this.out.length < chunk.length + 1) this.out = Buffer.allocUnsafeSlow(chunk.length + (chunk.length >> 6) + 64);
+    let w = 0;
+    let start = 0;
+    if (leading) this.out[w++] = DOT;
     while (i !== -1) {
-      parts.push(chunk.subarray(start, i + 1), DOT_BUF);
+      const need = w + (i + 1 - start) + 1 + (chunk.length - i - 1);
+      if (need > this.out.length) this.grow(need + (chunk.length >> 6), w);
+      w += chunk.copy(this.out, w, start, i + 1);
+      this.out[w++] = DOT;
       start = i + 1;
       i = chunk.indexOf('\n.', start);
     }
-    this.atLineStart = chunk[chunk.length - 1] === LF;
-    if (parts.length === 0) return chunk;
-    parts.push(chunk.subarray(start));
-    return Buffer.concat(parts);
+    if (w + chunk.length - start > this.out.length) this.grow(w + chunk.length - start, w);
+    w += chunk.copy(this.out, w, start);
+    return this.out.subarray(0, w);
+  }
+
+  private grow(octets: number, keep: number): void {
+    const bigger = Buffer.allocUnsafeSlow(octets);
+    this.out.copy(bigger, 0, 0, keep);
+    this.out = bigger;
   }
 
   finish(): Buffer {

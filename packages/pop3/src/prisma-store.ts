@@ -20,10 +20,12 @@ export const MESSAGE_PREFETCH_CHUNKS = 3;
 /**
  * With a `pg` pool, RETR/TOP stream a message with one `COPY … TO STDOUT (FORMAT binary)` on one pooled connection:
  * rows of this many octets arrive raw (no text/hex/base64 conversion), with TCP backpressure from the POP3 client.
- * Measured in bench/run.ts (2 cores, noisy): 64 KiB rows 371 MB/s and 31 MB PSS growth with 4 downloads, 256 KiB rows
- * 301 MB/s and 36 MB; 1 MiB rows reached 427 MB/s but hold several MiB per download in the pg parser and queue.
+ * Measured with bench/retr-ab.ts (CPU seconds per 50 MiB download, which a loaded machine distorts far less than wall
+ * time): the POP3 process spent 0.27 s with 64 KiB rows, 0.11 s with 256 KiB, 0.085 s with ~1 MiB — per-row costs
+ * (promise turns, write callbacks, syscalls) dominate small rows. 512 KiB stays below the framed socket's kept
+ * assembly buffer (1 MiB, packages/db) and keeps 4 parallel downloads' growth at a few MB (bench/run.ts).
  */
-export const COPY_CHUNK_OCTETS = 64 * 1024;
+export const COPY_CHUNK_OCTETS = 512 * 1024;
 /** Octets queued from PostgreSQL before its connection is paused (beyond the row being written). */
 export const COPY_HIGH_WATER_OCTETS = 256 * 1024;
 

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { networkKey } from '@mailroom/core';
+import { networkKey, readProxyHeader } from '@mailroom/core';
 import { createOpsServer, type Logger } from '@mailroom/runtime';
 import type { Pop3Config } from './config.ts';
 import { createHolderName, isDeadLocalHolder, localHolderScope, registerRunningHolder } from './lease-holder.ts';
@@ -90,18 +90,61 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
 
   // Implicit-TLS connections still in their handshake (raw sockets → their client network) have no session yet: they
   // count against the connection limits too, and shutdown drops them instead of waiting for their handshake timeout.
-  const handshaking = new Map<net.Socket, string>();
+  const handshaking = new Map<net.Socket, { network: string; ip: string; proxy: string | undefined }>();
+  /** Connections from trusted load balancers whose PROXY header has not arrived yet (they count against the total). */
+  const awaitingHeader = new Set<net.Socket>();
 
   /** Which connection limit one more connection from `network` would break, if any (sessions and handshakes counted). */
   function overLimit(network: string): 'max_connections' | 'max_connections_per_ip' | undefined {
-    if (sessions.size + handshaking.size >= config.maxConnections) return 'max_connections';
+    if (sessions.size + handshaking.size + awaitingHeader.size >= config.maxConnections) return 'max_connections';
     let fromNetwork = perNetwork.get(network) ?? 0;
-    for (const n of handshaking.values()) if (n === network) fromNetwork++;
+    for (const h of handshaking.values()) if (h.network === network) fromNetwork++;
     return fromNetwork >= config.maxConnectionsPerIp ? 'max_connections_per_ip' : undefined;
   }
 
-  function accept(socket: net.Socket, secure: boolean, port: 'pop3' | 'pop3s') {
-    const ip = socket.remoteAddress ?? 'unknown';
+  /**
+   * The client behind a connection: its peer, or — when the peer is a trusted load balancer (POP3_PROXY_TRUSTED) — the
+   * address its PROXY header names (a v2 LOCAL / v1 UNKNOWN header keeps the peer's). A trusted peer must send the header
+   * first (within proxyHeaderTimeoutMs); a missing, late, malformed or oversized one closes the connection (undefined).
+   * An untrusted peer's PROXY header is never read: it reaches the protocol as a bad command (or breaks its TLS handshake).
+   */
+  async function clientOf(raw: net.Socket, port: 'pop3' | 'pop3s'): Promise<{ ip: string; proxy?: string } | undefined> {
+    const peer = raw.remoteAddress ?? 'unknown';
+    if (!config.proxyTrusted?.has(peer)) return { ip: peer };
+    awaitingHeader.add(raw);
+    try {
+      const h = await readProxyHeader(raw, { timeoutMs: config.proxyHeaderTimeoutMs });
+      return { ip: h.command === 'PROXY' ? h.sourceAddress : peer, proxy: peer };
+    } catch (err) {
+      metrics.connectionsRejected.inc({ reason: 'proxy_header' });
+      logger.info({ proxy: peer, port, err: (err as Error).message }, 'connection from a trusted proxy closed: no valid PROXY header');
+      raw.destroy();
+      return undefined;
+    } finally {
+      awaitingHeader.delete(raw);
+    }
+  }
+
+  /** Refuses (closes) a connection when even the total limit is reached, before anything is read from it. */
+  function fullBeforeHeader(raw: net.Socket, port: 'pop3' | 'pop3s'): boolean {
+    if (!closing && sessions.size + handshaking.size + awaitingHeader.size < config.maxConnections) return false;
+    if (!closing) {
+      metrics.connectionsRejected.inc({ reason: 'max_connections' });
+      logger.warn({ ip: raw.remoteAddress, reason: 'max_connections', port }, 'connection refused by limit before its PROXY header');
+    }
+    raw.destroy();
+    return true;
+  }
+
+  async function onPlainConnection(raw: net.Socket) {
+    raw.on('error', () => undefined);
+    if (!config.proxyTrusted?.has(raw.remoteAddress)) return accept(raw, false, 'pop3', raw.remoteAddress ?? 'unknown');
+    if (fullBeforeHeader(raw, 'pop3')) return;
+    const client = await clientOf(raw, 'pop3');
+    if (client) accept(raw, false, 'pop3', client.ip, client.proxy);
+  }
+
+  function accept(socket: net.Socket, secure: boolean, port: 'pop3' | 'pop3s', ip: string, proxy?: string) {
     const id = `${Date.now().toString(36)}-${(nextConn++).toString(36)}`;
     socket.on('error', () => undefined);
     if (closing) {
@@ -112,7 +155,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
     const reason = overLimit(network);
     if (reason) {
       metrics.connectionsRejected.inc({ reason });
-      logger.warn({ conn: id, ip, network, reason }, 'connection refused by limit');
+      logger.warn({ conn: id, ip, proxy, network, reason }, 'connection refused by limit');
       socket.end('-ERR [SYS/TEMP] Too many connections, try again later.\r\n');
       setTimeout(() => socket.destroy(), 1000).unref();
       return;
@@ -120,7 +163,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
     perNetwork.set(network, (perNetwork.get(network) ?? 0) + 1);
     metrics.connectionsTotal.inc({ port });
     metrics.connectionsActive.inc();
-    logger.debug({ conn: id, ip, port }, 'connected');
+    logger.debug({ conn: id, ip, proxy, port }, 'connected');
     const session = new Pop3Session(ctx, socket, id, ip, secure);
     sessions.add(session);
     void session.finished().then(() => {
@@ -132,32 +175,41 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
     });
   }
 
-  const plainServer = net.createServer({ pauseOnConnect: false }, (socket) => accept(socket, false, 'pop3'));
+  const plainServer = net.createServer({ pauseOnConnect: false }, (raw) => void onPlainConnection(raw));
+  // The implicit-TLS port accepts plain TCP first (a load balancer's PROXY header precedes the TLS handshake), then hands
+  // the connection to the TLS server (which never listens itself) by emitting 'connection'.
   const tlsServer = tls.createServer({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2', handshakeTimeout: config.authTimeoutMs }, (socket) => {
-    for (const raw of handshaking.keys()) {
+    for (const [raw, h] of handshaking) {
       if (raw.remotePort === socket.remotePort && raw.remoteAddress === socket.remoteAddress) {
         handshaking.delete(raw);
-        break;
+        accept(socket, true, 'pop3s', h.ip, h.proxy);
+        return;
       }
     }
-    accept(socket, true, 'pop3s');
+    socket.destroy();
   });
-  tlsServer.on('connection', (raw: net.Socket) => {
-    const ip = raw.remoteAddress ?? 'unknown';
-    const network = networkOf(ip);
+  tlsServer.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'TLS handshake failed'));
+  const tlsFront = net.createServer({ pauseOnConnect: false }, (raw) => void onTlsConnection(raw));
+
+  async function onTlsConnection(raw: net.Socket) {
+    raw.on('error', () => undefined);
+    if (config.proxyTrusted?.has(raw.remoteAddress) && fullBeforeHeader(raw, 'pop3s')) return;
+    const client = await clientOf(raw, 'pop3s');
+    if (!client) return;
+    const network = networkOf(client.ip);
     const reason = closing ? undefined : overLimit(network);
-    if (closing || reason) {
+    if (closing || reason || raw.destroyed) {
       if (reason) {
         metrics.connectionsRejected.inc({ reason });
-        logger.warn({ ip, reason, port: 'pop3s' }, 'connection refused by limit before its TLS handshake');
+        logger.warn({ ip: client.ip, proxy: client.proxy, reason, port: 'pop3s' }, 'connection refused by limit before its TLS handshake');
       }
       raw.destroy();
       return;
     }
-    handshaking.set(raw, network);
+    handshaking.set(raw, { network, ip: client.ip, proxy: client.proxy });
     raw.once('close', () => handshaking.delete(raw));
-  });
-  tlsServer.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'TLS handshake failed'));
+    tlsServer.emit('connection', raw);
+  }
 
   let ready = false;
   const ops =
@@ -184,7 +236,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       unregisterHolder = registerRunningHolder(holder);
       await reclaimDeadLeases();
       ports.pop3 = await listenOn(plainServer, config.port, config.host);
-      if (config.tlsPort !== null) ports.pop3s = await listenOn(tlsServer, config.tlsPort, config.host);
+      if (config.tlsPort !== null) ports.pop3s = await listenOn(tlsFront, config.tlsPort, config.host);
       if (ops) ports.metrics = await ops.listen();
       renewTimer = setInterval(() => {
         const abandoned = ctx.abandonedLeases;
@@ -202,8 +254,9 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       if (closing) return;
       closing = true;
       ready = false;
-      const stopped = Promise.all([closeServer(plainServer), closeServer(tlsServer)]);
+      const stopped = Promise.all([closeServer(plainServer), closeServer(tlsFront)]);
       for (const raw of handshaking.keys()) raw.destroy();
+      for (const raw of awaitingHeader) raw.destroy();
       for (const s of sessions) s.shutdown();
       const all = Promise.all([...sessions].map((s) => s.finished()));
       const grace = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.shutdownGraceMs).unref());

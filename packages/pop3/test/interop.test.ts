@@ -6,24 +6,33 @@ import { promisify } from 'node:util';
 import { AuthThrottle } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrismaMaildropStore } from '../src/prisma-store.ts';
-import { createMaildrop, deliver, makeMessage, openPrisma, startServer, TEST_SECRET, testHasher, type StoredMessage, type TestMaildrop, type TestServer } from './helpers.ts';
+import { testDatabaseUrl } from '@mailroom/db/testing';
+import { databaseOptionsFromEnv, parsePop3Env } from '../src/config.ts';
+import { createPop3Store, openPop3Database, type Pop3Database } from '../src/database.ts';
+import { createMaildrop, deliver, makeMessage, startServer, TEST_SECRET, testHasher, type StoredMessage, type TestMaildrop, type TestServer } from './helpers.ts';
 
 const run = promisify(execFile);
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
 let prisma: PrismaClient;
+let db: Pop3Database;
 let srv: TestServer;
+/** Connections the stream pool handed out: RETR/TOP of real clients must come through it, as in production. */
+let streamAcquired = 0;
 
 beforeAll(async () => {
-  prisma = openPrisma();
-  // small chunks, so every client also crosses many chunk boundaries of the streaming path
-  const store = new PrismaMaildropStore({ prisma, hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET), chunkOctets: 777 });
+  // The database and store exactly as main.ts builds them (both pools, streaming RETR/TOP through the stream pool's
+  // binary COPY), from the production defaults of the environment; only the row size is tiny, so every client also
+  // crosses many chunk borders (dot lines, CRLF split between rows).
+  db = openPop3Database(testDatabaseUrl(), databaseOptionsFromEnv(parsePop3Env({ DATABASE_URL: testDatabaseUrl() })), 'pop3-interop');
+  prisma = db.prisma;
+  db.streamPool.on('acquire', () => streamAcquired++);
+  const store = createPop3Store(db, { hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET), requireAppPasswords: false }, { chunkOctets: 777 });
   srv = await startServer(prisma, {}, { store });
 });
 afterAll(async () => {
   await srv.close();
-  await prisma.$disconnect();
+  await db.close();
 });
 
 /** A maildrop holding messages that exercise dot-stuffing, binary octets, long lines and size. */
@@ -66,11 +75,14 @@ describe("Python's poplib", () => {
   for (const mode of ['stls', 'pop3s'] as const) {
     it(`retrieves byte-identical messages over ${mode.toUpperCase()}, TOP, UIDL and DELE+QUIT`, async () => {
       const { md, msgs } = await filledMaildrop();
+      const acquiredBefore = streamAcquired;
       const { stdout } = await run('python3', ['-c', POPLIB], {
         env: { ...process.env, MODE: mode, PORT: String(mode === 'pop3s' ? srv.tlsPort : srv.port), LOGIN: md.address, PASSWORD: md.password },
         maxBuffer: 64 * 1024 * 1024,
       });
       const out = JSON.parse(stdout);
+      // every RETR and the TOP streamed through the stream pool (COPY), not a fallback path
+      expect(streamAcquired - acquiredBefore).toBeGreaterThanOrEqual(msgs.length + 1);
       expect(out.caps).toEqual(expect.arrayContaining(['TOP', 'UIDL', 'USER', 'SASL', 'PIPELINING', 'RESP-CODES']));
       expect(out.stat).toEqual([msgs.length, msgs.reduce((a, m) => a + m.raw.length, 0)]);
       expect(out.list).toEqual(msgs.map((m, i) => `${i + 1} ${m.raw.length}`));

@@ -98,7 +98,7 @@ describe('limits', () => {
       const c = await Pop3TestClient.connect(srv.port);
       expect(await c.line()).toMatch(/^-ERR \[SYS\/TEMP\] Too many connections/);
       await c.closed();
-      expect(await srv.server.metrics.registry.getSingleMetricAsString('pop3_connections_rejected_total')).toMatch(/max_connections_per_ip"\} 1/);
+      expect(await srv.server.metrics.registry.getSingleMetricAsString('mailroom_pop3_connections_rejected_total')).toMatch(/max_connections_per_ip"\} 1/);
       a.destroy();
       b.destroy();
     });

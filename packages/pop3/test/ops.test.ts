@@ -31,9 +31,9 @@ describe('health and metrics HTTP', () => {
       const ready = await fetch(`${base}/readyz`);
       expect(ready.status).toBe(200);
       const metrics = await (await fetch(`${base}/metrics`)).text();
-      expect(metrics).toMatch(/pop3_connections_total\{port="pop3"\} 1/);
-      expect(metrics).toMatch(/pop3_logins_total\{result="ok"\} 1/);
-      expect(metrics).toMatch(/pop3_sessions_logged_in 1/);
+      expect(metrics).toMatch(/mailroom_pop3_connections_total\{port="pop3"\} 1/);
+      expect(metrics).toMatch(/mailroom_pop3_logins_total\{result="ok"\} 1/);
+      expect(metrics).toMatch(/mailroom_pop3_sessions_logged_in 1/);
       expect((await fetch(`${base}/nope`)).status).toBe(404);
       c.destroy();
     });

@@ -68,7 +68,7 @@ describe('PrismaMaildropStore', () => {
     const md = await createMaildrop(prisma);
     const raw = randomBytes(4_000_000); // 62 rows of 64 KiB
     await deliver(prisma, md.mailboxId, raw);
-    const s = copyStore();
+    const s = copyStore(64 * 1024);
     const [info] = await s.listMessages(md.mailboxId);
     const copies: Buffer[] = [];
     const memory = new Set<ArrayBuffer>();

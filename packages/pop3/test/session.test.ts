@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrismaClient } from '@mailroom/db';
 import { createMaildrop, deliver, makeMessage, openPrisma, Pop3TestClient, startServer, withServer, type TestServer } from './helpers.ts';
+import { COPY_CHUNK_OCTETS } from '../src/prisma-store.ts';
 
 let prisma: PrismaClient;
 let srv: TestServer;
@@ -181,7 +182,7 @@ describe('TRANSACTION', () => {
 
   it('RETR of a message several COPY rows long is exact, with dot-lines split across row boundaries', async () => {
     const md = await createMaildrop(prisma);
-    const row = 64 * 1024; // COPY_CHUNK_OCTETS
+    const row = COPY_CHUNK_OCTETS;
     const parts: string[] = ['Subject: rows\r\n\r\n'];
     let len = parts[0]!.length;
     // pad so that "\n" ends one row and "." starts the next, then "\r\n" ends a row and "." starts the next

@@ -110,7 +110,7 @@ describe('stalled downloads (a client that stops reading mid-RETR)', () => {
         expect(await c.cmd('DELE 2')).toMatch(/^\+OK/);
         c.socket.pause();
         c.write('RETR 1\r\n');
-        await eventually(async () => /pop3_slow_transfers_cut_total 1/.test(await srv.server.metrics.registry.getSingleMetricAsString('pop3_slow_transfers_cut_total')));
+        await eventually(async () => /mailroom_pop3_slow_transfers_cut_total 1/.test(await srv.server.metrics.registry.getSingleMetricAsString('mailroom_pop3_slow_transfers_cut_total')));
         c.socket.resume();
         await c.closed();
         expect(c.rest()).toMatch(/^\+OK \d+ octets\r\n/);

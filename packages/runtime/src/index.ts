@@ -4,3 +4,4 @@ export * from './tls.ts';
 export * from './shutdown.ts';
 export * from './secret.ts';
 export * from './ops-server.ts';
+export * from './service.ts';

@@ -1,4 +1,3 @@
-import { ConfigError } from './env.ts';
 import type { Logger } from 'pino';
 
 /**
@@ -28,20 +27,4 @@ export function onShutdownSignal(stop: (signal: string) => Promise<void>, logger
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
-}
-
-/**
- * Parses a service's environment at start (`load` throws ConfigError on a bad setting): on ConfigError prints
- * `mailroom <service>: <message>` to stderr and exits 1; other errors propagate.
- */
-export function loadEnvOrExit<T>(service: string, load: () => T): T {
-  try {
-    return load();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`mailroom ${service}: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
 }

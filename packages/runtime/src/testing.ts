@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 
 /**
  * Test helper: starts a service entry (`src/main.ts`) as a child process under tsx and resolves with its pino
@@ -60,4 +61,62 @@ export async function within(ms: number, check: () => boolean | Promise<boolean>
     if (Date.now() - start > ms) throw new Error(`${what} not reached within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** One metric as the README's "Metrics" table documents it: name, type, labels, meaning (the metric's help text). */
+export interface MetricDoc {
+  name: string;
+  type: string;
+  labels: string[];
+  help: string;
+}
+
+/** What a prom-client Registry answers (kept structural: runtime does not depend on prom-client). */
+interface MetricRegistry {
+  getMetricsAsJSON(): Promise<{ name: string; type: unknown; help: string }[]>;
+  getMetricsAsArray(): { name: string; labelNames?: readonly string[] }[];
+}
+
+/** Default metrics every service registers under their standard names (prom-client's collectDefaultMetrics). */
+export const STANDARD_METRIC_PREFIXES = ['process_', 'nodejs_'];
+
+/** The Mailroom metrics of a registry (every one must be `mailroom_<service>_…`), sorted, for the README check. */
+export async function registryMetricDocs(registry: MetricRegistry): Promise<MetricDoc[]> {
+  const labels = new Map(registry.getMetricsAsArray().map((m) => [m.name, [...(m.labelNames ?? [])]]));
+  return (await registry.getMetricsAsJSON())
+    .filter((m) => !STANDARD_METRIC_PREFIXES.some((p) => m.name.startsWith(p)))
+    .map((m) => ({ name: m.name, type: String(m.type), labels: labels.get(m.name) ?? [], help: m.help }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The rows of the README's metric table (`| \`name\` | type | \`label\`, … | meaning |`) whose name starts with `prefix`. */
+export function readmeMetricDocs(readme: string, prefix: string): MetricDoc[] {
+  const rows: MetricDoc[] = [];
+  for (const line of readme.split('\n')) {
+    const m = /^\| `(mailroom_[a-z0-9_]+)` \| (counter|gauge|histogram|summary) \| ([^|]*) \| (.*) \|$/.exec(line);
+    if (!m || !m[1]!.startsWith(prefix)) continue;
+    const labels = m[3]!.trim() === '—' ? [] : m[3]!.split(',').map((l) => l.trim().replace(/`/g, ''));
+    rows.push({ name: m[1]!, type: m[2]!, labels, help: m[4]!.trim() });
+  }
+  return rows.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The README rows for `docs` (paste them into the table when a metric is added or changed). */
+export function formatMetricRows(docs: MetricDoc[]): string {
+  return docs.map((d) => `| \`${d.name}\` | ${d.type} | ${d.labels.length ? d.labels.map((l) => `\`${l}\``).join(', ') : '—'} | ${d.help} |`).join('\n');
+}
+
+/**
+ * For a service's metrics-doc test: its registry's metrics that are not `mailroom_<service>_…` (`foreign`, should be
+ * none), and the README table's rows for the service next to the rows the registry calls for (should be equal).
+ */
+export async function checkMetricTable(registry: MetricRegistry, service: string): Promise<{ foreign: string[]; readme: string; registered: string }> {
+  const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+  const registered = await registryMetricDocs(registry);
+  const prefix = `mailroom_${service}_`;
+  return {
+    foreign: registered.filter((m) => !m.name.startsWith(prefix)).map((m) => m.name),
+    readme: formatMetricRows(readmeMetricDocs(readme, prefix)),
+    registered: formatMetricRows(registered),
+  };
 }

@@ -17,7 +17,7 @@ export interface WorkerMetrics {
 /** Worker metrics in their own registry (several workers can live in one process, e.g. tests). */
 export function createWorkerMetrics(): WorkerMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'mailroom_worker_' });
+  collectDefaultMetrics({ register: registry }); // standard process_/nodejs_ names, like every service
   const registers = [registry];
   return {
     registry,

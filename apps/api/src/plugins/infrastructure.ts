@@ -5,7 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { AppError, isAppError, isDatabaseUnavailable, replaceForwardingHeaders, type FieldIssue, type ForwardableRequest, type TrustedProxies } from '@mailroom/core';
+import { AppError, isAppError, isDatabaseUnavailable, isDataException, replaceForwardingHeaders, type FieldIssue, type ForwardableRequest, type TrustedProxies } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
 import { codeForStatus, HTTP_STATUS, makeProblem } from '../problems.ts';
 import type { Problem } from '@mailroom/core/schemas';
@@ -59,18 +59,6 @@ function findNul(value: unknown, path: string, depth = 0): string | undefined {
   return undefined;
 }
 
-/** A PostgreSQL data exception (class 22: bad encoding, out of range …) caused by input the schemas let through. */
-function isDataException(err: unknown): boolean {
-  const seen = new Set<unknown>();
-  let e: unknown = err;
-  while (e && typeof e === 'object' && !seen.has(e)) {
-    seen.add(e);
-    const o = e as { code?: unknown; originalCode?: unknown; meta?: { driverAdapterError?: unknown }; cause?: unknown };
-    for (const c of [o.code, o.originalCode]) if (typeof c === 'string' && /^22[0-9A-Z]{3}$/.test(c)) return true;
-    e = o.meta?.driverAdapterError ?? o.cause;
-  }
-  return false;
-}
 
 /** Headers, request ids, the problem+json error mapping, 404s, health, readiness and metrics. */
 export const infrastructurePlugin = fp<{ prisma: PrismaClient }>(async (app: FastifyInstance, opts) => {
@@ -115,7 +103,7 @@ export const infrastructurePlugin = fp<{ prisma: PrismaClient }>(async (app: Fas
 
   // ---- metrics ----
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'mailroom_api_' });
+  collectDefaultMetrics({ register: registry }); // standard process_/nodejs_ names, like every service
   const requests = new Counter({ name: 'mailroom_api_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'] as const, registers: [registry] });
   const duration = new Histogram({
     name: 'mailroom_api_http_request_duration_seconds',

@@ -1,5 +1,6 @@
 // Browser-safe building blocks shared by every resource schema. No Node built-ins here: the web panel imports them.
 import { z } from 'zod';
+import { isValidLocalPart, looksLikeAddress, looksLikeDomainName, MAX_DOMAIN_OCTETS } from '../address-rules.ts';
 import { ERROR_CODES } from '../errors.ts';
 
 /** Largest byte count a JSON number carries exactly. */
@@ -7,32 +8,7 @@ export const MAX_BYTE_COUNT = Number.MAX_SAFE_INTEGER;
 export const MAX_PAGE_LIMIT = 200;
 export const DEFAULT_PAGE_LIMIT = 50;
 export const MAX_PASSWORD_LENGTH = 1024;
-export const MAX_LOCAL_PART_OCTETS = 64;
-export const MAX_DOMAIN_NAME_OCTETS = 253;
-
-const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
-const DOT_ATOM = new RegExp(`^${ATEXT}(\\.${ATEXT})*$`);
-
-function octets(v: string): number {
-  return new TextEncoder().encode(v).length;
-}
-
-/** RFC 5321 dot-atom local part of at most 64 octets (case is folded by the server). */
-export function isValidLocalPart(v: string): boolean {
-  return v.length > 0 && octets(v) <= MAX_LOCAL_PART_OCTETS && DOT_ATOM.test(v);
-}
-
-/**
- * A first, browser-side check of a domain name: labels of letters (any script, for IDNs), digits and hyphens, at least
- * two labels, no trailing dot, no IP literal. The server converts it to lowercase punycode and checks label lengths.
- */
-export function looksLikeDomainName(v: string): boolean {
-  if (!v || v.length > MAX_DOMAIN_NAME_OCTETS || v.endsWith('.') || v.startsWith('.')) return false;
-  const labels = v.split('.');
-  if (labels.length < 2) return false;
-  if (!labels.every((l) => /^(?!-)[\p{L}\p{M}\p{N}-]{1,63}(?<!-)$/u.test(l))) return false;
-  return !/^\d+$/.test(labels[labels.length - 1]!);
-}
+export { isValidLocalPart, looksLikeAddress, looksLikeDomainName, MAX_DOMAIN_OCTETS, MAX_LOCAL_PART_OCTETS } from '../address-rules.ts';
 
 export const idSchema = z.uuid().describe('Resource id (UUID v7)');
 export const isoDateTimeSchema = z.iso.datetime({ offset: true });
@@ -66,13 +42,10 @@ export const emailSchema = z
   .trim()
   .min(3)
   .max(254)
-  .refine((v) => {
-    const at = v.lastIndexOf('@');
-    return at > 0 && isValidLocalPart(v.slice(0, at)) && looksLikeDomainName(v.slice(at + 1));
-  }, 'must be an email address like name@example.com');
+  .refine(looksLikeAddress, 'must be an email address like name@example.com');
 
 export const localPartSchema = z.string().trim().min(1).max(256).refine(isValidLocalPart, 'must be a valid local part (letters, digits and !#$%&\'*+/=?^_`{|}~- separated by single dots, at most 64 octets)');
-export const domainNameSchema = z.string().trim().min(1).max(MAX_DOMAIN_NAME_OCTETS * 4).refine(looksLikeDomainName, 'must be a domain name like example.com (no trailing dot, no IP address)');
+export const domainNameSchema = z.string().trim().min(1).max(MAX_DOMAIN_OCTETS * 4).refine(looksLikeDomainName, 'must be a domain name like example.com (no trailing dot, no IP address)');
 /** Any password the caller submits; the server applies the configurable policy (length, common passwords). */
 export const passwordSchema = z.string().min(1).max(MAX_PASSWORD_LENGTH);
 export const displayNameSchema = z.string().trim().max(200);

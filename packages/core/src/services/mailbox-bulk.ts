@@ -6,6 +6,7 @@ import { recordAudit, recordAuditMany, type AuditEntry } from './audit.ts';
 import { findVisibleDomain } from './domains.ts';
 import { escapeLike } from './mailboxes.ts';
 import { type Actor, requireUser } from './principal.ts';
+import { releaseDomainUsage } from './quota.ts';
 import { type Db, lockTenant, TENANT_TX, type ServiceDeps } from './shared.ts';
 import { generatePassword } from './users.ts';
 
@@ -136,7 +137,7 @@ export async function bulkMailboxAction(deps: ServiceDeps, actor: Actor, domainI
         const byId = new Map(locked.map((r) => [r.id, r]));
         await tx.mailbox.deleteMany({ where: { id: { in: ids } } });
         const freed = locked.reduce((sum, r) => sum + r.used_bytes, 0n);
-        if (freed > 0n) await tx.$executeRaw`UPDATE domains SET used_bytes = GREATEST(used_bytes - ${freed}, 0) WHERE id = ${domainId}::uuid`;
+        await releaseDomainUsage(tx, domainId, freed);
         for (const m of selected) {
           const r = byId.get(m.id);
           audit(m, 'mailbox.delete', { messagesDeleted: Number(r?.message_count ?? 0), bytesFreed: Number(r?.used_bytes ?? 0n) });

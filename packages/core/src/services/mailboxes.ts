@@ -8,6 +8,7 @@ import { findVisibleDomain } from './domains.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
 import { assertPasswordPolicy } from './password-policy.ts';
 import { type Actor, requireUser, visibleDomainWhere } from './principal.ts';
+import { releaseDomainUsage } from './quota.ts';
 import { assertMailboxQuotaFits } from './storage-limits.ts';
 import { changedFields, iso, isUniqueViolation, lockTenant, notFound, TENANT_TX, toBigInt, toNumber, type ServiceDeps } from './shared.ts';
 
@@ -247,7 +248,7 @@ export async function deleteMailbox(deps: ServiceDeps, actor: Actor, mailboxId: 
     const row = locked[0];
     if (!row) throw notFound('Mailbox');
     await tx.mailbox.delete({ where: { id: mailboxId } });
-    if (row.used_bytes > 0n) await tx.$executeRaw`UPDATE domains SET used_bytes = GREATEST(used_bytes - ${row.used_bytes}, 0) WHERE id = ${current.domainId}::uuid`;
+    await releaseDomainUsage(tx, current.domainId, row.used_bytes);
     await recordAudit(tx, actor, {
       action: 'mailbox.delete',
       targetType: 'mailbox',

@@ -6,6 +6,7 @@ import type { DeletedMessages, ListMessagesQuery, MessageSummary } from '../sche
 import { recordAudit } from './audit.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
 import { type Actor, requireUser, visibleDomainWhere } from './principal.ts';
+import { countedBytes, releaseMailboxUsage } from './quota.ts';
 import { notFound, type Db } from './shared.ts';
 
 /**
@@ -44,17 +45,9 @@ export async function removeStoredMessages(tx: Prisma.TransactionClient, mailbox
             DELETE FROM messages WHERE mailbox_id = ${mailboxId}::uuid
               AND received_at < now() - ${which.olderThanDays}::int * interval '1 day' RETURNING size_octets, counts_toward_quota`
         : await tx.$queryRaw<Row[]>`DELETE FROM messages WHERE mailbox_id = ${mailboxId}::uuid RETURNING size_octets, counts_toward_quota`;
-  const bytes = rows.reduce((sum, r) => sum + Number(r.size_octets), 0);
   // quota warnings are stored without counting toward usage (counts_toward_quota = false): only the rest is given back
-  const counted = rows.reduce((sum, r) => sum + (r.counts_toward_quota ? Number(r.size_octets) : 0), 0);
-  if (rows.length > 0) {
-    await tx.$executeRaw`
-      UPDATE mailboxes SET used_bytes = used_bytes - ${counted}::bigint, message_count = message_count - ${rows.length}::int
-      WHERE id = ${mailboxId}::uuid`;
-    await tx.$executeRaw`
-      UPDATE domains SET used_bytes = used_bytes - ${counted}::bigint
-      WHERE id = (SELECT domain_id FROM mailboxes WHERE id = ${mailboxId}::uuid)`;
-  }
+  const { bytes, counted } = countedBytes(rows);
+  await releaseMailboxUsage(tx, mailboxId, counted, rows.length);
   return { deleted: rows.length, bytes };
 }
 

@@ -18,13 +18,7 @@ export interface ServiceDeps {
   onboarding: DomainOnboarding;
 }
 
-export function isUniqueViolation(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'P2002';
-}
-
-export function isRecordNotFound(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'P2025';
-}
+export { isRecordNotFound, isUniqueViolation } from '../sql-errors.ts';
 
 export function toNumber(v: bigint): number;
 export function toNumber(v: bigint | null): number | null;

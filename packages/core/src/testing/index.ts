@@ -1,2 +1,3 @@
 export * from './dns-server.ts';
 export * from './webauthn.ts';
+export * from './proxy-balancer.ts';
