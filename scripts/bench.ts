@@ -12,6 +12,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ALL = [
   { name: 'pop3', dir: 'packages/pop3' },
   { name: 'ingress', dir: 'packages/ingress' },
+  { name: 'ingress-replicas', dir: 'packages/ingress', entry: 'bench/replicas.ts' },
   { name: 'api', dir: 'apps/api' },
   { name: 'import', dir: 'apps/api', entry: 'bench/import.ts' },
 ];

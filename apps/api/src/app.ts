@@ -4,6 +4,7 @@ import { AuthThrottle, createDnsLookup, type PasswordHasher } from '@mailroom/co
 import type { PrismaClient } from '@mailroom/db';
 import type { Logger } from '@mailroom/runtime';
 import type { ApiConfig } from './config.ts';
+import type { CredentialChanges } from './credential-changes.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { docsPlugin } from './plugins/docs.ts';
 import { clientAddressOptions, genRequestId, infrastructurePlugin, sendProblem } from './plugins/infrastructure.ts';
@@ -38,6 +39,8 @@ export interface AppDeps {
   throttle?: AuthThrottle;
   /** Resolver of webhook hosts at registration (default: the system's). */
   webhookLookup?: (host: string) => Promise<string[]>;
+  /** Credential changes committed by any process (main.ts: LISTEN/NOTIFY); without it API keys are not cached. */
+  credentialChanges?: CredentialChanges;
 }
 
 /** The API as an unstarted Fastify instance: infrastructure → docs → auth → routes. main.ts listens; tests inject(). */
@@ -89,7 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // 2. documentation (collects every route registered after it)
   if (deps.config.docs) await app.register(docsPlugin);
   // 3. authentication: API keys, session cookie, CSRF
-  await app.register(authPlugin, { prisma: deps.prisma, apiKeyCacheMs: deps.config.apiKeyCacheMs });
+  await app.register(authPlugin, { prisma: deps.prisma, apiKeyCacheMs: deps.config.apiKeyCacheMs, credentialChanges: deps.credentialChanges });
   // 4. routes
   await app.register(
     async (api) => {

@@ -84,6 +84,13 @@ export const apiEnvSchema = baseEnvSchema.extend({
   LOGIN_THROTTLE_WAIT_MAX_MS: nonNegativeIntSchema.max(15_000).default(2_000),
   /** How long a verified API key is remembered in this process (0 disables); see plugins/auth.ts. */
   API_KEY_CACHE_MS: nonNegativeIntSchema.max(60_000).default(2_000),
+  /** Pooled database connections of this API process (see README "Running at scale": connection budget). */
+  API_DB_CONNECTIONS: positiveIntSchema.max(1000).default(10),
+  /**
+   * Where the API LISTENs for credential changes (one connection per process): PostgreSQL itself or a session-pooling
+   * PgBouncer, never a transaction-pooling one. Unset = DATABASE_URL.
+   */
+  DATABASE_DIRECT_URL: baseEnvSchema.shape.DATABASE_URL,
   /** Serve /api/docs and /api/openapi.json. */
   API_DOCS: boolSchema.default(true),
   /** The operator's SMTP submission server, named in autoconfig answers and profiles (Mailroom offers none). */

@@ -7,6 +7,7 @@ import { createPrismaClient } from '@mailroom/db';
 import { loadServerSecret, parseEnv, runService, sizeThreadPoolForArgon2 } from '@mailroom/runtime';
 import { buildApp } from './app.ts';
 import { apiEnvSchema, toApiConfig } from './config.ts';
+import { listenForCredentialChanges } from './credential-changes.ts';
 
 // argon2 (logins, mailbox creation, CSV imports) runs on libuv's thread pool: one thread per core at least.
 sizeThreadPoolForArgon2();
@@ -17,13 +18,17 @@ await runService({
   configExitCode: 2,
   async build({ env, logger, onClose }) {
     const config = toApiConfig(env);
-    const prisma = createPrismaClient(env.DATABASE_URL, { maxConnections: 10, applicationName: 'mailroom-api' });
+    const prisma = createPrismaClient(env.DATABASE_URL, { maxConnections: env.API_DB_CONNECTIONS, applicationName: 'mailroom-api' });
     onClose(() => prisma.$disconnect());
+    // API keys are cached only while this feed hears every credential change (its own LISTEN connection, reconnecting).
+    const credentialChanges = listenForCredentialChanges(env.DATABASE_DIRECT_URL ?? env.DATABASE_URL, logger);
+    onClose(() => credentialChanges.close());
+    await credentialChanges.ready().catch(() => undefined);
     const secret = await loadServerSecret(env.MAILROOM_SECRET, env.MAILROOM_DATA_DIR);
     const hasher = createPasswordHasher(config.argon2);
     // The dummy verification for unknown accounts costs what the stored hashes cost, even after ARGON2_* changed.
     await sampleStoredHashParams(prisma, hasher).catch((err: Error) => logger.warn({ err: err.message }, 'could not sample stored password hashes'));
-    const app = await buildApp({ prisma, config, hasher, secret, logger });
+    const app = await buildApp({ prisma, config, hasher, secret, logger, credentialChanges });
     return {
       async listen() {
         await app.listen({ host: env.MAILROOM_HOST, port: env.API_PORT });

@@ -3,9 +3,10 @@ import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { ConfirmButton } from '@/components/confirm-button';
 import { ShownOnce } from '@/components/shown-once';
-import { Form } from '@/components/form';
-import { Alert, buttonClass, Card, describedBy, EmptyState, Field, inputClass } from '@/components/ui';
-import { fieldErrors, problemMessage, useApi, type ClientProblem } from '@/lib/client';
+import { createAppPassword } from '@/app/(app)/actions';
+import { ApiForm, SubmitButton } from '@/components/api-form';
+import { Alert, Card, describedBy, EmptyState, Field, inputClass } from '@/components/ui';
+import { problemMessage, useApi, type ClientProblem } from '@/lib/client';
 import { formatDateTime } from '@/lib/format';
 import type { AppPasswordList, CreatedAppPassword } from '@/lib/types';
 
@@ -20,26 +21,10 @@ const fromPolicy = (p: Policy): boolean | null => (p === 'inherit' ? null : p ==
 export function AppPasswordsCard({ mailboxId, list }: { mailboxId: string; list: AppPasswordList }) {
   const api = useApi();
   const router = useRouter();
-  const [name, setName] = useState('');
-  const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<ClientProblem>();
   const [created, setCreated] = useState<CreatedAppPassword>();
-  const server = fieldErrors(problem);
   const base = `/mailboxes/${mailboxId}/app-passwords`;
   const domainSays = list.domainRequiredForPop3 === true ? 'required by the domain' : list.domainRequiredForPop3 === false ? 'allowed by the domain' : 'the server default';
-
-  async function create(e: React.FormEvent) {
-    e.preventDefault();
-    setBusy(true);
-    setProblem(undefined);
-    setCreated(undefined);
-    const r = await api<CreatedAppPassword>('POST', base, { name: name.trim() });
-    setBusy(false);
-    if (!r.ok) return setProblem(r.problem);
-    setCreated(r.data);
-    setName('');
-    router.refresh();
-  }
 
   async function setPolicy(p: Policy) {
     setProblem(undefined);
@@ -88,14 +73,21 @@ export function AppPasswordsCard({ mailboxId, list }: { mailboxId: string; list:
           ))}
         </ul>
       )}
-      <Form onSubmit={create} className="mt-4 flex flex-wrap items-end gap-3">
-        <Field id="app-password-name" label="Device name" hint="e.g. “phone” or “laptop”." error={server.name}>
-          <input id="app-password-name" required maxLength={64} value={name} onChange={(e) => setName(e.target.value)} className={inputClass} {...describedBy('app-password-name', server.name, true)} />
-        </Field>
-        <button type="submit" disabled={busy} className={buttonClass('primary')}>
-          {busy ? 'Creating…' : 'Create app password'}
-        </button>
-      </Form>
+      <ApiForm<CreatedAppPassword>
+        action={createAppPassword.bind(null, mailboxId)}
+        className="mt-4 flex flex-wrap items-end gap-3"
+        resetOnSuccess
+        onAnswer={(s) => setCreated(s.ok ? s.data : undefined)}
+      >
+        {(f) => (
+          <>
+            <Field id="app-password-name" label="Device name" hint="e.g. “phone” or “laptop”." error={f.errors.name}>
+              <input id="app-password-name" name="name" required maxLength={64} defaultValue={f.value('name')} className={inputClass} {...describedBy('app-password-name', f.errors.name, true)} />
+            </Field>
+            <SubmitButton pending={f.pending} label="Create app password" pendingLabel="Creating…" />
+          </>
+        )}
+      </ApiForm>
       <div className="mt-6">
         <label htmlFor="app-password-policy" className="block text-sm font-medium text-slate-800">
           Mailbox password for POP3

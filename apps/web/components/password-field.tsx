@@ -1,5 +1,5 @@
 'use client';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useSession } from '@/lib/client';
 import { generatePassword, passwordStrength } from '@/lib/validation';
 import { CopyButton } from './copy-button';
@@ -7,12 +7,14 @@ import { buttonClass, cx, describedBy, Field, inputClass } from './ui';
 
 const BAR = ['bg-red-600', 'bg-red-600', 'bg-amber-500', 'bg-green-600', 'bg-green-700'];
 
-/** New-password input with a generator, a show/hide toggle and live strength feedback. */
+/**
+ * New-password input with a generator, a show/hide toggle and live strength feedback. Uncontrolled: what was typed
+ * before hydration stays in the input and is submitted with the form's FormData.
+ */
 export function PasswordField({
   id,
   name,
   label,
-  value,
   onChange,
   error,
   generator = true,
@@ -21,14 +23,26 @@ export function PasswordField({
   id: string;
   name: string;
   label: string;
-  value: string;
-  onChange: (v: string) => void;
+  onChange?: (v: string) => void;
   error?: string;
   generator?: boolean;
   required?: boolean;
 }) {
   const { minPasswordLength } = useSession();
   const [visible, setVisible] = useState(false);
+  const [value, setValue] = useState('');
+  const input = useRef<HTMLInputElement>(null);
+  const change = (v: string) => {
+    setValue(v);
+    onChange?.(v);
+  };
+  useEffect(() => {
+    // a form reset (after a success) empties the input: the strength line follows
+    const form = input.current?.form;
+    const cleared = () => setValue('');
+    form?.addEventListener('reset', cleared);
+    return () => form?.removeEventListener('reset', cleared);
+  }, []);
   const s = passwordStrength(value, minPasswordLength);
   return (
     <Field id={id} label={label} error={error}>
@@ -39,8 +53,8 @@ export function PasswordField({
           type={visible ? 'text' : 'password'}
           autoComplete="new-password"
           spellCheck={false}
-          value={value}
-          onChange={(e) => onChange(e.target.value)}
+          ref={input}
+          onChange={(e) => change(e.target.value)}
           className={cx(inputClass, 'min-w-0 flex-1 font-mono')}
           required={required}
           {...describedBy(id, error, true)}
@@ -53,7 +67,9 @@ export function PasswordField({
             type="button"
             className={buttonClass('secondary', 'sm')}
             onClick={() => {
-              onChange(generatePassword());
+              const generated = generatePassword();
+              if (input.current) input.current.value = generated;
+              change(generated);
               setVisible(true);
             }}
           >

@@ -1,9 +1,9 @@
 'use client';
-import { useState } from 'react';
-import { Form } from '@/components/form';
-import { Alert, buttonClass, describedBy, Field, inputClass } from '@/components/ui';
-import { CSRF_HEADER, problemMessage, useSession, type ClientProblem } from '@/lib/client';
-import type { ErrorCode } from '@/lib/types';
+import { ApiForm, SubmitButton } from '@/components/api-form';
+import { buttonClass, describedBy, Field, inputClass } from '@/components/ui';
+import { CSRF_HEADER, useSession } from '@/lib/client';
+import { invalidForm, refusedState, secret, type FormState } from '@/lib/forms';
+import { toClientProblem } from '@/lib/problems';
 
 /**
  * The Apple profile (.mobileconfig) of a mailbox: a plain download link (the device asks for the password), or, when
@@ -11,36 +11,28 @@ import type { ErrorCode } from '@/lib/types';
  */
 export function ProfileDownload({ path }: { path: string }) {
   const { csrfToken } = useSession();
-  const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<ClientProblem>();
 
-  async function submit(e: React.FormEvent) {
-    e.preventDefault();
-    if (!password) return;
-    setBusy(true);
-    setProblem(undefined);
+  /** Runs in the browser: the answer is a file the browser saves, not a page. */
+  async function download(prev: FormState, fd: FormData): Promise<FormState> {
+    const password = secret(fd, 'password');
+    if (!password) return invalidForm(prev, fd, { password: 'Enter the password to include.' });
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (csrfToken) headers[CSRF_HEADER] = csrfToken;
+    let res: Response;
     try {
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (csrfToken) headers[CSRF_HEADER] = csrfToken;
-      const res = await fetch(`/api/v1${path}`, { method: 'POST', headers, body: JSON.stringify({ password }), credentials: 'same-origin', cache: 'no-store' });
-      if (!res.ok) {
-        const p = (await res.json().catch(() => ({}))) as { code?: ErrorCode; title?: string; detail?: string };
-        return setProblem({ status: res.status, code: p.code ?? 'INTERNAL', title: p.title ?? `Request failed (${res.status})`, detail: p.detail });
-      }
-      const url = URL.createObjectURL(await res.blob());
-      const a = document.createElement('a');
-      a.href = url;
-      // The server names the file (Content-Disposition), as it does for the plain link.
-      a.download = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'mailbox.mobileconfig';
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
-      setPassword('');
+      res = await fetch(`/api/v1${path}`, { method: 'POST', headers, body: JSON.stringify({ password }), credentials: 'same-origin', cache: 'no-store' });
     } catch {
-      setProblem({ status: 0, code: 'NETWORK', title: 'The server could not be reached. Check your connection and try again.' });
-    } finally {
-      setBusy(false);
+      return refusedState(prev, fd, { status: 0, code: 'NETWORK', title: 'The server could not be reached.' });
     }
+    if (!res.ok) return refusedState(prev, fd, toClientProblem(res.status, await res.json().catch(() => undefined)));
+    const url = URL.createObjectURL(await res.blob());
+    const a = document.createElement('a');
+    a.href = url;
+    // The server names the file (Content-Disposition), as it does for the plain link.
+    a.download = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'mailbox.mobileconfig';
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    return { seq: prev.seq + 1, ok: true, fields: {} };
   }
 
   return (
@@ -52,17 +44,18 @@ export function ProfileDownload({ path }: { path: string }) {
       <a href={`/api/v1${path}`} download className={buttonClass('secondary', 'sm')} data-testid="profile-download">
         Download profile (.mobileconfig)
       </a>
-      <Form onSubmit={submit} className="flex flex-wrap items-end gap-2" label="Profile with password">
-        <div className="min-w-0 flex-1">
-          <Field id="profile-password" label="Include the password (optional)">
-            <input id="profile-password" type="password" autoComplete="off" value={password} onChange={(e) => setPassword(e.target.value)} className={inputClass} {...describedBy('profile-password')} />
-          </Field>
-        </div>
-        <button type="submit" className={buttonClass('secondary', 'sm')} disabled={busy || !password}>
-          {busy ? 'Preparing…' : 'Download with password'}
-        </button>
-      </Form>
-      {problem && <Alert>{problemMessage(problem)}</Alert>}
+      <ApiForm action={download} className="flex flex-wrap items-end gap-2" label="Profile with password" resetOnSuccess needsScript>
+        {(f) => (
+          <>
+            <div className="min-w-0 flex-1">
+              <Field id="profile-password" label="Include the password (optional)" error={f.errors.password}>
+                <input id="profile-password" name="password" type="password" autoComplete="off" className={inputClass} {...describedBy('profile-password', f.errors.password)} />
+              </Field>
+            </div>
+            <SubmitButton pending={f.pending} label="Download with password" pendingLabel="Preparing…" variant="secondary" size="sm" />
+          </>
+        )}
+      </ApiForm>
     </div>
   );
 }

@@ -4,6 +4,7 @@ import { cookies, headers } from 'next/headers';
 import { notFound, redirect } from 'next/navigation';
 import { serverConfig } from './config';
 import type { Me, Problem } from './types';
+import { CSRF_HEADER } from '@mailroom/core/schemas';
 
 export class ApiError extends Error {
   constructor(
@@ -37,6 +38,44 @@ export async function apiGetRaw<T>(path: string): Promise<{ status: number; data
   const body: unknown = res.status === 204 ? undefined : await res.json().catch(() => undefined);
   if (res.ok) return { status: res.status, data: body as T };
   return { status: res.status, problem: body as Partial<Problem> | undefined };
+}
+
+/** Relays one Set-Cookie header of the API (session cookie on sign-in, cleared on sign-out) to the browser. */
+async function relaySetCookie(header: string): Promise<void> {
+  const [pair = '', ...attrs] = header.split(';');
+  const eq = pair.indexOf('=');
+  if (eq <= 0) return;
+  const options: { path?: string; httpOnly?: boolean; secure?: boolean; sameSite?: 'lax' | 'strict' | 'none'; maxAge?: number; expires?: Date; domain?: string } = {};
+  for (const attr of attrs) {
+    const [k = '', v = ''] = attr.split('=').map((s) => s.trim());
+    const key = k.toLowerCase();
+    if (key === 'path') options.path = v;
+    else if (key === 'httponly') options.httpOnly = true;
+    else if (key === 'secure') options.secure = true;
+    else if (key === 'samesite' && /^(lax|strict|none)$/i.test(v)) options.sameSite = v.toLowerCase() as 'lax' | 'strict' | 'none';
+    else if (key === 'max-age' && /^-?\d+$/.test(v)) options.maxAge = Number(v);
+    else if (key === 'expires' && !Number.isNaN(Date.parse(v))) options.expires = new Date(v);
+    else if (key === 'domain') options.domain = v;
+  }
+  (await cookies()).set(pair.slice(0, eq).trim(), decodeURIComponent(pair.slice(eq + 1).trim()), options);
+}
+
+/**
+ * A write for server actions (lib/form-action.ts): the visitor's cookie and the CSRF token their form carried, as the
+ * browser itself would send them through the /api proxy; the API decides. Cookies the API sets reach the browser.
+ */
+export async function apiSend(method: string, path: string, body: unknown, csrfToken: string | null): Promise<{ status: number; data?: unknown }> {
+  const h = await forwardHeaders();
+  if (body !== undefined) h['content-type'] = 'application/json';
+  if (csrfToken) h[CSRF_HEADER] = csrfToken;
+  let res: Response;
+  try {
+    res = await fetch(`${serverConfig().apiInternalUrl}/api/v1${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', redirect: 'manual' });
+  } catch {
+    return { status: 502, data: { code: 'NETWORK', title: 'The API could not be reached.' } };
+  }
+  for (const c of res.headers.getSetCookie()) await relaySetCookie(c);
+  return { status: res.status, data: res.status === 204 ? undefined : await res.json().catch(() => undefined) };
 }
 
 /**

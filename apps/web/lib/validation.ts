@@ -39,3 +39,13 @@ export function generatePassword(length = 20): string {
   for (let i = 0; i < length; i++) out.push(ALPHABET[buf[i]! % ALPHABET.length]!);
   return out.join('').replace(/(.{5})(?!$)/g, '$1-');
 }
+
+// Mirror core's loginDelaySecondsSchema / retentionDaysSchema bounds (the API stays the authority).
+export const MAX_LOGIN_DELAY_SECONDS = 86_400;
+export const MAX_RETENTION_DAYS = 36_500;
+
+/** A whole number from 0 to `max` typed into a field, or undefined. */
+export function wholeNumber(v: string, max: number): number | undefined {
+  const t = v.trim();
+  return /^\d{1,6}$/.test(t) && Number(t) <= max ? Number(t) : undefined;
+}

@@ -5,3 +5,4 @@ export { openDatabase, ensureDatabaseExists, type OpenDatabase, type OpenDatabas
 export { newId, uuidV7Floor } from './ids.ts';
 export { findSchemaDrift } from './drift.ts';
 export { streamCopyRows, storedMessageCopySql, BinaryCopyRowDecoder, type CopyStreamOptions } from './pg-copy.ts';
+export { createNotificationListener, type NotificationListener, type NotificationListenerOptions } from './listen.ts';

@@ -1,6 +1,7 @@
 import { isAppError, isDatabaseUnavailable, resolvePop3Policy, type Pop3Policy } from '@mailroom/core';
 import type { Pop3Config } from './config.ts';
 import { DotStuffer, MinRateGuard, TopLimiter } from './framing.ts';
+import { isDeadLocalHolder } from './lease-holder.ts';
 import { SessionClosedError } from './session-closed-error.ts';
 import type { Pop3Session } from './session.ts';
 import { LockLostError, MessageGoneError, type Maildrop, type MessageInfo } from './store.ts';
@@ -99,7 +100,7 @@ async function login(s: Pop3Session, login: string, password: string): Promise<v
       await s.reply(`-ERR [LOGIN-DELAY] Minimum time between logins is ${delay} seconds.`);
       return;
     }
-    if (!(await store.acquireLock(maildrop.id, s.lease, config.leaseTtlMs))) {
+    if (!(await acquireMaildrop(s, maildrop.id))) {
       result = 'in_use';
       s.log.info({ login: maildrop.address }, 'login refused: maildrop in use');
       await s.reply('-ERR [IN-USE] Mailbox is locked by another POP3 session.');
@@ -403,3 +404,17 @@ export const TRANSACTION_COMMANDS: CommandTable = {
   UIDL: uidl,
   QUIT: quitTransaction,
 };
+
+/**
+ * Takes the maildrop's lease. When another holder has it and that holder is a dead process of this machine (see
+ * lease-holder.ts), its leases are released and the lease taken at once instead of after the lease lapses.
+ */
+async function acquireMaildrop(s: Pop3Session, maildropId: string): Promise<boolean> {
+  const { store, config } = s.ctx;
+  if (await store.acquireLock(maildropId, s.lease, config.leaseTtlMs)) return true;
+  const holder = await store.lockHolder(maildropId);
+  if (!holder || !isDeadLocalHolder(holder)) return false;
+  s.log.warn({ holder }, 'maildrop held by a dead process of this machine: releasing its leases');
+  await store.releaseAllLocks(holder);
+  return store.acquireLock(maildropId, s.lease, config.leaseTtlMs);
+}

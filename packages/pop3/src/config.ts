@@ -41,8 +41,11 @@ export const pop3EnvSchema = baseEnvSchema.extend({
   /** Allow USER/PASS/AUTH without TLS from non-loopback clients (loopback is always allowed). */
   POP3_ALLOW_PLAINTEXT_AUTH: boolSchema.default(false),
   POP3_METRICS_PORT: portSchema.default(9101),
-  /** Maildrop lease lifetime; the holder renews it every third of this, a crashed holder's lease lapses after it. */
-  POP3_LEASE_TTL_S: positiveIntSchema.max(3600).default(60),
+  /**
+   * Maildrop lease lifetime; the holder renews it every third of this, so a crashed holder's lease lapses at most this
+   * long after the crash (a dead holder on the same machine is recognised at once, see lease-holder.ts).
+   */
+  POP3_LEASE_TTL_S: positiveIntSchema.max(3600).default(12),
   /**
    * A throttled login whose turn comes within this many ms is answered after waiting for it; a later turn is refused at
    * once with -ERR [SYS/TEMP] (the connection is not held for up to 15 s).

@@ -117,6 +117,18 @@ export class PrismaMaildropStore implements MaildropStore {
     await this.prisma.$executeRaw`DELETE FROM maildrop_leases WHERE holder = ${holder}`;
   }
 
+  async lockHolder(maildropId: string): Promise<string | undefined> {
+    const rows = await this.prisma.$queryRaw<{ holder: string }[]>`SELECT holder FROM maildrop_leases WHERE mailbox_id = ${maildropId}::uuid`;
+    return rows[0]?.holder;
+  }
+
+  async lockHolders(prefix: string): Promise<string[]> {
+    // one row per open POP3 session in the whole deployment: small enough to scan at start
+    const rows = await this.prisma.$queryRaw<{ holder: string }[]>`
+      SELECT DISTINCT holder FROM maildrop_leases WHERE starts_with(holder, ${prefix})`;
+    return rows.map((r) => r.holder);
+  }
+
   async recordLogin(maildropId: string, ip: string): Promise<void> {
     await this.prisma.$executeRaw`UPDATE mailboxes SET last_login_at = now(), last_login_ip = ${ip} WHERE id = ${maildropId}::uuid`;
   }

@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import os from 'node:os';
 import tls from 'node:tls';
 import { networkKey, readProxyHeader } from '@mailroom/core';
 import { createOpsServer, type Logger } from '@mailroom/runtime';
 import type { Pop3Config } from './config.ts';
+import { createHolderName, isDeadLocalHolder, localHolderScope, registerRunningHolder } from './lease-holder.ts';
 import { createPop3Metrics, type Pop3Metrics } from './metrics.ts';
 import { Pop3Session, type SessionContext } from './session.ts';
 import type { MaildropStore } from './store.ts';
@@ -17,7 +16,7 @@ export interface Pop3ServerDeps {
   metrics?: Pop3Metrics;
   /** Waits before answering a throttled login (defaults to a real timer; tests inject one that does not wait). */
   sleep?: (ms: number) => Promise<void>;
-  /** Lease holder name of this server (defaults to host:pid:random). */
+  /** Lease holder name of this server (defaults to createHolderName(): host, boot id, pid namespace, pid, nonce). */
   holder?: string;
 }
 
@@ -56,7 +55,7 @@ function closeServer(server: net.Server): Promise<void> {
 export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   const { store, config, logger } = deps;
   const metrics = deps.metrics ?? createPop3Metrics();
-  const holder = deps.holder ?? `${os.hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`;
+  const holder = deps.holder ?? createHolderName();
   const secureContext = tls.createSecureContext({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' });
   const ctx: SessionContext = {
     store,
@@ -75,6 +74,18 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   let nextConn = 0;
   let closing = false;
   let renewTimer: NodeJS.Timeout | undefined;
+  let unregisterHolder: (() => void) | undefined;
+  /** A restarted process takes back at once what its crashed predecessor on this machine held (see lease-holder.ts). */
+  const reclaimDeadLeases = async () => {
+    try {
+      for (const dead of (await store.lockHolders(localHolderScope().prefix)).filter((h) => isDeadLocalHolder(h))) {
+        await store.releaseAllLocks(dead);
+        logger.info({ holder: dead }, 'released the leases of a dead POP3 process of this machine');
+      }
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'could not check for dead lease holders (their leases lapse instead)');
+    }
+  };
   const ports: BoundPorts = { pop3: 0, pop3s: null, metrics: null };
 
   // Implicit-TLS connections still in their handshake (raw sockets → their client network) have no session yet: they
@@ -222,6 +233,8 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       return sessions.size + handshaking.size;
     },
     async listen() {
+      unregisterHolder = registerRunningHolder(holder);
+      await reclaimDeadLeases();
       ports.pop3 = await listenOn(plainServer, config.port, config.host);
       if (config.tlsPort !== null) ports.pop3s = await listenOn(tlsFront, config.tlsPort, config.host);
       if (ops) ports.metrics = await ops.listen();
@@ -255,6 +268,7 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       await stopped;
       if (renewTimer) clearInterval(renewTimer);
       await store.releaseAllLocks(holder).catch((err) => logger.warn({ err: (err as Error).message }, 'releasing leases failed'));
+      unregisterHolder?.();
       await ops?.close();
     },
   };

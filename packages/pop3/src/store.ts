@@ -80,8 +80,12 @@ export interface MaildropStore {
   renewLocks(holder: string, ttlMs: number, exceptSessions?: readonly string[]): Promise<void>;
   /** Releases the lease only if `session` still holds it. */
   releaseLock(maildropId: string, session: string): Promise<void>;
-  /** Releases everything `holder` has (shutdown). */
+  /** Releases everything `holder` has (shutdown, or a holder known to be dead). */
   releaseAllLocks(holder: string): Promise<void>;
+  /** The holder of the maildrop's lease (live or lapsed), if any. */
+  lockHolder(maildropId: string): Promise<string | undefined>;
+  /** Every holder with a lease whose name starts with `prefix` (this machine's, see lease-holder.ts). */
+  lockHolders(prefix: string): Promise<string[]>;
 
   /** Notes a successful login (time and client address), for LOGIN-DELAY. */
   recordLogin(maildropId: string, ip: string): Promise<void>;

@@ -97,7 +97,7 @@ describe('two processes, one maildrop', () => {
     expect(again.reply).toMatch(/^-ERR \[IN-USE\]/);
     again.client.destroy();
 
-    // the holder crashes with the session open: its lease is left behind, then lapses
+    // the holder crashes with the session open: its lease is left behind, then goes (a dead pid of this machine: at once)
     child.proc.kill('SIGKILL');
     await child.exited;
     expect((await prisma.maildropLease.findUnique({ where: { mailboxId: md.mailboxId } }))?.holder).toBe(child.holder);

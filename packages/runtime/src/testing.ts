@@ -29,13 +29,13 @@ export async function startEntry(file: string, env: NodeJS.ProcessEnv, cwd: stri
     });
     child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
   });
-  const exited = new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+  const exited = new Promise<number | null>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
   return {
     child,
     listening,
     lines,
     /** Sends SIGTERM (unless it already exited) and resolves once the process is gone. */
-    stop: () => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM')))),
+    stop: () => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM')))),
     /** The exit code (null when ended by a signal). */
     exited,
   };
@@ -48,6 +48,19 @@ export async function eventually(check: () => boolean | Promise<boolean>, tries 
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error('condition not reached');
+}
+
+/**
+ * Polls `check` until it holds, failing if it still does not after `ms` milliseconds: a requirement of the form "seen
+ * within N ms" (e.g. a revocation reaching another process), not a speed measurement.
+ */
+export async function within(ms: number, check: () => boolean | Promise<boolean>, what = 'condition'): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - start;
+    if (Date.now() - start > ms) throw new Error(`${what} not reached within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** One metric as the README's "Metrics" table documents it: name, type, labels, meaning (the metric's help text). */

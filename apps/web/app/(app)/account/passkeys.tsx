@@ -3,51 +3,39 @@ import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { browserSupportsWebAuthn, startRegistration, type PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/browser';
 import { ConfirmButton } from '@/components/confirm-button';
-import { Form } from '@/components/form';
+import { ApiForm, SubmitButton } from '@/components/api-form';
 import { Alert, buttonClass, describedBy, EmptyState, Field, inputClass } from '@/components/ui';
 import { useHydrated } from '@/lib/use-hydrated';
-import { fieldErrors, problemMessage, useApi, type ClientProblem } from '@/lib/client';
+import { problemMessage, useApi } from '@/lib/client';
+import { field, invalidForm, refusedState, type FormState } from '@/lib/forms';
 import { formatDateTime } from '@/lib/format';
 import { webauthnMessage } from '@/lib/webauthn';
 import type { Passkey } from '@/lib/types';
+import { renamePasskey } from './actions';
 
 /** The Account page's passkeys: add (named), list with last use, rename, remove. */
 export function PasskeysSection({ initial }: { initial: Passkey[] }) {
   const api = useApi();
   const router = useRouter();
   const hydrated = useHydrated();
-  const [name, setName] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<ClientProblem>();
-  const [error, setError] = useState<string>();
-  const [added, setAdded] = useState<string>();
-  const errors = fieldErrors(problem);
   const supported = hydrated && browserSupportsWebAuthn();
 
-  async function add(e: React.FormEvent) {
-    e.preventDefault();
-    setBusy(true);
-    setProblem(undefined);
-    setError(undefined);
-    setAdded(undefined);
+  /** Runs in the browser (the authenticator is the browser's): options, the ceremony, then the named credential. */
+  async function add(prev: FormState, fd: FormData): Promise<FormState> {
+    const name = field(fd, 'name');
+    if (!name) return invalidForm(prev, fd, { name: 'Enter a name.' });
     const options = await api<PublicKeyCredentialCreationOptionsJSON>('POST', '/me/passkeys/registration-options', {});
-    if (!options.ok) {
-      setBusy(false);
-      return setProblem(options.problem);
-    }
+    if (!options.ok) return refusedState(prev, fd, options.problem);
     let response;
     try {
       response = await startRegistration({ optionsJSON: options.data });
     } catch (err) {
-      setBusy(false);
-      return setError(webauthnMessage(err));
+      return { seq: prev.seq + 1, ok: false, message: webauthnMessage(err), fields: {} };
     }
-    const r = await api<Passkey>('POST', '/me/passkeys', { name: name.trim(), response });
-    setBusy(false);
-    if (!r.ok) return setProblem(r.problem);
-    setAdded(r.data.name);
-    setName('');
+    const r = await api<Passkey>('POST', '/me/passkeys', { name, response });
+    if (!r.ok) return refusedState(prev, fd, r.problem);
     router.refresh();
+    return { seq: prev.seq + 1, ok: true, message: `Passkey “${r.data.name}” added.`, fields: {} };
   }
 
   return (
@@ -61,18 +49,17 @@ export function PasskeysSection({ initial }: { initial: Passkey[] }) {
           ))}
         </ul>
       )}
-      <Form onSubmit={add} className="space-y-3">
-        {problem && !errors.name && <Alert>{problemMessage(problem)}</Alert>}
-        {error && <Alert>{error}</Alert>}
-        {added && <Alert tone="success">Passkey “{added}” added.</Alert>}
-        {hydrated && !supported && <Alert tone="info">This browser does not support passkeys.</Alert>}
-        <Field id="passkey-name" label="Name of the new passkey" hint="For example “Laptop” or “Phone”." error={errors.name}>
-          <input id="passkey-name" value={name} onChange={(e) => setName(e.target.value)} maxLength={100} required className={inputClass} {...describedBy('passkey-name', errors.name, true)} />
-        </Field>
-        <button type="submit" className={buttonClass('primary')} disabled={busy || !supported || !name.trim()}>
-          {busy ? 'Waiting for your passkey…' : 'Add a passkey'}
-        </button>
-      </Form>
+      {hydrated && !supported && <Alert tone="info">This browser does not support passkeys.</Alert>}
+      <ApiForm action={add} className="space-y-3" resetOnSuccess needsScript>
+        {(f) => (
+          <>
+            <Field id="passkey-name" label="Name of the new passkey" hint="For example “Laptop” or “Phone”." error={f.errors.name}>
+              <input id="passkey-name" name="name" maxLength={100} required className={inputClass} {...describedBy('passkey-name', f.errors.name, true)} />
+            </Field>
+            <SubmitButton pending={f.pending} disabled={!supported} label="Add a passkey" pendingLabel="Waiting for your passkey…" />
+          </>
+        )}
+      </ApiForm>
     </div>
   );
 }
@@ -81,33 +68,24 @@ function PasskeyRow({ passkey }: { passkey: Passkey }) {
   const api = useApi();
   const router = useRouter();
   const [editing, setEditing] = useState(false);
-  const [name, setName] = useState(passkey.name);
-  const [problem, setProblem] = useState<ClientProblem>();
   const inputId = `passkey-${passkey.id}-name`;
-
-  async function rename(e: React.FormEvent) {
-    e.preventDefault();
-    const r = await api('PATCH', `/me/passkeys/${passkey.id}`, { name: name.trim() });
-    if (!r.ok) return setProblem(r.problem);
-    setProblem(undefined);
-    setEditing(false);
-    router.refresh();
-  }
 
   return (
     <li className="flex flex-wrap items-center justify-between gap-3 py-3" data-testid="passkey">
       {editing ? (
-        <Form onSubmit={rename} className="flex flex-1 flex-wrap items-end gap-2">
-          <Field id={inputId} label="New name" error={problem ? problemMessage(problem) : undefined}>
-            <input id={inputId} value={name} onChange={(e) => setName(e.target.value)} maxLength={100} required className={inputClass} />
-          </Field>
-          <button type="submit" className={buttonClass('primary', 'sm')} disabled={!name.trim()}>
-            Save
-          </button>
-          <button type="button" className={buttonClass('secondary', 'sm')} onClick={() => setEditing(false)}>
-            Cancel
-          </button>
-        </Form>
+        <ApiForm action={renamePasskey.bind(null, passkey.id)} className="flex flex-1 flex-wrap items-end gap-2" onAnswer={(st) => st.ok && setEditing(false)}>
+          {(f) => (
+            <>
+              <Field id={inputId} label="New name" error={f.errors.name}>
+                <input id={inputId} name="name" defaultValue={f.value('name', passkey.name)} maxLength={100} required className={inputClass} {...describedBy(inputId, f.errors.name)} />
+              </Field>
+              <SubmitButton pending={f.pending} label="Save" pendingLabel="Saving…" size="sm" />
+              <button type="button" className={buttonClass('secondary', 'sm')} onClick={() => setEditing(false)}>
+                Cancel
+              </button>
+            </>
+          )}
+        </ApiForm>
       ) : (
         <div className="min-w-0">
           <p className="font-medium break-all text-slate-900">{passkey.name}</p>

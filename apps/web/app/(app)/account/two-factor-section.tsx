@@ -2,38 +2,28 @@
 // Account page: two-factor authentication with an authenticator app (TOTP) and recovery codes.
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
-import { Form } from '@/components/form';
+import { ApiForm, SubmitButton, type FormAction } from '@/components/api-form';
 import { RecoveryCodesList } from '@/components/recovery-codes';
 import { TotpEnrolmentForm } from '@/components/totp-enrolment';
 import { Alert, Badge, buttonClass, describedBy, Field, inputClass } from '@/components/ui';
-import { fieldErrors, problemMessage, useApi, type ClientProblem } from '@/lib/client';
+import { problemMessage, useApi, type ClientProblem } from '@/lib/client';
 import { formatDateTime } from '@/lib/format';
-import type { RecoveryCodes, TotpEnrolment, TwoFactorStatus } from '@/lib/types';
+import type { TotpEnrolment, TwoFactorStatus } from '@/lib/types';
+import { confirmTotp, disableTotp, regenerateRecoveryCodes } from './actions';
 
-/** A 6-digit entry is a code from the app; anything else is the password. */
-function proofOf(value: string): { code: string } | { password: string } {
-  return /^\d{6}$/.test(value.trim()) ? { code: value.trim() } : { password: value };
-}
-
-function ProofForm({ id, action, busy, problem, onSubmit }: { id: string; action: string; busy: boolean; problem?: ClientProblem | undefined; onSubmit: (proof: string) => void }) {
-  const [value, setValue] = useState('');
-  const errors = fieldErrors(problem);
-  const error = errors.password ?? errors.code;
+/** Asks for the password or a current code before a change to the second factors. */
+function ProofForm<D>({ id, label, action, onDone }: { id: string; label: string; action: FormAction<D>; onDone: (data: D | undefined) => void }) {
   return (
-    <Form
-      onSubmit={(e) => {
-        e.preventDefault();
-        if (value) onSubmit(value);
-      }}
-      className="flex flex-wrap items-end gap-3"
-    >
-      <Field id={id} label="Your password, or a code from your app" error={error}>
-        <input id={id} type="password" autoComplete="current-password" required value={value} onChange={(e) => setValue(e.target.value)} className={inputClass} {...describedBy(id, error)} />
-      </Field>
-      <button type="submit" className={buttonClass('secondary')} disabled={busy || !value}>
-        {action}
-      </button>
-    </Form>
+    <ApiForm<D> action={action} className="flex flex-wrap items-end gap-3" onAnswer={(s) => s.ok && onDone(s.data)}>
+      {(f) => (
+        <>
+          <Field id={id} label="Your password, or a code from your app" error={f.errors.proof}>
+            <input id={id} name="proof" type="password" autoComplete="current-password" required className={inputClass} {...describedBy(id, f.errors.proof)} />
+          </Field>
+          <SubmitButton pending={f.pending} label={label} pendingLabel={label} variant="secondary" />
+        </>
+      )}
+    </ApiForm>
   );
 }
 
@@ -60,7 +50,7 @@ export function TwoFactorSection({ status, account }: { status: TwoFactorStatus;
     return r.data ?? (null as T);
   }
 
-  const banner = problem && !fieldErrors(problem).password && !fieldErrors(problem).code && !enrolment ? <Alert>{problemMessage(problem)}</Alert> : null;
+  const banner = problem && !enrolment ? <Alert>{problemMessage(problem)}</Alert> : null;
 
   if (codes) {
     return (
@@ -88,15 +78,7 @@ export function TwoFactorSection({ status, account }: { status: TwoFactorStatus;
         {status.required && <Alert tone="info">Your provider requires two-factor authentication for your account.</Alert>}
         {banner}
         {enrolment ? (
-          <TotpEnrolmentForm
-            enrolment={enrolment}
-            busy={busy}
-            error={problem ? problemMessage(problem) : undefined}
-            onConfirm={async (code) => {
-              const r = await run<RecoveryCodes>('POST', '/me/2fa/totp/confirm', { code });
-              if (r) setCodes(r.recoveryCodes);
-            }}
-          />
+          <TotpEnrolmentForm enrolment={enrolment} action={confirmTotp} onDone={(d) => setCodes(d.codes)} />
         ) : (
           <>
             <p className="text-sm text-slate-700">
@@ -135,30 +117,10 @@ export function TwoFactorSection({ status, account }: { status: TwoFactorStatus;
         </button>
       </div>
       {panel === 'regenerate' && (
-        <ProofForm
-          id="regenerate-proof"
-          action="Create new recovery codes"
-          busy={busy}
-          problem={problem}
-          onSubmit={async (v) => {
-            const r = await run<RecoveryCodes>('POST', '/me/2fa/recovery-codes', proofOf(v));
-            if (r) setCodes(r.recoveryCodes);
-          }}
-        />
+        <ProofForm<string[]> id="regenerate-proof" label="Create new recovery codes" action={regenerateRecoveryCodes} onDone={(c) => c && setCodes(c)} />
       )}
       {panel === 'disable' && (
-        <ProofForm
-          id="disable-proof"
-          action="Turn off two-factor authentication"
-          busy={busy}
-          problem={problem}
-          onSubmit={async (v) => {
-            if ((await run('POST', '/me/2fa/totp/disable', proofOf(v))) !== undefined) {
-              setPanel(undefined);
-              router.refresh();
-            }
-          }}
-        />
+        <ProofForm id="disable-proof" label="Turn off two-factor authentication" action={disableTotp} onDone={() => setPanel(undefined)} />
       )}
     </div>
   );

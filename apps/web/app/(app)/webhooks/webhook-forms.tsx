@@ -3,35 +3,14 @@ import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { ConfirmButton } from '@/components/confirm-button';
 import { CopyButton } from '@/components/copy-button';
-import { Form } from '@/components/form';
+import { ApiForm, SubmitButton } from '@/components/api-form';
 import { Alert, buttonClass, Card, describedBy, Field, inputClass } from '@/components/ui';
-import { fieldErrors, problemMessage, useApi, type ClientProblem } from '@/lib/client';
+import { problemMessage, useApi, type ClientProblem } from '@/lib/client';
 import type { CreatedWebhookEndpoint, WebhookEventType } from '@/lib/types';
+import { createWebhook } from './actions';
 
 export function CreateWebhookForm({ eventTypes }: { eventTypes: WebhookEventType[] }) {
-  const api = useApi();
-  const router = useRouter();
-  const [url, setUrl] = useState('');
-  const [description, setDescription] = useState('');
-  const [events, setEvents] = useState<WebhookEventType[]>([]);
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<ClientProblem>();
   const [created, setCreated] = useState<CreatedWebhookEndpoint>();
-  const server = fieldErrors(problem);
-
-  async function submit(e: React.FormEvent) {
-    e.preventDefault();
-    setBusy(true);
-    setProblem(undefined);
-    setCreated(undefined);
-    const r = await api<CreatedWebhookEndpoint>('POST', '/webhooks', { url: url.trim(), eventTypes: events, ...(description.trim() ? { description: description.trim() } : {}) });
-    setBusy(false);
-    if (!r.ok) return setProblem(r.problem);
-    setCreated(r.data);
-    setUrl('');
-    setDescription('');
-    router.refresh();
-  }
 
   return (
     <Card id="new-webhook" title="Register an endpoint" description="Mailroom POSTs a signed JSON event to this URL for each change you select.">
@@ -46,37 +25,43 @@ export function CreateWebhookForm({ eventTypes }: { eventTypes: WebhookEventType
           </div>
         </div>
       )}
-      <Form onSubmit={submit} className="space-y-5">
-        {problem && <Alert>{problemMessage(problem)}</Alert>}
-        <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
-          <Field id="webhook-url" label="Endpoint URL" hint="https://… of your billing or provisioning system." error={server.url}>
-            <input id="webhook-url" type="url" required value={url} onChange={(e) => setUrl(e.target.value)} className={inputClass} {...describedBy('webhook-url', server.url, true)} />
-          </Field>
-          <Field id="webhook-description" label="Description" optional error={server.description}>
-            <input id="webhook-description" value={description} onChange={(e) => setDescription(e.target.value)} className={inputClass} {...describedBy('webhook-description', server.description)} />
-          </Field>
-        </div>
-        <fieldset>
-          <legend className="text-sm font-medium text-slate-800">Events</legend>
-          {server.eventTypes && <p className="mt-1 text-xs font-medium text-red-700">{server.eventTypes}</p>}
-          <div className="mt-2 grid grid-cols-1 gap-x-6 gap-y-1 sm:grid-cols-3">
-            {eventTypes.map((t) => (
-              <label key={t} className="flex items-center gap-2 font-mono text-sm text-slate-800">
-                <input
-                  type="checkbox"
-                  checked={events.includes(t)}
-                  onChange={(e) => setEvents((s) => (e.target.checked ? [...s, t] : s.filter((x) => x !== t)))}
-                  className="h-4 w-4 accent-brand-600"
-                />
-                {t}
-              </label>
-            ))}
-          </div>
-        </fieldset>
-        <button type="submit" className={buttonClass('primary')} disabled={busy || !url.trim() || events.length === 0}>
-          {busy ? 'Registering…' : 'Register endpoint'}
-        </button>
-      </Form>
+      <ApiForm<CreatedWebhookEndpoint>
+        action={createWebhook}
+        className="space-y-5"
+        onAnswer={(s, form) => {
+          setCreated(s.ok ? s.data : undefined);
+          for (const name of ['url', 'description']) {
+            const input = form.elements.namedItem(name);
+            if (s.ok && input instanceof HTMLInputElement) input.value = '';
+          }
+        }}
+      >
+        {(f) => (
+          <>
+            <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
+              <Field id="webhook-url" label="Endpoint URL" hint="https://… of your billing or provisioning system." error={f.errors.url}>
+                <input id="webhook-url" name="url" type="url" required defaultValue={f.value('url')} className={inputClass} {...describedBy('webhook-url', f.errors.url, true)} />
+              </Field>
+              <Field id="webhook-description" label="Description" optional error={f.errors.description}>
+                <input id="webhook-description" name="description" defaultValue={f.value('description')} className={inputClass} {...describedBy('webhook-description', f.errors.description)} />
+              </Field>
+            </div>
+            <fieldset>
+              <legend className="text-sm font-medium text-slate-800">Events</legend>
+              {f.errors.eventTypes && <p className="mt-1 text-xs font-medium text-red-700">{f.errors.eventTypes}</p>}
+              <div className="mt-2 grid grid-cols-1 gap-x-6 gap-y-1 sm:grid-cols-3">
+                {eventTypes.map((t) => (
+                  <label key={t} className="flex items-center gap-2 font-mono text-sm text-slate-800">
+                    <input type="checkbox" name="eventTypes" value={t} className="h-4 w-4 accent-brand-600" />
+                    {t}
+                  </label>
+                ))}
+              </div>
+            </fieldset>
+            <SubmitButton pending={f.pending} label="Register endpoint" pendingLabel="Registering…" />
+          </>
+        )}
+      </ApiForm>
     </Card>
   );
 }

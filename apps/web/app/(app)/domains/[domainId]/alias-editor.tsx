@@ -1,14 +1,15 @@
 'use client';
-import { Form } from '@/components/form';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
+import { ApiForm, SubmitButton } from '@/components/api-form';
 import { ConfirmButton } from '@/components/confirm-button';
-import { Alert, Badge, buttonClass, describedBy, EmptyState, Field, inputClass } from '@/components/ui';
-import { fieldErrors, problemMessage, useApi, type ClientProblem } from '@/lib/client';
+import { Badge, buttonClass, describedBy, EmptyState, Field, inputClass } from '@/components/ui';
+import { problemMessage, useApi } from '@/lib/client';
 import { SearchPicker, type PickerOption } from '@/components/search-picker';
 import type { Alias, Mailbox } from '@/lib/types';
 import { useHydrated } from '@/lib/use-hydrated';
 import { localPartProblem } from '@/lib/validation';
+import { createAlias } from '../actions';
 
 /**
  * The mailboxes an alias delivers to: a type-ahead search over every mailbox of the domain (the API's `q` filter),
@@ -91,33 +92,11 @@ function AliasRow({ alias }: { alias: Alias }) {
 }
 
 export function AliasEditor({ domainId, domainName, aliases, hasMailboxes }: { domainId: string; domainName: string; aliases: Alias[]; hasMailboxes: boolean }) {
-  const api = useApi();
-  const router = useRouter();
   const hasCatchAll = aliases.some((a) => a.localPart === null);
+  // live first checks and the chosen mailboxes; the inputs are uncontrolled and the action reads the form's own data
   const [localPart, setLocalPart] = useState('');
   const [catchAll, setCatchAll] = useState(false);
   const [selected, setSelected] = useState<PickerOption[]>([]);
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<ClientProblem>();
-  const [done, setDone] = useState<string>();
-  const server = fieldErrors(problem);
-  const lpError = server.localPart ?? (localPart && !catchAll ? localPartProblem(localPart.trim()) : undefined);
-
-  async function submit(e: React.FormEvent) {
-    e.preventDefault();
-    if (!catchAll && localPartProblem(localPart.trim())) return;
-    setBusy(true);
-    setProblem(undefined);
-    setDone(undefined);
-    const r = await api<Alias>('POST', `/domains/${domainId}/aliases`, { localPart: catchAll ? null : localPart.trim(), destinations: selected.map((d) => d.id) });
-    setBusy(false);
-    if (!r.ok) return setProblem(r.problem);
-    setDone(`${r.data.localPart === null ? 'Catch-all' : r.data.address} created.`);
-    setLocalPart('');
-    setCatchAll(false);
-    setSelected([]);
-    router.refresh();
-  }
 
   return (
     <div className="space-y-6">
@@ -133,31 +112,61 @@ export function AliasEditor({ domainId, domainName, aliases, hasMailboxes }: { d
       {!hasMailboxes ? (
         <EmptyState title="Create a mailbox first">Aliases deliver to mailboxes of this domain.</EmptyState>
       ) : (
-        <Form onSubmit={submit} className="space-y-4 border-t border-slate-200 pt-4">
-          <h3 id="new-alias-title" className="text-sm font-semibold text-slate-900">
-            Add an alias
-          </h3>
-          {problem && <Alert>{problem.code === 'ALREADY_EXISTS' ? 'That address already exists as a mailbox or alias.' : problemMessage(problem)}</Alert>}
-          {done && <Alert tone="success">{done}</Alert>}
-          <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
-            <div className="space-y-2">
-              <Field id="alias-local" label="Alias address" error={lpError}>
-                <div className="flex items-center gap-2">
-                  <input id="alias-local" name="localPart" disabled={catchAll} value={catchAll ? '*' : localPart} onChange={(e) => setLocalPart(e.target.value)} autoCapitalize="none" spellCheck={false} className={inputClass} {...describedBy('alias-local', lpError)} />
-                  <span className="shrink-0 text-sm text-slate-600">@{domainName}</span>
+        <ApiForm
+          action={createAlias.bind(null, domainId)}
+          className="space-y-4 border-t border-slate-200 pt-4"
+          resetOnSuccess
+          onAnswer={(st) => {
+            if (!st.ok) return;
+            setLocalPart('');
+            setCatchAll(false);
+            setSelected([]);
+          }}
+        >
+          {(f) => {
+            const lpError = f.errors.localPart ?? (localPart && !catchAll ? localPartProblem(localPart.trim()) : undefined);
+            return (
+              <>
+                <h3 id="new-alias-title" className="text-sm font-semibold text-slate-900">
+                  Add an alias
+                </h3>
+                <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
+                  <div className="space-y-2">
+                    <Field id="alias-local" label="Alias address" error={lpError}>
+                      <div className="flex items-center gap-2">
+                        <input
+                          id="alias-local"
+                          name="localPart"
+                          disabled={catchAll}
+                          placeholder={catchAll ? '*' : undefined}
+                          defaultValue={f.value('localPart')}
+                          onChange={(e) => setLocalPart(e.target.value)}
+                          autoCapitalize="none"
+                          spellCheck={false}
+                          className={inputClass}
+                          {...describedBy('alias-local', lpError)}
+                        />
+                        <span className="shrink-0 text-sm text-slate-600">@{domainName}</span>
+                      </div>
+                    </Field>
+                    <label className="flex items-center gap-2 text-sm text-slate-800">
+                      <input type="checkbox" name="catchAll" defaultChecked={false} disabled={hasCatchAll} onChange={(e) => setCatchAll(e.target.checked)} className="h-4 w-4 accent-brand-600" />
+                      Catch-all: every address without a mailbox or alias {hasCatchAll && '(already set up)'}
+                    </label>
+                  </div>
+                  <div>
+                    <Destinations domainId={domainId} selected={selected} onChange={setSelected} />
+                    {selected.map((d) => (
+                      <input key={d.id} type="hidden" name="destinations" value={d.id} />
+                    ))}
+                    {f.errors.destinations && <p className="mt-1 text-xs font-medium text-red-700">{f.errors.destinations}</p>}
+                  </div>
                 </div>
-              </Field>
-              <label className="flex items-center gap-2 text-sm text-slate-800">
-                <input type="checkbox" checked={catchAll} disabled={hasCatchAll} onChange={(e) => setCatchAll(e.target.checked)} className="h-4 w-4 accent-brand-600" />
-                Catch-all: every address without a mailbox or alias {hasCatchAll && '(already set up)'}
-              </label>
-            </div>
-            <Destinations domainId={domainId} selected={selected} onChange={setSelected} />
-          </div>
-          <button type="submit" className={buttonClass('primary')} disabled={busy || selected.length === 0 || (!catchAll && !localPart)}>
-            {busy ? 'Adding…' : catchAll ? 'Add catch-all' : 'Add alias'}
-          </button>
-        </Form>
+                <SubmitButton pending={f.pending} label={catchAll ? 'Add catch-all' : 'Add alias'} pendingLabel="Adding…" />
+              </>
+            );
+          }}
+        </ApiForm>
       )}
     </div>
   );

@@ -1,79 +1,61 @@
 'use client';
-import { Form } from '@/components/form';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
+import { ApiForm, SubmitButton } from '@/components/api-form';
 import { ConfirmButton } from '@/components/confirm-button';
-import { Alert, buttonClass, Card, describedBy, Field, inputClass } from '@/components/ui';
-import { fieldErrors, problemMessage, useApi, type ClientProblem } from '@/lib/client';
+import { Card, describedBy, Field, inputClass } from '@/components/ui';
+import { problemMessage, useApi } from '@/lib/client';
 import { bytesToInput, formatBytes, parseByteInput } from '@/lib/format';
 import type { Domain } from '@/lib/types';
+import { updateDomainSettings } from '../actions';
 
 export function DomainSettings({ domain, isAdmin }: { domain: Domain; isAdmin: boolean }) {
   const api = useApi();
   const router = useRouter();
-  const [description, setDescription] = useState(domain.description ?? '');
+  // live first checks; the inputs are uncontrolled and the action reads the form's own data
   const [quota, setQuota] = useState(bytesToInput(domain.defaultQuotaBytes));
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<ClientProblem>();
-  const [saved, setSaved] = useState(false);
-  const server = fieldErrors(problem);
-  const quotaBytes = parseByteInput(quota);
-  const quotaError = server.defaultQuotaBytes ?? (quotaBytes === undefined ? 'Enter a size like 500 MB or 2 GB, or leave empty for no limit.' : undefined);
-  // Admins also set the domain's own limits.
   const [maxMailboxes, setMaxMailboxes] = useState(domain.maxMailboxes?.toString() ?? '');
   const [maxStorage, setMaxStorage] = useState(bytesToInput(domain.maxStorageBytes));
-  const maxMailboxesValue = maxMailboxes.trim() === '' ? null : /^\d+$/.test(maxMailboxes.trim()) ? Number(maxMailboxes.trim()) : undefined;
-  const maxStorageValue = parseByteInput(maxStorage);
-  const maxMailboxesError = server.maxMailboxes ?? (maxMailboxesValue === undefined ? 'A whole number, or empty for no limit.' : undefined);
-  const maxStorageError = server.maxStorageBytes ?? (maxStorageValue === undefined ? 'A size like 10 GB, or empty for no limit.' : undefined);
-
-  async function save(body: object) {
-    setBusy(true);
-    setProblem(undefined);
-    setSaved(false);
-    const r = await api<Domain>('PATCH', `/domains/${domain.id}`, body);
-    setBusy(false);
-    if (!r.ok) return setProblem(r.problem);
-    setSaved(true);
-    router.refresh();
-  }
 
   return (
     <Card id="domain-settings" title="Domain settings">
-      <Form
-        className="max-w-xl space-y-4"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (quotaBytes === undefined || (isAdmin && (maxMailboxesValue === undefined || maxStorageValue === undefined))) return;
-          void save({
-            description: description.trim() || null,
-            defaultQuotaBytes: quotaBytes,
-            ...(isAdmin ? { maxMailboxes: maxMailboxesValue, maxStorageBytes: maxStorageValue } : {}),
-          });
+      <ApiForm action={updateDomainSettings.bind(null, domain.id)} className="max-w-xl space-y-4">
+        {(f) => {
+          const quotaError = f.errors.defaultQuota ?? (parseByteInput(quota) === undefined ? 'Enter a size like 500 MB or 2 GB, or leave empty for no limit.' : undefined);
+          const maxMailboxesError = f.errors.maxMailboxes ?? (maxMailboxes.trim() !== '' && !/^\d+$/.test(maxMailboxes.trim()) ? 'A whole number, or empty for no limit.' : undefined);
+          const maxStorageError = f.errors.maxStorage ?? (parseByteInput(maxStorage) === undefined ? 'A size like 10 GB, or empty for no limit.' : undefined);
+          return (
+            <>
+              <Field id="domain-description" label="Description" optional error={f.errors.description}>
+                <input id="domain-description" name="description" defaultValue={f.value('description', domain.description ?? '')} className={inputClass} {...describedBy('domain-description', f.errors.description)} />
+              </Field>
+              <Field id="domain-quota" label="Default quota for new mailboxes" optional hint="Empty means no limit." error={quotaError}>
+                <input id="domain-quota" name="defaultQuota" defaultValue={f.value('defaultQuota', bytesToInput(domain.defaultQuotaBytes))} onChange={(e) => setQuota(e.target.value)} className={inputClass} {...describedBy('domain-quota', quotaError, true)} />
+              </Field>
+              {/* Admins also set the domain's own limits. */}
+              {isAdmin && (
+                <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
+                  <Field id="domain-max-mailboxes" label="Mailbox limit" optional hint="For this domain; empty means none." error={maxMailboxesError}>
+                    <input
+                      id="domain-max-mailboxes"
+                      name="maxMailboxes"
+                      inputMode="numeric"
+                      defaultValue={f.value('maxMailboxes', domain.maxMailboxes?.toString())}
+                      onChange={(e) => setMaxMailboxes(e.target.value)}
+                      className={inputClass}
+                      {...describedBy('domain-max-mailboxes', maxMailboxesError, true)}
+                    />
+                  </Field>
+                  <Field id="domain-max-storage" label="Storage limit" optional hint="e.g. 50 GB; empty means none." error={maxStorageError}>
+                    <input id="domain-max-storage" name="maxStorage" defaultValue={f.value('maxStorage', bytesToInput(domain.maxStorageBytes))} onChange={(e) => setMaxStorage(e.target.value)} className={inputClass} {...describedBy('domain-max-storage', maxStorageError, true)} />
+                  </Field>
+                </div>
+              )}
+              <SubmitButton pending={f.pending} label="Save settings" pendingLabel="Saving…" />
+            </>
+          );
         }}
-      >
-        {problem && <Alert>{problemMessage(problem)}</Alert>}
-        {saved && <Alert tone="success">Saved.</Alert>}
-        <Field id="domain-description" label="Description" optional error={server.description}>
-          <input id="domain-description" value={description} onChange={(e) => setDescription(e.target.value)} className={inputClass} {...describedBy('domain-description', server.description)} />
-        </Field>
-        <Field id="domain-quota" label="Default quota for new mailboxes" optional hint="Empty means no limit." error={quotaError}>
-          <input id="domain-quota" value={quota} onChange={(e) => setQuota(e.target.value)} className={inputClass} {...describedBy('domain-quota', quotaError, true)} />
-        </Field>
-        {isAdmin && (
-          <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
-            <Field id="domain-max-mailboxes" label="Mailbox limit" optional hint="For this domain; empty means none." error={maxMailboxesError}>
-              <input id="domain-max-mailboxes" inputMode="numeric" value={maxMailboxes} onChange={(e) => setMaxMailboxes(e.target.value)} className={inputClass} {...describedBy('domain-max-mailboxes', maxMailboxesError, true)} />
-            </Field>
-            <Field id="domain-max-storage" label="Storage limit" optional hint="e.g. 50 GB; empty means none." error={maxStorageError}>
-              <input id="domain-max-storage" value={maxStorage} onChange={(e) => setMaxStorage(e.target.value)} className={inputClass} {...describedBy('domain-max-storage', maxStorageError, true)} />
-            </Field>
-          </div>
-        )}
-        <button type="submit" className={buttonClass('primary')} disabled={busy}>
-          {busy ? 'Saving…' : 'Save settings'}
-        </button>
-      </Form>
+      </ApiForm>
       <div className="mt-8 flex flex-wrap items-center gap-3 border-t border-slate-200 pt-4">
         <ConfirmButton
           variant="secondary"

@@ -6,7 +6,8 @@ import { RecoveryCodesList } from '@/components/recovery-codes';
 import { TotpEnrolmentForm } from '@/components/totp-enrolment';
 import { Alert, buttonClass } from '@/components/ui';
 import { callApi, problemMessage, type ClientProblem } from '@/lib/client';
-import type { Me, TotpEnrolment } from '@/lib/types';
+import type { TotpEnrolment } from '@/lib/types';
+import { confirmEnrolment } from '../actions';
 import { ENROL_CHALLENGE_KEY } from '../second-factor-step';
 
 export function EnrolForm() {
@@ -15,7 +16,6 @@ export function EnrolForm() {
   const [enrolment, setEnrolment] = useState<TotpEnrolment>();
   const [done, setDone] = useState<{ codes: string[]; account: string }>();
   const [problem, setProblem] = useState<ClientProblem>();
-  const [busy, setBusy] = useState(false);
 
   useEffect(() => {
     if (started.current) return;
@@ -25,16 +25,6 @@ export function EnrolForm() {
     if (!c) return;
     void callApi<TotpEnrolment>('POST', '/auth/login/enrol/totp', { challenge: c }, null).then((r) => (r.ok ? setEnrolment(r.data) : setProblem(r.problem)));
   }, []);
-
-  async function confirm(code: string) {
-    setBusy(true);
-    setProblem(undefined);
-    const r = await callApi<Me & { recoveryCodes: string[] }>('POST', '/auth/login/enrol/totp/confirm', { challenge, code }, null);
-    setBusy(false);
-    if (!r.ok) return setProblem(r.problem);
-    sessionStorage.removeItem(ENROL_CHALLENGE_KEY);
-    setDone({ codes: r.data.recoveryCodes, account: r.data.user?.email ?? r.data.mailbox?.address ?? '' });
-  }
 
   if (challenge === null || problem?.code === 'CHALLENGE_INVALID') {
     return (
@@ -61,7 +51,19 @@ export function EnrolForm() {
     <div className="mt-6">
       {!enrolment && !problem && <p className="text-sm text-slate-600">Preparing your QR code…</p>}
       {!enrolment && problem && <Alert>{problemMessage(problem)}</Alert>}
-      {enrolment && <TotpEnrolmentForm enrolment={enrolment} onConfirm={confirm} busy={busy} error={problem ? problemMessage(problem) : undefined} />}
+      {enrolment && (
+        <TotpEnrolmentForm
+          enrolment={enrolment}
+          action={confirmEnrolment}
+          onDone={(d) => {
+            sessionStorage.removeItem(ENROL_CHALLENGE_KEY);
+            setDone(d);
+          }}
+          onRefused={(s) => s.code === 'CHALLENGE_INVALID' && setProblem({ status: 400, code: s.code, title: s.message ?? '' })}
+        >
+          <input type="hidden" name="challenge" value={challenge ?? ''} />
+        </TotpEnrolmentForm>
+      )}
     </div>
   );
 }

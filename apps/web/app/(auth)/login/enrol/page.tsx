@@ -1,4 +1,5 @@
 import type { Metadata } from 'next';
+import { headers } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { Logo } from '@/components/logo';
 import { getMe } from '@/lib/api';
@@ -7,7 +8,9 @@ import { EnrolForm } from './enrol-form';
 export const metadata: Metadata = { title: 'Set up two-factor authentication' };
 
 export default async function EnrolPage() {
-  if (await getMe()) redirect('/');
+  // A signed-in visitor goes home, but not while the enrolment's own server action renders this page again: it has just
+  // started the session (its cookie) and the page must stay to show the recovery codes.
+  if ((await getMe()) && !(await headers()).has('next-action')) redirect('/');
   return (
     <main id="main" className="flex min-h-dvh items-center justify-center px-4 py-12">
       <div className="w-full max-w-xl">

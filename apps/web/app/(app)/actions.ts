@@ -1,0 +1,34 @@
+'use server';
+// Actions of forms that several pages show (components/).
+import { field, invalidForm, isValid, type FormState } from '@/lib/forms';
+import { submitToApi } from '@/lib/form-action';
+import type { CreatedAppPassword } from '@/lib/types';
+import { MAX_LOGIN_DELAY_SECONDS, MAX_RETENTION_DAYS, wholeNumber } from '@/lib/validation';
+
+/** RFC 2449 POP3 policy of a domain or a mailbox (components/pop3-policy-form.tsx). */
+export async function updatePop3Policy(kind: 'domain' | 'mailbox', id: string, prev: FormState, fd: FormData): Promise<FormState> {
+  const delay = field(fd, 'loginDelaySeconds');
+  const loginDelaySeconds = delay === '' ? null : wholeNumber(delay, MAX_LOGIN_DELAY_SECONDS);
+  const mode = field(fd, 'mode');
+  const days = wholeNumber(field(fd, 'retentionDays'), MAX_RETENTION_DAYS);
+  const inherited = kind === 'mailbox' ? "the domain's setting" : "the server's default";
+  const problems = {
+    loginDelaySeconds: loginDelaySeconds === undefined ? `Whole seconds from 0 to ${MAX_LOGIN_DELAY_SECONDS}, or empty to use ${inherited}.` : undefined,
+    retentionDays: mode === 'days' && !days ? `Whole days from 1 to ${MAX_RETENTION_DAYS}.` : undefined,
+  };
+  if (!isValid(problems)) return invalidForm(prev, fd, problems);
+  const retentionDays = mode === 'never' ? 'never' : mode === 'retrieved' ? 0 : mode === 'days' ? days! : null;
+  return submitToApi(prev, fd, {
+    method: 'PATCH',
+    path: `/${kind === 'domain' ? 'domains' : 'mailboxes'}/${id}`,
+    body: { loginDelaySeconds, retentionDays },
+    success: () => ({ message: 'POP3 policy saved.' }),
+  });
+}
+
+/** A POP3 app password for one device: the answer carries it, shown once (components/app-passwords-card.tsx). */
+export async function createAppPassword(mailboxId: string, prev: FormState<CreatedAppPassword>, fd: FormData): Promise<FormState<CreatedAppPassword>> {
+  const name = field(fd, 'name');
+  if (!name) return invalidForm(prev, fd, { name: 'Enter a device name.' });
+  return submitToApi<CreatedAppPassword, CreatedAppPassword>(prev, fd, { method: 'POST', path: `/mailboxes/${mailboxId}/app-passwords`, body: { name }, success: (created) => ({ data: created }) });
+}
