@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { acquireTestServer } from '@mailroom/db/testing';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const WORKSPACES = ['packages/runtime', 'packages/db', 'packages/core', 'packages/pop3', 'packages/ingress', 'packages/worker', 'apps/api', 'apps/web', 'packages/e2e'];
+const WORKSPACES = ['packages/runtime', 'packages/db', 'packages/core', 'packages/pop3', 'packages/ingress', 'packages/worker', 'packages/supervisor', 'apps/api', 'apps/web', 'packages/e2e'];
 
 interface Counts {
   passed: number;
