@@ -58,7 +58,11 @@ function findNodeDir() {
 }
 
 function check(pkgDir) {
-  const out = execFileSync(process.execPath, ['-e', CHECK, pkgDir], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync(process.execPath, ['-e', CHECK, pkgDir], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return JSON.parse(out.trim().split('\n').pop());
 }
 
@@ -86,7 +90,7 @@ export function buildArgon2Native(root, { force = false, log = (m) => console.lo
   const nodeGyp = findNodeGyp();
   const nodeDir = findNodeDir();
   if (!nodeGyp || !nodeDir) {
-    log(`argon2: ${nodeGyp ? "no Node headers for this version" : 'no node-gyp'} here, keeping the portable prebuilt binary`);
+    log(`argon2: ${nodeGyp ? 'no Node headers for this version' : 'no node-gyp'} here, keeping the portable prebuilt binary`);
     return done('skipped');
   }
   log(`compiling argon2 for this CPU (-march=${march})…`);
@@ -109,10 +113,16 @@ export function buildArgon2Native(root, { force = false, log = (m) => console.lo
     if (built.ms >= installed.ms) throw new Error(`the build is not faster (${built.ms.toFixed(0)} ms vs ${installed.ms.toFixed(0)} ms)`);
     if (existsSync(build)) renameSync(build, portable);
     cpSync(path.join(stage, 'build'), build, { recursive: true });
-    log(`argon2 compiled for this CPU: one argon2id m=64MiB t=3 hash ${built.ms.toFixed(0)} ms (installed binary: ${installed.ms.toFixed(0)} ms), same output`);
+    log(
+      `argon2 compiled for this CPU: one argon2id m=64MiB t=3 hash ${built.ms.toFixed(0)} ms (installed binary: ${installed.ms.toFixed(0)} ms), same output`,
+    );
     done(`built ${built.ms.toFixed(0)} ms vs ${installed.ms.toFixed(0)} ms`);
   } catch (err) {
-    const reason = String(err?.stderr || err?.message || err).trim().split('\n').slice(-3).join(' ');
+    const reason = String(err?.stderr || err?.message || err)
+      .trim()
+      .split('\n')
+      .slice(-3)
+      .join(' ');
     log(`argon2: keeping the installed binary (${reason})`);
     done(`failed: ${reason}`);
   } finally {

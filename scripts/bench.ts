@@ -26,7 +26,11 @@ for (const b of selected) {
     continue;
   }
   console.log(`\n== ${b.name} benchmark (${path.relative(ROOT, entry)})`);
-  const r = spawnSync(path.join(ROOT, 'node_modules/.bin/tsx'), [entry], { cwd: path.join(ROOT, b.dir), stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
+  const r = spawnSync(path.join(ROOT, 'node_modules/.bin/tsx'), [entry], {
+    cwd: path.join(ROOT, b.dir),
+    stdio: 'inherit',
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
   if (r.status !== 0) {
     failed++;
     console.log(`== ${b.name} benchmark exited with ${r.status ?? r.signal}`);

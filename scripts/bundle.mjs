@@ -69,4 +69,6 @@ const result = await build({
   metafile: true,
 });
 const bytes = Object.values(result.metafile.outputs)[0]?.bytes ?? 0;
-console.log(`bundled ${path.relative(process.cwd(), entry)} -> ${path.relative(process.cwd(), outfile)} (${(bytes / 1024).toFixed(0)} KiB)`);
+console.log(
+  `bundled ${path.relative(process.cwd(), entry)} -> ${path.relative(process.cwd(), outfile)} (${(bytes / 1024).toFixed(0)} KiB)`,
+);

@@ -12,9 +12,19 @@ import { buildArgon2Native } from './argon2-native.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const lock = path.join(root, 'package-lock.json');
 const marker = path.join(root, 'node_modules', '.mailroom-install');
-const env = { ...process.env, CHECKPOINT_DISABLE: '1', NEXT_TELEMETRY_DISABLED: '1', TURBO_TELEMETRY_DISABLED: '1', PRISMA_HIDE_UPDATE_MESSAGE: '1' };
+const env = {
+  ...process.env,
+  CHECKPOINT_DISABLE: '1',
+  NEXT_TELEMETRY_DISABLED: '1',
+  TURBO_TELEMETRY_DISABLED: '1',
+  PRISMA_HIDE_UPDATE_MESSAGE: '1',
+};
 
-const digest = () => createHash('sha256').update(readFileSync(lock)).update(readFileSync(path.join(root, 'package.json'))).digest('hex');
+const digest = () =>
+  createHash('sha256')
+    .update(readFileSync(lock))
+    .update(readFileSync(path.join(root, 'package.json')))
+    .digest('hex');
 const want = existsSync(lock) ? digest() : 'no-lock';
 const have = existsSync(marker) ? readFileSync(marker, 'utf8').trim() : '';
 

@@ -10,7 +10,18 @@ import { fileURLToPath } from 'node:url';
 import { acquireTestServer } from '@mailroom/db/testing';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const WORKSPACES = ['packages/runtime', 'packages/db', 'packages/core', 'packages/pop3', 'packages/ingress', 'packages/worker', 'packages/supervisor', 'apps/api', 'apps/web', 'packages/e2e'];
+const WORKSPACES = [
+  'packages/runtime',
+  'packages/db',
+  'packages/core',
+  'packages/pop3',
+  'packages/ingress',
+  'packages/worker',
+  'packages/supervisor',
+  'apps/api',
+  'apps/web',
+  'packages/e2e',
+];
 
 interface Counts {
   passed: number;
@@ -24,12 +35,20 @@ function readCounts(ws: string): Counts | undefined {
   const playwright = path.join(dir, 'playwright.json');
   if (existsSync(vitest)) {
     const r = JSON.parse(readFileSync(vitest, 'utf8'));
-    return { passed: r.numPassedTests ?? 0, failed: (r.numFailedTests ?? 0) + (r.success === false && !r.numFailedTests ? 1 : 0), skipped: (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0) };
+    return {
+      passed: r.numPassedTests ?? 0,
+      failed: (r.numFailedTests ?? 0) + (r.success === false && !r.numFailedTests ? 1 : 0),
+      skipped: (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0),
+    };
   }
   if (existsSync(playwright)) {
     const s = JSON.parse(readFileSync(playwright, 'utf8')).stats ?? {};
     const errors = (JSON.parse(readFileSync(playwright, 'utf8')).errors ?? []).length;
-    return { passed: (s.expected ?? 0) + (s.flaky ?? 0), failed: (s.unexpected ?? 0) + (errors && !s.unexpected ? 1 : 0), skipped: s.skipped ?? 0 };
+    return {
+      passed: (s.expected ?? 0) + (s.flaky ?? 0),
+      failed: (s.unexpected ?? 0) + (errors && !s.unexpected ? 1 : 0),
+      skipped: s.skipped ?? 0,
+    };
   }
   return undefined;
 }
@@ -43,18 +62,22 @@ try {
   // Asynchronous on purpose: this process hosts the test PostgreSQL, whose log output it must keep reading. With a
   // blocking spawnSync the pipe fills, and a PostgreSQL process blocked writing its log stalls everything waiting for it
   // (seen: the checkpointer, and with it every DROP DATABASE at a suite's teardown).
-  const turbo = spawn(path.join(ROOT, 'node_modules/.bin/turbo'), ['run', 'test', '--concurrency=1', '--continue', '--output-logs=full', '--log-order=stream'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-    env: {
-      ...process.env,
-      MAILROOM_TEST_PG_URL: server.adminUrl,
-      NEXT_TELEMETRY_DISABLED: '1',
-      TURBO_TELEMETRY_DISABLED: '1',
-      CHECKPOINT_DISABLE: '1',
-      FORCE_COLOR: '0',
+  const turbo = spawn(
+    path.join(ROOT, 'node_modules/.bin/turbo'),
+    ['run', 'test', '--concurrency=1', '--continue', '--output-logs=full', '--log-order=stream'],
+    {
+      cwd: ROOT,
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        MAILROOM_TEST_PG_URL: server.adminUrl,
+        NEXT_TELEMETRY_DISABLED: '1',
+        TURBO_TELEMETRY_DISABLED: '1',
+        CHECKPOINT_DISABLE: '1',
+        FORCE_COLOR: '0',
+      },
     },
-  });
+  );
   const [code] = (await once(turbo, 'exit')) as [number | null];
   status = code ?? 1;
 } finally {

@@ -81,5 +81,9 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 
 server.listen(config.listenPort, config.listenHost, () => {
   const address = server.address();
-  log(30, 'listening', { host: config.listenHost, port: typeof address === 'object' && address ? address.port : config.listenPort, trustedProxies: config.trustedProxies.spec });
+  log(30, 'listening', {
+    host: config.listenHost,
+    port: typeof address === 'object' && address ? address.port : config.listenPort,
+    trustedProxies: config.trustedProxies.spec,
+  });
 });

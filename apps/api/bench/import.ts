@@ -44,20 +44,44 @@ const db = await createTestDatabase(server.adminUrl, 'importbench');
 const prisma = createPrismaClient(db.url, { maxConnections: 10, applicationName: 'mailroom-import-bench' });
 const hasher = createPasswordHasher(DEFAULT_ARGON2_PARAMS);
 try {
-  const owner = await prisma.user.create({ data: { email: `bench-${Date.now()}@example.com`, passwordHash: await hasher.hash('bench owner passphrase'), role: 'OWNER' } });
+  const owner = await prisma.user.create({
+    data: { email: `bench-${Date.now()}@example.com`, passwordHash: await hasher.hash('bench owner passphrase'), role: 'OWNER' },
+  });
   const domain = await prisma.domain.create({ data: { name: `import${Date.now()}.example`, ownerId: owner.id, verifiedAt: new Date() } });
-  const key = (await createApiKey(prisma, { principal: { kind: 'system', label: 'bench' } }, { userId: owner.id, name: 'bench', scopes: ['mailboxes:write'] })).key;
-  const app = await buildApp({ prisma, hasher, secret: 'bench-secret', config: defaultApiConfig({ argon2: DEFAULT_ARGON2_PARAMS, importMaxRows: Math.max(ROWS, 10_000) }) });
+  const key = (
+    await createApiKey(
+      prisma,
+      { principal: { kind: 'system', label: 'bench' } },
+      { userId: owner.id, name: 'bench', scopes: ['mailboxes:write'] },
+    )
+  ).key;
+  const app = await buildApp({
+    prisma,
+    hasher,
+    secret: 'bench-secret',
+    config: defaultApiConfig({ argon2: DEFAULT_ARGON2_PARAMS, importMaxRows: Math.max(ROWS, 10_000) }),
+  });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const csv = `address,password,displayName,quota\n${Array.from({ length: ROWS }, (_, i) => `user${i},given passphrase ${i} x9,User ${i},1 GB`).join('\n')}\n`;
 
-  console.log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  console.log(`argon2id m=${DEFAULT_ARGON2_PARAMS.memoryKib} KiB t=${DEFAULT_ARGON2_PARAMS.timeCost} p=${DEFAULT_ARGON2_PARAMS.parallelism}; hasher concurrency ${hasher.concurrency}, UV_THREADPOOL_SIZE ${threadPool}`);
+  console.log(
+    `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(
+    `argon2id m=${DEFAULT_ARGON2_PARAMS.memoryKib} KiB t=${DEFAULT_ARGON2_PARAMS.timeCost} p=${DEFAULT_ARGON2_PARAMS.parallelism}; hasher concurrency ${hasher.concurrency}, UV_THREADPOOL_SIZE ${threadPool}`,
+  );
   const before = await argon2Capacity(hasher.concurrency);
   console.log(`capacity before: ${before.toFixed(1)} hashes/s (${hasher.concurrency} parallel raw argon2.hash for ${CAPACITY_SECONDS} s)`);
 
   const t0 = performance.now();
-  const res = await fetch(`${address}/api/v1/domains/${domain.id}/mailboxes/import`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'text/csv' }, body: csv });
+  const res = await fetch(`${address}/api/v1/domains/${domain.id}/mailboxes/import`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'text/csv' },
+    body: csv,
+  });
   const body = (await res.json()) as { created?: number; code?: string };
   const seconds = (performance.now() - t0) / 1000;
   if (res.status !== 201 || body.created !== ROWS) throw new Error(`import failed: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
@@ -71,7 +95,9 @@ try {
     `import of ${ROWS} rows with given passwords: ${seconds.toFixed(1)} s, ${rate.toFixed(1)} rows/s; share of argon2 capacity ${(share * 100).toFixed(0)}% ` +
       `(vs capacity after: ${(shareAfter * 100).toFixed(0)}%) (target ≥ ${TARGET_SHARE * 100}%: ${share >= TARGET_SHARE ? 'MET' : 'MISSED'})`,
   );
-  console.log('bounds: argon2 (every row hashed once, hasher.hashMany keeps one hash per core in flight); then one transaction with createMany and one audit row per mailbox.');
+  console.log(
+    'bounds: argon2 (every row hashed once, hasher.hashMany keeps one hash per core in flight); then one transaction with createMany and one audit row per mailbox.',
+  );
   await app.close();
 } finally {
   await prisma.$disconnect();

@@ -39,7 +39,16 @@ interface CannonResult {
 
 /** Load with autocannon: as fast as CONNECTIONS connections go, or at `rate` requests/s offered over them. */
 function autocannon(url: string, headers: Record<string, string>, rate?: number): Promise<CannonResult> {
-  const args = ['-j', '-c', String(CONNECTIONS), '-d', String(DURATION_S), ...(rate ? ['-R', String(rate)] : []), ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]), url];
+  const args = [
+    '-j',
+    '-c',
+    String(CONNECTIONS),
+    '-d',
+    String(DURATION_S),
+    ...(rate ? ['-R', String(rate)] : []),
+    ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]),
+    url,
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(AUTOCANNON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -67,7 +76,9 @@ const prisma = createPrismaClient(db.url, { maxConnections: 10, applicationName:
 const hasher = createPasswordHasher(DEFAULT_ARGON2_PARAMS);
 try {
   // ---- data: one owner, one domain, 10,000 mailboxes inserted in bulk with one precomputed hash ----
-  const owner = await prisma.user.create({ data: { email: `bench-${Date.now()}@example.com`, passwordHash: await hasher.hash('bench owner passphrase'), role: 'OWNER' } });
+  const owner = await prisma.user.create({
+    data: { email: `bench-${Date.now()}@example.com`, passwordHash: await hasher.hash('bench owner passphrase'), role: 'OWNER' },
+  });
   const domain = await prisma.domain.create({ data: { name: `bench${Date.now()}.example`, ownerId: owner.id, verifiedAt: new Date() } });
   const mailboxHash = await hasher.hash('bench mailbox passphrase');
   const tInsert = Date.now();
@@ -85,7 +96,13 @@ try {
   }
   await prisma.$executeRawUnsafe('ANALYZE mailboxes');
   const insertMs = Date.now() - tInsert;
-  const key = (await createApiKey(prisma, { principal: { kind: 'system', label: 'bench' } }, { userId: owner.id, name: 'bench', scopes: ['mailboxes:write'] })).key;
+  const key = (
+    await createApiKey(
+      prisma,
+      { principal: { kind: 'system', label: 'bench' } },
+      { userId: owner.id, name: 'bench', scopes: ['mailboxes:write'] },
+    )
+  ).key;
 
   const app = await buildApp({ prisma, hasher, secret: 'bench-secret', config: defaultApiConfig({ argon2: DEFAULT_ARGON2_PARAMS }) });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -101,8 +118,15 @@ try {
     cursor = body.nextCursor;
   }
 
-  console.log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  console.log(`data: ${MAILBOXES} mailboxes in one domain, bulk-inserted in ${insertMs} ms; autocannon ${CONNECTIONS} connections × ${DURATION_S} s, API key auth\n`);
+  console.log(
+    `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(
+    `data: ${MAILBOXES} mailboxes in one domain, bulk-inserted in ${insertMs} ms; autocannon ${CONNECTIONS} connections × ${DURATION_S} s, API key auth\n`,
+  );
 
   // The targets are for pages of the list; the search is reported beside them.
   const runs: [string, string, boolean][] = [
@@ -120,7 +144,9 @@ try {
     const atRate = await autocannon(url, auth, TARGET_RPS);
     const bad = r.non2xx + r.errors + atRate.non2xx + atRate.errors;
     const rpsTarget = targeted ? ` (target ≥ ${TARGET_RPS}: ${verdict(r.requests.average >= TARGET_RPS)})` : ' (no target)';
-    const p99Target = targeted ? ` (target < ${TARGET_P99_MS} ms: ${verdict(atRate.latency.p99 < TARGET_P99_MS && atRate.requests.average >= TARGET_RPS * 0.98)})` : '';
+    const p99Target = targeted
+      ? ` (target < ${TARGET_P99_MS} ms: ${verdict(atRate.latency.p99 < TARGET_P99_MS && atRate.requests.average >= TARGET_RPS * 0.98)})`
+      : '';
     console.log(
       `GET ${label}: saturation ${Math.round(r.requests.average)} req/s${rpsTarget}, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms; ` +
         `at ${TARGET_RPS} req/s offered (${Math.round(atRate.requests.average)} served): p50 ${atRate.latency.p50} ms, p99 ${atRate.latency.p99} ms${p99Target}; ` +
@@ -128,7 +154,7 @@ try {
     );
   }
   console.log(
-    'bounds: each page is one SQL statement (domain visibility + keyset page on the unique (domain_id, local_part) index; the API key is verified once, then served from the in-process cache for API_KEY_CACHE_MS) plus ~20 KB of JSON; throughput is bounded by the one Node process (one core) and PostgreSQL sharing the 2 cores with the load generator and whatever else runs (see load average). The search is an ILIKE substring scan over the domain\'s 10,000 rows (no trigram index), so it is bounded by PostgreSQL CPU.',
+    "bounds: each page is one SQL statement (domain visibility + keyset page on the unique (domain_id, local_part) index; the API key is verified once, then served from the in-process cache for API_KEY_CACHE_MS) plus ~20 KB of JSON; throughput is bounded by the one Node process (one core) and PostgreSQL sharing the 2 cores with the load generator and whatever else runs (see load average). The search is an ILIKE substring scan over the domain's 10,000 rows (no trigram index), so it is bounded by PostgreSQL CPU.",
   );
 
   // ---- mailbox creations through the API (argon2id at the operator default m=19456 KiB, t=2, p=1) ----

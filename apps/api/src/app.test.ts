@@ -12,7 +12,10 @@ test('an owner signs in, adds a domain and a mailbox, and sees the usage in /me'
   const s = await login(t.app, owner.email, owner.password);
   const d = await call(t.app, s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example` });
   expect(d.statusCode, d.body).toBe(201);
-  const m = await call(t.app, s, 'POST', `/api/v1/domains/${d.json().id}/mailboxes`, { localPart: 'Alice', password: 'a much better password 1' });
+  const m = await call(t.app, s, 'POST', `/api/v1/domains/${d.json().id}/mailboxes`, {
+    localPart: 'Alice',
+    password: 'a much better password 1',
+  });
   expect(m.statusCode, m.body).toBe(201);
   const list = await call(t.app, s, 'GET', `/api/v1/domains/${d.json().id}/mailboxes`);
   expect(list.json().items[0].address).toMatch(/^alice@/);

@@ -53,7 +53,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200 },
     // Malformed URLs (bad percent-encoding, over-long path parameters) never reach a route: answer them as problems too.
     frameworkErrors: (err, req, reply) => {
-      sendProblem(reply, req, makeProblem('VALIDATION_FAILED', 'Malformed URL', { errors: [{ path: 'params', message: err.message.slice(0, 200), code: err.code }] }));
+      sendProblem(
+        reply,
+        req,
+        makeProblem('VALIDATION_FAILED', 'Malformed URL', {
+          errors: [{ path: 'params', message: err.message.slice(0, 200), code: err.code }],
+        }),
+      );
     },
   });
   app.setValidatorCompiler(validatorCompiler);
@@ -92,14 +98,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // 2. documentation (collects every route registered after it)
   if (deps.config.docs) await app.register(docsPlugin);
   // 3. authentication: API keys, session cookie, CSRF
-  await app.register(authPlugin, { prisma: deps.prisma, apiKeyCacheMs: deps.config.apiKeyCacheMs, credentialChanges: deps.credentialChanges });
+  await app.register(authPlugin, {
+    prisma: deps.prisma,
+    apiKeyCacheMs: deps.config.apiKeyCacheMs,
+    credentialChanges: deps.credentialChanges,
+  });
   // 4. routes
   await app.register(
     async (api) => {
       const zapp = api.withTypeProvider<ZodTypeProvider>();
       // Changes to keys and accounts drop cached API key verifications before the reply leaves.
       api.addHook('onSend', async (req, reply, payload) => {
-        if (req.method !== 'GET' && reply.statusCode < 400 && /^\/api\/v1\/(owners|api-keys|me\/password)/.test(req.routeOptions.url ?? '')) app.invalidateCredentials();
+        if (req.method !== 'GET' && reply.statusCode < 400 && /^\/api\/v1\/(owners|api-keys|me\/password)/.test(req.routeOptions.url ?? ''))
+          app.invalidateCredentials();
         return payload;
       });
       await authRoutes(zapp, ctx);

@@ -23,17 +23,24 @@ async function serve(trusted: string, sessionCookieSecure = false): Promise<Serv
 /** POST /auth/login over a real connection from 127.0.0.1; header values given as arrays go out as repeated lines. */
 function postLogin(s: Served, body: { email: string; password: string }, headers: Record<string, string | string[]> = {}) {
   return new Promise<{ status: number; setCookie: string[] }>((resolve, reject) => {
-    const req = http.request(`${s.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode!, setCookie: res.headers['set-cookie'] ?? [] }));
-    });
+    const req = http.request(
+      `${s.url}/api/v1/auth/login`,
+      { method: 'POST', headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode!, setCookie: res.headers['set-cookie'] ?? [] }));
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
 }
 
 /** Signs a fresh owner in and returns the address the API recorded for it (audit event and session row). */
-async function recordedAddress(s: Served, headers: Record<string, string | string[]>): Promise<{ audit: string | null; session: string | null }> {
+async function recordedAddress(
+  s: Served,
+  headers: Record<string, string | string[]>,
+): Promise<{ audit: string | null; session: string | null }> {
   const owner = await createUser(s.t);
   const res = await postLogin(s, { email: owner.email, password: owner.password }, headers);
   expect(res.status).toBe(200);
@@ -64,10 +71,15 @@ afterAll(async () => {
 describe('X-Forwarded-For from a peer that is not a trusted proxy', () => {
   test('is ignored: the audit log, the session and the throttle carry the real peer (127.0.0.1)', async () => {
     const forged = forgedIp();
-    expect(await recordedAddress(untrusted, { 'x-forwarded-for': forged, 'x-real-ip': forged, forwarded: `for=${forged}` })).toEqual({ audit: '127.0.0.1', session: '127.0.0.1' });
+    expect(await recordedAddress(untrusted, { 'x-forwarded-for': forged, 'x-real-ip': forged, forwarded: `for=${forged}` })).toEqual({
+      audit: '127.0.0.1',
+      session: '127.0.0.1',
+    });
 
     const owner = await createUser(untrusted.t);
-    expect((await postLogin(untrusted, { email: owner.email, password: 'a wrong password' }, { 'x-forwarded-for': forged })).status).toBe(401);
+    expect((await postLogin(untrusted, { email: owner.email, password: 'a wrong password' }, { 'x-forwarded-for': forged })).status).toBe(
+      401,
+    );
     expect(await throttleRow(untrusted, forged)).toBeNull();
     expect(await throttleRow(untrusted, '127.0.0.1')).not.toBeNull();
   });
@@ -78,7 +90,9 @@ describe('X-Forwarded-For from a trusted proxy', () => {
     const client = forgedIp();
     expect(await recordedAddress(trusted, { 'x-forwarded-for': client })).toEqual({ audit: client, session: client });
     const owner = await createUser(trusted.t);
-    expect((await postLogin(trusted, { email: owner.email, password: 'a wrong password' }, { 'x-forwarded-for': client })).status).toBe(401);
+    expect((await postLogin(trusted, { email: owner.email, password: 'a wrong password' }, { 'x-forwarded-for': client })).status).toBe(
+      401,
+    );
     expect((await throttleRow(trusted, client))?.failures).toBe(1);
   });
 
@@ -125,7 +139,8 @@ describe('the session cookie is Secure when the original request was HTTPS', () 
 });
 
 test('API_TRUSTED_PROXIES has no "trust everyone"; the old API_TRUST_PROXY is refused by name, not ignored', () => {
-  for (const v of ['true', '*', '0.0.0.0/-1']) expect(() => parseEnv(apiEnvSchema, { API_TRUSTED_PROXIES: v }), v).toThrow(/API_TRUSTED_PROXIES/);
+  for (const v of ['true', '*', '0.0.0.0/-1'])
+    expect(() => parseEnv(apiEnvSchema, { API_TRUSTED_PROXIES: v }), v).toThrow(/API_TRUSTED_PROXIES/);
   expect(() => parseEnv(apiEnvSchema, { API_TRUST_PROXY: 'true' })).toThrow(/API_TRUST_PROXY: renamed to API_TRUSTED_PROXIES/);
   expect(parseEnv(apiEnvSchema, {}).API_TRUSTED_PROXIES).toBe('loopback');
 });

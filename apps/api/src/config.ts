@@ -4,7 +4,15 @@ import { TWO_FACTOR_POLICIES, type Argon2Limits, type Argon2Params, type TwoFact
 import type { ClientSettings } from '@mailroom/core/schemas';
 import { parseTrustedProxies, type TrustedProxies } from '@mailroom/core/forwarded';
 import {
-  argon2Params, baseEnvSchema, domainOnboardingConfig, parseEnv, positiveIntSchema, nonNegativeIntSchema, boolSchema, optionalStringSchema, portSchema,
+  argon2Params,
+  baseEnvSchema,
+  domainOnboardingConfig,
+  parseEnv,
+  positiveIntSchema,
+  nonNegativeIntSchema,
+  boolSchema,
+  optionalStringSchema,
+  portSchema,
   type DomainOnboardingConfig,
 } from '@mailroom/runtime';
 
@@ -23,7 +31,10 @@ const trustedProxiesSchema = z
     { message: 'comma-separated IP addresses, CIDR ranges, "loopback", "private" or "none"' },
   );
 
-type WebAuthnEnv = Pick<ApiEnv, 'WEBAUTHN_RP_ID' | 'WEBAUTHN_ORIGIN' | 'MAILROOM_WEB_HOST' | 'MAILROOM_PUBLIC_HOST' | 'MAILROOM_HOST' | 'WEB_PORT'>;
+type WebAuthnEnv = Pick<
+  ApiEnv,
+  'WEBAUTHN_RP_ID' | 'WEBAUTHN_ORIGIN' | 'MAILROOM_WEB_HOST' | 'MAILROOM_PUBLIC_HOST' | 'MAILROOM_HOST' | 'WEB_PORT'
+>;
 
 const isLocalhost = (host: string) => host === 'localhost' || host.endsWith('.localhost');
 
@@ -43,16 +54,22 @@ export function resolveWebAuthn(env: WebAuthnEnv): { rpId: string; origins: stri
   }
   const raw = env.WEBAUTHN_ORIGIN ?? (isLocalhost(rpId) ? `http://localhost:${env.WEB_PORT}` : `https://${rpId}`);
   const origins: string[] = [];
-  for (const o of raw.split(',').map((v) => v.trim()).filter(Boolean)) {
+  for (const o of raw
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean)) {
     let url: URL;
     try {
       url = new URL(o);
     } catch {
       return { error: `WEBAUTHN_ORIGIN: "${o.slice(0, 80)}" is not a URL` };
     }
-    if (url.origin !== o.replace(/\/$/, '')) return { error: `WEBAUTHN_ORIGIN: "${o.slice(0, 80)}" must be scheme://host[:port] only (e.g. ${url.origin})` };
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLocalhost(url.hostname))) return { error: `WEBAUTHN_ORIGIN: "${o.slice(0, 80)}" must use https (plain http only for localhost)` };
-    if (url.hostname !== rpId && !url.hostname.endsWith(`.${rpId}`)) return { error: `WEBAUTHN_ORIGIN: the host of "${o.slice(0, 80)}" must be WEBAUTHN_RP_ID (${rpId}) or a subdomain of it` };
+    if (url.origin !== o.replace(/\/$/, ''))
+      return { error: `WEBAUTHN_ORIGIN: "${o.slice(0, 80)}" must be scheme://host[:port] only (e.g. ${url.origin})` };
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLocalhost(url.hostname)))
+      return { error: `WEBAUTHN_ORIGIN: "${o.slice(0, 80)}" must use https (plain http only for localhost)` };
+    if (url.hostname !== rpId && !url.hostname.endsWith(`.${rpId}`))
+      return { error: `WEBAUTHN_ORIGIN: the host of "${o.slice(0, 80)}" must be WEBAUTHN_RP_ID (${rpId}) or a subdomain of it` };
     origins.push(url.origin);
   }
   if (!origins.length) return { error: 'WEBAUTHN_ORIGIN: at least one origin is needed' };
@@ -60,58 +77,62 @@ export function resolveWebAuthn(env: WebAuthnEnv): { rpId: string; origins: stri
 }
 
 /** The API's environment: parsed once in main.ts and passed down. */
-export const apiEnvSchema = baseEnvSchema.extend({
-  /** Minimum length of new passwords (users and mailboxes). */
-  PASSWORD_MIN_LENGTH: z.coerce.number().int().min(6).max(128).default(10),
-  /** Lifetime of a browser session. */
-  SESSION_TTL_HOURS: positiveIntSchema.max(24 * 90).default(12),
-  /**
-   * The proxies whose X-Forwarded-For/-Proto are believed (the panel's server, which proxies `/api`): addresses, CIDR
-   * ranges, `loopback`, `private` or `none`. Everyone else is the client, whatever its headers say.
-   */
-  API_TRUSTED_PROXIES: trustedProxiesSchema.default('loopback'),
-  /** The old name took `true` (trust every client's X-Forwarded-For): refused so a stale setting is not silently ignored. */
-  API_TRUST_PROXY: z.undefined({ error: 'renamed to API_TRUSTED_PROXIES (addresses or CIDR ranges; "true" is no longer accepted)' }).optional(),
-  /** Mark the session cookie Secure on every response, not only when the request came over HTTPS. */
-  SESSION_COOKIE_SECURE: boolSchema.default(false),
-  /** Largest request body accepted. */
-  API_BODY_LIMIT_BYTES: positiveIntSchema.max(16 * 1024 * 1024).default(64 * 1024),
-  /** Largest mailbox CSV import body (POST …/mailboxes/import); beyond it 413 PAYLOAD_TOO_LARGE. */
-  API_IMPORT_MAX_BYTES: positiveIntSchema.max(256 * 1024 * 1024).default(8 * 1024 * 1024),
-  /** Most mailbox rows one CSV import takes; beyond it 413 TOO_MANY_ROWS. */
-  API_IMPORT_MAX_ROWS: positiveIntSchema.max(100_000).default(10_000),
-  /** Login throttle delays up to this long are waited out; longer ones answer 429 THROTTLED with Retry-After. */
-  LOGIN_THROTTLE_WAIT_MAX_MS: nonNegativeIntSchema.max(15_000).default(2_000),
-  /** How long a verified API key is remembered in this process (0 disables); see plugins/auth.ts. */
-  API_KEY_CACHE_MS: nonNegativeIntSchema.max(60_000).default(2_000),
-  /** Pooled database connections of this API process (see README "Running at scale": connection budget). */
-  API_DB_CONNECTIONS: positiveIntSchema.max(1000).default(10),
-  /**
-   * Where the API LISTENs for credential changes (one connection per process): PostgreSQL itself or a session-pooling
-   * PgBouncer, never a transaction-pooling one. Unset = DATABASE_URL.
-   */
-  DATABASE_DIRECT_URL: baseEnvSchema.shape.DATABASE_URL,
-  /** Serve /api/docs and /api/openapi.json. */
-  API_DOCS: boolSchema.default(true),
-  /** The operator's SMTP submission server, named in autoconfig answers and profiles (Mailroom offers none). */
-  MAILROOM_SMTP_SUBMISSION_HOST: optionalStringSchema,
-  MAILROOM_SMTP_SUBMISSION_PORT: portSchema.min(1).default(587),
-  /** `starttls` (port 587) or `tls` (implicit TLS, port 465). */
-  MAILROOM_SMTP_SUBMISSION_SECURITY: z.enum(['starttls', 'tls']).default('starttls'),
-  /** Passkeys: the relying party ID (default: the panel's host; see resolveWebAuthn). */
-  WEBAUTHN_RP_ID: optionalStringSchema,
-  /** Passkeys: the panel's origin(s), comma-separated scheme://host[:port] (default https://<RP ID>). */
-  WEBAUTHN_ORIGIN: optionalStringSchema,
-  /** Passkeys: the name authenticators show for this service. */
-  WEBAUTHN_RP_NAME: z.string().trim().min(1).max(100).default('Mailroom'),
-  /** Passkeys: how long a registration or sign-in challenge may be answered. */
-  WEBAUTHN_CHALLENGE_TTL_SECONDS: z.coerce.number().int().min(30).max(900).default(300),
-  /** Who must sign in with a second factor: `off`, `admins`, or `all` (admins, owners and mailbox users). */
-  MAILROOM_REQUIRE_2FA: z.enum(TWO_FACTOR_POLICIES).default('off'),
-}).superRefine((env, ctx) => {
-  const r = resolveWebAuthn(env);
-  if ('error' in r) ctx.addIssue({ code: 'custom', message: r.error, path: [r.error.split(':')[0]!] });
-});
+export const apiEnvSchema = baseEnvSchema
+  .extend({
+    /** Minimum length of new passwords (users and mailboxes). */
+    PASSWORD_MIN_LENGTH: z.coerce.number().int().min(6).max(128).default(10),
+    /** Lifetime of a browser session. */
+    SESSION_TTL_HOURS: positiveIntSchema.max(24 * 90).default(12),
+    /**
+     * The proxies whose X-Forwarded-For/-Proto are believed (the panel's server, which proxies `/api`): addresses, CIDR
+     * ranges, `loopback`, `private` or `none`. Everyone else is the client, whatever its headers say.
+     */
+    API_TRUSTED_PROXIES: trustedProxiesSchema.default('loopback'),
+    /** The old name took `true` (trust every client's X-Forwarded-For): refused so a stale setting is not silently ignored. */
+    API_TRUST_PROXY: z
+      .undefined({ error: 'renamed to API_TRUSTED_PROXIES (addresses or CIDR ranges; "true" is no longer accepted)' })
+      .optional(),
+    /** Mark the session cookie Secure on every response, not only when the request came over HTTPS. */
+    SESSION_COOKIE_SECURE: boolSchema.default(false),
+    /** Largest request body accepted. */
+    API_BODY_LIMIT_BYTES: positiveIntSchema.max(16 * 1024 * 1024).default(64 * 1024),
+    /** Largest mailbox CSV import body (POST …/mailboxes/import); beyond it 413 PAYLOAD_TOO_LARGE. */
+    API_IMPORT_MAX_BYTES: positiveIntSchema.max(256 * 1024 * 1024).default(8 * 1024 * 1024),
+    /** Most mailbox rows one CSV import takes; beyond it 413 TOO_MANY_ROWS. */
+    API_IMPORT_MAX_ROWS: positiveIntSchema.max(100_000).default(10_000),
+    /** Login throttle delays up to this long are waited out; longer ones answer 429 THROTTLED with Retry-After. */
+    LOGIN_THROTTLE_WAIT_MAX_MS: nonNegativeIntSchema.max(15_000).default(2_000),
+    /** How long a verified API key is remembered in this process (0 disables); see plugins/auth.ts. */
+    API_KEY_CACHE_MS: nonNegativeIntSchema.max(60_000).default(2_000),
+    /** Pooled database connections of this API process (see README "Running at scale": connection budget). */
+    API_DB_CONNECTIONS: positiveIntSchema.max(1000).default(10),
+    /**
+     * Where the API LISTENs for credential changes (one connection per process): PostgreSQL itself or a session-pooling
+     * PgBouncer, never a transaction-pooling one. Unset = DATABASE_URL.
+     */
+    DATABASE_DIRECT_URL: baseEnvSchema.shape.DATABASE_URL,
+    /** Serve /api/docs and /api/openapi.json. */
+    API_DOCS: boolSchema.default(true),
+    /** The operator's SMTP submission server, named in autoconfig answers and profiles (Mailroom offers none). */
+    MAILROOM_SMTP_SUBMISSION_HOST: optionalStringSchema,
+    MAILROOM_SMTP_SUBMISSION_PORT: portSchema.min(1).default(587),
+    /** `starttls` (port 587) or `tls` (implicit TLS, port 465). */
+    MAILROOM_SMTP_SUBMISSION_SECURITY: z.enum(['starttls', 'tls']).default('starttls'),
+    /** Passkeys: the relying party ID (default: the panel's host; see resolveWebAuthn). */
+    WEBAUTHN_RP_ID: optionalStringSchema,
+    /** Passkeys: the panel's origin(s), comma-separated scheme://host[:port] (default https://<RP ID>). */
+    WEBAUTHN_ORIGIN: optionalStringSchema,
+    /** Passkeys: the name authenticators show for this service. */
+    WEBAUTHN_RP_NAME: z.string().trim().min(1).max(100).default('Mailroom'),
+    /** Passkeys: how long a registration or sign-in challenge may be answered. */
+    WEBAUTHN_CHALLENGE_TTL_SECONDS: z.coerce.number().int().min(30).max(900).default(300),
+    /** Who must sign in with a second factor: `off`, `admins`, or `all` (admins, owners and mailbox users). */
+    MAILROOM_REQUIRE_2FA: z.enum(TWO_FACTOR_POLICIES).default('off'),
+  })
+  .superRefine((env, ctx) => {
+    const r = resolveWebAuthn(env);
+    if ('error' in r) ctx.addIssue({ code: 'custom', message: r.error, path: [r.error.split(':')[0]!] });
+  });
 export type ApiEnv = z.infer<typeof apiEnvSchema>;
 
 export interface ApiConfig {
@@ -163,7 +184,11 @@ export function toApiConfig(env: ApiEnv): ApiConfig {
       pop3Port: env.MAILROOM_PUBLIC_POP3_PORT,
       pop3sPort: env.MAILROOM_PUBLIC_POP3S_PORT,
       submission: env.MAILROOM_SMTP_SUBMISSION_HOST
-        ? { host: env.MAILROOM_SMTP_SUBMISSION_HOST, port: env.MAILROOM_SMTP_SUBMISSION_PORT, security: env.MAILROOM_SMTP_SUBMISSION_SECURITY }
+        ? {
+            host: env.MAILROOM_SMTP_SUBMISSION_HOST,
+            port: env.MAILROOM_SMTP_SUBMISSION_PORT,
+            security: env.MAILROOM_SMTP_SUBMISSION_SECURITY,
+          }
         : null,
     },
     onboarding: domainOnboardingConfig(env),

@@ -118,7 +118,10 @@ describe('API key cache across API processes (LISTEN/NOTIFY)', () => {
   });
 
   it('payloads it does not understand drop the whole cache (fail safe)', () => {
-    expect(parseCredentialChange('api_key:0191e6f4-0000-7000-8000-000000000000')).toEqual({ kind: 'api_key', id: '0191e6f4-0000-7000-8000-000000000000' });
+    expect(parseCredentialChange('api_key:0191e6f4-0000-7000-8000-000000000000')).toEqual({
+      kind: 'api_key',
+      id: '0191e6f4-0000-7000-8000-000000000000',
+    });
     expect(parseCredentialChange('user:x')).toEqual({ kind: 'all' });
     expect(parseCredentialChange('')).toEqual({ kind: 'all' });
   });
@@ -129,8 +132,15 @@ describe('API_DB_CONNECTIONS and DATABASE_DIRECT_URL', () => {
     const defaults = parseEnv(apiEnvSchema, {});
     expect(defaults.API_DB_CONNECTIONS).toBe(10);
     expect(defaults.DATABASE_DIRECT_URL).toBeUndefined();
-    expect(parseEnv(apiEnvSchema, { API_DB_CONNECTIONS: '3', DATABASE_DIRECT_URL: 'postgresql://u:p@db:5432/m' })).toMatchObject({ API_DB_CONNECTIONS: 3 });
-    for (const [name, value] of [['API_DB_CONNECTIONS', '0'], ['API_DB_CONNECTIONS', '1001'], ['API_DB_CONNECTIONS', 'many'], ['DATABASE_DIRECT_URL', 'mysql://u:secretpw@db/m']]) {
+    expect(parseEnv(apiEnvSchema, { API_DB_CONNECTIONS: '3', DATABASE_DIRECT_URL: 'postgresql://u:p@db:5432/m' })).toMatchObject({
+      API_DB_CONNECTIONS: 3,
+    });
+    for (const [name, value] of [
+      ['API_DB_CONNECTIONS', '0'],
+      ['API_DB_CONNECTIONS', '1001'],
+      ['API_DB_CONNECTIONS', 'many'],
+      ['DATABASE_DIRECT_URL', 'mysql://u:secretpw@db/m'],
+    ]) {
       const err = (() => {
         try {
           parseEnv(apiEnvSchema, { [name!]: value! });

@@ -16,8 +16,12 @@ beforeAll(async () => {
   const admin = await createUser(t, { role: 'ADMIN' });
   key = await createKey(t.prisma, admin.id, [...API_KEY_SCOPES]);
   const domain = await t.prisma.domain.create({ data: { name: `${uniqueName('fz')}.example`, ownerId: admin.id, verifiedAt: new Date() } });
-  const mailbox = await t.prisma.mailbox.create({ data: { id: newId(), domainId: domain.id, localPart: 'fuzz', passwordHash: await t.hasher.hash('fuzz passphrase 1') } });
-  const alias = await t.prisma.alias.create({ data: { domainId: domain.id, localPart: 'fuzzalias', destinations: { create: [{ mailboxId: mailbox.id }] } } });
+  const mailbox = await t.prisma.mailbox.create({
+    data: { id: newId(), domainId: domain.id, localPart: 'fuzz', passwordHash: await t.hasher.hash('fuzz passphrase 1') },
+  });
+  const alias = await t.prisma.alias.create({
+    data: { domainId: domain.id, localPart: 'fuzzalias', destinations: { create: [{ mailboxId: mailbox.id }] } },
+  });
   const owner = await createUser(t);
   const apiKey = await t.prisma.apiKey.findFirstOrThrow({ where: { userId: admin.id } });
   ids = { domainId: domain.id, mailboxId: mailbox.id, aliasId: alias.id, ownerId: owner.id, apiKeyId: apiKey.id };
@@ -31,7 +35,7 @@ const ROUTES = EXPECTED_OPERATIONS.map((op) => {
 });
 
 function fill(path: string, override?: string): string {
-  return path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(override ?? (ids[name] ?? newId())));
+  return path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(override ?? ids[name] ?? newId()));
 }
 
 /** Deletes target an id that does not exist, so a valid-by-chance request never removes the fixtures. */
@@ -59,7 +63,21 @@ function assertNoServerError(res: { statusCode: number; headers: Record<string, 
 const hostileString = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 30 }),
-  fc.constantFrom('', ' ', '\u0000', '../../etc/passwd', "' OR 1=1 --", '<script>', 'a'.repeat(5000), '😀@😀.😀', 'xn--', '-1', '1e309', 'null', '01900000-0000-7000-8000-000000000000'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\u0000',
+    '../../etc/passwd',
+    "' OR 1=1 --",
+    '<script>',
+    'a'.repeat(5000),
+    '😀@😀.😀',
+    'xn--',
+    '-1',
+    '1e309',
+    'null',
+    '01900000-0000-7000-8000-000000000000',
+  ),
 );
 const jsonValue = fc.letrec((tie) => ({
   value: fc.oneof(
@@ -75,7 +93,29 @@ const jsonValue = fc.letrec((tie) => ({
   ),
 })).value;
 
-const FIELD_NAMES = ['email', 'password', 'name', 'localPart', 'displayName', 'quotaBytes', 'ownerId', 'destinations', 'scopes', 'domainIds', 'expiresAt', 'enabled', 'active', 'maxDomains', 'maxMailboxes', 'maxStorageBytes', 'defaultQuotaBytes', 'description', 'currentPassword', 'newPassword', 'disabled'];
+const FIELD_NAMES = [
+  'email',
+  'password',
+  'name',
+  'localPart',
+  'displayName',
+  'quotaBytes',
+  'ownerId',
+  'destinations',
+  'scopes',
+  'domainIds',
+  'expiresAt',
+  'enabled',
+  'active',
+  'maxDomains',
+  'maxMailboxes',
+  'maxStorageBytes',
+  'defaultQuotaBytes',
+  'description',
+  'currentPassword',
+  'newPassword',
+  'disabled',
+];
 const plausibleBody = fc.dictionary(fc.constantFrom(...FIELD_NAMES), jsonValue, { maxKeys: 6 });
 
 const RUNS = 15;
@@ -91,7 +131,8 @@ describe('malformed input never yields a 5xx', () => {
             const res = await send(method, fill(path), { payload: JSON.stringify(body) });
             assertNoServerError(res, label);
             // Not an object at all: always refused.
-            if (path !== '/api/v1/auth/logout' && (body === null || typeof body !== 'object' || Array.isArray(body))) expect(res.statusCode, label).toBeGreaterThanOrEqual(400);
+            if (path !== '/api/v1/auth/logout' && (body === null || typeof body !== 'object' || Array.isArray(body)))
+              expect(res.statusCode, label).toBeGreaterThanOrEqual(400);
           }),
           { numRuns: RUNS },
         );
@@ -99,11 +140,28 @@ describe('malformed input never yields a 5xx', () => {
 
       test(`${label}: broken JSON and wrong content types are 4xx`, async () => {
         await fc.assert(
-          fc.asyncProperty(fc.string({ maxLength: 60 }).filter((s) => { try { JSON.parse(s); return false; } catch { return true; } }), fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml'), async (payload, contentType) => {
-            const res = await send(method, fill(path), { payload, contentType });
-            assertNoServerError(res, label);
-            expect(res.statusCode, label).toBeGreaterThanOrEqual(400);
-          }),
+          fc.asyncProperty(
+            fc.string({ maxLength: 60 }).filter((s) => {
+              try {
+                JSON.parse(s);
+                return false;
+              } catch {
+                return true;
+              }
+            }),
+            fc.constantFrom(
+              'application/json',
+              'text/plain',
+              'application/x-www-form-urlencoded',
+              'multipart/form-data; boundary=x',
+              'application/xml',
+            ),
+            async (payload, contentType) => {
+              const res = await send(method, fill(path), { payload, contentType });
+              assertNoServerError(res, label);
+              expect(res.statusCode, label).toBeGreaterThanOrEqual(400);
+            },
+          ),
           { numRuns: RUNS },
         );
       });
@@ -112,22 +170,43 @@ describe('malformed input never yields a 5xx', () => {
     if (path.includes('{')) {
       test(`${label}: malformed path ids are 4xx`, async () => {
         await fc.assert(
-          fc.asyncProperty(hostileString.filter((s) => s.length > 0 && !/^[0-9a-f-]{36}$/i.test(s)), async (bad) => {
-            const res = await send(method, fill(path, bad), method === 'GET' || method === 'DELETE' ? {} : { payload: '{}' });
-            assertNoServerError(res, label);
-            expect(res.statusCode, label).toBeGreaterThanOrEqual(400);
-          }),
+          fc.asyncProperty(
+            hostileString.filter((s) => s.length > 0 && !/^[0-9a-f-]{36}$/i.test(s)),
+            async (bad) => {
+              const res = await send(method, fill(path, bad), method === 'GET' || method === 'DELETE' ? {} : { payload: '{}' });
+              assertNoServerError(res, label);
+              expect(res.statusCode, label).toBeGreaterThanOrEqual(400);
+            },
+          ),
           { numRuns: RUNS },
         );
       });
     }
 
     test(`${label}: arbitrary query strings`, async () => {
-      const key = fc.constantFrom('limit', 'cursor', 'q', 'force', 'ownerId', 'userId', 'actorId', 'targetId', 'targetType', 'action', 'from', 'to', 'x');
+      const key = fc.constantFrom(
+        'limit',
+        'cursor',
+        'q',
+        'force',
+        'ownerId',
+        'userId',
+        'actorId',
+        'targetId',
+        'targetType',
+        'action',
+        'from',
+        'to',
+        'x',
+      );
       await fc.assert(
         fc.asyncProperty(fc.dictionary(key, hostileString, { maxKeys: 4 }), async (query) => {
           const qs = new URLSearchParams(query).toString();
-          const res = await send(method, `${safeFill(method, path)}?${qs}`, method === 'GET' || method === 'DELETE' ? {} : { payload: '{}' });
+          const res = await send(
+            method,
+            `${safeFill(method, path)}?${qs}`,
+            method === 'GET' || method === 'DELETE' ? {} : { payload: '{}' },
+          );
           assertNoServerError(res, label);
         }),
         { numRuns: RUNS },
@@ -136,14 +215,36 @@ describe('malformed input never yields a 5xx', () => {
   }
 
   test('invalid limits and cursors on lists are 400 VALIDATION_FAILED', async () => {
-    const singles = new Set(['/api/v1/me', '/api/v1/me/2fa', '/api/v1/me/passkeys', '/api/v1/auth/sessions', '/api/v1/mailboxes/{mailboxId}/app-passwords', '/api/v1/client-settings', '/api/autoconfig/mail/config-v1.1.xml', '/api/v1/domains/{domainId}/dns', '/api/v1/domains/summary', '/api/v1/webhooks/event-types']);
-    const lists = ROUTES.filter((r) => r.method === 'GET' && !r.path.endsWith('}') && !r.path.endsWith('/mobileconfig') && !/\/(mbox|eml)$/.test(r.path) && !singles.has(r.path));
+    const singles = new Set([
+      '/api/v1/me',
+      '/api/v1/me/2fa',
+      '/api/v1/me/passkeys',
+      '/api/v1/auth/sessions',
+      '/api/v1/mailboxes/{mailboxId}/app-passwords',
+      '/api/v1/client-settings',
+      '/api/autoconfig/mail/config-v1.1.xml',
+      '/api/v1/domains/{domainId}/dns',
+      '/api/v1/domains/summary',
+      '/api/v1/webhooks/event-types',
+    ]);
+    const lists = ROUTES.filter(
+      (r) =>
+        r.method === 'GET' &&
+        !r.path.endsWith('}') &&
+        !r.path.endsWith('/mobileconfig') &&
+        !/\/(mbox|eml)$/.test(r.path) &&
+        !singles.has(r.path),
+    );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...lists), fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 201 }), fc.constantFrom('abc', '1.5', '')), async (route, limit) => {
-        const res = await send('GET', `${fill(route.path)}?limit=${encodeURIComponent(String(limit))}`);
-        expect(res.statusCode).toBe(400);
-        expect(res.json().code).toBe('VALIDATION_FAILED');
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...lists),
+        fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 201 }), fc.constantFrom('abc', '1.5', '')),
+        async (route, limit) => {
+          const res = await send('GET', `${fill(route.path)}?limit=${encodeURIComponent(String(limit))}`);
+          expect(res.statusCode).toBe(400);
+          expect(res.json().code).toBe('VALIDATION_FAILED');
+        },
+      ),
       { numRuns: 40 },
     );
     await fc.assert(

@@ -43,13 +43,21 @@ describe('infrastructure', () => {
   });
 
   test('every response carries a request id (echoing a sane incoming one) and security headers, and no CORS grant', async () => {
-    const res = await t.app.inject({ method: 'GET', url: '/api/v1/me', headers: { 'x-request-id': 'abc-123', origin: 'https://evil.example' } });
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/me',
+      headers: { 'x-request-id': 'abc-123', origin: 'https://evil.example' },
+    });
     expect(res.headers['x-request-id']).toBe('abc-123');
     expect(res.json().requestId).toBe('abc-123');
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'");
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
-    const pre = await t.app.inject({ method: 'OPTIONS', url: '/api/v1/domains', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const pre = await t.app.inject({
+      method: 'OPTIONS',
+      url: '/api/v1/domains',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(pre.headers['access-control-allow-origin']).toBeUndefined();
     const odd = await t.app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'bad id\twith spaces' } });
     expect(odd.headers['x-request-id']).not.toContain(' ');
@@ -66,13 +74,28 @@ describe('infrastructure', () => {
     const owner = await createUser(t);
     const s = await login(t.app, owner.email, owner.password);
     const headers = { cookie: s.cookie, 'x-csrf-token': s.csrf };
-    const bad = await t.app.inject({ method: 'POST', url: '/api/v1/domains', headers: { ...headers, 'content-type': 'application/json' }, payload: '{"name":' });
+    const bad = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/domains',
+      headers: { ...headers, 'content-type': 'application/json' },
+      payload: '{"name":',
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().code).toBe('VALIDATION_FAILED');
-    const text = await t.app.inject({ method: 'POST', url: '/api/v1/domains', headers: { ...headers, 'content-type': 'text/plain' }, payload: 'name=x' });
+    const text = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/domains',
+      headers: { ...headers, 'content-type': 'text/plain' },
+      payload: 'name=x',
+    });
     expect(text.statusCode).toBe(415);
     expect(text.json().code).toBe('UNSUPPORTED_MEDIA_TYPE');
-    const big = await t.app.inject({ method: 'POST', url: '/api/v1/domains', headers: { ...headers, 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'x'.repeat(10_000) }) });
+    const big = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/domains',
+      headers: { ...headers, 'content-type': 'application/json' },
+      payload: JSON.stringify({ name: 'x'.repeat(10_000) }),
+    });
     expect(big.statusCode).toBe(413);
     expect(big.json().code).toBe('PAYLOAD_TOO_LARGE');
   });
@@ -80,7 +103,12 @@ describe('infrastructure', () => {
   test('validation errors list each invalid field', async () => {
     const owner = await createUser(t);
     const s = await login(t.app, owner.email, owner.password);
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/domains', headers: { cookie: s.cookie, 'x-csrf-token': s.csrf }, payload: { name: 5, defaultQuotaBytes: -1 } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/domains',
+      headers: { cookie: s.cookie, 'x-csrf-token': s.csrf },
+      payload: { name: 5, defaultQuotaBytes: -1 },
+    });
     expect(res.statusCode).toBe(400);
     const paths = (res.json().errors as { path: string }[]).map((e) => e.path).sort();
     expect(paths).toEqual(['body.defaultQuotaBytes', 'body.name']);

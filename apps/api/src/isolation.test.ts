@@ -84,7 +84,9 @@ async function insertMailbox(domainId: string, localPart = uniqueName('m')): Pro
 /** A key row written directly, as keys created before restricted keys lost owners:* were: every scope and domains. */
 async function insertLegacyKey(userId: string, domainIds: string[]): Promise<string> {
   const g = generateApiKey();
-  await t.prisma.apiKey.create({ data: { userId, name: 'legacy', prefix: g.prefix, secretHash: g.secretHash, scopes: [...API_KEY_SCOPES], domainIds } });
+  await t.prisma.apiKey.create({
+    data: { userId, name: 'legacy', prefix: g.prefix, secretHash: g.secretHash, scopes: [...API_KEY_SCOPES], domainIds },
+  });
   return g.key;
 }
 
@@ -103,10 +105,23 @@ beforeAll(async () => {
   mailboxA = { id: await insertMailbox(d.id, 'target') };
   mailboxOtherA = { id: await insertMailbox(otherA.id, 'elsewhere') };
   await insertMailbox(d.id, 'user');
-  aliasA = await t.prisma.alias.create({ data: { domainId: d.id, localPart: 'alias', destinations: { create: [{ mailboxId: mailboxA.id }] } } });
-  keyOfA = (await t.prisma.apiKey.findFirstOrThrow({ where: { id: (await createKeyRow(a.id)) } }));
+  aliasA = await t.prisma.alias.create({
+    data: { domainId: d.id, localPart: 'alias', destinations: { create: [{ mailboxId: mailboxA.id }] } },
+  });
+  keyOfA = await t.prisma.apiKey.findFirstOrThrow({ where: { id: await createKeyRow(a.id) } });
   // Audit events about domain A exist (written by owner A).
-  await t.prisma.auditEvent.create({ data: { actorType: 'user', actorId: a.id, actorLabel: a.email, ownerId: a.id, action: 'domain.update', targetType: 'domain', targetId: d.id, details: { domainId: d.id } } });
+  await t.prisma.auditEvent.create({
+    data: {
+      actorType: 'user',
+      actorId: a.id,
+      actorLabel: a.email,
+      ownerId: a.id,
+      action: 'domain.update',
+      targetType: 'domain',
+      targetId: d.id,
+      details: { domainId: d.id },
+    },
+  });
 
   whos.push({ name: 'admin', user: 'admin', creds: await login(t.app, admin.email, admin.password) });
   whos.push({ name: 'owner A', user: 'A', creds: await login(t.app, a.email, a.password) });
@@ -114,31 +129,85 @@ beforeAll(async () => {
   whos.push({ name: 'mailbox user', user: 'mailbox', creds: await login(t.app, `user@${d.name}`, PW) });
   for (const scope of API_KEY_SCOPES) {
     const adminScope = scope.startsWith('owners:');
-    whos.push({ name: `${adminScope ? 'admin' : 'owner A'} key [${scope}]`, user: adminScope ? 'admin' : 'A', scopes: [scope], creds: { key: await createKey(t.prisma, adminScope ? admin.id : a.id, [scope]) } });
+    whos.push({
+      name: `${adminScope ? 'admin' : 'owner A'} key [${scope}]`,
+      user: adminScope ? 'admin' : 'A',
+      scopes: [scope],
+      creds: { key: await createKey(t.prisma, adminScope ? admin.id : a.id, [scope]) },
+    });
   }
   const ownerScopes = defaultApiKeyScopes('OWNER', false);
   const restrictedScopes = defaultApiKeyScopes('ADMIN', true);
-  const key = async (userId: string, scopes: ApiKeyScope[], domainIds: string[] = []) => ({ key: await createKey(t.prisma, userId, scopes, domainIds) });
+  const key = async (userId: string, scopes: ApiKeyScope[], domainIds: string[] = []) => ({
+    key: await createKey(t.prisma, userId, scopes, domainIds),
+  });
   whos.push({ name: 'owner B key [all]', user: 'B', scopes: ownerScopes, creds: await key(b.id, ownerScopes) });
-  whos.push({ name: 'owner A key restricted to another domain [all]', user: 'A', scopes: ownerScopes, restrictedTo: 'otherA', creds: await key(a.id, ownerScopes, [otherA.id]) });
-  whos.push({ name: 'owner A key restricted to domain A [all]', user: 'A', scopes: ownerScopes, restrictedTo: 'A', creds: await key(a.id, ownerScopes, [d.id]) });
-  whos.push({ name: 'admin key restricted to domain A [all]', user: 'admin', scopes: restrictedScopes, restrictedTo: 'A', creds: await key(admin.id, restrictedScopes, [d.id]) });
-  whos.push({ name: "admin key restricted to B's domain [all]", user: 'admin', scopes: restrictedScopes, restrictedTo: 'B', creds: await key(admin.id, restrictedScopes, [domainB.id]) });
+  whos.push({
+    name: 'owner A key restricted to another domain [all]',
+    user: 'A',
+    scopes: ownerScopes,
+    restrictedTo: 'otherA',
+    creds: await key(a.id, ownerScopes, [otherA.id]),
+  });
+  whos.push({
+    name: 'owner A key restricted to domain A [all]',
+    user: 'A',
+    scopes: ownerScopes,
+    restrictedTo: 'A',
+    creds: await key(a.id, ownerScopes, [d.id]),
+  });
+  whos.push({
+    name: 'admin key restricted to domain A [all]',
+    user: 'admin',
+    scopes: restrictedScopes,
+    restrictedTo: 'A',
+    creds: await key(admin.id, restrictedScopes, [d.id]),
+  });
+  whos.push({
+    name: "admin key restricted to B's domain [all]",
+    user: 'admin',
+    scopes: restrictedScopes,
+    restrictedTo: 'B',
+    creds: await key(admin.id, restrictedScopes, [domainB.id]),
+  });
   const legacy = { user: 'admin' as const, scopes: API_KEY_SCOPES };
-  whos.push({ ...legacy, name: 'legacy admin key restricted to domain A [every scope, owners:* too]', restrictedTo: 'A', creds: { key: await insertLegacyKey(admin.id, [d.id]) } });
-  whos.push({ ...legacy, name: "legacy admin key restricted to B's domain [every scope, owners:* too]", restrictedTo: 'B', creds: { key: await insertLegacyKey(admin.id, [domainB.id]) } });
+  whos.push({
+    ...legacy,
+    name: 'legacy admin key restricted to domain A [every scope, owners:* too]',
+    restrictedTo: 'A',
+    creds: { key: await insertLegacyKey(admin.id, [d.id]) },
+  });
+  whos.push({
+    ...legacy,
+    name: "legacy admin key restricted to B's domain [every scope, owners:* too]",
+    restrictedTo: 'B',
+    creds: { key: await insertLegacyKey(admin.id, [domainB.id]) },
+  });
 });
 afterAll(async () => t?.close());
 
 async function createKeyRow(userId: string): Promise<string> {
-  const row = await t.prisma.apiKey.create({ data: { userId, name: 'target', prefix: uniqueName('p').slice(0, 12).toLowerCase().padEnd(12, '0'), secretHash: 'x'.repeat(64), scopes: ['domains:read'] } });
+  const row = await t.prisma.apiKey.create({
+    data: {
+      userId,
+      name: 'target',
+      prefix: uniqueName('p').slice(0, 12).toLowerCase().padEnd(12, '0'),
+      secretHash: 'x'.repeat(64),
+      scopes: ['domains:read'],
+    },
+  });
   return row.id;
 }
 
 const ops: Op[] = [
   { name: 'GET /owners', scope: 'owners:read', adminOnly: true, run: (w) => req(w, 'GET', '/api/v1/owners') },
   { name: 'GET /owners/{A}', scope: 'owners:read', adminOnly: true, run: (w) => req(w, 'GET', `/api/v1/owners/${ownerA.id}`) },
-  { name: 'POST /owners', scope: 'owners:write', adminOnly: true, run: (w) => req(w, 'POST', '/api/v1/owners', { email: `${uniqueName('n')}@example.com`, password: PW }) },
+  {
+    name: 'POST /owners',
+    scope: 'owners:write',
+    adminOnly: true,
+    run: (w) => req(w, 'POST', '/api/v1/owners', { email: `${uniqueName('n')}@example.com`, password: PW }),
+  },
   {
     name: 'PATCH /owners/{A}',
     scope: 'owners:write',
@@ -157,10 +226,24 @@ const ops: Op[] = [
       return r;
     },
   },
-  { name: 'GET /domains (lists A’s domain?)', scope: 'domains:read', filtered: true, run: (w) => listContains(w, `/api/v1/domains?q=${domainA.name}`, domainA.id) },
+  {
+    name: 'GET /domains (lists A’s domain?)',
+    scope: 'domains:read',
+    filtered: true,
+    run: (w) => listContains(w, `/api/v1/domains?q=${domainA.name}`, domainA.id),
+  },
   { name: 'GET /domains/{A}', scope: 'domains:read', run: (w) => req(w, 'GET', `/api/v1/domains/${domainA.id}`) },
-  { name: 'PATCH /domains/{A}', scope: 'domains:write', run: (w) => req(w, 'PATCH', `/api/v1/domains/${domainA.id}`, { description: `by ${w.name}` }) },
-  { name: 'PATCH /domains/{A} limits', scope: 'domains:write', adminFields: true, run: (w) => req(w, 'PATCH', `/api/v1/domains/${domainA.id}`, { maxMailboxes: null }) },
+  {
+    name: 'PATCH /domains/{A}',
+    scope: 'domains:write',
+    run: (w) => req(w, 'PATCH', `/api/v1/domains/${domainA.id}`, { description: `by ${w.name}` }),
+  },
+  {
+    name: 'PATCH /domains/{A} limits',
+    scope: 'domains:write',
+    adminFields: true,
+    run: (w) => req(w, 'PATCH', `/api/v1/domains/${domainA.id}`, { maxMailboxes: null }),
+  },
   {
     name: 'PATCH /domains/{X of A} ownerId=B (transfer)',
     scope: 'domains:write',
@@ -186,12 +269,32 @@ const ops: Op[] = [
     },
   },
   { name: 'GET /domains/{A}/mailboxes', scope: 'mailboxes:read', run: (w) => req(w, 'GET', `/api/v1/domains/${domainA.id}/mailboxes`) },
-  { name: 'POST /domains/{A}/mailboxes', scope: 'mailboxes:write', run: (w) => req(w, 'POST', `/api/v1/domains/${domainA.id}/mailboxes`, { localPart: uniqueName('new'), password: PW }) },
+  {
+    name: 'POST /domains/{A}/mailboxes',
+    scope: 'mailboxes:write',
+    run: (w) => req(w, 'POST', `/api/v1/domains/${domainA.id}/mailboxes`, { localPart: uniqueName('new'), password: PW }),
+  },
   { name: 'GET /mailboxes/{A}', scope: 'mailboxes:read', run: (w) => req(w, 'GET', `/api/v1/mailboxes/${mailboxA.id}`) },
-  { name: 'GET /mailboxes/{A}/mobileconfig', scope: 'mailboxes:read', run: (w) => reqProfile(w, 'GET', `/api/v1/mailboxes/${mailboxA.id}/mobileconfig`) },
-  { name: 'POST /mailboxes/{A}/mobileconfig', scope: 'mailboxes:read', run: (w) => reqProfile(w, 'POST', `/api/v1/mailboxes/${mailboxA.id}/mobileconfig`, { password: PW }) },
-  { name: 'PATCH /mailboxes/{A}', scope: 'mailboxes:write', run: (w) => req(w, 'PATCH', `/api/v1/mailboxes/${mailboxA.id}`, { displayName: `by ${w.name}` }) },
-  { name: 'PUT /mailboxes/{A}/password', scope: 'mailboxes:write', run: (w) => req(w, 'PUT', `/api/v1/mailboxes/${mailboxA.id}/password`, { password: `reset passphrase ${uniqueName()}` }) },
+  {
+    name: 'GET /mailboxes/{A}/mobileconfig',
+    scope: 'mailboxes:read',
+    run: (w) => reqProfile(w, 'GET', `/api/v1/mailboxes/${mailboxA.id}/mobileconfig`),
+  },
+  {
+    name: 'POST /mailboxes/{A}/mobileconfig',
+    scope: 'mailboxes:read',
+    run: (w) => reqProfile(w, 'POST', `/api/v1/mailboxes/${mailboxA.id}/mobileconfig`, { password: PW }),
+  },
+  {
+    name: 'PATCH /mailboxes/{A}',
+    scope: 'mailboxes:write',
+    run: (w) => req(w, 'PATCH', `/api/v1/mailboxes/${mailboxA.id}`, { displayName: `by ${w.name}` }),
+  },
+  {
+    name: 'PUT /mailboxes/{A}/password',
+    scope: 'mailboxes:write',
+    run: (w) => req(w, 'PUT', `/api/v1/mailboxes/${mailboxA.id}/password`, { password: `reset passphrase ${uniqueName()}` }),
+  },
   {
     name: 'DELETE /mailboxes/{X of A}',
     scope: 'mailboxes:write',
@@ -203,7 +306,11 @@ const ops: Op[] = [
     },
   },
   { name: 'GET /domains/{A}/aliases', scope: 'aliases:read', run: (w) => req(w, 'GET', `/api/v1/domains/${domainA.id}/aliases`) },
-  { name: 'POST /domains/{A}/aliases', scope: 'aliases:write', run: (w) => req(w, 'POST', `/api/v1/domains/${domainA.id}/aliases`, { localPart: uniqueName('al'), destinations: [mailboxA.id] }) },
+  {
+    name: 'POST /domains/{A}/aliases',
+    scope: 'aliases:write',
+    run: (w) => req(w, 'POST', `/api/v1/domains/${domainA.id}/aliases`, { localPart: uniqueName('al'), destinations: [mailboxA.id] }),
+  },
   {
     name: 'POST /domains/{A}/aliases → mailbox of another domain of A',
     scope: 'aliases:write',
@@ -215,7 +322,9 @@ const ops: Op[] = [
     scope: 'aliases:write',
     destinationOutside: true,
     run: async (w) => {
-      const x = await t.prisma.alias.create({ data: { domainId: domainA.id, localPart: uniqueName('x'), destinations: { create: [{ mailboxId: mailboxA.id }] } } });
+      const x = await t.prisma.alias.create({
+        data: { domainId: domainA.id, localPart: uniqueName('x'), destinations: { create: [{ mailboxId: mailboxA.id }] } },
+      });
       return req(w, 'PATCH', `/api/v1/aliases/${x.id}`, { destinations: [mailboxA.id, mailboxOtherA.id] });
     },
   },
@@ -225,13 +334,21 @@ const ops: Op[] = [
     name: 'DELETE /aliases/{X of A}',
     scope: 'aliases:write',
     run: async (w) => {
-      const x = await t.prisma.alias.create({ data: { domainId: domainA.id, localPart: uniqueName('x'), destinations: { create: [{ mailboxId: mailboxA.id }] } } });
+      const x = await t.prisma.alias.create({
+        data: { domainId: domainA.id, localPart: uniqueName('x'), destinations: { create: [{ mailboxId: mailboxA.id }] } },
+      });
       const r = await req(w, 'DELETE', `/api/v1/aliases/${x.id}`);
       expect(await t.prisma.alias.count({ where: { id: x.id } }), `${w.name}: alias deleted iff allowed`).toBe(r.status === 204 ? 0 : 1);
       return r;
     },
   },
-  { name: 'GET /api-keys?userId={A} (lists a key of A?)', scope: 'api-keys:read', target: 'keyOfA', filtered: true, run: (w) => listContains(w, `/api/v1/api-keys?userId=${ownerA.id}`, keyOfA.id) },
+  {
+    name: 'GET /api-keys?userId={A} (lists a key of A?)',
+    scope: 'api-keys:read',
+    target: 'keyOfA',
+    filtered: true,
+    run: (w) => listContains(w, `/api/v1/api-keys?userId=${ownerA.id}`, keyOfA.id),
+  },
   { name: 'GET /api-keys/{A}', scope: 'api-keys:read', target: 'keyOfA', run: (w) => req(w, 'GET', `/api/v1/api-keys/${keyOfA.id}`) },
   {
     name: 'DELETE /api-keys/{X of A}',
@@ -245,7 +362,12 @@ const ops: Op[] = [
       return r;
     },
   },
-  { name: 'GET /audit-events?targetId={A domain}', scope: 'audit:read', filtered: true, run: (w) => listNonEmpty(w, `/api/v1/audit-events?targetId=${domainA.id}`) },
+  {
+    name: 'GET /audit-events?targetId={A domain}',
+    scope: 'audit:read',
+    filtered: true,
+    run: (w) => listNonEmpty(w, `/api/v1/audit-events?targetId=${domainA.id}`),
+  },
 ];
 
 async function req(w: Who, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown) {
@@ -286,7 +408,8 @@ describe('tenant-isolation matrix', () => {
         const got = outcomeOf(r);
         const want = expected(op, who);
         checked++;
-        if (got !== want) mismatches.push(`${op.name} as ${who.name}: expected ${want}, got ${got} ${JSON.stringify(r.body).slice(0, 160)}`);
+        if (got !== want)
+          mismatches.push(`${op.name} as ${who.name}: expected ${want}, got ${got} ${JSON.stringify(r.body).slice(0, 160)}`);
         if (typeof got === 'number') {
           const code = (r.body as { code?: string }).code;
           if (got === 403 && code !== 'FORBIDDEN') mismatches.push(`${op.name} as ${who.name}: 403 with code ${code}`);
@@ -312,7 +435,10 @@ describe('tenant-isolation matrix', () => {
   test("owner B cannot point an alias at A's mailbox, nor create a key for A's domain", async () => {
     const b = whos.find((w) => w.name === 'owner B')!;
     const bDomain = (await call(t.app, b.creds, 'GET', '/api/v1/domains')).json().items[0];
-    const alias = await call(t.app, b.creds, 'POST', `/api/v1/domains/${bDomain.id}/aliases`, { localPart: 'steal', destinations: [mailboxA.id] });
+    const alias = await call(t.app, b.creds, 'POST', `/api/v1/domains/${bDomain.id}/aliases`, {
+      localPart: 'steal',
+      destinations: [mailboxA.id],
+    });
     expect(alias.statusCode).toBe(400);
     const key = await call(t.app, b.creds, 'POST', '/api/v1/api-keys', { name: 'x', scopes: ['domains:read'], domainIds: [domainA.id] });
     expect(key.statusCode).toBe(400);
@@ -325,13 +451,17 @@ describe('issue 10, attack 1: a domain-restricted admin key stays in its domains
     const reseller = await createUser(t);
     const victim = await createUser(t);
     const d = await t.prisma.domain.create({ data: { verifiedAt: new Date(), name: `${uniqueName('r')}.example`, ownerId: reseller.id } });
-    const d2 = await t.prisma.domain.create({ data: { verifiedAt: new Date(), name: `${uniqueName('r2')}.example`, ownerId: reseller.id } });
+    const d2 = await t.prisma.domain.create({
+      data: { verifiedAt: new Date(), name: `${uniqueName('r2')}.example`, ownerId: reseller.id },
+    });
     await t.prisma.domain.create({ data: { verifiedAt: new Date(), name: `${uniqueName('v')}.example`, ownerId: victim.id } });
     const outside = await insertMailbox(d2.id, 'outside');
     const inside = await insertMailbox(d.id, 'inside');
     const adminKey = (await t.prisma.apiKey.findUniqueOrThrow({ where: { id: await createKeyRow(admin.id) } })).id;
     const victimKey = await createKey(t.prisma, victim.id, ['domains:read']);
-    const mixed = await t.prisma.alias.create({ data: { domainId: d.id, localPart: 'mixed', destinations: { create: [{ mailboxId: inside }, { mailboxId: outside }] } } });
+    const mixed = await t.prisma.alias.create({
+      data: { domainId: d.id, localPart: 'mixed', destinations: { create: [{ mailboxId: inside }, { mailboxId: outside }] } },
+    });
     return { admin, reseller, victim, d, d2, outside, inside, adminKey, victimKey, mixedAlias: mixed.id };
   }
 
@@ -349,9 +479,16 @@ describe('issue 10, attack 1: a domain-restricted admin key stays in its domains
       const patch = await call(t.app, k, 'PATCH', `/api/v1/owners/${s.victim.id}`, { password: 'taken over passphrase 1' });
       expect(patch.statusCode, why).toBe(403);
       expect(patch.json().code).toBe('FORBIDDEN');
-      const signIn = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: '10.77.0.1', payload: { email: s.victim.email, password: 'taken over passphrase 1' } });
+      const signIn = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        remoteAddress: '10.77.0.1',
+        payload: { email: s.victim.email, password: 'taken over passphrase 1' },
+      });
       expect(signIn.statusCode, why).toBe(401);
-      expect((await call(t.app, { key: s.victimKey }, 'GET', '/api/v1/domains')).statusCode, `${why}: the victim's key still works`).toBe(200);
+      expect((await call(t.app, { key: s.victimKey }, 'GET', '/api/v1/domains')).statusCode, `${why}: the victim's key still works`).toBe(
+        200,
+      );
       // No other user's keys, and none of its own user's other keys: the list holds itself alone.
       const own = (await call(t.app, k, 'GET', '/api/v1/api-keys')).json().items.map((x: { name: string }) => x.name);
       expect(own, why).toHaveLength(1);
@@ -366,13 +503,23 @@ describe('issue 10, attack 1: a domain-restricted admin key stays in its domains
       const wider = await call(t.app, k, 'POST', '/api/v1/api-keys', { name: 'wide', scopes: ['domains:read'], domainIds: [s.d2.id] });
       expect(wider.statusCode, why).toBe(400);
       // No alias destination outside its domains; inside is fine.
-      const alias = await call(t.app, k, 'POST', `/api/v1/domains/${s.d.id}/aliases`, { localPart: uniqueName('al'), destinations: [s.outside] });
+      const alias = await call(t.app, k, 'POST', `/api/v1/domains/${s.d.id}/aliases`, {
+        localPart: uniqueName('al'),
+        destinations: [s.outside],
+      });
       expect(alias.statusCode, why).toBe(400);
       expect(alias.json().errors[0]).toMatchObject({ path: 'destinations.0', code: 'unknown_mailbox' });
-      expect((await call(t.app, k, 'POST', `/api/v1/domains/${s.d.id}/aliases`, { localPart: uniqueName('al'), destinations: [s.inside] })).statusCode, why).toBe(201);
+      expect(
+        (await call(t.app, k, 'POST', `/api/v1/domains/${s.d.id}/aliases`, { localPart: uniqueName('al'), destinations: [s.inside] }))
+          .statusCode,
+        why,
+      ).toBe(201);
       // A link the owner made out of the domain is not shown to the key (no address of another domain leaks).
       const seen = (await call(t.app, k, 'GET', `/api/v1/aliases/${s.mixedAlias}`)).json();
-      expect(seen.destinations.map((x: { mailboxId: string }) => x.mailboxId), why).toEqual([s.inside]);
+      expect(
+        seen.destinations.map((x: { mailboxId: string }) => x.mailboxId),
+        why,
+      ).toEqual([s.inside]);
       const listed = (await call(t.app, k, 'GET', `/api/v1/domains/${s.d.id}/aliases?limit=200`)).json().items;
       expect(JSON.stringify(listed), why).not.toContain(s.outside);
       // Nothing admin-wide on its own domain: no transfer (not even to its own admin), no limits.
@@ -381,7 +528,11 @@ describe('issue 10, attack 1: a domain-restricted admin key stays in its domains
       }
       expect((await t.prisma.domain.findUniqueOrThrow({ where: { id: s.d.id } })).ownerId).toBe(s.reseller.id);
       // It may revoke itself.
-      expect((await call(t.app, k, 'DELETE', `/api/v1/api-keys/${(await call(t.app, k, 'GET', '/api/v1/api-keys')).json().items[0].id}`)).statusCode, why).toBe(200);
+      expect(
+        (await call(t.app, k, 'DELETE', `/api/v1/api-keys/${(await call(t.app, k, 'GET', '/api/v1/api-keys')).json().items[0].id}`))
+          .statusCode,
+        why,
+      ).toBe(200);
       expect((await call(t.app, k, 'GET', `/api/v1/domains/${s.d.id}`)).statusCode, why).toBe(401);
     }
   });
@@ -389,9 +540,15 @@ describe('issue 10, attack 1: a domain-restricted admin key stays in its domains
   test('a signed-in admin cannot make a domain-restricted key with owners:* either (422 SCOPE_NOT_ALLOWED)', async () => {
     const s = await scene();
     const admin = await login(t.app, s.admin.email, s.admin.password);
-    const res = await call(t.app, admin, 'POST', '/api/v1/api-keys', { name: 'r', scopes: ['domains:read', 'owners:read'], domainIds: [s.d.id] });
+    const res = await call(t.app, admin, 'POST', '/api/v1/api-keys', {
+      name: 'r',
+      scopes: ['domains:read', 'owners:read'],
+      domainIds: [s.d.id],
+    });
     expect(res.statusCode).toBe(422);
     expect(res.json()).toMatchObject({ code: 'SCOPE_NOT_ALLOWED', errors: [{ path: 'scopes.1', code: 'not_with_domains' }] });
-    expect((await call(t.app, admin, 'POST', '/api/v1/api-keys', { name: 'r', scopes: ['domains:read'], domainIds: [s.d.id] })).statusCode).toBe(201);
+    expect(
+      (await call(t.app, admin, 'POST', '/api/v1/api-keys', { name: 'r', scopes: ['domains:read'], domainIds: [s.d.id] })).statusCode,
+    ).toBe(201);
   });
 });

@@ -10,7 +10,14 @@ const TSX = path.resolve(API_DIR, '../../node_modules/.bin/tsx');
 test('main.ts listens on API_PORT, logs "listening", serves /readyz, and exits 0 on SIGTERM', async () => {
   const child = spawn(TSX, ['src/main.ts'], {
     cwd: API_DIR,
-    env: { ...process.env, DATABASE_URL: testDatabaseUrl(), API_PORT: '0', MAILROOM_HOST: '127.0.0.1', MAILROOM_SECRET: 'main-test-secret-main-test-secret', LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      DATABASE_URL: testDatabaseUrl(),
+      API_PORT: '0',
+      MAILROOM_HOST: '127.0.0.1',
+      MAILROOM_SECRET: 'main-test-secret-main-test-secret',
+      LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

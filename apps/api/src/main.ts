@@ -27,7 +27,9 @@ await runService({
     const secret = await loadServerSecret(env.MAILROOM_SECRET, env.MAILROOM_DATA_DIR);
     const hasher = createPasswordHasher(config.argon2);
     // The dummy verification for unknown accounts costs what the stored hashes cost, even after ARGON2_* changed.
-    await sampleStoredHashParams(prisma, hasher).catch((err: Error) => logger.warn({ err: err.message }, 'could not sample stored password hashes'));
+    await sampleStoredHashParams(prisma, hasher).catch((err: Error) =>
+      logger.warn({ err: err.message }, 'could not sample stored password hashes'),
+    );
     const app = await buildApp({ prisma, config, hasher, secret, logger, credentialChanges });
     return {
       async listen() {

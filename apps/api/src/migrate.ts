@@ -21,8 +21,12 @@ log.info(result, 'migrations applied');
 if (env.MAILROOM_ADMIN_EMAIL) {
   const prisma = createPrismaClient(env.DATABASE_URL, { maxConnections: 1 });
   try {
-    const admin = await bootstrapAdmin(prisma, createPasswordHasher(argon2Params(env)), { email: env.MAILROOM_ADMIN_EMAIL, password: env.MAILROOM_ADMIN_PASSWORD });
-    if (admin.created && admin.generatedPassword) process.stdout.write(`First admin ${admin.email}, generated password (shown once): ${admin.generatedPassword}\n`);
+    const admin = await bootstrapAdmin(prisma, createPasswordHasher(argon2Params(env)), {
+      email: env.MAILROOM_ADMIN_EMAIL,
+      password: env.MAILROOM_ADMIN_PASSWORD,
+    });
+    if (admin.created && admin.generatedPassword)
+      process.stdout.write(`First admin ${admin.email}, generated password (shown once): ${admin.generatedPassword}\n`);
   } finally {
     await prisma.$disconnect();
   }

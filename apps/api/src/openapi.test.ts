@@ -9,11 +9,21 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-
-
 type Doc = {
   openapi: string;
-  paths: Record<string, Record<string, { operationId?: string; security?: unknown[]; responses: Record<string, { content?: Record<string, unknown> }>; parameters?: unknown[]; requestBody?: unknown }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        operationId?: string;
+        security?: unknown[];
+        responses: Record<string, { content?: Record<string, unknown> }>;
+        parameters?: unknown[];
+        requestBody?: unknown;
+      }
+    >
+  >;
   components: { securitySchemes: Record<string, unknown>; schemas: Record<string, { properties?: Record<string, { enum?: string[] }> }> };
 };
 
@@ -30,7 +40,9 @@ describe('OpenAPI document', () => {
 
   test('lists exactly the registered API routes, each with an operationId, security and problem responses', async () => {
     const doc = (await t.app.inject({ method: 'GET', url: '/api/openapi.json' })).json() as Doc;
-    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).sort();
+    const documented = Object.entries(doc.paths)
+      .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
+      .sort();
     expect(documented).toEqual(EXPECTED_OPERATIONS);
     // …and the router agrees: each documented operation is a real route (not 404 NOT_FOUND for an unknown route).
     for (const op of documented) {

@@ -64,7 +64,11 @@ export function problemType(code: ErrorCode): string {
   return `urn:mailroom:problem:${code.toLowerCase().replace(/_/g, '-')}`;
 }
 
-export function makeProblem(code: ErrorCode, detail: string, extra: { status?: number; instance?: string; requestId?: string; errors?: FieldIssue[]; details?: Record<string, unknown> } = {}): Problem {
+export function makeProblem(
+  code: ErrorCode,
+  detail: string,
+  extra: { status?: number; instance?: string; requestId?: string; errors?: FieldIssue[]; details?: Record<string, unknown> } = {},
+): Problem {
   const status = extra.status ?? HTTP_STATUS[code];
   const p: Problem = { type: problemType(code), title: TITLES[status] ?? 'Error', status, detail, code };
   if (extra.instance) p.instance = extra.instance;

@@ -20,7 +20,12 @@ export interface TestContext {
 export async function createTestApp(config: Partial<ApiConfig> = {}, opts: { hasher?: PasswordHasher } = {}): Promise<TestContext> {
   const prisma = createPrismaClient(testDatabaseUrl(), { maxConnections: 4, applicationName: 'mailroom-api-test' });
   const hasher = opts.hasher ?? createPasswordHasher(TEST_ARGON2);
-  const app = await buildApp({ prisma, hasher, secret: 'test-secret', config: defaultApiConfig({ throttleSleepMaxMs: 0, argon2: TEST_ARGON2, ...config }) });
+  const app = await buildApp({
+    prisma,
+    hasher,
+    secret: 'test-secret',
+    config: defaultApiConfig({ throttleSleepMaxMs: 0, argon2: TEST_ARGON2, ...config }),
+  });
   await app.ready();
   return {
     app,
@@ -48,7 +53,15 @@ export interface TestUser {
 
 export async function createUser(
   t: Pick<TestContext, 'prisma' | 'hasher'>,
-  opts: { role?: 'ADMIN' | 'OWNER'; email?: string; password?: string; maxDomains?: number | null; maxMailboxes?: number | null; maxStorageBytes?: bigint | null; disabled?: boolean } = {},
+  opts: {
+    role?: 'ADMIN' | 'OWNER';
+    email?: string;
+    password?: string;
+    maxDomains?: number | null;
+    maxMailboxes?: number | null;
+    maxStorageBytes?: bigint | null;
+    disabled?: boolean;
+  } = {},
 ): Promise<TestUser> {
   const email = opts.email ?? `${uniqueName('u')}@example.com`;
   const password = opts.password ?? STRONG_PASSWORD;
@@ -95,7 +108,13 @@ export function authHeaders(creds: Credentials, method = 'GET'): Record<string, 
   return h;
 }
 
-export async function call(app: FastifyInstance, creds: Credentials, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown): Promise<LightMyRequestResponse> {
+export async function call(
+  app: FastifyInstance,
+  creds: Credentials,
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+  url: string,
+  payload?: unknown,
+): Promise<LightMyRequestResponse> {
   return app.inject({ method, url, headers: authHeaders(creds, method), ...(payload !== undefined ? { payload: payload as object } : {}) });
 }
 
@@ -200,7 +219,9 @@ export const PUBLIC_OPERATIONS = [
   'POST /api/v1/auth/passkey/login',
   'POST /api/v1/auth/login/second-factor/passkey/options',
   'POST /api/v1/auth/login/second-factor/passkey',
-  'GET /api/autoconfig/mail/config-v1.1.xml', 'POST /api/autodiscover/autodiscover.xml'];
+  'GET /api/autoconfig/mail/config-v1.1.xml',
+  'POST /api/autodiscover/autodiscover.xml',
+];
 
 export { uniqueName };
 
@@ -213,7 +234,12 @@ export async function createOwnerWithDomain(
 ): Promise<{ owner: TestUser; s: Session; domain: { id: string; name: string } }> {
   const owner = await createUser(t, limits);
   const s = await login(t.app, owner.email, owner.password);
-  const d = await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: owner.id, verified: true, ...domain });
+  const d = await call(t.app, admin, 'POST', '/api/v1/domains', {
+    name: `${uniqueName('d')}.example`,
+    ownerId: owner.id,
+    verified: true,
+    ...domain,
+  });
   if (d.statusCode !== 201) throw new Error(`domain creation failed: ${d.statusCode} ${d.body}`);
   return { owner, s, domain: d.json() as { id: string; name: string } };
 }

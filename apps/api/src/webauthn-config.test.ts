@@ -8,14 +8,33 @@ const webauthnOf = (env: Record<string, string>) => toApiConfig(parseEnv(apiEnvS
 
 describe('WEBAUTHN_* configuration', () => {
   test('defaults: the panel host as RP ID over https; an IP-addressed or local panel gets http://localhost:<WEB_PORT>', () => {
-    expect(webauthnOf({ MAILROOM_PUBLIC_HOST: 'mail.example.com' })).toMatchObject({ rpId: 'mail.example.com', origins: ['https://mail.example.com'], rpName: 'Mailroom', challengeTtlMs: 300_000 });
-    expect(webauthnOf({ MAILROOM_PUBLIC_HOST: 'mail.example.com', MAILROOM_WEB_HOST: 'Panel.Example.com' })).toMatchObject({ rpId: 'panel.example.com', origins: ['https://panel.example.com'] });
-    expect(webauthnOf({ MAILROOM_HOST: '127.0.0.1', WEB_PORT: '8080' })).toMatchObject({ rpId: 'localhost', origins: ['http://localhost:8080'] });
+    expect(webauthnOf({ MAILROOM_PUBLIC_HOST: 'mail.example.com' })).toMatchObject({
+      rpId: 'mail.example.com',
+      origins: ['https://mail.example.com'],
+      rpName: 'Mailroom',
+      challengeTtlMs: 300_000,
+    });
+    expect(webauthnOf({ MAILROOM_PUBLIC_HOST: 'mail.example.com', MAILROOM_WEB_HOST: 'Panel.Example.com' })).toMatchObject({
+      rpId: 'panel.example.com',
+      origins: ['https://panel.example.com'],
+    });
+    expect(webauthnOf({ MAILROOM_HOST: '127.0.0.1', WEB_PORT: '8080' })).toMatchObject({
+      rpId: 'localhost',
+      origins: ['http://localhost:8080'],
+    });
   });
 
   test('explicit RP ID and several origins below it', () => {
-    const w = webauthnOf({ WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGIN: 'https://panel.example.com, https://example.com:8443/', WEBAUTHN_CHALLENGE_TTL_SECONDS: '60' });
-    expect(w).toMatchObject({ rpId: 'example.com', origins: ['https://panel.example.com', 'https://example.com:8443'], challengeTtlMs: 60_000 });
+    const w = webauthnOf({
+      WEBAUTHN_RP_ID: 'example.com',
+      WEBAUTHN_ORIGIN: 'https://panel.example.com, https://example.com:8443/',
+      WEBAUTHN_CHALLENGE_TTL_SECONDS: '60',
+    });
+    expect(w).toMatchObject({
+      rpId: 'example.com',
+      origins: ['https://panel.example.com', 'https://example.com:8443'],
+      challengeTtlMs: 60_000,
+    });
   });
 
   test.each([

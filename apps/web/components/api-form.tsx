@@ -78,7 +78,11 @@ export function ApiForm<D = unknown>({
       noValidate
       aria-label={label}
     >
-      <fieldset disabled={needsScript && !hydrated} data-hydrating={needsScript && !hydrated ? true : undefined} className={cx('min-w-0', className)}>
+      <fieldset
+        disabled={needsScript && !hydrated}
+        data-hydrating={needsScript && !hydrated ? true : undefined}
+        className={cx('min-w-0', className)}
+      >
         {csrfToken && <input type="hidden" name={CSRF_FIELD} value={csrfToken} />}
         {message && <Alert tone={state.ok ? 'success' : 'error'}>{message}</Alert>}
         {children({ state, pending, errors: state.fields, value: (name, initial = '') => state.values?.[name] ?? initial })}

@@ -24,7 +24,12 @@ export function AppPasswordsCard({ mailboxId, list }: { mailboxId: string; list:
   const [problem, setProblem] = useState<ClientProblem>();
   const [created, setCreated] = useState<CreatedAppPassword>();
   const base = `/mailboxes/${mailboxId}/app-passwords`;
-  const domainSays = list.domainRequiredForPop3 === true ? 'required by the domain' : list.domainRequiredForPop3 === false ? 'allowed by the domain' : 'the server default';
+  const domainSays =
+    list.domainRequiredForPop3 === true
+      ? 'required by the domain'
+      : list.domainRequiredForPop3 === false
+        ? 'allowed by the domain'
+        : 'the server default';
 
   async function setPolicy(p: Policy) {
     setProblem(undefined);
@@ -34,9 +39,18 @@ export function AppPasswordsCard({ mailboxId, list }: { mailboxId: string; list:
   }
 
   return (
-    <Card id="app-passwords" title="App passwords" description="One password per mail program or device, for POP3. Revoking one signs out only that device; the others keep working.">
+    <Card
+      id="app-passwords"
+      title="App passwords"
+      description="One password per mail program or device, for POP3. Revoking one signs out only that device; the others keep working."
+    >
       {created && (
-        <ShownOnce title={`App password “${created.name}” created. Enter it in the device now: it is shown only once.`} value={created.password} label="app password" testId="new-app-password">
+        <ShownOnce
+          title={`App password “${created.name}” created. Enter it in the device now: it is shown only once.`}
+          value={created.password}
+          label="app password"
+          testId="new-app-password"
+        >
           <p className="mt-2 text-xs text-green-900">Dashes and capital letters do not matter when typing it.</p>
         </ShownOnce>
       )}
@@ -82,7 +96,15 @@ export function AppPasswordsCard({ mailboxId, list }: { mailboxId: string; list:
         {(f) => (
           <>
             <Field id="app-password-name" label="Device name" hint="e.g. “phone” or “laptop”." error={f.errors.name}>
-              <input id="app-password-name" name="name" required maxLength={64} defaultValue={f.value('name')} className={inputClass} {...describedBy('app-password-name', f.errors.name, true)} />
+              <input
+                id="app-password-name"
+                name="name"
+                required
+                maxLength={64}
+                defaultValue={f.value('name')}
+                className={inputClass}
+                {...describedBy('app-password-name', f.errors.name, true)}
+              />
             </Field>
             <SubmitButton pending={f.pending} label="Create app password" pendingLabel="Creating…" />
           </>
@@ -92,7 +114,12 @@ export function AppPasswordsCard({ mailboxId, list }: { mailboxId: string; list:
         <label htmlFor="app-password-policy" className="block text-sm font-medium text-slate-800">
           Mailbox password for POP3
         </label>
-        <select id="app-password-policy" value={toPolicy(list.requiredForPop3)} onChange={(e) => void setPolicy(e.target.value as Policy)} className={`${inputClass} mt-1 max-w-md`}>
+        <select
+          id="app-password-policy"
+          value={toPolicy(list.requiredForPop3)}
+          onChange={(e) => void setPolicy(e.target.value as Policy)}
+          className={`${inputClass} mt-1 max-w-md`}
+        >
           <option value="inherit">As the domain says ({domainSays})</option>
           <option value="required">Refused: POP3 accepts app passwords only</option>
           <option value="allowed">Accepted, besides app passwords</option>

@@ -43,7 +43,12 @@ export function ConfirmButton({
       <button type="button" disabled={!hydrated} className={buttonClass(variant, 'sm')} onClick={() => ref.current?.showModal()}>
         {label}
       </button>
-      <dialog ref={ref} aria-labelledby={`${id}-t`} className="m-auto w-[calc(100%-2rem)] max-w-md rounded-lg bg-white p-0 shadow-xl" onClose={() => setTyped('')}>
+      <dialog
+        ref={ref}
+        aria-labelledby={`${id}-t`}
+        className="m-auto w-[calc(100%-2rem)] max-w-md rounded-lg bg-white p-0 shadow-xl"
+        onClose={() => setTyped('')}
+      >
         <div className="p-6">
           <h2 id={`${id}-t`} className="text-lg font-semibold text-slate-900">
             {title}
@@ -54,7 +59,13 @@ export function ConfirmButton({
               <label htmlFor={`${id}-c`} className="block text-sm font-medium text-slate-800">
                 Type <span className="font-mono font-semibold">{confirmText}</span> to confirm
               </label>
-              <input id={`${id}-c`} value={typed} onChange={(e) => setTyped(e.target.value)} autoComplete="off" className="mt-1 block w-full rounded-md px-3 py-2 text-sm ring-1 ring-slate-300 ring-inset" />
+              <input
+                id={`${id}-c`}
+                value={typed}
+                onChange={(e) => setTyped(e.target.value)}
+                autoComplete="off"
+                className="mt-1 block w-full rounded-md px-3 py-2 text-sm ring-1 ring-slate-300 ring-inset"
+              />
             </div>
           )}
           {error && (
@@ -66,7 +77,12 @@ export function ConfirmButton({
             <button type="button" className={buttonClass('secondary')} onClick={() => ref.current?.close()} autoFocus>
               Cancel
             </button>
-            <button type="button" className={buttonClass(variant)} disabled={busy || (!!confirmText && typed.trim() !== confirmText)} onClick={confirm}>
+            <button
+              type="button"
+              className={buttonClass(variant)}
+              disabled={busy || (!!confirmText && typed.trim() !== confirmText)}
+              onClick={confirm}
+            >
               {busy ? 'Working…' : confirmLabel}
             </button>
           </div>

@@ -10,7 +10,15 @@ import { Card } from './ui';
  * (GET /client-settings: MAILROOM_PUBLIC_HOST and the public POP3 ports), the same source as autoconfig answers.
  * `profilePath` is the API path of the mailbox's .mobileconfig (`/mailboxes/{id}/mobileconfig` or `/me/mobileconfig`).
  */
-export async function ConnectionCard({ address, profilePath, id = 'connection-settings' }: { address: string; profilePath: string; id?: string }) {
+export async function ConnectionCard({
+  address,
+  profilePath,
+  id = 'connection-settings',
+}: {
+  address: string;
+  profilePath: string;
+  id?: string;
+}) {
   const cfg = await apiGet<ClientSettings>('/client-settings');
   const rows: CopyRow[] = [
     { label: 'Server', value: cfg.host, copy: true },
@@ -21,7 +29,11 @@ export async function ConnectionCard({ address, profilePath, id = 'connection-se
     { label: 'Password', value: 'The mailbox password (normal password authentication)' },
   ];
   if (cfg.submission) {
-    rows.push({ label: 'Outgoing (SMTP)', value: `${cfg.submission.host}:${cfg.submission.port} (${cfg.submission.security === 'tls' ? 'SSL/TLS' : 'STARTTLS'})`, copy: true });
+    rows.push({
+      label: 'Outgoing (SMTP)',
+      value: `${cfg.submission.host}:${cfg.submission.port} (${cfg.submission.security === 'tls' ? 'SSL/TLS' : 'STARTTLS'})`,
+      copy: true,
+    });
   }
   const summary = [
     `Incoming mail (POP3) for ${address}`,
@@ -31,13 +43,18 @@ export async function ConnectionCard({ address, profilePath, id = 'connection-se
     'Authentication: normal password',
   ].join('\n');
   return (
-    <Card id={id} title="Connection settings" description="Hand these to the person using this mailbox." actions={<CopyButton value={summary} label="all settings" />}>
+    <Card
+      id={id}
+      title="Connection settings"
+      description="Hand these to the person using this mailbox."
+      actions={<CopyButton value={summary} label="all settings" />}
+    >
       <CopyList rows={rows} />
       <div className="mt-4 space-y-2 border-t border-slate-100 pt-4">
         <h3 className="text-sm font-semibold text-slate-900">Automatic setup</h3>
         <p className="text-sm text-slate-700">
-          Thunderbird and Outlook fill these in by themselves from the address once the domain&apos;s <span className="font-mono">autoconfig</span> and{' '}
-          <span className="font-mono">autodiscover</span> host names point at this panel.
+          Thunderbird and Outlook fill these in by themselves from the address once the domain&apos;s{' '}
+          <span className="font-mono">autoconfig</span> and <span className="font-mono">autodiscover</span> host names point at this panel.
         </p>
         <ProfileDownload path={profilePath} />
       </div>

@@ -28,7 +28,10 @@ export function CopyButton({ value, label }: { value: string; label: string }) {
         </svg>
         Copy<span className="sr-only"> {label}</span>
       </button>
-      <span role="status" className={state === 'failed' ? 'w-14 text-xs font-medium text-red-700' : 'w-14 text-xs font-medium text-green-800'}>
+      <span
+        role="status"
+        className={state === 'failed' ? 'w-14 text-xs font-medium text-red-700' : 'w-14 text-xs font-medium text-green-800'}
+      >
         {state === 'copied' ? 'Copied' : state === 'failed' ? 'Select it' : ''}
       </span>
     </span>

@@ -34,12 +34,24 @@ export function DeliveryLogTable({ entries, caption }: { entries: DeliveryLogEnt
         <caption className="sr-only">{caption}</caption>
         <thead className="border-b border-slate-200 text-xs font-semibold tracking-wide text-slate-600 uppercase">
           <tr>
-            <th scope="col" className="px-4 py-2 sm:px-6">When</th>
-            <th scope="col" className="px-4 py-2">Result</th>
-            <th scope="col" className="px-4 py-2">From → To</th>
-            <th scope="col" className="px-4 py-2">Reply</th>
-            <th scope="col" className="hidden px-4 py-2 lg:table-cell">Message</th>
-            <th scope="col" className="hidden px-4 py-2 md:table-cell">Client</th>
+            <th scope="col" className="px-4 py-2 sm:px-6">
+              When
+            </th>
+            <th scope="col" className="px-4 py-2">
+              Result
+            </th>
+            <th scope="col" className="px-4 py-2">
+              From → To
+            </th>
+            <th scope="col" className="px-4 py-2">
+              Reply
+            </th>
+            <th scope="col" className="hidden px-4 py-2 lg:table-cell">
+              Message
+            </th>
+            <th scope="col" className="hidden px-4 py-2 md:table-cell">
+              Client
+            </th>
           </tr>
         </thead>
         <tbody className="divide-y divide-slate-100 align-top">
@@ -79,14 +91,23 @@ export function DeliveryLogTable({ entries, caption }: { entries: DeliveryLogEnt
 }
 
 /** The full, searchable log of a domain or mailbox (its own page): filters, entries, cursor pages. */
-export async function DeliveryLogView({ apiPath, basePath, filters: f }: { apiPath: string; basePath: string; filters: DeliveryLogFilters }) {
+export async function DeliveryLogView({
+  apiPath,
+  basePath,
+  filters: f,
+}: {
+  apiPath: string;
+  basePath: string;
+  filters: DeliveryLogFilters;
+}) {
   const r = await apiGetRaw<Page<DeliveryLogEntry>>(
     `${apiPath}${qs({ limit: 50, cursor: f.cursor, result: f.result, sender: f.sender?.trim(), recipient: f.recipient?.trim(), from: utcDay(f.from), to: utcDay(f.to, 1) })}`,
   );
   if (r.status === 401 || r.status === 403 || r.status === 404) await apiGet(apiPath); // redirects to sign-in or not found
   if (r.status >= 400 && r.status !== 400) throw new ApiError(r.status, r.problem);
   const page: Page<DeliveryLogEntry> = r.data ?? { items: [], nextCursor: null };
-  const invalid = r.status === 400 ? (r.problem?.errors?.map((e) => e.message).join('; ') ?? r.problem?.detail ?? 'Check the filters.') : undefined;
+  const invalid =
+    r.status === 400 ? (r.problem?.errors?.map((e) => e.message).join('; ') ?? r.problem?.detail ?? 'Check the filters.') : undefined;
   const params = { result: f.result, sender: f.sender, recipient: f.recipient, from: f.from, to: f.to };
   const filtered = Object.values(params).some(Boolean);
   return (
@@ -94,7 +115,9 @@ export async function DeliveryLogView({ apiPath, basePath, filters: f }: { apiPa
       <Card className="mb-6" title="Filters">
         <form action={basePath} className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
           <div>
-            <label htmlFor="dl-result" className={labelClass}>Result</label>
+            <label htmlFor="dl-result" className={labelClass}>
+              Result
+            </label>
             <select id="dl-result" name="result" defaultValue={f.result ?? ''} className={inputClass + ' mt-1'}>
               <option value="">Any</option>
               {RESULTS.map((o) => (
@@ -105,19 +128,27 @@ export async function DeliveryLogView({ apiPath, basePath, filters: f }: { apiPa
             </select>
           </div>
           <div>
-            <label htmlFor="dl-sender" className={labelClass}>Sender contains</label>
+            <label htmlFor="dl-sender" className={labelClass}>
+              Sender contains
+            </label>
             <input id="dl-sender" name="sender" defaultValue={f.sender} className={inputClass + ' mt-1'} />
           </div>
           <div>
-            <label htmlFor="dl-recipient" className={labelClass}>Recipient contains</label>
+            <label htmlFor="dl-recipient" className={labelClass}>
+              Recipient contains
+            </label>
             <input id="dl-recipient" name="recipient" defaultValue={f.recipient} className={inputClass + ' mt-1'} />
           </div>
           <div>
-            <label htmlFor="dl-from" className={labelClass}>From (UTC day)</label>
+            <label htmlFor="dl-from" className={labelClass}>
+              From (UTC day)
+            </label>
             <input id="dl-from" name="from" type="date" defaultValue={f.from} className={inputClass + ' mt-1'} />
           </div>
           <div>
-            <label htmlFor="dl-to" className={labelClass}>To (UTC day, inclusive)</label>
+            <label htmlFor="dl-to" className={labelClass}>
+              To (UTC day, inclusive)
+            </label>
             <input id="dl-to" name="to" type="date" defaultValue={f.to} className={inputClass + ' mt-1'} />
           </div>
           <div className="flex items-end gap-2">
@@ -140,7 +171,9 @@ export async function DeliveryLogView({ apiPath, basePath, filters: f }: { apiPa
         )}
         {page.items.length === 0 ? (
           <EmptyState title={filtered ? 'No deliveries match these filters' : 'No deliveries logged yet'}>
-            {filtered ? 'Widen the time range or clear a filter.' : 'Every message handed to Mailroom for these addresses appears here: delivered, refused or deferred.'}
+            {filtered
+              ? 'Widen the time range or clear a filter.'
+              : 'Every message handed to Mailroom for these addresses appears here: delivered, refused or deferred.'}
           </EmptyState>
         ) : (
           <DeliveryLogTable entries={page.items} caption="Delivery log, newest first" />

@@ -59,7 +59,13 @@ export function PasswordField({
           required={required}
           {...describedBy(id, error, true)}
         />
-        <button type="button" className={buttonClass('secondary', 'sm')} onClick={() => setVisible((v) => !v)} aria-pressed={visible} aria-controls={id}>
+        <button
+          type="button"
+          className={buttonClass('secondary', 'sm')}
+          onClick={() => setVisible((v) => !v)}
+          aria-pressed={visible}
+          aria-controls={id}
+        >
           {visible ? 'Hide' : 'Show'}
         </button>
         {generator && (

@@ -24,10 +24,14 @@ export function Pop3PolicyForm({
   retentionDays: number | 'never' | null;
 }) {
   const [delay, setDelay] = useState(loginDelaySeconds?.toString() ?? '');
-  const initialMode: RetentionMode = retentionDays === null ? 'inherit' : retentionDays === 'never' ? 'never' : retentionDays === 0 ? 'retrieved' : 'days';
+  const initialMode: RetentionMode =
+    retentionDays === null ? 'inherit' : retentionDays === 'never' ? 'never' : retentionDays === 0 ? 'retrieved' : 'days';
   const inherited = kind === 'mailbox' ? "the domain's setting" : "the server's default";
   const prefix = `${kind}-pop3`;
-  const delayLive = delay.trim() === '' || wholeNumber(delay, MAX_LOGIN_DELAY_SECONDS) !== undefined ? undefined : `Whole seconds from 0 to ${MAX_LOGIN_DELAY_SECONDS}, or empty to use ${inherited}.`;
+  const delayLive =
+    delay.trim() === '' || wholeNumber(delay, MAX_LOGIN_DELAY_SECONDS) !== undefined
+      ? undefined
+      : `Whole seconds from 0 to ${MAX_LOGIN_DELAY_SECONDS}, or empty to use ${inherited}.`;
   const modes: [RetentionMode, string][] = [
     ['inherit', `Inherit ${inherited}`],
     ['never', 'Keep until a mail client deletes it (EXPIRE NEVER)'],
@@ -47,7 +51,13 @@ export function Pop3PolicyForm({
           const mode = f.value('mode', initialMode);
           return (
             <>
-              <Field id={`${prefix}-delay`} label="Minimum time between logins (seconds)" optional hint={`e.g. 300 for 5 minutes; 0 for none; empty: ${inherited}.`} error={delayError}>
+              <Field
+                id={`${prefix}-delay`}
+                label="Minimum time between logins (seconds)"
+                optional
+                hint={`e.g. 300 for 5 minutes; 0 for none; empty: ${inherited}.`}
+                error={delayError}
+              >
                 <input
                   id={`${prefix}-delay`}
                   name="loginDelaySeconds"
@@ -63,7 +73,13 @@ export function Pop3PolicyForm({
                 <div className="mt-1 space-y-1 text-sm text-slate-800">
                   {modes.map(([value, text]) => (
                     <label key={value} className="flex items-center gap-2">
-                      <input type="radio" name="mode" value={value} defaultChecked={mode === value} className={cx('h-4 w-4 accent-brand-600', value === 'days' && 'retention-days')} />
+                      <input
+                        type="radio"
+                        name="mode"
+                        value={value}
+                        defaultChecked={mode === value}
+                        className={cx('h-4 w-4 accent-brand-600', value === 'days' && 'retention-days')}
+                      />
                       {text}
                     </label>
                   ))}
@@ -76,7 +92,10 @@ export function Pop3PolicyForm({
                     id={`${prefix}-days`}
                     name="retentionDays"
                     inputMode="numeric"
-                    defaultValue={f.value('retentionDays', typeof retentionDays === 'number' && retentionDays > 0 ? String(retentionDays) : '30')}
+                    defaultValue={f.value(
+                      'retentionDays',
+                      typeof retentionDays === 'number' && retentionDays > 0 ? String(retentionDays) : '30',
+                    )}
                     className={inputClass}
                     {...describedBy(`${prefix}-days`, f.errors.retentionDays)}
                   />

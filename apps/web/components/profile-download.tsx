@@ -20,7 +20,13 @@ export function ProfileDownload({ path }: { path: string }) {
     if (csrfToken) headers[CSRF_HEADER] = csrfToken;
     let res: Response;
     try {
-      res = await fetch(`/api/v1${path}`, { method: 'POST', headers, body: JSON.stringify({ password }), credentials: 'same-origin', cache: 'no-store' });
+      res = await fetch(`/api/v1${path}`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ password }),
+        credentials: 'same-origin',
+        cache: 'no-store',
+      });
     } catch {
       return refusedState(prev, fd, { status: 0, code: 'NETWORK', title: 'The server could not be reached.' });
     }
@@ -38,8 +44,8 @@ export function ProfileDownload({ path }: { path: string }) {
   return (
     <div className="space-y-3">
       <p className="text-sm text-slate-700">
-        iPhone, iPad and Mac: open this profile on the device and install it in Settings. Mail then asks for the mailbox password, unless you include it
-        below.
+        iPhone, iPad and Mac: open this profile on the device and install it in Settings. Mail then asks for the mailbox password, unless
+        you include it below.
       </p>
       <a href={`/api/v1${path}`} download className={buttonClass('secondary', 'sm')} data-testid="profile-download">
         Download profile (.mobileconfig)
@@ -49,7 +55,14 @@ export function ProfileDownload({ path }: { path: string }) {
           <>
             <div className="min-w-0 flex-1">
               <Field id="profile-password" label="Include the password (optional)" error={f.errors.password}>
-                <input id="profile-password" name="password" type="password" autoComplete="off" className={inputClass} {...describedBy('profile-password', f.errors.password)} />
+                <input
+                  id="profile-password"
+                  name="password"
+                  type="password"
+                  autoComplete="off"
+                  className={inputClass}
+                  {...describedBy('profile-password', f.errors.password)}
+                />
               </Field>
             </div>
             <SubmitButton pending={f.pending} label="Download with password" pendingLabel="Preparing…" variant="secondary" size="sm" />

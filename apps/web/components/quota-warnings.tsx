@@ -8,7 +8,10 @@ export async function QuotaWarnings() {
   const page = await apiGet<Page<QuotaWarningMailbox>>('/quota-warnings?limit=20');
   if (page.items.length === 0) return null;
   return (
-    <section aria-labelledby="quota-warnings-title" className="mb-6 rounded-lg bg-amber-50 px-4 py-3 text-sm text-amber-900 ring-1 ring-amber-600/30 ring-inset">
+    <section
+      aria-labelledby="quota-warnings-title"
+      className="mb-6 rounded-lg bg-amber-50 px-4 py-3 text-sm text-amber-900 ring-1 ring-amber-600/30 ring-inset"
+    >
       <h2 id="quota-warnings-title" className="font-semibold">
         Mailboxes nearly full
       </h2>

@@ -16,9 +16,13 @@ export function RecoveryCodesList({ codes, account }: { codes: string[]; account
   return (
     <div className="space-y-3" data-testid="recovery-codes">
       <p className="text-sm text-slate-700">
-        Save these recovery codes somewhere safe. Each one signs you in once if you lose your phone. <strong>They are shown only now.</strong>
+        Save these recovery codes somewhere safe. Each one signs you in once if you lose your phone.{' '}
+        <strong>They are shown only now.</strong>
       </p>
-      <ul aria-label="Recovery codes" className="grid grid-cols-2 gap-2 rounded-md bg-slate-50 p-4 font-mono text-sm text-slate-900 sm:grid-cols-5">
+      <ul
+        aria-label="Recovery codes"
+        className="grid grid-cols-2 gap-2 rounded-md bg-slate-50 p-4 font-mono text-sm text-slate-900 sm:grid-cols-5"
+      >
         {codes.map((c) => (
           <li key={c}>{c}</li>
         ))}

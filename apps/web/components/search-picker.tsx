@@ -68,7 +68,8 @@ export function SearchPicker<T>({
   }, [api, path, q]);
 
   const isSelected = (o: PickerOption) => selected.some((s) => s.id === o.id);
-  const toggle = (o: PickerOption, on: boolean) => onChange(on ? (multiple ? [...selected.filter((s) => s.id !== o.id), o] : [o]) : selected.filter((s) => s.id !== o.id));
+  const toggle = (o: PickerOption, on: boolean) =>
+    onChange(on ? (multiple ? [...selected.filter((s) => s.id !== o.id), o] : [o]) : selected.filter((s) => s.id !== o.id));
 
   return (
     <fieldset>
@@ -76,9 +77,17 @@ export function SearchPicker<T>({
       {selected.length > 0 && (
         <ul aria-label={`Chosen: ${label}`} className="mt-1 flex flex-wrap gap-1">
           {selected.map((s) => (
-            <li key={s.id} className="inline-flex items-center gap-1 rounded-full bg-brand-50 px-2 py-0.5 text-xs text-brand-900 ring-1 ring-brand-600/20 ring-inset">
+            <li
+              key={s.id}
+              className="inline-flex items-center gap-1 rounded-full bg-brand-50 px-2 py-0.5 text-xs text-brand-900 ring-1 ring-brand-600/20 ring-inset"
+            >
               <span className="break-all">{s.label}</span>
-              <button type="button" className="rounded px-1 font-semibold hover:bg-brand-100" aria-label={`Remove ${s.label}`} onClick={() => toggle(s, false)}>
+              <button
+                type="button"
+                className="rounded px-1 font-semibold hover:bg-brand-100"
+                aria-label={`Remove ${s.label}`}
+                onClick={() => toggle(s, false)}
+              >
                 ×
               </button>
             </li>
@@ -101,9 +110,15 @@ export function SearchPicker<T>({
         spellCheck={false}
         className={inputClass + ' mt-1'}
       />
-      <div className="mt-1 max-h-48 space-y-1 overflow-y-auto rounded-md p-2 ring-1 ring-slate-200 ring-inset" aria-live="polite" aria-busy={state === 'loading'}>
+      <div
+        className="mt-1 max-h-48 space-y-1 overflow-y-auto rounded-md p-2 ring-1 ring-slate-200 ring-inset"
+        aria-live="polite"
+        aria-busy={state === 'loading'}
+      >
         {state === 'error' && <p className="text-sm text-red-700">Search failed. Try again.</p>}
-        {state !== 'error' && results.length === 0 && <p className="text-sm text-slate-600">{state === 'loading' ? 'Searching…' : 'No match.'}</p>}
+        {state !== 'error' && results.length === 0 && (
+          <p className="text-sm text-slate-600">{state === 'loading' ? 'Searching…' : 'No match.'}</p>
+        )}
         {results.map((o) => (
           <label key={o.id} className="flex items-center gap-2 text-sm text-slate-800">
             <input

@@ -34,9 +34,19 @@ export function TotpEnrolmentForm({
         <li>Enter the 6-digit code the app shows.</li>
       </ol>
       {/* eslint-disable-next-line @next/next/no-img-element -- a data: URL the API generated: nothing for next/image to optimise */}
-      <img src={enrolment.qrCodeDataUrl} alt="QR code to scan with your authenticator app" width={176} height={176} className="rounded-md ring-1 ring-slate-200" />
+      <img
+        src={enrolment.qrCodeDataUrl}
+        alt="QR code to scan with your authenticator app"
+        width={176}
+        height={176}
+        className="rounded-md ring-1 ring-slate-200"
+      />
       <CopyList rows={[{ label: 'Secret', value: enrolment.secret, copy: 'secret' }]} labelClass="w-20" />
-      <ApiForm<EnrolDone> action={action} className="space-y-3" onAnswer={(s) => (s.ok && s.data ? onDone(s.data) : s.ok === false && onRefused?.(s))}>
+      <ApiForm<EnrolDone>
+        action={action}
+        className="space-y-3"
+        onAnswer={(s) => (s.ok && s.data ? onDone(s.data) : s.ok === false && onRefused?.(s))}
+      >
         {(f) => (
           <>
             {children}

@@ -24,7 +24,13 @@ export function buttonClass(variant: Variant = 'primary', size: 'sm' | 'md' = 'm
   );
 }
 
-export function ButtonLink({ variant = 'primary', size = 'md', className, children, ...props }: ComponentProps<typeof Link> & { variant?: Variant; size?: 'sm' | 'md' }) {
+export function ButtonLink({
+  variant = 'primary',
+  size = 'md',
+  className,
+  children,
+  ...props
+}: ComponentProps<typeof Link> & { variant?: Variant; size?: 'sm' | 'md' }) {
   return (
     <Link {...props} className={cx(buttonClass(variant, size), 'relative', className)}>
       {children}
@@ -33,7 +39,17 @@ export function ButtonLink({ variant = 'primary', size = 'md', className, childr
   );
 }
 
-export function PageHeader({ title, description, actions, back }: { title: ReactNode; description?: ReactNode; actions?: ReactNode; back?: { href: string; label: string } }) {
+export function PageHeader({
+  title,
+  description,
+  actions,
+  back,
+}: {
+  title: ReactNode;
+  description?: ReactNode;
+  actions?: ReactNode;
+  back?: { href: string; label: string };
+}) {
   return (
     <header className="mb-6">
       {back && (
@@ -52,10 +68,28 @@ export function PageHeader({ title, description, actions, back }: { title: React
   );
 }
 
-export function Card({ title, description, actions, children, className, id }: { title?: ReactNode; description?: ReactNode; actions?: ReactNode; children: ReactNode; className?: string; id?: string }) {
+export function Card({
+  title,
+  description,
+  actions,
+  children,
+  className,
+  id,
+}: {
+  title?: ReactNode;
+  description?: ReactNode;
+  actions?: ReactNode;
+  children: ReactNode;
+  className?: string;
+  id?: string;
+}) {
   const headingId = id ? `${id}-title` : undefined;
   return (
-    <section id={id} aria-labelledby={title ? headingId : undefined} className={cx('rounded-lg bg-white shadow-sm ring-1 ring-slate-200', className)}>
+    <section
+      id={id}
+      aria-labelledby={title ? headingId : undefined}
+      className={cx('rounded-lg bg-white shadow-sm ring-1 ring-slate-200', className)}
+    >
       {(title || actions) && (
         <div className="flex flex-wrap items-start justify-between gap-3 border-b border-slate-200 px-4 py-3 sm:px-6">
           <div>
@@ -77,7 +111,8 @@ export function Card({ title, description, actions, children, className, id }: {
 export function UsageBar({ used, limit, label }: { used: number; limit: number | null | undefined; label: string }) {
   const pct = percent(used, limit);
   const tone = pct === null ? 'bg-brand-600' : pct >= 90 ? 'bg-red-600' : pct >= 75 ? 'bg-amber-500' : 'bg-brand-600';
-  const text = limit === null || limit === undefined ? `${formatBytes(used)} used, no limit` : `${formatBytes(used)} of ${formatBytes(limit)}`;
+  const text =
+    limit === null || limit === undefined ? `${formatBytes(used)} used, no limit` : `${formatBytes(used)} of ${formatBytes(limit)}`;
   return (
     <div className="min-w-28">
       <div
@@ -124,10 +159,24 @@ export function Badge({ tone = 'slate', children }: { tone?: 'green' | 'slate' |
     amber: 'bg-amber-50 text-amber-900 ring-amber-600/30',
     brand: 'bg-brand-50 text-brand-800 ring-brand-600/20',
   };
-  return <span className={cx('inline-flex items-center rounded-md px-2 py-0.5 text-xs font-medium ring-1 ring-inset', tones[tone])}>{children}</span>;
+  return (
+    <span className={cx('inline-flex items-center rounded-md px-2 py-0.5 text-xs font-medium ring-1 ring-inset', tones[tone])}>
+      {children}
+    </span>
+  );
 }
 
-export function EmptyState({ title, children, action, level = 3 }: { title: string; children?: ReactNode; action?: ReactNode; level?: 2 | 3 }) {
+export function EmptyState({
+  title,
+  children,
+  action,
+  level = 3,
+}: {
+  title: string;
+  children?: ReactNode;
+  action?: ReactNode;
+  level?: 2 | 3;
+}) {
   const Heading = level === 2 ? 'h2' : 'h3';
   return (
     <div className="rounded-lg border-2 border-dashed border-slate-300 px-6 py-10 text-center">
@@ -139,7 +188,11 @@ export function EmptyState({ title, children, action, level = 3 }: { title: stri
 }
 
 export function Alert({ tone = 'error', children, id }: { tone?: 'error' | 'success' | 'info'; children: ReactNode; id?: string }) {
-  const tones = { error: 'bg-red-50 text-red-800 ring-red-600/20', success: 'bg-green-50 text-green-800 ring-green-600/20', info: 'bg-brand-50 text-brand-800 ring-brand-600/20' };
+  const tones = {
+    error: 'bg-red-50 text-red-800 ring-red-600/20',
+    success: 'bg-green-50 text-green-800 ring-green-600/20',
+    info: 'bg-brand-50 text-brand-800 ring-brand-600/20',
+  };
   return (
     <div id={id} role={tone === 'error' ? 'alert' : 'status'} className={cx('rounded-md px-3 py-2 text-sm ring-1 ring-inset', tones[tone])}>
       {children}
@@ -152,7 +205,21 @@ export const inputClass =
 
 export const labelClass = 'block text-sm font-medium text-slate-800';
 
-export function Field({ id, label, hint, error, children, optional }: { id: string; label: ReactNode; hint?: ReactNode; error?: string; children: ReactNode; optional?: boolean }) {
+export function Field({
+  id,
+  label,
+  hint,
+  error,
+  children,
+  optional,
+}: {
+  id: string;
+  label: ReactNode;
+  hint?: ReactNode;
+  error?: string;
+  children: ReactNode;
+  optional?: boolean;
+}) {
   return (
     <div>
       <label htmlFor={id} className={labelClass}>

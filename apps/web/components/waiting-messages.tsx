@@ -34,7 +34,10 @@ export function WaitingMessages({ mailboxId, address }: { mailboxId: string; add
 
   const load = useCallback(async () => {
     setLoading(true);
-    const r = await api<{ items: MessageSummary[]; nextCursor: string | null }>('GET', `${base}/messages?limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const r = await api<{ items: MessageSummary[]; nextCursor: string | null }>(
+      'GET',
+      `${base}/messages?limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     setLoading(false);
     if (!r.ok) return setProblem(r.problem);
     setItems(r.data.items);
@@ -90,7 +93,13 @@ export function WaitingMessages({ mailboxId, address }: { mailboxId: string; add
             Export mbox
           </a>
           {items.length > 0 && (
-            <ConfirmButton label="Delete all" title={`Delete every message of ${address}?`} confirmLabel="Delete all messages" confirmText="delete" onConfirm={purge}>
+            <ConfirmButton
+              label="Delete all"
+              title={`Delete every message of ${address}?`}
+              confirmLabel="Delete all messages"
+              confirmText="delete"
+              onConfirm={purge}
+            >
               <p>Every waiting message is deleted for good; the mail client will not receive them. Export an mbox first to keep a copy.</p>
             </ConfirmButton>
           )}
@@ -118,27 +127,53 @@ export function WaitingMessages({ mailboxId, address }: { mailboxId: string; add
                         className="h-4 w-4 accent-brand-600"
                       />
                     </th>
-                    <th scope="col" className="py-2 pr-3">From</th>
-                    <th scope="col" className="py-2 pr-3">Subject</th>
-                    <th scope="col" className="py-2 pr-3">Date</th>
-                    <th scope="col" className="py-2 pr-3 text-right">Size</th>
-                    <th scope="col" className="py-2 pr-3">Received</th>
-                    <th scope="col" className="py-2"><span className="sr-only">Download</span></th>
+                    <th scope="col" className="py-2 pr-3">
+                      From
+                    </th>
+                    <th scope="col" className="py-2 pr-3">
+                      Subject
+                    </th>
+                    <th scope="col" className="py-2 pr-3">
+                      Date
+                    </th>
+                    <th scope="col" className="py-2 pr-3 text-right">
+                      Size
+                    </th>
+                    <th scope="col" className="py-2 pr-3">
+                      Received
+                    </th>
+                    <th scope="col" className="py-2">
+                      <span className="sr-only">Download</span>
+                    </th>
                   </tr>
                 </thead>
                 <tbody className="divide-y divide-slate-100">
                   {items.map((m) => (
                     <tr key={m.id} data-testid="waiting-message">
                       <td className="py-2">
-                        <input type="checkbox" aria-label={`Select message ${m.subject ?? '(no subject)'} (UID ${m.uid})`} checked={selected.has(m.id)} onChange={() => toggle(m.id)} className="h-4 w-4 accent-brand-600" />
+                        <input
+                          type="checkbox"
+                          aria-label={`Select message ${m.subject ?? '(no subject)'} (UID ${m.uid})`}
+                          checked={selected.has(m.id)}
+                          onChange={() => toggle(m.id)}
+                          className="h-4 w-4 accent-brand-600"
+                        />
                       </td>
-                      <td className="max-w-48 truncate py-2 pr-3" title={m.from ?? undefined}>{m.from ?? <span className="text-slate-500">(no sender)</span>}</td>
-                      <td className="max-w-72 truncate py-2 pr-3" title={m.subject ?? undefined}>{m.subject ?? <span className="text-slate-500">(no subject)</span>}</td>
-                      <td className="py-2 pr-3 whitespace-nowrap">{m.date ? formatDateTime(m.date) : <span className="text-slate-500">—</span>}</td>
+                      <td className="max-w-48 truncate py-2 pr-3" title={m.from ?? undefined}>
+                        {m.from ?? <span className="text-slate-500">(no sender)</span>}
+                      </td>
+                      <td className="max-w-72 truncate py-2 pr-3" title={m.subject ?? undefined}>
+                        {m.subject ?? <span className="text-slate-500">(no subject)</span>}
+                      </td>
+                      <td className="py-2 pr-3 whitespace-nowrap">
+                        {m.date ? formatDateTime(m.date) : <span className="text-slate-500">—</span>}
+                      </td>
                       <td className="py-2 pr-3 text-right whitespace-nowrap">{formatBytes(m.sizeOctets)}</td>
                       <td className="py-2 pr-3 whitespace-nowrap">{formatDateTime(m.receivedAt)}</td>
                       <td className="py-2">
-                        <a href={`/api/v1${base}/messages/${m.id}/eml`} download className="text-brand-700 underline">.eml</a>
+                        <a href={`/api/v1${base}/messages/${m.id}/eml`} download className="text-brand-700 underline">
+                          .eml
+                        </a>
                       </td>
                     </tr>
                   ))}
@@ -150,10 +185,20 @@ export function WaitingMessages({ mailboxId, address }: { mailboxId: string; add
                 {busy ? 'Deleting…' : `Delete selected${selected.size ? ` (${selected.size})` : ''}`}
               </button>
               <div className="flex gap-2">
-                <button type="button" className={buttonClass('secondary', 'sm')} disabled={cursors.length <= 1 || loading} onClick={() => setCursors((c) => c.slice(0, -1))}>
+                <button
+                  type="button"
+                  className={buttonClass('secondary', 'sm')}
+                  disabled={cursors.length <= 1 || loading}
+                  onClick={() => setCursors((c) => c.slice(0, -1))}
+                >
                   Previous
                 </button>
-                <button type="button" className={buttonClass('secondary', 'sm')} disabled={!next || loading} onClick={() => next && setCursors((c) => [...c, next])}>
+                <button
+                  type="button"
+                  className={buttonClass('secondary', 'sm')}
+                  disabled={!next || loading}
+                  onClick={() => next && setCursors((c) => [...c, next])}
+                >
                   Next
                 </button>
               </div>

@@ -8,7 +8,10 @@ export async function WebhookFailingNotice({ userId }: { userId: string }) {
   const failing = endpoints.items.filter((e) => e.userId === userId && e.disabledReason === 'failing');
   if (failing.length === 0) return null;
   return (
-    <section aria-labelledby="webhooks-failing-title" className="mb-6 rounded-lg bg-red-50 px-4 py-3 text-sm text-red-900 ring-1 ring-red-600/30 ring-inset">
+    <section
+      aria-labelledby="webhooks-failing-title"
+      className="mb-6 rounded-lg bg-red-50 px-4 py-3 text-sm text-red-900 ring-1 ring-red-600/30 ring-inset"
+    >
       <h2 id="webhooks-failing-title" className="font-semibold">
         {failing.length === 1 ? 'A webhook endpoint was disabled' : `${failing.length} webhook endpoints were disabled`}
       </h2>

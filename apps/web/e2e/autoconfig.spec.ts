@@ -2,14 +2,30 @@ import { readFile } from 'node:fs/promises';
 import { request } from '@playwright/test';
 import { XMLParser } from 'fast-xml-parser';
 import { parse as parsePlist } from 'plist';
-import { apiSession, createOwner, createVerifiedDomain, env, expect, screenshot, signIn, strongPassword, test, uniqueName } from './helpers';
+import {
+  apiSession,
+  createOwner,
+  createVerifiedDomain,
+  env,
+  expect,
+  screenshot,
+  signIn,
+  strongPassword,
+  test,
+  uniqueName,
+} from './helpers';
 
 /**
  * Client autoconfiguration through the panel's origin, on the stack `npm start` runs: the well-known paths reach the
  * API, and every answer names the ports the stack really listens on (global-setup sets no public port: start.ts
  * passes POP3_PORT/POP3S_PORT), as the connection card and the downloaded profile do.
  */
-const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, isArray: (n) => ['incomingServer', 'Protocol'].includes(n) });
+const xml = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  parseTagValue: false,
+  isArray: (n) => ['incomingServer', 'Protocol'].includes(n),
+});
 
 async function hostedMailbox() {
   const owner = await createOwner();
@@ -17,7 +33,10 @@ async function hostedMailbox() {
   // Verified: a pending domain is not hosted (autoconfig answers 404, its mailbox users cannot sign in).
   const domain = await createVerifiedDomain(owner.id, `${uniqueName('ac')}.example`);
   const password = strongPassword();
-  const mailbox = await api.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, { localPart: 'erin', password });
+  const mailbox = await api.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, {
+    localPart: 'erin',
+    password,
+  });
   await api.ctx.dispose();
   return { owner, domain, mailbox, password };
 }
@@ -42,7 +61,9 @@ test('the well-known autoconfig and autodiscover paths answer on the panel with 
       expect(body, 'both paths give the same answer').toBe(first);
       const provider = xml.parse(body).clientConfig.emailProvider;
       expect(provider['@id']).toBe(domain.name);
-      expect(provider.incomingServer.map((s: Record<string, string>) => [s['@type'], s.hostname, s.port, s.socketType, s.username])).toEqual([
+      expect(
+        provider.incomingServer.map((s: Record<string, string>) => [s['@type'], s.hostname, s.port, s.socketType, s.username]),
+      ).toEqual([
         ['pop3', '127.0.0.1', pop3s, 'SSL', '%EMAILADDRESS%'],
         ['pop3', '127.0.0.1', pop3, 'STARTTLS', '%EMAILADDRESS%'],
       ]);
@@ -51,15 +72,30 @@ test('the well-known autoconfig and autodiscover paths answer on the panel with 
     expect(unknown.status()).toBe(404);
 
     for (const path of ['/autodiscover/autodiscover.xml', '/Autodiscover/Autodiscover.xml']) {
-      const res = await ctx.post(path, { data: autodiscoverRequest(mailbox.address), headers: { 'content-type': 'text/xml; charset=utf-8' } });
+      const res = await ctx.post(path, {
+        data: autodiscoverRequest(mailbox.address),
+        headers: { 'content-type': 'text/xml; charset=utf-8' },
+      });
       expect(res.status(), path).toBe(200);
       const account = xml.parse(await res.text()).Autodiscover.Response.Account;
       expect(account.Protocol).toEqual([
-        { Type: 'POP3', Server: '127.0.0.1', Port: pop3s, LoginName: mailbox.address, DomainRequired: 'off', SPA: 'off', SSL: 'on', Encryption: 'SSL', AuthRequired: 'on' },
+        {
+          Type: 'POP3',
+          Server: '127.0.0.1',
+          Port: pop3s,
+          LoginName: mailbox.address,
+          DomainRequired: 'off',
+          SPA: 'off',
+          SSL: 'on',
+          Encryption: 'SSL',
+          AuthRequired: 'on',
+        },
       ]);
     }
     const laughs = `<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>${autodiscoverRequest('&b;@' + domain.name)}`;
-    expect((await ctx.post('/autodiscover/autodiscover.xml', { data: laughs, headers: { 'content-type': 'text/xml' } })).status()).toBe(400);
+    expect((await ctx.post('/autodiscover/autodiscover.xml', { data: laughs, headers: { 'content-type': 'text/xml' } })).status()).toBe(
+      400,
+    );
   } finally {
     await ctx.dispose();
   }
@@ -74,9 +110,15 @@ test('the mailbox page and the mailbox user’s home show the running ports and 
   await expect(card).toContainText(`SSL/TLS on ${pop3s}, or STARTTLS (STLS) on ${env('MAILROOM_E2E_POP3_PORT')}`);
   await screenshot(page, 'autoconfig-mailbox-card');
 
-  const [download] = await Promise.all([page.waitForEvent('download'), card.getByRole('link', { name: 'Download profile (.mobileconfig)' }).click()]);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    card.getByRole('link', { name: 'Download profile (.mobileconfig)' }).click(),
+  ]);
   expect(download.suggestedFilename()).toBe(`${mailbox.address}.mobileconfig`);
-  const profile = parsePlist(await readFile((await download.path())!, 'utf8')) as { PayloadType: string; PayloadContent: Record<string, unknown>[] };
+  const profile = parsePlist(await readFile((await download.path())!, 'utf8')) as {
+    PayloadType: string;
+    PayloadContent: Record<string, unknown>[];
+  };
   expect(profile.PayloadType).toBe('Configuration');
   expect(profile.PayloadContent[0]).toMatchObject({
     PayloadType: 'com.apple.mail.managed',
@@ -97,10 +139,17 @@ test('the mailbox page and the mailbox user’s home show the running ports and 
     const own = userPage.locator('#connection-settings');
     await expect(own).toContainText(String(pop3s));
     await own.getByLabel('Include the password (optional)').fill(password);
-    const [withPassword] = await Promise.all([userPage.waitForEvent('download'), own.getByRole('button', { name: 'Download with password' }).click()]);
+    const [withPassword] = await Promise.all([
+      userPage.waitForEvent('download'),
+      own.getByRole('button', { name: 'Download with password' }).click(),
+    ]);
     expect(withPassword.suggestedFilename()).toBe(`${mailbox.address}.mobileconfig`);
     const ownProfile = parsePlist(await readFile((await withPassword.path())!, 'utf8')) as { PayloadContent: Record<string, unknown>[] };
-    expect(ownProfile.PayloadContent[0]).toMatchObject({ EmailAddress: mailbox.address, IncomingMailServerPortNumber: pop3s, IncomingPassword: password });
+    expect(ownProfile.PayloadContent[0]).toMatchObject({
+      EmailAddress: mailbox.address,
+      IncomingMailServerPortNumber: pop3s,
+      IncomingPassword: password,
+    });
     await screenshot(userPage, 'autoconfig-mailbox-user-home');
   } finally {
     await userContext.close();

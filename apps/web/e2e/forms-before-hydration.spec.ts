@@ -57,7 +57,10 @@ test('a mailbox created before hydration is created with exactly what was typed'
 
   // server-side: the mailbox exists with the typed display name, and POP3 takes the typed password
   const api = await apiSession(owner.email, owner.password);
-  const list = await api.call<{ items: { address: string; displayName: string | null }[] }>('GET', `/domains/${domain.id}/mailboxes?q=early`);
+  const list = await api.call<{ items: { address: string; displayName: string | null }[] }>(
+    'GET',
+    `/domains/${domain.id}/mailboxes?q=early`,
+  );
   await api.ctx.dispose();
   expect(list.items.map((m) => [m.address, m.displayName])).toEqual([[address, 'Early Bird']]);
   expect((await pop3Fetch(address, password)).ok).toBe(true);

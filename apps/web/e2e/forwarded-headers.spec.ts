@@ -19,7 +19,12 @@ const FORGED = {
   'x-forwarded-host': 'evil.example',
 };
 
-async function loginThroughPanel(email: string, password: string, headers: Record<string, string> = FORGED, baseURL = env('MAILROOM_E2E_WEB_URL')) {
+async function loginThroughPanel(
+  email: string,
+  password: string,
+  headers: Record<string, string> = FORGED,
+  baseURL = env('MAILROOM_E2E_WEB_URL'),
+) {
   const ctx = await request.newContext({ baseURL });
   const res = await ctx.post('/api/v1/auth/login', { data: { email, password }, headers });
   return { ctx, res };
@@ -27,7 +32,10 @@ async function loginThroughPanel(email: string, password: string, headers: Recor
 
 async function auditedLoginAddress(ownerId: string): Promise<string | null> {
   const admin = await adminSession();
-  const page = await admin.call<{ items: { action: string; ip: string | null }[] }>('GET', `/audit-events?actorId=${ownerId}&action=auth.login`);
+  const page = await admin.call<{ items: { action: string; ip: string | null }[] }>(
+    'GET',
+    `/audit-events?actorId=${ownerId}&action=auth.login`,
+  );
   await admin.ctx.dispose();
   expect(page.items).toHaveLength(1);
   return page.items[0]!.ip;
@@ -82,7 +90,14 @@ test.describe('behind a trusted front proxy (WEB_TRUSTED_PROXIES)', () => {
     });
     child = spawn(path.join(WEB_DIR, '../../node_modules/.bin/tsx'), ['server.ts'], {
       cwd: WEB_DIR,
-      env: { ...process.env, NODE_ENV: 'production', MAILROOM_HOST: '127.0.0.1', WEB_PORT: String(port), API_INTERNAL_URL: env('MAILROOM_E2E_API_URL'), WEB_TRUSTED_PROXIES: 'loopback' },
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        MAILROOM_HOST: '127.0.0.1',
+        WEB_PORT: String(port),
+        API_INTERNAL_URL: env('MAILROOM_E2E_API_URL'),
+        WEB_TRUSTED_PROXIES: 'loopback',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

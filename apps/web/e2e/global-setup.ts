@@ -46,7 +46,18 @@ function killGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
 }
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
-  const names = ['WEB_PORT', 'API_PORT', 'POP3_PORT', 'POP3S_PORT', 'LMTP_PORT', 'SMTP_PORT', 'POP3_METRICS_PORT', 'INGRESS_METRICS_PORT', 'WORKER_METRICS_PORT', 'SUPERVISOR_METRICS_PORT'] as const;
+  const names = [
+    'WEB_PORT',
+    'API_PORT',
+    'POP3_PORT',
+    'POP3S_PORT',
+    'LMTP_PORT',
+    'SMTP_PORT',
+    'POP3_METRICS_PORT',
+    'INGRESS_METRICS_PORT',
+    'WORKER_METRICS_PORT',
+    'SUPERVISOR_METRICS_PORT',
+  ] as const;
   const ports: Record<string, string> = {};
   const used = new Set<number>();
   for (const n of names) {
@@ -106,7 +117,12 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   delete env.MAILROOM_SECRET;
 
   // Its own process group, so teardown can make sure no service outlives the run even if one hangs on shutdown.
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'scripts/start.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'scripts/start.ts')], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   // If the runner dies without tearing down (e.g. killed), do not leave the stack behind.
   process.once('exit', () => killGroup(-child.pid!, 'SIGKILL'));
   child.stdout.pipe(log, { end: false });

@@ -28,7 +28,8 @@ export const test = base.extend<{ csp: { provoked: boolean } }>({
       const violations: string[] = [];
       const watch = (p: Page) =>
         p.on('console', (m) => {
-          if (/Content Security Policy|Refused to (execute|load|apply|connect|frame)/i.test(m.text())) violations.push(`${p.url()}: ${m.text()}`);
+          if (/Content Security Policy|Refused to (execute|load|apply|connect|frame)/i.test(m.text()))
+            violations.push(`${p.url()}: ${m.text()}`);
         });
       context.pages().forEach(watch);
       context.on('page', watch);
@@ -51,7 +52,10 @@ export function strongPassword(): string {
 }
 
 /** A signed-in API session (cookie + CSRF token) for arranging data the journey is not about. */
-export async function apiSession(email: string, password: string): Promise<{ ctx: APIRequestContext; call: <T>(method: string, p: string, body?: unknown) => Promise<T> }> {
+export async function apiSession(
+  email: string,
+  password: string,
+): Promise<{ ctx: APIRequestContext; call: <T>(method: string, p: string, body?: unknown) => Promise<T> }> {
   const ctx = await request.newContext({ baseURL: env('MAILROOM_E2E_WEB_URL') });
   const res = await ctx.post('/api/v1/auth/login', { data: { email, password } });
   expect(res.status(), await res.text()).toBe(200);
@@ -103,7 +107,16 @@ export async function signIn(page: Page, email: string, password: string): Promi
 export async function expectAccessible(page: Page, what: string): Promise<void> {
   const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
   const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`), `accessibility of ${what}`).toEqual([]);
+  expect(
+    bad.map(
+      (v) =>
+        `${v.id} (${v.impact}): ${v.help} — ${v.nodes
+          .map((n) => n.target.join(' '))
+          .slice(0, 3)
+          .join(', ')}`,
+    ),
+    `accessibility of ${what}`,
+  ).toEqual([]);
 }
 
 /** Presses Tab until `target` has focus (keyboard-only navigation), failing after `max` presses. */
@@ -122,7 +135,14 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 
 /** Delivers a raw RFC 5322 message over LMTP to the ingress, as a mail transfer agent would. */
 export async function deliverLmtp(to: string, raw: Buffer): Promise<void> {
-  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: Number(env('MAILROOM_E2E_LMTP_PORT')), lmtp: true, secure: false, ignoreTLS: true, name: 'mta.e2e.test' });
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: Number(env('MAILROOM_E2E_LMTP_PORT')),
+    lmtp: true,
+    secure: false,
+    ignoreTLS: true,
+    name: 'mta.e2e.test',
+  });
   try {
     const info = await transport.sendMail({ envelope: { from: 'sender@elsewhere.example', to: [to] }, raw });
     expect(info.accepted).toEqual([to]);
@@ -132,7 +152,12 @@ export async function deliverLmtp(to: string, raw: Buffer): Promise<void> {
 }
 
 /** Logs in with Python's poplib (STLS, USER/PASS) and retrieves every message. */
-export async function pop3Fetch(user: string, password: string, port = env('MAILROOM_E2E_POP3_PORT'), host = '127.0.0.1'): Promise<{ ok: true; messages: Buffer[] } | { ok: false; error: string }> {
+export async function pop3Fetch(
+  user: string,
+  password: string,
+  port = env('MAILROOM_E2E_POP3_PORT'),
+  host = '127.0.0.1',
+): Promise<{ ok: true; messages: Buffer[] } | { ok: false; error: string }> {
   const out = await new Promise<string>((resolve, reject) => {
     const p = spawn('python3', [path.join(HERE, 'pop3_fetch.py'), host, String(port), user], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -152,7 +177,10 @@ export async function pop3Fetch(user: string, password: string, port = env('MAIL
  * published before under the same key (use the journey's domain name). Resolves once every test server answers them.
  */
 export async function publishDns(key: string, zone: TestZone): Promise<void> {
-  const res = await fetch(`${env('MAILROOM_E2E_DNS_CONTROL')}/records/${encodeURIComponent(key)}`, { method: 'PUT', body: JSON.stringify(zone) });
+  const res = await fetch(`${env('MAILROOM_E2E_DNS_CONTROL')}/records/${encodeURIComponent(key)}`, {
+    method: 'PUT',
+    body: JSON.stringify(zone),
+  });
   expect(res.status, await res.text()).toBe(204);
 }
 

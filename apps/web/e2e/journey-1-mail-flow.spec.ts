@@ -1,6 +1,22 @@
-import { createOwner, deliverLmtp, env, expect, expectAccessible, pop3Fetch, publishDns, screenshot, signIn, strongPassword, test, uniqueName } from './helpers';
+import {
+  createOwner,
+  deliverLmtp,
+  env,
+  expect,
+  expectAccessible,
+  pop3Fetch,
+  publishDns,
+  screenshot,
+  signIn,
+  strongPassword,
+  test,
+  uniqueName,
+} from './helpers';
 
-test('journey 1: an owner adds a domain and a mailbox in the browser; delivered mail reaches a real POP3 client byte-exact', async ({ page, context }) => {
+test('journey 1: an owner adds a domain and a mailbox in the browser; delivered mail reaches a real POP3 client byte-exact', async ({
+  page,
+  context,
+}) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   const owner = await createOwner();
   await signIn(page, owner.email, owner.password);

@@ -1,6 +1,8 @@
 import { env, expect, expectAccessible, screenshot, signIn, strongPassword, test, uniqueName } from './helpers';
 
-test("journey 3: an admin creates an owner limited to one mailbox; the owner's second mailbox is refused with a readable message", async ({ page }) => {
+test("journey 3: an admin creates an owner limited to one mailbox; the owner's second mailbox is refused with a readable message", async ({
+  page,
+}) => {
   await signIn(page, env('MAILROOM_E2E_ADMIN_EMAIL'), env('MAILROOM_E2E_ADMIN_PASSWORD'));
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Owners' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Owners' })).toBeVisible();

@@ -1,16 +1,37 @@
-import { createVerifiedDomain, apiSession, createOwner, expect, expectAccessible, screenshot, signIn, strongPassword, test, uniqueName } from './helpers';
+import {
+  createVerifiedDomain,
+  apiSession,
+  createOwner,
+  expect,
+  expectAccessible,
+  screenshot,
+  signIn,
+  strongPassword,
+  test,
+  uniqueName,
+} from './helpers';
 
 test("journey 4: owner B opening owner A's domain and mailbox URLs gets a not-found page", async ({ page }) => {
   const ownerA = await createOwner();
   const a = await apiSession(ownerA.email, ownerA.password);
   const domain = await createVerifiedDomain(ownerA.id, `${uniqueName('j4')}.example`);
-  const mailbox = await a.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, { localPart: 'secret', password: strongPassword() });
+  const mailbox = await a.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, {
+    localPart: 'secret',
+    password: strongPassword(),
+  });
   await a.ctx.dispose();
 
   const ownerB = await createOwner();
   await signIn(page, ownerB.email, ownerB.password);
 
-  for (const url of [`/domains/${domain.id}`, `/mailboxes/${mailbox.id}`, `/domains/${domain.id}/mailboxes/new`, "/domains/not-a-domain-id", "/admin/owners", `/admin/owners/${ownerA.id}`]) {
+  for (const url of [
+    `/domains/${domain.id}`,
+    `/mailboxes/${mailbox.id}`,
+    `/domains/${domain.id}/mailboxes/new`,
+    '/domains/not-a-domain-id',
+    '/admin/owners',
+    `/admin/owners/${ownerA.id}`,
+  ]) {
     const res = await page.goto(url);
     expect(res?.status()).toBe(404);
     await expect(page.getByRole('heading', { level: 1, name: 'Page not found' })).toBeVisible();

@@ -4,12 +4,26 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parsePlist } from 'plist';
 import {
-  apiSession, createOwner, env, expect, expectAccessible, publishDns, runMailroomCli, screenshot, signIn, strongPassword, test, uniqueName,
+  apiSession,
+  createOwner,
+  env,
+  expect,
+  expectAccessible,
+  publishDns,
+  runMailroomCli,
+  screenshot,
+  signIn,
+  strongPassword,
+  test,
+  uniqueName,
 } from './helpers';
 
 const row = (page: import('@playwright/test').Page, purpose: string) => page.locator(`#dns-records tr[data-purpose="${purpose}"]`);
 
-test('journey 6: an owner adds a domain, publishes its TXT record, verifies it, checks its records and offers the mailbox profile', async ({ page, context }) => {
+test('journey 6: an owner adds a domain, publishes its TXT record, verifies it, checks its records and offers the mailbox profile', async ({
+  page,
+  context,
+}) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   const owner = await createOwner();
   const domain = `${uniqueName('j6')}.example`;
@@ -78,9 +92,15 @@ test('journey 6: an owner adds a domain, publishes its TXT record, verifies it, 
 
   // The owner publishes the right record (and points the domain here); Verify turns it active.
   await publishDns(domain, {
-    txt: [[`_mailroom.${domain}`, token], [`_dmarc.${domain}`, 'v=DMARC1; p=quarantine']],
+    txt: [
+      [`_mailroom.${domain}`, token],
+      [`_dmarc.${domain}`, 'v=DMARC1; p=quarantine'],
+    ],
     mx: [[domain, mxHost, 10]],
-    cname: [[`autoconfig.${domain}`, webHost], [`autodiscover.${domain}`, 'autodiscover.elsewhere.test']],
+    cname: [
+      [`autoconfig.${domain}`, webHost],
+      [`autodiscover.${domain}`, 'autodiscover.elsewhere.test'],
+    ],
     srv: [[`_pop3s._tcp.${domain}`, '127.0.0.1', Number(pop3sPort), 0, 1]],
   });
   await page.getByRole('button', { name: 'Verify' }).click();
@@ -121,7 +141,11 @@ test('journey 6: an owner adds a domain, publishes its TXT record, verifies it, 
   const [download] = await Promise.all([page.waitForEvent('download'), profileLink.click()]);
   expect(download.suggestedFilename()).toBe(`${address}.mobileconfig`);
   const profile = parsePlist(await readFile((await download.path())!, 'utf8')) as { PayloadContent: Record<string, unknown>[] };
-  expect(profile.PayloadContent[0]).toMatchObject({ EmailAddress: address, IncomingMailServerUsername: address, IncomingMailServerPortNumber: Number(pop3sPort) });
+  expect(profile.PayloadContent[0]).toMatchObject({
+    EmailAddress: address,
+    IncomingMailServerUsername: address,
+    IncomingMailServerPortNumber: Number(pop3sPort),
+  });
   await screenshot(page, 'journey-6-mailbox-profile');
 
   // Later the MX moves away: the periodic re-check (the operator's cron job) flags it on the dashboard.
@@ -198,6 +222,8 @@ test('journey 6: a resolver that refuses gives a clear reason, and the domain st
   await page.getByLabel('Password', { exact: true }).fill(strongPassword());
   await page.getByRole('button', { name: 'Create mailbox' }).click();
   await expect(page.getByRole('heading', { level: 1, name: `dave@${domain}` })).toBeVisible();
-  await expect(page.getByRole('status').filter({ hasText: 'is not verified yet' })).toContainText('cannot sign in until the domain is verified');
+  await expect(page.getByRole('status').filter({ hasText: 'is not verified yet' })).toContainText(
+    'cannot sign in until the domain is verified',
+  );
   await expect(page.locator('#connection-settings').getByRole('link', { name: 'Download profile (.mobileconfig)' })).toBeVisible();
 });

@@ -9,11 +9,18 @@ test('journey 7: an owner reads the delivery log entry of a message the MX refus
 
   // A sender's server hands over a message for an address that does not exist: the MX refuses it at RCPT.
   const smtp = nodemailer.createTransport({
-    host: '127.0.0.1', port: Number(env('MAILROOM_E2E_SMTP_PORT')), secure: false, tls: { rejectUnauthorized: false }, name: 'mx.elsewhere.example',
+    host: '127.0.0.1',
+    port: Number(env('MAILROOM_E2E_SMTP_PORT')),
+    secure: false,
+    tls: { rejectUnauthorized: false },
+    name: 'mx.elsewhere.example',
   });
   try {
     await expect(
-      smtp.sendMail({ envelope: { from: sender, to: [nobody] }, raw: `From: ${sender}\r\nTo: ${nobody}\r\nSubject: hello\r\nMessage-ID: <j7@elsewhere.example>\r\n\r\nhi\r\n` }),
+      smtp.sendMail({
+        envelope: { from: sender, to: [nobody] },
+        raw: `From: ${sender}\r\nTo: ${nobody}\r\nSubject: hello\r\nMessage-ID: <j7@elsewhere.example>\r\n\r\nhi\r\n`,
+      }),
     ).rejects.toThrow(/550/);
   } finally {
     smtp.close();

@@ -19,7 +19,13 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 
 /** The code an authenticator app would show `offsetSteps` time steps from now. */
 function totp(secret: string, offsetSteps = 0): string {
-  return TOTP.generate({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30, timestamp: Date.now() + offsetSteps * 30_000 });
+  return TOTP.generate({
+    secret: Secret.fromBase32(secret),
+    algorithm: 'SHA1',
+    digits: 6,
+    period: 30,
+    timestamp: Date.now() + offsetSteps * 30_000,
+  });
 }
 
 /** The base32 secret the enrolment form shows next to the QR code. */
@@ -112,7 +118,10 @@ test.describe('MAILROOM_REQUIRE_2FA=all', () => {
     const deadline = Date.now() + 90_000;
     for (;;) {
       if (child()?.exitCode != null) throw new Error(`a service exited during start-up:\n${output.slice(-3000)}`);
-      const ok = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(3_000) }).then((r) => r.status < 500, () => false);
+      const ok = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(3_000) }).then(
+        (r) => r.status < 500,
+        () => false,
+      );
       if (ok) return;
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${url}:\n${output.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 250));
@@ -122,7 +131,14 @@ test.describe('MAILROOM_REQUIRE_2FA=all', () => {
   function start(entry: string, extra: Record<string, string>): ChildProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', entry], {
       cwd: ROOT,
-      env: { ...process.env, MAILROOM_HOST: '127.0.0.1', LOG_LEVEL: 'warn', NEXT_TELEMETRY_DISABLED: '1', ...extra, NODE_ENV: 'production' },
+      env: {
+        ...process.env,
+        MAILROOM_HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        NEXT_TELEMETRY_DISABLED: '1',
+        ...extra,
+        NODE_ENV: 'production',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (d) => (output += d));

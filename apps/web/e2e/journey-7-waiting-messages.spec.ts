@@ -1,14 +1,38 @@
-import { apiSession, createOwner, createVerifiedDomain, deliverLmtp, expect, expectAccessible, pop3Fetch, screenshot, signIn, strongPassword, test, uniqueName } from './helpers';
+import {
+  apiSession,
+  createOwner,
+  createVerifiedDomain,
+  deliverLmtp,
+  expect,
+  expectAccessible,
+  pop3Fetch,
+  screenshot,
+  signIn,
+  strongPassword,
+  test,
+  uniqueName,
+} from './helpers';
 
 test('journey 7: an owner finds the message stuck in a mailbox and deletes it; POP3 then gets only the rest', async ({ page }) => {
   const owner = await createOwner();
   const api = await apiSession(owner.email, owner.password);
   const domain = await createVerifiedDomain(owner.id, `${uniqueName('j7')}.example`);
   const password = strongPassword();
-  const mailbox = await api.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, { localPart: 'erin', password });
+  const mailbox = await api.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, {
+    localPart: 'erin',
+    password,
+  });
   await api.ctx.dispose();
-  await deliverLmtp(mailbox.address, Buffer.from(`From: Big Sender <big@elsewhere.example>\r\nSubject: =?UTF-8?B?Umllc2lnZXIgQW5oYW5n?=\r\nDate: Tue, 1 Dec 2026 08:00:00 +0000\r\n\r\n${'A'.repeat(300_000)}\r\n`));
-  await deliverLmtp(mailbox.address, Buffer.from('From: Friend <friend@elsewhere.example>\r\nSubject: Lunch?\r\n\r\nTomorrow at noon?\r\n'));
+  await deliverLmtp(
+    mailbox.address,
+    Buffer.from(
+      `From: Big Sender <big@elsewhere.example>\r\nSubject: =?UTF-8?B?Umllc2lnZXIgQW5oYW5n?=\r\nDate: Tue, 1 Dec 2026 08:00:00 +0000\r\n\r\n${'A'.repeat(300_000)}\r\n`,
+    ),
+  );
+  await deliverLmtp(
+    mailbox.address,
+    Buffer.from('From: Friend <friend@elsewhere.example>\r\nSubject: Lunch?\r\n\r\nTomorrow at noon?\r\n'),
+  );
 
   await signIn(page, owner.email, owner.password);
   await page.goto(`/mailboxes/${mailbox.id}`);

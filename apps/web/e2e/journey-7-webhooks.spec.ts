@@ -1,7 +1,18 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { apiSession, createOwner, createVerifiedDomain, expect, expectAccessible, screenshot, signIn, strongPassword, test, uniqueName } from './helpers';
+import {
+  apiSession,
+  createOwner,
+  createVerifiedDomain,
+  expect,
+  expectAccessible,
+  screenshot,
+  signIn,
+  strongPassword,
+  test,
+  uniqueName,
+} from './helpers';
 
 interface Hit {
   id: string;
@@ -10,7 +21,13 @@ interface Hit {
 }
 
 /** A billing system's receiver on loopback: checks each request's signature with the secret the panel showed. */
-async function startReceiver(): Promise<{ url: string; brokenUrl: string; hits: Hit[]; setSecret(s: string): void; close(): Promise<void> }> {
+async function startReceiver(): Promise<{
+  url: string;
+  brokenUrl: string;
+  hits: Hit[];
+  setSecret(s: string): void;
+  close(): Promise<void>;
+}> {
   const hits: Hit[] = [];
   let secret = '';
   const server = http.createServer((req, res) => {
@@ -19,9 +36,15 @@ async function startReceiver(): Promise<{ url: string; brokenUrl: string; hits: 
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       const id = String(req.headers['webhook-id']);
-      const expected = `v1,${createHmac('sha256', Buffer.from(secret.replace(/^whsec_/, ''), 'base64')).update(`${id}.${req.headers['webhook-timestamp']}.${body}`).digest('base64')}`;
+      const expected = `v1,${createHmac('sha256', Buffer.from(secret.replace(/^whsec_/, ''), 'base64'))
+        .update(`${id}.${req.headers['webhook-timestamp']}.${body}`)
+        .digest('base64')}`;
       if (req.url === '/broken') return void res.writeHead(500).end('down for maintenance');
-      hits.push({ id, type: (JSON.parse(body) as { type: string }).type, signed: String(req.headers['webhook-signature']).split(' ').includes(expected) });
+      hits.push({
+        id,
+        type: (JSON.parse(body) as { type: string }).type,
+        signed: String(req.headers['webhook-signature']).split(' ').includes(expected),
+      });
       res.writeHead(200).end('ok');
     });
   });

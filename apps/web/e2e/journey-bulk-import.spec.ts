@@ -1,15 +1,26 @@
 import { readFile } from 'node:fs/promises';
 import { createOwner, createVerifiedDomain, expect, expectAccessible, screenshot, signIn, test, uniqueName } from './helpers';
 
-test('bulk journey: an owner checks a CSV (dry run shows the bad rows), imports the valid ones, downloads the generated passwords, then disables two mailboxes at once', async ({ page }) => {
+test('bulk journey: an owner checks a CSV (dry run shows the bad rows), imports the valid ones, downloads the generated passwords, then disables two mailboxes at once', async ({
+  page,
+}) => {
   const owner = await createOwner();
   const domain = await createVerifiedDomain(owner.id, `${uniqueName('bulk')}.example`);
   await signIn(page, owner.email, owner.password);
   await page.goto(`/domains/${domain.id}`);
   await expect(page.getByRole('heading', { level: 1, name: domain.name })).toBeVisible();
 
-  const csv = ['address,password,displayName,quota,enabled', 'alice,,"Alice, A.",1 GB,yes', 'bob,,Bob,500 MB,', 'carol,,Carol,,', 'bad user,,Nobody,,', 'ALICE,,Twice,,'].join('\r\n');
-  await page.getByLabel('Import mailboxes from CSV').setInputFiles({ name: 'mailboxes.csv', mimeType: 'text/csv', buffer: Buffer.from(`\uFEFF${csv}\r\n`) });
+  const csv = [
+    'address,password,displayName,quota,enabled',
+    'alice,,"Alice, A.",1 GB,yes',
+    'bob,,Bob,500 MB,',
+    'carol,,Carol,,',
+    'bad user,,Nobody,,',
+    'ALICE,,Twice,,',
+  ].join('\r\n');
+  await page
+    .getByLabel('Import mailboxes from CSV')
+    .setInputFiles({ name: 'mailboxes.csv', mimeType: 'text/csv', buffer: Buffer.from(`\uFEFF${csv}\r\n`) });
   await page.getByRole('button', { name: 'Check file' }).click();
 
   const result = page.getByLabel('Check result');
@@ -32,7 +43,12 @@ test('bulk journey: an owner checks a CSV (dry run shows the bad rows), imports 
   expect(file.suggestedFilename()).toBe(`passwords-${domain.name}.csv`);
   const passwords = (await readFile((await file.path())!, 'utf8')).trimEnd().split('\r\n');
   expect(passwords[0]).toBe('address,password');
-  expect(passwords.slice(1).map((l) => l.split(',')[0]).sort()).toEqual([`alice@${domain.name}`, `bob@${domain.name}`, `carol@${domain.name}`]);
+  expect(
+    passwords
+      .slice(1)
+      .map((l) => l.split(',')[0])
+      .sort(),
+  ).toEqual([`alice@${domain.name}`, `bob@${domain.name}`, `carol@${domain.name}`]);
   await expect(page.getByText('Imported 3 mailboxes; 2 invalid rows were skipped')).toBeVisible();
   const table = page.getByRole('table', { name: `Mailboxes of ${domain.name}` });
   await expect(table.getByRole('link', { name: `alice@${domain.name}` })).toBeVisible();

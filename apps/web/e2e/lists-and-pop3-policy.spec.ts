@@ -1,4 +1,15 @@
-import { apiSession, createOwner, createVerifiedDomain, expect, expectAccessible, screenshot, signIn, strongPassword, test, uniqueName } from './helpers';
+import {
+  apiSession,
+  createOwner,
+  createVerifiedDomain,
+  expect,
+  expectAccessible,
+  screenshot,
+  signIn,
+  strongPassword,
+  test,
+  uniqueName,
+} from './helpers';
 
 /** Runs `fn` over `items`, `width` at a time. */
 async function inBatches<T>(items: T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
@@ -11,12 +22,20 @@ test('complete lists: the alias picker finds a mailbox past the first 200, alias
   const api = await apiSession(owner.email, owner.password);
   const domain = await createVerifiedDomain(owner.id, `${uniqueName('l')}.example`);
   const locals = Array.from({ length: 210 }, (_, i) => `m${String(i).padStart(3, '0')}`);
-  await inBatches([...locals, 'zz-target'], 10, (localPart) => api.call('POST', `/domains/${domain.id}/mailboxes`, { localPart, password: strongPassword() }));
-  const m000 = (await api.call<{ items: { id: string }[] }>('GET', `/domains/${domain.id}/mailboxes?limit=1`)).items[0]!;
-  await inBatches(Array.from({ length: 55 }, (_, i) => `a${String(i).padStart(2, '0')}`), 10, (localPart) =>
-    api.call('POST', `/domains/${domain.id}/aliases`, { localPart, destinations: [m000.id] }),
+  await inBatches([...locals, 'zz-target'], 10, (localPart) =>
+    api.call('POST', `/domains/${domain.id}/mailboxes`, { localPart, password: strongPassword() }),
   );
-  await inBatches(Array.from({ length: 55 }, (_, i) => `key ${String(i).padStart(2, '0')}`), 10, (name) => api.call('POST', '/api-keys', { name, scopes: ['domains:read'] }));
+  const m000 = (await api.call<{ items: { id: string }[] }>('GET', `/domains/${domain.id}/mailboxes?limit=1`)).items[0]!;
+  await inBatches(
+    Array.from({ length: 55 }, (_, i) => `a${String(i).padStart(2, '0')}`),
+    10,
+    (localPart) => api.call('POST', `/domains/${domain.id}/aliases`, { localPart, destinations: [m000.id] }),
+  );
+  await inBatches(
+    Array.from({ length: 55 }, (_, i) => `key ${String(i).padStart(2, '0')}`),
+    10,
+    (name) => api.call('POST', '/api-keys', { name, scopes: ['domains:read'] }),
+  );
   await api.ctx.dispose();
 
   await signIn(page, owner.email, owner.password);

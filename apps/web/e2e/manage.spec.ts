@@ -1,11 +1,28 @@
-import { createVerifiedDomain, adminSession, apiSession, createOwner, env, expect, expectAccessible, pop3Fetch, screenshot, signIn, strongPassword, test, uniqueName } from './helpers';
+import {
+  createVerifiedDomain,
+  adminSession,
+  apiSession,
+  createOwner,
+  env,
+  expect,
+  expectAccessible,
+  pop3Fetch,
+  screenshot,
+  signIn,
+  strongPassword,
+  test,
+  uniqueName,
+} from './helpers';
 
 test('an owner edits a mailbox (quota, disable) and deletes it after a confirmation naming what is lost', async ({ page }) => {
   const owner = await createOwner();
   const api = await apiSession(owner.email, owner.password);
   const domain = await createVerifiedDomain(owner.id, `${uniqueName('m')}.example`);
   const password = strongPassword();
-  const mailbox = await api.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, { localPart: 'gina', password });
+  const mailbox = await api.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, {
+    localPart: 'gina',
+    password,
+  });
   await api.ctx.dispose();
 
   await signIn(page, owner.email, owner.password);
@@ -44,7 +61,11 @@ test('an owner edits a mailbox (quota, disable) and deletes it after a confirmat
 test('admin pages: owner detail with limits, domains for an owner, account and keys pass the accessibility scan', async ({ page }) => {
   const owner = await createOwner({ maxMailboxes: 3 });
   const admin = await adminSession();
-  const domain = await admin.call<{ id: string; name: string }>('POST', '/domains', { name: `${uniqueName('adm')}.example`, ownerId: owner.id, verified: true });
+  const domain = await admin.call<{ id: string; name: string }>('POST', '/domains', {
+    name: `${uniqueName('adm')}.example`,
+    ownerId: owner.id,
+    verified: true,
+  });
   await admin.ctx.dispose();
 
   await signIn(page, env('MAILROOM_E2E_ADMIN_EMAIL'), env('MAILROOM_E2E_ADMIN_PASSWORD'));
@@ -88,7 +109,11 @@ test('the mailbox table pages through a large domain with cursors and keeps the 
   const owner = await createOwner();
   const api = await apiSession(owner.email, owner.password);
   const domain = await createVerifiedDomain(owner.id, `${uniqueName('pages')}.example`);
-  for (let i = 0; i < 28; i++) await api.call('POST', `/domains/${domain.id}/mailboxes`, { localPart: `user${String(i).padStart(2, '0')}`, password: strongPassword() });
+  for (let i = 0; i < 28; i++)
+    await api.call('POST', `/domains/${domain.id}/mailboxes`, {
+      localPart: `user${String(i).padStart(2, '0')}`,
+      password: strongPassword(),
+    });
   await api.ctx.dispose();
 
   await signIn(page, owner.email, owner.password);

@@ -1,11 +1,27 @@
-import { createVerifiedDomain, apiSession, createOwner, expect, expectAccessible, screenshot, signIn, strongPassword, test, uniqueName } from './helpers';
+import {
+  createVerifiedDomain,
+  apiSession,
+  createOwner,
+  expect,
+  expectAccessible,
+  screenshot,
+  signIn,
+  strongPassword,
+  test,
+  uniqueName,
+} from './helpers';
 
-test('aliases, catch-all and API keys: an owner manages them in the browser; the key secret is shown once and works', async ({ page, context, request }) => {
+test('aliases, catch-all and API keys: an owner manages them in the browser; the key secret is shown once and works', async ({
+  page,
+  context,
+  request,
+}) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   const owner = await createOwner();
   const api = await apiSession(owner.email, owner.password);
   const domain = await createVerifiedDomain(owner.id, `${uniqueName('p')}.example`);
-  for (const localPart of ['erin', 'frank']) await api.call('POST', `/domains/${domain.id}/mailboxes`, { localPart, password: strongPassword() });
+  for (const localPart of ['erin', 'frank'])
+    await api.call('POST', `/domains/${domain.id}/mailboxes`, { localPart, password: strongPassword() });
   await api.ctx.dispose();
 
   await signIn(page, owner.email, owner.password);
@@ -23,7 +39,11 @@ test('aliases, catch-all and API keys: an owner manages them in the browser; the
 
   // The catch-all.
   await aliases.getByRole('checkbox', { name: /^Catch-all/ }).check();
-  await aliases.getByRole('group', { name: 'Deliver to' }).last().getByRole('checkbox', { name: `erin@${domain.name}` }).check();
+  await aliases
+    .getByRole('group', { name: 'Deliver to' })
+    .last()
+    .getByRole('checkbox', { name: `erin@${domain.name}` })
+    .check();
   await aliases.getByRole('button', { name: 'Add catch-all' }).click();
   await expect(aliases.getByText(`Catch-all (*@${domain.name})`, { exact: true })).toBeVisible();
   await expect(aliases.getByRole('checkbox', { name: /^Catch-all/ })).toBeDisabled();
@@ -62,7 +82,8 @@ test('aliases, catch-all and API keys: an owner manages them in the browser; the
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Activity' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Activity' })).toBeVisible();
   const events = page.getByRole('table', { name: /Audit events/ });
-  for (const action of ['api-key.revoke', 'api-key.create', 'alias.create', 'auth.login']) await expect(events.getByRole('link', { name: action, exact: true }).first()).toBeVisible();
+  for (const action of ['api-key.revoke', 'api-key.create', 'alias.create', 'auth.login'])
+    await expect(events.getByRole('link', { name: action, exact: true }).first()).toBeVisible();
   await page.getByLabel('From (UTC day)').fill('2030-01-05');
   await page.getByLabel('To (UTC day, inclusive)').fill('2030-01-01');
   await page.getByRole('button', { name: 'Apply filters' }).click();
@@ -74,7 +95,11 @@ test('phone width: the domain page and the mailbox page fit a 375 px screen with
   const owner = await createOwner();
   const api = await apiSession(owner.email, owner.password);
   const domain = await createVerifiedDomain(owner.id, `${uniqueName('phone')}.example`);
-  const mailbox = await api.call<{ id: string }>('POST', `/domains/${domain.id}/mailboxes`, { localPart: 'a.rather.long.local.part', password: strongPassword(), displayName: 'Someone' });
+  const mailbox = await api.call<{ id: string }>('POST', `/domains/${domain.id}/mailboxes`, {
+    localPart: 'a.rather.long.local.part',
+    password: strongPassword(),
+    displayName: 'Someone',
+  });
   await api.ctx.dispose();
   await signIn(page, owner.email, owner.password);
   for (const url of ['/', `/domains/${domain.id}`, `/mailboxes/${mailbox.id}`, `/domains/${domain.id}/mailboxes/new`]) {
@@ -135,12 +160,19 @@ test("the API and its documentation are served on the panel's origin", async ({ 
   expect(me.headers()['content-type']).toContain('application/problem+json');
 });
 
-test('pages carry a Content-Security-Policy with a fresh nonce on their scripts; an injected inline script does not run', async ({ page, request, csp }) => {
-  const policies = await Promise.all([request.get('/login'), request.get('/login')].map(async (r) => (await r).headers()['content-security-policy'] ?? ''));
+test('pages carry a Content-Security-Policy with a fresh nonce on their scripts; an injected inline script does not run', async ({
+  page,
+  request,
+  csp,
+}) => {
+  const policies = await Promise.all(
+    [request.get('/login'), request.get('/login')].map(async (r) => (await r).headers()['content-security-policy'] ?? ''),
+  );
   const nonces = policies.map((p) => /'nonce-([^']+)'/.exec(p)?.[1]);
   expect(nonces[0]).toBeTruthy();
   expect(nonces[1]).not.toBe(nonces[0]);
-  for (const directive of ["frame-ancestors 'none'", "object-src 'none'", "base-uri 'self'", "form-action 'self'", "'strict-dynamic'"]) expect(policies[0]).toContain(directive);
+  for (const directive of ["frame-ancestors 'none'", "object-src 'none'", "base-uri 'self'", "form-action 'self'", "'strict-dynamic'"])
+    expect(policies[0]).toContain(directive);
   expect(policies[0]).not.toMatch(/script-src[^;]*'unsafe-(inline|eval)'/);
 
   const response = await page.goto('/login');
@@ -156,7 +188,10 @@ test('pages carry a Content-Security-Policy with a fresh nonce on their scripts;
   csp.provoked = true;
   await page.route('**/login', async (route) => {
     const original = await route.fetch();
-    const html = (await original.text()).replace('<body', '<body data-x="1"><script>window.__injected = 1</script><img src="/x.png" onerror="window.__injected = 2"');
+    const html = (await original.text()).replace(
+      '<body',
+      '<body data-x="1"><script>window.__injected = 1</script><img src="/x.png" onerror="window.__injected = 2"',
+    );
     await route.fulfill({ response: original, body: html });
   });
   await page.goto('/login');

@@ -33,7 +33,8 @@ export async function startE2eDns(): Promise<E2eDns> {
 
   const merged = (): TestZone => {
     const z: Required<TestZone> = { txt: [], mx: [], cname: [], srv: [], address: [] };
-    for (const zone of byKey.values()) for (const k of ['txt', 'mx', 'cname', 'srv', 'address'] as const) (z[k] as unknown[]).push(...(zone[k] ?? []));
+    for (const zone of byKey.values())
+      for (const k of ['txt', 'mx', 'cname', 'srv', 'address'] as const) (z[k] as unknown[]).push(...(zone[k] ?? []));
     return z;
   };
   const publish = (key: string, zone: TestZone) => {

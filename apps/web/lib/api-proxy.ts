@@ -11,7 +11,17 @@ import https from 'node:https';
 import { pipeline } from 'node:stream';
 
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1): never forwarded in either direction. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 
 /** How long the API may take to start answering before the visitor gets a 504. */
 const API_RESPONSE_TIMEOUT_MS = 60_000;
@@ -24,7 +34,8 @@ function endToEnd(headers: IncomingMessage['headers']): OutgoingHttpHeaders {
       .filter(Boolean),
   );
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.has(name) && !listed.has(name)) out[name] = value;
+  for (const [name, value] of Object.entries(headers))
+    if (value !== undefined && !HOP_BY_HOP.has(name) && !listed.has(name)) out[name] = value;
   return out;
 }
 
@@ -47,8 +58,18 @@ export function createApiProxy(apiInternalUrl: string, onError: (err: Error) => 
   return (req, res) => {
     const headers = endToEnd(req.headers);
     headers.host = target.host;
-    const upstream = transport.request({ protocol: target.protocol, hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers, agent });
-    upstream.setTimeout(API_RESPONSE_TIMEOUT_MS, () => upstream.destroy(Object.assign(new Error('API response timed out'), { code: 'ETIMEDOUT' })));
+    const upstream = transport.request({
+      protocol: target.protocol,
+      hostname: target.hostname,
+      port: target.port,
+      method: req.method,
+      path: req.url,
+      headers,
+      agent,
+    });
+    upstream.setTimeout(API_RESPONSE_TIMEOUT_MS, () =>
+      upstream.destroy(Object.assign(new Error('API response timed out'), { code: 'ETIMEDOUT' })),
+    );
     upstream.on('response', (answer) => {
       upstream.setTimeout(0);
       res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.headers));

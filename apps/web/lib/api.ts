@@ -45,7 +45,15 @@ async function relaySetCookie(header: string): Promise<void> {
   const [pair = '', ...attrs] = header.split(';');
   const eq = pair.indexOf('=');
   if (eq <= 0) return;
-  const options: { path?: string; httpOnly?: boolean; secure?: boolean; sameSite?: 'lax' | 'strict' | 'none'; maxAge?: number; expires?: Date; domain?: string } = {};
+  const options: {
+    path?: string;
+    httpOnly?: boolean;
+    secure?: boolean;
+    sameSite?: 'lax' | 'strict' | 'none';
+    maxAge?: number;
+    expires?: Date;
+    domain?: string;
+  } = {};
   for (const attr of attrs) {
     const [k = '', v = ''] = attr.split('=').map((s) => s.trim());
     const key = k.toLowerCase();
@@ -64,13 +72,24 @@ async function relaySetCookie(header: string): Promise<void> {
  * A write for server actions (lib/form-action.ts): the visitor's cookie and the CSRF token their form carried, as the
  * browser itself would send them through the /api proxy; the API decides. Cookies the API sets reach the browser.
  */
-export async function apiSend(method: string, path: string, body: unknown, csrfToken: string | null): Promise<{ status: number; data?: unknown }> {
+export async function apiSend(
+  method: string,
+  path: string,
+  body: unknown,
+  csrfToken: string | null,
+): Promise<{ status: number; data?: unknown }> {
   const h = await forwardHeaders();
   if (body !== undefined) h['content-type'] = 'application/json';
   if (csrfToken) h[CSRF_HEADER] = csrfToken;
   let res: Response;
   try {
-    res = await fetch(`${serverConfig().apiInternalUrl}/api/v1${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', redirect: 'manual' });
+    res = await fetch(`${serverConfig().apiInternalUrl}/api/v1${path}`, {
+      method,
+      headers: h,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+      redirect: 'manual',
+    });
   } catch {
     return { status: 502, data: { code: 'NETWORK', title: 'The API could not be reached.' } };
   }
@@ -85,7 +104,11 @@ export async function apiSend(method: string, path: string, body: unknown, csrfT
 export async function apiGet<T>(path: string): Promise<T> {
   const r = await apiGetRaw<T>(path);
   if (r.status === 401) redirect('/login');
-  if (r.status === 404 || (r.status === 400 && r.problem?.code === 'VALIDATION_FAILED' && /Id|params/i.test(JSON.stringify(r.problem.errors ?? '')))) notFound();
+  if (
+    r.status === 404 ||
+    (r.status === 400 && r.problem?.code === 'VALIDATION_FAILED' && /Id|params/i.test(JSON.stringify(r.problem.errors ?? '')))
+  )
+    notFound();
   if (r.status === 403) notFound();
   if (r.status >= 400) throw new ApiError(r.status, r.problem);
   return r.data as T;

@@ -26,9 +26,19 @@ export async function callApi<T>(method: string, path: string, body: unknown, cs
   if (csrfToken) headers[CSRF_HEADER] = csrfToken;
   let res: Response;
   try {
-    res = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin', cache: 'no-store' });
+    res = await fetch(`/api/v1${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
   } catch {
-    return { ok: false, status: 0, problem: { status: 0, code: 'NETWORK', title: 'The server could not be reached. Check your connection and try again.' } };
+    return {
+      ok: false,
+      status: 0,
+      problem: { status: 0, code: 'NETWORK', title: 'The server could not be reached. Check your connection and try again.' },
+    };
   }
   const data: unknown = res.status === 204 ? undefined : await res.json().catch(() => undefined);
   if (res.ok) return { ok: true, status: res.status, data: data as T };
@@ -37,5 +47,5 @@ export async function callApi<T>(method: string, path: string, body: unknown, cs
 
 export function useApi() {
   const { csrfToken } = useSession();
-  return useCallback(<T,>(method: string, path: string, body?: unknown) => callApi<T>(method, path, body, csrfToken), [csrfToken]);
+  return useCallback(<T>(method: string, path: string, body?: unknown) => callApi<T>(method, path, body, csrfToken), [csrfToken]);
 }

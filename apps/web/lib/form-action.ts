@@ -24,7 +24,8 @@ export interface SubmitSpec<T, D> extends RefusalWording {
 const SAFE_PATH = /^\/[\w\-./]*$/;
 
 export async function submitToApi<T, D = unknown>(prev: FormState<D>, fd: FormData, spec: SubmitSpec<T, D>): Promise<FormState<D>> {
-  if (!SAFE_PATH.test(spec.path) || spec.path.includes('..')) return refusedState(prev, fd, { status: 404, code: 'NOT_FOUND', title: 'Not found' });
+  if (!SAFE_PATH.test(spec.path) || spec.path.includes('..'))
+    return refusedState(prev, fd, { status: 404, code: 'NOT_FOUND', title: 'Not found' });
   const csrf = fd.get(CSRF_FIELD);
   const r = await apiSend(spec.method, spec.path, spec.body, typeof csrf === 'string' && csrf ? csrf : null);
   const seq = prev.seq + 1;
@@ -32,7 +33,13 @@ export async function submitToApi<T, D = unknown>(prev: FormState<D>, fd: FormDa
     const next = spec.success?.(r.data as T);
     if (typeof next === 'string') redirect(next);
     if (next?.refresh !== false) refresh();
-    return { seq, ok: true, fields: {}, ...(next?.message ? { message: next.message } : {}), ...(next?.data !== undefined ? { data: next.data } : {}) };
+    return {
+      seq,
+      ok: true,
+      fields: {},
+      ...(next?.message ? { message: next.message } : {}),
+      ...(next?.data !== undefined ? { data: next.data } : {}),
+    };
   }
   return refusedState(prev, fd, toClientProblem(r.status, r.data), spec);
 }

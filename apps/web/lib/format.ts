@@ -39,7 +39,12 @@ export function parseByteInput(input: string): number | null | undefined {
 /** Bytes → the input form parseByteInput reads back ('' for unlimited). */
 export function bytesToInput(n: number | null | undefined): string {
   if (n === null || n === undefined) return '';
-  for (const [u, p] of [['TB', 4], ['GB', 3], ['MB', 2], ['KB', 1]] as const) {
+  for (const [u, p] of [
+    ['TB', 4],
+    ['GB', 3],
+    ['MB', 2],
+    ['KB', 1],
+  ] as const) {
     const div = 1024 ** p;
     if (n >= div && n % div === 0) return `${n / div} ${u}`;
   }

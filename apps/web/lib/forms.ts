@@ -70,13 +70,28 @@ export function refusedState<D>(prev: FormState<D>, fd: FormData, problem: Clien
   const fields: Record<string, string> = {};
   for (const [name, message] of Object.entries(fieldErrors(problem))) fields[wording.inputs?.[name] ?? name] ??= message;
   Object.assign(fields, own?.fields);
-  return { seq: prev.seq + 1, ok: false, message: own?.message ?? problemMessage(problem), fields, code: problem.code, ...(problem.details ? { details: problem.details } : {}), values: typedValues(fd) };
+  return {
+    seq: prev.seq + 1,
+    ok: false,
+    message: own?.message ?? problemMessage(problem),
+    fields,
+    code: problem.code,
+    ...(problem.details ? { details: problem.details } : {}),
+    values: typedValues(fd),
+  };
 }
 
 /** The answer to a form that failed the panel's own first checks: field errors, nothing sent. */
 export function invalidForm(prev: FormState, fd: FormData, fields: Record<string, string | undefined>): FormState<never> {
   const set = Object.fromEntries(Object.entries(fields).filter((e): e is [string, string] => !!e[1]));
-  return { seq: prev.seq + 1, ok: false, message: 'Some fields need attention.', fields: set, code: 'VALIDATION_FAILED', values: typedValues(fd) };
+  return {
+    seq: prev.seq + 1,
+    ok: false,
+    message: 'Some fields need attention.',
+    fields: set,
+    code: 'VALIDATION_FAILED',
+    values: typedValues(fd),
+  };
 }
 
 /** True when the first checks found nothing (all values undefined). */

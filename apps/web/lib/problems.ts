@@ -14,7 +14,14 @@ export interface ClientProblem {
 /** The problem+json body of a failed answer (or whatever came back instead) as the panel handles it. */
 export function toClientProblem(status: number, body: unknown): ClientProblem {
   const p = (body ?? {}) as Partial<Problem>;
-  return { status, code: (p.code ?? 'INTERNAL') as ErrorCode, title: p.title ?? `Request failed (${status})`, detail: p.detail, errors: p.errors, details: p.details };
+  return {
+    status,
+    code: (p.code ?? 'INTERNAL') as ErrorCode,
+    title: p.title ?? `Request failed (${status})`,
+    detail: p.detail,
+    errors: p.errors,
+    details: p.details,
+  };
 }
 
 const MESSAGES: Partial<Record<ClientProblem['code'], string>> = {
@@ -44,7 +51,8 @@ const MESSAGES: Partial<Record<ClientProblem['code'], string>> = {
 };
 
 const LIMIT_ADVICE: Partial<Record<ClientProblem['code'], string>> = {
-  LIMIT_MAILBOXES_EXCEEDED: 'You have reached your mailbox limit: delete a mailbox you no longer need, or ask your provider to raise the limit.',
+  LIMIT_MAILBOXES_EXCEEDED:
+    'You have reached your mailbox limit: delete a mailbox you no longer need, or ask your provider to raise the limit.',
   LIMIT_DOMAINS_EXCEEDED: 'You have reached your domain limit: remove a domain, or ask your provider to raise the limit.',
   LIMIT_STORAGE_EXCEEDED: 'That would go over your storage limit: choose a smaller quota, or ask your provider to raise the limit.',
   QUOTA_EXCEEDED: 'Choose a larger quota or delete messages first.',
@@ -61,7 +69,8 @@ export function problemMessage(p: ClientProblem): string {
   if (p.code === 'VALIDATION_FAILED') return 'Some fields need attention.';
   const advice = LIMIT_ADVICE[p.code];
   if (advice) return p.detail ? `${sentence(p.detail)} ${advice}` : (known ?? p.title);
-  if (p.code === 'PASSWORD_TOO_WEAK' || p.code === 'THROTTLED' || p.code === 'LOGIN_DELAY') return p.detail ? sentence(p.detail) : (known ?? p.title);
+  if (p.code === 'PASSWORD_TOO_WEAK' || p.code === 'THROTTLED' || p.code === 'LOGIN_DELAY')
+    return p.detail ? sentence(p.detail) : (known ?? p.title);
   return known ?? p.detail ?? p.title;
 }
 
@@ -69,9 +78,14 @@ export function problemMessage(p: ClientProblem): string {
 export function fieldErrors(p: ClientProblem | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const e of p?.errors ?? []) {
-    const key = e.path.split(/[./]/).filter((s) => s && s !== 'body' && !/^\d+$/.test(s)).pop() ?? e.path;
+    const key =
+      e.path
+        .split(/[./]/)
+        .filter((s) => s && s !== 'body' && !/^\d+$/.test(s))
+        .pop() ?? e.path;
     out[key] ??= e.message;
   }
-  if (p?.code === 'PASSWORD_TOO_WEAK' && !out.password && !out.newPassword) out.password = out.newPassword = p.detail ?? MESSAGES.PASSWORD_TOO_WEAK!;
+  if (p?.code === 'PASSWORD_TOO_WEAK' && !out.password && !out.newPassword)
+    out.password = out.newPassword = p.detail ?? MESSAGES.PASSWORD_TOO_WEAK!;
   return out;
 }

@@ -32,7 +32,8 @@ export function readServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   } catch {
     throw new Error(`API_INTERNAL_URL must be an absolute URL, got "${apiInternalUrl}"`);
   }
-  if (api.protocol !== 'http:' && api.protocol !== 'https:') throw new Error(`API_INTERNAL_URL must be an http(s) URL, got "${apiInternalUrl}"`);
+  if (api.protocol !== 'http:' && api.protocol !== 'https:')
+    throw new Error(`API_INTERNAL_URL must be an http(s) URL, got "${apiInternalUrl}"`);
   return {
     apiInternalUrl,
     listenHost: env.MAILROOM_HOST?.trim() || '127.0.0.1',

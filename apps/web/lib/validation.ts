@@ -8,13 +8,27 @@ export interface Strength {
   hint?: string;
 }
 
-const COMMON = ['password', '123456', 'qwerty', 'letmein', 'welcome', 'admin', 'mailroom', 'iloveyou', 'monkey', 'dragon', 'abc123', 'football'];
+const COMMON = [
+  'password',
+  '123456',
+  'qwerty',
+  'letmein',
+  'welcome',
+  'admin',
+  'mailroom',
+  'iloveyou',
+  'monkey',
+  'dragon',
+  'abc123',
+  'football',
+];
 
 /** A rough, dependency-free strength estimate for feedback while typing (the server applies the real policy). */
 export function passwordStrength(pw: string, minLength: number): Strength {
   if (!pw) return { score: 0, label: 'Empty', hint: `Use at least ${minLength} characters.` };
   const lower = pw.toLowerCase();
-  if (COMMON.some((c) => lower.includes(c)) && pw.length < 16) return { score: 0, label: 'Too common', hint: 'Avoid common words and sequences.' };
+  if (COMMON.some((c) => lower.includes(c)) && pw.length < 16)
+    return { score: 0, label: 'Too common', hint: 'Avoid common words and sequences.' };
   if (pw.length < minLength) return { score: 0, label: 'Too short', hint: `Use at least ${minLength} characters.` };
   let pool = 0;
   if (/[a-z]/.test(pw)) pool += 26;

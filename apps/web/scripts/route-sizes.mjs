@@ -45,7 +45,10 @@ rows.sort((a, b) => a.route.localeCompare(b.route));
 const kb = (n) => `${(n / 1024).toFixed(1)} kB`;
 const w = Math.max(...rows.map((r) => r.route.length), 5);
 console.log(`${'Route'.padEnd(w)}  ${'Page chunks'.padStart(11)}  ${'First Load JS'.padStart(13)}`);
-for (const r of rows) console.log(`${r.route.padEnd(w)}  ${kb(r.own).padStart(11)}  ${kb(r.total).padStart(13)}${r.total > BUDGET_KB * 1024 ? '  OVER BUDGET' : ''}`);
+for (const r of rows)
+  console.log(
+    `${r.route.padEnd(w)}  ${kb(r.own).padStart(11)}  ${kb(r.total).padStart(13)}${r.total > BUDGET_KB * 1024 ? '  OVER BUDGET' : ''}`,
+  );
 const shared = build.rootMainFiles.reduce((s, f) => s + gz(f), 0);
 console.log(`Shared by all (root main chunks): ${kb(shared)}; budget ${BUDGET_KB} kB per route (gzipped)`);
 if (rows.some((r) => r.total > BUDGET_KB * 1024)) process.exit(1);

@@ -4,7 +4,8 @@ import { isForwardingHeader, normalizeIp, parseTrustedProxies, replaceForwarding
 describe('parseTrustedProxies', () => {
   test('addresses, CIDR ranges and names; IPv4-mapped IPv6 peers match their IPv4 range', () => {
     const t = parseTrustedProxies('loopback, 172.30.0.10, 10.1.0.0/16, 2001:db8::/32');
-    for (const ip of ['127.0.0.1', '127.9.9.9', '::1', '::ffff:127.0.0.1', '172.30.0.10', '10.1.200.3', '2001:db8::7', '[::1]']) expect(t.has(ip), ip).toBe(true);
+    for (const ip of ['127.0.0.1', '127.9.9.9', '::1', '::ffff:127.0.0.1', '172.30.0.10', '10.1.200.3', '2001:db8::7', '[::1]'])
+      expect(t.has(ip), ip).toBe(true);
     for (const ip of ['172.30.0.11', '10.2.0.1', '2001:db9::1', '8.8.8.8', 'foo', '', undefined]) expect(t.has(ip), String(ip)).toBe(false);
     expect(t.none).toBe(false);
   });
@@ -33,7 +34,9 @@ describe('resolveClient', () => {
   });
 
   test('a trusted peer: the rightmost untrusted hop is the client; its scheme is read', () => {
-    expect(resolveClient('127.0.0.1', { 'x-forwarded-for': '10.66.66.66, 198.51.100.4', 'x-forwarded-proto': 'http, https' }, loopback)).toEqual({
+    expect(
+      resolveClient('127.0.0.1', { 'x-forwarded-for': '10.66.66.66, 198.51.100.4', 'x-forwarded-proto': 'http, https' }, loopback),
+    ).toEqual({
       ip: '198.51.100.4',
       proto: 'https',
       viaTrustedProxy: true,
@@ -63,14 +66,22 @@ test('normalizeIp and isForwardingHeader', () => {
   expect(normalizeIp('::FFFF:10.0.0.1')).toBe('10.0.0.1');
   expect(normalizeIp('[2001:DB8::1]')).toBe('2001:db8::1');
   expect(normalizeIp('1.2.3.4, 5.6.7.8')).toBeUndefined();
-  for (const h of ['X-Forwarded-For', 'x-forwarded-proto', 'x-forwarded-host', 'Forwarded', 'X-Real-IP']) expect(isForwardingHeader(h), h).toBe(true);
+  for (const h of ['X-Forwarded-For', 'x-forwarded-proto', 'x-forwarded-host', 'Forwarded', 'X-Real-IP'])
+    expect(isForwardingHeader(h), h).toBe(true);
   for (const h of ['cookie', 'x-csrf-token', 'user-agent']) expect(isForwardingHeader(h), h).toBe(false);
 });
 
 test('replaceForwardingHeaders leaves exactly one X-Forwarded-For/-Proto pair: the conclusion', () => {
   const req = {
     socket: { remoteAddress: '203.0.113.9' },
-    headers: { cookie: 'a=b', 'x-forwarded-for': '10.66.66.66', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https', forwarded: 'for=10.66.66.66', 'x-real-ip': '10.66.66.66' } as Record<string, string | undefined>,
+    headers: {
+      cookie: 'a=b',
+      'x-forwarded-for': '10.66.66.66',
+      'x-forwarded-host': 'evil.example',
+      'x-forwarded-proto': 'https',
+      forwarded: 'for=10.66.66.66',
+      'x-real-ip': '10.66.66.66',
+    } as Record<string, string | undefined>,
   };
   expect(replaceForwardingHeaders(req, parseTrustedProxies('loopback')).ip).toBe('203.0.113.9');
   expect(req.headers).toEqual({ cookie: 'a=b', 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'http' });

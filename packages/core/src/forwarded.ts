@@ -35,8 +35,16 @@ export interface TrustedProxies {
 }
 
 const NAMED: Record<string, [string, number, 'ipv4' | 'ipv6'][]> = {
-  loopback: [['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']],
-  private: [['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4'], ['fc00::', 7, 'ipv6']],
+  loopback: [
+    ['127.0.0.0', 8, 'ipv4'],
+    ['::1', 128, 'ipv6'],
+  ],
+  private: [
+    ['10.0.0.0', 8, 'ipv4'],
+    ['172.16.0.0', 12, 'ipv4'],
+    ['192.168.0.0', 16, 'ipv4'],
+    ['fc00::', 7, 'ipv6'],
+  ],
 };
 
 /**
@@ -47,7 +55,10 @@ const NAMED: Record<string, [string, number, 'ipv4' | 'ipv6'][]> = {
 export function parseTrustedProxies(spec: string, variable = 'trusted proxies'): TrustedProxies {
   const list = new BlockList();
   let count = 0;
-  for (const entry of spec.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
+  for (const entry of spec
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean)) {
     if (entry === 'none') continue;
     const named = NAMED[entry];
     if (named) {

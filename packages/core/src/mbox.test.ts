@@ -30,7 +30,12 @@ describe('mboxrd', () => {
   });
 
   test('reading back gives CRLF messages with one > removed, the envelope sender and date, whatever the chunking', async () => {
-    const file = Buffer.concat([mboxFromLine('a@example.org', new Date('2026-12-01T03:21:47Z')), encode(RAW, 7), mboxFromLine(null, new Date('2026-01-05T00:00:00Z')), encode(Buffer.from('B\r\n'), 3)]);
+    const file = Buffer.concat([
+      mboxFromLine('a@example.org', new Date('2026-12-01T03:21:47Z')),
+      encode(RAW, 7),
+      mboxFromLine(null, new Date('2026-01-05T00:00:00Z')),
+      encode(Buffer.from('B\r\n'), 3),
+    ]);
     for (const size of [1, 2, 3, 5, 64, file.length]) {
       const msgs = await readAll(file, size);
       expect(msgs.map((m) => m.envelopeFrom)).toEqual(['a@example.org', '']);

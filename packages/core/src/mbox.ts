@@ -133,7 +133,8 @@ function parseFromLine(line: Buffer): { envelopeFrom: string; date: Date | undef
   const rest = space === -1 ? '' : text.slice(space + 1).trim();
   const m = /^[A-Z][a-z]{2} ([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/.exec(rest);
   const month = m ? MONTHS.indexOf(m[1]!) : -1;
-  const date = m && month >= 0 ? new Date(Date.UTC(Number(m[6]), month, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]))) : undefined;
+  const date =
+    m && month >= 0 ? new Date(Date.UTC(Number(m[6]), month, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]))) : undefined;
   return { envelopeFrom: sender === 'MAILER-DAEMON' ? '' : sender, date: date && !Number.isNaN(date.getTime()) ? date : undefined };
 }
 
@@ -150,7 +151,9 @@ export async function* readMbox(source: AsyncIterable<Buffer | string>, opts: Re
   let partial: Buffer[] = [];
   let partialOctets = 0;
   const tooLarge = () =>
-    new AppError('MESSAGE_TOO_LARGE', `Message ${index} of the mbox is larger than ${opts.maxMessageOctets} octets`, { details: { message: index, maxMessageOctets: opts.maxMessageOctets } });
+    new AppError('MESSAGE_TOO_LARGE', `Message ${index} of the mbox is larger than ${opts.maxMessageOctets} octets`, {
+      details: { message: index, maxMessageOctets: opts.maxMessageOctets },
+    });
   const finish = (): MboxMessage | undefined => {
     if (!current) return undefined;
     const lines = current.lines;
@@ -172,7 +175,9 @@ export async function* readMbox(source: AsyncIterable<Buffer | string>, opts: Re
     }
     if (!current) {
       if (line.length === 0) return undefined;
-      throw new AppError('VALIDATION_FAILED', 'Not an mbox file: it must start with a "From " line', { fields: [{ path: 'body', message: 'must start with a "From " separator line', code: 'not_mbox' }] });
+      throw new AppError('VALIDATION_FAILED', 'Not an mbox file: it must start with a "From " line', {
+        fields: [{ path: 'body', message: 'must start with a "From " separator line', code: 'not_mbox' }],
+      });
     }
     let body = line;
     if (line[0] === 0x3e && unquote.test(line.subarray(0, 1 + Math.min(line.length - 1, 4096)).toString('latin1'))) body = line.subarray(1);

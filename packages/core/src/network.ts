@@ -58,7 +58,7 @@ export function networkKey(ip: string, opts: NetworkKeyOptions = {}): string {
   const masked = maskBits(groups, 16, v6Prefix);
   // shortest form: the longest run of zero groups (two or more) becomes "::"
   let best = { at: -1, len: 0 };
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (masked[i] !== 0) {
       i++;
       continue;

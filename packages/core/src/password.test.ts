@@ -45,7 +45,8 @@ describe('bounded argon2 queue', () => {
     const refused = burst.filter((r) => r.status === 'rejected');
     expect(burst.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
     expect(refused).toHaveLength(7);
-    for (const r of refused) expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'SERVER_BUSY', details: { retryAfterSeconds: 1 } });
+    for (const r of refused)
+      expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'SERVER_BUSY', details: { retryAfterSeconds: 1 } });
     expect(h.stats()).toMatchObject({ verifications: 3, hashes: 1, refused: 7, running: 0, queued: 0 });
     // once the burst is through, the hasher answers again
     expect((await h.verify(hash, 'pw')).ok).toBe(true);

@@ -98,7 +98,9 @@ class BoundedQueue {
     if (this.running >= this.maxRunning) {
       if (this.waiting.length >= this.maxWaiting) {
         this.refused++;
-        throw new AppError('SERVER_BUSY', 'The server is busy verifying passwords; try again shortly', { details: { retryAfterSeconds: SERVER_BUSY_RETRY_AFTER_S } });
+        throw new AppError('SERVER_BUSY', 'The server is busy verifying passwords; try again shortly', {
+          details: { retryAfterSeconds: SERVER_BUSY_RETRY_AFTER_S },
+        });
       }
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
@@ -122,7 +124,8 @@ class BoundedQueue {
  */
 export function createPasswordHasher(params: Argon2Params & Argon2Limits = DEFAULT_ARGON2_PARAMS): PasswordHasher {
   const hashParams: Argon2Params = { memoryKib: params.memoryKib, timeCost: params.timeCost, parallelism: params.parallelism };
-  const optionsFor = (p: Argon2Params) => ({ type: argon2.argon2id, memoryCost: p.memoryKib, timeCost: p.timeCost, parallelism: p.parallelism }) as const;
+  const optionsFor = (p: Argon2Params) =>
+    ({ type: argon2.argon2id, memoryCost: p.memoryKib, timeCost: p.timeCost, parallelism: p.parallelism }) as const;
   const options = optionsFor(hashParams);
   const concurrency = params.maxConcurrent || os.availableParallelism();
   const queue = new BoundedQueue(concurrency, params.maxQueue ?? DEFAULT_ARGON2_MAX_QUEUE);

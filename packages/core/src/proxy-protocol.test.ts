@@ -9,16 +9,31 @@ describe('parseProxyHeader', () => {
       header: { version: 1, command: 'PROXY', sourceAddress: '203.0.113.7', sourcePort: 5555 },
       octets: 42,
     });
-    expect(parseProxyHeader(Buffer.from('PROXY TCP6 2001:DB8:0:0:0:0:0:1 ::1 1 2\r\n'))?.header).toMatchObject({ sourceAddress: '2001:db8::1' });
+    expect(parseProxyHeader(Buffer.from('PROXY TCP6 2001:DB8:0:0:0:0:0:1 ::1 1 2\r\n'))?.header).toMatchObject({
+      sourceAddress: '2001:db8::1',
+    });
     expect(parseProxyHeader(Buffer.from('PROXY TCP6 ::ffff:192.0.2.1 ::1 1 2\r\n'))?.header).toMatchObject({ sourceAddress: '192.0.2.1' });
     expect(parseProxyHeader(Buffer.from('PROXY UNKNOWN ffff:: ::1 1 2\r\n'))?.header).toEqual({ version: 1, command: 'LOCAL' });
-    const v6 = Buffer.concat([SIG, Buffer.from([0x21, 0x21, 0, 36]), Buffer.from('00000000000000000000ffffc0000201', 'hex'), Buffer.alloc(16), Buffer.from([0x12, 0x34, 0, 110])]);
-    expect(parseProxyHeader(v6)).toEqual({ header: { version: 2, command: 'PROXY', sourceAddress: '192.0.2.1', sourcePort: 0x1234 }, octets: 52 });
-    expect(parseProxyHeader(Buffer.concat([SIG, Buffer.from([0x20, 0x00, 0, 0])]))).toEqual({ header: { version: 2, command: 'LOCAL' }, octets: 16 });
+    const v6 = Buffer.concat([
+      SIG,
+      Buffer.from([0x21, 0x21, 0, 36]),
+      Buffer.from('00000000000000000000ffffc0000201', 'hex'),
+      Buffer.alloc(16),
+      Buffer.from([0x12, 0x34, 0, 110]),
+    ]);
+    expect(parseProxyHeader(v6)).toEqual({
+      header: { version: 2, command: 'PROXY', sourceAddress: '192.0.2.1', sourcePort: 0x1234 },
+      octets: 52,
+    });
+    expect(parseProxyHeader(Buffer.concat([SIG, Buffer.from([0x20, 0x00, 0, 0])]))).toEqual({
+      header: { version: 2, command: 'LOCAL' },
+      octets: 16,
+    });
   });
 
   test('incomplete headers ask for more; garbage fails at its first wrong octet', () => {
-    for (const partial of ['P', 'PROXY TCP4 1.2.3.4', 'PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r']) expect(parseProxyHeader(Buffer.from(partial))).toBeUndefined();
+    for (const partial of ['P', 'PROXY TCP4 1.2.3.4', 'PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r'])
+      expect(parseProxyHeader(Buffer.from(partial))).toBeUndefined();
     expect(parseProxyHeader(SIG.subarray(0, 7))).toBeUndefined();
     expect(parseProxyHeader(Buffer.concat([SIG, Buffer.from([0x21, 0x11, 0, 12]), Buffer.alloc(6)]))).toBeUndefined();
     for (const bad of ['PROXX', 'Q', '\r\n\r\nX', 'PROXY TCP4 a b c d\r\n', 'PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n']) {

@@ -86,7 +86,8 @@ function parseV2(buf: Buffer, length: number): ProxyHeader {
     const src = [buf[16], buf[17], buf[18], buf[19]].join('.');
     return { version: 2, command: 'PROXY', sourceAddress: src, sourcePort: buf.readUInt16BE(24) };
   }
-  if (famProto === 0x21 && body >= 36) return { version: 2, command: 'PROXY', sourceAddress: ipv6At(buf, 16), sourcePort: buf.readUInt16BE(48) };
+  if (famProto === 0x21 && body >= 36)
+    return { version: 2, command: 'PROXY', sourceAddress: ipv6At(buf, 16), sourcePort: buf.readUInt16BE(48) };
   throw new ProxyHeaderError('unsupported PROXY v2 address family or short address block');
 }
 

@@ -2,7 +2,15 @@
 import { createPrismaClient, type PrismaClient } from '@mailroom/db';
 import { testDatabaseUrl } from '@mailroom/db/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { errorCodes, isDataException, isDatabaseUnavailable, isDivisionByZero, isRecordNotFound, isSerializationFailure, isUniqueViolation } from './sql-errors.ts';
+import {
+  errorCodes,
+  isDataException,
+  isDatabaseUnavailable,
+  isDivisionByZero,
+  isRecordNotFound,
+  isSerializationFailure,
+  isUniqueViolation,
+} from './sql-errors.ts';
 
 let prisma: PrismaClient;
 beforeAll(() => {
@@ -12,7 +20,13 @@ afterAll(async () => {
   await prisma.$disconnect();
 });
 
-const caught = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a failure'); }, (err: unknown) => err);
+const caught = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (err: unknown) => err,
+  );
 
 describe('SQL-error classification', () => {
   test('a unique violation from raw SQL (SQLSTATE 23505) and from a model call (P2002) is a unique violation and nothing else', async () => {

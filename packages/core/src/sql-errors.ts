@@ -15,8 +15,20 @@ export const SQL_ERROR_CODES = {
 } as const;
 
 const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300',
-  'P1001', 'P1002', 'P1017', 'P2024', 'DB_POOL_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  'P1001',
+  'P1002',
+  'P1017',
+  'P2024',
+  'DB_POOL_TIMEOUT',
 ]);
 const UNAVAILABLE_MESSAGE =
   /ECONNREFUSED|Connection terminated|connection timeout|Can't reach database|DatabaseNotReachable|the database system is (shutting down|starting up)|timeout exceeded when trying to connect/i;

@@ -34,8 +34,12 @@ describe('assertWebhookUrl and guardedLookup', () => {
   const resolvesTo = (ips: string[]) => async () => ips;
 
   test('a name with any internal address is refused at registration; WEBHOOK_ALLOW_PRIVATE lets it through', async () => {
-    await expect(assertWebhookUrl('https://hooks.example/x', { allowPrivate: false, lookup: resolvesTo(['203.0.113.5', '10.0.0.1']) })).rejects.toMatchObject({ code: 'WEBHOOK_URL_FORBIDDEN' });
-    await expect(assertWebhookUrl('https://hooks.example/x', { allowPrivate: false, lookup: resolvesTo(['203.0.113.5']) })).resolves.toBeInstanceOf(URL);
+    await expect(
+      assertWebhookUrl('https://hooks.example/x', { allowPrivate: false, lookup: resolvesTo(['203.0.113.5', '10.0.0.1']) }),
+    ).rejects.toMatchObject({ code: 'WEBHOOK_URL_FORBIDDEN' });
+    await expect(
+      assertWebhookUrl('https://hooks.example/x', { allowPrivate: false, lookup: resolvesTo(['203.0.113.5']) }),
+    ).resolves.toBeInstanceOf(URL);
     await expect(assertWebhookUrl('http://127.0.0.1/', { allowPrivate: true })).resolves.toBeInstanceOf(URL);
     await expect(assertWebhookUrl('gopher://203.0.113.5/', { allowPrivate: true })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
   });
@@ -43,7 +47,9 @@ describe('assertWebhookUrl and guardedLookup', () => {
   test('the connection-time lookup hands out only the addresses it checked, and refuses internal ones', async () => {
     const run = (ips: string[], allowPrivate = false) =>
       new Promise<{ err: NodeJS.ErrnoException | null; address: string }>((resolve) => {
-        guardedLookup({ allowPrivate, lookup: resolvesTo(ips) })('h.example', {}, (err, address) => resolve({ err, address: String(address) }));
+        guardedLookup({ allowPrivate, lookup: resolvesTo(ips) })('h.example', {}, (err, address) =>
+          resolve({ err, address: String(address) }),
+        );
       });
     expect(await run(['203.0.113.5'])).toEqual({ err: null, address: '203.0.113.5' });
     const refused = await run(['127.0.0.1']);

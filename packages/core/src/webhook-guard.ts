@@ -61,7 +61,10 @@ export interface WebhookTargetOptions {
 }
 
 function forbidden(reason: string): AppError {
-  return new AppError('WEBHOOK_URL_FORBIDDEN', `Webhook URLs may not point to ${reason} addresses`, { details: { reason }, fields: [{ path: 'body.url', message: `resolves to a ${reason} address`, code: 'forbidden_address' }] });
+  return new AppError('WEBHOOK_URL_FORBIDDEN', `Webhook URLs may not point to ${reason} addresses`, {
+    details: { reason },
+    fields: [{ path: 'body.url', message: `resolves to a ${reason} address`, code: 'forbidden_address' }],
+  });
 }
 
 async function systemLookup(host: string): Promise<string[]> {
@@ -85,13 +88,19 @@ export async function assertWebhookUrl(raw: string, opts: WebhookTargetOptions):
   try {
     u = new URL(raw);
   } catch {
-    throw new AppError('VALIDATION_FAILED', 'Invalid webhook URL', { fields: [{ path: 'body.url', message: 'is not a URL', code: 'invalid_url' }] });
+    throw new AppError('VALIDATION_FAILED', 'Invalid webhook URL', {
+      fields: [{ path: 'body.url', message: 'is not a URL', code: 'invalid_url' }],
+    });
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new AppError('VALIDATION_FAILED', 'Webhook URLs must use http or https', { fields: [{ path: 'body.url', message: 'must be http or https', code: 'invalid_scheme' }] });
+    throw new AppError('VALIDATION_FAILED', 'Webhook URLs must use http or https', {
+      fields: [{ path: 'body.url', message: 'must be http or https', code: 'invalid_scheme' }],
+    });
   }
   if (u.username || u.password) {
-    throw new AppError('VALIDATION_FAILED', 'Webhook URLs may not carry credentials', { fields: [{ path: 'body.url', message: 'must not contain user:password@', code: 'credentials_in_url' }] });
+    throw new AppError('VALIDATION_FAILED', 'Webhook URLs may not carry credentials', {
+      fields: [{ path: 'body.url', message: 'must not contain user:password@', code: 'credentials_in_url' }],
+    });
   }
   if (opts.allowPrivate) return u;
   const host = urlHostname(u);
@@ -101,7 +110,9 @@ export async function assertWebhookUrl(raw: string, opts: WebhookTargetOptions):
     try {
       addrs = await (opts.lookup ?? systemLookup)(host);
     } catch {
-      throw new AppError('VALIDATION_FAILED', 'The webhook host name does not resolve', { fields: [{ path: 'body.url', message: 'host name does not resolve', code: 'unresolvable' }] });
+      throw new AppError('VALIDATION_FAILED', 'The webhook host name does not resolve', {
+        fields: [{ path: 'body.url', message: 'host name does not resolve', code: 'unresolvable' }],
+      });
     }
   }
   for (const a of addrs) {
@@ -126,9 +137,12 @@ export function guardedLookup(opts: WebhookTargetOptions): LookupFunction {
         if (options.family === 4 || options.family === 6) list = list.filter((a) => a.family === options.family);
         const bad = opts.allowPrivate ? undefined : list.find((a) => blockedAddressReason(a.address));
         if (bad || !list.length) {
-          const err = Object.assign(new Error(bad ? `refused ${blockedAddressReason(bad.address)} address ${bad.address}` : `no address for ${hostname}`), {
-            code: bad ? 'WEBHOOK_URL_FORBIDDEN' : 'ENOTFOUND',
-          });
+          const err = Object.assign(
+            new Error(bad ? `refused ${blockedAddressReason(bad.address)} address ${bad.address}` : `no address for ${hostname}`),
+            {
+              code: bad ? 'WEBHOOK_URL_FORBIDDEN' : 'ENOTFOUND',
+            },
+          );
           callback(err, '', 0);
           return;
         }

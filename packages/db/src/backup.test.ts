@@ -78,7 +78,8 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
 }
 
 /** A mail body with every byte value, CRLFs and NULs, as stored (bytea). */
-const body = (n: number) => Buffer.concat([Buffer.from(`Subject: ${n}\r\n\r\n`), randomBytes(2048 + n * 97), Buffer.from([0, 13, 10, 255])]);
+const body = (n: number) =>
+  Buffer.concat([Buffer.from(`Subject: ${n}\r\n\r\n`), randomBytes(2048 + n * 97), Buffer.from([0, 13, 10, 255])]);
 
 async function addMailbox(c: pg.Client, domainId: string, localPart: string, messages: Buffer[]) {
   const id = newId();
@@ -89,7 +90,12 @@ async function addMailbox(c: pg.Client, domainId: string, localPart: string, mes
   );
   for (const [i, raw] of messages.entries()) {
     await c.query('INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw) VALUES ($1, $2, $3, $4, $5, $6)', [
-      newId(), id, i + 1, `uidl-${localPart}-${i + 1}`, raw.length, raw,
+      newId(),
+      id,
+      i + 1,
+      `uidl-${localPart}-${i + 1}`,
+      raw.length,
+      raw,
     ]);
   }
   return id;
@@ -97,8 +103,10 @@ async function addMailbox(c: pg.Client, domainId: string, localPart: string, mes
 
 const counts = (c: pg.Client) =>
   c
-    .query(`SELECT (SELECT count(*) FROM domains)::int AS domains, (SELECT count(*) FROM mailboxes)::int AS mailboxes,
-                   (SELECT count(*) FROM messages)::int AS messages, (SELECT sum(size_octets) FROM messages)::int AS bytes`)
+    .query(
+      `SELECT (SELECT count(*) FROM domains)::int AS domains, (SELECT count(*) FROM mailboxes)::int AS mailboxes,
+                   (SELECT count(*) FROM messages)::int AS messages, (SELECT sum(size_octets) FROM messages)::int AS bytes`,
+    )
     .then((r) => r.rows[0] as { domains: number; mailboxes: number; messages: number; bytes: number });
 
 describe('backup and point-in-time restore of a Mailroom database', () => {
@@ -111,16 +119,27 @@ describe('backup and point-in-time restore of a Mailroom database', () => {
     chownTree(root);
 
     // 1. The production server: WAL archived by copying each finished segment (cp stands in for WAL-G/pgBackRest/rsync)
-    const a = await startCluster(dataA, ['-c', 'archive_mode=on', '-c', `archive_command=test ! -f ${archive}/%f && cp %p ${archive}/%f`], true);
+    const a = await startCluster(
+      dataA,
+      ['-c', 'archive_mode=on', '-c', `archive_command=test ! -f ${archive}/%f && cp %p ${archive}/%f`],
+      true,
+    );
     await withClient(a.url('postgres'), (c) => c.query('CREATE DATABASE mail'));
     await applyMigrations(a.url('mail'));
     const bodies = { alice: [body(1), body(2), body(3)], bob: [body(4)], late: [body(5), body(6)], doomed: [body(7)] };
     let bobId = '';
     await withClient(a.url('mail'), async (c) => {
       const owner = newId();
-      await c.query(`INSERT INTO users (id, email, password_hash, role, updated_at) VALUES ($1, 'owner@example.com', 'x', 'OWNER', now())`, [owner]);
+      await c.query(
+        `INSERT INTO users (id, email, password_hash, role, updated_at) VALUES ($1, 'owner@example.com', 'x', 'OWNER', now())`,
+        [owner],
+      );
       const domain = newId();
-      await c.query('INSERT INTO domains (id, name, owner_id, verified_at, updated_at) VALUES ($1, $2, $3, now(), now())', [domain, 'example.com', owner]);
+      await c.query('INSERT INTO domains (id, name, owner_id, verified_at, updated_at) VALUES ($1, $2, $3, now(), now())', [
+        domain,
+        'example.com',
+        owner,
+      ]);
       await addMailbox(c, domain, 'alice', bodies.alice);
       bobId = await addMailbox(c, domain, 'bob', bodies.bob);
     });
@@ -159,18 +178,20 @@ describe('backup and point-in-time restore of a Mailroom database', () => {
     mkdirSync(path.join(dataB, 'pg_wal', 'archive_status'), { recursive: true });
     writeFileSync(path.join(dataB, 'recovery.signal'), '');
     chownTree(dataB);
-    const b = await startCluster(dataB, [
-      '-c', `restore_command=cp ${archive}/%f %p`,
-      '-c', 'recovery_target_name=before-mistake',
-      '-c', 'recovery_target_action=promote',
-    ], false);
+    const b = await startCluster(
+      dataB,
+      ['-c', `restore_command=cp ${archive}/%f %p`, '-c', 'recovery_target_name=before-mistake', '-c', 'recovery_target_action=promote'],
+      false,
+    );
     await withClient(b.url('mail'), async (c) => {
       expect(await counts(c)).toEqual(expected);
       expect(expected).toMatchObject({ domains: 1, mailboxes: 3, messages: 6 });
       const { rows } = await c.query(
         'SELECT mb.local_part, m.uid, m.raw FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id ORDER BY mb.local_part, m.uid',
       );
-      const restored = Object.fromEntries(['alice', 'bob', 'late'].map((lp) => [lp, rows.filter((r) => r.local_part === lp).map((r) => r.raw)]));
+      const restored = Object.fromEntries(
+        ['alice', 'bob', 'late'].map((lp) => [lp, rows.filter((r) => r.local_part === lp).map((r) => r.raw)]),
+      );
       for (const lp of ['alice', 'bob', 'late'] as const) {
         expect(restored[lp]!.length, lp).toBe(bodies[lp].length);
         for (const [i, raw] of restored[lp]!.entries()) expect(Buffer.compare(raw, bodies[lp][i]!), `${lp} #${i + 1}`).toBe(0);

@@ -20,12 +20,20 @@ export async function findSchemaDrift(connectionString: string): Promise<string[
     );
     const actualTables = new Set(tableRows.map((r) => r.table_name));
     for (const t of expected.tables) if (!actualTables.has(t.name)) problems.push(`table ${t.name}: missing in database`);
-    for (const name of actualTables) if (!expected.tables.some((t) => t.name === name)) problems.push(`table ${name}: not in schema.prisma`);
+    for (const name of actualTables)
+      if (!expected.tables.some((t) => t.name === name)) problems.push(`table ${name}: not in schema.prisma`);
 
     const { rows: colRows } = await client.query<{ table_name: string; column_name: string; udt_name: string; is_nullable: string }>(
       "SELECT table_name, column_name, udt_name, is_nullable FROM information_schema.columns WHERE table_schema = 'public'",
     );
-    type IndexRow = { table_name: string; is_unique: boolean; is_primary: boolean; method: string; columns: string[]; predicate: string | null };
+    type IndexRow = {
+      table_name: string;
+      is_unique: boolean;
+      is_primary: boolean;
+      method: string;
+      columns: string[];
+      predicate: string | null;
+    };
     const { rows: idxRows } = await client.query<IndexRow>(`
       SELECT t.relname AS table_name, ix.indisunique AS is_unique, ix.indisprimary AS is_primary, am.amname AS method,
              array_agg(a.attname ORDER BY k.ord)::text[] AS columns, pg_get_expr(ix.indpred, ix.indrelid) AS predicate
@@ -48,7 +56,8 @@ export async function findSchemaDrift(connectionString: string): Promise<string[
           continue;
         }
         if (a.udt_name !== c.udt) problems.push(`${t.name}.${c.name}: type ${a.udt_name} in database, ${c.udt} in schema`);
-        if ((a.is_nullable === 'YES') !== c.nullable) problems.push(`${t.name}.${c.name}: nullable=${a.is_nullable === 'YES'} in database, ${c.nullable} in schema`);
+        if ((a.is_nullable === 'YES') !== c.nullable)
+          problems.push(`${t.name}.${c.name}: nullable=${a.is_nullable === 'YES'} in database, ${c.nullable} in schema`);
         cols.delete(c.name);
       }
       for (const extra of cols.keys()) problems.push(`${t.name}.${extra}: column not in schema.prisma`);
@@ -61,7 +70,14 @@ export async function findSchemaDrift(connectionString: string): Promise<string[
       const actual = new Set(
         idx
           .filter((i) => !i.is_primary)
-          .map((i) => key({ columns: i.columns, unique: i.is_unique, method: i.method, ...(i.predicate ? { where: normalizePredicate(i.predicate) } : {}) })),
+          .map((i) =>
+            key({
+              columns: i.columns,
+              unique: i.is_unique,
+              method: i.method,
+              ...(i.predicate ? { where: normalizePredicate(i.predicate) } : {}),
+            }),
+          ),
       );
       const wanted = new Set(t.indexes.map(key));
       for (const w of wanted) if (!actual.has(w)) problems.push(`${t.name}: ${w} missing in database`);
@@ -70,7 +86,7 @@ export async function findSchemaDrift(connectionString: string): Promise<string[
 
     const { rows: enumRows } = await client.query<{ typname: string; labels: string[] }>(
       // public only: other schemas (pg-boss's job queue in "pgboss") hold their own types
-      "SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)::text[] AS labels FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid " +
+      'SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)::text[] AS labels FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid ' +
         "JOIN pg_namespace n ON n.oid = t.typnamespace AND n.nspname = 'public' GROUP BY t.typname",
     );
     const actualEnums = new Set(enumRows.map((e) => e.typname));

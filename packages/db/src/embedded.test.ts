@@ -51,7 +51,9 @@ describe('embedded PostgreSQL', () => {
     const script = `import { openDatabase } from ${JSON.stringify(path.resolve('src/database.ts'))};
       const db = await openDatabase({ dataDir: ${JSON.stringify(dataDir)} });
       console.log('URL ' + db.url); setInterval(() => {}, 1000);`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
       child.stdout!.on('data', (d) => {
@@ -85,7 +87,9 @@ describe('embedded PostgreSQL', () => {
         const db = await openDatabase({ dataDir: ${JSON.stringify(dataDir)} });
         console.log(db.url === ${JSON.stringify(owner.url)} ? 'SAME' : 'DIFFERENT ' + db.url); await db.close();`;
       const out = await new Promise<string>((resolve) => {
-        const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
         let s = '';
         c.stdout!.on('data', (d) => (s += d));
         c.on('exit', () => resolve(s.trim()));

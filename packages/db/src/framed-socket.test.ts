@@ -14,7 +14,7 @@ const message = (type: string, body: Buffer) => {
 /** Splits a buffer of concatenated messages back into them. */
 const split = (runs: Buffer) => {
   const out: Buffer[] = [];
-  for (let pos = 0; pos < runs.length; ) {
+  for (let pos = 0; pos < runs.length;) {
     const total = 1 + runs.readUInt32BE(pos + 1);
     out.push(runs.subarray(pos, pos + total));
     pos += total;
@@ -24,17 +24,30 @@ const split = (runs: Buffer) => {
 
 describe('MessageFramer', () => {
   it('hands over only whole messages, whatever the read boundaries, reusing its own buffer', () => {
-    const all = [message('D', Buffer.alloc(0)), ...Array.from({ length: 300 }, (_, i) => message(i % 2 ? 'd' : 'D', randomBytes(randomInt(0, i % 50 === 0 ? 300_000 : 70_000))))];
+    const all = [
+      message('D', Buffer.alloc(0)),
+      ...Array.from({ length: 300 }, (_, i) => message(i % 2 ? 'd' : 'D', randomBytes(randomInt(0, i % 50 === 0 ? 300_000 : 70_000)))),
+    ];
     for (const maxRead of [1, 3, 5, 6, 4096, 65_536, 1 << 20]) {
       // octet-sized reads over a few small messages; larger reads over all of them
-      const messages = maxRead < 10 ? [all[0]!, ...all.slice(1).filter((m) => m.length < 2000).slice(0, 3), message('C', Buffer.from('COPY 1\0'))] : all;
+      const messages =
+        maxRead < 10
+          ? [
+              all[0]!,
+              ...all
+                .slice(1)
+                .filter((m) => m.length < 2000)
+                .slice(0, 3),
+              message('C', Buffer.from('COPY 1\0')),
+            ]
+          : all;
       const stream = Buffer.concat(messages);
       const seen: Buffer[] = [];
       const framer = new MessageFramer((runs) => {
         // what emit got must parse as whole messages; copy, since the framer may refill that memory afterwards
         for (const m of split(runs)) seen.push(Buffer.from(m));
       });
-      for (let pos = 0; pos < stream.length; ) {
+      for (let pos = 0; pos < stream.length;) {
         const n = Math.min(stream.length - pos, maxRead === 1 ? 1 : randomInt(1, maxRead + 1));
         framer.push(Buffer.from(stream.subarray(pos, pos + n)));
         pos += n;
@@ -55,7 +68,9 @@ describe('reuseReadBuffers on real PostgreSQL', () => {
   it('returns large and many rows, and errors, intact through framed sockets (COPY: the POP3 tests)', async () => {
     const { prisma, pool } = createPrismaClientWithPool(process.env.MAILROOM_TEST_PG_URL!, { reuseReadBuffers: true, maxConnections: 3 });
     try {
-      const rows = await prisma.$queryRaw<{ i: number; s: string }[]>`SELECT i, repeat(md5(i::text), 4000) AS s FROM generate_series(1, 200) i`;
+      const rows = await prisma.$queryRaw<
+        { i: number; s: string }[]
+      >`SELECT i, repeat(md5(i::text), 4000) AS s FROM generate_series(1, 200) i`;
       expect(rows).toHaveLength(200);
       for (const r of rows) expect(r.s).toHaveLength(128_000);
       const [one] = await prisma.$queryRaw<{ b: string }[]>`SELECT encode(sha256(decode(repeat('ab', 3000000), 'hex')), 'hex') AS b`;
@@ -70,7 +85,9 @@ describe('reuseReadBuffers on real PostgreSQL', () => {
       } finally {
         client.release();
       }
-      const counts = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.query<{ n: string }>('SELECT count(*) AS n FROM generate_series(1, $1::int)', [i + 1])));
+      const counts = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => pool.query<{ n: string }>('SELECT count(*) AS n FROM generate_series(1, $1::int)', [i + 1])),
+      );
       expect(counts.map((c) => Number(c.rows[0]!.n))).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     } finally {
       await prisma.$disconnect();

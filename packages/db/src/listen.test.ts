@@ -19,13 +19,24 @@ async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
 describe('credential change notifications (triggers + createNotificationListener)', () => {
   it('notifies key revocation and user disable at commit, never for a rolled-back change or a routine write', async () => {
     const heard: string[] = [];
-    const listener = createNotificationListener({ connectionString: url, channels: ['mailroom_credentials'], onNotification: (_c, p) => heard.push(p) });
+    const listener = createNotificationListener({
+      connectionString: url,
+      channels: ['mailroom_credentials'],
+      onNotification: (_c, p) => heard.push(p),
+    });
     try {
       await listener.ready();
       const userId = newId();
       const keyId = newId();
-      await admin.query(`INSERT INTO users (id, email, password_hash, role, updated_at) VALUES ($1, $2, 'x', 'OWNER', now())`, [userId, `${uniqueName()}@example.com`]);
-      await admin.query(`INSERT INTO api_keys (id, user_id, name, prefix, secret_hash, scopes) VALUES ($1, $2, 'k', $3, 'h', '{}')`, [keyId, userId, uniqueName('p')]);
+      await admin.query(`INSERT INTO users (id, email, password_hash, role, updated_at) VALUES ($1, $2, 'x', 'OWNER', now())`, [
+        userId,
+        `${uniqueName()}@example.com`,
+      ]);
+      await admin.query(`INSERT INTO api_keys (id, user_id, name, prefix, secret_hash, scopes) VALUES ($1, $2, 'k', $3, 'h', '{}')`, [
+        keyId,
+        userId,
+        uniqueName('p'),
+      ]);
       // routine writes: last use, last login
       await admin.query('UPDATE api_keys SET last_used_at = now(), last_used_ip = $2 WHERE id = $1', [keyId, '10.0.0.1']);
       await admin.query('UPDATE users SET last_login_at = now() WHERE id = $1', [userId]);

@@ -76,7 +76,11 @@ export function createNotificationListener(opts: NotificationListenerOptions): N
 
   const connect = () => {
     if (closed) return;
-    const c = new pg.Client({ connectionString: opts.connectionString, application_name: opts.applicationName ?? 'mailroom-listen', keepAlive: true });
+    const c = new pg.Client({
+      connectionString: opts.connectionString,
+      application_name: opts.applicationName ?? 'mailroom-listen',
+      keepAlive: true,
+    });
     client = c;
     c.on('error', (err) => lost(c, err));
     c.on('end', () => lost(c, new Error('listen connection ended')));

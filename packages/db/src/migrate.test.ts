@@ -20,7 +20,9 @@ describe('migrations', () => {
     const files = await readMigrations();
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
-    const { rows } = await c.query('SELECT migration_name, checksum, finished_at, applied_steps_count, rolled_back_at FROM _prisma_migrations ORDER BY migration_name');
+    const { rows } = await c.query(
+      'SELECT migration_name, checksum, finished_at, applied_steps_count, rolled_back_at FROM _prisma_migrations ORDER BY migration_name',
+    );
     await c.end();
     expect(rows.map((r) => r.migration_name)).toEqual(files.map((f) => f.name));
     for (const [i, r] of rows.entries()) {

@@ -27,7 +27,10 @@ export class MigrationError extends Error {
 
 export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFile[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const names = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       const sql = await readFile(path.join(dir, name, 'migration.sql'), 'utf8');
@@ -57,13 +60,18 @@ export async function applyMigrations(connectionString: string, dir = MIGRATIONS
       "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
       "applied_steps_count" INTEGER NOT NULL DEFAULT 0
     )`);
-    const { rows } = await client.query<{ migration_name: string; checksum: string; finished_at: Date | null; rolled_back_at: Date | null }>(
-      'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL',
-    );
+    const { rows } = await client.query<{
+      migration_name: string;
+      checksum: string;
+      finished_at: Date | null;
+      rolled_back_at: Date | null;
+    }>('SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL');
     const done = new Map(rows.map((r) => [r.migration_name, r]));
     const failed = rows.find((r) => r.finished_at === null);
     if (failed) {
-      throw new MigrationError(`migration ${failed.migration_name} failed earlier and was not resolved; fix the database and mark it rolled back`);
+      throw new MigrationError(
+        `migration ${failed.migration_name} failed earlier and was not resolved; fix the database and mark it rolled back`,
+      );
     }
     const applied: string[] = [];
     for (const m of migrations) {

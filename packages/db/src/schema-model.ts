@@ -37,7 +37,15 @@ const SCALAR_UDT: Record<string, string> = {
   Float: 'float8',
   Decimal: 'numeric',
 };
-const NATIVE_UDT: Record<string, string> = { Uuid: 'uuid', Timestamptz: 'timestamptz', Timestamp: 'timestamp', Text: 'text', Citext: 'citext', Integer: 'int4', BigInt: 'int8' };
+const NATIVE_UDT: Record<string, string> = {
+  Uuid: 'uuid',
+  Timestamptz: 'timestamptz',
+  Timestamp: 'timestamp',
+  Text: 'text',
+  Citext: 'citext',
+  Integer: 'int4',
+  BigInt: 'int8',
+};
 
 /**
  * A partial index predicate in a comparable form: PostgreSQL prints `(verified_at IS NOT NULL)`, the schema may say
@@ -50,7 +58,11 @@ export function normalizePredicate(sql: string): string {
 }
 
 const mapName = (attrs: string) => /@map\("([^"]+)"\)/.exec(attrs)?.[1];
-const fieldList = (s: string) => s.split(',').map((f) => f.trim().replace(/\(.*\)$/, '')).filter(Boolean);
+const fieldList = (s: string) =>
+  s
+    .split(',')
+    .map((f) => f.trim().replace(/\(.*\)$/, ''))
+    .filter(Boolean);
 
 /**
  * Reads what schema.prisma declares about the database: tables, columns (type, nullability), primary keys, unique
@@ -67,7 +79,10 @@ export async function readExpectedSchema(file = SCHEMA_PATH): Promise<{ tables: 
   const modelNames = new Set(models.map((m) => m[1]!));
   const tables: ExpectedTable[] = [];
   for (const [, modelName, body] of models) {
-    const lines = body!.split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = body!
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     const fieldDb = new Map<string, string>();
     const columns: ExpectedColumn[] = [];
     let primaryKey: string[] = [];
@@ -82,7 +97,11 @@ export async function readExpectedSchema(file = SCHEMA_PATH): Promise<{ tables: 
       const column = mapName(attrs) ?? field!;
       fieldDb.set(field!, column);
       const native = /@db\.(\w+)/.exec(attrs)?.[1];
-      let udt = enums.has(type!) ? enums.get(type!)! : native ? NATIVE_UDT[native] ?? native.toLowerCase() : SCALAR_UDT[type!] ?? type!.toLowerCase();
+      let udt = enums.has(type!)
+        ? enums.get(type!)!
+        : native
+          ? (NATIVE_UDT[native] ?? native.toLowerCase())
+          : (SCALAR_UDT[type!] ?? type!.toLowerCase());
       if (list) udt = `_${udt}`;
       // Prisma lists are nullable columns in PostgreSQL unless @default is given.
       columns.push({ name: column, udt, nullable: Boolean(optional) || (Boolean(list) && !/@default/.test(attrs)) });

@@ -21,7 +21,10 @@ export interface RunningPgBouncer {
  * database entry, SCRAM with the same user and password, `pool_mode` as given. As root it runs as `postgres` (PgBouncer
  * refuses root). The test that calls it stops it.
  */
-export async function startPgBouncer(databaseUrl: string, opts: { poolMode?: 'transaction' | 'session'; poolSize?: number } = {}): Promise<RunningPgBouncer> {
+export async function startPgBouncer(
+  databaseUrl: string,
+  opts: { poolMode?: 'transaction' | 'session'; poolSize?: number } = {},
+): Promise<RunningPgBouncer> {
   const target = new URL(databaseUrl);
   const user = decodeURIComponent(target.username);
   const password = decodeURIComponent(target.password);
@@ -57,7 +60,9 @@ export async function startPgBouncer(databaseUrl: string, opts: { poolMode?: 'tr
     await chmod(dir, 0o755);
     for (const f of ['users.txt', 'pgbouncer.ini']) await chmod(path.join(dir, f), 0o644);
   }
-  const child: ChildProcess = spawn('pgbouncer', [...(asRoot ? ['-u', 'postgres'] : []), path.join(dir, 'pgbouncer.ini')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn('pgbouncer', [...(asRoot ? ['-u', 'postgres'] : []), path.join(dir, 'pgbouncer.ini')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

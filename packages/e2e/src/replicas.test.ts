@@ -53,10 +53,30 @@ function baseEnv(): Record<string, string> {
     LOG_LEVEL: 'info',
   };
 }
-const apiEnv = () => ({ WEBHOOK_ALLOW_PRIVATE: 'true', API_PORT: '0', DATABASE_DIRECT_URL: db.url, API_KEY_CACHE_MS: '60000', LOGIN_THROTTLE_WAIT_MAX_MS: '0', API_DB_CONNECTIONS: '4' });
-const pop3Env = () => ({ POP3_PORT: '0', POP3S_PORT: '0', POP3_METRICS_PORT: '0', POP3_THROTTLE_MAX_SLEEP_MS: '0', POP3_DB_CONNECTIONS: '4', POP3_STREAM_CONNECTIONS: '2' });
+const apiEnv = () => ({
+  WEBHOOK_ALLOW_PRIVATE: 'true',
+  API_PORT: '0',
+  DATABASE_DIRECT_URL: db.url,
+  API_KEY_CACHE_MS: '60000',
+  LOGIN_THROTTLE_WAIT_MAX_MS: '0',
+  API_DB_CONNECTIONS: '4',
+});
+const pop3Env = () => ({
+  POP3_PORT: '0',
+  POP3S_PORT: '0',
+  POP3_METRICS_PORT: '0',
+  POP3_THROTTLE_MAX_SLEEP_MS: '0',
+  POP3_DB_CONNECTIONS: '4',
+  POP3_STREAM_CONNECTIONS: '2',
+});
 const workerEnv = () => ({ WORKER_METRICS_PORT: '0', WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_DISPATCH_INTERVAL_MS: '200' });
-const ingressEnv = () => ({ LMTP_PORT: '0', SMTP_PORT: '0', INGRESS_METRICS_PORT: '0', INGRESS_SMTP_ENABLED: 'false', INGRESS_DB_CONNECTIONS: '6' });
+const ingressEnv = () => ({
+  LMTP_PORT: '0',
+  SMTP_PORT: '0',
+  INGRESS_METRICS_PORT: '0',
+  INGRESS_SMTP_ENABLED: 'false',
+  INGRESS_DB_CONNECTIONS: '6',
+});
 
 beforeAll(async () => {
   server = await acquireTestServer();
@@ -112,7 +132,10 @@ async function apiCall(base: string, method: string, url: string, opts: { sessio
 async function apiLogin(base: string, email: string, password: string): Promise<Session> {
   const res = await apiCall(base, 'POST', '/api/v1/auth/login', { body: { email, password } });
   if (res.status !== 200) throw new Error(`login ${res.status} ${res.text}`);
-  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('mailroom_session='))!.split(';')[0]!;
+  const cookie = res.headers
+    .getSetCookie()
+    .find((c) => c.startsWith('mailroom_session='))!
+    .split(';')[0]!;
   return { cookie, csrf: res.json().csrfToken as string };
 }
 
@@ -156,11 +179,17 @@ describe('two API, two POP3, two ingress processes on one PostgreSQL, through Pg
     expect(o.status, o.text).toBe(201);
     owner.id = o.json().id;
     const domain = `${uniqueName('replicas')}.example`;
-    const d = await apiCall(api[0]!, 'POST', '/api/v1/domains', { session: admin, body: { name: domain, ownerId: owner.id, verified: true } });
+    const d = await apiCall(api[0]!, 'POST', '/api/v1/domains', {
+      session: admin,
+      body: { name: domain, ownerId: owner.id, verified: true },
+    });
     expect(d.status, d.text).toBe(201);
     domainId = d.json().id;
     for (const localPart of ['inbox', 'throttled']) {
-      const m = await apiCall(api[1]!, 'POST', `/api/v1/domains/${domainId}/mailboxes`, { session: await apiLogin(api[1]!, owner.email, password), body: { localPart, password } });
+      const m = await apiCall(api[1]!, 'POST', `/api/v1/domains/${domainId}/mailboxes`, {
+        session: await apiLogin(api[1]!, owner.email, password),
+        body: { localPart, password },
+      });
       expect(m.status, m.text).toBe(201);
       mailboxes.push({ id: m.json().id, address: `${localPart}@${domain}`, password });
     }
@@ -176,7 +205,10 @@ describe('two API, two POP3, two ingress processes on one PostgreSQL, through Pg
     await round(0, 16);
     const first = await prisma.message.findMany({ where: { mailboxId: inbox.id }, select: { uid: true } });
     await round(16, 8);
-    const all = await prisma.message.findMany({ where: { mailboxId: inbox.id }, select: { uid: true, sizeOctets: true, countsTowardQuota: true } });
+    const all = await prisma.message.findMany({
+      where: { mailboxId: inbox.id },
+      select: { uid: true, sizeOctets: true, countsTowardQuota: true },
+    });
     expect(first).toHaveLength(16);
     expect(all).toHaveLength(24);
     expect(new Set(all.map((m) => m.uid)).size).toBe(24);
@@ -210,14 +242,21 @@ describe('two API, two POP3, two ingress processes on one PostgreSQL, through Pg
 
   it('an API key revoked through one API process is refused by the other within 1 s', async () => {
     const ownerOnA = await apiLogin(api[0]!, owner.email, owner.password);
-    const k = await apiCall(api[0]!, 'POST', '/api/v1/api-keys', { session: ownerOnA, body: { name: 'replicas', scopes: ['domains:read'] } });
+    const k = await apiCall(api[0]!, 'POST', '/api/v1/api-keys', {
+      session: ownerOnA,
+      body: { name: 'replicas', scopes: ['domains:read'] },
+    });
     expect(k.status, k.text).toBe(201);
     const key = k.json().key as string;
     // remembered by process B (a minute-long cache in this stack)
     expect((await apiCall(api[1]!, 'GET', '/api/v1/domains', { key })).status).toBe(200);
     expect((await apiCall(api[1]!, 'GET', '/api/v1/domains', { key })).status).toBe(200);
     expect((await apiCall(api[0]!, 'DELETE', `/api/v1/api-keys/${k.json().id}`, { session: ownerOnA })).status).toBe(200);
-    await within(1_000, async () => (await apiCall(api[1]!, 'GET', '/api/v1/domains', { key })).status === 401, 'revoked key refused by API B');
+    await within(
+      1_000,
+      async () => (await apiCall(api[1]!, 'GET', '/api/v1/domains', { key })).status === 401,
+      'revoked key refused by API B',
+    );
   });
 
   it('a user disabled through one API process loses their keys on the other within 1 s', async () => {
@@ -225,10 +264,17 @@ describe('two API, two POP3, two ingress processes on one PostgreSQL, through Pg
     const u = await apiCall(api[1]!, 'POST', '/api/v1/owners', { session: admin, body: { email, password } });
     expect(u.status, u.text).toBe(201);
     const s = await apiLogin(api[1]!, email, password);
-    const key = (await apiCall(api[1]!, 'POST', '/api/v1/api-keys', { session: s, body: { name: 'x', scopes: ['domains:read'] } })).json().key as string;
+    const key = (await apiCall(api[1]!, 'POST', '/api/v1/api-keys', { session: s, body: { name: 'x', scopes: ['domains:read'] } })).json()
+      .key as string;
     expect((await apiCall(api[0]!, 'GET', '/api/v1/domains', { key })).status).toBe(200);
-    expect((await apiCall(api[1]!, 'PATCH', `/api/v1/owners/${u.json().id}`, { session: admin, body: { disabled: true } })).status).toBe(200);
-    await within(1_000, async () => (await apiCall(api[0]!, 'GET', '/api/v1/domains', { key })).status === 401, 'disabled user refused by API A');
+    expect((await apiCall(api[1]!, 'PATCH', `/api/v1/owners/${u.json().id}`, { session: admin, body: { disabled: true } })).status).toBe(
+      200,
+    );
+    await within(
+      1_000,
+      async () => (await apiCall(api[0]!, 'GET', '/api/v1/domains', { key })).status === 401,
+      'disabled user refused by API A',
+    );
   });
 
   it('failed logins through either process count together (POP3 and API)', async () => {
@@ -258,9 +304,16 @@ describe('two API, two POP3, two ingress processes on one PostgreSQL, through Pg
     const url = `http://127.0.0.1:${(hooks.address() as { port: number }).port}/hook`;
     const w = await apiCall(api[0]!, 'POST', '/api/v1/webhooks', { session: ownerOnA, body: { url, eventTypes: ['mailbox.created'] } });
     expect(w.status, w.text).toBe(201);
-    const m = await apiCall(api[1]!, 'POST', `/api/v1/domains/${domainId}/mailboxes`, { session: await apiLogin(api[1]!, owner.email, password), body: { localPart: 'hooked', password } });
+    const m = await apiCall(api[1]!, 'POST', `/api/v1/domains/${domainId}/mailboxes`, {
+      session: await apiLogin(api[1]!, owner.email, password),
+      body: { localPart: 'hooked', password },
+    });
     expect(m.status, m.text).toBe(201);
-    await within(60_000, () => received.some((b) => b.includes('mailbox.created') && b.includes(m.json().id)), 'webhook delivered by the worker');
+    await within(
+      60_000,
+      () => received.some((b) => b.includes('mailbox.created') && b.includes(m.json().id)),
+      'webhook delivered by the worker',
+    );
   });
 
   it('every pool really went through PgBouncer', async () => {
@@ -274,11 +327,15 @@ describe('two API, two POP3, two ingress processes on one PostgreSQL, through Pg
     pop3[0]!.entry.child.kill('SIGKILL');
     await pop3[0]!.entry.exited;
     held.client.destroy();
-    const tookMs = await within(15_000, async () => {
-      const r = await pop3Login(pop3[1]!.port, inbox.address, inbox.password);
-      r.client.destroy();
-      return r.reply.startsWith('+OK');
-    }, 'login through the surviving POP3 process');
+    const tookMs = await within(
+      15_000,
+      async () => {
+        const r = await pop3Login(pop3[1]!.port, inbox.address, inbox.password);
+        r.client.destroy();
+        return r.reply.startsWith('+OK');
+      },
+      'login through the surviving POP3 process',
+    );
     console.log(`maildrop free for the other POP3 process ${tookMs} ms after kill -9 of its holder`);
   });
 });

@@ -21,7 +21,18 @@ export interface StackPorts {
 }
 
 export async function freePorts(): Promise<StackPorts> {
-  const names = ['WEB_PORT', 'API_PORT', 'POP3_PORT', 'POP3S_PORT', 'LMTP_PORT', 'SMTP_PORT', 'POP3_METRICS_PORT', 'INGRESS_METRICS_PORT', 'WORKER_METRICS_PORT', 'SUPERVISOR_METRICS_PORT'] as const;
+  const names = [
+    'WEB_PORT',
+    'API_PORT',
+    'POP3_PORT',
+    'POP3S_PORT',
+    'LMTP_PORT',
+    'SMTP_PORT',
+    'POP3_METRICS_PORT',
+    'INGRESS_METRICS_PORT',
+    'WORKER_METRICS_PORT',
+    'SUPERVISOR_METRICS_PORT',
+  ] as const;
   const ports = {} as StackPorts;
   for (const n of names) ports[n] = await findFreePort();
   return ports;
@@ -169,10 +180,17 @@ export async function pop3Login(port: number, user: string, pass: string): Promi
 /** A signed-in API session (cookie + CSRF token), straight to the API. */
 export async function apiLogin(apiPort: number, email: string, password: string) {
   const base = `http://127.0.0.1:${apiPort}/api/v1`;
-  const res = await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  const res = await fetch(`${base}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
   if (res.status !== 200) throw new Error(`login: ${res.status} ${await res.text()}`);
   const { csrfToken } = (await res.json()) as { csrfToken: string };
-  const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const cookie = res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
   return async <T>(method: string, p: string, body?: unknown): Promise<T> => {
     const r = await fetch(`${base}${p}`, {
       method,

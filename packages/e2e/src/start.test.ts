@@ -20,7 +20,15 @@ describe('npm start (scripts/start.ts)', () => {
   it('brings every listener up on an embedded PostgreSQL and creates the first admin with a printed password', async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'mr-start-'));
     ports = await freePorts();
-    const env = { ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), MAILROOM_DATA_DIR: dataDir, DATABASE_URL: '', MAILROOM_ADMIN_EMAIL: adminEmail, MAILROOM_ADMIN_PASSWORD: '', ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' };
+    const env = {
+      ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+      MAILROOM_DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      MAILROOM_ADMIN_EMAIL: adminEmail,
+      MAILROOM_ADMIN_PASSWORD: '',
+      ARGON2_MEMORY_KIB: '1024',
+      ARGON2_TIME_COST: '1',
+    };
     stack = await startStack(env);
     const out = stack.output();
     expect(out).toContain('with embedded PostgreSQL');
@@ -57,7 +65,9 @@ describe('npm start (scripts/start.ts)', () => {
       expect(await (await fetch(`http://127.0.0.1:${p}/metrics`)).text()).toMatch(/^# HELP /m);
     }
     // the background worker (scheduled jobs) is up with its own metrics
-    expect(await (await fetch(`http://127.0.0.1:${ports.WORKER_METRICS_PORT}/metrics`)).text()).toMatch(/^# HELP mailroom_worker_jobs_total /m);
+    expect(await (await fetch(`http://127.0.0.1:${ports.WORKER_METRICS_PORT}/metrics`)).text()).toMatch(
+      /^# HELP mailroom_worker_jobs_total /m,
+    );
     expect(out).toMatch(/"name":"worker".*"msg":"listening"/);
     expect(existsSync(path.join(dataDir, 'tls', 'cert.pem'))).toBe(true);
   });
@@ -72,7 +82,14 @@ describe('npm start (scripts/start.ts)', () => {
   });
 
   it('starts again on the same data directory without re-creating the admin', async () => {
-    const env = { ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), MAILROOM_DATA_DIR: dataDir, DATABASE_URL: '', MAILROOM_ADMIN_EMAIL: adminEmail, ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' };
+    const env = {
+      ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+      MAILROOM_DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      MAILROOM_ADMIN_EMAIL: adminEmail,
+      ARGON2_MEMORY_KIB: '1024',
+      ARGON2_TIME_COST: '1',
+    };
     stack = await startStack(env);
     expect(stack.output()).not.toContain('Generated password');
     expect((await fetch(`http://127.0.0.1:${ports.API_PORT}/healthz`)).status).toBe(200);
@@ -86,7 +103,11 @@ describe('npm start (scripts/start.ts)', () => {
   it('refuses a bad setting with a message naming the variable', async () => {
     const { spawnSync } = await import('node:child_process');
     const { ROOT } = await import('./stack.ts');
-    const r = spawnSync(path.join(ROOT, 'node_modules/.bin/tsx'), ['scripts/start.ts'], { cwd: ROOT, env: { ...process.env, POP3_PORT: 'pop', MAILROOM_DATA_DIR: dataDir }, encoding: 'utf8' });
+    const r = spawnSync(path.join(ROOT, 'node_modules/.bin/tsx'), ['scripts/start.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, POP3_PORT: 'pop', MAILROOM_DATA_DIR: dataDir },
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('POP3_PORT');
   });

@@ -15,7 +15,14 @@ function message(i: number): Buffer {
   const line = `${'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(2)}\r\n`;
   const n = Math.max(1, Math.ceil((size - head.length) / line.length));
   // 76-character base64 lines as MIME writes them
-  const body = bodyKind === 'attachment' ? (randomBytes(n * 57).toString('base64').match(/.{1,76}/g) ?? []).join('\r\n') : line.repeat(n);
+  const body =
+    bodyKind === 'attachment'
+      ? (
+          randomBytes(n * 57)
+            .toString('base64')
+            .match(/.{1,76}/g) ?? []
+        ).join('\r\n')
+      : line.repeat(n);
   return Buffer.from((head + body).slice(0, size - 2) + '\r\n');
 }
 

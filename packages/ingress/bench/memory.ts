@@ -54,8 +54,14 @@ const prisma = createPrismaClient(db.url, { maxConnections: 2, applicationName: 
 let child: ReturnType<typeof spawn> | undefined;
 try {
   const owner = await prisma.user.create({ data: { email: `membench-${Date.now()}@example.com`, passwordHash: 'x', role: 'OWNER' } });
-  const domain = await prisma.domain.create({ data: { verifiedAt: new Date(), name: `membench${Date.now()}.example.com`, ownerId: owner.id } });
-  const boxes = await Promise.all(Array.from({ length: concurrent }, (_, i) => prisma.mailbox.create({ data: { domainId: domain.id, localPart: `u${i}`, passwordHash: 'x' } })));
+  const domain = await prisma.domain.create({
+    data: { verifiedAt: new Date(), name: `membench${Date.now()}.example.com`, ownerId: owner.id },
+  });
+  const boxes = await Promise.all(
+    Array.from({ length: concurrent }, (_, i) =>
+      prisma.mailbox.create({ data: { domainId: domain.id, localPart: `u${i}`, passwordHash: 'x' } }),
+    ),
+  );
 
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ingress-membench-'));
   child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../src/main.ts', import.meta.url))], {
@@ -105,7 +111,9 @@ try {
   const f = (n: number) => `${(n / MIB).toFixed(0)} MiB`;
   console.log(`${concurrent} concurrent LMTP deliveries of ${mib} MiB, INGRESS_MAX_BUFFERED_BYTES=${f(budget)}, ${seconds.toFixed(1)} s`);
   console.log(`replies: ${[...counts].map(([k, v]) => `${v} x ${k}`).join(', ')}`);
-  console.log(`ingress RSS: base ${f(base)}, peak ${f(peak)}, peak - base ${f(peak - base)} vs budget ${f(budget)}: ${peak - base <= budget ? 'WITHIN' : 'OVER'}`);
+  console.log(
+    `ingress RSS: base ${f(base)}, peak ${f(peak)}, peak - base ${f(peak - base)} vs budget ${f(budget)}: ${peak - base <= budget ? 'WITHIN' : 'OVER'}`,
+  );
 } finally {
   child?.kill('SIGTERM');
   await prisma.$disconnect();

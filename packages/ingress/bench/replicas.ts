@@ -40,7 +40,16 @@ function load(port: number, recipients: string[], perConnection: number): Promis
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', fileURLToPath(new URL('./load.ts', import.meta.url)), String(port), String(CONNECTIONS_PER_GENERATOR), String(perConnection), String(SIZE), JSON.stringify(recipients)],
+      [
+        '--import',
+        'tsx',
+        fileURLToPath(new URL('./load.ts', import.meta.url)),
+        String(port),
+        String(CONNECTIONS_PER_GENERATOR),
+        String(perConnection),
+        String(SIZE),
+        JSON.stringify(recipients),
+      ],
       { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
@@ -59,7 +68,11 @@ try {
   const stamp = Date.now();
   const owner = await prisma.user.create({ data: { email: `bench-${stamp}@example.com`, passwordHash: 'x', role: 'OWNER' } });
   const domain = await prisma.domain.create({ data: { name: `replicas${stamp}.example.com`, ownerId: owner.id, verifiedAt: new Date() } });
-  const boxes = await Promise.all(Array.from({ length: 16 }, (_, i) => prisma.mailbox.create({ data: { domainId: domain.id, localPart: `user${i}`, passwordHash: 'x' } })));
+  const boxes = await Promise.all(
+    Array.from({ length: 16 }, (_, i) =>
+      prisma.mailbox.create({ data: { domainId: domain.id, localPart: `user${i}`, passwordHash: 'x' } }),
+    ),
+  );
   const recipients = boxes.map((b) => `${b.localPart}@${domain.name}`);
   const halves = [recipients.slice(0, 8), recipients.slice(8)];
 
@@ -108,10 +121,14 @@ try {
 
   const total = await prisma.mailbox.aggregate({ where: { domainId: domain.id }, _sum: { messageCount: true, usedBytes: true } });
   const d = await prisma.domain.findUniqueOrThrow({ where: { id: domain.id } });
-  console.log(`check: ${total._sum.messageCount} messages stored; domain used_bytes ${d.usedBytes === total._sum.usedBytes ? 'equals' : 'DIFFERS FROM'} the mailbox sum`);
+  console.log(
+    `check: ${total._sum.messageCount} messages stored; domain used_bytes ${d.usedBytes === total._sum.usedBytes ? 'equals' : 'DIFFERS FROM'} the mailbox sum`,
+  );
   console.log('');
-  console.log(`RESULT 10 KB LMTP ingest, 16 connections, one database: 1 ingress process median ${median(single).toFixed(0)} msg/s, ` +
-    `2 ingress processes median ${median(double).toFixed(0)} msg/s (${TRIALS} trials each; ${os.availableParallelism()} cores, load average ${os.loadavg()[0]!.toFixed(1)}; indicative on a shared machine)`);
+  console.log(
+    `RESULT 10 KB LMTP ingest, 16 connections, one database: 1 ingress process median ${median(single).toFixed(0)} msg/s, ` +
+      `2 ingress processes median ${median(double).toFixed(0)} msg/s (${TRIALS} trials each; ${os.availableParallelism()} cores, load average ${os.loadavg()[0]!.toFixed(1)}; indicative on a shared machine)`,
+  );
 } finally {
   await Promise.all(processes.map((p) => p.stop()));
   await prisma.$disconnect();

@@ -96,10 +96,24 @@ type BodyKind = 'text' | 'attachment';
 
 function runLoad(port: number, perConnection: number, size: number, recipients: string[], body: BodyKind = 'text'): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./load.ts', import.meta.url)), String(port), String(CONNECTIONS), String(perConnection), String(size), JSON.stringify(recipients), body], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        fileURLToPath(new URL('./load.ts', import.meta.url)),
+        String(port),
+        String(CONNECTIONS),
+        String(perConnection),
+        String(size),
+        JSON.stringify(recipients),
+        body,
+      ],
+      {
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.once('error', reject);
@@ -107,12 +121,27 @@ function runLoad(port: number, perConnection: number, size: number, recipients: 
   });
 }
 
-async function measure(label: string, ingress: IngressT, perConnection: number, size: number, recipients: string[], body: BodyKind = 'text') {
+async function measure(
+  label: string,
+  ingress: IngressT,
+  perConnection: number,
+  size: number,
+  recipients: string[],
+  body: BodyKind = 'text',
+) {
   const pg0 = postgresCpuMs();
   const self0 = selfCpuMs();
-  const [b0, s0, d0] = await Promise.all([histogram(ingress, 'batchRequests'), histogram(ingress, 'batchSeconds'), histogram(ingress, 'deliverySeconds')]);
+  const [b0, s0, d0] = await Promise.all([
+    histogram(ingress, 'batchRequests'),
+    histogram(ingress, 'batchSeconds'),
+    histogram(ingress, 'deliverySeconds'),
+  ]);
   const r = await runLoad(ingress.ports!.lmtp, perConnection, size, recipients, body);
-  const [b1, s1, d1] = await Promise.all([histogram(ingress, 'batchRequests'), histogram(ingress, 'batchSeconds'), histogram(ingress, 'deliverySeconds')]);
+  const [b1, s1, d1] = await Promise.all([
+    histogram(ingress, 'batchRequests'),
+    histogram(ingress, 'batchSeconds'),
+    histogram(ingress, 'deliverySeconds'),
+  ]);
   const batches = b1.count - b0.count;
   const pgMs = postgresCpuMs() - pg0;
   const selfMs = selfCpuMs() - self0;
@@ -183,7 +212,9 @@ async function storageCost(ingress: IngressT, recipients: string[], trials: numb
   const [current] = await prisma.$queryRawUnsafe<{ storage: string; compression: string }[]>(
     `SELECT attstorage::text AS storage, attcompression::text AS compression FROM pg_attribute WHERE attrelid = 'messages'::regclass AND attname = 'raw'`,
   );
-  console.log(`messages.raw as migrated: storage ${current!.storage === 'e' ? 'EXTERNAL' : current!.storage === 'x' ? 'EXTENDED' : current!.storage}, compression ${current!.compression === 'l' ? 'lz4' : current!.compression === 'p' ? 'pglz' : 'default_toast_compression'}`);
+  console.log(
+    `messages.raw as migrated: storage ${current!.storage === 'e' ? 'EXTERNAL' : current!.storage === 'x' ? 'EXTENDED' : current!.storage}, compression ${current!.compression === 'l' ? 'lz4' : current!.compression === 'p' ? 'pglz' : 'default_toast_compression'}`,
+  );
   const modes: StorageMode[] = ['pglz', 'none'];
   try {
     await prisma.$executeRawUnsafe(`ALTER TABLE messages ALTER COLUMN raw ${STORAGE_MODES.lz4}`);
@@ -199,16 +230,27 @@ async function storageCost(ingress: IngressT, recipients: string[], trials: numb
   const rows: string[] = [];
   for (const p of payloads) {
     type Run = { rate: number[]; n: number; d: Omit<StorageSizes, 'lsn'> & { wal: number }; bytes: number };
-    const runs = Object.fromEntries(modes.map((m) => [m, { rate: [], n: 0, d: { heap: 0, toast: 0, indexes: 0, log: 0, wal: 0 }, bytes: 0 } as Run])) as Record<StorageMode, Run>;
+    const runs = Object.fromEntries(
+      modes.map((m) => [m, { rate: [], n: 0, d: { heap: 0, toast: 0, indexes: 0, log: 0, wal: 0 }, bytes: 0 } as Run]),
+    ) as Record<StorageMode, Run>;
     for (let t = 0; t < trials; t++) {
       const order = t % 2 === 0 ? modes : [...modes].reverse();
       for (const mode of order) {
         await prisma.$executeRawUnsafe(`ALTER TABLE messages ALTER COLUMN raw ${STORAGE_MODES[mode]}`);
         await prisma.$executeRawUnsafe('CHECKPOINT');
         const before = await storageSizes(prisma);
-        const r = await measure(`${p.label}, raw ${MODE_LABEL[mode]} [trial ${t + 1}/${trials}]`, ingress, p.per, p.size, recipients, p.body);
+        const r = await measure(
+          `${p.label}, raw ${MODE_LABEL[mode]} [trial ${t + 1}/${trials}]`,
+          ingress,
+          p.per,
+          p.size,
+          recipients,
+          p.body,
+        );
         const after = await storageSizes(prisma);
-        const [w] = await prisma.$queryRawUnsafe<{ wal: number }[]>(`SELECT pg_wal_lsn_diff('${after.lsn}', '${before.lsn}')::float8 AS wal`);
+        const [w] = await prisma.$queryRawUnsafe<{ wal: number }[]>(
+          `SELECT pg_wal_lsn_diff('${after.lsn}', '${before.lsn}')::float8 AS wal`,
+        );
         const run = runs[mode];
         run.rate.push(r.rate);
         run.n += r.ok;
@@ -234,7 +276,9 @@ async function storageCost(ingress: IngressT, recipients: string[], trials: numb
   );
   console.log('');
   console.log(`RESULT storage per stored message (${trials} trial(s) per mode, interleaved; octets; a CHECKPOINT before each run):`);
-  console.log('| message | octets stored | raw compression | messages heap | TOAST (+ its index) | indexes | table total (% of size) | delivery_log | WAL written | rate (median) |');
+  console.log(
+    '| message | octets stored | raw compression | messages heap | TOAST (+ its index) | indexes | table total (% of size) | delivery_log | WAL written | rate (median) |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
 }
@@ -256,8 +300,14 @@ try {
   console.log(`one durable single-row commit through Prisma, serially: ${commitMs.toFixed(2)} ms (${(1000 / commitMs).toFixed(0)}/s)`);
 
   const owner = await prisma.user.create({ data: { email: `bench-${Date.now()}@example.com`, passwordHash: 'x', role: 'OWNER' } });
-  const domain = await prisma.domain.create({ data: { name: `bench${Date.now()}.example.com`, ownerId: owner.id, verifiedAt: new Date() } });
-  const boxes = await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => prisma.mailbox.create({ data: { domainId: domain.id, localPart: `user${i}`, passwordHash: 'x' } })));
+  const domain = await prisma.domain.create({
+    data: { name: `bench${Date.now()}.example.com`, ownerId: owner.id, verifiedAt: new Date() },
+  });
+  const boxes = await Promise.all(
+    Array.from({ length: CONNECTIONS }, (_, i) =>
+      prisma.mailbox.create({ data: { domainId: domain.id, localPart: `user${i}`, passwordHash: 'x' } }),
+    ),
+  );
   const recipients = boxes.map((b) => `${b.localPart}@${domain.name}`);
 
   const startIngress = async (deliveryLog: boolean) => {
@@ -277,12 +327,18 @@ try {
     const runs = [];
     for (let i = 1; i <= TRIALS; i++) runs.push(await measure(`${label} [trial ${i}/${TRIALS}]`, ing, perConnection, size, rcpts));
     const sorted = [...runs].sort((a, b) => a.rate - b.rate);
-    return { ...sorted[Math.floor(sorted.length / 2)]!, ok: runs.reduce((a, r) => a + r.ok, 0), min: sorted[0]!.rate, max: sorted[sorted.length - 1]!.rate };
+    return {
+      ...sorted[Math.floor(sorted.length / 2)]!,
+      ok: runs.reduce((a, r) => a + r.ok, 0),
+      min: sorted[0]!.rate,
+      max: sorted[sorted.length - 1]!.rate,
+    };
   };
   if (ONLY_LOG) {
     // `--first=off` measures without the log first (the second case runs on a database the first one filled)
     const quiet = await startIngress(false);
-    const run = (on: boolean) => trials(`10 KB x ${CONNECTIONS} connections, DELIVERY_LOG=${on ? 'on' : 'off'}`, 300, 10 * 1024, recipients, on ? ingress : quiet);
+    const run = (on: boolean) =>
+      trials(`10 KB x ${CONNECTIONS} connections, DELIVERY_LOG=${on ? 'on' : 'off'}`, 300, 10 * 1024, recipients, on ? ingress : quiet);
     const offFirst = arg('first') === 'off';
     const first = await run(!offFirst);
     const second = await run(offFirst);
@@ -292,8 +348,12 @@ try {
     console.log(`check: ${logged} delivery log entries for ${25 * CONNECTIONS + on.ok} deliveries with the log on`);
     const slowdown = 1 - on.rate / off.rate;
     console.log('');
-    console.log(`RESULT 10 KB LMTP over ${CONNECTIONS} connections: DELIVERY_LOG=on ${on.rate.toFixed(0)} msg/s, DELIVERY_LOG=off ${off.rate.toFixed(0)} msg/s`);
-    console.log(`RESULT delivery log cost: ${(slowdown * 100).toFixed(1)}% slower vs target <= ${MAX_LOG_SLOWDOWN * 100}%: ${slowdown <= MAX_LOG_SLOWDOWN ? 'MET' : 'NOT MET'} (${TRIALS} trial(s) each, load average ${os.loadavg()[0]!.toFixed(1)})`);
+    console.log(
+      `RESULT 10 KB LMTP over ${CONNECTIONS} connections: DELIVERY_LOG=on ${on.rate.toFixed(0)} msg/s, DELIVERY_LOG=off ${off.rate.toFixed(0)} msg/s`,
+    );
+    console.log(
+      `RESULT delivery log cost: ${(slowdown * 100).toFixed(1)}% slower vs target <= ${MAX_LOG_SLOWDOWN * 100}%: ${slowdown <= MAX_LOG_SLOWDOWN ? 'MET' : 'NOT MET'} (${TRIALS} trial(s) each, load average ${os.loadavg()[0]!.toFixed(1)})`,
+    );
   } else if (ONLY === 'storage') {
     await storageCost(ingress, recipients, TRIALS);
     await ingress.close();
@@ -302,7 +362,9 @@ try {
       ONLY === '10kb'
         ? await trials(`10 KB x ${CONNECTIONS} connections (1 mailbox each)`, 300, 10 * 1024, recipients)
         : await trials(`1 MB x ${CONNECTIONS} connections`, PER_1MB, 1024 * 1024, recipients);
-    console.log(`RESULT ${ONLY} LMTP over ${CONNECTIONS} connections: median ${r.rate.toFixed(1)} msg/s (trials ${r.min.toFixed(1)}..${r.max.toFixed(1)}); load average ${os.loadavg()[0]!.toFixed(1)}`);
+    console.log(
+      `RESULT ${ONLY} LMTP over ${CONNECTIONS} connections: median ${r.rate.toFixed(1)} msg/s (trials ${r.min.toFixed(1)}..${r.max.toFixed(1)}); load average ${os.loadavg()[0]!.toFixed(1)}`,
+    );
     await ingress.close();
   } else {
     const small = await trials(`10 KB x ${CONNECTIONS} connections (1 mailbox each)`, 300, 10 * 1024, recipients);
@@ -312,13 +374,19 @@ try {
     const totals = await prisma.mailbox.aggregate({ where: { domainId: domain.id }, _sum: { messageCount: true, usedBytes: true } });
     const d = await prisma.domain.findUniqueOrThrow({ where: { id: domain.id } });
     const delivered = 25 * CONNECTIONS + small.ok + same.ok + big.ok;
-    console.log(`check: ${totals._sum.messageCount} messages stored for ${delivered} accepted; domain used_bytes ${d.usedBytes === totals._sum.usedBytes ? 'equals' : 'DIFFERS FROM'} the mailbox sum`);
+    console.log(
+      `check: ${totals._sum.messageCount} messages stored for ${delivered} accepted; domain used_bytes ${d.usedBytes === totals._sum.usedBytes ? 'equals' : 'DIFFERS FROM'} the mailbox sum`,
+    );
 
     console.log('');
     const spread = (r: { min: number; max: number }, digits = 0) => `(trials ${r.min.toFixed(digits)}..${r.max.toFixed(digits)})`;
-    console.log(`RESULT 10 KB LMTP over ${CONNECTIONS} connections: median ${small.rate.toFixed(0)} msg/s ${spread(small)} vs target >= ${TARGET_10KB_PER_S} msg/s: ${small.rate >= TARGET_10KB_PER_S ? 'MET' : 'NOT MET'}; machine load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores`);
+    console.log(
+      `RESULT 10 KB LMTP over ${CONNECTIONS} connections: median ${small.rate.toFixed(0)} msg/s ${spread(small)} vs target >= ${TARGET_10KB_PER_S} msg/s: ${small.rate >= TARGET_10KB_PER_S ? 'MET' : 'NOT MET'}; machine load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores`,
+    );
     console.log(`RESULT 10 KB, all ${CONNECTIONS} connections to one mailbox: median ${same.rate.toFixed(0)} msg/s ${spread(same)}`);
-    console.log(`RESULT 1 MB LMTP over ${CONNECTIONS} connections: median ${big.rate.toFixed(1)} msg/s = ${((big.rate * big.bytes) / 1048576).toFixed(1)} MiB/s ${spread(big, 1)} vs target >= ${TARGET_1MB_PER_S} msg/s (Dovecot 2.3 maildir on this machine: 159): ${big.rate >= TARGET_1MB_PER_S ? 'MET' : 'NOT MET'}`);
+    console.log(
+      `RESULT 1 MB LMTP over ${CONNECTIONS} connections: median ${big.rate.toFixed(1)} msg/s = ${((big.rate * big.bytes) / 1048576).toFixed(1)} MiB/s ${spread(big, 1)} vs target >= ${TARGET_1MB_PER_S} msg/s (Dovecot 2.3 maildir on this machine: 159): ${big.rate >= TARGET_1MB_PER_S ? 'MET' : 'NOT MET'}`,
+    );
     console.log('');
     await storageCost(ingress, recipients, 1);
     await ingress.close();

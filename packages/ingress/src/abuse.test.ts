@@ -156,7 +156,11 @@ describe('bind addresses', () => {
   /** Starts an ingress from an environment the way main.ts does and reports where SMTP, LMTP and metrics are bound. */
   async function boundAddresses(env: Record<string, string>): Promise<(string | undefined)[]> {
     const parsed = loadIngressEnv({ LMTP_PORT: '0', SMTP_PORT: '0', INGRESS_METRICS_PORT: '0', ...env });
-    const ingress = createIngress({ prisma, logger: createLogger('ingress-test', 'silent'), config: ingressConfigFromEnv(parsed, 'mx.test') });
+    const ingress = createIngress({
+      prisma,
+      logger: createLogger('ingress-test', 'silent'),
+      config: ingressConfigFromEnv(parsed, 'mx.test'),
+    });
     await ingress.listen();
     try {
       const a = ingress.addresses();
@@ -168,6 +172,10 @@ describe('bind addresses', () => {
 
   it('keeps LMTP and metrics on loopback when MAILROOM_HOST=0.0.0.0, unless LMTP_HOST/METRICS_HOST say otherwise', async () => {
     expect(await boundAddresses({ MAILROOM_HOST: '0.0.0.0' })).toEqual(['0.0.0.0', '127.0.0.1', '127.0.0.1']);
-    expect(await boundAddresses({ MAILROOM_HOST: '0.0.0.0', LMTP_HOST: '0.0.0.0', METRICS_HOST: '0.0.0.0' })).toEqual(['0.0.0.0', '0.0.0.0', '0.0.0.0']);
+    expect(await boundAddresses({ MAILROOM_HOST: '0.0.0.0', LMTP_HOST: '0.0.0.0', METRICS_HOST: '0.0.0.0' })).toEqual([
+      '0.0.0.0',
+      '0.0.0.0',
+      '0.0.0.0',
+    ]);
   });
 });

@@ -70,7 +70,14 @@ describe("Python's smtplib (STARTTLS)", () => {
       Buffer.from(`${'w'.repeat(998)}\r\n`),
     ]);
     await writeFile(file, raw);
-    const out = await run('python3', ['-c', PY_SEND, String(ing.ports.smtp), 'py@example.org', `${m.address},nobody@${f.domain},x@relay.example`, file]);
+    const out = await run('python3', [
+      '-c',
+      PY_SEND,
+      String(ing.ports.smtp),
+      'py@example.org',
+      `${m.address},nobody@${f.domain},x@relay.example`,
+      file,
+    ]);
     expect(out.stderr).toBe('');
     const res = JSON.parse(out.stdout) as { ext: string[]; refused: Record<string, [number, string]> };
     expect(res.ext).toEqual(expect.arrayContaining(['starttls', 'size', '8bitmime', 'smtputf8', 'pipelining']));
@@ -97,10 +104,31 @@ describe.skipIf(!haveSwaks)('swaks', () => {
     // swaks ends DATA with CRLF "." CRLF after the file, so the file carries no final line break
     const raw = 'From: s@example.org\r\nSubject: swaks\r\n\r\nhello from swaks\r\n.dot line\r\n';
     await writeFile(file, raw.slice(0, -2));
-    const lmtp = await swaks(['--port', String(ing.ports.lmtp), '--protocol', 'LMTP', '--from', 's@example.org', '--to', m.address, '--data', `@${file}`]);
+    const lmtp = await swaks([
+      '--port',
+      String(ing.ports.lmtp),
+      '--protocol',
+      'LMTP',
+      '--from',
+      's@example.org',
+      '--to',
+      m.address,
+      '--data',
+      `@${file}`,
+    ]);
     expect(lmtp.status, lmtp.stdout + lmtp.stderr).toBe(0);
     expect(lmtp.stdout).toMatch(/<-\s+250 2\.0\.0 Ok: delivered as [0-9A-Z]{12}/);
-    const smtp = await swaks(['--port', String(ing.ports.smtp), '--tls', '--from', 's@example.org', '--to', m.address, '--data', `@${file}`]);
+    const smtp = await swaks([
+      '--port',
+      String(ing.ports.smtp),
+      '--tls',
+      '--from',
+      's@example.org',
+      '--to',
+      m.address,
+      '--data',
+      `@${file}`,
+    ]);
     expect(smtp.status, smtp.stdout + smtp.stderr).toBe(0);
     const bodies = await storedBodies(m.id);
     expect(bodies.map((b) => b.toString())).toEqual([raw, raw]);

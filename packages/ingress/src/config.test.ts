@@ -5,7 +5,14 @@ describe('ingress environment', () => {
   it('has working defaults and maps every setting into the config', () => {
     const env = loadIngressEnv({ INGRESS_POSTMASTER_ADDRESS: ' abuse-desk@ops.example ', INGRESS_QUOTA_REPLY: 'permanent' });
     const config = ingressConfigFromEnv(env, 'mx.example');
-    expect(config).toMatchObject({ lmtpPort: 2424, smtpPort: 2525, maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, quotaReply: 'permanent', hostname: 'mx.example', postmasterAddress: 'abuse-desk@ops.example' });
+    expect(config).toMatchObject({
+      lmtpPort: 2424,
+      smtpPort: 2525,
+      maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+      quotaReply: 'permanent',
+      hostname: 'mx.example',
+      postmasterAddress: 'abuse-desk@ops.example',
+    });
     expect(ingressConfigFromEnv(loadIngressEnv({ INGRESS_POSTMASTER_ADDRESS: '' }), 'h').postmasterAddress).toBeUndefined();
   });
 
@@ -19,7 +26,15 @@ describe('ingress environment', () => {
   it('parses the error limits and the per-network prefixes', () => {
     const d = ingressConfigFromEnv(loadIngressEnv({}), 'h');
     expect(d).toMatchObject({ softErrorLimit: 10, hardErrorLimit: 20, errorSleepMs: 1000, ipv4Prefix: 32, ipv6Prefix: 64 });
-    const c = ingressConfigFromEnv(loadIngressEnv({ INGRESS_SOFT_ERROR_LIMIT: '3', INGRESS_HARD_ERROR_LIMIT: '0', INGRESS_ERROR_SLEEP_MS: '250', INGRESS_IPV6_PREFIX: '56' }), 'h');
+    const c = ingressConfigFromEnv(
+      loadIngressEnv({
+        INGRESS_SOFT_ERROR_LIMIT: '3',
+        INGRESS_HARD_ERROR_LIMIT: '0',
+        INGRESS_ERROR_SLEEP_MS: '250',
+        INGRESS_IPV6_PREFIX: '56',
+      }),
+      'h',
+    );
     expect(c).toMatchObject({ softErrorLimit: 3, hardErrorLimit: 0, errorSleepMs: 250, ipv6Prefix: 56 });
     expect(() => loadIngressEnv({ INGRESS_IPV6_PREFIX: '129' })).toThrow(/INGRESS_IPV6_PREFIX/);
     expect(() => loadIngressEnv({ INGRESS_HARD_ERROR_LIMIT: '-1' })).toThrow(/INGRESS_HARD_ERROR_LIMIT/);

@@ -56,7 +56,12 @@ export const ingressEnvSchema = baseEnvSchema.extend({
   /** How long close() waits for open sessions before answering 421 and disconnecting them. */
   INGRESS_CLOSE_TIMEOUT_MS: positiveIntSchema.default(10_000),
   /** Host name in the banner and Received fields; defaults to MAILROOM_PUBLIC_HOST, then the machine's host name. */
-  INGRESS_HOSTNAME: z.string().trim().min(1).optional().or(z.literal('').transform(() => undefined)),
+  INGRESS_HOSTNAME: z
+    .string()
+    .trim()
+    .min(1)
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   /** Offer the SMTP listener (the MX); LMTP is always on. */
   INGRESS_SMTP_ENABLED: boolSchema.default(true),
   /**

@@ -50,14 +50,42 @@ describe('delivery log', () => {
     const by = new Map(rows.map((r) => [r.recipient, r]));
     const stored = (await mailboxState(prisma, ok.id)).messages[0]!;
     expect(by.get(ok.address)).toMatchObject({
-      result: 'delivered', replyCode: 250, enhancedCode: '2.0.0', domainId: f.domainId, mailboxId: ok.id, uid: stored.uid,
-      envelopeFrom: 'alice@sender.example', messageId, clientAddress: '127.0.0.1', protocol: 'LMTP',
+      result: 'delivered',
+      replyCode: 250,
+      enhancedCode: '2.0.0',
+      domainId: f.domainId,
+      mailboxId: ok.id,
+      uid: stored.uid,
+      envelopeFrom: 'alice@sender.example',
+      messageId,
+      clientAddress: '127.0.0.1',
+      protocol: 'LMTP',
     });
     expect(by.get(ok.address)!.sizeOctets).toBeGreaterThan(0);
     expect(by.get(ok.address)!.id).toBe(stored.id);
-    expect(by.get(unknown)).toMatchObject({ result: 'refused', replyCode: 550, enhancedCode: '5.1.1', domainId: f.domainId, mailboxId: null, reason: 'unknown user', uid: null });
-    expect(by.get(off.address)).toMatchObject({ result: 'refused', replyCode: 550, enhancedCode: '5.2.1', mailboxId: off.id, reason: 'mailbox disabled' });
-    expect(by.get(full.address)).toMatchObject({ result: 'deferred', replyCode: 452, enhancedCode: '4.2.2', mailboxId: full.id, reason: 'over quota' });
+    expect(by.get(unknown)).toMatchObject({
+      result: 'refused',
+      replyCode: 550,
+      enhancedCode: '5.1.1',
+      domainId: f.domainId,
+      mailboxId: null,
+      reason: 'unknown user',
+      uid: null,
+    });
+    expect(by.get(off.address)).toMatchObject({
+      result: 'refused',
+      replyCode: 550,
+      enhancedCode: '5.2.1',
+      mailboxId: off.id,
+      reason: 'mailbox disabled',
+    });
+    expect(by.get(full.address)).toMatchObject({
+      result: 'deferred',
+      replyCode: 452,
+      enhancedCode: '4.2.2',
+      mailboxId: full.id,
+      reason: 'over quota',
+    });
     // one queue id for the whole transaction, in every entry
     expect(new Set(rows.map((r) => r.queueId)).size).toBe(1);
   });
@@ -65,7 +93,12 @@ describe('delivery log', () => {
   it('SMTP over STARTTLS (smtplib): logs the protocol ESMTPS, a relay refusal without a domain, and a pending domain as not hosted', async () => {
     const ok = await f.mailbox(uniqueName('py'));
     const pending = await prisma.domain.create({
-      data: { name: `${uniqueName('pending')}.example.com`, ownerId: f.ownerId, verificationToken: 'x', claimExpiresAt: new Date(Date.now() + 3_600_000) },
+      data: {
+        name: `${uniqueName('pending')}.example.com`,
+        ownerId: f.ownerId,
+        verificationToken: 'x',
+        claimExpiresAt: new Date(Date.now() + 3_600_000),
+      },
     });
     const relay = `${uniqueName('x')}@relay.example`;
     const pendingRcpt = `${uniqueName('p')}@${pending.name}`;
@@ -80,7 +113,12 @@ s.quit()`;
     expect(out.stderr).toBe('');
     const rows = await entries(ing, [ok.address, relay, pendingRcpt]);
     const by = new Map(rows.map((r) => [r.recipient, r]));
-    expect(by.get(ok.address)).toMatchObject({ result: 'delivered', protocol: 'ESMTPS', mailboxId: ok.id, messageId: '<py@sender.example>' });
+    expect(by.get(ok.address)).toMatchObject({
+      result: 'delivered',
+      protocol: 'ESMTPS',
+      mailboxId: ok.id,
+      messageId: '<py@sender.example>',
+    });
     expect(by.get(relay)).toMatchObject({ result: 'refused', replyCode: 550, enhancedCode: '5.7.1', domainId: null, protocol: 'ESMTPS' });
     // a pending claim hosts nothing: refused like a name nobody claimed, and not shown to the claimant as its domain's log
     expect(by.get(pendingRcpt)).toMatchObject({ result: 'refused', enhancedCode: '5.7.1', domainId: null });
@@ -91,7 +129,18 @@ s.quit()`;
     try {
       const a = await f.mailbox(uniqueName('big'));
       const body = 'x'.repeat(5000);
-      const out = await run('swaks', ['--server', `127.0.0.1:${small.ports.smtp}`, '--to', a.address, '--from', 'big@sender.example', '--body', body, '--silent', '2']);
+      const out = await run('swaks', [
+        '--server',
+        `127.0.0.1:${small.ports.smtp}`,
+        '--to',
+        a.address,
+        '--from',
+        'big@sender.example',
+        '--body',
+        body,
+        '--silent',
+        '2',
+      ]);
       expect(out.stdout + out.stderr).toMatch(/552/);
       const [row] = await entries(small, [a.address]);
       expect(row).toMatchObject({ result: 'refused', replyCode: 552, enhancedCode: '5.3.4', domainId: f.domainId, protocol: 'ESMTP' });
@@ -110,7 +159,14 @@ s.quit()`;
     expect(info.rejected).toEqual([m.address]);
     expect(info.response).toMatch(/^452 4\.2\.2 /);
     const [row] = await entries(ing, [m.address]);
-    expect(row).toMatchObject({ result: 'deferred', replyCode: 452, enhancedCode: '4.2.2', mailboxId: m.id, messageId: '<tight@sender.example>', reason: 'mailbox quota exceeded' });
+    expect(row).toMatchObject({
+      result: 'deferred',
+      replyCode: 452,
+      enhancedCode: '4.2.2',
+      mailboxId: m.id,
+      messageId: '<tight@sender.example>',
+      reason: 'mailbox quota exceeded',
+    });
   });
 
   it('DELIVERY_LOG=off: mail is delivered and nothing is logged', async () => {
@@ -118,7 +174,10 @@ s.quit()`;
     try {
       const m = await f.mailbox(uniqueName('quiet'));
       const unknown = `${uniqueName('nobody')}@${f.domain}`;
-      const info = await lmtp(quiet.ports.lmtp).sendMail({ envelope: { from: 'q@sender.example', to: [m.address, unknown] }, raw: 'Subject: q\r\n\r\nq\r\n' });
+      const info = await lmtp(quiet.ports.lmtp).sendMail({
+        envelope: { from: 'q@sender.example', to: [m.address, unknown] },
+        raw: 'Subject: q\r\n\r\nq\r\n',
+      });
       expect(info.accepted).toEqual([m.address]);
       expect(quiet.ingress.deliveryLog).toBeNull();
       expect((await mailboxState(prisma, m.id)).messages).toHaveLength(1);

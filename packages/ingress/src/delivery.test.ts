@@ -113,7 +113,9 @@ describe('deliverMessage', () => {
     const m = await f.mailbox('busy');
     const N = 30;
     const results = await Promise.all(
-      Array.from({ length: N }, (_, i) => deliverMessage(prisma, { from: 'x@example.org', recipients: [m.address], raw: `Subject: ${i}\r\n\r\n${'x'.repeat(i * 10)}\r\n` })),
+      Array.from({ length: N }, (_, i) =>
+        deliverMessage(prisma, { from: 'x@example.org', recipients: [m.address], raw: `Subject: ${i}\r\n\r\n${'x'.repeat(i * 10)}\r\n` }),
+      ),
     );
     expect(results.every((r) => r.recipients[0]!.ok)).toBe(true);
     const s = await mailboxState(prisma, m.id);
@@ -146,7 +148,9 @@ describe('group commit', () => {
     const batches: BatchInfo[] = [];
     const svc = new DeliveryService(prisma, { onBatch: (x) => batches.push(x) });
     const results = await Promise.all(
-      Array.from({ length: 21 }, (_, i) => svc.store(request(i % 3 === 0 ? [a, b] : [i % 2 ? a : b], f.domainId, `Subject: ${i}\r\n\r\n${'b'.repeat(i)}\r\n`))),
+      Array.from({ length: 21 }, (_, i) =>
+        svc.store(request(i % 3 === 0 ? [a, b] : [i % 2 ? a : b], f.domainId, `Subject: ${i}\r\n\r\n${'b'.repeat(i)}\r\n`)),
+      ),
     );
     expect(results.every((r) => r.ok)).toBe(true);
     expect(batches.length).toBeLessThan(21);

@@ -1,13 +1,29 @@
 import { isDatabaseUnavailable } from '@mailroom/core';
 import { newId, pgPoolOf, type PrismaClient } from '@mailroom/db';
-import type { BatchInfo, PreparedCopy, QuotaWarning, RecipientResolution, StoreRequest, StoreResult, StoredCopy } from './delivery-types.ts';
+import type {
+  BatchInfo,
+  PreparedCopy,
+  QuotaWarning,
+  RecipientResolution,
+  StoreRequest,
+  StoreResult,
+  StoredCopy,
+} from './delivery-types.ts';
 import { GroupCommit } from './group-commit.ts';
 import { buildTraceFields, messageIdHeader, newQueueId, normalizeCrlf } from './message.ts';
 import { DEFAULT_QUOTA_WARNING_THRESHOLDS } from './quota.ts';
 import { RecipientResolver } from './recipients.ts';
 import { REPLIES, type QuotaReplyMode, type SmtpReply } from './replies.ts';
 
-export type { BatchInfo, DeliveryTarget, QuotaWarning, RecipientResolution, StoredCopy, StoreRequest, StoreResult } from './delivery-types.ts';
+export type {
+  BatchInfo,
+  DeliveryTarget,
+  QuotaWarning,
+  RecipientResolution,
+  StoredCopy,
+  StoreRequest,
+  StoreResult,
+} from './delivery-types.ts';
 export { DEFAULT_QUOTA_WARNING_THRESHOLDS } from './quota.ts';
 
 export interface DeliveryServiceOptions {
@@ -84,17 +100,20 @@ export class DeliveryService {
     if (!targets.length) return Promise.resolve({ ok: true, copies: [] });
     const date = req.date ?? new Date();
     const copies: PreparedCopy[] = targets.map((t) => {
-      const trace = req.trace === false ? Buffer.alloc(0) : buildTraceFields({
-        envelopeFrom: req.envelopeFrom,
-        deliveredTo: t.address,
-        rcptTo: t.rcptTo ?? req.rcptTo,
-        helo: req.helo,
-        remoteAddress: req.remoteAddress,
-        hostname: this.hostname,
-        protocol: req.protocol,
-        queueId: req.queueId,
-        date,
-      });
+      const trace =
+        req.trace === false
+          ? Buffer.alloc(0)
+          : buildTraceFields({
+              envelopeFrom: req.envelopeFrom,
+              deliveredTo: t.address,
+              rcptTo: t.rcptTo ?? req.rcptTo,
+              helo: req.helo,
+              remoteAddress: req.remoteAddress,
+              hostname: this.hostname,
+              protocol: req.protocol,
+              queueId: req.queueId,
+              date,
+            });
       return { target: t, trace, body: req.body, size: trace.length + req.body.length, messageId: newId(), rcptTo: t.rcptTo ?? req.rcptTo };
     });
     const log = {
@@ -172,7 +191,12 @@ export async function deliverMessage(prisma: PrismaClient, input: DeliverMessage
       continue;
     }
     for (const t of targets) done.add(t.mailboxId);
-    recipients.push({ recipient, ok: true, reply: { code: 250, status: '2.0.0', text: `Ok: delivered as ${queueId}` }, copies: stored.copies });
+    recipients.push({
+      recipient,
+      ok: true,
+      reply: { code: 250, status: '2.0.0', text: `Ok: delivered as ${queueId}` },
+      copies: stored.copies,
+    });
   }
   return { queueId, recipients };
 }

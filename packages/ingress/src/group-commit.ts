@@ -73,7 +73,14 @@ export class GroupCommit {
           bytes += c.size;
         }
       }
-      this.ctx.onBatch({ requests: batch.length, copies, bytes, seconds: (performance.now() - started) / 1000, outcome, ...(error ? { error } : {}) });
+      this.ctx.onBatch({
+        requests: batch.length,
+        copies,
+        bytes,
+        seconds: (performance.now() - started) / 1000,
+        outcome,
+        ...(error ? { error } : {}),
+      });
     };
     try {
       const ownerLimited = batch.some((item) => item.copies.some((c) => c.target.ownerLimited));

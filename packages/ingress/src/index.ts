@@ -1,5 +1,16 @@
 export { DeliveryService, deliverMessage, replyForError } from './delivery.ts';
-export type { BatchInfo, DeliveryServiceOptions, DeliveryTarget, RecipientResolution, StoredCopy, StoreResult, StoreRequest, DeliverMessageInput, DeliverMessageResult, RecipientOutcome } from './delivery.ts';
+export type {
+  BatchInfo,
+  DeliveryServiceOptions,
+  DeliveryTarget,
+  RecipientResolution,
+  StoredCopy,
+  StoreResult,
+  StoreRequest,
+  DeliverMessageInput,
+  DeliverMessageResult,
+  RecipientOutcome,
+} from './delivery.ts';
 export { CrlfNormalizer, normalizeCrlf, splitTraceFields, buildTraceFields, newQueueId } from './message.ts';
 export { REPLIES, SmtpReplyError, formatReply, type SmtpReply } from './replies.ts';
 export * from './config.ts';

@@ -9,19 +9,38 @@ await runService({
   name: 'ingress',
   loadEnv: () => loadIngressEnv(),
   async build({ env, logger, onClose }) {
-    const prisma = createPrismaClient(env.DATABASE_URL, { maxConnections: env.INGRESS_DB_CONNECTIONS, applicationName: 'mailroom-ingress' });
+    const prisma = createPrismaClient(env.DATABASE_URL, {
+      maxConnections: env.INGRESS_DB_CONNECTIONS,
+      applicationName: 'mailroom-ingress',
+    });
     onClose(() => prisma.$disconnect());
     const config = ingressConfigFromEnv(env, os.hostname());
     const tls = env.INGRESS_SMTP_ENABLED
-      ? await loadTlsMaterial({ certFile: env.TLS_CERT_FILE, keyFile: env.TLS_KEY_FILE, dataDir: env.MAILROOM_DATA_DIR, hostname: env.MAILROOM_PUBLIC_HOST ?? env.MAILROOM_HOST })
+      ? await loadTlsMaterial({
+          certFile: env.TLS_CERT_FILE,
+          keyFile: env.TLS_KEY_FILE,
+          dataDir: env.MAILROOM_DATA_DIR,
+          hostname: env.MAILROOM_PUBLIC_HOST ?? env.MAILROOM_HOST,
+        })
       : undefined;
-    if (tls?.selfSigned) logger.warn({ certFile: tls.certFile }, 'SMTP STARTTLS uses a self-signed certificate; set TLS_CERT_FILE/TLS_KEY_FILE for production');
+    if (tls?.selfSigned)
+      logger.warn(
+        { certFile: tls.certFile },
+        'SMTP STARTTLS uses a self-signed certificate; set TLS_CERT_FILE/TLS_KEY_FILE for production',
+      );
     const ingress = createIngress({ prisma, logger, config, tls: tls ? { cert: tls.cert, key: tls.key } : undefined });
     return {
       async listen() {
         const ports = await ingress.listen();
-        return { host: config.host, lmtpHost: config.lmtpHost, metricsHost: config.metricsHost, lmtpPort: ports.lmtp, smtpPort: ports.smtp,
-          metricsPort: ports.metrics, maxMessageBytes: config.maxMessageBytes };
+        return {
+          host: config.host,
+          lmtpHost: config.lmtpHost,
+          metricsHost: config.metricsHost,
+          lmtpPort: ports.lmtp,
+          smtpPort: ports.smtp,
+          metricsPort: ports.metrics,
+          maxMessageBytes: config.maxMessageBytes,
+        };
       },
       close: () => ingress.close(),
     };

@@ -43,7 +43,12 @@ const HEADER_END = Buffer.from('\r\n\r\n');
  * past a limit (or past `maxHeaderBytes` without the end of the header section) it drops what it holds and only
  * drains the rest, so the reply can be sent. The caller releases `held()` from the budget once done with the body.
  */
-export function collectMessage(stream: SMTPServerDataStream, maxBytes: number, maxHeaderBytes: number, budget: MemoryBudget): { done: Promise<Collected>; held(): number } {
+export function collectMessage(
+  stream: SMTPServerDataStream,
+  maxBytes: number,
+  maxHeaderBytes: number,
+  budget: MemoryBudget,
+): { done: Promise<Collected>; held(): number } {
   let held = 0;
   const done = new Promise<Collected>((resolve, reject) => {
     const normalizer = new CrlfNormalizer();

@@ -127,7 +127,7 @@ export function buildTraceFields(t: TraceInfo): Buffer {
   const lines = [
     `Return-Path: <${addressSafe(t.envelopeFrom)}>`,
     `Delivered-To: ${addressSafe(t.deliveredTo)}`,
-    `Received: from ${helo} ([${ip}])\r\n\tby ${headerSafe(t.hostname, 255)} (Mailroom) with ${t.protocol.replace(/[^A-Za-z]/g, "") || "SMTP"} id ${t.queueId}\r\n\tfor <${addressSafe(t.rcptTo)}>; ${rfc5322Date(t.date)}`,
+    `Received: from ${helo} ([${ip}])\r\n\tby ${headerSafe(t.hostname, 255)} (Mailroom) with ${t.protocol.replace(/[^A-Za-z]/g, '') || 'SMTP'} id ${t.queueId}\r\n\tfor <${addressSafe(t.rcptTo)}>; ${rfc5322Date(t.date)}`,
   ];
   return Buffer.from(`${lines.join('\r\n')}\r\n`, 'utf8');
 }
@@ -140,7 +140,10 @@ export function splitTraceFields(stored: Buffer): { trace: Buffer; message: Buff
   let pos = 0;
   const names = ['return-path:', 'delivered-to:', 'received:'];
   for (const name of names) {
-    const head = stored.subarray(pos, pos + name.length).toString('latin1').toLowerCase();
+    const head = stored
+      .subarray(pos, pos + name.length)
+      .toString('latin1')
+      .toLowerCase();
     if (head !== name) break;
     // the field ends at the first CRLF not followed by folding whitespace
     let end = pos;

@@ -24,15 +24,59 @@ export function createIngressMetrics(): IngressMetrics {
   const registers = [registry];
   return {
     registry,
-    connections: new Counter({ name: 'mailroom_ingress_connections_total', help: 'Accepted connections', labelNames: ['protocol'], registers }),
-    refusedConnections: new Counter({ name: 'mailroom_ingress_connections_refused_total', help: 'Connections refused by a limit', labelNames: ['protocol', 'reason'], registers }),
-    activeConnections: new Gauge({ name: 'mailroom_ingress_active_connections', help: 'Open sessions', labelNames: ['protocol'], registers }),
-    recipients: new Counter({ name: 'mailroom_ingress_recipients_total', help: 'RCPT outcomes by reply (e.g. 250, 550_5.1.1)', labelNames: ['protocol', 'result'], registers }),
-    messages: new Counter({ name: 'mailroom_ingress_messages_total', help: 'DATA outcomes by reply', labelNames: ['protocol', 'result'], registers }),
-    storedCopies: new Counter({ name: 'mailroom_ingress_stored_copies_total', help: 'Message copies committed to mailboxes', labelNames: ['protocol'], registers }),
-    storedBytes: new Counter({ name: 'mailroom_ingress_stored_bytes_total', help: 'Octets committed to mailboxes (with trace fields)', labelNames: ['protocol'], registers }),
-    quotaWarnings: new Counter({ name: 'mailroom_ingress_quota_warnings_total', help: 'Quota warnings delivered into mailboxes (or failed)', labelNames: ['result'], registers }),
-    deliveryLogLost: new Counter({ name: 'mailroom_ingress_delivery_log_lost_total', help: 'Refusal entries of the delivery log dropped or not written', registers }),
+    connections: new Counter({
+      name: 'mailroom_ingress_connections_total',
+      help: 'Accepted connections',
+      labelNames: ['protocol'],
+      registers,
+    }),
+    refusedConnections: new Counter({
+      name: 'mailroom_ingress_connections_refused_total',
+      help: 'Connections refused by a limit',
+      labelNames: ['protocol', 'reason'],
+      registers,
+    }),
+    activeConnections: new Gauge({
+      name: 'mailroom_ingress_active_connections',
+      help: 'Open sessions',
+      labelNames: ['protocol'],
+      registers,
+    }),
+    recipients: new Counter({
+      name: 'mailroom_ingress_recipients_total',
+      help: 'RCPT outcomes by reply (e.g. 250, 550_5.1.1)',
+      labelNames: ['protocol', 'result'],
+      registers,
+    }),
+    messages: new Counter({
+      name: 'mailroom_ingress_messages_total',
+      help: 'DATA outcomes by reply',
+      labelNames: ['protocol', 'result'],
+      registers,
+    }),
+    storedCopies: new Counter({
+      name: 'mailroom_ingress_stored_copies_total',
+      help: 'Message copies committed to mailboxes',
+      labelNames: ['protocol'],
+      registers,
+    }),
+    storedBytes: new Counter({
+      name: 'mailroom_ingress_stored_bytes_total',
+      help: 'Octets committed to mailboxes (with trace fields)',
+      labelNames: ['protocol'],
+      registers,
+    }),
+    quotaWarnings: new Counter({
+      name: 'mailroom_ingress_quota_warnings_total',
+      help: 'Quota warnings delivered into mailboxes (or failed)',
+      labelNames: ['result'],
+      registers,
+    }),
+    deliveryLogLost: new Counter({
+      name: 'mailroom_ingress_delivery_log_lost_total',
+      help: 'Refusal entries of the delivery log dropped or not written',
+      registers,
+    }),
     errorDelaySeconds: new Counter({
       name: 'mailroom_ingress_error_delay_seconds_total',
       help: 'Delay added to replies after refused recipients past INGRESS_SOFT_ERROR_LIMIT',

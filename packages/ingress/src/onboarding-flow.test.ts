@@ -82,7 +82,13 @@ describe.skipIf(!haveDnsmasq)('domain onboarding end to end (API and POP3 entrie
       ARGON2_TIME_COST: '1',
     };
     ing = await startIngress(prisma);
-    api = await startEntry(API_MAIN, { ...common, API_PORT: '0', MAILROOM_DNS_SERVERS: dns.server, MAILROOM_DNS_TIMEOUT_MS: '2000', MAILROOM_MX_HOST: 'mx.flow-provider.test' });
+    api = await startEntry(API_MAIN, {
+      ...common,
+      API_PORT: '0',
+      MAILROOM_DNS_SERVERS: dns.server,
+      MAILROOM_DNS_TIMEOUT_MS: '2000',
+      MAILROOM_MX_HOST: 'mx.flow-provider.test',
+    });
     pop = await startEntry(POP3_MAIN, { ...common, POP3_PORT: '0', POP3S_PORT: '0', POP3_METRICS_PORT: '0' });
   });
   afterAll(async () => {
@@ -98,12 +104,23 @@ describe.skipIf(!haveDnsmasq)('domain onboarding end to end (API and POP3 entrie
     const email = `${uniqueName('flow')}@owners.example`;
     await prisma.user.create({ data: { email, passwordHash: await hasher.hash(PASSWORD), role: 'OWNER' } });
     const base = `http://127.0.0.1:${api.listening.port as number}/api/v1`;
-    const login = await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: PASSWORD }) });
+    const login = await fetch(`${base}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: PASSWORD }),
+    });
     expect(login.status).toBe(200);
-    const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const cookie = login.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     const csrf = ((await login.json()) as { csrfToken: string }).csrfToken;
     const send = async (method: string, p: string, body?: unknown) => {
-      const res = await fetch(`${base}${p}`, { method, headers: { cookie, 'x-csrf-token': csrf, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      const res = await fetch(`${base}${p}`, {
+        method,
+        headers: { cookie, 'x-csrf-token': csrf, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the test walks several response shapes of the API
       return { status: res.status, json: (await res.json()) as Record<string, any> };
     };

@@ -13,7 +13,12 @@ useIngressWithFixture(prisma, (started) => ({ ing, f } = started));
 
 async function pendingClaim(name: string) {
   return prisma.domain.create({
-    data: { name, ownerId: f.ownerId, verificationToken: randomBytes(16).toString('hex'), claimExpiresAt: new Date(Date.now() + 3_600_000) },
+    data: {
+      name,
+      ownerId: f.ownerId,
+      verificationToken: randomBytes(16).toString('hex'),
+      claimExpiresAt: new Date(Date.now() + 3_600_000),
+    },
   });
 }
 

@@ -90,7 +90,14 @@ describe('PROXY protocol abuse on SMTP', () => {
   it('from a trusted source the header is required: none, garbage, oversized or a stalled header is closed without a banner', async () => {
     ing = await startIngress(prisma, trusted);
     try {
-      const cases = ['EHLO x\r\n', `PROXY TCP4 ${'9'.repeat(200)}\r\n`, 'PROXY TCP4 10.0.0.1 10.0.0.2 1 99999\r\n', '\r\n\r\n\0\r\nQUIT\n\x31', 'PROXY', ''];
+      const cases = [
+        'EHLO x\r\n',
+        `PROXY TCP4 ${'9'.repeat(200)}\r\n`,
+        'PROXY TCP4 10.0.0.1 10.0.0.2 1 99999\r\n',
+        '\r\n\r\n\0\r\nQUIT\n\x31',
+        'PROXY',
+        '',
+      ];
       for (const header of cases) {
         const s = net.connect({ port: ing.ports.smtp, host: '127.0.0.1' });
         s.on('error', () => undefined);
@@ -110,7 +117,9 @@ describe('PROXY protocol abuse on SMTP', () => {
 
   it('INGRESS_PROXY_TRUSTED is validated at start; empty is off', () => {
     const base = { DATABASE_URL: 'postgres://x@127.0.0.1/x' };
-    expect(ingressConfigFromEnv(loadIngressEnv({ ...base, INGRESS_PROXY_TRUSTED: '10.0.0.0/8,::1' }), 'h').proxyTrusted?.has('10.2.3.4')).toBe(true);
+    expect(
+      ingressConfigFromEnv(loadIngressEnv({ ...base, INGRESS_PROXY_TRUSTED: '10.0.0.0/8,::1' }), 'h').proxyTrusted?.has('10.2.3.4'),
+    ).toBe(true);
     expect(ingressConfigFromEnv(loadIngressEnv(base), 'h').proxyTrusted?.none).toBe(true);
     expect(() => loadIngressEnv({ ...base, INGRESS_PROXY_TRUSTED: '10.0.0.0/99' })).toThrow(/INGRESS_PROXY_TRUSTED/);
   });

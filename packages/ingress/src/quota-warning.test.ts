@@ -103,7 +103,9 @@ describe('quota warnings', () => {
     expect(row.quotaWarnedPercent).toBe(80);
     expect(row.messageCount).toBe(11);
     // and exactly one webhook event, in the tenant of the mailbox's owner
-    const events = await prisma.webhookEvent.findMany({ where: { type: 'mailbox.quota_warning', data: { path: ['mailboxId'], equals: m.id } } });
+    const events = await prisma.webhookEvent.findMany({
+      where: { type: 'mailbox.quota_warning', data: { path: ['mailboxId'], equals: m.id } },
+    });
     expect(events).toHaveLength(1);
     expect(events[0]!.data).toMatchObject({ address: m.address, percent: 80, quotaBytes: 100_000 });
     expect(events[0]!.ownerId).toBe((await prisma.domain.findUniqueOrThrow({ where: { id: row.domainId } })).ownerId);

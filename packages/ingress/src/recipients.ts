@@ -49,7 +49,8 @@ export class RecipientResolver {
     const resolved = await this.resolveHosted(recipient, declaredSize);
     // RFC 5321 §4.5.1: mail to postmaster is accepted — the bare <postmaster>, or postmaster@ a hosted, active domain
     // that has no address for it — and goes to the operator's postmaster address when one is configured.
-    const isPostmaster = /^postmaster$/i.test(recipient) || (/^postmaster@/i.test(recipient) && !resolved.ok && resolved.reply === REPLIES.unknownUser);
+    const isPostmaster =
+      /^postmaster$/i.test(recipient) || (/^postmaster@/i.test(recipient) && !resolved.ok && resolved.reply === REPLIES.unknownUser);
     if (!isPostmaster || !this.postmasterAddress) return resolved;
     const routed = await this.resolveHosted(this.postmasterAddress, declaredSize);
     if (!routed.ok) return { ...routed, recipient, reason: `postmaster address ${this.postmasterAddress}: ${routed.reason}` };
@@ -57,7 +58,13 @@ export class RecipientResolver {
   }
 
   private async resolveHosted(recipient: string, declaredSize: number): Promise<RecipientResolution> {
-    const fail = (reply: SmtpReply, reason: string, ids: { domainId?: string; mailboxId?: string } = {}): RecipientResolution => ({ ok: false, recipient, reply, reason, ...ids });
+    const fail = (reply: SmtpReply, reason: string, ids: { domainId?: string; mailboxId?: string } = {}): RecipientResolution => ({
+      ok: false,
+      recipient,
+      reply,
+      reason,
+      ...ids,
+    });
     const at = recipient.lastIndexOf('@');
     if (at <= 0 || at === recipient.length - 1) return fail(REPLIES.badAddress, 'address without domain');
     const domain = normalizeDomain(recipient.slice(at + 1));
@@ -88,7 +95,14 @@ export class RecipientResolver {
         ok: true,
         recipient,
         kind: 'mailbox',
-        targets: [{ mailboxId: row.mailbox_id, domainId: row.domain_id, address: `${row.local_part}@${domain}`, ownerLimited: row.owner_max !== null }],
+        targets: [
+          {
+            mailboxId: row.mailbox_id,
+            domainId: row.domain_id,
+            address: `${row.local_part}@${domain}`,
+            ownerLimited: row.owner_max !== null,
+          },
+        ],
       };
     }
 
@@ -115,9 +129,20 @@ export class RecipientResolver {
     if (!live.length) return fail(REPLIES.disabled, `${kind} destinations disabled`, domainIds);
     const targets = new Map<string, DeliveryTarget>();
     for (const r of live) {
-      const q = quotaCheck(this.quotaReply, { quota: r.quota_bytes, used: r.used_bytes ?? 0n }, { quota: r.max_storage_bytes, used: r.domain_used ?? 0n }, ownerUsage(r), declaredSize);
+      const q = quotaCheck(
+        this.quotaReply,
+        { quota: r.quota_bytes, used: r.used_bytes ?? 0n },
+        { quota: r.max_storage_bytes, used: r.domain_used ?? 0n },
+        ownerUsage(r),
+        declaredSize,
+      );
       if (q) return fail(q, `${kind} destination over quota`, domainIds);
-      targets.set(r.mailbox_id!, { mailboxId: r.mailbox_id!, domainId: r.domain_id!, address: `${r.local_part}@${r.domain_name}`, ownerLimited: r.owner_max !== null });
+      targets.set(r.mailbox_id!, {
+        mailboxId: r.mailbox_id!,
+        domainId: r.domain_id!,
+        address: `${r.local_part}@${r.domain_name}`,
+        ownerLimited: r.owner_max !== null,
+      });
     }
     return { ok: true, recipient, kind, targets: [...targets.values()] };
   }

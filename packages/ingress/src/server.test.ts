@@ -13,7 +13,14 @@ let f: Fixture;
 useIngressWithFixture(prisma, (started) => ({ ing, f } = started));
 
 function smtpTransport(port: number) {
-  return nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, requireTLS: true, tls: { rejectUnauthorized: false }, name: 'client.test' });
+  return nodemailer.createTransport({
+    host: '127.0.0.1',
+    port,
+    secure: false,
+    requireTLS: true,
+    tls: { rejectUnauthorized: false },
+    name: 'client.test',
+  });
 }
 
 function lmtpTransport(port: number) {
@@ -48,7 +55,13 @@ describe('SMTP MX', () => {
 
   it('delivers awkward messages byte-exact over STARTTLS (8-bit, dot lines, 998-octet lines)', async () => {
     const m = await f.mailbox('exact');
-    const eight = Buffer.concat([Buffer.from('From: a@example.org\r\nSubject: 8bit\r\nContent-Type: text/plain; charset=latin1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n'), Buffer.from([0xe9, 0xe8, 0xff, 0x80, 0x0d, 0x0a]), Buffer.from('caf\u00e9 \u2603\r\n', 'utf8')]);
+    const eight = Buffer.concat([
+      Buffer.from(
+        'From: a@example.org\r\nSubject: 8bit\r\nContent-Type: text/plain; charset=latin1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n',
+      ),
+      Buffer.from([0xe9, 0xe8, 0xff, 0x80, 0x0d, 0x0a]),
+      Buffer.from('caf\u00e9 \u2603\r\n', 'utf8'),
+    ]);
     const dots = Buffer.from('Subject: dots\r\n\r\n.\r\n..\r\n.leading dot\r\n...three\r\nlast line\r\n. \r\n');
     const long = Buffer.from(`Subject: long\r\n\r\n${'a'.repeat(998)}\r\n${'b'.repeat(997)}.\r\n.${'c'.repeat(997)}\r\n`);
     const t = smtpTransport(ing.ports.smtp);
@@ -61,7 +74,9 @@ describe('SMTP MX', () => {
     const stored = await storedMessages(m.id);
     expect(stored.map((s) => splitTraceFields(s).message.toString('hex'))).toEqual([eight, dots, long].map((b) => b.toString('hex')));
     const first = splitTraceFields(stored[0]!).trace.toString();
-    expect(first).toMatch(/^Return-Path: <a@example\.org>\r\nDelivered-To: exact@[^\r]+\r\nReceived: from client\.test \(\[127\.0\.0\.1\]\)\r\n\tby mx\.test \(Mailroom\) with ESMTPS id [0-9A-Z]{12}\r\n\tfor <exact@[^>]+>; \w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n$/);
+    expect(first).toMatch(
+      /^Return-Path: <a@example\.org>\r\nDelivered-To: exact@[^\r]+\r\nReceived: from client\.test \(\[127\.0\.0\.1\]\)\r\n\tby mx\.test \(Mailroom\) with ESMTPS id [0-9A-Z]{12}\r\n\tfor <exact@[^>]+>; \w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n$/,
+    );
   });
 
   it('normalises bare LF (and bare CR) line endings to CRLF', async () => {
@@ -82,7 +97,9 @@ describe('SMTP MX', () => {
   it('takes a 25 MB attachment byte-exact and counts its size in the mailbox and domain', async () => {
     const m = await f.mailbox('big');
     const before = await domainUsedBytes(prisma, f.domainId);
-    const payload = randomBytes(25 * 1024 * 1024).toString('base64').replace(/.{76}/g, '$&\r\n');
+    const payload = randomBytes(25 * 1024 * 1024)
+      .toString('base64')
+      .replace(/.{76}/g, '$&\r\n');
     const raw = Buffer.from(
       'From: a@example.org\r\nSubject: big\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b1"\r\n\r\n' +
         `--b1\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n${payload}\r\n--b1--\r\n`,
@@ -108,7 +125,10 @@ describe('SMTP MX', () => {
     await g.alias('both', [a.id, b.id]);
     await g.alias(null, [a.id]);
     const t = smtpTransport(ing.ports.smtp);
-    const info = await t.sendMail({ envelope: { from: 'x@example.org', to: [`both@${g.domain}`, `B@${g.domain}`, `random@${g.domain}`] }, raw: 'Subject: fan\r\n\r\nout\r\n' });
+    const info = await t.sendMail({
+      envelope: { from: 'x@example.org', to: [`both@${g.domain}`, `B@${g.domain}`, `random@${g.domain}`] },
+      raw: 'Subject: fan\r\n\r\nout\r\n',
+    });
     t.close();
     expect(info.accepted).toHaveLength(3);
     expect((await mailboxState(prisma, a.id)).messageCount).toBe(1);
@@ -133,7 +153,10 @@ describe('LMTP', () => {
     const b = await g.mailbox('ben');
     await g.alias('sales', [a.id, b.id]);
     const t = lmtpTransport(ing.ports.lmtp);
-    const info = await t.sendMail({ envelope: { from: 'x@example.org', to: [`Sales@${g.domain}`, `ann@${g.domain.toUpperCase()}`] }, raw: 'Subject: lmtp\r\n\r\nhi\r\n' });
+    const info = await t.sendMail({
+      envelope: { from: 'x@example.org', to: [`Sales@${g.domain}`, `ann@${g.domain.toUpperCase()}`] },
+      raw: 'Subject: lmtp\r\n\r\nhi\r\n',
+    });
     t.close();
     expect(info.accepted).toHaveLength(2);
     const sa = await storedMessages(a.id);
@@ -177,7 +200,10 @@ describe('LMTP', () => {
     const transports = Array.from({ length: 8 }, () => lmtpTransport(ing.ports.lmtp));
     await Promise.all(
       Array.from({ length: N }, (_, i) =>
-        transports[i % 8]!.sendMail({ envelope: { from: 'x@example.org', to: [m.address] }, raw: `Subject: ${i}\r\n\r\n${'p'.repeat(i * 37)}\r\n` }),
+        transports[i % 8]!.sendMail({
+          envelope: { from: 'x@example.org', to: [m.address] },
+          raw: `Subject: ${i}\r\n\r\n${'p'.repeat(i * 37)}\r\n`,
+        }),
       ),
     );
     for (const t of transports) t.close();
@@ -528,12 +554,38 @@ describe('limits and malformed input', () => {
 
 describe('robustness', () => {
   it('survives random garbage on both listeners and keeps delivering', async () => {
-    const words = ['HELO', 'EHLO', 'LHLO', 'MAIL FROM:', 'RCPT TO:', 'DATA', 'RSET', 'NOOP', 'QUIT', 'STARTTLS', 'BDAT', 'AUTH', '<', '>', '@', ' ', 'SIZE=', '.', '\r\n', '\n', '\r', '\u0000'];
+    const words = [
+      'HELO',
+      'EHLO',
+      'LHLO',
+      'MAIL FROM:',
+      'RCPT TO:',
+      'DATA',
+      'RSET',
+      'NOOP',
+      'QUIT',
+      'STARTTLS',
+      'BDAT',
+      'AUTH',
+      '<',
+      '>',
+      '@',
+      ' ',
+      'SIZE=',
+      '.',
+      '\r\n',
+      '\n',
+      '\r',
+      '\u0000',
+    ];
     for (let round = 0; round < 30; round++) {
       const port = round % 2 ? ing.ports.lmtp : ing.ports.smtp;
       const c = await WireClient.connect(port);
       for (let i = 0; i < 20; i++) {
-        const junk = randomInt(3) === 0 ? randomBytes(randomInt(1, 300)) : Buffer.from(Array.from({ length: randomInt(1, 8) }, () => words[randomInt(words.length)]).join(''), 'latin1');
+        const junk =
+          randomInt(3) === 0
+            ? randomBytes(randomInt(1, 300))
+            : Buffer.from(Array.from({ length: randomInt(1, 8) }, () => words[randomInt(words.length)]).join(''), 'latin1');
         c.write(junk);
       }
       c.write('\r\n');

@@ -95,20 +95,23 @@ export function createIngress(deps: IngressDeps): Ingress {
       for (const w of warnings) {
         metrics.quotaWarnings.inc({ result: w.failed ? 'failed' : 'delivered' });
         if (w.failed) logger.warn({ err: w.failed, mailbox: w.address, percent: w.percent }, 'quota warning could not be stored');
-        else logger.info({ mailbox: w.address, percent: w.percent, used: Number(w.usedBytes), quota: Number(w.quotaBytes) }, 'quota warning delivered');
+        else
+          logger.info(
+            { mailbox: w.address, percent: w.percent, used: Number(w.usedBytes), quota: Number(w.quotaBytes) },
+            'quota warning delivered',
+          );
       }
     },
     onBatch: (b) => {
       metrics.batchRequests.observe(b.requests);
       metrics.batchSeconds.observe(b.seconds);
-      if (b.outcome === 'failed') logger.warn({ requests: b.requests, err: b.error }, 'group commit failed; retrying its deliveries one by one');
+      if (b.outcome === 'failed')
+        logger.warn({ requests: b.requests, err: b.error }, 'group commit failed; retrying its deliveries one by one');
     },
   });
   const pool = pgPoolOf(deps.prisma);
   const deliveryLog =
-    config.deliveryLog && pool
-      ? new DeliveryLogWriter(pool, { logger, onLost: (n) => metrics.deliveryLogLost.inc(n) })
-      : null;
+    config.deliveryLog && pool ? new DeliveryLogWriter(pool, { logger, onLost: (n) => metrics.deliveryLogLost.inc(n) }) : null;
   const logRefusal = (entry: RefusalEntry) => deliveryLog?.record(entry);
   const perIp = new ConnectionCounter(config.maxConnectionsPerIp);
   const rate = new RateLimiter(config.maxMessagesPerIpPerMinute);
@@ -252,30 +255,48 @@ export function createIngress(deps: IngressDeps): Ingress {
     const s = state(session);
     if (!s?.tx) return cb(new SmtpReplyError(REPLIES.temporaryFailure));
     const tx = s.tx;
-    const context: DeliveryLogContext = { envelopeFrom: tx.envelopeFrom, queueId: tx.queueId, clientAddress: s.ip, protocol: protocolOf(session, s.protocol) };
-    delivery.resolveRecipient(address.address, tx.declaredSize).then(
-      (r) => {
-        if (!r.ok) {
-          metrics.recipients.inc({ protocol: s.protocol, result: resultLabel(r.reply) });
-          s.log.info({ qid: tx.queueId, rcpt: address.address, reply: `${r.reply.code} ${r.reply.status}`, reason: r.reason }, 'recipient refused');
-          const ids = { domainId: r.domainId, mailboxId: r.mailboxId };
-          return refuseRecipient(s, r.reply, cb, (sent) => logRefusal({ ...context, ...ids, recipient: address.address, reply: sent, reason: r.reason }));
-        }
-        metrics.recipients.inc({ protocol: s.protocol, result: '250' });
-        tx.recipients.set(address.address, r);
-        cb();
-      },
-      (err: unknown) => {
-        const { reply, reason } = replyForError(err);
-        metrics.recipients.inc({ protocol: s.protocol, result: resultLabel(reply) });
-        s.log.error({ qid: tx.queueId, err, reason }, 'recipient lookup failed');
-        logRefusal({ ...context, recipient: address.address, reply, reason });
-        cb(new SmtpReplyError(reply));
-      },
-    ).catch((err: unknown) => s.log.error({ err }, 'RCPT handling failed'));
+    const context: DeliveryLogContext = {
+      envelopeFrom: tx.envelopeFrom,
+      queueId: tx.queueId,
+      clientAddress: s.ip,
+      protocol: protocolOf(session, s.protocol),
+    };
+    delivery
+      .resolveRecipient(address.address, tx.declaredSize)
+      .then(
+        (r) => {
+          if (!r.ok) {
+            metrics.recipients.inc({ protocol: s.protocol, result: resultLabel(r.reply) });
+            s.log.info(
+              { qid: tx.queueId, rcpt: address.address, reply: `${r.reply.code} ${r.reply.status}`, reason: r.reason },
+              'recipient refused',
+            );
+            const ids = { domainId: r.domainId, mailboxId: r.mailboxId };
+            return refuseRecipient(s, r.reply, cb, (sent) =>
+              logRefusal({ ...context, ...ids, recipient: address.address, reply: sent, reason: r.reason }),
+            );
+          }
+          metrics.recipients.inc({ protocol: s.protocol, result: '250' });
+          tx.recipients.set(address.address, r);
+          cb();
+        },
+        (err: unknown) => {
+          const { reply, reason } = replyForError(err);
+          metrics.recipients.inc({ protocol: s.protocol, result: resultLabel(reply) });
+          s.log.error({ qid: tx.queueId, err, reason }, 'recipient lookup failed');
+          logRefusal({ ...context, recipient: address.address, reply, reason });
+          cb(new SmtpReplyError(reply));
+        },
+      )
+      .catch((err: unknown) => s.log.error({ err }, 'RCPT handling failed'));
   }
 
-  function onData(server: IngressSmtpServer, stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, message?: string | (string | Error)[]) => void): void {
+  function onData(
+    server: IngressSmtpServer,
+    stream: SMTPServerDataStream,
+    session: SMTPServerSession,
+    cb: (err?: Error | null, message?: string | (string | Error)[]) => void,
+  ): void {
     const s = state(session);
     const tx = s?.tx;
     if (!s || !tx) {
@@ -296,79 +317,105 @@ export function createIngress(deps: IngressDeps): Ingress {
     const collecting = collectMessage(stream, config.maxMessageBytes, config.maxHeaderBytes, memory);
     collecting.done
       .then(
-      async ({ body, bytes, tooBig, headerTooBig }) => {
-        if (!body) {
-          const reply = tooBig ? REPLIES.tooBig : headerTooBig ? REPLIES.headerTooBig : REPLIES.busy;
-          metrics.messages.inc({ protocol: s.protocol, result: resultLabel(reply) });
-          const why = tooBig ? 'message refused: too big' : headerTooBig ? 'message refused: header too big' : 'message refused: message memory budget exhausted';
-          log.info({ bytes, limit: tooBig ? config.maxMessageBytes : headerTooBig ? config.maxHeaderBytes : config.maxBufferedBytes }, why);
-          logRefused(session.envelope.rcptTo.map((r) => r.address), reply, why.replace(/^message refused: /, ''), { sizeOctets: bytes });
-          return cb(new SmtpReplyError(reply));
-        }
-        const messageId = delivery.deliveryLog || deliveryLog ? messageIdHeader(body) : null;
-        const base = { body, envelopeFrom, queueId: tx.queueId, helo: session.hostNameAppearsAs || '', remoteAddress: session.remoteAddress, protocol: protocolLabel, messageId };
-        /** Stores for `rcptTo` (the first of `rcpts`, every recipient the reply answers). */
-        const storeFor = async (targets: (DeliveryTarget & { rcptTo?: string })[], rcpts: string[]): Promise<SmtpReply> => {
-          const started = process.hrtime.bigint();
-          const rcptTo = rcpts[0] ?? '';
-          const logData = { sizeOctets: bytes, messageId };
-          try {
-            const res = await delivery.store({ ...base, targets, rcptTo });
-            metrics.deliverySeconds.observe({ protocol: s.protocol }, Number(process.hrtime.bigint() - started) / 1e9);
-            if (!res.ok) {
-              log.info({ rcpt: rcptTo, reply: `${res.reply.code} ${res.reply.status}`, reason: res.reason }, 'delivery refused');
-              logRefused(rcpts, res.reply, res.reason, { ...logData, ...(res.mailboxId ? { mailboxId: res.mailboxId } : {}) });
-              return res.reply;
-            }
-            for (const c of res.copies) {
-              metrics.storedCopies.inc({ protocol: s.protocol });
-              metrics.storedBytes.inc({ protocol: s.protocol }, c.sizeOctets);
-            }
-            log.info({ from: envelopeFrom, rcpt: rcptTo, size: bytes, copies: res.copies.map((c) => ({ to: c.address, uid: c.uid })) }, 'delivered');
-            return { code: 250, status: '2.0.0', text: `Ok: delivered as ${tx.queueId}` };
-          } catch (err) {
-            const { reply, reason } = replyForError(err);
-            log.error({ err, rcpt: rcptTo, reason }, 'delivery failed');
-            logRefused(rcpts, reply, reason, logData);
-            return reply;
+        async ({ body, bytes, tooBig, headerTooBig }) => {
+          if (!body) {
+            const reply = tooBig ? REPLIES.tooBig : headerTooBig ? REPLIES.headerTooBig : REPLIES.busy;
+            metrics.messages.inc({ protocol: s.protocol, result: resultLabel(reply) });
+            const why = tooBig
+              ? 'message refused: too big'
+              : headerTooBig
+                ? 'message refused: header too big'
+                : 'message refused: message memory budget exhausted';
+            log.info(
+              { bytes, limit: tooBig ? config.maxMessageBytes : headerTooBig ? config.maxHeaderBytes : config.maxBufferedBytes },
+              why,
+            );
+            logRefused(
+              session.envelope.rcptTo.map((r) => r.address),
+              reply,
+              why.replace(/^message refused: /, ''),
+              { sizeOctets: bytes },
+            );
+            return cb(new SmtpReplyError(reply));
           }
-        };
+          const messageId = delivery.deliveryLog || deliveryLog ? messageIdHeader(body) : null;
+          const base = {
+            body,
+            envelopeFrom,
+            queueId: tx.queueId,
+            helo: session.hostNameAppearsAs || '',
+            remoteAddress: session.remoteAddress,
+            protocol: protocolLabel,
+            messageId,
+          };
+          /** Stores for `rcptTo` (the first of `rcpts`, every recipient the reply answers). */
+          const storeFor = async (targets: (DeliveryTarget & { rcptTo?: string })[], rcpts: string[]): Promise<SmtpReply> => {
+            const started = process.hrtime.bigint();
+            const rcptTo = rcpts[0] ?? '';
+            const logData = { sizeOctets: bytes, messageId };
+            try {
+              const res = await delivery.store({ ...base, targets, rcptTo });
+              metrics.deliverySeconds.observe({ protocol: s.protocol }, Number(process.hrtime.bigint() - started) / 1e9);
+              if (!res.ok) {
+                log.info({ rcpt: rcptTo, reply: `${res.reply.code} ${res.reply.status}`, reason: res.reason }, 'delivery refused');
+                logRefused(rcpts, res.reply, res.reason, { ...logData, ...(res.mailboxId ? { mailboxId: res.mailboxId } : {}) });
+                return res.reply;
+              }
+              for (const c of res.copies) {
+                metrics.storedCopies.inc({ protocol: s.protocol });
+                metrics.storedBytes.inc({ protocol: s.protocol }, c.sizeOctets);
+              }
+              log.info(
+                { from: envelopeFrom, rcpt: rcptTo, size: bytes, copies: res.copies.map((c) => ({ to: c.address, uid: c.uid })) },
+                'delivered',
+              );
+              return { code: 250, status: '2.0.0', text: `Ok: delivered as ${tx.queueId}` };
+            } catch (err) {
+              const { reply, reason } = replyForError(err);
+              log.error({ err, rcpt: rcptTo, reason }, 'delivery failed');
+              logRefused(rcpts, reply, reason, logData);
+              return reply;
+            }
+          };
 
-        if (s.protocol === 'smtp') {
-          // One reply for the transaction: every mailbox of every recipient in one transaction, so the reply is exact.
-          const targets = new Map<string, DeliveryTarget & { rcptTo: string }>();
+          if (s.protocol === 'smtp') {
+            // One reply for the transaction: every mailbox of every recipient in one transaction, so the reply is exact.
+            const targets = new Map<string, DeliveryTarget & { rcptTo: string }>();
+            for (const rcpt of session.envelope.rcptTo) {
+              const r = tx.recipients.get(rcpt.address);
+              for (const t of r?.targets ?? []) if (!targets.has(t.mailboxId)) targets.set(t.mailboxId, { ...t, rcptTo: rcpt.address });
+            }
+            const reply = await storeFor(
+              [...targets.values()],
+              session.envelope.rcptTo.map((r) => r.address),
+            );
+            metrics.messages.inc({ protocol: s.protocol, result: resultLabel(reply) });
+            if (reply.code >= 400) return cb(new SmtpReplyError(reply));
+            return cb(null, replyText({ ...reply, text: `Ok: queued as ${tx.queueId}` }));
+          }
+
+          // LMTP (RFC 2033): one reply per accepted recipient, sent as soon as that recipient's copy is committed.
+          const conn = server.handle(session.id);
+          const done = new Set<string>();
+          const replies: (string | Error)[] = [];
           for (const rcpt of session.envelope.rcptTo) {
             const r = tx.recipients.get(rcpt.address);
-            for (const t of r?.targets ?? []) if (!targets.has(t.mailboxId)) targets.set(t.mailboxId, { ...t, rcptTo: rcpt.address });
+            const targets = (r?.targets ?? []).filter((t) => !done.has(t.mailboxId));
+            const reply = r ? await storeFor(targets, [rcpt.address]) : REPLIES.temporaryFailure;
+            if (reply.code < 400) for (const t of targets) done.add(t.mailboxId);
+            metrics.messages.inc({ protocol: s.protocol, result: resultLabel(reply) });
+            const text = `${replyText(reply)} <${rcpt.address}>`;
+            if (conn) conn.send(reply.code, text);
+            else replies.push(reply.code >= 400 ? new SmtpReplyError(reply, `${reply.text} <${rcpt.address}>`) : text);
           }
-          const reply = await storeFor([...targets.values()], session.envelope.rcptTo.map((r) => r.address));
-          metrics.messages.inc({ protocol: s.protocol, result: resultLabel(reply) });
-          if (reply.code >= 400) return cb(new SmtpReplyError(reply));
-          return cb(null, replyText({ ...reply, text: `Ok: queued as ${tx.queueId}` }));
-        }
-
-        // LMTP (RFC 2033): one reply per accepted recipient, sent as soon as that recipient's copy is committed.
-        const conn = server.handle(session.id);
-        const done = new Set<string>();
-        const replies: (string | Error)[] = [];
-        for (const rcpt of session.envelope.rcptTo) {
-          const r = tx.recipients.get(rcpt.address);
-          const targets = (r?.targets ?? []).filter((t) => !done.has(t.mailboxId));
-          const reply = r ? await storeFor(targets, [rcpt.address]) : REPLIES.temporaryFailure;
-          if (reply.code < 400) for (const t of targets) done.add(t.mailboxId);
-          metrics.messages.inc({ protocol: s.protocol, result: resultLabel(reply) });
-          const text = `${replyText(reply)} <${rcpt.address}>`;
-          if (conn) conn.send(reply.code, text);
-          else replies.push(reply.code >= 400 ? new SmtpReplyError(reply, `${reply.text} <${rcpt.address}>`) : text);
-        }
-        cb(null, replies);
-      },
-      (err: Error) => {
-        // the client went away mid-DATA: nothing was stored
-        log.info({ err: err.message }, 'DATA aborted by client; nothing stored');
-        cb(err);
-      },
-    )
+          cb(null, replies);
+        },
+        (err: Error) => {
+          // the client went away mid-DATA: nothing was stored
+          log.info({ err: err.message }, 'DATA aborted by client; nothing stored');
+          cb(err);
+        },
+      )
       .catch((err: unknown) => {
         // a bug past this point must cost one message a temporary failure, never the process
         log.error({ err }, 'DATA handling failed');

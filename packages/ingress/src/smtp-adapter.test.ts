@@ -25,7 +25,15 @@ afterEach(async () => {
   servers = [];
 });
 
-async function start(lmtp: boolean, onData: (server: IngressSmtpServer, stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, message?: string | (string | Error)[]) => void) => void) {
+async function start(
+  lmtp: boolean,
+  onData: (
+    server: IngressSmtpServer,
+    stream: SMTPServerDataStream,
+    session: SMTPServerSession,
+    cb: (err?: Error | null, message?: string | (string | Error)[]) => void,
+  ) => void,
+) {
   const seen: Seen = { handleMatched: [], handleMissing: [], closed: [], connectSockets: [] };
   const check = (where: string, session: SMTPServerSession) => {
     if (server.handle(session.id)?.id === session.id) seen.handleMatched.push(where);
@@ -53,7 +61,11 @@ async function start(lmtp: boolean, onData: (server: IngressSmtpServer, stream: 
       if (address.address.startsWith('unknown@')) return cb(new SmtpReplyError(REPLIES.unknownUser));
       cb();
     },
-    onData: (stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, message?: string | (string | Error)[]) => void) => {
+    onData: (
+      stream: SMTPServerDataStream,
+      session: SMTPServerSession,
+      cb: (err?: Error | null, message?: string | (string | Error)[]) => void,
+    ) => {
       check('data', session);
       onData(server, stream, session, cb);
     },
@@ -75,10 +87,11 @@ async function start(lmtp: boolean, onData: (server: IngressSmtpServer, stream: 
   return { server, port, seen };
 }
 
-const drain = (stream: SMTPServerDataStream) => new Promise<void>((resolve) => {
-  stream.on('data', () => undefined);
-  stream.once('end', () => resolve());
-});
+const drain = (stream: SMTPServerDataStream) =>
+  new Promise<void>((resolve) => {
+    stream.on('data', () => undefined);
+    stream.once('end', () => resolve());
+  });
 
 describe('smtp-adapter: the smtp-server internals the ingress relies on', () => {
   it('connect() gets each accepted socket, and handle(session.id) is that session in every callback', async () => {

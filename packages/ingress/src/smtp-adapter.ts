@@ -47,7 +47,8 @@ export class IngressSmtpServer extends SMTPServer {
     const conn = last as ConnectionHandle | undefined;
     if (!conn || this.handles.has(conn.id)) return;
     const send = conn.send.bind(conn);
-    conn.send = (code, data, context) => (typeof data === 'string' && ENHANCED_STATUS.test(data) ? send(code, data, false) : send(code, data, context));
+    conn.send = (code, data, context) =>
+      typeof data === 'string' && ENHANCED_STATUS.test(data) ? send(code, data, false) : send(code, data, context);
     this.handles.set(conn.id, conn);
   }
 
@@ -86,7 +87,12 @@ export class IngressSmtpServer extends SMTPServer {
    * one goes to smtp-server untouched, where a PROXY line is an unknown command. Returns a function that closes the
    * connections still waiting for their header (for shutdown).
    */
-  acceptProxyProtocol(opts: { trusted: TrustedProxies; timeoutMs?: number | undefined; logger: Logger; onRefused: () => void }): () => void {
+  acceptProxyProtocol(opts: {
+    trusted: TrustedProxies;
+    timeoutMs?: number | undefined;
+    logger: Logger;
+    onRefused: () => void;
+  }): () => void {
     const listener = this.server;
     const original = listener.listeners('connection') as ((socket: Socket) => void)[];
     const waiting = new Set<Socket>();
@@ -103,7 +109,9 @@ export class IngressSmtpServer extends SMTPServer {
         .then(
           (h) => {
             if (socket.destroyed) return;
-            const id = BigInt(`0x${randomBytes(10).toString('hex')}`).toString(32).padStart(16, '0');
+            const id = BigInt(`0x${randomBytes(10).toString('hex')}`)
+              .toString(32)
+              .padStart(16, '0');
             this.connect(socket, { id, ...(h.command === 'PROXY' ? { remoteAddress: h.sourceAddress, remotePort: h.sourcePort } : {}) });
           },
           (err: Error) => {

@@ -43,7 +43,13 @@ export function isBatchRefused(err: unknown): boolean {
  * the caller delivers in the same transaction; null means the statement is its own transaction and cannot deliver
  * them, so a due warning aborts it like a refusal (the requests are then stored one by one in transactions).
  */
-export async function applyBatch(ctx: StoreContext, tx: Sql, batch: PendingStore[], lockedOwners: string[], warnings: QuotaWarning[] | null): Promise<StoreResult[]> {
+export async function applyBatch(
+  ctx: StoreContext,
+  tx: Sql,
+  batch: PendingStore[],
+  lockedOwners: string[],
+  warnings: QuotaWarning[] | null,
+): Promise<StoreResult[]> {
   const ids: string[] = [];
   const mailboxIds: string[] = [];
   const sizes: number[] = [];
@@ -143,7 +149,21 @@ export async function applyBatch(ctx: StoreContext, tx: Sql, batch: PendingStore
                       AND (SELECT count(*) FROM dom) = (SELECT count(*) FROM per_domain)
                       AND (SELECT count(*) FROM ins) = $8::int
                      THEN 1 ELSE 0 END) AS ok`,
-    [ids, mailboxIds, sizes, traces, froms, dates, lockedOwners, ids.length, warnings !== null, ctx.quotaWarningThresholds, bodyIdx, ...logCols, ...bodies],
+    [
+      ids,
+      mailboxIds,
+      sizes,
+      traces,
+      froms,
+      dates,
+      lockedOwners,
+      ids.length,
+      warnings !== null,
+      ctx.quotaWarningThresholds,
+      bodyIdx,
+      ...logCols,
+      ...bodies,
+    ],
   );
   const r = rows[0]!;
   if ((r.stored?.length ?? 0) !== ids.length) throw new BatchRefused();
@@ -154,7 +174,14 @@ export async function applyBatch(ctx: StoreContext, tx: Sql, batch: PendingStore
     ok: true,
     copies: item.copies.map((c) => {
       const uid = uids.get(c.messageId)!;
-      return { messageId: c.messageId, mailboxId: c.target.mailboxId, address: c.target.address, uid, uidl: `${uid}.${c.messageId.replace(/-/g, '')}`, sizeOctets: c.size };
+      return {
+        messageId: c.messageId,
+        mailboxId: c.target.mailboxId,
+        address: c.target.address,
+        uid,
+        uidl: `${uid}.${c.messageId.replace(/-/g, '')}`,
+        sizeOctets: c.size,
+      };
     }),
   }));
 }
@@ -163,7 +190,14 @@ export async function applyBatch(ctx: StoreContext, tx: Sql, batch: PendingStore
  * Applies one request inside `tx`; a refusal leaves the transaction as it found it (savepoint or compensation).
  * `lockedOwners`: the limited owners whose rows `tx` holds (lockOwners), whose totals are checked here.
  */
-export async function applyStore(ctx: StoreContext, tx: PgPoolClient, item: PendingStore, useSavepoint: boolean, lockedOwners: string[], warnings: QuotaWarning[]): Promise<StoreResult> {
+export async function applyStore(
+  ctx: StoreContext,
+  tx: PgPoolClient,
+  item: PendingStore,
+  useSavepoint: boolean,
+  lockedOwners: string[],
+  warnings: QuotaWarning[],
+): Promise<StoreResult> {
   const due: QuotaWarning[] = [];
   if (useSavepoint) await tx.query('SAVEPOINT mailroom_store');
   const stored: StoredCopy[] = [];
@@ -171,7 +205,13 @@ export async function applyStore(ctx: StoreContext, tx: PgPoolClient, item: Pend
     const size = c.size;
     const suffix = c.messageId.replace(/-/g, '');
     // trace and body travel as two binary parameters and are joined by the server: no copy of the message in JS
-    const { rows } = await tx.query<{ uid: number | null; domain_id: string | null; domain_ok: boolean; inserted: boolean; warn: WarnRow | null }>(
+    const { rows } = await tx.query<{
+      uid: number | null;
+      domain_id: string | null;
+      domain_ok: boolean;
+      inserted: boolean;
+      warn: WarnRow | null;
+    }>(
       `
       WITH ${quotaWarningLockSql('($2::uuid)', '$10::int[]')}, mb AS (
         UPDATE mailboxes m
@@ -202,18 +242,38 @@ export async function applyStore(ctx: StoreContext, tx: PgPoolClient, item: Pend
              EXISTS (SELECT 1 FROM dom) AS domain_ok, EXISTS (SELECT 1 FROM ins) AS inserted,
              (SELECT json_build_object('mailbox_id', $2::uuid, 'percent', warn_percent, 'used', used_bytes::text, 'quota', quota_bytes::text)
                 FROM mb WHERE warn_percent IS NOT NULL) AS warn`,
-      [c.messageId, c.target.mailboxId, size, suffix, c.trace, c.body, item.envelopeFrom, item.date.toISOString(), lockedOwners, ctx.quotaWarningThresholds],
+      [
+        c.messageId,
+        c.target.mailboxId,
+        size,
+        suffix,
+        c.trace,
+        c.body,
+        item.envelopeFrom,
+        item.date.toISOString(),
+        lockedOwners,
+        ctx.quotaWarningThresholds,
+      ],
     );
     const r = rows[0]!;
     if (r.inserted && r.uid !== null) {
       const uid = Number(r.uid);
       if (r.warn) due.push(toQuotaWarning(r.warn, c.target.address));
-      stored.push({ messageId: c.messageId, mailboxId: c.target.mailboxId, address: c.target.address, uid, uidl: `${uid}.${suffix}`, sizeOctets: size });
+      stored.push({
+        messageId: c.messageId,
+        mailboxId: c.target.mailboxId,
+        address: c.target.address,
+        uid,
+        uidl: `${uid}.${suffix}`,
+        sizeOctets: size,
+      });
       continue;
     }
     let refusal: { reply: SmtpReply; reason: string };
     if (r.uid === null) {
-      const { rows: state } = await tx.query<{ enabled: boolean }>('SELECT enabled FROM mailboxes WHERE id = $1::uuid', [c.target.mailboxId]);
+      const { rows: state } = await tx.query<{ enabled: boolean }>('SELECT enabled FROM mailboxes WHERE id = $1::uuid', [
+        c.target.mailboxId,
+      ]);
       if (!state[0]) refusal = { reply: REPLIES.unknownUser, reason: 'mailbox vanished' };
       else if (!state[0].enabled) refusal = { reply: REPLIES.disabled, reason: 'mailbox disabled' };
       else refusal = { reply: quotaReply(ctx.quotaReply, 'mailbox'), reason: 'mailbox quota exceeded' };
@@ -258,8 +318,18 @@ async function insertDeliveredLog(tx: PgPoolClient, item: PendingStore, stored: 
      SELECT t.id, m.domain_id, t.mailbox_id, 'delivered', 250, '2.0.0', $4, t.rcpt, $5, $6, t.uid, $7, $8, $9
        FROM unnest($1::uuid[], $2::uuid[], $3::text[], $10::int[]) AS t(id, mailbox_id, rcpt, uid)
        JOIN mailboxes m ON m.id = t.mailbox_id`,
-    [stored.map((c) => c.messageId), stored.map((c) => c.mailboxId), stored.map((c) => rcpt.get(c.messageId)!), item.envelopeFrom,
-     l.sizeOctets, l.messageId, l.clientAddress, l.protocol, l.queueId, stored.map((c) => c.uid)],
+    [
+      stored.map((c) => c.messageId),
+      stored.map((c) => c.mailboxId),
+      stored.map((c) => rcpt.get(c.messageId)!),
+      item.envelopeFrom,
+      l.sizeOctets,
+      l.messageId,
+      l.clientAddress,
+      l.protocol,
+      l.queueId,
+      stored.map((c) => c.uid),
+    ],
   );
 }
 
@@ -286,7 +356,10 @@ export async function deliverQuotaWarnings(ctx: StoreContext, tx: PgPoolClient, 
         [id, w.mailboxId, id.replace(/-/g, ''), raw.length, raw],
       );
       await recordMailboxEventSql(tx, 'mailbox.quota_warning', w.mailboxId, {
-        address: w.address, percent: w.percent, usedBytes: Number(w.usedBytes), quotaBytes: Number(w.quotaBytes),
+        address: w.address,
+        percent: w.percent,
+        usedBytes: Number(w.usedBytes),
+        quotaBytes: Number(w.quotaBytes),
       });
     }
     await tx.query('RELEASE SAVEPOINT mailroom_quota_warning');

@@ -30,7 +30,8 @@ function message(size: number): Buffer {
   const rnd = randomBytes(57 * 1024);
   let i = 0;
   while (n < size) {
-    const l = i % 50 === 49 ? '.dot line at start' : rnd.toString('base64', (i * 57) % (rnd.length - 57), ((i * 57) % (rnd.length - 57)) + 57);
+    const l =
+      i % 50 === 49 ? '.dot line at start' : rnd.toString('base64', (i * 57) % (rnd.length - 57), ((i * 57) % (rnd.length - 57)) + 57);
     lines.push(l);
     n += l.length + 2;
     i++;
@@ -55,25 +56,45 @@ try {
   const domain = await prisma.domain.create({ data: { name: `retr-${Date.now()}.example`, ownerId: owner.id, verifiedAt: new Date() } });
   const mbox = await prisma.mailbox.create({ data: { domainId: domain.id, localPart: 'u', passwordHash: await hasher.hash('pw') } });
   // BENCH_TEXT=1: compressible text lines instead of base64 (what pglz/lz4 would shrink)
-  const raw = process.env.BENCH_TEXT === '1' ? Buffer.from(`Subject: text\r\n\r\n${'The quick brown fox jumps over the lazy dog, again and again.\r\n'.repeat(50 * MiB / 64)}`) : message(50 * MiB);
+  const raw =
+    process.env.BENCH_TEXT === '1'
+      ? Buffer.from(`Subject: text\r\n\r\n${'The quick brown fox jumps over the lazy dog, again and again.\r\n'.repeat((50 * MiB) / 64)}`)
+      : message(50 * MiB);
   await prisma.$executeRaw`INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw) VALUES (${newId()}::uuid, ${mbox.id}::uuid, 1, 'u1', ${raw.length}, ${raw})`;
   await prisma.mailbox.update({ where: { id: mbox.id }, data: { nextUid: 2, messageCount: 1, usedBytes: raw.length } });
   const storage = await prisma.$queryRawUnsafe<{ s: string }[]>(`SELECT pg_size_pretty(pg_total_relation_size('messages')) AS s`);
-  console.log(`message ${raw.length} octets; table+toast ${storage[0]!.s}; load ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `message ${raw.length} octets; table+toast ${storage[0]!.s}; load ${(await import('node:os'))
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
 
   const tls = await loadTlsMaterial({ dataDir: '/tmp/pop3-retr-ab', hostname: 'localhost' });
   const variants: Record<string, () => PrismaMaildropStore> = {
     current: () => new PrismaMaildropStore({ prisma, pool: streamPool, hasher, throttle: new AuthThrottle(prisma, 's') }),
-    ...Object.fromEntries([64, 256, 1020].map((k) => [`rows${k}k`, () => new PrismaMaildropStore({ prisma, pool: streamPool, hasher, throttle: new AuthThrottle(prisma, 's'), chunkOctets: k * 1024 })])),
+    ...Object.fromEntries(
+      [64, 256, 1020].map((k) => [
+        `rows${k}k`,
+        () => new PrismaMaildropStore({ prisma, pool: streamPool, hasher, throttle: new AuthThrottle(prisma, 's'), chunkOctets: k * 1024 }),
+      ]),
+    ),
   };
   const pick = (process.env.BENCH_VARIANTS ?? Object.keys(variants).join(',')).split(',');
   const results: Record<string, number[]> = {};
   const cpu: Record<string, { server: number; pg: number; client: number }[]> = {};
   for (let r = 0; r < rounds; r++) {
     for (const name of pick) {
-      const server = createPop3Server({ store: variants[name]!(), config: testConfig({ tlsPort: null }), logger: createLogger('b', 'silent'), tls });
+      const server = createPop3Server({
+        store: variants[name]!(),
+        config: testConfig({ tlsPort: null }),
+        logger: createLogger('b', 'silent'),
+        tls,
+      });
       const { pop3 } = await server.listen();
-      const child = spawn(process.execPath, ['--import', 'tsx', 'bench/retr-client.ts', String(pop3), `u@${domain.name}`, 'pw'], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', 'bench/retr-client.ts', String(pop3), `u@${domain.name}`, 'pw'], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       while (!out.includes('ready\n')) await new Promise((r) => child.stdout.once('data', r));
@@ -102,7 +123,9 @@ try {
         const got = (await import('node:fs')).readFileSync('/tmp/retr-ab.out');
         let i = 0;
         while (i < got.length && got[i] === raw[i]) i++;
-        console.log(`check: got ${got.length} of ${raw.length}, first difference at ${i}: ${JSON.stringify(got.toString('latin1', i - 20, i + 20))} vs ${JSON.stringify(raw.toString('latin1', i - 20, i + 20))}`);
+        console.log(
+          `check: got ${got.length} of ${raw.length}, first difference at ${i}: ${JSON.stringify(got.toString('latin1', i - 20, i + 20))} vs ${JSON.stringify(raw.toString('latin1', i - 20, i + 20))}`,
+        );
       }
       if (size < raw.length - 4096) throw new Error(`short download: ${size} of ${raw.length}`);
       await server.close();
@@ -117,8 +140,12 @@ try {
     // CPU seconds per download hardly depend on how loaded the machine is; on 2 idle cores the three processes
     // pipeline, so the bound is the busiest process or half their sum, whichever is larger
     const bound = raw.length / Math.max(c('server'), c('pg'), c('client'), (c('server') + c('pg') + c('client')) / 2) / 1e6;
-    console.log(`${name.padEnd(12)} median ${m.toFixed(0)} MB/s (×${(m / base).toFixed(2)})  runs ${results[name]!.map((x) => x.toFixed(0)).join(' ')}`);
-    console.log(`${''.padEnd(12)} CPU s: server ${c('server').toFixed(3)}, PostgreSQL ${c('pg').toFixed(3)}, client ${c('client').toFixed(3)} → 2-core bound ${bound.toFixed(0)} MB/s`);
+    console.log(
+      `${name.padEnd(12)} median ${m.toFixed(0)} MB/s (×${(m / base).toFixed(2)})  runs ${results[name]!.map((x) => x.toFixed(0)).join(' ')}`,
+    );
+    console.log(
+      `${''.padEnd(12)} CPU s: server ${c('server').toFixed(3)}, PostgreSQL ${c('pg').toFixed(3)}, client ${c('client').toFixed(3)} → 2-core bound ${bound.toFixed(0)} MB/s`,
+    );
   }
 } finally {
   await prisma.$disconnect();

@@ -95,7 +95,9 @@ async function heapFigures(s: Server): Promise<{ heap: number; external: number 
 
 async function createMailboxes(prisma: PrismaClient, n: number, hash: string, label: string): Promise<string[]> {
   const owner = await prisma.user.create({ data: { email: `owner-${label}-${newId()}@bench.example`, passwordHash: 'x', role: 'OWNER' } });
-  const domain = await prisma.domain.create({ data: { name: `${label}-${Date.now().toString(36)}.bench.example`, ownerId: owner.id, verifiedAt: new Date() } });
+  const domain = await prisma.domain.create({
+    data: { name: `${label}-${Date.now().toString(36)}.bench.example`, ownerId: owner.id, verifiedAt: new Date() },
+  });
   await prisma.$executeRaw`
     INSERT INTO mailboxes (id, domain_id, local_part, password_hash, updated_at)
     SELECT gen_random_uuid(), ${domain.id}::uuid, 'u' || i, ${hash}, now() FROM generate_series(1, ${n}::int) AS i`;
@@ -141,8 +143,14 @@ async function main() {
   const prisma = createPrismaClient(db.url, { maxConnections: 10 });
   const servers: Server[] = [];
   try {
-    console.log(`POP3 benchmark — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, Node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-    if (os.loadavg()[0]! > os.cpus().length) console.log('  (the machine is busy with other work: figures below understate what it can do)');
+    console.log(
+      `POP3 benchmark — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, Node ${process.version}, load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
+    if (os.loadavg()[0]! > os.cpus().length)
+      console.log('  (the machine is busy with other work: figures below understate what it can do)');
     const prodHash = await createPasswordHasher(PROD_ARGON2).hash(PASSWORD);
     const cheapHash = await createPasswordHasher(CHEAP_ARGON2).hash(PASSWORD);
 
@@ -178,7 +186,13 @@ async function main() {
       const limit = os.cpus().length / (verifyMs / 1000);
       const single: number[] = [];
       for (let i = 0; i < 7; i++) single.push(await timedLogin(prod.port, loginBoxes[i % loginBoxes.length]!));
-      figure('argon2id m=64MiB t=3 p=1: one verification', `${verifyMs.toFixed(0)} ms`, 'report', undefined, `median of 7; hardware limit ${os.cpus().length} cores / ${verifyMs.toFixed(0)} ms = ${limit.toFixed(1)} logins/s; one USER+PASS alone: ${median(single).toFixed(0)} ms (hash + ${(median(single) - verifyMs).toFixed(0)} ms of DB and protocol)`);
+      figure(
+        'argon2id m=64MiB t=3 p=1: one verification',
+        `${verifyMs.toFixed(0)} ms`,
+        'report',
+        undefined,
+        `median of 7; hardware limit ${os.cpus().length} cores / ${verifyMs.toFixed(0)} ms = ${limit.toFixed(1)} logins/s; one USER+PASS alone: ${median(single).toFixed(0)} ms (hash + ${(median(single) - verifyMs).toFixed(0)} ms of DB and protocol)`,
+      );
       const concurrency = Math.max(4, os.cpus().length * 4);
       const durationMs = 10_000;
       let done = 0;
@@ -193,7 +207,13 @@ async function main() {
       );
       const rate = done / ((performance.now() - t0) / 1000);
       const target = DOVECOT_LOGINS_PER_S * 1.5;
-      figure('logins/s (argon2id m=64MiB t=3 p=1)', rate.toFixed(1), `≥ ${target.toFixed(2)} (1.5 × Dovecot 11.5)`, rate >= target, `${concurrency} clients; bound by argon2 on ${os.cpus().length} cores (thread pool ${Math.max(4, os.availableParallelism())})`);
+      figure(
+        'logins/s (argon2id m=64MiB t=3 p=1)',
+        rate.toFixed(1),
+        `≥ ${target.toFixed(2)} (1.5 × Dovecot 11.5)`,
+        rate >= target,
+        `${concurrency} clients; bound by argon2 on ${os.cpus().length} cores (thread pool ${Math.max(4, os.availableParallelism())})`,
+      );
     }
 
     // --- 2. login on a 10,000-message maildrop, beyond the hash
@@ -205,7 +225,13 @@ async function main() {
         full.push(await timedLogin(prod.port, bigDrop!));
       }
       const extra = median(full) - median(empty);
-      figure('login → +OK, 10,000-message maildrop, extra', `${extra.toFixed(1)} ms`, '< 50 ms beyond the hash', extra < 50, `median of 11: ${median(full).toFixed(0)} ms vs ${median(empty).toFixed(0)} ms for an empty maildrop (argon2 dominates; noise is ± tens of ms on a busy machine)`);
+      figure(
+        'login → +OK, 10,000-message maildrop, extra',
+        `${extra.toFixed(1)} ms`,
+        '< 50 ms beyond the hash',
+        extra < 50,
+        `median of 11: ${median(full).toFixed(0)} ms vs ${median(empty).toFixed(0)} ms for an empty maildrop (argon2 dominates; noise is ± tens of ms on a busy machine)`,
+      );
     }
 
     // --- 3. RETR of a 50 MiB message: throughput, then 4 clients at once with memory growth
@@ -231,7 +257,13 @@ async function main() {
       }
       const best = runs.reduce((a, b) => (a.n / a.dt > b.n / b.dt ? a : b));
       const mbps = best.n / best.dt / 1e6;
-      figure('RETR 50 MiB, one client', `${mbps.toFixed(0)} MB/s`, '≥ 700 MB/s (Dovecot 719)', mbps >= 700, `best of 3 (${runs.map((r) => (r.n / r.dt / 1e6).toFixed(0)).join(', ')}); one binary COPY of substring() rows per message; PostgreSQL (TOAST reads, COPY) and the server share 2 cores`);
+      figure(
+        'RETR 50 MiB, one client',
+        `${mbps.toFixed(0)} MB/s`,
+        '≥ 700 MB/s (Dovecot 719)',
+        mbps >= 700,
+        `best of 3 (${runs.map((r) => (r.n / r.dt / 1e6).toFixed(0)).join(', ')}); one binary COPY of substring() rows per message; PostgreSQL (TOAST reads, COPY) and the server share 2 cores`,
+      );
 
       // Memory: a fresh server process, so nothing earlier in this benchmark (the single-client runs above, argon2's
       // 64 MiB per verification) is already in its footprint and hides the growth. One small RETR warms the code path
@@ -280,8 +312,20 @@ async function main() {
       const mb = (x: number) => (x / 1e6).toFixed(1);
       const detail = (r: typeof warm) =>
         `peak PSS ${(r.base / MiB).toFixed(0)} → ${(r.peak / MiB).toFixed(0)} MiB; V8 heap ${mb(r.heapBase.heap)} → ${mb(r.heapDuring.heap)} MB, Buffers ${mb(r.heapBase.external)} → ${mb(r.heapDuring.external)} MB mid-transfer; aggregate ${r.mbps.toFixed(0)} MB/s`;
-      figure('RETR 50 MiB × 4 clients, growth, 1st burst', `${fresh.growth.toFixed(1)} MB`, 'report', undefined, `fresh process: includes one-off costs (optimised code, new pool connections); ${detail(fresh)}`);
-      figure('RETR 50 MiB × 4 clients, server memory growth', `${warm.growth.toFixed(1)} MB`, '< 20 MB', warm.growth < 20, `the same burst again on that server; ${detail(warm)}`);
+      figure(
+        'RETR 50 MiB × 4 clients, growth, 1st burst',
+        `${fresh.growth.toFixed(1)} MB`,
+        'report',
+        undefined,
+        `fresh process: includes one-off costs (optimised code, new pool connections); ${detail(fresh)}`,
+      );
+      figure(
+        'RETR 50 MiB × 4 clients, server memory growth',
+        `${warm.growth.toFixed(1)} MB`,
+        '< 20 MB',
+        warm.growth < 20,
+        `the same burst again on that server; ${detail(warm)}`,
+      );
     }
 
     // --- 4. 16 concurrent clients: login, RETR 20 × 100 KB, QUIT
@@ -306,7 +350,13 @@ async function main() {
         );
       }
       const dt = (performance.now() - t0) / 1000;
-      figure('16 clients × (login, 20 × RETR 100 KB, QUIT)', `${(sessions / dt).toFixed(1)} sessions/s`, 'report', undefined, `${(octets / dt / 1e6).toFixed(1)} MB/s; ${sessions} sessions in ${dt.toFixed(1)} s, login (argon2) dominates`);
+      figure(
+        '16 clients × (login, 20 × RETR 100 KB, QUIT)',
+        `${(sessions / dt).toFixed(1)} sessions/s`,
+        'report',
+        undefined,
+        `${(octets / dt / 1e6).toFixed(1)} MB/s; ${sessions} sessions in ${dt.toFixed(1)} s, login (argon2) dominates`,
+      );
     }
     await prod.stop();
     servers.pop();
@@ -341,13 +391,27 @@ async function main() {
       }
       const after = pss(idle.pid);
       const growth = (after - base) / 1e6;
-      figure('2,000 idle logged-in sessions: alive', `${alive}/${clients.length}`, 'all stay up', alive === clients.length, `logged in within ${loginSecs.toFixed(1)} s`);
-      figure('2,000 idle logged-in sessions: memory growth', `${growth.toFixed(1)} MB`, '< 100 MB', growth < 100, `server PSS ${(base / MiB).toFixed(0)} → ${(after / MiB).toFixed(0)} MiB (${((after - base) / clients.length / 1024).toFixed(1)} KiB/session); Dovecot ≈ 1 GB`);
+      figure(
+        '2,000 idle logged-in sessions: alive',
+        `${alive}/${clients.length}`,
+        'all stay up',
+        alive === clients.length,
+        `logged in within ${loginSecs.toFixed(1)} s`,
+      );
+      figure(
+        '2,000 idle logged-in sessions: memory growth',
+        `${growth.toFixed(1)} MB`,
+        '< 100 MB',
+        growth < 100,
+        `server PSS ${(base / MiB).toFixed(0)} → ${(after / MiB).toFixed(0)} MiB (${((after - base) / clients.length / 1024).toFixed(1)} KiB/session); Dovecot ≈ 1 GB`,
+      );
       await Promise.all(clients.map((c) => c.quit()));
       await idle.stop();
       servers.pop();
     }
-    console.log(`\nPOP3 benchmark finished in ${((Date.now() - started) / 1000).toFixed(0)} s (load average now ${os.loadavg()[0]!.toFixed(1)})`);
+    console.log(
+      `\nPOP3 benchmark finished in ${((Date.now() - started) / 1000).toFixed(0)} s (load average now ${os.loadavg()[0]!.toFixed(1)})`,
+    );
   } finally {
     for (const s of servers) s.proc.kill('SIGKILL');
     await prisma.$disconnect();

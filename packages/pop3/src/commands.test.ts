@@ -8,7 +8,18 @@ describe('command tables', () => {
   });
 
   it('TRANSACTION offers exactly the maildrop commands; no login or STLS once logged in', () => {
-    expect(Object.keys(TRANSACTION_COMMANDS).sort()).toEqual(['CAPA', 'DELE', 'LIST', 'NOOP', 'QUIT', 'RETR', 'RSET', 'STAT', 'TOP', 'UIDL']);
+    expect(Object.keys(TRANSACTION_COMMANDS).sort()).toEqual([
+      'CAPA',
+      'DELE',
+      'LIST',
+      'NOOP',
+      'QUIT',
+      'RETR',
+      'RSET',
+      'STAT',
+      'TOP',
+      'UIDL',
+    ]);
   });
 
   it('QUIT differs by state (only TRANSACTION enters UPDATE)', () => {

@@ -70,7 +70,10 @@ async function login(s: Pop3Session, login: string, password: string): Promise<v
       result = auth.status;
       s.log.info({ login }, auth.status === 'throttled' ? 'login refused: throttled' : 'login failed');
       s.authFailures++;
-      const reply = auth.status === 'throttled' ? `-ERR [SYS/TEMP] Too many failed logins, try again in ${auth.retryAfterSeconds} seconds.` : AUTH_FAILED;
+      const reply =
+        auth.status === 'throttled'
+          ? `-ERR [SYS/TEMP] Too many failed logins, try again in ${auth.retryAfterSeconds} seconds.`
+          : AUTH_FAILED;
       if (s.authFailures >= MAX_AUTH_FAILURES_PER_CONNECTION) {
         await s.reply(`${reply.replace(/\.$/, '')}. Too many failures, disconnecting.`);
         s.close();
@@ -111,7 +114,8 @@ async function login(s: Pop3Session, login: string, password: string): Promise<v
     // EXPIRE n (n > 0): the retention clock starts at delivery (RFC 2449 §6.7 allows it); expired mail goes before the snapshot.
     if (policy.retentionDays !== null && policy.retentionDays > 0) {
       const expired = await store.expireMessages(maildrop.id, s.lease.session, policy.retentionDays);
-      if (expired.deleted > 0) s.log.info({ deleted: expired.deleted, octets: expired.bytes, days: policy.retentionDays }, 'expired messages');
+      if (expired.deleted > 0)
+        s.log.info({ deleted: expired.deleted, octets: expired.bytes, days: policy.retentionDays }, 'expired messages');
     }
     const messages = await store.listMessages(maildrop.id);
     await store.recordLogin(maildrop.id, s.ip);
@@ -259,7 +263,10 @@ const list: CommandHandler = async (s, args) => {
     return;
   }
   const v = visible(s);
-  await s.replyMulti(`+OK ${v.length} messages:`, v.map((m) => `${m.n} ${m.msg.size}`));
+  await s.replyMulti(
+    `+OK ${v.length} messages:`,
+    v.map((m) => `${m.n} ${m.msg.size}`),
+  );
 };
 
 const uidl: CommandHandler = async (s, args) => {
@@ -270,7 +277,10 @@ const uidl: CommandHandler = async (s, args) => {
     if (m) await s.reply(`+OK ${m.n} ${m.msg.uidl}`);
     return;
   }
-  await s.replyMulti('+OK', visible(s).map((m) => `${m.n} ${m.msg.uidl}`));
+  await s.replyMulti(
+    '+OK',
+    visible(s).map((m) => `${m.n} ${m.msg.uidl}`),
+  );
 };
 
 /** Streams a message (or TOP's cut of it) from storage through dot-stuffing, one chunk at a time with backpressure. */
@@ -295,7 +305,10 @@ async function sendMessage(s: Pop3Session, msg: MessageInfo, status: string, top
   // (POP3_RETR_MIN_BYTES_PER_SEC) the connection is cut. Nothing is deleted: that needs QUIT.
   const { retrMinBytesPerSec, retrRateWindowMs } = s.ctx.config;
   const guard = new MinRateGuard(retrMinBytesPerSec, retrRateWindowMs, (moved) => {
-    s.log.info({ octets: moved, windowMs: retrRateWindowMs, minBytesPerSec: retrMinBytesPerSec }, 'download below the minimum rate: disconnecting');
+    s.log.info(
+      { octets: moved, windowMs: retrRateWindowMs, minBytesPerSec: retrMinBytesPerSec },
+      'download below the minimum rate: disconnecting',
+    );
     metrics.slowTransfersCut.inc();
     s.destroy();
   });

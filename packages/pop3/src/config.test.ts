@@ -17,7 +17,8 @@ describe('POP3 environment', () => {
     expect(configFromEnv(parsePop3Env({})).proxyTrusted?.none).toBe(true);
     const t = configFromEnv(parsePop3Env({ POP3_PROXY_TRUSTED: '10.0.0.0/8, 2001:db8::1' })).proxyTrusted!;
     expect([t.has('10.1.2.3'), t.has('2001:db8::1'), t.has('192.0.2.1')]).toEqual([true, true, false]);
-    for (const bad of ['10.0.0.0/40', 'lb.example.com', '*']) expect(() => parsePop3Env({ POP3_PROXY_TRUSTED: bad }), bad).toThrow(ConfigError);
+    for (const bad of ['10.0.0.0/40', 'lb.example.com', '*'])
+      expect(() => parsePop3Env({ POP3_PROXY_TRUSTED: bad }), bad).toThrow(ConfigError);
   });
 
   it('reads the named limits', () => {
@@ -35,9 +36,23 @@ describe('POP3 environment', () => {
         POP3_THROTTLE_MAX_SLEEP_MS: '500',
       }),
     );
-    expect(c).toMatchObject({ maxConnections: 7, maxConnectionsPerIp: 3, loginDelaySeconds: 900, idleTimeoutMs: 1_800_000, authTimeoutMs: 30_000, maxLineOctets: 1024, maxBadCommands: 5, allowPlaintextAuth: true, metricsPort: 0, throttleMaxSleepMs: 500 });
+    expect(c).toMatchObject({
+      maxConnections: 7,
+      maxConnectionsPerIp: 3,
+      loginDelaySeconds: 900,
+      idleTimeoutMs: 1_800_000,
+      authTimeoutMs: 30_000,
+      maxLineOctets: 1024,
+      maxBadCommands: 5,
+      allowPlaintextAuth: true,
+      metricsPort: 0,
+      throttleMaxSleepMs: 500,
+    });
     expect(configFromEnv(parsePop3Env({})).throttleMaxSleepMs).toBe(3_000);
-    expect(argon2Params(parsePop3Env({ ARGON2_MAX_CONCURRENT: '2', ARGON2_MAX_QUEUE: '5' }))).toMatchObject({ maxConcurrent: 2, maxQueue: 5 });
+    expect(argon2Params(parsePop3Env({ ARGON2_MAX_CONCURRENT: '2', ARGON2_MAX_QUEUE: '5' }))).toMatchObject({
+      maxConcurrent: 2,
+      maxQueue: 5,
+    });
   });
 
   it('POP3_EXPIRE_DAYS: never by default, 0 (deleted once retrieved) or days; anything else names the variable', () => {
@@ -51,7 +66,7 @@ describe('POP3 environment', () => {
     }
   });
 
-  it('refuses an idle timeout under RFC 1939\'s 10 minutes and names the variable', () => {
+  it("refuses an idle timeout under RFC 1939's 10 minutes and names the variable", () => {
     expect(() => parsePop3Env({ POP3_IDLE_TIMEOUT_S: '60' })).toThrow(ConfigError);
     expect(() => parsePop3Env({ POP3_IDLE_TIMEOUT_S: '60' })).toThrow(/POP3_IDLE_TIMEOUT_S/);
     expect(() => parsePop3Env({ POP3_ALLOW_PLAINTEXT_AUTH: 'maybe' })).toThrow(/POP3_ALLOW_PLAINTEXT_AUTH/);
@@ -77,7 +92,12 @@ describe('POP3 environment', () => {
       POP3_STREAM_CONNECTIONS: '3',
       POP3_DB_ACQUIRE_TIMEOUT_MS: '250',
     });
-    expect(configFromEnv(set)).toMatchObject({ networkPrefixes: { ipv4Prefix: 24, ipv6Prefix: 56 }, authDeadlineMs: 30_000, retrMinBytesPerSec: 0, retrRateWindowMs: 10_000 });
+    expect(configFromEnv(set)).toMatchObject({
+      networkPrefixes: { ipv4Prefix: 24, ipv6Prefix: 56 },
+      authDeadlineMs: 30_000,
+      retrMinBytesPerSec: 0,
+      retrRateWindowMs: 10_000,
+    });
     expect(databaseOptionsFromEnv(set)).toEqual({ connections: 8, streamConnections: 3, acquireTimeoutMs: 250 });
     expect(() => parsePop3Env({ POP3_IPV6_PREFIX: '129' })).toThrow(/POP3_IPV6_PREFIX/);
     expect(() => parsePop3Env({ POP3_IPV4_PREFIX: '0' })).toThrow(/POP3_IPV4_PREFIX/);

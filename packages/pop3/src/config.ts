@@ -1,5 +1,13 @@
 import {
-  argon2Params, baseEnvSchema, boolSchema, nonNegativeIntSchema, parseEnv, pop3PolicyDefaults, pop3PolicyEnvShape, portSchema, positiveIntSchema,
+  argon2Params,
+  baseEnvSchema,
+  boolSchema,
+  nonNegativeIntSchema,
+  parseEnv,
+  pop3PolicyDefaults,
+  pop3PolicyEnvShape,
+  portSchema,
+  positiveIntSchema,
 } from '@mailroom/runtime';
 import { trustedSourcesEnvSchema, type NetworkKeyOptions, type TrustedProxies } from '@mailroom/core';
 
@@ -19,7 +27,9 @@ export const pop3EnvSchema = baseEnvSchema.extend({
   /** Operator defaults of LOGIN-DELAY and EXPIRE (RFC 2449); domains and mailboxes override them. */
   ...pop3PolicyEnvShape,
   /** Autologout timer once logged in (TRANSACTION state); RFC 1939 requires at least 600 s. */
-  POP3_IDLE_TIMEOUT_S: positiveIntSchema.min(MIN_IDLE_TIMEOUT_S, `must be at least ${MIN_IDLE_TIMEOUT_S} (RFC 1939)`).default(MIN_IDLE_TIMEOUT_S),
+  POP3_IDLE_TIMEOUT_S: positiveIntSchema
+    .min(MIN_IDLE_TIMEOUT_S, `must be at least ${MIN_IDLE_TIMEOUT_S} (RFC 1939)`)
+    .default(MIN_IDLE_TIMEOUT_S),
   /** Idle timer before login (AUTHORIZATION state). */
   POP3_AUTH_TIMEOUT_S: positiveIntSchema.default(60),
   /** Absolute time from connect to a successful login; commands (CAPA, NOOP, failed logins) do not extend it. */
@@ -118,7 +128,11 @@ export interface Pop3DatabaseOptions {
 }
 
 export function databaseOptionsFromEnv(env: Pop3Env): Pop3DatabaseOptions {
-  return { connections: env.POP3_DB_CONNECTIONS, streamConnections: env.POP3_STREAM_CONNECTIONS, acquireTimeoutMs: env.POP3_DB_ACQUIRE_TIMEOUT_MS };
+  return {
+    connections: env.POP3_DB_CONNECTIONS,
+    streamConnections: env.POP3_STREAM_CONNECTIONS,
+    acquireTimeoutMs: env.POP3_DB_ACQUIRE_TIMEOUT_MS,
+  };
 }
 
 export function parsePop3Env(env: NodeJS.ProcessEnv = process.env): Pop3Env {

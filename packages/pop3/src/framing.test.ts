@@ -95,14 +95,14 @@ describe('DotStuffer', () => {
   it('stuffs byte-exactly whatever the chunking: dots at chunk borders, CRLF split, all-dot lines, no final CRLF', () => {
     const reference = (data: string) => data.replace(/(^|\n)\./g, '$1..');
     let seed = 7;
-    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
     const alphabet = ['.', '.', '\r\n', '\n', 'a', 'xyz', '\r', '..'];
     for (let round = 0; round < 200; round++) {
       let data = '';
       while (data.length < 3000) data += alphabet[rnd(alphabet.length)];
       if (round % 3 === 0) data = '.\r\n'.repeat(500) + data; // every line a lone dot: the output outgrows 1/64
       const chunks: string[] = [];
-      for (let at = 0; at < data.length; ) {
+      for (let at = 0; at < data.length;) {
         const n = 1 + rnd(round % 2 ? 7 : 900);
         chunks.push(data.slice(at, at + n));
         at += n;

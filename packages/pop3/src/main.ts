@@ -18,9 +18,15 @@ await runService({
     const { prisma } = db;
     const hasher = createPasswordHasher(argon2Params(env));
     // The dummy verification for unknown logins costs what the stored hashes cost, even after ARGON2_* changed.
-    await sampleStoredHashParams(prisma, hasher).catch((err: Error) => logger.warn({ err: err.message }, 'could not sample stored password hashes'));
+    await sampleStoredHashParams(prisma, hasher).catch((err: Error) =>
+      logger.warn({ err: err.message }, 'could not sample stored password hashes'),
+    );
     const secret = await loadServerSecret(env.MAILROOM_SECRET, env.MAILROOM_DATA_DIR);
-    const store = createPop3Store(db, { hasher, throttle: new AuthThrottle(prisma, secret), requireAppPasswords: env.POP3_REQUIRE_APP_PASSWORDS });
+    const store = createPop3Store(db, {
+      hasher,
+      throttle: new AuthThrottle(prisma, secret),
+      requireAppPasswords: env.POP3_REQUIRE_APP_PASSWORDS,
+    });
     const material = await loadTlsMaterial({
       certFile: env.TLS_CERT_FILE,
       keyFile: env.TLS_KEY_FILE,

@@ -21,9 +21,19 @@ export function createPop3Metrics(opts: { registry?: Registry; defaultMetrics?: 
   const registers = [registry];
   return {
     registry,
-    connectionsTotal: new Counter({ name: 'mailroom_pop3_connections_total', help: 'Accepted POP3 connections', labelNames: ['port'], registers }),
+    connectionsTotal: new Counter({
+      name: 'mailroom_pop3_connections_total',
+      help: 'Accepted POP3 connections',
+      labelNames: ['port'],
+      registers,
+    }),
     connectionsActive: new Gauge({ name: 'mailroom_pop3_connections_active', help: 'Open POP3 connections', registers }),
-    connectionsRejected: new Counter({ name: 'mailroom_pop3_connections_rejected_total', help: 'Connections refused by a limit', labelNames: ['reason'], registers }),
+    connectionsRejected: new Counter({
+      name: 'mailroom_pop3_connections_rejected_total',
+      help: 'Connections refused by a limit',
+      labelNames: ['reason'],
+      registers,
+    }),
     logins: new Counter({ name: 'mailroom_pop3_logins_total', help: 'Login attempts by result', labelNames: ['result'], registers }),
     authDuration: new Histogram({
       name: 'mailroom_pop3_auth_duration_seconds',
@@ -34,7 +44,11 @@ export function createPop3Metrics(opts: { registry?: Registry; defaultMetrics?: 
     commands: new Counter({ name: 'mailroom_pop3_commands_total', help: 'Commands handled', labelNames: ['command'], registers }),
     retrievedOctets: new Counter({ name: 'mailroom_pop3_retrieved_octets_total', help: 'Message octets sent by RETR and TOP', registers }),
     deletedMessages: new Counter({ name: 'mailroom_pop3_deleted_messages_total', help: 'Messages deleted at QUIT', registers }),
-    slowTransfersCut: new Counter({ name: 'mailroom_pop3_slow_transfers_cut_total', help: 'RETR/TOP connections cut below POP3_RETR_MIN_BYTES_PER_SEC', registers }),
+    slowTransfersCut: new Counter({
+      name: 'mailroom_pop3_slow_transfers_cut_total',
+      help: 'RETR/TOP connections cut below POP3_RETR_MIN_BYTES_PER_SEC',
+      registers,
+    }),
     sessionsLoggedIn: new Gauge({ name: 'mailroom_pop3_sessions_logged_in', help: 'Sessions in TRANSACTION state', registers }),
   };
 }

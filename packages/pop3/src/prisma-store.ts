@@ -1,10 +1,22 @@
 import {
-  authenticateMailbox, recordAppPasswordUse, removeStoredMessages, type AuthThrottle, type PasswordHasher, type StoredMessageSelection,
+  authenticateMailbox,
+  recordAppPasswordUse,
+  removeStoredMessages,
+  type AuthThrottle,
+  type PasswordHasher,
+  type StoredMessageSelection,
 } from '@mailroom/core';
 import type { PgPool, PrismaClient } from '@mailroom/db';
 import { storedMessageCopySql, streamCopyRows } from '@mailroom/db';
 import {
-  LockLostError, MessageGoneError, type AuthAttempt, type AuthOutcome, type CommitResult, type LeaseOwner, type MaildropStore, type MessageInfo,
+  LockLostError,
+  MessageGoneError,
+  type AuthAttempt,
+  type AuthOutcome,
+  type CommitResult,
+  type LeaseOwner,
+  type MaildropStore,
+  type MessageInfo,
   type ReadMessageOptions,
 } from './store.ts';
 
@@ -71,7 +83,10 @@ export class PrismaMaildropStore implements MaildropStore {
     const r = await this.throttle.attempt({ ...attempt, login, password }, async (account) => {
       // The main password and every app password of the mailbox share the account's throttle count and its
       // "same wrong password repeated" memory (both keyed on the canonical address).
-      const a = await authenticateMailbox(this.prisma, this.hasher, account, password, { service: 'pop3', requireAppPasswordsDefault: this.requireAppPasswords });
+      const a = await authenticateMailbox(this.prisma, this.hasher, account, password, {
+        service: 'pop3',
+        requireAppPasswordsDefault: this.requireAppPasswords,
+      });
       return { passwordOk: a.status !== 'invalid', value: a };
     });
     if (r.status !== 'ok') return r;
@@ -118,7 +133,9 @@ export class PrismaMaildropStore implements MaildropStore {
   }
 
   async lockHolder(maildropId: string): Promise<string | undefined> {
-    const rows = await this.prisma.$queryRaw<{ holder: string }[]>`SELECT holder FROM maildrop_leases WHERE mailbox_id = ${maildropId}::uuid`;
+    const rows = await this.prisma.$queryRaw<
+      { holder: string }[]
+    >`SELECT holder FROM maildrop_leases WHERE mailbox_id = ${maildropId}::uuid`;
     return rows[0]?.holder;
   }
 
@@ -149,8 +166,9 @@ export class PrismaMaildropStore implements MaildropStore {
   private textTransfer: Promise<boolean> | undefined;
 
   private canUseTextTransfer(): Promise<boolean> {
-    this.textTransfer ??= this.prisma
-      .$queryRaw<{ enc: string }[]>`SELECT pg_encoding_to_char(encoding) AS enc FROM pg_database WHERE datname = current_database()`
+    this.textTransfer ??= this.prisma.$queryRaw<
+      { enc: string }[]
+    >`SELECT pg_encoding_to_char(encoding) AS enc FROM pg_database WHERE datname = current_database()`
       .then((r) => r[0]?.enc === 'UTF8')
       .catch((err) => {
         this.textTransfer = undefined;
@@ -178,7 +196,9 @@ export class PrismaMaildropStore implements MaildropStore {
   }
 
   readMessage(maildropId: string, message: MessageInfo, options: ReadMessageOptions = {}): AsyncIterable<Buffer> {
-    return this.pool ? this.copyMessage(this.pool, maildropId, message, options.reuseChunks ?? false) : this.fetchMessage(maildropId, message);
+    return this.pool
+      ? this.copyMessage(this.pool, maildropId, message, options.reuseChunks ?? false)
+      : this.fetchMessage(maildropId, message);
   }
 
   /** One COPY per message: rows of `chunkOctets` (COPY_CHUNK_OCTETS by default) in order; no rows = the message is gone. */

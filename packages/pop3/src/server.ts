@@ -178,16 +178,19 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
   const plainServer = net.createServer({ pauseOnConnect: false }, (raw) => void onPlainConnection(raw));
   // The implicit-TLS port accepts plain TCP first (a load balancer's PROXY header precedes the TLS handshake), then hands
   // the connection to the TLS server (which never listens itself) by emitting 'connection'.
-  const tlsServer = tls.createServer({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2', handshakeTimeout: config.authTimeoutMs }, (socket) => {
-    for (const [raw, h] of handshaking) {
-      if (raw.remotePort === socket.remotePort && raw.remoteAddress === socket.remoteAddress) {
-        handshaking.delete(raw);
-        accept(socket, true, 'pop3s', h.ip, h.proxy);
-        return;
+  const tlsServer = tls.createServer(
+    { cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2', handshakeTimeout: config.authTimeoutMs },
+    (socket) => {
+      for (const [raw, h] of handshaking) {
+        if (raw.remotePort === socket.remotePort && raw.remoteAddress === socket.remoteAddress) {
+          handshaking.delete(raw);
+          accept(socket, true, 'pop3s', h.ip, h.proxy);
+          return;
+        }
       }
-    }
-    socket.destroy();
-  });
+      socket.destroy();
+    },
+  );
   tlsServer.on('tlsClientError', (err) => logger.debug({ err: err.message }, 'TLS handshake failed'));
   const tlsFront = net.createServer({ pauseOnConnect: false }, (raw) => void onTlsConnection(raw));
 
@@ -238,14 +241,22 @@ export function createPop3Server(deps: Pop3ServerDeps): Pop3Server {
       ports.pop3 = await listenOn(plainServer, config.port, config.host);
       if (config.tlsPort !== null) ports.pop3s = await listenOn(tlsFront, config.tlsPort, config.host);
       if (ops) ports.metrics = await ops.listen();
-      renewTimer = setInterval(() => {
-        const abandoned = ctx.abandonedLeases;
-        store.renewLocks(holder, config.leaseTtlMs, [...abandoned.keys()]).catch((err) => logger.warn({ err: (err as Error).message }, 'lease renewal failed'));
-        // leases whose release failed: retry, so they go as soon as the database answers (else they expire)
-        for (const [session, maildropId] of abandoned) {
-          store.releaseLock(maildropId, session).then(() => abandoned.delete(session), () => undefined);
-        }
-      }, Math.max(250, Math.floor(config.leaseTtlMs / 3)));
+      renewTimer = setInterval(
+        () => {
+          const abandoned = ctx.abandonedLeases;
+          store
+            .renewLocks(holder, config.leaseTtlMs, [...abandoned.keys()])
+            .catch((err) => logger.warn({ err: (err as Error).message }, 'lease renewal failed'));
+          // leases whose release failed: retry, so they go as soon as the database answers (else they expire)
+          for (const [session, maildropId] of abandoned) {
+            store.releaseLock(maildropId, session).then(
+              () => abandoned.delete(session),
+              () => undefined,
+            );
+          }
+        },
+        Math.max(250, Math.floor(config.leaseTtlMs / 3)),
+      );
       renewTimer.unref();
       ready = true;
       return { ...ports };

@@ -4,7 +4,19 @@ import { accountKey, AuthThrottle, createAppPassword, revokeAppPassword, type Ac
 import type { PrismaClient } from '@mailroom/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrismaMaildropStore } from '../src/prisma-store.ts';
-import { createMaildrop, deliver, makeMessage, openPrisma, poolOf, Pop3TestClient, startServer, TEST_SECRET, testHasher, withServer, type TestServer } from './helpers.ts';
+import {
+  createMaildrop,
+  deliver,
+  makeMessage,
+  openPrisma,
+  poolOf,
+  Pop3TestClient,
+  startServer,
+  TEST_SECRET,
+  testHasher,
+  withServer,
+  type TestServer,
+} from './helpers.ts';
 
 const run = promisify(execFile);
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -37,7 +49,9 @@ print('+OK %d' % p.stat()[0]); p.quit()
 `;
 
 async function poplib(port: number, login: string, password: string): Promise<string> {
-  const { stdout } = await run('python3', ['-c', POPLIB], { env: { ...process.env, PORT: String(port), LOGIN: login, PASSWORD: password } });
+  const { stdout } = await run('python3', ['-c', POPLIB], {
+    env: { ...process.env, PORT: String(port), LOGIN: login, PASSWORD: password },
+  });
   return stdout.trim();
 }
 
@@ -66,7 +80,7 @@ async function mailboxWithTwoAppPasswords() {
 }
 
 describe.skipIf(!has('python3'))('app passwords through real POP3 clients', () => {
-  it("poplib signs in with each of two app passwords; revoking one refuses it and leaves the other; last use is recorded", async () => {
+  it('poplib signs in with each of two app passwords; revoking one refuses it and leaves the other; last use is recorded', async () => {
     const { md, phone, laptop } = await mailboxWithTwoAppPasswords();
     expect(await poplib(srv.port, md.address, phone.password)).toBe('+OK 1');
     expect(await poplib(srv.port, md.address, laptop.password)).toBe('+OK 1');
@@ -106,28 +120,47 @@ describe.skipIf(!has('python3'))('app passwords through real POP3 clients', () =
   it('app passwords required (mailbox setting, or the operator default): the main password is refused, app passwords work', async () => {
     const { md, laptop } = await mailboxWithTwoAppPasswords();
     await prisma.mailbox.update({ where: { id: md.mailboxId }, data: { pop3AppPasswordsRequired: true } });
-    expect(await poplib(srv.port, md.address, md.password)).toBe('-ERR [AUTH] This mailbox accepts only app passwords for POP3: create one in the Mailroom panel.');
+    expect(await poplib(srv.port, md.address, md.password)).toBe(
+      '-ERR [AUTH] This mailbox accepts only app passwords for POP3: create one in the Mailroom panel.',
+    );
     expect(await poplib(srv.port, md.address, laptop.password)).toBe('+OK 1');
     expect(await poplib(srv.port, md.address, 'wrong password')).toBe(AUTH_FAILED);
 
     const other = await mailboxWithTwoAppPasswords();
-    const store = new PrismaMaildropStore({ prisma, pool: poolOf(prisma), hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET), requireAppPasswords: true });
-    await withServer(prisma, {}, async (s) => {
-      expect(await poplib(s.port, other.md.address, other.md.password)).toMatch(/^-ERR \[AUTH\] This mailbox accepts only app passwords/);
-      expect(await poplib(s.port, other.md.address, other.phone.password)).toBe('+OK 1');
-      // A domain (or mailbox) that says false opts out of the operator default.
-      await prisma.domain.update({ where: { id: other.md.domainId }, data: { pop3AppPasswordsRequired: false } });
-      expect(await poplib(s.port, other.md.address, other.md.password)).toBe('+OK 1');
-    }, { store });
+    const store = new PrismaMaildropStore({
+      prisma,
+      pool: poolOf(prisma),
+      hasher: testHasher(),
+      throttle: new AuthThrottle(prisma, TEST_SECRET),
+      requireAppPasswords: true,
+    });
+    await withServer(
+      prisma,
+      {},
+      async (s) => {
+        expect(await poplib(s.port, other.md.address, other.md.password)).toMatch(/^-ERR \[AUTH\] This mailbox accepts only app passwords/);
+        expect(await poplib(s.port, other.md.address, other.phone.password)).toBe('+OK 1');
+        // A domain (or mailbox) that says false opts out of the operator default.
+        await prisma.domain.update({ where: { id: other.md.domainId }, data: { pop3AppPasswordsRequired: false } });
+        expect(await poplib(s.port, other.md.address, other.md.password)).toBe('+OK 1');
+      },
+      { store },
+    );
   });
 });
 
-describe('app passwords: throttling across all of a mailbox\'s passwords', () => {
+describe("app passwords: throttling across all of a mailbox's passwords", () => {
   it('distinct wrong guesses in either shape (main or app password, even with a real selector) count together', async () => {
     const { md, phone } = await mailboxWithTwoAppPasswords();
     const net = ownNetwork();
     const before = srv.delays.length;
-    const guesses = ['guess-main-1', `${phone.selector}-aaaa-bbbb-cccc-dddd-eeee`, 'guess-main-2', `${phone.selector}-ffff-gggg-hhhh-iiii-jjjj`, 'zzzz-zzzz-zzzz-zzzz-zzzz-zzzz'];
+    const guesses = [
+      'guess-main-1',
+      `${phone.selector}-aaaa-bbbb-cccc-dddd-eeee`,
+      'guess-main-2',
+      `${phone.selector}-ffff-gggg-hhhh-iiii-jjjj`,
+      'zzzz-zzzz-zzzz-zzzz-zzzz-zzzz',
+    ];
     for (const g of guesses) expect(await loginOnce(srv.port, md.address, g, net)).toBe(AUTH_FAILED);
     expect((await prisma.authThrottle.findUnique({ where: { key: accountKey(md.address) } }))?.failures).toBe(guesses.length);
     // Past the free attempts the server waited before verifying, whichever password was tried.

@@ -57,7 +57,15 @@ export interface TestMaildrop {
 /** An owner, a domain and one mailbox, all uniquely named. */
 export async function createMaildrop(
   prisma: PrismaClient,
-  opts: { password?: string; enabled?: boolean; domainActive?: boolean; loginDelaySeconds?: number | null; domainLoginDelaySeconds?: number | null; retentionDays?: number | null; mailboxRetentionDays?: number | null } = {},
+  opts: {
+    password?: string;
+    enabled?: boolean;
+    domainActive?: boolean;
+    loginDelaySeconds?: number | null;
+    domainLoginDelaySeconds?: number | null;
+    retentionDays?: number | null;
+    mailboxRetentionDays?: number | null;
+  } = {},
 ): Promise<TestMaildrop> {
   const password = opts.password ?? `pw-${randomBytes(6).toString('hex')}`;
   const name = uniqueName('p');
@@ -65,7 +73,14 @@ export async function createMaildrop(
   const localPart = 'user';
   const owner = await prisma.user.create({ data: { email: `owner@${domain}`, passwordHash: 'x', role: 'OWNER' } });
   const d = await prisma.domain.create({
-    data: { name: domain, ownerId: owner.id, active: opts.domainActive ?? true, loginDelaySeconds: opts.domainLoginDelaySeconds ?? null, retentionDays: opts.retentionDays ?? null, verifiedAt: new Date() },
+    data: {
+      name: domain,
+      ownerId: owner.id,
+      active: opts.domainActive ?? true,
+      loginDelaySeconds: opts.domainLoginDelaySeconds ?? null,
+      retentionDays: opts.retentionDays ?? null,
+      verifiedAt: new Date(),
+    },
   });
   const m = await prisma.mailbox.create({
     data: {
@@ -156,8 +171,14 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(prisma: PrismaClient, overrides: Partial<Pop3Config> = {}, opts: { store?: PrismaMaildropStore } = {}): Promise<TestServer> {
-  const store = opts.store ?? new PrismaMaildropStore({ prisma, pool: poolOf(prisma), hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET) });
+export async function startServer(
+  prisma: PrismaClient,
+  overrides: Partial<Pop3Config> = {},
+  opts: { store?: PrismaMaildropStore } = {},
+): Promise<TestServer> {
+  const store =
+    opts.store ??
+    new PrismaMaildropStore({ prisma, pool: poolOf(prisma), hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET) });
   const delays: number[] = [];
   const material = await testTls();
   const server = createPop3Server({

@@ -9,7 +9,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseUrl } from '@mailroom/db/testing';
 import { databaseOptionsFromEnv, parsePop3Env } from '../src/config.ts';
 import { createPop3Store, openPop3Database, type Pop3Database } from '../src/database.ts';
-import { createMaildrop, deliver, makeMessage, startServer, TEST_SECRET, testHasher, type StoredMessage, type TestMaildrop, type TestServer } from './helpers.ts';
+import {
+  createMaildrop,
+  deliver,
+  makeMessage,
+  startServer,
+  TEST_SECRET,
+  testHasher,
+  type StoredMessage,
+  type TestMaildrop,
+  type TestServer,
+} from './helpers.ts';
 
 const run = promisify(execFile);
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -27,7 +37,11 @@ beforeAll(async () => {
   db = openPop3Database(testDatabaseUrl(), databaseOptionsFromEnv(parsePop3Env({ DATABASE_URL: testDatabaseUrl() })), 'pop3-interop');
   prisma = db.prisma;
   db.streamPool.on('acquire', () => streamAcquired++);
-  const store = createPop3Store(db, { hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET), requireAppPasswords: false }, { chunkOctets: 777 });
+  const store = createPop3Store(
+    db,
+    { hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET), requireAppPasswords: false },
+    { chunkOctets: 777 },
+  );
   srv = await startServer(prisma, {}, { store });
 });
 afterAll(async () => {
@@ -41,8 +55,19 @@ async function filledMaildrop(): Promise<{ md: TestMaildrop; msgs: StoredMessage
   const msgs = [
     await deliver(prisma, md.mailboxId, makeMessage({ subject: 'plain' })),
     await deliver(prisma, md.mailboxId, makeMessage({ subject: 'dots', body: '.\r\n..\r\n.leading dot\r\nmiddle . dot\r\n.\r\nend\r\n' })),
-    await deliver(prisma, md.mailboxId, Buffer.concat([Buffer.from('Subject: 8bit\r\nContent-Transfer-Encoding: 8bit\r\n\r\n'), Buffer.from('Grüße, naïve café — ✓\r\n', 'utf8')])),
-    await deliver(prisma, md.mailboxId, makeMessage({ subject: 'big', body: `${'x'.repeat(998)}\r\n${`${'abcdefghij'.repeat(7)}\r\n`.repeat(4000)}` })),
+    await deliver(
+      prisma,
+      md.mailboxId,
+      Buffer.concat([
+        Buffer.from('Subject: 8bit\r\nContent-Transfer-Encoding: 8bit\r\n\r\n'),
+        Buffer.from('Grüße, naïve café — ✓\r\n', 'utf8'),
+      ]),
+    ),
+    await deliver(
+      prisma,
+      md.mailboxId,
+      makeMessage({ subject: 'big', body: `${'x'.repeat(998)}\r\n${`${'abcdefghij'.repeat(7)}\r\n`.repeat(4000)}` }),
+    ),
   ];
   return { md, msgs };
 }
@@ -77,7 +102,13 @@ describe("Python's poplib", () => {
       const { md, msgs } = await filledMaildrop();
       const acquiredBefore = streamAcquired;
       const { stdout } = await run('python3', ['-c', POPLIB], {
-        env: { ...process.env, MODE: mode, PORT: String(mode === 'pop3s' ? srv.tlsPort : srv.port), LOGIN: md.address, PASSWORD: md.password },
+        env: {
+          ...process.env,
+          MODE: mode,
+          PORT: String(mode === 'pop3s' ? srv.tlsPort : srv.port),
+          LOGIN: md.address,
+          PASSWORD: md.password,
+        },
         maxBuffer: 64 * 1024 * 1024,
       });
       const out = JSON.parse(stdout);
@@ -120,7 +151,9 @@ describe.skipIf(!has('curl'))('curl', () => {
 
   it('gets a login error for a wrong password', async () => {
     const { md } = await filledMaildrop();
-    const r = await run('curl', ['-s', '-S', '-k', '--ssl-reqd', '-u', `${md.address}:wrong`, `pop3://127.0.0.1:${srv.port}/`]).catch((e) => e);
+    const r = await run('curl', ['-s', '-S', '-k', '--ssl-reqd', '-u', `${md.address}:wrong`, `pop3://127.0.0.1:${srv.port}/`]).catch(
+      (e) => e,
+    );
     expect(r.code).toBe(67); // CURLE_LOGIN_DENIED
   });
 });
@@ -154,7 +187,13 @@ describe.skipIf(!has('mpop'))('mpop', () => {
     );
     await run('mpop', ['-C', conf, '-q', 'test']);
     const files = readdirSync(path.join(dir, 'maildir', 'new'));
-    const got = files.map((f) => readFileSync(path.join(dir, 'maildir', 'new', f)).toString('latin1').replace(/\r\n/g, '\n')).sort();
+    const got = files
+      .map((f) =>
+        readFileSync(path.join(dir, 'maildir', 'new', f))
+          .toString('latin1')
+          .replace(/\r\n/g, '\n'),
+      )
+      .sort();
     expect(got).toEqual(msgs.map((m) => lf(m.raw)).sort());
     expect(await prisma.message.count({ where: { mailboxId: md.mailboxId } })).toBe(0);
     const mbx = await prisma.mailbox.findUniqueOrThrow({ where: { id: md.mailboxId } });
@@ -177,7 +216,9 @@ describe.skipIf(!has('fetchmail'))('fetchmail', () => {
     await run('fetchmail', ['-f', rc, '--invisible', '-s'], { env: { ...process.env, HOME: dir, FETCHMAILHOME: dir } }).catch((e) => {
       if (e.code !== 0) throw new Error(`fetchmail failed (${e.code}): ${e.stderr}`);
     });
-    const got = readdirSync(dir).filter((f) => f.startsWith('msg-')).map((f) => lf(readFileSync(path.join(dir, f))));
+    const got = readdirSync(dir)
+      .filter((f) => f.startsWith('msg-'))
+      .map((f) => lf(readFileSync(path.join(dir, f))));
     expect(got.length).toBe(msgs.length);
     // fetchmail prepends its own trace header; the stored message must follow it unchanged
     for (const m of msgs) expect(got.some((g) => g.endsWith(lf(m.raw)))).toBe(true);

@@ -57,7 +57,7 @@ describe('lease holder names', () => {
 });
 
 describe('leases of crashed POP3 processes on this machine', () => {
-  it('a login meeting a dead local holder\'s lease takes the maildrop at once; a live holder\'s lease still refuses', async () => {
+  it("a login meeting a dead local holder's lease takes the maildrop at once; a live holder's lease still refuses", async () => {
     const srv = await startServer(prisma);
     try {
       const dead = await createMaildrop(prisma);

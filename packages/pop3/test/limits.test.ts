@@ -98,7 +98,9 @@ describe('limits', () => {
       const c = await Pop3TestClient.connect(srv.port);
       expect(await c.line()).toMatch(/^-ERR \[SYS\/TEMP\] Too many connections/);
       await c.closed();
-      expect(await srv.server.metrics.registry.getSingleMetricAsString('mailroom_pop3_connections_rejected_total')).toMatch(/max_connections_per_ip"\} 1/);
+      expect(await srv.server.metrics.registry.getSingleMetricAsString('mailroom_pop3_connections_rejected_total')).toMatch(
+        /max_connections_per_ip"\} 1/,
+      );
       a.destroy();
       b.destroy();
     });
@@ -123,7 +125,9 @@ describe('limits', () => {
       b.destroy();
     });
     await withServer(prisma, { maxConnectionsPerIp: 2, networkPrefixes: { ipv4Prefix: 32, ipv6Prefix: 64 } }, async (srv) => {
-      const clients = await Promise.all(['127.0.0.2', '127.0.0.2', '127.0.0.3'].map((localAddress) => Pop3TestClient.connect(srv.port, { localAddress })));
+      const clients = await Promise.all(
+        ['127.0.0.2', '127.0.0.2', '127.0.0.3'].map((localAddress) => Pop3TestClient.connect(srv.port, { localAddress })),
+      );
       for (const c of clients) expect(await c.greeting()).toMatch(/^\+OK/);
       const d = await Pop3TestClient.connect(srv.port, { localAddress: '127.0.0.2' });
       expect(await d.line()).toMatch(/^-ERR \[SYS\/TEMP\] Too many connections/);

@@ -8,7 +8,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrismaMaildropStore } from '../src/prisma-store.ts';
 import { createPop3Server } from '../src/server.ts';
 import { testDatabaseUrl } from '@mailroom/db/testing';
-import { createMaildrop, cuttableProxy, deliver, eventually, makeMessage, openPrisma, poolOf, Pop3TestClient, startServer, TEST_SECRET, testConfig, testHasher, testTls, withServer } from './helpers.ts';
+import {
+  createMaildrop,
+  cuttableProxy,
+  deliver,
+  eventually,
+  makeMessage,
+  openPrisma,
+  poolOf,
+  Pop3TestClient,
+  startServer,
+  TEST_SECRET,
+  testConfig,
+  testHasher,
+  testTls,
+  withServer,
+} from './helpers.ts';
 
 let prisma: PrismaClient;
 
@@ -56,7 +71,12 @@ describe('database unavailable', () => {
   it('mid-session: RETR gets [SYS/TEMP] and the session goes on; QUIT then deletes nothing; the lease it could not release expires', async () => {
     const proxy = await cuttableProxy(testDatabaseUrl());
     const viaProxy = openPrisma(proxy.url);
-    const store = new PrismaMaildropStore({ prisma: viaProxy, pool: poolOf(viaProxy), hasher: testHasher(), throttle: new AuthThrottle(viaProxy, TEST_SECRET) });
+    const store = new PrismaMaildropStore({
+      prisma: viaProxy,
+      pool: poolOf(viaProxy),
+      hasher: testHasher(),
+      throttle: new AuthThrottle(viaProxy, TEST_SECRET),
+    });
     const srv = await startServer(prisma, { leaseTtlMs: 1500 }, { store });
     try {
       const md = await createMaildrop(prisma);
@@ -178,7 +198,13 @@ describe('logging', () => {
       },
     });
     const store = new PrismaMaildropStore({ prisma, hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET) });
-    const server = createPop3Server({ store, config: testConfig(), logger: pino({ level: 'trace' }, sink), tls: await testTls(), sleep: async () => undefined });
+    const server = createPop3Server({
+      store,
+      config: testConfig(),
+      logger: pino({ level: 'trace' }, sink),
+      tls: await testTls(),
+      sleep: async () => undefined,
+    });
     const { pop3 } = await server.listen();
     try {
       const md = await createMaildrop(prisma, { password: 'Sup3r-Secret-Passw0rd' });

@@ -4,7 +4,16 @@ import { promisify } from 'node:util';
 import { expireMessagesPastRetention } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMaildrop, deliver, makeMessage, openPrisma, Pop3TestClient, startServer, type TestMaildrop, type TestServer } from './helpers.ts';
+import {
+  createMaildrop,
+  deliver,
+  makeMessage,
+  openPrisma,
+  Pop3TestClient,
+  startServer,
+  type TestMaildrop,
+  type TestServer,
+} from './helpers.ts';
 
 const run = promisify(execFile);
 let prisma: PrismaClient;
@@ -22,7 +31,8 @@ afterAll(async () => {
 
 /** Runs a poplib script with `p` connected (plain, loopback) and LOGIN/PASSWORD in the environment; returns its JSON. */
 async function poplib(md: TestMaildrop, body: string): Promise<Record<string, unknown>> {
-  const script = String.raw`
+  const script =
+    String.raw`
 import json, os, poplib
 out = {}
 p = poplib.POP3('127.0.0.1', int(os.environ['PORT']))
@@ -35,8 +45,12 @@ def login():
         return e.args[0].decode()
 def caps():
     return sorted(' '.join([k] + v) for k, v in p.capa().items())
-` + body + '\nprint(json.dumps(out))\n';
-  const { stdout } = await run('python3', ['-c', script], { env: { ...process.env, PORT: String(srv.port), LOGIN: md.address, PASSWORD: md.password } });
+` +
+    body +
+    '\nprint(json.dumps(out))\n';
+  const { stdout } = await run('python3', ['-c', script], {
+    env: { ...process.env, PORT: String(srv.port), LOGIN: md.address, PASSWORD: md.password },
+  });
   return JSON.parse(stdout);
 }
 
@@ -53,7 +67,12 @@ async function unlocked(mailboxId: string): Promise<void> {
 describe('CAPA advertises what is enforced', () => {
   it('before login: the operator defaults tagged USER; after login: the exact values (mailbox → domain → default)', async () => {
     const inherits = await createMaildrop(prisma);
-    const own = await createMaildrop(prisma, { domainLoginDelaySeconds: 900, retentionDays: 10, loginDelaySeconds: 0, mailboxRetentionDays: 0 });
+    const own = await createMaildrop(prisma, {
+      domainLoginDelaySeconds: 900,
+      retentionDays: 10,
+      loginDelaySeconds: 0,
+      mailboxRetentionDays: 0,
+    });
     const byDomain = await createMaildrop(prisma, { domainLoginDelaySeconds: 900, retentionDays: 10 });
     // a mailbox's NEVER beats its domain's 10 days (and the default 45)
     const keeps = await createMaildrop(prisma, { domainLoginDelaySeconds: 900, retentionDays: 10, mailboxRetentionDays: -1 });

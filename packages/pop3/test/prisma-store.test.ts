@@ -19,7 +19,13 @@ const store = (chunkOctets?: number, prefetchChunks?: number) =>
 
 /** The COPY path main.ts uses (the pg pool under the Prisma client). */
 const copyStore = (chunkOctets?: number) =>
-  new PrismaMaildropStore({ prisma, pool: poolOf(prisma)!, hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET), chunkOctets });
+  new PrismaMaildropStore({
+    prisma,
+    pool: poolOf(prisma)!,
+    hasher: testHasher(),
+    throttle: new AuthThrottle(prisma, TEST_SECRET),
+    chunkOctets,
+  });
 
 async function readAll(s: PrismaMaildropStore, mailboxId: string, msg: { id: string; uid: number; uidl: string; size: number }) {
   const parts: Buffer[] = [];
@@ -38,7 +44,12 @@ describe('PrismaMaildropStore', () => {
     for (const raw of all) await deliver(prisma, md.mailboxId, raw);
     const list = await store().listMessages(md.mailboxId);
     expect(list.map((m) => m.size)).toEqual(all.map((r) => r.length));
-    for (const [chunk, prefetch] of [[1, 0], [7, 2], [4096, 3], [1 << 20, 1]] as const) {
+    for (const [chunk, prefetch] of [
+      [1, 0],
+      [7, 2],
+      [4096, 3],
+      [1 << 20, 1],
+    ] as const) {
       const s = store(chunk, prefetch);
       for (const [i, raw] of all.entries()) {
         if (chunk < 100 && raw.length > 1000) continue; // one query per few octets: keep it short
@@ -119,7 +130,11 @@ describe('PrismaMaildropStore', () => {
   it('leases: exclusive, renewable by holder, released by their session only, and taken over once expired', async () => {
     const md = await createMaildrop(prisma);
     const s = store();
-    const [h1a, h1b, h2] = [{ holder: 'h1', session: 's1a' }, { holder: 'h1', session: 's1b' }, { holder: 'h2', session: 's2' }];
+    const [h1a, h1b, h2] = [
+      { holder: 'h1', session: 's1a' },
+      { holder: 'h1', session: 's1b' },
+      { holder: 'h2', session: 's2' },
+    ];
     expect(await s.acquireLock(md.mailboxId, h1a, 60_000)).toBe(true);
     expect(await s.acquireLock(md.mailboxId, h2, 60_000)).toBe(false);
     expect(await s.acquireLock(md.mailboxId, h1b, 60_000)).toBe(false); // a second session of the same process too
@@ -139,7 +154,8 @@ describe('PrismaMaildropStore', () => {
   it('renewLocks leaves the leases of the sessions in `except` to expire and renews the others', async () => {
     const [kept, left] = [await createMaildrop(prisma), await createMaildrop(prisma)];
     const s = store();
-    for (const md of [kept, left]) expect(await s.acquireLock(md.mailboxId, { holder: 'h-except', session: md.mailboxId }, 60_000)).toBe(true);
+    for (const md of [kept, left])
+      expect(await s.acquireLock(md.mailboxId, { holder: 'h-except', session: md.mailboxId }, 60_000)).toBe(true);
     await prisma.maildropLease.updateMany({ where: { holder: 'h-except' }, data: { expiresAt: new Date(Date.now() - 1) } });
     await s.renewLocks('h-except', 60_000, [left.mailboxId]);
     const other = { holder: 'other', session: 'other' };

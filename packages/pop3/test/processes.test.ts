@@ -6,7 +6,17 @@ import { fileURLToPath } from 'node:url';
 import type { PrismaClient } from '@mailroom/db';
 import { testDatabaseUrl } from '@mailroom/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMaildrop, deliver, eventually, makeMessage, openPrisma, Pop3TestClient, startServer, TEST_ARGON2, type TestServer } from './helpers.ts';
+import {
+  createMaildrop,
+  deliver,
+  eventually,
+  makeMessage,
+  openPrisma,
+  Pop3TestClient,
+  startServer,
+  TEST_ARGON2,
+  type TestServer,
+} from './helpers.ts';
 
 const PKG = fileURLToPath(new URL('..', import.meta.url));
 

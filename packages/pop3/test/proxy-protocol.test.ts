@@ -25,7 +25,8 @@ afterAll(async () => {
 /** The load balancer is 127.0.0.1; plaintext USER/PASS is allowed, since proxied clients are not on loopback. */
 const behindProxy = { proxyTrusted: parseTrustedProxies('127.0.0.1/32'), proxyHeaderTimeoutMs: 400, allowPlaintextAuth: true };
 
-const v1 = (src: string, sport = 40000) => `PROXY ${src.includes(':') ? 'TCP6' : 'TCP4'} ${src} ${src.includes(':') ? '::1' : '127.0.0.1'} ${sport} 110\r\n`;
+const v1 = (src: string, sport = 40000) =>
+  `PROXY ${src.includes(':') ? 'TCP6' : 'TCP4'} ${src} ${src.includes(':') ? '::1' : '127.0.0.1'} ${sport} 110\r\n`;
 
 function v2(opts: { command?: 'PROXY' | 'LOCAL'; src?: string; sport?: number; tlv?: Buffer } = {}): Buffer {
   const sig = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
@@ -92,7 +93,11 @@ describe('PROXY protocol from a trusted load balancer', () => {
     const md = await createMaildrop(prisma);
     await withServer(prisma, behindProxy, async (srv) => {
       const c = await Pop3TestClient.connect(srv.port);
-      for (const part of [v2({ src: '192.0.2.1' }).subarray(0, 5), v2({ src: '192.0.2.1' }).subarray(5, 15), v2({ src: '192.0.2.1' }).subarray(15)]) {
+      for (const part of [
+        v2({ src: '192.0.2.1' }).subarray(0, 5),
+        v2({ src: '192.0.2.1' }).subarray(5, 15),
+        v2({ src: '192.0.2.1' }).subarray(15),
+      ]) {
         c.write(part);
         await new Promise((r) => setTimeout(r, 30));
       }
@@ -108,7 +113,7 @@ describe('PROXY protocol from a trusted load balancer', () => {
     });
   });
 
-  it('v2 LOCAL (the balancer\'s health check) keeps the peer address; v1 UNKNOWN too', async () => {
+  it("v2 LOCAL (the balancer's health check) keeps the peer address; v1 UNKNOWN too", async () => {
     const md = await createMaildrop(prisma);
     await withServer(prisma, behindProxy, async (srv) => {
       expect(await loginAndQuit(await viaHeader(srv, v2({ command: 'LOCAL' })), md)).toBe('127.0.0.1');
@@ -121,7 +126,10 @@ describe('PROXY protocol from a trusted load balancer', () => {
     const md = await createMaildrop(prisma);
     const msg = await deliver(prisma, md.mailboxId, makeMessage({ body: '.dot line\r\n' }));
     await withServer(prisma, behindProxy, async (srv) => {
-      for (const [src, coalesce] of [['203.0.113.50', false], ['203.0.113.51', true]] as const) {
+      for (const [src, coalesce] of [
+        ['203.0.113.50', false],
+        ['203.0.113.51', true],
+      ] as const) {
         const raw = net.connect({ port: srv.tlsPort, host: '127.0.0.1' });
         await new Promise((r) => raw.once('connect', r));
         if (coalesce) raw.cork();
@@ -159,13 +167,24 @@ describe.skipIf(!hasHaproxy)('behind a real HAProxy (send-proxy-v2, health check
       const port = await findFreePort();
       const dir = mkdtempSync(path.join(os.tmpdir(), 'pop3-haproxy-'));
       const cfg = path.join(dir, 'haproxy.cfg');
-      writeFileSync(cfg, [
-        'global', '  log stderr format raw local0 emerg',
-        'defaults', '  mode tcp', '  timeout connect 2s', '  timeout client 30s', '  timeout server 30s',
-        `listen pop3`, `  bind 127.0.0.1:${port}`, '  option tcp-check', '  tcp-check expect rstring ^\\+OK',
-        `  server s1 127.0.0.1:${srv.port} send-proxy-v2 check inter 200ms check-send-proxy source 127.0.0.1`,
-        '',
-      ].join('\n'));
+      writeFileSync(
+        cfg,
+        [
+          'global',
+          '  log stderr format raw local0 emerg',
+          'defaults',
+          '  mode tcp',
+          '  timeout connect 2s',
+          '  timeout client 30s',
+          '  timeout server 30s',
+          `listen pop3`,
+          `  bind 127.0.0.1:${port}`,
+          '  option tcp-check',
+          '  tcp-check expect rstring ^\\+OK',
+          `  server s1 127.0.0.1:${srv.port} send-proxy-v2 check inter 200ms check-send-proxy source 127.0.0.1`,
+          '',
+        ].join('\n'),
+      );
       const haproxy = spawn('haproxy', ['-db', '-f', cfg], { stdio: 'ignore' });
       try {
         const c = await eventually(() => Pop3TestClient.connect(port, { localAddress: '127.0.0.7' }).catch(() => undefined));

@@ -25,7 +25,9 @@ describe('quota warnings in the maildrop', () => {
   it('STAT/LIST are exact with a warning present; DELE of the warning leaves usage alone, DELE of mail gives its size back', async () => {
     const md = await createMaildrop(prisma);
     const mail = await deliver(prisma, md.mailboxId, makeMessage({ body: 'x'.repeat(3000) }));
-    const warning = Buffer.from('From: postmaster@x.example\r\nAuto-Submitted: auto-generated\r\nSubject: Your mailbox is 80% full\r\n\r\nwarning\r\n');
+    const warning = Buffer.from(
+      'From: postmaster@x.example\r\nAuto-Submitted: auto-generated\r\nSubject: Your mailbox is 80% full\r\n\r\nwarning\r\n',
+    );
     await storeWarning(md.mailboxId, warning);
     const usage = async () => {
       const m = await prisma.mailbox.findUniqueOrThrow({ where: { id: md.mailboxId } });

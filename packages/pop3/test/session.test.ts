@@ -30,7 +30,19 @@ describe('AUTHORIZATION', () => {
     const capa = await c.multi('CAPA');
     expect(capa.status).toMatch(/^\+OK/);
     const caps = capa.body.toString().trim().split('\r\n');
-    for (const cap of ['TOP', 'UIDL', 'USER', 'SASL PLAIN', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'STLS', 'EXPIRE NEVER USER', 'LOGIN-DELAY 0 USER', 'IMPLEMENTATION Mailroom']) {
+    for (const cap of [
+      'TOP',
+      'UIDL',
+      'USER',
+      'SASL PLAIN',
+      'RESP-CODES',
+      'AUTH-RESP-CODE',
+      'PIPELINING',
+      'STLS',
+      'EXPIRE NEVER USER',
+      'LOGIN-DELAY 0 USER',
+      'IMPLEMENTATION Mailroom',
+    ]) {
       expect(caps).toContain(cap);
     }
     expect(caps.some((x) => x.startsWith('APOP'))).toBe(false);
@@ -59,12 +71,18 @@ describe('AUTHORIZATION', () => {
 
   it('a mailbox of a pending (unverified) domain cannot log in: the right password gets the unknown-user answer', async () => {
     const md = await createMaildrop(prisma);
-    await prisma.domain.update({ where: { id: md.domainId }, data: { verifiedAt: null, verificationToken: 'f'.repeat(32), claimExpiresAt: new Date(Date.now() + 3_600_000) } });
+    await prisma.domain.update({
+      where: { id: md.domainId },
+      data: { verifiedAt: null, verificationToken: 'f'.repeat(32), claimExpiresAt: new Date(Date.now() + 3_600_000) },
+    });
     const c = await Pop3TestClient.connect(srv.port);
     await c.greeting();
     expect(await c.login(md.address, md.password)).toBe('-ERR [AUTH] Authentication failed.');
     c.destroy();
-    await prisma.domain.update({ where: { id: md.domainId }, data: { verifiedAt: new Date(), verificationToken: null, claimExpiresAt: null } });
+    await prisma.domain.update({
+      where: { id: md.domainId },
+      data: { verifiedAt: new Date(), verificationToken: null, claimExpiresAt: null },
+    });
     const d = await Pop3TestClient.connect(srv.port);
     await d.greeting();
     expect(await d.login(md.address, md.password)).toBe('+OK Logged in.');
@@ -156,7 +174,11 @@ describe('TRANSACTION', () => {
     const uidl = await c.multi('UIDL');
     expect(uidl.body.toString()).toBe(`1 ${m1.uidl}\r\n2 ${m2.uidl}\r\n3 ${m3.uidl}\r\n`);
     expect(await c.cmd('UIDL 3')).toBe(`+OK 3 ${m3.uidl}`);
-    for (const [n, m] of [[1, m1], [2, m2], [3, m3]] as const) {
+    for (const [n, m] of [
+      [1, m1],
+      [2, m2],
+      [3, m3],
+    ] as const) {
       const r = await c.multi(`RETR ${n}`);
       expect(r.status).toBe(`+OK ${m.raw.length} octets`);
       expect(r.body.equals(m.raw)).toBe(true);
@@ -186,7 +208,11 @@ describe('TRANSACTION', () => {
     const parts: string[] = ['Subject: rows\r\n\r\n'];
     let len = parts[0]!.length;
     // pad so that "\n" ends one row and "." starts the next, then "\r\n" ends a row and "." starts the next
-    for (const [boundary, tail] of [[row, '\n'], [2 * row, '\r\n'], [3 * row + 1, '\r\n.']] as const) {
+    for (const [boundary, tail] of [
+      [row, '\n'],
+      [2 * row, '\r\n'],
+      [3 * row + 1, '\r\n.'],
+    ] as const) {
       const pad = boundary - len - tail.length;
       parts.push('y'.repeat(pad) + tail);
       len += pad + tail.length;
@@ -247,7 +273,8 @@ describe('TRANSACTION', () => {
   it('DELE hides a message, RSET restores it, QUIT deletes and updates usage in one go', async () => {
     const md = await createMaildrop(prisma);
     const msgs = [];
-    for (let i = 0; i < 4; i++) msgs.push(await deliver(prisma, md.mailboxId, makeMessage({ subject: `m${i}`, body: 'x'.repeat(100 * (i + 1)) + '\r\n' })));
+    for (let i = 0; i < 4; i++)
+      msgs.push(await deliver(prisma, md.mailboxId, makeMessage({ subject: `m${i}`, body: 'x'.repeat(100 * (i + 1)) + '\r\n' })));
     const c = await loggedIn(md.address, md.password);
     expect(await c.cmd('DELE 2')).toMatch(/^\+OK/);
     expect(await c.cmd('DELE 2')).toMatch(/^-ERR/);
@@ -451,9 +478,11 @@ describe('one session per maildrop', () => {
     b.destroy();
   });
 
-  it('a crashed holder\'s expired lease does not block logins', async () => {
+  it("a crashed holder's expired lease does not block logins", async () => {
     const md = await createMaildrop(prisma);
-    await prisma.maildropLease.create({ data: { mailboxId: md.mailboxId, holder: 'crashed-host:1:dead', expiresAt: new Date(Date.now() - 1000) } });
+    await prisma.maildropLease.create({
+      data: { mailboxId: md.mailboxId, holder: 'crashed-host:1:dead', expiresAt: new Date(Date.now() - 1000) },
+    });
     const c = await loggedIn(md.address, md.password);
     const lease = await prisma.maildropLease.findUniqueOrThrow({ where: { mailboxId: md.mailboxId } });
     expect(lease.holder).toBe(srv.server.holder);
@@ -463,7 +492,9 @@ describe('one session per maildrop', () => {
   it('a live lease of another holder blocks; QUIT refuses to delete when the lease was taken over', async () => {
     const md = await createMaildrop(prisma);
     await deliver(prisma, md.mailboxId, makeMessage());
-    await prisma.maildropLease.create({ data: { mailboxId: md.mailboxId, holder: 'other-host:1:live', expiresAt: new Date(Date.now() + 60_000) } });
+    await prisma.maildropLease.create({
+      data: { mailboxId: md.mailboxId, holder: 'other-host:1:live', expiresAt: new Date(Date.now() + 60_000) },
+    });
     const c = await Pop3TestClient.connect(srv.port);
     await c.greeting();
     expect(await c.login(md.address, md.password)).toMatch(/^-ERR \[IN-USE\]/);
@@ -471,7 +502,10 @@ describe('one session per maildrop', () => {
     expect(await c.login(md.address, md.password)).toBe('+OK Logged in.');
     expect(await c.cmd('DELE 1')).toMatch(/^\+OK/);
     // an operator (or a bug) hands the maildrop to someone else: deletions must not be applied
-    await prisma.maildropLease.update({ where: { mailboxId: md.mailboxId }, data: { holder: 'other-host:1:live', session: 'other-session' } });
+    await prisma.maildropLease.update({
+      where: { mailboxId: md.mailboxId },
+      data: { holder: 'other-host:1:live', session: 'other-session' },
+    });
     expect(await c.cmd('QUIT')).toMatch(/^-ERR \[SYS\/TEMP\]/);
     expect(await prisma.message.count({ where: { mailboxId: md.mailboxId } })).toBe(1);
     await prisma.maildropLease.delete({ where: { mailboxId: md.mailboxId } });
@@ -479,7 +513,7 @@ describe('one session per maildrop', () => {
 });
 
 describe('the maildrop lease belongs to one session', () => {
-  it('two sessions of one process never both hold it, and a stale session can neither free nor act under a newer one\'s lease', async () => {
+  it("two sessions of one process never both hold it, and a stale session can neither free nor act under a newer one's lease", async () => {
     const md = await createMaildrop(prisma);
     await deliver(prisma, md.mailboxId, makeMessage());
     // a lease TTL far beyond the test, so no renewal runs while a lease is made to lapse by hand

@@ -4,7 +4,18 @@ import { testDatabaseUrl } from '@mailroom/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPop3Database, type Pop3Database } from '../src/database.ts';
 import { PrismaMaildropStore } from '../src/prisma-store.ts';
-import { createMaildrop, deliver, eventually, makeMessage, openPrisma, Pop3TestClient, TEST_SECRET, testHasher, withServer, type TestMaildrop } from './helpers.ts';
+import {
+  createMaildrop,
+  deliver,
+  eventually,
+  makeMessage,
+  openPrisma,
+  Pop3TestClient,
+  TEST_SECRET,
+  testHasher,
+  withServer,
+  type TestMaildrop,
+} from './helpers.ts';
 
 /**
  * Larger than what a client that stops reading lets through before the server's writes stall: on loopback the kernel
@@ -56,14 +67,23 @@ afterAll(async () => {
 });
 
 function productionStore(): PrismaMaildropStore {
-  return new PrismaMaildropStore({ prisma: db.prisma, pool: db.streamPool, hasher: testHasher(), throttle: new AuthThrottle(db.prisma, TEST_SECRET) });
+  return new PrismaMaildropStore({
+    prisma: db.prisma,
+    pool: db.streamPool,
+    hasher: testHasher(),
+    throttle: new AuthThrottle(db.prisma, TEST_SECRET),
+  });
 }
 
 describe('stalled downloads (a client that stops reading mid-RETR)', () => {
   it('200 sessions stalled mid-RETR of a large message: a new login still answers, and downloads beyond the stream share get [SYS/TEMP]', async () => {
     const stalled = await Promise.all(Array.from({ length: 200 }, () => createMaildrop(prisma)));
     const first = await deliver(prisma, stalled[0]!.mailboxId, largeMessage());
-    await copyMessageInto(prisma, first.id, stalled.slice(1).map((m) => m.mailboxId));
+    await copyMessageInto(
+      prisma,
+      first.id,
+      stalled.slice(1).map((m) => m.mailboxId),
+    );
     const victim = await createMaildrop(prisma);
     await deliver(prisma, victim.mailboxId, makeMessage({ subject: 'small' }));
 
@@ -110,7 +130,11 @@ describe('stalled downloads (a client that stops reading mid-RETR)', () => {
         expect(await c.cmd('DELE 2')).toMatch(/^\+OK/);
         c.socket.pause();
         c.write('RETR 1\r\n');
-        await eventually(async () => /mailroom_pop3_slow_transfers_cut_total 1/.test(await srv.server.metrics.registry.getSingleMetricAsString('mailroom_pop3_slow_transfers_cut_total')));
+        await eventually(async () =>
+          /mailroom_pop3_slow_transfers_cut_total 1/.test(
+            await srv.server.metrics.registry.getSingleMetricAsString('mailroom_pop3_slow_transfers_cut_total'),
+          ),
+        );
         c.socket.resume();
         await c.closed();
         expect(c.rest()).toMatch(/^\+OK \d+ octets\r\n/);

@@ -2,7 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountKey, attemptsAllowedWithin, AuthThrottle, createPasswordHasher, THROTTLE_FREE_FAILURES } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
 import { PrismaMaildropStore } from '../src/prisma-store.ts';
-import { createMaildrop, openPrisma, poolOf, Pop3TestClient, startServer, TEST_ARGON2, TEST_SECRET, withServer, type TestServer } from './helpers.ts';
+import {
+  createMaildrop,
+  openPrisma,
+  poolOf,
+  Pop3TestClient,
+  startServer,
+  TEST_ARGON2,
+  TEST_SECRET,
+  withServer,
+  type TestServer,
+} from './helpers.ts';
 
 let prisma: PrismaClient;
 let srv: TestServer;
@@ -40,7 +50,11 @@ async function loginOnce(port: number, user: string, password: string, localAddr
 }
 
 /** A server whose store has its own hasher, so the argon2 verifications it makes can be counted. */
-async function withCountingServer<T>(config: Parameters<typeof withServer>[1], hasherLimits: { maxConcurrent?: number; maxQueue?: number }, fn: (srv: TestServer, hasher: ReturnType<typeof createPasswordHasher>) => Promise<T>) {
+async function withCountingServer<T>(
+  config: Parameters<typeof withServer>[1],
+  hasherLimits: { maxConcurrent?: number; maxQueue?: number },
+  fn: (srv: TestServer, hasher: ReturnType<typeof createPasswordHasher>) => Promise<T>,
+) {
   const hasher = createPasswordHasher({ ...TEST_ARGON2, ...hasherLimits });
   const store = new PrismaMaildropStore({ prisma, pool: poolOf(prisma), hasher, throttle: new AuthThrottle(prisma, TEST_SECRET) });
   return withServer(prisma, config, (s) => fn(s, hasher), { store });
@@ -102,7 +116,13 @@ describe('brute-force throttling', () => {
   it('odd spellings of one mailbox share its count and are refused without a password check', async () => {
     await withCountingServer({ throttleMaxSleepMs: 0 }, {}, async (s, hasher) => {
       const md = await createMaildrop(prisma);
-      const spellings = [md.address.replace('@', '@\u00AD'), md.address.replace('.', '\u200B.'), ` ${md.address}`, md.address.replace('@', ' @'), `${md.localPart}@ｐ${md.domain.slice(1)}`];
+      const spellings = [
+        md.address.replace('@', '@\u00AD'),
+        md.address.replace('.', '\u200B.'),
+        ` ${md.address}`,
+        md.address.replace('@', ' @'),
+        `${md.localPart}@ｐ${md.domain.slice(1)}`,
+      ];
       const replies = [];
       const started = Date.now();
       // each from another network: only the account's count can stop them

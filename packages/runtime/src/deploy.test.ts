@@ -7,15 +7,26 @@ import { baseEnvSchema, pop3PolicyEnvShape } from './env.ts';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const compose = readFileSync(`${ROOT}docker-compose.yml`, 'utf8');
 const hasDockerCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
-const deployEnv = { ...process.env, POSTGRES_PASSWORD: 'p', MAILROOM_PUBLIC_HOST: 'mail.example.com', MAILROOM_SECRET: 's'.repeat(32), MAILROOM_ADMIN_EMAIL: 'admin@example.com' };
+const deployEnv = {
+  ...process.env,
+  POSTGRES_PASSWORD: 'p',
+  MAILROOM_PUBLIC_HOST: 'mail.example.com',
+  MAILROOM_SECRET: 's'.repeat(32),
+  MAILROOM_ADMIN_EMAIL: 'admin@example.com',
+};
 
 describe('docker-compose.yml', () => {
   it.runIf(hasDockerCompose)('is a valid compose file (docker-compose config -q)', () => {
-    expect(() => execFileSync('docker-compose', ['-f', `${ROOT}docker-compose.yml`, 'config', '-q'], { env: deployEnv, stdio: 'pipe' })).not.toThrow();
+    expect(() =>
+      execFileSync('docker-compose', ['-f', `${ROOT}docker-compose.yml`, 'config', '-q'], { env: deployEnv, stdio: 'pipe' }),
+    ).not.toThrow();
   });
 
   it.runIf(hasDockerCompose)('refuses to render without the required secrets', () => {
-    const r = spawnSync('docker-compose', ['-f', `${ROOT}docker-compose.yml`, 'config', '-q'], { env: { PATH: process.env.PATH }, encoding: 'utf8' });
+    const r = spawnSync('docker-compose', ['-f', `${ROOT}docker-compose.yml`, 'config', '-q'], {
+      env: { PATH: process.env.PATH },
+      encoding: 'utf8',
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/POSTGRES_PASSWORD|MAILROOM_/);
   });
@@ -34,7 +45,16 @@ describe('docker-compose.yml', () => {
   });
 
   it('only sets variables the services know', () => {
-    const known = new Set([...Object.keys(baseEnvSchema.shape), ...Object.keys(pop3PolicyEnvShape), 'POP3_METRICS_PORT', 'INGRESS_METRICS_PORT', 'WORKER_METRICS_PORT', 'MAILROOM_ADMIN_EMAIL', 'MAILROOM_ADMIN_PASSWORD', 'API_INTERNAL_URL']);
+    const known = new Set([
+      ...Object.keys(baseEnvSchema.shape),
+      ...Object.keys(pop3PolicyEnvShape),
+      'POP3_METRICS_PORT',
+      'INGRESS_METRICS_PORT',
+      'WORKER_METRICS_PORT',
+      'MAILROOM_ADMIN_EMAIL',
+      'MAILROOM_ADMIN_PASSWORD',
+      'API_INTERNAL_URL',
+    ]);
     const block = compose.slice(compose.indexOf('x-mailroom-env'), compose.indexOf('x-mailroom-service'));
     const names = [...block.matchAll(/^ {2}([A-Z0-9_]+):/gm)].map((m) => m[1]!);
     expect(names.length).toBeGreaterThan(10);

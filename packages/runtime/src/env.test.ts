@@ -1,12 +1,29 @@
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { baseEnvSchema, boolSchema, ConfigError, domainOnboardingConfig, parseEnv, sizeThreadPoolForArgon2, threadPoolSize } from './env.ts';
+import {
+  baseEnvSchema,
+  boolSchema,
+  ConfigError,
+  domainOnboardingConfig,
+  parseEnv,
+  sizeThreadPoolForArgon2,
+  threadPoolSize,
+} from './env.ts';
 
 describe('parseEnv', () => {
   it('applies the documented defaults', () => {
     const env = parseEnv(baseEnvSchema, {});
-    expect(env).toMatchObject({ MAILROOM_HOST: '127.0.0.1', METRICS_HOST: '127.0.0.1', WEB_PORT: 3000, API_PORT: 3001, POP3_PORT: 1110, POP3S_PORT: 1995, LMTP_PORT: 2424, SMTP_PORT: 2525 });
+    expect(env).toMatchObject({
+      MAILROOM_HOST: '127.0.0.1',
+      METRICS_HOST: '127.0.0.1',
+      WEB_PORT: 3000,
+      API_PORT: 3001,
+      POP3_PORT: 1110,
+      POP3S_PORT: 1995,
+      LMTP_PORT: 2424,
+      SMTP_PORT: 2525,
+    });
     expect(env.DATABASE_URL).toBeUndefined();
     expect(env.MAILROOM_DATA_DIR).toMatch(/\.mailroom$/);
   });
@@ -14,7 +31,12 @@ describe('parseEnv', () => {
   it('names every bad variable without echoing its value', () => {
     let err: unknown;
     try {
-      parseEnv(baseEnvSchema, { API_PORT: 'seventy', POP3_PORT: '70000', DATABASE_URL: 'mysql://secret-password@db', ARGON2_TIME_COST: '0' });
+      parseEnv(baseEnvSchema, {
+        API_PORT: 'seventy',
+        POP3_PORT: '70000',
+        DATABASE_URL: 'mysql://secret-password@db',
+        ARGON2_TIME_COST: '0',
+      });
     } catch (e) {
       err = e;
     }
@@ -62,12 +84,29 @@ describe('domain onboarding settings', () => {
       claimTtlHours: 72,
       dns: { servers: [], timeoutMs: 5000 },
     });
-    const set = parseEnv(baseEnvSchema, { MAILROOM_MX_HOST: 'mx.example.net', MAILROOM_WEB_HOST: 'panel.example.net', MAILROOM_DNS_SERVERS: '127.0.0.1:5353,[::1]:53', MAILROOM_DNS_TIMEOUT_MS: '300', DOMAIN_CLAIM_TTL_HOURS: '24' });
-    expect(domainOnboardingConfig(set)).toMatchObject({ mxHost: 'mx.example.net', mailHost: '127.0.0.1', webHost: 'panel.example.net', claimTtlHours: 24, dns: { servers: ['127.0.0.1:5353', '[::1]:53'], timeoutMs: 300 } });
+    const set = parseEnv(baseEnvSchema, {
+      MAILROOM_MX_HOST: 'mx.example.net',
+      MAILROOM_WEB_HOST: 'panel.example.net',
+      MAILROOM_DNS_SERVERS: '127.0.0.1:5353,[::1]:53',
+      MAILROOM_DNS_TIMEOUT_MS: '300',
+      DOMAIN_CLAIM_TTL_HOURS: '24',
+    });
+    expect(domainOnboardingConfig(set)).toMatchObject({
+      mxHost: 'mx.example.net',
+      mailHost: '127.0.0.1',
+      webHost: 'panel.example.net',
+      claimTtlHours: 24,
+      dns: { servers: ['127.0.0.1:5353', '[::1]:53'], timeoutMs: 300 },
+    });
   });
 
   it('refuse DNS servers given by name, bad ports and silly timeouts, naming the variable', () => {
-    for (const env of [{ MAILROOM_DNS_SERVERS: 'dns.google' }, { MAILROOM_DNS_SERVERS: '127.0.0.1:70000' }, { MAILROOM_DNS_TIMEOUT_MS: '0' }, { DOMAIN_CLAIM_TTL_HOURS: '0' }]) {
+    for (const env of [
+      { MAILROOM_DNS_SERVERS: 'dns.google' },
+      { MAILROOM_DNS_SERVERS: '127.0.0.1:70000' },
+      { MAILROOM_DNS_TIMEOUT_MS: '0' },
+      { DOMAIN_CLAIM_TTL_HOURS: '0' },
+    ]) {
       expect(() => parseEnv(baseEnvSchema, env)).toThrow(new RegExp(Object.keys(env)[0]!));
     }
   });

@@ -10,19 +10,22 @@ export class ConfigError extends Error {
 
 export const portSchema = z.coerce.number().int().min(0).max(65535);
 /** "1"/"true"/"yes"/"on" and "0"/"false"/"no"/"off". */
-export const boolSchema = z
-  .union([z.boolean(), z.string().trim().toLowerCase()])
-  .transform((v, ctx) => {
-    if (typeof v === 'boolean') return v;
-    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-    if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
-    ctx.addIssue({ code: 'custom', message: 'expected true/false' });
-    return z.NEVER;
-  });
+export const boolSchema = z.union([z.boolean(), z.string().trim().toLowerCase()]).transform((v, ctx) => {
+  if (typeof v === 'boolean') return v;
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+  ctx.addIssue({ code: 'custom', message: 'expected true/false' });
+  return z.NEVER;
+});
 export const positiveIntSchema = z.coerce.number().int().positive();
 export const nonNegativeIntSchema = z.coerce.number().int().min(0);
 /** An optional setting where an empty value means unset (as compose files pass `${VAR:-}`). */
-export const optionalStringSchema = z.string().trim().min(1).optional().or(z.literal('').transform(() => undefined));
+export const optionalStringSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .optional()
+  .or(z.literal('').transform(() => undefined));
 
 /** Shortest MAILROOM_SECRET accepted (characters): a key for keyed hashes should carry at least 128 bits. */
 export const MIN_SECRET_LENGTH = 32;
@@ -33,7 +36,10 @@ export const SECRET_TOO_SHORT = `must be at least ${MIN_SECRET_LENGTH} character
  */
 export function parseDnsServers(value: string): { servers: string[] } | { error: string } {
   const servers: string[] = [];
-  for (const raw of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     let host = raw;
     let port: string | undefined;
     const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(raw);
@@ -69,7 +75,12 @@ export const baseEnvSchema = z.object({
     .optional()
     .transform((v) => (v ? v : undefined))
     .refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgresql:// URL'),
-  MAILROOM_DATA_DIR: z.string().trim().min(1).default('./.mailroom').transform((v) => path.resolve(v)),
+  MAILROOM_DATA_DIR: z
+    .string()
+    .trim()
+    .min(1)
+    .default('./.mailroom')
+    .transform((v) => path.resolve(v)),
   MAILROOM_HOST: z.string().trim().min(1).default('127.0.0.1'),
   /** Bind address of the /healthz, /readyz and /metrics listeners (POP3, ingress): loopback unless said otherwise. */
   METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
@@ -104,7 +115,12 @@ export const baseEnvSchema = z.object({
   /** Timeout of one DNS query. */
   MAILROOM_DNS_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(5_000),
   /** Pending (unverified) domain claims are removed after this many hours. */
-  DOMAIN_CLAIM_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 90).default(72),
+  DOMAIN_CLAIM_TTL_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 90)
+    .default(72),
   /** Let webhook URLs reach loopback, private, link-local and other internal addresses (API registration and worker). */
   WEBHOOK_ALLOW_PRIVATE: boolSchema.default(false),
 });
@@ -184,7 +200,10 @@ export const pop3PolicyEnvShape = {
   POP3_EXPIRE_DAYS: retentionDaysEnvSchema,
 };
 
-export function pop3PolicyDefaults(env: { POP3_LOGIN_DELAY_S: number; POP3_EXPIRE_DAYS: number | null }): { loginDelaySeconds: number; retentionDays: number | null } {
+export function pop3PolicyDefaults(env: { POP3_LOGIN_DELAY_S: number; POP3_EXPIRE_DAYS: number | null }): {
+  loginDelaySeconds: number;
+  retentionDays: number | null;
+} {
   return { loginDelaySeconds: env.POP3_LOGIN_DELAY_S, retentionDays: env.POP3_EXPIRE_DAYS };
 }
 

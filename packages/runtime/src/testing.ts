@@ -29,13 +29,18 @@ export async function startEntry(file: string, env: NodeJS.ProcessEnv, cwd: stri
     });
     child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
   });
-  const exited = new Promise<number | null>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+  const exited = new Promise<number | null>((resolve) =>
+    child.exitCode !== null || child.signalCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code)),
+  );
   return {
     child,
     listening,
     lines,
     /** Sends SIGTERM (unless it already exited) and resolves once the process is gone. */
-    stop: () => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM')))),
+    stop: () =>
+      new Promise<void>((resolve) =>
+        child.exitCode !== null || child.signalCode !== null ? resolve() : (child.once('exit', () => resolve()), child.kill('SIGTERM')),
+      ),
     /** The exit code (null when ended by a signal). */
     exited,
   };
@@ -103,14 +108,19 @@ export function readmeMetricDocs(readme: string, prefix: string): MetricDoc[] {
 
 /** The README rows for `docs` (paste them into the table when a metric is added or changed). */
 export function formatMetricRows(docs: MetricDoc[]): string {
-  return docs.map((d) => `| \`${d.name}\` | ${d.type} | ${d.labels.length ? d.labels.map((l) => `\`${l}\``).join(', ') : '—'} | ${d.help} |`).join('\n');
+  return docs
+    .map((d) => `| \`${d.name}\` | ${d.type} | ${d.labels.length ? d.labels.map((l) => `\`${l}\``).join(', ') : '—'} | ${d.help} |`)
+    .join('\n');
 }
 
 /**
  * For a service's metrics-doc test: its registry's metrics that are not `mailroom_<service>_…` (`foreign`, should be
  * none), and the README table's rows for the service next to the rows the registry calls for (should be equal).
  */
-export async function checkMetricTable(registry: MetricRegistry, service: string): Promise<{ foreign: string[]; readme: string; registered: string }> {
+export async function checkMetricTable(
+  registry: MetricRegistry,
+  service: string,
+): Promise<{ foreign: string[]; readme: string; registered: string }> {
   const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
   const registered = await registryMetricDocs(registry);
   const prefix = `mailroom_${service}_`;

@@ -40,7 +40,14 @@ describe('worker environment', () => {
   });
 
   test('cron settings are trimmed and passed on as given', () => {
-    const env = loadWorkerEnv({ WORKER_DNS_RECHECK_CRON: ' 15 3 * * 1-5 ', WORKER_PRUNE_CLAIMS_CRON: '*/10 * * * *', WORKER_DB_CONNECTIONS: '6' });
-    expect(workerConfigFromEnv(env)).toMatchObject({ schedules: { 'domains.recheck': '15 3 * * 1-5', 'domains.prune-claims': '*/10 * * * *' }, queueConnections: 3 });
+    const env = loadWorkerEnv({
+      WORKER_DNS_RECHECK_CRON: ' 15 3 * * 1-5 ',
+      WORKER_PRUNE_CLAIMS_CRON: '*/10 * * * *',
+      WORKER_DB_CONNECTIONS: '6',
+    });
+    expect(workerConfigFromEnv(env)).toMatchObject({
+      schedules: { 'domains.recheck': '15 3 * * 1-5', 'domains.prune-claims': '*/10 * * * *' },
+      queueConnections: 3,
+    });
   });
 });

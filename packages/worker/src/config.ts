@@ -1,5 +1,11 @@
 import {
-  baseEnvSchema, domainOnboardingConfig, parseEnv, portSchema, positiveIntSchema, retentionDaysEnvSchema, type DomainOnboardingConfig,
+  baseEnvSchema,
+  domainOnboardingConfig,
+  parseEnv,
+  portSchema,
+  positiveIntSchema,
+  retentionDaysEnvSchema,
+  type DomainOnboardingConfig,
 } from '@mailroom/runtime';
 import cronParser from 'cron-parser';
 import { DEFAULT_DELIVERY_LOG_RETENTION_DAYS } from '@mailroom/core';
@@ -18,7 +24,10 @@ export const cronSchema = z
   .trim()
   .superRefine((v, ctx) => {
     if (v.split(/\s+/).length !== 5) {
-      ctx.addIssue({ code: 'custom', message: 'must be a five-field cron expression like "0 */6 * * *" (minute hour day month weekday, UTC)' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a five-field cron expression like "0 */6 * * *" (minute hour day month weekday, UTC)',
+      });
       return;
     }
     try {
@@ -34,7 +43,11 @@ export const workerEnvSchema = baseEnvSchema.extend({
   /** When to re-check the MX of active domains (cron, UTC). */
   WORKER_DNS_RECHECK_CRON: cronSchema.default('0 */6 * * *'),
   /** A run skips domains checked within this many hours (by the CLI, or by a run that was interrupted); 0 = none. */
-  WORKER_DNS_RECHECK_MIN_AGE_HOURS: z.coerce.number().min(0).max(24 * 30).default(1),
+  WORKER_DNS_RECHECK_MIN_AGE_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 30)
+    .default(1),
   /** Domains resolved per batch (one query of the database per batch); a run goes on until every due domain is done. */
   WORKER_DNS_RECHECK_BATCH: positiveIntSchema.max(10_000).default(100),
   /** When to delete expired pending domain claims (cron, UTC). */
@@ -62,7 +75,11 @@ export const workerEnvSchema = baseEnvSchema.extend({
   /** An endpoint is disabled when its last N attempts all failed… */
   WEBHOOK_DISABLE_AFTER_FAILURES: positiveIntSchema.max(10_000).default(10),
   /** …and it has failed without a success for at least this many hours (0 = at once after N failures). */
-  WEBHOOK_DISABLE_AFTER_HOURS: z.coerce.number().min(0).max(24 * 30).default(24),
+  WEBHOOK_DISABLE_AFTER_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 30)
+    .default(24),
   /** Deliveries one worker process sends at once. */
   WEBHOOK_CONCURRENCY: positiveIntSchema.max(64).default(4),
 });
@@ -104,7 +121,12 @@ export interface WebhookDeliveryConfig {
 export const DEFAULT_WORKER_CONFIG: Omit<WorkerConfig, 'onboarding'> = {
   metricsHost: '127.0.0.1',
   metricsPort: 9103,
-  schedules: { 'domains.recheck': '0 */6 * * *', 'domains.prune-claims': '0 * * * *', 'messages.expire': '30 * * * *', 'delivery-log.prune': '15 * * * *' },
+  schedules: {
+    'domains.recheck': '0 */6 * * *',
+    'domains.prune-claims': '0 * * * *',
+    'messages.expire': '30 * * * *',
+    'delivery-log.prune': '15 * * * *',
+  },
   recheck: { batchSize: 100, minAgeHours: 1 },
   retention: { defaultRetentionDays: null, batchSize: 500 },
   deliveryLogRetentionDays: DEFAULT_DELIVERY_LOG_RETENTION_DAYS,
@@ -157,4 +179,3 @@ export function workerConfigFromEnv(env: WorkerEnv): WorkerConfig {
     },
   };
 }
-

@@ -15,8 +15,16 @@ async function entry(daysAgo: number): Promise<string> {
   const id = newId(at);
   await prisma.deliveryLogEntry.create({
     data: {
-      id, createdAt: at, result: 'refused', replyCode: 550, enhancedCode: '5.7.1',
-      envelopeFrom: 'a@example.org', recipient: 'b@relay.example', clientAddress: '192.0.2.1', protocol: 'ESMTP', queueId: 'Q',
+      id,
+      createdAt: at,
+      result: 'refused',
+      replyCode: 550,
+      enhancedCode: '5.7.1',
+      envelopeFrom: 'a@example.org',
+      recipient: 'b@relay.example',
+      clientAddress: '192.0.2.1',
+      protocol: 'ESMTP',
+      queueId: 'Q',
     },
   });
   return id;

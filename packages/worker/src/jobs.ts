@@ -1,5 +1,10 @@
 import {
-  expireMessagesPastRetention, pruneDeliveryLog, pruneExpiredClaims, recheckDomains, type DnsLookup, type ExpireRetentionSummary,
+  expireMessagesPastRetention,
+  pruneDeliveryLog,
+  pruneExpiredClaims,
+  recheckDomains,
+  type DnsLookup,
+  type ExpireRetentionSummary,
 } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
 import type { Logger } from 'pino';
@@ -64,8 +69,13 @@ export async function recheckDueDomains(ctx: JobContext): Promise<RecheckSummary
     ctx.metrics.domainsChecked.inc({ mx_status: 'ok' }, r.checked - r.flagged.length);
     for (const f of r.flagged) ctx.metrics.domainsChecked.inc({ mx_status: f.mxStatus });
     ctx.metrics.domainsChecked.inc({ mx_status: 'unavailable' }, r.unavailable);
-    for (const f of r.flagged) ctx.logger.warn({ domain: f.name, domainId: f.domainId, mxStatus: f.mxStatus, expected: onboarding.mxHost }, 'domain MX does not point here');
-    if (r.unavailable > 0) ctx.logger.warn({ unavailable: r.unavailable }, 'DNS resolver failed for some domains; they keep their previous state');
+    for (const f of r.flagged)
+      ctx.logger.warn(
+        { domain: f.name, domainId: f.domainId, mxStatus: f.mxStatus, expected: onboarding.mxHost },
+        'domain MX does not point here',
+      );
+    if (r.unavailable > 0)
+      ctx.logger.warn({ unavailable: r.unavailable }, 'DNS resolver failed for some domains; they keep their previous state');
     if (r.checked + r.unavailable < batchSize || r.checked === 0) break;
   }
   ctx.metrics.domainsFlagged.set(

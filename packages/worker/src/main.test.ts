@@ -29,13 +29,18 @@ describe('worker entry (src/main.ts)', () => {
     const entry = await startEntry(MAIN, baseEnv());
     try {
       const port = entry.listening.metricsPort as number;
-      expect(entry.listening).toMatchObject({ name: 'worker', schedules: { 'domains.recheck': '30 2 * * *', 'domains.prune-claims': '0 * * * *' } });
+      expect(entry.listening).toMatchObject({
+        name: 'worker',
+        schedules: { 'domains.recheck': '30 2 * * *', 'domains.prune-claims': '0 * * * *' },
+      });
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
       expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toMatch(/^# HELP mailroom_worker_jobs_total /m);
       expect((await fetch(`http://127.0.0.1:${port}/nope`)).status).toBe(404);
       expect((await fetch(`http://127.0.0.1:${port}/healthz`, { method: 'POST' })).status).toBe(405);
-      const stored = await db.prisma.$queryRaw<{ name: string; cron: string; timezone: string }[]>`SELECT name, cron, timezone FROM pgboss.schedule ORDER BY name`;
+      const stored = await db.prisma.$queryRaw<
+        { name: string; cron: string; timezone: string }[]
+      >`SELECT name, cron, timezone FROM pgboss.schedule ORDER BY name`;
       expect(stored).toEqual([
         { name: 'delivery-log.prune', cron: '15 * * * *', timezone: 'UTC' },
         { name: 'domains.prune-claims', cron: '0 * * * *', timezone: 'UTC' },
@@ -51,7 +56,9 @@ describe('worker entry (src/main.ts)', () => {
 
   test('a bad cron setting stops the start with a message naming the variable (and never the database URL)', async () => {
     const started = startEntry(MAIN, { ...baseEnv(), WORKER_PRUNE_CLAIMS_CRON: 'hourly' });
-    await expect(started).rejects.toThrow(/exited 1: mailroom worker: invalid configuration:\s+WORKER_PRUNE_CLAIMS_CRON: must be a five-field cron/);
+    await expect(started).rejects.toThrow(
+      /exited 1: mailroom worker: invalid configuration:\s+WORKER_PRUNE_CLAIMS_CRON: must be a five-field cron/,
+    );
     await expect(started).rejects.not.toThrow(db.url);
   });
 });

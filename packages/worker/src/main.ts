@@ -20,7 +20,12 @@ await runService({
     return {
       async listen() {
         const ports = await worker.start();
-        return { metricsHost: config.metricsHost, metricsPort: ports.metrics, schedules: config.schedules, mxHost: config.onboarding.mxHost };
+        return {
+          metricsHost: config.metricsHost,
+          metricsPort: ports.metrics,
+          schedules: config.schedules,
+          mxHost: config.onboarding.mxHost,
+        };
       },
       close: () => worker.stop(),
     };

@@ -25,16 +25,28 @@ async function mailbox(domainId: string, ageDays: number[], retentionDays: numbe
   for (const age of ageDays) {
     uid++;
     const raw = Buffer.from(`Subject: ${age} days\r\n\r\n${'x'.repeat(100 + uid)}\r\n`);
-    await prisma.message.create({ data: { mailboxId: m.id, uid, uidl: `u${uid}`, sizeOctets: raw.length, raw, receivedAt: new Date(Date.now() - age * DAY_MS) } });
-    await prisma.mailbox.update({ where: { id: m.id }, data: { usedBytes: { increment: raw.length }, messageCount: { increment: 1 }, nextUid: uid + 1 } });
+    await prisma.message.create({
+      data: { mailboxId: m.id, uid, uidl: `u${uid}`, sizeOctets: raw.length, raw, receivedAt: new Date(Date.now() - age * DAY_MS) },
+    });
+    await prisma.mailbox.update({
+      where: { id: m.id },
+      data: { usedBytes: { increment: raw.length }, messageCount: { increment: 1 }, nextUid: uid + 1 },
+    });
     await prisma.domain.update({ where: { id: domainId }, data: { usedBytes: { increment: raw.length } } });
   }
   return m.id;
 }
 
 async function state(mailboxId: string) {
-  const m = await prisma.mailbox.findUniqueOrThrow({ where: { id: mailboxId }, select: { usedBytes: true, messageCount: true, domainId: true } });
-  const msgs = await prisma.message.findMany({ where: { mailboxId }, select: { sizeOctets: true, receivedAt: true }, orderBy: { uid: 'asc' } });
+  const m = await prisma.mailbox.findUniqueOrThrow({
+    where: { id: mailboxId },
+    select: { usedBytes: true, messageCount: true, domainId: true },
+  });
+  const msgs = await prisma.message.findMany({
+    where: { mailboxId },
+    select: { sizeOctets: true, receivedAt: true },
+    orderBy: { uid: 'asc' },
+  });
   const days = msgs.map((x) => Math.round((Date.now() - x.receivedAt.getTime()) / DAY_MS));
   const sum = msgs.reduce((s, x) => s + x.sizeOctets, 0);
   return { days, usedBytes: Number(m.usedBytes), messageCount: m.messageCount, sum };
@@ -69,10 +81,14 @@ describe('messages.expire (retention job)', () => {
     const byDefault = await mailbox(dNull, [40, 20]); // operator default 30
     const never = await mailbox(d7, [400], -1); // the mailbox's NEVER beats the domain's 7 days
     const leased = await mailbox(d7, [10, 1]);
-    await prisma.maildropLease.create({ data: { mailboxId: leased, holder: 'pop3-host:1', session: 's1', expiresAt: new Date(Date.now() + 60_000) } });
+    await prisma.maildropLease.create({
+      data: { mailboxId: leased, holder: 'pop3-host:1', session: 's1', expiresAt: new Date(Date.now() + 60_000) },
+    });
     // a lease left by a crashed POP3 process (expired) does not protect the maildrop
     const staleLease = await mailbox(d7, [10]);
-    await prisma.maildropLease.create({ data: { mailboxId: staleLease, holder: 'gone:1', session: 's2', expiresAt: new Date(Date.now() - 1_000) } });
+    await prisma.maildropLease.create({
+      data: { mailboxId: staleLease, holder: 'gone:1', session: 's2', expiresAt: new Date(Date.now() - 1_000) },
+    });
 
     const w = testWorker(db.url, prisma, { onboarding, retention: { defaultRetentionDays: 30, batchSize: 2 } });
     workers.push(w);

@@ -21,7 +21,11 @@ afterAll(async () => {
 
 const dbSecondOfMinute = async () => (await prisma.$queryRaw<{ s: number }[]>`SELECT extract(second FROM now())::float8 AS s`)[0]!.s;
 const completedRuns = async () =>
-  (await prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'domains.prune-claims' AND state = 'completed'`)[0]!.n;
+  (
+    await prisma.$queryRaw<
+      { n: number }[]
+    >`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'domains.prune-claims' AND state = 'completed'`
+  )[0]!.n;
 
 test('two workers on one database run a scheduled job once per slot (pg-boss schedule singleton)', { timeout: 120_000 }, async () => {
   const ownerId = await createOwner(prisma);
@@ -31,7 +35,12 @@ test('two workers on one database run a scheduled job once per slot (pg-boss sch
   // Start early in a minute, so the whole observation stays within one slot of the every-minute schedule.
   await eventually(async () => (await dbSecondOfMinute()) < 30, 2_000);
   const onboarding = { mxHost: 'mx.mailroom.test', dns: { servers: ['127.0.0.1:9'], timeoutMs: 200 } };
-  const schedules = { 'domains.recheck': NEVER, 'domains.prune-claims': '* * * * *', 'messages.expire': NEVER, 'delivery-log.prune': NEVER };
+  const schedules = {
+    'domains.recheck': NEVER,
+    'domains.prune-claims': '* * * * *',
+    'messages.expire': NEVER,
+    'delivery-log.prune': NEVER,
+  };
   for (let i = 0; i < 2; i++) workers.push(testWorker(db.url, prisma, { onboarding, schedules }));
   await Promise.all(workers.map((w) => w.start()));
 
@@ -40,7 +49,9 @@ test('two workers on one database run a scheduled job once per slot (pg-boss sch
   await new Promise((r) => setTimeout(r, 6_000));
   expect(await dbSecondOfMinute()).toBeLessThan(59);
   expect(await completedRuns()).toBe(1);
-  const runs = workers.map(async (w) => (await w.metrics.jobs.get()).values.find((v) => v.labels.job === 'domains.prune-claims')?.value ?? 0);
+  const runs = workers.map(
+    async (w) => (await w.metrics.jobs.get()).values.find((v) => v.labels.job === 'domains.prune-claims')?.value ?? 0,
+  );
   expect((await Promise.all(runs)).reduce((a, b) => a + b, 0)).toBe(1);
   expect(await prisma.domain.count({ where: { id: expired.id } })).toBe(0);
   expect(await prisma.auditEvent.count({ where: { action: 'domain.claim_expired', targetId: expired.id } })).toBe(1);

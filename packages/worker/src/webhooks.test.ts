@@ -4,7 +4,15 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createDomain, createMailbox, createPasswordHasher, createWebhookEndpoint, redeliverWebhook, type Actor, type ServiceDeps } from '@mailroom/core';
+import {
+  createDomain,
+  createMailbox,
+  createPasswordHasher,
+  createWebhookEndpoint,
+  redeliverWebhook,
+  type Actor,
+  type ServiceDeps,
+} from '@mailroom/core';
 import { haveDnsmasq, startDnsServer, type TestDnsServer } from '@mailroom/core/testing';
 import type { WebhookEventType } from '@mailroom/core/schemas';
 import type { PrismaClient } from '@mailroom/db';
@@ -32,7 +40,9 @@ class Receiver {
   inFlight = new Map<string, number>();
   /** Most concurrent requests of one delivery (endpoint path + webhook-id) seen at once. */
   maxInFlightPerId = 0;
-  respond: (r: Received, nth: number) => { status: number; body?: string; headers?: Record<string, string>; stallMs?: number } = () => ({ status: 200 });
+  respond: (r: Received, nth: number) => { status: number; body?: string; headers?: Record<string, string>; stallMs?: number } = () => ({
+    status: 200,
+  });
   private server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -41,14 +51,23 @@ class Receiver {
       const id = String(req.headers['webhook-id']);
       const ts = String(req.headers['webhook-timestamp']);
       const secret = this.secrets.get(req.url ?? '') ?? '';
-      const expected = createHmac('sha256', Buffer.from(secret.replace(/^whsec_/, ''), 'base64')).update(`${id}.${ts}.${body}`).digest();
+      const expected = createHmac('sha256', Buffer.from(secret.replace(/^whsec_/, ''), 'base64'))
+        .update(`${id}.${ts}.${body}`)
+        .digest();
       const sigs = String(req.headers['webhook-signature'] ?? '')
         .split(' ')
         .filter((s) => s.startsWith('v1,'))
         .map((s) => Buffer.from(s.slice(3), 'base64'));
       const validSignature = sigs.some((s) => s.length === expected.length && timingSafeEqual(s, expected));
       const parsed = JSON.parse(body) as { type: string; data: Record<string, unknown> };
-      const r: Received = { id, type: parsed.type, data: parsed.data, path: req.url ?? '', validSignature, timestampSkewS: Math.abs(Date.now() / 1000 - Number(ts)) };
+      const r: Received = {
+        id,
+        type: parsed.type,
+        data: parsed.data,
+        path: req.url ?? '',
+        validSignature,
+        timestampSkewS: Math.abs(Date.now() / 1000 - Number(ts)),
+      };
       this.requests.push(r);
       // one delivery = one event to one endpoint: an event also sent to an administrator's endpoint is not a duplicate
       const delivery = `${r.path} ${id}`;
@@ -97,27 +116,49 @@ const FAST: WebhookDeliveryConfig = {
   concurrency: 2,
 };
 
-async function startWorker(webhooks: Partial<WebhookDeliveryConfig> = {}, deps: { webhookLookup?: (h: string) => Promise<string[]> } = {}): Promise<Worker> {
-  const w = testWorker(db.url, prisma, { onboarding: { mxHost: 'mx.test', dns: { servers: [], timeoutMs: 1_000 } }, webhooks: { ...FAST, ...webhooks } }, deps);
+async function startWorker(
+  webhooks: Partial<WebhookDeliveryConfig> = {},
+  deps: { webhookLookup?: (h: string) => Promise<string[]> } = {},
+): Promise<Worker> {
+  const w = testWorker(
+    db.url,
+    prisma,
+    { onboarding: { mxHost: 'mx.test', dns: { servers: [], timeoutMs: 1_000 } }, webhooks: { ...FAST, ...webhooks } },
+    deps,
+  );
   workers.push(w);
   await w.start();
   return w;
 }
 
-const services = (): ServiceDeps => ({
-  prisma,
-  hasher: createPasswordHasher({ memoryKib: 1024, timeCost: 1, parallelism: 1 }),
-  passwordPolicy: { minLength: 8 },
-  onboarding: { mxHost: 'mx.test', webHost: 'web.test', claimTtlHours: 72, dns: { txt: async () => [], mx: async () => [], cname: async () => [], srv: async () => [] } },
-} as unknown as ServiceDeps);
+const services = (): ServiceDeps =>
+  ({
+    prisma,
+    hasher: createPasswordHasher({ memoryKib: 1024, timeCost: 1, parallelism: 1 }),
+    passwordPolicy: { minLength: 8 },
+    onboarding: {
+      mxHost: 'mx.test',
+      webHost: 'web.test',
+      claimTtlHours: 72,
+      dns: { txt: async () => [], mx: async () => [], cname: async () => [], srv: async () => [] },
+    },
+  }) as unknown as ServiceDeps;
 
 async function userActor(role: 'OWNER' | 'ADMIN'): Promise<{ id: string; actor: Actor }> {
-  const id = role === 'OWNER' ? await createOwner(prisma) : (await prisma.user.create({ data: { email: `${uniqueName('admin')}@example.com`, passwordHash: 'x', role: 'ADMIN' } })).id;
+  const id =
+    role === 'OWNER'
+      ? await createOwner(prisma)
+      : (await prisma.user.create({ data: { email: `${uniqueName('admin')}@example.com`, passwordHash: 'x', role: 'ADMIN' } })).id;
   return { id, actor: { principal: { kind: 'user', userId: id, email: 'x@example.com', role } } };
 }
 
 /** An endpoint registered through the core service (secret generated, encrypted at rest) on the receiver. */
-async function endpoint(actor: Actor, path: string, eventTypes: WebhookEventType[], opts: { allowPrivate?: boolean; url?: string; lookup?: (h: string) => Promise<string[]> } = {}) {
+async function endpoint(
+  actor: Actor,
+  path: string,
+  eventTypes: WebhookEventType[],
+  opts: { allowPrivate?: boolean; url?: string; lookup?: (h: string) => Promise<string[]> } = {},
+) {
   const created = await createWebhookEndpoint(
     { prisma, secret: TEST_SERVER_SECRET, allowPrivate: opts.allowPrivate ?? true, ...(opts.lookup ? { lookup: opts.lookup } : {}) },
     actor,
@@ -173,8 +214,14 @@ describe('webhook delivery', { timeout: 90_000 }, () => {
     expect(mbDeliveries[0]!.data).toMatchObject({ mailboxId: mb.id, domainId, ownerId: o.id, address: mb.address });
     expect(JSON.stringify(mbDeliveries[0]!.data)).not.toMatch(/password/i);
 
-    await eventually(async () => (await prisma.webhookDelivery.count({ where: { eventId: mbEvent.id, status: 'succeeded' } })) === 1, 2_000);
-    const d = await prisma.webhookDelivery.findFirstOrThrow({ where: { eventId: mbEvent.id }, include: { attempts: { orderBy: { id: 'asc' } } } });
+    await eventually(
+      async () => (await prisma.webhookDelivery.count({ where: { eventId: mbEvent.id, status: 'succeeded' } })) === 1,
+      2_000,
+    );
+    const d = await prisma.webhookDelivery.findFirstOrThrow({
+      where: { eventId: mbEvent.id },
+      include: { attempts: { orderBy: { id: 'asc' } } },
+    });
     expect(d.attempts.map((a) => a.statusCode)).toEqual([500, 500, 204]);
     expect(d.attempts[0]!.responseBody).toBe('not yet');
     expect(d.attemptCount).toBe(3);
@@ -191,7 +238,9 @@ describe('webhook delivery', { timeout: 90_000 }, () => {
     // Fails the transaction after recordAudit wrote the audit row and the outbox event (a trigger on the outbox row).
     await prisma.$executeRawUnsafe(`CREATE OR REPLACE FUNCTION wh_test_fail() RETURNS trigger AS $$ BEGIN
       IF NEW.data->>'address' LIKE 'doomed%' THEN RAISE EXCEPTION 'forced rollback'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`);
-    await prisma.$executeRawUnsafe(`CREATE TRIGGER wh_test_fail AFTER INSERT ON webhook_events FOR EACH ROW EXECUTE FUNCTION wh_test_fail()`);
+    await prisma.$executeRawUnsafe(
+      `CREATE TRIGGER wh_test_fail AFTER INSERT ON webhook_events FOR EACH ROW EXECUTE FUNCTION wh_test_fail()`,
+    );
     try {
       await expect(newMailbox(o.actor, domainId, 'doomed')).rejects.toThrow();
     } finally {
@@ -234,7 +283,10 @@ describe('webhook delivery', { timeout: 90_000 }, () => {
     await Promise.all([startWorker({ concurrency: 3 }), startWorker({ concurrency: 3 })]);
     const created = [];
     for (let i = 0; i < 12; i++) created.push(await newMailbox(o.actor, domainId));
-    await eventually(async () => (await prisma.webhookDelivery.count({ where: { endpoint: { userId: o.id }, status: 'succeeded' } })) === 12, 2_000);
+    await eventually(
+      async () => (await prisma.webhookDelivery.count({ where: { endpoint: { userId: o.id }, status: 'succeeded' } })) === 12,
+      2_000,
+    );
     const ids = receiver.of(path).map((r) => r.id);
     expect(ids).toHaveLength(12);
     expect(new Set(ids).size).toBe(12);
@@ -257,7 +309,12 @@ describe('webhook delivery', { timeout: 90_000 }, () => {
 
   test('redirects are not followed, slow receivers time out, long response bodies are cut when stored', async () => {
     const o = await userActor('OWNER');
-    const p = { redirect: `/${uniqueName('redirect')}`, slow: `/${uniqueName('slow')}`, long: `/${uniqueName('long')}`, target: `/${uniqueName('target')}` };
+    const p = {
+      redirect: `/${uniqueName('redirect')}`,
+      slow: `/${uniqueName('slow')}`,
+      long: `/${uniqueName('long')}`,
+      target: `/${uniqueName('target')}`,
+    };
     const eps = {
       redirect: await endpoint(o.actor, p.redirect, ['domain.created']),
       slow: await endpoint(o.actor, p.slow, ['domain.created']),
@@ -271,8 +328,12 @@ describe('webhook delivery', { timeout: 90_000 }, () => {
           : { status: 200, body: 'x'.repeat(5_000) };
     await startWorker({ retryLimit: 0, timeoutMs: 500 });
     await domainOf(o.actor, o.id);
-    const final = async (id: string) => prisma.webhookDelivery.findFirst({ where: { endpointId: id, status: { not: 'pending' } }, include: { attempts: true } });
-    await eventually(async () => Boolean((await final(eps.redirect.id)) && (await final(eps.slow.id)) && (await final(eps.long.id))), 2_000);
+    const final = async (id: string) =>
+      prisma.webhookDelivery.findFirst({ where: { endpointId: id, status: { not: 'pending' } }, include: { attempts: true } });
+    await eventually(
+      async () => Boolean((await final(eps.redirect.id)) && (await final(eps.slow.id)) && (await final(eps.long.id))),
+      2_000,
+    );
     const redirect = (await final(eps.redirect.id))!;
     expect(redirect.status).toBe('failed');
     expect(redirect.attempts[0]!.statusCode).toBe(302);
@@ -299,7 +360,10 @@ describe('webhook delivery', { timeout: 90_000 }, () => {
     const notice = await prisma.auditEvent.findFirstOrThrow({ where: { action: 'webhook.auto_disable', targetId: ep.id } });
     expect(notice.ownerId).toBe(o.id);
     // no further attempt once disabled
-    await eventually(async () => (await prisma.webhookDelivery.findFirstOrThrow({ where: { endpointId: ep.id } })).status === 'failed', 2_000);
+    await eventually(
+      async () => (await prisma.webhookDelivery.findFirstOrThrow({ where: { endpointId: ep.id } })).status === 'failed',
+      2_000,
+    );
     expect(receiver.of(path)).toHaveLength(3);
   }, 120_000);
 });
@@ -311,7 +375,10 @@ describe('webhook SSRF guard at connection time', { timeout: 90_000 }, () => {
     const ep = await endpoint(o.actor, path, ['domain.created'], { url: receiver.url(path, 'localhost') });
     await startWorker({ allowPrivate: false, retryLimit: 0 });
     await domainOf(o.actor, o.id);
-    await eventually(async () => (await prisma.webhookDelivery.findFirst({ where: { endpointId: ep.id, status: 'failed' } })) !== null, 2_000);
+    await eventually(
+      async () => (await prisma.webhookDelivery.findFirst({ where: { endpointId: ep.id, status: 'failed' } })) !== null,
+      2_000,
+    );
     const attempt = await prisma.webhookAttempt.findFirstOrThrow({ where: { delivery: { endpointId: ep.id } } });
     expect(attempt.statusCode).toBeNull();
     expect(attempt.error).toMatch(/refused.*loopback/);
@@ -339,7 +406,10 @@ describe('webhook SSRF guard at connection time', { timeout: 90_000 }, () => {
       await dns.setRecords({ address: [[name, '127.0.0.1']] });
       await startWorker({ allowPrivate: false, retryLimit: 0 }, { webhookLookup: lookup });
       await domainOf(o.actor, o.id);
-      await eventually(async () => (await prisma.webhookDelivery.findFirst({ where: { endpointId: ep.id, status: 'failed' } })) !== null, 2_000);
+      await eventually(
+        async () => (await prisma.webhookDelivery.findFirst({ where: { endpointId: ep.id, status: 'failed' } })) !== null,
+        2_000,
+      );
       const attempt = await prisma.webhookAttempt.findFirstOrThrow({ where: { delivery: { endpointId: ep.id } } });
       expect(attempt.error).toMatch(/refused.*loopback.*127\.0\.0\.1/);
       expect(receiver.of(path)).toHaveLength(0);

@@ -65,7 +65,11 @@ export function deliverJobOptions(config: WebhookDeliveryConfig): PgBoss.SendOpt
  * Rows are taken FOR UPDATE SKIP LOCKED and the jobs inserted in the same transaction, so concurrent workers never
  * dispatch an event twice and a crash never loses one.
  */
-export async function dispatchWebhooks(pool: pg.Pool, boss: PgBoss, config: WebhookDeliveryConfig): Promise<{ events: number; deliveries: number; redeliveries: number }> {
+export async function dispatchWebhooks(
+  pool: pg.Pool,
+  boss: PgBoss,
+  config: WebhookDeliveryConfig,
+): Promise<{ events: number; deliveries: number; redeliveries: number }> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -145,7 +149,12 @@ export async function postWebhook(
       u,
       {
         method: 'POST',
-        headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'user-agent': 'Mailroom-Webhooks/1' },
+        headers: {
+          ...headers,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'user-agent': 'Mailroom-Webhooks/1',
+        },
         lookup: guardedLookup({ allowPrivate: opts.allowPrivate, ...(opts.lookup ? { lookup: opts.lookup } : {}) }),
         agent: false,
       },
@@ -156,8 +165,12 @@ export async function postWebhook(
           if (size < RESPONSE_BODY_MAX_BYTES) chunks.push(c.subarray(0, RESPONSE_BODY_MAX_BYTES - size));
           size += c.length;
         });
-        res.on('end', () => finish({ statusCode: res.statusCode ?? null, error: null, responseBody: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (err) => finish({ statusCode: res.statusCode ?? null, error: err.message, responseBody: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          finish({ statusCode: res.statusCode ?? null, error: null, responseBody: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', (err) =>
+          finish({ statusCode: res.statusCode ?? null, error: err.message, responseBody: Buffer.concat(chunks).toString('utf8') }),
+        );
       },
     );
     const timer = setTimeout(() => {
@@ -179,7 +192,11 @@ const SYSTEM_WEBHOOKS = { principal: { kind: 'system' as const, label: 'webhooks
  * (a manual redelivery racing a retry) does not send it at the same time. Returns whether the job is finished; a
  * failed attempt throws afterwards so pg-boss schedules the next retry, until the last one.
  */
-export async function deliverWebhook(deps: WebhookDeps, deliveryId: string, job: { retryCount: number; retryLimit: number }): Promise<Record<string, number | string | boolean>> {
+export async function deliverWebhook(
+  deps: WebhookDeps,
+  deliveryId: string,
+  job: { retryCount: number; retryLimit: number },
+): Promise<Record<string, number | string | boolean>> {
   const { prisma, config } = deps;
   const leaseMs = config.timeoutMs + 30_000;
   const leased = await prisma.$executeRaw`
@@ -196,8 +213,16 @@ export async function deliverWebhook(deps: WebhookDeps, deliveryId: string, job:
   let result: AttemptResult;
   try {
     const signingSecret = decryptWebhookSecret(d.endpoint.secretEncrypted, deps.secret);
-    const headers = { 'webhook-id': d.eventId, 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(signingSecret, d.eventId, timestamp, body) };
-    result = await postWebhook(d.endpoint.url, headers, body, { allowPrivate: config.allowPrivate, timeoutMs: config.timeoutMs, lookup: deps.lookup });
+    const headers = {
+      'webhook-id': d.eventId,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signWebhook(signingSecret, d.eventId, timestamp, body),
+    };
+    result = await postWebhook(d.endpoint.url, headers, body, {
+      allowPrivate: config.allowPrivate,
+      timeoutMs: config.timeoutMs,
+      lookup: deps.lookup,
+    });
   } catch (err) {
     result = { statusCode: null, error: `not sent: ${(err as Error).message}`, responseBody: null, durationMs: 0 };
   }
@@ -206,11 +231,23 @@ export async function deliverWebhook(deps: WebhookDeps, deliveryId: string, job:
   const last = job.retryCount >= job.retryLimit;
   const disabled = await prisma.$transaction(async (tx) => {
     await tx.webhookAttempt.create({
-      data: { deliveryId, durationMs: result.durationMs, statusCode: result.statusCode, error: result.error, responseBody: result.responseBody },
+      data: {
+        deliveryId,
+        durationMs: result.durationMs,
+        statusCode: result.statusCode,
+        error: result.error,
+        responseBody: result.responseBody,
+      },
     });
     await tx.webhookDelivery.update({
       where: { id: deliveryId },
-      data: { attemptCount: { increment: 1 }, lastStatusCode: result.statusCode, lastAttemptAt: new Date(), status: ok ? 'succeeded' : last ? 'failed' : 'pending', lockedUntil: null },
+      data: {
+        attemptCount: { increment: 1 },
+        lastStatusCode: result.statusCode,
+        lastAttemptAt: new Date(),
+        status: ok ? 'succeeded' : last ? 'failed' : 'pending',
+        lockedUntil: null,
+      },
     });
     if (ok) {
       await tx.webhookEndpoint.update({ where: { id: d.endpointId }, data: { consecutiveFailures: 0, failingSince: null } });
@@ -222,7 +259,8 @@ export async function deliverWebhook(deps: WebhookDeps, deliveryId: string, job:
       include: { user: { select: { role: true } } },
     });
     const failingMs = Date.now() - (ep.failingSince ?? new Date()).getTime();
-    if (!ep.enabled || ep.consecutiveFailures < config.disableAfterFailures || failingMs < config.disableAfterHours * 3_600_000) return false;
+    if (!ep.enabled || ep.consecutiveFailures < config.disableAfterFailures || failingMs < config.disableAfterHours * 3_600_000)
+      return false;
     await tx.webhookEndpoint.update({ where: { id: ep.id }, data: { enabled: false, disabledReason: 'failing', disabledAt: new Date() } });
     await tx.webhookDelivery.update({ where: { id: deliveryId }, data: { status: 'failed' } });
     await recordAudit(tx, SYSTEM_WEBHOOKS, {
@@ -230,7 +268,13 @@ export async function deliverWebhook(deps: WebhookDeps, deliveryId: string, job:
       targetType: 'webhook',
       targetId: ep.id,
       ownerId: ep.user.role === 'OWNER' ? ep.userId : null,
-      details: { url: ep.url, consecutiveFailures: ep.consecutiveFailures, failingSince: ep.failingSince, lastStatusCode: result.statusCode, lastError: result.error },
+      details: {
+        url: ep.url,
+        consecutiveFailures: ep.consecutiveFailures,
+        failingSince: ep.failingSince,
+        lastStatusCode: result.statusCode,
+        lastError: result.error,
+      },
     });
     return true;
   });

@@ -20,7 +20,10 @@ const workers: Worker[] = [];
 const onboarding = (servers: string[], timeoutMs = 2_000) => ({ mxHost: MX_HOST, dns: { servers, timeoutMs } });
 
 async function activeDomain(): Promise<{ id: string; name: string }> {
-  return prisma.domain.create({ data: { name: `${uniqueName('a')}.${ZONE}`, ownerId, verifiedAt: new Date() }, select: { id: true, name: true } });
+  return prisma.domain.create({
+    data: { name: `${uniqueName('a')}.${ZONE}`, ownerId, verifiedAt: new Date() },
+    select: { id: true, name: true },
+  });
 }
 
 async function start(w: Worker): Promise<{ w: Worker; port: number }> {
@@ -51,8 +54,16 @@ describe.skipIf(!haveDnsmasq)('worker jobs through the queue', () => {
     const pending = await prisma.domain.create({
       data: { name: `${uniqueName('p')}.${ZONE}`, ownerId, verificationToken: 'x', claimExpiresAt: new Date(Date.now() + 3_600_000) },
     });
-    await dns.setRecords({ mx: [[good.name, MX_HOST.toUpperCase(), 10], [moved.name, 'mx.other-provider.test', 10], [pending.name, 'mx.elsewhere.test', 10]] });
-    const { w, port } = await start(testWorker(db.url, prisma, { onboarding: onboarding([dns.server]), recheck: { batchSize: 2, minAgeHours: 1 } }));
+    await dns.setRecords({
+      mx: [
+        [good.name, MX_HOST.toUpperCase(), 10],
+        [moved.name, 'mx.other-provider.test', 10],
+        [pending.name, 'mx.elsewhere.test', 10],
+      ],
+    });
+    const { w, port } = await start(
+      testWorker(db.url, prisma, { onboarding: onboarding([dns.server]), recheck: { batchSize: 2, minAgeHours: 1 } }),
+    );
 
     const out = await runThroughQueue(w, 'domains.recheck');
     expect(out).toMatchObject({ checked: 3, flagged: 2, unavailable: 0, interrupted: false });
@@ -71,7 +82,13 @@ describe.skipIf(!haveDnsmasq)('worker jobs through the queue', () => {
     expect(metrics).toMatch(/^mailroom_worker_jobs_total\{job="domains.recheck",result="completed"\} 1$/m);
 
     // The MX is fixed; the next run leaves recently checked domains alone until they are due again.
-    await dns.setRecords({ mx: [[good.name, MX_HOST, 10], [moved.name, MX_HOST, 10], [gone.name, MX_HOST, 10]] });
+    await dns.setRecords({
+      mx: [
+        [good.name, MX_HOST, 10],
+        [moved.name, MX_HOST, 10],
+        [gone.name, MX_HOST, 10],
+      ],
+    });
     expect(await runThroughQueue(w, 'domains.recheck')).toMatchObject({ checked: 0 });
     await prisma.domain.updateMany({ where: { ownerId }, data: { lastDnsCheckAt: new Date(Date.now() - 2 * 3_600_000) } });
     expect(await runThroughQueue(w, 'domains.recheck')).toMatchObject({ checked: 3, flagged: 0 });
@@ -118,7 +135,9 @@ describe.skipIf(!haveDnsmasq)('worker jobs through the queue', () => {
     const released = new Promise<void>((r) => (release = r));
     let asked = 0;
     const held: DnsLookup = { ...real, mx: async (name) => (++asked === 1 ? released.then(() => real.mx(name)) : real.mx(name)) };
-    const { w, port } = await start(testWorker(db.url, prisma, { onboarding: onboarding([dns.server]), recheck: { batchSize: 1, minAgeHours: 1 } }, { dns: held }));
+    const { w, port } = await start(
+      testWorker(db.url, prisma, { onboarding: onboarding([dns.server]), recheck: { batchSize: 1, minAgeHours: 1 } }, { dns: held }),
+    );
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
 
     const id = (await w.runNow('domains.recheck'))!;
@@ -130,7 +149,9 @@ describe.skipIf(!haveDnsmasq)('worker jobs through the queue', () => {
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
 
     // the worker's queue is closed: read the job's row
-    const [job] = await prisma.$queryRaw<{ state: string; output: unknown }[]>`SELECT state::text, output FROM pgboss.job WHERE id = ${id}::uuid`;
+    const [job] = await prisma.$queryRaw<
+      { state: string; output: unknown }[]
+    >`SELECT state::text, output FROM pgboss.job WHERE id = ${id}::uuid`;
     expect(job).toMatchObject({ state: 'completed', output: { checked: 1, interrupted: true } });
     expect(asked).toBe(1);
   });

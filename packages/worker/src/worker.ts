@@ -77,7 +77,14 @@ export function createWorker(deps: WorkerDeps): Worker {
   dispatchPool.on('error', (err) => logger.error({ err: err.message }, 'webhook dispatcher connection error'));
   let dispatchTimer: NodeJS.Timeout | undefined;
   let dispatching: Promise<void> = Promise.resolve();
-  const webhookDeps = { prisma, logger, metrics, config: config.webhooks, secret: deps.secret, ...(deps.webhookLookup ? { lookup: deps.webhookLookup } : {}) };
+  const webhookDeps = {
+    prisma,
+    logger,
+    metrics,
+    config: config.webhooks,
+    secret: deps.secret,
+    ...(deps.webhookLookup ? { lookup: deps.webhookLookup } : {}),
+  };
   function scheduleDispatch(): void {
     dispatchTimer = setTimeout(() => {
       dispatching = dispatchWebhooks(dispatchPool, boss, config.webhooks)
@@ -144,7 +151,11 @@ export function createWorker(deps: WorkerDeps): Worker {
       }
       scheduleDispatch();
       for (const name of JOB_NAMES) {
-        await boss.work(name, { batchSize: 1, pollingIntervalSeconds: config.pollingIntervalSeconds }, async ([job]) => job && runJob(name, job));
+        await boss.work(
+          name,
+          { batchSize: 1, pollingIntervalSeconds: config.pollingIntervalSeconds },
+          async ([job]) => job && runJob(name, job),
+        );
       }
       const port = ops ? await ops.listen() : null;
       state = 'running';

@@ -3,7 +3,13 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import {
-  AppError, createDnsLookup, createPasswordHasher, exportMailboxesCsv, importMailboxes, normalizeDomain, type ServiceDeps,
+  AppError,
+  createDnsLookup,
+  createPasswordHasher,
+  exportMailboxesCsv,
+  importMailboxes,
+  normalizeDomain,
+  type ServiceDeps,
 } from '@mailroom/core';
 import { csvLine } from '@mailroom/core/csv';
 import type { MailboxImportIssue } from '@mailroom/core/schemas';
@@ -54,7 +60,12 @@ async function writeFileFrom(file: string, chunks: AsyncIterable<string> | strin
 async function mailboxesImport(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { 'dry-run': { type: 'boolean' }, 'skip-invalid': { type: 'boolean' }, 'passwords-out': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      'dry-run': { type: 'boolean' },
+      'skip-invalid': { type: 'boolean' },
+      'passwords-out': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
     allowPositionals: true,
     strict: true,
   });
@@ -86,8 +97,10 @@ async function mailboxesImport(args: string[]): Promise<number> {
     }
     printIssues(report.errors, report.errorCount);
     const verb = report.dryRun ? 'would create' : 'created';
-    console.log(`${report.rows} row(s): ${report.valid} valid, ${report.invalid} invalid; ${verb} ${report.dryRun ? report.valid : report.created} mailbox(es)` +
-      (report.dryRun ? ` (${report.passwordsToGenerate} generated password(s))` : ''));
+    console.log(
+      `${report.rows} row(s): ${report.valid} valid, ${report.invalid} invalid; ${verb} ${report.dryRun ? report.valid : report.created} mailbox(es)` +
+        (report.dryRun ? ` (${report.passwordsToGenerate} generated password(s))` : ''),
+    );
     if (report.generatedPasswords.length) {
       const lines = [csvLine(['address', 'password']), ...report.generatedPasswords.map((g) => csvLine([g.address, g.password]))];
       if (values['passwords-out']) {
@@ -103,7 +116,12 @@ async function mailboxesImport(args: string[]): Promise<number> {
 }
 
 async function mailboxesExport(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: { help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
   if (values.help) {
     console.log(MAILBOXES_HELP);
     return 0;

@@ -27,7 +27,18 @@ describe('operator CLI', { timeout: 120_000 }, () => {
 
   test('api-key create prints the key alone on the last line; the key works with its scopes and expiry', async () => {
     const owner = await createUser(t);
-    const res = await runCli(['api-key', 'create', '--user', owner.email.toUpperCase(), '--name', 'provisioning', '--scopes', 'domains:write,mailboxes:write', '--expires', '30d']);
+    const res = await runCli([
+      'api-key',
+      'create',
+      '--user',
+      owner.email.toUpperCase(),
+      '--name',
+      'provisioning',
+      '--scopes',
+      'domains:write,mailboxes:write',
+      '--expires',
+      '30d',
+    ]);
     expect(res.code, res.stderr).toBe(0);
     const lines = res.stdout.trimEnd().split('\n');
     const key = lines[lines.length - 1]!;
@@ -61,7 +72,18 @@ describe('operator CLI', { timeout: 120_000 }, () => {
     expect(row.scopes).not.toContain('owners:write');
     expect((await call(t.app, { key }, 'GET', '/api/v1/owners')).statusCode).toBe(403);
     expect((await call(t.app, { key }, 'GET', `/api/v1/domains/${d.id}`)).statusCode).toBe(200);
-    const refused = await runCli(['api-key', 'create', '--user', admin.email, '--name', 'r2', '--domains', d.id, '--scopes', 'domains:read,owners:write']);
+    const refused = await runCli([
+      'api-key',
+      'create',
+      '--user',
+      admin.email,
+      '--name',
+      'r2',
+      '--domains',
+      d.id,
+      '--scopes',
+      'domains:read,owners:write',
+    ]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('SCOPE_NOT_ALLOWED');
     expect(refused.stderr).toContain('scopes.1');
@@ -80,7 +102,7 @@ describe('operator CLI', { timeout: 120_000 }, () => {
     expect((await runCli(['frobnicate'])).code).toBe(2);
   });
 
-  test('user reset-2fa removes a locked-out admin\'s second factors and ends their sessions, audited', async () => {
+  test("user reset-2fa removes a locked-out admin's second factors and ends their sessions, audited", async () => {
     const admin = await createUser(t, { role: 'ADMIN' });
     await login(t.app, admin.email, admin.password);
     await t.prisma.totpFactor.create({ data: { userId: admin.id, secretEnc: 'sealed', confirmedAt: new Date() } });
@@ -116,15 +138,25 @@ describe.skipIf(!haveDnsmasq)('domains recheck', () => {
     const owner = await createUser(t);
     const name = (label: string) => `${uniqueName(label)}.cli.test`;
     const [good, moved, expired] = [name('good'), name('moved'), name('old')];
-    const dns = await startDnsServer(['cli.test'], { mx: [[good, 'mx.cli-host.test', 10], [moved, 'mx.elsewhere.test', 10]] });
+    const dns = await startDnsServer(['cli.test'], {
+      mx: [
+        [good, 'mx.cli-host.test', 10],
+        [moved, 'mx.elsewhere.test', 10],
+      ],
+    });
     try {
       const now = new Date();
       const g = await t.prisma.domain.create({ data: { name: good, ownerId: owner.id, verifiedAt: now } });
       const m = await t.prisma.domain.create({ data: { name: moved, ownerId: owner.id, verifiedAt: now } });
-      const e = await t.prisma.domain.create({ data: { name: expired, ownerId: owner.id, verificationToken: 'a'.repeat(32), claimExpiresAt: new Date(now.getTime() - 1) } });
+      const e = await t.prisma.domain.create({
+        data: { name: expired, ownerId: owner.id, verificationToken: 'a'.repeat(32), claimExpiresAt: new Date(now.getTime() - 1) },
+      });
       const help = await runCli(['domains', 'recheck', '--help']);
       expect(help.stdout).toContain('--older-than');
-      const res = await runCli(['domains', 'recheck', '--limit', '10000'], undefined, { MAILROOM_DNS_SERVERS: dns.server, MAILROOM_MX_HOST: 'mx.cli-host.test' });
+      const res = await runCli(['domains', 'recheck', '--limit', '10000'], undefined, {
+        MAILROOM_DNS_SERVERS: dns.server,
+        MAILROOM_MX_HOST: 'mx.cli-host.test',
+      });
       expect(res.code, res.stderr).toBe(0);
       expect(res.stdout).toMatch(/Removed [1-9]\d* expired pending claim/);
       expect(res.stdout).toContain(`${moved}: MX different (expected mx.cli-host.test)`);

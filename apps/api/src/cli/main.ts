@@ -8,8 +8,18 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import {
-  AppError, createAdmin, createApiKey, createDnsLookup, createPasswordHasher, defaultApiKeyScopes, exportMbox, normalizeDomain,
-  normalizeLocalPart, pruneExpiredClaims, recheckDomains, resetSecondFactors,
+  AppError,
+  createAdmin,
+  createApiKey,
+  createDnsLookup,
+  createPasswordHasher,
+  defaultApiKeyScopes,
+  exportMbox,
+  normalizeDomain,
+  normalizeLocalPart,
+  pruneExpiredClaims,
+  recheckDomains,
+  resetSecondFactors,
 } from '@mailroom/core';
 import { API_KEY_SCOPES, MBOX_FORMATS, type ApiKeyScope, type MboxFormat } from '@mailroom/core/schemas';
 import type { PrismaClient } from '@mailroom/db';
@@ -118,7 +128,8 @@ export function parseExpiry(v: string, now = new Date()): Date {
     return new Date(now.getTime() + Number(m[1]) * unit);
   }
   const d = new Date(v);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(d.getTime())) throw new UsageError(`--expires: expected an ISO time or a duration like 30d, got "${v}"`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(d.getTime()))
+    throw new UsageError(`--expires: expected an ISO time or a duration like 30d, got "${v}"`);
   return d;
 }
 
@@ -149,19 +160,35 @@ async function prompt(question: string): Promise<string> {
 async function apiKeyCreate(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { user: { type: 'string' }, name: { type: 'string' }, scopes: { type: 'string' }, domains: { type: 'string' }, expires: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      user: { type: 'string' },
+      name: { type: 'string' },
+      scopes: { type: 'string' },
+      domains: { type: 'string' },
+      expires: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
   });
   if (values.help) return void console.log(API_KEY_HELP);
   if (!values.user || !values.name) throw new UsageError(`--user and --name are required\n\n${API_KEY_HELP}`);
-  const scopes = values.scopes?.split(',').map((s) => s.trim()).filter(Boolean);
+  const scopes = values.scopes
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = scopes?.filter((s) => !(API_KEY_SCOPES as readonly string[]).includes(s));
   if (unknown?.length) throw new UsageError(`unknown scope(s): ${unknown.join(', ')}; valid: ${API_KEY_SCOPES.join(', ')}`);
   const expiresAt = values.expires ? parseExpiry(values.expires) : undefined;
   await withDatabase(async (prisma) => {
-    const user = await prisma.user.findUnique({ where: { email: values.user!.trim().toLowerCase() }, select: { id: true, email: true, role: true } });
+    const user = await prisma.user.findUnique({
+      where: { email: values.user!.trim().toLowerCase() },
+      select: { id: true, email: true, role: true },
+    });
     if (!user) throw new UsageError(`no user with email ${values.user}`);
-    const domainIds = values.domains?.split(',').map((s) => s.trim()).filter(Boolean);
+    const domainIds = values.domains
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const granted = (scopes as ApiKeyScope[] | undefined) ?? defaultApiKeyScopes(user.role, Boolean(domainIds?.length));
     const key = await createApiKey(
       prisma,
@@ -169,14 +196,20 @@ async function apiKeyCreate(args: string[]): Promise<void> {
       { userId: user.id, name: values.name!, scopes: granted, domainIds, expiresAt: expiresAt?.toISOString() ?? null },
     );
     console.log(`Created API key "${key.name}" (id ${key.id}, prefix ${key.prefix}) for ${user.email} (${user.role.toLowerCase()})`);
-    console.log(`Scopes: ${key.scopes.join(', ')}${key.domainIds.length ? `; domains: ${key.domainIds.join(', ')}` : ''}${key.expiresAt ? `; expires ${key.expiresAt}` : ''}`);
+    console.log(
+      `Scopes: ${key.scopes.join(', ')}${key.domainIds.length ? `; domains: ${key.domainIds.join(', ')}` : ''}${key.expiresAt ? `; expires ${key.expiresAt}` : ''}`,
+    );
     console.log('The key is shown only once:');
     console.log(key.key);
   });
 }
 
 async function adminCreate(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { email: { type: 'string' }, 'password-stdin': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { email: { type: 'string' }, 'password-stdin': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+  });
   if (values.help) return void console.log(ADMIN_HELP);
   if (!values.email) throw new UsageError(`--email is required\n\n${ADMIN_HELP}`);
   let password: string;
@@ -188,7 +221,12 @@ async function adminCreate(args: string[]): Promise<void> {
   }
   if (!password) throw new UsageError('empty password');
   await withDatabase(async (prisma, env) => {
-    const admin = await createAdmin(prisma, createPasswordHasher(argon2Params(env)), { minLength: env.PASSWORD_MIN_LENGTH }, { email: values.email!, password });
+    const admin = await createAdmin(
+      prisma,
+      createPasswordHasher(argon2Params(env)),
+      { minLength: env.PASSWORD_MIN_LENGTH },
+      { email: values.email!, password },
+    );
     console.log(`Created admin ${admin.email} (id ${admin.id})`);
   });
 }
@@ -222,8 +260,10 @@ async function domainsRecheck(args: string[]): Promise<number> {
     const pruned = await prisma.$transaction((tx) => pruneExpiredClaims(tx, now));
     const dns = createDnsLookup(onboarding.dns);
     const r = await recheckDomains(prisma, { mxHost: onboarding.mxHost, dns }, { limit, ...(olderThan ? { olderThan } : {}) });
-    console.log(`Removed ${pruned} expired pending claim(s); checked ${r.checked} domain(s), ${r.flagged.length} flagged, ` +
-      `resolver failed for ${r.unavailable}`);
+    console.log(
+      `Removed ${pruned} expired pending claim(s); checked ${r.checked} domain(s), ${r.flagged.length} flagged, ` +
+        `resolver failed for ${r.unavailable}`,
+    );
     for (const f of r.flagged) console.log(`${f.name}: MX ${f.mxStatus} (expected ${onboarding.mxHost})`);
     return r.unavailable > 0 && r.checked === 0 ? 1 : 0;
   });
@@ -233,13 +273,21 @@ async function mailboxIdOf(prisma: PrismaClient, address: string): Promise<strin
   const at = address.lastIndexOf('@');
   const domain = at > 0 ? normalizeDomain(address.slice(at + 1)) : undefined;
   const localPart = at > 0 ? normalizeLocalPart(address.slice(0, at)) : undefined;
-  const m = domain && localPart ? await prisma.mailbox.findFirst({ where: { localPart, domain: { name: domain, verifiedAt: { not: null } } }, select: { id: true } }) : null;
+  const m =
+    domain && localPart
+      ? await prisma.mailbox.findFirst({ where: { localPart, domain: { name: domain, verifiedAt: { not: null } } }, select: { id: true } })
+      : null;
   if (!m) throw new UsageError(`no mailbox ${address}`);
   return m.id;
 }
 
 async function mailboxesExportMbox(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: { help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
   if (values.help) {
     console.log(EXPORT_MBOX_HELP);
     return 0;
@@ -255,7 +303,12 @@ async function mailboxesExportMbox(args: string[]): Promise<number> {
 }
 
 async function mailboxesImportMbox(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { format: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: { format: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
   if (values.help) {
     console.log(IMPORT_MBOX_HELP);
     return 0;
@@ -265,7 +318,9 @@ async function mailboxesImportMbox(args: string[]): Promise<number> {
   const format = (values.format ?? 'mboxrd') as MboxFormat;
   if (!MBOX_FORMATS.includes(format)) throw new UsageError(`--format: expected ${MBOX_FORMATS.join(' or ')}`);
   return withDatabase(async (prisma) => {
-    const r = await importMbox(prisma, CLI_ACTOR, await mailboxIdOf(prisma, address), file ? createReadStream(file) : process.stdin, { format });
+    const r = await importMbox(prisma, CLI_ACTOR, await mailboxIdOf(prisma, address), file ? createReadStream(file) : process.stdin, {
+      format,
+    });
     console.log(`Imported ${r.imported} message(s), ${r.bytes} octets, into ${address}`);
     return 0;
   });
@@ -273,15 +328,22 @@ async function mailboxesImportMbox(args: string[]): Promise<number> {
 
 async function mailboxesFetch(args: string[]): Promise<number> {
   const options = {
-    from: { type: 'string' }, user: { type: 'string' }, 'password-stdin': { type: 'boolean' }, to: { type: 'string' }, delete: { type: 'boolean' },
-    ca: { type: 'string' }, 'insecure-tls': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    from: { type: 'string' },
+    user: { type: 'string' },
+    'password-stdin': { type: 'boolean' },
+    to: { type: 'string' },
+    delete: { type: 'boolean' },
+    ca: { type: 'string' },
+    'insecure-tls': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   } as const;
   const { values } = parseArgs({ args, options, strict: true });
   if (values.help) {
     console.log(FETCH_HELP);
     return 0;
   }
-  if (!values.from || !values.user || !values.to || !values['password-stdin']) throw new UsageError(`--from, --user, --password-stdin and --to are required\n\n${FETCH_HELP}`);
+  if (!values.from || !values.user || !values.to || !values['password-stdin'])
+    throw new UsageError(`--from, --user, --password-stdin and --to are required\n\n${FETCH_HELP}`);
   let source;
   try {
     source = parsePop3Url(values.from);
@@ -292,9 +354,17 @@ async function mailboxesFetch(args: string[]): Promise<number> {
   if (!password) throw new UsageError('empty password on standard input');
   const tls = { insecure: values['insecure-tls'] ?? false, ...(values.ca ? { ca: readFileSync(values.ca) } : {}) };
   return withDatabase(async (prisma) => {
-    const r = await fetchFromPop3(prisma, CLI_ACTOR, await mailboxIdOf(prisma, values.to!), { source, user: values.user!, password, tls, delete: values.delete ?? false });
-    console.log(`${values.from}: ${r.total} message(s) on the server; copied ${r.copied} (${r.bytes} octets), skipped ${r.skipped} copied before` +
-      `${values.delete ? `, deleted ${r.deleted} on the server` : ''}`);
+    const r = await fetchFromPop3(prisma, CLI_ACTOR, await mailboxIdOf(prisma, values.to!), {
+      source,
+      user: values.user!,
+      password,
+      tls,
+      delete: values.delete ?? false,
+    });
+    console.log(
+      `${values.from}: ${r.total} message(s) on the server; copied ${r.copied} (${r.bytes} octets), skipped ${r.skipped} copied before` +
+        `${values.delete ? `, deleted ${r.deleted} on the server` : ''}`,
+    );
     return 0;
   });
 }
@@ -332,7 +402,11 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     throw new UsageError(`unknown command "${[group, action].filter(Boolean).join(' ')}"\n\n${MAIN_HELP}`);
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (err as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (
+      err instanceof UsageError ||
+      (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+      (err as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
+    ) {
       console.error(`mailroom: ${(err as Error).message}`);
       return 2;
     }

@@ -7,11 +7,22 @@ import { testDatabaseUrl } from '@mailroom/db/testing';
 const API_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TSX = path.resolve(API_DIR, '../../node_modules/.bin/tsx');
 
-export function runCli(args: string[], stdin?: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  stdin?: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(TSX, ['src/cli/main.ts', ...args], {
       cwd: API_DIR,
-      env: { ...process.env, DATABASE_URL: testDatabaseUrl(), ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1', LOG_LEVEL: 'silent', ...env },
+      env: {
+        ...process.env,
+        DATABASE_URL: testDatabaseUrl(),
+        ARGON2_MEMORY_KIB: '1024',
+        ARGON2_TIME_COST: '1',
+        LOG_LEVEL: 'silent',
+        ...env,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -23,4 +34,3 @@ export function runCli(args: string[], stdin?: string, env: NodeJS.ProcessEnv = 
     child.stdin.end(stdin ?? '');
   });
 }
-

@@ -7,15 +7,18 @@ import { CSRF_HEADER, SESSION_COOKIE } from '@mailroom/core/schemas';
 
 export const API_VERSION = '1.0.0';
 
-type OpenApiDocument = { paths?: Record<string, Record<string, { responses?: Record<string, { description?: string; content?: Record<string, unknown> }> }>> };
+type OpenApiDocument = {
+  paths?: Record<string, Record<string, { responses?: Record<string, { description?: string; content?: Record<string, unknown> }> }>>;
+};
 
 const STATUS_TEXT: Record<string, string> = {
   '400': 'Invalid request (VALIDATION_FAILED, with one entry per field in `errors`)',
   '401': 'Not signed in, or a bad API key (UNAUTHENTICATED, INVALID_CREDENTIALS)',
   '403': 'Not allowed for this principal or key scope (FORBIDDEN, CSRF_FAILED, ACCOUNT_DISABLED, MAILBOX_DISABLED)',
-  '404': 'No such resource, or another tenant\'s (NOT_FOUND)',
+  '404': "No such resource, or another tenant's (NOT_FOUND)",
   '409': 'Conflicts with existing data (ALREADY_EXISTS, CONFLICT, DOMAIN_NOT_EMPTY, OWNER_NOT_EMPTY, ALIASES_CROSS_OWNERS)',
-  '422': 'Refused by a limit or policy (LIMIT_DOMAINS_EXCEEDED, LIMIT_MAILBOXES_EXCEEDED, LIMIT_STORAGE_EXCEEDED, QUOTA_REQUIRED, SCOPE_NOT_ALLOWED, PASSWORD_TOO_WEAK)',
+  '422':
+    'Refused by a limit or policy (LIMIT_DOMAINS_EXCEEDED, LIMIT_MAILBOXES_EXCEEDED, LIMIT_STORAGE_EXCEEDED, QUOTA_REQUIRED, SCOPE_NOT_ALLOWED, PASSWORD_TOO_WEAK)',
   '429': 'Throttled (THROTTLED); see Retry-After',
 };
 
@@ -66,13 +69,31 @@ export const docsPlugin = fp(async (app: FastifyInstance) => {
         { name: 'audit', description: 'Who changed what' },
         { name: 'delivery-log', description: 'Recipient outcomes at the ingress, and mailboxes over a quota warning threshold' },
         { name: 'passkeys', description: 'WebAuthn passkeys of panel users: add, name, remove (passwordless sign-in is under auth)' },
-        { name: 'autoconfig', description: 'Mail client settings: Thunderbird autoconfig and Outlook autodiscover (public), the connection card' },
+        {
+          name: 'autoconfig',
+          description: 'Mail client settings: Thunderbird autoconfig and Outlook autodiscover (public), the connection card',
+        },
       ],
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'mr_<prefix>_<secret>', description: 'An API key; its scopes and domain restriction apply.' },
-          sessionCookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'Browser session set by POST /api/v1/auth/login (HttpOnly, SameSite=Lax).' },
-          csrfToken: { type: 'apiKey', in: 'header', name: CSRF_HEADER, description: 'CSRF token from login or GET /api/v1/me; required with the session cookie on unsafe methods.' },
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'mr_<prefix>_<secret>',
+            description: 'An API key; its scopes and domain restriction apply.',
+          },
+          sessionCookie: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: SESSION_COOKIE,
+            description: 'Browser session set by POST /api/v1/auth/login (HttpOnly, SameSite=Lax).',
+          },
+          csrfToken: {
+            type: 'apiKey',
+            in: 'header',
+            name: CSRF_HEADER,
+            description: 'CSRF token from login or GET /api/v1/me; required with the session cookie on unsafe methods.',
+          },
         },
       },
     },

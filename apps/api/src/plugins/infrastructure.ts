@@ -5,7 +5,16 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { AppError, isAppError, isDatabaseUnavailable, isDataException, replaceForwardingHeaders, type FieldIssue, type ForwardableRequest, type TrustedProxies } from '@mailroom/core';
+import {
+  AppError,
+  isAppError,
+  isDatabaseUnavailable,
+  isDataException,
+  replaceForwardingHeaders,
+  type FieldIssue,
+  type ForwardableRequest,
+  type TrustedProxies,
+} from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
 import { codeForStatus, HTTP_STATUS, makeProblem } from '../problems.ts';
 import type { Problem } from '@mailroom/core/schemas';
@@ -25,7 +34,10 @@ export function genRequestId(req: { headers: Record<string, string | string[] | 
  * only from a trusted peer). Fastify's own proxy-addr walk then lands on exactly that address, never on a header string
  * like "foo" or "1.2.3.4, 5.6.7.8" (proxy-addr returns an untrusted hop's text unchecked).
  */
-export function clientAddressOptions(trusted: TrustedProxies): { trustProxy: (addr: string) => boolean; rewriteUrl: (req: IncomingMessage) => string } {
+export function clientAddressOptions(trusted: TrustedProxies): {
+  trustProxy: (addr: string) => boolean;
+  rewriteUrl: (req: IncomingMessage) => string;
+} {
   return {
     trustProxy: (addr) => trusted.has(addr),
     rewriteUrl(req) {
@@ -36,10 +48,16 @@ export function clientAddressOptions(trusted: TrustedProxies): { trustProxy: (ad
 }
 
 export function sendProblem(reply: FastifyReply, req: FastifyRequest, problem: Problem): FastifyReply {
-  return reply.code(problem.status).type('application/problem+json').send({ ...problem, instance: req.url.split('?')[0], requestId: req.id });
+  return reply
+    .code(problem.status)
+    .type('application/problem+json')
+    .send({ ...problem, instance: req.url.split('?')[0], requestId: req.id });
 }
 
-function validationFields(err: { validation: { instancePath: string; message?: string; keyword: string }[]; validationContext?: string }): FieldIssue[] {
+function validationFields(err: {
+  validation: { instancePath: string; message?: string; keyword: string }[];
+  validationContext?: string;
+}): FieldIssue[] {
   const where = err.validationContext === 'querystring' ? 'query' : (err.validationContext ?? 'body');
   return err.validation.map((v) => ({
     path: [where, ...v.instancePath.split('/').filter(Boolean)].join('.'),
@@ -59,7 +77,6 @@ function findNul(value: unknown, path: string, depth = 0): string | undefined {
   }
   return undefined;
 }
-
 
 /** Headers, request ids, the problem+json error mapping, 404s, health, readiness and metrics. */
 export const infrastructurePlugin = fp<{ prisma: PrismaClient }>(async (app: FastifyInstance, opts) => {
@@ -96,16 +113,28 @@ export const infrastructurePlugin = fp<{ prisma: PrismaClient }>(async (app: Fas
 
   // PostgreSQL text cannot hold NUL: refuse it anywhere in the input, before any handler sees it.
   app.addHook('preValidation', async (req) => {
-    for (const [where, value] of [['params', req.params], ['query', req.query], ['body', req.body]] as const) {
+    for (const [where, value] of [
+      ['params', req.params],
+      ['query', req.query],
+      ['body', req.body],
+    ] as const) {
       const path = findNul(value, where);
-      if (path) throw new AppError('VALIDATION_FAILED', 'The request contains a NUL character', { fields: [{ path, message: 'must not contain NUL characters', code: 'nul_character' }] });
+      if (path)
+        throw new AppError('VALIDATION_FAILED', 'The request contains a NUL character', {
+          fields: [{ path, message: 'must not contain NUL characters', code: 'nul_character' }],
+        });
     }
   });
 
   // ---- metrics ----
   const registry = new Registry();
   collectDefaultMetrics({ register: registry }); // standard process_/nodejs_ names, like every service
-  const requests = new Counter({ name: 'mailroom_api_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'] as const, registers: [registry] });
+  const requests = new Counter({
+    name: 'mailroom_api_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'mailroom_api_http_request_duration_seconds',
     help: 'HTTP request duration by route',
@@ -129,7 +158,11 @@ export const infrastructurePlugin = fp<{ prisma: PrismaClient }>(async (app: Fas
       return sendProblem(reply, req, makeProblem(err.code, err.message, { errors: err.fields, details: err.details }));
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
-      return sendProblem(reply, req, makeProblem('VALIDATION_FAILED', 'The request is invalid', { errors: validationFields(err as never) }));
+      return sendProblem(
+        reply,
+        req,
+        makeProblem('VALIDATION_FAILED', 'The request is invalid', { errors: validationFields(err as never) }),
+      );
     }
     if (isResponseSerializationError(err)) {
       req.log.error({ err, issues: err.cause?.issues }, 'response does not match its schema');
@@ -150,11 +183,22 @@ export const infrastructurePlugin = fp<{ prisma: PrismaClient }>(async (app: Fas
     }
     // Fastify's own 4xx (malformed JSON, wrong content type, body too large, bad URL encoding …).
     const code = codeForStatus(status);
-    const fields: FieldIssue[] | undefined = code === 'VALIDATION_FAILED' ? [{ path: err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || /json/i.test(err.message) ? 'body' : 'request', message: err.message, code: err.code }] : undefined;
+    const fields: FieldIssue[] | undefined =
+      code === 'VALIDATION_FAILED'
+        ? [
+            {
+              path: err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || /json/i.test(err.message) ? 'body' : 'request',
+              message: err.message,
+              code: err.code,
+            },
+          ]
+        : undefined;
     return sendProblem(reply, req, makeProblem(code, err.message, { status: code === 'VALIDATION_FAILED' ? 400 : status, errors: fields }));
   });
 
-  app.setNotFoundHandler(async (req, reply) => sendProblem(reply, req, makeProblem('NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`)));
+  app.setNotFoundHandler(async (req, reply) =>
+    sendProblem(reply, req, makeProblem('NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`)),
+  );
 
   // ---- health ----
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));

@@ -24,7 +24,12 @@ describe('aliases', () => {
     const res = await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/aliases`, { localPart: 'Sales', destinations: [a.id, b.id] });
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json()).toMatchObject({ localPart: 'sales', address: `sales@${domain.name}`, enabled: true });
-    expect(res.json().destinations.map((d: { address: string }) => d.address).sort()).toEqual([a.address, b.address].sort());
+    expect(
+      res
+        .json()
+        .destinations.map((d: { address: string }) => d.address)
+        .sort(),
+    ).toEqual([a.address, b.address].sort());
     const catchAll = await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/aliases`, { localPart: null, destinations: [a.id] });
     expect(catchAll.json()).toMatchObject({ localPart: null, address: `@${domain.name}` });
     const list = (await call(t.app, s, 'GET', `/api/v1/domains/${domain.id}/aliases?limit=1`)).json();
@@ -52,16 +57,27 @@ describe('aliases', () => {
   test("destinations must be the owner's mailboxes: another tenant's or unknown ids are 400 per index", async () => {
     const mine = await setup();
     const theirs = await setup();
-    const res = await call(t.app, mine.s, 'POST', `/api/v1/domains/${mine.domain.id}/aliases`, { localPart: 'x', destinations: [mine.a.id, theirs.a.id] });
+    const res = await call(t.app, mine.s, 'POST', `/api/v1/domains/${mine.domain.id}/aliases`, {
+      localPart: 'x',
+      destinations: [mine.a.id, theirs.a.id],
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().errors).toEqual([expect.objectContaining({ path: 'destinations.1', code: 'unknown_mailbox' })]);
-    expect((await call(t.app, mine.s, 'POST', `/api/v1/domains/${mine.domain.id}/aliases`, { localPart: 'x', destinations: [] })).statusCode).toBe(400);
+    expect(
+      (await call(t.app, mine.s, 'POST', `/api/v1/domains/${mine.domain.id}/aliases`, { localPart: 'x', destinations: [] })).statusCode,
+    ).toBe(400);
   });
 
   test('update replaces destinations, renames, disables; delete', async () => {
     const { s, domain, a, b } = await setup();
-    const alias = (await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/aliases`, { localPart: 'help', destinations: [a.id] })).json();
-    const upd = await call(t.app, s, 'PATCH', `/api/v1/aliases/${alias.id}`, { localPart: 'support', destinations: [b.id], enabled: false });
+    const alias = (
+      await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/aliases`, { localPart: 'help', destinations: [a.id] })
+    ).json();
+    const upd = await call(t.app, s, 'PATCH', `/api/v1/aliases/${alias.id}`, {
+      localPart: 'support',
+      destinations: [b.id],
+      enabled: false,
+    });
     expect(upd.statusCode, upd.body).toBe(200);
     expect(upd.json()).toMatchObject({ localPart: 'support', enabled: false, destinations: [{ mailboxId: b.id, address: b.address }] });
     const clash = await call(t.app, s, 'PATCH', `/api/v1/aliases/${alias.id}`, { localPart: 'bob' });
@@ -72,8 +88,12 @@ describe('aliases', () => {
 
   test('deleting a destination mailbox removes it from the alias', async () => {
     const { s, domain, a, b } = await setup();
-    const alias = (await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/aliases`, { localPart: 'both', destinations: [a.id, b.id] })).json();
+    const alias = (
+      await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/aliases`, { localPart: 'both', destinations: [a.id, b.id] })
+    ).json();
     await call(t.app, s, 'DELETE', `/api/v1/mailboxes/${b.id}`);
-    expect((await call(t.app, s, 'GET', `/api/v1/aliases/${alias.id}`)).json().destinations).toEqual([{ mailboxId: a.id, address: a.address }]);
+    expect((await call(t.app, s, 'GET', `/api/v1/aliases/${alias.id}`)).json().destinations).toEqual([
+      { mailboxId: a.id, address: a.address },
+    ]);
   });
 });

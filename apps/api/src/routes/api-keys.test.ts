@@ -38,7 +38,8 @@ describe('api keys', () => {
     const o = await owner();
     const key = await createKey(t.prisma, o.id, ['domains:read']);
     const id = (await call(t.app, o.s, 'GET', '/api/v1/api-keys')).json().items[0].id;
-    const use = (ip: string) => t.app.inject({ method: 'GET', url: '/api/v1/domains', headers: { authorization: `Bearer ${key}` }, remoteAddress: ip });
+    const use = (ip: string) =>
+      t.app.inject({ method: 'GET', url: '/api/v1/domains', headers: { authorization: `Bearer ${key}` }, remoteAddress: ip });
     expect((await call(t.app, o.s, 'GET', `/api/v1/api-keys/${id}`)).json()).toMatchObject({ lastUsedAt: null, lastUsedIp: null });
     expect((await use('198.51.100.20')).statusCode).toBe(200);
     await eventually(async () => (await call(t.app, o.s, 'GET', `/api/v1/api-keys/${id}`)).json().lastUsedIp === '198.51.100.20');
@@ -85,12 +86,27 @@ describe('api keys', () => {
     const d1 = (await call(t.app, o.s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example` })).json();
     const d2 = (await call(t.app, o.s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example` })).json();
     const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
-    const parent = (await call(t.app, o.s, 'POST', '/api/v1/api-keys', { name: 'parent', scopes: ['api-keys:write', 'domains:read'], domainIds: [d1.id], expiresAt })).json();
+    const parent = (
+      await call(t.app, o.s, 'POST', '/api/v1/api-keys', {
+        name: 'parent',
+        scopes: ['api-keys:write', 'domains:read'],
+        domainIds: [d1.id],
+        expiresAt,
+      })
+    ).json();
     const more = await call(t.app, { key: parent.key }, 'POST', '/api/v1/api-keys', { name: 'child', scopes: ['domains:write'] });
     expect(more.statusCode).toBe(403);
-    const otherDomain = await call(t.app, { key: parent.key }, 'POST', '/api/v1/api-keys', { name: 'child', scopes: ['domains:read'], domainIds: [d2.id] });
+    const otherDomain = await call(t.app, { key: parent.key }, 'POST', '/api/v1/api-keys', {
+      name: 'child',
+      scopes: ['domains:read'],
+      domainIds: [d2.id],
+    });
     expect(otherDomain.statusCode).toBe(400);
-    const later = await call(t.app, { key: parent.key }, 'POST', '/api/v1/api-keys', { name: 'child', scopes: ['domains:read'], expiresAt: new Date(Date.now() + 7_200_000).toISOString() });
+    const later = await call(t.app, { key: parent.key }, 'POST', '/api/v1/api-keys', {
+      name: 'child',
+      scopes: ['domains:read'],
+      expiresAt: new Date(Date.now() + 7_200_000).toISOString(),
+    });
     expect(later.statusCode).toBe(403);
     const child = await call(t.app, { key: parent.key }, 'POST', '/api/v1/api-keys', { name: 'child', scopes: ['domains:read'] });
     expect(child.statusCode, child.body).toBe(201);
@@ -98,7 +114,11 @@ describe('api keys', () => {
     const visible = (await call(t.app, { key: child.json().key }, 'GET', '/api/v1/domains')).json().items.map((d: { id: string }) => d.id);
     expect(visible).toEqual([d1.id]);
     expect((await call(t.app, { key: child.json().key }, 'GET', `/api/v1/domains/${d2.id}`)).statusCode).toBe(404);
-    const past = await call(t.app, o.s, 'POST', '/api/v1/api-keys', { name: 'old', scopes: ['domains:read'], expiresAt: '2020-01-01T00:00:00Z' });
+    const past = await call(t.app, o.s, 'POST', '/api/v1/api-keys', {
+      name: 'old',
+      scopes: ['domains:read'],
+      expiresAt: '2020-01-01T00:00:00Z',
+    });
     expect(past.statusCode).toBe(400);
   });
 
@@ -112,7 +132,9 @@ describe('api keys', () => {
     expect((await call(t.app, b.s, 'GET', `/api/v1/api-keys?userId=${a.id}`)).json().items).toEqual([]);
     const admin = await createUser(t, { role: 'ADMIN' });
     const as = await login(t.app, admin.email, admin.password);
-    expect((await call(t.app, as, 'GET', `/api/v1/api-keys?userId=${a.id}`)).json().items.map((k: { id: string }) => k.id)).toEqual([key.id]);
+    expect((await call(t.app, as, 'GET', `/api/v1/api-keys?userId=${a.id}`)).json().items.map((k: { id: string }) => k.id)).toEqual([
+      key.id,
+    ]);
   });
 
   test('a domain-restricted key cannot create domains', async () => {
@@ -131,9 +153,16 @@ describe('api keys', () => {
     const theirs = await createKey(t.prisma, other.id, ['domains:read']);
     for (const key of [k1, k2, theirs]) expect((await call(t.app, { key }, 'GET', '/api/v1/domains')).statusCode).toBe(200);
     // Without the flag, keys survive a password change.
-    expect((await call(t.app, o.s, 'PUT', '/api/v1/me/password', { currentPassword: o.password, newPassword: 'first new passphrase 1' })).statusCode).toBe(204);
+    expect(
+      (await call(t.app, o.s, 'PUT', '/api/v1/me/password', { currentPassword: o.password, newPassword: 'first new passphrase 1' }))
+        .statusCode,
+    ).toBe(204);
     expect((await call(t.app, { key: k1 }, 'GET', '/api/v1/domains')).statusCode).toBe(200);
-    const res = await call(t.app, o.s, 'PUT', '/api/v1/me/password', { currentPassword: 'first new passphrase 1', newPassword: 'second new passphrase 2', revokeApiKeys: true });
+    const res = await call(t.app, o.s, 'PUT', '/api/v1/me/password', {
+      currentPassword: 'first new passphrase 1',
+      newPassword: 'second new passphrase 2',
+      revokeApiKeys: true,
+    });
     expect(res.statusCode, res.body).toBe(204);
     expect((await call(t.app, { key: k1 }, 'GET', '/api/v1/domains')).statusCode).toBe(401);
     expect((await call(t.app, { key: k2 }, 'GET', '/api/v1/domains')).statusCode).toBe(401);

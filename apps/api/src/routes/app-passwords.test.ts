@@ -29,7 +29,13 @@ describe('app passwords', () => {
     expect(res.statusCode, res.body).toBe(201);
     const created = res.json();
     expect(created.password).toMatch(/^[a-z]{4}(-[a-z]{4}){5}$/);
-    expect(created).toMatchObject({ name: 'phone', mailboxId: mailbox.id, selector: created.password.slice(0, 4), lastUsedAt: null, lastUsedIp: null });
+    expect(created).toMatchObject({
+      name: 'phone',
+      mailboxId: mailbox.id,
+      selector: created.password.slice(0, 4),
+      lastUsedAt: null,
+      lastUsedIp: null,
+    });
     const row = await t.prisma.mailboxAppPassword.findUniqueOrThrow({ where: { id: created.id } });
     expect(row.passwordHash).toMatch(/^\$argon2id\$/);
     const listed = await call(t.app, s, 'GET', base(mailbox.id));
@@ -67,7 +73,9 @@ describe('app passwords', () => {
     expect((await pop3(mailbox.address, laptop.password)).status).toBe('ok');
     // The main password still signs in to self-service.
     await login(t.app, mailbox.address, PW);
-    const actions = (await t.prisma.auditEvent.findMany({ where: { targetId: mailbox.id }, orderBy: { createdAt: 'asc' } })).map((e) => e.action);
+    const actions = (await t.prisma.auditEvent.findMany({ where: { targetId: mailbox.id }, orderBy: { createdAt: 'asc' } })).map(
+      (e) => e.action,
+    );
     expect(actions).toEqual(expect.arrayContaining(['mailbox.app-password.revoke', 'mailbox.app-password.policy']));
   });
 
@@ -80,9 +88,13 @@ describe('app passwords', () => {
     expect(await pop3(mailbox.address, PW)).toEqual({ status: 'app-password-required' });
     await call(t.app, s, 'PUT', `/api/v1/domains/${domainId}/app-password-policy`, { requiredForPop3: null });
     // The operator default applies only when neither says anything; the mailbox's explicit false wins over it.
-    expect((await authenticateMailbox(t.prisma, t.hasher, mailbox.address, PW, { service: 'pop3', requireAppPasswordsDefault: true })).status).toBe('ok');
+    expect(
+      (await authenticateMailbox(t.prisma, t.hasher, mailbox.address, PW, { service: 'pop3', requireAppPasswordsDefault: true })).status,
+    ).toBe('ok');
     await call(t.app, s, 'PUT', `/api/v1/mailboxes/${mailbox.id}/app-password-policy`, { requiredForPop3: null });
-    expect(await authenticateMailbox(t.prisma, t.hasher, mailbox.address, PW, { service: 'pop3', requireAppPasswordsDefault: true })).toEqual({ status: 'app-password-required' });
+    expect(
+      await authenticateMailbox(t.prisma, t.hasher, mailbox.address, PW, { service: 'pop3', requireAppPasswordsDefault: true }),
+    ).toEqual({ status: 'app-password-required' });
   });
 
   test('the mailbox user manages their own app passwords through self-service', async () => {
@@ -110,9 +122,13 @@ describe('app passwords: abuse', () => {
       expect((await call(t.app, creds, 'DELETE', `${base(a.mailbox.id)}/${secret.id}`)).statusCode).toBe(404);
       // Their own mailbox id with A's app password id: still not found, and A's password keeps working.
       expect((await call(t.app, creds, 'DELETE', `${base(b.mailbox.id)}/${secret.id}`)).statusCode).toBe(404);
-      expect((await call(t.app, creds, 'PUT', `/api/v1/mailboxes/${a.mailbox.id}/app-password-policy`, { requiredForPop3: true })).statusCode).toBe(404);
+      expect(
+        (await call(t.app, creds, 'PUT', `/api/v1/mailboxes/${a.mailbox.id}/app-password-policy`, { requiredForPop3: true })).statusCode,
+      ).toBe(404);
     }
-    expect((await call(t.app, b.s, 'PUT', `/api/v1/domains/${a.domainId}/app-password-policy`, { requiredForPop3: true })).statusCode).toBe(404);
+    expect((await call(t.app, b.s, 'PUT', `/api/v1/domains/${a.domainId}/app-password-policy`, { requiredForPop3: true })).statusCode).toBe(
+      404,
+    );
     expect((await pop3(a.mailbox.address, secret.password)).status).toBe('ok');
     expect(await t.prisma.mailboxAppPassword.count({ where: { mailboxId: a.mailbox.id } })).toBe(1);
   });

@@ -1,7 +1,18 @@
-import { createAppPassword, listAppPasswords, revokeAppPassword, setDomainAppPasswordPolicy, setMailboxAppPasswordPolicy } from '@mailroom/core';
 import {
-  appPasswordListSchema, appPasswordParamsSchema, appPasswordPolicyBodySchema, createAppPasswordBodySchema, createdAppPasswordSchema,
-  domainParamsSchema, mailboxParamsSchema,
+  createAppPassword,
+  listAppPasswords,
+  revokeAppPassword,
+  setDomainAppPasswordPolicy,
+  setMailboxAppPasswordPolicy,
+} from '@mailroom/core';
+import {
+  appPasswordListSchema,
+  appPasswordParamsSchema,
+  appPasswordPolicyBodySchema,
+  createAppPasswordBodySchema,
+  createdAppPasswordSchema,
+  domainParamsSchema,
+  mailboxParamsSchema,
 } from '@mailroom/core/schemas';
 import { z } from 'zod';
 import { actorOf } from '../plugins/auth.ts';
@@ -36,7 +47,8 @@ export async function appPasswordRoutes(app: ZodApp, ctx: RouteContext): Promise
       response: { 201: createdAppPasswordSchema, ...problems(409, 422) },
       security: WRITE_SECURITY,
     },
-    handler: async (req, reply) => reply.code(201).send(await createAppPassword({ prisma, hasher }, actorOf(req), req.params.mailboxId, req.body)),
+    handler: async (req, reply) =>
+      reply.code(201).send(await createAppPassword({ prisma, hasher }, actorOf(req), req.params.mailboxId, req.body)),
   });
   app.delete('/mailboxes/:mailboxId/app-passwords/:appPasswordId', {
     schema: {
@@ -70,7 +82,8 @@ export async function appPasswordRoutes(app: ZodApp, ctx: RouteContext): Promise
     schema: {
       tags,
       operationId: 'setDomainAppPasswordPolicy',
-      summary: "Require app passwords for POP3 on the domain's mailboxes (true), allow main passwords (false), or use the operator default (null)",
+      summary:
+        "Require app passwords for POP3 on the domain's mailboxes (true), allow main passwords (false), or use the operator default (null)",
       params: domainParamsSchema,
       body: appPasswordPolicyBodySchema,
       response: { 200: z.object({ requiredForPop3: z.boolean().nullable() }), ...problems(422) },

@@ -28,7 +28,14 @@ describe('audit events', () => {
 
     const res = await call(t.app, s, 'GET', '/api/v1/audit-events?limit=200');
     expect(res.statusCode).toBe(200);
-    const events = res.json().items as { action: string; actorType: string; actorId: string; ip: string; details: Record<string, unknown>; targetId: string }[];
+    const events = res.json().items as {
+      action: string;
+      actorType: string;
+      actorId: string;
+      ip: string;
+      details: Record<string, unknown>;
+      targetId: string;
+    }[];
     expect(events.map((e) => e.action).reverse()).toEqual([
       'auth.login',
       'domain.create',
@@ -51,7 +58,8 @@ describe('audit events', () => {
     const upd = events.find((e) => e.action === 'mailbox.update')!;
     expect(upd.details).toMatchObject({ displayName: 'X', quotaBytes: 1000 });
     const all = JSON.stringify(events);
-    for (const secret of [secretPw, 'another secret pass 10', 'owner new passphrase 3', o.password, k.key, k.key.slice(16)]) expect(all).not.toContain(secret);
+    for (const secret of [secretPw, 'another secret pass 10', 'owner new passphrase 3', o.password, k.key, k.key.slice(16)])
+      expect(all).not.toContain(secret);
     expect(all).not.toMatch(/argon2|passwordHash|secretHash/);
   });
 
@@ -70,7 +78,9 @@ describe('audit events', () => {
     expect((await call(t.app, sa, 'GET', `/api/v1/audit-events?actorId=${b.id}`)).json().items).toEqual([]);
     const future = new Date(Date.now() + 60_000).toISOString();
     expect((await call(t.app, sa, 'GET', `/api/v1/audit-events?from=${encodeURIComponent(future)}`)).json().items).toEqual([]);
-    expect((await call(t.app, sa, 'GET', `/api/v1/audit-events?to=${encodeURIComponent(future)}&action=domain.create`)).json().items).toHaveLength(1);
+    expect(
+      (await call(t.app, sa, 'GET', `/api/v1/audit-events?to=${encodeURIComponent(future)}&action=domain.create`)).json().items,
+    ).toHaveLength(1);
     expect((await call(t.app, sa, 'GET', '/api/v1/audit-events?from=yesterday')).statusCode).toBe(400);
     const admin = await createUser(t, { role: 'ADMIN' });
     const as = await login(t.app, admin.email, admin.password);
@@ -78,7 +88,9 @@ describe('audit events', () => {
     expect((await call(t.app, as, 'GET', `/api/v1/audit-events?ownerId=${b.id}&action=domain.create`)).json().items).toHaveLength(1);
     // API keys need audit:read; their events are attributed to the key.
     const key = await createKey(t.prisma, a.id, ['audit:read', 'domains:write']);
-    expect((await call(t.app, { key: await createKey(t.prisma, a.id, ['domains:read']) }, 'GET', '/api/v1/audit-events')).statusCode).toBe(403);
+    expect((await call(t.app, { key: await createKey(t.prisma, a.id, ['domains:read']) }, 'GET', '/api/v1/audit-events')).statusCode).toBe(
+      403,
+    );
     await call(t.app, { key }, 'PATCH', `/api/v1/domains/${da.id}`, { description: 'via key' });
     const viaKey = (await call(t.app, { key }, 'GET', '/api/v1/audit-events?action=domain.update')).json().items[0];
     expect(viaKey).toMatchObject({ actorType: 'apiKey', actorId: a.id, apiKeyId: expect.any(String) });
@@ -91,7 +103,9 @@ describe('audit events', () => {
     const ids: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { items: { id: string }[]; nextCursor: string | null } = (await call(t.app, s, 'GET', `/api/v1/audit-events?limit=2${cursor ? `&cursor=${cursor}` : ''}`)).json();
+      const page: { items: { id: string }[]; nextCursor: string | null } = (
+        await call(t.app, s, 'GET', `/api/v1/audit-events?limit=2${cursor ? `&cursor=${cursor}` : ''}`)
+      ).json();
       ids.push(...page.items.map((e: { id: string }) => e.id));
       cursor = page.nextCursor;
     } while (cursor);

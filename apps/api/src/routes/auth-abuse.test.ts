@@ -23,7 +23,11 @@ function forgedIp(): string {
 }
 
 async function postLogin(base: string, email: string, password: string, xff = forgedIp()) {
-  const res = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': xff }, body: JSON.stringify({ email, password }) });
+  const res = await fetch(`${base}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': xff },
+    body: JSON.stringify({ email, password }),
+  });
   return { status: res.status, code: ((await res.json()) as { code?: string }).code, retryAfter: res.headers.get('retry-after') };
 }
 
@@ -43,7 +47,8 @@ function spellingsOf(address: string): string[] {
     (l: string, d: string) => `${l}@${d.replace('.', '\u00AD.')}`,
     (l: string, d: string) => `${l}@${d.replace('.', '.\u00AD')}`,
     (l: string, d: string) => `${l}@${d.replace('.', '\u200B.')}`,
-    (l: string, _d: string) => `${l}@${[...labels[0]!].map((c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)).join('')}.${labels.slice(1).join('.')}`,
+    (l: string, _d: string) =>
+      `${l}@${[...labels[0]!].map((c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)).join('')}.${labels.slice(1).join('.')}`,
   ];
   for (let i = 0; out.size < 40; i++) {
     const v = variants[i % variants.length]!;
@@ -67,7 +72,8 @@ async function expectThrottledAcrossSpellings(s: Listening, address: string): Pr
   expect(results.slice(0, THROTTLE_FREE_FAILURES).map((r) => r.code)).toEqual(Array(THROTTLE_FREE_FAILURES).fill('INVALID_CREDENTIALS'));
   const answered = results.filter((r) => r.status === 401);
   expect(answered.length).toBeLessThanOrEqual(allowance);
-  for (const r of results.filter((r) => r.status !== 401)) expect(r).toMatchObject({ status: 429, code: 'THROTTLED', retryAfter: expect.stringMatching(/^[1-9]\d*$/) });
+  for (const r of results.filter((r) => r.status !== 401))
+    expect(r).toMatchObject({ status: 429, code: 'THROTTLED', retryAfter: expect.stringMatching(/^[1-9]\d*$/) });
   expect(s.t.hasher.stats().verifications - before).toBeLessThanOrEqual(allowance);
 }
 
@@ -80,8 +86,12 @@ describe('item 2: the throttle key is the canonical account, whatever the spelli
 
   test('40 wrong mailbox logins, each spelled differently and from a different X-Forwarded-For: 429 after the free attempts', async () => {
     const owner = await createUser(s.t);
-    const domain = await s.t.prisma.domain.create({ data: { name: `${uniqueName('d')}.example`, ownerId: owner.id, verifiedAt: new Date() } });
-    await s.t.prisma.mailbox.create({ data: { domainId: domain.id, localPart: 'alice', passwordHash: await s.t.hasher.hash(STRONG_PASSWORD) } });
+    const domain = await s.t.prisma.domain.create({
+      data: { name: `${uniqueName('d')}.example`, ownerId: owner.id, verifiedAt: new Date() },
+    });
+    await s.t.prisma.mailbox.create({
+      data: { domainId: domain.id, localPart: 'alice', passwordHash: await s.t.hasher.hash(STRONG_PASSWORD) },
+    });
     await expectThrottledAcrossSpellings(s, `alice@${domain.name}`);
   });
 
@@ -94,7 +104,12 @@ describe('item 2: the throttle key is the canonical account, whatever the spelli
     const owner = await createUser(s.t);
     const [local, domain] = owner.email.split('@') as [string, string];
     const before = s.t.hasher.stats().verifications;
-    for (const email of [`${local} @${domain}`, `${local}@\u00AD${domain}`, `${local}@${domain.replace('.', '\u200B.')}`, `${local}@ｅ${domain.slice(1)}`]) {
+    for (const email of [
+      `${local} @${domain}`,
+      `${local}@\u00AD${domain}`,
+      `${local}@${domain.replace('.', '\u200B.')}`,
+      `${local}@ｅ${domain.slice(1)}`,
+    ]) {
       // each from its own address, one attempt each: nothing here is throttled
       expect(await postLogin(s.url, email, owner.password)).toMatchObject({ status: 401, code: 'INVALID_CREDENTIALS' });
     }

@@ -15,14 +15,20 @@ function uniqueIp(): string {
 
 async function mailbox(ownerId: string, password = STRONG_PASSWORD) {
   const domain = await t.prisma.domain.create({ data: { name: `${uniqueName('d')}.example`, ownerId, verifiedAt: new Date() } });
-  const m = await t.prisma.mailbox.create({ data: { domainId: domain.id, localPart: 'user', passwordHash: await t.hasher.hash(password) } });
+  const m = await t.prisma.mailbox.create({
+    data: { domainId: domain.id, localPart: 'user', passwordHash: await t.hasher.hash(password) },
+  });
   return { domain, mailbox: m, address: `user@${domain.name}`, password };
 }
 
 describe('POST /auth/login', () => {
   test('signs an owner in: HttpOnly SameSite=Lax cookie holding an opaque token stored hashed, CSRF token in the body', async () => {
     const owner = await createUser(t);
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: owner.email.toUpperCase(), password: owner.password } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: owner.email.toUpperCase(), password: owner.password },
+    });
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body).toMatchObject({ kind: 'user', authMethod: 'session', user: { id: owner.id, role: 'OWNER' }, mailbox: null, scopes: null });
@@ -38,7 +44,12 @@ describe('POST /auth/login', () => {
 
   test('sets Secure behind an HTTPS proxy (x-forwarded-proto from a trusted hop)', async () => {
     const owner = await createUser(t);
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', headers: { 'x-forwarded-proto': 'https' }, payload: { email: owner.email, password: owner.password } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      headers: { 'x-forwarded-proto': 'https' },
+      payload: { email: owner.email, password: owner.password },
+    });
     expect(res.cookies.find((c) => c.name === 'mailroom_session')!.secure).toBe(true);
   });
 
@@ -47,7 +58,11 @@ describe('POST /auth/login', () => {
     const { address, password, mailbox: m } = await mailbox(owner.id);
     const s = await login(t.app, address.toUpperCase(), password);
     const me = await call(t.app, s, 'GET', '/api/v1/me');
-    expect(me.json()).toMatchObject({ kind: 'mailbox', user: null, mailbox: { id: m.id, address, usedBytes: 0, messageCount: 0, quotaBytes: null } });
+    expect(me.json()).toMatchObject({
+      kind: 'mailbox',
+      user: null,
+      mailbox: { id: m.id, address, usedBytes: 0, messageCount: 0, quotaBytes: null },
+    });
     // A mailbox user can do nothing else.
     expect((await call(t.app, s, 'GET', '/api/v1/domains')).statusCode).toBe(403);
   });
@@ -55,8 +70,18 @@ describe('POST /auth/login', () => {
   test('unknown account and wrong password get identical replies', async () => {
     const owner = await createUser(t);
     const ip = uniqueIp();
-    const wrong = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: ip, payload: { email: owner.email, password: 'wrong password 1' } });
-    const unknown = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: uniqueIp(), payload: { email: `nobody-${owner.email}`, password: 'wrong password 1' } });
+    const wrong = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      remoteAddress: ip,
+      payload: { email: owner.email, password: 'wrong password 1' },
+    });
+    const unknown = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      remoteAddress: uniqueIp(),
+      payload: { email: `nobody-${owner.email}`, password: 'wrong password 1' },
+    });
     expect(wrong.statusCode).toBe(401);
     expect(unknown.statusCode).toBe(401);
     const strip = (b: Record<string, unknown>) => ({ ...b, requestId: undefined });
@@ -67,7 +92,8 @@ describe('POST /auth/login', () => {
   test('repeated failures are throttled with 429 THROTTLED and Retry-After; repeating one wrong password does not add up', async () => {
     const owner = await createUser(t);
     const ip = uniqueIp();
-    const attempt = (password: string) => t.app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: ip, payload: { email: owner.email, password } });
+    const attempt = (password: string) =>
+      t.app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: ip, payload: { email: owner.email, password } });
     for (let i = 0; i < 6; i++) expect((await attempt('the same stale password')).statusCode).toBe(401);
     // Six repeats of one password count once: the right password still works.
     expect((await attempt(owner.password)).statusCode).toBe(200);
@@ -85,7 +111,8 @@ describe('POST /auth/login', () => {
     try {
       const owner = await createUser(patient);
       const ip = uniqueIp();
-      const attempt = (password: string) => patient.app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: ip, payload: { email: owner.email, password } });
+      const attempt = (password: string) =>
+        patient.app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: ip, payload: { email: owner.email, password } });
       for (let i = 0; i < 3; i++) expect((await attempt(`wrong guess ${i}`)).statusCode).toBe(401);
       // The next attempt is delayed (1 s after three failures), not refused: the right password signs in.
       expect((await attempt(owner.password)).statusCode).toBe(200);
@@ -96,24 +123,41 @@ describe('POST /auth/login', () => {
 
   test('a disabled owner with the right password gets ACCOUNT_DISABLED; a disabled mailbox MAILBOX_DISABLED', async () => {
     const owner = await createUser(t, { disabled: true });
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: uniqueIp(), payload: { email: owner.email, password: owner.password } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      remoteAddress: uniqueIp(),
+      payload: { email: owner.email, password: owner.password },
+    });
     expect(res.statusCode).toBe(403);
     expect(res.json().code).toBe('ACCOUNT_DISABLED');
     const other = await createUser(t);
     const { mailbox: m, address, password } = await mailbox(other.id);
     await t.prisma.mailbox.update({ where: { id: m.id }, data: { enabled: false } });
-    const res2 = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: uniqueIp(), payload: { email: address, password } });
+    const res2 = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      remoteAddress: uniqueIp(),
+      payload: { email: address, password },
+    });
     expect(res2.json().code).toBe('MAILBOX_DISABLED');
   });
 
   test('a new session id at every login; the previous cookie is invalidated', async () => {
     const owner = await createUser(t);
     const first = await login(t.app, owner.email, owner.password);
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', headers: { cookie: first.cookie }, payload: { email: owner.email, password: owner.password } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      headers: { cookie: first.cookie },
+      payload: { email: owner.email, password: owner.password },
+    });
     const second = res.cookies.find((c) => c.name === 'mailroom_session')!.value;
     expect(`mailroom_session=${second}`).not.toBe(first.cookie);
     expect((await call(t.app, first, 'GET', '/api/v1/me')).statusCode).toBe(401);
-    expect((await t.app.inject({ method: 'GET', url: '/api/v1/me', headers: { cookie: `mailroom_session=${second}` } })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/me', headers: { cookie: `mailroom_session=${second}` } })).statusCode).toBe(
+      200,
+    );
   });
 
   test('missing fields are 400 VALIDATION_FAILED', async () => {
@@ -131,7 +175,12 @@ describe('sessions, CSRF, logout', () => {
     const missing = await t.app.inject({ method: 'POST', url: '/api/v1/domains', headers: { cookie: s.cookie }, payload: { name } });
     expect(missing.statusCode).toBe(403);
     expect(missing.json().code).toBe('CSRF_FAILED');
-    const wrong = await t.app.inject({ method: 'POST', url: '/api/v1/domains', headers: { cookie: s.cookie, 'x-csrf-token': 'nope' }, payload: { name } });
+    const wrong = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/domains',
+      headers: { cookie: s.cookie, 'x-csrf-token': 'nope' },
+      payload: { name },
+    });
     expect(wrong.json().code).toBe('CSRF_FAILED');
     const ok = await call(t.app, s, 'POST', '/api/v1/domains', { name });
     expect(ok.statusCode).toBe(201);
@@ -152,7 +201,9 @@ describe('sessions, CSRF, logout', () => {
   test('no credentials: 401 UNAUTHENTICATED; a malformed or unknown bearer key: 401', async () => {
     expect((await t.app.inject('/api/v1/me')).json().code).toBe('UNAUTHENTICATED');
     expect((await t.app.inject({ url: '/api/v1/me', headers: { authorization: 'Basic abc' } })).statusCode).toBe(401);
-    expect((await t.app.inject({ url: '/api/v1/me', headers: { authorization: `Bearer mr_aaaaaaaaaaaa_${'x'.repeat(43)}` } })).statusCode).toBe(401);
+    expect(
+      (await t.app.inject({ url: '/api/v1/me', headers: { authorization: `Bearer mr_aaaaaaaaaaaa_${'x'.repeat(43)}` } })).statusCode,
+    ).toBe(401);
   });
 
   test('an expired session is not a credential', async () => {
@@ -168,7 +219,14 @@ describe('GET /me', () => {
     const owner = await createUser(t, { maxDomains: 3 });
     const key = await createKey(t.prisma, owner.id, ['domains:read']);
     const me = await call(t.app, { key }, 'GET', '/api/v1/me');
-    expect(me.json()).toMatchObject({ kind: 'user', authMethod: 'apiKey', scopes: ['domains:read'], csrfToken: null, user: { maxDomains: 3, usage: { domains: 0 } }, passwordPolicy: { minLength: 10 } });
+    expect(me.json()).toMatchObject({
+      kind: 'user',
+      authMethod: 'apiKey',
+      scopes: ['domains:read'],
+      csrfToken: null,
+      user: { maxDomains: 3, usage: { domains: 0 } },
+      passwordPolicy: { minLength: 10 },
+    });
   });
 });
 
@@ -177,7 +235,10 @@ describe('PUT /me/password', () => {
     const owner = await createUser(t);
     const a = await login(t.app, owner.email, owner.password);
     const b = await login(t.app, owner.email, owner.password);
-    const res = await call(t.app, a, 'PUT', '/api/v1/me/password', { currentPassword: owner.password, newPassword: 'a fresh new passphrase 7' });
+    const res = await call(t.app, a, 'PUT', '/api/v1/me/password', {
+      currentPassword: owner.password,
+      newPassword: 'a fresh new passphrase 7',
+    });
     expect(res.statusCode).toBe(204);
     expect((await call(t.app, a, 'GET', '/api/v1/me')).statusCode).toBe(200);
     expect((await call(t.app, b, 'GET', '/api/v1/me')).statusCode).toBe(401);
@@ -188,14 +249,19 @@ describe('PUT /me/password', () => {
     const owner = await createUser(t);
     const { address, password } = await mailbox(owner.id);
     const s = await login(t.app, address, password);
-    expect((await call(t.app, s, 'PUT', '/api/v1/me/password', { currentPassword: password, newPassword: 'mailbox passphrase 99' })).statusCode).toBe(204);
+    expect(
+      (await call(t.app, s, 'PUT', '/api/v1/me/password', { currentPassword: password, newPassword: 'mailbox passphrase 99' })).statusCode,
+    ).toBe(204);
     await login(t.app, address, 'mailbox passphrase 99');
   });
 
   test('wrong current password: 400 on currentPassword; weak new password: 422 PASSWORD_TOO_WEAK; API key: 403', async () => {
     const owner = await createUser(t);
     const s = await login(t.app, owner.email, owner.password);
-    const wrong = await call(t.app, s, 'PUT', '/api/v1/me/password', { currentPassword: 'not it at all', newPassword: 'a fresh new passphrase 7' });
+    const wrong = await call(t.app, s, 'PUT', '/api/v1/me/password', {
+      currentPassword: 'not it at all',
+      newPassword: 'a fresh new passphrase 7',
+    });
     expect(wrong.statusCode).toBe(400);
     expect(wrong.json().errors[0].path).toBe('currentPassword');
     const weak = await call(t.app, s, 'PUT', '/api/v1/me/password', { currentPassword: owner.password, newPassword: 'password123' });
@@ -204,6 +270,13 @@ describe('PUT /me/password', () => {
     const short = await call(t.app, s, 'PUT', '/api/v1/me/password', { currentPassword: owner.password, newPassword: 'x7$kq' });
     expect(short.json().errors[0].code).toBe('too_short');
     const key = await createKey(t.prisma, owner.id, ['domains:write']);
-    expect((await call(t.app, { key }, 'PUT', '/api/v1/me/password', { currentPassword: owner.password, newPassword: 'a fresh new passphrase 7' })).statusCode).toBe(403);
+    expect(
+      (
+        await call(t.app, { key }, 'PUT', '/api/v1/me/password', {
+          currentPassword: owner.password,
+          newPassword: 'a fresh new passphrase 7',
+        })
+      ).statusCode,
+    ).toBe(403);
   });
 });

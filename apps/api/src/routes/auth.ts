@@ -1,6 +1,15 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { getMe, login, logout, changeOwnPassword, csrfTokenFor, type LoginResult, type LoginStep } from '@mailroom/core';
-import { changeOwnPasswordBodySchema, loginBodySchema, loginResponseSchema, meSchema, problemSchema, SESSION_COOKIE, type LoginResponse, type Me } from '@mailroom/core/schemas';
+import {
+  changeOwnPasswordBodySchema,
+  loginBodySchema,
+  loginResponseSchema,
+  meSchema,
+  problemSchema,
+  SESSION_COOKIE,
+  type LoginResponse,
+  type Me,
+} from '@mailroom/core/schemas';
 import { actorOf } from '../plugins/auth.ts';
 import { noContentSchema, problems, READ_SECURITY, WRITE_SECURITY, type RouteContext, type ZodApp } from './common.ts';
 
@@ -19,7 +28,12 @@ export async function startSession(req: FastifyRequest, reply: FastifyReply, ctx
 }
 
 /** The login answer: the principal (with the session cookie), or the challenge of a second step. */
-export async function answerLoginStep(req: FastifyRequest, reply: FastifyReply, ctx: RouteContext, step: LoginStep): Promise<LoginResponse> {
+export async function answerLoginStep(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  ctx: RouteContext,
+  step: LoginStep,
+): Promise<LoginResponse> {
   switch (step.status) {
     case 'session':
       return startSession(req, reply, ctx, step);
@@ -45,13 +59,25 @@ export async function authRoutes(app: ZodApp, ctx: RouteContext): Promise<void> 
       security: [],
     },
     handler: async (req, reply) => {
-      const step = await login(ctx.auth, { email: req.body.email, password: req.body.password, ip: req.ip, userAgent: req.headers['user-agent'], previousToken: req.cookies[SESSION_COOKIE] });
+      const step = await login(ctx.auth, {
+        email: req.body.email,
+        password: req.body.password,
+        ip: req.ip,
+        userAgent: req.headers['user-agent'],
+        previousToken: req.cookies[SESSION_COOKIE],
+      });
       return answerLoginStep(req, reply, ctx, step);
     },
   });
 
   app.post('/auth/logout', {
-    schema: { tags: ['auth'], operationId: 'logout', summary: 'Sign out: the session is deleted and the cookie cleared', response: { 204: noContentSchema, ...problems() }, security: WRITE_SECURITY },
+    schema: {
+      tags: ['auth'],
+      operationId: 'logout',
+      summary: 'Sign out: the session is deleted and the cookie cleared',
+      response: { 204: noContentSchema, ...problems() },
+      security: WRITE_SECURITY,
+    },
     handler: async (req, reply) => {
       if (req.principal) await logout(ctx.services.prisma, req.principal);
       reply.clearCookie(SESSION_COOKIE, sessionCookieOptions(req, ctx));
@@ -60,7 +86,13 @@ export async function authRoutes(app: ZodApp, ctx: RouteContext): Promise<void> 
   });
 
   app.get('/me', {
-    schema: { tags: ['auth'], operationId: 'getMe', summary: 'The signed-in principal, its usage and limits, and the CSRF token', response: { 200: meSchema, ...problems() }, security: READ_SECURITY },
+    schema: {
+      tags: ['auth'],
+      operationId: 'getMe',
+      summary: 'The signed-in principal, its usage and limits, and the CSRF token',
+      response: { 200: meSchema, ...problems() },
+      security: READ_SECURITY,
+    },
     handler: async (req) => {
       const actor = actorOf(req);
       const csrfToken = req.sessionToken ? csrfTokenFor(ctx.auth.secret, req.sessionToken) : null;

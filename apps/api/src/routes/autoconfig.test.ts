@@ -24,7 +24,12 @@ const AUTODISCOVER = '/api/autodiscover/autodiscover.xml';
 let t: TestContext;
 let withSubmission: TestContext;
 let admin: Session;
-const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false, isArray: (name) => ['incomingServer', 'outgoingServer', 'Protocol'].includes(name) });
+const xml = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  parseTagValue: false,
+  isArray: (name) => ['incomingServer', 'outgoingServer', 'Protocol'].includes(name),
+});
 
 beforeAll(async () => {
   t = await createTestApp({ client: CLIENT });
@@ -43,7 +48,11 @@ async function ownerWithDomain(opts: { active?: boolean } = {}) {
   const d = await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('ac')}.example`, ownerId: o.id, verified: true });
   expect(d.statusCode, d.body).toBe(201);
   const dom = d.json() as { id: string; name: string };
-  const m = await call(t.app, s, 'POST', `/api/v1/domains/${dom.id}/mailboxes`, { localPart: 'alice', password: PW, displayName: 'Alice <Example> & Co' });
+  const m = await call(t.app, s, 'POST', `/api/v1/domains/${dom.id}/mailboxes`, {
+    localPart: 'alice',
+    password: PW,
+    displayName: 'Alice <Example> & Co',
+  });
   expect(m.statusCode, m.body).toBe(201);
   if (opts.active === false) expect((await call(t.app, s, 'PATCH', `/api/v1/domains/${dom.id}`, { active: false })).statusCode).toBe(200);
   return { owner: o, s, domain: dom, mailbox: m.json() as { id: string; address: string } };
@@ -63,14 +72,23 @@ function postAutodiscover(app: TestContext, body: string, contentType = 'text/xm
   return app.app.inject({ method: 'POST', url: AUTODISCOVER, headers: { 'content-type': contentType }, payload: body });
 }
 
-const thunderbird = (app: TestContext, email: string) => app.app.inject({ method: 'GET', url: `${THUNDERBIRD}?emailaddress=${encodeURIComponent(email)}` });
+const thunderbird = (app: TestContext, email: string) =>
+  app.app.inject({ method: 'GET', url: `${THUNDERBIRD}?emailaddress=${encodeURIComponent(email)}` });
 
 describe('settings', () => {
   test('public ports and the submission server come from the environment', () => {
-    const env = parseEnv(apiEnvSchema, { MAILROOM_PUBLIC_HOST: 'mail.example.com', MAILROOM_PUBLIC_POP3_PORT: '1110', MAILROOM_PUBLIC_POP3S_PORT: '1995' });
+    const env = parseEnv(apiEnvSchema, {
+      MAILROOM_PUBLIC_HOST: 'mail.example.com',
+      MAILROOM_PUBLIC_POP3_PORT: '1110',
+      MAILROOM_PUBLIC_POP3S_PORT: '1995',
+    });
     expect(toApiConfig(env).client).toEqual({ host: 'mail.example.com', pop3Port: 1110, pop3sPort: 1995, submission: null });
     expect(defaultApiConfig().client).toMatchObject({ pop3Port: 110, pop3sPort: 995, submission: null });
-    const sub = parseEnv(apiEnvSchema, { MAILROOM_SMTP_SUBMISSION_HOST: 'smtp.example.com', MAILROOM_SMTP_SUBMISSION_SECURITY: 'tls', MAILROOM_SMTP_SUBMISSION_PORT: '465' });
+    const sub = parseEnv(apiEnvSchema, {
+      MAILROOM_SMTP_SUBMISSION_HOST: 'smtp.example.com',
+      MAILROOM_SMTP_SUBMISSION_SECURITY: 'tls',
+      MAILROOM_SMTP_SUBMISSION_PORT: '465',
+    });
     expect(toApiConfig(sub).client.submission).toEqual({ host: 'smtp.example.com', port: 465, security: 'tls' });
     expect(() => parseEnv(apiEnvSchema, { MAILROOM_SMTP_SUBMISSION_SECURITY: 'ssl' })).toThrow(/MAILROOM_SMTP_SUBMISSION_SECURITY/);
   });
@@ -100,8 +118,18 @@ describe('Thunderbird autoconfig', () => {
     expect(p.displayName).toContain(domain.name);
     expect(p.incomingServer).toHaveLength(2);
     const [ssl, starttls] = p.incomingServer;
-    for (const [server, port, socketType] of [[ssl, CLIENT.pop3sPort, 'SSL'], [starttls, CLIENT.pop3Port, 'STARTTLS']] as const) {
-      expect(server).toMatchObject({ '@type': 'pop3', hostname: CLIENT.host, port: String(port), socketType, username: '%EMAILADDRESS%', authentication: 'password-cleartext' });
+    for (const [server, port, socketType] of [
+      [ssl, CLIENT.pop3sPort, 'SSL'],
+      [starttls, CLIENT.pop3Port, 'STARTTLS'],
+    ] as const) {
+      expect(server).toMatchObject({
+        '@type': 'pop3',
+        hostname: CLIENT.host,
+        port: String(port),
+        socketType,
+        username: '%EMAILADDRESS%',
+        authentication: 'password-cleartext',
+      });
       expect(server.pop3).toEqual({ leaveMessagesOnServer: 'true', daysToLeaveMessagesOnServer: '14', downloadOnBiff: 'true' });
     }
     // No submission configured: a placeholder Thunderbird requires but does not create (it keeps the default server).
@@ -113,7 +141,16 @@ describe('Thunderbird autoconfig', () => {
     const { domain } = await ownerWithDomain();
     const res = await thunderbird(withSubmission, `alice@${domain.name}`);
     const out = xml.parse(res.body).clientConfig.emailProvider.outgoingServer;
-    expect(out).toEqual([{ '@type': 'smtp', hostname: 'smtp.provider.test', port: '465', socketType: 'SSL', username: '%EMAILADDRESS%', authentication: 'password-cleartext' }]);
+    expect(out).toEqual([
+      {
+        '@type': 'smtp',
+        hostname: 'smtp.provider.test',
+        port: '465',
+        socketType: 'SSL',
+        username: '%EMAILADDRESS%',
+        authentication: 'password-cleartext',
+      },
+    ]);
   });
 
   test('unknown, disabled and disabled-owner domains are 404; the answer never depends on the local part', async () => {
@@ -127,7 +164,9 @@ describe('Thunderbird autoconfig', () => {
     expect((await thunderbird(t, `alice@${ownerOff.domain.name}`)).statusCode).toBe(404);
     // A pending (unverified) claim hosts nothing: no autoconfig, no autodiscover for it.
     const claimant = await createUser(t);
-    const pending = await call(t.app, await login(t.app, claimant.email, claimant.password), 'POST', '/api/v1/domains', { name: `${uniqueName('pend')}.example` });
+    const pending = await call(t.app, await login(t.app, claimant.email, claimant.password), 'POST', '/api/v1/domains', {
+      name: `${uniqueName('pend')}.example`,
+    });
     expect(pending.json().verificationStatus).toBe('pending');
     expect((await thunderbird(t, `alice@${pending.json().name}`)).statusCode).toBe(404);
     expect((await postAutodiscover(t, autodiscoverBody(`alice@${pending.json().name}`))).statusCode).toBe(404);
@@ -145,7 +184,17 @@ describe('Thunderbird autoconfig', () => {
     const none = await t.app.inject({ method: 'GET', url: THUNDERBIRD });
     expect(none.statusCode).toBe(400);
     expect(none.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'query.emailaddress' }] });
-    for (const bad of ['', 'alice', '@example.com', 'alice@', 'a b@example.com', 'alice@127.0.0.1', `${'x'.repeat(70)}@example.com`, 'alice@exa_mple.com', 'x'.repeat(2000)]) {
+    for (const bad of [
+      '',
+      'alice',
+      '@example.com',
+      'alice@',
+      'a b@example.com',
+      'alice@127.0.0.1',
+      `${'x'.repeat(70)}@example.com`,
+      'alice@exa_mple.com',
+      'x'.repeat(2000),
+    ]) {
       const res = await thunderbird(t, bad);
       expect(res.statusCode, bad).toBe(400);
       expect(res.json(), bad).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'query.emailaddress' }] });
@@ -166,7 +215,17 @@ describe('Outlook autodiscover', () => {
     expect(response.Account.AccountType).toBe('email');
     expect(response.Account.Action).toBe('settings');
     expect(response.Account.Protocol).toEqual([
-      { Type: 'POP3', Server: CLIENT.host, Port: String(CLIENT.pop3sPort), LoginName: `alice@${domain.name}`, DomainRequired: 'off', SPA: 'off', SSL: 'on', Encryption: 'SSL', AuthRequired: 'on' },
+      {
+        Type: 'POP3',
+        Server: CLIENT.host,
+        Port: String(CLIENT.pop3sPort),
+        LoginName: `alice@${domain.name}`,
+        DomainRequired: 'off',
+        SPA: 'off',
+        SSL: 'on',
+        Encryption: 'SSL',
+        AuthRequired: 'on',
+      },
     ]);
   });
 
@@ -175,7 +234,13 @@ describe('Outlook autodiscover', () => {
     const res = await postAutodiscover(withSubmission, autodiscoverBody(`alice@${domain.name}`));
     const protocols = xml.parse(res.body).Autodiscover.Response.Account.Protocol;
     expect(protocols.map((p: { Type: string }) => p.Type)).toEqual(['POP3', 'SMTP']);
-    expect(protocols[1]).toMatchObject({ Server: 'smtp.provider.test', Port: '465', LoginName: `alice@${domain.name}`, Encryption: 'SSL', AuthRequired: 'on' });
+    expect(protocols[1]).toMatchObject({
+      Server: 'smtp.provider.test',
+      Port: '465',
+      LoginName: `alice@${domain.name}`,
+      Encryption: 'SSL',
+      AuthRequired: 'on',
+    });
   });
 
   test('escaped addresses are read and answered escaped; existing and missing local parts answer alike', async () => {
@@ -255,7 +320,12 @@ describe('Apple profiles (.mobileconfig)', () => {
     expect(res.headers['content-disposition']).toBe(`attachment; filename="alice@${domain.name}.mobileconfig"`);
     expect(res.headers['cache-control']).toBe('no-store');
     const profile = parsePlist(res.body) as Plist;
-    expect(profile).toMatchObject({ PayloadType: 'Configuration', PayloadVersion: 1, PayloadUUID: uuidV5(`${mailbox.id}:profile`), PayloadRemovalDisallowed: false });
+    expect(profile).toMatchObject({
+      PayloadType: 'Configuration',
+      PayloadVersion: 1,
+      PayloadUUID: uuidV5(`${mailbox.id}:profile`),
+      PayloadRemovalDisallowed: false,
+    });
     expect(profile.PayloadIdentifier).toBe(`test.mailroom.pop.mailroom.mailbox.${mailbox.id}`);
     expect(profile.PayloadContent).toHaveLength(1);
     const account = profile.PayloadContent[0]!;
@@ -285,7 +355,11 @@ describe('Apple profiles (.mobileconfig)', () => {
     const again = await call(t.app, s, 'GET', `/api/v1/mailboxes/${mailbox.id}/mobileconfig`);
     expect(again.body).toBe(res.body);
     // A password in the query string is never taken.
-    const query = await t.app.inject({ method: 'GET', url: `/api/v1/mailboxes/${mailbox.id}/mobileconfig?password=${encodeURIComponent(PW)}`, headers: { cookie: s.cookie } });
+    const query = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/mailboxes/${mailbox.id}/mobileconfig?password=${encodeURIComponent(PW)}`,
+      headers: { cookie: s.cookie },
+    });
     expect(query.body).not.toContain(PW);
   });
 
@@ -297,14 +371,27 @@ describe('Apple profiles (.mobileconfig)', () => {
     expect(account.IncomingPassword).toBe('pa<ss>&"word');
     expect(account.OutgoingPasswordSameAsIncomingPassword).toBe(true);
     // Cookie POSTs need the CSRF token like every other unsafe request.
-    const noCsrf = await t.app.inject({ method: 'POST', url: `/api/v1/mailboxes/${mailbox.id}/mobileconfig`, headers: { cookie: s.cookie }, payload: { password: PW } });
+    const noCsrf = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/mailboxes/${mailbox.id}/mobileconfig`,
+      headers: { cookie: s.cookie },
+      payload: { password: PW },
+    });
     expect(noCsrf.statusCode).toBe(403);
     expect(noCsrf.json().code).toBe('CSRF_FAILED');
     const empty = await call(t.app, s, 'POST', `/api/v1/mailboxes/${mailbox.id}/mobileconfig`, {});
     expect(empty.statusCode).toBe(400);
 
-    const sub = await withSubmission.app.inject({ method: 'GET', url: `/api/v1/mailboxes/${mailbox.id}/mobileconfig`, headers: { cookie: s.cookie } });
-    expect((parsePlist(sub.body) as Plist).PayloadContent[0]).toMatchObject({ OutgoingMailServerHostName: 'smtp.provider.test', OutgoingMailServerPortNumber: 465, OutgoingMailServerUseSSL: true });
+    const sub = await withSubmission.app.inject({
+      method: 'GET',
+      url: `/api/v1/mailboxes/${mailbox.id}/mobileconfig`,
+      headers: { cookie: s.cookie },
+    });
+    expect((parsePlist(sub.body) as Plist).PayloadContent[0]).toMatchObject({
+      OutgoingMailServerHostName: 'smtp.provider.test',
+      OutgoingMailServerPortNumber: 465,
+      OutgoingMailServerUseSSL: true,
+    });
   });
 
   test("the mailbox user gets their own profile from /me; never another's, never by id", async () => {
@@ -314,7 +401,12 @@ describe('Apple profiles (.mobileconfig)', () => {
     const own = await call(t.app, user, 'GET', '/api/v1/me/mobileconfig');
     expect(own.statusCode, own.body).toBe(200);
     const account = (parsePlist(own.body) as Plist).PayloadContent[0]!;
-    expect(account).toMatchObject({ EmailAddress: mailbox.address, IncomingMailServerUsername: mailbox.address, IncomingMailServerPortNumber: CLIENT.pop3sPort, PayloadUUID: uuidV5(`${mailbox.id}:account`) });
+    expect(account).toMatchObject({
+      EmailAddress: mailbox.address,
+      IncomingMailServerUsername: mailbox.address,
+      IncomingMailServerPortNumber: CLIENT.pop3sPort,
+      PayloadUUID: uuidV5(`${mailbox.id}:account`),
+    });
     expect(account.IncomingPassword).toBeUndefined();
     const withPw = await call(t.app, user, 'POST', '/api/v1/me/mobileconfig', { password: PW });
     expect((parsePlist(withPw.body) as Plist).PayloadContent[0]!.IncomingPassword).toBe(PW);
@@ -333,7 +425,13 @@ describe('Apple profiles (.mobileconfig)', () => {
     const a = await ownerWithDomain();
     const b = await ownerWithDomain();
     for (const method of ['GET', 'POST'] as const) {
-      const res = await call(t.app, b.s, method, `/api/v1/mailboxes/${a.mailbox.id}/mobileconfig`, method === 'POST' ? { password: PW } : undefined);
+      const res = await call(
+        t.app,
+        b.s,
+        method,
+        `/api/v1/mailboxes/${a.mailbox.id}/mobileconfig`,
+        method === 'POST' ? { password: PW } : undefined,
+      );
       expect(res.statusCode).toBe(404);
       expect(res.json().code).toBe('NOT_FOUND');
     }
@@ -342,7 +440,13 @@ describe('Apple profiles (.mobileconfig)', () => {
   test('the embedded password never reaches the log, even at trace level', async () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) });
-    const app = await buildApp({ prisma: t.prisma, hasher: createPasswordHasher(TEST_ARGON2), secret: 'test-secret', config: defaultApiConfig({ throttleSleepMaxMs: 0, argon2: TEST_ARGON2, client: CLIENT }), logger: pino({ level: 'trace' }, sink) });
+    const app = await buildApp({
+      prisma: t.prisma,
+      hasher: createPasswordHasher(TEST_ARGON2),
+      secret: 'test-secret',
+      config: defaultApiConfig({ throttleSleepMaxMs: 0, argon2: TEST_ARGON2, client: CLIENT }),
+      logger: pino({ level: 'trace' }, sink),
+    });
     try {
       const { mailbox, owner } = await ownerWithDomain();
       const s = await login(app, owner.email, owner.password);

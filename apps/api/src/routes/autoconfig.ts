@@ -10,7 +10,13 @@ import {
   resolveAutoconfigAddress,
   type MailboxProfile,
 } from '@mailroom/core';
-import { autoconfigQuerySchema, clientSettingsSchema, mailboxParamsSchema, mobileconfigBodySchema, problemSchema } from '@mailroom/core/schemas';
+import {
+  autoconfigQuerySchema,
+  clientSettingsSchema,
+  mailboxParamsSchema,
+  mobileconfigBodySchema,
+  problemSchema,
+} from '@mailroom/core/schemas';
 import { actorOf } from '../plugins/auth.ts';
 import { problems, READ_SECURITY, WRITE_SECURITY, type RouteContext, type ZodApp } from './common.ts';
 
@@ -33,7 +39,9 @@ function sendProfile(reply: FastifyReply, profile: MailboxProfile): FastifyReply
  */
 export async function publicAutoconfigRoutes(app: ZodApp, ctx: RouteContext): Promise<void> {
   // Outlook posts text/xml; a body is read as a string, at most MAX_AUTODISCOVER_REQUEST_BYTES (413 beyond).
-  app.addContentTypeParser(XML_TYPES, { parseAs: 'string', bodyLimit: MAX_AUTODISCOVER_REQUEST_BYTES }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(XML_TYPES, { parseAs: 'string', bodyLimit: MAX_AUTODISCOVER_REQUEST_BYTES }, (_req, body, done) =>
+    done(null, body),
+  );
 
   app.get('/autoconfig/mail/config-v1.1.xml', {
     schema: {
@@ -49,7 +57,10 @@ export async function publicAutoconfigRoutes(app: ZodApp, ctx: RouteContext): Pr
     },
     handler: async (req, reply) => {
       const address = await resolveAutoconfigAddress(ctx.services.prisma, req.query.emailaddress, 'query.emailaddress');
-      return reply.type('application/xml; charset=utf-8').header('cache-control', PUBLIC_CACHE).send(buildThunderbirdConfig(ctx.config.client, address.domain));
+      return reply
+        .type('application/xml; charset=utf-8')
+        .header('cache-control', PUBLIC_CACHE)
+        .send(buildThunderbirdConfig(ctx.config.client, address.domain));
     },
   });
 
@@ -81,7 +92,13 @@ export async function clientSettingsRoutes(app: ZodApp, ctx: RouteContext): Prom
   const profileResponses = { 200: z.string().describe('application/x-apple-aspen-config property list'), ...problems() };
 
   app.get('/client-settings', {
-    schema: { tags: ['autoconfig'], operationId: 'getClientSettings', summary: 'Server, ports and security that mail clients use (the connection card)', response: { 200: clientSettingsSchema, ...problems() }, security: READ_SECURITY },
+    schema: {
+      tags: ['autoconfig'],
+      operationId: 'getClientSettings',
+      summary: 'Server, ports and security that mail clients use (the connection card)',
+      response: { 200: clientSettingsSchema, ...problems() },
+      security: READ_SECURITY,
+    },
     handler: async (req) => {
       actorOf(req);
       return ctx.config.client;
@@ -89,19 +106,71 @@ export async function clientSettingsRoutes(app: ZodApp, ctx: RouteContext): Prom
   });
 
   app.get('/mailboxes/:mailboxId/mobileconfig', {
-    schema: { tags: ['mailboxes'], operationId: 'getMailboxMobileconfig', summary: 'Apple profile for a mailbox', description: profileDoc('the mailbox'), params: mailboxParamsSchema, produces: [MOBILECONFIG_CONTENT_TYPE], response: profileResponses, security: READ_SECURITY },
-    handler: async (req, reply) => sendProfile(reply, await getMailboxProfile(ctx.services.prisma, actorOf(req), { mailboxId: req.params.mailboxId }, ctx.config.client)),
+    schema: {
+      tags: ['mailboxes'],
+      operationId: 'getMailboxMobileconfig',
+      summary: 'Apple profile for a mailbox',
+      description: profileDoc('the mailbox'),
+      params: mailboxParamsSchema,
+      produces: [MOBILECONFIG_CONTENT_TYPE],
+      response: profileResponses,
+      security: READ_SECURITY,
+    },
+    handler: async (req, reply) =>
+      sendProfile(
+        reply,
+        await getMailboxProfile(ctx.services.prisma, actorOf(req), { mailboxId: req.params.mailboxId }, ctx.config.client),
+      ),
   });
   app.post('/mailboxes/:mailboxId/mobileconfig', {
-    schema: { tags: ['mailboxes'], operationId: 'createMailboxMobileconfigWithPassword', summary: 'Apple profile for a mailbox, password embedded', description: profileDoc('the mailbox'), params: mailboxParamsSchema, body: mobileconfigBodySchema, produces: [MOBILECONFIG_CONTENT_TYPE], response: profileResponses, security: WRITE_SECURITY },
-    handler: async (req, reply) => sendProfile(reply, await getMailboxProfile(ctx.services.prisma, actorOf(req), { mailboxId: req.params.mailboxId }, ctx.config.client, req.body.password)),
+    schema: {
+      tags: ['mailboxes'],
+      operationId: 'createMailboxMobileconfigWithPassword',
+      summary: 'Apple profile for a mailbox, password embedded',
+      description: profileDoc('the mailbox'),
+      params: mailboxParamsSchema,
+      body: mobileconfigBodySchema,
+      produces: [MOBILECONFIG_CONTENT_TYPE],
+      response: profileResponses,
+      security: WRITE_SECURITY,
+    },
+    handler: async (req, reply) =>
+      sendProfile(
+        reply,
+        await getMailboxProfile(
+          ctx.services.prisma,
+          actorOf(req),
+          { mailboxId: req.params.mailboxId },
+          ctx.config.client,
+          req.body.password,
+        ),
+      ),
   });
   app.get('/me/mobileconfig', {
-    schema: { tags: ['auth'], operationId: 'getOwnMobileconfig', summary: "Apple profile for the signed-in mailbox user's own mailbox", description: profileDoc('the signed-in mailbox user'), produces: [MOBILECONFIG_CONTENT_TYPE], response: profileResponses, security: [{ sessionCookie: [] }] },
-    handler: async (req, reply) => sendProfile(reply, await getMailboxProfile(ctx.services.prisma, actorOf(req), { self: true }, ctx.config.client)),
+    schema: {
+      tags: ['auth'],
+      operationId: 'getOwnMobileconfig',
+      summary: "Apple profile for the signed-in mailbox user's own mailbox",
+      description: profileDoc('the signed-in mailbox user'),
+      produces: [MOBILECONFIG_CONTENT_TYPE],
+      response: profileResponses,
+      security: [{ sessionCookie: [] }],
+    },
+    handler: async (req, reply) =>
+      sendProfile(reply, await getMailboxProfile(ctx.services.prisma, actorOf(req), { self: true }, ctx.config.client)),
   });
   app.post('/me/mobileconfig', {
-    schema: { tags: ['auth'], operationId: 'createOwnMobileconfigWithPassword', summary: "Apple profile for the signed-in mailbox user's own mailbox, password embedded", description: profileDoc('the signed-in mailbox user'), body: mobileconfigBodySchema, produces: [MOBILECONFIG_CONTENT_TYPE], response: profileResponses, security: [{ sessionCookie: [], csrfToken: [] }] },
-    handler: async (req, reply) => sendProfile(reply, await getMailboxProfile(ctx.services.prisma, actorOf(req), { self: true }, ctx.config.client, req.body.password)),
+    schema: {
+      tags: ['auth'],
+      operationId: 'createOwnMobileconfigWithPassword',
+      summary: "Apple profile for the signed-in mailbox user's own mailbox, password embedded",
+      description: profileDoc('the signed-in mailbox user'),
+      body: mobileconfigBodySchema,
+      produces: [MOBILECONFIG_CONTENT_TYPE],
+      response: profileResponses,
+      security: [{ sessionCookie: [], csrfToken: [] }],
+    },
+    handler: async (req, reply) =>
+      sendProfile(reply, await getMailboxProfile(ctx.services.prisma, actorOf(req), { self: true }, ctx.config.client, req.body.password)),
   });
 }

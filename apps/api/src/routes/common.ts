@@ -12,7 +12,13 @@ export interface RouteContext {
   webhooks: WebhookServiceDeps;
 }
 
-export type ZodApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
+export type ZodApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
 
 /** OpenAPI security requirements: an API key, or the session cookie (plus the CSRF header on unsafe methods). */
 type Security = { [scheme: string]: string[] }[];

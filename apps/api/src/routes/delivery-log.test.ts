@@ -27,7 +27,10 @@ async function tenant(): Promise<Tenant> {
 }
 
 /** An entry as the ingress writes it (the ingress tests cover the writing; here the reading). */
-async function entry(x: Tenant, o: { result: 'delivered' | 'refused' | 'deferred'; from?: string; to?: string; at?: Date; mailbox?: boolean }) {
+async function entry(
+  x: Tenant,
+  o: { result: 'delivered' | 'refused' | 'deferred'; from?: string; to?: string; at?: Date; mailbox?: boolean },
+) {
   const code = o.result === 'delivered' ? [250, '2.0.0'] : o.result === 'refused' ? [550, '5.1.1'] : [452, '4.2.2'];
   const at = o.at ?? new Date();
   return t.prisma.deliveryLogEntry.create({
@@ -71,13 +74,23 @@ describe('delivery log API', () => {
     expect(pages).toBe(2);
     expect(all.map((e) => e.result)).toEqual(['delivered', 'deferred', 'refused', 'delivered']);
 
-    const q = async (query: string) => (await call(t.app, x.s, 'GET', `/api/v1/domains/${x.domainId}/delivery-log?${query}`)).json().items as { result: string; envelopeFrom: string; recipient: string; replyCode: number; enhancedCode: string; reason: string }[];
+    const q = async (query: string) =>
+      (await call(t.app, x.s, 'GET', `/api/v1/domains/${x.domainId}/delivery-log?${query}`)).json().items as {
+        result: string;
+        envelopeFrom: string;
+        recipient: string;
+        replyCode: number;
+        enhancedCode: string;
+        reason: string;
+      }[];
     const refused = await q('result=refused');
     expect(refused).toHaveLength(1);
     expect(refused[0]).toMatchObject({ replyCode: 550, enhancedCode: '5.1.1', reason: 'unknown user', recipient: `nobody@${x.domain}` });
     expect((await q('sender=spam@bad')).map((e) => e.envelopeFrom)).toEqual(['Spam@Bad.example']);
     expect((await q('recipient=NOBODY')).map((e) => e.result)).toEqual(['refused']);
-    expect((await q(`to=${encodeURIComponent(new Date(Date.now() - 86_400_000).toISOString())}`)).map((e) => e.result)).toEqual(['delivered']);
+    expect((await q(`to=${encodeURIComponent(new Date(Date.now() - 86_400_000).toISOString())}`)).map((e) => e.result)).toEqual([
+      'delivered',
+    ]);
     expect(await q(`from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).toEqual([]);
 
     // the mailbox view: only entries tied to the mailbox
@@ -88,8 +101,14 @@ describe('delivery log API', () => {
 
   test('bad filters and cursors are 400, never 500', async () => {
     const x = await tenant();
-    for (const query of ['result=lost', 'cursor=%%%', `cursor=${Buffer.from('{"id":"x"}').toString('base64url')}`, 'from=yesterday', 'limit=0',
-      `from=${new Date().toISOString()}&to=${new Date(Date.now() - 1000).toISOString()}`]) {
+    for (const query of [
+      'result=lost',
+      'cursor=%%%',
+      `cursor=${Buffer.from('{"id":"x"}').toString('base64url')}`,
+      'from=yesterday',
+      'limit=0',
+      `from=${new Date().toISOString()}&to=${new Date(Date.now() - 1000).toISOString()}`,
+    ]) {
       const res = await call(t.app, x.s, 'GET', `/api/v1/domains/${x.domainId}/delivery-log?${query}`);
       expect(res.statusCode, query).toBe(400);
       expect(res.json().code).toBe('VALIDATION_FAILED');
@@ -123,13 +142,27 @@ describe('delivery log API', () => {
   test("quota warnings: the owner's dashboard lists its mailboxes still at or above the threshold warned about, nobody else's", async () => {
     const a = await tenant();
     const b = await tenant();
-    await t.prisma.mailbox.update({ where: { id: a.mailboxId }, data: { usedBytes: 960n, quotaWarnedPercent: 95, quotaWarnedAt: new Date() } });
+    await t.prisma.mailbox.update({
+      where: { id: a.mailboxId },
+      data: { usedBytes: 960n, quotaWarnedPercent: 95, quotaWarnedAt: new Date() },
+    });
     await t.prisma.mailbox.update({ where: { id: b.mailboxId }, data: { usedBytes: 900n, quotaWarnedPercent: 80 } });
-    const emptied = await t.prisma.mailbox.create({ data: { domainId: a.domainId, localPart: 'emptied', passwordHash: 'x', quotaBytes: 1000n, usedBytes: 100n, quotaWarnedPercent: 80 } });
+    const emptied = await t.prisma.mailbox.create({
+      data: { domainId: a.domainId, localPart: 'emptied', passwordHash: 'x', quotaBytes: 1000n, usedBytes: 100n, quotaWarnedPercent: 80 },
+    });
     const res = await call(t.app, a.s, 'GET', '/api/v1/quota-warnings');
     expect(res.statusCode).toBe(200);
     const items = res.json().items as { mailboxId: string; address: string; percentUsed: number; warnedPercent: number }[];
-    expect(items).toEqual([expect.objectContaining({ mailboxId: a.mailboxId, address: a.address, percentUsed: 96, warnedPercent: 95, usedBytes: 960, quotaBytes: 1000 })]);
+    expect(items).toEqual([
+      expect.objectContaining({
+        mailboxId: a.mailboxId,
+        address: a.address,
+        percentUsed: 96,
+        warnedPercent: 95,
+        usedBytes: 960,
+        quotaBytes: 1000,
+      }),
+    ]);
     expect(items.map((i) => i.mailboxId)).not.toContain(emptied.id);
   });
 

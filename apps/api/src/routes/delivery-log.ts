@@ -1,12 +1,18 @@
 import { listDomainDeliveryLog, listMailboxDeliveryLog, listQuotaWarnings } from '@mailroom/core';
 import {
-  deliveryLogPageSchema, domainParamsSchema, listDeliveryLogQuerySchema, listQuotaWarningsQuerySchema, mailboxParamsSchema, quotaWarningMailboxPageSchema,
+  deliveryLogPageSchema,
+  domainParamsSchema,
+  listDeliveryLogQuerySchema,
+  listQuotaWarningsQuerySchema,
+  mailboxParamsSchema,
+  quotaWarningMailboxPageSchema,
 } from '@mailroom/core/schemas';
 import { actorOf } from '../plugins/auth.ts';
 import { problems, READ_SECURITY, type RouteContext, type ZodApp } from './common.ts';
 
 const tags = ['delivery-log'];
-const filters = 'Newest first. Filters: result (delivered, refused, deferred), sender and recipient (contains, case-insensitive), from/to (createdAt).';
+const filters =
+  'Newest first. Filters: result (delivered, refused, deferred), sender and recipient (contains, case-insensitive), from/to (createdAt).';
 
 export async function deliveryLogRoutes(app: ZodApp, ctx: RouteContext): Promise<void> {
   app.get('/domains/:domainId/delivery-log', {

@@ -7,7 +7,13 @@ import { defaultApiConfig } from '../config.ts';
 import { call, createKey, createTestApp, createUser, login, STRONG_PASSWORD, type TestContext, uniqueName } from '../testing.ts';
 
 const ZONE = 'onboard.test';
-const HOSTS = { mxHost: 'mx.mailroom.test', mailHost: 'pop.mailroom.test', webHost: 'panel.mailroom.test', pop3Port: 1110, pop3sPort: 1995 };
+const HOSTS = {
+  mxHost: 'mx.mailroom.test',
+  mailHost: 'pop.mailroom.test',
+  webHost: 'panel.mailroom.test',
+  pop3Port: 1110,
+  pop3sPort: 1995,
+};
 
 let dns: TestDnsServer;
 let t: TestContext;
@@ -49,14 +55,23 @@ describe.skipIf(!haveDnsmasq)('domain onboarding (dnsmasq on loopback)', () => {
     const created = await call(t.app, o.s, 'POST', '/api/v1/domains', { name });
     expect(created.statusCode, created.body).toBe(201);
     const d = created.json();
-    expect(d).toMatchObject({ verificationStatus: 'pending', verifiedAt: null, active: true, verificationRecord: { type: 'TXT', name: `_mailroom.${name}` } });
+    expect(d).toMatchObject({
+      verificationStatus: 'pending',
+      verifiedAt: null,
+      active: true,
+      verificationRecord: { type: 'TXT', name: `_mailroom.${name}` },
+    });
     expect(d.verificationRecord.value).toMatch(/^mailroom-verify=[0-9a-f]{32}$/);
     expect(new Date(d.claimExpiresAt).getTime()).toBeGreaterThan(Date.now() + 71 * 3_600_000);
 
     // A mailbox may be prepared but cannot sign in: the answer is the one for a wrong password.
     const mb = await call(t.app, o.s, 'POST', `/api/v1/domains/${d.id}/mailboxes`, { localPart: 'alice', password: STRONG_PASSWORD });
     expect(mb.statusCode, mb.body).toBe(201);
-    const pendingLogin = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: `alice@${name}`, password: STRONG_PASSWORD } });
+    const pendingLogin = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: `alice@${name}`, password: STRONG_PASSWORD },
+    });
     expect(pendingLogin.statusCode).toBe(401);
     expect(pendingLogin.json().code).toBe('INVALID_CREDENTIALS');
 
@@ -65,7 +80,12 @@ describe.skipIf(!haveDnsmasq)('domain onboarding (dnsmasq on loopback)', () => {
     expect(missing.json()).toMatchObject({ code: 'DNS_RECORD_MISSING', details: { expected: d.verificationRecord, found: [] } });
     expect(missing.json().detail).toContain(`_mailroom.${name}`);
 
-    await publish({ txt: [[`_mailroom.${name}`, 'mailroom-verify=0123456789abcdef0123456789abcdef'], [`_mailroom.${name}`, 'unrelated']] });
+    await publish({
+      txt: [
+        [`_mailroom.${name}`, 'mailroom-verify=0123456789abcdef0123456789abcdef'],
+        [`_mailroom.${name}`, 'unrelated'],
+      ],
+    });
     const wrong = await call(t.app, o.s, 'POST', `/api/v1/domains/${d.id}/verify`, {});
     expect(wrong.statusCode, wrong.body).toBe(422);
     expect(wrong.json().code).toBe('DNS_RECORD_MISMATCH');
@@ -83,7 +103,11 @@ describe.skipIf(!haveDnsmasq)('domain onboarding (dnsmasq on loopback)', () => {
     // Verifying again changes nothing.
     expect((await call(t.app, o.s, 'POST', `/api/v1/domains/${d.id}/verify`)).json().verifiedAt).toBe(ok.json().verifiedAt);
 
-    const login = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: `alice@${name}`, password: STRONG_PASSWORD } });
+    const login = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: `alice@${name}`, password: STRONG_PASSWORD },
+    });
     expect(login.statusCode, login.body).toBe(200);
   });
 
@@ -100,10 +124,21 @@ describe.skipIf(!haveDnsmasq)('domain onboarding (dnsmasq on loopback)', () => {
     await call(t.app, b.s, 'POST', `/api/v1/domains/${db.id}/mailboxes`, { localPart: 'bob', password: STRONG_PASSWORD });
 
     // Both tokens published (as if the name changed hands between them): a true race.
-    await publish({ txt: [[`_mailroom.${name}`, da.verificationRecord.value], [`_mailroom.${name}`, db.verificationRecord.value]] });
-    const results = await Promise.all([call(t.app, a.s, 'POST', `/api/v1/domains/${da.id}/verify`), call(t.app, b.s, 'POST', `/api/v1/domains/${db.id}/verify`)]);
+    await publish({
+      txt: [
+        [`_mailroom.${name}`, da.verificationRecord.value],
+        [`_mailroom.${name}`, db.verificationRecord.value],
+      ],
+    });
+    const results = await Promise.all([
+      call(t.app, a.s, 'POST', `/api/v1/domains/${da.id}/verify`),
+      call(t.app, b.s, 'POST', `/api/v1/domains/${db.id}/verify`),
+    ]);
     const statuses = results.map((r) => r.statusCode);
-    expect(statuses.filter((s) => s === 200), results.map((r) => r.body).join('\n')).toHaveLength(1);
+    expect(
+      statuses.filter((s) => s === 200),
+      results.map((r) => r.body).join('\n'),
+    ).toHaveLength(1);
     const loserIdx = statuses.indexOf(200) === 0 ? 1 : 0;
     expect([404, 409]).toContain(statuses[loserIdx]);
     const [winner, loser] = loserIdx === 1 ? [da, db] : [db, da];
@@ -112,7 +147,10 @@ describe.skipIf(!haveDnsmasq)('domain onboarding (dnsmasq on loopback)', () => {
     expect(rows.map((r) => r.id)).toEqual([winner.id]);
     expect(rows[0]!.verifiedAt).not.toBeNull();
     const removed = await t.prisma.auditEvent.findFirst({ where: { action: 'domain.claim_removed', targetId: loser.id } });
-    expect(removed).toMatchObject({ ownerId: loser.ownerId, details: { name, reason: 'verified_by_another_owner', winnerDomainId: winner.id } });
+    expect(removed).toMatchObject({
+      ownerId: loser.ownerId,
+      details: { name, reason: 'verified_by_another_owner', winnerDomainId: winner.id },
+    });
 
     // Once verified, nobody else may claim the name.
     const c = await owner();
@@ -148,7 +186,9 @@ describe.skipIf(!haveDnsmasq)('domain onboarding (dnsmasq on loopback)', () => {
     expect((await call(t.app, o.s, 'GET', `/api/v1/domains/${pending.id}`)).statusCode).toBe(404);
     expect(await t.prisma.auditEvent.count({ where: { action: 'domain.claim_removed', targetId: pending.id } })).toBe(1);
     // Without verified: true an admin's domain starts pending too.
-    expect((await call(t.app, admin, 'POST', '/api/v1/domains', { name: domainName(), ownerId: other.id })).json().verificationStatus).toBe('pending');
+    expect((await call(t.app, admin, 'POST', '/api/v1/domains', { name: domainName(), ownerId: other.id })).json().verificationStatus).toBe(
+      'pending',
+    );
   });
 
   test('GET /dns lists the records; ?check=true reports each as ok, missing or different', async () => {
@@ -174,7 +214,10 @@ describe.skipIf(!haveDnsmasq)('domain onboarding (dnsmasq on loopback)', () => {
     expect(body.notes.join(' ')).toContain('SPF and DKIM');
 
     await publish({
-      txt: [[`_mailroom.${name}`, d.verificationRecord.value], [`_dmarc.${name}`, 'v=DMARC1; p=reject']],
+      txt: [
+        [`_mailroom.${name}`, d.verificationRecord.value],
+        [`_dmarc.${name}`, 'v=DMARC1; p=reject'],
+      ],
       mx: [[name, 'mx.elsewhere.test', 5]],
       cname: [[`autoconfig.${name}`, HOSTS.webHost]],
       srv: [[`_pop3s._tcp.${name}`, HOSTS.mailHost, 995, 0, 1]],
@@ -222,7 +265,12 @@ describe.skipIf(!haveDnsmasq)('domain onboarding (dnsmasq on loopback)', () => {
     const good = (await call(t.app, admin, 'POST', '/api/v1/domains', { name: domainName(), ownerId: o.id, verified: true })).json();
     const moved = (await call(t.app, admin, 'POST', '/api/v1/domains', { name: domainName(), ownerId: o.id, verified: true })).json();
     const gone = (await call(t.app, admin, 'POST', '/api/v1/domains', { name: domainName(), ownerId: o.id, verified: true })).json();
-    await publish({ mx: [[good.name, HOSTS.mxHost.toUpperCase(), 10], [moved.name, 'mx.other-provider.test', 10]] });
+    await publish({
+      mx: [
+        [good.name, HOSTS.mxHost.toUpperCase(), 10],
+        [moved.name, 'mx.other-provider.test', 10],
+      ],
+    });
     expect(good.mxStatus).toBeNull();
 
     const lookup = createDnsLookup({ servers: [dns.server], timeoutMs: 2_000 });

@@ -17,13 +17,32 @@ describe('domains', () => {
     const label = uniqueName('bücher');
     const res = await call(t.app, o.s, 'POST', '/api/v1/domains', { name: `${label}.Example`, description: 'Books' });
     expect(res.statusCode, res.body).toBe(201);
-    expect(res.json()).toMatchObject({ name: `${new URL(`http://${label}.example`).hostname}`, ownerId: o.id, ownerEmail: o.email, active: true, description: 'Books', usedBytes: 0, mailboxCount: 0, aliasCount: 0, maxMailboxes: null });
+    expect(res.json()).toMatchObject({
+      name: `${new URL(`http://${label}.example`).hostname}`,
+      ownerId: o.id,
+      ownerEmail: o.email,
+      active: true,
+      description: 'Books',
+      usedBytes: 0,
+      mailboxCount: 0,
+      aliasCount: 0,
+      maxMailboxes: null,
+    });
     expect(res.json().name).toMatch(/^xn--/);
   });
 
   test('invalid names are 400 with the field: trailing dot, IP literal, single label, bad label', async () => {
     const o = await owner();
-    for (const name of ['example.com.', '192.168.1.1', '[::1]', 'localhost', '-bad.example', 'a..b.example', `${'x'.repeat(64)}.example`, 'under_score.example']) {
+    for (const name of [
+      'example.com.',
+      '192.168.1.1',
+      '[::1]',
+      'localhost',
+      '-bad.example',
+      'a..b.example',
+      `${'x'.repeat(64)}.example`,
+      'under_score.example',
+    ]) {
       const res = await call(t.app, o.s, 'POST', '/api/v1/domains', { name });
       expect(res.statusCode, name).toBe(400);
       expect(res.json().code).toBe('VALIDATION_FAILED');
@@ -50,17 +69,33 @@ describe('domains', () => {
 
   test('admin names the owner and sets domain limits; owners may not set limits or owners', async () => {
     const o = await owner();
-    const res = await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: o.id, maxMailboxes: 3, maxStorageBytes: 1_000_000, defaultQuotaBytes: 100_000 });
+    const res = await call(t.app, admin, 'POST', '/api/v1/domains', {
+      name: `${uniqueName('d')}.example`,
+      ownerId: o.id,
+      maxMailboxes: 3,
+      maxStorageBytes: 1_000_000,
+      defaultQuotaBytes: 100_000,
+    });
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json()).toMatchObject({ ownerId: o.id, maxMailboxes: 3, maxStorageBytes: 1_000_000, defaultQuotaBytes: 100_000 });
     const denied = await call(t.app, o.s, 'PATCH', `/api/v1/domains/${res.json().id}`, { maxMailboxes: 100 });
     expect(denied.statusCode).toBe(403);
     expect(denied.json().errors[0].path).toBe('maxMailboxes');
     const other = await owner();
-    expect((await call(t.app, o.s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: other.id })).statusCode).toBe(403);
-    const unknown = await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: '01900000-0000-7000-8000-000000000000' });
+    expect((await call(t.app, o.s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: other.id })).statusCode).toBe(
+      403,
+    );
+    const unknown = await call(t.app, admin, 'POST', '/api/v1/domains', {
+      name: `${uniqueName('d')}.example`,
+      ownerId: '01900000-0000-7000-8000-000000000000',
+    });
     expect(unknown.statusCode).toBe(400);
-    const tooBig = await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: o.id, maxStorageBytes: 10, defaultQuotaBytes: 11 });
+    const tooBig = await call(t.app, admin, 'POST', '/api/v1/domains', {
+      name: `${uniqueName('d')}.example`,
+      ownerId: o.id,
+      maxStorageBytes: 10,
+      defaultQuotaBytes: 11,
+    });
     expect(tooBig.json().code).toBe('LIMIT_STORAGE_EXCEEDED');
   });
 
@@ -84,7 +119,9 @@ describe('domains', () => {
 
   test('POP3 policy: LOGIN-DELAY and retention per domain, null for the operator default, bounded', async () => {
     const o = await owner();
-    const d = (await call(t.app, o.s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, loginDelaySeconds: 300, retentionDays: 30 })).json();
+    const d = (
+      await call(t.app, o.s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, loginDelaySeconds: 300, retentionDays: 30 })
+    ).json();
     expect(d).toMatchObject({ loginDelaySeconds: 300, retentionDays: 30 });
     const upd = await call(t.app, o.s, 'PATCH', `/api/v1/domains/${d.id}`, { loginDelaySeconds: null, retentionDays: 7 });
     expect(upd.json()).toMatchObject({ loginDelaySeconds: null, retentionDays: 7 });
@@ -115,8 +152,15 @@ describe('domains', () => {
     const inStaying = (await call(t.app, a.s, 'POST', `/api/v1/domains/${staying.id}/mailboxes`, { localPart: 's', password: PW })).json();
     // An alias of the moving domain delivering to the staying one, a catch-all of the staying one delivering into the
     // moving one, and a link inside the moving domain (which moves along and is no obstacle).
-    const out = (await call(t.app, a.s, 'POST', `/api/v1/domains/${moving.id}/aliases`, { localPart: 'out', destinations: [inStaying.id, inMoving.id] })).json();
-    const into = (await call(t.app, a.s, 'POST', `/api/v1/domains/${staying.id}/aliases`, { localPart: null, destinations: [inMoving.id] })).json();
+    const out = (
+      await call(t.app, a.s, 'POST', `/api/v1/domains/${moving.id}/aliases`, {
+        localPart: 'out',
+        destinations: [inStaying.id, inMoving.id],
+      })
+    ).json();
+    const into = (
+      await call(t.app, a.s, 'POST', `/api/v1/domains/${staying.id}/aliases`, { localPart: null, destinations: [inMoving.id] })
+    ).json();
     await call(t.app, a.s, 'POST', `/api/v1/domains/${moving.id}/aliases`, { localPart: 'local', destinations: [inMoving.id] });
     const refused = await call(t.app, admin, 'PATCH', `/api/v1/domains/${moving.id}`, { ownerId: b.id, description: 'moved' });
     expect(refused.statusCode).toBe(409);
@@ -134,11 +178,16 @@ describe('domains', () => {
     await call(t.app, a.s, 'DELETE', `/api/v1/aliases/${into.id}`);
     const moved = await call(t.app, admin, 'PATCH', `/api/v1/domains/${moving.id}`, { ownerId: b.id });
     expect(moved.statusCode, moved.body).toBe(200);
-    expect((await call(t.app, b.s, 'GET', `/api/v1/aliases/${out.id}`)).json().destinations).toEqual([{ mailboxId: inMoving.id, address: inMoving.address }]);
+    expect((await call(t.app, b.s, 'GET', `/api/v1/aliases/${out.id}`)).json().destinations).toEqual([
+      { mailboxId: inMoving.id, address: inMoving.address },
+    ]);
     // And no new link can be made across the new boundary.
     const cross = await call(t.app, b.s, 'PATCH', `/api/v1/aliases/${out.id}`, { destinations: [inStaying.id] });
     expect(cross.statusCode).toBe(400);
-    const back = await call(t.app, a.s, 'POST', `/api/v1/domains/${staying.id}/aliases`, { localPart: 'back', destinations: [inMoving.id] });
+    const back = await call(t.app, a.s, 'POST', `/api/v1/domains/${staying.id}/aliases`, {
+      localPart: 'back',
+      destinations: [inMoving.id],
+    });
     expect(back.statusCode).toBe(400);
   });
 
@@ -146,8 +195,12 @@ describe('domains', () => {
     const a = await owner();
     const PW = 'mailbox passphrase 1';
     const d = (await call(t.app, a.s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example` })).json();
-    const m1 = (await call(t.app, a.s, 'POST', `/api/v1/domains/${d.id}/mailboxes`, { localPart: 'one', password: PW, quotaBytes: 500 })).json();
-    const m2 = (await call(t.app, a.s, 'POST', `/api/v1/domains/${d.id}/mailboxes`, { localPart: 'two', password: PW, quotaBytes: null })).json();
+    const m1 = (
+      await call(t.app, a.s, 'POST', `/api/v1/domains/${d.id}/mailboxes`, { localPart: 'one', password: PW, quotaBytes: 500 })
+    ).json();
+    const m2 = (
+      await call(t.app, a.s, 'POST', `/api/v1/domains/${d.id}/mailboxes`, { localPart: 'two', password: PW, quotaBytes: null })
+    ).json();
     const move = (to: string) => call(t.app, admin, 'PATCH', `/api/v1/domains/${d.id}`, { ownerId: to });
 
     const full = await createUser(t, { maxDomains: 1 });
@@ -155,17 +208,27 @@ describe('domains', () => {
     expect((await move(full.id)).json().code).toBe('LIMIT_DOMAINS_EXCEEDED');
 
     const few = await createUser(t, { maxMailboxes: 2 });
-    const fewDomain = await t.prisma.domain.create({ data: { name: `${uniqueName('f')}.example`, ownerId: few.id, verifiedAt: new Date() } });
+    const fewDomain = await t.prisma.domain.create({
+      data: { name: `${uniqueName('f')}.example`, ownerId: few.id, verifiedAt: new Date() },
+    });
     await t.prisma.mailbox.create({ data: { domainId: fewDomain.id, localPart: 'own', passwordHash: 'x', quotaBytes: 1n } });
-    expect((await move(few.id)).json()).toMatchObject({ code: 'LIMIT_MAILBOXES_EXCEEDED', details: { scope: 'owner', limit: 2, current: 1, moving: 2 } });
+    expect((await move(few.id)).json()).toMatchObject({
+      code: 'LIMIT_MAILBOXES_EXCEEDED',
+      details: { scope: 'owner', limit: 2, current: 1, moving: 2 },
+    });
 
     const small = await createUser(t, { maxStorageBytes: 1000n });
-    const smallDomain = await t.prisma.domain.create({ data: { name: `${uniqueName('s')}.example`, ownerId: small.id, verifiedAt: new Date() } });
+    const smallDomain = await t.prisma.domain.create({
+      data: { name: `${uniqueName('s')}.example`, ownerId: small.id, verifiedAt: new Date() },
+    });
     await t.prisma.mailbox.create({ data: { domainId: smallDomain.id, localPart: 'own', passwordHash: 'x', quotaBytes: 400n } });
     const unlimited = await move(small.id);
     expect(unlimited.json()).toMatchObject({ code: 'QUOTA_REQUIRED', details: { scope: 'owner', mailboxes: [m2.address] } });
     await call(t.app, a.s, 'PATCH', `/api/v1/mailboxes/${m2.id}`, { quotaBytes: 101 });
-    expect((await move(small.id)).json()).toMatchObject({ code: 'LIMIT_STORAGE_EXCEEDED', details: { scope: 'owner', limitBytes: 1000, allocatedBytes: 1001 } });
+    expect((await move(small.id)).json()).toMatchObject({
+      code: 'LIMIT_STORAGE_EXCEEDED',
+      details: { scope: 'owner', limitBytes: 1000, allocatedBytes: 1001 },
+    });
     expect((await t.prisma.domain.findUniqueOrThrow({ where: { id: d.id } })).ownerId).toBe(a.id);
     await call(t.app, a.s, 'PATCH', `/api/v1/mailboxes/${m1.id}`, { quotaBytes: 499 });
     const ok = await move(small.id);
@@ -176,7 +239,9 @@ describe('domains', () => {
   test('delete: DOMAIN_NOT_EMPTY while mailboxes exist, force deletes mailboxes and messages', async () => {
     const o = await owner();
     const d = (await call(t.app, o.s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example` })).json();
-    const m = (await call(t.app, o.s, 'POST', `/api/v1/domains/${d.id}/mailboxes`, { localPart: 'x', password: 'mailbox passphrase 1' })).json();
+    const m = (
+      await call(t.app, o.s, 'POST', `/api/v1/domains/${d.id}/mailboxes`, { localPart: 'x', password: 'mailbox passphrase 1' })
+    ).json();
     const refused = await call(t.app, o.s, 'DELETE', `/api/v1/domains/${d.id}`);
     expect(refused.statusCode).toBe(409);
     expect(refused.json()).toMatchObject({ code: 'DOMAIN_NOT_EMPTY', details: { mailboxes: 1 } });

@@ -1,4 +1,13 @@
-import { createDomain, deleteDomain, getDomain, getDomainDns, listDomains, summarizeDomains, updateDomain, verifyDomain } from '@mailroom/core';
+import {
+  createDomain,
+  deleteDomain,
+  getDomain,
+  getDomainDns,
+  listDomains,
+  summarizeDomains,
+  updateDomain,
+  verifyDomain,
+} from '@mailroom/core';
 import {
   createDomainBodySchema,
   deleteDomainQuerySchema,
@@ -37,7 +46,14 @@ export async function domainRoutes(app: ZodApp, ctx: RouteContext): Promise<void
     handler: async (req, reply) => reply.code(201).send(await createDomain(ctx.services, actorOf(req), req.body)),
   });
   app.get('/domains', {
-    schema: { tags, operationId: 'listDomains', summary: 'List visible domains by name, with mailbox counts and usage', querystring: listDomainsQuerySchema, response: { 200: domainPageSchema, ...problems() }, security: READ_SECURITY },
+    schema: {
+      tags,
+      operationId: 'listDomains',
+      summary: 'List visible domains by name, with mailbox counts and usage',
+      querystring: listDomainsQuerySchema,
+      response: { 200: domainPageSchema, ...problems() },
+      security: READ_SECURITY,
+    },
     handler: async (req) => listDomains(ctx.services.prisma, actorOf(req), req.query),
   });
   app.get('/domains/summary', {
@@ -51,7 +67,14 @@ export async function domainRoutes(app: ZodApp, ctx: RouteContext): Promise<void
     handler: async (req) => summarizeDomains(ctx.services.prisma, actorOf(req)),
   });
   app.get('/domains/:domainId', {
-    schema: { tags, operationId: 'getDomain', summary: 'Get a domain', params: domainParamsSchema, response: { 200: domainSchema, ...problems() }, security: READ_SECURITY },
+    schema: {
+      tags,
+      operationId: 'getDomain',
+      summary: 'Get a domain',
+      params: domainParamsSchema,
+      response: { 200: domainSchema, ...problems() },
+      security: READ_SECURITY,
+    },
     handler: async (req) => getDomain(ctx.services.prisma, actorOf(req), req.params.domainId),
   });
   app.post('/domains/:domainId/verify', {
@@ -61,7 +84,7 @@ export async function domainRoutes(app: ZodApp, ctx: RouteContext): Promise<void
       summary: 'Verify ownership: resolve the `_mailroom.<domain>` TXT record and activate the domain',
       description:
         'Looks up TXT `_mailroom.<domain>` with the configured resolver. When it holds `mailroom-verify=<token>` the domain ' +
-        'becomes verified (audit `domain.verified`) and every other owner\'s pending claim for the name is removed ' +
+        "becomes verified (audit `domain.verified`) and every other owner's pending claim for the name is removed " +
         '(audit `domain.claim_removed`). Otherwise the domain stays pending and the answer is 422 with code ' +
         'DNS_RECORD_MISSING (no TXT record at that name) or DNS_RECORD_MISMATCH (TXT records, but not this token), with ' +
         '`details.expected` and `details.found`. 503 DNS_UNAVAILABLE when the resolver fails or times out. 409 ' +
@@ -99,7 +122,7 @@ export async function domainRoutes(app: ZodApp, ctx: RouteContext): Promise<void
       operationId: 'updateDomain',
       summary: 'Update a domain (active: false disables it)',
       description:
-        'Admins transfer a domain with ownerId: refused with ALIASES_CROSS_OWNERS (409, each link in details.links) while aliases link it to other domains of its owner, and with LIMIT_*_EXCEEDED / QUOTA_REQUIRED when the new owner\'s limits would not hold. maxStorageBytes below the quotas already handed out is LIMIT_STORAGE_EXCEEDED; while mailboxes have no quota, QUOTA_REQUIRED.',
+        "Admins transfer a domain with ownerId: refused with ALIASES_CROSS_OWNERS (409, each link in details.links) while aliases link it to other domains of its owner, and with LIMIT_*_EXCEEDED / QUOTA_REQUIRED when the new owner's limits would not hold. maxStorageBytes below the quotas already handed out is LIMIT_STORAGE_EXCEEDED; while mailboxes have no quota, QUOTA_REQUIRED.",
       params: domainParamsSchema,
       body: updateDomainBodySchema,
       response: { 200: domainSchema, ...problems(409, 422) },

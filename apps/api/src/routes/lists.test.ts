@@ -1,7 +1,17 @@
 // Every list the panel shows is complete: cursor pages reach the last item past 200, pickers find items beyond the
 // first page by searching, and dashboard counts cover every domain.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { call, createKey, createTestAppWithAdmin, createUser, type Credentials, login, type Session, type TestContext, uniqueName } from '../testing.ts';
+import {
+  call,
+  createKey,
+  createTestAppWithAdmin,
+  createUser,
+  type Credentials,
+  login,
+  type Session,
+  type TestContext,
+  uniqueName,
+} from '../testing.ts';
 
 let t: TestContext;
 let admin: Session;
@@ -51,7 +61,7 @@ describe('complete lists', () => {
     expect(items.at(-1)!.name).toBe(domains.at(-1)!.name);
   });
 
-  test('dashboard summary counts every domain (not the first 200), only the caller\'s, and only a restricted key\'s', async () => {
+  test("dashboard summary counts every domain (not the first 200), only the caller's, and only a restricted key's", async () => {
     const { owner, s, domains } = await tenantWithDomains(240, 12, 7);
     await tenantWithDomains(5, 2, 1); // another tenant: never counted
     expect((await call(t.app, s, 'GET', '/api/v1/domains/summary')).json()).toEqual({ domains: 240, pending: 12, mxFlagged: 7 });
@@ -68,8 +78,12 @@ describe('complete lists', () => {
   test('aliases of a domain: 205 aliases, pages of 50 reach the last one', async () => {
     const { s, domains } = await tenantWithDomains(1);
     const d = domains[0]!;
-    const m = (await call(t.app, s, 'POST', `/api/v1/domains/${d.id}/mailboxes`, { localPart: 'target', password: 'mailbox passphrase 1' })).json();
-    await t.prisma.alias.createMany({ data: Array.from({ length: 205 }, (_, i) => ({ domainId: d.id, localPart: `a${String(i).padStart(3, '0')}` })) });
+    const m = (
+      await call(t.app, s, 'POST', `/api/v1/domains/${d.id}/mailboxes`, { localPart: 'target', password: 'mailbox passphrase 1' })
+    ).json();
+    await t.prisma.alias.createMany({
+      data: Array.from({ length: 205 }, (_, i) => ({ domainId: d.id, localPart: `a${String(i).padStart(3, '0')}` })),
+    });
     const aliases = await t.prisma.alias.findMany({ where: { domainId: d.id }, select: { id: true } });
     await t.prisma.aliasDestination.createMany({ data: aliases.map((a) => ({ aliasId: a.id, mailboxId: m.id })) });
     const { items } = await walk<{ localPart: string }>(s, `/api/v1/domains/${d.id}/aliases`, 50);
@@ -80,26 +94,40 @@ describe('complete lists', () => {
 
   test('API keys: 230 keys, pages of 50 reach the last one', async () => {
     const { owner, s } = await tenantWithDomains(0);
-    const base = uniqueName('k').toLowerCase().replace(/[^a-z0-9]/g, '').slice(-6);
+    const base = uniqueName('k')
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '')
+      .slice(-6);
     await t.prisma.apiKey.createMany({
-      data: Array.from({ length: 230 }, (_, i) => ({ userId: owner.id, name: `k${i}`, prefix: `${base}${String(i).padStart(6, '0')}`, secretHash: 'x'.repeat(64), scopes: ['domains:read'] })),
+      data: Array.from({ length: 230 }, (_, i) => ({
+        userId: owner.id,
+        name: `k${i}`,
+        prefix: `${base}${String(i).padStart(6, '0')}`,
+        secretHash: 'x'.repeat(64),
+        scopes: ['domains:read'],
+      })),
     });
     const { items } = await walk<{ name: string }>(s, '/api/v1/api-keys', 50);
     expect(items).toHaveLength(230);
     expect(new Set(items.map((k) => k.name)).size).toBe(230);
   });
 
-  test('alias destination picker: a mailbox past the first 200 is found by the q filter, another domain\'s is not', async () => {
+  test("alias destination picker: a mailbox past the first 200 is found by the q filter, another domain's is not", async () => {
     const { s, domains } = await tenantWithDomains(2);
     const [d, other] = [domains[0]!, domains[1]!];
-    await t.prisma.mailbox.createMany({ data: Array.from({ length: 260 }, (_, i) => ({ domainId: d.id, localPart: `user${String(i).padStart(3, '0')}`, passwordHash: 'x' })) });
+    await t.prisma.mailbox.createMany({
+      data: Array.from({ length: 260 }, (_, i) => ({ domainId: d.id, localPart: `user${String(i).padStart(3, '0')}`, passwordHash: 'x' })),
+    });
     await t.prisma.mailbox.create({ data: { domainId: d.id, localPart: 'zz-last', passwordHash: 'x', displayName: 'Zoe Last' } });
     await t.prisma.mailbox.create({ data: { domainId: other.id, localPart: 'zz-last-other', passwordHash: 'x' } });
     const first = (await call(t.app, s, 'GET', `/api/v1/domains/${d.id}/mailboxes?limit=200`)).json();
     expect(first.items.map((m: { localPart: string }) => m.localPart)).not.toContain('zz-last');
     for (const q of ['zz-la', 'ZZ-LAST', 'Zoe']) {
       const found = (await call(t.app, s, 'GET', `/api/v1/domains/${d.id}/mailboxes?limit=20&q=${encodeURIComponent(q)}`)).json();
-      expect(found.items.map((m: { address: string }) => m.address), q).toEqual([`zz-last@${d.name}`]);
+      expect(
+        found.items.map((m: { address: string }) => m.address),
+        q,
+      ).toEqual([`zz-last@${d.name}`]);
     }
     // LIKE wildcards are literal: '%' matches nothing rather than everything
     expect((await call(t.app, s, 'GET', `/api/v1/domains/${d.id}/mailboxes?limit=20&q=%25`)).json().items).toEqual([]);
@@ -108,7 +136,13 @@ describe('complete lists', () => {
 
   test('owner picker: an owner beyond the first 200 is found by email search', async () => {
     const base = uniqueName('many').toLowerCase();
-    await t.prisma.user.createMany({ data: Array.from({ length: 210 }, (_, i) => ({ email: `${base}${String(i).padStart(3, '0')}@example.com`, passwordHash: 'x', role: 'OWNER' as const })) });
+    await t.prisma.user.createMany({
+      data: Array.from({ length: 210 }, (_, i) => ({
+        email: `${base}${String(i).padStart(3, '0')}@example.com`,
+        passwordHash: 'x',
+        role: 'OWNER' as const,
+      })),
+    });
     const found = (await call(t.app, admin, 'GET', `/api/v1/owners?limit=20&q=${base}209`)).json();
     expect(found.items.map((o: { email: string }) => o.email)).toEqual([`${base}209@example.com`]);
     const { items } = await walk<{ email: string }>(admin, `/api/v1/owners?q=${base}`, 50);

@@ -1,6 +1,19 @@
 import { domainToUnicode } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { authHeaders, call, createKey, createOwnerWithDomain, createTestApp, createTestAppWithAdmin, createUser, type Credentials, login, type Session, type TestContext, uniqueName } from '../testing.ts';
+import {
+  authHeaders,
+  call,
+  createKey,
+  createOwnerWithDomain,
+  createTestApp,
+  createTestAppWithAdmin,
+  createUser,
+  type Credentials,
+  login,
+  type Session,
+  type TestContext,
+  uniqueName,
+} from '../testing.ts';
 
 let t: TestContext;
 let admin: Session;
@@ -10,10 +23,16 @@ afterAll(async () => t?.close());
 const PW = 'import passphrase 1';
 const GIB = 2 ** 30;
 
-const ownerWithDomain = (limits: { maxMailboxes?: number; maxStorageBytes?: bigint } = {}, domain: Record<string, unknown> = {}) => createOwnerWithDomain(t, admin, limits, domain);
+const ownerWithDomain = (limits: { maxMailboxes?: number; maxStorageBytes?: bigint } = {}, domain: Record<string, unknown> = {}) =>
+  createOwnerWithDomain(t, admin, limits, domain);
 
 function importCsv(creds: Credentials, domainId: string, csv: string | Buffer, query = '', contentType = 'text/csv') {
-  return t.app.inject({ method: 'POST', url: `/api/v1/domains/${domainId}/mailboxes/import${query}`, headers: { ...authHeaders(creds, 'POST'), 'content-type': contentType }, payload: csv });
+  return t.app.inject({
+    method: 'POST',
+    url: `/api/v1/domains/${domainId}/mailboxes/import${query}`,
+    headers: { ...authHeaders(creds, 'POST'), 'content-type': contentType },
+    payload: csv,
+  });
 }
 
 async function countMailboxes(domainId: string) {
@@ -24,7 +43,10 @@ describe('mailbox CSV import', () => {
   test('dry run: every kind of bad row is reported as {row, field, code} (BOM, CRLF, quoted fields); nothing is written', async () => {
     const { s, domain } = await ownerWithDomain();
     const existing = await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'existing', password: PW });
-    const alias = await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/aliases`, { localPart: 'sales', destinations: [existing.json().id] });
+    const alias = await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/aliases`, {
+      localPart: 'sales',
+      destinations: [existing.json().id],
+    });
     expect(alias.statusCode, alias.body).toBe(201);
     const rows = [
       'Address,Password,Display Name,Quota,Enabled',
@@ -66,7 +88,10 @@ describe('mailbox CSV import', () => {
     const { s, domain } = await ownerWithDomain();
     const res = await importCsv(s, domain.id, `address,password\nalice,${PW}\nbob,short\n`);
     expect(res.statusCode, res.body).toBe(422);
-    expect(res.json()).toMatchObject({ code: 'IMPORT_INVALID', details: { rows: 2, invalid: 1, errors: [{ row: 3, field: 'password', code: 'too_short' }] } });
+    expect(res.json()).toMatchObject({
+      code: 'IMPORT_INVALID',
+      details: { rows: 2, invalid: 1, errors: [{ row: 3, field: 'password', code: 'too_short' }] },
+    });
     expect(await countMailboxes(domain.id)).toBe(0);
   });
 
@@ -154,25 +179,35 @@ describe('mailbox CSV import', () => {
     const { s, domain } = await ownerWithDomain({ maxMailboxes: 3 });
     await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'first', password: PW });
     const count = await importCsv(s, domain.id, `address\na\nb\nc\nd\n`, '?dryRun=true');
-    expect(count.json().errors.map((e: { row: number; code: string }) => `${e.row}:${e.code}`)).toEqual(['4:limit_mailboxes', '5:limit_mailboxes']);
+    expect(count.json().errors.map((e: { row: number; code: string }) => `${e.row}:${e.code}`)).toEqual([
+      '4:limit_mailboxes',
+      '5:limit_mailboxes',
+    ]);
     const real = await importCsv(s, domain.id, `address\na\nb\nc\nd\n`, '?skipInvalid=true');
     expect(real.json()).toMatchObject({ created: 2 });
     expect(await countMailboxes(domain.id)).toBe(3);
 
     const st = await ownerWithDomain({ maxStorageBytes: BigInt(3 * GIB) });
     const storage = await importCsv(st.s, st.domain.id, 'address,quota\na,1GiB\nb,1GiB\nc,2GiB\nd,1GiB\ne,\n', '?dryRun=true');
-    expect(storage.json().errors.map((e: { row: number; field: string; code: string }) => `${e.row}:${e.field}:${e.code}`)).toEqual(['4:quota:limit_storage', '6:quota:quota_required']);
+    expect(storage.json().errors.map((e: { row: number; field: string; code: string }) => `${e.row}:${e.field}:${e.code}`)).toEqual([
+      '4:quota:limit_storage',
+      '6:quota:quota_required',
+    ]);
     const all = await importCsv(st.s, st.domain.id, 'address,quota\na,1GiB\nb,1GiB\nc,2GiB\n');
     expect(all.statusCode).toBe(422);
     expect(await countMailboxes(st.domain.id)).toBe(0);
   });
 
-  test('abuse: another tenant\'s domain, a domain-restricted key, wrong content type, malformed CSV, bad header', async () => {
+  test("abuse: another tenant's domain, a domain-restricted key, wrong content type, malformed CSV, bad header", async () => {
     const a = await ownerWithDomain();
     const b = await ownerWithDomain();
     expect((await importCsv(a.s, b.domain.id, `address\nx\n`)).statusCode).toBe(404);
     const key = await createKey(t.prisma, a.owner.id, ['mailboxes:write'], [a.domain.id]);
-    const other = await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: a.owner.id, verified: true });
+    const other = await call(t.app, admin, 'POST', '/api/v1/domains', {
+      name: `${uniqueName('d')}.example`,
+      ownerId: a.owner.id,
+      verified: true,
+    });
     expect((await importCsv({ key }, other.json().id, `address\nx\n`)).statusCode).toBe(404);
     const readOnly = await createKey(t.prisma, a.owner.id, ['mailboxes:read']);
     expect((await importCsv({ key: readOnly }, a.domain.id, `address\nx\n`)).json().code).toBe('FORBIDDEN');
@@ -194,8 +229,22 @@ describe('mailbox CSV import', () => {
     try {
       const o = await createUser(small);
       const s = await login(small.app, o.email, o.password);
-      const d = (await call(small.app, await login(small.app, (await createUser(small, { role: 'ADMIN' })).email, 'correct horse battery staple 42'), 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: o.id, verified: true })).json();
-      const send = (csv: string) => small.app.inject({ method: 'POST', url: `/api/v1/domains/${d.id}/mailboxes/import?dryRun=true`, headers: { ...authHeaders(s, 'POST'), 'content-type': 'text/csv' }, payload: csv });
+      const d = (
+        await call(
+          small.app,
+          await login(small.app, (await createUser(small, { role: 'ADMIN' })).email, 'correct horse battery staple 42'),
+          'POST',
+          '/api/v1/domains',
+          { name: `${uniqueName('d')}.example`, ownerId: o.id, verified: true },
+        )
+      ).json();
+      const send = (csv: string) =>
+        small.app.inject({
+          method: 'POST',
+          url: `/api/v1/domains/${d.id}/mailboxes/import?dryRun=true`,
+          headers: { ...authHeaders(s, 'POST'), 'content-type': 'text/csv' },
+          payload: csv,
+        });
       const big = await send(`address\n${'x'.repeat(20_000)}\n`);
       expect(big.statusCode).toBe(413);
       expect(big.json().code).toBe('PAYLOAD_TOO_LARGE');
@@ -212,8 +261,15 @@ describe('mailbox CSV import', () => {
 describe('mailbox CSV export', () => {
   test('streams every mailbox as CSV without secrets; formula cells are neutralised; the file imports again', async () => {
     const { s, domain } = await ownerWithDomain();
-    for (const [localPart, displayName] of [['alice', '=HYPERLINK("http://evil")'], ['-bob', '+1 234'], ['carol', 'Carol, "C"']]) {
-      expect((await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart, password: PW, displayName, quotaBytes: GIB })).statusCode).toBe(201);
+    for (const [localPart, displayName] of [
+      ['alice', '=HYPERLINK("http://evil")'],
+      ['-bob', '+1 234'],
+      ['carol', 'Carol, "C"'],
+    ]) {
+      expect(
+        (await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart, password: PW, displayName, quotaBytes: GIB }))
+          .statusCode,
+      ).toBe(201);
     }
     const res = await call(t.app, s, 'GET', `/api/v1/domains/${domain.id}/mailboxes/export`);
     expect(res.statusCode).toBe(200);
@@ -240,10 +296,13 @@ describe('bulk mailbox actions', () => {
     const f = await ownerWithDomain(limits);
     const csv = `address,password,quota\n${Array.from({ length: n }, (_, i) => `user${i},${PW},1GiB`).join('\n')}\n`;
     expect((await importCsv(f.s, f.domain.id, csv)).statusCode).toBe(201);
-    const ids = (await t.prisma.mailbox.findMany({ where: { domainId: f.domain.id }, orderBy: { localPart: 'asc' }, select: { id: true } })).map((m) => m.id);
+    const ids = (
+      await t.prisma.mailbox.findMany({ where: { domainId: f.domain.id }, orderBy: { localPart: 'asc' }, select: { id: true } })
+    ).map((m) => m.id);
     return { ...f, ids };
   }
-  const bulk = (creds: Credentials, domainId: string, body: unknown) => call(t.app, creds, 'POST', `/api/v1/domains/${domainId}/mailboxes/bulk`, body);
+  const bulk = (creds: Credentials, domainId: string, body: unknown) =>
+    call(t.app, creds, 'POST', `/api/v1/domains/${domainId}/mailboxes/bulk`, body);
 
   test('disable a selection and enable by filter, with one summary audit and one per mailbox; disabled users are signed out', async () => {
     const { s, domain, ids } = await withMailboxes(4);
@@ -257,10 +316,15 @@ describe('bulk mailbox actions', () => {
     expect(en.json()).toMatchObject({ matched: 3, changed: 3 });
     const audits = await t.prisma.auditEvent.findMany({ where: { details: { path: ['domainId'], equals: domain.id } } });
     expect(audits.filter((a) => a.action === 'mailbox.disable')).toHaveLength(3);
-    expect(audits.filter((a) => a.action === 'mailbox.bulk').map((a) => (a.details as { action: string }).action).sort()).toEqual(['disable', 'enable']);
+    expect(
+      audits
+        .filter((a) => a.action === 'mailbox.bulk')
+        .map((a) => (a.details as { action: string }).action)
+        .sort(),
+    ).toEqual(['disable', 'enable']);
   });
 
-  test('abuse: another tenant\'s ids in the selection, or a key restricted to another domain, are refused and change nothing', async () => {
+  test("abuse: another tenant's ids in the selection, or a key restricted to another domain, are refused and change nothing", async () => {
     const a = await withMailboxes(2);
     const b = await withMailboxes(2);
     const mixed = await bulk(a.s, a.domain.id, { action: 'delete', selection: { ids: [...a.ids, b.ids[0]] } });
@@ -269,7 +333,9 @@ describe('bulk mailbox actions', () => {
     // Naming the other tenant's domain in the URL does not help either.
     expect((await bulk(a.s, b.domain.id, { action: 'disable', selection: { ids: b.ids } })).statusCode).toBe(404);
     const key = await createKey(t.prisma, a.owner.id, ['mailboxes:write'], [a.domain.id]);
-    const other = (await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: a.owner.id, verified: true })).json();
+    const other = (
+      await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: a.owner.id, verified: true })
+    ).json();
     expect((await bulk({ key }, other.id, { action: 'disable', selection: { filter: {} } })).statusCode).toBe(404);
     expect(await t.prisma.mailbox.count({ where: { id: { in: [...a.ids, ...b.ids] }, enabled: true } })).toBe(4);
     expect((await bulk(a.s, a.domain.id, { action: 'frobnicate', selection: { ids: a.ids } })).statusCode).toBe(400);

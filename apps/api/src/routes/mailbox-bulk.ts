@@ -1,6 +1,12 @@
 import { Readable } from 'node:stream';
 import { AppError, bulkMailboxAction, exportMailboxesCsv, importMailboxes, MAILBOX_CSV_COLUMNS } from '@mailroom/core';
-import { bulkMailboxBodySchema, bulkMailboxResultSchema, domainParamsSchema, mailboxImportQuerySchema, mailboxImportReportSchema } from '@mailroom/core/schemas';
+import {
+  bulkMailboxBodySchema,
+  bulkMailboxResultSchema,
+  domainParamsSchema,
+  mailboxImportQuerySchema,
+  mailboxImportReportSchema,
+} from '@mailroom/core/schemas';
 import { z } from 'zod';
 import { actorOf } from '../plugins/auth.ts';
 import { problems, READ_SECURITY, WRITE_SECURITY, type RouteContext, type ZodApp } from './common.ts';
@@ -27,7 +33,10 @@ async function* limitedBody(body: AsyncIterable<Buffer>, limit: number): AsyncGe
   let seen = 0;
   for await (const chunk of body) {
     seen += chunk.length;
-    if (seen > limit) throw new AppError('PAYLOAD_TOO_LARGE', `The CSV is larger than ${limit} bytes (API_IMPORT_MAX_BYTES); split it`, { details: { limitBytes: limit } });
+    if (seen > limit)
+      throw new AppError('PAYLOAD_TOO_LARGE', `The CSV is larger than ${limit} bytes (API_IMPORT_MAX_BYTES); split it`, {
+        details: { limitBytes: limit },
+      });
     yield chunk;
   }
 }
@@ -51,7 +60,7 @@ export async function mailboxBulkRoutes(app: ZodApp, ctx: RouteContext): Promise
         `Body: \`text/csv\`, UTF-8 with or without BOM, CRLF or LF, RFC 4180 quoting; a header row naming the columns (case, spaces, ` +
         `\`_\` and \`-\` ignored): ${columnsDoc}. Only the address column is required: a local part or a full address in this domain ` +
         '(IDN spellings accepted). An empty password is generated; quota is bytes or a size with a binary unit (`2 GB` = `2GiB` = `2G` = ' +
-        '2·2³⁰, `500MiB`, `unlimited`; empty = the domain default); enabled is true/false, yes/no, 1/0 (empty = true). The export\'s state columns ' +
+        "2·2³⁰, `500MiB`, `unlimited`; empty = the domain default); enabled is true/false, yes/no, 1/0 (empty = true). The export's state columns " +
         '(usedBytes, messageCount, lastLoginAt, createdAt) are ignored, so an export imports again.\n\n' +
         '`dryRun=true` validates every row and answers the report (200) without writing. A real run is all-or-nothing: any invalid row ' +
         'answers 422 IMPORT_INVALID with `details.errors` ({row, field, code, message}) and writes nothing; with `skipInvalid=true` ' +
@@ -72,10 +81,17 @@ export async function mailboxBulkRoutes(app: ZodApp, ctx: RouteContext): Promise
         throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the CSV with Content-Type: text/csv');
       }
       const declared = Number(req.headers['content-length'] ?? 0);
-      if (declared > importMaxBytes) throw new AppError('PAYLOAD_TOO_LARGE', `The CSV is larger than ${importMaxBytes} bytes (API_IMPORT_MAX_BYTES); split it`, { details: { limitBytes: importMaxBytes } });
+      if (declared > importMaxBytes)
+        throw new AppError('PAYLOAD_TOO_LARGE', `The CSV is larger than ${importMaxBytes} bytes (API_IMPORT_MAX_BYTES); split it`, {
+          details: { limitBytes: importMaxBytes },
+        });
       if (!(req.body instanceof CsvBody)) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the CSV with Content-Type: text/csv');
       const body = limitedBody(req.body, importMaxBytes);
-      const report = await importMailboxes(ctx.services, actorOf(req), req.params.domainId, body, { dryRun: req.query.dryRun, skipInvalid: req.query.skipInvalid, maxRows: importMaxRows });
+      const report = await importMailboxes(ctx.services, actorOf(req), req.params.domainId, body, {
+        dryRun: req.query.dryRun,
+        skipInvalid: req.query.skipInvalid,
+        maxRows: importMaxRows,
+      });
       return reply.code(report.dryRun ? 200 : 201).send(report);
     },
   });
@@ -112,8 +128,8 @@ export async function mailboxBulkRoutes(app: ZodApp, ctx: RouteContext): Promise
       summary: 'One action on many mailboxes: enable, disable, setQuota, resetPassword, delete',
       description:
         'The selection is `{ids: [...]}` (every id must be a mailbox of this domain, else 404 NOT_FOUND and nothing changes) or ' +
-        '`{filter: {q?, enabled?}}` (the list\'s search; more than 10,000 matches is 413 TOO_MANY_ROWS). One transaction: setQuota ' +
-        'over the owner\'s or domain\'s storage limit is 422 LIMIT_STORAGE_EXCEEDED (QUOTA_REQUIRED for null under a limit) and ' +
+        "`{filter: {q?, enabled?}}` (the list's search; more than 10,000 matches is 413 TOO_MANY_ROWS). One transaction: setQuota " +
+        "over the owner's or domain's storage limit is 422 LIMIT_STORAGE_EXCEEDED (QUOTA_REQUIRED for null under a limit) and " +
         'changes nothing. resetPassword answers the generated passwords once (`generatedPasswords`) and signs the users out; disable ' +
         'signs them out. Audited per mailbox as the single action (mailbox.enable/disable/update/password.set/delete) and once as mailbox.bulk.',
       params: domainParamsSchema,

@@ -11,7 +11,12 @@ const PW = 'mailbox passphrase 1';
 async function ownerWithDomain(limits: { maxMailboxes?: number; maxStorageBytes?: bigint } = {}, domain: Record<string, unknown> = {}) {
   const o = await createUser(t, limits);
   const s = await login(t.app, o.email, o.password);
-  const d = await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: o.id, verified: true, ...domain });
+  const d = await call(t.app, admin, 'POST', '/api/v1/domains', {
+    name: `${uniqueName('d')}.example`,
+    ownerId: o.id,
+    verified: true,
+    ...domain,
+  });
   expect(d.statusCode, d.body).toBe(201);
   return { owner: o, s, domain: d.json() as { id: string; name: string } };
 }
@@ -19,10 +24,24 @@ async function ownerWithDomain(limits: { maxMailboxes?: number; maxStorageBytes?
 describe('mailboxes', () => {
   test('create: lowercase local part, address, default quota from the domain, byte counts as JSON numbers; the password is never returned', async () => {
     const { s, domain } = await ownerWithDomain({}, { defaultQuotaBytes: 5_000_000_000 });
-    const res = await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'John.Doe', password: PW, displayName: 'John' });
+    const res = await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, {
+      localPart: 'John.Doe',
+      password: PW,
+      displayName: 'John',
+    });
     expect(res.statusCode, res.body).toBe(201);
     const m = res.json();
-    expect(m).toMatchObject({ localPart: 'john.doe', address: `john.doe@${domain.name}`, domain: domain.name, displayName: 'John', quotaBytes: 5_000_000_000, usedBytes: 0, messageCount: 0, enabled: true, lastLoginAt: null });
+    expect(m).toMatchObject({
+      localPart: 'john.doe',
+      address: `john.doe@${domain.name}`,
+      domain: domain.name,
+      displayName: 'John',
+      quotaBytes: 5_000_000_000,
+      usedBytes: 0,
+      messageCount: 0,
+      enabled: true,
+      lastLoginAt: null,
+    });
     expect(JSON.stringify(m)).not.toContain(PW);
     expect(res.body).not.toMatch(/passwordHash|argon2/);
     const row = await t.prisma.mailbox.findUniqueOrThrow({ where: { id: m.id } });
@@ -50,17 +69,27 @@ describe('mailboxes', () => {
 
   test('password policy: too short, common, or the address itself → 422 PASSWORD_TOO_WEAK on password', async () => {
     const { s, domain } = await ownerWithDomain();
-    for (const [password, code] of [['short1', 'too_short'], ['iloveyou123', 'too_common'], ['Password1!', 'too_common'], ['sales2026x', 'contains_account']] as const) {
+    for (const [password, code] of [
+      ['short1', 'too_short'],
+      ['iloveyou123', 'too_common'],
+      ['Password1!', 'too_common'],
+      ['sales2026x', 'contains_account'],
+    ] as const) {
       const res = await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'sales', password });
       expect(res.statusCode, password).toBe(422);
       expect(res.json().code).toBe('PASSWORD_TOO_WEAK');
-      expect(res.json().errors.map((e: { code: string }) => e.code), password).toContain(code);
+      expect(
+        res.json().errors.map((e: { code: string }) => e.code),
+        password,
+      ).toContain(code);
     }
   });
 
   test('LIMIT_MAILBOXES_EXCEEDED per owner and per domain', async () => {
     const { s, domain } = await ownerWithDomain({ maxMailboxes: 1 });
-    expect((await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'one', password: PW })).statusCode).toBe(201);
+    expect((await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'one', password: PW })).statusCode).toBe(
+      201,
+    );
     const over = await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'two', password: PW });
     expect(over.statusCode).toBe(422);
     expect(over.json()).toMatchObject({ code: 'LIMIT_MAILBOXES_EXCEEDED', details: { scope: 'owner', limit: 1 } });
@@ -72,7 +101,11 @@ describe('mailboxes', () => {
 
   test('limits hold under concurrent creations: exactly the allowed number succeed', async () => {
     const { s, domain } = await ownerWithDomain({ maxMailboxes: 2 });
-    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: `racer${i}`, password: PW })));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: `racer${i}`, password: PW }),
+      ),
+    );
     const codes = results.map((r) => r.statusCode).sort();
     expect(codes).toEqual([201, 201, 422, 422, 422, 422]);
     expect(await t.prisma.mailbox.count({ where: { domainId: domain.id } })).toBe(2);
@@ -82,13 +115,25 @@ describe('mailboxes', () => {
     // The attack: an owner limited to 1 MB creates a mailbox with quotaBytes: null (or no quota and no domain default).
     const { s, domain } = await ownerWithDomain({ maxStorageBytes: 1_000_000n });
     for (const body of [{ quotaBytes: null }, {}]) {
-      const res = await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: uniqueName('u'), password: PW, ...body });
+      const res = await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, {
+        localPart: uniqueName('u'),
+        password: PW,
+        ...body,
+      });
       expect(res.statusCode, JSON.stringify(body)).toBe(422);
-      expect(res.json()).toMatchObject({ code: 'QUOTA_REQUIRED', details: { scope: 'owner', limitBytes: 1_000_000 }, errors: [{ path: 'quotaBytes', code: 'required_under_limit' }] });
+      expect(res.json()).toMatchObject({
+        code: 'QUOTA_REQUIRED',
+        details: { scope: 'owner', limitBytes: 1_000_000 },
+        errors: [{ path: 'quotaBytes', code: 'required_under_limit' }],
+      });
     }
     expect(await t.prisma.mailbox.count({ where: { domainId: domain.id } })).toBe(0);
     // A finite quota is fine; turning it into "unlimited" later is refused too.
-    const m = await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'fits', password: PW, quotaBytes: 1_000_000 });
+    const m = await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, {
+      localPart: 'fits',
+      password: PW,
+      quotaBytes: 1_000_000,
+    });
     expect(m.statusCode, m.body).toBe(201);
     const unlimit = await call(t.app, s, 'PATCH', `/api/v1/mailboxes/${m.json().id}`, { quotaBytes: null });
     expect(unlimit.json().code).toBe('QUOTA_REQUIRED');
@@ -97,26 +142,51 @@ describe('mailboxes', () => {
     const d = await ownerWithDomain({}, { maxStorageBytes: 1000, defaultQuotaBytes: 400 });
     const dflt = await call(t.app, d.s, 'POST', `/api/v1/domains/${d.domain.id}/mailboxes`, { localPart: 'x', password: PW });
     expect(dflt.json()).toMatchObject({ quotaBytes: 400 });
-    const explicitNull = await call(t.app, d.s, 'POST', `/api/v1/domains/${d.domain.id}/mailboxes`, { localPart: 'y', password: PW, quotaBytes: null });
+    const explicitNull = await call(t.app, d.s, 'POST', `/api/v1/domains/${d.domain.id}/mailboxes`, {
+      localPart: 'y',
+      password: PW,
+      quotaBytes: null,
+    });
     expect(explicitNull.json()).toMatchObject({ code: 'QUOTA_REQUIRED', details: { scope: 'domain' } });
     // Without any limit, unlimited mailboxes stay allowed.
     const free = await ownerWithDomain();
-    expect((await call(t.app, free.s, 'POST', `/api/v1/domains/${free.domain.id}/mailboxes`, { localPart: 'z', password: PW, quotaBytes: null })).json().quotaBytes).toBeNull();
+    expect(
+      (
+        await call(t.app, free.s, 'POST', `/api/v1/domains/${free.domain.id}/mailboxes`, { localPart: 'z', password: PW, quotaBytes: null })
+      ).json().quotaBytes,
+    ).toBeNull();
   });
 
   test('a storage limit cannot be set below what is handed out: domain and owner limits (QUOTA_REQUIRED / LIMIT_STORAGE_EXCEEDED)', async () => {
     const { owner: o, s, domain } = await ownerWithDomain();
-    const a = (await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'a', password: PW, quotaBytes: 600 })).json();
-    const b = (await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'b', password: PW, quotaBytes: null })).json();
-    for (const [url, path] of [[`/api/v1/domains/${domain.id}`, 'domain'], [`/api/v1/owners/${o.id}`, 'owner']] as const) {
+    const a = (
+      await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'a', password: PW, quotaBytes: 600 })
+    ).json();
+    const b = (
+      await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'b', password: PW, quotaBytes: null })
+    ).json();
+    for (const [url, path] of [
+      [`/api/v1/domains/${domain.id}`, 'domain'],
+      [`/api/v1/owners/${o.id}`, 'owner'],
+    ] as const) {
       const noQuota = await call(t.app, admin, 'PATCH', url, { maxStorageBytes: 10_000 });
       expect(noQuota.statusCode, `${path}: ${noQuota.body}`).toBe(422);
-      expect(noQuota.json()).toMatchObject({ code: 'QUOTA_REQUIRED', details: { scope: path, mailboxesWithoutQuota: 1, mailboxes: [b.address] }, errors: [{ path: 'maxStorageBytes' }] });
+      expect(noQuota.json()).toMatchObject({
+        code: 'QUOTA_REQUIRED',
+        details: { scope: path, mailboxesWithoutQuota: 1, mailboxes: [b.address] },
+        errors: [{ path: 'maxStorageBytes' }],
+      });
     }
     await call(t.app, s, 'PATCH', `/api/v1/mailboxes/${b.id}`, { quotaBytes: 300 });
-    for (const [url, path] of [[`/api/v1/domains/${domain.id}`, 'domain'], [`/api/v1/owners/${o.id}`, 'owner']] as const) {
+    for (const [url, path] of [
+      [`/api/v1/domains/${domain.id}`, 'domain'],
+      [`/api/v1/owners/${o.id}`, 'owner'],
+    ] as const) {
       const below = await call(t.app, admin, 'PATCH', url, { maxStorageBytes: 899 });
-      expect(below.json(), path).toMatchObject({ code: 'LIMIT_STORAGE_EXCEEDED', details: { scope: path, limitBytes: 899, allocatedBytes: 900 } });
+      expect(below.json(), path).toMatchObject({
+        code: 'LIMIT_STORAGE_EXCEEDED',
+        details: { scope: path, limitBytes: 899, allocatedBytes: 900 },
+      });
       const exact = await call(t.app, admin, 'PATCH', url, { maxStorageBytes: 900 });
       expect(exact.statusCode, exact.body).toBe(200);
     }
@@ -132,23 +202,41 @@ describe('mailboxes', () => {
     const b = await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'b', password: PW, quotaBytes: 500 });
     expect(b.statusCode).toBe(422);
     expect(b.json()).toMatchObject({ code: 'LIMIT_STORAGE_EXCEEDED', details: { scope: 'owner', limitBytes: 1000, allocatedBytes: 600 } });
-    expect((await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'b', password: PW, quotaBytes: 400 })).statusCode).toBe(201);
+    expect(
+      (await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'b', password: PW, quotaBytes: 400 }))
+        .statusCode,
+    ).toBe(201);
     const up = await call(t.app, s, 'PATCH', `/api/v1/mailboxes/${a.json().id}`, { quotaBytes: 700 });
     expect(up.json().code).toBe('LIMIT_STORAGE_EXCEEDED');
     expect((await call(t.app, s, 'PATCH', `/api/v1/mailboxes/${a.json().id}`, { quotaBytes: 550 })).json().quotaBytes).toBe(550);
     const d = await ownerWithDomain({}, { maxStorageBytes: 100 });
-    const over = await call(t.app, d.s, 'POST', `/api/v1/domains/${d.domain.id}/mailboxes`, { localPart: 'big', password: PW, quotaBytes: 101 });
+    const over = await call(t.app, d.s, 'POST', `/api/v1/domains/${d.domain.id}/mailboxes`, {
+      localPart: 'big',
+      password: PW,
+      quotaBytes: 101,
+    });
     expect(over.json()).toMatchObject({ code: 'LIMIT_STORAGE_EXCEEDED', details: { scope: 'domain' } });
-    const neg = await call(t.app, d.s, 'POST', `/api/v1/domains/${d.domain.id}/mailboxes`, { localPart: 'neg', password: PW, quotaBytes: -1 });
+    const neg = await call(t.app, d.s, 'POST', `/api/v1/domains/${d.domain.id}/mailboxes`, {
+      localPart: 'neg',
+      password: PW,
+      quotaBytes: -1,
+    });
     expect(neg.statusCode).toBe(400);
   });
 
   test('list: ordered by local part, cursor pagination, search by local part or display name', async () => {
     const { s, domain } = await ownerWithDomain();
-    for (const [lp, dn] of [['carol', 'Carol C'], ['alice', 'Alice A'], ['bob', 'Robert Builder']]) await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: lp, password: PW, displayName: dn });
+    for (const [lp, dn] of [
+      ['carol', 'Carol C'],
+      ['alice', 'Alice A'],
+      ['bob', 'Robert Builder'],
+    ])
+      await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: lp, password: PW, displayName: dn });
     const p1 = (await call(t.app, s, 'GET', `/api/v1/domains/${domain.id}/mailboxes?limit=2`)).json();
     expect(p1.items.map((m: { localPart: string }) => m.localPart)).toEqual(['alice', 'bob']);
-    const p2 = (await call(t.app, s, 'GET', `/api/v1/domains/${domain.id}/mailboxes?limit=2&cursor=${encodeURIComponent(p1.nextCursor)}`)).json();
+    const p2 = (
+      await call(t.app, s, 'GET', `/api/v1/domains/${domain.id}/mailboxes?limit=2&cursor=${encodeURIComponent(p1.nextCursor)}`)
+    ).json();
     expect(p2.items.map((m: { localPart: string }) => m.localPart)).toEqual(['carol']);
     expect(p2.nextCursor).toBeNull();
     const q = (await call(t.app, s, 'GET', `/api/v1/domains/${domain.id}/mailboxes?q=builder`)).json();
@@ -195,16 +283,26 @@ describe('mailboxes', () => {
     const m = (await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'reset', password: PW })).json();
     const ms = await login(t.app, m.address, PW);
     expect((await call(t.app, s, 'PUT', `/api/v1/mailboxes/${m.id}/password`, { password: 'abc123' })).statusCode).toBe(422);
-    expect((await call(t.app, s, 'PUT', `/api/v1/mailboxes/${m.id}/password`, { password: 'brand new passphrase 5' })).statusCode).toBe(204);
+    expect((await call(t.app, s, 'PUT', `/api/v1/mailboxes/${m.id}/password`, { password: 'brand new passphrase 5' })).statusCode).toBe(
+      204,
+    );
     expect((await call(t.app, ms, 'GET', '/api/v1/me')).statusCode).toBe(401);
-    const old = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: '10.77.0.1', payload: { email: m.address, password: PW } });
+    const old = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      remoteAddress: '10.77.0.1',
+      payload: { email: m.address, password: PW },
+    });
     expect(old.statusCode).toBe(401);
     await login(t.app, m.address, 'brand new passphrase 5', '10.77.0.2');
   });
 
   test('unknown domain or mailbox ids are 404; malformed ids 400', async () => {
     const { s } = await ownerWithDomain();
-    expect((await call(t.app, s, 'POST', '/api/v1/domains/01900000-0000-7000-8000-000000000000/mailboxes', { localPart: 'x', password: PW })).statusCode).toBe(404);
+    expect(
+      (await call(t.app, s, 'POST', '/api/v1/domains/01900000-0000-7000-8000-000000000000/mailboxes', { localPart: 'x', password: PW }))
+        .statusCode,
+    ).toBe(404);
     expect((await call(t.app, s, 'GET', '/api/v1/mailboxes/01900000-0000-7000-8000-000000000000')).statusCode).toBe(404);
     expect((await call(t.app, s, 'GET', '/api/v1/mailboxes/not-a-uuid')).statusCode).toBe(400);
   });

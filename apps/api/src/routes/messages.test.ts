@@ -6,7 +6,17 @@ import { createPrismaClientWithPool, type PrismaClient } from '@mailroom/db';
 import { testDatabaseUrl } from '@mailroom/db/testing';
 import { deliverMessage } from '@mailroom/ingress';
 import { startServer, type TestServer } from '@mailroom/pop3/testing';
-import { call, createKey, createTestApp, createUser, login, type Credentials, type Session, type TestContext, uniqueName } from '../testing.ts';
+import {
+  call,
+  createKey,
+  createTestApp,
+  createUser,
+  login,
+  type Credentials,
+  type Session,
+  type TestContext,
+  uniqueName,
+} from '../testing.ts';
 import { fetchFromPop3 } from '../transfer/mailbox-transfer.ts';
 import { Pop3Client } from '../transfer/pop3-client.ts';
 
@@ -50,9 +60,18 @@ async function deliver(address: string, raw: Buffer | string) {
 }
 
 async function usage(mailboxId: string) {
-  const m = await t.prisma.mailbox.findUniqueOrThrow({ where: { id: mailboxId }, select: { usedBytes: true, messageCount: true, domain: { select: { usedBytes: true } } } });
+  const m = await t.prisma.mailbox.findUniqueOrThrow({
+    where: { id: mailboxId },
+    select: { usedBytes: true, messageCount: true, domain: { select: { usedBytes: true } } },
+  });
   const sum = await t.prisma.message.aggregate({ where: { mailboxId }, _sum: { sizeOctets: true }, _count: true });
-  return { used: Number(m.usedBytes), count: m.messageCount, domainUsed: Number(m.domain.usedBytes), actualBytes: sum._sum.sizeOctets ?? 0, actualCount: sum._count };
+  return {
+    used: Number(m.usedBytes),
+    count: m.messageCount,
+    domainUsed: Number(m.domain.usedBytes),
+    actualBytes: sum._sum.sizeOctets ?? 0,
+    actualCount: sum._count,
+  };
 }
 
 /** Every message of a maildrop through Python's poplib over TLS: RETR lines joined with CRLF. */
@@ -70,18 +89,29 @@ p.quit()
 print(json.dumps(out))
 `;
   // asynchronously: the POP3 server answering it runs in this process
-  const r = await promisify(execFile)('python3', ['-c', script, String(pop3.tlsPort), address, password], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = await promisify(execFile)('python3', ['-c', script, String(pop3.tlsPort), address, password], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return (JSON.parse(r.stdout) as string[]).map((b) => Buffer.from(b, 'base64'));
 }
 
 describe('listing', () => {
   test('awkward headers: encoded-words in several charsets, folding, missing and invalid fields, 8-bit raw headers', () => {
     const h = (s: string | Buffer) => summarizeHeader(Buffer.isBuffer(s) ? s : Buffer.from(s, 'latin1'));
-    expect(h('From: =?UTF-8?B?SsO8cmdlbg==?= <j@example.org>\r\nSubject: =?ISO-8859-1?Q?Gr=FC=DFe?= aus =?UTF-8?Q?K=C3=B6ln?=\r\nDate: Tue, 1 Dec 2026 03:21:47 +0100\r\n\r\nbody'))
-      .toEqual({ from: 'Jürgen <j@example.org>', subject: 'Grüße aus Köln', date: '2026-12-01T02:21:47.000Z' });
-    expect(h('Subject: =?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?=\r\nFrom: =?windows-1251?B?wOvl6vHg7eTw?= <a@example.org>\r\n\r\n'))
-      .toMatchObject({ subject: 'テスト', from: 'Александр <a@example.org>' });
-    expect(h('Subject: a long\r\n folded\r\n\tsubject\r\nFrom: x@example.org\r\nDate: not a date\r\n\r\n')).toEqual({ from: 'x@example.org', subject: 'a long folded\tsubject'.replace('\t', ' '), date: null });
+    expect(
+      h(
+        'From: =?UTF-8?B?SsO8cmdlbg==?= <j@example.org>\r\nSubject: =?ISO-8859-1?Q?Gr=FC=DFe?= aus =?UTF-8?Q?K=C3=B6ln?=\r\nDate: Tue, 1 Dec 2026 03:21:47 +0100\r\n\r\nbody',
+      ),
+    ).toEqual({ from: 'Jürgen <j@example.org>', subject: 'Grüße aus Köln', date: '2026-12-01T02:21:47.000Z' });
+    expect(h('Subject: =?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?=\r\nFrom: =?windows-1251?B?wOvl6vHg7eTw?= <a@example.org>\r\n\r\n')).toMatchObject(
+      { subject: 'テスト', from: 'Александр <a@example.org>' },
+    );
+    expect(h('Subject: a long\r\n folded\r\n\tsubject\r\nFrom: x@example.org\r\nDate: not a date\r\n\r\n')).toEqual({
+      from: 'x@example.org',
+      subject: 'a long folded\tsubject'.replace('\t', ' '),
+      date: null,
+    });
     expect(h('X-Other: 1\r\n\r\nSubject: in the body')).toEqual({ from: null, subject: null, date: null });
     expect(h(Buffer.from('Subject: raw UTF-8 Überweisung\r\n\r\n', 'utf8')).subject).toBe('raw UTF-8 Überweisung');
     expect(h(Buffer.from('Subject: raw Latin-1 \xdcberweisung\r\n\r\n', 'latin1')).subject).toBe('raw Latin-1 Überweisung');
@@ -126,7 +156,10 @@ describe('deletion', () => {
     expect(purge.json()).toMatchObject({ deleted: 2 });
     u = await usage(mb.id);
     expect(u).toEqual({ used: 0, count: 0, domainUsed: 0, actualBytes: 0, actualCount: 0 });
-    const audit = await t.prisma.auditEvent.findMany({ where: { targetId: mb.id, action: { startsWith: 'mailbox.messages.' } }, orderBy: { createdAt: 'asc' } });
+    const audit = await t.prisma.auditEvent.findMany({
+      where: { targetId: mb.id, action: { startsWith: 'mailbox.messages.' } },
+      orderBy: { createdAt: 'asc' },
+    });
     expect(audit.map((e) => e.action)).toEqual(['mailbox.messages.delete', 'mailbox.messages.purge']);
   });
 
@@ -185,9 +218,17 @@ describe('download and isolation', () => {
     const attacker = await tenant();
     const other = await attacker.mailbox('other');
     const own = await deliver(other.address, 'Subject: mine\r\n\r\nmine\r\n');
-    const restrictedKey = { key: await createKey(t.prisma, attacker.owner.id, ['mailboxes:read', 'mailboxes:write'], [attacker.domain.id]) };
-    const second = await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('m2')}.example`, ownerId: victim.owner.id, verified: true });
-    const victimKeyOtherDomain = { key: await createKey(t.prisma, victim.owner.id, ['mailboxes:read', 'mailboxes:write'], [second.json().id]) };
+    const restrictedKey = {
+      key: await createKey(t.prisma, attacker.owner.id, ['mailboxes:read', 'mailboxes:write'], [attacker.domain.id]),
+    };
+    const second = await call(t.app, admin, 'POST', '/api/v1/domains', {
+      name: `${uniqueName('m2')}.example`,
+      ownerId: victim.owner.id,
+      verified: true,
+    });
+    const victimKeyOtherDomain = {
+      key: await createKey(t.prisma, victim.owner.id, ['mailboxes:read', 'mailboxes:write'], [second.json().id]),
+    };
     const mailboxUser = await login(t.app, other.address, PW);
     const base = `/api/v1/mailboxes/${mb.id}`;
     const attempts: [string, 'GET' | 'POST' | 'DELETE', unknown?][] = [
@@ -202,20 +243,31 @@ describe('download and isolation', () => {
         const res = await call(t.app, creds, method, url, body);
         expect(res.statusCode, `${method} ${url}`).toBe(404);
       }
-      const imp = await t.app.inject({ method: 'POST', url: `${base}/mbox`, headers: { ...authOf(creds), 'content-type': 'application/mbox' }, payload: 'From x Tue Dec  1 03:21:47 2026\n\nhi\n' });
+      const imp = await t.app.inject({
+        method: 'POST',
+        url: `${base}/mbox`,
+        headers: { ...authOf(creds), 'content-type': 'application/mbox' },
+        payload: 'From x Tue Dec  1 03:21:47 2026\n\nhi\n',
+      });
       expect(imp.statusCode).toBe(404);
     }
     // another mailbox's message id under one's own mailbox: not found / not deleted
     expect((await call(t.app, mailboxUser, 'GET', `/api/v1/mailboxes/${other.id}/messages/${m.messageId}/eml`)).statusCode).toBe(404);
-    expect((await call(t.app, mailboxUser, 'POST', `/api/v1/mailboxes/${other.id}/messages/delete`, { ids: [m.messageId] })).json()).toEqual({ deleted: 0, bytes: 0 });
+    expect(
+      (await call(t.app, mailboxUser, 'POST', `/api/v1/mailboxes/${other.id}/messages/delete`, { ids: [m.messageId] })).json(),
+    ).toEqual({ deleted: 0, bytes: 0 });
     expect((await usage(mb.id)).count).toBe(1);
     // the mailbox user sees and deletes its own mail; an admin sees the victim's
-    expect((await call(t.app, mailboxUser, 'GET', `/api/v1/mailboxes/${other.id}/messages`)).json().items).toMatchObject([{ id: own.messageId }]);
+    expect((await call(t.app, mailboxUser, 'GET', `/api/v1/mailboxes/${other.id}/messages`)).json().items).toMatchObject([
+      { id: own.messageId },
+    ]);
     expect((await call(t.app, admin, 'GET', `${base}/messages`)).json().items).toMatchObject([{ id: m.messageId }]);
     const readOnly = { key: await createKey(t.prisma, victim.owner.id, ['mailboxes:read']) };
     expect((await call(t.app, readOnly, 'GET', `${base}/messages`)).statusCode).toBe(200);
     expect((await call(t.app, readOnly, 'DELETE', `${base}/messages`)).statusCode).toBe(403);
-    expect((await call(t.app, mailboxUser, 'POST', `/api/v1/mailboxes/${other.id}/messages/delete`, { ids: [own.messageId] })).json()).toMatchObject({ deleted: 1 });
+    expect(
+      (await call(t.app, mailboxUser, 'POST', `/api/v1/mailboxes/${other.id}/messages/delete`, { ids: [own.messageId] })).json(),
+    ).toMatchObject({ deleted: 1 });
   });
 });
 
@@ -228,7 +280,9 @@ function authOf(creds: Credentials): Record<string, string> {
 const AWKWARD = [
   Buffer.from('From: a@example.org\r\nSubject: 8-bit\r\n\r\nGr\xfc\xdfe, caf\xe9 \xff\x00\x80 bytes\r\n', 'latin1'),
   Buffer.from(`Subject: long line\r\n\r\n${'L'.repeat(20_000)}\r\nshort\r\n`),
-  Buffer.from('Subject: from lines\r\n\r\nFrom the start of a line\r\n>From quoted once\r\n>>From quoted twice\r\n\r\nFrom after an empty line\r\nFrom\r\n'),
+  Buffer.from(
+    'Subject: from lines\r\n\r\nFrom the start of a line\r\n>From quoted once\r\n>>From quoted twice\r\n\r\nFrom after an empty line\r\nFrom\r\n',
+  ),
   Buffer.from('Subject: no final newline\r\n\r\nlast line without CRLF'),
   Buffer.from('Subject: ends with empty lines\r\n\r\nbody\r\n\r\n\r\n'),
 ];
@@ -247,7 +301,12 @@ describe('mbox', () => {
     expect(file.toString('latin1')).toContain('\n>From the start of a line\n>>From quoted once\n>>>From quoted twice\n');
     expect(file.includes('\r\n')).toBe(false);
 
-    const imp = await t.app.inject({ method: 'POST', url: `/api/v1/mailboxes/${dst.id}/mbox`, headers: { ...authOf(s), 'content-type': 'application/mbox' }, payload: file });
+    const imp = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/mailboxes/${dst.id}/mbox`,
+      headers: { ...authOf(s), 'content-type': 'application/mbox' },
+      payload: file,
+    });
     expect(imp.statusCode, imp.body).toBe(200);
     expect(imp.json().imported).toBe(AWKWARD.length);
 
@@ -256,7 +315,8 @@ describe('mbox', () => {
     expect(after.length).toBe(AWKWARD.length);
     for (let i = 0; i < before.length; i++) expect(after[i]!.equals(before[i]!), `message ${i}`).toBe(true);
     // stored octets: identical, except that the message without a final newline comes back with one (documented)
-    const rows = async (id: string) => (await t.prisma.message.findMany({ where: { mailboxId: id }, orderBy: { uid: 'asc' }, select: { raw: true, receivedAt: true } }));
+    const rows = async (id: string) =>
+      await t.prisma.message.findMany({ where: { mailboxId: id }, orderBy: { uid: 'asc' }, select: { raw: true, receivedAt: true } });
     const [a, b] = [await rows(src.id), await rows(dst.id)];
     for (let i = 0; i < a.length; i++) {
       const expected = i === 3 ? Buffer.concat([Buffer.from(a[i]!.raw), Buffer.from('\r\n')]) : Buffer.from(a[i]!.raw);
@@ -271,7 +331,12 @@ describe('mbox', () => {
     const { s, mailbox } = await tenant();
     const mb = await mailbox('mboxo', 200);
     const post = (payload: string, query = '') =>
-      t.app.inject({ method: 'POST', url: `/api/v1/mailboxes/${mb.id}/mbox${query}`, headers: { ...authOf(s), 'content-type': 'application/mbox' }, payload });
+      t.app.inject({
+        method: 'POST',
+        url: `/api/v1/mailboxes/${mb.id}/mbox${query}`,
+        headers: { ...authOf(s), 'content-type': 'application/mbox' },
+        payload,
+      });
     const ok = await post('From someone@example.org Tue Dec  1 03:21:47 2026\nSubject: o\n\n>From one\n>>From two\n', '?format=mboxo');
     expect(ok.statusCode, ok.body).toBe(200);
     const stored = await t.prisma.message.findFirstOrThrow({ where: { mailboxId: mb.id } });
@@ -281,10 +346,17 @@ describe('mbox', () => {
     const notMbox = await post('Subject: plain message\n\nhello\n');
     expect(notMbox.statusCode).toBe(400);
     expect(notMbox.json().code).toBe('VALIDATION_FAILED');
-    const full = await post(`From a Tue Dec  1 03:21:47 2026\n\n${'x'.repeat(100)}\n\nFrom b Tue Dec  1 03:21:47 2026\n\n${'y'.repeat(100)}\n`);
+    const full = await post(
+      `From a Tue Dec  1 03:21:47 2026\n\n${'x'.repeat(100)}\n\nFrom b Tue Dec  1 03:21:47 2026\n\n${'y'.repeat(100)}\n`,
+    );
     expect(full.statusCode).toBe(422);
     expect(full.json()).toMatchObject({ code: 'QUOTA_EXCEEDED', details: { imported: 1, scope: 'mailbox' } });
-    const wrongType = await t.app.inject({ method: 'POST', url: `/api/v1/mailboxes/${mb.id}/mbox`, headers: { ...authOf(s), 'content-type': 'application/json' }, payload: '{}' });
+    const wrongType = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/mailboxes/${mb.id}/mbox`,
+      headers: { ...authOf(s), 'content-type': 'application/json' },
+      payload: '{}',
+    });
     expect(wrongType.statusCode).toBe(415);
     const u = await usage(mb.id);
     expect(u).toMatchObject({ count: 2, used: u.actualBytes });
@@ -299,19 +371,48 @@ describe('fetch from another POP3 server', () => {
     for (const raw of AWKWARD) await deliver(src.address, raw);
     const system = { principal: { kind: 'system' as const, label: 'test' } };
     const tls = { insecure: true };
-    const first = await fetchFromPop3(t.prisma, system, dst.id, { source: { host: '127.0.0.1', port: pop3.tlsPort, implicitTls: true }, user: src.address, password: PW, tls });
+    const first = await fetchFromPop3(t.prisma, system, dst.id, {
+      source: { host: '127.0.0.1', port: pop3.tlsPort, implicitTls: true },
+      user: src.address,
+      password: PW,
+      tls,
+    });
     expect(first).toMatchObject({ total: AWKWARD.length, copied: AWKWARD.length, skipped: 0, deleted: 0 });
-    const again = await fetchFromPop3(t.prisma, system, dst.id, { source: { host: '127.0.0.1', port: pop3.tlsPort, implicitTls: true }, user: src.address, password: PW, tls });
+    const again = await fetchFromPop3(t.prisma, system, dst.id, {
+      source: { host: '127.0.0.1', port: pop3.tlsPort, implicitTls: true },
+      user: src.address,
+      password: PW,
+      tls,
+    });
     expect(again).toMatchObject({ copied: 0, skipped: AWKWARD.length });
     expect(await poplibRetrAll(dst.address, PW)).toEqual(await poplibRetrAll(src.address, PW));
     // pop3:// upgrades with STLS; --delete removes what was copied (here: by the first run)
-    const del = await fetchFromPop3(t.prisma, system, dst.id, { source: { host: '127.0.0.1', port: pop3.port, implicitTls: false }, user: src.address, password: PW, tls, delete: true });
+    const del = await fetchFromPop3(t.prisma, system, dst.id, {
+      source: { host: '127.0.0.1', port: pop3.port, implicitTls: false },
+      user: src.address,
+      password: PW,
+      tls,
+      delete: true,
+    });
     expect(del).toMatchObject({ copied: 0, skipped: AWKWARD.length, deleted: AWKWARD.length });
     expect((await usage(src.id)).count).toBe(0);
     expect((await usage(dst.id)).count).toBe(AWKWARD.length);
     // a wrong password copies nothing
-    await expect(fetchFromPop3(t.prisma, system, dst.id, { source: { host: '127.0.0.1', port: pop3.tlsPort, implicitTls: true }, user: src.address, password: 'wrong', tls })).rejects.toThrow(/PASS refused/);
+    await expect(
+      fetchFromPop3(t.prisma, system, dst.id, {
+        source: { host: '127.0.0.1', port: pop3.tlsPort, implicitTls: true },
+        user: src.address,
+        password: 'wrong',
+        tls,
+      }),
+    ).rejects.toThrow(/PASS refused/);
     // certificates are verified unless told otherwise
-    await expect(fetchFromPop3(t.prisma, system, dst.id, { source: { host: '127.0.0.1', port: pop3.tlsPort, implicitTls: true }, user: src.address, password: PW })).rejects.toThrow(/certificate/i);
+    await expect(
+      fetchFromPop3(t.prisma, system, dst.id, {
+        source: { host: '127.0.0.1', port: pop3.tlsPort, implicitTls: true },
+        user: src.address,
+        password: PW,
+      }),
+    ).rejects.toThrow(/certificate/i);
   });
 });

@@ -3,7 +3,13 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { AppError, deleteMessages, downloadMessage, exportMbox, listMessages, purgeMessages } from '@mailroom/core';
 import {
-  deletedMessagesSchema, deleteMessagesBodySchema, importMboxQuerySchema, listMessagesQuerySchema, mailboxParamsSchema, mboxImportResultSchema, messagePageSchema,
+  deletedMessagesSchema,
+  deleteMessagesBodySchema,
+  importMboxQuerySchema,
+  listMessagesQuerySchema,
+  mailboxParamsSchema,
+  mboxImportResultSchema,
+  messagePageSchema,
   messageParamsSchema,
 } from '@mailroom/core/schemas';
 import { actorOf } from '../plugins/auth.ts';
@@ -13,10 +19,14 @@ import { problems, READ_SECURITY, WRITE_SECURITY, type RouteContext, type ZodApp
 const tags = ['messages'];
 export const MBOX_CONTENT_TYPE = 'application/mbox';
 const WHO = "The domain's owner, admins (API keys with the mailboxes scopes) and the mailbox user itself; anyone else gets 404.";
-const IN_USE = 'Refused with 409 MAILBOX_IN_USE while a POP3 session holds the maildrop (RFC 1939: one session at a time); retry once the mail client has disconnected.';
+const IN_USE =
+  'Refused with 409 MAILBOX_IN_USE while a POP3 session holds the maildrop (RFC 1939: one session at a time); retry once the mail client has disconnected.';
 
 function sendFile(reply: FastifyReply, contentType: string, fileName: string, body: AsyncIterable<Buffer>, length?: number): FastifyReply {
-  reply.header('content-type', contentType).header('content-disposition', `attachment; filename="${fileName}"`).header('cache-control', 'no-store');
+  reply
+    .header('content-type', contentType)
+    .header('content-disposition', `attachment; filename="${fileName}"`)
+    .header('cache-control', 'no-store');
   if (length !== undefined) reply.header('content-length', length);
   return reply.send(Readable.from(body, { objectMode: false }));
 }

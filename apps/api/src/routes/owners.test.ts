@@ -6,7 +6,11 @@ let admin: Session;
 beforeAll(async () => ({ t, admin } = await createTestAppWithAdmin()));
 afterAll(async () => t?.close());
 
-const newOwner = (extra: Record<string, unknown> = {}) => ({ email: `${uniqueName('o')}@example.com`, password: 'owner passphrase 2026', ...extra });
+const newOwner = (extra: Record<string, unknown> = {}) => ({
+  email: `${uniqueName('o')}@example.com`,
+  password: 'owner passphrase 2026',
+  ...extra,
+});
 
 describe('owners (admin)', () => {
   test('create with limits, get with usage, list by email with cursor pagination', async () => {
@@ -14,7 +18,15 @@ describe('owners (admin)', () => {
     const res = await call(t.app, admin, 'POST', '/api/v1/owners', body);
     expect(res.statusCode, res.body).toBe(201);
     const owner = res.json();
-    expect(owner).toMatchObject({ email: body.email, displayName: 'Acme', disabled: false, maxDomains: 2, maxMailboxes: 10, maxStorageBytes: 5_000_000_000, usage: { domains: 0, mailboxes: 0, usedBytes: 0 } });
+    expect(owner).toMatchObject({
+      email: body.email,
+      displayName: 'Acme',
+      disabled: false,
+      maxDomains: 2,
+      maxMailboxes: 10,
+      maxStorageBytes: 5_000_000_000,
+      usage: { domains: 0, mailboxes: 0, usedBytes: 0 },
+    });
     expect(owner).not.toHaveProperty('password');
     expect(owner).not.toHaveProperty('passwordHash');
     expect((await call(t.app, admin, 'GET', `/api/v1/owners/${owner.id}`)).json().email).toBe(body.email);
@@ -54,7 +66,11 @@ describe('owners (admin)', () => {
     const s = await login(t.app, created.email, 'owner passphrase 2026');
     const key = await createKey(t.prisma, created.id, ['domains:read']);
     expect((await call(t.app, { key }, 'GET', '/api/v1/me')).statusCode).toBe(200);
-    const upd = await call(t.app, admin, 'PATCH', `/api/v1/owners/${created.id}`, { maxDomains: 5, maxStorageBytes: null, displayName: 'New name' });
+    const upd = await call(t.app, admin, 'PATCH', `/api/v1/owners/${created.id}`, {
+      maxDomains: 5,
+      maxStorageBytes: null,
+      displayName: 'New name',
+    });
     expect(upd.json()).toMatchObject({ maxDomains: 5, maxStorageBytes: null, displayName: 'New name' });
     const dis = await call(t.app, admin, 'PATCH', `/api/v1/owners/${created.id}`, { disabled: true });
     expect(dis.json().disabled).toBe(true);
@@ -64,8 +80,18 @@ describe('owners (admin)', () => {
     // Disabling suspends keys; enabling again restores them.
     expect((await call(t.app, { key }, 'GET', '/api/v1/me')).statusCode).toBe(200);
     await call(t.app, admin, 'PATCH', `/api/v1/owners/${created.id}`, { password: 'another passphrase 11' });
-    const events = (await call(t.app, admin, 'GET', `/api/v1/audit-events?targetId=${created.id}`)).json().items as { action: string; details: Record<string, unknown> }[];
-    expect(events.map((e) => e.action)).toEqual(['owner.password.reset', 'owner.enable', 'owner.disable', 'owner.update', 'auth.login', 'owner.create']);
+    const events = (await call(t.app, admin, 'GET', `/api/v1/audit-events?targetId=${created.id}`)).json().items as {
+      action: string;
+      details: Record<string, unknown>;
+    }[];
+    expect(events.map((e) => e.action)).toEqual([
+      'owner.password.reset',
+      'owner.enable',
+      'owner.disable',
+      'owner.update',
+      'auth.login',
+      'owner.create',
+    ]);
     expect(events[0]!.details).toMatchObject({ changed: ['password'], apiKeysRevoked: 1 });
     expect(JSON.stringify(events)).not.toContain('another passphrase 11');
     await login(t.app, created.email, 'another passphrase 11');
@@ -86,10 +112,20 @@ describe('owners (admin)', () => {
     expect((await call(t.app, { key: other }, 'GET', '/api/v1/domains')).statusCode).toBe(401);
     const keys = await t.prisma.apiKey.findMany({ where: { userId: created.id } });
     expect(keys.map((k) => k.revokedAt !== null)).toEqual([true, true]);
-    const event = (await call(t.app, admin, 'GET', `/api/v1/audit-events?targetId=${created.id}&action=owner.password.reset`)).json().items[0];
+    const event = (await call(t.app, admin, 'GET', `/api/v1/audit-events?targetId=${created.id}&action=owner.password.reset`)).json()
+      .items[0];
     expect(event).toMatchObject({ actorType: 'user', details: { changed: ['password'], sessionsEnded: 1, apiKeysRevoked: 2 } });
     // The new password signs in; the old one does not.
-    expect((await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: created.email, password: 'owner passphrase 2026' }, remoteAddress: '10.9.8.7' })).statusCode).toBe(401);
+    expect(
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/login',
+          payload: { email: created.email, password: 'owner passphrase 2026' },
+          remoteAddress: '10.9.8.7',
+        })
+      ).statusCode,
+    ).toBe(401);
     await login(t.app, created.email, 'reset by the admin 77');
   });
 
@@ -109,7 +145,9 @@ describe('owners (admin)', () => {
 
   test('unknown owner ids are 404; admins are not owners', async () => {
     expect((await call(t.app, admin, 'GET', '/api/v1/owners/01900000-0000-7000-8000-000000000000')).statusCode).toBe(404);
-    expect((await call(t.app, admin, 'PATCH', '/api/v1/owners/01900000-0000-7000-8000-000000000000', { displayName: 'x' })).statusCode).toBe(404);
+    expect(
+      (await call(t.app, admin, 'PATCH', '/api/v1/owners/01900000-0000-7000-8000-000000000000', { displayName: 'x' })).statusCode,
+    ).toBe(404);
     expect((await call(t.app, admin, 'DELETE', '/api/v1/owners/01900000-0000-7000-8000-000000000000')).statusCode).toBe(404);
     const me = (await call(t.app, admin, 'GET', '/api/v1/me')).json();
     expect((await call(t.app, admin, 'GET', `/api/v1/owners/${me.user.id}`)).statusCode).toBe(404);

@@ -2,7 +2,18 @@
 // authenticator producing real ES256 attestations and assertions; the abuse tests perform each attack on the server.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SoftAuthenticator } from '@mailroom/core/testing';
-import { call, createKey, createTestApp, createUser, login, STRONG_PASSWORD, type Session, type TestContext, type TestUser, uniqueName } from '../testing.ts';
+import {
+  call,
+  createKey,
+  createTestApp,
+  createUser,
+  login,
+  STRONG_PASSWORD,
+  type Session,
+  type TestContext,
+  type TestUser,
+  uniqueName,
+} from '../testing.ts';
 
 const ORIGIN = 'http://localhost:3000'; // the default relying party of the parsed empty environment (rpId localhost)
 
@@ -32,7 +43,10 @@ async function enrol(opts: { role?: 'ADMIN' | 'OWNER'; counterStep?: number; nam
   const session = await login(t.app, user.email, user.password, uniqueIp());
   const auth = new SoftAuthenticator({ origin: ORIGIN, counterStep: opts.counterStep ?? 1 });
   const options = (await call(t.app, session, 'POST', '/api/v1/me/passkeys/registration-options', {})).json();
-  const res = await call(t.app, session, 'POST', '/api/v1/me/passkeys', { name: opts.name ?? 'Laptop', response: auth.register(options).response });
+  const res = await call(t.app, session, 'POST', '/api/v1/me/passkeys', {
+    name: opts.name ?? 'Laptop',
+    response: auth.register(options).response,
+  });
   expect(res.statusCode, res.body).toBe(201);
   return { user, session, auth, passkeyId: res.json().id };
 }
@@ -51,7 +65,11 @@ describe('passkey registration and management', () => {
   test('registration options ask for a discoverable credential with user verification preferred, excluding known passkeys', async () => {
     const { session } = await enrol();
     const options = (await call(t.app, session, 'POST', '/api/v1/me/passkeys/registration-options', {})).json();
-    expect(options).toMatchObject({ rp: { id: 'localhost', name: 'Mailroom' }, attestation: 'none', authenticatorSelection: { residentKey: 'required', userVerification: 'preferred' } });
+    expect(options).toMatchObject({
+      rp: { id: 'localhost', name: 'Mailroom' },
+      attestation: 'none',
+      authenticatorSelection: { residentKey: 'required', userVerification: 'preferred' },
+    });
     expect(options.excludeCredentials).toHaveLength(1);
     expect(options.challenge.length).toBeGreaterThanOrEqual(32);
   });
@@ -70,9 +88,14 @@ describe('passkey registration and management', () => {
     const renamed = await call(t.app, session, 'PATCH', `/api/v1/me/passkeys/${passkeyId}`, { name: 'Work laptop' });
     expect(renamed.json()).toMatchObject({ id: passkeyId, name: 'Work laptop' });
     expect((await call(t.app, session, 'DELETE', `/api/v1/me/passkeys/${second.json().id}`)).statusCode).toBe(204);
-    expect((await call(t.app, session, 'GET', '/api/v1/me/passkeys')).json().items.map((k: { name: string }) => k.name)).toEqual(['Work laptop']);
+    expect((await call(t.app, session, 'GET', '/api/v1/me/passkeys')).json().items.map((k: { name: string }) => k.name)).toEqual([
+      'Work laptop',
+    ]);
 
-    const events = await t.prisma.auditEvent.findMany({ where: { targetId: user.id, action: { startsWith: 'user.passkey.' } }, orderBy: { createdAt: 'asc' } });
+    const events = await t.prisma.auditEvent.findMany({
+      where: { targetId: user.id, action: { startsWith: 'user.passkey.' } },
+      orderBy: { createdAt: 'asc' },
+    });
     expect(events.map((e) => e.action)).toEqual(['user.passkey.add', 'user.passkey.add', 'user.passkey.rename', 'user.passkey.remove']);
     expect(events[0]!.ownerId).toBe(user.id);
   });
@@ -80,12 +103,14 @@ describe('passkey registration and management', () => {
   test('abuse: another user cannot rename or remove my passkey (404), and it stays', async () => {
     const victim = await enrol();
     const attacker = await enrol();
-    expect((await call(t.app, attacker.session, 'PATCH', `/api/v1/me/passkeys/${victim.passkeyId}`, { name: 'pwned' })).json().code).toBe('NOT_FOUND');
+    expect((await call(t.app, attacker.session, 'PATCH', `/api/v1/me/passkeys/${victim.passkeyId}`, { name: 'pwned' })).json().code).toBe(
+      'NOT_FOUND',
+    );
     expect((await call(t.app, attacker.session, 'DELETE', `/api/v1/me/passkeys/${victim.passkeyId}`)).json().code).toBe('NOT_FOUND');
     expect(await t.prisma.passkey.findUnique({ where: { id: victim.passkeyId } })).toMatchObject({ name: 'Laptop' });
   });
 
-  test('abuse: a registration answering another user\'s challenge, a used challenge, another origin or an expired challenge is refused', async () => {
+  test("abuse: a registration answering another user's challenge, a used challenge, another origin or an expired challenge is refused", async () => {
     const a = await enrol();
     const b = await enrol();
     const optionsOfA = (await call(t.app, a.session, 'POST', '/api/v1/me/passkeys/registration-options', {})).json();
@@ -97,15 +122,24 @@ describe('passkey registration and management', () => {
     const once = a.auth.register(fresh).response;
     expect((await call(t.app, a.session, 'POST', '/api/v1/me/passkeys', { name: 'once', response: once })).statusCode).toBe(201);
     const again = a.auth.register(fresh).response; // a new credential, the same (used) challenge
-    expect((await call(t.app, a.session, 'POST', '/api/v1/me/passkeys', { name: 'twice', response: again })).json().code).toBe('PASSKEY_REJECTED');
+    expect((await call(t.app, a.session, 'POST', '/api/v1/me/passkeys', { name: 'twice', response: again })).json().code).toBe(
+      'PASSKEY_REJECTED',
+    );
 
     const forOrigin = (await call(t.app, a.session, 'POST', '/api/v1/me/passkeys/registration-options', {})).json();
     const phished = a.auth.register(forOrigin, { origin: 'https://evil.example' }).response;
-    expect((await call(t.app, a.session, 'POST', '/api/v1/me/passkeys', { name: 'evil', response: phished })).json().code).toBe('PASSKEY_REJECTED');
+    expect((await call(t.app, a.session, 'POST', '/api/v1/me/passkeys', { name: 'evil', response: phished })).json().code).toBe(
+      'PASSKEY_REJECTED',
+    );
 
     const late = (await call(t.app, a.session, 'POST', '/api/v1/me/passkeys/registration-options', {})).json();
-    await t.prisma.webauthnChallenge.updateMany({ where: { userId: a.user.id, purpose: 'registration' }, data: { expiresAt: new Date(Date.now() - 1000) } });
-    expect((await call(t.app, a.session, 'POST', '/api/v1/me/passkeys', { name: 'late', response: a.auth.register(late).response })).json().code).toBe('PASSKEY_REJECTED');
+    await t.prisma.webauthnChallenge.updateMany({
+      where: { userId: a.user.id, purpose: 'registration' },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
+    expect(
+      (await call(t.app, a.session, 'POST', '/api/v1/me/passkeys', { name: 'late', response: a.auth.register(late).response })).json().code,
+    ).toBe('PASSKEY_REJECTED');
     expect(await t.prisma.passkey.count({ where: { userId: b.user.id } })).toBe(1);
     expect(await t.prisma.passkey.count({ where: { userId: a.user.id } })).toBe(2);
   });
@@ -113,7 +147,10 @@ describe('passkey registration and management', () => {
   test('abuse: API keys and mailbox sessions cannot manage passkeys (403); a signed-out client gets 401', async () => {
     const { user } = await enrol();
     const key = await createKey(t.prisma, user.id, ['domains:write', 'mailboxes:write']);
-    for (const [method, url, body] of [['GET', '/api/v1/me/passkeys', undefined], ['POST', '/api/v1/me/passkeys/registration-options', {}]] as const) {
+    for (const [method, url, body] of [
+      ['GET', '/api/v1/me/passkeys', undefined],
+      ['POST', '/api/v1/me/passkeys/registration-options', {}],
+    ] as const) {
       expect((await call(t.app, { key }, method, url, body)).json().code).toBe('FORBIDDEN');
       expect((await call(t.app, null, method, url, body)).statusCode).toBe(401);
     }
@@ -142,7 +179,10 @@ describe('passwordless sign-in', () => {
     const stored = await t.prisma.passkey.findUniqueOrThrow({ where: { id: passkeyId } });
     expect(stored.counter).toBe(1n);
     expect(stored.lastUsedAt).not.toBeNull();
-    const audit = await t.prisma.auditEvent.findFirst({ where: { targetId: user.id, action: 'auth.login' }, orderBy: { createdAt: 'desc' } });
+    const audit = await t.prisma.auditEvent.findFirst({
+      where: { targetId: user.id, action: 'auth.login' },
+      orderBy: { createdAt: 'desc' },
+    });
     expect(audit?.details).toEqual({ method: 'passkey' });
   });
 
@@ -163,7 +203,9 @@ describe('passwordless sign-in', () => {
   test('abuse: a challenge the server never issued, one issued for registration, an expired one, another origin', async () => {
     const { user, session, auth } = await enrol();
     const options = await loginOptions();
-    expect((await passkeyLogin(auth.assert(options, { challenge: Buffer.from('made up by the attacker!').toString('base64url') }))).json().code).toBe('INVALID_CREDENTIALS');
+    expect(
+      (await passkeyLogin(auth.assert(options, { challenge: Buffer.from('made up by the attacker!').toString('base64url') }))).json().code,
+    ).toBe('INVALID_CREDENTIALS');
     const registration = (await call(t.app, session, 'POST', '/api/v1/me/passkeys/registration-options', {})).json();
     expect((await passkeyLogin(auth.assert(options, { challenge: registration.challenge }))).json().code).toBe('INVALID_CREDENTIALS');
     expect((await passkeyLogin(auth.assert(options, { origin: 'https://evil.example' }))).json().code).toBe('INVALID_CREDENTIALS');
@@ -173,11 +215,13 @@ describe('passwordless sign-in', () => {
     await t.prisma.$executeRaw`UPDATE webauthn_challenges SET expires_at = now() - interval '1 second' WHERE purpose = 'authentication'`;
     expect((await passkeyLogin(other.auth.assert(late))).json().code).toBe('INVALID_CREDENTIALS');
     for (const id of [user.id, other.user.id]) {
-      expect(await t.prisma.auditEvent.count({ where: { targetId: id, action: 'auth.login', details: { equals: { method: 'passkey' } } } })).toBe(0);
+      expect(
+        await t.prisma.auditEvent.count({ where: { targetId: id, action: 'auth.login', details: { equals: { method: 'passkey' } } } }),
+      ).toBe(0);
     }
   });
 
-  test('abuse: a credential presented with another user\'s handle, or an unknown credential, is refused', async () => {
+  test("abuse: a credential presented with another user's handle, or an unknown credential, is refused", async () => {
     const a = await enrol();
     const b = await enrol();
     const handleOfB = b.auth.credentials[0]!.userHandle;
@@ -255,7 +299,12 @@ describe('passwordless sign-in', () => {
 
 /** The password step of a user with a second factor: the pending sign-in's challenge and methods. */
 async function passwordStep(app: TestContext['app'], user: TestUser, ip: string) {
-  const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: user.email, password: user.password }, remoteAddress: ip });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { email: user.email, password: user.password },
+    remoteAddress: ip,
+  });
   expect(res.statusCode, res.body).toBe(200);
   expect(res.cookies.find((c) => c.name === 'mailroom_session')).toBeUndefined();
   return res.json() as { secondFactorRequired: true; challenge: string; methods: string[] };
@@ -266,7 +315,12 @@ async function secondFactorOptions(app: TestContext['app'], challenge: string, i
 }
 
 async function secondFactor(app: TestContext['app'], challenge: string, response: unknown, ip: string) {
-  return app.inject({ method: 'POST', url: '/api/v1/auth/login/second-factor/passkey', payload: { challenge, response }, remoteAddress: ip });
+  return app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login/second-factor/passkey',
+    payload: { challenge, response },
+    remoteAddress: ip,
+  });
 }
 
 describe('passkey as the second factor of a password sign-in', () => {
@@ -283,7 +337,10 @@ describe('passkey as the second factor of a password sign-in', () => {
     expect(res.json()).toMatchObject({ kind: 'user', user: { id: user.id } });
     expect(res.cookies.find((c) => c.name === 'mailroom_session')?.httpOnly).toBe(true);
     expect((await t.prisma.passkey.findUniqueOrThrow({ where: { id: passkeyId } })).lastUsedAt).not.toBeNull();
-    const audit = await t.prisma.auditEvent.findFirst({ where: { targetId: user.id, action: 'auth.login' }, orderBy: { createdAt: 'desc' } });
+    const audit = await t.prisma.auditEvent.findFirst({
+      where: { targetId: user.id, action: 'auth.login' },
+      orderBy: { createdAt: 'desc' },
+    });
     expect(audit?.details).toEqual({ method: 'passkey' });
     // the pending sign-in was used up
     expect((await secondFactor(t.app, step.challenge, auth.assert(options.json()), ip)).json().code).toBe('CHALLENGE_INVALID');
@@ -330,7 +387,7 @@ describe('MAILROOM_REQUIRE_2FA=all with passkeys', () => {
   afterAll(async () => strict?.close());
 
   test('a passkey is a second factor: sign-in asks for it, not for TOTP enrolment', async () => {
-    const { user, auth } = await enrol() /* added in a session of the policy-free app; both apps share the database */;
+    const { user, auth } = await enrol(); /* added in a session of the policy-free app; both apps share the database */
     const ip = uniqueIp();
     const step = await passwordStep(strict.app, user, ip);
     expect(step.methods).toEqual(['passkey']);
@@ -339,9 +396,11 @@ describe('MAILROOM_REQUIRE_2FA=all with passkeys', () => {
   });
 
   test('passwordless sign-in needs user verification (PIN, biometrics) under the policy', async () => {
-    const { auth } = await enrol() /* added in a session of the policy-free app; both apps share the database */;
-    const options = async () => (await strict.app.inject({ method: 'POST', url: '/api/v1/auth/passkey/options', payload: {}, remoteAddress: uniqueIp() })).json();
-    const login = (response: unknown) => strict.app.inject({ method: 'POST', url: '/api/v1/auth/passkey/login', payload: { response }, remoteAddress: uniqueIp() });
+    const { auth } = await enrol(); /* added in a session of the policy-free app; both apps share the database */
+    const options = async () =>
+      (await strict.app.inject({ method: 'POST', url: '/api/v1/auth/passkey/options', payload: {}, remoteAddress: uniqueIp() })).json();
+    const login = (response: unknown) =>
+      strict.app.inject({ method: 'POST', url: '/api/v1/auth/passkey/login', payload: { response }, remoteAddress: uniqueIp() });
     const presenceOnly = await login(auth.assert(await options(), { userVerified: false }));
     expect([presenceOnly.statusCode, presenceOnly.json().code]).toEqual([403, 'SECOND_FACTOR_REQUIRED']);
     expect(presenceOnly.cookies.find((c) => c.name === 'mailroom_session')).toBeUndefined();
@@ -349,17 +408,28 @@ describe('MAILROOM_REQUIRE_2FA=all with passkeys', () => {
   });
 
   test('the last passkey cannot be removed while it is the only factor; with two, one can go', async () => {
-    const { user, auth } = await enrol() /* added in a session of the policy-free app; both apps share the database */;
+    const { user, auth } = await enrol(); /* added in a session of the policy-free app; both apps share the database */
     const ip = uniqueIp();
     const step = await passwordStep(strict.app, user, ip);
-    const res = await secondFactor(strict.app, step.challenge, auth.assert((await secondFactorOptions(strict.app, step.challenge, ip)).json()), ip);
-    const session = { cookie: `mailroom_session=${res.cookies.find((c) => c.name === 'mailroom_session')!.value}`, csrf: res.json().csrfToken };
+    const res = await secondFactor(
+      strict.app,
+      step.challenge,
+      auth.assert((await secondFactorOptions(strict.app, step.challenge, ip)).json()),
+      ip,
+    );
+    const session = {
+      cookie: `mailroom_session=${res.cookies.find((c) => c.name === 'mailroom_session')!.value}`,
+      csrf: res.json().csrfToken,
+    };
     const [only] = (await call(strict.app, session, 'GET', '/api/v1/me/passkeys')).json().items;
     const refused = await call(strict.app, session, 'DELETE', `/api/v1/me/passkeys/${only.id}`);
     expect([refused.statusCode, refused.json().code]).toEqual([403, 'SECOND_FACTOR_REQUIRED']);
     expect(await t.prisma.passkey.count({ where: { userId: user.id } })).toBe(1);
     const options = (await call(strict.app, session, 'POST', '/api/v1/me/passkeys/registration-options', {})).json();
-    expect((await call(strict.app, session, 'POST', '/api/v1/me/passkeys', { name: 'Spare', response: auth.register(options).response })).statusCode).toBe(201);
+    expect(
+      (await call(strict.app, session, 'POST', '/api/v1/me/passkeys', { name: 'Spare', response: auth.register(options).response }))
+        .statusCode,
+    ).toBe(201);
     expect((await call(strict.app, session, 'DELETE', `/api/v1/me/passkeys/${only.id}`)).statusCode).toBe(204);
   });
 });

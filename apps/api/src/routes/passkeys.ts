@@ -1,10 +1,29 @@
 import { z } from 'zod';
 import {
-  addPasskey, completeLoginWithPasskey, listPasskeys, loginWithPasskey, passkeySecondFactorOptions, passkeyAuthenticationOptions, passkeyRegistrationOptions, removePasskey, renamePasskey,
+  addPasskey,
+  completeLoginWithPasskey,
+  listPasskeys,
+  loginWithPasskey,
+  passkeySecondFactorOptions,
+  passkeyAuthenticationOptions,
+  passkeyRegistrationOptions,
+  removePasskey,
+  renamePasskey,
 } from '@mailroom/core';
 import {
-  addPasskeyBodySchema, meSchema, passkeyAuthenticationOptionsSchema, passkeyListSchema, passkeyLoginBodySchema, passkeyParamsSchema,
-  passkeyRegistrationOptionsSchema, passkeySchema, passkeySecondFactorBodySchema, passkeySecondFactorOptionsBodySchema, problemSchema, renamePasskeyBodySchema, SESSION_COOKIE,
+  addPasskeyBodySchema,
+  meSchema,
+  passkeyAuthenticationOptionsSchema,
+  passkeyListSchema,
+  passkeyLoginBodySchema,
+  passkeyParamsSchema,
+  passkeyRegistrationOptionsSchema,
+  passkeySchema,
+  passkeySecondFactorBodySchema,
+  passkeySecondFactorOptionsBodySchema,
+  problemSchema,
+  renamePasskeyBodySchema,
+  SESSION_COOKIE,
 } from '@mailroom/core/schemas';
 import { actorOf } from '../plugins/auth.ts';
 import { startSession } from './auth.ts';
@@ -21,7 +40,13 @@ export async function passkeyRoutes(app: ZodApp, ctx: RouteContext): Promise<voi
   const webauthn = ctx.config.webauthn;
 
   app.get('/me/passkeys', {
-    schema: { tags: ['passkeys'], operationId: 'listPasskeys', summary: 'Your passkeys (sessions of panel users only)', response: { 200: passkeyListSchema, ...problems() }, security: SESSION_ONLY },
+    schema: {
+      tags: ['passkeys'],
+      operationId: 'listPasskeys',
+      summary: 'Your passkeys (sessions of panel users only)',
+      response: { 200: passkeyListSchema, ...problems() },
+      security: SESSION_ONLY,
+    },
     handler: async (req) => ({ items: await listPasskeys(prisma, actorOf(req)) }),
   });
 
@@ -43,7 +68,8 @@ export async function passkeyRoutes(app: ZodApp, ctx: RouteContext): Promise<voi
       tags: ['passkeys'],
       operationId: 'addPasskey',
       summary: 'Add a passkey: the registration response to your latest challenge, and a name for it',
-      description: 'A response to a challenge that was not handed to you, has expired or was already answered, or that comes from another origin, is refused with 400 PASSKEY_REJECTED.',
+      description:
+        'A response to a challenge that was not handed to you, has expired or was already answered, or that comes from another origin, is refused with 400 PASSKEY_REJECTED.',
       body: addPasskeyBodySchema,
       response: { 201: passkeySchema, ...problems(409) },
       security: SESSION_WRITE,
@@ -52,12 +78,27 @@ export async function passkeyRoutes(app: ZodApp, ctx: RouteContext): Promise<voi
   });
 
   app.patch('/me/passkeys/:passkeyId', {
-    schema: { tags: ['passkeys'], operationId: 'renamePasskey', summary: 'Rename one of your passkeys', params: passkeyParamsSchema, body: renamePasskeyBodySchema, response: { 200: passkeySchema, ...problems() }, security: SESSION_WRITE },
+    schema: {
+      tags: ['passkeys'],
+      operationId: 'renamePasskey',
+      summary: 'Rename one of your passkeys',
+      params: passkeyParamsSchema,
+      body: renamePasskeyBodySchema,
+      response: { 200: passkeySchema, ...problems() },
+      security: SESSION_WRITE,
+    },
     handler: async (req) => renamePasskey(prisma, actorOf(req), req.params.passkeyId, req.body.name),
   });
 
   app.delete('/me/passkeys/:passkeyId', {
-    schema: { tags: ['passkeys'], operationId: 'removePasskey', summary: 'Remove one of your passkeys (403 SECOND_FACTOR_REQUIRED for the last factor under MAILROOM_REQUIRE_2FA)', params: passkeyParamsSchema, response: { 204: noContentSchema, ...problems() }, security: SESSION_WRITE },
+    schema: {
+      tags: ['passkeys'],
+      operationId: 'removePasskey',
+      summary: 'Remove one of your passkeys (403 SECOND_FACTOR_REQUIRED for the last factor under MAILROOM_REQUIRE_2FA)',
+      params: passkeyParamsSchema,
+      response: { 204: noContentSchema, ...problems() },
+      security: SESSION_WRITE,
+    },
     handler: async (req, reply) => {
       await removePasskey(ctx.auth, actorOf(req), req.params.passkeyId);
       return reply.code(204).send(null);
@@ -101,12 +142,17 @@ export async function passkeyRoutes(app: ZodApp, ctx: RouteContext): Promise<voi
       tags: ['auth'],
       operationId: 'loginSecondFactorPasskeyOptions',
       summary: "Second step of sign-in with a passkey, 1: options naming the account's passkeys, for the challenge from POST /auth/login",
-      description: 'Offered when the login answer lists `passkey` in `methods`. An unknown, expired, used or foreign challenge is 401 CHALLENGE_INVALID.',
+      description:
+        'Offered when the login answer lists `passkey` in `methods`. An unknown, expired, used or foreign challenge is 401 CHALLENGE_INVALID.',
       body: passkeySecondFactorOptionsBodySchema,
       response: { 200: passkeyAuthenticationOptionsSchema, ...problems(401, 409) },
       security: [],
     },
-    handler: async (req) => passkeySecondFactorOptions({ ...ctx.auth, webauthn }, { challenge: req.body.challenge, ip: req.ip, userAgent: req.headers['user-agent'] }),
+    handler: async (req) =>
+      passkeySecondFactorOptions(
+        { ...ctx.auth, webauthn },
+        { challenge: req.body.challenge, ip: req.ip, userAgent: req.headers['user-agent'] },
+      ),
   });
 
   app.post('/auth/login/second-factor/passkey', {
@@ -122,7 +168,10 @@ export async function passkeyRoutes(app: ZodApp, ctx: RouteContext): Promise<voi
     },
     handler: async (req, reply) => {
       const client = { ip: req.ip, userAgent: req.headers['user-agent'], previousToken: req.cookies[SESSION_COOKIE] };
-      const result = await completeLoginWithPasskey({ ...ctx.auth, webauthn }, { ...client, challenge: req.body.challenge, response: req.body.response });
+      const result = await completeLoginWithPasskey(
+        { ...ctx.auth, webauthn },
+        { ...client, challenge: req.body.challenge, response: req.body.response },
+      );
       return startSession(req, reply, ctx, result);
     },
   });

@@ -26,7 +26,12 @@ const BAD_VALUES: unknown[] = [-1, 1.5, 1e12, '7', 'NEVER', 'forever', true, {},
 describe('per-mailbox POP3 policy', () => {
   test('create and update carry loginDelaySeconds and retentionDays (0 = EXPIRE 0; null = inherit), stored and listed', async () => {
     const { s, domain } = await tenant();
-    const res = await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, { localPart: 'phone', password: PW, loginDelaySeconds: 900, retentionDays: 0 });
+    const res = await call(t.app, s, 'POST', `/api/v1/domains/${domain.id}/mailboxes`, {
+      localPart: 'phone',
+      password: PW,
+      loginDelaySeconds: 900,
+      retentionDays: 0,
+    });
     expect(res.statusCode, res.body).toBe(201);
     const m = res.json();
     expect(m).toMatchObject({ loginDelaySeconds: 900, retentionDays: 0 });
@@ -37,7 +42,10 @@ describe('per-mailbox POP3 policy', () => {
     expect(upd.statusCode, upd.body).toBe(200);
     expect(upd.json()).toMatchObject({ loginDelaySeconds: null, retentionDays: 30 });
     // a PATCH of something else leaves the policy alone
-    expect((await call(t.app, s, 'PATCH', `/api/v1/mailboxes/${m.id}`, { displayName: 'Phone' })).json()).toMatchObject({ loginDelaySeconds: null, retentionDays: 30 });
+    expect((await call(t.app, s, 'PATCH', `/api/v1/mailboxes/${m.id}`, { displayName: 'Phone' })).json()).toMatchObject({
+      loginDelaySeconds: null,
+      retentionDays: 30,
+    });
     const listed = (await call(t.app, s, 'GET', `/api/v1/domains/${domain.id}/mailboxes?q=phone`)).json().items;
     expect(listed).toEqual([expect.objectContaining({ id: m.id, loginDelaySeconds: null, retentionDays: 30 })]);
     expect((await call(t.app, s, 'GET', `/api/v1/mailboxes/${m.id}`)).json()).toMatchObject({ retentionDays: 30 });
@@ -45,18 +53,31 @@ describe('per-mailbox POP3 policy', () => {
     const never = await call(t.app, s, 'PATCH', `/api/v1/mailboxes/${m.id}`, { retentionDays: 'never' });
     expect(never.json()).toMatchObject({ retentionDays: 'never' });
     expect((await t.prisma.mailbox.findUniqueOrThrow({ where: { id: m.id } })).retentionDays).toBeLessThan(0);
-    expect((await call(t.app, s, 'PATCH', `/api/v1/domains/${domain.id}`, { retentionDays: 'never' })).json()).toMatchObject({ retentionDays: 'never' });
-    const audit = await t.prisma.auditEvent.findFirst({ where: { targetId: m.id, action: 'mailbox.update' }, orderBy: { createdAt: 'desc' } });
+    expect((await call(t.app, s, 'PATCH', `/api/v1/domains/${domain.id}`, { retentionDays: 'never' })).json()).toMatchObject({
+      retentionDays: 'never',
+    });
+    const audit = await t.prisma.auditEvent.findFirst({
+      where: { targetId: m.id, action: 'mailbox.update' },
+      orderBy: { createdAt: 'desc' },
+    });
     expect(audit).not.toBeNull();
   });
 
   test('largest values are accepted, one more is 400 VALIDATION_FAILED on the field', async () => {
     const { s, mailbox } = await tenant();
-    expect((await call(t.app, s, 'PATCH', `/api/v1/mailboxes/${mailbox.id}`, { loginDelaySeconds: 86_400, retentionDays: 36_500 })).statusCode).toBe(200);
-    for (const [field, value] of [['loginDelaySeconds', 86_401], ['retentionDays', 36_501]] as const) {
+    expect(
+      (await call(t.app, s, 'PATCH', `/api/v1/mailboxes/${mailbox.id}`, { loginDelaySeconds: 86_400, retentionDays: 36_500 })).statusCode,
+    ).toBe(200);
+    for (const [field, value] of [
+      ['loginDelaySeconds', 86_401],
+      ['retentionDays', 36_501],
+    ] as const) {
       const r = await call(t.app, s, 'PATCH', `/api/v1/mailboxes/${mailbox.id}`, { [field]: value });
       expect(r.statusCode).toBe(400);
-      expect(r.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [expect.objectContaining({ path: expect.stringContaining(field) })] });
+      expect(r.json()).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        errors: [expect.objectContaining({ path: expect.stringContaining(field) })],
+      });
     }
   });
 
@@ -93,8 +114,12 @@ describe('per-mailbox POP3 policy', () => {
     expect((await call(t.app, attacker.s, 'PATCH', `/api/v1/domains/${victim.domain.id}`, { retentionDays: 0 })).statusCode).toBe(404);
 
     // the victim's own key, restricted to another of the victim's domains
-    const second = (await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: victim.owner.id, verified: true })).json();
-    const restricted = { key: await createKey(t.prisma, victim.owner.id, ['mailboxes:read', 'mailboxes:write', 'domains:read', 'domains:write'], [second.id]) };
+    const second = (
+      await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: victim.owner.id, verified: true })
+    ).json();
+    const restricted = {
+      key: await createKey(t.prisma, victim.owner.id, ['mailboxes:read', 'mailboxes:write', 'domains:read', 'domains:write'], [second.id]),
+    };
     expect((await call(t.app, restricted, 'PATCH', `/api/v1/mailboxes/${victim.mailbox.id}`, { retentionDays: 0 })).statusCode).toBe(404);
     expect((await call(t.app, restricted, 'PATCH', `/api/v1/domains/${victim.domain.id}`, { retentionDays: 0 })).statusCode).toBe(404);
     const readOnly = { key: await createKey(t.prisma, victim.owner.id, ['mailboxes:read', 'domains:read']) };

@@ -16,11 +16,23 @@ function uniqueIp(): string {
 }
 
 async function passwordStep(app: TestContext['app'], email: string, password: string, ip: string) {
-  return app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password }, remoteAddress: ip, headers: { 'user-agent': UA } });
+  return app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { email, password },
+    remoteAddress: ip,
+    headers: { 'user-agent': UA },
+  });
 }
 
 async function secondStep(app: TestContext['app'], challenge: string, code: string, ip: string, extra: Record<string, unknown> = {}) {
-  return app.inject({ method: 'POST', url: '/api/v1/auth/login/second-factor', payload: { challenge, code, ...extra }, remoteAddress: ip, headers: { 'user-agent': UA } });
+  return app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login/second-factor',
+    payload: { challenge, code, ...extra },
+    remoteAddress: ip,
+    headers: { 'user-agent': UA },
+  });
 }
 
 function sessionOf(res: { cookies: { name: string; value: string }[]; json(): { csrfToken: string } }): Session {
@@ -86,8 +98,12 @@ describe('TOTP enrolment and two-step sign-in', () => {
 
   test('a mailbox user enrols and signs in to self-service with a code too', async () => {
     const owner = await createUser(t);
-    const domain = await t.prisma.domain.create({ data: { name: `${uniqueName('tf')}.example`, ownerId: owner.id, verifiedAt: new Date() } });
-    const m = await t.prisma.mailbox.create({ data: { domainId: domain.id, localPart: 'me', passwordHash: await t.hasher.hash(STRONG_PASSWORD) } });
+    const domain = await t.prisma.domain.create({
+      data: { name: `${uniqueName('tf')}.example`, ownerId: owner.id, verifiedAt: new Date() },
+    });
+    const m = await t.prisma.mailbox.create({
+      data: { domainId: domain.id, localPart: 'me', passwordHash: await t.hasher.hash(STRONG_PASSWORD) },
+    });
     const address = `me@${domain.name}`;
     const { secret } = await enrol(await signIn(address, STRONG_PASSWORD));
     await forgetLastStep({ mailboxId: m.id });
@@ -119,8 +135,12 @@ describe('TOTP enrolment and two-step sign-in', () => {
     const u = await enrolledUser();
     const ip = uniqueIp();
     const tooFar = await passwordStep(t.app, u.email, u.password, ip);
-    expect((await secondStep(t.app, tooFar.json().challenge, generateTotpCode(u.secret, Date.now() + 90_000), ip)).json().code).toBe('SECOND_FACTOR_INVALID');
-    expect((await secondStep(t.app, tooFar.json().challenge, generateTotpCode(u.secret, Date.now() - 90_000), ip)).json().code).toBe('SECOND_FACTOR_INVALID');
+    expect((await secondStep(t.app, tooFar.json().challenge, generateTotpCode(u.secret, Date.now() + 90_000), ip)).json().code).toBe(
+      'SECOND_FACTOR_INVALID',
+    );
+    expect((await secondStep(t.app, tooFar.json().challenge, generateTotpCode(u.secret, Date.now() - 90_000), ip)).json().code).toBe(
+      'SECOND_FACTOR_INVALID',
+    );
     const behind = await passwordStep(t.app, u.email, u.password, ip);
     expect((await secondStep(t.app, behind.json().challenge, generateTotpCode(u.secret, Date.now() - 30_000), ip)).statusCode).toBe(200);
     const ahead = await passwordStep(t.app, u.email, u.password, ip);
@@ -210,9 +230,21 @@ describe('abuse: challenges and codes', () => {
     const a = await passwordStep(t.app, u.email, u.password, ip);
     const other = await secondStep(t.app, a.json().challenge, code, uniqueIp());
     expect(other.json().code).toBe('CHALLENGE_INVALID');
-    const otherAgent = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login/second-factor', payload: { challenge: a.json().challenge, code }, remoteAddress: ip, headers: { 'user-agent': 'other' } });
+    const otherAgent = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login/second-factor',
+      payload: { challenge: a.json().challenge, code },
+      remoteAddress: ip,
+      headers: { 'user-agent': 'other' },
+    });
     expect(otherAgent.json().code).toBe('CHALLENGE_INVALID');
-    const asEnrolment = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login/enrol/totp', payload: { challenge: a.json().challenge }, remoteAddress: ip, headers: { 'user-agent': UA } });
+    const asEnrolment = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login/enrol/totp',
+      payload: { challenge: a.json().challenge },
+      remoteAddress: ip,
+      headers: { 'user-agent': UA },
+    });
     expect(asEnrolment.json().code).toBe('CHALLENGE_INVALID');
     await t.prisma.loginChallenge.updateMany({ where: { userId: u.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
     const expired = await secondStep(t.app, a.json().challenge, code, ip);
@@ -255,11 +287,16 @@ describe('abuse: challenges and codes', () => {
     for (let i = 0; i < 3; i++) free.push((await secondStep(t.app, first.json().challenge, String(200000 + i), ip)).json().code);
     expect(free).toEqual(['SECOND_FACTOR_INVALID', 'SECOND_FACTOR_INVALID', 'SECOND_FACTOR_INVALID']);
     // A right password starts a new challenge but leaves the count of codes where it was.
-    const challenges = [(await passwordStep(t.app, u.email, u.password, ip)).json().challenge, (await passwordStep(t.app, u.email, u.password, ip)).json().challenge];
+    const challenges = [
+      (await passwordStep(t.app, u.email, u.password, ip)).json().challenge,
+      (await passwordStep(t.app, u.email, u.password, ip)).json().challenge,
+    ];
     const row = await t.prisma.authThrottle.findUniqueOrThrow({ where: { key: `2fa:acct:${u.email}` } });
     expect(row.failures).toBe(3);
     // A burst of guesses past the free ones: the schedule refuses what it does not allow.
-    const burst = await Promise.all(challenges.flatMap((c, n) => [0, 1, 2, 3].map((i) => secondStep(t.app, c, String(300000 + n * 10 + i), ip))));
+    const burst = await Promise.all(
+      challenges.flatMap((c, n) => [0, 1, 2, 3].map((i) => secondStep(t.app, c, String(300000 + n * 10 + i), ip))),
+    );
     const throttled = burst.filter((r) => r.json().code === 'THROTTLED');
     expect(throttled.length).toBeGreaterThan(0);
     expect(Number(throttled[0]!.headers['retry-after'])).toBeGreaterThan(0);
@@ -296,7 +333,7 @@ describe('abuse: challenges and codes', () => {
 });
 
 describe('admin reset', () => {
-  test('an admin resets an owner\'s second factors: factors gone, sessions ended, audited; the owner signs in with the password', async () => {
+  test("an admin resets an owner's second factors: factors gone, sessions ended, audited; the owner signs in with the password", async () => {
     const owner = await enrolledUser();
     const ownerSession = await (async () => {
       const ip = uniqueIp();
@@ -306,7 +343,12 @@ describe('admin reset', () => {
     const admin = await createUser(t, { role: 'ADMIN' });
     const adminSession = await signIn(admin.email, admin.password);
     const otherOwner = await createUser(t);
-    const forbidden = await call(t.app, await signIn(otherOwner.email, otherOwner.password), 'DELETE', `/api/v1/users/${owner.id}/second-factors`);
+    const forbidden = await call(
+      t.app,
+      await signIn(otherOwner.email, otherOwner.password),
+      'DELETE',
+      `/api/v1/users/${owner.id}/second-factors`,
+    );
     expect(forbidden.statusCode).toBe(403);
     const res = await call(t.app, adminSession, 'DELETE', `/api/v1/users/${owner.id}/second-factors`);
     expect(res.statusCode, res.body).toBe(200);
@@ -383,14 +425,22 @@ describe('MAILROOM_REQUIRE_2FA policy', () => {
   test('all: owners and mailbox users are sent to enrolment too; after an admin reset the user enrols again', async () => {
     const owner = await createUser(all);
     expect((await passwordStep(all.app, owner.email, owner.password, uniqueIp())).json()).toMatchObject({ enrolmentRequired: true });
-    const domain = await all.prisma.domain.create({ data: { name: `${uniqueName('pol')}.example`, ownerId: owner.id, verifiedAt: new Date() } });
-    const m = await all.prisma.mailbox.create({ data: { domainId: domain.id, localPart: 'pol', passwordHash: await all.hasher.hash(STRONG_PASSWORD) } });
+    const domain = await all.prisma.domain.create({
+      data: { name: `${uniqueName('pol')}.example`, ownerId: owner.id, verifiedAt: new Date() },
+    });
+    const m = await all.prisma.mailbox.create({
+      data: { domainId: domain.id, localPart: 'pol', passwordHash: await all.hasher.hash(STRONG_PASSWORD) },
+    });
     const ip = uniqueIp();
     const first = await passwordStep(all.app, `pol@${domain.name}`, STRONG_PASSWORD, ip);
     expect(first.json()).toMatchObject({ enrolmentRequired: true });
-    const post = (url: string, payload: object) => all.app.inject({ method: 'POST', url, payload, remoteAddress: ip, headers: { 'user-agent': UA } });
+    const post = (url: string, payload: object) =>
+      all.app.inject({ method: 'POST', url, payload, remoteAddress: ip, headers: { 'user-agent': UA } });
     const { secret } = (await post('/api/v1/auth/login/enrol/totp', { challenge: first.json().challenge })).json();
-    const done = await post('/api/v1/auth/login/enrol/totp/confirm', { challenge: first.json().challenge, code: generateTotpCode(secret, Date.now()) });
+    const done = await post('/api/v1/auth/login/enrol/totp/confirm', {
+      challenge: first.json().challenge,
+      code: generateTotpCode(secret, Date.now()),
+    });
     expect(done.json()).toMatchObject({ kind: 'mailbox', mailbox: { id: m.id } });
     const admin = await createUser(all, { role: 'ADMIN' });
     await all.prisma.totpFactor.create({ data: { userId: admin.id, secretEnc: 'x', confirmedAt: new Date() } }); // setup: the admin has a factor

@@ -1,10 +1,29 @@
 import {
-  beginTotpEnrolment, beginTotpEnrolmentForLogin, completeLoginWithCode, confirmTotpEnrolment, confirmTotpEnrolmentForLogin, disableTotp, getTwoFactorStatus,
-  regenerateRecoveryCodes, resetSecondFactors,
+  beginTotpEnrolment,
+  beginTotpEnrolmentForLogin,
+  completeLoginWithCode,
+  confirmTotpEnrolment,
+  confirmTotpEnrolmentForLogin,
+  disableTotp,
+  getTwoFactorStatus,
+  regenerateRecoveryCodes,
+  resetSecondFactors,
 } from '@mailroom/core';
 import {
-  confirmTotpBodySchema, loginChallengeBodySchema, loginEnrolmentConfirmBodySchema, loginEnrolmentResultSchema, loginSecondFactorBodySchema, mailboxParamsSchema,
-  meSchema, recoveryCodesSchema, secondFactorProofBodySchema, secondFactorResetSchema, SESSION_COOKIE, totpEnrolmentSchema, twoFactorStatusSchema, idSchema,
+  confirmTotpBodySchema,
+  loginChallengeBodySchema,
+  loginEnrolmentConfirmBodySchema,
+  loginEnrolmentResultSchema,
+  loginSecondFactorBodySchema,
+  mailboxParamsSchema,
+  meSchema,
+  recoveryCodesSchema,
+  secondFactorProofBodySchema,
+  secondFactorResetSchema,
+  SESSION_COOKIE,
+  totpEnrolmentSchema,
+  twoFactorStatusSchema,
+  idSchema,
 } from '@mailroom/core/schemas';
 import { z } from 'zod';
 import { actorOf } from '../plugins/auth.ts';
@@ -31,7 +50,12 @@ export async function secondFactorRoutes(app: ZodApp, ctx: RouteContext): Promis
     },
     handler: async (req, reply) => {
       const client = { ip: req.ip, userAgent: req.headers['user-agent'], previousToken: req.cookies[SESSION_COOKIE] };
-      const result = await completeLoginWithCode(ctx.auth, { ...client, challenge: req.body.challenge, code: req.body.code, method: req.body.method });
+      const result = await completeLoginWithCode(ctx.auth, {
+        ...client,
+        challenge: req.body.challenge,
+        code: req.body.code,
+        method: req.body.method,
+      });
       return startSession(req, reply, ctx, result);
     },
   });
@@ -45,7 +69,8 @@ export async function secondFactorRoutes(app: ZodApp, ctx: RouteContext): Promis
       response: { 200: totpEnrolmentSchema, ...CHALLENGE_PROBLEMS },
       security: [],
     },
-    handler: async (req) => beginTotpEnrolmentForLogin(ctx.auth, { challenge: req.body.challenge, ip: req.ip, userAgent: req.headers['user-agent'] }),
+    handler: async (req) =>
+      beginTotpEnrolmentForLogin(ctx.auth, { challenge: req.body.challenge, ip: req.ip, userAgent: req.headers['user-agent'] }),
   });
 
   app.post('/auth/login/enrol/totp/confirm', {
@@ -65,7 +90,13 @@ export async function secondFactorRoutes(app: ZodApp, ctx: RouteContext): Promis
   });
 
   app.get('/me/2fa', {
-    schema: { tags: ['auth'], operationId: 'getTwoFactor', summary: 'Your second factors and whether the operator requires one', response: { 200: twoFactorStatusSchema, ...problems() }, security: SESSION_READ },
+    schema: {
+      tags: ['auth'],
+      operationId: 'getTwoFactor',
+      summary: 'Your second factors and whether the operator requires one',
+      response: { 200: twoFactorStatusSchema, ...problems() },
+      security: SESSION_READ,
+    },
     handler: async (req) => getTwoFactorStatus(ctx.auth, actorOf(req)),
   });
 

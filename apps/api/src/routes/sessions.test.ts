@@ -10,10 +10,17 @@ beforeAll(async () => {
 afterAll(async () => t?.close());
 
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
-const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
+const IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 
 async function signIn(email: string, password: string, ip: string, ua: string): Promise<Session & { status: number }> {
-  const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password }, remoteAddress: ip, headers: { 'user-agent': ua } });
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { email, password },
+    remoteAddress: ip,
+    headers: { 'user-agent': ua },
+  });
   const set = res.cookies.find((c) => c.name === 'mailroom_session');
   return { status: res.statusCode, cookie: `mailroom_session=${set?.value}`, csrf: res.json().csrfToken };
 }
@@ -28,7 +35,14 @@ describe('sessions', () => {
     const c = await signIn(u.email, u.password, '192.0.2.1', 'curl/8.5.0');
     const listed = await call(t.app, a, 'GET', '/api/v1/auth/sessions');
     expect(listed.statusCode, listed.body).toBe(200);
-    const items = listed.json().items as { id: string; current: boolean; device: string; ip: string; lastSeenAt: string; createdAt: string }[];
+    const items = listed.json().items as {
+      id: string;
+      current: boolean;
+      device: string;
+      ip: string;
+      lastSeenAt: string;
+      createdAt: string;
+    }[];
     expect(items).toHaveLength(3);
     const current = items.find((i) => i.current)!;
     expect(current).toMatchObject({ device: 'Firefox 128 on Linux', ip: '203.0.113.7' });
@@ -41,14 +55,18 @@ describe('sessions', () => {
     expect(others.json()).toEqual({ revoked: 1 });
     expect(await me(c)).toBe(401);
     expect(await me(a)).toBe(200);
-    const actions = (await t.prisma.auditEvent.findMany({ where: { actorId: u.id, action: { startsWith: 'session.' } } })).map((e) => e.action).sort();
+    const actions = (await t.prisma.auditEvent.findMany({ where: { actorId: u.id, action: { startsWith: 'session.' } } }))
+      .map((e) => e.action)
+      .sort();
     expect(actions).toEqual(['session.revoke', 'session.revoke-others']);
   });
 
   test('a mailbox user lists and revokes their own sessions', async () => {
     const o = await createUser(t);
     const d = await t.prisma.domain.create({ data: { name: `${o.id.slice(-12)}.example`, ownerId: o.id, verifiedAt: new Date() } });
-    const m = await t.prisma.mailbox.create({ data: { domainId: d.id, localPart: 'ann', passwordHash: await t.hasher.hash('mailbox pass 1') } });
+    const m = await t.prisma.mailbox.create({
+      data: { domainId: d.id, localPart: 'ann', passwordHash: await t.hasher.hash('mailbox pass 1') },
+    });
     const address = `ann@${d.name}`;
     const a = await signIn(address, 'mailbox pass 1', '203.0.113.8', FIREFOX);
     const b = await signIn(address, 'mailbox pass 1', '203.0.113.9', IPHONE);
@@ -72,9 +90,21 @@ describe('sessions', () => {
   });
 
   test('device labels are read simply from the User-Agent', () => {
-    expect(describeUserAgent('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0')).toBe('Edge 126 on Windows');
-    expect(describeUserAgent('Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36')).toBe('Chrome 126 on macOS');
-    expect(describeUserAgent('Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36')).toBe('Chrome 126 on Android');
+    expect(
+      describeUserAgent(
+        'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0',
+      ),
+    ).toBe('Edge 126 on Windows');
+    expect(
+      describeUserAgent(
+        'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36',
+      ),
+    ).toBe('Chrome 126 on macOS');
+    expect(
+      describeUserAgent(
+        'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36',
+      ),
+    ).toBe('Chrome 126 on Android');
     expect(describeUserAgent(null)).toBe('Unknown device');
   });
 });

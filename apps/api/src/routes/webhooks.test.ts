@@ -21,7 +21,11 @@ async function user(role: 'OWNER' | 'ADMIN' = 'OWNER') {
 const PUBLIC_URL = 'https://203.0.113.10/hooks/mailroom';
 
 async function register(s: Parameters<typeof call>[1], body: Record<string, unknown> = {}) {
-  const res = await call(t.app, s, 'POST', '/api/v1/webhooks', { url: PUBLIC_URL, eventTypes: ['mailbox.created', 'domain.created'], ...body });
+  const res = await call(t.app, s, 'POST', '/api/v1/webhooks', {
+    url: PUBLIC_URL,
+    eventTypes: ['mailbox.created', 'domain.created'],
+    ...body,
+  });
   expect(res.statusCode, res.body).toBe(201);
   return res.json();
 }
@@ -51,7 +55,15 @@ describe('webhook endpoints', () => {
     const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
     const created = await register(o.s, { secret });
     expect(created.secret).toBe(secret);
-    for (const body of [{ secret: 'whsec_short' }, { secret: 'plain-secret-without-prefix-xxxxxxxxxxxxxxxxxxx' }, { eventTypes: ['mailbox.exploded'] }, { eventTypes: [] }, { url: 'ftp://203.0.113.10/x' }, { url: 'file:///etc/passwd' }, { url: 'https://user:pw@203.0.113.10/' }]) {
+    for (const body of [
+      { secret: 'whsec_short' },
+      { secret: 'plain-secret-without-prefix-xxxxxxxxxxxxxxxxxxx' },
+      { eventTypes: ['mailbox.exploded'] },
+      { eventTypes: [] },
+      { url: 'ftp://203.0.113.10/x' },
+      { url: 'file:///etc/passwd' },
+      { url: 'https://user:pw@203.0.113.10/' },
+    ]) {
       const res = await call(t.app, o.s, 'POST', '/api/v1/webhooks', { url: PUBLIC_URL, eventTypes: ['mailbox.created'], ...body });
       expect(res.statusCode, JSON.stringify(body)).toBe(400);
       expect(res.json().code).toBe('VALIDATION_FAILED');
@@ -91,7 +103,9 @@ describe('webhook endpoints', () => {
     // the operator may allow internal receivers
     const other = await createUser(open);
     const s = await login(open.app, other.email, other.password);
-    expect((await call(open.app, s, 'POST', '/api/v1/webhooks', { url: 'http://127.0.0.1:8080/', eventTypes: ['domain.created'] })).statusCode).toBe(201);
+    expect(
+      (await call(open.app, s, 'POST', '/api/v1/webhooks', { url: 'http://127.0.0.1:8080/', eventTypes: ['domain.created'] })).statusCode,
+    ).toBe(201);
   });
 
   test("tenant isolation: another owner can neither see nor change nor redeliver an owner's endpoint; admins see all", async () => {
@@ -129,22 +143,30 @@ describe('webhook endpoints', () => {
     expect((await call(t.app, { key: noScope }, 'GET', '/api/v1/webhooks')).statusCode).toBe(403);
     const readOnly = await createKey(t.prisma, o.id, ['webhooks:read']);
     expect((await call(t.app, { key: readOnly }, 'GET', '/api/v1/webhooks')).statusCode).toBe(200);
-    expect((await call(t.app, { key: readOnly }, 'POST', '/api/v1/webhooks', { url: PUBLIC_URL, eventTypes: ['domain.created'] })).statusCode).toBe(403);
+    expect(
+      (await call(t.app, { key: readOnly }, 'POST', '/api/v1/webhooks', { url: PUBLIC_URL, eventTypes: ['domain.created'] })).statusCode,
+    ).toBe(403);
     const restricted = await createKey(t.prisma, o.id, ['webhooks:write'], [domain.json().id]);
     const res = await call(t.app, { key: restricted }, 'POST', '/api/v1/webhooks', { url: PUBLIC_URL, eventTypes: ['domain.created'] });
     expect(res.statusCode).toBe(403);
     expect(res.json().code).toBe('FORBIDDEN');
     const full = await createKey(t.prisma, o.id, ['webhooks:write']);
-    expect((await call(t.app, { key: full }, 'POST', '/api/v1/webhooks', { url: PUBLIC_URL, eventTypes: ['domain.created'] })).statusCode).toBe(201);
+    expect(
+      (await call(t.app, { key: full }, 'POST', '/api/v1/webhooks', { url: PUBLIC_URL, eventTypes: ['domain.created'] })).statusCode,
+    ).toBe(201);
   });
 
   test('deliveries list their attempts with response codes; redelivery is queued; a disabled endpoint refuses it until enabled', async () => {
     const o = await user();
     const ep = await register(o.s);
     const event = await t.prisma.webhookEvent.create({ data: { type: 'mailbox.created', ownerId: o.id, data: {} } });
-    const d = await t.prisma.webhookDelivery.create({ data: { endpointId: ep.id, eventId: event.id, status: 'failed', attemptCount: 2, lastStatusCode: 500 } });
+    const d = await t.prisma.webhookDelivery.create({
+      data: { endpointId: ep.id, eventId: event.id, status: 'failed', attemptCount: 2, lastStatusCode: 500 },
+    });
     await t.prisma.webhookAttempt.create({ data: { deliveryId: d.id, durationMs: 12, statusCode: 500, responseBody: 'oops' } });
-    await t.prisma.webhookAttempt.create({ data: { deliveryId: d.id, durationMs: 9, statusCode: null, error: 'timed out after 10000 ms' } });
+    await t.prisma.webhookAttempt.create({
+      data: { deliveryId: d.id, durationMs: 9, statusCode: null, error: 'timed out after 10000 ms' },
+    });
     const list = await call(t.app, o.s, 'GET', `/api/v1/webhooks/${ep.id}/deliveries?status=failed`);
     expect(list.statusCode).toBe(200);
     const item = list.json().items[0];
@@ -154,10 +176,16 @@ describe('webhook endpoints', () => {
     expect(re.statusCode).toBe(202);
     expect(re.json()).toMatchObject({ status: 'pending' });
     expect(re.json().redeliverRequestedAt).not.toBeNull();
-    expect((await call(t.app, o.s, 'PATCH', `/api/v1/webhooks/${ep.id}`, { enabled: false })).json()).toMatchObject({ enabled: false, disabledReason: 'manual' });
+    expect((await call(t.app, o.s, 'PATCH', `/api/v1/webhooks/${ep.id}`, { enabled: false })).json()).toMatchObject({
+      enabled: false,
+      disabledReason: 'manual',
+    });
     const refused = await call(t.app, o.s, 'POST', `/api/v1/webhooks/${ep.id}/deliveries/${d.id}/redeliver`);
     expect(refused.statusCode).toBe(409);
-    await t.prisma.webhookEndpoint.update({ where: { id: ep.id }, data: { disabledReason: 'failing', consecutiveFailures: 40, failingSince: new Date() } });
+    await t.prisma.webhookEndpoint.update({
+      where: { id: ep.id },
+      data: { disabledReason: 'failing', consecutiveFailures: 40, failingSince: new Date() },
+    });
     const enabled = (await call(t.app, o.s, 'PATCH', `/api/v1/webhooks/${ep.id}`, { enabled: true })).json();
     expect(enabled).toMatchObject({ enabled: true, disabledReason: null, consecutiveFailures: 0, failingSince: null });
     expect((await call(t.app, o.s, 'DELETE', `/api/v1/webhooks/${ep.id}`)).statusCode).toBe(204);

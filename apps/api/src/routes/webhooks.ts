@@ -35,7 +35,13 @@ const SIGNING =
 
 export async function webhookRoutes(app: ZodApp, ctx: RouteContext): Promise<void> {
   app.get('/webhooks/event-types', {
-    schema: { tags, operationId: 'listWebhookEventTypes', summary: 'Event types an endpoint can subscribe to', response: { 200: z.object({ items: z.array(webhookEventTypeSchema) }), ...problems() }, security: READ_SECURITY },
+    schema: {
+      tags,
+      operationId: 'listWebhookEventTypes',
+      summary: 'Event types an endpoint can subscribe to',
+      response: { 200: z.object({ items: z.array(webhookEventTypeSchema) }), ...problems() },
+      security: READ_SECURITY,
+    },
     handler: async () => ({ items: [...WEBHOOK_EVENT_TYPES] }),
   });
   app.post('/webhooks', {
@@ -54,11 +60,25 @@ export async function webhookRoutes(app: ZodApp, ctx: RouteContext): Promise<voi
     handler: async (req, reply) => reply.code(201).send(await createWebhookEndpoint(ctx.webhooks, actorOf(req), req.body)),
   });
   app.get('/webhooks', {
-    schema: { tags, operationId: 'listWebhookEndpoints', summary: 'List webhook endpoints (owners: their own; admins: all, or ?userId=)', querystring: listWebhookEndpointsQuerySchema, response: { 200: webhookEndpointPageSchema, ...problems() }, security: READ_SECURITY },
+    schema: {
+      tags,
+      operationId: 'listWebhookEndpoints',
+      summary: 'List webhook endpoints (owners: their own; admins: all, or ?userId=)',
+      querystring: listWebhookEndpointsQuerySchema,
+      response: { 200: webhookEndpointPageSchema, ...problems() },
+      security: READ_SECURITY,
+    },
     handler: async (req) => listWebhookEndpoints(ctx.services.prisma, actorOf(req), req.query),
   });
   app.get('/webhooks/:webhookId', {
-    schema: { tags, operationId: 'getWebhookEndpoint', summary: 'Get a webhook endpoint (never its secret)', params: webhookEndpointParamsSchema, response: { 200: webhookEndpointSchema, ...problems() }, security: READ_SECURITY },
+    schema: {
+      tags,
+      operationId: 'getWebhookEndpoint',
+      summary: 'Get a webhook endpoint (never its secret)',
+      params: webhookEndpointParamsSchema,
+      response: { 200: webhookEndpointSchema, ...problems() },
+      security: READ_SECURITY,
+    },
     handler: async (req) => getWebhookEndpoint(ctx.services.prisma, actorOf(req), req.params.webhookId),
   });
   app.patch('/webhooks/:webhookId', {
@@ -75,7 +95,14 @@ export async function webhookRoutes(app: ZodApp, ctx: RouteContext): Promise<voi
     handler: async (req) => updateWebhookEndpoint(ctx.webhooks, actorOf(req), req.params.webhookId, req.body),
   });
   app.delete('/webhooks/:webhookId', {
-    schema: { tags, operationId: 'deleteWebhookEndpoint', summary: 'Delete a webhook endpoint with its delivery history', params: webhookEndpointParamsSchema, response: { 204: noContentSchema, ...problems() }, security: WRITE_SECURITY },
+    schema: {
+      tags,
+      operationId: 'deleteWebhookEndpoint',
+      summary: 'Delete a webhook endpoint with its delivery history',
+      params: webhookEndpointParamsSchema,
+      response: { 204: noContentSchema, ...problems() },
+      security: WRITE_SECURITY,
+    },
     handler: async (req, reply) => {
       await deleteWebhookEndpoint(ctx.services.prisma, actorOf(req), req.params.webhookId);
       return reply.code(204).send(null);
@@ -102,6 +129,7 @@ export async function webhookRoutes(app: ZodApp, ctx: RouteContext): Promise<voi
       response: { 202: webhookDeliverySchema, ...problems(409) },
       security: WRITE_SECURITY,
     },
-    handler: async (req, reply) => reply.code(202).send(await redeliverWebhook(ctx.services.prisma, actorOf(req), req.params.webhookId, req.params.deliveryId)),
+    handler: async (req, reply) =>
+      reply.code(202).send(await redeliverWebhook(ctx.services.prisma, actorOf(req), req.params.webhookId, req.params.deliveryId)),
   });
 }

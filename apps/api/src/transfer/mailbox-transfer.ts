@@ -16,11 +16,15 @@ export const DEFAULT_TRANSFER_MAX_MESSAGE_OCTETS = 52_428_800;
 function refusal(result: Extract<StoreResult, { ok: false }>, progress: Record<string, unknown>): AppError {
   const reason = result.reason;
   if (/disabled/.test(reason)) {
-    return new AppError(reason.startsWith('domain') ? 'DOMAIN_DISABLED' : 'MAILBOX_DISABLED', `Import stopped: ${reason}`, { details: progress });
+    return new AppError(reason.startsWith('domain') ? 'DOMAIN_DISABLED' : 'MAILBOX_DISABLED', `Import stopped: ${reason}`, {
+      details: progress,
+    });
   }
   if (/quota|limit/.test(reason)) {
     const scope = reason.startsWith('domain') ? 'domain' : reason.startsWith('owner') ? 'owner' : 'mailbox';
-    return new AppError('QUOTA_EXCEEDED', `Import stopped: the ${scope}'s storage is full (${reason}); messages before it were stored`, { details: { scope, ...progress } });
+    return new AppError('QUOTA_EXCEEDED', `Import stopped: the ${scope}'s storage is full (${reason}); messages before it were stored`, {
+      details: { scope, ...progress },
+    });
   }
   return new AppError('NOT_FOUND', `Import stopped: ${reason}`, { details: progress });
 }
@@ -63,18 +67,28 @@ export interface ImportMboxOptions {
  * Imports an mbox file (streamed: one message in memory at a time) into a mailbox. Stops at the first message the
  * mailbox, domain or owner has no room for (422 QUOTA_EXCEEDED, details.imported says how many went in before it).
  */
-export async function importMbox(prisma: PrismaClient, actor: Actor, mailboxId: string, source: AsyncIterable<Buffer | string>, opts: ImportMboxOptions): Promise<MboxImportResult> {
+export async function importMbox(
+  prisma: PrismaClient,
+  actor: Actor,
+  mailboxId: string,
+  source: AsyncIterable<Buffer | string>,
+  opts: ImportMboxOptions,
+): Promise<MboxImportResult> {
   const mailbox = await findMessagesMailbox(prisma, actor, mailboxId, 'mailboxes:write');
   const sink = new MessageSink(prisma, mailbox, 'mbox-import');
   const result = { imported: 0, bytes: 0 };
   try {
-    for await (const msg of readMbox(source, { format: opts.format, maxMessageOctets: opts.maxMessageOctets ?? DEFAULT_TRANSFER_MAX_MESSAGE_OCTETS })) {
+    for await (const msg of readMbox(source, {
+      format: opts.format,
+      maxMessageOctets: opts.maxMessageOctets ?? DEFAULT_TRANSFER_MAX_MESSAGE_OCTETS,
+    })) {
       await sink.store(msg.raw, msg.envelopeFrom, msg.date, { ...result });
       result.imported++;
       result.bytes += msg.raw.length;
     }
   } catch (err) {
-    if (err instanceof AppError && !err.details?.imported) (err as { details?: Record<string, unknown> }).details = { ...err.details, ...result };
+    if (err instanceof AppError && !err.details?.imported)
+      (err as { details?: Record<string, unknown> }).details = { ...err.details, ...result };
     throw err;
   } finally {
     if (result.imported > 0) await recordMessagesImport(prisma, actor, mailbox, { source: 'mbox', format: opts.format, ...result });
@@ -120,7 +134,9 @@ export async function fetchFromPop3(prisma: PrismaClient, actor: Actor, mailboxI
     const list = await client.uidl();
     result.total = list.length;
     const done = new Set(
-      (await prisma.pop3FetchedMessage.findMany({ where: { mailboxId: mailbox.id, source: sourceKey }, select: { uidl: true } })).map((r) => r.uidl),
+      (await prisma.pop3FetchedMessage.findMany({ where: { mailboxId: mailbox.id, source: sourceKey }, select: { uidl: true } })).map(
+        (r) => r.uidl,
+      ),
     );
     const sink = new MessageSink(prisma, mailbox, 'pop3-fetch');
     for (const { n, uidl } of list) {

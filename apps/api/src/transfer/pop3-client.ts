@@ -15,8 +15,17 @@ export function parsePop3Url(url: string): Pop3Source {
   } catch {
     throw new Error(`--from: expected pop3s://host[:port] or pop3://host[:port], got "${url}"`);
   }
-  if ((u.protocol !== 'pop3s:' && u.protocol !== 'pop3:') || !u.hostname || u.username || u.password || (u.pathname && u.pathname !== '/') || u.search) {
-    throw new Error(`--from: expected pop3s://host[:port] or pop3://host[:port] (credentials go in --user and --password-stdin), got "${url}"`);
+  if (
+    (u.protocol !== 'pop3s:' && u.protocol !== 'pop3:') ||
+    !u.hostname ||
+    u.username ||
+    u.password ||
+    (u.pathname && u.pathname !== '/') ||
+    u.search
+  ) {
+    throw new Error(
+      `--from: expected pop3s://host[:port] or pop3://host[:port] (credentials go in --user and --password-stdin), got "${url}"`,
+    );
   }
   const implicitTls = u.protocol === 'pop3s:';
   return { host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port ? Number(u.port) : implicitTls ? 995 : 110, implicitTls };
@@ -71,9 +80,15 @@ export class Pop3Client {
 
   static async connect(source: Pop3Source, opts: Pop3ClientTls & { timeoutMs?: number } = {}): Promise<Pop3Client> {
     const timeoutMs = opts.timeoutMs ?? 60_000;
-    const tlsOptions = { servername: net.isIP(source.host) ? undefined : source.host, rejectUnauthorized: !opts.insecure, ...(opts.ca ? { ca: opts.ca } : {}) };
+    const tlsOptions = {
+      servername: net.isIP(source.host) ? undefined : source.host,
+      rejectUnauthorized: !opts.insecure,
+      ...(opts.ca ? { ca: opts.ca } : {}),
+    };
     const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = source.implicitTls ? tls.connect({ host: source.host, port: source.port, ...tlsOptions }, () => resolve(s)) : net.connect({ host: source.host, port: source.port }, () => resolve(s));
+      const s = source.implicitTls
+        ? tls.connect({ host: source.host, port: source.port, ...tlsOptions }, () => resolve(s))
+        : net.connect({ host: source.host, port: source.port }, () => resolve(s));
       s.once('error', reject);
     });
     socket.setTimeout(timeoutMs, () => socket.destroy(new Error('POP3 server timed out')));

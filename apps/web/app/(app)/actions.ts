@@ -13,7 +13,8 @@ export async function updatePop3Policy(kind: 'domain' | 'mailbox', id: string, p
   const days = wholeNumber(field(fd, 'retentionDays'), MAX_RETENTION_DAYS);
   const inherited = kind === 'mailbox' ? "the domain's setting" : "the server's default";
   const problems = {
-    loginDelaySeconds: loginDelaySeconds === undefined ? `Whole seconds from 0 to ${MAX_LOGIN_DELAY_SECONDS}, or empty to use ${inherited}.` : undefined,
+    loginDelaySeconds:
+      loginDelaySeconds === undefined ? `Whole seconds from 0 to ${MAX_LOGIN_DELAY_SECONDS}, or empty to use ${inherited}.` : undefined,
     retentionDays: mode === 'days' && !days ? `Whole days from 1 to ${MAX_RETENTION_DAYS}.` : undefined,
   };
   if (!isValid(problems)) return invalidForm(prev, fd, problems);
@@ -27,8 +28,17 @@ export async function updatePop3Policy(kind: 'domain' | 'mailbox', id: string, p
 }
 
 /** A POP3 app password for one device: the answer carries it, shown once (components/app-passwords-card.tsx). */
-export async function createAppPassword(mailboxId: string, prev: FormState<CreatedAppPassword>, fd: FormData): Promise<FormState<CreatedAppPassword>> {
+export async function createAppPassword(
+  mailboxId: string,
+  prev: FormState<CreatedAppPassword>,
+  fd: FormData,
+): Promise<FormState<CreatedAppPassword>> {
   const name = field(fd, 'name');
   if (!name) return invalidForm(prev, fd, { name: 'Enter a device name.' });
-  return submitToApi<CreatedAppPassword, CreatedAppPassword>(prev, fd, { method: 'POST', path: `/mailboxes/${mailboxId}/app-passwords`, body: { name }, success: (created) => ({ data: created }) });
+  return submitToApi<CreatedAppPassword, CreatedAppPassword>(prev, fd, {
+    method: 'POST',
+    path: `/mailboxes/${mailboxId}/app-passwords`,
+    body: { name },
+    success: (created) => ({ data: created }),
+  });
 }

@@ -33,7 +33,10 @@ export default async function AppLayout({ children }: { children: React.ReactNod
   const who = me.user?.email ?? me.mailbox?.address ?? '';
   return (
     <SessionProvider value={{ csrfToken: me.csrfToken, minPasswordLength: me.passwordPolicy.minLength }}>
-      <a href="#main" className="sr-only rounded-md bg-white px-3 py-2 text-sm font-medium focus:not-sr-only focus:absolute focus:top-2 focus:left-2 focus:z-50">
+      <a
+        href="#main"
+        className="sr-only rounded-md bg-white px-3 py-2 text-sm font-medium focus:not-sr-only focus:absolute focus:top-2 focus:left-2 focus:z-50"
+      >
         Skip to content
       </a>
       <header className="border-b border-slate-200 bg-white">

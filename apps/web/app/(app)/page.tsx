@@ -33,14 +33,37 @@ export default async function DashboardPage({ searchParams }: { searchParams: Pr
       <WebhookFailingNotice userId={user.id} />
       {!isAdmin && (
         <dl className="mb-8 grid grid-cols-1 gap-4 sm:grid-cols-3">
-          <Stat label="Domains" value={`${user.usage.domains}${user.maxDomains !== null ? ` / ${user.maxDomains}` : ''}`} sub={<p className="text-xs text-slate-600">{user.maxDomains === null ? 'No limit' : `${Math.max(0, user.maxDomains - user.usage.domains)} left`}</p>} />
-          <Stat label="Mailboxes" value={`${user.usage.mailboxes}${user.maxMailboxes !== null ? ` / ${user.maxMailboxes}` : ''}`} sub={<p className="text-xs text-slate-600">{user.maxMailboxes === null ? 'No limit' : `${Math.max(0, user.maxMailboxes - user.usage.mailboxes)} left`}</p>} />
-          <Stat label="Storage" value={formatBytes(user.usage.usedBytes)} sub={<UsageBar used={user.usage.usedBytes} limit={user.maxStorageBytes} label="Storage used across your domains" />} />
+          <Stat
+            label="Domains"
+            value={`${user.usage.domains}${user.maxDomains !== null ? ` / ${user.maxDomains}` : ''}`}
+            sub={
+              <p className="text-xs text-slate-600">
+                {user.maxDomains === null ? 'No limit' : `${Math.max(0, user.maxDomains - user.usage.domains)} left`}
+              </p>
+            }
+          />
+          <Stat
+            label="Mailboxes"
+            value={`${user.usage.mailboxes}${user.maxMailboxes !== null ? ` / ${user.maxMailboxes}` : ''}`}
+            sub={
+              <p className="text-xs text-slate-600">
+                {user.maxMailboxes === null ? 'No limit' : `${Math.max(0, user.maxMailboxes - user.usage.mailboxes)} left`}
+              </p>
+            }
+          />
+          <Stat
+            label="Storage"
+            value={formatBytes(user.usage.usedBytes)}
+            sub={<UsageBar used={user.usage.usedBytes} limit={user.maxStorageBytes} label="Storage used across your domains" />}
+          />
         </dl>
       )}
       <QuotaWarnings />
       {(mxFlagged > 0 || pending > 0) && (
-        <section aria-labelledby="attention-title" className="mb-6 rounded-lg bg-amber-50 px-4 py-3 text-sm text-amber-900 ring-1 ring-amber-600/30 ring-inset">
+        <section
+          aria-labelledby="attention-title"
+          className="mb-6 rounded-lg bg-amber-50 px-4 py-3 text-sm text-amber-900 ring-1 ring-amber-600/30 ring-inset"
+        >
           <h2 id="attention-title" className="font-semibold">
             Needs attention
           </h2>
@@ -53,8 +76,8 @@ export default async function DashboardPage({ searchParams }: { searchParams: Pr
             )}
             {pending > 0 && (
               <li>
-                {pending} domain{pending === 1 ? '' : 's'} awaiting ownership verification (marked &ldquo;Pending verification&rdquo; below): publish the
-                TXT record shown on the domain&apos;s page, then press Verify. Nothing is hosted until then.
+                {pending} domain{pending === 1 ? '' : 's'} awaiting ownership verification (marked &ldquo;Pending verification&rdquo;
+                below): publish the TXT record shown on the domain&apos;s page, then press Verify. Nothing is hosted until then.
               </li>
             )}
           </ul>
@@ -77,10 +100,13 @@ export default async function DashboardPage({ searchParams }: { searchParams: Pr
         </form>
       )}
       {q && page.items.length === 0 ? (
-        <EmptyState level={2} title={`No domain matches “${q}”`}>Try another part of the name.</EmptyState>
+        <EmptyState level={2} title={`No domain matches “${q}”`}>
+          Try another part of the name.
+        </EmptyState>
       ) : page.items.length === 0 && !cursor ? (
         <EmptyState level={2} title="No domains yet" action={<ButtonLink href="/domains/new">Add your first domain</ButtonLink>}>
-          Add a domain you own, prove it with a DNS record, point its MX record at this server, then create mailboxes for the people who use it.
+          Add a domain you own, prove it with a DNS record, point its MX record at this server, then create mailboxes for the people who use
+          it.
         </EmptyState>
       ) : (
         <Card title={`${page.items.length}${page.nextCursor ? '+' : ''} domain${page.items.length === 1 ? '' : 's'}`} id="domains">
@@ -121,13 +147,27 @@ async function MailboxHome({ me }: { me: Awaited<ReturnType<typeof requireMe>> }
   const appPasswords = await apiGet<AppPasswordList>(`/mailboxes/${mb.id}/app-passwords`);
   return (
     <>
-      <PageHeader title={mb.address} description={mb.displayName ?? 'Your mailbox'} actions={<ButtonLink href="/account" variant="secondary">Change password</ButtonLink>} />
+      <PageHeader
+        title={mb.address}
+        description={mb.displayName ?? 'Your mailbox'}
+        actions={
+          <ButtonLink href="/account" variant="secondary">
+            Change password
+          </ButtonLink>
+        }
+      />
       {!mb.enabled && (
-        <p className="mb-6 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 ring-1 ring-amber-600/30 ring-inset">This mailbox is disabled: it cannot receive mail or be read over POP3. Contact your domain owner.</p>
+        <p className="mb-6 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 ring-1 ring-amber-600/30 ring-inset">
+          This mailbox is disabled: it cannot receive mail or be read over POP3. Contact your domain owner.
+        </p>
       )}
       <dl className="mb-8 grid grid-cols-1 gap-4 sm:grid-cols-3">
         <Stat label="Messages waiting" value={mb.messageCount} />
-        <Stat label="Storage" value={formatBytes(mb.usedBytes)} sub={<UsageBar used={mb.usedBytes} limit={mb.quotaBytes} label="Mailbox storage against quota" />} />
+        <Stat
+          label="Storage"
+          value={formatBytes(mb.usedBytes)}
+          sub={<UsageBar used={mb.usedBytes} limit={mb.quotaBytes} label="Mailbox storage against quota" />}
+        />
         <Stat label="Last POP3 login" value={<span className="text-base">{formatDateTime(mb.lastLoginAt)}</span>} />
       </dl>
       <div className="space-y-8">

@@ -19,7 +19,9 @@ export const appPasswordSchema = z
 export type AppPassword = z.infer<typeof appPasswordSchema>;
 
 export const createdAppPasswordSchema = appPasswordSchema
-  .extend({ password: z.string().describe('The app password, shown only in this response (spaces and dashes are optional when typing it)') })
+  .extend({
+    password: z.string().describe('The app password, shown only in this response (spaces and dashes are optional when typing it)'),
+  })
   .meta({ id: 'CreatedAppPassword' });
 export type CreatedAppPassword = z.infer<typeof createdAppPasswordSchema>;
 
@@ -32,7 +34,10 @@ export const appPasswordListSchema = z
   .object({
     items: z.array(appPasswordSchema),
     requiredForPop3: z.boolean().nullable().describe("The mailbox's own setting: true/false, or null = the domain's (then the operator's)"),
-    domainRequiredForPop3: z.boolean().nullable().describe("The domain's setting; null = the operator default (POP3_REQUIRE_APP_PASSWORDS)"),
+    domainRequiredForPop3: z
+      .boolean()
+      .nullable()
+      .describe("The domain's setting; null = the operator default (POP3_REQUIRE_APP_PASSWORDS)"),
   })
   .meta({ id: 'AppPasswordList' });
 export type AppPasswordList = z.infer<typeof appPasswordListSchema>;

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { API_KEY_SCOPES, byteCountSchema, idSchema, isoDateTimeSchema, nullableByteLimitSchema, nullableCountLimitSchema, passwordSchema } from './common.ts';
+import {
+  API_KEY_SCOPES,
+  byteCountSchema,
+  idSchema,
+  isoDateTimeSchema,
+  nullableByteLimitSchema,
+  nullableCountLimitSchema,
+  passwordSchema,
+} from './common.ts';
 import { mailboxSchema } from './mailboxes.ts';
 
 export const CSRF_HEADER = 'x-csrf-token';
@@ -59,4 +67,3 @@ export const changeOwnPasswordBodySchema = z.object({
   revokeApiKeys: z.boolean().optional().describe('Panel users: also revoke every API key of yours, in the same step (default false)'),
 });
 export type ChangeOwnPasswordBody = z.infer<typeof changeOwnPasswordBodySchema>;
-

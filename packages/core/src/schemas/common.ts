@@ -37,15 +37,23 @@ export const retentionDaysSchema = z
 /** A stored or returned retention: days, "never", or null (inherited). */
 export const retentionDaysValueSchema = z.union([z.number().int(), z.literal('never')]).nullable();
 
-export const emailSchema = z
+export const emailSchema = z.string().trim().min(3).max(254).refine(looksLikeAddress, 'must be an email address like name@example.com');
+
+export const localPartSchema = z
   .string()
   .trim()
-  .min(3)
-  .max(254)
-  .refine(looksLikeAddress, 'must be an email address like name@example.com');
-
-export const localPartSchema = z.string().trim().min(1).max(256).refine(isValidLocalPart, 'must be a valid local part (letters, digits and !#$%&\'*+/=?^_`{|}~- separated by single dots, at most 64 octets)');
-export const domainNameSchema = z.string().trim().min(1).max(MAX_DOMAIN_OCTETS * 4).refine(looksLikeDomainName, 'must be a domain name like example.com (no trailing dot, no IP address)');
+  .min(1)
+  .max(256)
+  .refine(
+    isValidLocalPart,
+    "must be a valid local part (letters, digits and !#$%&'*+/=?^_`{|}~- separated by single dots, at most 64 octets)",
+  );
+export const domainNameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(MAX_DOMAIN_OCTETS * 4)
+  .refine(looksLikeDomainName, 'must be a domain name like example.com (no trailing dot, no IP address)');
 /** Any password the caller submits; the server applies the configurable policy (length, common passwords). */
 export const passwordSchema = z.string().min(1).max(MAX_PASSWORD_LENGTH);
 export const displayNameSchema = z.string().trim().max(200);

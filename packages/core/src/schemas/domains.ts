@@ -1,8 +1,18 @@
 import { z } from 'zod';
 import { quotaWarningThresholdsSchema } from './delivery-log.ts';
 import {
-  byteCountSchema, domainNameSchema, idSchema, isoDateTimeSchema, loginDelaySecondsSchema, nullableByteLimitSchema, nullableCountLimitSchema, paginationQuerySchema,
-  pageSchema, queryBooleanSchema, retentionDaysSchema, retentionDaysValueSchema,
+  byteCountSchema,
+  domainNameSchema,
+  idSchema,
+  isoDateTimeSchema,
+  loginDelaySecondsSchema,
+  nullableByteLimitSchema,
+  nullableCountLimitSchema,
+  paginationQuerySchema,
+  pageSchema,
+  queryBooleanSchema,
+  retentionDaysSchema,
+  retentionDaysValueSchema,
 } from './common.ts';
 
 /** pending: an unverified claim, nothing is hosted (mail refused, no logins); verified: hosted. */
@@ -33,7 +43,10 @@ export const domainSchema = z
     retentionDays: retentionDaysValueSchema.describe(
       'POP3 EXPIRE (RFC 2449) for the domain: days messages are kept, 0 = deleted once retrieved, "never"; null: the operator default',
     ),
-    quotaWarningThresholds: z.array(z.number().int()).nullable().describe('Quota warning thresholds in percent; null: the operator default'),
+    quotaWarningThresholds: z
+      .array(z.number().int())
+      .nullable()
+      .describe('Quota warning thresholds in percent; null: the operator default'),
     mailboxCount: z.number().int(),
     aliasCount: z.number().int(),
     verificationStatus: verificationStatusSchema,
@@ -89,9 +102,11 @@ export type UpdateDomainBody = z.infer<typeof updateDomainBodySchema>;
 export const domainParamsSchema = z.object({ domainId: idSchema });
 export const listDomainsQuerySchema = paginationQuerySchema.extend({
   q: z.string().trim().max(253).optional().describe('Substring of the name'),
-  ownerId: idSchema.optional().describe('Admins: only this owner\'s domains'),
+  ownerId: idSchema.optional().describe("Admins: only this owner's domains"),
 });
-export const deleteDomainQuerySchema = z.object({ force: queryBooleanSchema.optional().describe('Delete even when mailboxes exist (their messages are lost)') });
+export const deleteDomainQuerySchema = z.object({
+  force: queryBooleanSchema.optional().describe('Delete even when mailboxes exist (their messages are lost)'),
+});
 export const domainPageSchema = pageSchema(domainSchema);
 export const domainSummarySchema = z
   .object({

@@ -1,7 +1,17 @@
 import { z } from 'zod';
 import {
-  byteCountSchema, displayNameSchema, idSchema, isoDateTimeSchema, localPartSchema, loginDelaySecondsSchema, nullableByteLimitSchema, paginationQuerySchema, pageSchema,
-  passwordSchema, retentionDaysSchema, retentionDaysValueSchema,
+  byteCountSchema,
+  displayNameSchema,
+  idSchema,
+  isoDateTimeSchema,
+  localPartSchema,
+  loginDelaySecondsSchema,
+  nullableByteLimitSchema,
+  paginationQuerySchema,
+  pageSchema,
+  passwordSchema,
+  retentionDaysSchema,
+  retentionDaysValueSchema,
 } from './common.ts';
 
 export const mailboxSchema = z
@@ -16,9 +26,13 @@ export const mailboxSchema = z
     usedBytes: byteCountSchema,
     messageCount: z.number().int(),
     enabled: z.boolean(),
-    loginDelaySeconds: z.number().int().nullable().describe("POP3 LOGIN-DELAY (RFC 2449) of this mailbox; null: the domain's (then the operator default)"),
+    loginDelaySeconds: z
+      .number()
+      .int()
+      .nullable()
+      .describe("POP3 LOGIN-DELAY (RFC 2449) of this mailbox; null: the domain's (then the operator default)"),
     retentionDays: retentionDaysValueSchema.describe(
-      "POP3 EXPIRE (RFC 2449) of this mailbox: days messages are kept, 0 = deleted once retrieved, \"never\"; null: the domain's (then the operator default)",
+      'POP3 EXPIRE (RFC 2449) of this mailbox: days messages are kept, 0 = deleted once retrieved, "never"; null: the domain\'s (then the operator default)',
     ),
     lastLoginAt: isoDateTimeSchema.nullable(),
     lastLoginIp: z.string().nullable(),

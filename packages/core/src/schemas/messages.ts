@@ -36,7 +36,10 @@ export const MBOX_FORMATS = ['mboxrd', 'mboxo'] as const;
 export type MboxFormat = (typeof MBOX_FORMATS)[number];
 
 export const importMboxQuerySchema = z.object({
-  format: z.enum(MBOX_FORMATS).default('mboxrd').describe('How `>From ` lines are unquoted: mboxrd (any number of >) or mboxo (exactly one)'),
+  format: z
+    .enum(MBOX_FORMATS)
+    .default('mboxrd')
+    .describe('How `>From ` lines are unquoted: mboxrd (any number of >) or mboxo (exactly one)'),
 });
 
 export const mboxImportResultSchema = z

@@ -1,5 +1,17 @@
 import { z } from 'zod';
-import { byteCountSchema, displayNameSchema, emailSchema, idSchema, isoDateTimeSchema, nullableByteLimitSchema, nullableCountLimitSchema, paginationQuerySchema, pageSchema, passwordSchema, queryBooleanSchema } from './common.ts';
+import {
+  byteCountSchema,
+  displayNameSchema,
+  emailSchema,
+  idSchema,
+  isoDateTimeSchema,
+  nullableByteLimitSchema,
+  nullableCountLimitSchema,
+  paginationQuerySchema,
+  pageSchema,
+  passwordSchema,
+  queryBooleanSchema,
+} from './common.ts';
 
 export const ownerSchema = z
   .object({

@@ -3,7 +3,11 @@
 import { z } from 'zod';
 import { idSchema, isoDateTimeSchema } from './common.ts';
 
-const b64url = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9_-]*$/, 'must be base64url');
+const b64url = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^[A-Za-z0-9_-]*$/, 'must be base64url');
 const transportsSchema = z.array(z.enum(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb'])).max(8);
 
 export const passkeySchema = z
@@ -36,7 +40,12 @@ export const passkeyRegistrationOptionsSchema = z
     timeout: z.number().optional(),
     excludeCredentials: z.array(credentialDescriptorSchema).optional(),
     authenticatorSelection: z
-      .object({ authenticatorAttachment: z.string().optional(), residentKey: z.string().optional(), requireResidentKey: z.boolean().optional(), userVerification: z.string().optional() })
+      .object({
+        authenticatorAttachment: z.string().optional(),
+        residentKey: z.string().optional(),
+        requireResidentKey: z.boolean().optional(),
+        userVerification: z.string().optional(),
+      })
       .optional(),
     attestation: z.string().optional(),
     extensions: z.object({ credProps: z.boolean().optional() }).optional(),
@@ -95,5 +104,7 @@ export const passkeyLoginBodySchema = z.object({ response: authenticationRespons
 export type PasskeyLoginBody = z.infer<typeof passkeyLoginBodySchema>;
 
 /** Second factor with a passkey: the pending sign-in's challenge (from POST /auth/login), and the assertion. */
-export const passkeySecondFactorOptionsBodySchema = z.object({ challenge: z.string().min(1).max(200).describe('The challenge from the login answer') });
+export const passkeySecondFactorOptionsBodySchema = z.object({
+  challenge: z.string().min(1).max(200).describe('The challenge from the login answer'),
+});
 export const passkeySecondFactorBodySchema = passkeySecondFactorOptionsBodySchema.extend({ response: authenticationResponseSchema });

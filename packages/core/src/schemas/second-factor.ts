@@ -76,5 +76,7 @@ export const twoFactorStatusSchema = z
   .meta({ id: 'TwoFactorStatus' });
 export type TwoFactorStatus = z.infer<typeof twoFactorStatusSchema>;
 
-export const secondFactorResetSchema = z.object({ factorsRemoved: z.number().int(), sessionsEnded: z.number().int() }).meta({ id: 'SecondFactorReset' });
+export const secondFactorResetSchema = z
+  .object({ factorsRemoved: z.number().int(), sessionsEnded: z.number().int() })
+  .meta({ id: 'SecondFactorReset' });
 export type SecondFactorReset = z.infer<typeof secondFactorResetSchema>;

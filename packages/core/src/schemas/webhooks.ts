@@ -60,7 +60,11 @@ export const createWebhookEndpointBodySchema = z.object({
   url: webhookUrlSchema,
   description: z.string().trim().max(200).optional(),
   eventTypes: z.array(webhookEventTypeSchema).min(1).max(WEBHOOK_EVENT_TYPES.length),
-  secret: z.string().regex(WEBHOOK_SECRET_PATTERN, 'must be whsec_ followed by base64 of 24 to 64 bytes').optional().describe('Default: generated'),
+  secret: z
+    .string()
+    .regex(WEBHOOK_SECRET_PATTERN, 'must be whsec_ followed by base64 of 24 to 64 bytes')
+    .optional()
+    .describe('Default: generated'),
 });
 export type CreateWebhookEndpointBody = z.infer<typeof createWebhookEndpointBodySchema>;
 

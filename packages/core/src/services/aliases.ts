@@ -16,7 +16,10 @@ const aliasSelect = {
   createdAt: true,
   updatedAt: true,
   domain: { select: { name: true, ownerId: true } },
-  destinations: { select: { mailboxId: true, mailbox: { select: { localPart: true, domainId: true, domain: { select: { name: true } } } } }, orderBy: { mailboxId: 'asc' } },
+  destinations: {
+    select: { mailboxId: true, mailbox: { select: { localPart: true, domainId: true, domain: { select: { name: true } } } } },
+    orderBy: { mailboxId: 'asc' },
+  },
 } satisfies Prisma.AliasSelect;
 type AliasRow = Prisma.AliasGetPayload<{ select: typeof aliasSelect }>;
 
@@ -30,7 +33,9 @@ export function toAliasDto(r: AliasRow, p?: UserPrincipal | SystemPrincipal): Al
     localPart: r.localPart,
     address: `${r.localPart ?? ''}@${r.domain.name}`,
     enabled: r.enabled,
-    destinations: r.destinations.filter((d) => !only || only.has(d.mailbox.domainId)).map((d) => ({ mailboxId: d.mailboxId, address: `${d.mailbox.localPart}@${d.mailbox.domain.name}` })),
+    destinations: r.destinations
+      .filter((d) => !only || only.has(d.mailbox.domainId))
+      .map((d) => ({ mailboxId: d.mailboxId, address: `${d.mailbox.localPart}@${d.mailbox.domain.name}` })),
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
   };
@@ -40,11 +45,21 @@ export function toAliasDto(r: AliasRow, p?: UserPrincipal | SystemPrincipal): Al
  * Destinations must be mailboxes of the domain's owner (any of their domains) that the caller can see (a
  * domain-restricted key: its domains only); others are indistinguishable from missing ones.
  */
-async function checkDestinations(tx: Prisma.TransactionClient, p: UserPrincipal | SystemPrincipal, ownerId: string, ids: string[]): Promise<string[]> {
+async function checkDestinations(
+  tx: Prisma.TransactionClient,
+  p: UserPrincipal | SystemPrincipal,
+  ownerId: string,
+  ids: string[],
+): Promise<string[]> {
   const unique = [...new Set(ids)];
-  const found = await tx.mailbox.findMany({ where: { id: { in: unique }, domain: { AND: [{ ownerId }, visibleDomainWhere(p)] } }, select: { id: true } });
+  const found = await tx.mailbox.findMany({
+    where: { id: { in: unique }, domain: { AND: [{ ownerId }, visibleDomainWhere(p)] } },
+    select: { id: true },
+  });
   const ok = new Set(found.map((m) => m.id));
-  const fields = ids.flatMap((id, i) => (ok.has(id) ? [] : [{ path: `destinations.${i}`, message: 'no such mailbox', code: 'unknown_mailbox' }]));
+  const fields = ids.flatMap((id, i) =>
+    ok.has(id) ? [] : [{ path: `destinations.${i}`, message: 'no such mailbox', code: 'unknown_mailbox' }],
+  );
   if (fields.length) throw new AppError('VALIDATION_FAILED', 'Unknown destination mailbox', { fields });
   return unique;
 }
@@ -63,11 +78,16 @@ async function lockAliasTenant(tx: Prisma.TransactionClient, domainId: string, o
 async function assertNoMailboxNamed(tx: Prisma.TransactionClient, domainId: string, localPart: string | null): Promise<void> {
   if (localPart === null) return;
   const m = await tx.mailbox.findFirst({ where: { domainId, localPart }, select: { id: true } });
-  if (m) throw new AppError('ALREADY_EXISTS', 'A mailbox with this address exists', { fields: [{ path: 'localPart', message: 'is already a mailbox', code: 'taken' }] });
+  if (m)
+    throw new AppError('ALREADY_EXISTS', 'A mailbox with this address exists', {
+      fields: [{ path: 'localPart', message: 'is already a mailbox', code: 'taken' }],
+    });
 }
 
 function aliasTaken(): AppError {
-  return new AppError('ALREADY_EXISTS', 'An alias with this address exists (one catch-all per domain)', { fields: [{ path: 'localPart', message: 'is already an alias', code: 'taken' }] });
+  return new AppError('ALREADY_EXISTS', 'An alias with this address exists (one catch-all per domain)', {
+    fields: [{ path: 'localPart', message: 'is already an alias', code: 'taken' }],
+  });
 }
 
 export async function createAlias(deps: ServiceDeps, actor: Actor, domainId: string, input: CreateAliasBody): Promise<Alias> {
@@ -80,10 +100,21 @@ export async function createAlias(deps: ServiceDeps, actor: Actor, domainId: str
       const destinations = await checkDestinations(tx, p, domain.ownerId, input.destinations);
       await assertNoMailboxNamed(tx, domainId, localPart);
       const created = await tx.alias.create({
-        data: { domainId, localPart, enabled: input.enabled ?? true, destinations: { create: destinations.map((mailboxId) => ({ mailboxId })) } },
+        data: {
+          domainId,
+          localPart,
+          enabled: input.enabled ?? true,
+          destinations: { create: destinations.map((mailboxId) => ({ mailboxId })) },
+        },
         select: aliasSelect,
       });
-      await recordAudit(tx, actor, { action: 'alias.create', targetType: 'alias', targetId: created.id, ownerId: domain.ownerId, details: { localPart, address: `${localPart ?? ''}@${domain.name}`, destinations, enabled: created.enabled, domainId } });
+      await recordAudit(tx, actor, {
+        action: 'alias.create',
+        targetType: 'alias',
+        targetId: created.id,
+        ownerId: domain.ownerId,
+        details: { localPart, address: `${localPart ?? ''}@${domain.name}`, destinations, enabled: created.enabled, domainId },
+      });
       return created;
     }, TENANT_TX);
     return toAliasDto(row, p);
@@ -93,17 +124,32 @@ export async function createAlias(deps: ServiceDeps, actor: Actor, domainId: str
   }
 }
 
-export async function listAliases(prisma: PrismaClient, actor: Actor, domainId: string, input: { limit: number; cursor?: string | undefined }): Promise<Page<Alias>> {
+export async function listAliases(
+  prisma: PrismaClient,
+  actor: Actor,
+  domainId: string,
+  input: { limit: number; cursor?: string | undefined },
+): Promise<Page<Alias>> {
   const p = requireUser(actor, 'aliases:read');
   const cursor = decodeCursor(input.cursor, ['id'] as const);
   await findVisibleDomain(prisma, p, domainId, { id: true });
   const where: Prisma.AliasWhereInput = { domainId };
   if (cursor) where.id = { gt: assertUuidCursor(cursor.id) };
   const rows = await prisma.alias.findMany({ where, select: aliasSelect, orderBy: { id: 'asc' }, take: input.limit + 1 });
-  return toPage(rows, input.limit, (r) => ({ id: r.id }), (r) => toAliasDto(r, p));
+  return toPage(
+    rows,
+    input.limit,
+    (r) => ({ id: r.id }),
+    (r) => toAliasDto(r, p),
+  );
 }
 
-async function findVisibleAlias(prisma: PrismaClient, actor: Actor, aliasId: string, scope: 'aliases:read' | 'aliases:write'): Promise<AliasRow> {
+async function findVisibleAlias(
+  prisma: PrismaClient,
+  actor: Actor,
+  aliasId: string,
+  scope: 'aliases:read' | 'aliases:write',
+): Promise<AliasRow> {
   const p = requireUser(actor, scope);
   const row = await prisma.alias.findFirst({ where: { id: aliasId, domain: visibleDomainWhere(p) }, select: aliasSelect });
   if (!row) throw notFound('Alias');
@@ -128,8 +174,22 @@ export async function updateAlias(deps: ServiceDeps, actor: Actor, aliasId: stri
         await tx.aliasDestination.createMany({ data: destinations.map((mailboxId) => ({ aliasId, mailboxId })) });
       }
       if (localPart !== undefined && localPart !== current.localPart) await assertNoMailboxNamed(tx, current.domainId, localPart);
-      const updated = await tx.alias.update({ where: { id: aliasId }, data: { localPart, enabled: input.enabled, updatedAt: new Date() }, select: aliasSelect });
-      await recordAudit(tx, actor, { action: 'alias.update', targetType: 'alias', targetId: aliasId, ownerId: current.domain.ownerId, details: { ...changedFields({ localPart, enabled: input.enabled, destinations }), address: `${updated.localPart ?? ''}@${current.domain.name}`, domainId: current.domainId } });
+      const updated = await tx.alias.update({
+        where: { id: aliasId },
+        data: { localPart, enabled: input.enabled, updatedAt: new Date() },
+        select: aliasSelect,
+      });
+      await recordAudit(tx, actor, {
+        action: 'alias.update',
+        targetType: 'alias',
+        targetId: aliasId,
+        ownerId: current.domain.ownerId,
+        details: {
+          ...changedFields({ localPart, enabled: input.enabled, destinations }),
+          address: `${updated.localPart ?? ''}@${current.domain.name}`,
+          domainId: current.domainId,
+        },
+      });
       return updated;
     }, TENANT_TX);
     return toAliasDto(row, p);
@@ -143,6 +203,12 @@ export async function deleteAlias(deps: ServiceDeps, actor: Actor, aliasId: stri
   const current = await findVisibleAlias(deps.prisma, actor, aliasId, 'aliases:write');
   await deps.prisma.$transaction(async (tx) => {
     await tx.alias.delete({ where: { id: aliasId } });
-    await recordAudit(tx, actor, { action: 'alias.delete', targetType: 'alias', targetId: aliasId, ownerId: current.domain.ownerId, details: { address: `${current.localPart ?? ''}@${current.domain.name}`, domainId: current.domainId } });
+    await recordAudit(tx, actor, {
+      action: 'alias.delete',
+      targetType: 'alias',
+      targetId: aliasId,
+      ownerId: current.domain.ownerId,
+      details: { address: `${current.localPart ?? ''}@${current.domain.name}`, domainId: current.domainId },
+    });
   });
 }

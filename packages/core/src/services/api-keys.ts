@@ -18,7 +18,12 @@ export function sha256Hex(v: string): string {
 }
 
 export function generateApiKey(): { key: string; prefix: string; secretHash: string } {
-  const prefix = randomBytes(9).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '').padEnd(12, '0').slice(0, 12);
+  const prefix = randomBytes(9)
+    .toString('base64url')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '')
+    .padEnd(12, '0')
+    .slice(0, 12);
   const secret = randomBytes(32).toString('base64url');
   return { key: `mr_${prefix}_${secret}`, prefix, secretHash: sha256Hex(secret) };
 }
@@ -55,13 +60,32 @@ export async function authenticateApiKey(prisma: PrismaClient, key: string, now 
   if (!parsed) return undefined;
   // One indexed statement (prefix is unique), joined to the user; the hot path of every automated request.
   const rows = await prisma.$queryRaw<
-    { id: string; secret_hash: string; scopes: string[]; domain_ids: string[]; expires_at: Date | null; revoked_at: Date | null; user_id: string; email: string; role: 'ADMIN' | 'OWNER'; disabled: boolean }[]
+    {
+      id: string;
+      secret_hash: string;
+      scopes: string[];
+      domain_ids: string[];
+      expires_at: Date | null;
+      revoked_at: Date | null;
+      user_id: string;
+      email: string;
+      role: 'ADMIN' | 'OWNER';
+      disabled: boolean;
+    }[]
   >`SELECT k.id, k.secret_hash, k.scopes, k.domain_ids::text[] AS domain_ids, k.expires_at, k.revoked_at,
            u.id AS user_id, u.email, u.role::text AS role, u.disabled
     FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.prefix = ${parsed.prefix}`;
   const r = rows[0];
   const row = r
-    ? { id: r.id, secretHash: r.secret_hash, scopes: r.scopes, domainIds: r.domain_ids, expiresAt: r.expires_at, revokedAt: r.revoked_at, user: { id: r.user_id, email: r.email, role: r.role, disabled: r.disabled } }
+    ? {
+        id: r.id,
+        secretHash: r.secret_hash,
+        scopes: r.scopes,
+        domainIds: r.domain_ids,
+        expiresAt: r.expires_at,
+        revokedAt: r.revoked_at,
+        user: { id: r.user_id, email: r.email, role: r.role, disabled: r.disabled },
+      }
     : null;
   const expected = Buffer.from(row?.secretHash ?? sha256Hex('no-such-key'), 'hex');
   const actual = Buffer.from(sha256Hex(parsed.secret), 'hex');
@@ -72,7 +96,12 @@ export async function authenticateApiKey(prisma: PrismaClient, key: string, now 
     userId: row.user.id,
     email: row.user.email,
     role: row.user.role,
-    apiKey: { id: row.id, scopes: row.scopes.filter((s): s is ApiKeyScope => (API_KEY_SCOPES as readonly string[]).includes(s)), domainIds: row.domainIds, expiresAt: row.expiresAt },
+    apiKey: {
+      id: row.id,
+      scopes: row.scopes.filter((s): s is ApiKeyScope => (API_KEY_SCOPES as readonly string[]).includes(s)),
+      domainIds: row.domainIds,
+      expiresAt: row.expiresAt,
+    },
   };
 }
 
@@ -103,7 +132,11 @@ export class ApiKeyUsageRecorder {
 
 /** A key restricted to domains reaches no owner: it may not carry owners:* scopes (SCOPE_NOT_ALLOWED). */
 function assertScopesFitDomainRestriction(scopes: readonly ApiKeyScope[]): void {
-  const fields = scopes.flatMap((s, i) => (isOwnersScope(s) ? [{ path: `scopes.${i}`, message: 'a key restricted to domains cannot hold this scope', code: 'not_with_domains' }] : []));
+  const fields = scopes.flatMap((s, i) =>
+    isOwnersScope(s)
+      ? [{ path: `scopes.${i}`, message: 'a key restricted to domains cannot hold this scope', code: 'not_with_domains' }]
+      : [],
+  );
   if (fields.length) throw new AppError('SCOPE_NOT_ALLOWED', 'A key restricted to domains cannot carry owners:* scopes', { fields });
 }
 
@@ -144,12 +177,17 @@ export async function createApiKey(prisma: PrismaClient, actor: Actor, input: Cr
   if (domainIds.length) assertScopesFitDomainRestriction(scopes);
   const fields: FieldIssue[] = [];
   scopes.forEach((s, i) => {
-    if (user.role !== 'ADMIN' && isOwnersScope(s)) fields.push({ path: `scopes.${i}`, message: 'only administrators can hold this scope', code: 'exceeds_rights' });
-    else if (p.kind === 'user' && p.apiKey && !hasScope(p.apiKey.scopes, s)) fields.push({ path: `scopes.${i}`, message: 'exceeds the scopes of the key in use', code: 'exceeds_rights' });
+    if (user.role !== 'ADMIN' && isOwnersScope(s))
+      fields.push({ path: `scopes.${i}`, message: 'only administrators can hold this scope', code: 'exceeds_rights' });
+    else if (p.kind === 'user' && p.apiKey && !hasScope(p.apiKey.scopes, s))
+      fields.push({ path: `scopes.${i}`, message: 'exceeds the scopes of the key in use', code: 'exceeds_rights' });
   });
   const asUser: UserPrincipal = p.kind === 'user' ? p : { kind: 'user', userId: user.id, email: user.email, role: user.role };
   if (domainIds.length) {
-    const visible = await prisma.domain.findMany({ where: { AND: [{ id: { in: domainIds } }, visibleDomainWhere(asUser)] }, select: { id: true } });
+    const visible = await prisma.domain.findMany({
+      where: { AND: [{ id: { in: domainIds } }, visibleDomainWhere(asUser)] },
+      select: { id: true },
+    });
     const ok = new Set(visible.map((d) => d.id));
     domainIds.forEach((id, i) => {
       if (!ok.has(id)) fields.push({ path: `domainIds.${i}`, message: 'no such domain', code: 'unknown_domain' });
@@ -159,15 +197,22 @@ export async function createApiKey(prisma: PrismaClient, actor: Actor, input: Cr
   if (expiresAt && expiresAt <= now) fields.push({ path: 'expiresAt', message: 'must be in the future', code: 'in_past' });
   if (p.kind === 'user' && p.apiKey?.expiresAt) {
     if (!expiresAt) expiresAt = p.apiKey.expiresAt;
-    else if (expiresAt > p.apiKey.expiresAt) fields.push({ path: 'expiresAt', message: 'must not be later than the expiry of the key in use', code: 'exceeds_rights' });
+    else if (expiresAt > p.apiKey.expiresAt)
+      fields.push({ path: 'expiresAt', message: 'must not be later than the expiry of the key in use', code: 'exceeds_rights' });
   }
   if (fields.length) {
     const forbidden = fields.some((f) => f.code === 'exceeds_rights');
-    throw new AppError(forbidden ? 'FORBIDDEN' : 'VALIDATION_FAILED', forbidden ? 'The new key would exceed the rights of its creator' : 'Invalid API key request', { fields });
+    throw new AppError(
+      forbidden ? 'FORBIDDEN' : 'VALIDATION_FAILED',
+      forbidden ? 'The new key would exceed the rights of its creator' : 'Invalid API key request',
+      { fields },
+    );
   }
   const generated = generateApiKey();
   const row = await prisma.$transaction(async (tx) => {
-    const created = await tx.apiKey.create({ data: { userId, name: input.name.trim(), prefix: generated.prefix, secretHash: generated.secretHash, scopes, domainIds, expiresAt } });
+    const created = await tx.apiKey.create({
+      data: { userId, name: input.name.trim(), prefix: generated.prefix, secretHash: generated.secretHash, scopes, domainIds, expiresAt },
+    });
     await recordAudit(tx, actor, {
       action: 'api-key.create',
       targetType: 'api-key',
@@ -191,15 +236,26 @@ function visibleKeyWhere(p: ReturnType<typeof requireUser>, userId?: string): Pr
   return { userId: p.userId };
 }
 
-export async function listApiKeys(prisma: PrismaClient, actor: Actor, input: { limit: number; cursor?: string | undefined; userId?: string | undefined }): Promise<Page<ApiKey>> {
+export async function listApiKeys(
+  prisma: PrismaClient,
+  actor: Actor,
+  input: { limit: number; cursor?: string | undefined; userId?: string | undefined },
+): Promise<Page<ApiKey>> {
   const p = requireUser(actor, 'api-keys:read');
   const cursor = decodeCursor(input.cursor, ['id'] as const);
-  const where: Prisma.ApiKeyWhereInput = { AND: [visibleKeyWhere(p, input.userId), cursor ? { id: { gt: assertUuidCursor(cursor.id) } } : {}] };
+  const where: Prisma.ApiKeyWhereInput = {
+    AND: [visibleKeyWhere(p, input.userId), cursor ? { id: { gt: assertUuidCursor(cursor.id) } } : {}],
+  };
   const rows = await prisma.apiKey.findMany({ where, orderBy: { id: 'asc' }, take: input.limit + 1 });
   return toPage(rows, input.limit, (r) => ({ id: r.id }), toApiKeyDto);
 }
 
-async function findVisibleApiKey(prisma: PrismaClient, actor: Actor, apiKeyId: string, scope: 'api-keys:read' | 'api-keys:write'): Promise<ApiKeyRow> {
+async function findVisibleApiKey(
+  prisma: PrismaClient,
+  actor: Actor,
+  apiKeyId: string,
+  scope: 'api-keys:read' | 'api-keys:write',
+): Promise<ApiKeyRow> {
   const p = requireUser(actor, scope);
   const where: Prisma.ApiKeyWhereInput = { id: apiKeyId };
   if (p.kind === 'user' && (p.role !== 'ADMIN' || isDomainRestricted(p))) where.AND = [visibleKeyWhere(p)];
@@ -219,7 +275,13 @@ export async function revokeApiKey(prisma: PrismaClient, actor: Actor, apiKeyId:
   const owner = await prisma.user.findUnique({ where: { id: current.userId }, select: { role: true } });
   const row = await prisma.$transaction(async (tx) => {
     const updated = await tx.apiKey.update({ where: { id: apiKeyId }, data: { revokedAt: now } });
-    await recordAudit(tx, actor, { action: 'api-key.revoke', targetType: 'api-key', targetId: apiKeyId, ownerId: owner?.role === 'OWNER' ? current.userId : null, details: { name: current.name, prefix: current.prefix, userId: current.userId } });
+    await recordAudit(tx, actor, {
+      action: 'api-key.revoke',
+      targetType: 'api-key',
+      targetId: apiKeyId,
+      ownerId: owner?.role === 'OWNER' ? current.userId : null,
+      details: { name: current.name, prefix: current.prefix, userId: current.userId },
+    });
     return updated;
   });
   return toApiKeyDto(row);

@@ -19,7 +19,14 @@ describe('app password format', () => {
     for (const typed of [g.password, g.password.toUpperCase(), g.password.replace(/-/g, ' '), g.canonical, ` ${g.password} `]) {
       expect(parseAppPassword(typed)).toEqual({ canonical: g.canonical, selector: g.selector });
     }
-    for (const other of ['correct horse battery staple', g.canonical.slice(1), `${g.canonical}a`, `${g.canonical.slice(0, 23)}1`, 'ä'.repeat(24), '']) {
+    for (const other of [
+      'correct horse battery staple',
+      g.canonical.slice(1),
+      `${g.canonical}a`,
+      `${g.canonical.slice(0, 23)}1`,
+      'ä'.repeat(24),
+      '',
+    ]) {
       expect(parseAppPassword(other)).toBeUndefined();
     }
   });

@@ -3,7 +3,11 @@ import type { Prisma, PrismaClient } from '@mailroom/db';
 import { AppError } from '../errors.ts';
 import type { PasswordHasher } from '../password.ts';
 import {
-  MAX_APP_PASSWORDS_PER_MAILBOX, type AppPassword, type AppPasswordList, type AppPasswordPolicyBody, type CreateAppPasswordBody,
+  MAX_APP_PASSWORDS_PER_MAILBOX,
+  type AppPassword,
+  type AppPasswordList,
+  type AppPasswordPolicyBody,
+  type CreateAppPasswordBody,
   type CreatedAppPassword,
 } from '../schemas/app-passwords.ts';
 import { recordAudit } from './audit.ts';
@@ -61,10 +65,26 @@ export async function recordAppPasswordUse(prisma: PrismaClient, appPasswordId: 
 }
 
 type AppPasswordRow = Prisma.MailboxAppPasswordGetPayload<{ select: typeof appPasswordSelect }>;
-const appPasswordSelect = { id: true, mailboxId: true, name: true, selector: true, lastUsedAt: true, lastUsedIp: true, createdAt: true } as const;
+const appPasswordSelect = {
+  id: true,
+  mailboxId: true,
+  name: true,
+  selector: true,
+  lastUsedAt: true,
+  lastUsedIp: true,
+  createdAt: true,
+} as const;
 
 function toAppPasswordDto(r: AppPasswordRow): AppPassword {
-  return { id: r.id, mailboxId: r.mailboxId, name: r.name, selector: r.selector, lastUsedAt: iso(r.lastUsedAt), lastUsedIp: r.lastUsedIp, createdAt: r.createdAt.toISOString() };
+  return {
+    id: r.id,
+    mailboxId: r.mailboxId,
+    name: r.name,
+    selector: r.selector,
+    lastUsedAt: iso(r.lastUsedAt),
+    lastUsedIp: r.lastUsedIp,
+    createdAt: r.createdAt.toISOString(),
+  };
 }
 
 /**
@@ -76,7 +96,13 @@ async function findManagedMailbox(prisma: PrismaClient, actor: Actor, mailboxId:
   if (p.kind === 'mailbox' && p.mailboxId !== mailboxId) throw notFound('Mailbox');
   const row = await prisma.mailbox.findFirst({
     where: p.kind === 'mailbox' ? { id: mailboxId } : { id: (await findVisibleMailbox(prisma, actor, mailboxId, scope)).id },
-    select: { id: true, localPart: true, domainId: true, pop3AppPasswordsRequired: true, domain: { select: { name: true, ownerId: true, pop3AppPasswordsRequired: true } } },
+    select: {
+      id: true,
+      localPart: true,
+      domainId: true,
+      pop3AppPasswordsRequired: true,
+      domain: { select: { name: true, ownerId: true, pop3AppPasswordsRequired: true } },
+    },
   });
   if (!row) throw notFound('Mailbox');
   return { ...row, address: `${row.localPart}@${row.domain.name}` };
@@ -85,11 +111,20 @@ async function findManagedMailbox(prisma: PrismaClient, actor: Actor, mailboxId:
 export async function listAppPasswords(prisma: PrismaClient, actor: Actor, mailboxId: string): Promise<AppPasswordList> {
   const m = await findManagedMailbox(prisma, actor, mailboxId, 'mailboxes:read');
   const rows = await prisma.mailboxAppPassword.findMany({ where: { mailboxId }, orderBy: { createdAt: 'asc' }, select: appPasswordSelect });
-  return { items: rows.map(toAppPasswordDto), requiredForPop3: m.pop3AppPasswordsRequired, domainRequiredForPop3: m.domain.pop3AppPasswordsRequired };
+  return {
+    items: rows.map(toAppPasswordDto),
+    requiredForPop3: m.pop3AppPasswordsRequired,
+    domainRequiredForPop3: m.domain.pop3AppPasswordsRequired,
+  };
 }
 
 /** Creates a named app password; the password is in the result only (its argon2id hash is stored). */
-export async function createAppPassword(deps: { prisma: PrismaClient; hasher: PasswordHasher }, actor: Actor, mailboxId: string, input: CreateAppPasswordBody): Promise<CreatedAppPassword> {
+export async function createAppPassword(
+  deps: { prisma: PrismaClient; hasher: PasswordHasher },
+  actor: Actor,
+  mailboxId: string,
+  input: CreateAppPasswordBody,
+): Promise<CreatedAppPassword> {
   const { prisma } = deps;
   const m = await findManagedMailbox(prisma, actor, mailboxId, 'mailboxes:write');
   const name = input.name.trim();
@@ -104,7 +139,10 @@ export async function createAppPassword(deps: { prisma: PrismaClient; hasher: Pa
         if (count >= MAX_APP_PASSWORDS_PER_MAILBOX) {
           throw new AppError('CONFLICT', `A mailbox can have at most ${MAX_APP_PASSWORDS_PER_MAILBOX} app passwords; revoke one first`);
         }
-        const created = await tx.mailboxAppPassword.create({ data: { mailboxId, name, selector: generated.selector, passwordHash }, select: appPasswordSelect });
+        const created = await tx.mailboxAppPassword.create({
+          data: { mailboxId, name, selector: generated.selector, passwordHash },
+          select: appPasswordSelect,
+        });
         await recordAudit(tx, actor, {
           action: 'mailbox.app-password.create',
           targetType: 'mailbox',
@@ -119,7 +157,9 @@ export async function createAppPassword(deps: { prisma: PrismaClient; hasher: Pa
       if (!isUniqueViolation(err)) throw err;
       const nameTaken = await prisma.mailboxAppPassword.findFirst({ where: { mailboxId, name }, select: { id: true } });
       if (nameTaken) {
-        throw new AppError('ALREADY_EXISTS', `An app password named "${name}" exists already`, { fields: [{ path: 'name', message: 'is taken', code: 'taken' }] });
+        throw new AppError('ALREADY_EXISTS', `An app password named "${name}" exists already`, {
+          fields: [{ path: 'name', message: 'is taken', code: 'taken' }],
+        });
       }
       if (attempt >= SELECTOR_ATTEMPTS) throw err;
     }
@@ -145,7 +185,12 @@ export async function revokeAppPassword(prisma: PrismaClient, actor: Actor, mail
 }
 
 /** Sets whether POP3 accepts only app passwords for this mailbox (null: the domain's setting, then the operator's). */
-export async function setMailboxAppPasswordPolicy(prisma: PrismaClient, actor: Actor, mailboxId: string, input: AppPasswordPolicyBody): Promise<AppPasswordList> {
+export async function setMailboxAppPasswordPolicy(
+  prisma: PrismaClient,
+  actor: Actor,
+  mailboxId: string,
+  input: AppPasswordPolicyBody,
+): Promise<AppPasswordList> {
   const m = await findManagedMailbox(prisma, actor, mailboxId, 'mailboxes:write');
   await prisma.$transaction(async (tx) => {
     await tx.mailbox.update({ where: { id: mailboxId }, data: { pop3AppPasswordsRequired: input.requiredForPop3 } });
@@ -161,12 +206,23 @@ export async function setMailboxAppPasswordPolicy(prisma: PrismaClient, actor: A
 }
 
 /** Sets the domain's default for its mailboxes (owner or admin; null: the operator default). */
-export async function setDomainAppPasswordPolicy(prisma: PrismaClient, actor: Actor, domainId: string, input: AppPasswordPolicyBody): Promise<{ requiredForPop3: boolean | null }> {
+export async function setDomainAppPasswordPolicy(
+  prisma: PrismaClient,
+  actor: Actor,
+  domainId: string,
+  input: AppPasswordPolicyBody,
+): Promise<{ requiredForPop3: boolean | null }> {
   const p = requireUser(actor, 'domains:write');
   const d = await findVisibleDomain(prisma, p, domainId, { id: true, name: true, ownerId: true });
   await prisma.$transaction(async (tx) => {
     await tx.domain.update({ where: { id: d.id }, data: { pop3AppPasswordsRequired: input.requiredForPop3 } });
-    await recordAudit(tx, actor, { action: 'domain.app-password.policy', targetType: 'domain', targetId: d.id, ownerId: d.ownerId, details: { name: d.name, requiredForPop3: input.requiredForPop3 } });
+    await recordAudit(tx, actor, {
+      action: 'domain.app-password.policy',
+      targetType: 'domain',
+      targetId: d.id,
+      ownerId: d.ownerId,
+      details: { name: d.name, requiredForPop3: input.requiredForPop3 },
+    });
   });
   return { requiredForPop3: input.requiredForPop3 };
 }

@@ -136,7 +136,10 @@ export async function listAuditEvents(prisma: PrismaClient, actor: Actor, input:
   if (input.from || input.to) {
     const from = input.from ? new Date(input.from) : undefined;
     const to = input.to ? new Date(input.to) : undefined;
-    if (from && to && from > to) throw new AppError('VALIDATION_FAILED', '`from` is after `to`', { fields: [{ path: 'query.from', message: 'must not be after to' }] });
+    if (from && to && from > to)
+      throw new AppError('VALIDATION_FAILED', '`from` is after `to`', {
+        fields: [{ path: 'query.from', message: 'must not be after to' }],
+      });
     where.createdAt = { ...(from ? { gte: from } : {}), ...(to ? { lt: to } : {}) };
   }
   if (cursor) where.id = { lt: assertUuidCursor(cursor.id) };

@@ -1,7 +1,18 @@
 import { createPrismaClient } from '@mailroom/db';
 import { testDatabaseUrl, uniqueName } from '@mailroom/db/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { accountKey, attemptsAllowedWithin, AuthThrottle, delayForFailures, freeAttemptsFor, ipNetworkKey, THROTTLE_FREE_FAILURES, THROTTLE_MAX_DELAY_MS, THROTTLE_NETWORK_FREE_FAILURES, THROTTLE_WINDOW_MS } from './auth-throttle.ts';
+import {
+  accountKey,
+  attemptsAllowedWithin,
+  AuthThrottle,
+  delayForFailures,
+  freeAttemptsFor,
+  ipNetworkKey,
+  THROTTLE_FREE_FAILURES,
+  THROTTLE_MAX_DELAY_MS,
+  THROTTLE_NETWORK_FREE_FAILURES,
+  THROTTLE_WINDOW_MS,
+} from './auth-throttle.ts';
 
 const prisma = createPrismaClient(testDatabaseUrl(), { maxConnections: 8 });
 afterAll(() => prisma.$disconnect());
@@ -12,10 +23,13 @@ const uniqueIp = () => `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.
 
 /** One attempt whose "verification" is a plain comparison; `verified` collects the guesses actually checked. */
 function attempt(login: string, password: string, opts: { ip?: string; right?: string; verified?: string[]; maxWaitMs?: number } = {}) {
-  return throttle.attempt({ ip: opts.ip ?? uniqueIp(), login, password, maxWaitMs: opts.maxWaitMs ?? 0, sleep: async () => undefined }, async () => {
-    opts.verified?.push(password);
-    return { passwordOk: password === (opts.right ?? 'right password'), value: 'signed in' };
-  });
+  return throttle.attempt(
+    { ip: opts.ip ?? uniqueIp(), login, password, maxWaitMs: opts.maxWaitMs ?? 0, sleep: async () => undefined },
+    async () => {
+      opts.verified?.push(password);
+      return { passwordOk: password === (opts.right ?? 'right password'), value: 'signed in' };
+    },
+  );
 }
 
 describe('ipNetworkKey', () => {
@@ -53,7 +67,13 @@ describe('delayForFailures', () => {
 describe('AuthThrottle.attempt', () => {
   it('counts distinct wrong passwords per canonical account, whatever the spelling and network', async () => {
     const account = `${uniqueName()}@example.com`;
-    const spellings = [account, account.toUpperCase(), ` ${account}`, account.replace('@', ' @'), account.replace('example', 'exam\u00ADple')];
+    const spellings = [
+      account,
+      account.toUpperCase(),
+      ` ${account}`,
+      account.replace('@', ' @'),
+      account.replace('example', 'exam\u00ADple'),
+    ];
     const verified: string[] = [];
     const results = [];
     const started = Date.now();
@@ -85,7 +105,10 @@ describe('AuthThrottle.attempt', () => {
     const started = Date.now();
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        throttle.attempt({ ip: uniqueIp(), login: account, password: `g${i}`, maxWaitMs: 4_000, sleep: async (ms) => void waits.push(ms) }, async () => ({ passwordOk: false, value: null })),
+        throttle.attempt(
+          { ip: uniqueIp(), login: account, password: `g${i}`, maxWaitMs: 4_000, sleep: async (ms) => void waits.push(ms) },
+          async () => ({ passwordOk: false, value: null }),
+        ),
       ),
     );
     // 3 free, then a turn 1 s later, then one 2 s after that (3 s ahead): the next (7 s ahead) is beyond the wait.
@@ -110,7 +133,8 @@ describe('AuthThrottle.attempt', () => {
     const ip = uniqueIp();
     const results = [];
     const started = Date.now();
-    for (let i = 0; i < THROTTLE_NETWORK_FREE_FAILURES + 4; i++) results.push((await attempt(`${uniqueName()}@example.com`, 'Summer2026!', { ip })).status);
+    for (let i = 0; i < THROTTLE_NETWORK_FREE_FAILURES + 4; i++)
+      results.push((await attempt(`${uniqueName()}@example.com`, 'Summer2026!', { ip })).status);
     const tried = results.filter((s) => s === 'invalid').length;
     expect(tried).toBeGreaterThanOrEqual(THROTTLE_NETWORK_FREE_FAILURES);
     expect(tried).toBeLessThanOrEqual(attemptsAllowedWithin(Date.now() - started, THROTTLE_NETWORK_FREE_FAILURES));
@@ -130,7 +154,15 @@ describe('AuthThrottle.attempt', () => {
   it('once its delay has passed, a network with failures lets successful logins through without queueing them', async () => {
     const ip = uniqueIp();
     const past = Date.now() - 20_000;
-    await prisma.authThrottle.create({ data: { key: ipNetworkKey(ip), failures: 5, recentFingerprints: [], lastFailureAt: new Date(past), blockedUntil: new Date(past + delayForFailures(5)) } });
+    await prisma.authThrottle.create({
+      data: {
+        key: ipNetworkKey(ip),
+        failures: 5,
+        recentFingerprints: [],
+        lastFailureAt: new Date(past),
+        blockedUntil: new Date(past + delayForFailures(5)),
+      },
+    });
     for (let i = 0; i < 5; i++) expect((await attempt(`${uniqueName()}@example.com`, 'right password', { ip })).status).toBe('ok');
     expect(await failuresOf(ipNetworkKey(ip))).toBe(5);
   });
@@ -158,7 +190,8 @@ describe('AuthThrottle.attempt', () => {
     const verified: string[] = [];
     const results = [];
     const started = Date.now();
-    for (let i = 0; i < THROTTLE_NETWORK_FREE_FAILURES + 3; i++) results.push((await attempt(`nobody-${i}`, `p${i}`, { ip, verified })).status);
+    for (let i = 0; i < THROTTLE_NETWORK_FREE_FAILURES + 3; i++)
+      results.push((await attempt(`nobody-${i}`, `p${i}`, { ip, verified })).status);
     const counted = results.filter((s) => s === 'invalid').length;
     expect(counted).toBeLessThanOrEqual(attemptsAllowedWithin(Date.now() - started, THROTTLE_NETWORK_FREE_FAILURES));
     expect(await failuresOf(ipNetworkKey(ip))).toBe(counted);
@@ -169,7 +202,9 @@ describe('AuthThrottle.attempt', () => {
     const account = `${uniqueName()}@example.com`;
     const key = accountKey(account);
     const long = new Date(Date.now() - THROTTLE_WINDOW_MS - 60_000);
-    await prisma.authThrottle.create({ data: { key, failures: 9, recentFingerprints: [], lastFailureAt: long, blockedUntil: new Date(long.getTime() + 15_000) } });
+    await prisma.authThrottle.create({
+      data: { key, failures: 9, recentFingerprints: [], lastFailureAt: long, blockedUntil: new Date(long.getTime() + 15_000) },
+    });
     expect((await attempt(account, 'fresh')).status).toBe('invalid');
     expect(await failuresOf(key)).toBe(1); // the window restarted
     const stale = accountKey(`${uniqueName()}@example.com`);

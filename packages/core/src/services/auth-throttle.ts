@@ -114,14 +114,25 @@ export class AuthThrottle {
 
   /** Keyed hash of one guess under one key; the network's fingerprint names the account (a sprayed password is no repeat). */
   private fingerprint(key: string, account: string, password: string): string {
-    return createHmac('sha256', this.secret).update(key).update('\0').update(account).update('\0').update(password).digest('base64url').slice(0, 16);
+    return createHmac('sha256', this.secret)
+      .update(key)
+      .update('\0')
+      .update(account)
+      .update('\0')
+      .update(password)
+      .digest('base64url')
+      .slice(0, 16);
   }
 
   /**
    * Reserves one attempt under every key, or none: the turns granted (to settle them later), or the seconds until a
    * turn would come within `maxWaitMs`.
    */
-  async reserve(keys: string[], maxWaitMs: number, now = new Date()): Promise<{ ok: true; waitMs: number; turns: Turn[] } | { ok: false; retryAfterSeconds: number }> {
+  async reserve(
+    keys: string[],
+    maxWaitMs: number,
+    now = new Date(),
+  ): Promise<{ ok: true; waitMs: number; turns: Turn[] } | { ok: false; retryAfterSeconds: number }> {
     const windowStart = new Date(now.getTime() - THROTTLE_WINDOW_MS);
     const latest = new Date(now.getTime() + maxWaitMs);
     const at = Prisma.sql`${now}::timestamptz`;
@@ -246,7 +257,9 @@ export class AuthThrottle {
 
   /** Housekeeping: forget entries older than the window. */
   async prune(now = new Date()): Promise<number> {
-    const { count } = await this.prisma.authThrottle.deleteMany({ where: { lastFailureAt: { lt: new Date(now.getTime() - THROTTLE_WINDOW_MS) } } });
+    const { count } = await this.prisma.authThrottle.deleteMany({
+      where: { lastFailureAt: { lt: new Date(now.getTime() - THROTTLE_WINDOW_MS) } },
+    });
     return count;
   }
 }

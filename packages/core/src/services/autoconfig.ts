@@ -100,7 +100,9 @@ export function buildThunderbirdConfig(s: ClientSettings, domain: string): strin
 const PREDEFINED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' };
 
 function badAutodiscover(message: string): AppError {
-  return new AppError('VALIDATION_FAILED', `Not an autodiscover request: ${message}`, { fields: [{ path: 'body', message, code: 'invalid_autodiscover_request' }] });
+  return new AppError('VALIDATION_FAILED', `Not an autodiscover request: ${message}`, {
+    fields: [{ path: 'body', message, code: 'invalid_autodiscover_request' }],
+  });
 }
 
 /**
@@ -114,7 +116,14 @@ export function parseAutodiscoverRequest(xml: string): string {
   let doc: { Autodiscover?: { Request?: { EMailAddress?: unknown } } };
   try {
     if (XMLValidator.validate(xml) !== true) throw badAutodiscover('not well-formed XML');
-    const parser = new XMLParser({ processEntities: false, ignoreAttributes: true, removeNSPrefix: true, parseTagValue: false, ignoreDeclaration: true, ignorePiTags: true });
+    const parser = new XMLParser({
+      processEntities: false,
+      ignoreAttributes: true,
+      removeNSPrefix: true,
+      parseTagValue: false,
+      ignoreDeclaration: true,
+      ignorePiTags: true,
+    });
     doc = parser.parse(xml) as typeof doc;
   } catch (err) {
     // The parser's own limits (e.g. nesting depth) end here too.
@@ -160,7 +169,10 @@ const PROFILE_UUID_NAMESPACE = 'c0c6a1d2-7d0e-4c55-9f3e-6b7a5e2f4d10';
 
 /** RFC 9562 UUID version 5 (SHA-1, name-based): the same name always gives the same UUID. */
 export function uuidV5(name: string, namespace = PROFILE_UUID_NAMESPACE): string {
-  const hash = createHash('sha1').update(Buffer.from(namespace.replace(/-/g, ''), 'hex')).update(name, 'utf8').digest();
+  const hash = createHash('sha1')
+    .update(Buffer.from(namespace.replace(/-/g, ''), 'hex'))
+    .update(name, 'utf8')
+    .digest();
   hash[6] = (hash[6]! & 0x0f) | 0x50;
   hash[8] = (hash[8]! & 0x3f) | 0x80;
   const hex = hash.subarray(0, 16).toString('hex');
@@ -184,7 +196,14 @@ export interface ProfileMailbox {
  * embedded only when given; otherwise the device asks for it.
  */
 export function buildMobileconfig(s: ClientSettings, mailbox: ProfileMailbox, password?: string): MailboxProfile {
-  const reverseHost = s.host.toLowerCase().replace(/[^a-z0-9.-]/g, '-').split('.').filter(Boolean).reverse().join('.') || 'mailroom';
+  const reverseHost =
+    s.host
+      .toLowerCase()
+      .replace(/[^a-z0-9.-]/g, '-')
+      .split('.')
+      .filter(Boolean)
+      .reverse()
+      .join('.') || 'mailroom';
   const identifier = `${reverseHost}.mailroom.mailbox.${mailbox.id}`;
   // Apple requires an outgoing server; without the operator's, the profile names the public host (see README).
   const out = s.submission ?? { host: s.host, port: PLACEHOLDER_SUBMISSION_PORT, security: 'starttls' as const };
@@ -229,13 +248,20 @@ export function buildMobileconfig(s: ClientSettings, mailbox: ProfileMailbox, pa
  * The profile of a mailbox the actor may read (owners and admins by id; 404 for another tenant's), or with
  * `{ self: true }` the signed-in mailbox user's own.
  */
-export async function getMailboxProfile(prisma: PrismaClient, actor: Actor, target: { mailboxId: string } | { self: true }, s: ClientSettings, password?: string): Promise<MailboxProfile> {
+export async function getMailboxProfile(
+  prisma: PrismaClient,
+  actor: Actor,
+  target: { mailboxId: string } | { self: true },
+  s: ClientSettings,
+  password?: string,
+): Promise<MailboxProfile> {
   if ('mailboxId' in target) {
     const m = await getMailbox(prisma, actor, target.mailboxId);
     return buildMobileconfig(s, m, password);
   }
   const p = actor.principal;
-  if (p.kind !== 'mailbox') throw new AppError('FORBIDDEN', 'Only a signed-in mailbox user has an own profile; owners use /api/v1/mailboxes/{id}/mobileconfig');
+  if (p.kind !== 'mailbox')
+    throw new AppError('FORBIDDEN', 'Only a signed-in mailbox user has an own profile; owners use /api/v1/mailboxes/{id}/mobileconfig');
   const m = await prisma.mailbox.findUnique({ where: { id: p.mailboxId }, select: { id: true, displayName: true } });
   if (!m) throw new AppError('UNAUTHENTICATED', 'Not signed in');
   return buildMobileconfig(s, { id: m.id, address: p.address, displayName: m.displayName }, password);

@@ -38,7 +38,11 @@ function toEntryDto(r: Row): DeliveryLogEntry {
   };
 }
 
-async function listEntries(prisma: PrismaClient, scope: Prisma.DeliveryLogEntryWhereInput, input: ListDeliveryLogQuery): Promise<Page<DeliveryLogEntry>> {
+async function listEntries(
+  prisma: PrismaClient,
+  scope: Prisma.DeliveryLogEntryWhereInput,
+  input: ListDeliveryLogQuery,
+): Promise<Page<DeliveryLogEntry>> {
   const cursor = decodeCursor(input.cursor, ['id'] as const);
   const where: Prisma.DeliveryLogEntryWhereInput = { ...scope };
   const ids: { gte?: string; lt?: string } = {};
@@ -48,7 +52,10 @@ async function listEntries(prisma: PrismaClient, scope: Prisma.DeliveryLogEntryW
   if (input.from || input.to) {
     const from = input.from ? new Date(input.from) : undefined;
     const to = input.to ? new Date(input.to) : undefined;
-    if (from && to && from > to) throw new AppError('VALIDATION_FAILED', '`from` is after `to`', { fields: [{ path: 'query.from', message: 'must not be after to' }] });
+    if (from && to && from > to)
+      throw new AppError('VALIDATION_FAILED', '`from` is after `to`', {
+        fields: [{ path: 'query.from', message: 'must not be after to' }],
+      });
     if (from) ids.gte = uuidV7Floor(from);
     if (to) ids.lt = uuidV7Floor(to);
   }
@@ -62,14 +69,24 @@ async function listEntries(prisma: PrismaClient, scope: Prisma.DeliveryLogEntryW
 }
 
 /** A domain's delivery log (every recipient that resolved to the domain, delivered or not). NOT_FOUND for others' domains. */
-export async function listDomainDeliveryLog(prisma: PrismaClient, actor: Actor, domainId: string, input: ListDeliveryLogQuery): Promise<Page<DeliveryLogEntry>> {
+export async function listDomainDeliveryLog(
+  prisma: PrismaClient,
+  actor: Actor,
+  domainId: string,
+  input: ListDeliveryLogQuery,
+): Promise<Page<DeliveryLogEntry>> {
   const p = requireUser(actor, 'domains:read');
   await findVisibleDomain(prisma, p, domainId, { id: true });
   return listEntries(prisma, { domainId }, input);
 }
 
 /** A mailbox's delivery log (copies stored into it, refusals for it). NOT_FOUND for another tenant's mailbox. */
-export async function listMailboxDeliveryLog(prisma: PrismaClient, actor: Actor, mailboxId: string, input: ListDeliveryLogQuery): Promise<Page<DeliveryLogEntry>> {
+export async function listMailboxDeliveryLog(
+  prisma: PrismaClient,
+  actor: Actor,
+  mailboxId: string,
+  input: ListDeliveryLogQuery,
+): Promise<Page<DeliveryLogEntry>> {
   const p = requireUser(actor, 'mailboxes:read');
   const mailbox = await prisma.mailbox.findFirst({ where: { id: mailboxId, domain: visibleDomainWhere(p) }, select: { id: true } });
   if (!mailbox) throw notFound('Mailbox');
@@ -102,7 +119,11 @@ interface QuotaWarningRow {
  * Mailboxes at or above a quota warning threshold, fullest first (the owner's dashboard): the threshold last warned
  * about (stored by the ingress with the delivery) that current usage still reaches — a mailbox emptied since drops out.
  */
-export async function listQuotaWarnings(prisma: PrismaClient, actor: Actor, input: { limit: number; cursor?: string | undefined }): Promise<Page<QuotaWarningMailbox>> {
+export async function listQuotaWarnings(
+  prisma: PrismaClient,
+  actor: Actor,
+  input: { limit: number; cursor?: string | undefined },
+): Promise<Page<QuotaWarningMailbox>> {
   const p = requireUser(actor, 'mailboxes:read');
   const cursor = decodeCursor(input.cursor, ['ratio', 'id'] as const);
   const vis = visibleDomainWhere(p);
@@ -110,7 +131,9 @@ export async function listQuotaWarnings(prisma: PrismaClient, actor: Actor, inpu
   const ids = domains?.map((d) => d.id) ?? null;
   const ratio = cursor ? Number(cursor.ratio) : null;
   if (cursor && (!Number.isFinite(ratio) || ratio! < 0)) {
-    throw new AppError('VALIDATION_FAILED', 'Invalid cursor', { fields: [{ path: 'query.cursor', message: 'is not a cursor from this list', code: 'invalid_cursor' }] });
+    throw new AppError('VALIDATION_FAILED', 'Invalid cursor', {
+      fields: [{ path: 'query.cursor', message: 'is not a cursor from this list', code: 'invalid_cursor' }],
+    });
   }
   const cursorId = cursor ? assertUuidCursor(cursor.id) : null;
   const rows = await prisma.$queryRaw<(QuotaWarningRow & { ratio: number })[]>`
@@ -124,14 +147,19 @@ export async function listQuotaWarnings(prisma: PrismaClient, actor: Actor, inpu
        AND (${ratio}::float8 IS NULL OR (m.used_bytes::float8 / m.quota_bytes::float8, m.id) < (${ratio}::float8, ${cursorId}::uuid))
      ORDER BY ratio DESC, m.id DESC
      LIMIT ${input.limit + 1}`;
-  return toPage(rows, input.limit, (r) => ({ ratio: String(r.ratio), id: r.id }), (r) => ({
-    mailboxId: r.id,
-    domainId: r.domain_id,
-    address: r.address,
-    usedBytes: Number(r.used_bytes),
-    quotaBytes: Number(r.quota_bytes),
-    percentUsed: Math.round(r.ratio * 1000) / 10,
-    warnedPercent: r.warned_percent,
-    warnedAt: iso(r.warned_at),
-  }));
+  return toPage(
+    rows,
+    input.limit,
+    (r) => ({ ratio: String(r.ratio), id: r.id }),
+    (r) => ({
+      mailboxId: r.id,
+      domainId: r.domain_id,
+      address: r.address,
+      usedBytes: Number(r.used_bytes),
+      quotaBytes: Number(r.quota_bytes),
+      percentUsed: Math.round(r.ratio * 1000) / 10,
+      warnedPercent: r.warned_percent,
+      warnedAt: iso(r.warned_at),
+    }),
+  );
 }

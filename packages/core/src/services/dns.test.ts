@@ -8,7 +8,9 @@ import { createDnsLookup } from './dns.ts';
 describe('parseDnsServers (MAILROOM_DNS_SERVERS)', () => {
   it('takes host[:port] lists with IPv4 and IPv6 and refuses names and bad ports', () => {
     expect(parseDnsServers('')).toEqual({ servers: [] });
-    expect(parseDnsServers(' 127.0.0.1:5353, 9.9.9.9 ,[::1]:53,2001:db8::1')).toEqual({ servers: ['127.0.0.1:5353', '9.9.9.9', '[::1]:53', '2001:db8::1'] });
+    expect(parseDnsServers(' 127.0.0.1:5353, 9.9.9.9 ,[::1]:53,2001:db8::1')).toEqual({
+      servers: ['127.0.0.1:5353', '9.9.9.9', '[::1]:53', '2001:db8::1'],
+    });
     expect(parseDnsServers('dns.example:53')).toHaveProperty('error');
     expect(parseDnsServers('127.0.0.1:0')).toHaveProperty('error');
     expect(parseDnsServers('127.0.0.1:99999')).toHaveProperty('error');
@@ -19,7 +21,10 @@ describe.skipIf(!haveDnsmasq)('createDnsLookup against a real DNS server (dnsmas
   let dns: TestDnsServer;
   beforeAll(async () => {
     dns = await startDnsServer(['lookup.test'], {
-      txt: [['_mailroom.a.lookup.test', 'mailroom-verify=abc'], ['long.lookup.test', 'x'.repeat(300)]],
+      txt: [
+        ['_mailroom.a.lookup.test', 'mailroom-verify=abc'],
+        ['long.lookup.test', 'x'.repeat(300)],
+      ],
       mx: [['a.lookup.test', 'mx.example.net', 10]],
       cname: [['autoconfig.a.lookup.test', 'panel.example.net']],
       srv: [['_pop3s._tcp.a.lookup.test', 'mail.example.net', 995, 0, 1]],

@@ -38,7 +38,9 @@ export async function verifyDomain(deps: ServiceDeps, actor: Actor, domainId: st
     await lockDomainName(tx, d.name);
     const winner = await tx.domain.findFirst({ where: { name: d.name, verifiedAt: { not: null } }, select: { id: true } });
     if (winner && winner.id !== d.id) {
-      throw new AppError('ALREADY_EXISTS', 'Another owner verified this domain first; this claim was removed', { details: { name: d.name } });
+      throw new AppError('ALREADY_EXISTS', 'Another owner verified this domain first; this claim was removed', {
+        details: { name: d.name },
+      });
     }
     const updated = await tx.domain.updateMany({
       where: { id: d.id, verifiedAt: null },
@@ -80,32 +82,61 @@ export function plannedRecords(o: Omit<DomainOnboarding, 'dns' | 'claimTtlHours'
   if (token) {
     const v = verificationRecord(name, token);
     records.push({
-      purpose: 'verification', type: 'TXT', name: v.name, value: v.value, priority: null, required: true,
+      purpose: 'verification',
+      type: 'TXT',
+      name: v.name,
+      value: v.value,
+      priority: null,
+      required: true,
       description: 'Proves you control the domain; then press Verify (POST /api/v1/domains/{id}/verify). It may be removed afterwards.',
       probe: async (dns) => compare(await dns.txt(v.name), (x) => x === v.value),
     });
   }
   records.push({
-    purpose: 'mx', type: 'MX', name, value: o.mxHost, priority: MX_PRIORITY, required: true,
+    purpose: 'mx',
+    type: 'MX',
+    name,
+    value: o.mxHost,
+    priority: MX_PRIORITY,
+    required: true,
     description: `Routes the domain's mail to Mailroom. Replace other MX records unless they forward to ${o.mxHost}.`,
     probe: async (dns) => {
       const mx = await dns.mx(name);
-      const { status } = compare(mx.map((m) => m.exchange), (x) => sameHost(x, o.mxHost));
+      const { status } = compare(
+        mx.map((m) => m.exchange),
+        (x) => sameHost(x, o.mxHost),
+      );
       return { status, found: mx.map((m) => `${m.priority} ${m.exchange}`) };
     },
   });
-  for (const [purpose, label] of [['autoconfig', 'Thunderbird and others'], ['autodiscover', 'Outlook']] as const) {
+  for (const [purpose, label] of [
+    ['autoconfig', 'Thunderbird and others'],
+    ['autodiscover', 'Outlook'],
+  ] as const) {
     const host = `${purpose}.${name}`;
     records.push({
-      purpose, type: 'CNAME', name: host, value: o.webHost, priority: null, required: false,
+      purpose,
+      type: 'CNAME',
+      name: host,
+      value: o.webHost,
+      priority: null,
+      required: false,
       description: `Lets ${label} find the mail settings automatically.`,
       probe: async (dns) => compare(await dns.cname(host), (x) => sameHost(x, o.webHost)),
     });
   }
-  for (const [purpose, service, port] of [['pop3s-srv', '_pop3s._tcp', o.pop3sPort], ['pop3-srv', '_pop3._tcp', o.pop3Port]] as const) {
+  for (const [purpose, service, port] of [
+    ['pop3s-srv', '_pop3s._tcp', o.pop3sPort],
+    ['pop3-srv', '_pop3._tcp', o.pop3Port],
+  ] as const) {
     const host = `${service}.${name}`;
     records.push({
-      purpose, type: 'SRV', name: host, value: `0 1 ${port} ${o.mailHost}`, priority: null, required: false,
+      purpose,
+      type: 'SRV',
+      name: host,
+      value: `0 1 ${port} ${o.mailHost}`,
+      priority: null,
+      required: false,
       description: `RFC 6186 service record: POP3${purpose === 'pop3s-srv' ? ' over TLS' : ' with STARTTLS'} at ${o.mailHost}:${port}.`,
       probe: async (dns) => {
         const srv = await dns.srv(host);
@@ -116,8 +147,12 @@ export function plannedRecords(o: Omit<DomainOnboarding, 'dns' | 'claimTtlHours'
   }
   const dmarc = `_dmarc.${name}`;
   records.push({
-    purpose: 'dmarc', type: 'TXT', name: dmarc, value: `${DMARC_SUGGESTION}; rua=mailto:postmaster@${name}`,
-    priority: null, required: false,
+    purpose: 'dmarc',
+    type: 'TXT',
+    name: dmarc,
+    value: `${DMARC_SUGGESTION}; rua=mailto:postmaster@${name}`,
+    priority: null,
+    required: false,
     description: 'Suggested DMARC policy (any valid v=DMARC1 record counts as present).',
     probe: async (dns) => compare(await dns.txt(dmarc), (x) => /^v=DMARC1(;|$)/i.test(x.trim())),
   });
@@ -174,7 +209,10 @@ export async function recheckDomains(
     let status: CheckStatus;
     try {
       const mx = await onboarding.dns.mx(d.name);
-      status = compare(mx.map((m) => m.exchange), (x) => sameHost(x, onboarding.mxHost)).status;
+      status = compare(
+        mx.map((m) => m.exchange),
+        (x) => sameHost(x, onboarding.mxHost),
+      ).status;
     } catch (err) {
       if (err instanceof AppError && err.code === 'DNS_UNAVAILABLE') {
         // Its MX state stays as it was, but it goes to the back of the rotation: domains whose DNS keeps failing must

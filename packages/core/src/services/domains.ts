@@ -6,10 +6,27 @@ import type { CreateDomainBody, Domain, DomainSummary, UpdateDomainBody } from '
 import { recordAudit } from './audit.ts';
 import { fromStoredRetention, toStoredRetention } from './pop3-policy.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
-import { type Actor, type SystemPrincipal, type UserPrincipal, isAdmin, isDomainRestricted, requireUser, visibleDomainWhere } from './principal.ts';
+import {
+  type Actor,
+  type SystemPrincipal,
+  type UserPrincipal,
+  isAdmin,
+  isDomainRestricted,
+  requireUser,
+  visibleDomainWhere,
+} from './principal.ts';
 import { assertLimitCoversMailboxes } from './storage-limits.ts';
 import {
-  changedFields, iso, isUniqueViolation, lockDomainName, lockTenant, notFound, TENANT_TX, toBigInt, toNumber, type ServiceDeps,
+  changedFields,
+  iso,
+  isUniqueViolation,
+  lockDomainName,
+  lockTenant,
+  notFound,
+  TENANT_TX,
+  toBigInt,
+  toNumber,
+  type ServiceDeps,
 } from './shared.ts';
 
 const domainSelect = {
@@ -68,7 +85,16 @@ export function toDomainDto(r: DomainRow): Domain {
 
 export function normalizeDomainInput(name: string, path = 'name'): string {
   const v = normalizeDomain(name);
-  if (!v) throw new AppError('VALIDATION_FAILED', 'Invalid domain name', { fields: [{ path, message: 'must be a domain name like example.com (labels of 1–63 letters, digits or hyphens, no trailing dot, no IP address)', code: 'invalid_domain' }] });
+  if (!v)
+    throw new AppError('VALIDATION_FAILED', 'Invalid domain name', {
+      fields: [
+        {
+          path,
+          message: 'must be a domain name like example.com (labels of 1–63 letters, digits or hyphens, no trailing dot, no IP address)',
+          code: 'invalid_domain',
+        },
+      ],
+    });
   return v;
 }
 
@@ -83,7 +109,12 @@ export function liveDomainWhere(now = new Date()): Prisma.DomainWhereInput {
 }
 
 /** A domain the principal may see, or NOT_FOUND (another tenant's domain is indistinguishable from a missing one). */
-export async function findVisibleDomain<S extends Prisma.DomainSelect>(prisma: PrismaClient | Prisma.TransactionClient, p: UserPrincipal | SystemPrincipal, domainId: string, select: S) {
+export async function findVisibleDomain<S extends Prisma.DomainSelect>(
+  prisma: PrismaClient | Prisma.TransactionClient,
+  p: UserPrincipal | SystemPrincipal,
+  domainId: string,
+  select: S,
+) {
   const row = await prisma.domain.findFirst({ where: { AND: [{ id: domainId }, visibleDomainWhere(p), liveDomainWhere()] }, select });
   if (!row) throw notFound('Domain');
   return row as Prisma.DomainGetPayload<{ select: S }>;
@@ -96,13 +127,18 @@ function assertAdminFields(p: UserPrincipal | SystemPrincipal, input: Record<str
   if (isAdmin(p)) return;
   const fields = adminOnlyFields.filter((f) => input[f] !== undefined && !(f === 'ownerId' && input[f] === sameOwnerId));
   if (fields.length) {
-    throw new AppError('FORBIDDEN', 'Only administrators can set domain limits or owners', { fields: fields.map((f) => ({ path: f, message: 'only administrators can set this', code: 'admin_only' })) });
+    throw new AppError('FORBIDDEN', 'Only administrators can set domain limits or owners', {
+      fields: fields.map((f) => ({ path: f, message: 'only administrators can set this', code: 'admin_only' })),
+    });
   }
 }
 
 async function assertDomainQuotaFits(limitBytes: bigint | null, quotaBytes: bigint | null | undefined): Promise<void> {
   if (limitBytes !== null && quotaBytes != null && quotaBytes > limitBytes) {
-    throw new AppError('LIMIT_STORAGE_EXCEEDED', 'The default quota exceeds the storage limit', { fields: [{ path: 'defaultQuotaBytes', message: 'exceeds the storage limit' }], details: { limitBytes: Number(limitBytes) } });
+    throw new AppError('LIMIT_STORAGE_EXCEEDED', 'The default quota exceeds the storage limit', {
+      fields: [{ path: 'defaultQuotaBytes', message: 'exceeds the storage limit' }],
+      details: { limitBytes: Number(limitBytes) },
+    });
   }
 }
 
@@ -124,20 +160,34 @@ export async function createDomain(deps: ServiceDeps, actor: Actor, input: Creat
       await lockTenant(tx, ownerId);
       await lockDomainName(tx, name);
       await pruneExpiredClaims(tx, now);
-      const taken = await tx.domain.findFirst({ where: { name, OR: [{ verifiedAt: { not: null } }, { ownerId }] }, select: { verifiedAt: true } });
+      const taken = await tx.domain.findFirst({
+        where: { name, OR: [{ verifiedAt: { not: null } }, { ownerId }] },
+        select: { verifiedAt: true },
+      });
       if (taken?.verifiedAt) {
-        throw new AppError('ALREADY_EXISTS', 'This domain is already hosted', { fields: [{ path: 'name', message: 'is already hosted', code: 'taken' }] });
+        throw new AppError('ALREADY_EXISTS', 'This domain is already hosted', {
+          fields: [{ path: 'name', message: 'is already hosted', code: 'taken' }],
+        });
       }
       if (taken) {
         throw new AppError('ALREADY_EXISTS', 'This owner already has a pending claim for this domain', {
           fields: [{ path: 'name', message: 'already claimed by this owner', code: 'claimed' }],
         });
       }
-      const owner = await tx.user.findUnique({ where: { id: ownerId }, select: { id: true, maxDomains: true, maxStorageBytes: true, disabled: true } });
-      if (!owner) throw new AppError('VALIDATION_FAILED', 'Unknown owner', { fields: [{ path: 'ownerId', message: 'no such owner', code: 'unknown_owner' }] });
+      const owner = await tx.user.findUnique({
+        where: { id: ownerId },
+        select: { id: true, maxDomains: true, maxStorageBytes: true, disabled: true },
+      });
+      if (!owner)
+        throw new AppError('VALIDATION_FAILED', 'Unknown owner', {
+          fields: [{ path: 'ownerId', message: 'no such owner', code: 'unknown_owner' }],
+        });
       if (owner.maxDomains !== null) {
         const count = await tx.domain.count({ where: { ownerId } });
-        if (count + 1 > owner.maxDomains) throw new AppError('LIMIT_DOMAINS_EXCEEDED', `The owner may have at most ${owner.maxDomains} domain(s)`, { details: { limit: owner.maxDomains, current: count } });
+        if (count + 1 > owner.maxDomains)
+          throw new AppError('LIMIT_DOMAINS_EXCEEDED', `The owner may have at most ${owner.maxDomains} domain(s)`, {
+            details: { limit: owner.maxDomains, current: count },
+          });
       }
       const defaultQuotaBytes = toBigInt(input.defaultQuotaBytes) ?? null;
       const maxStorageBytes = toBigInt(input.maxStorageBytes) ?? null;
@@ -162,7 +212,13 @@ export async function createDomain(deps: ServiceDeps, actor: Actor, input: Creat
         },
         select: domainSelect,
       });
-      await recordAudit(tx, actor, { action: 'domain.create', targetType: 'domain', targetId: created.id, ownerId, details: { ...changedFields(input), name, domainId: created.id } });
+      await recordAudit(tx, actor, {
+        action: 'domain.create',
+        targetType: 'domain',
+        targetId: created.id,
+        ownerId,
+        details: { ...changedFields(input), name, domainId: created.id },
+      });
       if (input.verified) {
         const details = { name, domainId: created.id, method: 'admin' };
         await recordAudit(tx, actor, { action: 'domain.verified', targetType: 'domain', targetId: created.id, ownerId, details });
@@ -172,7 +228,10 @@ export async function createDomain(deps: ServiceDeps, actor: Actor, input: Creat
     }, TENANT_TX);
     return toDomainDto(row);
   } catch (err) {
-    if (isUniqueViolation(err)) throw new AppError('ALREADY_EXISTS', 'This domain is already hosted', { fields: [{ path: 'name', message: 'is already hosted', code: 'taken' }] });
+    if (isUniqueViolation(err))
+      throw new AppError('ALREADY_EXISTS', 'This domain is already hosted', {
+        fields: [{ path: 'name', message: 'is already hosted', code: 'taken' }],
+      });
     throw err;
   }
 }
@@ -218,7 +277,13 @@ export async function getDomain(prisma: PrismaClient, actor: Actor, domainId: st
 
 export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: string, input: UpdateDomainBody): Promise<Domain> {
   const p = requireUser(actor, 'domains:write');
-  const current = await findVisibleDomain(deps.prisma, p, domainId, { id: true, name: true, ownerId: true, active: true, maxStorageBytes: true });
+  const current = await findVisibleDomain(deps.prisma, p, domainId, {
+    id: true,
+    name: true,
+    ownerId: true,
+    active: true,
+    maxStorageBytes: true,
+  });
   assertAdminFields(p, input, current.ownerId);
   const newOwnerId = input.ownerId !== undefined && input.ownerId !== current.ownerId ? input.ownerId : undefined;
   const row = await deps.prisma.$transaction(async (tx) => {
@@ -235,7 +300,8 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
     }
     const limit = input.maxStorageBytes !== undefined ? toBigInt(input.maxStorageBytes)! : current.maxStorageBytes;
     await assertDomainQuotaFits(limit ?? null, toBigInt(input.defaultQuotaBytes));
-    if (input.maxStorageBytes !== undefined) await assertLimitCoversMailboxes(tx, { scope: 'domain', limit: limit ?? null, mailboxes: { domainId }, path: 'maxStorageBytes' });
+    if (input.maxStorageBytes !== undefined)
+      await assertLimitCoversMailboxes(tx, { scope: 'domain', limit: limit ?? null, mailboxes: { domainId }, path: 'maxStorageBytes' });
     // written in SQL: Prisma cannot set a list column back to NULL (the operator default)
     if (input.quotaWarningThresholds !== undefined) {
       await tx.$executeRaw`UPDATE domains SET quota_warning_thresholds = ${input.quotaWarningThresholds}::int[] WHERE id = ${domainId}::uuid`;
@@ -254,10 +320,27 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
       },
       select: domainSelect,
     });
-    const action = input.active === false && current.active ? 'domain.disable' : input.active === true && !current.active ? 'domain.enable' : 'domain.update';
-    await recordAudit(tx, actor, { action, targetType: 'domain', targetId: domainId, ownerId: updated.ownerId, details: { ...changedFields(input), domainId } });
+    const action =
+      input.active === false && current.active
+        ? 'domain.disable'
+        : input.active === true && !current.active
+          ? 'domain.enable'
+          : 'domain.update';
+    await recordAudit(tx, actor, {
+      action,
+      targetType: 'domain',
+      targetId: domainId,
+      ownerId: updated.ownerId,
+      details: { ...changedFields(input), domainId },
+    });
     if (input.ownerId && input.ownerId !== current.ownerId) {
-      await recordAudit(tx, actor, { action: 'domain.transfer', targetType: 'domain', targetId: domainId, ownerId: current.ownerId, details: { domainId, fromOwnerId: current.ownerId, toOwnerId: input.ownerId } });
+      await recordAudit(tx, actor, {
+        action: 'domain.transfer',
+        targetType: 'domain',
+        targetId: domainId,
+        ownerId: current.ownerId,
+        details: { domainId, fromOwnerId: current.ownerId, toOwnerId: input.ownerId },
+      });
     }
     return updated;
   });
@@ -273,8 +356,14 @@ const MAX_NAMED_ALIAS_LINKS = 100;
  * (ALIASES_CROSS_OWNERS, naming each link), and the new owner's domain, mailbox and storage limits cover it.
  */
 async function assertTransferAllowed(tx: Prisma.TransactionClient, domainId: string, newOwnerId: string): Promise<void> {
-  const owner = await tx.user.findUnique({ where: { id: newOwnerId }, select: { maxDomains: true, maxMailboxes: true, maxStorageBytes: true } });
-  if (!owner) throw new AppError('VALIDATION_FAILED', 'Unknown owner', { fields: [{ path: 'ownerId', message: 'no such owner', code: 'unknown_owner' }] });
+  const owner = await tx.user.findUnique({
+    where: { id: newOwnerId },
+    select: { maxDomains: true, maxMailboxes: true, maxStorageBytes: true },
+  });
+  if (!owner)
+    throw new AppError('VALIDATION_FAILED', 'Unknown owner', {
+      fields: [{ path: 'ownerId', message: 'no such owner', code: 'unknown_owner' }],
+    });
   const crossingWhere: Prisma.AliasDestinationWhereInput = {
     OR: [
       { alias: { domainId }, mailbox: { domainId: { not: domainId } } },
@@ -283,52 +372,83 @@ async function assertTransferAllowed(tx: Prisma.TransactionClient, domainId: str
   };
   const crossing = await tx.aliasDestination.findMany({
     where: crossingWhere,
-    select: { alias: { select: { id: true, localPart: true, domain: { select: { name: true } } } }, mailbox: { select: { id: true, localPart: true, domain: { select: { name: true } } } } },
+    select: {
+      alias: { select: { id: true, localPart: true, domain: { select: { name: true } } } },
+      mailbox: { select: { id: true, localPart: true, domain: { select: { name: true } } } },
+    },
     orderBy: [{ aliasId: 'asc' }, { mailboxId: 'asc' }],
     take: MAX_NAMED_ALIAS_LINKS,
   });
   if (crossing.length) {
     const count = crossing.length < MAX_NAMED_ALIAS_LINKS ? crossing.length : await tx.aliasDestination.count({ where: crossingWhere });
-    throw new AppError('ALIASES_CROSS_OWNERS', `${count} alias link(s) join this domain to other domains of its owner; remove them before the transfer`, {
-      fields: [{ path: 'ownerId', message: 'aliases link the domain to other domains of its current owner', code: 'aliases_cross_owners' }],
-      details: {
-        count,
-        links: crossing.map((c) => ({
-          aliasId: c.alias.id,
-          alias: `${c.alias.localPart ?? ''}@${c.alias.domain.name}`,
-          mailboxId: c.mailbox.id,
-          destination: `${c.mailbox.localPart}@${c.mailbox.domain.name}`,
-        })),
+    throw new AppError(
+      'ALIASES_CROSS_OWNERS',
+      `${count} alias link(s) join this domain to other domains of its owner; remove them before the transfer`,
+      {
+        fields: [
+          { path: 'ownerId', message: 'aliases link the domain to other domains of its current owner', code: 'aliases_cross_owners' },
+        ],
+        details: {
+          count,
+          links: crossing.map((c) => ({
+            aliasId: c.alias.id,
+            alias: `${c.alias.localPart ?? ''}@${c.alias.domain.name}`,
+            mailboxId: c.mailbox.id,
+            destination: `${c.mailbox.localPart}@${c.mailbox.domain.name}`,
+          })),
+        },
       },
-    });
+    );
   }
   if (owner.maxDomains !== null) {
     const count = await tx.domain.count({ where: { ownerId: newOwnerId } });
-    if (count + 1 > owner.maxDomains) throw new AppError('LIMIT_DOMAINS_EXCEEDED', `The new owner may have at most ${owner.maxDomains} domain(s)`, { details: { limit: owner.maxDomains, current: count } });
+    if (count + 1 > owner.maxDomains)
+      throw new AppError('LIMIT_DOMAINS_EXCEEDED', `The new owner may have at most ${owner.maxDomains} domain(s)`, {
+        details: { limit: owner.maxDomains, current: count },
+      });
   }
   if (owner.maxMailboxes !== null) {
     const current = await tx.mailbox.count({ where: { domain: { ownerId: newOwnerId } } });
     const moving = await tx.mailbox.count({ where: { domainId } });
     if (current + moving > owner.maxMailboxes) {
-      throw new AppError('LIMIT_MAILBOXES_EXCEEDED', `The new owner may have at most ${owner.maxMailboxes} mailbox(es)`, { details: { scope: 'owner', limit: owner.maxMailboxes, current, moving } });
+      throw new AppError('LIMIT_MAILBOXES_EXCEEDED', `The new owner may have at most ${owner.maxMailboxes} mailbox(es)`, {
+        details: { scope: 'owner', limit: owner.maxMailboxes, current, moving },
+      });
     }
   }
-  await assertLimitCoversMailboxes(tx, { scope: 'owner', limit: owner.maxStorageBytes, mailboxes: { OR: [{ domain: { ownerId: newOwnerId } }, { domainId }] }, path: 'ownerId' });
+  await assertLimitCoversMailboxes(tx, {
+    scope: 'owner',
+    limit: owner.maxStorageBytes,
+    mailboxes: { OR: [{ domain: { ownerId: newOwnerId } }, { domainId }] },
+    path: 'ownerId',
+  });
 }
 
-export async function deleteDomain(deps: ServiceDeps, actor: Actor, domainId: string, opts: { force?: boolean | undefined }): Promise<void> {
+export async function deleteDomain(
+  deps: ServiceDeps,
+  actor: Actor,
+  domainId: string,
+  opts: { force?: boolean | undefined },
+): Promise<void> {
   const p = requireUser(actor, 'domains:write');
   const current = await findVisibleDomain(deps.prisma, p, domainId, { id: true, name: true, ownerId: true });
   await deps.prisma.$transaction(async (tx) => {
     const mailboxes = await tx.mailbox.count({ where: { domainId } });
     if (mailboxes > 0 && !opts.force) {
-      throw new AppError('DOMAIN_NOT_EMPTY', `The domain still has ${mailboxes} mailbox(es); delete them first or pass force=true`, { details: { mailboxes } });
+      throw new AppError('DOMAIN_NOT_EMPTY', `The domain still has ${mailboxes} mailbox(es); delete them first or pass force=true`, {
+        details: { mailboxes },
+      });
     }
     await tx.domain.delete({ where: { id: domainId } });
-    await recordAudit(tx, actor, { action: 'domain.delete', targetType: 'domain', targetId: domainId, ownerId: current.ownerId, details: { name: current.name, domainId, mailboxesDeleted: mailboxes } });
+    await recordAudit(tx, actor, {
+      action: 'domain.delete',
+      targetType: 'domain',
+      targetId: domainId,
+      ownerId: current.ownerId,
+      details: { name: current.name, domainId, mailboxesDeleted: mailboxes },
+    });
   });
 }
-
 
 const SYSTEM_CLAIMS: Actor = { principal: { kind: 'system', label: 'domain-claims' } };
 
@@ -346,7 +466,13 @@ export async function removeCompetingClaims(tx: Prisma.TransactionClient, actor:
       targetType: 'domain',
       targetId: l.id,
       ownerId: l.ownerId,
-      details: { name, domainId: l.id, reason: 'verified_by_another_owner', winnerDomainId: winnerId, mailboxesDeleted: l._count.mailboxes },
+      details: {
+        name,
+        domainId: l.id,
+        reason: 'verified_by_another_owner',
+        winnerDomainId: winnerId,
+        mailboxesDeleted: l._count.mailboxes,
+      },
     });
   }
   return losers.length;
@@ -361,7 +487,13 @@ export async function pruneExpiredClaims(db: Prisma.TransactionClient, now = new
     DELETE FROM domains WHERE verified_at IS NULL AND claim_expires_at <= ${now} RETURNING id::text, name, owner_id::text`;
   for (const e of expired) {
     const details = { name: e.name, domainId: e.id };
-    await recordAudit(db, SYSTEM_CLAIMS, { action: 'domain.claim_expired', targetType: 'domain', targetId: e.id, ownerId: e.owner_id, details });
+    await recordAudit(db, SYSTEM_CLAIMS, {
+      action: 'domain.claim_expired',
+      targetType: 'domain',
+      targetId: e.id,
+      ownerId: e.owner_id,
+      details,
+    });
   }
   return expired.length;
 }

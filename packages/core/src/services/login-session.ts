@@ -55,7 +55,17 @@ export async function createLoginSession(
   principal.sessionId = session.id;
   if (principal.kind === 'user') {
     const details = input.method && input.method !== 'password' ? { method: input.method } : {};
-    await recordAudit(deps.prisma, { principal, ip: input.ip }, { action: 'auth.login', targetType: 'user', targetId: principal.userId, ownerId: principal.role === 'OWNER' ? principal.userId : null, details });
+    await recordAudit(
+      deps.prisma,
+      { principal, ip: input.ip },
+      {
+        action: 'auth.login',
+        targetType: 'user',
+        targetId: principal.userId,
+        ownerId: principal.role === 'OWNER' ? principal.userId : null,
+        details,
+      },
+    );
   }
   return { token, csrfToken, expiresAt, principal };
 }

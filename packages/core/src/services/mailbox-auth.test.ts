@@ -12,7 +12,9 @@ let mailboxId = '';
 beforeAll(async () => {
   const owner = await prisma.user.create({ data: { email: `${uniqueName()}@owner.example`, passwordHash: 'x', role: 'OWNER' } });
   const domain = await prisma.domain.create({ data: { name: domainName, ownerId: owner.id, verifiedAt: new Date() } });
-  const mb = await prisma.mailbox.create({ data: { domainId: domain.id, localPart: 'alice', passwordHash: await hasher.hash('alice-password-1') } });
+  const mb = await prisma.mailbox.create({
+    data: { domainId: domain.id, localPart: 'alice', passwordHash: await hasher.hash('alice-password-1') },
+  });
   mailboxId = mb.id;
 });
 afterAll(() => prisma.$disconnect());
@@ -49,7 +51,13 @@ describe('authenticateMailbox', () => {
 
   it('refuses odd spellings of an existing address without any argon2 work', async () => {
     const counted = createPasswordHasher({ memoryKib: 1024, timeCost: 1, parallelism: 1 });
-    for (const login of [`alice @${domainName}`, ` alice@${domainName}`, `alice@\u00AD${domainName}`, `alice@${domainName.replace('.', '\u200B.')}`, `alice@ｄ${domainName.slice(1)}`]) {
+    for (const login of [
+      `alice @${domainName}`,
+      ` alice@${domainName}`,
+      `alice@\u00AD${domainName}`,
+      `alice@${domainName.replace('.', '\u200B.')}`,
+      `alice@ｄ${domainName.slice(1)}`,
+    ]) {
       expect(await authenticateMailbox(prisma, counted, login, 'alice-password-1')).toEqual({ status: 'invalid' });
     }
     expect(counted.stats().verifications).toBe(0);
@@ -63,7 +71,9 @@ describe('sampleStoredHashParams', () => {
     const domain = await prisma.domain.create({ data: { verifiedAt: new Date(), name: `${uniqueName('d')}.example`, ownerId: owner.id } });
     const oldHasher = createPasswordHasher(old);
     for (const localPart of ['a', 'b', 'c', 'd']) {
-      await prisma.mailbox.create({ data: { domainId: domain.id, localPart, passwordHash: await oldHasher.hash(`${localPart}-password`) } });
+      await prisma.mailbox.create({
+        data: { domainId: domain.id, localPart, passwordHash: await oldHasher.hash(`${localPart}-password`) },
+      });
     }
     const current = createPasswordHasher({ memoryKib: 4096, timeCost: 3, parallelism: 1 });
     await sampleStoredHashParams(prisma, current);

@@ -74,7 +74,14 @@ export async function authenticateMailbox(
       lastLoginAt: true,
       pop3AppPasswordsRequired: true,
       domain: {
-        select: { name: true, active: true, loginDelaySeconds: true, retentionDays: true, pop3AppPasswordsRequired: true, owner: { select: { disabled: true } } },
+        select: {
+          name: true,
+          active: true,
+          loginDelaySeconds: true,
+          retentionDays: true,
+          pop3AppPasswordsRequired: true,
+          owner: { select: { disabled: true } },
+        },
       },
       appPasswords: { where: { selector: app?.selector ?? '' }, select: { id: true, passwordHash: true }, take: app ? 1 : 0 },
     },
@@ -83,14 +90,19 @@ export async function authenticateMailbox(
     await hasher.verifyDummy(password);
     return { status: 'invalid' };
   }
-  const mainAllowed = !pop3 || !appPasswordsRequired(row.pop3AppPasswordsRequired, row.domain.pop3AppPasswordsRequired, opts.requireAppPasswordsDefault ?? false);
+  const mainAllowed =
+    !pop3 ||
+    !appPasswordsRequired(row.pop3AppPasswordsRequired, row.domain.pop3AppPasswordsRequired, opts.requireAppPasswordsDefault ?? false);
   const appRow = app ? row.appPasswords[0] : undefined;
   let appPasswordId: string | null = null;
   if (appRow) {
     const v = await hasher.verify(appRow.passwordHash, app!.canonical);
     if (v.ok) {
       appPasswordId = appRow.id;
-      if (v.needsRehash) await rehash(hasher, app!.canonical, (h) => prisma.mailboxAppPassword.updateMany({ where: { id: appRow.id, passwordHash: appRow.passwordHash }, data: { passwordHash: h } }));
+      if (v.needsRehash)
+        await rehash(hasher, app!.canonical, (h) =>
+          prisma.mailboxAppPassword.updateMany({ where: { id: appRow.id, passwordHash: appRow.passwordHash }, data: { passwordHash: h } }),
+        );
     } else if (!mainAllowed) return { status: 'invalid' };
   }
   if (!appPasswordId) {
@@ -98,7 +110,10 @@ export async function authenticateMailbox(
     if (!ok) return { status: 'invalid' };
     if (!row.enabled || !row.domain.active || row.domain.owner.disabled) return { status: 'disabled' };
     if (!mainAllowed) return { status: 'app-password-required' };
-    if (needsRehash) await rehash(hasher, password, (h) => prisma.mailbox.updateMany({ where: { id: row.id, passwordHash: row.passwordHash }, data: { passwordHash: h } }));
+    if (needsRehash)
+      await rehash(hasher, password, (h) =>
+        prisma.mailbox.updateMany({ where: { id: row.id, passwordHash: row.passwordHash }, data: { passwordHash: h } }),
+      );
   }
   if (!row.enabled || !row.domain.active || row.domain.owner.disabled) return { status: 'disabled' };
   return {

@@ -1,7 +1,13 @@
 import { Prisma, type PrismaClient } from '@mailroom/db';
 import { csvLine } from '../csv.ts';
 import { AppError } from '../errors.ts';
-import { type BulkMailboxBody, type BulkMailboxResult, type GeneratedPassword, MAX_BULK_SELECTION, type MailboxSelection } from '../schemas/mailbox-bulk.ts';
+import {
+  type BulkMailboxBody,
+  type BulkMailboxResult,
+  type GeneratedPassword,
+  MAX_BULK_SELECTION,
+  type MailboxSelection,
+} from '../schemas/mailbox-bulk.ts';
 import { recordAudit, recordAuditMany, type AuditEntry } from './audit.ts';
 import { findVisibleDomain } from './domains.ts';
 import { escapeLike } from './mailboxes.ts';
@@ -40,12 +46,24 @@ async function resolveSelection(db: Db, domainId: string, selection: MailboxSele
   const state = enabled !== undefined ? Prisma.sql`AND enabled = ${enabled}` : Prisma.empty;
   const matched = await db.$queryRaw<{ id: string }[]>`
     SELECT id FROM mailboxes WHERE domain_id = ${domainId}::uuid ${search} ${state} ORDER BY local_part LIMIT ${MAX_BULK_SELECTION + 1}`;
-  if (matched.length > MAX_BULK_SELECTION) throw new AppError('TOO_MANY_ROWS', `The filter matches more than ${MAX_BULK_SELECTION} mailboxes; narrow it`, { details: { max: MAX_BULK_SELECTION } });
-  return db.mailbox.findMany({ where: { domainId, id: { in: matched.map((r) => r.id) } }, select: selectedSelect, orderBy: { localPart: 'asc' } });
+  if (matched.length > MAX_BULK_SELECTION)
+    throw new AppError('TOO_MANY_ROWS', `The filter matches more than ${MAX_BULK_SELECTION} mailboxes; narrow it`, {
+      details: { max: MAX_BULK_SELECTION },
+    });
+  return db.mailbox.findMany({
+    where: { domainId, id: { in: matched.map((r) => r.id) } },
+    select: selectedSelect,
+    orderBy: { localPart: 'asc' },
+  });
 }
 
 /** The new quotas of `ids` under the domain's and the owner's storage limits (the rule of storage-limits.ts, for many at once). */
-async function assertBulkQuotaFits(tx: Prisma.TransactionClient, d: { id: string; ownerId: string; maxStorageBytes: bigint | null; owner: { maxStorageBytes: bigint | null } }, ids: string[], quota: bigint | null) {
+async function assertBulkQuotaFits(
+  tx: Prisma.TransactionClient,
+  d: { id: string; ownerId: string; maxStorageBytes: bigint | null; owner: { maxStorageBytes: bigint | null } },
+  ids: string[],
+  quota: bigint | null,
+) {
   const limits: ['domain' | 'owner', bigint | null, Prisma.MailboxWhereInput][] = [
     ['domain', d.maxStorageBytes, { domainId: d.id }],
     ['owner', d.owner.maxStorageBytes, { domain: { ownerId: d.ownerId } }],
@@ -63,7 +81,12 @@ async function assertBulkQuotaFits(tx: Prisma.TransactionClient, d: { id: string
     const wanted = quota * BigInt(ids.length);
     if (allocated + wanted > limit) {
       throw new AppError('LIMIT_STORAGE_EXCEEDED', `The mailbox quotas would exceed the ${scope}'s storage limit`, {
-        fields: [{ path: 'quotaBytes', message: `${ids.length} × ${Number(quota)} bytes do not fit: ${Number(limit - allocated < 0n ? 0n : limit - allocated)} bytes are left` }],
+        fields: [
+          {
+            path: 'quotaBytes',
+            message: `${ids.length} × ${Number(quota)} bytes do not fit: ${Number(limit - allocated < 0n ? 0n : limit - allocated)} bytes are left`,
+          },
+        ],
         details: { scope, limitBytes: Number(limit), allocatedBytes: Number(allocated), requestedBytes: Number(wanted) },
       });
     }
@@ -75,7 +98,12 @@ async function assertBulkQuotaFits(tx: Prisma.TransactionClient, d: { id: string
  * (under the storage limits, all or nothing), resetPassword (generated passwords, returned once), delete. Each mailbox
  * is audited as its single action would be, and the whole as one mailbox.bulk event.
  */
-export async function bulkMailboxAction(deps: ServiceDeps, actor: Actor, domainId: string, input: BulkMailboxBody): Promise<BulkMailboxResult> {
+export async function bulkMailboxAction(
+  deps: ServiceDeps,
+  actor: Actor,
+  domainId: string,
+  input: BulkMailboxBody,
+): Promise<BulkMailboxResult> {
   const p = requireUser(actor, 'mailboxes:write');
   const domain = await findVisibleDomain(deps.prisma, p, domainId, { id: true, name: true, ownerId: true });
   const address = (m: { localPart: string }) => `${m.localPart}@${domain.name}`;
@@ -96,7 +124,13 @@ export async function bulkMailboxAction(deps: ServiceDeps, actor: Actor, domainI
     // one audit row (and webhook event) per mailbox, as single changes write them; inserted together at the end
     const audits: AuditEntry[] = [];
     const audit = (m: Selected, action: string, details: Record<string, unknown> = {}) =>
-      audits.push({ action, targetType: 'mailbox', targetId: m.id, ownerId: domain.ownerId, details: { ...details, address: address(m), domainId, bulk: true } });
+      audits.push({
+        action,
+        targetType: 'mailbox',
+        targetId: m.id,
+        ownerId: domain.ownerId,
+        details: { ...details, address: address(m), domainId, bulk: true },
+      });
     switch (input.action) {
       case 'enable':
       case 'disable': {
@@ -110,7 +144,10 @@ export async function bulkMailboxAction(deps: ServiceDeps, actor: Actor, domainI
         break;
       }
       case 'setQuota': {
-        const d = await tx.domain.findUniqueOrThrow({ where: { id: domainId }, select: { id: true, ownerId: true, maxStorageBytes: true, owner: { select: { maxStorageBytes: true } } } });
+        const d = await tx.domain.findUniqueOrThrow({
+          where: { id: domainId },
+          select: { id: true, ownerId: true, maxStorageBytes: true, owner: { select: { maxStorageBytes: true } } },
+        });
         const quota = input.quotaBytes === null || input.quotaBytes === undefined ? null : BigInt(input.quotaBytes);
         await assertBulkQuotaFits(tx, d, ids, quota);
         const targets = selected.filter((m) => m.quotaBytes !== quota);
@@ -122,7 +159,12 @@ export async function bulkMailboxAction(deps: ServiceDeps, actor: Actor, domainI
       case 'resetPassword': {
         for (const m of selected) {
           // A mailbox that joined the filter after hashing gets its password now (rare; one hash in the transaction).
-          const h = hashes.get(m.id) ?? (await (async () => { const password = generatePassword(); return { password, hash: await deps.hasher.hash(password) }; })());
+          const h =
+            hashes.get(m.id) ??
+            (await (async () => {
+              const password = generatePassword();
+              return { password, hash: await deps.hasher.hash(password) };
+            })());
           await tx.mailbox.update({ where: { id: m.id }, data: { passwordHash: h.hash } });
           audit(m, 'mailbox.password.set');
           generated.push({ mailboxId: m.id, address: address(m), password: h.password });
@@ -152,21 +194,41 @@ export async function bulkMailboxAction(deps: ServiceDeps, actor: Actor, domainI
       targetType: 'domain',
       targetId: domainId,
       ownerId: domain.ownerId,
-      details: { domainId, domain: domain.name, action: input.action, matched: selected.length, changed, ...(input.action === 'setQuota' ? { quotaBytes: input.quotaBytes } : {}) },
+      details: {
+        domainId,
+        domain: domain.name,
+        action: input.action,
+        matched: selected.length,
+        changed,
+        ...(input.action === 'setQuota' ? { quotaBytes: input.quotaBytes } : {}),
+      },
     });
     return { action: input.action, matched: selected.length, changed, generatedPasswords: generated };
   }, BULK_TX);
 }
 
 /** The columns of a mailbox export, named as the import reads them back. */
-export const MAILBOX_EXPORT_COLUMNS = ['address', 'displayName', 'quota', 'usedBytes', 'messageCount', 'enabled', 'lastLoginAt', 'createdAt'] as const;
+export const MAILBOX_EXPORT_COLUMNS = [
+  'address',
+  'displayName',
+  'quota',
+  'usedBytes',
+  'messageCount',
+  'enabled',
+  'lastLoginAt',
+  'createdAt',
+] as const;
 const EXPORT_PAGE = 1000;
 
 /**
  * A domain's mailboxes as CSV (no secrets), streamed page by page in address order, with formula-looking cells
  * neutralised (csvCell). Visibility is checked before the first line, so a refusal is an ordinary error response.
  */
-export async function exportMailboxesCsv(prisma: PrismaClient, actor: Actor, domainId: string): Promise<{ domain: string; lines: AsyncGenerator<string> }> {
+export async function exportMailboxesCsv(
+  prisma: PrismaClient,
+  actor: Actor,
+  domainId: string,
+): Promise<{ domain: string; lines: AsyncGenerator<string> }> {
   const p = requireUser(actor, 'mailboxes:read');
   const domain = await findVisibleDomain(prisma, p, domainId, { id: true, name: true });
   async function* lines(): AsyncGenerator<string> {
@@ -175,7 +237,16 @@ export async function exportMailboxesCsv(prisma: PrismaClient, actor: Actor, dom
     for (;;) {
       const page = await prisma.mailbox.findMany({
         where: { domainId, ...(after !== undefined ? { localPart: { gt: after } } : {}) },
-        select: { localPart: true, displayName: true, quotaBytes: true, usedBytes: true, messageCount: true, enabled: true, lastLoginAt: true, createdAt: true },
+        select: {
+          localPart: true,
+          displayName: true,
+          quotaBytes: true,
+          usedBytes: true,
+          messageCount: true,
+          enabled: true,
+          lastLoginAt: true,
+          createdAt: true,
+        },
         orderBy: { localPart: 'asc' },
         take: EXPORT_PAGE,
       });

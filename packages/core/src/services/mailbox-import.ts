@@ -28,7 +28,17 @@ export const MAILBOX_CSV_COLUMNS = {
 } as const;
 type Column = keyof typeof MAILBOX_CSV_COLUMNS;
 /** Export-only columns (state, not settings): read and ignored. */
-const IGNORED_COLUMNS = new Set(['usedbytes', 'used', 'messagecount', 'messages', 'lastloginat', 'lastlogin', 'createdat', 'created', 'id']);
+const IGNORED_COLUMNS = new Set([
+  'usedbytes',
+  'used',
+  'messagecount',
+  'messages',
+  'lastloginat',
+  'lastlogin',
+  'createdat',
+  'created',
+  'id',
+]);
 
 /** Issues reported in a response, at most; `errorCount` counts them all. */
 export const MAX_REPORTED_ISSUES = 1000;
@@ -39,10 +49,20 @@ const IMPORT_TX = { maxWait: 10_000, timeout: 300_000 } as const;
 
 /** Binary units throughout, as the panel's quota fields (parseByteInput) and Dovecot read them: 1 GB = 1 GiB = 2³⁰ bytes. */
 const SIZE_UNITS: Record<string, number> = {
-  '': 1, b: 1,
-  k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40,
-  kb: 2 ** 10, mb: 2 ** 20, gb: 2 ** 30, tb: 2 ** 40,
-  kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40,
+  '': 1,
+  b: 1,
+  k: 2 ** 10,
+  m: 2 ** 20,
+  g: 2 ** 30,
+  t: 2 ** 40,
+  kb: 2 ** 10,
+  mb: 2 ** 20,
+  gb: 2 ** 30,
+  tb: 2 ** 40,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
 };
 
 /**
@@ -85,8 +105,12 @@ export interface ImportCandidate {
 }
 
 function headerColumn(cell: string): Column | 'ignored' | undefined {
-  const key = cell.trim().toLowerCase().replace(/[\s_-]+/g, '');
-  for (const [column, aliases] of Object.entries(MAILBOX_CSV_COLUMNS) as [Column, readonly string[]][]) if (aliases.includes(key)) return column;
+  const key = cell
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]+/g, '');
+  for (const [column, aliases] of Object.entries(MAILBOX_CSV_COLUMNS) as [Column, readonly string[]][])
+    if (aliases.includes(key)) return column;
   return IGNORED_COLUMNS.has(key) ? 'ignored' : undefined;
 }
 
@@ -99,7 +123,13 @@ function headerError(message: string, code: string): AppError {
  * stopping with TOO_MANY_ROWS past `maxRows` rather than reading everything first.
  */
 export async function* readMailboxCsv(source: string | Buffer | AsyncIterable<string | Buffer>, maxRows: number): AsyncGenerator<CsvRow> {
-  const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n', '\r'], max_record_size: MAX_RECORD_BYTES });
+  const parser = parse({
+    bom: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    record_delimiter: ['\r\n', '\n', '\r'],
+    max_record_size: MAX_RECORD_BYTES,
+  });
   const feed = async () => {
     try {
       if (typeof source === 'string' || Buffer.isBuffer(source)) parser.write(source);
@@ -119,14 +149,19 @@ export async function* readMailboxCsv(source: string | Buffer | AsyncIterable<st
         const seen = new Set<Column>();
         columns = record.map((cell) => {
           const c = headerColumn(cell);
-          if (!c) throw headerError(`Unknown column "${cell.slice(0, 60)}" in the header row (columns: ${Object.keys(MAILBOX_CSV_COLUMNS).join(', ')})`, 'unknown_column');
+          if (!c)
+            throw headerError(
+              `Unknown column "${cell.slice(0, 60)}" in the header row (columns: ${Object.keys(MAILBOX_CSV_COLUMNS).join(', ')})`,
+              'unknown_column',
+            );
           if (c !== 'ignored') {
             if (seen.has(c)) throw headerError(`Column ${c} appears twice in the header row`, 'duplicate_column');
             seen.add(c);
           }
           return c;
         });
-        if (!seen.has('address')) throw headerError('The header row needs an address column (address, email or local part)', 'missing_address_column');
+        if (!seen.has('address'))
+          throw headerError('The header row needs an address column (address, email or local part)', 'missing_address_column');
         continue;
       }
       if (row - 1 > maxRows) {
@@ -141,10 +176,14 @@ export async function* readMailboxCsv(source: string | Buffer | AsyncIterable<st
   } catch (err) {
     if (err instanceof CsvError) {
       const e = err as CsvError & { lines?: number };
-      throw new AppError('VALIDATION_FAILED', `The CSV cannot be read near line ${e.lines ?? '?'}: ${err.message.replace(/^Invalid [^:]*: /, '').slice(0, 200)}`, {
-        fields: [{ path: 'body', message: err.message.slice(0, 200), code: err.code.toLowerCase() }],
-        details: { line: e.lines ?? null },
-      });
+      throw new AppError(
+        'VALIDATION_FAILED',
+        `The CSV cannot be read near line ${e.lines ?? '?'}: ${err.message.replace(/^Invalid [^:]*: /, '').slice(0, 200)}`,
+        {
+          fields: [{ path: 'body', message: err.message.slice(0, 200), code: err.code.toLowerCase() }],
+          details: { line: e.lines ?? null },
+        },
+      );
     }
     throw err;
   } finally {
@@ -155,11 +194,17 @@ export async function* readMailboxCsv(source: string | Buffer | AsyncIterable<st
 }
 
 /** The checks of one row that need nothing but the row and the domain name; `issues` collects what is wrong. */
-export function checkImportRow(r: CsvRow, domainName: string, policy: ServiceDeps['passwordPolicy'], issues: MailboxImportIssue[]): ImportCandidate | undefined {
+export function checkImportRow(
+  r: CsvRow,
+  domainName: string,
+  policy: ServiceDeps['passwordPolicy'],
+  issues: MailboxImportIssue[],
+): ImportCandidate | undefined {
   const before = issues.length;
   const add = (field: string, code: string, message: string) => issues.push({ row: r.row, field, code, message });
   if (r.columnMismatch) add('', 'column_count', 'has another number of cells than the header row');
-  for (const [field, cell] of Object.entries(r.cells)) if (cell.includes('\u0000')) add(field, 'nul_character', 'must not contain NUL characters');
+  for (const [field, cell] of Object.entries(r.cells))
+    if (cell.includes('\u0000')) add(field, 'nul_character', 'must not contain NUL characters');
   const rawAddress = (r.cells.address ?? '').trim();
   let localPart: string | undefined;
   if (!rawAddress) add('address', 'required', 'is empty');
@@ -176,13 +221,15 @@ export function checkImportRow(r: CsvRow, domainName: string, policy: ServiceDep
   const rawPassword = r.cells.password ?? '';
   const password = rawPassword === '' ? undefined : rawPassword;
   if (password !== undefined) {
-    for (const i of checkPasswordPolicy(password, policy, { account: address, path: 'password' })) add('password', i.code ?? 'weak', i.message);
+    for (const i of checkPasswordPolicy(password, policy, { account: address, path: 'password' }))
+      add('password', i.code ?? 'weak', i.message);
   }
   const name = displayNameSchema.safeParse(r.cells.displayName ?? '');
   if (!name.success) add('displayName', 'invalid_display_name', 'must be at most 200 characters');
   const rawQuota = (r.cells.quota ?? '').trim();
   const quotaBytes = rawQuota === '' ? undefined : parseByteSize(rawQuota);
-  if (quotaBytes === undefined && rawQuota !== '') add('quota', 'invalid_size', 'must be bytes or a size like 2 GB, 500MiB, 2G, or unlimited');
+  if (quotaBytes === undefined && rawQuota !== '')
+    add('quota', 'invalid_size', 'must be bytes or a size like 2 GB, 500MiB, 2G, or unlimited');
   const rawEnabled = (r.cells.enabled ?? '').trim().toLowerCase();
   const enabled = rawEnabled === '' || TRUE_WORDS.has(rawEnabled) ? true : FALSE_WORDS.has(rawEnabled) ? false : undefined;
   if (enabled === undefined) add('enabled', 'invalid_boolean', 'must be true/false, yes/no or 1/0');
@@ -205,7 +252,12 @@ interface ImportDomain {
  * mailbox count and storage limits (rows are admitted in file order; the first row past a limit and every later one are
  * refused). Returns the admitted candidates; refused ones go to `issues`.
  */
-export async function checkImportAgainstDatabase(db: Db, d: ImportDomain, candidates: ImportCandidate[], issues: MailboxImportIssue[]): Promise<ImportCandidate[]> {
+export async function checkImportAgainstDatabase(
+  db: Db,
+  d: ImportDomain,
+  candidates: ImportCandidate[],
+  issues: MailboxImportIssue[],
+): Promise<ImportCandidate[]> {
   const localParts = candidates.map((c) => c.localPart);
   const [mailboxes, aliases] = await Promise.all([
     db.mailbox.findMany({ where: { domainId: d.id, localPart: { in: localParts } }, select: { localPart: true } }),
@@ -216,8 +268,14 @@ export async function checkImportAgainstDatabase(db: Db, d: ImportDomain, candid
   const [ownerCount, domainCount, ownerAllocated, domainAllocated] = await Promise.all([
     d.owner.maxMailboxes === null ? 0 : db.mailbox.count({ where: { domain: { ownerId: d.ownerId } } }),
     d.maxMailboxes === null ? 0 : db.mailbox.count({ where: { domainId: d.id } }),
-    d.owner.maxStorageBytes === null ? 0n : db.mailbox.aggregate({ where: { domain: { ownerId: d.ownerId } }, _sum: { quotaBytes: true } }).then((a) => a._sum.quotaBytes ?? 0n),
-    d.maxStorageBytes === null ? 0n : db.mailbox.aggregate({ where: { domainId: d.id }, _sum: { quotaBytes: true } }).then((a) => a._sum.quotaBytes ?? 0n),
+    d.owner.maxStorageBytes === null
+      ? 0n
+      : db.mailbox
+          .aggregate({ where: { domain: { ownerId: d.ownerId } }, _sum: { quotaBytes: true } })
+          .then((a) => a._sum.quotaBytes ?? 0n),
+    d.maxStorageBytes === null
+      ? 0n
+      : db.mailbox.aggregate({ where: { domainId: d.id }, _sum: { quotaBytes: true } }).then((a) => a._sum.quotaBytes ?? 0n),
   ]);
   let added = 0;
   let addedBytes = 0n;
@@ -232,12 +290,16 @@ export async function checkImportAgainstDatabase(db: Db, d: ImportDomain, candid
       add('address', 'limit_mailboxes', `the domain may have at most ${d.maxMailboxes} mailbox(es) (${domainCount} exist)`);
     } else {
       const quota = c.quotaBytes === undefined ? d.defaultQuotaBytes : c.quotaBytes === null ? null : BigInt(c.quotaBytes);
-      const limits: [string, bigint | null, bigint][] = [['domain', d.maxStorageBytes, domainAllocated], ['owner', d.owner.maxStorageBytes, ownerAllocated]];
+      const limits: [string, bigint | null, bigint][] = [
+        ['domain', d.maxStorageBytes, domainAllocated],
+        ['owner', d.owner.maxStorageBytes, ownerAllocated],
+      ];
       const refused = limits.find(([, limit, allocated]) => limit !== null && (quota === null || allocated + addedBytes + quota > limit));
       if (refused) {
         const [scope, limit, allocated] = refused;
         if (quota === null) add('quota', 'quota_required', `is required under the ${scope}'s storage limit (no domain default either)`);
-        else add('quota', 'limit_storage', `exceeds the ${scope}'s storage limit: ${Number(limit! - allocated - addedBytes)} bytes are left`);
+        else
+          add('quota', 'limit_storage', `exceeds the ${scope}'s storage limit: ${Number(limit! - allocated - addedBytes)} bytes are left`);
         continue;
       }
       added++;
@@ -309,9 +371,13 @@ export async function importMailboxes(
   };
   const refuseInvalid = () => {
     const r = report(0, [], false);
-    return new AppError('IMPORT_INVALID', `${r.invalid} of ${rows} row(s) are invalid; nothing was imported (dry run to see them, or skipInvalid)`, {
-      details: { rows, invalid: r.invalid, errorCount: r.errorCount, errors: r.errors },
-    });
+    return new AppError(
+      'IMPORT_INVALID',
+      `${r.invalid} of ${rows} row(s) are invalid; nothing was imported (dry run to see them, or skipInvalid)`,
+      {
+        details: { rows, invalid: r.invalid, errorCount: r.errorCount, errors: r.errors },
+      },
+    );
   };
   if (opts.dryRun) return report(0, [], true);
   if (issues.length && !opts.skipInvalid) throw refuseInvalid();
@@ -356,7 +422,15 @@ export async function importMailboxes(
         targetType: 'mailbox',
         targetId: id,
         ownerId: d.ownerId,
-        details: { localPart: c.localPart, address: c.address, domainId: d.id, quotaBytes, displayName: c.displayName, enabled: c.enabled, import: true },
+        details: {
+          localPart: c.localPart,
+          address: c.address,
+          domainId: d.id,
+          quotaBytes,
+          displayName: c.displayName,
+          enabled: c.enabled,
+          import: true,
+        },
       })),
     );
     const generated = rowsToCreate.filter((m) => m.candidate.password === undefined).length;

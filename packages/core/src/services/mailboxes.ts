@@ -53,7 +53,10 @@ export function toMailboxDto(r: MailboxRow, domain: string): Mailbox {
 
 export function normalizeLocalPartInput(input: string, path = 'localPart'): string {
   const v = normalizeLocalPart(input);
-  if (!v) throw new AppError('VALIDATION_FAILED', 'Invalid local part', { fields: [{ path, message: 'must be a valid local part (RFC 5321 dot-atom, at most 64 octets)', code: 'invalid_local_part' }] });
+  if (!v)
+    throw new AppError('VALIDATION_FAILED', 'Invalid local part', {
+      fields: [{ path, message: 'must be a valid local part (RFC 5321 dot-atom, at most 64 octets)', code: 'invalid_local_part' }],
+    });
   return v;
 }
 
@@ -81,30 +84,58 @@ export async function createMailbox(deps: ServiceDeps, actor: Actor, domainId: s
       if (!d) throw notFound('Domain');
       if (d.owner.maxMailboxes !== null) {
         const count = await tx.mailbox.count({ where: { domain: { ownerId: d.ownerId } } });
-        if (count + 1 > d.owner.maxMailboxes) throw new AppError('LIMIT_MAILBOXES_EXCEEDED', `The owner may have at most ${d.owner.maxMailboxes} mailbox(es)`, { details: { scope: 'owner', limit: d.owner.maxMailboxes, current: count } });
+        if (count + 1 > d.owner.maxMailboxes)
+          throw new AppError('LIMIT_MAILBOXES_EXCEEDED', `The owner may have at most ${d.owner.maxMailboxes} mailbox(es)`, {
+            details: { scope: 'owner', limit: d.owner.maxMailboxes, current: count },
+          });
       }
       if (d.maxMailboxes !== null) {
         const count = await tx.mailbox.count({ where: { domainId } });
-        if (count + 1 > d.maxMailboxes) throw new AppError('LIMIT_MAILBOXES_EXCEEDED', `The domain may have at most ${d.maxMailboxes} mailbox(es)`, { details: { scope: 'domain', limit: d.maxMailboxes, current: count } });
+        if (count + 1 > d.maxMailboxes)
+          throw new AppError('LIMIT_MAILBOXES_EXCEEDED', `The domain may have at most ${d.maxMailboxes} mailbox(es)`, {
+            details: { scope: 'domain', limit: d.maxMailboxes, current: count },
+          });
       }
       const quota = input.quotaBytes !== undefined ? toBigInt(input.quotaBytes)! : d.defaultQuotaBytes;
-      await assertMailboxQuotaFits(tx, { ownerId: d.ownerId, ownerLimit: d.owner.maxStorageBytes, domainId, domainLimit: d.maxStorageBytes }, quota ?? null);
+      await assertMailboxQuotaFits(
+        tx,
+        { ownerId: d.ownerId, ownerLimit: d.owner.maxStorageBytes, domainId, domainLimit: d.maxStorageBytes },
+        quota ?? null,
+      );
       const alias = await tx.alias.findFirst({ where: { domainId, localPart }, select: { id: true } });
-      if (alias) throw new AppError('ALREADY_EXISTS', 'An alias with this address exists', { fields: [{ path: 'localPart', message: 'is already used by an alias', code: 'taken' }] });
+      if (alias)
+        throw new AppError('ALREADY_EXISTS', 'An alias with this address exists', {
+          fields: [{ path: 'localPart', message: 'is already used by an alias', code: 'taken' }],
+        });
       const created = await tx.mailbox.create({
         data: {
-          domainId, localPart, passwordHash, displayName: input.displayName ?? null, quotaBytes: quota ?? null, enabled: input.enabled ?? true,
-          loginDelaySeconds: input.loginDelaySeconds ?? null, retentionDays: toStoredRetention(input.retentionDays ?? null),
+          domainId,
+          localPart,
+          passwordHash,
+          displayName: input.displayName ?? null,
+          quotaBytes: quota ?? null,
+          enabled: input.enabled ?? true,
+          loginDelaySeconds: input.loginDelaySeconds ?? null,
+          retentionDays: toStoredRetention(input.retentionDays ?? null),
         },
         select: mailboxSelect,
       });
       const { password: _p, ...rest } = input;
-      await recordAudit(tx, actor, { action: 'mailbox.create', targetType: 'mailbox', targetId: created.id, ownerId: d.ownerId, details: { ...changedFields(rest), localPart, address, domainId, quotaBytes: quota ?? null } });
+      await recordAudit(tx, actor, {
+        action: 'mailbox.create',
+        targetType: 'mailbox',
+        targetId: created.id,
+        ownerId: d.ownerId,
+        details: { ...changedFields(rest), localPart, address, domainId, quotaBytes: quota ?? null },
+      });
       return created;
     }, TENANT_TX);
     return toMailboxDto(row, domain.name);
   } catch (err) {
-    if (isUniqueViolation(err)) throw new AppError('ALREADY_EXISTS', 'A mailbox with this address exists', { fields: [{ path: 'localPart', message: 'is already taken', code: 'taken' }] });
+    if (isUniqueViolation(err))
+      throw new AppError('ALREADY_EXISTS', 'A mailbox with this address exists', {
+        fields: [{ path: 'localPart', message: 'is already taken', code: 'taken' }],
+      });
     throw err;
   }
 }
@@ -135,7 +166,12 @@ export function escapeLike(v: string): string {
  * The hot path of the panel and of provisioning scripts: one SQL statement checks the domain is visible and reads the
  * page by keyset on (domain_id, local_part), served by the unique index.
  */
-export async function listMailboxes(prisma: PrismaClient, actor: Actor, domainId: string, input: { limit: number; cursor?: string | undefined; q?: string | undefined }): Promise<Page<Mailbox>> {
+export async function listMailboxes(
+  prisma: PrismaClient,
+  actor: Actor,
+  domainId: string,
+  input: { limit: number; cursor?: string | undefined; q?: string | undefined },
+): Promise<Page<Mailbox>> {
   const p = requireUser(actor, 'mailboxes:read');
   const cursor = decodeCursor(input.cursor, ['localPart'] as const);
   const vis = visibleDomainWhere(p);
@@ -185,7 +221,12 @@ export async function listMailboxes(prisma: PrismaClient, actor: Actor, domainId
   );
 }
 
-export async function findVisibleMailbox(prisma: PrismaClient | Prisma.TransactionClient, actor: Actor, mailboxId: string, scope: 'mailboxes:read' | 'mailboxes:write') {
+export async function findVisibleMailbox(
+  prisma: PrismaClient | Prisma.TransactionClient,
+  actor: Actor,
+  mailboxId: string,
+  scope: 'mailboxes:read' | 'mailboxes:write',
+) {
   const p = requireUser(actor, scope);
   const row = await prisma.mailbox.findFirst({
     where: { id: mailboxId, domain: visibleDomainWhere(p) },
@@ -206,7 +247,10 @@ export async function updateMailbox(deps: ServiceDeps, actor: Actor, mailboxId: 
     if (input.quotaBytes !== undefined) {
       await lockTenant(tx, current.domain.ownerId);
       // The limits as they are under the lock (an admin may have just changed them).
-      const d = await tx.domain.findUnique({ where: { id: current.domainId }, select: { ownerId: true, maxStorageBytes: true, owner: { select: { maxStorageBytes: true } } } });
+      const d = await tx.domain.findUnique({
+        where: { id: current.domainId },
+        select: { ownerId: true, maxStorageBytes: true, owner: { select: { maxStorageBytes: true } } },
+      });
       if (!d) throw notFound('Mailbox');
       const scope = { ownerId: d.ownerId, ownerLimit: d.owner.maxStorageBytes, domainId: current.domainId, domainLimit: d.maxStorageBytes };
       await assertMailboxQuotaFits(tx, scope, toBigInt(input.quotaBytes) ?? null, mailboxId);
@@ -214,14 +258,28 @@ export async function updateMailbox(deps: ServiceDeps, actor: Actor, mailboxId: 
     const updated = await tx.mailbox.update({
       where: { id: mailboxId },
       data: {
-        displayName: input.displayName, quotaBytes: toBigInt(input.quotaBytes), enabled: input.enabled,
-        loginDelaySeconds: input.loginDelaySeconds, retentionDays: toStoredRetention(input.retentionDays),
+        displayName: input.displayName,
+        quotaBytes: toBigInt(input.quotaBytes),
+        enabled: input.enabled,
+        loginDelaySeconds: input.loginDelaySeconds,
+        retentionDays: toStoredRetention(input.retentionDays),
       },
       select: mailboxSelect,
     });
     if (input.enabled === false) await tx.session.deleteMany({ where: { mailboxId } });
-    const action = input.enabled === false && current.enabled ? 'mailbox.disable' : input.enabled === true && !current.enabled ? 'mailbox.enable' : 'mailbox.update';
-    await recordAudit(tx, actor, { action, targetType: 'mailbox', targetId: mailboxId, ownerId: current.domain.ownerId, details: { ...changedFields(input), address: `${current.localPart}@${current.domain.name}`, domainId: current.domainId } });
+    const action =
+      input.enabled === false && current.enabled
+        ? 'mailbox.disable'
+        : input.enabled === true && !current.enabled
+          ? 'mailbox.enable'
+          : 'mailbox.update';
+    await recordAudit(tx, actor, {
+      action,
+      targetType: 'mailbox',
+      targetId: mailboxId,
+      ownerId: current.domain.ownerId,
+      details: { ...changedFields(input), address: `${current.localPart}@${current.domain.name}`, domainId: current.domainId },
+    });
     return updated;
   });
   return toMailboxDto(row, current.domain.name);
@@ -236,7 +294,13 @@ export async function setMailboxPassword(deps: ServiceDeps, actor: Actor, mailbo
     await tx.mailbox.update({ where: { id: mailboxId }, data: { passwordHash } });
     // The mailbox user is signed out of the panel everywhere.
     await tx.session.deleteMany({ where: { mailboxId } });
-    await recordAudit(tx, actor, { action: 'mailbox.password.set', targetType: 'mailbox', targetId: mailboxId, ownerId: current.domain.ownerId, details: { address, domainId: current.domainId } });
+    await recordAudit(tx, actor, {
+      action: 'mailbox.password.set',
+      targetType: 'mailbox',
+      targetId: mailboxId,
+      ownerId: current.domain.ownerId,
+      details: { address, domainId: current.domainId },
+    });
   });
 }
 
@@ -244,7 +308,9 @@ export async function setMailboxPassword(deps: ServiceDeps, actor: Actor, mailbo
 export async function deleteMailbox(deps: ServiceDeps, actor: Actor, mailboxId: string): Promise<void> {
   const current = await findVisibleMailbox(deps.prisma, actor, mailboxId, 'mailboxes:write');
   await deps.prisma.$transaction(async (tx) => {
-    const locked = await tx.$queryRaw<{ used_bytes: bigint; message_count: number }[]>`SELECT used_bytes, message_count FROM mailboxes WHERE id = ${mailboxId}::uuid FOR UPDATE`;
+    const locked = await tx.$queryRaw<
+      { used_bytes: bigint; message_count: number }[]
+    >`SELECT used_bytes, message_count FROM mailboxes WHERE id = ${mailboxId}::uuid FOR UPDATE`;
     const row = locked[0];
     if (!row) throw notFound('Mailbox');
     await tx.mailbox.delete({ where: { id: mailboxId } });
@@ -254,7 +320,12 @@ export async function deleteMailbox(deps: ServiceDeps, actor: Actor, mailboxId: 
       targetType: 'mailbox',
       targetId: mailboxId,
       ownerId: current.domain.ownerId,
-      details: { address: `${current.localPart}@${current.domain.name}`, domainId: current.domainId, messagesDeleted: Number(row.message_count), bytesFreed: Number(row.used_bytes) },
+      details: {
+        address: `${current.localPart}@${current.domain.name}`,
+        domainId: current.domainId,
+        messagesDeleted: Number(row.message_count),
+        bytesFreed: Number(row.used_bytes),
+      },
     });
   });
 }

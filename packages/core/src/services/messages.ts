@@ -32,7 +32,11 @@ export type StoredMessageSelection = { ids: readonly string[] } | { olderThanDay
  * is the sum over its domains) in the caller's transaction: the one home of the deletion arithmetic, used by POP3's
  * UPDATE state, retention and the panel/API deletion.
  */
-export async function removeStoredMessages(tx: Prisma.TransactionClient, mailboxId: string, which: StoredMessageSelection): Promise<DeletedMessages> {
+export async function removeStoredMessages(
+  tx: Prisma.TransactionClient,
+  mailboxId: string,
+  which: StoredMessageSelection,
+): Promise<DeletedMessages> {
   if ('ids' in which && which.ids.length === 0) return { deleted: 0, bytes: 0 };
   type Row = { size_octets: number; counts_toward_quota: boolean };
   const rows =
@@ -66,7 +70,12 @@ export interface MessagesMailbox {
  * The mailbox `mailboxId` if the actor may handle its messages: its domain's owner, an admin (keys with the
  * mailboxes scope, narrowed by their domains), or the mailbox user itself. Anyone else gets 404.
  */
-export async function findMessagesMailbox(prisma: Db, actor: Actor, mailboxId: string, scope: 'mailboxes:read' | 'mailboxes:write'): Promise<MessagesMailbox> {
+export async function findMessagesMailbox(
+  prisma: Db,
+  actor: Actor,
+  mailboxId: string,
+  scope: 'mailboxes:read' | 'mailboxes:write',
+): Promise<MessagesMailbox> {
   const p = actor.principal;
   let where: Prisma.MailboxWhereInput;
   if (p.kind === 'mailbox') {
@@ -75,7 +84,13 @@ export async function findMessagesMailbox(prisma: Db, actor: Actor, mailboxId: s
   } else where = { id: mailboxId, domain: visibleDomainWhere(requireUser(actor, scope)) };
   const row = await prisma.mailbox.findFirst({
     where,
-    select: { id: true, domainId: true, localPart: true, enabled: true, domain: { select: { name: true, ownerId: true, owner: { select: { maxStorageBytes: true } } } } },
+    select: {
+      id: true,
+      domainId: true,
+      localPart: true,
+      enabled: true,
+      domain: { select: { name: true, ownerId: true, owner: { select: { maxStorageBytes: true } } } },
+    },
   });
   if (!row) throw notFound('Mailbox');
   return {
@@ -107,11 +122,13 @@ function decodedHeader(headers: Record<string, unknown>, name: string): string |
   } catch {
     text = v;
   }
-  return text
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
-    .trim()
-    .slice(0, MAX_HEADER_CHARS);
+  return (
+    text
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+      .trim()
+      .slice(0, MAX_HEADER_CHARS)
+  );
 }
 
 /** From, Subject and Date of a message's header part (`head`: its first octets, maybe cut), RFC 2047 words decoded. */
@@ -125,17 +142,27 @@ export function summarizeHeader(head: Buffer): { from: string | null; subject: s
   return {
     from: decodedHeader(headers, 'from'),
     subject: decodedHeader(headers, 'subject'),
-    date: parsed && !Number.isNaN(parsed.getTime()) && parsed.getUTCFullYear() > 1900 && parsed.getUTCFullYear() < 10000 ? parsed.toISOString() : null,
+    date:
+      parsed && !Number.isNaN(parsed.getTime()) && parsed.getUTCFullYear() > 1900 && parsed.getUTCFullYear() < 10000
+        ? parsed.toISOString()
+        : null,
   };
 }
 
 /** A page of the mailbox's messages in UID (POP3) order, read from each message's header part only. */
-export async function listMessages(prisma: PrismaClient, actor: Actor, mailboxId: string, query: ListMessagesQuery): Promise<Page<MessageSummary>> {
+export async function listMessages(
+  prisma: PrismaClient,
+  actor: Actor,
+  mailboxId: string,
+  query: ListMessagesQuery,
+): Promise<Page<MessageSummary>> {
   const mailbox = await findMessagesMailbox(prisma, actor, mailboxId, 'mailboxes:read');
   const after = decodeCursor(query.cursor, ['uid'] as const);
   const afterUid = after ? Number(after.uid) : 0;
   if (!Number.isSafeInteger(afterUid) || afterUid < 0) {
-    throw new AppError('VALIDATION_FAILED', 'Invalid cursor', { fields: [{ path: 'query.cursor', message: 'is not a cursor from this list', code: 'invalid_cursor' }] });
+    throw new AppError('VALIDATION_FAILED', 'Invalid cursor', {
+      fields: [{ path: 'query.cursor', message: 'is not a cursor from this list', code: 'invalid_cursor' }],
+    });
   }
   const rows = await prisma.$queryRaw<{ id: string; uid: number; uidl: string; size_octets: number; received_at: Date; head: Buffer }[]>`
     SELECT id::text, uid, uidl, size_octets, received_at, substring(raw from 1 for ${MESSAGE_HEADER_PREVIEW_OCTETS}::int) AS head
@@ -167,15 +194,26 @@ async function lockMaildropForDeletion(tx: Prisma.TransactionClient, mailboxId: 
   await tx.$queryRaw`SELECT 1 FROM maildrop_leases WHERE mailbox_id = ${mailboxId}::uuid FOR UPDATE`;
   const mailbox = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM mailboxes WHERE id = ${mailboxId}::uuid FOR UPDATE`;
   if (!mailbox.length) throw notFound('Mailbox');
-  const lease = await tx.$queryRaw<{ held: boolean }[]>`SELECT expires_at > now() AS held FROM maildrop_leases WHERE mailbox_id = ${mailboxId}::uuid`;
+  const lease = await tx.$queryRaw<
+    { held: boolean }[]
+  >`SELECT expires_at > now() AS held FROM maildrop_leases WHERE mailbox_id = ${mailboxId}::uuid`;
   if (lease[0]?.held) {
-    throw new AppError('MAILBOX_IN_USE', 'A POP3 session is open on this mailbox; messages can be deleted once it ends (the mail client disconnects)', {
-      details: { mailboxId },
-    });
+    throw new AppError(
+      'MAILBOX_IN_USE',
+      'A POP3 session is open on this mailbox; messages can be deleted once it ends (the mail client disconnects)',
+      {
+        details: { mailboxId },
+      },
+    );
   }
 }
 
-async function deleteWhere(prisma: PrismaClient, actor: Actor, mailboxId: string, which: { ids: string[] } | { all: true }): Promise<DeletedMessages> {
+async function deleteWhere(
+  prisma: PrismaClient,
+  actor: Actor,
+  mailboxId: string,
+  which: { ids: string[] } | { all: true },
+): Promise<DeletedMessages> {
   const mailbox = await findMessagesMailbox(prisma, actor, mailboxId, 'mailboxes:write');
   return prisma.$transaction(
     async (tx) => {
@@ -219,7 +257,11 @@ function streamStoredMessage(prisma: PrismaClient, mailboxId: string, messageId:
 
 /** A name safe in Content-Disposition and on every file system: ASCII letters, digits, `.`, `-`, `_`. */
 export function safeFileName(base: string, extension: string): string {
-  const cleaned = base.normalize('NFKD').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 100);
+  const cleaned = base
+    .normalize('NFKD')
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[._]+/, '')
+    .slice(0, 100);
   return `${cleaned || 'message'}.${extension}`;
 }
 
@@ -234,7 +276,11 @@ export async function downloadMessage(prisma: PrismaClient, actor: Actor, mailbo
   const mailbox = await findMessagesMailbox(prisma, actor, mailboxId, 'mailboxes:read');
   const row = await prisma.message.findFirst({ where: { id: messageId, mailboxId: mailbox.id }, select: { uid: true, sizeOctets: true } });
   if (!row) throw notFound('Message');
-  return { fileName: safeFileName(`${mailbox.address}-${row.uid}`, 'eml'), sizeOctets: row.sizeOctets, body: streamStoredMessage(prisma, mailbox.id, messageId) };
+  return {
+    fileName: safeFileName(`${mailbox.address}-${row.uid}`, 'eml'),
+    sizeOctets: row.sizeOctets,
+    body: streamStoredMessage(prisma, mailbox.id, messageId),
+  };
 }
 
 export interface MboxExport {
@@ -280,6 +326,17 @@ export async function exportMbox(prisma: PrismaClient, actor: Actor, mailboxId: 
 }
 
 /** Audit of a finished import (the messages themselves went through the ingress's delivery path). */
-export async function recordMessagesImport(prisma: PrismaClient, actor: Actor, mailbox: MessagesMailbox, details: Record<string, unknown>): Promise<void> {
-  await recordAudit(prisma, actor, { action: 'mailbox.messages.import', targetType: 'mailbox', targetId: mailbox.id, ownerId: mailbox.ownerId, details: { address: mailbox.address, domainId: mailbox.domainId, ...details } });
+export async function recordMessagesImport(
+  prisma: PrismaClient,
+  actor: Actor,
+  mailbox: MessagesMailbox,
+  details: Record<string, unknown>,
+): Promise<void> {
+  await recordAudit(prisma, actor, {
+    action: 'mailbox.messages.import',
+    targetType: 'mailbox',
+    targetId: mailbox.id,
+    ownerId: mailbox.ownerId,
+    details: { address: mailbox.address, domainId: mailbox.domainId, ...details },
+  });
 }

@@ -7,7 +7,10 @@ export function encodeCursor(key: Record<string, string>): string {
 
 export function decodeCursor<K extends string>(cursor: string | undefined, keys: readonly K[]): Record<K, string> | undefined {
   if (cursor === undefined) return undefined;
-  const invalid = () => new AppError('VALIDATION_FAILED', 'Invalid cursor', { fields: [{ path: 'query.cursor', message: 'is not a cursor from this list', code: 'invalid_cursor' }] });
+  const invalid = () =>
+    new AppError('VALIDATION_FAILED', 'Invalid cursor', {
+      fields: [{ path: 'query.cursor', message: 'is not a cursor from this list', code: 'invalid_cursor' }],
+    });
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -26,7 +29,10 @@ export function decodeCursor<K extends string>(cursor: string | undefined, keys:
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function assertUuidCursor(v: string): string {
-  if (!UUID.test(v)) throw new AppError('VALIDATION_FAILED', 'Invalid cursor', { fields: [{ path: 'query.cursor', message: 'is not a cursor from this list', code: 'invalid_cursor' }] });
+  if (!UUID.test(v))
+    throw new AppError('VALIDATION_FAILED', 'Invalid cursor', {
+      fields: [{ path: 'query.cursor', message: 'is not a cursor from this list', code: 'invalid_cursor' }],
+    });
   return v;
 }
 

@@ -15,7 +15,14 @@ import { sha256Hex } from './api-keys.ts';
 import { createLoginSession } from './login-session.ts';
 import type { Actor, UserPrincipal } from './principal.ts';
 import type { LoginResult } from './login-session.ts';
-import { completeLoginChallenge, listSecondFactorMethods, policyRequiresSecondFactor, readLoginChallenge, throttledError, type ChallengeClient } from './second-factor.ts';
+import {
+  completeLoginChallenge,
+  listSecondFactorMethods,
+  policyRequiresSecondFactor,
+  readLoginChallenge,
+  throttledError,
+  type ChallengeClient,
+} from './second-factor.ts';
 import type { AuthDeps } from './sessions.ts';
 import { isUniqueViolation } from './shared.ts';
 
@@ -37,17 +44,30 @@ export const MAX_PASSKEYS_PER_USER = 20;
 type ChallengePurpose = 'registration' | 'authentication';
 
 /** Stores a fresh challenge (only its hash) and forgets expired ones. */
-async function storeChallenge(prisma: PrismaClient, config: WebAuthnConfig, challenge: string, purpose: ChallengePurpose, userId: string | null): Promise<void> {
+async function storeChallenge(
+  prisma: PrismaClient,
+  config: WebAuthnConfig,
+  challenge: string,
+  purpose: ChallengePurpose,
+  userId: string | null,
+): Promise<void> {
   const now = new Date();
   await prisma.webauthnChallenge.deleteMany({ where: { expiresAt: { lt: now } } });
-  await prisma.webauthnChallenge.create({ data: { challengeHash: sha256Hex(challenge), purpose, userId, expiresAt: new Date(now.getTime() + config.challengeTtlMs) } });
+  await prisma.webauthnChallenge.create({
+    data: { challengeHash: sha256Hex(challenge), purpose, userId, expiresAt: new Date(now.getTime() + config.challengeTtlMs) },
+  });
 }
 
 /**
  * Uses up a challenge: true once for a challenge this server handed out for `purpose` (and, when given, to `userId`)
  * that has not expired. One DELETE, so a replayed or concurrent second answer finds nothing.
  */
-async function consumeChallenge(prisma: PrismaClient, challenge: string, purpose: ChallengePurpose, userId: string | null | undefined): Promise<boolean> {
+async function consumeChallenge(
+  prisma: PrismaClient,
+  challenge: string,
+  purpose: ChallengePurpose,
+  userId: string | null | undefined,
+): Promise<boolean> {
   if (!challenge || challenge.length > 200) return false;
   const { count } = await prisma.webauthnChallenge.deleteMany({
     where: { challengeHash: sha256Hex(challenge), purpose, expiresAt: { gt: new Date() }, ...(userId !== undefined ? { userId } : {}) },
@@ -67,11 +87,35 @@ function sessionUser(actor: Actor): UserPrincipal {
   return p;
 }
 
-type PasskeyRow = { id: string; name: string; transports: string[]; deviceType: string; backedUp: boolean; lastUsedAt: Date | null; createdAt: Date };
-const PASSKEY_SELECT = { id: true, name: true, transports: true, deviceType: true, backedUp: true, lastUsedAt: true, createdAt: true } as const;
+type PasskeyRow = {
+  id: string;
+  name: string;
+  transports: string[];
+  deviceType: string;
+  backedUp: boolean;
+  lastUsedAt: Date | null;
+  createdAt: Date;
+};
+const PASSKEY_SELECT = {
+  id: true,
+  name: true,
+  transports: true,
+  deviceType: true,
+  backedUp: true,
+  lastUsedAt: true,
+  createdAt: true,
+} as const;
 
 function toPasskey(r: PasskeyRow): Passkey {
-  return { id: r.id, name: r.name, transports: r.transports, deviceType: r.deviceType, backedUp: r.backedUp, lastUsedAt: r.lastUsedAt?.toISOString() ?? null, createdAt: r.createdAt.toISOString() };
+  return {
+    id: r.id,
+    name: r.name,
+    transports: r.transports,
+    deviceType: r.deviceType,
+    backedUp: r.backedUp,
+    lastUsedAt: r.lastUsedAt?.toISOString() ?? null,
+    createdAt: r.createdAt.toISOString(),
+  };
 }
 
 function ownerIdOf(p: UserPrincipal): string | null {
@@ -81,7 +125,10 @@ function ownerIdOf(p: UserPrincipal): string | null {
 /** Options for navigator.credentials.create(): a discoverable credential, user verification preferred. */
 export async function passkeyRegistrationOptions(prisma: PrismaClient, config: WebAuthnConfig, actor: Actor) {
   const p = sessionUser(actor);
-  const user = await prisma.user.findUnique({ where: { id: p.userId }, select: { email: true, displayName: true, passkeys: { select: { credentialId: true, transports: true } } } });
+  const user = await prisma.user.findUnique({
+    where: { id: p.userId },
+    select: { email: true, displayName: true, passkeys: { select: { credentialId: true, transports: true } } },
+  });
   if (!user) throw new AppError('UNAUTHENTICATED', 'Not signed in');
   const options = await generateRegistrationOptions({
     rpName: config.rpName,
@@ -117,7 +164,7 @@ export async function addPasskey(prisma: PrismaClient, config: WebAuthnConfig, a
   }
   if (!verification.verified || !verification.registrationInfo) throw rejected('not verified');
   const info = verification.registrationInfo;
-  if (await prisma.passkey.count({ where: { userId: p.userId } }) >= MAX_PASSKEYS_PER_USER) {
+  if ((await prisma.passkey.count({ where: { userId: p.userId } })) >= MAX_PASSKEYS_PER_USER) {
     throw new AppError('CONFLICT', `You already have ${MAX_PASSKEYS_PER_USER} passkeys: remove one first`);
   }
   try {
@@ -135,7 +182,13 @@ export async function addPasskey(prisma: PrismaClient, config: WebAuthnConfig, a
         },
         select: PASSKEY_SELECT,
       });
-      await recordAudit(tx, actor, { action: 'user.passkey.add', targetType: 'user', targetId: p.userId, ownerId: ownerIdOf(p), details: { passkeyId: row.id, name: row.name } });
+      await recordAudit(tx, actor, {
+        action: 'user.passkey.add',
+        targetType: 'user',
+        targetId: p.userId,
+        ownerId: ownerIdOf(p),
+        details: { passkeyId: row.id, name: row.name },
+      });
       return toPasskey(row);
     });
   } catch (err) {
@@ -156,7 +209,13 @@ export async function renamePasskey(prisma: PrismaClient, actor: Actor, passkeyI
   return prisma.$transaction(async (tx) => {
     const { count } = await tx.passkey.updateMany({ where: { id: passkeyId, userId: p.userId }, data: { name } });
     if (!count) throw new AppError('NOT_FOUND', 'No such passkey');
-    await recordAudit(tx, actor, { action: 'user.passkey.rename', targetType: 'user', targetId: p.userId, ownerId: ownerIdOf(p), details: { passkeyId, name } });
+    await recordAudit(tx, actor, {
+      action: 'user.passkey.rename',
+      targetType: 'user',
+      targetId: p.userId,
+      ownerId: ownerIdOf(p),
+      details: { passkeyId, name },
+    });
     return toPasskey(await tx.passkey.findUniqueOrThrow({ where: { id: passkeyId }, select: PASSKEY_SELECT }));
   });
 }
@@ -171,10 +230,22 @@ export async function removePasskey(deps: Pick<AuthDeps, 'prisma' | 'twoFactorPo
     const row = await tx.passkey.findFirst({ where: { id: passkeyId, userId: p.userId }, select: { name: true } });
     if (!row) throw new AppError('NOT_FOUND', 'No such passkey');
     await tx.passkey.delete({ where: { id: passkeyId } });
-    if (policyRequiresSecondFactor(deps.twoFactorPolicy, p) && !(await listSecondFactorMethods(tx, { kind: 'user', userId: p.userId })).hasFactor) {
-      throw new AppError('SECOND_FACTOR_REQUIRED', 'The operator requires a second factor for your account: add another one before removing this one');
+    if (
+      policyRequiresSecondFactor(deps.twoFactorPolicy, p) &&
+      !(await listSecondFactorMethods(tx, { kind: 'user', userId: p.userId })).hasFactor
+    ) {
+      throw new AppError(
+        'SECOND_FACTOR_REQUIRED',
+        'The operator requires a second factor for your account: add another one before removing this one',
+      );
     }
-    await recordAudit(tx, actor, { action: 'user.passkey.remove', targetType: 'user', targetId: p.userId, ownerId: ownerIdOf(p), details: { passkeyId, name: row.name } });
+    await recordAudit(tx, actor, {
+      action: 'user.passkey.remove',
+      targetType: 'user',
+      targetId: p.userId,
+      ownerId: ownerIdOf(p),
+      details: { passkeyId, name: row.name },
+    });
   });
 }
 
@@ -198,7 +269,12 @@ export async function passkeyAuthenticationOptions(prisma: PrismaClient, config:
 type AssertionResponse = PasskeyLoginBody['response'];
 
 const STORED_PASSKEY_SELECT = {
-  id: true, credentialId: true, publicKey: true, counter: true, transports: true, user: { select: { id: true, email: true, role: true, disabled: true } },
+  id: true,
+  credentialId: true,
+  publicKey: true,
+  counter: true,
+  transports: true,
+  user: { select: { id: true, email: true, role: true, disabled: true } },
 } as const;
 
 function findPasskey(prisma: PrismaClient, credentialId: string) {
@@ -214,10 +290,15 @@ type StoredPasskey = NonNullable<Awaited<ReturnType<typeof findPasskey>>>;
  * On success the counter and last use are stored, and whether the user was verified (PIN, biometrics) is returned.
  */
 async function checkAssertion(
-  prisma: PrismaClient, webauthn: WebAuthnConfig, passkey: StoredPasskey, response: AssertionResponse, forUserId: string | null,
+  prisma: PrismaClient,
+  webauthn: WebAuthnConfig,
+  passkey: StoredPasskey,
+  response: AssertionResponse,
+  forUserId: string | null,
 ): Promise<{ userVerified: boolean } | undefined> {
   const handle = response.response.userHandle;
-  if (handle === undefined ? forUserId === null : handle !== Buffer.from(userHandle(passkey.user.id)).toString('base64url')) return undefined;
+  if (handle === undefined ? forUserId === null : handle !== Buffer.from(userHandle(passkey.user.id)).toString('base64url'))
+    return undefined;
   let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
   try {
     verification = await verifyAuthenticationResponse({
@@ -225,7 +306,12 @@ async function checkAssertion(
       expectedChallenge: (c) => consumeChallenge(prisma, c, 'authentication', forUserId),
       expectedOrigin: webauthn.origins,
       expectedRPID: webauthn.rpId,
-      credential: { id: passkey.credentialId, publicKey: new Uint8Array(passkey.publicKey), counter: Number(passkey.counter), transports: passkey.transports as AuthenticatorTransport[] },
+      credential: {
+        id: passkey.credentialId,
+        publicKey: new Uint8Array(passkey.publicKey),
+        counter: Number(passkey.counter),
+        transports: passkey.transports as AuthenticatorTransport[],
+      },
       requireUserVerification: false,
     });
   } catch {
@@ -234,11 +320,17 @@ async function checkAssertion(
   if (!verification.verified) return undefined;
   const { newCounter, userVerified } = verification.authenticationInfo;
   // Conditional on the counter read before: of two assertions racing past it, only one advances it.
-  const { count } = await prisma.passkey.updateMany({ where: { id: passkey.id, counter: passkey.counter }, data: { counter: BigInt(newCounter), lastUsedAt: new Date() } });
+  const { count } = await prisma.passkey.updateMany({
+    where: { id: passkey.id, counter: passkey.counter },
+    data: { counter: BigInt(newCounter), lastUsedAt: new Date() },
+  });
   return count ? { userVerified } : undefined;
 }
 
-export type PasskeyAssertion = { status: 'ok'; principal: UserPrincipal; userVerified: boolean } | { status: 'invalid' } | { status: 'throttled'; retryAfterSeconds: number };
+export type PasskeyAssertion =
+  | { status: 'ok'; principal: UserPrincipal; userVerified: boolean }
+  | { status: 'invalid' }
+  | { status: 'throttled'; retryAfterSeconds: number };
 
 /**
  * Passwordless: verifies a discoverable-credential assertion (checkAssertion) through the login throttle. A failure
@@ -285,9 +377,18 @@ export async function loginWithPasskey(deps: PasskeyAuthDeps, input: PasskeyLogi
   if (result.status === 'throttled') throw throttledError(result.retryAfterSeconds);
   if (result.status !== 'ok') throw new AppError('INVALID_CREDENTIALS', 'The passkey was not accepted');
   if (!result.userVerified && policyRequiresSecondFactor(deps.twoFactorPolicy, result.principal)) {
-    throw new AppError('SECOND_FACTOR_REQUIRED', 'This passkey did not verify you (no PIN or biometrics): sign in with your password, then the passkey');
+    throw new AppError(
+      'SECOND_FACTOR_REQUIRED',
+      'This passkey did not verify you (no PIN or biometrics): sign in with your password, then the passkey',
+    );
   }
-  return createLoginSession(deps, { principal: result.principal, ip: input.ip, userAgent: input.userAgent, previousToken: input.previousToken, method: 'passkey' });
+  return createLoginSession(deps, {
+    principal: result.principal,
+    ip: input.ip,
+    userAgent: input.userAgent,
+    previousToken: input.previousToken,
+    method: 'passkey',
+  });
 }
 
 /** Second factor, step 1: options for the pending sign-in's user, naming that user's passkeys. */
@@ -302,7 +403,10 @@ export async function passkeySecondFactorOptions(deps: PasskeyAuthDeps, input: C
  * Second factor, step 2: completes the pending sign-in (twofactor's completeLoginChallenge: throttled, single use, same
  * client) with an assertion of one of the account's own passkeys answering a challenge issued for that account.
  */
-export async function completeLoginWithPasskey(deps: PasskeyAuthDeps, input: ChallengeClient & { challenge: string; response: AssertionResponse; previousToken?: string | undefined }): Promise<LoginResult> {
+export async function completeLoginWithPasskey(
+  deps: PasskeyAuthDeps,
+  input: ChallengeClient & { challenge: string; response: AssertionResponse; previousToken?: string | undefined },
+): Promise<LoginResult> {
   const guess = randomBytes(16).toString('base64url'); // every failed assertion counts
   return completeLoginChallenge(deps, { ...input, method: 'passkey', guess }, async (account) => {
     if (account.kind !== 'user') return false;

@@ -12,7 +12,11 @@ export interface PasswordPolicy {
  * Returns why a new password is refused (empty when acceptable): too short, too long, one of the most common
  * passwords, or built from the account name.
  */
-export function checkPasswordPolicy(password: string, policy: PasswordPolicy, context: { account?: string; path?: string } = {}): FieldIssue[] {
+export function checkPasswordPolicy(
+  password: string,
+  policy: PasswordPolicy,
+  context: { account?: string; path?: string } = {},
+): FieldIssue[] {
   const path = context.path ?? 'password';
   const issues: FieldIssue[] = [];
   const length = [...password].length;

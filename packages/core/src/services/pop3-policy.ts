@@ -1,4 +1,3 @@
-
 /**
  * POP3 policy (RFC 2449 LOGIN-DELAY and EXPIRE). A mailbox's own value overrides its domain's, which overrides the
  * operator default (POP3_LOGIN_DELAY_S, POP3_EXPIRE_DAYS); null at a level means "inherit".
@@ -41,4 +40,3 @@ export function resolvePop3Policy(mailbox: Pop3PolicySettings, domain: Pop3Polic
     retentionDays: retention !== null && retention < 0 ? null : retention,
   };
 }
-

@@ -53,8 +53,10 @@ export function requireUser(actor: Actor, scope: ApiKeyScope, opts: { adminOnly?
   if (p.kind === 'system') return p;
   if (p.kind !== 'user') throw new AppError('FORBIDDEN', 'Mailbox users can only manage their own mailbox');
   if (opts.adminOnly && p.role !== 'ADMIN') throw new AppError('FORBIDDEN', 'Only administrators can do this');
-  if (opts.adminOnly && isDomainRestricted(p)) throw new AppError('FORBIDDEN', 'This API key is restricted to listed domains and cannot do this');
-  if (p.apiKey && !hasScope(p.apiKey.scopes, scope)) throw new AppError('FORBIDDEN', `This API key lacks the ${scope} scope`, { details: { requiredScope: scope } });
+  if (opts.adminOnly && isDomainRestricted(p))
+    throw new AppError('FORBIDDEN', 'This API key is restricted to listed domains and cannot do this');
+  if (p.apiKey && !hasScope(p.apiKey.scopes, scope))
+    throw new AppError('FORBIDDEN', `This API key lacks the ${scope} scope`, { details: { requiredScope: scope } });
   return p;
 }
 

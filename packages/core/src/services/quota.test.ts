@@ -4,7 +4,15 @@ import { createPrismaClient, type PrismaClient } from '@mailroom/db';
 import { testDatabaseUrl } from '@mailroom/db/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { removeStoredMessages } from './messages.ts';
-import { domainFitsSql, mailboxFitsSql, mailboxUsageAddSql, ownerFitsSql, quotaLevelSql, releaseDomainUsage, releaseMailboxUsage } from './quota.ts';
+import {
+  domainFitsSql,
+  mailboxFitsSql,
+  mailboxUsageAddSql,
+  ownerFitsSql,
+  quotaLevelSql,
+  releaseDomainUsage,
+  releaseMailboxUsage,
+} from './quota.ts';
 
 let prisma: PrismaClient;
 beforeAll(() => {
@@ -16,9 +24,15 @@ const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).sli
 
 async function fixture(limits: { quota?: bigint; domainMax?: bigint; ownerMax?: bigint } = {}) {
   const n = unique();
-  const owner = await prisma.user.create({ data: { email: `quota-${n}@owner.test`, passwordHash: 'x', role: 'OWNER', maxStorageBytes: limits.ownerMax ?? null } });
-  const domain = await prisma.domain.create({ data: { name: `quota-${n}.test`, ownerId: owner.id, verifiedAt: new Date(), maxStorageBytes: limits.domainMax ?? null } });
-  const mailbox = await prisma.mailbox.create({ data: { domainId: domain.id, localPart: 'box', passwordHash: 'x', quotaBytes: limits.quota ?? null } });
+  const owner = await prisma.user.create({
+    data: { email: `quota-${n}@owner.test`, passwordHash: 'x', role: 'OWNER', maxStorageBytes: limits.ownerMax ?? null },
+  });
+  const domain = await prisma.domain.create({
+    data: { name: `quota-${n}.test`, ownerId: owner.id, verifiedAt: new Date(), maxStorageBytes: limits.domainMax ?? null },
+  });
+  const mailbox = await prisma.mailbox.create({
+    data: { domainId: domain.id, localPart: 'box', passwordHash: 'x', quotaBytes: limits.quota ?? null },
+  });
   return { owner, domain, mailbox };
 }
 
@@ -30,22 +44,24 @@ async function usage(f: Awaited<ReturnType<typeof fixture>>) {
 
 /** What the ingress's statement does: add `bytes` under all three limits, in one UPDATE per row. */
 async function deliver(f: Awaited<ReturnType<typeof fixture>>, bytes: number): Promise<boolean> {
-  return prisma.$transaction(async (tx) => {
-    const mb = await tx.$executeRawUnsafe(
-      `UPDATE mailboxes m SET ${mailboxUsageAddSql('$2::bigint', '1')}, quota_warned_percent = ${quotaLevelSql('m.used_bytes + $2::bigint', 'm', 'ARRAY[50]')}
+  return prisma
+    .$transaction(async (tx) => {
+      const mb = await tx.$executeRawUnsafe(
+        `UPDATE mailboxes m SET ${mailboxUsageAddSql('$2::bigint', '1')}, quota_warned_percent = ${quotaLevelSql('m.used_bytes + $2::bigint', 'm', 'ARRAY[50]')}
         WHERE m.id = $1::uuid AND ${mailboxFitsSql('$2::bigint')}`,
-      f.mailbox.id,
-      bytes,
-    );
-    const dom = await tx.$executeRawUnsafe(
-      `UPDATE domains d SET used_bytes = d.used_bytes + $2::bigint FROM users u
+        f.mailbox.id,
+        bytes,
+      );
+      const dom = await tx.$executeRawUnsafe(
+        `UPDATE domains d SET used_bytes = d.used_bytes + $2::bigint FROM users u
         WHERE d.id = $1::uuid AND u.id = d.owner_id AND ${domainFitsSql('$2::bigint')} AND ${ownerFitsSql('$2::bigint')}`,
-      f.domain.id,
-      bytes,
-    );
-    if (mb !== 1 || dom !== 1) throw new Error('refused');
-    return true;
-  }).catch(() => false);
+        f.domain.id,
+        bytes,
+      );
+      if (mb !== 1 || dom !== 1) throw new Error('refused');
+      return true;
+    })
+    .catch(() => false);
 }
 
 describe('quota arithmetic', () => {

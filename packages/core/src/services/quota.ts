@@ -84,7 +84,10 @@ export function quotaWarningLockSql(mailboxIds: string, defaultThresholds: strin
 }
 
 /** What stored messages hold and what of it counts toward usage (quota warnings do not). */
-export function countedBytes(rows: readonly { size_octets: number | bigint; counts_toward_quota: boolean }[]): { bytes: number; counted: number } {
+export function countedBytes(rows: readonly { size_octets: number | bigint; counts_toward_quota: boolean }[]): {
+  bytes: number;
+  counted: number;
+} {
   let bytes = 0;
   let counted = 0;
   for (const r of rows) {
@@ -103,7 +106,12 @@ function released(column: string, amount: Prisma.Sql): Prisma.Sql {
  * Gives back what deleted messages of a mailbox held: `counted` bytes and `messages` messages of the mailbox, and the
  * bytes of its domain (each clamped at 0), in the caller's transaction.
  */
-export async function releaseMailboxUsage(tx: Prisma.TransactionClient, mailboxId: string, counted: number | bigint, messages: number): Promise<void> {
+export async function releaseMailboxUsage(
+  tx: Prisma.TransactionClient,
+  mailboxId: string,
+  counted: number | bigint,
+  messages: number,
+): Promise<void> {
   if (messages === 0 && BigInt(counted) === 0n) return;
   const bytes = Prisma.sql`${BigInt(counted)}::bigint`;
   await tx.$executeRaw`

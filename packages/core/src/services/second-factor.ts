@@ -97,7 +97,11 @@ export interface SecondFactorMethods {
 }
 
 /** The methods an account can complete a second step with, built from SECOND_FACTOR_KINDS. */
-export async function listSecondFactorMethods(db: Db, account: FactorAccount, opts: { except?: string } = {}): Promise<SecondFactorMethods> {
+export async function listSecondFactorMethods(
+  db: Db,
+  account: FactorAccount,
+  opts: { except?: string } = {},
+): Promise<SecondFactorMethods> {
   const methods: string[] = [];
   let hasFactor = false;
   for (const kind of SECOND_FACTOR_KINDS) {
@@ -115,7 +119,12 @@ export function policyRequiresSecondFactor(policy: TwoFactorPolicy | undefined, 
 }
 
 function clientHash(secret: string, ip: string, userAgent: string | undefined): string {
-  return createHmac('sha256', secret).update('login-challenge\0').update(ip).update('\0').update(userAgent ?? '').digest('base64url');
+  return createHmac('sha256', secret)
+    .update('login-challenge\0')
+    .update(ip)
+    .update('\0')
+    .update(userAgent ?? '')
+    .digest('base64url');
 }
 
 export interface ChallengeClient {
@@ -137,7 +146,9 @@ export async function issueLoginChallenge(
   const challenge = randomBytes(32).toString('base64url');
   const expiresAt = new Date(now.getTime() + CHALLENGE_TTL_MS);
   // Housekeeping without a job: the account's finished challenges go when it gets a new one (issuing needs its password).
-  await deps.prisma.loginChallenge.deleteMany({ where: { ...accountWhere(input.account), OR: [{ expiresAt: { lte: now } }, { consumedAt: { not: null } }] } });
+  await deps.prisma.loginChallenge.deleteMany({
+    where: { ...accountWhere(input.account), OR: [{ expiresAt: { lte: now } }, { consumedAt: { not: null } }] },
+  });
   await deps.prisma.loginChallenge.create({
     data: {
       tokenHash: sha256Hex(challenge),
@@ -205,17 +216,27 @@ export async function recordChallengeFailure(prisma: Db, pending: PendingLogin):
  */
 export async function loadLoginPrincipal(prisma: Db, account: FactorAccount): Promise<LoginPrincipal> {
   if (account.kind === 'user') {
-    const u = await prisma.user.findUnique({ where: { id: account.userId }, select: { id: true, email: true, role: true, disabled: true } });
+    const u = await prisma.user.findUnique({
+      where: { id: account.userId },
+      select: { id: true, email: true, role: true, disabled: true },
+    });
     if (!u) throw challengeInvalid();
     if (u.disabled) throw new AppError('ACCOUNT_DISABLED', 'This account is disabled');
     return { kind: 'user', userId: u.id, email: u.email, role: u.role };
   }
   const m = await prisma.mailbox.findUnique({
     where: { id: account.mailboxId },
-    select: { id: true, localPart: true, domainId: true, enabled: true, domain: { select: { name: true, active: true, verifiedAt: true, owner: { select: { disabled: true } } } } },
+    select: {
+      id: true,
+      localPart: true,
+      domainId: true,
+      enabled: true,
+      domain: { select: { name: true, active: true, verifiedAt: true, owner: { select: { disabled: true } } } },
+    },
   });
   if (!m) throw challengeInvalid();
-  if (!m.enabled || !m.domain.active || !m.domain.verifiedAt || m.domain.owner.disabled) throw new AppError('MAILBOX_DISABLED', 'This mailbox is disabled');
+  if (!m.enabled || !m.domain.active || !m.domain.verifiedAt || m.domain.owner.disabled)
+    throw new AppError('MAILBOX_DISABLED', 'This mailbox is disabled');
   return { kind: 'mailbox', mailboxId: m.id, address: `${m.localPart}@${m.domain.name}`, domainId: m.domainId, sessionId: '' };
 }
 
@@ -225,7 +246,11 @@ export type LoginStep =
   | { status: 'enrolment'; challenge: string; expiresAt: Date };
 
 /** After a right password: a session, a second-factor challenge, or (policy, no factor yet) an enrolment challenge. */
-export async function nextLoginStep(deps: AuthDeps, principal: LoginPrincipal, client: ChallengeClient & { previousToken?: string | undefined }): Promise<LoginStep> {
+export async function nextLoginStep(
+  deps: AuthDeps,
+  principal: LoginPrincipal,
+  client: ChallengeClient & { previousToken?: string | undefined },
+): Promise<LoginStep> {
   const account = accountOf(principal);
   const { methods, hasFactor } = await listSecondFactorMethods(deps.prisma, account);
   if (hasFactor) {
@@ -236,13 +261,21 @@ export async function nextLoginStep(deps: AuthDeps, principal: LoginPrincipal, c
     const issued = await issueLoginChallenge(deps, { account, purpose: 'enrolment', ip: client.ip, userAgent: client.userAgent });
     return { status: 'enrolment', ...issued };
   }
-  const session = await createLoginSession(deps, { principal, ip: client.ip, userAgent: client.userAgent, previousToken: client.previousToken, method: 'password' });
+  const session = await createLoginSession(deps, {
+    principal,
+    ip: client.ip,
+    userAgent: client.userAgent,
+    previousToken: client.previousToken,
+    method: 'password',
+  });
   return { status: 'session', ...session };
 }
 
 /** THROTTLED with the seconds to wait (password and code attempts alike). */
 export function throttledError(retryAfterSeconds: number): AppError {
-  return new AppError('THROTTLED', `Too many failed sign-in attempts; try again in ${retryAfterSeconds} s`, { details: { retryAfterSeconds } });
+  return new AppError('THROTTLED', `Too many failed sign-in attempts; try again in ${retryAfterSeconds} s`, {
+    details: { retryAfterSeconds },
+  });
 }
 
 export const secondFactorInvalid = () => new AppError('SECOND_FACTOR_INVALID', 'The code is wrong, expired or already used');
@@ -295,15 +328,27 @@ export interface CompleteChallengeInput extends ChallengeClient {
  * checks the proof through the throttle, consumes the challenge once and creates the session. A wrong proof counts
  * against the challenge and the account and answers SECOND_FACTOR_INVALID.
  */
-export async function completeLoginChallenge(deps: AuthDeps, input: CompleteChallengeInput, verify: (account: FactorAccount) => Promise<boolean>): Promise<LoginResult> {
+export async function completeLoginChallenge(
+  deps: AuthDeps,
+  input: CompleteChallengeInput,
+  verify: (account: FactorAccount) => Promise<boolean>,
+): Promise<LoginResult> {
   const pending = await readLoginChallenge(deps, { ...input, purpose: 'second_factor' });
   const principal = await loadLoginPrincipal(deps.prisma, pending.account);
   const { methods } = await listSecondFactorMethods(deps.prisma, pending.account);
-  const ok = methods.includes(input.method) && (await throttledFactorCheck(deps, { principal, guess: `${input.method}:${input.guess}` }, () => verify(pending.account)));
+  const ok =
+    methods.includes(input.method) &&
+    (await throttledFactorCheck(deps, { principal, guess: `${input.method}:${input.guess}` }, () => verify(pending.account)));
   if (!ok) {
     await recordChallengeFailure(deps.prisma, pending);
     throw secondFactorInvalid();
   }
   await consumeLoginChallenge(deps.prisma, pending);
-  return createLoginSession(deps, { principal, ip: input.ip, userAgent: input.userAgent, previousToken: input.previousToken, method: input.method });
+  return createLoginSession(deps, {
+    principal,
+    ip: input.ip,
+    userAgent: input.userAgent,
+    previousToken: input.previousToken,
+    method: input.method,
+  });
 }

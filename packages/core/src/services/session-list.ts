@@ -81,7 +81,11 @@ export async function revokeOwnSession(prisma: PrismaClient, actor: Actor, sessi
   await prisma.$transaction(async (tx) => {
     const { count } = await tx.session.deleteMany({ where: { AND: [where, { id: sessionId }] } });
     if (!count) throw notFound('Session');
-    await recordAudit(tx, actor, { action: 'session.revoke', ...auditOwner(principal), details: { sessionId, current: sessionId === principal.sessionId } });
+    await recordAudit(tx, actor, {
+      action: 'session.revoke',
+      ...auditOwner(principal),
+      details: { sessionId, current: sessionId === principal.sessionId },
+    });
   });
 }
 

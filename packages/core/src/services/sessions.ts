@@ -61,7 +61,10 @@ export async function login(deps: AuthDeps, input: LoginInput): Promise<LoginSte
   const attempt = await deps.throttle.attempt(
     { ip: input.ip, login: input.email, password: input.password, maxWaitMs: deps.throttleSleepMaxMs },
     async (account): Promise<PasswordCheck<LoginPrincipal | undefined>> => {
-      const user = await deps.prisma.user.findUnique({ where: { email: account }, select: { id: true, email: true, role: true, disabled: true, passwordHash: true } });
+      const user = await deps.prisma.user.findUnique({
+        where: { email: account },
+        select: { id: true, email: true, role: true, disabled: true, passwordHash: true },
+      });
       if (user) {
         const { ok, needsRehash } = await deps.hasher.verify(user.passwordHash, input.password);
         if (!ok) return { passwordOk: false, value: undefined };
@@ -103,20 +106,35 @@ export async function authenticateSession(prisma: PrismaClient, token: string, n
       expiresAt: true,
       lastSeenAt: true,
       user: { select: { id: true, email: true, role: true, disabled: true } },
-      mailbox: { select: { id: true, localPart: true, domainId: true, enabled: true, domain: { select: { name: true, active: true, verifiedAt: true, owner: { select: { disabled: true } } } } } },
+      mailbox: {
+        select: {
+          id: true,
+          localPart: true,
+          domainId: true,
+          enabled: true,
+          domain: { select: { name: true, active: true, verifiedAt: true, owner: { select: { disabled: true } } } },
+        },
+      },
     },
   });
   if (!s || s.expiresAt <= now) return undefined;
   // A cheap, throttled write: at most once per SESSION_LAST_SEEN_RESOLUTION_MS, not awaited.
-  if (now.getTime() - s.lastSeenAt.getTime() > SESSION_LAST_SEEN_RESOLUTION_MS) void prisma.session.update({ where: { id: s.id }, data: { lastSeenAt: now } }).catch(() => undefined);
+  if (now.getTime() - s.lastSeenAt.getTime() > SESSION_LAST_SEEN_RESOLUTION_MS)
+    void prisma.session.update({ where: { id: s.id }, data: { lastSeenAt: now } }).catch(() => undefined);
   if (s.user) {
     if (s.user.disabled) return undefined;
-    return { csrfHash: s.csrfHash, principal: { kind: 'user', userId: s.user.id, email: s.user.email, role: s.user.role, sessionId: s.id } };
+    return {
+      csrfHash: s.csrfHash,
+      principal: { kind: 'user', userId: s.user.id, email: s.user.email, role: s.user.role, sessionId: s.id },
+    };
   }
   if (s.mailbox) {
     const m = s.mailbox;
     if (!m.enabled || !m.domain.active || !m.domain.verifiedAt || m.domain.owner.disabled) return undefined;
-    return { csrfHash: s.csrfHash, principal: { kind: 'mailbox', mailboxId: m.id, address: `${m.localPart}@${m.domain.name}`, domainId: m.domainId, sessionId: s.id } };
+    return {
+      csrfHash: s.csrfHash,
+      principal: { kind: 'mailbox', mailboxId: m.id, address: `${m.localPart}@${m.domain.name}`, domainId: m.domainId, sessionId: s.id },
+    };
   }
   return undefined;
 }
@@ -126,7 +144,11 @@ export async function logout(prisma: PrismaClient, principal: Principal): Promis
   if (sessionId) await prisma.session.deleteMany({ where: { id: sessionId } });
 }
 
-export async function getMe(prisma: PrismaClient, principal: Principal, opts: { csrfToken: string | null; passwordPolicy: PasswordPolicy }): Promise<Me> {
+export async function getMe(
+  prisma: PrismaClient,
+  principal: Principal,
+  opts: { csrfToken: string | null; passwordPolicy: PasswordPolicy },
+): Promise<Me> {
   const base = { csrfToken: opts.csrfToken, passwordPolicy: { minLength: opts.passwordPolicy.minLength } };
   if (principal.kind === 'mailbox') {
     const m = await prisma.mailbox.findUnique({ where: { id: principal.mailboxId } });
@@ -137,7 +159,17 @@ export async function getMe(prisma: PrismaClient, principal: Principal, opts: { 
       authMethod: 'session',
       user: null,
       scopes: null,
-      mailbox: { id: m.id, address: principal.address, domainId: m.domainId, displayName: m.displayName, quotaBytes: toNumber(m.quotaBytes), usedBytes: Number(m.usedBytes), messageCount: m.messageCount, enabled: m.enabled, lastLoginAt: iso(m.lastLoginAt) },
+      mailbox: {
+        id: m.id,
+        address: principal.address,
+        domainId: m.domainId,
+        displayName: m.displayName,
+        quotaBytes: toNumber(m.quotaBytes),
+        usedBytes: Number(m.usedBytes),
+        messageCount: m.messageCount,
+        enabled: m.enabled,
+        lastLoginAt: iso(m.lastLoginAt),
+      },
     };
   }
   if (principal.kind !== 'user') throw new AppError('UNAUTHENTICATED', 'Not signed in');
@@ -150,7 +182,17 @@ export async function getMe(prisma: PrismaClient, principal: Principal, opts: { 
     authMethod: principal.apiKey ? 'apiKey' : 'session',
     scopes: principal.apiKey ? [...principal.apiKey.scopes] : null,
     mailbox: null,
-    user: { id: u.id, email: u.email, role: u.role, displayName: u.displayName, maxDomains: u.maxDomains, maxMailboxes: u.maxMailboxes, maxStorageBytes: toNumber(u.maxStorageBytes), usage, lastLoginAt: iso(u.lastLoginAt) },
+    user: {
+      id: u.id,
+      email: u.email,
+      role: u.role,
+      displayName: u.displayName,
+      maxDomains: u.maxDomains,
+      maxMailboxes: u.maxMailboxes,
+      maxStorageBytes: toNumber(u.maxStorageBytes),
+      usage,
+      lastLoginAt: iso(u.lastLoginAt),
+    },
   };
 }
 
@@ -159,14 +201,22 @@ export async function getMe(prisma: PrismaClient, principal: Principal, opts: { 
  * throttle like failed logins. Every other session of the principal ends; with `revokeApiKeys` every API key of the
  * user is revoked in the same transaction.
  */
-export async function changeOwnPassword(deps: Pick<AuthDeps, 'prisma' | 'hasher' | 'throttle' | 'passwordPolicy' | 'throttleSleepMaxMs' | 'secret' | 'sessionTtlMs'>, actor: Actor, input: ChangeOwnPasswordBody): Promise<void> {
+export async function changeOwnPassword(
+  deps: Pick<AuthDeps, 'prisma' | 'hasher' | 'throttle' | 'passwordPolicy' | 'throttleSleepMaxMs' | 'secret' | 'sessionTtlMs'>,
+  actor: Actor,
+  input: ChangeOwnPasswordBody,
+): Promise<void> {
   const p = actor.principal;
-  if (p.kind === 'system' || (p.kind === 'user' && p.apiKey)) throw new AppError('FORBIDDEN', 'Passwords can only be changed from a signed-in session');
+  if (p.kind === 'system' || (p.kind === 'user' && p.apiKey))
+    throw new AppError('FORBIDDEN', 'Passwords can only be changed from a signed-in session');
   const account = p.kind === 'user' ? p.email : p.address;
   const attempt = await deps.throttle.attempt(
     { ip: actor.ip ?? 'unknown', login: account, password: input.currentPassword, maxWaitMs: deps.throttleSleepMaxMs },
     async (): Promise<PasswordCheck<boolean>> => {
-      const row = p.kind === 'user' ? await deps.prisma.user.findUnique({ where: { id: p.userId }, select: { passwordHash: true } }) : await deps.prisma.mailbox.findUnique({ where: { id: p.mailboxId }, select: { passwordHash: true } });
+      const row =
+        p.kind === 'user'
+          ? await deps.prisma.user.findUnique({ where: { id: p.userId }, select: { passwordHash: true } })
+          : await deps.prisma.mailbox.findUnique({ where: { id: p.mailboxId }, select: { passwordHash: true } });
       if (!row) throw new AppError('UNAUTHENTICATED', 'Not signed in');
       const { ok } = await deps.hasher.verify(row.passwordHash, input.currentPassword);
       return { passwordOk: ok, value: ok };
@@ -174,7 +224,9 @@ export async function changeOwnPassword(deps: Pick<AuthDeps, 'prisma' | 'hasher'
   );
   if (attempt.status === 'throttled') throw throttledError(attempt.retryAfterSeconds);
   if (attempt.status !== 'ok') {
-    throw new AppError('VALIDATION_FAILED', 'The current password is incorrect', { fields: [{ path: 'currentPassword', message: 'is incorrect', code: 'incorrect' }] });
+    throw new AppError('VALIDATION_FAILED', 'The current password is incorrect', {
+      fields: [{ path: 'currentPassword', message: 'is incorrect', code: 'incorrect' }],
+    });
   }
   assertPasswordPolicy(input.newPassword, deps.passwordPolicy, { account, path: 'newPassword' });
   const passwordHash = await deps.hasher.hash(input.newPassword);
@@ -183,11 +235,27 @@ export async function changeOwnPassword(deps: Pick<AuthDeps, 'prisma' | 'hasher'
       await tx.user.update({ where: { id: p.userId }, data: { passwordHash } });
       await tx.session.deleteMany({ where: { userId: p.userId, id: { not: p.sessionId ?? '00000000-0000-0000-0000-000000000000' } } });
       const details = input.revokeApiKeys ? { apiKeysRevoked: await revokeUserApiKeys(tx, p.userId) } : {};
-      await recordAudit(tx, actor, { action: 'user.password.change', targetType: 'user', targetId: p.userId, ownerId: p.role === 'OWNER' ? p.userId : null, details });
+      await recordAudit(tx, actor, {
+        action: 'user.password.change',
+        targetType: 'user',
+        targetId: p.userId,
+        ownerId: p.role === 'OWNER' ? p.userId : null,
+        details,
+      });
     } else {
-      const m = await tx.mailbox.update({ where: { id: p.mailboxId }, data: { passwordHash }, select: { domainId: true, domain: { select: { ownerId: true } } } });
+      const m = await tx.mailbox.update({
+        where: { id: p.mailboxId },
+        data: { passwordHash },
+        select: { domainId: true, domain: { select: { ownerId: true } } },
+      });
       await tx.session.deleteMany({ where: { mailboxId: p.mailboxId, id: { not: p.sessionId } } });
-      await recordAudit(tx, actor, { action: 'mailbox.password.change', targetType: 'mailbox', targetId: p.mailboxId, ownerId: m.domain.ownerId, details: { address: p.address, domainId: m.domainId } });
+      await recordAudit(tx, actor, {
+        action: 'mailbox.password.change',
+        targetType: 'mailbox',
+        targetId: p.mailboxId,
+        ownerId: m.domain.ownerId,
+        details: { address: p.address, domainId: m.domainId },
+      });
     }
   });
 }

@@ -34,7 +34,12 @@ function limitExceeded(scope: StorageLimitScope, limit: bigint, allocated: bigin
 }
 
 /** A new or changed mailbox quota: required under a limit, and the quotas (without `excludeMailboxId`'s) plus it must fit. */
-export async function assertMailboxQuotaFits(tx: Prisma.TransactionClient, s: MailboxStorageScope, quota: bigint | null, excludeMailboxId?: string): Promise<void> {
+export async function assertMailboxQuotaFits(
+  tx: Prisma.TransactionClient,
+  s: MailboxStorageScope,
+  quota: bigint | null,
+  excludeMailboxId?: string,
+): Promise<void> {
   const limits: [StorageLimitScope, bigint | null, Prisma.MailboxWhereInput][] = [
     ['domain', s.domainLimit, { domainId: s.domainId }],
     ['owner', s.ownerLimit, { domain: { ownerId: s.ownerId } }],
@@ -42,15 +47,25 @@ export async function assertMailboxQuotaFits(tx: Prisma.TransactionClient, s: Ma
   for (const [scope, limit, where] of limits) {
     if (limit === null) continue;
     if (quota === null) {
-      throw new AppError('QUOTA_REQUIRED', `Under the ${scope}'s storage limit every mailbox needs a quota (set quotaBytes, or the domain's defaultQuotaBytes)`, {
-        fields: [{ path: 'quotaBytes', message: `is required under the ${scope}'s storage limit`, code: 'required_under_limit' }],
-        details: { scope, limitBytes: Number(limit) },
-      });
+      throw new AppError(
+        'QUOTA_REQUIRED',
+        `Under the ${scope}'s storage limit every mailbox needs a quota (set quotaBytes, or the domain's defaultQuotaBytes)`,
+        {
+          fields: [{ path: 'quotaBytes', message: `is required under the ${scope}'s storage limit`, code: 'required_under_limit' }],
+          details: { scope, limitBytes: Number(limit) },
+        },
+      );
     }
     const allocated = await allocatedBytes(tx, excludeMailboxId ? { AND: [where, { id: { not: excludeMailboxId } }] } : where);
     if (allocated + quota > limit) {
       const left = limit - allocated < 0n ? 0n : limit - allocated;
-      throw limitExceeded(scope, limit, allocated, 'quotaBytes', `at most ${Number(left)} bytes are left under the ${scope}'s storage limit`);
+      throw limitExceeded(
+        scope,
+        limit,
+        allocated,
+        'quotaBytes',
+        `at most ${Number(left)} bytes are left under the ${scope}'s storage limit`,
+      );
     }
   }
 }
@@ -65,14 +80,35 @@ export async function assertLimitCoversMailboxes(
 ): Promise<void> {
   if (opts.limit === null) return;
   const unlimitedWhere: Prisma.MailboxWhereInput = { AND: [opts.mailboxes, { quotaBytes: null }] };
-  const unlimited = await tx.mailbox.findMany({ where: unlimitedWhere, select: { localPart: true, domain: { select: { name: true } } }, orderBy: { id: 'asc' }, take: MAX_NAMED_MAILBOXES });
+  const unlimited = await tx.mailbox.findMany({
+    where: unlimitedWhere,
+    select: { localPart: true, domain: { select: { name: true } } },
+    orderBy: { id: 'asc' },
+    take: MAX_NAMED_MAILBOXES,
+  });
   if (unlimited.length) {
     const count = unlimited.length < MAX_NAMED_MAILBOXES ? unlimited.length : await tx.mailbox.count({ where: unlimitedWhere });
-    throw new AppError('QUOTA_REQUIRED', `Under the ${opts.scope}'s storage limit every mailbox needs a quota; ${count} mailbox(es) have none`, {
-      fields: [{ path: opts.path, message: `${count} mailbox(es) without a quota`, code: 'mailboxes_without_quota' }],
-      details: { scope: opts.scope, limitBytes: Number(opts.limit), mailboxesWithoutQuota: count, mailboxes: unlimited.map((m) => `${m.localPart}@${m.domain.name}`) },
-    });
+    throw new AppError(
+      'QUOTA_REQUIRED',
+      `Under the ${opts.scope}'s storage limit every mailbox needs a quota; ${count} mailbox(es) have none`,
+      {
+        fields: [{ path: opts.path, message: `${count} mailbox(es) without a quota`, code: 'mailboxes_without_quota' }],
+        details: {
+          scope: opts.scope,
+          limitBytes: Number(opts.limit),
+          mailboxesWithoutQuota: count,
+          mailboxes: unlimited.map((m) => `${m.localPart}@${m.domain.name}`),
+        },
+      },
+    );
   }
   const allocated = await allocatedBytes(tx, opts.mailboxes);
-  if (allocated > opts.limit) throw limitExceeded(opts.scope, opts.limit, allocated, opts.path, `is below the ${Number(allocated)} bytes of quotas already handed out`);
+  if (allocated > opts.limit)
+    throw limitExceeded(
+      opts.scope,
+      opts.limit,
+      allocated,
+      opts.path,
+      `is below the ${Number(allocated)} bytes of quotas already handed out`,
+    );
 }

@@ -4,7 +4,11 @@ import { openSecret, sealSecret } from '../secret-box.ts';
 import { generateTotpCode, matchTotpStep, normalizeRecoveryCode, totpStepAt } from './totp.ts';
 
 /** RFC 6238 Appendix B: the seeds are the ASCII strings "1234567890" repeated to the hash's key length. */
-const SEED = { SHA1: '12345678901234567890', SHA256: '12345678901234567890123456789012', SHA512: '1234567890123456789012345678901234567890123456789012345678901234' } as const;
+const SEED = {
+  SHA1: '12345678901234567890',
+  SHA256: '12345678901234567890123456789012',
+  SHA512: '1234567890123456789012345678901234567890123456789012345678901234',
+} as const;
 const VECTORS: [number, string, string, string][] = [
   [59, '94287082', '46119246', '90693936'],
   [1111111109, '07081804', '68084774', '25091201'],

@@ -14,8 +14,22 @@ import { recordAudit } from './audit.ts';
 import { createLoginSession, type LoginPrincipal, type LoginResult } from './login-session.ts';
 import { type Actor, requireUser } from './principal.ts';
 import {
-  accountOf, accountWhere, completeLoginChallenge, consumeLoginChallenge, listSecondFactorMethods, loadLoginPrincipal, loginNameOf, policyRequiresSecondFactor,
-  readLoginChallenge, recordChallengeFailure, SECOND_FACTOR_KINDS, secondFactorInvalid, throttledError, throttledFactorCheck, type ChallengeClient, type FactorAccount,
+  accountOf,
+  accountWhere,
+  completeLoginChallenge,
+  consumeLoginChallenge,
+  listSecondFactorMethods,
+  loadLoginPrincipal,
+  loginNameOf,
+  policyRequiresSecondFactor,
+  readLoginChallenge,
+  recordChallengeFailure,
+  SECOND_FACTOR_KINDS,
+  secondFactorInvalid,
+  throttledError,
+  throttledFactorCheck,
+  type ChallengeClient,
+  type FactorAccount,
 } from './second-factor.ts';
 import type { AuthDeps } from './sessions.ts';
 import { iso, notFound } from './shared.ts';
@@ -31,8 +45,18 @@ const SECRET_PURPOSE = 'totp-secret';
 const RECOVERY_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
 
 /** A TOTP code for a base32 secret at a time (tests, and RFC 6238 vectors with other digits/algorithms). */
-export function generateTotpCode(secretBase32: string, atMs: number, opts: { digits?: number; algorithm?: 'SHA1' | 'SHA256' | 'SHA512' } = {}): string {
-  return TOTP.generate({ secret: Secret.fromBase32(secretBase32), algorithm: opts.algorithm ?? 'SHA1', digits: opts.digits ?? TOTP_DIGITS, period: TOTP_PERIOD_S, timestamp: atMs });
+export function generateTotpCode(
+  secretBase32: string,
+  atMs: number,
+  opts: { digits?: number; algorithm?: 'SHA1' | 'SHA256' | 'SHA512' } = {},
+): string {
+  return TOTP.generate({
+    secret: Secret.fromBase32(secretBase32),
+    algorithm: opts.algorithm ?? 'SHA1',
+    digits: opts.digits ?? TOTP_DIGITS,
+    period: TOTP_PERIOD_S,
+    timestamp: atMs,
+  });
 }
 
 export function totpStepAt(atMs: number): number {
@@ -42,7 +66,15 @@ export function totpStepAt(atMs: number): number {
 /** The time step a code matches within ±TOTP_WINDOW of `atMs`, or undefined. */
 export function matchTotpStep(secretBase32: string, code: string, atMs: number): number | undefined {
   if (!/^\d{6}$/.test(code)) return undefined;
-  const delta = TOTP.validate({ token: code, secret: Secret.fromBase32(secretBase32), algorithm: 'SHA1', digits: TOTP_DIGITS, period: TOTP_PERIOD_S, timestamp: atMs, window: TOTP_WINDOW });
+  const delta = TOTP.validate({
+    token: code,
+    secret: Secret.fromBase32(secretBase32),
+    algorithm: 'SHA1',
+    digits: TOTP_DIGITS,
+    period: TOTP_PERIOD_S,
+    timestamp: atMs,
+    window: TOTP_WINDOW,
+  });
   return delta === null ? undefined : totpStepAt(atMs) + delta;
 }
 
@@ -62,7 +94,12 @@ function isTotpCode(code: string): boolean {
 }
 
 /** Accepts a code of the account's confirmed factor once: the step is recorded atomically, so a replay (or a race) fails. */
-async function useTotpCode(deps: Pick<AuthDeps, 'prisma' | 'secret'>, account: FactorAccount, code: string, now = Date.now()): Promise<boolean> {
+async function useTotpCode(
+  deps: Pick<AuthDeps, 'prisma' | 'secret'>,
+  account: FactorAccount,
+  code: string,
+  now = Date.now(),
+): Promise<boolean> {
   const f = await deps.prisma.totpFactor.findFirst({ where: { ...accountWhere(account), confirmedAt: { not: null } } });
   if (!f) return false;
   const step = matchTotpStep(openSecret(deps.secret, SECRET_PURPOSE, f.secretEnc), code.replace(/\s/g, ''), now);
@@ -78,7 +115,10 @@ async function useTotpCode(deps: Pick<AuthDeps, 'prisma' | 'secret'>, account: F
 async function useRecoveryCode(deps: Pick<AuthDeps, 'prisma' | 'hasher'>, account: FactorAccount, code: string): Promise<boolean> {
   const typed = normalizeRecoveryCode(code);
   if (!/^[a-z0-9]{10}$/.test(typed)) return false;
-  const rows = await deps.prisma.recoveryCode.findMany({ where: { ...accountWhere(account), usedAt: null }, select: { id: true, codeHash: true } });
+  const rows = await deps.prisma.recoveryCode.findMany({
+    where: { ...accountWhere(account), usedAt: null },
+    select: { id: true, codeHash: true },
+  });
   for (const r of rows) {
     if (!(await deps.hasher.verify(r.codeHash, typed)).ok) continue;
     const { count } = await deps.prisma.recoveryCode.updateMany({ where: { id: r.id, usedAt: null }, data: { usedAt: new Date() } });
@@ -103,10 +143,17 @@ async function useCode(deps: AuthDeps, account: FactorAccount, method: 'totp' | 
 /** Second step of sign-in with a TOTP or recovery code (POST /auth/login/second-factor). */
 export async function completeLoginWithCode(
   deps: AuthDeps,
-  input: ChallengeClient & { challenge: string; code: string; method?: 'totp' | 'recovery' | undefined; previousToken?: string | undefined },
+  input: ChallengeClient & {
+    challenge: string;
+    code: string;
+    method?: 'totp' | 'recovery' | undefined;
+    previousToken?: string | undefined;
+  },
 ): Promise<LoginResult> {
   const method = methodFor(input.code, input.method);
-  return completeLoginChallenge(deps, { ...input, method, guess: guessOf(method, input.code) }, (account) => useCode(deps, account, method, input.code));
+  return completeLoginChallenge(deps, { ...input, method, guess: guessOf(method, input.code) }, (account) =>
+    useCode(deps, account, method, input.code),
+  );
 }
 
 // ---- enrolment ----
@@ -135,22 +182,46 @@ async function auditOwnerId(db: Db, account: FactorAccount): Promise<string | nu
 }
 
 /** Audits a second-factor change: `user.2fa.<what>` for panel users, `mailbox.2fa.<what>` for mailbox users. */
-async function auditSecondFactor(db: Db, actor: Actor, account: FactorAccount, what: string, details: Record<string, unknown> = {}): Promise<void> {
+async function auditSecondFactor(
+  db: Db,
+  actor: Actor,
+  account: FactorAccount,
+  what: string,
+  details: Record<string, unknown> = {},
+): Promise<void> {
   const targetType = account.kind;
   const targetId = account.kind === 'user' ? account.userId : account.mailboxId;
-  await recordAudit(db, actor, { action: `${account.kind}.2fa.${what}`, targetType, targetId, ownerId: await auditOwnerId(db, account), details });
+  await recordAudit(db, actor, {
+    action: `${account.kind}.2fa.${what}`,
+    targetType,
+    targetId,
+    ownerId: await auditOwnerId(db, account),
+    details,
+  });
 }
 
 /** Starts (or restarts) a TOTP enrolment: a new secret, sealed, unconfirmed until a code proves the app has it. */
 async function beginEnrolment(deps: AuthDeps, principal: LoginPrincipal): Promise<TotpEnrolment> {
   const account = accountOf(principal);
   const existing = await deps.prisma.totpFactor.findFirst({ where: accountWhere(account), select: { confirmedAt: true } });
-  if (existing?.confirmedAt) throw new AppError('CONFLICT', 'Two-factor authentication is already enabled; disable it first to enrol again');
+  if (existing?.confirmedAt)
+    throw new AppError('CONFLICT', 'Two-factor authentication is already enabled; disable it first to enrol again');
   const secret = new Secret({ size: 20 });
-  const totp = new TOTP({ issuer: deps.totpIssuer ?? 'Mailroom', label: loginNameOf(principal), algorithm: 'SHA1', digits: TOTP_DIGITS, period: TOTP_PERIOD_S, secret });
+  const totp = new TOTP({
+    issuer: deps.totpIssuer ?? 'Mailroom',
+    label: loginNameOf(principal),
+    algorithm: 'SHA1',
+    digits: TOTP_DIGITS,
+    period: TOTP_PERIOD_S,
+    secret,
+  });
   const secretEnc = sealSecret(deps.secret, SECRET_PURPOSE, secret.base32);
   const where = account.kind === 'user' ? { userId: account.userId } : { mailboxId: account.mailboxId };
-  await deps.prisma.totpFactor.upsert({ where, create: { ...where, secretEnc }, update: { secretEnc, confirmedAt: null, lastUsedStep: null } });
+  await deps.prisma.totpFactor.upsert({
+    where,
+    create: { ...where, secretEnc },
+    update: { secretEnc, confirmedAt: null, lastUsedStep: null },
+  });
   const otpauthUri = totp.toString();
   const svg = await QRCode.toString(otpauthUri, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
   return { secret: secret.base32, otpauthUri, qrCodeDataUrl: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}` };
@@ -160,7 +231,13 @@ async function beginEnrolment(deps: AuthDeps, principal: LoginPrincipal): Promis
  * Confirms an enrolment with a first code (throttled like a password): the factor is on, recovery codes replace any
  * old ones, `<kind>.2fa.enable` is audited. Returns the recovery codes (shown once).
  */
-async function confirmEnrolment(deps: AuthDeps, principal: LoginPrincipal, ip: string, code: string, onConfirmed?: (tx: Prisma.TransactionClient) => Promise<void>): Promise<string[]> {
+async function confirmEnrolment(
+  deps: AuthDeps,
+  principal: LoginPrincipal,
+  ip: string,
+  code: string,
+  onConfirmed?: (tx: Prisma.TransactionClient) => Promise<void>,
+): Promise<string[]> {
   const account = accountOf(principal);
   const factor = await deps.prisma.totpFactor.findFirst({ where: { ...accountWhere(account), confirmedAt: null } });
   if (!factor) throw new AppError('CONFLICT', 'No enrolment is waiting for confirmation; start one first');
@@ -173,7 +250,10 @@ async function confirmEnrolment(deps: AuthDeps, principal: LoginPrincipal, ip: s
   if (!ok || step === undefined) throw secondFactorInvalid();
   const codes = await newRecoveryCodes(deps);
   await deps.prisma.$transaction(async (tx) => {
-    const { count } = await tx.totpFactor.updateMany({ where: { id: factor.id, confirmedAt: null, secretEnc: factor.secretEnc }, data: { confirmedAt: new Date(), lastUsedStep: BigInt(step!) } });
+    const { count } = await tx.totpFactor.updateMany({
+      where: { id: factor.id, confirmedAt: null, secretEnc: factor.secretEnc },
+      data: { confirmedAt: new Date(), lastUsedStep: BigInt(step!) },
+    });
     if (count !== 1) throw new AppError('CONFLICT', 'The enrolment changed meanwhile; start again');
     await replaceRecoveryCodes(tx, deps, account, codes.hashed);
     await onConfirmed?.(tx);
@@ -185,7 +265,8 @@ async function confirmEnrolment(deps: AuthDeps, principal: LoginPrincipal, ip: s
 /** Self-service principals only: a session of a panel user or a mailbox user (never an API key, never the CLI). */
 function selfPrincipal(actor: Actor): LoginPrincipal {
   const p = actor.principal;
-  if (p.kind === 'system' || (p.kind === 'user' && p.apiKey)) throw new AppError('FORBIDDEN', 'Two-factor settings can only be changed from a signed-in session');
+  if (p.kind === 'system' || (p.kind === 'user' && p.apiKey))
+    throw new AppError('FORBIDDEN', 'Two-factor settings can only be changed from a signed-in session');
   return p;
 }
 
@@ -212,24 +293,32 @@ export async function confirmTotpEnrolment(deps: AuthDeps, actor: Actor, code: s
 }
 
 const incorrect = (path: 'password' | 'code') =>
-  new AppError('VALIDATION_FAILED', `The ${path === 'code' ? 'code' : 'password'} is incorrect`, { fields: [{ path, message: 'is incorrect', code: 'incorrect' }] });
+  new AppError('VALIDATION_FAILED', `The ${path === 'code' ? 'code' : 'password'} is incorrect`, {
+    fields: [{ path, message: 'is incorrect', code: 'incorrect' }],
+  });
 
 /** Proof of presence for sensitive changes: the current password, or a current TOTP/recovery code (throttled). */
 async function verifyProof(deps: AuthDeps, principal: LoginPrincipal, ip: string, proof: SecondFactorProofBody): Promise<void> {
   const account = accountOf(principal);
   if (proof.code !== undefined) {
     const method = methodFor(proof.code, undefined);
-    const ok = await throttledFactorCheck(deps, { principal, guess: guessOf(method, proof.code) }, () => useCode(deps, account, method, proof.code!));
+    const ok = await throttledFactorCheck(deps, { principal, guess: guessOf(method, proof.code) }, () =>
+      useCode(deps, account, method, proof.code!),
+    );
     if (!ok) throw incorrect('code');
     return;
   }
-  const attempt = await deps.throttle.attempt({ ip, login: loginNameOf(principal), password: proof.password!, maxWaitMs: deps.throttleSleepMaxMs }, async () => {
-    const row = principal.kind === 'user'
-      ? await deps.prisma.user.findUnique({ where: { id: principal.userId }, select: { passwordHash: true } })
-      : await deps.prisma.mailbox.findUnique({ where: { id: principal.mailboxId }, select: { passwordHash: true } });
-    const ok = row ? (await deps.hasher.verify(row.passwordHash, proof.password!)).ok : false;
-    return { passwordOk: ok, value: ok };
-  });
+  const attempt = await deps.throttle.attempt(
+    { ip, login: loginNameOf(principal), password: proof.password!, maxWaitMs: deps.throttleSleepMaxMs },
+    async () => {
+      const row =
+        principal.kind === 'user'
+          ? await deps.prisma.user.findUnique({ where: { id: principal.userId }, select: { passwordHash: true } })
+          : await deps.prisma.mailbox.findUnique({ where: { id: principal.mailboxId }, select: { passwordHash: true } });
+      const ok = row ? (await deps.hasher.verify(row.passwordHash, proof.password!)).ok : false;
+      return { passwordOk: ok, value: ok };
+    },
+  );
   if (attempt.status === 'throttled') throw throttledError(attempt.retryAfterSeconds);
   if (attempt.status !== 'ok') throw incorrect('password');
 }
@@ -245,7 +334,10 @@ export async function disableTotp(deps: AuthDeps, actor: Actor, proof: SecondFac
   if (!f) throw new AppError('CONFLICT', 'Two-factor authentication with an app is not enabled');
   const others = await listSecondFactorMethods(deps.prisma, account, { except: 'totp' });
   if (f.confirmedAt && !others.hasFactor && policyRequiresSecondFactor(deps.twoFactorPolicy, principal)) {
-    throw new AppError('SECOND_FACTOR_REQUIRED', 'The operator requires a second factor for your account: add another one before removing this one');
+    throw new AppError(
+      'SECOND_FACTOR_REQUIRED',
+      'The operator requires a second factor for your account: add another one before removing this one',
+    );
   }
   if (f.confirmedAt) await verifyProof(deps, principal, actor.ip ?? 'unknown', proof);
   await deps.prisma.$transaction(async (tx) => {
@@ -291,7 +383,13 @@ export async function confirmTotpEnrolmentForLogin(
     if (err instanceof AppError && err.code === 'SECOND_FACTOR_INVALID') await recordChallengeFailure(deps.prisma, pending);
     throw err;
   }
-  const session = await createLoginSession(deps, { principal, ip: input.ip, userAgent: input.userAgent, previousToken: input.previousToken, method: 'totp' });
+  const session = await createLoginSession(deps, {
+    principal,
+    ip: input.ip,
+    userAgent: input.userAgent,
+    previousToken: input.previousToken,
+    method: 'totp',
+  });
   return { ...session, recoveryCodes };
 }
 
@@ -305,11 +403,12 @@ export async function confirmTotpEnrolmentForLogin(
 export async function resetSecondFactors(deps: Pick<AuthDeps, 'prisma'>, actor: Actor, target: FactorAccount): Promise<SecondFactorReset> {
   const p = requireUser(actor, 'owners:write', { adminOnly: true });
   if (target.kind === 'user' && p.kind === 'user' && p.userId === target.userId) {
-    throw new AppError('FORBIDDEN', 'Reset another user\'s second factors; manage your own on the Account page');
+    throw new AppError('FORBIDDEN', "Reset another user's second factors; manage your own on the Account page");
   }
-  const exists = target.kind === 'user'
-    ? await deps.prisma.user.count({ where: { id: target.userId } })
-    : await deps.prisma.mailbox.count({ where: { id: target.mailboxId } });
+  const exists =
+    target.kind === 'user'
+      ? await deps.prisma.user.count({ where: { id: target.userId } })
+      : await deps.prisma.mailbox.count({ where: { id: target.mailboxId } });
   if (!exists) throw notFound(target.kind === 'user' ? 'User' : 'Mailbox');
   return deps.prisma.$transaction(async (tx) => {
     let factorsRemoved = 0;

@@ -36,7 +36,9 @@ describe('password policy', () => {
     expect(checkPasswordPolicy('short', policy).map((i) => i.code)).toContain('too_short');
     expect(checkPasswordPolicy('qwertyuiop', policy).map((i) => i.code)).toContain('too_common');
     expect(checkPasswordPolicy('Sunshine2024!', policy).map((i) => i.code)).toContain('too_common');
-    expect(checkPasswordPolicy('jdoe@example.com', policy, { account: 'jdoe@example.com' }).map((i) => i.code)).toContain('contains_account');
+    expect(checkPasswordPolicy('jdoe@example.com', policy, { account: 'jdoe@example.com' }).map((i) => i.code)).toContain(
+      'contains_account',
+    );
     expect(checkPasswordPolicy('aaaaaaaaaaaa', policy).map((i) => i.code)).toContain('too_simple');
     expect(checkPasswordPolicy('x'.repeat(1025) + 'y', policy).map((i) => i.code)).toContain('too_long');
   });

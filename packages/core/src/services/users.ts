@@ -23,7 +23,9 @@ export function normalizeUserEmail(input: string): string {
   const v = input.trim().toLowerCase();
   const at = v.lastIndexOf('@');
   if (at > 0 && at < v.length - 1 && v.length <= 254 && normalizeDomain(v.slice(at + 1))) return v;
-  throw new AppError('VALIDATION_FAILED', 'Invalid email address', { fields: [{ path: 'email', message: 'must be an email address like name@example.com', code: 'invalid_email' }] });
+  throw new AppError('VALIDATION_FAILED', 'Invalid email address', {
+    fields: [{ path: 'email', message: 'must be an email address like name@example.com', code: 'invalid_email' }],
+  });
 }
 
 const ownerSelect = {
@@ -50,7 +52,12 @@ export interface TenantUsage {
 export async function tenantUsage(prisma: PrismaClient, ownerIds: string[]): Promise<Map<string, TenantUsage>> {
   const out = new Map<string, TenantUsage>(ownerIds.map((id) => [id, { domains: 0, mailboxes: 0, usedBytes: 0 }]));
   if (!ownerIds.length) return out;
-  const domains = await prisma.domain.groupBy({ by: ['ownerId'], where: { ownerId: { in: ownerIds } }, _count: { _all: true }, _sum: { usedBytes: true } });
+  const domains = await prisma.domain.groupBy({
+    by: ['ownerId'],
+    where: { ownerId: { in: ownerIds } },
+    _count: { _all: true },
+    _sum: { usedBytes: true },
+  });
   for (const d of domains) {
     const u = out.get(d.ownerId)!;
     u.domains = d._count._all;
@@ -104,25 +111,46 @@ export async function createOwner(deps: ServiceDeps, actor: Actor, input: Create
         select: ownerSelect,
       });
       const { password: _p, ...details } = input;
-      await recordAudit(tx, actor, { action: 'owner.create', targetType: 'owner', targetId: created.id, ownerId: created.id, details: { ...details, email } });
+      await recordAudit(tx, actor, {
+        action: 'owner.create',
+        targetType: 'owner',
+        targetId: created.id,
+        ownerId: created.id,
+        details: { ...details, email },
+      });
       return created;
     });
     return toOwnerDto(row, { domains: 0, mailboxes: 0, usedBytes: 0 });
   } catch (err) {
-    if (isUniqueViolation(err)) throw new AppError('ALREADY_EXISTS', 'A user with this email already exists', { fields: [{ path: 'email', message: 'is already taken', code: 'taken' }] });
+    if (isUniqueViolation(err))
+      throw new AppError('ALREADY_EXISTS', 'A user with this email already exists', {
+        fields: [{ path: 'email', message: 'is already taken', code: 'taken' }],
+      });
     throw err;
   }
 }
 
-export async function listOwners(prisma: PrismaClient, actor: Actor, input: { limit: number; cursor?: string | undefined; q?: string | undefined }): Promise<Page<Owner>> {
+export async function listOwners(
+  prisma: PrismaClient,
+  actor: Actor,
+  input: { limit: number; cursor?: string | undefined; q?: string | undefined },
+): Promise<Page<Owner>> {
   requireUser(actor, 'owners:read', { adminOnly: true });
   const cursor = decodeCursor(input.cursor, ['email'] as const);
   const where: Prisma.UserWhereInput = { role: 'OWNER' };
   if (input.q) where.email = { contains: input.q.toLowerCase() };
   if (cursor) where.AND = [{ email: { gt: cursor.email } }];
   const rows = await prisma.user.findMany({ where, select: ownerSelect, orderBy: { email: 'asc' }, take: input.limit + 1 });
-  const usage = await tenantUsage(prisma, rows.map((r) => r.id));
-  return toPage(rows, input.limit, (r) => ({ email: r.email }), (r) => toOwnerDto(r, usage.get(r.id)!));
+  const usage = await tenantUsage(
+    prisma,
+    rows.map((r) => r.id),
+  );
+  return toPage(
+    rows,
+    input.limit,
+    (r) => ({ email: r.email }),
+    (r) => toOwnerDto(r, usage.get(r.id)!),
+  );
 }
 
 async function findOwner(prisma: PrismaClient | Prisma.TransactionClient, ownerId: string): Promise<OwnerRow> {
@@ -149,7 +177,12 @@ export async function updateOwner(deps: ServiceDeps, actor: Actor, ownerId: stri
     const row = await deps.prisma.$transaction(async (tx) => {
       if (input.maxStorageBytes != null) {
         await lockTenant(tx, ownerId);
-        await assertLimitCoversMailboxes(tx, { scope: 'owner', limit: BigInt(input.maxStorageBytes), mailboxes: { domain: { ownerId } }, path: 'maxStorageBytes' });
+        await assertLimitCoversMailboxes(tx, {
+          scope: 'owner',
+          limit: BigInt(input.maxStorageBytes),
+          mailboxes: { domain: { ownerId } },
+          path: 'maxStorageBytes',
+        });
       }
       const updated = await tx.user.update({
         where: { id: ownerId },
@@ -173,13 +206,22 @@ export async function updateOwner(deps: ServiceDeps, actor: Actor, ownerId: stri
       const details: Record<string, unknown> = { ...changedFields({ ...rest, email }), changed: Object.keys(changedFields(input)) };
       if (passwordHash || input.disabled) Object.assign(details, { sessionsEnded, apiKeysRevoked });
       const action =
-        input.disabled === true && !current.disabled ? 'owner.disable' : input.disabled === false && current.disabled ? 'owner.enable' : passwordHash ? 'owner.password.reset' : 'owner.update';
+        input.disabled === true && !current.disabled
+          ? 'owner.disable'
+          : input.disabled === false && current.disabled
+            ? 'owner.enable'
+            : passwordHash
+              ? 'owner.password.reset'
+              : 'owner.update';
       await recordAudit(tx, actor, { action, targetType: 'owner', targetId: ownerId, ownerId, details });
       return updated;
     }, TENANT_TX);
     return ownerDto(deps.prisma, row);
   } catch (err) {
-    if (isUniqueViolation(err)) throw new AppError('ALREADY_EXISTS', 'A user with this email already exists', { fields: [{ path: 'email', message: 'is already taken', code: 'taken' }] });
+    if (isUniqueViolation(err))
+      throw new AppError('ALREADY_EXISTS', 'A user with this email already exists', {
+        fields: [{ path: 'email', message: 'is already taken', code: 'taken' }],
+      });
     throw err;
   }
 }
@@ -191,13 +233,27 @@ export async function deleteOwner(deps: ServiceDeps, actor: Actor, ownerId: stri
     const owned = await tx.domain.findMany({ where: { ownerId }, select: { id: true, name: true } });
     const domains = owned.length;
     if (domains > 0 && !opts.force) {
-      throw new AppError('OWNER_NOT_EMPTY', `The owner still has ${domains} domain(s); delete them first or pass force=true`, { details: { domains } });
+      throw new AppError('OWNER_NOT_EMPTY', `The owner still has ${domains} domain(s); delete them first or pass force=true`, {
+        details: { domains },
+      });
     }
     if (domains > 0) await tx.domain.deleteMany({ where: { ownerId } });
     // the owner's own webhook endpoints go with the owner; administrators' endpoints still hear of each domain
-    for (const d of owned) await recordEvent(tx, { type: 'domain.deleted', ownerId, domainId: d.id, data: { domainId: d.id, name: d.name, ownerId, reason: 'owner_deleted' } });
+    for (const d of owned)
+      await recordEvent(tx, {
+        type: 'domain.deleted',
+        ownerId,
+        domainId: d.id,
+        data: { domainId: d.id, name: d.name, ownerId, reason: 'owner_deleted' },
+      });
     await tx.user.delete({ where: { id: ownerId } });
-    await recordAudit(tx, actor, { action: 'owner.delete', targetType: 'owner', targetId: ownerId, ownerId, details: { email: owner.email, domainsDeleted: domains } });
+    await recordAudit(tx, actor, {
+      action: 'owner.delete',
+      targetType: 'owner',
+      targetId: ownerId,
+      ownerId,
+      details: { email: owner.email, domainsDeleted: domains },
+    });
   });
 }
 
@@ -222,7 +278,11 @@ export function generatePassword(): string {
 }
 
 /** Creates the first admin when no admin exists (idempotent; the launcher calls it at every start). */
-export async function bootstrapAdmin(prisma: PrismaClient, hasher: PasswordHasher, input: { email: string; password?: string | undefined }): Promise<BootstrapAdminResult> {
+export async function bootstrapAdmin(
+  prisma: PrismaClient,
+  hasher: PasswordHasher,
+  input: { email: string; password?: string | undefined },
+): Promise<BootstrapAdminResult> {
   const email = normalizeUserEmail(input.email);
   const existing = await prisma.user.findFirst({ where: { role: 'ADMIN' }, select: { email: true } });
   if (existing) return { created: false, email: existing.email };
@@ -232,7 +292,11 @@ export async function bootstrapAdmin(prisma: PrismaClient, hasher: PasswordHashe
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended('mailroom:bootstrap-admin', 0))`;
     if (await tx.user.findFirst({ where: { role: 'ADMIN' }, select: { id: true } })) return false;
     const user = await tx.user.create({ data: { email, passwordHash, role: 'ADMIN' }, select: { id: true } });
-    await recordAudit(tx, { principal: { kind: 'system', label: 'bootstrap' } }, { action: 'admin.create', targetType: 'user', targetId: user.id, details: { email } });
+    await recordAudit(
+      tx,
+      { principal: { kind: 'system', label: 'bootstrap' } },
+      { action: 'admin.create', targetType: 'user', targetId: user.id, details: { email } },
+    );
     return true;
   });
   if (!created) {
@@ -243,7 +307,13 @@ export async function bootstrapAdmin(prisma: PrismaClient, hasher: PasswordHashe
 }
 
 /** Operator CLI: creates an admin (any number of them). */
-export async function createAdmin(prisma: PrismaClient, hasher: PasswordHasher, policy: PasswordPolicy, input: { email: string; password: string }, actor: Actor = { principal: { kind: 'system', label: 'cli' } }): Promise<{ id: string; email: string }> {
+export async function createAdmin(
+  prisma: PrismaClient,
+  hasher: PasswordHasher,
+  policy: PasswordPolicy,
+  input: { email: string; password: string },
+  actor: Actor = { principal: { kind: 'system', label: 'cli' } },
+): Promise<{ id: string; email: string }> {
   const email = normalizeUserEmail(input.email);
   assertPasswordPolicy(input.password, policy, { account: email });
   const passwordHash = await hasher.hash(input.password);
@@ -254,7 +324,10 @@ export async function createAdmin(prisma: PrismaClient, hasher: PasswordHasher, 
       return user;
     });
   } catch (err) {
-    if (isUniqueViolation(err)) throw new AppError('ALREADY_EXISTS', 'A user with this email already exists', { fields: [{ path: 'email', message: 'is already taken', code: 'taken' }] });
+    if (isUniqueViolation(err))
+      throw new AppError('ALREADY_EXISTS', 'A user with this email already exists', {
+        fields: [{ path: 'email', message: 'is already taken', code: 'taken' }],
+      });
     throw err;
   }
 }

@@ -17,7 +17,13 @@ const actor = { principal: { kind: 'system' as const, label: 'test' } };
 describe('webhook outbox through recordAudit', () => {
   test('a committed audited change writes its mapped event; one rolled back after the audit write leaves neither', async () => {
     const owner = await prisma.user.create({ data: { email: `${uniqueName('o')}@example.com`, passwordHash: 'x', role: 'OWNER' } });
-    const entry = { action: 'mailbox.disable', targetType: 'mailbox', targetId: crypto.randomUUID(), ownerId: owner.id, details: { domainId: crypto.randomUUID(), password: 'hunter2' } };
+    const entry = {
+      action: 'mailbox.disable',
+      targetType: 'mailbox',
+      targetId: crypto.randomUUID(),
+      ownerId: owner.id,
+      details: { domainId: crypto.randomUUID(), password: 'hunter2' },
+    };
     await expect(
       prisma.$transaction(async (tx) => {
         await recordAudit(tx, actor, entry);

@@ -28,7 +28,12 @@ export async function recordEvent(tx: Db, input: WebhookEventInput): Promise<str
 /** recordEvent for many events of one change, in one multi-row INSERT (same transaction rule). */
 export async function recordEvents(tx: Db, inputs: readonly WebhookEventInput[]): Promise<void> {
   await tx.webhookEvent.createMany({
-    data: inputs.map((i) => ({ type: i.type, ownerId: i.ownerId ?? null, domainId: i.domainId ?? null, data: i.data as Prisma.InputJsonValue })),
+    data: inputs.map((i) => ({
+      type: i.type,
+      ownerId: i.ownerId ?? null,
+      domainId: i.domainId ?? null,
+      data: i.data as Prisma.InputJsonValue,
+    })),
   });
 }
 
@@ -41,7 +46,12 @@ export interface SqlClient {
  * recordEvent for a mailbox's event on a raw pg transaction (the ingress's delivery): the mailbox's domain and owner are
  * looked up in the same statement, so the event belongs to the tenant that owns the mailbox at commit time.
  */
-export async function recordMailboxEventSql(client: SqlClient, type: WebhookEventType, mailboxId: string, data: Record<string, unknown>): Promise<void> {
+export async function recordMailboxEventSql(
+  client: SqlClient,
+  type: WebhookEventType,
+  mailboxId: string,
+  data: Record<string, unknown>,
+): Promise<void> {
   await client.query(
     `INSERT INTO webhook_events (id, type, owner_id, domain_id, data)
      SELECT $1::uuid, $2::text, d.owner_id, d.id,
@@ -88,7 +98,12 @@ export function webhookEventFromAudit(entry: {
   if (!type) return null;
   const d = entry.details;
   const domainId = typeof d.domainId === 'string' ? d.domainId : entry.targetType === 'domain' ? (entry.targetId ?? null) : null;
-  return { type, ownerId: entry.ownerId ?? null, domainId, data: { [`${entry.targetType.replace('-', '_')}Id`]: entry.targetId ?? null, ...d, ownerId: entry.ownerId ?? null } };
+  return {
+    type,
+    ownerId: entry.ownerId ?? null,
+    domainId,
+    data: { [`${entry.targetType.replace('-', '_')}Id`]: entry.targetId ?? null, ...d, ownerId: entry.ownerId ?? null },
+  };
 }
 
 /** The JSON body of a delivery (Standard Webhooks shape): the same bytes for every attempt of an event. */

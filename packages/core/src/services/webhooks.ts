@@ -69,22 +69,42 @@ async function findVisibleEndpoint(db: PrismaClient | Prisma.TransactionClient, 
 const tenantOf = (userRole: string, userId: string) => (userRole === 'OWNER' ? userId : null);
 
 /** Registers an endpoint; the signing secret (generated unless supplied) is in this result only. */
-export async function createWebhookEndpoint(deps: WebhookServiceDeps, actor: Actor, input: CreateWebhookEndpointBody): Promise<CreatedWebhookEndpoint> {
+export async function createWebhookEndpoint(
+  deps: WebhookServiceDeps,
+  actor: Actor,
+  input: CreateWebhookEndpointBody,
+): Promise<CreatedWebhookEndpoint> {
   const p = requireWebhookUser(actor, 'webhooks:write');
   const url = await assertWebhookUrl(input.url, deps);
   const secret = input.secret ?? generateWebhookSecret();
   const eventTypes = [...new Set(input.eventTypes)];
   const row = await deps.prisma.$transaction(async (tx) => {
     const created = await tx.webhookEndpoint.create({
-      data: { userId: p.userId, url: url.href, description: input.description ?? '', eventTypes, secretEncrypted: encryptWebhookSecret(secret, deps.secret) },
+      data: {
+        userId: p.userId,
+        url: url.href,
+        description: input.description ?? '',
+        eventTypes,
+        secretEncrypted: encryptWebhookSecret(secret, deps.secret),
+      },
     });
-    await recordAudit(tx, actor, { action: 'webhook.create', targetType: 'webhook', targetId: created.id, ownerId: tenantOf(p.role, p.userId), details: { url: created.url, eventTypes } });
+    await recordAudit(tx, actor, {
+      action: 'webhook.create',
+      targetType: 'webhook',
+      targetId: created.id,
+      ownerId: tenantOf(p.role, p.userId),
+      details: { url: created.url, eventTypes },
+    });
     return created;
   });
   return { ...toEndpointDto(row), secret };
 }
 
-export async function listWebhookEndpoints(prisma: PrismaClient, actor: Actor, input: { limit: number; cursor?: string | undefined; userId?: string | undefined }): Promise<Page<WebhookEndpoint>> {
+export async function listWebhookEndpoints(
+  prisma: PrismaClient,
+  actor: Actor,
+  input: { limit: number; cursor?: string | undefined; userId?: string | undefined },
+): Promise<Page<WebhookEndpoint>> {
   const p = requireWebhookUser(actor, 'webhooks:read');
   const cursor = decodeCursor(input.cursor, ['id'] as const);
   const where: Prisma.WebhookEndpointWhereInput = { ...visibleWhere(p) };
@@ -99,18 +119,39 @@ export async function getWebhookEndpoint(prisma: PrismaClient, actor: Actor, id:
 }
 
 /** Changes URL, events, description or the switch; enabling again clears the failure state. */
-export async function updateWebhookEndpoint(deps: WebhookServiceDeps, actor: Actor, id: string, input: UpdateWebhookEndpointBody): Promise<WebhookEndpoint> {
+export async function updateWebhookEndpoint(
+  deps: WebhookServiceDeps,
+  actor: Actor,
+  id: string,
+  input: UpdateWebhookEndpointBody,
+): Promise<WebhookEndpoint> {
   const p = requireWebhookUser(actor, 'webhooks:write');
   const current = await findVisibleEndpoint(deps.prisma, p, id);
   const url = input.url === undefined ? undefined : (await assertWebhookUrl(input.url, deps)).href;
-  const data: Prisma.WebhookEndpointUpdateInput = { url, description: input.description, eventTypes: input.eventTypes ? [...new Set(input.eventTypes)] : undefined };
-  if (input.enabled === true && !current.enabled) Object.assign(data, { enabled: true, disabledReason: null, disabledAt: null, consecutiveFailures: 0, failingSince: null });
+  const data: Prisma.WebhookEndpointUpdateInput = {
+    url,
+    description: input.description,
+    eventTypes: input.eventTypes ? [...new Set(input.eventTypes)] : undefined,
+  };
+  if (input.enabled === true && !current.enabled)
+    Object.assign(data, { enabled: true, disabledReason: null, disabledAt: null, consecutiveFailures: 0, failingSince: null });
   if (input.enabled === false && current.enabled) Object.assign(data, { enabled: false, disabledReason: 'manual', disabledAt: new Date() });
   const row = await deps.prisma.$transaction(async (tx) => {
     const updated = await tx.webhookEndpoint.update({ where: { id }, data });
-    const action = input.enabled === false && current.enabled ? 'webhook.disable' : input.enabled === true && !current.enabled ? 'webhook.enable' : 'webhook.update';
+    const action =
+      input.enabled === false && current.enabled
+        ? 'webhook.disable'
+        : input.enabled === true && !current.enabled
+          ? 'webhook.enable'
+          : 'webhook.update';
     const ownerId = current.userId === p.userId ? tenantOf(p.role, p.userId) : await ownerTenant(tx, current.userId);
-    await recordAudit(tx, actor, { action, targetType: 'webhook', targetId: id, ownerId, details: { url, eventTypes: input.eventTypes, description: input.description, enabled: input.enabled } });
+    await recordAudit(tx, actor, {
+      action,
+      targetType: 'webhook',
+      targetId: id,
+      ownerId,
+      details: { url, eventTypes: input.eventTypes, description: input.description, enabled: input.enabled },
+    });
     return updated;
   });
   return toEndpointDto(row);
@@ -127,7 +168,13 @@ export async function deleteWebhookEndpoint(prisma: PrismaClient, actor: Actor, 
   const current = await findVisibleEndpoint(prisma, p, id);
   await prisma.$transaction(async (tx) => {
     await tx.webhookEndpoint.delete({ where: { id } });
-    await recordAudit(tx, actor, { action: 'webhook.delete', targetType: 'webhook', targetId: id, ownerId: await ownerTenant(tx, current.userId), details: { url: current.url } });
+    await recordAudit(tx, actor, {
+      action: 'webhook.delete',
+      targetType: 'webhook',
+      targetId: id,
+      ownerId: await ownerTenant(tx, current.userId),
+      details: { url: current.url },
+    });
   });
 }
 
@@ -183,14 +230,28 @@ export async function listWebhookDeliveries(
  * Asks for one more delivery of an event to this endpoint (same event id and body, fresh signature). The worker's
  * dispatcher queues it within seconds; an attempt already running is not duplicated.
  */
-export async function redeliverWebhook(prisma: PrismaClient, actor: Actor, endpointId: string, deliveryId: string): Promise<WebhookDelivery> {
+export async function redeliverWebhook(
+  prisma: PrismaClient,
+  actor: Actor,
+  endpointId: string,
+  deliveryId: string,
+): Promise<WebhookDelivery> {
   const p = requireWebhookUser(actor, 'webhooks:write');
   const endpoint = await findVisibleEndpoint(prisma, p, endpointId);
   if (!endpoint.enabled) throw new AppError('CONFLICT', 'The endpoint is disabled: enable it first');
   return prisma.$transaction(async (tx) => {
-    const found = await tx.webhookDelivery.updateMany({ where: { id: deliveryId, endpointId }, data: { redeliverRequestedAt: new Date(), status: 'pending' } });
+    const found = await tx.webhookDelivery.updateMany({
+      where: { id: deliveryId, endpointId },
+      data: { redeliverRequestedAt: new Date(), status: 'pending' },
+    });
     if (found.count === 0) throw notFound('Webhook delivery');
-    await recordAudit(tx, actor, { action: 'webhook.redeliver', targetType: 'webhook', targetId: endpointId, ownerId: await ownerTenant(tx, endpoint.userId), details: { deliveryId } });
+    await recordAudit(tx, actor, {
+      action: 'webhook.redeliver',
+      targetType: 'webhook',
+      targetId: endpointId,
+      ownerId: await ownerTenant(tx, endpoint.userId),
+      details: { deliveryId },
+    });
     return toDeliveryDto(await tx.webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId }, include: deliveryInclude }));
   });
 }

@@ -83,9 +83,28 @@ export class SoftAuthenticator {
     ]);
     const idLen = Buffer.alloc(2);
     idLen.writeUInt16BE(id.length);
-    const authData = Buffer.concat([sha256(rpId), Buffer.from([FLAG_UP | FLAG_UV | FLAG_AT]), Buffer.alloc(4), Buffer.alloc(16), idLen, id, encodeCbor(cose)]);
-    const attestationObject = encodeCbor(new Map<string, Cbor>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authData]]));
-    const clientDataJSON = JSON.stringify({ type: 'webauthn.create', challenge: forge.challenge ?? options.challenge, origin: forge.origin ?? this.opts.origin, crossOrigin: false });
+    const authData = Buffer.concat([
+      sha256(rpId),
+      Buffer.from([FLAG_UP | FLAG_UV | FLAG_AT]),
+      Buffer.alloc(4),
+      Buffer.alloc(16),
+      idLen,
+      id,
+      encodeCbor(cose),
+    ]);
+    const attestationObject = encodeCbor(
+      new Map<string, Cbor>([
+        ['fmt', 'none'],
+        ['attStmt', new Map()],
+        ['authData', authData],
+      ]),
+    );
+    const clientDataJSON = JSON.stringify({
+      type: 'webauthn.create',
+      challenge: forge.challenge ?? options.challenge,
+      origin: forge.origin ?? this.opts.origin,
+      crossOrigin: false,
+    });
     this.credentials.push(cred);
     return {
       credential: cred,
@@ -95,12 +114,26 @@ export class SoftAuthenticator {
         type: 'public-key' as const,
         clientExtensionResults: { credProps: { rk: true } },
         authenticatorAttachment: 'platform' as const,
-        response: { clientDataJSON: b64url(Buffer.from(clientDataJSON)), attestationObject: b64url(attestationObject), transports: ['internal' as const] },
+        response: {
+          clientDataJSON: b64url(Buffer.from(clientDataJSON)),
+          attestationObject: b64url(attestationObject),
+          transports: ['internal' as const],
+        },
       },
     };
   }
 
-  assert(options: RequestOptions, forge: { credential?: SoftCredential; origin?: string; challenge?: string; counter?: number; userHandle?: string | null; userVerified?: boolean } = {}) {
+  assert(
+    options: RequestOptions,
+    forge: {
+      credential?: SoftCredential;
+      origin?: string;
+      challenge?: string;
+      counter?: number;
+      userHandle?: string | null;
+      userVerified?: boolean;
+    } = {},
+  ) {
     const cred = forge.credential ?? this.credentials[0];
     if (!cred) throw new Error('no credential');
     if (forge.counter === undefined) cred.counter += this.opts.counterStep ?? 1;
@@ -108,7 +141,14 @@ export class SoftAuthenticator {
     counter.writeUInt32BE(forge.counter ?? cred.counter);
     const flags = forge.userVerified === false ? FLAG_UP : FLAG_UP | FLAG_UV;
     const authData = Buffer.concat([sha256(options.rpId ?? cred.rpId), Buffer.from([flags]), counter]);
-    const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge: forge.challenge ?? options.challenge, origin: forge.origin ?? this.opts.origin, crossOrigin: false }));
+    const clientDataJSON = Buffer.from(
+      JSON.stringify({
+        type: 'webauthn.get',
+        challenge: forge.challenge ?? options.challenge,
+        origin: forge.origin ?? this.opts.origin,
+        crossOrigin: false,
+      }),
+    );
     const signature = sign('sha256', Buffer.concat([authData, sha256(clientDataJSON)]), cred.privateKey);
     const userHandle = forge.userHandle === null ? undefined : (forge.userHandle ?? cred.userHandle);
     return {
@@ -116,7 +156,12 @@ export class SoftAuthenticator {
       rawId: cred.id,
       type: 'public-key' as const,
       clientExtensionResults: {},
-      response: { clientDataJSON: b64url(clientDataJSON), authenticatorData: b64url(authData), signature: b64url(signature), ...(userHandle !== undefined ? { userHandle } : {}) },
+      response: {
+        clientDataJSON: b64url(clientDataJSON),
+        authenticatorData: b64url(authData),
+        signature: b64url(signature),
+        ...(userHandle !== undefined ? { userHandle } : {}),
+      },
     };
   }
 }

@@ -6,7 +6,6 @@ import pg from 'pg';
 import { startEmbeddedPostgres, withDatabase, type RunningPostgres } from '../embedded.ts';
 import { applyMigrations } from '../migrate.ts';
 
-
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 /** Test helpers only ever touch a database on this machine (or a `postgres` compose service named explicitly). */
@@ -28,7 +27,8 @@ export interface TestServer {
  * removed afterwards, so concurrent standalone runs never share, or stop, each other's server.
  */
 export async function acquireTestServer(): Promise<TestServer> {
-  const given = process.env.MAILROOM_TEST_PG_URL ?? (process.env.DATABASE_URL ? withDatabase(process.env.DATABASE_URL, 'postgres') : undefined);
+  const given =
+    process.env.MAILROOM_TEST_PG_URL ?? (process.env.DATABASE_URL ? withDatabase(process.env.DATABASE_URL, 'postgres') : undefined);
   if (given) {
     assertLocalDatabase(given);
     return { adminUrl: given, stop: async () => undefined };

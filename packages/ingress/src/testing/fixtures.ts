@@ -7,7 +7,10 @@ export interface Fixture {
   ownerId: string;
   domainId: string;
   domain: string;
-  mailbox(localPart: string, opts?: { quotaBytes?: bigint | number | null; enabled?: boolean; domainId?: string }): Promise<{ id: string; address: string }>;
+  mailbox(
+    localPart: string,
+    opts?: { quotaBytes?: bigint | number | null; enabled?: boolean; domainId?: string },
+  ): Promise<{ id: string; address: string }>;
   alias(localPart: string | null, mailboxIds: string[], opts?: { enabled?: boolean; domainId?: string }): Promise<string>;
   domainRow(opts?: { active?: boolean; maxStorageBytes?: bigint | number | null }): Promise<{ id: string; name: string }>;
 }

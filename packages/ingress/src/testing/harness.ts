@@ -29,10 +29,20 @@ export async function startIngress(prisma: PrismaClient, config: Partial<Ingress
   const tls = await testTls();
   const ingress = createIngress({
     prisma,
-    logger: createLogger('ingress-test', process.env.TEST_LOG_LEVEL as 'info' | undefined ?? 'silent'),
+    logger: createLogger('ingress-test', (process.env.TEST_LOG_LEVEL as 'info' | undefined) ?? 'silent'),
     tls,
     // every test client comes from 127.0.0.1: rate limits are off unless a test sets them
-    config: { host: '127.0.0.1', lmtpPort: 0, smtpPort: 0, metricsPort: 0, hostname: 'mx.test', closeTimeoutMs: 500, maxConnectionsPerIpPerMinute: 0, maxMessagesPerIpPerMinute: 0, ...config },
+    config: {
+      host: '127.0.0.1',
+      lmtpPort: 0,
+      smtpPort: 0,
+      metricsPort: 0,
+      hostname: 'mx.test',
+      closeTimeoutMs: 500,
+      maxConnectionsPerIpPerMinute: 0,
+      maxMessagesPerIpPerMinute: 0,
+      ...config,
+    },
   });
   const ports = (await ingress.listen()) as RunningIngress['ports'];
   return { ingress, ports, close: () => ingress.close() };
@@ -41,7 +51,8 @@ export async function startIngress(prisma: PrismaClient, config: Partial<Ingress
 export { eventually } from '@mailroom/runtime/testing';
 
 /** Starts a child entry point (cwd: this package) and resolves with its pino "listening" line. */
-export const startEntry = (file: string, env: NodeJS.ProcessEnv) => startEntryIn(file, env, fileURLToPath(new URL('../..', import.meta.url)));
+export const startEntry = (file: string, env: NodeJS.ProcessEnv) =>
+  startEntryIn(file, env, fileURLToPath(new URL('../..', import.meta.url)));
 
 /**
  * One ingress and one fixture shared by a whole test file: started before its tests (handed to `use`), closed with the

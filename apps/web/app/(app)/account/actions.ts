@@ -18,7 +18,10 @@ export async function changeOwnPassword(prev: FormState, fd: FormData): Promise<
     path: '/me/password',
     body: { currentPassword, newPassword },
     success: () => ({ message: 'Your password has been changed.' }),
-    refusal: (p) => (p.code === 'INVALID_CREDENTIALS' ? { message: 'Some fields need attention.', fields: { currentPassword: 'That is not your current password.' } } : undefined),
+    refusal: (p) =>
+      p.code === 'INVALID_CREDENTIALS'
+        ? { message: 'Some fields need attention.', fields: { currentPassword: 'That is not your current password.' } }
+        : undefined,
   });
 }
 
@@ -31,7 +34,12 @@ function proofOf(value: string): { code: string } | { password: string } {
 export async function confirmTotp(prev: FormState<EnrolDone>, fd: FormData): Promise<FormState<EnrolDone>> {
   const code = field(fd, 'code');
   if (!code) return invalidForm(prev, fd, { code: 'Enter the code.' });
-  return submitToApi<RecoveryCodes, EnrolDone>(prev, fd, { method: 'POST', path: '/me/2fa/totp/confirm', body: { code }, success: (r) => ({ data: { codes: r.recoveryCodes, account: '' }, refresh: false }) });
+  return submitToApi<RecoveryCodes, EnrolDone>(prev, fd, {
+    method: 'POST',
+    path: '/me/2fa/totp/confirm',
+    body: { code },
+    success: (r) => ({ data: { codes: r.recoveryCodes, account: '' }, refresh: false }),
+  });
 }
 
 export async function regenerateRecoveryCodes(prev: FormState<string[]>, fd: FormData): Promise<FormState<string[]>> {
@@ -49,7 +57,12 @@ export async function regenerateRecoveryCodes(prev: FormState<string[]>, fd: For
 export async function disableTotp(prev: FormState, fd: FormData): Promise<FormState> {
   const proof = secret(fd, 'proof');
   if (!proof) return invalidForm(prev, fd, { proof: 'Enter your password or a code.' });
-  return submitToApi(prev, fd, { method: 'POST', path: '/me/2fa/totp/disable', body: proofOf(proof), inputs: { password: 'proof', code: 'proof' } });
+  return submitToApi(prev, fd, {
+    method: 'POST',
+    path: '/me/2fa/totp/disable',
+    body: proofOf(proof),
+    inputs: { password: 'proof', code: 'proof' },
+  });
 }
 
 export async function renamePasskey(passkeyId: string, prev: FormState, fd: FormData): Promise<FormState> {

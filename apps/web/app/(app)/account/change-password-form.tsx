@@ -17,11 +17,28 @@ export function ChangePasswordForm({ username }: { username: string }) {
           <>
             <input type="text" name="username" autoComplete="username" value={username} readOnly hidden />
             <Field id="current-password" label="Current password" error={f.errors.currentPassword}>
-              <input id="current-password" name="currentPassword" type="password" autoComplete="current-password" required className={inputClass} {...describedBy('current-password', f.errors.currentPassword)} />
+              <input
+                id="current-password"
+                name="currentPassword"
+                type="password"
+                autoComplete="current-password"
+                required
+                className={inputClass}
+                {...describedBy('current-password', f.errors.currentPassword)}
+              />
             </Field>
             <PasswordField id="new-password" name="newPassword" label="New password" onChange={setNext} error={f.errors.newPassword} />
             <Field id="confirm-password" label="Repeat new password" error={confirmError}>
-              <input id="confirm-password" name="confirmPassword" type="password" autoComplete="new-password" onChange={(e) => setConfirm(e.target.value)} required className={inputClass} {...describedBy('confirm-password', confirmError)} />
+              <input
+                id="confirm-password"
+                name="confirmPassword"
+                type="password"
+                autoComplete="new-password"
+                onChange={(e) => setConfirm(e.target.value)}
+                required
+                className={inputClass}
+                {...describedBy('confirm-password', confirmError)}
+              />
             </Field>
             <SubmitButton pending={f.pending} label="Change password" pendingLabel="Changing…" />
           </>

@@ -38,11 +38,23 @@ export default async function AccountPage() {
             </dl>
           </Card>
         )}
-        <Card id="password" title={me.mailbox ? 'Mailbox password' : 'Change password'} description={me.mailbox ? 'This is the password your mail program uses, too: update it there afterwards.' : 'Choose a long password you do not use anywhere else.'}>
+        <Card
+          id="password"
+          title={me.mailbox ? 'Mailbox password' : 'Change password'}
+          description={
+            me.mailbox
+              ? 'This is the password your mail program uses, too: update it there afterwards.'
+              : 'Choose a long password you do not use anywhere else.'
+          }
+        >
           <ChangePasswordForm username={who} />
         </Card>
         {passkeys && (
-          <Card id="passkeys" title="Passkeys" description="Sign in without a password, with your device's screen lock or a security key. Add one per device.">
+          <Card
+            id="passkeys"
+            title="Passkeys"
+            description="Sign in without a password, with your device's screen lock or a security key. Add one per device."
+          >
             <PasskeysSection initial={passkeys} />
           </Card>
         )}

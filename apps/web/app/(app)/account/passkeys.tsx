@@ -41,7 +41,9 @@ export function PasskeysSection({ initial }: { initial: Passkey[] }) {
   return (
     <div className="space-y-6">
       {initial.length === 0 ? (
-        <EmptyState title="No passkeys yet">Add one to sign in with your fingerprint, face or security key instead of your password.</EmptyState>
+        <EmptyState title="No passkeys yet">
+          Add one to sign in with your fingerprint, face or security key instead of your password.
+        </EmptyState>
       ) : (
         <ul className="divide-y divide-slate-200" aria-label="Your passkeys">
           {initial.map((k) => (
@@ -54,7 +56,14 @@ export function PasskeysSection({ initial }: { initial: Passkey[] }) {
         {(f) => (
           <>
             <Field id="passkey-name" label="Name of the new passkey" hint="For example “Laptop” or “Phone”." error={f.errors.name}>
-              <input id="passkey-name" name="name" maxLength={100} required className={inputClass} {...describedBy('passkey-name', f.errors.name, true)} />
+              <input
+                id="passkey-name"
+                name="name"
+                maxLength={100}
+                required
+                className={inputClass}
+                {...describedBy('passkey-name', f.errors.name, true)}
+              />
             </Field>
             <SubmitButton pending={f.pending} disabled={!supported} label="Add a passkey" pendingLabel="Waiting for your passkey…" />
           </>
@@ -73,11 +82,23 @@ function PasskeyRow({ passkey }: { passkey: Passkey }) {
   return (
     <li className="flex flex-wrap items-center justify-between gap-3 py-3" data-testid="passkey">
       {editing ? (
-        <ApiForm action={renamePasskey.bind(null, passkey.id)} className="flex flex-1 flex-wrap items-end gap-2" onAnswer={(st) => st.ok && setEditing(false)}>
+        <ApiForm
+          action={renamePasskey.bind(null, passkey.id)}
+          className="flex flex-1 flex-wrap items-end gap-2"
+          onAnswer={(st) => st.ok && setEditing(false)}
+        >
           {(f) => (
             <>
               <Field id={inputId} label="New name" error={f.errors.name}>
-                <input id={inputId} name="name" defaultValue={f.value('name', passkey.name)} maxLength={100} required className={inputClass} {...describedBy(inputId, f.errors.name)} />
+                <input
+                  id={inputId}
+                  name="name"
+                  defaultValue={f.value('name', passkey.name)}
+                  maxLength={100}
+                  required
+                  className={inputClass}
+                  {...describedBy(inputId, f.errors.name)}
+                />
               </Field>
               <SubmitButton pending={f.pending} label="Save" pendingLabel="Saving…" size="sm" />
               <button type="button" className={buttonClass('secondary', 'sm')} onClick={() => setEditing(false)}>
@@ -97,7 +118,12 @@ function PasskeyRow({ passkey }: { passkey: Passkey }) {
       )}
       {!editing && (
         <div className="flex gap-2">
-          <button type="button" className={buttonClass('secondary', 'sm')} onClick={() => setEditing(true)} aria-label={`Rename ${passkey.name}`}>
+          <button
+            type="button"
+            className={buttonClass('secondary', 'sm')}
+            onClick={() => setEditing(true)}
+            aria-label={`Rename ${passkey.name}`}
+          >
             Rename
           </button>
           <ConfirmButton

@@ -12,13 +12,31 @@ import type { TotpEnrolment, TwoFactorStatus } from '@/lib/types';
 import { confirmTotp, disableTotp, regenerateRecoveryCodes } from './actions';
 
 /** Asks for the password or a current code before a change to the second factors. */
-function ProofForm<D>({ id, label, action, onDone }: { id: string; label: string; action: FormAction<D>; onDone: (data: D | undefined) => void }) {
+function ProofForm<D>({
+  id,
+  label,
+  action,
+  onDone,
+}: {
+  id: string;
+  label: string;
+  action: FormAction<D>;
+  onDone: (data: D | undefined) => void;
+}) {
   return (
     <ApiForm<D> action={action} className="flex flex-wrap items-end gap-3" onAnswer={(s) => s.ok && onDone(s.data)}>
       {(f) => (
         <>
           <Field id={id} label="Your password, or a code from your app" error={f.errors.proof}>
-            <input id={id} name="proof" type="password" autoComplete="current-password" required className={inputClass} {...describedBy(id, f.errors.proof)} />
+            <input
+              id={id}
+              name="proof"
+              type="password"
+              autoComplete="current-password"
+              required
+              className={inputClass}
+              {...describedBy(id, f.errors.proof)}
+            />
           </Field>
           <SubmitButton pending={f.pending} label={label} pendingLabel={label} variant="secondary" />
         </>
@@ -55,7 +73,9 @@ export function TwoFactorSection({ status, account }: { status: TwoFactorStatus;
   if (codes) {
     return (
       <div className="space-y-4">
-        <Alert tone="success">{status.totp.enabled ? 'New recovery codes replace your old ones.' : 'Two-factor authentication is on.'}</Alert>
+        <Alert tone="success">
+          {status.totp.enabled ? 'New recovery codes replace your old ones.' : 'Two-factor authentication is on.'}
+        </Alert>
         <RecoveryCodesList codes={codes} account={account} />
         <button
           type="button"
@@ -82,7 +102,8 @@ export function TwoFactorSection({ status, account }: { status: TwoFactorStatus;
         ) : (
           <>
             <p className="text-sm text-slate-700">
-              <Badge tone="slate">Off</Badge> Protect your account with a code from an authenticator app on your phone, asked after your password.
+              <Badge tone="slate">Off</Badge> Protect your account with a code from an authenticator app on your phone, asked after your
+              password.
             </p>
             <button
               type="button"
@@ -104,20 +125,36 @@ export function TwoFactorSection({ status, account }: { status: TwoFactorStatus;
   return (
     <div className="space-y-4">
       <p className="text-sm text-slate-700">
-        <Badge tone="green">On</Badge> Authenticator app since {formatDateTime(status.totp.confirmedAt)}. Recovery codes left: <strong>{status.recoveryCodesRemaining}</strong>
+        <Badge tone="green">On</Badge> Authenticator app since {formatDateTime(status.totp.confirmedAt)}. Recovery codes left:{' '}
+        <strong>{status.recoveryCodesRemaining}</strong>
       </p>
       {banner}
       {notice && <Alert tone="success">{notice}</Alert>}
       <div className="flex flex-wrap gap-2">
-        <button type="button" className={buttonClass('secondary', 'sm')} onClick={() => setPanel(panel === 'regenerate' ? undefined : 'regenerate')} aria-expanded={panel === 'regenerate'}>
+        <button
+          type="button"
+          className={buttonClass('secondary', 'sm')}
+          onClick={() => setPanel(panel === 'regenerate' ? undefined : 'regenerate')}
+          aria-expanded={panel === 'regenerate'}
+        >
           New recovery codes
         </button>
-        <button type="button" className={buttonClass('danger', 'sm')} onClick={() => setPanel(panel === 'disable' ? undefined : 'disable')} aria-expanded={panel === 'disable'}>
+        <button
+          type="button"
+          className={buttonClass('danger', 'sm')}
+          onClick={() => setPanel(panel === 'disable' ? undefined : 'disable')}
+          aria-expanded={panel === 'disable'}
+        >
           Turn off
         </button>
       </div>
       {panel === 'regenerate' && (
-        <ProofForm<string[]> id="regenerate-proof" label="Create new recovery codes" action={regenerateRecoveryCodes} onDone={(c) => c && setCodes(c)} />
+        <ProofForm<string[]>
+          id="regenerate-proof"
+          label="Create new recovery codes"
+          action={regenerateRecoveryCodes}
+          onDone={(c) => c && setCodes(c)}
+        />
       )}
       {panel === 'disable' && (
         <ProofForm id="disable-proof" label="Turn off two-factor authentication" action={disableTotp} onDone={() => setPanel(undefined)} />

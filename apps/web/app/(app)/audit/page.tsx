@@ -21,7 +21,18 @@ function dayEnd(d?: string): string | undefined {
 }
 
 const TARGET_TYPES = ['owner', 'user', 'domain', 'mailbox', 'alias', 'api-key'];
-const ACTION_SUGGESTIONS = ['auth.login', 'owner.', 'domain.', 'mailbox.', 'mailbox.create', 'mailbox.delete', 'mailbox.password.set', 'alias.', 'api-key.', 'user.password.change'];
+const ACTION_SUGGESTIONS = [
+  'auth.login',
+  'owner.',
+  'domain.',
+  'mailbox.',
+  'mailbox.create',
+  'mailbox.delete',
+  'mailbox.password.set',
+  'alias.',
+  'api-key.',
+  'user.password.change',
+];
 
 export default async function AuditPage({ searchParams }: { searchParams: Promise<Filters> }) {
   const me = await requireUser();
@@ -32,7 +43,8 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
   );
   if (r.status >= 400 && r.status !== 400) throw new ApiError(r.status, r.problem);
   const page: Page<AuditEvent> = r.data ?? { items: [], nextCursor: null };
-  const invalid = r.status === 400 ? (r.problem?.errors?.map((e) => e.message).join('; ') ?? r.problem?.detail ?? 'Check the filters.') : undefined;
+  const invalid =
+    r.status === 400 ? (r.problem?.errors?.map((e) => e.message).join('; ') ?? r.problem?.detail ?? 'Check the filters.') : undefined;
   const filters = { action: f.action, actorId: f.actorId, targetType: f.targetType, targetId: f.targetId, from: f.from, to: f.to };
   const filtered = Object.values(filters).some(Boolean);
   return (
@@ -44,8 +56,18 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
       <Card className="mb-6" title="Filters">
         <form action="/audit" className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
           <div>
-            <label htmlFor="action" className={labelClass}>Action</label>
-            <input id="action" name="action" list="audit-actions" defaultValue={f.action} placeholder="mailbox.create, or mailbox. for all" aria-describedby="action-hint" className={inputClass + ' mt-1'} />
+            <label htmlFor="action" className={labelClass}>
+              Action
+            </label>
+            <input
+              id="action"
+              name="action"
+              list="audit-actions"
+              defaultValue={f.action}
+              placeholder="mailbox.create, or mailbox. for all"
+              aria-describedby="action-hint"
+              className={inputClass + ' mt-1'}
+            />
             <datalist id="audit-actions">
               {ACTION_SUGGESTIONS.map((a) => (
                 <option key={a} value={a} />
@@ -56,7 +78,9 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
             </p>
           </div>
           <div>
-            <label htmlFor="targetType" className={labelClass}>Target type</label>
+            <label htmlFor="targetType" className={labelClass}>
+              Target type
+            </label>
             <select id="targetType" name="targetType" defaultValue={f.targetType ?? ''} className={inputClass + ' mt-1'}>
               <option value="">Any</option>
               {TARGET_TYPES.map((t) => (
@@ -67,19 +91,27 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
             </select>
           </div>
           <div>
-            <label htmlFor="targetId" className={labelClass}>Target id</label>
+            <label htmlFor="targetId" className={labelClass}>
+              Target id
+            </label>
             <input id="targetId" name="targetId" defaultValue={f.targetId} className={inputClass + ' mt-1 font-mono'} />
           </div>
           <div>
-            <label htmlFor="actorId" className={labelClass}>Actor id</label>
+            <label htmlFor="actorId" className={labelClass}>
+              Actor id
+            </label>
             <input id="actorId" name="actorId" defaultValue={f.actorId} className={inputClass + ' mt-1 font-mono'} />
           </div>
           <div>
-            <label htmlFor="from" className={labelClass}>From (UTC day)</label>
+            <label htmlFor="from" className={labelClass}>
+              From (UTC day)
+            </label>
             <input id="from" name="from" type="date" defaultValue={f.from} className={inputClass + ' mt-1'} />
           </div>
           <div>
-            <label htmlFor="to" className={labelClass}>To (UTC day, inclusive)</label>
+            <label htmlFor="to" className={labelClass}>
+              To (UTC day, inclusive)
+            </label>
             <input id="to" name="to" type="date" defaultValue={f.to} className={inputClass + ' mt-1'} />
           </div>
           <div className="flex gap-2 sm:col-span-2 lg:col-span-3">
@@ -101,18 +133,30 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
           </div>
         )}
         {page.items.length === 0 ? (
-          <EmptyState title={filtered ? 'No events match these filters' : 'No events yet'}>{filtered ? 'Widen the time range or clear a filter.' : 'Changes made in the panel or through the API appear here.'}</EmptyState>
+          <EmptyState title={filtered ? 'No events match these filters' : 'No events yet'}>
+            {filtered ? 'Widen the time range or clear a filter.' : 'Changes made in the panel or through the API appear here.'}
+          </EmptyState>
         ) : (
           <div className="-mx-4 overflow-x-auto sm:-mx-6">
             <table className="min-w-full text-left text-sm">
               <caption className="sr-only">Audit events, newest first</caption>
               <thead className="border-b border-slate-200 text-xs font-semibold tracking-wide text-slate-600 uppercase">
                 <tr>
-                  <th scope="col" className="px-4 py-2 sm:px-6">When</th>
-                  <th scope="col" className="px-4 py-2">Action</th>
-                  <th scope="col" className="px-4 py-2">Actor</th>
-                  <th scope="col" className="px-4 py-2">Target</th>
-                  <th scope="col" className="hidden px-4 py-2 md:table-cell">Details</th>
+                  <th scope="col" className="px-4 py-2 sm:px-6">
+                    When
+                  </th>
+                  <th scope="col" className="px-4 py-2">
+                    Action
+                  </th>
+                  <th scope="col" className="px-4 py-2">
+                    Actor
+                  </th>
+                  <th scope="col" className="px-4 py-2">
+                    Target
+                  </th>
+                  <th scope="col" className="hidden px-4 py-2 md:table-cell">
+                    Details
+                  </th>
                 </tr>
               </thead>
               <tbody className="divide-y divide-slate-100 align-top">
@@ -138,13 +182,18 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
                     <td className="px-4 py-2 text-slate-700">
                       {e.targetType}
                       {e.targetId && (
-                        <Link href={`/audit${qs({ targetId: e.targetId })}`} className="block font-mono text-xs break-all text-slate-600 hover:underline">
+                        <Link
+                          href={`/audit${qs({ targetId: e.targetId })}`}
+                          className="block font-mono text-xs break-all text-slate-600 hover:underline"
+                        >
                           {e.targetId}
                         </Link>
                       )}
                     </td>
                     <td className="hidden max-w-xs px-4 py-2 md:table-cell">
-                      <code className="block font-mono text-xs break-all whitespace-pre-wrap text-slate-700">{Object.keys(e.details).length ? JSON.stringify(e.details) : '—'}</code>
+                      <code className="block font-mono text-xs break-all whitespace-pre-wrap text-slate-700">
+                        {Object.keys(e.details).length ? JSON.stringify(e.details) : '—'}
+                      </code>
                     </td>
                   </tr>
                 ))}

@@ -20,7 +20,13 @@ export async function createDomain(prev: FormState, fd: FormData): Promise<FormS
   return submitToApi<Domain>(prev, fd, {
     method: 'POST',
     path: '/domains',
-    body: { name, ...(ownerId ? { ownerId } : {}), ...(description ? { description } : {}), ...(quota != null ? { defaultQuotaBytes: quota } : {}), ...(checked(fd, 'verified') ? { verified: true } : {}) },
+    body: {
+      name,
+      ...(ownerId ? { ownerId } : {}),
+      ...(description ? { description } : {}),
+      ...(quota != null ? { defaultQuotaBytes: quota } : {}),
+      ...(checked(fd, 'verified') ? { verified: true } : {}),
+    },
     success: (d) => `/domains/${d.id}`,
     inputs: { defaultQuotaBytes: 'defaultQuota' },
     refusal: (p) => (p.code === 'ALREADY_EXISTS' ? { message: `${p.detail ?? 'That domain is already hosted here'}.` } : undefined),
@@ -31,7 +37,11 @@ export async function createMailbox(domainId: string, domainName: string, prev: 
   const localPart = field(fd, 'localPart');
   const password = secret(fd, 'password');
   const quotaBytes = parseByteInput(field(fd, 'quota'));
-  const problems = { localPart: localPartProblem(localPart), quota: quotaBytes === undefined ? SIZE_HINT : undefined, password: password ? undefined : 'Enter a password.' };
+  const problems = {
+    localPart: localPartProblem(localPart),
+    quota: quotaBytes === undefined ? SIZE_HINT : undefined,
+    password: password ? undefined : 'Enter a password.',
+  };
   if (!isValid(problems)) return invalidForm(prev, fd, problems);
   return submitToApi<Mailbox>(prev, fd, {
     method: 'POST',
@@ -40,7 +50,12 @@ export async function createMailbox(domainId: string, domainName: string, prev: 
     success: (m) => `/mailboxes/${m.id}?created=1`,
     inputs: { quotaBytes: 'quota' },
     refusal: (p) =>
-      p.code === 'ALREADY_EXISTS' ? { message: 'That address is already taken by a mailbox or alias.', fields: { localPart: `${localPart.toLowerCase()}@${domainName} already exists.` } } : undefined,
+      p.code === 'ALREADY_EXISTS'
+        ? {
+            message: 'That address is already taken by a mailbox or alias.',
+            fields: { localPart: `${localPart.toLowerCase()}@${domainName} already exists.` },
+          }
+        : undefined,
   });
 }
 
@@ -81,8 +96,14 @@ function parseThresholds(t: string): number[] | null | undefined {
 
 export async function updateQuotaWarnings(domainId: string, prev: FormState, fd: FormData): Promise<FormState> {
   const quotaWarningThresholds = parseThresholds(field(fd, 'quotaWarningThresholds'));
-  if (quotaWarningThresholds === undefined) return invalidForm(prev, fd, { quotaWarningThresholds: 'Up to five different whole percentages from 1 to 100, like 80, 95.' });
-  return submitToApi(prev, fd, { method: 'PATCH', path: `/domains/${domainId}`, body: { quotaWarningThresholds }, success: () => ({ message: 'Saved.' }) });
+  if (quotaWarningThresholds === undefined)
+    return invalidForm(prev, fd, { quotaWarningThresholds: 'Up to five different whole percentages from 1 to 100, like 80, 95.' });
+  return submitToApi(prev, fd, {
+    method: 'PATCH',
+    path: `/domains/${domainId}`,
+    body: { quotaWarningThresholds },
+    success: () => ({ message: 'Saved.' }),
+  });
 }
 
 /** An alias (or, with "catchAll" ticked, the catch-all) delivering to the chosen mailboxes of the domain. */
@@ -90,7 +111,10 @@ export async function createAlias(domainId: string, prev: FormState, fd: FormDat
   const catchAll = checked(fd, 'catchAll');
   const localPart = field(fd, 'localPart');
   const destinations = fd.getAll('destinations').filter((s): s is string => typeof s === 'string' && s !== '');
-  const problems = { localPart: catchAll ? undefined : localPartProblem(localPart), destinations: destinations.length ? undefined : 'Choose at least one mailbox.' };
+  const problems = {
+    localPart: catchAll ? undefined : localPartProblem(localPart),
+    destinations: destinations.length ? undefined : 'Choose at least one mailbox.',
+  };
   if (!isValid(problems)) return invalidForm(prev, fd, problems);
   return submitToApi<Alias>(prev, fd, {
     method: 'POST',

@@ -19,7 +19,12 @@ export async function createApiKey(prev: FormState<CreatedApiKey>, fd: FormData)
   return submitToApi<CreatedApiKey, CreatedApiKey>(prev, fd, {
     method: 'POST',
     path: '/api-keys',
-    body: { name, scopes: scopes as ApiKeyScope[], ...(domainIds.length ? { domainIds } : {}), ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}) },
+    body: {
+      name,
+      scopes: scopes as ApiKeyScope[],
+      ...(domainIds.length ? { domainIds } : {}),
+      ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}),
+    },
     success: (key) => ({ data: key }),
   });
 }

@@ -28,7 +28,14 @@ export function CreateKeyForm({ hasDomains }: { hasDomains: boolean }) {
 
   return (
     <Card id="new-key" title="Create a key">
-      {created && <ShownOnce title={`Key “${created.name}” created. Copy it now: it is shown only once.`} value={created.key} label="API key" testId="new-api-key" />}
+      {created && (
+        <ShownOnce
+          title={`Key “${created.name}” created. Copy it now: it is shown only once.`}
+          value={created.key}
+          label="API key"
+          testId="new-api-key"
+        />
+      )}
       <ApiForm<CreatedApiKey>
         action={createApiKey}
         className="space-y-5"
@@ -42,10 +49,24 @@ export function CreateKeyForm({ hasDomains }: { hasDomains: boolean }) {
           <>
             <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
               <Field id="key-name" label="Name" hint="What uses it, e.g. “billing sync”." error={f.errors.name}>
-                <input id="key-name" name="name" required defaultValue={f.value('name')} className={inputClass} {...describedBy('key-name', f.errors.name, true)} />
+                <input
+                  id="key-name"
+                  name="name"
+                  required
+                  defaultValue={f.value('name')}
+                  className={inputClass}
+                  {...describedBy('key-name', f.errors.name, true)}
+                />
               </Field>
               <Field id="key-expires" label="Expires on" optional hint="Empty: never expires." error={f.errors.expiresAt}>
-                <input id="key-expires" name="expiresAt" type="date" defaultValue={f.value('expiresAt')} className={inputClass} {...describedBy('key-expires', f.errors.expiresAt, true)} />
+                <input
+                  id="key-expires"
+                  name="expiresAt"
+                  type="date"
+                  defaultValue={f.value('expiresAt')}
+                  className={inputClass}
+                  {...describedBy('key-expires', f.errors.expiresAt, true)}
+                />
               </Field>
             </div>
             <fieldset>
@@ -55,9 +76,15 @@ export function CreateKeyForm({ hasDomains }: { hasDomains: boolean }) {
                 <table className="text-sm">
                   <thead>
                     <tr className="text-left text-xs text-slate-600">
-                      <th scope="col" className="py-1 pr-6 font-medium">Resource</th>
-                      <th scope="col" className="px-3 py-1 font-medium">Read</th>
-                      <th scope="col" className="px-3 py-1 font-medium">Write</th>
+                      <th scope="col" className="py-1 pr-6 font-medium">
+                        Resource
+                      </th>
+                      <th scope="col" className="px-3 py-1 font-medium">
+                        Read
+                      </th>
+                      <th scope="col" className="px-3 py-1 font-medium">
+                        Write
+                      </th>
                     </tr>
                   </thead>
                   <tbody>
@@ -71,7 +98,14 @@ export function CreateKeyForm({ hasDomains }: { hasDomains: boolean }) {
                           if (fam.family === 'audit' && level === 'write') return <td key={level} />;
                           return (
                             <td key={level} className="px-3 py-1 text-center">
-                              <input type="checkbox" name="scopes" value={scope} aria-label={`${fam.label} ${level}`} defaultChecked={DEFAULT_SCOPES.includes(scope)} className="h-4 w-4 accent-brand-600" />
+                              <input
+                                type="checkbox"
+                                name="scopes"
+                                value={scope}
+                                aria-label={`${fam.label} ${level}`}
+                                defaultChecked={DEFAULT_SCOPES.includes(scope)}
+                                className="h-4 w-4 accent-brand-600"
+                              />
                             </td>
                           );
                         })}

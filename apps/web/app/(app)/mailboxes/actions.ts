@@ -18,5 +18,10 @@ export async function updateMailbox(mailboxId: string, prev: FormState, fd: Form
 export async function resetMailboxPassword(mailboxId: string, prev: FormState, fd: FormData): Promise<FormState> {
   const password = secret(fd, 'password');
   if (!password) return invalidForm(prev, fd, { password: 'Enter a password.' });
-  return submitToApi(prev, fd, { method: 'PUT', path: `/mailboxes/${mailboxId}/password`, body: { password }, success: () => ({ message: 'Password changed. Give the new password to the mailbox user.', refresh: false }) });
+  return submitToApi(prev, fd, {
+    method: 'PUT',
+    path: `/mailboxes/${mailboxId}/password`,
+    body: { password },
+    success: () => ({ message: 'Password changed. Give the new password to the mailbox user.', refresh: false }),
+  });
 }

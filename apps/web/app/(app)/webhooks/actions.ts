@@ -8,7 +8,10 @@ export async function createWebhook(prev: FormState<CreatedWebhookEndpoint>, fd:
   const url = field(fd, 'url');
   const eventTypes = fd.getAll('eventTypes').filter((s): s is string => typeof s === 'string');
   const description = field(fd, 'description');
-  const problems = { url: url ? undefined : 'Enter the endpoint URL.', eventTypes: eventTypes.length ? undefined : 'Choose at least one event.' };
+  const problems = {
+    url: url ? undefined : 'Enter the endpoint URL.',
+    eventTypes: eventTypes.length ? undefined : 'Choose at least one event.',
+  };
   if (!isValid(problems)) return invalidForm(prev, fd, problems);
   return submitToApi<CreatedWebhookEndpoint, CreatedWebhookEndpoint>(prev, fd, {
     method: 'POST',

@@ -10,7 +10,10 @@ export const metadata: Metadata = { title: 'Webhooks' };
 
 export default async function WebhooksPage() {
   await requireUser();
-  const [endpoints, types] = await Promise.all([apiGet<Page<WebhookEndpoint>>('/webhooks?limit=200'), apiGet<{ items: WebhookEventType[] }>('/webhooks/event-types')]);
+  const [endpoints, types] = await Promise.all([
+    apiGet<Page<WebhookEndpoint>>('/webhooks?limit=200'),
+    apiGet<{ items: WebhookEventType[] }>('/webhooks/event-types'),
+  ]);
   const failing = endpoints.items.filter((e) => e.disabledReason === 'failing');
   return (
     <>
@@ -28,7 +31,9 @@ export default async function WebhooksPage() {
         <CreateWebhookForm eventTypes={types.items} />
         <Card id="endpoints" title="Endpoints">
           {endpoints.items.length === 0 ? (
-            <EmptyState title="No endpoints yet">Register one above. Each request carries webhook-id, webhook-timestamp and webhook-signature headers.</EmptyState>
+            <EmptyState title="No endpoints yet">
+              Register one above. Each request carries webhook-id, webhook-timestamp and webhook-signature headers.
+            </EmptyState>
           ) : (
             <ul className="-my-3 divide-y divide-slate-100">
               {endpoints.items.map((e) => (
@@ -38,13 +43,21 @@ export default async function WebhooksPage() {
                       <Link href={`/webhooks/${e.id}`} className="underline-offset-2 hover:underline">
                         {e.url}
                       </Link>{' '}
-                      {e.enabled ? <Badge tone="green">Enabled</Badge> : <Badge tone={e.disabledReason === 'failing' ? 'red' : 'slate'}>{e.disabledReason === 'failing' ? 'Disabled: failing' : 'Disabled'}</Badge>}
+                      {e.enabled ? (
+                        <Badge tone="green">Enabled</Badge>
+                      ) : (
+                        <Badge tone={e.disabledReason === 'failing' ? 'red' : 'slate'}>
+                          {e.disabledReason === 'failing' ? 'Disabled: failing' : 'Disabled'}
+                        </Badge>
+                      )}
                     </p>
                     {e.description && <p className="mt-1 text-sm text-slate-700">{e.description}</p>}
                     <p className="mt-1 font-mono text-xs text-slate-600">{e.eventTypes.join(', ')}</p>
                     <p className="mt-1 text-xs text-slate-600">
                       created {formatDateTime(e.createdAt)}
-                      {e.consecutiveFailures > 0 ? ` · ${e.consecutiveFailures} failed attempts in a row since ${formatDateTime(e.failingSince)}` : ''}
+                      {e.consecutiveFailures > 0
+                        ? ` · ${e.consecutiveFailures} failed attempts in a row since ${formatDateTime(e.failingSince)}`
+                        : ''}
                     </p>
                   </div>
                 </li>

@@ -13,12 +13,19 @@ export function CreateWebhookForm({ eventTypes }: { eventTypes: WebhookEventType
   const [created, setCreated] = useState<CreatedWebhookEndpoint>();
 
   return (
-    <Card id="new-webhook" title="Register an endpoint" description="Mailroom POSTs a signed JSON event to this URL for each change you select.">
+    <Card
+      id="new-webhook"
+      title="Register an endpoint"
+      description="Mailroom POSTs a signed JSON event to this URL for each change you select."
+    >
       {created && (
         <div className="mb-6 rounded-md bg-green-50 p-4 ring-1 ring-green-600/20 ring-inset" role="status">
           <p className="text-sm font-semibold text-green-900">Endpoint registered. Copy its signing secret now: it is shown only once.</p>
           <div className="mt-2 flex flex-wrap items-center gap-2">
-            <code className="min-w-0 flex-1 rounded bg-white px-2 py-1.5 font-mono text-sm break-all text-slate-900 ring-1 ring-slate-200" data-testid="new-webhook-secret">
+            <code
+              className="min-w-0 flex-1 rounded bg-white px-2 py-1.5 font-mono text-sm break-all text-slate-900 ring-1 ring-slate-200"
+              data-testid="new-webhook-secret"
+            >
               {created.secret}
             </code>
             <CopyButton value={created.secret} label="signing secret" />
@@ -40,10 +47,24 @@ export function CreateWebhookForm({ eventTypes }: { eventTypes: WebhookEventType
           <>
             <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
               <Field id="webhook-url" label="Endpoint URL" hint="https://… of your billing or provisioning system." error={f.errors.url}>
-                <input id="webhook-url" name="url" type="url" required defaultValue={f.value('url')} className={inputClass} {...describedBy('webhook-url', f.errors.url, true)} />
+                <input
+                  id="webhook-url"
+                  name="url"
+                  type="url"
+                  required
+                  defaultValue={f.value('url')}
+                  className={inputClass}
+                  {...describedBy('webhook-url', f.errors.url, true)}
+                />
               </Field>
               <Field id="webhook-description" label="Description" optional error={f.errors.description}>
-                <input id="webhook-description" name="description" defaultValue={f.value('description')} className={inputClass} {...describedBy('webhook-description', f.errors.description)} />
+                <input
+                  id="webhook-description"
+                  name="description"
+                  defaultValue={f.value('description')}
+                  className={inputClass}
+                  {...describedBy('webhook-description', f.errors.description)}
+                />
               </Field>
             </div>
             <fieldset>

@@ -10,7 +10,10 @@ export type LoginNext = { challenge: string; methods: string[] } | { enrol: stri
 export async function signIn(prev: FormState<LoginNext>, fd: FormData): Promise<FormState<LoginNext>> {
   const email = field(fd, 'email');
   const password = secret(fd, 'password');
-  const missing = { email: email ? undefined : 'Enter your email or mailbox address.', password: password ? undefined : 'Enter your password.' };
+  const missing = {
+    email: email ? undefined : 'Enter your email or mailbox address.',
+    password: password ? undefined : 'Enter your password.',
+  };
   if (!isValid(missing)) return invalidForm(prev, fd, missing);
   return submitToApi<LoginResponse, LoginNext>(prev, fd, {
     method: 'POST',
@@ -28,7 +31,12 @@ export async function signIn(prev: FormState<LoginNext>, fd: FormData): Promise<
 export async function verifySecondFactor(prev: FormState, fd: FormData): Promise<FormState> {
   const code = field(fd, 'code');
   if (!code) return invalidForm(prev, fd, { code: 'Enter the code.' });
-  return submitToApi(prev, fd, { method: 'POST', path: '/auth/login/second-factor', body: { challenge: field(fd, 'challenge'), code, method: field(fd, 'method') }, success: () => '/' });
+  return submitToApi(prev, fd, {
+    method: 'POST',
+    path: '/auth/login/second-factor',
+    body: { challenge: field(fd, 'challenge'), code, method: field(fd, 'method') },
+    success: () => '/',
+  });
 }
 
 /** The first code of the enrolment MAILROOM_REQUIRE_2FA forced after the password: the session starts. */

@@ -40,10 +40,27 @@ export function LoginForm() {
       {(f) => (
         <>
           <Field id="email" label="Email or mailbox address" error={f.errors.email}>
-            <input id="email" name="email" type="email" autoComplete="username" required defaultValue={f.value('email')} className={inputClass} {...describedBy('email', f.errors.email)} />
+            <input
+              id="email"
+              name="email"
+              type="email"
+              autoComplete="username"
+              required
+              defaultValue={f.value('email')}
+              className={inputClass}
+              {...describedBy('email', f.errors.email)}
+            />
           </Field>
           <Field id="password" label="Password" error={f.errors.password}>
-            <input id="password" name="password" type="password" autoComplete="current-password" required className={inputClass} {...describedBy('password', f.errors.password)} />
+            <input
+              id="password"
+              name="password"
+              type="password"
+              autoComplete="current-password"
+              required
+              className={inputClass}
+              {...describedBy('password', f.errors.password)}
+            />
           </Field>
           <SubmitButton pending={f.pending || !!f.state.ok} label="Sign in" pendingLabel="Signing in…" className="w-full" />
         </>

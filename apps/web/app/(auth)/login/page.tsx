@@ -17,7 +17,9 @@ export default async function LoginPage() {
         </div>
         <div className="rounded-lg bg-white p-6 shadow-sm ring-1 ring-slate-200 sm:p-8">
           <h1 className="text-xl font-semibold tracking-tight text-slate-900">Sign in</h1>
-          <p className="mt-1 text-sm text-slate-600">Domain owners and admins use their account email. Mailbox users sign in with their full address.</p>
+          <p className="mt-1 text-sm text-slate-600">
+            Domain owners and admins use their account email. Mailbox users sign in with their full address.
+          </p>
           <LoginForm />
           <PasskeySignIn />
         </div>

@@ -6,7 +6,15 @@ import { Alert, buttonClass } from '@/components/ui';
 import { callApi, problemMessage, type ClientProblem } from '@/lib/client';
 import { webauthnMessage } from '@/lib/webauthn';
 
-export function PasskeySecondFactor({ challenge, onRestart, alone }: { challenge: string; onRestart: (problem?: ClientProblem) => void; alone: boolean }) {
+export function PasskeySecondFactor({
+  challenge,
+  onRestart,
+  alone,
+}: {
+  challenge: string;
+  onRestart: (problem?: ClientProblem) => void;
+  alone: boolean;
+}) {
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<ClientProblem>();
   const [error, setError] = useState<string>();
@@ -15,7 +23,12 @@ export function PasskeySecondFactor({ challenge, onRestart, alone }: { challenge
     setBusy(true);
     setProblem(undefined);
     setError(undefined);
-    const options = await callApi<PublicKeyCredentialRequestOptionsJSON>('POST', '/auth/login/second-factor/passkey/options', { challenge }, null);
+    const options = await callApi<PublicKeyCredentialRequestOptionsJSON>(
+      'POST',
+      '/auth/login/second-factor/passkey/options',
+      { challenge },
+      null,
+    );
     if (!options.ok) {
       setBusy(false);
       return options.problem.code === 'CHALLENGE_INVALID' ? onRestart(options.problem) : setProblem(options.problem);
@@ -40,7 +53,11 @@ export function PasskeySecondFactor({ challenge, onRestart, alone }: { challenge
   return (
     <div className="mt-6 space-y-3">
       <p className="text-sm text-slate-700">Confirm it is you with one of your passkeys.</p>
-      {problem && <Alert>{problem.code === 'SECOND_FACTOR_INVALID' ? 'That passkey was not accepted. Try another one.' : problemMessage(problem)}</Alert>}
+      {problem && (
+        <Alert>
+          {problem.code === 'SECOND_FACTOR_INVALID' ? 'That passkey was not accepted. Try another one.' : problemMessage(problem)}
+        </Alert>
+      )}
       {error && <Alert>{error}</Alert>}
       <button type="button" className={buttonClass(alone ? 'primary' : 'secondary') + ' w-full'} disabled={busy} onClick={verify}>
         {busy ? 'Waiting for your passkey…' : 'Use a passkey'}

@@ -41,7 +41,13 @@ export function PasskeySignIn() {
 
   return (
     <div className="mt-6 space-y-3 border-t border-slate-200 pt-6">
-      {problem && <Alert>{problem.code === 'INVALID_CREDENTIALS' ? 'That passkey was not accepted. Use another one, or your password.' : problemMessage(problem)}</Alert>}
+      {problem && (
+        <Alert>
+          {problem.code === 'INVALID_CREDENTIALS'
+            ? 'That passkey was not accepted. Use another one, or your password.'
+            : problemMessage(problem)}
+        </Alert>
+      )}
       {error && <Alert>{error}</Alert>}
       <button type="button" className={buttonClass('secondary') + ' w-full'} disabled={!hydrated || busy} onClick={signIn}>
         {busy ? 'Waiting for your passkey…' : 'Sign in with a passkey'}

@@ -10,7 +10,15 @@ import { PasskeySecondFactor } from './passkey-second-factor';
 /** Where the password step leaves the challenge of a forced enrolment for /login/enrol (this tab only). */
 export const ENROL_CHALLENGE_KEY = 'mailroom.enrolChallenge';
 
-export function SecondFactorStep({ challenge, methods, onRestart }: { challenge: string; methods: string[]; onRestart: (problem?: ClientProblem) => void }) {
+export function SecondFactorStep({
+  challenge,
+  methods,
+  onRestart,
+}: {
+  challenge: string;
+  methods: string[];
+  onRestart: (problem?: ClientProblem) => void;
+}) {
   const [mode, setMode] = useState<'totp' | 'recovery'>(methods.includes('totp') ? 'totp' : 'recovery');
 
   const label = mode === 'totp' ? 'Code from your authenticator app' : 'Recovery code';
@@ -33,7 +41,9 @@ export function SecondFactorStep({ challenge, methods, onRestart }: { challenge:
         {(f) => (
           <>
             <p className="text-sm text-slate-700">
-              {mode === 'totp' ? 'Enter the 6-digit code your authenticator app shows for Mailroom.' : 'Enter one of the recovery codes you saved. Each works once.'}
+              {mode === 'totp'
+                ? 'Enter the 6-digit code your authenticator app shows for Mailroom.'
+                : 'Enter one of the recovery codes you saved. Each works once.'}
             </p>
             <input type="hidden" name="challenge" value={challenge} />
             <input type="hidden" name="method" value={mode} />
@@ -53,7 +63,11 @@ export function SecondFactorStep({ challenge, methods, onRestart }: { challenge:
             <SubmitButton pending={f.pending || !!f.state.ok} label="Verify" pendingLabel="Checking…" className="w-full" />
             <div className="flex flex-wrap justify-between gap-2 text-sm">
               {methods.includes('recovery') && methods.includes('totp') && (
-                <button type="button" className="text-brand-700 hover:underline" onClick={() => setMode(mode === 'totp' ? 'recovery' : 'totp')}>
+                <button
+                  type="button"
+                  className="text-brand-700 hover:underline"
+                  onClick={() => setMode(mode === 'totp' ? 'recovery' : 'totp')}
+                >
                   {mode === 'totp' ? 'Use a recovery code' : 'Use the authenticator app'}
                 </button>
               )}

@@ -26,13 +26,24 @@ export async function saveOwner(ownerId: string | null, prev: FormState, fd: For
     password: ownerId || password ? undefined : 'Enter an initial password.',
   };
   if (!isValid(problems)) return invalidForm(prev, fd, problems);
-  const body = { email, displayName: optionalField(fd, 'displayName'), maxDomains, maxMailboxes, maxStorageBytes, ...(password ? { password } : {}), ...(ownerId ? { disabled: checked(fd, 'disabled') } : {}) };
+  const body = {
+    email,
+    displayName: optionalField(fd, 'displayName'),
+    maxDomains,
+    maxMailboxes,
+    maxStorageBytes,
+    ...(password ? { password } : {}),
+    ...(ownerId ? { disabled: checked(fd, 'disabled') } : {}),
+  };
   return submitToApi<Owner>(prev, fd, {
     method: ownerId ? 'PATCH' : 'POST',
     path: ownerId ? `/owners/${ownerId}` : '/owners',
     body,
     success: (o) => (ownerId ? { message: 'Owner saved.' } : `/admin/owners/${o.id}?created=1`),
     inputs: { maxStorageBytes: 'maxStorage' },
-    refusal: (p) => (p.code === 'ALREADY_EXISTS' ? { message: 'Some fields need attention.', fields: { email: 'An account with this email already exists.' } } : undefined),
+    refusal: (p) =>
+      p.code === 'ALREADY_EXISTS'
+        ? { message: 'Some fields need attention.', fields: { email: 'An account with this email already exists.' } }
+        : undefined,
   });
 }

@@ -20,10 +20,26 @@ export function OwnerForm({ owner }: { owner?: Owner }) {
         <>
           <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
             <Field id="owner-email" label="Email" error={f.errors.email}>
-              <input id="owner-email" name="email" type="email" autoComplete="off" required defaultValue={f.value('email', owner?.email)} className={inputClass} {...describedBy('owner-email', f.errors.email)} />
+              <input
+                id="owner-email"
+                name="email"
+                type="email"
+                autoComplete="off"
+                required
+                defaultValue={f.value('email', owner?.email)}
+                className={inputClass}
+                {...describedBy('owner-email', f.errors.email)}
+              />
             </Field>
             <Field id="owner-name" label="Name" optional error={f.errors.displayName}>
-              <input id="owner-name" name="displayName" autoComplete="off" defaultValue={f.value('displayName', owner?.displayName ?? '')} className={inputClass} {...describedBy('owner-name', f.errors.displayName)} />
+              <input
+                id="owner-name"
+                name="displayName"
+                autoComplete="off"
+                defaultValue={f.value('displayName', owner?.displayName ?? '')}
+                className={inputClass}
+                {...describedBy('owner-name', f.errors.displayName)}
+              />
             </Field>
           </div>
           <fieldset>
@@ -31,17 +47,44 @@ export function OwnerForm({ owner }: { owner?: Owner }) {
             <p className="text-xs text-slate-600">Leave a limit empty for no limit.</p>
             <div className="mt-3 grid grid-cols-1 gap-4 sm:grid-cols-3">
               <Field id="max-domains" label="Domains" error={f.errors.maxDomains}>
-                <input id="max-domains" name="maxDomains" inputMode="numeric" defaultValue={f.value('maxDomains', owner?.maxDomains?.toString())} className={inputClass} {...describedBy('max-domains', f.errors.maxDomains)} />
+                <input
+                  id="max-domains"
+                  name="maxDomains"
+                  inputMode="numeric"
+                  defaultValue={f.value('maxDomains', owner?.maxDomains?.toString())}
+                  className={inputClass}
+                  {...describedBy('max-domains', f.errors.maxDomains)}
+                />
               </Field>
               <Field id="max-mailboxes" label="Mailboxes" error={f.errors.maxMailboxes}>
-                <input id="max-mailboxes" name="maxMailboxes" inputMode="numeric" defaultValue={f.value('maxMailboxes', owner?.maxMailboxes?.toString())} className={inputClass} {...describedBy('max-mailboxes', f.errors.maxMailboxes)} />
+                <input
+                  id="max-mailboxes"
+                  name="maxMailboxes"
+                  inputMode="numeric"
+                  defaultValue={f.value('maxMailboxes', owner?.maxMailboxes?.toString())}
+                  className={inputClass}
+                  {...describedBy('max-mailboxes', f.errors.maxMailboxes)}
+                />
               </Field>
               <Field id="max-storage" label="Storage" error={f.errors.maxStorage}>
-                <input id="max-storage" name="maxStorage" placeholder="e.g. 10 GB" defaultValue={f.value('maxStorage', bytesToInput(owner?.maxStorageBytes))} className={inputClass} {...describedBy('max-storage', f.errors.maxStorage)} />
+                <input
+                  id="max-storage"
+                  name="maxStorage"
+                  placeholder="e.g. 10 GB"
+                  defaultValue={f.value('maxStorage', bytesToInput(owner?.maxStorageBytes))}
+                  className={inputClass}
+                  {...describedBy('max-storage', f.errors.maxStorage)}
+                />
               </Field>
             </div>
           </fieldset>
-          <PasswordField id="owner-password" name="password" label={owner ? 'New password (leave empty to keep)' : 'Initial password'} error={f.errors.password} required={!owner} />
+          <PasswordField
+            id="owner-password"
+            name="password"
+            label={owner ? 'New password (leave empty to keep)' : 'Initial password'}
+            error={f.errors.password}
+            required={!owner}
+          />
           {owner && (
             <label className="flex items-center gap-2 text-sm text-slate-800">
               <input type="checkbox" name="disabled" defaultChecked={owner.disabled} className="h-4 w-4 accent-brand-600" />

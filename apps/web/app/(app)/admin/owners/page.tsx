@@ -18,7 +18,11 @@ export default async function OwnersPage({ searchParams }: { searchParams: Promi
   const owners = await apiGet<Page<Owner>>(`/owners${qs({ q, cursor, limit: 50 })}`);
   return (
     <>
-      <PageHeader title="Owners" description="Customers who manage their own domains, with their limits." actions={<ButtonLink href="/admin/owners/new">New owner</ButtonLink>} />
+      <PageHeader
+        title="Owners"
+        description="Customers who manage their own domains, with their limits."
+        actions={<ButtonLink href="/admin/owners/new">New owner</ButtonLink>}
+      />
       <Card>
         <form role="search" action="/admin/owners" className="mb-4 flex gap-2">
           <label htmlFor="q" className="sr-only">
@@ -30,8 +34,13 @@ export default async function OwnersPage({ searchParams }: { searchParams: Promi
           </button>
         </form>
         {owners.items.length === 0 ? (
-          <EmptyState title={q ? `No owner matches “${q}”` : 'No owners yet'} action={q ? undefined : <ButtonLink href="/admin/owners/new">Create the first owner</ButtonLink>}>
-            {q ? 'Try another part of the email address.' : 'Create an owner account for each customer; they sign in and manage their own domains.'}
+          <EmptyState
+            title={q ? `No owner matches “${q}”` : 'No owners yet'}
+            action={q ? undefined : <ButtonLink href="/admin/owners/new">Create the first owner</ButtonLink>}
+          >
+            {q
+              ? 'Try another part of the email address.'
+              : 'Create an owner account for each customer; they sign in and manage their own domains.'}
           </EmptyState>
         ) : (
           <div className="-mx-4 overflow-x-auto sm:-mx-6">
@@ -39,11 +48,21 @@ export default async function OwnersPage({ searchParams }: { searchParams: Promi
               <caption className="sr-only">Owners</caption>
               <thead className="border-b border-slate-200 text-xs font-semibold tracking-wide text-slate-600 uppercase">
                 <tr>
-                  <th scope="col" className="px-4 py-2 sm:px-6">Owner</th>
-                  <th scope="col" className="px-4 py-2">Domains</th>
-                  <th scope="col" className="px-4 py-2">Mailboxes</th>
-                  <th scope="col" className="hidden px-4 py-2 md:table-cell">Storage</th>
-                  <th scope="col" className="hidden px-4 py-2 lg:table-cell">Last sign-in</th>
+                  <th scope="col" className="px-4 py-2 sm:px-6">
+                    Owner
+                  </th>
+                  <th scope="col" className="px-4 py-2">
+                    Domains
+                  </th>
+                  <th scope="col" className="px-4 py-2">
+                    Mailboxes
+                  </th>
+                  <th scope="col" className="hidden px-4 py-2 md:table-cell">
+                    Storage
+                  </th>
+                  <th scope="col" className="hidden px-4 py-2 lg:table-cell">
+                    Last sign-in
+                  </th>
                 </tr>
               </thead>
               <tbody className="divide-y divide-slate-100">

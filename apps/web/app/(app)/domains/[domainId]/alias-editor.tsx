@@ -15,7 +15,15 @@ import { createAlias } from '../actions';
  * The mailboxes an alias delivers to: a type-ahead search over every mailbox of the domain (the API's `q` filter),
  * however many there are; the chosen ones stay listed above the search.
  */
-function Destinations({ domainId, selected, onChange }: { domainId: string; selected: PickerOption[]; onChange: (next: PickerOption[]) => void }) {
+function Destinations({
+  domainId,
+  selected,
+  onChange,
+}: {
+  domainId: string;
+  selected: PickerOption[];
+  onChange: (next: PickerOption[]) => void;
+}) {
   return (
     <SearchPicker<Mailbox>
       label="Deliver to"
@@ -35,7 +43,8 @@ function AliasRow({ alias }: { alias: Alias }) {
   const [editing, setEditing] = useState(false);
   const [selected, setSelected] = useState<PickerOption[]>(alias.destinations.map((d) => ({ id: d.mailboxId, label: d.address })));
   const [error, setError] = useState<string>();
-  const label = alias.localPart === null ? `Catch-all (*${alias.address.startsWith('@') ? alias.address : `@${alias.domain}`})` : alias.address;
+  const label =
+    alias.localPart === null ? `Catch-all (*${alias.address.startsWith('@') ? alias.address : `@${alias.domain}`})` : alias.address;
 
   async function patch(body: object) {
     setError(undefined);
@@ -57,10 +66,21 @@ function AliasRow({ alias }: { alias: Alias }) {
           <p className="text-sm break-all text-slate-600">→ {alias.destinations.map((d) => d.address).join(', ') || 'nobody'}</p>
         </div>
         <div className="flex flex-wrap gap-2">
-          <button type="button" className={buttonClass('secondary', 'sm')} onClick={() => setEditing((v) => !v)} aria-expanded={editing} disabled={!hydrated}>
+          <button
+            type="button"
+            className={buttonClass('secondary', 'sm')}
+            onClick={() => setEditing((v) => !v)}
+            aria-expanded={editing}
+            disabled={!hydrated}
+          >
             {editing ? 'Cancel' : 'Edit'}
           </button>
-          <button type="button" className={buttonClass('secondary', 'sm')} onClick={() => patch({ enabled: !alias.enabled })} disabled={!hydrated}>
+          <button
+            type="button"
+            className={buttonClass('secondary', 'sm')}
+            onClick={() => patch({ enabled: !alias.enabled })}
+            disabled={!hydrated}
+          >
             {alias.enabled ? 'Disable' : 'Enable'}
           </button>
           <ConfirmButton
@@ -74,24 +94,46 @@ function AliasRow({ alias }: { alias: Alias }) {
               return undefined;
             }}
           >
-            <p>Mail sent to {alias.localPart === null ? 'unknown addresses of the domain' : alias.address} will be rejected from now on. The mailboxes themselves are kept.</p>
+            <p>
+              Mail sent to {alias.localPart === null ? 'unknown addresses of the domain' : alias.address} will be rejected from now on. The
+              mailboxes themselves are kept.
+            </p>
           </ConfirmButton>
         </div>
       </div>
       {editing && (
         <div className="mt-3 space-y-3 rounded-md bg-slate-50 p-3">
           <Destinations domainId={alias.domainId} selected={selected} onChange={setSelected} />
-          <button type="button" className={buttonClass('primary', 'sm')} disabled={selected.length === 0} onClick={() => patch({ destinations: selected.map((d) => d.id) })}>
+          <button
+            type="button"
+            className={buttonClass('primary', 'sm')}
+            disabled={selected.length === 0}
+            onClick={() => patch({ destinations: selected.map((d) => d.id) })}
+          >
             Save destinations
           </button>
         </div>
       )}
-      {error && <p role="alert" className="mt-2 text-sm font-medium text-red-700">{error}</p>}
+      {error && (
+        <p role="alert" className="mt-2 text-sm font-medium text-red-700">
+          {error}
+        </p>
+      )}
     </li>
   );
 }
 
-export function AliasEditor({ domainId, domainName, aliases, hasMailboxes }: { domainId: string; domainName: string; aliases: Alias[]; hasMailboxes: boolean }) {
+export function AliasEditor({
+  domainId,
+  domainName,
+  aliases,
+  hasMailboxes,
+}: {
+  domainId: string;
+  domainName: string;
+  aliases: Alias[];
+  hasMailboxes: boolean;
+}) {
   const hasCatchAll = aliases.some((a) => a.localPart === null);
   // live first checks and the chosen mailboxes; the inputs are uncontrolled and the action reads the form's own data
   const [localPart, setLocalPart] = useState('');
@@ -150,7 +192,14 @@ export function AliasEditor({ domainId, domainName, aliases, hasMailboxes }: { d
                       </div>
                     </Field>
                     <label className="flex items-center gap-2 text-sm text-slate-800">
-                      <input type="checkbox" name="catchAll" defaultChecked={false} disabled={hasCatchAll} onChange={(e) => setCatchAll(e.target.checked)} className="h-4 w-4 accent-brand-600" />
+                      <input
+                        type="checkbox"
+                        name="catchAll"
+                        defaultChecked={false}
+                        disabled={hasCatchAll}
+                        onChange={(e) => setCatchAll(e.target.checked)}
+                        className="h-4 w-4 accent-brand-600"
+                      />
                       Catch-all: every address without a mailbox or alias {hasCatchAll && '(already set up)'}
                     </label>
                   </div>

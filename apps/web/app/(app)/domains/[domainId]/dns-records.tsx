@@ -58,18 +58,32 @@ export function DnsRecords({ initial }: { initial: DomainDns }) {
       <div className="space-y-4">
         {problem && <Alert>{problem.code === 'DNS_UNAVAILABLE' && problem.detail ? problem.detail : problemMessage(problem)}</Alert>}
         <p role="status" className="text-sm text-slate-700">
-          {checked ? `Checked ${formatDateTime(dns.checkedAt)}: ${summary(dns.records)}` : 'Not checked yet: press Check DNS to compare with what DNS answers now.'}
+          {checked
+            ? `Checked ${formatDateTime(dns.checkedAt)}: ${summary(dns.records)}`
+            : 'Not checked yet: press Check DNS to compare with what DNS answers now.'}
         </p>
         <div className="-mx-4 overflow-x-auto sm:-mx-6">
           <table className="block min-w-full text-left text-sm sm:table">
             <caption className="sr-only">DNS records for {dns.domain}</caption>
             <thead className="border-b border-slate-200 text-xs font-semibold tracking-wide text-slate-600 uppercase max-sm:sr-only">
               <tr>
-                <th scope="col" className="px-4 py-2 sm:px-6">Type</th>
-                <th scope="col" className="px-4 py-2">Name</th>
-                <th scope="col" className="px-4 py-2">Value</th>
-                <th scope="col" className="px-4 py-2">Purpose</th>
-                {checked && <th scope="col" className="px-4 py-2">Check</th>}
+                <th scope="col" className="px-4 py-2 sm:px-6">
+                  Type
+                </th>
+                <th scope="col" className="px-4 py-2">
+                  Name
+                </th>
+                <th scope="col" className="px-4 py-2">
+                  Value
+                </th>
+                <th scope="col" className="px-4 py-2">
+                  Purpose
+                </th>
+                {checked && (
+                  <th scope="col" className="px-4 py-2">
+                    Check
+                  </th>
+                )}
               </tr>
             </thead>
             <tbody className="block divide-y divide-slate-100 sm:table-row-group">

@@ -21,21 +21,45 @@ export function DomainSettings({ domain, isAdmin }: { domain: Domain; isAdmin: b
     <Card id="domain-settings" title="Domain settings">
       <ApiForm action={updateDomainSettings.bind(null, domain.id)} className="max-w-xl space-y-4">
         {(f) => {
-          const quotaError = f.errors.defaultQuota ?? (parseByteInput(quota) === undefined ? 'Enter a size like 500 MB or 2 GB, or leave empty for no limit.' : undefined);
-          const maxMailboxesError = f.errors.maxMailboxes ?? (maxMailboxes.trim() !== '' && !/^\d+$/.test(maxMailboxes.trim()) ? 'A whole number, or empty for no limit.' : undefined);
-          const maxStorageError = f.errors.maxStorage ?? (parseByteInput(maxStorage) === undefined ? 'A size like 10 GB, or empty for no limit.' : undefined);
+          const quotaError =
+            f.errors.defaultQuota ??
+            (parseByteInput(quota) === undefined ? 'Enter a size like 500 MB or 2 GB, or leave empty for no limit.' : undefined);
+          const maxMailboxesError =
+            f.errors.maxMailboxes ??
+            (maxMailboxes.trim() !== '' && !/^\d+$/.test(maxMailboxes.trim()) ? 'A whole number, or empty for no limit.' : undefined);
+          const maxStorageError =
+            f.errors.maxStorage ?? (parseByteInput(maxStorage) === undefined ? 'A size like 10 GB, or empty for no limit.' : undefined);
           return (
             <>
               <Field id="domain-description" label="Description" optional error={f.errors.description}>
-                <input id="domain-description" name="description" defaultValue={f.value('description', domain.description ?? '')} className={inputClass} {...describedBy('domain-description', f.errors.description)} />
+                <input
+                  id="domain-description"
+                  name="description"
+                  defaultValue={f.value('description', domain.description ?? '')}
+                  className={inputClass}
+                  {...describedBy('domain-description', f.errors.description)}
+                />
               </Field>
               <Field id="domain-quota" label="Default quota for new mailboxes" optional hint="Empty means no limit." error={quotaError}>
-                <input id="domain-quota" name="defaultQuota" defaultValue={f.value('defaultQuota', bytesToInput(domain.defaultQuotaBytes))} onChange={(e) => setQuota(e.target.value)} className={inputClass} {...describedBy('domain-quota', quotaError, true)} />
+                <input
+                  id="domain-quota"
+                  name="defaultQuota"
+                  defaultValue={f.value('defaultQuota', bytesToInput(domain.defaultQuotaBytes))}
+                  onChange={(e) => setQuota(e.target.value)}
+                  className={inputClass}
+                  {...describedBy('domain-quota', quotaError, true)}
+                />
               </Field>
               {/* Admins also set the domain's own limits. */}
               {isAdmin && (
                 <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
-                  <Field id="domain-max-mailboxes" label="Mailbox limit" optional hint="For this domain; empty means none." error={maxMailboxesError}>
+                  <Field
+                    id="domain-max-mailboxes"
+                    label="Mailbox limit"
+                    optional
+                    hint="For this domain; empty means none."
+                    error={maxMailboxesError}
+                  >
                     <input
                       id="domain-max-mailboxes"
                       name="maxMailboxes"
@@ -46,8 +70,21 @@ export function DomainSettings({ domain, isAdmin }: { domain: Domain; isAdmin: b
                       {...describedBy('domain-max-mailboxes', maxMailboxesError, true)}
                     />
                   </Field>
-                  <Field id="domain-max-storage" label="Storage limit" optional hint="e.g. 50 GB; empty means none." error={maxStorageError}>
-                    <input id="domain-max-storage" name="maxStorage" defaultValue={f.value('maxStorage', bytesToInput(domain.maxStorageBytes))} onChange={(e) => setMaxStorage(e.target.value)} className={inputClass} {...describedBy('domain-max-storage', maxStorageError, true)} />
+                  <Field
+                    id="domain-max-storage"
+                    label="Storage limit"
+                    optional
+                    hint="e.g. 50 GB; empty means none."
+                    error={maxStorageError}
+                  >
+                    <input
+                      id="domain-max-storage"
+                      name="maxStorage"
+                      defaultValue={f.value('maxStorage', bytesToInput(domain.maxStorageBytes))}
+                      onChange={(e) => setMaxStorage(e.target.value)}
+                      className={inputClass}
+                      {...describedBy('domain-max-storage', maxStorageError, true)}
+                    />
                   </Field>
                 </div>
               )}
@@ -69,7 +106,11 @@ export function DomainSettings({ domain, isAdmin }: { domain: Domain; isAdmin: b
             return undefined;
           }}
         >
-          <p>{domain.active ? 'Its mailboxes can no longer sign in over POP3 and incoming mail is refused until you enable it again. Nothing is deleted.' : 'Its mailboxes can sign in and receive mail again.'}</p>
+          <p>
+            {domain.active
+              ? 'Its mailboxes can no longer sign in over POP3 and incoming mail is refused until you enable it again. Nothing is deleted.'
+              : 'Its mailboxes can sign in and receive mail again.'}
+          </p>
         </ConfirmButton>
         <ConfirmButton
           label="Delete domain"
@@ -85,8 +126,9 @@ export function DomainSettings({ domain, isAdmin }: { domain: Domain; isAdmin: b
           }}
         >
           <p>
-            This permanently deletes <strong>{domain.mailboxCount}</strong> mailbox{domain.mailboxCount === 1 ? '' : 'es'} with all their stored messages ({formatBytes(domain.usedBytes)}) and{' '}
-            <strong>{domain.aliasCount}</strong> alias{domain.aliasCount === 1 ? '' : 'es'}. Mail to {domain.name} will be refused. This cannot be undone.
+            This permanently deletes <strong>{domain.mailboxCount}</strong> mailbox{domain.mailboxCount === 1 ? '' : 'es'} with all their
+            stored messages ({formatBytes(domain.usedBytes)}) and <strong>{domain.aliasCount}</strong> alias
+            {domain.aliasCount === 1 ? '' : 'es'}. Mail to {domain.name} will be refused. This cannot be undone.
           </p>
         </ConfirmButton>
       </div>

@@ -6,8 +6,11 @@ import { CSRF_HEADER, useSession } from '@/lib/client';
 import { downloadCsv, passwordsCsv } from '@/lib/csv-download';
 import type { MailboxImportIssue, MailboxImportReport, Problem } from '@/lib/types';
 
-type Phase = { kind: 'idle' } | { kind: 'uploading'; sent: number; total: number; dryRun: boolean } | { kind: 'processing'; dryRun: boolean };
-type Outcome = { ok: true; report: MailboxImportReport } | { ok: false; problem: Partial<Problem> & { details?: { errors?: MailboxImportIssue[]; errorCount?: number } } };
+type Phase =
+  { kind: 'idle' } | { kind: 'uploading'; sent: number; total: number; dryRun: boolean } | { kind: 'processing'; dryRun: boolean };
+type Outcome =
+  | { ok: true; report: MailboxImportReport }
+  | { ok: false; problem: Partial<Problem> & { details?: { errors?: MailboxImportIssue[]; errorCount?: number } } };
 
 /**
  * POSTs the CSV with XMLHttpRequest, whose upload events give a determinate progress bar while the file is sent; while
@@ -29,9 +32,14 @@ function postCsv(url: string, file: File, csrf: string | null, onPhase: (p: Phas
       } catch {
         body = {};
       }
-      resolve(xhr.status >= 200 && xhr.status < 300 ? { ok: true, report: body as MailboxImportReport } : { ok: false, problem: body as Outcome extends { ok: false; problem: infer P } ? P : never });
+      resolve(
+        xhr.status >= 200 && xhr.status < 300
+          ? { ok: true, report: body as MailboxImportReport }
+          : { ok: false, problem: body as Outcome extends { ok: false; problem: infer P } ? P : never },
+      );
     };
-    xhr.onerror = () => resolve({ ok: false, problem: { detail: 'The server could not be reached. Check your connection and try again.' } });
+    xhr.onerror = () =>
+      resolve({ ok: false, problem: { detail: 'The server could not be reached. Check your connection and try again.' } });
     onPhase({ kind: 'uploading', sent: 0, total: file.size, dryRun });
     xhr.send(file);
   });
@@ -44,10 +52,18 @@ function IssueTable({ issues, total }: { issues: MailboxImportIssue[]; total: nu
         <caption className="sr-only">Rows that cannot be imported</caption>
         <thead className="sticky top-0 bg-slate-50 text-xs font-semibold tracking-wide text-slate-600 uppercase">
           <tr>
-            <th scope="col" className="px-3 py-2">Row</th>
-            <th scope="col" className="px-3 py-2">Field</th>
-            <th scope="col" className="px-3 py-2">Problem</th>
-            <th scope="col" className="px-3 py-2">Code</th>
+            <th scope="col" className="px-3 py-2">
+              Row
+            </th>
+            <th scope="col" className="px-3 py-2">
+              Field
+            </th>
+            <th scope="col" className="px-3 py-2">
+              Problem
+            </th>
+            <th scope="col" className="px-3 py-2">
+              Code
+            </th>
           </tr>
         </thead>
         <tbody className="divide-y divide-slate-100">
@@ -132,8 +148,9 @@ export function MailboxImportExport({ domainId, domainName }: { domainId: string
         </a>
       </div>
       <p id={`${id}-hint`} className="text-xs text-slate-600">
-        Header row with <code>address</code> (required), <code>password</code> (empty: generated), <code>displayName</code>, <code>quota</code> (e.g. 2 GB,
-        unlimited), <code>enabled</code> (yes/no). The file is checked first; nothing is written until you import.
+        Header row with <code>address</code> (required), <code>password</code> (empty: generated), <code>displayName</code>,{' '}
+        <code>quota</code> (e.g. 2 GB, unlimited), <code>enabled</code> (yes/no). The file is checked first; nothing is written until you
+        import.
       </p>
 
       {phase.kind !== 'idle' && (
@@ -164,7 +181,10 @@ export function MailboxImportExport({ domainId, domainName }: { domainId: string
         <div role="region" aria-label="Check result">
           <p className="text-sm text-slate-800">
             {preview.rows} row{preview.rows === 1 ? '' : 's'}: <strong>{preview.valid} valid</strong>, {preview.invalid} invalid
-            {preview.passwordsToGenerate ? ` · ${preview.passwordsToGenerate} password${preview.passwordsToGenerate === 1 ? '' : 's'} will be generated` : ''}.
+            {preview.passwordsToGenerate
+              ? ` · ${preview.passwordsToGenerate} password${preview.passwordsToGenerate === 1 ? '' : 's'} will be generated`
+              : ''}
+            .
           </p>
           {preview.errorCount > 0 && <IssueTable issues={preview.errors} total={preview.errorCount} />}
           <div className="mt-3 flex flex-wrap items-center gap-3">
@@ -173,7 +193,12 @@ export function MailboxImportExport({ domainId, domainName }: { domainId: string
                 <input type="checkbox" checked={skipInvalid} onChange={(e) => setSkipInvalid(e.target.checked)} /> Skip the invalid rows
               </label>
             )}
-            <button type="button" className={buttonClass('primary', 'sm')} disabled={busy || preview.valid === 0 || (preview.invalid > 0 && !skipInvalid)} onClick={() => send(false)}>
+            <button
+              type="button"
+              className={buttonClass('primary', 'sm')}
+              disabled={busy || preview.valid === 0 || (preview.invalid > 0 && !skipInvalid)}
+              onClick={() => send(false)}
+            >
               Import {preview.invalid > 0 && !skipInvalid ? '' : `${preview.valid} `}mailbox{preview.valid === 1 ? '' : 'es'}
             </button>
           </div>
@@ -185,10 +210,16 @@ export function MailboxImportExport({ domainId, domainName }: { domainId: string
           <Alert tone="success">
             Imported {done.created} mailbox{done.created === 1 ? '' : 'es'}
             {done.invalid ? `; ${done.invalid} invalid row${done.invalid === 1 ? ' was' : 's were'} skipped` : ''}.
-            {done.generatedPasswords.length ? ' The generated passwords were downloaded as a CSV file: keep it, they cannot be retrieved after you leave this page.' : ''}
+            {done.generatedPasswords.length
+              ? ' The generated passwords were downloaded as a CSV file: keep it, they cannot be retrieved after you leave this page.'
+              : ''}
           </Alert>
           {done.generatedPasswords.length > 0 && (
-            <button type="button" className={buttonClass('secondary', 'sm') + ' mt-2'} onClick={() => downloadCsv(`passwords-${domainName}.csv`, passwordsCsv(done.generatedPasswords))}>
+            <button
+              type="button"
+              className={buttonClass('secondary', 'sm') + ' mt-2'}
+              onClick={() => downloadCsv(`passwords-${domainName}.csv`, passwordsCsv(done.generatedPasswords))}
+            >
               Download the passwords again
             </button>
           )}

@@ -15,7 +15,19 @@ type Action = 'enable' | 'disable' | 'setQuota' | 'resetPassword' | 'delete';
  * The domain's mailbox list (one cursor page) with a selection: the rows ticked on this page, or every mailbox matching
  * the search (whatever the number of pages), and bulk actions on it. Delete needs the count typed to confirm.
  */
-export function MailboxTable({ domainId, domainName, items, q, hasMore }: { domainId: string; domainName: string; items: Mailbox[]; q?: string; hasMore: boolean }) {
+export function MailboxTable({
+  domainId,
+  domainName,
+  items,
+  q,
+  hasMore,
+}: {
+  domainId: string;
+  domainName: string;
+  items: Mailbox[];
+  q?: string;
+  hasMore: boolean;
+}) {
   const api = useApi();
   const router = useRouter();
   const [selected, setSelected] = useState<Set<string>>(new Set());
@@ -25,7 +37,11 @@ export function MailboxTable({ domainId, domainName, items, q, hasMore }: { doma
   const [message, setMessage] = useState<{ tone: 'success' | 'error'; text: string }>();
   const allOnPage = items.length > 0 && items.every((m) => selected.has(m.id));
   const count = allMatching ? null : selected.size;
-  const what = allMatching ? (q ? `every mailbox matching “${q}”` : `every mailbox of ${domainName}`) : `${selected.size} mailbox${selected.size === 1 ? '' : 'es'}`;
+  const what = allMatching
+    ? q
+      ? `every mailbox matching “${q}”`
+      : `every mailbox of ${domainName}`
+    : `${selected.size} mailbox${selected.size === 1 ? '' : 'es'}`;
 
   function toggle(id: string) {
     setAllMatching(false);
@@ -55,8 +71,17 @@ export function MailboxTable({ domainId, domainName, items, q, hasMore }: { doma
     }
     const r = res.data;
     if (r.generatedPasswords.length) downloadCsv(`passwords-${domainName}.csv`, passwordsCsv(r.generatedPasswords));
-    const verb = { enable: 'Enabled', disable: 'Disabled', setQuota: 'Changed the quota of', resetPassword: 'Reset the password of', delete: 'Deleted' }[action];
-    setMessage({ tone: 'success', text: `${verb} ${r.changed} of ${r.matched} selected mailbox${r.matched === 1 ? '' : 'es'}.${r.generatedPasswords.length ? ' The new passwords were downloaded as a CSV file; they are not shown again.' : ''}` });
+    const verb = {
+      enable: 'Enabled',
+      disable: 'Disabled',
+      setQuota: 'Changed the quota of',
+      resetPassword: 'Reset the password of',
+      delete: 'Deleted',
+    }[action];
+    setMessage({
+      tone: 'success',
+      text: `${verb} ${r.changed} of ${r.matched} selected mailbox${r.matched === 1 ? '' : 'es'}.${r.generatedPasswords.length ? ' The new passwords were downloaded as a CSV file; they are not shown again.' : ''}`,
+    });
     setSelected(new Set());
     setAllMatching(false);
     router.refresh();
@@ -66,7 +91,11 @@ export function MailboxTable({ domainId, domainName, items, q, hasMore }: { doma
   const none = !allMatching && selected.size === 0;
   return (
     <>
-      <div role="toolbar" aria-label="Bulk actions" className="mb-3 flex flex-wrap items-center gap-2 rounded-md bg-slate-50 px-3 py-2 text-sm">
+      <div
+        role="toolbar"
+        aria-label="Bulk actions"
+        className="mb-3 flex flex-wrap items-center gap-2 rounded-md bg-slate-50 px-3 py-2 text-sm"
+      >
         <span className="mr-2 text-slate-700" aria-live="polite">
           {none ? 'Select mailboxes for bulk actions' : `Selected: ${what}`}
         </span>
@@ -79,13 +108,25 @@ export function MailboxTable({ domainId, domainName, items, q, hasMore }: { doma
         <label htmlFor="bulk-quota" className="sr-only">
           New quota
         </label>
-        <input id="bulk-quota" value={quota} onChange={(e) => setQuota(e.target.value)} placeholder="Quota, e.g. 2 GB" className={inputClass + ' !mt-0 w-36 py-1'} />
+        <input
+          id="bulk-quota"
+          value={quota}
+          onChange={(e) => setQuota(e.target.value)}
+          placeholder="Quota, e.g. 2 GB"
+          className={inputClass + ' !mt-0 w-36 py-1'}
+        />
         <button type="button" className={buttonClass('secondary', 'sm')} disabled={none || busy} onClick={() => run('setQuota')}>
           Set quota
         </button>
         {!none && (
           <>
-            <ConfirmButton label="Reset passwords" title="Reset passwords?" confirmLabel="Reset and download" variant="secondary" onConfirm={() => run('resetPassword')}>
+            <ConfirmButton
+              label="Reset passwords"
+              title="Reset passwords?"
+              confirmLabel="Reset and download"
+              variant="secondary"
+              onConfirm={() => run('resetPassword')}
+            >
               <p>New passwords are generated for {what} and downloaded once as a CSV file. Their users are signed out.</p>
             </ConfirmButton>
             <ConfirmButton
@@ -95,9 +136,7 @@ export function MailboxTable({ domainId, domainName, items, q, hasMore }: { doma
               confirmText={count === null ? domainName : String(count)}
               onConfirm={() => run('delete')}
             >
-              <p>
-                This deletes {what} with all the mail waiting in them. It cannot be undone.
-              </p>
+              <p>This deletes {what} with all the mail waiting in them. It cannot be undone.</p>
             </ConfirmButton>
           </>
         )}
@@ -127,18 +166,33 @@ export function MailboxTable({ domainId, domainName, items, q, hasMore }: { doma
                   }}
                 />
               </th>
-              <th scope="col" className="px-4 py-2">Address</th>
-              <th scope="col" className="hidden px-4 py-2 md:table-cell">Display name</th>
-              <th scope="col" className="px-4 py-2">Usage</th>
-              <th scope="col" className="px-4 py-2">Status</th>
-              <th scope="col" className="hidden px-4 py-2 lg:table-cell">Last login</th>
+              <th scope="col" className="px-4 py-2">
+                Address
+              </th>
+              <th scope="col" className="hidden px-4 py-2 md:table-cell">
+                Display name
+              </th>
+              <th scope="col" className="px-4 py-2">
+                Usage
+              </th>
+              <th scope="col" className="px-4 py-2">
+                Status
+              </th>
+              <th scope="col" className="hidden px-4 py-2 lg:table-cell">
+                Last login
+              </th>
             </tr>
           </thead>
           <tbody className="divide-y divide-slate-100">
             {items.map((m) => (
               <tr key={m.id}>
                 <td className="py-3 pl-4 sm:pl-6">
-                  <input type="checkbox" aria-label={`Select ${m.address}`} checked={allMatching || selected.has(m.id)} onChange={() => toggle(m.id)} />
+                  <input
+                    type="checkbox"
+                    aria-label={`Select ${m.address}`}
+                    checked={allMatching || selected.has(m.id)}
+                    onChange={() => toggle(m.id)}
+                  />
                 </td>
                 <td className="px-4 py-3">
                   <Link href={`/mailboxes/${m.id}`} className="font-medium break-all text-brand-700 hover:underline">
@@ -146,7 +200,9 @@ export function MailboxTable({ domainId, domainName, items, q, hasMore }: { doma
                   </Link>
                   <div className="text-xs text-slate-600 md:hidden">{m.displayName}</div>
                 </td>
-                <td className="hidden px-4 py-3 text-slate-700 md:table-cell">{m.displayName ?? <span className="text-slate-500">—</span>}</td>
+                <td className="hidden px-4 py-3 text-slate-700 md:table-cell">
+                  {m.displayName ?? <span className="text-slate-500">—</span>}
+                </td>
                 <td className="px-4 py-3">
                   <UsageBar used={m.usedBytes} limit={m.quotaBytes} label={`Storage of ${m.address}`} />
                 </td>

@@ -20,7 +20,13 @@ export const metadata: Metadata = { title: 'Domain' };
 
 const ALIAS_PAGE = 50;
 
-export default async function DomainPage({ params, searchParams }: { params: Promise<{ domainId: string }>; searchParams: Promise<{ q?: string; cursor?: string; verified?: string; aliasCursor?: string }> }) {
+export default async function DomainPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ domainId: string }>;
+  searchParams: Promise<{ q?: string; cursor?: string; verified?: string; aliasCursor?: string }>;
+}) {
   const me = await requireUser();
   const { domainId } = await params;
   const { q, cursor, verified, aliasCursor } = await searchParams;
@@ -41,7 +47,8 @@ export default async function DomainPage({ params, searchParams }: { params: Pro
           <>
             {domain.description ? `${domain.description} · ` : ''}
             {domain.mailboxCount}
-            {domain.maxMailboxes !== null ? ` of ${domain.maxMailboxes}` : ''} mailbox{domain.mailboxCount === 1 ? '' : 'es'} · {formatBytes(domain.usedBytes)} stored
+            {domain.maxMailboxes !== null ? ` of ${domain.maxMailboxes}` : ''} mailbox{domain.mailboxCount === 1 ? '' : 'es'} ·{' '}
+            {formatBytes(domain.usedBytes)} stored
             {me.user.role === 'ADMIN' ? ` · owner ${domain.ownerEmail}` : ''}
           </>
         }
@@ -55,7 +62,9 @@ export default async function DomainPage({ params, searchParams }: { params: Pro
         }
       />
       <div className="space-y-8">
-        {verified && !pending && <Alert tone="success">Domain verified: {domain.name} is now active. Mail is accepted once its MX record points here.</Alert>}
+        {verified && !pending && (
+          <Alert tone="success">Domain verified: {domain.name} is now active. Mail is accepted once its MX record points here.</Alert>
+        )}
         {pending && <VerifyDomain domain={domain} />}
         <Card id="mailboxes" title="Mailboxes">
           <MailboxImportExport domainId={domain.id} domainName={domain.name} />
@@ -63,7 +72,14 @@ export default async function DomainPage({ params, searchParams }: { params: Pro
             <label htmlFor="q" className="sr-only">
               Search mailboxes
             </label>
-            <input id="q" name="q" type="search" defaultValue={q} placeholder="Search by address or name" className={inputClass + ' max-w-sm'} />
+            <input
+              id="q"
+              name="q"
+              type="search"
+              defaultValue={q}
+              placeholder="Search by address or name"
+              className={inputClass + ' max-w-sm'}
+            />
             <button type="submit" className={buttonClass('secondary')}>
               Search
             </button>
@@ -82,14 +98,32 @@ export default async function DomainPage({ params, searchParams }: { params: Pro
               </EmptyState>
             )
           ) : (
-            <MailboxTable domainId={domain.id} domainName={domain.name} items={mailboxes.items} q={q} hasMore={Boolean(cursor || mailboxes.nextCursor)} />
+            <MailboxTable
+              domainId={domain.id}
+              domainName={domain.name}
+              items={mailboxes.items}
+              q={q}
+              hasMore={Boolean(cursor || mailboxes.nextCursor)}
+            />
           )}
           <Pager basePath={base} params={{ q }} cursor={cursor} nextCursor={mailboxes.nextCursor} />
         </Card>
 
-        <Card id="aliases" title="Aliases and catch-all" description="Deliver extra addresses, or every unknown address of the domain, to existing mailboxes.">
+        <Card
+          id="aliases"
+          title="Aliases and catch-all"
+          description="Deliver extra addresses, or every unknown address of the domain, to existing mailboxes."
+        >
           <AliasEditor domainId={domain.id} domainName={domain.name} aliases={aliases.items} hasMailboxes={domain.mailboxCount > 0} />
-          <Pager basePath={base} params={{ q, cursor }} cursor={aliasCursor} nextCursor={aliases.nextCursor} cursorParam="aliasCursor" fragment="aliases" label="Alias pages" />
+          <Pager
+            basePath={base}
+            params={{ q, cursor }}
+            cursor={aliasCursor}
+            nextCursor={aliases.nextCursor}
+            cursorParam="aliasCursor"
+            fragment="aliases"
+            label="Alias pages"
+          />
         </Card>
 
         <DnsRecords key={domain.verificationStatus} initial={dns} />

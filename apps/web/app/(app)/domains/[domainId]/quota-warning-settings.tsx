@@ -15,7 +15,13 @@ export function QuotaWarningSettings({ domain }: { domain: Domain }) {
       <ApiForm action={updateQuotaWarnings.bind(null, domain.id)} className="max-w-xl space-y-4">
         {(f) => (
           <>
-            <Field id="quota-thresholds" label="Thresholds (percent)" optional hint="e.g. 80, 95. Empty: the server's default (usually 80 and 95)." error={f.errors.quotaWarningThresholds}>
+            <Field
+              id="quota-thresholds"
+              label="Thresholds (percent)"
+              optional
+              hint="e.g. 80, 95. Empty: the server's default (usually 80 and 95)."
+              error={f.errors.quotaWarningThresholds}
+            >
               <input
                 id="quota-thresholds"
                 name="quotaWarningThresholds"

@@ -9,7 +9,13 @@ import type { Domain } from '@/lib/types';
 import { useHydrated } from '@/lib/use-hydrated';
 
 /** Answers of POST …/verify whose detail (written for the owner) is the reason to show. */
-const EXPLAINED = new Set<ClientProblem['code']>(['DNS_RECORD_MISSING', 'DNS_RECORD_MISMATCH', 'DNS_UNAVAILABLE', 'ALREADY_EXISTS', 'NOT_FOUND']);
+const EXPLAINED = new Set<ClientProblem['code']>([
+  'DNS_RECORD_MISSING',
+  'DNS_RECORD_MISMATCH',
+  'DNS_UNAVAILABLE',
+  'ALREADY_EXISTS',
+  'NOT_FOUND',
+]);
 
 /**
  * A pending domain: the TXT record that proves ownership, how to publish it, and the Verify button

@@ -18,8 +18,14 @@ export function NewDomainForm({ isAdmin }: { isAdmin: boolean }) {
   return (
     <ApiForm action={createDomain} className="space-y-5">
       {(f) => {
-        const nameError = f.errors.name ?? (touched && name && !looksLikeDomainName(name.trim()) ? 'Enter a domain name like example.com (no trailing dot, no IP address).' : undefined);
-        const quotaError = f.errors.defaultQuota ?? (parseByteInput(quota) === undefined ? 'Enter a size like 500 MB or 2 GB, or leave empty for no limit.' : undefined);
+        const nameError =
+          f.errors.name ??
+          (touched && name && !looksLikeDomainName(name.trim())
+            ? 'Enter a domain name like example.com (no trailing dot, no IP address).'
+            : undefined);
+        const quotaError =
+          f.errors.defaultQuota ??
+          (parseByteInput(quota) === undefined ? 'Enter a size like 500 MB or 2 GB, or leave empty for no limit.' : undefined);
         return (
           <>
             <Field id="name" label="Domain name" hint="International names are fine; they are stored as punycode." error={nameError}>
@@ -56,9 +62,21 @@ export function NewDomainForm({ isAdmin }: { isAdmin: boolean }) {
               </div>
             )}
             <Field id="description" label="Description" optional error={f.errors.description}>
-              <input id="description" name="description" defaultValue={f.value('description')} className={inputClass} {...describedBy('description', f.errors.description)} />
+              <input
+                id="description"
+                name="description"
+                defaultValue={f.value('description')}
+                className={inputClass}
+                {...describedBy('description', f.errors.description)}
+              />
             </Field>
-            <Field id="defaultQuota" label="Default mailbox quota" optional hint="Given to new mailboxes, e.g. 1 GB. Empty means no limit." error={quotaError}>
+            <Field
+              id="defaultQuota"
+              label="Default mailbox quota"
+              optional
+              hint="Given to new mailboxes, e.g. 1 GB. Empty means no limit."
+              error={quotaError}
+            >
               <input
                 id="defaultQuota"
                 name="defaultQuota"
@@ -72,13 +90,21 @@ export function NewDomainForm({ isAdmin }: { isAdmin: boolean }) {
             </Field>
             {isAdmin && (
               <div className="flex items-start gap-2">
-                <input id="verified" name="verified" type="checkbox" defaultChecked={f.value('verified') === 'on'} className="mt-0.5 h-4 w-4 rounded border-slate-300" aria-describedby="verified-hint" />
+                <input
+                  id="verified"
+                  name="verified"
+                  type="checkbox"
+                  defaultChecked={f.value('verified') === 'on'}
+                  className="mt-0.5 h-4 w-4 rounded border-slate-300"
+                  aria-describedby="verified-hint"
+                />
                 <div>
                   <label htmlFor="verified" className="text-sm font-medium text-slate-800">
                     Ownership already verified
                   </label>
                   <p id="verified-hint" className="text-xs text-slate-600">
-                    Admins only: host it at once (e.g. your billing system checked it). Otherwise it stays pending until its TXT record is verified.
+                    Admins only: host it at once (e.g. your billing system checked it). Otherwise it stays pending until its TXT record is
+                    verified.
                   </p>
                 </div>
               </div>

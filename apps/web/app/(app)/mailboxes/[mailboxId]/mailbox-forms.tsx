@@ -16,13 +16,38 @@ export function MailboxForm({ mailbox }: { mailbox: Mailbox }) {
         {(f) => (
           <>
             <Field id="displayName" label="Display name" optional error={f.errors.displayName}>
-              <input id="displayName" name="displayName" defaultValue={f.value('displayName', mailbox.displayName ?? '')} className={inputClass} {...describedBy('displayName', f.errors.displayName)} />
+              <input
+                id="displayName"
+                name="displayName"
+                defaultValue={f.value('displayName', mailbox.displayName ?? '')}
+                className={inputClass}
+                {...describedBy('displayName', f.errors.displayName)}
+              />
             </Field>
-            <Field id="quota" label="Quota" optional hint={`Currently using ${formatBytes(mailbox.usedBytes)}. Empty means no limit.`} error={f.errors.quota}>
-              <input id="quota" name="quota" defaultValue={f.value('quota', bytesToInput(mailbox.quotaBytes))} className={inputClass} {...describedBy('quota', f.errors.quota, true)} />
+            <Field
+              id="quota"
+              label="Quota"
+              optional
+              hint={`Currently using ${formatBytes(mailbox.usedBytes)}. Empty means no limit.`}
+              error={f.errors.quota}
+            >
+              <input
+                id="quota"
+                name="quota"
+                defaultValue={f.value('quota', bytesToInput(mailbox.quotaBytes))}
+                className={inputClass}
+                {...describedBy('quota', f.errors.quota, true)}
+              />
             </Field>
             <div className="flex items-start gap-3">
-              <input id="enabled" name="enabled" type="checkbox" defaultChecked={mailbox.enabled} className="mt-0.5 h-4 w-4 accent-brand-600" aria-describedby="enabled-hint" />
+              <input
+                id="enabled"
+                name="enabled"
+                type="checkbox"
+                defaultChecked={mailbox.enabled}
+                className="mt-0.5 h-4 w-4 accent-brand-600"
+                aria-describedby="enabled-hint"
+              />
               <div>
                 <label htmlFor="enabled" className="text-sm font-medium text-slate-800">
                   Enabled
@@ -76,7 +101,8 @@ export function DeleteMailbox({ mailbox }: { mailbox: Mailbox }) {
           }}
         >
           <p>
-            This permanently deletes <strong>{mailbox.messageCount}</strong> message{mailbox.messageCount === 1 ? '' : 's'} ({formatBytes(mailbox.usedBytes)}) waiting in {mailbox.address}, and removes it from any alias. It cannot be undone.
+            This permanently deletes <strong>{mailbox.messageCount}</strong> message{mailbox.messageCount === 1 ? '' : 's'} (
+            {formatBytes(mailbox.usedBytes)}) waiting in {mailbox.address}, and removes it from any alias. It cannot be undone.
           </p>
         </ConfirmButton>
       </div>

@@ -13,12 +13,21 @@ import { DeleteMailbox, MailboxForm, ResetPasswordForm } from './mailbox-forms';
 
 export const metadata: Metadata = { title: 'Mailbox' };
 
-export default async function MailboxPage({ params, searchParams }: { params: Promise<{ mailboxId: string }>; searchParams: Promise<{ created?: string }> }) {
+export default async function MailboxPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ mailboxId: string }>;
+  searchParams: Promise<{ created?: string }>;
+}) {
   await requireUser();
   const { mailboxId } = await params;
   const { created } = await searchParams;
   const mb = await apiGet<Mailbox>(`/mailboxes/${encodeURIComponent(mailboxId)}`);
-  const [domain, appPasswords] = await Promise.all([apiGet<Domain>(`/domains/${mb.domainId}`), apiGet<AppPasswordList>(`/mailboxes/${mb.id}/app-passwords`)]);
+  const [domain, appPasswords] = await Promise.all([
+    apiGet<Domain>(`/domains/${mb.domainId}`),
+    apiGet<AppPasswordList>(`/mailboxes/${mb.id}/app-passwords`),
+  ]);
   return (
     <>
       <PageHeader
@@ -37,11 +46,23 @@ export default async function MailboxPage({ params, searchParams }: { params: Pr
             .
           </Alert>
         )}
-        {created && <Alert tone="success">Mailbox created. Send the connection settings below to its user, together with the password you chose.</Alert>}
+        {created && (
+          <Alert tone="success">
+            Mailbox created. Send the connection settings below to its user, together with the password you chose.
+          </Alert>
+        )}
         <dl className="grid grid-cols-1 gap-4 sm:grid-cols-3">
           <Stat label="Messages waiting" value={mb.messageCount} />
-          <Stat label="Storage" value={formatBytes(mb.usedBytes)} sub={<UsageBar used={mb.usedBytes} limit={mb.quotaBytes} label={`Storage of ${mb.address}`} />} />
-          <Stat label="Last POP3 login" value={<span className="text-base">{formatDateTime(mb.lastLoginAt)}</span>} sub={mb.lastLoginIp ? <p className="text-xs text-slate-600">from {mb.lastLoginIp}</p> : undefined} />
+          <Stat
+            label="Storage"
+            value={formatBytes(mb.usedBytes)}
+            sub={<UsageBar used={mb.usedBytes} limit={mb.quotaBytes} label={`Storage of ${mb.address}`} />}
+          />
+          <Stat
+            label="Last POP3 login"
+            value={<span className="text-base">{formatDateTime(mb.lastLoginAt)}</span>}
+            sub={mb.lastLoginIp ? <p className="text-xs text-slate-600">from {mb.lastLoginIp}</p> : undefined}
+          />
         </dl>
         <WaitingMessages mailboxId={mb.id} address={mb.address} />
         <ConnectionCard address={mb.address} profilePath={`/mailboxes/${mb.id}/mobileconfig`} />

@@ -32,11 +32,15 @@ export default async function WebhookPage({ params }: { params: Promise<{ webhoo
       <div className="space-y-8">
         {endpoint.disabledReason === 'failing' && (
           <Alert>
-            Disabled on {formatDateTime(endpoint.disabledAt)} after {endpoint.consecutiveFailures} failed attempts in a row since {formatDateTime(endpoint.failingSince)}. Fix
-            the receiver, enable the endpoint, then redeliver what it missed.
+            Disabled on {formatDateTime(endpoint.disabledAt)} after {endpoint.consecutiveFailures} failed attempts in a row since{' '}
+            {formatDateTime(endpoint.failingSince)}. Fix the receiver, enable the endpoint, then redeliver what it missed.
           </Alert>
         )}
-        <Card id="deliveries" title="Deliveries" description="Newest first. Each event keeps its webhook-id across retries and redeliveries.">
+        <Card
+          id="deliveries"
+          title="Deliveries"
+          description="Newest first. Each event keeps its webhook-id across retries and redeliveries."
+        >
           {deliveries.items.length === 0 ? (
             <EmptyState title="No deliveries yet">Events you subscribed to appear here within seconds of the change.</EmptyState>
           ) : (
@@ -60,10 +64,18 @@ export default async function WebhookPage({ params }: { params: Promise<{ webhoo
                     <table className="mt-2 text-xs text-slate-700">
                       <thead>
                         <tr className="text-left text-slate-600">
-                          <th scope="col" className="pr-4 font-medium">Attempt</th>
-                          <th scope="col" className="pr-4 font-medium">Response</th>
-                          <th scope="col" className="pr-4 font-medium">Time</th>
-                          <th scope="col" className="font-medium">Detail</th>
+                          <th scope="col" className="pr-4 font-medium">
+                            Attempt
+                          </th>
+                          <th scope="col" className="pr-4 font-medium">
+                            Response
+                          </th>
+                          <th scope="col" className="pr-4 font-medium">
+                            Time
+                          </th>
+                          <th scope="col" className="font-medium">
+                            Detail
+                          </th>
                         </tr>
                       </thead>
                       <tbody>

@@ -23,7 +23,9 @@ export function EnrolForm() {
     const c = sessionStorage.getItem(ENROL_CHALLENGE_KEY);
     setChallenge(c);
     if (!c) return;
-    void callApi<TotpEnrolment>('POST', '/auth/login/enrol/totp', { challenge: c }, null).then((r) => (r.ok ? setEnrolment(r.data) : setProblem(r.problem)));
+    void callApi<TotpEnrolment>('POST', '/auth/login/enrol/totp', { challenge: c }, null).then((r) =>
+      r.ok ? setEnrolment(r.data) : setProblem(r.problem),
+    );
   }, []);
 
   if (challenge === null || problem?.code === 'CHALLENGE_INVALID') {

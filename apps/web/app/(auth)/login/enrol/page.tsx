@@ -19,7 +19,9 @@ export default async function EnrolPage() {
         </div>
         <div className="rounded-lg bg-white p-6 shadow-sm ring-1 ring-slate-200 sm:p-8">
           <h1 className="text-xl font-semibold tracking-tight text-slate-900">Set up two-factor authentication</h1>
-          <p className="mt-1 text-sm text-slate-600">Your provider requires a second factor for your account. Set it up once to finish signing in.</p>
+          <p className="mt-1 text-sm text-slate-600">
+            Your provider requires a second factor for your account. Set it up once to finish signing in.
+          </p>
           <EnrolForm />
         </div>
       </div>

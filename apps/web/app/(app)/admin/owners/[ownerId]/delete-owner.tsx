@@ -11,7 +11,9 @@ export function DeleteOwner({ owner }: { owner: Owner }) {
   return (
     <Card title="Delete owner">
       <div className="flex flex-wrap items-center justify-between gap-3">
-        <p className="text-sm text-slate-700">Deletes the account, its API keys and every domain it owns with all mailboxes and messages.</p>
+        <p className="text-sm text-slate-700">
+          Deletes the account, its API keys and every domain it owns with all mailboxes and messages.
+        </p>
         <ConfirmButton
           label="Delete owner"
           title={`Delete ${owner.email}?`}
@@ -26,7 +28,8 @@ export function DeleteOwner({ owner }: { owner: Owner }) {
           }}
         >
           <p>
-            This permanently deletes <strong>{owner.usage.domains}</strong> domain(s) and <strong>{owner.usage.mailboxes}</strong> mailbox(es) with all their messages. It cannot be undone.
+            This permanently deletes <strong>{owner.usage.domains}</strong> domain(s) and <strong>{owner.usage.mailboxes}</strong>{' '}
+            mailbox(es) with all their messages. It cannot be undone.
           </p>
         </ConfirmButton>
       </div>

@@ -10,7 +10,13 @@ import { ResetSecondFactors } from './reset-second-factors';
 
 export const metadata: Metadata = { title: 'Owner' };
 
-export default async function OwnerPage({ params, searchParams }: { params: Promise<{ ownerId: string }>; searchParams: Promise<{ created?: string; cursor?: string }> }) {
+export default async function OwnerPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ ownerId: string }>;
+  searchParams: Promise<{ created?: string; cursor?: string }>;
+}) {
   await requireUser('ADMIN');
   const { ownerId } = await params;
   const { created, cursor } = await searchParams;
@@ -18,7 +24,12 @@ export default async function OwnerPage({ params, searchParams }: { params: Prom
   const domains = await apiGet<Page<Domain>>(`/domains${qs({ ownerId: owner.id, cursor, limit: 50 })}`);
   return (
     <>
-      <PageHeader back={{ href: '/admin/owners', label: 'Owners' }} title={owner.email} description={owner.displayName ?? 'Domain owner'} actions={owner.disabled ? <Badge tone="red">Disabled</Badge> : <Badge tone="green">Active</Badge>} />
+      <PageHeader
+        back={{ href: '/admin/owners', label: 'Owners' }}
+        title={owner.email}
+        description={owner.displayName ?? 'Domain owner'}
+        actions={owner.disabled ? <Badge tone="red">Disabled</Badge> : <Badge tone="green">Active</Badge>}
+      />
       <div className="space-y-8">
         {created && <Alert tone="success">Owner created. They can sign in now.</Alert>}
         <Card title="Account and limits">
@@ -39,7 +50,14 @@ export default async function OwnerPage({ params, searchParams }: { params: Prom
               ))}
             </ul>
           )}
-          <Pager basePath={`/admin/owners/${owner.id}`} params={{}} cursor={cursor} nextCursor={domains.nextCursor} fragment="owner-domains" label="Domain pages" />
+          <Pager
+            basePath={`/admin/owners/${owner.id}`}
+            params={{}}
+            cursor={cursor}
+            nextCursor={domains.nextCursor}
+            fragment="owner-domains"
+            label="Domain pages"
+          />
         </Card>
         <ResetSecondFactors owner={owner} />
         <DeleteOwner owner={owner} />

@@ -14,7 +14,10 @@ export function ResetSecondFactors({ owner }: { owner: Owner }) {
   return (
     <Card title="Two-factor authentication">
       <div className="flex flex-wrap items-center justify-between gap-3">
-        <p className="text-sm text-slate-700">Lost phone? Removes every second factor of this owner and signs them out everywhere; they sign in with their password and set up again.</p>
+        <p className="text-sm text-slate-700">
+          Lost phone? Removes every second factor of this owner and signs them out everywhere; they sign in with their password and set up
+          again.
+        </p>
         <ConfirmButton
           label="Reset second factors"
           title={`Reset the second factors of ${owner.email}?`}

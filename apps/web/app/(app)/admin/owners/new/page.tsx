@@ -9,7 +9,11 @@ export default async function NewOwnerPage() {
   await requireUser('ADMIN');
   return (
     <>
-      <PageHeader title="New owner" description="The owner signs in with this email and password and manages their own domains." back={{ href: '/admin/owners', label: 'Owners' }} />
+      <PageHeader
+        title="New owner"
+        description="The owner signs in with this email and password and manages their own domains."
+        back={{ href: '/admin/owners', label: 'Owners' }}
+      />
       <Card className="max-w-3xl">
         <OwnerForm />
       </Card>

@@ -6,7 +6,13 @@ import type { Domain } from '@/lib/types';
 
 export const metadata: Metadata = { title: 'Delivery log' };
 
-export default async function DomainDeliveryLogPage({ params, searchParams }: { params: Promise<{ domainId: string }>; searchParams: Promise<DeliveryLogFilters> }) {
+export default async function DomainDeliveryLogPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ domainId: string }>;
+  searchParams: Promise<DeliveryLogFilters>;
+}) {
   await requireUser();
   const { domainId } = await params;
   const domain = await apiGet<Domain>(`/domains/${encodeURIComponent(domainId)}`);
@@ -17,7 +23,11 @@ export default async function DomainDeliveryLogPage({ params, searchParams }: { 
         title={`Delivery log of ${domain.name}`}
         description="Every recipient at this domain that mail was handed over for, and what Mailroom answered. Entries are kept for a limited time."
       />
-      <DeliveryLogView apiPath={`/domains/${domain.id}/delivery-log`} basePath={`/domains/${domain.id}/delivery-log`} filters={await searchParams} />
+      <DeliveryLogView
+        apiPath={`/domains/${domain.id}/delivery-log`}
+        basePath={`/domains/${domain.id}/delivery-log`}
+        filters={await searchParams}
+      />
     </>
   );
 }

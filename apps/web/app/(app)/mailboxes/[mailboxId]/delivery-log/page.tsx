@@ -6,7 +6,13 @@ import type { Mailbox } from '@/lib/types';
 
 export const metadata: Metadata = { title: 'Delivery log' };
 
-export default async function MailboxDeliveryLogPage({ params, searchParams }: { params: Promise<{ mailboxId: string }>; searchParams: Promise<DeliveryLogFilters> }) {
+export default async function MailboxDeliveryLogPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ mailboxId: string }>;
+  searchParams: Promise<DeliveryLogFilters>;
+}) {
   await requireUser();
   const { mailboxId } = await params;
   const mb = await apiGet<Mailbox>(`/mailboxes/${encodeURIComponent(mailboxId)}`);
@@ -17,7 +23,11 @@ export default async function MailboxDeliveryLogPage({ params, searchParams }: {
         title={`Delivery log of ${mb.address}`}
         description="Messages stored into this mailbox and the ones refused or deferred for it."
       />
-      <DeliveryLogView apiPath={`/mailboxes/${mb.id}/delivery-log`} basePath={`/mailboxes/${mb.id}/delivery-log`} filters={await searchParams} />
+      <DeliveryLogView
+        apiPath={`/mailboxes/${mb.id}/delivery-log`}
+        basePath={`/mailboxes/${mb.id}/delivery-log`}
+        filters={await searchParams}
+      />
     </>
   );
 }

@@ -7,7 +7,15 @@ import { bytesToInput, parseByteInput } from '@/lib/format';
 import { localPartProblem } from '@/lib/validation';
 import { createMailbox } from '../../../actions';
 
-export function NewMailboxForm({ domainId, domainName, defaultQuotaBytes }: { domainId: string; domainName: string; defaultQuotaBytes: number | null }) {
+export function NewMailboxForm({
+  domainId,
+  domainName,
+  defaultQuotaBytes,
+}: {
+  domainId: string;
+  domainName: string;
+  defaultQuotaBytes: number | null;
+}) {
   // live first checks and the address preview; the inputs are uncontrolled and the action reads the form's own data
   const [localPart, setLocalPart] = useState('');
   const [quota, setQuota] = useState(bytesToInput(defaultQuotaBytes));
@@ -17,7 +25,9 @@ export function NewMailboxForm({ domainId, domainName, defaultQuotaBytes }: { do
     <ApiForm action={createMailbox.bind(null, domainId, domainName)} className="space-y-5" onAnswer={() => setEdited(0)}>
       {(f) => {
         const lpError = (edited ? undefined : f.errors.localPart) ?? (localPart ? localPartProblem(localPart.trim()) : undefined);
-        const quotaError = f.errors.quota ?? (parseByteInput(quota) === undefined ? 'Enter a size like 500 MB or 2 GB, or leave empty for no limit.' : undefined);
+        const quotaError =
+          f.errors.quota ??
+          (parseByteInput(quota) === undefined ? 'Enter a size like 500 MB or 2 GB, or leave empty for no limit.' : undefined);
         return (
           <>
             <Field id="localPart" label="Address" error={lpError}>
@@ -43,7 +53,10 @@ export function NewMailboxForm({ domainId, domainName, defaultQuotaBytes }: { do
                 <p id="localPart-hint" className="mt-1 text-xs text-slate-600" aria-live="polite">
                   {localPart ? (
                     <>
-                      Will be <span className="font-mono text-slate-800">{localPart.trim().toLowerCase()}@{domainName}</span>
+                      Will be{' '}
+                      <span className="font-mono text-slate-800">
+                        {localPart.trim().toLowerCase()}@{domainName}
+                      </span>
                     </>
                   ) : (
                     'Letters, digits, dots and a few symbols; case does not matter.'
@@ -52,10 +65,24 @@ export function NewMailboxForm({ domainId, domainName, defaultQuotaBytes }: { do
               )}
             </Field>
             <Field id="displayName" label="Display name" optional error={f.errors.displayName}>
-              <input id="displayName" name="displayName" autoComplete="off" defaultValue={f.value('displayName')} className={inputClass} {...describedBy('displayName', f.errors.displayName)} />
+              <input
+                id="displayName"
+                name="displayName"
+                autoComplete="off"
+                defaultValue={f.value('displayName')}
+                className={inputClass}
+                {...describedBy('displayName', f.errors.displayName)}
+              />
             </Field>
             <Field id="quota" label="Quota" optional hint="e.g. 1 GB. Empty means no limit beyond the domain's." error={quotaError}>
-              <input id="quota" name="quota" defaultValue={f.value('quota', bytesToInput(defaultQuotaBytes))} onChange={(e) => setQuota(e.target.value)} className={inputClass} {...describedBy('quota', quotaError, true)} />
+              <input
+                id="quota"
+                name="quota"
+                defaultValue={f.value('quota', bytesToInput(defaultQuotaBytes))}
+                onChange={(e) => setQuota(e.target.value)}
+                className={inputClass}
+                {...describedBy('quota', quotaError, true)}
+              />
             </Field>
             <PasswordField id="password" name="password" label="Password" error={f.errors.password} />
             <SubmitButton pending={f.pending} label="Create mailbox" pendingLabel="Creating…" />

@@ -12,7 +12,11 @@ export default async function NewMailboxPage({ params }: { params: Promise<{ dom
   const domain = await apiGet<Domain>(`/domains/${encodeURIComponent(domainId)}`);
   return (
     <>
-      <PageHeader title="New mailbox" description={`A POP3 mailbox at ${domain.name}.`} back={{ href: `/domains/${domain.id}`, label: domain.name }} />
+      <PageHeader
+        title="New mailbox"
+        description={`A POP3 mailbox at ${domain.name}.`}
+        back={{ href: `/domains/${domain.id}`, label: domain.name }}
+      />
       <Card className="max-w-2xl">
         <NewMailboxForm domainId={domain.id} domainName={domain.name} defaultQuotaBytes={domain.defaultQuotaBytes} />
       </Card>
