@@ -98,7 +98,8 @@ export async function registryMetricDocs(registry: MetricRegistry): Promise<Metr
 export function readmeMetricDocs(readme: string, prefix: string): MetricDoc[] {
   const rows: MetricDoc[] = [];
   for (const line of readme.split('\n')) {
-    const m = /^\| `(mailroom_[a-z0-9_]+)` \| (counter|gauge|histogram|summary) \| ([^|]*) \| (.*) \|$/.exec(line);
+    // cells may be padded (Prettier aligns Markdown tables)
+    const m = /^\|\s*`(mailroom_[a-z0-9_]+)`\s*\|\s*(counter|gauge|histogram|summary)\s*\|([^|]*)\|(.*)\|\s*$/.exec(line);
     if (!m || !m[1]!.startsWith(prefix)) continue;
     const labels = m[3]!.trim() === '—' ? [] : m[3]!.split(',').map((l) => l.trim().replace(/`/g, ''));
     rows.push({ name: m[1]!, type: m[2]!, labels, help: m[4]!.trim() });
