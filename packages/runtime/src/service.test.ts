@@ -12,6 +12,7 @@ const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
   ...extra,
 });
 
+/** Runs the fixture entry to its end; resolves on 'close' (every output line read), not 'exit'. */
 function run(extra: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], { env: extra, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -19,7 +20,7 @@ function run(extra: NodeJS.ProcessEnv) {
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('exit', (code) => resolve({ code, stdout, stderr })),
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
   );
 }
 
