@@ -26,13 +26,20 @@ export class BenchClient {
   }
 
   static async connect(port: number): Promise<BenchClient> {
-    let client: BenchClient | undefined;
+    const reader: { client?: BenchClient } = {};
     const s = net.connect({
       port,
       host: '127.0.0.1',
-      onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_OCTETS), callback: (n: number, b: Buffer) => client!.onRead(b.subarray(0, n)) },
+      onread: {
+        buffer: Buffer.allocUnsafe(READ_BUFFER_OCTETS),
+        callback: (n: number, b: Uint8Array) => {
+          reader.client!.onRead(Buffer.from(b.buffer, b.byteOffset, n));
+          return true;
+        },
+      },
     });
-    client = new BenchClient(s);
+    const client = new BenchClient(s);
+    reader.client = client;
     s.setNoDelay(true);
     await new Promise<void>((res, rej) => {
       s.once('connect', () => res());
