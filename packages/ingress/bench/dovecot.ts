@@ -115,7 +115,7 @@ interface Side {
 }
 
 // --- Dovecot: its own instance in a temporary directory
-async function startDovecot(): Promise<Side & { version: string }> {
+async function startDovecot(): Promise<Side & { version: string; fsync: string }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mailroom-dovecot-bench-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   await chmod(dir, 0o755); // Dovecot's mail processes run as `dovecot` and must reach mail/
@@ -192,6 +192,7 @@ service imap-login {
   return {
     name: 'Dovecot',
     version: execFileSync(DOVECOT, ['--version'], { encoding: 'utf8' }).trim(),
+    fsync: execFileSync('doveconf', ['-c', conf, '-h', 'mail_fsync'], { encoding: 'utf8' }).trim(),
     lmtpPort,
     pop3Port,
     recipients: users.slice(0, CONNECTIONS),
@@ -416,7 +417,9 @@ try {
   const dovecot = await startDovecot();
   const mailroom = await startMailroom();
   const sides: Side[] = [dovecot, mailroom];
-  console.log(`Dovecot ${dovecot.version}: maildir, mail_fsync=optimized (default); LMTP :${dovecot.lmtpPort}, POP3 :${dovecot.pop3Port}`);
+  console.log(
+    `Dovecot ${dovecot.version}: maildir, mail_fsync=${dovecot.fsync} (its default); LMTP :${dovecot.lmtpPort}, POP3 :${dovecot.pop3Port}`,
+  );
   console.log(
     `Mailroom: ingress and POP3 src/main.ts; PostgreSQL ${mailroom.settings}; LMTP :${mailroom.lmtpPort}, POP3 :${mailroom.pop3Port}`,
   );
