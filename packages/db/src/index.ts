@@ -6,3 +6,4 @@ export { newId, uuidV7Floor } from './ids.ts';
 export { findSchemaDrift } from './drift.ts';
 export { streamCopyRows, storedMessageCopySql, BinaryCopyRowDecoder, type CopyStreamOptions } from './pg-copy.ts';
 export { createNotificationListener, type NotificationListener, type NotificationListenerOptions } from './listen.ts';
+export { queryWithBuffers, ByteaParts } from './pg-bind.ts';

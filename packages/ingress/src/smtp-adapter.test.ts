@@ -5,10 +5,12 @@
  * exercised with its own callbacks over a real socket.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REPLIES, SmtpReplyError } from './replies.ts';
 import { IngressSmtpServer } from './smtp-adapter.ts';
+import { testTls } from './testing/harness.ts';
 import { WireClient } from './testing/wire-client.ts';
 
 /** What the callbacks saw: per callback, whether handle(session.id) was that session's connection. */
@@ -33,6 +35,7 @@ async function start(
     session: SMTPServerSession,
     cb: (err?: Error | null, message?: string | (string | Error)[]) => void,
   ) => void,
+  extra: Partial<SMTPServerOptions> = {},
 ) {
   const seen: Seen = { handleMatched: [], handleMissing: [], closed: [], connectSockets: [] };
   const check = (where: string, session: SMTPServerSession) => {
@@ -73,6 +76,7 @@ async function start(
       seen.closed.push(session.id);
       server.forget(session.id);
     },
+    ...extra,
   } as unknown as SMTPServerOptions;
   // records what connect() is called with: the accepted socket first (the adapter sets TCP_NODELAY on it)
   class Recording extends IngressSmtpServer {
@@ -208,5 +212,97 @@ describe('smtp-adapter: the smtp-server internals the ingress relies on', () => 
     expect(received).toHaveLength(1);
     const body = received[0]!.toString('latin1');
     expect(body).toBe(`Subject: x\r\n\r\nhi\n.\n${smuggled}.\n${smuggled}\r.\r${smuggled}end\r\n`);
+  });
+
+  /** Collects each message's data into `received` and answers 250. */
+  const collecting =
+    (received: Buffer[]) =>
+    (_server: IngressSmtpServer, stream: SMTPServerDataStream, _s: unknown, cb: (err?: Error | null, m?: string) => void) => {
+      const parts: Buffer[] = [];
+      stream.on('data', (d: Buffer) => parts.push(d));
+      stream.once('end', () => {
+        received.push(Buffer.concat(parts));
+        cb(null, '2.0.0 Ok');
+      });
+    };
+
+  it('DATA is read by our DataReader, also after STARTTLS: ".x" loses its dot (RFC 5321 §4.5.2), pipelined commands after the end run', async () => {
+    const material = await testTls();
+    const received: Buffer[] = [];
+    const { port, seen } = await start(false, collecting(received), {
+      disabledCommands: ['AUTH'],
+      hideSTARTTLS: false,
+      key: material.key,
+      cert: material.cert,
+    } as Partial<SMTPServerOptions>);
+    // smtp-server's own reader keeps a dot that no second dot follows; ours drops it as Postfix and Dovecot do
+    const wire = 'Subject: x\r\n\r\n.x\r\n..y\r\n.\r\nMAIL FROM:<t@example.org>\r\nRCPT TO:<r@example.net>\r\nDATA\r\n';
+    const plain = await WireClient.connect(port);
+    expect((await plain.command('EHLO client.test')).code).toBe(250);
+    expect((await plain.command('MAIL FROM:<s@example.org>')).code).toBe(250);
+    expect((await plain.command('RCPT TO:<r@example.net>')).code).toBe(250);
+    expect((await plain.command('DATA')).code).toBe(354);
+    plain.write(wire);
+    expect((await plain.read()).code).toBe(250);
+    // the pipelined transaction ran: its MAIL, RCPT and DATA were answered
+    expect([(await plain.read()).code, (await plain.read()).code, (await plain.read()).code]).toEqual([250, 250, 354]);
+    plain.write('.z\r\n.\r\n');
+    expect((await plain.read()).code).toBe(250);
+    await plain.quit();
+
+    // the same over TLS: the connection's parser is replaced after STARTTLS
+    const raw = net.connect(port, '127.0.0.1');
+    const lines: string[] = [];
+    const readLine = (sock: NodeJS.ReadableStream & { once: net.Socket['once'] }) =>
+      new Promise<string>((resolve) => {
+        const take = () => {
+          const l = lines.shift();
+          if (l !== undefined) return resolve(l);
+          sock.once('data', (d: Buffer) => {
+            lines.push(...d.toString('latin1').split('\r\n').filter(Boolean));
+            take();
+          });
+        };
+        take();
+      });
+    const reply = async (sock: net.Socket | tls.TLSSocket) => {
+      for (;;) {
+        const l = await readLine(sock);
+        if (/^\d{3} /.test(l)) return Number(l.slice(0, 3));
+      }
+    };
+    expect(await reply(raw)).toBe(220);
+    raw.write('EHLO client.test\r\n');
+    expect(await reply(raw)).toBe(250);
+    raw.write('STARTTLS\r\n');
+    expect(await reply(raw)).toBe(220);
+    const secure = tls.connect({ socket: raw, rejectUnauthorized: false });
+    await new Promise((resolve) => secure.once('secureConnect', resolve));
+    secure.write('EHLO client.test\r\nMAIL FROM:<s@example.org>\r\nRCPT TO:<r@example.net>\r\nDATA\r\n');
+    expect([await reply(secure), await reply(secure), await reply(secure), await reply(secure)]).toEqual([250, 250, 250, 354]);
+    secure.write('Subject: tls\r\n\r\n.w\r\n.\r\n');
+    expect(await reply(secure)).toBe(250);
+    secure.end('QUIT\r\n');
+    expect(received.map((b) => b.toString('latin1'))).toEqual(['Subject: x\r\n\r\nx\r\n.y\r\n', 'z\r\n', 'Subject: tls\r\n\r\nw\r\n']);
+    expect(seen.handleMatched.filter((w) => w === 'data')).toHaveLength(3);
+  });
+
+  it('a message read slowly (backpressure) still arrives whole, and a large one arrives byte-exact', async () => {
+    const received: Buffer[] = [];
+    const { port } = await start(false, (server, stream, session, cb) => {
+      // nothing reads the stream at first: it fills, the reader must wait for 'drain', and the socket buffers fill
+      setTimeout(() => collecting(received)(server, stream, session, cb), 200);
+    });
+    const body = Buffer.concat(Array.from({ length: 60_000 }, (_, i) => Buffer.from(`${i % 7 ? 'line' : '.dot'} ${i}\r\n`)));
+    const c = await WireClient.connect(port);
+    expect((await c.command('EHLO client.test')).code).toBe(250);
+    expect((await c.command('MAIL FROM:<s@example.org>')).code).toBe(250);
+    expect((await c.command('RCPT TO:<r@example.net>')).code).toBe(250);
+    expect((await c.command('DATA')).code).toBe(354);
+    c.sendData(body);
+    expect((await c.read()).code).toBe(250);
+    await c.quit();
+    expect(received).toHaveLength(1);
+    expect(received[0]!.equals(body)).toBe(true);
   });
 });

@@ -15,7 +15,7 @@ import {
   quotaWarningLockSql,
   recordMailboxEventSql,
 } from '@mailroom/core';
-import { newId, type PgPool, type PgPoolClient } from '@mailroom/db';
+import { ByteaParts, newId, queryWithBuffers, type PgPool, type PgPoolClient } from '@mailroom/db';
 import type { PendingStore, StoreContext, StoredCopy, StoreResult, QuotaWarning } from './delivery-types.ts';
 import { toQuotaWarning, type WarnRow } from './quota.ts';
 import { buildQuotaWarningMessage } from './quota-warning.ts';
@@ -78,7 +78,9 @@ export async function applyBatch(
     }
   }
   const firstBody = 12 + logCols.length;
-  const { rows } = await tx.query<{ stored: { id: string; uid: number }[] | null; warn: WarnRow[] | null; ok: number }>(
+  // the bodies are the last parameters: sent as they are, never copied into pg's Bind buffer (queryWithBuffers)
+  const { rows } = await queryWithBuffers<{ stored: { id: string; uid: number }[] | null; warn: WarnRow[] | null; ok: number }>(
+    tx,
     `
     WITH input AS (
       -- per copy: its trace fields (small, base64) and which body it shares; the bodies are binary parameters
@@ -204,16 +206,17 @@ export async function applyStore(
   for (const c of item.copies) {
     const size = c.size;
     const suffix = c.messageId.replace(/-/g, '');
-    // trace and body travel as two binary parameters and are joined by the server: no copy of the message in JS
-    const { rows } = await tx.query<{
+    // trace fields and body travel as one binary parameter in two parts: no copy of the message in JS
+    const { rows } = await queryWithBuffers<{
       uid: number | null;
       domain_id: string | null;
       domain_ok: boolean;
       inserted: boolean;
       warn: WarnRow | null;
     }>(
+      tx,
       `
-      WITH ${quotaWarningLockSql('($2::uuid)', '$10::int[]')}, mb AS (
+      WITH ${quotaWarningLockSql('($2::uuid)', '$8::int[]')}, mb AS (
         UPDATE mailboxes m
            SET next_uid = m.next_uid + 1, ${mailboxUsageAddSql('$3::bigint', '1')}, updated_at = now(),
                quota_warned_percent = ${quotaLevelSql('m.used_bytes + $3::bigint')}
@@ -228,13 +231,13 @@ export async function applyStore(
          WHERE d.id = mb.domain_id AND u.id = d.owner_id AND d.active AND d.verified_at IS NOT NULL AND NOT u.disabled
            AND ${domainFitsSql('$3::bigint')}
            AND (u.max_storage_bytes IS NULL
-                OR (u.id = ANY($9::uuid[])
+                OR (u.id = ANY($7::uuid[])
                     AND ${ownerUsedSql()} + $3::bigint <= u.max_storage_bytes))
      RETURNING d.id
       ), ins AS (
         INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at)
         SELECT $1::uuid, $2::uuid, mb.uid, mb.uid::text || '.' || $4::text,
-               $3::int, $5::bytea || $6::bytea, $7::text, $8::timestamptz
+               $3::int, $9::bytea, $5::text, $6::timestamptz
           FROM mb, dom
      RETURNING uid
       )
@@ -247,12 +250,11 @@ export async function applyStore(
         c.target.mailboxId,
         size,
         suffix,
-        c.trace,
-        c.body,
         item.envelopeFrom,
         item.date.toISOString(),
         lockedOwners,
         ctx.quotaWarningThresholds,
+        new ByteaParts([c.trace, c.body]),
       ],
     );
     const r = rows[0]!;

@@ -1,0 +1,99 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createPgPool } from './client.ts';
+import { ByteaParts, queryWithBuffers } from './pg-bind.ts';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('queryWithBuffers on real PostgreSQL', () => {
+  // both kinds of socket: pg's own and the framed one the POP3 and ingress pools use
+  const pools = [
+    createPgPool(process.env.MAILROOM_TEST_PG_URL!, { maxConnections: 2 }),
+    createPgPool(process.env.MAILROOM_TEST_PG_URL!, { maxConnections: 2, reuseReadBuffers: true }),
+  ];
+  afterAll(() => Promise.all(pools.map((p) => p.end())));
+
+  it.each([0, 1])('sends trailing Buffers and ByteaParts byte-exact after ordinary parameters (pool %i)', async (k) => {
+    const pool = pools[k]!;
+    const big = randomBytes(3 * 1024 * 1024 + 7);
+    const parts = [randomBytes(65536), Buffer.alloc(0), randomBytes(1), randomBytes(100_000)];
+    const { rows } = await queryWithBuffers<{
+      t: string;
+      a: number[];
+      n: null;
+      d: string;
+      h1: string;
+      h2: string;
+      l2: number;
+      l3: number;
+      h4: string;
+    }>(
+      pool,
+      `SELECT $1::text AS t, $2::int[] AS a, $3::text AS n, $4::timestamptz::text AS d,
+              encode(sha256($5::bytea), 'hex') AS h1, encode(sha256($6::bytea), 'hex') AS h2, length($6) AS l2,
+              length($7::bytea) AS l3, encode(sha256($8::bytea), 'hex') AS h4`,
+      [
+        'grüße \u2603',
+        [1, 2, 3],
+        null,
+        new Date('2026-12-01T00:00:00Z'),
+        big,
+        new ByteaParts(parts),
+        Buffer.alloc(0),
+        Buffer.from([0, 0x0d, 0x0a, 0x2e]),
+      ],
+    );
+    const r = rows[0]!;
+    expect([r.t, r.a, r.n]).toEqual(['grüße \u2603', [1, 2, 3], null]);
+    expect(r.d).toMatch(/^2026-12-01/);
+    expect(r.h1).toBe(sha(big));
+    expect([r.h2, r.l2]).toEqual([sha(Buffer.concat(parts)), parts.reduce((n, p) => n + p.length, 0)]);
+    expect(r.l3).toBe(0);
+    expect(r.h4).toBe(sha(Buffer.from([0, 0x0d, 0x0a, 0x2e])));
+  });
+
+  it('a Buffer that is not among the last parameters goes through pg as usual', async () => {
+    const b = randomBytes(1000);
+    const { rows } = await queryWithBuffers<{ h: string; t: string }>(
+      pools[0]!,
+      `SELECT encode(sha256($1::bytea), 'hex') AS h, $2::text AS t`,
+      [b, 'x'],
+    );
+    expect(rows[0]).toEqual({ h: sha(b), t: 'x' });
+  });
+
+  it('errors reject, and the connection stays in step (pool and a client inside a transaction)', async () => {
+    const pool = pools[1]!;
+    await expect(queryWithBuffers(pool, 'SELECT 1 / (length($1::bytea) - 3) AS x', [Buffer.from('abc')])).rejects.toThrow(
+      /division by zero/,
+    );
+    await expect(queryWithBuffers(pool, 'SELECT $1::bytea, $2::int', [Buffer.from('abc')])).rejects.toThrow();
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('CREATE TEMP TABLE bodies (b bytea) ON COMMIT DROP');
+      const body = randomBytes(2 * 1024 * 1024);
+      await queryWithBuffers(client, 'INSERT INTO bodies (b) VALUES ($1), ($2)', [
+        body,
+        new ByteaParts([body.subarray(0, 10), body.subarray(10)]),
+      ]);
+      await expect(queryWithBuffers(client, 'INSERT INTO bodies (b) VALUES ($1::int::text::bytea)', [Buffer.from('no')])).rejects.toThrow();
+      await client.query('ROLLBACK');
+      await client.query('BEGIN');
+      await client.query('CREATE TEMP TABLE bodies (b bytea) ON COMMIT DROP');
+      await queryWithBuffers(client, 'INSERT INTO bodies (b) VALUES ($1), ($2)', [
+        body,
+        new ByteaParts([body.subarray(0, 10), body.subarray(10)]),
+      ]);
+      const { rows } = await client.query<{ h: string }>(`SELECT encode(sha256(b), 'hex') AS h FROM bodies`);
+      expect(rows.map((x) => x.h)).toEqual([sha(body), sha(body)]);
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    const after = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => queryWithBuffers<{ n: number }>(pool, 'SELECT length($1::bytea) AS n', [Buffer.alloc(i)])),
+    );
+    expect(after.map((r) => r.rows[0]!.n)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+});
