@@ -26,13 +26,17 @@ export class BenchClient {
   }
 
   static async connect(port: number): Promise<BenchClient> {
-    let client: BenchClient | undefined;
+    // the callback runs only once data arrives, after `client` below is set
     const s = net.connect({
       port,
       host: '127.0.0.1',
-      onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_OCTETS), callback: (n: number, b: Buffer) => client!.onRead(b.subarray(0, n)) },
+      onread: {
+        buffer: Buffer.allocUnsafe(READ_BUFFER_OCTETS),
+        // true: keep reading (false would pause the socket)
+        callback: (n: number, b: Buffer): boolean => (client.onRead(b.subarray(0, n)), true),
+      },
     });
-    client = new BenchClient(s);
+    const client = new BenchClient(s);
     s.setNoDelay(true);
     await new Promise<void>((res, rej) => {
       s.once('connect', () => res());
