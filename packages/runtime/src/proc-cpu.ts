@@ -59,3 +59,14 @@ export function processTreeCpuMs(root: number): number {
   }
   return (ticks * 1000) / CLK_TCK;
 }
+
+/**
+ * CPU ms all cores of the machine have been busy so far (/proc/stat: every state but idle and iowait). Minus the
+ * processes a benchmark measured, it is what other work took meanwhile: a figure to judge the noise by.
+ */
+export function machineBusyCpuMs(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already inside user and nice)
+  const busy = cpu.slice(0, 8).reduce((a, b) => a + b, 0) - (cpu[3] ?? 0) - (cpu[4] ?? 0);
+  return (busy * 1000) / CLK_TCK;
+}

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 
-export { procStat, processCpuMs, processTreeCpuMs, type ProcStat } from './proc-cpu.ts';
+export { machineBusyCpuMs, procStat, processCpuMs, processTreeCpuMs, type ProcStat } from './proc-cpu.ts';
 
 /**
  * Test helper: starts a service entry (`src/main.ts`) as a child process under tsx and resolves with its pino
