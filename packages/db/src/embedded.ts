@@ -154,6 +154,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       'max_connections=300',
       '-c',
       'shared_buffers=128MB',
+      // 1 MB messages go through the WAL in group commits of several MB: with the default (4 MB, 1/32 of
+      // shared_buffers) the inserting backend waited for WAL space; 32 MB measured 5-8% more 1 MB deliveries per second
+      '-c',
+      'wal_buffers=32MB',
     ],
     onLog: (m: string) => log(m.trimEnd()),
     onError: (e: unknown) => log(`[error] ${String(e)}`),

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { BinaryCopyRowDecoder } from './pg-copy.ts';
+import { createPrismaClientWithPool } from './client.ts';
+import { newId } from './ids.ts';
+import { applyMigrations } from './migrate.ts';
+import { BinaryCopyRowDecoder, storedMessageCopySql, streamCopyRows } from './pg-copy.ts';
+import { createTestDatabase } from './testing/index.ts';
 
 const header = (ext = Buffer.alloc(0)) => {
   const h = Buffer.alloc(19);
@@ -36,5 +40,40 @@ describe('BinaryCopyRowDecoder', () => {
     two.writeInt16BE(2, 19);
     expect(() => new BinaryCopyRowDecoder().decode(two)).toThrow(/1 field/);
     expect(() => new BinaryCopyRowDecoder().decode(Buffer.concat([header(), row(Buffer.from('xy')).subarray(0, 7)]))).toThrow(/length/);
+  });
+});
+
+describe('storedMessageCopySql on real PostgreSQL', () => {
+  it('streams a many-slice message in order, without a sort (no temporary file per download)', async () => {
+    const db = await createTestDatabase(process.env.MAILROOM_TEST_PG_URL!, 'copy');
+    await applyMigrations(db.url);
+    const { prisma, pool } = createPrismaClientWithPool(db.url, { reuseReadBuffers: true, maxConnections: 2 });
+    try {
+      const owner = await prisma.user.create({ data: { email: `copy-${newId()}@example.test`, passwordHash: 'x', role: 'OWNER' } });
+      const domain = await prisma.domain.create({ data: { name: `copy-${newId()}.example.test`, ownerId: owner.id, verifiedAt: new Date() } });
+      const mailbox = await prisma.mailbox.create({ data: { domainId: domain.id, localPart: 'u', passwordHash: 'x' } });
+      // every 4 octets number their own position: a slice out of order or repeated cannot go unnoticed
+      const raw = Buffer.alloc(3 * 1024 * 1024 + 5);
+      for (let i = 0; i + 4 <= raw.length; i += 4) raw.writeUInt32BE(i, i);
+      const id = newId();
+      await pool.query(`INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw) VALUES ($1, $2, 1, 'u1', $3, $4)`, [
+        id,
+        mailbox.id,
+        raw.length,
+        raw,
+      ]);
+      const sql = storedMessageCopySql(mailbox.id, id, 64 * 1024)!;
+      const parts: Buffer[] = [];
+      for await (const part of streamCopyRows(pool, sql, { highWaterOctets: 256 * 1024 })) parts.push(Buffer.from(part));
+      expect(parts).toHaveLength(Math.ceil(raw.length / (64 * 1024)));
+      expect(Buffer.concat(parts).equals(raw)).toBe(true);
+      const select = /^COPY \((.*)\) TO STDOUT/s.exec(sql)![1]!;
+      const plan = (await pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${select}`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(plan).not.toMatch(/Sort/);
+      expect(storedMessageCopySql(mailbox.id, "x' OR true --", 1024)).toBeUndefined();
+    } finally {
+      await prisma.$disconnect();
+      await db.drop();
+    }
   });
 });

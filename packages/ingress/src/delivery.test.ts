@@ -221,4 +221,47 @@ describe('group commit', () => {
       expect(m.sizeOctets).toBe(raw.length);
     }
   });
+
+  it('abuse: two ingress replicas storing requests that span two domains in every order never deadlock; usage stays exact', async () => {
+    const f1 = await createFixture(prisma);
+    const f2 = await createFixture(prisma);
+    const boxes = [
+      { ...(await f1.mailbox('x1')), domainId: f1.domainId },
+      { ...(await f1.mailbox('y1')), domainId: f1.domainId },
+      { ...(await f2.mailbox('x2')), domainId: f2.domainId },
+      { ...(await f2.mailbox('y2')), domainId: f2.domainId },
+    ];
+    const batches: BatchInfo[] = [];
+    // two services, as two ingress processes on one database: their batches run at the same time
+    const services = [0, 1].map(() => new DeliveryService(prisma, { onBatch: (x) => batches.push(x) }));
+    // each request names its mailboxes in a different order (mailbox rows are locked in id order whatever the order here)
+    const orders = [[0, 2], [3, 1], [2, 0, 3], [1, 3, 0, 2], [3], [2, 1]];
+    for (let wave = 0; wave < 3; wave++) {
+      const results = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => {
+          const targets = orders[(i + wave) % orders.length]!.map((k) => boxes[k]!);
+          const req = request(targets, targets[0]!.domainId, `Subject: ${wave}.${i}\r\n\r\n${'z'.repeat(i * 50)}\r\n`);
+          req.targets = targets.map((t) => ({ mailboxId: t.id, domainId: t.domainId, address: t.address }));
+          return services[i % 2]!.store(req);
+        }),
+      );
+      expect(results.every((r) => r.ok)).toBe(true);
+    }
+    expect(batches.length).toBeGreaterThan(3);
+    // a deadlock would fail a batch (its requests then stored one by one)
+    expect(batches.filter((x) => x.outcome !== 'committed')).toEqual([]);
+    for (const [f, pair] of [
+      [f1, boxes.slice(0, 2)],
+      [f2, boxes.slice(2)],
+    ] as const) {
+      let sum = 0n;
+      for (const m of pair) {
+        const st = await mailboxState(prisma, m.id);
+        expect(st.messages.map((x) => x.uid)).toEqual(Array.from({ length: st.messages.length }, (_, i) => i + 1));
+        expect(st.usedBytes).toBe(BigInt(st.messages.reduce((acc, x) => acc + x.sizeOctets, 0)));
+        sum += st.usedBytes;
+      }
+      expect(await domainUsedBytes(prisma, f.domainId)).toBe(sum);
+    }
+  });
 });

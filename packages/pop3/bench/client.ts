@@ -26,17 +26,20 @@ export class BenchClient {
   }
 
   static async connect(port: number): Promise<BenchClient> {
-    // the callback runs only once data arrives, after `client` below is set
+    const reader: { client?: BenchClient } = {};
     const s = net.connect({
       port,
       host: '127.0.0.1',
       onread: {
         buffer: Buffer.allocUnsafe(READ_BUFFER_OCTETS),
-        // true: keep reading (false would pause the socket)
-        callback: (n: number, b: Buffer): boolean => (client.onRead(b.subarray(0, n)), true),
+        callback: (n: number, b: Uint8Array) => {
+          reader.client!.onRead(Buffer.from(b.buffer, b.byteOffset, n));
+          return true;
+        },
       },
     });
     const client = new BenchClient(s);
+    reader.client = client;
     s.setNoDelay(true);
     await new Promise<void>((res, rej) => {
       s.once('connect', () => res());
