@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: runs every workspace benchmark one after another (they share the 2 cores, so never in parallel) and
  * prints each report. Benchmarks create their own databases; nothing here is a test and nothing asserts a time.
- * `npm run bench -- pop3` runs only the named ones (`import`: the mailbox CSV import case alone).
+ * `npm run bench -- pop3` runs only the named ones (`import`: the mailbox CSV import case alone; `dovecot`: Mailroom beside
+ * Dovecot 2.3 on this machine, which prints how to install Dovecot and passes when it is absent). Arguments after the
+ * names go to the benchmark: `npm run bench -- dovecot --trials=5 --only=retr`.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,8 +17,10 @@ const ALL = [
   { name: 'ingress-replicas', dir: 'packages/ingress', entry: 'bench/replicas.ts' },
   { name: 'api', dir: 'apps/api' },
   { name: 'import', dir: 'apps/api', entry: 'bench/import.ts' },
+  { name: 'dovecot', dir: 'packages/ingress', entry: 'bench/dovecot.ts' },
 ];
-const wanted = process.argv.slice(2);
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const passed = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const selected = ALL.filter((b) => !wanted.length || wanted.includes(b.name));
 let failed = 0;
 for (const b of selected) {
@@ -26,7 +30,7 @@ for (const b of selected) {
     continue;
   }
   console.log(`\n== ${b.name} benchmark (${path.relative(ROOT, entry)})`);
-  const r = spawnSync(path.join(ROOT, 'node_modules/.bin/tsx'), [entry], {
+  const r = spawnSync(path.join(ROOT, 'node_modules/.bin/tsx'), [entry, ...passed], {
     cwd: path.join(ROOT, b.dir),
     stdio: 'inherit',
     env: { ...process.env, NODE_ENV: 'production' },

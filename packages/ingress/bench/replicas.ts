@@ -5,15 +5,14 @@
  * with two processes each generator talks to its own. Prints msg/s for both and the CPU each process used.
  *   npx tsx bench/replicas.ts [--trials=3] [--per-connection=150]
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createPrismaClient } from '@mailroom/db';
 import { acquireTestServer, createTestDatabase } from '@mailroom/db/testing';
+import { processCpuMs as cpuMs } from '@mailroom/runtime/testing';
 import { startEntry } from '../src/testing/harness.ts';
+import { runLoad } from './load-process.ts';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const TRIALS = Number(arg('trials') ?? 3);
@@ -21,43 +20,9 @@ const PER_CONNECTION = Number(arg('per-connection') ?? 150);
 const CONNECTIONS_PER_GENERATOR = 8;
 const SIZE = 10 * 1024;
 
-interface LoadResult {
-  ok: number;
-  failed: number;
-  elapsedMs: number;
-  p50: number;
-  p99: number;
-}
-
-/** CPU ms (user + system) a process has used so far, from /proc (Linux). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
-
-function load(port: number, recipients: string[], perConnection: number): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        fileURLToPath(new URL('./load.ts', import.meta.url)),
-        String(port),
-        String(CONNECTIONS_PER_GENERATOR),
-        String(perConnection),
-        String(SIZE),
-        JSON.stringify(recipients),
-      ],
-      { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load exited ${code}`))));
-  });
-}
+/** One load generator of 8 connections on `port` (bench/load.ts as its own process, like an MTA). */
+const load = (port: number, recipients: string[], perConnection: number) =>
+  runLoad({ port, connections: CONNECTIONS_PER_GENERATOR, perConnection, size: SIZE, recipients });
 
 const server = await acquireTestServer();
 const db = await createTestDatabase(server.adminUrl, 'ingress_replicas_bench');

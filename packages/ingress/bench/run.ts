@@ -3,14 +3,13 @@
  * A separate load process (bench/load.ts, like an MTA) drives 8 pipelined LMTP connections; this process runs the
  * ingress. Prints messages/s against the target and the CPU split between load generator, ingress and PostgreSQL.
  */
-import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { createPrismaClient } from '@mailroom/db';
 import { acquireTestServer, createTestDatabase } from '@mailroom/db/testing';
 import { createLogger } from '@mailroom/runtime';
+import { procStat, processTreeCpuMs } from '@mailroom/runtime/testing';
 import { createIngress } from '../src/server.ts';
+import { runLoad, type BodyKind } from './load-process.ts';
 
 const TARGET_10KB_PER_S = 500;
 /** Issue 17: at least Dovecot's rate for 1 MB messages over 8 LMTP connections on the development machine. */
@@ -36,48 +35,15 @@ const PER_1MB = Number(arg('per') ?? 8);
 /** The delivery log may cost at most this much of the 10 KB rate. */
 const MAX_LOG_SLOWDOWN = 0.1;
 
-const CLK_TCK = 100;
-
-function procStat(pid: number | string): { ppid: number; cpuTicks: number; comm: string } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { comm, ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
-  } catch {
-    return undefined;
-  }
-}
-
 /** The postmaster serving the bench database (the parent of our backend); other clusters on the machine are not counted. */
 let postmaster = 0;
 
 /** CPU ms used so far by our PostgreSQL cluster: the postmaster and its children (backends, WAL writer, checkpointer). */
-function postgresCpuMs(): number {
-  let ticks = procStat(postmaster)?.cpuTicks ?? 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    const st = procStat(pid);
-    if (st && st.ppid === postmaster) ticks += st.cpuTicks;
-  }
-  return (ticks * 1000) / CLK_TCK;
-}
+const postgresCpuMs = () => processTreeCpuMs(postmaster);
 
 function selfCpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
-}
-
-interface LoadResult {
-  ok: number;
-  failed: number;
-  elapsedMs: number;
-  bytes: number;
-  p50: number;
-  p99: number;
-  envelopeP50: number;
-  mean: number;
-  cpuMs: number;
 }
 
 type IngressT = ReturnType<typeof createIngress>;
@@ -90,35 +56,6 @@ async function histogram(ingress: IngressT, name: 'batchRequests' | 'batchSecond
     if (v.metricName?.endsWith('_count')) count += v.value;
   }
   return { sum, count };
-}
-
-type BodyKind = 'text' | 'attachment';
-
-function runLoad(port: number, perConnection: number, size: number, recipients: string[], body: BodyKind = 'text'): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        fileURLToPath(new URL('./load.ts', import.meta.url)),
-        String(port),
-        String(CONNECTIONS),
-        String(perConnection),
-        String(size),
-        JSON.stringify(recipients),
-        body,
-      ],
-      {
-        cwd: fileURLToPath(new URL('..', import.meta.url)),
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load exited ${code}`))));
-  });
 }
 
 async function measure(
@@ -136,7 +73,7 @@ async function measure(
     histogram(ingress, 'batchSeconds'),
     histogram(ingress, 'deliverySeconds'),
   ]);
-  const r = await runLoad(ingress.ports!.lmtp, perConnection, size, recipients, body);
+  const r = await runLoad({ port: ingress.ports!.lmtp, connections: CONNECTIONS, perConnection, size, recipients, body });
   const [b1, s1, d1] = await Promise.all([
     histogram(ingress, 'batchRequests'),
     histogram(ingress, 'batchSeconds'),

@@ -7,7 +7,7 @@
  *   BENCH_PROFILE=<variant> writes /tmp/retr-<variant>-<round>.cpuprofile of the server during that variant's RETRs
  */
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -15,6 +15,7 @@ import { AuthThrottle, createPasswordHasher } from '@mailroom/core';
 import { createPgPool, createPrismaClientWithPool, newId } from '@mailroom/db';
 import { acquireTestServer, createTestDatabase } from '@mailroom/db/testing';
 import { createLogger, loadTlsMaterial } from '@mailroom/runtime';
+import { processCpuMs } from '@mailroom/runtime/testing';
 import { PrismaMaildropStore } from '../src/prisma-store.ts';
 import { createPop3Server } from '../src/server.ts';
 import { testConfig } from '../test/helpers.ts';
@@ -45,10 +46,7 @@ const { prisma } = createPrismaClientWithPool(db.url, { maxConnections: 4 });
 // one stream connection, so its PostgreSQL backend's CPU time can be read from /proc
 const streamPool = createPgPool(db.url, { maxConnections: 1, reuseReadBuffers: true, acquireTimeoutMs: 5000 });
 /** CPU seconds a process has used (utime + stime from /proc/<pid>/stat). */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
+const cpuSeconds = (pid: number) => processCpuMs(pid) / 1000;
 try {
   if (process.env.BENCH_EXTERNAL === '0') await prisma.$executeRawUnsafe('ALTER TABLE messages ALTER raw SET STORAGE MAIN');
   const hasher = createPasswordHasher({ memoryKib: 1024, timeCost: 1, parallelism: 1 });

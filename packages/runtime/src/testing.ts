@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 
+export { machineBusyCpuMs, procStat, processCpuMs, processTreeCpuMs, type ProcStat } from './proc-cpu.ts';
+
 /**
  * Test helper: starts a service entry (`src/main.ts`) as a child process under tsx and resolves with its pino
  * "listening" line (the line `npm start` waits for); `lines` collects every log line, `stop()` sends SIGTERM.

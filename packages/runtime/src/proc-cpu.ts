@@ -1,0 +1,72 @@
+/**
+ * CPU time of processes from Linux's /proc, for benchmarks: one process, or a whole process tree (a PostgreSQL cluster,
+ * a Dovecot instance), so a server's cost can be reported beside its throughput. Not for production code.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Clock ticks per second of /proc/<pid>/stat's time fields (USER_HZ, 100 on Linux). */
+const CLK_TCK = 100;
+
+export interface ProcStat {
+  comm: string;
+  ppid: number;
+  /** utime + stime of the process itself, in clock ticks. */
+  cpuTicks: number;
+  /** cutime + cstime: its children that exited and that it reaped (with their own reaped children), in clock ticks. */
+  reapedTicks: number;
+}
+
+/** One process's /proc/<pid>/stat fields that matter here; undefined when it is gone (or not Linux). */
+export function procStat(pid: number | string): ProcStat | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    // fields after the command name, from field 3 (state): ppid is field 4, utime..cstime are fields 14..17
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { comm, ppid: Number(f[1]), cpuTicks: Number(f[11]) + Number(f[12]), reapedTicks: Number(f[13]) + Number(f[14]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU ms (user + system) one process has used so far; 0 when it is gone. */
+export function processCpuMs(pid: number): number {
+  return ((procStat(pid)?.cpuTicks ?? 0) * 1000) / CLK_TCK;
+}
+
+/**
+ * CPU ms (user + system) used so far by a process and all its descendants, including descendants that already exited
+ * and were reaped inside the tree (a PostgreSQL backend of a closed connection, a Dovecot pop3 process of a finished
+ * session): compare two readings to get what a piece of work cost the whole server.
+ */
+export function processTreeCpuMs(root: number): number {
+  const stats = new Map<number, ProcStat>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const st = procStat(name);
+    if (st) stats.set(Number(name), st);
+  }
+  const children = new Map<number, number[]>();
+  for (const [pid, st] of stats) children.set(st.ppid, [...(children.get(st.ppid) ?? []), pid]);
+  let ticks = 0;
+  const todo = [root];
+  while (todo.length) {
+    const pid = todo.pop()!;
+    const st = stats.get(pid);
+    if (!st) continue;
+    ticks += st.cpuTicks + st.reapedTicks;
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return (ticks * 1000) / CLK_TCK;
+}
+
+/**
+ * CPU ms all cores of the machine have been busy so far (/proc/stat: every state but idle and iowait). Minus the
+ * processes a benchmark measured, it is what other work took meanwhile: a figure to judge the noise by.
+ */
+export function machineBusyCpuMs(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already inside user and nice)
+  const busy = cpu.slice(0, 8).reduce((a, b) => a + b, 0) - (cpu[3] ?? 0) - (cpu[4] ?? 0);
+  return (busy * 1000) / CLK_TCK;
+}
