@@ -50,7 +50,9 @@ describe('storedMessageCopySql on real PostgreSQL', () => {
     const { prisma, pool } = createPrismaClientWithPool(db.url, { reuseReadBuffers: true, maxConnections: 2 });
     try {
       const owner = await prisma.user.create({ data: { email: `copy-${newId()}@example.test`, passwordHash: 'x', role: 'OWNER' } });
-      const domain = await prisma.domain.create({ data: { name: `copy-${newId()}.example.test`, ownerId: owner.id, verifiedAt: new Date() } });
+      const domain = await prisma.domain.create({
+        data: { name: `copy-${newId()}.example.test`, ownerId: owner.id, verifiedAt: new Date() },
+      });
       const mailbox = await prisma.mailbox.create({ data: { domainId: domain.id, localPart: 'u', passwordHash: 'x' } });
       // every 4 octets number their own position: a slice out of order or repeated cannot go unnoticed
       const raw = Buffer.alloc(3 * 1024 * 1024 + 5);
