@@ -264,4 +264,18 @@ describe('group commit', () => {
       expect(await domainUsedBytes(prisma, f.domainId)).toBe(sum);
     }
   });
+
+  it('records whether a stored message has a line starting with "." (messages.dot_lines), on both storage paths', async () => {
+    const f = await createFixture(prisma);
+    const m = await f.mailbox('dots');
+    const bodies = ['Subject: plain\r\n\r\nno dot. at all.\r\n', 'Subject: d\r\n\r\nx\r\n.dot line\r\n', '.\r\n'];
+    // one request at a time (a transaction per request)
+    for (const raw of bodies) await deliverMessage(prisma, { from: 'a@example.org', recipients: [m.address], raw });
+    // and concurrently, through the group commit (one statement per batch)
+    const svc = new DeliveryService(prisma);
+    const fanned = bodies.map((raw) => ({ ...request([m], f.domainId, ''), body: normalizeCrlf(raw) }));
+    expect((await Promise.all(fanned.map((r) => svc.store(r)))).every((r) => r.ok)).toBe(true);
+    const stored = (await mailboxState(prisma, m.id)).messages;
+    expect(stored.map((x) => x.dotLines)).toEqual([false, true, true, false, true, true]);
+  });
 });

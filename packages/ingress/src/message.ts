@@ -59,6 +59,15 @@ export class CrlfNormalizer {
   }
 }
 
+/**
+ * Whether a line of a message starts with "." (a line starts the message or follows an LF): what POP3 must dot-stuff
+ * when it sends the message. Recorded with every stored message (messages.dot_lines), so RETR and TOP skip the
+ * stuffing scan for the many that have none (base64 attachments never do). One native search.
+ */
+export function hasDotLines(message: Buffer): boolean {
+  return message[0] === 0x2e || message.indexOf('\n.') !== -1;
+}
+
 /** Normalises a whole message's line endings to CRLF. */
 export function normalizeCrlf(raw: Buffer | string): Buffer {
   const n = new CrlfNormalizer();

@@ -18,6 +18,7 @@ import {
 import { ByteaParts, newId, queryWithBuffers, type PgPool, type PgPoolClient } from '@mailroom/db';
 import type { PendingStore, StoreContext, StoredCopy, StoreResult, QuotaWarning } from './delivery-types.ts';
 import { toQuotaWarning, type WarnRow } from './quota.ts';
+import { hasDotLines } from './message.ts';
 import { buildQuotaWarningMessage } from './quota-warning.ts';
 import { REPLIES, quotaReply, type SmtpReply } from './replies.ts';
 
@@ -118,12 +119,13 @@ export async function applyBatch(
          AND (NOT u.id = ANY($7::uuid[])
               OR ${ownerUsedSql()} + po.bytes > u.max_storage_bytes)
     ), ins AS (
-      INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at)
+      INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at, dot_lines)
       SELECT i.id, i.mailbox_id, u.uid, u.uid::text || '.' || replace(i.id::text, '-', ''), i.size,
-             decode(i.trace64, 'base64') || b.body, i.envelope_from, i.received_at
+             decode(i.trace64, 'base64') || b.body, i.envelope_from, i.received_at, b.dot_lines
         FROM input i
-        -- joined only here, so no body is ever materialised with the CTE
-        JOIN (VALUES ${bodies.map((_, k) => `(${k + 1}, $${firstBody + k}::bytea)`).join(', ')}) AS b(idx, body) ON b.idx = i.body_idx
+        -- joined only here, so no body is ever materialised with the CTE (dot_lines: a literal true/false per body)
+        JOIN (VALUES ${bodies.map((body, k) => `(${k + 1}, $${firstBody + k}::bytea, ${hasDotLines(body)})`).join(', ')})
+             AS b(idx, body, dot_lines) ON b.idx = i.body_idx
         JOIN (SELECT i2.id, (mb.first_uid + row_number() OVER (PARTITION BY i2.mailbox_id ORDER BY i2.ord) - 1)::int AS uid
                 FROM input i2 JOIN mb ON mb.id = i2.mailbox_id) u ON u.id = i.id
        WHERE (SELECT count(*) FROM mb) = (SELECT count(*) FROM per_mailbox)
@@ -235,9 +237,9 @@ export async function applyStore(
                     AND ${ownerUsedSql()} + $3::bigint <= u.max_storage_bytes))
      RETURNING d.id
       ), ins AS (
-        INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at)
+        INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at, dot_lines)
         SELECT $1::uuid, $2::uuid, mb.uid, mb.uid::text || '.' || $4::text,
-               $3::int, $9::bytea, $5::text, $6::timestamptz
+               $3::int, $9::bytea, $5::text, $6::timestamptz, ${hasDotLines(c.body)}
           FROM mb, dom
      RETURNING uid
       )
@@ -353,8 +355,9 @@ export async function deliverQuotaWarnings(ctx: StoreContext, tx: PgPoolClient, 
         `WITH mb AS (
            UPDATE mailboxes SET next_uid = next_uid + 1, message_count = message_count + 1, quota_warned_at = now()
             WHERE id = $2::uuid RETURNING next_uid - 1 AS uid)
-         INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at, counts_toward_quota)
-         SELECT $1::uuid, $2::uuid, mb.uid, mb.uid::text || '.' || $3::text, $4::int, $5::bytea, '', now(), false FROM mb`,
+         INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, envelope_from, received_at, counts_toward_quota, dot_lines)
+         SELECT $1::uuid, $2::uuid, mb.uid, mb.uid::text || '.' || $3::text, $4::int, $5::bytea, '', now(), false,
+                ${hasDotLines(raw)} FROM mb`,
         [id, w.mailboxId, id.replace(/-/g, ''), raw.length, raw],
       );
       await recordMailboxEventSql(tx, 'mailbox.quota_warning', w.mailboxId, {

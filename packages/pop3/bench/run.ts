@@ -116,8 +116,10 @@ async function fillMailbox(prisma: PrismaClient, id: string, count: number, size
   const lines = Math.max(1, Math.floor((size - 40) / 78));
   await prisma.$executeRaw`
     WITH body AS (SELECT convert_to('Subject: bench' || E'\r\n\r\n' || repeat(${line} || E'\r\n', ${lines}::int), 'UTF8') AS raw)
-    INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw)
-    SELECT gen_random_uuid(), ${id}::uuid, i, 'b' || lpad(i::text, 10, '0'), octet_length(body.raw), body.raw
+    INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, dot_lines)
+    SELECT gen_random_uuid(), ${id}::uuid, i, 'b' || lpad(i::text, 10, '0'), octet_length(body.raw), body.raw,
+           -- what the ingress records for every message it stores: does a line start with "."?
+           get_byte(body.raw, 0) = 46 OR position('\x0a2e'::bytea in body.raw) > 0
     FROM generate_series(1, ${count}::int) AS i, body`;
   await prisma.$executeRaw`
     UPDATE mailboxes SET next_uid = ${count + 1}::int, message_count = ${count}::int,

@@ -313,7 +313,7 @@ async function sendMessage(s: Pop3Session, msg: MessageInfo, status: string, top
     s.destroy();
   });
   await s.write(`${status}\r\n`);
-  const stuffer = new DotStuffer();
+  const stuffer = new DotStuffer(msg.dotLines !== false);
   const limiter = topLines === undefined ? undefined : new TopLimiter(topLines);
   let sent = 0;
   try {

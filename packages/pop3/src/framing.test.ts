@@ -124,6 +124,16 @@ describe('DotStuffer', () => {
     expect(stuffAll(['a.b\r\n', 'x.\r\n'])).toBe('a.b\r\nx.\r\n.\r\n');
   });
 
+  it('scan off (messages.dot_lines = false): chunks pass as they are, and the terminator still follows the last octet', () => {
+    const s = new DotStuffer(false);
+    const chunk = Buffer.from('a\r\nb\r\n');
+    expect(s.transform(chunk)).toBe(chunk);
+    expect(s.finish().toString()).toBe('.\r\n');
+    const t = new DotStuffer(false);
+    t.transform(Buffer.from('a\r\nno break'));
+    expect(t.finish().toString()).toBe('\r\n.\r\n');
+  });
+
   it('adds a line break before the terminator when the data lacks one', () => {
     expect(stuffAll(['no newline at end'])).toBe('no newline at end\r\n.\r\n');
     expect(stuffAll([])).toBe('.\r\n');

@@ -134,8 +134,15 @@ export class DotStuffer {
   private atLineStart = true;
   private out: Buffer = Buffer.alloc(0);
 
+  /** `scan: false` for a message known to have no line that starts with "." (messages.dot_lines): chunks pass as they are. */
+  constructor(private readonly scan = true) {}
+
   transform(chunk: Buffer): Buffer {
     if (chunk.length === 0) return chunk;
+    if (!this.scan) {
+      this.atLineStart = chunk[chunk.length - 1] === LF;
+      return chunk;
+    }
     const leading = this.atLineStart && chunk[0] === DOT;
     let i = chunk.indexOf('\n.');
     this.atLineStart = chunk[chunk.length - 1] === LF;

@@ -151,9 +151,16 @@ export class PrismaMaildropStore implements MaildropStore {
   }
 
   async listMessages(maildropId: string): Promise<MessageInfo[]> {
-    const rows = await this.prisma.$queryRaw<{ id: string; uid: number; uidl: string; size_octets: number }[]>`
-      SELECT id, uid, uidl, size_octets FROM messages WHERE mailbox_id = ${maildropId}::uuid ORDER BY uid`;
-    return rows.map((r) => ({ id: r.id, uid: Number(r.uid), uidl: r.uidl, size: Number(r.size_octets) }));
+    const rows = await this.prisma.$queryRaw<{ id: string; uid: number; uidl: string; size_octets: number; dot_lines: boolean | null }[]>`
+      SELECT id, uid, uidl, size_octets, dot_lines FROM messages WHERE mailbox_id = ${maildropId}::uuid ORDER BY uid`;
+    // dot_lines is NULL for messages stored before it was recorded: those are scanned (dotLines undefined)
+    return rows.map((r) => ({
+      id: r.id,
+      uid: Number(r.uid),
+      uidl: r.uidl,
+      size: Number(r.size_octets),
+      ...(r.dot_lines === null ? {} : { dotLines: r.dot_lines }),
+    }));
   }
 
   /**

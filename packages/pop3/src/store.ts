@@ -35,6 +35,8 @@ export interface MessageInfo {
   uid: number;
   uidl: string;
   size: number;
+  /** false: no line of the message starts with "." (nothing to dot-stuff); true or undefined: scan and stuff. */
+  dotLines?: boolean;
 }
 
 export interface CommitResult {

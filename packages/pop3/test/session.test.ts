@@ -202,6 +202,34 @@ describe('TRANSACTION', () => {
     c.destroy();
   });
 
+  it('messages.dot_lines: false sends the stored octets as they are; true or NULL (older rows) are scanned and stuffed', async () => {
+    const md = await createMaildrop(prisma);
+    const plain = Buffer.from(`Subject: plain\r\n\r\n${'line without dots\r\n'.repeat(5000)}no final line break`);
+    const dotted = Buffer.from('Subject: dotted\r\n\r\n.one\r\n..two\r\n');
+    const a = await deliver(prisma, md.mailboxId, plain);
+    const b = await deliver(prisma, md.mailboxId, dotted);
+    const c2 = await deliver(prisma, md.mailboxId, dotted);
+    await prisma.$executeRaw`UPDATE messages SET dot_lines = false WHERE id = ${a.id}::uuid`;
+    await prisma.$executeRaw`UPDATE messages SET dot_lines = true WHERE id = ${b.id}::uuid`;
+    expect((await prisma.message.findUniqueOrThrow({ where: { id: c2.id } })).dotLines).toBeNull();
+    const c = await loggedIn(md.address, md.password);
+    expect(await c.cmd('RETR 1')).toBe(`+OK ${plain.length} octets`);
+    expect((await c.rawBody()).equals(Buffer.concat([plain, Buffer.from('\r\n.\r\n')]))).toBe(true);
+    for (const n of [2, 3]) {
+      expect(await c.cmd(`RETR ${n}`)).toBe(`+OK ${dotted.length} octets`);
+      expect((await c.rawBody()).toString()).toBe('Subject: dotted\r\n\r\n..one\r\n...two\r\n.\r\n');
+    }
+    expect(await c.cmd('TOP 1 2')).toMatch(/^\+OK/);
+    expect((await c.rawBody()).toString()).toBe('Subject: plain\r\n\r\nline without dots\r\nline without dots\r\n.\r\n');
+    c.destroy();
+    // the flag is trusted, so only the ingress writes it, from the octets it stores: a false one really skips the scan
+    await prisma.$executeRaw`UPDATE messages SET dot_lines = false WHERE id = ${b.id}::uuid`;
+    const d = await loggedIn(md.address, md.password);
+    await d.cmd('RETR 2');
+    expect((await d.rawBody()).toString()).toBe('Subject: dotted\r\n\r\n.one\r\n');
+    d.destroy();
+  });
+
   it('RETR of a message several COPY rows long is exact, with dot-lines split across row boundaries', async () => {
     const md = await createMaildrop(prisma);
     const row = COPY_CHUNK_OCTETS;
