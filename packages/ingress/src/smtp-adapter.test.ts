@@ -194,10 +194,7 @@ describe('smtp-adapter: the smtp-server internals the ingress relies on', () => 
     });
     server.on('error', () => undefined);
     const c = await WireClient.connect(port);
-    expect((await c.command('EHLO client.test')).code).toBe(250);
-    expect((await c.command('MAIL FROM:<s@example.org>')).code).toBe(250);
-    expect((await c.command('RCPT TO:<r@example.net>')).code).toBe(250);
-    expect((await c.command('DATA')).code).toBe(354);
+    await openData(c);
     const smuggled = 'MAIL FROM:<evil@example.org>\r\nRCPT TO:<victim@example.net>\r\nDATA\r\nforged\r\n';
     c.write(`Subject: x\r\n\r\nhi\n.\n${smuggled}.\n${smuggled}\r.\r${smuggled}end\r\n.`);
     // the terminator split over two TCP writes still ends DATA once
@@ -213,6 +210,14 @@ describe('smtp-adapter: the smtp-server internals the ingress relies on', () => 
     const body = received[0]!.toString('latin1');
     expect(body).toBe(`Subject: x\r\n\r\nhi\n.\n${smuggled}.\n${smuggled}\r.\r${smuggled}end\r\n`);
   });
+
+  /** EHLO, MAIL, RCPT, DATA: the client is then in the data phase. */
+  const openData = async (c: WireClient) => {
+    expect((await c.command('EHLO client.test')).code).toBe(250);
+    expect((await c.command('MAIL FROM:<s@example.org>')).code).toBe(250);
+    expect((await c.command('RCPT TO:<r@example.net>')).code).toBe(250);
+    expect((await c.command('DATA')).code).toBe(354);
+  };
 
   /** Collects each message's data into `received` and answers 250. */
   const collecting =
@@ -238,10 +243,7 @@ describe('smtp-adapter: the smtp-server internals the ingress relies on', () => 
     // smtp-server's own reader keeps a dot that no second dot follows; ours drops it as Postfix and Dovecot do
     const wire = 'Subject: x\r\n\r\n.x\r\n..y\r\n.\r\nMAIL FROM:<t@example.org>\r\nRCPT TO:<r@example.net>\r\nDATA\r\n';
     const plain = await WireClient.connect(port);
-    expect((await plain.command('EHLO client.test')).code).toBe(250);
-    expect((await plain.command('MAIL FROM:<s@example.org>')).code).toBe(250);
-    expect((await plain.command('RCPT TO:<r@example.net>')).code).toBe(250);
-    expect((await plain.command('DATA')).code).toBe(354);
+    await openData(plain);
     plain.write(wire);
     expect((await plain.read()).code).toBe(250);
     // the pipelined transaction ran: its MAIL, RCPT and DATA were answered
@@ -295,10 +297,7 @@ describe('smtp-adapter: the smtp-server internals the ingress relies on', () => 
     });
     const body = Buffer.concat(Array.from({ length: 60_000 }, (_, i) => Buffer.from(`${i % 7 ? 'line' : '.dot'} ${i}\r\n`)));
     const c = await WireClient.connect(port);
-    expect((await c.command('EHLO client.test')).code).toBe(250);
-    expect((await c.command('MAIL FROM:<s@example.org>')).code).toBe(250);
-    expect((await c.command('RCPT TO:<r@example.net>')).code).toBe(250);
-    expect((await c.command('DATA')).code).toBe(354);
+    await openData(c);
     c.sendData(body);
     expect((await c.read()).code).toBe(250);
     await c.quit();
