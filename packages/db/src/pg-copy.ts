@@ -161,7 +161,12 @@ export async function* streamCopyRows(pool: PgPool, sql: string, options: CopySt
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * The COPY that streams one stored message (`messages.raw`) in rows of `chunkOctets`, in order, for streamCopyRows.
+ * The COPY that streams one stored message in rows of about `chunkOctets`, in order, for streamCopyRows. A message is
+ * `messages.raw` followed by its `message_parts` (large messages, see the migration 20261201180000_message_parts) in
+ * offset order. Row i holds the octets of `raw` in [i·chunk, (i+1)·chunk) followed by the parts that start in that
+ * window (so a row may run a part's length past it, and the next row starts where that part ends); a message without
+ * parts (size_octets = octet_length(raw)) is sliced from `raw` alone, as before parts existed.
+ *
  * COPY takes no bind parameters, so the ids must be uuids (undefined otherwise: no such message). For an empty message
  * the series still has one element (0), so a present message always gives at least one row; none = the message is gone.
  *
@@ -169,12 +174,121 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
  * over that one row with the function scan inside, which yields the slices in series order. With `ORDER BY i`,
  * PostgreSQL sorted the computed slices themselves: every download of a 50 MiB message wrote the whole message to a
  * temporary file and read it back (EXPLAIN ANALYZE: "Sort Method: external merge Disk: 51384kB"), which was most of
- * the database's CPU time per RETR. pg-copy.test.ts checks the plan has no Sort and the order on a many-slice value.
+ * the database's CPU time per RETR. The parts of one window are ordered inside their aggregate (one window's worth,
+ * in memory). pg-copy.test.ts checks the plan has no Sort at the top and the order on many-slice messages of both forms.
  */
 export function storedMessageCopySql(mailboxId: string, messageId: string, chunkOctets: number): string | undefined {
   if (!UUID_PATTERN.test(mailboxId) || !UUID_PATTERN.test(messageId)) return undefined;
   const chunk = Math.max(1, Math.trunc(chunkOctets));
-  return `COPY (SELECT substring(m.raw from 1 + i * ${chunk} for ${chunk})
-      FROM messages m, generate_series(0, greatest(octet_length(m.raw) - 1, 0) / ${chunk}) AS i
+  const from = `i * ${chunk}`; // int: substring takes int positions (a message is far below 2 GiB)
+  return `COPY (SELECT CASE WHEN m.size_octets > octet_length(m.raw)
+                   THEN substring(m.raw from ${from} + 1 for ${chunk})
+                        || coalesce((SELECT string_agg(p.data, ''::bytea ORDER BY p.off) FROM message_parts p
+                                      WHERE p.message_id = m.id AND p.off >= ${from} AND p.off < ${from} + ${chunk}), ''::bytea)
+                   ELSE substring(m.raw from ${from} + 1 for ${chunk}) END
+      FROM messages m, generate_series(0, greatest(greatest(m.size_octets, octet_length(m.raw)) - 1, 0) / ${chunk}) AS i
       WHERE m.id = '${messageId}'::uuid AND m.mailbox_id = '${mailboxId}'::uuid) TO STDOUT (FORMAT binary)`;
+}
+
+/** The parts of pg's connection a COPY … FROM STDIN writes to. */
+interface PgCopyInConnection {
+  query(text: string): void;
+  endCopyFrom(): void;
+  stream: { cork(): void; uncork(): void; write(chunk: Buffer): boolean };
+}
+
+/** Fields at least this long are written as they are (a view of the caller's buffer), shorter ones into the row header. */
+const COPY_IN_INLINE_MAX = 256;
+
+/**
+ * Runs `COPY … FROM STDIN (FORMAT binary)` with the given rows on `client` (inside the caller's transaction, if any)
+ * and resolves with the number of rows sent. Each field is the binary form of its column (Buffer) or null (NULL). Long
+ * fields are never copied: each row is one CopyData message whose framing and short fields go in one small buffer and
+ * whose long fields follow as the caller's buffers, all written under one cork (one writev). A failing COPY (bad row,
+ * constraint, cancelled) rejects with PostgreSQL's error, and the transaction is then aborted as with any statement.
+ */
+export function copyBinaryRowsIn(client: PgPoolClient, sql: string, rows: Iterable<readonly (Buffer | null)[]>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let failure: Error | undefined;
+    let sent = 0;
+    const dataMessage = (length: number): Buffer => {
+      const b = Buffer.allocUnsafe(5);
+      b[0] = 0x64; // 'd' CopyData
+      b.writeInt32BE(length + 4, 1);
+      return b;
+    };
+    const submittable = {
+      callback: undefined as unknown,
+      submit(con: PgCopyInConnection) {
+        con.query(sql);
+      },
+      handleCopyInResponse(con: PgCopyInConnection) {
+        const out = con.stream;
+        out.cork();
+        try {
+          const header = Buffer.alloc(COPY_HEADER_OCTETS);
+          COPY_SIGNATURE.copy(header);
+          out.write(Buffer.concat([dataMessage(header.length), header]));
+          for (const fields of rows) {
+            let length = 2;
+            let inline = 2;
+            for (const f of fields) {
+              length += 4 + (f?.length ?? 0);
+              inline += 4 + (f && f.length < COPY_IN_INLINE_MAX ? f.length : 0);
+            }
+            if (length > 0x7fffffff - 4) throw new RangeError(`COPY row of ${length} octets is too large`);
+            const head = Buffer.allocUnsafe(5 + inline);
+            head[0] = 0x64;
+            head.writeInt32BE(length + 4, 1);
+            head.writeInt16BE(fields.length, 5);
+            let pos = 7;
+            let pending = head;
+            for (const f of fields) {
+              if (!f) {
+                pos = pending.writeInt32BE(-1, pos);
+                continue;
+              }
+              pos = pending.writeInt32BE(f.length, pos);
+              if (f.length < COPY_IN_INLINE_MAX) {
+                pos += f.copy(pending, pos);
+                continue;
+              }
+              // a long field: everything before it, then its octets as they are
+              out.write(pending.subarray(0, pos));
+              out.write(f);
+              pending = pending.subarray(pos);
+              pos = 0;
+            }
+            if (pos > 0) out.write(pending.subarray(0, pos));
+            sent++;
+          }
+          out.write(Buffer.concat([dataMessage(2), Buffer.from([0xff, 0xff])]));
+        } catch (err) {
+          failure = err as Error;
+        }
+        // a row that could not be framed ends the COPY with CopyFail (PostgreSQL then reports the error), never half a row
+        if (failure) {
+          const reason = Buffer.from('mailroom: bad row\0', 'latin1');
+          const fail = Buffer.allocUnsafe(5);
+          fail[0] = 0x66; // 'f' CopyFail
+          fail.writeInt32BE(reason.length + 4, 1);
+          out.write(Buffer.concat([fail, reason]));
+        } else con.endCopyFrom();
+        out.uncork();
+      },
+      handleCommandComplete() {},
+      handleRowDescription() {},
+      handleDataRow() {},
+      handleEmptyQuery() {},
+      // pg gives up its active query on an error (the ReadyForQuery after it reaches nobody): settle here
+      handleError(err: Error) {
+        reject(failure ?? err);
+      },
+      handleReadyForQuery() {
+        if (failure) reject(failure);
+        else resolve(sent);
+      },
+    };
+    client.query(submittable as never);
+  });
 }

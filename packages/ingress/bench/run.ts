@@ -113,19 +113,32 @@ async function measure(
 interface StorageSizes {
   heap: number;
   toast: number;
+  /** message_parts with its index: the octets of large messages after their trace fields (not compressed, see the migration). */
+  parts: number;
   indexes: number;
   log: number;
   lsn: string;
 }
 
-/** Sizes of what stored messages occupy (messages heap, its TOAST table with its index, its indexes, the delivery log) and the WAL position. */
+/**
+ * Sizes of what stored messages occupy (messages heap, its TOAST table with its index, its indexes, message_parts with
+ * its index, the delivery log) and the WAL position.
+ */
 async function storageSizes(prisma: ReturnType<typeof createPrismaClient>): Promise<StorageSizes> {
-  const [r] = await prisma.$queryRawUnsafe<{ heap: bigint; toast: bigint; indexes: bigint; log: bigint; lsn: string }[]>(
+  const [r] = await prisma.$queryRawUnsafe<{ heap: bigint; toast: bigint; indexes: bigint; parts: bigint; log: bigint; lsn: string }[]>(
     `SELECT pg_relation_size(c.oid) AS heap, pg_total_relation_size(c.reltoastrelid) AS toast, pg_indexes_size(c.oid) AS indexes,
-            pg_total_relation_size('delivery_log') AS log, pg_current_wal_lsn()::text AS lsn
+            pg_total_relation_size('message_parts') AS parts, pg_total_relation_size('delivery_log') AS log,
+            pg_current_wal_lsn()::text AS lsn
        FROM pg_class c WHERE c.oid = 'messages'::regclass`,
   );
-  return { heap: Number(r!.heap), toast: Number(r!.toast), indexes: Number(r!.indexes), log: Number(r!.log), lsn: r!.lsn };
+  return {
+    heap: Number(r!.heap),
+    toast: Number(r!.toast),
+    indexes: Number(r!.indexes),
+    parts: Number(r!.parts),
+    log: Number(r!.log),
+    lsn: r!.lsn,
+  };
 }
 
 /**
@@ -168,7 +181,7 @@ async function storageCost(ingress: IngressT, recipients: string[], trials: numb
   for (const p of payloads) {
     type Run = { rate: number[]; n: number; d: Omit<StorageSizes, 'lsn'> & { wal: number }; bytes: number };
     const runs = Object.fromEntries(
-      modes.map((m) => [m, { rate: [], n: 0, d: { heap: 0, toast: 0, indexes: 0, log: 0, wal: 0 }, bytes: 0 } as Run]),
+      modes.map((m) => [m, { rate: [], n: 0, d: { heap: 0, toast: 0, indexes: 0, parts: 0, log: 0, wal: 0 }, bytes: 0 } as Run]),
     ) as Record<StorageMode, Run>;
     for (let t = 0; t < trials; t++) {
       const order = t % 2 === 0 ? modes : [...modes].reverse();
@@ -192,18 +205,18 @@ async function storageCost(ingress: IngressT, recipients: string[], trials: numb
         run.rate.push(r.rate);
         run.n += r.ok;
         run.bytes = r.bytes;
-        for (const k of ['heap', 'toast', 'indexes', 'log'] as const) run.d[k] += after[k] - before[k];
+        for (const k of ['heap', 'toast', 'indexes', 'parts', 'log'] as const) run.d[k] += after[k] - before[k];
         run.d.wal += w!.wal;
       }
     }
     for (const mode of modes) {
       const run = runs[mode];
       const per = (x: number) => Math.round(x / Math.max(1, run.n)).toLocaleString('en');
-      const total = run.d.heap + run.d.toast + run.d.indexes;
+      const total = run.d.heap + run.d.toast + run.d.indexes + run.d.parts;
       const median = [...run.rate].sort((a, b) => a - b)[Math.floor(run.rate.length / 2)]!;
       rows.push(
         `| ${p.label} | ${run.bytes.toLocaleString('en')} | ${MODE_LABEL[mode]} | ${per(run.d.heap)} | ${per(run.d.toast)} | ` +
-          `${per(run.d.indexes)} | ${per(total)} (${((total / run.n / run.bytes) * 100).toFixed(0)}%) | ${per(run.d.log)} | ${per(run.d.wal)} | ${median.toFixed(0)} msg/s |`,
+          `${per(run.d.indexes)} | ${per(run.d.parts)} | ${per(total)} (${((total / run.n / run.bytes) * 100).toFixed(0)}%) | ${per(run.d.log)} | ${per(run.d.wal)} | ${median.toFixed(0)} msg/s |`,
       );
     }
   }
@@ -214,9 +227,9 @@ async function storageCost(ingress: IngressT, recipients: string[], trials: numb
   console.log('');
   console.log(`RESULT storage per stored message (${trials} trial(s) per mode, interleaved; octets; a CHECKPOINT before each run):`);
   console.log(
-    '| message | octets stored | raw compression | messages heap | TOAST (+ its index) | indexes | table total (% of size) | delivery_log | WAL written | rate (median) |',
+    '| message | octets stored | raw compression | messages heap | TOAST (+ its index) | indexes | message_parts (+ its index) | total (% of size) | delivery_log | WAL written | rate (median) |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
 }
 

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryService, deliverMessage, type BatchInfo, type StoreRequest } from './delivery.ts';
+import { MESSAGE_PART_OCTETS } from '@mailroom/db';
 import { normalizeCrlf, splitTraceFields } from './message.ts';
+import { PARTS_MIN_BODY_OCTETS } from './store-statements.ts';
 import { createFixture, domainUsedBytes, mailboxState, testPrisma } from './testing/fixtures.ts';
 
 const prisma = testPrisma(20);
@@ -265,6 +267,80 @@ describe('group commit', () => {
     }
   });
 
+  it('stores large bodies in parts (raw = trace fields) on both storage paths, byte-exact beside small ones; usage exact', async () => {
+    const f = await createFixture(prisma);
+    const a = await f.mailbox('big-a');
+    const b = await f.mailbox('big-b');
+    const line = (i: number) => `line ${i} ${'x'.repeat(i % 97)}\r\n`;
+    const text = (n: number, first = 'Subject: big') => {
+      let out = `${first}\r\n\r\n`;
+      for (let i = 0; out.length < n; i++) out += line(i);
+      return out;
+    };
+    const bodies = [
+      text(PARTS_MIN_BODY_OCTETS), // exactly at the threshold once normalised: in parts
+      text(PARTS_MIN_BODY_OCTETS - 200), // just under it: whole
+      text(1_100_000) + '.a dot line\r\n',
+      'Subject: small\r\n\r\nhi\r\n',
+      text(300_000),
+    ];
+    const expectStored = async (reqs: StoreRequest[]) => {
+      for (const box of [a, b]) {
+        const st = await mailboxState(prisma, box.id);
+        const mine = reqs.filter((r) => r.targets.some((t) => t.mailboxId === box.id));
+        expect(st.messages).toHaveLength(mine.length);
+        for (const m of st.messages) {
+          const { trace, message } = splitTraceFields(Buffer.from(m.raw));
+          const body = mine.find((r) => r.body.equals(message));
+          expect(body, `message uid ${m.uid} of ${box.address}`).toBeDefined();
+          const inParts = body!.body.length >= PARTS_MIN_BODY_OCTETS;
+          // in parts, messages.raw holds exactly the trace fields
+          expect(Buffer.from(m.head).equals(inParts ? trace : Buffer.from(m.raw))).toBe(true);
+          expect(m.parts).toBe(inParts ? Math.ceil(body!.body.length / MESSAGE_PART_OCTETS) : 0);
+          expect(m.sizeOctets).toBe(m.raw.length);
+          expect(m.dotLines).toBe(/(^|\n)\./.test(body!.body.toString('latin1')));
+        }
+        expect(st.usedBytes).toBe(BigInt(st.messages.reduce((n, m) => n + m.sizeOctets, 0)));
+      }
+    };
+
+    // group commits: all at once (mixed batches, and batches of large bodies only), two of them fanned out to both
+    const svc = new DeliveryService(prisma);
+    const batched = [...bodies, ...bodies.slice(2)].map((raw, i) => ({
+      ...request(i < 2 ? [a, b] : [i % 2 ? a : b], f.domainId, ''),
+      body: normalizeCrlf(raw),
+    }));
+    expect((await Promise.all(batched.map((r) => svc.store(r)))).every((r) => r.ok)).toBe(true);
+    await expectStored(batched);
+
+    // one request at a time in its own transaction (the path that finds a refusal's reason)
+    const single = bodies.map((raw) => ({ ...request([a, b], f.domainId, ''), body: normalizeCrlf(raw) }));
+    for (const r of single) await deliverMessage(prisma, { from: 'x@example.org', recipients: [a.address, b.address], raw: r.body });
+    await expectStored([...batched, ...single]);
+    expect(await domainUsedBytes(prisma, f.domainId)).toBe(
+      (await mailboxState(prisma, a.id)).usedBytes + (await mailboxState(prisma, b.id)).usedBytes,
+    );
+  });
+
+  it('abuse: a batch refused over quota leaves no parts behind; the requests that fit are stored', async () => {
+    const f = await createFixture(prisma);
+    const small = await f.mailbox('small-quota', { quotaBytes: 200_000n });
+    const roomy = await f.mailbox('roomy');
+    const big = (tag: string) => normalizeCrlf(`Subject: ${tag}\r\n\r\n${'y'.repeat(150_000)}\r\n`);
+    const batches: BatchInfo[] = [];
+    const svc = new DeliveryService(prisma, { onBatch: (x) => batches.push(x) });
+    const reqs = ['1', '2', '3'].map((t, i) => ({ ...request([i === 2 ? roomy : small], f.domainId, ''), body: big(t) }));
+    const results = await Promise.all(reqs.map((r) => svc.store(r)));
+    // the mailbox takes one 150 KB message, not two; the roomy one takes its own
+    expect(results.map((r) => r.ok).sort()).toEqual([false, true, true]);
+    const ids = (await prisma.message.findMany({ where: { mailboxId: { in: [small.id, roomy.id] } } })).map((m) => m.id);
+    expect(ids).toHaveLength(2);
+    const orphans = await prisma.$queryRaw<{ n: bigint }[]>`
+      SELECT count(*) AS n FROM message_parts p WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = p.message_id)`;
+    expect(Number(orphans[0]!.n)).toBe(0);
+    expect((await mailboxState(prisma, small.id)).usedBytes).toBe(BigInt((await mailboxState(prisma, small.id)).messages[0]!.sizeOctets));
+  });
+
   it('records whether a stored message has a line starting with "." (messages.dot_lines), on both storage paths', async () => {
     const f = await createFixture(prisma);
     const m = await f.mailbox('dots');
@@ -275,7 +351,12 @@ describe('group commit', () => {
     const svc = new DeliveryService(prisma);
     const fanned = bodies.map((raw) => ({ ...request([m], f.domainId, ''), body: normalizeCrlf(raw) }));
     expect((await Promise.all(fanned.map((r) => svc.store(r)))).every((r) => r.ok)).toBe(true);
+    // (two batches may be in flight at once, so the concurrent three take their UIDs in any order)
     const stored = (await mailboxState(prisma, m.id)).messages;
-    expect(stored.map((x) => x.dotLines)).toEqual([false, true, true, false, true, true]);
+    const flags = (list: typeof stored) =>
+      list.map((x) => `${splitTraceFields(Buffer.from(x.raw)).message.toString('latin1').slice(0, 12)}:${x.dotLines}`).sort();
+    const expected = ['Subject: pla:false', 'Subject: d\r\n:true', '.\r\n:true'].sort();
+    expect(flags(stored.slice(0, 3))).toEqual(expected);
+    expect(flags(stored.slice(3))).toEqual(expected);
   });
 });

@@ -7,11 +7,17 @@
 import type { PgPoolClient } from '@mailroom/db';
 import type { BatchInfo, GroupCommitContext, PendingStore, QuotaWarning, StoreResult } from './delivery-types.ts';
 import { lockOwners } from './quota.ts';
-import { applyBatch, applyStore, deliverQuotaWarnings, isBatchRefused } from './store-statements.ts';
+import { applyBatch, applyStore, deliverQuotaWarnings, isBatchRefused, storedInParts } from './store-statements.ts';
 
 /** Requests stored in one transaction at most, and the octets after which a batch takes no more requests. */
 const MAX_BATCH_REQUESTS = 64;
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+/**
+ * Batches being stored at once. A second one copies its message parts and sends its statement while the first waits
+ * for its rows and its commit (rows they share serialise them there, in lock order); with one, a batch of 1 MB messages
+ * left the database idle during every round trip and flush (issue 17).
+ */
+const MAX_IN_FLIGHT = 2;
 
 export class GroupCommit {
   constructor(private readonly ctx: GroupCommitContext) {}
@@ -25,15 +31,15 @@ export class GroupCommit {
   }
 
   private readonly queue: PendingStore[] = [];
-  private running = false;
+  private inFlight = 0;
 
   /** Runs `fn` in one transaction on one pooled connection (statements limited to transactionTimeoutMs each). */
   private async transaction<T>(fn: (tx: PgPoolClient) => Promise<T>): Promise<T> {
     const tx = await this.ctx.pool.connect();
     let broken = false;
     try {
-      await tx.query('BEGIN');
-      await tx.query(`SET LOCAL statement_timeout = ${Math.trunc(this.ctx.transactionTimeoutMs)}`);
+      // one round trip for both
+      await tx.query(`BEGIN; SET LOCAL statement_timeout = ${Math.trunc(this.ctx.transactionTimeoutMs)}`);
       const result = await fn(tx);
       await tx.query('COMMIT');
       return result;
@@ -46,7 +52,7 @@ export class GroupCommit {
   }
 
   private pump(): void {
-    if (this.running || !this.queue.length) return;
+    if (this.inFlight >= MAX_IN_FLIGHT || !this.queue.length) return;
     const batch: PendingStore[] = [];
     let bytes = 0;
     while (this.queue.length && batch.length < MAX_BATCH_REQUESTS && (batch.length === 0 || bytes < MAX_BATCH_BYTES)) {
@@ -54,9 +60,9 @@ export class GroupCommit {
       batch.push(next);
       for (const c of next.copies) bytes += c.size;
     }
-    this.running = true;
+    this.inFlight++;
     this.runBatch(batch).finally(() => {
-      this.running = false;
+      this.inFlight--;
       this.pump();
     });
   }
@@ -84,18 +90,20 @@ export class GroupCommit {
     };
     try {
       const ownerLimited = batch.some((item) => item.copies.some((c) => c.target.ownerLimited));
+      const inParts = batch.some((item) => storedInParts(item.copies[0]!.body));
       const warnings: QuotaWarning[] = [];
-      // one statement for the whole batch, any message size (bodies are binary parameters); without a limited owner it
+      // one statement for the whole batch (bodies are binary parameters); without a limited owner or a large body it
       // is its own implicit transaction: no BEGIN/COMMIT round trips (a due quota warning aborts it, and the requests
       // are then stored one by one in transactions that deliver the warning)
-      const results = !ownerLimited
-        ? await applyBatch(this.ctx, this.ctx.pool, batch, [], null)
-        : // a limited owner: its row lock first, then the same one statement
-          await this.transaction(async (tx) => {
-            const out = await applyBatch(this.ctx, tx, batch, await lockOwners(tx, batch), warnings);
-            await deliverQuotaWarnings(this.ctx, tx, warnings);
-            return out;
-          });
+      const results =
+        !ownerLimited && !inParts
+          ? await applyBatch(this.ctx, this.ctx.pool, batch, [], null)
+          : // a limited owner (its row lock first) or large bodies (their parts copied after the statement): a transaction
+            await this.transaction(async (tx) => {
+              const out = await applyBatch(this.ctx, tx, batch, await lockOwners(tx, batch), warnings);
+              await deliverQuotaWarnings(this.ctx, tx, warnings);
+              return out;
+            });
       if (warnings.length) this.ctx.onQuotaWarnings?.(warnings);
       report('committed');
       batch.forEach((item, i) => item.resolve(results[i]!));

@@ -15,7 +15,15 @@ import {
   quotaWarningLockSql,
   recordMailboxEventSql,
 } from '@mailroom/core';
-import { ByteaParts, newId, queryWithBuffers, type PgPool, type PgPoolClient } from '@mailroom/db';
+import {
+  ByteaParts,
+  copyMessageParts,
+  newId,
+  queryWithBuffers,
+  type MessagePartsInput,
+  type PgPool,
+  type PgPoolClient,
+} from '@mailroom/db';
 import type { PendingStore, StoreContext, StoredCopy, StoreResult, QuotaWarning } from './delivery-types.ts';
 import { toQuotaWarning, type WarnRow } from './quota.ts';
 import { hasDotLines } from './message.ts';
@@ -24,6 +32,16 @@ import { REPLIES, quotaReply, type SmtpReply } from './replies.ts';
 
 /** Where storage statements run: the pool (one statement, its own transaction) or a client inside BEGIN … COMMIT. */
 export type Sql = PgPool | PgPoolClient;
+
+/**
+ * Bodies of at least this many octets are stored in parts (`message_parts`, one binary COPY after the statement that
+ * inserts their `messages` rows, whose `raw` then holds only the trace fields): measured on 1 MB messages, PostgreSQL
+ * spent about a third of the CPU it spent making TOAST chunks of one `bytea` (bench/run.ts --only=1mb). The COPY
+ * needs an explicit transaction and its own round trip, which small messages (one statement, no BEGIN) do without.
+ */
+export const PARTS_MIN_BODY_OCTETS = 64 * 1024;
+
+export const storedInParts = (body: Buffer): boolean => body.length >= PARTS_MIN_BODY_OCTETS;
 
 /** A batch in which some mailbox or domain refused its share (see applyBatch). */
 class BatchRefused extends Error {}
@@ -58,13 +76,18 @@ export async function applyBatch(
   const bodyIdx: number[] = [];
   /** Each request's body once (its copies share it), sent as its own binary parameter. */
   const bodies: Buffer[] = [];
+  /** Per body (in `bodies` order): whether it goes to message_parts (then `raw` holds the trace fields only). */
+  const parted: boolean[] = [];
+  const parts: MessagePartsInput[] = [];
   const froms: string[] = [];
   const dates: string[] = [];
   const log = ctx.deliveryLog;
   const logCols: unknown[][] = log ? [[], [], [], [], [], []] : [];
   for (const item of batch) {
     const body = bodies.push(item.copies[0]!.body);
+    parted.push(storedInParts(item.copies[0]!.body));
     for (const c of item.copies) {
+      if (parted[body - 1]) parts.push({ messageId: c.messageId, headOctets: c.trace.length, body: c.body });
       ids.push(c.messageId);
       mailboxIds.push(c.target.mailboxId);
       sizes.push(c.size);
@@ -78,11 +101,25 @@ export async function applyBatch(
       }
     }
   }
+  if (parts.length) {
+    if (!('release' in tx)) throw new Error('applyBatch: bodies in parts need a transaction');
+    // the parts first, before the statement locks any mailbox or domain row: a batch copying its bodies holds no lock
+    // another batch (GroupCommit runs two at once, or another ingress) waits for; a refusal rolls them back with it
+    await copyMessageParts(tx, parts);
+  }
   const firstBody = 12 + logCols.length;
-  // the bodies are the last parameters: sent as they are, never copied into pg's Bind buffer (queryWithBuffers)
-  const { rows } = await queryWithBuffers<{ stored: { id: string; uid: number }[] | null; warn: WarnRow[] | null; ok: number }>(
-    tx,
-    `
+  /** The parameter number of each body sent with the statement (those in parts are not). */
+  const bodyParam: (number | undefined)[] = [];
+  let nextParam = firstBody;
+  for (const isParted of parted) bodyParam.push(isParted ? undefined : nextParam++);
+  // Every body in parts (the usual batch of large messages): no body parameter, and the statement's text depends only
+  // on whether the delivery log is on, so it is prepared once per connection (a named statement) instead of being
+  // parsed and planned for every batch, which was a sixth of PostgreSQL's CPU per 1 MB batch (issue 17's profile).
+  const allParted = parted.every(Boolean);
+  const bodySql = allParted
+    ? `(SELECT o::int, ''::bytea, d FROM unnest($${firstBody}::boolean[]) WITH ORDINALITY AS u(d, o))`
+    : `(VALUES ${bodies.map((body, k) => `(${k + 1}, ${bodyParam[k] ? `$${bodyParam[k]}` : "''"}::bytea, ${hasDotLines(body)})`).join(', ')})`;
+  const text = `
     WITH input AS (
       -- per copy: its trace fields (small, base64) and which body it shares; the bodies are binary parameters
       SELECT t.*
@@ -124,8 +161,7 @@ export async function applyBatch(
              decode(i.trace64, 'base64') || b.body, i.envelope_from, i.received_at, b.dot_lines
         FROM input i
         -- joined only here, so no body is ever materialised with the CTE (dot_lines: a literal true/false per body)
-        JOIN (VALUES ${bodies.map((body, k) => `(${k + 1}, $${firstBody + k}::bytea, ${hasDotLines(body)})`).join(', ')})
-             AS b(idx, body, dot_lines) ON b.idx = i.body_idx
+        JOIN ${bodySql} AS b(idx, body, dot_lines) ON b.idx = i.body_idx
         JOIN (SELECT i2.id, (mb.first_uid + row_number() OVER (PARTITION BY i2.mailbox_id ORDER BY i2.ord) - 1)::int AS uid
                 FROM input i2 JOIN mb ON mb.id = i2.mailbox_id) u ON u.id = i.id
        WHERE (SELECT count(*) FROM mb) = (SELECT count(*) FROM per_mailbox)
@@ -152,23 +188,26 @@ export async function applyBatch(
            1 / (CASE WHEN (SELECT count(*) FROM mb) = (SELECT count(*) FROM per_mailbox)
                       AND (SELECT count(*) FROM dom) = (SELECT count(*) FROM per_domain)
                       AND (SELECT count(*) FROM ins) = $8::int
-                     THEN 1 ELSE 0 END) AS ok`,
-    [
-      ids,
-      mailboxIds,
-      sizes,
-      traces,
-      froms,
-      dates,
-      lockedOwners,
-      ids.length,
-      warnings !== null,
-      ctx.quotaWarningThresholds,
-      bodyIdx,
-      ...logCols,
-      ...bodies,
-    ],
-  );
+                     THEN 1 ELSE 0 END) AS ok`;
+  const values = [
+    ids,
+    mailboxIds,
+    sizes,
+    traces,
+    froms,
+    dates,
+    lockedOwners,
+    ids.length,
+    warnings !== null,
+    ctx.quotaWarningThresholds,
+    bodyIdx,
+    ...logCols,
+  ];
+  type Row = { stored: { id: string; uid: number }[] | null; warn: WarnRow[] | null; ok: number };
+  const { rows } = allParted
+    ? await tx.query<Row>({ name: `mailroom_store_parts${log ? '_log' : ''}`, text, values: [...values, bodies.map(hasDotLines)] })
+    : // the bodies are the last parameters: sent as they are, never copied into pg's Bind buffer (queryWithBuffers)
+      await queryWithBuffers<Row>(tx, text, [...values, ...bodies.filter((_, k) => !parted[k])]);
   const r = rows[0]!;
   if ((r.stored?.length ?? 0) !== ids.length) throw new BatchRefused();
   const addresses = new Map(batch.flatMap((item) => item.copies.map((c) => [c.target.mailboxId, c.target.address] as const)));
@@ -208,7 +247,9 @@ export async function applyStore(
   for (const c of item.copies) {
     const size = c.size;
     const suffix = c.messageId.replace(/-/g, '');
-    // trace fields and body travel as one binary parameter in two parts: no copy of the message in JS
+    const inParts = storedInParts(c.body);
+    // trace fields and body travel as one binary parameter in two parts: no copy of the message in JS (a body stored
+    // in parts follows the statement as a COPY)
     const { rows } = await queryWithBuffers<{
       uid: number | null;
       domain_id: string | null;
@@ -256,11 +297,12 @@ export async function applyStore(
         item.date.toISOString(),
         lockedOwners,
         ctx.quotaWarningThresholds,
-        new ByteaParts([c.trace, c.body]),
+        new ByteaParts(inParts ? [c.trace] : [c.trace, c.body]),
       ],
     );
     const r = rows[0]!;
     if (r.inserted && r.uid !== null) {
+      if (inParts) await copyMessageParts(tx, [{ messageId: c.messageId, headOctets: c.trace.length, body: c.body }]);
       const uid = Number(r.uid);
       if (r.warn) due.push(toQuotaWarning(r.warn, c.target.address));
       stored.push({

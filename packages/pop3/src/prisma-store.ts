@@ -7,7 +7,7 @@ import {
   type StoredMessageSelection,
 } from '@mailroom/core';
 import type { PgPool, PrismaClient } from '@mailroom/db';
-import { storedMessageCopySql, streamCopyRows } from '@mailroom/db';
+import { Prisma, storedMessageCopySql, streamCopyRows } from '@mailroom/db';
 import {
   LockLostError,
   MessageGoneError,
@@ -184,20 +184,39 @@ export class PrismaMaildropStore implements MaildropStore {
     return this.textTransfer;
   }
 
+  /**
+   * The octets [offset, offset + length) of a stored message as column `c` (no row: the message is gone). A message
+   * is `raw` followed by its `message_parts` at their offsets (large messages, see the migration
+   * 20261201180000_message_parts): the slice joins the part holding `offset` (the last starting at or before it) up
+   * to the last starting before the slice's end, then cuts; a message without parts is sliced from `raw` alone.
+   */
+  private sliceSql(maildropId: string, messageId: string, offset: number, length: number): Prisma.Sql {
+    return Prisma.sql`
+      SELECT CASE WHEN m.size_octets > octet_length(m.raw)
+                  THEN substring(substring(m.raw from ${offset + 1}::int for ${length}::int) || coalesce(pp.data, ''::bytea)
+                                 from (1 + greatest(0, ${offset}::bigint - coalesce(f.off, octet_length(m.raw))))::int for ${length}::int)
+                  ELSE substring(m.raw from ${offset + 1}::int for ${length}::int) END AS c
+        FROM messages m
+        LEFT JOIN LATERAL (SELECT max(q.off) AS off FROM message_parts q
+                            WHERE q.message_id = m.id AND q.off <= ${offset}::bigint) f ON true
+        LEFT JOIN LATERAL (SELECT string_agg(p.data, ''::bytea ORDER BY p.off) AS data FROM message_parts p
+                            WHERE p.message_id = m.id AND p.off >= coalesce(f.off, 0)
+                              AND p.off < ${offset}::bigint + ${length}::int) pp ON true
+       WHERE m.id = ${messageId}::uuid AND m.mailbox_id = ${maildropId}::uuid`;
+  }
+
   private async fetchChunk(maildropId: string, messageId: string, offset: number, length: number, text: boolean): Promise<Buffer> {
     if (text) {
       const rows = await this.prisma.$queryRaw<{ t: string | null; b: string | null }[]>`
         SELECT CASE WHEN position(decode('00', 'hex') IN c) = 0 THEN convert_from(c, 'LATIN1') END AS t,
                CASE WHEN position(decode('00', 'hex') IN c) > 0 THEN encode(c, 'base64') END AS b
-        FROM (SELECT substring(raw from ${offset + 1}::int for ${length}::int) AS c
-              FROM messages WHERE id = ${messageId}::uuid AND mailbox_id = ${maildropId}::uuid) AS chunk`;
+        FROM (${this.sliceSql(maildropId, messageId, offset, length)}) AS chunk`;
       const row = rows[0];
       if (!row) throw new MessageGoneError();
       return row.t !== null ? Buffer.from(row.t, 'latin1') : Buffer.from(row.b ?? '', 'base64');
     }
     const rows = await this.prisma.$queryRaw<{ b: string }[]>`
-      SELECT encode(substring(raw from ${offset + 1}::int for ${length}::int), 'base64') AS b
-      FROM messages WHERE id = ${messageId}::uuid AND mailbox_id = ${maildropId}::uuid`;
+      SELECT encode(c, 'base64') AS b FROM (${this.sliceSql(maildropId, messageId, offset, length)}) AS chunk`;
     if (!rows[0]) throw new MessageGoneError();
     return Buffer.from(rows[0].b, 'base64');
   }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { AuthThrottle, createPasswordHasher, type PasswordHasher } from '@mailroom/core';
-import { createPrismaClientWithPool, newId, type PgPool, type PrismaClient } from '@mailroom/db';
+import { copyMessageParts, createPrismaClientWithPool, newId, type PgPool, type PrismaClient } from '@mailroom/db';
 import { testDatabaseUrl, uniqueName } from '@mailroom/db/testing';
 import { createLogger, loadTlsMaterial, type TlsMaterial } from '@mailroom/runtime';
 import type { Pop3Config } from '../src/config.ts';
@@ -117,6 +117,43 @@ export async function deliver(prisma: PrismaClient, mailboxId: string, raw: Buff
       INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw) VALUES (${id}::uuid, ${mailboxId}::uuid, ${uid}, ${uidl}, ${bytes.length}, ${bytes})`;
     return { id, uid, uidl, raw: bytes };
   });
+}
+
+/**
+ * Stores a message as the ingress stores a large one: `raw` holds its first `headOctets`, the rest goes to
+ * message_parts through the ingress's own COPY (copyMessageParts), in one transaction with the usage counters.
+ */
+export async function deliverInParts(prisma: PrismaClient, mailboxId: string, bytes: Buffer, headOctets: number): Promise<StoredMessage> {
+  const pool = poolOf(prisma)!;
+  const client = await pool.connect();
+  const id = newId();
+  try {
+    await client.query('BEGIN');
+    await copyMessageParts(client, [{ messageId: id, headOctets, body: bytes.subarray(headOctets) }]);
+    const { rows } = await client.query<{ uid: number; domain_id: string }>(
+      `UPDATE mailboxes SET next_uid = next_uid + 1, used_bytes = used_bytes + $2::bigint, message_count = message_count + 1
+        WHERE id = $1::uuid RETURNING next_uid - 1 AS uid, domain_id`,
+      [mailboxId, bytes.length],
+    );
+    const uid = Number(rows[0]!.uid);
+    const uidl = `${uid.toString(16).padStart(8, '0')}${id.slice(0, 8)}`;
+    await client.query('UPDATE domains SET used_bytes = used_bytes + $2::bigint WHERE id = $1::uuid', [rows[0]!.domain_id, bytes.length]);
+    await client.query('INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw) VALUES ($1, $2, $3, $4, $5, $6)', [
+      id,
+      mailboxId,
+      uid,
+      uidl,
+      bytes.length,
+      bytes.subarray(0, headOctets),
+    ]);
+    await client.query('COMMIT');
+    return { id, uid, uidl, raw: bytes };
+  } catch (err) {
+    await client.query('ROLLBACK');
+    throw err;
+  } finally {
+    client.release();
+  }
 }
 
 /** A simple RFC 5322 message in CRLF wire form. */

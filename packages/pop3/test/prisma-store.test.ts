@@ -4,7 +4,8 @@ import type { PrismaClient } from '@mailroom/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrismaMaildropStore } from '../src/prisma-store.ts';
 import { LockLostError, MessageGoneError } from '../src/store.ts';
-import { createMaildrop, deliver, openPrisma, poolOf, TEST_SECRET, testHasher } from './helpers.ts';
+import { createMaildrop, deliver, deliverInParts, openPrisma, poolOf, TEST_SECRET, testHasher } from './helpers.ts';
+import { MESSAGE_PART_OCTETS } from '@mailroom/db';
 
 let prisma: PrismaClient;
 beforeAll(() => {
@@ -73,6 +74,50 @@ describe('PrismaMaildropStore', () => {
         expect((await readAll(s, md.mailboxId, list[i]!)).equals(raw)).toBe(true);
       }
     }
+  });
+
+  it('reads messages stored in parts (raw + message_parts) exactly on both paths, whatever the chunking', async () => {
+    const md = await createMaildrop(prisma);
+    const P = MESSAGE_PART_OCTETS;
+    const trace = Buffer.from('Return-Path: <a@example.org>\r\nReceived: from x by y; Tue, 1 Dec 2026 12:00:00 +0000\r\n');
+    // octets that number their own positions (a misplaced part or a lost octet shows), then random ones
+    const counting = Buffer.alloc(3 * P + 17);
+    for (let i = 0; i < counting.length; i++) counting[i] = (i * 7 + (i >> 8)) & 0xff;
+    const cases = [
+      Buffer.concat([trace, counting]), // a short last part
+      Buffer.concat([trace, randomBytes(5 * P)]), // parts that end exactly
+      Buffer.concat([trace, randomBytes(700_000)]), // more than one 512 KiB COPY row
+      Buffer.concat([trace, Buffer.from('x')]), // one part of one octet
+    ];
+    for (const raw of cases) await deliverInParts(prisma, md.mailboxId, raw, trace.length);
+    // and a message stored whole beside them
+    const whole = Buffer.concat([trace, randomBytes(2 * P)]);
+    await deliver(prisma, md.mailboxId, whole);
+    const all = [...cases, whole];
+    const list = await store().listMessages(md.mailboxId);
+    expect(list.map((m) => m.size)).toEqual(all.map((r) => r.length));
+    const { rows } = await poolOf(prisma)!.query<{ n: string }>(
+      'SELECT count(*) AS n FROM message_parts WHERE message_id = ANY($1::uuid[])',
+      [list.map((m) => m.id)],
+    );
+    expect(Number(rows[0]!.n)).toBe(cases.reduce((n, r) => n + Math.ceil((r.length - trace.length) / P), 0));
+    for (const [label, s] of [
+      ['fetch 1000', store(1000, 2)],
+      ['fetch part-sized', store(P, 1)],
+      ['fetch straddling', store(P + 13, 3)],
+      ['fetch 1 MiB', store(1 << 20, 1)],
+      ['copy default', copyStore()],
+      ['copy 4096', copyStore(4096)],
+      ['copy straddling', copyStore(P - 5)],
+      ['copy 100', copyStore(100)],
+    ] as const) {
+      for (const [i, raw] of all.entries()) {
+        expect((await readAll(s, md.mailboxId, list[i]!)).equals(raw), `${label}: message ${i}`).toBe(true);
+      }
+    }
+    // the SQL function operators can use gives the same octets
+    const fn = await poolOf(prisma)!.query<{ b: Buffer }>('SELECT message_octets($1::uuid) AS b', [list[2]!.id]);
+    expect(fn.rows[0]!.b.equals(all[2]!)).toBe(true);
   });
 
   it('COPY path with reuseChunks: exact octets from a handful of refilled buffers, not one allocation per row', async () => {

@@ -76,7 +76,13 @@ export async function createFixture(prisma: PrismaClient, opts: { maxStorageByte
 
 export async function mailboxState(prisma: PrismaClient, mailboxId: string) {
   const m = await prisma.mailbox.findUniqueOrThrow({ where: { id: mailboxId } });
-  const messages = await prisma.message.findMany({ where: { mailboxId }, orderBy: { uid: 'asc' } });
+  const rows = await prisma.message.findMany({ where: { mailboxId }, orderBy: { uid: 'asc' } });
+  // `raw` as the whole message (a large one continues in message_parts); `head` as stored in messages.raw
+  const whole = await prisma.$queryRaw<{ id: string; octets: Uint8Array; parts: bigint }[]>`
+    SELECT id::text, message_octets(id) AS octets, (SELECT count(*) FROM message_parts p WHERE p.message_id = m.id) AS parts
+      FROM messages m WHERE mailbox_id = ${mailboxId}::uuid`;
+  const byId = new Map(whole.map((w) => [w.id, w]));
+  const messages = rows.map((r) => ({ ...r, head: r.raw, raw: byId.get(r.id)!.octets, parts: Number(byId.get(r.id)!.parts) }));
   return { usedBytes: m.usedBytes, messageCount: m.messageCount, nextUid: m.nextUid, messages };
 }
 

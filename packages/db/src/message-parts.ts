@@ -1,0 +1,46 @@
+/**
+ * Large messages in parts (see the migration 20261201180000_message_parts): `messages.raw` holds the first octets and
+ * `message_parts` the rest, each row one page's worth at its offset in the message.
+ */
+import type { PgPoolClient } from './client.ts';
+import { copyBinaryRowsIn } from './pg-copy.ts';
+
+/**
+ * Octets per part: the most a `message_parts` row holds in one 8 KB heap page (tuple header 24, uuid 16, bigint 8,
+ * bytea length 4, then the octets, aligned to 8: 8152 of the page's 8164 usable octets). The column is STORAGE PLAIN,
+ * so a longer part would fail rather than be moved out of line (message-parts.test.ts stores parts of this size).
+ */
+export const MESSAGE_PART_OCTETS = 8100;
+
+/** One message's octets that go to `message_parts`: `body` follows the `headOctets` stored in `messages.raw`. */
+export interface MessagePartsInput {
+  messageId: string;
+  headOctets: number;
+  body: Buffer;
+}
+
+function uuidOctets(id: string): Buffer {
+  const hex = id.replace(/-/g, '');
+  if (!/^[0-9a-f]{32}$/i.test(hex)) throw new TypeError(`not a uuid: ${id}`);
+  return Buffer.from(hex, 'hex');
+}
+
+function* partRows(messages: readonly MessagePartsInput[]): Generator<Buffer[]> {
+  for (const m of messages) {
+    const id = uuidOctets(m.messageId);
+    for (let at = 0; at < m.body.length; at += MESSAGE_PART_OCTETS) {
+      const off = Buffer.allocUnsafe(8);
+      off.writeBigInt64BE(BigInt(m.headOctets + at));
+      yield [id, off, m.body.subarray(at, at + MESSAGE_PART_OCTETS)];
+    }
+  }
+}
+
+/**
+ * Inserts the parts of `messages` with one binary COPY on `client`, inside its transaction (the `messages` rows are
+ * inserted by the same transaction; a rollback takes both). The bodies are sent as they are (views, no copy).
+ * Resolves with the number of parts.
+ */
+export function copyMessageParts(client: PgPoolClient, messages: readonly MessagePartsInput[]): Promise<number> {
+  return copyBinaryRowsIn(client, 'COPY message_parts (message_id, off, data) FROM STDIN (FORMAT binary)', partRows(messages));
+}
