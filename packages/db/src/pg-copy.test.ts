@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createPrismaClientWithPool } from './client.ts';
 import { newId } from './ids.ts';
 import { applyMigrations } from './migrate.ts';
-import { copyMessageParts, MESSAGE_PART_OCTETS } from './message-parts.ts';
-import { BinaryCopyRowDecoder, copyBinaryRowsIn, storedMessageCopySql, streamCopyRows } from './pg-copy.ts';
+import { copyMessageParts } from './message-parts.ts';
+import { BinaryCopyRowDecoder, storedMessageCopySql, streamCopyRows } from './pg-copy.ts';
 import { createTestDatabase } from './testing/index.ts';
 
 const header = (ext = Buffer.alloc(0)) => {
