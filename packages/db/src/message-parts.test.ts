@@ -167,7 +167,7 @@ describe('message_parts on real PostgreSQL', () => {
         copyBinaryRowsIn(client, 'COPY copy_probe (a, b, c) FROM STDIN (FORMAT binary)', [[Buffer.alloc(3), null, null]]),
       ).rejects.toThrow(/insufficient data|incorrect binary data/);
       // the rows a failing iterable had not produced are never half-sent: CopyFail, then the connection works
-      function* failing(): Generator<Buffer[]> {
+      function* failing(): Generator<(Buffer | null)[]> {
         yield [int(9), null, null];
         throw new Error('source broke');
       }
