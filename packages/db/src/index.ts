@@ -4,7 +4,14 @@ export { startEmbeddedPostgres, withDatabase, findFreePort, type RunningPostgres
 export { openDatabase, ensureDatabaseExists, type OpenDatabase, type OpenDatabaseOptions } from './database.ts';
 export { newId, uuidV7Floor } from './ids.ts';
 export { findSchemaDrift } from './drift.ts';
-export { streamCopyRows, storedMessageCopySql, copyBinaryRowsIn, BinaryCopyRowDecoder, type CopyStreamOptions } from './pg-copy.ts';
+export {
+  streamCopyRows,
+  storedMessageCopySql,
+  messageWindowSql,
+  copyBinaryRowsIn,
+  BinaryCopyRowDecoder,
+  type CopyStreamOptions,
+} from './pg-copy.ts';
 export { copyMessageParts, MESSAGE_PART_OCTETS, type MessagePartsInput } from './message-parts.ts';
 export { createNotificationListener, type NotificationListener, type NotificationListenerOptions } from './listen.ts';
 export { queryWithBuffers, ByteaParts } from './pg-bind.ts';

@@ -175,6 +175,20 @@ describe('message_parts on real PostgreSQL', () => {
         /source broke/,
       );
       expect((await client.query<{ n: string }>('SELECT count(*) AS n FROM copy_probe')).rows[0]!.n).toBe('3');
+      // the rows follow the query without waiting: a query that fails before its COPY starts leaves them to be
+      // ignored by the server, and the connection stays in step
+      await expect(
+        copyBinaryRowsIn(client, 'COPY no_such_table FROM STDIN (FORMAT binary)', [[int(1), Buffer.from('a'), long]]),
+      ).rejects.toThrow(/no_such_table/);
+      expect((await client.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one).toBe(1);
+      // statements before the COPY in the same query: they run first, in order (here: the transaction it belongs to)
+      await copyBinaryRowsIn(client, "BEGIN; SET LOCAL statement_timeout = '5s'; COPY copy_probe (a) FROM STDIN (FORMAT binary)", [
+        [int(7)],
+        [int(8)],
+      ]);
+      expect((await client.query<{ n: string }>('SELECT count(*) AS n FROM copy_probe')).rows[0]!.n).toBe('5');
+      await client.query('ROLLBACK');
+      expect((await client.query<{ n: string }>('SELECT count(*) AS n FROM copy_probe')).rows[0]!.n).toBe('3');
     } finally {
       client.release();
     }

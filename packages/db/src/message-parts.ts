@@ -39,8 +39,10 @@ function* partRows(messages: readonly MessagePartsInput[]): Generator<Buffer[]> 
 /**
  * Inserts the parts of `messages` with one binary COPY on `client`, inside its transaction (the `messages` rows are
  * inserted by the same transaction; a rollback takes both). The bodies are sent as they are (views, no copy).
+ * `before`: statements run first in the same round trip (e.g. the transaction's `BEGIN; SET LOCAL …`).
  * Resolves with the number of parts.
  */
-export function copyMessageParts(client: PgPoolClient, messages: readonly MessagePartsInput[]): Promise<number> {
-  return copyBinaryRowsIn(client, 'COPY message_parts (message_id, off, data) FROM STDIN (FORMAT binary)', partRows(messages));
+export function copyMessageParts(client: PgPoolClient, messages: readonly MessagePartsInput[], before?: string): Promise<number> {
+  const copy = 'COPY message_parts (message_id, off, data) FROM STDIN (FORMAT binary)';
+  return copyBinaryRowsIn(client, before ? `${before}; ${copy}` : copy, partRows(messages));
 }

@@ -180,14 +180,25 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 export function storedMessageCopySql(mailboxId: string, messageId: string, chunkOctets: number): string | undefined {
   if (!UUID_PATTERN.test(mailboxId) || !UUID_PATTERN.test(messageId)) return undefined;
   const chunk = Math.max(1, Math.trunc(chunkOctets));
-  const from = `i * ${chunk}`; // int: substring takes int positions (a message is far below 2 GiB)
-  return `COPY (SELECT CASE WHEN m.size_octets > octet_length(m.raw)
-                   THEN substring(m.raw from ${from} + 1 for ${chunk})
-                        || coalesce((SELECT string_agg(p.data, ''::bytea ORDER BY p.off) FROM message_parts p
-                                      WHERE p.message_id = m.id AND p.off >= ${from} AND p.off < ${from} + ${chunk}), ''::bytea)
-                   ELSE substring(m.raw from ${from} + 1 for ${chunk}) END
+  return `COPY (SELECT ${messageWindowSql('m', `i * ${chunk}`, chunk)}
       FROM messages m, generate_series(0, greatest(greatest(m.size_octets, octet_length(m.raw)) - 1, 0) / ${chunk}) AS i
       WHERE m.id = '${messageId}'::uuid AND m.mailbox_id = '${mailboxId}'::uuid) TO STDOUT (FORMAT binary)`;
+}
+
+/**
+ * SQL for the octets of the message in row `m` (an alias of `messages`) in the window [from, from + length): the octets
+ * of its `raw` in the window, followed by the `message_parts` that start in it (so it may run up to a part's length
+ * past the window's end; the next window starts where that part ends). A message without parts (size_octets =
+ * octet_length(raw)) is cut from `raw` alone. `from` is an int SQL expression (substring takes int positions; a
+ * message is far below 2 GiB); `length` a whole number.
+ */
+export function messageWindowSql(m: string, from: string, length: number): string {
+  const n = Math.max(1, Math.trunc(length));
+  return `CASE WHEN ${m}.size_octets > octet_length(${m}.raw)
+                   THEN substring(${m}.raw from (${from}) + 1 for ${n})
+                        || coalesce((SELECT string_agg(p.data, ''::bytea ORDER BY p.off) FROM message_parts p
+                                      WHERE p.message_id = ${m}.id AND p.off >= (${from}) AND p.off < (${from}) + ${n}), ''::bytea)
+                   ELSE substring(${m}.raw from (${from}) + 1 for ${n}) END`;
 }
 
 /** The parts of pg's connection a COPY … FROM STDIN writes to. */
@@ -206,6 +217,11 @@ const COPY_IN_INLINE_MAX = 256;
  * fields are never copied: each row is one CopyData message whose framing and short fields go in one small buffer and
  * whose long fields follow as the caller's buffers, all written under one cork (one writev). A failing COPY (bad row,
  * constraint, cancelled) rejects with PostgreSQL's error, and the transaction is then aborted as with any statement.
+ *
+ * `sql` may start with other statements (`BEGIN; SET LOCAL …; COPY …`: one simple query, run in order). The rows follow
+ * the query at once, without waiting for PostgreSQL's CopyInResponse, so the whole query costs one round trip: the
+ * server reads them once its COPY starts, and if the query fails before that, it ignores CopyData and CopyDone outside
+ * a COPY (the protocol's rule for a client still sending after a failed COPY). message-parts.test.ts checks both.
  */
 export function copyBinaryRowsIn(client: PgPoolClient, sql: string, rows: Iterable<readonly (Buffer | null)[]>): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -220,11 +236,9 @@ export function copyBinaryRowsIn(client: PgPoolClient, sql: string, rows: Iterab
     const submittable = {
       callback: undefined as unknown,
       submit(con: PgCopyInConnection) {
-        con.query(sql);
-      },
-      handleCopyInResponse(con: PgCopyInConnection) {
         const out = con.stream;
         out.cork();
+        con.query(sql);
         try {
           const header = Buffer.alloc(COPY_HEADER_OCTETS);
           COPY_SIGNATURE.copy(header);
@@ -276,6 +290,8 @@ export function copyBinaryRowsIn(client: PgPoolClient, sql: string, rows: Iterab
         } else con.endCopyFrom();
         out.uncork();
       },
+      // the rows went with the query
+      handleCopyInResponse() {},
       handleCommandComplete() {},
       handleRowDescription() {},
       handleDataRow() {},

@@ -4,10 +4,10 @@
  * batch is being stored are stored together by the next one (one statement, one flush); if anything in a batch is
  * refused or the batch fails, its requests are stored one by one.
  */
-import type { PgPoolClient } from '@mailroom/db';
+import { copyMessageParts, type PgPoolClient } from '@mailroom/db';
 import type { BatchInfo, GroupCommitContext, PendingStore, QuotaWarning, StoreResult } from './delivery-types.ts';
 import { lockOwners } from './quota.ts';
-import { applyBatch, applyStore, deliverQuotaWarnings, isBatchRefused, storedInParts } from './store-statements.ts';
+import { applyBatch, applyStore, batchParts, deliverQuotaWarnings, isBatchRefused } from './store-statements.ts';
 
 /** Requests stored in one transaction at most, and the octets after which a batch takes no more requests. */
 const MAX_BATCH_REQUESTS = 64;
@@ -33,13 +33,19 @@ export class GroupCommit {
   private readonly queue: PendingStore[] = [];
   private inFlight = 0;
 
-  /** Runs `fn` in one transaction on one pooled connection (statements limited to transactionTimeoutMs each). */
-  private async transaction<T>(fn: (tx: PgPoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` in one transaction on one pooled connection (statements limited to transactionTimeoutMs each). `open`,
+   * if given, sends the opening statements itself, together with its own (one round trip for both).
+   */
+  private async transaction<T>(
+    fn: (tx: PgPoolClient) => Promise<T>,
+    open?: (tx: PgPoolClient, begin: string) => Promise<unknown>,
+  ): Promise<T> {
     const tx = await this.ctx.pool.connect();
     let broken = false;
     try {
-      // one round trip for both
-      await tx.query(`BEGIN; SET LOCAL statement_timeout = ${Math.trunc(this.ctx.transactionTimeoutMs)}`);
+      const begin = `BEGIN; SET LOCAL statement_timeout = ${Math.trunc(this.ctx.transactionTimeoutMs)}`;
+      await (open ? open(tx, begin) : tx.query(begin));
       const result = await fn(tx);
       await tx.query('COMMIT');
       return result;
@@ -90,20 +96,24 @@ export class GroupCommit {
     };
     try {
       const ownerLimited = batch.some((item) => item.copies.some((c) => c.target.ownerLimited));
-      const inParts = batch.some((item) => storedInParts(item.copies[0]!.body));
+      const parts = batchParts(batch);
       const warnings: QuotaWarning[] = [];
       // one statement for the whole batch (bodies are binary parameters); without a limited owner or a large body it
       // is its own implicit transaction: no BEGIN/COMMIT round trips (a due quota warning aborts it, and the requests
       // are then stored one by one in transactions that deliver the warning)
       const results =
-        !ownerLimited && !inParts
+        !ownerLimited && !parts.length
           ? await applyBatch(this.ctx, this.ctx.pool, batch, [], null)
-          : // a limited owner (its row lock first) or large bodies (their parts copied after the statement): a transaction
-            await this.transaction(async (tx) => {
-              const out = await applyBatch(this.ctx, tx, batch, await lockOwners(tx, batch), warnings);
-              await deliverQuotaWarnings(this.ctx, tx, warnings);
-              return out;
-            });
+          : // a limited owner (its row lock first) or large bodies: a transaction; the bodies' parts go first, with
+            // BEGIN in the same round trip, before the statement takes any row lock (see applyBatch)
+            await this.transaction(
+              async (tx) => {
+                const out = await applyBatch(this.ctx, tx, batch, await lockOwners(tx, batch), warnings);
+                await deliverQuotaWarnings(this.ctx, tx, warnings);
+                return out;
+              },
+              parts.length ? (tx, begin) => copyMessageParts(tx, parts, begin) : undefined,
+            );
       if (warnings.length) this.ctx.onQuotaWarnings?.(warnings);
       report('committed');
       batch.forEach((item, i) => item.resolve(results[i]!));

@@ -43,6 +43,15 @@ export const PARTS_MIN_BODY_OCTETS = 64 * 1024;
 
 export const storedInParts = (body: Buffer): boolean => body.length >= PARTS_MIN_BODY_OCTETS;
 
+/** The message parts of a batch's copies whose bodies are stored in parts (see applyBatch), in batch order. */
+export function batchParts(batch: readonly PendingStore[]): MessagePartsInput[] {
+  return batch.flatMap((item) =>
+    storedInParts(item.copies[0]!.body)
+      ? item.copies.map((c) => ({ messageId: c.messageId, headOctets: c.trace.length, body: c.body }))
+      : [],
+  );
+}
+
 /** A batch in which some mailbox or domain refused its share (see applyBatch). */
 class BatchRefused extends Error {}
 
@@ -78,7 +87,7 @@ export async function applyBatch(
   const bodies: Buffer[] = [];
   /** Per body (in `bodies` order): whether it goes to message_parts (then `raw` holds the trace fields only). */
   const parted: boolean[] = [];
-  const parts: MessagePartsInput[] = [];
+  let parts = 0;
   const froms: string[] = [];
   const dates: string[] = [];
   const log = ctx.deliveryLog;
@@ -87,7 +96,7 @@ export async function applyBatch(
     const body = bodies.push(item.copies[0]!.body);
     parted.push(storedInParts(item.copies[0]!.body));
     for (const c of item.copies) {
-      if (parted[body - 1]) parts.push({ messageId: c.messageId, headOctets: c.trace.length, body: c.body });
+      if (parted[body - 1]) parts++;
       ids.push(c.messageId);
       mailboxIds.push(c.target.mailboxId);
       sizes.push(c.size);
@@ -101,12 +110,7 @@ export async function applyBatch(
       }
     }
   }
-  if (parts.length) {
-    if (!('release' in tx)) throw new Error('applyBatch: bodies in parts need a transaction');
-    // the parts first, before the statement locks any mailbox or domain row: a batch copying its bodies holds no lock
-    // another batch (GroupCommit runs two at once, or another ingress) waits for; a refusal rolls them back with it
-    await copyMessageParts(tx, parts);
-  }
+  if (parts && !('release' in tx)) throw new Error('applyBatch: bodies in parts need a transaction');
   const firstBody = 12 + logCols.length;
   /** The parameter number of each body sent with the statement (those in parts are not). */
   const bodyParam: (number | undefined)[] = [];

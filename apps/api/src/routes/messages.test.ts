@@ -209,6 +209,16 @@ describe('download and isolation', () => {
     expect(res.headers['content-disposition']).toMatch(/^attachment; filename="[A-Za-z0-9._-]+\.eml"$/);
     const stored = await t.prisma.message.findUniqueOrThrow({ where: { id: m.messageId } });
     expect(res.rawPayload.equals(Buffer.from(stored.raw))).toBe(true);
+    // a large message (its body stored in message_parts): the whole of it, trace fields first
+    const big = await deliver(mb.address, `Subject: big\r\n\r\n${'0123456789abcdef\r\n'.repeat(20_000)}`);
+    const whole = await t.prisma.$queryRaw<{ b: Uint8Array }[]>`SELECT message_octets(${big.messageId}::uuid) AS b`;
+    const parts = await t.prisma.messagePart.count({ where: { messageId: big.messageId } });
+    expect(parts).toBeGreaterThan(40);
+    const bigRes = await call(t.app, s, 'GET', `/api/v1/mailboxes/${mb.id}/messages/${big.messageId}/eml`);
+    expect(bigRes.statusCode).toBe(200);
+    expect(bigRes.rawPayload.length).toBe(big.sizeOctets);
+    expect(bigRes.rawPayload.equals(Buffer.from(whole[0]!.b))).toBe(true);
+    expect(bigRes.rawPayload.subarray(-40).toString()).toBe('0123456789abcdef\r\n'.repeat(20_000).slice(-40));
   });
 
   test('other tenants, restricted keys and other mailbox users get 404; the mailbox user and admins reach it; read-only keys cannot delete', async () => {

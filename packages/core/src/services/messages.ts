@@ -1,5 +1,5 @@
 import libmime from 'libmime';
-import { pgPoolOf, storedMessageCopySql, streamCopyRows, type Prisma, type PrismaClient } from '@mailroom/db';
+import { messageWindowSql, pgPoolOf, Prisma, storedMessageCopySql, streamCopyRows, type PrismaClient } from '@mailroom/db';
 import { AppError } from '../errors.ts';
 import { MboxrdEncoder, mboxFromLine } from '../mbox.ts';
 import type { DeletedMessages, ListMessagesQuery, MessageSummary } from '../schemas/messages.ts';
@@ -16,6 +16,8 @@ import { notFound, type Db } from './shared.ts';
 
 /** Octets of a message read to list it: the header part (anything longer is cut off, a body is never read). */
 export const MESSAGE_HEADER_PREVIEW_OCTETS = 64 * 1024;
+/** The message's first octets, wherever they are stored (`raw`, then message_parts for a large message). */
+const HEAD_WINDOW = Prisma.raw(messageWindowSql('m', '0', MESSAGE_HEADER_PREVIEW_OCTETS));
 /** Rows of a message streamed from PostgreSQL, and octets queued before the connection is paused. */
 const STREAM_CHUNK_OCTETS = 64 * 1024;
 const STREAM_HIGH_WATER_OCTETS = 256 * 1024;
@@ -165,8 +167,9 @@ export async function listMessages(
     });
   }
   const rows = await prisma.$queryRaw<{ id: string; uid: number; uidl: string; size_octets: number; received_at: Date; head: Buffer }[]>`
-    SELECT id::text, uid, uidl, size_octets, received_at, substring(raw from 1 for ${MESSAGE_HEADER_PREVIEW_OCTETS}::int) AS head
-      FROM messages WHERE mailbox_id = ${mailbox.id}::uuid AND uid > ${afterUid}::int
+    SELECT id::text, uid, uidl, size_octets, received_at,
+           substring(${HEAD_WINDOW} from 1 for ${MESSAGE_HEADER_PREVIEW_OCTETS}::int) AS head
+      FROM messages m WHERE mailbox_id = ${mailbox.id}::uuid AND uid > ${afterUid}::int
      ORDER BY uid LIMIT ${query.limit + 1}::int`;
   return toPage(
     rows,
