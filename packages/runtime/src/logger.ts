@@ -35,5 +35,8 @@ export function createLogger(
     base: { service: name },
     ...options,
   };
-  return destination ? pino(opts, destination) : pino(opts);
+  // stdout written synchronously: pino's default destination writes asynchronously, and its fatal() then flushes the
+  // rest synchronously, so a line still in flight landed after the fatal one ("could not start" before the cleanups'
+  // lines, seen under load); a crash also lost the lines still queued. One write per line costs little here.
+  return pino(opts, destination ?? pino.destination({ dest: 1, sync: true }));
 }
