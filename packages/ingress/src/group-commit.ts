@@ -7,15 +7,17 @@
 import { copyMessageParts, type PgPoolClient } from '@mailroom/db';
 import type { BatchInfo, GroupCommitContext, PendingStore, QuotaWarning, StoreResult } from './delivery-types.ts';
 import { lockOwners } from './quota.ts';
-import { applyBatch, applyStore, batchParts, deliverQuotaWarnings, isBatchRefused } from './store-statements.ts';
+import { applyBatch, applyStore, batchParts, deliverQuotaWarnings, isBatchRefused, storedInParts } from './store-statements.ts';
 
 /** Requests stored in one transaction at most, and the octets after which a batch takes no more requests. */
 const MAX_BATCH_REQUESTS = 64;
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 /**
- * Batches being stored at once. A second one copies its message parts and sends its statement while the first waits
- * for its rows and its commit (rows they share serialise them there, in lock order); with one, a batch of 1 MB messages
- * left the database idle during every round trip and flush (issue 17).
+ * Batches being stored at once when the next one carries large bodies: a second one copies its message parts while the
+ * first waits for its rows and its commit (rows they share serialise them there, in lock order), instead of leaving
+ * the database idle during every round trip and flush of a batch of 1 MB messages (issue 17). Batches of small
+ * messages go one at a time: a second one only split them into smaller batches (10 KB: 283-330 msg/s with two, 292-390
+ * with one, interleaved).
  */
 const MAX_IN_FLIGHT = 2;
 
@@ -59,6 +61,7 @@ export class GroupCommit {
 
   private pump(): void {
     if (this.inFlight >= MAX_IN_FLIGHT || !this.queue.length) return;
+    if (this.inFlight > 0 && !storedInParts(this.queue[0]!.copies[0]!.body)) return;
     const batch: PendingStore[] = [];
     let bytes = 0;
     while (this.queue.length && batch.length < MAX_BATCH_REQUESTS && (batch.length === 0 || bytes < MAX_BATCH_BYTES)) {
@@ -71,6 +74,8 @@ export class GroupCommit {
       this.inFlight--;
       this.pump();
     });
+    // requests left over (a full batch) may start the second batch now
+    this.pump();
   }
 
   private async runBatch(batch: PendingStore[]): Promise<void> {
