@@ -34,10 +34,11 @@ import { REPLIES, quotaReply, type SmtpReply } from './replies.ts';
 export type Sql = PgPool | PgPoolClient;
 
 /**
- * Bodies of at least this many octets are stored in parts (`message_parts`, one binary COPY after the statement that
- * inserts their `messages` rows, whose `raw` then holds only the trace fields): measured on 1 MB messages, PostgreSQL
- * spent about a third of the CPU it spent making TOAST chunks of one `bytea` (bench/run.ts --only=1mb). The COPY
- * needs an explicit transaction and its own round trip, which small messages (one statement, no BEGIN) do without.
+ * Bodies of at least this many octets are stored in parts (`message_parts`, one binary COPY before the statement that
+ * inserts their `messages` rows, whose `raw` then holds only the trace fields): measured on 1 MB bodies, PostgreSQL
+ * spent about a third of the CPU it spent making TOAST chunks of one `bytea` (README, "Performance"). The COPY needs an
+ * explicit transaction (BEGIN shares its round trip; the statement and COMMIT take one each), which small messages (one
+ * statement, its own transaction) do without.
  */
 export const PARTS_MIN_BODY_OCTETS = 64 * 1024;
 
@@ -164,7 +165,7 @@ export async function applyBatch(
       SELECT i.id, i.mailbox_id, u.uid, u.uid::text || '.' || replace(i.id::text, '-', ''), i.size,
              decode(i.trace64, 'base64') || b.body, i.envelope_from, i.received_at, b.dot_lines
         FROM input i
-        -- joined only here, so no body is ever materialised with the CTE (dot_lines: a literal true/false per body)
+        -- joined only here, so no body is ever materialised with the CTE (dot_lines: one per body)
         JOIN ${bodySql} AS b(idx, body, dot_lines) ON b.idx = i.body_idx
         JOIN (SELECT i2.id, (mb.first_uid + row_number() OVER (PARTITION BY i2.mailbox_id ORDER BY i2.ord) - 1)::int AS uid
                 FROM input i2 JOIN mb ON mb.id = i2.mailbox_id) u ON u.id = i.id
