@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaClientWithPool, type PgPool, type PrismaClient } from './client.ts';
 import { newId } from './ids.ts';
@@ -135,6 +136,56 @@ describe('message_parts on real PostgreSQL', () => {
 
     await pool.query('TRUNCATE messages CASCADE');
     expect(Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM message_parts')).rows[0]!.n)).toBe(0);
+  });
+
+  it('deleting messages finds their parts by the index, even before the table has statistics (no sequential scan)', async () => {
+    const other = await createTestDatabase(process.env.MAILROOM_TEST_PG_URL!, 'parts_plan');
+    const c = new pg.Client({ connectionString: other.url });
+    await applyMigrations(other.url);
+    await c.connect();
+    try {
+      const owner = newId();
+      const domain = newId();
+      const box = newId();
+      await c.query(`INSERT INTO users (id, email, password_hash, role, updated_at) VALUES ($1, 'p@x.test', 'x', 'OWNER', now())`, [owner]);
+      await c.query(`INSERT INTO domains (id, name, owner_id, verified_at, updated_at) VALUES ($1, 'x.test', $2, now(), now())`, [
+        domain,
+        owner,
+      ]);
+      await c.query(`INSERT INTO mailboxes (id, domain_id, local_part, password_hash, updated_at) VALUES ($1, $2, 'u', 'x', now())`, [
+        box,
+        domain,
+      ]);
+      // 5,000 messages of 30 small parts each, never analysed (as right after a restore)
+      await c.query(
+        `INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw)
+                     SELECT gen_random_uuid(), $1, i, 'u' || i, 310, 'headheadhe' FROM generate_series(1, 5000) i`,
+        [box],
+      );
+      await c.query(
+        `INSERT INTO message_parts (message_id, off, data) SELECT m.id, 10 + k * 10, '0123456789' FROM messages m, generate_series(0, 29) k`,
+      );
+      const seqScans = async () => {
+        await c.query('SELECT pg_stat_force_next_flush()');
+        await c.query('SELECT 1');
+        await c.query('SELECT pg_stat_clear_snapshot()');
+        return Number(
+          (await c.query<{ n: string }>(`SELECT seq_scan AS n FROM pg_stat_user_tables WHERE relname = 'message_parts'`)).rows[0]!.n,
+        );
+      };
+      const before = await seqScans();
+      const ids = (await c.query<{ id: string }>('SELECT id FROM messages ORDER BY uid LIMIT 5')).rows.map((r) => r.id);
+      await c.query('DELETE FROM messages WHERE id = ANY($1::uuid[])', [ids]);
+      expect(await seqScans()).toBe(before);
+      expect(
+        Number(
+          (await c.query<{ n: string }>('SELECT count(*) AS n FROM message_parts WHERE message_id = ANY($1::uuid[])', [ids])).rows[0]!.n,
+        ),
+      ).toBe(0);
+    } finally {
+      await c.end();
+      await other.drop();
+    }
   });
 
   it('copyBinaryRowsIn: NULLs, short and long fields; a bad row fails the COPY with the error and leaves the connection in step', async () => {
