@@ -172,6 +172,34 @@ describe('smtp-adapter: the smtp-server internals the ingress relies on', () => 
     await c.quit();
   });
 
+  it('pipelined commands: replies are held while input remains and leave in one write; the data end is not held', async () => {
+    const { port } = await start(
+      true,
+      (_server, stream, _session, cb) => {
+        drain(stream).then(() => cb(), cb);
+      },
+      // a recipient lookup that takes a while (the ingress asks the database): without coalescing, MAIL's reply would
+      // leave long before RCPT's
+      { onRcptTo: (_a: unknown, _s: SMTPServerSession, cb: (err?: Error | null) => void) => void setTimeout(() => cb(), 40) },
+    );
+    const c = await WireClient.connect(port);
+    expect((await c.command('LHLO client.test')).code).toBe(250);
+    const segments: string[] = [];
+    c.socket.on('data', (d: string) => segments.push(d));
+    c.write('MAIL FROM:<s@example.org>\r\nRCPT TO:<one@example.net>\r\nDATA\r\n');
+    expect((await c.read()).code).toBe(250);
+    expect((await c.read()).code).toBe(250);
+    expect((await c.read()).code).toBe(354);
+    expect(segments).toHaveLength(1);
+    expect(segments[0]).toMatch(/^250 [^\r]*\r\n250 [^\r]*\r\n354 [^\r]*\r\n$/);
+    // the body's reply (LMTP: one per recipient) is sent from outside the parser and arrives without another command
+    c.sendData(Buffer.from('Subject: x\r\n\r\nhi\r\n'));
+    expect((await c.read()).code).toBe(250);
+    // a command on its own is answered as soon as its handler replies
+    expect((await c.command('RSET')).code).toBe(250);
+    await c.quit();
+  });
+
   it('listenOn/boundAddress use the listening net.Server; shutdown closes it', async () => {
     const { server, port } = await start(false, (_s, stream, _session, cb) => {
       drain(stream).then(() => cb(), cb);

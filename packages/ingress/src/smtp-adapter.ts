@@ -19,7 +19,10 @@
  *   `_countDataBytes(n)` into the PassThrough `_dataStream` that `startDataMode()` returned, and goes back to command
  *   mode with `_endDataMode(false, rest, done)`. The library's own `_feedDataStream` visits every octet in JavaScript
  *   (it was the ingress's largest CPU cost for 1 MB messages) and keeps a single dot after a line break as content
- *   only if another dot follows; ours is {@link DataReader}.
+ *   only if another dot follows; ours is {@link DataReader};
+ * - the parser is a Writable whose `_write(chunk, encoding, next)` runs every command in a chunk of input (waiting for
+ *   each handler) and calls `next` once it has used the chunk up; the connection's socket is `_socket`, replaced only
+ *   by `upgrade()` (STARTTLS), which wraps the plaintext socket in a TLS one.
  */
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
@@ -37,6 +40,7 @@ export interface ConnectionHandle {
 
 /** The parts of smtp-server's SMTPStream (the connection's input parser) that the DATA phase goes through. */
 interface SmtpParser {
+  _write(chunk: Buffer, encoding: BufferEncoding, next: (err?: Error | null) => void): void;
   startDataMode(maxBytes?: number): PassThrough;
   _feedDataStream(chunk: Buffer, done: (err?: Error) => void): void;
   _countDataBytes(octets: number): void;
@@ -47,6 +51,8 @@ interface SmtpParser {
 interface ConnectionInternals {
   _parser: SmtpParser | false;
   _createParser(): SmtpParser;
+  _socket: Socket;
+  upgrade(...args: unknown[]): void;
 }
 
 /** Reads the DATA phase of `parser` with a {@link DataReader} (a new one for each message). */
@@ -79,6 +85,50 @@ export function useDataReader(parser: SmtpParser): SmtpParser {
   return parser;
 }
 
+/**
+ * Replies to pipelined commands leave in one write (RFC 2920 §3: a server may hold replies while it has pipelined
+ * commands to read, and must send them once its input is used up, as Postfix does): the socket is corked while the
+ * parser works through a chunk of input, handlers included, and uncorked when it asks for the next one. A client that
+ * sends MAIL, RCPT and DATA together gets their three replies in one segment: one send and one wakeup instead of three
+ * on each side. Commands sent one at a time are answered as before, the moment their handler replies. The end of the
+ * message data writes out what is held: from there the parser waits for the onData callback, and LMTP's per-recipient
+ * replies, sent as each copy commits, must not wait with it.
+ */
+function coalesceReplies(parser: SmtpParser, socketOf: () => Socket): SmtpParser {
+  const write = parser._write.bind(parser);
+  parser._write = (chunk, encoding, next) => {
+    const socket = socketOf();
+    socket.cork();
+    let corked = true;
+    const release = () => {
+      if (corked) {
+        corked = false;
+        socket.uncork();
+      }
+    };
+    try {
+      write(chunk, encoding, (err) => {
+        release();
+        next(err);
+      });
+    } catch (err) {
+      release();
+      throw err;
+    }
+  };
+  const endDataMode = parser._endDataMode.bind(parser);
+  parser._endDataMode = (chunk, rest, done) => {
+    flushReplies(socketOf());
+    endDataMode(chunk, rest, done);
+  };
+  return parser;
+}
+
+/** Writes out whatever {@link coalesceReplies} holds on `socket` now. */
+function flushReplies(socket: Socket): void {
+  while (socket.writableCorked > 0) socket.uncork();
+}
+
 /** A reply text that starts with an RFC 3463 enhanced status code (ours always do). */
 const ENHANCED_STATUS = /^[245]\.\d{1,3}\.\d{1,3} /;
 
@@ -99,9 +149,16 @@ export class IngressSmtpServer extends SMTPServer {
     const conn = last as ConnectionHandle | undefined;
     if (!conn || this.handles.has(conn.id)) return;
     const internals = conn as unknown as ConnectionInternals;
-    if (internals._parser) useDataReader(internals._parser);
+    const prepare = (parser: SmtpParser) => coalesceReplies(useDataReader(parser), () => internals._socket);
+    if (internals._parser) prepare(internals._parser);
     const createParser = internals._createParser.bind(conn);
-    internals._createParser = () => useDataReader(createParser());
+    internals._createParser = () => prepare(createParser());
+    // STARTTLS: its 220 must reach the client before the plaintext socket is wrapped in the TLS one
+    const upgrade = internals.upgrade.bind(conn);
+    internals.upgrade = (...a) => {
+      flushReplies(internals._socket);
+      upgrade(...a);
+    };
     const send = conn.send.bind(conn);
     conn.send = (code, data, context) =>
       typeof data === 'string' && ENHANCED_STATUS.test(data) ? send(code, data, false) : send(code, data, context);
