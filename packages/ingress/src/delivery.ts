@@ -63,7 +63,7 @@ export class DeliveryService {
     this.deliveryLog = options.deliveryLog ?? true;
     const pool = pgPoolOf(prisma);
     if (!pool) throw new Error('DeliveryService needs a client from createPrismaClient (message data goes through its pg pool)');
-    this.recipients = new RecipientResolver(prisma, this.quotaReply, options.postmasterAddress);
+    this.recipients = new RecipientResolver(pool, this.quotaReply, options.postmasterAddress);
     this.commits = new GroupCommit({
       pool,
       quotaReply: this.quotaReply,
