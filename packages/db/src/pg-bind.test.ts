@@ -52,6 +52,27 @@ describe('queryWithBuffers on real PostgreSQL', () => {
     expect(r.h4).toBe(sha(Buffer.from([0, 0x0d, 0x0a, 0x2e])));
   });
 
+  it.each([0, 1])('a named statement is parsed once per connection and bound anew with other buffers (pool %i)', async (k) => {
+    const client = await pools[k]!.connect();
+    try {
+      const name = `pg_bind_named_${k}`;
+      const text = `SELECT $1::int AS n, encode(sha256($2::bytea), 'hex') AS h`;
+      for (const [n, body] of [
+        [1, randomBytes(70_000)],
+        [2, randomBytes(5)],
+        [3, Buffer.alloc(0)],
+      ] as const) {
+        const { rows } = await queryWithBuffers<{ n: number; h: string }>(client, text, [n, body], name);
+        expect(rows[0]).toEqual({ n, h: sha(body) });
+      }
+      // prepared once on this connection, under that name
+      const prepared = await client.query<{ c: number }>(`SELECT count(*)::int AS c FROM pg_prepared_statements WHERE name = $1`, [name]);
+      expect(prepared.rows[0]!.c).toBe(1);
+    } finally {
+      client.release();
+    }
+  });
+
   it('a Buffer that is not among the last parameters goes through pg as usual', async () => {
     const b = randomBytes(1000);
     const { rows } = await queryWithBuffers<{ h: string; t: string }>(

@@ -71,14 +71,16 @@ class BufferBindQuery extends QueryBase {
 
 /**
  * Runs `text` with `values` like `sql.query(text, values)`, except that the trailing parameters that are Buffers or
- * {@link ByteaParts} are sent as binary `bytea` without being copied (put the large ones last).
+ * {@link ByteaParts} are sent as binary `bytea` without being copied (put the large ones last). With `name`, a named
+ * statement like pg's `{ name, text }`: parsed once per connection, then only bound and executed.
  */
 export function queryWithBuffers<R extends pg.QueryResultRow = pg.QueryResultRow>(
   sql: pg.Pool | pg.PoolClient,
   text: string,
   values: unknown[],
+  name?: string,
 ): Promise<pg.QueryResult<R>> {
-  const query = new BufferBindQuery({ text, values });
+  const query = new BufferBindQuery({ text, values, ...(name ? { name } : {}) });
   return new Promise((resolve, reject) => {
     const done = (err: Error | undefined, res: pg.QueryResult<R>) => (err ? reject(err) : resolve(res));
     (sql as unknown as { query(q: unknown, cb: typeof done): void }).query(query, done);

@@ -44,6 +44,9 @@ export const PARTS_MIN_BODY_OCTETS = 64 * 1024;
 
 export const storedInParts = (body: Buffer): boolean => body.length >= PARTS_MIN_BODY_OCTETS;
 
+/** Batches of small bodies up to this size are named statements (one per size and delivery-log mode per connection). */
+const NAMED_SMALL_BATCHES = 16;
+
 /** The message parts of a batch's copies whose bodies are stored in parts (see applyBatch), in batch order. */
 export function batchParts(batch: readonly PendingStore[]): MessagePartsInput[] {
   return batch.flatMap((item) =>
@@ -112,18 +115,18 @@ export async function applyBatch(
     }
   }
   if (parts && !('release' in tx)) throw new Error('applyBatch: bodies in parts need a transaction');
-  const firstBody = 12 + logCols.length;
-  /** The parameter number of each body sent with the statement (those in parts are not). */
+  /** The bodies' dot-line flags (one boolean[]), then the bodies sent with the statement (those in parts are not). */
+  const dotParam = 12 + logCols.length;
   const bodyParam: (number | undefined)[] = [];
-  let nextParam = firstBody;
+  let nextParam = dotParam + 1;
   for (const isParted of parted) bodyParam.push(isParted ? undefined : nextParam++);
   // Every body in parts (the usual batch of large messages): no body parameter, and the statement's text depends only
   // on whether the delivery log is on, so it is prepared once per connection (a named statement) instead of being
   // parsed and planned for every batch, which was a sixth of PostgreSQL's CPU per 1 MB batch (issue 17's profile).
   const allParted = parted.every(Boolean);
   const bodySql = allParted
-    ? `(SELECT o::int, ''::bytea, d FROM unnest($${firstBody}::boolean[]) WITH ORDINALITY AS u(d, o))`
-    : `(VALUES ${bodies.map((body, k) => `(${k + 1}, ${bodyParam[k] ? `$${bodyParam[k]}` : "''"}::bytea, ${hasDotLines(body)})`).join(', ')})`;
+    ? `(SELECT o::int, ''::bytea, d FROM unnest($${dotParam}::boolean[]) WITH ORDINALITY AS u(d, o))`
+    : `(VALUES ${bodies.map((_, k) => `(${k + 1}, ${bodyParam[k] ? `$${bodyParam[k]}` : "''"}::bytea, ($${dotParam}::boolean[])[${k + 1}])`).join(', ')})`;
   const text = `
     WITH input AS (
       -- per copy: its trace fields (small, base64) and which body it shares; the bodies are binary parameters
@@ -209,10 +212,19 @@ export async function applyBatch(
     ...logCols,
   ];
   type Row = { stored: { id: string; uid: number }[] | null; warn: WarnRow[] | null; ok: number };
+  const dots = bodies.map(hasDotLines);
   const { rows } = allParted
-    ? await tx.query<Row>({ name: `mailroom_store_parts${log ? '_log' : ''}`, text, values: [...values, bodies.map(hasDotLines)] })
-    : // the bodies are the last parameters: sent as they are, never copied into pg's Bind buffer (queryWithBuffers)
-      await queryWithBuffers<Row>(tx, text, [...values, ...bodies.filter((_, k) => !parted[k])]);
+    ? await tx.query<Row>({ name: `mailroom_store_parts${log ? '_log' : ''}`, text, values: [...values, dots] })
+    : // the bodies are the last parameters: sent as they are, never copied into pg's Bind buffer (queryWithBuffers).
+      // A batch of small bodies only is a named statement too, one per batch size up to NAMED_SMALL_BATCHES: its text
+      // depends only on that size and the delivery log (10 KB ingest: parsing and planning it per batch was PostgreSQL's
+      // largest cost after the commit)
+      await queryWithBuffers<Row>(
+        tx,
+        text,
+        [...values, dots, ...bodies.filter((_, k) => !parted[k])],
+        parts === 0 && bodies.length <= NAMED_SMALL_BATCHES ? `mailroom_store_${bodies.length}${log ? '_log' : ''}` : undefined,
+      );
   const r = rows[0]!;
   if ((r.stored?.length ?? 0) !== ids.length) throw new BatchRefused();
   const addresses = new Map(batch.flatMap((item) => item.copies.map((c) => [c.target.mailboxId, c.target.address] as const)));
