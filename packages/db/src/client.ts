@@ -6,7 +6,7 @@ import { PrismaClient } from './generated/prisma/client.ts';
 export { PrismaClient, Prisma } from './generated/prisma/client.ts';
 export type * from './generated/prisma/client.ts';
 /** The `pg` pool type, for callers that stream through the pool directly (see createPrismaClientWithPool). */
-export type { Pool as PgPool, PoolClient as PgPoolClient } from 'pg';
+export type { Pool as PgPool, PoolClient as PgPoolClient, QueryResultRow as PgRow } from 'pg';
 
 export interface CreatePrismaClientOptions {
   /** Maximum pooled connections for this client. */

@@ -14,6 +14,9 @@ describe('ingress environment', () => {
       postmasterAddress: 'abuse-desk@ops.example',
     });
     expect(ingressConfigFromEnv(loadIngressEnv({ INGRESS_POSTMASTER_ADDRESS: '' }), 'h').postmasterAddress).toBeUndefined();
+    // named statements on by default; off for a transaction-pooling PgBouncer that cannot keep them
+    expect(config.preparedStatements).toBe(true);
+    expect(ingressConfigFromEnv(loadIngressEnv({ DATABASE_PREPARED_STATEMENTS: 'false' }), 'h').preparedStatements).toBe(false);
   });
 
   it('binds SMTP to MAILROOM_HOST but LMTP and metrics to loopback unless LMTP_HOST / METRICS_HOST say otherwise', () => {
@@ -44,5 +47,6 @@ describe('ingress environment', () => {
     expect(() => loadIngressEnv({ INGRESS_POSTMASTER_ADDRESS: 'postmaster' })).toThrow(/INGRESS_POSTMASTER_ADDRESS: must be an address/);
     expect(() => loadIngressEnv({ INGRESS_QUOTA_REPLY: 'sometimes' })).toThrow(/INGRESS_QUOTA_REPLY/);
     expect(() => loadIngressEnv({ INGRESS_MAX_MESSAGE_BYTES: '-1' })).toThrow(/INGRESS_MAX_MESSAGE_BYTES/);
+    expect(() => loadIngressEnv({ DATABASE_PREPARED_STATEMENTS: 'sometimes' })).toThrow(/DATABASE_PREPARED_STATEMENTS/);
   });
 });

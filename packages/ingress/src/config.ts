@@ -77,6 +77,11 @@ export const ingressEnvSchema = baseEnvSchema.extend({
     .or(z.literal('').transform(() => undefined)),
   /** Write the delivery log (every recipient outcome) into PostgreSQL; `off` only for comparisons such as the benchmark. */
   DELIVERY_LOG: boolSchema.default(true),
+  /**
+   * Named (prepared) statements for the per-message queries: planned once per connection. Off behind a
+   * transaction-pooling PgBouncer older than 1.21 (or without max_prepared_statements), which cannot keep them.
+   */
+  DATABASE_PREPARED_STATEMENTS: boolSchema.default(true),
   /** Operator default of the quota warning thresholds, percent of a mailbox's quota (a domain may set its own). */
   QUOTA_WARNING_THRESHOLDS: quotaWarningThresholdsEnvSchema.default([80, 95]),
   /** Database pool size for the ingress process. */
@@ -127,6 +132,8 @@ export interface IngressConfig {
   postmasterAddress?: string | undefined;
   /** Delivery log on (DELIVERY_LOG). */
   deliveryLog: boolean;
+  /** Named statements for the per-message queries (DATABASE_PREPARED_STATEMENTS). */
+  preparedStatements: boolean;
   /** Operator default quota warning thresholds in percent (QUOTA_WARNING_THRESHOLDS). */
   quotaWarningThresholds: number[];
   /** Load balancers whose PROXY header names the SMTP client (INGRESS_PROXY_TRUSTED); absent or empty = off. */
@@ -162,6 +169,7 @@ export const DEFAULT_INGRESS_CONFIG: IngressConfig = {
   socketTimeoutMs: 120_000,
   closeTimeoutMs: 10_000,
   deliveryLog: true,
+  preparedStatements: true,
   quotaWarningThresholds: [80, 95],
 };
 
@@ -198,6 +206,7 @@ export function ingressConfigFromEnv(env: IngressEnv, fallbackHostname: string):
     closeTimeoutMs: env.INGRESS_CLOSE_TIMEOUT_MS,
     postmasterAddress: env.INGRESS_POSTMASTER_ADDRESS,
     deliveryLog: env.DELIVERY_LOG,
+    preparedStatements: env.DATABASE_PREPARED_STATEMENTS,
     quotaWarningThresholds: env.QUOTA_WARNING_THRESHOLDS,
     proxyTrusted: env.INGRESS_PROXY_TRUSTED,
   };

@@ -108,6 +108,8 @@ export interface StoreContext {
   hostname: string;
   /** Write a delivery log entry for each stored copy in the statement that stores it. */
   deliveryLog: boolean;
+  /** Named statements (planned once per connection); off behind a transaction-pooling PgBouncer before 1.21. */
+  preparedStatements: boolean;
   /** Quota warning thresholds (percent) of domains without their own. */
   quotaWarningThresholds: number[];
 }

@@ -38,6 +38,11 @@ export interface DeliveryServiceOptions {
   postmasterAddress?: string | undefined;
   /** Write a delivery log entry for each stored copy in the delivery's own statement (DELIVERY_LOG, default on). */
   deliveryLog?: boolean | undefined;
+  /**
+   * Named statements for the RCPT lookups and the group commit's statements (DATABASE_PREPARED_STATEMENTS, default
+   * on); off where a transaction-pooling PgBouncer cannot keep them.
+   */
+  preparedStatements?: boolean | undefined;
   /** Quota warning thresholds (percent) of domains without their own (QUOTA_WARNING_THRESHOLDS, default 80,95). */
   quotaWarningThresholds?: readonly number[] | undefined;
   /** Called after quota warnings were delivered into mailboxes (for metrics and logs). */
@@ -63,12 +68,13 @@ export class DeliveryService {
     this.deliveryLog = options.deliveryLog ?? true;
     const pool = pgPoolOf(prisma);
     if (!pool) throw new Error('DeliveryService needs a client from createPrismaClient (message data goes through its pg pool)');
-    this.recipients = new RecipientResolver(pool, this.quotaReply, options.postmasterAddress);
+    this.recipients = new RecipientResolver(pool, this.quotaReply, options.postmasterAddress, options.preparedStatements ?? true);
     this.commits = new GroupCommit({
       pool,
       quotaReply: this.quotaReply,
       hostname: this.hostname,
       deliveryLog: this.deliveryLog,
+      preparedStatements: options.preparedStatements ?? true,
       quotaWarningThresholds: [...(options.quotaWarningThresholds ?? DEFAULT_QUOTA_WARNING_THRESHOLDS)],
       transactionTimeoutMs: options.transactionTimeoutMs ?? 120_000,
       onBatch: options.onBatch,

@@ -3,7 +3,7 @@
  * operator's postmaster address) and refuses what cannot be delivered at RCPT time (unknown, disabled, over quota).
  */
 import { normalizeDomain, normalizeLocalPart } from '@mailroom/core';
-import type { PgPool } from '@mailroom/db';
+import type { PgPool, PgRow } from '@mailroom/db';
 import type { DeliveryTarget, RecipientResolution } from './delivery-types.ts';
 import { OWNER_COLUMNS, ownerUsage, quotaCheck, type OwnerColumns, type Usage } from './quota.ts';
 import { REPLIES, type QuotaReplyMode, type SmtpReply } from './replies.ts';
@@ -80,7 +80,13 @@ export class RecipientResolver {
     private readonly pool: PgPool,
     private readonly quotaReply: QuotaReplyMode,
     private readonly postmasterAddress: string | undefined,
+    /** Named statements (see DATABASE_PREPARED_STATEMENTS); unnamed ones work through any pooler. */
+    private readonly prepared = true,
   ) {}
+
+  private lookup<R extends PgRow>(statement: { name: string; text: string }, values: unknown[]) {
+    return this.pool.query<R>(this.prepared ? { ...statement, values } : { text: statement.text, values });
+  }
 
   /**
    * Resolves a recipient. `declaredSize` (MAIL FROM SIZE=) lets a full mailbox be refused at RCPT time; without it a
@@ -112,7 +118,7 @@ export class RecipientResolver {
     if (!domain) return fail(REPLIES.badAddress, 'invalid domain');
     const localPart = normalizeLocalPart(recipient.slice(0, at)) ?? null;
 
-    const { rows } = await this.pool.query<DomainRow>({ ...DOMAIN_LOOKUP, values: [domain, localPart ?? ''] });
+    const { rows } = await this.lookup<DomainRow>(DOMAIN_LOOKUP, [domain, localPart ?? '']);
     const row = rows[0];
     // A pending (unverified) claim is not hosted: refused exactly like a name nobody claimed.
     if (!row) return fail(REPLIES.relayDenied, 'domain not hosted');
@@ -140,7 +146,7 @@ export class RecipientResolver {
       };
     }
 
-    const { rows: aliasRows } = await this.pool.query<AliasRow>({ ...ALIAS_LOOKUP, values: [row.domain_id, localPart ?? ''] });
+    const { rows: aliasRows } = await this.lookup<AliasRow>(ALIAS_LOOKUP, [row.domain_id, localPart ?? '']);
     const exact = localPart ? aliasRows.filter((r) => r.alias_local_part === localPart) : [];
     const chosen = exact.length ? exact : aliasRows.filter((r) => r.alias_local_part === null);
     const kind = exact.length ? 'alias' : 'catch-all';

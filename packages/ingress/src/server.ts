@@ -90,6 +90,7 @@ export function createIngress(deps: IngressDeps): Ingress {
     hostname: config.hostname,
     postmasterAddress: config.postmasterAddress,
     deliveryLog: config.deliveryLog,
+    preparedStatements: config.preparedStatements,
     quotaWarningThresholds: config.quotaWarningThresholds,
     onQuotaWarnings: (warnings) => {
       for (const w of warnings) {

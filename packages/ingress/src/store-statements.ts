@@ -213,8 +213,9 @@ export async function applyBatch(
   ];
   type Row = { stored: { id: string; uid: number }[] | null; warn: WarnRow[] | null; ok: number };
   const dots = bodies.map(hasDotLines);
+  const named = ctx.preparedStatements;
   const { rows } = allParted
-    ? await tx.query<Row>({ name: `mailroom_store_parts${log ? '_log' : ''}`, text, values: [...values, dots] })
+    ? await tx.query<Row>({ ...(named ? { name: `mailroom_store_parts${log ? '_log' : ''}` } : {}), text, values: [...values, dots] })
     : // the bodies are the last parameters: sent as they are, never copied into pg's Bind buffer (queryWithBuffers).
       // A batch of small bodies only is a named statement too, one per batch size up to NAMED_SMALL_BATCHES: its text
       // depends only on that size and the delivery log (10 KB ingest: parsing and planning it per batch was PostgreSQL's
@@ -223,7 +224,7 @@ export async function applyBatch(
         tx,
         text,
         [...values, dots, ...bodies.filter((_, k) => !parted[k])],
-        parts === 0 && bodies.length <= NAMED_SMALL_BATCHES ? `mailroom_store_${bodies.length}${log ? '_log' : ''}` : undefined,
+        named && parts === 0 && bodies.length <= NAMED_SMALL_BATCHES ? `mailroom_store_${bodies.length}${log ? '_log' : ''}` : undefined,
       );
   const r = rows[0]!;
   if ((r.stored?.length ?? 0) !== ids.length) throw new BatchRefused();
