@@ -218,8 +218,8 @@ export async function applyBatch(
     ? await tx.query<Row>({ ...(named ? { name: `mailroom_store_parts${log ? '_log' : ''}` } : {}), text, values: [...values, dots] })
     : // the bodies are the last parameters: sent as they are, never copied into pg's Bind buffer (queryWithBuffers).
       // A batch of small bodies only is a named statement too, one per batch size up to NAMED_SMALL_BATCHES: its text
-      // depends only on that size and the delivery log (10 KB ingest: parsing and planning it per batch was PostgreSQL's
-      // largest cost after the commit)
+      // depends only on that size and the delivery log (10 KB ingest, interleaved: PostgreSQL's CPU per message went
+      // from 1.44-1.61 ms, parsed and planned per batch, to 0.87-0.89 ms)
       await queryWithBuffers<Row>(
         tx,
         text,
