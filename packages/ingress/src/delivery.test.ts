@@ -313,10 +313,19 @@ describe('group commit', () => {
     expect((await Promise.all(batched.map((r) => svc.store(r)))).every((r) => r.ok)).toBe(true);
     await expectStored(batched);
 
+    // the same batches with unnamed statements (DATABASE_PREPARED_STATEMENTS=false, for a transaction-pooling PgBouncer)
+    const unnamedSvc = new DeliveryService(prisma, { preparedStatements: false });
+    const unnamed = [...bodies, ...bodies.slice(2)].map((raw, i) => ({
+      ...request(i < 2 ? [a, b] : [i % 2 ? a : b], f.domainId, ''),
+      body: normalizeCrlf(raw),
+    }));
+    expect((await Promise.all(unnamed.map((r) => unnamedSvc.store(r)))).every((r) => r.ok)).toBe(true);
+    await expectStored([...batched, ...unnamed]);
+
     // one request at a time in its own transaction (the path that finds a refusal's reason)
     const single = bodies.map((raw) => ({ ...request([a, b], f.domainId, ''), body: normalizeCrlf(raw) }));
     for (const r of single) await deliverMessage(prisma, { from: 'x@example.org', recipients: [a.address, b.address], raw: r.body });
-    await expectStored([...batched, ...single]);
+    await expectStored([...batched, ...unnamed, ...single]);
     expect(await domainUsedBytes(prisma, f.domainId)).toBe(
       (await mailboxState(prisma, a.id)).usedBytes + (await mailboxState(prisma, b.id)).usedBytes,
     );
