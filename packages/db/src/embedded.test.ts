@@ -40,6 +40,9 @@ describe('embedded PostgreSQL', () => {
       expect(second.migrations?.applied).toEqual([]);
       expect(await query(second.url, 'SELECT v FROM keepme')).toEqual([{ v: 'still here' }]);
       expect((await query(second.url, 'SHOW server_version'))[0].server_version).toMatch(/^17\./);
+      // the WAL settings the 1 MB ingest figures were measured with (README "Performance")
+      expect((await query(second.url, 'SHOW wal_buffers'))[0].wal_buffers).toBe('32MB');
+      expect((await query(second.url, 'SHOW wal_writer_delay'))[0].wal_writer_delay).toBe('10ms');
     } finally {
       await second.close();
     }
