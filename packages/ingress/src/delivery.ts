@@ -68,13 +68,14 @@ export class DeliveryService {
     this.deliveryLog = options.deliveryLog ?? true;
     const pool = pgPoolOf(prisma);
     if (!pool) throw new Error('DeliveryService needs a client from createPrismaClient (message data goes through its pg pool)');
-    this.recipients = new RecipientResolver(pool, this.quotaReply, options.postmasterAddress, options.preparedStatements ?? true);
+    const preparedStatements = options.preparedStatements ?? true;
+    this.recipients = new RecipientResolver(pool, this.quotaReply, options.postmasterAddress, preparedStatements);
     this.commits = new GroupCommit({
       pool,
       quotaReply: this.quotaReply,
       hostname: this.hostname,
       deliveryLog: this.deliveryLog,
-      preparedStatements: options.preparedStatements ?? true,
+      preparedStatements,
       quotaWarningThresholds: [...(options.quotaWarningThresholds ?? DEFAULT_QUOTA_WARNING_THRESHOLDS)],
       transactionTimeoutMs: options.transactionTimeoutMs ?? 120_000,
       onBatch: options.onBatch,
