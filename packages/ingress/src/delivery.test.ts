@@ -360,7 +360,7 @@ describe('group commit', () => {
     const svc = new DeliveryService(prisma);
     const fanned = bodies.map((raw) => ({ ...request([m], f.domainId, ''), body: normalizeCrlf(raw) }));
     expect((await Promise.all(fanned.map((r) => svc.store(r)))).every((r) => r.ok)).toBe(true);
-    // (two batches may be in flight at once, so the concurrent three take their UIDs in any order)
+    // (several batches may be in flight at once, so the concurrent three take their UIDs in any order)
     const stored = (await mailboxState(prisma, m.id)).messages;
     const flags = (list: typeof stored) =>
       list.map((x) => `${splitTraceFields(Buffer.from(x.raw)).message.toString('latin1').slice(0, 12)}:${x.dotLines}`).sort();
