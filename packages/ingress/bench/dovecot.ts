@@ -236,9 +236,8 @@ service imap-login {
 async function steadyStateWal(adminUrl: string): Promise<string> {
   const admin = createPrismaClient(adminUrl, { maxConnections: 1, applicationName: 'dovecot-bench-wal' });
   try {
-    const [size] = await admin.$queryRaw<{ mib: number }[]>`
-      SELECT (setting::bigint * CASE unit WHEN 'MB' THEN 1 WHEN 'kB' THEN 1.0 / 1024 END)::int AS mib
-        FROM pg_settings WHERE name = 'max_wal_size'`;
+    // pg_settings gives max_wal_size in MB whatever unit it was set in
+    const [size] = await admin.$queryRaw<{ mib: number }[]>`SELECT setting::int AS mib FROM pg_settings WHERE name = 'max_wal_size'`;
     const mib = size!.mib;
     await admin.$queryRaw`SELECT count(pg_logical_emit_message(false, 'mailroom-bench', repeat('x', 1048576))) FROM generate_series(1, ${mib}::int)`;
     await admin.$executeRaw`CHECKPOINT`;
