@@ -3,7 +3,7 @@
  * Dovecot runs as its own instance (maildir, its default mail_fsync=optimized) from a temporary directory on free
  * ports, never the system service. Mailroom runs its real entry points (packages/ingress and packages/pop3 src/main.ts)
  * as processes over a fresh database on the embedded PostgreSQL, whose WAL is first brought to the state of a server in
- * service (steadyStateWal). Trials alternate between the two (D, M, D, M, ...), so
+ * service (steadyStateWal in @mailroom/db/testing). Trials alternate between the two (D, M, D, M, ...), so
  * noise from other work on the machine hits both alike. Without Dovecot it prints how to install it and exits 0.
  * Nothing here is a test and nothing asserts a time.
  */
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createPasswordHasher } from '@mailroom/core';
 import { createPrismaClient } from '@mailroom/db';
-import { acquireTestServer, createTestDatabase, findFreePort } from '@mailroom/db/testing';
+import { acquireTestServer, createTestDatabase, findFreePort, steadyStateWal } from '@mailroom/db/testing';
 import { machineBusyCpuMs, procStat, processTreeCpuMs, startEntry } from '@mailroom/runtime/testing';
 import { dotStuff, WireClient } from '../src/testing/wire-client.ts';
 import { runLoad, type BodyKind } from './load-process.ts';
@@ -27,7 +27,7 @@ const USAGE = `usage: npx tsx bench/dovecot.ts [--trials=N] [--only=10kb|1mb|ret
   --trials=N   trials per case and server (default 3), interleaved D, M, D, M, ...; the median and the range are reported
   --only=CASE  one case: 10kb or 1mb (LMTP, 8 connections) or retr (POP3 RETR of one 50 MiB message)
   --body=KIND  LMTP message bodies: text (default, one repeated line) or attachment (base64 of random octets)
-  --fresh-wal  leave Mailroom's PostgreSQL as initdb made it: no recycled WAL segments (see steadyStateWal)`;
+  --fresh-wal  leave Mailroom's PostgreSQL as initdb made it: no recycled WAL segments (see steadyStateWal in packages/db/src/testing)`;
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 if (process.argv.includes('--help')) {
   console.log(USAGE);
@@ -221,38 +221,11 @@ service imap-login {
   };
 }
 
-/**
- * Gives a fresh cluster the WAL directory of one that has been running: PostgreSQL writes its WAL into 16 MB segments,
- * and at each checkpoint it renames the old ones for reuse (up to about max_wal_size), so a server in service writes
- * its WAL into files whose pages are already in the page cache. A cluster straight from initdb has one segment and
- * creates (and zero-fills) a new file for every 16 MB of its first max_wal_size or so: about the whole of this
- * benchmark. On this virtual machine writing into page-cache pages the host has not backed yet costs about 16 times
- * more (README, "Performance"), and PostgreSQL's CPU per 1 MB message doubled from the second trial on, which measured
- * the first gigabyte of a cluster's life, not the service. So max_wal_size of WAL is written here (logical messages:
- * WAL only, no table) and checkpointed, which leaves segments to reuse (36-37 of 16 MiB here; the checkpoints during
- * the trials recycle more), as any server has after its first checkpoints. The message bodies still go into new table
- * pages, as Dovecot's go into new files. `--fresh-wal` skips it.
- */
-async function steadyStateWal(adminUrl: string): Promise<string> {
-  const admin = createPrismaClient(adminUrl, { maxConnections: 1, applicationName: 'dovecot-bench-wal' });
-  try {
-    // pg_settings gives max_wal_size in MB whatever unit it was set in
-    const [size] = await admin.$queryRaw<{ mib: number }[]>`SELECT setting::int AS mib FROM pg_settings WHERE name = 'max_wal_size'`;
-    const mib = size!.mib;
-    await admin.$queryRaw`SELECT count(pg_logical_emit_message(false, 'mailroom-bench', repeat('x', 1048576))) FROM generate_series(1, ${mib}::int)`;
-    await admin.$executeRaw`CHECKPOINT`;
-    const [wal] = await admin.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM pg_ls_waldir()`;
-    return `${mib} MiB of WAL written and checkpointed before the trials: ${wal!.n} segments of 16 MiB in pg_wal`;
-  } finally {
-    await admin.$disconnect();
-  }
-}
-
 // --- Mailroom: a fresh database and the real entry points
 async function startMailroom(): Promise<Side & { settings: string; wal: string }> {
   const pg = await acquireTestServer();
   cleanups.push(() => pg.stop());
-  const wal = FRESH_WAL ? 'as initdb made it (--fresh-wal): every WAL segment is a new file' : await steadyStateWal(pg.adminUrl);
+  const wal = FRESH_WAL ? 'as initdb made it (--fresh-wal): every WAL segment is a new file' : (await steadyStateWal(pg.adminUrl)).report;
   const db = await createTestDatabase(pg.adminUrl, 'dovecot_bench');
   cleanups.push(() => db.drop());
   const prisma = createPrismaClient(db.url, { maxConnections: 2, applicationName: 'dovecot-bench' });

@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import { createPrismaClient } from '@mailroom/db';
-import { acquireTestServer, createTestDatabase } from '@mailroom/db/testing';
+import { acquireTestServer, createTestDatabase, steadyStateWal } from '@mailroom/db/testing';
 import { createLogger } from '@mailroom/runtime';
 import { procStat, processTreeCpuMs } from '@mailroom/runtime/testing';
 import { createIngress } from '../src/server.ts';
@@ -22,6 +22,7 @@ const USAGE = `usage: npx tsx bench/run.ts [--trials=N] [--only=CASE] [--first=o
   --only=1mb   just the 1 MB case (8 connections)
   --only=storage  just the storage cost per message (table + TOAST + indexes + WAL) for 10 KB and 1 MB messages
   --per=N      messages per connection in the 1 MB case (default 8)
+  --fresh-wal  leave PostgreSQL's WAL as initdb made it (no recycled segments; see steadyStateWal in packages/db/src/testing)
 CPU profile of the ingress: node --cpu-prof --import tsx bench/run.ts --only=1mb (the load generator is its own process)`;
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 if (process.argv.includes('--help')) {
@@ -32,6 +33,7 @@ const TRIALS = Number(arg('trials') ?? 3);
 const ONLY = arg('only');
 const ONLY_LOG = ONLY === 'log';
 const PER_1MB = Number(arg('per') ?? 8);
+const FRESH_WAL = process.argv.includes('--fresh-wal');
 /** The delivery log may cost at most this much of the 10 KB rate. */
 const MAX_LOG_SLOWDOWN = 0.1;
 
@@ -234,6 +236,10 @@ async function storageCost(ingress: IngressT, recipients: string[], trials: numb
 }
 
 const server = await acquireTestServer();
+// the WAL of a server in service, not of a cluster fresh from initdb (as in bench/dovecot.ts)
+console.log(
+  `WAL: ${FRESH_WAL ? 'as initdb made it (--fresh-wal): every WAL segment is a new file' : (await steadyStateWal(server.adminUrl)).report}`,
+);
 const db = await createTestDatabase(server.adminUrl, 'ingress_bench');
 const prisma = createPrismaClient(db.url, { maxConnections: 10, applicationName: 'ingress-bench' });
 try {

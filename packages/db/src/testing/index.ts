@@ -88,4 +88,39 @@ export function testDatabaseUrl(): string {
 export function uniqueName(prefix = 't'): string {
   return `${prefix}${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
 }
+/**
+ * For benchmarks: gives a fresh cluster the WAL directory of one that has been running. PostgreSQL writes its WAL into
+ * 16 MB segments, and at each checkpoint it renames the old ones for reuse (up to about max_wal_size), so a server in
+ * service writes its WAL into files whose pages are already in the page cache. A cluster straight from initdb has one
+ * segment and creates (and zero-fills) a new file for every 16 MB of its first max_wal_size or so, which is about the
+ * whole of a benchmark run. On the development VM writing into page-cache pages the host has not backed yet costs
+ * about 16 times more, and PostgreSQL's CPU per 1 MB message doubled from the second trial on: that measured the first
+ * gigabyte of a cluster's life, not the service (root README, "Performance"). So `mib` of WAL (default max_wal_size)
+ * is written as logical messages (WAL only, no table) and checkpointed, which leaves segments to reuse, as any server
+ * has after its first checkpoints. Stored messages still go into new table pages. Returns a line for the report.
+ */
+export async function steadyStateWal(adminUrl: string, mib?: number): Promise<{ mib: number; segments: number; report: string }> {
+  const admin = new pg.Client({ connectionString: adminUrl, application_name: 'mailroom-bench-wal' });
+  await admin.connect();
+  try {
+    // pg_settings gives max_wal_size in MB whatever unit it was set in
+    const setting = await admin.query<{ mib: number }>(`SELECT setting::int AS mib FROM pg_settings WHERE name = 'max_wal_size'`);
+    const written = mib ?? setting.rows[0]!.mib;
+    await admin.query(
+      `SELECT count(pg_logical_emit_message(false, 'mailroom-bench', repeat('x', 1048576))) FROM generate_series(1, $1::int)`,
+      [written],
+    );
+    await admin.query('CHECKPOINT');
+    const wal = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_ls_waldir()');
+    const segments = wal.rows[0]!.n;
+    return {
+      mib: written,
+      segments,
+      report: `${written} MiB of WAL written and checkpointed before the trials: ${segments} segments of 16 MiB in pg_wal`,
+    };
+  } finally {
+    await admin.end();
+  }
+}
+
 export { findFreePort } from '../embedded.ts';
