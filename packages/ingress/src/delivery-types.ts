@@ -125,4 +125,6 @@ export interface GroupCommitContext extends StoreContext {
   transactionTimeoutMs: number;
   onBatch?: ((info: BatchInfo) => void) | undefined;
   onQuotaWarnings?: ((warnings: QuotaWarning[]) => void) | undefined;
+  /** An unexpected failure no request could be told about (one of the observers above threw after the commit). */
+  onError?: ((err: unknown) => void) | undefined;
 }

@@ -143,6 +143,36 @@ describe('group commit', () => {
     protocol: 'LMTP',
   });
 
+  it.each(['small', 'large'] as const)(
+    'answers a committed batch once when an observer throws after the commit: nothing stored twice, the error reported (%s bodies)',
+    async (kind) => {
+      const f = await createFixture(prisma);
+      const a = await f.mailbox('obs-a');
+      const b = await f.mailbox('obs-b');
+      const errors: unknown[] = [];
+      let calls = 0;
+      const svc = new DeliveryService(prisma, {
+        onBatch: () => {
+          if (++calls === 1) throw new Error('metrics broke');
+        },
+        onError: (e) => errors.push(e),
+      });
+      const body = (n: number) => `Subject: ${n}\r\n\r\n${kind === 'large' ? 'x'.repeat(PARTS_MIN_BODY_OCTETS) : 'small'}\r\n`;
+      const results = await Promise.all([svc.store(request([a], f.domainId, body(1))), svc.store(request([b], f.domainId, body(2)))]);
+      expect(results.every((r) => r.ok)).toBe(true);
+      for (const m of [a, b]) {
+        const s = await mailboxState(prisma, m.id);
+        expect(s.messages).toHaveLength(1);
+        expect(s.nextUid).toBe(2);
+        expect(s.usedBytes).toBe(BigInt(s.messages[0]!.sizeOctets));
+      }
+      expect(errors).toEqual([expect.objectContaining({ message: 'metrics broke' })]);
+      // and the service goes on storing
+      expect((await svc.store(request([a], f.domainId, body(3)))).ok).toBe(true);
+      expect((await mailboxState(prisma, a.id)).messages).toHaveLength(2);
+    },
+  );
+
   it('stores concurrent requests in shared transactions with consecutive UIDs per mailbox', async () => {
     const f = await createFixture(prisma);
     const a = await f.mailbox('a');

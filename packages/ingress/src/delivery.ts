@@ -47,6 +47,8 @@ export interface DeliveryServiceOptions {
   quotaWarningThresholds?: readonly number[] | undefined;
   /** Called after quota warnings were delivered into mailboxes (for metrics and logs). */
   onQuotaWarnings?: ((warnings: QuotaWarning[]) => void) | undefined;
+  /** Told about a failure no delivery could be told about (onBatch or onQuotaWarnings threw after a commit). */
+  onError?: ((err: unknown) => void) | undefined;
 }
 
 /**
@@ -80,6 +82,7 @@ export class DeliveryService {
       transactionTimeoutMs: options.transactionTimeoutMs ?? 120_000,
       onBatch: options.onBatch,
       onQuotaWarnings: options.onQuotaWarnings,
+      onError: options.onError,
     });
   }
 

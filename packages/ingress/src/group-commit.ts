@@ -73,10 +73,17 @@ export class GroupCommit {
       for (const c of next.copies) bytes += c.size;
     }
     this.inFlight++;
-    this.runBatch(batch).finally(() => {
-      this.inFlight--;
-      this.pump();
-    });
+    this.runBatch(batch)
+      // runBatch settles every request itself; this only keeps an unexpected failure (an observer that threw) from
+      // leaving a request waiting for ever or becoming an unhandled rejection. Settled requests ignore the reject.
+      .catch((err: unknown) => {
+        for (const item of batch) item.reject(err);
+        this.ctx.onError?.(err);
+      })
+      .finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
     // requests left over (a full batch) may start another batch now
     this.pump();
   }
@@ -102,14 +109,15 @@ export class GroupCommit {
         ...(error ? { error } : {}),
       });
     };
+    const warnings: QuotaWarning[] = [];
+    let results: StoreResult[];
     try {
       const ownerLimited = batch.some((item) => item.copies.some((c) => c.target.ownerLimited));
       const parts = batchParts(batch);
-      const warnings: QuotaWarning[] = [];
       // one statement for the whole batch (bodies are binary parameters); without a limited owner or a large body it
       // is its own implicit transaction: no BEGIN/COMMIT round trips (a due quota warning aborts it, and the requests
       // are then stored one by one in transactions that deliver the warning)
-      const results =
+      results =
         !ownerLimited && !parts.length
           ? await applyBatch(this.ctx, this.ctx.pool, batch, [], null)
           : // a limited owner (its row lock first) or large bodies: a transaction; the bodies' parts go first, with
@@ -122,29 +130,40 @@ export class GroupCommit {
               },
               parts.length ? (tx, begin) => copyMessageParts(tx, parts, begin) : undefined,
             );
-      if (warnings.length) this.ctx.onQuotaWarnings?.(warnings);
-      report('committed');
-      batch.forEach((item, i) => item.resolve(results[i]!));
-      return;
     } catch (err) {
       if (isBatchRefused(err)) report('refused');
       else report('failed', err);
+      await this.storeEach(batch);
+      return;
     }
-    // Something in the batch was refused (quota, disabled) or the transaction failed: store each request on its own,
-    // which also finds the exact reason for a refusal.
+    // Committed: the requests are answered first, and nothing that runs after the commit can send the batch to
+    // storeEach (it would store every message a second time).
+    batch.forEach((item, i) => item.resolve(results[i]!));
+    if (warnings.length) this.ctx.onQuotaWarnings?.(warnings);
+    report('committed');
+  }
+
+  /**
+   * Something in the batch was refused (quota, disabled) or its transaction failed, so nothing of it was stored: each
+   * request is stored on its own, which also finds the exact reason for a refusal.
+   */
+  private async storeEach(batch: PendingStore[]): Promise<void> {
     for (const item of batch) {
+      const warnings: QuotaWarning[] = [];
+      let result: StoreResult;
       try {
-        const warnings: QuotaWarning[] = [];
-        const result = await this.transaction(async (tx) => {
+        result = await this.transaction(async (tx) => {
           const out = await applyStore(this.ctx, tx, item, item.copies.length > 1, await lockOwners(tx, [item]), warnings);
           await deliverQuotaWarnings(this.ctx, tx, warnings);
           return out;
         });
-        if (warnings.length) this.ctx.onQuotaWarnings?.(warnings);
-        item.resolve(result);
       } catch (e) {
         item.reject(e);
+        continue;
       }
+      // answered before anything else runs: a stored message must never be reported as failed
+      item.resolve(result);
+      if (warnings.length) this.ctx.onQuotaWarnings?.(warnings);
     }
   }
 }

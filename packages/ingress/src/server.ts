@@ -109,6 +109,7 @@ export function createIngress(deps: IngressDeps): Ingress {
       if (b.outcome === 'failed')
         logger.warn({ requests: b.requests, err: b.error }, 'group commit failed; retrying its deliveries one by one');
     },
+    onError: (err) => logger.error({ err }, 'group commit: an observer failed after the commit'),
   });
   const pool = pgPoolOf(deps.prisma);
   const deliveryLog =
