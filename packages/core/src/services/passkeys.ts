@@ -1,11 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticatorTransport,
-} from '@simplewebauthn/server';
+import type { AuthenticatorTransport, verifyAuthenticationResponse, verifyRegistrationResponse } from '@simplewebauthn/server';
 import type { PrismaClient } from '@mailroom/db';
 import { AppError } from '../errors.ts';
 import type { AddPasskeyBody, Passkey, PasskeyLoginBody } from '../schemas/passkeys.ts';
@@ -25,6 +19,12 @@ import {
 } from './second-factor.ts';
 import type { AuthDeps } from './sessions.ts';
 import { isUniqueViolation } from './shared.ts';
+
+/**
+ * The WebAuthn library, loaded when a passkey is first used. Only the API serves passkeys, and importing it at start
+ * cost every process that loads this package (POP3, ingress, worker, the CLI) about a quarter of a second.
+ */
+const loadWebAuthn = () => import('@simplewebauthn/server');
 
 /** The relying party: WEBAUTHN_RP_ID / WEBAUTHN_ORIGIN (apps/api config), validated at start. */
 export interface WebAuthnConfig {
@@ -130,6 +130,7 @@ export async function passkeyRegistrationOptions(prisma: PrismaClient, config: W
     select: { email: true, displayName: true, passkeys: { select: { credentialId: true, transports: true } } },
   });
   if (!user) throw new AppError('UNAUTHENTICATED', 'Not signed in');
+  const { generateRegistrationOptions } = await loadWebAuthn();
   const options = await generateRegistrationOptions({
     rpName: config.rpName,
     rpID: config.rpId,
@@ -150,9 +151,10 @@ const rejected = (why: string) => new AppError('PASSKEY_REJECTED', `The passkey 
 /** Verifies a registration answer to a challenge handed to this user, and stores the passkey under its name. */
 export async function addPasskey(prisma: PrismaClient, config: WebAuthnConfig, actor: Actor, body: AddPasskeyBody): Promise<Passkey> {
   const p = sessionUser(actor);
+  const { verifyRegistrationResponse: verify } = await loadWebAuthn();
   let verification: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
   try {
-    verification = await verifyRegistrationResponse({
+    verification = await verify({
       response: body.response,
       expectedChallenge: (c) => consumeChallenge(prisma, c, 'registration', p.userId),
       expectedOrigin: config.origins,
@@ -256,6 +258,7 @@ export async function removePasskey(deps: Pick<AuthDeps, 'prisma' | 'twoFactorPo
  */
 export async function passkeyAuthenticationOptions(prisma: PrismaClient, config: WebAuthnConfig, userId?: string) {
   const allow = userId ? await prisma.passkey.findMany({ where: { userId }, select: { credentialId: true, transports: true } }) : [];
+  const { generateAuthenticationOptions } = await loadWebAuthn();
   const options = await generateAuthenticationOptions({
     rpID: config.rpId,
     timeout: config.challengeTtlMs,
@@ -299,9 +302,10 @@ async function checkAssertion(
   const handle = response.response.userHandle;
   if (handle === undefined ? forUserId === null : handle !== Buffer.from(userHandle(passkey.user.id)).toString('base64url'))
     return undefined;
+  const { verifyAuthenticationResponse: verify } = await loadWebAuthn();
   let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
   try {
-    verification = await verifyAuthenticationResponse({
+    verification = await verify({
       response,
       expectedChallenge: (c) => consumeChallenge(prisma, c, 'authentication', forUserId),
       expectedOrigin: webauthn.origins,
