@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createPasswordHasher } from '@mailroom/core';
 import { createPrismaClient } from '@mailroom/db';
-import { acquireTestServer, createTestDatabase, findFreePort, steadyStateWal } from '@mailroom/db/testing';
+import { acquireTestServer, benchmarkWal, createTestDatabase, findFreePort } from '@mailroom/db/testing';
 import { machineBusyCpuMs, procStat, processTreeCpuMs, startEntry } from '@mailroom/runtime/testing';
 import { dotStuff, WireClient } from '../src/testing/wire-client.ts';
 import { runLoad, type BodyKind } from './load-process.ts';
@@ -36,7 +36,6 @@ if (process.argv.includes('--help')) {
 const TRIALS = Math.max(1, Number(arg('trials') ?? 3));
 const ONLY = arg('only');
 const BODY = (arg('body') ?? 'text') as BodyKind;
-const FRESH_WAL = process.argv.includes('--fresh-wal');
 if ((ONLY && !['10kb', '1mb', 'retr'].includes(ONLY)) || !['text', 'attachment'].includes(BODY)) {
   console.error(USAGE);
   process.exit(2);
@@ -225,7 +224,7 @@ service imap-login {
 async function startMailroom(): Promise<Side & { settings: string; wal: string }> {
   const pg = await acquireTestServer();
   cleanups.push(() => pg.stop());
-  const wal = FRESH_WAL ? 'as initdb made it (--fresh-wal): every WAL segment is a new file' : (await steadyStateWal(pg.adminUrl)).report;
+  const wal = await benchmarkWal(pg.adminUrl);
   const db = await createTestDatabase(pg.adminUrl, 'dovecot_bench');
   cleanups.push(() => db.drop());
   const prisma = createPrismaClient(db.url, { maxConnections: 2, applicationName: 'dovecot-bench' });

@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import { createPrismaClient } from '@mailroom/db';
-import { acquireTestServer, createTestDatabase, steadyStateWal } from '@mailroom/db/testing';
+import { acquireTestServer, benchmarkWal, createTestDatabase } from '@mailroom/db/testing';
 import { createLogger } from '@mailroom/runtime';
 import { procStat, processTreeCpuMs } from '@mailroom/runtime/testing';
 import { createIngress } from '../src/server.ts';
@@ -33,7 +33,6 @@ const TRIALS = Number(arg('trials') ?? 3);
 const ONLY = arg('only');
 const ONLY_LOG = ONLY === 'log';
 const PER_1MB = Number(arg('per') ?? 8);
-const FRESH_WAL = process.argv.includes('--fresh-wal');
 /** The delivery log may cost at most this much of the 10 KB rate. */
 const MAX_LOG_SLOWDOWN = 0.1;
 
@@ -237,9 +236,7 @@ async function storageCost(ingress: IngressT, recipients: string[], trials: numb
 
 const server = await acquireTestServer();
 // the WAL of a server in service, not of a cluster fresh from initdb (as in bench/dovecot.ts)
-console.log(
-  `WAL: ${FRESH_WAL ? 'as initdb made it (--fresh-wal): every WAL segment is a new file' : (await steadyStateWal(server.adminUrl)).report}`,
-);
+console.log(`WAL: ${await benchmarkWal(server.adminUrl)}`);
 const db = await createTestDatabase(server.adminUrl, 'ingress_bench');
 const prisma = createPrismaClient(db.url, { maxConnections: 10, applicationName: 'ingress-bench' });
 try {

@@ -9,9 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPasswordHasher } from '@mailroom/core';
-import { createPrismaClient, MESSAGE_PART_OCTETS, newId, type PrismaClient } from '@mailroom/db';
+import { createPrismaClient, newId, type PrismaClient } from '@mailroom/db';
 import { acquireTestServer, createTestDatabase } from '@mailroom/db/testing';
 import { BenchClient } from './client.ts';
+import { moveToParts } from './parts.ts';
 
 const PKG = fileURLToPath(new URL('..', import.meta.url));
 const DOVECOT_LOGINS_PER_S = 11.5;
@@ -110,8 +111,6 @@ async function mailboxId(prisma: PrismaClient, address: string): Promise<string>
   return m.id;
 }
 
-/** Octets of a large message kept in messages.raw when stored in parts: about what the ingress's trace fields take. */
-const PARTS_HEAD_OCTETS = 200;
 /**
  * How large messages are stored: `parts` (default) as the ingress stores a body of 64 KiB or more (raw = the first
  * octets, message_parts = the rest), `whole` as every message was stored before (raw only). BENCH_FORM=whole|parts.
@@ -122,21 +121,15 @@ const FORM = process.env.BENCH_FORM === 'whole' ? 'whole' : 'parts';
 async function fillMailbox(prisma: PrismaClient, id: string, count: number, size: number) {
   const line = 'x'.repeat(76);
   const lines = Math.max(1, Math.floor((size - 40) / 78));
-  const head = FORM === 'parts' && size >= 64 * 1024 ? PARTS_HEAD_OCTETS : 2 ** 31 - 1;
   await prisma.$executeRaw`
-    WITH body AS (SELECT convert_to('Subject: bench' || E'\r\n\r\n' || repeat(${line} || E'\r\n', ${lines}::int), 'UTF8') AS raw),
-    msg AS (
-      INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, dot_lines)
-      SELECT gen_random_uuid(), ${id}::uuid, i, 'b' || lpad(i::text, 10, '0'), octet_length(body.raw),
-             substring(body.raw from 1 for ${head}::int),
-             -- what the ingress records for every message it stores: does a line start with "."?
-             get_byte(body.raw, 0) = 46 OR position('\x0a2e'::bytea in body.raw) > 0
-      FROM generate_series(1, ${count}::int) AS i, body
-      RETURNING id, octet_length(raw) AS h, size_octets)
-    INSERT INTO message_parts (message_id, off, data)
-    SELECT msg.id, msg.h + k::bigint * ${MESSAGE_PART_OCTETS}, substring(body.raw from msg.h + k * ${MESSAGE_PART_OCTETS} + 1 for ${MESSAGE_PART_OCTETS})
-      FROM msg, body, generate_series(0, (msg.size_octets - msg.h - 1) / ${MESSAGE_PART_OCTETS}) AS k
-     WHERE msg.size_octets > msg.h`;
+    WITH body AS (SELECT convert_to('Subject: bench' || E'\r\n\r\n' || repeat(${line} || E'\r\n', ${lines}::int), 'UTF8') AS raw)
+    INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, dot_lines)
+    SELECT gen_random_uuid(), ${id}::uuid, i, 'b' || lpad(i::text, 10, '0'), octet_length(body.raw), body.raw,
+           -- what the ingress records for every message it stores: does a line start with "."?
+           get_byte(body.raw, 0) = 46 OR position('\x0a2e'::bytea in body.raw) > 0
+      FROM generate_series(1, ${count}::int) AS i, body`;
+  // as the ingress stores a body of 64 KiB or more
+  if (FORM === 'parts' && size >= 64 * 1024) await moveToParts(prisma, id);
   await prisma.$executeRaw`
     UPDATE mailboxes SET next_uid = ${count + 1}::int, message_count = ${count}::int,
       used_bytes = (SELECT coalesce(sum(size_octets), 0) FROM messages WHERE mailbox_id = ${id}::uuid) WHERE id = ${id}::uuid`;

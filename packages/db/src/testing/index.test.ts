@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { steadyStateWal, testDatabaseUrl } from './index.ts';
+import { benchmarkWal, steadyStateWal, testDatabaseUrl } from './index.ts';
 
 describe('steadyStateWal (benchmarks)', () => {
   it('writes the WAL asked for and checkpoints after it, so the segments are there to be recycled', async () => {
@@ -22,6 +22,26 @@ describe('steadyStateWal (benchmarks)', () => {
       expect(out.mib).toBe(48);
       expect(out.segments).toBeGreaterThan(0);
       expect(out.report).toBe(`48 MiB of WAL written and checkpointed before the trials: ${out.segments} segments of 16 MiB in pg_wal`);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('benchmarkWal leaves the WAL alone with --fresh-wal and says so', async () => {
+    const url = process.env.MAILROOM_TEST_PG_URL ?? testDatabaseUrl();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const before = (await c.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
+      expect(await benchmarkWal(url, ['--trials=1', '--fresh-wal'])).toBe(
+        'as initdb made it (--fresh-wal): every WAL segment is a new file',
+      );
+      const { rows } = await c.query<{ written: string }>(
+        'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::bigint::text AS written',
+        [before],
+      );
+      // other tests may write a little WAL meanwhile, never the gigabyte steadyStateWal would
+      expect(Number(rows[0]!.written)).toBeLessThan(16 * 1024 * 1024);
     } finally {
       await c.end();
     }

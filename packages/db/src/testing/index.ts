@@ -123,4 +123,13 @@ export async function steadyStateWal(adminUrl: string, mib?: number): Promise<{ 
   }
 }
 
+/**
+ * A benchmark's WAL: steadyStateWal, or nothing when its command line has `--fresh-wal` (to measure a cluster as
+ * initdb made it). Returns the line the benchmark prints about it.
+ */
+export async function benchmarkWal(adminUrl: string, argv: readonly string[] = process.argv): Promise<string> {
+  if (argv.includes('--fresh-wal')) return 'as initdb made it (--fresh-wal): every WAL segment is a new file';
+  return (await steadyStateWal(adminUrl)).report;
+}
+
 export { findFreePort } from '../embedded.ts';
