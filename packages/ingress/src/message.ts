@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { indexOfLfDot } from '@mailroom/core/line-dots';
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -62,10 +63,10 @@ export class CrlfNormalizer {
 /**
  * Whether a line of a message starts with "." (a line starts the message or follows an LF): what POP3 must dot-stuff
  * when it sends the message. Recorded with every stored message (messages.dot_lines), so RETR and TOP skip the
- * stuffing scan for the many that have none (base64 attachments never do). One native search.
+ * stuffing scan for the many that have none (base64 attachments never do). One native search (`indexOfLfDot`).
  */
 export function hasDotLines(message: Buffer): boolean {
-  return message[0] === 0x2e || message.indexOf('\n.') !== -1;
+  return message[0] === 0x2e || indexOfLfDot(message) !== -1;
 }
 
 /** Normalises a whole message's line endings to CRLF. */

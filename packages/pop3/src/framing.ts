@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { indexOfLfDot } from '@mailroom/core/line-dots';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -144,7 +145,7 @@ export class DotStuffer {
       return chunk;
     }
     const leading = this.atLineStart && chunk[0] === DOT;
-    let i = chunk.indexOf('\n.');
+    let i = indexOfLfDot(chunk);
     this.atLineStart = chunk[chunk.length - 1] === LF;
     if (i === -1 && !leading) return chunk;
     // worst case every line is a lone "."; grow to the chunk's size plus room for a dot in every 64 octets, then more
@@ -159,7 +160,7 @@ export class DotStuffer {
       w += chunk.copy(this.out, w, start, i + 1);
       this.out[w++] = DOT;
       start = i + 1;
-      i = chunk.indexOf('\n.', start);
+      i = indexOfLfDot(chunk, start);
     }
     if (w + chunk.length - start > this.out.length) this.grow(w + chunk.length - start, w);
     w += chunk.copy(this.out, w, start);
