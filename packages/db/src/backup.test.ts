@@ -14,6 +14,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newId } from './ids.ts';
+import { copyMessageParts } from './message-parts.ts';
 import { applyMigrations } from './migrate.ts';
 import { findFreePort } from './embedded.ts';
 
@@ -78,8 +79,10 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
 }
 
 /** A mail body with every byte value, CRLFs and NULs, as stored (bytea). */
-const body = (n: number) =>
-  Buffer.concat([Buffer.from(`Subject: ${n}\r\n\r\n`), randomBytes(2048 + n * 97), Buffer.from([0, 13, 10, 255])]);
+const body = (n: number, octets = 2048 + n * 97) =>
+  Buffer.concat([Buffer.from(`Subject: ${n}\r\n\r\n`), randomBytes(octets), Buffer.from([0, 13, 10, 255])]);
+/** A large message's octets kept in `messages.raw` when it is stored in parts, as the ingress stores one. */
+const HEAD_OCTETS = 200;
 
 async function addMailbox(c: pg.Client, domainId: string, localPart: string, messages: Buffer[]) {
   const id = newId();
@@ -89,14 +92,23 @@ async function addMailbox(c: pg.Client, domainId: string, localPart: string, mes
     [id, domainId, localPart, messages.reduce((s, m) => s + m.length, 0), messages.length, messages.length + 1],
   );
   for (const [i, raw] of messages.entries()) {
+    // from 64 KiB as the ingress does: `raw` holds the head, message_parts the rest, in one transaction
+    const inParts = raw.length >= 64 * 1024;
+    const messageId = newId();
+    await c.query('BEGIN');
     await c.query('INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw) VALUES ($1, $2, $3, $4, $5, $6)', [
-      newId(),
+      messageId,
       id,
       i + 1,
       `uidl-${localPart}-${i + 1}`,
       raw.length,
-      raw,
+      inParts ? raw.subarray(0, HEAD_OCTETS) : raw,
     ]);
+    if (inParts) {
+      const parts = [{ messageId, headOctets: HEAD_OCTETS, body: raw.subarray(HEAD_OCTETS) }];
+      await copyMessageParts(c, parts);
+    }
+    await c.query('COMMIT');
   }
   return id;
 }
@@ -126,7 +138,13 @@ describe('backup and point-in-time restore of a Mailroom database', () => {
     );
     await withClient(a.url('postgres'), (c) => c.query('CREATE DATABASE mail'));
     await applyMigrations(a.url('mail'));
-    const bodies = { alice: [body(1), body(2), body(3)], bob: [body(4)], late: [body(5), body(6)], doomed: [body(7)] };
+    // one large message (stored in parts) in the base backup and one only in the archived WAL
+    const bodies = {
+      alice: [body(1), body(2, 300_000), body(3)],
+      bob: [body(4)],
+      late: [body(5), body(6, 1_200_000)],
+      doomed: [body(7)],
+    };
     let bobId = '';
     await withClient(a.url('mail'), async (c) => {
       const owner = newId();
@@ -187,11 +205,17 @@ describe('backup and point-in-time restore of a Mailroom database', () => {
       expect(await counts(c)).toEqual(expected);
       expect(expected).toMatchObject({ domains: 1, mailboxes: 3, messages: 6 });
       const { rows } = await c.query(
-        'SELECT mb.local_part, m.uid, m.raw FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id ORDER BY mb.local_part, m.uid',
+        `SELECT mb.local_part, m.uid, message_octets(m.id) AS raw, (SELECT count(*) FROM message_parts p WHERE p.message_id = m.id)::int AS parts
+           FROM messages m JOIN mailboxes mb ON mb.id = m.mailbox_id ORDER BY mb.local_part, m.uid`,
       );
       const restored = Object.fromEntries(
         ['alice', 'bob', 'late'].map((lp) => [lp, rows.filter((r) => r.local_part === lp).map((r) => r.raw)]),
       );
+      // the large ones came back in parts (rows of 8,100 octets), whole with the head in `raw`
+      expect(rows.filter((r) => r.parts > 0).map((r) => [r.local_part, r.uid, r.parts])).toEqual([
+        ['alice', 2, Math.ceil((bodies.alice[1]!.length - HEAD_OCTETS) / 8100)],
+        ['late', 2, Math.ceil((bodies.late[1]!.length - HEAD_OCTETS) / 8100)],
+      ]);
       for (const lp of ['alice', 'bob', 'late'] as const) {
         expect(restored[lp]!.length, lp).toBe(bodies[lp].length);
         for (const [i, raw] of restored[lp]!.entries()) expect(Buffer.compare(raw, bodies[lp][i]!), `${lp} #${i + 1}`).toBe(0);

@@ -2,7 +2,7 @@
  * Large messages in parts (see the migration 20261201180000_message_parts): `messages.raw` holds the first octets and
  * `message_parts` the rest, each row one page's worth at its offset in the message.
  */
-import type { PgPoolClient } from './client.ts';
+import type { ClientBase } from 'pg';
 import { copyBinaryRowsIn } from './pg-copy.ts';
 
 /**
@@ -42,7 +42,7 @@ function* partRows(messages: readonly MessagePartsInput[]): Generator<Buffer[]> 
  * `before`: statements run first in the same round trip (e.g. the transaction's `BEGIN; SET LOCAL …`).
  * Resolves with the number of parts.
  */
-export function copyMessageParts(client: PgPoolClient, messages: readonly MessagePartsInput[], before?: string): Promise<number> {
+export function copyMessageParts(client: ClientBase, messages: readonly MessagePartsInput[], before?: string): Promise<number> {
   const copy = 'COPY message_parts (message_id, off, data) FROM STDIN (FORMAT binary)';
   return copyBinaryRowsIn(client, before ? `${before}; ${copy}` : copy, partRows(messages));
 }

@@ -1,3 +1,4 @@
+import type { ClientBase } from 'pg';
 import type { PgPool, PgPoolClient } from './client.ts';
 
 /** "PGCOPY\n\377\r\n\0" + int32 flags + int32 header-extension length. */
@@ -223,7 +224,7 @@ const COPY_IN_INLINE_MAX = 256;
  * server reads them once its COPY starts, and if the query fails before that, it ignores CopyData and CopyDone outside
  * a COPY (the protocol's rule for a client still sending after a failed COPY). message-parts.test.ts checks both.
  */
-export function copyBinaryRowsIn(client: PgPoolClient, sql: string, rows: Iterable<readonly (Buffer | null)[]>): Promise<number> {
+export function copyBinaryRowsIn(client: ClientBase, sql: string, rows: Iterable<readonly (Buffer | null)[]>): Promise<number> {
   return new Promise((resolve, reject) => {
     let failure: Error | undefined;
     let sent = 0;
