@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { acquireTestServer, createTestDatabase, findFreePort as freePort } from '@mailroom/db/testing';
+import { acquireTestServer, createTestDatabase, freeStackPorts } from '@mailroom/db/testing';
 import { startE2eDns } from './test-dns';
 
 const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,27 +46,7 @@ function killGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
 }
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
-  const names = [
-    'WEB_PORT',
-    'API_PORT',
-    'POP3_PORT',
-    'POP3S_PORT',
-    'LMTP_PORT',
-    'SMTP_PORT',
-    'POP3_METRICS_PORT',
-    'INGRESS_METRICS_PORT',
-    'WORKER_METRICS_PORT',
-    'SUPERVISOR_METRICS_PORT',
-  ] as const;
-  const ports: Record<string, string> = {};
-  const used = new Set<number>();
-  for (const n of names) {
-    let p: number;
-    do p = await freePort();
-    while (used.has(p));
-    used.add(p);
-    ports[n] = String(p);
-  }
+  const ports = Object.fromEntries(Object.entries(await freeStackPorts()).map(([name, port]) => [name, String(port)]));
 
   const pg = await acquireTestServer();
   const db = await createTestDatabase(pg.adminUrl, 'web_e2e');

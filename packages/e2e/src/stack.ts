@@ -3,40 +3,10 @@ import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { findFreePort } from '@mailroom/db/testing';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-export interface StackPorts {
-  WEB_PORT: number;
-  API_PORT: number;
-  POP3_PORT: number;
-  POP3S_PORT: number;
-  LMTP_PORT: number;
-  SMTP_PORT: number;
-  POP3_METRICS_PORT: number;
-  INGRESS_METRICS_PORT: number;
-  WORKER_METRICS_PORT: number;
-  SUPERVISOR_METRICS_PORT: number;
-}
-
-export async function freePorts(): Promise<StackPorts> {
-  const names = [
-    'WEB_PORT',
-    'API_PORT',
-    'POP3_PORT',
-    'POP3S_PORT',
-    'LMTP_PORT',
-    'SMTP_PORT',
-    'POP3_METRICS_PORT',
-    'INGRESS_METRICS_PORT',
-    'WORKER_METRICS_PORT',
-    'SUPERVISOR_METRICS_PORT',
-  ] as const;
-  const ports = {} as StackPorts;
-  for (const n of names) ports[n] = await findFreePort();
-  return ports;
-}
+export { freeStackPorts as freePorts, type StackPorts } from '@mailroom/db/testing';
 
 export interface RunningStack {
   child: ChildProcess;

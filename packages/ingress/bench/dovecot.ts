@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createPasswordHasher } from '@mailroom/core';
 import { createPrismaClient } from '@mailroom/db';
-import { acquireTestServer, benchmarkWal, createTestDatabase, findFreePort } from '@mailroom/db/testing';
+import { acquireTestServer, benchmarkWal, createTestDatabase, findFreePorts } from '@mailroom/db/testing';
 import { machineBusyCpuMs, procStat, processTreeCpuMs, startEntry } from '@mailroom/runtime/testing';
 import { dotStuff, WireClient } from '../src/testing/wire-client.ts';
 import { runLoad, type BodyKind } from './load-process.ts';
@@ -114,12 +114,6 @@ async function accepts(port: number): Promise<boolean> {
   });
 }
 
-async function freePorts(n: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < n) ports.add(await findFreePort());
-  return [...ports];
-}
-
 /** A server under test, as the benchmark sees it. */
 interface Side {
   name: 'Dovecot' | 'Mailroom';
@@ -143,7 +137,7 @@ async function startDovecot(): Promise<Side & { version: string; fsync: string }
   await chown(mail, id('-u'), id('-g'));
   const users = LOCAL_PARTS.map((l) => `${l}@${DOVECOT_DOMAIN}`);
   await writeFile(path.join(dir, 'passwd'), users.map((u) => `${u}:{PLAIN}${PASSWORD}\n`).join(''));
-  const [lmtpPort, pop3Port] = (await freePorts(2)) as [number, number];
+  const [lmtpPort, pop3Port] = (await findFreePorts(2)) as [number, number];
   const conf = path.join(dir, 'dovecot.conf');
   // the verified minimal configuration; mail_fsync stays at its default (optimized)
   await writeFile(

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { benchmarkWal, steadyStateWal, testDatabaseUrl } from './index.ts';
+import net from 'node:net';
+import { benchmarkWal, freeStackPorts, STACK_PORT_NAMES, steadyStateWal, testDatabaseUrl } from './index.ts';
 
 describe('steadyStateWal (benchmarks)', () => {
   it('writes the WAL asked for and checkpoints after it, so the segments are there to be recycled', async () => {
@@ -45,5 +46,26 @@ describe('steadyStateWal (benchmarks)', () => {
     } finally {
       await c.end();
     }
+  });
+});
+
+describe('freeStackPorts (whole-stack tests)', () => {
+  it('gives every listener of the stack its own port, free to listen on', async () => {
+    const ports = await freeStackPorts();
+    expect(Object.keys(ports).sort()).toEqual([...STACK_PORT_NAMES].sort());
+    const values = Object.values(ports);
+    expect(new Set(values).size).toBe(STACK_PORT_NAMES.length);
+    // each can be bound at once, as the stack will
+    const servers = await Promise.all(
+      values.map(
+        (port) =>
+          new Promise<net.Server>((resolve, reject) => {
+            const s = net.createServer();
+            s.once('error', reject);
+            s.listen(port, '127.0.0.1', () => resolve(s));
+          }),
+      ),
+    );
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   });
 });

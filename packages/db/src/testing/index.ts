@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { startEmbeddedPostgres, withDatabase, type RunningPostgres } from '../embedded.ts';
+import { findFreePort, startEmbeddedPostgres, withDatabase, type RunningPostgres } from '../embedded.ts';
 import { applyMigrations } from '../migrate.ts';
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -132,4 +132,33 @@ export async function benchmarkWal(adminUrl: string, argv: readonly string[] = p
   return (await steadyStateWal(adminUrl)).report;
 }
 
-export { findFreePort } from '../embedded.ts';
+export { findFreePort };
+
+/** `n` distinct free loopback ports: each was free when found, and none repeats (the OS may hand one out twice). */
+export async function findFreePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await findFreePort());
+  return [...ports];
+}
+
+/** The port variable of every listener `npm start` runs (packages/runtime env.ts), for tests that start the whole stack. */
+export const STACK_PORT_NAMES = [
+  'WEB_PORT',
+  'API_PORT',
+  'POP3_PORT',
+  'POP3S_PORT',
+  'LMTP_PORT',
+  'SMTP_PORT',
+  'POP3_METRICS_PORT',
+  'INGRESS_METRICS_PORT',
+  'WORKER_METRICS_PORT',
+  'SUPERVISOR_METRICS_PORT',
+] as const;
+
+export type StackPorts = Record<(typeof STACK_PORT_NAMES)[number], number>;
+
+/** A distinct free port for each of the stack's listeners. */
+export async function freeStackPorts(): Promise<StackPorts> {
+  const ports = await findFreePorts(STACK_PORT_NAMES.length);
+  return Object.fromEntries(STACK_PORT_NAMES.map((name, i) => [name, ports[i]!])) as StackPorts;
+}
