@@ -14,7 +14,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newId } from './ids.ts';
-import { copyMessageParts } from './message-parts.ts';
+import { copyMessageParts, MESSAGE_PART_OCTETS, storedInParts } from './message-parts.ts';
 import { applyMigrations } from './migrate.ts';
 import { findFreePort } from './embedded.ts';
 
@@ -92,8 +92,8 @@ async function addMailbox(c: pg.Client, domainId: string, localPart: string, mes
     [id, domainId, localPart, messages.reduce((s, m) => s + m.length, 0), messages.length, messages.length + 1],
   );
   for (const [i, raw] of messages.entries()) {
-    // from 64 KiB as the ingress does: `raw` holds the head, message_parts the rest, in one transaction
-    const inParts = raw.length >= 64 * 1024;
+    // as the ingress does (storedInParts): `raw` holds the head, message_parts the rest, in one transaction
+    const inParts = storedInParts(raw);
     const messageId = newId();
     await c.query('BEGIN');
     await c.query('INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw) VALUES ($1, $2, $3, $4, $5, $6)', [
@@ -213,8 +213,8 @@ describe('backup and point-in-time restore of a Mailroom database', () => {
       );
       // the large ones came back in parts (rows of 8,100 octets), whole with the head in `raw`
       expect(rows.filter((r) => r.parts > 0).map((r) => [r.local_part, r.uid, r.parts])).toEqual([
-        ['alice', 2, Math.ceil((bodies.alice[1]!.length - HEAD_OCTETS) / 8100)],
-        ['late', 2, Math.ceil((bodies.late[1]!.length - HEAD_OCTETS) / 8100)],
+        ['alice', 2, Math.ceil((bodies.alice[1]!.length - HEAD_OCTETS) / MESSAGE_PART_OCTETS)],
+        ['late', 2, Math.ceil((bodies.late[1]!.length - HEAD_OCTETS) / MESSAGE_PART_OCTETS)],
       ]);
       for (const lp of ['alice', 'bob', 'late'] as const) {
         expect(restored[lp]!.length, lp).toBe(bodies[lp].length);

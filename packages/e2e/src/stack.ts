@@ -6,8 +6,6 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-export { freeStackPorts as freePorts, type StackPorts } from '@mailroom/db/testing';
-
 export interface RunningStack {
   child: ChildProcess;
   output(): string;

@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePorts, greeting, portIsClosed, startStack, type RunningStack, type StackPorts } from './stack.ts';
+import { freeStackPorts, type StackPorts } from '@mailroom/db/testing';
+import { greeting, portIsClosed, startStack, type RunningStack } from './stack.ts';
 
 // The fresh-machine path: no DATABASE_URL, an empty data directory, nothing running.
 describe('npm start (scripts/start.ts)', () => {
@@ -19,7 +20,7 @@ describe('npm start (scripts/start.ts)', () => {
 
   it('brings every listener up on an embedded PostgreSQL and creates the first admin with a printed password', async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'mr-start-'));
-    ports = await freePorts();
+    ports = await freeStackPorts();
     const env = {
       ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
       MAILROOM_DATA_DIR: dataDir,

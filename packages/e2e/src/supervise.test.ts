@@ -5,9 +5,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freeStackPorts, type StackPorts } from '@mailroom/db/testing';
 import {
   apiLogin,
-  freePorts,
   greeting,
   logLines,
   pop3Login,
@@ -17,7 +17,6 @@ import {
   startStack,
   supervisorRestarts,
   type RunningStack,
-  type StackPorts,
 } from './stack.ts';
 
 /** Polls until `check` holds or `timeoutMs` passes (then fails with the last error): state the stack reaches on its own. */
@@ -54,7 +53,7 @@ describe('npm start supervises the stack', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'mr-supervise-'));
-    ports = await freePorts();
+    ports = await freeStackPorts();
     metricsPort = ports.SUPERVISOR_METRICS_PORT;
     env = {
       ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),

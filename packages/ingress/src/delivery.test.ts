@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryService, deliverMessage, type BatchInfo, type StoreRequest } from './delivery.ts';
 import { MESSAGE_PART_OCTETS } from '@mailroom/db';
 import { normalizeCrlf, splitTraceFields } from './message.ts';
-import { PARTS_MIN_BODY_OCTETS } from './store-statements.ts';
+import { PARTS_MIN_BODY_OCTETS } from '@mailroom/db';
 import { createFixture, domainUsedBytes, mailboxState, testPrisma } from './testing/fixtures.ts';
 
 const prisma = testPrisma(20);

@@ -4,10 +4,10 @@
  * batch is being stored are stored together by the next one (one statement, one flush); if anything in a batch is
  * refused or the batch fails, its requests are stored one by one.
  */
-import { copyMessageParts, type PgPoolClient } from '@mailroom/db';
+import { copyMessageParts, storedInParts, type PgPoolClient } from '@mailroom/db';
 import type { BatchInfo, GroupCommitContext, PendingStore, QuotaWarning, StoreResult } from './delivery-types.ts';
 import { lockOwners } from './quota.ts';
-import { applyBatch, applyStore, batchParts, deliverQuotaWarnings, isBatchRefused, storedInParts } from './store-statements.ts';
+import { applyBatch, applyStore, batchParts, deliverQuotaWarnings, isBatchRefused } from './store-statements.ts';
 
 /** Requests stored in one transaction at most, and the octets after which a batch takes no more requests. */
 const MAX_BATCH_REQUESTS = 64;

@@ -20,6 +20,7 @@ import {
   copyMessageParts,
   newId,
   queryWithBuffers,
+  storedInParts,
   type MessagePartsInput,
   type PgPool,
   type PgPoolClient,
@@ -32,17 +33,6 @@ import { REPLIES, quotaReply, type SmtpReply } from './replies.ts';
 
 /** Where storage statements run: the pool (one statement, its own transaction) or a client inside BEGIN … COMMIT. */
 export type Sql = PgPool | PgPoolClient;
-
-/**
- * Bodies of at least this many octets are stored in parts (`message_parts`, one binary COPY before the statement that
- * inserts their `messages` rows, whose `raw` then holds only the trace fields): measured on 1 MB bodies, PostgreSQL
- * spent 3.4–3.7 ms of CPU per message against 8.5–10.3 ms for TOAST chunks of one `bytea` (README, "Performance").
- * The COPY needs an explicit transaction (BEGIN shares its round trip; the statement and COMMIT take one each), which
- * small messages (one statement, its own transaction) do without.
- */
-export const PARTS_MIN_BODY_OCTETS = 64 * 1024;
-
-export const storedInParts = (body: Buffer): boolean => body.length >= PARTS_MIN_BODY_OCTETS;
 
 /** Batches of small bodies up to this size are named statements (one per size and delivery-log mode per connection). */
 const NAMED_SMALL_BATCHES = 16;
