@@ -124,7 +124,10 @@ export class GroupCommit {
             // BEGIN in the same round trip, before the statement takes any row lock (see applyBatch)
             await this.transaction(
               async (tx) => {
-                const out = await applyBatch(this.ctx, tx, batch, await lockOwners(tx, batch), warnings);
+                // no limited owner at RCPT time: no lock query (one round trip per batch of large bodies); an owner
+                // limited since then makes the statement refuse the batch, and storeEach locks and checks it exactly
+                const owners = ownerLimited ? await lockOwners(tx, batch) : [];
+                const out = await applyBatch(this.ctx, tx, batch, owners, warnings);
                 await deliverQuotaWarnings(this.ctx, tx, warnings);
                 return out;
               },

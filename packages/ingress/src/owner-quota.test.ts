@@ -28,10 +28,13 @@ function message(bytes: number): Buffer {
   return Buffer.from(head + line.repeat(Math.ceil((bytes - head.length) / line.length))).subarray(0, bytes - 2);
 }
 
-/** An owner limited to `limit` bytes, with unlimited domains and mailboxes (quota null, created directly in the database). */
-async function limitedOwner(limit: number, mailboxes: number): Promise<{ f: Fixture; addresses: string[] }> {
+/**
+ * An owner limited to `limit` bytes (null: not limited), with unlimited domains and mailboxes (quota null, created
+ * directly in the database).
+ */
+async function limitedOwner(limit: number | null, mailboxes: number): Promise<{ f: Fixture; addresses: string[] }> {
   const f = await createFixture(prisma);
-  await prisma.user.update({ where: { id: f.ownerId }, data: { maxStorageBytes: BigInt(limit) } });
+  if (limit !== null) await prisma.user.update({ where: { id: f.ownerId }, data: { maxStorageBytes: BigInt(limit) } });
   const second = await f.domainRow();
   const addresses: string[] = [];
   for (let i = 0; i < mailboxes; i++) {
@@ -77,6 +80,36 @@ describe("an owner's storage limit at delivery", () => {
     expect(usage.used).toBe(usage.stored);
     expect(usage.used).toBeLessThanOrEqual(BigInt(MIB));
     expect(usage.used).toBeGreaterThan(1_000_000n);
+  });
+
+  it.each([
+    { name: 'over it: refused, nothing stored', limit: 500_000, code: '452 4.2.2' },
+    { name: 'under it: stored and counted', limit: 3 * MIB, code: '250 2.0.0' },
+  ])('holds a limit set between RCPT and the end of DATA (1 MB, stored in parts): $name', async ({ limit, code }) => {
+    // limited while the message is on its way: the RCPT lookup saw an unlimited owner, so the group commit takes no
+    // owner lock for it, and must still not store past the limit
+    const { f, addresses } = await limitedOwner(null, 1);
+    const c = await WireClient.connect(a.ports.smtp);
+    try {
+      await c.command('EHLO client.test');
+      await c.command('MAIL FROM:<a@example.org>');
+      expect((await c.command(`RCPT TO:<${addresses[0]}>`)).code).toBe(250);
+      await prisma.user.update({ where: { id: f.ownerId }, data: { maxStorageBytes: BigInt(limit) } });
+      expect((await c.command('DATA')).code).toBe(354);
+      c.sendData(message(1_000_000));
+      expect(codeOf(await c.read())).toBe(code);
+    } finally {
+      await c.quit();
+    }
+    const stored = code === '250 2.0.0';
+    const usage = await ownerUsage(f.ownerId);
+    expect(usage.used).toBe(usage.stored);
+    if (stored) expect(usage.stored).toBeGreaterThan(1_000_000n);
+    else expect(usage.stored).toBe(0n);
+    const parts = await prisma.$queryRaw<{ n: bigint }[]>`
+      SELECT count(*) AS n FROM message_parts p JOIN messages m ON m.id = p.message_id
+        JOIN mailboxes b ON b.id = m.mailbox_id JOIN domains d ON d.id = b.domain_id WHERE d.owner_id = ${f.ownerId}::uuid`;
+    expect(parts[0]!.n > 0n).toBe(stored);
   });
 
   it('answers 552 5.2.2 instead with INGRESS_QUOTA_REPLY=permanent', async () => {
