@@ -95,11 +95,18 @@ const measuredRoots = [process.pid];
 const otherCpuMs = () => machineBusyCpuMs() - measuredRoots.reduce((a, pid) => a + processTreeCpuMs(pid), 0);
 /** Cores of other work during each trial: a busy machine makes the figures noisy. */
 const otherCores: number[] = [];
-/** Runs `work` and records how many cores other work took meanwhile. */
+/**
+ * Cores the machine left idle during each trial (`/proc/stat`): what no process could use, because everything was
+ * waiting (for a lock, a flush, the next message), so a server that leaves more idle is bound by its waits, not by CPU.
+ */
+const idleCores: number[] = [];
+/** Runs `work` and records how many cores other work took meanwhile, and how many stayed idle. */
 async function besideOtherWork<T>(work: () => Promise<T>): Promise<T> {
-  const [o0, t0] = [otherCpuMs(), performance.now()];
+  const [o0, b0, t0] = [otherCpuMs(), machineBusyCpuMs(), performance.now()];
   const r = await work();
-  otherCores.push((otherCpuMs() - o0) / (performance.now() - t0));
+  const wall = performance.now() - t0;
+  otherCores.push((otherCpuMs() - o0) / wall);
+  idleCores.push(Math.max(0, os.availableParallelism() - (machineBusyCpuMs() - b0) / wall));
   return r;
 }
 
@@ -304,6 +311,8 @@ interface Trial {
   cpu: Record<string, number>;
   /** Server CPU ms per wall ms: how many of the 2 cores the server kept busy. */
   cores: number;
+  /** Cores the whole machine left idle meanwhile (LMTP trials). */
+  idle?: number;
 }
 
 // --- LMTP: the load generator (bench/load.ts) as its own process, 8 connections, one mailbox each
@@ -319,9 +328,10 @@ async function lmtpTrial(side: Side, label: string, size: number, perConnection:
     `  ${label}, ${side.name.padEnd(8)}: ${r.ok} delivered${r.failed ? ` (${r.failed} FAILED)` : ''} in ${(r.elapsedMs / 1000).toFixed(1)} s = ` +
       `${rate.toFixed(rate < 100 ? 1 : 0)} msg/s, ${((rate * r.bytes) / MiB).toFixed(1)} MiB/s; latency p50 ${r.p50.toFixed(1)} ms ` +
       `p99 ${r.p99.toFixed(1)} ms; server CPU per message ${cpuText(perMsg, 'ms', 2)} (${(sum(cpu) / r.elapsedMs).toFixed(2)} cores); ` +
-      `load generator ${(r.cpuMs / Math.max(1, r.ok)).toFixed(2)} ms; other work ${otherCores.at(-1)!.toFixed(2)} cores`,
+      `load generator ${(r.cpuMs / Math.max(1, r.ok)).toFixed(2)} ms; other work ${otherCores.at(-1)!.toFixed(2)} cores; ` +
+      `idle ${idleCores.at(-1)!.toFixed(2)} cores`,
   );
-  return { value: rate, cpu: perMsg, cores: sum(cpu) / r.elapsedMs };
+  return { value: rate, cpu: perMsg, cores: sum(cpu) / r.elapsedMs, idle: idleCores.at(-1)! };
 }
 
 // --- RETR of one 50 MiB message: the same octets delivered to both through LMTP first
@@ -430,6 +440,8 @@ if (loadAtStart[0]! > 2)
   console.log(`WARNING: load average ${loadAtStart[0]!.toFixed(2)} > 2: other work is running, figures are unreliable`);
 
 const rows: string[] = [];
+/** Per LMTP case, the median of the cores left idle during each side's trials (printed under the table). */
+const idleLines: string[] = [];
 try {
   const dovecot = await startDovecot();
   const mailroom = await startMailroom();
@@ -482,6 +494,8 @@ try {
       results.get(mailroom)!,
       c.size >= MiB ? 1 : 0,
     );
+    const idle = (side: Side) => median(results.get(side)!.map((t) => t.idle ?? 0)).toFixed(2);
+    idleLines.push(`${c.label}: Dovecot ${idle(dovecot)}, Mailroom ${idle(mailroom)}`);
   }
 
   if (!ONLY || ONLY === 'retr') {
@@ -529,6 +543,11 @@ try {
   );
   console.log('|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
+  if (idleLines.length) {
+    console.log(
+      `machine idle during the LMTP trials (median cores of ${os.availableParallelism()}, load generator included in the busy ones): ${idleLines.join('; ')}`,
+    );
+  }
   // the run itself keeps the cores busy, so the load average at end says little; the CPU outside the measured
   // processes during the trials says how much other work competed with them
   const otherMedian = median(otherCores);

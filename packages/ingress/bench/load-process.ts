@@ -15,7 +15,7 @@ export interface LoadResult {
   p99: number;
   envelopeP50: number;
   mean: number;
-  /** CPU ms the load generator itself used. */
+  /** CPU ms the load generator used during the run (not its start or building its messages). */
   cpuMs: number;
 }
 
