@@ -110,6 +110,10 @@ describe("an owner's storage limit at delivery", () => {
       SELECT count(*) AS n FROM message_parts p JOIN messages m ON m.id = p.message_id
         JOIN mailboxes b ON b.id = m.mailbox_id JOIN domains d ON d.id = b.domain_id WHERE d.owner_id = ${f.ownerId}::uuid`;
     expect(parts[0]!.n > 0n).toBe(stored);
+    // and no parts were left behind without their message (a refused batch's COPY rolls back with it)
+    const orphans = await prisma.$queryRaw<{ n: bigint }[]>`
+      SELECT count(*) AS n FROM message_parts p WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = p.message_id)`;
+    expect(orphans[0]!.n).toBe(0n);
   });
 
   it('answers 552 5.2.2 instead with INGRESS_QUOTA_REPLY=permanent', async () => {
