@@ -116,6 +116,8 @@ async function mailboxId(prisma: PrismaClient, address: string): Promise<string>
  * octets, message_parts = the rest), `whole` as every message was stored before (raw only). BENCH_FORM=whole|parts.
  */
 const FORM = process.env.BENCH_FORM === 'whole' ? 'whole' : 'parts';
+/** Timed RETRs of the 50 MiB message after the cold one; the figure is their median. */
+const RETR_RUNS = 7;
 
 /** Inserts `count` messages of `size` octets (CRLF lines) generated inside PostgreSQL. */
 async function fillMailbox(prisma: PrismaClient, id: string, count: number, size: number) {
@@ -260,20 +262,28 @@ async function main() {
         const n = await c.drainBody();
         return { n, dt: (performance.now() - t0) / 1000 };
       };
-      const runs = [];
-      for (let i = 0; i < 3; i++) {
+      // One untimed RETR first (reported as "cold": the server's code path not yet optimised, the message's pages not
+      // yet in PostgreSQL's buffers), then the median of 7: one 50 MiB RETR takes 50-130 ms here, and single runs vary
+      // by a factor of two on this shared 2-core machine (30 in a row: 385-1,066 MB/s, median 789), so a best-of-few
+      // figure says more about the noise than about the server. The side-by-side Dovecot benchmark reports medians too.
+      const mbpsOf = (r: { n: number; dt: number }) => r.n / r.dt / 1e6;
+      const once = async () => {
         const c = await loggedIn(retrBoxes[0]!);
-        runs.push(await retr(c));
+        const r = await retr(c);
         await c.quit();
-      }
-      const best = runs.reduce((a, b) => (a.n / a.dt > b.n / b.dt ? a : b));
-      const mbps = best.n / best.dt / 1e6;
+        return r;
+      };
+      const cold = mbpsOf(await once());
+      const runs: number[] = [];
+      for (let i = 0; i < RETR_RUNS; i++) runs.push(mbpsOf(await once()));
+      const sorted = [...runs].sort((a, b) => a - b);
+      const mbps = sorted[Math.floor(sorted.length / 2)]!;
       figure(
         'RETR 50 MiB, one client',
         `${mbps.toFixed(0)} MB/s`,
         '≥ 700 MB/s (Dovecot 719)',
         mbps >= 700,
-        `best of 3 (${runs.map((r) => (r.n / r.dt / 1e6).toFixed(0)).join(', ')}); one binary COPY of 512 KiB rows per message (stored ${FORM === 'parts' ? 'in parts, as the ingress stores large messages' : 'whole in raw: BENCH_FORM=whole'}); PostgreSQL and the server share 2 cores`,
+        `median of ${RETR_RUNS} after one cold run of ${cold.toFixed(0)} (${runs.map((r) => r.toFixed(0)).join(', ')}; best ${sorted.at(-1)!.toFixed(0)}); one binary COPY of 512 KiB rows per message (stored ${FORM === 'parts' ? 'in parts, as the ingress stores large messages' : 'whole in raw: BENCH_FORM=whole'}); PostgreSQL and the server share 2 cores`,
       );
 
       // Memory: a fresh server process, so nothing earlier in this benchmark (the single-client runs above, argon2's
