@@ -12,6 +12,16 @@ export {
   BinaryCopyRowDecoder,
   type CopyStreamOptions,
 } from './pg-copy.ts';
-export { copyMessageParts, MESSAGE_PART_OCTETS, PARTS_MIN_BODY_OCTETS, storedInParts, type MessagePartsInput } from './message-parts.ts';
+export {
+  copyMessageParts,
+  MESSAGE_PART_OCTETS,
+  PARTS_MIN_BODY_OCTETS,
+  SPLIT_BATCH_OCTETS,
+  splitWholeMessages,
+  storedInParts,
+  type MessagePartsInput,
+  type SplitWholeMessagesOptions,
+  type SplitWholeMessagesResult,
+} from './message-parts.ts';
 export { createNotificationListener, type NotificationListener, type NotificationListenerOptions } from './listen.ts';
 export { queryWithBuffers, ByteaParts } from './pg-bind.ts';

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaClientWithPool, type PgPool, type PrismaClient } from './client.ts';
 import { newId } from './ids.ts';
-import { copyMessageParts, MESSAGE_PART_OCTETS } from './message-parts.ts';
+import { copyMessageParts, MESSAGE_PART_OCTETS, PARTS_MIN_BODY_OCTETS, splitWholeMessages } from './message-parts.ts';
 import { applyMigrations } from './migrate.ts';
 import { copyBinaryRowsIn } from './pg-copy.ts';
 import { createTestDatabase } from './testing/index.ts';
@@ -243,5 +243,231 @@ describe('message_parts on real PostgreSQL', () => {
     } finally {
       client.release();
     }
+  });
+});
+
+describe('splitWholeMessages: large messages stored whole, converted to parts in place', () => {
+  const newMailbox = async () => {
+    uid++;
+    return (await prisma.mailbox.create({ data: { domainId, localPart: `split${uid}`, passwordHash: 'x' } })).id;
+  };
+  /** Stores `raw` whole, as messages were stored before parts, with the mailbox's usage and dot_lines as the ingress keeps them. */
+  async function storeWhole(raw: Buffer, box: string, id = newId()): Promise<string> {
+    uid++;
+    await pool.query(
+      `WITH mb AS (UPDATE mailboxes SET used_bytes = used_bytes + $5, message_count = message_count + 1 WHERE id = $2)
+       INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw, dot_lines) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [id, box, uid, `w${uid}`, raw.length, raw, /(^|\n)\./.test(raw.toString('latin1'))],
+    );
+    return id;
+  }
+  /** What a conversion must leave as it was: the message's octets, row fields and the mailbox's usage. */
+  async function unchanged(id: string) {
+    const { rows } = await pool.query(
+      `SELECT m.uid, m.uidl, m.size_octets, m.dot_lines, m.counts_toward_quota, b.used_bytes, b.message_count,
+              message_octets(m.id) AS octets
+         FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE m.id = $1`,
+      [id],
+    );
+    return rows[0] as Record<string, unknown>;
+  }
+  /** raw's length and the parts as [off, length] in order. */
+  async function layout(id: string) {
+    const raw = (await pool.query<{ n: number }>('SELECT octet_length(raw) AS n FROM messages WHERE id = $1', [id])).rows[0]!.n;
+    const { rows } = await pool.query<{ off: string; n: number }>(
+      'SELECT off, octet_length(data) AS n FROM message_parts WHERE message_id = $1 ORDER BY off',
+      [id],
+    );
+    return { raw, parts: rows.map((r) => [Number(r.off), r.n] as const) };
+  }
+  /** Parts from `head` to `size` with no gap or overlap, all full but the last. */
+  function expectContiguous(parts: readonly (readonly [number, number])[], head: number, size: number) {
+    expect(parts.length).toBe(Math.ceil((size - head) / MESSAGE_PART_OCTETS));
+    let at = head;
+    for (const [i, [off, n]] of parts.entries()) {
+      expect(off).toBe(at);
+      if (i < parts.length - 1) expect(n).toBe(MESSAGE_PART_OCTETS);
+      at += n;
+    }
+    expect(at).toBe(size);
+  }
+  const header = Buffer.from('Return-Path: <a@example.org>\r\nSubject: big\r\nContent-Type: application/octet-stream\r\n\r\n');
+  /** A message with a header section, then random octets with CRLF-dot lines (and CRLF CRLF) among them. */
+  const bigMessage = (size: number) => {
+    const body = randomBytes(size - header.length);
+    for (let at = 1000; at + 8 < body.length; at += 20_000) body.write(at % 3 ? '\r\n.\r\n' : '\r\n..x\r\n\r\n', at, 'latin1');
+    return Buffer.concat([header, body]);
+  };
+
+  it('keeps the header section in raw and the rest in contiguous parts; the octets, size, usage, uid/uidl, dot_lines stay', async () => {
+    const box = await newMailbox();
+    const raw = bigMessage(300_000);
+    const id = await storeWhole(raw, box);
+    const small = await storeWhole(Buffer.concat([header, randomBytes(PARTS_MIN_BODY_OCTETS - header.length - 1)]), box);
+    const partedRaw = randomBytes(90_000);
+    const parted = await storeInParts(partedRaw, 100, box);
+    const before = await unchanged(id);
+    const partedBefore = await layout(parted);
+    expect(before.dot_lines).toBe(true);
+
+    expect(await splitWholeMessages(prisma, { mailboxId: box })).toEqual({ messages: 1, octets: raw.length, skipped: 0 });
+    const after = await layout(id);
+    expect(after.raw).toBe(header.length);
+    expect((await pool.query<{ raw: Buffer }>('SELECT raw FROM messages WHERE id = $1', [id])).rows[0]!.raw.equals(header)).toBe(true);
+    expectContiguous(after.parts, header.length, raw.length);
+    expect(await unchanged(id)).toEqual(before);
+    expect((await octets(id))!.equals(raw)).toBe(true);
+    // a small message stays whole, a message already in parts as it was
+    expect(await layout(small)).toEqual({ raw: PARTS_MIN_BODY_OCTETS - 1, parts: [] });
+    expect(await layout(parted)).toEqual(partedBefore);
+    expect((await octets(parted))!.equals(partedRaw)).toBe(true);
+
+    // a second run finds nothing left to do
+    expect(await splitWholeMessages(prisma, { mailboxId: box })).toEqual({ messages: 0, octets: 0, skipped: 0 });
+    expect((await layout(id)).parts).toEqual(after.parts);
+
+    // deleting the converted message takes its parts with it
+    await prisma.message.delete({ where: { id } });
+    expect(await partsOf([id])).toBe(0);
+  });
+
+  it('head 0 when the header section does not end within the first 64 KiB, or is the whole message; reads back identically', async () => {
+    const box = await newMailbox();
+    const noBlankLine = randomBytes(200_000);
+    for (let i = 0; i < noBlankLine.length; i++) if (noBlankLine[i] === 0x0d) noBlankLine[i] = 0x0e; // no CRLF CRLF anywhere
+    // a header line too long for the first 64 KiB: the blank line comes after it
+    const lateBlankLine = Buffer.concat([Buffer.from(`X-Long: ${'a'.repeat(PARTS_MIN_BODY_OCTETS)}\r\n\r\n`), randomBytes(10_000)]);
+    // exactly 64 KiB of header section and nothing after: raw cannot keep all of it (then it would still be whole)
+    const allHeader = Buffer.concat([Buffer.from('X-Pad: '), Buffer.alloc(PARTS_MIN_BODY_OCTETS - 11, 'b'), Buffer.from('\r\n\r\n')]);
+    expect(allHeader.length).toBe(PARTS_MIN_BODY_OCTETS);
+    const cases = [noBlankLine, lateBlankLine, allHeader];
+    const ids: string[] = [];
+    for (const raw of cases) ids.push(await storeWhole(raw, box));
+    const r = await splitWholeMessages(prisma, { mailboxId: box });
+    expect(r).toEqual({ messages: 3, octets: cases.reduce((n, c) => n + c.length, 0), skipped: 0 });
+    for (const [i, raw] of cases.entries()) {
+      const { raw: head, parts } = await layout(ids[i]!);
+      expect(head, `message ${i}`).toBe(0);
+      expectContiguous(parts, 0, raw.length);
+      expect((await octets(ids[i]!))!.equals(raw), `message ${i}`).toBe(true);
+    }
+    expect((await splitWholeMessages(prisma, { mailboxId: box })).messages).toBe(0);
+  });
+
+  it('mailboxId limits the run; dryRun counts and changes nothing; without a mailbox every one is converted', async () => {
+    const [a, b] = [await newMailbox(), await newMailbox()];
+    const inA = [await storeWhole(bigMessage(100_000), a), await storeWhole(bigMessage(150_000), a)];
+    const inB = await storeWhole(bigMessage(120_000), b);
+    const whole = async (ids: string[]) =>
+      Number(
+        (
+          await pool.query<{ n: string }>('SELECT count(*) AS n FROM messages WHERE id = ANY($1) AND size_octets = octet_length(raw)', [
+            ids,
+          ])
+        ).rows[0]!.n,
+      );
+
+    expect(await splitWholeMessages(prisma, { mailboxId: a, dryRun: true })).toEqual({ messages: 2, octets: 250_000, skipped: 0 });
+    expect(await whole([...inA, inB])).toBe(3);
+    expect(await partsOf([...inA, inB])).toBe(0);
+    const all = await splitWholeMessages(prisma, { dryRun: true });
+    expect(all.messages).toBeGreaterThanOrEqual(3);
+    expect(await whole([...inA, inB])).toBe(3);
+
+    expect(await splitWholeMessages(prisma, { mailboxId: a })).toEqual({ messages: 2, octets: 250_000, skipped: 0 });
+    expect(await whole(inA)).toBe(0);
+    expect(await whole([inB])).toBe(1);
+    expect(await partsOf([inB])).toBe(0);
+
+    expect(await splitWholeMessages(prisma, {})).toEqual({ messages: all.messages - 2, octets: all.octets - 250_000, skipped: 0 });
+    expect(await whole([inB])).toBe(0);
+    expect(await splitWholeMessages(prisma, { dryRun: true })).toEqual({ messages: 0, octets: 0, skipped: 0 });
+  });
+
+  it('walks the whole id order, window after window: the first and the last message by id among thousands', async () => {
+    const box = await newMailbox();
+    // 6,000 small messages with random ids, more than one window's worth, between the two large ones
+    await pool.query(
+      `INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw)
+       SELECT gen_random_uuid(), $1, 100000 + i, 'm' || i, 5, 'small' FROM generate_series(1, 6000) AS i`,
+      [box],
+    );
+    const raws = [bigMessage(80_000), bigMessage(90_000)];
+    const ids = [
+      await storeWhole(raws[0]!, box, '00000000-0000-0000-0000-000000000001'),
+      await storeWhole(raws[1]!, box, 'ffffffff-ffff-ffff-ffff-fffffffffffe'),
+    ];
+    const octetsOf = raws[0]!.length + raws[1]!.length;
+    expect(await splitWholeMessages(prisma, { mailboxId: box, dryRun: true })).toEqual({ messages: 2, octets: octetsOf, skipped: 0 });
+    expect(await splitWholeMessages(prisma, { dryRun: true })).toEqual({ messages: 2, octets: octetsOf, skipped: 0 });
+    expect(await splitWholeMessages(prisma, {})).toEqual({ messages: 2, octets: octetsOf, skipped: 0 });
+    for (const [i, raw] of raws.entries()) {
+      expect((await layout(ids[i]!)).raw).toBe(header.length);
+      expect((await octets(ids[i]!))!.equals(raw)).toBe(true);
+    }
+  });
+
+  it('a row another transaction holds is skipped and counted, and converted by a later run once released', async () => {
+    const box = await newMailbox();
+    const free = bigMessage(80_000);
+    const held = bigMessage(90_000);
+    const freeId = await storeWhole(free, box);
+    const heldId = await storeWhole(held, box);
+    const other = new pg.Client({ connectionString: db.url });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT 1 FROM messages WHERE id = $1 FOR UPDATE', [heldId]);
+      expect(await splitWholeMessages(prisma, { mailboxId: box })).toEqual({ messages: 1, octets: free.length, skipped: 1 });
+      expect((await layout(heldId)).raw).toBe(held.length);
+      expect(await partsOf([heldId])).toBe(0);
+      expect((await layout(freeId)).raw).toBe(header.length);
+      await other.query('ROLLBACK');
+    } finally {
+      await other.end();
+    }
+    expect(await splitWholeMessages(prisma, { mailboxId: box })).toEqual({ messages: 1, octets: held.length, skipped: 0 });
+    expect((await layout(heldId)).raw).toBe(header.length);
+    expect((await octets(heldId))!.equals(held)).toBe(true);
+    expect((await octets(freeId))!.equals(free)).toBe(true);
+  });
+
+  it('two runs at once convert each message once (the second finds it locked or no longer whole) and lose no octets', async () => {
+    const box = await newMailbox();
+    const raws = Array.from({ length: 12 }, (_, i) => bigMessage(70_000 + i * 1000));
+    const ids: string[] = [];
+    for (const raw of raws) ids.push(await storeWhole(raw, box));
+    const [a, b] = await Promise.all([
+      splitWholeMessages(prisma, { mailboxId: box, batchOctets: 1 }),
+      splitWholeMessages(prisma, { mailboxId: box, batchOctets: 1 }),
+    ]);
+    expect(a.messages + b.messages).toBe(raws.length);
+    expect(a.octets + b.octets).toBe(raws.reduce((n, r) => n + r.length, 0));
+    for (const [i, raw] of raws.entries()) {
+      expect((await layout(ids[i]!)).raw).toBe(header.length);
+      expect((await octets(ids[i]!))!.equals(raw)).toBe(true);
+    }
+  });
+
+  it('batchOctets: messages are grouped into transactions of at most that many octets, one message at least', async () => {
+    const box = await newMailbox();
+    const raws = [bigMessage(70_000), bigMessage(70_000), bigMessage(70_000), bigMessage(200_000)];
+    const ids: string[] = [];
+    for (const raw of raws) ids.push(await storeWhole(raw, box));
+    const batches: { messages: number; octets: number }[] = [];
+    const r = await splitWholeMessages(prisma, {
+      mailboxId: box,
+      batchOctets: 150_000,
+      onBatch: ({ messages, octets }) => batches.push({ messages, octets }),
+    });
+    expect(r).toEqual({ messages: 4, octets: 410_000, skipped: 0 });
+    // in id order: two of 70,000 fit in 150,000, the third starts the next, which the 200,000 one does not fit
+    expect(batches).toEqual([
+      { messages: 2, octets: 140_000 },
+      { messages: 1, octets: 70_000 },
+      { messages: 1, octets: 200_000 },
+    ]);
+    for (const [i, raw] of raws.entries()) expect((await octets(ids[i]!))!.equals(raw)).toBe(true);
+    await expect(splitWholeMessages(prisma, { batchOctets: 0 })).rejects.toThrow(RangeError);
   });
 });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrismaMaildropStore } from '../src/prisma-store.ts';
 import { LockLostError, MessageGoneError } from '../src/store.ts';
 import { createMaildrop, deliver, deliverInParts, openPrisma, poolOf, TEST_SECRET, testHasher } from './helpers.ts';
-import { MESSAGE_PART_OCTETS } from '@mailroom/db';
+import { MESSAGE_PART_OCTETS, splitWholeMessages } from '@mailroom/db';
 
 let prisma: PrismaClient;
 beforeAll(() => {
@@ -118,6 +118,24 @@ describe('PrismaMaildropStore', () => {
     // the SQL function operators can use gives the same octets
     const fn = await poolOf(prisma)!.query<{ b: Buffer }>('SELECT message_octets($1::uuid) AS b', [list[2]!.id]);
     expect(fn.rows[0]!.b.equals(all[2]!)).toBe(true);
+  });
+
+  it('a large message stored whole reads the same octets after splitWholeMessages moved it to parts, on both paths', async () => {
+    const md = await createMaildrop(prisma);
+    const body = randomBytes(300_000);
+    body.write('\r\n.\r\n..dot\r\n', 5000, 'latin1');
+    const raw = Buffer.concat([Buffer.from('Subject: stored whole\r\nX-Old: yes\r\n\r\n'), body]);
+    await deliver(prisma, md.mailboxId, raw);
+    const readers = [store(MESSAGE_PART_OCTETS + 13, 2), copyStore(), copyStore(4096)];
+    const [info] = await store().listMessages(md.mailboxId);
+    for (const s of readers) expect((await readAll(s, md.mailboxId, info!)).equals(raw)).toBe(true);
+    expect(await splitWholeMessages(prisma, { mailboxId: md.mailboxId })).toEqual({ messages: 1, octets: raw.length, skipped: 0 });
+    const { rows } = await poolOf(prisma)!.query<{ n: string }>('SELECT count(*) AS n FROM message_parts WHERE message_id = $1', [
+      info!.id,
+    ]);
+    expect(Number(rows[0]!.n)).toBe(Math.ceil(body.length / MESSAGE_PART_OCTETS));
+    expect(await store().listMessages(md.mailboxId)).toEqual([info]);
+    for (const s of readers) expect((await readAll(s, md.mailboxId, info!)).equals(raw)).toBe(true);
   });
 
   it('COPY path with reuseChunks: exact octets from a handful of refilled buffers, not one allocation per row', async () => {

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { haveDnsmasq, startDnsServer } from '@mailroom/core/testing';
+import { MESSAGE_PART_OCTETS } from '@mailroom/db';
 import { runCli } from './testing.ts';
 import { call, createTestApp, createUser, login, type TestContext, uniqueName } from '../testing.ts';
 
@@ -130,6 +132,50 @@ describe('operator CLI', { timeout: 120_000 }, () => {
     expect(weak.stderr).toContain('PASSWORD_TOO_WEAK');
     const dup = await runCli(['admin', 'create', '--email', email, '--password-stdin'], 'admin cli passphrase 9\n');
     expect(dup.stderr).toContain('ALREADY_EXISTS');
+  });
+});
+
+describe('messages split-large', { timeout: 120_000 }, () => {
+  test("--dry-run counts a mailbox's whole large message, then it moves to parts with the same octets; bad options exit 2", async () => {
+    const owner = await createUser(t);
+    const d = await t.prisma.domain.create({ data: { verifiedAt: new Date(), name: `${uniqueName('split')}.example`, ownerId: owner.id } });
+    const box = await t.prisma.mailbox.create({ data: { domainId: d.id, localPart: 'old', passwordHash: 'x' } });
+    const header = Buffer.from('Subject: stored before parts\r\n\r\n');
+    const raw = Buffer.concat([header, randomBytes(200_000)]);
+    const m = await t.prisma.message.create({ data: { mailboxId: box.id, uid: 1, uidl: 'old1', sizeOctets: raw.length, raw } });
+    const stored = async () => {
+      const [row] = await t.prisma.$queryRaw<{ raw: number; parts: number; octets: Buffer }[]>`
+        SELECT octet_length(raw) AS raw, (SELECT count(*)::int FROM message_parts WHERE message_id = m.id) AS parts,
+               message_octets(m.id) AS octets
+          FROM messages m WHERE id = ${m.id}::uuid`;
+      return { raw: row!.raw, parts: row!.parts, same: Buffer.from(row!.octets).equals(raw) };
+    };
+    const address = `old@${d.name}`;
+
+    const dry = await runCli(['messages', 'split-large', '--mailbox', address.toUpperCase(), '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(`1 message(s) (${raw.length} octets) would be converted`);
+    expect(await stored()).toEqual({ raw: raw.length, parts: 0, same: true });
+
+    const run = await runCli(['messages', 'split-large', '--mailbox', address, '--batch-mib', '1']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`Converted 1 message(s) (${raw.length} octets) to parts; 0 skipped (in use, run again)`);
+    expect(await stored()).toEqual({
+      raw: header.length,
+      parts: Math.ceil((raw.length - header.length) / MESSAGE_PART_OCTETS),
+      same: true,
+    });
+
+    for (const bad of ['0', '2048', 'lots']) {
+      const r = await runCli(['messages', 'split-large', '--batch-mib', bad]);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr).toContain('--batch-mib');
+    }
+    const unknown = await runCli(['messages', 'split-large', '--mailbox', `nobody@${d.name}`]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no mailbox');
+    expect((await runCli(['messages', 'split-large', '--help'])).stdout).toContain('--dry-run');
+    expect((await runCli(['--help'])).stdout).toContain('messages split-large');
   });
 });
 

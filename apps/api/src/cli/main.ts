@@ -22,7 +22,7 @@ import {
   resetSecondFactors,
 } from '@mailroom/core';
 import { API_KEY_SCOPES, MBOX_FORMATS, type ApiKeyScope, type MboxFormat } from '@mailroom/core/schemas';
-import type { PrismaClient } from '@mailroom/db';
+import { SPLIT_BATCH_OCTETS, splitWholeMessages, type PrismaClient } from '@mailroom/db';
 import { argon2Params, domainOnboardingConfig, sizeThreadPoolForArgon2 } from '@mailroom/runtime';
 import { fetchFromPop3, importMbox } from '../transfer/mailbox-transfer.ts';
 import { parsePop3Url } from '../transfer/pop3-client.ts';
@@ -41,6 +41,7 @@ Commands:
   mailboxes export-mbox  Write a mailbox's messages as mboxrd (to a file or standard output)
   mailboxes import-mbox  Add the messages of an mbox file to a mailbox (quota enforced)
   mailboxes fetch        Copy every message from another POP3 server into a mailbox (safe to re-run)
+  messages split-large   Move large messages stored whole (before parts existed) into parts, read faster (safe to re-run)
 
 Run "npm run mailroom -- <command> --help" for a command's options.
 The database is DATABASE_URL, else the embedded PostgreSQL in MAILROOM_DATA_DIR (default ./.mailroom).`;
@@ -119,6 +120,26 @@ Options:
   --delete             Delete copied messages on the source server (at QUIT, after they are stored here)
   --ca <file>          Trust the CA certificates in this PEM file instead of the system's
   --insecure-tls       Accept any certificate (tests only)
+  -h, --help           Show this help`;
+
+const MIB = 1024 * 1024;
+/** The most `messages split-large --batch-mib` takes: a transaction's MiB of messages. */
+const MAX_SPLIT_BATCH_MIB = 1024;
+
+const SPLIT_LARGE_HELP = `Usage: npm run mailroom -- messages split-large [--mailbox <address>] [--batch-mib <n>] [--dry-run]
+
+Converts messages of 64 KiB or more that are stored whole in messages.raw (stored before large messages went to
+message_parts, or by an older version) into the form the ingress stores them in now: raw keeps the header section,
+message_parts the rest. Reading them (POP3 RETR/TOP, downloads, exports) then costs less. The messages' octets, sizes,
+UIDs/UIDLs and usage do not change. Runs while the stack runs, in transactions of about --batch-mib each; a message a
+POP3 session is deleting at that moment is skipped (counted): run again to convert it. Prints counts. The old TOAST
+space is reused once autovacuum has reclaimed it (the table's files do not shrink).
+
+Options:
+  --mailbox <address>  Only this mailbox (default: every mailbox)
+  --batch-mib <n>      MiB of messages per transaction, 1 to ${MAX_SPLIT_BATCH_MIB} (default ${SPLIT_BATCH_OCTETS / MIB}; a larger
+                       message is a transaction of its own)
+  --dry-run            Only count the messages that would be converted
   -h, --help           Show this help`;
 
 export function parseExpiry(v: string, now = new Date()): Date {
@@ -369,6 +390,34 @@ async function mailboxesFetch(args: string[]): Promise<number> {
   });
 }
 
+async function messagesSplitLarge(args: string[]): Promise<number> {
+  const options = {
+    mailbox: { type: 'string' },
+    'batch-mib': { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  } as const;
+  const { values } = parseArgs({ args, options, strict: true });
+  if (values.help) {
+    console.log(SPLIT_LARGE_HELP);
+    return 0;
+  }
+  const batchMib = values['batch-mib'] === undefined ? SPLIT_BATCH_OCTETS / MIB : Number(values['batch-mib']);
+  if (!Number.isInteger(batchMib) || batchMib < 1 || batchMib > MAX_SPLIT_BATCH_MIB)
+    throw new UsageError(`--batch-mib: expected a whole number from 1 to ${MAX_SPLIT_BATCH_MIB}`);
+  const dryRun = values['dry-run'] ?? false;
+  return withDatabase(async (prisma) => {
+    const mailboxId = values.mailbox === undefined ? undefined : await mailboxIdOf(prisma, values.mailbox);
+    const r = await splitWholeMessages(prisma, { batchOctets: batchMib * MIB, dryRun, ...(mailboxId ? { mailboxId } : {}) });
+    console.log(
+      dryRun
+        ? `${r.messages} message(s) (${r.octets} octets) would be converted`
+        : `Converted ${r.messages} message(s) (${r.octets} octets) to parts; ${r.skipped} skipped (in use, run again)`,
+    );
+    return 0;
+  });
+}
+
 export async function runCli(argv: string[]): Promise<number> {
   const [group, action, ...rest] = argv;
   try {
@@ -399,6 +448,9 @@ export async function runCli(argv: string[]): Promise<number> {
     if (group === 'mailboxes') {
       const run = { 'export-mbox': mailboxesExportMbox, 'import-mbox': mailboxesImportMbox, fetch: mailboxesFetch }[action ?? ''];
       if (run) return await run(rest);
+    }
+    if (group === 'messages' && (action === 'split-large' || action === '--help' || action === '-h')) {
+      return await messagesSplitLarge(action === 'split-large' ? rest : ['--help']);
     }
     throw new UsageError(`unknown command "${[group, action].filter(Boolean).join(' ')}"\n\n${MAIN_HELP}`);
   } catch (err) {
