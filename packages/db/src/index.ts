@@ -24,4 +24,4 @@ export {
   type SplitWholeMessagesResult,
 } from './message-parts.ts';
 export { createNotificationListener, type NotificationListener, type NotificationListenerOptions } from './listen.ts';
-export { queryWithBuffers, ByteaParts } from './pg-bind.ts';
+export { queryWithBuffers, ByteaParts, type QueryWithBuffersOptions } from './pg-bind.ts';

@@ -17,7 +17,7 @@ export const MESSAGE_PART_OCTETS = 8100;
  * Bodies of at least this many octets are stored in parts (`message_parts`, one binary COPY before the statement that
  * inserts their `messages` rows, whose `raw` then holds only the trace fields): measured on 1 MB bodies, PostgreSQL
  * spent 3.4–3.7 ms of CPU per message against 8.5–10.3 ms for TOAST chunks of one `bytea` (README, "Performance").
- * The COPY needs an explicit transaction (BEGIN shares its round trip; the statement and COMMIT take one each), which
+ * The COPY needs an explicit transaction (BEGIN shares its round trip; the statement carries the COMMIT in its own), which
  * small messages (one statement, its own transaction) do without. The ingress decides by it; tests and benchmarks that
  * store messages as the ingress does use it too.
  */

@@ -117,4 +117,55 @@ describe('queryWithBuffers on real PostgreSQL', () => {
     );
     expect(after.map((r) => r.rows[0]!.n)).toEqual([0, 1, 2, 3, 4, 5]);
   });
+
+  it.each([0, 1])(
+    'thenCommit commits in the same round trip; a failing statement leaves the transaction aborted, nothing committed (pool %i)',
+    async (k) => {
+      const pool = pools[k]!;
+      const table = `then_commit_${k}_${Date.now()}`;
+      await pool.query(`CREATE TABLE ${table} (n int, b bytea)`);
+      const client = await pool.connect();
+      try {
+        const body = randomBytes(300_000);
+        // success: the statement's own result comes back, and its transaction is committed
+        await client.query('BEGIN');
+        await client.query(`INSERT INTO ${table} (n) VALUES (1)`);
+        const ok = await queryWithBuffers<{ n: number; h: string }>(
+          client,
+          `INSERT INTO ${table} (n, b) VALUES ($1, $2) RETURNING n, encode(sha256(b), 'hex') AS h`,
+          [2, body],
+          `then_commit_insert_${k}`,
+          { thenCommit: true },
+        );
+        expect(ok.rows).toEqual([{ n: 2, h: sha(body) }]);
+        // no transaction is open any more: another connection sees both rows, and a ROLLBACK undoes nothing
+        expect((await pool.query<{ n: number }>(`SELECT n FROM ${table} ORDER BY n`)).rows.map((r) => r.n)).toEqual([1, 2]);
+        await client.query('ROLLBACK');
+        expect((await pool.query<{ c: number }>(`SELECT count(*)::int AS c FROM ${table}`)).rows[0]!.c).toBe(2);
+
+        // failure: the COMMIT after the statement must not run, so what the transaction did before is not committed
+        await client.query('BEGIN');
+        await client.query(`INSERT INTO ${table} (n) VALUES (3)`);
+        await expect(
+          queryWithBuffers(
+            client,
+            `INSERT INTO ${table} (n, b) SELECT 1 / (length($1::bytea) - 3), $2`,
+            [Buffer.from('abc'), body],
+            undefined,
+            {
+              thenCommit: true,
+            },
+          ),
+        ).rejects.toThrow(/division by zero/);
+        await expect(client.query('SELECT 1')).rejects.toThrow(/current transaction is aborted/);
+        await client.query('ROLLBACK');
+        expect((await pool.query<{ n: number }>(`SELECT n FROM ${table} ORDER BY n`)).rows.map((r) => r.n)).toEqual([1, 2]);
+        // and the connection is in step for what follows
+        expect((await client.query<{ x: number }>('SELECT 41 + 1 AS x')).rows[0]!.x).toBe(42);
+      } finally {
+        client.release();
+        await pool.query(`DROP TABLE ${table}`);
+      }
+    },
+  );
 });

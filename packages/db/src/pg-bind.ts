@@ -30,6 +30,9 @@ interface BindConfig {
 interface PgConnection {
   _send(buffer: Buffer): boolean;
   bind(config: BindConfig): void;
+  parse(config: { text: string }): void;
+  execute(config: Record<string, never>): void;
+  sync(): void;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -61,28 +64,57 @@ function sendBind(connection: PgConnection, config: BindConfig): void {
 const QueryBase = pg.Query as unknown as new (config: pg.QueryConfig) => { prepare(connection: PgConnection): void };
 
 class BufferBindQuery extends QueryBase {
+  constructor(
+    config: pg.QueryConfig,
+    private readonly thenCommit: boolean,
+  ) {
+    super(config);
+  }
+
   override prepare(connection: PgConnection): void {
-    // pg's own prepare (Parse, Bind, Describe, Execute, Sync, its error handling) with only the Bind replaced
+    // pg's own prepare (Parse, Bind, Describe, Execute, Sync, its error handling) with only the Bind replaced, and
+    // with thenCommit a COMMIT (unnamed Parse, Bind, Execute) between the statement's Execute and the Sync
     const view = Object.create(connection) as PgConnection;
     view.bind = (config) => sendBind(connection, config);
+    if (this.thenCommit) {
+      view.sync = () => {
+        connection.parse({ text: 'COMMIT' });
+        connection.bind({ values: [] });
+        connection.execute({});
+        connection.sync();
+      };
+    }
     super.prepare(view);
   }
+}
+
+export interface QueryWithBuffersOptions {
+  /**
+   * Commit the transaction the statement runs in, in the same round trip: a COMMIT follows it in the pipeline, before
+   * the Sync. If the statement fails, PostgreSQL skips everything up to the Sync, so the COMMIT does not run and the
+   * transaction is left aborted (roll it back); the promise rejects with the statement's error either way.
+   */
+  thenCommit?: boolean;
 }
 
 /**
  * Runs `text` with `values` like `sql.query(text, values)`, except that the trailing parameters that are Buffers or
  * {@link ByteaParts} are sent as binary `bytea` without being copied (put the large ones last). With `name`, a named
- * statement like pg's `{ name, text }`: parsed once per connection, then only bound and executed.
+ * statement like pg's `{ name, text }`: parsed once per connection, then only bound and executed. See
+ * {@link QueryWithBuffersOptions} for committing in the same round trip.
  */
 export function queryWithBuffers<R extends pg.QueryResultRow = pg.QueryResultRow>(
   sql: pg.Pool | pg.PoolClient,
   text: string,
   values: unknown[],
   name?: string,
+  options: QueryWithBuffersOptions = {},
 ): Promise<pg.QueryResult<R>> {
-  const query = new BufferBindQuery({ text, values, ...(name ? { name } : {}) });
+  const query = new BufferBindQuery({ text, values, ...(name ? { name } : {}) }, options.thenCommit ?? false);
   return new Promise((resolve, reject) => {
-    const done = (err: Error | undefined, res: pg.QueryResult<R>) => (err ? reject(err) : resolve(res));
+    // with thenCommit pg reports two results (the statement's, then the COMMIT's): the statement's is the one wanted
+    const done = (err: Error | undefined, res: pg.QueryResult<R> | pg.QueryResult<R>[]) =>
+      err ? reject(err) : resolve(Array.isArray(res) ? res[0]! : res);
     (sql as unknown as { query(q: unknown, cb: typeof done): void }).query(query, done);
   });
 }

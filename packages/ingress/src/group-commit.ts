@@ -7,7 +7,7 @@
 import { copyMessageParts, storedInParts, type PgPoolClient } from '@mailroom/db';
 import type { BatchInfo, GroupCommitContext, PendingStore, QuotaWarning, StoreResult } from './delivery-types.ts';
 import { lockOwners } from './quota.ts';
-import { applyBatch, applyStore, batchParts, deliverQuotaWarnings, isBatchRefused } from './store-statements.ts';
+import { applyBatch, applyStore, batchParts, CommittedBatchError, deliverQuotaWarnings, isBatchRefused } from './store-statements.ts';
 
 /** Requests stored in one transaction at most, and the octets after which a batch takes no more requests. */
 const MAX_BATCH_REQUESTS = 64;
@@ -45,6 +45,7 @@ export class GroupCommit {
   private async transaction<T>(
     fn: (tx: PgPoolClient) => Promise<T>,
     open?: (tx: PgPoolClient, begin: string) => Promise<unknown>,
+    fnCommits = false,
   ): Promise<T> {
     const tx = await this.ctx.pool.connect();
     let broken = false;
@@ -52,7 +53,7 @@ export class GroupCommit {
       const begin = `BEGIN; SET LOCAL statement_timeout = ${Math.trunc(this.ctx.transactionTimeoutMs)}`;
       await (open ? open(tx, begin) : tx.query(begin));
       const result = await fn(tx);
-      await tx.query('COMMIT');
+      if (!fnCommits) await tx.query('COMMIT');
       return result;
     } catch (err) {
       await tx.query('ROLLBACK').catch(() => (broken = true));
@@ -127,13 +128,19 @@ export class GroupCommit {
                 // no limited owner at RCPT time: no lock query (one round trip per batch of large bodies); an owner
                 // limited since then makes the statement refuse the batch, and storeEach locks and checks it exactly
                 const owners = ownerLimited ? await lockOwners(tx, batch) : [];
-                const out = await applyBatch(this.ctx, tx, batch, owners, warnings);
-                await deliverQuotaWarnings(this.ctx, tx, warnings);
-                return out;
+                // the statement and the COMMIT in one round trip; a quota warning due aborts it as in the batch above
+                return applyBatch(this.ctx, tx, batch, owners, null, { commit: true });
               },
               parts.length ? (tx, begin) => copyMessageParts(tx, parts, begin) : undefined,
+              true,
             );
     } catch (err) {
+      if (err instanceof CommittedBatchError) {
+        // stored already: storing each request again would duplicate it; the sender retries after a temporary failure
+        report('failed', err);
+        for (const item of batch) item.reject(err);
+        return;
+      }
       if (isBatchRefused(err)) report('refused');
       else report('failed', err);
       await this.storeEach(batch);

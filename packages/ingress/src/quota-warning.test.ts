@@ -90,6 +90,26 @@ describe('quota warnings', () => {
     await expectExactUsage(m.id);
   });
 
+  it('a large message (stored in parts, batch committed in its statement round trip) that crosses a threshold is stored with its warning', async () => {
+    // the batch's statement carries its COMMIT, so a warning due aborts it and the message is stored on its own, with
+    // the warning in its transaction: the message once, its parts once, the warning once
+    const m = await f.mailbox(uniqueName('big'), { quotaBytes: 2_000_000 });
+    await send(a.ports.lmtp, m.address, 1_700_000, 'big'); // ~85%: crosses 80
+    const w = await warnings(m.id);
+    expect(w).toHaveLength(1);
+    expect(w[0]!.text).toContain('Subject: Your mailbox is 80% full');
+    const s = await expectExactUsage(m.id);
+    expect(s.messages.map((x) => [x.uid, x.countsTowardQuota])).toEqual([
+      [1, true],
+      [2, false],
+    ]);
+    const big = s.messages[0]!;
+    expect(big.parts).toBeGreaterThan(200);
+    expect(big.head.length).toBeLessThan(1000);
+    expect(big.raw.length).toBe(big.sizeOctets);
+    expect(Buffer.from(big.raw).toString('latin1')).toContain('Subject: big\r\n');
+  });
+
   it('concurrent deliveries from two processes crossing the same threshold produce exactly one warning', async () => {
     const m = await f.mailbox(uniqueName('race'), { quotaBytes: 100_000 });
     // 79% used (counters only: what matters to the ingress)

@@ -49,6 +49,16 @@ export function batchParts(batch: readonly PendingStore[]): MessagePartsInput[] 
 /** A batch in which some mailbox or domain refused its share (see applyBatch). */
 class BatchRefused extends Error {}
 
+/**
+ * Something failed after a batch's statement had committed it (applyBatch with `commit`): its messages are stored, so
+ * the batch must not be stored again one by one; its requests are answered with a temporary failure instead.
+ */
+export class CommittedBatchError extends Error {
+  constructor(cause: unknown) {
+    super('the batch was committed, but its result could not be read', { cause });
+  }
+}
+
 export function isBatchRefused(err: unknown): boolean {
   return err instanceof BatchRefused || isDivisionByZero(err);
 }
@@ -71,7 +81,11 @@ export async function applyBatch(
   batch: PendingStore[],
   lockedOwners: string[],
   warnings: QuotaWarning[] | null,
+  options: { commit?: boolean } = {},
 ): Promise<StoreResult[]> {
+  if (options.commit && (!('release' in tx) || warnings !== null)) {
+    throw new Error('applyBatch: commit needs a transaction, and no quota warnings to deliver in it');
+  }
   const ids: string[] = [];
   const mailboxIds: string[] = [];
   const sizes: number[] = [];
@@ -215,12 +229,16 @@ export async function applyBatch(
       : parts === 0 && bodies.length <= NAMED_SMALL_BATCHES
         ? `mailroom_store_${bodies.length}${suffix}`
         : undefined;
-  const { rows } = allParted
-    ? await tx.query<Row>({ ...(name ? { name } : {}), text, values: [...values, dots] })
-    : // the bodies are the last parameters: sent as they are, never copied into pg's Bind buffer (queryWithBuffers)
-      await queryWithBuffers<Row>(tx, text, [...values, dots, ...bodies.filter((_, k) => !parted[k])], name);
+  // The bodies not in parts are the last parameters: sent as they are, never copied into pg's Bind buffer. With
+  // `commit`, the transaction's COMMIT goes in the same round trip; a refusal (the 1/0 above) keeps it from running.
+  const { rows } = await queryWithBuffers<Row>(tx, text, [...values, dots, ...bodies.filter((_, k) => !parted[k])], name, {
+    thenCommit: options.commit ?? false,
+  });
   const r = rows[0]!;
-  if ((r.stored?.length ?? 0) !== ids.length) throw new BatchRefused();
+  if ((r.stored?.length ?? 0) !== ids.length) {
+    // unreachable: the statement divides by zero unless every message went in (and with `commit` it is then stored)
+    throw options.commit ? new CommittedBatchError(new Error(`${r.stored?.length ?? 0} of ${ids.length} stored`)) : new BatchRefused();
+  }
   const addresses = new Map(batch.flatMap((item) => item.copies.map((c) => [c.target.mailboxId, c.target.address] as const)));
   for (const w of r.warn ?? []) warnings?.push(toQuotaWarning(w, addresses.get(w.mailbox_id)!));
   const uids = new Map(r.stored!.map((x) => [x.id, Number(x.uid)]));
