@@ -14,6 +14,7 @@ export {
 } from './pg-copy.ts';
 export {
   copyMessageParts,
+  messagePartsCopy,
   MESSAGE_PART_OCTETS,
   PARTS_MIN_BODY_OCTETS,
   SPLIT_BATCH_OCTETS,

@@ -17,7 +17,7 @@ export const MESSAGE_PART_OCTETS = 8100;
  * Bodies of at least this many octets are stored in parts (`message_parts`, one binary COPY before the statement that
  * inserts their `messages` rows, whose `raw` then holds only the trace fields): measured on 1 MB bodies, PostgreSQL
  * spent 3.4–3.7 ms of CPU per message against 8.5–10.3 ms for TOAST chunks of one `bytea` (README, "Performance").
- * The COPY needs an explicit transaction (BEGIN shares its round trip; the statement carries the COMMIT in its own), which
+ * The COPY needs an explicit transaction (the ingress sends BEGIN, the COPY, its statement and COMMIT in one round trip), which
  * small messages (one statement, its own transaction) do without. The ingress decides by it; tests and benchmarks that
  * store messages as the ingress does use it too.
  */
@@ -56,8 +56,13 @@ function* partRows(messages: readonly MessagePartsInput[]): Generator<Buffer[]> 
  * Resolves with the number of parts.
  */
 export function copyMessageParts(client: ClientBase, messages: readonly MessagePartsInput[], before?: string): Promise<number> {
-  const copy = 'COPY message_parts (message_id, off, data) FROM STDIN (FORMAT binary)';
-  return copyBinaryRowsIn(client, before ? `${before}; ${copy}` : copy, partRows(messages));
+  const { copy, rows } = messagePartsCopy(messages);
+  return copyBinaryRowsIn(client, before ? `${before}; ${copy}` : copy, rows);
+}
+
+/** The COPY of copyMessageParts and its rows, for a caller that sends them itself (queryWithBuffers' copyFirst). */
+export function messagePartsCopy(messages: readonly MessagePartsInput[]): { copy: string; rows: Iterable<Buffer[]> } {
+  return { copy: 'COPY message_parts (message_id, off, data) FROM STDIN (FORMAT binary)', rows: partRows(messages) };
 }
 
 /** Octets of whole messages converted per transaction by splitWholeMessages, unless told otherwise. */

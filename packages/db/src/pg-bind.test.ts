@@ -168,4 +168,69 @@ describe('queryWithBuffers on real PostgreSQL', () => {
       }
     },
   );
+
+  it.each([0, 1])(
+    'copyFirst: BEGIN, a COPY with its rows, the statement and its COMMIT in one round trip; a failure anywhere commits nothing (pool %i)',
+    async (k) => {
+      const pool = pools[k]!;
+      const table = `copy_first_${k}_${Date.now()}`;
+      await pool.query(`CREATE TABLE ${table} (n int PRIMARY KEY, b bytea); CREATE TABLE ${table}_log (n int)`);
+      const rowsOf = (ns: number[], body: Buffer) =>
+        ns.map((n) => {
+          const nb = Buffer.alloc(4);
+          nb.writeInt32BE(n);
+          return [nb, body];
+        });
+      const copy = `COPY ${table} (n, b) FROM STDIN (FORMAT binary)`;
+      const client = await pool.connect();
+      try {
+        const body = randomBytes(200_000);
+        // the statement sees the rows the COPY just wrote, and all of it is committed
+        const ok = await queryWithBuffers<{ c: number; h: string }>(
+          client,
+          `WITH l AS (INSERT INTO ${table}_log (n) VALUES ($1) RETURNING n)
+           SELECT (SELECT count(*)::int FROM ${table}) AS c, (SELECT encode(sha256(b), 'hex') FROM ${table} WHERE n = 2) AS h
+             FROM l`,
+          [1],
+          undefined,
+          {
+            thenCommit: true,
+            copyFirst: { statements: ['BEGIN', 'SET LOCAL statement_timeout = 5000'], copy, rows: rowsOf([1, 2, 3], body) },
+          },
+        );
+        expect(ok.rows).toEqual([{ c: 3, h: sha(body) }]);
+        const seen = async () => [
+          (await pool.query<{ c: number }>(`SELECT count(*)::int AS c FROM ${table}`)).rows[0]!.c,
+          (await pool.query<{ c: number }>(`SELECT count(*)::int AS c FROM ${table}_log`)).rows[0]!.c,
+        ];
+        expect(await seen()).toEqual([3, 1]);
+        await client.query('ROLLBACK'); // nothing open any more: only a warning
+        expect(await seen()).toEqual([3, 1]);
+
+        // the COPY fails (a duplicate key): the statement and the COMMIT do not run
+        await expect(
+          queryWithBuffers(client, `INSERT INTO ${table}_log (n) VALUES ($1)`, [2], undefined, {
+            thenCommit: true,
+            copyFirst: { statements: ['BEGIN'], copy, rows: rowsOf([4, 1], body) },
+          }),
+        ).rejects.toThrow(/duplicate key/);
+        await client.query('ROLLBACK');
+        expect(await seen()).toEqual([3, 1]);
+
+        // the statement fails: the COPY's rows are not committed
+        await expect(
+          queryWithBuffers(client, `INSERT INTO ${table}_log (n) SELECT 1 / (length($1::bytea) - 3)`, [Buffer.from('abc')], undefined, {
+            thenCommit: true,
+            copyFirst: { statements: ['BEGIN'], copy, rows: rowsOf([5, 6], body) },
+          }),
+        ).rejects.toThrow(/division by zero/);
+        await client.query('ROLLBACK');
+        expect(await seen()).toEqual([3, 1]);
+        expect((await client.query<{ x: number }>('SELECT 41 + 1 AS x')).rows[0]!.x).toBe(42);
+      } finally {
+        client.release();
+        await pool.query(`DROP TABLE ${table}, ${table}_log`);
+      }
+    },
+  );
 });

@@ -7,8 +7,10 @@
  * separate socket writes of the caller's buffers (one `writev` under pg's cork). Everything else (Parse, Describe,
  * Execute, Sync, the replies, errors, the pool) is `pg`'s.
  */
+import type net from 'node:net';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
+import { writeBinaryCopyRows } from './pg-copy.ts';
 
 /** One `bytea` parameter given as consecutive buffers (e.g. a message as it was read): sent without joining them. */
 export class ByteaParts {
@@ -33,6 +35,7 @@ interface PgConnection {
   parse(config: { text: string }): void;
   execute(config: Record<string, never>): void;
   sync(): void;
+  stream: net.Socket;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -66,17 +69,18 @@ const QueryBase = pg.Query as unknown as new (config: pg.QueryConfig) => { prepa
 class BufferBindQuery extends QueryBase {
   constructor(
     config: pg.QueryConfig,
-    private readonly thenCommit: boolean,
+    private readonly options: QueryWithBuffersOptions,
   ) {
     super(config);
   }
 
   override prepare(connection: PgConnection): void {
-    // pg's own prepare (Parse, Bind, Describe, Execute, Sync, its error handling) with only the Bind replaced, and
-    // with thenCommit a COMMIT (unnamed Parse, Bind, Execute) between the statement's Execute and the Sync
+    // pg's own prepare (Parse, Bind, Describe, Execute, Sync, its error handling) with only the Bind replaced; with
+    // copyFirst, the statements and the COPY with its rows go before it, and with thenCommit a COMMIT (unnamed Parse,
+    // Bind, Execute) goes between the statement's Execute and the Sync: one Sync, one round trip for all of it
     const view = Object.create(connection) as PgConnection;
     view.bind = (config) => sendBind(connection, config);
-    if (this.thenCommit) {
+    if (this.options.thenCommit) {
       view.sync = () => {
         connection.parse({ text: 'COMMIT' });
         connection.bind({ values: [] });
@@ -84,8 +88,25 @@ class BufferBindQuery extends QueryBase {
         connection.sync();
       };
     }
+    const first = this.options.copyFirst;
+    if (!first) {
+      super.prepare(view);
+      return;
+    }
+    connection.stream.cork();
+    for (const text of [...first.statements, first.copy]) {
+      connection.parse({ text });
+      connection.bind({ values: [] });
+      connection.execute({});
+    }
+    // PostgreSQL reads the rows once its COPY starts (in copy-in mode it ignores Sync, so none may come before CopyDone)
+    writeBinaryCopyRows(connection.stream, first.rows);
     super.prepare(view);
+    connection.stream.uncork();
   }
+
+  /** The rows went with the query (pg's own would answer CopyFail). */
+  handleCopyInResponse(): void {}
 }
 
 export interface QueryWithBuffersOptions {
@@ -95,6 +116,12 @@ export interface QueryWithBuffersOptions {
    * transaction is left aborted (roll it back); the promise rejects with the statement's error either way.
    */
   thenCommit?: boolean;
+  /**
+   * Before the statement, in the same round trip: `statements` (one each, e.g. `BEGIN`), then `copy` (a
+   * `COPY … FROM STDIN (FORMAT binary)`) with `rows` (see writeBinaryCopyRows). If any of them fails, PostgreSQL skips
+   * the rest up to the Sync, and the promise rejects with that error.
+   */
+  copyFirst?: { statements: string[]; copy: string; rows: Iterable<readonly (Buffer | null)[]> };
 }
 
 /**
@@ -110,11 +137,13 @@ export function queryWithBuffers<R extends pg.QueryResultRow = pg.QueryResultRow
   name?: string,
   options: QueryWithBuffersOptions = {},
 ): Promise<pg.QueryResult<R>> {
-  const query = new BufferBindQuery({ text, values, ...(name ? { name } : {}) }, options.thenCommit ?? false);
+  const query = new BufferBindQuery({ text, values, ...(name ? { name } : {}) }, options);
+  // with copyFirst or thenCommit pg reports a result per command (the statements, the COPY, the statement, the
+  // COMMIT): the statement's is the one wanted
+  const index = options.copyFirst ? options.copyFirst.statements.length + 1 : 0;
   return new Promise((resolve, reject) => {
-    // with thenCommit pg reports two results (the statement's, then the COMMIT's): the statement's is the one wanted
     const done = (err: Error | undefined, res: pg.QueryResult<R> | pg.QueryResult<R>[]) =>
-      err ? reject(err) : resolve(Array.isArray(res) ? res[0]! : res);
+      err ? reject(err) : resolve(Array.isArray(res) ? res[index]! : res);
     (sql as unknown as { query(q: unknown, cb: typeof done): void }).query(query, done);
   });
 }

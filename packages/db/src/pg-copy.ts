@@ -205,12 +205,87 @@ export function messageWindowSql(m: string, from: string, length: number): strin
 /** The parts of pg's connection a COPY … FROM STDIN writes to. */
 interface PgCopyInConnection {
   query(text: string): void;
-  endCopyFrom(): void;
   stream: { cork(): void; uncork(): void; write(chunk: Buffer): boolean };
 }
 
 /** Fields at least this long are written as they are (a view of the caller's buffer), shorter ones into the row header. */
 const COPY_IN_INLINE_MAX = 256;
+
+/** The stream a COPY's rows are written to (pg's connection stream). */
+interface CopyOut {
+  write(chunk: Buffer): boolean;
+}
+
+const copyDataHeader = (length: number): Buffer => {
+  const b = Buffer.allocUnsafe(5);
+  b[0] = 0x64; // 'd' CopyData
+  b.writeInt32BE(length + 4, 1);
+  return b;
+};
+
+/**
+ * Writes a binary COPY's file header, `rows` and trailer as CopyData messages to `out` (under the caller's cork), then
+ * CopyDone, or CopyFail if a row could not be framed (PostgreSQL then reports the error; never half a row). Returns
+ * the rows written and that failure.
+ */
+export function writeBinaryCopyRows(
+  out: CopyOut,
+  rows: Iterable<readonly (Buffer | null)[]>,
+): { sent: number; failure: Error | undefined } {
+  let sent = 0;
+  let failure: Error | undefined;
+  try {
+    const header = Buffer.alloc(COPY_HEADER_OCTETS);
+    COPY_SIGNATURE.copy(header);
+    out.write(Buffer.concat([copyDataHeader(header.length), header]));
+    for (const fields of rows) {
+      let length = 2;
+      let inline = 2;
+      for (const f of fields) {
+        length += 4 + (f?.length ?? 0);
+        inline += 4 + (f && f.length < COPY_IN_INLINE_MAX ? f.length : 0);
+      }
+      if (length > 0x7fffffff - 4) throw new RangeError(`COPY row of ${length} octets is too large`);
+      const head = Buffer.allocUnsafe(5 + inline);
+      head[0] = 0x64;
+      head.writeInt32BE(length + 4, 1);
+      head.writeInt16BE(fields.length, 5);
+      let pos = 7;
+      let pending = head;
+      for (const f of fields) {
+        if (!f) {
+          pos = pending.writeInt32BE(-1, pos);
+          continue;
+        }
+        pos = pending.writeInt32BE(f.length, pos);
+        if (f.length < COPY_IN_INLINE_MAX) {
+          pos += f.copy(pending, pos);
+          continue;
+        }
+        // a long field: everything before it, then its octets as they are
+        out.write(pending.subarray(0, pos));
+        out.write(f);
+        pending = pending.subarray(pos);
+        pos = 0;
+      }
+      if (pos > 0) out.write(pending.subarray(0, pos));
+      sent++;
+    }
+    out.write(Buffer.concat([copyDataHeader(2), Buffer.from([0xff, 0xff])]));
+  } catch (err) {
+    failure = err as Error;
+  }
+  if (failure) {
+    const reason = Buffer.from('mailroom: bad row\0', 'latin1');
+    const fail = Buffer.allocUnsafe(5);
+    fail[0] = 0x66; // 'f' CopyFail
+    fail.writeInt32BE(reason.length + 4, 1);
+    out.write(Buffer.concat([fail, reason]));
+  } else {
+    out.write(Buffer.from([0x63, 0, 0, 0, 4])); // 'c' CopyDone
+  }
+  return { sent, failure };
+}
 
 /**
  * Runs `COPY … FROM STDIN (FORMAT binary)` with the given rows on `client` (inside the caller's transaction, if any)
@@ -226,69 +301,14 @@ const COPY_IN_INLINE_MAX = 256;
  */
 export function copyBinaryRowsIn(client: ClientBase, sql: string, rows: Iterable<readonly (Buffer | null)[]>): Promise<number> {
   return new Promise((resolve, reject) => {
-    let failure: Error | undefined;
-    let sent = 0;
-    const dataMessage = (length: number): Buffer => {
-      const b = Buffer.allocUnsafe(5);
-      b[0] = 0x64; // 'd' CopyData
-      b.writeInt32BE(length + 4, 1);
-      return b;
-    };
+    let written: { sent: number; failure: Error | undefined } = { sent: 0, failure: undefined };
     const submittable = {
       callback: undefined as unknown,
       submit(con: PgCopyInConnection) {
         const out = con.stream;
         out.cork();
         con.query(sql);
-        try {
-          const header = Buffer.alloc(COPY_HEADER_OCTETS);
-          COPY_SIGNATURE.copy(header);
-          out.write(Buffer.concat([dataMessage(header.length), header]));
-          for (const fields of rows) {
-            let length = 2;
-            let inline = 2;
-            for (const f of fields) {
-              length += 4 + (f?.length ?? 0);
-              inline += 4 + (f && f.length < COPY_IN_INLINE_MAX ? f.length : 0);
-            }
-            if (length > 0x7fffffff - 4) throw new RangeError(`COPY row of ${length} octets is too large`);
-            const head = Buffer.allocUnsafe(5 + inline);
-            head[0] = 0x64;
-            head.writeInt32BE(length + 4, 1);
-            head.writeInt16BE(fields.length, 5);
-            let pos = 7;
-            let pending = head;
-            for (const f of fields) {
-              if (!f) {
-                pos = pending.writeInt32BE(-1, pos);
-                continue;
-              }
-              pos = pending.writeInt32BE(f.length, pos);
-              if (f.length < COPY_IN_INLINE_MAX) {
-                pos += f.copy(pending, pos);
-                continue;
-              }
-              // a long field: everything before it, then its octets as they are
-              out.write(pending.subarray(0, pos));
-              out.write(f);
-              pending = pending.subarray(pos);
-              pos = 0;
-            }
-            if (pos > 0) out.write(pending.subarray(0, pos));
-            sent++;
-          }
-          out.write(Buffer.concat([dataMessage(2), Buffer.from([0xff, 0xff])]));
-        } catch (err) {
-          failure = err as Error;
-        }
-        // a row that could not be framed ends the COPY with CopyFail (PostgreSQL then reports the error), never half a row
-        if (failure) {
-          const reason = Buffer.from('mailroom: bad row\0', 'latin1');
-          const fail = Buffer.allocUnsafe(5);
-          fail[0] = 0x66; // 'f' CopyFail
-          fail.writeInt32BE(reason.length + 4, 1);
-          out.write(Buffer.concat([fail, reason]));
-        } else con.endCopyFrom();
+        written = writeBinaryCopyRows(out, rows);
         out.uncork();
       },
       // the rows went with the query
@@ -299,11 +319,11 @@ export function copyBinaryRowsIn(client: ClientBase, sql: string, rows: Iterable
       handleEmptyQuery() {},
       // pg gives up its active query on an error (the ReadyForQuery after it reaches nobody): settle here
       handleError(err: Error) {
-        reject(failure ?? err);
+        reject(written.failure ?? err);
       },
       handleReadyForQuery() {
-        if (failure) reject(failure);
-        else resolve(sent);
+        if (written.failure) reject(written.failure);
+        else resolve(written.sent);
       },
     };
     client.query(submittable as never);

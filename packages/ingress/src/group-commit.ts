@@ -40,22 +40,23 @@ export class GroupCommit {
 
   /**
    * Runs `fn` in one transaction on one pooled connection (statements limited to transactionTimeoutMs each). `open`,
-   * if given, sends the opening statements itself, together with its own (one round trip for both).
+   * if given, sends the opening statements itself, together with its own (one round trip for both); with `fnOpens`,
+   * `fn` sends them (given as `begin`), and with `fnCommits` it commits (its last statement carries the COMMIT).
    */
   private async transaction<T>(
-    fn: (tx: PgPoolClient) => Promise<T>,
-    open?: (tx: PgPoolClient, begin: string) => Promise<unknown>,
-    fnCommits = false,
+    fn: (tx: PgPoolClient, begin: string[]) => Promise<T>,
+    options: { open?: (tx: PgPoolClient, begin: string) => Promise<unknown>; fnOpens?: boolean; fnCommits?: boolean } = {},
   ): Promise<T> {
     const tx = await this.ctx.pool.connect();
     let broken = false;
     try {
-      const begin = `BEGIN; SET LOCAL statement_timeout = ${Math.trunc(this.ctx.transactionTimeoutMs)}`;
-      await (open ? open(tx, begin) : tx.query(begin));
-      const result = await fn(tx);
-      if (!fnCommits) await tx.query('COMMIT');
+      const begin = ['BEGIN', `SET LOCAL statement_timeout = ${Math.trunc(this.ctx.transactionTimeoutMs)}`];
+      if (!options.fnOpens) await (options.open ? options.open(tx, begin.join('; ')) : tx.query(begin.join('; ')));
+      const result = await fn(tx, begin);
+      if (!options.fnCommits) await tx.query('COMMIT');
       return result;
     } catch (err) {
+      // also after a failed opening (fnOpens): ROLLBACK outside a transaction is only a warning
       await tx.query('ROLLBACK').catch(() => (broken = true));
       throw err;
     } finally {
@@ -121,19 +122,20 @@ export class GroupCommit {
       results =
         !ownerLimited && !parts.length
           ? await applyBatch(this.ctx, this.ctx.pool, batch, [], null)
-          : // a limited owner (its row lock first) or large bodies: a transaction; the bodies' parts go first, with
-            // BEGIN in the same round trip, before the statement takes any row lock (see applyBatch)
-            await this.transaction(
-              async (tx) => {
-                // no limited owner at RCPT time: no lock query (one round trip per batch of large bodies); an owner
-                // limited since then makes the statement refuse the batch, and storeEach locks and checks it exactly
-                const owners = ownerLimited ? await lockOwners(tx, batch) : [];
-                // the statement and the COMMIT in one round trip; a quota warning due aborts it as in the batch above
-                return applyBatch(this.ctx, tx, batch, owners, null, { commit: true });
-              },
-              parts.length ? (tx, begin) => copyMessageParts(tx, parts, begin) : undefined,
-              true,
-            );
+          : ownerLimited
+            ? // a limited owner: a transaction that locks its row first (any parts are copied with BEGIN, before the
+              // statement takes a row lock); an owner limited only since RCPT time makes the statement refuse the
+              // batch without that lock, and storeEach locks and checks it exactly
+              await this.transaction(async (tx) => applyBatch(this.ctx, tx, batch, await lockOwners(tx, batch), null, { commit: true }), {
+                ...(parts.length ? { open: (tx, begin) => copyMessageParts(tx, parts, begin) } : {}),
+                fnCommits: true,
+              })
+            : // large bodies: BEGIN, the parts' COPY, the statement and the COMMIT in one round trip; a quota warning
+              // due aborts it as in the batch above
+              await this.transaction(
+                (tx, begin) => applyBatch(this.ctx, tx, batch, [], null, { commit: true, open: { statements: begin, parts } }),
+                { fnOpens: true, fnCommits: true },
+              );
     } catch (err) {
       if (err instanceof CommittedBatchError) {
         // stored already: storing each request again would duplicate it; the sender retries after a temporary failure

@@ -18,6 +18,7 @@ import {
 import {
   ByteaParts,
   copyMessageParts,
+  messagePartsCopy,
   newId,
   queryWithBuffers,
   storedInParts,
@@ -81,7 +82,12 @@ export async function applyBatch(
   batch: PendingStore[],
   lockedOwners: string[],
   warnings: QuotaWarning[] | null,
-  options: { commit?: boolean } = {},
+  options: {
+    /** The statement carries the transaction's COMMIT (see queryWithBuffers' thenCommit). */
+    commit?: boolean;
+    /** The transaction's opening statements and the parts' COPY go first, in the statement's round trip. */
+    open?: { statements: string[]; parts: MessagePartsInput[] };
+  } = {},
 ): Promise<StoreResult[]> {
   if (options.commit && (!('release' in tx) || warnings !== null)) {
     throw new Error('applyBatch: commit needs a transaction, and no quota warnings to deliver in it');
@@ -231,8 +237,10 @@ export async function applyBatch(
         : undefined;
   // The bodies not in parts are the last parameters: sent as they are, never copied into pg's Bind buffer. With
   // `commit`, the transaction's COMMIT goes in the same round trip; a refusal (the 1/0 above) keeps it from running.
+  const copyFirst = options.open && { statements: options.open.statements, ...messagePartsCopy(options.open.parts) };
   const { rows } = await queryWithBuffers<Row>(tx, text, [...values, dots, ...bodies.filter((_, k) => !parted[k])], name, {
     thenCommit: options.commit ?? false,
+    ...(copyFirst ? { copyFirst } : {}),
   });
   const r = rows[0]!;
   if ((r.stored?.length ?? 0) !== ids.length) {
