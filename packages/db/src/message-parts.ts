@@ -69,7 +69,7 @@ export function messagePartsCopy(messages: readonly MessagePartsInput[]): { copy
 export const SPLIT_BATCH_OCTETS = 32 * 1024 * 1024;
 /** Messages splitWholeMessages looks at per query, in id order (their ids, sizes and TOAST pointers only). */
 const SPLIT_SCAN_MESSAGES = 5000;
-/** How long one conversion transaction may run before Prisma rolls it back (a 1 GiB batch on a slow disk, with room). */
+/** How long one conversion transaction may run before Prisma rolls it back: a generous bound (not measured) for the largest --batch-mib (1 GiB). */
 const SPLIT_TRANSACTION_TIMEOUT_MS = 30 * 60_000;
 const LOWEST_UUID = '00000000-0000-0000-0000-000000000000';
 

@@ -111,7 +111,6 @@ export class GroupCommit {
         ...(error ? { error } : {}),
       });
     };
-    const warnings: QuotaWarning[] = [];
     let results: StoreResult[];
     try {
       const ownerLimited = batch.some((item) => item.copies.some((c) => c.target.ownerLimited));
@@ -121,19 +120,19 @@ export class GroupCommit {
       // are then stored one by one in transactions that deliver the warning)
       results =
         !ownerLimited && !parts.length
-          ? await applyBatch(this.ctx, this.ctx.pool, batch, [], null)
+          ? await applyBatch(this.ctx, this.ctx.pool, batch, [])
           : ownerLimited
             ? // a limited owner: a transaction that locks its row first (any parts are copied with BEGIN, before the
               // statement takes a row lock); an owner limited only since RCPT time makes the statement refuse the
               // batch without that lock, and storeEach locks and checks it exactly
-              await this.transaction(async (tx) => applyBatch(this.ctx, tx, batch, await lockOwners(tx, batch), null, { commit: true }), {
+              await this.transaction(async (tx) => applyBatch(this.ctx, tx, batch, await lockOwners(tx, batch), { commit: true }), {
                 ...(parts.length ? { open: (tx, begin) => copyMessageParts(tx, parts, begin) } : {}),
                 fnCommits: true,
               })
             : // large bodies: BEGIN, the parts' COPY, the statement and the COMMIT in one round trip; a quota warning
               // due aborts it as in the batch above
               await this.transaction(
-                (tx, begin) => applyBatch(this.ctx, tx, batch, [], null, { commit: true, open: { statements: begin, parts } }),
+                (tx, begin) => applyBatch(this.ctx, tx, batch, [], { commit: true, open: { statements: begin, parts } }),
                 { fnOpens: true, fnCommits: true },
               );
     } catch (err) {
@@ -151,7 +150,6 @@ export class GroupCommit {
     // Committed: the requests are answered first, and nothing that runs after the commit can send the batch to
     // storeEach (it would store every message a second time).
     batch.forEach((item, i) => item.resolve(results[i]!));
-    if (warnings.length) this.ctx.onQuotaWarnings?.(warnings);
     report('committed');
   }
 

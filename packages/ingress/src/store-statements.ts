@@ -72,16 +72,15 @@ export function isBatchRefused(err: unknown): boolean {
  * domain or owner refuses its share, the statement fails on purpose (division by zero in its last column, SQLSTATE
  * 22012), which rolls all of it back.
  *
- * Quota warnings are decided in the same statement (see QUOTA_WARNING_DUE): `warnings` collects the due ones, which
- * the caller delivers in the same transaction; null means the statement is its own transaction and cannot deliver
- * them, so a due warning aborts it like a refusal (the requests are then stored one by one in transactions).
+ * Quota warnings are decided in the same statement (see QUOTA_WARNING_DUE). A batch never delivers them (it is its
+ * own transaction, or it carries its COMMIT), so a due warning aborts it like a refusal; the requests are then stored
+ * one by one (applyStore), each in a transaction that delivers the warning.
  */
 export async function applyBatch(
   ctx: StoreContext,
   tx: Sql,
   batch: PendingStore[],
   lockedOwners: string[],
-  warnings: QuotaWarning[] | null,
   options: {
     /** The statement carries the transaction's COMMIT (see queryWithBuffers' thenCommit). */
     commit?: boolean;
@@ -89,9 +88,7 @@ export async function applyBatch(
     open?: { statements: string[]; parts: MessagePartsInput[] };
   } = {},
 ): Promise<StoreResult[]> {
-  if (options.commit && (!('release' in tx) || warnings !== null)) {
-    throw new Error('applyBatch: commit needs a transaction, and no quota warnings to deliver in it');
-  }
+  if (options.commit && !('release' in tx)) throw new Error('applyBatch: commit needs a transaction');
   const ids: string[] = [];
   const mailboxIds: string[] = [];
   const sizes: number[] = [];
@@ -200,8 +197,6 @@ export async function applyBatch(
         : ''
     }
     SELECT (SELECT json_agg(json_build_object('id', id, 'uid', uid)) FROM ins) AS stored,
-           (SELECT json_agg(json_build_object('mailbox_id', id, 'percent', warn_percent, 'used', used_bytes::text, 'quota', quota_bytes::text))
-              FROM mb WHERE warn_percent IS NOT NULL) AS warn,
            -- the deliberate abort: 1/0 unless every mailbox, domain and owner took its share and every message went in
            1 / (CASE WHEN (SELECT count(*) FROM mb) = (SELECT count(*) FROM per_mailbox)
                       AND (SELECT count(*) FROM dom) = (SELECT count(*) FROM per_domain)
@@ -216,12 +211,13 @@ export async function applyBatch(
     dates,
     lockedOwners,
     ids.length,
-    warnings !== null,
+    // $9, "due quota warnings may be stored": never in a batch (see above)
+    false,
     ctx.quotaWarningThresholds,
     bodyIdx,
     ...logCols,
   ];
-  type Row = { stored: { id: string; uid: number }[] | null; warn: WarnRow[] | null; ok: number };
+  type Row = { stored: { id: string; uid: number }[] | null; ok: number };
   const dots = bodies.map(hasDotLines);
   // Named statements (planned once per connection, unless DATABASE_PREPARED_STATEMENTS is off): a batch of large
   // bodies only has one text per delivery-log mode; a batch of small bodies only has one per batch size up to
@@ -247,8 +243,6 @@ export async function applyBatch(
     // unreachable: the statement divides by zero unless every message went in (and with `commit` it is then stored)
     throw options.commit ? new CommittedBatchError(new Error(`${r.stored?.length ?? 0} of ${ids.length} stored`)) : new BatchRefused();
   }
-  const addresses = new Map(batch.flatMap((item) => item.copies.map((c) => [c.target.mailboxId, c.target.address] as const)));
-  for (const w of r.warn ?? []) warnings?.push(toQuotaWarning(w, addresses.get(w.mailbox_id)!));
   const uids = new Map(r.stored!.map((x) => [x.id, Number(x.uid)]));
   return batch.map((item) => ({
     ok: true,
