@@ -195,11 +195,14 @@ export function storedMessageCopySql(mailboxId: string, messageId: string, chunk
  */
 export function messageWindowSql(m: string, from: string, length: number): string {
   const n = Math.max(1, Math.trunc(length));
-  return `CASE WHEN ${m}.size_octets > octet_length(${m}.raw)
-                   THEN substring(${m}.raw from (${from}) + 1 for ${n})
-                        || coalesce((SELECT string_agg(p.data, ''::bytea ORDER BY p.off) FROM message_parts p
-                                      WHERE p.message_id = ${m}.id AND p.off >= (${from}) AND p.off < (${from}) + ${n}), ''::bytea)
-                   ELSE substring(${m}.raw from (${from}) + 1 for ${n}) END`;
+  const slice = `substring(${m}.raw from (${from}) + 1 for ${n})`;
+  const parts = `coalesce((SELECT string_agg(p.data, ''::bytea ORDER BY p.off) FROM message_parts p
+                           WHERE p.message_id = ${m}.id AND p.off >= (${from}) AND p.off < (${from}) + ${n}), ''::bytea)`;
+  // A window past the end of `raw` (all but the first of a large message's) is its parts alone: concatenating an
+  // empty slice in front would copy the whole window once more (a sixth of the query's time on 50 MiB).
+  return `CASE WHEN ${m}.size_octets <= octet_length(${m}.raw) THEN ${slice}
+               WHEN (${from}) >= octet_length(${m}.raw) THEN ${parts}
+               ELSE ${slice} || ${parts} END`;
 }
 
 /** The parts of pg's connection a COPY … FROM STDIN writes to. */
