@@ -64,6 +64,83 @@ describe('MessageFramer', () => {
   });
 });
 
+describe('MessageFramer claims', () => {
+  /** A framer whose `emit` claims every message it can, as streamCopyRows does with rows; `got` in emit order. */
+  const claiming = () => {
+    const got: { message: Buffer; claimed: Buffer | undefined }[] = [];
+    const framer: MessageFramer = new MessageFramer((runs) => {
+      for (const m of split(runs)) got.push({ message: m, claimed: framer.claim(m) });
+    });
+    return { framer, got };
+  };
+  /** Pushes `stream` in reads of `size` octets through one reused read buffer, as createFramedSocket does. */
+  const pushReads = (framer: MessageFramer, stream: Buffer, size = 50_000) => {
+    const read = Buffer.alloc(size);
+    for (let pos = 0; pos < stream.length; pos += size) framer.push(read.subarray(0, stream.copy(read, 0, pos, pos + size)));
+  };
+  const body = (octets: number) => message('d', randomBytes(octets));
+
+  it('hands a message assembled from several reads to its claimer and assembles the next one elsewhere', () => {
+    const { framer, got } = claiming();
+    const a = body(200_000);
+    const b = body(150_000);
+    const done = message('C', Buffer.from('COPY 2\0'));
+    // in reads of 50 000 octets, a spans five and b four; `done` lies inside the last one
+    pushReads(framer, Buffer.concat([a, b, done]));
+    expect(got).toHaveLength(3);
+    const [first, second, last] = got;
+    expect(first!.claimed).toBeDefined();
+    expect(second!.claimed).toBeDefined();
+    expect(second!.claimed!.buffer).not.toBe(first!.claimed!.buffer);
+    // the claimed buffer is the whole allocation the message lies in
+    expect(first!.message.buffer).toBe(first!.claimed!.buffer);
+    expect(first!.message.equals(a)).toBe(true);
+    expect(second!.message.equals(b)).toBe(true);
+    // a view of a read (refilled by the next one) is never claimable; nor is a message once emit has returned
+    expect(last!.message.equals(done)).toBe(true);
+    expect(last!.claimed).toBeUndefined();
+    expect(framer.claim(second!.message)).toBeUndefined();
+  });
+
+  it('reassembles in a buffer given back, once however often it is given back', () => {
+    const { framer, got } = claiming();
+    const messages = Array.from({ length: 4 }, () => body(120_000));
+    pushReads(framer, messages[0]!);
+    const first = got[0]!.claimed!;
+    expect(got[0]!.message.equals(messages[0]!)).toBe(true);
+    framer.giveBack(first);
+    framer.giveBack(first);
+    framer.giveBack(Buffer.alloc(first.length));
+    pushReads(framer, Buffer.concat(messages.slice(1)));
+    const claimed = got.map((g) => g.claimed);
+    expect(claimed.every((c) => c !== undefined)).toBe(true);
+    // the second message went into the buffer that replaced the first, the third into the one given back
+    expect(claimed[2]).toBe(first);
+    // given back twice, it is still lent out only once: nothing assembles over the third while it is held
+    expect(new Set(claimed.slice(1)).size).toBe(3);
+    expect(got.slice(1).every((g, i) => g.message.equals(messages[i + 1]!))).toBe(true);
+  });
+
+  it('keeps a bounded number of buffers given back, none of them large', () => {
+    const { framer, got } = claiming();
+    const held = Array.from({ length: 6 }, () => body(100_000));
+    pushReads(framer, Buffer.concat(held));
+    for (const g of got) framer.giveBack(g.claimed!);
+    const returned = new Set(got.map((g) => g.claimed));
+    // a large message's buffer is not kept either
+    pushReads(framer, body(1536 * 1024));
+    framer.giveBack(got[6]!.claimed!);
+    returned.add(got[6]!.claimed);
+    const more = Array.from({ length: 6 }, () => body(100_000));
+    pushReads(framer, Buffer.concat(more));
+    const reused = got.slice(7).filter((g) => returned.has(g.claimed));
+    expect(reused.length).toBeGreaterThan(0);
+    expect(reused.length).toBeLessThanOrEqual(2);
+    expect(reused.every((g) => g.claimed!.length < 1024 * 1024)).toBe(true);
+    expect(got.slice(7).every((g, i) => g.message.equals(more[i]!))).toBe(true);
+  });
+});
+
 describe('reuseReadBuffers on real PostgreSQL', () => {
   it('returns large and many rows, and errors, intact through framed sockets (COPY: the POP3 tests)', async () => {
     const { prisma, pool } = createPrismaClientWithPool(process.env.MAILROOM_TEST_PG_URL!, { reuseReadBuffers: true, maxConnections: 3 });

@@ -5,18 +5,57 @@ const HEADER_OCTETS = 5;
 const READ_OCTETS = 64 * 1024;
 /** A message assembled beyond this size gets its buffer dropped afterwards rather than kept for the connection's life. */
 const KEEP_OCTETS = 1024 * 1024;
+/**
+ * Assembly buffers kept for reuse once given back after a claim. A streaming consumer (pg-copy's) holds one row while
+ * one more waits in its queue and the framer assembles a third: two spares let the next download run in the same three.
+ */
+const SPARE_BUFFERS = 2;
 
 /**
  * Splits a PostgreSQL backend byte stream into runs of whole messages. `push(chunk)` calls `emit` with views of `chunk`
  * (several messages at once when the chunk holds them) or of its own assembly buffer for a message that spanned
  * chunks, which it reuses: `emit` must be done with what it was given when it returns — pg's protocol parser is, it
- * consumes whole messages synchronously and keeps nothing when no partial message is left over.
+ * consumes whole messages synchronously and keeps nothing when no partial message is left over — unless it claims the
+ * assembly buffer (`claim`, during `emit`), which the framer then never writes to again until it is given back.
  */
 export class MessageFramer {
-  private partial = Buffer.allocUnsafeSlow(READ_OCTETS + HEADER_OCTETS);
+  private partial: Buffer = Buffer.allocUnsafeSlow(READ_OCTETS + HEADER_OCTETS);
   private have = 0;
+  /** The assembled message being emitted, while it may still be claimed. */
+  private claimable: Buffer | undefined;
+  private claimed = false;
+  /** Claimed assembly buffers not given back yet (weak: a claim may never come back, e.g. an abandoned stream). */
+  private readonly lent = new WeakSet<Buffer>();
+  private readonly spare: Buffer[] = [];
 
   constructor(private readonly emit: (messages: Buffer) => void) {}
+
+  /**
+   * Takes over the assembly buffer that holds `view`, if `view` lies in the assembled message being emitted: returns
+   * that whole buffer, which the caller owns until it hands it to `giveBack` (if ever). Anything else — a view of a
+   * pushed chunk, which the next read overwrites, or of a copy pg's parser made — gives undefined: copy it instead.
+   */
+  claim(view: Buffer): Buffer | undefined {
+    const message = this.claimable;
+    if (
+      !message ||
+      view.buffer !== message.buffer ||
+      view.byteOffset < message.byteOffset ||
+      view.byteOffset + view.length > message.byteOffset + message.length
+    ) {
+      return undefined;
+    }
+    this.claimable = undefined;
+    this.claimed = true;
+    this.lent.add(this.partial);
+    return this.partial;
+  }
+
+  /** Takes back a claimed buffer its holder is done with, to assemble later messages in (once; others are ignored). */
+  giveBack(buffer: Buffer): void {
+    if (!this.lent.delete(buffer)) return;
+    if (buffer.length <= KEEP_OCTETS && this.spare.length < SPARE_BUFFERS) this.spare.push(buffer);
+  }
 
   push(chunk: Buffer): void {
     let pos = 0;
@@ -41,8 +80,20 @@ export class MessageFramer {
       pos += take;
       if (this.have < total) return;
       this.have = 0;
-      this.emit(this.partial.subarray(0, total));
-      if (this.partial.length > KEEP_OCTETS) this.partial = Buffer.allocUnsafeSlow(READ_OCTETS + HEADER_OCTETS);
+      this.claimable = this.partial.subarray(0, total);
+      try {
+        this.emit(this.claimable);
+      } finally {
+        this.claimable = undefined;
+        if (this.claimed) {
+          this.claimed = false;
+          // the next message is likely as large (a stream of rows): a buffer of the claimed one's size saves growing
+          const size = this.partial.length > KEEP_OCTETS ? READ_OCTETS + HEADER_OCTETS : this.partial.length;
+          this.partial = this.spare.pop() ?? Buffer.allocUnsafeSlow(size);
+        } else if (this.partial.length > KEEP_OCTETS) {
+          this.partial = Buffer.allocUnsafeSlow(READ_OCTETS + HEADER_OCTETS);
+        }
+      }
     }
     const start = pos;
     while (chunk.length - pos >= HEADER_OCTETS) {
@@ -59,6 +110,24 @@ export class MessageFramer {
       this.have = rest;
     }
   }
+}
+
+/** The framer of a framed socket, for claimAssembled/returnAssembled. */
+const FRAMER = Symbol('mailroom.framer');
+type FramedSocket = net.Socket & { [FRAMER]?: MessageFramer };
+
+/**
+ * If `stream` is a framed socket and `view` lies in the message it assembled from several reads and is handing to pg
+ * right now, takes over that message's whole buffer (see MessageFramer.claim): the caller may keep `view` instead of
+ * copying it. Undefined for other sockets (TLS) and for messages that arrived within one read.
+ */
+export function claimAssembled(stream: object, view: Buffer): Buffer | undefined {
+  return (stream as FramedSocket)[FRAMER]?.claim(view);
+}
+
+/** Gives a buffer from claimAssembled back to its socket's framer once nothing refers to its octets any more. */
+export function returnAssembled(stream: object, buffer: Buffer): void {
+  (stream as FramedSocket)[FRAMER]?.giveBack(buffer);
 }
 
 /**
@@ -82,7 +151,8 @@ export function createFramedSocket(): net.Socket {
         }
       },
     },
-  } as net.SocketConstructorOpts);
+  } as net.SocketConstructorOpts) as FramedSocket;
+  socket[FRAMER] = framer;
   return socket;
 }
 

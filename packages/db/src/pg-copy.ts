@@ -1,5 +1,6 @@
 import type { ClientBase } from 'pg';
 import type { PgPool, PgPoolClient } from './client.ts';
+import { claimAssembled, returnAssembled } from './framed-socket.ts';
 
 /** "PGCOPY\n\377\r\n\0" + int32 flags + int32 header-extension length. */
 const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
@@ -47,8 +48,10 @@ export interface CopyStreamOptions {
   highWaterOctets: number;
   /**
    * Refill the buffer of a yielded row once the consumer asks for the next one (it must be done with it by then).
-   * pg's parser reuses its own buffer, so every row is copied out of it; with this, a download of any size copies
-   * into a handful of buffers (queue depth + 1) instead of allocating one per row for the GC to find later.
+   * A row is a view of the memory pg's parser was given, which gets reused: a row that a framed socket assembled from
+   * several reads keeps that socket's assembly buffer (no copy), any other is copied out. With this, those buffers go
+   * back to the framer and the copies into a handful of buffers (queue depth + 1), so a download of any size
+   * allocates a few buffers instead of one per row for the GC to find later.
    */
   reuseBuffers?: boolean;
 }
@@ -71,7 +74,8 @@ export async function* streamCopyRows(pool: PgPool, sql: string, options: CopySt
     return Buffer.allocUnsafeSlow(octets);
   };
   const decoder = new BinaryCopyRowDecoder();
-  const queue: Buffer[] = [];
+  /** Rows to yield, each with the framed socket's assembly buffer it is a view of, if it was claimed. */
+  const queue: { row: Buffer; assembly: Buffer | undefined }[] = [];
   let queued = 0;
   let finished = false;
   let failure: Error | undefined;
@@ -105,11 +109,15 @@ export async function* streamCopyRows(pool: PgPool, sql: string, options: CopySt
         return;
       }
       if (row === null) return;
-      // pg's parser may reuse its buffer for later messages: keep our own copy of the octets.
-      const copy = take(row.length);
-      row.copy(copy);
-      queue.push(copy);
-      queued += copy.length;
+      // The memory under `row` gets reused for later messages: keep the assembly buffer, else our own copy.
+      const assembly = claimAssembled(con.stream, row);
+      let kept = row;
+      if (!assembly) {
+        kept = take(row.length);
+        row.copy(kept);
+      }
+      queue.push({ row: kept, assembly });
+      queued += kept.length;
       if (queued > highWaterOctets && !paused) {
         paused = true;
         con.stream.pause();
@@ -135,16 +143,20 @@ export async function* streamCopyRows(pool: PgPool, sql: string, options: CopySt
     client.query(submittable as never);
     for (;;) {
       if (queue.length) {
-        const chunk = queue.shift()!;
-        queued -= chunk.length;
+        const { row, assembly } = queue.shift()!;
+        queued -= row.length;
         if (paused && queued <= highWaterOctets) {
           paused = false;
           connection?.stream.resume();
         }
-        yield chunk;
-        // The consumer asked for more, so it is done with `chunk`: its whole allocation (take() gives each row one of
-        // its own, from offset 0) can take another row.
-        if (reuseBuffers && chunk.length > 0) spare.push(Buffer.from(chunk.buffer));
+        yield row;
+        // The consumer asked for more, so it is done with `row`: the framer may assemble in its buffer again, or its
+        // whole allocation (take() gives each copied row one of its own, from offset 0) can take another row. Without
+        // reuseBuffers a claimed buffer is never given back: the consumer may keep the row.
+        if (reuseBuffers) {
+          if (assembly) returnAssembled(connection!.stream, assembly);
+          else if (row.length > 0) spare.push(Buffer.from(row.buffer));
+        }
         continue;
       }
       if (failure) throw failure;
