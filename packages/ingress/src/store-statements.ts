@@ -123,7 +123,7 @@ export async function applyBatch(
   }
   if (parts && !('release' in tx)) throw new Error('applyBatch: bodies in parts need a transaction');
   /** The bodies' dot-line flags (one boolean[]), then the bodies sent with the statement (those in parts are not). */
-  const dotParam = 12 + logCols.length;
+  const dotParam = 11 + logCols.length;
   const bodyParam: (number | undefined)[] = [];
   let nextParam = dotParam + 1;
   for (const isParted of parted) bodyParam.push(isParted ? undefined : nextParam++);
@@ -138,13 +138,13 @@ export async function applyBatch(
     WITH input AS (
       -- per copy: its trace fields (small, base64) and which body it shares; the bodies are binary parameters
       SELECT t.*
-        FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::timestamptz[], $11::int[]
-                    ${log ? ', $12::text[], $13::int[], $14::text[], $15::text[], $16::text[], $17::text[]' : ''})
+        FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::timestamptz[], $10::int[]
+                    ${log ? ', $11::text[], $12::int[], $13::text[], $14::text[], $15::text[], $16::text[]' : ''})
              WITH ORDINALITY AS t(id, mailbox_id, size, trace64, envelope_from, received_at, body_idx
                                   ${log ? ', rcpt, msg_size, message_id, client, proto, queue_id' : ''}, ord)
     ), per_mailbox AS (
       SELECT mailbox_id, count(*)::int AS n, sum(size)::bigint AS bytes FROM input GROUP BY mailbox_id
-    ), ${quotaWarningLockSql('(SELECT mailbox_id FROM per_mailbox)', '$10::int[]')}, mb AS (
+    ), ${quotaWarningLockSql('(SELECT mailbox_id FROM per_mailbox)', '$9::int[]')}, mb AS (
       UPDATE mailboxes m
          SET next_uid = m.next_uid + p.n, ${mailboxUsageAddSql('p.bytes', 'p.n')}, updated_at = now(),
              quota_warned_percent = ${quotaLevelSql('m.used_bytes + p.bytes')}
@@ -182,7 +182,8 @@ export async function applyBatch(
        WHERE (SELECT count(*) FROM mb) = (SELECT count(*) FROM per_mailbox)
          AND (SELECT count(*) FROM dom) = (SELECT count(*) FROM per_domain)
          AND NOT EXISTS (SELECT 1 FROM owner_refused)
-         AND ($9::boolean OR NOT EXISTS (SELECT 1 FROM mb WHERE mb.warn_percent IS NOT NULL))
+         -- a quota warning due aborts the batch: the requests are then stored one by one, each with its warning
+         AND NOT EXISTS (SELECT 1 FROM mb WHERE mb.warn_percent IS NOT NULL)
    RETURNING id, mailbox_id, uid
     )${
       log
@@ -202,21 +203,7 @@ export async function applyBatch(
                       AND (SELECT count(*) FROM dom) = (SELECT count(*) FROM per_domain)
                       AND (SELECT count(*) FROM ins) = $8::int
                      THEN 1 ELSE 0 END) AS ok`;
-  const values = [
-    ids,
-    mailboxIds,
-    sizes,
-    traces,
-    froms,
-    dates,
-    lockedOwners,
-    ids.length,
-    // $9, "due quota warnings may be stored": never in a batch (see above)
-    false,
-    ctx.quotaWarningThresholds,
-    bodyIdx,
-    ...logCols,
-  ];
+  const values = [ids, mailboxIds, sizes, traces, froms, dates, lockedOwners, ids.length, ctx.quotaWarningThresholds, bodyIdx, ...logCols];
   type Row = { stored: { id: string; uid: number }[] | null; ok: number };
   const dots = bodies.map(hasDotLines);
   // Named statements (planned once per connection, unless DATABASE_PREPARED_STATEMENTS is off): a batch of large
