@@ -4,7 +4,7 @@
  * interleaved, so a machine loaded by other work shifts them alike: compare the ratios, not the absolute figures.
  *   npx tsx bench/retr-ab.ts [rounds]   BENCH_VARIANTS=a,b picks variants; BENCH_EXTERNAL=0 stores with pglz (MAIN);
  *   BENCH_TEXT=1 uses compressible text instead of base64; BENCH_PARTS=1 stores it as the ingress stores a large message
- *   (bench/parts.ts: `raw` holds the first octets, message_parts the rest);
+ *   (splitWholeMessages, as `messages split-large`: `raw` holds the header, message_parts the rest);
  *   BENCH_PROFILE=<variant> writes /tmp/retr-<variant>-<round>.cpuprofile of the server during that variant's RETRs
  */
 import { execFile, spawn } from 'node:child_process';
@@ -13,12 +13,11 @@ import { Session } from 'node:inspector/promises';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { AuthThrottle, createPasswordHasher } from '@mailroom/core';
-import { createPgPool, createPrismaClientWithPool, newId } from '@mailroom/db';
+import { createPgPool, createPrismaClientWithPool, newId, splitWholeMessages } from '@mailroom/db';
 import { acquireTestServer, createTestDatabase } from '@mailroom/db/testing';
 import { createLogger, loadTlsMaterial } from '@mailroom/runtime';
 import { processCpuMs } from '@mailroom/runtime/testing';
 import { PrismaMaildropStore } from '../src/prisma-store.ts';
-import { moveToParts } from './parts.ts';
 import { createPop3Server } from '../src/server.ts';
 import { testConfig } from '../test/helpers.ts';
 
@@ -62,7 +61,7 @@ try {
       : message(50 * MiB);
   await prisma.$executeRaw`INSERT INTO messages (id, mailbox_id, uid, uidl, size_octets, raw) VALUES (${newId()}::uuid, ${mbox.id}::uuid, 1, 'u1', ${raw.length}, ${raw})`;
   await prisma.mailbox.update({ where: { id: mbox.id }, data: { nextUid: 2, messageCount: 1, usedBytes: raw.length } });
-  if (process.env.BENCH_PARTS === '1') await moveToParts(prisma, mbox.id);
+  if (process.env.BENCH_PARTS === '1') await splitWholeMessages(prisma, { mailboxId: mbox.id });
   const storage = await prisma.$queryRawUnsafe<{ s: string }[]>(`SELECT pg_size_pretty(pg_total_relation_size('messages')) AS s`);
   console.log(
     `message ${raw.length} octets; table+toast ${storage[0]!.s}; load ${(await import('node:os'))

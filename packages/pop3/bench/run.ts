@@ -9,10 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPasswordHasher } from '@mailroom/core';
-import { createPrismaClient, newId, PARTS_MIN_BODY_OCTETS, type PrismaClient } from '@mailroom/db';
+import { createPrismaClient, newId, PARTS_MIN_BODY_OCTETS, splitWholeMessages, type PrismaClient } from '@mailroom/db';
 import { acquireTestServer, createTestDatabase } from '@mailroom/db/testing';
 import { BenchClient } from './client.ts';
-import { moveToParts } from './parts.ts';
 
 const PKG = fileURLToPath(new URL('..', import.meta.url));
 const DOVECOT_LOGINS_PER_S = 11.5;
@@ -131,7 +130,7 @@ async function fillMailbox(prisma: PrismaClient, id: string, count: number, size
            get_byte(body.raw, 0) = 46 OR position('\x0a2e'::bytea in body.raw) > 0
       FROM generate_series(1, ${count}::int) AS i, body`;
   // as the ingress stores a body of 64 KiB or more
-  if (FORM === 'parts' && size >= PARTS_MIN_BODY_OCTETS) await moveToParts(prisma, id);
+  if (FORM === 'parts' && size >= PARTS_MIN_BODY_OCTETS) await splitWholeMessages(prisma, { mailboxId: id });
   await prisma.$executeRaw`
     UPDATE mailboxes SET next_uid = ${count + 1}::int, message_count = ${count}::int,
       used_bytes = (SELECT coalesce(sum(size_octets), 0) FROM messages WHERE mailbox_id = ${id}::uuid) WHERE id = ${id}::uuid`;
