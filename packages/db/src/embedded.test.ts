@@ -5,6 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from './database.ts';
+import { SERVER_TUNING } from './embedded.ts';
 
 const dirs: string[] = [];
 async function tempDir() {
@@ -27,6 +28,15 @@ async function query(url: string, sql: string) {
 }
 
 describe('embedded PostgreSQL', () => {
+  it("runs with the same server settings as docker-compose's postgres", async () => {
+    const compose = await readFile(path.resolve(import.meta.dirname, '../../../docker-compose.yml'), 'utf8');
+    const line = /^ {4}command: \[('postgres'.*)\]$/m.exec(compose.slice(compose.indexOf('\n  postgres:')))?.[1];
+    expect(line, "docker-compose.yml's postgres command").toBeDefined();
+    const args = line!.split(/,\s*/).map((a) => a.replace(/^'|'$/g, ''));
+    const settings = args.filter((_, i) => args[i - 1] === '-c');
+    expect(settings).toEqual([...SERVER_TUNING]);
+  });
+
   it('initialises once, migrates, and keeps data across restarts', async () => {
     const dataDir = await tempDir();
     const first = await openDatabase({ dataDir, migrate: true });
@@ -43,6 +53,7 @@ describe('embedded PostgreSQL', () => {
       // the WAL settings the 1 MB ingest figures were measured with (README "Performance")
       expect((await query(second.url, 'SHOW wal_buffers'))[0].wal_buffers).toBe('32MB');
       expect((await query(second.url, 'SHOW wal_writer_delay'))[0].wal_writer_delay).toBe('10ms');
+      expect((await query(second.url, 'SHOW backend_flush_after'))[0].backend_flush_after).toBe('256kB');
     } finally {
       await second.close();
     }

@@ -26,6 +26,30 @@ export interface RunningPostgres {
   stop(): Promise<void>;
 }
 
+/**
+ * The server settings Mailroom's load needs beyond PostgreSQL's defaults: the embedded cluster's, and docker-compose's
+ * `postgres` command line (embedded.test.ts keeps the two the same). Each was measured with 1 MB LMTP deliveries (see
+ * packages/ingress/README.md, "1 MB ingest").
+ */
+export const SERVER_TUNING = [
+  // 1 MB messages go through the WAL in group commits of several MB: with the default (4 MB, 1/32 of
+  // shared_buffers) the inserting backend waited for WAL space; 32 MB gave 0.6-8% more 1 MB deliveries per second (3 pairs)
+  'wal_buffers=32MB',
+  // With 32 MB of WAL buffer a group commit's parts sat there until its COMMIT wrote them out, inside the section
+  // that holds the domain's and mailbox's row locks, so the next batch waited for that write. The WAL writer,
+  // waking every 10 ms instead of 200, writes them in the background on the other core while the statement runs
+  // (1 MB LMTP, five interleaved rounds of bench/run.ts --only=1mb --trials=3 --per=16: median 79, 83, 112, 79,
+  // 106 msg/s against 67, 68, 98, 83, 98). Idle, it still hibernates.
+  'wal_writer_delay=10ms',
+  // Backends write out the message_parts pages they evict (a COPY's ring of buffers); by default (0) the kernel only
+  // starts writing them back at its dirty-memory threshold (10% of RAM), so hundreds of MB piled up dirty (850 MiB in
+  // a three-trial 1 MB run) and the checkpoint's fsync of the table then held every commit's WAL flush behind it:
+  // p99 latency 0.5-1 s and a third of the rate lost in that trial. 256 kB (checkpoint_flush_after's default) asks
+  // the kernel to start writing after every 256 kB a backend writes: at most 24 MiB dirty, p99 under 160 ms, and
+  // median 179, 210, 204, 190 msg/s against 140, 195, 156, 173 (interleaved rounds of bench/run.ts --only=1mb --per=48).
+  'backend_flush_after=256kB',
+] as const;
+
 const USER = 'mailroom';
 const STATE_FILE = 'mailroom-embedded.json';
 
@@ -154,17 +178,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       'max_connections=300',
       '-c',
       'shared_buffers=128MB',
-      // 1 MB messages go through the WAL in group commits of several MB: with the default (4 MB, 1/32 of
-      // shared_buffers) the inserting backend waited for WAL space; 32 MB gave 0.6-8% more 1 MB deliveries per second (3 pairs)
-      '-c',
-      'wal_buffers=32MB',
-      // With 32 MB of WAL buffer a group commit's parts sat there until its COMMIT wrote them out, inside the section
-      // that holds the domain's and mailbox's row locks, so the next batch waited for that write. The WAL writer,
-      // waking every 10 ms instead of 200, writes them in the background on the other core while the statement runs
-      // (1 MB LMTP, five interleaved rounds of bench/run.ts --only=1mb --trials=3 --per=16: median 79, 83, 112, 79,
-      // 106 msg/s against 67, 68, 98, 83, 98). Idle, it still hibernates.
-      '-c',
-      'wal_writer_delay=10ms',
+      ...SERVER_TUNING.flatMap((setting) => ['-c', setting]),
     ],
     onLog: (m: string) => log(m.trimEnd()),
     onError: (e: unknown) => log(`[error] ${String(e)}`),
