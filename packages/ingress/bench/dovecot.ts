@@ -26,6 +26,8 @@ import { runLoad, type BodyKind } from './load-process.ts';
 const USAGE = `usage: npx tsx bench/dovecot.ts [--trials=N] [--only=10kb|1mb|retr] [--body=text|attachment]
   --trials=N   trials per case and server (default 3), interleaved D, M, D, M, ...; the median and the range are reported
   --only=CASE  one case: 10kb or 1mb (LMTP, 8 connections) or retr (POP3 RETR of one 50 MiB message)
+  --per=N      1 MB messages per connection in each trial (default 16; longer trials reach PostgreSQL's checkpoints
+               and have less start and end in them)
   --body=KIND  LMTP message bodies: text (default, one repeated line) or attachment (base64 of random octets)
   --fresh-wal  leave Mailroom's PostgreSQL as initdb made it: no recycled WAL segments (see steadyStateWal in packages/db/src/testing)`;
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -36,7 +38,13 @@ if (process.argv.includes('--help')) {
 const TRIALS = Math.max(1, Number(arg('trials') ?? 3));
 const ONLY = arg('only');
 const BODY = (arg('body') ?? 'text') as BodyKind;
-if ((ONLY && !['10kb', '1mb', 'retr'].includes(ONLY)) || !['text', 'attachment'].includes(BODY)) {
+const PER_1MB = Number(arg('per') ?? 16);
+if (
+  (ONLY && !['10kb', '1mb', 'retr'].includes(ONLY)) ||
+  !['text', 'attachment'].includes(BODY) ||
+  !Number.isInteger(PER_1MB) ||
+  PER_1MB < 1
+) {
   console.error(USAGE);
   process.exit(2);
 }
@@ -474,7 +482,7 @@ try {
 
   const lmtpCases = [
     { key: '10kb', label: '10 KB', size: 10 * 1024, per: 200 },
-    { key: '1mb', label: '1 MB', size: 1024 * 1024, per: 16 },
+    { key: '1mb', label: '1 MB', size: 1024 * 1024, per: PER_1MB },
   ].filter((c) => !ONLY || ONLY === c.key);
   if (lmtpCases.length) {
     console.log('\nwarm-up: 8 connections × 20 × 10 KB to each');
