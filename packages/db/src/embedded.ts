@@ -46,7 +46,8 @@ export const SERVER_TUNING = [
   // a three-trial 1 MB run) and the checkpoint's fsync of the table then held every commit's WAL flush behind it:
   // p99 latency 0.5-1 s and a third of the rate lost in that trial. 256 kB (checkpoint_flush_after's default) asks
   // the kernel to start writing after every 256 kB a backend writes: at most 24 MiB dirty, p99 under 160 ms, and
-  // median 179, 210, 204, 190 msg/s against 140, 195, 156, 173 (interleaved rounds of bench/run.ts --only=1mb --per=48).
+  // median 179, 210, 204, 190, 168 msg/s against 140, 195, 156, 173, 154 (five interleaved rounds of bench/run.ts
+  // --only=1mb --per=48; packages/ingress README, item 12).
   'backend_flush_after=256kB',
 ] as const;
 
