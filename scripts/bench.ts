@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withMallocTuning } from '@mailroom/db';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ALL = [
@@ -33,7 +34,8 @@ for (const b of selected) {
   const r = spawnSync(path.join(ROOT, 'node_modules/.bin/tsx'), [entry, ...passed], {
     cwd: path.join(ROOT, b.dir),
     stdio: 'inherit',
-    env: { ...process.env, NODE_ENV: 'production' },
+    // the services' malloc settings, as `npm start` gives them, for the benchmarks that run a service in their own process
+    env: withMallocTuning({ ...process.env, NODE_ENV: 'production' }),
   });
   if (r.status !== 0) {
     failed++;

@@ -1,11 +1,13 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from './database.ts';
-import { SERVER_TUNING } from './embedded.ts';
+import { MALLOC_TUNABLES, SERVER_TUNING, startEmbeddedPostgres, withMallocTuning } from './embedded.ts';
+import { glibcTunablesOf } from './testing/index.ts';
 
 const dirs: string[] = [];
 async function tempDir() {
@@ -35,6 +37,51 @@ describe('embedded PostgreSQL', () => {
     const args = line!.split(/,\s*/).map((a) => a.replace(/^'|'$/g, ''));
     const settings = args.filter((_, i) => args[i - 1] === '-c');
     expect(settings).toEqual([...SERVER_TUNING]);
+  });
+
+  it("gives PostgreSQL glibc's malloc settings, as docker-compose and the images do, unless the operator set theirs", async () => {
+    const before = process.env.GLIBC_TUNABLES;
+    delete process.env.GLIBC_TUNABLES;
+    try {
+      const server = await startEmbeddedPostgres({ dataDir: await tempDir(), port: 0 });
+      try {
+        expect(await glibcTunablesOf(server.pid!)).toBe(MALLOC_TUNABLES);
+        expect(process.env.GLIBC_TUNABLES).toBeUndefined(); // lent for the start only
+      } finally {
+        await server.stop();
+      }
+      process.env.GLIBC_TUNABLES = ''; // an operator's choice (empty: glibc's defaults) is kept
+      const theirs = await startEmbeddedPostgres({ dataDir: await tempDir(), port: 0 });
+      try {
+        expect(await glibcTunablesOf(theirs.pid!)).toBe('');
+      } finally {
+        await theirs.stop();
+      }
+    } finally {
+      if (before === undefined) delete process.env.GLIBC_TUNABLES;
+      else process.env.GLIBC_TUNABLES = before;
+    }
+    expect(withMallocTuning({ A: '1' })).toEqual({ A: '1', GLIBC_TUNABLES: MALLOC_TUNABLES });
+    expect(withMallocTuning({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }).GLIBC_TUNABLES).toBe('glibc.malloc.arena_max=2');
+
+    const root = path.resolve(import.meta.dirname, '../../..');
+    const compose = await readFile(path.join(root, 'docker-compose.yml'), 'utf8');
+    const postgres = compose.slice(compose.indexOf('\n  postgres:'), compose.indexOf('\n  migrate:'));
+    expect(/^ {6}GLIBC_TUNABLES: (\S+)$/m.exec(postgres)?.[1], "docker-compose.yml's postgres environment").toBe(MALLOC_TUNABLES);
+    const dockerfile = await readFile(path.join(root, 'Dockerfile'), 'utf8');
+    expect(/^ENV GLIBC_TUNABLES=(\S+)$/m.exec(dockerfile)?.[1], "the Dockerfile's runtime stage").toBe(MALLOC_TUNABLES);
+  });
+
+  // glibc ignores a tunable it does not know: its dynamic loader lists the values it took from the variable
+  it.runIf(existsSync('/lib64/ld-linux-x86-64.so.2'))('names tunables glibc knows, with the values meant', () => {
+    const listed = execFileSync('/lib64/ld-linux-x86-64.so.2', ['--list-tunables'], {
+      env: { GLIBC_TUNABLES: MALLOC_TUNABLES },
+      encoding: 'utf8',
+    });
+    for (const setting of MALLOC_TUNABLES.split(':')) {
+      const [name, value] = setting.split('=') as [string, string];
+      expect(new RegExp(`^${name.replaceAll('.', '\\.')}: 0x([0-9a-f]+)`, 'm').exec(listed)?.[1], name).toBe(Number(value).toString(16));
+    }
   });
 
   it('initialises once, migrates, and keeps data across restarts', async () => {

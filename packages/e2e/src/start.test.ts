@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freeStackPorts, type StackPorts } from '@mailroom/db/testing';
+import { MALLOC_TUNABLES } from '@mailroom/db';
+import { freeStackPorts, glibcTunablesOf, type StackPorts } from '@mailroom/db/testing';
 import { greeting, portIsClosed, startStack, type RunningStack } from './stack.ts';
 
 // The fresh-machine path: no DATABASE_URL, an empty data directory, nothing running.
@@ -29,6 +30,7 @@ describe('npm start (scripts/start.ts)', () => {
       MAILROOM_ADMIN_PASSWORD: '',
       ARGON2_MEMORY_KIB: '1024',
       ARGON2_TIME_COST: '1',
+      GLIBC_TUNABLES: undefined, // the operator sets none: Mailroom's own apply
     };
     stack = await startStack(env);
     const out = stack.output();
@@ -71,6 +73,19 @@ describe('npm start (scripts/start.ts)', () => {
     );
     expect(out).toMatch(/"name":"worker".*"msg":"listening"/);
     expect(existsSync(path.join(dataDir, 'tls', 'cert.pem'))).toBe(true);
+
+    // PostgreSQL and every service run with Mailroom's malloc settings (MALLOC_TUNABLES; glibc reads them when a
+    // process starts): the postmaster and the five services, found by the data directory in their environment
+    const started: { cmd: string; pid: number }[] = [];
+    for (const pid of (await readdir('/proc')).filter((d) => /^\d+$/.test(d))) {
+      const vars = (await readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '')).split('\0');
+      const cmd = (await readFile(`/proc/${pid}/cmdline`, 'latin1').catch(() => '')).replaceAll('\0', ' ');
+      if (!vars.includes(`MAILROOM_DATA_DIR=${dataDir}`) || !/\/postgres -D | (src\/main|server)\.ts/.test(cmd)) continue;
+      started.push({ cmd, pid: Number(pid) });
+    }
+    expect(started.filter((p) => p.cmd.includes('/postgres -D'))).toHaveLength(1);
+    expect(started).toHaveLength(6);
+    for (const p of started) expect(await glibcTunablesOf(p.pid), p.cmd).toBe(MALLOC_TUNABLES);
   });
 
   it('stops every service and PostgreSQL on SIGTERM', async () => {

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createPasswordHasher } from '@mailroom/core';
-import { createPrismaClient } from '@mailroom/db';
+import { createPrismaClient, MALLOC_TUNABLES } from '@mailroom/db';
 import { acquireTestServer, benchmarkWal, createTestDatabase, findFreePorts } from '@mailroom/db/testing';
 import { machineBusyCpuMs, procStat, processTreeCpuMs, startEntry } from '@mailroom/runtime/testing';
 import { dotStuff, WireClient } from '../src/testing/wire-client.ts';
@@ -29,7 +29,9 @@ const USAGE = `usage: npx tsx bench/dovecot.ts [--trials=N] [--only=10kb|1mb|ret
   --per=N      1 MB messages per connection in each trial (default 16; longer trials reach PostgreSQL's checkpoints
                and have less start and end in them)
   --body=KIND  LMTP message bodies: text (default, one repeated line) or attachment (base64 of random octets)
-  --fresh-wal  leave Mailroom's PostgreSQL as initdb made it: no recycled WAL segments (see steadyStateWal in packages/db/src/testing)`;
+  --fresh-wal  leave Mailroom's PostgreSQL as initdb made it: no recycled WAL segments (see steadyStateWal in packages/db/src/testing)
+  --dovecot-malloc=mailroom  run Dovecot's processes with Mailroom's glibc malloc settings (MALLOC_TUNABLES) instead of
+               glibc's defaults, as Dovecot is packaged`;
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 if (process.argv.includes('--help')) {
   console.log(USAGE);
@@ -39,7 +41,9 @@ const TRIALS = Math.max(1, Number(arg('trials') ?? 3));
 const ONLY = arg('only');
 const BODY = (arg('body') ?? 'text') as BodyKind;
 const PER_1MB = Number(arg('per') ?? 16);
+const DOVECOT_MALLOC = arg('dovecot-malloc') ?? 'default';
 if (
+  !['default', 'mailroom'].includes(DOVECOT_MALLOC) ||
   (ONLY && !['10kb', '1mb', 'retr'].includes(ONLY)) ||
   !['text', 'attachment'].includes(BODY) ||
   !Number.isInteger(PER_1MB) ||
@@ -169,7 +173,7 @@ mail_location = maildir:${mail}/%u
 mail_uid = dovecot
 mail_gid = dovecot
 first_valid_uid = 1
-passdb {
+${DOVECOT_MALLOC === 'mailroom' ? `import_environment = TZ CORE_OUTOFMEM CORE_ERROR GLIBC_TUNABLES=${MALLOC_TUNABLES}\n` : ''}passdb {
   driver = passwd-file
   args = scheme=PLAIN ${dir}/passwd
 }
@@ -201,7 +205,9 @@ service imap-login {
   // the master daemonizes and writes base_dir/master.pid; the daemon keeps the start command's stdout and stderr, so
   // they go to a file (a pipe would never close)
   const startLog = await open(path.join(dir, 'start.log'), 'w');
-  const started = spawnSync(DOVECOT, ['-c', conf], { stdio: ['ignore', startLog.fd, startLog.fd] });
+  // glibc's defaults for the master too (its children only see what import_environment names)
+  const env = { ...process.env, GLIBC_TUNABLES: DOVECOT_MALLOC === 'mailroom' ? MALLOC_TUNABLES : undefined };
+  const started = spawnSync(DOVECOT, ['-c', conf], { stdio: ['ignore', startLog.fd, startLog.fd], env });
   await startLog.close();
   if (started.status !== 0) throw new Error(`dovecot -c ${conf}: ${await readFile(path.join(dir, 'start.log'), 'utf8')}`);
   let master = 0;
@@ -254,7 +260,15 @@ async function startMailroom(): Promise<Side & { settings: string; wal: string }
 
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mailroom-dovecot-bench-data-'));
   cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-  const common = { PATH: process.env.PATH, NODE_ENV: 'production', DATABASE_URL: db.url, MAILROOM_DATA_DIR: dataDir, LOG_LEVEL: 'info' };
+  const common = {
+    PATH: process.env.PATH,
+    NODE_ENV: 'production',
+    DATABASE_URL: db.url,
+    MAILROOM_DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
+    // as `npm start` and the images run the services (PostgreSQL, from acquireTestServer, has it too)
+    GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? MALLOC_TUNABLES,
+  };
   const ingress = await startEntry(
     'src/main.ts',
     {
@@ -461,6 +475,12 @@ try {
     `Mailroom: ingress and POP3 src/main.ts; PostgreSQL ${mailroom.settings}; LMTP :${mailroom.lmtpPort}, POP3 :${mailroom.pop3Port}`,
   );
   console.log(`Mailroom's WAL: ${mailroom.wal}`);
+  console.log(
+    `malloc: Mailroom's services and PostgreSQL GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES ?? MALLOC_TUNABLES}; Dovecot ` +
+      (DOVECOT_MALLOC === 'mailroom'
+        ? 'the same (--dovecot-malloc=mailroom)'
+        : "glibc's defaults, as packaged (--dovecot-malloc=mailroom: the same)"),
+  );
   console.log(
     'durability: both reply only once a message is on disk. Dovecot (mail_fsync=optimized) fsyncs each message file, moves it into\n' +
       '  new/ and fdatasyncs that directory before its LMTP 250 (index and dovecot-uidlist are not synced: rebuilt from the maildir);\n' +

@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import { createPrismaClient } from '@mailroom/db';
-import { acquireTestServer, benchmarkWal, createTestDatabase } from '@mailroom/db/testing';
+import { acquireTestServer, benchmarkWal, createTestDatabase, mallocNote } from '@mailroom/db/testing';
 import { createLogger } from '@mailroom/runtime';
 import { procStat, processTreeCpuMs } from '@mailroom/runtime/testing';
 import { createIngress } from '../src/server.ts';
@@ -245,6 +245,7 @@ try {
   const settings = await prisma.$queryRaw<{ name: string; setting: string }[]>`
     SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', 'full_page_writes', 'commit_delay')`;
   console.log(`postgres: ${settings.map((s) => `${s.name}=${s.setting}`).join(' ')}`);
+  console.log(mallocNote());
   await prisma.$executeRawUnsafe('CREATE TEMP TABLE IF NOT EXISTS bench_commit (v int)');
   const n = 300;
   const t0 = performance.now();

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPasswordHasher } from '@mailroom/core';
 import { createPrismaClient, newId, PARTS_MIN_BODY_OCTETS, splitWholeMessages, type PrismaClient } from '@mailroom/db';
-import { acquireTestServer, createTestDatabase } from '@mailroom/db/testing';
+import { acquireTestServer, createTestDatabase, mallocNote } from '@mailroom/db/testing';
 import { BenchClient } from './client.ts';
 
 const PKG = fileURLToPath(new URL('..', import.meta.url));
@@ -161,6 +161,7 @@ async function main() {
         .map((l) => l.toFixed(1))
         .join(' ')}`,
     );
+    console.log(`  ${mallocNote()}`);
     if (os.loadavg()[0]! > os.cpus().length)
       console.log('  (the machine is busy with other work: figures below understate what it can do)');
     const prodHash = await createPasswordHasher(PROD_ARGON2).hash(PASSWORD);

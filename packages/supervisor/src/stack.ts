@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bootstrapAdmin, createPasswordHasher } from '@mailroom/core';
-import { createPrismaClient, findFreePort, openDatabase } from '@mailroom/db';
+import { createPrismaClient, findFreePort, openDatabase, withMallocTuning } from '@mailroom/db';
 import { argon2Params, ConfigError, createLogger, createOpsServer, loadTlsMaterial, type Logger } from '@mailroom/runtime';
 import { launchChildService, RecentOutput, type ChildServiceSpec } from './child-service.ts';
 import { SERVICE_NAMES, type ServiceName, type SupervisorEnv } from './config.ts';
@@ -154,8 +154,9 @@ export async function runStack(env: SupervisorEnv): Promise<void> {
       WORKER_METRICS_PORT: await fixedPort(env.WORKER_METRICS_PORT),
     };
     const bracket = (h: string) => (h.includes(':') ? `[${h}]` : h);
+    // glibc's malloc settings (MALLOC_TUNABLES), as the embedded PostgreSQL and the images run, unless the operator set theirs
     const childEnv: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...withMallocTuning(process.env),
       ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
       DATABASE_URL: db.url,
       MAILROOM_DATA_DIR: env.MAILROOM_DATA_DIR,

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { findFreePort, startEmbeddedPostgres, withDatabase, type RunningPostgres } from '../embedded.ts';
+import { findFreePort, MALLOC_TUNABLES, startEmbeddedPostgres, withDatabase, type RunningPostgres } from '../embedded.ts';
 import { applyMigrations } from '../migrate.ts';
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -14,6 +14,32 @@ export function assertLocalDatabase(url: string): void {
   if (!LOCAL_HOSTS.has(host) && process.env.MAILROOM_TEST_ALLOW_REMOTE_DB !== '1') {
     throw new Error(`refusing to run tests against non-local database host ${host}; set MAILROOM_TEST_ALLOW_REMOTE_DB=1 to override`);
   }
+}
+
+/**
+ * The `GLIBC_TUNABLES` a running process started with (Linux `/proc`), or undefined when it had none. glibc cuts the
+ * variable's value at each ':' in place as it reads it, so its settings show as separate entries; they are joined again.
+ */
+export async function glibcTunablesOf(pid: number): Promise<string | undefined> {
+  const vars = (await readFile(`/proc/${pid}/environ`, 'latin1')).split('\0');
+  const at = vars.findIndex((v) => v.startsWith('GLIBC_TUNABLES='));
+  if (at < 0) return undefined;
+  const value = [vars[at]!.slice('GLIBC_TUNABLES='.length)];
+  for (const v of vars.slice(at + 1)) {
+    if (!/^glibc\.[\w.]+=/.test(v)) break;
+    value.push(v);
+  }
+  return value.join(':');
+}
+
+/** For a benchmark's header: the glibc malloc settings of this process and of the embedded PostgreSQL it starts. */
+export function mallocNote(): string {
+  const own = process.env.GLIBC_TUNABLES;
+  if (own === undefined)
+    return "malloc: this process glibc's defaults (`npm run bench` gives it the services' MALLOC_TUNABLES), embedded PostgreSQL MALLOC_TUNABLES";
+  return own === MALLOC_TUNABLES
+    ? 'malloc: this process and embedded PostgreSQL MALLOC_TUNABLES, as the services run'
+    : `malloc: this process and embedded PostgreSQL GLIBC_TUNABLES=${own || "'' (glibc's defaults)"}`;
 }
 
 export interface TestServer {
