@@ -24,6 +24,9 @@ test('journey 6: an owner adds a domain, publishes its TXT record, verifies it, 
   page,
   context,
 }) => {
+  // the longest journey: a dozen DNS publications and checks, a download, and the re-check CLI in a process of its own
+  // (1.7 min on a slow CI machine, past the default 90 s)
+  test.setTimeout(180_000);
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   const owner = await createOwner();
   const domain = `${uniqueName('j6')}.example`;
