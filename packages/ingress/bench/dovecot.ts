@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createPasswordHasher } from '@mailroom/core';
-import { createPrismaClient, MALLOC_TUNABLES } from '@mailroom/db';
+import { createPrismaClient, MALLOC_TUNABLES, withMallocTuning } from '@mailroom/db';
 import { acquireTestServer, benchmarkWal, createTestDatabase, findFreePorts } from '@mailroom/db/testing';
 import { machineBusyCpuMs, procStat, processTreeCpuMs, startEntry } from '@mailroom/runtime/testing';
 import { dotStuff, WireClient } from '../src/testing/wire-client.ts';
@@ -42,6 +42,8 @@ const ONLY = arg('only');
 const BODY = (arg('body') ?? 'text') as BodyKind;
 const PER_1MB = Number(arg('per') ?? 16);
 const DOVECOT_MALLOC = arg('dovecot-malloc') ?? 'default';
+/** Mailroom's services' malloc settings, as `npm start` and the images give them (an operator's own are kept). */
+const SERVICE_TUNABLES = withMallocTuning(process.env).GLIBC_TUNABLES;
 if (
   !['default', 'mailroom'].includes(DOVECOT_MALLOC) ||
   (ONLY && !['10kb', '1mb', 'retr'].includes(ONLY)) ||
@@ -267,7 +269,7 @@ async function startMailroom(): Promise<Side & { settings: string; wal: string }
     MAILROOM_DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
     // as `npm start` and the images run the services (PostgreSQL, from acquireTestServer, has it too)
-    GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? MALLOC_TUNABLES,
+    GLIBC_TUNABLES: SERVICE_TUNABLES,
   };
   const ingress = await startEntry(
     'src/main.ts',
@@ -476,7 +478,7 @@ try {
   );
   console.log(`Mailroom's WAL: ${mailroom.wal}`);
   console.log(
-    `malloc: Mailroom's services and PostgreSQL GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES ?? MALLOC_TUNABLES}; Dovecot ` +
+    `malloc: Mailroom's services and PostgreSQL GLIBC_TUNABLES=${SERVICE_TUNABLES}; Dovecot ` +
       (DOVECOT_MALLOC === 'mailroom'
         ? 'the same (--dovecot-malloc=mailroom)'
         : "glibc's defaults, as packaged (--dovecot-malloc=mailroom: the same)"),
