@@ -4,10 +4,11 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { acquireTestServer } from '@mailroom/db/testing';
+import { readCounts } from './test-results.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WORKSPACES = [
@@ -22,36 +23,6 @@ const WORKSPACES = [
   'apps/web',
   'packages/e2e',
 ];
-
-interface Counts {
-  passed: number;
-  failed: number;
-  skipped: number;
-}
-
-function readCounts(ws: string): Counts | undefined {
-  const dir = path.join(ROOT, ws, '.test-results');
-  const vitest = path.join(dir, 'vitest.json');
-  const playwright = path.join(dir, 'playwright.json');
-  if (existsSync(vitest)) {
-    const r = JSON.parse(readFileSync(vitest, 'utf8'));
-    return {
-      passed: r.numPassedTests ?? 0,
-      failed: (r.numFailedTests ?? 0) + (r.success === false && !r.numFailedTests ? 1 : 0),
-      skipped: (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0),
-    };
-  }
-  if (existsSync(playwright)) {
-    const s = JSON.parse(readFileSync(playwright, 'utf8')).stats ?? {};
-    const errors = (JSON.parse(readFileSync(playwright, 'utf8')).errors ?? []).length;
-    return {
-      passed: (s.expected ?? 0) + (s.flaky ?? 0),
-      failed: (s.unexpected ?? 0) + (errors && !s.unexpected ? 1 : 0),
-      skipped: s.skipped ?? 0,
-    };
-  }
-  return undefined;
-}
 
 for (const ws of WORKSPACES) rmSync(path.join(ROOT, ws, '.test-results'), { recursive: true, force: true });
 
@@ -94,10 +65,11 @@ try {
   await server.stop();
 }
 
-const total: Counts = { passed: 0, failed: 0, skipped: 0 };
+const total = { passed: 0, failed: 0, skipped: 0 };
 const rows: string[] = [];
+const failures: string[] = [];
 for (const ws of WORKSPACES) {
-  const c = readCounts(ws);
+  const c = readCounts(path.join(ROOT, ws));
   if (!c) {
     // A workspace without tests writes nothing; one that crashed before reporting counts as a failure when turbo failed.
     rows.push(`  ${ws.padEnd(18)} no results`);
@@ -107,8 +79,11 @@ for (const ws of WORKSPACES) {
   total.failed += c.failed;
   total.skipped += c.skipped;
   rows.push(`  ${ws.padEnd(18)} ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`);
+  failures.push(...c.failures.map((f) => `  ${ws}: ${f}`));
 }
 if (status !== 0 && total.failed === 0) total.failed = 1; // a suite crashed or the build failed: never report green
 console.log(`\nTest summary (${((Date.now() - started) / 1000).toFixed(0)} s):\n${rows.join('\n')}`);
+// Named again at the very end, where a log's tail shows them: a failure scrolled off in a long run is otherwise lost.
+if (failures.length > 0) console.log(`Failed:\n${failures.join('\n')}`);
 console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
 process.exit(total.failed > 0 ? 1 : 0);
