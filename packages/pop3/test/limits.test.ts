@@ -57,7 +57,9 @@ describe('limits', () => {
   });
 
   it('POP3_IDLE_TIMEOUT_S: an idle logged-in session is closed and its deletions are not applied', async () => {
-    await withServer(prisma, { idleTimeoutMs: 800, authTimeoutMs: 60_000 }, async (srv) => {
+    // 2 s, not less: the timer runs in this process, so a stall of the whole process (a loaded CI machine) longer than
+    // the timeout between the login's reply and the DELE would fire it first and fail the test for nothing.
+    await withServer(prisma, { idleTimeoutMs: 2000, authTimeoutMs: 60_000 }, async (srv) => {
       const md = await createMaildrop(prisma);
       await deliver(prisma, md.mailboxId, makeMessage());
       const c = await Pop3TestClient.connect(srv.port);
@@ -136,7 +138,9 @@ describe('limits', () => {
   });
 
   it('POP3_AUTH_DEADLINE_S: CAPA and NOOP do not keep an unauthenticated connection alive; a logged-in one is not cut', async () => {
-    await withServer(prisma, { authDeadlineMs: 1500, authTimeoutMs: 60_000, maxBadCommands: 1000 }, async (srv) => {
+    // 3 s: the second connection's greeting and login must fit in it even on a loaded machine
+    const authDeadlineMs = 3000;
+    await withServer(prisma, { authDeadlineMs, authTimeoutMs: 60_000, maxBadCommands: 1000 }, async (srv) => {
       const c = await Pop3TestClient.connect(srv.port);
       await c.greeting();
       // a command every 100 ms, far more often than the idle timeout: only the deadline can end this
@@ -150,10 +154,12 @@ describe('limits', () => {
       await c.closed();
 
       const md = await createMaildrop(prisma);
+      const connectedAt = Date.now();
       const d = await Pop3TestClient.connect(srv.port);
       await d.greeting();
       expect(await d.login(md.address, md.password)).toBe('+OK Logged in.');
-      await new Promise((r) => setTimeout(r, 2000));
+      // past the deadline counted from the connection, whatever the login took
+      await new Promise((r) => setTimeout(r, connectedAt + authDeadlineMs + 500 - Date.now()));
       expect(await d.cmd('NOOP')).toBe('+OK');
       expect(await d.cmd('QUIT')).toMatch(/^\+OK/);
     });

@@ -90,7 +90,9 @@ async function tryLogin(port: number, address: string, password: string): Promis
 
 describe('two processes, one maildrop', () => {
   it('the lock holds across processes, is renewed while held, and lapses after the holder is killed', async () => {
-    const child = await spawnPop3({ POP3_LEASE_TTL_S: '2' });
+    // The child renews every third of the TTL, so only a stall of the child over two thirds of it (2.7 s) lets the lease
+    // lapse, and the test would fail for nothing on a loaded machine.
+    const child = await spawnPop3({ POP3_LEASE_TTL_S: '4' });
     children.push(child);
     const md = await createMaildrop(prisma);
     await deliver(prisma, md.mailboxId, makeMessage());
@@ -102,7 +104,7 @@ describe('two processes, one maildrop', () => {
     here.client.destroy();
 
     // longer than the lease TTL: the child keeps renewing, so the lock still holds
-    await new Promise((r) => setTimeout(r, 3000));
+    await new Promise((r) => setTimeout(r, 5000));
     const again = await tryLogin(srv.port, md.address, md.password);
     expect(again.reply).toMatch(/^-ERR \[IN-USE\]/);
     again.client.destroy();
