@@ -88,7 +88,7 @@ test.describe('behind a trusted front proxy (WEB_TRUSTED_PROXIES)', () => {
         s.close(() => resolve(p));
       });
     });
-    child = spawn(path.join(WEB_DIR, '../../node_modules/.bin/tsx'), ['server.ts'], {
+    child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
       cwd: WEB_DIR,
       env: {
         ...process.env,

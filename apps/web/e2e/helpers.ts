@@ -187,7 +187,7 @@ export async function publishDns(key: string, zone: TestZone): Promise<void> {
 /** Runs the operator CLI (`npm run mailroom -- …`) against the stack's database and DNS servers; resolves with its output. */
 export async function runMailroomCli(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'apps/api/src/cli/main.ts'), ...args], {
+    const p = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apps/api/src/cli/main.ts'), ...args], {
       cwd: ROOT,
       env: {
         ...process.env,
