@@ -12,7 +12,7 @@ export function runCli(
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    // tsx's loader in one Node process: the tsx command would start a second one for each run (about 1 s each here)
+    // tsx's loader in this one Node process: the tsx command would start a second Node process for each run
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
       cwd: API_DIR,
       env: {
