@@ -123,6 +123,8 @@ export interface GroupCommitContext extends StoreContext {
   pool: PgPool;
   /** Statement timeout inside a transaction (large messages take a while to write). */
   transactionTimeoutMs: number;
+  /** Keep the connections of batches of large bodies between batches (group-commit.ts, WarmConnections); default on. */
+  keepConnections?: boolean | undefined;
   onBatch?: ((info: BatchInfo) => void) | undefined;
   onQuotaWarnings?: ((warnings: QuotaWarning[]) => void) | undefined;
   /** An unexpected failure no request could be told about (one of the observers above threw after the commit). */

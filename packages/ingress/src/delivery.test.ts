@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryService, deliverMessage, type BatchInfo, type StoreRequest } from './delivery.ts';
-import { MESSAGE_PART_OCTETS } from '@mailroom/db';
+import { createPrismaClient, MESSAGE_PART_OCTETS, pgPoolOf } from '@mailroom/db';
+import { testDatabaseUrl } from '@mailroom/db/testing';
 import { normalizeCrlf, splitTraceFields } from './message.ts';
 import { PARTS_MIN_BODY_OCTETS } from '@mailroom/db';
 import { createFixture, domainUsedBytes, mailboxState, testPrisma } from './testing/fixtures.ts';
@@ -359,6 +360,74 @@ describe('group commit', () => {
     expect(await domainUsedBytes(prisma, f.domainId)).toBe(
       (await mailboxState(prisma, a.id)).usedBytes + (await mailboxState(prisma, b.id)).usedBytes,
     );
+  });
+
+  it('keeps the connections of large bodies for the next such batch; gives them back when idle, on close, and when the server ends one', async () => {
+    const own = createPrismaClient(testDatabaseUrl(), { maxConnections: 6, applicationName: 'ingress-warm-test' });
+    const pool = pgPoolOf(own)!;
+    // the pool reports an idle connection the server ended as an 'error' event (an unhandled one would throw)
+    pool.on('error', () => undefined);
+    const connect = pool.connect.bind(pool);
+    let connects = 0;
+    pool.connect = ((...args: Parameters<typeof pool.connect>) => {
+      connects++;
+      return (connect as (...a: unknown[]) => unknown)(...args);
+    }) as typeof pool.connect;
+    try {
+      const f = await createFixture(own);
+      const a = await f.mailbox('warm');
+      const big = (n: number) => ({
+        ...request([a], f.domainId, ''),
+        body: normalizeCrlf(`Subject: ${n}\r\n\r\n${'w'.repeat(PARTS_MIN_BODY_OCTETS)}\r\n`),
+      });
+      const small = (n: number) => request([a], f.domainId, `Subject: small ${n}\r\n\r\nhi\r\n`);
+      const svc = new DeliveryService(own);
+
+      // one after another: every batch of large bodies after the first runs on the kept connection
+      connects = 0;
+      for (let i = 0; i < 4; i++) expect((await svc.store(big(i))).ok).toBe(true);
+      expect(connects).toBe(1);
+      expect(svc.warmConnections).toBe(1);
+      // small bodies do not take it (their statement runs on the pool)
+      expect((await svc.store(small(1))).ok).toBe(true);
+      expect(svc.warmConnections).toBe(1);
+      // three at once: at most three kept
+      for (let round = 0; round < 2; round++)
+        expect((await Promise.all([5, 6, 7, 8, 9].map((i) => svc.store(big(i + round * 10))))).every((r) => r.ok)).toBe(true);
+      expect(svc.warmConnections).toBeGreaterThanOrEqual(1);
+      expect(svc.warmConnections).toBeLessThanOrEqual(3);
+
+      // given back to the pool after 2 s without a batch of large bodies
+      await expect.poll(() => svc.warmConnections, { timeout: 10_000, interval: 100 }).toBe(0);
+      expect(pool.idleCount).toBe(pool.totalCount);
+
+      // abuse: the server ends the kept connection (an administrator's pg_terminate_backend, a restart): given back as
+      // broken, no unhandled error, and the next batch stores on a fresh connection
+      expect((await svc.store(big(30))).ok).toBe(true);
+      expect(svc.warmConnections).toBe(1);
+      await prisma.$queryRaw`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'ingress-warm-test'`;
+      await expect.poll(() => svc.warmConnections, { timeout: 5_000, interval: 50 }).toBe(0);
+      // (the pool's own idle connections were ended too: the batch may fail on one and be stored again on its own)
+      expect((await svc.store(big(31))).ok).toBe(true);
+      expect((await svc.store(big(32))).ok).toBe(true);
+      expect(svc.warmConnections).toBe(1);
+
+      // close gives it back at once, and no later batch keeps one
+      svc.close();
+      expect(svc.warmConnections).toBe(0);
+      expect(pool.idleCount).toBe(pool.totalCount);
+      expect((await svc.store(big(33))).ok).toBe(true);
+      expect(svc.warmConnections).toBe(0);
+      // keepConnections: false (the API's imports) never keeps one
+      const noKeep = new DeliveryService(own, { keepConnections: false });
+      expect((await noKeep.store(big(34))).ok).toBe(true);
+      expect(noKeep.warmConnections).toBe(0);
+      const st = await mailboxState(own, a.id);
+      expect(st.messages).toHaveLength(20);
+      expect(st.usedBytes).toBe(BigInt(st.messages.reduce((n, m) => n + m.sizeOctets, 0)));
+    } finally {
+      await own.$disconnect();
+    }
   });
 
   it('abuse: a batch refused over quota leaves no parts behind; the requests that fit are stored', async () => {

@@ -4,7 +4,7 @@
  * batch is being stored are stored together by the next one (one statement, one flush); if anything in a batch is
  * refused or the batch fails, its requests are stored one by one.
  */
-import { copyMessageParts, storedInParts, type PgPoolClient } from '@mailroom/db';
+import { copyMessageParts, storedInParts, type PgPool, type PgPoolClient } from '@mailroom/db';
 import type { BatchInfo, GroupCommitContext, PendingStore, QuotaWarning, StoreResult } from './delivery-types.ts';
 import { lockOwners } from './quota.ts';
 import { applyBatch, applyStore, batchParts, CommittedBatchError, deliverQuotaWarnings, isBatchRefused } from './store-statements.ts';
@@ -23,9 +23,103 @@ const MAX_BATCH_BYTES = 16 * 1024 * 1024;
  * with two, 292-390 with one, interleaved).
  */
 const MAX_IN_FLIGHT = 3;
+/**
+ * How long the connections of the last batches of large bodies stay with the group commit after their batch (up to
+ * {@link MAX_IN_FLIGHT} of them; the next such batch takes one of them before asking the pool): see {@link WarmConnections}.
+ */
+const WARM_LINGER_MS = 2_000;
+
+/**
+ * Keeps the COPYs of large bodies on the same few PostgreSQL backends instead of whichever pooled connection is free.
+ * A backend maps each page of PostgreSQL's shared memory (buffers, WAL buffers) the first time it touches one, and a
+ * COPY's buffers are taken anywhere in shared_buffers: with the copies spread over all ten pooled connections, every
+ * backend ends up mapping all of it, one page fault per 4 KiB. On the development machine (a virtual machine where a
+ * page fault costs about 12 µs: 381-412 ms for 32,768 pages of shared memory touched by a fresh child process),
+ * four interleaved rounds of bench/run.ts --only=1mb --trials=5 --per=16: PostgreSQL's CPU per message (median of
+ * the trials) 7.8, 8.3, 7.8, 7.6 ms with the connections kept against 11.4, 9.3, 13.0, 12.7 without; 105.5, 103.2,
+ * 100.7, 111.4 against 89.3, 102.4, 78.6, 78.5 msg/s (issue 17; ingress README, item 14).
+ *
+ * The connections are the pool's (the connection budget does not change); they go back to it once no batch of large
+ * bodies has run for {@link WARM_LINGER_MS}, on close, or when their server closes them (an error while kept here).
+ */
+class WarmConnections {
+  private readonly idle: PgPoolClient[] = [];
+  private readonly onError = new Map<PgPoolClient, (err: Error) => void>();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly pool: PgPool) {}
+
+  /** A kept connection if there is one, else one from the pool. */
+  take(): Promise<PgPoolClient> {
+    const client = this.idle.pop();
+    if (!client) return this.pool.connect();
+    client.removeListener('error', this.onError.get(client)!);
+    this.onError.delete(client);
+    return Promise.resolve(client);
+  }
+
+  /** After a batch: keeps a healthy connection (up to `max`), gives the others back. */
+  put(client: PgPoolClient, broken: boolean, max: number): void {
+    if (broken || this.closed || this.idle.length >= max) {
+      client.release(broken);
+      return;
+    }
+    // a connection the server closes while kept here is given back as broken (the pool then drops it); the dead
+    // connection's later errors (its socket's reset after the server's FATAL message) are expected and dropped
+    const onError = (err: Error) => {
+      const i = this.idle.indexOf(client);
+      if (i >= 0) this.idle.splice(i, 1);
+      client.removeListener('error', onError);
+      this.onError.delete(client);
+      client.on('error', () => undefined);
+      client.release(err);
+    };
+    this.onError.set(client, onError);
+    client.on('error', onError);
+    this.idle.push(client);
+    if (this.timer) this.timer.refresh();
+    else this.timer = setTimeout(() => this.releaseAll(), WARM_LINGER_MS).unref();
+  }
+
+  /** Gives every kept connection back to the pool; later batches' connections go straight back too. */
+  close(): void {
+    this.closed = true;
+    this.releaseAll();
+  }
+
+  /** How many are kept now (tests). */
+  get kept(): number {
+    return this.idle.length;
+  }
+
+  private releaseAll(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const client of this.idle.splice(0)) {
+      client.removeListener('error', this.onError.get(client)!);
+      this.onError.delete(client);
+      client.release();
+    }
+  }
+}
 
 export class GroupCommit {
-  constructor(private readonly ctx: GroupCommitContext) {}
+  private readonly warm: WarmConnections;
+
+  constructor(private readonly ctx: GroupCommitContext) {
+    this.warm = new WarmConnections(ctx.pool);
+  }
+
+  /** Gives back the connections kept for batches of large bodies (the pool's `end()` waits for them otherwise). */
+  close(): void {
+    this.warm.close();
+  }
+
+  /** Connections kept for batches of large bodies right now (tests). */
+  get warmConnections(): number {
+    return this.warm.kept;
+  }
 
   /** Queues a request; resolves once it is committed (or refused). */
   enqueue(item: Omit<PendingStore, 'resolve' | 'reject'>): Promise<StoreResult> {
@@ -45,10 +139,20 @@ export class GroupCommit {
    */
   private async transaction<T>(
     fn: (tx: PgPoolClient, begin: string[]) => Promise<T>,
-    options: { open?: (tx: PgPoolClient, begin: string) => Promise<unknown>; fnOpens?: boolean; fnCommits?: boolean } = {},
+    options: {
+      open?: (tx: PgPoolClient, begin: string) => Promise<unknown>;
+      fnOpens?: boolean;
+      fnCommits?: boolean;
+      /** The batch copies large bodies: on one of the connections kept for those (WarmConnections). */
+      parts?: boolean;
+    } = {},
   ): Promise<T> {
-    const tx = await this.ctx.pool.connect();
+    const tx = await (options.parts ? this.warm.take() : this.ctx.pool.connect());
     let broken = false;
+    // a connection that dies between two statements reports it as an 'error' event, which nothing else listens to
+    // while it is checked out (unheard, it would end the process); it is then given back as broken
+    const onError = () => (broken = true);
+    tx.on('error', onError);
     try {
       const begin = ['BEGIN', `SET LOCAL statement_timeout = ${Math.trunc(this.ctx.transactionTimeoutMs)}`];
       if (!options.fnOpens) await (options.open ? options.open(tx, begin.join('; ')) : tx.query(begin.join('; ')));
@@ -60,7 +164,9 @@ export class GroupCommit {
       await tx.query('ROLLBACK').catch(() => (broken = true));
       throw err;
     } finally {
-      tx.release(broken);
+      tx.removeListener('error', onError);
+      if (options.parts) this.warm.put(tx, broken, this.ctx.keepConnections === false ? 0 : MAX_IN_FLIGHT);
+      else tx.release(broken);
     }
   }
 
@@ -126,14 +232,14 @@ export class GroupCommit {
               // statement takes a row lock); an owner limited only since RCPT time makes the statement refuse the
               // batch without that lock, and storeEach locks and checks it exactly
               await this.transaction(async (tx) => applyBatch(this.ctx, tx, batch, await lockOwners(tx, batch), { commit: true }), {
-                ...(parts.length ? { open: (tx, begin) => copyMessageParts(tx, parts, begin) } : {}),
+                ...(parts.length ? { open: (tx, begin) => copyMessageParts(tx, parts, begin), parts: true } : {}),
                 fnCommits: true,
               })
             : // large bodies: BEGIN, the parts' COPY, the statement and the COMMIT in one round trip; a quota warning
               // due aborts it as in the batch above
               await this.transaction(
                 (tx, begin) => applyBatch(this.ctx, tx, batch, [], { commit: true, open: { statements: begin, parts } }),
-                { fnOpens: true, fnCommits: true },
+                { fnOpens: true, fnCommits: true, parts: true },
               );
     } catch (err) {
       if (err instanceof CommittedBatchError) {

@@ -457,6 +457,7 @@ export function createIngress(deps: IngressDeps): Ingress {
       closing = true;
       closeProxyWaiting();
       await Promise.all([lmtp.shutdown(), smtp?.shutdown()]);
+      delivery.close();
       await deliveryLog?.flush();
       await ops?.close();
     },

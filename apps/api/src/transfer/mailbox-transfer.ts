@@ -36,7 +36,8 @@ class MessageSink {
     private readonly mailbox: MessagesMailbox,
     private readonly helo: string,
   ) {
-    this.service = new DeliveryService(prisma, { hostname: 'localhost' });
+    // one message at a time on the API's pool: no connection is kept between them
+    this.service = new DeliveryService(prisma, { hostname: 'localhost', keepConnections: false });
   }
 
   /** Stores one message; the AppError of a refusal carries `progress` in its details. */
