@@ -412,6 +412,20 @@ describe('group commit', () => {
       expect((await svc.store(big(32))).ok).toBe(true);
       expect(svc.warmConnections).toBe(1);
 
+      // none is kept while others wait for the pool: a caller holds every connection, the batch waits for one, and
+      // so does the caller once more
+      await expect.poll(() => svc.warmConnections, { timeout: 10_000, interval: 100 }).toBe(0);
+      const held = await Promise.all(Array.from({ length: 6 }, () => pool.connect()));
+      const stored = svc.store(big(40));
+      await expect.poll(() => pool.waitingCount).toBe(1);
+      const waiting = pool.connect();
+      expect(pool.waitingCount).toBe(2);
+      held.pop()!.release(); // the batch takes it, and must not keep it from the caller waiting after it
+      expect((await stored).ok).toBe(true);
+      expect(svc.warmConnections).toBe(0);
+      (await waiting).release();
+      for (const c of held) c.release();
+
       // close gives it back at once, and no later batch keeps one
       svc.close();
       expect(svc.warmConnections).toBe(0);
@@ -423,7 +437,7 @@ describe('group commit', () => {
       expect((await noKeep.store(big(34))).ok).toBe(true);
       expect(noKeep.warmConnections).toBe(0);
       const st = await mailboxState(own, a.id);
-      expect(st.messages).toHaveLength(20);
+      expect(st.messages).toHaveLength(21);
       expect(st.usedBytes).toBe(BigInt(st.messages.reduce((n, m) => n + m.sizeOctets, 0)));
     } finally {
       await own.$disconnect();

@@ -39,8 +39,9 @@ const WARM_LINGER_MS = 2_000;
  * the trials) 7.8, 8.3, 7.8, 7.6 ms with the connections kept against 11.4, 9.3, 13.0, 12.7 without; 105.5, 103.2,
  * 100.7, 111.4 against 89.3, 102.4, 78.6, 78.5 msg/s (issue 17; ingress README, item 14).
  *
- * The connections are the pool's (the connection budget does not change); they go back to it once no batch of large
- * bodies has run for {@link WARM_LINGER_MS}, on close, or when their server closes them (an error while kept here).
+ * The connections are the pool's (the connection budget does not change); none is kept while others wait for the pool,
+ * and they go back to it once no batch of large bodies has run for {@link WARM_LINGER_MS}, on close, or when their
+ * server closes them (an error while kept here).
  */
 class WarmConnections {
   private readonly idle: PgPoolClient[] = [];
@@ -59,9 +60,9 @@ class WarmConnections {
     return Promise.resolve(client);
   }
 
-  /** After a batch: keeps a healthy connection (up to `max`), gives the others back. */
+  /** After a batch: keeps a healthy connection (up to `max`) unless others wait for the pool; gives the others back. */
   put(client: PgPoolClient, broken: boolean, max: number): void {
-    if (broken || this.closed || this.idle.length >= max) {
+    if (broken || this.closed || this.idle.length >= max || this.pool.waitingCount > 0) {
       client.release(broken);
       return;
     }
