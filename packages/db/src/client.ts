@@ -104,3 +104,39 @@ const pools = new WeakMap<PrismaClient, pg.Pool>();
 export function pgPoolOf(prisma: PrismaClient): pg.Pool | undefined {
   return pools.get(prisma);
 }
+
+/** A connection checked out of a pool by {@link checkOut}. */
+export interface CheckedOut {
+  readonly client: pg.PoolClient;
+  /** The error the connection reported while checked out (its server closed it, the socket broke), if any. */
+  readonly broken: Error | undefined;
+  /** Gives it back: a broken connection, or one the caller asks to discard (a COPY left running), is closed instead. */
+  release(discard?: boolean): void;
+}
+
+/**
+ * Checks a connection out of the pool and listens for its errors until it is released. pg reports a connection that
+ * dies (PostgreSQL restarted or the backend was terminated) as an 'error' event on the client even while a query is
+ * running, and the pool stops listening to a client while it is checked out: unheard, that event ends the process.
+ * Use this, not `pool.connect()`, for any connection held across more than one query.
+ */
+export async function checkOut(pool: pg.Pool): Promise<CheckedOut> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (err: Error) => (broken ??= err);
+  client.on('error', onError);
+  let released = false;
+  return {
+    client,
+    get broken() {
+      return broken;
+    },
+    release(discard = false) {
+      if (released) return;
+      released = true;
+      // the pool listens again from here (and drops a connection given back with an error)
+      client.removeListener('error', onError);
+      client.release(broken ?? (discard ? true : undefined));
+    },
+  };
+}

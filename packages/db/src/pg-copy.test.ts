@@ -174,3 +174,38 @@ describe('streamCopyRows on framed sockets', () => {
     });
   });
 });
+
+describe('streamCopyRows when PostgreSQL closes the connection mid-download', () => {
+  it('fails the stream (not the process), drops that connection, and the pool serves the next download', async () => {
+    await withMailbox(async (pool, mailboxId) => {
+      // more than the sockets between the two can buffer, so the backend is still sending when it is terminated
+      const window = 1024 * 1024;
+      const raw = numbered(32 * window);
+      const sql = storedMessageCopySql(mailboxId, await insertMessage(pool, mailboxId, raw), window)!;
+      const poolErrors: Error[] = [];
+      pool.on('error', (err) => poolErrors.push(err));
+      let rows = 0;
+      const outcome = await (async () => {
+        for await (const row of streamCopyRows(pool, sql, { highWaterOctets: window })) {
+          expect(row.equals(raw.subarray(rows * window, (rows + 1) * window))).toBe(true);
+          if (rows++ === 0) {
+            // as an operator's pg_terminate_backend or a PostgreSQL restart would, while the download is paused
+            const { rows: killed } = await pool.query<{ ok: boolean }>(
+              `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE query LIKE 'COPY (%' AND pid <> pg_backend_pid()`,
+            );
+            expect(killed).toEqual([{ ok: true }]);
+          }
+        }
+        return 'completed';
+      })().catch((err: Error) => err);
+      expect(outcome).toBeInstanceOf(Error);
+      expect(rows).toBeGreaterThanOrEqual(1);
+      expect(rows).toBeLessThan(32);
+      // the dead connection is not handed out again: the next download on this pool is whole
+      const again: Buffer[] = [];
+      for await (const row of streamCopyRows(pool, sql, { highWaterOctets: window })) again.push(Buffer.from(row));
+      expect(Buffer.concat(again).equals(raw)).toBe(true);
+      expect(poolErrors).toEqual([]);
+    });
+  });
+});

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPrismaClientWithPool, PoolTimeoutError } from './client.ts';
+import { checkOut, createPgPool, createPrismaClientWithPool, PoolTimeoutError } from './client.ts';
 import { testDatabaseUrl } from './testing/index.ts';
 
 const { prisma, pool } = createPrismaClientWithPool(testDatabaseUrl(), { maxConnections: 1, acquireTimeoutMs: 300 });
@@ -41,5 +41,28 @@ describe('pool acquire timeout', () => {
       held.release();
     }
     expect(await prisma.$queryRaw<{ n: number }[]>`SELECT 1 AS n`).toEqual([{ n: 1 }]);
+  });
+});
+
+describe('checkOut', () => {
+  it('a held connection PostgreSQL closes is reported, not thrown at the process; it is dropped on release', async () => {
+    const own = createPgPool(testDatabaseUrl(), { maxConnections: 1, applicationName: 'checkout-test' });
+    const poolErrors: Error[] = [];
+    own.on('error', (err) => poolErrors.push(err));
+    try {
+      const held = await checkOut(own);
+      const { rows } = await held.client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      // between two queries, as a transaction waiting on its caller would be
+      await pool.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+      await new Promise((resolve) => held.client.once('end', resolve));
+      expect(held.broken?.message).toMatch(/terminat/);
+      held.release();
+      held.release(); // twice is harmless
+      const again = await own.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      expect(again.rows[0]!.pid).not.toBe(rows[0]!.pid);
+      expect(poolErrors).toEqual([]);
+    } finally {
+      await own.end();
+    }
   });
 });

@@ -127,7 +127,12 @@ describe('npm start supervises the stack', () => {
     }
     expect(await greeting(ports.LMTP_PORT)).toMatch(/^220 /);
     for (const s of SERVICES) {
-      expect(servicePids(stack!.output(), s), `${s} not restarted`).toEqual(before[s]);
+      // on failure, the service's own errors and warnings say why it exited
+      const said = logLines(stack!.output())
+        .filter((l) => l.service === s && Number(l.level) >= 40)
+        .map((l) => JSON.stringify(l))
+        .slice(-15);
+      expect(servicePids(stack!.output(), s), `${s} not restarted:\n${said.join('\n')}`).toEqual(before[s]);
       expect(await supervisorRestarts(metricsPort, s), s).toBe(s === 'pop3' ? 1 : 0);
     }
   });

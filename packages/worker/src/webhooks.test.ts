@@ -18,6 +18,7 @@ import type { WebhookEventType } from '@mailroom/core/schemas';
 import type { PrismaClient } from '@mailroom/db';
 import { uniqueName } from '@mailroom/db/testing';
 import { eventually } from '@mailroom/runtime/testing';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { DEFAULT_WORKER_CONFIG, type WebhookDeliveryConfig } from './config.ts';
 import { createOwner, TEST_SERVER_SECRET, testWorker, workerTestDatabase } from './testing/harness.ts';
@@ -291,6 +292,40 @@ describe('webhook delivery', { timeout: 90_000 }, () => {
     expect(ids).toHaveLength(12);
     expect(new Set(ids).size).toBe(12);
     expect(receiver.maxInFlightPerId).toBe(1);
+  });
+
+  test("PostgreSQL closing the dispatcher's connection mid-transaction fails that round, not the worker; the next round sends the event", async () => {
+    const o = await userActor('OWNER');
+    const path = `/${uniqueName('terminated')}`;
+    const ep = await endpoint(o.actor, path, ['domain.created']);
+    const domainId = await domainOf(o.actor, o.id);
+    const event = await prisma.webhookEvent.findFirstOrThrow({ where: { ownerId: o.id, type: 'domain.created' } });
+    // a transaction holding webhook_deliveries in SHARE mode: the dispatcher's INSERT there waits, inside its own
+    // transaction, on its checked-out connection
+    const blocker = new pg.Client({ connectionString: db.url });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE webhook_deliveries IN SHARE MODE');
+      await startWorker();
+      // (not on the blocker's connection: inside a transaction pg_stat_activity is one snapshot)
+      const waiting = () =>
+        prisma.$queryRaw<{ pid: number }[]>`SELECT pid FROM pg_stat_activity
+          WHERE application_name = 'mailroom-worker-dispatch' AND wait_event_type = 'Lock'`;
+      await eventually(async () => (await waiting()).length === 1, 400);
+      const [{ pid }] = (await waiting()) as [{ pid: number }];
+      await prisma.$queryRaw`SELECT pg_terminate_backend(${pid})`;
+      await blocker.query('ROLLBACK');
+    } finally {
+      await blocker.end();
+    }
+    // the worker goes on: a later round (a new connection) dispatches the event, which arrives once
+    await eventually(() => receiver.of(path).length >= 1, 400);
+    await eventually(
+      async () => (await prisma.webhookDelivery.count({ where: { eventId: event.id, endpointId: ep.id, status: 'succeeded' } })) === 1,
+      400,
+    );
+    expect(receiver.of(path).map((r) => [r.type, r.data.domainId])).toEqual([['domain.created', domainId]]);
   });
 
   test('manual redelivery sends the same event id again', async () => {

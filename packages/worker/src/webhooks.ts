@@ -11,7 +11,7 @@ import {
   urlHostname,
   webhookPayload,
 } from '@mailroom/core';
-import { newId, type PrismaClient } from '@mailroom/db';
+import { checkOut, newId, type PrismaClient } from '@mailroom/db';
 import type { Logger } from 'pino';
 import pg from 'pg';
 import type PgBoss from 'pg-boss';
@@ -70,7 +70,9 @@ export async function dispatchWebhooks(
   boss: PgBoss,
   config: WebhookDeliveryConfig,
 ): Promise<{ events: number; deliveries: number; redeliveries: number }> {
-  const client = await pool.connect();
+  // checked out with a listener for its errors: PostgreSQL restarting mid-transaction must fail this round, not the process
+  const conn = await checkOut(pool);
+  const { client } = conn;
   try {
     await client.query('BEGIN');
     const events = await client.query<{ id: string }>(
@@ -114,7 +116,7 @@ export async function dispatchWebhooks(
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    client.release();
+    conn.release();
   }
 }
 
