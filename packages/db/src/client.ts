@@ -70,8 +70,15 @@ export function createPgPool(connectionString: string, options: CreatePrismaClie
     application_name: options.applicationName ?? 'mailroom',
     ...(options.reuseReadBuffers ? { stream: pgStream as unknown as pg.PoolConfig['stream'] } : {}),
   };
-  if (options.acquireTimeoutMs === undefined) return new pg.Pool(config);
-  return new BoundedPool({ ...config, connectionTimeoutMillis: options.acquireTimeoutMs }, options.acquireTimeoutMs);
+  const pool =
+    options.acquireTimeoutMs === undefined
+      ? new pg.Pool(config)
+      : new BoundedPool({ ...config, connectionTimeoutMillis: options.acquireTimeoutMs }, options.acquireTimeoutMs);
+  // An idle connection that PostgreSQL closes (a restart, pg_terminate_backend) is dropped by the pool, which then
+  // emits 'error'. Prisma's adapter listens only from its first query on, and a pool used directly may have no other
+  // listener: unheard, the event would end the process. The next checkout simply opens a new connection.
+  pool.on('error', () => undefined);
+  return pool;
 }
 
 /** Builds a Prisma client over the `pg` driver adapter. The caller owns it and must `$disconnect()`. */

@@ -66,3 +66,21 @@ describe('checkOut', () => {
     }
   });
 });
+
+describe('createPgPool', () => {
+  it('an idle connection PostgreSQL closes is dropped without ending the process, before anything else listens', async () => {
+    const own = createPgPool(testDatabaseUrl(), { maxConnections: 1, applicationName: 'idle-close-test' });
+    try {
+      const client = await own.connect();
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      client.release();
+      const ended = new Promise((resolve) => client.once('end', resolve));
+      await pool.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+      await ended;
+      const again = await own.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      expect(again.rows[0]!.pid).not.toBe(rows[0]!.pid);
+    } finally {
+      await own.end();
+    }
+  });
+});

@@ -154,3 +154,50 @@ describe('stalled downloads (a client that stops reading mid-RETR)', () => {
     );
   }, 60_000);
 });
+
+describe('PostgreSQL closing the stream connections (a restart, pg_terminate_backend)', () => {
+  const streamBackends = async () =>
+    prisma.$queryRaw<{ pid: number; state: string }[]>`SELECT pid, state FROM pg_stat_activity WHERE application_name = 'pop3-test-stream'`;
+  const terminateStreamBackends = () =>
+    prisma.$queryRaw`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pop3-test-stream'`;
+
+  it('mid-download the session is closed, idle the connection is dropped; the process goes on and the next RETR is whole', async () => {
+    const md = await createMaildrop(prisma);
+    // far more than the sockets and the server's buffers take, so the COPY is still running while the client stalls
+    const line = `${'y'.repeat(76)}\r\n`;
+    const large = makeMessage({ subject: 'very large', body: line.repeat(Math.ceil((32 * 1024 * 1024) / line.length)) });
+    await deliver(prisma, md.mailboxId, large);
+    await withServer(
+      prisma,
+      {},
+      async (srv) => {
+        // a download held mid-COPY by a client that stops reading; PostgreSQL ends its connection
+        const stalled = await stallRetr(srv.port, md);
+        await eventually(async () => (await streamBackends()).some((b) => b.state === 'active'));
+        await terminateStreamBackends();
+        stalled.socket.resume();
+        // the multi-line answer cannot be finished, so the server closes the connection rather than end it with "."
+        await stalled.closed();
+        expect(stalled.rest()).not.toMatch(/\r\n\.\r\n$/);
+
+        const c = await Pop3TestClient.connect(srv.port);
+        await c.greeting();
+        expect(await c.login(md.address, md.password)).toBe('+OK Logged in.');
+        const first = await c.multi('RETR 1');
+        expect(first.status).toMatch(/^\+OK/);
+        expect(first.body.equals(large)).toBe(true);
+        // that stream connection now waits idle in the pool: PostgreSQL ends it too, and the pool drops it
+        await eventually(async () => (await streamBackends()).length > 0);
+        await terminateStreamBackends();
+        await eventually(async () => db.streamPool.totalCount === 0);
+        const again = await c.multi('RETR 1');
+        expect(again.status).toMatch(/^\+OK/);
+        expect(again.body.equals(large)).toBe(true);
+        expect(await c.cmd('QUIT')).toBe('+OK Logging out.');
+        await c.closed();
+      },
+      { store: productionStore() },
+    );
+    expect(await prisma.message.count({ where: { mailboxId: md.mailboxId } })).toBe(1);
+  }, 120_000);
+});
