@@ -26,6 +26,14 @@ function fixtureHasher(): PasswordHasher {
   return (fixtureHasherSingleton ??= createPasswordHasher({ ...TEST_ARGON2, maxQueue: 100_000 }));
 }
 
+/**
+ * A client address of its own (127.x.y.1 is loopback, its own /24), so a test does not share the network's throttle
+ * count with the failed logins other test files make from 127.0.0.1 against the same database meanwhile.
+ */
+export function ownNetwork(): string {
+  return `127.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}.1`;
+}
+
 const pools = new WeakMap<PrismaClient, PgPool>();
 
 /** A Prisma client like main.ts builds it (its pg pool is remembered for poolOf / the default test server store). */

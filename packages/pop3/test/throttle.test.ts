@@ -5,6 +5,7 @@ import { PrismaMaildropStore } from '../src/prisma-store.ts';
 import {
   createMaildrop,
   openPrisma,
+  ownNetwork,
   poolOf,
   Pop3TestClient,
   startServer,
@@ -28,11 +29,6 @@ afterAll(async () => {
 
 const AUTH_FAILED = '-ERR [AUTH] Authentication failed.';
 const THROTTLED = /^-ERR \[SYS\/TEMP\] Too many failed logins, try again in \d+ seconds\.$/;
-
-/** A client address of its own (127.x.y.1 is loopback, its own /24), so tests do not share the network's count. */
-function ownNetwork(): string {
-  return `127.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}.1`;
-}
 
 async function failures(login: string) {
   return (await prisma.authThrottle.findUnique({ where: { key: accountKey(login) } }))?.failures ?? 0;
