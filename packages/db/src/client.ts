@@ -74,9 +74,14 @@ export function createPgPool(connectionString: string, options: CreatePrismaClie
     options.acquireTimeoutMs === undefined
       ? new pg.Pool(config)
       : new BoundedPool({ ...config, connectionTimeoutMillis: options.acquireTimeoutMs }, options.acquireTimeoutMs);
-  // An idle connection that PostgreSQL closes (a restart, pg_terminate_backend) is dropped by the pool, which then
-  // emits 'error'. Prisma's adapter listens only from its first query on, and a pool used directly may have no other
-  // listener: unheard, the event would end the process. The next checkout simply opens a new connection.
+  // A connection PostgreSQL closes (a restart, pg_terminate_backend) reports it as an 'error' event on its client, even
+  // while a query runs (which also fails), and pg-pool listens to a client only while it is idle: a connection held
+  // across several queries (a transaction, a COPY download) would raise an event nobody hears, which ends the process.
+  // So every client of these pools has a listener of its own from the start; the caller sees the failed query, and a
+  // connection given back after such an error is no longer queryable, so the pool drops it.
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  // An idle one is dropped by the pool, which then emits 'error' itself: Prisma's adapter listens only from its first
+  // query on, and a pool used directly may have no other listener.
   pool.on('error', () => undefined);
   return pool;
 }
@@ -110,40 +115,4 @@ const pools = new WeakMap<PrismaClient, pg.Pool>();
  */
 export function pgPoolOf(prisma: PrismaClient): pg.Pool | undefined {
   return pools.get(prisma);
-}
-
-/** A connection checked out of a pool by {@link checkOut}. */
-export interface CheckedOut {
-  readonly client: pg.PoolClient;
-  /** The error the connection reported while checked out (its server closed it, the socket broke), if any. */
-  readonly broken: Error | undefined;
-  /** Gives it back: a broken connection, or one the caller asks to discard (a COPY left running), is closed instead. */
-  release(discard?: boolean): void;
-}
-
-/**
- * Checks a connection out of the pool and listens for its errors until it is released. pg reports a connection that
- * dies (PostgreSQL restarted or the backend was terminated) as an 'error' event on the client even while a query is
- * running, and the pool stops listening to a client while it is checked out: unheard, that event ends the process.
- * Use this, not `pool.connect()`, for any connection held across more than one query.
- */
-export async function checkOut(pool: pg.Pool): Promise<CheckedOut> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  const onError = (err: Error) => (broken ??= err);
-  client.on('error', onError);
-  let released = false;
-  return {
-    client,
-    get broken() {
-      return broken;
-    },
-    release(discard = false) {
-      if (released) return;
-      released = true;
-      // the pool listens again from here (and drops a connection given back with an error)
-      client.removeListener('error', onError);
-      client.release(broken ?? (discard ? true : undefined));
-    },
-  };
 }

@@ -1,5 +1,5 @@
 import type { ClientBase } from 'pg';
-import { checkOut, type PgPool } from './client.ts';
+import type { PgPool, PgPoolClient } from './client.ts';
 import { claimAssembled, returnAssembled } from './framed-socket.ts';
 
 /** "PGCOPY\n\377\r\n\0" + int32 flags + int32 header-extension length. */
@@ -65,9 +65,9 @@ export interface CopyStreamOptions {
  */
 export async function* streamCopyRows(pool: PgPool, sql: string, options: CopyStreamOptions): AsyncGenerator<Buffer> {
   const { highWaterOctets, reuseBuffers = false } = options;
-  // held for the whole download: a connection PostgreSQL closes meanwhile fails this stream, never the process
-  const conn = await checkOut(pool);
-  const { client } = conn;
+  // held for the whole download: a connection PostgreSQL closes meanwhile fails this stream, never the process (the
+  // pools of createPgPool listen to every client's errors)
+  const client: PgPoolClient = await pool.connect();
   /** Buffers the consumer has finished with (reuseBuffers), ready to take the next rows. */
   const spare: Buffer[] = [];
   const take = (octets: number): Buffer => {
@@ -169,7 +169,7 @@ export async function* streamCopyRows(pool: PgPool, sql: string, options: CopySt
   } finally {
     if (paused) connection?.stream.resume();
     // A COPY still running (early stop) or a failed one: do not hand that connection to anybody else.
-    conn.release(!(clean && finished));
+    client.release(clean && finished ? undefined : true);
   }
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkOut, createPgPool, createPrismaClientWithPool, PoolTimeoutError } from './client.ts';
+import { createPgPool, createPrismaClientWithPool, PoolTimeoutError } from './client.ts';
 import { testDatabaseUrl } from './testing/index.ts';
 
 const { prisma, pool } = createPrismaClientWithPool(testDatabaseUrl(), { maxConnections: 1, acquireTimeoutMs: 300 });
@@ -44,20 +44,19 @@ describe('pool acquire timeout', () => {
   });
 });
 
-describe('checkOut', () => {
-  it('a held connection PostgreSQL closes is reported, not thrown at the process; it is dropped on release', async () => {
-    const own = createPgPool(testDatabaseUrl(), { maxConnections: 1, applicationName: 'checkout-test' });
+describe('createPgPool', () => {
+  it('a held connection PostgreSQL closes fails its queries, not the process; it is dropped on release', async () => {
+    const own = createPgPool(testDatabaseUrl(), { maxConnections: 1, applicationName: 'held-close-test' });
     const poolErrors: Error[] = [];
     own.on('error', (err) => poolErrors.push(err));
     try {
-      const held = await checkOut(own);
-      const { rows } = await held.client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const held = await own.connect();
+      const { rows } = await held.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       // between two queries, as a transaction waiting on its caller would be
       await pool.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
-      await new Promise((resolve) => held.client.once('end', resolve));
-      expect(held.broken?.message).toMatch(/terminat/);
+      await new Promise((resolve) => held.once('end', resolve));
+      await expect(held.query('SELECT 1')).rejects.toThrow();
       held.release();
-      held.release(); // twice is harmless
       const again = await own.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       expect(again.rows[0]!.pid).not.toBe(rows[0]!.pid);
       expect(poolErrors).toEqual([]);
@@ -65,9 +64,7 @@ describe('checkOut', () => {
       await own.end();
     }
   });
-});
 
-describe('createPgPool', () => {
   it('an idle connection PostgreSQL closes is dropped without ending the process, before anything else listens', async () => {
     const own = createPgPool(testDatabaseUrl(), { maxConnections: 1, applicationName: 'idle-close-test' });
     try {

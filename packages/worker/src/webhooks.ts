@@ -11,7 +11,7 @@ import {
   urlHostname,
   webhookPayload,
 } from '@mailroom/core';
-import { checkOut, newId, type PrismaClient } from '@mailroom/db';
+import { newId, type PrismaClient } from '@mailroom/db';
 import type { Logger } from 'pino';
 import pg from 'pg';
 import type PgBoss from 'pg-boss';
@@ -70,9 +70,8 @@ export async function dispatchWebhooks(
   boss: PgBoss,
   config: WebhookDeliveryConfig,
 ): Promise<{ events: number; deliveries: number; redeliveries: number }> {
-  // checked out with a listener for its errors: PostgreSQL restarting mid-transaction must fail this round, not the process
-  const conn = await checkOut(pool);
-  const { client } = conn;
+  // PostgreSQL restarting mid-transaction fails this round, not the process: the pool (createPgPool) listens to its clients
+  const client = await pool.connect();
   try {
     await client.query('BEGIN');
     const events = await client.query<{ id: string }>(
@@ -116,7 +115,7 @@ export async function dispatchWebhooks(
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    conn.release();
+    client.release();
   }
 }
 

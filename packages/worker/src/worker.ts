@@ -1,7 +1,6 @@
 import { createDnsLookup, type DnsLookup } from '@mailroom/core';
-import type { PrismaClient } from '@mailroom/db';
+import { createPgPool, type PrismaClient } from '@mailroom/db';
 import { createOpsServer, type OpsServer } from '@mailroom/runtime';
-import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import { JOB_NAMES, type JobName, type WorkerConfig } from './config.ts';
@@ -73,7 +72,7 @@ export function createWorker(deps: WorkerDeps): Worker {
         });
 
   // The webhook dispatcher polls the outbox on its own connection (it holds a transaction across pg-boss inserts).
-  const dispatchPool = new pg.Pool({ connectionString: deps.databaseUrl, max: 1, application_name: 'mailroom-worker-dispatch' });
+  const dispatchPool = createPgPool(deps.databaseUrl, { maxConnections: 1, applicationName: 'mailroom-worker-dispatch' });
   dispatchPool.on('error', (err) => logger.error({ err: err.message }, 'webhook dispatcher connection error'));
   let dispatchTimer: NodeJS.Timeout | undefined;
   let dispatching: Promise<void> = Promise.resolve();
