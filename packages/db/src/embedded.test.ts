@@ -1,12 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from './database.ts';
-import { MALLOC_TUNABLES, SERVER_TUNING, startEmbeddedPostgres, withMallocTuning } from './embedded.ts';
+import { MALLOC_TUNABLES, SERVER_TUNING, startEmbeddedPostgres, supportsDirectIo, withMallocTuning } from './embedded.ts';
 import { glibcTunablesOf } from './testing/index.ts';
 
 const dirs: string[] = [];
@@ -32,7 +32,7 @@ async function query(url: string, sql: string) {
 describe('embedded PostgreSQL', () => {
   it("runs with the same server settings as docker-compose's postgres", async () => {
     const compose = await readFile(path.resolve(import.meta.dirname, '../../../docker-compose.yml'), 'utf8');
-    const line = /^ {4}command: \[('postgres'.*)\]$/m.exec(compose.slice(compose.indexOf('\n  postgres:')))?.[1];
+    const line = /^ {4}command:\s+\[('postgres'.*)\]$/m.exec(compose.slice(compose.indexOf('\n  postgres:')))?.[1];
     expect(line, "docker-compose.yml's postgres command").toBeDefined();
     const args = line!.split(/,\s*/).map((a) => a.replace(/^'|'$/g, ''));
     const settings = args.filter((_, i) => args[i - 1] === '-c');
@@ -84,6 +84,15 @@ describe('embedded PostgreSQL', () => {
     }
   });
 
+  it('probes O_DIRECT in the data directory and leaves nothing behind', async () => {
+    const dir = await tempDir();
+    expect(await supportsDirectIo(dir)).toBe(true);
+    expect(await readdir(dir)).toEqual([]);
+    // a directory it cannot create a file in counts as no O_DIRECT (PostgreSQL then keeps the page cache)
+    expect(await supportsDirectIo(path.join(dir, 'missing'))).toBe(false);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('initialises once, migrates, and keeps data across restarts', async () => {
     const dataDir = await tempDir();
     const first = await openDatabase({ dataDir, migrate: true });
@@ -101,6 +110,10 @@ describe('embedded PostgreSQL', () => {
       expect((await query(second.url, 'SHOW wal_buffers'))[0].wal_buffers).toBe('32MB');
       expect((await query(second.url, 'SHOW wal_writer_delay'))[0].wal_writer_delay).toBe('10ms');
       expect((await query(second.url, 'SHOW backend_flush_after'))[0].backend_flush_after).toBe('256kB');
+      // the WAL skips the page cache wherever the data directory's file system allows it (it does here: ext4 or a
+      // recent tmpfs; supportsDirectIo is tested below)
+      expect(await supportsDirectIo(dataDir)).toBe(true);
+      expect((await query(second.url, 'SHOW debug_io_direct'))[0].debug_io_direct).toBe('wal');
     } finally {
       await second.close();
     }
