@@ -157,7 +157,9 @@ describe('stalled downloads (a client that stops reading mid-RETR)', () => {
 
 describe('PostgreSQL closing the stream connections (a restart, pg_terminate_backend)', () => {
   const streamBackends = async () =>
-    prisma.$queryRaw<{ pid: number; state: string }[]>`SELECT pid, state FROM pg_stat_activity WHERE application_name = 'pop3-test-stream'`;
+    prisma.$queryRaw<
+      { pid: number; state: string; wait_event: string | null }[]
+    >`SELECT pid, state, wait_event FROM pg_stat_activity WHERE application_name = 'pop3-test-stream'`;
   const terminateStreamBackends = () =>
     prisma.$queryRaw`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pop3-test-stream'`;
 
@@ -173,7 +175,11 @@ describe('PostgreSQL closing the stream connections (a restart, pg_terminate_bac
       async (srv) => {
         // a download held mid-COPY by a client that stops reading; PostgreSQL ends its connection
         const stalled = await stallRetr(srv.port, md);
-        await eventually(async () => (await streamBackends()).some((b) => b.state === 'active'));
+        // mid-download: PostgreSQL blocked writing to the POP3 process (ClientWrite), which has stopped asking for
+        // chunks behind the stalled client, so the first chunk and the +OK are out. 'active' alone is not enough: on a
+        // loaded machine the COPY could still be starting, and ending it then is a failure before the +OK, which gets
+        // -ERR [SYS/TEMP] with the session going on (CI94 saw exactly that)
+        await eventually(async () => (await streamBackends()).some((b) => b.state === 'active' && b.wait_event === 'ClientWrite'));
         await terminateStreamBackends();
         stalled.socket.resume();
         // the multi-line answer cannot be finished, so the server closes the connection rather than end it with "."
