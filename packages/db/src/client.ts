@@ -39,26 +39,71 @@ const PG_POOL_TIMEOUT = 'timeout exceeded when trying to connect';
 
 type ConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void;
 
-/** A pg pool whose checkout timeout surfaces as PoolTimeoutError (pool.query and Prisma's queries go through connect too). */
-class BoundedPool extends pg.Pool {
+/**
+ * Emitted by the pools of {@link createPgPool} when a checkout has to queue because every connection is checked out: a
+ * component that keeps connections checked out between uses (the ingress's group commit keeps the connections of its
+ * large batches warm) listens and gives one back, so a queued caller does not wait for that component's next timer.
+ */
+export const POOL_EXHAUSTED = 'exhausted';
+/** Emitted when `end()` is called: `end()` waits for every checked-out connection, so kept ones must go back now. */
+export const POOL_ENDING = 'ending';
+
+/**
+ * Listens to the pool's {@link POOL_EXHAUSTED} and {@link POOL_ENDING} (only pools from {@link createPgPool} emit them).
+ * Returns the function that stops listening.
+ */
+export function watchPool(pool: pg.Pool, listeners: { exhausted: () => void; ending: () => void }): () => void {
+  const events = pool as unknown as NodeJS.EventEmitter;
+  events.on(POOL_EXHAUSTED, listeners.exhausted);
+  events.on(POOL_ENDING, listeners.ending);
+  return () => {
+    events.removeListener(POOL_EXHAUSTED, listeners.exhausted);
+    events.removeListener(POOL_ENDING, listeners.ending);
+  };
+}
+
+/**
+ * Mailroom's pg pool: emits {@link POOL_EXHAUSTED} when a checkout queues and {@link POOL_ENDING} when it is ended, and,
+ * with an acquire timeout, reports a checkout that waited too long as PoolTimeoutError (pool.query and Prisma's queries
+ * go through connect too).
+ */
+class MailroomPool extends pg.Pool {
   constructor(
     config: pg.PoolConfig,
-    private readonly acquireTimeoutMs: number,
+    private readonly acquireTimeoutMs?: number,
   ) {
-    super(config);
+    super(acquireTimeoutMs === undefined ? config : { ...config, connectionTimeoutMillis: acquireTimeoutMs });
   }
 
   private mapError(err: Error | undefined): Error | undefined {
-    return err?.message === PG_POOL_TIMEOUT ? new PoolTimeoutError(this.acquireTimeoutMs, { cause: err }) : err;
+    return err?.message === PG_POOL_TIMEOUT ? new PoolTimeoutError(this.acquireTimeoutMs!, { cause: err }) : err;
   }
 
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | void {
-    if (callback) return super.connect((err, client, done) => callback(this.mapError(err), client, done));
-    return super.connect().catch((err: Error) => {
-      throw this.mapError(err);
-    });
+    // pg-pool queues the checkout (synchronously) when nothing is idle and the pool is at its size
+    const queues = !this.ending && this.idleCount === 0 && this.totalCount >= (this.options.max ?? 10);
+    const result =
+      this.acquireTimeoutMs === undefined
+        ? callback
+          ? super.connect(callback)
+          : super.connect()
+        : callback
+          ? super.connect((err, client, done) => callback(this.mapError(err), client, done))
+          : super.connect().catch((err: Error) => {
+              throw this.mapError(err);
+            });
+    // after the checkout is queued, so a connection given back by a listener goes to it
+    if (queues) this.emit(POOL_EXHAUSTED);
+    return result;
+  }
+
+  override end(): Promise<void>;
+  override end(callback: () => void): void;
+  override end(callback?: () => void): Promise<void> | void {
+    if (!this.ending) this.emit(POOL_ENDING);
+    return callback ? super.end(callback) : super.end();
   }
 }
 
@@ -70,10 +115,7 @@ export function createPgPool(connectionString: string, options: CreatePrismaClie
     application_name: options.applicationName ?? 'mailroom',
     ...(options.reuseReadBuffers ? { stream: pgStream as unknown as pg.PoolConfig['stream'] } : {}),
   };
-  const pool =
-    options.acquireTimeoutMs === undefined
-      ? new pg.Pool(config)
-      : new BoundedPool({ ...config, connectionTimeoutMillis: options.acquireTimeoutMs }, options.acquireTimeoutMs);
+  const pool = new MailroomPool(config, options.acquireTimeoutMs);
   // A connection PostgreSQL closes (a restart, pg_terminate_backend) reports it as an 'error' event on its client, even
   // while a query runs (which also fails), and pg-pool listens to a client only while it is idle: a connection held
   // across several queries (a transaction, a COPY download) would raise an event nobody hears, which ends the process.

@@ -125,6 +125,8 @@ export interface GroupCommitContext extends StoreContext {
   transactionTimeoutMs: number;
   /** Keep the connections of batches of large bodies between batches (group-commit.ts, WarmConnections); default on. */
   keepConnections?: boolean | undefined;
+  /** How long they stay kept without such a batch (group-commit.ts, WARM_LINGER_MS by default; tests shorten it). */
+  keepConnectionsMs?: number | undefined;
   onBatch?: ((info: BatchInfo) => void) | undefined;
   onQuotaWarnings?: ((warnings: QuotaWarning[]) => void) | undefined;
   /** An unexpected failure no request could be told about (one of the observers above threw after the commit). */

@@ -362,7 +362,7 @@ describe('group commit', () => {
     );
   });
 
-  it('keeps the connections of large bodies for the next such batch; gives them back when idle, on close, and when the server ends one', async () => {
+  it('keeps the connections of large bodies for the next such batch; gives them back when idle, when a checkout queues, on close, and when the server ends one', async () => {
     const own = createPrismaClient(testDatabaseUrl(), { maxConnections: 6, applicationName: 'ingress-warm-test' });
     const pool = pgPoolOf(own)!;
     // the pool reports an idle connection the server ended as an 'error' event (an unhandled one would throw)
@@ -381,7 +381,8 @@ describe('group commit', () => {
         body: normalizeCrlf(`Subject: ${n}\r\n\r\n${'w'.repeat(PARTS_MIN_BODY_OCTETS)}\r\n`),
       });
       const small = (n: number) => request([a], f.domainId, `Subject: small ${n}\r\n\r\nhi\r\n`);
-      const svc = new DeliveryService(own);
+      // kept for 1 s after the last such batch here (five minutes by default)
+      const svc = new DeliveryService(own, { keepConnectionsMs: 1_000 });
 
       // one after another: every batch of large bodies after the first runs on the kept connection
       connects = 0;
@@ -397,7 +398,7 @@ describe('group commit', () => {
       expect(svc.warmConnections).toBeGreaterThanOrEqual(1);
       expect(svc.warmConnections).toBeLessThanOrEqual(3);
 
-      // given back to the pool after 2 s without a batch of large bodies
+      // given back to the pool after 1 s without a batch of large bodies
       await expect.poll(() => svc.warmConnections, { timeout: 10_000, interval: 100 }).toBe(0);
       expect(pool.idleCount).toBe(pool.totalCount);
 
@@ -426,6 +427,28 @@ describe('group commit', () => {
       (await waiting).release();
       for (const c of held) c.release();
 
+      // a kept connection goes to a checkout that queues at once, not when the linger ends (five minutes by default)
+      const patient = new DeliveryService(own);
+      expect((await patient.store(big(41))).ok).toBe(true);
+      expect(patient.warmConnections).toBe(1);
+      const others = await Promise.all(Array.from({ length: 5 }, () => pool.connect()));
+      expect(pool.totalCount).toBe(6);
+      const queued = pool.connect();
+      expect(patient.warmConnections).toBe(0);
+      (await queued).release();
+      for (const c of others) c.release();
+      patient.close();
+
+      // ending the pool gives kept connections back (its end() waits for every checked-out one): a service nobody closes
+      // does not hold up a shutdown for the linger
+      const unclosed = createPrismaClient(testDatabaseUrl(), { maxConnections: 2, applicationName: 'ingress-warm-test-end' });
+      const forgotten = new DeliveryService(unclosed);
+      expect((await forgotten.store(big(42))).ok).toBe(true);
+      expect(forgotten.warmConnections).toBe(1);
+      await pgPoolOf(unclosed)!.end();
+      expect(forgotten.warmConnections).toBe(0);
+      await unclosed.$disconnect();
+
       // close gives it back at once, and no later batch keeps one
       svc.close();
       expect(svc.warmConnections).toBe(0);
@@ -437,7 +460,7 @@ describe('group commit', () => {
       expect((await noKeep.store(big(34))).ok).toBe(true);
       expect(noKeep.warmConnections).toBe(0);
       const st = await mailboxState(own, a.id);
-      expect(st.messages).toHaveLength(21);
+      expect(st.messages).toHaveLength(23);
       expect(st.usedBytes).toBe(BigInt(st.messages.reduce((n, m) => n + m.sizeOctets, 0)));
     } finally {
       await own.$disconnect();

@@ -50,11 +50,14 @@ export interface DeliveryServiceOptions {
   /** Told about a failure no delivery could be told about (onBatch or onQuotaWarnings threw after a commit). */
   onError?: ((err: unknown) => void) | undefined;
   /**
-   * Keep the connections that stored large bodies for the next such batch, up to three, for 2 s (default on): fewer
-   * PostgreSQL backends map shared memory page by page (group-commit.ts). Off for a caller storing one message at a
-   * time on a pool it shares with other work (the API's imports).
+   * Keep the connections that stored large bodies for the next such batch, up to three, for five minutes (default
+   * on; one goes back whenever a checkout queues for the pool): fewer PostgreSQL backends map shared memory page by
+   * page (group-commit.ts). Off for a caller storing one message at a time on a pool it shares with other work (the
+   * API's imports).
    */
   keepConnections?: boolean | undefined;
+  /** How long kept connections stay without a batch of large bodies (default group-commit.ts's WARM_LINGER_MS). */
+  keepConnectionsMs?: number | undefined;
 }
 
 /**
@@ -87,6 +90,7 @@ export class DeliveryService {
       quotaWarningThresholds: [...(options.quotaWarningThresholds ?? DEFAULT_QUOTA_WARNING_THRESHOLDS)],
       transactionTimeoutMs: options.transactionTimeoutMs ?? 120_000,
       keepConnections: options.keepConnections ?? true,
+      keepConnectionsMs: options.keepConnectionsMs,
       onBatch: options.onBatch,
       onQuotaWarnings: options.onQuotaWarnings,
       onError: options.onError,
@@ -94,8 +98,9 @@ export class DeliveryService {
   }
 
   /**
-   * Gives back the database connections kept between batches of large bodies (they go back by themselves after 2 s
-   * without such a batch); call it before ending the pool, whose `end()` waits for them.
+   * Gives back the database connections kept between batches of large bodies, and keeps none from then on. They also go
+   * back by themselves five minutes after the last such batch, one at a time when a checkout queues for the pool, and
+   * all at once when the pool is ended (its `end()` waits for every checked-out connection).
    */
   close(): void {
     this.commits.close();
@@ -194,7 +199,8 @@ export interface DeliverMessageResult {
  * and tools that need mail in a mailbox.
  */
 export async function deliverMessage(prisma: PrismaClient, input: DeliverMessageInput): Promise<DeliverMessageResult> {
-  const service = new DeliveryService(prisma, { quotaReply: input.quotaReply, hostname: input.hostname });
+  // one message, on a service of its own that nothing closes: it keeps no connection
+  const service = new DeliveryService(prisma, { quotaReply: input.quotaReply, hostname: input.hostname, keepConnections: false });
   const body = normalizeCrlf(input.raw);
   const queueId = newQueueId();
   const done = new Set<string>();

@@ -4,7 +4,7 @@
  * batch is being stored are stored together by the next one (one statement, one flush); if anything in a batch is
  * refused or the batch fails, its requests are stored one by one.
  */
-import { copyMessageParts, storedInParts, type PgPool, type PgPoolClient } from '@mailroom/db';
+import { copyMessageParts, storedInParts, watchPool, type PgPool, type PgPoolClient } from '@mailroom/db';
 import type { BatchInfo, GroupCommitContext, PendingStore, QuotaWarning, StoreResult } from './delivery-types.ts';
 import { lockOwners } from './quota.ts';
 import { applyBatch, applyStore, batchParts, CommittedBatchError, deliverQuotaWarnings, isBatchRefused } from './store-statements.ts';
@@ -26,8 +26,14 @@ const MAX_IN_FLIGHT = 3;
 /**
  * How long the connections of the last batches of large bodies stay with the group commit after their batch (up to
  * {@link MAX_IN_FLIGHT} of them; the next such batch takes one of them before asking the pool): see {@link WarmConnections}.
+ * Five minutes, so a pause in the mail (or a burst of other work) does not hand the next large batch to a backend
+ * that has not mapped PostgreSQL's shared memory yet; a caller that queues for the pool meanwhile gets one at once.
+ * It was 2 s: beside Dovecot, whose trials come between Mailroom's, four interleaved rounds of bench/dovecot.ts
+ * --only=1mb --trials=5 gave PostgreSQL's CPU per 1 MB message (median of the trials) 7.42, 7.89, 8.28, 6.25 ms with
+ * the connections kept against 10.23, 9.30, 10.08, 7.81 with 2 s, and Mailroom's rate 115.8, 104.9, 108.2, 121.5
+ * against 97.1, 91.7, 96.1, 112.7 msg/s (ingress README, item 19).
  */
-const WARM_LINGER_MS = 2_000;
+const WARM_LINGER_MS = 300_000;
 
 /**
  * Keeps the COPYs of large bodies on the same few PostgreSQL backends instead of whichever pooled connection is free.
@@ -39,17 +45,23 @@ const WARM_LINGER_MS = 2_000;
  * the trials) 7.8, 8.3, 7.8, 7.6 ms with the connections kept against 11.4, 9.3, 13.0, 12.7 without; 105.5, 103.2,
  * 100.7, 111.4 against 89.3, 102.4, 78.6, 78.5 msg/s (issue 17; ingress README, item 14).
  *
- * The connections are the pool's (the connection budget does not change); none is kept while others wait for the pool,
- * and they go back to it once no batch of large bodies has run for {@link WARM_LINGER_MS}, on close, or when their
- * server closes them (an error while kept here).
+ * The connections are the pool's (the connection budget does not change); none is kept while others wait for the pool:
+ * one goes back each time a checkout queues, and all of them when the pool is ended ({@link watchPool}). They also go
+ * back once no batch of large bodies has run for the linger time ({@link WARM_LINGER_MS} unless set), on close, or when
+ * their server closes them (an error while kept here).
  */
 class WarmConnections {
   private readonly idle: PgPoolClient[] = [];
   private readonly onError = new Map<PgPoolClient, (err: Error) => void>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Listening to the pool's queued checkouts and its end: only while a connection is kept. */
+  private stopListening: (() => void) | undefined;
 
-  constructor(private readonly pool: PgPool) {}
+  constructor(
+    private readonly pool: PgPool,
+    private readonly lingerMs: number,
+  ) {}
 
   /** A kept connection if there is one, else one from the pool. */
   take(): Promise<PgPoolClient> {
@@ -57,6 +69,7 @@ class WarmConnections {
     if (!client) return this.pool.connect();
     client.removeListener('error', this.onError.get(client)!);
     this.onError.delete(client);
+    this.settle();
     return Promise.resolve(client);
   }
 
@@ -71,6 +84,7 @@ class WarmConnections {
     const onError = (err: Error) => {
       const i = this.idle.indexOf(client);
       if (i >= 0) this.idle.splice(i, 1);
+      this.settle();
       client.removeListener('error', onError);
       this.onError.delete(client);
       client.on('error', () => undefined);
@@ -80,7 +94,8 @@ class WarmConnections {
     client.on('error', onError);
     this.idle.push(client);
     if (this.timer) this.timer.refresh();
-    else this.timer = setTimeout(() => this.releaseAll(), WARM_LINGER_MS).unref();
+    else this.timer = setTimeout(() => this.releaseAll(), this.lingerMs).unref();
+    this.settle();
   }
 
   /** Gives every kept connection back to the pool; later batches' connections go straight back too. */
@@ -95,13 +110,33 @@ class WarmConnections {
   }
 
   private releaseAll(): void {
+    for (const client of this.idle.splice(0)) this.giveBack(client);
+    this.settle();
+  }
+
+  /** A checkout queued for the pool: the least recently used kept connection goes to it. */
+  private releaseOne(): void {
+    const client = this.idle.shift();
+    if (client) this.giveBack(client);
+    this.settle();
+  }
+
+  /** Listens to the pool while a connection is kept; with none kept, neither the listener nor the timer remains. */
+  private settle(): void {
+    if (this.idle.length) {
+      this.stopListening ??= watchPool(this.pool, { exhausted: () => this.releaseOne(), ending: () => this.close() });
+      return;
+    }
+    this.stopListening?.();
+    this.stopListening = undefined;
     clearTimeout(this.timer);
     this.timer = undefined;
-    for (const client of this.idle.splice(0)) {
-      client.removeListener('error', this.onError.get(client)!);
-      this.onError.delete(client);
-      client.release();
-    }
+  }
+
+  private giveBack(client: PgPoolClient): void {
+    client.removeListener('error', this.onError.get(client)!);
+    this.onError.delete(client);
+    client.release();
   }
 }
 
@@ -109,10 +144,10 @@ export class GroupCommit {
   private readonly warm: WarmConnections;
 
   constructor(private readonly ctx: GroupCommitContext) {
-    this.warm = new WarmConnections(ctx.pool);
+    this.warm = new WarmConnections(ctx.pool, ctx.keepConnectionsMs ?? WARM_LINGER_MS);
   }
 
-  /** Gives back the connections kept for batches of large bodies (the pool's `end()` waits for them otherwise). */
+  /** Gives back the connections kept for batches of large bodies and keeps none from then on. */
   close(): void {
     this.warm.close();
   }
