@@ -120,7 +120,6 @@ describe('createPgPool', () => {
       await own.end();
       expect(events).toEqual([1, -1]);
       expect(own.totalCount).toBe(0);
-      stop();
     } finally {
       stop();
       if (!own.ending) await own.end();
