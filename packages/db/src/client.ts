@@ -44,9 +44,9 @@ type ConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefine
  * component that keeps connections checked out between uses (the ingress's group commit keeps the connections of its
  * large batches warm) listens and gives one back, so a queued caller does not wait for that component's next timer.
  */
-export const POOL_EXHAUSTED = 'exhausted';
+const POOL_EXHAUSTED = 'exhausted';
 /** Emitted when `end()` is called: `end()` waits for every checked-out connection, so kept ones must go back now. */
-export const POOL_ENDING = 'ending';
+const POOL_ENDING = 'ending';
 
 /**
  * Listens to the pool's {@link POOL_EXHAUSTED} and {@link POOL_ENDING} (only pools from {@link createPgPool} emit them).

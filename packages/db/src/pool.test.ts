@@ -84,15 +84,13 @@ describe('createPgPool', () => {
   it('tells listeners when a checkout queues (not while a connection is idle or can be opened), after queueing it, and when it is ended', async () => {
     const own = createPgPool(testDatabaseUrl(), { maxConnections: 2, applicationName: 'exhausted-test' });
     const events: number[] = [];
-    let given: Promise<void> | undefined;
     let held: PgPoolClient[] = [];
     let kept: PgPoolClient | undefined;
     const stop = watchPool(own, {
       exhausted: () => {
         events.push(own.waitingCount);
         // a listener that gives a connection back serves the checkout that queued
-        const client = held.shift();
-        if (client) given = Promise.resolve(client.release());
+        held.shift()?.release();
       },
       // end() waits for checked-out connections: one kept by a listener goes back when told
       ending: () => {
@@ -106,19 +104,19 @@ describe('createPgPool', () => {
       a.release();
       held = [await own.connect(), await own.connect()]; // the idle one, then a second one opened: no event
       expect(events).toEqual([]);
-      const queued = own.connect(); // both checked out, at the pool's size: it queues
-      expect(events).toEqual([1]);
-      const client = await queued;
-      await given;
-      expect((await client.query<{ n: number }>('SELECT 1 AS n')).rows).toEqual([{ n: 1 }]);
-      client.release();
-      for (const c of held.splice(0)) c.release();
-      // pool.query checks out the same way: one idle now, so no event
+      // a burst: both checked out, at the pool's size, so each checkout queues and is told once
+      const queued = [own.connect(), own.connect()];
+      expect(events).toEqual([1, 1]);
+      expect(held).toEqual([]);
+      const clients = await Promise.all(queued);
+      for (const client of clients) expect((await client.query<{ n: number }>('SELECT 1 AS n')).rows).toEqual([{ n: 1 }]);
+      for (const client of clients) client.release();
+      // pool.query checks out the same way: a connection is idle now, so no event
       await own.query('SELECT 1');
-      expect(events).toEqual([1]);
+      expect(events).toEqual([1, 1]);
       kept = await own.connect();
       await own.end();
-      expect(events).toEqual([1, -1]);
+      expect(events).toEqual([1, 1, -1]);
       expect(own.totalCount).toBe(0);
     } finally {
       stop();
