@@ -262,7 +262,7 @@ async function startMailroom(): Promise<Side & { settings: string; wal: string }
   // the postmaster of the bench database: it and its children (backends, WAL writer, checkpointer) are PostgreSQL's cost
   const postmaster = procStat(backend!.pid)!.ppid;
   const settings = await prisma.$queryRaw<{ name: string; setting: string }[]>`
-    SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', 'full_page_writes') ORDER BY name`;
+    SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', 'full_page_writes', 'huge_pages_status') ORDER BY name`;
 
   const owner = await prisma.user.create({ data: { email: `bench-${Date.now()}@example.com`, passwordHash: 'x', role: 'OWNER' } });
   const domain = await prisma.domain.create({

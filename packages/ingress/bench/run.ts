@@ -243,7 +243,7 @@ try {
   const backend = await prisma.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
   postmaster = procStat(backend[0]!.pid)?.ppid ?? 0;
   const settings = await prisma.$queryRaw<{ name: string; setting: string }[]>`
-    SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', 'full_page_writes', 'commit_delay')`;
+    SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', 'full_page_writes', 'commit_delay', 'huge_pages_status')`;
   console.log(`postgres: ${settings.map((s) => `${s.name}=${s.setting}`).join(' ')}`);
   console.log(mallocNote());
   await prisma.$executeRawUnsafe('CREATE TEMP TABLE IF NOT EXISTS bench_commit (v int)');

@@ -1,0 +1,26 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, test } from 'vitest';
+import { testDatabaseUrl } from '@mailroom/db/testing';
+
+const API_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const TSX = path.resolve(API_DIR, '../../node_modules/.bin/tsx');
+
+test("migrate.ts (docker-compose's migrate step) applies migrations and tells the operator about huge pages", async () => {
+  const child = spawn(TSX, ['src/migrate.ts'], {
+    cwd: API_DIR,
+    env: { ...process.env, DATABASE_URL: testDatabaseUrl(), MAILROOM_ADMIN_EMAIL: '', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  expect(code, out).toBe(0);
+  expect(out).toContain('"msg":"migrations applied"');
+  // a host with no huge page reserved (as CI's): the step says how many PostgreSQL's shared memory would take
+  const reserved = Number(/^HugePages_Total:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]);
+  if (reserved === 0) expect(out).toMatch(/"hugePages":\{"status":"off","needed":[1-9]\d*\}.*sysctl vm\.nr_hugepages=\d+/);
+});

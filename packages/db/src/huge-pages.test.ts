@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createPgPool } from './client.ts';
+import { hugePagesAdvice, hugePagesReport } from './huge-pages.ts';
+import { testDatabaseUrl } from './testing/index.ts';
+
+const pool = createPgPool(testDatabaseUrl(), { maxConnections: 1 });
+afterAll(() => pool.end());
+
+/** The kernel's huge page pool: total and size in KiB (/proc/meminfo). */
+function kernelHugePages(): { total: number; sizeKib: number } {
+  const info = readFileSync('/proc/meminfo', 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(info)?.[1] ?? NaN);
+  return { total: field('HugePages_Total'), sizeKib: field('Hugepagesize') };
+}
+
+describe('huge pages report', () => {
+  it("reports what the server uses and what its shared memory would take, as the kernel's figures say", async () => {
+    const report = await hugePagesReport(pool);
+    const { rows } = await pool.query<{ mb: string }>(`SELECT current_setting('shared_memory_size') AS mb`);
+    const sharedMib = Number(rows[0]!.mb.replace(/MB$/, ''));
+    const kernel = kernelHugePages();
+    expect(report.needed).toBe(Math.ceil((sharedMib * 1024) / kernel.sizeKib));
+    // with no huge page reserved the server cannot be using them; with some, it depends on whether enough were free
+    if (kernel.total === 0) expect(report.status).toBe('off');
+    else expect(['on', 'off']).toContain(report.status);
+  });
+
+  it('advises reserving them only when the server could use them and does not', () => {
+    expect(hugePagesAdvice({ status: 'off', needed: 88 })).toContain('vm.nr_hugepages=88');
+    expect(hugePagesAdvice({ status: 'on', needed: 88 })).toBeUndefined();
+    expect(hugePagesAdvice({ status: 'unknown', needed: -1 })).toBeUndefined();
+    expect(hugePagesAdvice({ status: null, needed: null })).toBeUndefined();
+  });
+});
