@@ -22,5 +22,5 @@ test("migrate.ts (docker-compose's migrate step) applies migrations and tells th
   expect(out).toContain('"msg":"migrations applied"');
   // a host with no huge page reserved (as CI's): the step says how many PostgreSQL's shared memory would take
   const reserved = Number(/^HugePages_Total:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]);
-  if (reserved === 0) expect(out).toMatch(/"hugePages":\{"status":"off","needed":[1-9]\d*\}.*sysctl vm\.nr_hugepages=\d+/);
+  if (reserved === 0) expect(out).toMatch(/"hugePages":\{"setting":"try","status":"off","needed":[1-9]\d*\}.*sysctl vm\.nr_hugepages=\d+/);
 });

@@ -8,6 +8,8 @@
 
 /** What the server reports; `null` where it does not (huge_pages_status is PostgreSQL 17's, the count 15's). */
 export interface HugePagesReport {
+  /** The `huge_pages` setting: `try` (the default: use them if there are enough), `on` (required) or `off` (never). */
+  setting: string | null;
   /** `on`, `off` or `unknown` (not Linux). */
   status: string | null;
   /** Huge pages its shared memory needs (`shared_memory_size_in_huge_pages`, -1 where huge pages are unsupported). */
@@ -20,22 +22,25 @@ interface Queryable {
 
 export async function hugePagesReport(db: Queryable): Promise<HugePagesReport> {
   const { rows } = await db.query(
-    `SELECT current_setting('huge_pages_status', true) AS status,
+    `SELECT current_setting('huge_pages', true) AS setting,
+            current_setting('huge_pages_status', true) AS status,
             current_setting('shared_memory_size_in_huge_pages', true) AS needed`,
   );
   const row = rows[0] ?? {};
+  const text = (v: unknown) => (typeof v === 'string' ? v : null);
   const needed = typeof row.needed === 'string' && /^-?\d+$/.test(row.needed) ? Number(row.needed) : null;
-  return { status: typeof row.status === 'string' ? row.status : null, needed };
+  return { setting: text(row.setting), status: text(row.status), needed };
 }
 
 /**
- * A line for the operator when PostgreSQL could use huge pages and does not (undefined otherwise): how many to
- * reserve. `vm.nr_hugepages` is the host's (a container cannot set it), and PostgreSQL takes them at its next start.
+ * A line for the operator when PostgreSQL would take huge pages (`huge_pages=try`) and found too few (undefined
+ * otherwise, also when an operator turned them off): how many to reserve. `vm.nr_hugepages` is the host's (a container
+ * cannot set it), and PostgreSQL takes them at its next start.
  */
 export function hugePagesAdvice(report: HugePagesReport): string | undefined {
-  if (report.status !== 'off' || report.needed === null || report.needed <= 0) return undefined;
+  if (report.setting !== 'try' || report.status !== 'off' || report.needed === null || report.needed <= 0) return undefined;
   return (
-    `PostgreSQL's shared memory is in 4 KiB pages: reserve ${report.needed} huge pages on the host ` +
+    `PostgreSQL's shared memory is not in huge pages: reserve ${report.needed} huge pages on the host ` +
     `(sysctl vm.nr_hugepages=${report.needed}, more if other programs use them) and restart PostgreSQL to cut its CPU per message (README, "Huge pages for PostgreSQL")`
   );
 }

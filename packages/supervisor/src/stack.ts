@@ -125,7 +125,7 @@ export async function runStack(env: SupervisorEnv): Promise<void> {
 
     const prisma = createPrismaClient(db.url, { maxConnections: 2, applicationName: 'mailroom-start' });
     try {
-      // told once at start: PostgreSQL could keep its shared memory in huge pages and the host has none reserved
+      // told once at start: PostgreSQL would keep its shared memory in huge pages and the host has too few reserved
       const hugePages = await checkHugePages(pgPoolOf(prisma)!);
       if (hugePages?.advice) log.info({ hugePages: hugePages.report }, hugePages.advice);
       const admin = await bootstrapAdmin(prisma, createPasswordHasher(argon2Params(env)), {
