@@ -52,9 +52,11 @@ describe('createPgPool', () => {
     try {
       const held = await own.connect();
       const { rows } = await held.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      // listening first: the closed connection's 'end' can come before the terminating query's own reply is read
+      const ended = new Promise((resolve) => held.once('end', resolve));
       // between two queries, as a transaction waiting on its caller would be
       await pool.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
-      await new Promise((resolve) => held.once('end', resolve));
+      await ended;
       await expect(held.query('SELECT 1')).rejects.toThrow();
       held.release();
       const again = await own.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
