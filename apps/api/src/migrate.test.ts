@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
-import { testDatabaseUrl } from '@mailroom/db/testing';
+import { kernelHugePages, testDatabaseUrl } from '@mailroom/db/testing';
 
 const API_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TSX = path.resolve(API_DIR, '../../node_modules/.bin/tsx');
@@ -21,6 +20,6 @@ test("migrate.ts (docker-compose's migrate step) applies migrations and tells th
   expect(code, out).toBe(0);
   expect(out).toContain('"msg":"migrations applied"');
   // a host with no huge page reserved (as CI's): the step says how many PostgreSQL's shared memory would take
-  const reserved = Number(/^HugePages_Total:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]);
-  if (reserved === 0) expect(out).toMatch(/"hugePages":\{"setting":"try","status":"off","needed":[1-9]\d*\}.*sysctl vm\.nr_hugepages=\d+/);
+  if ((await kernelHugePages()).total === 0)
+    expect(out).toMatch(/"hugePages":\{"setting":"try","status":"off","needed":[1-9]\d*\}.*sysctl vm\.nr_hugepages=\d+/);
 });

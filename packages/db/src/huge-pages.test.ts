@@ -1,25 +1,17 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPgPool } from './client.ts';
 import { hugePagesAdvice, hugePagesReport } from './huge-pages.ts';
-import { testDatabaseUrl } from './testing/index.ts';
+import { kernelHugePages, testDatabaseUrl } from './testing/index.ts';
 
 const pool = createPgPool(testDatabaseUrl(), { maxConnections: 1 });
 afterAll(() => pool.end());
-
-/** The kernel's huge page pool: total and size in KiB (/proc/meminfo). */
-function kernelHugePages(): { total: number; sizeKib: number } {
-  const info = readFileSync('/proc/meminfo', 'utf8');
-  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(info)?.[1] ?? NaN);
-  return { total: field('HugePages_Total'), sizeKib: field('Hugepagesize') };
-}
 
 describe('huge pages report', () => {
   it("reports what the server uses and what its shared memory would take, as the kernel's figures say", async () => {
     const report = await hugePagesReport(pool);
     const { rows } = await pool.query<{ mb: string }>(`SELECT current_setting('shared_memory_size') AS mb`);
     const sharedMib = Number(rows[0]!.mb.replace(/MB$/, ''));
-    const kernel = kernelHugePages();
+    const kernel = await kernelHugePages();
     expect(report.needed).toBe(Math.ceil((sharedMib * 1024) / kernel.sizeKib));
     expect(report.setting).toBe('try'); // PostgreSQL's default, which the test cluster keeps
     // with no huge page reserved the server cannot be using them; with some, it depends on whether enough were free

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MALLOC_TUNABLES } from '@mailroom/db';
-import { freeStackPorts, glibcTunablesOf, type StackPorts } from '@mailroom/db/testing';
+import { freeStackPorts, glibcTunablesOf, kernelHugePages, type StackPorts } from '@mailroom/db/testing';
 import { greeting, portIsClosed, startStack, type RunningStack } from './stack.ts';
 
 // The fresh-machine path: no DATABASE_URL, an empty data directory, nothing running.
@@ -39,8 +39,7 @@ describe('npm start (scripts/start.ts)', () => {
     expect(pw, 'generated admin password printed').toBeTruthy();
     expect(out).toContain(`:${ports.POP3_PORT}`);
     // a host with no huge page reserved (as CI's): the operator is told how many PostgreSQL's shared memory would take
-    const hugePagesReserved = Number(/^HugePages_Total:\s+(\d+)/m.exec(await readFile('/proc/meminfo', 'utf8'))?.[1]);
-    if (hugePagesReserved === 0) expect(out).toMatch(/reserve \d+ huge pages on the host \(sysctl vm\.nr_hugepages=\d+/);
+    if ((await kernelHugePages()).total === 0) expect(out).toMatch(/reserve \d+ huge pages on the host \(sysctl vm\.nr_hugepages=\d+/);
 
     const health = await fetch(`http://127.0.0.1:${ports.API_PORT}/healthz`);
     expect(health.status).toBe(200);

@@ -32,6 +32,16 @@ export async function glibcTunablesOf(pid: number): Promise<string | undefined> 
   return value.join(':');
 }
 
+/** The kernel's huge page pool (Linux `/proc/meminfo`): pages reserved and their size in KiB; throws if it cannot tell. */
+export async function kernelHugePages(): Promise<{ total: number; sizeKib: number }> {
+  const info = await readFile('/proc/meminfo', 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(info)?.[1] ?? NaN);
+  const pool = { total: field('HugePages_Total'), sizeKib: field('Hugepagesize') };
+  // never NaN: a test that asserts only when none are reserved must not skip its check because this misread the file
+  if (!Number.isInteger(pool.total) || !Number.isInteger(pool.sizeKib)) throw new Error('no huge page fields in /proc/meminfo');
+  return pool;
+}
+
 /** For a benchmark's header: the glibc malloc settings of this process and of the embedded PostgreSQL it starts. */
 export function mallocNote(): string {
   const own = process.env.GLIBC_TUNABLES;
