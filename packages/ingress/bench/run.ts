@@ -4,6 +4,7 @@
  * ingress. Prints messages/s against the target and the CPU split between load generator, ingress and PostgreSQL.
  */
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createPrismaClient } from '@mailroom/db';
 import { acquireTestServer, benchmarkWal, createTestDatabase, mallocNote } from '@mailroom/db/testing';
 import { createLogger } from '@mailroom/runtime';
@@ -74,7 +75,12 @@ async function measure(
     histogram(ingress, 'batchSeconds'),
     histogram(ingress, 'deliverySeconds'),
   ]);
+  // the ingress runs in this process: how late its event loop ran (a delivery passes through it several times), with
+  // 1 ms resolution, so an idle loop shows about 1 ms
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   const r = await runLoad({ port: ingress.ports!.lmtp, connections: CONNECTIONS, perConnection, size, recipients, body });
+  loopDelay.disable();
   const [b1, s1, d1] = await Promise.all([
     histogram(ingress, 'batchRequests'),
     histogram(ingress, 'batchSeconds'),
@@ -106,7 +112,9 @@ async function measure(
   );
   console.log(
     `  where the time goes: MAIL+RCPT+DATA (recipient lookup) p50 ${r.envelopeP50.toFixed(1)} ms; store incl. waiting for the group commit ` +
-      `avg ${(((d1.sum - d0.sum) / Math.max(1, d1.count - d0.count)) * 1000).toFixed(1)} ms; ${batches} commits of avg ${((b1.sum - b0.sum) / Math.max(1, batches)).toFixed(1)} deliveries taking avg ${(((s1.sum - s0.sum) / Math.max(1, batches)) * 1000).toFixed(1)} ms; load average ${os.loadavg()[0]!.toFixed(1)}`,
+      `avg ${(((d1.sum - d0.sum) / Math.max(1, d1.count - d0.count)) * 1000).toFixed(1)} ms; ${batches} commits of avg ${((b1.sum - b0.sum) / Math.max(1, batches)).toFixed(1)} deliveries taking avg ${(((s1.sum - s0.sum) / Math.max(1, batches)) * 1000).toFixed(1)} ms; ` +
+      `ingress event loop delay mean ${(loopDelay.mean / 1e6).toFixed(1)} ms p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} max ${(loopDelay.max / 1e6).toFixed(1)}; ` +
+      `load average ${os.loadavg()[0]!.toFixed(1)}`,
   );
   return { ...r, rate };
 }
