@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { bootstrapAdmin, createPasswordHasher } from '@mailroom/core';
-import { applyMigrations, checkHugePages, createPgPool, createPrismaClient } from '@mailroom/db';
+import { applyMigrations, createPgPool, logHugePagesAdvice, createPrismaClient } from '@mailroom/db';
 import { argon2Params, baseEnvSchema, createLogger, optionalStringSchema, parseEnv } from '@mailroom/runtime';
 
 const env = parseEnv(
@@ -20,8 +20,7 @@ const result = await applyMigrations(env.DATABASE_URL);
 log.info(result, 'migrations applied');
 // the operator's one look at the deployment's start: PostgreSQL could keep its shared memory in huge pages and does not
 const pool = createPgPool(env.DATABASE_URL, { maxConnections: 1, applicationName: 'mailroom-migrate' });
-const hugePages = await checkHugePages(pool).finally(() => pool.end());
-if (hugePages?.advice) log.info({ hugePages: hugePages.report }, hugePages.advice);
+await logHugePagesAdvice(pool, log).finally(() => pool.end());
 if (env.MAILROOM_ADMIN_EMAIL) {
   const prisma = createPrismaClient(env.DATABASE_URL, { maxConnections: 1 });
   try {

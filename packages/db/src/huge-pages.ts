@@ -46,14 +46,16 @@ export function hugePagesAdvice(report: HugePagesReport): string | undefined {
 }
 
 /**
- * The report and, if due, the advice, for a service's start (`npm start`'s supervisor, the deployment's migrate step):
- * undefined when the server could not be asked (it is advice, never a reason to fail a start).
+ * At a service's start (`npm start`'s supervisor, the deployment's migrate step): logs the advice with its report when
+ * it is due. Never throws: a server that cannot be asked gets no line, since this is never a reason to fail a start.
  */
-export async function checkHugePages(db: Queryable): Promise<{ report: HugePagesReport; advice: string | undefined } | undefined> {
+export async function logHugePagesAdvice(db: Queryable, log: { info(fields: object, message: string): void }): Promise<void> {
+  let report: HugePagesReport;
   try {
-    const report = await hugePagesReport(db);
-    return { report, advice: hugePagesAdvice(report) };
+    report = await hugePagesReport(db);
   } catch {
-    return undefined;
+    return;
   }
+  const advice = hugePagesAdvice(report);
+  if (advice) log.info({ hugePages: report }, advice);
 }

@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bootstrapAdmin, createPasswordHasher } from '@mailroom/core';
-import { createPrismaClient, checkHugePages, findFreePort, openDatabase, pgPoolOf, withMallocTuning } from '@mailroom/db';
+import { createPrismaClient, findFreePort, logHugePagesAdvice, openDatabase, pgPoolOf, withMallocTuning } from '@mailroom/db';
 import { argon2Params, ConfigError, createLogger, createOpsServer, loadTlsMaterial, type Logger } from '@mailroom/runtime';
 import { launchChildService, RecentOutput, type ChildServiceSpec } from './child-service.ts';
 import { SERVICE_NAMES, type ServiceName, type SupervisorEnv } from './config.ts';
@@ -126,8 +126,7 @@ export async function runStack(env: SupervisorEnv): Promise<void> {
     const prisma = createPrismaClient(db.url, { maxConnections: 2, applicationName: 'mailroom-start' });
     try {
       // told once at start: PostgreSQL would keep its shared memory in huge pages and the host has too few reserved
-      const hugePages = await checkHugePages(pgPoolOf(prisma)!);
-      if (hugePages?.advice) log.info({ hugePages: hugePages.report }, hugePages.advice);
+      await logHugePagesAdvice(pgPoolOf(prisma)!, log);
       const admin = await bootstrapAdmin(prisma, createPasswordHasher(argon2Params(env)), {
         email: env.MAILROOM_ADMIN_EMAIL,
         password: env.MAILROOM_ADMIN_PASSWORD,
