@@ -15,14 +15,17 @@ const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 /**
  * Batches being stored at once when the next one carries large bodies: the others copy their message parts while one
  * waits for its rows and its commit (rows they share serialise them there, in lock order), instead of leaving the
- * database idle during every round trip and flush of a batch of 1 MB messages (issue 17). Three rather than two: 1 MB
- * LMTP, interleaved rounds of bench/run.ts --only=1mb --trials=5 --per=16, median 104.7 / 103.2 / 105.5 / 92.9 msg/s
- * against 86.1 / 122.3 / 76.7 / 79.8 (better in eight of nine rounds over two sessions; ingress README). Smaller
- * batches with more in flight cost PostgreSQL more CPU per message and were slower (four of about 2 MB: 75-91 msg/s).
+ * database idle during every round trip and flush of a batch of 1 MB messages (issue 17). Two: each batch in flight
+ * makes PostgreSQL's first touches of pages (buffers it evicts, new table pages, WAL pages) dearer. Beside Dovecot, five
+ * interleaved pairs of bench/dovecot.ts --only=1mb --trials=5 gave 110.4, 125.2, 144.5, 149.0, 151.8 msg/s with two
+ * against 98.3, 115.5, 131.1, 149.1, 141.1 with three (ratio to Dovecot 0.67-0.83x against 0.63-0.76x, higher in all
+ * five), PostgreSQL's CPU per message 5.31-7.03 ms against 5.63-7.27; six were slower still, with or without the parts
+ * spread over several tables (ingress README, items 23 and 24). Three had been measured better than two before the
+ * warm connections and the WAL's direct writes (item 9).
  * Batches of small messages go one at a time: a second one only split them into smaller batches (10 KB: 283-330 msg/s
  * with two, 292-390 with one, interleaved).
  */
-const MAX_IN_FLIGHT = 3;
+const MAX_IN_FLIGHT = 2;
 /**
  * How long the connections of the last batches of large bodies stay with the group commit after their batch (up to
  * {@link MAX_IN_FLIGHT} of them; the next such batch takes one of them before asking the pool): see {@link WarmConnections}.
