@@ -15,8 +15,8 @@ const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 /**
  * Batches being stored at once when the next one carries large bodies: the others copy their message parts while one
  * waits for its rows and its commit (rows they share serialise them there, in lock order), instead of leaving the
- * database idle during every round trip and flush of a batch of 1 MB messages (issue 17). Two: each batch in flight
- * makes PostgreSQL's first touches of pages (buffers it evicts, new table pages, WAL pages) dearer. Beside Dovecot, five
+ * database idle during every round trip and flush of a batch of 1 MB messages (issue 17). Two: more batches in flight
+ * make PostgreSQL's first touches of pages (buffers it evicts, new table pages, WAL pages) dearer. Beside Dovecot, five
  * interleaved pairs of bench/dovecot.ts --only=1mb --trials=5 gave 110.4, 125.2, 144.5, 149.0, 151.8 msg/s with two
  * against 98.3, 115.5, 131.1, 149.1, 141.1 with three (ratio to Dovecot 0.67-0.83x against 0.63-0.76x, higher in all
  * five), PostgreSQL's CPU per message 5.31-7.03 ms against 5.63-7.27; six were slower still, with or without the parts
