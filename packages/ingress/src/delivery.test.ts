@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryService, deliverMessage, type BatchInfo, type StoreRequest } from './delivery.ts';
 import { createPrismaClient, MESSAGE_PART_OCTETS, pgPoolOf } from '@mailroom/db';
-import { testDatabaseUrl } from '@mailroom/db/testing';
+import { lockWaiters, testDatabaseUrl } from '@mailroom/db/testing';
 import { normalizeCrlf, splitTraceFields } from './message.ts';
 import { PARTS_MIN_BODY_OCTETS } from '@mailroom/db';
 import { createFixture, domainUsedBytes, mailboxState, testPrisma } from './testing/fixtures.ts';
@@ -481,12 +481,8 @@ describe('group commit', () => {
       // the mailbox's row is held elsewhere, so every batch that starts copies its parts and then waits for the row
       await holder.query('BEGIN');
       await holder.query('SELECT 1 FROM mailboxes WHERE id = $1 FOR UPDATE', [a.id]);
-      // (asked on another connection: inside the holder's transaction pg_stat_activity stays as first read)
-      const waiting = async () => {
-        const rows = await prisma.$queryRaw<{ n: number }[]>`
-          SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'ingress-in-flight-test' AND wait_event_type = 'Lock'`;
-        return rows[0]!.n;
-      };
+      // (asked on another connection than the holder's, whose transaction would see one snapshot)
+      const waiting = async () => (await lockWaiters(pgPoolOf(prisma)!, 'ingress-in-flight-test')).length;
       const stored: Promise<Awaited<ReturnType<typeof svc.store>>>[] = [];
       // one request at a time, each given the chance to start its own batch
       for (let i = 0; i < 5; i++) {

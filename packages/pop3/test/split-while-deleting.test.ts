@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import {
   createPrismaClient,
   MESSAGE_PART_OCTETS,
+  pgPoolOf,
   splitWholeMessages,
   type PgPoolClient,
   type PrismaClient,
   type SplitWholeMessagesResult,
 } from '@mailroom/db';
-import { testDatabaseUrl } from '@mailroom/db/testing';
+import { lockWaiters, testDatabaseUrl } from '@mailroom/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createMaildrop,
@@ -59,11 +60,7 @@ function largeMessage(n: number, size: number): Buffer {
 const headOf = (raw: Buffer) => raw.indexOf('\r\n\r\n') + 4;
 
 /** Backends waiting for a lock, by application name, and the backends holding what they wait for. */
-async function lockWaits(app: string): Promise<{ pid: number; blockers: number[] }[]> {
-  return prisma.$queryRaw<{ pid: number; blockers: number[] }[]>`
-    SELECT pid, pg_blocking_pids(pid) AS blockers FROM pg_stat_activity
-     WHERE application_name = ${app} AND wait_event_type = 'Lock' AND datname = current_database()`;
-}
+const lockWaits = (app: string) => lockWaiters(pgPoolOf(prisma)!, app);
 
 async function backendPid(c: PgPoolClient): Promise<number> {
   return (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;

@@ -15,8 +15,8 @@ import {
 } from '@mailroom/core';
 import { haveDnsmasq, startDnsServer, type TestDnsServer } from '@mailroom/core/testing';
 import type { WebhookEventType } from '@mailroom/core/schemas';
-import type { PrismaClient } from '@mailroom/db';
-import { uniqueName } from '@mailroom/db/testing';
+import { pgPoolOf, type PrismaClient } from '@mailroom/db';
+import { lockWaiters, uniqueName } from '@mailroom/db/testing';
 import { eventually } from '@mailroom/runtime/testing';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -309,11 +309,9 @@ describe('webhook delivery', { timeout: 90_000 }, () => {
       await blocker.query('LOCK TABLE webhook_deliveries IN SHARE MODE');
       await startWorker();
       // (not on the blocker's connection: inside a transaction pg_stat_activity is one snapshot)
-      const waiting = () =>
-        prisma.$queryRaw<{ pid: number }[]>`SELECT pid FROM pg_stat_activity
-          WHERE application_name = 'mailroom-worker-dispatch' AND wait_event_type = 'Lock'`;
+      const waiting = () => lockWaiters(pgPoolOf(prisma)!, 'mailroom-worker-dispatch');
       await eventually(async () => (await waiting()).length === 1, 400);
-      const [{ pid }] = (await waiting()) as [{ pid: number }];
+      const { pid } = (await waiting())[0]!;
       await prisma.$queryRaw`SELECT pg_terminate_backend(${pid})`;
       await blocker.query('ROLLBACK');
     } finally {

@@ -8,6 +8,19 @@ import { applyMigrations } from '../migrate.ts';
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
+/**
+ * Backends of `applicationName` in the current database waiting for a lock, each with the backends it waits behind.
+ * Ask on a connection outside any transaction: inside one, pg_stat_activity stays as it was first read.
+ */
+export async function lockWaiters(db: Pick<pg.Pool, 'query'>, applicationName: string): Promise<{ pid: number; blockers: number[] }[]> {
+  const { rows } = await db.query<{ pid: number; blockers: number[] }>(
+    `SELECT pid, pg_blocking_pids(pid) AS blockers FROM pg_stat_activity
+      WHERE application_name = $1 AND wait_event_type = 'Lock' AND datname = current_database()`,
+    [applicationName],
+  );
+  return rows;
+}
+
 /** Test helpers only ever touch a database on this machine (or a `postgres` compose service named explicitly). */
 export function assertLocalDatabase(url: string): void {
   const host = new URL(url).hostname;
