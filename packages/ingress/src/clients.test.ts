@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPasswordHasher } from '@mailroom/core';
 import { testDatabaseUrl } from '@mailroom/db/testing';
+import { NODE_FLAGS_MISSING } from '@mailroom/runtime';
 import { describe, expect, it } from 'vitest';
 import { splitTraceFields } from './message.ts';
 import { mailboxState, testPrisma, type Fixture } from './testing/fixtures.ts';
@@ -143,20 +144,24 @@ describe.skipIf(!haveSwaks)('swaks', () => {
   });
 });
 
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+/** The entry's environment: this database, ports of the system's choosing. */
+const entryEnv = (dataDir: string): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  DATABASE_URL: testDatabaseUrl(),
+  MAILROOM_DATA_DIR: dataDir,
+  MAILROOM_HOST: '127.0.0.1',
+  LMTP_PORT: '0',
+  SMTP_PORT: '0',
+  INGRESS_METRICS_PORT: '0',
+  LOG_LEVEL: 'info',
+});
+
 describe('src/main.ts', () => {
   it('parses its env, logs "listening" with the bound ports, delivers, and exits 0 on SIGTERM', async () => {
     const m = await f.mailbox('entry');
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ingress-main-'));
-    const { child, listening, lines } = await startEntry(fileURLToPath(new URL('./main.ts', import.meta.url)), {
-      PATH: process.env.PATH,
-      DATABASE_URL: testDatabaseUrl(),
-      MAILROOM_DATA_DIR: dataDir,
-      MAILROOM_HOST: '127.0.0.1',
-      LMTP_PORT: '0',
-      SMTP_PORT: '0',
-      INGRESS_METRICS_PORT: '0',
-      LOG_LEVEL: 'info',
-    });
+    const { child, listening, lines } = await startEntry(MAIN, entryEnv(dataDir));
     const lmtpPort = listening.lmtpPort as number;
     const c = await WireClient.connect(lmtpPort);
     await c.command('LHLO mta.test');
@@ -173,6 +178,16 @@ describe('src/main.ts', () => {
     expect(await exit).toBe(0);
     expect(lines.some((l) => l.msg === 'delivered' && typeof l.qid === 'string' && typeof l.sid === 'string')).toBe(true);
     expect((await mailboxState(prisma, m.id)).messageCount).toBe(1);
+    // startEntry passes the package.json's Node flags, as the supervisor does
+    expect(lines.some((l) => l.msg === NODE_FLAGS_MISSING)).toBe(false);
+  });
+
+  it('warns at start when its Node flags are missing from the command line', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ingress-main-'));
+    const entry = await startEntry(MAIN, entryEnv(dataDir), []);
+    await entry.stop();
+    const warning = entry.lines.find((l) => l.msg === NODE_FLAGS_MISSING);
+    expect(warning?.missing).toEqual(['--initial-old-space-size=128']);
   });
 
   it('fails with a clear message on a bad environment', async () => {

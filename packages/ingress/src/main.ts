@@ -1,6 +1,7 @@
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { createPrismaClient } from '@mailroom/db';
-import { loadTlsMaterial, runService } from '@mailroom/runtime';
+import { loadTlsMaterial, runService, workspaceNodeFlags } from '@mailroom/runtime';
 import { ingressConfigFromEnv, loadIngressEnv } from './config.ts';
 import { createIngress } from './server.ts';
 
@@ -8,6 +9,9 @@ import { createIngress } from './server.ts';
 await runService({
   name: 'ingress',
   loadEnv: () => loadIngressEnv(),
+  // --initial-old-space-size: without a floor under the old generation's limit, V8 marks the whole heap again and again
+  // through each burst of large messages after an idle spell (README, "1 MB ingest", item 26)
+  nodeFlags: workspaceNodeFlags(fileURLToPath(new URL('..', import.meta.url))),
   async build({ env, logger, onClose }) {
     const prisma = createPrismaClient(env.DATABASE_URL, {
       maxConnections: env.INGRESS_DB_CONNECTIONS,

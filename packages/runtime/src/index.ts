@@ -5,3 +5,4 @@ export * from './shutdown.ts';
 export * from './secret.ts';
 export * from './ops-server.ts';
 export * from './service.ts';
+export * from './node-flags.ts';

@@ -1,5 +1,6 @@
 import { ConfigError, type BaseEnv } from './env.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { missingNodeFlags } from './node-flags.ts';
 import { onShutdownSignal } from './shutdown.ts';
 
 type Cleanup = () => unknown;
@@ -27,7 +28,12 @@ export interface ServiceSpec<E extends Pick<BaseEnv, 'LOG_LEVEL' | 'DATABASE_URL
   /** Exit code for a bad configuration (default 1; the API has always used 2). */
   configExitCode?: number;
   build(ctx: ServiceContext<E>): Promise<BuiltService>;
+  /** Node flags its launchers must pass (its package.json's, see workspaceNodeFlags): a warning at start names the missing. */
+  nodeFlags?: readonly string[];
 }
+
+/** The message of the start-up warning for missing Node flags (tests look for it). */
+export const NODE_FLAGS_MISSING = 'started without the Node flags its package.json declares';
 
 /**
  * The one service entry (`src/main.ts` of api, pop3, ingress and the worker): parse the environment once, refuse to start
@@ -50,6 +56,8 @@ export async function runService<E extends Pick<BaseEnv, 'LOG_LEVEL' | 'DATABASE
     return configError(err);
   }
   const logger = createLogger(spec.name, env.LOG_LEVEL);
+  const missing = missingNodeFlags(spec.nodeFlags ?? []);
+  if (missing.length) logger.warn({ missing }, NODE_FLAGS_MISSING);
   const cleanups: Cleanup[] = [];
   const runCleanups = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) {

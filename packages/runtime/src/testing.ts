@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { workspaceNodeFlags } from './node-flags.ts';
 
 export { machineBusyCpuMs, procStat, processCpuMs, processTreeCpuMs, type ProcStat } from './proc-cpu.ts';
 
@@ -7,8 +8,14 @@ export { machineBusyCpuMs, procStat, processCpuMs, processTreeCpuMs, type ProcSt
  * Test helper: starts a service entry (`src/main.ts`) as a child process under tsx and resolves with its pino
  * "listening" line (the line `npm start` waits for); `lines` collects every log line, `stop()` sends SIGTERM.
  */
-export async function startEntry(file: string, env: NodeJS.ProcessEnv, cwd: string = process.cwd()) {
-  const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startEntry(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  cwd: string = process.cwd(),
+  /** Node flags before the entry; by default those `cwd`'s package.json declares, as the supervisor passes them. */
+  nodeFlags: readonly string[] = workspaceNodeFlags(cwd),
+) {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', file], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const lines: Record<string, unknown>[] = [];

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
+import { workspaceNodeFlags } from '@mailroom/runtime';
 import type { OutputStream } from './log-output.ts';
 import { waitUntilReady } from './readiness.ts';
 import type { ExitInfo, Incarnation } from './supervised.ts';
@@ -14,7 +15,7 @@ const PARENT_WATCH = pathToFileURL(new URL('./parent-watch.ts', import.meta.url)
 export interface ChildServiceSpec {
   name: string;
   cwd: string;
-  /** Entry file relative to cwd, run as `node --import tsx <entry>`. */
+  /** Entry file relative to cwd, run as `node <its package.json's nodeFlags> --import tsx <entry>`. */
   entry: string;
   /** Its /readyz. */
   readyUrl: string;
@@ -47,7 +48,8 @@ export function launchChildService(
   env: NodeJS.ProcessEnv,
   onLine: (line: string, stream: OutputStream) => void,
 ): Incarnation {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', PARENT_WATCH, spec.entry], {
+  // the workspace's own Node flags first (its package.json: some, like --initial-old-space-size, NODE_OPTIONS refuses)
+  const child = spawn(process.execPath, [...workspaceNodeFlags(spec.cwd), '--import', 'tsx', '--import', PARENT_WATCH, spec.entry], {
     cwd: spec.cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

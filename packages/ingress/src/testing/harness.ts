@@ -51,8 +51,8 @@ export async function startIngress(prisma: PrismaClient, config: Partial<Ingress
 export { eventually } from '@mailroom/runtime/testing';
 
 /** Starts a child entry point (cwd: this package) and resolves with its pino "listening" line. */
-export const startEntry = (file: string, env: NodeJS.ProcessEnv) =>
-  startEntryIn(file, env, fileURLToPath(new URL('../..', import.meta.url)));
+export const startEntry = (file: string, env: NodeJS.ProcessEnv, nodeFlags?: readonly string[]) =>
+  startEntryIn(file, env, fileURLToPath(new URL('../..', import.meta.url)), nodeFlags);
 
 /**
  * One ingress and one fixture shared by a whole test file: started before its tests (handed to `use`), closed with the
