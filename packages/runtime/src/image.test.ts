@@ -143,6 +143,13 @@ describe('Dockerfile', () => {
   });
 });
 
+/** A compose command `node [--flag ...] file [args ...]` split into its parts. */
+function nodeCommand(command: string[]) {
+  const [exe, ...args] = command;
+  const at = args.findIndex((a) => !a.startsWith('-'));
+  return { exe, flags: args.slice(0, at), file: args[at], rest: args.slice(at + 1) };
+}
+
 describe('docker-compose.yml against the image layout', () => {
   it('builds every Mailroom service from the Dockerfile with a SERVICE naming a workspace', () => {
     const names = new Set(workspaces(ROOT).map((w) => w.manifest.name));
@@ -160,8 +167,10 @@ describe('docker-compose.yml against the image layout', () => {
     (name) => {
       const s = compose.services[name]!;
       const { app } = buildImageTree(s.build!.args.SERVICE!, s.build!.target);
-      const [exe, file, ...rest] = s.command!;
+      const { exe, flags, file, rest } = nodeCommand(s.command!);
       expect(exe).toBe('node');
+      // Node's own flags (the ingress declares one in its package.json) come before the entry, nothing after it
+      for (const f of flags) expect(f, name).toMatch(/^--[a-z][a-z0-9-]*(=\S+)?$/);
       expect(rest).toEqual([]);
       // the working directory inside the image is /app unless the service sets another one below it
       const cwd = path.join(app, path.relative('/app', s.working_dir ?? '/app'));
@@ -175,7 +184,7 @@ describe('docker-compose.yml against the image layout', () => {
     for (const [name, s] of built.filter(([, x]) => x.build!.target === 'node')) {
       const { app, pruned } = buildImageTree(s.build!.args.SERVICE!, 'node');
       const prod = new Set(workspaces(pruned).flatMap((w) => Object.keys(w.manifest.dependencies ?? {})));
-      const code = readFileSync(path.join(app, s.command![1]!), 'utf8');
+      const code = readFileSync(path.join(app, nodeCommand(s.command!).file!), 'utf8');
       const specifiers = [
         ...code.matchAll(/(?:^(?:import|export)\s[^'"]*?from\s*|^import\s*|\bimport\(\s*|\brequire\(\s*)["']([^"'./][^"']*)["']/gm),
       ].map((m) => m[1]!);
