@@ -1,18 +1,17 @@
 /**
  * Ingress memory benchmark: what 20 concurrent 50 MiB deliveries really cost the ingress process.
  *   npx tsx bench/memory.ts [concurrent=20] [MiB=50] [INGRESS_MAX_BUFFERED_BYTES=536870912]
- * Starts the real entry (src/main.ts) as a child process over a fresh database, warms it up, resets its peak RSS
+ * Starts the real entry (src/main.ts, with its package's Node flags) as a child process over a fresh database, warms it up, resets its peak RSS
  * (/proc/<pid>/clear_refs), opens N LMTP connections that each send one message at once, then reports the child's
  * base RSS, peak RSS (VmHWM) and peak − base against the memory budget, with the replies (250 / 452 4.3.1).
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createPrismaClient } from '@mailroom/db';
 import { acquireTestServer, createTestDatabase } from '@mailroom/db/testing';
+import { startEntry } from '../src/testing/harness.ts';
 import { WireClient, type Reply } from '../src/testing/wire-client.ts';
 
 const [concurrent = 20, mib = 50, budget = 536_870_912] = process.argv.slice(2).map(Number);
@@ -51,7 +50,7 @@ async function deliver(port: number, rcpt: string, raw: Buffer): Promise<Reply> 
 const server = await acquireTestServer();
 const db = await createTestDatabase(server.adminUrl, 'ingress_membench');
 const prisma = createPrismaClient(db.url, { maxConnections: 2, applicationName: 'ingress-membench' });
-let child: ReturnType<typeof spawn> | undefined;
+let child: Awaited<ReturnType<typeof startEntry>> | undefined;
 try {
   const owner = await prisma.user.create({ data: { email: `membench-${Date.now()}@example.com`, passwordHash: 'x', role: 'OWNER' } });
   const domain = await prisma.domain.create({
@@ -64,34 +63,20 @@ try {
   );
 
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ingress-membench-'));
-  child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../src/main.ts', import.meta.url))], {
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
-    env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: db.url,
-      MAILROOM_DATA_DIR: dataDir,
-      LMTP_PORT: '0',
-      INGRESS_SMTP_ENABLED: 'false',
-      INGRESS_METRICS_PORT: '0',
-      INGRESS_MAX_BUFFERED_BYTES: String(budget),
-      INGRESS_DB_CONNECTIONS: '10',
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  // the real entry with the Node flags packages/ingress/package.json declares, as the supervisor and compose start it
+  child = await startEntry('src/main.ts', {
+    PATH: process.env.PATH,
+    DATABASE_URL: db.url,
+    MAILROOM_DATA_DIR: dataDir,
+    LMTP_PORT: '0',
+    INGRESS_SMTP_ENABLED: 'false',
+    INGRESS_METRICS_PORT: '0',
+    INGRESS_MAX_BUFFERED_BYTES: String(budget),
+    INGRESS_DB_CONNECTIONS: '10',
+    LOG_LEVEL: 'info',
   });
-  const pid = child.pid!;
-  const port = await new Promise<number>((resolve, reject) => {
-    let buf = '';
-    child!.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (line.includes('"msg":"listening"')) resolve((JSON.parse(line) as { lmtpPort: number }).lmtpPort);
-      }
-    });
-    child!.once('exit', () => reject(new Error('ingress exited before listening')));
-  });
+  const pid = child.child.pid!;
+  const port = child.listening.lmtpPort as number;
 
   const raw = message(mib * MIB - 1024);
   // warm-up: one small delivery so connection pools and code paths are loaded before the baseline
@@ -115,7 +100,7 @@ try {
     `ingress RSS: base ${f(base)}, peak ${f(peak)}, peak - base ${f(peak - base)} vs budget ${f(budget)}: ${peak - base <= budget ? 'WITHIN' : 'OVER'}`,
   );
 } finally {
-  child?.kill('SIGTERM');
+  await child?.stop();
   await prisma.$disconnect();
   await db.drop().catch(() => undefined);
   await server.stop();
