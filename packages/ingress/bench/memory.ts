@@ -1,9 +1,10 @@
 /**
  * Ingress memory benchmark: what 20 concurrent 50 MiB deliveries really cost the ingress process.
  *   npx tsx bench/memory.ts [concurrent=20] [MiB=50] [INGRESS_MAX_BUFFERED_BYTES=536870912]
- * Starts the real entry (src/main.ts, with its package's Node flags) as a child process over a fresh database, warms it up, resets its peak RSS
- * (/proc/<pid>/clear_refs), opens N LMTP connections that each send one message at once, then reports the child's
- * base RSS, peak RSS (VmHWM) and peak − base against the memory budget, with the replies (250 / 452 4.3.1).
+ * Starts the real entry (src/main.ts, with the Node flags its package.json declares) as a child process over a fresh
+ * database, warms it up, resets its peak RSS (/proc/<pid>/clear_refs), opens N LMTP connections that each send one
+ * message at once, then reports the child's base RSS, peak RSS (VmHWM) and peak − base against the memory budget,
+ * with the replies (250 / 452 4.3.1).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
