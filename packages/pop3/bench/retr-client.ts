@@ -1,6 +1,7 @@
 /**
  * Child process of retr-ab.ts and the ingress's dovecot.ts: logs in, prints "ready", waits for a line on stdin, then
- * times `RETR n` (the fourth argument, 1 by default) to its terminator and prints octets, seconds and its own CPU seconds (so the parent measures only the download).
+ * times `RETR n` (the fourth argument, 1 by default) to its terminator and prints octets, seconds and its own CPU
+ * seconds (so the parent measures only the download).
  */
 import { BenchClient } from './client.ts';
 

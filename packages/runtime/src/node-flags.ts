@@ -6,7 +6,8 @@ import { z } from 'zod';
  * A workspace's Node command-line flags: `"mailroom": { "nodeFlags": [...] }` in its package.json. Node refuses some
  * V8 flags in NODE_OPTIONS (`--initial-old-space-size` among them), so every launcher of a service puts them on the
  * command line: the supervisor (`npm start`), `startEntry` (tests and benchmarks), and docker-compose's `command`
- * (checked by the workspace's tests). A service given them in its spec warns at start when they are missing.
+ * (image.test.ts compares each service's with its package.json). A service given them in its spec warns at start
+ * when they are missing.
  */
 const packageShape = z.object({
   mailroom: z.object({ nodeFlags: z.array(z.string().regex(/^--[a-z0-9-]+(=[^\s]+)?$/)) }).optional(),
