@@ -553,7 +553,6 @@ try {
     // Trial t of the first two series downloads message 1 again (in PostgreSQL's buffers, in Dovecot's page cache after
     // the first); the third delivers a new copy right before each trial and downloads that one, as a client collects
     // mail that just arrived (in the page cache on both sides, not yet in PostgreSQL's buffers).
-    let delivered = 1;
     const clients = [
       { name: 'Node client (packages/pop3/bench/client.ts)', label: 'Node client', go: (side: Side) => retrNode(side) },
       { name: 'curl', label: 'curl', go: retrCurl },
@@ -562,9 +561,9 @@ try {
         label: 'Node client, a message just delivered',
         prepare: async () => {
           for (const side of sides) await deliverOne(side, raw);
-          delivered++;
         },
-        go: (side: Side) => retrNode(side, delivered),
+        // message 1 and one more before each trial so far: trial t's is message t + 1 on both servers
+        go: (side: Side, t: number) => retrNode(side, t + 1),
       },
     ];
     for (const client of clients) {
@@ -572,7 +571,7 @@ try {
       for (let t = 1; t <= TRIALS; t++) {
         await client.prepare?.();
         for (const side of sides) {
-          const r = await besideOtherWork(() => client.go(side));
+          const r = await besideOtherWork(() => client.go(side, t));
           const mbps = r.octets / r.seconds / 1e6;
           const cpuS = Object.fromEntries(Object.entries(r.cpu).map(([k, v]) => [k, v / 1000]));
           console.log(
