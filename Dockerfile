@@ -38,12 +38,13 @@ RUN npm ci
 COPY --from=prune /out/full/ ./
 # Not workspaces: the migrations (read by api's migrate entry) and the bundler itself.
 COPY prisma ./prisma
-COPY scripts/bundle.mjs ./scripts/
+COPY scripts/bundle.mjs scripts/image-start.mjs ./scripts/
+# The default command, /app/start: the entry with the Node flags its package.json declares (scripts/image-start.mjs)
 RUN npx turbo run bundle --filter="@mailroom/${SERVICE}" --output-logs=errors-only \
  && location="$(npm query "[name=\"@mailroom/${SERVICE}\"]" | node -p 'JSON.parse(require("fs").readFileSync(0))[0].location')" \
  && mkdir -p "/image/$location" \
  && if [ -d "$location/dist" ]; then cp -a "$location/dist" "/image/$location/" \
-      && printf "import './%s/dist/main.mjs';\n" "$location" > /image/main.mjs; fi
+      && node scripts/image-start.mjs "$location" /image; fi
 
 # ---- deps: production dependencies of the pruned workspaces, argon2 compiled for the target CPU
 FROM toolchain AS deps
@@ -73,13 +74,13 @@ ENV GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_thresh
 VOLUME /data
 ENTRYPOINT ["/usr/bin/tini", "--"]
 
-# ---- api, pop3, ingress, worker: `node <workspace>/dist/main.mjs` (the default command, via /app/main.mjs)
+# ---- api, pop3, ingress, worker: /app/start runs `node <its Node flags> <workspace>/dist/main.mjs` by default
 FROM runtime AS node
 COPY --from=deps /app/ ./
 COPY --from=build /app/prisma ./prisma
 COPY --from=build /image/ ./
 USER node
-CMD ["node", "main.mjs"]
+CMD ["/app/start"]
 
 # ---- web: Next's standalone server tree, run by server.ts compiled to apps/web/server.mjs
 FROM runtime AS web

@@ -5,7 +5,18 @@
 // undeclared @mailroom/* dependency), a missing entry or a command naming the wrong path fails here. Every npm package
 // a bundle imports must be a production dependency of the pruned workspaces (`npm ci --omit=dev` installs nothing else).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -83,7 +94,7 @@ function buildImageTree(service: string, target: string) {
     cpSync(path.join(ROOT, 'packages/db/src/generated'), path.join(pruned, 'packages/db/src/generated'), { recursive: true });
   }
   cpSync(path.join(ROOT, 'prisma'), path.join(pruned, 'prisma'), { recursive: true });
-  cpSync(path.join(ROOT, 'scripts/bundle.mjs'), path.join(pruned, 'scripts/bundle.mjs'));
+  for (const script of ['bundle.mjs', 'image-start.mjs']) cpSync(path.join(ROOT, 'scripts', script), path.join(pruned, 'scripts', script));
 
   const own = found.find((w) => w.manifest.name === `@mailroom/${service}`);
   if (!own) throw new Error(`no workspace named @mailroom/${service}`);
@@ -100,6 +111,8 @@ function buildImageTree(service: string, target: string) {
   const app = path.join(work, `${service}-app`);
   if (target === 'node') {
     cpSync(path.join(pruned, own.location, 'dist'), path.join(app, own.location, 'dist'), { recursive: true });
+    // the default command, as the build stage writes it
+    execFileSync(process.execPath, ['scripts/image-start.mjs', own.location, app], { cwd: pruned, stdio: 'pipe' });
   } else {
     cpSync(path.join(pruned, own.location, '.next/standalone'), app, { recursive: true });
   }
@@ -134,6 +147,33 @@ describe('Dockerfile', () => {
       expect((end < 0 ? stage : stage.slice(0, end)).match(/^USER node$/m), target).not.toBeNull();
     }
   });
+
+  it.each(['api', 'pop3', 'ingress', 'worker'])(
+    '%s: the default command runs the entry with the Node flags its package.json declares',
+    (service) => {
+      expect(dockerfile).toMatch(/^CMD \["\/app\/start"\]$/m);
+      expect(dockerfile).toContain('node scripts/image-start.mjs "$location" /image');
+      const { app, location } = buildImageTree(service, 'node');
+      // a `node` that prints its arguments and where it runs, first on PATH: what /app/start would execute
+      const bin = mkdtempSync(path.join(work, 'bin-'));
+      writeFileSync(path.join(bin, 'node'), '#!/bin/sh\npwd\nprintf "%s\\n" "$@"\n', { mode: 0o755 });
+      const run = spawnSync(path.join(app, 'start'), ['extra'], {
+        cwd: tmpdir(),
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+        encoding: 'utf8',
+      });
+      expect(run.status, run.stderr).toBe(0);
+      const [cwd, ...args] = run.stdout.trimEnd().split('\n');
+      expect(realpathSync(cwd!)).toBe(realpathSync(app));
+      const declared = workspaceNodeFlags(path.join(ROOT, location));
+      if (service === 'ingress') expect(declared.length).toBeGreaterThan(0);
+      expect(args).toEqual([...declared, `${location}/dist/main.mjs`, 'extra']);
+      expect(existsSync(path.join(app, location, 'dist/main.mjs'))).toBe(true);
+      // the service's own check (a warning when started without them) finds the same flags in the image
+      expect(workspaceNodeFlags(path.join(app, location))).toEqual(declared);
+    },
+    120_000,
+  );
 
   it('embedded PostgreSQL can never ship: a development dependency only, and the image build refuses it', () => {
     const lock = readJson<{ packages: Record<string, { dev?: boolean }> }>(path.join(ROOT, 'package-lock.json')).packages;

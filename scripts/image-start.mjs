@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// Writes a node service image's default command (Dockerfile, build stage): `<image>/start`, a shell script that runs
+// the workspace's bundled entry with the Node flags its package.json declares (`"mailroom": { "nodeFlags": [...] }`,
+// read by packages/runtime workspaceNodeFlags). Node refuses some V8 flags in NODE_OPTIONS (the ingress's
+// `--initial-old-space-size`), so they must be on the command line, as docker-compose's `command` and `npm start`'s
+// supervisor put them. The workspace's package.json is copied beside its dist/ too, so the service finds the flags it
+// expects and warns at start when another command leaves them out.
+//
+//   node scripts/image-start.mjs <workspace folder, e.g. packages/ingress> <image root, e.g. /image>
+//
+// Run from the repository (or pruned tree) root; the paths in the script are relative to the image's /app.
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+const [location, image] = process.argv.slice(2);
+if (!location || !image || path.isAbsolute(location) || location.split('/').includes('..')) {
+  console.error('usage: node scripts/image-start.mjs <workspace folder> <image root>');
+  process.exit(2);
+}
+const manifest = JSON.parse(readFileSync(path.join(location, 'package.json'), 'utf8'));
+const flags = manifest.mailroom?.nodeFlags ?? [];
+// the script is shell: only plain `--name` or `--name=value` flags with no quoting or expansion characters
+const bad = flags.filter((f) => typeof f !== 'string' || !/^--[a-z0-9-]+(=[A-Za-z0-9._:,/+-]+)?$/.test(f));
+if (!Array.isArray(flags) || bad.length) {
+  console.error(`${location}/package.json: mailroom.nodeFlags must be plain --name[=value] flags: ${JSON.stringify(bad)}`);
+  process.exit(1);
+}
+const entry = `${location}/dist/main.mjs`;
+const script = [
+  '#!/bin/sh',
+  `# ${manifest.name}: its entry with the Node flags its package.json declares (written by scripts/image-start.mjs)`,
+  'cd "$(dirname "$0")" || exit 1',
+  `exec node ${[...flags, entry].join(' ')} "$@"`,
+  '',
+].join('\n');
+writeFileSync(path.join(image, 'start'), script);
+chmodSync(path.join(image, 'start'), 0o755);
+mkdirSync(path.join(image, location), { recursive: true });
+copyFileSync(path.join(location, 'package.json'), path.join(image, location, 'package.json'));
