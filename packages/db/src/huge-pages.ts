@@ -3,8 +3,33 @@
  * PostgreSQL uses them by itself when the operating system has enough reserved (its default `huge_pages=try`), but
  * Linux reserves none unless told (`vm.nr_hugepages`). With 4 KiB pages every backend maps the shared memory it
  * touches one page fault at a time, and on a virtual machine a fault is dear: on the development machine, huge pages
- * cut PostgreSQL's CPU per stored 1 MB message by 21–29% (ingress README, item 21).
+ * cut PostgreSQL's CPU per stored 1 MB message by 21–29% (ingress README, item 21). Linux can also back shared memory
+ * with transparent huge pages (`shmem_enabled`), taken as it is touched instead of set aside: PostgreSQL's memory then
+ * sits in 2 MiB pages while the server reports `huge_pages_status=off` (item 27).
  */
+import { readFile } from 'node:fs/promises';
+
+/** Where Linux says whether anonymous shared memory (PostgreSQL's) may use transparent huge pages. */
+export const SHMEM_THP_FILE = '/sys/kernel/mm/transparent_hugepage/shmem_enabled';
+
+/** Whether SHMEM_THP_FILE's `mode` gives PostgreSQL's shared memory transparent huge pages without its asking. */
+export function thpCoversSharedMemory(mode: string | null): boolean {
+  return mode === 'always' || mode === 'within_size' || mode === 'force';
+}
+
+/** The selected mode in SHMEM_THP_FILE's text (`always within_size advise [never] deny force` → `never`), else null. */
+export function selectedThpMode(text: string): string | null {
+  return /\[([a-z_]+)\]/.exec(text)?.[1] ?? null;
+}
+
+/** This kernel's mode for shared memory's transparent huge pages; null where there is no such setting (not Linux). */
+export async function shmemThpMode(file = SHMEM_THP_FILE): Promise<string | null> {
+  try {
+    return selectedThpMode(await readFile(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
 
 /** What the server reports; `null` where it does not (huge_pages_status is PostgreSQL 17's, the count 15's). */
 export interface HugePagesReport {
@@ -34,14 +59,23 @@ export async function hugePagesReport(db: Queryable): Promise<HugePagesReport> {
 
 /**
  * A line for the operator when PostgreSQL would take huge pages (`huge_pages=try`) and found too few (undefined
- * otherwise, also when an operator turned them off): how many to reserve. `vm.nr_hugepages` is the host's (a container
- * cannot set it), and PostgreSQL takes them at its next start.
+ * otherwise, also when an operator turned them off, or when `shmemThp`, the kernel's shared-memory mode, already gives
+ * it transparent ones): how many to reserve, or the transparent huge pages setting where the kernel has one. Both are
+ * the host's (a container cannot set them); reserved pages are taken at PostgreSQL's next start, transparent ones as
+ * its memory is next mapped (a restart maps all of it anew).
  */
-export function hugePagesAdvice(report: HugePagesReport): string | undefined {
+export function hugePagesAdvice(report: HugePagesReport, shmemThp: string | null = null): string | undefined {
   if (report.setting !== 'try' || report.status !== 'off' || report.needed === null || report.needed <= 0) return undefined;
+  if (thpCoversSharedMemory(shmemThp)) return undefined;
+  const transparent =
+    shmemThp === null
+      ? ''
+      : `, or let shared memory take transparent huge pages, which sets no memory aside ` +
+        `(echo within_size > ${SHMEM_THP_FILE}; now ${shmemThp})`;
   return (
     `PostgreSQL's shared memory is not in huge pages: reserve ${report.needed} huge pages on the host ` +
-    `(sysctl vm.nr_hugepages=${report.needed}, more if other programs use them) and restart PostgreSQL to cut its CPU per message (README, "Huge pages for PostgreSQL")`
+    `(sysctl vm.nr_hugepages=${report.needed}, more if other programs use them)${transparent}, and restart PostgreSQL ` +
+    `to cut its CPU per message (README, "Huge pages for PostgreSQL")`
   );
 }
 
@@ -56,6 +90,8 @@ export async function logHugePagesAdvice(db: Queryable, log: { info(fields: obje
   } catch {
     return;
   }
-  const advice = hugePagesAdvice(report);
-  if (advice) log.info({ hugePages: report }, advice);
+  // this process's kernel: PostgreSQL's too for npm start's embedded server and a docker-compose host
+  const shmemThp = await shmemThpMode();
+  const advice = hugePagesAdvice(report, shmemThp);
+  if (advice) log.info({ hugePages: { ...report, shmemThp } }, advice);
 }

@@ -3,8 +3,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MALLOC_TUNABLES } from '@mailroom/db';
-import { freeStackPorts, glibcTunablesOf, kernelHugePages, type StackPorts } from '@mailroom/db/testing';
+import { MALLOC_TUNABLES, shmemThpMode } from '@mailroom/db';
+import { freeStackPorts, glibcTunablesOf, hostGivesNoHugePages, type StackPorts } from '@mailroom/db/testing';
 import { greeting, portIsClosed, startStack, type RunningStack } from './stack.ts';
 
 // The fresh-machine path: no DATABASE_URL, an empty data directory, nothing running.
@@ -38,8 +38,12 @@ describe('npm start (scripts/start.ts)', () => {
     const pw = /Generated password \(shown once\): (\S+)/.exec(out)?.[1];
     expect(pw, 'generated admin password printed').toBeTruthy();
     expect(out).toContain(`:${ports.POP3_PORT}`);
-    // a host with no huge page reserved (as CI's): the operator is told how many PostgreSQL's shared memory would take
-    if ((await kernelHugePages()).total === 0) expect(out).toMatch(/reserve \d+ huge pages on the host \(sysctl vm\.nr_hugepages=\d+/);
+    // a host with no huge page reserved and no transparent ones for shared memory (as CI's): the operator is told how
+    // many PostgreSQL's shared memory would take, or which setting gives it transparent ones
+    if (await hostGivesNoHugePages()) {
+      expect(out).toMatch(/reserve \d+ huge pages on the host \(sysctl vm\.nr_hugepages=\d+/);
+      if ((await shmemThpMode()) !== null) expect(out).toContain('echo within_size > /sys/kernel/mm/transparent_hugepage/shmem_enabled');
+    }
 
     const health = await fetch(`http://127.0.0.1:${ports.API_PORT}/healthz`);
     expect(health.status).toBe(200);

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createPasswordHasher } from '@mailroom/core';
-import { createPrismaClient, MALLOC_TUNABLES, withMallocTuning } from '@mailroom/db';
+import { createPrismaClient, MALLOC_TUNABLES, shmemThpMode, withMallocTuning } from '@mailroom/db';
 import { acquireTestServer, benchmarkWal, createTestDatabase, findFreePorts } from '@mailroom/db/testing';
 import { machineBusyCpuMs, procStat, processTreeCpuMs, startEntry } from '@mailroom/runtime/testing';
 import { dotStuff, WireClient } from '../src/testing/wire-client.ts';
@@ -320,7 +320,8 @@ async function startMailroom(): Promise<Side & { settings: string; wal: string }
   const pids = { ingress: ingress.child.pid!, pop3: pop3.child.pid! };
   return {
     name: 'Mailroom',
-    settings: settings.map((s) => `${s.name}=${s.setting}`).join(' '),
+    // shared memory in transparent huge pages shows as huge_pages_status=off (packages/db src/huge-pages.ts)
+    settings: `${settings.map((s) => `${s.name}=${s.setting}`).join(' ')} shmem_enabled=${(await shmemThpMode()) ?? 'n/a'}`,
     wal,
     lmtpPort: ingress.listening.lmtpPort as number,
     pop3Port: pop3.listening.pop3 as number,

@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createPrismaClient } from '@mailroom/db';
+import { createPrismaClient, shmemThpMode } from '@mailroom/db';
 import { acquireTestServer, benchmarkWal, createTestDatabase, mallocNote } from '@mailroom/db/testing';
 import { createLogger } from '@mailroom/runtime';
 import { procStat, processTreeCpuMs } from '@mailroom/runtime/testing';
@@ -252,7 +252,8 @@ try {
   postmaster = procStat(backend[0]!.pid)?.ppid ?? 0;
   const settings = await prisma.$queryRaw<{ name: string; setting: string }[]>`
     SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', 'full_page_writes', 'commit_delay', 'huge_pages_status')`;
-  console.log(`postgres: ${settings.map((s) => `${s.name}=${s.setting}`).join(' ')}`);
+  // shared memory in transparent huge pages shows as huge_pages_status=off (packages/db src/huge-pages.ts)
+  console.log(`postgres: ${settings.map((s) => `${s.name}=${s.setting}`).join(' ')} shmem_enabled=${(await shmemThpMode()) ?? 'n/a'}`);
   console.log(mallocNote());
   await prisma.$executeRawUnsafe('CREATE TEMP TABLE IF NOT EXISTS bench_commit (v int)');
   const n = 300;

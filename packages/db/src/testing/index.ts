@@ -5,6 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { findFreePort, MALLOC_TUNABLES, startEmbeddedPostgres, withDatabase, type RunningPostgres } from '../embedded.ts';
 import { applyMigrations } from '../migrate.ts';
+import { shmemThpMode, thpCoversSharedMemory } from '../huge-pages.ts';
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
@@ -53,6 +54,14 @@ export async function kernelHugePages(): Promise<{ total: number; sizeKib: numbe
   // never NaN: a test that asserts only when none are reserved must not skip its check because this misread the file
   if (!Number.isInteger(pool.total) || !Number.isInteger(pool.sizeKib)) throw new Error('no huge page fields in /proc/meminfo');
   return pool;
+}
+
+/**
+ * Whether this host leaves PostgreSQL's shared memory in 4 KiB pages: none reserved and shared memory's transparent huge
+ * pages off (as on CI's machines). Tests that expect the huge pages advice check it only then.
+ */
+export async function hostGivesNoHugePages(): Promise<boolean> {
+  return (await kernelHugePages()).total === 0 && !thpCoversSharedMemory(await shmemThpMode());
 }
 
 /** For a benchmark's header: the glibc malloc settings of this process and of the embedded PostgreSQL it starts. */
