@@ -20,8 +20,8 @@ if (!location || !image || path.isAbsolute(location) || location.split('/').incl
 const manifest = JSON.parse(readFileSync(path.join(location, 'package.json'), 'utf8'));
 const flags = manifest.mailroom?.nodeFlags ?? [];
 // the script is shell: only plain `--name` or `--name=value` flags with no quoting or expansion characters
-const bad = flags.filter((f) => typeof f !== 'string' || !/^--[a-z0-9-]+(=[A-Za-z0-9._:,/+-]+)?$/.test(f));
-if (!Array.isArray(flags) || bad.length) {
+const bad = Array.isArray(flags) ? flags.filter((f) => typeof f !== 'string' || !/^--[a-z0-9-]+(=[A-Za-z0-9._:,/+-]+)?$/.test(f)) : [flags];
+if (bad.length) {
   console.error(`${location}/package.json: mailroom.nodeFlags must be plain --name[=value] flags: ${JSON.stringify(bad)}`);
   process.exit(1);
 }
