@@ -18,19 +18,20 @@ if (!location || !image || path.isAbsolute(location) || location.split('/').incl
   process.exit(2);
 }
 const manifest = JSON.parse(readFileSync(path.join(location, 'package.json'), 'utf8'));
+// What a flag may look like is packages/runtime workspaceNodeFlags' rule (its schema; image.test.ts and every launcher
+// parse the package.json with it): here each one is only quoted for the shell, so nothing in it is expanded.
 const flags = manifest.mailroom?.nodeFlags ?? [];
-// the script is shell: only plain `--name` or `--name=value` flags with no quoting or expansion characters
-const bad = Array.isArray(flags) ? flags.filter((f) => typeof f !== 'string' || !/^--[a-z0-9-]+(=[A-Za-z0-9._:,/+-]+)?$/.test(f)) : [flags];
-if (bad.length) {
-  console.error(`${location}/package.json: mailroom.nodeFlags must be plain --name[=value] flags: ${JSON.stringify(bad)}`);
+if (!Array.isArray(flags) || flags.some((f) => typeof f !== 'string')) {
+  console.error(`${location}/package.json: mailroom.nodeFlags must be a list of strings`);
   process.exit(1);
 }
+const quote = (arg) => `'${arg.replaceAll("'", "'\\''")}'`;
 const entry = `${location}/dist/main.mjs`;
 const script = [
   '#!/bin/sh',
   `# ${manifest.name}: its entry with the Node flags its package.json declares (written by scripts/image-start.mjs)`,
   'cd "$(dirname "$0")" || exit 1',
-  `exec node ${[...flags, entry].join(' ')} "$@"`,
+  `exec node ${[...flags, entry].map(quote).join(' ')} "$@"`,
   '',
 ].join('\n');
 writeFileSync(path.join(image, 'start'), script);
