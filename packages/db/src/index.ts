@@ -25,5 +25,5 @@ export {
   type SplitWholeMessagesResult,
 } from './message-parts.ts';
 export { createNotificationListener, type NotificationListener, type NotificationListenerOptions } from './listen.ts';
-export { logHugePagesAdvice, shmemThpMode, thpCoversSharedMemory, type HugePagesReport } from './huge-pages.ts';
+export { logHugePagesAdvice, SHMEM_THP_FILE, shmemThpMode, thpCoversSharedMemory, type HugePagesReport } from './huge-pages.ts';
 export { queryWithBuffers, ByteaParts, type QueryWithBuffersOptions } from './pg-bind.ts';

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MALLOC_TUNABLES, shmemThpMode } from '@mailroom/db';
+import { MALLOC_TUNABLES, SHMEM_THP_FILE, shmemThpMode } from '@mailroom/db';
 import { freeStackPorts, glibcTunablesOf, hostGivesNoHugePages, type StackPorts } from '@mailroom/db/testing';
 import { greeting, portIsClosed, startStack, type RunningStack } from './stack.ts';
 
@@ -42,7 +42,7 @@ describe('npm start (scripts/start.ts)', () => {
     // many PostgreSQL's shared memory would take, or which setting gives it transparent ones
     if (await hostGivesNoHugePages()) {
       expect(out).toMatch(/reserve \d+ huge pages on the host \(sysctl vm\.nr_hugepages=\d+/);
-      if ((await shmemThpMode()) !== null) expect(out).toContain('echo within_size > /sys/kernel/mm/transparent_hugepage/shmem_enabled');
+      if ((await shmemThpMode()) !== null) expect(out).toContain(`echo within_size > ${SHMEM_THP_FILE}`);
     }
 
     const health = await fetch(`http://127.0.0.1:${ports.API_PORT}/healthz`);
