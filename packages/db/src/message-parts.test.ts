@@ -244,6 +244,42 @@ describe('message_parts on real PostgreSQL', () => {
       client.release();
     }
   });
+
+  it('space freed by deleted mail is filled by the next COPY, not appended; autovacuum comes after 1,000 dead rows + 1%', async () => {
+    const pages = async () => Number((await pool.query<{ n: string }>(`SELECT pg_relation_size('message_parts') / 8192 AS n`)).rows[0]!.n);
+    // an empty table whatever the tests before left (the truncate trigger empties message_parts with messages)
+    await pool.query('TRUNCATE messages');
+    const parts = 200;
+    const message = () => randomBytes(64 + parts * MESSAGE_PART_OCTETS);
+    const first = await storeInParts(message(), 64);
+    const last = await storeInParts(message(), 64);
+    const filled = await pages();
+    // one part per page; COPY extends the file several pages at a time, so a few more may follow them
+    expect(filled).toBeGreaterThanOrEqual(2 * parts);
+    expect(filled).toBeLessThan(3 * parts);
+    // the first message's pages are freed (not at the file's end, so VACUUM keeps them: it only cuts empty pages there)
+    await pool.query('DELETE FROM messages WHERE id = $1', [first]);
+    await pool.query('VACUUM message_parts');
+    expect(await pages()).toBe(filled);
+    // the next message's COPY takes them instead of extending the table (with COPY … FREEZE, or a table per batch, the
+    // file would grow by another 200 pages)
+    const next = await storeInParts(message(), 64);
+    expect(await partsOf([next, last])).toBe(2 * parts);
+    expect(await pages()).toBe(filled);
+    // autovacuum's trigger for the tables deleted mail leaves dead rows in (the migration 20261206000000_mail_autovacuum;
+    // PostgreSQL's default, 50 dead rows plus 20% of the table, lets a large table grow by a fifth before a freed page
+    // is used again)
+    const { rows } = await pool.query<{ rel: string; opts: string[] }>(
+      `SELECT c.relname AS rel, c.reloptions AS opts FROM pg_class c WHERE c.oid IN ('message_parts'::regclass, 'messages'::regclass)
+       UNION ALL SELECT 'messages TOAST', t.reloptions FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.oid = 'messages'::regclass`,
+    );
+    const sooner = ['autovacuum_vacuum_scale_factor=0.01', 'autovacuum_vacuum_threshold=1000'];
+    expect(Object.fromEntries(rows.map((r) => [r.rel, [...r.opts].sort()]))).toEqual({
+      message_parts: sooner,
+      messages: sooner,
+      'messages TOAST': sooner,
+    });
+  });
 });
 
 describe('splitWholeMessages: large messages stored whole, converted to parts in place', () => {

@@ -22,6 +22,8 @@ const USAGE = `usage: npx tsx bench/run.ts [--trials=N] [--only=CASE] [--first=o
   --only=10kb  just the 10 KB case (8 connections, 1 mailbox each)
   --only=1mb   just the 1 MB case (8 connections)
   --only=storage  just the storage cost per message (table + TOAST + indexes + WAL) for 10 KB and 1 MB messages
+  --only=churn    just the 1 MB case after the previous trial's mail was deleted and message_parts vacuumed (a POP3
+               host's steady state), alternating: into the freed pages, and appended (vacuum_truncate cutting them off)
   --per=N      messages per connection in the 1 MB case (default 8)
   --fresh-wal  leave PostgreSQL's WAL as initdb made it (no recycled segments; see steadyStateWal in packages/db/src/testing)
 CPU profile of the ingress: node --cpu-prof --import tsx bench/run.ts --only=1mb (the load generator is its own process)`;
@@ -320,6 +322,36 @@ try {
   } else if (ONLY === 'storage') {
     await storageCost(ingress, recipients, TRIALS);
     await ingress.close();
+  } else if (ONLY === 'churn') {
+    // Each trial follows the collection of the previous one's mail: every message deleted (its parts with it, by the
+    // trigger) and message_parts vacuumed, as autovacuum does on a host whose clients collect and delete. The trial's
+    // COPY then fills the freed pages, or, with vacuum_truncate on for that VACUUM (the emptied pages at the file's end
+    // cut off), appends to the file as into a new table.
+    const churnTrial = async (append: boolean, label: string) => {
+      await prisma.$executeRawUnsafe(`ALTER TABLE message_parts SET (vacuum_truncate = ${append})`);
+      await prisma.$executeRawUnsafe('DELETE FROM messages');
+      await prisma.$executeRawUnsafe('VACUUM message_parts');
+      const pages = await prisma.$queryRaw<{ n: bigint }[]>`SELECT pg_relation_size('message_parts') / 8192 AS n`;
+      console.log(`message_parts after the deletes and VACUUM: ${pages[0]!.n} pages`);
+      return measure(label, ingress, PER_1MB, 1024 * 1024, recipients);
+    };
+    await measure('fill (not counted)', ingress, PER_1MB, 1024 * 1024, recipients);
+    const rates: Record<'reused' | 'appended', number[]> = { reused: [], appended: [] };
+    for (let i = 1; i <= TRIALS; i++) {
+      for (const append of i % 2 ? [false, true] : [true, false]) {
+        const label = `1 MB x ${CONNECTIONS} connections after deletes, ${append ? 'appended' : 'into the freed pages'} [trial ${i}/${TRIALS}]`;
+        rates[append ? 'appended' : 'reused'].push((await churnTrial(append, label)).rate);
+      }
+    }
+    await prisma.$executeRawUnsafe('ALTER TABLE message_parts RESET (vacuum_truncate)');
+    await ingress.close();
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const range = (xs: number[]) => `${Math.min(...xs).toFixed(1)}..${Math.max(...xs).toFixed(1)}`;
+    console.log(
+      `RESULT 1mb LMTP after deletes over ${CONNECTIONS} connections: into the freed pages ${median(rates.reused).toFixed(1)} msg/s ` +
+        `(trials ${range(rates.reused)}), appended ${median(rates.appended).toFixed(1)} msg/s (trials ${range(rates.appended)}); ` +
+        `load average ${os.loadavg()[0]!.toFixed(1)}`,
+    );
   } else if (ONLY === '10kb' || ONLY === '1mb') {
     const r =
       ONLY === '10kb'
