@@ -245,7 +245,7 @@ describe('message_parts on real PostgreSQL', () => {
     }
   });
 
-  it('space freed by deleted mail is filled by the next COPY, not appended; autovacuum comes after 1,000 dead rows + 1%', async () => {
+  it('space freed by deleted mail is filled by the next COPY, not appended; autovacuum comes after 1,000 dead rows + 1%, at 10× the cost limit', async () => {
     const pages = async () => Number((await pool.query<{ n: string }>(`SELECT pg_relation_size('message_parts') / 8192 AS n`)).rows[0]!.n);
     // an empty table whatever the tests before left (the truncate trigger empties message_parts with messages)
     await pool.query('TRUNCATE messages');
@@ -266,14 +266,14 @@ describe('message_parts on real PostgreSQL', () => {
     const next = await storeInParts(message(), 64);
     expect(await partsOf([next, last])).toBe(2 * parts);
     expect(await pages()).toBe(filled);
-    // autovacuum's trigger for the tables deleted mail leaves dead rows in (the migration 20261206000000_mail_autovacuum;
-    // PostgreSQL's default, 50 dead rows plus 20% of the table, lets a large table grow by a fifth before a freed page
-    // is used again)
+    // autovacuum's trigger and pace for the tables deleted mail leaves dead rows in (the migrations
+    // 20261206000000_mail_autovacuum and 20261206010000_mail_autovacuum_cost_limit; PostgreSQL's default, 50 dead rows
+    // plus 20% of the table at 200 per 2 ms shared by all workers, fell behind mail deleted at 5 MB/s)
     const { rows } = await pool.query<{ rel: string; opts: string[] }>(
       `SELECT c.relname AS rel, c.reloptions AS opts FROM pg_class c WHERE c.oid IN ('message_parts'::regclass, 'messages'::regclass)
        UNION ALL SELECT 'messages TOAST', t.reloptions FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.oid = 'messages'::regclass`,
     );
-    const sooner = ['autovacuum_vacuum_scale_factor=0.01', 'autovacuum_vacuum_threshold=1000'];
+    const sooner = ['autovacuum_vacuum_cost_limit=2000', 'autovacuum_vacuum_scale_factor=0.01', 'autovacuum_vacuum_threshold=1000'];
     expect(Object.fromEntries(rows.map((r) => [r.rel, [...r.opts].sort()]))).toEqual({
       message_parts: sooner,
       messages: sooner,
