@@ -22,9 +22,6 @@ delete process.env.MAILROOM_TEST_PG_URL;
 delete process.env.DATABASE_URL;
 const server = await acquireTestServer();
 const admin = new pg.Client({ connectionString: server.adminUrl });
-await admin.connect();
-await admin.query(`ALTER SYSTEM SET autovacuum_naptime = '1s'`);
-await admin.query('SELECT pg_reload_conf()');
 const mib = (octets: number | string) => Math.round(Number(octets) / 1048576);
 
 async function churn(label: string, url: string, defaults: boolean): Promise<string> {
@@ -66,13 +63,20 @@ async function churn(label: string, url: string, defaults: boolean): Promise<str
   }
 }
 
-const dbs = await Promise.all(['migrated', 'defaults'].map((l) => createTestDatabase(server.adminUrl, `vacuum_churn_${l}`)));
 try {
-  console.log(`${ROUNDS} rounds of about 8 MB stored and deleted, ${PAUSE_MS} ms apart, both databases at once`);
-  const lines = await Promise.all([churn('migrated', dbs[0]!.url, false), churn('defaults', dbs[1]!.url, true)]);
-  for (const l of lines) console.log(`RESULT ${l}`);
+  await admin.connect();
+  await admin.query(`ALTER SYSTEM SET autovacuum_naptime = '1s'`);
+  await admin.query('SELECT pg_reload_conf()');
+  const dbs = await Promise.all(['migrated', 'defaults'].map((l) => createTestDatabase(server.adminUrl, `vacuum_churn_${l}`)));
+  try {
+    console.log(`${ROUNDS} rounds of about 8 MB stored and deleted, ${PAUSE_MS} ms apart, both databases at once`);
+    const lines = await Promise.all([churn('migrated', dbs[0]!.url, false), churn('defaults', dbs[1]!.url, true)]);
+    for (const l of lines) console.log(`RESULT ${l}`);
+  } finally {
+    for (const d of dbs) await d.drop();
+  }
 } finally {
-  for (const d of dbs) await d.drop();
-  await admin.end();
+  // the private cluster goes whatever failed, so no PostgreSQL is left running
+  await admin.end().catch(() => undefined);
   await server.stop();
 }
