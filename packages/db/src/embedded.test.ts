@@ -32,9 +32,13 @@ async function query(url: string, sql: string) {
 describe('embedded PostgreSQL', () => {
   it("runs with the same server settings as docker-compose's postgres", async () => {
     const compose = await readFile(path.resolve(import.meta.dirname, '../../../docker-compose.yml'), 'utf8');
-    const line = /^ {4}command:\s+\[('postgres'.*)\]$/m.exec(compose.slice(compose.indexOf('\n  postgres:')))?.[1];
-    expect(line, "docker-compose.yml's postgres command").toBeDefined();
-    const args = line!.split(/,\s*/).map((a) => a.replace(/^'|'$/g, ''));
+    // the command's flow sequence, on one line or one item a line (as prettier wraps it)
+    const list = /^ {4}command:\s+\[\s*('postgres'[^\]]*)\]/m.exec(compose.slice(compose.indexOf('\n  postgres:')))?.[1];
+    expect(list, "docker-compose.yml's postgres command").toBeDefined();
+    const args = list!
+      .split(',')
+      .map((a) => a.trim().replace(/^'|'$/g, ''))
+      .filter(Boolean);
     const settings = args.filter((_, i) => args[i - 1] === '-c');
     expect(settings).toEqual([...SERVER_TUNING]);
   });
@@ -110,6 +114,7 @@ describe('embedded PostgreSQL', () => {
       expect((await query(second.url, 'SHOW wal_buffers'))[0].wal_buffers).toBe('32MB');
       expect((await query(second.url, 'SHOW wal_writer_delay'))[0].wal_writer_delay).toBe('10ms');
       expect((await query(second.url, 'SHOW backend_flush_after'))[0].backend_flush_after).toBe('256kB');
+      expect((await query(second.url, 'SHOW max_wal_size'))[0].max_wal_size).toBe('4GB');
       // the WAL skips the page cache wherever the data directory's file system allows it (it does here: ext4 or a
       // recent tmpfs; supportsDirectIo is tested below)
       expect(await supportsDirectIo(dataDir)).toBe(true);
