@@ -59,14 +59,14 @@ export const SERVER_TUNING = [
   // disk). The embedded cluster leaves it out on a file system that refuses O_DIRECT (supportsDirectIo), where
   // PostgreSQL could not open its WAL.
   'debug_io_direct=wal',
-  // A 1 MB delivery writes about 1 MB of WAL, so at 130 deliveries a second PostgreSQL's default max_wal_size (1 GB)
-  // requested a checkpoint every 4-5 s: an fsync of each table file written since, full-page images of the pages
-  // touched again (messages, indexes, usage rows), and, once the recycled WAL files ran out mid-checkpoint, new 16 MB
-  // files zero-filled (23 of 59 in one side-by-side run). 4 GB means a quarter as many checkpoints (5 against 16-17
-  // in 8 GB of 1 MB deliveries) at the price of up to about 4 GB in pg_wal and a longer crash recovery. Better in
-  // three of four interleaved pairs of that sustained run (bench/run.ts --only=1mb --trials=10 --per=96: median
-  // 149.9, 152.2, 147.2, 163.0 msg/s against 130.4, 142.6, 142.3, 167.8) and Mailroom's rate beside Dovecot better in
-  // six of six (packages/ingress README, item 29).
+  // A 1 MB delivery writes about 1 MB of WAL, and with PostgreSQL's default max_wal_size (1 GB) a checkpoint is
+  // requested after about 540 MB of it, every 4-5 s at 130 deliveries a second: an fsync of each table file written
+  // since, full-page images of the pages touched again (messages, indexes, usage rows), and, once the recycled WAL
+  // files ran out mid-checkpoint, new 16 MB files zero-filled (23 of 59 in one side-by-side run). 4 GB means about a
+  // third as many (5 against 16-17 counted in 8 GB of 1 MB deliveries) at the price of up to about 4 GB in pg_wal and
+  // a longer crash recovery. Better in three of four interleaved pairs of that sustained run
+  // (bench/run.ts --only=1mb --trials=10 --per=96: median 149.9, 152.2, 147.2, 163.0 msg/s against 130.4, 142.6,
+  // 142.3, 167.8) and Mailroom's rate beside Dovecot better in six of six (packages/ingress README, item 29).
   'max_wal_size=4GB',
 ] as const;
 
