@@ -26,7 +26,10 @@ import { runLoad, type BodyKind } from './load-process.ts';
 const USAGE = `usage: npx tsx bench/dovecot.ts [--trials=N] [--only=10kb|1mb|retr] [--body=text|attachment]
   --trials=N   trials per case and server (default 3), interleaved D, M, D, M, ...; the median and the range are reported
   --only=CASE  one case: 10kb or 1mb (LMTP, 8 connections) or retr (POP3 RETR of a 50 MiB message: one downloaded
-               again and again, then a new one delivered before each trial)
+               again and again, then a new one delivered before each trial). For comparing two builds: a case alone
+               does not follow the others, and its ratios differ from the whole run's (the 1 MB ratio about a sixth
+               lower alone: Mailroom's per-message code still being compiled, Dovecot's maildirs still empty; ingress
+               README, 1 MB ingest, item 30)
   --per=N      1 MB messages per connection in each trial (default 16; longer trials reach PostgreSQL's checkpoints
                and have less start and end in them)
   --warmup-1mb=N  1 MB messages per connection sent to each server, not measured, before the 1 MB trials (default 32;
