@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createPasswordHasher } from '@mailroom/core';
 import { createPrismaClient, newId, PARTS_MIN_BODY_OCTETS, splitWholeMessages, type PrismaClient } from '@mailroom/db';
 import { acquireTestServer, createTestDatabase, mallocNote } from '@mailroom/db/testing';
+import { workspaceNodeFlags } from '@mailroom/runtime';
 import { BenchClient } from './client.ts';
 
 const PKG = fileURLToPath(new URL('..', import.meta.url));
@@ -38,7 +39,8 @@ interface Server {
 }
 
 async function startServer(dbUrl: string, argon2: typeof PROD_ARGON2): Promise<Server> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  // with the Node flags its package.json declares, as `npm start` and the images run it
+  const proc = spawn(process.execPath, [...workspaceNodeFlags(PKG), '--import', 'tsx', 'src/main.ts'], {
     cwd: PKG,
     env: {
       PATH: process.env.PATH,

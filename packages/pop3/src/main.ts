@@ -1,5 +1,13 @@
 import { AuthThrottle, createPasswordHasher, sampleStoredHashParams } from '@mailroom/core';
-import { argon2Params, loadServerSecret, loadTlsMaterial, runService, sizeThreadPoolForArgon2 } from '@mailroom/runtime';
+import { fileURLToPath } from 'node:url';
+import {
+  argon2Params,
+  loadServerSecret,
+  loadTlsMaterial,
+  runService,
+  sizeThreadPoolForArgon2,
+  workspaceNodeFlags,
+} from '@mailroom/runtime';
 import { configFromEnv, databaseOptionsFromEnv, parsePop3Env } from './config.ts';
 import { createPop3Store, openPop3Database } from './database.ts';
 import { createPop3Metrics } from './metrics.ts';
@@ -12,6 +20,9 @@ sizeThreadPoolForArgon2();
 await runService({
   name: 'pop3',
   loadEnv: () => parsePop3Env(),
+  // --no-memory-reducer: after an idle spell V8's memory reducer shrinks the heap, and the downloads that follow pay for
+  // it in more collections (README, Benchmark, "After an idle spell")
+  nodeFlags: workspaceNodeFlags(fileURLToPath(new URL('..', import.meta.url))),
   async build({ env, logger, onClose }) {
     const db = openPop3Database(env.DATABASE_URL, databaseOptionsFromEnv(env));
     onClose(() => db.close());

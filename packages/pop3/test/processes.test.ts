@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PrismaClient } from '@mailroom/db';
 import { testDatabaseUrl } from '@mailroom/db/testing';
+import { NODE_FLAGS_MISSING, workspaceNodeFlags } from '@mailroom/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createMaildrop,
@@ -31,9 +32,9 @@ interface Child {
   output(): string;
 }
 
-/** Runs the real entry point (src/main.ts) in its own process, as `npm start` does. */
-async function spawnPop3(env: Record<string, string> = {}): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+/** Runs the real entry point (src/main.ts) in its own process, as `npm start` does (with its package.json's Node flags). */
+async function spawnPop3(env: Record<string, string> = {}, nodeFlags = workspaceNodeFlags(PKG)): Promise<Child> {
+  const proc = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/main.ts'], {
     cwd: PKG,
     env: {
       PATH: process.env.PATH,
@@ -95,12 +96,22 @@ async function tryLogin(port: number, address: string, password: string): Promis
   return { reply: await c.login(address, password), client: c };
 }
 
+/** The entry's warning that it was started without the Node flags its package.json declares, if it logged one. */
+function startWarning(child: Child): { missing?: string[] } | undefined {
+  for (const line of child.output().split('\n')) {
+    if (line.includes(NODE_FLAGS_MISSING)) return JSON.parse(line) as { missing?: string[] };
+  }
+  return undefined;
+}
+
 describe('two processes, one maildrop', () => {
   it('the lock holds across processes, is renewed while held, and lapses after the holder is killed', async () => {
     // The child renews every third of the TTL, so only a stall of the child over two thirds of it (2.7 s) lets the lease
     // lapse, and the test would fail for nothing on a loaded machine.
-    const child = await spawnPop3({ POP3_LEASE_TTL_S: '4' });
+    // started without its Node flags (as a launcher that forgot them would): it runs, and says which are missing
+    const child = await spawnPop3({ POP3_LEASE_TTL_S: '4' }, []);
     children.push(child);
+    expect(startWarning(child)?.missing).toEqual(['--no-memory-reducer']);
     const md = await createMaildrop(prisma);
     await deliver(prisma, md.mailboxId, makeMessage());
 
@@ -142,6 +153,7 @@ describe('two processes, one maildrop', () => {
   it('the entry point shuts down gracefully on SIGTERM: sessions told, leases released, nothing deleted', async () => {
     const child = await spawnPop3();
     children.push(child);
+    expect(startWarning(child)).toBeUndefined();
     const md = await createMaildrop(prisma);
     await deliver(prisma, md.mailboxId, makeMessage());
     const { reply, client } = await tryLogin(child.port, md.address, md.password);

@@ -168,7 +168,7 @@ describe('Dockerfile', () => {
       const [cwd, ...args] = run.stdout.trimEnd().split('\n');
       expect(realpathSync(cwd!)).toBe(realpathSync(app));
       const declared = workspaceNodeFlags(path.join(ROOT, location));
-      if (service === 'ingress') expect(declared.length).toBeGreaterThan(0);
+      if (service === 'ingress' || service === 'pop3') expect(declared.length).toBeGreaterThan(0);
       expect(args).toEqual([...declared, `${location}/dist/main.mjs`, 'extra']);
       expect(existsSync(path.join(app, location, 'dist/main.mjs'))).toBe(true);
       // the service's own check (a warning when started without them) finds the same flags in the image
@@ -213,8 +213,8 @@ describe('docker-compose.yml against the image layout', () => {
       const { app } = buildImageTree(s.build!.args.SERVICE!, s.build!.target);
       const { exe, flags, file, rest } = nodeCommand(s.command!);
       expect(exe).toBe('node');
-      // exactly the Node flags the workspace's package.json declares (the ingress's V8 floor: NODE_OPTIONS refuses
-      // it), as the supervisor and startEntry pass them, before the entry; nothing after it
+      // exactly the Node flags the workspace's package.json declares (the ingress's V8 floor, the POP3 service's memory
+      // reducer: NODE_OPTIONS refuses them), as the supervisor and startEntry pass them, before the entry; nothing after it
       const workspace = workspaces(ROOT).find((w) => w.manifest.name === `@mailroom/${s.build!.args.SERVICE}`)!;
       expect(flags, name).toEqual(workspaceNodeFlags(path.join(ROOT, workspace.location)));
       expect(rest).toEqual([]);
