@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPasswordHasher } from '@mailroom/core';
-import { createPrismaClient, newId, PARTS_MIN_BODY_OCTETS, splitWholeMessages, type PrismaClient } from '@mailroom/db';
+import { createPrismaClient, newId, PARTS_MIN_BODY_OCTETS, splitWholeMessages, withMallocTuning, type PrismaClient } from '@mailroom/db';
 import { acquireTestServer, createTestDatabase, mallocNote } from '@mailroom/db/testing';
 import { workspaceNodeFlags } from '@mailroom/runtime';
 import { BenchClient } from './client.ts';
@@ -56,6 +56,8 @@ async function startServer(dbUrl: string, argon2: typeof PROD_ARGON2): Promise<S
       ARGON2_TIME_COST: String(argon2.timeCost),
       ARGON2_PARALLELISM: String(argon2.parallelism),
       LOG_LEVEL: 'info',
+      // glibc's malloc settings, as `npm start` and the images give the services
+      GLIBC_TUNABLES: withMallocTuning(process.env).GLIBC_TUNABLES,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
