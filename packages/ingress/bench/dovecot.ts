@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createPasswordHasher } from '@mailroom/core';
-import { createPrismaClient, MALLOC_TUNABLES, shmemThpMode, withMallocTuning } from '@mailroom/db';
+import { createPrismaClient, MALLOC_TUNABLES, postgresMallocTunables, shmemThpMode, withMallocTuning } from '@mailroom/db';
 import { acquireTestServer, benchmarkWal, createTestDatabase, findFreePorts } from '@mailroom/db/testing';
 import { machineBusyCpuMs, procStat, processTreeCpuMs, startEntry } from '@mailroom/runtime/testing';
 import { dotStuff, WireClient } from '../src/testing/wire-client.ts';
@@ -496,10 +496,10 @@ try {
   );
   console.log(`Mailroom's WAL: ${mailroom.wal}`);
   console.log(
-    `malloc: Mailroom's services and PostgreSQL GLIBC_TUNABLES=${SERVICE_TUNABLES}; Dovecot ` +
+    `malloc: Mailroom's services GLIBC_TUNABLES=${SERVICE_TUNABLES}, PostgreSQL ${postgresMallocTunables(process.env)}; ` +
       (DOVECOT_MALLOC === 'mailroom'
-        ? 'the same (--dovecot-malloc=mailroom)'
-        : "glibc's defaults, as packaged (--dovecot-malloc=mailroom: the same)"),
+        ? `Dovecot ${MALLOC_TUNABLES} (--dovecot-malloc=mailroom)`
+        : "Dovecot glibc's defaults, as packaged (--dovecot-malloc=mailroom: Mailroom's PostgreSQL settings)"),
   );
   console.log(
     'durability: both reply only once a message is on disk. Dovecot (mail_fsync=optimized) fsyncs each message file, moves it into\n' +

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { findFreePort, MALLOC_TUNABLES, startEmbeddedPostgres, withDatabase, type RunningPostgres } from '../embedded.ts';
+import { findFreePort, SERVICE_MALLOC_TUNABLES, startEmbeddedPostgres, withDatabase, type RunningPostgres } from '../embedded.ts';
 import { applyMigrations } from '../migrate.ts';
 import { shmemThpMode, thpCoversSharedMemory } from '../huge-pages.ts';
 
@@ -68,10 +68,10 @@ export async function hostGivesNoHugePages(): Promise<boolean> {
 export function mallocNote(): string {
   const own = process.env.GLIBC_TUNABLES;
   if (own === undefined)
-    return "malloc: this process glibc's defaults (`npm run bench` gives it the services' MALLOC_TUNABLES), embedded PostgreSQL MALLOC_TUNABLES";
-  return own === MALLOC_TUNABLES
-    ? 'malloc: this process and embedded PostgreSQL MALLOC_TUNABLES, as the services run'
-    : `malloc: this process and embedded PostgreSQL GLIBC_TUNABLES=${own || "'' (glibc's defaults)"}`;
+    return "malloc: this process glibc's defaults (`npm run bench` gives it the services' SERVICE_MALLOC_TUNABLES), embedded PostgreSQL MALLOC_TUNABLES";
+  if (own === SERVICE_MALLOC_TUNABLES)
+    return 'malloc: this process SERVICE_MALLOC_TUNABLES, embedded PostgreSQL MALLOC_TUNABLES, as the services and PostgreSQL run';
+  return `malloc: this process and embedded PostgreSQL GLIBC_TUNABLES=${own || "'' (glibc's defaults)"}`;
 }
 
 export interface TestServer {
