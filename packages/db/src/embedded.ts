@@ -93,8 +93,8 @@ export async function supportsDirectIo(dir: string): Promise<boolean> {
 }
 
 /**
- * glibc's malloc settings for PostgreSQL and for Mailroom's Node services, as the `GLIBC_TUNABLES` environment variable
- * (glibc 2.26 and later; musl ignores it). With glibc's defaults, memory freed at the top of the heap beyond a small
+ * glibc's malloc settings for PostgreSQL (the services get them too, with huge pages: SERVICE_MALLOC_TUNABLES), as the
+ * `GLIBC_TUNABLES` environment variable (glibc 2.26 and later; musl ignores it). With glibc's defaults, memory freed at the top of the heap beyond a small
  * threshold goes back to the kernel, and large blocks are mapped and unmapped one by one, so the next allocation faults
  * its pages in again: about 125–160 page faults per 1 MB delivery in PostgreSQL's backends (`perf` put them in `palloc0`
  * and `AllocSetAllocFromNewBlock`), each one expensive on a virtual machine. Here memory is kept for reuse instead:

@@ -59,9 +59,14 @@ function threadsCpuMs(pid: number | string): number | undefined {
   return seen && Number.isFinite(ns) ? ns / 1e6 : undefined;
 }
 
+/** CPU ms of a live process: the scheduler's count, else its stat's ticks (`cpuTicks`, read only when needed). */
+function liveCpuMs(pid: number, cpuTicks: () => number): number {
+  return threadsCpuMs(pid) ?? (cpuTicks() * 1000) / CLK_TCK;
+}
+
 /** CPU ms (user + system) one process has used so far; 0 when it is gone. */
 export function processCpuMs(pid: number): number {
-  return threadsCpuMs(pid) ?? ((procStat(pid)?.cpuTicks ?? 0) * 1000) / CLK_TCK;
+  return liveCpuMs(pid, () => procStat(pid)?.cpuTicks ?? 0);
 }
 
 /**
@@ -84,7 +89,7 @@ export function processTreeCpuMs(root: number): number {
     const pid = todo.pop()!;
     const st = stats.get(pid);
     if (!st) continue;
-    ms += (threadsCpuMs(pid) ?? (st.cpuTicks * 1000) / CLK_TCK) + (st.reapedTicks * 1000) / CLK_TCK;
+    ms += liveCpuMs(pid, () => st.cpuTicks) + (st.reapedTicks * 1000) / CLK_TCK;
     todo.push(...(children.get(pid) ?? []));
   }
   return ms;

@@ -156,7 +156,7 @@ export async function runStack(env: SupervisorEnv): Promise<void> {
       WORKER_METRICS_PORT: await fixedPort(env.WORKER_METRICS_PORT),
     };
     const bracket = (h: string) => (h.includes(':') ? `[${h}]` : h);
-    // glibc's malloc settings (MALLOC_TUNABLES), as the embedded PostgreSQL and the images run, unless the operator set theirs
+    // the services' glibc malloc settings (SERVICE_MALLOC_TUNABLES), as the images run them, unless the operator set theirs
     const childEnv: NodeJS.ProcessEnv = {
       ...withMallocTuning(process.env),
       ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
