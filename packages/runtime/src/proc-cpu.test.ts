@@ -40,9 +40,10 @@ describe.runIf(existsSync('/proc/self/task'))('CPU time from /proc', () => {
   it("reads a live process's CPU to the millisecond, as the process itself counts it (not in 10 ms clock ticks)", async () => {
     const { pid, report } = await start(busyThenReport(45));
     const read = processCpuMs(pid);
-    // the process idles after reporting, so the reading may exceed its own count only by what printing cost
+    // the process idles after reporting, so the reading may exceed its own count only by what printing (and V8's
+    // background threads finishing) cost: a few ms, more on a loaded machine; a thread counted twice would add ~45
     expect(read).toBeGreaterThanOrEqual(report.self - 0.5);
-    expect(read - report.self).toBeLessThan(5);
+    expect(read - report.self).toBeLessThan(15);
     const tree = processTreeCpuMs(pid); // no children: the process alone, read a moment later
     expect(tree).toBeGreaterThanOrEqual(read);
     expect(tree - read).toBeLessThan(5);
