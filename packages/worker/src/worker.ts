@@ -1,4 +1,4 @@
-import { createDnsLookup, type DnsLookup } from '@mailroom/core';
+import { createDnsLookup, isSerializationFailure, type DnsLookup } from '@mailroom/core';
 import { createPgPool, type PrismaClient } from '@mailroom/db';
 import { createOpsServer, type OpsServer } from '@mailroom/runtime';
 import PgBoss from 'pg-boss';
@@ -10,6 +10,8 @@ import { DELIVER_QUEUE, deliverWebhook, dispatchWebhooks } from './webhooks.ts';
 
 /** The PostgreSQL schema pg-boss keeps its queues, jobs and schedules in (created and migrated by pg-boss at start). */
 export const QUEUE_SCHEMA = 'pgboss';
+/** Tries of the queue setup at start when PostgreSQL picks it as a deadlock's victim (each rolled back whole). */
+const QUEUE_SETUP_ATTEMPTS = 3;
 
 export interface WorkerDeps {
   prisma: PrismaClient;
@@ -121,21 +123,35 @@ export function createWorker(deps: WorkerDeps): Worker {
       state = 'starting';
       await boss.start();
       // Replicas starting together would deadlock creating the same queue partitions: one sets up at a time, holding a
-      // transaction-scoped advisory lock on a Prisma connection while pg-boss works on its own pool.
-      await prisma.$transaction(
-        async (tx) => {
-          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('mailroom.worker.queue-setup'))`;
-          for (const name of JOB_NAMES) {
-            const options = { name, ...JOBS[name].queue };
-            await boss.createQueue(name, options);
-            await boss.updateQueue(name, options);
-            // stored in the queue's schema: the last replica to start decides; pg-boss fires each slot once across replicas
-            await boss.schedule(name, config.schedules[name], {}, { tz: 'UTC' });
-          }
-        },
-        { maxWait: 30_000, timeout: 60_000 },
-      );
-      await boss.createQueue(DELIVER_QUEUE, { name: DELIVER_QUEUE, policy: 'standard' });
+      // transaction-scoped advisory lock on a Prisma connection while pg-boss works on its own pool. Every queue is
+      // created under it, the webhook deliveries' too (CI144 saw `deadlock detected` in createQueue(DELIVER_QUEUE) when
+      // that ran after the lock). A queue's creation adds foreign keys to pgboss.queue and attaches a partition of
+      // pgboss.job, so it can still deadlock with another replica's pg-boss housekeeping on those tables, which no lock
+      // of ours covers: PostgreSQL then rolls one side back whole, and the setup (idempotent) is tried again.
+      const setUpQueues = () =>
+        prisma.$transaction(
+          async (tx) => {
+            await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('mailroom.worker.queue-setup'))`;
+            for (const name of JOB_NAMES) {
+              const options = { name, ...JOBS[name].queue };
+              await boss.createQueue(name, options);
+              await boss.updateQueue(name, options);
+              // stored in the queue's schema: the last replica to start decides; pg-boss fires each slot once across replicas
+              await boss.schedule(name, config.schedules[name], {}, { tz: 'UTC' });
+            }
+            await boss.createQueue(DELIVER_QUEUE, { name: DELIVER_QUEUE, policy: 'standard' });
+          },
+          { maxWait: 30_000, timeout: 60_000 },
+        );
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await setUpQueues();
+          break;
+        } catch (err) {
+          if (!isSerializationFailure(err) || attempt >= QUEUE_SETUP_ATTEMPTS) throw err;
+          logger.warn({ attempt, err: (err as Error).message }, 'queue setup deadlocked with another replica: trying again');
+        }
+      }
       for (let i = 0; i < config.webhooks.concurrency; i++) {
         await boss.work<{ deliveryId: string }>(
           DELIVER_QUEUE,
