@@ -13,6 +13,11 @@
 #   node/web  the runtime: Node LTS slim, tini as PID 1, the non-root `node` user, compiled JavaScript run by `node`.
 # Node: 24 LTS by default, 22 LTS works too (--build-arg NODE_VERSION=22). README "Packaging" has the sizes.
 ARG NODE_VERSION=24
+# glibc's malloc keeps freed memory for reuse instead of faulting it in again (MALLOC_TUNABLES in
+# packages/db/src/embedded.ts, which `npm start`'s services get; embedded.test.ts checks this copy): every image's
+# GLIBC_TUNABLES. The api and pop3 images' /app/start adds glibc.malloc.hugetlb=1 to it (they verify passwords: their
+# package.json's mallocHugePages; scripts/image-start.mjs) unless the operator set their own.
+ARG MALLOC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864:glibc.malloc.top_pad=16777216
 
 FROM node:${NODE_VERSION}-bookworm-slim AS base
 ENV NEXT_TELEMETRY_DISABLED=1 TURBO_TELEMETRY_DISABLED=1 CHECKPOINT_DISABLE=1 \
@@ -33,6 +38,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 # ---- build: compile the service (TypeScript -> one JavaScript file per entry; the panel: next build, standalone)
 FROM toolchain AS build
 ARG SERVICE
+ARG MALLOC_TUNABLES
 COPY --from=prune /out/json/ ./
 RUN npm ci
 COPY --from=prune /out/full/ ./
@@ -44,7 +50,7 @@ RUN npx turbo run bundle --filter="@mailroom/${SERVICE}" --output-logs=errors-on
  && location="$(npm query "[name=\"@mailroom/${SERVICE}\"]" | node -p 'JSON.parse(require("fs").readFileSync(0))[0].location')" \
  && mkdir -p "/image/$location" \
  && if [ -d "$location/dist" ]; then cp -a "$location/dist" "/image/$location/" \
-      && node scripts/image-start.mjs "$location" /image; fi
+      && node scripts/image-start.mjs "$location" /image "$MALLOC_TUNABLES"; fi
 
 # ---- deps: production dependencies of the pruned workspaces, argon2 compiled for the target CPU
 FROM toolchain AS deps
@@ -68,10 +74,9 @@ FROM base AS runtime
 RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /data && chown node:node /data
 ENV NODE_ENV=production MAILROOM_HOST=0.0.0.0 MAILROOM_DATA_DIR=/data
-# glibc's malloc keeps freed memory for reuse instead of faulting it in again, and maps large blocks in huge pages
-# (SERVICE_MALLOC_TUNABLES in packages/db/src/embedded.ts, which `npm start`'s services get; embedded.test.ts checks
-# this copy)
-ENV GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864:glibc.malloc.top_pad=16777216:glibc.malloc.hugetlb=1
+# glibc's malloc settings (the ARG above)
+ARG MALLOC_TUNABLES
+ENV GLIBC_TUNABLES=${MALLOC_TUNABLES}
 VOLUME /data
 ENTRYPOINT ["/usr/bin/tini", "--"]
 

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withMallocTuning } from '@mailroom/db';
+import { workspaceMallocHugePages } from '@mailroom/runtime';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ALL = [
@@ -36,8 +37,8 @@ for (const b of selected) {
   const r = spawnSync(path.join(ROOT, 'node_modules/.bin/tsx'), [entry, ...passed], {
     cwd: path.join(ROOT, b.dir),
     stdio: 'inherit',
-    // the services' malloc settings, as `npm start` gives them, for the benchmarks that run a service in their own process
-    env: withMallocTuning({ ...process.env, NODE_ENV: 'production' }),
+    // the workspace's malloc settings, as `npm start` gives its service, for the benchmarks that run it in their own process
+    env: withMallocTuning({ ...process.env, NODE_ENV: 'production' }, workspaceMallocHugePages(path.join(ROOT, b.dir))),
   });
   if (r.status !== 0) {
     failed++;

@@ -109,15 +109,25 @@ export const MALLOC_TUNABLES = [
   'glibc.malloc.top_pad=16777216',
 ].join(':');
 
+/** What glibc needs to map malloc's memory in transparent huge pages (glibc 2.35 and later). */
+export const MALLOC_HUGE_PAGES_TUNABLE = 'glibc.malloc.hugetlb=1';
+
 /**
- * The Node services' malloc settings: {@link MALLOC_TUNABLES} plus transparent huge pages for what malloc maps
- * (`glibc.malloc.hugetlb=1`, glibc 2.35 and later: it `madvise`s its mappings and heap for them, which Linux's default
+ * The malloc settings of the Node services that verify passwords (the API and POP3: `"mailroom": { "mallocHugePages":
+ * true }` in their package.json): {@link MALLOC_TUNABLES} plus transparent huge pages for what malloc maps
+ * (`glibc.malloc.hugetlb=1`: it `madvise`s its mappings and heap for them, which Linux's default
  * `transparent_hugepage/enabled=madvise` grants). Every argon2id hash (m = 64 MiB) is such a mapping, made and unmapped
  * per hash; in 4 KiB pages it is 16,384 page faults a login, and on a virtual machine where faults are expensive one
- * verification took 355 ms instead of 165 (packages/pop3 README, "Logins and page faults"). Not given to PostgreSQL:
- * measured for the services only.
+ * verification took 355 ms instead of 165 (packages/pop3 README, "Logins and page faults"). The other services do not
+ * get it: it starts each one 11–23 MiB larger (huge pages are filled whole) for no measured gain (packages/ingress
+ * README, item 28). Not given to PostgreSQL: measured for the services only.
  */
-export const SERVICE_MALLOC_TUNABLES = `${MALLOC_TUNABLES}:glibc.malloc.hugetlb=1`;
+export const SERVICE_MALLOC_TUNABLES = `${MALLOC_TUNABLES}:${MALLOC_HUGE_PAGES_TUNABLE}`;
+
+/** Whether `value` is one of Mailroom's own settings (not an operator's choice): a launcher may replace it. */
+function isOwnMallocTunables(value: string | undefined): boolean {
+  return value === undefined || value === MALLOC_TUNABLES || value === SERVICE_MALLOC_TUNABLES;
+}
 
 /**
  * The malloc settings the embedded PostgreSQL gets from a process with environment `env`: an operator's own
@@ -126,12 +136,18 @@ export const SERVICE_MALLOC_TUNABLES = `${MALLOC_TUNABLES}:glibc.malloc.hugetlb=
  */
 export function postgresMallocTunables(env: NodeJS.ProcessEnv): string {
   const own = env.GLIBC_TUNABLES;
-  return own === undefined || own === SERVICE_MALLOC_TUNABLES ? MALLOC_TUNABLES : own;
+  return isOwnMallocTunables(own) ? MALLOC_TUNABLES : own!;
 }
 
-/** The environment for a Node service Mailroom starts: `GLIBC_TUNABLES` defaults to {@link SERVICE_MALLOC_TUNABLES}. */
-export function withMallocTuning(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return env.GLIBC_TUNABLES === undefined ? { ...env, GLIBC_TUNABLES: SERVICE_MALLOC_TUNABLES } : env;
+/**
+ * The environment for a Node service Mailroom starts: an operator's own `GLIBC_TUNABLES` as it is (empty: glibc's
+ * defaults), else {@link SERVICE_MALLOC_TUNABLES} for a service that verifies passwords (`hugePages`, its package.json's
+ * `mallocHugePages`) and {@link MALLOC_TUNABLES} for the others. One of Mailroom's own two values in `env` (a launcher
+ * started under `npm run bench`, or by another service's launcher) is not an operator's choice and is replaced.
+ */
+export function withMallocTuning(env: NodeJS.ProcessEnv, hugePages: boolean): NodeJS.ProcessEnv {
+  if (!isOwnMallocTunables(env.GLIBC_TUNABLES)) return env;
+  return { ...env, GLIBC_TUNABLES: hugePages ? SERVICE_MALLOC_TUNABLES : MALLOC_TUNABLES };
 }
 
 const USER = 'mailroom';

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, realpath, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MALLOC_TUNABLES, SERVICE_MALLOC_TUNABLES, SHMEM_THP_FILE, shmemThpMode } from '@mailroom/db';
 import { freeStackPorts, glibcTunablesOf, hostGivesNoHugePages, type StackPorts } from '@mailroom/db/testing';
-import { greeting, portIsClosed, startStack, type RunningStack } from './stack.ts';
+import { greeting, portIsClosed, ROOT, startStack, type RunningStack } from './stack.ts';
 
 // The fresh-machine path: no DATABASE_URL, an empty data directory, nothing running.
 describe('npm start (scripts/start.ts)', () => {
@@ -81,20 +81,30 @@ describe('npm start (scripts/start.ts)', () => {
     expect(existsSync(path.join(dataDir, 'tls', 'cert.pem'))).toBe(true);
 
     // PostgreSQL and every service run with Mailroom's malloc settings (glibc reads them when a process starts):
-    // MALLOC_TUNABLES for the postmaster, SERVICE_MALLOC_TUNABLES (huge pages too) for the five services, found by the
-    // data directory in their environment
-    const started: { cmd: string; pid: number }[] = [];
+    // MALLOC_TUNABLES for the postmaster and the services that verify no passwords, SERVICE_MALLOC_TUNABLES (huge pages
+    // too) for the API and POP3 (their package.json's mallocHugePages), found by the data directory in their environment
+    const started: { cmd: string; pid: number; cwd: string }[] = [];
     for (const pid of (await readdir('/proc')).filter((d) => /^\d+$/.test(d))) {
       const vars = (await readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '')).split('\0');
       const cmd = (await readFile(`/proc/${pid}/cmdline`, 'latin1').catch(() => '')).replaceAll('\0', ' ');
       if (!vars.includes(`MAILROOM_DATA_DIR=${dataDir}`) || !/\/postgres -D | (src\/main|server)\.ts/.test(cmd)) continue;
-      started.push({ cmd, pid: Number(pid) });
+      started.push({ cmd, pid: Number(pid), cwd: await readlink(`/proc/${pid}/cwd`) });
     }
     expect(started.filter((p) => p.cmd.includes('/postgres -D'))).toHaveLength(1);
     expect(started).toHaveLength(6);
+    const root = await realpath(ROOT);
+    const services = started.filter((p) => !p.cmd.includes('/postgres -D'));
+    expect(services.map((p) => path.relative(root, p.cwd)).sort()).toEqual([
+      'apps/api',
+      'apps/web',
+      'packages/ingress',
+      'packages/pop3',
+      'packages/worker',
+    ]);
     for (const p of started) {
-      const expected = p.cmd.includes('/postgres -D') ? MALLOC_TUNABLES : SERVICE_MALLOC_TUNABLES;
-      expect(await glibcTunablesOf(p.pid), p.cmd).toBe(expected);
+      const hugePages = ['apps/api', 'packages/pop3'].includes(path.relative(root, p.cwd));
+      const expected = hugePages ? SERVICE_MALLOC_TUNABLES : MALLOC_TUNABLES;
+      expect(await glibcTunablesOf(p.pid), `${p.cmd} in ${p.cwd}`).toBe(expected);
     }
   });
 

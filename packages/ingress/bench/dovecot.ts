@@ -19,6 +19,7 @@ import { promisify } from 'node:util';
 import { createPasswordHasher } from '@mailroom/core';
 import { createPrismaClient, MALLOC_TUNABLES, postgresMallocTunables, shmemThpMode, withMallocTuning } from '@mailroom/db';
 import { acquireTestServer, benchmarkWal, createTestDatabase, findFreePorts } from '@mailroom/db/testing';
+import { workspaceMallocHugePages } from '@mailroom/runtime';
 import { machineBusyCpuMs, procStat, processTreeCpuMs, startEntry } from '@mailroom/runtime/testing';
 import { dotStuff, WireClient } from '../src/testing/wire-client.ts';
 import { runLoad, type BodyKind } from './load-process.ts';
@@ -56,8 +57,6 @@ const PER_1MB = Number(arg('per') ?? 16);
  */
 const WARMUP_1MB_PER = Number(arg('warmup-1mb') ?? 32);
 const DOVECOT_MALLOC = arg('dovecot-malloc') ?? 'default';
-/** Mailroom's services' malloc settings, as `npm start` and the images give them (an operator's own are kept). */
-const SERVICE_TUNABLES = withMallocTuning(process.env).GLIBC_TUNABLES;
 if (
   !['default', 'mailroom'].includes(DOVECOT_MALLOC) ||
   (ONLY && !['10kb', '1mb', 'retr'].includes(ONLY)) ||
@@ -96,6 +95,14 @@ const LOCAL_PARTS = [...Array.from({ length: CONNECTIONS }, (_, i) => `u${i + 1}
 const HERE = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const INGRESS_DIR = HERE('..');
 const POP3_DIR = HERE('../../pop3');
+/**
+ * Each Mailroom service's malloc settings, as `npm start` and the images give them: huge pages for the POP3 service
+ * (it verifies passwords), not for the ingress (an operator's own are kept for both).
+ */
+const SERVICE_TUNABLES = {
+  ingress: withMallocTuning(process.env, workspaceMallocHugePages(INGRESS_DIR)).GLIBC_TUNABLES,
+  pop3: withMallocTuning(process.env, workspaceMallocHugePages(POP3_DIR)).GLIBC_TUNABLES,
+};
 const run = promisify(execFile);
 
 // --- cleanup of everything started, in reverse order, also on Ctrl-C or SIGTERM
@@ -284,13 +291,13 @@ async function startMailroom(): Promise<Side & { settings: string; wal: string }
     DATABASE_URL: db.url,
     MAILROOM_DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
-    // as `npm start` and the images run the services (PostgreSQL, from acquireTestServer, has it too)
-    GLIBC_TUNABLES: SERVICE_TUNABLES,
   };
   const ingress = await startEntry(
     'src/main.ts',
     {
       ...common,
+      // as `npm start` and the images run the services (PostgreSQL, from acquireTestServer, has its own)
+      GLIBC_TUNABLES: SERVICE_TUNABLES.ingress,
       LMTP_PORT: '0',
       SMTP_PORT: '0',
       INGRESS_METRICS_PORT: '0',
@@ -308,6 +315,7 @@ async function startMailroom(): Promise<Side & { settings: string; wal: string }
     'src/main.ts',
     {
       ...common,
+      GLIBC_TUNABLES: SERVICE_TUNABLES.pop3,
       POP3_PORT: '0',
       POP3S_PORT: '0',
       POP3_METRICS_PORT: '0',
@@ -496,7 +504,7 @@ try {
   );
   console.log(`Mailroom's WAL: ${mailroom.wal}`);
   console.log(
-    `malloc: Mailroom's services GLIBC_TUNABLES=${SERVICE_TUNABLES}, PostgreSQL ${postgresMallocTunables(process.env)}; ` +
+    `malloc: Mailroom's ingress GLIBC_TUNABLES=${SERVICE_TUNABLES.ingress}, POP3 ${SERVICE_TUNABLES.pop3}, PostgreSQL ${postgresMallocTunables(process.env)}; ` +
       (DOVECOT_MALLOC === 'mailroom'
         ? `Dovecot ${MALLOC_TUNABLES} (--dovecot-malloc=mailroom)`
         : "Dovecot glibc's defaults, as packaged (--dovecot-malloc=mailroom: Mailroom's PostgreSQL settings)"),

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createPasswordHasher } from '@mailroom/core';
 import { createPrismaClient, newId, PARTS_MIN_BODY_OCTETS, splitWholeMessages, withMallocTuning, type PrismaClient } from '@mailroom/db';
 import { acquireTestServer, createTestDatabase, mallocNote } from '@mailroom/db/testing';
-import { workspaceNodeFlags } from '@mailroom/runtime';
+import { workspaceMallocHugePages, workspaceNodeFlags } from '@mailroom/runtime';
 import { BenchClient } from './client.ts';
 
 const PKG = fileURLToPath(new URL('..', import.meta.url));
@@ -56,8 +56,8 @@ async function startServer(dbUrl: string, argon2: typeof PROD_ARGON2): Promise<S
       ARGON2_TIME_COST: String(argon2.timeCost),
       ARGON2_PARALLELISM: String(argon2.parallelism),
       LOG_LEVEL: 'info',
-      // glibc's malloc settings, as `npm start` and the images give the services
-      GLIBC_TUNABLES: withMallocTuning(process.env).GLIBC_TUNABLES,
+      // glibc's malloc settings, as `npm start` and the images give the service
+      GLIBC_TUNABLES: withMallocTuning(process.env, workspaceMallocHugePages(PKG)).GLIBC_TUNABLES,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -159,7 +159,7 @@ async function main() {
   if (process.env.GLIBC_TUNABLES === undefined) {
     const again = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
       stdio: 'inherit',
-      env: withMallocTuning(process.env),
+      env: withMallocTuning(process.env, workspaceMallocHugePages(PKG)),
     });
     process.exit(again.status ?? 1);
   }

@@ -24,7 +24,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { workspaceNodeFlags } from './node-flags.ts';
+import { workspaceMallocHugePages, workspaceNodeFlags } from './node-flags.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
@@ -35,6 +35,7 @@ interface ComposeService {
   build?: { context: string; target: string; args: Record<string, string> };
   image?: string;
   command?: string[];
+  environment?: Record<string, string>;
   working_dir?: string;
   ports?: unknown[];
   container_name?: string;
@@ -46,6 +47,10 @@ interface Manifest {
   dependencies?: Record<string, string>;
 }
 const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
+/** Every image's GLIBC_TUNABLES (the Dockerfile's MALLOC_TUNABLES; packages/db embedded.test.ts checks its value). */
+const imageTunables = /^ARG MALLOC_TUNABLES=(\S+)$/m.exec(dockerfile)?.[1] ?? '';
+/** What a service whose workspace declares `mallocHugePages` runs with instead. */
+const hugePageTunables = `${imageTunables}:glibc.malloc.hugetlb=1`;
 
 /** Workspace folders as npm sees them: the root package.json's entries, `dir/*` globs (the repository) or folders (a prune). */
 function workspaces(root: string): { location: string; manifest: Manifest }[] {
@@ -113,7 +118,7 @@ function buildImageTree(service: string, target: string) {
   if (target === 'node') {
     cpSync(path.join(pruned, own.location, 'dist'), path.join(app, own.location, 'dist'), { recursive: true });
     // the default command, as the build stage writes it
-    execFileSync(process.execPath, ['scripts/image-start.mjs', own.location, app], { cwd: pruned, stdio: 'pipe' });
+    execFileSync(process.execPath, ['scripts/image-start.mjs', own.location, app, imageTunables], { cwd: pruned, stdio: 'pipe' });
   } else {
     cpSync(path.join(pruned, own.location, '.next/standalone'), app, { recursive: true });
   }
@@ -151,28 +156,42 @@ describe('Dockerfile', () => {
 
   // every SERVICE compose builds with the node target (api, pop3, ingress, worker)
   it.each([...new Set(built.filter(([, s]) => s.build!.target === 'node').map(([, s]) => s.build!.args.SERVICE!))])(
-    '%s: the default command runs the entry with the Node flags its package.json declares',
+    '%s: the default command runs the entry with the Node flags and malloc settings its package.json declares',
     (service) => {
       expect(dockerfile).toMatch(/^CMD \["\/app\/start"\]$/m);
-      expect(dockerfile).toContain('node scripts/image-start.mjs "$location" /image');
+      expect(dockerfile).toContain('node scripts/image-start.mjs "$location" /image "$MALLOC_TUNABLES"');
+      expect(imageTunables).toMatch(/^glibc\.malloc\./);
       const { app, location } = buildImageTree(service, 'node');
-      // a `node` that prints its arguments and where it runs, first on PATH: what /app/start would execute
+      // a `node` that prints where it runs, its GLIBC_TUNABLES and its arguments, first on PATH: what /app/start would
+      // execute, and with which malloc settings
       const bin = mkdtempSync(path.join(work, 'bin-'));
-      writeFileSync(path.join(bin, 'node'), '#!/bin/sh\npwd\nprintf "%s\\n" "$@"\n', { mode: 0o755 });
-      const run = spawnSync(path.join(app, 'start'), ['extra'], {
-        cwd: tmpdir(),
-        env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
-        encoding: 'utf8',
+      writeFileSync(path.join(bin, 'node'), '#!/bin/sh\npwd\necho "${GLIBC_TUNABLES-(unset)}"\nprintf "%s\\n" "$@"\n', {
+        mode: 0o755,
       });
-      expect(run.status, run.stderr).toBe(0);
-      const [cwd, ...args] = run.stdout.trimEnd().split('\n');
-      expect(realpathSync(cwd!)).toBe(realpathSync(app));
+      const start = (tunables: string | undefined) => {
+        const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH}`, GLIBC_TUNABLES: tunables };
+        if (tunables === undefined) delete env.GLIBC_TUNABLES;
+        const run = spawnSync(path.join(app, 'start'), ['extra'], { cwd: tmpdir(), env, encoding: 'utf8' });
+        expect(run.status, run.stderr).toBe(0);
+        const [cwd, glibc, ...args] = run.stdout.trimEnd().split('\n');
+        return { cwd: cwd!, glibc: glibc!, args };
+      };
+      const { cwd, glibc, args } = start(imageTunables);
+      expect(realpathSync(cwd)).toBe(realpathSync(app));
       const declared = workspaceNodeFlags(path.join(ROOT, location));
       if (service === 'ingress' || service === 'pop3') expect(declared.length).toBeGreaterThan(0);
       expect(args).toEqual([...declared, `${location}/dist/main.mjs`, 'extra']);
       expect(existsSync(path.join(app, location, 'dist/main.mjs'))).toBe(true);
       // the service's own check (a warning when started without them) finds the same flags in the image
       expect(workspaceNodeFlags(path.join(app, location))).toEqual(declared);
+      // huge pages for malloc where the workspace declares them: the services that verify passwords, no other
+      const hugePages = workspaceMallocHugePages(path.join(ROOT, location));
+      expect(hugePages, service).toBe(service === 'api' || service === 'pop3');
+      expect(glibc).toBe(hugePages ? hugePageTunables : imageTunables);
+      expect(start(undefined).glibc).toBe(hugePages ? hugePageTunables : '(unset)');
+      // an operator's own settings are theirs, also empty (glibc's defaults)
+      for (const theirs of ['glibc.malloc.arena_max=2', '', `${imageTunables}:glibc.malloc.hugetlb=0`])
+        expect(start(theirs).glibc).toBe(theirs);
     },
     120_000,
   );
@@ -218,6 +237,10 @@ describe('docker-compose.yml against the image layout', () => {
       const workspace = workspaces(ROOT).find((w) => w.manifest.name === `@mailroom/${s.build!.args.SERVICE}`)!;
       expect(flags, name).toEqual(workspaceNodeFlags(path.join(ROOT, workspace.location)));
       expect(rest).toEqual([]);
+      // the command bypasses /app/start, so the malloc settings it would add are in the service's environment: huge
+      // pages where the workspace declares them (api's image runs migrate with them too), else the image's own
+      const hugePages = workspaceMallocHugePages(path.join(ROOT, workspace.location));
+      expect(s.environment?.GLIBC_TUNABLES ?? imageTunables, name).toBe(hugePages ? hugePageTunables : imageTunables);
       // the working directory inside the image is /app unless the service sets another one below it
       const cwd = path.join(app, path.relative('/app', s.working_dir ?? '/app'));
       expect(existsSync(path.join(cwd, file!)), `${name}: ${file} in ${s.working_dir ?? '/app'}`).toBe(true);

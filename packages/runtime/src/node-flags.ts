@@ -10,19 +10,41 @@ import { z } from 'zod';
  * which the image carries beside the bundle). A service given them in its spec warns at start when they are missing.
  */
 const packageShape = z.object({
-  mailroom: z.object({ nodeFlags: z.array(z.string().regex(/^--[a-z0-9-]+(=[^\s]+)?$/)) }).optional(),
+  mailroom: z
+    .object({
+      nodeFlags: z.array(z.string().regex(/^--[a-z0-9-]+(=[^\s]+)?$/)).optional(),
+      mallocHugePages: z.boolean().optional(),
+    })
+    .strict()
+    .optional(),
 });
 
-/** The flags `<dir>/package.json` declares; none when it declares none or is not there. */
-export function workspaceNodeFlags(dir: string): string[] {
+/** How a workspace's service is launched, from its package.json's `"mailroom"` object (nothing when it has none). */
+function workspaceLaunch(dir: string): z.infer<typeof packageShape>['mailroom'] {
   let text: string;
   try {
     text = readFileSync(path.join(dir, 'package.json'), 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  return packageShape.parse(JSON.parse(text)).mailroom?.nodeFlags ?? [];
+  return packageShape.parse(JSON.parse(text)).mailroom;
+}
+
+/** The flags `<dir>/package.json` declares; none when it declares none or is not there. */
+export function workspaceNodeFlags(dir: string): string[] {
+  return workspaceLaunch(dir)?.nodeFlags ?? [];
+}
+
+/**
+ * Whether the workspace's service maps malloc's memory in transparent huge pages: `"mailroom": { "mallocHugePages":
+ * true }` in its package.json, for the services that verify passwords (each argon2id hash maps 64 MiB afresh: 32 page
+ * faults instead of 16,384). Every launcher gives such a service glibc's `hugetlb` tunable unless the operator set
+ * their own `GLIBC_TUNABLES`: the supervisor (packages/db `withMallocTuning`), the image's `/app/start`
+ * (scripts/image-start.mjs) and docker-compose's `environment` (image.test.ts compares them with the package.json).
+ */
+export function workspaceMallocHugePages(dir: string): boolean {
+  return workspaceLaunch(dir)?.mallocHugePages ?? false;
 }
 
 /** The flags of `expected` that `execArgv` (this process's, by default) does not carry. */

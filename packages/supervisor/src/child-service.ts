@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
-import { workspaceNodeFlags } from '@mailroom/runtime';
+import { withMallocTuning } from '@mailroom/db';
+import { workspaceMallocHugePages, workspaceNodeFlags } from '@mailroom/runtime';
 import type { OutputStream } from './log-output.ts';
 import { waitUntilReady } from './readiness.ts';
 import type { ExitInfo, Incarnation } from './supervised.ts';
@@ -48,10 +49,12 @@ export function launchChildService(
   env: NodeJS.ProcessEnv,
   onLine: (line: string, stream: OutputStream) => void,
 ): Incarnation {
-  // the workspace's own Node flags first (its package.json: some, like --initial-old-space-size, NODE_OPTIONS refuses)
+  // the workspace's own Node flags first (its package.json: some, like --initial-old-space-size, NODE_OPTIONS refuses),
+  // and its glibc malloc settings (huge pages for the services that verify passwords), as the images run them, unless
+  // the operator set theirs
   const child = spawn(process.execPath, [...workspaceNodeFlags(spec.cwd), '--import', 'tsx', '--import', PARENT_WATCH, spec.entry], {
     cwd: spec.cwd,
-    env,
+    env: withMallocTuning(env, workspaceMallocHugePages(spec.cwd)),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const streams = [

@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bootstrapAdmin, createPasswordHasher } from '@mailroom/core';
-import { createPrismaClient, findFreePort, logHugePagesAdvice, openDatabase, pgPoolOf, withMallocTuning } from '@mailroom/db';
+import { createPrismaClient, findFreePort, logHugePagesAdvice, openDatabase, pgPoolOf } from '@mailroom/db';
 import { argon2Params, ConfigError, createLogger, createOpsServer, loadTlsMaterial, type Logger } from '@mailroom/runtime';
 import { launchChildService, RecentOutput, type ChildServiceSpec } from './child-service.ts';
 import { SERVICE_NAMES, type ServiceName, type SupervisorEnv } from './config.ts';
@@ -156,9 +156,9 @@ export async function runStack(env: SupervisorEnv): Promise<void> {
       WORKER_METRICS_PORT: await fixedPort(env.WORKER_METRICS_PORT),
     };
     const bracket = (h: string) => (h.includes(':') ? `[${h}]` : h);
-    // the services' glibc malloc settings (SERVICE_MALLOC_TUNABLES), as the images run them, unless the operator set theirs
+    // each service's glibc malloc settings are its workspace's (launchChildService)
     const childEnv: NodeJS.ProcessEnv = {
-      ...withMallocTuning(process.env),
+      ...process.env,
       ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
       DATABASE_URL: db.url,
       MAILROOM_DATA_DIR: env.MAILROOM_DATA_DIR,
