@@ -119,7 +119,7 @@ export const MALLOC_HUGE_PAGES_TUNABLE = 'glibc.malloc.hugetlb=1';
  * `transparent_hugepage/enabled=madvise` grants). Every argon2id hash (m = 64 MiB) is such a mapping, made and unmapped
  * per hash; in 4 KiB pages it is 16,384 page faults a login, and on a virtual machine where faults are expensive one
  * verification took 355 ms instead of 165 (packages/pop3 README, "Logins and page faults"). The other services do not
- * get it: it starts each one 11–23 MiB larger (huge pages are filled whole) for no measured gain (packages/ingress
+ * get it: it started each one 11–29 MiB larger (huge pages are filled whole) for no measured gain (packages/ingress
  * README, item 28). Not given to PostgreSQL: measured for the services only.
  */
 export const SERVICE_MALLOC_TUNABLES = `${MALLOC_TUNABLES}:${MALLOC_HUGE_PAGES_TUNABLE}`;

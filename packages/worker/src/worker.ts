@@ -10,7 +10,7 @@ import { DELIVER_QUEUE, deliverWebhook, dispatchWebhooks } from './webhooks.ts';
 
 /** The PostgreSQL schema pg-boss keeps its queues, jobs and schedules in (created and migrated by pg-boss at start). */
 export const QUEUE_SCHEMA = 'pgboss';
-/** Tries of the queue setup at start when PostgreSQL picks it as a deadlock's victim (each rolled back whole). */
+/** Tries of the queue setup at start when PostgreSQL picks one of its statements as a deadlock's victim. */
 const QUEUE_SETUP_ATTEMPTS = 3;
 
 export interface WorkerDeps {
@@ -124,10 +124,10 @@ export function createWorker(deps: WorkerDeps): Worker {
       await boss.start();
       // Replicas starting together would deadlock creating the same queue partitions: one sets up at a time, holding a
       // transaction-scoped advisory lock on a Prisma connection while pg-boss works on its own pool. Every queue is
-      // created under it, the webhook deliveries' too (CI144 saw `deadlock detected` in createQueue(DELIVER_QUEUE) when
-      // that ran after the lock). A queue's creation adds foreign keys to pgboss.queue and attaches a partition of
-      // pgboss.job, so it can still deadlock with another replica's pg-boss housekeeping on those tables, which no lock
-      // of ours covers: PostgreSQL then rolls one side back whole, and the setup (idempotent) is tried again.
+      // created under it, the webhook deliveries' too. A queue's creation adds foreign keys to pgboss.queue and attaches
+      // a partition of pgboss.job, so it can still deadlock with another replica's pg-boss housekeeping on those tables,
+      // which no lock of ours covers: PostgreSQL then rolls back the losing statement (a queue's creation is one
+      // statement, all or nothing), and the setup, idempotent, runs again.
       const setUpQueues = () =>
         prisma.$transaction(
           async (tx) => {
