@@ -19,21 +19,21 @@ const packageShape = z.object({
     .optional(),
 });
 
-/** How a workspace's service is launched, from its package.json's `"mailroom"` object (nothing when it has none). */
-function workspaceLaunch(dir: string): z.infer<typeof packageShape>['mailroom'] {
-  let text: string;
+/** How a workspace's service is launched: its package.json's `"mailroom"` object, with defaults (none, no huge pages). */
+export function workspaceLaunch(dir: string): { nodeFlags: string[]; mallocHugePages: boolean } {
+  let text: string | undefined;
   try {
     text = readFileSync(path.join(dir, 'package.json'), 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  return packageShape.parse(JSON.parse(text)).mailroom;
+  const declared = text === undefined ? undefined : packageShape.parse(JSON.parse(text)).mailroom;
+  return { nodeFlags: declared?.nodeFlags ?? [], mallocHugePages: declared?.mallocHugePages ?? false };
 }
 
 /** The flags `<dir>/package.json` declares; none when it declares none or is not there. */
 export function workspaceNodeFlags(dir: string): string[] {
-  return workspaceLaunch(dir)?.nodeFlags ?? [];
+  return workspaceLaunch(dir).nodeFlags;
 }
 
 /**
@@ -44,7 +44,7 @@ export function workspaceNodeFlags(dir: string): string[] {
  * (scripts/image-start.mjs) and docker-compose's `environment` (image.test.ts compares them with the package.json).
  */
 export function workspaceMallocHugePages(dir: string): boolean {
-  return workspaceLaunch(dir)?.mallocHugePages ?? false;
+  return workspaceLaunch(dir).mallocHugePages;
 }
 
 /** The flags of `expected` that `execArgv` (this process's, by default) does not carry. */

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import { withMallocTuning } from '@mailroom/db';
-import { workspaceMallocHugePages, workspaceNodeFlags } from '@mailroom/runtime';
+import { workspaceLaunch } from '@mailroom/runtime';
 import type { OutputStream } from './log-output.ts';
 import { waitUntilReady } from './readiness.ts';
 import type { ExitInfo, Incarnation } from './supervised.ts';
@@ -52,9 +52,10 @@ export function launchChildService(
   // the workspace's own Node flags first (its package.json: some, like --initial-old-space-size, NODE_OPTIONS refuses),
   // and its glibc malloc settings (huge pages for the services that verify passwords), as the images run them, unless
   // the operator set theirs
-  const child = spawn(process.execPath, [...workspaceNodeFlags(spec.cwd), '--import', 'tsx', '--import', PARENT_WATCH, spec.entry], {
+  const { nodeFlags, mallocHugePages } = workspaceLaunch(spec.cwd);
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', '--import', PARENT_WATCH, spec.entry], {
     cwd: spec.cwd,
-    env: withMallocTuning(env, workspaceMallocHugePages(spec.cwd)),
+    env: withMallocTuning(env, mallocHugePages),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const streams = [
