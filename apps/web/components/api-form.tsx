@@ -91,6 +91,14 @@ export function ApiForm<D = unknown>({
   );
 }
 
+/** Empties the named text inputs of a form, e.g. after a success while the other fields show what was saved. */
+export function clearInputs(form: HTMLFormElement, names: string[]): void {
+  for (const name of names) {
+    const input = form.elements.namedItem(name);
+    if (input instanceof HTMLInputElement) input.value = '';
+  }
+}
+
 /** The submit button of an ApiForm: disabled and relabelled while the form is pending. */
 export function SubmitButton({
   pending,

@@ -5,7 +5,7 @@ import { ConfirmButton } from '@/components/confirm-button';
 import { ShownOnce } from '@/components/shown-once';
 import { createAppPassword } from '@/app/(app)/actions';
 import { ApiForm, SubmitButton } from '@/components/api-form';
-import { Alert, Card, describedBy, EmptyState, Field, inputClass } from '@/components/ui';
+import { Alert, Card, EmptyState, inputClass, TextField } from '@/components/ui';
 import { problemMessage, useApi, type ClientProblem } from '@/lib/client';
 import { formatDateTime } from '@/lib/format';
 import type { AppPasswordList, CreatedAppPassword } from '@/lib/types';
@@ -95,17 +95,16 @@ export function AppPasswordsCard({ mailboxId, list }: { mailboxId: string; list:
       >
         {(f) => (
           <>
-            <Field id="app-password-name" label="Device name" hint="e.g. “phone” or “laptop”." error={f.errors.name}>
-              <input
-                id="app-password-name"
-                name="name"
-                required
-                maxLength={64}
-                defaultValue={f.value('name')}
-                className={inputClass}
-                {...describedBy('app-password-name', f.errors.name, true)}
-              />
-            </Field>
+            <TextField
+              id="app-password-name"
+              label="Device name"
+              hint="e.g. “phone” or “laptop”."
+              error={f.errors.name}
+              name="name"
+              required
+              maxLength={64}
+              defaultValue={f.value('name')}
+            />
             <SubmitButton pending={f.pending} label="Create app password" pendingLabel="Creating…" />
           </>
         )}

@@ -1,6 +1,6 @@
-import Link from 'next/link';
+import { DayRangeInputs, FilterButtons, FilterInput, FilterSelect, InvalidFiltersAlert, utcDay } from '@/components/filter-fields';
 import { Pager } from '@/components/pager';
-import { Alert, Badge, buttonClass, ButtonLink, Card, EmptyState, inputClass, labelClass } from '@/components/ui';
+import { Badge, ButtonLink, Card, EmptyState, ListTable } from '@/components/ui';
 import { ApiError, apiGet, apiGetRaw, qs } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
 import type { DeliveryLogEntry, Page } from '@/lib/types';
@@ -14,13 +14,6 @@ const RESULTS = [
   { value: 'deferred', label: 'Deferred (4xx)' },
 ];
 
-function utcDay(d: string | undefined, plusDays = 0): string | undefined {
-  if (!d || !/^\d{4}-\d{2}-\d{2}$/.test(d)) return undefined;
-  const t = new Date(`${d}T00:00:00.000Z`);
-  t.setUTCDate(t.getUTCDate() + plusDays);
-  return t.toISOString();
-}
-
 function ResultBadge({ e }: { e: DeliveryLogEntry }) {
   const tone = e.result === 'delivered' ? 'green' : e.result === 'deferred' ? 'amber' : 'red';
   return <Badge tone={tone}>{e.result === 'delivered' ? 'Delivered' : e.result === 'deferred' ? 'Deferred' : 'Refused'}</Badge>;
@@ -29,64 +22,49 @@ function ResultBadge({ e }: { e: DeliveryLogEntry }) {
 /** Entries, newest first: what happened to each recipient, and why. */
 export function DeliveryLogTable({ entries, caption }: { entries: DeliveryLogEntry[]; caption: string }) {
   return (
-    <div className="-mx-4 overflow-x-auto sm:-mx-6">
-      <table className="min-w-full text-left text-sm">
-        <caption className="sr-only">{caption}</caption>
-        <thead className="border-b border-slate-200 text-xs font-semibold tracking-wide text-slate-600 uppercase">
-          <tr>
-            <th scope="col" className="px-4 py-2 sm:px-6">
-              When
-            </th>
-            <th scope="col" className="px-4 py-2">
-              Result
-            </th>
-            <th scope="col" className="px-4 py-2">
-              From → To
-            </th>
-            <th scope="col" className="px-4 py-2">
-              Reply
-            </th>
-            <th scope="col" className="hidden px-4 py-2 lg:table-cell">
-              Message
-            </th>
-            <th scope="col" className="hidden px-4 py-2 md:table-cell">
-              Client
-            </th>
+    <ListTable
+      caption={caption}
+      columns={[
+        'When',
+        'Result',
+        'From → To',
+        'Reply',
+        { label: 'Message', className: 'hidden px-4 py-2 lg:table-cell' },
+        { label: 'Client', className: 'hidden px-4 py-2 md:table-cell' },
+      ]}
+    >
+      <tbody className="divide-y divide-slate-100 align-top">
+        {entries.map((e) => (
+          <tr key={e.id}>
+            <td className="px-4 py-2 whitespace-nowrap text-slate-700 sm:px-6">{formatDateTime(e.createdAt)}</td>
+            <td className="px-4 py-2">
+              <ResultBadge e={e} />
+            </td>
+            <td className="px-4 py-2 break-all text-slate-700">
+              <span className="block">{e.envelopeFrom || '<> (bounce)'}</span>
+              <span className="block text-slate-900">→ {e.recipient}</span>
+            </td>
+            <td className="px-4 py-2 text-slate-700">
+              <span className="font-mono text-xs">
+                {e.replyCode} {e.enhancedCode}
+              </span>
+              {e.reason && <span className="block">{e.reason}</span>}
+              {e.uid !== null && <span className="block text-xs text-slate-600">stored as UID {e.uid}</span>}
+            </td>
+            <td className="hidden max-w-xs px-4 py-2 text-xs break-all text-slate-600 lg:table-cell">
+              {e.messageId ?? '—'}
+              {e.sizeOctets !== null && <span className="block">{formatBytes(e.sizeOctets)}</span>}
+            </td>
+            <td className="hidden px-4 py-2 text-xs text-slate-600 md:table-cell">
+              {e.clientAddress}
+              <span className="block">
+                {e.protocol} · {e.queueId}
+              </span>
+            </td>
           </tr>
-        </thead>
-        <tbody className="divide-y divide-slate-100 align-top">
-          {entries.map((e) => (
-            <tr key={e.id}>
-              <td className="px-4 py-2 whitespace-nowrap text-slate-700 sm:px-6">{formatDateTime(e.createdAt)}</td>
-              <td className="px-4 py-2">
-                <ResultBadge e={e} />
-              </td>
-              <td className="px-4 py-2 break-all text-slate-700">
-                <span className="block">{e.envelopeFrom || '<> (bounce)'}</span>
-                <span className="block text-slate-900">→ {e.recipient}</span>
-              </td>
-              <td className="px-4 py-2 text-slate-700">
-                <span className="font-mono text-xs">
-                  {e.replyCode} {e.enhancedCode}
-                </span>
-                {e.reason && <span className="block">{e.reason}</span>}
-                {e.uid !== null && <span className="block text-xs text-slate-600">stored as UID {e.uid}</span>}
-              </td>
-              <td className="hidden max-w-xs px-4 py-2 text-xs break-all text-slate-600 lg:table-cell">
-                {e.messageId ?? '—'}
-                {e.sizeOctets !== null && <span className="block">{formatBytes(e.sizeOctets)}</span>}
-              </td>
-              <td className="hidden px-4 py-2 text-xs text-slate-600 md:table-cell">
-                {e.clientAddress}
-                <span className="block">
-                  {e.protocol} · {e.queueId}
-                </span>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+        ))}
+      </tbody>
+    </ListTable>
   );
 }
 
@@ -106,69 +84,21 @@ export async function DeliveryLogView({
   if (r.status === 401 || r.status === 403 || r.status === 404) await apiGet(apiPath); // redirects to sign-in or not found
   if (r.status >= 400 && r.status !== 400) throw new ApiError(r.status, r.problem);
   const page: Page<DeliveryLogEntry> = r.data ?? { items: [], nextCursor: null };
-  const invalid =
-    r.status === 400 ? (r.problem?.errors?.map((e) => e.message).join('; ') ?? r.problem?.detail ?? 'Check the filters.') : undefined;
   const params = { result: f.result, sender: f.sender, recipient: f.recipient, from: f.from, to: f.to };
   const filtered = Object.values(params).some(Boolean);
   return (
     <>
       <Card className="mb-6" title="Filters">
         <form action={basePath} className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
-          <div>
-            <label htmlFor="dl-result" className={labelClass}>
-              Result
-            </label>
-            <select id="dl-result" name="result" defaultValue={f.result ?? ''} className={inputClass + ' mt-1'}>
-              <option value="">Any</option>
-              {RESULTS.map((o) => (
-                <option key={o.value} value={o.value}>
-                  {o.label}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div>
-            <label htmlFor="dl-sender" className={labelClass}>
-              Sender contains
-            </label>
-            <input id="dl-sender" name="sender" defaultValue={f.sender} className={inputClass + ' mt-1'} />
-          </div>
-          <div>
-            <label htmlFor="dl-recipient" className={labelClass}>
-              Recipient contains
-            </label>
-            <input id="dl-recipient" name="recipient" defaultValue={f.recipient} className={inputClass + ' mt-1'} />
-          </div>
-          <div>
-            <label htmlFor="dl-from" className={labelClass}>
-              From (UTC day)
-            </label>
-            <input id="dl-from" name="from" type="date" defaultValue={f.from} className={inputClass + ' mt-1'} />
-          </div>
-          <div>
-            <label htmlFor="dl-to" className={labelClass}>
-              To (UTC day, inclusive)
-            </label>
-            <input id="dl-to" name="to" type="date" defaultValue={f.to} className={inputClass + ' mt-1'} />
-          </div>
-          <div className="flex items-end gap-2">
-            <button type="submit" className={buttonClass('primary')}>
-              Apply filters
-            </button>
-            {filtered && (
-              <Link href={basePath} className={buttonClass('ghost')}>
-                Clear
-              </Link>
-            )}
-          </div>
+          <FilterSelect id="dl-result" label="Result" name="result" value={f.result} options={RESULTS} />
+          <FilterInput id="dl-sender" label="Sender contains" name="sender" defaultValue={f.sender} />
+          <FilterInput id="dl-recipient" label="Recipient contains" name="recipient" defaultValue={f.recipient} />
+          <DayRangeInputs idPrefix="dl-" from={f.from} to={f.to} />
+          <FilterButtons clearHref={basePath} filtered={filtered} className="flex items-end gap-2" />
         </form>
       </Card>
       <Card title="Deliveries">
-        {invalid && (
-          <div className="mb-4">
-            <Alert>The filters are not valid: {invalid}</Alert>
-          </div>
-        )}
+        <InvalidFiltersAlert answer={r} />
         {page.items.length === 0 ? (
           <EmptyState title={filtered ? 'No deliveries match these filters' : 'No deliveries logged yet'}>
             {filtered

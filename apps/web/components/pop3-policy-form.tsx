@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { updatePop3Policy } from '@/app/(app)/actions';
 import { ApiForm, SubmitButton } from './api-form';
-import { Card, cx, describedBy, Field, inputClass } from './ui';
+import { Card, cx, TextField } from './ui';
 import { MAX_LOGIN_DELAY_SECONDS, wholeNumber } from '@/lib/validation';
 
 type RetentionMode = 'inherit' | 'never' | 'retrieved' | 'days';
@@ -51,23 +51,17 @@ export function Pop3PolicyForm({
           const mode = f.value('mode', initialMode);
           return (
             <>
-              <Field
+              <TextField
                 id={`${prefix}-delay`}
                 label="Minimum time between logins (seconds)"
                 optional
                 hint={`e.g. 300 for 5 minutes; 0 for none; empty: ${inherited}.`}
                 error={delayError}
-              >
-                <input
-                  id={`${prefix}-delay`}
-                  name="loginDelaySeconds"
-                  inputMode="numeric"
-                  defaultValue={f.value('loginDelaySeconds', loginDelaySeconds?.toString() ?? '')}
-                  onChange={(e) => setDelay(e.target.value)}
-                  className={inputClass}
-                  {...describedBy(`${prefix}-delay`, delayError, true)}
-                />
-              </Field>
+                name="loginDelaySeconds"
+                inputMode="numeric"
+                defaultValue={f.value('loginDelaySeconds', loginDelaySeconds?.toString() ?? '')}
+                onChange={(e) => setDelay(e.target.value)}
+              />
               <fieldset>
                 <legend className="text-sm font-medium text-slate-800">Keep mail on the server</legend>
                 <div className="mt-1 space-y-1 text-sm text-slate-800">
@@ -87,19 +81,17 @@ export function Pop3PolicyForm({
               </fieldset>
               {/* shown by CSS while "days" is chosen, so it works before hydration too */}
               <div className="hidden group-has-[.retention-days:checked]:block">
-                <Field id={`${prefix}-days`} label="Days to keep messages" error={f.errors.retentionDays}>
-                  <input
-                    id={`${prefix}-days`}
-                    name="retentionDays"
-                    inputMode="numeric"
-                    defaultValue={f.value(
-                      'retentionDays',
-                      typeof retentionDays === 'number' && retentionDays > 0 ? String(retentionDays) : '30',
-                    )}
-                    className={inputClass}
-                    {...describedBy(`${prefix}-days`, f.errors.retentionDays)}
-                  />
-                </Field>
+                <TextField
+                  id={`${prefix}-days`}
+                  label="Days to keep messages"
+                  error={f.errors.retentionDays}
+                  name="retentionDays"
+                  inputMode="numeric"
+                  defaultValue={f.value(
+                    'retentionDays',
+                    typeof retentionDays === 'number' && retentionDays > 0 ? String(retentionDays) : '30',
+                  )}
+                />
               </div>
               <SubmitButton pending={f.pending} label="Save POP3 policy" pendingLabel="Saving…" />
             </>

@@ -1,6 +1,6 @@
 'use client';
 import { ApiForm, SubmitButton } from '@/components/api-form';
-import { buttonClass, describedBy, Field, inputClass } from '@/components/ui';
+import { buttonClass, TextField } from '@/components/ui';
 import { CSRF_HEADER, useSession } from '@/lib/client';
 import { invalidForm, refusedState, secret, type FormState } from '@/lib/forms';
 import { toClientProblem } from '@/lib/problems';
@@ -54,16 +54,14 @@ export function ProfileDownload({ path }: { path: string }) {
         {(f) => (
           <>
             <div className="min-w-0 flex-1">
-              <Field id="profile-password" label="Include the password (optional)" error={f.errors.password}>
-                <input
-                  id="profile-password"
-                  name="password"
-                  type="password"
-                  autoComplete="off"
-                  className={inputClass}
-                  {...describedBy('profile-password', f.errors.password)}
-                />
-              </Field>
+              <TextField
+                id="profile-password"
+                label="Include the password (optional)"
+                error={f.errors.password}
+                name="password"
+                type="password"
+                autoComplete="off"
+              />
             </div>
             <SubmitButton pending={f.pending} label="Download with password" pendingLabel="Preparing…" variant="secondary" size="sm" />
           </>

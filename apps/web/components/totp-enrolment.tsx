@@ -3,7 +3,7 @@
 import type { ReactNode } from 'react';
 import { ApiForm, SubmitButton, type FormAction } from './api-form';
 import { CopyList } from './copy-list';
-import { describedBy, Field, inputClass } from './ui';
+import { TextField } from './ui';
 import type { FormState } from '@/lib/forms';
 import type { TotpEnrolment } from '@/lib/types';
 
@@ -50,19 +50,18 @@ export function TotpEnrolmentForm({
         {(f) => (
           <>
             {children}
-            <Field id="totp-confirm-code" label="Code from the app" error={f.errors.code}>
-              <input
-                id="totp-confirm-code"
-                name="code"
-                inputMode="numeric"
-                autoComplete="one-time-code"
-                pattern="[0-9 ]{6,7}"
-                maxLength={7}
-                required
-                className={inputClass + ' max-w-40 font-mono tracking-widest'}
-                {...describedBy('totp-confirm-code', f.errors.code)}
-              />
-            </Field>
+            <TextField
+              id="totp-confirm-code"
+              label="Code from the app"
+              error={f.errors.code}
+              name="code"
+              inputMode="numeric"
+              autoComplete="one-time-code"
+              pattern="[0-9 ]{6,7}"
+              maxLength={7}
+              required
+              className="max-w-40 font-mono tracking-widest"
+            />
             <SubmitButton pending={f.pending} label="Turn on two-factor authentication" pendingLabel="Checking…" />
           </>
         )}

@@ -108,6 +108,73 @@ export function Card({
   );
 }
 
+/**
+ * A list's search box: a GET form sending `q` to `action`, its label for screen readers only; with `clearable`, a
+ * "Clear" link back to `action` while a search is shown.
+ */
+export function SearchForm({
+  action,
+  id,
+  label,
+  placeholder,
+  q,
+  clearable = false,
+}: {
+  action: string;
+  id: string;
+  label: string;
+  placeholder: string;
+  q: string | undefined;
+  clearable?: boolean;
+}) {
+  return (
+    <form role="search" action={action} className="mb-4 flex gap-2">
+      <label htmlFor={id} className="sr-only">
+        {label}
+      </label>
+      <input id={id} name="q" type="search" defaultValue={q} placeholder={placeholder} className={inputClass + ' max-w-sm'} />
+      <button type="submit" className={buttonClass('secondary')}>
+        Search
+      </button>
+      {clearable && q && (
+        <Link href={action} className={buttonClass('ghost')}>
+          Clear
+        </Link>
+      )}
+    </form>
+  );
+}
+
+/** A column of a ListTable: its heading, and the heading cell's classes when it is not a plain column (hidden on phones). */
+export type ListColumn = string | { label: ReactNode; className: string };
+
+/**
+ * A list's table inside a Card: it scrolls sideways within the Card's edges, has a caption for screen readers and a row
+ * of column headings (the first indented like the Card); `children` is its tbody.
+ */
+export function ListTable({ caption, columns, children }: { caption: ReactNode; columns: ListColumn[]; children: ReactNode }) {
+  return (
+    <div className="-mx-4 overflow-x-auto sm:-mx-6">
+      <table className="min-w-full text-left text-sm">
+        <caption className="sr-only">{caption}</caption>
+        <thead className="border-b border-slate-200 text-xs font-semibold tracking-wide text-slate-600 uppercase">
+          <tr>
+            {columns.map((c, i) => {
+              const { label, className } = typeof c === 'string' ? { label: c, className: i === 0 ? 'px-4 py-2 sm:px-6' : 'px-4 py-2' } : c;
+              return (
+                <th key={i} scope="col" className={className}>
+                  {label}
+                </th>
+              );
+            })}
+          </tr>
+        </thead>
+        {children}
+      </table>
+    </div>
+  );
+}
+
 export function UsageBar({ used, limit, label }: { used: number; limit: number | null | undefined; label: string }) {
   const pct = percent(used, limit);
   const tone = pct === null ? 'bg-brand-600' : pct >= 90 ? 'bg-red-600' : pct >= 75 ? 'bg-amber-500' : 'bg-brand-600';
@@ -238,6 +305,23 @@ export function Field({
         </p>
       )}
     </div>
+  );
+}
+
+/** A Field around one input (`inputClass`, plus `className`), tied to the Field's label, hint and error. */
+export function TextField({
+  id,
+  label,
+  hint,
+  error,
+  optional,
+  className,
+  ...input
+}: { id: string; label: ReactNode; hint?: ReactNode; error?: string; optional?: boolean } & Omit<ComponentProps<'input'>, 'id'>) {
+  return (
+    <Field id={id} label={label} hint={hint} error={error} optional={optional}>
+      <input id={id} {...input} className={cx(inputClass, className)} {...describedBy(id, error, !!hint)} />
+    </Field>
   );
 }
 

@@ -2,18 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { request } from '@playwright/test';
 import { XMLParser } from 'fast-xml-parser';
 import { parse as parsePlist } from 'plist';
-import {
-  apiSession,
-  createOwner,
-  createVerifiedDomain,
-  env,
-  expect,
-  screenshot,
-  signIn,
-  strongPassword,
-  test,
-  uniqueName,
-} from './helpers';
+import { createHostedMailbox, env, expect, screenshot, signIn, test, uniqueName } from './helpers';
 
 /**
  * Client autoconfiguration through the panel's origin, on the stack `npm start` runs: the well-known paths reach the
@@ -27,19 +16,8 @@ const xml = new XMLParser({
   isArray: (n) => ['incomingServer', 'Protocol'].includes(n),
 });
 
-async function hostedMailbox() {
-  const owner = await createOwner();
-  const api = await apiSession(owner.email, owner.password);
-  // Verified: a pending domain is not hosted (autoconfig answers 404, its mailbox users cannot sign in).
-  const domain = await createVerifiedDomain(owner.id, `${uniqueName('ac')}.example`);
-  const password = strongPassword();
-  const mailbox = await api.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, {
-    localPart: 'erin',
-    password,
-  });
-  await api.ctx.dispose();
-  return { owner, domain, mailbox, password };
-}
+// Verified: a pending domain is not hosted (autoconfig answers 404, its mailbox users cannot sign in).
+const hostedMailbox = () => createHostedMailbox('ac', { localPart: 'erin' });
 
 function autodiscoverRequest(email: string): string {
   return `<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request><EMailAddress>${email}</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema></Request></Autodiscover>`;

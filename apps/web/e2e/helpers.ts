@@ -95,6 +95,38 @@ export async function createOwner(limits: { maxMailboxes?: number | null } = {})
   return { id: owner.id, email, password };
 }
 
+/**
+ * An owner with a verified domain (`<prefix>…example`) and an API session signed in as that owner, for arranging the
+ * data a journey is not about. The caller disposes `api.ctx`.
+ */
+export async function createOwnerWithDomain(prefix: string): Promise<{
+  owner: Awaited<ReturnType<typeof createOwner>>;
+  api: Awaited<ReturnType<typeof apiSession>>;
+  domain: { id: string; name: string };
+}> {
+  const owner = await createOwner();
+  const api = await apiSession(owner.email, owner.password);
+  const domain = await createVerifiedDomain(owner.id, `${uniqueName(prefix)}.example`);
+  return { owner, api, domain };
+}
+
+/** An owner's verified domain with one mailbox on it (a fresh password), arranged through the API. */
+export async function createHostedMailbox(
+  prefix: string,
+  mailbox: { localPart: string; displayName?: string },
+): Promise<{
+  owner: Awaited<ReturnType<typeof createOwner>>;
+  domain: { id: string; name: string };
+  mailbox: { id: string; address: string };
+  password: string;
+}> {
+  const { owner, api, domain } = await createOwnerWithDomain(prefix);
+  const password = strongPassword();
+  const created = await api.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, { ...mailbox, password });
+  await api.ctx.dispose();
+  return { owner, domain, mailbox: created, password };
+}
+
 export async function signIn(page: Page, email: string, password: string): Promise<void> {
   await page.goto('/login');
   await page.getByLabel('Email or mailbox address').fill(email);

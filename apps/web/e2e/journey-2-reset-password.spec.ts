@@ -1,29 +1,9 @@
-import {
-  createVerifiedDomain,
-  apiSession,
-  createOwner,
-  expect,
-  expectAccessible,
-  pop3Fetch,
-  screenshot,
-  signIn,
-  strongPassword,
-  test,
-  uniqueName,
-} from './helpers';
+import { createHostedMailbox, expect, expectAccessible, pop3Fetch, screenshot, signIn, strongPassword, test } from './helpers';
 
 test('journey 2: the owner resets a mailbox password in the browser; POP3 refuses the old one and accepts the new one', async ({
   page,
 }) => {
-  const owner = await createOwner();
-  const api = await apiSession(owner.email, owner.password);
-  const domain = await createVerifiedDomain(owner.id, `${uniqueName('j2')}.example`);
-  const oldPassword = strongPassword();
-  const mailbox = await api.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, {
-    localPart: 'carol',
-    password: oldPassword,
-  });
-  await api.ctx.dispose();
+  const { owner, domain, mailbox, password: oldPassword } = await createHostedMailbox('j2', { localPart: 'carol' });
   expect((await pop3Fetch(mailbox.address, oldPassword)).ok).toBe(true);
 
   await signIn(page, owner.email, owner.password);

@@ -1,25 +1,7 @@
-import {
-  createVerifiedDomain,
-  apiSession,
-  createOwner,
-  expect,
-  expectAccessible,
-  screenshot,
-  signIn,
-  strongPassword,
-  test,
-  uniqueName,
-} from './helpers';
+import { createHostedMailbox, createOwner, expect, expectAccessible, screenshot, signIn, test } from './helpers';
 
 test("journey 4: owner B opening owner A's domain and mailbox URLs gets a not-found page", async ({ page }) => {
-  const ownerA = await createOwner();
-  const a = await apiSession(ownerA.email, ownerA.password);
-  const domain = await createVerifiedDomain(ownerA.id, `${uniqueName('j4')}.example`);
-  const mailbox = await a.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, {
-    localPart: 'secret',
-    password: strongPassword(),
-  });
-  await a.ctx.dispose();
+  const { owner: ownerA, domain, mailbox } = await createHostedMailbox('j4', { localPart: 'secret' });
 
   const ownerB = await createOwner();
   await signIn(page, ownerB.email, ownerB.password);

@@ -1,28 +1,7 @@
-import {
-  createVerifiedDomain,
-  apiSession,
-  createOwner,
-  expect,
-  expectAccessible,
-  pop3Fetch,
-  screenshot,
-  strongPassword,
-  tabTo,
-  test,
-  uniqueName,
-} from './helpers';
+import { createHostedMailbox, expect, expectAccessible, pop3Fetch, screenshot, strongPassword, tabTo, test } from './helpers';
 
 test('journey 5: a mailbox user signs in with the keyboard only and changes their password', async ({ page }) => {
-  const owner = await createOwner();
-  const api = await apiSession(owner.email, owner.password);
-  const domain = await createVerifiedDomain(owner.id, `${uniqueName('j5')}.example`);
-  const password = strongPassword();
-  const mailbox = await api.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, {
-    localPart: 'dave',
-    password,
-    displayName: 'Dave',
-  });
-  await api.ctx.dispose();
+  const { mailbox, password } = await createHostedMailbox('j5', { localPart: 'dave', displayName: 'Dave' });
 
   // Sign in with the full address, keyboard only.
   await page.goto('/login');

@@ -1,28 +1,7 @@
-import {
-  apiSession,
-  createOwner,
-  createVerifiedDomain,
-  deliverLmtp,
-  expect,
-  expectAccessible,
-  pop3Fetch,
-  screenshot,
-  signIn,
-  strongPassword,
-  test,
-  uniqueName,
-} from './helpers';
+import { createHostedMailbox, deliverLmtp, expect, expectAccessible, pop3Fetch, screenshot, signIn, test } from './helpers';
 
 test('journey 7: an owner finds the message stuck in a mailbox and deletes it; POP3 then gets only the rest', async ({ page }) => {
-  const owner = await createOwner();
-  const api = await apiSession(owner.email, owner.password);
-  const domain = await createVerifiedDomain(owner.id, `${uniqueName('j7')}.example`);
-  const password = strongPassword();
-  const mailbox = await api.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, {
-    localPart: 'erin',
-    password,
-  });
-  await api.ctx.dispose();
+  const { owner, mailbox, password } = await createHostedMailbox('j7', { localPart: 'erin' });
   await deliverLmtp(
     mailbox.address,
     Buffer.from(

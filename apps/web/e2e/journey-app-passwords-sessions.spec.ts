@@ -1,29 +1,9 @@
-import {
-  apiSession,
-  createOwner,
-  createVerifiedDomain,
-  expect,
-  expectAccessible,
-  pop3Fetch,
-  screenshot,
-  signIn,
-  strongPassword,
-  test,
-  uniqueName,
-} from './helpers';
+import { apiSession, createHostedMailbox, createOwner, expect, expectAccessible, pop3Fetch, screenshot, signIn, test } from './helpers';
 
 test('app passwords and sessions: an owner gives a phone its own POP3 app password, sees it once, revokes it; the main password keeps working', async ({
   page,
 }) => {
-  const owner = await createOwner();
-  const api = await apiSession(owner.email, owner.password);
-  const domain = await createVerifiedDomain(owner.id, `${uniqueName('j7')}.example`);
-  const password = strongPassword();
-  const mailbox = await api.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, {
-    localPart: 'erin',
-    password,
-  });
-  await api.ctx.dispose();
+  const { owner, mailbox, password } = await createHostedMailbox('j7', { localPart: 'erin' });
 
   await signIn(page, owner.email, owner.password);
   await page.goto(`/mailboxes/${mailbox.id}`);

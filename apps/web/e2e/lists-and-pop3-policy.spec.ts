@@ -1,7 +1,6 @@
 import {
   apiSession,
-  createOwner,
-  createVerifiedDomain,
+  createOwnerWithDomain,
   expect,
   expectAccessible,
   screenshot,
@@ -18,9 +17,7 @@ async function inBatches<T>(items: T[], width: number, fn: (item: T) => Promise<
 
 test('complete lists: the alias picker finds a mailbox past the first 200, alias and key pages reach the last item', async ({ page }) => {
   test.setTimeout(180_000);
-  const owner = await createOwner();
-  const api = await apiSession(owner.email, owner.password);
-  const domain = await createVerifiedDomain(owner.id, `${uniqueName('l')}.example`);
+  const { owner, api, domain } = await createOwnerWithDomain('l');
   const locals = Array.from({ length: 210 }, (_, i) => `m${String(i).padStart(3, '0')}`);
   await inBatches([...locals, 'zz-target'], 10, (localPart) =>
     api.call('POST', `/domains/${domain.id}/mailboxes`, { localPart, password: strongPassword() }),
@@ -71,9 +68,7 @@ test('complete lists: the alias picker finds a mailbox past the first 200, alias
 });
 
 test('POP3 policy on the domain and mailbox pages; the admin picks an owner by search', async ({ page }) => {
-  const owner = await createOwner();
-  const api = await apiSession(owner.email, owner.password);
-  const domain = await createVerifiedDomain(owner.id, `${uniqueName('p')}.example`);
+  const { owner, api, domain } = await createOwnerWithDomain('p');
   const mb = await api.call<{ id: string }>('POST', `/domains/${domain.id}/mailboxes`, { localPart: 'phone', password: strongPassword() });
 
   await signIn(page, owner.email, owner.password);

@@ -1,8 +1,8 @@
 import {
-  createVerifiedDomain,
   adminSession,
-  apiSession,
+  createHostedMailbox,
   createOwner,
+  createOwnerWithDomain,
   env,
   expect,
   expectAccessible,
@@ -15,15 +15,7 @@ import {
 } from './helpers';
 
 test('an owner edits a mailbox (quota, disable) and deletes it after a confirmation naming what is lost', async ({ page }) => {
-  const owner = await createOwner();
-  const api = await apiSession(owner.email, owner.password);
-  const domain = await createVerifiedDomain(owner.id, `${uniqueName('m')}.example`);
-  const password = strongPassword();
-  const mailbox = await api.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, {
-    localPart: 'gina',
-    password,
-  });
-  await api.ctx.dispose();
+  const { owner, domain, mailbox, password } = await createHostedMailbox('m', { localPart: 'gina' });
 
   await signIn(page, owner.email, owner.password);
   await page.goto(`/mailboxes/${mailbox.id}`);
@@ -106,9 +98,7 @@ test('admin pages: owner detail with limits, domains for an owner, account and k
 });
 
 test('the mailbox table pages through a large domain with cursors and keeps the search', async ({ page }) => {
-  const owner = await createOwner();
-  const api = await apiSession(owner.email, owner.password);
-  const domain = await createVerifiedDomain(owner.id, `${uniqueName('pages')}.example`);
+  const { owner, api, domain } = await createOwnerWithDomain('pages');
   for (let i = 0; i < 28; i++)
     await api.call('POST', `/domains/${domain.id}/mailboxes`, {
       localPart: `user${String(i).padStart(2, '0')}`,

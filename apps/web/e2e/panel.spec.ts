@@ -1,14 +1,13 @@
 import {
-  createVerifiedDomain,
-  apiSession,
+  createHostedMailbox,
   createOwner,
+  createOwnerWithDomain,
   expect,
   expectAccessible,
   screenshot,
   signIn,
   strongPassword,
   test,
-  uniqueName,
 } from './helpers';
 
 test('aliases, catch-all and API keys: an owner manages them in the browser; the key secret is shown once and works', async ({
@@ -17,9 +16,7 @@ test('aliases, catch-all and API keys: an owner manages them in the browser; the
   request,
 }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
-  const owner = await createOwner();
-  const api = await apiSession(owner.email, owner.password);
-  const domain = await createVerifiedDomain(owner.id, `${uniqueName('p')}.example`);
+  const { owner, api, domain } = await createOwnerWithDomain('p');
   for (const localPart of ['erin', 'frank'])
     await api.call('POST', `/domains/${domain.id}/mailboxes`, { localPart, password: strongPassword() });
   await api.ctx.dispose();
@@ -92,15 +89,7 @@ test('aliases, catch-all and API keys: an owner manages them in the browser; the
 
 test('phone width: the domain page and the mailbox page fit a 375 px screen without sideways scrolling', async ({ page }) => {
   await page.setViewportSize({ width: 375, height: 812 });
-  const owner = await createOwner();
-  const api = await apiSession(owner.email, owner.password);
-  const domain = await createVerifiedDomain(owner.id, `${uniqueName('phone')}.example`);
-  const mailbox = await api.call<{ id: string }>('POST', `/domains/${domain.id}/mailboxes`, {
-    localPart: 'a.rather.long.local.part',
-    password: strongPassword(),
-    displayName: 'Someone',
-  });
-  await api.ctx.dispose();
+  const { owner, domain, mailbox } = await createHostedMailbox('phone', { localPart: 'a.rather.long.local.part', displayName: 'Someone' });
   await signIn(page, owner.email, owner.password);
   for (const url of ['/', `/domains/${domain.id}`, `/mailboxes/${mailbox.id}`, `/domains/${domain.id}/mailboxes/new`]) {
     await page.goto(url);

@@ -7,7 +7,7 @@ import { Pager } from '@/components/pager';
 import { WebhookFailingNotice } from '@/components/webhook-failing-notice';
 import { WaitingMessages } from '@/components/waiting-messages';
 import { QuotaWarnings } from '@/components/quota-warnings';
-import { buttonClass, ButtonLink, Card, EmptyState, inputClass, PageHeader, Stat, UsageBar } from '@/components/ui';
+import { ButtonLink, Card, EmptyState, PageHeader, SearchForm, Stat, UsageBar } from '@/components/ui';
 import { apiGet, qs, requireMe } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
 import type { AppPasswordList, Domain, DomainSummary, Page } from '@/lib/types';
@@ -84,20 +84,7 @@ export default async function DashboardPage({ searchParams }: { searchParams: Pr
         </section>
       )}
       {(q || page.items.length > 0) && (
-        <form role="search" action="/" className="mb-4 flex gap-2">
-          <label htmlFor="domain-q" className="sr-only">
-            Search domains
-          </label>
-          <input id="domain-q" name="q" type="search" defaultValue={q} placeholder="Search domains" className={inputClass + ' max-w-sm'} />
-          <button type="submit" className={buttonClass('secondary')}>
-            Search
-          </button>
-          {q && (
-            <Link href="/" className={buttonClass('ghost')}>
-              Clear
-            </Link>
-          )}
-        </form>
+        <SearchForm action="/" id="domain-q" label="Search domains" placeholder="Search domains" q={q} clearable />
       )}
       {q && page.items.length === 0 ? (
         <EmptyState level={2} title={`No domain matches “${q}”`}>

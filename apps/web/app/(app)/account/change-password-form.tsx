@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { ApiForm, SubmitButton } from '@/components/api-form';
 import { PasswordField } from '@/components/password-field';
-import { describedBy, Field, inputClass } from '@/components/ui';
+import { TextField } from '@/components/ui';
 import { changeOwnPassword } from './actions';
 
 export function ChangePasswordForm({ username }: { username: string }) {
@@ -16,30 +16,26 @@ export function ChangePasswordForm({ username }: { username: string }) {
         return (
           <>
             <input type="text" name="username" autoComplete="username" value={username} readOnly hidden />
-            <Field id="current-password" label="Current password" error={f.errors.currentPassword}>
-              <input
-                id="current-password"
-                name="currentPassword"
-                type="password"
-                autoComplete="current-password"
-                required
-                className={inputClass}
-                {...describedBy('current-password', f.errors.currentPassword)}
-              />
-            </Field>
+            <TextField
+              id="current-password"
+              label="Current password"
+              error={f.errors.currentPassword}
+              name="currentPassword"
+              type="password"
+              autoComplete="current-password"
+              required
+            />
             <PasswordField id="new-password" name="newPassword" label="New password" onChange={setNext} error={f.errors.newPassword} />
-            <Field id="confirm-password" label="Repeat new password" error={confirmError}>
-              <input
-                id="confirm-password"
-                name="confirmPassword"
-                type="password"
-                autoComplete="new-password"
-                onChange={(e) => setConfirm(e.target.value)}
-                required
-                className={inputClass}
-                {...describedBy('confirm-password', confirmError)}
-              />
-            </Field>
+            <TextField
+              id="confirm-password"
+              label="Repeat new password"
+              error={confirmError}
+              name="confirmPassword"
+              type="password"
+              autoComplete="new-password"
+              onChange={(e) => setConfirm(e.target.value)}
+              required
+            />
             <SubmitButton pending={f.pending} label="Change password" pendingLabel="Changing…" />
           </>
         );

@@ -4,7 +4,7 @@ import { useState } from 'react';
 import { browserSupportsWebAuthn, startRegistration, type PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/browser';
 import { ConfirmButton } from '@/components/confirm-button';
 import { ApiForm, SubmitButton } from '@/components/api-form';
-import { Alert, buttonClass, describedBy, EmptyState, Field, inputClass } from '@/components/ui';
+import { Alert, buttonClass, EmptyState, TextField } from '@/components/ui';
 import { useHydrated } from '@/lib/use-hydrated';
 import { problemMessage, useApi } from '@/lib/client';
 import { field, invalidForm, refusedState, type FormState } from '@/lib/forms';
@@ -55,16 +55,15 @@ export function PasskeysSection({ initial }: { initial: Passkey[] }) {
       <ApiForm action={add} className="space-y-3" resetOnSuccess needsScript>
         {(f) => (
           <>
-            <Field id="passkey-name" label="Name of the new passkey" hint="For example “Laptop” or “Phone”." error={f.errors.name}>
-              <input
-                id="passkey-name"
-                name="name"
-                maxLength={100}
-                required
-                className={inputClass}
-                {...describedBy('passkey-name', f.errors.name, true)}
-              />
-            </Field>
+            <TextField
+              id="passkey-name"
+              label="Name of the new passkey"
+              hint="For example “Laptop” or “Phone”."
+              error={f.errors.name}
+              name="name"
+              maxLength={100}
+              required
+            />
             <SubmitButton pending={f.pending} disabled={!supported} label="Add a passkey" pendingLabel="Waiting for your passkey…" />
           </>
         )}
@@ -89,17 +88,15 @@ function PasskeyRow({ passkey }: { passkey: Passkey }) {
         >
           {(f) => (
             <>
-              <Field id={inputId} label="New name" error={f.errors.name}>
-                <input
-                  id={inputId}
-                  name="name"
-                  defaultValue={f.value('name', passkey.name)}
-                  maxLength={100}
-                  required
-                  className={inputClass}
-                  {...describedBy(inputId, f.errors.name)}
-                />
-              </Field>
+              <TextField
+                id={inputId}
+                label="New name"
+                error={f.errors.name}
+                name="name"
+                defaultValue={f.value('name', passkey.name)}
+                maxLength={100}
+                required
+              />
               <SubmitButton pending={f.pending} label="Save" pendingLabel="Saving…" size="sm" />
               <button type="button" className={buttonClass('secondary', 'sm')} onClick={() => setEditing(false)}>
                 Cancel

@@ -5,7 +5,7 @@ import { useState } from 'react';
 import { ApiForm, SubmitButton, type FormAction } from '@/components/api-form';
 import { RecoveryCodesList } from '@/components/recovery-codes';
 import { TotpEnrolmentForm } from '@/components/totp-enrolment';
-import { Alert, Badge, buttonClass, describedBy, Field, inputClass } from '@/components/ui';
+import { Alert, Badge, buttonClass, TextField } from '@/components/ui';
 import { problemMessage, useApi, type ClientProblem } from '@/lib/client';
 import { formatDateTime } from '@/lib/format';
 import type { TotpEnrolment, TwoFactorStatus } from '@/lib/types';
@@ -27,17 +27,15 @@ function ProofForm<D>({
     <ApiForm<D> action={action} className="flex flex-wrap items-end gap-3" onAnswer={(s) => s.ok && onDone(s.data)}>
       {(f) => (
         <>
-          <Field id={id} label="Your password, or a code from your app" error={f.errors.proof}>
-            <input
-              id={id}
-              name="proof"
-              type="password"
-              autoComplete="current-password"
-              required
-              className={inputClass}
-              {...describedBy(id, f.errors.proof)}
-            />
-          </Field>
+          <TextField
+            id={id}
+            label="Your password, or a code from your app"
+            error={f.errors.proof}
+            name="proof"
+            type="password"
+            autoComplete="current-password"
+            required
+          />
           <SubmitButton pending={f.pending} label={label} pendingLabel={label} variant="secondary" />
         </>
       )}

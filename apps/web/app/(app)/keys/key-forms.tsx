@@ -1,10 +1,10 @@
 'use client';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
-import { ApiForm, SubmitButton } from '@/components/api-form';
+import { ApiForm, clearInputs, SubmitButton } from '@/components/api-form';
 import { ConfirmButton } from '@/components/confirm-button';
 import { ShownOnce } from '@/components/shown-once';
-import { Card, describedBy, Field, inputClass } from '@/components/ui';
+import { Card, TextField } from '@/components/ui';
 import { problemMessage, useApi } from '@/lib/client';
 import { SearchPicker, type PickerOption } from '@/components/search-picker';
 import type { CreatedApiKey, Domain } from '@/lib/types';
@@ -41,33 +41,31 @@ export function CreateKeyForm({ hasDomains }: { hasDomains: boolean }) {
         className="space-y-5"
         onAnswer={(s, form) => {
           setCreated(s.ok ? s.data : undefined);
-          const name = form.elements.namedItem('name');
-          if (s.ok && name instanceof HTMLInputElement) name.value = '';
+          if (s.ok) clearInputs(form, ['name']);
         }}
       >
         {(f) => (
           <>
             <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
-              <Field id="key-name" label="Name" hint="What uses it, e.g. “billing sync”." error={f.errors.name}>
-                <input
-                  id="key-name"
-                  name="name"
-                  required
-                  defaultValue={f.value('name')}
-                  className={inputClass}
-                  {...describedBy('key-name', f.errors.name, true)}
-                />
-              </Field>
-              <Field id="key-expires" label="Expires on" optional hint="Empty: never expires." error={f.errors.expiresAt}>
-                <input
-                  id="key-expires"
-                  name="expiresAt"
-                  type="date"
-                  defaultValue={f.value('expiresAt')}
-                  className={inputClass}
-                  {...describedBy('key-expires', f.errors.expiresAt, true)}
-                />
-              </Field>
+              <TextField
+                id="key-name"
+                label="Name"
+                hint="What uses it, e.g. “billing sync”."
+                error={f.errors.name}
+                name="name"
+                required
+                defaultValue={f.value('name')}
+              />
+              <TextField
+                id="key-expires"
+                label="Expires on"
+                optional
+                hint="Empty: never expires."
+                error={f.errors.expiresAt}
+                name="expiresAt"
+                type="date"
+                defaultValue={f.value('expiresAt')}
+              />
             </div>
             <fieldset>
               <legend className="text-sm font-medium text-slate-800">Permissions</legend>

@@ -3,8 +3,8 @@ import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { ConfirmButton } from '@/components/confirm-button';
 import { CopyButton } from '@/components/copy-button';
-import { ApiForm, SubmitButton } from '@/components/api-form';
-import { Alert, buttonClass, Card, describedBy, Field, inputClass } from '@/components/ui';
+import { ApiForm, clearInputs, SubmitButton } from '@/components/api-form';
+import { Alert, buttonClass, Card, TextField } from '@/components/ui';
 import { problemMessage, useApi, type ClientProblem } from '@/lib/client';
 import type { CreatedWebhookEndpoint, WebhookEventType } from '@/lib/types';
 import { createWebhook } from './actions';
@@ -37,35 +37,30 @@ export function CreateWebhookForm({ eventTypes }: { eventTypes: WebhookEventType
         className="space-y-5"
         onAnswer={(s, form) => {
           setCreated(s.ok ? s.data : undefined);
-          for (const name of ['url', 'description']) {
-            const input = form.elements.namedItem(name);
-            if (s.ok && input instanceof HTMLInputElement) input.value = '';
-          }
+          if (s.ok) clearInputs(form, ['url', 'description']);
         }}
       >
         {(f) => (
           <>
             <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
-              <Field id="webhook-url" label="Endpoint URL" hint="https://… of your billing or provisioning system." error={f.errors.url}>
-                <input
-                  id="webhook-url"
-                  name="url"
-                  type="url"
-                  required
-                  defaultValue={f.value('url')}
-                  className={inputClass}
-                  {...describedBy('webhook-url', f.errors.url, true)}
-                />
-              </Field>
-              <Field id="webhook-description" label="Description" optional error={f.errors.description}>
-                <input
-                  id="webhook-description"
-                  name="description"
-                  defaultValue={f.value('description')}
-                  className={inputClass}
-                  {...describedBy('webhook-description', f.errors.description)}
-                />
-              </Field>
+              <TextField
+                id="webhook-url"
+                label="Endpoint URL"
+                hint="https://… of your billing or provisioning system."
+                error={f.errors.url}
+                name="url"
+                type="url"
+                required
+                defaultValue={f.value('url')}
+              />
+              <TextField
+                id="webhook-description"
+                label="Description"
+                optional
+                error={f.errors.description}
+                name="description"
+                defaultValue={f.value('description')}
+              />
             </div>
             <fieldset>
               <legend className="text-sm font-medium text-slate-800">Events</legend>

@@ -1,7 +1,7 @@
 'use client';
 import { useState } from 'react';
 import { ApiForm, SubmitButton } from '@/components/api-form';
-import { describedBy, Field, inputClass } from '@/components/ui';
+import { TextField } from '@/components/ui';
 import { problemMessage, type ClientProblem } from '@/lib/client';
 import { signIn, type LoginNext } from './actions';
 import { ENROL_CHALLENGE_KEY, SecondFactorStep } from './second-factor-step';
@@ -39,29 +39,25 @@ export function LoginForm() {
     >
       {(f) => (
         <>
-          <Field id="email" label="Email or mailbox address" error={f.errors.email}>
-            <input
-              id="email"
-              name="email"
-              type="email"
-              autoComplete="username"
-              required
-              defaultValue={f.value('email')}
-              className={inputClass}
-              {...describedBy('email', f.errors.email)}
-            />
-          </Field>
-          <Field id="password" label="Password" error={f.errors.password}>
-            <input
-              id="password"
-              name="password"
-              type="password"
-              autoComplete="current-password"
-              required
-              className={inputClass}
-              {...describedBy('password', f.errors.password)}
-            />
-          </Field>
+          <TextField
+            id="email"
+            label="Email or mailbox address"
+            error={f.errors.email}
+            name="email"
+            type="email"
+            autoComplete="username"
+            required
+            defaultValue={f.value('email')}
+          />
+          <TextField
+            id="password"
+            label="Password"
+            error={f.errors.password}
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            required
+          />
           <SubmitButton pending={f.pending || !!f.state.ok} label="Sign in" pendingLabel="Signing in…" className="w-full" />
         </>
       )}

@@ -1,10 +1,9 @@
 'use client';
 // Second step of sign-in with a passkey: options for the pending sign-in's account, then the assertion.
 import { useState } from 'react';
-import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { Alert, buttonClass } from '@/components/ui';
-import { callApi, problemMessage, type ClientProblem } from '@/lib/client';
-import { webauthnMessage } from '@/lib/webauthn';
+import { problemMessage, type ClientProblem } from '@/lib/client';
+import { authenticateWithPasskey } from '@/lib/webauthn';
 
 export function PasskeySecondFactor({
   challenge,
@@ -23,29 +22,15 @@ export function PasskeySecondFactor({
     setBusy(true);
     setProblem(undefined);
     setError(undefined);
-    const options = await callApi<PublicKeyCredentialRequestOptionsJSON>(
-      'POST',
-      '/auth/login/second-factor/passkey/options',
-      { challenge },
-      null,
-    );
-    if (!options.ok) {
-      setBusy(false);
-      return options.problem.code === 'CHALLENGE_INVALID' ? onRestart(options.problem) : setProblem(options.problem);
-    }
-    let response;
-    try {
-      response = await startAuthentication({ optionsJSON: options.data });
-    } catch (err) {
-      setBusy(false);
-      return setError(webauthnMessage(err));
-    }
-    const r = await callApi('POST', '/auth/login/second-factor/passkey', { challenge, response }, null);
+    const r = await authenticateWithPasskey('/auth/login/second-factor/passkey/options', '/auth/login/second-factor/passkey', {
+      challenge,
+    });
     if (r.ok) {
       window.location.assign('/');
       return;
     }
     setBusy(false);
+    if ('error' in r) return setError(r.error);
     if (r.problem.code === 'CHALLENGE_INVALID') return onRestart(r.problem);
     setProblem(r.problem);
   }

@@ -1,10 +1,10 @@
 'use client';
 import { useState } from 'react';
-import { browserSupportsWebAuthn, startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
+import { browserSupportsWebAuthn } from '@simplewebauthn/browser';
 import { Alert, buttonClass } from '@/components/ui';
 import { useHydrated } from '@/lib/use-hydrated';
-import { callApi, problemMessage, type ClientProblem } from '@/lib/client';
-import { webauthnMessage } from '@/lib/webauthn';
+import { problemMessage, type ClientProblem } from '@/lib/client';
+import { authenticateWithPasskey } from '@/lib/webauthn';
 
 /** "Sign in with a passkey": a discoverable credential, no username; the API sets the same session as a password. */
 export function PasskeySignIn() {
@@ -18,24 +18,13 @@ export function PasskeySignIn() {
     setBusy(true);
     setProblem(undefined);
     setError(undefined);
-    const options = await callApi<PublicKeyCredentialRequestOptionsJSON>('POST', '/auth/passkey/options', {}, null);
-    if (!options.ok) {
-      setBusy(false);
-      return setProblem(options.problem);
-    }
-    let response;
-    try {
-      response = await startAuthentication({ optionsJSON: options.data });
-    } catch (err) {
-      setBusy(false);
-      return setError(webauthnMessage(err));
-    }
-    const r = await callApi('POST', '/auth/passkey/login', { response }, null);
+    const r = await authenticateWithPasskey('/auth/passkey/options', '/auth/passkey/login', {});
     if (r.ok) {
       window.location.assign('/');
       return;
     }
     setBusy(false);
+    if ('error' in r) return setError(r.error);
     setProblem(r.problem);
   }
 

@@ -2,7 +2,7 @@
 // Second step of sign-in: a code from the authenticator app, or a recovery code, for the challenge of the password step.
 import { useState } from 'react';
 import { ApiForm, SubmitButton } from '@/components/api-form';
-import { describedBy, Field, inputClass } from '@/components/ui';
+import { TextField } from '@/components/ui';
 import type { ClientProblem } from '@/lib/client';
 import { verifySecondFactor } from './actions';
 import { PasskeySecondFactor } from './passkey-second-factor';
@@ -47,19 +47,18 @@ export function SecondFactorStep({
             </p>
             <input type="hidden" name="challenge" value={challenge} />
             <input type="hidden" name="method" value={mode} />
-            <Field id="second-factor-code" label={label} error={f.errors.code}>
-              <input
-                id="second-factor-code"
-                name="code"
-                autoFocus
-                autoComplete="one-time-code"
-                inputMode={mode === 'totp' ? 'numeric' : 'text'}
-                maxLength={mode === 'totp' ? 7 : 20}
-                required
-                className={inputClass + ' font-mono tracking-widest'}
-                {...describedBy('second-factor-code', f.errors.code)}
-              />
-            </Field>
+            <TextField
+              id="second-factor-code"
+              label={label}
+              error={f.errors.code}
+              name="code"
+              autoFocus
+              autoComplete="one-time-code"
+              inputMode={mode === 'totp' ? 'numeric' : 'text'}
+              maxLength={mode === 'totp' ? 7 : 20}
+              required
+              className="font-mono tracking-widest"
+            />
             <SubmitButton pending={f.pending || !!f.state.ok} label="Verify" pendingLabel="Checking…" className="w-full" />
             <div className="flex flex-wrap justify-between gap-2 text-sm">
               {methods.includes('recovery') && methods.includes('totp') && (

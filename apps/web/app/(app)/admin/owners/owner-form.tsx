@@ -1,15 +1,14 @@
 'use client';
-import { ApiForm, SubmitButton } from '@/components/api-form';
+import { ApiForm, clearInputs, SubmitButton } from '@/components/api-form';
 import { PasswordField } from '@/components/password-field';
-import { describedBy, Field, inputClass } from '@/components/ui';
+import { TextField } from '@/components/ui';
 import { bytesToInput } from '@/lib/format';
 import type { Owner } from '@/lib/types';
 import { saveOwner } from './actions';
 
 /** After a save, the new password field is emptied (the other fields show what was saved). */
 function clearPassword(state: { ok: boolean | null }, form: HTMLFormElement) {
-  const input = form.elements.namedItem('password');
-  if (state.ok && input instanceof HTMLInputElement) input.value = '';
+  if (state.ok) clearInputs(form, ['password']);
 }
 
 /** Create an owner (no `owner` given) or edit one: email, name, limits, disabled, optional new password. */
@@ -19,63 +18,54 @@ export function OwnerForm({ owner }: { owner?: Owner }) {
       {(f) => (
         <>
           <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
-            <Field id="owner-email" label="Email" error={f.errors.email}>
-              <input
-                id="owner-email"
-                name="email"
-                type="email"
-                autoComplete="off"
-                required
-                defaultValue={f.value('email', owner?.email)}
-                className={inputClass}
-                {...describedBy('owner-email', f.errors.email)}
-              />
-            </Field>
-            <Field id="owner-name" label="Name" optional error={f.errors.displayName}>
-              <input
-                id="owner-name"
-                name="displayName"
-                autoComplete="off"
-                defaultValue={f.value('displayName', owner?.displayName ?? '')}
-                className={inputClass}
-                {...describedBy('owner-name', f.errors.displayName)}
-              />
-            </Field>
+            <TextField
+              id="owner-email"
+              label="Email"
+              error={f.errors.email}
+              name="email"
+              type="email"
+              autoComplete="off"
+              required
+              defaultValue={f.value('email', owner?.email)}
+            />
+            <TextField
+              id="owner-name"
+              label="Name"
+              optional
+              error={f.errors.displayName}
+              name="displayName"
+              autoComplete="off"
+              defaultValue={f.value('displayName', owner?.displayName ?? '')}
+            />
           </div>
           <fieldset>
             <legend className="text-sm font-semibold text-slate-900">Limits</legend>
             <p className="text-xs text-slate-600">Leave a limit empty for no limit.</p>
             <div className="mt-3 grid grid-cols-1 gap-4 sm:grid-cols-3">
-              <Field id="max-domains" label="Domains" error={f.errors.maxDomains}>
-                <input
-                  id="max-domains"
-                  name="maxDomains"
-                  inputMode="numeric"
-                  defaultValue={f.value('maxDomains', owner?.maxDomains?.toString())}
-                  className={inputClass}
-                  {...describedBy('max-domains', f.errors.maxDomains)}
-                />
-              </Field>
-              <Field id="max-mailboxes" label="Mailboxes" error={f.errors.maxMailboxes}>
-                <input
-                  id="max-mailboxes"
-                  name="maxMailboxes"
-                  inputMode="numeric"
-                  defaultValue={f.value('maxMailboxes', owner?.maxMailboxes?.toString())}
-                  className={inputClass}
-                  {...describedBy('max-mailboxes', f.errors.maxMailboxes)}
-                />
-              </Field>
-              <Field id="max-storage" label="Storage" error={f.errors.maxStorage}>
-                <input
-                  id="max-storage"
-                  name="maxStorage"
-                  placeholder="e.g. 10 GB"
-                  defaultValue={f.value('maxStorage', bytesToInput(owner?.maxStorageBytes))}
-                  className={inputClass}
-                  {...describedBy('max-storage', f.errors.maxStorage)}
-                />
-              </Field>
+              <TextField
+                id="max-domains"
+                label="Domains"
+                error={f.errors.maxDomains}
+                name="maxDomains"
+                inputMode="numeric"
+                defaultValue={f.value('maxDomains', owner?.maxDomains?.toString())}
+              />
+              <TextField
+                id="max-mailboxes"
+                label="Mailboxes"
+                error={f.errors.maxMailboxes}
+                name="maxMailboxes"
+                inputMode="numeric"
+                defaultValue={f.value('maxMailboxes', owner?.maxMailboxes?.toString())}
+              />
+              <TextField
+                id="max-storage"
+                label="Storage"
+                error={f.errors.maxStorage}
+                name="maxStorage"
+                placeholder="e.g. 10 GB"
+                defaultValue={f.value('maxStorage', bytesToInput(owner?.maxStorageBytes))}
+              />
             </div>
           </fieldset>
           <PasswordField

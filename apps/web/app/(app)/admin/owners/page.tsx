@@ -1,7 +1,7 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { Pager } from '@/components/pager';
-import { Badge, ButtonLink, buttonClass, Card, EmptyState, inputClass, PageHeader, UsageBar } from '@/components/ui';
+import { Badge, ButtonLink, Card, EmptyState, ListTable, PageHeader, SearchForm, UsageBar } from '@/components/ui';
 import { apiGet, qs, requireUser } from '@/lib/api';
 import { formatDateTime } from '@/lib/format';
 import type { Owner, Page } from '@/lib/types';
@@ -24,15 +24,7 @@ export default async function OwnersPage({ searchParams }: { searchParams: Promi
         actions={<ButtonLink href="/admin/owners/new">New owner</ButtonLink>}
       />
       <Card>
-        <form role="search" action="/admin/owners" className="mb-4 flex gap-2">
-          <label htmlFor="q" className="sr-only">
-            Search owners
-          </label>
-          <input id="q" name="q" type="search" defaultValue={q} placeholder="Search by email" className={inputClass + ' max-w-sm'} />
-          <button type="submit" className={buttonClass('secondary')}>
-            Search
-          </button>
-        </form>
+        <SearchForm action="/admin/owners" id="q" label="Search owners" placeholder="Search by email" q={q} />
         {owners.items.length === 0 ? (
           <EmptyState
             title={q ? `No owner matches “${q}”` : 'No owners yet'}
@@ -43,49 +35,36 @@ export default async function OwnersPage({ searchParams }: { searchParams: Promi
               : 'Create an owner account for each customer; they sign in and manage their own domains.'}
           </EmptyState>
         ) : (
-          <div className="-mx-4 overflow-x-auto sm:-mx-6">
-            <table className="min-w-full text-left text-sm">
-              <caption className="sr-only">Owners</caption>
-              <thead className="border-b border-slate-200 text-xs font-semibold tracking-wide text-slate-600 uppercase">
-                <tr>
-                  <th scope="col" className="px-4 py-2 sm:px-6">
-                    Owner
-                  </th>
-                  <th scope="col" className="px-4 py-2">
-                    Domains
-                  </th>
-                  <th scope="col" className="px-4 py-2">
-                    Mailboxes
-                  </th>
-                  <th scope="col" className="hidden px-4 py-2 md:table-cell">
-                    Storage
-                  </th>
-                  <th scope="col" className="hidden px-4 py-2 lg:table-cell">
-                    Last sign-in
-                  </th>
+          <ListTable
+            caption="Owners"
+            columns={[
+              'Owner',
+              'Domains',
+              'Mailboxes',
+              { label: 'Storage', className: 'hidden px-4 py-2 md:table-cell' },
+              { label: 'Last sign-in', className: 'hidden px-4 py-2 lg:table-cell' },
+            ]}
+          >
+            <tbody className="divide-y divide-slate-100">
+              {owners.items.map((o) => (
+                <tr key={o.id}>
+                  <td className="px-4 py-3 sm:px-6">
+                    <Link href={`/admin/owners/${o.id}`} className="font-medium break-all text-brand-700 hover:underline">
+                      {o.email}
+                    </Link>{' '}
+                    {o.disabled && <Badge tone="red">Disabled</Badge>}
+                    {o.displayName && <div className="text-xs text-slate-600">{o.displayName}</div>}
+                  </td>
+                  <td className="px-4 py-3 text-slate-700">{limit(o.usage.domains, o.maxDomains)}</td>
+                  <td className="px-4 py-3 text-slate-700">{limit(o.usage.mailboxes, o.maxMailboxes)}</td>
+                  <td className="hidden px-4 py-3 md:table-cell">
+                    <UsageBar used={o.usage.usedBytes} limit={o.maxStorageBytes} label={`Storage of ${o.email}`} />
+                  </td>
+                  <td className="hidden px-4 py-3 whitespace-nowrap text-slate-700 lg:table-cell">{formatDateTime(o.lastLoginAt)}</td>
                 </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {owners.items.map((o) => (
-                  <tr key={o.id}>
-                    <td className="px-4 py-3 sm:px-6">
-                      <Link href={`/admin/owners/${o.id}`} className="font-medium break-all text-brand-700 hover:underline">
-                        {o.email}
-                      </Link>{' '}
-                      {o.disabled && <Badge tone="red">Disabled</Badge>}
-                      {o.displayName && <div className="text-xs text-slate-600">{o.displayName}</div>}
-                    </td>
-                    <td className="px-4 py-3 text-slate-700">{limit(o.usage.domains, o.maxDomains)}</td>
-                    <td className="px-4 py-3 text-slate-700">{limit(o.usage.mailboxes, o.maxMailboxes)}</td>
-                    <td className="hidden px-4 py-3 md:table-cell">
-                      <UsageBar used={o.usage.usedBytes} limit={o.maxStorageBytes} label={`Storage of ${o.email}`} />
-                    </td>
-                    <td className="hidden px-4 py-3 whitespace-nowrap text-slate-700 lg:table-cell">{formatDateTime(o.lastLoginAt)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+              ))}
+            </tbody>
+          </ListTable>
         )}
         <Pager basePath="/admin/owners" params={{ q }} cursor={cursor} nextCursor={owners.nextCursor} />
       </Card>

@@ -3,7 +3,7 @@ import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { ApiForm, SubmitButton } from '@/components/api-form';
 import { ConfirmButton } from '@/components/confirm-button';
-import { Card, describedBy, Field, inputClass } from '@/components/ui';
+import { Card, TextField } from '@/components/ui';
 import { problemMessage, useApi } from '@/lib/client';
 import { bytesToInput, formatBytes, parseByteInput } from '@/lib/format';
 import type { Domain } from '@/lib/types';
@@ -31,61 +31,48 @@ export function DomainSettings({ domain, isAdmin }: { domain: Domain; isAdmin: b
             f.errors.maxStorage ?? (parseByteInput(maxStorage) === undefined ? 'A size like 10 GB, or empty for no limit.' : undefined);
           return (
             <>
-              <Field id="domain-description" label="Description" optional error={f.errors.description}>
-                <input
-                  id="domain-description"
-                  name="description"
-                  defaultValue={f.value('description', domain.description ?? '')}
-                  className={inputClass}
-                  {...describedBy('domain-description', f.errors.description)}
-                />
-              </Field>
-              <Field id="domain-quota" label="Default quota for new mailboxes" optional hint="Empty means no limit." error={quotaError}>
-                <input
-                  id="domain-quota"
-                  name="defaultQuota"
-                  defaultValue={f.value('defaultQuota', bytesToInput(domain.defaultQuotaBytes))}
-                  onChange={(e) => setQuota(e.target.value)}
-                  className={inputClass}
-                  {...describedBy('domain-quota', quotaError, true)}
-                />
-              </Field>
+              <TextField
+                id="domain-description"
+                label="Description"
+                optional
+                error={f.errors.description}
+                name="description"
+                defaultValue={f.value('description', domain.description ?? '')}
+              />
+              <TextField
+                id="domain-quota"
+                label="Default quota for new mailboxes"
+                optional
+                hint="Empty means no limit."
+                error={quotaError}
+                name="defaultQuota"
+                defaultValue={f.value('defaultQuota', bytesToInput(domain.defaultQuotaBytes))}
+                onChange={(e) => setQuota(e.target.value)}
+              />
               {/* Admins also set the domain's own limits. */}
               {isAdmin && (
                 <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
-                  <Field
+                  <TextField
                     id="domain-max-mailboxes"
                     label="Mailbox limit"
                     optional
                     hint="For this domain; empty means none."
                     error={maxMailboxesError}
-                  >
-                    <input
-                      id="domain-max-mailboxes"
-                      name="maxMailboxes"
-                      inputMode="numeric"
-                      defaultValue={f.value('maxMailboxes', domain.maxMailboxes?.toString())}
-                      onChange={(e) => setMaxMailboxes(e.target.value)}
-                      className={inputClass}
-                      {...describedBy('domain-max-mailboxes', maxMailboxesError, true)}
-                    />
-                  </Field>
-                  <Field
+                    name="maxMailboxes"
+                    inputMode="numeric"
+                    defaultValue={f.value('maxMailboxes', domain.maxMailboxes?.toString())}
+                    onChange={(e) => setMaxMailboxes(e.target.value)}
+                  />
+                  <TextField
                     id="domain-max-storage"
                     label="Storage limit"
                     optional
                     hint="e.g. 50 GB; empty means none."
                     error={maxStorageError}
-                  >
-                    <input
-                      id="domain-max-storage"
-                      name="maxStorage"
-                      defaultValue={f.value('maxStorage', bytesToInput(domain.maxStorageBytes))}
-                      onChange={(e) => setMaxStorage(e.target.value)}
-                      className={inputClass}
-                      {...describedBy('domain-max-storage', maxStorageError, true)}
-                    />
-                  </Field>
+                    name="maxStorage"
+                    defaultValue={f.value('maxStorage', bytesToInput(domain.maxStorageBytes))}
+                    onChange={(e) => setMaxStorage(e.target.value)}
+                  />
                 </div>
               )}
               <SubmitButton pending={f.pending} label="Save settings" pendingLabel="Saving…" />

@@ -3,7 +3,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { ConfirmButton } from '@/components/confirm-button';
-import { Alert, Badge, buttonClass, inputClass, UsageBar } from '@/components/ui';
+import { Alert, Badge, buttonClass, inputClass, ListTable, UsageBar } from '@/components/ui';
 import { problemMessage, useApi } from '@/lib/client';
 import { downloadCsv, passwordsCsv } from '@/lib/csv-download';
 import { formatDateTime, parseByteInput } from '@/lib/format';
@@ -150,69 +150,59 @@ export function MailboxTable({
           </button>
         </p>
       )}
-      <div className="-mx-4 overflow-x-auto sm:-mx-6">
-        <table className="min-w-full text-left text-sm">
-          <caption className="sr-only">Mailboxes of {domainName}</caption>
-          <thead className="border-b border-slate-200 text-xs font-semibold tracking-wide text-slate-600 uppercase">
-            <tr>
-              <th scope="col" className="w-8 py-2 pl-4 sm:pl-6">
+      <ListTable
+        caption={`Mailboxes of ${domainName}`}
+        columns={[
+          {
+            label: (
+              <input
+                type="checkbox"
+                aria-label="Select all mailboxes on this page"
+                checked={allOnPage || allMatching}
+                onChange={() => {
+                  setAllMatching(false);
+                  setSelected(allOnPage ? new Set() : new Set(items.map((m) => m.id)));
+                }}
+              />
+            ),
+            className: 'w-8 py-2 pl-4 sm:pl-6',
+          },
+          'Address',
+          { label: 'Display name', className: 'hidden px-4 py-2 md:table-cell' },
+          'Usage',
+          'Status',
+          { label: 'Last login', className: 'hidden px-4 py-2 lg:table-cell' },
+        ]}
+      >
+        <tbody className="divide-y divide-slate-100">
+          {items.map((m) => (
+            <tr key={m.id}>
+              <td className="py-3 pl-4 sm:pl-6">
                 <input
                   type="checkbox"
-                  aria-label="Select all mailboxes on this page"
-                  checked={allOnPage || allMatching}
-                  onChange={() => {
-                    setAllMatching(false);
-                    setSelected(allOnPage ? new Set() : new Set(items.map((m) => m.id)));
-                  }}
+                  aria-label={`Select ${m.address}`}
+                  checked={allMatching || selected.has(m.id)}
+                  onChange={() => toggle(m.id)}
                 />
-              </th>
-              <th scope="col" className="px-4 py-2">
-                Address
-              </th>
-              <th scope="col" className="hidden px-4 py-2 md:table-cell">
-                Display name
-              </th>
-              <th scope="col" className="px-4 py-2">
-                Usage
-              </th>
-              <th scope="col" className="px-4 py-2">
-                Status
-              </th>
-              <th scope="col" className="hidden px-4 py-2 lg:table-cell">
-                Last login
-              </th>
+              </td>
+              <td className="px-4 py-3">
+                <Link href={`/mailboxes/${m.id}`} className="font-medium break-all text-brand-700 hover:underline">
+                  {m.address}
+                </Link>
+                <div className="text-xs text-slate-600 md:hidden">{m.displayName}</div>
+              </td>
+              <td className="hidden px-4 py-3 text-slate-700 md:table-cell">
+                {m.displayName ?? <span className="text-slate-500">—</span>}
+              </td>
+              <td className="px-4 py-3">
+                <UsageBar used={m.usedBytes} limit={m.quotaBytes} label={`Storage of ${m.address}`} />
+              </td>
+              <td className="px-4 py-3">{m.enabled ? <Badge tone="green">Enabled</Badge> : <Badge tone="slate">Disabled</Badge>}</td>
+              <td className="hidden px-4 py-3 whitespace-nowrap text-slate-700 lg:table-cell">{formatDateTime(m.lastLoginAt)}</td>
             </tr>
-          </thead>
-          <tbody className="divide-y divide-slate-100">
-            {items.map((m) => (
-              <tr key={m.id}>
-                <td className="py-3 pl-4 sm:pl-6">
-                  <input
-                    type="checkbox"
-                    aria-label={`Select ${m.address}`}
-                    checked={allMatching || selected.has(m.id)}
-                    onChange={() => toggle(m.id)}
-                  />
-                </td>
-                <td className="px-4 py-3">
-                  <Link href={`/mailboxes/${m.id}`} className="font-medium break-all text-brand-700 hover:underline">
-                    {m.address}
-                  </Link>
-                  <div className="text-xs text-slate-600 md:hidden">{m.displayName}</div>
-                </td>
-                <td className="hidden px-4 py-3 text-slate-700 md:table-cell">
-                  {m.displayName ?? <span className="text-slate-500">—</span>}
-                </td>
-                <td className="px-4 py-3">
-                  <UsageBar used={m.usedBytes} limit={m.quotaBytes} label={`Storage of ${m.address}`} />
-                </td>
-                <td className="px-4 py-3">{m.enabled ? <Badge tone="green">Enabled</Badge> : <Badge tone="slate">Disabled</Badge>}</td>
-                <td className="hidden px-4 py-3 whitespace-nowrap text-slate-700 lg:table-cell">{formatDateTime(m.lastLoginAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+          ))}
+        </tbody>
+      </ListTable>
     </>
   );
 }

@@ -1,9 +1,8 @@
 import type { Metadata } from 'next';
-import Link from 'next/link';
 import { DomainStatusBadges } from '@/components/domain-status';
 import { Pager } from '@/components/pager';
 import { Pop3PolicyForm } from '@/components/pop3-policy-form';
-import { Alert, ButtonLink, Card, EmptyState, inputClass, PageHeader, buttonClass } from '@/components/ui';
+import { Alert, ButtonLink, Card, EmptyState, PageHeader, SearchForm } from '@/components/ui';
 import { apiGet, qs, requireUser } from '@/lib/api';
 import { formatBytes } from '@/lib/format';
 import type { Alias, Domain, DomainDns, Mailbox, Page } from '@/lib/types';
@@ -68,27 +67,7 @@ export default async function DomainPage({
         {pending && <VerifyDomain domain={domain} />}
         <Card id="mailboxes" title="Mailboxes">
           <MailboxImportExport domainId={domain.id} domainName={domain.name} />
-          <form role="search" action={base} className="mb-4 flex gap-2">
-            <label htmlFor="q" className="sr-only">
-              Search mailboxes
-            </label>
-            <input
-              id="q"
-              name="q"
-              type="search"
-              defaultValue={q}
-              placeholder="Search by address or name"
-              className={inputClass + ' max-w-sm'}
-            />
-            <button type="submit" className={buttonClass('secondary')}>
-              Search
-            </button>
-            {q && (
-              <Link href={base} className={buttonClass('ghost')}>
-                Clear
-              </Link>
-            )}
-          </form>
+          <SearchForm action={base} id="q" label="Search mailboxes" placeholder="Search by address or name" q={q} clearable />
           {mailboxes.items.length === 0 ? (
             q ? (
               <EmptyState title={`No mailbox matches “${q}”`}>Try part of the address or the display name.</EmptyState>

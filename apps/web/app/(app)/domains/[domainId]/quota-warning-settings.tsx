@@ -1,6 +1,6 @@
 'use client';
 import { ApiForm, SubmitButton } from '@/components/api-form';
-import { Card, describedBy, Field, inputClass } from '@/components/ui';
+import { Card, TextField } from '@/components/ui';
 import type { Domain } from '@/lib/types';
 import { updateQuotaWarnings } from '../actions';
 
@@ -15,21 +15,15 @@ export function QuotaWarningSettings({ domain }: { domain: Domain }) {
       <ApiForm action={updateQuotaWarnings.bind(null, domain.id)} className="max-w-xl space-y-4">
         {(f) => (
           <>
-            <Field
+            <TextField
               id="quota-thresholds"
               label="Thresholds (percent)"
               optional
               hint="e.g. 80, 95. Empty: the server's default (usually 80 and 95)."
               error={f.errors.quotaWarningThresholds}
-            >
-              <input
-                id="quota-thresholds"
-                name="quotaWarningThresholds"
-                defaultValue={f.value('quotaWarningThresholds', domain.quotaWarningThresholds?.join(', ') ?? '')}
-                className={inputClass}
-                {...describedBy('quota-thresholds', f.errors.quotaWarningThresholds, true)}
-              />
-            </Field>
+              name="quotaWarningThresholds"
+              defaultValue={f.value('quotaWarningThresholds', domain.quotaWarningThresholds?.join(', ') ?? '')}
+            />
             <SubmitButton pending={f.pending} label="Save thresholds" pendingLabel="Saving…" />
           </>
         )}

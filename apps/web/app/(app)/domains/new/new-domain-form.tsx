@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { ApiForm, SubmitButton } from '@/components/api-form';
 import { SearchPicker, type PickerOption } from '@/components/search-picker';
-import { describedBy, Field, inputClass } from '@/components/ui';
+import { TextField } from '@/components/ui';
 import { parseByteInput } from '@/lib/format';
 import type { Owner } from '@/lib/types';
 import { looksLikeDomainName } from '@/lib/validation';
@@ -28,22 +28,21 @@ export function NewDomainForm({ isAdmin }: { isAdmin: boolean }) {
           (parseByteInput(quota) === undefined ? 'Enter a size like 500 MB or 2 GB, or leave empty for no limit.' : undefined);
         return (
           <>
-            <Field id="name" label="Domain name" hint="International names are fine; they are stored as punycode." error={nameError}>
-              <input
-                id="name"
-                name="name"
-                required
-                autoComplete="off"
-                autoCapitalize="none"
-                spellCheck={false}
-                placeholder="example.com"
-                defaultValue={f.value('name')}
-                onChange={(e) => setName(e.target.value)}
-                onBlur={() => setTouched(true)}
-                className={inputClass}
-                {...describedBy('name', nameError, true)}
-              />
-            </Field>
+            <TextField
+              id="name"
+              label="Domain name"
+              hint="International names are fine; they are stored as punycode."
+              error={nameError}
+              name="name"
+              required
+              autoComplete="off"
+              autoCapitalize="none"
+              spellCheck={false}
+              placeholder="example.com"
+              defaultValue={f.value('name')}
+              onChange={(e) => setName(e.target.value)}
+              onBlur={() => setTouched(true)}
+            />
             {isAdmin && (
               <div>
                 {/* every owner is reachable by searching their email, however many there are */}
@@ -61,33 +60,26 @@ export function NewDomainForm({ isAdmin }: { isAdmin: boolean }) {
                 {f.errors.ownerId && <p className="mt-1 text-sm font-medium text-red-700">{f.errors.ownerId}</p>}
               </div>
             )}
-            <Field id="description" label="Description" optional error={f.errors.description}>
-              <input
-                id="description"
-                name="description"
-                defaultValue={f.value('description')}
-                className={inputClass}
-                {...describedBy('description', f.errors.description)}
-              />
-            </Field>
-            <Field
+            <TextField
+              id="description"
+              label="Description"
+              optional
+              error={f.errors.description}
+              name="description"
+              defaultValue={f.value('description')}
+            />
+            <TextField
               id="defaultQuota"
               label="Default mailbox quota"
               optional
               hint="Given to new mailboxes, e.g. 1 GB. Empty means no limit."
               error={quotaError}
-            >
-              <input
-                id="defaultQuota"
-                name="defaultQuota"
-                inputMode="text"
-                placeholder="1 GB"
-                defaultValue={f.value('defaultQuota')}
-                onChange={(e) => setQuota(e.target.value)}
-                className={inputClass}
-                {...describedBy('defaultQuota', quotaError, true)}
-              />
-            </Field>
+              name="defaultQuota"
+              inputMode="text"
+              placeholder="1 GB"
+              defaultValue={f.value('defaultQuota')}
+              onChange={(e) => setQuota(e.target.value)}
+            />
             {isAdmin && (
               <div className="flex items-start gap-2">
                 <input

@@ -3,7 +3,7 @@ import { useRouter } from 'next/navigation';
 import { ApiForm, SubmitButton } from '@/components/api-form';
 import { ConfirmButton } from '@/components/confirm-button';
 import { PasswordField } from '@/components/password-field';
-import { Card, describedBy, Field, inputClass } from '@/components/ui';
+import { Card, TextField } from '@/components/ui';
 import { problemMessage, useApi } from '@/lib/client';
 import { bytesToInput, formatBytes } from '@/lib/format';
 import type { Mailbox } from '@/lib/types';
@@ -15,30 +15,23 @@ export function MailboxForm({ mailbox }: { mailbox: Mailbox }) {
       <ApiForm action={updateMailbox.bind(null, mailbox.id)} className="space-y-4">
         {(f) => (
           <>
-            <Field id="displayName" label="Display name" optional error={f.errors.displayName}>
-              <input
-                id="displayName"
-                name="displayName"
-                defaultValue={f.value('displayName', mailbox.displayName ?? '')}
-                className={inputClass}
-                {...describedBy('displayName', f.errors.displayName)}
-              />
-            </Field>
-            <Field
+            <TextField
+              id="displayName"
+              label="Display name"
+              optional
+              error={f.errors.displayName}
+              name="displayName"
+              defaultValue={f.value('displayName', mailbox.displayName ?? '')}
+            />
+            <TextField
               id="quota"
               label="Quota"
               optional
               hint={`Currently using ${formatBytes(mailbox.usedBytes)}. Empty means no limit.`}
               error={f.errors.quota}
-            >
-              <input
-                id="quota"
-                name="quota"
-                defaultValue={f.value('quota', bytesToInput(mailbox.quotaBytes))}
-                className={inputClass}
-                {...describedBy('quota', f.errors.quota, true)}
-              />
-            </Field>
+              name="quota"
+              defaultValue={f.value('quota', bytesToInput(mailbox.quotaBytes))}
+            />
             <div className="flex items-start gap-3">
               <input
                 id="enabled"

@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { ApiForm, SubmitButton } from '@/components/api-form';
 import { PasswordField } from '@/components/password-field';
-import { describedBy, Field, inputClass } from '@/components/ui';
+import { describedBy, Field, inputClass, TextField } from '@/components/ui';
 import { bytesToInput, parseByteInput } from '@/lib/format';
 import { localPartProblem } from '@/lib/validation';
 import { createMailbox } from '../../../actions';
@@ -64,26 +64,25 @@ export function NewMailboxForm({
                 </p>
               )}
             </Field>
-            <Field id="displayName" label="Display name" optional error={f.errors.displayName}>
-              <input
-                id="displayName"
-                name="displayName"
-                autoComplete="off"
-                defaultValue={f.value('displayName')}
-                className={inputClass}
-                {...describedBy('displayName', f.errors.displayName)}
-              />
-            </Field>
-            <Field id="quota" label="Quota" optional hint="e.g. 1 GB. Empty means no limit beyond the domain's." error={quotaError}>
-              <input
-                id="quota"
-                name="quota"
-                defaultValue={f.value('quota', bytesToInput(defaultQuotaBytes))}
-                onChange={(e) => setQuota(e.target.value)}
-                className={inputClass}
-                {...describedBy('quota', quotaError, true)}
-              />
-            </Field>
+            <TextField
+              id="displayName"
+              label="Display name"
+              optional
+              error={f.errors.displayName}
+              name="displayName"
+              autoComplete="off"
+              defaultValue={f.value('displayName')}
+            />
+            <TextField
+              id="quota"
+              label="Quota"
+              optional
+              hint="e.g. 1 GB. Empty means no limit beyond the domain's."
+              error={quotaError}
+              name="quota"
+              defaultValue={f.value('quota', bytesToInput(defaultQuotaBytes))}
+              onChange={(e) => setQuota(e.target.value)}
+            />
             <PasswordField id="password" name="password" label="Password" error={f.errors.password} />
             <SubmitButton pending={f.pending} label="Create mailbox" pendingLabel="Creating…" />
           </>
