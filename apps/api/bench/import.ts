@@ -7,14 +7,12 @@
  *     the 2 cores are shared with whatever else runs; the share is given against both.
  * Nothing here asserts; it reports.
  */
-import os from 'node:os';
 import argon2 from 'argon2';
-import { createApiKey, createPasswordHasher, DEFAULT_ARGON2_PARAMS } from '@mailroom/core';
-import { createPrismaClient } from '@mailroom/db';
-import { acquireTestServer, createTestDatabase } from '@mailroom/db/testing';
+import { DEFAULT_ARGON2_PARAMS } from '@mailroom/core';
 import { sizeThreadPoolForArgon2 } from '@mailroom/runtime';
 import { buildApp } from '../src/app.ts';
 import { defaultApiConfig } from '../src/config.ts';
+import { describeMachine, openBenchFixture } from './fixture.ts';
 
 const threadPool = sizeThreadPoolForArgon2();
 const ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 10_000);
@@ -39,22 +37,12 @@ async function argon2Capacity(parallel: number): Promise<number> {
   return done / ((performance.now() - t0) / 1000);
 }
 
-const server = await acquireTestServer();
-const db = await createTestDatabase(server.adminUrl, 'importbench');
-const prisma = createPrismaClient(db.url, { maxConnections: 10, applicationName: 'mailroom-import-bench' });
-const hasher = createPasswordHasher(DEFAULT_ARGON2_PARAMS);
+const { prisma, hasher, domain, key, close } = await openBenchFixture({
+  database: 'importbench',
+  applicationName: 'mailroom-import-bench',
+  domainPrefix: 'import',
+});
 try {
-  const owner = await prisma.user.create({
-    data: { email: `bench-${Date.now()}@example.com`, passwordHash: await hasher.hash('bench owner passphrase'), role: 'OWNER' },
-  });
-  const domain = await prisma.domain.create({ data: { name: `import${Date.now()}.example`, ownerId: owner.id, verifiedAt: new Date() } });
-  const key = (
-    await createApiKey(
-      prisma,
-      { principal: { kind: 'system', label: 'bench' } },
-      { userId: owner.id, name: 'bench', scopes: ['mailboxes:write'] },
-    )
-  ).key;
   const app = await buildApp({
     prisma,
     hasher,
@@ -64,12 +52,7 @@ try {
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const csv = `address,password,displayName,quota\n${Array.from({ length: ROWS }, (_, i) => `user${i},given passphrase ${i} x9,User ${i},1 GB`).join('\n')}\n`;
 
-  console.log(
-    `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), load average ${os
-      .loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}`,
-  );
+  console.log(describeMachine());
   console.log(
     `argon2id m=${DEFAULT_ARGON2_PARAMS.memoryKib} KiB t=${DEFAULT_ARGON2_PARAMS.timeCost} p=${DEFAULT_ARGON2_PARAMS.parallelism}; hasher concurrency ${hasher.concurrency}, UV_THREADPOOL_SIZE ${threadPool}`,
   );
@@ -100,8 +83,6 @@ try {
   );
   await app.close();
 } finally {
-  await prisma.$disconnect();
-  await db.drop().catch(() => undefined);
-  await server.stop();
+  await close();
 }
 process.exit(0);

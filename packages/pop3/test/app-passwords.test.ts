@@ -1,19 +1,19 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { accountKey, AuthThrottle, createAppPassword, revokeAppPassword, type Actor } from '@mailroom/core';
+import { accountKey, createAppPassword, revokeAppPassword, type Actor } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrismaMaildropStore } from '../src/prisma-store.ts';
+import { describe, expect, it } from 'vitest';
 import {
+  AUTH_FAILED,
   createMaildrop,
   deliver,
+  loginOnce,
   makeMessage,
-  openPrisma,
-  poolOf,
+  ownNetwork,
   Pop3TestClient,
-  startServer,
-  TEST_SECRET,
   testHasher,
+  testStore,
+  useTestServer,
   withServer,
   type TestServer,
 } from './helpers.ts';
@@ -21,19 +21,10 @@ import {
 const run = promisify(execFile);
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const SYSTEM: Actor = { principal: { kind: 'system', label: 'pop3-test' } };
-const AUTH_FAILED = '-ERR [AUTH] Authentication failed.';
 
 let prisma: PrismaClient;
 let srv: TestServer;
-
-beforeAll(async () => {
-  prisma = openPrisma();
-  srv = await startServer(prisma);
-});
-afterAll(async () => {
-  await srv.close();
-  await prisma.$disconnect();
-});
+useTestServer((started) => ({ prisma, srv } = started));
 
 /** Python's poplib over STLS: the message count after login, or the server's error line. */
 const POPLIB = String.raw`
@@ -53,21 +44,6 @@ async function poplib(port: number, login: string, password: string): Promise<st
     env: { ...process.env, PORT: String(port), LOGIN: login, PASSWORD: password },
   });
   return stdout.trim();
-}
-
-/** A client network of its own, so tests do not share the network's throttle count. */
-function ownNetwork(): string {
-  return `127.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}.1`;
-}
-
-async function loginOnce(port: number, user: string, password: string, localAddress: string): Promise<string> {
-  const c = await Pop3TestClient.connect(port, { localAddress });
-  try {
-    await c.greeting();
-    return await c.login(user, password);
-  } finally {
-    c.destroy();
-  }
 }
 
 async function mailboxWithTwoAppPasswords() {
@@ -127,13 +103,7 @@ describe.skipIf(!has('python3'))('app passwords through real POP3 clients', () =
     expect(await poplib(srv.port, md.address, 'wrong password')).toBe(AUTH_FAILED);
 
     const other = await mailboxWithTwoAppPasswords();
-    const store = new PrismaMaildropStore({
-      prisma,
-      pool: poolOf(prisma),
-      hasher: testHasher(),
-      throttle: new AuthThrottle(prisma, TEST_SECRET),
-      requireAppPasswords: true,
-    });
+    const store = testStore(prisma, { requireAppPasswords: true });
     await withServer(
       prisma,
       {},

@@ -7,8 +7,9 @@ import { AuthThrottle, createPasswordHasher, type PasswordHasher } from '@mailro
 import { copyMessageParts, createPrismaClientWithPool, newId, type PgPool, type PrismaClient } from '@mailroom/db';
 import { testDatabaseUrl, uniqueName } from '@mailroom/db/testing';
 import { createLogger, loadTlsMaterial, type TlsMaterial } from '@mailroom/runtime';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { Pop3Config } from '../src/config.ts';
-import { PrismaMaildropStore } from '../src/prisma-store.ts';
+import { PrismaMaildropStore, type PrismaMaildropStoreOptions } from '../src/prisma-store.ts';
 import { createPop3Server, type Pop3Server } from '../src/server.ts';
 
 /** Cheap argon2id for tests (the bench uses production-grade parameters). */
@@ -45,6 +46,39 @@ export function openPrisma(url = testDatabaseUrl()): PrismaClient {
 
 export function poolOf(prisma: PrismaClient): PgPool | undefined {
   return pools.get(prisma);
+}
+
+/** The test file's Prisma client: opened before its tests (handed to `use`), disconnected after them. */
+export function useTestDatabase(use: (prisma: PrismaClient) => void): void {
+  let prisma: PrismaClient | undefined;
+  beforeAll(() => {
+    prisma = openPrisma();
+    use(prisma);
+  });
+  afterAll(async () => {
+    await prisma?.$disconnect();
+  });
+}
+
+/**
+ * The test file's Prisma client and one POP3 server on it (startServer with `overrides`), shared by the file's tests:
+ * started before them (handed to `use`), closed after them, the server first.
+ */
+export function useTestServer(
+  use: (started: { prisma: PrismaClient; srv: TestServer }) => void,
+  overrides: Partial<Pop3Config> = {},
+): void {
+  let prisma: PrismaClient | undefined;
+  let srv: TestServer | undefined;
+  beforeAll(async () => {
+    prisma = openPrisma();
+    srv = await startServer(prisma, overrides);
+    use({ prisma, srv });
+  });
+  afterAll(async () => {
+    await srv?.close();
+    await prisma?.$disconnect();
+  });
 }
 
 let tlsMaterial: Promise<TlsMaterial> | undefined;
@@ -221,14 +255,26 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/**
+ * The store a test server runs on: the test hasher, the throttle keyed with TEST_SECRET, and the client's pg pool (the
+ * COPY streaming path) when openPrisma made it; `opts` replaces any of these or adds options.
+ */
+export function testStore(prisma: PrismaClient, opts: Partial<PrismaMaildropStoreOptions> = {}): PrismaMaildropStore {
+  return new PrismaMaildropStore({
+    prisma,
+    pool: poolOf(prisma),
+    hasher: testHasher(),
+    throttle: new AuthThrottle(prisma, TEST_SECRET),
+    ...opts,
+  });
+}
+
 export async function startServer(
   prisma: PrismaClient,
   overrides: Partial<Pop3Config> = {},
   opts: { store?: PrismaMaildropStore } = {},
 ): Promise<TestServer> {
-  const store =
-    opts.store ??
-    new PrismaMaildropStore({ prisma, pool: poolOf(prisma), hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET) });
+  const store = opts.store ?? testStore(prisma);
   const delays: number[] = [];
   const material = await testTls();
   const server = createPop3Server({
@@ -443,6 +489,34 @@ export class Pop3TestClient {
   destroy(): void {
     this.socket.destroy();
   }
+}
+
+/** What the server answers every refused login, whatever was wrong (no hint for a guesser). */
+export const AUTH_FAILED = '-ERR [AUTH] Authentication failed.';
+
+/** One connection (from `localAddress`), one USER/PASS login, closed again: the server's reply to the login. */
+export async function loginOnce(port: number, user: string, password: string, localAddress: string): Promise<string> {
+  const c = await Pop3TestClient.connect(port, { localAddress });
+  try {
+    await c.greeting();
+    return await c.login(user, password);
+  } finally {
+    c.destroy();
+  }
+}
+
+/**
+ * A new maildrop holding one message, and a client on `port` logged in to it that has marked that message deleted
+ * (DELE 1 answered +OK): the start of every test of a session that ends without QUIT applying its deletions.
+ */
+export async function sessionWithPendingDeletion(prisma: PrismaClient, port: number): Promise<{ md: TestMaildrop; c: Pop3TestClient }> {
+  const md = await createMaildrop(prisma);
+  await deliver(prisma, md.mailboxId, makeMessage());
+  const c = await Pop3TestClient.connect(port);
+  await c.greeting();
+  expect(await c.login(md.address, md.password)).toBe('+OK Logged in.');
+  expect(await c.cmd('DELE 1')).toMatch(/^\+OK/);
+  return { md, c };
 }
 
 export function unstuff(raw: Buffer): Buffer {

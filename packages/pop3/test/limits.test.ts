@@ -1,15 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PrismaClient } from '@mailroom/db';
-import { createMaildrop, deliver, eventually, makeMessage, openPrisma, Pop3TestClient, withServer } from './helpers.ts';
+import { createMaildrop, eventually, Pop3TestClient, sessionWithPendingDeletion, useTestDatabase, withServer } from './helpers.ts';
 
 let prisma: PrismaClient;
+useTestDatabase((opened) => (prisma = opened));
 
-beforeAll(() => {
-  prisma = openPrisma();
-});
-afterAll(async () => {
-  await prisma.$disconnect();
-});
+const TOO_MANY_CONNECTIONS = /^-ERR \[SYS\/TEMP\] Too many connections/;
+
+/**
+ * Fills a limit of two connections (from `localAddresses`, else 127.0.0.1): two are greeted, a third is refused and
+ * closed. Returns the two, still open.
+ */
+async function connectTwoAndSeeThirdRefused(port: number, localAddresses: string[] = []): Promise<[Pop3TestClient, Pop3TestClient]> {
+  const [first, second, third] = localAddresses;
+  const a = await Pop3TestClient.connect(port, { localAddress: first });
+  const b = await Pop3TestClient.connect(port, { localAddress: second });
+  expect(await a.greeting()).toMatch(/^\+OK/);
+  expect(await b.greeting()).toMatch(/^\+OK/);
+  const c = await Pop3TestClient.connect(port, { localAddress: third });
+  expect(await c.line()).toMatch(TOO_MANY_CONNECTIONS);
+  await c.closed();
+  return [a, b];
+}
 
 describe('limits', () => {
   it('POP3_MAX_LINE_OCTETS: an overlong line gets -ERR and the connection is closed, without waiting for its end', async () => {
@@ -60,12 +72,7 @@ describe('limits', () => {
     // 2 s, not less: the timer runs in this process, so a stall of the whole process (a loaded CI machine) longer than
     // the timeout between the login's reply and the DELE would fire it first and fail the test for nothing.
     await withServer(prisma, { idleTimeoutMs: 2000, authTimeoutMs: 60_000 }, async (srv) => {
-      const md = await createMaildrop(prisma);
-      await deliver(prisma, md.mailboxId, makeMessage());
-      const c = await Pop3TestClient.connect(srv.port);
-      await c.greeting();
-      expect(await c.login(md.address, md.password)).toBe('+OK Logged in.');
-      expect(await c.cmd('DELE 1')).toMatch(/^\+OK/);
+      const { md, c } = await sessionWithPendingDeletion(prisma, srv.port);
       expect(await c.line()).toBe('-ERR Disconnected for inactivity.');
       await c.closed();
       await eventually(async () => (await prisma.maildropLease.count({ where: { mailboxId: md.mailboxId } })) === 0);
@@ -75,13 +82,7 @@ describe('limits', () => {
 
   it('POP3_MAX_CONNECTIONS: connections beyond the total are refused with [SYS/TEMP]', async () => {
     await withServer(prisma, { maxConnections: 2 }, async (srv) => {
-      const a = await Pop3TestClient.connect(srv.port);
-      const b = await Pop3TestClient.connect(srv.port);
-      await a.greeting();
-      await b.greeting();
-      const c = await Pop3TestClient.connect(srv.port);
-      expect(await c.line()).toMatch(/^-ERR \[SYS\/TEMP\] Too many connections/);
-      await c.closed();
+      const [a, b] = await connectTwoAndSeeThirdRefused(srv.port);
       a.destroy();
       await eventually(async () => srv.server.connectionCount < 2);
       const d = await Pop3TestClient.connect(srv.port);
@@ -93,13 +94,7 @@ describe('limits', () => {
 
   it('POP3_MAX_CONNECTIONS_PER_IP: one address cannot take more than its share', async () => {
     await withServer(prisma, { maxConnectionsPerIp: 2, maxConnections: 100 }, async (srv) => {
-      const a = await Pop3TestClient.connect(srv.port);
-      const b = await Pop3TestClient.connect(srv.port);
-      await a.greeting();
-      await b.greeting();
-      const c = await Pop3TestClient.connect(srv.port);
-      expect(await c.line()).toMatch(/^-ERR \[SYS\/TEMP\] Too many connections/);
-      await c.closed();
+      const [a, b] = await connectTwoAndSeeThirdRefused(srv.port);
       expect(await srv.server.metrics.registry.getSingleMetricAsString('mailroom_pop3_connections_rejected_total')).toMatch(
         /max_connections_per_ip"\} 1/,
       );
@@ -111,13 +106,7 @@ describe('limits', () => {
   it('POP3_IPV4_PREFIX / POP3_IPV6_PREFIX: the per-IP limit counts a whole client network', async () => {
     // 127.0.0.2 and 127.0.0.3 are one /24 but two /32s (IPv6 /64s are unit-tested in core's network.test.ts)
     await withServer(prisma, { maxConnectionsPerIp: 2, networkPrefixes: { ipv4Prefix: 24, ipv6Prefix: 64 } }, async (srv) => {
-      const a = await Pop3TestClient.connect(srv.port, { localAddress: '127.0.0.2' });
-      const b = await Pop3TestClient.connect(srv.port, { localAddress: '127.0.0.3' });
-      expect(await a.greeting()).toMatch(/^\+OK/);
-      expect(await b.greeting()).toMatch(/^\+OK/);
-      const c = await Pop3TestClient.connect(srv.port, { localAddress: '127.0.0.4' });
-      expect(await c.line()).toMatch(/^-ERR \[SYS\/TEMP\] Too many connections/);
-      await c.closed();
+      const [a, b] = await connectTwoAndSeeThirdRefused(srv.port, ['127.0.0.2', '127.0.0.3', '127.0.0.4']);
       // the implicit-TLS port counts the same network before the handshake
       await expect(Pop3TestClient.connect(srv.tlsPort, { tls: true, localAddress: '127.0.0.5' })).rejects.toThrow();
       const other = await Pop3TestClient.connect(srv.tlsPort, { tls: true, localAddress: '127.0.1.5' });
@@ -132,7 +121,7 @@ describe('limits', () => {
       );
       for (const c of clients) expect(await c.greeting()).toMatch(/^\+OK/);
       const d = await Pop3TestClient.connect(srv.port, { localAddress: '127.0.0.2' });
-      expect(await d.line()).toMatch(/^-ERR \[SYS\/TEMP\] Too many connections/);
+      expect(await d.line()).toMatch(TOO_MANY_CONNECTIONS);
       for (const c of clients) c.destroy();
     });
   });

@@ -1,11 +1,9 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { Writable } from 'node:stream';
-import { AuthThrottle } from '@mailroom/core';
 import { createPrismaClient, type PrismaClient } from '@mailroom/db';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrismaMaildropStore } from '../src/prisma-store.ts';
+import { describe, expect, it } from 'vitest';
 import { createPop3Server } from '../src/server.ts';
 import { testDatabaseUrl } from '@mailroom/db/testing';
 import {
@@ -15,24 +13,18 @@ import {
   eventually,
   makeMessage,
   openPrisma,
-  poolOf,
   Pop3TestClient,
+  sessionWithPendingDeletion,
   startServer,
-  TEST_SECRET,
   testConfig,
-  testHasher,
+  testStore,
   testTls,
+  useTestDatabase,
   withServer,
 } from './helpers.ts';
 
 let prisma: PrismaClient;
-
-beforeAll(() => {
-  prisma = openPrisma();
-});
-afterAll(async () => {
-  await prisma.$disconnect();
-});
+useTestDatabase((opened) => (prisma = opened));
 
 describe('health and metrics HTTP', () => {
   it('serves /healthz, /readyz and Prometheus /metrics', async () => {
@@ -56,7 +48,7 @@ describe('health and metrics HTTP', () => {
 
   it('/readyz is 503 when the database is unreachable', async () => {
     const dead = createPrismaClient('postgresql://nobody:x@127.0.0.1:1/none');
-    const store = new PrismaMaildropStore({ prisma: dead, hasher: testHasher(), throttle: new AuthThrottle(dead, TEST_SECRET) });
+    const store = testStore(dead);
     const srv = await startServer(prisma, { metricsPort: 0 }, { store });
     try {
       expect((await fetch(`http://127.0.0.1:${srv.server.ports.metrics}/readyz`)).status).toBe(503);
@@ -71,12 +63,7 @@ describe('database unavailable', () => {
   it('mid-session: RETR gets [SYS/TEMP] and the session goes on; QUIT then deletes nothing; the lease it could not release expires', async () => {
     const proxy = await cuttableProxy(testDatabaseUrl());
     const viaProxy = openPrisma(proxy.url);
-    const store = new PrismaMaildropStore({
-      prisma: viaProxy,
-      pool: poolOf(viaProxy),
-      hasher: testHasher(),
-      throttle: new AuthThrottle(viaProxy, TEST_SECRET),
-    });
+    const store = testStore(viaProxy);
     const srv = await startServer(prisma, { leaseTtlMs: 1500 }, { store });
     try {
       const md = await createMaildrop(prisma);
@@ -117,7 +104,7 @@ describe('database unavailable', () => {
 
   it('answers a login with -ERR [SYS/TEMP] and keeps the connection usable', async () => {
     const dead = createPrismaClient('postgresql://nobody:x@127.0.0.1:1/none');
-    const store = new PrismaMaildropStore({ prisma: dead, hasher: testHasher(), throttle: new AuthThrottle(dead, TEST_SECRET) });
+    const store = testStore(dead);
     const srv = await startServer(prisma, {}, { store });
     try {
       const c = await Pop3TestClient.connect(srv.port);
@@ -134,12 +121,7 @@ describe('database unavailable', () => {
 describe('graceful shutdown', () => {
   it('tells idle sessions, refuses new ones, applies no deletions and releases every lease', async () => {
     const srv = await startServer(prisma);
-    const md = await createMaildrop(prisma);
-    await deliver(prisma, md.mailboxId, makeMessage());
-    const c = await Pop3TestClient.connect(srv.port);
-    await c.greeting();
-    expect(await c.login(md.address, md.password)).toBe('+OK Logged in.');
-    expect(await c.cmd('DELE 1')).toMatch(/^\+OK/);
+    const { md, c } = await sessionWithPendingDeletion(prisma, srv.port);
     expect(await prisma.maildropLease.count({ where: { mailboxId: md.mailboxId } })).toBe(1);
     await srv.close();
     expect(await c.line()).toBe('-ERR [SYS/TEMP] Server shutting down.');
@@ -197,7 +179,7 @@ describe('logging', () => {
         cb();
       },
     });
-    const store = new PrismaMaildropStore({ prisma, hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET) });
+    const store = testStore(prisma, { pool: undefined });
     const server = createPop3Server({
       store,
       config: testConfig(),

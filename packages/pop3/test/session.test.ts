@@ -1,19 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PrismaClient } from '@mailroom/db';
-import { createMaildrop, deliver, makeMessage, openPrisma, Pop3TestClient, startServer, withServer, type TestServer } from './helpers.ts';
+import { createMaildrop, deliver, makeMessage, Pop3TestClient, useTestServer, withServer, type TestServer } from './helpers.ts';
 import { COPY_CHUNK_OCTETS } from '../src/prisma-store.ts';
 
 let prisma: PrismaClient;
 let srv: TestServer;
-
-beforeAll(async () => {
-  prisma = openPrisma();
-  srv = await startServer(prisma);
-});
-afterAll(async () => {
-  await srv.close();
-  await prisma.$disconnect();
-});
+useTestServer((started) => ({ prisma, srv } = started));
 
 async function loggedIn(address: string, password: string) {
   const c = await Pop3TestClient.connect(srv.port);

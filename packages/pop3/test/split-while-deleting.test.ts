@@ -15,10 +15,9 @@ import {
   deliver,
   eventually,
   makeMessage,
-  openPrisma,
   poolOf,
   Pop3TestClient,
-  startServer,
+  useTestServer,
   type StoredMessage,
   type TestServer,
 } from './helpers.ts';
@@ -34,19 +33,16 @@ const POP3 = 'pop3-test';
 const CONVERTER = 'split-large';
 
 let prisma: PrismaClient;
+let srv: TestServer;
+useTestServer((started) => ({ prisma, srv } = started));
+
 /** The conversion's own client, as the operator command runs in a process of its own. */
 let converter: PrismaClient;
-let srv: TestServer;
-
-beforeAll(async () => {
-  prisma = openPrisma();
+beforeAll(() => {
   converter = createPrismaClient(testDatabaseUrl(), { applicationName: CONVERTER });
-  srv = await startServer(prisma);
 });
 afterAll(async () => {
-  await srv.close();
   await converter.$disconnect();
-  await prisma.$disconnect();
 });
 
 /** A large message of about `size` octets: base64 lines, some of them starting with "." (RETR dot-stuffs those). */

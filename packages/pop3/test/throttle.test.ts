@@ -1,48 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accountKey, attemptsAllowedWithin, AuthThrottle, createPasswordHasher, THROTTLE_FREE_FAILURES } from '@mailroom/core';
+import { describe, expect, it } from 'vitest';
+import { accountKey, attemptsAllowedWithin, createPasswordHasher, THROTTLE_FREE_FAILURES } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
-import { PrismaMaildropStore } from '../src/prisma-store.ts';
 import {
+  AUTH_FAILED,
   createMaildrop,
-  openPrisma,
+  loginOnce,
   ownNetwork,
-  poolOf,
   Pop3TestClient,
-  startServer,
   TEST_ARGON2,
-  TEST_SECRET,
+  testStore,
+  useTestServer,
   withServer,
   type TestServer,
 } from './helpers.ts';
 
 let prisma: PrismaClient;
 let srv: TestServer;
+useTestServer((started) => ({ prisma, srv } = started));
 
-beforeAll(async () => {
-  prisma = openPrisma();
-  srv = await startServer(prisma);
-});
-afterAll(async () => {
-  await srv.close();
-  await prisma.$disconnect();
-});
-
-const AUTH_FAILED = '-ERR [AUTH] Authentication failed.';
 const THROTTLED = /^-ERR \[SYS\/TEMP\] Too many failed logins, try again in \d+ seconds\.$/;
 
 async function failures(login: string) {
   return (await prisma.authThrottle.findUnique({ where: { key: accountKey(login) } }))?.failures ?? 0;
-}
-
-/** One connection, one USER/PASS login, closed again. */
-async function loginOnce(port: number, user: string, password: string, localAddress: string): Promise<string> {
-  const c = await Pop3TestClient.connect(port, { localAddress });
-  try {
-    await c.greeting();
-    return await c.login(user, password);
-  } finally {
-    c.destroy();
-  }
 }
 
 /** A server whose store has its own hasher, so the argon2 verifications it makes can be counted. */
@@ -52,8 +31,7 @@ async function withCountingServer<T>(
   fn: (srv: TestServer, hasher: ReturnType<typeof createPasswordHasher>) => Promise<T>,
 ) {
   const hasher = createPasswordHasher({ ...TEST_ARGON2, ...hasherLimits });
-  const store = new PrismaMaildropStore({ prisma, pool: poolOf(prisma), hasher, throttle: new AuthThrottle(prisma, TEST_SECRET) });
-  return withServer(prisma, config, (s) => fn(s, hasher), { store });
+  return withServer(prisma, config, (s) => fn(s, hasher), { store: testStore(prisma, { hasher }) });
 }
 
 describe('brute-force throttling', () => {

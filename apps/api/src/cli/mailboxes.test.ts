@@ -2,16 +2,14 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createOwnerWithDomain, createTestApp, createUser, login, type Session, type TestContext } from '../testing.ts';
+import { createOwnerWithDomain, createTestAppWithAdmin, login, type Session, type TestContext } from '../testing.ts';
 import { runCli } from './testing.ts';
 
 let t: TestContext;
 let admin: Session;
 let dir: string;
 beforeAll(async () => {
-  t = await createTestApp();
-  const a = await createUser(t, { role: 'ADMIN' });
-  admin = await login(t.app, a.email, a.password);
+  ({ t, admin } = await createTestAppWithAdmin());
   dir = await mkdtemp(path.join(os.tmpdir(), 'mailroom-cli-import-'));
 });
 afterAll(async () => {

@@ -1,7 +1,6 @@
 /** `mailboxes import` and `mailboxes export`: the API's CSV import and export, run by the operator against the database. */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { parseArgs } from 'node:util';
 import {
   AppError,
   createDnsLookup,
@@ -15,7 +14,7 @@ import { csvLine } from '@mailroom/core/csv';
 import type { MailboxImportIssue } from '@mailroom/core/schemas';
 import type { PrismaClient } from '@mailroom/db';
 import { argon2Params, domainOnboardingConfig } from '@mailroom/runtime';
-import { CLI_ACTOR, UsageError, withDatabase } from './common.ts';
+import { CLI_ACTOR, parseCommandArgs, UsageError, withDatabase } from './common.ts';
 
 /** The CLI is the operator: no row limit of its own beyond this (the API's is API_IMPORT_MAX_ROWS). */
 const CLI_IMPORT_MAX_ROWS = 100_000;
@@ -58,23 +57,11 @@ async function writeFileFrom(file: string, chunks: AsyncIterable<string> | strin
 }
 
 async function mailboxesImport(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      'dry-run': { type: 'boolean' },
-      'skip-invalid': { type: 'boolean' },
-      'passwords-out': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (values.help) {
-    console.log(MAILBOXES_HELP);
-    return 0;
-  }
-  const [domain, file] = positionals;
-  if (!domain || !file || positionals.length > 2) throw new UsageError(`expected <domain> <file.csv>\n\n${MAILBOXES_HELP}`);
+  const options = { 'dry-run': { type: 'boolean' }, 'skip-invalid': { type: 'boolean' }, 'passwords-out': { type: 'string' } } as const;
+  const parsed = parseCommandArgs(args, { options, usage: '<domain> <file.csv>', required: 2, help: MAILBOXES_HELP });
+  if (!parsed) return 0;
+  const { values } = parsed;
+  const [domain, file] = parsed.positionals;
   return withDatabase(async (prisma, env) => {
     const onboarding = domainOnboardingConfig(env);
     const deps: ServiceDeps = {
@@ -116,18 +103,9 @@ async function mailboxesImport(args: string[]): Promise<number> {
 }
 
 async function mailboxesExport(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (values.help) {
-    console.log(MAILBOXES_HELP);
-    return 0;
-  }
-  const [domain, file] = positionals;
-  if (!domain || positionals.length > 2) throw new UsageError(`expected <domain> [file.csv]\n\n${MAILBOXES_HELP}`);
+  const parsed = parseCommandArgs(args, { options: {}, usage: '<domain> [file.csv]', required: 1, help: MAILBOXES_HELP });
+  if (!parsed) return 0;
+  const [domain, file] = parsed.positionals;
   return withDatabase(async (prisma) => {
     const { lines } = await exportMailboxesCsv(prisma, CLI_ACTOR, await resolveDomainId(prisma, domain));
     if (file) await writeFileFrom(file, lines);

@@ -6,7 +6,6 @@ import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import {
   AppError,
   createAdmin,
@@ -26,7 +25,7 @@ import { SPLIT_BATCH_OCTETS, splitWholeMessages, type PrismaClient } from '@mail
 import { argon2Params, domainOnboardingConfig, sizeThreadPoolForArgon2 } from '@mailroom/runtime';
 import { fetchFromPop3, importMbox } from '../transfer/mailbox-transfer.ts';
 import { parsePop3Url } from '../transfer/pop3-client.ts';
-import { CLI_ACTOR, UsageError, withDatabase } from './common.ts';
+import { CLI_ACTOR, parseCommandArgs, parseCommandOptions, UsageError, withDatabase } from './common.ts';
 import { MAILBOXES_HELP, mailboxesCommand } from './mailboxes.ts';
 
 const MAIN_HELP = `Usage: npm run mailroom -- <command> [options]
@@ -179,19 +178,15 @@ async function prompt(question: string): Promise<string> {
 }
 
 async function apiKeyCreate(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      user: { type: 'string' },
-      name: { type: 'string' },
-      scopes: { type: 'string' },
-      domains: { type: 'string' },
-      expires: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) return void console.log(API_KEY_HELP);
+  const options = {
+    user: { type: 'string' },
+    name: { type: 'string' },
+    scopes: { type: 'string' },
+    domains: { type: 'string' },
+    expires: { type: 'string' },
+  } as const;
+  const values = parseCommandOptions(args, options, API_KEY_HELP);
+  if (!values) return;
   if (!values.user || !values.name) throw new UsageError(`--user and --name are required\n\n${API_KEY_HELP}`);
   const scopes = values.scopes
     ?.split(',')
@@ -211,11 +206,13 @@ async function apiKeyCreate(args: string[]): Promise<void> {
       .map((s) => s.trim())
       .filter(Boolean);
     const granted = (scopes as ApiKeyScope[] | undefined) ?? defaultApiKeyScopes(user.role, Boolean(domainIds?.length));
-    const key = await createApiKey(
-      prisma,
-      { principal: { kind: 'system', label: 'cli' } },
-      { userId: user.id, name: values.name!, scopes: granted, domainIds, expiresAt: expiresAt?.toISOString() ?? null },
-    );
+    const key = await createApiKey(prisma, CLI_ACTOR, {
+      userId: user.id,
+      name: values.name!,
+      scopes: granted,
+      domainIds,
+      expiresAt: expiresAt?.toISOString() ?? null,
+    });
     console.log(`Created API key "${key.name}" (id ${key.id}, prefix ${key.prefix}) for ${user.email} (${user.role.toLowerCase()})`);
     console.log(
       `Scopes: ${key.scopes.join(', ')}${key.domainIds.length ? `; domains: ${key.domainIds.join(', ')}` : ''}${key.expiresAt ? `; expires ${key.expiresAt}` : ''}`,
@@ -226,12 +223,8 @@ async function apiKeyCreate(args: string[]): Promise<void> {
 }
 
 async function adminCreate(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: { email: { type: 'string' }, 'password-stdin': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    strict: true,
-  });
-  if (values.help) return void console.log(ADMIN_HELP);
+  const values = parseCommandOptions(args, { email: { type: 'string' }, 'password-stdin': { type: 'boolean' } }, ADMIN_HELP);
+  if (!values) return;
   if (!values.email) throw new UsageError(`--email is required\n\n${ADMIN_HELP}`);
   let password: string;
   if (values['password-stdin']) password = await readStdinLine();
@@ -253,24 +246,20 @@ async function adminCreate(args: string[]): Promise<void> {
 }
 
 async function userReset2fa(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { email: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
-  if (values.help) return void console.log(RESET_2FA_HELP);
+  const values = parseCommandOptions(args, { email: { type: 'string' } }, RESET_2FA_HELP);
+  if (!values) return;
   if (!values.email) throw new UsageError(`--email is required\n\n${RESET_2FA_HELP}`);
   await withDatabase(async (prisma) => {
     const user = await prisma.user.findUnique({ where: { email: values.email!.trim().toLowerCase() }, select: { id: true, email: true } });
     if (!user) throw new UsageError(`no user with email ${values.email}`);
-    const r = await resetSecondFactors({ prisma }, { principal: { kind: 'system', label: 'cli' } }, { kind: 'user', userId: user.id });
+    const r = await resetSecondFactors({ prisma }, CLI_ACTOR, { kind: 'user', userId: user.id });
     console.log(`Removed ${r.factorsRemoved} second factor(s) of ${user.email} and ended ${r.sessionsEnded} session(s)`);
   });
 }
 
 async function domainsRecheck(args: string[]): Promise<number> {
-  const options = { limit: { type: 'string' }, 'older-than': { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
-  const { values } = parseArgs({ args, options, strict: true });
-  if (values.help) {
-    console.log(RECHECK_HELP);
-    return 0;
-  }
+  const values = parseCommandOptions(args, { limit: { type: 'string' }, 'older-than': { type: 'string' } }, RECHECK_HELP);
+  if (!values) return 0;
   const limit = values.limit === undefined ? 500 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit: expected a positive integer');
   const now = new Date();
@@ -303,18 +292,9 @@ async function mailboxIdOf(prisma: PrismaClient, address: string): Promise<strin
 }
 
 async function mailboxesExportMbox(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (values.help) {
-    console.log(EXPORT_MBOX_HELP);
-    return 0;
-  }
-  const [address, file] = positionals;
-  if (!address || positionals.length > 2) throw new UsageError(`expected <address> [file]\n\n${EXPORT_MBOX_HELP}`);
+  const parsed = parseCommandArgs(args, { options: {}, usage: '<address> [file]', required: 1, help: EXPORT_MBOX_HELP });
+  if (!parsed) return 0;
+  const [address, file] = parsed.positionals;
   return withDatabase(async (prisma) => {
     const x = await exportMbox(prisma, CLI_ACTOR, await mailboxIdOf(prisma, address));
     await pipeline(Readable.from(x.body), file ? createWriteStream(file) : process.stdout);
@@ -324,18 +304,11 @@ async function mailboxesExportMbox(args: string[]): Promise<number> {
 }
 
 async function mailboxesImportMbox(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { format: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (values.help) {
-    console.log(IMPORT_MBOX_HELP);
-    return 0;
-  }
-  const [address, file] = positionals;
-  if (!address || positionals.length > 2) throw new UsageError(`expected <address> [file]\n\n${IMPORT_MBOX_HELP}`);
+  const options = { format: { type: 'string' } } as const;
+  const parsed = parseCommandArgs(args, { options, usage: '<address> [file]', required: 1, help: IMPORT_MBOX_HELP });
+  if (!parsed) return 0;
+  const { values } = parsed;
+  const [address, file] = parsed.positionals;
   const format = (values.format ?? 'mboxrd') as MboxFormat;
   if (!MBOX_FORMATS.includes(format)) throw new UsageError(`--format: expected ${MBOX_FORMATS.join(' or ')}`);
   return withDatabase(async (prisma) => {
@@ -356,13 +329,9 @@ async function mailboxesFetch(args: string[]): Promise<number> {
     delete: { type: 'boolean' },
     ca: { type: 'string' },
     'insecure-tls': { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
   } as const;
-  const { values } = parseArgs({ args, options, strict: true });
-  if (values.help) {
-    console.log(FETCH_HELP);
-    return 0;
-  }
+  const values = parseCommandOptions(args, options, FETCH_HELP);
+  if (!values) return 0;
   if (!values.from || !values.user || !values.to || !values['password-stdin'])
     throw new UsageError(`--from, --user, --password-stdin and --to are required\n\n${FETCH_HELP}`);
   let source;
@@ -395,13 +364,9 @@ async function messagesSplitLarge(args: string[]): Promise<number> {
     mailbox: { type: 'string' },
     'batch-mib': { type: 'string' },
     'dry-run': { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
   } as const;
-  const { values } = parseArgs({ args, options, strict: true });
-  if (values.help) {
-    console.log(SPLIT_LARGE_HELP);
-    return 0;
-  }
+  const values = parseCommandOptions(args, options, SPLIT_LARGE_HELP);
+  if (!values) return 0;
   const batchMib = values['batch-mib'] === undefined ? SPLIT_BATCH_OCTETS / MIB : Number(values['batch-mib']);
   if (!Number.isInteger(batchMib) || batchMib < 1 || batchMib > MAX_SPLIT_BATCH_MIB)
     throw new UsageError(`--batch-mib: expected a whole number from 1 to ${MAX_SPLIT_BATCH_MIB}`);
