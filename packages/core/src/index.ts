@@ -35,6 +35,7 @@ export * from './services/webhook-events.ts';
 export * from './services/webhook-secrets.ts';
 export * from './services/webhooks.ts';
 export * from './services/messages.ts';
+export * from './crlf-lines.ts';
 export * from './mbox.ts';
 export * from './services/mailbox-import.ts';
 export * from './services/mailbox-bulk.ts';

@@ -1,3 +1,4 @@
+import { CrlfLineJoiner } from './crlf-lines.ts';
 import { AppError } from './errors.ts';
 import type { MboxFormat } from './schemas/messages.ts';
 
@@ -124,7 +125,7 @@ export interface ReadMboxOptions {
   maxMessageOctets: number;
 }
 
-const CRLF = Buffer.from('\r\n');
+const EMPTY = Buffer.alloc(0);
 
 function parseFromLine(line: Buffer): { envelopeFrom: string; date: Date | undefined } {
   const text = line.toString('latin1').slice(5).trim();
@@ -146,7 +147,10 @@ function parseFromLine(line: Buffer): { envelopeFrom: string; date: Date | undef
  */
 export async function* readMbox(source: AsyncIterable<Buffer | string>, opts: ReadMboxOptions): AsyncGenerator<MboxMessage> {
   const unquote = opts.format === 'mboxrd' ? /^>+From / : /^>From /;
-  let current: { envelopeFrom: string; date: Date | undefined; lines: Buffer[]; octets: number } | undefined;
+  // `emptyHeld`: the last line was empty; it is written only when another line follows (before a separator or at the end
+  // of the file it belongs to the file, not the message)
+  let current:
+    { envelopeFrom: string; date: Date | undefined; body: CrlfLineJoiner; lines: number; emptyHeld: boolean; octets: number } | undefined;
   let index = 0;
   let partial: Buffer[] = [];
   let partialOctets = 0;
@@ -156,21 +160,17 @@ export async function* readMbox(source: AsyncIterable<Buffer | string>, opts: Re
     });
   const finish = (): MboxMessage | undefined => {
     if (!current) return undefined;
-    const lines = current.lines;
-    if (lines.length && lines[lines.length - 1]!.length === 0) lines.pop();
-    const parts: Buffer[] = [];
-    for (const l of lines) parts.push(l, CRLF);
-    const msg = { envelopeFrom: current.envelopeFrom, date: current.date, raw: Buffer.concat(parts) };
+    const msg = { envelopeFrom: current.envelopeFrom, date: current.date, raw: current.body.toBuffer() };
     current = undefined;
     return msg;
   };
   const onLine = (raw: Buffer): MboxMessage | undefined => {
     const line = raw.length && raw[raw.length - 1] === 0x0d ? raw.subarray(0, raw.length - 1) : raw;
     const startsFrom = line.length >= 5 && line.subarray(0, 5).equals(FROM_);
-    if (startsFrom && (!current || current.lines.length === 0 || current.lines[current.lines.length - 1]!.length === 0)) {
+    if (startsFrom && (!current || current.lines === 0 || current.emptyHeld)) {
       const done = finish();
       index++;
-      current = { ...parseFromLine(line), lines: [], octets: 0 };
+      current = { ...parseFromLine(line), body: new CrlfLineJoiner(), lines: 0, emptyHeld: false, octets: 0 };
       return done;
     }
     if (!current) {
@@ -183,7 +183,10 @@ export async function* readMbox(source: AsyncIterable<Buffer | string>, opts: Re
     if (line[0] === 0x3e && unquote.test(line.subarray(0, 1 + Math.min(line.length - 1, 4096)).toString('latin1'))) body = line.subarray(1);
     current.octets += body.length + 2;
     if (current.octets > opts.maxMessageOctets + 2) throw tooLarge();
-    current.lines.push(body);
+    if (current.emptyHeld) current.body.push(EMPTY);
+    current.emptyHeld = body.length === 0;
+    if (!current.emptyHeld) current.body.push(body);
+    current.lines++;
     return undefined;
   };
   for await (const input of source) {
@@ -200,7 +203,7 @@ export async function* readMbox(source: AsyncIterable<Buffer | string>, opts: Re
         break;
       }
       const piece = chunk.subarray(pos, lf);
-      const line = partial.length ? Buffer.concat([...partial, piece]) : Buffer.from(piece);
+      const line = partial.length ? Buffer.concat([...partial, piece]) : piece;
       partial = [];
       partialOctets = 0;
       const msg = onLine(line);

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { summarizeHeader } from '@mailroom/core';
@@ -370,6 +371,50 @@ describe('mbox', () => {
     expect(wrongType.statusCode).toBe(415);
     const u = await usage(mb.id);
     expect(u).toMatchObject({ count: 2, used: u.actualBytes });
+  });
+
+  test('abuse: a mailbox user uploading millions of empty lines holds about the message size in memory, not an object per line', async () => {
+    const { mailbox } = await tenant();
+    const mb = await mailbox('lines', 1_000);
+    const mailboxUser = await login(t.app, mb.address, PW);
+    // 3 MiB of bare LFs: one 6 MiB message (CRLF), under the 50 MiB message limit; the upload is read chunk by chunk
+    const chunk = Buffer.alloc(64 * 1024, 0x0a);
+    const base = process.memoryUsage().heapUsed;
+    let peak = 0;
+    async function* upload() {
+      yield Buffer.from('From someone@example.org Tue Dec  1 03:21:47 2026\n');
+      for (let i = 0; i < 48; i++) {
+        // the lines of the chunks before this one are held by the importer now
+        peak = Math.max(peak, process.memoryUsage().heapUsed - base);
+        yield chunk;
+      }
+    }
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/mailboxes/${mb.id}/mbox`,
+      headers: { ...authOf(mailboxUser), 'content-type': 'application/mbox' },
+      payload: Readable.from(upload()),
+    });
+    expect(res.statusCode, res.body).toBe(422);
+    expect(res.json()).toMatchObject({ code: 'QUOTA_EXCEEDED', details: { imported: 0 } });
+    // an object per line costs ~250 bytes each (≈ 750 MiB here; 50 MiB of LFs would exhaust the API's heap)
+    expect(peak).toBeLessThan(128 * 1024 * 1024);
+    expect((await usage(mb.id)).count).toBe(0);
+  });
+
+  test('abuse: empty messages (0 octets, so no quota stops them) are refused; nothing is stored', async () => {
+    const { mailbox } = await tenant();
+    const mb = await mailbox('empty', 100);
+    const mailboxUser = await login(t.app, mb.address, PW);
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/mailboxes/${mb.id}/mbox`,
+      headers: { ...authOf(mailboxUser), 'content-type': 'application/mbox' },
+      payload: 'From a Tue Dec  1 03:21:47 2026\n\n'.repeat(2_000),
+    });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED', details: { imported: 0 } });
+    expect(await usage(mb.id)).toMatchObject({ count: 0, actualCount: 0 });
   });
 });
 

@@ -114,7 +114,8 @@ export async function messageRoutes(app: ZodApp, ctx: RouteContext): Promise<voi
       description:
         `Send the file as the request body with Content-Type ${MBOX_CONTENT_TYPE}. Messages are stored one by one through the ingress's ` +
         'delivery path, byte for byte (CRLF line endings), with quota enforced: the import stops at the first message that does not fit ' +
-        `(422 QUOTA_EXCEEDED; details.imported counts the messages stored before it). 413 MESSAGE_TOO_LARGE for a message over 50 MiB. ${WHO}`,
+        `(422 QUOTA_EXCEEDED; details.imported counts the messages stored before it). 413 MESSAGE_TOO_LARGE for a message over 50 MiB; ` +
+        `400 VALIDATION_FAILED (empty_message) at an empty message. ${WHO}`,
       params: mailboxParamsSchema,
       querystring: importMboxQuerySchema,
       consumes: [MBOX_CONTENT_TYPE],

@@ -40,8 +40,17 @@ class MessageSink {
     this.service = new DeliveryService(prisma, { hostname: 'localhost', keepConnections: false });
   }
 
-  /** Stores one message; the AppError of a refusal carries `progress` in its details. */
+  /**
+   * Stores one message; the AppError of a refusal carries `progress` in its details. An empty message is refused: it
+   * costs a row but no quota (stored without trace fields, it has no octets), so nothing would bound how many are stored.
+   */
   async store(raw: Buffer, envelopeFrom: string, date: Date | undefined, progress: Record<string, unknown>): Promise<void> {
+    if (raw.length === 0) {
+      throw new AppError('VALIDATION_FAILED', 'Import stopped: an empty message (no header, no body) cannot be stored', {
+        details: progress,
+        fields: [{ path: 'body', message: 'holds an empty message', code: 'empty_message' }],
+      });
+    }
     const m = this.mailbox;
     const result = await this.service.store({
       targets: [{ mailboxId: m.id, domainId: m.domainId, address: m.address, ownerLimited: m.ownerLimited }],

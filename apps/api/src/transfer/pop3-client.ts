@@ -1,5 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
+import { CrlfLineJoiner } from '@mailroom/core';
 
 /** A POP3 server to copy from: `pop3s://host[:port]` (implicit TLS, 995) or `pop3://host[:port]` (STLS required, 110). */
 export interface Pop3Source {
@@ -149,15 +150,14 @@ export class Pop3Client {
 
   /** The lines of a multi-line response (after its +OK), dot-unstuffed, joined with CRLF; at most maxOctets. */
   async multiLine(maxOctets: number): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    let octets = 0;
+    const joined = new CrlfLineJoiner();
     for (;;) {
       const line = await this.readLine(maxOctets + MAX_LINE_OCTETS);
-      if (line.length === 1 && line[0] === 0x2e) return Buffer.concat(parts);
+      if (line.length === 1 && line[0] === 0x2e) return joined.toBuffer();
       const body = line[0] === 0x2e ? line.subarray(1) : line;
-      octets += body.length + 2;
-      if (octets > maxOctets + 2) throw new Error(`a message on the POP3 server is larger than ${maxOctets} octets`);
-      parts.push(body, Buffer.from('\r\n'));
+      if (joined.octets + body.length + 2 > maxOctets + 2)
+        throw new Error(`a message on the POP3 server is larger than ${maxOctets} octets`);
+      joined.push(body);
     }
   }
 
