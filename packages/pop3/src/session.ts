@@ -237,11 +237,16 @@ export class Pop3Session {
     this.setIdleTimeout();
   }
 
-  /** STLS: the +OK is written, buffered plaintext is discarded, then the TLS handshake runs on the same socket. */
+  /**
+   * STLS: the +OK is written, buffered plaintext is discarded, then the TLS handshake runs on the same socket. Whatever
+   * the client said in plaintext is forgotten too (a USER waiting for its PASS), as RFC 3207 §4.2 asks of SMTP servers:
+   * a man in the middle could have said it.
+   */
   async startTls(): Promise<void> {
     const plain = this.stream as Socket;
     const discarded = this.reader.detach();
     if (discarded > 0) this.log.warn({ octets: discarded }, 'discarded plaintext pipelined after STLS');
+    this.pendingUser = undefined;
     plain.setTimeout(0);
     plain.removeAllListeners('timeout');
     const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: this.ctx.secureContext });

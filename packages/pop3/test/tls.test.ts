@@ -55,6 +55,21 @@ describe('STLS', () => {
     c.destroy();
     expect(await prisma.message.count({ where: { mailboxId: md.mailboxId } })).toBe(1);
   });
+
+  it('forgets a USER given before STLS: a PASS over TLS needs a USER over TLS (RFC 3207 §4.2)', async () => {
+    const md = await createMaildrop(prisma);
+    await deliver(prisma, md.mailboxId, makeMessage());
+    // loopback, so USER is accepted in plaintext: an attacker in the path names the account before the client's STLS
+    const c = await Pop3TestClient.connect(srv.port);
+    await c.greeting();
+    expect(await c.cmd(`USER ${md.address}`)).toBe('+OK');
+    expect(await c.cmd('STLS')).toBe('+OK Begin TLS negotiation now.');
+    await c.startTls();
+    expect(await c.cmd(`PASS ${md.password}`)).toBe('-ERR No username given.');
+    expect(await c.cmd('STAT')).toMatch(/^-ERR/);
+    expect(await c.login(md.address, md.password)).toBe('+OK Logged in.');
+    c.destroy();
+  });
 });
 
 describe('implicit TLS (POP3S)', () => {
