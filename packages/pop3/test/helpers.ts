@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -82,8 +83,19 @@ export function useTestServer(
 }
 
 let tlsMaterial: Promise<TlsMaterial> | undefined;
+/**
+ * The self-signed certificate test servers present, generated once per process into a temporary directory that is
+ * removed as soon as the material is in memory (nothing reads the files again), so test runs leave nothing in /tmp.
+ */
 export function testTls(): Promise<TlsMaterial> {
-  tlsMaterial ??= loadTlsMaterial({ dataDir: path.join(os.tmpdir(), `mailroom-pop3-test-${process.pid}`), hostname: 'localhost' });
+  tlsMaterial ??= (async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mailroom-pop3-test-'));
+    try {
+      return await loadTlsMaterial({ dataDir, hostname: 'localhost' });
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  })();
   return tlsMaterial;
 }
 
