@@ -148,9 +148,9 @@ function parseFromLine(line: Buffer): { envelopeFrom: string; date: Date | undef
 export async function* readMbox(source: AsyncIterable<Buffer | string>, opts: ReadMboxOptions): AsyncGenerator<MboxMessage> {
   const unquote = opts.format === 'mboxrd' ? /^>+From / : /^>From /;
   // `emptyHeld`: the last line was empty; it is written only when another line follows (before a separator or at the end
-  // of the file it belongs to the file, not the message)
-  let current:
-    { envelopeFrom: string; date: Date | undefined; body: CrlfLineJoiner; lines: number; emptyHeld: boolean; octets: number } | undefined;
+  // of the file it belongs to the file, not the message); `octets`: what the lines read so far make, a held empty line
+  // included (the size limit counts it; none read yet while it is 0)
+  let current: { envelopeFrom: string; date: Date | undefined; body: CrlfLineJoiner; emptyHeld: boolean; octets: number } | undefined;
   let index = 0;
   let partial: Buffer[] = [];
   let partialOctets = 0;
@@ -167,10 +167,10 @@ export async function* readMbox(source: AsyncIterable<Buffer | string>, opts: Re
   const onLine = (raw: Buffer): MboxMessage | undefined => {
     const line = raw.length && raw[raw.length - 1] === 0x0d ? raw.subarray(0, raw.length - 1) : raw;
     const startsFrom = line.length >= 5 && line.subarray(0, 5).equals(FROM_);
-    if (startsFrom && (!current || current.lines === 0 || current.emptyHeld)) {
+    if (startsFrom && (!current || current.octets === 0 || current.emptyHeld)) {
       const done = finish();
       index++;
-      current = { ...parseFromLine(line), body: new CrlfLineJoiner(), lines: 0, emptyHeld: false, octets: 0 };
+      current = { ...parseFromLine(line), body: new CrlfLineJoiner(), emptyHeld: false, octets: 0 };
       return done;
     }
     if (!current) {
@@ -186,7 +186,6 @@ export async function* readMbox(source: AsyncIterable<Buffer | string>, opts: Re
     if (current.emptyHeld) current.body.push(EMPTY);
     current.emptyHeld = body.length === 0;
     if (!current.emptyHeld) current.body.push(body);
-    current.lines++;
     return undefined;
   };
   for await (const input of source) {

@@ -155,8 +155,7 @@ export class Pop3Client {
       const line = await this.readLine(maxOctets + MAX_LINE_OCTETS);
       if (line.length === 1 && line[0] === 0x2e) return joined.toBuffer();
       const body = line[0] === 0x2e ? line.subarray(1) : line;
-      if (joined.octets + body.length + 2 > maxOctets + 2)
-        throw new Error(`a message on the POP3 server is larger than ${maxOctets} octets`);
+      if (joined.octets + body.length > maxOctets) throw new Error(`a message on the POP3 server is larger than ${maxOctets} octets`);
       joined.push(body);
     }
   }
