@@ -1,12 +1,15 @@
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { summarizeHeader } from '@mailroom/core';
 import { createPrismaClientWithPool, type PrismaClient } from '@mailroom/db';
 import { testDatabaseUrl } from '@mailroom/db/testing';
 import { deliverMessage } from '@mailroom/ingress';
-import { startServer, type TestServer } from '@mailroom/pop3/testing';
+import { startServer, testTls, type TestServer } from '@mailroom/pop3/testing';
 import {
   call,
   createKey,
@@ -469,5 +472,54 @@ describe('fetch from another POP3 server', () => {
         password: PW,
       }),
     ).rejects.toThrow(/certificate/i);
+  });
+
+  test('abuse: a hostile source serving empty messages stores nothing, and the source is not told to delete', async () => {
+    // The attacker runs the source server: it lists 500 messages and answers every RETR with 0 octets (no quota
+    // would stop them). A real TLS socket speaking just enough POP3; the client under test is ours.
+    const { cert, key } = await testTls();
+    const received: string[] = [];
+    const hostile = tls.createServer({ cert, key }, (socket) => {
+      socket.write('+OK hostile\r\n');
+      let pending = '';
+      socket.on('data', (chunk: Buffer) => {
+        pending += chunk.toString('latin1');
+        for (let i = pending.indexOf('\r\n'); i >= 0; i = pending.indexOf('\r\n')) {
+          const line = pending.slice(0, i);
+          pending = pending.slice(i + 2);
+          const verb = line.split(' ')[0]!.toUpperCase();
+          received.push(verb);
+          if (verb === 'UIDL') socket.write(`+OK\r\n${Array.from({ length: 500 }, (_, k) => `${k + 1} u${k + 1}\r\n`).join('')}.\r\n`);
+          else if (verb === 'RETR') socket.write('+OK 0 octets\r\n.\r\n');
+          else if (verb === 'QUIT') socket.end('+OK bye\r\n');
+          else socket.write('+OK\r\n');
+        }
+      });
+      socket.on('error', () => {});
+    });
+    hostile.listen(0, '127.0.0.1');
+    await once(hostile, 'listening');
+    try {
+      const { mailbox } = await tenant();
+      const dst = await mailbox('fetch-hostile', 100);
+      const system = { principal: { kind: 'system' as const, label: 'test' } };
+      await expect(
+        fetchFromPop3(t.prisma, system, dst.id, {
+          source: { host: '127.0.0.1', port: (hostile.address() as AddressInfo).port, implicitTls: true },
+          user: 'victim',
+          password: 'anything',
+          tls: { insecure: true },
+          delete: true,
+        }),
+      ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', details: { total: 500, copied: 0 } });
+      expect(await usage(dst.id)).toMatchObject({ count: 0, actualCount: 0, used: 0 });
+      expect(await t.prisma.pop3FetchedMessage.count({ where: { mailboxId: dst.id } })).toBe(0);
+      // refused at the first message: neither DELE nor QUIT (which would commit a DELE) reached the source
+      expect(received.filter((v) => v === 'RETR')).toHaveLength(1);
+      expect(received).not.toContain('DELE');
+      expect(received).not.toContain('QUIT');
+    } finally {
+      hostile.close();
+    }
   });
 });
