@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -8,7 +9,7 @@ import { AuthThrottle, createPasswordHasher, type PasswordHasher } from '@mailro
 import { copyMessageParts, createPrismaClientWithPool, newId, type PgPool, type PrismaClient } from '@mailroom/db';
 import { testDatabaseUrl, uniqueName } from '@mailroom/db/testing';
 import { createLogger, loadTlsMaterial, type TlsMaterial } from '@mailroom/runtime';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, beforeAll, expect, onTestFinished } from 'vitest';
 import type { Pop3Config } from '../src/config.ts';
 import { PrismaMaildropStore, type PrismaMaildropStoreOptions } from '../src/prisma-store.ts';
 import { createPop3Server, type Pop3Server } from '../src/server.ts';
@@ -83,6 +84,13 @@ export function useTestServer(
 }
 
 let tlsMaterial: Promise<TlsMaterial> | undefined;
+/** A temporary directory for the running test (a client's configuration, a proxy's), removed when the test ends. */
+export function testTempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 /**
  * The self-signed certificate test servers present, generated once per process into a temporary directory that is
  * removed as soon as the material is in memory (nothing reads the files again), so test runs leave nothing in /tmp.
@@ -267,18 +275,17 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** How test stores check passwords: the test hasher and the throttle keyed with TEST_SECRET (on `prisma`). */
+export function testAuth(prisma: PrismaClient): { hasher: PasswordHasher; throttle: AuthThrottle } {
+  return { hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET) };
+}
+
 /**
- * The store a test server runs on: the test hasher, the throttle keyed with TEST_SECRET, and the client's pg pool (the
- * COPY streaming path) when openPrisma made it; `opts` replaces any of these or adds options.
+ * The store a test server runs on: testAuth, and the client's pg pool (the COPY streaming path) when openPrisma made
+ * it; `opts` replaces any of these or adds options.
  */
 export function testStore(prisma: PrismaClient, opts: Partial<PrismaMaildropStoreOptions> = {}): PrismaMaildropStore {
-  return new PrismaMaildropStore({
-    prisma,
-    pool: poolOf(prisma),
-    hasher: testHasher(),
-    throttle: new AuthThrottle(prisma, TEST_SECRET),
-    ...opts,
-  });
+  return new PrismaMaildropStore({ prisma, pool: poolOf(prisma), ...testAuth(prisma), ...opts });
 }
 
 export async function startServer(
@@ -506,8 +513,8 @@ export class Pop3TestClient {
 /** What the server answers every refused login, whatever was wrong (no hint for a guesser). */
 export const AUTH_FAILED = '-ERR [AUTH] Authentication failed.';
 
-/** One connection (from `localAddress`), one USER/PASS login, closed again: the server's reply to the login. */
-export async function loginOnce(port: number, user: string, password: string, localAddress: string): Promise<string> {
+/** One connection (from `localAddress` if given), one USER/PASS login, closed again: the server's reply to the login. */
+export async function loginOnce(port: number, user: string, password: string, localAddress?: string): Promise<string> {
   const c = await Pop3TestClient.connect(port, { localAddress });
   try {
     await c.greeting();

@@ -1,9 +1,7 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { AuthThrottle } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseUrl } from '@mailroom/db/testing';
@@ -14,8 +12,8 @@ import {
   deliver,
   makeMessage,
   startServer,
-  TEST_SECRET,
-  testHasher,
+  testAuth,
+  testTempDir,
   type StoredMessage,
   type TestMaildrop,
   type TestServer,
@@ -37,11 +35,7 @@ beforeAll(async () => {
   db = openPop3Database(testDatabaseUrl(), databaseOptionsFromEnv(parsePop3Env({ DATABASE_URL: testDatabaseUrl() })), 'pop3-interop');
   prisma = db.prisma;
   db.streamPool.on('acquire', () => streamAcquired++);
-  const store = createPop3Store(
-    db,
-    { hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET), requireAppPasswords: false },
-    { chunkOctets: 777 },
-  );
+  const store = createPop3Store(db, { ...testAuth(prisma), requireAppPasswords: false }, { chunkOctets: 777 });
   srv = await startServer(prisma, {}, { store });
 });
 afterAll(async () => {
@@ -163,7 +157,7 @@ const lf = (b: Buffer) => b.toString('latin1').replace(/\r\n/g, '\n');
 describe.skipIf(!has('mpop'))('mpop', () => {
   it('downloads every message over STLS, byte-identical up to its LF delivery, and deletes them', async () => {
     const { md, msgs } = await filledMaildrop();
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'mpop-'));
+    const dir = testTempDir('mpop-');
     for (const d of ['cur', 'new', 'tmp']) spawnSync('mkdir', ['-p', path.join(dir, 'maildir', d)]);
     const conf = path.join(dir, 'mpoprc');
     writeFileSync(
@@ -204,7 +198,7 @@ describe.skipIf(!has('mpop'))('mpop', () => {
 describe.skipIf(!has('fetchmail'))('fetchmail', () => {
   it('fetches every message over POP3S with UIDL tracking and keeps them on the server', async () => {
     const { md, msgs } = await filledMaildrop();
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'fetchmail-'));
+    const dir = testTempDir('fetchmail-');
     const rc = path.join(dir, 'fetchmailrc');
     writeFileSync(
       rc,

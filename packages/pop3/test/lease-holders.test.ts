@@ -1,14 +1,11 @@
 import { spawn } from 'node:child_process';
 import type { PrismaClient } from '@mailroom/db';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHolderName, isDeadLocalHolder, localHolderScope, registerRunningHolder } from '../src/lease-holder.ts';
-import { createMaildrop, openPrisma, Pop3TestClient, startServer } from './helpers.ts';
+import { createMaildrop, loginOnce, useTestDatabase, withServer } from './helpers.ts';
 
 let prisma: PrismaClient;
-beforeAll(() => {
-  prisma = openPrisma();
-});
-afterAll(() => prisma.$disconnect());
+useTestDatabase((opened) => (prisma = opened));
 
 /** The pid of a process that has exited (and been reaped): certainly dead. */
 async function deadPid(): Promise<number> {
@@ -20,16 +17,6 @@ async function deadPid(): Promise<number> {
 /** A lease as a crashed process left it: held for an hour more. */
 async function strandLease(mailboxId: string, holder: string): Promise<void> {
   await prisma.maildropLease.create({ data: { mailboxId, holder, session: `s-${holder}`, expiresAt: new Date(Date.now() + 3_600_000) } });
-}
-
-async function login(port: number, address: string, password: string): Promise<string> {
-  const c = await Pop3TestClient.connect(port);
-  try {
-    await c.greeting();
-    return await c.login(address, password);
-  } finally {
-    c.destroy();
-  }
 }
 
 describe('lease holder names', () => {
@@ -58,14 +45,13 @@ describe('lease holder names', () => {
 
 describe('leases of crashed POP3 processes on this machine', () => {
   it("a login meeting a dead local holder's lease takes the maildrop at once; a live holder's lease still refuses", async () => {
-    const srv = await startServer(prisma);
-    try {
+    await withServer(prisma, {}, async (srv) => {
       const dead = await createMaildrop(prisma);
       const deadHolder = createHolderName(localHolderScope(), await deadPid());
       await strandLease(dead.mailboxId, deadHolder);
       const other = await createMaildrop(prisma);
       await strandLease(other.mailboxId, deadHolder);
-      expect(await login(srv.port, dead.address, dead.password)).toBe('+OK Logged in.');
+      expect(await loginOnce(srv.port, dead.address, dead.password)).toBe('+OK Logged in.');
       // every lease of that dead holder went with it
       expect(await prisma.maildropLease.count({ where: { holder: deadHolder } })).toBe(0);
 
@@ -73,28 +59,23 @@ describe('leases of crashed POP3 processes on this machine', () => {
       const sleeper = spawn('sleep', ['60']);
       try {
         await strandLease(live.mailboxId, createHolderName(localHolderScope(), sleeper.pid!));
-        expect(await login(srv.port, live.address, live.password)).toMatch(/^-ERR \[IN-USE\]/);
+        expect(await loginOnce(srv.port, live.address, live.password)).toMatch(/^-ERR \[IN-USE\]/);
       } finally {
         sleeper.kill('SIGKILL');
       }
       // a holder on another machine is never judged: its lease must lapse
       const remote = await createMaildrop(prisma);
       await strandLease(remote.mailboxId, createHolderName({ prefix: 'elsewhere:boot:1:', checkable: true }, 1));
-      expect(await login(srv.port, remote.address, remote.password)).toMatch(/^-ERR \[IN-USE\]/);
-    } finally {
-      await srv.close();
-    }
+      expect(await loginOnce(srv.port, remote.address, remote.password)).toMatch(/^-ERR \[IN-USE\]/);
+    });
   });
 
   it('a (re)starting server releases every lease of dead local holders before it listens', async () => {
     const holder = createHolderName(localHolderScope(), await deadPid());
     const mds = [await createMaildrop(prisma), await createMaildrop(prisma)];
     for (const md of mds) await strandLease(md.mailboxId, holder);
-    const srv = await startServer(prisma);
-    try {
+    await withServer(prisma, {}, async () => {
       expect(await prisma.maildropLease.count({ where: { holder } })).toBe(0);
-    } finally {
-      await srv.close();
-    }
+    });
   });
 });

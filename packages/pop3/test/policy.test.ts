@@ -3,31 +3,15 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { expireMessagesPastRetention } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createMaildrop,
-  deliver,
-  makeMessage,
-  openPrisma,
-  Pop3TestClient,
-  startServer,
-  type TestMaildrop,
-  type TestServer,
-} from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { createMaildrop, deliver, makeMessage, Pop3TestClient, useTestServer, type TestMaildrop, type TestServer } from './helpers.ts';
 
 const run = promisify(execFile);
 let prisma: PrismaClient;
 let srv: TestServer;
 
 // Operator defaults of this server: LOGIN-DELAY 600, EXPIRE 45.
-beforeAll(async () => {
-  prisma = openPrisma();
-  srv = await startServer(prisma, { loginDelaySeconds: 600, retentionDays: 45 });
-});
-afterAll(async () => {
-  await srv.close();
-  await prisma.$disconnect();
-});
+useTestServer((started) => ({ prisma, srv } = started), { loginDelaySeconds: 600, retentionDays: 45 });
 
 /** Runs a poplib script with `p` connected (plain, loopback) and LOGIN/PASSWORD in the environment; returns its JSON. */
 async function poplib(md: TestMaildrop, body: string): Promise<Record<string, unknown>> {

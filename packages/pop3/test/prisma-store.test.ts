@@ -1,32 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { AuthThrottle } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrismaMaildropStore } from '../src/prisma-store.ts';
+import { describe, expect, it } from 'vitest';
+import type { PrismaMaildropStore } from '../src/prisma-store.ts';
 import { LockLostError, MessageGoneError } from '../src/store.ts';
-import { createMaildrop, deliver, deliverInParts, openPrisma, poolOf, TEST_SECRET, testHasher } from './helpers.ts';
+import { createMaildrop, deliver, deliverInParts, poolOf, testStore, useTestDatabase } from './helpers.ts';
 import { MESSAGE_PART_OCTETS, splitWholeMessages } from '@mailroom/db';
 
 let prisma: PrismaClient;
-beforeAll(() => {
-  prisma = openPrisma();
-});
-afterAll(async () => {
-  await prisma.$disconnect();
-});
+useTestDatabase((opened) => (prisma = opened));
 
-const store = (chunkOctets?: number, prefetchChunks?: number) =>
-  new PrismaMaildropStore({ prisma, hasher: testHasher(), throttle: new AuthThrottle(prisma, TEST_SECRET), chunkOctets, prefetchChunks });
+/** The fetch path (no pg pool): messages are read in chunks through Prisma queries. */
+const store = (chunkOctets?: number, prefetchChunks?: number) => testStore(prisma, { pool: undefined, chunkOctets, prefetchChunks });
 
 /** The COPY path main.ts uses (the pg pool under the Prisma client). */
-const copyStore = (chunkOctets?: number) =>
-  new PrismaMaildropStore({
-    prisma,
-    pool: poolOf(prisma)!,
-    hasher: testHasher(),
-    throttle: new AuthThrottle(prisma, TEST_SECRET),
-    chunkOctets,
-  });
+const copyStore = (chunkOctets?: number) => testStore(prisma, { chunkOctets });
 
 async function readAll(s: PrismaMaildropStore, mailboxId: string, msg: { id: string; uid: number; uidl: string; size: number }) {
   const parts: Buffer[] = [];

@@ -1,26 +1,27 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PrismaClient } from '@mailroom/db';
 import { testDatabaseUrl } from '@mailroom/db/testing';
 import { NODE_FLAGS_MISSING, workspaceNodeFlags } from '@mailroom/runtime';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   createMaildrop,
   deliver,
   eventually,
   makeMessage,
-  openPrisma,
   ownNetwork,
   Pop3TestClient,
-  startServer,
   TEST_ARGON2,
+  useTestServer,
   type TestServer,
 } from './helpers.ts';
 
 const PKG = fileURLToPath(new URL('..', import.meta.url));
+/** Every child's MAILROOM_DATA_DIR (its generated certificate) lives under this one, removed after the file's tests. */
+const CHILD_DATA_DIRS = mkdtempSync(path.join(os.tmpdir(), 'pop3-children-'));
 
 interface Child {
   proc: ChildProcess;
@@ -39,7 +40,7 @@ async function spawnPop3(env: Record<string, string> = {}, nodeFlags = workspace
     env: {
       PATH: process.env.PATH,
       DATABASE_URL: testDatabaseUrl(),
-      MAILROOM_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'pop3-child-')),
+      MAILROOM_DATA_DIR: mkdtempSync(path.join(CHILD_DATA_DIRS, 'child-')),
       POP3_PORT: '0',
       POP3S_PORT: '0',
       POP3_METRICS_PORT: '0',
@@ -72,16 +73,14 @@ async function spawnPop3(env: Record<string, string> = {}, nodeFlags = workspace
 
 let prisma: PrismaClient;
 let srv: TestServer;
-const children: Child[] = [];
+useTestServer((started) => ({ prisma, srv } = started));
 
-beforeAll(async () => {
-  prisma = openPrisma();
-  srv = await startServer(prisma);
-});
-afterAll(async () => {
+const children: Child[] = [];
+// after hooks run in reverse order (vitest's default sequence.hooks 'stack'): the children are killed (and their data
+// directories removed) before the server closes
+afterAll(() => {
   for (const c of children) c.proc.kill('SIGKILL');
-  await srv.close();
-  await prisma.$disconnect();
+  rmSync(CHILD_DATA_DIRS, { recursive: true, force: true });
 });
 
 /**

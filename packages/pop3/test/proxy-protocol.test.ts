@@ -2,25 +2,29 @@
 // throttling, logs and last-login; from anyone else a PROXY header is a bad command. Real sockets throughout: the test
 // process plays the load balancer (127.0.0.1, trusted) and clients on other loopback addresses (untrusted).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { parseTrustedProxies } from '@mailroom/core';
 import { startProxyBalancer } from '@mailroom/core/testing';
 import { findFreePort } from '@mailroom/db/testing';
 import type { PrismaClient } from '@mailroom/db';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMaildrop, deliver, eventually, makeMessage, openPrisma, Pop3TestClient, withServer, type TestServer } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import {
+  createMaildrop,
+  deliver,
+  eventually,
+  makeMessage,
+  Pop3TestClient,
+  testTempDir,
+  useTestDatabase,
+  withServer,
+  type TestServer,
+} from './helpers.ts';
 
 let prisma: PrismaClient;
-beforeAll(() => {
-  prisma = openPrisma();
-});
-afterAll(async () => {
-  await prisma.$disconnect();
-});
+useTestDatabase((opened) => (prisma = opened));
 
 /** The load balancer is 127.0.0.1; plaintext USER/PASS is allowed, since proxied clients are not on loopback. */
 const behindProxy = { proxyTrusted: parseTrustedProxies('127.0.0.1/32'), proxyHeaderTimeoutMs: 400, allowPlaintextAuth: true };
@@ -167,7 +171,7 @@ describe.skipIf(!hasHaproxy)('behind a real HAProxy (send-proxy-v2, health check
     // slowloris test needs would count as a header timeout, which is not what this test is about
     await withServer(prisma, { ...behindProxy, proxyHeaderTimeoutMs: 5000 }, async (srv) => {
       const port = await findFreePort();
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'pop3-haproxy-'));
+      const dir = testTempDir('pop3-haproxy-');
       const cfg = path.join(dir, 'haproxy.cfg');
       writeFileSync(
         cfg,

@@ -1,16 +1,11 @@
 // Quota warnings (stored by the ingress with counts_toward_quota = false) through a real POP3 session: STAT and LIST
 // count them with their exact size, and deleting one gives back no usage it never took.
 import { newId, type PrismaClient } from '@mailroom/db';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMaildrop, deliver, makeMessage, openPrisma, Pop3TestClient, withServer } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { createMaildrop, deliver, makeMessage, Pop3TestClient, useTestDatabase, withServer } from './helpers.ts';
 
 let prisma: PrismaClient;
-beforeAll(() => {
-  prisma = openPrisma();
-});
-afterAll(async () => {
-  await prisma.$disconnect();
-});
+useTestDatabase((opened) => (prisma = opened));
 
 /** A quota warning as the ingress stores it: a UID and a message, no usage. */
 async function storeWarning(mailboxId: string, raw: Buffer): Promise<void> {

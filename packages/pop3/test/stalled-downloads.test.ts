@@ -1,18 +1,16 @@
-import { AuthThrottle } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
 import { testDatabaseUrl } from '@mailroom/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPop3Database, type Pop3Database } from '../src/database.ts';
-import { PrismaMaildropStore } from '../src/prisma-store.ts';
+import type { PrismaMaildropStore } from '../src/prisma-store.ts';
 import {
   createMaildrop,
   deliver,
   eventually,
   makeMessage,
-  openPrisma,
   Pop3TestClient,
-  TEST_SECRET,
-  testHasher,
+  testStore,
+  useTestDatabase,
   withServer,
   type TestMaildrop,
 } from './helpers.ts';
@@ -53,26 +51,22 @@ async function stallRetr(port: number, md: TestMaildrop): Promise<Pop3TestClient
 }
 
 let prisma: PrismaClient;
+useTestDatabase((opened) => (prisma = opened));
+
 let db: Pop3Database;
 const STREAM_CONNECTIONS = 4;
 
 beforeAll(() => {
-  prisma = openPrisma();
   // the POP3 process's two pools, as main.ts builds them (small, so 200 stalled downloads are far more than they hold)
   db = openPop3Database(testDatabaseUrl(), { connections: 6, streamConnections: STREAM_CONNECTIONS, acquireTimeoutMs: 1500 }, 'pop3-test');
 });
+// after hooks run in reverse order (vitest's default sequence.hooks 'stack'): db closes before the test client
 afterAll(async () => {
   await db.close();
-  await prisma.$disconnect();
 });
 
 function productionStore(): PrismaMaildropStore {
-  return new PrismaMaildropStore({
-    prisma: db.prisma,
-    pool: db.streamPool,
-    hasher: testHasher(),
-    throttle: new AuthThrottle(db.prisma, TEST_SECRET),
-  });
+  return testStore(db.prisma, { pool: db.streamPool });
 }
 
 describe('stalled downloads (a client that stops reading mid-RETR)', () => {

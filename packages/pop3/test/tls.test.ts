@@ -1,25 +1,17 @@
 import os from 'node:os';
 import tls from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PrismaClient } from '@mailroom/db';
-import { createMaildrop, deliver, makeMessage, openPrisma, Pop3TestClient, startServer, type TestServer } from './helpers.ts';
+import { createMaildrop, deliver, makeMessage, Pop3TestClient, startServer, useTestServer, type TestServer } from './helpers.ts';
 
 let prisma: PrismaClient;
 let srv: TestServer;
+useTestServer((started) => ({ prisma, srv } = started), { host: '0.0.0.0' });
 
 /** A non-loopback address of this machine, so a connection to it is not "from loopback". */
 const externalIp = Object.values(os.networkInterfaces())
   .flat()
   .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
-
-beforeAll(async () => {
-  prisma = openPrisma();
-  srv = await startServer(prisma, { host: '0.0.0.0' });
-});
-afterAll(async () => {
-  await srv.close();
-  await prisma.$disconnect();
-});
 
 describe('STLS', () => {
   it('upgrades the plain port, stops offering STLS, and serves the session over TLS', async () => {
