@@ -44,9 +44,11 @@ describe.runIf(existsSync('/proc/self/task'))('CPU time from /proc', () => {
     // background threads finishing) cost: a few ms, more on a loaded machine; a thread counted twice would add ~45
     expect(read).toBeGreaterThanOrEqual(report.self - 0.5);
     expect(read - report.self).toBeLessThan(15);
-    const tree = processTreeCpuMs(pid); // no children: the process alone, read a moment later
+    // no children: the process alone, read a moment later; V8's threads may still be finishing in between (10.6 ms
+    // once, on a machine running CI beside other test suites), so the same bound: counted twice would add ~45
+    const tree = processTreeCpuMs(pid);
     expect(tree).toBeGreaterThanOrEqual(read);
-    expect(tree - read).toBeLessThan(5);
+    expect(tree - read).toBeLessThan(15);
   });
 
   it("counts a process tree's children that already exited (in ticks) beside the live ones", async () => {
