@@ -12,6 +12,7 @@ import {
   nonNegativeIntSchema,
   boolSchema,
   optionalStringSchema,
+  pop3AppPasswordsEnvShape,
   portSchema,
   type DomainOnboardingConfig,
 } from '@mailroom/runtime';
@@ -128,6 +129,8 @@ export const apiEnvSchema = baseEnvSchema
     WEBAUTHN_CHALLENGE_TTL_SECONDS: z.coerce.number().int().min(30).max(900).default(300),
     /** Who must sign in with a second factor: `off`, `admins`, or `all` (admins, owners and mailbox users). */
     MAILROOM_REQUIRE_2FA: z.enum(TWO_FACTOR_POLICIES).default('off'),
+    /** The POP3 service's "app passwords only" default: read here to show mailboxes the policy POP3 applies. */
+    ...pop3AppPasswordsEnvShape,
   })
   .superRefine((env, ctx) => {
     const r = resolveWebAuthn(env);
@@ -163,6 +166,8 @@ export interface ApiConfig {
   webauthn: WebAuthnConfig;
   /** MAILROOM_REQUIRE_2FA: who must have a second factor (users without one enrol at sign-in). */
   requireTwoFactor: TwoFactorPolicy;
+  /** POP3_REQUIRE_APP_PASSWORDS, as the POP3 service has it: shown in a mailbox's app-password policy. */
+  requireAppPasswordsDefault: boolean;
 }
 
 export function toApiConfig(env: ApiEnv): ApiConfig {
@@ -195,6 +200,7 @@ export function toApiConfig(env: ApiEnv): ApiConfig {
     webhookAllowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
     webauthn: webauthnConfig(env),
     requireTwoFactor: env.MAILROOM_REQUIRE_2FA,
+    requireAppPasswordsDefault: env.POP3_REQUIRE_APP_PASSWORDS,
   };
 }
 

@@ -9,14 +9,18 @@ import { Card } from './ui';
  * What a mailbox user types into their mail client, and the Apple profile. Host and ports come from the API
  * (GET /client-settings: MAILROOM_PUBLIC_HOST and the public POP3 ports), the same source as autoconfig answers.
  * `profilePath` is the API path of the mailbox's .mobileconfig (`/mailboxes/{id}/mobileconfig` or `/me/mobileconfig`).
+ * `appPasswordsOnly`: POP3 refuses the mailbox password for this mailbox (AppPasswordList.effectiveRequiredForPop3), so
+ * mail programs are told to use an app password (the card with them sits below this one on both pages).
  */
 export async function ConnectionCard({
   address,
   profilePath,
+  appPasswordsOnly,
   id = 'connection-settings',
 }: {
   address: string;
   profilePath: string;
+  appPasswordsOnly: boolean;
   id?: string;
 }) {
   const cfg = await apiGet<ClientSettings>('/client-settings');
@@ -26,7 +30,12 @@ export async function ConnectionCard({
     { label: 'POP3S port (TLS)', value: String(cfg.pop3sPort), copy: true },
     { label: 'POP3 port (STARTTLS)', value: String(cfg.pop3Port), copy: true },
     { label: 'Security', value: `SSL/TLS on ${cfg.pop3sPort}, or STARTTLS (STLS) on ${cfg.pop3Port}` },
-    { label: 'Password', value: 'The mailbox password (normal password authentication)' },
+    {
+      label: 'Password',
+      value: appPasswordsOnly
+        ? 'An app password, one per device (see App passwords below; normal password authentication). POP3 refuses the mailbox password'
+        : 'The mailbox password (normal password authentication)',
+    },
   ];
   if (cfg.submission) {
     rows.push({
@@ -40,7 +49,9 @@ export async function ConnectionCard({
     `Server: ${cfg.host}`,
     `Username: ${address}`,
     `Port ${cfg.pop3sPort} with SSL/TLS (recommended), or port ${cfg.pop3Port} with STARTTLS`,
-    'Authentication: normal password',
+    appPasswordsOnly
+      ? 'Authentication: normal password, with an app password (the mailbox password is refused)'
+      : 'Authentication: normal password',
   ].join('\n');
   return (
     <Card
@@ -56,7 +67,7 @@ export async function ConnectionCard({
           Thunderbird and Outlook fill these in by themselves from the address once the domain&apos;s{' '}
           <span className="font-mono">autoconfig</span> and <span className="font-mono">autodiscover</span> host names point at this panel.
         </p>
-        <ProfileDownload path={profilePath} />
+        <ProfileDownload path={profilePath} appPasswordsOnly={appPasswordsOnly} />
       </div>
     </Card>
   );

@@ -9,7 +9,7 @@ import { toClientProblem } from '@/lib/problems';
  * The Apple profile (.mobileconfig) of a mailbox: a plain download link (the device asks for the password), or, when
  * the user types the password here, a POST that embeds it (never put into a URL).
  */
-export function ProfileDownload({ path }: { path: string }) {
+export function ProfileDownload({ path, appPasswordsOnly }: { path: string; appPasswordsOnly: boolean }) {
   const { csrfToken } = useSession();
 
   /** Runs in the browser: the answer is a file the browser saves, not a page. */
@@ -44,8 +44,9 @@ export function ProfileDownload({ path }: { path: string }) {
   return (
     <div className="space-y-3">
       <p className="text-sm text-slate-700">
-        iPhone, iPad and Mac: open this profile on the device and install it in Settings. Mail then asks for the mailbox password, unless
-        you include it below.
+        iPhone, iPad and Mac: open this profile on the device and install it in Settings. Mail then asks for the{' '}
+        {appPasswordsOnly ? 'password (an app password: POP3 refuses the mailbox password here)' : 'mailbox password'}, unless you include
+        it below.
       </p>
       <a href={`/api/v1${path}`} download className={buttonClass('secondary', 'sm')} data-testid="profile-download">
         Download profile (.mobileconfig)

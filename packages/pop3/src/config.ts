@@ -4,6 +4,7 @@ import {
   boolSchema,
   nonNegativeIntSchema,
   parseEnv,
+  pop3AppPasswordsEnvShape,
   pop3PolicyDefaults,
   pop3PolicyEnvShape,
   portSchema,
@@ -63,9 +64,9 @@ export const pop3EnvSchema = baseEnvSchema.extend({
   POP3_THROTTLE_MAX_SLEEP_MS: nonNegativeIntSchema.max(15_000).default(3_000),
   /**
    * Operator default: POP3 accepts app passwords only (the main password then signs in to self-service only). A domain
-   * or mailbox setting overrides it (see README, "POP3 app passwords").
+   * or mailbox setting overrides it (see README, "POP3 app passwords"). Shared with the API, which shows it.
    */
-  POP3_REQUIRE_APP_PASSWORDS: boolSchema.default(false),
+  ...pop3AppPasswordsEnvShape,
   /**
    * Load balancers that send a PROXY protocol header (v1 or v2) first, naming the real client: IP addresses and CIDR
    * ranges, comma-separated; empty = off. From them the header is required; from anyone else it is never honoured.

@@ -1,6 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { accountKey, createAppPassword, revokeAppPassword, type Actor } from '@mailroom/core';
+import { accountKey, createAppPassword, revokeAppPassword, setMailboxAppPasswordPolicy, type Actor } from '@mailroom/core';
 import type { PrismaClient } from '@mailroom/db';
 import { describe, expect, it } from 'vitest';
 import {
@@ -115,6 +115,64 @@ describe.skipIf(!has('python3'))('app passwords through real POP3 clients', () =
         expect(await poplib(s.port, other.md.address, other.md.password)).toBe('+OK 1');
       },
       { store },
+    );
+  });
+});
+
+describe("app passwords: the mailbox user's own opt-in (tightens only)", () => {
+  const APP_ONLY = '-ERR [AUTH] This mailbox accepts only app passwords for POP3: create one in the Mailroom panel.';
+  const mailboxUser = (md: { mailboxId: string; address: string; domainId: string }): Actor => ({
+    principal: { kind: 'mailbox', mailboxId: md.mailboxId, address: md.address, domainId: md.domainId, sessionId: 'pop3-test' },
+  });
+
+  it('opted in, POP3 refuses the main password even where the mailbox and the domain allow it; withdrawn, it signs in again', async () => {
+    const { md, laptop } = await mailboxWithTwoAppPasswords();
+    await prisma.domain.update({ where: { id: md.domainId }, data: { pop3AppPasswordsRequired: false } });
+    await prisma.mailbox.update({
+      where: { id: md.mailboxId },
+      data: { pop3AppPasswordsRequired: false, pop3AppPasswordsUserRequired: true },
+    });
+    expect(await loginOnce(srv.port, md.address, md.password, ownNetwork())).toBe(APP_ONLY);
+    expect(await loginOnce(srv.port, md.address, laptop.password, ownNetwork())).toBe('+OK Logged in.');
+    await prisma.mailbox.update({ where: { id: md.mailboxId }, data: { pop3AppPasswordsUserRequired: false } });
+    expect(await loginOnce(srv.port, md.address, md.password, ownNetwork())).toBe('+OK Logged in.');
+  });
+
+  it("the mailbox user's false cannot lift the owner's requirement nor the operator default", async () => {
+    const owned = await mailboxWithTwoAppPasswords();
+    await prisma.mailbox.update({ where: { id: owned.md.mailboxId }, data: { pop3AppPasswordsRequired: true } });
+    for (const requiredForPop3 of [false, null]) {
+      await setMailboxAppPasswordPolicy(
+        prisma,
+        mailboxUser(owned.md),
+        owned.md.mailboxId,
+        { requiredForPop3 },
+        { requireAppPasswordsDefault: false },
+      );
+      expect(await loginOnce(srv.port, owned.md.address, owned.md.password, ownNetwork())).toBe(APP_ONLY);
+    }
+    expect(await prisma.mailbox.findUniqueOrThrow({ where: { id: owned.md.mailboxId } })).toMatchObject({
+      pop3AppPasswordsRequired: true,
+      pop3AppPasswordsUserRequired: false,
+    });
+
+    const byDefault = await mailboxWithTwoAppPasswords();
+    await withServer(
+      prisma,
+      {},
+      async (s) => {
+        const list = await setMailboxAppPasswordPolicy(
+          prisma,
+          mailboxUser(byDefault.md),
+          byDefault.md.mailboxId,
+          { requiredForPop3: false },
+          { requireAppPasswordsDefault: true },
+        );
+        expect(list).toMatchObject({ requiredForPop3: null, enforcedForPop3: true, effectiveRequiredForPop3: true });
+        expect(await loginOnce(s.port, byDefault.md.address, byDefault.md.password, ownNetwork())).toBe(APP_ONLY);
+        expect(await loginOnce(s.port, byDefault.md.address, byDefault.phone.password, ownNetwork())).toBe('+OK Logged in.');
+      },
+      { store: testStore(prisma, { requireAppPasswords: true }) },
     );
   });
 });

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { baseEnvSchema, pop3PolicyEnvShape } from './env.ts';
+import { baseEnvSchema, pop3AppPasswordsEnvShape, pop3PolicyEnvShape } from './env.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const compose = readFileSync(`${ROOT}docker-compose.yml`, 'utf8');
@@ -48,6 +48,7 @@ describe('docker-compose.yml', () => {
     const known = new Set([
       ...Object.keys(baseEnvSchema.shape),
       ...Object.keys(pop3PolicyEnvShape),
+      ...Object.keys(pop3AppPasswordsEnvShape),
       'POP3_METRICS_PORT',
       'INGRESS_METRICS_PORT',
       'WORKER_METRICS_PORT',

@@ -200,6 +200,15 @@ export const pop3PolicyEnvShape = {
   POP3_EXPIRE_DAYS: retentionDaysEnvSchema,
 };
 
+/**
+ * The operator's POP3 "app passwords only" default, which domains and mailboxes may override (core appPasswordsRequired).
+ * POP3 enforces it; the API reads it too, to show the policy POP3 applies. Give both services the same value.
+ */
+export const pop3AppPasswordsEnvShape = {
+  /** true: POP3 accepts app passwords only (the main password then signs in to the panel only). */
+  POP3_REQUIRE_APP_PASSWORDS: boolSchema.default(false),
+};
+
 export function pop3PolicyDefaults(env: { POP3_LOGIN_DELAY_S: number; POP3_EXPIRE_DAYS: number | null }): {
   loginDelaySeconds: number;
   retentionDays: number | null;

@@ -1,4 +1,7 @@
 import { authenticateMailbox } from '@mailroom/core';
+import { createPrismaClientWithPool, type PrismaClient } from '@mailroom/db';
+import { testDatabaseUrl } from '@mailroom/db/testing';
+import { loginOnce, ownNetwork, startServer, testStore, type TestServer } from '@mailroom/pop3/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { call, createKey, createTestAppWithAdmin, createUser, login, type Session, type TestContext, uniqueName } from '../testing.ts';
 
@@ -9,12 +12,16 @@ afterAll(async () => t?.close());
 
 const PW = 'mailbox passphrase 1';
 
-async function ownerWithMailbox() {
-  const o = await createUser(t);
-  const s = await login(t.app, o.email, o.password);
-  const d = await call(t.app, admin, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, ownerId: o.id, verified: true });
+async function ownerWithMailbox(on: { t: TestContext; admin: Session } = { t, admin }) {
+  const o = await createUser(on.t);
+  const s = await login(on.t.app, o.email, o.password);
+  const d = await call(on.t.app, on.admin, 'POST', '/api/v1/domains', {
+    name: `${uniqueName('d')}.example`,
+    ownerId: o.id,
+    verified: true,
+  });
   expect(d.statusCode, d.body).toBe(201);
-  const m = await call(t.app, s, 'POST', `/api/v1/domains/${d.json().id}/mailboxes`, { localPart: 'anna', password: PW });
+  const m = await call(on.t.app, s, 'POST', `/api/v1/domains/${d.json().id}/mailboxes`, { localPart: 'anna', password: PW });
   expect(m.statusCode, m.body).toBe(201);
   return { owner: o, s, domainId: d.json().id as string, mailbox: m.json() as { id: string; address: string } };
 }
@@ -143,5 +150,126 @@ describe('app passwords: abuse', () => {
     expect(results.filter((r) => r.statusCode === 201)).toHaveLength(20);
     expect(results.filter((r) => r.statusCode === 409).every((r) => r.json().code === 'CONFLICT')).toBe(true);
     expect(await t.prisma.mailboxAppPassword.count({ where: { mailboxId: mailbox.id } })).toBe(20);
+  });
+});
+
+describe('app-password policy: a mailbox user can tighten it, never loosen it (real POP3 logins)', () => {
+  const APP_ONLY = '-ERR [AUTH] This mailbox accepts only app passwords for POP3: create one in the Mailroom panel.';
+  const LOGGED_IN = '+OK Logged in.';
+  let pop3Prisma: PrismaClient;
+  /** A POP3 server as deployed by default (POP3_REQUIRE_APP_PASSWORDS=false). */
+  let pop3: TestServer;
+  /** A POP3 server and an API both run with POP3_REQUIRE_APP_PASSWORDS=true. */
+  let strictPop3: TestServer;
+  let strict: { t: TestContext; admin: Session };
+  beforeAll(async () => {
+    pop3Prisma = createPrismaClientWithPool(testDatabaseUrl(), { maxConnections: 4, applicationName: 'app-passwords-test-pop3' }).prisma;
+    pop3 = await startServer(pop3Prisma);
+    strictPop3 = await startServer(pop3Prisma, {}, { store: testStore(pop3Prisma, { requireAppPasswords: true }) });
+    strict = await createTestAppWithAdmin({ requireAppPasswordsDefault: true });
+  });
+  afterAll(async () => {
+    await pop3?.close();
+    await strictPop3?.close();
+    await pop3Prisma?.$disconnect();
+    await strict?.t.close();
+  });
+
+  /** USER/PASS over a real socket, from a client network of its own (no throttle shared with other tests). */
+  const popLogin = (srv: TestServer, address: string, password: string) => loginOnce(srv.port, address, password, ownNetwork());
+  const policyPath = (mailboxId: string) => `/api/v1/mailboxes/${mailboxId}/app-password-policy`;
+  const columns = (mailboxId: string) =>
+    t.prisma.mailbox.findUniqueOrThrow({
+      where: { id: mailboxId },
+      select: { pop3AppPasswordsRequired: true, pop3AppPasswordsUserRequired: true },
+    });
+
+  test("the owner requires app passwords: the mailbox user's false or null leaves the owner's true, and POP3 still refuses the main password", async () => {
+    const { s, mailbox } = await ownerWithMailbox();
+    const phone = (await call(t.app, s, 'POST', base(mailbox.id), { name: 'phone' })).json();
+    const set = await call(t.app, s, 'PUT', policyPath(mailbox.id), { requiredForPop3: true });
+    expect(set.statusCode, set.body).toBe(200);
+    expect(await popLogin(pop3, mailbox.address, PW)).toBe(APP_ONLY);
+
+    const me = await login(t.app, mailbox.address, PW);
+    for (const requiredForPop3 of [false, null]) {
+      const res = await call(t.app, me, 'PUT', policyPath(mailbox.id), { requiredForPop3 });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(await popLogin(pop3, mailbox.address, PW), `after the mailbox user's ${requiredForPop3}`).toBe(APP_ONLY);
+      expect(await popLogin(pop3, mailbox.address, phone.password)).toBe(LOGGED_IN);
+      expect(res.json()).toMatchObject({
+        requiredForPop3: true,
+        userRequiredForPop3: false,
+        enforcedForPop3: true,
+        effectiveRequiredForPop3: true,
+      });
+      expect(await columns(mailbox.id)).toEqual({ pop3AppPasswordsRequired: true, pop3AppPasswordsUserRequired: false });
+    }
+    // The owner sees the same policy; the mailbox user's attempts are audited as their own setting.
+    expect((await call(t.app, s, 'GET', base(mailbox.id))).json()).toMatchObject({ requiredForPop3: true, effectiveRequiredForPop3: true });
+    const audit = await t.prisma.auditEvent.findMany({
+      where: { targetId: mailbox.id, action: 'mailbox.app-password.policy', actorType: 'mailbox' },
+    });
+    expect(audit).toHaveLength(2);
+    for (const e of audit) expect(e.details).toMatchObject({ setting: 'mailbox-user', userRequiredForPop3: false });
+  });
+
+  test("the operator requires app passwords (POP3_REQUIRE_APP_PASSWORDS): the mailbox user's false does not lift it; the owner's does", async () => {
+    const { s, mailbox } = await ownerWithMailbox(strict);
+    expect(await popLogin(strictPop3, mailbox.address, PW)).toBe(APP_ONLY);
+    const me = await login(strict.t.app, mailbox.address, PW);
+    const listed = await call(strict.t.app, me, 'GET', base(mailbox.id));
+    expect(listed.json()).toMatchObject({ requiredForPop3: null, operatorRequiredForPop3: true, effectiveRequiredForPop3: true });
+
+    const res = await call(strict.t.app, me, 'PUT', policyPath(mailbox.id), { requiredForPop3: false });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(await popLogin(strictPop3, mailbox.address, PW)).toBe(APP_ONLY);
+    expect(res.json()).toMatchObject({
+      requiredForPop3: null,
+      operatorRequiredForPop3: true,
+      userRequiredForPop3: false,
+      enforcedForPop3: true,
+      effectiveRequiredForPop3: true,
+    });
+    expect(await columns(mailbox.id)).toEqual({ pop3AppPasswordsRequired: null, pop3AppPasswordsUserRequired: false });
+
+    // Allowing the main password stays the owner's decision.
+    const owner = await call(strict.t.app, s, 'PUT', policyPath(mailbox.id), { requiredForPop3: false });
+    expect(owner.json()).toMatchObject({ requiredForPop3: false, enforcedForPop3: false, effectiveRequiredForPop3: false });
+    expect(await popLogin(strictPop3, mailbox.address, PW)).toBe(LOGGED_IN);
+  });
+
+  test('the mailbox user opts in: POP3 refuses the main password and takes app passwords; the owner cannot lift it; withdrawn, the main password works again', async () => {
+    const { s, mailbox } = await ownerWithMailbox();
+    const me = await login(t.app, mailbox.address, PW);
+    const tablet = (await call(t.app, me, 'POST', base(mailbox.id), { name: 'tablet' })).json();
+    expect(await popLogin(pop3, mailbox.address, PW)).toBe(LOGGED_IN);
+
+    for (const withdraw of [false, null]) {
+      const on = await call(t.app, me, 'PUT', policyPath(mailbox.id), { requiredForPop3: true });
+      expect(on.statusCode, on.body).toBe(200);
+      expect(await popLogin(pop3, mailbox.address, PW)).toBe(APP_ONLY);
+      expect(await popLogin(pop3, mailbox.address, tablet.password)).toBe(LOGGED_IN);
+      expect(on.json()).toMatchObject({
+        requiredForPop3: null,
+        userRequiredForPop3: true,
+        enforcedForPop3: false,
+        effectiveRequiredForPop3: true,
+      });
+      expect(await columns(mailbox.id)).toEqual({ pop3AppPasswordsRequired: null, pop3AppPasswordsUserRequired: true });
+      // The main password still signs in to self-service.
+      await login(t.app, mailbox.address, PW);
+
+      const off = await call(t.app, me, 'PUT', policyPath(mailbox.id), { requiredForPop3: withdraw });
+      expect(off.json()).toMatchObject({ userRequiredForPop3: false, effectiveRequiredForPop3: false });
+      expect(await popLogin(pop3, mailbox.address, PW), `withdrawn with ${withdraw}`).toBe(LOGGED_IN);
+    }
+
+    // The owner sees the opt-in, and an explicit "allowed" of theirs does not override it.
+    await call(t.app, me, 'PUT', policyPath(mailbox.id), { requiredForPop3: true });
+    const owner = await call(t.app, s, 'PUT', policyPath(mailbox.id), { requiredForPop3: false });
+    expect(owner.json()).toMatchObject({ requiredForPop3: false, userRequiredForPop3: true, effectiveRequiredForPop3: true });
+    expect(await popLogin(pop3, mailbox.address, PW)).toBe(APP_ONLY);
+    expect(await columns(mailbox.id)).toEqual({ pop3AppPasswordsRequired: false, pop3AppPasswordsUserRequired: true });
   });
 });

@@ -24,6 +24,7 @@ const WHO = 'Owners and admins (scope mailboxes:read/write) for mailboxes they c
 /** POP3 app passwords of a mailbox, and the per-mailbox and per-domain "app passwords only" policy. */
 export async function appPasswordRoutes(app: ZodApp, ctx: RouteContext): Promise<void> {
   const { prisma, hasher } = ctx.services;
+  const policy = { requireAppPasswordsDefault: ctx.config.requireAppPasswordsDefault };
   app.get('/mailboxes/:mailboxId/app-passwords', {
     schema: {
       tags,
@@ -34,7 +35,7 @@ export async function appPasswordRoutes(app: ZodApp, ctx: RouteContext): Promise
       response: { 200: appPasswordListSchema, ...problems() },
       security: READ_SECURITY,
     },
-    handler: async (req) => listAppPasswords(prisma, actorOf(req), req.params.mailboxId),
+    handler: async (req) => listAppPasswords(prisma, actorOf(req), req.params.mailboxId, policy),
   });
   app.post('/mailboxes/:mailboxId/app-passwords', {
     schema: {
@@ -70,13 +71,18 @@ export async function appPasswordRoutes(app: ZodApp, ctx: RouteContext): Promise
       tags,
       operationId: 'setMailboxAppPasswordPolicy',
       summary: 'Require app passwords for POP3 on this mailbox (true), allow the main password (false), or inherit (null)',
-      description: `${WHO} A true on the mailbox or its domain requires app passwords; the main password then signs in to self-service only.`,
+      description:
+        `${WHO} Owners, admins and keys set the mailbox's setting (requiredForPop3): a true on the mailbox or its domain ` +
+        'requires app passwords; the main password then signs in to self-service only. A mailbox user sets only their own ' +
+        'opt-in (userRequiredForPop3): true requires app passwords, false or null withdraws the opt-in; it never allows the ' +
+        'main password where the mailbox setting, the domain or the operator default (POP3_REQUIRE_APP_PASSWORDS) requires ' +
+        'app passwords (effectiveRequiredForPop3 in the answer says what POP3 applies).',
       params: mailboxParamsSchema,
       body: appPasswordPolicyBodySchema,
       response: { 200: appPasswordListSchema, ...problems(422) },
       security: WRITE_SECURITY,
     },
-    handler: async (req) => setMailboxAppPasswordPolicy(prisma, actorOf(req), req.params.mailboxId, req.body),
+    handler: async (req) => setMailboxAppPasswordPolicy(prisma, actorOf(req), req.params.mailboxId, req.body, policy),
   });
   app.put('/domains/:domainId/app-password-policy', {
     schema: {

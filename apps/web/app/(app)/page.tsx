@@ -159,8 +159,8 @@ async function MailboxHome({ me }: { me: Awaited<ReturnType<typeof requireMe>> }
       </dl>
       <div className="space-y-8">
         <WaitingMessages mailboxId={mb.id} address={mb.address} />
-        <ConnectionCard address={mb.address} profilePath="/me/mobileconfig" />
-        <AppPasswordsCard mailboxId={mb.id} list={appPasswords} />
+        <ConnectionCard address={mb.address} profilePath="/me/mobileconfig" appPasswordsOnly={appPasswords.effectiveRequiredForPop3} />
+        <AppPasswordsCard mailboxId={mb.id} list={appPasswords} viewer="mailbox" />
       </div>
     </>
   );

@@ -32,11 +32,32 @@ describe('app password format', () => {
   });
 
   test('policy: a true on mailbox or domain requires; else an explicit false allows; else the operator default', () => {
-    expect(appPasswordsRequired(null, null, false)).toBe(false);
-    expect(appPasswordsRequired(null, null, true)).toBe(true);
-    expect(appPasswordsRequired(true, false, false)).toBe(true);
-    expect(appPasswordsRequired(false, true, false)).toBe(true);
-    expect(appPasswordsRequired(false, null, true)).toBe(false);
-    expect(appPasswordsRequired(null, false, true)).toBe(false);
+    const rule = (mailbox: boolean | null, domain: boolean | null, operatorDefault: boolean) =>
+      appPasswordsRequired({ mailbox, domain, operatorDefault, userRequired: false });
+    expect(rule(null, null, false)).toBe(false);
+    expect(rule(null, null, true)).toBe(true);
+    expect(rule(true, false, false)).toBe(true);
+    expect(rule(false, true, false)).toBe(true);
+    expect(rule(false, null, true)).toBe(false);
+    expect(rule(null, false, true)).toBe(false);
+  });
+
+  test("policy: the mailbox user's opt-in only tightens: it requires app passwords, and without it nothing is lifted", () => {
+    const settings = [true, false, null] as const;
+    for (const mailbox of settings)
+      for (const domain of settings)
+        for (const operatorDefault of [true, false]) {
+          const without = appPasswordsRequired({ mailbox, domain, operatorDefault, userRequired: false });
+          // Opting in always requires them, whatever the owner, the domain or the operator said (even an explicit false).
+          expect(
+            appPasswordsRequired({ mailbox, domain, operatorDefault, userRequired: true }),
+            `${mailbox}/${domain}/${operatorDefault}`,
+          ).toBe(true);
+          // Not opting in leaves exactly what the owner, the domain and the operator decided.
+          expect(without).toBe(mailbox === true || domain === true || (mailbox ?? domain ?? operatorDefault));
+        }
+    // The attack the split closes: the owner said true, or the operator default says true; the user's "no" is no input.
+    expect(appPasswordsRequired({ mailbox: true, domain: null, operatorDefault: false, userRequired: false })).toBe(true);
+    expect(appPasswordsRequired({ mailbox: null, domain: null, operatorDefault: true, userRequired: false })).toBe(true);
   });
 });

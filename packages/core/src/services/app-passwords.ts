@@ -50,13 +50,28 @@ export function parseAppPassword(input: string): { canonical: string; selector: 
   return { canonical, selector: canonical.slice(0, APP_PASSWORD_GROUP_LETTERS) };
 }
 
+/** What decides whether POP3 accepts app passwords only for one mailbox (appPasswordsRequired). */
+export interface AppPasswordPolicyInputs {
+  /** The mailbox's setting, written by its owner, an admin or an API key: true, false, or null = the domain's. */
+  mailbox: boolean | null;
+  /** The domain's setting: true, false, or null = the operator default. */
+  domain: boolean | null;
+  /** The operator default, POP3_REQUIRE_APP_PASSWORDS. */
+  operatorDefault: boolean;
+  /** The mailbox user's own opt-in: it adds the requirement, it never lifts one. */
+  userRequired: boolean;
+}
+
 /**
- * Whether POP3 accepts app passwords only. A `true` on the mailbox or its domain requires them; otherwise an explicit
- * `false` (mailbox first) allows the main password; with neither set the operator default decides.
+ * Whether POP3 accepts app passwords only: the one rule, used by the POP3 login and shown by the API. The mailbox user's
+ * opt-in or a `true` on the mailbox or its domain requires them; otherwise an explicit `false` (mailbox first) allows
+ * the main password; with neither set the operator default decides. Only the owner's settings can allow the main
+ * password, so a mailbox user (whose stolen main password is what this protects against) can tighten, never loosen.
+ * With `userRequired: false` it answers what the owner, the domain and the operator require by themselves.
  */
-export function appPasswordsRequired(mailbox: boolean | null, domain: boolean | null, operatorDefault: boolean): boolean {
-  if (mailbox === true || domain === true) return true;
-  return mailbox ?? domain ?? operatorDefault;
+export function appPasswordsRequired(p: AppPasswordPolicyInputs): boolean {
+  if (p.userRequired || p.mailbox === true || p.domain === true) return true;
+  return p.mailbox ?? p.domain ?? p.operatorDefault;
 }
 
 /** Notes a successful POP3 login with an app password (shown in the list as last use). */
@@ -101,6 +116,7 @@ async function findManagedMailbox(prisma: PrismaClient, actor: Actor, mailboxId:
       localPart: true,
       domainId: true,
       pop3AppPasswordsRequired: true,
+      pop3AppPasswordsUserRequired: true,
       domain: { select: { name: true, ownerId: true, pop3AppPasswordsRequired: true } },
     },
   });
@@ -108,13 +124,34 @@ async function findManagedMailbox(prisma: PrismaClient, actor: Actor, mailboxId:
   return { ...row, address: `${row.localPart}@${row.domain.name}` };
 }
 
-export async function listAppPasswords(prisma: PrismaClient, actor: Actor, mailboxId: string): Promise<AppPasswordList> {
+/** The API's knowledge of the operator's POP3 setting, for showing the policy POP3 applies. */
+export interface AppPasswordPolicyOptions {
+  /** POP3_REQUIRE_APP_PASSWORDS (the same value the POP3 service runs with). */
+  requireAppPasswordsDefault: boolean;
+}
+
+export async function listAppPasswords(
+  prisma: PrismaClient,
+  actor: Actor,
+  mailboxId: string,
+  opts: AppPasswordPolicyOptions,
+): Promise<AppPasswordList> {
   const m = await findManagedMailbox(prisma, actor, mailboxId, 'mailboxes:read');
   const rows = await prisma.mailboxAppPassword.findMany({ where: { mailboxId }, orderBy: { createdAt: 'asc' }, select: appPasswordSelect });
+  const policy: AppPasswordPolicyInputs = {
+    mailbox: m.pop3AppPasswordsRequired,
+    domain: m.domain.pop3AppPasswordsRequired,
+    operatorDefault: opts.requireAppPasswordsDefault,
+    userRequired: m.pop3AppPasswordsUserRequired,
+  };
   return {
     items: rows.map(toAppPasswordDto),
-    requiredForPop3: m.pop3AppPasswordsRequired,
-    domainRequiredForPop3: m.domain.pop3AppPasswordsRequired,
+    requiredForPop3: policy.mailbox,
+    domainRequiredForPop3: policy.domain,
+    operatorRequiredForPop3: policy.operatorDefault,
+    userRequiredForPop3: policy.userRequired,
+    enforcedForPop3: appPasswordsRequired({ ...policy, userRequired: false }),
+    effectiveRequiredForPop3: appPasswordsRequired(policy),
   };
 }
 
@@ -184,15 +221,34 @@ export async function revokeAppPassword(prisma: PrismaClient, actor: Actor, mail
   });
 }
 
-/** Sets whether POP3 accepts only app passwords for this mailbox (null: the domain's setting, then the operator's). */
+/**
+ * Sets whether POP3 accepts only app passwords for this mailbox. Owners, admins and keys write the mailbox's setting
+ * (true, false, or null: the domain's setting, then the operator's). The mailbox user writes only their own opt-in
+ * (true: required; false or null: withdrawn), which can add the requirement but never lift the owner's, the domain's
+ * or the operator's: otherwise a stolen main password could switch off the very policy that keeps it out of POP3.
+ */
 export async function setMailboxAppPasswordPolicy(
   prisma: PrismaClient,
   actor: Actor,
   mailboxId: string,
   input: AppPasswordPolicyBody,
+  opts: AppPasswordPolicyOptions,
 ): Promise<AppPasswordList> {
   const m = await findManagedMailbox(prisma, actor, mailboxId, 'mailboxes:write');
+  const byMailboxUser = actor.principal.kind === 'mailbox';
   await prisma.$transaction(async (tx) => {
+    if (byMailboxUser) {
+      const userRequired = input.requiredForPop3 === true;
+      await tx.mailbox.update({ where: { id: mailboxId }, data: { pop3AppPasswordsUserRequired: userRequired } });
+      await recordAudit(tx, actor, {
+        action: 'mailbox.app-password.policy',
+        targetType: 'mailbox',
+        targetId: mailboxId,
+        ownerId: m.domain.ownerId,
+        details: { address: m.address, domainId: m.domainId, setting: 'mailbox-user', userRequiredForPop3: userRequired },
+      });
+      return;
+    }
     await tx.mailbox.update({ where: { id: mailboxId }, data: { pop3AppPasswordsRequired: input.requiredForPop3 } });
     await recordAudit(tx, actor, {
       action: 'mailbox.app-password.policy',
@@ -202,7 +258,7 @@ export async function setMailboxAppPasswordPolicy(
       details: { address: m.address, domainId: m.domainId, requiredForPop3: input.requiredForPop3 },
     });
   });
-  return listAppPasswords(prisma, actor, mailboxId);
+  return listAppPasswords(prisma, actor, mailboxId, opts);
 }
 
 /** Sets the domain's default for its mailboxes (owner or admin; null: the operator default). */

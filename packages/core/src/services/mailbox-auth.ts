@@ -73,6 +73,7 @@ export async function authenticateMailbox(
       retentionDays: true,
       lastLoginAt: true,
       pop3AppPasswordsRequired: true,
+      pop3AppPasswordsUserRequired: true,
       domain: {
         select: {
           name: true,
@@ -92,7 +93,12 @@ export async function authenticateMailbox(
   }
   const mainAllowed =
     !pop3 ||
-    !appPasswordsRequired(row.pop3AppPasswordsRequired, row.domain.pop3AppPasswordsRequired, opts.requireAppPasswordsDefault ?? false);
+    !appPasswordsRequired({
+      mailbox: row.pop3AppPasswordsRequired,
+      domain: row.domain.pop3AppPasswordsRequired,
+      operatorDefault: opts.requireAppPasswordsDefault ?? false,
+      userRequired: row.pop3AppPasswordsUserRequired,
+    });
   const appRow = app ? row.appPasswords[0] : undefined;
   let appPasswordId: string | null = null;
   if (appRow) {

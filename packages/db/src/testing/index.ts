@@ -108,8 +108,15 @@ export async function acquireTestServer(): Promise<TestServer> {
   };
 }
 
-/** Creates an empty, migrated database with a unique name; returns its URL and a function that drops it. */
-export async function createTestDatabase(adminUrl: string, label = 'test'): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * Creates an empty, migrated database with a unique name; returns its URL and a function that drops it. `migrationsDir`
+ * migrates with other migrations (a data migration's test starts from the ones before it).
+ */
+export async function createTestDatabase(
+  adminUrl: string,
+  label = 'test',
+  opts: { migrationsDir?: string } = {},
+): Promise<{ url: string; drop(): Promise<void> }> {
   assertLocalDatabase(adminUrl);
   const name = `mailroom_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -120,7 +127,7 @@ export async function createTestDatabase(adminUrl: string, label = 'test'): Prom
     await admin.end();
   }
   const url = withDatabase(adminUrl, name);
-  await applyMigrations(url);
+  await applyMigrations(url, opts.migrationsDir);
   return {
     url,
     async drop() {

@@ -65,12 +65,16 @@ export default async function MailboxPage({
           />
         </dl>
         <WaitingMessages mailboxId={mb.id} address={mb.address} />
-        <ConnectionCard address={mb.address} profilePath={`/mailboxes/${mb.id}/mobileconfig`} />
+        <ConnectionCard
+          address={mb.address}
+          profilePath={`/mailboxes/${mb.id}/mobileconfig`}
+          appPasswordsOnly={appPasswords.effectiveRequiredForPop3}
+        />
         <div className="grid grid-cols-1 gap-8 lg:grid-cols-2">
           <MailboxForm mailbox={mb} />
           <ResetPasswordForm mailboxId={mb.id} address={mb.address} />
         </div>
-        <AppPasswordsCard mailboxId={mb.id} list={appPasswords} />
+        <AppPasswordsCard mailboxId={mb.id} list={appPasswords} viewer="user" />
         <Pop3PolicyForm kind="mailbox" id={mb.id} loginDelaySeconds={mb.loginDelaySeconds} retentionDays={mb.retentionDays} />
         <RecentDeliveries apiPath={`/mailboxes/${mb.id}/delivery-log`} logPath={`/mailboxes/${mb.id}/delivery-log`} what={mb.address} />
         <DeleteMailbox mailbox={mb} />
