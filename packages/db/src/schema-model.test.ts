@@ -1,12 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { readExpectedSchema } from './schema-model.ts';
 
 describe('readExpectedSchema', () => {
   it('reads columns, keys and indexes with their access method and @map names', async () => {
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'schema-model-')), 'schema.prisma');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'schema-model-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'schema.prisma');
     writeFileSync(
       file,
       `model Box {

@@ -1,13 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPasswordHasher } from '@mailroom/core';
 import { testDatabaseUrl } from '@mailroom/db/testing';
 import { NODE_FLAGS_MISSING } from '@mailroom/runtime';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { splitTraceFields } from './message.ts';
 import { mailboxState, testPrisma, type Fixture } from './testing/fixtures.ts';
 import { startEntry, type RunningIngress, useIngressWithFixture } from './testing/harness.ts';
@@ -33,6 +33,16 @@ function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ st
       resolve({ status, stdout, stderr });
     });
   });
+}
+
+/**
+ * A temporary directory removed when the test ends, pass or fail. onTestFinished runs its callbacks last-registered
+ * first, so a child's stop registered after this runs before the removal.
+ */
+async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 async function storedBodies(mailboxId: string) {
@@ -62,7 +72,7 @@ print(json.dumps({'ext': ext, 'refused': {k: [v[0], v[1].decode()] for k, v in r
 describe("Python's smtplib (STARTTLS)", () => {
   it('delivers an 8-bit message with dot lines byte-exact and reports refused recipients with their codes', async () => {
     const m = await f.mailbox('py');
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'ingress-py-'));
+    const dir = await tempDir('ingress-py-');
     const file = path.join(dir, 'msg.eml');
     const raw = Buffer.concat([
       Buffer.from('From: py@example.org\r\nTo: py\r\nSubject: smtplib\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n'),
@@ -100,7 +110,7 @@ describe.skipIf(!haveSwaks)('swaks', () => {
 
   it('delivers over LMTP and SMTP with STARTTLS', async () => {
     const m = await f.mailbox('swaks');
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'ingress-swaks-'));
+    const dir = await tempDir('ingress-swaks-');
     const file = path.join(dir, 'msg.eml');
     // swaks ends DATA with CRLF "." CRLF after the file, so the file carries no final line break
     const raw = 'From: s@example.org\r\nSubject: swaks\r\n\r\nhello from swaks\r\n.dot line\r\n';
@@ -160,8 +170,9 @@ const entryEnv = (dataDir: string): NodeJS.ProcessEnv => ({
 describe('src/main.ts', () => {
   it('parses its env, logs "listening" with the bound ports, delivers, and exits 0 on SIGTERM', async () => {
     const m = await f.mailbox('entry');
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ingress-main-'));
-    const { child, listening, lines } = await startEntry(MAIN, entryEnv(dataDir));
+    const dataDir = await tempDir('ingress-main-');
+    const { child, listening, lines, stop } = await startEntry(MAIN, entryEnv(dataDir));
+    onTestFinished(stop); // a failed assertion must not leave the entry running in its data directory
     const lmtpPort = listening.lmtpPort as number;
     const c = await WireClient.connect(lmtpPort);
     await c.command('LHLO mta.test');
@@ -183,7 +194,7 @@ describe('src/main.ts', () => {
   });
 
   it('warns at start when its Node flags are missing from the command line', async () => {
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ingress-main-'));
+    const dataDir = await tempDir('ingress-main-');
     const entry = await startEntry(MAIN, entryEnv(dataDir), []);
     await entry.stop();
     const warning = entry.lines.find((l) => l.msg === NODE_FLAGS_MISSING);
@@ -221,7 +232,7 @@ describe.skipIf(!existsSync(POP3_MAIN))('end to end: smtplib -> ingress -> POP3 
     const hasher = createPasswordHasher({ memoryKib: 1024, timeCost: 1, parallelism: 1 });
     const m = await f.mailbox('roundtrip');
     await prisma.mailbox.update({ where: { id: m.id }, data: { passwordHash: await hasher.hash('correct horse battery') } });
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'ingress-e2e-'));
+    const dir = await tempDir('ingress-e2e-');
     const file = path.join(dir, 'msg.eml');
     const raw = Buffer.concat([
       Buffer.from('From: e2e@example.org\r\nTo: roundtrip\r\nSubject: round trip\r\n\r\n'),

@@ -1,7 +1,7 @@
 // Domain onboarding across services with a real DNS server: the API's and POP3's main.ts as child processes (env as
 // operators set it, MAILROOM_DNS_SERVERS pointing at dnsmasq on loopback), this workspace's ingress, Python's poplib.
 import { spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,10 +67,11 @@ describe.skipIf(!haveDnsmasq)('domain onboarding end to end (API and POP3 entrie
   let ing: RunningIngress;
   let api: Awaited<ReturnType<typeof startEntry>>;
   let pop: Awaited<ReturnType<typeof startEntry>>;
+  let dataDir: string | undefined;
 
   beforeAll(async () => {
     dns = await startDnsServer([ZONE]);
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'onboarding-flow-'));
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'onboarding-flow-'));
     const common = {
       PATH: process.env.PATH,
       DATABASE_URL: testDatabaseUrl(),
@@ -94,6 +95,8 @@ describe.skipIf(!haveDnsmasq)('domain onboarding end to end (API and POP3 entrie
   afterAll(async () => {
     await api?.stop();
     await pop?.stop();
+    // after both entries that use it have exited
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
     await ing?.close();
     await dns?.close();
     await prisma.$disconnect();

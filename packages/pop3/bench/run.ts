@@ -4,7 +4,7 @@
  * Nothing here is a test; nothing asserts a time.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,15 +30,22 @@ function figure(name: string, value: string, target: string, verdict: boolean | 
 }
 const log = (m: string) => console.log(`  · ${m}`);
 
+/** Every server's MAILROOM_DATA_DIR, removed when the benchmark ends (once its servers have exited). */
+const dataDirs: string[] = [];
+
 interface Server {
   proc: ChildProcess;
   port: number;
   metricsPort: number;
   pid: number;
+  /** Resolves once the process has exited. */
+  exited: Promise<void>;
   stop(): Promise<void>;
 }
 
 async function startServer(dbUrl: string, argon2: typeof PROD_ARGON2): Promise<Server> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pop3-bench-'));
+  dataDirs.push(dataDir);
   // with the Node flags its package.json declares, as `npm start` and the images run it
   const proc = spawn(process.execPath, [...workspaceNodeFlags(PKG), '--import', 'tsx', 'src/main.ts'], {
     cwd: PKG,
@@ -46,7 +53,7 @@ async function startServer(dbUrl: string, argon2: typeof PROD_ARGON2): Promise<S
       PATH: process.env.PATH,
       NODE_ENV: 'production',
       DATABASE_URL: dbUrl,
-      MAILROOM_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'pop3-bench-')),
+      MAILROOM_DATA_DIR: dataDir,
       POP3_PORT: '0',
       POP3S_PORT: '0',
       POP3_METRICS_PORT: '0',
@@ -61,6 +68,7 @@ async function startServer(dbUrl: string, argon2: typeof PROD_ARGON2): Promise<S
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   let out = '';
   const { port, metricsPort } = await new Promise<{ port: number; metricsPort: number }>((resolve, reject) => {
     proc.stdout!.on('data', (d) => {
@@ -75,11 +83,11 @@ async function startServer(dbUrl: string, argon2: typeof PROD_ARGON2): Promise<S
     port,
     metricsPort,
     pid: proc.pid!,
-    stop: () =>
-      new Promise((r) => {
-        proc.once('exit', () => r());
-        proc.kill('SIGTERM');
-      }),
+    exited,
+    stop: () => {
+      proc.kill('SIGTERM');
+      return exited;
+    },
   };
 }
 
@@ -462,6 +470,8 @@ async function main() {
     );
   } finally {
     for (const s of servers) s.proc.kill('SIGKILL');
+    await Promise.all(servers.map((s) => s.exited));
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
     await prisma.$disconnect();
     await db.drop().catch(() => undefined);
     await pg.stop();

@@ -1,11 +1,12 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { missingNodeFlags, workspaceMallocHugePages, workspaceNodeFlags } from './node-flags.ts';
 
 async function workspace(pkg: unknown): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'node-flags-'));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
   await writeFile(path.join(dir, 'package.json'), JSON.stringify(pkg));
   return dir;
 }

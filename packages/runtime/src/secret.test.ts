@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ConfigError } from './env.ts';
 import { loadServerSecret } from './secret.ts';
 
@@ -23,7 +23,9 @@ function secretFromChild(dataDir: string): Promise<string> {
 
 describe('loadServerSecret', () => {
   it('creates one secret when several starters race (async calls and separate processes)', async () => {
-    const dir = path.join(await mkdtemp(path.join(os.tmpdir(), 'secret-')), 'data');
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'secret-'));
+    onTestFinished(() => rm(tmp, { recursive: true, force: true }));
+    const dir = path.join(tmp, 'data');
     const results = await Promise.all([
       ...Array.from({ length: 4 }, () => secretFromChild(dir)),
       ...Array.from({ length: 8 }, () => loadServerSecret(undefined, dir)),
@@ -37,6 +39,7 @@ describe('loadServerSecret', () => {
 
   it('refuses a MAILROOM_SECRET shorter than 32 characters, naming the variable and not the value', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'secret-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const err = await loadServerSecret('hunter2-short-secret', dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toContain('MAILROOM_SECRET');

@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,9 +18,19 @@ export interface RunningIngress {
 
 let tlsPromise: Promise<{ cert: Buffer; key: Buffer }> | undefined;
 
-/** A self-signed certificate generated once per test worker, the way main.ts gets one. */
+/**
+ * A self-signed certificate generated once per test worker, the way main.ts gets one, into a temporary directory that
+ * is removed as soon as the material is in memory (nothing reads the files again).
+ */
 export function testTls(): Promise<{ cert: Buffer; key: Buffer }> {
-  tlsPromise ??= mkdtemp(path.join(os.tmpdir(), 'ingress-tls-')).then((dataDir) => loadTlsMaterial({ dataDir, hostname: 'mx.test' }));
+  tlsPromise ??= (async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ingress-tls-'));
+    try {
+      return await loadTlsMaterial({ dataDir, hostname: 'mx.test' });
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  })();
   return tlsPromise;
 }
 
