@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +7,8 @@ import tls from 'node:tls';
 import { AuthThrottle, createPasswordHasher, type PasswordHasher } from '@mailroom/core';
 import { copyMessageParts, createPrismaClientWithPool, newId, type PgPool, type PrismaClient } from '@mailroom/db';
 import { testDatabaseUrl, uniqueName } from '@mailroom/db/testing';
-import { createLogger, loadTlsMaterial, type TlsMaterial } from '@mailroom/runtime';
+import { createLogger, type TlsMaterial } from '@mailroom/runtime';
+import { temporaryTlsMaterial } from '@mailroom/runtime/testing';
 import { afterAll, beforeAll, expect, onTestFinished } from 'vitest';
 import type { Pop3Config } from '../src/config.ts';
 import { PrismaMaildropStore, type PrismaMaildropStoreOptions } from '../src/prisma-store.ts';
@@ -91,19 +91,9 @@ export function testTempDir(prefix: string): string {
   return dir;
 }
 
-/**
- * The self-signed certificate test servers present, generated once per process into a temporary directory that is
- * removed as soon as the material is in memory (nothing reads the files again), so test runs leave nothing in /tmp.
- */
+/** The self-signed certificate test servers present, generated once per process; nothing left on disk. */
 export function testTls(): Promise<TlsMaterial> {
-  tlsMaterial ??= (async () => {
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mailroom-pop3-test-'));
-    try {
-      return await loadTlsMaterial({ dataDir, hostname: 'localhost' });
-    } finally {
-      await rm(dataDir, { recursive: true, force: true });
-    }
-  })();
+  tlsMaterial ??= temporaryTlsMaterial('localhost');
   return tlsMaterial;
 }
 

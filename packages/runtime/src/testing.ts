@@ -1,8 +1,25 @@
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { workspaceNodeFlags } from './node-flags.ts';
+import { loadTlsMaterial, type TlsMaterial } from './tls.ts';
 
 export { machineBusyCpuMs, procStat, processCpuMs, processTreeCpuMs, type ProcStat } from './proc-cpu.ts';
+
+/**
+ * Test helper: a self-signed certificate for `hostname`, made the way a service makes its own (loadTlsMaterial), in a
+ * temporary directory removed as soon as the material is in memory: test servers take cert and key as buffers, and
+ * nothing reads the files again (`certFile`/`keyFile` name files that are gone).
+ */
+export async function temporaryTlsMaterial(hostname: string): Promise<TlsMaterial> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mailroom-test-tls-'));
+  try {
+    return await loadTlsMaterial({ dataDir, hostname });
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
 
 /**
  * Test helper: starts a service entry (`src/main.ts`) as a child process under tsx and resolves with its pino

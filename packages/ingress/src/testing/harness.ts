@@ -1,11 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PrismaClient } from '@mailroom/db';
 import { afterAll, beforeAll } from 'vitest';
-import { createLogger, loadTlsMaterial } from '@mailroom/runtime';
-import { startEntry as startEntryIn } from '@mailroom/runtime/testing';
+import { createLogger } from '@mailroom/runtime';
+import { startEntry as startEntryIn, temporaryTlsMaterial } from '@mailroom/runtime/testing';
 import type { IngressConfig } from '../config.ts';
 import { createIngress, type Ingress, type IngressPorts } from '../server.ts';
 import { createFixture, type Fixture } from './fixtures.ts';
@@ -18,19 +15,9 @@ export interface RunningIngress {
 
 let tlsPromise: Promise<{ cert: Buffer; key: Buffer }> | undefined;
 
-/**
- * A self-signed certificate generated once per test worker, the way main.ts gets one, into a temporary directory that
- * is removed as soon as the material is in memory (nothing reads the files again).
- */
+/** A self-signed certificate generated once per test worker, the way main.ts gets one; nothing left on disk. */
 export function testTls(): Promise<{ cert: Buffer; key: Buffer }> {
-  tlsPromise ??= (async () => {
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ingress-tls-'));
-    try {
-      return await loadTlsMaterial({ dataDir, hostname: 'mx.test' });
-    } finally {
-      await rm(dataDir, { recursive: true, force: true });
-    }
-  })();
+  tlsPromise ??= temporaryTlsMaterial('mx.test');
   return tlsPromise;
 }
 
