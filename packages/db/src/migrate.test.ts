@@ -3,7 +3,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { applyMigrations, MIGRATIONS_DIR, readMigrations } from './migrate.ts';
 import { findSchemaDrift } from './drift.ts';
 import { createTestDatabase } from './testing/index.ts';
@@ -113,90 +113,83 @@ describe('schema drift', () => {
 describe('data migrations', () => {
   it("20261207000000: a mailbox user's earlier policy writes move to their own opt-in; the owner's setting comes back", async () => {
     const MIGRATION = '20261207000000_app_passwords_user_opt_in';
+    // the database as it was before the migration, holding what each kind of history left in the owner's column;
+    // everything made here goes when the test ends (last registered, first undone: client, database, directory)
     const dir = await mkdtemp(path.join(os.tmpdir(), 'mr-mig-'));
-    const db = { drop: async () => {} };
-    try {
-      // the database as it was before the migration, holding what each kind of history left in the owner's column
-      await cp(MIGRATIONS_DIR, dir, { recursive: true });
-      for (const m of await readMigrations(dir)) if (m.name >= MIGRATION) await rm(path.join(dir, m.name), { recursive: true });
-      const before = await createTestDatabase(adminUrl(), 'optin', { migrationsDir: dir });
-      db.drop = before.drop;
-      const c = new pg.Client({ connectionString: before.url });
-      await c.connect();
-      try {
-        const owner = randomUUID();
-        const domain = randomUUID();
-        await c.query(`INSERT INTO users (id, email, password_hash, role, updated_at) VALUES ($1, 'o@example.org', 'x', 'OWNER', now())`, [
-          owner,
-        ]);
-        await c.query(`INSERT INTO domains (id, name, owner_id, verified_at, updated_at) VALUES ($1, 'optin.example', $2, now(), now())`, [
-          domain,
-          owner,
-        ]);
-        // [local part, value in the owner's column now, the policy changes in order: who and what]
-        const histories: [string, boolean | null, [string, boolean | null][]][] = [
-          ['owner-only', true, [['user', true]]],
-          [
-            'user-lifted-owner',
-            false,
-            [
-              ['apiKey', true],
-              ['mailbox', false],
-            ],
-          ],
-          ['user-opted-in', true, [['mailbox', true]]],
-          ['user-lifted-operator', false, [['mailbox', false]]],
-          [
-            'owner-after-user',
-            false,
-            [
-              ['mailbox', true],
-              ['user', false],
-            ],
-          ],
-          [
-            'user-to-null',
-            null,
-            [
-              ['user', true],
-              ['mailbox', null],
-            ],
-          ],
-          ['no-history', false, []],
-        ];
-        for (const [localPart, value, changes] of histories) {
-          const id = randomUUID();
-          await c.query(
-            `INSERT INTO mailboxes (id, domain_id, local_part, password_hash, updated_at, pop3_app_passwords_required) VALUES ($1, $2, $3, 'x', now(), $4)`,
-            [id, domain, localPart, value],
-          );
-          for (const [i, [actorType, requiredForPop3]] of changes.entries()) {
-            await c.query(
-              `INSERT INTO audit_events (id, actor_type, actor_label, owner_id, action, target_type, target_id, details, created_at)
-               VALUES ($1, $2, 'test', $3, 'mailbox.app-password.policy', 'mailbox', $4, $5, now() - make_interval(mins => $6))`,
-              [randomUUID(), actorType, owner, id, JSON.stringify({ requiredForPop3 }), changes.length - i],
-            );
-          }
-        }
-        expect((await applyMigrations(before.url)).applied).toContain(MIGRATION);
-        const { rows } = await c.query(
-          'SELECT local_part, pop3_app_passwords_required AS owners, pop3_app_passwords_user_required AS users FROM mailboxes ORDER BY local_part',
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    await cp(MIGRATIONS_DIR, dir, { recursive: true });
+    for (const m of await readMigrations(dir)) if (m.name >= MIGRATION) await rm(path.join(dir, m.name), { recursive: true });
+    const before = await createTestDatabase(adminUrl(), 'optin', { migrationsDir: dir });
+    onTestFinished(() => before.drop());
+    const c = new pg.Client({ connectionString: before.url });
+    await c.connect();
+    onTestFinished(() => c.end());
+    const owner = randomUUID();
+    const domain = randomUUID();
+    await c.query(`INSERT INTO users (id, email, password_hash, role, updated_at) VALUES ($1, 'o@example.org', 'x', 'OWNER', now())`, [
+      owner,
+    ]);
+    await c.query(`INSERT INTO domains (id, name, owner_id, verified_at, updated_at) VALUES ($1, 'optin.example', $2, now(), now())`, [
+      domain,
+      owner,
+    ]);
+    // [local part, value in the owner's column now, the policy changes in order: who and what]
+    const histories: [string, boolean | null, [string, boolean | null][]][] = [
+      ['owner-only', true, [['user', true]]],
+      [
+        'user-lifted-owner',
+        false,
+        [
+          ['apiKey', true],
+          ['mailbox', false],
+        ],
+      ],
+      ['user-opted-in', true, [['mailbox', true]]],
+      ['user-lifted-operator', false, [['mailbox', false]]],
+      [
+        'owner-after-user',
+        false,
+        [
+          ['mailbox', true],
+          ['user', false],
+        ],
+      ],
+      [
+        'user-to-null',
+        null,
+        [
+          ['user', true],
+          ['mailbox', null],
+        ],
+      ],
+      ['no-history', false, []],
+    ];
+    for (const [localPart, value, changes] of histories) {
+      const id = randomUUID();
+      await c.query(
+        `INSERT INTO mailboxes (id, domain_id, local_part, password_hash, updated_at, pop3_app_passwords_required) VALUES ($1, $2, $3, 'x', now(), $4)`,
+        [id, domain, localPart, value],
+      );
+      for (const [i, [actorType, requiredForPop3]] of changes.entries()) {
+        await c.query(
+          `INSERT INTO audit_events (id, actor_type, actor_label, owner_id, action, target_type, target_id, details, created_at)
+           VALUES ($1, $2, 'test', $3, 'mailbox.app-password.policy', 'mailbox', $4, $5, now() - make_interval(mins => $6))`,
+          [randomUUID(), actorType, owner, id, JSON.stringify({ requiredForPop3 }), changes.length - i],
         );
-        expect(Object.fromEntries(rows.map((r) => [r.local_part, [r.owners, r.users]]))).toEqual({
-          'owner-only': [true, false],
-          'user-lifted-owner': [true, false], // the key's true is back; the user's false lifts nothing
-          'user-opted-in': [null, true],
-          'user-lifted-operator': [null, false],
-          'owner-after-user': [false, false], // the owner decided last
-          'user-to-null': [true, false],
-          'no-history': [false, false],
-        });
-      } finally {
-        await c.end();
       }
-    } finally {
-      await db.drop();
-      await rm(dir, { recursive: true, force: true });
     }
+    expect((await applyMigrations(before.url)).applied).toContain(MIGRATION);
+    const { rows } = await c.query(
+      'SELECT local_part, pop3_app_passwords_required AS owners, pop3_app_passwords_user_required AS users FROM mailboxes ORDER BY local_part',
+    );
+    expect(Object.fromEntries(rows.map((r) => [r.local_part, [r.owners, r.users]]))).toEqual({
+      'owner-only': [true, false],
+      'user-lifted-owner': [true, false], // the key's true is back; the user's false lifts nothing
+      'user-opted-in': [null, true],
+      'user-lifted-operator': [null, false],
+      'owner-after-user': [false, false], // the owner decided last
+      'user-to-null': [true, false],
+      'no-history': [false, false],
+    });
   });
 });

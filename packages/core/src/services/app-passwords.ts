@@ -235,27 +235,24 @@ export async function setMailboxAppPasswordPolicy(
   opts: AppPasswordPolicyOptions,
 ): Promise<AppPasswordList> {
   const m = await findManagedMailbox(prisma, actor, mailboxId, 'mailboxes:write');
+  // the mailbox user's body is their opt-in only (false and null withdraw it); everyone else's is the mailbox's setting
   const byMailboxUser = actor.principal.kind === 'mailbox';
+  const userRequired = input.requiredForPop3 === true;
   await prisma.$transaction(async (tx) => {
-    if (byMailboxUser) {
-      const userRequired = input.requiredForPop3 === true;
-      await tx.mailbox.update({ where: { id: mailboxId }, data: { pop3AppPasswordsUserRequired: userRequired } });
-      await recordAudit(tx, actor, {
-        action: 'mailbox.app-password.policy',
-        targetType: 'mailbox',
-        targetId: mailboxId,
-        ownerId: m.domain.ownerId,
-        details: { address: m.address, domainId: m.domainId, setting: 'mailbox-user', userRequiredForPop3: userRequired },
-      });
-      return;
-    }
-    await tx.mailbox.update({ where: { id: mailboxId }, data: { pop3AppPasswordsRequired: input.requiredForPop3 } });
+    await tx.mailbox.update({
+      where: { id: mailboxId },
+      data: byMailboxUser ? { pop3AppPasswordsUserRequired: userRequired } : { pop3AppPasswordsRequired: input.requiredForPop3 },
+    });
     await recordAudit(tx, actor, {
       action: 'mailbox.app-password.policy',
       targetType: 'mailbox',
       targetId: mailboxId,
       ownerId: m.domain.ownerId,
-      details: { address: m.address, domainId: m.domainId, requiredForPop3: input.requiredForPop3 },
+      details: {
+        address: m.address,
+        domainId: m.domainId,
+        ...(byMailboxUser ? { setting: 'mailbox-user', userRequiredForPop3: userRequired } : { requiredForPop3: input.requiredForPop3 }),
+      },
     });
   });
   return listAppPasswords(prisma, actor, mailboxId, opts);
