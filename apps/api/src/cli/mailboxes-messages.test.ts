@@ -28,8 +28,7 @@ afterAll(async () => {
 
 const PW = 'mailbox passphrase 1';
 
-// Each test spawns the CLI through tsx: on a loaded 2-core machine that takes tens of seconds (a hang guard, not a timing).
-describe('mailboxes export-mbox / import-mbox / fetch', { timeout: 180_000 }, () => {
+describe('mailboxes export-mbox / import-mbox / fetch', () => {
   test('export to a file, import it into another mailbox, fetch from a POP3 server over TLS twice (second run skips)', async () => {
     const admin = await createUser(t, { role: 'ADMIN' });
     const s = await login(t.app, admin.email, admin.password);

@@ -19,8 +19,7 @@ afterAll(async () => {
 
 const PW = 'cli import passphrase';
 
-// Spawns the CLI through tsx several times: a hang guard on a loaded machine, not a timing.
-describe('mailboxes import / export CLI', { timeout: 180_000 }, () => {
+describe('mailboxes import / export CLI', () => {
   test('dry run reports bad rows and writes nothing; the import writes generated passwords to a 0600 file; export reads back', async () => {
     const { domain } = await createOwnerWithDomain(t, admin);
     const file = path.join(dir, 'in.csv');

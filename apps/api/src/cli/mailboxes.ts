@@ -14,7 +14,7 @@ import { csvLine } from '@mailroom/core/csv';
 import type { MailboxImportIssue } from '@mailroom/core/schemas';
 import type { PrismaClient } from '@mailroom/db';
 import { argon2Params, domainOnboardingConfig } from '@mailroom/runtime';
-import { CLI_ACTOR, parseCommandArgs, UsageError, withDatabase } from './common.ts';
+import { CLI_ACTOR, type CliIo, parseCommandArgs, printError, printLine, UsageError, withDatabase } from './common.ts';
 
 /** The CLI is the operator: no row limit of its own beyond this (the API's is API_IMPORT_MAX_ROWS). */
 const CLI_IMPORT_MAX_ROWS = 100_000;
@@ -44,9 +44,9 @@ async function resolveDomainId(prisma: PrismaClient, domain: string): Promise<st
   return byName.id;
 }
 
-function printIssues(issues: MailboxImportIssue[], total: number): void {
-  for (const i of issues) console.error(`row ${i.row}${i.field ? ` ${i.field}` : ''}: ${i.code}: ${i.message}`);
-  if (total > issues.length) console.error(`… and ${total - issues.length} more`);
+function printIssues(io: CliIo, issues: MailboxImportIssue[], total: number): void {
+  for (const i of issues) printError(io, `row ${i.row}${i.field ? ` ${i.field}` : ''}: ${i.code}: ${i.message}`);
+  if (total > issues.length) printError(io, `… and ${total - issues.length} more`);
 }
 
 async function writeFileFrom(file: string, chunks: AsyncIterable<string> | string[], mode?: number): Promise<void> {
@@ -56,13 +56,13 @@ async function writeFileFrom(file: string, chunks: AsyncIterable<string> | strin
   await once(out, 'finish');
 }
 
-async function mailboxesImport(args: string[]): Promise<number> {
+async function mailboxesImport(io: CliIo, args: string[]): Promise<number> {
   const options = { 'dry-run': { type: 'boolean' }, 'skip-invalid': { type: 'boolean' }, 'passwords-out': { type: 'string' } } as const;
-  const parsed = parseCommandArgs(args, { options, usage: '<domain> <file.csv>', required: 2, help: MAILBOXES_HELP });
+  const parsed = parseCommandArgs(io, args, { options, usage: '<domain> <file.csv>', required: 2, help: MAILBOXES_HELP });
   if (!parsed) return 0;
   const { values } = parsed;
   const [domain, file] = parsed.positionals;
-  return withDatabase(async (prisma, env) => {
+  return withDatabase(io, async (prisma, env) => {
     const onboarding = domainOnboardingConfig(env);
     const deps: ServiceDeps = {
       prisma,
@@ -78,13 +78,14 @@ async function mailboxesImport(args: string[]): Promise<number> {
     } catch (err) {
       if (err instanceof AppError && err.code === 'IMPORT_INVALID') {
         const d = err.details as { errors: MailboxImportIssue[]; errorCount: number };
-        printIssues(d.errors, d.errorCount);
+        printIssues(io, d.errors, d.errorCount);
       }
       throw err;
     }
-    printIssues(report.errors, report.errorCount);
+    printIssues(io, report.errors, report.errorCount);
     const verb = report.dryRun ? 'would create' : 'created';
-    console.log(
+    printLine(
+      io,
       `${report.rows} row(s): ${report.valid} valid, ${report.invalid} invalid; ${verb} ${report.dryRun ? report.valid : report.created} mailbox(es)` +
         (report.dryRun ? ` (${report.passwordsToGenerate} generated password(s))` : ''),
     );
@@ -92,28 +93,28 @@ async function mailboxesImport(args: string[]): Promise<number> {
       const lines = [csvLine(['address', 'password']), ...report.generatedPasswords.map((g) => csvLine([g.address, g.password]))];
       if (values['passwords-out']) {
         await writeFileFrom(values['passwords-out'], lines, 0o600);
-        console.log(`${report.generatedPasswords.length} generated password(s) written to ${values['passwords-out']} (shown only once)`);
+        printLine(io, `${report.generatedPasswords.length} generated password(s) written to ${values['passwords-out']} (shown only once)`);
       } else {
-        console.log('Generated passwords (shown only once):');
-        process.stdout.write(lines.join(''));
+        printLine(io, 'Generated passwords (shown only once):');
+        io.stdout.write(lines.join(''));
       }
     }
     return report.invalid > 0 && report.dryRun ? 1 : 0;
   });
 }
 
-async function mailboxesExport(args: string[]): Promise<number> {
-  const parsed = parseCommandArgs(args, { options: {}, usage: '<domain> [file.csv]', required: 1, help: MAILBOXES_HELP });
+async function mailboxesExport(io: CliIo, args: string[]): Promise<number> {
+  const parsed = parseCommandArgs(io, args, { options: {}, usage: '<domain> [file.csv]', required: 1, help: MAILBOXES_HELP });
   if (!parsed) return 0;
   const [domain, file] = parsed.positionals;
-  return withDatabase(async (prisma) => {
+  return withDatabase(io, async (prisma) => {
     const { lines } = await exportMailboxesCsv(prisma, CLI_ACTOR, await resolveDomainId(prisma, domain));
     if (file) await writeFileFrom(file, lines);
-    else for await (const chunk of lines) if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+    else for await (const chunk of lines) if (!io.stdout.write(chunk)) await once(io.stdout, 'drain');
     return 0;
   });
 }
 
-export async function mailboxesCommand(action: 'import' | 'export', args: string[]): Promise<number> {
-  return action === 'import' ? mailboxesImport(args) : mailboxesExport(args);
+export async function mailboxesCommand(io: CliIo, action: 'import' | 'export', args: string[]): Promise<number> {
+  return action === 'import' ? mailboxesImport(io, args) : mailboxesExport(io, args);
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { haveDnsmasq, startDnsServer } from '@mailroom/core/testing';
 import { MESSAGE_PART_OCTETS } from '@mailroom/db';
-import { runCli } from './testing.ts';
+import { runCli, spawnCli } from './testing.ts';
 import { call, createTestApp, createUser, login, type TestContext, uniqueName } from '../testing.ts';
 
 let t: TestContext;
@@ -11,8 +11,24 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-// Each test spawns the CLI through tsx a few times: on a loaded 2-core machine that takes tens of seconds (a hang guard, not a timing).
-describe('operator CLI', { timeout: 120_000 }, () => {
+describe('operator CLI', () => {
+  // The commands run in this process below; this is the entry itself, started as operators start it. Through tsx on a
+  // loaded 2-core machine that takes tens of seconds (a hang guard, not a timing).
+  test('as a process: exit codes, standard output and error, the password on standard input', { timeout: 120_000 }, async () => {
+    const help = await spawnCli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('api-key create');
+    const unknown = await spawnCli(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+    const email = `${uniqueName('adm')}@example.com`;
+    const created = await spawnCli(['admin', 'create', '--email', email, '--password-stdin'], 'spawned admin passphrase\n');
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toContain(`Created admin ${email}`);
+    const s = await login(t.app, email, 'spawned admin passphrase');
+    expect((await call(t.app, s, 'GET', '/api/v1/me')).json().user.role).toBe('ADMIN');
+  });
+
   test('--help for the CLI and each command', async () => {
     const main = await runCli(['--help']);
     expect(main.code).toBe(0);
@@ -135,7 +151,7 @@ describe('operator CLI', { timeout: 120_000 }, () => {
   });
 });
 
-describe('messages split-large', { timeout: 120_000 }, () => {
+describe('messages split-large', () => {
   test("--dry-run counts a mailbox's whole large message, then it moves to parts with the same octets; bad options exit 2", async () => {
     const owner = await createUser(t);
     const d = await t.prisma.domain.create({ data: { verifiedAt: new Date(), name: `${uniqueName('split')}.example`, ownerId: owner.id } });

@@ -25,7 +25,17 @@ import { SPLIT_BATCH_OCTETS, splitWholeMessages, type PrismaClient } from '@mail
 import { argon2Params, domainOnboardingConfig, sizeThreadPoolForArgon2 } from '@mailroom/runtime';
 import { fetchFromPop3, importMbox } from '../transfer/mailbox-transfer.ts';
 import { parsePop3Url } from '../transfer/pop3-client.ts';
-import { CLI_ACTOR, parseCommandArgs, parseCommandOptions, UsageError, withDatabase } from './common.ts';
+import {
+  CLI_ACTOR,
+  type CliIo,
+  parseCommandArgs,
+  parseCommandOptions,
+  printError,
+  printLine,
+  processIo,
+  UsageError,
+  withDatabase,
+} from './common.ts';
 import { MAILBOXES_HELP, mailboxesCommand } from './mailboxes.ts';
 
 const MAIN_HELP = `Usage: npm run mailroom -- <command> [options]
@@ -153,31 +163,31 @@ export function parseExpiry(v: string, now = new Date()): Date {
   return d;
 }
 
-async function readStdinLine(): Promise<string> {
+async function readStdinLine(io: CliIo): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of io.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
 }
 
-async function prompt(question: string): Promise<string> {
-  if (!process.stdin.isTTY) throw new UsageError('no terminal to prompt for a password: use --password-stdin');
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+async function prompt(io: CliIo, question: string): Promise<string> {
+  if (!io.stdin.isTTY) throw new UsageError('no terminal to prompt for a password: use --password-stdin');
+  const rl = createInterface({ input: io.stdin, output: io.stderr, terminal: true });
   const out = rl as unknown as { _writeToOutput?: (s: string) => void; output: NodeJS.WritableStream };
   let muted = false;
   out._writeToOutput = (s: string) => {
-    if (!muted) process.stderr.write(s);
+    if (!muted) io.stderr.write(s);
   };
   return new Promise((resolve) => {
     rl.question(question, (answer) => {
       rl.close();
-      process.stderr.write('\n');
+      io.stderr.write('\n');
       resolve(answer);
     });
     muted = true;
   });
 }
 
-async function apiKeyCreate(args: string[]): Promise<void> {
+async function apiKeyCreate(io: CliIo, args: string[]): Promise<void> {
   const options = {
     user: { type: 'string' },
     name: { type: 'string' },
@@ -185,7 +195,7 @@ async function apiKeyCreate(args: string[]): Promise<void> {
     domains: { type: 'string' },
     expires: { type: 'string' },
   } as const;
-  const values = parseCommandOptions(args, options, API_KEY_HELP);
+  const values = parseCommandOptions(io, args, options, API_KEY_HELP);
   if (!values) return;
   if (!values.user || !values.name) throw new UsageError(`--user and --name are required\n\n${API_KEY_HELP}`);
   const scopes = values.scopes
@@ -195,7 +205,7 @@ async function apiKeyCreate(args: string[]): Promise<void> {
   const unknown = scopes?.filter((s) => !(API_KEY_SCOPES as readonly string[]).includes(s));
   if (unknown?.length) throw new UsageError(`unknown scope(s): ${unknown.join(', ')}; valid: ${API_KEY_SCOPES.join(', ')}`);
   const expiresAt = values.expires ? parseExpiry(values.expires) : undefined;
-  await withDatabase(async (prisma) => {
+  await withDatabase(io, async (prisma) => {
     const user = await prisma.user.findUnique({
       where: { email: values.user!.trim().toLowerCase() },
       select: { id: true, email: true, role: true },
@@ -213,68 +223,70 @@ async function apiKeyCreate(args: string[]): Promise<void> {
       domainIds,
       expiresAt: expiresAt?.toISOString() ?? null,
     });
-    console.log(`Created API key "${key.name}" (id ${key.id}, prefix ${key.prefix}) for ${user.email} (${user.role.toLowerCase()})`);
-    console.log(
+    printLine(io, `Created API key "${key.name}" (id ${key.id}, prefix ${key.prefix}) for ${user.email} (${user.role.toLowerCase()})`);
+    printLine(
+      io,
       `Scopes: ${key.scopes.join(', ')}${key.domainIds.length ? `; domains: ${key.domainIds.join(', ')}` : ''}${key.expiresAt ? `; expires ${key.expiresAt}` : ''}`,
     );
-    console.log('The key is shown only once:');
-    console.log(key.key);
+    printLine(io, 'The key is shown only once:');
+    printLine(io, key.key);
   });
 }
 
-async function adminCreate(args: string[]): Promise<void> {
-  const values = parseCommandOptions(args, { email: { type: 'string' }, 'password-stdin': { type: 'boolean' } }, ADMIN_HELP);
+async function adminCreate(io: CliIo, args: string[]): Promise<void> {
+  const values = parseCommandOptions(io, args, { email: { type: 'string' }, 'password-stdin': { type: 'boolean' } }, ADMIN_HELP);
   if (!values) return;
   if (!values.email) throw new UsageError(`--email is required\n\n${ADMIN_HELP}`);
   let password: string;
-  if (values['password-stdin']) password = await readStdinLine();
+  if (values['password-stdin']) password = await readStdinLine(io);
   else {
-    password = await prompt('Password: ');
-    const again = await prompt('Repeat password: ');
+    password = await prompt(io, 'Password: ');
+    const again = await prompt(io, 'Repeat password: ');
     if (again !== password) throw new UsageError('the passwords differ');
   }
   if (!password) throw new UsageError('empty password');
-  await withDatabase(async (prisma, env) => {
+  await withDatabase(io, async (prisma, env) => {
     const admin = await createAdmin(
       prisma,
       createPasswordHasher(argon2Params(env)),
       { minLength: env.PASSWORD_MIN_LENGTH },
       { email: values.email!, password },
     );
-    console.log(`Created admin ${admin.email} (id ${admin.id})`);
+    printLine(io, `Created admin ${admin.email} (id ${admin.id})`);
   });
 }
 
-async function userReset2fa(args: string[]): Promise<void> {
-  const values = parseCommandOptions(args, { email: { type: 'string' } }, RESET_2FA_HELP);
+async function userReset2fa(io: CliIo, args: string[]): Promise<void> {
+  const values = parseCommandOptions(io, args, { email: { type: 'string' } }, RESET_2FA_HELP);
   if (!values) return;
   if (!values.email) throw new UsageError(`--email is required\n\n${RESET_2FA_HELP}`);
-  await withDatabase(async (prisma) => {
+  await withDatabase(io, async (prisma) => {
     const user = await prisma.user.findUnique({ where: { email: values.email!.trim().toLowerCase() }, select: { id: true, email: true } });
     if (!user) throw new UsageError(`no user with email ${values.email}`);
     const r = await resetSecondFactors({ prisma }, CLI_ACTOR, { kind: 'user', userId: user.id });
-    console.log(`Removed ${r.factorsRemoved} second factor(s) of ${user.email} and ended ${r.sessionsEnded} session(s)`);
+    printLine(io, `Removed ${r.factorsRemoved} second factor(s) of ${user.email} and ended ${r.sessionsEnded} session(s)`);
   });
 }
 
-async function domainsRecheck(args: string[]): Promise<number> {
-  const values = parseCommandOptions(args, { limit: { type: 'string' }, 'older-than': { type: 'string' } }, RECHECK_HELP);
+async function domainsRecheck(io: CliIo, args: string[]): Promise<number> {
+  const values = parseCommandOptions(io, args, { limit: { type: 'string' }, 'older-than': { type: 'string' } }, RECHECK_HELP);
   if (!values) return 0;
   const limit = values.limit === undefined ? 500 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit: expected a positive integer');
   const now = new Date();
   const window = values['older-than'] ? parseExpiry(values['older-than'], now).getTime() - now.getTime() : undefined;
   const olderThan = window === undefined ? undefined : new Date(now.getTime() - window);
-  return withDatabase(async (prisma, env) => {
+  return withDatabase(io, async (prisma, env) => {
     const onboarding = domainOnboardingConfig(env);
     const pruned = await prisma.$transaction((tx) => pruneExpiredClaims(tx, now));
     const dns = createDnsLookup(onboarding.dns);
     const r = await recheckDomains(prisma, { mxHost: onboarding.mxHost, dns }, { limit, ...(olderThan ? { olderThan } : {}) });
-    console.log(
+    printLine(
+      io,
       `Removed ${pruned} expired pending claim(s); checked ${r.checked} domain(s), ${r.flagged.length} flagged, ` +
         `resolver failed for ${r.unavailable}`,
     );
-    for (const f of r.flagged) console.log(`${f.name}: MX ${f.mxStatus} (expected ${onboarding.mxHost})`);
+    for (const f of r.flagged) printLine(io, `${f.name}: MX ${f.mxStatus} (expected ${onboarding.mxHost})`);
     return r.unavailable > 0 && r.checked === 0 ? 1 : 0;
   });
 }
@@ -291,36 +303,36 @@ async function mailboxIdOf(prisma: PrismaClient, address: string): Promise<strin
   return m.id;
 }
 
-async function mailboxesExportMbox(args: string[]): Promise<number> {
-  const parsed = parseCommandArgs(args, { options: {}, usage: '<address> [file]', required: 1, help: EXPORT_MBOX_HELP });
+async function mailboxesExportMbox(io: CliIo, args: string[]): Promise<number> {
+  const parsed = parseCommandArgs(io, args, { options: {}, usage: '<address> [file]', required: 1, help: EXPORT_MBOX_HELP });
   if (!parsed) return 0;
   const [address, file] = parsed.positionals;
-  return withDatabase(async (prisma) => {
+  return withDatabase(io, async (prisma) => {
     const x = await exportMbox(prisma, CLI_ACTOR, await mailboxIdOf(prisma, address));
-    await pipeline(Readable.from(x.body), file ? createWriteStream(file) : process.stdout);
-    console.error(`Exported ${x.messages} message(s) of ${address}${file ? ` to ${file}` : ''}`);
+    await pipeline(Readable.from(x.body), file ? createWriteStream(file) : io.stdout);
+    printError(io, `Exported ${x.messages} message(s) of ${address}${file ? ` to ${file}` : ''}`);
     return 0;
   });
 }
 
-async function mailboxesImportMbox(args: string[]): Promise<number> {
+async function mailboxesImportMbox(io: CliIo, args: string[]): Promise<number> {
   const options = { format: { type: 'string' } } as const;
-  const parsed = parseCommandArgs(args, { options, usage: '<address> [file]', required: 1, help: IMPORT_MBOX_HELP });
+  const parsed = parseCommandArgs(io, args, { options, usage: '<address> [file]', required: 1, help: IMPORT_MBOX_HELP });
   if (!parsed) return 0;
   const { values } = parsed;
   const [address, file] = parsed.positionals;
   const format = (values.format ?? 'mboxrd') as MboxFormat;
   if (!MBOX_FORMATS.includes(format)) throw new UsageError(`--format: expected ${MBOX_FORMATS.join(' or ')}`);
-  return withDatabase(async (prisma) => {
-    const r = await importMbox(prisma, CLI_ACTOR, await mailboxIdOf(prisma, address), file ? createReadStream(file) : process.stdin, {
+  return withDatabase(io, async (prisma) => {
+    const r = await importMbox(prisma, CLI_ACTOR, await mailboxIdOf(prisma, address), file ? createReadStream(file) : io.stdin, {
       format,
     });
-    console.log(`Imported ${r.imported} message(s), ${r.bytes} octets, into ${address}`);
+    printLine(io, `Imported ${r.imported} message(s), ${r.bytes} octets, into ${address}`);
     return 0;
   });
 }
 
-async function mailboxesFetch(args: string[]): Promise<number> {
+async function mailboxesFetch(io: CliIo, args: string[]): Promise<number> {
   const options = {
     from: { type: 'string' },
     user: { type: 'string' },
@@ -330,7 +342,7 @@ async function mailboxesFetch(args: string[]): Promise<number> {
     ca: { type: 'string' },
     'insecure-tls': { type: 'boolean' },
   } as const;
-  const values = parseCommandOptions(args, options, FETCH_HELP);
+  const values = parseCommandOptions(io, args, options, FETCH_HELP);
   if (!values) return 0;
   if (!values.from || !values.user || !values.to || !values['password-stdin'])
     throw new UsageError(`--from, --user, --password-stdin and --to are required\n\n${FETCH_HELP}`);
@@ -340,10 +352,10 @@ async function mailboxesFetch(args: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const password = await readStdinLine();
+  const password = await readStdinLine(io);
   if (!password) throw new UsageError('empty password on standard input');
   const tls = { insecure: values['insecure-tls'] ?? false, ...(values.ca ? { ca: readFileSync(values.ca) } : {}) };
-  return withDatabase(async (prisma) => {
+  return withDatabase(io, async (prisma) => {
     const r = await fetchFromPop3(prisma, CLI_ACTOR, await mailboxIdOf(prisma, values.to!), {
       source,
       user: values.user!,
@@ -351,7 +363,8 @@ async function mailboxesFetch(args: string[]): Promise<number> {
       tls,
       delete: values.delete ?? false,
     });
-    console.log(
+    printLine(
+      io,
       `${values.from}: ${r.total} message(s) on the server; copied ${r.copied} (${r.bytes} octets), skipped ${r.skipped} copied before` +
         `${values.delete ? `, deleted ${r.deleted} on the server` : ''}`,
     );
@@ -359,22 +372,23 @@ async function mailboxesFetch(args: string[]): Promise<number> {
   });
 }
 
-async function messagesSplitLarge(args: string[]): Promise<number> {
+async function messagesSplitLarge(io: CliIo, args: string[]): Promise<number> {
   const options = {
     mailbox: { type: 'string' },
     'batch-mib': { type: 'string' },
     'dry-run': { type: 'boolean' },
   } as const;
-  const values = parseCommandOptions(args, options, SPLIT_LARGE_HELP);
+  const values = parseCommandOptions(io, args, options, SPLIT_LARGE_HELP);
   if (!values) return 0;
   const batchMib = values['batch-mib'] === undefined ? SPLIT_BATCH_OCTETS / MIB : Number(values['batch-mib']);
   if (!Number.isInteger(batchMib) || batchMib < 1 || batchMib > MAX_SPLIT_BATCH_MIB)
     throw new UsageError(`--batch-mib: expected a whole number from 1 to ${MAX_SPLIT_BATCH_MIB}`);
   const dryRun = values['dry-run'] ?? false;
-  return withDatabase(async (prisma) => {
+  return withDatabase(io, async (prisma) => {
     const mailboxId = values.mailbox === undefined ? undefined : await mailboxIdOf(prisma, values.mailbox);
     const r = await splitWholeMessages(prisma, { batchOctets: batchMib * MIB, dryRun, ...(mailboxId ? { mailboxId } : {}) });
-    console.log(
+    printLine(
+      io,
       dryRun
         ? `${r.messages} message(s) (${r.octets} octets) would be converted`
         : `Converted ${r.messages} message(s) (${r.octets} octets) to parts; ${r.skipped} skipped (in use, run again)`,
@@ -383,39 +397,43 @@ async function messagesSplitLarge(args: string[]): Promise<number> {
   });
 }
 
-export async function runCli(argv: string[]): Promise<number> {
+/**
+ * Runs one command: its exit code. `io` is where it reads and writes and the environment it reads (the process's own
+ * when run as the CLI; a test's streams and database otherwise).
+ */
+export async function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
   const [group, action, ...rest] = argv;
   try {
     if (!group || group === '--help' || group === '-h' || group === 'help') {
-      console.log(MAIN_HELP);
+      printLine(io, MAIN_HELP);
       return group ? 0 : 2;
     }
     if (group === 'api-key' && (action === 'create' || action === '--help' || action === '-h')) {
-      await apiKeyCreate(action === 'create' ? rest : ['--help']);
+      await apiKeyCreate(io, action === 'create' ? rest : ['--help']);
       return 0;
     }
     if (group === 'admin' && (action === 'create' || action === '--help' || action === '-h')) {
-      await adminCreate(action === 'create' ? rest : ['--help']);
+      await adminCreate(io, action === 'create' ? rest : ['--help']);
       return 0;
     }
     if (group === 'user' && (action === 'reset-2fa' || action === '--help' || action === '-h')) {
-      await userReset2fa(action === 'reset-2fa' ? rest : ['--help']);
+      await userReset2fa(io, action === 'reset-2fa' ? rest : ['--help']);
       return 0;
     }
     if (group === 'domains' && (action === 'recheck' || action === '--help' || action === '-h')) {
-      return await domainsRecheck(action === 'recheck' ? rest : ['--help']);
+      return await domainsRecheck(io, action === 'recheck' ? rest : ['--help']);
     }
-    if (group === 'mailboxes' && (action === 'import' || action === 'export')) return await mailboxesCommand(action, rest);
+    if (group === 'mailboxes' && (action === 'import' || action === 'export')) return await mailboxesCommand(io, action, rest);
     if (group === 'mailboxes' && (action === '--help' || action === '-h')) {
-      console.log(MAILBOXES_HELP);
+      printLine(io, MAILBOXES_HELP);
       return 0;
     }
     if (group === 'mailboxes') {
       const run = { 'export-mbox': mailboxesExportMbox, 'import-mbox': mailboxesImportMbox, fetch: mailboxesFetch }[action ?? ''];
-      if (run) return await run(rest);
+      if (run) return await run(io, rest);
     }
     if (group === 'messages' && (action === 'split-large' || action === '--help' || action === '-h')) {
-      return await messagesSplitLarge(action === 'split-large' ? rest : ['--help']);
+      return await messagesSplitLarge(io, action === 'split-large' ? rest : ['--help']);
     }
     throw new UsageError(`unknown command "${[group, action].filter(Boolean).join(' ')}"\n\n${MAIN_HELP}`);
   } catch (err) {
@@ -424,15 +442,15 @@ export async function runCli(argv: string[]): Promise<number> {
       (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
       (err as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
     ) {
-      console.error(`mailroom: ${(err as Error).message}`);
+      printError(io, `mailroom: ${(err as Error).message}`);
       return 2;
     }
     if (err instanceof AppError) {
       const fields = err.fields?.map((f) => `\n  ${f.path}: ${f.message}`).join('') ?? '';
-      console.error(`mailroom: ${err.message} [${err.code}]${fields}`);
+      printError(io, `mailroom: ${err.message} [${err.code}]${fields}`);
       return 1;
     }
-    console.error(`mailroom: ${(err as Error).message}`);
+    printError(io, `mailroom: ${(err as Error).message}`);
     return 1;
   }
 }
