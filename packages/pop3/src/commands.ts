@@ -353,9 +353,11 @@ const retr: CommandHandler = async (s, args) => {
 
 const top: CommandHandler = async (s, args) => {
   const a = splitArgs(args);
-  if (a.length !== 2 || !/^[0-9]{1,10}$/.test(a[1]!)) return s.badCommand('-ERR TOP needs a message number and a line count.');
+  // RFC 1939 allows any non-negative line count; one beyond the body (fetchmail sends 99999999, others 2^32 - 1 or
+  // more) means the whole message, so a count too large for a safe integer is taken as that
+  if (a.length !== 2 || !/^[0-9]+$/.test(a[1]!)) return s.badCommand('-ERR TOP needs a message number and a line count.');
   const m = await messageArg(s, a[0]);
-  if (m) await sendMessage(s, m.msg, '+OK', Number(a[1]));
+  if (m) await sendMessage(s, m.msg, '+OK', Math.min(Number(a[1]), Number.MAX_SAFE_INTEGER));
 };
 
 const dele: CommandHandler = async (s, args) => {

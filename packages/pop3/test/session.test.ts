@@ -283,9 +283,15 @@ describe('TRANSACTION', () => {
     expect((await c.multi('TOP 1 0')).body.equals(raw.subarray(0, headerEnd))).toBe(true);
     expect((await c.multi('TOP 1 2')).body.toString()).toBe(`${raw.subarray(0, headerEnd).toString()}line1\r\n.line2\r\n`);
     expect((await c.multi('TOP 1 99')).body.equals(raw)).toBe(true);
+    // any non-negative count (RFC 1939), however many digits: the whole message
+    expect((await c.multi('TOP 1 99999999999999999999')).body.equals(raw)).toBe(true);
+    expect((await c.multi(`TOP 1 ${'9'.repeat(400)}`)).body.equals(raw)).toBe(true);
+    expect((await c.multi('TOP 1 007')).body.equals(raw)).toBe(true);
     expect(await c.cmd('TOP 1')).toMatch(/^-ERR/);
     expect(await c.cmd('TOP 2 1')).toMatch(/^-ERR/);
     expect(await c.cmd('TOP 1 -1')).toMatch(/^-ERR/);
+    expect(await c.cmd('TOP 1 1e3')).toMatch(/^-ERR/);
+    expect(await c.cmd('TOP 1 +3')).toMatch(/^-ERR/);
     c.destroy();
   });
 
