@@ -17,6 +17,10 @@ describe('ingress environment', () => {
     // named statements on by default; off for a transaction-pooling PgBouncer that cannot keep them
     expect(config.preparedStatements).toBe(true);
     expect(ingressConfigFromEnv(loadIngressEnv({ DATABASE_PREPARED_STATEMENTS: 'false' }), 'h').preparedStatements).toBe(false);
+    // subaddressing: `+` by default, the operator's own set, or off
+    expect(config.recipientDelimiter).toBe('+');
+    expect(ingressConfigFromEnv(loadIngressEnv({ INGRESS_RECIPIENT_DELIMITER: '+-' }), 'h').recipientDelimiter).toBe('+-');
+    expect(ingressConfigFromEnv(loadIngressEnv({ INGRESS_RECIPIENT_DELIMITER: '' }), 'h').recipientDelimiter).toBe('');
   });
 
   it('binds SMTP to MAILROOM_HOST but LMTP and metrics to loopback unless LMTP_HOST / METRICS_HOST say otherwise', () => {
@@ -48,5 +52,8 @@ describe('ingress environment', () => {
     expect(() => loadIngressEnv({ INGRESS_QUOTA_REPLY: 'sometimes' })).toThrow(/INGRESS_QUOTA_REPLY/);
     expect(() => loadIngressEnv({ INGRESS_MAX_MESSAGE_BYTES: '-1' })).toThrow(/INGRESS_MAX_MESSAGE_BYTES/);
     expect(() => loadIngressEnv({ DATABASE_PREPARED_STATEMENTS: 'sometimes' })).toThrow(/DATABASE_PREPARED_STATEMENTS/);
+    // a letter, a digit, "." or "@" would split ordinary addresses
+    for (const bad of ['a', '1', '.', '@', '+ ', '+'.repeat(9)])
+      expect(() => loadIngressEnv({ INGRESS_RECIPIENT_DELIMITER: bad })).toThrow(/INGRESS_RECIPIENT_DELIMITER/);
   });
 });

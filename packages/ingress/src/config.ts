@@ -75,6 +75,14 @@ export const ingressEnvSchema = baseEnvSchema.extend({
     .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'must be an address like postmaster@example.net')
     .optional()
     .or(z.literal('').transform(() => undefined)),
+  /**
+   * Subaddressing (Postfix's recipient_delimiter): `name+tag@domain` with no address of its own goes to `name@domain`
+   * before the catch-all. Each character is a delimiter (the first one in the local part splits it); empty = off.
+   */
+  INGRESS_RECIPIENT_DELIMITER: z
+    .string()
+    .regex(/^[-!#$%&'*+/=?^_`{|}~]{0,8}$/, "must be up to 8 of the characters - ! # $ % & ' * + / = ? ^ _ ` { | } ~, or empty")
+    .default('+'),
   /** Write the delivery log (every recipient outcome) into PostgreSQL; `off` only for comparisons such as the benchmark. */
   DELIVERY_LOG: boolSchema.default(true),
   /**
@@ -130,6 +138,8 @@ export interface IngressConfig {
   closeTimeoutMs: number;
   /** Operator's address for mail to postmaster that no domain takes (see INGRESS_POSTMASTER_ADDRESS). */
   postmasterAddress?: string | undefined;
+  /** Subaddress delimiters (INGRESS_RECIPIENT_DELIMITER); empty: off. */
+  recipientDelimiter: string;
   /** Delivery log on (DELIVERY_LOG). */
   deliveryLog: boolean;
   /** Named statements for the per-message queries (DATABASE_PREPARED_STATEMENTS). */
@@ -155,6 +165,7 @@ export const DEFAULT_INGRESS_CONFIG: IngressConfig = {
   maxBufferedBytes: 536_870_912,
   maxHeaderBytes: 1_048_576,
   quotaReply: 'temporary',
+  recipientDelimiter: '+',
   maxConnections: 200,
   maxConnectionsPerIp: 20,
   maxConnectionsPerIpPerMinute: 120,
@@ -205,6 +216,7 @@ export function ingressConfigFromEnv(env: IngressEnv, fallbackHostname: string):
     socketTimeoutMs: env.INGRESS_SOCKET_TIMEOUT_MS,
     closeTimeoutMs: env.INGRESS_CLOSE_TIMEOUT_MS,
     postmasterAddress: env.INGRESS_POSTMASTER_ADDRESS,
+    recipientDelimiter: env.INGRESS_RECIPIENT_DELIMITER,
     deliveryLog: env.DELIVERY_LOG,
     preparedStatements: env.DATABASE_PREPARED_STATEMENTS,
     quotaWarningThresholds: env.QUOTA_WARNING_THRESHOLDS,

@@ -35,6 +35,50 @@ describe('recipient resolution', () => {
     expect(await svc.resolveRecipient(`x@${dead.name}`)).toMatchObject({ ok: false, reply: { code: 550, status: '5.2.1' } });
   });
 
+  it('takes name+tag to the mailbox or alias name before the catch-all (subaddressing); an address of its own wins', async () => {
+    const g = await createFixture(prisma);
+    const alice = await g.mailbox('alice');
+    const work = await g.mailbox('alice+work');
+    const teamBox = await g.mailbox('team-box');
+    await g.alias('sales', [teamBox.id]);
+    const catcher = await g.mailbox('catcher');
+    await g.alias(null, [catcher.id]);
+    const where = async (rcpt: string, s = svc) => {
+      const r = await s.resolveRecipient(rcpt);
+      return r.ok ? [r.kind, ...r.targets.map((t) => `${t.mailboxId} ${t.address}`)] : [r.reply.code, r.reply.status];
+    };
+    const at = `@${g.domain}`;
+    // Delivered-To keeps the tag, as the sender wrote it (lowercased)
+    expect(await where(`Alice+News@${g.domain.toUpperCase()}`)).toEqual(['mailbox', `${alice.id} alice+news${at}`]);
+    expect(await where(`alice+${at}`)).toEqual(['mailbox', `${alice.id} alice+${at}`]);
+    // the first delimiter splits: alice+work+x is alice's, not alice+work's
+    expect(await where(`alice+work+x${at}`)).toEqual(['mailbox', `${alice.id} alice+work+x${at}`]);
+    expect(await where(`alice+work${at}`)).toEqual(['mailbox', `${work.id} alice+work${at}`]);
+    expect(await where(`sales+q4${at}`)).toEqual(['alias', `${teamBox.id} team-box${at}`]);
+    // no name before the delimiter, no such name, or another delimiter: the catch-all
+    for (const rcpt of [`+tag${at}`, `nobody+tag${at}`, `alice-news${at}`])
+      expect([rcpt, ...(await where(rcpt))]).toEqual([rcpt, 'catch-all', `${catcher.id} catcher${at}`]);
+    // the operator's own set of delimiters, or none
+    const dash = new DeliveryService(prisma, { recipientDelimiter: '+-' });
+    expect(await where(`alice-news${at}`, dash)).toEqual(['mailbox', `${alice.id} alice-news${at}`]);
+    const off = new DeliveryService(prisma, { recipientDelimiter: '' });
+    expect(await where(`alice+news${at}`, off)).toEqual(['catch-all', `${catcher.id} catcher${at}`]);
+  });
+
+  it('refuses name+tag as it refuses name: disabled, over quota, unknown, not hosted', async () => {
+    const g = await createFixture(prisma);
+    await g.mailbox('off', { enabled: false });
+    await g.mailbox('full', { quotaBytes: 0 });
+    const reply = async (rcpt: string) => {
+      const r = await svc.resolveRecipient(rcpt);
+      return r.ok ? r.kind : `${r.reply.code} ${r.reply.status}`;
+    };
+    expect(await reply(`off+x@${g.domain}`)).toBe('550 5.2.1');
+    expect(await reply(`full+x@${g.domain}`)).toBe('452 4.2.2');
+    expect(await reply(`nobody+x@${g.domain}`)).toBe('550 5.1.1');
+    expect(await reply('alice+x@not-hosted.example')).toBe('550 5.7.1');
+  });
+
   it('refuses a full mailbox at RCPT time with the configured quota reply', async () => {
     const m = await f.mailbox('full', { quotaBytes: 0 });
     expect(await svc.resolveRecipient(m.address)).toMatchObject({ ok: false, reply: { code: 452, status: '4.2.2' } });

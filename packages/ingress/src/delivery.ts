@@ -36,6 +36,8 @@ export interface DeliveryServiceOptions {
   onBatch?: (info: BatchInfo) => void;
   /** Takes mail to `postmaster` that no hosted domain takes (RFC 5321 §4.5.1); a hosted mailbox or alias. */
   postmasterAddress?: string | undefined;
+  /** Subaddress delimiters: `name+tag@` without an address of its own goes to `name@` (default `+`; empty: off). */
+  recipientDelimiter?: string | undefined;
   /** Write a delivery log entry for each stored copy in the delivery's own statement (DELIVERY_LOG, default on). */
   deliveryLog?: boolean | undefined;
   /**
@@ -80,7 +82,12 @@ export class DeliveryService {
     const pool = pgPoolOf(prisma);
     if (!pool) throw new Error('DeliveryService needs a client from createPrismaClient (message data goes through its pg pool)');
     const preparedStatements = options.preparedStatements ?? true;
-    this.recipients = new RecipientResolver(pool, this.quotaReply, options.postmasterAddress, preparedStatements);
+    this.recipients = new RecipientResolver(pool, {
+      quotaReply: this.quotaReply,
+      postmasterAddress: options.postmasterAddress,
+      recipientDelimiter: options.recipientDelimiter ?? '+',
+      prepared: preparedStatements,
+    });
     this.commits = new GroupCommit({
       pool,
       quotaReply: this.quotaReply,

@@ -75,43 +75,62 @@ const ALIAS_LOOKUP = {
            AND (a.local_part IS NULL OR a.local_part = $2)`,
 };
 
+export interface RecipientPolicy {
+  quotaReply: QuotaReplyMode;
+  /** Takes mail to `postmaster` that no hosted domain takes (RFC 5321 §4.5.1). */
+  postmasterAddress?: string | undefined;
+  /** Subaddress delimiters (INGRESS_RECIPIENT_DELIMITER): each character splits `name+tag`; empty: off. */
+  recipientDelimiter: string;
+  /** Named statements (see DATABASE_PREPARED_STATEMENTS); unnamed ones work through any pooler. */
+  prepared?: boolean;
+}
+
+/** One resolution's recipient (as given), its declared size and how it is refused. */
+interface Attempt {
+  recipient: string;
+  declaredSize: number;
+  fail: (reply: SmtpReply, reason: string, ids?: { domainId?: string; mailboxId?: string }) => RecipientResolution;
+}
+
 export class RecipientResolver {
   constructor(
     private readonly pool: PgPool,
-    private readonly quotaReply: QuotaReplyMode,
-    private readonly postmasterAddress: string | undefined,
-    /** Named statements (see DATABASE_PREPARED_STATEMENTS); unnamed ones work through any pooler. */
-    private readonly prepared = true,
+    private readonly policy: RecipientPolicy,
   ) {}
 
   private lookup<R extends PgRow>(statement: { name: string; text: string }, values: unknown[]) {
-    return this.pool.query<R>(this.prepared ? { ...statement, values } : { text: statement.text, values });
+    return this.pool.query<R>(this.policy.prepared !== false ? { ...statement, values } : { text: statement.text, values });
   }
 
   /**
    * Resolves a recipient. `declaredSize` (MAIL FROM SIZE=) lets a full mailbox be refused at RCPT time; without it a
-   * mailbox already at or over its quota is refused. Case-insensitive; the first match wins: mailbox, alias, catch-all.
+   * mailbox already at or over its quota is refused. Case-insensitive; the first match wins: mailbox, alias, then for
+   * `name+tag` (subaddressing) the mailbox or alias `name`, then the catch-all.
    */
   async resolveRecipient(recipient: string, declaredSize = 0): Promise<RecipientResolution> {
+    const { postmasterAddress } = this.policy;
     const resolved = await this.resolveHosted(recipient, declaredSize);
     // RFC 5321 §4.5.1: mail to postmaster is accepted — the bare <postmaster>, or postmaster@ a hosted, active domain
     // that has no address for it — and goes to the operator's postmaster address when one is configured.
     const isPostmaster =
       /^postmaster$/i.test(recipient) || (/^postmaster@/i.test(recipient) && !resolved.ok && resolved.reply === REPLIES.unknownUser);
-    if (!isPostmaster || !this.postmasterAddress) return resolved;
-    const routed = await this.resolveHosted(this.postmasterAddress, declaredSize);
-    if (!routed.ok) return { ...routed, recipient, reason: `postmaster address ${this.postmasterAddress}: ${routed.reason}` };
+    if (!isPostmaster || !postmasterAddress) return resolved;
+    const routed = await this.resolveHosted(postmasterAddress, declaredSize);
+    if (!routed.ok) return { ...routed, recipient, reason: `postmaster address ${postmasterAddress}: ${routed.reason}` };
     return { ...routed, recipient, kind: 'postmaster' };
   }
 
+  /** `name` of `name+tag` (the local part up to the first delimiter), or undefined when it has none before its end. */
+  private baseLocalPart(localPart: string): string | undefined {
+    const { recipientDelimiter } = this.policy;
+    if (!recipientDelimiter) return undefined;
+    for (let i = 1; i < localPart.length; i++) if (recipientDelimiter.includes(localPart[i]!)) return localPart.slice(0, i);
+    return undefined;
+  }
+
   private async resolveHosted(recipient: string, declaredSize: number): Promise<RecipientResolution> {
-    const fail = (reply: SmtpReply, reason: string, ids: { domainId?: string; mailboxId?: string } = {}): RecipientResolution => ({
-      ok: false,
-      recipient,
-      reply,
-      reason,
-      ...ids,
-    });
+    const fail: Attempt['fail'] = (reply, reason, ids = {}) => ({ ok: false, recipient, reply, reason, ...ids });
+    const attempt: Attempt = { recipient, declaredSize, fail };
     const at = recipient.lastIndexOf('@');
     if (at <= 0 || at === recipient.length - 1) return fail(REPLIES.badAddress, 'address without domain');
     const domain = normalizeDomain(recipient.slice(at + 1));
@@ -123,35 +142,48 @@ export class RecipientResolver {
     // A pending (unverified) claim is not hosted: refused exactly like a name nobody claimed.
     if (!row) return fail(REPLIES.relayDenied, 'domain not hosted');
     if (!row.domain_active) return fail(REPLIES.domainDisabled, 'domain disabled', { domainId: row.domain_id });
-    const domainUsage: Usage = { quota: int8(row.max_storage_bytes), used: BigInt(row.domain_used) };
-
-    if (row.mailbox_id) {
-      const ids = { domainId: row.domain_id, mailboxId: row.mailbox_id };
-      if (!row.enabled) return fail(REPLIES.disabled, 'mailbox disabled', ids);
-      const mailboxUsage: Usage = { quota: int8(row.quota_bytes), used: int8(row.used_bytes) ?? 0n };
-      const q = quotaCheck(this.quotaReply, mailboxUsage, domainUsage, ownerUsage(owner(row)), declaredSize);
-      if (q) return fail(q, 'over quota', ids);
-      return {
-        ok: true,
-        recipient,
-        kind: 'mailbox',
-        targets: [
-          {
-            mailboxId: row.mailbox_id,
-            domainId: row.domain_id,
-            address: `${row.local_part}@${domain}`,
-            ownerLimited: row.owner_max !== null,
-          },
-        ],
-      };
-    }
+    // Delivered-To names the address as the sender wrote it (with its tag), as Postfix and Dovecot write it
+    if (row.mailbox_id) return this.mailbox(attempt, row, `${localPart}@${domain}`);
 
     const { rows: aliasRows } = await this.lookup<AliasRow>(ALIAS_LOOKUP, [row.domain_id, localPart ?? '']);
     const exact = localPart ? aliasRows.filter((r) => r.alias_local_part === localPart) : [];
-    const chosen = exact.length ? exact : aliasRows.filter((r) => r.alias_local_part === null);
-    const kind = exact.length ? 'alias' : 'catch-all';
-    const domainIds = { domainId: row.domain_id };
-    if (!chosen.length) return fail(REPLIES.unknownUser, localPart ? 'unknown user' : 'invalid local part', domainIds);
+    if (exact.length) return this.alias(attempt, exact, 'alias', row.domain_id);
+
+    const base = localPart ? this.baseLocalPart(localPart) : undefined;
+    if (base) {
+      const { rows: baseRows } = await this.lookup<DomainRow>(DOMAIN_LOOKUP, [domain, base]);
+      const baseRow = baseRows[0];
+      if (baseRow?.mailbox_id) return this.mailbox(attempt, baseRow, `${localPart}@${domain}`);
+      const { rows: baseAliasRows } = await this.lookup<AliasRow>(ALIAS_LOOKUP, [row.domain_id, base]);
+      const baseAlias = baseAliasRows.filter((r) => r.alias_local_part === base);
+      if (baseAlias.length) return this.alias(attempt, baseAlias, 'alias', row.domain_id);
+    }
+
+    const catchAll = aliasRows.filter((r) => r.alias_local_part === null);
+    if (!catchAll.length) return fail(REPLIES.unknownUser, localPart ? 'unknown user' : 'invalid local part', { domainId: row.domain_id });
+    return this.alias(attempt, catchAll, 'catch-all', row.domain_id);
+  }
+
+  /** A recipient that is a mailbox: refused when it or its domain is disabled or over quota. */
+  private mailbox({ recipient, declaredSize, fail }: Attempt, row: DomainRow, deliveredTo: string): RecipientResolution {
+    const ids = { domainId: row.domain_id, mailboxId: row.mailbox_id! };
+    if (!row.enabled) return fail(REPLIES.disabled, 'mailbox disabled', ids);
+    const domainUsage: Usage = { quota: int8(row.max_storage_bytes), used: BigInt(row.domain_used) };
+    const mailboxUsage: Usage = { quota: int8(row.quota_bytes), used: int8(row.used_bytes) ?? 0n };
+    const q = quotaCheck(this.policy.quotaReply, mailboxUsage, domainUsage, ownerUsage(owner(row)), declaredSize);
+    if (q) return fail(q, 'over quota', ids);
+    const target = { mailboxId: row.mailbox_id!, domainId: row.domain_id, address: deliveredTo, ownerLimited: row.owner_max !== null };
+    return { ok: true, recipient, kind: 'mailbox', targets: [target] };
+  }
+
+  /** A recipient that is an alias or the catch-all: fanned out to its live mailboxes, each once. */
+  private alias(
+    { recipient, declaredSize, fail }: Attempt,
+    chosen: AliasRow[],
+    kind: 'alias' | 'catch-all',
+    domainId: string,
+  ): RecipientResolution {
+    const domainIds = { domainId };
     const destinations = chosen.filter((r) => r.mailbox_id);
     if (!destinations.length) return fail(REPLIES.unknownUser, `${kind} without destinations`, domainIds);
     const live = destinations.filter((r) => r.enabled && r.domain_active);
@@ -159,7 +191,7 @@ export class RecipientResolver {
     const targets = new Map<string, DeliveryTarget>();
     for (const r of live) {
       const q = quotaCheck(
-        this.quotaReply,
+        this.policy.quotaReply,
         { quota: int8(r.quota_bytes), used: int8(r.used_bytes) ?? 0n },
         { quota: int8(r.max_storage_bytes), used: int8(r.domain_used) ?? 0n },
         ownerUsage(owner(r)),

@@ -168,6 +168,20 @@ describe('LMTP', () => {
     expect(sb[0]!.toString()).toMatch(/Delivered-To: ben@.*with LMTP id/s);
   });
 
+  it('delivers name+tag@ to the mailbox name once, the tag kept in Delivered-To (subaddressing)', async () => {
+    const g = await createFixture(prisma);
+    const carol = await g.mailbox('carol');
+    const t = lmtpTransport(ing.ports.lmtp);
+    const to = [`carol+lists@${g.domain}`, `Carol+Other@${g.domain}`];
+    const info = await t.sendMail({ envelope: { from: 'x@example.org', to }, raw: 'Subject: tagged\r\n\r\nhi\r\n' });
+    t.close();
+    expect(info.accepted).toEqual(to);
+    const stored = await storedMessages(carol.id);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.toString()).toMatch(/^Return-Path: <x@example\.org>\r\nDelivered-To: carol\+lists@/);
+    expect(splitTraceFields(stored[0]!).message.toString()).toBe('Subject: tagged\r\n\r\nhi\r\n');
+  });
+
   it('answers each recipient after its own store: the one crossing its quota mid-transaction gets 452 4.2.2, the other 250', async () => {
     const g = await createFixture(prisma);
     const roomy = await g.mailbox('roomy');

@@ -89,6 +89,7 @@ export function createIngress(deps: IngressDeps): Ingress {
     quotaReply: config.quotaReply,
     hostname: config.hostname,
     postmasterAddress: config.postmasterAddress,
+    recipientDelimiter: config.recipientDelimiter,
     deliveryLog: config.deliveryLog,
     preparedStatements: config.preparedStatements,
     quotaWarningThresholds: config.quotaWarningThresholds,
