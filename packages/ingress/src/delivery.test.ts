@@ -65,6 +65,22 @@ describe('recipient resolution', () => {
     expect(await where(`alice+news${at}`, off)).toEqual(['catch-all', `${catcher.id} catcher${at}`]);
   });
 
+  it('takes a quoted local part as the mailbox it quotes (RFC 5321 §4.1.2): "alice" and "al\\ice" are alice', async () => {
+    const g = await createFixture(prisma);
+    const alice = await g.mailbox('alice');
+    const found = async (rcpt: string) => {
+      const r = await svc.resolveRecipient(rcpt);
+      return r.ok ? r.targets.map((t) => `${t.mailboxId} ${t.address}`) : `${r.reply.code} ${r.reply.status}`;
+    };
+    for (const quoted of ['"alice"', '"ALICE"', '"al\\ice"', '"alice+news"']) {
+      const tag = quoted.includes('+') ? '+news' : '';
+      expect([quoted, await found(`${quoted}@${g.domain}`)]).toEqual([quoted, [`${alice.id} alice${tag}@${g.domain}`]]);
+    }
+    // what quoting cannot make a plain local part matches no mailbox; a broken quote neither
+    for (const odd of ['"al ice"', '"alice', 'alice"', '"a"lice"', '"alice\\"', '""'])
+      expect([odd, await found(`${odd}@${g.domain}`)]).toEqual([odd, '550 5.1.1']);
+  });
+
   it('refuses name+tag as it refuses name: disabled, over quota, unknown, not hosted', async () => {
     const g = await createFixture(prisma);
     await g.mailbox('off', { enabled: false });

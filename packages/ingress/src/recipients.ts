@@ -75,6 +75,32 @@ const ALIAS_LOOKUP = {
            AND (a.local_part IS NULL OR a.local_part = $2)`,
 };
 
+/**
+ * The mailbox a local part names: a Quoted-string (RFC 5321 §4.1.2) names the same one as its unquoted content, so
+ * `"alice"` and `"al\ice"` are `alice` (RFC 5322 §3.4.1); what quoting cannot make a plain local part (`"a b"`) stays
+ * as given and matches no mailbox.
+ */
+export function unquoteLocalPart(localPart: string): string {
+  if (localPart.length < 2 || !localPart.startsWith('"') || !localPart.endsWith('"')) return localPart;
+  let out = '';
+  for (let i = 1; i < localPart.length - 1; i++) {
+    let c = localPart[i]!;
+    if (c === '\\') {
+      i++;
+      if (i >= localPart.length - 1) return localPart;
+      c = localPart[i]!;
+    } else if (c === '"') return localPart;
+    out += c;
+  }
+  return out;
+}
+
+/** `recipient` with its local part unquoted (see {@link unquoteLocalPart}). */
+function plainAddress(recipient: string): string {
+  const at = recipient.lastIndexOf('@');
+  return at <= 0 ? unquoteLocalPart(recipient) : `${unquoteLocalPart(recipient.slice(0, at))}${recipient.slice(at)}`;
+}
+
 export interface RecipientPolicy {
   quotaReply: QuotaReplyMode;
   /** Takes mail to `postmaster` that no hosted domain takes (RFC 5321 §4.5.1). */
@@ -112,8 +138,9 @@ export class RecipientResolver {
     const resolved = await this.resolveHosted(recipient, declaredSize);
     // RFC 5321 §4.5.1: mail to postmaster is accepted — the bare <postmaster>, or postmaster@ a hosted, active domain
     // that has no address for it — and goes to the operator's postmaster address when one is configured.
+    const plain = plainAddress(recipient);
     const isPostmaster =
-      /^postmaster$/i.test(recipient) || (/^postmaster@/i.test(recipient) && !resolved.ok && resolved.reply === REPLIES.unknownUser);
+      /^postmaster$/i.test(plain) || (/^postmaster@/i.test(plain) && !resolved.ok && resolved.reply === REPLIES.unknownUser);
     if (!isPostmaster || !postmasterAddress) return resolved;
     const routed = await this.resolveHosted(postmasterAddress, declaredSize);
     if (!routed.ok) return { ...routed, recipient, reason: `postmaster address ${postmasterAddress}: ${routed.reason}` };
@@ -135,7 +162,7 @@ export class RecipientResolver {
     if (at <= 0 || at === recipient.length - 1) return fail(REPLIES.badAddress, 'address without domain');
     const domain = normalizeDomain(recipient.slice(at + 1));
     if (!domain) return fail(REPLIES.badAddress, 'invalid domain');
-    const localPart = normalizeLocalPart(recipient.slice(0, at)) ?? null;
+    const localPart = normalizeLocalPart(unquoteLocalPart(recipient.slice(0, at))) ?? null;
 
     const { rows } = await this.lookup<DomainRow>(DOMAIN_LOOKUP, [domain, localPart ?? '']);
     const row = rows[0];

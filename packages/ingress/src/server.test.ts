@@ -182,6 +182,21 @@ describe('LMTP', () => {
     expect(splitTraceFields(stored[0]!).message.toString()).toBe('Subject: tagged\r\n\r\nhi\r\n');
   });
 
+  it('takes RCPT TO:<"local"@domain> as the mailbox local (a quoted local part, RFC 5321 §4.1.2)', async () => {
+    const g = await createFixture(prisma);
+    const dave = await g.mailbox('dave');
+    const c = await WireClient.connect(ing.ports.lmtp);
+    await c.command('LHLO mta.test');
+    expect((await c.command('MAIL FROM:<x@example.org>')).code).toBe(250);
+    expect((await c.command(`RCPT TO:<"Dave"@${g.domain}>`)).code).toBe(250);
+    expect((await c.command('DATA')).code).toBe(354);
+    expect((await c.command('Subject: quoted\r\n\r\nhi\r\n.')).code).toBe(250);
+    await c.quit();
+    const stored = await storedMessages(dave.id);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.toString()).toMatch(/^Return-Path: <x@example\.org>\r\nDelivered-To: dave@/);
+  });
+
   it('answers each recipient after its own store: the one crossing its quota mid-transaction gets 452 4.2.2, the other 250', async () => {
     const g = await createFixture(prisma);
     const roomy = await g.mailbox('roomy');
@@ -367,7 +382,7 @@ describe('postmaster (RFC 5321 §4.5.1)', () => {
       const c = await WireClient.connect(pm.ports.smtp);
       await c.command('EHLO client.test');
       expect((await c.command('MAIL FROM:<reporter@example.org>')).code).toBe(250);
-      for (const rcpt of [`PostMaster@${plain.domain}`, 'Postmaster', `postmaster@${own.domain}`]) {
+      for (const rcpt of [`PostMaster@${plain.domain}`, `"postmaster"@${plain.domain}`, 'Postmaster', `postmaster@${own.domain}`]) {
         const r = await c.command(`RCPT TO:<${rcpt}>`);
         expect([rcpt, r.code]).toEqual([rcpt, 250]);
       }
