@@ -80,7 +80,7 @@ const ALIAS_LOOKUP = {
  * `"alice"` and `"al\ice"` are `alice` (RFC 5322 §3.4.1); what quoting cannot make a plain local part (`"a b"`) stays
  * as given and matches no mailbox.
  */
-export function unquoteLocalPart(localPart: string): string {
+function unquoteLocalPart(localPart: string): string {
   if (localPart.length < 2 || !localPart.startsWith('"') || !localPart.endsWith('"')) return localPart;
   let out = '';
   for (let i = 1; i < localPart.length - 1; i++) {
