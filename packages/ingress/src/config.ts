@@ -2,6 +2,7 @@ import { baseEnvSchema, boolSchema, nonNegativeIntSchema, parseEnv, portSchema, 
 import { z } from 'zod';
 import { quotaWarningThresholdsSchema } from '@mailroom/core/schemas';
 import { trustedSourcesEnvSchema, type TrustedProxies } from '@mailroom/core';
+import { DEFAULT_RECIPIENT_DELIMITER } from './recipients.ts';
 
 /** Default message size limit (50 MiB) announced in EHLO SIZE; trace fields are added on top of it. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 52_428_800;
@@ -82,7 +83,7 @@ export const ingressEnvSchema = baseEnvSchema.extend({
   INGRESS_RECIPIENT_DELIMITER: z
     .string()
     .regex(/^[-!#$%&'*+/=?^_`{|}~]{0,8}$/, "must be up to 8 of the characters - ! # $ % & ' * + / = ? ^ _ ` { | } ~, or empty")
-    .default('+'),
+    .default(DEFAULT_RECIPIENT_DELIMITER),
   /** Write the delivery log (every recipient outcome) into PostgreSQL; `off` only for comparisons such as the benchmark. */
   DELIVERY_LOG: boolSchema.default(true),
   /**
@@ -165,7 +166,7 @@ export const DEFAULT_INGRESS_CONFIG: IngressConfig = {
   maxBufferedBytes: 536_870_912,
   maxHeaderBytes: 1_048_576,
   quotaReply: 'temporary',
-  recipientDelimiter: '+',
+  recipientDelimiter: DEFAULT_RECIPIENT_DELIMITER,
   maxConnections: 200,
   maxConnectionsPerIp: 20,
   maxConnectionsPerIpPerMinute: 120,

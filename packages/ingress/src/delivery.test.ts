@@ -93,6 +93,10 @@ describe('recipient resolution', () => {
     expect(await reply(`full+x@${g.domain}`)).toBe('452 4.2.2');
     expect(await reply(`nobody+x@${g.domain}`)).toBe('550 5.1.1');
     expect(await reply('alice+x@not-hosted.example')).toBe('550 5.7.1');
+    // another tenant's domain: name+tag@ there is looked up there, never in the domain that has a mailbox name
+    const other = await createFixture(prisma);
+    await g.mailbox('alice');
+    expect(await reply(`alice+x@${other.domain}`)).toBe('550 5.1.1');
   });
 
   it('refuses a full mailbox at RCPT time with the configured quota reply', async () => {

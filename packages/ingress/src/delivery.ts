@@ -12,7 +12,7 @@ import type {
 import { GroupCommit } from './group-commit.ts';
 import { buildTraceFields, messageIdHeader, newQueueId, normalizeCrlf } from './message.ts';
 import { DEFAULT_QUOTA_WARNING_THRESHOLDS } from './quota.ts';
-import { RecipientResolver } from './recipients.ts';
+import { DEFAULT_RECIPIENT_DELIMITER, RecipientResolver } from './recipients.ts';
 import { REPLIES, type QuotaReplyMode, type SmtpReply } from './replies.ts';
 
 export type {
@@ -85,7 +85,7 @@ export class DeliveryService {
     this.recipients = new RecipientResolver(pool, {
       quotaReply: this.quotaReply,
       postmasterAddress: options.postmasterAddress,
-      recipientDelimiter: options.recipientDelimiter ?? '+',
+      recipientDelimiter: options.recipientDelimiter ?? DEFAULT_RECIPIENT_DELIMITER,
       prepared: preparedStatements,
     });
     this.commits = new GroupCommit({

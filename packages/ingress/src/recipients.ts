@@ -22,7 +22,6 @@ interface DomainRow extends OwnerRow {
   max_storage_bytes: Int8;
   domain_used: string;
   mailbox_id: string | null;
-  local_part: string | null;
   enabled: boolean | null;
   quota_bytes: Int8;
   used_bytes: Int8;
@@ -52,7 +51,7 @@ const owner = (r: OwnerRow): OwnerColumns => ({ owner_max: int8(r.owner_max), ow
 const DOMAIN_LOOKUP = {
   name: 'mailroom_rcpt_domain',
   text: `SELECT d.id::text AS domain_id, (d.active AND NOT u.disabled) AS domain_active, d.max_storage_bytes,
-                d.used_bytes AS domain_used, m.id::text AS mailbox_id, m.local_part, m.enabled, m.quota_bytes, m.used_bytes,
+                d.used_bytes AS domain_used, m.id::text AS mailbox_id, m.enabled, m.quota_bytes, m.used_bytes,
                 ${OWNER_COLUMNS}
          FROM domains d
          JOIN users u ON u.id = d.owner_id
@@ -100,6 +99,9 @@ function plainAddress(recipient: string): string {
   const at = recipient.lastIndexOf('@');
   return at <= 0 ? unquoteLocalPart(recipient) : `${unquoteLocalPart(recipient.slice(0, at))}${recipient.slice(at)}`;
 }
+
+/** Postfix's and Dovecot's usual subaddress delimiter: `alice+news@` is alice's. */
+export const DEFAULT_RECIPIENT_DELIMITER = '+';
 
 export interface RecipientPolicy {
   quotaReply: QuotaReplyMode;
