@@ -52,6 +52,8 @@ export const ERROR_CODES = [
   'IMPORT_INVALID',
   /** A CSV import has more rows than API_IMPORT_MAX_ROWS, or a bulk selection more than the bulk limit. */
   'TOO_MANY_ROWS',
+  /** Mailboxes and aliases live in the target of an alias domain, never in the alias domain itself. */
+  'DOMAIN_IS_ALIAS',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -99,6 +99,58 @@ describe('recipient resolution', () => {
     expect(await reply(`alice+x@${other.domain}`)).toBe('550 5.1.1');
   });
 
+  it('delivers name@an alias domain as name@its target: mailbox, alias, subaddress, catch-all, refusals', async () => {
+    const g = await createFixture(prisma);
+    const alice = await g.mailbox('alice');
+    const team = await g.mailbox('team-box');
+    await g.alias('sales', [team.id]);
+    await g.mailbox('off', { enabled: false });
+    await g.mailbox('full', { quotaBytes: 0 });
+    const alias = await g.domainRow({ aliasOf: g.domainId });
+    const where = async (rcpt: string) => {
+      const r = await svc.resolveRecipient(rcpt);
+      return r.ok ? [r.kind, ...r.targets.map((t) => `${t.mailboxId} ${t.address}`)] : [r.reply.code, r.reply.status];
+    };
+    const at = `@${alias.name}`;
+    // Delivered-To names the address as written, in the alias domain
+    expect(await where(`Alice${at.toUpperCase()}`)).toEqual(['mailbox', `${alice.id} alice${at}`]);
+    expect(await where(`alice+news${at}`)).toEqual(['mailbox', `${alice.id} alice+news${at}`]);
+    expect(await where(`sales${at}`)).toEqual(['alias', `${team.id} team-box@${g.domain}`]);
+    expect(await where(`off${at}`)).toEqual([550, '5.2.1']);
+    expect(await where(`full${at}`)).toEqual([452, '4.2.2']);
+    expect(await where(`nobody${at}`)).toEqual([550, '5.1.1']);
+    // the target's catch-all takes what nothing else does
+    const catcher = await g.mailbox('catcher');
+    await g.alias(null, [catcher.id]);
+    expect(await where(`nobody${at}`)).toEqual(['catch-all', `${catcher.id} catcher@${g.domain}`]);
+    // a disabled alias domain, or a disabled target, refuses its mail
+    await prisma.domain.update({ where: { id: alias.id }, data: { active: false } });
+    expect(await where(`alice${at}`)).toEqual([550, '5.2.1']);
+    await prisma.domain.update({ where: { id: alias.id }, data: { active: true } });
+    await prisma.domain.update({ where: { id: g.domainId }, data: { active: false } });
+    expect(await where(`alice${at}`)).toEqual([550, '5.2.1']);
+    await prisma.domain.update({ where: { id: g.domainId }, data: { active: true } });
+    // a pending (unverified) alias domain hosts nothing
+    await prisma.domain.update({
+      where: { id: alias.id },
+      data: { verifiedAt: null, verificationToken: 't', claimExpiresAt: new Date(Date.now() + 3_600_000) },
+    });
+    expect(await where(`alice${at}`)).toEqual([550, '5.7.1']);
+  });
+
+  it('abuse: an alias domain can only point at a domain of its own owner (the database refuses another tenant)', async () => {
+    const mine = await createFixture(prisma);
+    const theirs = await createFixture(prisma);
+    await theirs.mailbox('alice');
+    await expect(mine.domainRow({ aliasOf: theirs.domainId })).rejects.toThrow(/foreign key/i);
+    // a transfer of the target carries the alias domain along, so the two never part
+    const alias = await mine.domainRow({ aliasOf: mine.domainId });
+    await prisma.domain.update({ where: { id: mine.domainId }, data: { ownerId: theirs.ownerId } });
+    expect((await prisma.domain.findUniqueOrThrow({ where: { id: alias.id } })).ownerId).toBe(theirs.ownerId);
+    // moving the alias domain alone is refused
+    await expect(prisma.domain.update({ where: { id: alias.id }, data: { ownerId: mine.ownerId } })).rejects.toThrow(/foreign key/i);
+  });
+
   it('refuses a full mailbox at RCPT time with the configured quota reply', async () => {
     const m = await f.mailbox('full', { quotaBytes: 0 });
     expect(await svc.resolveRecipient(m.address)).toMatchObject({ ok: false, reply: { code: 452, status: '4.2.2' } });

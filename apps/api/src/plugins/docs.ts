@@ -16,7 +16,8 @@ const STATUS_TEXT: Record<string, string> = {
   '401': 'Not signed in, or a bad API key (UNAUTHENTICATED, INVALID_CREDENTIALS)',
   '403': 'Not allowed for this principal or key scope (FORBIDDEN, CSRF_FAILED, ACCOUNT_DISABLED, MAILBOX_DISABLED)',
   '404': "No such resource, or another tenant's (NOT_FOUND)",
-  '409': 'Conflicts with existing data (ALREADY_EXISTS, CONFLICT, DOMAIN_NOT_EMPTY, OWNER_NOT_EMPTY, ALIASES_CROSS_OWNERS)',
+  '409':
+    'Conflicts with existing data (ALREADY_EXISTS, CONFLICT, DOMAIN_NOT_EMPTY, OWNER_NOT_EMPTY, ALIASES_CROSS_OWNERS, DOMAIN_IS_ALIAS)',
   '422':
     'Refused by a limit or policy (LIMIT_DOMAINS_EXCEEDED, LIMIT_MAILBOXES_EXCEEDED, LIMIT_STORAGE_EXCEEDED, QUOTA_REQUIRED, SCOPE_NOT_ALLOWED, PASSWORD_TOO_WEAK)',
   '429': 'Throttled (THROTTLED); see Retry-After',

@@ -38,7 +38,10 @@ export async function domainRoutes(app: ZodApp, ctx: RouteContext): Promise<void
         'claims of other owners do not block the name; the first to verify gets it. Unverified claims expire after ' +
         'DOMAIN_CLAIM_TTL_HOURS. `verified: true` (unrestricted admins only, else 403 FORBIDDEN with field code admin_only) ' +
         'creates it verified. 409 ALREADY_EXISTS when the name is hosted already or the owner already claims it. ' +
-        'LIMIT_DOMAINS_EXCEEDED when the owner is at their domain limit (pending claims count).',
+        'LIMIT_DOMAINS_EXCEEDED when the owner is at their domain limit (pending claims count). With `aliasOf` it is an ' +
+        'alias domain (verified like any other): mail to name@it is delivered as to name@the target, which must be a ' +
+        'verified domain of the same owner and not an alias itself (else 400 with field code unknown_domain, other_owner, ' +
+        'alias_chain or target_pending). An alias domain has no mailboxes or aliases (409 DOMAIN_IS_ALIAS).',
       body: createDomainBodySchema,
       response: { 201: domainSchema, ...problems(409, 422) },
       security: WRITE_SECURITY,
@@ -122,7 +125,7 @@ export async function domainRoutes(app: ZodApp, ctx: RouteContext): Promise<void
       operationId: 'updateDomain',
       summary: 'Update a domain (active: false disables it)',
       description:
-        "Admins transfer a domain with ownerId: refused with ALIASES_CROSS_OWNERS (409, each link in details.links) while aliases link it to other domains of its owner, and with LIMIT_*_EXCEEDED / QUOTA_REQUIRED when the new owner's limits would not hold. maxStorageBytes below the quotas already handed out is LIMIT_STORAGE_EXCEEDED; while mailboxes have no quota, QUOTA_REQUIRED.",
+        "Admins transfer a domain with ownerId (its alias domains move with it and count toward the new owner's domain limit; an alias domain alone is refused with DOMAIN_IS_ALIAS): refused with ALIASES_CROSS_OWNERS (409, each link in details.links) while aliases link it to other domains of its owner, and with LIMIT_*_EXCEEDED / QUOTA_REQUIRED when the new owner's limits would not hold. maxStorageBytes below the quotas already handed out is LIMIT_STORAGE_EXCEEDED; while mailboxes have no quota, QUOTA_REQUIRED.",
       params: domainParamsSchema,
       body: updateDomainBodySchema,
       response: { 200: domainSchema, ...problems(409, 422) },
@@ -134,7 +137,8 @@ export async function domainRoutes(app: ZodApp, ctx: RouteContext): Promise<void
     schema: {
       tags,
       operationId: 'deleteDomain',
-      summary: 'Delete a domain (DOMAIN_NOT_EMPTY while mailboxes exist unless force=true)',
+      summary: 'Delete a domain (DOMAIN_NOT_EMPTY while mailboxes or alias domains exist unless force=true)',
+      description: 'force=true deletes its mailboxes (their messages are lost) and the alias domains that point at it, each audited.',
       params: domainParamsSchema,
       querystring: deleteDomainQuerySchema,
       response: { 204: noContentSchema, ...problems(409) },

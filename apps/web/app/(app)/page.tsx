@@ -106,17 +106,24 @@ export default async function DashboardPage({ searchParams }: { searchParams: Pr
                   </Link>
                   <div className="mt-1 flex flex-wrap items-center gap-2 text-xs text-slate-600">
                     <DomainStatusBadges domain={d} expiry />
+                    {d.aliasOf && <span>Alias of {d.aliasOf.name}</span>}
                     {isAdmin && <span>Owner: {d.ownerEmail}</span>}
                     <span>Added {formatDateTime(d.createdAt).slice(0, 10)}</span>
                   </div>
                 </div>
                 <p className="text-sm text-slate-700">
-                  {d.mailboxCount}
-                  {d.maxMailboxes !== null ? ` / ${d.maxMailboxes}` : ''} mailbox{d.mailboxCount === 1 ? '' : 'es'}
-                  <br />
-                  <span className="text-xs text-slate-600">
-                    {d.aliasCount} alias{d.aliasCount === 1 ? '' : 'es'}
-                  </span>
+                  {d.aliasOf ? (
+                    <span className="text-xs text-slate-600">No mailboxes: mail goes to {d.aliasOf.name}</span>
+                  ) : (
+                    <>
+                      {d.mailboxCount}
+                      {d.maxMailboxes !== null ? ` / ${d.maxMailboxes}` : ''} mailbox{d.mailboxCount === 1 ? '' : 'es'}
+                      <br />
+                      <span className="text-xs text-slate-600">
+                        {d.aliasCount} alias{d.aliasCount === 1 ? '' : 'es'}
+                      </span>
+                    </>
+                  )}
                 </p>
                 <UsageBar used={d.usedBytes} limit={d.maxStorageBytes} label={`Storage of ${d.name}`} />
               </li>

@@ -49,6 +49,11 @@ export const domainSchema = z
       .describe('Quota warning thresholds in percent; null: the operator default'),
     mailboxCount: z.number().int(),
     aliasCount: z.number().int(),
+    aliasOf: z
+      .object({ id: idSchema, name: z.string() })
+      .nullable()
+      .describe('For an alias domain, the domain its mail goes to (name@this is delivered as name@that); null for a domain'),
+    aliasDomainCount: z.number().int().describe('Alias domains whose mail comes to this domain'),
     verificationStatus: verificationStatusSchema,
     verifiedAt: isoDateTimeSchema.nullable(),
     claimExpiresAt: isoDateTimeSchema.nullable().describe('Pending claims are removed at this time unless verified'),
@@ -88,6 +93,12 @@ export const createDomainBodySchema = z.object({
     .boolean()
     .optional()
     .describe('Unrestricted admins only: create it verified (ownership proven elsewhere). Default: pending until POST …/verify'),
+  aliasOf: idSchema
+    .optional()
+    .describe(
+      'Make it an alias domain of this verified domain of the same owner: mail to name@new is delivered as to name@target. ' +
+        'It cannot hold mailboxes or aliases, and cannot be changed later',
+    ),
   ...domainSettingsShape,
 });
 export type CreateDomainBody = z.infer<typeof createDomainBodySchema>;
@@ -103,6 +114,7 @@ export const domainParamsSchema = z.object({ domainId: idSchema });
 export const listDomainsQuerySchema = paginationQuerySchema.extend({
   q: z.string().trim().max(253).optional().describe('Substring of the name'),
   ownerId: idSchema.optional().describe("Admins: only this owner's domains"),
+  aliasOf: idSchema.optional().describe('Only the alias domains of this domain'),
 });
 export const deleteDomainQuerySchema = z.object({
   force: queryBooleanSchema.optional().describe('Delete even when mailboxes exist (their messages are lost)'),

@@ -2,7 +2,7 @@ import type { Prisma, PrismaClient } from '@mailroom/db';
 import { AppError } from '../errors.ts';
 import type { Alias, CreateAliasBody, UpdateAliasBody } from '../schemas/aliases.ts';
 import { recordAudit } from './audit.ts';
-import { findVisibleDomain } from './domains.ts';
+import { aliasOfSelect, assertNotAliasDomain, findVisibleDomain } from './domains.ts';
 import { normalizeLocalPartInput } from './mailboxes.ts';
 import { assertUuidCursor, decodeCursor, toPage, type Page } from './pagination.ts';
 import { type Actor, requireUser, type SystemPrincipal, type UserPrincipal, visibleDomainWhere } from './principal.ts';
@@ -92,7 +92,8 @@ function aliasTaken(): AppError {
 
 export async function createAlias(deps: ServiceDeps, actor: Actor, domainId: string, input: CreateAliasBody): Promise<Alias> {
   const p = requireUser(actor, 'aliases:write');
-  const domain = await findVisibleDomain(deps.prisma, p, domainId, { id: true, name: true, ownerId: true });
+  const domain = await findVisibleDomain(deps.prisma, p, domainId, { id: true, name: true, ownerId: true, ...aliasOfSelect });
+  assertNotAliasDomain(domain);
   const localPart = input.localPart === null ? null : normalizeLocalPartInput(input.localPart);
   try {
     const row = await deps.prisma.$transaction(async (tx) => {

@@ -3,7 +3,7 @@ import { AppError } from '../errors.ts';
 import type { Domain, DnsRecord, DomainDns } from '../schemas/domains.ts';
 import { recordAudit } from './audit.ts';
 import { sameHost, type DnsLookup } from './dns.ts';
-import { findVisibleDomain, getDomain, pruneExpiredClaims, removeCompetingClaims, verificationRecord } from './domains.ts';
+import { aliasOfSelect, findVisibleDomain, getDomain, pruneExpiredClaims, removeCompetingClaims, verificationRecord } from './domains.ts';
 import { type Actor, requireUser } from './principal.ts';
 import { lockDomainName, type DomainOnboarding, type ServiceDeps } from './shared.ts';
 
@@ -60,6 +60,8 @@ export async function verifyDomain(deps: ServiceDeps, actor: Actor, domainId: st
 }
 
 const MX_PRIORITY = 10;
+/** What an alias domain publishes: it receives mail and nobody signs in with its addresses. */
+const ALIAS_DOMAIN_PURPOSES = new Set<DnsRecord['purpose']>(['verification', 'mx', 'dmarc']);
 const DMARC_SUGGESTION = 'v=DMARC1; p=none';
 
 export const DNS_NOTES = [
@@ -167,15 +169,31 @@ export async function getDomainDns(
   opts: { check?: boolean | undefined },
 ): Promise<DomainDns> {
   const p = requireUser(actor, 'domains:read');
-  const d = await findVisibleDomain(deps.prisma, p, domainId, { id: true, name: true, verifiedAt: true, verificationToken: true });
-  const planned = plannedRecords(deps.onboarding, d.name, d.verifiedAt ? null : d.verificationToken);
+  const d = await findVisibleDomain(deps.prisma, p, domainId, {
+    id: true,
+    name: true,
+    verifiedAt: true,
+    verificationToken: true,
+    ...aliasOfSelect,
+  });
+  // An alias domain only receives: nobody signs in with its addresses, so client-settings records do not apply.
+  const planned = plannedRecords(deps.onboarding, d.name, d.verifiedAt ? null : d.verificationToken).filter(
+    (r) => !d.aliasOf || ALIAS_DOMAIN_PURPOSES.has(r.purpose),
+  );
+  const notes = d.aliasOf
+    ? [
+        `${d.name} is an alias domain of ${d.aliasOf.name}: mail to name@${d.name} is delivered to name@${d.aliasOf.name}. ` +
+          `Mailboxes sign in with their ${d.aliasOf.name} address, so no client-settings records are needed here.`,
+        ...DNS_NOTES.slice(0, 2),
+      ]
+    : DNS_NOTES;
   const checks = opts.check ? await Promise.all(planned.map((r) => r.probe(deps.onboarding.dns))) : undefined;
   return {
     domainId: d.id,
     domain: d.name,
     verificationStatus: d.verifiedAt ? 'verified' : 'pending',
     records: planned.map(({ probe: _probe, ...r }, i) => ({ ...r, check: checks?.[i] ?? null })),
-    notes: DNS_NOTES,
+    notes,
     checkedAt: checks ? new Date().toISOString() : null,
   };
 }

@@ -50,7 +50,8 @@ const domainSelect = {
   createdAt: true,
   updatedAt: true,
   owner: { select: { email: true } },
-  _count: { select: { mailboxes: true, aliases: true } },
+  aliasOf: { select: { id: true, name: true } },
+  _count: { select: { mailboxes: true, aliases: true, aliasDomains: true } },
 } satisfies Prisma.DomainSelect;
 type DomainRow = Prisma.DomainGetPayload<{ select: typeof domainSelect }>;
 
@@ -72,6 +73,8 @@ export function toDomainDto(r: DomainRow): Domain {
     quotaWarningThresholds: r.quotaWarningThresholds?.length ? r.quotaWarningThresholds : null,
     mailboxCount: r._count.mailboxes,
     aliasCount: r._count.aliases,
+    aliasOf: r.aliasOf,
+    aliasDomainCount: r._count.aliasDomains,
     verificationStatus: r.verifiedAt ? 'verified' : 'pending',
     verifiedAt: iso(r.verifiedAt),
     claimExpiresAt: iso(r.claimExpiresAt),
@@ -118,6 +121,36 @@ export async function findVisibleDomain<S extends Prisma.DomainSelect>(
   const row = await prisma.domain.findFirst({ where: { AND: [{ id: domainId }, visibleDomainWhere(p), liveDomainWhere()] }, select });
   if (!row) throw notFound('Domain');
   return row as Prisma.DomainGetPayload<{ select: S }>;
+}
+
+/**
+ * Mailboxes and aliases belong to the target of an alias domain: its mail is delivered there. DOMAIN_IS_ALIAS names
+ * the target, so a client can offer to create the address there instead.
+ */
+export function assertNotAliasDomain(domain: { name: string; aliasOf: { id: string; name: string } | null }): void {
+  if (!domain.aliasOf) return;
+  throw new AppError('DOMAIN_IS_ALIAS', `${domain.name} is an alias domain of ${domain.aliasOf.name}; create addresses there`, {
+    details: { aliasOf: domain.aliasOf },
+  });
+}
+
+/** The select that {@link assertNotAliasDomain} needs. */
+export const aliasOfSelect = { aliasOf: { select: { id: true, name: true } } } as const satisfies Prisma.DomainSelect;
+
+/** The target an alias domain is created for: a verified, non-alias domain of the same owner that the caller sees. */
+async function aliasTarget(tx: Prisma.TransactionClient, p: UserPrincipal | SystemPrincipal, targetId: string, ownerId: string) {
+  const invalid = (message: string, code: string) =>
+    new AppError('VALIDATION_FAILED', 'Invalid alias domain target', { fields: [{ path: 'aliasOf', message, code }] });
+  // another tenant's domain reads as unknown, like a missing one (no enumeration of ids)
+  const target = await tx.domain.findFirst({
+    where: { AND: [{ id: targetId }, visibleDomainWhere(p), liveDomainWhere()] },
+    select: { id: true, name: true, ownerId: true, aliasOfId: true, verifiedAt: true },
+  });
+  if (!target) throw invalid('no such domain', 'unknown_domain');
+  if (target.ownerId !== ownerId) throw invalid('must be a domain of the same owner', 'other_owner');
+  if (target.aliasOfId) throw invalid('is itself an alias domain; name the domain it points to', 'alias_chain');
+  if (!target.verifiedAt) throw invalid('is not verified yet', 'target_pending');
+  return target;
 }
 
 const adminOnlyFields = ['maxMailboxes', 'maxStorageBytes', 'ownerId'] as const;
@@ -189,6 +222,8 @@ export async function createDomain(deps: ServiceDeps, actor: Actor, input: Creat
             details: { limit: owner.maxDomains, current: count },
           });
       }
+      // locked with the tenant: the target cannot be deleted or transferred before this row commits
+      const target = input.aliasOf ? await aliasTarget(tx, p, input.aliasOf, ownerId) : null;
       const defaultQuotaBytes = toBigInt(input.defaultQuotaBytes) ?? null;
       const maxStorageBytes = toBigInt(input.maxStorageBytes) ?? null;
       await assertDomainQuotaFits(maxStorageBytes ?? owner.maxStorageBytes, defaultQuotaBytes);
@@ -196,6 +231,7 @@ export async function createDomain(deps: ServiceDeps, actor: Actor, input: Creat
         data: {
           name,
           ownerId,
+          aliasOfId: target?.id ?? null,
           description: input.description ?? null,
           maxMailboxes: input.maxMailboxes ?? null,
           maxStorageBytes,
@@ -217,7 +253,7 @@ export async function createDomain(deps: ServiceDeps, actor: Actor, input: Creat
         targetType: 'domain',
         targetId: created.id,
         ownerId,
-        details: { ...changedFields(input), name, domainId: created.id },
+        details: { ...changedFields(input), name, domainId: created.id, ...(target ? { aliasOfName: target.name } : {}) },
       });
       if (input.verified) {
         const details = { name, domainId: created.id, method: 'admin' };
@@ -241,6 +277,7 @@ export interface ListDomainsInput {
   cursor?: string | undefined;
   q?: string | undefined;
   ownerId?: string | undefined;
+  aliasOf?: string | undefined;
 }
 
 export async function listDomains(prisma: PrismaClient, actor: Actor, input: ListDomainsInput): Promise<Page<Domain>> {
@@ -248,6 +285,7 @@ export async function listDomains(prisma: PrismaClient, actor: Actor, input: Lis
   const cursor = decodeCursor(input.cursor, ['name'] as const);
   const and: Prisma.DomainWhereInput[] = [visibleDomainWhere(p)];
   if (input.ownerId) and.push({ ownerId: input.ownerId });
+  if (input.aliasOf) and.push({ aliasOfId: input.aliasOf });
   and.push(liveDomainWhere());
   if (input.q) and.push({ name: { contains: input.q.toLowerCase() } });
   if (cursor) and.push({ name: { gt: cursor.name } });
@@ -283,18 +321,28 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
     ownerId: true,
     active: true,
     maxStorageBytes: true,
+    aliasOfId: true,
   });
   assertAdminFields(p, input, current.ownerId);
   const newOwnerId = input.ownerId !== undefined && input.ownerId !== current.ownerId ? input.ownerId : undefined;
   const row = await deps.prisma.$transaction(async (tx) => {
     // Both tenants of a transfer are locked, in a fixed order (two opposite transfers cannot deadlock).
     for (const id of [...new Set([current.ownerId, newOwnerId ?? current.ownerId])].sort()) await lockTenant(tx, id);
-    if (newOwnerId) await assertTransferAllowed(tx, domainId, newOwnerId);
+    if (newOwnerId && current.aliasOfId) {
+      throw new AppError('DOMAIN_IS_ALIAS', 'An alias domain moves with the domain it points to; transfer that one', {
+        fields: [{ path: 'ownerId', message: 'transfer the target domain instead', code: 'alias_domain' }],
+        details: { aliasOfId: current.aliasOfId },
+      });
+    }
+    // the alias domains go with their target (the foreign key cascades the owner)
+    const aliasDomains = newOwnerId ? await tx.domain.findMany({ where: { aliasOfId: domainId }, select: { id: true, name: true } }) : [];
+    if (newOwnerId) await assertTransferAllowed(tx, domainId, newOwnerId, aliasDomains.length);
     if (newOwnerId) {
-      const clash = await tx.domain.findFirst({ where: { ownerId: newOwnerId, name: current.name }, select: { id: true } });
+      const names = [current.name, ...aliasDomains.map((a) => a.name)];
+      const clash = await tx.domain.findFirst({ where: { ownerId: newOwnerId, name: { in: names } }, select: { name: true } });
       if (clash) {
         throw new AppError('ALREADY_EXISTS', 'The new owner already has a claim for this domain name', {
-          fields: [{ path: 'ownerId', message: 'already holds this name', code: 'claimed' }],
+          fields: [{ path: 'ownerId', message: `already holds ${clash.name}`, code: 'claimed' }],
         });
       }
     }
@@ -333,14 +381,21 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
       ownerId: updated.ownerId,
       details: { ...changedFields(input), domainId },
     });
-    if (input.ownerId && input.ownerId !== current.ownerId) {
-      await recordAudit(tx, actor, {
-        action: 'domain.transfer',
-        targetType: 'domain',
-        targetId: domainId,
-        ownerId: current.ownerId,
-        details: { domainId, fromOwnerId: current.ownerId, toOwnerId: input.ownerId },
-      });
+    if (newOwnerId) {
+      for (const d of [{ id: domainId, name: current.name }, ...aliasDomains]) {
+        await recordAudit(tx, actor, {
+          action: 'domain.transfer',
+          targetType: 'domain',
+          targetId: d.id,
+          ownerId: current.ownerId,
+          details: {
+            domainId: d.id,
+            fromOwnerId: current.ownerId,
+            toOwnerId: newOwnerId,
+            ...(d.id !== domainId ? { aliasOfId: domainId } : {}),
+          },
+        });
+      }
     }
     return updated;
   });
@@ -355,7 +410,12 @@ const MAX_NAMED_ALIAS_LINKS = 100;
  * no alias of the domain delivers to a mailbox of another domain, no alias of another domain delivers into it
  * (ALIASES_CROSS_OWNERS, naming each link), and the new owner's domain, mailbox and storage limits cover it.
  */
-async function assertTransferAllowed(tx: Prisma.TransactionClient, domainId: string, newOwnerId: string): Promise<void> {
+async function assertTransferAllowed(
+  tx: Prisma.TransactionClient,
+  domainId: string,
+  newOwnerId: string,
+  aliasDomains: number,
+): Promise<void> {
   const owner = await tx.user.findUnique({
     where: { id: newOwnerId },
     select: { maxDomains: true, maxMailboxes: true, maxStorageBytes: true },
@@ -402,9 +462,9 @@ async function assertTransferAllowed(tx: Prisma.TransactionClient, domainId: str
   }
   if (owner.maxDomains !== null) {
     const count = await tx.domain.count({ where: { ownerId: newOwnerId } });
-    if (count + 1 > owner.maxDomains)
+    if (count + 1 + aliasDomains > owner.maxDomains)
       throw new AppError('LIMIT_DOMAINS_EXCEEDED', `The new owner may have at most ${owner.maxDomains} domain(s)`, {
-        details: { limit: owner.maxDomains, current: count },
+        details: { limit: owner.maxDomains, current: count, moving: 1 + aliasDomains },
       });
   }
   if (owner.maxMailboxes !== null) {
@@ -433,20 +493,35 @@ export async function deleteDomain(
   const p = requireUser(actor, 'domains:write');
   const current = await findVisibleDomain(deps.prisma, p, domainId, { id: true, name: true, ownerId: true });
   await deps.prisma.$transaction(async (tx) => {
+    // serialized with the tenant's other changes: an alias domain created for this one meanwhile is counted below
+    await lockTenant(tx, current.ownerId);
     const mailboxes = await tx.mailbox.count({ where: { domainId } });
-    if (mailboxes > 0 && !opts.force) {
-      throw new AppError('DOMAIN_NOT_EMPTY', `The domain still has ${mailboxes} mailbox(es); delete them first or pass force=true`, {
-        details: { mailboxes },
+    const aliasDomains = await tx.domain.findMany({ where: { aliasOfId: domainId }, select: { id: true, name: true } });
+    if ((mailboxes > 0 || aliasDomains.length > 0) && !opts.force) {
+      const what = [mailboxes && `${mailboxes} mailbox(es)`, aliasDomains.length && `${aliasDomains.length} alias domain(s)`];
+      throw new AppError(
+        'DOMAIN_NOT_EMPTY',
+        `The domain still has ${what.filter(Boolean).join(' and ')}; delete them first or pass force=true`,
+        {
+          details: { mailboxes, aliasDomains: aliasDomains.length },
+        },
+      );
+    }
+    // the alias domains go with it (ON DELETE CASCADE), each audited
+    await tx.domain.delete({ where: { id: domainId } });
+    const deleted = [
+      { id: domainId, name: current.name, more: { mailboxesDeleted: mailboxes, aliasDomainsDeleted: aliasDomains.length } },
+      ...aliasDomains.map((a) => ({ ...a, more: { mailboxesDeleted: 0, aliasOfId: domainId } })),
+    ];
+    for (const d of deleted) {
+      await recordAudit(tx, actor, {
+        action: 'domain.delete',
+        targetType: 'domain',
+        targetId: d.id,
+        ownerId: current.ownerId,
+        details: { name: d.name, domainId: d.id, ...d.more },
       });
     }
-    await tx.domain.delete({ where: { id: domainId } });
-    await recordAudit(tx, actor, {
-      action: 'domain.delete',
-      targetType: 'domain',
-      targetId: domainId,
-      ownerId: current.ownerId,
-      details: { name: current.name, domainId, mailboxesDeleted: mailboxes },
-    });
   });
 }
 

@@ -5,7 +5,7 @@ import { AppError } from '../errors.ts';
 import { displayNameSchema, MAX_BYTE_COUNT } from '../schemas/common.ts';
 import type { GeneratedPassword, MailboxImportIssue, MailboxImportReport } from '../schemas/mailbox-bulk.ts';
 import { recordAudit, recordAuditMany } from './audit.ts';
-import { findVisibleDomain } from './domains.ts';
+import { aliasOfSelect, assertNotAliasDomain, findVisibleDomain } from './domains.ts';
 import { domainForMailboxSelect } from './mailboxes.ts';
 import { checkPasswordPolicy } from './password-policy.ts';
 import { type Actor, requireUser } from './principal.ts';
@@ -336,7 +336,8 @@ export async function importMailboxes(
   opts: MailboxImportOptions,
 ): Promise<MailboxImportReport> {
   const p = requireUser(actor, 'mailboxes:write');
-  const domain = await findVisibleDomain(deps.prisma, p, domainId, domainForMailboxSelect);
+  const domain = await findVisibleDomain(deps.prisma, p, domainId, { ...domainForMailboxSelect, ...aliasOfSelect });
+  assertNotAliasDomain(domain);
   const issues: MailboxImportIssue[] = [];
   const candidates: ImportCandidate[] = [];
   const firstRowOf = new Map<string, number>();

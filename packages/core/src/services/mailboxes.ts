@@ -4,7 +4,7 @@ import { AppError } from '../errors.ts';
 import type { CreateMailboxBody, Mailbox, UpdateMailboxBody } from '../schemas/mailboxes.ts';
 import { recordAudit } from './audit.ts';
 import { fromStoredRetention, toStoredRetention } from './pop3-policy.ts';
-import { findVisibleDomain } from './domains.ts';
+import { aliasOfSelect, assertNotAliasDomain, findVisibleDomain } from './domains.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
 import { assertPasswordPolicy } from './password-policy.ts';
 import { type Actor, requireUser, visibleDomainWhere } from './principal.ts';
@@ -72,7 +72,8 @@ export const domainForMailboxSelect = {
 
 export async function createMailbox(deps: ServiceDeps, actor: Actor, domainId: string, input: CreateMailboxBody): Promise<Mailbox> {
   const p = requireUser(actor, 'mailboxes:write');
-  const domain = await findVisibleDomain(deps.prisma, p, domainId, { id: true, name: true, ownerId: true });
+  const domain = await findVisibleDomain(deps.prisma, p, domainId, { id: true, name: true, ownerId: true, ...aliasOfSelect });
+  assertNotAliasDomain(domain);
   const localPart = normalizeLocalPartInput(input.localPart);
   const address = `${localPart}@${domain.name}`;
   assertPasswordPolicy(input.password, deps.passwordPolicy, { account: address });

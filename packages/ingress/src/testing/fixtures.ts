@@ -12,7 +12,14 @@ export interface Fixture {
     opts?: { quotaBytes?: bigint | number | null; enabled?: boolean; domainId?: string },
   ): Promise<{ id: string; address: string }>;
   alias(localPart: string | null, mailboxIds: string[], opts?: { enabled?: boolean; domainId?: string }): Promise<string>;
-  domainRow(opts?: { active?: boolean; maxStorageBytes?: bigint | number | null }): Promise<{ id: string; name: string }>;
+  /** Another domain of the owner; `aliasOf` makes it an alias domain of that one. */
+  domainRow(opts?: DomainOpts): Promise<{ id: string; name: string }>;
+}
+
+interface DomainOpts {
+  active?: boolean;
+  maxStorageBytes?: bigint | number | null;
+  aliasOf?: string;
 }
 
 export function testPrisma(maxConnections = 10): PrismaClient {
@@ -23,7 +30,7 @@ export async function createFixture(prisma: PrismaClient, opts: { maxStorageByte
   const owner = await prisma.user.create({
     data: { email: `${uniqueName('owner')}@example.com`, passwordHash: 'x', role: 'OWNER' },
   });
-  const makeDomain = async (o: { active?: boolean; maxStorageBytes?: bigint | number | null } = {}) => {
+  const makeDomain = async (o: DomainOpts = {}) => {
     const d = await prisma.domain.create({
       data: {
         name: `${uniqueName('d')}.example.com`,
@@ -31,6 +38,7 @@ export async function createFixture(prisma: PrismaClient, opts: { maxStorageByte
         active: o.active ?? true,
         maxStorageBytes: o.maxStorageBytes == null ? null : BigInt(o.maxStorageBytes),
         verifiedAt: new Date(),
+        aliasOfId: o.aliasOf ?? null,
       },
     });
     return { id: d.id, name: d.name };

@@ -16,6 +16,7 @@ export async function createDomain(prev: FormState, fd: FormData): Promise<FormS
   };
   if (!isValid(problems)) return invalidForm(prev, fd, problems);
   const ownerId = field(fd, 'ownerId');
+  const aliasOf = field(fd, 'aliasOf');
   const description = field(fd, 'description');
   return submitToApi<Domain>(prev, fd, {
     method: 'POST',
@@ -23,6 +24,7 @@ export async function createDomain(prev: FormState, fd: FormData): Promise<FormS
     body: {
       name,
       ...(ownerId ? { ownerId } : {}),
+      ...(aliasOf ? { aliasOf } : {}),
       ...(description ? { description } : {}),
       ...(quota != null ? { defaultQuotaBytes: quota } : {}),
       ...(checked(fd, 'verified') ? { verified: true } : {}),

@@ -39,18 +39,21 @@ export function DomainSettings({ domain, isAdmin }: { domain: Domain; isAdmin: b
                 name="description"
                 defaultValue={f.value('description', domain.description ?? '')}
               />
-              <TextField
-                id="domain-quota"
-                label="Default quota for new mailboxes"
-                optional
-                hint="Empty means no limit."
-                error={quotaError}
-                name="defaultQuota"
-                defaultValue={f.value('defaultQuota', bytesToInput(domain.defaultQuotaBytes))}
-                onChange={(e) => setQuota(e.target.value)}
-              />
+              {/* an alias domain has no mailboxes of its own: its quotas and limits are the target's */}
+              {!domain.aliasOf && (
+                <TextField
+                  id="domain-quota"
+                  label="Default quota for new mailboxes"
+                  optional
+                  hint="Empty means no limit."
+                  error={quotaError}
+                  name="defaultQuota"
+                  defaultValue={f.value('defaultQuota', bytesToInput(domain.defaultQuotaBytes))}
+                  onChange={(e) => setQuota(e.target.value)}
+                />
+              )}
               {/* Admins also set the domain's own limits. */}
-              {isAdmin && (
+              {isAdmin && !domain.aliasOf && (
                 <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
                   <TextField
                     id="domain-max-mailboxes"
@@ -94,9 +97,13 @@ export function DomainSettings({ domain, isAdmin }: { domain: Domain; isAdmin: b
           }}
         >
           <p>
-            {domain.active
-              ? 'Its mailboxes can no longer sign in over POP3 and incoming mail is refused until you enable it again. Nothing is deleted.'
-              : 'Its mailboxes can sign in and receive mail again.'}
+            {domain.aliasOf
+              ? domain.active
+                ? `Mail to its addresses is refused until you enable it again; ${domain.aliasOf.name} is not affected.`
+                : `Mail to its addresses goes to ${domain.aliasOf.name} again.`
+              : domain.active
+                ? 'Its mailboxes can no longer sign in over POP3 and incoming mail is refused until you enable it again. Nothing is deleted.'
+                : 'Its mailboxes can sign in and receive mail again.'}
           </p>
         </ConfirmButton>
         <ConfirmButton
@@ -105,18 +112,31 @@ export function DomainSettings({ domain, isAdmin }: { domain: Domain; isAdmin: b
           confirmLabel="Delete domain and everything in it"
           confirmText={domain.name}
           onConfirm={async () => {
-            const r = await api('DELETE', `/domains/${domain.id}${domain.mailboxCount > 0 ? '?force=true' : ''}`);
+            const force = domain.mailboxCount > 0 || domain.aliasDomainCount > 0;
+            const r = await api('DELETE', `/domains/${domain.id}${force ? '?force=true' : ''}`);
             if (!r.ok) return problemMessage(r.problem);
             router.push('/');
             router.refresh();
             return undefined;
           }}
         >
-          <p>
-            This permanently deletes <strong>{domain.mailboxCount}</strong> mailbox{domain.mailboxCount === 1 ? '' : 'es'} with all their
-            stored messages ({formatBytes(domain.usedBytes)}) and <strong>{domain.aliasCount}</strong> alias
-            {domain.aliasCount === 1 ? '' : 'es'}. Mail to {domain.name} will be refused. This cannot be undone.
-          </p>
+          {domain.aliasOf ? (
+            <p>
+              Mail to {domain.name} will be refused. The mailboxes of {domain.aliasOf.name} keep their mail.
+            </p>
+          ) : (
+            <p>
+              This permanently deletes <strong>{domain.mailboxCount}</strong> mailbox{domain.mailboxCount === 1 ? '' : 'es'} with all their
+              stored messages ({formatBytes(domain.usedBytes)}) and <strong>{domain.aliasCount}</strong> alias
+              {domain.aliasCount === 1 ? '' : 'es'}
+              {domain.aliasDomainCount > 0 && (
+                <>
+                  , and its <strong>{domain.aliasDomainCount}</strong> alias domain{domain.aliasDomainCount === 1 ? '' : 's'}
+                </>
+              )}
+              . Mail to {domain.name} will be refused. This cannot be undone.
+            </p>
+          )}
         </ConfirmButton>
       </div>
     </Card>

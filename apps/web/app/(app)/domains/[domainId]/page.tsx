@@ -7,6 +7,7 @@ import { apiGet, qs, requireUser } from '@/lib/api';
 import { formatBytes } from '@/lib/format';
 import type { Alias, Domain, DomainDns, Mailbox, Page } from '@/lib/types';
 import { AliasEditor } from './alias-editor';
+import { AliasDomainsCard, AliasTargetCard } from './alias-domains';
 import { DnsRecords } from './dns-records';
 import { RecentDeliveries } from '@/components/delivery-log';
 import { QuotaWarningSettings } from './quota-warning-settings';
@@ -18,6 +19,7 @@ import { VerifyDomain } from './verify-domain';
 export const metadata: Metadata = { title: 'Domain' };
 
 const ALIAS_PAGE = 50;
+const ALIAS_DOMAIN_PAGE = 50;
 
 export default async function DomainPage({
   params,
@@ -31,12 +33,15 @@ export default async function DomainPage({
   const { q, cursor, verified, aliasCursor } = await searchParams;
   const domain = await apiGet<Domain>(`/domains/${encodeURIComponent(domainId)}`);
   const pending = domain.verificationStatus === 'pending';
-  const [mailboxes, aliases, dns] = await Promise.all([
+  const base = `/domains/${domain.id}`;
+  if (domain.aliasOf)
+    return <AliasDomainPage domain={domain} target={domain.aliasOf} isAdmin={me.user.role === 'ADMIN'} verified={verified} />;
+  const [mailboxes, aliases, dns, aliasDomains] = await Promise.all([
     apiGet<Page<Mailbox>>(`/domains/${domain.id}/mailboxes${qs({ q, cursor, limit: 25 })}`),
     apiGet<Page<Alias>>(`/domains/${domain.id}/aliases${qs({ cursor: aliasCursor, limit: ALIAS_PAGE })}`),
     apiGet<DomainDns>(`/domains/${domain.id}/dns`),
+    pending ? undefined : apiGet<Page<Domain>>(`/domains${qs({ aliasOf: domain.id, limit: ALIAS_DOMAIN_PAGE })}`),
   ]);
-  const base = `/domains/${domain.id}`;
   return (
     <>
       <PageHeader
@@ -105,6 +110,8 @@ export default async function DomainPage({
           />
         </Card>
 
+        {aliasDomains && <AliasDomainsCard domain={domain} aliasDomains={aliasDomains} />}
+
         <DnsRecords key={domain.verificationStatus} initial={dns} />
 
         <Pop3PolicyForm kind="domain" id={domain.id} loginDelaySeconds={domain.loginDelaySeconds} retentionDays={domain.retentionDays} />
@@ -113,6 +120,52 @@ export default async function DomainPage({
         <DomainSettings domain={domain} isAdmin={me.user.role === 'ADMIN'} />
 
         <QuotaWarningSettings domain={domain} />
+      </div>
+    </>
+  );
+}
+
+/** An alias domain's page: where its mail goes, its verification and DNS records, and its settings (no mailboxes). */
+async function AliasDomainPage({
+  domain,
+  target,
+  isAdmin,
+  verified,
+}: {
+  domain: Domain;
+  target: NonNullable<Domain['aliasOf']>;
+  isAdmin: boolean;
+  verified: string | undefined;
+}) {
+  const pending = domain.verificationStatus === 'pending';
+  const dns = await apiGet<DomainDns>(`/domains/${domain.id}/dns`);
+  return (
+    <>
+      <PageHeader
+        back={{ href: '/', label: 'Domains' }}
+        title={domain.name}
+        description={
+          <>
+            {domain.description ? `${domain.description} · ` : ''}Alias domain of {target.name}
+            {isAdmin ? ` · owner ${domain.ownerEmail}` : ''}
+          </>
+        }
+        actions={
+          <div className="flex flex-wrap items-center gap-2 self-center">
+            <DomainStatusBadges domain={domain} expiry />
+          </div>
+        }
+      />
+      <div className="space-y-8">
+        {verified && !pending && (
+          <Alert tone="success">
+            Domain verified: mail to {domain.name} goes to {target.name} once its MX record points here.
+          </Alert>
+        )}
+        {pending && <VerifyDomain domain={domain} />}
+        <AliasTargetCard domain={domain} target={target} />
+        <DnsRecords key={domain.verificationStatus} initial={dns} />
+        <DomainSettings domain={domain} isAdmin={isAdmin} />
       </div>
     </>
   );

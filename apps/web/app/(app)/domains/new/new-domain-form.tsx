@@ -4,12 +4,13 @@ import { ApiForm, SubmitButton } from '@/components/api-form';
 import { SearchPicker, type PickerOption } from '@/components/search-picker';
 import { TextField } from '@/components/ui';
 import { parseByteInput } from '@/lib/format';
-import type { Owner } from '@/lib/types';
+import type { Domain, Owner } from '@/lib/types';
 import { looksLikeDomainName } from '@/lib/validation';
 import { createDomain } from '../actions';
 
-export function NewDomainForm({ isAdmin }: { isAdmin: boolean }) {
+export function NewDomainForm({ isAdmin, aliasOf: initialAliasOf }: { isAdmin: boolean; aliasOf?: PickerOption | undefined }) {
   const [owner, setOwner] = useState<PickerOption[]>([]);
+  const [aliasOf, setAliasOf] = useState<PickerOption[]>(initialAliasOf ? [initialAliasOf] : []);
   // live first checks only; the inputs are uncontrolled and the action reads the form's own data
   const [name, setName] = useState('');
   const [quota, setQuota] = useState('');
@@ -60,6 +61,24 @@ export function NewDomainForm({ isAdmin }: { isAdmin: boolean }) {
                 {f.errors.ownerId && <p className="mt-1 text-sm font-medium text-red-700">{f.errors.ownerId}</p>}
               </div>
             )}
+            <div>
+              {/* an alias domain's target: a verified domain that is not an alias itself (the API checks the owner) */}
+              <SearchPicker<Domain>
+                label="Alias of (optional): deliver its mail to the same names at"
+                path="/domains"
+                multiple={false}
+                filter={(d) => d.verificationStatus === 'verified' && !d.aliasOf}
+                toOption={(d) => ({ id: d.id, label: isAdmin ? `${d.name} (${d.ownerEmail})` : d.name })}
+                selected={aliasOf}
+                onChange={setAliasOf}
+                placeholder="Search your verified domains"
+              />
+              <input type="hidden" name="aliasOf" value={aliasOf[0]?.id ?? ''} />
+              <p className="mt-1 text-xs text-slate-600">
+                An alias domain has no mailboxes of its own: mail to name@it goes to name@the domain chosen here.
+              </p>
+              {f.errors.aliasOf && <p className="mt-1 text-sm font-medium text-red-700">{f.errors.aliasOf}</p>}
+            </div>
             <TextField
               id="description"
               label="Description"
@@ -68,18 +87,20 @@ export function NewDomainForm({ isAdmin }: { isAdmin: boolean }) {
               name="description"
               defaultValue={f.value('description')}
             />
-            <TextField
-              id="defaultQuota"
-              label="Default mailbox quota"
-              optional
-              hint="Given to new mailboxes, e.g. 1 GB. Empty means no limit."
-              error={quotaError}
-              name="defaultQuota"
-              inputMode="text"
-              placeholder="1 GB"
-              defaultValue={f.value('defaultQuota')}
-              onChange={(e) => setQuota(e.target.value)}
-            />
+            {aliasOf.length === 0 && (
+              <TextField
+                id="defaultQuota"
+                label="Default mailbox quota"
+                optional
+                hint="Given to new mailboxes, e.g. 1 GB. Empty means no limit."
+                error={quotaError}
+                name="defaultQuota"
+                inputMode="text"
+                placeholder="1 GB"
+                defaultValue={f.value('defaultQuota')}
+                onChange={(e) => setQuota(e.target.value)}
+              />
+            )}
             {isAdmin && (
               <div className="flex items-start gap-2">
                 <input

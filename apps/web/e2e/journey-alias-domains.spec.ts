@@ -1,0 +1,80 @@
+// Alias domains in the panel: an owner adds one from the target's page, proves it with its TXT record on the stack's
+// real DNS servers, and mail to name@the alias domain arrives in name@the target's mailbox over real LMTP and POP3.
+import {
+  apiSession,
+  createHostedMailbox,
+  expect,
+  expectAccessible,
+  deliverLmtp,
+  pop3Fetch,
+  publishDns,
+  screenshot,
+  signIn,
+  test,
+  uniqueName,
+} from './helpers';
+
+test('alias domains: an owner adds one to a domain, verifies it, and its mail reaches the target mailbox', async ({ page }) => {
+  const { owner, domain, mailbox, password } = await createHostedMailbox('jad', { localPart: 'alice' });
+  const alias = `${uniqueName('jad-alias')}.example`;
+  await signIn(page, owner.email, owner.password);
+
+  // From the target's page: "Add alias domain" opens the form with the target chosen.
+  await page.getByRole('link', { name: domain.name }).click();
+  const aliasDomains = page.locator('#alias-domains');
+  await expect(aliasDomains).toContainText('No alias domains');
+  await aliasDomains.getByRole('link', { name: 'Add alias domain' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Add domain' })).toBeVisible();
+  await expect(page.getByText(domain.name, { exact: true })).toBeVisible();
+  // an alias domain has no mailboxes of its own, so no default quota is asked for
+  await expect(page.getByLabel('Default mailbox quota')).toHaveCount(0);
+  await expectAccessible(page, 'the new-domain form with an alias target');
+  await page.getByLabel('Domain name').fill(alias);
+  await page.getByRole('button', { name: 'Add domain' }).click();
+
+  // Its page: pending, where its mail goes, only the records an alias domain needs, no mailboxes.
+  await expect(page.getByRole('heading', { level: 1, name: alias })).toBeVisible();
+  const header = page.locator('header', { has: page.getByRole('heading', { level: 1 }) });
+  await expect(header).toContainText(`Alias domain of ${domain.name}`);
+  await expect(header.getByText('Pending verification')).toBeVisible();
+  await expect(page.locator('#alias-target')).toContainText(`name@${alias}`);
+  await expect(page.locator('#mailboxes')).toHaveCount(0);
+  await expect(page.getByRole('link', { name: 'New mailbox' })).toHaveCount(0);
+  await expect(page.locator('#dns-records tr[data-purpose="mx"]')).toHaveCount(1);
+  await expect(page.locator('#dns-records tr[data-purpose="autoconfig"]')).toHaveCount(0);
+  await expectAccessible(page, 'an alias domain page');
+  await screenshot(page, 'alias-domain-pending');
+
+  // Mail is refused while it is pending.
+  const raw = Buffer.from(
+    `From: sender@elsewhere.example\r\nTo: alice@${alias}\r\nSubject: via the alias domain\r\nMessage-ID: <${uniqueName('m')}@elsewhere.example>\r\n\r\nhello\r\n`,
+  );
+  await expect(deliverLmtp(`alice@${alias}`, raw)).rejects.toThrow();
+
+  // Its TXT record published on the stack's DNS servers, Verify makes it hosted.
+  const api = await apiSession(owner.email, owner.password);
+  const aliasId = new URL(page.url()).pathname.split('/').pop()!;
+  const created = await api.call<{ verificationRecord: { name: string; value: string } }>('GET', `/domains/${aliasId}`);
+  await publishDns(alias, { txt: [[created.verificationRecord.name, created.verificationRecord.value]] });
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await expect(header.getByText('Verified')).toBeVisible();
+
+  // Mail to alice@the alias domain is stored in alice@the target, and collected over POP3 with the target address.
+  await deliverLmtp(`alice@${alias}`, raw);
+  const fetched = await pop3Fetch(mailbox.address, password);
+  expect(fetched.ok, JSON.stringify(fetched)).toBe(true);
+  const messages = fetched.ok ? fetched.messages.map((m) => m.toString('latin1')) : [];
+  expect(messages).toHaveLength(1);
+  expect(messages[0]).toContain('Subject: via the alias domain');
+  expect(messages[0]).toContain(`Delivered-To: alice@${alias}`);
+  // nobody signs in with the alias domain's address
+  const refused = await pop3Fetch(`alice@${alias}`, password);
+  expect(refused.ok).toBe(false);
+
+  // The target lists it, and so does the dashboard.
+  await page.locator('#alias-target').getByRole('link', { name: domain.name }).click();
+  await expect(aliasDomains.locator('li', { hasText: alias }).getByText('Verified')).toBeVisible();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Domains' }).click();
+  await expect(page.locator('#domains li', { hasText: alias })).toContainText(`Alias of ${domain.name}`);
+  await api.ctx.dispose();
+});
