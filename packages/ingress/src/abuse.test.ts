@@ -18,11 +18,16 @@ afterAll(async () => {
 });
 
 /** Pipelines `n` RCPT guesses for unknown users in one transaction and collects every reply until the server closes. */
-async function harvest(port: number, n: number, hello = 'EHLO harvester.test'): Promise<{ replies: Reply[]; closed: boolean }> {
+async function harvest(
+  port: number,
+  n: number,
+  hello = 'EHLO harvester.test',
+  guess = (i: number) => `guess${i}@${f.domain}`,
+): Promise<{ replies: Reply[]; closed: boolean }> {
   const c = await WireClient.connect(port);
   await c.command(hello);
   expect((await c.command('MAIL FROM:<spammer@example.org>')).code).toBe(250);
-  c.write(Array.from({ length: n }, (_, i) => `RCPT TO:<guess${i}@${f.domain}>\r\n`).join(''));
+  c.write(Array.from({ length: n }, (_, i) => `RCPT TO:<${guess(i)}>\r\n`).join(''));
   const replies: Reply[] = [];
   let closed = false;
   while (replies.length < n) {
@@ -56,6 +61,27 @@ describe('address harvesting (SMTP error limits)', () => {
       expect(await errorDelaySeconds(ing)).toBeCloseTo(0.045, 6);
       const refused = await ing.ingress.metrics.refusedConnections.get();
       expect(refused.values.find((v) => v.labels.reason === 'hard_error_limit')?.value).toBe(1);
+    } finally {
+      await ing.close();
+    }
+  });
+
+  it('counts every spelling of a guess: tagged, quoted, at an alias domain; each is refused and the limit still closes', async () => {
+    const alias = await f.domainRow({ aliasOf: f.domainId });
+    const spellings = [
+      (i: number) => `guess${i}+tag@${f.domain}`,
+      (i: number) => `"guess${i}"@${f.domain}`,
+      (i: number) => `guess${i}@${alias.name}`,
+      (i: number) => `guess${i}+tag@${alias.name.toUpperCase()}`,
+    ];
+    const ing = await startIngress(prisma, { errorSleepMs: 1 });
+    try {
+      for (const guess of spellings) {
+        const { replies, closed } = await harvest(ing.ports.smtp, 100, 'EHLO harvester.test', guess);
+        expect([guess(0), closed, replies.length]).toEqual([guess(0), true, 20]);
+        expect(replies.slice(0, 19).every((r) => r.code === 550 && r.text.startsWith('5.1.1'))).toBe(true);
+        expect(replies[19]!.code).toBe(421);
+      }
     } finally {
       await ing.close();
     }
