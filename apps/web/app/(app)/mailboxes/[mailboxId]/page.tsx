@@ -6,12 +6,15 @@ import { Pop3PolicyForm } from '@/components/pop3-policy-form';
 import { RecentDeliveries } from '@/components/delivery-log';
 import { Alert, Badge, PageHeader, Stat, UsageBar } from '@/components/ui';
 import { WaitingMessages } from '@/components/waiting-messages';
-import { apiGet, requireUser } from '@/lib/api';
+import { apiGet, qs, requireUser } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
-import type { AppPasswordList, Domain, Mailbox } from '@/lib/types';
+import type { AppPasswordList, Domain, Mailbox, Page } from '@/lib/types';
 import { DeleteMailbox, MailboxForm, ResetPasswordForm } from './mailbox-forms';
 
 export const metadata: Metadata = { title: 'Mailbox' };
+
+/** Alias domains named on a mailbox's page at most (the domain's page lists them all). */
+const ALIAS_DOMAINS_SHOWN = 10;
 
 export default async function MailboxPage({
   params,
@@ -28,12 +31,27 @@ export default async function MailboxPage({
     apiGet<Domain>(`/domains/${mb.domainId}`),
     apiGet<AppPasswordList>(`/mailboxes/${mb.id}/app-passwords`),
   ]);
+  // the same name at the domain's alias domains reaches this mailbox too (those hosted now: verified and enabled)
+  const aliasPage = domain.aliasDomainCount
+    ? await apiGet<Page<Domain>>(`/domains${qs({ aliasOf: domain.id, limit: ALIAS_DOMAINS_SHOWN })}`)
+    : undefined;
+  const aliasDomains = aliasPage?.items.filter((d) => d.verificationStatus === 'verified' && d.active) ?? [];
   return (
     <>
       <PageHeader
         back={{ href: `/domains/${mb.domainId}`, label: mb.domain }}
         title={mb.address}
-        description={mb.displayName ?? 'No display name'}
+        description={
+          <>
+            {mb.displayName ?? 'No display name'}
+            {aliasDomains.length > 0 && (
+              <span className="block">
+                Also receives mail as {aliasDomains.map((d) => `${mb.localPart}@${d.name}`).join(', ')}
+                {aliasPage?.nextCursor ? ', and at more alias domains of ' + domain.name : ''}
+              </span>
+            )}
+          </>
+        }
         actions={mb.enabled ? <Badge tone="green">Enabled</Badge> : <Badge>Disabled</Badge>}
       />
       <div className="space-y-8">
