@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   authHeaders,
   call,
+  createKey,
   createOwnerWithDomain,
   createTestAppWithAdmin,
   createUser,
@@ -169,5 +170,28 @@ describe('alias domains', () => {
       t.app.inject({ method: 'GET', url: `/api/autoconfig/mail/config-v1.1.xml?emailaddress=${encodeURIComponent(address)}` });
     expect((await lookup(`alice@${domain.name}`)).statusCode).toBe(200);
     expect((await lookup(`alice@${alias.name}`)).statusCode).toBe(404);
+  });
+
+  test('abuse: a key restricted to the target does not see its alias domains; one restricted to the alias domain cannot reach the target', async () => {
+    const { owner, domain, alias } = await ownerWithAliasDomain();
+    const scopes = ['domains:read', 'domains:write', 'mailboxes:read', 'mailboxes:write', 'aliases:write'] as const;
+    const targetKey = { key: await createKey(t.prisma, owner.id, [...scopes], [domain.id]) };
+    expect((await call(t.app, targetKey, 'GET', `/api/v1/domains?aliasOf=${domain.id}`)).json().items).toEqual([]);
+    expect((await call(t.app, targetKey, 'GET', `/api/v1/domains/${alias.id}`)).statusCode).toBe(404);
+    expect((await call(t.app, targetKey, 'DELETE', `/api/v1/domains/${alias.id}`)).statusCode).toBe(404);
+    // restricted keys create no domains, alias domains included
+    const made = await call(t.app, targetKey, 'POST', '/api/v1/domains', { name: newName(), aliasOf: domain.id });
+    expect([made.statusCode, made.json().code]).toEqual([403, 'FORBIDDEN']);
+    // the alias domain's key sees where its mail goes (the same owner's domain), and nothing more of it
+    const aliasKey = { key: await createKey(t.prisma, owner.id, [...scopes], [alias.id]) };
+    expect((await call(t.app, aliasKey, 'GET', `/api/v1/domains/${alias.id}`)).json().aliasOf).toEqual({
+      id: domain.id,
+      name: domain.name,
+    });
+    expect((await call(t.app, aliasKey, 'GET', `/api/v1/domains/${domain.id}`)).statusCode).toBe(404);
+    expect((await call(t.app, aliasKey, 'GET', `/api/v1/domains/${domain.id}/mailboxes`)).statusCode).toBe(404);
+    const box = await call(t.app, aliasKey, 'POST', `/api/v1/domains/${alias.id}/mailboxes`, { localPart: 'mallory', password: PW });
+    expect(box.json().code).toBe('DOMAIN_IS_ALIAS');
+    expect(await t.prisma.mailbox.count({ where: { domainId: { in: [domain.id, alias.id] } } })).toBe(0);
   });
 });
