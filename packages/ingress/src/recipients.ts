@@ -16,15 +16,18 @@ interface OwnerRow {
   owner_used: Int8;
 }
 
-interface DomainRow extends OwnerRow {
-  domain_id: string;
-  domain_active: boolean;
-  max_storage_bytes: Int8;
-  domain_used: string;
+interface MailboxColumns {
   mailbox_id: string | null;
   enabled: boolean | null;
   quota_bytes: Int8;
   used_bytes: Int8;
+}
+
+interface DomainRow extends OwnerRow, MailboxColumns {
+  domain_id: string;
+  domain_active: boolean;
+  max_storage_bytes: Int8;
+  domain_used: string;
 }
 
 interface AliasRow extends OwnerRow {
@@ -61,6 +64,13 @@ const DOMAIN_LOOKUP = {
          JOIN users u ON u.id = d.owner_id
          LEFT JOIN mailboxes m ON m.domain_id = d.id AND m.local_part = $2
          WHERE r.name = $1 AND r.verified_at IS NOT NULL`,
+};
+
+/** The mailbox `name` of `name+tag` in the domain the first lookup found (its domain and owner columns are that row's). */
+const MAILBOX_LOOKUP = {
+  name: 'mailroom_rcpt_mailbox',
+  text: `SELECT m.id::text AS mailbox_id, m.enabled, m.quota_bytes, m.used_bytes
+         FROM mailboxes m WHERE m.domain_id = $1::uuid AND m.local_part = $2`,
 };
 
 const ALIAS_LOOKUP = {
@@ -184,9 +194,9 @@ export class RecipientResolver {
 
     const base = localPart ? this.baseLocalPart(localPart) : undefined;
     if (base) {
-      const { rows: baseRows } = await this.lookup<DomainRow>(DOMAIN_LOOKUP, [domain, base]);
-      const baseRow = baseRows[0];
-      if (baseRow?.mailbox_id) return this.mailbox(attempt, baseRow, `${localPart}@${domain}`);
+      const { rows: baseRows } = await this.lookup<MailboxColumns>(MAILBOX_LOOKUP, [row.domain_id, base]);
+      const baseBox = baseRows[0];
+      if (baseBox) return this.mailbox(attempt, { ...row, ...baseBox }, `${localPart}@${domain}`);
       const { rows: baseAliasRows } = await this.lookup<AliasRow>(ALIAS_LOOKUP, [row.domain_id, base]);
       const baseAlias = baseAliasRows.filter((r) => r.alias_local_part === base);
       if (baseAlias.length) return this.alias(attempt, baseAlias, 'alias', row.domain_id);
