@@ -157,19 +157,34 @@ describe('alias domains', () => {
     expect(audit?.details).toMatchObject({ name: alias.name, aliasOfId: domain.id });
   });
 
-  test('an alias domain publishes only MX, verification and DMARC records, and offers no client settings', async () => {
+  test('an alias domain publishes no POP3 SRV records, and its client settings sign in at the target', async () => {
     const { s, domain, alias } = await ownerWithAliasDomain();
     const dns = await call(t.app, s, 'GET', `/api/v1/domains/${alias.id}/dns`);
     expect(dns.statusCode, dns.body).toBe(200);
-    expect(dns.json().records.map((r: { purpose: string }) => r.purpose)).toEqual(['mx', 'dmarc']);
+    expect(dns.json().records.map((r: { purpose: string }) => r.purpose)).toEqual(['mx', 'autoconfig', 'autodiscover', 'dmarc']);
     expect(dns.json().notes[0]).toContain(`name@${domain.name}`);
     const targetDns = await call(t.app, s, 'GET', `/api/v1/domains/${domain.id}/dns`);
-    expect(targetDns.json().records.map((r: { purpose: string }) => r.purpose)).toContain('autoconfig');
-    // Thunderbird's lookup: the target's addresses get settings, the alias domain's none (nobody signs in with them)
-    const lookup = (address: string) =>
+    expect(targetDns.json().records.map((r: { purpose: string }) => r.purpose)).toContain('pop3s-srv');
+    // Thunderbird's and Outlook's lookups: an alias domain's address signs in as the same name at the target
+    const thunderbird = (address: string) =>
       t.app.inject({ method: 'GET', url: `/api/autoconfig/mail/config-v1.1.xml?emailaddress=${encodeURIComponent(address)}` });
-    expect((await lookup(`alice@${domain.name}`)).statusCode).toBe(200);
-    expect((await lookup(`alice@${alias.name}`)).statusCode).toBe(404);
+    const outlook = (address: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/autodiscover/autodiscover.xml',
+        headers: { 'content-type': 'text/xml' },
+        payload: `<Autodiscover><Request><EMailAddress>${address}</EMailAddress></Request></Autodiscover>`,
+      });
+    expect((await thunderbird(`alice@${domain.name}`)).body).toContain('<username>%EMAILADDRESS%</username>');
+    const viaAlias = await thunderbird(`alice@${alias.name}`);
+    expect(viaAlias.statusCode).toBe(200);
+    expect(viaAlias.body).toContain(`<username>%EMAILLOCALPART%@${domain.name}</username>`);
+    expect(viaAlias.body).not.toContain('%EMAILADDRESS%');
+    expect((await outlook(`Alice@${alias.name}`)).body).toContain(`<LoginName>alice@${domain.name}</LoginName>`);
+    // a disabled target hosts none of its alias domains' addresses either
+    await call(t.app, s, 'PATCH', `/api/v1/domains/${domain.id}`, { active: false });
+    expect((await thunderbird(`alice@${alias.name}`)).statusCode).toBe(404);
+    expect((await outlook(`alice@${alias.name}`)).statusCode).toBe(404);
   });
 
   test('abuse: a key restricted to the target does not see its alias domains; one restricted to the alias domain cannot reach the target', async () => {

@@ -49,7 +49,7 @@ export async function publicAutoconfigRoutes(app: ZodApp, ctx: RouteContext): Pr
       operationId: 'getThunderbirdAutoconfig',
       summary: 'Thunderbird autoconfig (clientConfig 1.1) for an address of a hosted domain',
       description:
-        'Public. Served on the panel at `/.well-known/autoconfig/mail/config-v1.1.xml` and `/mail/config-v1.1.xml`. POP3 on the public POP3S port (SSL) and POP3 with STARTTLS; the username is `%EMAILADDRESS%`. 404 NOT_FOUND for a domain not hosted here; the answer never depends on the local part. 400 VALIDATION_FAILED (`invalid_address`) for a missing or invalid `emailaddress`.',
+        'Public. Served on the panel at `/.well-known/autoconfig/mail/config-v1.1.xml` and `/mail/config-v1.1.xml`. POP3 on the public POP3S port (SSL) and POP3 with STARTTLS; the username is `%EMAILADDRESS%` (for an alias domain `%EMAILLOCALPART%@<its target>`: mailboxes sign in with their target address). 404 NOT_FOUND for a domain not hosted here; the answer never depends on the local part. 400 VALIDATION_FAILED (`invalid_address`) for a missing or invalid `emailaddress`.',
       querystring: autoconfigQuerySchema,
       produces: ['application/xml'],
       response: { 200: z.string().describe('clientConfig XML'), ...publicProblems },
@@ -60,7 +60,7 @@ export async function publicAutoconfigRoutes(app: ZodApp, ctx: RouteContext): Pr
       return reply
         .type('application/xml; charset=utf-8')
         .header('cache-control', PUBLIC_CACHE)
-        .send(buildThunderbirdConfig(ctx.config.client, address.domain));
+        .send(buildThunderbirdConfig(ctx.config.client, address.domain, address.loginDomain));
     },
   });
 
@@ -71,7 +71,7 @@ export async function publicAutoconfigRoutes(app: ZodApp, ctx: RouteContext): Pr
       operationId: 'postOutlookAutodiscover',
       summary: 'Outlook POX autodiscover (2006 schema): the POP3 account for an address of a hosted domain',
       description:
-        'Public. Served on the panel at `/autodiscover/autodiscover.xml` (any capitalisation). The body is the POX request with `EMailAddress` (at most 16 KiB, no DTD; 413 PAYLOAD_TOO_LARGE beyond). 404 NOT_FOUND for a domain not hosted here; LoginName is the normalised address, never checked against mailboxes.',
+        'Public. Served on the panel at `/autodiscover/autodiscover.xml` (any capitalisation). The body is the POX request with `EMailAddress` (at most 16 KiB, no DTD; 413 PAYLOAD_TOO_LARGE beyond). 404 NOT_FOUND for a domain not hosted here; LoginName is the normalised address (for an alias domain, the same local part at its target), never checked against mailboxes.',
       consumes: XML_TYPES,
       body: z.string().describe('Autodiscover request XML'),
       produces: ['application/xml'],
@@ -80,7 +80,7 @@ export async function publicAutoconfigRoutes(app: ZodApp, ctx: RouteContext): Pr
     },
     handler: async (req, reply) => {
       const address = await resolveAutoconfigAddress(ctx.services.prisma, parseAutodiscoverRequest(req.body), 'body.EMailAddress');
-      return reply.type('application/xml; charset=utf-8').send(buildAutodiscoverResponse(ctx.config.client, address.address));
+      return reply.type('application/xml; charset=utf-8').send(buildAutodiscoverResponse(ctx.config.client, address.login));
     },
   });
 }

@@ -43,22 +43,32 @@ function invalidAddress(path: string): AppError {
  * The address a client asks about, if its domain is hosted here. Unknown (or not active) domains are NOT_FOUND; the
  * local part is never looked up, so the answer is the same whether a mailbox exists or not.
  */
-export async function resolveAutoconfigAddress(prisma: PrismaClient, input: string, path: string): Promise<ParsedAddress> {
+export async function resolveAutoconfigAddress(prisma: PrismaClient, input: string, path: string): Promise<AutoconfigAddress> {
   const parsed = parseAddress(input.trim());
   if (!parsed) throw invalidAddress(path);
   const domain = await findHostedDomain(prisma, parsed.domain);
   if (!domain) throw notFound('Domain');
-  return parsed;
+  return { ...parsed, loginDomain: domain.loginDomain, login: `${parsed.localPart}@${domain.loginDomain}` };
 }
 
-/** Thunderbird: `clientConfig` 1.1 for every address of `domain` (the username is the %EMAILADDRESS% placeholder). */
-export function buildThunderbirdConfig(s: ClientSettings, domain: string): string {
+/** An address a client asks about, with the address it signs in with (the same name at an alias domain's target). */
+export interface AutoconfigAddress extends ParsedAddress {
+  loginDomain: string;
+  login: string;
+}
+
+/**
+ * Thunderbird: `clientConfig` 1.1 for every address of `domain`. The username is the %EMAILADDRESS% placeholder, or for
+ * an alias domain (`loginDomain` its target) the same local part at the target: %EMAILLOCALPART%@target.
+ */
+export function buildThunderbirdConfig(s: ClientSettings, domain: string, loginDomain = domain): string {
+  const username = loginDomain === domain ? '%EMAILADDRESS%' : `%EMAILLOCALPART%@${escapeXml(loginDomain)}`;
   const pop3 = (port: number, socketType: 'SSL' | 'STARTTLS') => [
     '    <incomingServer type="pop3">',
     `      <hostname>${escapeXml(s.host)}</hostname>`,
     `      <port>${port}</port>`,
     `      <socketType>${socketType}</socketType>`,
-    '      <username>%EMAILADDRESS%</username>',
+    `      <username>${username}</username>`,
     '      <authentication>password-cleartext</authentication>',
     '      <pop3>',
     '        <leaveMessagesOnServer>true</leaveMessagesOnServer>',
@@ -76,7 +86,7 @@ export function buildThunderbirdConfig(s: ClientSettings, domain: string): strin
     `      <hostname>${escapeXml(out.host)}</hostname>`,
     `      <port>${out.port}</port>`,
     `      <socketType>${out.security === 'tls' ? 'SSL' : 'STARTTLS'}</socketType>`,
-    '      <username>%EMAILADDRESS%</username>',
+    `      <username>${username}</username>`,
     '      <authentication>password-cleartext</authentication>',
     ...(s.submission ? [] : ['      <useGlobalPreferredServer>true</useGlobalPreferredServer>']),
     '    </outgoingServer>',

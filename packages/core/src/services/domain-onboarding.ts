@@ -60,8 +60,11 @@ export async function verifyDomain(deps: ServiceDeps, actor: Actor, domainId: st
 }
 
 const MX_PRIORITY = 10;
-/** What an alias domain publishes: it receives mail and nobody signs in with its addresses. */
-const ALIAS_DOMAIN_PURPOSES = new Set<DnsRecord['purpose']>(['verification', 'mx', 'dmarc']);
+/**
+ * What an alias domain publishes: its addresses receive mail and sign in as the same name at the target, which the
+ * autoconfig answers say; RFC 6186's SRV records would make clients sign in with the alias address itself.
+ */
+const ALIAS_DOMAIN_PURPOSES = new Set<DnsRecord['purpose']>(['verification', 'mx', 'autoconfig', 'autodiscover', 'dmarc']);
 const DMARC_SUGGESTION = 'v=DMARC1; p=none';
 
 export const DNS_NOTES = [
@@ -176,15 +179,16 @@ export async function getDomainDns(
     verificationToken: true,
     ...aliasOfSelect,
   });
-  // An alias domain only receives: nobody signs in with its addresses, so client-settings records do not apply.
+  // An alias domain's addresses sign in at its target: no SRV records, which would name the alias address as the login.
   const planned = plannedRecords(deps.onboarding, d.name, d.verifiedAt ? null : d.verificationToken).filter(
     (r) => !d.aliasOf || ALIAS_DOMAIN_PURPOSES.has(r.purpose),
   );
   const notes = d.aliasOf
     ? [
         `${d.name} is an alias domain of ${d.aliasOf.name}: mail to name@${d.name} is delivered to name@${d.aliasOf.name}. ` +
-          `Mailboxes sign in with their ${d.aliasOf.name} address, so no client-settings records are needed here.`,
-        ...DNS_NOTES.slice(0, 2),
+          `Mailboxes sign in with their ${d.aliasOf.name} address; the autoconfig and autodiscover records let mail clients ` +
+          'set that up for an address here (there are no POP3 SRV records: clients that use them would sign in with this domain).',
+        ...DNS_NOTES,
       ]
     : DNS_NOTES;
   const checks = opts.check ? await Promise.all(planned.map((r) => r.probe(deps.onboarding.dns))) : undefined;
