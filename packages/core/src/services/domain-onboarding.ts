@@ -61,16 +61,17 @@ export async function verifyDomain(deps: ServiceDeps, actor: Actor, domainId: st
 
 const MX_PRIORITY = 10;
 /**
- * What an alias domain publishes: its addresses receive mail and sign in as the same name at the target, which the
- * autoconfig answers say; RFC 6186's SRV records would make clients sign in with the alias address itself.
+ * What an alias domain leaves out: its addresses sign in as the same name at the target, which the autoconfig answers
+ * say, while RFC 6186's SRV records would make clients sign in with the alias address itself.
  */
-const ALIAS_DOMAIN_PURPOSES = new Set<DnsRecord['purpose']>(['verification', 'mx', 'autoconfig', 'autodiscover', 'dmarc']);
+const NOT_FOR_ALIAS_DOMAINS = new Set<DnsRecord['purpose']>(['pop3s-srv', 'pop3-srv']);
 const DMARC_SUGGESTION = 'v=DMARC1; p=none';
 
+const CLIENT_SETTINGS_NOTE = 'The autoconfig/autodiscover CNAMEs and SRV records let mail clients find their settings; they are optional.';
 export const DNS_NOTES = [
   'Mailroom only receives mail; it sends none. SPF and DKIM records belong to whatever service sends mail for this domain, not to Mailroom.',
   'The DMARC record is a suggestion: p=none reports without rejecting; tighten it once your senders pass SPF/DKIM.',
-  'The autoconfig/autodiscover CNAMEs and SRV records let mail clients find their settings; they are optional.',
+  CLIENT_SETTINGS_NOTE,
 ];
 
 interface PlannedRecord extends Omit<DnsRecord, 'check'> {
@@ -181,14 +182,15 @@ export async function getDomainDns(
   });
   // An alias domain's addresses sign in at its target: no SRV records, which would name the alias address as the login.
   const planned = plannedRecords(deps.onboarding, d.name, d.verifiedAt ? null : d.verificationToken).filter(
-    (r) => !d.aliasOf || ALIAS_DOMAIN_PURPOSES.has(r.purpose),
+    (r) => !d.aliasOf || !NOT_FOR_ALIAS_DOMAINS.has(r.purpose),
   );
   const notes = d.aliasOf
     ? [
         `${d.name} is an alias domain of ${d.aliasOf.name}: mail to name@${d.name} is delivered to name@${d.aliasOf.name}. ` +
           `Mailboxes sign in with their ${d.aliasOf.name} address; the autoconfig and autodiscover records let mail clients ` +
-          'set that up for an address here (there are no POP3 SRV records: clients that use them would sign in with this domain).',
-        ...DNS_NOTES,
+          'set that up for an address here (they are optional; there are no POP3 SRV records: clients that use them would sign in with ' +
+          'this domain).',
+        ...DNS_NOTES.filter((n) => n !== CLIENT_SETTINGS_NOTE),
       ]
     : DNS_NOTES;
   const checks = opts.check ? await Promise.all(planned.map((r) => r.probe(deps.onboarding.dns))) : undefined;
