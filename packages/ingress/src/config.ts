@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { quotaWarningThresholdsSchema } from '@mailroom/core/schemas';
 import { trustedSourcesEnvSchema, type TrustedProxies } from '@mailroom/core';
 import { DEFAULT_RECIPIENT_DELIMITER } from './recipients.ts';
+import type { SenderAuthConfig } from './sender-auth.ts';
 
 /** Default message size limit (50 MiB) announced in EHLO SIZE; trace fields are added on top of it. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 52_428_800;
@@ -100,6 +101,18 @@ export const ingressEnvSchema = baseEnvSchema.extend({
    * addresses and CIDR ranges, comma-separated; empty = off. From them the header is required; from anyone else never read.
    */
   INGRESS_PROXY_TRUSTED: trustedSourcesEnvSchema,
+  /**
+   * Check SPF, DKIM, DMARC and ARC of mail received on the SMTP listener (mailauth, over MAILROOM_DNS_SERVERS), add
+   * Authentication-Results and Received-SPF fields, and remove forged Authentication-Results carrying our host name.
+   */
+  INGRESS_SENDER_AUTH: boolSchema.default(true),
+  /**
+   * Clients whose SMTP mail is not checked (a content filter or relay of the operator's): IP addresses and CIDR ranges,
+   * `loopback`, `private`; `none` = check everyone. Like Postfix's mynetworks and policyd-spf's skip_addresses.
+   */
+  INGRESS_SENDER_AUTH_SKIP: z.preprocess((v) => v ?? 'loopback', trustedSourcesEnvSchema),
+  /** Refuse (550 5.7.26) mail that fails DMARC when the author's domain publishes p=reject (RFC 7489 §6.6.2). */
+  INGRESS_DMARC_REJECT: boolSchema.default(true),
 });
 export type IngressEnv = z.infer<typeof ingressEnvSchema>;
 
@@ -151,6 +164,8 @@ export interface IngressConfig {
   proxyTrusted?: TrustedProxies;
   /** How long a trusted load balancer may take to send its PROXY header (default PROXY_HEADER_TIMEOUT_MS). */
   proxyHeaderTimeoutMs?: number;
+  /** SPF/DKIM/DMARC/ARC checks on the SMTP listener (INGRESS_SENDER_AUTH, on by default); absent = off (tests). */
+  senderAuth?: SenderAuthConfig | undefined;
 }
 
 export const DEFAULT_INGRESS_CONFIG: IngressConfig = {
@@ -222,5 +237,12 @@ export function ingressConfigFromEnv(env: IngressEnv, fallbackHostname: string):
     preparedStatements: env.DATABASE_PREPARED_STATEMENTS,
     quotaWarningThresholds: env.QUOTA_WARNING_THRESHOLDS,
     proxyTrusted: env.INGRESS_PROXY_TRUSTED,
+    senderAuth: env.INGRESS_SENDER_AUTH
+      ? {
+          skip: env.INGRESS_SENDER_AUTH_SKIP,
+          dmarcReject: env.INGRESS_DMARC_REJECT,
+          dns: { servers: env.MAILROOM_DNS_SERVERS, timeoutMs: env.MAILROOM_DNS_TIMEOUT_MS },
+        }
+      : undefined,
   };
 }

@@ -49,6 +49,8 @@ export interface StoreRequest {
   date?: Date;
   /** false: store the body exactly as given, without Return-Path/Delivered-To/Received (mbox import, POP3 fetch). */
   trace?: boolean;
+  /** Authentication-Results and Received-SPF fields (CRLF-terminated) to add below Received (SMTP sender checks). */
+  authResults?: string | undefined;
   /** The message's Message-ID field for the delivery log; computed from `body` when not given. */
   messageId?: string | null;
 }

@@ -155,6 +155,7 @@ export class DeliveryService {
               protocol: req.protocol,
               queueId: req.queueId,
               date,
+              authResults: req.authResults,
             });
       return { target: t, trace, body: req.body, size: trace.length + req.body.length, messageId: newId(), rcptTo: t.rcptTo ?? req.rcptTo };
     });

@@ -125,11 +125,13 @@ export interface TraceInfo {
   protocol: string;
   queueId: string;
   date: Date;
+  /** Fields our own checks produced (Authentication-Results, Received-SPF), CRLF-terminated: they follow Received. */
+  authResults?: string | undefined;
 }
 
 /**
  * The trace fields Mailroom prepends (RFC 5321 §4.4): Return-Path, Delivered-To and Received, CRLF-terminated, folded
- * so no line exceeds 998 octets.
+ * so no line exceeds 998 octets; then the sender checks' fields, when there are any (RFC 8601 §5: ours go on top).
  */
 export function buildTraceFields(t: TraceInfo): Buffer {
   const helo = headerSafe(t.helo || 'unknown', 255) || 'unknown';
@@ -139,7 +141,7 @@ export function buildTraceFields(t: TraceInfo): Buffer {
     `Delivered-To: ${addressSafe(t.deliveredTo)}`,
     `Received: from ${helo} ([${ip}])\r\n\tby ${headerSafe(t.hostname, 255)} (Mailroom) with ${t.protocol.replace(/[^A-Za-z]/g, '') || 'SMTP'} id ${t.queueId}\r\n\tfor <${addressSafe(t.rcptTo)}>; ${rfc5322Date(t.date)}`,
   ];
-  return Buffer.from(`${lines.join('\r\n')}\r\n`, 'utf8');
+  return Buffer.from(`${lines.join('\r\n')}\r\n${t.authResults ?? ''}`, 'utf8');
 }
 
 /**

@@ -13,6 +13,7 @@ export interface IngressMetrics {
   deliveryLogLost: Counter;
   deliverySeconds: Histogram<'protocol'>;
   errorDelaySeconds: Counter<'protocol'>;
+  senderAuth: Counter<'method' | 'result'>;
   batchRequests: Histogram;
   batchSeconds: Histogram;
 }
@@ -81,6 +82,12 @@ export function createIngressMetrics(): IngressMetrics {
       name: 'mailroom_ingress_error_delay_seconds_total',
       help: 'Delay added to replies after refused recipients past INGRESS_SOFT_ERROR_LIMIT',
       labelNames: ['protocol'],
+      registers,
+    }),
+    senderAuth: new Counter({
+      name: 'mailroom_ingress_sender_auth_total',
+      help: 'Messages checked on the SMTP listener, by method (spf, dkim, dmarc, arc) and result as in Authentication-Results',
+      labelNames: ['method', 'result'],
       registers,
     }),
     deliverySeconds: new Histogram({

@@ -11,6 +11,7 @@ import { messageIdHeader, newQueueId } from './message.ts';
 import { collectMessage, MEMORY_COST_PER_OCTET, MemoryBudget } from './message-collector.ts';
 import { createIngressMetrics, type IngressMetrics } from './metrics.ts';
 import { REPLIES, replyText, resultLabel, SmtpReplyError, type SmtpReply } from './replies.ts';
+import { removeForgedAuthResults, SenderAuth, type SenderAuthResults } from './sender-auth.ts';
 import { IngressSmtpServer } from './smtp-adapter.ts';
 
 export interface IngressDeps {
@@ -120,6 +121,7 @@ export function createIngress(deps: IngressDeps): Ingress {
   const rate = new RateLimiter(config.maxMessagesPerIpPerMinute);
   const connectRate = new RateLimiter(config.maxConnectionsPerIpPerMinute);
   const sessions = new Map<string, SessionState>();
+  const senderAuth = config.senderAuth ? new SenderAuth(config.senderAuth, config.hostname) : null;
   // one message of the largest size always fits, or nothing could ever be delivered
   const memory = new MemoryBudget(Math.max(config.maxBufferedBytes, config.maxMessageBytes * MEMORY_COST_PER_OCTET));
   let ports: IngressPorts | undefined;
@@ -294,6 +296,30 @@ export function createIngress(deps: IngressDeps): Ingress {
       .catch((err: unknown) => s.log.error({ err }, 'RCPT handling failed'));
   }
 
+  /**
+   * SPF/DKIM/DMARC/ARC of one SMTP message. A failure of the checks themselves (not of the sender) costs the message
+   * nothing: it is delivered with `Authentication-Results: <host>; none`, so no earlier field can pass for ours.
+   */
+  async function checkSender(
+    auth: SenderAuth,
+    body: Buffer,
+    session: SMTPServerSession,
+    envelopeFrom: string,
+    log: Logger,
+  ): Promise<{ fields: string; results: SenderAuthResults; fromDomain: string | null; refuse: SmtpReply | null }> {
+    try {
+      const verdict = await auth.check({ body, ip: session.remoteAddress, helo: session.hostNameAppearsAs || '', envelopeFrom });
+      for (const [method, result] of Object.entries(verdict.results)) metrics.senderAuth.inc({ method, result });
+      log.debug({ author: verdict.fromDomain, ...verdict.results }, 'sender checked');
+      return verdict;
+    } catch (err) {
+      log.warn({ err }, 'sender checks failed; delivering without their results');
+      const results = { spf: 'none', dkim: 'none', dmarc: 'none', arc: 'none' };
+      for (const method of Object.keys(results)) metrics.senderAuth.inc({ method, result: 'error' });
+      return { fields: `Authentication-Results: ${config.hostname}; none\r\n`, results, fromDomain: null, refuse: null };
+    }
+  }
+
   function onData(
     server: IngressSmtpServer,
     stream: SMTPServerDataStream,
@@ -341,9 +367,28 @@ export function createIngress(deps: IngressDeps): Ingress {
             );
             return cb(new SmtpReplyError(reply));
           }
-          const messageId = delivery.deliveryLog || deliveryLog ? messageIdHeader(body) : null;
+          let message = body;
+          let authResults: string | undefined;
+          if (s.protocol === 'smtp' && senderAuth?.applies(s.ip)) {
+            const checked = await checkSender(senderAuth, body, session, envelopeFrom, log);
+            if (checked.refuse) {
+              metrics.messages.inc({ protocol: s.protocol, result: resultLabel(checked.refuse) });
+              log.info({ from: envelopeFrom, author: checked.fromDomain, ...checked.results }, 'message refused: DMARC policy reject');
+              logRefused(
+                session.envelope.rcptTo.map((r) => r.address),
+                checked.refuse,
+                'DMARC policy reject',
+                { sizeOctets: bytes },
+              );
+              return cb(new SmtpReplyError(checked.refuse));
+            }
+            authResults = checked.fields;
+            message = removeForgedAuthResults(body, config.hostname);
+          }
+          const messageId = delivery.deliveryLog || deliveryLog ? messageIdHeader(message) : null;
           const base = {
-            body,
+            body: message,
+            authResults,
             envelopeFrom,
             queueId: tx.queueId,
             helo: session.hostNameAppearsAs || '',

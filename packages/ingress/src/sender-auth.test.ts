@@ -1,0 +1,301 @@
+// Sender checks on the SMTP listener (INGRESS_SENDER_AUTH): SPF, DKIM and DMARC against a real DNS server (Debian's
+// dnsmasq on loopback, publishing the test domains' SPF, DKIM and DMARC records), mail sent by Nodemailer (which signs
+// with DKIM itself) and by a raw SMTP client for the forgeries, the verdict read back from PostgreSQL.
+import { generateKeyPairSync } from 'node:crypto';
+import { parseTrustedProxies } from '@mailroom/core';
+import { haveDnsmasq, startDnsServer, type TestDnsServer } from '@mailroom/core/testing';
+import { findFreePort, uniqueName } from '@mailroom/db/testing';
+import nodemailer from 'nodemailer';
+import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
+import { ingressConfigFromEnv, loadIngressEnv } from './config.ts';
+import { removeForgedAuthResults } from './sender-auth.ts';
+import { createFixture, mailboxState, testPrisma, type Fixture } from './testing/fixtures.ts';
+import { startIngress, type RunningIngress } from './testing/harness.ts';
+import { WireClient } from './testing/wire-client.ts';
+
+const ZONE = 'auth.test';
+const GOOD = `good.${ZONE}`; // SPF allows 127.0.0.1, DKIM key published, DMARC p=reject
+const STRICT = `strict.${ZONE}`; // SPF -all, DMARC p=reject: nothing from here can pass
+const SOFT = `soft.${ZONE}`; // SPF -all, DMARC p=quarantine
+const SELECTOR = 'mr2026';
+
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+const dkimKey = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const dkimRecord = `v=DKIM1; k=rsa; p=${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`;
+
+const records = {
+  txt: [
+    [GOOD, 'v=spf1 ip4:127.0.0.1 -all'],
+    [`${SELECTOR}._domainkey.${GOOD}`, dkimRecord],
+    [`_dmarc.${GOOD}`, 'v=DMARC1; p=reject'],
+    [STRICT, 'v=spf1 -all'],
+    [`_dmarc.${STRICT}`, 'v=DMARC1; p=reject'],
+    [SOFT, 'v=spf1 -all'],
+    [`_dmarc.${SOFT}`, 'v=DMARC1; p=quarantine'],
+  ] as [string, string][],
+};
+
+/** The stored message of a mailbox that got exactly one, as text. */
+async function onlyMessage(prisma: ReturnType<typeof testPrisma>, mailboxId: string): Promise<string> {
+  const { messages } = await mailboxState(prisma, mailboxId);
+  expect(messages).toHaveLength(1);
+  return Buffer.from(messages[0]!.raw).toString('latin1');
+}
+
+/** The unfolded header fields of a message, in order. */
+function fields(raw: string): string[] {
+  const header = raw.slice(0, raw.indexOf('\r\n\r\n'));
+  return header.split(/\r\n(?![ \t])/).map((f) => f.replace(/\r\n[ \t]+/g, ' '));
+}
+
+/** One SMTP transaction over a raw connection; resolves with the reply to the message data. */
+async function sendRaw(port: number, from: string, to: string, message: string): Promise<{ code: number; text: string }> {
+  const c = await WireClient.connect(port);
+  try {
+    expect((await c.command('EHLO client.example')).code).toBe(250);
+    expect((await c.command(`MAIL FROM:<${from}>`)).code).toBe(250);
+    expect((await c.command(`RCPT TO:<${to}>`)).code).toBe(250);
+    expect((await c.command('DATA')).code).toBe(354);
+    c.sendData(Buffer.from(message.replace(/\r?\n/g, '\r\n'), 'latin1'));
+    const r = await c.read();
+    return { code: r.code, text: r.text };
+  } finally {
+    await c.quit();
+  }
+}
+
+/** A DKIM-signed message for `d=` GOOD, made by Nodemailer's own signer (not the library that verifies it). */
+async function signedMessage(to: string, subject: string): Promise<string> {
+  const transport = nodemailer.createTransport({
+    streamTransport: true,
+    buffer: true,
+    newline: 'windows',
+    dkim: { domainName: GOOD, keySelector: SELECTOR, privateKey: dkimKey },
+  });
+  const info = await transport.sendMail({ from: `Alice <alice@${GOOD}>`, to, subject, text: 'Quarterly figures attached.\n' });
+  return (info.message as Buffer).toString('latin1');
+}
+
+describe.skipIf(!haveDnsmasq)('sender checks on the SMTP listener (mailauth, real DNS)', () => {
+  const prisma = testPrisma(10);
+  let dns: TestDnsServer;
+  let f: Fixture;
+  let ing: RunningIngress;
+  const checksFor = (dnsServer: string, more: { dmarcReject?: boolean; skip?: string } = {}) => ({
+    senderAuth: {
+      skip: parseTrustedProxies(more.skip ?? 'none'),
+      dmarcReject: more.dmarcReject ?? true,
+      dns: { servers: [dnsServer], timeoutMs: 1000 },
+    },
+  });
+
+  beforeAll(async () => {
+    dns = await startDnsServer([ZONE], records);
+    f = await createFixture(prisma);
+    // the test clients connect from 127.0.0.1, which INGRESS_SENDER_AUTH_SKIP leaves out by default: check everyone
+    ing = await startIngress(prisma, checksFor(dns.server));
+  });
+  afterAll(async () => {
+    await ing?.close();
+    await dns?.close();
+    await prisma.$disconnect();
+  });
+
+  it('a DKIM-signed message from an address SPF allows: spf, dkim and dmarc pass, in fields of ours above the message', async () => {
+    const box = await f.mailbox(uniqueName('rcpt'));
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: ing.ports.smtp,
+      secure: false,
+      ignoreTLS: true,
+      name: 'client.example',
+      dkim: { domainName: GOOD, keySelector: SELECTOR, privateKey: dkimKey },
+    });
+    await transport.sendMail({
+      envelope: { from: `alice@${GOOD}`, to: box.address },
+      from: `alice@${GOOD}`,
+      to: box.address,
+      subject: 'signed',
+      text: 'hi\n',
+    });
+    const raw = await onlyMessage(prisma, box.id);
+    const list = fields(raw);
+    const names = list.map((l) => l.slice(0, l.indexOf(':')).toLowerCase());
+    // our trace fields, then our verdicts, then the message as sent (its DKIM-Signature first)
+    expect(names.slice(0, 6)).toEqual([
+      'return-path',
+      'delivered-to',
+      'received',
+      'received-spf',
+      'authentication-results',
+      'dkim-signature',
+    ]);
+    const ar = list[4]!;
+    expect(ar).toMatch(/^Authentication-Results: mx\.test;/);
+    expect(ar).toMatch(new RegExp(`dkim=pass header\\.i=@${GOOD.replace(/\./g, '\\.')} header\\.s=${SELECTOR}`));
+    expect(ar).toMatch(new RegExp(`spf=pass [^;]*smtp\\.mailfrom=alice@${GOOD.replace(/\./g, '\\.')}`));
+    expect(ar).toMatch(new RegExp(`dmarc=pass \\(p=REJECT [^;]*header\\.d=${GOOD.replace(/\./g, '\\.')}`));
+    expect(list[3]).toMatch(/^Received-SPF: pass .*client-ip=127\.0\.0\.1;/);
+    const metrics = await (await fetch(`http://127.0.0.1:${ing.ports.metrics}/metrics`)).text();
+    expect(metrics).toMatch(/mailroom_ingress_sender_auth_total\{method="dmarc",result="pass"\} [1-9]/);
+  });
+
+  it('forged From: of a p=reject domain (no SPF, a DKIM signature whose body was altered) is refused 550 5.7.26 and nothing is stored', async () => {
+    const box = await f.mailbox(uniqueName('rcpt'));
+    // a real signature of GOOD's key, with the body changed after signing: dkim=fail; the envelope is someone else's
+    const tampered = (await signedMessage(box.address, 'invoice')).replace('Quarterly figures attached.', 'Pay to IBAN XX00 0000.');
+    const r = await sendRaw(ing.ports.smtp, 'billing@attacker.example', box.address, tampered);
+    expect(r).toEqual({ code: 550, text: `5.7.26 Unauthenticated mail from ${GOOD} is refused by its DMARC policy` });
+    // no signature at all, envelope in the domain itself but from an address its SPF does not list
+    const r2 = await sendRaw(ing.ports.smtp, `ceo@${STRICT}`, box.address, `From: ceo@${STRICT}\nSubject: urgent\n\nwire it\n`);
+    expect(r2.code).toBe(550);
+    expect(r2.text).toContain(`mail from ${STRICT} is refused`);
+    expect((await mailboxState(prisma, box.id)).messages).toHaveLength(0);
+    await ing.ingress.deliveryLog?.flush();
+    const log = await prisma.deliveryLogEntry.findMany({ where: { recipient: box.address }, orderBy: { createdAt: 'asc' } });
+    expect(log.map((e) => [e.replyCode, e.enhancedCode, e.reason])).toEqual([
+      [550, '5.7.26', 'DMARC policy reject'],
+      [550, '5.7.26', 'DMARC policy reject'],
+    ]);
+  });
+
+  it('a failing message of a p=quarantine domain is delivered marked dmarc=fail (POP3 has no junk folder to put it in)', async () => {
+    const box = await f.mailbox(uniqueName('rcpt'));
+    const r = await sendRaw(ing.ports.smtp, `news@${SOFT}`, box.address, `From: news@${SOFT}\nSubject: offer\n\nhi\n`);
+    expect(r.code).toBe(250);
+    const ar = fields(await onlyMessage(prisma, box.id)).find((l) => l.startsWith('Authentication-Results:'))!;
+    expect(ar).toMatch(/spf=fail /);
+    expect(ar).toMatch(/dmarc=fail \(p=QUARANTINE /);
+  });
+
+  it('forged Authentication-Results under our host name are removed (any case, after a comment, folded); other hosts’ stay', async () => {
+    const box = await f.mailbox(uniqueName('rcpt'));
+    const message = [
+      'Authentication-Results: mx.test; dkim=pass header.d=bank.example',
+      'Authentication-Results: (forged) MX.TEST;',
+      ' spf=pass smtp.mailfrom=ceo@bank.example',
+      'Authentication-Results: relay.example; spf=pass smtp.mailfrom=list@relay.example',
+      `From: news@${SOFT}`,
+      'Subject: forged verdicts',
+      '',
+      'Authentication-Results: mx.test; in the body, not a header field',
+      '',
+    ].join('\n');
+    expect((await sendRaw(ing.ports.smtp, `news@${SOFT}`, box.address, message)).code).toBe(250);
+    const raw = await onlyMessage(prisma, box.id);
+    const ars = fields(raw).filter((l) => /^authentication-results:/i.test(l));
+    expect(ars).toHaveLength(2);
+    expect(ars[0]).toMatch(/^Authentication-Results: mx\.test;.*dmarc=fail/);
+    expect(ars[1]).toBe('Authentication-Results: relay.example; spf=pass smtp.mailfrom=list@relay.example');
+    expect(raw).not.toContain('bank.example');
+    expect(raw).toContain('\r\n\r\nAuthentication-Results: mx.test; in the body, not a header field\r\n');
+  });
+
+  it('with INGRESS_DMARC_REJECT=false a p=reject failure is delivered, marked dmarc=fail', async () => {
+    const lenient = await startIngress(prisma, checksFor(dns.server, { dmarcReject: false }));
+    try {
+      const box = await f.mailbox(uniqueName('rcpt'));
+      const r = await sendRaw(lenient.ports.smtp, `ceo@${STRICT}`, box.address, `From: ceo@${STRICT}\nSubject: urgent\n\nhi\n`);
+      expect(r.code).toBe(250);
+      expect(fields(await onlyMessage(prisma, box.id)).find((l) => l.startsWith('Authentication-Results:'))).toMatch(
+        /dmarc=fail \(p=REJECT /,
+      );
+    } finally {
+      await lenient.close();
+    }
+  });
+
+  it('clients in INGRESS_SENDER_AUTH_SKIP (loopback by default) are not checked, and their header fields stay as sent', async () => {
+    const trustedRelay = await startIngress(prisma, checksFor(dns.server, { skip: 'loopback' }));
+    try {
+      const box = await f.mailbox(uniqueName('rcpt'));
+      const message = `Authentication-Results: mx.test; dkim=pass header.d=${STRICT}\nFrom: ceo@${STRICT}\nSubject: from our filter\n\nhi\n`;
+      expect((await sendRaw(trustedRelay.ports.smtp, `ceo@${STRICT}`, box.address, message)).code).toBe(250);
+      const list = fields(await onlyMessage(prisma, box.id));
+      expect(list.filter((l) => /^(authentication-results|received-spf):/i.test(l))).toEqual([
+        `Authentication-Results: mx.test; dkim=pass header.d=${STRICT}`,
+      ]);
+    } finally {
+      await trustedRelay.close();
+    }
+  });
+
+  it('a resolver that does not answer costs no mail: delivered with temperror, never refused', async () => {
+    const deadPort = await findFreePort();
+    const unreachable = await startIngress(prisma, checksFor(`127.0.0.1:${deadPort}`));
+    try {
+      const box = await f.mailbox(uniqueName('rcpt'));
+      const r = await sendRaw(unreachable.ports.smtp, `ceo@${STRICT}`, box.address, `From: ceo@${STRICT}\nSubject: hi\n\nhi\n`);
+      expect(r.code).toBe(250);
+      const ar = fields(await onlyMessage(prisma, box.id)).find((l) => l.startsWith('Authentication-Results:'))!;
+      expect(ar).toMatch(/spf=temperror/);
+      expect(ar).toMatch(/dmarc=temperror/);
+    } finally {
+      await unreachable.close();
+    }
+  });
+
+  it('LMTP is never checked: its client is the operator’s MTA', async () => {
+    const box = await f.mailbox(uniqueName('rcpt'));
+    const c = await WireClient.connect(ing.ports.lmtp);
+    try {
+      expect((await c.command('LHLO mta.example')).code).toBe(250);
+      expect((await c.command(`MAIL FROM:<ceo@${STRICT}>`)).code).toBe(250);
+      expect((await c.command(`RCPT TO:<${box.address}>`)).code).toBe(250);
+      expect((await c.command('DATA')).code).toBe(354);
+      c.sendData(Buffer.from(`Authentication-Results: mx.test; spf=pass\r\nFrom: ceo@${STRICT}\r\n\r\nhi\r\n`));
+      expect((await c.read()).code).toBe(250);
+    } finally {
+      await c.quit();
+    }
+    const list = fields(await onlyMessage(prisma, box.id));
+    expect(list.filter((l) => l.startsWith('Authentication-Results:'))).toEqual(['Authentication-Results: mx.test; spf=pass']);
+  });
+});
+
+describe('removeForgedAuthResults', () => {
+  const strip = (s: string) => removeForgedAuthResults(Buffer.from(s, 'latin1'), 'mx.test').toString('latin1');
+
+  test('keeps the message as it is (the same buffer) when no field claims our name', () => {
+    const body = Buffer.from('Authentication-Results: other.example; none\r\nSubject: x\r\n\r\nAuthentication-Results: mx.test\r\n');
+    expect(removeForgedAuthResults(body, 'mx.test')).toBe(body);
+  });
+
+  test('removes a folded field whole, a field whose id is only followed by a version, and the last field of the header', () => {
+    expect(strip('Subject: a\r\nAuthentication-Results:\r\n\tmx.test 1;\r\n dkim=pass\r\n\r\nbody\r\n')).toBe('Subject: a\r\n\r\nbody\r\n');
+    expect(strip('Authentication-Results: mx.test; spf=pass\r\n\r\nbody\r\n')).toBe('\r\nbody\r\n');
+  });
+
+  test('a longer host name that starts with ours is someone else’s', () => {
+    const s = 'Authentication-Results: mx.test.evil.example; spf=pass\r\nSubject: a\r\n\r\nb\r\n';
+    expect(strip(s)).toBe(s);
+  });
+
+  test('a message without a blank line (header only) is handled too', () => {
+    expect(strip('Subject: a\r\nAuthentication-Results: mx.test; spf=pass\r\n')).toBe('Subject: a\r\n');
+  });
+});
+
+describe('INGRESS_SENDER_AUTH settings', () => {
+  const base = {};
+
+  test('on by default, skipping loopback; MAILROOM_DNS_SERVERS and its timeout are the resolver', () => {
+    const c = ingressConfigFromEnv(loadIngressEnv({ ...base, MAILROOM_DNS_SERVERS: '127.0.0.1:5353' }), 'h');
+    expect(c.senderAuth?.dmarcReject).toBe(true);
+    expect(c.senderAuth?.dns).toEqual({ servers: ['127.0.0.1:5353'], timeoutMs: 5000 });
+    expect([c.senderAuth?.skip.has('127.0.0.1'), c.senderAuth?.skip.has('::1'), c.senderAuth?.skip.has('203.0.113.9')]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+  });
+
+  test('none checks everyone; off turns the checks off; bad values stop the start', () => {
+    expect(ingressConfigFromEnv(loadIngressEnv({ ...base, INGRESS_SENDER_AUTH_SKIP: 'none' }), 'h').senderAuth?.skip.has('127.0.0.1')).toBe(
+      false,
+    );
+    expect(ingressConfigFromEnv(loadIngressEnv({ ...base, INGRESS_SENDER_AUTH: 'false' }), 'h').senderAuth).toBeUndefined();
+    expect(() => loadIngressEnv({ ...base, INGRESS_SENDER_AUTH_SKIP: '10.0.0.0/40' })).toThrow(/INGRESS_SENDER_AUTH_SKIP/);
+    expect(() => loadIngressEnv({ ...base, INGRESS_DMARC_REJECT: 'maybe' })).toThrow(/INGRESS_DMARC_REJECT/);
+  });
+});
