@@ -113,6 +113,8 @@ export const ingressEnvSchema = baseEnvSchema.extend({
   INGRESS_SENDER_AUTH_SKIP: z.preprocess((v) => v ?? 'loopback', trustedSourcesEnvSchema),
   /** Refuse (550 5.7.26) mail that fails DMARC when the author's domain publishes p=reject (RFC 7489 §6.6.2). */
   INGRESS_DMARC_REJECT: boolSchema.default(true),
+  /** Longest the sender checks of one message may take; past it the message gets 451 4.4.3 (the sender retries). */
+  INGRESS_SENDER_AUTH_TIMEOUT_MS: positiveIntSchema.min(100).max(600_000).default(30_000),
 });
 export type IngressEnv = z.infer<typeof ingressEnvSchema>;
 
@@ -241,6 +243,7 @@ export function ingressConfigFromEnv(env: IngressEnv, fallbackHostname: string):
       ? {
           skip: env.INGRESS_SENDER_AUTH_SKIP,
           dmarcReject: env.INGRESS_DMARC_REJECT,
+          timeoutMs: env.INGRESS_SENDER_AUTH_TIMEOUT_MS,
           dns: { servers: env.MAILROOM_DNS_SERVERS, timeoutMs: env.MAILROOM_DNS_TIMEOUT_MS },
         }
       : undefined,

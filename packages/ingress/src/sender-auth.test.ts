@@ -2,13 +2,14 @@
 // dnsmasq on loopback, publishing the test domains' SPF, DKIM and DMARC records), mail sent by Nodemailer (which signs
 // with DKIM itself) and by a raw SMTP client for the forgeries, the verdict read back from PostgreSQL.
 import { generateKeyPairSync } from 'node:crypto';
+import dgram from 'node:dgram';
 import { parseTrustedProxies } from '@mailroom/core';
 import { haveDnsmasq, startDnsServer, type TestDnsServer } from '@mailroom/core/testing';
 import { findFreePort, uniqueName } from '@mailroom/db/testing';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
 import { ingressConfigFromEnv, loadIngressEnv } from './config.ts';
-import { removeForgedAuthResults } from './sender-auth.ts';
+import { MAX_DKIM_SIGNATURES, removeForgedAuthResults } from './sender-auth.ts';
 import { createFixture, mailboxState, testPrisma, type Fixture } from './testing/fixtures.ts';
 import { startIngress, type RunningIngress } from './testing/harness.ts';
 import { WireClient } from './testing/wire-client.ts';
@@ -81,11 +82,12 @@ describe.skipIf(!haveDnsmasq)('sender checks on the SMTP listener (mailauth, rea
   let dns: TestDnsServer;
   let f: Fixture;
   let ing: RunningIngress;
-  const checksFor = (dnsServer: string, more: { dmarcReject?: boolean; skip?: string } = {}) => ({
+  const checksFor = (dnsServer: string, more: { dmarcReject?: boolean; skip?: string; timeoutMs?: number } = {}) => ({
     senderAuth: {
       skip: parseTrustedProxies(more.skip ?? 'none'),
       dmarcReject: more.dmarcReject ?? true,
       dns: { servers: [dnsServer], timeoutMs: 1000 },
+      timeoutMs: more.timeoutMs ?? 20_000,
     },
   });
 
@@ -235,6 +237,45 @@ describe.skipIf(!haveDnsmasq)('sender checks on the SMTP listener (mailauth, rea
     }
   });
 
+  it('a name server that never answers: checks past INGRESS_SENDER_AUTH_TIMEOUT_MS defer the message (451 4.4.3), never deliver it unchecked', async () => {
+    // a real UDP socket that takes every query and answers none
+    const silent = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+    let queries = 0;
+    silent.on('message', () => queries++);
+    const slow = await startIngress(prisma, {
+      ...checksFor(`127.0.0.1:${silent.address().port}`, { timeoutMs: 300 }),
+    });
+    try {
+      const box = await f.mailbox(uniqueName('rcpt'));
+      const r = await sendRaw(slow.ports.smtp, `ceo@${STRICT}`, box.address, `From: ceo@${STRICT}\nSubject: slow\n\nhi\n`);
+      expect(r).toEqual({ code: 451, text: '4.4.3 Sender checks timed out, try again later' });
+      expect(queries).toBeGreaterThan(0);
+      expect((await mailboxState(prisma, box.id)).messages).toHaveLength(0);
+      await slow.ingress.deliveryLog?.flush();
+      const log = await prisma.deliveryLogEntry.findFirstOrThrow({ where: { recipient: box.address } });
+      expect([log.replyCode, log.enhancedCode, log.reason]).toEqual([451, '4.4.3', 'sender checks timed out']);
+    } finally {
+      await slow.close();
+      silent.close();
+    }
+  });
+
+  it(`a message with many DKIM signatures costs at most ${MAX_DKIM_SIGNATURES} verifications; the message is stored whole`, async () => {
+    const box = await f.mailbox(uniqueName('rcpt'));
+    const signatures = Array.from(
+      { length: 12 },
+      (_, i) => `DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=sig${i}.${ZONE}; s=s${i}; l=${i + 1}; h=from; bh=AAAA; b=AAAA`,
+    );
+    const message = [...signatures, `From: news@${SOFT}`, 'Subject: many signatures', '', 'hi', ''].join('\n');
+    expect((await sendRaw(ing.ports.smtp, `news@${SOFT}`, box.address, message)).code).toBe(250);
+    const raw = await onlyMessage(prisma, box.id);
+    const ar = fields(raw).find((l) => l.startsWith('Authentication-Results:'))!;
+    const verified = [...ar.matchAll(/dkim=\w+[^;]*header\.i=@(sig\d+)\./g)].map((m) => m[1]);
+    expect(verified).toEqual(['sig0', 'sig1', 'sig2', 'sig3', 'sig4']);
+    expect(raw.match(/^DKIM-Signature:/gm)).toHaveLength(12);
+  });
+
   it('LMTP is never checked: its client is the operator’s MTA', async () => {
     const box = await f.mailbox(uniqueName('rcpt'));
     const c = await WireClient.connect(ing.ports.lmtp);
@@ -283,6 +324,7 @@ describe('INGRESS_SENDER_AUTH settings', () => {
     const c = ingressConfigFromEnv(loadIngressEnv({ ...base, MAILROOM_DNS_SERVERS: '127.0.0.1:5353' }), 'h');
     expect(c.senderAuth?.dmarcReject).toBe(true);
     expect(c.senderAuth?.dns).toEqual({ servers: ['127.0.0.1:5353'], timeoutMs: 5000 });
+    expect(c.senderAuth?.timeoutMs).toBe(30_000);
     expect([c.senderAuth?.skip.has('127.0.0.1'), c.senderAuth?.skip.has('::1'), c.senderAuth?.skip.has('203.0.113.9')]).toEqual([
       true,
       true,

@@ -8,6 +8,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
+import { Readable } from 'node:stream';
 import type { DnsConfig, TrustedProxies } from '@mailroom/core';
 import { authenticate, type AuthenticateResult, type DMARCResult } from 'mailauth';
 import type { SmtpReply } from './replies.ts';
@@ -19,6 +20,8 @@ export interface SenderAuthConfig {
   dmarcReject: boolean;
   /** Where the lookups go (MAILROOM_DNS_SERVERS, MAILROOM_DNS_TIMEOUT_MS); no servers = the system's resolver. */
   dns: DnsConfig;
+  /** Longest the checks of one message may take (INGRESS_SENDER_AUTH_TIMEOUT_MS); past it the message is deferred. */
+  timeoutMs: number;
 }
 
 export interface SenderAuthInput {
@@ -46,9 +49,14 @@ export interface SenderAuthVerdict {
   results: SenderAuthResults;
   /** The author's domain (RFC5322.From) DMARC was evaluated for, when the message had exactly one. */
   fromDomain: string | null;
-  /** Set when the message is refused: it failed DMARC and its domain's policy is reject. */
+  /** Set when the message is refused: it failed DMARC and its domain's policy is reject, or the checks timed out. */
   refuse: SmtpReply | null;
+  /** Why, for logs and the delivery log (`DMARC policy reject`, `sender checks timed out`). */
+  reason: string | null;
 }
+
+/** RFC 3463 X.4.3 "Directory server failure" (DNS): temporary, so the sender keeps the message and tries again. */
+export const CHECKS_TIMED_OUT: SmtpReply = { code: 451, status: '4.4.3', text: 'Sender checks timed out, try again later' };
 
 /** RFC 7372 §3.2 X.7.26 "Multiple authentication checks failed": DMARC, which needs SPF or DKIM aligned, failed. */
 export function dmarcRefusal(domain: string): SmtpReply {
@@ -94,8 +102,13 @@ export class SenderAuth {
     return !this.config.skip.has(ip);
   }
 
+  /**
+   * The verdict on one message. Checks that outlast `timeoutMs` (a sender's domains with slow or silent name servers)
+   * defer the message with {@link CHECKS_TIMED_OUT} rather than deliver it unchecked, which would let a forger slip
+   * past DMARC by being slow; the lookups still running finish on their own, each bounded by the DNS timeout.
+   */
   async check(input: SenderAuthInput): Promise<SenderAuthVerdict> {
-    const r = await authenticate(input.body, {
+    const checking = authenticate(verificationInput(input.body), {
       ip: input.ip,
       helo: input.helo || undefined,
       sender: input.envelopeFrom || undefined,
@@ -103,6 +116,15 @@ export class SenderAuth {
       resolver: (name, type) => this.resolver.resolve(name, type) as Promise<string[][] | string[]>,
       disableBimi: true,
     });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), this.config.timeoutMs)));
+    // the loser of the race must not become an unhandled rejection
+    checking.catch(() => undefined);
+    const r = await Promise.race([checking, timedOut]).finally(() => clearTimeout(timer));
+    if (!r) {
+      const results = { spf: 'timeout', dkim: 'timeout', dmarc: 'timeout', arc: 'timeout' };
+      return { fields: '', results, fromDomain: null, refuse: CHECKS_TIMED_OUT, reason: 'sender checks timed out' };
+    }
     const dmarc = r.dmarc || null;
     const results: SenderAuthResults = {
       spf: r.spf ? r.spf.status.result : 'none',
@@ -116,11 +138,19 @@ export class SenderAuth {
       this.config.dmarcReject && dmarc && results.dmarc === 'fail' && dmarc.policy === 'reject' && randomInt(100) < pct
         ? dmarcRefusal(authorDomain(dmarc))
         : null;
-    return { fields: r.headers, results, fromDomain: dmarc ? authorDomain(dmarc) : null, refuse };
+    return {
+      fields: r.headers,
+      results,
+      fromDomain: dmarc ? authorDomain(dmarc) : null,
+      refuse,
+      reason: refuse ? 'DMARC policy reject' : null,
+    };
   }
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
+/** DKIM signatures verified per message, the first ones in the header (the newest); the rest are not looked at. */
+export const MAX_DKIM_SIGNATURES = 5;
 
 /** The authserv-id an Authentication-Results value starts with (after any comments), lower-cased. */
 function authservId(value: string): string {
@@ -135,29 +165,51 @@ function authservId(value: string): string {
 }
 
 /**
+ * A message's header section without the fields `drop` picks (`name` lower-cased, `value` unfolded), and where the rest
+ * of the message starts (its blank line); null when `drop` picks none. Only the header section becomes a string.
+ */
+function withoutFields(body: Buffer, drop: (name: string, value: string) => boolean): { head: Buffer; rest: number } | null {
+  const end = body.indexOf(HEADER_END);
+  const rest = end < 0 ? body.length : end + 2;
+  const kept: string[] = [];
+  let dropped = false;
+  // a field is a line plus the lines that continue it (starting with space or tab)
+  for (const field of body
+    .subarray(0, rest)
+    .toString('latin1')
+    .split(/\r\n(?![ \t])/)) {
+    const colon = field.indexOf(':');
+    if (colon > 0 && drop(field.slice(0, colon).trimEnd().toLowerCase(), field.slice(colon + 1).replace(/\r\n/g, ''))) {
+      dropped = true;
+      continue;
+    }
+    kept.push(field);
+  }
+  // the header section ends with CRLF, so `kept` ends with '' and the join keeps that CRLF; the blank line follows
+  return dropped ? { head: Buffer.from(kept.join('\r\n'), 'latin1'), rest } : null;
+}
+
+/**
  * Removes the Authentication-Results fields that claim to come from us (their authserv-id is `hostname`, compared
  * without case) from a message's header section, as RFC 8601 §5 requires of the host that adds its own: otherwise a
  * sender could forge `dkim=pass` under our name below the field we add. Fields of other hosts stay. Returns `body`
  * itself (no copy) when there is nothing to remove.
  */
 export function removeForgedAuthResults(body: Buffer, hostname: string): Buffer {
-  const end = body.indexOf(HEADER_END);
-  const headerLength = end < 0 ? body.length : end + 2;
-  const header = body.subarray(0, headerLength).toString('latin1');
-  if (!/(?:^|\n)authentication-results[ \t]*:/i.test(header)) return body;
   const ours = hostname.toLowerCase();
-  const kept: string[] = [];
-  let removed = false;
-  // a field is a line plus the lines that continue it (starting with space or tab)
-  for (const field of header.split(/\r\n(?![ \t])/)) {
-    const m = /^authentication-results[ \t]*:([\s\S]*)$/i.exec(field);
-    if (m && authservId(m[1]!.replace(/\r\n/g, '')) === ours) {
-      removed = true;
-      continue;
-    }
-    kept.push(field);
-  }
-  if (!removed) return body;
-  // the header section ends with CRLF, so `kept` ends with '' and the join keeps that CRLF; the blank line follows
-  return Buffer.concat([Buffer.from(kept.join('\r\n'), 'latin1'), body.subarray(headerLength)]);
+  const cut = withoutFields(body, (name, value) => name === 'authentication-results' && authservId(value) === ours);
+  return cut ? Buffer.concat([cut.head, body.subarray(cut.rest)]) : body;
+}
+
+/**
+ * What mailauth is given to verify: the message, or, when it carries more than {@link MAX_DKIM_SIGNATURES} DKIM
+ * signatures, the message with only the first (newest) of them, as a stream of the shortened header and the untouched
+ * rest (no copy of the body). mailauth verifies every signature one after another, a DNS lookup and a body hash each,
+ * so a sender could otherwise make one message cost hundreds of lookups and passes over 50 MB (OpenDKIM verifies 3 by
+ * default: MaximumSignaturesToVerify).
+ */
+export function verificationInput(body: Buffer): Buffer | Readable {
+  let seen = 0;
+  const cut = withoutFields(body, (name) => name === 'dkim-signature' && ++seen > MAX_DKIM_SIGNATURES);
+  return cut ? Readable.from([cut.head, body.subarray(cut.rest)], { objectMode: false }) : body;
 }

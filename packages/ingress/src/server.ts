@@ -11,7 +11,7 @@ import { messageIdHeader, newQueueId } from './message.ts';
 import { collectMessage, MEMORY_COST_PER_OCTET, MemoryBudget } from './message-collector.ts';
 import { createIngressMetrics, type IngressMetrics } from './metrics.ts';
 import { REPLIES, replyText, resultLabel, SmtpReplyError, type SmtpReply } from './replies.ts';
-import { removeForgedAuthResults, SenderAuth, type SenderAuthResults } from './sender-auth.ts';
+import { removeForgedAuthResults, SenderAuth, type SenderAuthVerdict } from './sender-auth.ts';
 import { IngressSmtpServer } from './smtp-adapter.ts';
 
 export interface IngressDeps {
@@ -306,7 +306,7 @@ export function createIngress(deps: IngressDeps): Ingress {
     session: SMTPServerSession,
     envelopeFrom: string,
     log: Logger,
-  ): Promise<{ fields: string; results: SenderAuthResults; fromDomain: string | null; refuse: SmtpReply | null }> {
+  ): Promise<SenderAuthVerdict> {
     try {
       const verdict = await auth.check({ body, ip: session.remoteAddress, helo: session.hostNameAppearsAs || '', envelopeFrom });
       for (const [method, result] of Object.entries(verdict.results)) metrics.senderAuth.inc({ method, result });
@@ -316,7 +316,7 @@ export function createIngress(deps: IngressDeps): Ingress {
       log.warn({ err }, 'sender checks failed; delivering without their results');
       const results = { spf: 'none', dkim: 'none', dmarc: 'none', arc: 'none' };
       for (const method of Object.keys(results)) metrics.senderAuth.inc({ method, result: 'error' });
-      return { fields: `Authentication-Results: ${config.hostname}; none\r\n`, results, fromDomain: null, refuse: null };
+      return { fields: `Authentication-Results: ${config.hostname}; none\r\n`, results, fromDomain: null, refuse: null, reason: null };
     }
   }
 
@@ -373,11 +373,11 @@ export function createIngress(deps: IngressDeps): Ingress {
             const checked = await checkSender(senderAuth, body, session, envelopeFrom, log);
             if (checked.refuse) {
               metrics.messages.inc({ protocol: s.protocol, result: resultLabel(checked.refuse) });
-              log.info({ from: envelopeFrom, author: checked.fromDomain, ...checked.results }, 'message refused: DMARC policy reject');
+              log.info({ from: envelopeFrom, author: checked.fromDomain, ...checked.results }, `message refused: ${checked.reason}`);
               logRefused(
                 session.envelope.rcptTo.map((r) => r.address),
                 checked.refuse,
-                'DMARC policy reject',
+                checked.reason ?? undefined,
                 { sizeOctets: bytes },
               );
               return cb(new SmtpReplyError(checked.refuse));
