@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { quotaWarningThresholdsSchema } from '@mailroom/core/schemas';
 import { trustedSourcesEnvSchema, type TrustedProxies } from '@mailroom/core';
 import { DEFAULT_RECIPIENT_DELIMITER } from './recipients.ts';
+import type { DnsblConfig } from './dnsbl.ts';
 import type { SenderAuthConfig } from './sender-auth.ts';
 
 /** Default message size limit (50 MiB) announced in EHLO SIZE; trace fields are added on top of it. */
@@ -107,10 +108,37 @@ export const ingressEnvSchema = baseEnvSchema.extend({
    */
   INGRESS_SENDER_AUTH: boolSchema.default(true),
   /**
-   * Clients whose SMTP mail is not checked (a content filter or relay of the operator's): IP addresses and CIDR ranges,
-   * `loopback`, `private`; `none` = check everyone. Like Postfix's mynetworks and policyd-spf's skip_addresses.
+   * SMTP clients that are neither checked (SPF/DKIM/DMARC) nor looked up in DNSBLs: the operator's own relays and
+   * content filters. IP addresses and CIDR ranges, `loopback`, `private`; `none` = check everyone. Like Postfix's
+   * mynetworks and policyd-spf's skip_addresses. It never lets anyone relay.
    */
-  INGRESS_SENDER_AUTH_SKIP: z.preprocess((v) => v ?? 'loopback', trustedSourcesEnvSchema),
+  INGRESS_UNCHECKED_CLIENTS: z.preprocess((v) => v ?? 'loopback', trustedSourcesEnvSchema),
+  /**
+   * DNS blocklist zones for SMTP clients (Postfix reject_rbl_client), comma-separated, e.g. `zen.spamhaus.org`: a
+   * listed client gets 554 5.7.1 at connect. Empty = off. Needs a resolver the list serves (not a public one).
+   */
+  INGRESS_DNSBL: z
+    .string()
+    .trim()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((z) => z.trim().toLowerCase().replace(/\.$/, ''))
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(
+              /^(?=.{1,200}$)([a-z0-9_]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/,
+              'must be DNS zone names like zen.spamhaus.org',
+            ),
+        )
+        .max(10),
+    ),
   /** Refuse (550 5.7.26) mail that fails DMARC when the author's domain publishes p=reject (RFC 7489 §6.6.2). */
   INGRESS_DMARC_REJECT: boolSchema.default(true),
   /** Longest the sender checks of one message may take; past it the message gets 451 4.4.3 (the sender retries). */
@@ -168,6 +196,8 @@ export interface IngressConfig {
   proxyHeaderTimeoutMs?: number;
   /** SPF/DKIM/DMARC/ARC checks on the SMTP listener (INGRESS_SENDER_AUTH, on by default); absent = off (tests). */
   senderAuth?: SenderAuthConfig | undefined;
+  /** DNS blocklists for SMTP clients (INGRESS_DNSBL); absent or no zones = off. */
+  dnsbl?: DnsblConfig | undefined;
 }
 
 export const DEFAULT_INGRESS_CONFIG: IngressConfig = {
@@ -239,9 +269,16 @@ export function ingressConfigFromEnv(env: IngressEnv, fallbackHostname: string):
     preparedStatements: env.DATABASE_PREPARED_STATEMENTS,
     quotaWarningThresholds: env.QUOTA_WARNING_THRESHOLDS,
     proxyTrusted: env.INGRESS_PROXY_TRUSTED,
+    dnsbl: env.INGRESS_DNSBL.length
+      ? {
+          zones: env.INGRESS_DNSBL,
+          skip: env.INGRESS_UNCHECKED_CLIENTS,
+          dns: { servers: env.MAILROOM_DNS_SERVERS, timeoutMs: env.MAILROOM_DNS_TIMEOUT_MS },
+        }
+      : undefined,
     senderAuth: env.INGRESS_SENDER_AUTH
       ? {
-          skip: env.INGRESS_SENDER_AUTH_SKIP,
+          skip: env.INGRESS_UNCHECKED_CLIENTS,
           dmarcReject: env.INGRESS_DMARC_REJECT,
           timeoutMs: env.INGRESS_SENDER_AUTH_TIMEOUT_MS,
           dns: { servers: env.MAILROOM_DNS_SERVERS, timeoutMs: env.MAILROOM_DNS_TIMEOUT_MS },

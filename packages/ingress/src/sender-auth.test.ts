@@ -94,7 +94,7 @@ describe.skipIf(!haveDnsmasq)('sender checks on the SMTP listener (mailauth, rea
   beforeAll(async () => {
     dns = await startDnsServer([ZONE], records);
     f = await createFixture(prisma);
-    // the test clients connect from 127.0.0.1, which INGRESS_SENDER_AUTH_SKIP leaves out by default: check everyone
+    // the test clients connect from 127.0.0.1, which INGRESS_UNCHECKED_CLIENTS leaves out by default: check everyone
     ing = await startIngress(prisma, checksFor(dns.server));
   });
   afterAll(async () => {
@@ -207,7 +207,7 @@ describe.skipIf(!haveDnsmasq)('sender checks on the SMTP listener (mailauth, rea
     }
   });
 
-  it('clients in INGRESS_SENDER_AUTH_SKIP (loopback by default) are not checked, and their header fields stay as sent', async () => {
+  it('clients in INGRESS_UNCHECKED_CLIENTS (loopback by default) are not checked, and their header fields stay as sent', async () => {
     const trustedRelay = await startIngress(prisma, checksFor(dns.server, { skip: 'loopback' }));
     try {
       const box = await f.mailbox(uniqueName('rcpt'));
@@ -333,11 +333,11 @@ describe('INGRESS_SENDER_AUTH settings', () => {
   });
 
   test('none checks everyone; off turns the checks off; bad values stop the start', () => {
-    expect(ingressConfigFromEnv(loadIngressEnv({ ...base, INGRESS_SENDER_AUTH_SKIP: 'none' }), 'h').senderAuth?.skip.has('127.0.0.1')).toBe(
-      false,
-    );
+    expect(
+      ingressConfigFromEnv(loadIngressEnv({ ...base, INGRESS_UNCHECKED_CLIENTS: 'none' }), 'h').senderAuth?.skip.has('127.0.0.1'),
+    ).toBe(false);
     expect(ingressConfigFromEnv(loadIngressEnv({ ...base, INGRESS_SENDER_AUTH: 'false' }), 'h').senderAuth).toBeUndefined();
-    expect(() => loadIngressEnv({ ...base, INGRESS_SENDER_AUTH_SKIP: '10.0.0.0/40' })).toThrow(/INGRESS_SENDER_AUTH_SKIP/);
+    expect(() => loadIngressEnv({ ...base, INGRESS_UNCHECKED_CLIENTS: '10.0.0.0/40' })).toThrow(/INGRESS_UNCHECKED_CLIENTS/);
     expect(() => loadIngressEnv({ ...base, INGRESS_DMARC_REJECT: 'maybe' })).toThrow(/INGRESS_DMARC_REJECT/);
   });
 });

@@ -14,7 +14,7 @@ import { authenticate, type AuthenticateResult, type DMARCResult } from 'mailaut
 import type { SmtpReply } from './replies.ts';
 
 export interface SenderAuthConfig {
-  /** Clients whose mail is neither checked nor stripped of Authentication-Results (INGRESS_SENDER_AUTH_SKIP). */
+  /** Clients whose mail is neither checked nor stripped of Authentication-Results (INGRESS_UNCHECKED_CLIENTS). */
   skip: TrustedProxies;
   /** Refuse mail that fails DMARC when the author's domain publishes `p=reject` (INGRESS_DMARC_REJECT). */
   dmarcReject: boolean;
@@ -97,7 +97,7 @@ export class SenderAuth {
     if (config.dns.servers.length) this.resolver.setServers(config.dns.servers);
   }
 
-  /** Whether mail from `ip` is checked (everyone but INGRESS_SENDER_AUTH_SKIP). */
+  /** Whether mail from `ip` is checked (everyone but INGRESS_UNCHECKED_CLIENTS). */
   applies(ip: string): boolean {
     return !this.config.skip.has(ip);
   }

@@ -5,6 +5,7 @@ import { createOpsServer, type Logger, type OpsServer } from '@mailroom/runtime'
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import { DEFAULT_INGRESS_CONFIG, type IngressConfig } from './config.ts';
 import { DeliveryService, replyForError, type DeliveryTarget, type RecipientResolution } from './delivery.ts';
+import { Dnsbl, dnsblRefusal } from './dnsbl.ts';
 import { DeliveryLogWriter, type DeliveryLogContext, type RefusalEntry } from './delivery-log.ts';
 import { ConnectionCounter, RateLimiter } from './limits.ts';
 import { messageIdHeader, newQueueId } from './message.ts';
@@ -121,7 +122,12 @@ export function createIngress(deps: IngressDeps): Ingress {
   const rate = new RateLimiter(config.maxMessagesPerIpPerMinute);
   const connectRate = new RateLimiter(config.maxConnectionsPerIpPerMinute);
   const sessions = new Map<string, SessionState>();
+  /** SMTP connections whose DNSBL lookup is still running (onClose may come first). */
+  const connecting = new Map<string, { closed: boolean }>();
   const senderAuth = config.senderAuth ? new SenderAuth(config.senderAuth, config.hostname) : null;
+  const dnsbl = config.dnsbl?.zones.length
+    ? new Dnsbl(config.dnsbl, (zone, problem) => logger.warn({ zone, problem }, 'DNSBL lookup failed; the client is not blocked'))
+    : null;
   // one message of the largest size always fits, or nothing could ever be delivered
   const memory = new MemoryBudget(Math.max(config.maxBufferedBytes, config.maxMessageBytes * MEMORY_COST_PER_OCTET));
   let ports: IngressPorts | undefined;
@@ -201,15 +207,44 @@ export function createIngress(deps: IngressDeps): Ingress {
       }
       countedIp = true;
     }
-    sessions.set(session.id, { protocol, ip, client, log, countedIp, refusedRecipients: 0, tx: null });
-    metrics.connections.inc({ protocol });
-    metrics.activeConnections.inc({ protocol });
-    log.debug('connection');
-    cb();
+    const accept = () => {
+      sessions.set(session.id, { protocol, ip, client, log, countedIp, refusedRecipients: 0, tx: null });
+      metrics.connections.inc({ protocol });
+      metrics.activeConnections.inc({ protocol });
+      log.debug('connection');
+      cb();
+    };
+    if (protocol !== 'smtp' || !dnsbl?.applies(ip)) return accept();
+    // looked up after the rate and connection limits, so a flood of connections is not a flood of DNS queries
+    const pending = { closed: false };
+    connecting.set(session.id, pending);
+    dnsbl
+      .lookup(ip)
+      .then((listing) => {
+        connecting.delete(session.id);
+        // the client hung up while we looked: nothing is left to answer, only its connection slot to give back
+        if (pending.closed) {
+          if (countedIp) perIp.release(client);
+          return;
+        }
+        if (!listing) return accept();
+        if (countedIp) perIp.release(client);
+        metrics.refusedConnections.inc({ protocol, reason: 'dnsbl' });
+        log.info({ zone: listing.zone, answer: listing.answer }, 'connection refused: client listed in a DNSBL');
+        cb(new SmtpReplyError(dnsblRefusal(ip, listing)));
+      })
+      .catch((err: unknown) => {
+        // a bug, not a listing: fail open, as for a blocklist that does not answer
+        log.error({ err }, 'DNSBL handling failed');
+        connecting.delete(session.id);
+        if (!pending.closed && !sessions.has(session.id)) accept();
+      });
   }
 
   function onClose(server: IngressSmtpServer, session: SMTPServerSession): void {
     server.forget(session.id);
+    const pending = connecting.get(session.id);
+    if (pending) pending.closed = true;
     const s = sessions.get(session.id);
     if (!s) return;
     sessions.delete(session.id);
