@@ -54,7 +54,13 @@ async function signed(size: number): Promise<Buffer> {
 
 try {
   const auth = new SenderAuth(
-    { skip: parseTrustedProxies('none'), dmarcReject: true, dns: { servers: [dns.server], timeoutMs: 2000 }, timeoutMs: 30_000 },
+    {
+      skip: parseTrustedProxies('none'),
+      dmarcReject: true,
+      dns: { servers: [dns.server], timeoutMs: 2000 },
+      timeoutMs: 30_000,
+      rejectUnknownSenderDomain: true,
+    },
     'mx.bench.test',
   );
   const results: string[] = [];

@@ -141,6 +141,11 @@ export const ingressEnvSchema = baseEnvSchema.extend({
     ),
   /** Refuse (550 5.7.26) mail that fails DMARC when the author's domain publishes p=reject (RFC 7489 §6.6.2). */
   INGRESS_DMARC_REJECT: boolSchema.default(true),
+  /**
+   * Refuse MAIL FROM domains that do not exist (450 4.1.8, as Postfix's reject_unknown_sender_domain) or publish a null
+   * MX (550 5.7.27, RFC 7505 §4.2). Part of the sender checks: off with INGRESS_SENDER_AUTH=false.
+   */
+  INGRESS_REJECT_UNKNOWN_SENDER_DOMAIN: boolSchema.default(true),
   /** Longest the sender checks of one message may take; past it the message gets 451 4.4.3 (the sender retries). */
   INGRESS_SENDER_AUTH_TIMEOUT_MS: positiveIntSchema.min(100).max(600_000).default(30_000),
 });
@@ -281,6 +286,7 @@ export function ingressConfigFromEnv(env: IngressEnv, fallbackHostname: string):
           skip: env.INGRESS_UNCHECKED_CLIENTS,
           dmarcReject: env.INGRESS_DMARC_REJECT,
           timeoutMs: env.INGRESS_SENDER_AUTH_TIMEOUT_MS,
+          rejectUnknownSenderDomain: env.INGRESS_REJECT_UNKNOWN_SENDER_DOMAIN,
           dns: { servers: env.MAILROOM_DNS_SERVERS, timeoutMs: env.MAILROOM_DNS_TIMEOUT_MS },
         }
       : undefined,

@@ -86,7 +86,7 @@ export function createIngressMetrics(): IngressMetrics {
     }),
     senderAuth: new Counter({
       name: 'mailroom_ingress_sender_auth_total',
-      help: 'Messages checked on the SMTP listener, by method (spf, dkim, dmarc, arc) and result as in Authentication-Results',
+      help: 'SMTP sender checks by method (spf, dkim, dmarc, arc, sender_domain) and result (as in Authentication-Results)',
       labelNames: ['method', 'result'],
       registers,
     }),

@@ -24,7 +24,17 @@ const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 10
 const dkimKey = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const dkimRecord = `v=DKIM1; k=rsa; p=${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`;
 
+const NULL_MX = `nullmx.${ZONE}`; // RFC 7505: sends no mail
+const A_ONLY = `aonly.${ZONE}`; // no MX, an A record stands in for it
 const records = {
+  // every sending domain here can take replies: an MX (or an A record), as reject_unknown_sender_domain wants
+  mx: [
+    [GOOD, `mx.${GOOD}`, 10],
+    [STRICT, `mx.${STRICT}`, 10],
+    [SOFT, `mx.${SOFT}`, 10],
+    [NULL_MX, '.', 0],
+  ] as [string, string, number][],
+  address: [[A_ONLY, '192.0.2.1']] as [string, string][],
   txt: [
     [GOOD, 'v=spf1 ip4:127.0.0.1 -all'],
     [`${SELECTOR}._domainkey.${GOOD}`, dkimRecord],
@@ -88,6 +98,7 @@ describe.skipIf(!haveDnsmasq)('sender checks on the SMTP listener (mailauth, rea
       dmarcReject: more.dmarcReject ?? true,
       dns: { servers: [dnsServer], timeoutMs: 1000 },
       timeoutMs: more.timeoutMs ?? 20_000,
+      rejectUnknownSenderDomain: true,
     },
   });
 
@@ -276,6 +287,29 @@ describe.skipIf(!haveDnsmasq)('sender checks on the SMTP listener (mailauth, rea
     expect(raw.match(/^DKIM-Signature:/gm)).toHaveLength(12);
   });
 
+  it('MAIL FROM a domain that does not exist is deferred (450 4.1.8), from a null MX refused (550 5.7.27); an A record, a bounce and an address literal pass', async () => {
+    const c = await WireClient.connect(ing.ports.smtp);
+    try {
+      expect((await c.command('EHLO client.example')).code).toBe(250);
+      expect(await c.command(`MAIL FROM:<someone@nowhere.${ZONE}>`)).toMatchObject({
+        code: 450,
+        text: '4.1.8 Sender address rejected: Domain not found',
+      });
+      expect(await c.command(`MAIL FROM:<noreply@${NULL_MX.toUpperCase()}>`)).toMatchObject({
+        code: 550,
+        text: '5.7.27 Sender address rejected: Domain has null MX',
+      });
+      for (const from of [`alice@${A_ONLY}`, '', 'alice@[192.0.2.1]']) {
+        expect((await c.command(`MAIL FROM:<${from}>`)).code).toBe(250);
+        expect((await c.command('RSET')).code).toBe(250);
+      }
+    } finally {
+      await c.quit();
+    }
+    const metrics = await (await fetch(`http://127.0.0.1:${ing.ports.metrics}/metrics`)).text();
+    expect(metrics).toMatch(/mailroom_ingress_sender_auth_total\{method="sender_domain",result="null_mx"\} 1\b/);
+  });
+
   it('LMTP is never checked: its client is the operator’s MTA', async () => {
     const box = await f.mailbox(uniqueName('rcpt'));
     const c = await WireClient.connect(ing.ports.lmtp);
@@ -325,6 +359,7 @@ describe('INGRESS_SENDER_AUTH settings', () => {
     expect(c.senderAuth?.dmarcReject).toBe(true);
     expect(c.senderAuth?.dns).toEqual({ servers: ['127.0.0.1:5353'], timeoutMs: 5000 });
     expect(c.senderAuth?.timeoutMs).toBe(30_000);
+    expect(c.senderAuth?.rejectUnknownSenderDomain).toBe(true);
     expect([c.senderAuth?.skip.has('127.0.0.1'), c.senderAuth?.skip.has('::1'), c.senderAuth?.skip.has('203.0.113.9')]).toEqual([
       true,
       true,

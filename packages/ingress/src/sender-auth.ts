@@ -9,6 +9,7 @@
 import { randomInt } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
 import { Readable } from 'node:stream';
+import { domainToASCII } from 'node:url';
 import type { DnsConfig, TrustedProxies } from '@mailroom/core';
 import { authenticate, type AuthenticateResult, type DMARCResult } from 'mailauth';
 import type { SmtpReply } from './replies.ts';
@@ -22,7 +23,17 @@ export interface SenderAuthConfig {
   dns: DnsConfig;
   /** Longest the checks of one message may take (INGRESS_SENDER_AUTH_TIMEOUT_MS); past it the message is deferred. */
   timeoutMs: number;
+  /** Refuse MAIL FROM domains that do not exist or publish a null MX (INGRESS_REJECT_UNKNOWN_SENDER_DOMAIN). */
+  rejectUnknownSenderDomain: boolean;
 }
+
+/** Postfix's reply for reject_unknown_sender_domain (temporary by default there too: a DNS fault heals, spam rarely retries). */
+export const SENDER_DOMAIN_NOT_FOUND: SmtpReply = { code: 450, status: '4.1.8', text: 'Sender address rejected: Domain not found' };
+/** RFC 7505 §4.2: a domain with a null MX sends no mail, so mail claiming to be from it is refused. */
+export const SENDER_NULL_MX: SmtpReply = { code: 550, status: '5.7.27', text: 'Sender address rejected: Domain has null MX' };
+
+/** Answers that mean "no such record": the name or the type does not exist. Anything else is the resolver's trouble. */
+const NO_RECORD = new Set(['ENOTFOUND', 'ENODATA']);
 
 export interface SenderAuthInput {
   /** The message as received (CRLF line endings). */
@@ -97,9 +108,44 @@ export class SenderAuth {
     if (config.dns.servers.length) this.resolver.setServers(config.dns.servers);
   }
 
+  /** Whether MAIL FROM domains are checked (INGRESS_REJECT_UNKNOWN_SENDER_DOMAIN). */
+  checksSenderDomain(): boolean {
+    return this.config.rejectUnknownSenderDomain;
+  }
+
   /** Whether mail from `ip` is checked (everyone but INGRESS_UNCHECKED_CLIENTS). */
   applies(ip: string): boolean {
     return !this.config.skip.has(ip);
+  }
+
+  /**
+   * The MAIL FROM domain's standing (RFC 5321 §4.1.4 asks that a reverse-path be usable for replies; Postfix's
+   * reject_unknown_sender_domain): a domain with neither MX nor A/AAAA records gets {@link SENDER_DOMAIN_NOT_FOUND}, one
+   * whose only MX is `.` (RFC 7505 null MX) {@link SENDER_NULL_MX}; anything else, address literals, the null
+   * reverse-path and every lookup failure (fail open) pass. `kind` is for metrics and logs.
+   */
+  async senderDomain(address: string): Promise<{ kind: 'ok' | 'unknown' | 'null_mx' | 'error'; reply: SmtpReply | null }> {
+    const ok = { kind: 'ok' as const, reply: null };
+    const at = address.lastIndexOf('@');
+    const raw = at < 0 ? '' : address.slice(at + 1);
+    if (!raw || raw.startsWith('[')) return ok;
+    const domain = domainToASCII(raw.replace(/\.$/, ''));
+    if (!domain) return { kind: 'unknown', reply: SENDER_DOMAIN_NOT_FOUND };
+    const code = (err: unknown) => (err as { code?: string }).code ?? 'error';
+    try {
+      const mx = await this.resolver.resolveMx(domain);
+      if (mx.length === 1 && mx[0]!.exchange === '') return { kind: 'null_mx', reply: SENDER_NULL_MX };
+      if (mx.length) return ok;
+    } catch (err) {
+      if (code(err) === 'ENOTFOUND') return { kind: 'unknown', reply: SENDER_DOMAIN_NOT_FOUND };
+      if (!NO_RECORD.has(code(err))) return { kind: 'error', reply: null };
+    }
+    // no MX: the domain's address records stand in for it (RFC 5321 §5.1)
+    const addresses = await Promise.allSettled([this.resolver.resolve4(domain), this.resolver.resolve6(domain)]);
+    if (addresses.some((r) => r.status === 'fulfilled' && r.value.length)) return ok;
+    if (addresses.every((r) => r.status === 'rejected' && NO_RECORD.has(code(r.reason))))
+      return { kind: 'unknown', reply: SENDER_DOMAIN_NOT_FOUND };
+    return { kind: 'error', reply: null };
   }
 
   /**

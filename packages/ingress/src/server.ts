@@ -261,9 +261,27 @@ export function createIngress(deps: IngressDeps): Ingress {
       return cb(new SmtpReplyError(REPLIES.rateLimited));
     }
     const declared = Number(address.args && typeof address.args === 'object' ? (address.args as Record<string, unknown>).SIZE : 0) || 0;
-    s.tx = { queueId: newQueueId(), envelopeFrom: address.address ?? '', declaredSize: declared, recipients: new Map() };
-    s.log.debug({ qid: s.tx.queueId, from: address.address }, 'MAIL FROM');
-    cb();
+    const start = () => {
+      s.tx = { queueId: newQueueId(), envelopeFrom: address.address ?? '', declaredSize: declared, recipients: new Map() };
+      s.log.debug({ qid: s.tx.queueId, from: address.address }, 'MAIL FROM');
+      cb();
+    };
+    if (s.protocol !== 'smtp' || !senderAuth?.checksSenderDomain() || !senderAuth.applies(s.ip) || !address.address) return start();
+    senderAuth
+      .senderDomain(address.address)
+      .then(({ kind, reply }) => {
+        metrics.senderAuth.inc({ method: 'sender_domain', result: kind });
+        if (!reply) return start();
+        s.log.info(
+          { from: address.address, reply: `${reply.code} ${reply.status}` },
+          `MAIL refused: sender domain ${kind === 'null_mx' ? 'has a null MX' : 'not found'}`,
+        );
+        cb(new SmtpReplyError(reply));
+      })
+      .catch((err: unknown) => {
+        s.log.error({ err }, 'sender domain check failed');
+        start();
+      });
   }
 
   /**
