@@ -9,7 +9,7 @@ import { findFreePort, uniqueName } from '@mailroom/db/testing';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
 import { ingressConfigFromEnv, loadIngressEnv } from './config.ts';
-import { MAX_DKIM_SIGNATURES, removeForgedAuthResults } from './sender-auth.ts';
+import { MAX_DKIM_SIGNATURES, removeForgedAuthResults, safeFields } from './sender-auth.ts';
 import { createFixture, mailboxState, testPrisma, type Fixture } from './testing/fixtures.ts';
 import { startIngress, type RunningIngress } from './testing/harness.ts';
 import { WireClient } from './testing/wire-client.ts';
@@ -325,6 +325,15 @@ describe.skipIf(!haveDnsmasq)('sender checks on the SMTP listener (mailauth, rea
     }
     const list = fields(await onlyMessage(prisma, box.id));
     expect(list.filter((l) => l.startsWith('Authentication-Results:'))).toEqual(['Authentication-Results: mx.test; spf=pass']);
+  });
+});
+
+describe('safeFields', () => {
+  test('a line break smuggled into a quoted value cannot start a field of its own; control characters go', () => {
+    const smuggled = 'Authentication-Results: mx.test;\r\n dkim=fail header.s=a\r\nX-Spam-Status: No\r\n\r\nbody\x07\x00;\r\n';
+    expect(safeFields(smuggled)).toBe('Authentication-Results: mx.test;\r\n dkim=fail header.s=a\r\n X-Spam-Status: No\r\n body;\r\n');
+    const ours = 'Received-SPF: pass (x) client-ip=192.0.2.1;\r\nAuthentication-Results: mx.test;\r\n\tspf=pass\r\n';
+    expect(safeFields(ours)).toBe(ours);
   });
 });
 

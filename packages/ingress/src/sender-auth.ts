@@ -185,13 +185,28 @@ export class SenderAuth {
         ? dmarcRefusal(authorDomain(dmarc))
         : null;
     return {
-      fields: r.headers,
+      fields: safeFields(r.headers),
       results,
       fromDomain: dmarc ? authorDomain(dmarc) : null,
       refuse,
       reason: refuse ? 'DMARC policy reject' : null,
     };
   }
+}
+
+/** The fields mailauth writes: each line of its output starts one of these, or continues the one before. */
+const OUR_FIELDS = /^(?:received-spf|authentication-results|arc-seal|arc-message-signature|arc-authentication-results):/i;
+
+/**
+ * mailauth's fields with nothing a sender could turn into a field of its own: they quote the sender's HELO name, MAIL
+ * FROM, DKIM tags and From: domain. Control characters (but tab) are dropped from every line, and a line that neither
+ * starts one of our fields nor continues one is indented, so it stays inside the field before it (blank ones go).
+ */
+export function safeFields(fields: string): string {
+  const lines = fields.replace(/\r\n$/, '').split('\r\n');
+  // eslint-disable-next-line no-control-regex
+  const clean = lines.map((l) => l.replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, '')).filter((l) => l.trim());
+  return `${clean.map((l, i) => (i === 0 || /^[ \t]/.test(l) || OUR_FIELDS.test(l) ? l : ` ${l}`)).join('\r\n')}\r\n`;
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
