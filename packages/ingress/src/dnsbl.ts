@@ -3,10 +3,9 @@
  * client whose address a listed zone answers for (an A record in 127.0.0.0/8) gets `554 5.7.1` and is disconnected
  * before it can send anything. LMTP is never looked up (its client is the operator's MTA).
  */
-import { Resolver } from 'node:dns/promises';
+import type { Resolver } from 'node:dns/promises';
 import { isIPv4, isIPv6 } from 'node:net';
-import type { DnsConfig, TrustedProxies } from '@mailroom/core';
-import { normalizeIp } from '@mailroom/core';
+import { createResolver, dnsErrorCode, isNoRecord, normalizeIp, type DnsConfig, type TrustedProxies } from '@mailroom/core';
 import type { SmtpReply } from './replies.ts';
 
 export interface DnsblConfig {
@@ -86,8 +85,7 @@ export class Dnsbl {
     private readonly config: DnsblConfig,
     private readonly onProblem: (zone: string, problem: string) => void = () => undefined,
   ) {
-    this.resolver = new Resolver({ timeout: config.dns.timeoutMs, tries: 1 });
-    if (config.dns.servers.length) this.resolver.setServers(config.dns.servers);
+    this.resolver = createResolver(config.dns);
   }
 
   /** Whether `ip` is looked up at all (not one of INGRESS_UNCHECKED_CLIENTS). */
@@ -114,8 +112,7 @@ export class Dnsbl {
     try {
       answers = await this.resolver.resolve4(name);
     } catch (err) {
-      const code = (err as { code?: string }).code ?? 'error';
-      if (code !== 'ENOTFOUND' && code !== 'ENODATA') this.onProblem(zone, code);
+      if (!isNoRecord(err)) this.onProblem(zone, dnsErrorCode(err));
       return null;
     }
     const listed = answers.find((a) => classify(a) === 'listed');

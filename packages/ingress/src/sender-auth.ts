@@ -7,10 +7,10 @@
  * its client is the operator's MTA, which does its own checks.
  */
 import { randomInt } from 'node:crypto';
-import { Resolver } from 'node:dns/promises';
+import type { Resolver } from 'node:dns/promises';
 import { Readable } from 'node:stream';
 import { domainToASCII } from 'node:url';
-import type { DnsConfig, TrustedProxies } from '@mailroom/core';
+import { createResolver, dnsErrorCode, isNoRecord, type DnsConfig, type TrustedProxies } from '@mailroom/core';
 import { authenticate, type AuthenticateResult, type DMARCResult } from 'mailauth';
 import type { SmtpReply } from './replies.ts';
 
@@ -31,9 +31,6 @@ export interface SenderAuthConfig {
 export const SENDER_DOMAIN_NOT_FOUND: SmtpReply = { code: 450, status: '4.1.8', text: 'Sender address rejected: Domain not found' };
 /** RFC 7505 §4.2: a domain with a null MX sends no mail, so mail claiming to be from it is refused. */
 export const SENDER_NULL_MX: SmtpReply = { code: 550, status: '5.7.27', text: 'Sender address rejected: Domain has null MX' };
-
-/** Answers that mean "no such record": the name or the type does not exist. Anything else is the resolver's trouble. */
-const NO_RECORD = new Set(['ENOTFOUND', 'ENODATA']);
 
 export interface SenderAuthInput {
   /** The message as received (CRLF line endings). */
@@ -104,8 +101,7 @@ export class SenderAuth {
     /** The authserv-id of our Authentication-Results fields: the host name in our banner and Received fields. */
     private readonly hostname: string,
   ) {
-    this.resolver = new Resolver({ timeout: config.dns.timeoutMs, tries: 1 });
-    if (config.dns.servers.length) this.resolver.setServers(config.dns.servers);
+    this.resolver = createResolver(config.dns);
   }
 
   /** Whether MAIL FROM domains are checked (INGRESS_REJECT_UNKNOWN_SENDER_DOMAIN). */
@@ -131,20 +127,18 @@ export class SenderAuth {
     if (!raw || raw.startsWith('[')) return ok;
     const domain = domainToASCII(raw.replace(/\.$/, ''));
     if (!domain) return { kind: 'unknown', reply: SENDER_DOMAIN_NOT_FOUND };
-    const code = (err: unknown) => (err as { code?: string }).code ?? 'error';
     try {
       const mx = await this.resolver.resolveMx(domain);
       if (mx.length === 1 && mx[0]!.exchange === '') return { kind: 'null_mx', reply: SENDER_NULL_MX };
       if (mx.length) return ok;
     } catch (err) {
-      if (code(err) === 'ENOTFOUND') return { kind: 'unknown', reply: SENDER_DOMAIN_NOT_FOUND };
-      if (!NO_RECORD.has(code(err))) return { kind: 'error', reply: null };
+      if (dnsErrorCode(err) === 'ENOTFOUND') return { kind: 'unknown', reply: SENDER_DOMAIN_NOT_FOUND };
+      if (!isNoRecord(err)) return { kind: 'error', reply: null };
     }
     // no MX: the domain's address records stand in for it (RFC 5321 §5.1)
     const addresses = await Promise.allSettled([this.resolver.resolve4(domain), this.resolver.resolve6(domain)]);
     if (addresses.some((r) => r.status === 'fulfilled' && r.value.length)) return ok;
-    if (addresses.every((r) => r.status === 'rejected' && NO_RECORD.has(code(r.reason))))
-      return { kind: 'unknown', reply: SENDER_DOMAIN_NOT_FOUND };
+    if (addresses.every((r) => r.status === 'rejected' && isNoRecord(r.reason))) return { kind: 'unknown', reply: SENDER_DOMAIN_NOT_FOUND };
     return { kind: 'error', reply: null };
   }
 

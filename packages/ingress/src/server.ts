@@ -125,7 +125,7 @@ export function createIngress(deps: IngressDeps): Ingress {
   /** SMTP connections whose DNSBL lookup is still running (onClose may come first). */
   const connecting = new Map<string, { closed: boolean }>();
   const senderAuth = config.senderAuth ? new SenderAuth(config.senderAuth, config.hostname) : null;
-  const dnsbl = config.dnsbl?.zones.length
+  const dnsbl = config.dnsbl
     ? new Dnsbl(config.dnsbl, (zone, problem) => logger.warn({ zone, problem }, 'DNSBL lookup failed; the client is not blocked'))
     : null;
   // one message of the largest size always fits, or nothing could ever be delivered

@@ -32,9 +32,26 @@ export interface DnsLookup {
 /** Answers that mean "no such record": the name or the type does not exist. Every other failure is the resolver's. */
 const NO_RECORD_CODES = new Set(['ENOTFOUND', 'ENODATA']);
 
+/** Whether a node:dns error says the name or the record type does not exist (rather than that the lookup failed). */
+export function isNoRecord(err: unknown): boolean {
+  return NO_RECORD_CODES.has(dnsErrorCode(err));
+}
+
+/** The node:dns error code of a failed lookup (`ETIMEOUT`, `ENOTFOUND`, …), or `error` when it has none. */
+export function dnsErrorCode(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'error';
+}
+
+/** A node:dns Resolver with the configured servers (none: the system's) and timeout, one try per server. */
+export function createResolver(config: DnsConfig): Resolver {
+  const resolver = new Resolver({ timeout: config.timeoutMs, tries: 1 });
+  if (config.servers.length) resolver.setServers(config.servers);
+  return resolver;
+}
+
 function unavailable(name: string, err: unknown): AppError {
-  const code = (err as { code?: unknown }).code;
-  const reason = typeof code === 'string' ? code : 'error';
+  const reason = dnsErrorCode(err);
   return new AppError('DNS_UNAVAILABLE', `The DNS resolver could not answer for ${name} (${reason}); try again later`, {
     details: { name, resolverError: reason },
     cause: err,
@@ -43,13 +60,12 @@ function unavailable(name: string, err: unknown): AppError {
 
 /** DNS lookups over node:dns/promises with the configured servers and timeout (one try per server). */
 export function createDnsLookup(config: DnsConfig): DnsLookup {
-  const resolver = new Resolver({ timeout: config.timeoutMs, tries: 1 });
-  if (config.servers.length) resolver.setServers(config.servers);
+  const resolver = createResolver(config);
   const ask = async <T>(name: string, query: () => Promise<T[]>): Promise<T[]> => {
     try {
       return await query();
     } catch (err) {
-      if (NO_RECORD_CODES.has((err as { code?: string }).code ?? '')) return [];
+      if (isNoRecord(err)) return [];
       throw unavailable(name, err);
     }
   };
