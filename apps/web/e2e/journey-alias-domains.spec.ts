@@ -1,6 +1,7 @@
 // Alias domains in the panel: an owner adds one from the target's page, proves it with its TXT record on the stack's
 // real DNS servers, and mail to name@the alias domain arrives in name@the target's mailbox over real LMTP and POP3.
 import {
+  adminSession,
   apiSession,
   createHostedMailbox,
   expect,
@@ -10,6 +11,7 @@ import {
   publishDns,
   screenshot,
   signIn,
+  strongPassword,
   test,
   uniqueName,
 } from './helpers';
@@ -84,5 +86,45 @@ test('alias domains: an owner adds one to a domain, verifies it, and its mail re
   await expect(aliasDomains.locator('li', { hasText: alias }).getByText('Verified')).toBeVisible();
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Domains' }).click();
   await expect(page.locator('#domains li', { hasText: alias })).toContainText(`Alias of ${domain.name}`);
+
+  // The owner's second domain (its operator verified it) takes over: the alias domain's page points it there, and
+  // alice@the alias domain now reaches alice@the second domain.
+  const ops = await adminSession();
+  const second = await ops.call<{ id: string; name: string }>('POST', '/domains', {
+    name: `${uniqueName('jad-second')}.example`,
+    ownerId: owner.id,
+    verified: true,
+  });
+  const secondPassword = strongPassword();
+  const secondAlice = await ops.call<{ address: string }>('POST', `/domains/${second.id}/mailboxes`, {
+    localPart: 'alice',
+    password: secondPassword,
+  });
+  await ops.ctx.dispose();
+  await page.goto(`/domains/${aliasId}`);
+  const where = page.locator('#alias-target');
+  const picker = where.getByRole('group', { name: 'Send its mail to another domain instead' });
+  // the current target is not offered
+  await picker.getByRole('searchbox').fill(domain.name);
+  await expect(picker.getByText('No match.')).toBeVisible();
+  await picker.getByRole('searchbox').fill(second.name);
+  await picker.getByRole('radio', { name: second.name, exact: true }).check();
+  await where.getByRole('button', { name: 'Change target' }).click();
+  await expect(where.getByText(`Its mail now goes to ${second.name}.`)).toBeVisible();
+  await expect(header).toContainText(`Alias domain of ${second.name}`);
+  await expectAccessible(page, 'an alias domain page with its target form');
+  const moved = Buffer.from(
+    `From: sender@elsewhere.example\r\nTo: alice@${alias}\r\nSubject: after the move\r\nMessage-ID: <${uniqueName('m')}@elsewhere.example>\r\n\r\nhello\r\n`,
+  );
+  await deliverLmtp(`alice@${alias}`, moved);
+  const atSecond = await pop3Fetch(secondAlice.address, secondPassword);
+  expect(atSecond.ok ? atSecond.messages.map((m) => m.toString('latin1').includes('Subject: after the move')) : atSecond).toEqual([true]);
+
+  // Made a domain of its own, it has a mailbox section, and mail to alice@it is refused until a mailbox exists.
+  await where.getByRole('button', { name: 'Make it a domain of its own' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Make it a domain of its own' }).click();
+  await expect(page.locator('#mailboxes')).toBeVisible();
+  await expect(header).not.toContainText('Alias domain of');
+  await expect(deliverLmtp(`alice@${alias}`, moved)).rejects.toThrow();
   await api.ctx.dispose();
 });

@@ -123,6 +123,16 @@ describe('recipient resolution', () => {
     const catcher = await g.mailbox('catcher');
     await g.alias(null, [catcher.id]);
     expect(await where(`nobody${at}`)).toEqual(['catch-all', `${catcher.id} catcher@${g.domain}`]);
+    // re-pointed at another domain of the owner, its next recipient is looked up there; made a domain of its own, it
+    // hosts nothing until it has mailboxes
+    const other = await g.domainRow();
+    const otherAlice = await g.mailbox('alice', { domainId: other.id });
+    await prisma.domain.update({ where: { id: alias.id }, data: { aliasOfId: other.id } });
+    expect(await where(`alice${at}`)).toEqual(['mailbox', `${otherAlice.id} alice${at}`]);
+    expect(await where(`sales${at}`)).toEqual([550, '5.1.1']);
+    await prisma.domain.update({ where: { id: alias.id }, data: { aliasOfId: null } });
+    expect(await where(`alice${at}`)).toEqual([550, '5.1.1']);
+    await prisma.domain.update({ where: { id: alias.id }, data: { aliasOfId: g.domainId } });
     // a disabled alias domain, or a disabled target, refuses its mail
     await prisma.domain.update({ where: { id: alias.id }, data: { active: false } });
     expect(await where(`alice${at}`)).toEqual([550, '5.2.1']);

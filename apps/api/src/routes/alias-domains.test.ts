@@ -6,6 +6,7 @@ import {
   createOwnerWithDomain,
   createTestAppWithAdmin,
   createUser,
+  type Credentials,
   type Session,
   type TestContext,
   uniqueName,
@@ -106,6 +107,128 @@ describe('alias domains', () => {
     expect((await call(t.app, other.s, 'GET', `/api/v1/domains?aliasOf=${me.domain.id}`)).json().items).toEqual([]);
     // nothing was created by the refusals
     expect(await t.prisma.domain.count({ where: { aliasOfId: other.domain.id } })).toBe(0);
+  });
+
+  test('abuse: the settings of mailboxes are refused on an alias domain (null is accepted) and the database keeps them null', async () => {
+    const { s, domain, alias, owner } = await ownerWithAliasDomain();
+    const settings = {
+      maxMailboxes: 5,
+      maxStorageBytes: 1_000_000,
+      defaultQuotaBytes: 1000,
+      loginDelaySeconds: 60,
+      retentionDays: 'never',
+      quotaWarningThresholds: [80],
+    };
+    const paths = (res: { json(): { errors?: { path: string; code?: string }[] } }) =>
+      (res.json().errors ?? []).map((e) => `${e.path} ${e.code}`);
+    const all = Object.keys(settings).map((k) => `${k} alias_domain`);
+    // at creation (an admin may set every one of them on a domain), and each one alone
+    const created = await call(t.app, admin, 'POST', '/api/v1/domains', {
+      name: newName(),
+      ownerId: owner.id,
+      verified: true,
+      aliasOf: domain.id,
+      ...settings,
+    });
+    expect([created.statusCode, created.json().code], created.body).toEqual([400, 'VALIDATION_FAILED']);
+    expect(paths(created)).toEqual(all);
+    expect(created.json().errors[0].message).toContain(domain.name);
+    const quota = await call(t.app, s, 'POST', '/api/v1/domains', { name: newName(), aliasOf: domain.id, defaultQuotaBytes: 1000 });
+    expect(paths(quota)).toEqual(['defaultQuotaBytes alias_domain']);
+    // on an existing alias domain, each one alone and all at once
+    for (const [k, v] of Object.entries(settings)) {
+      const res = await call(t.app, admin, 'PATCH', `/api/v1/domains/${alias.id}`, { [k]: v });
+      expect([res.statusCode, ...paths(res)], res.body).toEqual([400, `${k} alias_domain`]);
+    }
+    expect(paths(await call(t.app, admin, 'PATCH', `/api/v1/domains/${alias.id}`, settings))).toEqual(all);
+    const nulls = Object.fromEntries(Object.keys(settings).map((k) => [k, null]));
+    const ok = await call(t.app, admin, 'PATCH', `/api/v1/domains/${alias.id}`, { ...nulls, description: 'second spelling' });
+    expect(ok.statusCode, ok.body).toBe(200);
+    // the panel's settings form sends the default quota as null
+    const panel = await call(t.app, s, 'PATCH', `/api/v1/domains/${alias.id}`, { description: null, defaultQuotaBytes: null });
+    expect(panel.statusCode, panel.body).toBe(200);
+    // the target takes all of them
+    expect((await call(t.app, admin, 'PATCH', `/api/v1/domains/${domain.id}`, settings)).statusCode).toBe(200);
+    // nothing was stored, and the database refuses a value written past the API
+    const row = await t.prisma.domain.findUniqueOrThrow({ where: { id: alias.id } });
+    expect([row.maxMailboxes, row.maxStorageBytes, row.defaultQuotaBytes, row.loginDelaySeconds, row.retentionDays]).toEqual([
+      null,
+      null,
+      null,
+      null,
+      null,
+    ]);
+    expect(row.quotaWarningThresholds).toEqual([]);
+    await expect(t.prisma.$executeRaw`UPDATE domains SET login_delay_seconds = 60 WHERE id = ${alias.id}::uuid`).rejects.toThrow(
+      /domains_alias_no_mailbox_settings/,
+    );
+    await expect(t.prisma.$executeRaw`UPDATE domains SET quota_warning_thresholds = '{80}' WHERE id = ${alias.id}::uuid`).rejects.toThrow(
+      /domains_alias_no_mailbox_settings/,
+    );
+  });
+
+  test('an alias domain is pointed at another domain of its owner, or made a domain of its own; a domain never becomes one', async () => {
+    const { s, domain, alias, owner } = await ownerWithAliasDomain();
+    const second = await call(t.app, admin, 'POST', '/api/v1/domains', { name: newName(), ownerId: owner.id, verified: true });
+    const b = second.json() as { id: string; name: string };
+    const moved = await call(t.app, s, 'PATCH', `/api/v1/domains/${alias.id}`, { aliasOf: b.id });
+    expect(moved.statusCode, moved.body).toBe(200);
+    expect(moved.json().aliasOf).toEqual({ id: b.id, name: b.name });
+    expect((await call(t.app, s, 'GET', `/api/v1/domains/${domain.id}`)).json().aliasDomainCount).toBe(0);
+    expect((await call(t.app, s, 'GET', `/api/v1/domains?aliasOf=${b.id}`)).json().items.map((d: { id: string }) => d.id)).toEqual([
+      alias.id,
+    ]);
+    const audit = await t.prisma.auditEvent.findFirst({
+      where: { action: 'domain.update', targetId: alias.id },
+      orderBy: { createdAt: 'desc' },
+    });
+    expect(audit?.details).toMatchObject({ aliasOf: b.id, previousAliasOf: { id: domain.id, name: domain.name }, aliasOfName: b.name });
+    // naming the target it has already is no change
+    expect((await call(t.app, s, 'PATCH', `/api/v1/domains/${alias.id}`, { aliasOf: b.id })).json().aliasOf.id).toBe(b.id);
+    // a domain with mailboxes (or none) does not become an alias domain; null on it changes nothing
+    const plain = await call(t.app, s, 'PATCH', `/api/v1/domains/${domain.id}`, { aliasOf: b.id });
+    expect([plain.statusCode, plain.json().errors?.[0]?.code], plain.body).toEqual([400, 'not_alias_domain']);
+    const nothing = await call(t.app, s, 'PATCH', `/api/v1/domains/${domain.id}`, { aliasOf: null });
+    expect([nothing.statusCode, nothing.json().aliasOf]).toEqual([200, null]);
+    // made a domain of its own: it takes mailboxes and settings from now on
+    const own = await call(t.app, s, 'PATCH', `/api/v1/domains/${alias.id}`, { aliasOf: null, defaultQuotaBytes: 5000 });
+    expect(own.statusCode, own.body).toBe(200);
+    expect(own.json()).toMatchObject({ aliasOf: null, defaultQuotaBytes: 5000 });
+    expect((await call(t.app, s, 'GET', `/api/v1/domains/${b.id}`)).json().aliasDomainCount).toBe(0);
+    const box = await call(t.app, s, 'POST', `/api/v1/domains/${alias.id}/mailboxes`, { localPart: 'alice', password: PW });
+    expect(box.statusCode, box.body).toBe(201);
+    // and, with a mailbox, it cannot be turned back
+    const back = await call(t.app, s, 'PATCH', `/api/v1/domains/${alias.id}`, { aliasOf: domain.id });
+    expect(back.json().errors?.[0]?.code).toBe('not_alias_domain');
+  });
+
+  test('abuse: re-pointing follows the rules of creation; another tenant, itself, a chain, a pending domain or a hidden one are refused', async () => {
+    const me = await ownerWithAliasDomain();
+    const other = await createOwnerWithDomain(t, admin);
+    const point = (sess: Credentials, aliasOf: string) => call(t.app, sess, 'PATCH', `/api/v1/domains/${me.alias.id}`, { aliasOf });
+    const code = async (res: ReturnType<typeof point>) => {
+      const r = await res;
+      return [r.statusCode, r.json().errors?.[0]?.path, r.json().errors?.[0]?.code];
+    };
+    const foreign = await code(point(me.s, other.domain.id));
+    expect(foreign).toEqual([400, 'aliasOf', 'unknown_domain']);
+    expect(await code(point(me.s, '01900000-0000-7000-8000-000000000000'))).toEqual(foreign);
+    // an admin sees the other tenant's domain, and still cannot join the two tenants
+    expect(await code(point(admin, other.domain.id))).toEqual([400, 'aliasOf', 'other_owner']);
+    expect(await code(point(me.s, me.alias.id))).toEqual([400, 'aliasOf', 'alias_self']);
+    const sibling = await call(t.app, me.s, 'POST', '/api/v1/domains', { name: newName(), aliasOf: me.domain.id });
+    expect(await code(point(me.s, sibling.json().id))).toEqual([400, 'aliasOf', 'alias_chain']);
+    const pending = await call(t.app, me.s, 'POST', '/api/v1/domains', { name: newName() });
+    expect(await code(point(me.s, pending.json().id))).toEqual([400, 'aliasOf', 'target_pending']);
+    // a key restricted to the alias domain cannot name a domain it does not see, even its owner's
+    const second = await call(t.app, admin, 'POST', '/api/v1/domains', { name: newName(), ownerId: me.owner.id, verified: true });
+    const aliasKey = { key: await createKey(t.prisma, me.owner.id, ['domains:read', 'domains:write'], [me.alias.id]) };
+    expect(await code(point(aliasKey, second.json().id))).toEqual([400, 'aliasOf', 'unknown_domain']);
+    // moving it and transferring it at once is refused as a transfer of an alias domain
+    const both = await call(t.app, admin, 'PATCH', `/api/v1/domains/${me.alias.id}`, { aliasOf: null, ownerId: other.owner.id });
+    expect([both.statusCode, both.json().code]).toEqual([409, 'DOMAIN_IS_ALIAS']);
+    // none of it changed the link
+    expect((await t.prisma.domain.findUniqueOrThrow({ where: { id: me.alias.id } })).aliasOfId).toBe(me.domain.id);
   });
 
   test('a transfer moves the target with its alias domains (counted in the limit); an alias domain alone is refused', async () => {

@@ -41,7 +41,9 @@ export async function domainRoutes(app: ZodApp, ctx: RouteContext): Promise<void
         'LIMIT_DOMAINS_EXCEEDED when the owner is at their domain limit (pending claims count). With `aliasOf` it is an ' +
         'alias domain (verified like any other): mail to name@it is delivered as to name@the target, which must be a ' +
         'verified domain of the same owner and not an alias itself (else 400 with field code unknown_domain, other_owner, ' +
-        'alias_chain or target_pending). An alias domain has no mailboxes or aliases (409 DOMAIN_IS_ALIAS).',
+        'alias_chain or target_pending). An alias domain has no mailboxes or aliases (409 DOMAIN_IS_ALIAS), and the ' +
+        'settings of mailboxes (maxMailboxes, maxStorageBytes, defaultQuotaBytes, loginDelaySeconds, retentionDays, ' +
+        'quotaWarningThresholds) do not apply to it: a value other than null is 400 with field code alias_domain.',
       body: createDomainBodySchema,
       response: { 201: domainSchema, ...problems(409, 422) },
       security: WRITE_SECURITY,
@@ -125,7 +127,10 @@ export async function domainRoutes(app: ZodApp, ctx: RouteContext): Promise<void
       operationId: 'updateDomain',
       summary: 'Update a domain (active: false disables it)',
       description:
-        "Admins transfer a domain with ownerId (its alias domains move with it and count toward the new owner's domain limit; an alias domain alone is refused with DOMAIN_IS_ALIAS): refused with ALIASES_CROSS_OWNERS (409, each link in details.links) while aliases link it to other domains of its owner, and with LIMIT_*_EXCEEDED / QUOTA_REQUIRED when the new owner's limits would not hold. maxStorageBytes below the quotas already handed out is LIMIT_STORAGE_EXCEEDED; while mailboxes have no quota, QUOTA_REQUIRED.",
+        "Admins transfer a domain with ownerId (its alias domains move with it and count toward the new owner's domain limit; an alias domain alone is refused with DOMAIN_IS_ALIAS): refused with ALIASES_CROSS_OWNERS (409, each link in details.links) while aliases link it to other domains of its owner, and with LIMIT_*_EXCEEDED / QUOTA_REQUIRED when the new owner's limits would not hold. maxStorageBytes below the quotas already handed out is LIMIT_STORAGE_EXCEEDED; while mailboxes have no quota, QUOTA_REQUIRED. " +
+        'An alias domain is pointed at another verified domain of the same owner with aliasOf (the same field codes as ' +
+        'at creation, and alias_self), or made a domain of its own with aliasOf: null; a domain cannot become an alias ' +
+        'domain (field code not_alias_domain). Mailbox settings on an alias domain are refused as at creation.',
       params: domainParamsSchema,
       body: updateDomainBodySchema,
       response: { 200: domainSchema, ...problems(409, 422) },

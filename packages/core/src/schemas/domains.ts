@@ -97,7 +97,8 @@ export const createDomainBodySchema = z.object({
     .optional()
     .describe(
       'Make it an alias domain of this verified domain of the same owner: mail to name@new is delivered as to name@target. ' +
-        'It cannot hold mailboxes or aliases, and cannot be changed later',
+        'It cannot hold mailboxes or aliases, nor the settings that only apply to them (limits, default quota, POP3 policy, ' +
+        'quota warnings: give them null or leave them out); PATCH can point it at another domain later',
     ),
   ...domainSettingsShape,
 });
@@ -106,6 +107,13 @@ export type CreateDomainBody = z.infer<typeof createDomainBodySchema>;
 export const updateDomainBodySchema = z.object({
   ownerId: idSchema.optional().describe('Admins only: transfer the domain'),
   active: z.boolean().optional().describe('false disables the domain: its mailboxes cannot sign in or receive'),
+  aliasOf: idSchema
+    .nullable()
+    .optional()
+    .describe(
+      'Alias domains only: point it at another verified domain of the same owner, or null to make it a domain of its own ' +
+        '(mail to its addresses is refused until it has mailboxes or aliases). A domain cannot become an alias domain',
+    ),
   ...domainSettingsShape,
 });
 export type UpdateDomainBody = z.infer<typeof updateDomainBodySchema>;

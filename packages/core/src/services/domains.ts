@@ -137,10 +137,22 @@ export function assertNotAliasDomain(domain: { name: string; aliasOf: { id: stri
 /** The select that {@link assertNotAliasDomain} needs. */
 export const aliasOfSelect = { aliasOf: { select: { id: true, name: true } } } as const satisfies Prisma.DomainSelect;
 
-/** The target an alias domain is created for: a verified, non-alias domain of the same owner that the caller sees. */
-async function aliasTarget(tx: Prisma.TransactionClient, p: UserPrincipal | SystemPrincipal, targetId: string, ownerId: string) {
-  const invalid = (message: string, code: string) =>
-    new AppError('VALIDATION_FAILED', 'Invalid alias domain target', { fields: [{ path: 'aliasOf', message, code }] });
+const invalidAliasOf = (message: string, code: string) =>
+  new AppError('VALIDATION_FAILED', 'Invalid alias domain target', { fields: [{ path: 'aliasOf', message, code }] });
+
+/**
+ * The target an alias domain is created for or pointed at: a verified, non-alias domain of the same owner that the
+ * caller sees, other than the alias domain itself.
+ */
+async function aliasTarget(
+  tx: Prisma.TransactionClient,
+  p: UserPrincipal | SystemPrincipal,
+  targetId: string,
+  ownerId: string,
+  aliasDomainId?: string,
+) {
+  const invalid = invalidAliasOf;
+  if (targetId === aliasDomainId) throw invalid('cannot be the alias domain itself', 'alias_self');
   // another tenant's domain reads as unknown, like a missing one (no enumeration of ids)
   const target = await tx.domain.findFirst({
     where: { AND: [{ id: targetId }, visibleDomainWhere(p), liveDomainWhere()] },
@@ -154,6 +166,31 @@ async function aliasTarget(tx: Prisma.TransactionClient, p: UserPrincipal | Syst
 }
 
 const adminOnlyFields = ['maxMailboxes', 'maxStorageBytes', 'ownerId'] as const;
+
+/** Settings of the mailboxes a domain holds: an alias domain holds none, so they are its target's (never stored). */
+const mailboxSettingFields = [
+  'maxMailboxes',
+  'maxStorageBytes',
+  'defaultQuotaBytes',
+  'loginDelaySeconds',
+  'retentionDays',
+  'quotaWarningThresholds',
+] as const;
+
+/**
+ * An alias domain's settings of this kind are null (the database's CHECK `domains_alias_no_mailbox_settings`): a
+ * value would be stored and never read. null is accepted, so a client may send a domain's whole settings form.
+ */
+function assertNoMailboxSettings(input: Partial<Record<(typeof mailboxSettingFields)[number], unknown>>, targetName: string): void {
+  const fields = mailboxSettingFields
+    .filter((f) => input[f] != null)
+    .map((path) => ({
+      path,
+      message: `does not apply to an alias domain: its mail is stored in the mailboxes of ${targetName}; set it there`,
+      code: 'alias_domain',
+    }));
+  if (fields.length) throw new AppError('VALIDATION_FAILED', 'These settings do not apply to an alias domain', { fields });
+}
 
 /** Limits and owners are admin-only (not for domain-restricted keys either); naming the owner the domain already has is no change. */
 function assertAdminFields(p: UserPrincipal | SystemPrincipal, input: Record<string, unknown>, sameOwnerId: string | undefined): void {
@@ -224,6 +261,7 @@ export async function createDomain(deps: ServiceDeps, actor: Actor, input: Creat
       }
       // locked with the tenant: the target cannot be deleted or transferred before this row commits
       const target = input.aliasOf ? await aliasTarget(tx, p, input.aliasOf, ownerId) : null;
+      if (target) assertNoMailboxSettings(input, target.name);
       const defaultQuotaBytes = toBigInt(input.defaultQuotaBytes) ?? null;
       const maxStorageBytes = toBigInt(input.maxStorageBytes) ?? null;
       await assertDomainQuotaFits(maxStorageBytes ?? owner.maxStorageBytes, defaultQuotaBytes);
@@ -322,12 +360,27 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
     active: true,
     maxStorageBytes: true,
     aliasOfId: true,
+    ...aliasOfSelect,
   });
   assertAdminFields(p, input, current.ownerId);
+  // Only an alias domain changes its target, or stops being one. A domain never becomes one: a mailbox could be
+  // created in it at the same moment (that check runs before the tenant lock).
+  if (input.aliasOf != null && !current.aliasOfId) {
+    throw invalidAliasOf('only an alias domain can be pointed at another domain; add a new domain as an alias domain', 'not_alias_domain');
+  }
+  const retarget = input.aliasOf !== undefined && input.aliasOf !== current.aliasOfId;
   const newOwnerId = input.ownerId !== undefined && input.ownerId !== current.ownerId ? input.ownerId : undefined;
   const row = await deps.prisma.$transaction(async (tx) => {
     // Both tenants of a transfer are locked, in a fixed order (two opposite transfers cannot deadlock).
     for (const id of [...new Set([current.ownerId, newOwnerId ?? current.ownerId])].sort()) await lockTenant(tx, id);
+    let target = current.aliasOf;
+    if (retarget && !newOwnerId) {
+      // the target's transfer carries this domain along; checked under the tenant lock that transfer takes
+      const fresh = await tx.domain.findUnique({ where: { id: domainId }, select: { ownerId: true } });
+      if (fresh?.ownerId !== current.ownerId) throw new AppError('CONFLICT', 'The domain changed owner meanwhile; try again');
+      target = input.aliasOf ? await aliasTarget(tx, p, input.aliasOf, current.ownerId, domainId) : null;
+    }
+    if (target) assertNoMailboxSettings(input, target.name);
     if (newOwnerId && current.aliasOfId) {
       throw new AppError('DOMAIN_IS_ALIAS', 'An alias domain moves with the domain it points to; transfer that one', {
         fields: [{ path: 'ownerId', message: 'transfer the target domain instead', code: 'alias_domain' }],
@@ -365,6 +418,7 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
         defaultQuotaBytes: toBigInt(input.defaultQuotaBytes),
         loginDelaySeconds: input.loginDelaySeconds,
         retentionDays: toStoredRetention(input.retentionDays),
+        ...(retarget ? { aliasOfId: target?.id ?? null } : {}),
       },
       select: domainSelect,
     });
@@ -379,7 +433,11 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
       targetType: 'domain',
       targetId: domainId,
       ownerId: updated.ownerId,
-      details: { ...changedFields(input), domainId },
+      details: {
+        ...changedFields(input),
+        domainId,
+        ...(retarget ? { previousAliasOf: current.aliasOf, aliasOfName: target?.name ?? null } : {}),
+      },
     });
     if (newOwnerId) {
       for (const d of [{ id: domainId, name: current.name }, ...aliasDomains]) {

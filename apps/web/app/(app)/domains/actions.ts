@@ -87,6 +87,18 @@ export async function updateDomainSettings(domainId: string, prev: FormState, fd
   });
 }
 
+/** An alias domain's new target (the API checks it: verified, same owner, not an alias domain itself). */
+export async function pointAliasDomain(domainId: string, prev: FormState, fd: FormData): Promise<FormState> {
+  const aliasOf = field(fd, 'aliasOf');
+  if (!aliasOf) return invalidForm(prev, fd, { aliasOf: 'Choose the domain its mail should go to.' });
+  return submitToApi<Domain>(prev, fd, {
+    method: 'PATCH',
+    path: `/domains/${domainId}`,
+    body: { aliasOf },
+    success: (d) => ({ message: `Its mail now goes to ${d.aliasOf?.name ?? 'the chosen domain'}.` }),
+  });
+}
+
 /** "80, 95" → [80, 95]; '' → null (the operator default); undefined when it is not a list of whole percentages. */
 function parseThresholds(t: string): number[] | null | undefined {
   if (!t) return null;

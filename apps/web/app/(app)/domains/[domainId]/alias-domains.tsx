@@ -3,6 +3,7 @@ import Link from 'next/link';
 import { DomainStatusBadges } from '@/components/domain-status';
 import { ButtonLink, Card, EmptyState } from '@/components/ui';
 import type { Domain, Page } from '@/lib/types';
+import { AliasTargetForm } from './alias-target-form';
 
 /** On an alias domain's page: its mail goes to the same names at the target, where the mailboxes and aliases are. */
 export function AliasTargetCard({ domain, target }: { domain: Domain; target: NonNullable<Domain['aliasOf']> }) {
@@ -16,6 +17,7 @@ export function AliasTargetCard({ domain, target }: { domain: Domain; target: No
         : mail to <code>name@{domain.name}</code> is delivered as if it were sent to <code>name@{target.name}</code>, to its mailbox, alias
         or catch-all. It has no mailboxes of its own; people sign in with their {target.name} address.
       </p>
+      <AliasTargetForm domain={domain} target={target} />
     </Card>
   );
 }
