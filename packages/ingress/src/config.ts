@@ -4,6 +4,7 @@ import { quotaWarningThresholdsSchema } from '@mailroom/core/schemas';
 import { trustedSourcesEnvSchema, type TrustedProxies } from '@mailroom/core';
 import { DEFAULT_RECIPIENT_DELIMITER } from './recipients.ts';
 import type { DnsblConfig } from './dnsbl.ts';
+import type { GreylistConfig } from './greylist.ts';
 import type { SenderAuthConfig } from './sender-auth.ts';
 
 /** Default message size limit (50 MiB) announced in EHLO SIZE; trace fields are added on top of it. */
@@ -114,6 +115,20 @@ export const ingressEnvSchema = baseEnvSchema.extend({
    */
   INGRESS_UNCHECKED_CLIENTS: z.preprocess((v) => v ?? 'loopback', trustedSourcesEnvSchema),
   /**
+   * Greylisting of SMTP deliveries (RFC 6647, as postgrey): the first attempt of an unknown (client network, sender,
+   * recipient) triplet gets 451 4.7.1, a retry after INGRESS_GREYLIST_DELAY_S passes. Off by default: it delays the
+   * first mail from every new sender by the sender's retry interval (often 5-30 minutes).
+   */
+  INGRESS_GREYLIST: boolSchema.default(false),
+  /** Seconds a greylisted triplet's retry must wait (postgrey --delay). */
+  INGRESS_GREYLIST_DELAY_S: nonNegativeIntSchema.max(86_400).default(300),
+  /** Hours after a triplet's first attempt in which its retry still counts; later it starts over (postgrey --retry-window). */
+  INGRESS_GREYLIST_RETRY_WINDOW_H: positiveIntSchema.max(24 * 30).default(48),
+  /** Days a triplet is remembered after it was last seen (postgrey --max-age). */
+  INGRESS_GREYLIST_MAX_AGE_D: positiveIntSchema.max(3650).default(35),
+  /** Passed triplets after which a client network is not greylisted any more; 0 = never (postgrey --auto-whitelist-clients). */
+  INGRESS_GREYLIST_AUTO_WHITELIST: nonNegativeIntSchema.max(1000).default(5),
+  /**
    * DNS blocklist zones for SMTP clients (Postfix reject_rbl_client), comma-separated, e.g. `zen.spamhaus.org`: a
    * listed client gets 554 5.7.1 at connect. Empty = off. Needs a resolver the list serves (not a public one).
    */
@@ -203,6 +218,8 @@ export interface IngressConfig {
   senderAuth?: SenderAuthConfig | undefined;
   /** DNS blocklists for SMTP clients (INGRESS_DNSBL); absent or no zones = off. */
   dnsbl?: DnsblConfig | undefined;
+  /** Greylisting of SMTP deliveries (INGRESS_GREYLIST); absent = off. */
+  greylist?: GreylistConfig | undefined;
 }
 
 export const DEFAULT_INGRESS_CONFIG: IngressConfig = {
@@ -279,6 +296,15 @@ export function ingressConfigFromEnv(env: IngressEnv, fallbackHostname: string):
           zones: env.INGRESS_DNSBL,
           skip: env.INGRESS_UNCHECKED_CLIENTS,
           dns: { servers: env.MAILROOM_DNS_SERVERS, timeoutMs: env.MAILROOM_DNS_TIMEOUT_MS },
+        }
+      : undefined,
+    greylist: env.INGRESS_GREYLIST
+      ? {
+          delaySeconds: env.INGRESS_GREYLIST_DELAY_S,
+          retryWindowHours: env.INGRESS_GREYLIST_RETRY_WINDOW_H,
+          maxAgeDays: env.INGRESS_GREYLIST_MAX_AGE_D,
+          autoWhitelistClients: env.INGRESS_GREYLIST_AUTO_WHITELIST,
+          skip: env.INGRESS_UNCHECKED_CLIENTS,
         }
       : undefined,
     senderAuth: env.INGRESS_SENDER_AUTH

@@ -14,6 +14,7 @@ export interface IngressMetrics {
   deliverySeconds: Histogram<'protocol'>;
   errorDelaySeconds: Counter<'protocol'>;
   senderAuth: Counter<'method' | 'result'>;
+  greylist: Counter<'result'>;
   batchRequests: Histogram;
   batchSeconds: Histogram;
 }
@@ -88,6 +89,12 @@ export function createIngressMetrics(): IngressMetrics {
       name: 'mailroom_ingress_sender_auth_total',
       help: 'SMTP sender checks by method (spf, dkim, dmarc, arc, sender_domain) and result (as in Authentication-Results)',
       labelNames: ['method', 'result'],
+      registers,
+    }),
+    greylist: new Counter({
+      name: 'mailroom_ingress_greylist_total',
+      help: 'Greylisting of SMTP recipients by result: deferred, passed, known, whitelisted, error (let through)',
+      labelNames: ['result'],
       registers,
     }),
     deliverySeconds: new Histogram({

@@ -6,6 +6,7 @@ import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerOptions, SMTPSe
 import { DEFAULT_INGRESS_CONFIG, type IngressConfig } from './config.ts';
 import { DeliveryService, replyForError, type DeliveryTarget, type RecipientResolution } from './delivery.ts';
 import { Dnsbl, dnsblRefusal } from './dnsbl.ts';
+import { Greylist } from './greylist.ts';
 import { DeliveryLogWriter, type DeliveryLogContext, type RefusalEntry } from './delivery-log.ts';
 import { ConnectionCounter, RateLimiter } from './limits.ts';
 import { messageIdHeader, newQueueId } from './message.ts';
@@ -128,6 +129,14 @@ export function createIngress(deps: IngressDeps): Ingress {
   const dnsbl = config.dnsbl
     ? new Dnsbl(config.dnsbl, (zone, problem) => logger.warn({ zone, problem }, 'DNSBL lookup failed; the client is not blocked'))
     : null;
+  const greylist = config.greylist && pool ? new Greylist(pool, config.greylist) : null;
+  let greylistPruning: NodeJS.Timeout | undefined;
+  const pruneGreylist = () => {
+    greylist
+      ?.prune()
+      .then((n) => n && logger.info({ pruned: n }, 'greylist: stale triplets deleted'))
+      .catch((err: unknown) => logger.warn({ err }, 'greylist: pruning failed; it is retried in an hour'));
+  };
   // one message of the largest size always fits, or nothing could ever be delivered
   const memory = new MemoryBudget(Math.max(config.maxBufferedBytes, config.maxMessageBytes * MEMORY_COST_PER_OCTET));
   let ports: IngressPorts | undefined;
@@ -334,9 +343,31 @@ export function createIngress(deps: IngressDeps): Ingress {
               logRefusal({ ...context, ...ids, recipient: address.address, reply: sent, reason: r.reason }),
             );
           }
-          metrics.recipients.inc({ protocol: s.protocol, result: '250' });
-          tx.recipients.set(address.address, r);
-          cb();
+          const accept = () => {
+            metrics.recipients.inc({ protocol: s.protocol, result: '250' });
+            tx.recipients.set(address.address, r);
+            cb();
+          };
+          // only a recipient that exists is greylisted: an unknown one is refused for good at once
+          if (s.protocol !== 'smtp' || !greylist?.applies(s.ip)) return accept();
+          greylist.check(s.ip, tx.envelopeFrom, address.address).then(
+            (v) => {
+              metrics.greylist.inc({ result: v.pass ? v.why : 'deferred' });
+              if (v.pass) return accept();
+              metrics.recipients.inc({ protocol: s.protocol, result: resultLabel(v.reply) });
+              s.log.info({ qid: tx.queueId, rcpt: address.address, retryIn: v.retryInSeconds }, 'recipient greylisted');
+              const target = r.targets[0];
+              const ids = { domainId: target?.domainId, mailboxId: r.kind === 'mailbox' ? target?.mailboxId : undefined };
+              logRefusal({ ...context, ...ids, recipient: address.address, reply: v.reply, reason: 'greylisted' });
+              cb(new SmtpReplyError(v.reply));
+            },
+            (err: unknown) => {
+              // the database is what delivery needs anyway; a greylisting fault alone lets the mail through
+              metrics.greylist.inc({ result: 'error' });
+              s.log.warn({ qid: tx.queueId, err }, 'greylisting failed; the recipient is accepted');
+              accept();
+            },
+          );
         },
         (err: unknown) => {
           const { reply, reason } = replyForError(err);
@@ -550,10 +581,15 @@ export function createIngress(deps: IngressDeps): Ingress {
       const smtpPort = smtp ? await smtp.listenOn(config.smtpPort, config.host) : null;
       const metricsPort = ops ? await ops.listen() : null;
       ports = { lmtp: lmtpPort, smtp: smtpPort, metrics: metricsPort };
+      if (greylist && !greylistPruning) {
+        pruneGreylist();
+        greylistPruning = setInterval(pruneGreylist, 3_600_000).unref();
+      }
       return ports;
     },
     async close() {
       closing = true;
+      clearInterval(greylistPruning);
       closeProxyWaiting();
       await Promise.all([lmtp.shutdown(), smtp?.shutdown()]);
       delivery.close();
