@@ -5,7 +5,7 @@ import { trustedSourcesEnvSchema, type TrustedProxies } from '@mailroom/core';
 import { DEFAULT_RECIPIENT_DELIMITER } from './recipients.ts';
 import type { DnsblConfig } from './dnsbl.ts';
 import type { GreylistConfig } from './greylist.ts';
-import type { SenderAuthConfig } from './sender-auth.ts';
+import { DEFAULT_ARC_TRUSTED_SEALERS, type SenderAuthConfig } from './sender-auth.ts';
 
 /** Default message size limit (50 MiB) announced in EHLO SIZE; trace fields are added on top of it. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 52_428_800;
@@ -16,6 +16,20 @@ const quotaWarningThresholdsEnvSchema = z
   .trim()
   .transform((v) => (v ? v.split(',').map((x) => Number(x.trim())) : []))
   .pipe(quotaWarningThresholdsSchema);
+
+/** Domain names, comma-separated: lower-cased, root dots dropped, empty entries skipped; at most `max`. */
+function domainListSchema(max: number, message: string) {
+  return z
+    .string()
+    .trim()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((d) => d.trim().toLowerCase().replace(/\.$/, ''))
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^(?=.{1,200}$)([a-z0-9_]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/, message)).max(max));
+}
 
 /** The ingress process environment: the shared base plus ingress limits and policy. */
 export const ingressEnvSchema = baseEnvSchema.extend({
@@ -132,30 +146,18 @@ export const ingressEnvSchema = baseEnvSchema.extend({
    * DNS blocklist zones for SMTP clients (Postfix reject_rbl_client), comma-separated, e.g. `zen.spamhaus.org`: a
    * listed client gets 554 5.7.1 at connect. Empty = off. Needs a resolver the list serves (not a public one).
    */
-  INGRESS_DNSBL: z
-    .string()
-    .trim()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((z) => z.trim().toLowerCase().replace(/\.$/, ''))
-        .filter(Boolean),
-    )
-    .pipe(
-      z
-        .array(
-          z
-            .string()
-            .regex(
-              /^(?=.{1,200}$)([a-z0-9_]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/,
-              'must be DNS zone names like zen.spamhaus.org',
-            ),
-        )
-        .max(10),
-    ),
+  INGRESS_DNSBL: z.preprocess((v) => v ?? '', domainListSchema(10, 'must be DNS zone names like zen.spamhaus.org')),
   /** Refuse (550 5.7.26) mail that fails DMARC when the author's domain publishes p=reject (RFC 7489 §6.6.2). */
   INGRESS_DMARC_REJECT: boolSchema.default(true),
+  /**
+   * ARC sealers whose DMARC verdict is taken for mail that fails DMARC here (RFC 8617 §7.2.1): a mailing list or
+   * forwarder that changed the message after checking it. Domains (their subdomains included), comma-separated;
+   * `none` = trust no sealer. Default: the large providers' and list hosts' sealing domains.
+   */
+  INGRESS_ARC_TRUSTED_SEALERS: z.preprocess(
+    (v) => (v === undefined ? DEFAULT_ARC_TRUSTED_SEALERS.join(',') : String(v).trim().toLowerCase() === 'none' ? '' : v),
+    domainListSchema(50, 'must be domain names like google.com'),
+  ),
   /**
    * Refuse MAIL FROM domains that do not exist (450 4.1.8, as Postfix's reject_unknown_sender_domain) or publish a null
    * MX (550 5.7.27, RFC 7505 §4.2). Part of the sender checks: off with INGRESS_SENDER_AUTH=false.
@@ -311,6 +313,7 @@ export function ingressConfigFromEnv(env: IngressEnv, fallbackHostname: string):
       ? {
           skip: env.INGRESS_UNCHECKED_CLIENTS,
           dmarcReject: env.INGRESS_DMARC_REJECT,
+          arcTrustedSealers: env.INGRESS_ARC_TRUSTED_SEALERS,
           timeoutMs: env.INGRESS_SENDER_AUTH_TIMEOUT_MS,
           rejectUnknownSenderDomain: env.INGRESS_REJECT_UNKNOWN_SENDER_DOMAIN,
           dns: { servers: env.MAILROOM_DNS_SERVERS, timeoutMs: env.MAILROOM_DNS_TIMEOUT_MS },

@@ -87,7 +87,7 @@ export function createIngressMetrics(): IngressMetrics {
     }),
     senderAuth: new Counter({
       name: 'mailroom_ingress_sender_auth_total',
-      help: 'SMTP sender checks by method (spf, dkim, dmarc, arc, sender_domain) and result (as in Authentication-Results)',
+      help: 'SMTP sender checks by method (spf, dkim, dmarc, arc, sender_domain, arc_override) and result (as in Authentication-Results)',
       labelNames: ['method', 'result'],
       registers,
     }),

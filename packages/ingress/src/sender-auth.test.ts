@@ -6,6 +6,7 @@ import dgram from 'node:dgram';
 import { parseTrustedProxies } from '@mailroom/core';
 import { haveDnsmasq, startDnsServer, type TestDnsServer } from '@mailroom/core/testing';
 import { findFreePort, uniqueName } from '@mailroom/db/testing';
+import { sealMessage, type ARCSealOptions } from 'mailauth';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
 import { ingressConfigFromEnv, loadIngressEnv } from './config.ts';
@@ -19,6 +20,11 @@ const GOOD = `good.${ZONE}`; // SPF allows 127.0.0.1, DKIM key published, DMARC 
 const STRICT = `strict.${ZONE}`; // SPF -all, DMARC p=reject: nothing from here can pass
 const SOFT = `soft.${ZONE}`; // SPF -all, DMARC p=quarantine
 const SELECTOR = 'mr2026';
+// ARC sealers: a list host the ingress trusts, one it does not, and one whose name merely ends like the trusted one
+const SEALER = `lists.${ZONE}`;
+const UNTRUSTED = `other.${ZONE}`;
+const LOOKALIKE = `evillists.${ZONE}`;
+const ARC_SELECTOR = 'arc2026';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
 const dkimKey = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -33,6 +39,7 @@ const records = {
     [STRICT, `mx.${STRICT}`, 10],
     [SOFT, `mx.${SOFT}`, 10],
     [NULL_MX, '.', 0],
+    ...[SEALER, UNTRUSTED, LOOKALIKE].map((d): [string, string, number] => [d, `mx.${d}`, 10]),
   ] as [string, string, number][],
   address: [[A_ONLY, '192.0.2.1']] as [string, string][],
   txt: [
@@ -43,6 +50,7 @@ const records = {
     [`_dmarc.${STRICT}`, 'v=DMARC1; p=reject'],
     [SOFT, 'v=spf1 -all'],
     [`_dmarc.${SOFT}`, 'v=DMARC1; p=quarantine'],
+    ...[SEALER, UNTRUSTED, LOOKALIKE].map((d): [string, string] => [`${ARC_SELECTOR}._domainkey.${d}`, dkimRecord]),
   ] as [string, string][],
 };
 
@@ -87,6 +95,17 @@ async function signedMessage(to: string, subject: string): Promise<string> {
   return (info.message as Buffer).toString('latin1');
 }
 
+/**
+ * What a mailing list does to a message of STRICT's (p=reject): it checked the message on arrival (`aar`, its
+ * ARC-Authentication-Results), added a footer, which breaks any DKIM signature, and sealed it as `sealer` (i=1).
+ */
+async function listCopy(to: string, sealer: string, aar: string): Promise<string> {
+  const message = `From: Carol <carol@${STRICT}>\r\nTo: ${to}\r\nSubject: [list] minutes\r\n\r\nMinutes attached.\r\n-- \r\nlist footer\r\n`;
+  const seal = { signingDomain: sealer, selector: ARC_SELECTOR, privateKey: dkimKey, authResults: aar, cv: 'none' };
+  const sealed = await sealMessage(Buffer.from(message), seal as ARCSealOptions);
+  return sealed.toString('latin1') + message;
+}
+
 describe.skipIf(!haveDnsmasq)('sender checks on the SMTP listener (mailauth, real DNS)', () => {
   const prisma = testPrisma(10);
   let dns: TestDnsServer;
@@ -99,6 +118,7 @@ describe.skipIf(!haveDnsmasq)('sender checks on the SMTP listener (mailauth, rea
       dns: { servers: [dnsServer], timeoutMs: 1000 },
       timeoutMs: more.timeoutMs ?? 20_000,
       rejectUnknownSenderDomain: true,
+      arcTrustedSealers: [SEALER],
     },
   });
 
@@ -170,6 +190,30 @@ describe.skipIf(!haveDnsmasq)('sender checks on the SMTP listener (mailauth, rea
       [550, '5.7.26', 'DMARC policy reject'],
       [550, '5.7.26', 'DMARC policy reject'],
     ]);
+  });
+
+  it('a list copy failing DMARC is delivered when a trusted ARC sealer saw it pass (RFC 8617 §7.2.1); every other ARC story is refused', async () => {
+    const box = await f.mailbox(uniqueName('rcpt'));
+    const passed = `${SEALER}; dmarc=pass header.from=${STRICT}; spf=pass smtp.mailfrom=${STRICT}`;
+    const send = (message: string) => sendRaw(ing.ports.smtp, `list-bounces@${SEALER}`, box.address, message);
+    const trusted = await send(await listCopy(box.address, SEALER, passed));
+    expect(trusted.code, trusted.text).toBe(250);
+    const ar = fields(await onlyMessage(prisma, box.id)).find((l) => l.startsWith('Authentication-Results:'))!;
+    expect(ar).toMatch(/arc=pass /);
+    expect(ar).toMatch(/dmarc=fail \(p=REJECT .*arc=pass/);
+    const refused = { code: 550, text: `5.7.26 Unauthenticated mail from ${STRICT} is refused by its DMARC policy` };
+    // sealed by a host nobody trusts, or by one whose name only ends like the trusted one
+    expect(await send(await listCopy(box.address, UNTRUSTED, passed.replace(SEALER, UNTRUSTED)))).toEqual(refused);
+    expect(await send(await listCopy(box.address, LOOKALIKE, passed.replace(SEALER, LOOKALIKE)))).toEqual(refused);
+    // the trusted sealer saw DMARC fail itself, or vouches for another author's domain
+    expect(await send(await listCopy(box.address, SEALER, `${SEALER}; dmarc=fail header.from=${STRICT}`))).toEqual(refused);
+    expect(await send(await listCopy(box.address, SEALER, `${SEALER}; dmarc=pass header.from=${GOOD}`))).toEqual(refused);
+    // changed after the seal (the chain no longer validates: arc=fail)
+    const altered = (await listCopy(box.address, SEALER, passed)).replace('Minutes attached.', 'Pay to IBAN XX00 0000.');
+    expect(await send(altered)).toEqual(refused);
+    expect((await mailboxState(prisma, box.id)).messages).toHaveLength(1);
+    const metric = await ing.ingress.metrics.registry.getSingleMetricAsString('mailroom_ingress_sender_auth_total');
+    expect(metric).toContain('method="arc_override",result="pass"} 1');
   });
 
   it('a failing message of a p=quarantine domain is delivered marked dmarc=fail (POP3 has no junk folder to put it in)', async () => {
@@ -383,5 +427,16 @@ describe('INGRESS_SENDER_AUTH settings', () => {
     expect(ingressConfigFromEnv(loadIngressEnv({ ...base, INGRESS_SENDER_AUTH: 'false' }), 'h').senderAuth).toBeUndefined();
     expect(() => loadIngressEnv({ ...base, INGRESS_UNCHECKED_CLIENTS: '10.0.0.0/40' })).toThrow(/INGRESS_UNCHECKED_CLIENTS/);
     expect(() => loadIngressEnv({ ...base, INGRESS_DMARC_REJECT: 'maybe' })).toThrow(/INGRESS_DMARC_REJECT/);
+  });
+
+  test('ARC sealers: the large providers by default, a list of domains, or none; anything else stops the start', () => {
+    const sealers = (v?: string) =>
+      ingressConfigFromEnv(loadIngressEnv({ ...base, ...(v === undefined ? {} : { INGRESS_ARC_TRUSTED_SEALERS: v }) }), 'h').senderAuth
+        ?.arcTrustedSealers;
+    expect(sealers()).toEqual(expect.arrayContaining(['google.com', 'microsoft.com', 'googlegroups.com']));
+    expect(sealers(' Lists.Example.org. , google.com ')).toEqual(['lists.example.org', 'google.com']);
+    expect(sealers('none')).toEqual([]);
+    expect(sealers('')).toEqual([]);
+    expect(() => loadIngressEnv({ ...base, INGRESS_ARC_TRUSTED_SEALERS: 'google com' })).toThrow(/INGRESS_ARC_TRUSTED_SEALERS/);
   });
 });

@@ -25,7 +25,15 @@ export interface SenderAuthConfig {
   timeoutMs: number;
   /** Refuse MAIL FROM domains that do not exist or publish a null MX (INGRESS_REJECT_UNKNOWN_SENDER_DOMAIN). */
   rejectUnknownSenderDomain: boolean;
+  /**
+   * ARC sealers (domains, their subdomains included) whose word on a message's DMARC is taken when the message itself
+   * fails it, e.g. a mailing list that added a footer (INGRESS_ARC_TRUSTED_SEALERS); absent or empty = none.
+   */
+  arcTrustedSealers?: string[] | undefined;
 }
+
+/** The sealers trusted by default: the large mailbox providers and list hosts of the ARC community's list. */
+export const DEFAULT_ARC_TRUSTED_SEALERS = ['google.com', 'googlegroups.com', 'microsoft.com', 'messagingengine.com', 'fastmail.com'];
 
 /** Postfix's reply for reject_unknown_sender_domain (temporary by default there too: a DNS fault heals, spam rarely retries). */
 export const SENDER_DOMAIN_NOT_FOUND: SmtpReply = { code: 450, status: '4.1.8', text: 'Sender address rejected: Domain not found' };
@@ -61,6 +69,8 @@ export interface SenderAuthVerdict {
   refuse: SmtpReply | null;
   /** Why, for logs and the delivery log (`DMARC policy reject`, `sender checks timed out`). */
   reason: string | null;
+  /** The trusted ARC sealer whose DMARC pass let a message through that fails DMARC here (RFC 8617 §7.2.1). */
+  arcOverride?: string | null;
 }
 
 /** RFC 3463 X.4.3 "Directory server failure" (DNS): temporary, so the sender keeps the message and tries again. */
@@ -80,6 +90,23 @@ function dkimWord(r: AuthenticateResult): string {
   const rows = r.dkim.results ?? [];
   if (rows.some((d) => d.status.result === 'pass')) return 'pass';
   return rows[0]?.status.result ?? 'none';
+}
+
+/**
+ * A trusted intermediary's word for a message that fails DMARC here (RFC 8617 §7.2.1, as Gmail and Microsoft take
+ * it): the ARC chain validates, the newest set was sealed by a trusted sealer (`d=` of its ARC-Seal, that domain or
+ * a subdomain of it), and that sealer's ARC-Authentication-Results record DMARC passing for the same author's domain
+ * when the message reached it. The sealer's domain, or null.
+ */
+function trustedArcPass(r: AuthenticateResult, author: string, trusted: readonly string[]): string | null {
+  const arc = r.arc || null;
+  if (!trusted.length || arc?.status.result !== 'pass') return null;
+  const sealed = arc.chain?.[arc.chain.length - 1]?.['arc-seal']?.parsed as Record<string, { value?: unknown }> | undefined;
+  const sealer = typeof sealed?.d?.value === 'string' ? sealed.d.value.toLowerCase() : '';
+  if (!sealer || !trusted.some((t) => sealer === t || sealer.endsWith(`.${t}`))) return null;
+  const dmarc = (arc.authenticationResults as { dmarc?: { result?: unknown; header?: { from?: unknown } } } | undefined)?.dmarc;
+  const from = typeof dmarc?.header?.from === 'string' ? dmarc.header.from.toLowerCase() : '';
+  return dmarc?.result === 'pass' && from === author.toLowerCase() ? sealer : null;
 }
 
 /** The From: domain DMARC was evaluated for (mailauth's `domain` is its organizational domain). */
@@ -174,16 +201,16 @@ export class SenderAuth {
     };
     // RFC 7489 §6.6.4: pct=N applies the policy to N% of failing mail (the rest is treated as the next policy down)
     const pct = dmarc?.pct ?? 100;
-    const refuse =
-      this.config.dmarcReject && dmarc && results.dmarc === 'fail' && dmarc.policy === 'reject' && randomInt(100) < pct
-        ? dmarcRefusal(authorDomain(dmarc))
-        : null;
+    const rejects = this.config.dmarcReject && dmarc && results.dmarc === 'fail' && dmarc.policy === 'reject' && randomInt(100) < pct;
+    const arcOverride = rejects ? trustedArcPass(r, authorDomain(dmarc), this.config.arcTrustedSealers ?? []) : null;
+    const refuse = rejects && !arcOverride ? dmarcRefusal(authorDomain(dmarc)) : null;
     return {
       fields: safeFields(r.headers),
       results,
       fromDomain: dmarc ? authorDomain(dmarc) : null,
       refuse,
       reason: refuse ? 'DMARC policy reject' : null,
+      arcOverride,
     };
   }
 }

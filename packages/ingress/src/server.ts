@@ -395,6 +395,10 @@ export function createIngress(deps: IngressDeps): Ingress {
       const verdict = await auth.check({ body, ip: session.remoteAddress, helo: session.hostNameAppearsAs || '', envelopeFrom });
       for (const [method, result] of Object.entries(verdict.results)) metrics.senderAuth.inc({ method, result });
       log.debug({ author: verdict.fromDomain, ...verdict.results }, 'sender checked');
+      if (verdict.arcOverride) {
+        metrics.senderAuth.inc({ method: 'arc_override', result: 'pass' });
+        log.info({ author: verdict.fromDomain, sealer: verdict.arcOverride }, "DMARC failure accepted on a trusted ARC sealer's word");
+      }
       return verdict;
     } catch (err) {
       log.warn({ err }, 'sender checks failed; delivering without their results');
