@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -10,30 +10,13 @@ import { NODE_FLAGS_MISSING } from '@mailroom/runtime';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { splitTraceFields } from './message.ts';
 import { mailboxState, testPrisma, type Fixture } from './testing/fixtures.ts';
-import { startEntry, type RunningIngress, useIngressWithFixture } from './testing/harness.ts';
+import { runClient as run, startEntry, type RunningIngress, useIngressWithFixture } from './testing/harness.ts';
 import { WireClient } from './testing/wire-client.ts';
 
 const prisma = testPrisma(10);
 let ing: RunningIngress;
 let f: Fixture;
 useIngressWithFixture(prisma, (started) => ({ ing, f } = started));
-
-/** Runs a client process without blocking the event loop (the ingress under test lives in this process). */
-function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
 
 /**
  * A temporary directory removed when the test ends, pass or fail. onTestFinished runs its callbacks last-registered

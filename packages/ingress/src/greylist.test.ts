@@ -1,6 +1,7 @@
 // Greylisting on the SMTP listener (INGRESS_GREYLIST) over real sockets against the real database: clients connect from
 // different loopback addresses (127.0.x.y), so each test has its own client networks; time is moved by moving a
 // triplet's first attempt back in the table, never by waiting.
+import { spawnSync } from 'node:child_process';
 import { parseTrustedProxies } from '@mailroom/core';
 import { pgPoolOf } from '@mailroom/db';
 import { uniqueName } from '@mailroom/db/testing';
@@ -8,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
 import { ingressConfigFromEnv, loadIngressEnv } from './config.ts';
 import { Greylist, greylistClient, greylistSender, type GreylistConfig } from './greylist.ts';
 import { createFixture, mailboxState, testPrisma, type Fixture } from './testing/fixtures.ts';
-import { startIngress } from './testing/harness.ts';
+import { runClient, startIngress } from './testing/harness.ts';
 import { WireClient } from './testing/wire-client.ts';
 
 describe('the greylisting triplet', () => {
@@ -235,6 +236,31 @@ describe('greylisting on the SMTP listener (real sockets, real database)', () =>
       await ing.close();
     }
   });
+
+  it.skipIf(spawnSync('swaks', ['--version']).status !== 0)(
+    'swaks, a real SMTP client, is deferred and then delivered on its retry',
+    async () => {
+      const ing = await startIngress(prisma, config());
+      try {
+        const box = await f.mailbox(uniqueName('swaks'));
+        const swaks = () =>
+          runClient('swaks', [
+            ...['--server', '127.0.0.1', '--port', String(ing.ports.smtp), '--local-interface', '127.0.5.25'],
+            ...['--helo', 'swaks.test', '--from', 'news@swaks.example', '--to', box.address, '--hide-informational'],
+          ]);
+        const first = await swaks();
+        expect(first.status, first.stdout).not.toBe(0);
+        expect(first.stdout).toMatch(/<\*\* +451 4\.7\.1 Greylisted, please try again in \d+ seconds/);
+        expect((await mailboxState(prisma, box.id)).messageCount).toBe(0);
+        await age('127.0.5.0/24', 3601);
+        const retry = await swaks();
+        expect(retry.status, retry.stdout + retry.stderr).toBe(0);
+        expect((await mailboxState(prisma, box.id)).messageCount).toBe(1);
+      } finally {
+        await ing.close();
+      }
+    },
+  );
 
   it('a greylisting fault lets the mail through (fail open) and is counted', async () => {
     const ing = await startIngress(prisma, config());

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { PrismaClient } from '@mailroom/db';
 import { afterAll, beforeAll } from 'vitest';
@@ -46,6 +47,27 @@ export async function startIngress(prisma: PrismaClient, config: Partial<Ingress
 }
 
 export { eventually } from '@mailroom/runtime/testing';
+
+/** Runs a client process (swaks, Python) without blocking the event loop the ingress under test runs on. */
+export function runClient(
+  cmd: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('error', reject);
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
 
 /** Starts a child entry point (cwd: this package) and resolves with its pino "listening" line. */
 export const startEntry = (file: string, env: NodeJS.ProcessEnv, nodeFlags?: readonly string[]) =>
