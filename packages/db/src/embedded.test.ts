@@ -51,6 +51,7 @@ describe('embedded PostgreSQL', () => {
     expect(settings).toEqual([...SERVER_TUNING]);
   });
 
+  // three clusters initialised and started one after another: on a loaded 2-core machine that can take over 30 s
   it("gives PostgreSQL glibc's malloc settings, as docker-compose and the images do, unless the operator set theirs", async () => {
     const before = process.env.GLIBC_TUNABLES;
     delete process.env.GLIBC_TUNABLES;
@@ -103,7 +104,7 @@ describe('embedded PostgreSQL', () => {
     // image.test.ts)
     expect(/^ARG MALLOC_TUNABLES=(\S+)$/m.exec(dockerfile)?.[1], "the Dockerfile's MALLOC_TUNABLES").toBe(MALLOC_TUNABLES);
     expect(dockerfile).toMatch(/^ENV GLIBC_TUNABLES=\$\{MALLOC_TUNABLES\}$/m);
-  });
+  }, 120_000);
 
   // glibc ignores a tunable it does not know: its dynamic loader lists the values it took from the variable
   it.runIf(existsSync('/lib64/ld-linux-x86-64.so.2'))('names tunables glibc knows, with the values meant', () => {

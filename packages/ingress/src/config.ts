@@ -150,6 +150,11 @@ export const ingressEnvSchema = baseEnvSchema.extend({
   /** Refuse (550 5.7.26) mail that fails DMARC when the author's domain publishes p=reject (RFC 7489 §6.6.2). */
   INGRESS_DMARC_REJECT: boolSchema.default(true),
   /**
+   * Seconds the sender checks reuse a DNS answer across messages (the next message from a sender asks the same
+   * questions); "no such record" answers at most 60 s, failures never. 0 = no cache (a local Unbound caches instead).
+   */
+  INGRESS_DNS_CACHE_S: nonNegativeIntSchema.max(3600).default(300),
+  /**
    * ARC sealers whose DMARC verdict is taken for mail that fails DMARC here (RFC 8617 §7.2.1): a mailing list or
    * forwarder that changed the message after checking it. Domains (their subdomains included), comma-separated;
    * `none` = trust no sealer. Default: the large providers' and list hosts' sealing domains.
@@ -314,6 +319,7 @@ export function ingressConfigFromEnv(env: IngressEnv, fallbackHostname: string):
           skip: env.INGRESS_UNCHECKED_CLIENTS,
           dmarcReject: env.INGRESS_DMARC_REJECT,
           arcTrustedSealers: env.INGRESS_ARC_TRUSTED_SEALERS,
+          dnsCacheMs: env.INGRESS_DNS_CACHE_S * 1000,
           timeoutMs: env.INGRESS_SENDER_AUTH_TIMEOUT_MS,
           rejectUnknownSenderDomain: env.INGRESS_REJECT_UNKNOWN_SENDER_DOMAIN,
           dns: { servers: env.MAILROOM_DNS_SERVERS, timeoutMs: env.MAILROOM_DNS_TIMEOUT_MS },

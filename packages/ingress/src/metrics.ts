@@ -15,6 +15,7 @@ export interface IngressMetrics {
   errorDelaySeconds: Counter<'protocol'>;
   senderAuth: Counter<'method' | 'result'>;
   greylist: Counter<'result'>;
+  dnsCache: Counter<'result'>;
   batchRequests: Histogram;
   batchSeconds: Histogram;
 }
@@ -94,6 +95,12 @@ export function createIngressMetrics(): IngressMetrics {
     greylist: new Counter({
       name: 'mailroom_ingress_greylist_total',
       help: 'Greylisting of SMTP recipients by result: deferred, passed, known, whitelisted, error (let through)',
+      labelNames: ['result'],
+      registers,
+    }),
+    dnsCache: new Counter({
+      name: 'mailroom_ingress_dns_cache_total',
+      help: 'DNS questions of the sender checks: hit (answered from the cache or joined one in flight), miss (asked)',
       labelNames: ['result'],
       registers,
     }),

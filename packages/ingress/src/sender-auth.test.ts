@@ -216,6 +216,31 @@ describe.skipIf(!haveDnsmasq)('sender checks on the SMTP listener (mailauth, rea
     expect(metric).toContain('method="arc_override",result="pass"} 1');
   });
 
+  it('DNS answers are reused across messages (INGRESS_DNS_CACHE_S): a record changed meanwhile is seen once the cache time is up', async () => {
+    const cached = await startIngress(prisma, { senderAuth: { ...checksFor(dns.server).senderAuth, dnsCacheMs: 300_000 } });
+    const spfOf = async (port: number) => {
+      const box = await f.mailbox(uniqueName('rcpt'));
+      expect((await sendRaw(port, `alice@${GOOD}`, box.address, await signedMessage(box.address, 'cached?'))).code).toBe(250);
+      const ar = fields(await onlyMessage(prisma, box.id)).find((l) => l.startsWith('Authentication-Results:'))!;
+      return /spf=(\w+)/.exec(ar)?.[1];
+    };
+    try {
+      expect(await spfOf(cached.ports.smtp)).toBe('pass');
+      // the sender's SPF record changes: the caching ingress keeps the answer it has, the other one asks again
+      await dns.setRecords({ ...records, txt: records.txt.map(([n, v]): [string, string] => [n, n === GOOD ? 'v=spf1 -all' : v]) });
+      expect(await spfOf(cached.ports.smtp)).toBe('pass');
+      expect(await spfOf(ing.ports.smtp)).toBe('fail');
+      const metric = await cached.ingress.metrics.registry.getSingleMetricAsString('mailroom_ingress_dns_cache_total');
+      const count = (r: string) => Number(new RegExp(`result="${r}"} (\\d+)`).exec(metric)?.[1] ?? 0);
+      // the second message asked nothing: every question was answered from the first one's
+      expect(count('miss')).toBeGreaterThan(0);
+      expect(count('hit')).toBeGreaterThanOrEqual(count('miss'));
+    } finally {
+      await dns.setRecords(records);
+      await cached.close();
+    }
+  });
+
   it('a failing message of a p=quarantine domain is delivered marked dmarc=fail (POP3 has no junk folder to put it in)', async () => {
     const box = await f.mailbox(uniqueName('rcpt'));
     const r = await sendRaw(ing.ports.smtp, `news@${SOFT}`, box.address, `From: news@${SOFT}\nSubject: offer\n\nhi\n`);

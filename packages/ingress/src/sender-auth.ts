@@ -7,11 +7,13 @@
  * its client is the operator's MTA, which does its own checks.
  */
 import { randomInt } from 'node:crypto';
+import type { MxRecord } from 'node:dns';
 import type { Resolver } from 'node:dns/promises';
 import { Readable } from 'node:stream';
 import { domainToASCII } from 'node:url';
 import { createResolver, dnsErrorCode, isNoRecord, type DnsConfig, type TrustedProxies } from '@mailroom/core';
 import { authenticate, type AuthenticateResult, type DMARCResult } from 'mailauth';
+import { DnsCache, type DnsLookup } from './dns-cache.ts';
 import type { SmtpReply } from './replies.ts';
 
 export interface SenderAuthConfig {
@@ -30,7 +32,14 @@ export interface SenderAuthConfig {
    * fails it, e.g. a mailing list that added a footer (INGRESS_ARC_TRUSTED_SEALERS); absent or empty = none.
    */
   arcTrustedSealers?: string[] | undefined;
+  /** How long DNS answers are reused across messages (INGRESS_DNS_CACHE_S); absent or 0 = every lookup asks. */
+  dnsCacheMs?: number | undefined;
 }
+
+/** How long "no such name / record" answers are reused when answers are cached. */
+export const DNS_NEGATIVE_CACHE_MS = 60_000;
+/** DNS answers kept at most for the sender checks (the oldest go first). */
+export const DNS_CACHE_ENTRIES = 20_000;
 
 /** The sealers trusted by default: the large mailbox providers and list hosts of the ARC community's list. */
 export const DEFAULT_ARC_TRUSTED_SEALERS = ['google.com', 'googlegroups.com', 'microsoft.com', 'messagingengine.com', 'fastmail.com'];
@@ -121,14 +130,26 @@ function authorDomain(dmarc: DMARCResult): string {
  * HTTPS, which a mail server has no use for.
  */
 export class SenderAuth {
-  private readonly resolver: Resolver;
+  /** Every lookup of the checks, through the cache when there is one. */
+  private readonly ask: DnsLookup;
 
   constructor(
     private readonly config: SenderAuthConfig,
     /** The authserv-id of our Authentication-Results fields: the host name in our banner and Received fields. */
     private readonly hostname: string,
+    onDnsLookup?: (result: 'hit' | 'miss') => void,
   ) {
-    this.resolver = createResolver(config.dns);
+    const resolver: Resolver = createResolver(config.dns);
+    const direct: DnsLookup = (name, type) => resolver.resolve(name, type);
+    const cache = config.dnsCacheMs
+      ? new DnsCache(direct, {
+          positiveMs: config.dnsCacheMs,
+          negativeMs: DNS_NEGATIVE_CACHE_MS,
+          maxEntries: DNS_CACHE_ENTRIES,
+          onLookup: onDnsLookup,
+        })
+      : null;
+    this.ask = cache ? (name, type) => cache.resolve(name, type) : direct;
   }
 
   /** Whether MAIL FROM domains are checked (INGRESS_REJECT_UNKNOWN_SENDER_DOMAIN). */
@@ -155,7 +176,7 @@ export class SenderAuth {
     const domain = domainToASCII(raw.replace(/\.$/, ''));
     if (!domain) return { kind: 'unknown', reply: SENDER_DOMAIN_NOT_FOUND };
     try {
-      const mx = await this.resolver.resolveMx(domain);
+      const mx = (await this.ask(domain, 'MX')) as MxRecord[];
       if (mx.length === 1 && mx[0]!.exchange === '') return { kind: 'null_mx', reply: SENDER_NULL_MX };
       if (mx.length) return ok;
     } catch (err) {
@@ -163,8 +184,8 @@ export class SenderAuth {
       if (!isNoRecord(err)) return { kind: 'error', reply: null };
     }
     // no MX: the domain's address records stand in for it (RFC 5321 §5.1)
-    const addresses = await Promise.allSettled([this.resolver.resolve4(domain), this.resolver.resolve6(domain)]);
-    if (addresses.some((r) => r.status === 'fulfilled' && r.value.length)) return ok;
+    const addresses = await Promise.allSettled([this.ask(domain, 'A'), this.ask(domain, 'AAAA')]);
+    if (addresses.some((r) => r.status === 'fulfilled' && (r.value as string[]).length)) return ok;
     if (addresses.every((r) => r.status === 'rejected' && isNoRecord(r.reason))) return { kind: 'unknown', reply: SENDER_DOMAIN_NOT_FOUND };
     return { kind: 'error', reply: null };
   }
@@ -180,7 +201,7 @@ export class SenderAuth {
       helo: input.helo || undefined,
       sender: input.envelopeFrom || undefined,
       mta: this.hostname,
-      resolver: (name, type) => this.resolver.resolve(name, type) as Promise<string[][] | string[]>,
+      resolver: (name, type) => this.ask(name, type) as Promise<string[][] | string[]>,
       disableBimi: true,
     });
     let timer: NodeJS.Timeout | undefined;

@@ -125,7 +125,9 @@ export function createIngress(deps: IngressDeps): Ingress {
   const sessions = new Map<string, SessionState>();
   /** SMTP connections whose DNSBL lookup is still running (onClose may come first). */
   const connecting = new Map<string, { closed: boolean }>();
-  const senderAuth = config.senderAuth ? new SenderAuth(config.senderAuth, config.hostname) : null;
+  const senderAuth = config.senderAuth
+    ? new SenderAuth(config.senderAuth, config.hostname, (result) => metrics.dnsCache.inc({ result }))
+    : null;
   const dnsbl = config.dnsbl
     ? new Dnsbl(config.dnsbl, (zone, problem) => logger.warn({ zone, problem }, 'DNSBL lookup failed; the client is not blocked'))
     : null;
