@@ -39,6 +39,23 @@ describe('DnsCache', () => {
     expect(events).toEqual(['miss', 'hit', 'hit', 'miss']);
   });
 
+  test('an asker that edits its answer does not change what the cache gives the next one', async () => {
+    const { cache } = setup({
+      'MX example.org': [
+        { exchange: 'b.example.org', priority: 20 },
+        { exchange: 'a.example.org', priority: 10 },
+      ],
+    });
+    const first = (await cache.resolve('example.org', 'MX')) as { exchange: string; priority: number }[];
+    first.sort((a, b) => a.priority - b.priority).pop();
+    const second = (await cache.resolve('example.org', 'MX')) as { exchange: string }[];
+    second[0]!.exchange = 'evil.example';
+    expect(await cache.resolve('example.org', 'MX')).toEqual([
+      { exchange: 'b.example.org', priority: 20 },
+      { exchange: 'a.example.org', priority: 10 },
+    ]);
+  });
+
   test('questions in flight are asked once; their answer goes to every asker', async () => {
     const { cache, asked } = setup({ 'MX example.org': [{ exchange: 'mx.example.org', priority: 10 }] });
     const answers = await Promise.all(Array.from({ length: 20 }, () => cache.resolve('example.org', 'MX')));

@@ -52,18 +52,19 @@ export class DnsCache {
     const entry = this.entries.get(key);
     if (entry && entry.expires > this.now()) {
       this.options.onLookup?.('hit');
-      return 'value' in entry.answer ? Promise.resolve(entry.answer.value) : Promise.reject(entry.answer.error);
+      // each asker gets its own copy: a caller that sorts or edits an answer cannot change the next one's
+      return 'value' in entry.answer ? Promise.resolve(structuredClone(entry.answer.value)) : Promise.reject(entry.answer.error);
     }
     if (entry) this.entries.delete(key);
     const pending = this.inFlight.get(key);
     if (pending) {
       this.options.onLookup?.('hit');
-      return pending;
+      return pending.then((value) => structuredClone(value));
     }
     this.options.onLookup?.('miss');
     const asked = this.lookup(name, type).then(
       (value) => {
-        this.keep(key, { value }, this.options.positiveMs);
+        this.keep(key, { value: structuredClone(value) }, this.options.positiveMs);
         return value;
       },
       (error: unknown) => {

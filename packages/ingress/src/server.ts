@@ -132,6 +132,7 @@ export function createIngress(deps: IngressDeps): Ingress {
     ? new Dnsbl(config.dnsbl, (zone, problem) => logger.warn({ zone, problem }, 'DNSBL lookup failed; the client is not blocked'))
     : null;
   const greylist = config.greylist && pool ? new Greylist(pool, config.greylist) : null;
+  if (config.greylist && !pool) logger.warn('greylisting is configured but the database client has no pg pool: nothing is greylisted');
   let greylistPruning: NodeJS.Timeout | undefined;
   const pruneGreylist = () => {
     greylist

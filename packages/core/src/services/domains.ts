@@ -151,17 +151,16 @@ async function aliasTarget(
   ownerId: string,
   aliasDomainId?: string,
 ) {
-  const invalid = invalidAliasOf;
-  if (targetId === aliasDomainId) throw invalid('cannot be the alias domain itself', 'alias_self');
+  if (targetId === aliasDomainId) throw invalidAliasOf('cannot be the alias domain itself', 'alias_self');
   // another tenant's domain reads as unknown, like a missing one (no enumeration of ids)
   const target = await tx.domain.findFirst({
     where: { AND: [{ id: targetId }, visibleDomainWhere(p), liveDomainWhere()] },
     select: { id: true, name: true, ownerId: true, aliasOfId: true, verifiedAt: true },
   });
-  if (!target) throw invalid('no such domain', 'unknown_domain');
-  if (target.ownerId !== ownerId) throw invalid('must be a domain of the same owner', 'other_owner');
-  if (target.aliasOfId) throw invalid('is itself an alias domain; name the domain it points to', 'alias_chain');
-  if (!target.verifiedAt) throw invalid('is not verified yet', 'target_pending');
+  if (!target) throw invalidAliasOf('no such domain', 'unknown_domain');
+  if (target.ownerId !== ownerId) throw invalidAliasOf('must be a domain of the same owner', 'other_owner');
+  if (target.aliasOfId) throw invalidAliasOf('is itself an alias domain; name the domain it points to', 'alias_chain');
+  if (!target.verifiedAt) throw invalidAliasOf('is not verified yet', 'target_pending');
   return target;
 }
 
