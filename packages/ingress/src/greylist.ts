@@ -56,13 +56,13 @@ export function greylistSender(address: string): string {
 }
 
 /** The triplet's key: SHA-256 of client network, normalized sender and lower-cased recipient. */
-export function greylistKey(client: string, sender: string, recipient: string): Buffer {
+function greylistKey(client: string, sender: string, recipient: string): Buffer {
   return createHash('sha256')
     .update(`${client}\0${greylistSender(sender)}\0${recipient.trim().toLowerCase()}`)
     .digest();
 }
 
-export function greylistReply(retryInSeconds: number): SmtpReply {
+function greylistReply(retryInSeconds: number): SmtpReply {
   return { code: 451, status: '4.7.1', text: `Greylisted, please try again in ${retryInSeconds} seconds` };
 }
 

@@ -358,16 +358,16 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
     ownerId: true,
     active: true,
     maxStorageBytes: true,
-    aliasOfId: true,
     ...aliasOfSelect,
   });
+  const currentTargetId = current.aliasOf?.id ?? null;
   assertAdminFields(p, input, current.ownerId);
   // Only an alias domain changes its target, or stops being one. A domain never becomes one: a mailbox could be
   // created in it at the same moment (that check runs before the tenant lock).
-  if (input.aliasOf != null && !current.aliasOfId) {
+  if (input.aliasOf != null && !currentTargetId) {
     throw invalidAliasOf('only an alias domain can be pointed at another domain; add a new domain as an alias domain', 'not_alias_domain');
   }
-  const retarget = input.aliasOf !== undefined && input.aliasOf !== current.aliasOfId;
+  const retarget = input.aliasOf !== undefined && input.aliasOf !== currentTargetId;
   const newOwnerId = input.ownerId !== undefined && input.ownerId !== current.ownerId ? input.ownerId : undefined;
   const row = await deps.prisma.$transaction(async (tx) => {
     // Both tenants of a transfer are locked, in a fixed order (two opposite transfers cannot deadlock).
@@ -380,10 +380,10 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
       target = input.aliasOf ? await aliasTarget(tx, p, input.aliasOf, current.ownerId, domainId) : null;
     }
     if (target) assertNoMailboxSettings(input, target.name);
-    if (newOwnerId && current.aliasOfId) {
+    if (newOwnerId && currentTargetId) {
       throw new AppError('DOMAIN_IS_ALIAS', 'An alias domain moves with the domain it points to; transfer that one', {
         fields: [{ path: 'ownerId', message: 'transfer the target domain instead', code: 'alias_domain' }],
-        details: { aliasOfId: current.aliasOfId },
+        details: { aliasOfId: currentTargetId },
       });
     }
     // the alias domains go with their target (the foreign key cascades the owner)
