@@ -81,6 +81,24 @@ test('POP3 policy on the domain and mailbox pages; the admin picks an owner by s
   await expect(domainPolicy.getByText('POP3 policy saved.')).toBeVisible();
   expect(await api.call('GET', `/domains/${domain.id}`)).toMatchObject({ loginDelaySeconds: 300, retentionDays: 14 });
 
+  // Greylisting: the server's default until the owner decides; off, then back to the default
+  const greylisting = page.locator('#greylisting');
+  await expect(greylisting.getByRole('radio', { name: /server’s default/ })).toBeChecked();
+  await greylisting.getByRole('radio', { name: /^Off:/ }).check();
+  await greylisting.getByRole('button', { name: 'Save greylisting' }).click();
+  await expect(greylisting.getByText('Saved.')).toBeVisible();
+  expect(await api.call('GET', `/domains/${domain.id}`)).toMatchObject({ greylisting: false });
+  await page.reload();
+  await expect(page.locator('#greylisting').getByRole('radio', { name: /^Off:/ })).toBeChecked();
+  await expectAccessible(page, 'the greylisting setting');
+  await page
+    .locator('#greylisting')
+    .getByRole('radio', { name: /server’s default/ })
+    .check();
+  await page.locator('#greylisting').getByRole('button', { name: 'Save greylisting' }).click();
+  await expect(page.locator('#greylisting').getByText('Saved.')).toBeVisible();
+  expect(await api.call('GET', `/domains/${domain.id}`)).toMatchObject({ greylisting: null });
+
   await page.goto(`/mailboxes/${mb.id}`);
   const policy = page.locator('#mailbox-pop3');
   // a bad value is refused in the form, nothing is sent

@@ -23,6 +23,9 @@ const prisma = createPrismaClient(db.url, { maxConnections: 8, applicationName: 
 try {
   const pool = pgPoolOf(prisma)!;
   const greylist = new Greylist(pool, {
+    enabled: true,
+    exempt: parseTrustedProxies('none'),
+    skipSpfPass: false,
     delaySeconds: 300,
     retryWindowHours: 48,
     maxAgeDays: 35,

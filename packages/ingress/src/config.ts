@@ -131,7 +131,8 @@ export const ingressEnvSchema = baseEnvSchema.extend({
   /**
    * Greylisting of SMTP deliveries (RFC 6647, as postgrey): the first attempt of an unknown (client network, sender,
    * recipient) triplet gets 451 4.7.1, a retry after INGRESS_GREYLIST_DELAY_S passes. Off by default: it delays the
-   * first mail from every new sender by the sender's retry interval (often 5-30 minutes).
+   * first mail from every new sender by the sender's retry interval (often 5-30 minutes). It is the default of domains
+   * without a setting of their own (`greylisting` in the API and panel), which may turn it on or off for themselves.
    */
   INGRESS_GREYLIST: boolSchema.default(false),
   /** Seconds a greylisted triplet's retry must wait (postgrey --delay). */
@@ -142,6 +143,16 @@ export const ingressEnvSchema = baseEnvSchema.extend({
   INGRESS_GREYLIST_MAX_AGE_D: positiveIntSchema.max(3650).default(35),
   /** Passed triplets after which a client network is not greylisted any more; 0 = never (postgrey --auto-whitelist-clients). */
   INGRESS_GREYLIST_AUTO_WHITELIST: nonNegativeIntSchema.max(1000).default(5),
+  /**
+   * SMTP clients never greylisted besides INGRESS_UNCHECKED_CLIENTS (which also skips the sender checks): a partner's
+   * relay, a forwarder. IP addresses and CIDR ranges, `private`; empty = none.
+   */
+  INGRESS_GREYLIST_EXEMPT_CLIENTS: trustedSourcesEnvSchema,
+  /**
+   * A sender whose envelope passes SPF is not greylisted (milter-greylist's default): the large providers retry from
+   * other networks, and publish SPF. Needs INGRESS_SENDER_AUTH (its resolver and DNS cache).
+   */
+  INGRESS_GREYLIST_SKIP_SPF_PASS: boolSchema.default(true),
   /**
    * DNS blocklist zones for SMTP clients (Postfix reject_rbl_client), comma-separated, e.g. `zen.spamhaus.org`: a
    * listed client gets 554 5.7.1 at connect. Empty = off. Needs a resolver the list serves (not a public one).
@@ -225,7 +236,7 @@ export interface IngressConfig {
   senderAuth?: SenderAuthConfig | undefined;
   /** DNS blocklists for SMTP clients (INGRESS_DNSBL); absent or no zones = off. */
   dnsbl?: DnsblConfig | undefined;
-  /** Greylisting of SMTP deliveries (INGRESS_GREYLIST); absent = off. */
+  /** Greylisting of SMTP deliveries (INGRESS_GREYLIST and a domain's own setting); absent = never (tests). */
   greylist?: GreylistConfig | undefined;
 }
 
@@ -305,15 +316,16 @@ export function ingressConfigFromEnv(env: IngressEnv, fallbackHostname: string):
           dns: { servers: env.MAILROOM_DNS_SERVERS, timeoutMs: env.MAILROOM_DNS_TIMEOUT_MS },
         }
       : undefined,
-    greylist: env.INGRESS_GREYLIST
-      ? {
-          delaySeconds: env.INGRESS_GREYLIST_DELAY_S,
-          retryWindowHours: env.INGRESS_GREYLIST_RETRY_WINDOW_H,
-          maxAgeDays: env.INGRESS_GREYLIST_MAX_AGE_D,
-          autoWhitelistClients: env.INGRESS_GREYLIST_AUTO_WHITELIST,
-          skip: env.INGRESS_UNCHECKED_CLIENTS,
-        }
-      : undefined,
+    greylist: {
+      enabled: env.INGRESS_GREYLIST,
+      delaySeconds: env.INGRESS_GREYLIST_DELAY_S,
+      retryWindowHours: env.INGRESS_GREYLIST_RETRY_WINDOW_H,
+      maxAgeDays: env.INGRESS_GREYLIST_MAX_AGE_D,
+      autoWhitelistClients: env.INGRESS_GREYLIST_AUTO_WHITELIST,
+      skip: env.INGRESS_UNCHECKED_CLIENTS,
+      exempt: env.INGRESS_GREYLIST_EXEMPT_CLIENTS,
+      skipSpfPass: env.INGRESS_GREYLIST_SKIP_SPF_PASS,
+    },
     senderAuth: env.INGRESS_SENDER_AUTH
       ? {
           skip: env.INGRESS_UNCHECKED_CLIENTS,

@@ -20,7 +20,14 @@ export interface DeliveryTarget {
 }
 
 export type RecipientResolution =
-  | { ok: true; recipient: string; kind: 'mailbox' | 'alias' | 'catch-all' | 'postmaster'; targets: DeliveryTarget[] }
+  | {
+      ok: true;
+      recipient: string;
+      kind: 'mailbox' | 'alias' | 'catch-all' | 'postmaster';
+      targets: DeliveryTarget[];
+      /** The recipient's domain's greylisting setting (an alias domain's target's); null = the operator default. */
+      greylisting: boolean | null;
+    }
   | { ok: false; recipient: string; reply: SmtpReply; reason: string; domainId?: string; mailboxId?: string };
 
 export interface StoredCopy {

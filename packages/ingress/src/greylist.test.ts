@@ -3,6 +3,7 @@
 // triplet's first attempt back in the table, never by waiting.
 import { spawnSync } from 'node:child_process';
 import { parseTrustedProxies } from '@mailroom/core';
+import { haveDnsmasq, startDnsServer, type TestDnsServer } from '@mailroom/core/testing';
 import { pgPoolOf } from '@mailroom/db';
 import { uniqueName } from '@mailroom/db/testing';
 import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
@@ -11,6 +12,9 @@ import { Greylist, greylistClient, greylistSender, type GreylistConfig } from '.
 import { createFixture, mailboxState, testPrisma, type Fixture } from './testing/fixtures.ts';
 import { runClient, startIngress } from './testing/harness.ts';
 import { WireClient } from './testing/wire-client.ts';
+
+/** A client network's greylisting rows. */
+const rowsOf = (prisma: ReturnType<typeof testPrisma>, client: string) => prisma.greylistEntry.findMany({ where: { client } });
 
 describe('the greylisting triplet', () => {
   test('one sender of a list or bounce service is one sender: case, BATV, SRS, subaddress and VERP numbers', () => {
@@ -32,10 +36,24 @@ describe('the greylisting triplet', () => {
   });
 
   test('INGRESS_GREYLIST is off by default; its settings are read with postgrey defaults; nonsense stops the start', () => {
-    expect(ingressConfigFromEnv(loadIngressEnv({}), 'h').greylist).toBeUndefined();
+    const off = ingressConfigFromEnv(loadIngressEnv({}), 'h').greylist;
+    expect(off).toMatchObject({ enabled: false, skipSpfPass: true });
+    expect(off?.exempt.none).toBe(true);
     const on = ingressConfigFromEnv(loadIngressEnv({ INGRESS_GREYLIST: 'true' }), 'h').greylist;
-    expect(on).toMatchObject({ delaySeconds: 300, retryWindowHours: 48, maxAgeDays: 35, autoWhitelistClients: 5 });
+    expect(on).toMatchObject({ enabled: true, delaySeconds: 300, retryWindowHours: 48, maxAgeDays: 35, autoWhitelistClients: 5 });
     expect(on?.skip.has('127.0.0.1')).toBe(true);
+    const exempt = loadIngressEnv({
+      INGRESS_GREYLIST_EXEMPT_CLIENTS: '192.0.2.0/24, 2001:db8::/32',
+      INGRESS_GREYLIST_SKIP_SPF_PASS: 'false',
+    });
+    const set0 = ingressConfigFromEnv(exempt, 'h').greylist;
+    expect([set0?.exempt.has('192.0.2.9'), set0?.exempt.has('2001:db8::1'), set0?.exempt.has('192.0.3.1'), set0?.skipSpfPass]).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
+    expect(() => loadIngressEnv({ INGRESS_GREYLIST_EXEMPT_CLIENTS: 'everyone' })).toThrow(/INGRESS_GREYLIST_EXEMPT_CLIENTS/);
     const set = loadIngressEnv({ INGRESS_GREYLIST: '1', INGRESS_GREYLIST_DELAY_S: '60', INGRESS_GREYLIST_AUTO_WHITELIST: '0' });
     expect(ingressConfigFromEnv(set, 'h').greylist).toMatchObject({ delaySeconds: 60, autoWhitelistClients: 0 });
     expect(() => loadIngressEnv({ INGRESS_GREYLIST: '1', INGRESS_GREYLIST_DELAY_S: '-5' })).toThrow(/INGRESS_GREYLIST_DELAY_S/);
@@ -48,6 +66,9 @@ describe('greylisting on the SMTP listener (real sockets, real database)', () =>
   let f: Fixture;
   const config = (over: Partial<GreylistConfig> = {}): { greylist: GreylistConfig } => ({
     greylist: {
+      enabled: true,
+      exempt: parseTrustedProxies('none'),
+      skipSpfPass: false,
       delaySeconds: 3600,
       retryWindowHours: 48,
       maxAgeDays: 35,
@@ -57,11 +78,10 @@ describe('greylisting on the SMTP listener (real sockets, real database)', () =>
     },
   });
   // earlier runs share the database: each test's client networks start empty
-  const networks = ['127.0.2.0/24', '127.0.3.0/24', '127.0.4.0/24', '127.0.5.0/24', '127.0.6.0/24', '127.0.7.0/24', '127.0.8.0/24'];
+  const networks = [2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13].map((n) => `127.0.${n}.0/24`);
   /** Moves the first attempts of a client network's triplets back by `seconds` (as if that much time had passed). */
   const age = (client: string, seconds: number) =>
     prisma.$executeRaw`UPDATE greylist SET first_seen = first_seen - make_interval(secs => ${seconds}::int) WHERE client = ${client}`;
-  const rowsOf = (client: string) => prisma.greylistEntry.findMany({ where: { client } });
 
   /** One SMTP transaction from `from`; the replies to each RCPT, and DATA's when a recipient was accepted. */
   async function attempt(port: number, from: string, sender: string, rcpts: string[], subject = 'greylisted?') {
@@ -103,7 +123,7 @@ describe('greylisting on the SMTP listener (real sockets, real database)', () =>
       // an unknown recipient is refused for good, and not recorded
       const unknown = await attempt(ing.ports.smtp, '127.0.2.10', sender, [`nobody-${uniqueName('x')}@${f.domain}`]);
       expect(unknown.replies[0]).toMatch(/^550 5\.1\.1/);
-      expect(await rowsOf('127.0.2.0/24')).toHaveLength(1);
+      expect(await rowsOf(prisma, '127.0.2.0/24')).toHaveLength(1);
       // a retry too early is deferred again; its wait is counted from the first attempt
       const early = await attempt(ing.ports.smtp, '127.0.2.10', sender, [box.address]);
       expect(early.replies[0]).toMatch(/^451 4\.7\.1/);
@@ -126,7 +146,7 @@ describe('greylisting on the SMTP listener (real sockets, real database)', () =>
       expect((await attempt(ing.ports.smtp, '127.0.2.10', 'other@list.example', [box.address])).replies[0]).toMatch(/^451/);
       expect((await attempt(ing.ports.smtp, '127.0.3.10', sender, [box.address])).replies[0]).toMatch(/^451/);
       // no address is stored: the triplet is a hash
-      const rows = await rowsOf('127.0.2.0/24');
+      const rows = await rowsOf(prisma, '127.0.2.0/24');
       expect(rows.every((r) => r.key.length === 32)).toBe(true);
       expect(JSON.stringify(rows)).not.toContain('list.example');
       // the owner sees the deferrals in the delivery log, with the reason
@@ -216,7 +236,7 @@ describe('greylisting on the SMTP listener (real sockets, real database)', () =>
       );
       expect(burst.every((b) => b.replies[0]?.startsWith('451 4.7.1') && b.data === null)).toBe(true);
       expect((await mailboxState(prisma, box.id)).messageCount).toBe(0);
-      expect((await rowsOf('127.0.8.0/24')).map((r) => r.passedAt)).toEqual([null]);
+      expect((await rowsOf(prisma, '127.0.8.0/24')).map((r) => r.passedAt)).toEqual([null]);
       // pruning: an unpassed triplet past its retry window and a passed one not seen for the maximum age go
       await prisma.$executeRaw`UPDATE greylist SET first_seen = now() - interval '49 hours', last_seen = now() - interval '49 hours'
         WHERE client = '127.0.8.0/24'`;
@@ -231,7 +251,9 @@ describe('greylisting on the SMTP listener (real sockets, real database)', () =>
       await prisma.greylistEntry.create({ data: { key: Buffer.alloc(32, 8), client: '127.0.8.0/24', passedAt: new Date() } });
       const greylist = new Greylist(pgPoolOf(prisma)!, config().greylist);
       expect(await greylist.prune(1)).toBeGreaterThanOrEqual(2);
-      expect((await rowsOf('127.0.8.0/24')).map((r) => Buffer.from(r.key).toString('hex'))).toEqual([Buffer.alloc(32, 8).toString('hex')]);
+      expect((await rowsOf(prisma, '127.0.8.0/24')).map((r) => Buffer.from(r.key).toString('hex'))).toEqual([
+        Buffer.alloc(32, 8).toString('hex'),
+      ]);
     } finally {
       await ing.close();
     }
@@ -262,6 +284,43 @@ describe('greylisting on the SMTP listener (real sockets, real database)', () =>
     },
   );
 
+  it("a domain's own setting overrides INGRESS_GREYLIST either way; an alias domain follows its target; exempt clients pass", async () => {
+    const sender = 'someone@settings.example';
+    const off = await f.domainRow({ greylisting: false });
+    const offAlias = await f.domainRow({ aliasOf: off.id });
+    const on = await f.domainRow({ greylisting: true });
+    const inOff = await f.mailbox(uniqueName('off'), { domainId: off.id });
+    const inOn = await f.mailbox(uniqueName('on'), { domainId: on.id });
+    const inDefault = await f.mailbox(uniqueName('dflt'));
+    const viaAlias = inOff.address.replace(off.name, offAlias.name);
+    // the operator greylists: a domain that said no is not, nor its alias domain; the rest of the server is
+    const ing = await startIngress(prisma, config({ exempt: parseTrustedProxies('127.0.11.0/24') }));
+    try {
+      const r = await attempt(ing.ports.smtp, '127.0.10.1', sender, [inOff.address, inDefault.address]);
+      expect(r.replies.map((x) => x.slice(0, 3))).toEqual(['250', '451']);
+      expect(r.data).toBe(250);
+      const alias = await attempt(ing.ports.smtp, '127.0.10.1', sender, [viaAlias], 'to the alias domain');
+      expect([alias.replies[0]?.slice(0, 3), alias.data]).toEqual(['250', 250]);
+      expect((await mailboxState(prisma, inOff.id)).messageCount).toBe(2);
+      // an exempt client (INGRESS_GREYLIST_EXEMPT_CLIENTS) is not greylisted, and leaves no row
+      const exempt = await attempt(ing.ports.smtp, '127.0.11.7', sender, [inDefault.address], 'exempt');
+      expect([exempt.replies[0]?.slice(0, 3), exempt.data]).toEqual(['250', 250]);
+      expect(await rowsOf(prisma, '127.0.11.0/24')).toEqual([]);
+    } finally {
+      await ing.close();
+    }
+    // the operator does not greylist: only the domain that asked for it is
+    const quiet = await startIngress(prisma, config({ enabled: false }));
+    try {
+      const r = await attempt(quiet.ports.smtp, '127.0.10.2', 'other@settings.example', [inOn.address, inDefault.address]);
+      expect(r.replies.map((x) => x.slice(0, 3))).toEqual(['451', '250']);
+      expect((await mailboxState(prisma, inOn.id)).messageCount).toBe(0);
+      expect(await rowsOf(prisma, '127.0.10.0/24')).toHaveLength(2);
+    } finally {
+      await quiet.close();
+    }
+  });
+
   it('a greylisting fault lets the mail through (fail open) and is counted', async () => {
     const ing = await startIngress(prisma, config());
     const box = await f.mailbox(uniqueName('open'));
@@ -275,6 +334,89 @@ describe('greylisting on the SMTP listener (real sockets, real database)', () =>
     } finally {
       await prisma.$executeRawUnsafe('ALTER TABLE greylist_away RENAME TO greylist');
       await ing.close();
+    }
+  });
+});
+
+describe.skipIf(!haveDnsmasq)('greylisting and SPF (INGRESS_GREYLIST_SKIP_SPF_PASS, real DNS)', () => {
+  const ZONE = 'grey.test';
+  const SPF = `spf.${ZONE}`; // allows 127.0.12.0/24, as a large provider's record names its outbound networks
+  const OPEN = `open.${ZONE}`; // "+all": any host passes, so the pass says nothing
+  const prisma = testPrisma(6);
+  let dns: TestDnsServer;
+  let f: Fixture;
+  const clients = ['127.0.12.0/24', '127.0.13.0/24'];
+
+  async function rcpt(port: number, from: string, helo: string, sender: string, to: string): Promise<string> {
+    const c = await WireClient.connect(port, '127.0.0.1', from);
+    try {
+      expect((await c.command(`EHLO ${helo}`)).code).toBe(250);
+      expect((await c.command(`MAIL FROM:<${sender}>`)).code).toBe(250);
+      const r = await c.command(`RCPT TO:<${to}>`);
+      return `${r.code} ${r.text}`;
+    } finally {
+      await c.quit();
+    }
+  }
+
+  beforeAll(async () => {
+    dns = await startDnsServer([ZONE], {
+      txt: [
+        [SPF, 'v=spf1 ip4:127.0.12.0/24 -all'],
+        [`mail.${SPF}`, 'v=spf1 a -all'],
+        [OPEN, 'v=spf1 +all'],
+      ],
+      address: [[`mail.${SPF}`, '127.0.12.40']],
+    });
+    f = await createFixture(prisma);
+    await prisma.greylistEntry.deleteMany({ where: { client: { in: clients } } });
+  });
+  afterAll(async () => {
+    await dns?.close();
+    await prisma.$disconnect();
+  });
+
+  it('a sender that passes SPF is not greylisted and leaves no row; a fail, a "+all" pass or the switch off are greylisted', async () => {
+    const senderAuth = {
+      skip: parseTrustedProxies('none'),
+      dmarcReject: true,
+      dns: { servers: [dns.server], timeoutMs: 1000 },
+      timeoutMs: 10_000,
+      rejectUnknownSenderDomain: false,
+    };
+    const greylist = (skipSpfPass: boolean): GreylistConfig => ({
+      enabled: true,
+      delaySeconds: 3600,
+      retryWindowHours: 48,
+      maxAgeDays: 35,
+      autoWhitelistClients: 0,
+      skip: parseTrustedProxies('none'),
+      exempt: parseTrustedProxies('none'),
+      skipSpfPass,
+    });
+    const box = await f.mailbox(uniqueName('spf'));
+    const ing = await startIngress(prisma, { senderAuth, greylist: greylist(true) });
+    try {
+      // MAIL FROM's domain allows the client: accepted at once, and delivered
+      expect(await rcpt(ing.ports.smtp, '127.0.12.9', 'mx.sender.example', `news@${SPF}`, box.address)).toMatch(/^250/);
+      // a bounce (null sender) is checked by its HELO name (RFC 7208 §2.3)
+      expect(await rcpt(ing.ports.smtp, '127.0.12.40', `mail.${SPF}`, '', box.address)).toMatch(/^250/);
+      expect(await rowsOf(prisma, '127.0.12.0/24')).toEqual([]);
+      // the same sender from a network its record does not name: greylisted
+      expect(await rcpt(ing.ports.smtp, '127.0.13.9', 'mx.sender.example', `news@${SPF}`, box.address)).toMatch(/^451 4\.7\.1/);
+      // abuse: a domain that lets any host pass ("+all") buys nothing
+      expect(await rcpt(ing.ports.smtp, '127.0.13.9', 'mx.sender.example', `bulk@${OPEN}`, box.address)).toMatch(/^451 4\.7\.1/);
+      const metrics = await ing.ingress.metrics.registry.getSingleMetricAsString('mailroom_ingress_greylist_total');
+      expect(metrics).toContain('result="spf_pass"} 2');
+      expect(metrics).toContain('result="deferred"} 2');
+    } finally {
+      await ing.close();
+    }
+    const strict = await startIngress(prisma, { senderAuth, greylist: greylist(false) });
+    try {
+      expect(await rcpt(strict.ports.smtp, '127.0.12.10', 'mx.sender.example', `other@${SPF}`, box.address)).toMatch(/^451 4\.7\.1/);
+    } finally {
+      await strict.close();
     }
   });
 });

@@ -7,7 +7,8 @@
  *
  * The state is one row per triplet in PostgreSQL, shared by every ingress replica (a retry may reach another one),
  * keyed by a SHA-256 of the triplet: no address is stored. One statement decides and records each attempt.
- * LMTP and INGRESS_UNCHECKED_CLIENTS are never greylisted.
+ * LMTP, INGRESS_UNCHECKED_CLIENTS and INGRESS_GREYLIST_EXEMPT_CLIENTS are never greylisted, nor (by default) a sender
+ * whose envelope passes SPF. INGRESS_GREYLIST is the default of domains that have no setting of their own.
  */
 import { createHash } from 'node:crypto';
 import { networkKey, type TrustedProxies } from '@mailroom/core';
@@ -15,6 +16,8 @@ import type { PgPool } from '@mailroom/db';
 import type { SmtpReply } from './replies.ts';
 
 export interface GreylistConfig {
+  /** Greylist the recipients of domains that have no setting of their own (INGRESS_GREYLIST); a domain's own wins. */
+  enabled: boolean;
   /** Seconds a retry must wait after the first attempt (postgrey --delay, 300). */
   delaySeconds: number;
   /** Hours after the first attempt during which a retry still counts; later, it starts over (postgrey --retry-window, 2 days). */
@@ -25,11 +28,18 @@ export interface GreylistConfig {
   autoWhitelistClients: number;
   /** Clients never greylisted (INGRESS_UNCHECKED_CLIENTS). */
   skip: TrustedProxies;
+  /** Further clients never greylisted: partners' relays, forwarders (INGRESS_GREYLIST_EXEMPT_CLIENTS). */
+  exempt: TrustedProxies;
+  /** Senders whose envelope passes SPF are not greylisted (INGRESS_GREYLIST_SKIP_SPF_PASS; needs the sender checks). */
+  skipSpfPass: boolean;
 }
 
 export type GreylistVerdict =
-  /** passed: the retry after the delay; known: a triplet that passed before; whitelisted: its client network has passed enough. */
-  { pass: true; why: 'passed' | 'known' | 'whitelisted' } | { pass: false; retryInSeconds: number; reply: SmtpReply };
+  /**
+   * passed: the retry after the delay; known: a triplet that passed before; whitelisted: its client network has passed
+   * enough; spf_pass: the envelope passes SPF (decided before any triplet is looked at).
+   */
+  { pass: true; why: 'passed' | 'known' | 'whitelisted' | 'spf_pass' } | { pass: false; retryInSeconds: number; reply: SmtpReply };
 
 /** The network a triplet is counted for: large senders retry from another host of the same pool. */
 export function greylistClient(ip: string): string {
@@ -103,9 +113,17 @@ export class Greylist {
     private readonly config: GreylistConfig,
   ) {}
 
-  /** Whether `ip` is greylisted at all (not one of INGRESS_UNCHECKED_CLIENTS). */
-  applies(ip: string): boolean {
-    return !this.config.skip.has(ip);
+  /**
+   * Whether a recipient is greylisted at all: its domain's setting (`null` = INGRESS_GREYLIST) says so, and the client
+   * is none of INGRESS_UNCHECKED_CLIENTS and INGRESS_GREYLIST_EXEMPT_CLIENTS.
+   */
+  applies(ip: string, domainSetting: boolean | null): boolean {
+    return (domainSetting ?? this.config.enabled) && !this.config.skip.has(ip) && !this.config.exempt.has(ip);
+  }
+
+  /** Whether an envelope that passes SPF goes through without greylisting (INGRESS_GREYLIST_SKIP_SPF_PASS). */
+  get skipsSpfPass(): boolean {
+    return this.config.skipSpfPass;
   }
 
   async check(ip: string, sender: string, recipient: string): Promise<GreylistVerdict> {

@@ -28,6 +28,7 @@ interface DomainRow extends OwnerRow, MailboxColumns {
   domain_active: boolean;
   max_storage_bytes: Int8;
   domain_used: string;
+  greylisting: boolean | null;
 }
 
 interface AliasRow extends OwnerRow {
@@ -57,7 +58,7 @@ const owner = (r: OwnerRow): OwnerColumns => ({ owner_max: int8(r.owner_max), ow
 const DOMAIN_LOOKUP = {
   name: 'mailroom_rcpt_domain',
   text: `SELECT d.id::text AS domain_id, (r.active AND d.active AND NOT u.disabled) AS domain_active, d.max_storage_bytes,
-                d.used_bytes AS domain_used, m.id::text AS mailbox_id, m.enabled, m.quota_bytes, m.used_bytes,
+                d.used_bytes AS domain_used, d.greylisting, m.id::text AS mailbox_id, m.enabled, m.quota_bytes, m.used_bytes,
                 ${OWNER_COLUMNS}
          FROM domains r
          JOIN domains d ON d.id = COALESCE(r.alias_of_id, r.id) AND d.verified_at IS NOT NULL
@@ -190,7 +191,7 @@ export class RecipientResolver {
 
     const { rows: aliasRows } = await this.lookup<AliasRow>(ALIAS_LOOKUP, [row.domain_id, localPart ?? '']);
     const exact = localPart ? aliasRows.filter((r) => r.alias_local_part === localPart) : [];
-    if (exact.length) return this.alias(attempt, exact, 'alias', row.domain_id);
+    if (exact.length) return this.alias(attempt, exact, 'alias', row);
 
     const base = localPart ? this.baseLocalPart(localPart) : undefined;
     if (base) {
@@ -199,12 +200,12 @@ export class RecipientResolver {
       if (baseBox) return this.mailbox(attempt, { ...row, ...baseBox }, `${localPart}@${domain}`);
       const { rows: baseAliasRows } = await this.lookup<AliasRow>(ALIAS_LOOKUP, [row.domain_id, base]);
       const baseAlias = baseAliasRows.filter((r) => r.alias_local_part === base);
-      if (baseAlias.length) return this.alias(attempt, baseAlias, 'alias', row.domain_id);
+      if (baseAlias.length) return this.alias(attempt, baseAlias, 'alias', row);
     }
 
     const catchAll = aliasRows.filter((r) => r.alias_local_part === null);
     if (!catchAll.length) return fail(REPLIES.unknownUser, localPart ? 'unknown user' : 'invalid local part', { domainId: row.domain_id });
-    return this.alias(attempt, catchAll, 'catch-all', row.domain_id);
+    return this.alias(attempt, catchAll, 'catch-all', row);
   }
 
   /** A recipient that is a mailbox: refused when it or its domain is disabled or over quota. */
@@ -216,7 +217,7 @@ export class RecipientResolver {
     const q = quotaCheck(this.policy.quotaReply, mailboxUsage, domainUsage, ownerUsage(owner(row)), declaredSize);
     if (q) return fail(q, 'over quota', ids);
     const target = { mailboxId: row.mailbox_id!, domainId: row.domain_id, address: deliveredTo, ownerLimited: row.owner_max !== null };
-    return { ok: true, recipient, kind: 'mailbox', targets: [target] };
+    return { ok: true, recipient, kind: 'mailbox', targets: [target], greylisting: row.greylisting };
   }
 
   /** A recipient that is an alias or the catch-all: fanned out to its live mailboxes, each once. */
@@ -224,7 +225,7 @@ export class RecipientResolver {
     { recipient, declaredSize, fail }: Attempt,
     chosen: AliasRow[],
     kind: 'alias' | 'catch-all',
-    domainId: string,
+    { domain_id: domainId, greylisting }: DomainRow,
   ): RecipientResolution {
     const domainIds = { domainId };
     const destinations = chosen.filter((r) => r.mailbox_id);
@@ -248,6 +249,6 @@ export class RecipientResolver {
         ownerLimited: r.owner_max !== null,
       });
     }
-    return { ok: true, recipient, kind, targets: [...targets.values()] };
+    return { ok: true, recipient, kind, targets: [...targets.values()], greylisting };
   }
 }

@@ -9,10 +9,11 @@
 import { randomInt } from 'node:crypto';
 import type { MxRecord } from 'node:dns';
 import type { Resolver } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
 import { domainToASCII } from 'node:url';
 import { createResolver, dnsErrorCode, isNoRecord, type DnsConfig, type TrustedProxies } from '@mailroom/core';
-import { authenticate, type AuthenticateResult, type DMARCResult } from 'mailauth';
+import { authenticate, spf, type AuthenticateResult, type DMARCResult } from 'mailauth';
 import { DnsCache, type DnsLookup } from './dns-cache.ts';
 import type { SmtpReply } from './replies.ts';
 
@@ -35,6 +36,9 @@ export interface SenderAuthConfig {
   /** How long DNS answers are reused across messages (INGRESS_DNS_CACHE_S); absent or 0 = every lookup asks. */
   dnsCacheMs?: number | undefined;
 }
+
+/** An SPF record whose `all` passes every host (`+all`, `all`): its pass says nothing about the client. */
+const PERMITS_ALL = /(?:^|\s)\+?all(?:\s|$)/i;
 
 /** How long "no such name / record" answers are reused when answers are cached. */
 export const DNS_NEGATIVE_CACHE_MS = 60_000;
@@ -152,6 +156,40 @@ export class SenderAuth {
     this.ask = cache ? (name, type) => cache.resolve(name, type) : direct;
   }
 
+  /** mailauth's view of the lookups. */
+  private readonly resolver = (name: string, type: string) => this.ask(name, type) as Promise<string[][] | string[]>;
+
+  /** `checking`'s result, or null once it has run longer than the checks may (it finishes on its own, unheeded). */
+  private async bounded<T>(checking: Promise<T>): Promise<T | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), this.config.timeoutMs)));
+    // the loser of the race must not become an unhandled rejection
+    checking.catch(() => undefined);
+    return Promise.race([checking, timedOut]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Whether the envelope passes SPF (RFC 7208: MAIL FROM's domain, or the HELO name's for the null sender), known
+   * before any message data: greylisting lets such senders through (INGRESS_GREYLIST_SKIP_SPF_PASS, as milter-greylist
+   * does), since the large providers that retry from other networks publish SPF. A pass that only an `all` mechanism
+   * of the domain's own record gives (`+all`, which any host can claim) does not count; neither does anything but
+   * `pass`, a lookup failure or a check that outlasts the checks' timeout. The message's own check at DATA asks again
+   * (answered from the DNS cache).
+   */
+  async spfPasses(input: Omit<SenderAuthInput, 'body'>): Promise<boolean> {
+    const helo = input.helo || input.ip;
+    const r = await this.bounded(
+      spf({
+        ip: input.ip,
+        helo: isIP(helo) ? `[${helo}]` : helo,
+        sender: input.envelopeFrom || undefined,
+        mta: this.hostname,
+        resolver: this.resolver,
+      }),
+    ).catch(() => null);
+    return r?.status.result === 'pass' && !PERMITS_ALL.test(r.rr ?? '');
+  }
+
   /** Whether MAIL FROM domains are checked (INGRESS_REJECT_UNKNOWN_SENDER_DOMAIN). */
   checksSenderDomain(): boolean {
     return this.config.rejectUnknownSenderDomain;
@@ -196,19 +234,16 @@ export class SenderAuth {
    * past DMARC by being slow; the lookups still running finish on their own, each bounded by the DNS timeout.
    */
   async check(input: SenderAuthInput): Promise<SenderAuthVerdict> {
-    const checking = authenticate(verificationInput(input.body), {
-      ip: input.ip,
-      helo: input.helo || undefined,
-      sender: input.envelopeFrom || undefined,
-      mta: this.hostname,
-      resolver: (name, type) => this.ask(name, type) as Promise<string[][] | string[]>,
-      disableBimi: true,
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), this.config.timeoutMs)));
-    // the loser of the race must not become an unhandled rejection
-    checking.catch(() => undefined);
-    const r = await Promise.race([checking, timedOut]).finally(() => clearTimeout(timer));
+    const r = await this.bounded(
+      authenticate(verificationInput(input.body), {
+        ip: input.ip,
+        helo: input.helo || undefined,
+        sender: input.envelopeFrom || undefined,
+        mta: this.hostname,
+        resolver: this.resolver,
+        disableBimi: true,
+      }),
+    );
     if (!r) {
       const results = { spf: 'timeout', dkim: 'timeout', dmarc: 'timeout', arc: 'timeout' };
       return { fields: '', results, fromDomain: null, refuse: CHECKS_TIMED_OUT, reason: 'sender checks timed out' };

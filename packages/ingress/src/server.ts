@@ -61,6 +61,8 @@ interface TransactionState {
   declaredSize: number;
   /** Resolved RCPT TO addresses, keyed by the address as given. */
   recipients: Map<string, Extract<RecipientResolution, { ok: true }>>;
+  /** Whether the envelope passes SPF, once greylisting has asked (every greylisted RCPT of the transaction shares it). */
+  spfPass?: Promise<boolean>;
 }
 
 interface SessionState {
@@ -133,6 +135,8 @@ export function createIngress(deps: IngressDeps): Ingress {
     : null;
   const greylist = config.greylist && pool ? new Greylist(pool, config.greylist) : null;
   if (config.greylist && !pool) logger.warn('greylisting is configured but the database client has no pg pool: nothing is greylisted');
+  if (config.greylist?.skipSpfPass && !senderAuth)
+    logger.warn('INGRESS_GREYLIST_SKIP_SPF_PASS needs INGRESS_SENDER_AUTH: senders that pass SPF are greylisted too');
   let greylistPruning: NodeJS.Timeout | undefined;
   const pruneGreylist = () => {
     greylist
@@ -352,25 +356,31 @@ export function createIngress(deps: IngressDeps): Ingress {
             cb();
           };
           // only a recipient that exists is greylisted: an unknown one is refused for good at once
-          if (s.protocol !== 'smtp' || !greylist?.applies(s.ip)) return accept();
-          greylist.check(s.ip, tx.envelopeFrom, address.address).then(
-            (v) => {
-              metrics.greylist.inc({ result: v.pass ? v.why : 'deferred' });
-              if (v.pass) return accept();
-              metrics.recipients.inc({ protocol: s.protocol, result: resultLabel(v.reply) });
-              s.log.info({ qid: tx.queueId, rcpt: address.address, retryIn: v.retryInSeconds }, 'recipient greylisted');
-              const target = r.targets[0];
-              const ids = { domainId: target?.domainId, mailboxId: r.kind === 'mailbox' ? target?.mailboxId : undefined };
-              logRefusal({ ...context, ...ids, recipient: address.address, reply: v.reply, reason: 'greylisted' });
-              cb(new SmtpReplyError(v.reply));
-            },
-            (err: unknown) => {
-              // the database is what delivery needs anyway; a greylisting fault alone lets the mail through
-              metrics.greylist.inc({ result: 'error' });
-              s.log.warn({ qid: tx.queueId, err }, 'greylisting failed; the recipient is accepted');
-              accept();
-            },
-          );
+          if (s.protocol !== 'smtp' || !greylist?.applies(s.ip, r.greylisting)) return accept();
+          const spfPass =
+            greylist.skipsSpfPass && senderAuth
+              ? (tx.spfPass ??= senderAuth.spfPasses({ ip: s.ip, helo: session.hostNameAppearsAs || '', envelopeFrom: tx.envelopeFrom }))
+              : Promise.resolve(false);
+          spfPass
+            .then((pass) => (pass ? ({ pass: true, why: 'spf_pass' } as const) : greylist.check(s.ip, tx.envelopeFrom, address.address)))
+            .then(
+              (v) => {
+                metrics.greylist.inc({ result: v.pass ? v.why : 'deferred' });
+                if (v.pass) return accept();
+                metrics.recipients.inc({ protocol: s.protocol, result: resultLabel(v.reply) });
+                s.log.info({ qid: tx.queueId, rcpt: address.address, retryIn: v.retryInSeconds }, 'recipient greylisted');
+                const target = r.targets[0];
+                const ids = { domainId: target?.domainId, mailboxId: r.kind === 'mailbox' ? target?.mailboxId : undefined };
+                logRefusal({ ...context, ...ids, recipient: address.address, reply: v.reply, reason: 'greylisted' });
+                cb(new SmtpReplyError(v.reply));
+              },
+              (err: unknown) => {
+                // the database is what delivery needs anyway; a greylisting fault alone lets the mail through
+                metrics.greylist.inc({ result: 'error' });
+                s.log.warn({ qid: tx.queueId, err }, 'greylisting failed; the recipient is accepted');
+                accept();
+              },
+            );
         },
         (err: unknown) => {
           const { reply, reason } = replyForError(err);

@@ -118,6 +118,7 @@ describe('alias domains', () => {
       loginDelaySeconds: 60,
       retentionDays: 'never',
       quotaWarningThresholds: [80],
+      greylisting: false,
     };
     const paths = (res: { json(): { errors?: { path: string; code?: string }[] } }) =>
       (res.json().errors ?? []).map((e) => `${e.path} ${e.code}`);
@@ -158,7 +159,10 @@ describe('alias domains', () => {
       null,
       null,
     ]);
-    expect(row.quotaWarningThresholds).toEqual([]);
+    expect([row.quotaWarningThresholds, row.greylisting]).toEqual([[], null]);
+    await expect(t.prisma.$executeRaw`UPDATE domains SET greylisting = true WHERE id = ${alias.id}::uuid`).rejects.toThrow(
+      /domains_alias_no_mailbox_settings/,
+    );
     await expect(t.prisma.$executeRaw`UPDATE domains SET login_delay_seconds = 60 WHERE id = ${alias.id}::uuid`).rejects.toThrow(
       /domains_alias_no_mailbox_settings/,
     );

@@ -132,6 +132,37 @@ describe('domains', () => {
     expect((await call(t.app, o.s, 'PATCH', `/api/v1/domains/${d.id}`, { loginDelaySeconds: -5 })).statusCode).toBe(400);
   });
 
+  test("greylisting per domain: true or false overrides the operator's INGRESS_GREYLIST, null follows it; only the owner's", async () => {
+    const o = await owner();
+    const other = await owner();
+    const created = await call(t.app, o.s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example`, greylisting: false });
+    expect([created.statusCode, created.json().greylisting], created.body).toEqual([201, false]);
+    const d = created.json();
+    const plain = (await call(t.app, o.s, 'POST', '/api/v1/domains', { name: `${uniqueName('d')}.example` })).json();
+    expect(plain.greylisting).toBeNull();
+    expect((await call(t.app, o.s, 'PATCH', `/api/v1/domains/${d.id}`, { greylisting: true })).json().greylisting).toBe(true);
+    // leaving it out changes nothing; null goes back to the operator's default
+    expect((await call(t.app, o.s, 'PATCH', `/api/v1/domains/${d.id}`, { description: 'x' })).json().greylisting).toBe(true);
+    expect((await call(t.app, o.s, 'PATCH', `/api/v1/domains/${d.id}`, { greylisting: null })).json().greylisting).toBeNull();
+    for (const bad of ['yes', 1, 'true', {}]) {
+      const r = await call(t.app, o.s, 'PATCH', `/api/v1/domains/${d.id}`, { greylisting: bad });
+      expect([r.statusCode, r.json().code, r.json().errors?.[0]?.path], JSON.stringify(bad)).toEqual([
+        400,
+        'VALIDATION_FAILED',
+        'body.greylisting',
+      ]);
+    }
+    // abuse: another owner cannot switch it off for someone else's domain (the same answer as a missing one)
+    const theirs = await call(t.app, other.s, 'PATCH', `/api/v1/domains/${d.id}`, { greylisting: false });
+    expect([theirs.statusCode, theirs.json().code]).toEqual([404, 'NOT_FOUND']);
+    expect((await t.prisma.domain.findUniqueOrThrow({ where: { id: d.id } })).greylisting).toBeNull();
+    const audit = await t.prisma.auditEvent.findFirst({
+      where: { targetId: d.id, action: 'domain.update' },
+      orderBy: { createdAt: 'desc' },
+    });
+    expect(audit?.details).toMatchObject({ greylisting: null });
+  });
+
   test('admin transfers a domain; the new owner sees it, the old one gets 404', async () => {
     const a = await owner();
     const b = await owner();

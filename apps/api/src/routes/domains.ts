@@ -43,7 +43,7 @@ export async function domainRoutes(app: ZodApp, ctx: RouteContext): Promise<void
         'verified domain of the same owner and not an alias itself (else 400 with field code unknown_domain, other_owner, ' +
         'alias_chain or target_pending). An alias domain has no mailboxes or aliases (409 DOMAIN_IS_ALIAS), and the ' +
         'settings of mailboxes (maxMailboxes, maxStorageBytes, defaultQuotaBytes, loginDelaySeconds, retentionDays, ' +
-        'quotaWarningThresholds) do not apply to it: a value other than null is 400 with field code alias_domain.',
+        'quotaWarningThresholds, greylisting) do not apply to it: a value other than null is 400 with field code alias_domain.',
       body: createDomainBodySchema,
       response: { 201: domainSchema, ...problems(409, 422) },
       security: WRITE_SECURITY,

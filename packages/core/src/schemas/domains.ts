@@ -47,6 +47,10 @@ export const domainSchema = z
       .array(z.number().int())
       .nullable()
       .describe('Quota warning thresholds in percent; null: the operator default'),
+    greylisting: z
+      .boolean()
+      .nullable()
+      .describe("Greylisting of the domain's recipients on the SMTP listener; null: the operator default (INGRESS_GREYLIST)"),
     mailboxCount: z.number().int(),
     aliasCount: z.number().int(),
     aliasOf: z
@@ -84,6 +88,14 @@ const domainSettingsShape = {
     .nullable()
     .optional()
     .describe('1-5 distinct percentages, e.g. [80, 95]; null = the operator default (QUOTA_WARNING_THRESHOLDS)'),
+  greylisting: z
+    .boolean()
+    .nullable()
+    .optional()
+    .describe(
+      "Greylisting (RFC 6647) of mail to the domain's addresses from other servers: true defers a new sender's first " +
+        'attempt, false never does; null = the operator default (INGRESS_GREYLIST)',
+    ),
 };
 
 export const createDomainBodySchema = z.object({
@@ -98,7 +110,7 @@ export const createDomainBodySchema = z.object({
     .describe(
       'Make it an alias domain of this verified domain of the same owner: mail to name@new is delivered as to name@target. ' +
         'It cannot hold mailboxes or aliases, nor the settings that only apply to them (limits, default quota, POP3 policy, ' +
-        'quota warnings: give them null or leave them out); PATCH can point it at another domain later',
+        'quota warnings, greylisting: give them null or leave them out); PATCH can point it at another domain later',
     ),
   ...domainSettingsShape,
 });

@@ -42,6 +42,7 @@ const domainSelect = {
   loginDelaySeconds: true,
   retentionDays: true,
   quotaWarningThresholds: true,
+  greylisting: true,
   verifiedAt: true,
   verificationToken: true,
   claimExpiresAt: true,
@@ -71,6 +72,7 @@ export function toDomainDto(r: DomainRow): Domain {
     retentionDays: fromStoredRetention(r.retentionDays),
     // NULL (the operator default) reads as [] through Prisma; a domain's own list has at least one threshold
     quotaWarningThresholds: r.quotaWarningThresholds?.length ? r.quotaWarningThresholds : null,
+    greylisting: r.greylisting,
     mailboxCount: r._count.mailboxes,
     aliasCount: r._count.aliases,
     aliasOf: r.aliasOf,
@@ -174,6 +176,7 @@ const mailboxSettingFields = [
   'loginDelaySeconds',
   'retentionDays',
   'quotaWarningThresholds',
+  'greylisting',
 ] as const;
 
 /**
@@ -276,6 +279,7 @@ export async function createDomain(deps: ServiceDeps, actor: Actor, input: Creat
           loginDelaySeconds: input.loginDelaySeconds ?? null,
           retentionDays: toStoredRetention(input.retentionDays ?? null),
           ...(input.quotaWarningThresholds ? { quotaWarningThresholds: input.quotaWarningThresholds } : {}),
+          greylisting: input.greylisting ?? null,
           ...(input.verified
             ? { verifiedAt: now }
             : {
@@ -417,6 +421,7 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
         defaultQuotaBytes: toBigInt(input.defaultQuotaBytes),
         loginDelaySeconds: input.loginDelaySeconds,
         retentionDays: toStoredRetention(input.retentionDays),
+        greylisting: input.greylisting,
         ...(retarget ? { aliasOfId: target?.id ?? null } : {}),
       },
       select: domainSelect,

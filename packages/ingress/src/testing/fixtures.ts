@@ -20,6 +20,8 @@ interface DomainOpts {
   active?: boolean;
   maxStorageBytes?: bigint | number | null;
   aliasOf?: string;
+  /** The domain's greylisting setting (null: the operator default). */
+  greylisting?: boolean | null;
 }
 
 export function testPrisma(maxConnections = 10): PrismaClient {
@@ -39,6 +41,7 @@ export async function createFixture(prisma: PrismaClient, opts: { maxStorageByte
         maxStorageBytes: o.maxStorageBytes == null ? null : BigInt(o.maxStorageBytes),
         verifiedAt: new Date(),
         aliasOfId: o.aliasOf ?? null,
+        greylisting: o.greylisting ?? null,
       },
     });
     return { id: d.id, name: d.name };

@@ -120,6 +120,19 @@ export async function updateQuotaWarnings(domainId: string, prev: FormState, fd:
   });
 }
 
+/** The domain's greylisting: "on", "off" or "default" (null: the operator's INGRESS_GREYLIST). */
+export async function updateGreylisting(domainId: string, prev: FormState, fd: FormData): Promise<FormState> {
+  const choice = field(fd, 'greylisting');
+  const greylisting = choice === 'on' ? true : choice === 'off' ? false : choice === 'default' ? null : undefined;
+  if (greylisting === undefined) return invalidForm(prev, fd, { greylisting: 'Choose one of the three.' });
+  return submitToApi(prev, fd, {
+    method: 'PATCH',
+    path: `/domains/${domainId}`,
+    body: { greylisting },
+    success: () => ({ message: 'Saved.' }),
+  });
+}
+
 /** An alias (or, with "catchAll" ticked, the catch-all) delivering to the chosen mailboxes of the domain. */
 export async function createAlias(domainId: string, prev: FormState, fd: FormData): Promise<FormState> {
   const catchAll = checked(fd, 'catchAll');

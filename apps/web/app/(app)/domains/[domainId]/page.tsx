@@ -11,6 +11,7 @@ import { AliasDomainsCard, AliasTargetCard } from './alias-domains';
 import { DnsRecords } from './dns-records';
 import { RecentDeliveries } from '@/components/delivery-log';
 import { QuotaWarningSettings } from './quota-warning-settings';
+import { GreylistingSettings } from './greylisting-settings';
 import { DomainSettings } from './domain-settings';
 import { MailboxImportExport } from './mailbox-import';
 import { MailboxTable } from './mailbox-table';
@@ -120,6 +121,8 @@ export default async function DomainPage({
         <DomainSettings domain={domain} isAdmin={me.user.role === 'ADMIN'} />
 
         <QuotaWarningSettings domain={domain} />
+
+        <GreylistingSettings domain={domain} />
       </div>
     </>
   );
