@@ -126,5 +126,19 @@ test('alias domains: an owner adds one to a domain, verifies it, and its mail re
   await expect(page.locator('#mailboxes')).toBeVisible();
   await expect(header).not.toContainText('Alias domain of');
   await expect(deliverLmtp(`alice@${alias}`, moved)).rejects.toThrow();
+
+  // Empty, it can become an alias domain again: of the first domain, whose alice then gets its mail once more.
+  const own = page.locator('#alias-domains');
+  const again = own.getByRole('group', { name: 'Make it an alias domain of' });
+  await again.getByRole('searchbox').fill(domain.name);
+  await again.getByRole('radio', { name: domain.name, exact: true }).check();
+  await own.getByRole('button', { name: 'Make it an alias domain' }).click();
+  await expect(header).toContainText(`Alias domain of ${domain.name}`);
+  await expect(page.locator('#mailboxes')).toHaveCount(0);
+  await deliverLmtp(`alice@${alias}`, moved);
+  const backAtFirst = await pop3Fetch(mailbox.address, password);
+  expect(
+    backAtFirst.ok ? backAtFirst.messages.filter((m) => m.toString('latin1').includes('Subject: after the move')).length : backAtFirst,
+  ).toBe(1);
   await api.ctx.dispose();
 });

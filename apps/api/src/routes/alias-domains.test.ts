@@ -171,7 +171,7 @@ describe('alias domains', () => {
     );
   });
 
-  test('an alias domain is pointed at another domain of its owner, or made a domain of its own; a domain never becomes one', async () => {
+  test('an alias domain is pointed at another domain of its owner, or made a domain of its own; one with mailboxes does not become one', async () => {
     const { s, domain, alias, owner } = await ownerWithAliasDomain();
     const second = await call(t.app, admin, 'POST', '/api/v1/domains', { name: newName(), ownerId: owner.id, verified: true });
     const b = second.json() as { id: string; name: string };
@@ -189,9 +189,14 @@ describe('alias domains', () => {
     expect(audit?.details).toMatchObject({ aliasOf: b.id, previousAliasOf: { id: domain.id, name: domain.name }, aliasOfName: b.name });
     // naming the target it has already is no change
     expect((await call(t.app, s, 'PATCH', `/api/v1/domains/${alias.id}`, { aliasOf: b.id })).json().aliasOf.id).toBe(b.id);
-    // a domain with mailboxes (or none) does not become an alias domain; null on it changes nothing
+    // a domain with a mailbox does not become an alias domain; null on it changes nothing
+    await t.prisma.mailbox.create({ data: { domainId: domain.id, localPart: 'kept', passwordHash: 'x' } });
     const plain = await call(t.app, s, 'PATCH', `/api/v1/domains/${domain.id}`, { aliasOf: b.id });
-    expect([plain.statusCode, plain.json().errors?.[0]?.code], plain.body).toEqual([400, 'not_alias_domain']);
+    expect([plain.statusCode, plain.json().code, plain.json().details], plain.body).toEqual([
+      409,
+      'DOMAIN_NOT_EMPTY',
+      { mailboxes: 1, aliases: 0, aliasDomains: 0 },
+    ]);
     const nothing = await call(t.app, s, 'PATCH', `/api/v1/domains/${domain.id}`, { aliasOf: null });
     expect([nothing.statusCode, nothing.json().aliasOf]).toEqual([200, null]);
     // made a domain of its own: it takes mailboxes and settings from now on
@@ -203,7 +208,112 @@ describe('alias domains', () => {
     expect(box.statusCode, box.body).toBe(201);
     // and, with a mailbox, it cannot be turned back
     const back = await call(t.app, s, 'PATCH', `/api/v1/domains/${alias.id}`, { aliasOf: domain.id });
-    expect(back.json().errors?.[0]?.code).toBe('not_alias_domain');
+    expect([back.statusCode, back.json().code]).toEqual([409, 'DOMAIN_NOT_EMPTY']);
+  });
+
+  test('an empty domain becomes an alias domain: its settings of mailboxes are cleared, addresses go to the target', async () => {
+    const { s, domain, owner } = await createOwnerWithDomain(t, admin);
+    const made = await call(t.app, s, 'POST', '/api/v1/domains', {
+      name: newName(),
+      defaultQuotaBytes: 5000,
+      loginDelaySeconds: 60,
+      quotaWarningThresholds: [90],
+      greylisting: false,
+    });
+    expect(made.statusCode, made.body).toBe(201);
+    const spare = made.json() as { id: string; name: string };
+    const converted = await call(t.app, s, 'PATCH', `/api/v1/domains/${spare.id}`, { aliasOf: domain.id, description: 'old name' });
+    expect(converted.statusCode, converted.body).toBe(200);
+    expect(converted.json()).toMatchObject({
+      aliasOf: { id: domain.id, name: domain.name },
+      description: 'old name',
+      defaultQuotaBytes: null,
+      loginDelaySeconds: null,
+      quotaWarningThresholds: null,
+      greylisting: null,
+    });
+    const audit = await t.prisma.auditEvent.findFirst({
+      where: { action: 'domain.update', targetId: spare.id },
+      orderBy: { createdAt: 'desc' },
+    });
+    expect(audit?.details).toMatchObject({ aliasOf: domain.id, convertedToAlias: true, previousAliasOf: null, aliasOfName: domain.name });
+    const box = await call(t.app, s, 'POST', `/api/v1/domains/${spare.id}/mailboxes`, { localPart: 'alice', password: PW });
+    expect([box.statusCode, box.json().code]).toEqual([409, 'DOMAIN_IS_ALIAS']);
+    // a domain with aliases or alias domains of its own stays a domain; nor does one that is moving to another owner
+    const withAlias = (await call(t.app, s, 'POST', '/api/v1/domains', { name: newName() })).json() as { id: string };
+    const mb = await t.prisma.mailbox.create({ data: { domainId: domain.id, localPart: 'dest', passwordHash: 'x' } });
+    await t.prisma.alias.create({
+      data: { domainId: withAlias.id, localPart: 'sales', destinations: { create: [{ mailboxId: mb.id }] } },
+    });
+    const refused = await call(t.app, s, 'PATCH', `/api/v1/domains/${withAlias.id}`, { aliasOf: domain.id });
+    expect([refused.statusCode, refused.json().details]).toEqual([409, { mailboxes: 0, aliases: 1, aliasDomains: 0 }]);
+    const third = await call(t.app, admin, 'POST', '/api/v1/domains', { name: newName(), ownerId: owner.id, verified: true });
+    const target = await call(t.app, s, 'PATCH', `/api/v1/domains/${domain.id}`, { aliasOf: third.json().id });
+    expect([target.statusCode, target.json().details]).toEqual([409, { mailboxes: 1, aliases: 0, aliasDomains: 1 }]);
+    const other = await createUser(t);
+    const empty = (await call(t.app, s, 'POST', '/api/v1/domains', { name: newName() })).json() as { id: string };
+    const moving = await call(t.app, admin, 'PATCH', `/api/v1/domains/${empty.id}`, { aliasOf: domain.id, ownerId: other.id });
+    expect([moving.statusCode, moving.json().errors?.[0]?.code]).toEqual([400, 'with_transfer']);
+    expect((await t.prisma.domain.findUniqueOrThrow({ where: { id: empty.id } })).ownerId).toBe(owner.id);
+  });
+
+  test('abuse: an owner cannot clear limits an administrator set by making the domain an alias domain; the admin can', async () => {
+    const { s, domain, owner } = await createOwnerWithDomain(t, admin);
+    const limited = await call(t.app, admin, 'POST', '/api/v1/domains', {
+      name: newName(),
+      ownerId: owner.id,
+      verified: true,
+      maxMailboxes: 3,
+    });
+    const id = (limited.json() as { id: string }).id;
+    const mine = await call(t.app, s, 'PATCH', `/api/v1/domains/${id}`, { aliasOf: domain.id });
+    expect([mine.statusCode, mine.json().code, mine.json().errors?.[0]?.code]).toEqual([403, 'FORBIDDEN', 'admin_only']);
+    expect((await t.prisma.domain.findUniqueOrThrow({ where: { id } })).maxMailboxes).toBe(3);
+    const theirs = await call(t.app, admin, 'PATCH', `/api/v1/domains/${id}`, { aliasOf: domain.id });
+    expect([theirs.statusCode, theirs.json().maxMailboxes]).toEqual([200, null]);
+  });
+
+  test('abuse: a mailbox or alias created while the domain becomes an alias domain is refused under the tenant lock', async () => {
+    const { s, domain, owner } = await createOwnerWithDomain(t, admin);
+    const dest = await t.prisma.mailbox.create({ data: { domainId: domain.id, localPart: 'dest', passwordHash: 'x' } });
+    // requests waiting for this owner's tenant lock (an advisory lock: its 64-bit key is classid:objid)
+    const lockWaiters = async () =>
+      (
+        await t.prisma.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM pg_locks
+          WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND ((classid::bigint << 32) | objid::bigint) = hashtextextended(${`tenant:${owner.id}`}, 0)`
+      )[0]!.n;
+    for (const create of [
+      (id: string) => call(t.app, s, 'POST', `/api/v1/domains/${id}/mailboxes`, { localPart: 'late', password: PW }),
+      (id: string) => call(t.app, s, 'POST', `/api/v1/domains/${id}/aliases`, { localPart: 'late', destinations: [dest.id] }),
+      (id: string) =>
+        t.app.inject({
+          method: 'POST',
+          url: `/api/v1/domains/${id}/mailboxes/import`,
+          headers: { ...authHeaders(s, 'POST'), 'content-type': 'text/csv' },
+          payload: `address,password\nlate,${PW}\n`,
+        }),
+    ]) {
+      const body = { name: newName(), ownerId: owner.id, verified: true };
+      const racing = (await call(t.app, admin, 'POST', '/api/v1/domains', body)).json() as { id: string };
+      let created: Awaited<ReturnType<typeof create>> | undefined;
+      // the conversion holds the owner's tenant lock, as PATCH does, while the creation has passed its first check
+      await t.prisma.$transaction(
+        async (tx) => {
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`tenant:${owner.id}`}, 0))`;
+          const pending = create(racing.id).then((r) => (created = r));
+          for (let i = 0; i < 200 && (await lockWaiters()) === 0n; i++) await new Promise((r) => setTimeout(r, 25));
+          expect(await lockWaiters()).toBeGreaterThan(0n);
+          await tx.$executeRaw`UPDATE domains SET alias_of_id = ${domain.id}::uuid WHERE id = ${racing.id}::uuid`;
+          void pending;
+        },
+        { timeout: 20_000 },
+      );
+      for (let i = 0; i < 200 && !created; i++) await new Promise((r) => setTimeout(r, 25));
+      expect([created?.statusCode, created?.json().code], created?.body).toEqual([409, 'DOMAIN_IS_ALIAS']);
+    }
+    expect(await t.prisma.mailbox.count({ where: { domain: { aliasOfId: domain.id } } })).toBe(0);
+    expect(await t.prisma.alias.count({ where: { domain: { aliasOfId: domain.id } } })).toBe(0);
   });
 
   test('abuse: re-pointing follows the rules of creation; another tenant, itself, a chain, a pending domain or a hidden one are refused', async () => {

@@ -129,8 +129,11 @@ export async function domainRoutes(app: ZodApp, ctx: RouteContext): Promise<void
       description:
         "Admins transfer a domain with ownerId (its alias domains move with it and count toward the new owner's domain limit; an alias domain alone is refused with DOMAIN_IS_ALIAS): refused with ALIASES_CROSS_OWNERS (409, each link in details.links) while aliases link it to other domains of its owner, and with LIMIT_*_EXCEEDED / QUOTA_REQUIRED when the new owner's limits would not hold. maxStorageBytes below the quotas already handed out is LIMIT_STORAGE_EXCEEDED; while mailboxes have no quota, QUOTA_REQUIRED. " +
         'An alias domain is pointed at another verified domain of the same owner with aliasOf (the same field codes as ' +
-        'at creation, and alias_self), or made a domain of its own with aliasOf: null; a domain cannot become an alias ' +
-        'domain (field code not_alias_domain). Mailbox settings on an alias domain are refused as at creation.',
+        'at creation, and alias_self), or made a domain of its own with aliasOf: null. A domain that holds nothing ' +
+        '(no mailboxes, aliases or alias domains; else 409 DOMAIN_NOT_EMPTY with the counts) becomes an alias domain with ' +
+        'aliasOf: its settings of mailboxes are cleared; not together with a transfer (field code with_transfer), and ' +
+        'an owner cannot convert a domain with limits an administrator set (403, field code admin_only). Mailbox ' +
+        'settings on an alias domain are refused as at creation.',
       params: domainParamsSchema,
       body: updateDomainBodySchema,
       response: { 200: domainSchema, ...problems(409, 422) },

@@ -123,8 +123,9 @@ export const updateDomainBodySchema = z.object({
     .nullable()
     .optional()
     .describe(
-      'Alias domains only: point it at another verified domain of the same owner, or null to make it a domain of its own ' +
-        '(mail to its addresses is refused until it has mailboxes or aliases). A domain cannot become an alias domain',
+      'Point an alias domain at another verified domain of the same owner, or null to make it a domain of its own ' +
+        '(mail to its addresses is refused until it has mailboxes or aliases). A domain that holds no mailboxes, aliases ' +
+        'or alias domains becomes an alias domain this way (its settings of mailboxes are cleared)',
     ),
   ...domainSettingsShape,
 });

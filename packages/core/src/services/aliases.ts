@@ -70,9 +70,11 @@ async function checkDestinations(
  */
 async function lockAliasTenant(tx: Prisma.TransactionClient, domainId: string, ownerId: string): Promise<void> {
   await lockTenant(tx, ownerId);
-  const d = await tx.domain.findUnique({ where: { id: domainId }, select: { ownerId: true } });
+  const d = await tx.domain.findUnique({ where: { id: domainId }, select: { ownerId: true, name: true, ...aliasOfSelect } });
   if (!d) throw notFound('Domain');
   if (d.ownerId !== ownerId) throw new AppError('CONFLICT', 'The domain changed owner meanwhile; try again');
+  // the domain may have become an alias domain since it was first read (that change takes this lock too)
+  assertNotAliasDomain(d);
 }
 
 async function assertNoMailboxNamed(tx: Prisma.TransactionClient, domainId: string, localPart: string | null): Promise<void> {

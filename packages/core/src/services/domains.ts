@@ -168,6 +168,57 @@ async function aliasTarget(
 
 const adminOnlyFields = ['maxMailboxes', 'maxStorageBytes', 'ownerId'] as const;
 
+/** A domain made an alias domain loses the settings only its mailboxes used (its target's apply from then on; the quota
+ * warning thresholds are cleared in SQL). */
+const CLEARED_MAILBOX_SETTINGS = {
+  maxMailboxes: null,
+  maxStorageBytes: null,
+  defaultQuotaBytes: null,
+  loginDelaySeconds: null,
+  retentionDays: null,
+  greylisting: null,
+} satisfies Prisma.DomainUpdateInput;
+
+/**
+ * Whether a domain may become an alias domain, before any lock: not together with a transfer (an alias domain moves
+ * with its target), and an owner may not clear limits an administrator set on it (they would be gone for good if it
+ * were made a domain of its own again).
+ */
+function assertConvertible(
+  p: UserPrincipal | SystemPrincipal,
+  current: { maxMailboxes: number | null; maxStorageBytes: bigint | null },
+  newOwnerId: string | undefined,
+): void {
+  if (newOwnerId) throw invalidAliasOf('a domain cannot be transferred and made an alias domain at once', 'with_transfer');
+  if (!isAdmin(p) && (current.maxMailboxes !== null || current.maxStorageBytes !== null)) {
+    throw new AppError('FORBIDDEN', 'This domain has limits set by an administrator; ask them to make it an alias domain', {
+      fields: [{ path: 'aliasOf', message: 'the domain has limits an administrator set', code: 'admin_only' }],
+    });
+  }
+}
+
+/**
+ * Under the tenant lock: a domain becomes an alias domain only while it holds nothing of its own. Its mail would go
+ * to the target's addresses instead, so mailboxes and aliases would be unreachable, and its own alias domains would
+ * become a chain.
+ */
+async function assertHoldsNothing(tx: Prisma.TransactionClient, domainId: string, name: string): Promise<void> {
+  const counts = await tx.domain.findUniqueOrThrow({
+    where: { id: domainId },
+    select: { _count: { select: { mailboxes: true, aliases: true, aliasDomains: true } } },
+  });
+  const { mailboxes, aliases, aliasDomains } = counts._count;
+  if (mailboxes || aliases || aliasDomains) {
+    throw new AppError(
+      'DOMAIN_NOT_EMPTY',
+      `${name} has mailboxes, aliases or alias domains; only an empty domain can become an alias domain`,
+      {
+        details: { mailboxes, aliases, aliasDomains },
+      },
+    );
+  }
+}
+
 /** Settings of the mailboxes a domain holds: an alias domain holds none, so they are its target's (never stored). */
 const mailboxSettingFields = [
   'maxMailboxes',
@@ -361,18 +412,17 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
     name: true,
     ownerId: true,
     active: true,
+    maxMailboxes: true,
     maxStorageBytes: true,
     ...aliasOfSelect,
   });
   const currentTargetId = current.aliasOf?.id ?? null;
   assertAdminFields(p, input, current.ownerId);
-  // Only an alias domain changes its target, or stops being one. A domain never becomes one: a mailbox could be
-  // created in it at the same moment (that check runs before the tenant lock).
-  if (input.aliasOf != null && !currentTargetId) {
-    throw invalidAliasOf('only an alias domain can be pointed at another domain; add a new domain as an alias domain', 'not_alias_domain');
-  }
   const retarget = input.aliasOf !== undefined && input.aliasOf !== currentTargetId;
   const newOwnerId = input.ownerId !== undefined && input.ownerId !== current.ownerId ? input.ownerId : undefined;
+  /** A domain becoming an alias domain (it must hold nothing: checked under the tenant lock). */
+  const converting = input.aliasOf != null && !currentTargetId;
+  if (converting) assertConvertible(p, current, newOwnerId);
   const row = await deps.prisma.$transaction(async (tx) => {
     // Both tenants of a transfer are locked, in a fixed order (two opposite transfers cannot deadlock).
     for (const id of [...new Set([current.ownerId, newOwnerId ?? current.ownerId])].sort()) await lockTenant(tx, id);
@@ -384,6 +434,12 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
       target = input.aliasOf ? await aliasTarget(tx, p, input.aliasOf, current.ownerId, domainId) : null;
     }
     if (target) assertNoMailboxSettings(input, target.name);
+    // Mailboxes, aliases and imports re-check "alias domain" under this lock, so none can land in it after this.
+    if (converting) {
+      await assertHoldsNothing(tx, domainId, current.name);
+      // in SQL: Prisma cannot set a list column to NULL, and the CHECK wants it NULL before alias_of_id is set
+      await tx.$executeRaw`UPDATE domains SET quota_warning_thresholds = NULL WHERE id = ${domainId}::uuid`;
+    }
     if (newOwnerId && currentTargetId) {
       throw new AppError('DOMAIN_IS_ALIAS', 'An alias domain moves with the domain it points to; transfer that one', {
         fields: [{ path: 'ownerId', message: 'transfer the target domain instead', code: 'alias_domain' }],
@@ -423,6 +479,8 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
         retentionDays: toStoredRetention(input.retentionDays),
         greylisting: input.greylisting,
         ...(retarget ? { aliasOfId: target?.id ?? null } : {}),
+        // what only mailboxes use stays null on an alias domain (CHECK domains_alias_no_mailbox_settings)
+        ...(converting ? CLEARED_MAILBOX_SETTINGS : {}),
       },
       select: domainSelect,
     });
@@ -441,6 +499,7 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
         ...changedFields(input),
         domainId,
         ...(retarget ? { previousAliasOf: current.aliasOf, aliasOfName: target?.name ?? null } : {}),
+        ...(converting ? { convertedToAlias: true } : {}),
       },
     });
     if (newOwnerId) {

@@ -392,6 +392,7 @@ export async function importMailboxes(
     // The limits and names as they are under the lock (another request may have created mailboxes meanwhile).
     const d = await tx.domain.findUnique({ where: { id: domain.id }, select: domainForMailboxSelect });
     if (!d) throw notFound('Domain');
+    assertNotAliasDomain(d);
     const before = issues.length;
     admitted = await checkImportAgainstDatabase(tx, d, admitted, issues);
     if (issues.length > before && !opts.skipInvalid) throw refuseInvalid();

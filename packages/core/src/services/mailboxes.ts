@@ -68,6 +68,8 @@ export const domainForMailboxSelect = {
   maxStorageBytes: true,
   defaultQuotaBytes: true,
   owner: { select: { maxMailboxes: true, maxStorageBytes: true } },
+  // checked again under the tenant lock: the domain may have become an alias domain since it was first read
+  ...aliasOfSelect,
 } satisfies Prisma.DomainSelect;
 
 export async function createMailbox(deps: ServiceDeps, actor: Actor, domainId: string, input: CreateMailboxBody): Promise<Mailbox> {
@@ -83,6 +85,7 @@ export async function createMailbox(deps: ServiceDeps, actor: Actor, domainId: s
       await lockTenant(tx, domain.ownerId);
       const d = await tx.domain.findUnique({ where: { id: domainId }, select: domainForMailboxSelect });
       if (!d) throw notFound('Domain');
+      assertNotAliasDomain(d);
       if (d.owner.maxMailboxes !== null) {
         const count = await tx.mailbox.count({ where: { domain: { ownerId: d.ownerId } } });
         if (count + 1 > d.owner.maxMailboxes)

@@ -87,7 +87,7 @@ export async function updateDomainSettings(domainId: string, prev: FormState, fd
   });
 }
 
-/** An alias domain's new target (the API checks it: verified, same owner, not an alias domain itself). */
+/** An alias domain's new target, or an empty domain made an alias domain (the API checks both). */
 export async function pointAliasDomain(domainId: string, prev: FormState, fd: FormData): Promise<FormState> {
   const aliasOf = field(fd, 'aliasOf');
   if (!aliasOf) return invalidForm(prev, fd, { aliasOf: 'Choose the domain its mail should go to.' });

@@ -3,7 +3,7 @@ import Link from 'next/link';
 import { DomainStatusBadges } from '@/components/domain-status';
 import { ButtonLink, Card, EmptyState } from '@/components/ui';
 import type { Domain, Page } from '@/lib/types';
-import { AliasTargetForm } from './alias-target-form';
+import { AliasTargetForm, AliasTargetPicker } from './alias-target-form';
 
 /** On an alias domain's page: its mail goes to the same names at the target, where the mailboxes and aliases are. */
 export function AliasTargetCard({ domain, target }: { domain: Domain; target: NonNullable<Domain['aliasOf']> }) {
@@ -52,6 +52,16 @@ export function AliasDomainsCard({ domain, aliasDomains }: { domain: Domain; ali
             </li>
           )}
         </ul>
+      )}
+      {domain.mailboxCount === 0 && domain.aliasCount === 0 && domain.aliasDomainCount === 0 && (
+        <div className="mt-6 space-y-2 border-t border-slate-200 pt-4">
+          <p className="text-sm text-slate-700">
+            {domain.name} has no mailboxes or aliases yet. If it is only another name for one of your domains, make it an alias domain of
+            that one: its mail then goes to the same names there. Its POP3 policy, quota warnings and greylisting settings are cleared (the
+            other domain’s apply).
+          </p>
+          <AliasTargetPicker domain={domain} exclude={domain.id} label="Make it an alias domain of" submit="Make it an alias domain" />
+        </div>
       )}
     </Card>
   );

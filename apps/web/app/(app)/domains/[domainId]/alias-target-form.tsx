@@ -15,28 +15,9 @@ import { pointAliasDomain } from '../actions';
 export function AliasTargetForm({ domain, target }: { domain: Domain; target: NonNullable<Domain['aliasOf']> }) {
   const api = useApi();
   const router = useRouter();
-  const [choice, setChoice] = useState<PickerOption[]>([]);
   return (
     <div className="mt-6 space-y-4 border-t border-slate-200 pt-4">
-      <ApiForm action={pointAliasDomain.bind(null, domain.id)} className="max-w-xl space-y-3">
-        {(f) => (
-          <>
-            <SearchPicker<Domain>
-              label="Send its mail to another domain instead"
-              path="/domains"
-              multiple={false}
-              filter={(d) => d.verificationStatus === 'verified' && !d.aliasOf && d.id !== target.id && d.ownerId === domain.ownerId}
-              toOption={(d) => ({ id: d.id, label: d.name })}
-              selected={choice}
-              onChange={setChoice}
-              placeholder="Search your verified domains"
-            />
-            <input type="hidden" name="aliasOf" value={choice[0]?.id ?? ''} />
-            {f.errors.aliasOf && <p className="text-sm font-medium text-red-700">{f.errors.aliasOf}</p>}
-            <SubmitButton pending={f.pending} label="Change target" pendingLabel="Changing…" />
-          </>
-        )}
-      </ApiForm>
+      <AliasTargetPicker domain={domain} exclude={target.id} label="Send its mail to another domain instead" submit="Change target" />
       <ConfirmButton
         variant="secondary"
         label="Make it a domain of its own"
@@ -55,5 +36,37 @@ export function AliasTargetForm({ domain, target }: { domain: Domain; target: No
         </p>
       </ConfirmButton>
     </div>
+  );
+}
+
+/**
+ * Picks another verified, non-alias domain of the same owner (other than `exclude`) and points `domain` at it: a new
+ * target for an alias domain, or, for an empty domain, making it an alias domain (the API refuses a domain that holds
+ * anything).
+ */
+export function AliasTargetPicker({ domain, exclude, label, submit }: { domain: Domain; exclude: string; label: string; submit: string }) {
+  const [choice, setChoice] = useState<PickerOption[]>([]);
+  return (
+    <ApiForm action={pointAliasDomain.bind(null, domain.id)} className="max-w-xl space-y-3">
+      {(f) => (
+        <>
+          <SearchPicker<Domain>
+            label={label}
+            path="/domains"
+            multiple={false}
+            filter={(d) =>
+              d.verificationStatus === 'verified' && !d.aliasOf && d.id !== exclude && d.id !== domain.id && d.ownerId === domain.ownerId
+            }
+            toOption={(d) => ({ id: d.id, label: d.name })}
+            selected={choice}
+            onChange={setChoice}
+            placeholder="Search your verified domains"
+          />
+          <input type="hidden" name="aliasOf" value={choice[0]?.id ?? ''} />
+          {f.errors.aliasOf && <p className="text-sm font-medium text-red-700">{f.errors.aliasOf}</p>}
+          <SubmitButton pending={f.pending} label={submit} pendingLabel="Saving…" />
+        </>
+      )}
+    </ApiForm>
   );
 }
