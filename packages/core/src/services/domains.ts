@@ -168,17 +168,6 @@ async function aliasTarget(
 
 const adminOnlyFields = ['maxMailboxes', 'maxStorageBytes', 'ownerId'] as const;
 
-/** A domain made an alias domain loses the settings only its mailboxes used (its target's apply from then on; the quota
- * warning thresholds are cleared in SQL). */
-const CLEARED_MAILBOX_SETTINGS = {
-  maxMailboxes: null,
-  maxStorageBytes: null,
-  defaultQuotaBytes: null,
-  loginDelaySeconds: null,
-  retentionDays: null,
-  greylisting: null,
-} satisfies Prisma.DomainUpdateInput;
-
 /**
  * Whether a domain may become an alias domain, before any lock: not together with a transfer (an alias domain moves
  * with its target), and an owner may not clear limits an administrator set on it (they would be gone for good if it
@@ -229,6 +218,14 @@ const mailboxSettingFields = [
   'quotaWarningThresholds',
   'greylisting',
 ] as const;
+
+/**
+ * A domain made an alias domain loses the settings only its mailboxes used (its target's apply from then on): all of
+ * them null, but the quota warning thresholds, which are cleared in SQL (Prisma cannot set a list column to NULL).
+ */
+const CLEARED_MAILBOX_SETTINGS = Object.fromEntries(
+  mailboxSettingFields.filter((f) => f !== 'quotaWarningThresholds').map((f) => [f, null]),
+) satisfies Prisma.DomainUpdateInput;
 
 /**
  * An alias domain's settings of this kind are null (the database's CHECK `domains_alias_no_mailbox_settings`): a

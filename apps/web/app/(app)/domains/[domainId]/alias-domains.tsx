@@ -60,7 +60,7 @@ export function AliasDomainsCard({ domain, aliasDomains }: { domain: Domain; ali
             that one: its mail then goes to the same names there. Its POP3 policy, quota warnings and greylisting settings are cleared (the
             other domain’s apply).
           </p>
-          <AliasTargetPicker domain={domain} exclude={domain.id} label="Make it an alias domain of" submit="Make it an alias domain" />
+          <AliasTargetPicker domain={domain} label="Make it an alias domain of" submit="Make it an alias domain" />
         </div>
       )}
     </Card>

@@ -40,11 +40,11 @@ export function AliasTargetForm({ domain, target }: { domain: Domain; target: No
 }
 
 /**
- * Picks another verified, non-alias domain of the same owner (other than `exclude`) and points `domain` at it: a new
+ * Picks another verified, non-alias domain of the same owner (nor `exclude`, the current target) and points `domain` at it: a new
  * target for an alias domain, or, for an empty domain, making it an alias domain (the API refuses a domain that holds
  * anything).
  */
-export function AliasTargetPicker({ domain, exclude, label, submit }: { domain: Domain; exclude: string; label: string; submit: string }) {
+export function AliasTargetPicker({ domain, exclude, label, submit }: { domain: Domain; exclude?: string; label: string; submit: string }) {
   const [choice, setChoice] = useState<PickerOption[]>([]);
   return (
     <ApiForm action={pointAliasDomain.bind(null, domain.id)} className="max-w-xl space-y-3">
