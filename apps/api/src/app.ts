@@ -11,6 +11,7 @@ import { clientAddressOptions, genRequestId, infrastructurePlugin, sendProblem }
 import { makeProblem } from './problems.ts';
 import { fastSerializerCompiler } from './serializer.ts';
 import { aliasRoutes } from './routes/aliases.ts';
+import { senderRuleRoutes } from './routes/sender-rules.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { appPasswordRoutes } from './routes/app-passwords.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -122,6 +123,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       // Own scope: its text/csv body parser stays inside.
       await zapp.register(async (bulk) => mailboxBulkRoutes(bulk.withTypeProvider<ZodTypeProvider>(), ctx));
       await aliasRoutes(zapp, ctx);
+      await senderRuleRoutes(zapp, ctx);
       await apiKeyRoutes(zapp, ctx);
       await auditRoutes(zapp, ctx);
       await webhookRoutes(zapp, ctx);

@@ -71,6 +71,7 @@ let domainA: { id: string; name: string };
 let mailboxA: { id: string };
 let mailboxOtherA: { id: string };
 let aliasA: { id: string };
+let ruleA: { id: string };
 let keyOfA: { id: string };
 let hash: string;
 const PW = 'isolation passphrase 1';
@@ -108,6 +109,7 @@ beforeAll(async () => {
   aliasA = await t.prisma.alias.create({
     data: { domainId: d.id, localPart: 'alias', destinations: { create: [{ mailboxId: mailboxA.id }] } },
   });
+  ruleA = await t.prisma.senderRule.create({ data: { domainId: domainA.id, pattern: 'blocked.example', action: 'block' } });
   keyOfA = await t.prisma.apiKey.findFirstOrThrow({ where: { id: await createKeyRow(a.id) } });
   // Audit events about domain A exist (written by owner A).
   await t.prisma.auditEvent.create({
@@ -339,6 +341,42 @@ const ops: Op[] = [
       });
       const r = await req(w, 'DELETE', `/api/v1/aliases/${x.id}`);
       expect(await t.prisma.alias.count({ where: { id: x.id } }), `${w.name}: alias deleted iff allowed`).toBe(r.status === 204 ? 0 : 1);
+      return r;
+    },
+  },
+  {
+    name: 'GET /domains/{A}/sender-rules (lists A’s rule?)',
+    scope: 'domains:read',
+    run: (w) => listContains(w, `/api/v1/domains/${domainA.id}/sender-rules`, ruleA.id),
+  },
+  {
+    name: 'POST /domains/{A}/sender-rules',
+    scope: 'domains:write',
+    run: (w) => req(w, 'POST', `/api/v1/domains/${domainA.id}/sender-rules`, { pattern: `${uniqueName('s')}.example`, action: 'block' }),
+  },
+  { name: 'GET /sender-rules/{A}', scope: 'domains:read', run: (w) => req(w, 'GET', `/api/v1/sender-rules/${ruleA.id}`) },
+  {
+    name: 'PATCH /sender-rules/{A}',
+    scope: 'domains:write',
+    run: async (w) => {
+      const r = await req(w, 'PATCH', `/api/v1/sender-rules/${ruleA.id}`, { action: 'allow' });
+      const row = await t.prisma.senderRule.findUniqueOrThrow({ where: { id: ruleA.id } });
+      expect(row.action, `${w.name}: rule changed iff allowed`).toBe(r.status === 200 ? 'allow' : 'block');
+      await t.prisma.senderRule.update({ where: { id: ruleA.id }, data: { action: 'block' } });
+      return r;
+    },
+  },
+  {
+    name: 'DELETE /sender-rules/{X of A}',
+    scope: 'domains:write',
+    run: async (w) => {
+      const x = await t.prisma.senderRule.create({
+        data: { domainId: domainA.id, pattern: `${uniqueName('x')}.example`, action: 'block' },
+      });
+      const r = await req(w, 'DELETE', `/api/v1/sender-rules/${x.id}`);
+      expect(await t.prisma.senderRule.count({ where: { id: x.id } }), `${w.name}: rule deleted iff allowed`).toBe(
+        r.status === 204 ? 0 : 1,
+      );
       return r;
     },
   },

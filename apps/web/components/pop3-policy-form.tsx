@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { updatePop3Policy } from '@/app/(app)/actions';
 import { ApiForm, SubmitButton } from './api-form';
-import { Card, cx, TextField } from './ui';
+import { Card, RadioGroup, TextField } from './ui';
 import { MAX_LOGIN_DELAY_SECONDS, wholeNumber } from '@/lib/validation';
 
 type RetentionMode = 'inherit' | 'never' | 'retrieved' | 'days';
@@ -62,23 +62,13 @@ export function Pop3PolicyForm({
                 defaultValue={f.value('loginDelaySeconds', loginDelaySeconds?.toString() ?? '')}
                 onChange={(e) => setDelay(e.target.value)}
               />
-              <fieldset>
-                <legend className="text-sm font-medium text-slate-800">Keep mail on the server</legend>
-                <div className="mt-1 space-y-1 text-sm text-slate-800">
-                  {modes.map(([value, text]) => (
-                    <label key={value} className="flex items-center gap-2">
-                      <input
-                        type="radio"
-                        name="mode"
-                        value={value}
-                        defaultChecked={mode === value}
-                        className={cx('h-4 w-4 accent-brand-600', value === 'days' && 'retention-days')}
-                      />
-                      {text}
-                    </label>
-                  ))}
-                </div>
-              </fieldset>
+              <RadioGroup
+                legend="Keep mail on the server"
+                name="mode"
+                choices={modes}
+                value={mode}
+                optionClass={(v) => v === 'days' && 'retention-days'}
+              />
               {/* shown by CSS while "days" is chosen, so it works before hydration too */}
               <div className="hidden group-has-[.retention-days:checked]:block">
                 <TextField

@@ -325,6 +325,45 @@ export function TextField({
   );
 }
 
+/** One choice of several: radio buttons named `name` under a legend, `value` checked, an error below them. */
+export function RadioGroup({
+  legend,
+  name,
+  choices,
+  value,
+  error,
+  optionClass,
+}: {
+  legend: ReactNode;
+  name: string;
+  choices: readonly (readonly [string, ReactNode])[];
+  value: string;
+  error?: string | undefined;
+  /** Extra class of one option's input (e.g. a marker a sibling's CSS reacts to). */
+  optionClass?: (value: string) => string | false | undefined;
+}) {
+  return (
+    <fieldset>
+      <legend className="text-sm font-medium text-slate-800">{legend}</legend>
+      <div className="mt-1 space-y-1 text-sm text-slate-800">
+        {choices.map(([v, text]) => (
+          <label key={v} className="flex items-center gap-2">
+            <input
+              type="radio"
+              name={name}
+              value={v}
+              defaultChecked={value === v}
+              className={cx('h-4 w-4 accent-brand-600', optionClass?.(v))}
+            />
+            {text}
+          </label>
+        ))}
+      </div>
+      {error && <p className="mt-1 text-xs font-medium text-red-700">{error}</p>}
+    </fieldset>
+  );
+}
+
 /** aria attributes tying an input to its Field's hint and error. */
 export function describedBy(id: string, error?: string, hint?: boolean): { 'aria-invalid'?: boolean; 'aria-describedby'?: string } {
   if (error) return { 'aria-invalid': true, 'aria-describedby': `${id}-error` };

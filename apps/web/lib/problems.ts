@@ -40,6 +40,7 @@ const MESSAGES: Partial<Record<ClientProblem['code'], string>> = {
   LIMIT_DOMAINS_EXCEEDED: 'You have reached your limit of domains. Ask your provider to raise it.',
   LIMIT_MAILBOXES_EXCEEDED: 'You have reached your limit of mailboxes. Delete one or ask your provider to raise the limit.',
   LIMIT_STORAGE_EXCEEDED: 'That would exceed your storage limit. Choose a smaller quota or ask your provider to raise the limit.',
+  LIMIT_SENDER_RULES_EXCEEDED: 'This domain has as many sender rules as it may have. Delete one you no longer need first.',
   PASSWORD_TOO_WEAK: 'That password is too weak. Use a longer one, or generate one.',
   DOMAIN_NOT_EMPTY: 'The domain still has mailboxes. Delete them first.',
   OWNER_NOT_EMPTY: 'The owner still has domains. Move or delete them first.',

@@ -35,6 +35,7 @@ export type {
   TotpEnrolment,
   TwoFactorStatus,
   QuotaWarningMailbox,
+  SenderRule,
 } from '@mailroom/core/schemas';
 
 export interface Page<T> {

@@ -27,6 +27,26 @@ export function normalizeDomain(input: string): string | undefined {
   return ascii;
 }
 
+/**
+ * The mailbox a local part names: a Quoted-string (RFC 5321 §4.1.2) names the same one as its unquoted content, so
+ * `"alice"` and `"al\ice"` are `alice` (RFC 5322 §3.4.1); what quoting cannot make a plain local part (`"a b"`) stays
+ * as given and matches no mailbox.
+ */
+export function unquoteLocalPart(localPart: string): string {
+  if (localPart.length < 2 || !localPart.startsWith('"') || !localPart.endsWith('"')) return localPart;
+  let out = '';
+  for (let i = 1; i < localPart.length - 1; i++) {
+    let c = localPart[i]!;
+    if (c === '\\') {
+      i++;
+      if (i >= localPart.length - 1) return localPart;
+      c = localPart[i]!;
+    } else if (c === '"') return localPart;
+    out += c;
+  }
+  return out;
+}
+
 export interface ParsedAddress {
   localPart: string;
   domain: string;

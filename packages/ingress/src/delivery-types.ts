@@ -27,6 +27,8 @@ export type RecipientResolution =
       targets: DeliveryTarget[];
       /** The recipient's domain's greylisting setting (an alias domain's target's); null = the operator default. */
       greylisting: boolean | null;
+      /** The envelope sender matched an `allow` sender rule of the recipient's domain: never greylisted. */
+      senderAllowed: boolean;
     }
   | { ok: false; recipient: string; reply: SmtpReply; reason: string; domainId?: string; mailboxId?: string };
 

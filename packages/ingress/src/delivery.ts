@@ -122,8 +122,8 @@ export class DeliveryService {
    * Resolves a recipient. `declaredSize` (MAIL FROM SIZE=) lets a full mailbox be refused at RCPT time; without it a
    * mailbox already at or over its quota is refused. Case-insensitive; the first match wins: mailbox, alias, catch-all.
    */
-  resolveRecipient(recipient: string, declaredSize = 0): Promise<RecipientResolution> {
-    return this.recipients.resolveRecipient(recipient, declaredSize);
+  resolveRecipient(recipient: string, declaredSize = 0, senderPatterns: readonly string[] = []): Promise<RecipientResolution> {
+    return this.recipients.resolveRecipient(recipient, declaredSize, senderPatterns);
   }
 
   /**

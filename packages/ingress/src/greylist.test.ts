@@ -11,46 +11,11 @@ import { ingressConfigFromEnv, loadIngressEnv } from './config.ts';
 import { Greylist, greylistClient, greylistSender, type GreylistConfig } from './greylist.ts';
 import { createFixture, mailboxState, testPrisma, type Fixture } from './testing/fixtures.ts';
 import { runClient, startIngress } from './testing/harness.ts';
+import { greylistConfig, smtpAttempt as attempt } from './testing/smtp.ts';
 import { WireClient } from './testing/wire-client.ts';
 
 /** A client network's greylisting rows. */
 const rowsOf = (prisma: ReturnType<typeof testPrisma>, client: string) => prisma.greylistEntry.findMany({ where: { client } });
-
-/** The tests' greylisting: on, an hour's delay, no auto-whitelist, nobody skipped or exempt, SPF passes greylisted. */
-const greylistConfig = (over: Partial<GreylistConfig> = {}): GreylistConfig => ({
-  enabled: true,
-  delaySeconds: 3600,
-  retryWindowHours: 48,
-  maxAgeDays: 35,
-  autoWhitelistClients: 0,
-  skip: parseTrustedProxies('none'),
-  exempt: parseTrustedProxies('none'),
-  skipSpfPass: false,
-  ...over,
-});
-
-/** One SMTP transaction from `from`; the replies to each RCPT, and DATA's when a recipient was accepted. */
-async function attempt(port: number, from: string, sender: string, rcpts: string[], subject = 'greylisted?', helo = 'client.example') {
-  const c = await WireClient.connect(port, '127.0.0.1', from);
-  try {
-    expect((await c.command(`EHLO ${helo}`)).code).toBe(250);
-    expect((await c.command(`MAIL FROM:<${sender}>`)).code).toBe(250);
-    const replies: string[] = [];
-    for (const r of rcpts) {
-      const reply = await c.command(`RCPT TO:<${r}>`);
-      replies.push(`${reply.code} ${reply.text}`);
-    }
-    let data: number | null = null;
-    if (replies.some((r) => r.startsWith('250'))) {
-      expect((await c.command('DATA')).code).toBe(354);
-      c.sendData(Buffer.from(`From: <${sender}>\r\nSubject: ${subject}\r\n\r\nhello\r\n`));
-      data = (await c.read()).code;
-    }
-    return { replies, data };
-  } finally {
-    await c.quit();
-  }
-}
 
 describe('the greylisting triplet', () => {
   test('one sender of a list or bounce service is one sender: case, BATV, SRS, subaddress and VERP numbers', () => {

@@ -94,7 +94,7 @@ export function createIngressMetrics(): IngressMetrics {
     }),
     greylist: new Counter({
       name: 'mailroom_ingress_greylist_total',
-      help: 'Greylisting of SMTP recipients by result: deferred, passed, known, whitelisted, spf_pass, error (let through)',
+      help: 'Greylisting of SMTP recipients by result: deferred, passed, known, whitelisted, spf_pass, sender_allowed, error (let through)',
       labelNames: ['result'],
       registers,
     }),

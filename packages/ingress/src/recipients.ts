@@ -2,7 +2,7 @@
  * Recipient policy: resolves `local@domain` to the mailboxes it delivers to (mailbox, alias fan-out, catch-all, the
  * operator's postmaster address) and refuses what cannot be delivered at RCPT time (unknown, disabled, over quota).
  */
-import { normalizeDomain, normalizeLocalPart } from '@mailroom/core';
+import { normalizeDomain, normalizeLocalPart, unquoteLocalPart } from '@mailroom/core';
 import type { PgPool, PgRow } from '@mailroom/db';
 import type { DeliveryTarget, RecipientResolution } from './delivery-types.ts';
 import { OWNER_COLUMNS, ownerUsage, quotaCheck, type OwnerColumns, type Usage } from './quota.ts';
@@ -29,6 +29,8 @@ interface DomainRow extends OwnerRow, MailboxColumns {
   max_storage_bytes: Int8;
   domain_used: string;
   greylisting: boolean | null;
+  /** The action of the domain's most specific sender rule that names the envelope sender, if any. */
+  sender_rule: 'allow' | 'block' | null;
 }
 
 interface AliasRow extends OwnerRow {
@@ -54,11 +56,15 @@ const owner = (r: OwnerRow): OwnerColumns => ({ owner_max: int8(r.owner_max), ow
  *
  * The domain lookup resolves an alias domain to its target (`r` is the domain named in RCPT, `d` the one whose
  * mailboxes and aliases take its mail: the same row unless `r` is an alias domain). Either being disabled refuses it.
+ * `$3` lists the sender rule patterns that name the envelope sender, most specific first (core senderRuleCandidates;
+ * empty on LMTP): the first of them that `d` has a rule for decides, read through the rules' unique index.
  */
 const DOMAIN_LOOKUP = {
   name: 'mailroom_rcpt_domain',
   text: `SELECT d.id::text AS domain_id, (r.active AND d.active AND NOT u.disabled) AS domain_active, d.max_storage_bytes,
                 d.used_bytes AS domain_used, d.greylisting, m.id::text AS mailbox_id, m.enabled, m.quota_bytes, m.used_bytes,
+                (SELECT sr.action FROM sender_rules sr WHERE sr.domain_id = d.id AND sr.pattern = ANY($3::text[])
+                 ORDER BY array_position($3::text[], sr.pattern) LIMIT 1) AS sender_rule,
                 ${OWNER_COLUMNS}
          FROM domains r
          JOIN domains d ON d.id = COALESCE(r.alias_of_id, r.id) AND d.verified_at IS NOT NULL
@@ -89,26 +95,6 @@ const ALIAS_LOOKUP = {
            AND (a.local_part IS NULL OR a.local_part = $2)`,
 };
 
-/**
- * The mailbox a local part names: a Quoted-string (RFC 5321 §4.1.2) names the same one as its unquoted content, so
- * `"alice"` and `"al\ice"` are `alice` (RFC 5322 §3.4.1); what quoting cannot make a plain local part (`"a b"`) stays
- * as given and matches no mailbox.
- */
-function unquoteLocalPart(localPart: string): string {
-  if (localPart.length < 2 || !localPart.startsWith('"') || !localPart.endsWith('"')) return localPart;
-  let out = '';
-  for (let i = 1; i < localPart.length - 1; i++) {
-    let c = localPart[i]!;
-    if (c === '\\') {
-      i++;
-      if (i >= localPart.length - 1) return localPart;
-      c = localPart[i]!;
-    } else if (c === '"') return localPart;
-    out += c;
-  }
-  return out;
-}
-
 /** `recipient` with its local part unquoted (see {@link unquoteLocalPart}). */
 function plainAddress(recipient: string): string {
   const at = recipient.lastIndexOf('@');
@@ -132,6 +118,8 @@ export interface RecipientPolicy {
 interface Attempt {
   recipient: string;
   declaredSize: number;
+  /** The envelope sender matched a rule of the recipient's domain that allows it (never greylisted). */
+  senderAllowed: boolean;
   fail: (reply: SmtpReply, reason: string, ids?: { domainId?: string; mailboxId?: string }) => RecipientResolution;
 }
 
@@ -148,18 +136,20 @@ export class RecipientResolver {
   /**
    * Resolves a recipient. `declaredSize` (MAIL FROM SIZE=) lets a full mailbox be refused at RCPT time; without it a
    * mailbox already at or over its quota is refused. Case-insensitive; the first match wins: mailbox, alias, then for
-   * `name+tag` (subaddressing) the mailbox or alias `name`, then the catch-all.
+   * `name+tag` (subaddressing) the mailbox or alias `name`, then the catch-all. `senderPatterns` (core
+   * senderRuleCandidates of MAIL FROM) applies the domain's sender rules: a blocked sender is refused before anything
+   * about the local part is looked up, so it learns nothing of which addresses exist.
    */
-  async resolveRecipient(recipient: string, declaredSize = 0): Promise<RecipientResolution> {
+  async resolveRecipient(recipient: string, declaredSize = 0, senderPatterns: readonly string[] = []): Promise<RecipientResolution> {
     const { postmasterAddress } = this.policy;
-    const resolved = await this.resolveHosted(recipient, declaredSize);
+    const resolved = await this.resolveHosted(recipient, declaredSize, senderPatterns);
     // RFC 5321 §4.5.1: mail to postmaster is accepted — the bare <postmaster>, or postmaster@ a hosted, active domain
     // that has no address for it — and goes to the operator's postmaster address when one is configured.
     const plain = plainAddress(recipient);
     const isPostmaster =
       /^postmaster$/i.test(plain) || (/^postmaster@/i.test(plain) && !resolved.ok && resolved.reply === REPLIES.unknownUser);
     if (!isPostmaster || !postmasterAddress) return resolved;
-    const routed = await this.resolveHosted(postmasterAddress, declaredSize);
+    const routed = await this.resolveHosted(postmasterAddress, declaredSize, senderPatterns);
     if (!routed.ok) return { ...routed, recipient, reason: `postmaster address ${postmasterAddress}: ${routed.reason}` };
     return { ...routed, recipient, kind: 'postmaster' };
   }
@@ -172,20 +162,21 @@ export class RecipientResolver {
     return undefined;
   }
 
-  private async resolveHosted(recipient: string, declaredSize: number): Promise<RecipientResolution> {
+  private async resolveHosted(recipient: string, declaredSize: number, senderPatterns: readonly string[]): Promise<RecipientResolution> {
     const fail: Attempt['fail'] = (reply, reason, ids = {}) => ({ ok: false, recipient, reply, reason, ...ids });
-    const attempt: Attempt = { recipient, declaredSize, fail };
     const at = recipient.lastIndexOf('@');
     if (at <= 0 || at === recipient.length - 1) return fail(REPLIES.badAddress, 'address without domain');
     const domain = normalizeDomain(recipient.slice(at + 1));
     if (!domain) return fail(REPLIES.badAddress, 'invalid domain');
     const localPart = normalizeLocalPart(unquoteLocalPart(recipient.slice(0, at))) ?? null;
 
-    const { rows } = await this.lookup<DomainRow>(DOMAIN_LOOKUP, [domain, localPart ?? '']);
+    const { rows } = await this.lookup<DomainRow>(DOMAIN_LOOKUP, [domain, localPart ?? '', senderPatterns]);
     const row = rows[0];
     // A pending (unverified) claim is not hosted: refused exactly like a name nobody claimed.
     if (!row) return fail(REPLIES.relayDenied, 'domain not hosted');
     if (!row.domain_active) return fail(REPLIES.domainDisabled, 'domain disabled', { domainId: row.domain_id });
+    if (row.sender_rule === 'block') return fail(REPLIES.senderBlocked, 'sender blocked by the domain', { domainId: row.domain_id });
+    const attempt: Attempt = { recipient, declaredSize, senderAllowed: row.sender_rule === 'allow', fail };
     // Delivered-To names the address as the sender wrote it (with its tag), as Postfix and Dovecot write it
     if (row.mailbox_id) return this.mailbox(attempt, row, `${localPart}@${domain}`);
 
@@ -209,7 +200,7 @@ export class RecipientResolver {
   }
 
   /** A recipient that is a mailbox: refused when it or its domain is disabled or over quota. */
-  private mailbox({ recipient, declaredSize, fail }: Attempt, row: DomainRow, deliveredTo: string): RecipientResolution {
+  private mailbox({ recipient, declaredSize, senderAllowed, fail }: Attempt, row: DomainRow, deliveredTo: string): RecipientResolution {
     const ids = { domainId: row.domain_id, mailboxId: row.mailbox_id! };
     if (!row.enabled) return fail(REPLIES.disabled, 'mailbox disabled', ids);
     const domainUsage: Usage = { quota: int8(row.max_storage_bytes), used: BigInt(row.domain_used) };
@@ -217,12 +208,12 @@ export class RecipientResolver {
     const q = quotaCheck(this.policy.quotaReply, mailboxUsage, domainUsage, ownerUsage(owner(row)), declaredSize);
     if (q) return fail(q, 'over quota', ids);
     const target = { mailboxId: row.mailbox_id!, domainId: row.domain_id, address: deliveredTo, ownerLimited: row.owner_max !== null };
-    return { ok: true, recipient, kind: 'mailbox', targets: [target], greylisting: row.greylisting };
+    return { ok: true, recipient, kind: 'mailbox', targets: [target], greylisting: row.greylisting, senderAllowed };
   }
 
   /** A recipient that is an alias or the catch-all: fanned out to its live mailboxes, each once. */
   private alias(
-    { recipient, declaredSize, fail }: Attempt,
+    { recipient, declaredSize, senderAllowed, fail }: Attempt,
     chosen: AliasRow[],
     kind: 'alias' | 'catch-all',
     { domain_id: domainId, greylisting }: DomainRow,
@@ -249,6 +240,6 @@ export class RecipientResolver {
         ownerLimited: r.owner_max !== null,
       });
     }
-    return { ok: true, recipient, kind, targets: [...targets.values()], greylisting };
+    return { ok: true, recipient, kind, targets: [...targets.values()], greylisting, senderAllowed };
   }
 }

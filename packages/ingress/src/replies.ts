@@ -17,6 +17,8 @@ export const REPLIES = {
   disabled: { code: 550, status: '5.2.1', text: 'Mailbox disabled, not accepting messages' },
   domainDisabled: { code: 550, status: '5.2.1', text: 'Domain disabled, not accepting messages' },
   relayDenied: { code: 550, status: '5.7.1', text: 'Relay access denied' },
+  /** A sender rule of the recipient's domain blocks MAIL FROM (Postfix's check_sender_access REJECT words it so). */
+  senderBlocked: { code: 550, status: '5.7.1', text: 'Sender address rejected: Access denied' },
   quotaTemporary: { code: 452, status: '4.2.2', text: 'Mailbox full, try again later' },
   quotaPermanent: { code: 552, status: '5.2.2', text: 'Mailbox full' },
   domainQuotaTemporary: { code: 452, status: '4.2.2', text: 'Domain storage full, try again later' },

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { networkKey } from '@mailroom/core';
+import { networkKey, senderRuleCandidates } from '@mailroom/core';
 import { pgPoolOf, type PrismaClient } from '@mailroom/db';
 import { createOpsServer, type Logger, type OpsServer } from '@mailroom/runtime';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
@@ -61,6 +61,8 @@ interface TransactionState {
   declaredSize: number;
   /** Resolved RCPT TO addresses, keyed by the address as given. */
   recipients: Map<string, Extract<RecipientResolution, { ok: true }>>;
+  /** The patterns of sender rules that name MAIL FROM, most specific first (SMTP only; none on LMTP). */
+  senderPatterns: string[];
   /** Whether the envelope passes SPF, once greylisting has asked (every greylisted RCPT of the transaction shares it). */
   spfPass?: Promise<boolean>;
 }
@@ -278,7 +280,10 @@ export function createIngress(deps: IngressDeps): Ingress {
     }
     const declared = Number(address.args && typeof address.args === 'object' ? (address.args as Record<string, unknown>).SIZE : 0) || 0;
     const start = () => {
-      s.tx = { queueId: newQueueId(), envelopeFrom: address.address ?? '', declaredSize: declared, recipients: new Map() };
+      const envelopeFrom = address.address ?? '';
+      // owners' sender rules are for mail from the internet: the MTA in front of LMTP applies its own policy
+      const senderPatterns = s.protocol === 'smtp' ? senderRuleCandidates(envelopeFrom) : [];
+      s.tx = { queueId: newQueueId(), envelopeFrom, declaredSize: declared, recipients: new Map(), senderPatterns };
       s.log.debug({ qid: s.tx.queueId, from: address.address }, 'MAIL FROM');
       cb();
     };
@@ -336,7 +341,7 @@ export function createIngress(deps: IngressDeps): Ingress {
       protocol: protocolOf(session, s.protocol),
     };
     delivery
-      .resolveRecipient(address.address, tx.declaredSize)
+      .resolveRecipient(address.address, tx.declaredSize, tx.senderPatterns)
       .then(
         (r) => {
           if (!r.ok) {
@@ -357,6 +362,10 @@ export function createIngress(deps: IngressDeps): Ingress {
           };
           // only a recipient that exists is greylisted: an unknown one is refused for good at once
           if (s.protocol !== 'smtp' || !greylist?.applies(s.ip, r.greylisting)) return accept();
+          if (r.senderAllowed) {
+            metrics.greylist.inc({ result: 'sender_allowed' });
+            return accept();
+          }
           const spfPass =
             greylist.skipsSpfPass && senderAuth
               ? (tx.spfPass ??= senderAuth.spfPasses({ ip: s.ip, helo: session.hostNameAppearsAs || '', envelopeFrom: tx.envelopeFrom }))

@@ -17,3 +17,4 @@ export * from './second-factor.ts';
 export * from './messages.ts';
 export * from './delivery-log.ts';
 export * from './mailbox-bulk.ts';
+export * from './sender-rules.ts';

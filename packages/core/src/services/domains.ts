@@ -432,10 +432,13 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
     }
     if (target) assertNoMailboxSettings(input, target.name);
     // Mailboxes, aliases and imports re-check "alias domain" under this lock, so none can land in it after this.
+    let senderRulesDeleted = 0;
     if (converting) {
       await assertHoldsNothing(tx, domainId, current.name);
       // in SQL: Prisma cannot set a list column to NULL, and the CHECK wants it NULL before alias_of_id is set
       await tx.$executeRaw`UPDATE domains SET quota_warning_thresholds = NULL WHERE id = ${domainId}::uuid`;
+      // its sender rules would never be read again: the target's apply to an alias domain's mail
+      senderRulesDeleted = (await tx.senderRule.deleteMany({ where: { domainId } })).count;
     }
     if (newOwnerId && currentTargetId) {
       throw new AppError('DOMAIN_IS_ALIAS', 'An alias domain moves with the domain it points to; transfer that one', {
@@ -496,7 +499,7 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
         ...changedFields(input),
         domainId,
         ...(retarget ? { previousAliasOf: current.aliasOf, aliasOfName: target?.name ?? null } : {}),
-        ...(converting ? { convertedToAlias: true } : {}),
+        ...(converting ? { convertedToAlias: true, senderRulesDeleted } : {}),
       },
     });
     if (newOwnerId) {

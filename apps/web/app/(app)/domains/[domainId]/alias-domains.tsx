@@ -57,8 +57,8 @@ export function AliasDomainsCard({ domain, aliasDomains }: { domain: Domain; ali
         <div className="mt-6 space-y-2 border-t border-slate-200 pt-4">
           <p className="text-sm text-slate-700">
             {domain.name} has no mailboxes or aliases yet. If it is only another name for one of your domains, make it an alias domain of
-            that one: its mail then goes to the same names there. Its POP3 policy, quota warnings and greylisting settings are cleared (the
-            other domain’s apply).
+            that one: its mail then goes to the same names there. Its POP3 policy, quota warnings, greylisting settings and sender rules are
+            cleared (the other domain’s apply).
           </p>
           <AliasTargetPicker domain={domain} label="Make it an alias domain of" submit="Make it an alias domain" />
         </div>

@@ -1,6 +1,6 @@
 'use client';
 import { ApiForm, SubmitButton } from '@/components/api-form';
-import { Card } from '@/components/ui';
+import { Card, RadioGroup } from '@/components/ui';
 import type { Domain } from '@/lib/types';
 import { updateGreylisting } from '../actions';
 
@@ -20,26 +20,18 @@ export function GreylistingSettings({ domain }: { domain: Domain }) {
       description="Greylisting turns away much spam: mail from a sender this server has not seen before is deferred with a temporary error, and is accepted when the sending server tries again after a few minutes, as real mail servers do. The cost is that a new sender’s first message arrives that much later (one-time codes, order confirmations). Senders that pass SPF are not delayed unless the operator changed that."
     >
       <ApiForm action={updateGreylisting.bind(null, domain.id)} className="max-w-xl space-y-4">
-        {(f) => {
-          const value = f.value('greylisting', current);
-          return (
-            <>
-              <fieldset>
-                <legend className="text-sm font-medium text-slate-800">Greylist mail to {domain.name}</legend>
-                <div className="mt-1 space-y-1 text-sm text-slate-800">
-                  {CHOICES.map(([v, text]) => (
-                    <label key={v} className="flex items-center gap-2">
-                      <input type="radio" name="greylisting" value={v} defaultChecked={value === v} className="h-4 w-4 accent-brand-600" />
-                      {text}
-                    </label>
-                  ))}
-                </div>
-                {f.errors.greylisting && <p className="mt-1 text-xs font-medium text-red-700">{f.errors.greylisting}</p>}
-              </fieldset>
-              <SubmitButton pending={f.pending} label="Save greylisting" pendingLabel="Saving…" />
-            </>
-          );
-        }}
+        {(f) => (
+          <>
+            <RadioGroup
+              legend={`Greylist mail to ${domain.name}`}
+              name="greylisting"
+              choices={CHOICES}
+              value={f.value('greylisting', current)}
+              error={f.errors.greylisting}
+            />
+            <SubmitButton pending={f.pending} label="Save greylisting" pendingLabel="Saving…" />
+          </>
+        )}
       </ApiForm>
     </Card>
   );

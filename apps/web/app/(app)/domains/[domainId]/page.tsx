@@ -5,13 +5,14 @@ import { Pop3PolicyForm } from '@/components/pop3-policy-form';
 import { Alert, ButtonLink, Card, EmptyState, PageHeader, SearchForm } from '@/components/ui';
 import { apiGet, qs, requireUser } from '@/lib/api';
 import { formatBytes } from '@/lib/format';
-import type { Alias, Domain, DomainDns, Mailbox, Page } from '@/lib/types';
+import type { Alias, Domain, DomainDns, Mailbox, Page, SenderRule } from '@/lib/types';
 import { AliasEditor } from './alias-editor';
 import { AliasDomainsCard, AliasTargetCard } from './alias-domains';
 import { DnsRecords } from './dns-records';
 import { RecentDeliveries } from '@/components/delivery-log';
 import { QuotaWarningSettings } from './quota-warning-settings';
 import { GreylistingSettings } from './greylisting-settings';
+import { SenderRulesEditor } from './sender-rules';
 import { DomainSettings } from './domain-settings';
 import { MailboxImportExport } from './mailbox-import';
 import { MailboxTable } from './mailbox-table';
@@ -21,27 +22,29 @@ export const metadata: Metadata = { title: 'Domain' };
 
 const ALIAS_PAGE = 50;
 const ALIAS_DOMAIN_PAGE = 50;
+const SENDER_RULE_PAGE = 100;
 
 export default async function DomainPage({
   params,
   searchParams,
 }: {
   params: Promise<{ domainId: string }>;
-  searchParams: Promise<{ q?: string; cursor?: string; verified?: string; aliasCursor?: string }>;
+  searchParams: Promise<{ q?: string; cursor?: string; verified?: string; aliasCursor?: string; ruleCursor?: string }>;
 }) {
   const me = await requireUser();
   const { domainId } = await params;
-  const { q, cursor, verified, aliasCursor } = await searchParams;
+  const { q, cursor, verified, aliasCursor, ruleCursor } = await searchParams;
   const domain = await apiGet<Domain>(`/domains/${encodeURIComponent(domainId)}`);
   const pending = domain.verificationStatus === 'pending';
   const base = `/domains/${domain.id}`;
   if (domain.aliasOf)
     return <AliasDomainPage domain={domain} target={domain.aliasOf} isAdmin={me.user.role === 'ADMIN'} verified={verified} />;
-  const [mailboxes, aliases, dns, aliasDomains] = await Promise.all([
+  const [mailboxes, aliases, dns, aliasDomains, senderRules] = await Promise.all([
     apiGet<Page<Mailbox>>(`/domains/${domain.id}/mailboxes${qs({ q, cursor, limit: 25 })}`),
     apiGet<Page<Alias>>(`/domains/${domain.id}/aliases${qs({ cursor: aliasCursor, limit: ALIAS_PAGE })}`),
     apiGet<DomainDns>(`/domains/${domain.id}/dns`),
     pending ? undefined : apiGet<Page<Domain>>(`/domains${qs({ aliasOf: domain.id, limit: ALIAS_DOMAIN_PAGE })}`),
+    apiGet<Page<SenderRule>>(`/domains/${domain.id}/sender-rules${qs({ cursor: ruleCursor, limit: SENDER_RULE_PAGE })}`),
   ]);
   return (
     <>
@@ -123,6 +126,23 @@ export default async function DomainPage({
         <QuotaWarningSettings domain={domain} />
 
         <GreylistingSettings domain={domain} />
+
+        <Card
+          id="sender-rules"
+          title="Blocked and allowed senders"
+          description={`Senders whose mail to ${domain.name} is refused, or never delayed by greylisting. They are matched on the sender address the sending server gives, which anyone can forge: allowing a sender spares it greylisting only, never the SPF, DKIM and DMARC checks. Mail that reaches this server through another mail server (LMTP) is not affected.`}
+        >
+          <SenderRulesEditor domainId={domain.id} domainName={domain.name} rules={senderRules.items} />
+          <Pager
+            basePath={base}
+            params={{ q, cursor, aliasCursor }}
+            cursor={ruleCursor}
+            nextCursor={senderRules.nextCursor}
+            cursorParam="ruleCursor"
+            fragment="sender-rules"
+            label="Sender rule pages"
+          />
+        </Card>
       </div>
     </>
   );

@@ -1,0 +1,161 @@
+import { MAX_SENDER_RULES_PER_DOMAIN } from '@mailroom/core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  call,
+  createKey,
+  createOwnerWithDomain,
+  createTestAppWithAdmin,
+  type Credentials,
+  type Session,
+  type TestContext,
+  uniqueName,
+} from '../testing.ts';
+
+let t: TestContext;
+let admin: Session;
+beforeAll(async () => ({ t, admin } = await createTestAppWithAdmin()));
+afterAll(async () => t?.close());
+
+const rules = (domainId: string) => `/api/v1/domains/${domainId}/sender-rules`;
+const add = (s: Credentials, domainId: string, pattern: unknown, action: unknown = 'block') =>
+  call(t.app, s, 'POST', rules(domainId), { pattern, action });
+
+describe('sender rules', () => {
+  test('an owner blocks and allows senders: stored in one spelling, listed by pattern, changed, deleted, audited', async () => {
+    const { s, domain } = await createOwnerWithDomain(t, admin);
+    const blocked = await add(s, domain.id, '  Spam@Example.COM ');
+    expect(blocked.statusCode, blocked.body).toBe(201);
+    expect(blocked.json()).toMatchObject({ domainId: domain.id, domain: domain.name, pattern: 'spam@example.com', action: 'block' });
+    // @domain, *@domain and an IDN domain are domains
+    for (const [input, stored] of [
+      ['@Partner.example', 'partner.example'],
+      ['*@news.example', 'news.example'],
+      ['bücher.example', 'xn--bcher-kva.example'],
+    ]) {
+      const r = await add(s, domain.id, input, 'allow');
+      expect(r.statusCode, r.body).toBe(201);
+      expect(r.json().pattern).toBe(stored);
+    }
+    const page1 = (await call(t.app, s, 'GET', `${rules(domain.id)}?limit=2`)).json();
+    const page2 = (await call(t.app, s, 'GET', `${rules(domain.id)}?limit=2&cursor=${page1.nextCursor}`)).json();
+    expect([...page1.items, ...page2.items].map((r: { pattern: string }) => r.pattern)).toEqual([
+      'news.example',
+      'partner.example',
+      'spam@example.com',
+      'xn--bcher-kva.example',
+    ]);
+    expect(page2.nextCursor).toBeNull();
+
+    const id = blocked.json().id as string;
+    const changed = await call(t.app, s, 'PATCH', `/api/v1/sender-rules/${id}`, { action: 'allow' });
+    expect(changed.statusCode, changed.body).toBe(200);
+    expect((await call(t.app, s, 'GET', `/api/v1/sender-rules/${id}`)).json().action).toBe('allow');
+    expect((await call(t.app, s, 'DELETE', `/api/v1/sender-rules/${id}`)).statusCode).toBe(204);
+    expect((await call(t.app, s, 'GET', `/api/v1/sender-rules/${id}`)).statusCode).toBe(404);
+    expect((await call(t.app, s, 'DELETE', `/api/v1/sender-rules/${id}`)).statusCode).toBe(404);
+
+    const audit = await t.prisma.auditEvent.findMany({ where: { targetId: id }, orderBy: { createdAt: 'asc' } });
+    expect(audit.map((a) => a.action)).toEqual(['senderRule.create', 'senderRule.update', 'senderRule.delete']);
+    expect(audit[1]!.details).toMatchObject({ pattern: 'spam@example.com', action: 'allow', previousAction: 'block' });
+  });
+
+  test('the same sender twice, in any spelling, is 409 ALREADY_EXISTS; malformed patterns and actions are 400', async () => {
+    const { s, domain } = await createOwnerWithDomain(t, admin);
+    expect((await add(s, domain.id, 'example.org')).statusCode).toBe(201);
+    const again = await add(s, domain.id, '@EXAMPLE.org', 'allow');
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ code: 'ALREADY_EXISTS', errors: [{ path: 'pattern', code: 'taken' }] });
+    for (const bad of ['', '*.example.org', 'org', 'a b@example.org', 'user@', '<>', 'x'.repeat(400), 42, null]) {
+      const r = await add(s, domain.id, bad);
+      expect(r.statusCode, `${JSON.stringify(bad)}: ${r.body}`).toBe(400);
+      expect(r.json().code).toBe('VALIDATION_FAILED');
+    }
+    const wildcard = await add(s, domain.id, '*.example.net');
+    expect(wildcard.json().errors).toEqual([
+      expect.objectContaining({ path: 'pattern', code: 'invalid_pattern', message: expect.stringMatching(/subdomains/) }),
+    ]);
+    expect((await add(s, domain.id, 'example.net', 'reject')).statusCode).toBe(400);
+    const id = (await call(t.app, s, 'GET', rules(domain.id))).json().items[0].id;
+    expect((await call(t.app, s, 'PATCH', `/api/v1/sender-rules/${id}`, { action: 'maybe' })).statusCode).toBe(400);
+    expect((await call(t.app, s, 'GET', `${rules(domain.id)}?cursor=nonsense`)).statusCode).toBe(400);
+    expect(await t.prisma.senderRule.count({ where: { domainId: domain.id } })).toBe(1);
+  });
+
+  test('another tenant sees none of it: their domain, their rule and their rule ids are all 404, and nothing changes', async () => {
+    const a = await createOwnerWithDomain(t, admin);
+    const b = await createOwnerWithDomain(t, admin);
+    const ruleA = (await add(a.s, a.domain.id, 'victim-list.example')).json();
+    expect((await add(b.s, a.domain.id, 'evil.example')).statusCode).toBe(404);
+    expect((await call(t.app, b.s, 'GET', rules(a.domain.id))).statusCode).toBe(404);
+    for (const [method, body] of [
+      ['GET', undefined],
+      ['PATCH', { action: 'allow' }],
+      ['DELETE', undefined],
+    ] as const) {
+      const r = await call(t.app, b.s, method, `/api/v1/sender-rules/${ruleA.id}`, body);
+      expect(r.statusCode, `${method}: ${r.body}`).toBe(404);
+      expect(r.json().code).toBe('NOT_FOUND');
+    }
+    const stored = await t.prisma.senderRule.findUniqueOrThrow({ where: { id: ruleA.id } });
+    expect(stored.action).toBe('block');
+    // a key restricted to another of A's domains, and a read-only key, get nowhere either
+    const other = await call(t.app, admin, 'POST', '/api/v1/domains', {
+      name: `${uniqueName('o')}.example`,
+      ownerId: a.owner.id,
+      verified: true,
+    });
+    const scoped = { key: await createKey(t.prisma, a.owner.id, ['domains:read', 'domains:write'], [other.json().id]) };
+    expect((await call(t.app, scoped, 'DELETE', `/api/v1/sender-rules/${ruleA.id}`)).statusCode).toBe(404);
+    expect((await add(scoped, a.domain.id, 'x.example')).statusCode).toBe(404);
+    const readOnly = { key: await createKey(t.prisma, a.owner.id, ['domains:read']) };
+    expect((await call(t.app, readOnly, 'GET', rules(a.domain.id))).json().items).toHaveLength(1);
+    const refused = await add(readOnly, a.domain.id, 'y.example');
+    expect(refused.statusCode).toBe(403);
+    expect(await t.prisma.senderRule.count({ where: { domainId: a.domain.id } })).toBe(1);
+  });
+
+  test('an alias domain has no rules of its own (409 DOMAIN_IS_ALIAS); a domain converted into one loses its rules', async () => {
+    const { s, domain, owner } = await createOwnerWithDomain(t, admin);
+    const aliasDomain = await call(t.app, admin, 'POST', '/api/v1/domains', {
+      name: `${uniqueName('al')}.example`,
+      ownerId: owner.id,
+      verified: true,
+      aliasOf: domain.id,
+    });
+    const refused = await add(s, aliasDomain.json().id, 'spam.example');
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'DOMAIN_IS_ALIAS', details: { aliasOf: { id: domain.id } } });
+
+    const spare = await call(t.app, admin, 'POST', '/api/v1/domains', {
+      name: `${uniqueName('sp')}.example`,
+      ownerId: owner.id,
+      verified: true,
+    });
+    await add(s, spare.json().id, 'spam.example');
+    await add(s, spare.json().id, 'friend@ok.example', 'allow');
+    const converted = await call(t.app, s, 'PATCH', `/api/v1/domains/${spare.json().id}`, { aliasOf: domain.id });
+    expect(converted.statusCode, converted.body).toBe(200);
+    expect(await t.prisma.senderRule.count({ where: { domainId: spare.json().id } })).toBe(0);
+    const audit = await t.prisma.auditEvent.findFirstOrThrow({ where: { targetId: spare.json().id, action: 'domain.update' } });
+    expect(audit.details).toMatchObject({ convertedToAlias: true, senderRulesDeleted: 2 });
+  });
+
+  test(`a domain holds at most ${MAX_SENDER_RULES_PER_DOMAIN} rules, also when they are added at once (422)`, async () => {
+    const { s, domain } = await createOwnerWithDomain(t, admin);
+    await t.prisma.senderRule.createMany({
+      data: Array.from({ length: MAX_SENDER_RULES_PER_DOMAIN - 3 }, (_, i) => ({
+        domainId: domain.id,
+        pattern: `s${i}.example`,
+        action: 'block',
+      })),
+    });
+    const burst = await Promise.all(Array.from({ length: 6 }, (_, i) => add(s, domain.id, `burst${i}.example`)));
+    const statuses = burst.map((r) => r.statusCode).sort();
+    expect(statuses).toEqual([201, 201, 201, 422, 422, 422]);
+    expect(burst.find((r) => r.statusCode === 422)!.json()).toMatchObject({
+      code: 'LIMIT_SENDER_RULES_EXCEEDED',
+      details: { limit: MAX_SENDER_RULES_PER_DOMAIN },
+    });
+    expect(await t.prisma.senderRule.count({ where: { domainId: domain.id } })).toBe(MAX_SENDER_RULES_PER_DOMAIN);
+  });
+});

@@ -1,0 +1,80 @@
+import { createSenderRule, deleteSenderRule, getSenderRule, listSenderRules, updateSenderRule } from '@mailroom/core';
+import {
+  createSenderRuleBodySchema,
+  domainParamsSchema,
+  listSenderRulesQuerySchema,
+  senderRulePageSchema,
+  senderRuleParamsSchema,
+  senderRuleSchema,
+  updateSenderRuleBodySchema,
+} from '@mailroom/core/schemas';
+import { actorOf } from '../plugins/auth.ts';
+import { noContentSchema, problems, READ_SECURITY, WRITE_SECURITY, type RouteContext, type ZodApp } from './common.ts';
+
+const tags = ['sender-rules'];
+
+export async function senderRuleRoutes(app: ZodApp, ctx: RouteContext): Promise<void> {
+  app.post('/domains/:domainId/sender-rules', {
+    schema: {
+      tags,
+      operationId: 'createSenderRule',
+      summary: 'Block or allow an envelope sender (an address, or a domain with its subdomains) for the domain’s recipients',
+      description:
+        'Applies on the SMTP listener: a blocked sender is refused at RCPT with 550 5.7.1, an allowed one is never greylisted (SPF, DKIM and DMARC still apply). The most specific rule wins. 409 ALREADY_EXISTS when the pattern is listed, DOMAIN_IS_ALIAS for an alias domain (its target’s rules apply); 422 LIMIT_SENDER_RULES_EXCEEDED at 1,000 rules.',
+      params: domainParamsSchema,
+      body: createSenderRuleBodySchema,
+      response: { 201: senderRuleSchema, ...problems(409, 422) },
+      security: WRITE_SECURITY,
+    },
+    handler: async (req, reply) => reply.code(201).send(await createSenderRule(ctx.services, actorOf(req), req.params.domainId, req.body)),
+  });
+  app.get('/domains/:domainId/sender-rules', {
+    schema: {
+      tags,
+      operationId: 'listSenderRules',
+      summary: 'List a domain’s sender rules, in the order of their patterns',
+      params: domainParamsSchema,
+      querystring: listSenderRulesQuerySchema,
+      response: { 200: senderRulePageSchema, ...problems() },
+      security: READ_SECURITY,
+    },
+    handler: async (req) => listSenderRules(ctx.services.prisma, actorOf(req), req.params.domainId, req.query),
+  });
+  app.get('/sender-rules/:ruleId', {
+    schema: {
+      tags,
+      operationId: 'getSenderRule',
+      summary: 'Get a sender rule',
+      params: senderRuleParamsSchema,
+      response: { 200: senderRuleSchema, ...problems() },
+      security: READ_SECURITY,
+    },
+    handler: async (req) => getSenderRule(ctx.services.prisma, actorOf(req), req.params.ruleId),
+  });
+  app.patch('/sender-rules/:ruleId', {
+    schema: {
+      tags,
+      operationId: 'updateSenderRule',
+      summary: 'Change a sender rule’s action',
+      params: senderRuleParamsSchema,
+      body: updateSenderRuleBodySchema,
+      response: { 200: senderRuleSchema, ...problems() },
+      security: WRITE_SECURITY,
+    },
+    handler: async (req) => updateSenderRule(ctx.services, actorOf(req), req.params.ruleId, req.body),
+  });
+  app.delete('/sender-rules/:ruleId', {
+    schema: {
+      tags,
+      operationId: 'deleteSenderRule',
+      summary: 'Delete a sender rule',
+      params: senderRuleParamsSchema,
+      response: { 204: noContentSchema, ...problems() },
+      security: WRITE_SECURITY,
+    },
+    handler: async (req, reply) => {
+      await deleteSenderRule(ctx.services, actorOf(req), req.params.ruleId);
+      return reply.code(204).send(null);
+    },
+  });
+}

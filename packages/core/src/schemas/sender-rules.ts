@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { idSchema, isoDateTimeSchema, paginationQuerySchema, pageSchema } from './common.ts';
+
+const actionSchema = z
+  .enum(['allow', 'block'])
+  .describe('block: the domain’s recipients are refused at RCPT (550 5.7.1); allow: never greylisted (the sender checks still apply)');
+
+export const senderRuleSchema = z
+  .object({
+    id: idSchema,
+    domainId: idSchema,
+    domain: z.string(),
+    pattern: z.string().describe('An address (name@example.com) or a domain (example.com, covering its subdomains), as stored'),
+    action: actionSchema,
+    createdAt: isoDateTimeSchema,
+    updatedAt: isoDateTimeSchema,
+  })
+  .meta({ id: 'SenderRule' });
+export type SenderRule = z.infer<typeof senderRuleSchema>;
+
+export const createSenderRuleBodySchema = z.object({
+  pattern: z
+    .string()
+    .min(1)
+    .max(320)
+    .describe('name@example.com, or example.com (also @example.com or *@example.com); IDN domains accepted; case does not matter'),
+  action: actionSchema,
+});
+export type CreateSenderRuleBody = z.infer<typeof createSenderRuleBodySchema>;
+
+export const updateSenderRuleBodySchema = z.object({ action: actionSchema });
+export type UpdateSenderRuleBody = z.infer<typeof updateSenderRuleBodySchema>;
+
+export const senderRuleParamsSchema = z.object({ ruleId: idSchema });
+export const listSenderRulesQuerySchema = paginationQuerySchema;
+export const senderRulePageSchema = pageSchema(senderRuleSchema);

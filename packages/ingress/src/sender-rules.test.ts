@@ -1,0 +1,119 @@
+// A domain's sender rules on the SMTP listener over real sockets against the real database: blocked senders are refused
+// at RCPT for that domain's recipients only, in every spelling of the address; allowed senders skip greylisting.
+import { uniqueName } from '@mailroom/db/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFixture, mailboxState, testPrisma, type Fixture } from './testing/fixtures.ts';
+import { runClient, startIngress } from './testing/harness.ts';
+import { greylistConfig, smtpAttempt } from './testing/smtp.ts';
+import { WireClient } from './testing/wire-client.ts';
+
+const BLOCKED = /^550 5\.7\.1 Sender address rejected: Access denied$/;
+
+describe('sender rules on the SMTP listener (real sockets, real database)', () => {
+  const prisma = testPrisma(6);
+  let f: Fixture;
+  let other: Fixture;
+  const rule = (domainId: string, pattern: string, action: 'allow' | 'block') =>
+    prisma.senderRule.create({ data: { domainId, pattern, action } });
+
+  beforeAll(async () => {
+    f = await createFixture(prisma);
+    other = await createFixture(prisma);
+  });
+  afterAll(async () => prisma.$disconnect());
+
+  it('refuses a blocked sender for the domain’s recipients only, in any spelling, before telling which addresses exist', async () => {
+    const bad = `${uniqueName('bad')}.example`;
+    const rival = `${uniqueName('rival')}.example`;
+    await rule(f.domainId, `spam@${bad}`, 'block');
+    await rule(f.domainId, rival, 'block');
+    await rule(f.domainId, `orders@${rival}`, 'allow');
+    const box = await f.mailbox(uniqueName('box'));
+    const theirs = await other.mailbox(uniqueName('theirs'));
+    const aliasDomain = await f.domainRow({ aliasOf: f.domainId });
+    const viaAlias = `${box.address.split('@')[0]}@${aliasDomain.name}`;
+    const ing = await startIngress(prisma);
+    try {
+      const port = ing.ports.smtp;
+      const r = async (sender: string, rcpt: string) => (await smtpAttempt(port, '127.0.20.1', sender, [rcpt])).replies[0];
+      // the address in capitals, quoted, and a subdomain of a blocked domain
+      expect(await r(`SPAM@${bad.toUpperCase()}`, box.address)).toMatch(BLOCKED);
+      expect(await r(`"spam"@${bad}`, box.address)).toMatch(BLOCKED);
+      expect(await r(`news@mail.${rival}`, box.address)).toMatch(BLOCKED);
+      // an unknown local part gets the same refusal: a blocked sender cannot probe for addresses
+      expect(await r(`spam@${bad}`, `nobody-${uniqueName('x')}@${f.domain}`)).toMatch(BLOCKED);
+      // the alias domain's mail is its target's, and so are its rules
+      expect(await r(`spam@${bad}`, viaAlias)).toMatch(BLOCKED);
+      // not blocked: another address at the domain, a look-alike domain, the more specific allow, the null sender
+      expect(await r(`ham@${bad}`, box.address)).toMatch(/^250/);
+      expect(await r(`x@not${rival}`, box.address)).toMatch(/^250/);
+      expect(await r(`x@${rival}.evil.example`, box.address)).toMatch(/^250/);
+      expect(await r(`orders@${rival}`, box.address)).toMatch(/^250/);
+      expect(await r('', box.address)).toMatch(/^250/);
+
+      // one transaction to both tenants: another owner's recipient does not inherit the rule, and gets the message
+      const mixed = await smtpAttempt(port, '127.0.20.2', `spam@${bad}`, [box.address, theirs.address], 'to both');
+      expect(mixed.replies.map((x) => x.slice(0, 3))).toEqual(['550', '250']);
+      expect(mixed.data).toBe(250);
+      expect((await mailboxState(prisma, theirs.id)).messageCount).toBe(1);
+      expect(
+        (await mailboxState(prisma, box.id)).messages.map((m) => /Subject: (.*)\r\n/.exec(Buffer.from(m.raw).toString())?.[1]),
+      ).toEqual(Array(5).fill('test message'));
+
+      // a real client sees the same (swaks exits 24 when no recipient is accepted)
+      const swaks = await runClient('swaks', [
+        '--server',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--from',
+        `spam@${bad}`,
+        '--to',
+        box.address,
+      ]);
+      expect(swaks.stdout).toMatch(/<\*\* 550 5\.7\.1 Sender address rejected/);
+      expect(swaks.status).toBe(24);
+
+      // LMTP is the MTA in front's to police: the rules do not apply there
+      const lmtp = await WireClient.connect(ing.ports.lmtp, '127.0.0.1', '127.0.20.3');
+      expect((await lmtp.command('LHLO mta.example')).code).toBe(250);
+      expect((await lmtp.command(`MAIL FROM:<spam@${bad}>`)).code).toBe(250);
+      expect((await lmtp.command(`RCPT TO:<${box.address}>`)).code).toBe(250);
+      await lmtp.quit();
+
+      // the owner sees each refusal in the delivery log, with its reason; the metrics count them by reply
+      await ing.ingress.deliveryLog?.flush();
+      const refused = await prisma.deliveryLogEntry.findMany({ where: { domainId: f.domainId, reason: 'sender blocked by the domain' } });
+      expect(refused).toHaveLength(7);
+      expect(refused.every((e) => e.replyCode === 550 && e.result === 'refused')).toBe(true);
+      const metrics = await ing.ingress.metrics.registry.getSingleMetricAsString('mailroom_ingress_recipients_total');
+      expect(metrics).toContain('protocol="smtp",result="550_5.7.1"} 7');
+    } finally {
+      await ing.close();
+    }
+  });
+
+  it('a sender the domain allows is never greylisted; everyone else still is', async () => {
+    const partner = `${uniqueName('partner')}.example`;
+    await rule(f.domainId, partner, 'allow');
+    const box = await f.mailbox(uniqueName('grey'));
+    const client = '127.0.21.0/24';
+    await prisma.greylistEntry.deleteMany({ where: { client } });
+    const ing = await startIngress(prisma, { greylist: greylistConfig() });
+    try {
+      const allowed = await smtpAttempt(ing.ports.smtp, '127.0.21.1', `billing@eu.${partner}`, [box.address], 'from the partner');
+      expect([allowed.replies[0]?.slice(0, 3), allowed.data]).toEqual(['250', 250]);
+      const stranger = await smtpAttempt(ing.ports.smtp, '127.0.21.1', `billing@${uniqueName('new')}.example`, [box.address]);
+      expect(stranger.replies[0]).toMatch(/^451 4\.7\.1 Greylisted/);
+      // the other tenant's recipient is greylisted even from the partner: the rule is this domain's
+      const theirs = await other.mailbox(uniqueName('theirs'));
+      expect((await smtpAttempt(ing.ports.smtp, '127.0.21.1', `billing@${partner}`, [theirs.address])).replies[0]).toMatch(/^451/);
+      expect(await prisma.greylistEntry.count({ where: { client } })).toBe(2);
+      const metrics = await ing.ingress.metrics.registry.getSingleMetricAsString('mailroom_ingress_greylist_total');
+      expect(metrics).toContain('result="sender_allowed"} 1');
+      expect(metrics).toContain('result="deferred"} 2');
+    } finally {
+      await ing.close();
+    }
+  });
+});
