@@ -57,14 +57,16 @@ const owner = (r: OwnerRow): OwnerColumns => ({ owner_max: int8(r.owner_max), ow
  * The domain lookup resolves an alias domain to its target (`r` is the domain named in RCPT, `d` the one whose
  * mailboxes and aliases take its mail: the same row unless `r` is an alias domain). Either being disabled refuses it.
  * `$3` lists the sender rule patterns that name the envelope sender, most specific first (core senderRuleCandidates;
- * empty on LMTP): the first of them that `d` has a rule for decides, read through the rules' unique index.
+ * empty on LMTP, which then skips the subquery): the first of them that `d` has a rule for decides, read through the
+ * rules' unique index.
  */
 const DOMAIN_LOOKUP = {
   name: 'mailroom_rcpt_domain',
   text: `SELECT d.id::text AS domain_id, (r.active AND d.active AND NOT u.disabled) AS domain_active, d.max_storage_bytes,
                 d.used_bytes AS domain_used, d.greylisting, m.id::text AS mailbox_id, m.enabled, m.quota_bytes, m.used_bytes,
-                (SELECT sr.action FROM sender_rules sr WHERE sr.domain_id = d.id AND sr.pattern = ANY($3::text[])
-                 ORDER BY array_position($3::text[], sr.pattern) LIMIT 1) AS sender_rule,
+                CASE WHEN cardinality($3::text[]) > 0 THEN
+                  (SELECT sr.action FROM sender_rules sr WHERE sr.domain_id = d.id AND sr.pattern = ANY($3::text[])
+                   ORDER BY array_position($3::text[], sr.pattern) LIMIT 1) END AS sender_rule,
                 ${OWNER_COLUMNS}
          FROM domains r
          JOIN domains d ON d.id = COALESCE(r.alias_of_id, r.id) AND d.verified_at IS NOT NULL
