@@ -310,6 +310,8 @@ describe.skipIf(!haveDnsmasq)('greylisting and SPF (INGRESS_GREYLIST_SKIP_SPF_PA
   const ZONE = 'grey.test';
   const SPF = `spf.${ZONE}`; // allows 127.0.12.0/24, as a large provider's record names its outbound networks
   const OPEN = `open.${ZONE}`; // "+all": any host passes, so the pass says nothing
+  // the same, hidden from a look at the domain's own record
+  const HIDDEN = [`inc.${ZONE}`, `redir.${ZONE}`, `wide.${ZONE}`, `lookup.${ZONE}`];
   const prisma = testPrisma(6);
   let dns: TestDnsServer;
   let f: Fixture;
@@ -321,8 +323,15 @@ describe.skipIf(!haveDnsmasq)('greylisting and SPF (INGRESS_GREYLIST_SKIP_SPF_PA
         [SPF, 'v=spf1 ip4:127.0.12.0/24 -all'],
         [`mail.${SPF}`, 'v=spf1 a -all'],
         [OPEN, 'v=spf1 +all'],
+        [HIDDEN[0]!, `v=spf1 ip4:127.0.12.0/24 include:${OPEN} -all`],
+        [HIDDEN[1]!, `v=spf1 redirect=${OPEN}`],
+        [HIDDEN[2]!, 'v=spf1 ip4:0.0.0.0/0 -all'],
+        [HIDDEN[3]!, `v=spf1 exists:any.${ZONE} -all`],
       ],
-      address: [[`mail.${SPF}`, '127.0.12.40']],
+      address: [
+        [`mail.${SPF}`, '127.0.12.40'],
+        [`any.${ZONE}`, '192.0.2.1'],
+      ],
     });
     f = await createFixture(prisma);
     await prisma.greylistEntry.deleteMany({ where: { client: { in: clients } } });
@@ -354,11 +363,16 @@ describe.skipIf(!haveDnsmasq)('greylisting and SPF (INGRESS_GREYLIST_SKIP_SPF_PA
       expect(await rowsOf(prisma, '127.0.12.0/24')).toEqual([]);
       // the same sender from a network its record does not name: greylisted
       expect(await rcpt(ing.ports.smtp, '127.0.13.9', 'mx.sender.example', `news@${SPF}`, box.address)).toMatch(/^451 4\.7\.1/);
-      // abuse: a domain that lets any host pass ("+all") buys nothing
+      // abuse: a domain that lets any host pass ("+all") buys nothing, nor does one that hides it behind include:,
+      // redirect=, a network of every address or an exists: that always matches
       expect(await rcpt(ing.ports.smtp, '127.0.13.9', 'mx.sender.example', `bulk@${OPEN}`, box.address)).toMatch(/^451 4\.7\.1/);
+      for (const domain of HIDDEN)
+        expect(await rcpt(ing.ports.smtp, '127.0.12.9', 'mx.sender.example', `bulk@${domain}`, box.address), domain).toMatch(
+          /^451 4\.7\.1/,
+        );
       const metrics = await ing.ingress.metrics.registry.getSingleMetricAsString('mailroom_ingress_greylist_total');
       expect(metrics).toContain('result="spf_pass"} 2');
-      expect(metrics).toContain('result="deferred"} 2');
+      expect(metrics).toContain('result="deferred"} 6');
     } finally {
       await ing.close();
     }

@@ -10,7 +10,7 @@ import { sealMessage, type ARCSealOptions } from 'mailauth';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
 import { ingressConfigFromEnv, loadIngressEnv } from './config.ts';
-import { MAX_DKIM_SIGNATURES, removeForgedAuthResults, safeFields } from './sender-auth.ts';
+import { MAX_DKIM_SIGNATURES, randomProbeAddress, removeForgedAuthResults, safeFields } from './sender-auth.ts';
 import { createFixture, mailboxState, testPrisma, type Fixture } from './testing/fixtures.ts';
 import { startIngress, type RunningIngress } from './testing/harness.ts';
 import { WireClient } from './testing/wire-client.ts';
@@ -463,5 +463,22 @@ describe('INGRESS_SENDER_AUTH settings', () => {
     expect(sealers('none')).toEqual([]);
     expect(sealers('')).toEqual([]);
     expect(() => loadIngressEnv({ ...base, INGRESS_ARC_TRUSTED_SEALERS: 'google com' })).toThrow(/INGRESS_ARC_TRUSTED_SEALERS/);
+  });
+});
+
+describe('the address an SPF pass is probed with', () => {
+  test('a random global unicast address of the client’s family, never a private, loopback or multicast one', () => {
+    const v4 = Array.from({ length: 2000 }, () => randomProbeAddress('192.0.2.9'));
+    const mapped = randomProbeAddress('::ffff:192.0.2.9');
+    const v6 = Array.from({ length: 200 }, () => randomProbeAddress('2001:db8::9'));
+    for (const a of [...v4, mapped]) {
+      const [x, y] = a.split('.').map(Number) as [number, number];
+      expect(a).toMatch(/^\d{1,3}(\.\d{1,3}){3}$/);
+      expect(x >= 1 && x < 224 && x !== 10 && x !== 127, a).toBe(true);
+      expect((x === 172 && y >= 16 && y < 32) || (x === 192 && y === 168) || (x === 169 && y === 254), a).toBe(false);
+    }
+    for (const a of v6) expect(a).toMatch(/^[23][0-9a-f]{3}(:[0-9a-f]{1,4}){7}$/);
+    // random: not one address over and over
+    expect(new Set(v4).size).toBeGreaterThan(1990);
   });
 });

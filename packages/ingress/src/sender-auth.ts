@@ -40,6 +40,26 @@ export interface SenderAuthConfig {
 /** An SPF record whose `all` passes every host (`+all`, `all`): its pass says nothing about the client. */
 const PERMITS_ALL = /(?:^|\s)\+?all(?:\s|$)/i;
 
+/** Definite SPF results other than pass (RFC 7208 §2.6): the probe of {@link SenderAuth.spfPasses} must get one. */
+const SPF_NOT_PASSING = new Set(['fail', 'softfail', 'neutral', 'none']);
+
+/**
+ * A random global unicast address of the client's family (IPv4 outside 0/8, 10/8, 127/8, 169.254/16, 172.16/12,
+ * 192.168/16 and 224/3; IPv6 in 2000::/3), on which an SPF record that names real networks does not pass.
+ */
+export function randomProbeAddress(clientIp: string): string {
+  if (isIP(clientIp) === 6 && !/^::ffff:\d/i.test(clientIp)) {
+    const groups = Array.from({ length: 8 }, () => randomInt(0, 0x10000));
+    groups[0] = 0x2000 | (groups[0]! & 0x1fff);
+    return groups.map((g) => g.toString(16)).join(':');
+  }
+  for (;;) {
+    const [a, b] = [randomInt(1, 224), randomInt(0, 256)];
+    if (a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b < 32) || (a === 192 && b === 168)) continue;
+    return `${a}.${b}.${randomInt(0, 256)}.${randomInt(1, 255)}`;
+  }
+}
+
 /** How long "no such name / record" answers are reused when answers are cached. */
 export const DNS_NEGATIVE_CACHE_MS = 60_000;
 /** DNS answers kept at most for the sender checks (the oldest go first). */
@@ -171,23 +191,30 @@ export class SenderAuth {
   /**
    * Whether the envelope passes SPF (RFC 7208: MAIL FROM's domain, or the HELO name's for the null sender), known
    * before any message data: greylisting lets such senders through (INGRESS_GREYLIST_SKIP_SPF_PASS, as milter-greylist
-   * does), since the large providers that retry from other networks publish SPF. A pass that only an `all` mechanism
-   * of the domain's own record gives (`+all`, which any host can claim) does not count; neither does anything but
+   * does), since the large providers that retry from other networks publish SPF. A pass only counts when the record
+   * names the client rather than everyone: the domain's own `+all` (or bare `all`) is refused at once, and otherwise
+   * the same record is evaluated again for an address picked at random, which a real sender's networks do not hold.
+   * If that one passes too (`+all` reached through `include:` or `redirect=`, `ip4:0.0.0.0/0`, an `exists:` without
+   * a macro), the pass does not count; nor does it when the second check cannot decide. Neither does anything but
    * `pass`, a lookup failure or a check that outlasts the checks' timeout. The message's own check at DATA asks again
    * (answered from the DNS cache).
    */
   async spfPasses(input: Omit<SenderAuthInput, 'body'>): Promise<boolean> {
     const helo = input.helo || input.ip;
-    const r = await this.bounded(
-      spf({
-        ip: input.ip,
-        helo: isIP(helo) ? `[${helo}]` : helo,
-        sender: input.envelopeFrom || undefined,
-        mta: this.hostname,
-        resolver: this.resolver,
-      }),
-    ).catch(() => null);
-    return r?.status.result === 'pass' && !PERMITS_ALL.test(r.rr ?? '');
+    const evaluate = (ip: string) =>
+      this.bounded(
+        spf({
+          ip,
+          helo: isIP(helo) ? `[${helo}]` : helo,
+          sender: input.envelopeFrom || undefined,
+          mta: this.hostname,
+          resolver: this.resolver,
+        }),
+      ).catch(() => null);
+    const r = await evaluate(input.ip);
+    if (r?.status.result !== 'pass' || PERMITS_ALL.test(r.rr ?? '')) return false;
+    const probe = await evaluate(randomProbeAddress(input.ip));
+    return probe !== null && SPF_NOT_PASSING.has(probe.status.result);
   }
 
   /** Whether MAIL FROM domains are checked (INGRESS_REJECT_UNKNOWN_SENDER_DOMAIN). */
