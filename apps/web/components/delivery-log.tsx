@@ -1,4 +1,5 @@
 import { DayRangeInputs, FilterButtons, FilterInput, FilterSelect, InvalidFiltersAlert, utcDay } from '@/components/filter-fields';
+import { BlockSender } from '@/components/block-sender';
 import { Pager } from '@/components/pager';
 import { Badge, ButtonLink, Card, EmptyState, ListTable } from '@/components/ui';
 import { ApiError, apiGet, apiGetRaw, qs } from '@/lib/api';
@@ -43,6 +44,9 @@ export function DeliveryLogTable({ entries, caption }: { entries: DeliveryLogEnt
             <td className="px-4 py-2 break-all text-slate-700">
               <span className="block">{e.envelopeFrom || '<> (bounce)'}</span>
               <span className="block text-slate-900">→ {e.recipient}</span>
+              {e.domainId && e.envelopeFrom.includes('@') && !e.protocol.startsWith('LMTP') && (
+                <BlockSender domainId={e.domainId} sender={e.envelopeFrom} />
+              )}
             </td>
             <td className="px-4 py-2 text-slate-700">
               <span className="font-mono text-xs">

@@ -81,4 +81,19 @@ test('sender rules: an owner blocks a sender, the MX refuses it; allowing it ins
   await expect(refused).toHaveCount(1);
   await expect(refused).toContainText('550 5.7.1');
   await expect(refused).toContainText('sender blocked by the domain');
+
+  // from the delivery log: the domain of a sender whose mail came in is blocked in two clicks
+  await page.goto(`/domains/${domain.id}/delivery-log?result=delivered&sender=friend`);
+  const delivered = page.getByRole('row').filter({ hasText: `friend@${pest}` });
+  await delivered.getByRole('button', { name: 'Block sender' }).click();
+  const dialog = page.getByRole('dialog');
+  await expect(dialog.getByRole('heading', { name: `Block friend@${pest}?` })).toBeVisible();
+  await dialog.getByLabel(`The whole domain ${pest}`).check();
+  await expect(dialog.getByRole('heading', { name: `Block ${pest}?` })).toBeVisible();
+  await expectAccessible(page, 'the block-sender dialog');
+  await dialog.getByRole('button', { name: 'Block', exact: true }).click();
+  await expect(delivered.getByText(`${pest} blocked`)).toBeVisible();
+  expect(await sendFrom(`someone@mail.${pest}`, mailbox.address)).toMatch(/^550 5\.7\.1/);
+  await page.goto(`/domains/${domain.id}#sender-rules`);
+  await expect(card.getByRole('listitem').filter({ hasText: pest })).toContainText('and its subdomains');
 });

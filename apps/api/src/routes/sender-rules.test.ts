@@ -55,7 +55,7 @@ describe('sender rules', () => {
     expect((await call(t.app, s, 'DELETE', `/api/v1/sender-rules/${id}`)).statusCode).toBe(404);
 
     const audit = await t.prisma.auditEvent.findMany({ where: { targetId: id }, orderBy: { createdAt: 'asc' } });
-    expect(audit.map((a) => a.action)).toEqual(['senderRule.create', 'senderRule.update', 'senderRule.delete']);
+    expect(audit.map((a) => a.action)).toEqual(['sender-rule.create', 'sender-rule.update', 'sender-rule.delete']);
     expect(audit[1]!.details).toMatchObject({ pattern: 'spam@example.com', action: 'allow', previousAction: 'block' });
   });
 

@@ -86,8 +86,8 @@ export async function createSenderRule(
       }
       const created = await tx.senderRule.create({ data: { domainId, pattern, action: input.action }, select: ruleSelect });
       await recordAudit(tx, actor, {
-        action: 'senderRule.create',
-        targetType: 'senderRule',
+        action: 'sender-rule.create',
+        targetType: 'sender-rule',
         targetId: created.id,
         ownerId: domain.ownerId,
         details: { domainId, domain: domain.name, pattern, action: input.action },
@@ -135,8 +135,8 @@ export async function updateSenderRule(deps: ServiceDeps, actor: Actor, ruleId: 
     if (!count) throw notFound('Sender rule');
     const updated = await tx.senderRule.findUniqueOrThrow({ where: { id: ruleId }, select: ruleSelect });
     await recordAudit(tx, actor, {
-      action: 'senderRule.update',
-      targetType: 'senderRule',
+      action: 'sender-rule.update',
+      targetType: 'sender-rule',
       targetId: ruleId,
       ownerId: current.domain.ownerId,
       details: {
@@ -159,8 +159,8 @@ export async function deleteSenderRule(deps: ServiceDeps, actor: Actor, ruleId: 
     const { count } = await tx.senderRule.deleteMany({ where: { id: ruleId } });
     if (!count) throw notFound('Sender rule');
     await recordAudit(tx, actor, {
-      action: 'senderRule.delete',
-      targetType: 'senderRule',
+      action: 'sender-rule.delete',
+      targetType: 'sender-rule',
       targetId: ruleId,
       ownerId: current.domain.ownerId,
       details: { domainId: current.domainId, domain: current.domain.name, pattern: current.pattern, action: current.action },

@@ -15,7 +15,7 @@ function dayStart(d?: string): string | undefined {
   return d && /^\d{4}-\d{2}-\d{2}$/.test(d) ? `${d}T00:00:00.000Z` : undefined;
 }
 
-const TARGET_TYPES = ['owner', 'user', 'domain', 'mailbox', 'alias', 'api-key'].map((t) => ({ value: t, label: t }));
+const TARGET_TYPES = ['owner', 'user', 'domain', 'mailbox', 'alias', 'sender-rule', 'api-key'].map((t) => ({ value: t, label: t }));
 const ACTION_SUGGESTIONS = [
   'auth.login',
   'owner.',
@@ -25,6 +25,7 @@ const ACTION_SUGGESTIONS = [
   'mailbox.delete',
   'mailbox.password.set',
   'alias.',
+  'sender-rule.',
   'api-key.',
   'user.password.change',
 ];

@@ -15,7 +15,8 @@ export function AliasTargetCard({ domain, target }: { domain: Domain; target: No
           {target.name}
         </Link>
         : mail to <code>name@{domain.name}</code> is delivered as if it were sent to <code>name@{target.name}</code>, to its mailbox, alias
-        or catch-all. It has no mailboxes of its own; people sign in with their {target.name} address.
+        or catch-all. It has no mailboxes of its own; people sign in with their {target.name} address. Greylisting and blocked or allowed
+        senders are those of {target.name} too.
       </p>
       <AliasTargetForm domain={domain} target={target} />
     </Card>
