@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
+import { CONSOLE_OUTPUT } from './service.ts';
 import { startEntry } from './testing.ts';
 
 const ENTRY = fileURLToPath(new URL('../test/service-entry.ts', import.meta.url));
@@ -36,6 +37,24 @@ describe('runService', () => {
     expect(msgs).toContain('shutting down');
     expect(msgs.filter((m) => m !== 'shutting down').slice(-3)).toEqual(['second cleanup', 'first cleanup', 'stopped']);
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  });
+
+  test('what a library writes to the console becomes a log line: standard output stays one JSON object per line', async () => {
+    const entry = await startEntry(ENTRY, env({ FIXTURE_CONSOLE: 'yes', LOG_LEVEL: 'debug' }));
+    await entry.stop();
+    await entry.exited;
+    const lines = entry.lines.filter((l) => l.msg === CONSOLE_OUTPUT);
+    expect(lines.map((l) => [l.level, (l.console as string).slice(0, 24)])).toEqual([
+      [20, 'TOTAL 42 EXPECTING 7'],
+      [40, 'trouble: xxxxxxxxxxxxxxx'],
+    ]);
+    expect((lines[1]!.console as string).length).toBe(2000);
+    // at the default level the debug one is not written at all
+    const quiet = await run(env({ FIXTURE_CONSOLE: 'yes', FIXTURE_FAIL: 'listen' }));
+    const out = quiet.stdout.trim().split('\n');
+    expect(out.every((l) => JSON.parse(l))).toBe(true);
+    expect(quiet.stdout).not.toContain('TOTAL');
+    expect(quiet.stdout).toContain('trouble');
   });
 
   test('without DATABASE_URL it exits with the configuration code, naming the variable on stderr', async () => {

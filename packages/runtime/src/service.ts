@@ -1,3 +1,4 @@
+import { format } from 'node:util';
 import { ConfigError, type BaseEnv } from './env.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { missingNodeFlags } from './node-flags.ts';
@@ -32,6 +33,24 @@ export interface ServiceSpec<E extends Pick<BaseEnv, 'LOG_LEVEL' | 'DATABASE_URL
   nodeFlags?: readonly string[];
 }
 
+/** The message of a line a library wrote to the console (tests look for it). */
+export const CONSOLE_OUTPUT = 'a library wrote to the console';
+
+/**
+ * Keeps a service's standard output one JSON log line per line: what a dependency writes with `console` (mailauth
+ * prints a line of its own for a DKIM signature whose `l=` differs from the body, which any sender can send) becomes a
+ * log entry, at debug for log/info/debug and at warn for warn/error, its text bounded.
+ */
+export function routeConsoleToLogger(logger: Logger): void {
+  const to =
+    (level: 'debug' | 'warn') =>
+    (...args: unknown[]) => {
+      if (logger.isLevelEnabled(level)) logger[level]({ console: format(...args).slice(0, 2000) }, CONSOLE_OUTPUT);
+    };
+  console.log = console.info = console.debug = to('debug');
+  console.warn = console.error = to('warn');
+}
+
 /** The message of the start-up warning for missing Node flags (tests look for it). */
 export const NODE_FLAGS_MISSING = 'started without the Node flags its package.json declares';
 
@@ -56,6 +75,7 @@ export async function runService<E extends Pick<BaseEnv, 'LOG_LEVEL' | 'DATABASE
     return configError(err);
   }
   const logger = createLogger(spec.name, env.LOG_LEVEL);
+  routeConsoleToLogger(logger);
   const missing = missingNodeFlags(spec.nodeFlags ?? []);
   if (missing.length) logger.warn({ missing }, NODE_FLAGS_MISSING);
   const cleanups: Cleanup[] = [];

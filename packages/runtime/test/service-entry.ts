@@ -4,6 +4,7 @@ import { baseEnvSchema, createOpsServer, loadServerSecret, parseEnv, runService 
 
 const schema = baseEnvSchema.extend({
   FIXTURE_FAIL: z.enum(['no', 'listen']).default('no'),
+  FIXTURE_CONSOLE: z.enum(['no', 'yes']).default('no'),
   FIXTURE_CONFIG_EXIT: z.coerce.number().int().optional(),
   MAILROOM_SECRET: z.string().optional(),
 });
@@ -24,6 +25,11 @@ await runService({
     });
     return {
       async listen() {
+        if (env.FIXTURE_CONSOLE === 'yes') {
+          // as a dependency would
+          console.log('TOTAL', 42, 'EXPECTING', 7);
+          console.error('trouble: %s', 'x'.repeat(5000));
+        }
         if (env.FIXTURE_FAIL === 'listen') throw new Error('port taken');
         return { metricsPort: await ops.listen() };
       },
