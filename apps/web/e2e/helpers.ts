@@ -183,6 +183,31 @@ export async function deliverLmtp(to: string, raw: Buffer): Promise<void> {
   }
 }
 
+/**
+ * Hands a message from `from` to the ingress's SMTP listener (the MX), as a sending mail server would. Resolves with the
+ * final reply's text, a refusal's too (`550 5.1.1 …`).
+ */
+export async function sendToMx(
+  from: string,
+  to: string,
+  raw = `From: ${from}\r\nTo: ${to}\r\nSubject: hi\r\n\r\nhello\r\n`,
+): Promise<string> {
+  const smtp = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: Number(env('MAILROOM_E2E_SMTP_PORT')),
+    secure: false,
+    tls: { rejectUnauthorized: false },
+    name: 'mx.elsewhere.example',
+  });
+  try {
+    return (await smtp.sendMail({ envelope: { from, to: [to] }, raw })).response;
+  } catch (err) {
+    return String((err as { response?: string }).response ?? err);
+  } finally {
+    smtp.close();
+  }
+}
+
 /** Logs in with Python's poplib (STLS, USER/PASS) and retrieves every message. */
 export async function pop3Fetch(
   user: string,

@@ -1,26 +1,6 @@
 // An owner blocks a sender in the panel and the MX refuses its mail for their domain; allowing it instead lets it in.
 // Real browser, real API, real ingress on its SMTP port, real database.
-import nodemailer from 'nodemailer';
-import { createHostedMailbox, env, expect, expectAccessible, screenshot, signIn, test, uniqueName } from './helpers';
-
-/** Hands a message from `from` to the ingress's SMTP listener, as a sending mail server would; the reply's text. */
-async function sendFrom(from: string, to: string): Promise<string> {
-  const smtp = nodemailer.createTransport({
-    host: '127.0.0.1',
-    port: Number(env('MAILROOM_E2E_SMTP_PORT')),
-    secure: false,
-    tls: { rejectUnauthorized: false },
-    name: 'mx.pest.example',
-  });
-  try {
-    const info = await smtp.sendMail({ envelope: { from, to: [to] }, raw: `From: ${from}\r\nTo: ${to}\r\nSubject: hi\r\n\r\nhello\r\n` });
-    return info.response;
-  } catch (err) {
-    return String((err as { response?: string }).response ?? err);
-  } finally {
-    smtp.close();
-  }
-}
+import { createHostedMailbox, expect, expectAccessible, screenshot, sendToMx, signIn, test, uniqueName } from './helpers';
 
 test('sender rules: an owner blocks a sender, the MX refuses it; allowing it instead lets it through', async ({ page }) => {
   const { owner, domain, mailbox } = await createHostedMailbox('sr', { localPart: 'inbox' });
@@ -52,9 +32,9 @@ test('sender rules: an owner blocks a sender, the MX refuses it; allowing it ins
   await expectAccessible(page, 'the sender rules');
   await screenshot(page, 'sender-rules');
 
-  expect(await sendFrom(spammer, mailbox.address)).toMatch(/^550 5\.7\.1 Sender address rejected/);
+  expect(await sendToMx(spammer, mailbox.address)).toMatch(/^550 5\.7\.1 Sender address rejected/);
   // another sender at that domain is not blocked
-  expect(await sendFrom(`friend@${pest}`, mailbox.address)).toMatch(/^250/);
+  expect(await sendToMx(`friend@${pest}`, mailbox.address)).toMatch(/^250/);
 
   // Allow instead: its mail comes in
   await row.getByRole('button', { name: 'Allow instead' }).click();
@@ -64,7 +44,7 @@ test('sender rules: an owner blocks a sender, the MX refuses it; allowing it ins
       .filter({ hasText: `spam@${pest}` })
       .getByText('Allowed'),
   ).toBeVisible();
-  expect(await sendFrom(spammer, mailbox.address)).toMatch(/^250/);
+  expect(await sendToMx(spammer, mailbox.address)).toMatch(/^250/);
 
   // deleted after a confirmation
   await card
@@ -93,7 +73,7 @@ test('sender rules: an owner blocks a sender, the MX refuses it; allowing it ins
   await expectAccessible(page, 'the block-sender dialog');
   await dialog.getByRole('button', { name: 'Block', exact: true }).click();
   await expect(delivered.getByText(`${pest} blocked`)).toBeVisible();
-  expect(await sendFrom(`someone@mail.${pest}`, mailbox.address)).toMatch(/^550 5\.7\.1/);
+  expect(await sendToMx(`someone@mail.${pest}`, mailbox.address)).toMatch(/^550 5\.7\.1/);
   await page.goto(`/domains/${domain.id}#sender-rules`);
   await expect(card.getByRole('listitem').filter({ hasText: pest })).toContainText('and its subdomains');
 });

@@ -6,9 +6,6 @@
  */
 import { normalizeDomain, normalizeLocalPart, parseAddress, unquoteLocalPart } from './address.ts';
 
-export const SENDER_RULE_ACTIONS = ['allow', 'block'] as const;
-export type SenderRuleAction = (typeof SENDER_RULE_ACTIONS)[number];
-
 /** Rules one domain may hold: a list an owner reads in the panel, not a blocklist feed. */
 export const MAX_SENDER_RULES_PER_DOMAIN = 1000;
 

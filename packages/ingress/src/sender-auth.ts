@@ -12,7 +12,7 @@ import type { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
 import { domainToASCII } from 'node:url';
-import { createResolver, dnsErrorCode, isNoRecord, type DnsConfig, type TrustedProxies } from '@mailroom/core';
+import { blockedAddressReason, createResolver, dnsErrorCode, isNoRecord, type DnsConfig, type TrustedProxies } from '@mailroom/core';
 import { authenticate, spf, type AuthenticateResult, type DMARCResult } from 'mailauth';
 import { DnsCache, type DnsLookup } from './dns-cache.ts';
 import type { SmtpReply } from './replies.ts';
@@ -44,19 +44,17 @@ const PERMITS_ALL = /(?:^|\s)\+?all(?:\s|$)/i;
 const SPF_NOT_PASSING = new Set(['fail', 'softfail', 'neutral', 'none']);
 
 /**
- * A random global unicast address of the client's family (IPv4 outside 0/8, 10/8, 127/8, 169.254/16, 172.16/12,
- * 192.168/16 and 224/3; IPv6 in 2000::/3), on which an SPF record that names real networks does not pass.
+ * A random public address of the client's family (IPv6 in 2000::/3; none that core's blockedAddressReason, the
+ * webhooks' guard, calls private, loopback, link-local, multicast or reserved), on which an SPF record that names real
+ * networks does not pass.
  */
 export function randomProbeAddress(clientIp: string): string {
-  if (isIP(clientIp) === 6 && !/^::ffff:\d/i.test(clientIp)) {
-    const groups = Array.from({ length: 8 }, () => randomInt(0, 0x10000));
-    groups[0] = 0x2000 | (groups[0]! & 0x1fff);
-    return groups.map((g) => g.toString(16)).join(':');
-  }
+  const v6 = isIP(clientIp) === 6 && !/^::ffff:\d/i.test(clientIp);
   for (;;) {
-    const [a, b] = [randomInt(1, 224), randomInt(0, 256)];
-    if (a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b < 32) || (a === 192 && b === 168)) continue;
-    return `${a}.${b}.${randomInt(0, 256)}.${randomInt(1, 255)}`;
+    const a = v6
+      ? Array.from({ length: 8 }, (_, i) => (i === 0 ? 0x2000 | randomInt(0, 0x2000) : randomInt(0, 0x10000)).toString(16)).join(':')
+      : Array.from({ length: 4 }, () => randomInt(0, 256)).join('.');
+    if (blockedAddressReason(a) === null) return a;
   }
 }
 

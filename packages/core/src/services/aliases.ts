@@ -2,11 +2,11 @@ import type { Prisma, PrismaClient } from '@mailroom/db';
 import { AppError } from '../errors.ts';
 import type { Alias, CreateAliasBody, UpdateAliasBody } from '../schemas/aliases.ts';
 import { recordAudit } from './audit.ts';
-import { aliasOfSelect, assertNotAliasDomain, findVisibleDomain } from './domains.ts';
+import { aliasOfSelect, assertNotAliasDomain, findVisibleDomain, lockDomainTenant } from './domains.ts';
 import { normalizeLocalPartInput } from './mailboxes.ts';
 import { assertUuidCursor, decodeCursor, toPage, type Page } from './pagination.ts';
 import { type Actor, requireUser, type SystemPrincipal, type UserPrincipal, visibleDomainWhere } from './principal.ts';
-import { changedFields, isUniqueViolation, lockTenant, notFound, TENANT_TX, type ServiceDeps } from './shared.ts';
+import { changedFields, isUniqueViolation, notFound, TENANT_TX, type ServiceDeps } from './shared.ts';
 
 const aliasSelect = {
   id: true,
@@ -64,19 +64,6 @@ async function checkDestinations(
   return unique;
 }
 
-/**
- * Holds the tenant lock of the alias's domain owner, as a domain transfer does, so a link cannot cross a transfer
- * checked at the same moment; CONFLICT when the domain changed owner since it was read.
- */
-async function lockAliasTenant(tx: Prisma.TransactionClient, domainId: string, ownerId: string): Promise<void> {
-  await lockTenant(tx, ownerId);
-  const d = await tx.domain.findUnique({ where: { id: domainId }, select: { ownerId: true, name: true, ...aliasOfSelect } });
-  if (!d) throw notFound('Domain');
-  if (d.ownerId !== ownerId) throw new AppError('CONFLICT', 'The domain changed owner meanwhile; try again');
-  // the domain may have become an alias domain since it was first read (that change takes this lock too)
-  assertNotAliasDomain(d);
-}
-
 async function assertNoMailboxNamed(tx: Prisma.TransactionClient, domainId: string, localPart: string | null): Promise<void> {
   if (localPart === null) return;
   const m = await tx.mailbox.findFirst({ where: { domainId, localPart }, select: { id: true } });
@@ -99,7 +86,7 @@ export async function createAlias(deps: ServiceDeps, actor: Actor, domainId: str
   const localPart = input.localPart === null ? null : normalizeLocalPartInput(input.localPart);
   try {
     const row = await deps.prisma.$transaction(async (tx) => {
-      await lockAliasTenant(tx, domainId, domain.ownerId);
+      await lockDomainTenant(tx, domainId, domain.ownerId);
       const destinations = await checkDestinations(tx, p, domain.ownerId, input.destinations);
       await assertNoMailboxNamed(tx, domainId, localPart);
       const created = await tx.alias.create({
@@ -171,7 +158,7 @@ export async function updateAlias(deps: ServiceDeps, actor: Actor, aliasId: stri
     const row = await deps.prisma.$transaction(async (tx) => {
       let destinations: string[] | undefined;
       if (input.destinations) {
-        await lockAliasTenant(tx, current.domainId, current.domain.ownerId);
+        await lockDomainTenant(tx, current.domainId, current.domain.ownerId);
         destinations = await checkDestinations(tx, p, current.domain.ownerId, input.destinations);
         await tx.aliasDestination.deleteMany({ where: { aliasId } });
         await tx.aliasDestination.createMany({ data: destinations.map((mailboxId) => ({ aliasId, mailboxId })) });

@@ -129,15 +129,32 @@ export async function findVisibleDomain<S extends Prisma.DomainSelect>(
  * Mailboxes and aliases belong to the target of an alias domain: its mail is delivered there. DOMAIN_IS_ALIAS names
  * the target, so a client can offer to create the address there instead.
  */
-export function assertNotAliasDomain(domain: { name: string; aliasOf: { id: string; name: string } | null }): void {
+export function assertNotAliasDomain(
+  domain: { name: string; aliasOf: { id: string; name: string } | null },
+  /** What the caller should do at the target instead. */
+  instead = 'create addresses there',
+): void {
   if (!domain.aliasOf) return;
-  throw new AppError('DOMAIN_IS_ALIAS', `${domain.name} is an alias domain of ${domain.aliasOf.name}; create addresses there`, {
+  throw new AppError('DOMAIN_IS_ALIAS', `${domain.name} is an alias domain of ${domain.aliasOf.name}; ${instead}`, {
     details: { aliasOf: domain.aliasOf },
   });
 }
 
 /** The select that {@link assertNotAliasDomain} needs. */
 export const aliasOfSelect = { aliasOf: { select: { id: true, name: true } } } as const satisfies Prisma.DomainSelect;
+
+/**
+ * Holds the tenant lock of a domain's owner (as a transfer and a conversion into an alias domain do) and checks the
+ * domain again under it: CONFLICT when it changed owner since it was read, DOMAIN_IS_ALIAS when it has become an alias
+ * domain meanwhile. For what an alias domain may not hold (aliases, sender rules).
+ */
+export async function lockDomainTenant(tx: Prisma.TransactionClient, domainId: string, ownerId: string, instead?: string): Promise<void> {
+  await lockTenant(tx, ownerId);
+  const d = await tx.domain.findUnique({ where: { id: domainId }, select: { ownerId: true, name: true, ...aliasOfSelect } });
+  if (!d) throw notFound('Domain');
+  if (d.ownerId !== ownerId) throw new AppError('CONFLICT', 'The domain changed owner meanwhile; try again');
+  assertNotAliasDomain(d, instead);
+}
 
 const invalidAliasOf = (message: string, code: string) =>
   new AppError('VALIDATION_FAILED', 'Invalid alias domain target', { fields: [{ path: 'aliasOf', message, code }] });

@@ -7,10 +7,10 @@ import { AppError } from '../errors.ts';
 import type { CreateSenderRuleBody, SenderRule, UpdateSenderRuleBody } from '../schemas/sender-rules.ts';
 import { MAX_SENDER_RULES_PER_DOMAIN, normalizeSenderPattern, senderPatternProblem } from '../sender-rules.ts';
 import { recordAudit } from './audit.ts';
-import { aliasOfSelect, findVisibleDomain } from './domains.ts';
+import { aliasOfSelect, assertNotAliasDomain, findVisibleDomain, lockDomainTenant } from './domains.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
 import { type Actor, requireUser, visibleDomainWhere } from './principal.ts';
-import { isUniqueViolation, lockTenant, notFound, TENANT_TX, type ServiceDeps } from './shared.ts';
+import { isUniqueViolation, notFound, TENANT_TX, type ServiceDeps } from './shared.ts';
 
 const ruleSelect = {
   id: true,
@@ -36,16 +36,7 @@ function toSenderRuleDto(r: RuleRow): SenderRule {
 }
 
 /** An alias domain's mail is its target's: so are the rules that apply to it. */
-function assertNotAlias(d: { name: string; aliasOf: { id: string; name: string } | null }): void {
-  if (!d.aliasOf) return;
-  throw new AppError(
-    'DOMAIN_IS_ALIAS',
-    `${d.name} is an alias domain of ${d.aliasOf.name}; its sender rules are those of ${d.aliasOf.name}`,
-    {
-      details: { aliasOf: d.aliasOf },
-    },
-  );
-}
+const AT_TARGET = 'set its sender rules there';
 
 function storedPattern(input: string): string {
   const pattern = normalizeSenderPattern(input);
@@ -68,16 +59,13 @@ export async function createSenderRule(
 ): Promise<SenderRule> {
   const p = requireUser(actor, 'domains:write');
   const domain = await findVisibleDomain(deps.prisma, p, domainId, { id: true, name: true, ownerId: true, ...aliasOfSelect });
-  assertNotAlias(domain);
+  assertNotAliasDomain(domain, AT_TARGET);
   const pattern = storedPattern(input.pattern);
   try {
     const row = await deps.prisma.$transaction(async (tx) => {
       // the tenant lock orders this against a conversion into an alias domain (which deletes the rules) and keeps
       // concurrent creations within the limit
-      await lockTenant(tx, domain.ownerId);
-      const fresh = await tx.domain.findUnique({ where: { id: domainId }, select: { ownerId: true, name: true, ...aliasOfSelect } });
-      if (!fresh || fresh.ownerId !== domain.ownerId) throw notFound('Domain');
-      assertNotAlias(fresh);
+      await lockDomainTenant(tx, domainId, domain.ownerId, AT_TARGET);
       const count = await tx.senderRule.count({ where: { domainId } });
       if (count >= MAX_SENDER_RULES_PER_DOMAIN) {
         throw new AppError('LIMIT_SENDER_RULES_EXCEEDED', `A domain may have at most ${MAX_SENDER_RULES_PER_DOMAIN} sender rules`, {
