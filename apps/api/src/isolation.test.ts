@@ -3,7 +3,8 @@
  * Expected outcomes come from the access rules stated in the issues, not from the implementation:
  *  - admin: everything; owner A: everything under A except /owners and admin-only domain fields (limits, owner);
  *    owner B: A's resources do not exist (404);
- *  - mailbox user: only /me (403 elsewhere);
+ *  - mailbox user: only /me and their own mailbox's settings (403 elsewhere; another mailbox's settings do not exist
+ *    for them: 404);
  *  - API keys: the user's rights narrowed to the key's scopes (403 without the scope; a write scope implies read)
  *    and, for a domain-restricted key (admin's or owner's), to its domains: other domains, owners and every other key
  *    do not exist for it (404) or are refused (403 for admin-only operations, whatever its scopes); within its
@@ -37,6 +38,8 @@ interface Op {
   adminFields?: boolean;
   /** Names a destination mailbox in another domain of A (refused to keys restricted to domain A: 400 unknown mailbox). */
   destinationOutside?: boolean;
+  /** A mailbox's own settings, which its user manages too: the matrix's mailbox user (of another mailbox) gets 404. */
+  mailboxOwned?: boolean;
   /** list filtered to the tenant: B sees an empty list instead of 404 */
   filtered?: boolean;
   run(who: Who): Promise<{ status: number; body: unknown }>;
@@ -47,7 +50,7 @@ function has(scopes: readonly ApiKeyScope[], needed: ApiKeyScope): boolean {
 }
 
 function expected(op: Op, who: Who): Outcome {
-  if (who.user === 'mailbox') return 403;
+  if (who.user === 'mailbox') return op.mailboxOwned ? 404 : 403;
   if (who.scopes && !has(who.scopes, op.scope)) return 403;
   const admin = who.user === 'admin';
   const restricted = who.restrictedTo !== undefined;
@@ -72,6 +75,7 @@ let mailboxA: { id: string };
 let mailboxOtherA: { id: string };
 let aliasA: { id: string };
 let ruleA: { id: string };
+let mailboxRuleA: { id: string };
 let keyOfA: { id: string };
 let hash: string;
 const PW = 'isolation passphrase 1';
@@ -110,6 +114,9 @@ beforeAll(async () => {
     data: { domainId: d.id, localPart: 'alias', destinations: { create: [{ mailboxId: mailboxA.id }] } },
   });
   ruleA = await t.prisma.senderRule.create({ data: { domainId: domainA.id, pattern: 'blocked.example', action: 'block' } });
+  mailboxRuleA = await t.prisma.senderRule.create({
+    data: { domainId: domainA.id, mailboxId: mailboxA.id, pattern: 'blocked.example', action: 'block' },
+  });
   keyOfA = await t.prisma.apiKey.findFirstOrThrow({ where: { id: await createKeyRow(a.id) } });
   // Audit events about domain A exist (written by owner A).
   await t.prisma.auditEvent.create({
@@ -354,10 +361,16 @@ const ops: Op[] = [
     scope: 'domains:write',
     run: (w) => req(w, 'POST', `/api/v1/domains/${domainA.id}/sender-rules`, { pattern: `${uniqueName('s')}.example`, action: 'block' }),
   },
-  { name: 'GET /sender-rules/{A}', scope: 'domains:read', run: (w) => req(w, 'GET', `/api/v1/sender-rules/${ruleA.id}`) },
+  {
+    name: 'GET /sender-rules/{A}',
+    scope: 'domains:read',
+    mailboxOwned: true,
+    run: (w) => req(w, 'GET', `/api/v1/sender-rules/${ruleA.id}`),
+  },
   {
     name: 'PATCH /sender-rules/{A}',
     scope: 'domains:write',
+    mailboxOwned: true,
     run: async (w) => {
       const r = await req(w, 'PATCH', `/api/v1/sender-rules/${ruleA.id}`, { action: 'allow' });
       const row = await t.prisma.senderRule.findUniqueOrThrow({ where: { id: ruleA.id } });
@@ -369,9 +382,43 @@ const ops: Op[] = [
   {
     name: 'DELETE /sender-rules/{X of A}',
     scope: 'domains:write',
+    mailboxOwned: true,
     run: async (w) => {
       const x = await t.prisma.senderRule.create({
         data: { domainId: domainA.id, pattern: `${uniqueName('x')}.example`, action: 'block' },
+      });
+      const r = await req(w, 'DELETE', `/api/v1/sender-rules/${x.id}`);
+      expect(await t.prisma.senderRule.count({ where: { id: x.id } }), `${w.name}: rule deleted iff allowed`).toBe(
+        r.status === 204 ? 0 : 1,
+      );
+      return r;
+    },
+  },
+  {
+    name: 'GET /mailboxes/{A}/sender-rules (lists its rule?)',
+    scope: 'mailboxes:read',
+    mailboxOwned: true,
+    run: (w) => listContains(w, `/api/v1/mailboxes/${mailboxA.id}/sender-rules`, mailboxRuleA.id),
+  },
+  {
+    name: 'POST /mailboxes/{A}/sender-rules',
+    scope: 'mailboxes:write',
+    mailboxOwned: true,
+    run: (w) => req(w, 'POST', `/api/v1/mailboxes/${mailboxA.id}/sender-rules`, { pattern: `${uniqueName('s')}.example`, action: 'block' }),
+  },
+  {
+    name: 'GET /sender-rules/{mailbox A’s}',
+    scope: 'mailboxes:read',
+    mailboxOwned: true,
+    run: (w) => req(w, 'GET', `/api/v1/sender-rules/${mailboxRuleA.id}`),
+  },
+  {
+    name: 'DELETE /sender-rules/{X of mailbox A}',
+    scope: 'mailboxes:write',
+    mailboxOwned: true,
+    run: async (w) => {
+      const x = await t.prisma.senderRule.create({
+        data: { domainId: domainA.id, mailboxId: mailboxA.id, pattern: `${uniqueName('x')}.example`, action: 'block' },
       });
       const r = await req(w, 'DELETE', `/api/v1/sender-rules/${x.id}`);
       expect(await t.prisma.senderRule.count({ where: { id: x.id } }), `${w.name}: rule deleted iff allowed`).toBe(

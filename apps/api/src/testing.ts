@@ -172,6 +172,8 @@ export const EXPECTED_OPERATIONS = [
   'GET /api/v1/sender-rules/{ruleId}',
   'PATCH /api/v1/sender-rules/{ruleId}',
   'DELETE /api/v1/sender-rules/{ruleId}',
+  'POST /api/v1/mailboxes/{mailboxId}/sender-rules',
+  'GET /api/v1/mailboxes/{mailboxId}/sender-rules',
   'POST /api/v1/api-keys',
   'GET /api/v1/api-keys',
   'GET /api/v1/api-keys/{apiKeyId}',

@@ -54,7 +54,7 @@ export const ERROR_CODES = [
   'TOO_MANY_ROWS',
   /** Mailboxes and aliases live in the target of an alias domain, never in the alias domain itself. */
   'DOMAIN_IS_ALIAS',
-  /** A domain holds MAX_SENDER_RULES_PER_DOMAIN sender rules already. */
+  /** A domain's or a mailbox's list holds MAX_SENDER_RULES sender rules already. */
   'LIMIT_SENDER_RULES_EXCEEDED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

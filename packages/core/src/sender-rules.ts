@@ -1,13 +1,14 @@
 /**
- * A domain's sender rules: envelope senders its owner blocks (refused at RCPT on the SMTP listener) or allows (never
- * greylisted). A pattern is an address (`alice@example.com`) or a domain (`example.com`, which covers its subdomains
- * too); the most specific rule that matches a sender decides. Shared by the API (what is stored) and the ingress (what
+ * Sender rules: envelope senders a domain's owner (for the whole domain) or a mailbox's user (for that mailbox) blocks
+ * (refused at RCPT on the SMTP listener) or allows (never greylisted). A pattern is an address (`alice@example.com`) or
+ * a domain (`example.com`, which covers its subdomains too); within a list the most specific rule that matches a sender
+ * decides, and a block in either list refuses. Shared by the API (what is stored) and the ingress (what
  * is looked up), so both spell an address the same way.
  */
 import { normalizeDomain, normalizeLocalPart, parseAddress, unquoteLocalPart } from './address.ts';
 
-/** Rules one domain may hold: a list an owner reads in the panel, not a blocklist feed. */
-export const MAX_SENDER_RULES_PER_DOMAIN = 1000;
+/** Rules one list (a domain's own, or one mailbox's) may hold: a list a person reads in the panel, not a blocklist feed. */
+export const MAX_SENDER_RULES = 1000;
 
 /**
  * The stored form of a pattern: `local@domain` lowercased with an IDN domain in punycode, or a bare domain (`@domain`

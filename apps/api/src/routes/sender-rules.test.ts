@@ -1,4 +1,4 @@
-import { MAX_SENDER_RULES_PER_DOMAIN } from '@mailroom/core';
+import { MAX_SENDER_RULES } from '@mailroom/core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   call,
@@ -6,6 +6,7 @@ import {
   createOwnerWithDomain,
   createTestAppWithAdmin,
   type Credentials,
+  login,
   type Session,
   type TestContext,
   uniqueName,
@@ -140,10 +141,10 @@ describe('sender rules', () => {
     expect(audit.details).toMatchObject({ convertedToAlias: true, senderRulesDeleted: 2 });
   });
 
-  test(`a domain holds at most ${MAX_SENDER_RULES_PER_DOMAIN} rules, also when they are added at once (422)`, async () => {
+  test(`a domain holds at most ${MAX_SENDER_RULES} rules, also when they are added at once (422)`, async () => {
     const { s, domain } = await createOwnerWithDomain(t, admin);
     await t.prisma.senderRule.createMany({
-      data: Array.from({ length: MAX_SENDER_RULES_PER_DOMAIN - 3 }, (_, i) => ({
+      data: Array.from({ length: MAX_SENDER_RULES - 3 }, (_, i) => ({
         domainId: domain.id,
         pattern: `s${i}.example`,
         action: 'block',
@@ -154,8 +155,135 @@ describe('sender rules', () => {
     expect(statuses).toEqual([201, 201, 201, 422, 422, 422]);
     expect(burst.find((r) => r.statusCode === 422)!.json()).toMatchObject({
       code: 'LIMIT_SENDER_RULES_EXCEEDED',
-      details: { limit: MAX_SENDER_RULES_PER_DOMAIN },
+      details: { limit: MAX_SENDER_RULES },
     });
-    expect(await t.prisma.senderRule.count({ where: { domainId: domain.id } })).toBe(MAX_SENDER_RULES_PER_DOMAIN);
+    expect(await t.prisma.senderRule.count({ where: { domainId: domain.id } })).toBe(MAX_SENDER_RULES);
+  });
+});
+
+const PW = 'mailbox passphrase 1';
+const mailboxRules = (mailboxId: string) => `/api/v1/mailboxes/${mailboxId}/sender-rules`;
+const addOwn = (s: Credentials, mailboxId: string, pattern: unknown, action: unknown = 'block') =>
+  call(t.app, s, 'POST', mailboxRules(mailboxId), { pattern, action });
+
+async function ownerWithMailboxes() {
+  const o = await createOwnerWithDomain(t, admin);
+  const boxes = [];
+  for (const localPart of ['anna', 'ben']) {
+    const m = await call(t.app, o.s, 'POST', `/api/v1/domains/${o.domain.id}/mailboxes`, { localPart, password: PW });
+    expect(m.statusCode, m.body).toBe(201);
+    boxes.push(m.json() as { id: string; address: string });
+  }
+  const [anna, ben] = boxes as [{ id: string; address: string }, { id: string; address: string }];
+  return { ...o, anna, ben, annaSession: await login(t.app, anna.address, PW) };
+}
+
+describe('a mailbox’s own sender rules', () => {
+  test('the mailbox user keeps their own list: apart from the domain’s, audited as theirs, changed and deleted', async () => {
+    const { s, domain, anna, annaSession } = await ownerWithMailboxes();
+    const own = await addOwn(annaSession, anna.id, 'Newsletter@Shop.example');
+    expect(own.statusCode, own.body).toBe(201);
+    expect(own.json()).toMatchObject({
+      domainId: domain.id,
+      mailboxId: anna.id,
+      mailbox: anna.address,
+      pattern: 'newsletter@shop.example',
+      action: 'block',
+    });
+    // the same pattern may be in the domain's list and in each mailbox's, once per list
+    expect((await add(s, domain.id, 'shop.example')).statusCode).toBe(201);
+    expect((await add(s, domain.id, 'newsletter@shop.example')).statusCode).toBe(201);
+    const again = await addOwn(annaSession, anna.id, 'NEWSLETTER@shop.example', 'allow');
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ code: 'ALREADY_EXISTS', errors: [{ path: 'pattern', code: 'taken' }] });
+    // each list shows its own rules only; the owner sees the mailbox's too
+    const domainList = (await call(t.app, s, 'GET', rules(domain.id))).json();
+    expect(domainList.items.map((r: { pattern: string; mailboxId: string | null }) => [r.pattern, r.mailboxId])).toEqual([
+      ['newsletter@shop.example', null],
+      ['shop.example', null],
+    ]);
+    for (const who of [annaSession, s]) {
+      const listed = await call(t.app, who, 'GET', mailboxRules(anna.id));
+      expect(listed.statusCode, listed.body).toBe(200);
+      expect(listed.json().items.map((r: { id: string }) => r.id)).toEqual([own.json().id]);
+    }
+    const id = own.json().id as string;
+    expect((await call(t.app, annaSession, 'PATCH', `/api/v1/sender-rules/${id}`, { action: 'allow' })).json().action).toBe('allow');
+    expect((await call(t.app, annaSession, 'DELETE', `/api/v1/sender-rules/${id}`)).statusCode).toBe(204);
+    const audit = await t.prisma.auditEvent.findMany({ where: { targetId: id }, orderBy: { createdAt: 'asc' } });
+    expect(audit.map((a) => [a.action, a.actorType])).toEqual([
+      ['sender-rule.create', 'mailbox'],
+      ['sender-rule.update', 'mailbox'],
+      ['sender-rule.delete', 'mailbox'],
+    ]);
+    expect(audit[0]!.details).toMatchObject({ mailboxId: anna.id, address: anna.address, pattern: 'newsletter@shop.example' });
+    // the owner adds one for the mailbox too; it goes when the mailbox does
+    expect((await addOwn(s, anna.id, 'pushy.example')).statusCode).toBe(201);
+    expect((await call(t.app, s, 'DELETE', `/api/v1/mailboxes/${anna.id}`)).statusCode).toBe(204);
+    expect(await t.prisma.senderRule.count({ where: { mailboxId: anna.id } })).toBe(0);
+    expect(await t.prisma.senderRule.count({ where: { domainId: domain.id } })).toBe(2);
+  });
+
+  test('a mailbox user reaches their own list only: not the domain’s, a colleague’s, or another tenant’s (404, nothing changes)', async () => {
+    const { s, domain, anna, ben, annaSession } = await ownerWithMailboxes();
+    const domainRule = (await add(s, domain.id, 'owner-list.example')).json();
+    const benRule = (await addOwn(s, ben.id, 'ben-list.example')).json();
+    const other = await ownerWithMailboxes();
+    const otherRule = (await addOwn(other.annaSession, other.anna.id, 'other-list.example')).json();
+
+    expect((await addOwn(annaSession, ben.id, 'x.example')).statusCode).toBe(404);
+    expect((await call(t.app, annaSession, 'GET', mailboxRules(ben.id))).statusCode).toBe(404);
+    expect((await addOwn(annaSession, other.anna.id, 'x.example')).statusCode).toBe(404);
+    // the domain's list is the owner's: a mailbox user cannot read or add to it
+    expect((await call(t.app, annaSession, 'GET', rules(domain.id))).statusCode).toBe(403);
+    expect((await add(annaSession, domain.id, 'x.example')).statusCode).toBe(403);
+    for (const rule of [domainRule, benRule, otherRule]) {
+      for (const [method, body] of [
+        ['GET', undefined],
+        ['PATCH', { action: 'allow' }],
+        ['DELETE', undefined],
+      ] as const) {
+        const r = await call(t.app, annaSession, method, `/api/v1/sender-rules/${rule.id}`, body);
+        expect(r.statusCode, `${method} ${rule.pattern}: ${r.body}`).toBe(404);
+      }
+    }
+    // another owner gets nowhere with the mailbox or its rules either
+    expect((await addOwn(other.s, anna.id, 'x.example')).statusCode).toBe(404);
+    expect((await call(t.app, other.s, 'DELETE', `/api/v1/sender-rules/${benRule.id}`)).statusCode).toBe(404);
+    const stored = await t.prisma.senderRule.findMany({ where: { id: { in: [domainRule.id, benRule.id, otherRule.id] } } });
+    expect(stored.map((r) => r.action)).toEqual(['block', 'block', 'block']);
+    expect(await t.prisma.senderRule.count({ where: { mailboxId: anna.id } })).toBe(0);
+  });
+
+  test('API keys need the scope of the rule’s list: mailboxes:* for a mailbox’s rules, domains:* for a domain’s', async () => {
+    const { owner, domain, anna, s } = await ownerWithMailboxes();
+    const mailboxRule = (await addOwn(s, anna.id, 'm.example')).json();
+    const domainRule = (await add(s, domain.id, 'd.example')).json();
+    const domainsKey = { key: await createKey(t.prisma, owner.id, ['domains:read', 'domains:write']) };
+    const mailboxesKey = { key: await createKey(t.prisma, owner.id, ['mailboxes:read', 'mailboxes:write']) };
+    expect((await addOwn(domainsKey, anna.id, 'x.example')).statusCode).toBe(403);
+    expect((await call(t.app, domainsKey, 'PATCH', `/api/v1/sender-rules/${mailboxRule.id}`, { action: 'allow' })).statusCode).toBe(403);
+    expect((await call(t.app, mailboxesKey, 'PATCH', `/api/v1/sender-rules/${domainRule.id}`, { action: 'allow' })).statusCode).toBe(403);
+    expect((await call(t.app, mailboxesKey, 'PATCH', `/api/v1/sender-rules/${mailboxRule.id}`, { action: 'allow' })).statusCode).toBe(200);
+    expect((await call(t.app, domainsKey, 'DELETE', `/api/v1/sender-rules/${domainRule.id}`)).statusCode).toBe(204);
+    expect((await addOwn(mailboxesKey, anna.id, 'y.example')).statusCode).toBe(201);
+  });
+
+  test(`a mailbox holds at most ${MAX_SENDER_RULES} rules of its own, also in a burst (422), apart from the domain’s`, async () => {
+    const { domain, anna, annaSession } = await ownerWithMailboxes();
+    await t.prisma.senderRule.createMany({
+      data: Array.from({ length: MAX_SENDER_RULES - 2 }, (_, i) => ({
+        domainId: domain.id,
+        mailboxId: anna.id,
+        pattern: `s${i}.example`,
+        action: 'block',
+      })),
+    });
+    const burst = await Promise.all(Array.from({ length: 5 }, (_, i) => addOwn(annaSession, anna.id, `burst${i}.example`)));
+    expect(burst.map((r) => r.statusCode).sort()).toEqual([201, 201, 422, 422, 422]);
+    expect(burst.find((r) => r.statusCode === 422)!.json()).toMatchObject({ code: 'LIMIT_SENDER_RULES_EXCEEDED' });
+    expect(await t.prisma.senderRule.count({ where: { mailboxId: anna.id } })).toBe(MAX_SENDER_RULES);
+    // the domain's own list is not counted against it, nor it against the domain's
+    expect((await call(t.app, admin, 'POST', rules(domain.id), { pattern: 'still.example', action: 'block' })).statusCode).toBe(201);
   });
 });

@@ -1,8 +1,17 @@
-import { createSenderRule, deleteSenderRule, getSenderRule, listSenderRules, updateSenderRule } from '@mailroom/core';
+import {
+  createMailboxSenderRule,
+  createSenderRule,
+  deleteSenderRule,
+  getSenderRule,
+  listMailboxSenderRules,
+  listSenderRules,
+  updateSenderRule,
+} from '@mailroom/core';
 import {
   createSenderRuleBodySchema,
   domainParamsSchema,
   listSenderRulesQuerySchema,
+  mailboxParamsSchema,
   senderRulePageSchema,
   senderRuleParamsSchema,
   senderRuleSchema,
@@ -12,6 +21,8 @@ import { actorOf } from '../plugins/auth.ts';
 import { noContentSchema, problems, READ_SECURITY, WRITE_SECURITY, type RouteContext, type ZodApp } from './common.ts';
 
 const tags = ['sender-rules'];
+const WHO_RULE =
+  'A domain’s rules: owners and admins (scope domains:read/write). A mailbox’s own rules: owners and admins (scope mailboxes:read/write) and the mailbox’s user; any other rule is 404.';
 
 export async function senderRuleRoutes(app: ZodApp, ctx: RouteContext): Promise<void> {
   app.post('/domains/:domainId/sender-rules', {
@@ -32,7 +43,7 @@ export async function senderRuleRoutes(app: ZodApp, ctx: RouteContext): Promise<
     schema: {
       tags,
       operationId: 'listSenderRules',
-      summary: 'List a domain’s sender rules, in the order of their patterns',
+      summary: 'List a domain’s own sender rules (not its mailboxes’), in the order of their patterns',
       params: domainParamsSchema,
       querystring: listSenderRulesQuerySchema,
       response: { 200: senderRulePageSchema, ...problems() },
@@ -40,11 +51,40 @@ export async function senderRuleRoutes(app: ZodApp, ctx: RouteContext): Promise<
     },
     handler: async (req) => listSenderRules(ctx.services.prisma, actorOf(req), req.params.domainId, req.query),
   });
+  app.post('/mailboxes/:mailboxId/sender-rules', {
+    schema: {
+      tags,
+      operationId: 'createMailboxSenderRule',
+      summary: 'Block or allow an envelope sender for one mailbox (its own list, beside its domain’s)',
+      description:
+        'Owners and admins (scope mailboxes:write) for mailboxes they can see, and a mailbox user for their own. Applies on the SMTP listener to mail for this mailbox, directly or through an alias: blocked, it is refused at RCPT with 550 5.7.1 (an alias leaves the mailbox out, and is refused when every destination blocks); allowed, it is never greylisted. A block in the domain’s list or the mailbox’s refuses; an allow in either skips greylisting. 409 ALREADY_EXISTS when the pattern is listed; 422 LIMIT_SENDER_RULES_EXCEEDED at 1,000 rules.',
+      params: mailboxParamsSchema,
+      body: createSenderRuleBodySchema,
+      response: { 201: senderRuleSchema, ...problems(409, 422) },
+      security: WRITE_SECURITY,
+    },
+    handler: async (req, reply) =>
+      reply.code(201).send(await createMailboxSenderRule(ctx.services, actorOf(req), req.params.mailboxId, req.body)),
+  });
+  app.get('/mailboxes/:mailboxId/sender-rules', {
+    schema: {
+      tags,
+      operationId: 'listMailboxSenderRules',
+      summary: 'List a mailbox’s own sender rules, in the order of their patterns',
+      description: 'Owners and admins (scope mailboxes:read) for mailboxes they can see, and a mailbox user for their own.',
+      params: mailboxParamsSchema,
+      querystring: listSenderRulesQuerySchema,
+      response: { 200: senderRulePageSchema, ...problems() },
+      security: READ_SECURITY,
+    },
+    handler: async (req) => listMailboxSenderRules(ctx.services.prisma, actorOf(req), req.params.mailboxId, req.query),
+  });
   app.get('/sender-rules/:ruleId', {
     schema: {
       tags,
       operationId: 'getSenderRule',
       summary: 'Get a sender rule',
+      description: WHO_RULE,
       params: senderRuleParamsSchema,
       response: { 200: senderRuleSchema, ...problems() },
       security: READ_SECURITY,
@@ -56,6 +96,7 @@ export async function senderRuleRoutes(app: ZodApp, ctx: RouteContext): Promise<
       tags,
       operationId: 'updateSenderRule',
       summary: 'Change a sender rule’s action',
+      description: WHO_RULE,
       params: senderRuleParamsSchema,
       body: updateSenderRuleBodySchema,
       response: { 200: senderRuleSchema, ...problems() },
@@ -68,6 +109,7 @@ export async function senderRuleRoutes(app: ZodApp, ctx: RouteContext): Promise<
       tags,
       operationId: 'deleteSenderRule',
       summary: 'Delete a sender rule',
+      description: WHO_RULE,
       params: senderRuleParamsSchema,
       response: { 204: noContentSchema, ...problems() },
       security: WRITE_SECURITY,

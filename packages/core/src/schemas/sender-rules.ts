@@ -3,13 +3,17 @@ import { idSchema, isoDateTimeSchema, paginationQuerySchema, pageSchema } from '
 
 const actionSchema = z
   .enum(['allow', 'block'])
-  .describe('block: the domain’s recipients are refused at RCPT (550 5.7.1); allow: never greylisted (the sender checks still apply)');
+  .describe(
+    'block: refused at RCPT (550 5.7.1) for the domain’s recipients, or the mailbox’s; allow: never greylisted (the sender checks still apply)',
+  );
 
 export const senderRuleSchema = z
   .object({
     id: idSchema,
     domainId: idSchema,
     domain: z.string(),
+    mailboxId: idSchema.nullable().describe('Set for a mailbox’s own rule (it applies to that mailbox only); null for a domain’s rule'),
+    mailbox: z.string().nullable().describe('The mailbox’s address, for a mailbox’s own rule'),
     pattern: z.string().describe('An address (name@example.com) or a domain (example.com, covering its subdomains), as stored'),
     action: actionSchema,
     createdAt: isoDateTimeSchema,

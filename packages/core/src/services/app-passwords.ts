@@ -12,7 +12,7 @@ import {
 } from '../schemas/app-passwords.ts';
 import { recordAudit } from './audit.ts';
 import { findVisibleDomain } from './domains.ts';
-import { findVisibleMailbox } from './mailboxes.ts';
+import { assertManagedMailbox } from './mailboxes.ts';
 import { type Actor, requireUser } from './principal.ts';
 import { iso, isUniqueViolation, notFound } from './shared.ts';
 
@@ -102,15 +102,11 @@ function toAppPasswordDto(r: AppPasswordRow): AppPassword {
   };
 }
 
-/**
- * The mailbox an actor may manage app passwords of: a mailbox user only their own (any other id is NOT_FOUND, like a
- * mailbox that does not exist); owners, admins and keys the mailboxes they can see (scope mailboxes:read / :write).
- */
+/** The mailbox an actor may manage app passwords of (see {@link assertManagedMailbox}), with what they need of it. */
 async function findManagedMailbox(prisma: PrismaClient, actor: Actor, mailboxId: string, scope: 'mailboxes:read' | 'mailboxes:write') {
-  const p = actor.principal;
-  if (p.kind === 'mailbox' && p.mailboxId !== mailboxId) throw notFound('Mailbox');
+  await assertManagedMailbox(prisma, actor, mailboxId, scope);
   const row = await prisma.mailbox.findFirst({
-    where: p.kind === 'mailbox' ? { id: mailboxId } : { id: (await findVisibleMailbox(prisma, actor, mailboxId, scope)).id },
+    where: { id: mailboxId },
     select: {
       id: true,
       localPart: true,

@@ -240,6 +240,22 @@ export async function findVisibleMailbox(
   return row;
 }
 
+/**
+ * Whether an actor may manage a mailbox's own settings (app passwords, sender rules): a mailbox user only their own (any
+ * other id is NOT_FOUND, like a mailbox that does not exist); owners, admins and keys the mailboxes they can see (scope
+ * mailboxes:read / :write).
+ */
+export async function assertManagedMailbox(
+  prisma: PrismaClient | Prisma.TransactionClient,
+  actor: Actor,
+  mailboxId: string,
+  scope: 'mailboxes:read' | 'mailboxes:write',
+): Promise<void> {
+  const p = actor.principal;
+  if (p.kind !== 'mailbox') await findVisibleMailbox(prisma, actor, mailboxId, scope);
+  else if (p.mailboxId !== mailboxId) throw notFound('Mailbox');
+}
+
 export async function getMailbox(prisma: PrismaClient, actor: Actor, mailboxId: string): Promise<Mailbox> {
   const row = await findVisibleMailbox(prisma, actor, mailboxId, 'mailboxes:read');
   return toMailboxDto(row, row.domain.name);

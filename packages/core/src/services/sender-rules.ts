@@ -1,13 +1,15 @@
 /**
- * A domain's sender rules (see ../sender-rules.ts): the owner's list of envelope senders the SMTP listener refuses
- * (block) or never greylists (allow) for the domain's recipients.
+ * Sender rules (see ../sender-rules.ts): a domain owner's list of envelope senders the SMTP listener refuses (block) or
+ * never greylists (allow) for the domain's recipients, and each mailbox's own list, kept by its user (or its owner) for
+ * that mailbox only.
  */
 import type { Prisma, PrismaClient } from '@mailroom/db';
 import { AppError } from '../errors.ts';
 import type { CreateSenderRuleBody, SenderRule, UpdateSenderRuleBody } from '../schemas/sender-rules.ts';
-import { MAX_SENDER_RULES_PER_DOMAIN, normalizeSenderPattern, senderPatternProblem } from '../sender-rules.ts';
+import { MAX_SENDER_RULES, normalizeSenderPattern, senderPatternProblem } from '../sender-rules.ts';
 import { recordAudit } from './audit.ts';
 import { aliasOfSelect, assertNotAliasDomain, findVisibleDomain, lockDomainTenant } from './domains.ts';
+import { assertManagedMailbox } from './mailboxes.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
 import { type Actor, requireUser, visibleDomainWhere } from './principal.ts';
 import { isUniqueViolation, notFound, TENANT_TX, type ServiceDeps } from './shared.ts';
@@ -15,11 +17,13 @@ import { isUniqueViolation, notFound, TENANT_TX, type ServiceDeps } from './shar
 const ruleSelect = {
   id: true,
   domainId: true,
+  mailboxId: true,
   pattern: true,
   action: true,
   createdAt: true,
   updatedAt: true,
   domain: { select: { name: true, ownerId: true } },
+  mailbox: { select: { localPart: true } },
 } satisfies Prisma.SenderRuleSelect;
 type RuleRow = Prisma.SenderRuleGetPayload<{ select: typeof ruleSelect }>;
 
@@ -28,6 +32,8 @@ function toSenderRuleDto(r: RuleRow): SenderRule {
     id: r.id,
     domainId: r.domainId,
     domain: r.domain.name,
+    mailboxId: r.mailboxId,
+    mailbox: r.mailbox ? `${r.mailbox.localPart}@${r.domain.name}` : null,
     pattern: r.pattern,
     action: r.action as SenderRule['action'],
     createdAt: r.createdAt.toISOString(),
@@ -46,10 +52,21 @@ function storedPattern(input: string): string {
   });
 }
 
-const ruleTaken = () =>
-  new AppError('ALREADY_EXISTS', 'The domain already has a rule for this sender; change its action instead', {
+const ruleTaken = (list: 'domain' | 'mailbox') =>
+  new AppError('ALREADY_EXISTS', `The ${list} already has a rule for this sender; change its action instead`, {
     fields: [{ path: 'pattern', message: 'already listed', code: 'taken' }],
   });
+
+const limitReached = (list: 'domain' | 'mailbox') =>
+  new AppError('LIMIT_SENDER_RULES_EXCEEDED', `A ${list} may have at most ${MAX_SENDER_RULES} sender rules`, {
+    details: { limit: MAX_SENDER_RULES },
+  });
+
+/** What an audit entry says of a rule: its list (the domain, and the mailbox for a mailbox's own) and its pattern. */
+function auditDetails(r: Pick<RuleRow, 'domainId' | 'domain' | 'mailboxId' | 'mailbox' | 'pattern'>) {
+  const mailbox = r.mailboxId && r.mailbox ? { mailboxId: r.mailboxId, address: `${r.mailbox.localPart}@${r.domain.name}` } : {};
+  return { domainId: r.domainId, domain: r.domain.name, ...mailbox, pattern: r.pattern };
+}
 
 export async function createSenderRule(
   deps: ServiceDeps,
@@ -66,30 +83,62 @@ export async function createSenderRule(
       // the tenant lock orders this against a conversion into an alias domain (which deletes the rules) and keeps
       // concurrent creations within the limit
       await lockDomainTenant(tx, domainId, domain.ownerId, AT_TARGET);
-      const count = await tx.senderRule.count({ where: { domainId } });
-      if (count >= MAX_SENDER_RULES_PER_DOMAIN) {
-        throw new AppError('LIMIT_SENDER_RULES_EXCEEDED', `A domain may have at most ${MAX_SENDER_RULES_PER_DOMAIN} sender rules`, {
-          details: { limit: MAX_SENDER_RULES_PER_DOMAIN },
-        });
-      }
+      const count = await tx.senderRule.count({ where: { domainId, mailboxId: null } });
+      if (count >= MAX_SENDER_RULES) throw limitReached('domain');
       const created = await tx.senderRule.create({ data: { domainId, pattern, action: input.action }, select: ruleSelect });
-      await recordAudit(tx, actor, {
-        action: 'sender-rule.create',
-        targetType: 'sender-rule',
-        targetId: created.id,
-        ownerId: domain.ownerId,
-        details: { domainId, domain: domain.name, pattern, action: input.action },
-      });
+      await recordCreation(tx, actor, created);
       return created;
     }, TENANT_TX);
     return toSenderRuleDto(row);
   } catch (err) {
-    if (isUniqueViolation(err)) throw ruleTaken();
+    if (isUniqueViolation(err)) throw ruleTaken('domain');
     throw err;
   }
 }
 
-/** A domain's rules in the order of their patterns. */
+async function recordCreation(tx: Prisma.TransactionClient, actor: Actor, created: RuleRow): Promise<void> {
+  await recordAudit(tx, actor, {
+    action: 'sender-rule.create',
+    targetType: 'sender-rule',
+    targetId: created.id,
+    ownerId: created.domain.ownerId,
+    details: { ...auditDetails(created), action: created.action },
+  });
+}
+
+/**
+ * A rule of the mailbox's own list: owners, admins and keys (scope mailboxes:write) for mailboxes they can see, and the
+ * mailbox's user for their own. It applies to that mailbox only, beside its domain's rules (a block in either refuses).
+ */
+export async function createMailboxSenderRule(
+  deps: ServiceDeps,
+  actor: Actor,
+  mailboxId: string,
+  input: CreateSenderRuleBody,
+): Promise<SenderRule> {
+  await assertManagedMailbox(deps.prisma, actor, mailboxId, 'mailboxes:write');
+  const pattern = storedPattern(input.pattern);
+  try {
+    const row = await deps.prisma.$transaction(async (tx) => {
+      // the mailbox's row lock keeps concurrent creations within the limit; a mailbox deleted meanwhile is NOT_FOUND
+      const mailbox = await tx.$queryRaw<{ domain_id: string }[]>`
+        SELECT domain_id::text FROM mailboxes WHERE id = ${mailboxId}::uuid FOR UPDATE`;
+      if (!mailbox[0]) throw notFound('Mailbox');
+      const count = await tx.senderRule.count({ where: { mailboxId } });
+      if (count >= MAX_SENDER_RULES) throw limitReached('mailbox');
+      const data = { domainId: mailbox[0].domain_id, mailboxId, pattern, action: input.action };
+      const created = await tx.senderRule.create({ data, select: ruleSelect });
+      await recordCreation(tx, actor, created);
+      return created;
+    });
+    return toSenderRuleDto(row);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw ruleTaken('mailbox');
+    throw err;
+  }
+}
+
+/** A domain's own rules (not its mailboxes') in the order of their patterns. */
 export async function listSenderRules(
   prisma: PrismaClient,
   actor: Actor,
@@ -97,27 +146,56 @@ export async function listSenderRules(
   input: { limit: number; cursor?: string | undefined },
 ): Promise<Page<SenderRule>> {
   const p = requireUser(actor, 'domains:read');
-  const cursor = decodeCursor(input.cursor, ['pattern'] as const);
   await findVisibleDomain(prisma, p, domainId, { id: true });
-  const where: Prisma.SenderRuleWhereInput = { domainId };
-  if (cursor) where.pattern = { gt: cursor.pattern };
+  return pageOfRules(prisma, { domainId, mailboxId: null }, input);
+}
+
+/** A mailbox's own rules in the order of their patterns (who may: see {@link createMailboxSenderRule}). */
+export async function listMailboxSenderRules(
+  prisma: PrismaClient,
+  actor: Actor,
+  mailboxId: string,
+  input: { limit: number; cursor?: string | undefined },
+): Promise<Page<SenderRule>> {
+  await assertManagedMailbox(prisma, actor, mailboxId, 'mailboxes:read');
+  return pageOfRules(prisma, { mailboxId }, input);
+}
+
+async function pageOfRules(
+  prisma: PrismaClient,
+  list: Prisma.SenderRuleWhereInput,
+  input: { limit: number; cursor?: string | undefined },
+): Promise<Page<SenderRule>> {
+  const cursor = decodeCursor(input.cursor, ['pattern'] as const);
+  const where: Prisma.SenderRuleWhereInput = { ...list, ...(cursor ? { pattern: { gt: cursor.pattern } } : {}) };
   const rows = await prisma.senderRule.findMany({ where, select: ruleSelect, orderBy: { pattern: 'asc' }, take: input.limit + 1 });
   return toPage(rows, input.limit, (r) => ({ pattern: r.pattern }), toSenderRuleDto);
 }
 
-async function findVisibleRule(prisma: PrismaClient, actor: Actor, ruleId: string, scope: 'domains:read' | 'domains:write') {
-  const p = requireUser(actor, scope);
+/**
+ * A rule the actor may read or change: a mailbox user only their mailbox's own (a domain's rules and other mailboxes'
+ * are NOT_FOUND); owners, admins and keys those of the domains they can see, with the scope of the rule's list
+ * (domains:* for a domain's rules, mailboxes:* for a mailbox's).
+ */
+async function findVisibleRule(prisma: PrismaClient, actor: Actor, ruleId: string, access: 'read' | 'write') {
+  const p = actor.principal;
+  if (p.kind === 'mailbox') {
+    const own = await prisma.senderRule.findFirst({ where: { id: ruleId, mailboxId: p.mailboxId }, select: ruleSelect });
+    if (!own) throw notFound('Sender rule');
+    return own;
+  }
   const row = await prisma.senderRule.findFirst({ where: { id: ruleId, domain: visibleDomainWhere(p) }, select: ruleSelect });
   if (!row) throw notFound('Sender rule');
+  requireUser(actor, `${row.mailboxId ? 'mailboxes' : 'domains'}:${access}`);
   return row;
 }
 
 export async function getSenderRule(prisma: PrismaClient, actor: Actor, ruleId: string): Promise<SenderRule> {
-  return toSenderRuleDto(await findVisibleRule(prisma, actor, ruleId, 'domains:read'));
+  return toSenderRuleDto(await findVisibleRule(prisma, actor, ruleId, 'read'));
 }
 
 export async function updateSenderRule(deps: ServiceDeps, actor: Actor, ruleId: string, input: UpdateSenderRuleBody): Promise<SenderRule> {
-  const current = await findVisibleRule(deps.prisma, actor, ruleId, 'domains:write');
+  const current = await findVisibleRule(deps.prisma, actor, ruleId, 'write');
   const row = await deps.prisma.$transaction(async (tx) => {
     const { count } = await tx.senderRule.updateMany({ where: { id: ruleId }, data: { action: input.action } });
     if (!count) throw notFound('Sender rule');
@@ -127,13 +205,7 @@ export async function updateSenderRule(deps: ServiceDeps, actor: Actor, ruleId: 
       targetType: 'sender-rule',
       targetId: ruleId,
       ownerId: current.domain.ownerId,
-      details: {
-        domainId: current.domainId,
-        domain: current.domain.name,
-        pattern: current.pattern,
-        action: input.action,
-        previousAction: current.action,
-      },
+      details: { ...auditDetails(current), action: input.action, previousAction: current.action },
     });
     return updated;
   });
@@ -141,7 +213,7 @@ export async function updateSenderRule(deps: ServiceDeps, actor: Actor, ruleId: 
 }
 
 export async function deleteSenderRule(deps: ServiceDeps, actor: Actor, ruleId: string): Promise<void> {
-  const current = await findVisibleRule(deps.prisma, actor, ruleId, 'domains:write');
+  const current = await findVisibleRule(deps.prisma, actor, ruleId, 'write');
   await deps.prisma.$transaction(async (tx) => {
     // a rule deleted meanwhile (or with its domain) reads as missing, not as a server error
     const { count } = await tx.senderRule.deleteMany({ where: { id: ruleId } });
@@ -151,7 +223,7 @@ export async function deleteSenderRule(deps: ServiceDeps, actor: Actor, ruleId: 
       targetType: 'sender-rule',
       targetId: ruleId,
       ownerId: current.domain.ownerId,
-      details: { domainId: current.domainId, domain: current.domain.name, pattern: current.pattern, action: current.action },
+      details: { ...auditDetails(current), action: current.action },
     });
   });
 }
