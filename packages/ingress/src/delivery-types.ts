@@ -27,8 +27,10 @@ export type RecipientResolution =
       targets: DeliveryTarget[];
       /** The recipient's domain's greylisting setting (an alias domain's target's); null = the operator default. */
       greylisting: boolean | null;
-      /** The envelope sender matched an `allow` sender rule of the recipient's domain: never greylisted. */
+      /** The envelope sender matched an `allow` sender rule of the recipient's domain or mailbox: never greylisted. */
       senderAllowed: boolean;
+      /** An alias's mailboxes that block the envelope sender: not delivered to (each gets a delivery log entry). */
+      leftOut?: DeliveryTarget[];
     }
   | { ok: false; recipient: string; reply: SmtpReply; reason: string; domainId?: string; mailboxId?: string };
 

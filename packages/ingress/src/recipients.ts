@@ -16,11 +16,15 @@ interface OwnerRow {
   owner_used: Int8;
 }
 
+type RuleAction = 'allow' | 'block' | null;
+
 interface MailboxColumns {
   mailbox_id: string | null;
   enabled: boolean | null;
   quota_bytes: Int8;
   used_bytes: Int8;
+  /** The action of the mailbox's own most specific sender rule that names the envelope sender, if any. */
+  mailbox_sender_rule: RuleAction;
 }
 
 interface DomainRow extends OwnerRow, MailboxColumns {
@@ -30,7 +34,7 @@ interface DomainRow extends OwnerRow, MailboxColumns {
   domain_used: string;
   greylisting: boolean | null;
   /** The action of the domain's most specific sender rule that names the envelope sender, if any. */
-  sender_rule: 'allow' | 'block' | null;
+  sender_rule: RuleAction;
 }
 
 interface AliasRow extends OwnerRow {
@@ -40,6 +44,7 @@ interface AliasRow extends OwnerRow {
   enabled: boolean | null;
   quota_bytes: Int8;
   used_bytes: Int8;
+  mailbox_sender_rule: RuleAction;
   domain_id: string | null;
   domain_name: string | null;
   domain_active: boolean | null;
@@ -51,22 +56,30 @@ const int8 = (v: Int8): bigint | null => (v === null ? null : BigInt(v));
 const owner = (r: OwnerRow): OwnerColumns => ({ owner_max: int8(r.owner_max), owner_used: int8(r.owner_used) });
 
 /**
+ * The action of the first rule of one list (`list`: a condition on `sr`) whose pattern is in `$3`, the sender rule
+ * patterns that name the envelope sender, most specific first (core senderRuleCandidates). Empty on LMTP and for the
+ * null sender: the subquery is then skipped. Each list is read through its own partial unique index.
+ */
+const senderRule = (list: string, alias: string) =>
+  `CASE WHEN cardinality($3::text[]) > 0 THEN
+     (SELECT sr.action FROM sender_rules sr WHERE ${list} AND sr.pattern = ANY($3::text[])
+      ORDER BY array_position($3::text[], sr.pattern) LIMIT 1) END AS ${alias}`;
+const MAILBOX_RULE = senderRule('sr.mailbox_id = m.id', 'mailbox_sender_rule');
+
+/**
  * The two lookups of every RCPT, as named statements: each pooled connection parses and plans them once, and the
  * ingress skips the ORM's query path (issue 17: a lookup per message is a visible share of 10 KB ingest).
  *
  * The domain lookup resolves an alias domain to its target (`r` is the domain named in RCPT, `d` the one whose
  * mailboxes and aliases take its mail: the same row unless `r` is an alias domain). Either being disabled refuses it.
- * `$3` lists the sender rule patterns that name the envelope sender, most specific first (core senderRuleCandidates;
- * empty on LMTP, which then skips the subquery): the first of them that `d` has a rule for decides, read through the
- * rules' unique index.
+ * `$3` (see {@link senderRule}) reads `d`'s own sender rule for the sender, and the mailbox's, in every lookup that
+ * finds one.
  */
 const DOMAIN_LOOKUP = {
   name: 'mailroom_rcpt_domain',
   text: `SELECT d.id::text AS domain_id, (r.active AND d.active AND NOT u.disabled) AS domain_active, d.max_storage_bytes,
                 d.used_bytes AS domain_used, d.greylisting, m.id::text AS mailbox_id, m.enabled, m.quota_bytes, m.used_bytes,
-                CASE WHEN cardinality($3::text[]) > 0 THEN
-                  (SELECT sr.action FROM sender_rules sr WHERE sr.domain_id = d.id AND sr.pattern = ANY($3::text[])
-                   ORDER BY array_position($3::text[], sr.pattern) LIMIT 1) END AS sender_rule,
+                ${senderRule('sr.domain_id = d.id AND sr.mailbox_id IS NULL', 'sender_rule')}, ${MAILBOX_RULE},
                 ${OWNER_COLUMNS}
          FROM domains r
          JOIN domains d ON d.id = COALESCE(r.alias_of_id, r.id) AND d.verified_at IS NOT NULL
@@ -78,14 +91,14 @@ const DOMAIN_LOOKUP = {
 /** The mailbox `name` of `name+tag` in the domain the first lookup found (its domain and owner columns are that row's). */
 const MAILBOX_LOOKUP = {
   name: 'mailroom_rcpt_mailbox',
-  text: `SELECT m.id::text AS mailbox_id, m.enabled, m.quota_bytes, m.used_bytes
+  text: `SELECT m.id::text AS mailbox_id, m.enabled, m.quota_bytes, m.used_bytes, ${MAILBOX_RULE}
          FROM mailboxes m WHERE m.domain_id = $1::uuid AND m.local_part = $2`,
 };
 
 const ALIAS_LOOKUP = {
   name: 'mailroom_rcpt_alias',
   text: `SELECT a.local_part AS alias_local_part, m.id::text AS mailbox_id, m.local_part, m.enabled, m.quota_bytes,
-                m.used_bytes, md.id::text AS domain_id, md.name AS domain_name,
+                m.used_bytes, ${MAILBOX_RULE}, md.id::text AS domain_id, md.name AS domain_name,
                 (md.active AND md.verified_at IS NOT NULL AND NOT u.disabled) AS domain_active, md.max_storage_bytes, md.used_bytes AS domain_used,
                 ${OWNER_COLUMNS}
          FROM aliases a
@@ -182,16 +195,16 @@ export class RecipientResolver {
     // Delivered-To names the address as the sender wrote it (with its tag), as Postfix and Dovecot write it
     if (row.mailbox_id) return this.mailbox(attempt, row, `${localPart}@${domain}`);
 
-    const { rows: aliasRows } = await this.lookup<AliasRow>(ALIAS_LOOKUP, [row.domain_id, localPart ?? '']);
+    const { rows: aliasRows } = await this.lookup<AliasRow>(ALIAS_LOOKUP, [row.domain_id, localPart ?? '', senderPatterns]);
     const exact = localPart ? aliasRows.filter((r) => r.alias_local_part === localPart) : [];
     if (exact.length) return this.alias(attempt, exact, 'alias', row);
 
     const base = localPart ? this.baseLocalPart(localPart) : undefined;
     if (base) {
-      const { rows: baseRows } = await this.lookup<MailboxColumns>(MAILBOX_LOOKUP, [row.domain_id, base]);
+      const { rows: baseRows } = await this.lookup<MailboxColumns>(MAILBOX_LOOKUP, [row.domain_id, base, senderPatterns]);
       const baseBox = baseRows[0];
       if (baseBox) return this.mailbox(attempt, { ...row, ...baseBox }, `${localPart}@${domain}`);
-      const { rows: baseAliasRows } = await this.lookup<AliasRow>(ALIAS_LOOKUP, [row.domain_id, base]);
+      const { rows: baseAliasRows } = await this.lookup<AliasRow>(ALIAS_LOOKUP, [row.domain_id, base, senderPatterns]);
       const baseAlias = baseAliasRows.filter((r) => r.alias_local_part === base);
       if (baseAlias.length) return this.alias(attempt, baseAlias, 'alias', row);
     }
@@ -201,19 +214,24 @@ export class RecipientResolver {
     return this.alias(attempt, catchAll, 'catch-all', row);
   }
 
-  /** A recipient that is a mailbox: refused when it or its domain is disabled or over quota. */
+  /** A recipient that is a mailbox: refused when it or its domain is disabled or over quota, or it blocks the sender. */
   private mailbox({ recipient, declaredSize, senderAllowed, fail }: Attempt, row: DomainRow, deliveredTo: string): RecipientResolution {
     const ids = { domainId: row.domain_id, mailboxId: row.mailbox_id! };
     if (!row.enabled) return fail(REPLIES.disabled, 'mailbox disabled', ids);
+    if (row.mailbox_sender_rule === 'block') return fail(REPLIES.senderBlocked, 'sender blocked by the mailbox', ids);
     const domainUsage: Usage = { quota: int8(row.max_storage_bytes), used: BigInt(row.domain_used) };
     const mailboxUsage: Usage = { quota: int8(row.quota_bytes), used: int8(row.used_bytes) ?? 0n };
     const q = quotaCheck(this.policy.quotaReply, mailboxUsage, domainUsage, ownerUsage(owner(row)), declaredSize);
     if (q) return fail(q, 'over quota', ids);
     const target = { mailboxId: row.mailbox_id!, domainId: row.domain_id, address: deliveredTo, ownerLimited: row.owner_max !== null };
-    return { ok: true, recipient, kind: 'mailbox', targets: [target], greylisting: row.greylisting, senderAllowed };
+    const allowed = senderAllowed || row.mailbox_sender_rule === 'allow';
+    return { ok: true, recipient, kind: 'mailbox', targets: [target], greylisting: row.greylisting, senderAllowed: allowed };
   }
 
-  /** A recipient that is an alias or the catch-all: fanned out to its live mailboxes, each once. */
+  /**
+   * A recipient that is an alias or the catch-all: fanned out to its live mailboxes, each once. A mailbox that blocks
+   * the sender is left out (and named in `leftOut`, for the delivery log); when every live one does, it is refused.
+   */
   private alias(
     { recipient, declaredSize, senderAllowed, fail }: Attempt,
     chosen: AliasRow[],
@@ -226,7 +244,20 @@ export class RecipientResolver {
     const live = destinations.filter((r) => r.enabled && r.domain_active);
     if (!live.length) return fail(REPLIES.disabled, `${kind} destinations disabled`, domainIds);
     const targets = new Map<string, DeliveryTarget>();
+    const leftOut = new Map<string, DeliveryTarget>();
+    let allowed = senderAllowed;
     for (const r of live) {
+      const target: DeliveryTarget = {
+        mailboxId: r.mailbox_id!,
+        domainId: r.domain_id!,
+        address: `${r.local_part}@${r.domain_name}`,
+        ownerLimited: r.owner_max !== null,
+      };
+      if (r.mailbox_sender_rule === 'block') {
+        leftOut.set(target.mailboxId, target);
+        continue;
+      }
+      allowed ||= r.mailbox_sender_rule === 'allow';
       const q = quotaCheck(
         this.policy.quotaReply,
         { quota: int8(r.quota_bytes), used: int8(r.used_bytes) ?? 0n },
@@ -235,13 +266,10 @@ export class RecipientResolver {
         declaredSize,
       );
       if (q) return fail(q, `${kind} destination over quota`, domainIds);
-      targets.set(r.mailbox_id!, {
-        mailboxId: r.mailbox_id!,
-        domainId: r.domain_id!,
-        address: `${r.local_part}@${r.domain_name}`,
-        ownerLimited: r.owner_max !== null,
-      });
+      targets.set(target.mailboxId, target);
     }
-    return { ok: true, recipient, kind, targets: [...targets.values()], greylisting, senderAllowed };
+    if (!targets.size) return fail(REPLIES.senderBlocked, `sender blocked by every ${kind} destination`, domainIds);
+    const resolved = { ok: true as const, recipient, kind, targets: [...targets.values()], greylisting, senderAllowed: allowed };
+    return leftOut.size ? { ...resolved, leftOut: [...leftOut.values()] } : resolved;
   }
 }

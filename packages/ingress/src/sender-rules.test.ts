@@ -1,5 +1,6 @@
-// A domain's sender rules on the SMTP listener over real sockets against the real database: blocked senders are refused
-// at RCPT for that domain's recipients only, in every spelling of the address; allowed senders skip greylisting.
+// Sender rules on the SMTP listener over real sockets against the real database: a domain's blocked senders are refused
+// at RCPT for that domain's recipients only, in every spelling of the address, a mailbox's for that mailbox only (an
+// alias leaves it out); allowed senders skip greylisting.
 import { uniqueName } from '@mailroom/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFixture, mailboxState, testPrisma, type Fixture } from './testing/fixtures.ts';
@@ -15,6 +16,8 @@ describe('sender rules on the SMTP listener (real sockets, real database)', () =
   let other: Fixture;
   const rule = (domainId: string, pattern: string, action: 'allow' | 'block') =>
     prisma.senderRule.create({ data: { domainId, pattern, action } });
+  const mailboxRule = (mailboxId: string, pattern: string, action: 'allow' | 'block') =>
+    prisma.senderRule.create({ data: { domainId: f.domainId, mailboxId, pattern, action } });
 
   beforeAll(async () => {
     f = await createFixture(prisma);
@@ -112,6 +115,86 @@ describe('sender rules on the SMTP listener (real sockets, real database)', () =
       const metrics = await ing.ingress.metrics.registry.getSingleMetricAsString('mailroom_ingress_greylist_total');
       expect(metrics).toContain('result="sender_allowed"} 1');
       expect(metrics).toContain('result="deferred"} 2');
+    } finally {
+      await ing.close();
+    }
+  });
+
+  it('a mailbox’s own block refuses the sender for that mailbox only: directly, by +tag, and leaves it out of an alias', async () => {
+    const shop = `${uniqueName('shop')}.example`;
+    const anna = await f.mailbox(uniqueName('anna'));
+    const ben = await f.mailbox(uniqueName('ben'));
+    await mailboxRule(anna.id, shop, 'block');
+    await mailboxRule(anna.id, `receipts@${shop}`, 'allow');
+    // the owner's block is not lifted by a mailbox's allow
+    const rival = `${uniqueName('rival')}.example`;
+    await rule(f.domainId, rival, 'block');
+    await mailboxRule(ben.id, rival, 'allow');
+    const team = uniqueName('team');
+    await f.alias(team, [anna.id, ben.id]);
+    const annaOnly = uniqueName('annaonly');
+    await f.alias(annaOnly, [anna.id]);
+    const ing = await startIngress(prisma);
+    try {
+      const port = ing.ports.smtp;
+      const r = async (sender: string, rcpt: string) => (await smtpAttempt(port, '127.0.22.1', sender, [rcpt])).replies[0];
+      expect(await r(`promo@news.${shop}`, anna.address)).toMatch(BLOCKED);
+      expect(await r(`promo@${shop}`, anna.address.replace('@', '+orders@'))).toMatch(BLOCKED);
+      expect(await r(`promo@${shop}`, `${annaOnly}@${f.domain}`)).toMatch(BLOCKED);
+      expect(await r(`x@${rival}`, ben.address)).toMatch(BLOCKED);
+      // the more specific allow in anna's list, ben, and other senders pass
+      expect(await r(`receipts@${shop}`, anna.address)).toMatch(/^250/);
+      expect(await r(`promo@${shop}`, ben.address)).toMatch(/^250/);
+
+      // through the alias: accepted, delivered to ben only, and anna's delivery log says why she has none
+      const before = (await mailboxState(prisma, anna.id)).messageCount;
+      const viaAlias = await smtpAttempt(port, '127.0.22.2', `promo@${shop}`, [`${team}@${f.domain}`], 'to the team');
+      expect([viaAlias.replies[0]?.slice(0, 3), viaAlias.data]).toEqual(['250', 250]);
+      const subjects = async (id: string) =>
+        (await mailboxState(prisma, id)).messages.map((m) => /Subject: (.*)\r\n/.exec(Buffer.from(m.raw).toString())?.[1]);
+      expect(await subjects(ben.id)).toContain('to the team');
+      expect(await subjects(anna.id)).not.toContain('to the team');
+      expect((await mailboxState(prisma, anna.id)).messageCount).toBe(before);
+
+      await ing.ingress.deliveryLog?.flush();
+      const annaLog = await prisma.deliveryLogEntry.findMany({ where: { mailboxId: anna.id }, orderBy: { createdAt: 'asc' } });
+      expect(annaLog.map((e) => [e.result, e.replyCode, e.reason])).toEqual([
+        ['refused', 550, 'sender blocked by the mailbox'],
+        ['refused', 550, 'sender blocked by the mailbox'],
+        ['delivered', 250, null],
+        ['refused', 550, `sender blocked by the mailbox (left out of alias ${team}@${f.domain})`],
+      ]);
+      const benLog = await prisma.deliveryLogEntry.findMany({ where: { mailboxId: ben.id } });
+      expect(benLog.map((e) => e.reason).filter(Boolean)).toEqual([]);
+
+      // LMTP: the MTA in front polices it; a mailbox's rules do not apply there either
+      const lmtp = await WireClient.connect(ing.ports.lmtp, '127.0.0.1', '127.0.22.3');
+      expect((await lmtp.command('LHLO mta.example')).code).toBe(250);
+      expect((await lmtp.command(`MAIL FROM:<promo@${shop}>`)).code).toBe(250);
+      expect((await lmtp.command(`RCPT TO:<${anna.address}>`)).code).toBe(250);
+      await lmtp.quit();
+    } finally {
+      await ing.close();
+    }
+  });
+
+  it('a mailbox’s own allow skips greylisting for that mailbox, and for an alias that includes it', async () => {
+    const friend = `${uniqueName('friend')}.example`;
+    const carl = await f.mailbox(uniqueName('carl'));
+    const dora = await f.mailbox(uniqueName('dora'));
+    await mailboxRule(carl.id, friend, 'allow');
+    const both = uniqueName('both');
+    await f.alias(both, [carl.id, dora.id]);
+    const client = '127.0.23.0/24';
+    await prisma.greylistEntry.deleteMany({ where: { client } });
+    const ing = await startIngress(prisma, { greylist: greylistConfig() });
+    try {
+      const port = ing.ports.smtp;
+      const first = async (rcpt: string) => (await smtpAttempt(port, '127.0.23.1', `hi@${friend}`, [rcpt])).replies[0];
+      expect(await first(carl.address)).toMatch(/^250/);
+      expect(await first(`${both}@${f.domain}`)).toMatch(/^250/);
+      expect(await first(dora.address)).toMatch(/^451 4\.7\.1 Greylisted/);
+      expect(await prisma.greylistEntry.count({ where: { client } })).toBe(1);
     } finally {
       await ing.close();
     }

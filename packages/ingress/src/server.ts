@@ -358,6 +358,18 @@ export function createIngress(deps: IngressDeps): Ingress {
           const accept = () => {
             metrics.recipients.inc({ protocol: s.protocol, result: '250' });
             tx.recipients.set(address.address, r);
+            // what each left-out mailbox's user would see: this sender refused for them, by their own rule
+            for (const m of r.leftOut ?? []) {
+              const reason = `sender blocked by the mailbox (left out of ${r.kind} ${address.address})`;
+              logRefusal({
+                ...context,
+                domainId: m.domainId,
+                mailboxId: m.mailboxId,
+                recipient: m.address,
+                reply: REPLIES.senderBlocked,
+                reason,
+              });
+            }
             cb();
           };
           // only a recipient that exists is greylisted: an unknown one is refused for good at once
