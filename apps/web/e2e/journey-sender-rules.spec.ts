@@ -1,6 +1,18 @@
-// An owner blocks a sender in the panel and the MX refuses its mail for their domain; allowing it instead lets it in.
-// Real browser, real API, real ingress on its SMTP port, real database.
-import { createHostedMailbox, expect, expectAccessible, screenshot, sendToMx, signIn, test, uniqueName } from './helpers';
+// An owner blocks a sender in the panel and the MX refuses its mail for their domain; allowing it instead lets it in. A
+// mailbox user keeps their own list, for their mailbox only. Real browser, real API, real ingress on its SMTP port,
+// real database.
+import {
+  createHostedMailbox,
+  createOwnerWithDomain,
+  expect,
+  expectAccessible,
+  screenshot,
+  sendToMx,
+  signIn,
+  strongPassword,
+  test,
+  uniqueName,
+} from './helpers';
 
 test('sender rules: an owner blocks a sender, the MX refuses it; allowing it instead lets it through', async ({ page }) => {
   const { owner, domain, mailbox } = await createHostedMailbox('sr', { localPart: 'inbox' });
@@ -76,4 +88,45 @@ test('sender rules: an owner blocks a sender, the MX refuses it; allowing it ins
   expect(await sendToMx(`someone@mail.${pest}`, mailbox.address)).toMatch(/^550 5\.7\.1/);
   await page.goto(`/domains/${domain.id}#sender-rules`);
   await expect(card.getByRole('listitem').filter({ hasText: pest })).toContainText('and its subdomains');
+});
+
+test('a mailbox user blocks a sender for their own mailbox: refused for them, delivered to a colleague; the owner sees the rule', async ({
+  page,
+}) => {
+  const { owner, api, domain } = await createOwnerWithDomain('srm');
+  const password = strongPassword();
+  const me = await api.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, { localPart: 'me', password });
+  const colleague = await api.call<{ id: string; address: string }>('POST', `/domains/${domain.id}/mailboxes`, {
+    localPart: 'colleague',
+    password: strongPassword(),
+  });
+  await api.ctx.dispose();
+  const shop = `${uniqueName('shop')}.example`;
+
+  await signIn(page, me.address, password);
+  const card = page.locator('#sender-rules');
+  await expect(card.getByRole('heading', { name: 'Blocked and allowed senders' })).toBeVisible();
+  await expect(card.getByText('The domain owner’s list applies too')).toBeVisible();
+  await card.getByLabel('Sender address or domain').fill(`@${shop}`);
+  await card.getByRole('radio', { name: /^Block:/ }).check();
+  await card.getByRole('button', { name: 'Add sender rule' }).click();
+  await expect(card.getByText(`${shop} blocked.`)).toBeVisible();
+  await expect(card.getByRole('listitem').filter({ hasText: shop })).toContainText('and its subdomains');
+  await expectAccessible(page, 'a mailbox user’s sender rules');
+  await screenshot(page, 'sender-rules-mailbox-user');
+
+  expect(await sendToMx(`deals@news.${shop}`, me.address)).toMatch(/^550 5\.7\.1 Sender address rejected/);
+  expect(await sendToMx(`deals@news.${shop}`, colleague.address)).toMatch(/^250/);
+
+  // the owner sees it on the mailbox page, and can lift it there; the domain's own list stays empty
+  await page.context().clearCookies();
+  await signIn(page, owner.email, owner.password);
+  await page.goto(`/domains/${domain.id}`);
+  await expect(page.locator('#sender-rules').getByText('No sender rules yet')).toBeVisible();
+  await page.goto(`/mailboxes/${me.id}#sender-rules`);
+  const row = card.getByRole('listitem').filter({ hasText: shop });
+  await expect(row.getByText('Blocked')).toBeVisible();
+  await row.getByRole('button', { name: 'Allow instead' }).click();
+  await expect(card.getByRole('listitem').filter({ hasText: shop }).getByText('Allowed')).toBeVisible();
+  expect(await sendToMx(`deals@news.${shop}`, me.address)).toMatch(/^250/);
 });

@@ -2,7 +2,7 @@
 // Actions of forms that several pages show (components/).
 import { field, invalidForm, isValid, type FormState } from '@/lib/forms';
 import { submitToApi } from '@/lib/form-action';
-import type { CreatedAppPassword } from '@/lib/types';
+import type { CreatedAppPassword, SenderRule } from '@/lib/types';
 import { MAX_LOGIN_DELAY_SECONDS, MAX_RETENTION_DAYS, wholeNumber } from '@/lib/validation';
 
 /** RFC 2449 POP3 policy of a domain or a mailbox (components/pop3-policy-form.tsx). */
@@ -40,5 +40,29 @@ export async function createAppPassword(
     path: `/mailboxes/${mailboxId}/app-passwords`,
     body: { name },
     success: (created) => ({ data: created }),
+  });
+}
+
+/**
+ * A sender (address or domain) a domain's list or a mailbox's blocks or never greylists (components/sender-rules.tsx).
+ * The API normalizes and checks the pattern, and whether the signed-in user may change that list.
+ */
+export async function createSenderRule(kind: 'domain' | 'mailbox', id: string, prev: FormState, fd: FormData): Promise<FormState> {
+  const pattern = field(fd, 'pattern');
+  const action = field(fd, 'action');
+  const problems = {
+    pattern: pattern ? undefined : 'Enter an address (name@example.com) or a domain (example.com).',
+    action: action === 'block' || action === 'allow' ? undefined : 'Choose block or allow.',
+  };
+  if (!isValid(problems)) return invalidForm(prev, fd, problems);
+  return submitToApi<SenderRule>(prev, fd, {
+    method: 'POST',
+    path: `/${kind === 'domain' ? 'domains' : 'mailboxes'}/${id}/sender-rules`,
+    body: { pattern, action },
+    success: (r) => ({ message: `${r.pattern} ${r.action === 'block' ? 'blocked' : 'allowed'}.` }),
+    refusal: (p) =>
+      p.code === 'ALREADY_EXISTS'
+        ? { message: 'That sender is listed already: change its rule instead.', fields: { pattern: 'already listed' } }
+        : undefined,
   });
 }

@@ -7,18 +7,23 @@ import { Pager } from '@/components/pager';
 import { WebhookFailingNotice } from '@/components/webhook-failing-notice';
 import { WaitingMessages } from '@/components/waiting-messages';
 import { QuotaWarnings } from '@/components/quota-warnings';
+import { SenderRulesCard, senderRulesPath } from '@/components/sender-rules-card';
 import { ButtonLink, Card, EmptyState, PageHeader, SearchForm, Stat, UsageBar } from '@/components/ui';
 import { apiGet, qs, requireMe } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
-import type { AppPasswordList, Domain, DomainSummary, Page } from '@/lib/types';
+import type { AppPasswordList, Domain, DomainSummary, Page, SenderRule } from '@/lib/types';
 
 export const metadata: Metadata = { title: 'Dashboard' };
 
-export default async function DashboardPage({ searchParams }: { searchParams: Promise<{ cursor?: string; q?: string }> }) {
+export default async function DashboardPage({
+  searchParams,
+}: {
+  searchParams: Promise<{ cursor?: string; q?: string; ruleCursor?: string }>;
+}) {
   const me = await requireMe();
-  if (me.mailbox) return <MailboxHome me={me} />;
+  const { cursor, q, ruleCursor } = await searchParams;
+  if (me.mailbox) return <MailboxHome me={me} ruleCursor={ruleCursor} />;
   const user = me.user!;
-  const { cursor, q } = await searchParams;
   const page = await apiGet<Page<Domain>>(`/domains${qs({ limit: 50, cursor, q })}`);
   const isAdmin = user.role === 'ADMIN';
   // What needs attention, counted over every domain by the API (the page itself shows 50).
@@ -136,9 +141,12 @@ export default async function DashboardPage({ searchParams }: { searchParams: Pr
   );
 }
 
-async function MailboxHome({ me }: { me: Awaited<ReturnType<typeof requireMe>> }) {
+async function MailboxHome({ me, ruleCursor }: { me: Awaited<ReturnType<typeof requireMe>>; ruleCursor: string | undefined }) {
   const mb = me.mailbox!;
-  const appPasswords = await apiGet<AppPasswordList>(`/mailboxes/${mb.id}/app-passwords`);
+  const [appPasswords, senderRules] = await Promise.all([
+    apiGet<AppPasswordList>(`/mailboxes/${mb.id}/app-passwords`),
+    apiGet<Page<SenderRule>>(senderRulesPath({ kind: 'mailbox', id: mb.id }, ruleCursor)),
+  ]);
   return (
     <>
       <PageHeader
@@ -168,6 +176,13 @@ async function MailboxHome({ me }: { me: Awaited<ReturnType<typeof requireMe>> }
         <WaitingMessages mailboxId={mb.id} address={mb.address} />
         <ConnectionCard address={mb.address} profilePath="/me/mobileconfig" appPasswordsOnly={appPasswords.effectiveRequiredForPop3} />
         <AppPasswordsCard mailboxId={mb.id} list={appPasswords} viewer="mailbox" />
+        <SenderRulesCard
+          list={{ kind: 'mailbox', id: mb.id, name: mb.address }}
+          page={senderRules}
+          basePath="/"
+          params={{}}
+          cursor={ruleCursor}
+        />
       </div>
     </>
   );

@@ -2,7 +2,7 @@
 import { checked, field, invalidForm, isValid, optionalField, secret, type FormState } from '@/lib/forms';
 import { submitToApi } from '@/lib/form-action';
 import { parseByteInput } from '@/lib/format';
-import type { Alias, Domain, Mailbox, SenderRule } from '@/lib/types';
+import type { Alias, Domain, Mailbox } from '@/lib/types';
 import { localPartProblem, looksLikeDomainName } from '@/lib/validation';
 
 const SIZE_HINT = 'Enter a size like 500 MB or 2 GB, or leave empty for no limit.';
@@ -149,26 +149,5 @@ export async function createAlias(domainId: string, prev: FormState, fd: FormDat
     body: { localPart: catchAll ? null : localPart, destinations },
     success: (a) => ({ message: `${a.localPart === null ? 'Catch-all' : a.address} created.` }),
     refusal: (p) => (p.code === 'ALREADY_EXISTS' ? { message: 'That address already exists as a mailbox or alias.' } : undefined),
-  });
-}
-
-/** A sender (address or domain) the domain blocks or never greylists. The API normalizes and checks the pattern. */
-export async function createSenderRule(domainId: string, prev: FormState, fd: FormData): Promise<FormState> {
-  const pattern = field(fd, 'pattern');
-  const action = field(fd, 'action');
-  const problems = {
-    pattern: pattern ? undefined : 'Enter an address (name@example.com) or a domain (example.com).',
-    action: action === 'block' || action === 'allow' ? undefined : 'Choose block or allow.',
-  };
-  if (!isValid(problems)) return invalidForm(prev, fd, problems);
-  return submitToApi<SenderRule>(prev, fd, {
-    method: 'POST',
-    path: `/domains/${domainId}/sender-rules`,
-    body: { pattern, action },
-    success: (r) => ({ message: `${r.pattern} ${r.action === 'block' ? 'blocked' : 'allowed'}.` }),
-    refusal: (p) =>
-      p.code === 'ALREADY_EXISTS'
-        ? { message: 'That sender is listed already: change its rule instead.', fields: { pattern: 'already listed' } }
-        : undefined,
   });
 }

@@ -10,9 +10,9 @@ import { AliasEditor } from './alias-editor';
 import { AliasDomainsCard, AliasTargetCard } from './alias-domains';
 import { DnsRecords } from './dns-records';
 import { RecentDeliveries } from '@/components/delivery-log';
+import { SenderRulesCard, senderRulesPath } from '@/components/sender-rules-card';
 import { QuotaWarningSettings } from './quota-warning-settings';
 import { GreylistingSettings } from './greylisting-settings';
-import { SenderRulesEditor } from './sender-rules';
 import { DomainSettings } from './domain-settings';
 import { MailboxImportExport } from './mailbox-import';
 import { MailboxTable } from './mailbox-table';
@@ -22,7 +22,6 @@ export const metadata: Metadata = { title: 'Domain' };
 
 const ALIAS_PAGE = 50;
 const ALIAS_DOMAIN_PAGE = 50;
-const SENDER_RULE_PAGE = 100;
 
 export default async function DomainPage({
   params,
@@ -44,7 +43,7 @@ export default async function DomainPage({
     apiGet<Page<Alias>>(`/domains/${domain.id}/aliases${qs({ cursor: aliasCursor, limit: ALIAS_PAGE })}`),
     apiGet<DomainDns>(`/domains/${domain.id}/dns`),
     pending ? undefined : apiGet<Page<Domain>>(`/domains${qs({ aliasOf: domain.id, limit: ALIAS_DOMAIN_PAGE })}`),
-    apiGet<Page<SenderRule>>(`/domains/${domain.id}/sender-rules${qs({ cursor: ruleCursor, limit: SENDER_RULE_PAGE })}`),
+    apiGet<Page<SenderRule>>(senderRulesPath({ kind: 'domain', id: domain.id }, ruleCursor)),
   ]);
   return (
     <>
@@ -127,22 +126,13 @@ export default async function DomainPage({
 
         <GreylistingSettings domain={domain} />
 
-        <Card
-          id="sender-rules"
-          title="Blocked and allowed senders"
-          description={`Senders whose mail to ${domain.name} is refused, or never delayed by greylisting. They are matched on the sender address the sending server gives, which anyone can forge: allowing a sender spares it greylisting only, never the SPF, DKIM and DMARC checks. Mail that reaches this server through another mail server (LMTP) is not affected.`}
-        >
-          <SenderRulesEditor domainId={domain.id} domainName={domain.name} rules={senderRules.items} />
-          <Pager
-            basePath={base}
-            params={{ q, cursor, aliasCursor }}
-            cursor={ruleCursor}
-            nextCursor={senderRules.nextCursor}
-            cursorParam="ruleCursor"
-            fragment="sender-rules"
-            label="Sender rule pages"
-          />
-        </Card>
+        <SenderRulesCard
+          list={{ kind: 'domain', id: domain.id, name: domain.name }}
+          page={senderRules}
+          basePath={base}
+          params={{ q, cursor, aliasCursor }}
+          cursor={ruleCursor}
+        />
       </div>
     </>
   );

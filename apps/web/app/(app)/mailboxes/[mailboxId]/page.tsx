@@ -4,11 +4,12 @@ import { AppPasswordsCard } from '@/components/app-passwords-card';
 import { ConnectionCard } from '@/components/connection-card';
 import { Pop3PolicyForm } from '@/components/pop3-policy-form';
 import { RecentDeliveries } from '@/components/delivery-log';
+import { SenderRulesCard, senderRulesPath } from '@/components/sender-rules-card';
 import { Alert, Badge, PageHeader, Stat, UsageBar } from '@/components/ui';
 import { WaitingMessages } from '@/components/waiting-messages';
 import { apiGet, qs, requireUser } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
-import type { AppPasswordList, Domain, Mailbox, Page } from '@/lib/types';
+import type { AppPasswordList, Domain, Mailbox, Page, SenderRule } from '@/lib/types';
 import { DeleteMailbox, MailboxForm, ResetPasswordForm } from './mailbox-forms';
 
 export const metadata: Metadata = { title: 'Mailbox' };
@@ -21,15 +22,16 @@ export default async function MailboxPage({
   searchParams,
 }: {
   params: Promise<{ mailboxId: string }>;
-  searchParams: Promise<{ created?: string }>;
+  searchParams: Promise<{ created?: string; ruleCursor?: string }>;
 }) {
   await requireUser();
   const { mailboxId } = await params;
-  const { created } = await searchParams;
+  const { created, ruleCursor } = await searchParams;
   const mb = await apiGet<Mailbox>(`/mailboxes/${encodeURIComponent(mailboxId)}`);
-  const [domain, appPasswords] = await Promise.all([
+  const [domain, appPasswords, senderRules] = await Promise.all([
     apiGet<Domain>(`/domains/${mb.domainId}`),
     apiGet<AppPasswordList>(`/mailboxes/${mb.id}/app-passwords`),
+    apiGet<Page<SenderRule>>(senderRulesPath({ kind: 'mailbox', id: mb.id }, ruleCursor)),
   ]);
   // the same name at the domain's alias domains reaches this mailbox too (those hosted now: verified and enabled)
   const aliasPage = domain.aliasDomainCount
@@ -95,6 +97,13 @@ export default async function MailboxPage({
         <AppPasswordsCard mailboxId={mb.id} list={appPasswords} viewer="user" />
         <Pop3PolicyForm kind="mailbox" id={mb.id} loginDelaySeconds={mb.loginDelaySeconds} retentionDays={mb.retentionDays} />
         <RecentDeliveries apiPath={`/mailboxes/${mb.id}/delivery-log`} logPath={`/mailboxes/${mb.id}/delivery-log`} what={mb.address} />
+        <SenderRulesCard
+          list={{ kind: 'mailbox', id: mb.id, name: mb.address }}
+          page={senderRules}
+          basePath={`/mailboxes/${mb.id}`}
+          params={{}}
+          cursor={ruleCursor}
+        />
         <DeleteMailbox mailbox={mb} />
       </div>
     </>

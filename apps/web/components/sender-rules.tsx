@@ -7,7 +7,7 @@ import { Badge, buttonClass, describedBy, Field, inputClass, RadioGroup } from '
 import { problemMessage, useApi } from '@/lib/client';
 import type { SenderRule } from '@/lib/types';
 import { useHydrated } from '@/lib/use-hydrated';
-import { createSenderRule } from '../actions';
+import { createSenderRule } from '@/app/(app)/actions';
 
 const ACTIONS = [
   ['block', 'Block: refuse mail from this sender'],
@@ -64,8 +64,16 @@ function RuleRow({ rule }: { rule: SenderRule }) {
   );
 }
 
-/** The domain's blocked and allowed envelope senders, and a form to add one. */
-export function SenderRulesEditor({ domainId, domainName, rules }: { domainId: string; domainName: string; rules: SenderRule[] }) {
+/** Whose list it is: a domain's own (its owner's) or one mailbox's (its user's, or its owner's for it). */
+export interface SenderRuleList {
+  kind: 'domain' | 'mailbox';
+  id: string;
+  /** The domain's name or the mailbox's address. */
+  name: string;
+}
+
+/** A list of blocked and allowed envelope senders, and a form to add one. */
+export function SenderRulesEditor({ list, rules }: { list: SenderRuleList; rules: SenderRule[] }) {
   return (
     <div className="space-y-6">
       {rules.length === 0 ? (
@@ -77,14 +85,14 @@ export function SenderRulesEditor({ domainId, domainName, rules }: { domainId: s
           ))}
         </ul>
       )}
-      <ApiForm action={createSenderRule.bind(null, domainId)} className="space-y-4 border-t border-slate-200 pt-4" resetOnSuccess>
+      <ApiForm action={createSenderRule.bind(null, list.kind, list.id)} className="space-y-4 border-t border-slate-200 pt-4" resetOnSuccess>
         {(f) => (
           <>
             <h3 className="text-sm font-semibold text-slate-900">Add a sender</h3>
             <Field
               id="sender-pattern"
               label="Sender address or domain"
-              hint={`name@example.com for one address; example.com for every address at that domain and its subdomains. Applies to mail for ${domainName}.`}
+              hint={`name@example.com for one address; example.com for every address at that domain and its subdomains. Applies to mail for ${list.name}.`}
               error={f.errors.pattern}
             >
               <input

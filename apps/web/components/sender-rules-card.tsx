@@ -1,0 +1,54 @@
+import { Pager } from '@/components/pager';
+import { SenderRulesEditor, type SenderRuleList } from '@/components/sender-rules';
+import { Card } from '@/components/ui';
+import { qs } from '@/lib/api';
+import type { Page, SenderRule } from '@/lib/types';
+
+/** Rules shown on one page of a list: far more than most lists hold, and the pager goes on. */
+const SENDER_RULE_PAGE = 100;
+
+/** The API path of a list's page of rules (the page's `ruleCursor` query parameter). */
+export function senderRulesPath(list: Pick<SenderRuleList, 'kind' | 'id'>, cursor: string | undefined): string {
+  return `/${list.kind === 'domain' ? 'domains' : 'mailboxes'}/${list.id}/sender-rules${qs({ cursor, limit: SENDER_RULE_PAGE })}`;
+}
+
+const DESCRIPTION = {
+  domain: (name: string) =>
+    `Senders whose mail to ${name} is refused, or never delayed by greylisting. They are matched on the sender address the sending server gives, which anyone can forge: allowing a sender spares it greylisting only, never the SPF, DKIM and DMARC checks. Mail that reaches this server through another mail server (LMTP) is not affected.`,
+  mailbox: (name: string) =>
+    `Senders whose mail to ${name} is refused (also when it is sent to an alias that includes this mailbox), or never delayed by greylisting. The domain owner’s list applies too, and a sender it blocks stays blocked. Matched on the sender address the sending server gives, which anyone can forge: allowing a sender spares it greylisting only, never the SPF, DKIM and DMARC checks.`,
+};
+
+/**
+ * A list of blocked and allowed senders in its card (`#sender-rules`), with its pager: on the domain page, the mailbox
+ * page, and the mailbox user's home.
+ */
+export function SenderRulesCard({
+  list,
+  page,
+  basePath,
+  params,
+  cursor,
+}: {
+  list: SenderRuleList;
+  page: Page<SenderRule>;
+  /** The panel page it is on, and that page's other query parameters (kept by the pager). */
+  basePath: string;
+  params: Record<string, string | undefined>;
+  cursor: string | undefined;
+}) {
+  return (
+    <Card id="sender-rules" title="Blocked and allowed senders" description={DESCRIPTION[list.kind](list.name)}>
+      <SenderRulesEditor list={list} rules={page.items} />
+      <Pager
+        basePath={basePath}
+        params={params}
+        cursor={cursor}
+        nextCursor={page.nextCursor}
+        cursorParam="ruleCursor"
+        fragment="sender-rules"
+        label="Sender rule pages"
+      />
+    </Card>
+  );
+}
