@@ -22,6 +22,8 @@ const ALL = [
   { name: 'dovecot', dir: 'packages/ingress', entry: 'bench/dovecot.ts' },
   // the SMTP sender checks (SPF, DKIM, DMARC) per message, against a local dnsmasq
   { name: 'sender-auth', dir: 'packages/ingress', entry: 'bench/sender-auth.ts' },
+  // the RCPT lookups, with and without the sender rules (LMTP against SMTP), against full rule lists
+  { name: 'rcpt', dir: 'packages/ingress', entry: 'bench/rcpt.ts' },
   // one greylisting decision (INSERT … ON CONFLICT, committed) per SMTP recipient
   { name: 'greylist', dir: 'packages/ingress', entry: 'bench/greylist.ts' },
   // about 5 minutes: message_parts' size under steady deletes, the migrations' autovacuum settings against the defaults

@@ -57,48 +57,60 @@ const owner = (r: OwnerRow): OwnerColumns => ({ owner_max: int8(r.owner_max), ow
 
 /**
  * The action of the first rule of one list (`list`: a condition on `sr`) whose pattern is in `$3`, the sender rule
- * patterns that name the envelope sender, most specific first (core senderRuleCandidates). Empty on LMTP and for the
- * null sender: the subquery is then skipped. Each list is read through its own partial unique index.
+ * patterns that name the envelope sender, most specific first (core senderRuleCandidates). Each list is read through
+ * its own partial unique index. The patterns reach the index through `ARRAY(SELECT unnest($3))`, which the planner
+ * cannot see into: a custom plan then costs what the generic one does, so the plan cache settles on the generic plan
+ * (see {@link lookups}).
  */
-const senderRule = (list: string, alias: string) =>
-  `CASE WHEN cardinality($3::text[]) > 0 THEN
-     (SELECT sr.action FROM sender_rules sr WHERE ${list} AND sr.pattern = ANY($3::text[])
-      ORDER BY array_position($3::text[], sr.pattern) LIMIT 1) END AS ${alias}`;
-const MAILBOX_RULE = senderRule('sr.mailbox_id = m.id', 'mailbox_sender_rule');
+const senderRule = (list: string) =>
+  `(SELECT sr.action FROM sender_rules sr WHERE ${list} AND sr.pattern = ANY(ARRAY(SELECT unnest($3::text[])))
+    ORDER BY array_position($3::text[], sr.pattern) LIMIT 1)`;
 
 /**
- * The two lookups of every RCPT, as named statements: each pooled connection parses and plans them once, and the
- * ingress skips the ORM's query path (issue 17: a lookup per message is a visible share of 10 KB ingest).
+ * The lookups of every RCPT, as named statements: each pooled connection parses and plans them once, and the ingress
+ * skips the ORM's query path (issue 17: a lookup per message is a visible share of 10 KB ingest).
+ *
+ * Planned once is what keeps them cheap: PostgreSQL's plan cache makes five custom plans (for the values given), then
+ * keeps the generic plan unless the custom ones were estimated cheaper, in which case it plans every execution anew:
+ * for these joins that costs several times what running them does. Two traps of that kind, both measured (`npm run bench -- rcpt`)
+ * and both guarded by src/recipients.test.ts:
+ * - an empty pattern list (LMTP, the null sender) folds the rule subqueries away in a custom plan; so each lookup
+ *   comes twice, with the rule columns for an SMTP sender and without them (`NULL`, no `$3`) for the rest;
+ * - a custom plan with the patterns as constants knows from the statistics that no rule names them; so the
+ *   subqueries hide them from the planner (see {@link senderRule}).
  *
  * The domain lookup resolves an alias domain to its target (`r` is the domain named in RCPT, `d` the one whose
  * mailboxes and aliases take its mail: the same row unless `r` is an alias domain). Either being disabled refuses it.
- * `$3` (see {@link senderRule}) reads `d`'s own sender rule for the sender, and the mailbox's, in every lookup that
- * finds one.
+ * It reads `d`'s own sender rule for the sender, and the mailbox's; the other two read the mailbox's.
  */
-const DOMAIN_LOOKUP = {
-  name: 'mailroom_rcpt_domain',
-  text: `SELECT d.id::text AS domain_id, (r.active AND d.active AND NOT u.disabled) AS domain_active, d.max_storage_bytes,
+function lookups(withRules: boolean) {
+  const rule = (list: string) => (withRules ? senderRule(list) : 'NULL::text');
+  const suffix = withRules ? '_rules' : '';
+  // without a mailbox of that name (an alias, `name+tag`, an unknown one) there is nothing to look for
+  const mailboxRule = withRules ? `CASE WHEN m.id IS NOT NULL THEN ${senderRule('sr.mailbox_id = m.id')} END` : 'NULL::text';
+  return {
+    domain: {
+      name: `mailroom_rcpt_domain${suffix}`,
+      text: `SELECT d.id::text AS domain_id, (r.active AND d.active AND NOT u.disabled) AS domain_active, d.max_storage_bytes,
                 d.used_bytes AS domain_used, d.greylisting, m.id::text AS mailbox_id, m.enabled, m.quota_bytes, m.used_bytes,
-                ${senderRule('sr.domain_id = d.id AND sr.mailbox_id IS NULL', 'sender_rule')}, ${MAILBOX_RULE},
+                ${rule('sr.domain_id = d.id AND sr.mailbox_id IS NULL')} AS sender_rule, ${mailboxRule} AS mailbox_sender_rule,
                 ${OWNER_COLUMNS}
          FROM domains r
          JOIN domains d ON d.id = COALESCE(r.alias_of_id, r.id) AND d.verified_at IS NOT NULL
          JOIN users u ON u.id = d.owner_id
          LEFT JOIN mailboxes m ON m.domain_id = d.id AND m.local_part = $2
          WHERE r.name = $1 AND r.verified_at IS NOT NULL`,
-};
-
-/** The mailbox `name` of `name+tag` in the domain the first lookup found (its domain and owner columns are that row's). */
-const MAILBOX_LOOKUP = {
-  name: 'mailroom_rcpt_mailbox',
-  text: `SELECT m.id::text AS mailbox_id, m.enabled, m.quota_bytes, m.used_bytes, ${MAILBOX_RULE}
+    },
+    /** The mailbox `name` of `name+tag` in the domain the first lookup found (its domain and owner columns are that row's). */
+    mailbox: {
+      name: `mailroom_rcpt_mailbox${suffix}`,
+      text: `SELECT m.id::text AS mailbox_id, m.enabled, m.quota_bytes, m.used_bytes, ${mailboxRule} AS mailbox_sender_rule
          FROM mailboxes m WHERE m.domain_id = $1::uuid AND m.local_part = $2`,
-};
-
-const ALIAS_LOOKUP = {
-  name: 'mailroom_rcpt_alias',
-  text: `SELECT a.local_part AS alias_local_part, m.id::text AS mailbox_id, m.local_part, m.enabled, m.quota_bytes,
-                m.used_bytes, ${MAILBOX_RULE}, md.id::text AS domain_id, md.name AS domain_name,
+    },
+    alias: {
+      name: `mailroom_rcpt_alias${suffix}`,
+      text: `SELECT a.local_part AS alias_local_part, m.id::text AS mailbox_id, m.local_part, m.enabled, m.quota_bytes,
+                m.used_bytes, ${mailboxRule} AS mailbox_sender_rule, md.id::text AS domain_id, md.name AS domain_name,
                 (md.active AND md.verified_at IS NOT NULL AND NOT u.disabled) AS domain_active, md.max_storage_bytes, md.used_bytes AS domain_used,
                 ${OWNER_COLUMNS}
          FROM aliases a
@@ -108,7 +120,12 @@ const ALIAS_LOOKUP = {
          LEFT JOIN users u ON u.id = md.owner_id
          WHERE a.domain_id = $1::uuid AND a.enabled
            AND (a.local_part IS NULL OR a.local_part = $2)`,
-};
+    },
+  };
+}
+type Statement = { name: string; text: string };
+/** The lookups without sender rules, and with them (see {@link lookups}). */
+const RCPT_LOOKUPS = { plain: lookups(false), withRules: lookups(true) };
 
 /** `recipient` with its local part unquoted (see {@link unquoteLocalPart}). */
 function plainAddress(recipient: string): string {
@@ -144,8 +161,12 @@ export class RecipientResolver {
     private readonly policy: RecipientPolicy,
   ) {}
 
-  private lookup<R extends PgRow>(statement: { name: string; text: string }, values: unknown[]) {
-    return this.pool.query<R>(this.policy.prepared !== false ? { ...statement, values } : { text: statement.text, values });
+  /** One lookup, with the sender rule variant and its `$3` when the sender has patterns. */
+  private lookup<R extends PgRow>(which: keyof (typeof RCPT_LOOKUPS)['plain'], values: unknown[], senderPatterns: readonly string[]) {
+    const withRules = senderPatterns.length > 0;
+    const statement: Statement = RCPT_LOOKUPS[withRules ? 'withRules' : 'plain'][which];
+    const all = withRules ? [...values, senderPatterns] : values;
+    return this.pool.query<R>(this.policy.prepared !== false ? { ...statement, values: all } : { text: statement.text, values: all });
   }
 
   /**
@@ -185,7 +206,7 @@ export class RecipientResolver {
     if (!domain) return fail(REPLIES.badAddress, 'invalid domain');
     const localPart = normalizeLocalPart(unquoteLocalPart(recipient.slice(0, at))) ?? null;
 
-    const { rows } = await this.lookup<DomainRow>(DOMAIN_LOOKUP, [domain, localPart ?? '', senderPatterns]);
+    const { rows } = await this.lookup<DomainRow>('domain', [domain, localPart ?? ''], senderPatterns);
     const row = rows[0];
     // A pending (unverified) claim is not hosted: refused exactly like a name nobody claimed.
     if (!row) return fail(REPLIES.relayDenied, 'domain not hosted');
@@ -195,16 +216,16 @@ export class RecipientResolver {
     // Delivered-To names the address as the sender wrote it (with its tag), as Postfix and Dovecot write it
     if (row.mailbox_id) return this.mailbox(attempt, row, `${localPart}@${domain}`);
 
-    const { rows: aliasRows } = await this.lookup<AliasRow>(ALIAS_LOOKUP, [row.domain_id, localPart ?? '', senderPatterns]);
+    const { rows: aliasRows } = await this.lookup<AliasRow>('alias', [row.domain_id, localPart ?? ''], senderPatterns);
     const exact = localPart ? aliasRows.filter((r) => r.alias_local_part === localPart) : [];
     if (exact.length) return this.alias(attempt, exact, 'alias', row);
 
     const base = localPart ? this.baseLocalPart(localPart) : undefined;
     if (base) {
-      const { rows: baseRows } = await this.lookup<MailboxColumns>(MAILBOX_LOOKUP, [row.domain_id, base, senderPatterns]);
+      const { rows: baseRows } = await this.lookup<MailboxColumns>('mailbox', [row.domain_id, base], senderPatterns);
       const baseBox = baseRows[0];
       if (baseBox) return this.mailbox(attempt, { ...row, ...baseBox }, `${localPart}@${domain}`);
-      const { rows: baseAliasRows } = await this.lookup<AliasRow>(ALIAS_LOOKUP, [row.domain_id, base, senderPatterns]);
+      const { rows: baseAliasRows } = await this.lookup<AliasRow>('alias', [row.domain_id, base], senderPatterns);
       const baseAlias = baseAliasRows.filter((r) => r.alias_local_part === base);
       if (baseAlias.length) return this.alias(attempt, baseAlias, 'alias', row);
     }
