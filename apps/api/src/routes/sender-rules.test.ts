@@ -269,6 +269,21 @@ describe('a mailbox’s own sender rules', () => {
     expect((await addOwn(mailboxesKey, anna.id, 'y.example')).statusCode).toBe(201);
   });
 
+  test('an owner whose domain is being transferred away adds no rule to its mailboxes (409, or 404 once it is gone)', async () => {
+    const { s, anna, domain } = await ownerWithMailboxes();
+    const other = await createOwnerWithDomain(t, admin);
+    // the transfer holds the domain's row while the request finds the mailbox visible and then waits for that row
+    let request: ReturnType<typeof addOwn> | undefined;
+    await t.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`UPDATE domains SET owner_id = ${other.owner.id}::uuid WHERE id = ${domain.id}::uuid`;
+      request = addOwn(s, anna.id, 'late.example');
+      await new Promise((r) => setTimeout(r, 400));
+    });
+    const r = await request!;
+    expect([404, 409], r.body).toContain(r.statusCode);
+    expect(await t.prisma.senderRule.count({ where: { mailboxId: anna.id } })).toBe(0);
+  });
+
   test(`a mailbox holds at most ${MAX_SENDER_RULES} rules of its own, also in a burst (422), apart from the domain’s`, async () => {
     const { domain, anna, annaSession } = await ownerWithMailboxes();
     await t.prisma.senderRule.createMany({

@@ -243,17 +243,19 @@ export async function findVisibleMailbox(
 /**
  * Whether an actor may manage a mailbox's own settings (app passwords, sender rules): a mailbox user only their own (any
  * other id is NOT_FOUND, like a mailbox that does not exist); owners, admins and keys the mailboxes they can see (scope
- * mailboxes:read / :write).
+ * mailboxes:read / :write). Returns the domain's owner as seen for those (null for the mailbox's user, whose access does
+ * not depend on it), for a write to check again under a lock.
  */
 export async function assertManagedMailbox(
   prisma: PrismaClient | Prisma.TransactionClient,
   actor: Actor,
   mailboxId: string,
   scope: 'mailboxes:read' | 'mailboxes:write',
-): Promise<void> {
+): Promise<string | null> {
   const p = actor.principal;
-  if (p.kind !== 'mailbox') await findVisibleMailbox(prisma, actor, mailboxId, scope);
-  else if (p.mailboxId !== mailboxId) throw notFound('Mailbox');
+  if (p.kind !== 'mailbox') return (await findVisibleMailbox(prisma, actor, mailboxId, scope)).domain.ownerId;
+  if (p.mailboxId !== mailboxId) throw notFound('Mailbox');
+  return null;
 }
 
 export async function getMailbox(prisma: PrismaClient, actor: Actor, mailboxId: string): Promise<Mailbox> {

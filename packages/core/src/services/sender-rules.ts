@@ -116,17 +116,22 @@ export async function createMailboxSenderRule(
   mailboxId: string,
   input: CreateSenderRuleBody,
 ): Promise<SenderRule> {
-  await assertManagedMailbox(deps.prisma, actor, mailboxId, 'mailboxes:write');
+  const seenOwner = await assertManagedMailbox(deps.prisma, actor, mailboxId, 'mailboxes:write');
   const pattern = storedPattern(input.pattern);
   try {
     const row = await deps.prisma.$transaction(async (tx) => {
-      // the mailbox's row lock keeps concurrent creations within the limit; a mailbox deleted meanwhile is NOT_FOUND
-      const mailbox = await tx.$queryRaw<{ domain_id: string }[]>`
-        SELECT domain_id::text FROM mailboxes WHERE id = ${mailboxId}::uuid FOR UPDATE`;
-      if (!mailbox[0]) throw notFound('Mailbox');
+      // The mailbox's row lock keeps concurrent creations within the limit (a mailbox deleted meanwhile is NOT_FOUND);
+      // its domain's, shared, waits for a transfer of the domain, so an owner who has just lost it adds nothing there.
+      const [mailbox] = await tx.$queryRaw<{ domain_id: string; owner_id: string }[]>`
+        SELECT m.domain_id::text, d.owner_id::text FROM mailboxes m JOIN domains d ON d.id = m.domain_id
+        WHERE m.id = ${mailboxId}::uuid FOR UPDATE OF m FOR SHARE OF d`;
+      if (!mailbox) throw notFound('Mailbox');
+      if (seenOwner !== null && mailbox.owner_id !== seenOwner) {
+        throw new AppError('CONFLICT', 'The mailbox’s domain changed owner meanwhile; try again');
+      }
       const count = await tx.senderRule.count({ where: { mailboxId } });
       if (count >= MAX_SENDER_RULES) throw limitReached('mailbox');
-      const data = { domainId: mailbox[0].domain_id, mailboxId, pattern, action: input.action };
+      const data = { domainId: mailbox.domain_id, mailboxId, pattern, action: input.action };
       const created = await tx.senderRule.create({ data, select: ruleSelect });
       await recordCreation(tx, actor, created);
       return created;
