@@ -383,16 +383,7 @@ const ops: Op[] = [
     name: 'DELETE /sender-rules/{X of A}',
     scope: 'domains:write',
     mailboxOwned: true,
-    run: async (w) => {
-      const x = await t.prisma.senderRule.create({
-        data: { domainId: domainA.id, pattern: `${uniqueName('x')}.example`, action: 'block' },
-      });
-      const r = await req(w, 'DELETE', `/api/v1/sender-rules/${x.id}`);
-      expect(await t.prisma.senderRule.count({ where: { id: x.id } }), `${w.name}: rule deleted iff allowed`).toBe(
-        r.status === 204 ? 0 : 1,
-      );
-      return r;
-    },
+    run: (w) => deleteFreshRule(w, null),
   },
   {
     name: 'GET /mailboxes/{A}/sender-rules (lists its rule?)',
@@ -416,16 +407,7 @@ const ops: Op[] = [
     name: 'DELETE /sender-rules/{X of mailbox A}',
     scope: 'mailboxes:write',
     mailboxOwned: true,
-    run: async (w) => {
-      const x = await t.prisma.senderRule.create({
-        data: { domainId: domainA.id, mailboxId: mailboxA.id, pattern: `${uniqueName('x')}.example`, action: 'block' },
-      });
-      const r = await req(w, 'DELETE', `/api/v1/sender-rules/${x.id}`);
-      expect(await t.prisma.senderRule.count({ where: { id: x.id } }), `${w.name}: rule deleted iff allowed`).toBe(
-        r.status === 204 ? 0 : 1,
-      );
-      return r;
-    },
+    run: (w) => deleteFreshRule(w, mailboxA.id),
   },
   {
     name: 'GET /api-keys?userId={A} (lists a key of A?)',
@@ -454,6 +436,16 @@ const ops: Op[] = [
     run: (w) => listNonEmpty(w, `/api/v1/audit-events?targetId=${domainA.id}`),
   },
 ];
+
+/** Deletes a fresh rule of A's (the domain's own, or mailbox A's), which must be gone exactly when the request succeeded. */
+async function deleteFreshRule(w: Who, mailboxId: string | null) {
+  const x = await t.prisma.senderRule.create({
+    data: { domainId: domainA.id, mailboxId, pattern: `${uniqueName('x')}.example`, action: 'block' },
+  });
+  const r = await req(w, 'DELETE', `/api/v1/sender-rules/${x.id}`);
+  expect(await t.prisma.senderRule.count({ where: { id: x.id } }), `${w.name}: rule deleted iff allowed`).toBe(r.status === 204 ? 0 : 1);
+  return r;
+}
 
 async function req(w: Who, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown) {
   const res = await call(t.app, w.creds, method, url, payload);

@@ -87,7 +87,7 @@ function lookups(withRules: boolean) {
   const rule = (list: string) => (withRules ? senderRule(list) : 'NULL::text');
   const suffix = withRules ? '_rules' : '';
   // without a mailbox of that name (an alias, `name+tag`, an unknown one) there is nothing to look for
-  const mailboxRule = withRules ? `CASE WHEN m.id IS NOT NULL THEN ${senderRule('sr.mailbox_id = m.id')} END` : 'NULL::text';
+  const mailboxRule = `CASE WHEN m.id IS NOT NULL THEN ${rule('sr.mailbox_id = m.id')} END`;
   return {
     domain: {
       name: `mailroom_rcpt_domain${suffix}`,

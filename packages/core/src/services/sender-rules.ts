@@ -27,13 +27,16 @@ const ruleSelect = {
 } satisfies Prisma.SenderRuleSelect;
 type RuleRow = Prisma.SenderRuleGetPayload<{ select: typeof ruleSelect }>;
 
+/** A mailbox rule's mailbox address; null for a domain's own rule. */
+const mailboxAddress = (r: Pick<RuleRow, 'mailbox' | 'domain'>) => (r.mailbox ? `${r.mailbox.localPart}@${r.domain.name}` : null);
+
 function toSenderRuleDto(r: RuleRow): SenderRule {
   return {
     id: r.id,
     domainId: r.domainId,
     domain: r.domain.name,
     mailboxId: r.mailboxId,
-    mailbox: r.mailbox ? `${r.mailbox.localPart}@${r.domain.name}` : null,
+    mailbox: mailboxAddress(r),
     pattern: r.pattern,
     action: r.action as SenderRule['action'],
     createdAt: r.createdAt.toISOString(),
@@ -64,7 +67,8 @@ const limitReached = (list: 'domain' | 'mailbox') =>
 
 /** What an audit entry says of a rule: its list (the domain, and the mailbox for a mailbox's own) and its pattern. */
 function auditDetails(r: Pick<RuleRow, 'domainId' | 'domain' | 'mailboxId' | 'mailbox' | 'pattern'>) {
-  const mailbox = r.mailboxId && r.mailbox ? { mailboxId: r.mailboxId, address: `${r.mailbox.localPart}@${r.domain.name}` } : {};
+  const address = mailboxAddress(r);
+  const mailbox = r.mailboxId && address ? { mailboxId: r.mailboxId, address } : {};
   return { domainId: r.domainId, domain: r.domain.name, ...mailbox, pattern: r.pattern };
 }
 
