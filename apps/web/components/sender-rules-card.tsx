@@ -14,9 +14,9 @@ export function senderRulesPath(list: Pick<SenderRuleList, 'kind' | 'id'>, curso
 
 const DESCRIPTION = {
   domain: (name: string) =>
-    `Senders whose mail to ${name} is refused, or never delayed by greylisting. They are matched on the sender address the sending server gives, which anyone can forge: allowing a sender spares it greylisting only, never the SPF, DKIM and DMARC checks. Mail that reaches this server through another mail server (LMTP) is not affected.`,
+    `Senders whose mail to ${name} is refused, or never delayed by greylisting. A block matches the sender address the sending server gives and the From address a mail program shows (for newsletters often two different ones). An allow matches the first only, which anyone can forge: it spares the sender greylisting, never the SPF, DKIM and DMARC checks. Mail that reaches this server through another mail server (LMTP) is not affected.`,
   mailbox: (name: string) =>
-    `Senders whose mail to ${name} is refused (also when it is sent to an alias that includes this mailbox), or never delayed by greylisting. The domain owner’s list applies too, and a sender it blocks stays blocked. Matched on the sender address the sending server gives, which anyone can forge: allowing a sender spares it greylisting only, never the SPF, DKIM and DMARC checks.`,
+    `Senders whose mail to ${name} is refused (also when it is sent to an alias that includes this mailbox), or never delayed by greylisting. The domain owner’s list applies too, and a sender it blocks stays blocked. A block matches the sender address the sending server gives and the From address a mail program shows. An allow matches the first only, which anyone can forge: it spares the sender greylisting, never the SPF, DKIM and DMARC checks.`,
 };
 
 /**

@@ -27,6 +27,8 @@ export type RecipientResolution =
       targets: DeliveryTarget[];
       /** The recipient's domain's greylisting setting (an alias domain's target's); null = the operator default. */
       greylisting: boolean | null;
+      /** The domain whose sender rules apply to the recipient (an alias domain's target). */
+      rulesDomainId: string;
       /** The envelope sender matched an `allow` sender rule of the recipient's domain or mailbox: never greylisted. */
       senderAllowed: boolean;
       /** An alias's mailboxes that block the envelope sender: not delivered to (each gets a delivery log entry). */

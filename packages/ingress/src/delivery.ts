@@ -12,7 +12,7 @@ import type {
 import { GroupCommit } from './group-commit.ts';
 import { buildTraceFields, messageIdHeader, newQueueId, normalizeCrlf } from './message.ts';
 import { DEFAULT_QUOTA_WARNING_THRESHOLDS } from './quota.ts';
-import { DEFAULT_RECIPIENT_DELIMITER, RecipientResolver } from './recipients.ts';
+import { DEFAULT_RECIPIENT_DELIMITER, RecipientResolver, type AuthorBlocks } from './recipients.ts';
 import { REPLIES, type QuotaReplyMode, type SmtpReply } from './replies.ts';
 
 export type {
@@ -124,6 +124,11 @@ export class DeliveryService {
    */
   resolveRecipient(recipient: string, declaredSize = 0, senderPatterns: readonly string[] = []): Promise<RecipientResolution> {
     return this.recipients.resolveRecipient(recipient, declaredSize, senderPatterns);
+  }
+
+  /** The sender rule lists that block a message's author (see RecipientResolver.blockedAuthors). */
+  blockedAuthors(authors: readonly (readonly string[])[], domainIds: string[], mailboxIds: string[]): Promise<AuthorBlocks> {
+    return this.recipients.blockedAuthors(authors, domainIds, mailboxIds);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { buildTraceFields, CrlfNormalizer, messageIdHeader, normalizeCrlf, splitTraceFields } from './message.ts';
+import { authorAddresses, buildTraceFields, CrlfNormalizer, messageIdHeader, normalizeCrlf, splitTraceFields } from './message.ts';
 
 /** The rule, stated simply: CRLF stays, a bare CR or a bare LF becomes CRLF. */
 function reference(input: Buffer): Buffer {
@@ -65,5 +65,23 @@ describe('messageIdHeader', () => {
     expect(messageIdHeader(Buffer.from('Subject: x\r\n\r\nMessage-ID: <in-body@x>\r\n'))).toBeNull();
     expect(messageIdHeader(Buffer.from('Message-ID: <\u0001evil\r\n\tx@y>\r\n\r\n'))).toBe('<evilx@y>');
     expect(messageIdHeader(Buffer.from(`Message-ID: <${'a'.repeat(1000)}>\r\n\r\n`))!.length).toBe(250);
+  });
+});
+
+describe('authorAddresses', () => {
+  const authors = (header: string) => authorAddresses(Buffer.from(`${header}\r\nSubject: x\r\n\r\nFrom: body@not.example\r\n`));
+  it('reads the mailboxes of the From field as a mail client shows them, not the body', () => {
+    expect(authors('From: "Shop, News" <News@Shop.example> (newsletter)')).toEqual(['News@Shop.example']);
+    expect(authors('from:\r\n\t<"a b"@quoted.example>')).toEqual(['"a b"@quoted.example']);
+    expect(authors('From: Team: ann@one.example, bob@two.example;')).toEqual(['ann@one.example', 'bob@two.example']);
+    expect(authors('From: bare@x.example\r\nFrom: second@y.example')).toEqual(['bare@x.example', 'second@y.example']);
+    expect(authors('From: =?utf-8?q?J=C3=BCrgen?= <j\u00fcrgen@m\u00fcller.example>')).toEqual(['j\u00fcrgen@m\u00fcller.example']);
+    expect(authors('Sender: s@x.example')).toEqual([]);
+  });
+  it('is bounded: 32 authors at most, nothing over 254 octets, no undisclosed or broken addresses', () => {
+    const many = Array.from({ length: 500 }, (_, i) => `a${i}@x.example`).join(', ');
+    expect(authors(`From: ${many}`)).toHaveLength(32);
+    expect(authors(`From: ${'a'.repeat(300)}@x.example, ok@x.example`)).toEqual(['ok@x.example']);
+    expect(authors('From: undisclosed-recipients:;, <>, no-at-sign')).toEqual([]);
   });
 });

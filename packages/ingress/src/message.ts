@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { indexOfLfDot } from '@mailroom/core/line-dots';
+import addressparser from 'nodemailer/lib/addressparser/index.js';
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -172,26 +173,52 @@ export function splitTraceFields(stored: Buffer): { trace: Buffer; message: Buff
 }
 
 /** How far into a message the Message-ID field is looked for (it belongs to the header section, near its top). */
-const MESSAGE_ID_SCAN_OCTETS = 64 * 1024;
+const HEADER_SCAN_OCTETS = 64 * 1024;
 const HEADER_SECTION_END = Buffer.from('\r\n\r\n');
 /** Longest Message-ID kept for the delivery log. */
 const MAX_MESSAGE_ID_CHARS = 250;
+/** Most author addresses read from From fields (RFC 5322 allows a list; real mail names one). */
+const MAX_AUTHORS = 32;
+
+/**
+ * The values of every `name` field (a lower-case field name without regular-expression characters) in a CRLF
+ * message's header section, unfolded and read as UTF-8. Looks only at the first 64 KiB, so it costs the same for any
+ * message size, and only the header section becomes a string, never the body.
+ */
+function headerFieldValues(body: Buffer, name: string): string[] {
+  const scan = body.subarray(0, HEADER_SCAN_OCTETS);
+  const end = scan.indexOf(HEADER_SECTION_END);
+  const section = (end >= 0 ? scan.subarray(0, end + 2) : scan).toString('latin1');
+  const field = new RegExp(`(?:^|\r\n)${name}[ \t]*:((?:[^\r]|\r\n[ \t])*)`, 'gi');
+  return [...section.matchAll(field)].map((m) => Buffer.from(m[1]!.replace(/\r\n/g, ''), 'latin1').toString('utf8'));
+}
 
 /**
  * The Message-ID field's value (unfolded, without control characters, bounded) from a CRLF message's header section,
- * or null when it has none. Looks only at the first 64 KiB, so it costs the same for any message size.
+ * or null when it has none.
  */
 export function messageIdHeader(body: Buffer): string | null {
-  const scan = body.subarray(0, MESSAGE_ID_SCAN_OCTETS);
-  const end = scan.indexOf(HEADER_SECTION_END);
-  // only the header section becomes a string, never the body
-  const section = (end >= 0 ? scan.subarray(0, end + 2) : scan).toString('latin1');
-  const m = /(?:^|\r\n)message-id[ \t]*:((?:[^\r]|\r\n[ \t])*)/i.exec(section);
-  if (!m) return null;
-  const value = Buffer.from(m[1]!.replace(/\r\n/g, ''), 'latin1')
-    .toString('utf8')
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u001f\u007f]/g, '')
-    .trim();
+  const raw = headerFieldValues(body, 'message-id')[0];
+  if (raw === undefined) return null;
+  // eslint-disable-next-line no-control-regex
+  const value = raw.replace(/[\u0000-\u001f\u007f]/g, '').trim();
   return value ? value.slice(0, MAX_MESSAGE_ID_CHARS) : null;
+}
+
+/**
+ * The author addresses of a CRLF message: the mailboxes of its From fields (RFC 5322 §3.6.2; display names, comments,
+ * quoted local parts and groups as nodemailer's address parser reads them), in order, each once, at most
+ * {@link MAX_AUTHORS}. What the recipient's mail client shows as the sender, unlike MAIL FROM.
+ */
+export function authorAddresses(body: Buffer): string[] {
+  const out = new Set<string>();
+  for (const value of headerFieldValues(body, 'from')) {
+    for (const { address } of addressparser(value, { flatten: true })) {
+      // a path is at most 254 octets (RFC 5321 §4.5.3.1.3); what is longer, or holds controls, names no one
+      // eslint-disable-next-line no-control-regex
+      if (address.includes('@') && address.length <= 254 && !/[\u0000-\u001f\u007f]/.test(address)) out.add(address);
+      if (out.size >= MAX_AUTHORS) return [...out];
+    }
+  }
+  return [...out];
 }

@@ -15,6 +15,7 @@ export interface IngressMetrics {
   errorDelaySeconds: Counter<'protocol'>;
   senderAuth: Counter<'method' | 'result'>;
   greylist: Counter<'result'>;
+  authorBlocks: Counter<'list'>;
   dnsCache: Counter<'result'>;
   batchRequests: Histogram;
   batchSeconds: Histogram;
@@ -96,6 +97,12 @@ export function createIngressMetrics(): IngressMetrics {
       name: 'mailroom_ingress_greylist_total',
       help: 'Greylisting of SMTP recipients by result: deferred, passed, known, whitelisted, spf_pass, sender_allowed, error (let through)',
       labelNames: ['result'],
+      registers,
+    }),
+    authorBlocks: new Counter({
+      name: 'mailroom_ingress_author_blocked_total',
+      help: 'SMTP recipients and alias mailboxes refused at DATA: a sender rule of that list (domain, mailbox) blocks the From author',
+      labelNames: ['list'],
       registers,
     }),
     dnsCache: new Counter({

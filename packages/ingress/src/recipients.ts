@@ -153,7 +153,26 @@ interface Attempt {
   /** The envelope sender matched a rule of the recipient's domain that allows it (never greylisted). */
   senderAllowed: boolean;
   fail: (reply: SmtpReply, reason: string, ids?: { domainId?: string; mailboxId?: string }) => RecipientResolution;
+  /** The domain whose own list applies (an alias domain's target). */
+  rulesDomainId: string;
 }
+
+/**
+ * The sender rule lists that block a message's author (see {@link RecipientResolver.blockedAuthors}), each with the
+ * index of the first author it blocks.
+ */
+export interface AuthorBlocks {
+  /** Domains whose own list blocks an author. */
+  domains: Map<string, number>;
+  /** Mailboxes whose own list blocks an author. */
+  mailboxes: Map<string, number>;
+}
+
+/** Every rule of the given lists (`$2` domains' own, `$3` mailboxes') whose pattern is in `$1`. */
+const AUTHOR_RULES = `SELECT sr.domain_id::text AS domain_id, sr.mailbox_id::text AS mailbox_id, sr.pattern, sr.action
+  FROM sender_rules sr
+  WHERE sr.pattern = ANY($1::text[])
+    AND ((sr.mailbox_id IS NULL AND sr.domain_id = ANY($2::uuid[])) OR sr.mailbox_id = ANY($3::uuid[]))`;
 
 export class RecipientResolver {
   constructor(
@@ -167,6 +186,35 @@ export class RecipientResolver {
     const statement: Statement = RCPT_LOOKUPS[withRules ? 'withRules' : 'plain'][which];
     const all = withRules ? [...values, senderPatterns] : values;
     return this.pool.query<R>(this.policy.prepared !== false ? { ...statement, values: all } : { text: statement.text, values: all });
+  }
+
+  /**
+   * The lists among `domainIds` (domains' own) and `mailboxIds` that block one of `authors`, each given as its
+   * senderRuleCandidates (most specific first). As for MAIL FROM, a list blocks an author when the first of the
+   * author's patterns that the list has a rule for is a `block`: `orders@shop.example` allowed beside `shop.example`
+   * blocked lets the first through. One query, through the two partial unique indexes on the lists' patterns.
+   */
+  async blockedAuthors(authors: readonly (readonly string[])[], domainIds: string[], mailboxIds: string[]): Promise<AuthorBlocks> {
+    const blocks: AuthorBlocks = { domains: new Map(), mailboxes: new Map() };
+    const patterns = [...new Set(authors.flat())];
+    if (!patterns.length || (!domainIds.length && !mailboxIds.length)) return blocks;
+    const { rows } = await this.pool.query<{ domain_id: string; mailbox_id: string | null; pattern: string; action: 'allow' | 'block' }>(
+      AUTHOR_RULES,
+      [patterns, domainIds, mailboxIds],
+    );
+    // each list's rules by pattern: a domain's own list under its id, a mailbox's under its id (uuids never collide)
+    const lists = new Map<string, { mailbox: boolean; rules: Map<string, 'allow' | 'block'> }>();
+    for (const r of rows) {
+      const id = r.mailbox_id ?? r.domain_id;
+      const list = lists.get(id) ?? { mailbox: r.mailbox_id !== null, rules: new Map() };
+      list.rules.set(r.pattern, r.action);
+      lists.set(id, list);
+    }
+    for (const [id, { mailbox, rules }] of lists) {
+      const author = authors.findIndex((candidates) => candidates.map((p) => rules.get(p)).find(Boolean) === 'block');
+      if (author >= 0) (mailbox ? blocks.mailboxes : blocks.domains).set(id, author);
+    }
+    return blocks;
   }
 
   /**
@@ -212,7 +260,7 @@ export class RecipientResolver {
     if (!row) return fail(REPLIES.relayDenied, 'domain not hosted');
     if (!row.domain_active) return fail(REPLIES.domainDisabled, 'domain disabled', { domainId: row.domain_id });
     if (row.sender_rule === 'block') return fail(REPLIES.senderBlocked, 'sender blocked by the domain', { domainId: row.domain_id });
-    const attempt: Attempt = { recipient, declaredSize, senderAllowed: row.sender_rule === 'allow', fail };
+    const attempt: Attempt = { recipient, declaredSize, senderAllowed: row.sender_rule === 'allow', fail, rulesDomainId: row.domain_id };
     // Delivered-To names the address as the sender wrote it (with its tag), as Postfix and Dovecot write it
     if (row.mailbox_id) return this.mailbox(attempt, row, `${localPart}@${domain}`);
 
@@ -236,7 +284,11 @@ export class RecipientResolver {
   }
 
   /** A recipient that is a mailbox: refused when it or its domain is disabled or over quota, or it blocks the sender. */
-  private mailbox({ recipient, declaredSize, senderAllowed, fail }: Attempt, row: DomainRow, deliveredTo: string): RecipientResolution {
+  private mailbox(
+    { recipient, declaredSize, senderAllowed, fail, rulesDomainId }: Attempt,
+    row: DomainRow,
+    deliveredTo: string,
+  ): RecipientResolution {
     const ids = { domainId: row.domain_id, mailboxId: row.mailbox_id! };
     if (!row.enabled) return fail(REPLIES.disabled, 'mailbox disabled', ids);
     if (row.mailbox_sender_rule === 'block') return fail(REPLIES.senderBlocked, 'sender blocked by the mailbox', ids);
@@ -246,7 +298,7 @@ export class RecipientResolver {
     if (q) return fail(q, 'over quota', ids);
     const target = { mailboxId: row.mailbox_id!, domainId: row.domain_id, address: deliveredTo, ownerLimited: row.owner_max !== null };
     const allowed = senderAllowed || row.mailbox_sender_rule === 'allow';
-    return { ok: true, recipient, kind: 'mailbox', targets: [target], greylisting: row.greylisting, senderAllowed: allowed };
+    return { ok: true, recipient, kind: 'mailbox', targets: [target], greylisting: row.greylisting, senderAllowed: allowed, rulesDomainId };
   }
 
   /**
@@ -254,7 +306,7 @@ export class RecipientResolver {
    * the sender is left out (and named in `leftOut`, for the delivery log); when every live one does, it is refused.
    */
   private alias(
-    { recipient, declaredSize, senderAllowed, fail }: Attempt,
+    { recipient, declaredSize, senderAllowed, fail, rulesDomainId }: Attempt,
     chosen: AliasRow[],
     kind: 'alias' | 'catch-all',
     { domain_id: domainId, greylisting }: DomainRow,
@@ -290,7 +342,15 @@ export class RecipientResolver {
       targets.set(target.mailboxId, target);
     }
     if (!targets.size) return fail(REPLIES.senderBlocked, `sender blocked by every ${kind} destination`, domainIds);
-    const resolved = { ok: true as const, recipient, kind, targets: [...targets.values()], greylisting, senderAllowed: allowed };
+    const resolved = {
+      ok: true as const,
+      recipient,
+      kind,
+      targets: [...targets.values()],
+      greylisting,
+      senderAllowed: allowed,
+      rulesDomainId,
+    };
     return leftOut.size ? { ...resolved, leftOut: [...leftOut.values()] } : resolved;
   }
 }

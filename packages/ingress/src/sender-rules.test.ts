@@ -1,6 +1,6 @@
 // Sender rules on the SMTP listener over real sockets against the real database: a domain's blocked senders are refused
 // at RCPT for that domain's recipients only, in every spelling of the address, a mailbox's for that mailbox only (an
-// alias leaves it out); allowed senders skip greylisting.
+// alias leaves it out); allowed senders skip greylisting. The same lists apply to the message's From author at DATA.
 import { uniqueName } from '@mailroom/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFixture, mailboxState, testPrisma, type Fixture } from './testing/fixtures.ts';
@@ -198,5 +198,129 @@ describe('sender rules on the SMTP listener (real sockets, real database)', () =
     } finally {
       await ing.close();
     }
+  });
+
+  describe('the From author', () => {
+    /** One SMTP transaction whose message names `author` in its From field; the RCPT replies and DATA's reply. */
+    async function withAuthor(port: number, ip: string, envelope: string, rcpts: string[], author: string, subject: string) {
+      const c = await WireClient.connect(port, '127.0.0.1', ip);
+      try {
+        expect((await c.command('EHLO client.example')).code).toBe(250);
+        expect((await c.command(`MAIL FROM:<${envelope}>`)).code).toBe(250);
+        const replies: number[] = [];
+        for (const r of rcpts) replies.push((await c.command(`RCPT TO:<${r}>`)).code);
+        expect((await c.command('DATA')).code).toBe(354);
+        c.sendData(Buffer.from(`From: ${author}\r\nTo: you@example.com\r\nSubject: ${subject}\r\n\r\nFrom: in-the-body@example.com\r\n`));
+        const data = await c.read();
+        return { replies, data: `${data.code} ${data.text}` };
+      } finally {
+        await c.quit();
+      }
+    }
+    const subjects = async (id: string) =>
+      (await mailboxState(prisma, id)).messages.map((m) => /Subject: (.*)\r\n/.exec(Buffer.from(m.raw).toString())?.[1]);
+
+    it('is refused at DATA when a list blocks it, whatever MAIL FROM says; other recipients still get the message', async () => {
+      const shop = `${uniqueName('shop')}.example`;
+      const esp = `${uniqueName('esp')}.example`;
+      await rule(f.domainId, shop, 'block');
+      await rule(f.domainId, `orders@${shop}`, 'allow');
+      // the sending service is allowed (no greylisting), which does not lift a block of the author
+      await rule(f.domainId, esp, 'allow');
+      const box = await f.mailbox(uniqueName('box'));
+      const theirs = await other.mailbox(uniqueName('theirs'));
+      const ing = await startIngress(prisma);
+      try {
+        const port = ing.ports.smtp;
+        const bounce = `bounce-${uniqueName('b')}@${esp}`;
+        const send = (rcpts: string[], author: string, subject: string) => withAuthor(port, '127.0.24.1', bounce, rcpts, author, subject);
+        // display name, comment, a subdomain, capitals: the address a mail client shows
+        const blocked = await send([box.address], `"Shop Deals" <Deals@Mail.${shop.toUpperCase()}> (weekly)`, 'deals');
+        expect(blocked.replies).toEqual([250]);
+        expect(blocked.data).toMatch(BLOCKED);
+        // one of two authors is enough; a group's member counts
+        expect((await send([box.address], `ann@${uniqueName('ok')}.example, deals@${shop}`, 'two authors')).data).toMatch(BLOCKED);
+        expect((await send([box.address], `Team: x@${shop};`, 'group')).data).toMatch(BLOCKED);
+        // the more specific allow in the same list, an author that is only in the body, a look-alike domain
+        expect((await send([box.address], `Orders <orders@${shop}>`, 'orders')).data).toMatch(/^250/);
+        expect((await send([box.address], `<news@${shop}.evil.example>`, 'look-alike')).data).toMatch(/^250/);
+        expect(await subjects(box.id)).toEqual(['orders', 'look-alike']);
+
+        // to both tenants: the other owner's recipient gets it, and the reply is 250 for the transaction
+        const mixed = await send([box.address, theirs.address], `deals@${shop}`, 'to both');
+        expect([mixed.replies, mixed.data.slice(0, 3)]).toEqual([[250, 250], '250']);
+        expect(await subjects(theirs.id)).toEqual(['to both']);
+        expect(await subjects(box.id)).toEqual(['orders', 'look-alike']);
+
+        // a real client: swaks with the header it is told to write
+        const swaks = await runClient('swaks', [
+          ...['--server', '127.0.0.1', '--port', String(port), '--from', bounce, '--to', box.address],
+          ...['--h-From', `"Deals" <deals@${shop}>`],
+        ]);
+        expect(swaks.stdout).toMatch(/<\*\* 550 5\.7\.1 Sender address rejected/);
+
+        // LMTP: the MTA in front polices it
+        const lmtp = await WireClient.connect(ing.ports.lmtp, '127.0.0.1', '127.0.24.2');
+        expect((await lmtp.command('LHLO mta.example')).code).toBe(250);
+        expect((await lmtp.command(`MAIL FROM:<${bounce}>`)).code).toBe(250);
+        expect((await lmtp.command(`RCPT TO:<${box.address}>`)).code).toBe(250);
+        expect((await lmtp.command('DATA')).code).toBe(354);
+        lmtp.sendData(Buffer.from(`From: deals@${shop}\r\nSubject: over lmtp\r\n\r\nhi\r\n`));
+        expect((await lmtp.read()).code).toBe(250);
+        await lmtp.quit();
+        expect(await subjects(box.id)).toEqual(['orders', 'look-alike', 'over lmtp']);
+
+        // the owner sees why, with the author named; the metrics count each refused recipient
+        await ing.ingress.deliveryLog?.flush();
+        const log = await prisma.deliveryLogEntry.findMany({
+          where: { mailboxId: box.id, result: 'refused' },
+          orderBy: { createdAt: 'asc' },
+        });
+        expect(log.map((e) => [e.replyCode, e.envelopeFrom, e.reason])).toEqual([
+          [550, bounce, `sender blocked by the domain (From: Deals@Mail.${shop.toUpperCase()})`],
+          [550, bounce, `sender blocked by the domain (From: deals@${shop})`],
+          [550, bounce, `sender blocked by the domain (From: x@${shop})`],
+          [550, bounce, `sender blocked by the domain (From: deals@${shop})`],
+          [550, bounce, `sender blocked by the domain (From: deals@${shop})`],
+        ]);
+        const metrics = await ing.ingress.metrics.registry.getSingleMetricAsString('mailroom_ingress_author_blocked_total');
+        expect(metrics).toContain('list="domain"} 5');
+      } finally {
+        await ing.close();
+      }
+    });
+
+    it('a mailbox’s own block leaves that mailbox out of an alias, and refuses mail to it', async () => {
+      const brand = `${uniqueName('brand')}.example`;
+      const anna = await f.mailbox(uniqueName('anna'));
+      const ben = await f.mailbox(uniqueName('ben'));
+      await mailboxRule(anna.id, `promo@${brand}`, 'block');
+      const team = uniqueName('team');
+      await f.alias(team, [anna.id, ben.id]);
+      const ing = await startIngress(prisma);
+      try {
+        const send = (rcpts: string[], subject: string) =>
+          withAuthor(ing.ports.smtp, '127.0.25.1', `mailer@${uniqueName('esp')}.example`, rcpts, `Brand <promo@${brand}>`, subject);
+        expect((await send([`${team}@${f.domain}`], 'to the team')).data).toMatch(/^250/);
+        expect(await subjects(ben.id)).toEqual(['to the team']);
+        expect(await subjects(anna.id)).toEqual([]);
+        expect((await send([anna.address], 'to anna')).data).toMatch(BLOCKED);
+        // the same sender under another address is not hers to block
+        const other = await withAuthor(ing.ports.smtp, '127.0.25.1', `x@${brand}`, [anna.address], `news@${brand}`, 'news');
+        expect(other.data).toMatch(/^250/);
+
+        await ing.ingress.deliveryLog?.flush();
+        const annaLog = await prisma.deliveryLogEntry.findMany({ where: { mailboxId: anna.id }, orderBy: { createdAt: 'asc' } });
+        expect(annaLog.map((e) => [e.result, e.recipient, e.reason])).toEqual([
+          ['refused', anna.address, `sender blocked by the mailbox (From: promo@${brand}, left out of alias ${team}@${f.domain})`],
+          ['refused', anna.address, `sender blocked by the mailbox (From: promo@${brand})`],
+          ['delivered', anna.address, null],
+        ]);
+        const metrics = await ing.ingress.metrics.registry.getSingleMetricAsString('mailroom_ingress_author_blocked_total');
+        expect(metrics).toContain('list="mailbox"} 2');
+      } finally {
+        await ing.close();
+      }
+    });
   });
 });

@@ -3,13 +3,14 @@ import { networkKey, senderRuleCandidates } from '@mailroom/core';
 import { pgPoolOf, type PrismaClient } from '@mailroom/db';
 import { createOpsServer, type Logger, type OpsServer } from '@mailroom/runtime';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+import { screenAuthors, type BlockedAuthors } from './author-rules.ts';
 import { DEFAULT_INGRESS_CONFIG, type IngressConfig } from './config.ts';
 import { DeliveryService, replyForError, type DeliveryTarget, type RecipientResolution } from './delivery.ts';
 import { Dnsbl, dnsblRefusal } from './dnsbl.ts';
 import { Greylist } from './greylist.ts';
 import { DeliveryLogWriter, type DeliveryLogContext, type RefusalEntry } from './delivery-log.ts';
 import { ConnectionCounter, RateLimiter } from './limits.ts';
-import { messageIdHeader, newQueueId } from './message.ts';
+import { authorAddresses, messageIdHeader, newQueueId } from './message.ts';
 import { collectMessage, MEMORY_COST_PER_OCTET, MemoryBudget } from './message-collector.ts';
 import { createIngressMetrics, type IngressMetrics } from './metrics.ts';
 import { REPLIES, replyText, resultLabel, SmtpReplyError, type SmtpReply } from './replies.ts';
@@ -442,6 +443,29 @@ export function createIngress(deps: IngressDeps): Ingress {
     }
   }
 
+  /**
+   * An SMTP transaction's recipients and their mailboxes once the sender rules have seen the message's authors (see
+   * screenAuthors); each refusal goes to the delivery log. A fault of the lookup itself lets the message through to
+   * every recipient, as a greylisting fault does: the rules are the owners' filter, not a reason to lose mail.
+   */
+  async function screenSmtpAuthors(tx: TransactionState, message: Buffer, context: DeliveryLogContext, log: Logger) {
+    const recipients = [...tx.recipients.entries()];
+    const authors = authorAddresses(message);
+    const lookup: BlockedAuthors = (a, d, m) => delivery.blockedAuthors(a, d, m);
+    try {
+      const screened = await screenAuthors(recipients, authors, tx.senderPatterns, lookup);
+      for (const { recipient, domainId, mailboxId, reason } of screened.refused) {
+        metrics.authorBlocks.inc({ list: reason.startsWith('sender blocked by the domain') ? 'domain' : 'mailbox' });
+        log.info({ rcpt: recipient, authors, reason }, 'recipient refused at DATA: author blocked');
+        logRefusal({ ...context, domainId, mailboxId, recipient, reply: REPLIES.senderBlocked, reason });
+      }
+      return screened;
+    } catch (err) {
+      log.error({ err }, 'author sender rules failed; delivering to every recipient');
+      return screenAuthors(recipients, [], [], lookup);
+    }
+  }
+
   function onData(
     server: IngressSmtpServer,
     stream: SMTPServerDataStream,
@@ -549,16 +573,14 @@ export function createIngress(deps: IngressDeps): Ingress {
           };
 
           if (s.protocol === 'smtp') {
-            // One reply for the transaction: every mailbox of every recipient in one transaction, so the reply is exact.
-            const targets = new Map<string, DeliveryTarget & { rcptTo: string }>();
-            for (const rcpt of session.envelope.rcptTo) {
-              const r = tx.recipients.get(rcpt.address);
-              for (const t of r?.targets ?? []) if (!targets.has(t.mailboxId)) targets.set(t.mailboxId, { ...t, rcptTo: rcpt.address });
+            const screened = await screenSmtpAuthors(tx, message, context, log);
+            if (!screened.targets.length) {
+              metrics.messages.inc({ protocol: s.protocol, result: resultLabel(REPLIES.senderBlocked) });
+              log.info('message refused: its author is blocked for every recipient');
+              return cb(new SmtpReplyError(REPLIES.senderBlocked));
             }
-            const reply = await storeFor(
-              [...targets.values()],
-              session.envelope.rcptTo.map((r) => r.address),
-            );
+            // One reply for the transaction: every mailbox of every recipient in one transaction, so the reply is exact.
+            const reply = await storeFor(screened.targets, screened.rcpts);
             metrics.messages.inc({ protocol: s.protocol, result: resultLabel(reply) });
             if (reply.code >= 400) return cb(new SmtpReplyError(reply));
             return cb(null, replyText({ ...reply, text: `Ok: queued as ${tx.queueId}` }));

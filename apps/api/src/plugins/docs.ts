@@ -65,7 +65,11 @@ export const docsPlugin = fp(async (app: FastifyInstance) => {
         { name: 'domains', description: 'Hosted mail domains' },
         { name: 'mailboxes', description: 'POP3 maildrops' },
         { name: 'aliases', description: 'Aliases and catch-alls to internal mailboxes' },
-        { name: 'sender-rules', description: 'Envelope senders a domain blocks or never greylists (SMTP listener)' },
+        {
+          name: 'sender-rules',
+          description:
+            'Senders a domain or mailbox blocks (MAIL FROM or the From author) or never greylists (MAIL FROM), on the SMTP listener',
+        },
         { name: 'api-keys', description: 'Scoped API keys' },
         { name: 'app-passwords', description: 'POP3 app passwords of a mailbox and the app-passwords-only policy' },
         { name: 'audit', description: 'Who changed what' },

@@ -29,9 +29,9 @@ export async function senderRuleRoutes(app: ZodApp, ctx: RouteContext): Promise<
     schema: {
       tags,
       operationId: 'createSenderRule',
-      summary: 'Block or allow an envelope sender (an address, or a domain with its subdomains) for the domain’s recipients',
+      summary: 'Block or allow a sender (an address, or a domain with its subdomains) for the domain’s recipients',
       description:
-        'Applies on the SMTP listener: a blocked sender is refused at RCPT with 550 5.7.1, an allowed one is never greylisted (SPF, DKIM and DMARC still apply). The most specific rule wins. 409 ALREADY_EXISTS when the pattern is listed, DOMAIN_IS_ALIAS for an alias domain (its target’s rules apply); 422 LIMIT_SENDER_RULES_EXCEEDED at 1,000 rules.',
+        'Applies on the SMTP listener: a blocked sender is refused at RCPT with 550 5.7.1 when it is MAIL FROM, and at DATA when it is the message’s From author (other recipients of the message still get it); an allowed MAIL FROM is never greylisted (SPF, DKIM and DMARC still apply). The most specific rule wins. 409 ALREADY_EXISTS when the pattern is listed, DOMAIN_IS_ALIAS for an alias domain (its target’s rules apply); 422 LIMIT_SENDER_RULES_EXCEEDED at 1,000 rules.',
       params: domainParamsSchema,
       body: createSenderRuleBodySchema,
       response: { 201: senderRuleSchema, ...problems(409, 422) },
@@ -55,9 +55,9 @@ export async function senderRuleRoutes(app: ZodApp, ctx: RouteContext): Promise<
     schema: {
       tags,
       operationId: 'createMailboxSenderRule',
-      summary: 'Block or allow an envelope sender for one mailbox (its own list, beside its domain’s)',
+      summary: 'Block or allow a sender for one mailbox (its own list, beside its domain’s)',
       description:
-        'Owners and admins (scope mailboxes:write) for mailboxes they can see, and a mailbox user for their own. Applies on the SMTP listener to mail for this mailbox, directly or through an alias: blocked, it is refused at RCPT with 550 5.7.1 (an alias leaves the mailbox out, and is refused when every destination blocks); allowed, it is never greylisted. A block in the domain’s list or the mailbox’s refuses; an allow in either skips greylisting. 409 ALREADY_EXISTS when the pattern is listed; 422 LIMIT_SENDER_RULES_EXCEEDED at 1,000 rules.',
+        'Owners and admins (scope mailboxes:write) for mailboxes they can see, and a mailbox user for their own. Applies on the SMTP listener to mail for this mailbox, directly or through an alias: blocked, it is refused with 550 5.7.1, at RCPT as MAIL FROM and at DATA as the From author (an alias leaves the mailbox out, and is refused when every destination blocks); allowed as MAIL FROM, it is never greylisted. A block in the domain’s list or the mailbox’s refuses; an allow in either skips greylisting. 409 ALREADY_EXISTS when the pattern is listed; 422 LIMIT_SENDER_RULES_EXCEEDED at 1,000 rules.',
       params: mailboxParamsSchema,
       body: createSenderRuleBodySchema,
       response: { 201: senderRuleSchema, ...problems(409, 422) },

@@ -1,0 +1,79 @@
+// screenAuthors over a recorded lookup: which recipients and mailboxes stay, and when no query is made at all (the
+// socket tests in sender-rules.test.ts run it against the real database).
+import { senderRuleCandidates } from '@mailroom/core';
+import { describe, expect, it } from 'vitest';
+import { screenAuthors, type BlockedAuthors } from './author-rules.ts';
+import type { RecipientResolution } from './delivery-types.ts';
+
+type Accepted = Extract<RecipientResolution, { ok: true }>;
+const target = (mailboxId: string, domainId = 'd1') => ({ mailboxId, domainId, address: `${mailboxId}@one.example` });
+const mailbox = (rcpt: string, id: string): [string, Accepted] => [
+  rcpt,
+  { ok: true, recipient: rcpt, kind: 'mailbox', targets: [target(id)], greylisting: null, senderAllowed: false, rulesDomainId: 'd1' },
+];
+const alias = (rcpt: string, ids: string[], rulesDomainId = 'd1'): [string, Accepted] => [
+  rcpt,
+  {
+    ok: true,
+    recipient: rcpt,
+    kind: 'alias',
+    targets: ids.map((id) => target(id)),
+    greylisting: null,
+    senderAllowed: false,
+    rulesDomainId,
+  },
+];
+
+function recording(blocks: { domains?: [string, number][]; mailboxes?: [string, number][] }) {
+  const calls: Parameters<BlockedAuthors>[] = [];
+  const lookup: BlockedAuthors = (...args) => {
+    calls.push(args);
+    return Promise.resolve({ domains: new Map(blocks.domains), mailboxes: new Map(blocks.mailboxes) });
+  };
+  return { calls, lookup };
+}
+
+describe('screenAuthors', () => {
+  it('asks nothing when the only author is the envelope sender (judged at RCPT), or there is none', async () => {
+    const { calls, lookup } = recording({ domains: [['d1', 0]] });
+    const rcpts = [mailbox('a@one.example', 'm1')];
+    const same = await screenAuthors(rcpts, ['Bob@Shop.example'], senderRuleCandidates('bob@shop.example'), lookup);
+    expect(same.targets.map((t) => t.mailboxId)).toEqual(['m1']);
+    await screenAuthors(rcpts, [], senderRuleCandidates('bob@shop.example'), lookup);
+    expect(calls).toEqual([]);
+  });
+
+  it('asks once for every list of every recipient, and keeps each mailbox once', async () => {
+    const { calls, lookup } = recording({ mailboxes: [['m2', 0]] });
+    const out = await screenAuthors(
+      [mailbox('a@one.example', 'm1'), alias('team@one.example', ['m1', 'm2', 'm3']), alias('x@two.example', ['m2'], 'd2')],
+      ['news@shop.example'],
+      [],
+      lookup,
+    );
+    expect(calls).toEqual([[[senderRuleCandidates('news@shop.example')], ['d1', 'd2'], ['m1', 'm2', 'm3']]]);
+    expect(out.rcpts).toEqual(['a@one.example', 'team@one.example']);
+    expect(out.targets.map((t) => [t.mailboxId, t.rcptTo])).toEqual([
+      ['m1', 'a@one.example'],
+      ['m3', 'team@one.example'],
+    ]);
+    expect(out.refused.map((r) => r.reason)).toEqual([
+      'sender blocked by the mailbox (From: news@shop.example, left out of alias team@one.example)',
+      'sender blocked by the mailbox (From: news@shop.example, left out of alias x@two.example)',
+    ]);
+  });
+
+  it('refuses a whole recipient when its domain’s list blocks the author, naming the author it blocked', async () => {
+    const { lookup } = recording({ domains: [['d2', 1]] });
+    const out = await screenAuthors(
+      [mailbox('a@one.example', 'm1'), alias('x@two.example', ['m2'], 'd2')],
+      ['ok@fine.example', 'spam@bad.example'],
+      [],
+      lookup,
+    );
+    expect(out.rcpts).toEqual(['a@one.example']);
+    expect(out.refused).toEqual([
+      { recipient: 'x@two.example', domainId: 'd2', reason: 'sender blocked by the domain (From: spam@bad.example)' },
+    ]);
+  });
+});
