@@ -3,15 +3,21 @@ import { useState } from 'react';
 import { ConfirmButton } from './confirm-button';
 import { problemMessage, useApi } from '@/lib/client';
 
+/** The list a "Block sender" adds to: a domain's own, or one mailbox's. */
+export type BlockList = { kind: 'domain' | 'mailbox'; id: string };
+
 /**
- * A delivery log entry's "Block sender": adds a block rule for its envelope sender (or the sender's whole domain) to
- * the recipient's domain, where mail from it is then refused at RCPT.
+ * "Block sender" (in the delivery log, for a domain's list; beside a waiting message, for its mailbox's): adds a block
+ * rule for `sender` (or the sender's whole domain), so its mail is refused from then on, as MAIL FROM or as the From
+ * author. `onBlocked` runs once the rule exists (a page showing the list refreshes it).
  */
-export function BlockSender({ domainId, sender }: { domainId: string; sender: string }) {
+export function BlockSender({ list, sender, onBlocked }: { list: BlockList; sender: string; onBlocked?: () => void }) {
   const api = useApi();
   const [wholeDomain, setWholeDomain] = useState(false);
   const [done, setDone] = useState<string>();
   const senderDomain = sender.slice(sender.lastIndexOf('@') + 1);
+  const where = list.kind === 'domain' ? 'this domain' : 'this mailbox';
+  const undo = list.kind === 'domain' ? 'The domain page’s “Blocked and allowed senders”' : '“Blocked and allowed senders” on this page';
   if (done) return <span className="mt-1 block text-xs font-medium text-slate-700">{done} blocked</span>;
   return (
     <span className="mt-1 block">
@@ -22,19 +28,23 @@ export function BlockSender({ domainId, sender }: { domainId: string; sender: st
         confirmLabel="Block"
         onConfirm={async () => {
           const pattern = wholeDomain ? senderDomain : sender;
-          const r = await api('POST', `/domains/${domainId}/sender-rules`, { pattern, action: 'block' });
+          const r = await api('POST', `/${list.kind === 'domain' ? 'domains' : 'mailboxes'}/${list.id}/sender-rules`, {
+            pattern,
+            action: 'block',
+          });
           if (!r.ok)
             return r.problem.code === 'ALREADY_EXISTS'
-              ? 'That sender is listed already: change its rule on the domain page.'
+              ? `That sender is listed already: change its rule ${list.kind === 'domain' ? 'on the domain page' : 'under “Blocked and allowed senders”'}.`
               : problemMessage(r.problem);
           setDone(pattern);
+          onBlocked?.();
           return undefined;
         }}
       >
         <p>
-          Mail from {wholeDomain ? `every address at ${senderDomain} and its subdomains` : sender} to this domain is refused from now on
-          (sent by other mail servers to this one; mail handed over by LMTP is not affected). The domain page’s “Blocked and allowed
-          senders” undoes it.
+          Mail from {wholeDomain ? `every address at ${senderDomain} and its subdomains` : sender} to {where} is refused from now on,
+          whether the sending server names it or the message’s From field does (mail from other mail servers to this one; mail handed over
+          by LMTP is not affected). {undo} undoes it.
         </p>
         <label className="flex items-center gap-2">
           <input

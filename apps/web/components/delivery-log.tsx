@@ -45,7 +45,7 @@ export function DeliveryLogTable({ entries, caption }: { entries: DeliveryLogEnt
               <span className="block">{e.envelopeFrom || '<> (bounce)'}</span>
               <span className="block text-slate-900">→ {e.recipient}</span>
               {e.domainId && e.envelopeFrom.includes('@') && !e.protocol.startsWith('LMTP') && (
-                <BlockSender domainId={e.domainId} sender={e.envelopeFrom} />
+                <BlockSender list={{ kind: 'domain', id: e.domainId }} sender={e.envelopeFrom} />
               )}
             </td>
             <td className="px-4 py-2 text-slate-700">

@@ -1,6 +1,7 @@
 'use client';
 import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useState } from 'react';
+import { BlockSender } from '@/components/block-sender';
 import { ConfirmButton } from '@/components/confirm-button';
 import { Alert, buttonClass, Card, EmptyState } from '@/components/ui';
 import { problemMessage, useApi, type ClientProblem } from '@/lib/client';
@@ -16,7 +17,7 @@ function explain(p: ClientProblem): string {
 
 /**
  * "Waiting messages" of a mailbox: what POP3 has not collected yet, newest pages on demand, with delete selected,
- * purge all, .eml download and mbox export. For owners/admins on the mailbox page and for the mailbox user at home.
+ * purge all, .eml download, mbox export, and "Block sender" for each message's From address (the mailbox's own list). For owners/admins on the mailbox page and for the mailbox user at home.
  */
 export function WaitingMessages({ mailboxId, address }: { mailboxId: string; address: string }) {
   const api = useApi();
@@ -159,8 +160,17 @@ export function WaitingMessages({ mailboxId, address }: { mailboxId: string; add
                           className="h-4 w-4 accent-brand-600"
                         />
                       </td>
-                      <td className="max-w-48 truncate py-2 pr-3" title={m.from ?? undefined}>
-                        {m.from ?? <span className="text-slate-500">(no sender)</span>}
+                      <td className="max-w-48 py-2 pr-3">
+                        <span className="block truncate" title={m.from ?? undefined}>
+                          {m.from ?? <span className="text-slate-500">(no sender)</span>}
+                        </span>
+                        {m.fromAddress && (
+                          <BlockSender
+                            list={{ kind: 'mailbox', id: mailboxId }}
+                            sender={m.fromAddress}
+                            onBlocked={() => router.refresh()}
+                          />
+                        )}
                       </td>
                       <td className="max-w-72 truncate py-2 pr-3" title={m.subject ?? undefined}>
                         {m.subject ?? <span className="text-slate-500">(no subject)</span>}

@@ -1,5 +1,5 @@
 // An owner blocks a sender in the panel and the MX refuses its mail for their domain; allowing it instead lets it in. A
-// mailbox user keeps their own list, for their mailbox only. Real browser, real API, real ingress on its SMTP port,
+// mailbox user keeps their own list, for their mailbox only, and blocks a waiting newsletter's From address in one click. Real browser, real API, real ingress on its SMTP port,
 // real database.
 import {
   createHostedMailbox,
@@ -117,6 +117,25 @@ test('a mailbox user blocks a sender for their own mailbox: refused for them, de
 
   expect(await sendToMx(`deals@news.${shop}`, me.address)).toMatch(/^550 5\.7\.1 Sender address rejected/);
   expect(await sendToMx(`deals@news.${shop}`, colleague.address)).toMatch(/^250/);
+
+  // a newsletter sent from its mailing service's bounce address: blocked from the waiting message, by its From address
+  const brand = `${uniqueName('brand')}.example`;
+  const bounce = `bounce-${uniqueName('b')}@esp.example`;
+  const newsletter = `From: "Brand News" <news@${brand}>\r\nTo: ${me.address}\r\nSubject: Weekly deals\r\n\r\nbuy\r\n`;
+  expect(await sendToMx(bounce, me.address, newsletter)).toMatch(/^250/);
+  await page.reload();
+  const waiting = page.getByTestId('waiting-message').filter({ hasText: 'Weekly deals' });
+  await expect(waiting).toContainText(`"Brand News" <news@${brand}>`);
+  await waiting.getByRole('button', { name: 'Block sender' }).click();
+  const dialog = page.getByRole('dialog', { name: `Block news@${brand}?` });
+  await expect(dialog).toContainText('to this mailbox is refused from now on');
+  await expectAccessible(page, 'blocking a waiting message’s sender');
+  await dialog.getByRole('button', { name: 'Block', exact: true }).click();
+  await expect(waiting.getByText(`news@${brand} blocked`)).toBeVisible();
+  await expect(card.getByRole('listitem').filter({ hasText: `news@${brand}` })).toContainText('Blocked');
+  await screenshot(page, 'waiting-message-sender-blocked');
+  expect(await sendToMx(bounce, me.address, newsletter)).toMatch(/^550 5\.7\.1 Sender address rejected/);
+  expect(await sendToMx(bounce, colleague.address, newsletter.replace(me.address, colleague.address))).toMatch(/^250/);
 
   // the owner sees it on the mailbox page, and can lift it there; the domain's own list stays empty
   await page.context().clearCookies();

@@ -107,16 +107,26 @@ describe('listing', () => {
       h(
         'From: =?UTF-8?B?SsO8cmdlbg==?= <j@example.org>\r\nSubject: =?ISO-8859-1?Q?Gr=FC=DFe?= aus =?UTF-8?Q?K=C3=B6ln?=\r\nDate: Tue, 1 Dec 2026 03:21:47 +0100\r\n\r\nbody',
       ),
-    ).toEqual({ from: 'Jürgen <j@example.org>', subject: 'Grüße aus Köln', date: '2026-12-01T02:21:47.000Z' });
+    ).toEqual({
+      from: 'Jürgen <j@example.org>',
+      fromAddress: 'j@example.org',
+      subject: 'Grüße aus Köln',
+      date: '2026-12-01T02:21:47.000Z',
+    });
     expect(h('Subject: =?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?=\r\nFrom: =?windows-1251?B?wOvl6vHg7eTw?= <a@example.org>\r\n\r\n')).toMatchObject(
       { subject: 'テスト', from: 'Александр <a@example.org>' },
     );
     expect(h('Subject: a long\r\n folded\r\n\tsubject\r\nFrom: x@example.org\r\nDate: not a date\r\n\r\n')).toEqual({
       from: 'x@example.org',
+      fromAddress: 'x@example.org',
       subject: 'a long folded\tsubject'.replace('\t', ' '),
       date: null,
     });
-    expect(h('X-Other: 1\r\n\r\nSubject: in the body')).toEqual({ from: null, subject: null, date: null });
+    expect(h('X-Other: 1\r\n\r\nSubject: in the body')).toEqual({ from: null, fromAddress: null, subject: null, date: null });
+    // the address a sender rule would match: past an encoded display name with a comma, a comment, a group; none in an empty group
+    expect(h('From: =?utf-8?q?Doe,_Jane?= <Jane@Example.org> (work)\r\n\r\n').fromAddress).toBe('Jane@Example.org');
+    expect(h('From: Team: a@one.example, b@two.example;\r\n\r\n').fromAddress).toBe('a@one.example');
+    expect(h('From: undisclosed-recipients:;\r\n\r\n')).toMatchObject({ from: 'undisclosed-recipients:;', fromAddress: null });
     expect(h(Buffer.from('Subject: raw UTF-8 Überweisung\r\n\r\n', 'utf8')).subject).toBe('raw UTF-8 Überweisung');
     expect(h(Buffer.from('Subject: raw Latin-1 \xdcberweisung\r\n\r\n', 'latin1')).subject).toBe('raw Latin-1 Überweisung');
     expect(h('Date: Tue, 1 Dec 2026 03:21:47 +0000 (UTC)\r\nSubject: =?bogus-charset?Q?x?=\r\n\r\n').date).toBe('2026-12-01T03:21:47.000Z');
@@ -137,7 +147,7 @@ describe('listing', () => {
     expect(page1.items[0].uid).toBe(1);
     expect(Date.parse(page1.items[0].receivedAt)).not.toBeNaN();
     const p2 = (await call(t.app, s, 'GET', `/api/v1/mailboxes/${mb.id}/messages?limit=2&cursor=${page1.nextCursor}`)).json();
-    expect(p2.items).toMatchObject([{ subject: null, from: 'c@example.org', uid: 3 }]);
+    expect(p2.items).toMatchObject([{ subject: null, from: 'c@example.org', fromAddress: 'c@example.org', uid: 3 }]);
     expect(p2.nextCursor).toBeNull();
     const bad = await call(t.app, s, 'GET', `/api/v1/mailboxes/${mb.id}/messages?cursor=garbage`);
     expect(bad.statusCode).toBe(400);

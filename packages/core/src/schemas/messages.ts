@@ -8,6 +8,10 @@ export const messageSummarySchema = z
     uid: z.number().int().describe('Per-mailbox UID (delivery order, never reused)'),
     uidl: z.string().describe('POP3 UIDL'),
     from: z.string().nullable().describe('Decoded From header; null when missing'),
+    fromAddress: z
+      .string()
+      .nullable()
+      .describe('The first address of the From header (what a sender rule matches as the author); null when it names none'),
     subject: z.string().nullable().describe('Decoded Subject header; null when missing'),
     date: isoDateTimeSchema.nullable().describe('Date header; null when missing or unparsable'),
     sizeOctets: z.number().int().describe('Octets as POP3 LIST reports them'),

@@ -1,4 +1,5 @@
 import libmime from 'libmime';
+import addressparser from 'nodemailer/lib/addressparser/index.js';
 import { messageWindowSql, pgPoolOf, Prisma, storedMessageCopySql, streamCopyRows, type PrismaClient } from '@mailroom/db';
 import { AppError } from '../errors.ts';
 import { MboxrdEncoder, mboxFromLine } from '../mbox.ts';
@@ -133,8 +134,28 @@ function decodedHeader(headers: Record<string, unknown>, name: string): string |
   );
 }
 
-/** From, Subject and Date of a message's header part (`head`: its first octets, maybe cut), RFC 2047 words decoded. */
-export function summarizeHeader(head: Buffer): { from: string | null; subject: string | null; date: string | null } {
+/** The first address of a From field as a mail client reads it (display names, comments, groups), or null. */
+function firstAddress(headers: Record<string, unknown>): string | null {
+  const raw = headers.from;
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (typeof value !== 'string') return null;
+  const found = addressparser(value, { flatten: true }).find(
+    // eslint-disable-next-line no-control-regex
+    ({ address }) => address.includes('@') && address.length <= 254 && !/[\u0000-\u001f\u007f]/.test(address),
+  );
+  return found?.address ?? null;
+}
+
+/**
+ * From, its first address, Subject and Date of a message's header part (`head`: its first octets, maybe cut), RFC 2047
+ * words decoded.
+ */
+export function summarizeHeader(head: Buffer): {
+  from: string | null;
+  fromAddress: string | null;
+  subject: string | null;
+  date: string | null;
+} {
   let end = head.indexOf('\r\n\r\n');
   if (end === -1) end = head.indexOf('\n\n');
   const text = headerText(end === -1 ? head : head.subarray(0, end));
@@ -143,6 +164,7 @@ export function summarizeHeader(head: Buffer): { from: string | null; subject: s
   const parsed = dateText ? new Date(dateText.replace(/\s*\([^)]*\)\s*$/, '')) : undefined;
   return {
     from: decodedHeader(headers, 'from'),
+    fromAddress: firstAddress(headers),
     subject: decodedHeader(headers, 'subject'),
     date:
       parsed && !Number.isNaN(parsed.getTime()) && parsed.getUTCFullYear() > 1900 && parsed.getUTCFullYear() < 10000
