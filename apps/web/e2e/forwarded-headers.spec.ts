@@ -3,9 +3,9 @@
 // HTTP requests only, no browser.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findFreePort } from '@mailroom/db/testing';
 import { expect, request, test } from '@playwright/test';
 import { adminSession, createOwner, env } from './helpers';
 
@@ -82,12 +82,7 @@ test.describe('behind a trusted front proxy (WEB_TRUSTED_PROXIES)', () => {
   let fronted = '';
 
   test.beforeAll(async () => {
-    const port = await new Promise<number>((resolve) => {
-      const s = net.createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await findFreePort();
     child = spawn(process.execPath, ['--import', 'tsx', 'server.ts'], {
       cwd: WEB_DIR,
       env: {

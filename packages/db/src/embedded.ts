@@ -1,4 +1,5 @@
-import { constants as fsConstants, existsSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { constants as fsConstants, existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, open, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -160,16 +161,49 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-export async function findFreePort(): Promise<number> {
+/** Lowest port {@link findFreePort} picks, above the registered services of common hosts. */
+const FREE_PORT_FLOOR = 10_000;
+/** Linux's default `net.ipv4.ip_local_port_range`, when the kernel's cannot be read. */
+const DEFAULT_EPHEMERAL_PORTS: readonly [number, number] = [32768, 60999];
+
+/** Where the kernel takes outgoing connections' local ports from (`net.ipv4.ip_local_port_range`). */
+export function ephemeralPortRange(): readonly [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo && hi && lo <= hi) return [lo, hi];
+  } catch {
+    // not Linux, or no /proc
+  }
+  return DEFAULT_EPHEMERAL_PORTS;
+}
+
+/** Listens on 127.0.0.1:`port` (0: any) and closes again; the port, or null when it is taken. */
+function probePort(port: number): Promise<number | null> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
+    srv.on('error', (err: NodeJS.ErrnoException) => (port && err.code === 'EADDRINUSE' ? resolve(null) : reject(err)));
+    srv.listen(port, '127.0.0.1', () => {
+      const bound = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(bound));
     });
   });
+}
+
+/**
+ * A loopback port free now, for a listener that another process (or a later step) starts. Picked at random below the
+ * kernel's ephemeral range when it leaves room: a port from that range, which is what listening on port 0 hands out,
+ * may meanwhile become the local port of any outgoing connection (a database pool's, a client's), and the listener
+ * then fails with EADDRINUSE (CI run 191: `npm start`'s API port, taken for half a minute). Port 0's otherwise.
+ */
+export async function findFreePort(): Promise<number> {
+  const [ephemeralLow] = ephemeralPortRange();
+  const room = ephemeralLow - FREE_PORT_FLOOR;
+  for (let i = 0; room >= 1000 && i < 50; i++) {
+    const port = await probePort(FREE_PORT_FLOOR + randomInt(room));
+    if (port) return port;
+  }
+  return (await probePort(0))!;
 }
 
 function isAlive(pid: number): boolean {

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import net from 'node:net';
+import { ephemeralPortRange } from '../embedded.ts';
 import { benchmarkWal, freeStackPorts, STACK_PORT_NAMES, steadyStateWal, testDatabaseUrl } from './index.ts';
 
 describe('steadyStateWal (benchmarks)', () => {
@@ -55,6 +56,9 @@ describe('freeStackPorts (whole-stack tests)', () => {
     expect(Object.keys(ports).sort()).toEqual([...STACK_PORT_NAMES].sort());
     const values = Object.values(ports);
     expect(new Set(values).size).toBe(STACK_PORT_NAMES.length);
+    // below the range outgoing connections take their local ports from, so none can take one before the stack listens
+    const [ephemeralLow] = ephemeralPortRange();
+    for (const port of values) expect(port).toBeLessThan(ephemeralLow);
     // each can be bound at once, as the stack will
     const servers = await Promise.all(
       values.map(
