@@ -34,7 +34,11 @@ function RuleRow({ rule }: { rule: SenderRule }) {
         <p className="flex min-w-0 flex-wrap items-center gap-2">
           <span className="font-medium break-all text-slate-900">{rule.pattern}</span>
           {rule.action === 'block' ? <Badge tone="red">Blocked</Badge> : <Badge tone="green">Allowed</Badge>}
-          {!rule.pattern.includes('@') && <span className="text-xs text-slate-600">and its subdomains</span>}
+          {rule.pattern.startsWith('.') ? (
+            <span className="text-xs text-slate-600">every domain under it</span>
+          ) : (
+            !rule.pattern.includes('@') && <span className="text-xs text-slate-600">and its subdomains</span>
+          )}
         </p>
         <div className="flex flex-wrap gap-2">
           <button type="button" className={buttonClass('secondary', 'sm')} onClick={flip} disabled={!hydrated}>
@@ -92,7 +96,7 @@ export function SenderRulesEditor({ list, rules }: { list: SenderRuleList; rules
             <Field
               id="sender-pattern"
               label="Sender address or domain"
-              hint={`name@example.com for one address; example.com for every address at that domain and its subdomains. Applies to mail for ${list.name}.`}
+              hint={`name@example.com for one address; example.com for every address at that domain and its subdomains; .xyz for every domain under a top-level domain. Applies to mail for ${list.name}.`}
               error={f.errors.pattern}
             >
               <input

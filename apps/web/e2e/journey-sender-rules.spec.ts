@@ -1,6 +1,7 @@
 // An owner blocks a sender in the panel and the MX refuses its mail for their domain; allowing it instead lets it in. A
 // mailbox user keeps their own list, for their mailbox only, and blocks a waiting newsletter's From address in one click. Real browser, real API, real ingress on its SMTP port,
 // real database.
+import { randomBytes } from 'node:crypto';
 import {
   createHostedMailbox,
   createOwnerWithDomain,
@@ -88,6 +89,16 @@ test('sender rules: an owner blocks a sender, the MX refuses it; allowing it ins
   expect(await sendToMx(`someone@mail.${pest}`, mailbox.address)).toMatch(/^550 5\.7\.1/);
   await page.goto(`/domains/${domain.id}#sender-rules`);
   await expect(card.getByRole('listitem').filter({ hasText: pest })).toContainText('and its subdomains');
+
+  // a whole top-level domain, written as mailcow users write it
+  const tld = Array.from(randomBytes(12), (b) => String.fromCharCode(97 + (b % 26))).join(''); // letters only, as a TLD is
+  await card.getByLabel('Sender address or domain').fill(`*.${tld.toUpperCase()}`);
+  await card.getByRole('radio', { name: /^Block:/ }).check();
+  await card.getByRole('button', { name: 'Add sender rule' }).click();
+  await expect(card.getByText(`.${tld} blocked.`)).toBeVisible();
+  await expect(card.getByRole('listitem').filter({ hasText: `.${tld}` })).toContainText('every domain under it');
+  expect(await sendToMx(`promo@deals.shop.${tld}`, mailbox.address)).toMatch(/^550 5\.7\.1/);
+  expect(await sendToMx(`promo@${tld}.example`, mailbox.address)).toMatch(/^250/);
 });
 
 test('a mailbox user blocks a sender for their own mailbox: refused for them, delivered to a colleague; the owner sees the rule', async ({

@@ -1,7 +1,8 @@
 /**
  * What a recipient lookup costs at RCPT (src/recipients.ts), and what the sender rules add to it: the same lookups
- * with no sender patterns (LMTP, the null sender: the rule subqueries are skipped) and with the three of an SMTP sender
- * at a subdomain, against lists of 1,000 rules (the most a domain's or a mailbox's may hold) that do not name it.
+ * with no sender patterns (LMTP, the null sender: the rule subqueries are skipped) and with the four of an SMTP sender
+ * at a subdomain, against lists of 1,000 rules (the most a domain's or a mailbox's may hold) that do not name it. Then
+ * what the same lists cost at DATA for a From author that is not MAIL FROM (RecipientResolver.blockedAuthors).
  * Against an embedded PostgreSQL with the deployed settings; eight lookups at a time, as eight SMTP sessions would.
  * Nothing here is a test.
  *
@@ -22,6 +23,8 @@ const CONCURRENCY = 8;
  * message costs the two (about 1 ms; `npm run bench -- ingress`).
  */
 const TARGET_EXTRA_MS = 0.05;
+/** What applying the rules to a message's From author may cost (ingress + PostgreSQL), in ms: a tenth of storing it. */
+const TARGET_AUTHOR_MS = 0.1;
 
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mailroom-rcpt-bench-'));
 const db = await openDatabase({ dataDir, migrate: true });
@@ -42,18 +45,15 @@ try {
   const resolver = new RecipientResolver(pool, { quotaReply: 'temporary', recipientDelimiter: '+' });
   const sender = senderRuleCandidates('news@mail.sender.example');
 
-  /** `n` lookups, eight at a time; the wall time and the CPU of this process and of PostgreSQL per lookup. */
-  async function run(label: string, rcpts: string[], patterns: string[], n = N) {
+  /** `n` calls of `op`, eight at a time; the wall time and the CPU of this process and of PostgreSQL per call. */
+  async function timed(label: string, n: number, op: (c: number, i: number) => Promise<void>) {
     let left = n;
     const pg0 = postmaster ? processTreeCpuMs(postmaster) : NaN;
     const cpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async (_, c) => {
-        for (let i = 0; left-- > 0; i++) {
-          const r = await resolver.resolveRecipient(rcpts[(c + i) % rcpts.length]!, 0, patterns);
-          if (!r.ok) throw new Error(`${label}: refused (${r.reason})`);
-        }
+        for (let i = 0; left-- > 0; i++) await op(c, i);
       }),
     );
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -62,6 +62,12 @@ try {
     const pgMs = postmaster ? (processTreeCpuMs(postmaster) - pg0) / n : NaN;
     return { label, rate: n / (ms / 1000), ingressMs, pgMs, cpuMs: ingressMs + pgMs };
   }
+  /** `n` RCPT lookups of `rcpts` in turn with the sender patterns `patterns`. */
+  const run = (label: string, rcpts: string[], patterns: string[], n = N) =>
+    timed(label, n, async (c, i) => {
+      const r = await resolver.resolveRecipient(rcpts[(c + i) % rcpts.length]!, 0, patterns);
+      if (!r.ok) throw new Error(`${label}: refused (${r.reason})`);
+    });
   const show = (r: Awaited<ReturnType<typeof run>>) =>
     `${r.label}: ${r.rate.toFixed(0)} lookups/s, CPU per lookup ${r.ingressMs.toFixed(3)} ms ingress + ${r.pgMs.toFixed(3)} ms PostgreSQL`;
 
@@ -91,7 +97,7 @@ try {
     for (let i = 0; i < 2; i++)
       pairs.push([
         await run(`${k.name}, LMTP (no sender patterns)`, k.rcpts, []),
-        await run(`${k.name}, SMTP (3 sender patterns)`, k.rcpts, sender),
+        await run(`${k.name}, SMTP (${sender.length} sender patterns)`, k.rcpts, sender),
       ] as const);
     for (const [lmtp, smtp] of pairs) {
       const extra = smtp.cpuMs - lmtp.cpuMs;
@@ -101,6 +107,25 @@ try {
     }
   }
   console.log(`RESULT sender rules add at most ${TARGET_EXTRA_MS} ms CPU to a lookup: ${met ? 'MET' : 'NOT MET'}`);
+
+  // the From author at DATA (src/author-rules.ts): one query per SMTP message whose author is not MAIL FROM, against
+  // the same full lists; a message to one mailbox, and to an alias of three
+  const author = [senderRuleCandidates('deals@news.shop.example')];
+  let authorMet = true;
+  for (const [name, ids] of [
+    ['one mailbox', [boxes[0]!.id]],
+    ['alias of 3 mailboxes', boxes.slice(0, 3).map((b) => b.id)],
+  ] as const) {
+    for (let i = 0; i < 2; i++) {
+      const r = await timed(`From author, ${name}`, N, async () => {
+        const blocks = await resolver.blockedAuthors(author, [domain.id], [...ids]);
+        if (blocks.domains.size || blocks.mailboxes.size) throw new Error('the author is not on any list');
+      });
+      authorMet &&= r.cpuMs <= TARGET_AUTHOR_MS;
+      console.log(`RESULT ${show(r).replace('lookups/s', 'messages/s')}`);
+    }
+  }
+  console.log(`RESULT the From author's rules cost at most ${TARGET_AUTHOR_MS} ms CPU a message: ${authorMet ? 'MET' : 'NOT MET'}`);
   console.log(`(load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores; node ${process.version})`);
 } finally {
   await prisma.$disconnect();

@@ -61,7 +61,8 @@ export async function screenAuthors(
   const out: ScreenedRecipients = { rcpts: [], targets: [], refused: [] };
   const seen = new Set<string>();
   for (const [rcpt, r] of recipients) {
-    const byDomain = blocks.domains.get(r.rulesDomainId);
+    const exempt = r.exemptFromBlocks === true;
+    const byDomain = exempt ? undefined : blocks.domains.get(r.rulesDomainId);
     if (byDomain !== undefined) {
       const mailbox = r.kind === 'mailbox' && r.targets[0] ? { mailboxId: r.targets[0].mailboxId } : {};
       out.refused.push({
@@ -73,7 +74,7 @@ export async function screenAuthors(
       continue;
     }
     const kept = r.targets.filter((t) => {
-      const byMailbox = blocks.mailboxes.get(t.mailboxId);
+      const byMailbox = exempt ? undefined : blocks.mailboxes.get(t.mailboxId);
       if (byMailbox === undefined) return true;
       const where = r.kind === 'mailbox' ? '' : `, left out of ${r.kind} ${rcpt}`;
       out.refused.push({

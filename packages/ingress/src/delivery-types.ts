@@ -29,6 +29,8 @@ export type RecipientResolution =
       greylisting: boolean | null;
       /** The domain whose sender rules apply to the recipient (an alias domain's target). */
       rulesDomainId: string;
+      /** Mail to postmaster: no sender rule's `block` refuses it (RFC 5321 §4.5.1). */
+      exemptFromBlocks?: boolean;
       /** The envelope sender matched an `allow` sender rule of the recipient's domain or mailbox: never greylisted. */
       senderAllowed: boolean;
       /** An alias's mailboxes that block the envelope sender: not delivered to (each gets a delivery log entry). */

@@ -84,4 +84,9 @@ describe('authorAddresses', () => {
     expect(authors(`From: ${'a'.repeat(300)}@x.example, ok@x.example`)).toEqual(['ok@x.example']);
     expect(authors('From: undisclosed-recipients:;, <>, no-at-sign')).toEqual([]);
   });
+  it('reads a From field after 64 KiB of other fields, up to the longest header section accepted', () => {
+    const padded = Buffer.from(`${'X-Pad: '.padEnd(998, 'x')}\r\n`.repeat(100) + 'From: late@x.example\r\n\r\nbody\r\n');
+    expect(authorAddresses(padded, 1_048_576)).toEqual(['late@x.example']);
+    expect(authorAddresses(padded)).toEqual([]);
+  });
 });

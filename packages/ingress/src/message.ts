@@ -182,11 +182,11 @@ const MAX_AUTHORS = 32;
 
 /**
  * The values of every `name` field (a lower-case field name without regular-expression characters) in a CRLF
- * message's header section, unfolded and read as UTF-8. Looks only at the first 64 KiB, so it costs the same for any
- * message size, and only the header section becomes a string, never the body.
+ * message's header section, unfolded and read as UTF-8. Looks only at the first `scanOctets` (64 KiB unless told), so
+ * it costs the same for any message size, and only the header section becomes a string, never the body.
  */
-function headerFieldValues(body: Buffer, name: string): string[] {
-  const scan = body.subarray(0, HEADER_SCAN_OCTETS);
+function headerFieldValues(body: Buffer, name: string, scanOctets = HEADER_SCAN_OCTETS): string[] {
+  const scan = body.subarray(0, scanOctets);
   const end = scan.indexOf(HEADER_SECTION_END);
   const section = (end >= 0 ? scan.subarray(0, end + 2) : scan).toString('latin1');
   const field = new RegExp(`(?:^|\r\n)${name}[ \t]*:((?:[^\r]|\r\n[ \t])*)`, 'gi');
@@ -208,11 +208,13 @@ export function messageIdHeader(body: Buffer): string | null {
 /**
  * The author addresses of a CRLF message: the mailboxes of its From fields (RFC 5322 §3.6.2; display names, comments,
  * quoted local parts and groups as nodemailer's address parser reads them), in order, each once, at most
- * {@link MAX_AUTHORS}. What the recipient's mail client shows as the sender, unlike MAIL FROM.
+ * {@link MAX_AUTHORS}. What the recipient's mail client shows as the sender, unlike MAIL FROM. `headerOctets` is the
+ * longest header section accepted (INGRESS_MAX_HEADER_BYTES): a From field after 64 KiB of others is still read, so a
+ * long header cannot hide a blocked author.
  */
-export function authorAddresses(body: Buffer): string[] {
+export function authorAddresses(body: Buffer, headerOctets = HEADER_SCAN_OCTETS): string[] {
   const out = new Set<string>();
-  for (const value of headerFieldValues(body, 'from')) {
+  for (const value of headerFieldValues(body, 'from', Math.max(headerOctets, HEADER_SCAN_OCTETS) + 4)) {
     for (const { address } of addressparser(value, { flatten: true })) {
       // a path is at most 254 octets (RFC 5321 §4.5.3.1.3); what is longer, or holds controls, names no one
       // eslint-disable-next-line no-control-regex

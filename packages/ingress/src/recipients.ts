@@ -127,6 +127,10 @@ type Statement = { name: string; text: string };
 /** The lookups without sender rules, and with them (see {@link lookups}). */
 const RCPT_LOOKUPS = { plain: lookups(false), withRules: lookups(true) };
 
+/** What an accepted recipient carries for the From author's rules (see screenAuthors). */
+const ruleFields = ({ rulesDomainId, exemptFromBlocks }: Attempt) =>
+  exemptFromBlocks ? { rulesDomainId, exemptFromBlocks } : { rulesDomainId };
+
 /** `recipient` with its local part unquoted (see {@link unquoteLocalPart}). */
 function plainAddress(recipient: string): string {
   const at = recipient.lastIndexOf('@');
@@ -155,6 +159,8 @@ interface Attempt {
   fail: (reply: SmtpReply, reason: string, ids?: { domainId?: string; mailboxId?: string }) => RecipientResolution;
   /** The domain whose own list applies (an alias domain's target). */
   rulesDomainId: string;
+  /** Mail to postmaster: no `block` rule refuses it. */
+  exemptFromBlocks: boolean;
 }
 
 /**
@@ -226,14 +232,16 @@ export class RecipientResolver {
    */
   async resolveRecipient(recipient: string, declaredSize = 0, senderPatterns: readonly string[] = []): Promise<RecipientResolution> {
     const { postmasterAddress } = this.policy;
-    const resolved = await this.resolveHosted(recipient, declaredSize, senderPatterns);
+    const plain = plainAddress(recipient);
+    // RFC 5321 §4.5.1 asks every effort to accept mail to postmaster: a sender the rules block may still write there
+    // (to ask why its mail is refused); allows still apply
+    const toPostmaster = /^postmaster(@|$)/i.test(plain);
+    const resolved = await this.resolveHosted(recipient, declaredSize, senderPatterns, toPostmaster);
     // RFC 5321 §4.5.1: mail to postmaster is accepted — the bare <postmaster>, or postmaster@ a hosted, active domain
     // that has no address for it — and goes to the operator's postmaster address when one is configured.
-    const plain = plainAddress(recipient);
-    const isPostmaster =
-      /^postmaster$/i.test(plain) || (/^postmaster@/i.test(plain) && !resolved.ok && resolved.reply === REPLIES.unknownUser);
+    const isPostmaster = /^postmaster$/i.test(plain) || (toPostmaster && !resolved.ok && resolved.reply === REPLIES.unknownUser);
     if (!isPostmaster || !postmasterAddress) return resolved;
-    const routed = await this.resolveHosted(postmasterAddress, declaredSize, senderPatterns);
+    const routed = await this.resolveHosted(postmasterAddress, declaredSize, senderPatterns, true);
     if (!routed.ok) return { ...routed, recipient, reason: `postmaster address ${postmasterAddress}: ${routed.reason}` };
     return { ...routed, recipient, kind: 'postmaster' };
   }
@@ -246,7 +254,12 @@ export class RecipientResolver {
     return undefined;
   }
 
-  private async resolveHosted(recipient: string, declaredSize: number, senderPatterns: readonly string[]): Promise<RecipientResolution> {
+  private async resolveHosted(
+    recipient: string,
+    declaredSize: number,
+    senderPatterns: readonly string[],
+    exemptFromBlocks: boolean,
+  ): Promise<RecipientResolution> {
     const fail: Attempt['fail'] = (reply, reason, ids = {}) => ({ ok: false, recipient, reply, reason, ...ids });
     const at = recipient.lastIndexOf('@');
     if (at <= 0 || at === recipient.length - 1) return fail(REPLIES.badAddress, 'address without domain');
@@ -259,8 +272,11 @@ export class RecipientResolver {
     // A pending (unverified) claim is not hosted: refused exactly like a name nobody claimed.
     if (!row) return fail(REPLIES.relayDenied, 'domain not hosted');
     if (!row.domain_active) return fail(REPLIES.domainDisabled, 'domain disabled', { domainId: row.domain_id });
-    if (row.sender_rule === 'block') return fail(REPLIES.senderBlocked, 'sender blocked by the domain', { domainId: row.domain_id });
-    const attempt: Attempt = { recipient, declaredSize, senderAllowed: row.sender_rule === 'allow', fail, rulesDomainId: row.domain_id };
+    if (row.sender_rule === 'block' && !exemptFromBlocks) {
+      return fail(REPLIES.senderBlocked, 'sender blocked by the domain', { domainId: row.domain_id });
+    }
+    const senderAllowed = row.sender_rule === 'allow';
+    const attempt: Attempt = { recipient, declaredSize, senderAllowed, fail, rulesDomainId: row.domain_id, exemptFromBlocks };
     // Delivered-To names the address as the sender wrote it (with its tag), as Postfix and Dovecot write it
     if (row.mailbox_id) return this.mailbox(attempt, row, `${localPart}@${domain}`);
 
@@ -284,21 +300,27 @@ export class RecipientResolver {
   }
 
   /** A recipient that is a mailbox: refused when it or its domain is disabled or over quota, or it blocks the sender. */
-  private mailbox(
-    { recipient, declaredSize, senderAllowed, fail, rulesDomainId }: Attempt,
-    row: DomainRow,
-    deliveredTo: string,
-  ): RecipientResolution {
+  private mailbox(attempt: Attempt, row: DomainRow, deliveredTo: string): RecipientResolution {
+    const { recipient, declaredSize, senderAllowed, fail } = attempt;
     const ids = { domainId: row.domain_id, mailboxId: row.mailbox_id! };
     if (!row.enabled) return fail(REPLIES.disabled, 'mailbox disabled', ids);
-    if (row.mailbox_sender_rule === 'block') return fail(REPLIES.senderBlocked, 'sender blocked by the mailbox', ids);
+    if (row.mailbox_sender_rule === 'block' && !attempt.exemptFromBlocks)
+      return fail(REPLIES.senderBlocked, 'sender blocked by the mailbox', ids);
     const domainUsage: Usage = { quota: int8(row.max_storage_bytes), used: BigInt(row.domain_used) };
     const mailboxUsage: Usage = { quota: int8(row.quota_bytes), used: int8(row.used_bytes) ?? 0n };
     const q = quotaCheck(this.policy.quotaReply, mailboxUsage, domainUsage, ownerUsage(owner(row)), declaredSize);
     if (q) return fail(q, 'over quota', ids);
     const target = { mailboxId: row.mailbox_id!, domainId: row.domain_id, address: deliveredTo, ownerLimited: row.owner_max !== null };
     const allowed = senderAllowed || row.mailbox_sender_rule === 'allow';
-    return { ok: true, recipient, kind: 'mailbox', targets: [target], greylisting: row.greylisting, senderAllowed: allowed, rulesDomainId };
+    return {
+      ok: true,
+      recipient,
+      kind: 'mailbox',
+      targets: [target],
+      greylisting: row.greylisting,
+      senderAllowed: allowed,
+      ...ruleFields(attempt),
+    };
   }
 
   /**
@@ -306,11 +328,12 @@ export class RecipientResolver {
    * the sender is left out (and named in `leftOut`, for the delivery log); when every live one does, it is refused.
    */
   private alias(
-    { recipient, declaredSize, senderAllowed, fail, rulesDomainId }: Attempt,
+    attempt: Attempt,
     chosen: AliasRow[],
     kind: 'alias' | 'catch-all',
     { domain_id: domainId, greylisting }: DomainRow,
   ): RecipientResolution {
+    const { recipient, declaredSize, senderAllowed, fail } = attempt;
     const domainIds = { domainId };
     const destinations = chosen.filter((r) => r.mailbox_id);
     if (!destinations.length) return fail(REPLIES.unknownUser, `${kind} without destinations`, domainIds);
@@ -326,7 +349,7 @@ export class RecipientResolver {
         address: `${r.local_part}@${r.domain_name}`,
         ownerLimited: r.owner_max !== null,
       };
-      if (r.mailbox_sender_rule === 'block') {
+      if (r.mailbox_sender_rule === 'block' && !attempt.exemptFromBlocks) {
         leftOut.set(target.mailboxId, target);
         continue;
       }
@@ -349,7 +372,7 @@ export class RecipientResolver {
       targets: [...targets.values()],
       greylisting,
       senderAllowed: allowed,
-      rulesDomainId,
+      ...ruleFields(attempt),
     };
     return leftOut.size ? { ...resolved, leftOut: [...leftOut.values()] } : resolved;
   }

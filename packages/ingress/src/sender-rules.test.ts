@@ -1,6 +1,7 @@
 // Sender rules on the SMTP listener over real sockets against the real database: a domain's blocked senders are refused
 // at RCPT for that domain's recipients only, in every spelling of the address, a mailbox's for that mailbox only (an
 // alias leaves it out); allowed senders skip greylisting. The same lists apply to the message's From author at DATA.
+import { randomBytes } from 'node:crypto';
 import { uniqueName } from '@mailroom/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFixture, mailboxState, testPrisma, type Fixture } from './testing/fixtures.ts';
@@ -18,6 +19,25 @@ describe('sender rules on the SMTP listener (real sockets, real database)', () =
     prisma.senderRule.create({ data: { domainId, pattern, action } });
   const mailboxRule = (mailboxId: string, pattern: string, action: 'allow' | 'block') =>
     prisma.senderRule.create({ data: { domainId: f.domainId, mailboxId, pattern, action } });
+
+  /** One SMTP transaction whose message names `author` in its From field; the RCPT replies and DATA's reply. */
+  async function withAuthor(port: number, ip: string, envelope: string, rcpts: string[], author: string, subject: string) {
+    const c = await WireClient.connect(port, '127.0.0.1', ip);
+    try {
+      expect((await c.command('EHLO client.example')).code).toBe(250);
+      expect((await c.command(`MAIL FROM:<${envelope}>`)).code).toBe(250);
+      const replies: number[] = [];
+      for (const r of rcpts) replies.push((await c.command(`RCPT TO:<${r}>`)).code);
+      expect((await c.command('DATA')).code).toBe(354);
+      c.sendData(Buffer.from(`From: ${author}\r\nTo: you@example.com\r\nSubject: ${subject}\r\n\r\nFrom: in-the-body@example.com\r\n`));
+      const data = await c.read();
+      return { replies, data: `${data.code} ${data.text}` };
+    } finally {
+      await c.quit();
+    }
+  }
+  const subjects = async (id: string) =>
+    (await mailboxState(prisma, id)).messages.map((m) => /Subject: (.*)\r\n/.exec(Buffer.from(m.raw).toString())?.[1]);
 
   beforeAll(async () => {
     f = await createFixture(prisma);
@@ -150,8 +170,6 @@ describe('sender rules on the SMTP listener (real sockets, real database)', () =
       const before = (await mailboxState(prisma, anna.id)).messageCount;
       const viaAlias = await smtpAttempt(port, '127.0.22.2', `promo@${shop}`, [`${team}@${f.domain}`], 'to the team');
       expect([viaAlias.replies[0]?.slice(0, 3), viaAlias.data]).toEqual(['250', 250]);
-      const subjects = async (id: string) =>
-        (await mailboxState(prisma, id)).messages.map((m) => /Subject: (.*)\r\n/.exec(Buffer.from(m.raw).toString())?.[1]);
       expect(await subjects(ben.id)).toContain('to the team');
       expect(await subjects(anna.id)).not.toContain('to the team');
       expect((await mailboxState(prisma, anna.id)).messageCount).toBe(before);
@@ -200,26 +218,65 @@ describe('sender rules on the SMTP listener (real sockets, real database)', () =
     }
   });
 
-  describe('the From author', () => {
-    /** One SMTP transaction whose message names `author` in its From field; the RCPT replies and DATA's reply. */
-    async function withAuthor(port: number, ip: string, envelope: string, rcpts: string[], author: string, subject: string) {
-      const c = await WireClient.connect(port, '127.0.0.1', ip);
-      try {
-        expect((await c.command('EHLO client.example')).code).toBe(250);
-        expect((await c.command(`MAIL FROM:<${envelope}>`)).code).toBe(250);
-        const replies: number[] = [];
-        for (const r of rcpts) replies.push((await c.command(`RCPT TO:<${r}>`)).code);
-        expect((await c.command('DATA')).code).toBe(354);
-        c.sendData(Buffer.from(`From: ${author}\r\nTo: you@example.com\r\nSubject: ${subject}\r\n\r\nFrom: in-the-body@example.com\r\n`));
-        const data = await c.read();
-        return { replies, data: `${data.code} ${data.text}` };
-      } finally {
-        await c.quit();
-      }
+  it('a whole top-level domain is blocked as MAIL FROM and as the From author, and nothing that only looks like it', async () => {
+    // a top-level domain is letters only
+    const tld = Array.from(randomBytes(12), (b) => String.fromCharCode(97 + (b % 26))).join('');
+    const own = await createFixture(prisma);
+    const box = await own.mailbox(uniqueName('box'));
+    await prisma.senderRule.create({ data: { domainId: own.domainId, pattern: `.${tld}`, action: 'block' } });
+    const ing = await startIngress(prisma);
+    try {
+      const port = ing.ports.smtp;
+      const r = async (sender: string) => (await smtpAttempt(port, '127.0.27.1', sender, [box.address])).replies[0];
+      expect(await r(`promo@deals.shop.${tld.toUpperCase()}`)).toMatch(BLOCKED);
+      expect(await r(`promo@${tld}.example`)).toMatch(/^250/);
+      expect(await r(`promo@x${tld}`)).toMatch(/^250/);
+      const esp = `bounce@${uniqueName('esp')}.example`;
+      expect((await withAuthor(port, '127.0.27.1', esp, [box.address], `Deals <deals@shop.${tld}>`, 'tld author')).data).toMatch(BLOCKED);
+      expect(await subjects(box.id)).toEqual(['test message', 'test message']);
+    } finally {
+      await ing.close();
     }
-    const subjects = async (id: string) =>
-      (await mailboxState(prisma, id)).messages.map((m) => /Subject: (.*)\r\n/.exec(Buffer.from(m.raw).toString())?.[1]);
+  });
 
+  it('postmaster still takes mail from a blocked sender, as MAIL FROM or as the From author (RFC 5321 §4.5.1)', async () => {
+    const bad = `${uniqueName('bad')}.example`;
+    const own = await createFixture(prisma);
+    const postmaster = await own.mailbox('postmaster');
+    const box = await own.mailbox(uniqueName('box'));
+    await prisma.senderRule.createMany({
+      data: [
+        { domainId: own.domainId, pattern: bad, action: 'block' },
+        { domainId: own.domainId, mailboxId: postmaster.id, pattern: bad, action: 'block' },
+      ],
+    });
+    const ing = await startIngress(prisma);
+    try {
+      const port = ing.ports.smtp;
+      const r = async (rcpt: string) => (await smtpAttempt(port, '127.0.26.1', `why@${bad}`, [rcpt], 'why refused?')).replies[0];
+      expect(await r(box.address)).toMatch(BLOCKED);
+      expect(await r(`PostMaster@${own.domain}`)).toMatch(/^250/);
+      expect(await r(`"postmaster"@${own.domain}`)).toMatch(/^250/);
+      // not postmaster: a tagged address is the mailbox's, and the block holds
+      expect(await r(`postmaster+x@${own.domain}`)).toMatch(BLOCKED);
+      // the From author: a message to both is delivered to postmaster only
+      const both = await withAuthor(
+        port,
+        '127.0.26.1',
+        `ok@${uniqueName('ok')}.example`,
+        [box.address, postmaster.address],
+        `why@${bad}`,
+        'both',
+      );
+      expect([both.replies, both.data.slice(0, 3)]).toEqual([[250, 250], '250']);
+      expect(await subjects(postmaster.id)).toEqual(['why refused?', 'why refused?', 'both']);
+      expect(await subjects(box.id)).toEqual([]);
+    } finally {
+      await ing.close();
+    }
+  });
+
+  describe('the From author', () => {
     it('is refused at DATA when a list blocks it, whatever MAIL FROM says; other recipients still get the message', async () => {
       const shop = `${uniqueName('shop')}.example`;
       const esp = `${uniqueName('esp')}.example`;

@@ -450,7 +450,7 @@ export function createIngress(deps: IngressDeps): Ingress {
    */
   async function screenSmtpAuthors(tx: TransactionState, message: Buffer, context: DeliveryLogContext, log: Logger) {
     const recipients = [...tx.recipients.entries()];
-    const authors = authorAddresses(message);
+    const authors = authorAddresses(message, config.maxHeaderBytes);
     const lookup: BlockedAuthors = (a, d, m) => delivery.blockedAuthors(a, d, m);
     try {
       const screened = await screenAuthors(recipients, authors, tx.senderPatterns, lookup);

@@ -66,7 +66,11 @@ describe('sender rules', () => {
     const again = await add(s, domain.id, '@EXAMPLE.org', 'allow');
     expect(again.statusCode).toBe(409);
     expect(again.json()).toMatchObject({ code: 'ALREADY_EXISTS', errors: [{ path: 'pattern', code: 'taken' }] });
-    for (const bad of ['', '*.example.org', 'org', 'a b@example.org', 'user@', '<>', 'x'.repeat(400), 42, null]) {
+    // a top-level domain, as .tld or *.tld, is one pattern in both spellings
+    const tld = await add(s, domain.id, '*.XYZ');
+    expect([tld.statusCode, tld.json().pattern]).toEqual([201, '.xyz']);
+    expect((await add(s, domain.id, '.xyz')).statusCode).toBe(409);
+    for (const bad of ['', '*.example.org', 'org', '.123', '..org', 'a b@example.org', 'user@', '<>', 'x'.repeat(400), 42, null]) {
       const r = await add(s, domain.id, bad);
       expect(r.statusCode, `${JSON.stringify(bad)}: ${r.body}`).toBe(400);
       expect(r.json().code).toBe('VALIDATION_FAILED');
@@ -79,7 +83,7 @@ describe('sender rules', () => {
     const id = (await call(t.app, s, 'GET', rules(domain.id))).json().items[0].id;
     expect((await call(t.app, s, 'PATCH', `/api/v1/sender-rules/${id}`, { action: 'maybe' })).statusCode).toBe(400);
     expect((await call(t.app, s, 'GET', `${rules(domain.id)}?cursor=nonsense`)).statusCode).toBe(400);
-    expect(await t.prisma.senderRule.count({ where: { domainId: domain.id } })).toBe(1);
+    expect(await t.prisma.senderRule.count({ where: { domainId: domain.id } })).toBe(2);
   });
 
   test('another tenant sees none of it: their domain, their rule and their rule ids are all 404, and nothing changes', async () => {

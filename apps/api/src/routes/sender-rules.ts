@@ -31,7 +31,7 @@ export async function senderRuleRoutes(app: ZodApp, ctx: RouteContext): Promise<
       operationId: 'createSenderRule',
       summary: 'Block or allow a sender (an address, or a domain with its subdomains) for the domain’s recipients',
       description:
-        'Applies on the SMTP listener: a blocked sender is refused at RCPT with 550 5.7.1 when it is MAIL FROM, and at DATA when it is the message’s From author (other recipients of the message still get it); an allowed MAIL FROM is never greylisted (SPF, DKIM and DMARC still apply). The most specific rule wins. 409 ALREADY_EXISTS when the pattern is listed, DOMAIN_IS_ALIAS for an alias domain (its target’s rules apply); 422 LIMIT_SENDER_RULES_EXCEEDED at 1,000 rules.',
+        'Applies on the SMTP listener: a blocked sender is refused at RCPT with 550 5.7.1 when it is MAIL FROM, and at DATA when it is the message’s From author (other recipients of the message still get it); an allowed MAIL FROM is never greylisted (SPF, DKIM and DMARC still apply). Mail to postmaster is never refused by a block (RFC 5321 §4.5.1). The most specific rule wins. 409 ALREADY_EXISTS when the pattern is listed, DOMAIN_IS_ALIAS for an alias domain (its target’s rules apply); 422 LIMIT_SENDER_RULES_EXCEEDED at 1,000 rules.',
       params: domainParamsSchema,
       body: createSenderRuleBodySchema,
       response: { 201: senderRuleSchema, ...problems(409, 422) },

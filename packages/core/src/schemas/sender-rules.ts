@@ -4,7 +4,7 @@ import { idSchema, isoDateTimeSchema, paginationQuerySchema, pageSchema } from '
 const actionSchema = z
   .enum(['allow', 'block'])
   .describe(
-    'block: refused at RCPT (550 5.7.1) for the domain’s recipients, or the mailbox’s; allow: never greylisted (the sender checks still apply)',
+    'block: refused (550 5.7.1) for the domain’s recipients, or the mailbox’s, at RCPT as MAIL FROM and at DATA as the From author; allow: MAIL FROM never greylisted (the sender checks still apply)',
   );
 
 export const senderRuleSchema = z
@@ -14,7 +14,9 @@ export const senderRuleSchema = z
     domain: z.string(),
     mailboxId: idSchema.nullable().describe('Set for a mailbox’s own rule (it applies to that mailbox only); null for a domain’s rule'),
     mailbox: z.string().nullable().describe('The mailbox’s address, for a mailbox’s own rule'),
-    pattern: z.string().describe('An address (name@example.com) or a domain (example.com, covering its subdomains), as stored'),
+    pattern: z
+      .string()
+      .describe('An address (name@example.com), a domain (example.com, covering its subdomains) or a top-level domain (.xyz), as stored'),
     action: actionSchema,
     createdAt: isoDateTimeSchema,
     updatedAt: isoDateTimeSchema,
@@ -27,7 +29,9 @@ export const createSenderRuleBodySchema = z.object({
     .string()
     .min(1)
     .max(320)
-    .describe('name@example.com, or example.com (also @example.com or *@example.com); IDN domains accepted; case does not matter'),
+    .describe(
+      'name@example.com, or example.com (also @example.com or *@example.com), or .xyz for a whole top-level domain (also *.xyz); IDN domains accepted; case does not matter',
+    ),
   action: actionSchema,
 });
 export type CreateSenderRuleBody = z.infer<typeof createSenderRuleBodySchema>;
