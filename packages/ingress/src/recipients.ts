@@ -174,11 +174,21 @@ export interface AuthorBlocks {
   mailboxes: Map<string, number>;
 }
 
-/** Every rule of the given lists (`$2` domains' own, `$3` mailboxes') whose pattern is in `$1`. */
-const AUTHOR_RULES = `SELECT sr.domain_id::text AS domain_id, sr.mailbox_id::text AS mailbox_id, sr.pattern, sr.action
-  FROM sender_rules sr
-  WHERE sr.pattern = ANY($1::text[])
-    AND ((sr.mailbox_id IS NULL AND sr.domain_id = ANY($2::uuid[])) OR sr.mailbox_id = ANY($3::uuid[]))`;
+/**
+ * Every rule of the given lists (`$2` domains' own, `$3` mailboxes') whose pattern is in `$1`: one index scan per
+ * list kind, each through its partial unique index, as a named statement. The arrays reach the indexes through
+ * `ARRAY(SELECT unnest(…))` for the reason {@link senderRule} gives: with them in sight, each custom plan looked cheaper
+ * than the generic one and every execution was planned anew (10 custom plans of 10; 0.12 ms of planning each).
+ */
+const AUTHOR_RULES: Statement = {
+  name: 'mailroom_author_rules',
+  text: `SELECT sr.domain_id::text AS domain_id, NULL::text AS mailbox_id, sr.pattern, sr.action FROM sender_rules sr
+   WHERE sr.mailbox_id IS NULL AND sr.domain_id = ANY(ARRAY(SELECT unnest($2::uuid[])))
+     AND sr.pattern = ANY(ARRAY(SELECT unnest($1::text[])))
+  UNION ALL
+  SELECT sr.domain_id::text, sr.mailbox_id::text, sr.pattern, sr.action FROM sender_rules sr
+   WHERE sr.mailbox_id = ANY(ARRAY(SELECT unnest($3::uuid[]))) AND sr.pattern = ANY(ARRAY(SELECT unnest($1::text[])))`,
+};
 
 export class RecipientResolver {
   constructor(
@@ -205,8 +215,9 @@ export class RecipientResolver {
     const patterns = [...new Set(authors.flat())];
     if (!patterns.length || (!domainIds.length && !mailboxIds.length)) return blocks;
     const { rows } = await this.pool.query<{ domain_id: string; mailbox_id: string | null; pattern: string; action: 'allow' | 'block' }>(
-      AUTHOR_RULES,
-      [patterns, domainIds, mailboxIds],
+      this.policy.prepared !== false
+        ? { ...AUTHOR_RULES, values: [patterns, domainIds, mailboxIds] }
+        : { text: AUTHOR_RULES.text, values: [patterns, domainIds, mailboxIds] },
     );
     // each list's rules by pattern: a domain's own list under its id, a mailbox's under its id (uuids never collide)
     const lists = new Map<string, { mailbox: boolean; rules: Map<string, 'allow' | 'block'> }>();
