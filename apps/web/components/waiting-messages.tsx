@@ -17,7 +17,8 @@ function explain(p: ClientProblem): string {
 
 /**
  * "Waiting messages" of a mailbox: what POP3 has not collected yet, newest pages on demand, with delete selected,
- * purge all, .eml download, mbox export, and "Block sender" for each message's From address (the mailbox's own list). For owners/admins on the mailbox page and for the mailbox user at home.
+ * purge all, .eml download, mbox export, and "Block sender" for each message's From address (the mailbox's own list).
+ * For owners/admins on the mailbox page and for the mailbox user at home.
  */
 export function WaitingMessages({ mailboxId, address }: { mailboxId: string; address: string }) {
   const api = useApi();

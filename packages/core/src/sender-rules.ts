@@ -6,6 +6,7 @@
  * list refuses. Shared by the API (what is stored) and the ingress (what
  * is looked up), so both spell an address the same way.
  */
+import addressparser from 'nodemailer/lib/addressparser/index.js';
 import { normalizeDomain, normalizeLocalPart, parseAddress, unquoteLocalPart } from './address.ts';
 
 /** Rules one list (a domain's own, or one mailbox's) may hold: a list a person reads in the panel, not a blocklist feed. */
@@ -55,4 +56,18 @@ export function senderRuleCandidates(sender: string): string[] {
   for (let i = 0; i <= labels.length - 2; i++) out.push(labels.slice(i).join('.'));
   out.push(`.${labels[labels.length - 1]}`);
   return out;
+}
+
+/**
+ * The addresses of an address field's value (a From field: display names, comments, quoted local parts and groups as
+ * nodemailer's address parser reads them, as a mail client does), in order, that can name a sender: with an `@`, at
+ * most 254 octets (a path's limit, RFC 5321 §4.5.3.1.3), no control characters.
+ */
+export function fieldAddresses(value: string): string[] {
+  return (
+    addressparser(value, { flatten: true })
+      .map(({ address }) => address)
+      // eslint-disable-next-line no-control-regex
+      .filter((address) => address.includes('@') && address.length <= 254 && !/[\u0000-\u001f\u007f]/.test(address))
+  );
 }

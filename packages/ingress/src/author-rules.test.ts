@@ -73,7 +73,7 @@ describe('screenAuthors', () => {
     );
     expect(out.rcpts).toEqual(['a@one.example']);
     expect(out.refused).toEqual([
-      { recipient: 'x@two.example', domainId: 'd2', reason: 'sender blocked by the domain (From: spam@bad.example)' },
+      { recipient: 'x@two.example', list: 'domain', domainId: 'd2', reason: 'sender blocked by the domain (From: spam@bad.example)' },
     ]);
   });
 });

@@ -14,6 +14,8 @@ type Accepted = Extract<RecipientResolution, { ok: true }>;
 export interface AuthorRefusal {
   /** As the delivery log names it: the recipient, or the mailbox an alias left out. */
   recipient: string;
+  /** Whose list blocked the author: the recipient's domain's, or the mailbox's own. */
+  list: 'domain' | 'mailbox';
   domainId: string;
   mailboxId?: string;
   /** For the delivery log: which list, and which author. */
@@ -67,6 +69,7 @@ export async function screenAuthors(
       const mailbox = r.kind === 'mailbox' && r.targets[0] ? { mailboxId: r.targets[0].mailboxId } : {};
       out.refused.push({
         recipient: rcpt,
+        list: 'domain',
         domainId: r.rulesDomainId,
         ...mailbox,
         reason: `sender blocked by the domain (${from(byDomain)})`,
@@ -79,6 +82,7 @@ export async function screenAuthors(
       const where = r.kind === 'mailbox' ? '' : `, left out of ${r.kind} ${rcpt}`;
       out.refused.push({
         recipient: r.kind === 'mailbox' ? rcpt : t.address,
+        list: 'mailbox',
         domainId: t.domainId,
         mailboxId: t.mailboxId,
         reason: `sender blocked by the mailbox (${from(byMailbox)}${where})`,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { fieldAddresses } from '@mailroom/core';
 import { indexOfLfDot } from '@mailroom/core/line-dots';
-import addressparser from 'nodemailer/lib/addressparser/index.js';
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -206,8 +206,8 @@ export function messageIdHeader(body: Buffer): string | null {
 }
 
 /**
- * The author addresses of a CRLF message: the mailboxes of its From fields (RFC 5322 §3.6.2; display names, comments,
- * quoted local parts and groups as nodemailer's address parser reads them), in order, each once, at most
+ * The author addresses of a CRLF message: the mailboxes of its From fields (RFC 5322 §3.6.2, core fieldAddresses), in
+ * order, each once, at most
  * {@link MAX_AUTHORS}. What the recipient's mail client shows as the sender, unlike MAIL FROM. `headerOctets` is the
  * longest header section accepted (INGRESS_MAX_HEADER_BYTES): a From field after 64 KiB of others is still read, so a
  * long header cannot hide a blocked author.
@@ -215,10 +215,8 @@ export function messageIdHeader(body: Buffer): string | null {
 export function authorAddresses(body: Buffer, headerOctets = HEADER_SCAN_OCTETS): string[] {
   const out = new Set<string>();
   for (const value of headerFieldValues(body, 'from', Math.max(headerOctets, HEADER_SCAN_OCTETS) + 4)) {
-    for (const { address } of addressparser(value, { flatten: true })) {
-      // a path is at most 254 octets (RFC 5321 §4.5.3.1.3); what is longer, or holds controls, names no one
-      // eslint-disable-next-line no-control-regex
-      if (address.includes('@') && address.length <= 254 && !/[\u0000-\u001f\u007f]/.test(address)) out.add(address);
+    for (const address of fieldAddresses(value)) {
+      out.add(address);
       if (out.size >= MAX_AUTHORS) return [...out];
     }
   }

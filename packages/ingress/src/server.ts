@@ -454,8 +454,8 @@ export function createIngress(deps: IngressDeps): Ingress {
     const lookup: BlockedAuthors = (a, d, m) => delivery.blockedAuthors(a, d, m);
     try {
       const screened = await screenAuthors(recipients, authors, tx.senderPatterns, lookup);
-      for (const { recipient, domainId, mailboxId, reason } of screened.refused) {
-        metrics.authorBlocks.inc({ list: reason.startsWith('sender blocked by the domain') ? 'domain' : 'mailbox' });
+      for (const { recipient, list, domainId, mailboxId, reason } of screened.refused) {
+        metrics.authorBlocks.inc({ list });
         log.info({ rcpt: recipient, authors, reason }, 'recipient refused at DATA: author blocked');
         logRefusal({ ...context, domainId, mailboxId, recipient, reply: REPLIES.senderBlocked, reason });
       }

@@ -1,8 +1,8 @@
 import libmime from 'libmime';
-import addressparser from 'nodemailer/lib/addressparser/index.js';
 import { messageWindowSql, pgPoolOf, Prisma, storedMessageCopySql, streamCopyRows, type PrismaClient } from '@mailroom/db';
 import { AppError } from '../errors.ts';
 import { MboxrdEncoder, mboxFromLine } from '../mbox.ts';
+import { fieldAddresses } from '../sender-rules.ts';
 import type { DeletedMessages, ListMessagesQuery, MessageSummary } from '../schemas/messages.ts';
 import { recordAudit } from './audit.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
@@ -134,16 +134,11 @@ function decodedHeader(headers: Record<string, unknown>, name: string): string |
   );
 }
 
-/** The first address of a From field as a mail client reads it (display names, comments, groups), or null. */
+/** The first address of a From field as a mail client reads it (see fieldAddresses), or null. */
 function firstAddress(headers: Record<string, unknown>): string | null {
   const raw = headers.from;
   const value = Array.isArray(raw) ? raw[0] : raw;
-  if (typeof value !== 'string') return null;
-  const found = addressparser(value, { flatten: true }).find(
-    // eslint-disable-next-line no-control-regex
-    ({ address }) => address.includes('@') && address.length <= 254 && !/[\u0000-\u001f\u007f]/.test(address),
-  );
-  return found?.address ?? null;
+  return typeof value === 'string' ? (fieldAddresses(value)[0] ?? null) : null;
 }
 
 /**
