@@ -36,6 +36,21 @@ describe('sender rules on the SMTP listener (real sockets, real database)', () =
       await c.quit();
     }
   }
+  /** An LMTP transaction that the rules must not touch: LHLO, MAIL and RCPT answered 250, and `message`'s DATA too. */
+  async function lmtpAccepts(port: number, ip: string, sender: string, rcpt: string, message?: string) {
+    const lmtp = await WireClient.connect(port, '127.0.0.1', ip);
+    try {
+      expect((await lmtp.command('LHLO mta.example')).code).toBe(250);
+      expect((await lmtp.command(`MAIL FROM:<${sender}>`)).code).toBe(250);
+      expect((await lmtp.command(`RCPT TO:<${rcpt}>`)).code).toBe(250);
+      if (message === undefined) return;
+      expect((await lmtp.command('DATA')).code).toBe(354);
+      lmtp.sendData(Buffer.from(message));
+      expect((await lmtp.read()).code).toBe(250);
+    } finally {
+      await lmtp.quit();
+    }
+  }
   const subjects = async (id: string) =>
     (await mailboxState(prisma, id)).messages.map((m) => /Subject: (.*)\r\n/.exec(Buffer.from(m.raw).toString())?.[1]);
 
@@ -98,11 +113,7 @@ describe('sender rules on the SMTP listener (real sockets, real database)', () =
       expect(swaks.status).toBe(24);
 
       // LMTP is the MTA in front's to police: the rules do not apply there
-      const lmtp = await WireClient.connect(ing.ports.lmtp, '127.0.0.1', '127.0.20.3');
-      expect((await lmtp.command('LHLO mta.example')).code).toBe(250);
-      expect((await lmtp.command(`MAIL FROM:<spam@${bad}>`)).code).toBe(250);
-      expect((await lmtp.command(`RCPT TO:<${box.address}>`)).code).toBe(250);
-      await lmtp.quit();
+      await lmtpAccepts(ing.ports.lmtp, '127.0.20.3', `spam@${bad}`, box.address);
 
       // the owner sees each refusal in the delivery log, with its reason; the metrics count them by reply
       await ing.ingress.deliveryLog?.flush();
@@ -186,11 +197,7 @@ describe('sender rules on the SMTP listener (real sockets, real database)', () =
       expect(benLog.map((e) => e.reason).filter(Boolean)).toEqual([]);
 
       // LMTP: the MTA in front polices it; a mailbox's rules do not apply there either
-      const lmtp = await WireClient.connect(ing.ports.lmtp, '127.0.0.1', '127.0.22.3');
-      expect((await lmtp.command('LHLO mta.example')).code).toBe(250);
-      expect((await lmtp.command(`MAIL FROM:<promo@${shop}>`)).code).toBe(250);
-      expect((await lmtp.command(`RCPT TO:<${anna.address}>`)).code).toBe(250);
-      await lmtp.quit();
+      await lmtpAccepts(ing.ports.lmtp, '127.0.22.3', `promo@${shop}`, anna.address);
     } finally {
       await ing.close();
     }
@@ -317,14 +324,7 @@ describe('sender rules on the SMTP listener (real sockets, real database)', () =
         expect(swaks.stdout).toMatch(/<\*\* 550 5\.7\.1 Sender address rejected/);
 
         // LMTP: the MTA in front polices it
-        const lmtp = await WireClient.connect(ing.ports.lmtp, '127.0.0.1', '127.0.24.2');
-        expect((await lmtp.command('LHLO mta.example')).code).toBe(250);
-        expect((await lmtp.command(`MAIL FROM:<${bounce}>`)).code).toBe(250);
-        expect((await lmtp.command(`RCPT TO:<${box.address}>`)).code).toBe(250);
-        expect((await lmtp.command('DATA')).code).toBe(354);
-        lmtp.sendData(Buffer.from(`From: deals@${shop}\r\nSubject: over lmtp\r\n\r\nhi\r\n`));
-        expect((await lmtp.read()).code).toBe(250);
-        await lmtp.quit();
+        await lmtpAccepts(ing.ports.lmtp, '127.0.24.2', bounce, box.address, `From: deals@${shop}\r\nSubject: over lmtp\r\n\r\nhi\r\n`);
         expect(await subjects(box.id)).toEqual(['orders', 'look-alike', 'over lmtp']);
 
         // the owner sees why, with the author named; the metrics count each refused recipient
