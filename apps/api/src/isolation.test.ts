@@ -74,8 +74,8 @@ let domainA: { id: string; name: string };
 let mailboxA: { id: string };
 let mailboxOtherA: { id: string };
 let aliasA: { id: string };
-let ruleA: { id: string };
-let mailboxRuleA: { id: string };
+let ruleA: { id: string; pattern: string };
+let mailboxRuleA: { id: string; pattern: string };
 let keyOfA: { id: string };
 let hash: string;
 const PW = 'isolation passphrase 1';
@@ -362,6 +362,19 @@ const ops: Op[] = [
     run: (w) => req(w, 'POST', `/api/v1/domains/${domainA.id}/sender-rules`, { pattern: `${uniqueName('s')}.example`, action: 'block' }),
   },
   {
+    name: 'POST /domains/{A}/sender-rules/import',
+    scope: 'domains:write',
+    run: (w) =>
+      req(w, 'POST', `/api/v1/domains/${domainA.id}/sender-rules/import`, {
+        rules: [{ pattern: `${uniqueName('s')}.example`, action: 'block' }],
+      }),
+  },
+  {
+    name: 'GET /domains/{A}/sender-rules/export',
+    scope: 'domains:read',
+    run: (w) => reqCsv(w, `/api/v1/domains/${domainA.id}/sender-rules/export`, ruleA.pattern),
+  },
+  {
     name: 'GET /sender-rules/{A}',
     scope: 'domains:read',
     mailboxOwned: true,
@@ -396,6 +409,21 @@ const ops: Op[] = [
     scope: 'mailboxes:write',
     mailboxOwned: true,
     run: (w) => req(w, 'POST', `/api/v1/mailboxes/${mailboxA.id}/sender-rules`, { pattern: `${uniqueName('s')}.example`, action: 'block' }),
+  },
+  {
+    name: 'POST /mailboxes/{A}/sender-rules/import',
+    scope: 'mailboxes:write',
+    mailboxOwned: true,
+    run: (w) =>
+      req(w, 'POST', `/api/v1/mailboxes/${mailboxA.id}/sender-rules/import`, {
+        rules: [{ pattern: `${uniqueName('s')}.example`, action: 'block' }],
+      }),
+  },
+  {
+    name: 'GET /mailboxes/{A}/sender-rules/export',
+    scope: 'mailboxes:read',
+    mailboxOwned: true,
+    run: (w) => reqCsv(w, `/api/v1/mailboxes/${mailboxA.id}/sender-rules/export`, mailboxRuleA.pattern),
   },
   {
     name: 'GET /sender-rules/{mailbox A’s}',
@@ -456,6 +484,12 @@ async function reqProfile(w: Who, method: 'GET' | 'POST', url: string, payload?:
   const res = await call(t.app, w.creds, method, url, payload);
   if (res.statusCode !== 200) return { status: res.statusCode, body: res.json() };
   return { status: res.body.includes(`<string>target@${domainA.name}</string>`) ? 200 : 500, body: res.body.slice(0, 100) };
+}
+/** A CSV export: 200 only when it lists `pattern` (A's rule), a problem otherwise. */
+async function reqCsv(w: Who, url: string, pattern: string) {
+  const res = await call(t.app, w.creds, 'GET', url);
+  if (res.statusCode !== 200) return { status: res.statusCode, body: res.json() };
+  return { status: res.body.includes(`\r\n${pattern},`) ? 200 : 299, body: res.body.slice(0, 100) };
 }
 async function listContains(w: Who, url: string, id: string) {
   const r = await req(w, 'GET', url);

@@ -8,6 +8,7 @@ import { problemMessage, useApi } from '@/lib/client';
 import type { SenderRule } from '@/lib/types';
 import { useHydrated } from '@/lib/use-hydrated';
 import { createSenderRule } from '@/app/(app)/actions';
+import { SenderRulesImport } from './sender-rules-import';
 
 const ACTIONS = [
   ['block', 'Block: refuse mail from this sender'],
@@ -121,6 +122,7 @@ export function SenderRulesEditor({ list, rules }: { list: SenderRuleList; rules
           </>
         )}
       </ApiForm>
+      <SenderRulesImport list={list} />
     </div>
   );
 }

@@ -36,6 +36,8 @@ export type {
   TwoFactorStatus,
   QuotaWarningMailbox,
   SenderRule,
+  SenderRuleImportIssue,
+  SenderRuleImportReport,
 } from '@mailroom/core/schemas';
 
 export interface Page<T> {

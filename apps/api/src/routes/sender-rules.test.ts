@@ -306,3 +306,212 @@ describe('a mailbox’s own sender rules', () => {
     expect((await call(t.app, admin, 'POST', rules(domain.id), { pattern: 'still.example', action: 'block' })).statusCode).toBe(201);
   });
 });
+
+describe('importing and exporting a list', () => {
+  const importInto = (s: Credentials, url: string, body: unknown) => call(t.app, s, 'POST', `${url}/import`, body);
+
+  test('an import merges: new senders created, listed ones take the imported action, spellings merged; audited per rule', async () => {
+    const { s, domain } = await createOwnerWithDomain(t, admin);
+    await add(s, domain.id, 'kept.example', 'allow');
+    await add(s, domain.id, 'flip@shop.example', 'allow');
+    const body = {
+      rules: [
+        { pattern: 'Spam.Example', action: 'block' },
+        { pattern: '@spam.example', action: 'block' }, // the same sender in another spelling: counted once
+        { pattern: 'FLIP@shop.example', action: 'block' },
+        { pattern: '*.zip', action: 'block' },
+        { pattern: 'kept.example', action: 'allow' },
+      ],
+    };
+    const dry = await importInto(s, rules(domain.id), { ...body, dryRun: true });
+    expect(dry.statusCode, dry.body).toBe(200);
+    expect(dry.json()).toMatchObject({ dryRun: true, created: 2, updated: 1, unchanged: 1, deleted: 0, duplicates: 1, total: 4 });
+    expect(await t.prisma.senderRule.count({ where: { domainId: domain.id } })).toBe(2);
+
+    const r = await importInto(s, rules(domain.id), body);
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toEqual({
+      dryRun: false,
+      created: 2,
+      updated: 1,
+      unchanged: 1,
+      deleted: 0,
+      duplicates: 1,
+      total: 4,
+      rules: [
+        { pattern: 'spam.example', action: 'block', outcome: 'created' },
+        { pattern: 'flip@shop.example', action: 'block', outcome: 'updated' },
+        { pattern: '.zip', action: 'block', outcome: 'created' },
+        { pattern: 'kept.example', action: 'allow', outcome: 'unchanged' },
+      ],
+      deletedPatterns: [],
+    });
+    const listed = (await call(t.app, s, 'GET', rules(domain.id))).json();
+    expect(listed.items.map((x: { pattern: string; action: string }) => `${x.pattern} ${x.action}`)).toEqual([
+      '.zip block',
+      'flip@shop.example block',
+      'kept.example allow',
+      'spam.example block',
+    ]);
+    const audit = await t.prisma.auditEvent.findMany({
+      where: { action: { startsWith: 'sender-rule.' }, details: { path: ['domainId'], equals: domain.id } },
+      orderBy: { action: 'asc' },
+    });
+    expect(audit.map((a) => a.action).sort()).toEqual([
+      'sender-rule.create',
+      'sender-rule.create',
+      'sender-rule.create',
+      'sender-rule.create',
+      'sender-rule.import',
+      'sender-rule.update',
+    ]);
+    expect(audit.find((a) => a.action === 'sender-rule.update')!.details).toMatchObject({
+      pattern: 'flip@shop.example',
+      action: 'block',
+      previousAction: 'allow',
+    });
+    expect(audit.find((a) => a.action === 'sender-rule.import')!.details).toMatchObject({
+      created: 2,
+      updated: 1,
+      total: 4,
+      replace: false,
+    });
+  });
+
+  test('replace makes the list exactly the import; an empty import with replace clears it', async () => {
+    const { s, domain } = await createOwnerWithDomain(t, admin);
+    for (const p of ['a.example', 'b.example', 'c@c.example']) await add(s, domain.id, p);
+    const r = await importInto(s, rules(domain.id), {
+      rules: [
+        { pattern: 'b.example', action: 'allow' },
+        { pattern: 'd.example', action: 'block' },
+      ],
+      replace: true,
+    });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toMatchObject({ created: 1, updated: 1, deleted: 2, total: 2, deletedPatterns: ['a.example', 'c@c.example'] });
+    const stored = await t.prisma.senderRule.findMany({ where: { domainId: domain.id }, orderBy: { pattern: 'asc' } });
+    expect(stored.map((x) => `${x.pattern} ${x.action}`)).toEqual(['b.example allow', 'd.example block']);
+    const cleared = await importInto(s, rules(domain.id), { rules: [], replace: true });
+    expect(cleared.json()).toMatchObject({ deleted: 2, total: 0 });
+    expect(await t.prisma.senderRule.count({ where: { domainId: domain.id } })).toBe(0);
+  });
+
+  test('any invalid entry is 422 IMPORT_INVALID naming every one, and nothing changes; over the limit is 422 too', async () => {
+    const { s, domain } = await createOwnerWithDomain(t, admin);
+    await add(s, domain.id, 'keep.example');
+    const bad = await importInto(s, rules(domain.id), {
+      rules: [
+        { pattern: 'fine.example', action: 'block' },
+        { pattern: '*.example.org', action: 'block' },
+        { pattern: 'Twice.example', action: 'block' },
+        { pattern: '@twice.example', action: 'allow' },
+        { pattern: 'org', action: 'block' },
+      ],
+      replace: true,
+    });
+    expect(bad.statusCode, bad.body).toBe(422);
+    expect(bad.json()).toMatchObject({
+      code: 'IMPORT_INVALID',
+      details: {
+        entries: 5,
+        errorCount: 3,
+        errors: [
+          { index: 1, pattern: '*.example.org', code: 'invalid_pattern' },
+          {
+            index: 3,
+            pattern: '@twice.example',
+            code: 'conflicting_duplicate',
+            message: expect.stringMatching(/entry 2 .*twice\.example/),
+          },
+          { index: 4, pattern: 'org', code: 'invalid_pattern' },
+        ],
+      },
+    });
+    const stored = await t.prisma.senderRule.findMany({ where: { domainId: domain.id } });
+    expect(stored.map((x) => x.pattern)).toEqual(['keep.example']);
+
+    // malformed bodies are 400 before anything is read
+    for (const body of [
+      {},
+      { rules: 'x.example' },
+      { rules: [{ pattern: 'x.example', action: 'reject' }] },
+      { rules: Array(MAX_SENDER_RULES + 1).fill({ pattern: 'x.example', action: 'block' }) },
+    ]) {
+      const r = await importInto(s, rules(domain.id), body);
+      expect(r.statusCode, r.body).toBe(400);
+    }
+
+    await t.prisma.senderRule.createMany({
+      data: Array.from({ length: MAX_SENDER_RULES - 2 }, (_, i) => ({ domainId: domain.id, pattern: `s${i}.example`, action: 'block' })),
+    });
+    const three = [1, 2, 3].map((i) => ({ pattern: `new${i}.example`, action: 'block' }));
+    const over = await importInto(s, rules(domain.id), { rules: three });
+    expect(over.statusCode, over.body).toBe(422);
+    expect(over.json().code).toBe('LIMIT_SENDER_RULES_EXCEEDED');
+    expect(await t.prisma.senderRule.count({ where: { domainId: domain.id } })).toBe(MAX_SENDER_RULES - 1);
+    // replacing instead frees the room
+    const replaced = await importInto(s, rules(domain.id), { rules: three, replace: true });
+    expect(replaced.json()).toMatchObject({ created: 3, deleted: MAX_SENDER_RULES - 1, total: 3 });
+  });
+
+  test('the export is CSV that lists the rules in pattern order, with the formula guard', async () => {
+    const { s, domain, anna, annaSession } = await ownerWithMailboxes();
+    await add(s, domain.id, 'shop.example');
+    await add(s, domain.id, '=cmd@evil.example', 'allow');
+    await addOwn(annaSession, anna.id, 'news@shop.example');
+    const r = await call(t.app, s, 'GET', `${rules(domain.id)}/export`);
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^text\/csv/);
+    expect(r.headers['content-disposition']).toMatch(/attachment/);
+    expect(r.body).toBe("pattern,action\r\n'=cmd@evil.example,allow\r\nshop.example,block\r\n");
+    const own = await call(t.app, annaSession, 'GET', `${mailboxRules(anna.id)}/export`);
+    expect([own.statusCode, own.body]).toEqual([200, 'pattern,action\r\nnews@shop.example,block\r\n']);
+  });
+
+  test('a mailbox user imports into their own list only; other tenants, colleagues, alias domains and read-only keys change nothing', async () => {
+    const { s, owner, domain, anna, ben, annaSession } = await ownerWithMailboxes();
+    const mine = await importInto(annaSession, mailboxRules(anna.id), { rules: [{ pattern: 'promo.example', action: 'block' }] });
+    expect(mine.statusCode, mine.body).toBe(200);
+    const audit = await t.prisma.auditEvent.findFirstOrThrow({ where: { action: 'sender-rule.import', targetId: anna.id } });
+    expect([audit.actorType, audit.targetType]).toEqual(['mailbox', 'mailbox']);
+    expect(audit.details).toMatchObject({ mailboxId: anna.id, address: anna.address, created: 1 });
+
+    const one = { rules: [{ pattern: 'x.example', action: 'block' }], replace: true };
+    expect((await importInto(annaSession, mailboxRules(ben.id), one)).statusCode).toBe(404);
+    expect((await call(t.app, annaSession, 'GET', `${mailboxRules(ben.id)}/export`)).statusCode).toBe(404);
+    expect((await importInto(annaSession, rules(domain.id), one)).statusCode).toBe(403);
+    expect((await call(t.app, annaSession, 'GET', `${rules(domain.id)}/export`)).statusCode).toBe(403);
+    const other = await createOwnerWithDomain(t, admin);
+    expect((await importInto(other.s, rules(domain.id), one)).statusCode).toBe(404);
+    expect((await importInto(other.s, mailboxRules(anna.id), one)).statusCode).toBe(404);
+    expect((await call(t.app, other.s, 'GET', `${rules(domain.id)}/export`)).statusCode).toBe(404);
+    const readOnly = { key: await createKey(t.prisma, owner.id, ['domains:read', 'mailboxes:read']) };
+    expect((await importInto(readOnly, rules(domain.id), one)).statusCode).toBe(403);
+    expect((await importInto(readOnly, mailboxRules(anna.id), one)).statusCode).toBe(403);
+    expect((await call(t.app, readOnly, 'GET', `${rules(domain.id)}/export`)).statusCode).toBe(200);
+    const aliasDomain = await call(t.app, admin, 'POST', '/api/v1/domains', {
+      name: `${uniqueName('al')}.example`,
+      ownerId: owner.id,
+      verified: true,
+      aliasOf: domain.id,
+    });
+    const toAlias = await importInto(s, rules(aliasDomain.json().id), one);
+    expect([toAlias.statusCode, toAlias.json().code]).toEqual([409, 'DOMAIN_IS_ALIAS']);
+    expect(
+      await t.prisma.senderRule.count({
+        where: { OR: [{ mailboxId: ben.id }, { domainId: { in: [domain.id, aliasDomain.json().id] }, mailboxId: null }] },
+      }),
+    ).toBe(0);
+    expect(await t.prisma.senderRule.count({ where: { mailboxId: anna.id } })).toBe(1);
+  });
+
+  test('two imports at once into one list both land whole (the list lock orders them)', async () => {
+    const { s, domain } = await createOwnerWithDomain(t, admin);
+    const a = Array.from({ length: 50 }, (_, i) => ({ pattern: `a${i}.example`, action: 'block' }));
+    const b = Array.from({ length: 50 }, (_, i) => ({ pattern: i < 25 ? `a${i}.example` : `b${i}.example`, action: 'allow' }));
+    const [ra, rb] = await Promise.all([importInto(s, rules(domain.id), { rules: a }), importInto(s, rules(domain.id), { rules: b })]);
+    expect([ra.statusCode, rb.statusCode], `${ra.body} ${rb.body}`).toEqual([200, 200]);
+    expect(await t.prisma.senderRule.count({ where: { domainId: domain.id } })).toBe(75);
+  });
+});

@@ -2,7 +2,9 @@ import {
   createMailboxSenderRule,
   createSenderRule,
   deleteSenderRule,
+  exportSenderRulesCsv,
   getSenderRule,
+  importSenderRules,
   listMailboxSenderRules,
   listSenderRules,
   updateSenderRule,
@@ -10,19 +12,26 @@ import {
 import {
   createSenderRuleBodySchema,
   domainParamsSchema,
+  importSenderRulesBodySchema,
   listSenderRulesQuerySchema,
   mailboxParamsSchema,
   senderRulePageSchema,
+  senderRuleImportReportSchema,
   senderRuleParamsSchema,
   senderRuleSchema,
   updateSenderRuleBodySchema,
 } from '@mailroom/core/schemas';
+import { z } from 'zod';
 import { actorOf } from '../plugins/auth.ts';
 import { noContentSchema, problems, READ_SECURITY, WRITE_SECURITY, type RouteContext, type ZodApp } from './common.ts';
 
 const tags = ['sender-rules'];
 const WHO_RULE =
   'A domain’s rules: owners and admins (scope domains:read/write). A mailbox’s own rules: owners and admins (scope mailboxes:read/write) and the mailbox’s user; any other rule is 404.';
+
+const WHO_DOMAIN_LIST = 'Owners and admins (scope domains:write to import, domains:read to export) for domains they can see.';
+const WHO_MAILBOX_LIST =
+  'Owners and admins (scope mailboxes:write to import, mailboxes:read to export) for mailboxes they can see, and a mailbox user for their own.';
 
 export async function senderRuleRoutes(app: ZodApp, ctx: RouteContext): Promise<void> {
   app.post('/domains/:domainId/sender-rules', {
@@ -79,6 +88,53 @@ export async function senderRuleRoutes(app: ZodApp, ctx: RouteContext): Promise<
     },
     handler: async (req) => listMailboxSenderRules(ctx.services.prisma, actorOf(req), req.params.mailboxId, req.query),
   });
+  for (const kind of ['domain', 'mailbox'] as const) {
+    const path = kind === 'domain' ? '/domains/:domainId/sender-rules' : '/mailboxes/:mailboxId/sender-rules';
+    const params = kind === 'domain' ? domainParamsSchema : mailboxParamsSchema;
+    const listId = (p: { domainId?: string; mailboxId?: string }) => ({ kind, id: (kind === 'domain' ? p.domainId : p.mailboxId)! });
+    const who = kind === 'domain' ? WHO_DOMAIN_LIST : WHO_MAILBOX_LIST;
+    app.post(`${path}/import`, {
+      schema: {
+        tags,
+        operationId: kind === 'domain' ? 'importSenderRules' : 'importMailboxSenderRules',
+        summary: `Import many senders into the ${kind}’s own list at once (merge, or replace the list)`,
+        description:
+          `${who} Every entry is checked first: a pattern one rule would refuse (\`invalid_pattern\`), or one sender named twice with ` +
+          'different actions in any spelling (`conflicting_duplicate`), answers 422 IMPORT_INVALID with `details.errors` ({index, ' +
+          'pattern, code, message}) and changes nothing. Then, in one transaction: senders not listed are created, listed ones take ' +
+          'the imported action, and with `replace: true` the list’s other rules are deleted. More than 1,000 rules after it is 422 ' +
+          'LIMIT_SENDER_RULES_EXCEEDED and changes nothing. `dryRun: true` answers the same report and changes nothing. Audited ' +
+          'per rule (sender-rule.create/update/delete) and once as sender-rule.import.',
+        params,
+        body: importSenderRulesBodySchema,
+        response: { 200: senderRuleImportReportSchema, ...problems(409, 422) },
+        security: WRITE_SECURITY,
+      },
+      handler: async (req) => importSenderRules(ctx.services, actorOf(req), listId(req.params), req.body),
+    });
+    app.get(`${path}/export`, {
+      schema: {
+        tags,
+        operationId: kind === 'domain' ? 'exportSenderRules' : 'exportMailboxSenderRules',
+        summary: `Export the ${kind}’s own list as CSV (pattern,action)`,
+        description:
+          `${who} A header row, then one rule per line in pattern order, CRLF; a cell starting with = + - @ gets a leading ` +
+          'apostrophe (spreadsheet formula guard). The panel’s import reads the file again.',
+        params,
+        response: { 200: z.string().describe('text/csv'), ...problems() },
+        produces: ['text/csv'],
+        security: READ_SECURITY,
+      },
+      handler: async (req, reply) => {
+        const csv = await exportSenderRulesCsv(ctx.services.prisma, actorOf(req), listId(req.params));
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="sender-rules-${kind}.csv"`)
+          .header('cache-control', 'no-store')
+          .send(csv);
+      },
+    });
+  }
   app.get('/sender-rules/:ruleId', {
     schema: {
       tags,

@@ -42,3 +42,50 @@ export type UpdateSenderRuleBody = z.infer<typeof updateSenderRuleBodySchema>;
 export const senderRuleParamsSchema = z.object({ ruleId: idSchema });
 export const listSenderRulesQuerySchema = paginationQuerySchema;
 export const senderRulePageSchema = pageSchema(senderRuleSchema);
+
+/** Entries of one import at most: a whole list (MAX_SENDER_RULES in ../sender-rules.ts, not imported: the panel loads this file). */
+const MAX_IMPORT_ENTRIES = 1000;
+
+export const importSenderRulesBodySchema = z.object({
+  rules: z
+    .array(createSenderRuleBodySchema)
+    .max(MAX_IMPORT_ENTRIES)
+    .describe(
+      'The senders to list, in any spelling a single rule accepts; the same sender twice (in any spelling) with the same action counts once',
+    ),
+  replace: z
+    .boolean()
+    .default(false)
+    .describe('true: rules of the list that the import does not name are deleted, so the list becomes exactly `rules`'),
+  dryRun: z.boolean().default(false).describe('true: check and answer the report without changing anything'),
+});
+export type ImportSenderRulesBody = z.infer<typeof importSenderRulesBodySchema>;
+
+export const senderRuleImportIssueSchema = z
+  .object({
+    index: z.number().int().describe('Position of the entry in `rules`, from 0'),
+    pattern: z.string(),
+    code: z.enum(['invalid_pattern', 'conflicting_duplicate']),
+    message: z.string(),
+  })
+  .meta({ id: 'SenderRuleImportIssue' });
+export type SenderRuleImportIssue = z.infer<typeof senderRuleImportIssueSchema>;
+
+export const senderRuleImportReportSchema = z
+  .object({
+    dryRun: z.boolean(),
+    created: z.number().int(),
+    updated: z.number().int().describe('Listed senders whose action the import changed'),
+    unchanged: z.number().int().describe('Listed senders that already had the imported action'),
+    deleted: z.number().int().describe('Rules deleted by `replace`'),
+    duplicates: z.number().int().describe('Entries that named a sender an earlier entry named'),
+    total: z.number().int().describe('Rules in the list after the import (or after it would run, for a dry run)'),
+    rules: z
+      .array(
+        z.object({ pattern: z.string().describe('As stored'), action: actionSchema, outcome: z.enum(['created', 'updated', 'unchanged']) }),
+      )
+      .describe('Each imported sender once, in the order given'),
+    deletedPatterns: z.array(z.string()).describe('The patterns `replace` deleted (or would delete)'),
+  })
+  .meta({ id: 'SenderRuleImportReport' });
+export type SenderRuleImportReport = z.infer<typeof senderRuleImportReportSchema>;

@@ -3,11 +3,19 @@
  * never greylists (allow) for the domain's recipients, and each mailbox's own list, kept by its user (or its owner) for
  * that mailbox only.
  */
-import type { Prisma, PrismaClient } from '@mailroom/db';
+import { newId, type Prisma, type PrismaClient } from '@mailroom/db';
+import { csvLine } from '../csv.ts';
 import { AppError } from '../errors.ts';
-import type { CreateSenderRuleBody, SenderRule, UpdateSenderRuleBody } from '../schemas/sender-rules.ts';
+import type {
+  CreateSenderRuleBody,
+  ImportSenderRulesBody,
+  SenderRule,
+  SenderRuleImportIssue,
+  SenderRuleImportReport,
+  UpdateSenderRuleBody,
+} from '../schemas/sender-rules.ts';
 import { MAX_SENDER_RULES, normalizeSenderPattern, senderPatternProblem } from '../sender-rules.ts';
-import { recordAudit } from './audit.ts';
+import { recordAudit, recordAuditMany } from './audit.ts';
 import { aliasOfSelect, assertNotAliasDomain, findVisibleDomain, lockDomainTenant } from './domains.ts';
 import { assertManagedMailbox } from './mailboxes.ts';
 import { decodeCursor, toPage, type Page } from './pagination.ts';
@@ -78,24 +86,80 @@ export async function createSenderRule(
   domainId: string,
   input: CreateSenderRuleBody,
 ): Promise<SenderRule> {
-  const p = requireUser(actor, 'domains:write');
-  const domain = await findVisibleDomain(deps.prisma, p, domainId, { id: true, name: true, ownerId: true, ...aliasOfSelect });
-  assertNotAliasDomain(domain, AT_TARGET);
+  return createRule(deps, actor, await openRuleList(deps.prisma, actor, { kind: 'domain', id: domainId }, 'write'), input);
+}
+
+/** A list of sender rules: a domain's own, or a mailbox's. */
+export type RuleListRef = { kind: 'domain' | 'mailbox'; id: string };
+
+/** A list the actor may change (see {@link openRuleList}); `lock` takes its lock inside a transaction. */
+export interface OpenRuleList {
+  kind: RuleListRef['kind'];
+  /** The list's rows in `sender_rules`. */
+  where: Prisma.SenderRuleWhereInput;
+  /**
+   * Orders the transaction against concurrent changes of the list (so the rule limit holds) and against a transfer or
+   * conversion of its domain; answers the ids a new rule of the list takes.
+   */
+  lock(tx: Prisma.TransactionClient): Promise<{ domainId: string; mailboxId: string | null }>;
+}
+
+/**
+ * Checks that the actor may read or change a list and says how to lock it. A domain's own list: owners, admins and keys
+ * with domains:read/write for domains they see, never an alias domain's (its target's applies). A mailbox's: owners,
+ * admins and keys with mailboxes:read/write for mailboxes they see, and the mailbox's user for their own.
+ */
+export async function openRuleList(prisma: PrismaClient, actor: Actor, list: RuleListRef, access: 'read' | 'write'): Promise<OpenRuleList> {
+  if (list.kind === 'domain') {
+    const domainId = list.id;
+    const p = requireUser(actor, `domains:${access}`);
+    const domain = await findVisibleDomain(prisma, p, domainId, { id: true, name: true, ownerId: true, ...aliasOfSelect });
+    if (access === 'write') assertNotAliasDomain(domain, AT_TARGET);
+    return {
+      kind: 'domain',
+      where: { domainId, mailboxId: null },
+      async lock(tx) {
+        // the tenant lock orders this against a conversion into an alias domain (which deletes the rules) and keeps
+        // concurrent creations within the limit
+        await lockDomainTenant(tx, domainId, domain.ownerId, AT_TARGET);
+        return { domainId, mailboxId: null };
+      },
+    };
+  }
+  const mailboxId = list.id;
+  const seenOwner = await assertManagedMailbox(prisma, actor, mailboxId, `mailboxes:${access}`);
+  return {
+    kind: 'mailbox',
+    where: { mailboxId },
+    async lock(tx) {
+      // The mailbox's row lock keeps concurrent creations within the limit (a mailbox deleted meanwhile is NOT_FOUND);
+      // its domain's, shared, waits for a transfer of the domain, so an owner who has just lost it adds nothing there.
+      const [mailbox] = await tx.$queryRaw<{ domain_id: string; owner_id: string }[]>`
+        SELECT m.domain_id::text, d.owner_id::text FROM mailboxes m JOIN domains d ON d.id = m.domain_id
+        WHERE m.id = ${mailboxId}::uuid FOR UPDATE OF m FOR SHARE OF d`;
+      if (!mailbox) throw notFound('Mailbox');
+      if (seenOwner !== null && mailbox.owner_id !== seenOwner) {
+        throw new AppError('CONFLICT', 'The mailbox’s domain changed owner meanwhile; try again');
+      }
+      return { domainId: mailbox.domain_id, mailboxId };
+    },
+  };
+}
+
+async function createRule(deps: ServiceDeps, actor: Actor, list: OpenRuleList, input: CreateSenderRuleBody): Promise<SenderRule> {
   const pattern = storedPattern(input.pattern);
   try {
     const row = await deps.prisma.$transaction(async (tx) => {
-      // the tenant lock orders this against a conversion into an alias domain (which deletes the rules) and keeps
-      // concurrent creations within the limit
-      await lockDomainTenant(tx, domainId, domain.ownerId, AT_TARGET);
-      const count = await tx.senderRule.count({ where: { domainId, mailboxId: null } });
-      if (count >= MAX_SENDER_RULES) throw limitReached('domain');
-      const created = await tx.senderRule.create({ data: { domainId, pattern, action: input.action }, select: ruleSelect });
+      const ids = await list.lock(tx);
+      const count = await tx.senderRule.count({ where: list.where });
+      if (count >= MAX_SENDER_RULES) throw limitReached(list.kind);
+      const created = await tx.senderRule.create({ data: { ...ids, pattern, action: input.action }, select: ruleSelect });
       await recordCreation(tx, actor, created);
       return created;
     }, TENANT_TX);
     return toSenderRuleDto(row);
   } catch (err) {
-    if (isUniqueViolation(err)) throw ruleTaken('domain');
+    if (isUniqueViolation(err)) throw ruleTaken(list.kind);
     throw err;
   }
 }
@@ -120,31 +184,7 @@ export async function createMailboxSenderRule(
   mailboxId: string,
   input: CreateSenderRuleBody,
 ): Promise<SenderRule> {
-  const seenOwner = await assertManagedMailbox(deps.prisma, actor, mailboxId, 'mailboxes:write');
-  const pattern = storedPattern(input.pattern);
-  try {
-    const row = await deps.prisma.$transaction(async (tx) => {
-      // The mailbox's row lock keeps concurrent creations within the limit (a mailbox deleted meanwhile is NOT_FOUND);
-      // its domain's, shared, waits for a transfer of the domain, so an owner who has just lost it adds nothing there.
-      const [mailbox] = await tx.$queryRaw<{ domain_id: string; owner_id: string }[]>`
-        SELECT m.domain_id::text, d.owner_id::text FROM mailboxes m JOIN domains d ON d.id = m.domain_id
-        WHERE m.id = ${mailboxId}::uuid FOR UPDATE OF m FOR SHARE OF d`;
-      if (!mailbox) throw notFound('Mailbox');
-      if (seenOwner !== null && mailbox.owner_id !== seenOwner) {
-        throw new AppError('CONFLICT', 'The mailbox’s domain changed owner meanwhile; try again');
-      }
-      const count = await tx.senderRule.count({ where: { mailboxId } });
-      if (count >= MAX_SENDER_RULES) throw limitReached('mailbox');
-      const data = { domainId: mailbox.domain_id, mailboxId, pattern, action: input.action };
-      const created = await tx.senderRule.create({ data, select: ruleSelect });
-      await recordCreation(tx, actor, created);
-      return created;
-    });
-    return toSenderRuleDto(row);
-  } catch (err) {
-    if (isUniqueViolation(err)) throw ruleTaken('mailbox');
-    throw err;
-  }
+  return createRule(deps, actor, await openRuleList(deps.prisma, actor, { kind: 'mailbox', id: mailboxId }, 'write'), input);
 }
 
 /** A domain's own rules (not its mailboxes') in the order of their patterns. */
@@ -154,9 +194,7 @@ export async function listSenderRules(
   domainId: string,
   input: { limit: number; cursor?: string | undefined },
 ): Promise<Page<SenderRule>> {
-  const p = requireUser(actor, 'domains:read');
-  await findVisibleDomain(prisma, p, domainId, { id: true });
-  return pageOfRules(prisma, { domainId, mailboxId: null }, input);
+  return pageOfRules(prisma, (await openRuleList(prisma, actor, { kind: 'domain', id: domainId }, 'read')).where, input);
 }
 
 /** A mailbox's own rules in the order of their patterns (who may: see {@link createMailboxSenderRule}). */
@@ -166,8 +204,7 @@ export async function listMailboxSenderRules(
   mailboxId: string,
   input: { limit: number; cursor?: string | undefined },
 ): Promise<Page<SenderRule>> {
-  await assertManagedMailbox(prisma, actor, mailboxId, 'mailboxes:read');
-  return pageOfRules(prisma, { mailboxId }, input);
+  return pageOfRules(prisma, (await openRuleList(prisma, actor, { kind: 'mailbox', id: mailboxId }, 'read')).where, input);
 }
 
 async function pageOfRules(
@@ -235,4 +272,146 @@ export async function deleteSenderRule(deps: ServiceDeps, actor: Actor, ruleId: 
       details: { ...auditDetails(current), action: current.action },
     });
   });
+}
+
+type ImportOutcome = SenderRuleImportReport['rules'][number];
+
+/**
+ * Imports a list of senders into a domain's own list or a mailbox's (who may: as for one rule). Every entry is checked
+ * first: a pattern that a single rule would refuse, or the same sender twice with different actions, answers 422
+ * IMPORT_INVALID with every such entry and changes nothing. Then, in one transaction under the list's lock: senders not
+ * listed are created, listed ones take the imported action, and with `replace` the list's other rules are deleted; more
+ * than MAX_SENDER_RULES after it is 422 LIMIT_SENDER_RULES_EXCEEDED and changes nothing. A dry run answers the same
+ * report and changes nothing. Audited per rule as sender-rule.create/update/delete, and once as sender-rule.import.
+ */
+export async function importSenderRules(
+  deps: ServiceDeps,
+  actor: Actor,
+  ref: RuleListRef,
+  input: ImportSenderRulesBody,
+): Promise<SenderRuleImportReport> {
+  const list = await openRuleList(deps.prisma, actor, ref, 'write');
+  const wanted = new Map<string, { action: SenderRule['action']; index: number }>();
+  const issues: SenderRuleImportIssue[] = [];
+  input.rules.forEach(({ pattern: given, action }, index) => {
+    const pattern = normalizeSenderPattern(given);
+    if (!pattern) return issues.push({ index, pattern: given, code: 'invalid_pattern', message: senderPatternProblem(given) });
+    const earlier = wanted.get(pattern);
+    if (!earlier) return wanted.set(pattern, { action, index });
+    if (earlier.action !== action) {
+      issues.push({
+        index,
+        pattern: given,
+        code: 'conflicting_duplicate',
+        message: `entry ${earlier.index} names the same sender (${pattern}) to ${earlier.action}`,
+      });
+    }
+  });
+  if (issues.length) {
+    throw new AppError('IMPORT_INVALID', `${issues.length} of ${input.rules.length} entries are invalid; nothing was imported`, {
+      details: { entries: input.rules.length, errorCount: issues.length, errors: issues },
+    });
+  }
+  const run = async (tx: Prisma.TransactionClient): Promise<SenderRuleImportReport> => {
+    const ids = await list.lock(tx);
+    const existing = new Map((await tx.senderRule.findMany({ where: list.where, select: ruleSelect })).map((r) => [r.pattern, r] as const));
+    const rules: ImportOutcome[] = [];
+    const toCreate: { id: string; pattern: string; action: SenderRule['action'] }[] = [];
+    const toUpdate: { id: string; pattern: string; action: string }[] = [];
+    for (const [pattern, { action }] of wanted) {
+      const current = existing.get(pattern);
+      const outcome = !current ? 'created' : current.action === action ? 'unchanged' : 'updated';
+      rules.push({ pattern, action, outcome });
+      if (!current) toCreate.push({ id: newId(), pattern, action });
+      else if (outcome === 'updated') toUpdate.push(current);
+    }
+    const toDelete = input.replace ? [...existing.values()].filter((r) => !wanted.has(r.pattern)) : [];
+    const total = existing.size + toCreate.length - toDelete.length;
+    if (total > MAX_SENDER_RULES) throw limitReached(list.kind);
+    const report: SenderRuleImportReport = {
+      dryRun: input.dryRun,
+      created: toCreate.length,
+      updated: toUpdate.length,
+      unchanged: rules.length - toCreate.length - toUpdate.length,
+      deleted: toDelete.length,
+      duplicates: input.rules.length - wanted.size,
+      total,
+      rules,
+      deletedPatterns: toDelete.map((r) => r.pattern),
+    };
+    if (input.dryRun) return report;
+    if (toDelete.length) await tx.senderRule.deleteMany({ where: { id: { in: toDelete.map((r) => r.id) } } });
+    for (const action of ['allow', 'block'] as const) {
+      const changed = toUpdate.filter((r) => wanted.get(r.pattern)!.action === action).map((r) => r.id);
+      if (changed.length) await tx.senderRule.updateMany({ where: { id: { in: changed } }, data: { action } });
+    }
+    if (toCreate.length) await tx.senderRule.createMany({ data: toCreate.map((r) => ({ ...ids, ...r })) });
+    // the audit names each rule as its single change would
+    const info = await listInfo(tx, ids);
+    const entry = (action: string, id: string, details: Record<string, unknown>) => ({
+      action,
+      targetType: 'sender-rule',
+      targetId: id,
+      ownerId: info.ownerId,
+      details,
+    });
+    await recordAuditMany(tx, actor, [
+      ...toCreate.map((r) => entry('sender-rule.create', r.id, { ...info.details, pattern: r.pattern, action: r.action })),
+      ...toUpdate.map((r) =>
+        entry('sender-rule.update', r.id, {
+          ...info.details,
+          pattern: r.pattern,
+          action: wanted.get(r.pattern)!.action,
+          previousAction: r.action,
+        }),
+      ),
+      ...toDelete.map((r) => entry('sender-rule.delete', r.id, { ...info.details, pattern: r.pattern, action: r.action })),
+      {
+        action: 'sender-rule.import',
+        targetType: ref.kind,
+        targetId: ref.id,
+        ownerId: info.ownerId,
+        details: {
+          ...info.details,
+          created: report.created,
+          updated: report.updated,
+          unchanged: report.unchanged,
+          deleted: report.deleted,
+          total,
+          replace: input.replace,
+        },
+      },
+    ]);
+    return report;
+  };
+  // a dry run writes nothing: its transaction only takes the lock, so its report is what the import would do now
+  return deps.prisma.$transaction(run, IMPORT_TX);
+}
+
+/** Many rules and audit rows: longer than TENANT_TX. */
+const IMPORT_TX = { maxWait: 10_000, timeout: 60_000 } as const;
+
+/** The owner and audit details (domain, and mailbox address for a mailbox's list) of a list, read under its lock. */
+async function listInfo(tx: Prisma.TransactionClient, ids: { domainId: string; mailboxId: string | null }) {
+  const domain = await tx.domain.findUniqueOrThrow({ where: { id: ids.domainId }, select: { name: true, ownerId: true } });
+  const mailbox = ids.mailboxId ? await tx.mailbox.findUniqueOrThrow({ where: { id: ids.mailboxId }, select: { localPart: true } }) : null;
+  const address = mailbox ? `${mailbox.localPart}@${domain.name}` : null;
+  return {
+    ownerId: domain.ownerId,
+    details: { domainId: ids.domainId, domain: domain.name, ...(ids.mailboxId && address ? { mailboxId: ids.mailboxId, address } : {}) },
+  };
+}
+
+/**
+ * A list as CSV (`pattern,action`, in pattern order; cells a spreadsheet would run as a formula get csvCell's
+ * apostrophe), which the panel's import reads again. Who may: as for listing it.
+ */
+export async function exportSenderRulesCsv(prisma: PrismaClient, actor: Actor, ref: RuleListRef): Promise<string> {
+  const list = await openRuleList(prisma, actor, ref, 'read');
+  const rows = await prisma.senderRule.findMany({
+    where: list.where,
+    select: { pattern: true, action: true },
+    orderBy: { pattern: 'asc' },
+  });
+  return [csvLine(['pattern', 'action']), ...rows.map((r) => csvLine([r.pattern, r.action]))].join('');
 }
