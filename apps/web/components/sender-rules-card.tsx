@@ -1,5 +1,6 @@
 import { Pager } from '@/components/pager';
 import { SenderRulesEditor, type SenderRuleList } from '@/components/sender-rules';
+import { MailboxUsersSenderRules } from '@/components/mailbox-users-sender-rules';
 import { Card } from '@/components/ui';
 import { qs } from '@/lib/api';
 import type { Page, SenderRule } from '@/lib/types';
@@ -29,6 +30,8 @@ export function SenderRulesCard({
   basePath,
   params,
   cursor,
+  readOnly = false,
+  mailboxUsersAllowed,
 }: {
   list: SenderRuleList;
   page: Page<SenderRule>;
@@ -36,10 +39,14 @@ export function SenderRulesCard({
   basePath: string;
   params: Record<string, string | undefined>;
   cursor: string | undefined;
+  /** A mailbox user whose domain's owner keeps the list: the rules and the export only. */
+  readOnly?: boolean;
+  /** A domain's own list: whether its mailbox users keep their own lists (the owner's switch is shown). */
+  mailboxUsersAllowed?: boolean;
 }) {
   return (
     <Card id="sender-rules" title="Blocked and allowed senders" description={DESCRIPTION[list.kind](list.name)}>
-      <SenderRulesEditor list={list} rules={page.items} />
+      <SenderRulesEditor list={list} rules={page.items} readOnly={readOnly} />
       <Pager
         basePath={basePath}
         params={params}
@@ -49,6 +56,7 @@ export function SenderRulesCard({
         fragment="sender-rules"
         label="Sender rule pages"
       />
+      {mailboxUsersAllowed !== undefined && <MailboxUsersSenderRules domainId={list.id} allowed={mailboxUsersAllowed} />}
     </Card>
   );
 }

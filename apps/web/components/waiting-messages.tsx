@@ -20,7 +20,16 @@ function explain(p: ClientProblem): string {
  * purge all, .eml download, mbox export, and "Block sender" for each message's From address (the mailbox's own list).
  * For owners/admins on the mailbox page and for the mailbox user at home.
  */
-export function WaitingMessages({ mailboxId, address }: { mailboxId: string; address: string }) {
+export function WaitingMessages({
+  mailboxId,
+  address,
+  canBlock = true,
+}: {
+  mailboxId: string;
+  address: string;
+  /** Block sender on each message (not for a mailbox user whose domain's owner keeps the list). */
+  canBlock?: boolean;
+}) {
   const api = useApi();
   const router = useRouter();
   const [items, setItems] = useState<MessageSummary[]>([]);
@@ -165,7 +174,7 @@ export function WaitingMessages({ mailboxId, address }: { mailboxId: string; add
                         <span className="block truncate" title={m.from ?? undefined}>
                           {m.from ?? <span className="text-slate-500">(no sender)</span>}
                         </span>
-                        {m.fromAddress && (
+                        {canBlock && m.fromAddress && (
                           <BlockSender
                             list={{ kind: 'mailbox', id: mailboxId }}
                             sender={m.fromAddress}

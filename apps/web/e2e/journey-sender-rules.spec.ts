@@ -159,6 +159,20 @@ test('a mailbox user blocks a sender for their own mailbox: refused for them, de
   await row.getByRole('button', { name: 'Allow instead' }).click();
   await expect(card.getByRole('listitem').filter({ hasText: shop }).getByText('Allowed')).toBeVisible();
   expect(await sendToMx(`deals@news.${shop}`, me.address)).toMatch(/^250/);
+
+  // the owner keeps the mailboxes' lists from now on: the user sees theirs, and changes nothing
+  await page.goto(`/domains/${domain.id}#sender-rules`);
+  await card.getByRole('checkbox', { name: /Mailbox users keep their own lists/ }).uncheck();
+  await expect(card.getByText('Saved.')).toBeVisible();
+  await page.context().clearCookies();
+  await signIn(page, me.address, password);
+  await expect(card.getByText('The owner of your domain keeps this list')).toBeVisible();
+  await expect(card.getByRole('listitem').filter({ hasText: `news@${brand}` })).toContainText('Blocked');
+  await expect(card.getByRole('button')).toHaveCount(0);
+  await expect(card.getByLabel('Sender address or domain')).toHaveCount(0);
+  await expect(waiting.getByRole('button', { name: 'Block sender' })).toHaveCount(0);
+  await expect(waiting).toContainText('Weekly deals');
+  await expectAccessible(page, 'a mailbox user’s list kept by the owner');
 });
 
 test('an owner pastes a list of senders: checked line by line, imported at once, enforced by the MX, exported as CSV', async ({ page }) => {

@@ -56,6 +56,8 @@ export const ERROR_CODES = [
   'DOMAIN_IS_ALIAS',
   /** A domain's or a mailbox's list holds MAX_SENDER_RULES sender rules already. */
   'LIMIT_SENDER_RULES_EXCEEDED',
+  /** A mailbox user changing their own sender list where the domain's owner keeps the mailboxes' lists. */
+  'SENDER_RULES_OWNER_ONLY',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -467,6 +467,8 @@ describe('importing and exporting a list', () => {
     expect(r.body).toBe("pattern,action\r\n'=cmd@evil.example,allow\r\nshop.example,block\r\n");
     const own = await call(t.app, annaSession, 'GET', `${mailboxRules(anna.id)}/export`);
     expect([own.statusCode, own.body]).toEqual([200, 'pattern,action\r\nnews@shop.example,block\r\n']);
+    // it has no options: a stray one is 400, as on the lists
+    expect((await call(t.app, s, 'GET', `${rules(domain.id)}/export?limit=10`)).statusCode).toBe(400);
   });
 
   test('a mailbox user imports into their own list only; other tenants, colleagues, alias domains and read-only keys change nothing', async () => {
@@ -513,5 +515,85 @@ describe('importing and exporting a list', () => {
     const [ra, rb] = await Promise.all([importInto(s, rules(domain.id), { rules: a }), importInto(s, rules(domain.id), { rules: b })]);
     expect([ra.statusCode, rb.statusCode], `${ra.body} ${rb.body}`).toEqual([200, 200]);
     expect(await t.prisma.senderRule.count({ where: { domainId: domain.id } })).toBe(75);
+  });
+});
+
+describe('an owner who keeps the mailboxes’ lists', () => {
+  test('the users see theirs but change nothing (403 SENDER_RULES_OWNER_ONLY); the owner and keys still do; switched back, users may again', async () => {
+    const { s, owner, domain, anna, annaSession } = await ownerWithMailboxes();
+    const before = (await addOwn(annaSession, anna.id, 'mine.example')).json();
+    const me = async () => (await call(t.app, annaSession, 'GET', '/api/v1/me')).json().mailbox.mayChangeSenderRules;
+    expect(await me()).toBe(true);
+
+    const off = await call(t.app, s, 'PATCH', `/api/v1/domains/${domain.id}`, { mailboxUsersSenderRules: false });
+    expect(off.statusCode, off.body).toBe(200);
+    expect(off.json().mailboxUsersSenderRules).toBe(false);
+    expect(await me()).toBe(false);
+
+    const refused = [
+      await addOwn(annaSession, anna.id, 'new.example'),
+      await call(t.app, annaSession, 'POST', `${mailboxRules(anna.id)}/import`, { rules: [], replace: true }),
+      await call(t.app, annaSession, 'POST', `${mailboxRules(anna.id)}/import`, { rules: [], replace: true, dryRun: true }),
+      await call(t.app, annaSession, 'PATCH', `/api/v1/sender-rules/${before.id}`, { action: 'allow' }),
+      await call(t.app, annaSession, 'DELETE', `/api/v1/sender-rules/${before.id}`),
+    ];
+    for (const r of refused) {
+      expect(r.statusCode, r.body).toBe(403);
+      expect(r.json().code).toBe('SENDER_RULES_OWNER_ONLY');
+    }
+    // reading stays theirs, and nothing changed
+    const listed = await call(t.app, annaSession, 'GET', mailboxRules(anna.id));
+    expect(listed.json().items.map((r: { pattern: string; action: string }) => `${r.pattern} ${r.action}`)).toEqual(['mine.example block']);
+    expect((await call(t.app, annaSession, 'GET', `${mailboxRules(anna.id)}/export`)).statusCode).toBe(200);
+    // the user cannot switch it back themselves
+    expect((await call(t.app, annaSession, 'PATCH', `/api/v1/domains/${domain.id}`, { mailboxUsersSenderRules: null })).statusCode).toBe(
+      403,
+    );
+
+    // the owner, and a key with mailboxes:write, keep the list
+    expect((await addOwn(s, anna.id, 'owner-set.example')).statusCode).toBe(201);
+    const key = { key: await createKey(t.prisma, owner.id, ['mailboxes:read', 'mailboxes:write']) };
+    expect((await call(t.app, key, 'PATCH', `/api/v1/sender-rules/${before.id}`, { action: 'allow' })).statusCode).toBe(200);
+
+    const on = await call(t.app, s, 'PATCH', `/api/v1/domains/${domain.id}`, { mailboxUsersSenderRules: null });
+    expect([on.statusCode, on.json().mailboxUsersSenderRules]).toEqual([200, null]);
+    expect(await me()).toBe(true);
+    expect((await call(t.app, annaSession, 'DELETE', `/api/v1/sender-rules/${before.id}`)).statusCode).toBe(204);
+  });
+
+  test('a user’s change that waits behind the owner’s switch is refused once it is off', async () => {
+    const { domain, anna, annaSession } = await ownerWithMailboxes();
+    // the switch holds the domain's row while the user's request passes its first check and then waits for that row
+    let request: ReturnType<typeof addOwn> | undefined;
+    await t.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`UPDATE domains SET mailbox_users_sender_rules = false WHERE id = ${domain.id}::uuid`;
+      request = addOwn(annaSession, anna.id, 'late.example');
+      await new Promise((r) => setTimeout(r, 400));
+    });
+    const r = await request!;
+    expect([r.statusCode, r.json().code]).toEqual([403, 'SENDER_RULES_OWNER_ONLY']);
+    expect(await t.prisma.senderRule.count({ where: { mailboxId: anna.id } })).toBe(0);
+  });
+
+  test('an alias domain has no such setting (400), and a domain converted into one drops it', async () => {
+    const { s, owner, domain } = await createOwnerWithDomain(t, admin);
+    const created = await call(t.app, admin, 'POST', '/api/v1/domains', {
+      name: `${uniqueName('al')}.example`,
+      ownerId: owner.id,
+      verified: true,
+      aliasOf: domain.id,
+    });
+    const r = await call(t.app, s, 'PATCH', `/api/v1/domains/${created.json().id}`, { mailboxUsersSenderRules: false });
+    expect(r.statusCode, r.body).toBe(400);
+    expect(r.json().errors).toEqual([expect.objectContaining({ path: 'mailboxUsersSenderRules', code: 'alias_domain' })]);
+    const spare = await call(t.app, admin, 'POST', '/api/v1/domains', {
+      name: `${uniqueName('sp')}.example`,
+      ownerId: owner.id,
+      verified: true,
+      mailboxUsersSenderRules: false,
+    });
+    expect(spare.json().mailboxUsersSenderRules).toBe(false);
+    const converted = await call(t.app, s, 'PATCH', `/api/v1/domains/${spare.json().id}`, { aliasOf: domain.id });
+    expect([converted.statusCode, converted.json().mailboxUsersSenderRules]).toEqual([200, null]);
   });
 });

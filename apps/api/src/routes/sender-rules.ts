@@ -27,11 +27,11 @@ import { noContentSchema, problems, READ_SECURITY, WRITE_SECURITY, type RouteCon
 
 const tags = ['sender-rules'];
 const WHO_RULE =
-  'A domain’s rules: owners and admins (scope domains:read/write). A mailbox’s own rules: owners and admins (scope mailboxes:read/write) and the mailbox’s user; any other rule is 404.';
+  'A domain’s rules: owners and admins (scope domains:read/write). A mailbox’s own rules: owners and admins (scope mailboxes:read/write) and the mailbox’s user (to change it, unless the domain’s owner keeps the mailboxes’ lists: 403 SENDER_RULES_OWNER_ONLY); any other rule is 404.';
 
 const WHO_DOMAIN_LIST = 'Owners and admins (scope domains:write to import, domains:read to export) for domains they can see.';
 const WHO_MAILBOX_LIST =
-  'Owners and admins (scope mailboxes:write to import, mailboxes:read to export) for mailboxes they can see, and a mailbox user for their own.';
+  'Owners and admins (scope mailboxes:write to import, mailboxes:read to export) for mailboxes they can see, and a mailbox user for their own (to import, unless the domain’s owner keeps the mailboxes’ lists: 403 SENDER_RULES_OWNER_ONLY).';
 
 export async function senderRuleRoutes(app: ZodApp, ctx: RouteContext): Promise<void> {
   app.post('/domains/:domainId/sender-rules', {
@@ -66,7 +66,7 @@ export async function senderRuleRoutes(app: ZodApp, ctx: RouteContext): Promise<
       operationId: 'createMailboxSenderRule',
       summary: 'Block or allow a sender for one mailbox (its own list, beside its domain’s)',
       description:
-        'Owners and admins (scope mailboxes:write) for mailboxes they can see, and a mailbox user for their own. Applies on the SMTP listener to mail for this mailbox, directly or through an alias: blocked, it is refused with 550 5.7.1, at RCPT as MAIL FROM and at DATA as the From author (an alias leaves the mailbox out, and is refused when every destination blocks); allowed as MAIL FROM, it is never greylisted. A block in the domain’s list or the mailbox’s refuses; an allow in either skips greylisting. 409 ALREADY_EXISTS when the pattern is listed; 422 LIMIT_SENDER_RULES_EXCEEDED at 1,000 rules.',
+        'Owners and admins (scope mailboxes:write) for mailboxes they can see, and a mailbox user for their own unless the domain’s owner keeps the mailboxes’ lists (`mailboxUsersSenderRules: false` on the domain: 403 SENDER_RULES_OWNER_ONLY). Applies on the SMTP listener to mail for this mailbox, directly or through an alias: blocked, it is refused with 550 5.7.1, at RCPT as MAIL FROM and at DATA as the From author (an alias leaves the mailbox out, and is refused when every destination blocks); allowed as MAIL FROM, it is never greylisted. A block in the domain’s list or the mailbox’s refuses; an allow in either skips greylisting. 409 ALREADY_EXISTS when the pattern is listed; 422 LIMIT_SENDER_RULES_EXCEEDED at 1,000 rules.',
       params: mailboxParamsSchema,
       body: createSenderRuleBodySchema,
       response: { 201: senderRuleSchema, ...problems(409, 422) },
@@ -121,6 +121,7 @@ export async function senderRuleRoutes(app: ZodApp, ctx: RouteContext): Promise<
           `${who} A header row, then one rule per line in pattern order, CRLF; a cell starting with = + - @ gets a leading ` +
           'apostrophe (spreadsheet formula guard). The panel’s import reads the file again.',
         params,
+        querystring: z.object({}).strict().describe('No options: the whole list, in pattern order'),
         response: { 200: z.string().describe('text/csv'), ...problems() },
         produces: ['text/csv'],
         security: READ_SECURITY,

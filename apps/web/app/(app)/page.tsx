@@ -173,7 +173,7 @@ async function MailboxHome({ me, ruleCursor }: { me: Awaited<ReturnType<typeof r
         <Stat label="Last POP3 login" value={<span className="text-base">{formatDateTime(mb.lastLoginAt)}</span>} />
       </dl>
       <div className="space-y-8">
-        <WaitingMessages mailboxId={mb.id} address={mb.address} />
+        <WaitingMessages mailboxId={mb.id} address={mb.address} canBlock={mb.mayChangeSenderRules} />
         <ConnectionCard address={mb.address} profilePath="/me/mobileconfig" appPasswordsOnly={appPasswords.effectiveRequiredForPop3} />
         <AppPasswordsCard mailboxId={mb.id} list={appPasswords} viewer="mailbox" />
         <SenderRulesCard
@@ -182,6 +182,7 @@ async function MailboxHome({ me, ruleCursor }: { me: Awaited<ReturnType<typeof r
           basePath="/"
           params={{}}
           cursor={ruleCursor}
+          readOnly={!mb.mayChangeSenderRules}
         />
       </div>
     </>

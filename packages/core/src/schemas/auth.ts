@@ -34,17 +34,23 @@ export const meUserSchema = z.object({
 });
 
 /** What a signed-in mailbox user sees of their own mailbox. */
-export const meMailboxSchema = mailboxSchema.pick({
-  id: true,
-  address: true,
-  domainId: true,
-  displayName: true,
-  quotaBytes: true,
-  usedBytes: true,
-  messageCount: true,
-  enabled: true,
-  lastLoginAt: true,
-});
+export const meMailboxSchema = mailboxSchema
+  .pick({
+    id: true,
+    address: true,
+    domainId: true,
+    displayName: true,
+    quotaBytes: true,
+    usedBytes: true,
+    messageCount: true,
+    enabled: true,
+    lastLoginAt: true,
+  })
+  .extend({
+    mayChangeSenderRules: z
+      .boolean()
+      .describe('Whether this user may change their mailbox’s sender list (false where the domain’s owner keeps the mailboxes’ lists)'),
+  });
 
 export const meSchema = z
   .object({

@@ -51,6 +51,10 @@ export const domainSchema = z
       .boolean()
       .nullable()
       .describe("Greylisting of the domain's recipients on the SMTP listener; null: the operator default (INGRESS_GREYLIST)"),
+    mailboxUsersSenderRules: z
+      .boolean()
+      .nullable()
+      .describe('Whether mailbox users change their own mailbox’s sender list; null: yes (the default); false: only the owner does'),
     mailboxCount: z.number().int(),
     aliasCount: z.number().int(),
     aliasOf: z
@@ -95,6 +99,14 @@ const domainSettingsShape = {
     .describe(
       "Greylisting (RFC 6647) of mail to the domain's addresses from other servers: true defers a new sender's first " +
         'attempt, false never does; null = the operator default (INGRESS_GREYLIST)',
+    ),
+  mailboxUsersSenderRules: z
+    .boolean()
+    .nullable()
+    .optional()
+    .describe(
+      'false: only the owner (and admins, and keys with mailboxes:write) changes the sender lists of the domain’s mailboxes; ' +
+        'their users see theirs and get 403 SENDER_RULES_OWNER_ONLY for a change. null or true: mailbox users keep their own (the default)',
     ),
 };
 

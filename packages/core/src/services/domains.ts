@@ -43,6 +43,7 @@ const domainSelect = {
   retentionDays: true,
   quotaWarningThresholds: true,
   greylisting: true,
+  mailboxUsersSenderRules: true,
   verifiedAt: true,
   verificationToken: true,
   claimExpiresAt: true,
@@ -73,6 +74,7 @@ export function toDomainDto(r: DomainRow): Domain {
     // NULL (the operator default) reads as [] through Prisma; a domain's own list has at least one threshold
     quotaWarningThresholds: r.quotaWarningThresholds?.length ? r.quotaWarningThresholds : null,
     greylisting: r.greylisting,
+    mailboxUsersSenderRules: r.mailboxUsersSenderRules,
     mailboxCount: r._count.mailboxes,
     aliasCount: r._count.aliases,
     aliasOf: r.aliasOf,
@@ -234,6 +236,7 @@ const mailboxSettingFields = [
   'retentionDays',
   'quotaWarningThresholds',
   'greylisting',
+  'mailboxUsersSenderRules',
 ] as const;
 
 /**
@@ -345,6 +348,7 @@ export async function createDomain(deps: ServiceDeps, actor: Actor, input: Creat
           retentionDays: toStoredRetention(input.retentionDays ?? null),
           ...(input.quotaWarningThresholds ? { quotaWarningThresholds: input.quotaWarningThresholds } : {}),
           greylisting: input.greylisting ?? null,
+          mailboxUsersSenderRules: input.mailboxUsersSenderRules ?? null,
           ...(input.verified
             ? { verifiedAt: now }
             : {
@@ -495,6 +499,7 @@ export async function updateDomain(deps: ServiceDeps, actor: Actor, domainId: st
         loginDelaySeconds: input.loginDelaySeconds,
         retentionDays: toStoredRetention(input.retentionDays),
         greylisting: input.greylisting,
+        mailboxUsersSenderRules: input.mailboxUsersSenderRules,
         ...(retarget ? { aliasOfId: target?.id ?? null } : {}),
         // what only mailboxes use stays null on an alias domain (CHECK domains_alias_no_mailbox_settings)
         ...(converting ? CLEARED_MAILBOX_SETTINGS : {}),

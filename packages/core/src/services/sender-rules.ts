@@ -128,22 +128,39 @@ export async function openRuleList(prisma: PrismaClient, actor: Actor, list: Rul
   }
   const mailboxId = list.id;
   const seenOwner = await assertManagedMailbox(prisma, actor, mailboxId, `mailboxes:${access}`);
+  const byItsUser = actor.principal.kind === 'mailbox';
+  if (byItsUser && access === 'write') await assertMailboxUserMayChange(prisma, mailboxId);
   return {
     kind: 'mailbox',
     where: { mailboxId },
     async lock(tx) {
       // The mailbox's row lock keeps concurrent creations within the limit (a mailbox deleted meanwhile is NOT_FOUND);
-      // its domain's, shared, waits for a transfer of the domain, so an owner who has just lost it adds nothing there.
-      const [mailbox] = await tx.$queryRaw<{ domain_id: string; owner_id: string }[]>`
-        SELECT m.domain_id::text, d.owner_id::text FROM mailboxes m JOIN domains d ON d.id = m.domain_id
+      // its domain's, shared, waits for a transfer of the domain or a change of its settings, so an owner who has just
+      // lost it adds nothing there, and a user whose owner has just taken the list over changes nothing.
+      const [mailbox] = await tx.$queryRaw<{ domain_id: string; owner_id: string; users_may: boolean | null }[]>`
+        SELECT m.domain_id::text, d.owner_id::text, d.mailbox_users_sender_rules AS users_may
+        FROM mailboxes m JOIN domains d ON d.id = m.domain_id
         WHERE m.id = ${mailboxId}::uuid FOR UPDATE OF m FOR SHARE OF d`;
       if (!mailbox) throw notFound('Mailbox');
       if (seenOwner !== null && mailbox.owner_id !== seenOwner) {
         throw new AppError('CONFLICT', 'The mailbox’s domain changed owner meanwhile; try again');
       }
+      if (byItsUser && mailbox.users_may === false) throw ownerOnly();
       return { domainId: mailbox.domain_id, mailboxId };
     },
   };
+}
+
+const ownerOnly = () =>
+  new AppError('SENDER_RULES_OWNER_ONLY', 'The domain’s owner keeps the sender lists of its mailboxes; ask them to change yours');
+
+/** A mailbox user changes their own list unless the domain's owner keeps the mailboxes' lists (`mailboxUsersSenderRules`). */
+async function assertMailboxUserMayChange(prisma: PrismaClient, mailboxId: string): Promise<void> {
+  const m = await prisma.mailbox.findUnique({
+    where: { id: mailboxId },
+    select: { domain: { select: { mailboxUsersSenderRules: true } } },
+  });
+  if (m?.domain.mailboxUsersSenderRules === false) throw ownerOnly();
 }
 
 async function createRule(deps: ServiceDeps, actor: Actor, list: OpenRuleList, input: CreateSenderRuleBody): Promise<SenderRule> {
@@ -228,6 +245,7 @@ async function findVisibleRule(prisma: PrismaClient, actor: Actor, ruleId: strin
   if (p.kind === 'mailbox') {
     const own = await prisma.senderRule.findFirst({ where: { id: ruleId, mailboxId: p.mailboxId }, select: ruleSelect });
     if (!own) throw notFound('Sender rule');
+    if (access === 'write') await assertMailboxUserMayChange(prisma, p.mailboxId);
     return own;
   }
   const row = await prisma.senderRule.findFirst({ where: { id: ruleId, domain: visibleDomainWhere(p) }, select: ruleSelect });

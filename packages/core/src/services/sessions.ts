@@ -151,7 +151,10 @@ export async function getMe(
 ): Promise<Me> {
   const base = { csrfToken: opts.csrfToken, passwordPolicy: { minLength: opts.passwordPolicy.minLength } };
   if (principal.kind === 'mailbox') {
-    const m = await prisma.mailbox.findUnique({ where: { id: principal.mailboxId } });
+    const m = await prisma.mailbox.findUnique({
+      where: { id: principal.mailboxId },
+      include: { domain: { select: { mailboxUsersSenderRules: true } } },
+    });
     if (!m) throw new AppError('UNAUTHENTICATED', 'Not signed in');
     return {
       ...base,
@@ -169,6 +172,7 @@ export async function getMe(
         messageCount: m.messageCount,
         enabled: m.enabled,
         lastLoginAt: iso(m.lastLoginAt),
+        mayChangeSenderRules: m.domain.mailboxUsersSenderRules !== false,
       },
     };
   }

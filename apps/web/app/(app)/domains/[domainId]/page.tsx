@@ -132,6 +132,7 @@ export default async function DomainPage({
           basePath={base}
           params={{ q, cursor, aliasCursor }}
           cursor={ruleCursor}
+          mailboxUsersAllowed={domain.mailboxUsersSenderRules !== false}
         />
       </div>
     </>
