@@ -69,7 +69,16 @@ export function SenderRulesImport({ list }: { list: SenderRuleList }) {
     }
     const errors = (r.problem.details as { errors?: SenderRuleImportIssue[] } | undefined)?.errors;
     if (r.problem.code === 'IMPORT_INVALID' && errors) {
-      setProblems(errors.map((e) => ({ line: parsed.lines[e.index] ?? e.index + 1, message: `${e.pattern}: ${e.message}` })));
+      const lineOf = (index: number) => parsed.lines[index] ?? index + 1;
+      setProblems(
+        errors.map((e) => ({
+          line: lineOf(e.index),
+          message:
+            e.earlier === undefined
+              ? `${e.pattern}: ${e.message}`
+              : `${e.pattern} is the same sender as line ${lineOf(e.earlier)}, with the other action: keep one of the two`,
+        })),
+      );
     } else setError(problemMessage(r.problem));
   }
 

@@ -189,8 +189,9 @@ test('an owner pastes a list of senders: checked line by line, imported at once,
   await list.fill(`${pest.toUpperCase()}\n${friend} allow\n*.sub.${pest}\nspam@elsewhere.example reject`);
   await card.getByRole('button', { name: 'Check list' }).click();
   await expect(card.getByText('Line 4: “reject” is not an action')).toBeVisible();
-  await list.fill(`${pest.toUpperCase()}\n${friend} allow\n*.sub.${pest}`);
+  await list.fill(`${pest.toUpperCase()}\n${friend} allow\n*.sub.${pest}\n@${pest} allow`);
   await card.getByRole('button', { name: 'Check list' }).click();
+  await expect(card.getByText(`Line 4: @${pest} is the same sender as line 1, with the other action`)).toBeVisible();
   await expect(card.getByText(new RegExp(`Line 3: \\*\\.sub\\.${pest.replace(/\./g, '\\.')}: .*subdomains`))).toBeVisible();
   await list.fill(`${pest.toUpperCase()}\n${friend} allow\n# the newsletter\nnews@shop.${pest},block`);
   await card.getByRole('button', { name: 'Check list' }).click();

@@ -423,6 +423,7 @@ describe('importing and exporting a list', () => {
             pattern: '@twice.example',
             code: 'conflicting_duplicate',
             message: expect.stringMatching(/entry 2 .*twice\.example/),
+            earlier: 2,
           },
           { index: 4, pattern: 'org', code: 'invalid_pattern' },
         ],

@@ -67,6 +67,7 @@ export const senderRuleImportIssueSchema = z
     pattern: z.string(),
     code: z.enum(['invalid_pattern', 'conflicting_duplicate']),
     message: z.string(),
+    earlier: z.number().int().optional().describe('conflicting_duplicate: the index of the entry it contradicts'),
   })
   .meta({ id: 'SenderRuleImportIssue' });
 export type SenderRuleImportIssue = z.infer<typeof senderRuleImportIssueSchema>;

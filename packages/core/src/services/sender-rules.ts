@@ -322,6 +322,7 @@ export async function importSenderRules(
         pattern: given,
         code: 'conflicting_duplicate',
         message: `entry ${earlier.index} names the same sender (${pattern}) to ${earlier.action}`,
+        earlier: earlier.index,
       });
     }
   });
@@ -332,7 +333,8 @@ export async function importSenderRules(
   }
   const run = async (tx: Prisma.TransactionClient): Promise<SenderRuleImportReport> => {
     const ids = await list.lock(tx);
-    const existing = new Map((await tx.senderRule.findMany({ where: list.where, select: ruleSelect })).map((r) => [r.pattern, r] as const));
+    const listed = await tx.senderRule.findMany({ where: list.where, select: { id: true, pattern: true, action: true } });
+    const existing = new Map(listed.map((r) => [r.pattern, r] as const));
     const rules: ImportOutcome[] = [];
     const toCreate: { id: string; pattern: string; action: SenderRule['action'] }[] = [];
     const toUpdate: { id: string; pattern: string; action: string }[] = [];
