@@ -464,10 +464,11 @@ describe('importing and exporting a list', () => {
     const r = await call(t.app, s, 'GET', `${rules(domain.id)}/export`);
     expect(r.statusCode, r.body).toBe(200);
     expect(r.headers['content-type']).toMatch(/^text\/csv/);
-    expect(r.headers['content-disposition']).toMatch(/attachment/);
+    expect(r.headers['content-disposition']).toBe(`attachment; filename="sender-rules-${domain.name}.csv"`);
     expect(r.body).toBe("pattern,action\r\n'=cmd@evil.example,allow\r\nshop.example,block\r\n");
     const own = await call(t.app, annaSession, 'GET', `${mailboxRules(anna.id)}/export`);
     expect([own.statusCode, own.body]).toEqual([200, 'pattern,action\r\nnews@shop.example,block\r\n']);
+    expect(own.headers['content-disposition']).toBe(`attachment; filename="sender-rules-anna_${domain.name}.csv"`);
     // it has no options: a stray one is 400, as on the lists
     expect((await call(t.app, s, 'GET', `${rules(domain.id)}/export?limit=10`)).statusCode).toBe(400);
   });

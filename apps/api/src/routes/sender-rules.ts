@@ -127,10 +127,11 @@ export async function senderRuleRoutes(app: ZodApp, ctx: RouteContext): Promise<
         security: READ_SECURITY,
       },
       handler: async (req, reply) => {
-        const csv = await exportSenderRulesCsv(ctx.services.prisma, actorOf(req), listId(req.params));
+        const { name, csv } = await exportSenderRulesCsv(ctx.services.prisma, actorOf(req), listId(req.params));
+        const filename = `sender-rules-${name}.csv`.replace(/[^A-Za-z0-9._-]/g, '_');
         return reply
           .type('text/csv; charset=utf-8')
-          .header('content-disposition', `attachment; filename="sender-rules-${kind}.csv"`)
+          .header('content-disposition', `attachment; filename="${filename}"`)
           .header('cache-control', 'no-store')
           .send(csv);
       },

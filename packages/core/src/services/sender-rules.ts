@@ -424,14 +424,21 @@ async function listInfo(tx: Prisma.TransactionClient, ids: { domainId: string; m
 
 /**
  * A list as CSV (`pattern,action`, in pattern order; cells a spreadsheet would run as a formula get csvCell's
- * apostrophe), which the panel's import reads again. Who may: as for listing it.
+ * apostrophe), which the panel's import reads again, with the list's name (the domain, or the mailbox's address) for
+ * the file. Who may: as for listing it.
  */
-export async function exportSenderRulesCsv(prisma: PrismaClient, actor: Actor, ref: RuleListRef): Promise<string> {
+export async function exportSenderRulesCsv(prisma: PrismaClient, actor: Actor, ref: RuleListRef): Promise<{ name: string; csv: string }> {
   const list = await openRuleList(prisma, actor, ref, 'read');
+  const name =
+    ref.kind === 'domain'
+      ? (await prisma.domain.findUniqueOrThrow({ where: { id: ref.id }, select: { name: true } })).name
+      : await prisma.mailbox
+          .findUniqueOrThrow({ where: { id: ref.id }, select: { localPart: true, domain: { select: { name: true } } } })
+          .then((m) => `${m.localPart}@${m.domain.name}`);
   const rows = await prisma.senderRule.findMany({
     where: list.where,
     select: { pattern: true, action: true },
     orderBy: { pattern: 'asc' },
   });
-  return [csvLine(['pattern', 'action']), ...rows.map((r) => csvLine([r.pattern, r.action]))].join('');
+  return { name, csv: [csvLine(['pattern', 'action']), ...rows.map((r) => csvLine([r.pattern, r.action]))].join('') };
 }
