@@ -2,6 +2,7 @@
 import { useState } from 'react';
 import { ConfirmButton } from './confirm-button';
 import { problemMessage, useApi } from '@/lib/client';
+import { senderListPath } from '@/lib/sender-lists';
 
 /** The list a "Block sender" adds to: a domain's own, or one mailbox's. */
 export type BlockList = { kind: 'domain' | 'mailbox'; id: string };
@@ -28,7 +29,7 @@ export function BlockSender({ list, sender, onBlocked }: { list: BlockList; send
         confirmLabel="Block"
         onConfirm={async () => {
           const pattern = wholeDomain ? senderDomain : sender;
-          const r = await api('POST', `/${list.kind === 'domain' ? 'domains' : 'mailboxes'}/${list.id}/sender-rules`, {
+          const r = await api('POST', senderListPath(list), {
             pattern,
             action: 'block',
           });

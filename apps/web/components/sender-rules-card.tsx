@@ -3,6 +3,7 @@ import { SenderRulesEditor, type SenderRuleList } from '@/components/sender-rule
 import { MailboxUsersSenderRules } from '@/components/mailbox-users-sender-rules';
 import { Card } from '@/components/ui';
 import { qs } from '@/lib/api';
+import { senderListPath } from '@/lib/sender-lists';
 import type { Page, SenderRule } from '@/lib/types';
 
 /** Rules shown on one page of a list: far more than most lists hold, and the pager goes on. */
@@ -10,7 +11,7 @@ const SENDER_RULE_PAGE = 100;
 
 /** The API path of a list's page of rules (the page's `ruleCursor` query parameter). */
 export function senderRulesPath(list: Pick<SenderRuleList, 'kind' | 'id'>, cursor: string | undefined): string {
-  return `/${list.kind === 'domain' ? 'domains' : 'mailboxes'}/${list.id}/sender-rules${qs({ cursor, limit: SENDER_RULE_PAGE })}`;
+  return `${senderListPath(list)}${qs({ cursor, limit: SENDER_RULE_PAGE })}`;
 }
 
 const DESCRIPTION = {

@@ -4,6 +4,7 @@ import { useRouter } from 'next/navigation';
 import { useId, useState } from 'react';
 import { Alert, buttonClass, inputClass, labelClass } from '@/components/ui';
 import { problemMessage, useApi } from '@/lib/client';
+import { senderListPath } from '@/lib/sender-lists';
 import type { SenderRuleImportIssue, SenderRuleImportReport } from '@/lib/types';
 import { useHydrated } from '@/lib/use-hydrated';
 import type { SenderRuleList } from './sender-rules';
@@ -36,7 +37,7 @@ export function SenderRulesImport({ list }: { list: SenderRuleList }) {
   const [error, setError] = useState<string>();
   const [preview, setPreview] = useState<SenderRuleImportReport>();
   const [done, setDone] = useState<SenderRuleImportReport>();
-  const base = `/${list.kind === 'domain' ? 'domains' : 'mailboxes'}/${list.id}/sender-rules`;
+  const base = senderListPath(list);
 
   /** Any change of the input or options makes an earlier check stale. */
   const reset = () => {

@@ -5,6 +5,7 @@ import { ApiForm, SubmitButton } from '@/components/api-form';
 import { ConfirmButton } from '@/components/confirm-button';
 import { Badge, buttonClass, describedBy, Field, inputClass, RadioGroup } from '@/components/ui';
 import { problemMessage, useApi } from '@/lib/client';
+import { senderListPath } from '@/lib/sender-lists';
 import type { SenderRule } from '@/lib/types';
 import { useHydrated } from '@/lib/use-hydrated';
 import { createSenderRule } from '@/app/(app)/actions';
@@ -98,7 +99,7 @@ export function SenderRulesEditor({ list, rules, readOnly = false }: { list: Sen
       {readOnly ? (
         <p className="border-t border-slate-200 pt-4 text-sm text-slate-700">
           The owner of your domain keeps this list: ask them to add or remove a sender.{' '}
-          <a href={`/api/v1/mailboxes/${list.id}/sender-rules/export`} download className="text-brand-700 underline">
+          <a href={`/api/v1${senderListPath(list)}/export`} download className="text-brand-700 underline">
             Export CSV
           </a>
         </p>

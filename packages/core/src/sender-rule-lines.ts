@@ -5,6 +5,9 @@
  * `#` comments and the export's header row are skipped. The patterns themselves are checked by the API.
  */
 
+/** Rules one list (a domain's own, or one mailbox's) may hold: a list a person reads in the panel, not a blocklist feed. */
+export const MAX_SENDER_RULES = 1000;
+
 export type SenderRuleAction = 'allow' | 'block';
 
 export interface SenderRuleLines {
@@ -37,7 +40,7 @@ function firstField(line: string): { field: string; rest: string } | undefined {
   return undefined;
 }
 
-export function parseSenderRuleLines(text: string, defaultAction: SenderRuleAction, maxRules = 1000): SenderRuleLines {
+export function parseSenderRuleLines(text: string, defaultAction: SenderRuleAction, maxRules = MAX_SENDER_RULES): SenderRuleLines {
   const out: SenderRuleLines = { rules: [], lines: [], problems: [] };
   text.split(/\r\n|\r|\n/).forEach((raw, i) => {
     const line = i + 1;

@@ -9,8 +9,8 @@
 import addressparser from 'nodemailer/lib/addressparser/index.js';
 import { normalizeDomain, normalizeLocalPart, parseAddress, unquoteLocalPart } from './address.ts';
 
-/** Rules one list (a domain's own, or one mailbox's) may hold: a list a person reads in the panel, not a blocklist feed. */
-export const MAX_SENDER_RULES = 1000;
+// held by the browser-safe module, which the panel and the API's schemas read too
+export { MAX_SENDER_RULES } from './sender-rule-lines.ts';
 
 /**
  * The stored form of a pattern: `local@domain` lowercased with an IDN domain in punycode, a bare domain (`@domain` and

@@ -2,6 +2,7 @@
 // Actions of forms that several pages show (components/).
 import { field, invalidForm, isValid, type FormState } from '@/lib/forms';
 import { submitToApi } from '@/lib/form-action';
+import { senderListPath } from '@/lib/sender-lists';
 import type { CreatedAppPassword, SenderRule } from '@/lib/types';
 import { MAX_LOGIN_DELAY_SECONDS, MAX_RETENTION_DAYS, wholeNumber } from '@/lib/validation';
 
@@ -57,7 +58,7 @@ export async function createSenderRule(kind: 'domain' | 'mailbox', id: string, p
   if (!isValid(problems)) return invalidForm(prev, fd, problems);
   return submitToApi<SenderRule>(prev, fd, {
     method: 'POST',
-    path: `/${kind === 'domain' ? 'domains' : 'mailboxes'}/${id}/sender-rules`,
+    path: senderListPath({ kind, id }),
     body: { pattern, action },
     success: (r) => ({ message: `${r.pattern} ${r.action === 'block' ? 'blocked' : 'allowed'}.` }),
     refusal: (p) =>

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_SENDER_RULES } from '../sender-rule-lines.ts';
 import { idSchema, isoDateTimeSchema, paginationQuerySchema, pageSchema } from './common.ts';
 
 const actionSchema = z
@@ -43,13 +44,10 @@ export const senderRuleParamsSchema = z.object({ ruleId: idSchema });
 export const listSenderRulesQuerySchema = paginationQuerySchema;
 export const senderRulePageSchema = pageSchema(senderRuleSchema);
 
-/** Entries of one import at most: a whole list (MAX_SENDER_RULES in ../sender-rules.ts, not imported: the panel loads this file). */
-const MAX_IMPORT_ENTRIES = 1000;
-
 export const importSenderRulesBodySchema = z.object({
   rules: z
     .array(createSenderRuleBodySchema)
-    .max(MAX_IMPORT_ENTRIES)
+    .max(MAX_SENDER_RULES)
     .describe(
       'The senders to list, in any spelling a single rule accepts; the same sender twice (in any spelling) with the same action counts once',
     ),

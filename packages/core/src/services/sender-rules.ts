@@ -73,11 +73,34 @@ const limitReached = (list: 'domain' | 'mailbox') =>
     details: { limit: MAX_SENDER_RULES },
   });
 
-/** What an audit entry says of a rule: its list (the domain, and the mailbox for a mailbox's own) and its pattern. */
-function auditDetails(r: Pick<RuleRow, 'domainId' | 'domain' | 'mailboxId' | 'mailbox' | 'pattern'>) {
+/** A list as a rule names it: its domain, and its mailbox for a mailbox's own (see {@link describeList}). */
+type ListNames = Pick<RuleRow, 'domainId' | 'domain' | 'mailboxId' | 'mailbox'>;
+
+/** What an audit entry says of a list: the domain, and the mailbox for a mailbox's own. */
+function listAuditDetails(r: ListNames) {
   const address = mailboxAddress(r);
   const mailbox = r.mailboxId && address ? { mailboxId: r.mailboxId, address } : {};
-  return { domainId: r.domainId, domain: r.domain.name, ...mailbox, pattern: r.pattern };
+  return { domainId: r.domainId, domain: r.domain.name, ...mailbox };
+}
+
+/** What an audit entry says of a rule: its list and its pattern. */
+function auditDetails(r: ListNames & Pick<RuleRow, 'pattern'>) {
+  return { ...listAuditDetails(r), pattern: r.pattern };
+}
+
+/** The names and owner of a list, in the shape its rules carry them (for the import's audit and the export's file). */
+async function describeList(db: PrismaClient | Prisma.TransactionClient, ref: RuleListRef): Promise<ListNames> {
+  const domain = { select: { name: true, ownerId: true } };
+  if (ref.kind === 'domain') {
+    return {
+      domainId: ref.id,
+      mailboxId: null,
+      mailbox: null,
+      domain: await db.domain.findUniqueOrThrow({ where: { id: ref.id }, ...domain }),
+    };
+  }
+  const m = await db.mailbox.findUniqueOrThrow({ where: { id: ref.id }, select: { domainId: true, localPart: true, domain } });
+  return { domainId: m.domainId, mailboxId: ref.id, mailbox: { localPart: m.localPart }, domain: m.domain };
 }
 
 export async function createSenderRule(
@@ -367,32 +390,28 @@ export async function importSenderRules(
     }
     if (toCreate.length) await tx.senderRule.createMany({ data: toCreate.map((r) => ({ ...ids, ...r })) });
     // the audit names each rule as its single change would
-    const info = await listInfo(tx, ids);
-    const entry = (action: string, id: string, details: Record<string, unknown>) => ({
+    const names = await describeList(tx, ref);
+    const ownerId = names.domain.ownerId;
+    const entry = (action: string, id: string, pattern: string, details: Record<string, unknown>) => ({
       action,
       targetType: 'sender-rule',
       targetId: id,
-      ownerId: info.ownerId,
-      details,
+      ownerId,
+      details: { ...auditDetails({ ...names, pattern }), ...details },
     });
     await recordAuditMany(tx, actor, [
-      ...toCreate.map((r) => entry('sender-rule.create', r.id, { ...info.details, pattern: r.pattern, action: r.action })),
+      ...toCreate.map((r) => entry('sender-rule.create', r.id, r.pattern, { action: r.action })),
       ...toUpdate.map((r) =>
-        entry('sender-rule.update', r.id, {
-          ...info.details,
-          pattern: r.pattern,
-          action: wanted.get(r.pattern)!.action,
-          previousAction: r.action,
-        }),
+        entry('sender-rule.update', r.id, r.pattern, { action: wanted.get(r.pattern)!.action, previousAction: r.action }),
       ),
-      ...toDelete.map((r) => entry('sender-rule.delete', r.id, { ...info.details, pattern: r.pattern, action: r.action })),
+      ...toDelete.map((r) => entry('sender-rule.delete', r.id, r.pattern, { action: r.action })),
       {
         action: 'sender-rule.import',
         targetType: ref.kind,
         targetId: ref.id,
-        ownerId: info.ownerId,
+        ownerId,
         details: {
-          ...info.details,
+          ...listAuditDetails(names),
           created: report.created,
           updated: report.updated,
           unchanged: report.unchanged,
@@ -411,17 +430,6 @@ export async function importSenderRules(
 /** Many rules and audit rows: longer than TENANT_TX. */
 const IMPORT_TX = { maxWait: 10_000, timeout: 60_000 } as const;
 
-/** The owner and audit details (domain, and mailbox address for a mailbox's list) of a list, read under its lock. */
-async function listInfo(tx: Prisma.TransactionClient, ids: { domainId: string; mailboxId: string | null }) {
-  const domain = await tx.domain.findUniqueOrThrow({ where: { id: ids.domainId }, select: { name: true, ownerId: true } });
-  const mailbox = ids.mailboxId ? await tx.mailbox.findUniqueOrThrow({ where: { id: ids.mailboxId }, select: { localPart: true } }) : null;
-  const address = mailbox ? `${mailbox.localPart}@${domain.name}` : null;
-  return {
-    ownerId: domain.ownerId,
-    details: { domainId: ids.domainId, domain: domain.name, ...(ids.mailboxId && address ? { mailboxId: ids.mailboxId, address } : {}) },
-  };
-}
-
 /**
  * A list as CSV (`pattern,action`, in pattern order; cells a spreadsheet would run as a formula get csvCell's
  * apostrophe), which the panel's import reads again, with the list's name (the domain, or the mailbox's address) for
@@ -429,12 +437,8 @@ async function listInfo(tx: Prisma.TransactionClient, ids: { domainId: string; m
  */
 export async function exportSenderRulesCsv(prisma: PrismaClient, actor: Actor, ref: RuleListRef): Promise<{ name: string; csv: string }> {
   const list = await openRuleList(prisma, actor, ref, 'read');
-  const name =
-    ref.kind === 'domain'
-      ? (await prisma.domain.findUniqueOrThrow({ where: { id: ref.id }, select: { name: true } })).name
-      : await prisma.mailbox
-          .findUniqueOrThrow({ where: { id: ref.id }, select: { localPart: true, domain: { select: { name: true } } } })
-          .then((m) => `${m.localPart}@${m.domain.name}`);
+  const names = await describeList(prisma, ref);
+  const name = mailboxAddress(names) ?? names.domain.name;
   const rows = await prisma.senderRule.findMany({
     where: list.where,
     select: { pattern: true, action: true },
