@@ -577,6 +577,27 @@ describe('an owner who keeps the mailboxes’ lists', () => {
     expect(await t.prisma.senderRule.count({ where: { mailboxId: anna.id } })).toBe(0);
   });
 
+  test('so is a change or deletion of one of their rules that waits behind it', async () => {
+    const { domain, anna, annaSession } = await ownerWithMailboxes();
+    const rule = (await addOwn(annaSession, anna.id, 'kept.example')).json();
+    for (const [method, body] of [
+      ['PATCH', { action: 'allow' }],
+      ['DELETE', undefined],
+    ] as const) {
+      await t.prisma.domain.update({ where: { id: domain.id }, data: { mailboxUsersSenderRules: null } });
+      let request: ReturnType<typeof call> | undefined;
+      await t.prisma.$transaction(async (tx) => {
+        await tx.$executeRaw`UPDATE domains SET mailbox_users_sender_rules = false WHERE id = ${domain.id}::uuid`;
+        request = call(t.app, annaSession, method, `/api/v1/sender-rules/${rule.id}`, body);
+        await new Promise((r) => setTimeout(r, 400));
+      });
+      const r = await request!;
+      expect([r.statusCode, r.json().code], `${method}: ${r.body}`).toEqual([403, 'SENDER_RULES_OWNER_ONLY']);
+    }
+    const stored = await t.prisma.senderRule.findUniqueOrThrow({ where: { id: rule.id } });
+    expect(stored.action).toBe('block');
+  });
+
   test('an alias domain has no such setting (400), and a domain converted into one drops it', async () => {
     const { s, owner, domain } = await createOwnerWithDomain(t, admin);
     const created = await call(t.app, admin, 'POST', '/api/v1/domains', {

@@ -268,7 +268,6 @@ async function findVisibleRule(prisma: PrismaClient, actor: Actor, ruleId: strin
   if (p.kind === 'mailbox') {
     const own = await prisma.senderRule.findFirst({ where: { id: ruleId, mailboxId: p.mailboxId }, select: ruleSelect });
     if (!own) throw notFound('Sender rule');
-    if (access === 'write') await assertMailboxUserMayChange(prisma, p.mailboxId);
     return own;
   }
   const row = await prisma.senderRule.findFirst({ where: { id: ruleId, domain: visibleDomainWhere(p) }, select: ruleSelect });
@@ -281,9 +280,22 @@ export async function getSenderRule(prisma: PrismaClient, actor: Actor, ruleId: 
   return toSenderRuleDto(await findVisibleRule(prisma, actor, ruleId, 'read'));
 }
 
+/**
+ * A mailbox user's change of their own list takes the list's lock first, where the owner's switch is read again
+ * (see {@link openRuleList}); owners, admins and keys change one rule without it, as before.
+ */
+async function lockOwnList(prisma: PrismaClient, actor: Actor): Promise<(tx: Prisma.TransactionClient) => Promise<unknown>> {
+  const p = actor.principal;
+  if (p.kind !== 'mailbox') return async () => undefined;
+  const list = await openRuleList(prisma, actor, { kind: 'mailbox', id: p.mailboxId }, 'write');
+  return (tx) => list.lock(tx);
+}
+
 export async function updateSenderRule(deps: ServiceDeps, actor: Actor, ruleId: string, input: UpdateSenderRuleBody): Promise<SenderRule> {
   const current = await findVisibleRule(deps.prisma, actor, ruleId, 'write');
+  const lock = await lockOwnList(deps.prisma, actor);
   const row = await deps.prisma.$transaction(async (tx) => {
+    await lock(tx);
     const { count } = await tx.senderRule.updateMany({ where: { id: ruleId }, data: { action: input.action } });
     if (!count) throw notFound('Sender rule');
     const updated = await tx.senderRule.findUniqueOrThrow({ where: { id: ruleId }, select: ruleSelect });
@@ -301,7 +313,9 @@ export async function updateSenderRule(deps: ServiceDeps, actor: Actor, ruleId: 
 
 export async function deleteSenderRule(deps: ServiceDeps, actor: Actor, ruleId: string): Promise<void> {
   const current = await findVisibleRule(deps.prisma, actor, ruleId, 'write');
+  const lock = await lockOwnList(deps.prisma, actor);
   await deps.prisma.$transaction(async (tx) => {
+    await lock(tx);
     // a rule deleted meanwhile (or with its domain) reads as missing, not as a server error
     const { count } = await tx.senderRule.deleteMany({ where: { id: ruleId } });
     if (!count) throw notFound('Sender rule');
