@@ -1,5 +1,6 @@
 import { DayRangeInputs, FilterButtons, FilterInput, FilterSelect, InvalidFiltersAlert, utcDay } from '@/components/filter-fields';
 import { BlockSender } from '@/components/block-sender';
+import { senderCandidates } from '@/lib/sender-lists';
 import { Pager } from '@/components/pager';
 import { Badge, ButtonLink, Card, EmptyState, ListTable } from '@/components/ui';
 import { ApiError, apiGet, apiGetRaw, qs } from '@/lib/api';
@@ -43,9 +44,12 @@ export function DeliveryLogTable({ entries, caption }: { entries: DeliveryLogEnt
             </td>
             <td className="px-4 py-2 break-all text-slate-700">
               <span className="block">{e.envelopeFrom || '<> (bounce)'}</span>
+              {e.headerFrom && e.headerFrom.toLowerCase() !== e.envelopeFrom.toLowerCase() && (
+                <span className="block text-xs text-slate-600">From: {e.headerFrom}</span>
+              )}
               <span className="block text-slate-900">→ {e.recipient}</span>
-              {e.domainId && e.envelopeFrom.includes('@') && !e.protocol.startsWith('LMTP') && (
-                <BlockSender list={{ kind: 'domain', id: e.domainId }} sender={e.envelopeFrom} />
+              {e.domainId && !e.protocol.startsWith('LMTP') && (
+                <BlockSender list={{ kind: 'domain', id: e.domainId }} senders={senderCandidates(e.headerFrom, e.envelopeFrom)} />
               )}
             </td>
             <td className="px-4 py-2 text-slate-700">

@@ -12,6 +12,9 @@ import type { SenderRuleList } from './sender-rules';
 /** A problem of one line of the pasted list: the panel's own reading, or the API's check of its pattern. */
 type LineProblem = { line: number; message: string };
 
+/** Largest file read into the list: 1,000 senders of at most 254 octets with an action, and room for comments. */
+const MAX_FILE_BYTES = 512 * 1024;
+
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 function summary(r: SenderRuleImportReport): string {
@@ -109,6 +112,25 @@ export function SenderRulesImport({ list }: { list: SenderRuleList }) {
             An address, a domain or a top-level domain as above, optionally followed by <code>block</code> or <code>allow</code>. A file
             exported here can be pasted back. Nothing changes until you import; senders already listed take the action given here.
           </p>
+          <label htmlFor={`${id}-file`} className={`${labelClass} mt-3`}>
+            Or read the list from a file (CSV or text)
+          </label>
+          <input
+            id={`${id}-file`}
+            type="file"
+            accept=".csv,.txt,text/csv,text/plain"
+            disabled={!hydrated}
+            onChange={async (e) => {
+              const file = e.target.files?.[0];
+              e.target.value = '';
+              if (!file) return;
+              reset();
+              if (file.size > MAX_FILE_BYTES)
+                return setError(`${file.name} is over ${MAX_FILE_BYTES / 1024} KiB: a list holds at most 1,000 senders.`);
+              setText(await file.text());
+            }}
+            className="mt-1 block text-sm text-slate-700 file:mr-3 file:rounded-md file:border-0 file:bg-slate-100 file:px-3 file:py-1.5 file:text-sm file:font-medium file:text-slate-900 hover:file:bg-slate-200"
+          />
         </div>
         <div className="flex flex-wrap items-center gap-x-6 gap-y-2 text-sm text-slate-800">
           <label className="flex items-center gap-2">

@@ -2,6 +2,7 @@
 import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useState } from 'react';
 import { BlockSender } from '@/components/block-sender';
+import { senderCandidates } from '@/lib/sender-lists';
 import { ConfirmButton } from '@/components/confirm-button';
 import { Alert, buttonClass, Card, EmptyState } from '@/components/ui';
 import { problemMessage, useApi, type ClientProblem } from '@/lib/client';
@@ -174,10 +175,10 @@ export function WaitingMessages({
                         <span className="block truncate" title={m.from ?? undefined}>
                           {m.from ?? <span className="text-slate-500">(no sender)</span>}
                         </span>
-                        {canBlock && m.fromAddress && (
+                        {canBlock && (
                           <BlockSender
                             list={{ kind: 'mailbox', id: mailboxId }}
-                            sender={m.fromAddress}
+                            senders={senderCandidates(m.fromAddress, m.envelopeFrom)}
                             onBlocked={() => router.refresh()}
                           />
                         )}

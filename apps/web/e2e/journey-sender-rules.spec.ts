@@ -90,6 +90,31 @@ test('sender rules: an owner blocks a sender, the MX refuses it; allowing it ins
   await page.goto(`/domains/${domain.id}#sender-rules`);
   await expect(card.getByRole('listitem').filter({ hasText: pest })).toContainText('and its subdomains');
 
+  // a newsletter from its mailing service's bounce address: the log names its author, and Block sender offers the
+  // author first (the bounce address changes with every mailing), the sending address as the other choice
+  const brand = `${uniqueName('brand')}.example`;
+  const newsletter = `From: "Brand News" <news@${brand}>\r\nTo: ${mailbox.address}\r\nSubject: Weekly deals\r\n\r\nbuy\r\n`;
+  const bounce = (n: number) => `bounce-${n}-${uniqueName('b')}@esp.example`;
+  const first = bounce(1);
+  expect(await sendToMx(first, mailbox.address, newsletter)).toMatch(/^250/);
+  await page.goto(`/domains/${domain.id}/delivery-log?sender=${encodeURIComponent(`NEWS@${brand}`)}`);
+  const news = page.getByRole('row').filter({ hasText: first });
+  await expect(news).toContainText(`From: news@${brand}`);
+  await news.getByRole('button', { name: 'Block sender' }).click();
+  const pick = page.getByRole('dialog');
+  await expect(pick.getByRole('heading', { name: `Block news@${brand}?` })).toBeVisible();
+  await expect(pick.getByRole('radio', { name: /the From field/ })).toBeChecked();
+  await pick.getByRole('radio', { name: /MAIL FROM/ }).check();
+  await expect(pick.getByRole('heading', { name: `Block ${first}?` })).toBeVisible();
+  await expectAccessible(page, 'choosing the author or the sending address to block');
+  await pick.getByRole('radio', { name: /the From field/ }).check();
+  await pick.getByRole('button', { name: 'Block', exact: true }).click();
+  await expect(news.getByText(`news@${brand} blocked`)).toBeVisible();
+  // the next mailing comes from another bounce address, and is refused for its author
+  expect(await sendToMx(bounce(2), mailbox.address, newsletter)).toMatch(/^550 5\.7\.1/);
+  await page.goto(`/domains/${domain.id}#sender-rules`);
+  await expect(card.getByRole('listitem').filter({ hasText: `news@${brand}` })).toContainText('Blocked');
+
   // a whole top-level domain, written as mailcow users write it
   const tld = Array.from(randomBytes(12), (b) => String.fromCharCode(97 + (b % 26))).join(''); // letters only, as a TLD is
   await card.getByLabel('Sender address or domain').fill(`*.${tld.toUpperCase()}`);
@@ -140,6 +165,9 @@ test('a mailbox user blocks a sender for their own mailbox: refused for them, de
   await waiting.getByRole('button', { name: 'Block sender' }).click();
   const dialog = page.getByRole('dialog', { name: `Block news@${brand}?` });
   await expect(dialog).toContainText('to this mailbox is refused from now on');
+  // the message's Return-Path is offered too; its author is chosen first
+  await expect(dialog.getByRole('radio', { name: /the From field/ })).toBeChecked();
+  await expect(dialog.getByRole('radio', { name: new RegExp(`^${bounce.replace(/[.]/g, '\\.')} `) })).not.toBeChecked();
   await expectAccessible(page, 'blocking a waiting message’s sender');
   await dialog.getByRole('button', { name: 'Block', exact: true }).click();
   await expect(waiting.getByText(`news@${brand} blocked`)).toBeVisible();
@@ -215,4 +243,16 @@ test('an owner pastes a list of senders: checked line by line, imported at once,
   const [header, ...rows] = csv.split('\r\n');
   expect(header).toBe('pattern,action');
   expect(rows.sort()).toEqual(['', `${friend},allow`, `${pest},block`, `news@shop.${pest},block`].sort());
+
+  // the exported file, one sender added, read back from a file: only the new sender is new
+  const file = card.getByLabel('Or read the list from a file (CSV or text)');
+  const extra = `${uniqueName('more')}.example`;
+  await file.setInputFiles({ name: 'senders.csv', mimeType: 'text/csv', buffer: Buffer.from(`${csv}${extra},block\r\n`) });
+  await expect(list).toHaveValue(new RegExp(`^pattern,action\r?\n[^]*${extra.replace(/\./g, '\\.')},block`));
+  await card.getByRole('button', { name: 'Check list' }).click();
+  await expect(card.getByRole('region', { name: 'Check result' })).toContainText('1 new sender, 0 changed, 3 already listed');
+  // a file far bigger than any list is not read
+  await file.setInputFiles({ name: 'huge.txt', mimeType: 'text/plain', buffer: Buffer.alloc(600 * 1024, 'a') });
+  await expect(card.getByText('huge.txt is over 512 KiB')).toBeVisible();
+  await expect(list).toHaveValue(new RegExp(extra.replace(/\./g, '\\.')));
 });

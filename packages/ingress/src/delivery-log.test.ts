@@ -169,6 +169,56 @@ s.quit()`;
     });
   });
 
+  it("names the message's author (its From field's first address) beside MAIL FROM, on every path that logs after DATA", async () => {
+    const [small, large, warned, blockedFor, kept, none, unknown] = await Promise.all([
+      f.mailbox(uniqueName('hf-small')),
+      f.mailbox(uniqueName('hf-large')),
+      f.mailbox(uniqueName('hf-warn'), { quotaBytes: 20_000 }),
+      f.mailbox(uniqueName('hf-blocked')),
+      f.mailbox(uniqueName('hf-kept')),
+      f.mailbox(uniqueName('hf-none')),
+      Promise.resolve({ address: `${uniqueName('hf-nobody')}@${f.domain}` }),
+    ]);
+    const brand = `${uniqueName('brand')}.example`;
+    // a newsletter from its mailing service's bounce address, a display name in RFC 2047 words, a second author
+    const head = (to: string) => `From: =?UTF-8?Q?Brand_N=C3=BCws?= <News@${brand}>, other@${brand}\r\nTo: ${to}\r\nSubject: deals\r\n\r\n`;
+    const envelope = `bounce-${uniqueName('b')}@esp.example`;
+    const t = lmtp(ing.ports.lmtp);
+    // small body, batched statement; 1 MB body stored in parts; a quota warning due: stored one by one
+    await t.sendMail({ envelope: { from: envelope, to: [small.address, unknown.address] }, raw: `${head(small.address)}hi\r\n` });
+    await t.sendMail({ envelope: { from: envelope, to: [large.address] }, raw: `${head(large.address)}${'z'.repeat(1_048_576)}\r\n` });
+    await t.sendMail({ envelope: { from: envelope, to: [warned.address] }, raw: `${head(warned.address)}${'w'.repeat(17_000)}\r\n` });
+    // no From field at all
+    await t.sendMail({ envelope: { from: envelope, to: [none.address] }, raw: 'Subject: anonymous\r\n\r\nhi\r\n' });
+    t.close();
+    // SMTP: the author blocked for one recipient's mailbox, refused at DATA, delivered to the other
+    await prisma.senderRule.create({ data: { domainId: f.domainId, mailboxId: blockedFor.id, pattern: brand, action: 'block' } });
+    const smtp = nodemailer.createTransport({ host: '127.0.0.1', port: ing.ports.smtp, secure: false, ignoreTLS: true, name: 'mx.test' });
+    await smtp.sendMail({ envelope: { from: envelope, to: [blockedFor.address, kept.address] }, raw: `${head(kept.address)}hi\r\n` });
+    smtp.close();
+
+    const rows = await entries(ing, [
+      small.address,
+      large.address,
+      warned.address,
+      blockedFor.address,
+      kept.address,
+      none.address,
+      unknown.address,
+    ]);
+    const by = new Map(rows.map((r) => [r.recipient, r]));
+    const author = `News@${brand}`;
+    for (const m of [small, large, warned, kept])
+      expect(by.get(m.address)).toMatchObject({ result: 'delivered', envelopeFrom: envelope, headerFrom: author });
+    expect(by.get(large.address)!.sizeOctets).toBeGreaterThan(1_048_576);
+    expect((await mailboxState(prisma, warned.id)).messages).toHaveLength(2); // the message and its quota warning
+    expect(by.get(blockedFor.address)).toMatchObject({ result: 'refused', replyCode: 550, headerFrom: author, mailboxId: blockedFor.id });
+    expect(by.get(blockedFor.address)!.reason).toContain(author);
+    expect(by.get(none.address)).toMatchObject({ result: 'delivered', headerFrom: null });
+    // refused at RCPT, before the message was sent: no author known
+    expect(by.get(unknown.address)).toMatchObject({ result: 'refused', headerFrom: null });
+  });
+
   it('DELIVERY_LOG=off: mail is delivered and nothing is logged', async () => {
     const quiet = await startIngress(prisma, { deliveryLog: false });
     try {

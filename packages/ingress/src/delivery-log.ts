@@ -20,6 +20,8 @@ export interface DeliveryLogContext {
   sizeOctets?: number | null;
   /** The Message-ID header field (null before DATA or when the message has none). */
   messageId?: string | null;
+  /** The message's author, the first address of its From field (null before DATA or when it names none). */
+  headerFrom?: string | null;
 }
 
 /** A refusal or deferral of one recipient. */
@@ -95,7 +97,7 @@ export class DeliveryLogWriter {
   }
 
   private async insert(batch: RefusalEntry[]): Promise<void> {
-    const cols: unknown[][] = Array.from({ length: 14 }, () => []);
+    const cols: unknown[][] = Array.from({ length: 15 }, () => []);
     for (const e of batch) {
       const row = [
         newId(),
@@ -112,6 +114,7 @@ export class DeliveryLogWriter {
         e.clientAddress,
         e.protocol,
         e.queueId,
+        e.headerFrom ?? null,
       ];
       row.forEach((v, i) => cols[i]!.push(v));
     }
@@ -119,14 +122,14 @@ export class DeliveryLogWriter {
       // domain and mailbox ids are checked in the statement: one deleted meanwhile leaves its column null, not an error
       await this.pool.query(
         `INSERT INTO delivery_log (id, domain_id, mailbox_id, result, reply_code, enhanced_code, reason, envelope_from, recipient,
-                                   size_octets, message_id, client_address, protocol, queue_id)
+                                   size_octets, message_id, client_address, protocol, queue_id, header_from)
          SELECT t.id, (SELECT d.id FROM domains d WHERE d.id = t.domain_id), (SELECT m.id FROM mailboxes m WHERE m.id = t.mailbox_id),
                 t.result, t.reply_code, t.enhanced_code, t.reason, t.envelope_from, t.recipient, t.size_octets, t.message_id,
-                t.client_address, t.protocol, t.queue_id
+                t.client_address, t.protocol, t.queue_id, t.header_from
            FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[],
-                       $10::int[], $11::text[], $12::text[], $13::text[], $14::text[])
+                       $10::int[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
                 AS t(id, domain_id, mailbox_id, result, reply_code, enhanced_code, reason, envelope_from, recipient, size_octets,
-                     message_id, client_address, protocol, queue_id)`,
+                     message_id, client_address, protocol, queue_id, header_from)`,
         cols,
       );
     } catch (err) {

@@ -68,6 +68,8 @@ export interface StoreRequest {
   authResults?: string | undefined;
   /** The message's Message-ID field for the delivery log; computed from `body` when not given. */
   messageId?: string | null;
+  /** The message's author (first From address) for the delivery log; computed from `body` when not given. */
+  headerFrom?: string | null;
 }
 
 /** A mailbox whose usage crossed a warning threshold with this delivery (decided in the delivery's statement). */
@@ -113,7 +115,14 @@ export interface PendingStore {
   envelopeFrom: string;
   date: Date;
   /** Delivery log columns shared by the request's copies. */
-  log: { queueId: string; clientAddress: string; protocol: string; messageId: string | null; sizeOctets: number };
+  log: {
+    queueId: string;
+    clientAddress: string;
+    protocol: string;
+    messageId: string | null;
+    headerFrom: string | null;
+    sizeOctets: number;
+  };
   resolve(result: StoreResult): void;
   reject(err: unknown): void;
 }

@@ -10,7 +10,7 @@ import type {
   StoredCopy,
 } from './delivery-types.ts';
 import { GroupCommit } from './group-commit.ts';
-import { buildTraceFields, messageIdHeader, newQueueId, normalizeCrlf } from './message.ts';
+import { authorAddresses, buildTraceFields, messageIdHeader, newQueueId, normalizeCrlf } from './message.ts';
 import { DEFAULT_QUOTA_WARNING_THRESHOLDS } from './quota.ts';
 import { DEFAULT_RECIPIENT_DELIMITER, RecipientResolver, type AuthorBlocks } from './recipients.ts';
 import { REPLIES, type QuotaReplyMode, type SmtpReply } from './replies.ts';
@@ -169,6 +169,7 @@ export class DeliveryService {
       clientAddress: req.remoteAddress,
       protocol: req.protocol,
       messageId: this.deliveryLog ? (req.messageId === undefined ? messageIdHeader(req.body) : req.messageId) : null,
+      headerFrom: this.deliveryLog ? (req.headerFrom === undefined ? (authorAddresses(req.body)[0] ?? null) : req.headerFrom) : null,
       sizeOctets: req.body.length,
     };
     return this.commits.enqueue({ copies, envelopeFrom: req.envelopeFrom, date, log });

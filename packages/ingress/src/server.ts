@@ -448,9 +448,8 @@ export function createIngress(deps: IngressDeps): Ingress {
    * screenAuthors); each refusal goes to the delivery log. A fault of the lookup itself lets the message through to
    * every recipient, as a greylisting fault does: the rules are the owners' filter, not a reason to lose mail.
    */
-  async function screenSmtpAuthors(tx: TransactionState, message: Buffer, context: DeliveryLogContext, log: Logger) {
+  async function screenSmtpAuthors(tx: TransactionState, authors: string[], context: DeliveryLogContext, log: Logger) {
     const recipients = [...tx.recipients.entries()];
-    const authors = authorAddresses(message, config.maxHeaderBytes);
     const lookup: BlockedAuthors = (a, d, m) => delivery.blockedAuthors(a, d, m);
     try {
       const screened = await screenAuthors(recipients, authors, tx.senderPatterns, lookup);
@@ -513,6 +512,10 @@ export function createIngress(deps: IngressDeps): Ingress {
             );
             return cb(new SmtpReplyError(reply));
           }
+          // the author: judged by the sender rules (SMTP) and named beside MAIL FROM in the delivery log
+          const logging = Boolean(delivery.deliveryLog || deliveryLog);
+          const authors = s.protocol === 'smtp' || logging ? authorAddresses(body, config.maxHeaderBytes) : [];
+          if (logging) context.headerFrom = authors[0] ?? null;
           let message = body;
           let authResults: string | undefined;
           if (s.protocol === 'smtp' && senderAuth?.applies(s.ip)) {
@@ -531,7 +534,7 @@ export function createIngress(deps: IngressDeps): Ingress {
             authResults = checked.fields;
             message = removeForgedAuthResults(body, config.hostname);
           }
-          const messageId = delivery.deliveryLog || deliveryLog ? messageIdHeader(message) : null;
+          const messageId = logging ? messageIdHeader(message) : null;
           const base = {
             body: message,
             authResults,
@@ -541,6 +544,7 @@ export function createIngress(deps: IngressDeps): Ingress {
             remoteAddress: session.remoteAddress,
             protocol: protocolLabel,
             messageId,
+            headerFrom: context.headerFrom ?? null,
           };
           /** Stores for `rcptTo` (the first of `rcpts`, every recipient the reply answers). */
           const storeFor = async (targets: (DeliveryTarget & { rcptTo?: string })[], rcpts: string[]): Promise<SmtpReply> => {
@@ -573,7 +577,7 @@ export function createIngress(deps: IngressDeps): Ingress {
           };
 
           if (s.protocol === 'smtp') {
-            const screened = await screenSmtpAuthors(tx, message, context, log);
+            const screened = await screenSmtpAuthors(tx, authors, context, log);
             if (!screened.targets.length) {
               metrics.messages.inc({ protocol: s.protocol, result: resultLabel(REPLIES.senderBlocked) });
               log.info('message refused: its author is blocked for every recipient');

@@ -102,7 +102,7 @@ export async function applyBatch(
   const froms: string[] = [];
   const dates: string[] = [];
   const log = ctx.deliveryLog;
-  const logCols: unknown[][] = log ? [[], [], [], [], [], []] : [];
+  const logCols: unknown[][] = log ? [[], [], [], [], [], [], []] : [];
   for (const item of batch) {
     const body = bodies.push(item.copies[0]!.body);
     parted.push(storedInParts(item.copies[0]!.body));
@@ -117,7 +117,7 @@ export async function applyBatch(
       dates.push(item.date.toISOString());
       if (log) {
         const l = item.log;
-        [c.rcptTo, l.sizeOctets, l.messageId, l.clientAddress, l.protocol, l.queueId].forEach((v, i) => logCols[i]!.push(v));
+        [c.rcptTo, l.sizeOctets, l.messageId, l.clientAddress, l.protocol, l.queueId, l.headerFrom].forEach((v, i) => logCols[i]!.push(v));
       }
     }
   }
@@ -139,9 +139,9 @@ export async function applyBatch(
       -- per copy: its trace fields (small, base64) and which body it shares; the bodies are binary parameters
       SELECT t.*
         FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::timestamptz[], $10::int[]
-                    ${log ? ', $11::text[], $12::int[], $13::text[], $14::text[], $15::text[], $16::text[]' : ''})
+                    ${log ? ', $11::text[], $12::int[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[]' : ''})
              WITH ORDINALITY AS t(id, mailbox_id, size, trace64, envelope_from, received_at, body_idx
-                                  ${log ? ', rcpt, msg_size, message_id, client, proto, queue_id' : ''}, ord)
+                                  ${log ? ', rcpt, msg_size, message_id, client, proto, queue_id, header_from' : ''}, ord)
     ), per_mailbox AS (
       SELECT mailbox_id, count(*)::int AS n, sum(size)::bigint AS bytes FROM input GROUP BY mailbox_id
     ), ${quotaWarningLockSql('(SELECT mailbox_id FROM per_mailbox)', '$9::int[]')}, mb AS (
@@ -189,9 +189,9 @@ export async function applyBatch(
       log
         ? `, logged AS (
       -- the delivery log entry of each stored copy, in the statement that stores it (its id is the message's)
-      INSERT INTO delivery_log (id, domain_id, mailbox_id, result, reply_code, enhanced_code, envelope_from, recipient,
-                                size_octets, message_id, uid, client_address, protocol, queue_id)
-      SELECT ins.id, mb.domain_id, ins.mailbox_id, 'delivered', 250, '2.0.0', i.envelope_from, i.rcpt,
+      INSERT INTO delivery_log (id, domain_id, mailbox_id, result, reply_code, enhanced_code, envelope_from, header_from,
+                                recipient, size_octets, message_id, uid, client_address, protocol, queue_id)
+      SELECT ins.id, mb.domain_id, ins.mailbox_id, 'delivered', 250, '2.0.0', i.envelope_from, i.header_from, i.rcpt,
              i.msg_size, i.message_id, ins.uid, i.client, i.proto, i.queue_id
         FROM ins JOIN input i ON i.id = ins.id JOIN mb ON mb.id = ins.mailbox_id
     )`
@@ -377,9 +377,9 @@ async function insertDeliveredLog(tx: PgPoolClient, item: PendingStore, stored: 
   const rcpt = new Map(item.copies.map((c) => [c.messageId, c.rcptTo]));
   const l = item.log;
   await tx.query(
-    `INSERT INTO delivery_log (id, domain_id, mailbox_id, result, reply_code, enhanced_code, envelope_from, recipient,
-                               size_octets, message_id, uid, client_address, protocol, queue_id)
-     SELECT t.id, m.domain_id, t.mailbox_id, 'delivered', 250, '2.0.0', $4, t.rcpt, $5, $6, t.uid, $7, $8, $9
+    `INSERT INTO delivery_log (id, domain_id, mailbox_id, result, reply_code, enhanced_code, envelope_from, header_from,
+                               recipient, size_octets, message_id, uid, client_address, protocol, queue_id)
+     SELECT t.id, m.domain_id, t.mailbox_id, 'delivered', 250, '2.0.0', $4, $11, t.rcpt, $5, $6, t.uid, $7, $8, $9
        FROM unnest($1::uuid[], $2::uuid[], $3::text[], $10::int[]) AS t(id, mailbox_id, rcpt, uid)
        JOIN mailboxes m ON m.id = t.mailbox_id`,
     [
@@ -393,6 +393,7 @@ async function insertDeliveredLog(tx: PgPoolClient, item: PendingStore, stored: 
       l.protocol,
       l.queueId,
       stored.map((c) => c.uid),
+      l.headerFrom,
     ],
   );
 }

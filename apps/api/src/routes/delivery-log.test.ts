@@ -29,7 +29,7 @@ async function tenant(): Promise<Tenant> {
 /** An entry as the ingress writes it (the ingress tests cover the writing; here the reading). */
 async function entry(
   x: Tenant,
-  o: { result: 'delivered' | 'refused' | 'deferred'; from?: string; to?: string; at?: Date; mailbox?: boolean },
+  o: { result: 'delivered' | 'refused' | 'deferred'; from?: string; author?: string; to?: string; at?: Date; mailbox?: boolean },
 ) {
   const code = o.result === 'delivered' ? [250, '2.0.0'] : o.result === 'refused' ? [550, '5.1.1'] : [452, '4.2.2'];
   const at = o.at ?? new Date();
@@ -44,6 +44,7 @@ async function entry(
       enhancedCode: code[1] as string,
       reason: o.result === 'delivered' ? null : 'unknown user',
       envelopeFrom: o.from ?? 'sender@elsewhere.example',
+      headerFrom: o.author ?? null,
       recipient: o.to ?? x.address,
       clientAddress: '192.0.2.1',
       protocol: 'ESMTPS',
@@ -59,7 +60,7 @@ describe('delivery log API', () => {
     await entry(x, { result: 'delivered', at: old });
     await entry(x, { result: 'refused', to: `nobody@${x.domain}`, mailbox: false, from: 'Spam@Bad.example' });
     await entry(x, { result: 'deferred' });
-    await entry(x, { result: 'delivered', from: 'friend@good.example' });
+    await entry(x, { result: 'delivered', from: 'bounce-7f3a@esp.example', author: 'News@Brand.example' });
 
     const all: { result: string; recipient: string }[] = [];
     let cursor: string | null = null;
@@ -78,6 +79,7 @@ describe('delivery log API', () => {
       (await call(t.app, x.s, 'GET', `/api/v1/domains/${x.domainId}/delivery-log?${query}`)).json().items as {
         result: string;
         envelopeFrom: string;
+        headerFrom: string | null;
         recipient: string;
         replyCode: number;
         enhancedCode: string;
@@ -87,6 +89,10 @@ describe('delivery log API', () => {
     expect(refused).toHaveLength(1);
     expect(refused[0]).toMatchObject({ replyCode: 550, enhancedCode: '5.1.1', reason: 'unknown user', recipient: `nobody@${x.domain}` });
     expect((await q('sender=spam@bad')).map((e) => e.envelopeFrom)).toEqual(['Spam@Bad.example']);
+    // the sender filter finds a message by its author as well as by MAIL FROM; the author is in the entry
+    expect(await q('sender=news@brand')).toMatchObject([{ envelopeFrom: 'bounce-7f3a@esp.example', headerFrom: 'News@Brand.example' }]);
+    expect((await q('sender=esp.example')).map((e) => e.headerFrom)).toEqual(['News@Brand.example']);
+    expect((await q('result=deferred')).map((e) => e.headerFrom)).toEqual([null]);
     expect((await q('recipient=NOBODY')).map((e) => e.result)).toEqual(['refused']);
     expect((await q(`to=${encodeURIComponent(new Date(Date.now() - 86_400_000).toISOString())}`)).map((e) => e.result)).toEqual([
       'delivered',

@@ -23,6 +23,12 @@ export const deliveryLogEntrySchema = z
     enhancedCode: z.string().nullable().describe('RFC 3463 enhanced status code, e.g. 5.1.1'),
     reason: z.string().nullable(),
     envelopeFrom: z.string().describe('MAIL FROM; empty for the null reverse-path (bounces)'),
+    headerFrom: z
+      .string()
+      .nullable()
+      .describe(
+        "The message's author: the first address of its From field, what the recipient's mail client shows as the sender. Null before DATA, when the From field names no address, and in entries logged before Mailroom recorded it",
+      ),
     recipient: z.string().describe('RCPT TO as given'),
     domainId: idSchema.nullable(),
     mailboxId: idSchema.nullable().describe('The mailbox stored into (delivered) or refused for (e.g. over quota)'),
@@ -40,7 +46,7 @@ const addressFilterSchema = z.string().trim().min(1).max(320);
 
 export const listDeliveryLogQuerySchema = paginationQuerySchema.extend({
   result: deliveryResultSchema.optional(),
-  sender: addressFilterSchema.optional().describe('Envelope sender contains this (case-insensitive)'),
+  sender: addressFilterSchema.optional().describe('The envelope sender or the From author contains this (case-insensitive)'),
   recipient: addressFilterSchema.optional().describe('Recipient contains this (case-insensitive)'),
   from: isoDateTimeSchema.optional().describe('Inclusive lower bound of createdAt'),
   to: isoDateTimeSchema.optional().describe('Exclusive upper bound of createdAt'),

@@ -12,6 +12,10 @@ export const messageSummarySchema = z
       .string()
       .nullable()
       .describe('The first address of the From header (what a sender rule matches as the author); null when it names none'),
+    envelopeFrom: z
+      .string()
+      .nullable()
+      .describe('MAIL FROM as the sending server gave it (the Return-Path); empty for a bounce, null when unknown (imported mail)'),
     subject: z.string().nullable().describe('Decoded Subject header; null when missing'),
     date: isoDateTimeSchema.nullable().describe('Date header; null when missing or unparsable'),
     sizeOctets: z.number().int().describe('Octets as POP3 LIST reports them'),

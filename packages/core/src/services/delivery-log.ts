@@ -26,6 +26,7 @@ function toEntryDto(r: Row): DeliveryLogEntry {
     enhancedCode: r.enhancedCode,
     reason: r.reason,
     envelopeFrom: r.envelopeFrom,
+    headerFrom: r.headerFrom,
     recipient: r.recipient,
     domainId: r.domainId,
     mailboxId: r.mailboxId,
@@ -47,7 +48,10 @@ async function listEntries(
   const where: Prisma.DeliveryLogEntryWhereInput = { ...scope };
   const ids: { gte?: string; lt?: string } = {};
   if (input.result) where.result = input.result;
-  if (input.sender) where.envelopeFrom = { contains: input.sender, mode: 'insensitive' };
+  if (input.sender) {
+    const contains = { contains: input.sender, mode: 'insensitive' } as const;
+    where.OR = [{ envelopeFrom: contains }, { headerFrom: contains }];
+  }
   if (input.recipient) where.recipient = { contains: input.recipient, mode: 'insensitive' };
   if (input.from || input.to) {
     const from = input.from ? new Date(input.from) : undefined;

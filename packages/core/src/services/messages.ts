@@ -183,8 +183,10 @@ export async function listMessages(
       fields: [{ path: 'query.cursor', message: 'is not a cursor from this list', code: 'invalid_cursor' }],
     });
   }
-  const rows = await prisma.$queryRaw<{ id: string; uid: number; uidl: string; size_octets: number; received_at: Date; head: Buffer }[]>`
-    SELECT id::text, uid, uidl, size_octets, received_at,
+  const rows = await prisma.$queryRaw<
+    { id: string; uid: number; uidl: string; size_octets: number; received_at: Date; envelope_from: string | null; head: Buffer }[]
+  >`
+    SELECT id::text, uid, uidl, size_octets, received_at, envelope_from,
            substring(${HEAD_WINDOW} from 1 for ${MESSAGE_HEADER_PREVIEW_OCTETS}::int) AS head
       FROM messages m WHERE mailbox_id = ${mailbox.id}::uuid AND uid > ${afterUid}::int
      ORDER BY uid LIMIT ${query.limit + 1}::int`;
@@ -197,6 +199,7 @@ export async function listMessages(
       uid: Number(r.uid),
       uidl: r.uidl,
       ...summarizeHeader(Buffer.from(r.head)),
+      envelopeFrom: r.envelope_from,
       sizeOctets: Number(r.size_octets),
       receivedAt: r.received_at.toISOString(),
     }),
