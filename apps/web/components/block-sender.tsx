@@ -31,7 +31,8 @@ export function BlockSender({ list, senders, onBlocked }: { list: BlockList; sen
   if (!senders.length) return null;
   if (done) return <span className="mt-1 block text-xs font-medium text-slate-700">{done} blocked</span>;
   return (
-    <span className="mt-1 block">
+    // the dialog sits in a table cell that breaks addresses anywhere: its sentences break between words again
+    <span className="mt-1 block break-normal wrap-anywhere">
       <ConfirmButton
         label="Block sender"
         variant="secondary"
@@ -64,7 +65,7 @@ export function BlockSender({ list, senders, onBlocked }: { list: BlockList; sen
                   onChange={() => setChosen(i)}
                   className="mt-1 h-4 w-4 accent-brand-600"
                 />
-                <span className="break-all">
+                <span>
                   {c.address} <span className="text-slate-600">({KIND_LABEL[c.kind]})</span>
                 </span>
               </label>

@@ -107,6 +107,7 @@ test('sender rules: an owner blocks a sender, the MX refuses it; allowing it ins
   await pick.getByRole('radio', { name: /MAIL FROM/ }).check();
   await expect(pick.getByRole('heading', { name: `Block ${first}?` })).toBeVisible();
   await expectAccessible(page, 'choosing the author or the sending address to block');
+  await screenshot(page, 'block-sender-author-or-envelope');
   await pick.getByRole('radio', { name: /the From field/ }).check();
   await pick.getByRole('button', { name: 'Block', exact: true }).click();
   await expect(news.getByText(`news@${brand} blocked`)).toBeVisible();
