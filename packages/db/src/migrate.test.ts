@@ -110,20 +110,28 @@ describe('schema drift', () => {
   });
 });
 
+/**
+ * A database migrated up to (not including) `migration`, and a client on it; everything made here goes when the test
+ * ends (last registered, first undone: client, database, directory).
+ */
+async function databaseBefore(migration: string, name: string) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mr-mig-'));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  await cp(MIGRATIONS_DIR, dir, { recursive: true });
+  for (const m of await readMigrations(dir)) if (m.name >= migration) await rm(path.join(dir, m.name), { recursive: true });
+  const before = await createTestDatabase(adminUrl(), name, { migrationsDir: dir });
+  onTestFinished(() => before.drop());
+  const c = new pg.Client({ connectionString: before.url });
+  await c.connect();
+  onTestFinished(() => c.end());
+  return { before, c };
+}
+
 describe('data migrations', () => {
   it("20261207000000: a mailbox user's earlier policy writes move to their own opt-in; the owner's setting comes back", async () => {
     const MIGRATION = '20261207000000_app_passwords_user_opt_in';
-    // the database as it was before the migration, holding what each kind of history left in the owner's column;
-    // everything made here goes when the test ends (last registered, first undone: client, database, directory)
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'mr-mig-'));
-    onTestFinished(() => rm(dir, { recursive: true, force: true }));
-    await cp(MIGRATIONS_DIR, dir, { recursive: true });
-    for (const m of await readMigrations(dir)) if (m.name >= MIGRATION) await rm(path.join(dir, m.name), { recursive: true });
-    const before = await createTestDatabase(adminUrl(), 'optin', { migrationsDir: dir });
-    onTestFinished(() => before.drop());
-    const c = new pg.Client({ connectionString: before.url });
-    await c.connect();
-    onTestFinished(() => c.end());
+    // the database as it was before the migration, holding what each kind of history left in the owner's column
+    const { before, c } = await databaseBefore(MIGRATION, 'optin');
     const owner = randomUUID();
     const domain = randomUUID();
     await c.query(`INSERT INTO users (id, email, password_hash, role, updated_at) VALUES ($1, 'o@example.org', 'x', 'OWNER', now())`, [
@@ -191,5 +199,84 @@ describe('data migrations', () => {
       'user-to-null': [true, false],
       'no-history': [false, false],
     });
+  });
+
+  it('20261214000000: block rules counted per list, backfilled, and kept by inserts, updates, deletes and cascades', async () => {
+    const MIGRATION = '20261214000000_sender_rule_block_counts';
+    const { before, c } = await databaseBefore(MIGRATION, 'blocks');
+    const owner = randomUUID();
+    const [d1, d2, m1, m2, m3] = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    await c.query(`INSERT INTO users (id, email, password_hash, role, updated_at) VALUES ($1, 'b@example.org', 'x', 'OWNER', now())`, [
+      owner,
+    ]);
+    for (const [id, name] of [
+      [d1, 'one.example'],
+      [d2, 'two.example'],
+    ])
+      await c.query(`INSERT INTO domains (id, name, owner_id, verified_at, updated_at) VALUES ($1, $2, $3, now(), now())`, [
+        id,
+        name,
+        owner,
+      ]);
+    for (const [id, domain, lp] of [
+      [m1, d1, 'a'],
+      [m2, d1, 'b'],
+      [m3, d2, 'c'],
+    ])
+      await c.query(`INSERT INTO mailboxes (id, domain_id, local_part, password_hash, updated_at) VALUES ($1, $2, $3, 'x', now())`, [
+        id,
+        domain,
+        lp,
+      ]);
+    /** Adds rules in one statement: [domain, mailbox or null, pattern, action]. */
+    const add = (rules: [string, string | null, string, string][]) =>
+      c.query(
+        `INSERT INTO sender_rules (id, domain_id, mailbox_id, pattern, action, updated_at)
+         SELECT gen_random_uuid(), d, m, p, a, now() FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS t(d, m, p, a)`,
+        [rules.map((r) => r[0]), rules.map((r) => r[1]), rules.map((r) => r[2]), rules.map((r) => r[3])],
+      );
+    await add([
+      [d1, null, 'spam.example', 'block'],
+      [d1, null, 'ok.example', 'allow'],
+      [d1, m1, 'x.example', 'block'],
+      [d1, m1, 'y.example', 'block'],
+      [d2, m3, 'z.example', 'allow'],
+    ]);
+    expect((await applyMigrations(before.url)).applied).toContain(MIGRATION);
+    /** Each list's stored count against a recount of its rules. */
+    const counts = async () => {
+      const { rows } = await c.query(
+        `SELECT id::text, sender_blocks AS stored,
+                (SELECT count(*)::int FROM sender_rules r WHERE r.domain_id = d.id AND r.mailbox_id IS NULL AND r.action = 'block') AS real
+           FROM domains d
+         UNION ALL
+         SELECT id::text, sender_blocks, (SELECT count(*)::int FROM sender_rules r WHERE r.mailbox_id = m.id AND r.action = 'block')
+           FROM mailboxes m`,
+      );
+      for (const r of rows) expect(r.stored, r.id).toBe(r.real);
+      return Object.fromEntries(rows.map((r) => [r.id, r.stored]));
+    };
+    expect(await counts()).toEqual({ [d1]: 1, [d2]: 0, [m1]: 2, [m2]: 0, [m3]: 0 });
+    // one statement over several lists, blocks and allows
+    await add([
+      [d1, null, 'more.example', 'block'],
+      [d2, null, 'b.example', 'block'],
+      [d1, m2, 'w.example', 'block'],
+      [d1, m2, 'v.example', 'allow'],
+    ]);
+    expect(await counts()).toEqual({ [d1]: 2, [d2]: 1, [m1]: 2, [m2]: 1, [m3]: 0 });
+    // updates both ways in one statement, and one that changes nothing
+    await c.query(
+      `UPDATE sender_rules SET action = CASE action WHEN 'block' THEN 'allow' ELSE 'block' END WHERE pattern IN ('x.example', 'v.example', 'z.example', 'ok.example')`,
+    );
+    await c.query(`UPDATE sender_rules SET updated_at = now()`);
+    expect(await counts()).toEqual({ [d1]: 3, [d2]: 1, [m1]: 1, [m2]: 2, [m3]: 1 });
+    await c.query(`DELETE FROM sender_rules WHERE pattern IN ('spam.example', 'w.example', 'v.example')`);
+    expect(await counts()).toEqual({ [d1]: 2, [d2]: 1, [m1]: 1, [m2]: 0, [m3]: 1 });
+    // a mailbox deleted with its rules, then a domain with everything in it
+    await c.query('DELETE FROM mailboxes WHERE id = $1', [m1]);
+    expect(await counts()).toEqual({ [d1]: 2, [d2]: 1, [m2]: 0, [m3]: 1 });
+    await c.query('DELETE FROM domains WHERE id = $1', [d2]);
+    expect(await counts()).toEqual({ [d1]: 2, [m2]: 0 });
   });
 });

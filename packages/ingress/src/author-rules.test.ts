@@ -7,11 +7,11 @@ import type { RecipientResolution } from './delivery-types.ts';
 
 type Accepted = Extract<RecipientResolution, { ok: true }>;
 const target = (mailboxId: string, domainId = 'd1') => ({ mailboxId, domainId, address: `${mailboxId}@one.example` });
-const mailbox = (rcpt: string, id: string): [string, Accepted] => [
+const mailbox = (rcpt: string, id: string, listsBlock = true, rulesDomainId = 'd1'): [string, Accepted] => [
   rcpt,
-  { ok: true, recipient: rcpt, kind: 'mailbox', targets: [target(id)], greylisting: null, senderAllowed: false, rulesDomainId: 'd1' },
+  { ok: true, recipient: rcpt, kind: 'mailbox', targets: [target(id)], greylisting: null, senderAllowed: false, rulesDomainId, listsBlock },
 ];
-const alias = (rcpt: string, ids: string[], rulesDomainId = 'd1'): [string, Accepted] => [
+const alias = (rcpt: string, ids: string[], rulesDomainId = 'd1', listsBlock = true): [string, Accepted] => [
   rcpt,
   {
     ok: true,
@@ -21,6 +21,7 @@ const alias = (rcpt: string, ids: string[], rulesDomainId = 'd1'): [string, Acce
     greylisting: null,
     senderAllowed: false,
     rulesDomainId,
+    listsBlock,
   },
 ];
 
@@ -61,6 +62,35 @@ describe('screenAuthors', () => {
       'sender blocked by the mailbox (From: news@shop.example, left out of alias team@one.example)',
       'sender blocked by the mailbox (From: news@shop.example, left out of alias x@two.example)',
     ]);
+  });
+
+  it('reads only the lists of recipients that may block anyone: none at all when no list holds a block rule', async () => {
+    const { calls, lookup } = recording({ domains: [['d2', 0]] });
+    const none = await screenAuthors(
+      [mailbox('a@one.example', 'm1', false), alias('team@one.example', ['m1', 'm2'], 'd1', false)],
+      ['news@shop.example'],
+      [],
+      lookup,
+    );
+    expect(calls).toEqual([]);
+    expect(none.rcpts).toEqual(['a@one.example', 'team@one.example']);
+    expect(none.targets.map((t) => t.mailboxId)).toEqual(['m1', 'm2']);
+    // postmaster is never refused, so its lists are not read either
+    const postmaster: [string, Accepted] = [
+      'postmaster@one.example',
+      { ...mailbox('postmaster@one.example', 'm9')[1], exemptFromBlocks: true },
+    ];
+    await screenAuthors([postmaster], ['news@shop.example'], [], lookup);
+    expect(calls).toEqual([]);
+    // one recipient whose domain's list blocks someone: only its lists are read, and the others are kept
+    const mixed = await screenAuthors(
+      [mailbox('a@one.example', 'm1', false), mailbox('b@two.example', 'm2', true, 'd2'), postmaster],
+      ['news@shop.example'],
+      [],
+      lookup,
+    );
+    expect(calls).toEqual([[[senderRuleCandidates('news@shop.example')], ['d2'], ['m2']]]);
+    expect(mixed.rcpts).toEqual(['a@one.example', 'postmaster@one.example']);
   });
 
   it('refuses a whole recipient when its domain’s list blocks the author, naming the author it blocked', async () => {

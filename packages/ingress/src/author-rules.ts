@@ -28,6 +28,8 @@ export interface ScreenedRecipients {
   /** Their mailboxes, each once (with the first recipient that led to it). */
   targets: (DeliveryTarget & { rcptTo: string })[];
   refused: AuthorRefusal[];
+  /** Whether the lists were read: no author other than MAIL FROM (none), none of them may block (skipped), or read. */
+  lookup: 'none' | 'skipped' | 'queried';
 }
 
 /** Looks up which lists block which author (DeliveryService.blockedAuthors). */
@@ -37,7 +39,9 @@ export type BlockedAuthors = (authors: string[][], domainIds: string[], mailboxI
  * Applies the recipients' sender rule lists to `authors` (authorAddresses of the message). A recipient whose domain's
  * own list blocks an author is refused; a mailbox whose own list does is left out of its recipient (a mailbox recipient
  * is then refused). `envelopePatterns` (MAIL FROM's candidates) are not looked up again: an author that is the envelope
- * sender was judged at RCPT. Without an author to look up, no query is made.
+ * sender was judged at RCPT. Only the lists of recipients that may block anyone are read (`listsBlock`: at RCPT their
+ * domain's or a mailbox's list held a block rule, or was not read; postmaster is never refused); without such a
+ * recipient, or without an author to look up, no query is made.
  */
 export async function screenAuthors(
   recipients: [string, Accepted][],
@@ -49,18 +53,21 @@ export async function screenAuthors(
   const named = authors
     .map((address) => ({ address, candidates: senderRuleCandidates(address) }))
     .filter((a) => a.candidates.length && a.candidates.join('\n') !== envelope);
-  const domainIds = [...new Set(recipients.map(([, r]) => r.rulesDomainId))];
-  const mailboxIds = [...new Set(recipients.flatMap(([, r]) => r.targets.map((t) => t.mailboxId)))];
-  const blocks: AuthorBlocks = named.length
-    ? await blockedAuthors(
-        named.map((a) => a.candidates),
-        domainIds,
-        mailboxIds,
-      )
-    : { domains: new Map(), mailboxes: new Map() };
+  const screened = recipients.filter(([, r]) => r.listsBlock && r.exemptFromBlocks !== true);
+  const domainIds = [...new Set(screened.map(([, r]) => r.rulesDomainId))];
+  const mailboxIds = [...new Set(screened.flatMap(([, r]) => r.targets.map((t) => t.mailboxId)))];
+  const lookup = !named.length ? 'none' : screened.length ? 'queried' : 'skipped';
+  const blocks: AuthorBlocks =
+    lookup === 'queried'
+      ? await blockedAuthors(
+          named.map((a) => a.candidates),
+          domainIds,
+          mailboxIds,
+        )
+      : { domains: new Map(), mailboxes: new Map() };
   const from = (i: number) => `From: ${named[i]!.address}`;
 
-  const out: ScreenedRecipients = { rcpts: [], targets: [], refused: [] };
+  const out: ScreenedRecipients = { rcpts: [], targets: [], refused: [], lookup };
   const seen = new Set<string>();
   for (const [rcpt, r] of recipients) {
     const exempt = r.exemptFromBlocks === true;

@@ -31,6 +31,12 @@ export type RecipientResolution =
       rulesDomainId: string;
       /** Mail to postmaster: no sender rule's `block` refuses it (RFC 5321 §4.5.1). */
       exemptFromBlocks?: boolean;
+      /**
+       * The recipient's domain's list or a target mailbox's may block the From author: true unless, at RCPT, each was
+       * read and held no block rule (then the author's lookup skips it; a rule added after RCPT applies from the next
+       * message on).
+       */
+      listsBlock: boolean;
       /** The envelope sender matched an `allow` sender rule of the recipient's domain or mailbox: never greylisted. */
       senderAllowed: boolean;
       /** An alias's mailboxes that block the envelope sender: not delivered to (each gets a delivery log entry). */

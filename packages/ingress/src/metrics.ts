@@ -16,6 +16,7 @@ export interface IngressMetrics {
   senderAuth: Counter<'method' | 'result'>;
   greylist: Counter<'result'>;
   authorBlocks: Counter<'list'>;
+  authorLookups: Counter<'result'>;
   dnsCache: Counter<'result'>;
   batchRequests: Histogram;
   batchSeconds: Histogram;
@@ -103,6 +104,12 @@ export function createIngressMetrics(): IngressMetrics {
       name: 'mailroom_ingress_author_blocked_total',
       help: 'SMTP recipients and alias mailboxes refused at DATA: a sender rule of that list (domain, mailbox) blocks the From author',
       labelNames: ['list'],
+      registers,
+    }),
+    authorLookups: new Counter({
+      name: 'mailroom_ingress_author_lookups_total',
+      help: 'SMTP messages whose From author is not MAIL FROM: queried (a recipient’s list may block it) or skipped (none holds a block rule)',
+      labelNames: ['result'],
       registers,
     }),
     dnsCache: new Counter({

@@ -25,6 +25,8 @@ interface MailboxColumns {
   used_bytes: Int8;
   /** The action of the mailbox's own most specific sender rule that names the envelope sender, if any. */
   mailbox_sender_rule: RuleAction;
+  /** The mailbox's own list holds a block rule (null: not read, for LMTP and the null sender). */
+  mailbox_blocks: boolean | null;
 }
 
 interface DomainRow extends OwnerRow, MailboxColumns {
@@ -35,6 +37,8 @@ interface DomainRow extends OwnerRow, MailboxColumns {
   greylisting: boolean | null;
   /** The action of the domain's most specific sender rule that names the envelope sender, if any. */
   sender_rule: RuleAction;
+  /** The domain's own list holds a block rule (null: not read, for LMTP and the null sender). */
+  domain_blocks: boolean | null;
 }
 
 interface AliasRow extends OwnerRow {
@@ -45,6 +49,7 @@ interface AliasRow extends OwnerRow {
   quota_bytes: Int8;
   used_bytes: Int8;
   mailbox_sender_rule: RuleAction;
+  mailbox_blocks: boolean | null;
   domain_id: string | null;
   domain_name: string | null;
   domain_active: boolean | null;
@@ -85,15 +90,19 @@ const senderRule = (list: string) =>
  */
 function lookups(withRules: boolean) {
   const rule = (list: string) => (withRules ? senderRule(list) : 'NULL::text');
+  // whether a list holds any block rule (its row's count, kept by triggers), for the From author's check at DATA
+  const blocks = (row: string) => (withRules ? `${row}.sender_blocks > 0` : 'NULL::boolean');
   const suffix = withRules ? '_rules' : '';
   // without a mailbox of that name (an alias, `name+tag`, an unknown one) there is nothing to look for
-  const mailboxRule = `CASE WHEN m.id IS NOT NULL THEN ${rule('sr.mailbox_id = m.id')} END`;
+  const mailboxRule = `CASE WHEN m.id IS NOT NULL THEN ${rule('sr.mailbox_id = m.id')} END AS mailbox_sender_rule,
+                CASE WHEN m.id IS NOT NULL THEN ${blocks('m')} END AS mailbox_blocks`;
   return {
     domain: {
       name: `mailroom_rcpt_domain${suffix}`,
       text: `SELECT d.id::text AS domain_id, (r.active AND d.active AND NOT u.disabled) AS domain_active, d.max_storage_bytes,
                 d.used_bytes AS domain_used, d.greylisting, m.id::text AS mailbox_id, m.enabled, m.quota_bytes, m.used_bytes,
-                ${rule('sr.domain_id = d.id AND sr.mailbox_id IS NULL')} AS sender_rule, ${mailboxRule} AS mailbox_sender_rule,
+                ${rule('sr.domain_id = d.id AND sr.mailbox_id IS NULL')} AS sender_rule,
+                ${blocks('d')} AS domain_blocks, ${mailboxRule},
                 ${OWNER_COLUMNS}
          FROM domains r
          JOIN domains d ON d.id = COALESCE(r.alias_of_id, r.id) AND d.verified_at IS NOT NULL
@@ -104,13 +113,13 @@ function lookups(withRules: boolean) {
     /** The mailbox `name` of `name+tag` in the domain the first lookup found (its domain and owner columns are that row's). */
     mailbox: {
       name: `mailroom_rcpt_mailbox${suffix}`,
-      text: `SELECT m.id::text AS mailbox_id, m.enabled, m.quota_bytes, m.used_bytes, ${mailboxRule} AS mailbox_sender_rule
+      text: `SELECT m.id::text AS mailbox_id, m.enabled, m.quota_bytes, m.used_bytes, ${mailboxRule}
          FROM mailboxes m WHERE m.domain_id = $1::uuid AND m.local_part = $2`,
     },
     alias: {
       name: `mailroom_rcpt_alias${suffix}`,
       text: `SELECT a.local_part AS alias_local_part, m.id::text AS mailbox_id, m.local_part, m.enabled, m.quota_bytes,
-                m.used_bytes, ${mailboxRule} AS mailbox_sender_rule, md.id::text AS domain_id, md.name AS domain_name,
+                m.used_bytes, ${mailboxRule}, md.id::text AS domain_id, md.name AS domain_name,
                 (md.active AND md.verified_at IS NOT NULL AND NOT u.disabled) AS domain_active, md.max_storage_bytes, md.used_bytes AS domain_used,
                 ${OWNER_COLUMNS}
          FROM aliases a
@@ -127,9 +136,14 @@ type Statement = { name: string; text: string };
 /** The lookups without sender rules, and with them (see {@link lookups}). */
 const RCPT_LOOKUPS = { plain: lookups(false), withRules: lookups(true) };
 
-/** What an accepted recipient carries for the From author's rules (see screenAuthors). */
-const ruleFields = ({ rulesDomainId, exemptFromBlocks }: Attempt) =>
-  exemptFromBlocks ? { rulesDomainId, exemptFromBlocks } : { rulesDomainId };
+/**
+ * What an accepted recipient carries for the From author's rules (see screenAuthors): `listsBlock` false when its
+ * domain's list and every target mailbox's were read and none holds a block rule, so the author needs no lookup.
+ */
+function ruleFields({ rulesDomainId, exemptFromBlocks, domainBlocks }: Attempt, mailboxBlocks: (boolean | null)[]) {
+  const listsBlock = domainBlocks !== false || mailboxBlocks.some((b) => b !== false);
+  return { rulesDomainId, listsBlock, ...(exemptFromBlocks ? { exemptFromBlocks } : {}) };
+}
 
 /** `recipient` with its local part unquoted (see {@link unquoteLocalPart}). */
 function plainAddress(recipient: string): string {
@@ -161,6 +175,8 @@ interface Attempt {
   rulesDomainId: string;
   /** Mail to postmaster: no `block` rule refuses it. */
   exemptFromBlocks: boolean;
+  /** The domain's own list holds a block rule (null: not read). */
+  domainBlocks: boolean | null;
 }
 
 /**
@@ -287,7 +303,15 @@ export class RecipientResolver {
       return fail(REPLIES.senderBlocked, 'sender blocked by the domain', { domainId: row.domain_id });
     }
     const senderAllowed = row.sender_rule === 'allow';
-    const attempt: Attempt = { recipient, declaredSize, senderAllowed, fail, rulesDomainId: row.domain_id, exemptFromBlocks };
+    const attempt: Attempt = {
+      recipient,
+      declaredSize,
+      senderAllowed,
+      fail,
+      rulesDomainId: row.domain_id,
+      exemptFromBlocks,
+      domainBlocks: row.domain_blocks,
+    };
     // Delivered-To names the address as the sender wrote it (with its tag), as Postfix and Dovecot write it
     if (row.mailbox_id) return this.mailbox(attempt, row, `${localPart}@${domain}`);
 
@@ -330,7 +354,7 @@ export class RecipientResolver {
       targets: [target],
       greylisting: row.greylisting,
       senderAllowed: allowed,
-      ...ruleFields(attempt),
+      ...ruleFields(attempt, [row.mailbox_blocks]),
     };
   }
 
@@ -352,6 +376,7 @@ export class RecipientResolver {
     if (!live.length) return fail(REPLIES.disabled, `${kind} destinations disabled`, domainIds);
     const targets = new Map<string, DeliveryTarget>();
     const leftOut = new Map<string, DeliveryTarget>();
+    const mailboxBlocks: (boolean | null)[] = [];
     let allowed = senderAllowed;
     for (const r of live) {
       const target: DeliveryTarget = {
@@ -374,6 +399,7 @@ export class RecipientResolver {
       );
       if (q) return fail(q, `${kind} destination over quota`, domainIds);
       targets.set(target.mailboxId, target);
+      mailboxBlocks.push(r.mailbox_blocks);
     }
     if (!targets.size) return fail(REPLIES.senderBlocked, `sender blocked by every ${kind} destination`, domainIds);
     const resolved = {
@@ -383,7 +409,7 @@ export class RecipientResolver {
       targets: [...targets.values()],
       greylisting,
       senderAllowed: allowed,
-      ...ruleFields(attempt),
+      ...ruleFields(attempt, mailboxBlocks),
     };
     return leftOut.size ? { ...resolved, leftOut: [...leftOut.values()] } : resolved;
   }

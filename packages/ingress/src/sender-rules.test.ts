@@ -347,6 +347,52 @@ describe('sender rules on the SMTP listener (real sockets, real database)', () =
       }
     });
 
+    it('is not looked up while no list of any recipient holds a block rule, and is as soon as one does', async () => {
+      const g = await createFixture(prisma);
+      const [anna, ben] = [await g.mailbox(uniqueName('anna')), await g.mailbox(uniqueName('ben'))];
+      const team = uniqueName('team');
+      await g.alias(team, [anna.id, ben.id]);
+      const brand = `${uniqueName('brand')}.example`;
+      const ing = await startIngress(prisma);
+      const lookups = async () => {
+        const text = await ing.ingress.metrics.registry.getSingleMetricAsString('mailroom_ingress_author_lookups_total');
+        const count = (result: string) => Number(new RegExp(`result="${result}"} (\\d+)`).exec(text)?.[1] ?? 0);
+        return { skipped: count('skipped'), queried: count('queried') };
+      };
+      try {
+        const send = (envelope: string, rcpts: string[], subject: string) =>
+          withAuthor(ing.ports.smtp, '127.0.26.1', envelope, rcpts, `Brand <news@${brand}>`, subject);
+        const bounce = `bounce-${uniqueName('b')}@esp.example`;
+        // no rule at all, then only an allow: nothing can block, so nothing is read
+        expect((await send(bounce, [anna.address, `${team}@${g.domain}`], 'first')).data).toMatch(/^250/);
+        await prisma.senderRule.create({ data: { domainId: g.domainId, pattern: 'esp.example', action: 'allow' } });
+        expect((await send(bounce, [anna.address], 'second')).data).toMatch(/^250/);
+        // the author is MAIL FROM: judged at RCPT, neither counted
+        expect((await send(`news@${brand}`, [anna.address], 'third')).data).toMatch(/^250/);
+        expect(await lookups()).toEqual({ skipped: 2, queried: 0 });
+
+        // ben blocks someone else: the message to the alias is looked up (and still reaches both), anna's alone is not
+        await prisma.senderRule.create({ data: { domainId: g.domainId, mailboxId: ben.id, pattern: 'other.example', action: 'block' } });
+        expect((await send(bounce, [`${team}@${g.domain}`], 'to the team')).data).toMatch(/^250/);
+        expect((await send(bounce, [anna.address], 'to anna')).data).toMatch(/^250/);
+        expect(await lookups()).toEqual({ skipped: 3, queried: 1 });
+        // ben blocks the brand: left out of the alias, which anna still gets
+        await prisma.senderRule.create({ data: { domainId: g.domainId, mailboxId: ben.id, pattern: brand, action: 'block' } });
+        expect((await send(bounce, [`${team}@${g.domain}`], 'team again')).data).toMatch(/^250/);
+        expect(await subjects(ben.id)).toEqual(['first', 'to the team']);
+        expect(await subjects(anna.id)).toEqual(['first', 'second', 'third', 'to the team', 'to anna', 'team again']);
+
+        // the domain blocks the brand: anna's own list is empty, but the domain's is read and refuses it
+        await prisma.senderRule.create({ data: { domainId: g.domainId, pattern: brand, action: 'block' } });
+        expect((await send(bounce, [anna.address], 'refused')).data).toMatch(BLOCKED);
+        // a bounce (the null sender) reads no list at RCPT, so its author is always looked up
+        expect((await send('', [anna.address], 'bounce')).data).toMatch(BLOCKED);
+        expect(await lookups()).toEqual({ skipped: 3, queried: 4 });
+      } finally {
+        await ing.close();
+      }
+    });
+
     it('a mailbox’s own block leaves that mailbox out of an alias, and refuses mail to it', async () => {
       const brand = `${uniqueName('brand')}.example`;
       const anna = await f.mailbox(uniqueName('anna'));

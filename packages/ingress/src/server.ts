@@ -453,6 +453,7 @@ export function createIngress(deps: IngressDeps): Ingress {
     const lookup: BlockedAuthors = (a, d, m) => delivery.blockedAuthors(a, d, m);
     try {
       const screened = await screenAuthors(recipients, authors, tx.senderPatterns, lookup);
+      if (screened.lookup !== 'none') metrics.authorLookups.inc({ result: screened.lookup });
       for (const { recipient, list, domainId, mailboxId, reason } of screened.refused) {
         metrics.authorBlocks.inc({ list });
         log.info({ rcpt: recipient, authors, reason }, 'recipient refused at DATA: author blocked');
