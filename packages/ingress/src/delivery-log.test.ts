@@ -170,7 +170,7 @@ s.quit()`;
   });
 
   it("names the message's author (its From field's first address) beside MAIL FROM, on every path that logs after DATA", async () => {
-    const [small, large, warned, blockedFor, kept, none, unknown] = await Promise.all([
+    const [small, large, warned, blockedFor, kept, none, unknown, forged] = await Promise.all([
       f.mailbox(uniqueName('hf-small')),
       f.mailbox(uniqueName('hf-large')),
       f.mailbox(uniqueName('hf-warn'), { quotaBytes: 20_000 }),
@@ -178,6 +178,7 @@ s.quit()`;
       f.mailbox(uniqueName('hf-kept')),
       f.mailbox(uniqueName('hf-none')),
       Promise.resolve({ address: `${uniqueName('hf-nobody')}@${f.domain}` }),
+      f.mailbox(uniqueName('hf-forged')),
     ]);
     const brand = `${uniqueName('brand')}.example`;
     // a newsletter from its mailing service's bounce address, a display name in RFC 2047 words, a second author
@@ -190,6 +191,13 @@ s.quit()`;
     await t.sendMail({ envelope: { from: envelope, to: [warned.address] }, raw: `${head(warned.address)}${'w'.repeat(17_000)}\r\n` });
     // no From field at all
     await t.sendMail({ envelope: { from: envelope, to: [none.address] }, raw: 'Subject: anonymous\r\n\r\nhi\r\n' });
+    // abuse: markup in the display name and an address longer than any path (RFC 5321's 254 octets) first: the
+    // overlong one is not an author, so the entry names the next
+    const overlong = `${'a'.repeat(300)}@long.example`;
+    await t.sendMail({
+      envelope: { from: envelope, to: [forged.address] },
+      raw: `From: "<script>alert(1)</script>" <${overlong}>, Real <real@${brand}>\r\nSubject: forged\r\n\r\nhi\r\n`,
+    });
     t.close();
     // SMTP: the author blocked for one recipient's mailbox, refused at DATA, delivered to the other
     await prisma.senderRule.create({ data: { domainId: f.domainId, mailboxId: blockedFor.id, pattern: brand, action: 'block' } });
@@ -205,6 +213,7 @@ s.quit()`;
       kept.address,
       none.address,
       unknown.address,
+      forged.address,
     ]);
     const by = new Map(rows.map((r) => [r.recipient, r]));
     const author = `News@${brand}`;
@@ -215,6 +224,7 @@ s.quit()`;
     expect(by.get(blockedFor.address)).toMatchObject({ result: 'refused', replyCode: 550, headerFrom: author, mailboxId: blockedFor.id });
     expect(by.get(blockedFor.address)!.reason).toContain(author);
     expect(by.get(none.address)).toMatchObject({ result: 'delivered', headerFrom: null });
+    expect(by.get(forged.address)).toMatchObject({ result: 'delivered', headerFrom: `real@${brand}` });
     // refused at RCPT, before the message was sent: no author known
     expect(by.get(unknown.address)).toMatchObject({ result: 'refused', headerFrom: null });
   });
