@@ -6,7 +6,8 @@
  *   reports) and one X-Forwarded-Proto (the connection's scheme, or that proxy's). Next.js only fills these in when a
  *   request lacks them, so without this step a visitor could pick them.
  * - `/api` and `/api/*` stream to API_INTERNAL_URL (lib/api-proxy.ts), and so do the well-known autoconfig and
- *   autodiscover paths (lib/autoconfig-paths.ts, mapped onto the API's public endpoints); the API trusts this server's
+ *   autodiscover paths and MTA-STS's policy file (lib/autoconfig-paths.ts, mapped onto the API's public endpoints, the
+ *   policy by the request's Host); the API trusts this server's
  *   address (API_TRUSTED_PROXIES) and so logs and throttles by the real client.
  * - Everything else is Next.js (the last `next build`).
  * Logs a pino-style `"msg":"listening"` line when ready and answers GET /readyz (200) from then on; SIGTERM/SIGINT close
@@ -18,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import next from 'next';
 import { replaceForwardingHeaders } from '@mailroom/core/forwarded';
 import { createApiProxy } from './lib/api-proxy';
-import { autoconfigApiPath } from './lib/autoconfig-paths';
+import { autoconfigApiPath, mtaStsApiPath } from './lib/autoconfig-paths';
 import { readServerConfig } from './lib/server-env';
 
 function log(level: number, msg: string, extra: Record<string, unknown> = {}): void {
@@ -50,6 +51,12 @@ const server = http.createServer((req, res) => {
   const autoconfig = autoconfigApiPath(query < 0 ? url : url.slice(0, query));
   if (autoconfig) {
     req.url = autoconfig + (query < 0 ? '' : url.slice(query));
+    return proxyToApi(req, res);
+  }
+  // MTA-STS policy files (RFC 8461): by the Host the sender asked, `mta-sts.<domain>`.
+  const mtaSts = mtaStsApiPath(query < 0 ? url : url.slice(0, query), req.headers.host);
+  if (mtaSts) {
+    req.url = mtaSts;
     return proxyToApi(req, res);
   }
   void handleNext(req, res);

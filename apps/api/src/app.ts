@@ -20,6 +20,7 @@ import { authRoutes } from './routes/auth.ts';
 import { clientSettingsRoutes, publicAutoconfigRoutes } from './routes/autoconfig.ts';
 import type { RouteContext } from './routes/common.ts';
 import { domainRoutes } from './routes/domains.ts';
+import { mtaStsRoutes, publicMtaStsRoutes } from './routes/mta-sts.ts';
 import { mailboxRoutes } from './routes/mailboxes.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { mailboxBulkRoutes } from './routes/mailbox-bulk.ts';
@@ -118,6 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await secondFactorRoutes(zapp, ctx);
       await ownerRoutes(zapp, ctx);
       await domainRoutes(zapp, ctx);
+      await mtaStsRoutes(zapp, ctx);
       await mailboxRoutes(zapp, ctx);
       await messageRoutes(zapp, ctx);
       // Own scope: its text/csv body parser stays inside.
@@ -137,5 +139,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   // 5. public, unauthenticated client autoconfiguration (its own XML body parser stays inside this scope)
   await app.register(async (pub) => publicAutoconfigRoutes(pub.withTypeProvider<ZodTypeProvider>(), ctx), { prefix: '/api' });
+  // 6. the public MTA-STS policy files (RFC 8461), by the Host senders asked the panel
+  await app.register(async (pub) => publicMtaStsRoutes(pub.withTypeProvider<ZodTypeProvider>(), ctx), { prefix: '/api' });
   return app as unknown as FastifyInstance;
 }

@@ -77,6 +77,7 @@ let aliasA: { id: string };
 let ruleA: { id: string; pattern: string };
 let mailboxRuleA: { id: string; pattern: string };
 let keyOfA: { id: string };
+let mtaStsFlip = false;
 let hash: string;
 const PW = 'isolation passphrase 1';
 
@@ -242,6 +243,16 @@ const ops: Op[] = [
     run: (w) => listContains(w, `/api/v1/domains?q=${domainA.name}`, domainA.id),
   },
   { name: 'GET /domains/{A}', scope: 'domains:read', run: (w) => req(w, 'GET', `/api/v1/domains/${domainA.id}`) },
+  { name: 'GET /domains/{A}/mta-sts', scope: 'domains:read', run: (w) => req(w, 'GET', `/api/v1/domains/${domainA.id}/mta-sts`) },
+  {
+    name: 'PUT /domains/{A}/mta-sts',
+    scope: 'domains:write',
+    // testing and none alternate, so every allowed caller changes the mode (none of them needs DNS)
+    run: (w) => {
+      mtaStsFlip = !mtaStsFlip;
+      return req(w, 'PUT', `/api/v1/domains/${domainA.id}/mta-sts`, { mode: mtaStsFlip ? 'testing' : 'none' });
+    },
+  },
   {
     name: 'PATCH /domains/{A}',
     scope: 'domains:write',

@@ -147,6 +147,8 @@ export const EXPECTED_OPERATIONS = [
   'DELETE /api/v1/domains/{domainId}',
   'POST /api/v1/domains/{domainId}/verify',
   'GET /api/v1/domains/{domainId}/dns',
+  'GET /api/v1/domains/{domainId}/mta-sts',
+  'PUT /api/v1/domains/{domainId}/mta-sts',
   'POST /api/v1/domains/{domainId}/mailboxes',
   'GET /api/v1/domains/{domainId}/mailboxes',
   'GET /api/v1/mailboxes/{mailboxId}',
@@ -193,6 +195,7 @@ export const EXPECTED_OPERATIONS = [
   'POST /api/v1/me/mobileconfig',
   'GET /api/autoconfig/mail/config-v1.1.xml',
   'POST /api/autodiscover/autodiscover.xml',
+  'GET /api/mta-sts/policy',
   'GET /api/v1/mailboxes/{mailboxId}/app-passwords',
   'POST /api/v1/mailboxes/{mailboxId}/app-passwords',
   'DELETE /api/v1/mailboxes/{mailboxId}/app-passwords/{appPasswordId}',
@@ -232,6 +235,7 @@ export const PUBLIC_OPERATIONS = [
   'POST /api/v1/auth/login/second-factor/passkey',
   'GET /api/autoconfig/mail/config-v1.1.xml',
   'POST /api/autodiscover/autodiscover.xml',
+  'GET /api/mta-sts/policy',
 ];
 
 export { uniqueName };

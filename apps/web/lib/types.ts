@@ -16,6 +16,7 @@ export type {
   DnsRecord,
   Domain,
   DomainDns,
+  DomainMtaSts,
   DomainSummary,
   ErrorCode,
   GeneratedPassword,

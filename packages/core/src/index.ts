@@ -43,3 +43,5 @@ export * from './services/mailbox-import.ts';
 export * from './services/mailbox-bulk.ts';
 export * from './services/passkeys.ts';
 export * from './services/quota.ts';
+export * from './mta-sts.ts';
+export * from './services/mta-sts.ts';

@@ -82,6 +82,7 @@ describe('domain onboarding settings', () => {
       pop3Port: 110,
       pop3sPort: 995,
       claimTtlHours: 72,
+      mtaStsMaxAgeSeconds: 604_800,
       dns: { servers: [], timeoutMs: 5000 },
     });
     const set = parseEnv(baseEnvSchema, {
@@ -90,12 +91,14 @@ describe('domain onboarding settings', () => {
       MAILROOM_DNS_SERVERS: '127.0.0.1:5353,[::1]:53',
       MAILROOM_DNS_TIMEOUT_MS: '300',
       DOMAIN_CLAIM_TTL_HOURS: '24',
+      MTA_STS_MAX_AGE_S: '86400',
     });
     expect(domainOnboardingConfig(set)).toMatchObject({
       mxHost: 'mx.example.net',
       mailHost: '127.0.0.1',
       webHost: 'panel.example.net',
       claimTtlHours: 24,
+      mtaStsMaxAgeSeconds: 86_400,
       dns: { servers: ['127.0.0.1:5353', '[::1]:53'], timeoutMs: 300 },
     });
   });
@@ -106,6 +109,8 @@ describe('domain onboarding settings', () => {
       { MAILROOM_DNS_SERVERS: '127.0.0.1:70000' },
       { MAILROOM_DNS_TIMEOUT_MS: '0' },
       { DOMAIN_CLAIM_TTL_HOURS: '0' },
+      { MTA_STS_MAX_AGE_S: '3600' },
+      { MTA_STS_MAX_AGE_S: '31557601' },
     ]) {
       expect(() => parseEnv(baseEnvSchema, env)).toThrow(new RegExp(Object.keys(env)[0]!));
     }

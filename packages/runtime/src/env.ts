@@ -121,6 +121,8 @@ export const baseEnvSchema = z.object({
     .min(1)
     .max(24 * 90)
     .default(72),
+  /** max_age of the MTA-STS policies served for domains (RFC 8461 §3.2): a day to a year; senders cache a policy this long. */
+  MTA_STS_MAX_AGE_S: z.coerce.number().int().min(86_400).max(31_557_600).default(604_800),
   /** Let webhook URLs reach loopback, private, link-local and other internal addresses (API registration and worker). */
   WEBHOOK_ALLOW_PRIVATE: boolSchema.default(false),
 });
@@ -159,6 +161,8 @@ export interface DomainOnboardingConfig {
   pop3Port: number;
   pop3sPort: number;
   claimTtlHours: number;
+  /** max_age of the MTA-STS policies served (seconds). */
+  mtaStsMaxAgeSeconds: number;
   dns: { servers: string[]; timeoutMs: number };
 }
 
@@ -171,6 +175,7 @@ export function domainOnboardingConfig(env: BaseEnv): DomainOnboardingConfig {
     pop3Port: env.MAILROOM_PUBLIC_POP3_PORT,
     pop3sPort: env.MAILROOM_PUBLIC_POP3S_PORT,
     claimTtlHours: env.DOMAIN_CLAIM_TTL_HOURS,
+    mtaStsMaxAgeSeconds: env.MTA_STS_MAX_AGE_S,
     dns: { servers: env.MAILROOM_DNS_SERVERS, timeoutMs: env.MAILROOM_DNS_TIMEOUT_MS },
   };
 }

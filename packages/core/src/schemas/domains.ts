@@ -162,7 +162,18 @@ export const domainSummarySchema = z
   .meta({ id: 'DomainSummary' });
 export type DomainSummary = z.infer<typeof domainSummarySchema>;
 
-export const DNS_RECORD_PURPOSES = ['verification', 'mx', 'autoconfig', 'autodiscover', 'pop3s-srv', 'pop3-srv', 'dmarc'] as const;
+export const DNS_RECORD_PURPOSES = [
+  'verification',
+  'mx',
+  'autoconfig',
+  'autodiscover',
+  'pop3s-srv',
+  'pop3-srv',
+  'dmarc',
+  'mta-sts-host',
+  'mta-sts',
+  'tls-rpt',
+] as const;
 export const dnsCheckStatusSchema = z.enum(['ok', 'missing', 'different']);
 export const dnsRecordSchema = z
   .object({

@@ -18,3 +18,4 @@ export * from './messages.ts';
 export * from './delivery-log.ts';
 export * from './mailbox-bulk.ts';
 export * from './sender-rules.ts';
+export * from './mta-sts.ts';

@@ -5,6 +5,9 @@ import { recordAudit } from './audit.ts';
 import { sameHost, type DnsLookup } from './dns.ts';
 import { aliasOfSelect, findVisibleDomain, getDomain, pruneExpiredClaims, removeCompetingClaims, verificationRecord } from './domains.ts';
 import { type Actor, requireUser } from './principal.ts';
+import { mtaStsPolicyId, mtaStsRecordNames } from '../mta-sts.ts';
+import type { MtaStsMode } from '../schemas/mta-sts.ts';
+import { domainMtaStsPolicy, isMtaStsMode } from './mta-sts.ts';
 import { lockDomainName, type DomainOnboarding, type ServiceDeps } from './shared.ts';
 
 type CheckStatus = 'ok' | 'missing' | 'different';
@@ -83,7 +86,12 @@ function compare(found: string[], matches: (v: string) => boolean): { status: Ch
 }
 
 /** The records a domain needs (and recommends), each with how to check it live. */
-export function plannedRecords(o: Omit<DomainOnboarding, 'dns' | 'claimTtlHours'>, name: string, token: string | null): PlannedRecord[] {
+export function plannedRecords(
+  o: Omit<DomainOnboarding, 'dns' | 'claimTtlHours'>,
+  name: string,
+  token: string | null,
+  mtaStsMode: MtaStsMode | null = null,
+): PlannedRecord[] {
   const records: PlannedRecord[] = [];
   if (token) {
     const v = verificationRecord(name, token);
@@ -162,7 +170,52 @@ export function plannedRecords(o: Omit<DomainOnboarding, 'dns' | 'claimTtlHours'
     description: 'Suggested DMARC policy (any valid v=DMARC1 record counts as present).',
     probe: async (dns) => compare(await dns.txt(dmarc), (x) => /^v=DMARC1(;|$)/i.test(x.trim())),
   });
+  if (mtaStsMode) records.push(...mtaStsRecords(o, name, mtaStsMode));
   return records;
+}
+
+/**
+ * With an MTA-STS mode set: the host senders fetch the policy from (the panel's, which answers for every hosted
+ * domain), the TXT record announcing the policy's id, and a TLS-RPT record (RFC 8460) so senders report what failed.
+ */
+function mtaStsRecords(o: Omit<DomainOnboarding, 'dns' | 'claimTtlHours'>, name: string, mode: MtaStsMode): PlannedRecord[] {
+  const host = `mta-sts.${name}`;
+  const txt = `_mta-sts.${name}`;
+  const id = mtaStsPolicyId(domainMtaStsPolicy(o, mode));
+  const tlsRpt = `_smtp._tls.${name}`;
+  return [
+    {
+      purpose: 'mta-sts-host',
+      type: 'CNAME',
+      name: host,
+      value: o.webHost,
+      priority: null,
+      required: true,
+      description: `MTA-STS: senders fetch the policy from https://${host}/.well-known/mta-sts.txt (the panel answers it; its TLS certificate must cover ${host}).`,
+      probe: async (dns) => compare(await dns.cname(host), (x) => sameHost(x, o.webHost)),
+    },
+    {
+      purpose: 'mta-sts',
+      type: 'TXT',
+      name: txt,
+      value: `v=STSv1; id=${id}`,
+      priority: null,
+      required: true,
+      description: 'MTA-STS: announces the policy; its id changes whenever the policy does, which tells senders to fetch it again.',
+      probe: async (dns) => compare(await dns.txt(txt), (x) => mtaStsRecordNames(x, id)),
+    },
+    {
+      purpose: 'tls-rpt',
+      type: 'TXT',
+      name: tlsRpt,
+      value: `v=TLSRPTv1; rua=mailto:postmaster@${name}`,
+      priority: null,
+      required: false,
+      description:
+        'TLS reporting (RFC 8460): senders mail a daily report of TLS failures to this address (any v=TLSRPTv1 record counts as present).',
+      probe: async (dns) => compare(await dns.txt(tlsRpt), (x) => /^v=TLSRPTv1(;|$)/.test(x.trim())),
+    },
+  ];
 }
 
 /** GET /domains/{id}/dns: the records to publish and, with `check`, what DNS answers for each right now. */
@@ -178,10 +231,12 @@ export async function getDomainDns(
     name: true,
     verifiedAt: true,
     verificationToken: true,
+    mtaStsMode: true,
     ...aliasOfSelect,
   });
   // An alias domain's addresses sign in at its target: no SRV records, which would name the alias address as the login.
-  const planned = plannedRecords(deps.onboarding, d.name, d.verifiedAt ? null : d.verificationToken).filter(
+  const mtaSts = isMtaStsMode(d.mtaStsMode) ? d.mtaStsMode : null;
+  const planned = plannedRecords(deps.onboarding, d.name, d.verifiedAt ? null : d.verificationToken, mtaSts).filter(
     (r) => !d.aliasOf || !NOT_FOR_ALIAS_DOMAINS.has(r.purpose),
   );
   const notes = d.aliasOf

@@ -133,6 +133,20 @@ export async function updateGreylisting(domainId: string, prev: FormState, fd: F
   });
 }
 
+const MTA_STS_CHOICES = { off: null, testing: 'testing', enforce: 'enforce', none: 'none' } as const;
+
+/** The domain's MTA-STS mode: "off" (not published), "testing", "enforce" or "none" (withdrawing a policy). */
+export async function updateMtaSts(domainId: string, prev: FormState, fd: FormData): Promise<FormState> {
+  const choice = field(fd, 'mode');
+  if (!Object.hasOwn(MTA_STS_CHOICES, choice)) return invalidForm(prev, fd, { mode: 'Choose one of the modes.' });
+  return submitToApi(prev, fd, {
+    method: 'PUT',
+    path: `/domains/${domainId}/mta-sts`,
+    body: { mode: MTA_STS_CHOICES[choice as keyof typeof MTA_STS_CHOICES] },
+    success: () => ({ message: 'Saved. The records to publish for it are listed under DNS records.' }),
+  });
+}
+
 /** An alias (or, with "catchAll" ticked, the catch-all) delivering to the chosen mailboxes of the domain. */
 export async function createAlias(domainId: string, prev: FormState, fd: FormData): Promise<FormState> {
   const catchAll = checked(fd, 'catchAll');

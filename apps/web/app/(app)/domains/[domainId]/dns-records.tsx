@@ -15,6 +15,9 @@ const PURPOSE: Record<DnsRecord['purpose'], string> = {
   'pop3s-srv': 'POP3 over TLS service',
   'pop3-srv': 'POP3 service',
   dmarc: 'DMARC policy',
+  'mta-sts-host': 'MTA-STS policy host',
+  'mta-sts': 'MTA-STS policy id',
+  'tls-rpt': 'TLS reporting',
 };
 
 const STATUS = {

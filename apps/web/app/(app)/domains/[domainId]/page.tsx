@@ -5,7 +5,7 @@ import { Pop3PolicyForm } from '@/components/pop3-policy-form';
 import { Alert, ButtonLink, Card, EmptyState, PageHeader, SearchForm } from '@/components/ui';
 import { apiGet, qs, requireUser } from '@/lib/api';
 import { formatBytes } from '@/lib/format';
-import type { Alias, Domain, DomainDns, Mailbox, Page, SenderRule } from '@/lib/types';
+import type { Alias, Domain, DomainDns, DomainMtaSts, Mailbox, Page, SenderRule } from '@/lib/types';
 import { AliasEditor } from './alias-editor';
 import { AliasDomainsCard, AliasTargetCard } from './alias-domains';
 import { DnsRecords } from './dns-records';
@@ -16,6 +16,7 @@ import { GreylistingSettings } from './greylisting-settings';
 import { DomainSettings } from './domain-settings';
 import { MailboxImportExport } from './mailbox-import';
 import { MailboxTable } from './mailbox-table';
+import { MtaStsSettings } from './mta-sts-settings';
 import { VerifyDomain } from './verify-domain';
 
 export const metadata: Metadata = { title: 'Domain' };
@@ -38,12 +39,13 @@ export default async function DomainPage({
   const base = `/domains/${domain.id}`;
   if (domain.aliasOf)
     return <AliasDomainPage domain={domain} target={domain.aliasOf} isAdmin={me.user.role === 'ADMIN'} verified={verified} />;
-  const [mailboxes, aliases, dns, aliasDomains, senderRules] = await Promise.all([
+  const [mailboxes, aliases, dns, aliasDomains, senderRules, mtaSts] = await Promise.all([
     apiGet<Page<Mailbox>>(`/domains/${domain.id}/mailboxes${qs({ q, cursor, limit: 25 })}`),
     apiGet<Page<Alias>>(`/domains/${domain.id}/aliases${qs({ cursor: aliasCursor, limit: ALIAS_PAGE })}`),
     apiGet<DomainDns>(`/domains/${domain.id}/dns`),
     pending ? undefined : apiGet<Page<Domain>>(`/domains${qs({ aliasOf: domain.id, limit: ALIAS_DOMAIN_PAGE })}`),
     apiGet<Page<SenderRule>>(senderRulesPath({ kind: 'domain', id: domain.id }, ruleCursor)),
+    apiGet<DomainMtaSts>(`/domains/${domain.id}/mta-sts`),
   ]);
   return (
     <>
@@ -115,7 +117,8 @@ export default async function DomainPage({
 
         {aliasDomains && <AliasDomainsCard domain={domain} aliasDomains={aliasDomains} />}
 
-        <DnsRecords key={domain.verificationStatus} initial={dns} />
+        <DnsRecords key={`${domain.verificationStatus} ${mtaSts.mode}`} initial={dns} />
+        <MtaStsSettings sts={mtaSts} />
 
         <Pop3PolicyForm kind="domain" id={domain.id} loginDelaySeconds={domain.loginDelaySeconds} retentionDays={domain.retentionDays} />
         <RecentDeliveries apiPath={`/domains/${domain.id}/delivery-log`} logPath={`${base}/delivery-log`} what={domain.name} />
@@ -152,7 +155,10 @@ async function AliasDomainPage({
   verified: string | undefined;
 }) {
   const pending = domain.verificationStatus === 'pending';
-  const dns = await apiGet<DomainDns>(`/domains/${domain.id}/dns`);
+  const [dns, mtaSts] = await Promise.all([
+    apiGet<DomainDns>(`/domains/${domain.id}/dns`),
+    apiGet<DomainMtaSts>(`/domains/${domain.id}/mta-sts`),
+  ]);
   return (
     <>
       <PageHeader
@@ -178,7 +184,8 @@ async function AliasDomainPage({
         )}
         {pending && <VerifyDomain domain={domain} />}
         <AliasTargetCard domain={domain} target={target} />
-        <DnsRecords key={domain.verificationStatus} initial={dns} />
+        <DnsRecords key={`${domain.verificationStatus} ${mtaSts.mode}`} initial={dns} />
+        <MtaStsSettings sts={mtaSts} />
         <DomainSettings domain={domain} isAdmin={isAdmin} />
       </div>
     </>
