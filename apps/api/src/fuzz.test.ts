@@ -224,6 +224,8 @@ describe('malformed input never yields a 5xx', () => {
       '/api/v1/client-settings',
       '/api/autoconfig/mail/config-v1.1.xml',
       '/api/v1/domains/{domainId}/dns',
+      '/api/v1/domains/{domainId}/mta-sts',
+      '/api/mta-sts/policy',
       '/api/v1/domains/summary',
       '/api/v1/webhooks/event-types',
     ]);
