@@ -84,6 +84,13 @@ test('MTA-STS: testing, its records, enforce refused while a backup MX is elsewh
   await page.locator('#dns-records').getByRole('button', { name: 'Check DNS' }).click();
   await expect(row('mta-sts').getByText('Different', { exact: true })).toBeVisible();
 
+  // Deleting the domain now would leave senders enforcing a policy nobody serves: the dialog says so.
+  await page.getByRole('button', { name: 'Delete domain' }).click();
+  const dialog = page.getByRole('dialog');
+  await expect(dialog).toContainText('Its MTA-STS policy is in enforce mode');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toHaveCount(0);
+
   // From enforce the way out is Withdraw (mode none), not "Not published".
   await expect(card.getByLabel('Not published')).toHaveCount(0);
   await card.getByLabel(/^Withdraw:/).check();

@@ -10,6 +10,11 @@ import type { MtaStsMode } from './schemas/mta-sts.ts';
 
 /** RFC 8461 §3.2: max_age is at most 31557600 seconds (a year). */
 export const MTA_STS_MAX_AGE_LIMIT_S = 31_557_600;
+/** A stored mode (the column is text with a CHECK) as the type. */
+export function isMtaStsMode(v: string | null): v is MtaStsMode {
+  return v === 'testing' || v === 'enforce' || v === 'none';
+}
+
 /** The well-known path of the policy file (RFC 8461 §3.3). */
 export const MTA_STS_PATH = '/.well-known/mta-sts.txt';
 const HOST_PREFIX = 'mta-sts.';

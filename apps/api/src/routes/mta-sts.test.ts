@@ -93,6 +93,7 @@ describe.skipIf(!haveDnsmasq)('MTA-STS (dnsmasq on loopback)', () => {
     expect(validateMx(MX, parsed).valid).toBe(true);
     expect(validateMx('backup.elsewhere.test', parsed).valid).toBe(false);
 
+    expect((await call(t.app, o.s, 'GET', `/api/v1/domains/${d.id}`)).json().mtaStsMode).toBe('testing');
     const audit = await call(t.app, admin, 'GET', `/api/v1/audit-events?targetId=${d.id}&action=domain.mta-sts`);
     expect(audit.json().items).toEqual([
       expect.objectContaining({ action: 'domain.mta-sts', details: expect.objectContaining({ from: null, to: 'testing' }) }),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { quotaWarningThresholdsSchema } from './delivery-log.ts';
+import { mtaStsModeSchema } from './mta-sts.ts';
 import {
   byteCountSchema,
   domainNameSchema,
@@ -55,6 +56,9 @@ export const domainSchema = z
       .boolean()
       .nullable()
       .describe('Whether mailbox users change their own mailbox’s sender list; null: yes (the default); false: only the owner does'),
+    mtaStsMode: mtaStsModeSchema
+      .nullable()
+      .describe('The MTA-STS policy served for the domain (GET/PUT /domains/{id}/mta-sts); null: none published'),
     mailboxCount: z.number().int(),
     aliasCount: z.number().int(),
     aliasOf: z

@@ -5,9 +5,9 @@ import { recordAudit } from './audit.ts';
 import { sameHost, type DnsLookup } from './dns.ts';
 import { aliasOfSelect, findVisibleDomain, getDomain, pruneExpiredClaims, removeCompetingClaims, verificationRecord } from './domains.ts';
 import { type Actor, requireUser } from './principal.ts';
-import { mtaStsPolicyId, mtaStsRecordNames } from '../mta-sts.ts';
+import { isMtaStsMode, mtaStsPolicyId, mtaStsRecordNames } from '../mta-sts.ts';
 import type { MtaStsMode } from '../schemas/mta-sts.ts';
-import { domainMtaStsPolicy, isMtaStsMode } from './mta-sts.ts';
+import { domainMtaStsPolicy } from './mta-sts.ts';
 import { lockDomainName, type DomainOnboarding, type ServiceDeps } from './shared.ts';
 
 type CheckStatus = 'ok' | 'missing' | 'different';

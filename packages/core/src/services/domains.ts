@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Prisma, PrismaClient } from '@mailroom/db';
+import { isMtaStsMode } from '../mta-sts.ts';
 import { normalizeDomain } from '../address.ts';
 import { AppError } from '../errors.ts';
 import type { CreateDomainBody, Domain, DomainSummary, UpdateDomainBody } from '../schemas/domains.ts';
@@ -44,6 +45,7 @@ const domainSelect = {
   quotaWarningThresholds: true,
   greylisting: true,
   mailboxUsersSenderRules: true,
+  mtaStsMode: true,
   verifiedAt: true,
   verificationToken: true,
   claimExpiresAt: true,
@@ -75,6 +77,7 @@ export function toDomainDto(r: DomainRow): Domain {
     quotaWarningThresholds: r.quotaWarningThresholds?.length ? r.quotaWarningThresholds : null,
     greylisting: r.greylisting,
     mailboxUsersSenderRules: r.mailboxUsersSenderRules,
+    mtaStsMode: isMtaStsMode(r.mtaStsMode) ? r.mtaStsMode : null,
     mailboxCount: r._count.mailboxes,
     aliasCount: r._count.aliases,
     aliasOf: r.aliasOf,

@@ -6,7 +6,7 @@
  */
 import type { PrismaClient } from '@mailroom/db';
 import { AppError } from '../errors.ts';
-import { mtaStsDomainFromHost, mtaStsPolicyText, mtaStsRecordValue, MTA_STS_PATH } from '../mta-sts.ts';
+import { isMtaStsMode, mtaStsDomainFromHost, mtaStsPolicyText, mtaStsRecordValue, MTA_STS_PATH } from '../mta-sts.ts';
 import type { DomainMtaSts, MtaStsMode, SetMtaStsBody } from '../schemas/mta-sts.ts';
 import { recordAudit } from './audit.ts';
 import { sameHost } from './dns.ts';
@@ -20,10 +20,6 @@ type MtaStsSettings = Pick<DomainOnboarding, 'mxHost' | 'mtaStsMaxAgeSeconds'>;
 /** The policy Mailroom serves for a domain in `mode`. */
 export function domainMtaStsPolicy(o: MtaStsSettings, mode: MtaStsMode): string {
   return mtaStsPolicyText(mode, [o.mxHost], o.mtaStsMaxAgeSeconds);
-}
-
-export function isMtaStsMode(v: string | null): v is MtaStsMode {
-  return v === 'testing' || v === 'enforce' || v === 'none';
 }
 
 const select = { id: true, name: true, ownerId: true, mtaStsMode: true, mtaStsChangedAt: true } as const;

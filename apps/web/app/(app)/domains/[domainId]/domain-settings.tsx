@@ -137,6 +137,13 @@ export function DomainSettings({ domain, isAdmin }: { domain: Domain; isAdmin: b
               . Mail to {domain.name} will be refused. This cannot be undone.
             </p>
           )}
+          {domain.mtaStsMode === 'enforce' && (
+            <p className="mt-2">
+              Its MTA-STS policy is in enforce mode: senders keep it for its max_age (a week unless your provider changed it) after it
+              disappears and deliver only to this server meanwhile. If the domain is moving to another provider, withdraw the policy first
+              (Encrypted delivery, Withdraw) and delete the domain once its copies have expired.
+            </p>
+          )}
         </ConfirmButton>
       </div>
     </Card>
