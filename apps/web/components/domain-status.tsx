@@ -3,7 +3,8 @@ import type { Domain } from '@/lib/types';
 import { formatDateTime } from '@/lib/format';
 import { Badge } from './ui';
 
-type DomainState = Pick<Domain, 'verificationStatus' | 'mxStatus' | 'claimExpiresAt' | 'active'>;
+type DomainState = Pick<Domain, 'verificationStatus' | 'mxStatus' | 'claimExpiresAt' | 'active'> &
+  Partial<Pick<Domain, 'mtaStsMode' | 'mtaStsRecordStatus'>>;
 
 /** True when a verified domain's last MX re-check found no MX or one that names another host. */
 export function mxNeedsAttention(d: DomainState): boolean {
@@ -15,7 +16,7 @@ export const MX_PROBLEM: Record<'missing' | 'different', string> = {
   different: 'MX points elsewhere',
 };
 
-/** Badges: pending (with the claim's expiry) or verified, disabled, and a failed MX re-check. */
+/** Badges: pending (with the claim's expiry) or verified, disabled, a failed MX re-check, and a stale MTA-STS record. */
 export function DomainStatusBadges({ domain, expiry = false }: { domain: DomainState; expiry?: boolean }) {
   return (
     <>
@@ -25,6 +26,9 @@ export function DomainStatusBadges({ domain, expiry = false }: { domain: DomainS
       )}
       {!domain.active && <Badge tone="red">Disabled</Badge>}
       {mxNeedsAttention(domain) && <Badge tone="red">{MX_PROBLEM[domain.mxStatus as 'missing' | 'different']}</Badge>}
+      {domain.verificationStatus === 'verified' && domain.mtaStsMode && domain.mtaStsRecordStatus && domain.mtaStsRecordStatus !== 'ok' && (
+        <Badge tone="amber">{domain.mtaStsRecordStatus === 'missing' ? 'No MTA-STS record' : 'MTA-STS record out of date'}</Badge>
+      )}
     </>
   );
 }

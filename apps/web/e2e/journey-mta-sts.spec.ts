@@ -4,7 +4,7 @@
 // (`mta-sts.<domain>`), read here with mailauth's parser, the one WildDuck's and ZoneMTA's senders use.
 import http from 'node:http';
 import { parsePolicy } from 'mailauth/lib/mta-sts.js';
-import { createOwnerWithDomain, env, expect, expectAccessible, publishDns, screenshot, signIn, test } from './helpers';
+import { createOwnerWithDomain, env, expect, expectAccessible, publishDns, runMailroomCli, screenshot, signIn, test } from './helpers';
 
 /** GET /.well-known/mta-sts.txt on the panel, as a sender connecting to `host` asks it. */
 function fetchPolicy(host: string): Promise<{ status: number; type: string | undefined; body: string }> {
@@ -83,6 +83,12 @@ test('MTA-STS: testing, its records, enforce refused while a backup MX is elsewh
   // a new policy, a new id: the record published for testing is now out of date
   await page.locator('#dns-records').getByRole('button', { name: 'Check DNS' }).click();
   await expect(row('mta-sts').getByText('Different', { exact: true })).toBeVisible();
+  // The periodic re-check (here the operator's CLI) finds it too, and the domain is flagged until it is republished.
+  const recheck = await runMailroomCli(['domains', 'recheck']);
+  expect(recheck.code, recheck.output).toBe(0);
+  expect(recheck.output).toContain(`${domain.name}: MTA-STS record different`);
+  await page.reload();
+  await expect(page.locator('header').getByText('MTA-STS record out of date')).toBeVisible();
 
   // Deleting the domain now would leave senders enforcing a policy nobody serves: the dialog says so.
   await page.getByRole('button', { name: 'Delete domain' }).click();

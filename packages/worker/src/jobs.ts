@@ -54,7 +54,7 @@ export interface RecheckSummary extends Record<string, number | boolean> {
 export async function recheckDueDomains(ctx: JobContext): Promise<RecheckSummary> {
   const { batchSize, minAgeHours } = ctx.config.recheck;
   const olderThan = new Date(Date.now() - minAgeHours * 3_600_000);
-  const onboarding = { mxHost: ctx.config.onboarding.mxHost, dns: ctx.dns };
+  const onboarding = { mxHost: ctx.config.onboarding.mxHost, mtaStsMaxAgeSeconds: ctx.config.onboarding.mtaStsMaxAgeSeconds, dns: ctx.dns };
   const summary: RecheckSummary = { checked: 0, flagged: 0, unavailable: 0, batches: 0, interrupted: false };
   for (;;) {
     if (ctx.stopping()) {
@@ -74,12 +74,19 @@ export async function recheckDueDomains(ctx: JobContext): Promise<RecheckSummary
         { domain: f.name, domainId: f.domainId, mxStatus: f.mxStatus, expected: onboarding.mxHost },
         'domain MX does not point here',
       );
+    for (const f of r.mtaStsFlagged)
+      ctx.logger.warn({ domain: f.name, domainId: f.domainId, status: f.status }, 'domain MTA-STS record does not name the policy served');
     if (r.unavailable > 0)
       ctx.logger.warn({ unavailable: r.unavailable }, 'DNS resolver failed for some domains; they keep their previous state');
     if (r.checked + r.unavailable < batchSize || r.checked === 0) break;
   }
   ctx.metrics.domainsFlagged.set(
     await ctx.prisma.domain.count({ where: { verifiedAt: { not: null }, mxStatus: { in: ['missing', 'different'] } } }),
+  );
+  ctx.metrics.mtaStsFlagged.set(
+    await ctx.prisma.domain.count({
+      where: { verifiedAt: { not: null }, mtaStsMode: { not: null }, mtaStsRecordStatus: { in: ['missing', 'different'] } },
+    }),
   );
   return summary;
 }

@@ -7,6 +7,7 @@ export interface WorkerMetrics {
   lastSuccess: Gauge<'job'>;
   domainsChecked: Counter<'mx_status'>;
   domainsFlagged: Gauge;
+  mtaStsFlagged: Gauge;
   claimsPruned: Counter;
   messagesExpired: Counter;
   webhookAttempts: Counter<'result'>;
@@ -49,6 +50,11 @@ export function createWorkerMetrics(): WorkerMetrics {
     domainsFlagged: new Gauge({
       name: 'mailroom_worker_domains_mx_flagged',
       help: 'Active domains whose MX is missing or points elsewhere (after the last re-check)',
+      registers,
+    }),
+    mtaStsFlagged: new Gauge({
+      name: 'mailroom_worker_domains_mta_sts_flagged',
+      help: 'Domains with an MTA-STS mode whose _mta-sts record is missing or names another policy id (after the last re-check)',
       registers,
     }),
     claimsPruned: new Counter({ name: 'mailroom_worker_claims_pruned_total', help: 'Expired pending domain claims deleted', registers }),

@@ -124,7 +124,10 @@ async function startWorker(
   const w = testWorker(
     db.url,
     prisma,
-    { onboarding: { mxHost: 'mx.test', dns: { servers: [], timeoutMs: 1_000 } }, webhooks: { ...FAST, ...webhooks } },
+    {
+      onboarding: { mxHost: 'mx.test', mtaStsMaxAgeSeconds: 604_800, dns: { servers: [], timeoutMs: 1_000 } },
+      webhooks: { ...FAST, ...webhooks },
+    },
     deps,
   );
   workers.push(w);

@@ -1,5 +1,5 @@
 // The worker's jobs through the real pg-boss queue on PostgreSQL, against a real DNS server (dnsmasq on loopback).
-import { createDnsLookup, type DnsLookup } from '@mailroom/core';
+import { createDnsLookup, mtaStsPolicyText, mtaStsRecordValue, type DnsLookup } from '@mailroom/core';
 import { haveDnsmasq, startDnsServer, type TestDnsServer } from '@mailroom/core/testing';
 import { findSchemaDrift, type PrismaClient } from '@mailroom/db';
 import { findFreePort, uniqueName } from '@mailroom/db/testing';
@@ -17,7 +17,11 @@ let dns: TestDnsServer;
 let ownerId: string;
 const workers: Worker[] = [];
 
-const onboarding = (servers: string[], timeoutMs = 2_000) => ({ mxHost: MX_HOST, dns: { servers, timeoutMs } });
+const onboarding = (servers: string[], timeoutMs = 2_000) => ({
+  mxHost: MX_HOST,
+  mtaStsMaxAgeSeconds: 604_800,
+  dns: { servers, timeoutMs },
+});
 
 async function activeDomain(): Promise<{ id: string; name: string }> {
   return prisma.domain.create({
@@ -93,6 +97,35 @@ describe.skipIf(!haveDnsmasq)('worker jobs through the queue', () => {
     await prisma.domain.updateMany({ where: { ownerId }, data: { lastDnsCheckAt: new Date(Date.now() - 2 * 3_600_000) } });
     expect(await runThroughQueue(w, 'domains.recheck')).toMatchObject({ checked: 3, flagged: 0 });
     expect((await prisma.domain.findMany({ where: { id: { in: [moved.id, gone.id] } } })).map((d) => d.mxStatus)).toEqual(['ok', 'ok']);
+  });
+
+  test('domains.recheck reads the _mta-sts record of domains with an MTA-STS mode: the served id, another id, none', async () => {
+    const [current, stale, missing, none] = [await activeDomain(), await activeDomain(), await activeDomain(), await activeDomain()];
+    await prisma.domain.update({ where: { id: current.id }, data: { mtaStsMode: 'testing' } });
+    await prisma.domain.update({ where: { id: stale.id }, data: { mtaStsMode: 'enforce' } });
+    await prisma.domain.update({ where: { id: missing.id }, data: { mtaStsMode: 'none' } });
+    // the record of the policy served now, and for `stale` the one published while it was in testing mode
+    const record = (mode: 'testing' | 'enforce') => mtaStsRecordValue(mtaStsPolicyText(mode, [MX_HOST], 604_800));
+    await dns.setRecords({
+      mx: [current, stale, missing, none].map((d) => [d.name, MX_HOST, 10] as [string, string, number]),
+      txt: [
+        [`_mta-sts.${current.name}`, record('testing')],
+        [`_mta-sts.${stale.name}`, record('testing')],
+        [`_mta-sts.${none.name}`, 'v=STSv1; id=leftover'],
+      ],
+    });
+    const { w, port } = await start(
+      testWorker(db.url, prisma, { onboarding: onboarding([dns.server]), recheck: { batchSize: 50, minAgeHours: 1 } }),
+    );
+    expect(await runThroughQueue(w, 'domains.recheck')).toMatchObject({ flagged: 0, unavailable: 0 });
+    const status = async (d: { id: string }) => (await prisma.domain.findUniqueOrThrow({ where: { id: d.id } })).mtaStsRecordStatus;
+    expect([await status(current), await status(stale), await status(missing), await status(none)]).toEqual([
+      'ok',
+      'different',
+      'missing',
+      null,
+    ]);
+    expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toMatch(/^mailroom_worker_domains_mta_sts_flagged 2$/m);
   });
 
   test('a dead resolver leaves every domain as it was, and the run still completes', async () => {

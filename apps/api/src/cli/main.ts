@@ -83,8 +83,10 @@ const RECHECK_HELP = `Usage: npm run mailroom -- domains recheck [--limit <n>] [
 
 Deletes pending domain claims older than DOMAIN_CLAIM_TTL_HOURS (audited domain.claim_expired), then resolves the MX
 of verified domains (least recently checked first) with MAILROOM_DNS_SERVERS and stores mxStatus (ok, missing,
-different) and lastDnsCheckAt, which the API shows on each domain. Prints one line per domain whose MX is not
-MAILROOM_MX_HOST. Exit code 0 also when domains are flagged; 1 when the resolver failed for every domain checked.
+different) and lastDnsCheckAt, which the API shows on each domain; for a domain with an MTA-STS mode, also whether its
+_mta-sts TXT record names the policy served now (mtaStsRecordStatus). Prints one line per domain whose MX is not
+MAILROOM_MX_HOST or whose MTA-STS record is missing or out of date. Exit code 0 also when domains are flagged; 1 when
+the resolver failed for every domain checked.
 
 Options:
   --limit <n>              At most this many domains (default 500)
@@ -280,13 +282,14 @@ async function domainsRecheck(io: CliIo, args: string[]): Promise<number> {
     const onboarding = domainOnboardingConfig(env);
     const pruned = await prisma.$transaction((tx) => pruneExpiredClaims(tx, now));
     const dns = createDnsLookup(onboarding.dns);
-    const r = await recheckDomains(prisma, { mxHost: onboarding.mxHost, dns }, { limit, ...(olderThan ? { olderThan } : {}) });
+    const r = await recheckDomains(prisma, { ...onboarding, dns }, { limit, ...(olderThan ? { olderThan } : {}) });
     printLine(
       io,
       `Removed ${pruned} expired pending claim(s); checked ${r.checked} domain(s), ${r.flagged.length} flagged, ` +
         `resolver failed for ${r.unavailable}`,
     );
     for (const f of r.flagged) printLine(io, `${f.name}: MX ${f.mxStatus} (expected ${onboarding.mxHost})`);
+    for (const f of r.mtaStsFlagged) printLine(io, `${f.name}: MTA-STS record ${f.status} (see GET /api/v1/domains/${f.domainId}/mta-sts)`);
     return r.unavailable > 0 && r.checked === 0 ? 1 : 0;
   });
 }

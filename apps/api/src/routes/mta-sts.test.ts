@@ -1,5 +1,6 @@
 // MTA-STS (RFC 8461) through the real API, against a real DNS server (dnsmasq on loopback); the policy served is read
 // back with mailauth's parser and MX matcher, the code WildDuck's and ZoneMTA's senders apply to it.
+import { createDnsLookup, recheckDomains } from '@mailroom/core';
 import { haveDnsmasq, startDnsServer, type TestDnsServer, type TestZone } from '@mailroom/core/testing';
 import { Resolver } from 'node:dns/promises';
 import { parsePolicy, resolvePolicy, validateMx } from 'mailauth/lib/mta-sts.js';
@@ -127,8 +128,20 @@ describe.skipIf(!haveDnsmasq)('MTA-STS (dnsmasq on loopback)', () => {
       expect(checked.find((r: { purpose: string }) => r.purpose === purpose).check.status, purpose).toBe('ok');
     }
 
+    // The periodic re-check (worker, CLI) finds the record too, and the domain says so.
+    const lookup = createDnsLookup({ servers: [dns.server], timeoutMs: 2_000 });
+    await recheckDomains(t.prisma, { dns: lookup, mxHost: MX, mtaStsMaxAgeSeconds: MAX_AGE }, { limit: 1_000 });
+    expect((await call(t.app, o.s, 'GET', `/api/v1/domains/${d.id}`)).json()).toMatchObject({
+      mtaStsMode: 'testing',
+      mtaStsRecordStatus: 'ok',
+    });
+
     // A new mode is a new policy, so a new id: the published record is now out of date, and the check says so.
     const none = (await setMode(o.s, d.id, 'none')).json();
+    expect((await call(t.app, o.s, 'GET', `/api/v1/domains/${d.id}`)).json().mtaStsRecordStatus).toBeNull();
+    const rechecked = await recheckDomains(t.prisma, { dns: lookup, mxHost: MX, mtaStsMaxAgeSeconds: MAX_AGE }, { limit: 1_000 });
+    expect(rechecked.mtaStsFlagged).toContainEqual({ domainId: d.id, name: d.name, status: 'different' });
+    expect((await call(t.app, o.s, 'GET', `/api/v1/domains/${d.id}`)).json().mtaStsRecordStatus).toBe('different');
     expect(none.record.value).not.toBe(sts.record.value);
     const stale = (await call(t.app, o.s, 'GET', `/api/v1/domains/${d.id}/dns?check=true`)).json().records;
     expect(stale.find((r: { purpose: string }) => r.purpose === 'mta-sts').check).toMatchObject({

@@ -59,6 +59,13 @@ export const domainSchema = z
     mtaStsMode: mtaStsModeSchema
       .nullable()
       .describe('The MTA-STS policy served for the domain (GET/PUT /domains/{id}/mta-sts); null: none published'),
+    mtaStsRecordStatus: z
+      .enum(['ok', 'missing', 'different'])
+      .nullable()
+      .describe(
+        'Last periodic check of the `_mta-sts` TXT record (different: it names another policy id, so senders keep an older ' +
+          'policy); null: no mode, or not checked since the mode last changed',
+      ),
     mailboxCount: z.number().int(),
     aliasCount: z.number().int(),
     aliasOf: z

@@ -262,36 +262,51 @@ export async function getDomainDns(
 export interface RecheckResult {
   checked: number;
   flagged: { domainId: string; name: string; mxStatus: CheckStatus }[];
+  /** Domains with an MTA-STS mode whose `_mta-sts` record is missing or names another policy id. */
+  mtaStsFlagged: { domainId: string; name: string; status: CheckStatus }[];
   unavailable: number;
+}
+
+/** The `_mta-sts` TXT record of a domain with an MTA-STS mode, against the id of the policy served now. */
+async function checkMtaStsRecord(
+  onboarding: Pick<DomainOnboarding, 'dns' | 'mxHost' | 'mtaStsMaxAgeSeconds'>,
+  name: string,
+  mode: MtaStsMode,
+): Promise<CheckStatus> {
+  const id = mtaStsPolicyId(domainMtaStsPolicy(onboarding, mode));
+  return compare(await onboarding.dns.txt(`_mta-sts.${name}`), (x) => mtaStsRecordNames(x, id)).status;
 }
 
 /**
  * Periodic re-check: resolves the MX of verified domains (least recently checked first) and stores lastDnsCheckAt and
- * mxStatus (ok / missing / different), so the panel can flag a domain whose mail no longer reaches Mailroom. A resolver
- * failure leaves that domain's previous MX state, counts as unavailable and moves it to the back of the rotation.
+ * mxStatus (ok / missing / different), so the panel can flag a domain whose mail no longer reaches Mailroom; for a
+ * domain with an MTA-STS mode, also whether its `_mta-sts` record names the policy served now (mtaStsRecordStatus). A
+ * resolver failure leaves that domain's previous state, counts as unavailable and moves it to the back of the rotation.
  */
 export async function recheckDomains(
   prisma: PrismaClient,
-  onboarding: Pick<DomainOnboarding, 'dns' | 'mxHost'>,
+  onboarding: Pick<DomainOnboarding, 'dns' | 'mxHost' | 'mtaStsMaxAgeSeconds'>,
   opts: { limit?: number; olderThan?: Date } = {},
 ): Promise<RecheckResult> {
   const where: Prisma.DomainWhereInput = { verifiedAt: { not: null } };
   if (opts.olderThan) where.OR = [{ lastDnsCheckAt: null }, { lastDnsCheckAt: { lt: opts.olderThan } }];
   const domains = await prisma.domain.findMany({
     where,
-    select: { id: true, name: true },
+    select: { id: true, name: true, mtaStsMode: true },
     orderBy: [{ lastDnsCheckAt: { sort: 'asc', nulls: 'first' } }, { id: 'asc' }],
     take: opts.limit ?? 500,
   });
-  const result: RecheckResult = { checked: 0, flagged: [], unavailable: 0 };
+  const result: RecheckResult = { checked: 0, flagged: [], mtaStsFlagged: [], unavailable: 0 };
   for (const d of domains) {
     let status: CheckStatus;
+    let mtaSts: CheckStatus | null = null;
     try {
       const mx = await onboarding.dns.mx(d.name);
       status = compare(
         mx.map((m) => m.exchange),
         (x) => sameHost(x, onboarding.mxHost),
       ).status;
+      if (isMtaStsMode(d.mtaStsMode)) mtaSts = await checkMtaStsRecord(onboarding, d.name, d.mtaStsMode);
     } catch (err) {
       if (err instanceof AppError && err.code === 'DNS_UNAVAILABLE') {
         // Its MX state stays as it was, but it goes to the back of the rotation: domains whose DNS keeps failing must
@@ -303,8 +318,11 @@ export async function recheckDomains(
       throw err;
     }
     await prisma.domain.updateMany({ where: { id: d.id }, data: { mxStatus: status, lastDnsCheckAt: new Date() } });
+    // only if the mode is still the one checked: a change meanwhile has a new id (and reset the status)
+    await prisma.domain.updateMany({ where: { id: d.id, mtaStsMode: d.mtaStsMode }, data: { mtaStsRecordStatus: mtaSts } });
     result.checked++;
     if (status !== 'ok') result.flagged.push({ domainId: d.id, name: d.name, mxStatus: status });
+    if (mtaSts !== null && mtaSts !== 'ok') result.mtaStsFlagged.push({ domainId: d.id, name: d.name, status: mtaSts });
   }
   return result;
 }

@@ -46,6 +46,7 @@ const domainSelect = {
   greylisting: true,
   mailboxUsersSenderRules: true,
   mtaStsMode: true,
+  mtaStsRecordStatus: true,
   verifiedAt: true,
   verificationToken: true,
   claimExpiresAt: true,
@@ -58,6 +59,11 @@ const domainSelect = {
   _count: { select: { mailboxes: true, aliases: true, aliasDomains: true } },
 } satisfies Prisma.DomainSelect;
 type DomainRow = Prisma.DomainGetPayload<{ select: typeof domainSelect }>;
+
+/** A stored DNS check result (a text column) as the type; anything else reads as not checked. */
+function checkStatus(v: string | null): 'ok' | 'missing' | 'different' | null {
+  return v === 'ok' || v === 'missing' || v === 'different' ? v : null;
+}
 
 export function toDomainDto(r: DomainRow): Domain {
   return {
@@ -78,6 +84,7 @@ export function toDomainDto(r: DomainRow): Domain {
     greylisting: r.greylisting,
     mailboxUsersSenderRules: r.mailboxUsersSenderRules,
     mtaStsMode: isMtaStsMode(r.mtaStsMode) ? r.mtaStsMode : null,
+    mtaStsRecordStatus: checkStatus(r.mtaStsRecordStatus),
     mailboxCount: r._count.mailboxes,
     aliasCount: r._count.aliases,
     aliasOf: r.aliasOf,
@@ -86,7 +93,7 @@ export function toDomainDto(r: DomainRow): Domain {
     verifiedAt: iso(r.verifiedAt),
     claimExpiresAt: iso(r.claimExpiresAt),
     verificationRecord: !r.verifiedAt && r.verificationToken ? verificationRecord(r.name, r.verificationToken) : null,
-    mxStatus: r.mxStatus === 'ok' || r.mxStatus === 'missing' || r.mxStatus === 'different' ? r.mxStatus : null,
+    mxStatus: checkStatus(r.mxStatus),
     lastDnsCheckAt: iso(r.lastDnsCheckAt),
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),

@@ -103,7 +103,7 @@ export async function setDomainMtaSts(deps: ServiceDeps, actor: Actor, domainId:
     // the previous mode is checked again in the UPDATE: of two changes at once, the second sees the first's
     const changed = await tx.domain.updateMany({
       where: { id: domainId, mtaStsMode: current.mtaStsMode },
-      data: { mtaStsMode: input.mode, mtaStsChangedAt: new Date() },
+      data: { mtaStsMode: input.mode, mtaStsChangedAt: new Date(), mtaStsRecordStatus: null },
     });
     if (changed.count === 0) throw new AppError('CONFLICT', 'The MTA-STS mode changed meanwhile; reload and try again');
     await recordAudit(tx, actor, {
