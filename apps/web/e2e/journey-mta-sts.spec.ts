@@ -89,6 +89,11 @@ test('MTA-STS: testing, its records, enforce refused while a backup MX is elsewh
   expect(recheck.output).toContain(`${domain.name}: MTA-STS record different`);
   await page.reload();
   await expect(page.locator('header').getByText('MTA-STS record out of date')).toBeVisible();
+  await page.goto('/');
+  await expect(page.getByRole('region', { name: 'Needs attention' })).toContainText(
+    '1 domain: the MTA-STS record does not name the policy',
+  );
+  await page.goto(`/domains/${domain.id}`);
 
   // Deleting the domain now would leave senders enforcing a policy nobody serves: the dialog says so.
   await page.getByRole('button', { name: 'Delete domain' }).click();
@@ -101,7 +106,9 @@ test('MTA-STS: testing, its records, enforce refused while a backup MX is elsewh
   await expect(card.getByLabel('Not published')).toHaveCount(0);
   await card.getByLabel(/^Withdraw:/).check();
   await card.getByRole('button', { name: 'Save MTA-STS' }).click();
-  await expect(card.getByText(/The policy is being withdrawn\. Senders may keep the previous one until \d{4}-\d{2}-\d{2}/)).toBeVisible();
+  await expect(
+    card.getByText(/The policy is being withdrawn\. Publish the new id .* they may keep the previous policy until \d{4}-\d{2}-\d{2}/),
+  ).toBeVisible();
   expect(parsePolicy((await fetchPolicy(`mta-sts.${domain.name}`)).body).mode).toBe('none');
   await screenshot(page, 'mta-sts-withdrawn');
   await card.getByLabel('Not published').check();

@@ -8,8 +8,6 @@ import { createHash } from 'node:crypto';
 import { normalizeDomain } from './address.ts';
 import type { MtaStsMode } from './schemas/mta-sts.ts';
 
-/** RFC 8461 §3.2: max_age is at most 31557600 seconds (a year). */
-export const MTA_STS_MAX_AGE_LIMIT_S = 31_557_600;
 /** A stored mode (the column is text with a CHECK) as the type. */
 export function isMtaStsMode(v: string | null): v is MtaStsMode {
   return v === 'testing' || v === 'enforce' || v === 'none';

@@ -64,10 +64,20 @@ describe('complete lists', () => {
   test("dashboard summary counts every domain (not the first 200), only the caller's, and only a restricted key's", async () => {
     const { owner, s, domains } = await tenantWithDomains(240, 12, 7);
     await tenantWithDomains(5, 2, 1); // another tenant: never counted
-    expect((await call(t.app, s, 'GET', '/api/v1/domains/summary')).json()).toEqual({ domains: 240, pending: 12, mxFlagged: 7 });
+    expect((await call(t.app, s, 'GET', '/api/v1/domains/summary')).json()).toEqual({
+      domains: 240,
+      pending: 12,
+      mxFlagged: 7,
+      mtaStsFlagged: 0,
+    });
     const some = domains.slice(0, 3).map((d) => d.id); // 3 pending claims
     const restricted = { key: await createKey(t.prisma, owner.id, ['domains:read'], [...some, domains.at(-1)!.id]) };
-    expect((await call(t.app, restricted, 'GET', '/api/v1/domains/summary')).json()).toEqual({ domains: 4, pending: 3, mxFlagged: 0 });
+    expect((await call(t.app, restricted, 'GET', '/api/v1/domains/summary')).json()).toEqual({
+      domains: 4,
+      pending: 3,
+      mxFlagged: 0,
+      mtaStsFlagged: 0,
+    });
     const admins = (await call(t.app, admin, 'GET', '/api/v1/domains/summary')).json();
     expect(admins.domains).toBeGreaterThanOrEqual(245);
     const noScope = { key: await createKey(t.prisma, owner.id, ['mailboxes:read']) };

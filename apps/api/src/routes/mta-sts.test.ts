@@ -142,6 +142,7 @@ describe.skipIf(!haveDnsmasq)('MTA-STS (dnsmasq on loopback)', () => {
     const rechecked = await recheckDomains(t.prisma, { dns: lookup, mxHost: MX, mtaStsMaxAgeSeconds: MAX_AGE }, { limit: 1_000 });
     expect(rechecked.mtaStsFlagged).toContainEqual({ domainId: d.id, name: d.name, status: 'different' });
     expect((await call(t.app, o.s, 'GET', `/api/v1/domains/${d.id}`)).json().mtaStsRecordStatus).toBe('different');
+    expect((await call(t.app, o.s, 'GET', '/api/v1/domains/summary')).json()).toMatchObject({ domains: 1, mtaStsFlagged: 1 });
     expect(none.record.value).not.toBe(sts.record.value);
     const stale = (await call(t.app, o.s, 'GET', `/api/v1/domains/${d.id}/dns?check=true`)).json().records;
     expect(stale.find((r: { purpose: string }) => r.purpose === 'mta-sts').check).toMatchObject({

@@ -27,7 +27,7 @@ export default async function DashboardPage({
   const page = await apiGet<Page<Domain>>(`/domains${qs({ limit: 50, cursor, q })}`);
   const isAdmin = user.role === 'ADMIN';
   // What needs attention, counted over every domain by the API (the page itself shows 50).
-  const { mxFlagged, pending } = await apiGet<DomainSummary>('/domains/summary');
+  const { mxFlagged, mtaStsFlagged, pending } = await apiGet<DomainSummary>('/domains/summary');
   return (
     <>
       <PageHeader
@@ -64,7 +64,7 @@ export default async function DashboardPage({
         </dl>
       )}
       <QuotaWarnings />
-      {(mxFlagged > 0 || pending > 0) && (
+      {(mxFlagged > 0 || mtaStsFlagged > 0 || pending > 0) && (
         <section
           aria-labelledby="attention-title"
           className="mb-6 rounded-lg bg-amber-50 px-4 py-3 text-sm text-amber-900 ring-1 ring-amber-600/30 ring-inset"
@@ -77,6 +77,13 @@ export default async function DashboardPage({
               <li>
                 {mxFlagged} domain{mxFlagged === 1 ? '' : 's'}: the MX record no longer points here, so mail may not reach Mailroom (marked{' '}
                 &ldquo;No MX record&rdquo; or &ldquo;MX points elsewhere&rdquo; below). Open the domain and press Check DNS.
+              </li>
+            )}
+            {mtaStsFlagged > 0 && (
+              <li>
+                {mtaStsFlagged} domain{mtaStsFlagged === 1 ? '' : 's'}: the MTA-STS record does not name the policy served now, so senders
+                keep an older one (marked &ldquo;MTA-STS record out of date&rdquo; or &ldquo;No MTA-STS record&rdquo; below). Publish the
+                TXT record listed under the domain&apos;s DNS records.
               </li>
             )}
             {pending > 0 && (

@@ -169,6 +169,10 @@ export const domainSummarySchema = z
     domains: z.number().int().describe('Every domain visible to the caller (pending claims included)'),
     pending: z.number().int().describe('Pending claims awaiting ownership verification'),
     mxFlagged: z.number().int().describe('Verified domains whose last MX re-check found the record missing or pointing elsewhere'),
+    mtaStsFlagged: z
+      .number()
+      .int()
+      .describe('Verified domains with an MTA-STS mode whose last re-check found the _mta-sts record missing or naming another policy id'),
   })
   .meta({ id: 'DomainSummary' });
 export type DomainSummary = z.infer<typeof domainSummarySchema>;

@@ -318,8 +318,10 @@ export async function recheckDomains(
       throw err;
     }
     await prisma.domain.updateMany({ where: { id: d.id }, data: { mxStatus: status, lastDnsCheckAt: new Date() } });
-    // only if the mode is still the one checked: a change meanwhile has a new id (and reset the status)
-    await prisma.domain.updateMany({ where: { id: d.id, mtaStsMode: d.mtaStsMode }, data: { mtaStsRecordStatus: mtaSts } });
+    // only if the mode is still the one checked: a change meanwhile has a new id (and reset the status to null, as every
+    // change of the mode does, so a domain without one needs no write here)
+    if (mtaSts !== null)
+      await prisma.domain.updateMany({ where: { id: d.id, mtaStsMode: d.mtaStsMode }, data: { mtaStsRecordStatus: mtaSts } });
     result.checked++;
     if (status !== 'ok') result.flagged.push({ domainId: d.id, name: d.name, mxStatus: status });
     if (mtaSts !== null && mtaSts !== 'ok') result.mtaStsFlagged.push({ domainId: d.id, name: d.name, status: mtaSts });

@@ -420,12 +420,16 @@ export async function listDomains(prisma: PrismaClient, actor: Actor, input: Lis
 export async function summarizeDomains(prisma: PrismaClient, actor: Actor): Promise<DomainSummary> {
   const p = requireUser(actor, 'domains:read');
   const where: Prisma.DomainWhereInput = { AND: [visibleDomainWhere(p), liveDomainWhere()] };
-  const [domains, pending, mxFlagged] = await prisma.$transaction([
+  const flagged = { in: ['missing', 'different'] };
+  const [domains, pending, mxFlagged, mtaStsFlagged] = await prisma.$transaction([
     prisma.domain.count({ where }),
     prisma.domain.count({ where: { AND: [where, { verifiedAt: null }] } }),
-    prisma.domain.count({ where: { AND: [where, { verifiedAt: { not: null } }, { mxStatus: { in: ['missing', 'different'] } }] } }),
+    prisma.domain.count({ where: { AND: [where, { verifiedAt: { not: null } }, { mxStatus: flagged }] } }),
+    prisma.domain.count({
+      where: { AND: [where, { verifiedAt: { not: null } }, { mtaStsMode: { not: null } }, { mtaStsRecordStatus: flagged }] },
+    }),
   ]);
-  return { domains, pending, mxFlagged };
+  return { domains, pending, mxFlagged, mtaStsFlagged };
 }
 
 export async function getDomain(prisma: PrismaClient, actor: Actor, domainId: string): Promise<Domain> {

@@ -32,8 +32,8 @@ export function MtaStsSettings({ sts }: { sts: DomainMtaSts }) {
       <div className="max-w-2xl space-y-4">
         {sts.mode === 'none' && (
           <Alert tone="info">
-            The policy is being withdrawn. Senders may keep the previous one until {until}; after that, choose Not published and remove the
-            MTA-STS records.
+            The policy is being withdrawn. Publish the new id in the _mta-sts record (DNS records) so that senders fetch the withdrawal;
+            they may keep the previous policy until {until}. After that, choose Not published and remove the MTA-STS records.
           </Alert>
         )}
         {sts.mode !== null && !sts.served && (
