@@ -3,8 +3,7 @@ import type { Domain } from '@/lib/types';
 import { formatDateTime } from '@/lib/format';
 import { Badge } from './ui';
 
-type DomainState = Pick<Domain, 'verificationStatus' | 'mxStatus' | 'claimExpiresAt' | 'active'> &
-  Partial<Pick<Domain, 'mtaStsMode' | 'mtaStsRecordStatus'>>;
+type DomainState = Pick<Domain, 'verificationStatus' | 'mxStatus' | 'claimExpiresAt' | 'active' | 'mtaStsMode' | 'mtaStsRecordStatus'>;
 
 /** True when a verified domain's last MX re-check found no MX or one that names another host. */
 export function mxNeedsAttention(d: DomainState): boolean {

@@ -7,8 +7,8 @@ import { parsePolicy } from 'mailauth/lib/mta-sts.js';
 import { createOwnerWithDomain, env, expect, expectAccessible, publishDns, runMailroomCli, screenshot, signIn, test } from './helpers';
 
 /** GET /.well-known/mta-sts.txt on the panel, as a sender connecting to `host` asks it. */
-function fetchPolicy(host: string): Promise<{ status: number; type: string | undefined; body: string }> {
-  const url = new URL('/.well-known/mta-sts.txt', env('MAILROOM_E2E_WEB_URL'));
+function fetchPolicy(host: string, query = ''): Promise<{ status: number; type: string | undefined; body: string }> {
+  const url = new URL(`/.well-known/mta-sts.txt${query}`, env('MAILROOM_E2E_WEB_URL'));
   return new Promise((resolve, reject) => {
     const req = http.get(url, { headers: { host } }, (res) => {
       let body = '';
@@ -41,6 +41,9 @@ test('MTA-STS: testing, its records, enforce refused while a backup MX is elsewh
   const served = await fetchPolicy(`MTA-STS.${domain.name.toUpperCase()}`);
   expect(served).toMatchObject({ status: 200, type: 'text/plain; charset=utf-8' });
   expect(parsePolicy(served.body)).toMatchObject({ version: 'STSv1', mode: 'testing', mx: [mxHost] });
+  // the Host decides, never a query the client adds: another domain's name there changes nothing
+  expect(await fetchPolicy(`mta-sts.${domain.name}`, '?host=mta-sts.other.example')).toEqual(served);
+  expect((await fetchPolicy('mta-sts.other.example', `?host=mta-sts.${domain.name}`)).status).toBe(404);
   await expectAccessible(page, 'a domain page with an MTA-STS policy');
 
   // Its records are listed under DNS records, and Check DNS finds them once published.

@@ -5,7 +5,7 @@ import { recordAudit } from './audit.ts';
 import { sameHost, type DnsLookup } from './dns.ts';
 import { aliasOfSelect, findVisibleDomain, getDomain, pruneExpiredClaims, removeCompetingClaims, verificationRecord } from './domains.ts';
 import { type Actor, requireUser } from './principal.ts';
-import { isMtaStsMode, mtaStsPolicyId, mtaStsRecordNames } from '../mta-sts.ts';
+import { isMtaStsMode, mtaStsPolicyId, mtaStsRecordNames, mtaStsRecordValue } from '../mta-sts.ts';
 import type { MtaStsMode } from '../schemas/mta-sts.ts';
 import { domainMtaStsPolicy } from './mta-sts.ts';
 import { lockDomainName, type DomainOnboarding, type ServiceDeps } from './shared.ts';
@@ -175,13 +175,25 @@ export function plannedRecords(
 }
 
 /**
+ * What DNS publishes at `_mta-sts.<name>` against the id of the policy served now for `mode`: ok when a TXT value
+ * announces it (Check DNS and the periodic re-check both read it this way).
+ */
+async function probeMtaStsRecord(
+  dns: DnsLookup,
+  o: Pick<DomainOnboarding, 'mxHost' | 'mtaStsMaxAgeSeconds'>,
+  name: string,
+  mode: MtaStsMode,
+): Promise<{ status: CheckStatus; found: string[] }> {
+  const id = mtaStsPolicyId(domainMtaStsPolicy(o, mode));
+  return compare(await dns.txt(`_mta-sts.${name}`), (x) => mtaStsRecordNames(x, id));
+}
+
+/**
  * With an MTA-STS mode set: the host senders fetch the policy from (the panel's, which answers for every hosted
  * domain), the TXT record announcing the policy's id, and a TLS-RPT record (RFC 8460) so senders report what failed.
  */
 function mtaStsRecords(o: Omit<DomainOnboarding, 'dns' | 'claimTtlHours'>, name: string, mode: MtaStsMode): PlannedRecord[] {
   const host = `mta-sts.${name}`;
-  const txt = `_mta-sts.${name}`;
-  const id = mtaStsPolicyId(domainMtaStsPolicy(o, mode));
   const tlsRpt = `_smtp._tls.${name}`;
   return [
     {
@@ -197,12 +209,12 @@ function mtaStsRecords(o: Omit<DomainOnboarding, 'dns' | 'claimTtlHours'>, name:
     {
       purpose: 'mta-sts',
       type: 'TXT',
-      name: txt,
-      value: `v=STSv1; id=${id}`,
+      name: `_mta-sts.${name}`,
+      value: mtaStsRecordValue(domainMtaStsPolicy(o, mode)),
       priority: null,
       required: true,
       description: 'MTA-STS: announces the policy; its id changes whenever the policy does, which tells senders to fetch it again.',
-      probe: async (dns) => compare(await dns.txt(txt), (x) => mtaStsRecordNames(x, id)),
+      probe: (dns) => probeMtaStsRecord(dns, o, name, mode),
     },
     {
       purpose: 'tls-rpt',
@@ -267,16 +279,6 @@ export interface RecheckResult {
   unavailable: number;
 }
 
-/** The `_mta-sts` TXT record of a domain with an MTA-STS mode, against the id of the policy served now. */
-async function checkMtaStsRecord(
-  onboarding: Pick<DomainOnboarding, 'dns' | 'mxHost' | 'mtaStsMaxAgeSeconds'>,
-  name: string,
-  mode: MtaStsMode,
-): Promise<CheckStatus> {
-  const id = mtaStsPolicyId(domainMtaStsPolicy(onboarding, mode));
-  return compare(await onboarding.dns.txt(`_mta-sts.${name}`), (x) => mtaStsRecordNames(x, id)).status;
-}
-
 /**
  * Periodic re-check: resolves the MX of verified domains (least recently checked first) and stores lastDnsCheckAt and
  * mxStatus (ok / missing / different), so the panel can flag a domain whose mail no longer reaches Mailroom; for a
@@ -306,7 +308,7 @@ export async function recheckDomains(
         mx.map((m) => m.exchange),
         (x) => sameHost(x, onboarding.mxHost),
       ).status;
-      if (isMtaStsMode(d.mtaStsMode)) mtaSts = await checkMtaStsRecord(onboarding, d.name, d.mtaStsMode);
+      if (isMtaStsMode(d.mtaStsMode)) mtaSts = (await probeMtaStsRecord(onboarding.dns, onboarding, d.name, d.mtaStsMode)).status;
     } catch (err) {
       if (err instanceof AppError && err.code === 'DNS_UNAVAILABLE') {
         // Its MX state stays as it was, but it goes to the back of the rotation: domains whose DNS keeps failing must
