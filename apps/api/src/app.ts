@@ -16,6 +16,7 @@ import { apiKeyRoutes } from './routes/api-keys.ts';
 import { appPasswordRoutes } from './routes/app-passwords.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { deliveryLogRoutes } from './routes/delivery-log.ts';
+import { signInRoutes } from './routes/sign-ins.ts';
 import { authRoutes } from './routes/auth.ts';
 import { clientSettingsRoutes, publicAutoconfigRoutes } from './routes/autoconfig.ts';
 import type { RouteContext } from './routes/common.ts';
@@ -130,6 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await auditRoutes(zapp, ctx);
       await webhookRoutes(zapp, ctx);
       await deliveryLogRoutes(zapp, ctx);
+      await signInRoutes(zapp, ctx);
       await clientSettingsRoutes(zapp, ctx);
       await appPasswordRoutes(zapp, ctx);
       await sessionRoutes(zapp, ctx);

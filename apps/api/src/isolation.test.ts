@@ -296,6 +296,12 @@ const ops: Op[] = [
   },
   { name: 'GET /mailboxes/{A}', scope: 'mailboxes:read', run: (w) => req(w, 'GET', `/api/v1/mailboxes/${mailboxA.id}`) },
   {
+    name: 'GET /mailboxes/{A}/sign-ins',
+    scope: 'mailboxes:read',
+    mailboxOwned: true,
+    run: (w) => req(w, 'GET', `/api/v1/mailboxes/${mailboxA.id}/sign-ins`),
+  },
+  {
     name: 'GET /mailboxes/{A}/mobileconfig',
     scope: 'mailboxes:read',
     run: (w) => reqProfile(w, 'GET', `/api/v1/mailboxes/${mailboxA.id}/mobileconfig`),

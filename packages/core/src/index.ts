@@ -13,6 +13,7 @@ export * from './services/pagination.ts';
 export * from './services/principal.ts';
 export * from './services/audit.ts';
 export * from './services/delivery-log.ts';
+export * from './services/sign-in-log.ts';
 export { type DomainOnboarding, type ServiceDeps, toNumber } from './services/shared.ts';
 export * from './services/users.ts';
 export * from './services/domains.ts';

@@ -4,7 +4,7 @@ import { DotStuffer, MinRateGuard, TopLimiter } from './framing.ts';
 import { isDeadLocalHolder } from './lease-holder.ts';
 import { SessionClosedError } from './session-closed-error.ts';
 import type { Pop3Session } from './session.ts';
-import { LockLostError, MessageGoneError, type Maildrop, type MessageInfo } from './store.ts';
+import { LockLostError, MessageGoneError, type Maildrop, type MessageInfo, type SignInClient, type SignInFailure } from './store.ts';
 
 export type CommandHandler = (session: Pop3Session, args: string) => Promise<void>;
 export type CommandTable = Readonly<Record<string, CommandHandler>>;
@@ -54,9 +54,17 @@ const capa: CommandHandler = async (s, args) => {
 // ---------------------------------------------------------------------------------------------------------------
 // AUTHORIZATION
 
-async function login(s: Pop3Session, login: string, password: string): Promise<void> {
+async function login(s: Pop3Session, login: string, password: string, mechanism: SignInClient['mechanism']): Promise<void> {
   const { store, config, metrics } = s.ctx;
   const started = process.hrtime.bigint();
+  const client: SignInClient = { ip: s.ip, tls: s.secure, mechanism };
+  // A refused login of a known mailbox goes to its sign-in log. Best effort: the log never changes the reply.
+  const logFailure = (mailboxId: string | undefined, failure: SignInFailure) =>
+    mailboxId
+      ? store.recordSignInFailure(mailboxId, failure, client).catch((err: unknown) => {
+          s.log.warn({ err: (err as Error).message }, 'sign-in log: not written');
+        })
+      : undefined;
   let result = 'error';
   try {
     // Counted before it is verified (per client network and canonical account, shared with the API); a turn up to
@@ -68,6 +76,7 @@ async function login(s: Pop3Session, login: string, password: string): Promise<v
     const auth = await store.authenticate(login, password, { ip: s.ip, maxWaitMs: config.throttleMaxSleepMs, sleep });
     if (auth.status === 'invalid' || auth.status === 'throttled') {
       result = auth.status;
+      if (auth.status === 'invalid') await logFailure(auth.mailboxId, 'wrong_password');
       s.log.info({ login }, auth.status === 'throttled' ? 'login refused: throttled' : 'login failed');
       s.authFailures++;
       const reply =
@@ -84,12 +93,14 @@ async function login(s: Pop3Session, login: string, password: string): Promise<v
     }
     if (auth.status === 'app-password-required') {
       result = 'app_password_required';
+      await logFailure(auth.mailboxId, 'app_password_required');
       s.log.info({ login }, 'login refused: app password required');
       await s.reply('-ERR [AUTH] This mailbox accepts only app passwords for POP3: create one in the Mailroom panel.');
       return;
     }
     if (auth.status === 'disabled') {
       result = 'disabled';
+      await logFailure(auth.mailboxId, 'disabled');
       s.log.info({ login }, 'login refused: disabled');
       await s.reply('-ERR [AUTH] Account is disabled.');
       return;
@@ -99,12 +110,14 @@ async function login(s: Pop3Session, login: string, password: string): Promise<v
     const delay = policy.loginDelaySeconds;
     if (delay > 0 && maildrop.lastLoginAt && Date.now() - maildrop.lastLoginAt.getTime() < delay * 1000) {
       result = 'login_delay';
+      await logFailure(maildrop.id, 'login_delay');
       s.log.info({ login: maildrop.address, delay }, 'login refused: login delay');
       await s.reply(`-ERR [LOGIN-DELAY] Minimum time between logins is ${delay} seconds.`);
       return;
     }
     if (!(await acquireMaildrop(s, maildrop.id))) {
       result = 'in_use';
+      await logFailure(maildrop.id, 'in_use');
       s.log.info({ login: maildrop.address }, 'login refused: maildrop in use');
       await s.reply('-ERR [IN-USE] Mailbox is locked by another POP3 session.');
       return;
@@ -118,7 +131,7 @@ async function login(s: Pop3Session, login: string, password: string): Promise<v
         s.log.info({ deleted: expired.deleted, octets: expired.bytes, days: policy.retentionDays }, 'expired messages');
     }
     const messages = await store.listMessages(maildrop.id);
-    await store.recordLogin(maildrop.id, s.ip);
+    await store.recordLogin(maildrop, client);
     s.enterTransaction(maildrop, messages);
     result = 'ok';
     s.log.info({ login: maildrop.address, messages: messages.length }, 'logged in');
@@ -162,7 +175,7 @@ const pass: CommandHandler = async (s, args) => {
   s.pendingUser = undefined;
   if (!name) return s.badCommand('-ERR No username given.');
   if (!s.plaintextAuthAllowed) return s.reply(PLAINTEXT_REFUSED);
-  await login(s, name, args);
+  await login(s, name, args, 'USER');
 };
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -189,7 +202,7 @@ const auth: CommandHandler = async (s, args) => {
   if (fields.length !== 3 || !fields[1]) return s.reply(AUTH_FAILED);
   const [authzid, authcid, password] = fields as [string, string, string];
   if (authzid && authzid.toLowerCase() !== authcid.toLowerCase()) return s.reply(AUTH_FAILED);
-  await login(s, authcid, password);
+  await login(s, authcid, password, 'PLAIN');
 };
 
 const stls: CommandHandler = async (s, args) => {

@@ -1,6 +1,7 @@
 import {
   authenticateMailbox,
-  recordAppPasswordUse,
+  recordMailboxSignIn,
+  recordPop3SignIn,
   removeStoredMessages,
   type AuthThrottle,
   type PasswordHasher,
@@ -15,9 +16,12 @@ import {
   type AuthOutcome,
   type CommitResult,
   type LeaseOwner,
+  type Maildrop,
   type MaildropStore,
   type MessageInfo,
   type ReadMessageOptions,
+  type SignInClient,
+  type SignInFailure,
 } from './store.ts';
 
 /**
@@ -89,10 +93,13 @@ export class PrismaMaildropStore implements MaildropStore {
       });
       return { passwordOk: a.status !== 'invalid', value: a };
     });
-    if (r.status !== 'ok') return r;
+    if (r.status === 'throttled') return r;
+    if (r.status === 'invalid')
+      return r.value?.status === 'invalid' && r.value.mailboxId
+        ? { status: 'invalid', mailboxId: r.value.mailboxId }
+        : { status: 'invalid' };
     if (r.value.status !== 'ok') return r.value;
     const m = r.value.mailbox;
-    if (m.appPasswordId) await recordAppPasswordUse(this.prisma, m.appPasswordId, attempt.ip);
     return {
       status: 'ok',
       maildrop: {
@@ -103,6 +110,7 @@ export class PrismaMaildropStore implements MaildropStore {
         mailboxRetentionDays: m.retentionDays,
         domainRetentionDays: m.domainRetentionDays,
         lastLoginAt: m.lastLoginAt,
+        appPasswordId: m.appPasswordId,
       },
     };
   }
@@ -146,8 +154,25 @@ export class PrismaMaildropStore implements MaildropStore {
     return rows.map((r) => r.holder);
   }
 
-  async recordLogin(maildropId: string, ip: string): Promise<void> {
-    await this.prisma.$executeRaw`UPDATE mailboxes SET last_login_at = now(), last_login_ip = ${ip} WHERE id = ${maildropId}::uuid`;
+  async recordLogin(maildrop: Maildrop, client: SignInClient): Promise<void> {
+    await recordPop3SignIn(this.prisma, {
+      mailboxId: maildrop.id,
+      clientAddress: client.ip,
+      tls: client.tls,
+      mechanism: client.mechanism,
+      appPasswordId: maildrop.appPasswordId,
+    });
+  }
+
+  async recordSignInFailure(maildropId: string, result: SignInFailure, client: SignInClient): Promise<void> {
+    await recordMailboxSignIn(this.prisma, {
+      mailboxId: maildropId,
+      service: 'pop3',
+      result,
+      clientAddress: client.ip,
+      tls: client.tls,
+      mechanism: client.mechanism,
+    });
   }
 
   async listMessages(maildropId: string): Promise<MessageInfo[]> {

@@ -16,17 +16,34 @@ export interface Maildrop {
   mailboxRetentionDays: number | null;
   domainRetentionDays: number | null;
   lastLoginAt: Date | null;
+  /** The app password that signed in; null for the main password. */
+  appPasswordId: string | null;
 }
+
+/** How a login attempt arrived, for the mailbox's sign-in log. */
+export interface SignInClient {
+  ip: string;
+  /** The connection is encrypted (STLS or implicit TLS). */
+  tls: boolean;
+  /** USER (USER/PASS) or PLAIN (AUTH PLAIN). */
+  mechanism: 'USER' | 'PLAIN';
+}
+
+/** A login refused after the credentials named a mailbox (the sign-in log's results other than ok). */
+export type SignInFailure = 'wrong_password' | 'disabled' | 'app_password_required' | 'login_delay' | 'in_use';
 
 export type AuthOutcome =
   /** Too many recent attempts for this account or client network: nothing was verified. */
   | { status: 'throttled'; retryAfterSeconds: number }
-  /** Unknown login, wrong password, or a login spelled in a way authentication does not accept: answered identically. */
-  | { status: 'invalid' }
+  /**
+   * Unknown login, wrong password, or a login spelled in a way authentication does not accept: answered identically.
+   * `mailboxId` (a wrong password for an existing mailbox) is for the mailbox's sign-in log, never for the reply.
+   */
+  | { status: 'invalid'; mailboxId?: string }
   /** Right password, but the mailbox, its domain or its owner is disabled. */
-  | { status: 'disabled' }
+  | { status: 'disabled'; mailboxId: string }
   /** The right main password, but the mailbox accepts only app passwords for POP3. */
-  | { status: 'app-password-required' }
+  | { status: 'app-password-required'; mailboxId: string }
   | { status: 'ok'; maildrop: Maildrop };
 
 /** One message as listed at login. Sizes are exact octets of the CRLF wire form. */
@@ -89,8 +106,13 @@ export interface MaildropStore {
   /** Every holder with a lease whose name starts with `prefix` (this machine's, see lease-holder.ts). */
   lockHolders(prefix: string): Promise<string[]>;
 
-  /** Notes a successful login (time and client address), for LOGIN-DELAY. */
-  recordLogin(maildropId: string, ip: string): Promise<void>;
+  /**
+   * Notes a successful login: the maildrop's last login (time and client address, for LOGIN-DELAY), the app password's
+   * last use, and the mailbox's sign-in log, in one write.
+   */
+  recordLogin(maildrop: Maildrop, client: SignInClient): Promise<void>;
+  /** Notes a refused login of a known mailbox in its sign-in log. */
+  recordSignInFailure(maildropId: string, result: SignInFailure, client: SignInClient): Promise<void>;
 
   /** The maildrop's messages in delivery (uid) order. */
   listMessages(maildropId: string): Promise<MessageInfo[]>;

@@ -8,11 +8,11 @@ import {
   type DomainOnboardingConfig,
 } from '@mailroom/runtime';
 import cronParser from 'cron-parser';
-import { DEFAULT_DELIVERY_LOG_RETENTION_DAYS } from '@mailroom/core';
+import { DEFAULT_DELIVERY_LOG_RETENTION_DAYS, DEFAULT_SIGN_IN_LOG_RETENTION_DAYS } from '@mailroom/core';
 import { z } from 'zod';
 
 /** The scheduled jobs; each is a pg-boss queue of the same name. */
-export const JOB_NAMES = ['domains.recheck', 'domains.prune-claims', 'messages.expire', 'delivery-log.prune'] as const;
+export const JOB_NAMES = ['domains.recheck', 'domains.prune-claims', 'messages.expire', 'delivery-log.prune', 'sign-in-log.prune'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 /**
@@ -62,6 +62,10 @@ export const workerEnvSchema = baseEnvSchema.extend({
   DELIVERY_LOG_RETENTION_DAYS: positiveIntSchema.max(3650).default(30),
   /** When to delete delivery log entries past DELIVERY_LOG_RETENTION_DAYS (cron, UTC). */
   WORKER_PRUNE_DELIVERY_LOG_CRON: cronSchema.default('15 * * * *'),
+  /** Days mailbox sign-ins (POP3 and panel) are kept; older ones are deleted by the sign-in-log.prune job. */
+  SIGN_IN_LOG_RETENTION_DAYS: positiveIntSchema.max(3650).default(DEFAULT_SIGN_IN_LOG_RETENTION_DAYS),
+  /** When to delete mailbox sign-ins past SIGN_IN_LOG_RETENTION_DAYS (cron, UTC). */
+  WORKER_PRUNE_SIGN_IN_LOG_CRON: cronSchema.default('45 * * * *'),
   /** Database connections of the worker (shared by the job queue and the jobs). */
   WORKER_DB_CONNECTIONS: positiveIntSchema.min(2).max(50).default(4),
   /** How often the webhook dispatcher looks for new outbox events and redelivery requests. */
@@ -97,6 +101,8 @@ export interface WorkerConfig {
   retention: { defaultRetentionDays: number | null; batchSize: number };
   /** Days delivery log entries are kept (DELIVERY_LOG_RETENTION_DAYS). */
   deliveryLogRetentionDays: number;
+  /** Days mailbox sign-ins are kept (SIGN_IN_LOG_RETENTION_DAYS). */
+  signInLogRetentionDays: number;
   onboarding: Pick<DomainOnboardingConfig, 'mxHost' | 'mtaStsMaxAgeSeconds' | 'dns'>;
   /** Connections of pg-boss's own pool (the jobs use the Prisma client given to the worker). */
   queueConnections: number;
@@ -126,10 +132,12 @@ export const DEFAULT_WORKER_CONFIG: Omit<WorkerConfig, 'onboarding'> = {
     'domains.prune-claims': '0 * * * *',
     'messages.expire': '30 * * * *',
     'delivery-log.prune': '15 * * * *',
+    'sign-in-log.prune': '45 * * * *',
   },
   recheck: { batchSize: 100, minAgeHours: 1 },
   retention: { defaultRetentionDays: null, batchSize: 500 },
   deliveryLogRetentionDays: DEFAULT_DELIVERY_LOG_RETENTION_DAYS,
+  signInLogRetentionDays: DEFAULT_SIGN_IN_LOG_RETENTION_DAYS,
   queueConnections: 2,
   pollingIntervalSeconds: 2,
   cronMonitorIntervalSeconds: 30,
@@ -160,8 +168,10 @@ export function workerConfigFromEnv(env: WorkerEnv): WorkerConfig {
       'domains.prune-claims': env.WORKER_PRUNE_CLAIMS_CRON,
       'messages.expire': env.WORKER_RETENTION_CRON,
       'delivery-log.prune': env.WORKER_PRUNE_DELIVERY_LOG_CRON,
+      'sign-in-log.prune': env.WORKER_PRUNE_SIGN_IN_LOG_CRON,
     },
     deliveryLogRetentionDays: env.DELIVERY_LOG_RETENTION_DAYS,
+    signInLogRetentionDays: env.SIGN_IN_LOG_RETENTION_DAYS,
     recheck: { batchSize: env.WORKER_DNS_RECHECK_BATCH, minAgeHours: env.WORKER_DNS_RECHECK_MIN_AGE_HOURS },
     retention: { defaultRetentionDays: env.POP3_EXPIRE_DAYS, batchSize: env.WORKER_RETENTION_BATCH },
     onboarding: { mxHost: onboarding.mxHost, mtaStsMaxAgeSeconds: onboarding.mtaStsMaxAgeSeconds, dns: onboarding.dns },

@@ -1,6 +1,7 @@
 import {
   expireMessagesPastRetention,
   pruneDeliveryLog,
+  pruneSignInLog,
   pruneExpiredClaims,
   recheckDomains,
   type DnsLookup,
@@ -116,6 +117,13 @@ export async function pruneOldDeliveryLog(ctx: JobContext): Promise<{ pruned: nu
   return { pruned };
 }
 
+/** Deletes mailbox sign-ins older than SIGN_IN_LOG_RETENTION_DAYS (in chunks; a rerun deletes what is left). */
+export async function pruneOldSignIns(ctx: JobContext): Promise<{ pruned: number }> {
+  const pruned = await pruneSignInLog(ctx.prisma, ctx.config.signInLogRetentionDays);
+  ctx.metrics.signInLogPruned.inc(pruned);
+  return { pruned };
+}
+
 const RETRY = { retryLimit: 2, retryDelay: 60 };
 
 /** Every job the worker runs, by queue name. */
@@ -124,4 +132,5 @@ export const JOBS: Record<JobName, JobDefinition> = {
   'domains.prune-claims': { queue: { policy: 'stately', ...RETRY, expireInSeconds: 600 }, run: pruneClaims },
   'messages.expire': { queue: { policy: 'stately', ...RETRY, expireInSeconds: 3_600 }, run: expireRetainedMessages },
   'delivery-log.prune': { queue: { policy: 'stately', ...RETRY, expireInSeconds: 1_800 }, run: pruneOldDeliveryLog },
+  'sign-in-log.prune': { queue: { policy: 'stately', ...RETRY, expireInSeconds: 1_800 }, run: pruneOldSignIns },
 };

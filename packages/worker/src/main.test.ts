@@ -46,6 +46,7 @@ describe('worker entry (src/main.ts)', () => {
         { name: 'domains.prune-claims', cron: '0 * * * *', timezone: 'UTC' },
         { name: 'domains.recheck', cron: '30 2 * * *', timezone: 'UTC' },
         { name: 'messages.expire', cron: '30 * * * *', timezone: 'UTC' },
+        { name: 'sign-in-log.prune', cron: '45 * * * *', timezone: 'UTC' },
       ]);
     } finally {
       await entry.stop();

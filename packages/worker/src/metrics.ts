@@ -13,6 +13,7 @@ export interface WorkerMetrics {
   webhookAttempts: Counter<'result'>;
   webhookEndpointsDisabled: Counter;
   deliveryLogPruned: Counter;
+  signInLogPruned: Counter;
 }
 
 /** Worker metrics in their own registry (several workers can live in one process, e.g. tests). */
@@ -77,6 +78,11 @@ export function createWorkerMetrics(): WorkerMetrics {
     deliveryLogPruned: new Counter({
       name: 'mailroom_worker_delivery_log_pruned_total',
       help: 'Delivery log entries deleted past their retention',
+      registers,
+    }),
+    signInLogPruned: new Counter({
+      name: 'mailroom_worker_sign_in_log_pruned_total',
+      help: 'Mailbox sign-ins deleted past their retention',
       registers,
     }),
   };

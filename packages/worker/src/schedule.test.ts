@@ -40,6 +40,7 @@ test('two workers on one database run a scheduled job once per slot (pg-boss sch
     'domains.prune-claims': '* * * * *',
     'messages.expire': NEVER,
     'delivery-log.prune': NEVER,
+    'sign-in-log.prune': NEVER,
   };
   for (let i = 0; i < 2; i++) workers.push(testWorker(db.url, prisma, { onboarding, schedules }));
   await Promise.all(workers.map((w) => w.start()));
@@ -62,5 +63,6 @@ test('two workers on one database run a scheduled job once per slot (pg-boss sch
     { name: 'domains.prune-claims', cron: '* * * * *' },
     { name: 'domains.recheck', cron: NEVER },
     { name: 'messages.expire', cron: NEVER },
+    { name: 'sign-in-log.prune', cron: NEVER },
   ]);
 });

@@ -52,7 +52,10 @@ describe('app passwords', () => {
     // POP3 accepts it (typed in upper case with spaces, too); the panel sign-in does not.
     const ok = await pop3(mailbox.address, created.password.toUpperCase().replace(/-/g, ' '));
     expect(ok).toMatchObject({ status: 'ok', mailbox: { id: mailbox.id, appPasswordId: created.id } });
-    expect(await authenticateMailbox(t.prisma, t.hasher, mailbox.address, created.password)).toEqual({ status: 'invalid' });
+    expect(await authenticateMailbox(t.prisma, t.hasher, mailbox.address, created.password)).toEqual({
+      status: 'invalid',
+      mailboxId: mailbox.id,
+    });
     const dup = await call(t.app, s, 'POST', base(mailbox.id), { name: 'phone' });
     expect(dup.statusCode).toBe(409);
     expect(dup.json().code).toBe('ALREADY_EXISTS');
@@ -70,13 +73,13 @@ describe('app passwords', () => {
     expect((await pop3(mailbox.address, laptop.password)).status).toBe('ok');
     expect((await pop3(mailbox.address, PW)).status).toBe('ok');
     expect((await call(t.app, s, 'DELETE', `${base(mailbox.id)}/${phone.id}`)).statusCode).toBe(204);
-    expect(await pop3(mailbox.address, phone.password)).toEqual({ status: 'invalid' });
+    expect(await pop3(mailbox.address, phone.password)).toEqual({ status: 'invalid', mailboxId: mailbox.id });
     expect((await pop3(mailbox.address, laptop.password)).status).toBe('ok');
     expect((await call(t.app, s, 'DELETE', `${base(mailbox.id)}/${phone.id}`)).statusCode).toBe(404);
     const policy = await call(t.app, s, 'PUT', `/api/v1/mailboxes/${mailbox.id}/app-password-policy`, { requiredForPop3: true });
     expect(policy.statusCode, policy.body).toBe(200);
     expect(policy.json().requiredForPop3).toBe(true);
-    expect(await pop3(mailbox.address, PW)).toEqual({ status: 'app-password-required' });
+    expect(await pop3(mailbox.address, PW)).toEqual({ status: 'app-password-required', mailboxId: mailbox.id });
     expect((await pop3(mailbox.address, laptop.password)).status).toBe('ok');
     // The main password still signs in to self-service.
     await login(t.app, mailbox.address, PW);
@@ -90,9 +93,9 @@ describe('app passwords', () => {
     const { s, domainId, mailbox } = await ownerWithMailbox();
     const res = await call(t.app, s, 'PUT', `/api/v1/domains/${domainId}/app-password-policy`, { requiredForPop3: true });
     expect(res.statusCode, res.body).toBe(200);
-    expect(await pop3(mailbox.address, PW)).toEqual({ status: 'app-password-required' });
+    expect(await pop3(mailbox.address, PW)).toEqual({ status: 'app-password-required', mailboxId: mailbox.id });
     await call(t.app, s, 'PUT', `/api/v1/mailboxes/${mailbox.id}/app-password-policy`, { requiredForPop3: false });
-    expect(await pop3(mailbox.address, PW)).toEqual({ status: 'app-password-required' });
+    expect(await pop3(mailbox.address, PW)).toEqual({ status: 'app-password-required', mailboxId: mailbox.id });
     await call(t.app, s, 'PUT', `/api/v1/domains/${domainId}/app-password-policy`, { requiredForPop3: null });
     // The operator default applies only when neither says anything; the mailbox's explicit false wins over it.
     expect(
@@ -101,7 +104,7 @@ describe('app passwords', () => {
     await call(t.app, s, 'PUT', `/api/v1/mailboxes/${mailbox.id}/app-password-policy`, { requiredForPop3: null });
     expect(
       await authenticateMailbox(t.prisma, t.hasher, mailbox.address, PW, { service: 'pop3', requireAppPasswordsDefault: true }),
-    ).toEqual({ status: 'app-password-required' });
+    ).toEqual({ status: 'app-password-required', mailboxId: mailbox.id });
   });
 
   test('the mailbox user manages their own app passwords through self-service', async () => {

@@ -113,6 +113,9 @@ describe('TOTP enrolment and two-step sign-in', () => {
     const second = await secondStep(t.app, first.json().challenge, generateTotpCode(secret, Date.now()), ip);
     expect(second.statusCode, second.body).toBe(200);
     expect(second.json()).toMatchObject({ kind: 'mailbox', mailbox: { id: m.id } });
+    // the mailbox's sign-in log: the password step asked for the second factor (the enrolment's own sign-in before it)
+    const log = await t.prisma.mailboxSignIn.findMany({ where: { mailboxId: m.id }, orderBy: { id: 'desc' }, take: 1 });
+    expect(log).toMatchObject([{ service: 'panel', result: 'second_factor', clientAddress: ip, mechanism: 'password', tls: null }]);
     expect(await t.prisma.auditEvent.count({ where: { action: 'mailbox.2fa.enable', targetId: m.id, ownerId: owner.id } })).toBe(1);
   });
 

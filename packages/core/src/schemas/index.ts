@@ -19,3 +19,4 @@ export * from './delivery-log.ts';
 export * from './mailbox-bulk.ts';
 export * from './sender-rules.ts';
 export * from './mta-sts.ts';
+export * from './sign-in-log.ts';

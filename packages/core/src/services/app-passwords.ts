@@ -74,11 +74,6 @@ export function appPasswordsRequired(p: AppPasswordPolicyInputs): boolean {
   return p.mailbox ?? p.domain ?? p.operatorDefault;
 }
 
-/** Notes a successful POP3 login with an app password (shown in the list as last use). */
-export async function recordAppPasswordUse(prisma: PrismaClient, appPasswordId: string, ip: string, now = new Date()): Promise<void> {
-  await prisma.mailboxAppPassword.updateMany({ where: { id: appPasswordId }, data: { lastUsedAt: now, lastUsedIp: ip.slice(0, 100) } });
-}
-
 type AppPasswordRow = Prisma.MailboxAppPasswordGetPayload<{ select: typeof appPasswordSelect }>;
 const appPasswordSelect = {
   id: true,

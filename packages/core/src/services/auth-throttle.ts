@@ -76,8 +76,11 @@ export interface PasswordCheck<T> {
 export type LoginAttempt<T> =
   /** Too many recent attempts: nothing was verified. */
   | { status: 'throttled'; retryAfterSeconds: number }
-  /** Wrong password, unknown account, or a login spelled in a way authentication does not accept. */
-  | { status: 'invalid' }
+  /**
+   * Wrong password, unknown account, or a login spelled in a way authentication does not accept. `value`: what
+   * `verify` returned, when it ran (for the caller's own records, e.g. a mailbox's sign-in log).
+   */
+  | { status: 'invalid'; value?: T }
   | { status: 'ok'; value: T };
 
 /** A turn granted under one key. */
@@ -227,7 +230,7 @@ export class AuthThrottle {
     const guessed = id?.account ?? opts.login;
     await this.recordFailure(reserved.turns, guessed, opts.password);
     await this.recordNetworkFailure(network, guessed, opts.password);
-    return { status: 'invalid' };
+    return check ? { status: 'invalid', value: check.value } : { status: 'invalid' };
   }
 
   /** How long the network must wait before its next attempt is verified (0 within its free failures). */

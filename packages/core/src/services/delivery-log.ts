@@ -1,10 +1,10 @@
-import { uuidV7Floor, type Prisma, type PrismaClient } from '@mailroom/db';
+import { type Prisma, type PrismaClient } from '@mailroom/db';
 import { AppError } from '../errors.ts';
 import type { DeliveryLogEntry, DeliveryResult, ListDeliveryLogQuery, QuotaWarningMailbox } from '../schemas/delivery-log.ts';
 import { findVisibleDomain } from './domains.ts';
-import { assertUuidCursor, decodeCursor, toPage, type Page } from './pagination.ts';
+import { assertUuidCursor, decodeCursor, toPage, uuidV7PageRange, type Page } from './pagination.ts';
 import { type Actor, requireUser, visibleDomainWhere } from './principal.ts';
-import { iso, notFound, type Db } from './shared.ts';
+import { deleteOlderThan, iso, notFound, type Db } from './shared.ts';
 
 /**
  * The delivery log (written by the ingress, one row per recipient outcome): read per domain or per mailbox by the
@@ -44,30 +44,15 @@ async function listEntries(
   scope: Prisma.DeliveryLogEntryWhereInput,
   input: ListDeliveryLogQuery,
 ): Promise<Page<DeliveryLogEntry>> {
-  const cursor = decodeCursor(input.cursor, ['id'] as const);
   const where: Prisma.DeliveryLogEntryWhereInput = { ...scope };
-  const ids: { gte?: string; lt?: string } = {};
   if (input.result) where.result = input.result;
   if (input.sender) {
     const contains = { contains: input.sender, mode: 'insensitive' } as const;
     where.OR = [{ envelopeFrom: contains }, { headerFrom: contains }];
   }
   if (input.recipient) where.recipient = { contains: input.recipient, mode: 'insensitive' };
-  if (input.from || input.to) {
-    const from = input.from ? new Date(input.from) : undefined;
-    const to = input.to ? new Date(input.to) : undefined;
-    if (from && to && from > to)
-      throw new AppError('VALIDATION_FAILED', '`from` is after `to`', {
-        fields: [{ path: 'query.from', message: 'must not be after to' }],
-      });
-    if (from) ids.gte = uuidV7Floor(from);
-    if (to) ids.lt = uuidV7Floor(to);
-  }
-  if (cursor) {
-    const c = assertUuidCursor(cursor.id);
-    if (!ids.lt || c < ids.lt) ids.lt = c;
-  }
-  if (ids.gte || ids.lt) where.id = ids;
+  const ids = uuidV7PageRange(input);
+  if (ids) where.id = ids;
   const rows = await prisma.deliveryLogEntry.findMany({ where, orderBy: { id: 'desc' }, take: input.limit + 1 });
   return toPage(rows, input.limit, (r) => ({ id: r.id }), toEntryDto);
 }
@@ -98,15 +83,8 @@ export async function listMailboxDeliveryLog(
 }
 
 /** Deletes entries older than `retentionDays` (an id range: ids are UUID v7), in chunks; returns how many went. */
-export async function pruneDeliveryLog(db: Db, retentionDays: number, now = new Date(), chunk = 10_000): Promise<number> {
-  const below = uuidV7Floor(new Date(now.getTime() - retentionDays * 86_400_000));
-  let total = 0;
-  for (;;) {
-    const n = await db.$executeRaw`
-      DELETE FROM delivery_log WHERE id IN (SELECT id FROM delivery_log WHERE id < ${below}::uuid ORDER BY id LIMIT ${chunk})`;
-    total += n;
-    if (n < chunk) return total;
-  }
+export function pruneDeliveryLog(db: Db, retentionDays: number, now = new Date(), chunk = 10_000): Promise<number> {
+  return deleteOlderThan(db, 'delivery_log', retentionDays, now, chunk);
 }
 
 interface QuotaWarningRow {

@@ -25,8 +25,8 @@ describe('authenticateMailbox', () => {
     expect(r).toMatchObject({ status: 'ok', mailbox: { id: mailboxId, address: `alice@${domainName}` } });
   });
 
-  it('answers unknown addresses and wrong passwords identically', async () => {
-    expect(await authenticateMailbox(prisma, hasher, `alice@${domainName}`, 'nope')).toEqual({ status: 'invalid' });
+  it('answers unknown addresses and wrong passwords identically (the mailbox named only for its sign-in log)', async () => {
+    expect(await authenticateMailbox(prisma, hasher, `alice@${domainName}`, 'nope')).toEqual({ status: 'invalid', mailboxId });
     expect(await authenticateMailbox(prisma, hasher, `nobody@${domainName}`, 'alice-password-1')).toEqual({ status: 'invalid' });
     expect(await authenticateMailbox(prisma, hasher, 'not an address', 'x')).toEqual({ status: 'invalid' });
   });
@@ -34,8 +34,11 @@ describe('authenticateMailbox', () => {
   it('reports a disabled mailbox only to the holder of the right password', async () => {
     await prisma.mailbox.update({ where: { id: mailboxId }, data: { enabled: false } });
     try {
-      expect(await authenticateMailbox(prisma, hasher, `alice@${domainName}`, 'alice-password-1')).toEqual({ status: 'disabled' });
-      expect(await authenticateMailbox(prisma, hasher, `alice@${domainName}`, 'wrong')).toEqual({ status: 'invalid' });
+      expect(await authenticateMailbox(prisma, hasher, `alice@${domainName}`, 'alice-password-1')).toEqual({
+        status: 'disabled',
+        mailboxId,
+      });
+      expect(await authenticateMailbox(prisma, hasher, `alice@${domainName}`, 'wrong')).toEqual({ status: 'invalid', mailboxId });
     } finally {
       await prisma.mailbox.update({ where: { id: mailboxId }, data: { enabled: true } });
     }

@@ -21,12 +21,15 @@ export interface AuthenticatedMailbox {
 
 export type MailboxAuthResult =
   | { status: 'ok'; mailbox: AuthenticatedMailbox }
-  /** Unknown address (including mailboxes of a pending, unverified domain) or wrong password: answered the same way. */
-  | { status: 'invalid' }
+  /**
+   * Unknown address (including mailboxes of a pending, unverified domain) or wrong password: answered the same way.
+   * `mailboxId` (a wrong password for an existing mailbox) is for the mailbox's sign-in log only, never for a reply.
+   */
+  | { status: 'invalid'; mailboxId?: string }
   /** Right password, but the mailbox, its domain or its owner is disabled. */
-  | { status: 'disabled' }
+  | { status: 'disabled'; mailboxId: string }
   /** POP3 only: the right main password, but this mailbox accepts app passwords only for POP3. */
-  | { status: 'app-password-required' };
+  | { status: 'app-password-required'; mailboxId: string };
 
 export interface MailboxAuthOptions {
   /**
@@ -109,19 +112,19 @@ export async function authenticateMailbox(
         await rehash(hasher, app!.canonical, (h) =>
           prisma.mailboxAppPassword.updateMany({ where: { id: appRow.id, passwordHash: appRow.passwordHash }, data: { passwordHash: h } }),
         );
-    } else if (!mainAllowed) return { status: 'invalid' };
+    } else if (!mainAllowed) return { status: 'invalid', mailboxId: row.id };
   }
   if (!appPasswordId) {
     const { ok, needsRehash } = await hasher.verify(row.passwordHash, password);
-    if (!ok) return { status: 'invalid' };
-    if (!row.enabled || !row.domain.active || row.domain.owner.disabled) return { status: 'disabled' };
-    if (!mainAllowed) return { status: 'app-password-required' };
+    if (!ok) return { status: 'invalid', mailboxId: row.id };
+    if (!row.enabled || !row.domain.active || row.domain.owner.disabled) return { status: 'disabled', mailboxId: row.id };
+    if (!mainAllowed) return { status: 'app-password-required', mailboxId: row.id };
     if (needsRehash)
       await rehash(hasher, password, (h) =>
         prisma.mailbox.updateMany({ where: { id: row.id, passwordHash: row.passwordHash }, data: { passwordHash: h } }),
       );
   }
-  if (!row.enabled || !row.domain.active || row.domain.owner.disabled) return { status: 'disabled' };
+  if (!row.enabled || !row.domain.active || row.domain.owner.disabled) return { status: 'disabled', mailboxId: row.id };
   return {
     status: 'ok',
     mailbox: {

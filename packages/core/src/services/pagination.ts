@@ -1,3 +1,4 @@
+import { uuidV7Floor } from '@mailroom/db';
 import { AppError } from '../errors.ts';
 
 /** Opaque cursors: base64url JSON of the last row's sort key. */
@@ -46,4 +47,32 @@ export function toPage<R, T>(rows: R[], limit: number, cursorOf: (row: R) => Rec
   const more = rows.length > limit;
   const slice = more ? rows.slice(0, limit) : rows;
   return { items: slice.map(map), nextCursor: more ? encodeCursor(cursorOf(slice[slice.length - 1]!)) : null };
+}
+
+/**
+ * The id bounds of a newest-first page over a table whose ids are UUID v7 (time-ordered): `from`/`to` (createdAt,
+ * inclusive/exclusive) become an id range, so one (scope, id) index serves the time range and the cursor alike.
+ * Undefined when nothing bounds the ids. VALIDATION_FAILED when `from` is after `to` or the cursor is not this list's.
+ */
+export function uuidV7PageRange(input: { from?: string | undefined; to?: string | undefined; cursor?: string | undefined }):
+  | {
+      gte?: string;
+      lt?: string;
+    }
+  | undefined {
+  const cursor = decodeCursor(input.cursor, ['id'] as const);
+  const ids: { gte?: string; lt?: string } = {};
+  const from = input.from ? new Date(input.from) : undefined;
+  const to = input.to ? new Date(input.to) : undefined;
+  if (from && to && from > to)
+    throw new AppError('VALIDATION_FAILED', '`from` is after `to`', {
+      fields: [{ path: 'query.from', message: 'must not be after to' }],
+    });
+  if (from) ids.gte = uuidV7Floor(from);
+  if (to) ids.lt = uuidV7Floor(to);
+  if (cursor) {
+    const c = assertUuidCursor(cursor.id);
+    if (!ids.lt || c < ids.lt) ids.lt = c;
+  }
+  return ids.gte || ids.lt ? ids : undefined;
 }

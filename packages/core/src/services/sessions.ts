@@ -3,9 +3,11 @@ import type { PrismaClient } from '@mailroom/db';
 import { AppError } from '../errors.ts';
 import type { PasswordHasher } from '../password.ts';
 import type { ChangeOwnPasswordBody, Me } from '../schemas/auth.ts';
+import type { SignInResult } from '../schemas/sign-in-log.ts';
 import { recordAudit } from './audit.ts';
 import type { AuthThrottle, PasswordCheck } from './auth-throttle.ts';
 import { authenticateMailbox } from './mailbox-auth.ts';
+import { recordMailboxSignIn } from './sign-in-log.ts';
 import { revokeUserApiKeys, sha256Hex } from './api-keys.ts';
 import { assertPasswordPolicy, type PasswordPolicy } from './password-policy.ts';
 import type { Actor, MailboxPrincipal, Principal, UserPrincipal } from './principal.ts';
@@ -75,8 +77,14 @@ export async function login(deps: AuthDeps, input: LoginInput): Promise<LoginSte
         return { passwordOk: true, value: { kind: 'user', userId: user.id, email: user.email, role: user.role } };
       }
       const result = await authenticateMailbox(deps.prisma, deps.hasher, account, input.password);
-      if (result.status === 'disabled') throw new AppError('MAILBOX_DISABLED', 'This mailbox is disabled');
-      if (result.status !== 'ok') return { passwordOk: false, value: undefined };
+      if (result.status === 'disabled') {
+        await logPanelSignIn(deps, result.mailboxId, 'disabled', input.ip);
+        throw new AppError('MAILBOX_DISABLED', 'This mailbox is disabled');
+      }
+      if (result.status !== 'ok') {
+        if (result.mailboxId) await logPanelSignIn(deps, result.mailboxId, 'wrong_password', input.ip);
+        return { passwordOk: false, value: undefined };
+      }
       const m = result.mailbox;
       return { passwordOk: true, value: { kind: 'mailbox', mailboxId: m.id, address: m.address, domainId: m.domainId, sessionId: '' } };
     },
@@ -84,7 +92,15 @@ export async function login(deps: AuthDeps, input: LoginInput): Promise<LoginSte
   if (attempt.status === 'throttled') throw throttledError(attempt.retryAfterSeconds);
   const principal = attempt.status === 'ok' ? attempt.value : undefined;
   if (!principal) throw INVALID();
-  return nextLoginStep(deps, principal, { ip: input.ip, userAgent: input.userAgent, previousToken: input.previousToken });
+  const step = await nextLoginStep(deps, principal, { ip: input.ip, userAgent: input.userAgent, previousToken: input.previousToken });
+  if (principal.kind === 'mailbox')
+    await logPanelSignIn(deps, principal.mailboxId, step.status === 'session' ? 'ok' : 'second_factor', input.ip);
+  return step;
+}
+
+/** A mailbox user's panel sign-in in the mailbox's sign-in log (written like a user's lastLoginAt: part of signing in). */
+function logPanelSignIn(deps: AuthDeps, mailboxId: string, result: SignInResult, ip: string): Promise<void> {
+  return recordMailboxSignIn(deps.prisma, { mailboxId, service: 'panel', result, clientAddress: ip, tls: null, mechanism: 'password' });
 }
 
 /** A session's lastSeenAt is written at most this often (the sessions list shows it). */

@@ -1,4 +1,4 @@
-import type { PrismaClient, Prisma } from '@mailroom/db';
+import { Prisma, uuidV7Floor, type PrismaClient } from '@mailroom/db';
 import type { DomainOnboardingConfig } from '@mailroom/runtime';
 import { AppError } from '../errors.ts';
 import type { PasswordHasher } from '../password.ts';
@@ -61,4 +61,25 @@ export function normalizeEmail(input: string): string | undefined {
   const at = v.lastIndexOf('@');
   if (at <= 0 || at === v.length - 1 || v.length > 254) return undefined;
   return v;
+}
+
+/**
+ * Deletes the rows of a log table (ids UUID v7, so time-ordered) older than `days`, by id range over the primary key,
+ * in chunks so no statement holds many locks or writes much WAL at once; returns how many went.
+ */
+export async function deleteOlderThan(
+  db: Db,
+  table: 'delivery_log' | 'mailbox_sign_ins',
+  days: number,
+  now: Date,
+  chunk: number,
+): Promise<number> {
+  const below = uuidV7Floor(new Date(now.getTime() - days * 86_400_000));
+  const t = Prisma.raw(`"${table}"`);
+  let total = 0;
+  for (;;) {
+    const n = await db.$executeRaw`DELETE FROM ${t} WHERE id IN (SELECT id FROM ${t} WHERE id < ${below}::uuid ORDER BY id LIMIT ${chunk})`;
+    total += n;
+    if (n < chunk) return total;
+  }
 }
