@@ -1,9 +1,8 @@
-import { DayRangeInputs, FilterButtons, FilterInput, FilterSelect, InvalidFiltersAlert, utcDay } from '@/components/filter-fields';
+import { DayRangeInputs, FilteredList, FilterInput, FilterSelect, utcDay } from '@/components/filter-fields';
 import { BlockSender } from '@/components/block-sender';
 import { senderCandidates } from '@/lib/sender-lists';
-import { Pager } from '@/components/pager';
 import { Badge, ButtonLink, Card, EmptyState, ListTable } from '@/components/ui';
-import { ApiError, apiGet, apiGetRaw, qs } from '@/lib/api';
+import { apiGet, apiGetFiltered } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
 import type { DeliveryLogEntry, Page } from '@/lib/types';
 
@@ -86,39 +85,39 @@ export async function DeliveryLogView({
   basePath: string;
   filters: DeliveryLogFilters;
 }) {
-  const r = await apiGetRaw<Page<DeliveryLogEntry>>(
-    `${apiPath}${qs({ limit: 50, cursor: f.cursor, result: f.result, sender: f.sender?.trim(), recipient: f.recipient?.trim(), from: utcDay(f.from), to: utcDay(f.to, 1) })}`,
-  );
-  if (r.status === 401 || r.status === 403 || r.status === 404) await apiGet(apiPath); // redirects to sign-in or not found
-  if (r.status >= 400 && r.status !== 400) throw new ApiError(r.status, r.problem);
-  const page: Page<DeliveryLogEntry> = r.data ?? { items: [], nextCursor: null };
-  const params = { result: f.result, sender: f.sender, recipient: f.recipient, from: f.from, to: f.to };
-  const filtered = Object.values(params).some(Boolean);
+  const { answer, page } = await apiGetFiltered<DeliveryLogEntry>(apiPath, {
+    limit: 50,
+    cursor: f.cursor,
+    result: f.result,
+    sender: f.sender?.trim(),
+    recipient: f.recipient?.trim(),
+    from: utcDay(f.from),
+    to: utcDay(f.to, 1),
+  });
   return (
-    <>
-      <Card className="mb-6" title="Filters">
-        <form action={basePath} className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
+    <FilteredList
+      basePath={basePath}
+      fields={
+        <>
           <FilterSelect id="dl-result" label="Result" name="result" value={f.result} options={RESULTS} />
           <FilterInput id="dl-sender" label="Sender contains" name="sender" defaultValue={f.sender} />
           <FilterInput id="dl-recipient" label="Recipient contains" name="recipient" defaultValue={f.recipient} />
           <DayRangeInputs idPrefix="dl-" from={f.from} to={f.to} />
-          <FilterButtons clearHref={basePath} filtered={filtered} className="flex items-end gap-2" />
-        </form>
-      </Card>
-      <Card title="Deliveries">
-        <InvalidFiltersAlert answer={r} />
-        {page.items.length === 0 ? (
-          <EmptyState title={filtered ? 'No deliveries match these filters' : 'No deliveries logged yet'}>
-            {filtered
-              ? 'Widen the time range or clear a filter.'
-              : 'Every message handed to Mailroom for these addresses appears here: delivered, refused or deferred.'}
-          </EmptyState>
-        ) : (
-          <DeliveryLogTable entries={page.items} caption="Delivery log, newest first" />
-        )}
-        <Pager basePath={basePath} params={params} cursor={f.cursor} nextCursor={page.nextCursor} />
-      </Card>
-    </>
+        </>
+      }
+      title="Deliveries"
+      answer={answer}
+      page={page}
+      params={{ result: f.result, sender: f.sender, recipient: f.recipient, from: f.from, to: f.to }}
+      cursor={f.cursor}
+      empty={{
+        noun: 'deliveries',
+        title: 'No deliveries logged yet',
+        hint: 'Every message handed to Mailroom for these addresses appears here: delivered, refused or deferred.',
+      }}
+    >
+      <DeliveryLogTable entries={page.items} caption="Delivery log, newest first" />
+    </FilteredList>
   );
 }
 

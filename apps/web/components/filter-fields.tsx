@@ -1,8 +1,9 @@
 // The pieces of a list's filters form (a plain GET form: it works before hydration and its URL can be shared), shared
-// by the audit log and the delivery log. Server-safe: no directive.
+// by the audit log, the delivery log and the sign-in log. Server-safe: no directive.
 import Link from 'next/link';
-import type { ComponentProps } from 'react';
-import { Alert, buttonClass, cx, inputClass, labelClass } from './ui';
+import type { ComponentProps, ReactNode } from 'react';
+import { Pager } from './pager';
+import { Alert, buttonClass, Card, cx, EmptyState, inputClass, labelClass } from './ui';
 
 /** A `from`/`to` filter's UTC day (YYYY-MM-DD) as the instant it starts, `plusDays` later; undefined when not a day. */
 export function utcDay(d: string | undefined, plusDays = 0): string | undefined {
@@ -94,5 +95,55 @@ export function InvalidFiltersAlert({
     <div className="mb-4">
       <Alert>The filters are not valid: {invalid}</Alert>
     </div>
+  );
+}
+
+/**
+ * A filtered list's page body: the Filters card (a GET form to `basePath` with `fields`, Apply and Clear), then the
+ * list's card: why the API refused the filters (`answer`), `children` (the list) or, with no items, the empty state
+ * ("No <noun> match these filters" when filtered), and the pager. `params` are the filters, without the cursor.
+ */
+export function FilteredList({
+  basePath,
+  fields,
+  title,
+  answer,
+  page,
+  params,
+  cursor,
+  empty,
+  children,
+}: {
+  basePath: string;
+  fields: ReactNode;
+  title: string;
+  answer: Parameters<typeof InvalidFiltersAlert>[0]['answer'];
+  page: { items: unknown[]; nextCursor: string | null };
+  params: Record<string, string | undefined>;
+  cursor: string | undefined;
+  empty: { noun: string; title: string; hint: string };
+  children: ReactNode;
+}) {
+  const filtered = Object.values(params).some(Boolean);
+  return (
+    <>
+      <Card className="mb-6" title="Filters">
+        <form action={basePath} className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
+          {fields}
+          <FilterButtons clearHref={basePath} filtered={filtered} className="flex items-end gap-2" />
+        </form>
+      </Card>
+      <Card title={title}>
+        <InvalidFiltersAlert answer={answer} />
+        {page.items.length === 0 ? (
+          <EmptyState title={filtered ? `No ${empty.noun} match these filters` : empty.title}>
+            {filtered ? 'Widen the time range or clear a filter.' : empty.hint}
+          </EmptyState>
+        ) : (
+          children
+        )}
+        <Pager basePath={basePath} params={params} cursor={cursor} nextCursor={page.nextCursor} />
+      </Card>
+    </>
   );
 }

@@ -3,7 +3,7 @@ import { cache } from 'react';
 import { cookies, headers } from 'next/headers';
 import { notFound, redirect } from 'next/navigation';
 import { serverConfig } from './config';
-import type { Me, Problem } from './types';
+import type { Me, Page, Problem } from './types';
 import { CSRF_HEADER } from '@mailroom/core/schemas';
 
 export class ApiError extends Error {
@@ -103,6 +103,12 @@ export async function apiSend(
  */
 export async function apiGet<T>(path: string): Promise<T> {
   const r = await apiGetRaw<T>(path);
+  refuseFailedGet(r);
+  return r.data as T;
+}
+
+/** apiGet's answer to a failed GET: sign in, the not-found page, or the error boundary. */
+function refuseFailedGet(r: { status: number; problem?: Partial<Problem> }): void {
   if (r.status === 401) redirect('/login');
   if (
     r.status === 404 ||
@@ -111,7 +117,21 @@ export async function apiGet<T>(path: string): Promise<T> {
     notFound();
   if (r.status === 403) notFound();
   if (r.status >= 400) throw new ApiError(r.status, r.problem);
-  return r.data as T;
+}
+
+/**
+ * GET of a filtered list for its page (`query`: the filters and cursor from the page's URL). A 400 about the query
+ * alone (filters the API refused) comes back as `answer` with an empty page, for InvalidFiltersAlert to say why; any
+ * other failure is apiGet's (sign in, not found — another tenant's list, a malformed id — or the error boundary).
+ */
+export async function apiGetFiltered<T>(
+  path: string,
+  query: Record<string, string | number | undefined | null>,
+): Promise<{ answer: { status: number; problem?: Partial<Problem> }; page: Page<T> }> {
+  const r = await apiGetRaw<Page<T>>(`${path}${qs(query)}`);
+  const filtersRefused = r.status === 400 && !!r.problem?.errors?.length && r.problem.errors.every((e) => e.path.startsWith('query.'));
+  if (!filtersRefused) refuseFailedGet(r);
+  return { answer: r, page: r.data ?? { items: [], nextCursor: null } };
 }
 
 /** The signed-in principal, or null. Cached per request so layouts and pages share one call. */

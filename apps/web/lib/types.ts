@@ -22,6 +22,7 @@ export type {
   GeneratedPassword,
   Mailbox,
   MailboxImportIssue,
+  MailboxSignIn,
   MailboxImportReport,
   Me,
   Owner,

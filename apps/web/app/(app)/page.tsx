@@ -8,6 +8,7 @@ import { WebhookFailingNotice } from '@/components/webhook-failing-notice';
 import { WaitingMessages } from '@/components/waiting-messages';
 import { QuotaWarnings } from '@/components/quota-warnings';
 import { SenderRulesCard, senderRulesPath } from '@/components/sender-rules-card';
+import { RecentSignIns } from '@/components/sign-ins';
 import { ButtonLink, Card, EmptyState, PageHeader, SearchForm, Stat, UsageBar } from '@/components/ui';
 import { apiGet, qs, requireMe } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
@@ -183,6 +184,7 @@ async function MailboxHome({ me, ruleCursor }: { me: Awaited<ReturnType<typeof r
         <WaitingMessages mailboxId={mb.id} address={mb.address} canBlock={mb.mayChangeSenderRules} />
         <ConnectionCard address={mb.address} profilePath="/me/mobileconfig" appPasswordsOnly={appPasswords.effectiveRequiredForPop3} />
         <AppPasswordsCard mailboxId={mb.id} list={appPasswords} viewer="mailbox" />
+        <RecentSignIns mailboxId={mb.id} logPath={`/mailboxes/${mb.id}/sign-ins`} what={mb.address} />
         <SenderRulesCard
           list={{ kind: 'mailbox', id: mb.id, name: mb.address }}
           page={senderRules}

@@ -41,7 +41,7 @@ export const listSignInsQuerySchema = paginationQuerySchema.extend({
   result: z
     .enum(['failed', ...SIGN_IN_RESULTS])
     .optional()
-    .describe('One result, or `failed` for every result but ok'),
+    .describe('One result, or `failed` for every refusal (every result but ok and second_factor)'),
   service: signInServiceSchema.optional(),
   from: isoDateTimeSchema.optional().describe('Inclusive lower bound of createdAt'),
   to: isoDateTimeSchema.optional().describe('Exclusive upper bound of createdAt'),
