@@ -39,7 +39,7 @@ function how(s: MailboxSignIn): { service: string; mechanism?: string } {
   return { service: s.tls === null ? 'POP3' : s.tls ? 'POP3 over TLS' : 'POP3 without TLS', mechanism };
 }
 
-/** Sign-in attempts, newest first: when, with what result, how and from where. */
+/** Sign-in attempts, newest first: when (identical ones within a day counted in one row), with what result, how and from where. */
 export function SignInsTable({ signIns, caption }: { signIns: MailboxSignIn[]; caption: string }) {
   return (
     <ListTable caption={caption} columns={['When', 'Result', 'How', 'From']}>
@@ -49,7 +49,14 @@ export function SignInsTable({ signIns, caption }: { signIns: MailboxSignIn[]; c
           const { service, mechanism } = how(s);
           return (
             <tr key={s.id}>
-              <td className="px-4 py-2 whitespace-nowrap text-slate-700 sm:px-6">{formatDateTime(s.createdAt)}</td>
+              <td className="px-4 py-2 whitespace-nowrap text-slate-700 sm:px-6">
+                {formatDateTime(s.createdAt)}
+                {s.attempts > 1 && (
+                  <span className="block text-xs text-slate-600">
+                    {s.attempts} times, the last {formatDateTime(s.lastAt)}
+                  </span>
+                )}
+              </td>
               <td className="px-4 py-2">
                 <Badge tone={tone}>{label}</Badge>
               </td>

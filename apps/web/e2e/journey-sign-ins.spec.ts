@@ -12,7 +12,7 @@ import {
   uniqueName,
 } from './helpers';
 
-type SignInPage = { items: { result: string; service: string }[] };
+type SignInPage = { items: { result: string; service: string; attempts: number }[] };
 
 test("journey: a mailbox's sign-in activity shows POP3 and panel sign-ins and refusals to its owner and its user, and to nobody else", async ({
   page,
@@ -28,14 +28,16 @@ test("journey: a mailbox's sign-in activity shows POP3 and panel sign-ins and re
 
   // A real POP3 client (poplib, STLS, USER/PASS): a wrong password, the right one, then the phone's app password.
   expect((await pop3Fetch(erin.address, `${password}-wrong`)).ok).toBe(false);
+  expect((await pop3Fetch(erin.address, `${password}-wrong-again`)).ok).toBe(false);
   expect((await pop3Fetch(erin.address, password)).ok).toBe(true);
   expect((await pop3Fetch(erin.address, phone.password)).ok).toBe(true);
   // Someone trying an address that does not exist at the domain: refused, and in no mailbox's log.
   expect((await pop3Fetch(`${uniqueName('nobody')}@${domain.name}`, password)).ok).toBe(false);
-  expect((await api.call<SignInPage>('GET', `/mailboxes/${erin.id}/sign-ins`)).items.map((s) => s.result)).toEqual([
-    'ok',
-    'ok',
-    'wrong_password',
+  // the two wrong passwords from one client share an entry
+  expect((await api.call<SignInPage>('GET', `/mailboxes/${erin.id}/sign-ins`)).items.map((s) => [s.result, s.attempts])).toEqual([
+    ['ok', 1],
+    ['ok', 1],
+    ['wrong_password', 2],
   ]);
   expect((await api.call<SignInPage>('GET', `/mailboxes/${frank.id}/sign-ins`)).items).toEqual([]);
   await api.ctx.dispose();
@@ -54,6 +56,7 @@ test("journey: a mailbox's sign-in activity shows POP3 and panel sign-ins and re
   await expect(rows.nth(1)).toContainText('USER');
   await expect(rows.nth(1)).not.toContainText('App password');
   await expect(rows.nth(2)).toContainText('Wrong password');
+  await expect(rows.nth(2)).toContainText('2 times, the last');
   await expect(rows.nth(2)).toContainText('POP3 over TLS');
   await expect(rows.nth(2)).toContainText('127.0.0.1');
   await expect(card).not.toContainText('Panel');

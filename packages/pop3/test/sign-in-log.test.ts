@@ -95,6 +95,18 @@ describe('the sign-in log written by POP3', () => {
     });
   });
 
+  it('a guesser retrying from one address fills one entry (its attempts counted), not one row per attempt', async () => {
+    const md = await createMaildrop(prisma);
+    for (let i = 0; i < 3; i++) expect(await loginReply(srv.port, md.address, `guess-${i}`)).toBe(AUTH_FAILED);
+    expect(await loginReply(srv.port, md.address, md.password)).toBe('+OK Logged in.');
+    expect(await loginReply(srv.port, md.address, md.password)).toBe('+OK Logged in.');
+    const rows = await prisma.mailboxSignIn.findMany({ where: { mailboxId: md.mailboxId }, orderBy: { id: 'asc' } });
+    expect(rows.map((r) => [r.result, r.attempts])).toEqual([
+      ['wrong_password', 3],
+      ['ok', 2],
+    ]);
+  });
+
   it('a disabled mailbox with a wrong password logs a wrong password, not "disabled" (no hint the account exists)', async () => {
     const md = await createMaildrop(prisma, { enabled: false });
     expect(await loginReply(srv.port, md.address, 'not-the-password')).toBe(AUTH_FAILED);

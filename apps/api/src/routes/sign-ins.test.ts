@@ -147,6 +147,47 @@ describe('mailbox sign-in log API', () => {
     expect((await list(x.s, newId())).statusCode).toBe(404);
   });
 
+  test('identical attempts within a day share one entry (attempts, lastAt); another address, result or day makes a new one', async () => {
+    const x = await tenant();
+    const attempt = { mailboxId: x.mailboxId, service: 'pop3' as const, result: 'wrong_password' as const, tls: true, mechanism: 'USER' };
+    // yesterday's run of the same attempts is closed: today's start a new entry
+    const dayAgo = new Date(Date.now() - 86_400_000 - 60_000);
+    await t.prisma.mailboxSignIn.create({
+      data: { id: newId(dayAgo), createdAt: dayAgo, lastAt: dayAgo, ...attempt, clientAddress: '203.0.113.50', attempts: 7 },
+    });
+    for (let i = 0; i < 3; i++) await recordMailboxSignIn(t.prisma, { ...attempt, clientAddress: '203.0.113.50' });
+    await recordMailboxSignIn(t.prisma, { ...attempt, clientAddress: '203.0.113.51' });
+    await recordMailboxSignIn(t.prisma, { ...attempt, clientAddress: '203.0.113.50', tls: false });
+    for (let i = 0; i < 2; i++)
+      await recordPop3SignIn(t.prisma, {
+        mailboxId: x.mailboxId,
+        clientAddress: '203.0.113.50',
+        tls: true,
+        mechanism: 'USER',
+        appPasswordId: null,
+      });
+    await recordMailboxSignIn(t.prisma, { ...attempt, clientAddress: '203.0.113.50' });
+    const items = (await list(x.s, x.mailboxId)).json().items as {
+      result: string;
+      clientAddress: string;
+      tls: boolean;
+      attempts: number;
+      createdAt: string;
+      lastAt: string;
+    }[];
+    expect(items.map((r) => [r.result, r.clientAddress, r.tls, r.attempts])).toEqual([
+      ['ok', '203.0.113.50', true, 2],
+      ['wrong_password', '203.0.113.50', false, 1],
+      ['wrong_password', '203.0.113.51', true, 1],
+      ['wrong_password', '203.0.113.50', true, 4],
+      ['wrong_password', '203.0.113.50', true, 7],
+    ]);
+    // its last attempt came after the two sign-ins above it
+    expect(Date.parse(items[3]!.lastAt)).toBeGreaterThanOrEqual(Date.parse(items[0]!.createdAt));
+    // the grouping never reaches into another mailbox's entries
+    expect(await t.prisma.mailboxSignIn.count({ where: { mailboxId: x.otherId } })).toBe(0);
+  });
+
   test('deleting the mailbox deletes its log; deleting an app password keeps the rows without it', async () => {
     const x = await tenant();
     await recordMailboxSignIn(t.prisma, {

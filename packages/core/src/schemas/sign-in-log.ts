@@ -33,6 +33,13 @@ export const mailboxSignInSchema = z
     mechanism: z.string().nullable().describe('POP3: USER (USER/PASS) or PLAIN (AUTH PLAIN); panel: password'),
     appPasswordId: idSchema.nullable().describe('The app password used (POP3); null for the main password or once it is deleted'),
     appPasswordName: z.string().nullable(),
+    attempts: z
+      .number()
+      .int()
+      .describe(
+        'Identical attempts (same service, result, address, TLS, mechanism, app password) within a day of the first share one entry',
+      ),
+    lastAt: isoDateTimeSchema.describe('The latest of those attempts (createdAt is the first)'),
   })
   .meta({ id: 'MailboxSignIn' });
 export type MailboxSignIn = z.infer<typeof mailboxSignInSchema>;

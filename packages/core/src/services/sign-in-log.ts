@@ -1,4 +1,4 @@
-import { newId, type Prisma, type PrismaClient } from '@mailroom/db';
+import { newId, Prisma, uuidV7Floor, type PrismaClient } from '@mailroom/db';
 import type { ListSignInsQuery, MailboxSignIn, SignInResult, SignInService } from '../schemas/sign-in-log.ts';
 import { assertManagedMailbox } from './mailboxes.ts';
 import { toPage, uuidV7PageRange, type Page } from './pagination.ts';
@@ -30,28 +30,53 @@ export interface SignInRecord {
   appPasswordId?: string | null | undefined;
 }
 
+/** Identical attempts within this long of a row's first one are counted in it (attempts, last_at) instead of a new row. */
+export const SIGN_IN_GROUP_WINDOW_MS = 86_400_000;
+
+/**
+ * The statement that stores one attempt: counted in the mailbox's latest row of the same kind (service, result, client
+ * address, TLS, mechanism, app password) whose first attempt is under a day old, else a new row. The lookup walks the
+ * (mailbox_id, id) index over that day only; two identical attempts at the same instant may make two rows (harmless).
+ * `before` are statements of the same round trip that run first (the POP3 login's last-login stamps).
+ */
+function storeSignInSql(r: SignInRecord, before: Prisma.Sql[] = []): Prisma.Sql {
+  const ip = r.clientAddress.slice(0, CLIENT_ADDRESS_MAX);
+  const ap = r.appPasswordId ?? null;
+  const since = uuidV7Floor(new Date(Date.now() - SIGN_IN_GROUP_WINDOW_MS));
+  const pre = before.map((q, i) => Prisma.sql`${Prisma.raw(`s${i}`)} AS (${q}),`);
+  return Prisma.sql`
+    WITH ${pre.length ? Prisma.join(pre, ' ') : Prisma.empty}
+         prev AS (SELECT id FROM mailbox_sign_ins
+                   WHERE mailbox_id = ${r.mailboxId}::uuid AND id >= ${since}::uuid AND service = ${r.service} AND result = ${r.result}
+                     AND client_address = ${ip} AND tls IS NOT DISTINCT FROM ${r.tls}::boolean
+                     AND mechanism IS NOT DISTINCT FROM ${r.mechanism}::text AND app_password_id IS NOT DISTINCT FROM ${ap}::uuid
+                   ORDER BY id DESC LIMIT 1 FOR UPDATE),
+         bumped AS (UPDATE mailbox_sign_ins s SET attempts = s.attempts + 1, last_at = now() FROM prev WHERE s.id = prev.id RETURNING s.id)
+    INSERT INTO mailbox_sign_ins (id, mailbox_id, service, result, client_address, tls, mechanism, app_password_id)
+    SELECT ${newId()}::uuid, ${r.mailboxId}::uuid, ${r.service}, ${r.result}, ${ip}, ${r.tls}::boolean, ${r.mechanism}::text, ${ap}::uuid
+     WHERE NOT EXISTS (SELECT 1 FROM bumped)`;
+}
+
 /** Stores one sign-in attempt (any result but a POP3 `ok`, which recordPop3SignIn writes with the mailbox's last login). */
 export async function recordMailboxSignIn(db: Db, r: SignInRecord): Promise<void> {
-  await db.$executeRaw`
-    INSERT INTO mailbox_sign_ins (id, mailbox_id, service, result, client_address, tls, mechanism, app_password_id)
-    VALUES (${newId()}::uuid, ${r.mailboxId}::uuid, ${r.service}, ${r.result}, ${r.clientAddress.slice(0, CLIENT_ADDRESS_MAX)},
-            ${r.tls}, ${r.mechanism}, ${r.appPasswordId ?? null}::uuid)`;
+  await db.$executeRaw(storeSignInSql(r));
 }
 
 /**
  * A POP3 login that got its maildrop, in one statement (one round trip on the login path): the mailbox's last login
- * (what LOGIN-DELAY and the panel read), the app password's last use when one signed in, and the log row.
+ * (what LOGIN-DELAY and the panel read), the app password's last use when one signed in, and the log.
  */
 export async function recordPop3SignIn(
   db: Db,
   r: { mailboxId: string; clientAddress: string; tls: boolean; mechanism: string; appPasswordId: string | null },
 ): Promise<void> {
   const ip = r.clientAddress.slice(0, CLIENT_ADDRESS_MAX);
-  await db.$executeRaw`
-    WITH m AS (UPDATE mailboxes SET last_login_at = now(), last_login_ip = ${ip} WHERE id = ${r.mailboxId}::uuid),
-         a AS (UPDATE mailbox_app_passwords SET last_used_at = now(), last_used_ip = ${ip} WHERE id = ${r.appPasswordId}::uuid)
-    INSERT INTO mailbox_sign_ins (id, mailbox_id, service, result, client_address, tls, mechanism, app_password_id)
-    VALUES (${newId()}::uuid, ${r.mailboxId}::uuid, 'pop3', 'ok', ${ip}, ${r.tls}, ${r.mechanism}, ${r.appPasswordId}::uuid)`;
+  const stamps = [Prisma.sql`UPDATE mailboxes SET last_login_at = now(), last_login_ip = ${ip} WHERE id = ${r.mailboxId}::uuid`];
+  if (r.appPasswordId)
+    stamps.push(
+      Prisma.sql`UPDATE mailbox_app_passwords SET last_used_at = now(), last_used_ip = ${ip} WHERE id = ${r.appPasswordId}::uuid`,
+    );
+  await db.$executeRaw(storeSignInSql({ ...r, service: 'pop3', result: 'ok' }, stamps));
 }
 
 type Row = Prisma.MailboxSignInGetPayload<{ include: { appPassword: { select: { name: true } } } }>;
@@ -68,6 +93,8 @@ function toDto(r: Row): MailboxSignIn {
     mechanism: r.mechanism,
     appPasswordId: r.appPasswordId,
     appPasswordName: r.appPassword?.name ?? null,
+    attempts: r.attempts,
+    lastAt: r.lastAt.toISOString(),
   };
 }
 
