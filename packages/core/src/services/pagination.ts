@@ -49,19 +49,24 @@ export function toPage<R, T>(rows: R[], limit: number, cursorOf: (row: R) => Rec
   return { items: slice.map(map), nextCursor: more ? encodeCursor(cursorOf(slice[slice.length - 1]!)) : null };
 }
 
+/** Bounds of a UUID v7 id, for a Prisma `where: { id }`. */
+export interface IdRange {
+  gte?: string;
+  lt?: string;
+}
+
 /**
  * The id bounds of a newest-first page over a table whose ids are UUID v7 (time-ordered): `from`/`to` (createdAt,
  * inclusive/exclusive) become an id range, so one (scope, id) index serves the time range and the cursor alike.
  * Undefined when nothing bounds the ids. VALIDATION_FAILED when `from` is after `to` or the cursor is not this list's.
  */
-export function uuidV7PageRange(input: { from?: string | undefined; to?: string | undefined; cursor?: string | undefined }):
-  | {
-      gte?: string;
-      lt?: string;
-    }
-  | undefined {
+export function uuidV7PageRange(input: {
+  from?: string | undefined;
+  to?: string | undefined;
+  cursor?: string | undefined;
+}): IdRange | undefined {
   const cursor = decodeCursor(input.cursor, ['id'] as const);
-  const ids: { gte?: string; lt?: string } = {};
+  const ids: IdRange = {};
   const from = input.from ? new Date(input.from) : undefined;
   const to = input.to ? new Date(input.to) : undefined;
   if (from && to && from > to)
