@@ -3,6 +3,8 @@
  * implements this on PostgreSQL.
  */
 
+import type { SignInRefusal } from '@mailroom/core/schemas';
+
 /** A logged-in maildrop's identity and the POP3 policy that applies to it. */
 export interface Maildrop {
   id: string;
@@ -29,8 +31,8 @@ export interface SignInClient {
   mechanism: 'USER' | 'PLAIN';
 }
 
-/** A login refused after the credentials named a mailbox (the sign-in log's results other than ok). */
-export type SignInFailure = 'wrong_password' | 'disabled' | 'app_password_required' | 'login_delay' | 'in_use';
+/** A login refused after the credentials named a mailbox (the sign-in log's refusals; POP3 never asks a second factor). */
+export type SignInFailure = SignInRefusal;
 
 export type AuthOutcome =
   /** Too many recent attempts for this account or client network: nothing was verified. */

@@ -36,6 +36,19 @@ describe('mailbox sign-in log API', () => {
     const x = await tenant();
     expect((await panelLogin(x.address, 'wrong password here', '203.0.113.7')).statusCode).toBe(401);
     expect((await panelLogin(x.address, PW, '203.0.113.8')).statusCode).toBe(200);
+    // a forged X-Forwarded-For from a client that is no trusted proxy names nobody: the peer is what is logged
+    const forged = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: x.address, password: 'forged header attempt' },
+      remoteAddress: '203.0.113.30',
+      headers: { 'x-forwarded-for': '198.51.100.99' },
+    });
+    expect(forged.statusCode).toBe(401);
+    const forgedRow = await t.prisma.mailboxSignIn.findFirstOrThrow({ where: { mailboxId: x.mailboxId, clientAddress: '203.0.113.30' } });
+    expect(forgedRow.result).toBe('wrong_password');
+    expect(await t.prisma.mailboxSignIn.count({ where: { clientAddress: '198.51.100.99' } })).toBe(0);
+    await t.prisma.mailboxSignIn.delete({ where: { id: forgedRow.id } });
     // an address of the domain that is no mailbox: the same 401, and no row for any mailbox
     expect((await panelLogin(`nobody@${x.domain}`, PW, '203.0.113.9')).statusCode).toBe(401);
     await t.prisma.mailbox.update({ where: { id: x.mailboxId }, data: { enabled: false } });

@@ -17,6 +17,10 @@ export const signInResultSchema = z
     'ok: signed in. second_factor: panel only, the right password, and a second factor (TOTP, passkey) was asked next. wrong_password: the address exists, the password did not match. disabled: the right password, but the mailbox, its domain or its owner is disabled. app_password_required: the main password over POP3 where only app passwords are accepted. login_delay: POP3 sign-in sooner than the LOGIN-DELAY allows. in_use: another POP3 session holds the maildrop',
   );
 export type SignInResult = z.infer<typeof signInResultSchema>;
+/** The results where the password was right and nothing refused it; every other result is a refusal (`failed`). */
+export const SIGN_IN_PASSED = ['ok', 'second_factor'] as const satisfies readonly SignInResult[];
+/** A refused attempt: what the `failed` filter lists, and what POP3 logs besides `ok`. */
+export type SignInRefusal = Exclude<SignInResult, (typeof SIGN_IN_PASSED)[number]>;
 
 export const signInServiceSchema = z.enum(['pop3', 'panel']);
 export type SignInService = z.infer<typeof signInServiceSchema>;

@@ -1,5 +1,11 @@
 import { newId, Prisma, uuidV7Floor, type PrismaClient } from '@mailroom/db';
-import type { ListSignInsQuery, MailboxSignIn, SignInResult, SignInService } from '../schemas/sign-in-log.ts';
+import {
+  SIGN_IN_PASSED,
+  type ListSignInsQuery,
+  type MailboxSignIn,
+  type SignInResult,
+  type SignInService,
+} from '../schemas/sign-in-log.ts';
 import { assertManagedMailbox } from './mailboxes.ts';
 import { toPage, uuidV7PageRange, type Page } from './pagination.ts';
 import type { Actor } from './principal.ts';
@@ -31,7 +37,7 @@ export interface SignInRecord {
 }
 
 /** Identical attempts within this long of a row's first one are counted in it (attempts, last_at) instead of a new row. */
-export const SIGN_IN_GROUP_WINDOW_MS = 86_400_000;
+const SIGN_IN_GROUP_WINDOW_MS = 86_400_000;
 
 /**
  * The statement that stores one attempt: counted in the mailbox's latest row of the same kind (service, result, client
@@ -107,7 +113,7 @@ export async function listMailboxSignIns(
 ): Promise<Page<MailboxSignIn>> {
   await assertManagedMailbox(prisma, actor, mailboxId, 'mailboxes:read');
   const where: Prisma.MailboxSignInWhereInput = { mailboxId };
-  if (input.result === 'failed') where.result = { notIn: ['ok', 'second_factor'] };
+  if (input.result === 'failed') where.result = { notIn: [...SIGN_IN_PASSED] };
   else if (input.result) where.result = input.result;
   if (input.service) where.service = input.service;
   const ids = uuidV7PageRange(input);
