@@ -213,6 +213,12 @@ const ops: Op[] = [
   { name: 'GET /owners', scope: 'owners:read', adminOnly: true, run: (w) => req(w, 'GET', '/api/v1/owners') },
   { name: 'GET /owners/{A}', scope: 'owners:read', adminOnly: true, run: (w) => req(w, 'GET', `/api/v1/owners/${ownerA.id}`) },
   {
+    name: 'GET /owners/{A}/sign-ins',
+    scope: 'owners:read',
+    adminOnly: true,
+    run: (w) => req(w, 'GET', `/api/v1/owners/${ownerA.id}/sign-ins`),
+  },
+  {
     name: 'POST /owners',
     scope: 'owners:write',
     adminOnly: true,

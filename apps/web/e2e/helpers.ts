@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import AxeBuilder from '@axe-core/playwright';
 import { test as base, expect, request, type APIRequestContext, type Locator, type Page } from '@playwright/test';
 import nodemailer from 'nodemailer';
+import { Secret, TOTP } from 'otpauth';
 import type { TestZone } from '@mailroom/core/testing';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -127,12 +128,42 @@ export async function createHostedMailbox(
   return { owner, domain, mailbox: created, password };
 }
 
-export async function signIn(page: Page, email: string, password: string): Promise<void> {
+/** The sign-in form's password step, sent: what comes next (the panel, a second step, a refusal) is the caller's. */
+export async function passwordStep(page: Page, email: string, password: string): Promise<void> {
   await page.goto('/login');
   await page.getByLabel('Email or mailbox address').fill(email);
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+export async function signIn(page: Page, email: string, password: string): Promise<void> {
+  await passwordStep(page, email, password);
   await expect(page).not.toHaveURL(/\/login/);
+}
+
+/** The code an authenticator app would show `offsetSteps` time steps from now. */
+export function totp(secret: string, offsetSteps = 0): string {
+  return TOTP.generate({
+    secret: Secret.fromBase32(secret),
+    algorithm: 'SHA1',
+    digits: 6,
+    period: 30,
+    timestamp: Date.now() + offsetSteps * 30_000,
+  });
+}
+
+/** The base32 secret a TOTP enrolment form shows next to the QR code. */
+export async function readSecret(page: Page): Promise<string> {
+  await expect(page.getByRole('img', { name: 'QR code to scan with your authenticator app' })).toBeVisible();
+  const text = await page.getByText(/^[A-Z2-7]{32}$/).textContent();
+  return text!.trim();
+}
+
+/** Picks `choices` (a select's label → an option's value) in a list's filters form, applies them, waits for the filtered page. */
+export async function applyFilters(page: Page, choices: Record<string, string>): Promise<void> {
+  for (const [label, value] of Object.entries(choices)) await page.getByLabel(label).selectOption(value);
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  for (const value of Object.values(choices)) await expect(page).toHaveURL(new RegExp(`=${value}(&|$)`));
 }
 
 /** axe-core scan (WCAG 2 A/AA): no serious or critical violations. */

@@ -10,37 +10,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Secret, TOTP } from 'otpauth';
-import type { Page } from '@playwright/test';
 import { findFreePort } from '@mailroom/db/testing';
-import { createOwner, env, expect, expectAccessible, screenshot, signIn, test } from './helpers';
+import { createOwner, env, expect, expectAccessible, passwordStep, readSecret, screenshot, signIn, test, totp } from './helpers';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-
-/** The code an authenticator app would show `offsetSteps` time steps from now. */
-function totp(secret: string, offsetSteps = 0): string {
-  return TOTP.generate({
-    secret: Secret.fromBase32(secret),
-    algorithm: 'SHA1',
-    digits: 6,
-    period: 30,
-    timestamp: Date.now() + offsetSteps * 30_000,
-  });
-}
-
-/** The base32 secret the enrolment form shows next to the QR code. */
-async function readSecret(page: Page): Promise<string> {
-  await expect(page.getByRole('img', { name: 'QR code to scan with your authenticator app' })).toBeVisible();
-  const text = await page.getByText(/^[A-Z2-7]{32}$/).textContent();
-  return text!.trim();
-}
-
-async function passwordStep(page: Page, email: string, password: string): Promise<void> {
-  await page.goto('/login');
-  await page.getByLabel('Email or mailbox address').fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-}
 
 test('an owner turns on TOTP, signs in with a code and with a recovery code; an admin resets it', async ({ page, browser }) => {
   const owner = await createOwner();

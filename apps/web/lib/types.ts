@@ -23,6 +23,7 @@ export type {
   Mailbox,
   MailboxImportIssue,
   MailboxSignIn,
+  UserSignIn,
   MailboxImportReport,
   Me,
   Owner,

@@ -76,19 +76,20 @@ async function login(s: Pop3Session, login: string, password: string, mechanism:
     const auth = await store.authenticate(login, password, { ip: s.ip, maxWaitMs: config.throttleMaxSleepMs, sleep });
     if (auth.status === 'invalid' || auth.status === 'throttled') {
       result = auth.status;
-      if (auth.status === 'invalid') await logFailure(auth.mailboxId, 'wrong_password');
       s.log.info({ login }, auth.status === 'throttled' ? 'login refused: throttled' : 'login failed');
       s.authFailures++;
       const reply =
         auth.status === 'throttled'
           ? `-ERR [SYS/TEMP] Too many failed logins, try again in ${auth.retryAfterSeconds} seconds.`
           : AUTH_FAILED;
+      // A wrong password is logged after its reply: the write happens for existing mailboxes only, and must not make
+      // their -ERR slower than an unknown address's (no enumeration by timing). The session's next command still
+      // waits for it.
       if (s.authFailures >= MAX_AUTH_FAILURES_PER_CONNECTION) {
         await s.reply(`${reply.replace(/\.$/, '')}. Too many failures, disconnecting.`);
         s.close();
-        return;
-      }
-      await s.reply(reply);
+      } else await s.reply(reply);
+      if (auth.status === 'invalid') await logFailure(auth.mailboxId, 'wrong_password');
       return;
     }
     if (auth.status === 'app-password-required') {

@@ -100,17 +100,31 @@ describe('the sign-in log written by POP3', () => {
     for (let i = 0; i < 3; i++) expect(await loginReply(srv.port, md.address, `guess-${i}`)).toBe(AUTH_FAILED);
     expect(await loginReply(srv.port, md.address, md.password)).toBe('+OK Logged in.');
     expect(await loginReply(srv.port, md.address, md.password)).toBe('+OK Logged in.');
-    const rows = await prisma.mailboxSignIn.findMany({ where: { mailboxId: md.mailboxId }, orderBy: { id: 'asc' } });
-    expect(rows.map((r) => [r.result, r.attempts])).toEqual([
-      ['wrong_password', 3],
-      ['ok', 2],
-    ]);
+    const rows = () => prisma.mailboxSignIn.findMany({ where: { mailboxId: md.mailboxId }, orderBy: { id: 'asc' } });
+    await expect
+      .poll(async () => (await rows()).map((r) => [r.result, r.attempts]))
+      .toEqual([
+        ['wrong_password', 3],
+        ['ok', 2],
+      ]);
   });
 
   it('a disabled mailbox with a wrong password logs a wrong password, not "disabled" (no hint the account exists)', async () => {
     const md = await createMaildrop(prisma, { enabled: false });
     expect(await loginReply(srv.port, md.address, 'not-the-password')).toBe(AUTH_FAILED);
-    expect(await signIns(md.mailboxId)).toEqual([row('wrong_password', false, 'USER')]);
+    // written after the -ERR (so that it cannot slow the reply): it arrives shortly after
+    await expect.poll(() => signIns(md.mailboxId)).toEqual([row('wrong_password', false, 'USER')]);
+  });
+
+  it('a wrong password is replied to before its log entry is written (no timing difference from an unknown address)', async () => {
+    const md = await createMaildrop(prisma);
+    // the log's table locked: a write to it waits; the -ERR must not
+    await prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`LOCK TABLE mailbox_sign_ins IN EXCLUSIVE MODE`;
+      expect(await loginReply(srv.port, md.address, 'not-the-password')).toBe(AUTH_FAILED);
+      expect(await tx.mailboxSignIn.count({ where: { mailboxId: md.mailboxId } })).toBe(0);
+    });
+    await expect.poll(() => signIns(md.mailboxId)).toEqual([row('wrong_password', false, 'USER')]);
   });
 });
 

@@ -62,9 +62,9 @@ export const workerEnvSchema = baseEnvSchema.extend({
   DELIVERY_LOG_RETENTION_DAYS: positiveIntSchema.max(3650).default(30),
   /** When to delete delivery log entries past DELIVERY_LOG_RETENTION_DAYS (cron, UTC). */
   WORKER_PRUNE_DELIVERY_LOG_CRON: cronSchema.default('15 * * * *'),
-  /** Days mailbox sign-ins (POP3 and panel) are kept; older ones are deleted by the sign-in-log.prune job. */
+  /** Days sign-ins (mailboxes' POP3 and panel ones, panel users') are kept; older ones are deleted by the sign-in-log.prune job. */
   SIGN_IN_LOG_RETENTION_DAYS: positiveIntSchema.max(3650).default(DEFAULT_SIGN_IN_LOG_RETENTION_DAYS),
-  /** When to delete mailbox sign-ins past SIGN_IN_LOG_RETENTION_DAYS (cron, UTC). */
+  /** When to delete sign-ins past SIGN_IN_LOG_RETENTION_DAYS (cron, UTC). */
   WORKER_PRUNE_SIGN_IN_LOG_CRON: cronSchema.default('45 * * * *'),
   /** Database connections of the worker (shared by the job queue and the jobs). */
   WORKER_DB_CONNECTIONS: positiveIntSchema.min(2).max(50).default(4),
@@ -101,7 +101,7 @@ export interface WorkerConfig {
   retention: { defaultRetentionDays: number | null; batchSize: number };
   /** Days delivery log entries are kept (DELIVERY_LOG_RETENTION_DAYS). */
   deliveryLogRetentionDays: number;
-  /** Days mailbox sign-ins are kept (SIGN_IN_LOG_RETENTION_DAYS). */
+  /** Days sign-ins are kept (SIGN_IN_LOG_RETENTION_DAYS). */
   signInLogRetentionDays: number;
   onboarding: Pick<DomainOnboardingConfig, 'mxHost' | 'mtaStsMaxAgeSeconds' | 'dns'>;
   /** Connections of pg-boss's own pool (the jobs use the Prisma client given to the worker). */

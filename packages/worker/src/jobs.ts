@@ -117,7 +117,7 @@ export async function pruneOldDeliveryLog(ctx: JobContext): Promise<{ pruned: nu
   return { pruned };
 }
 
-/** Deletes mailbox sign-ins older than SIGN_IN_LOG_RETENTION_DAYS (in chunks; a rerun deletes what is left). */
+/** Deletes sign-ins (mailboxes' and panel users') older than SIGN_IN_LOG_RETENTION_DAYS (in chunks; a rerun deletes what is left). */
 export async function pruneOldSignIns(ctx: JobContext): Promise<{ pruned: number }> {
   const pruned = await pruneSignInLog(ctx.prisma, ctx.config.signInLogRetentionDays);
   ctx.metrics.signInLogPruned.inc(pruned);

@@ -82,7 +82,7 @@ export function createWorkerMetrics(): WorkerMetrics {
     }),
     signInLogPruned: new Counter({
       name: 'mailroom_worker_sign_in_log_pruned_total',
-      help: 'Mailbox sign-ins deleted past their retention',
+      help: 'Sign-ins (of mailboxes and of panel users) deleted past their retention',
       registers,
     }),
   };

@@ -1,4 +1,5 @@
-// The sign-in-log.prune job through the real pg-boss queue: sign-ins past SIGN_IN_LOG_RETENTION_DAYS go, newer stay.
+// The sign-in-log.prune job through the real pg-boss queue: sign-ins past SIGN_IN_LOG_RETENTION_DAYS go, newer stay,
+// in both logs (mailboxes' and panel users').
 import { newId, type PrismaClient } from '@mailroom/db';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { loadWorkerEnv, workerConfigFromEnv } from './config.ts';
@@ -8,6 +9,7 @@ import type { Worker } from './worker.ts';
 let db: Awaited<ReturnType<typeof workerTestDatabase>>;
 let prisma: PrismaClient;
 let mailboxId: string;
+let ownerId: string;
 const workers: Worker[] = [];
 const onboarding = { mxHost: 'mx.mailroom.test', mtaStsMaxAgeSeconds: 604_800, dns: { servers: ['127.0.0.1:9'], timeoutMs: 100 } };
 
@@ -29,11 +31,21 @@ async function signIn(daysAgo: number): Promise<string> {
   return id;
 }
 
+async function userSignIn(daysAgo: number): Promise<string> {
+  const at = new Date(Date.now() - daysAgo * 86_400_000);
+  const id = newId(at);
+  await prisma.userSignIn.create({
+    data: { id, createdAt: at, userId: ownerId, result: 'wrong_password', clientAddress: '192.0.2.2', mechanism: 'password' },
+  });
+  return id;
+}
+
 describe('sign-in-log.prune', () => {
   beforeAll(async () => {
     db = await workerTestDatabase('worker_signins');
     prisma = db.prisma;
     const owner = await prisma.user.create({ data: { email: 'owner@signins.example', passwordHash: 'x', role: 'OWNER' } });
+    ownerId = owner.id;
     const domain = await prisma.domain.create({ data: { name: 'signins.example', ownerId: owner.id, verifiedAt: new Date() } });
     mailboxId = (await prisma.mailbox.create({ data: { id: newId(), domainId: domain.id, localPart: 'anna', passwordHash: 'x' } })).id;
   });
@@ -47,14 +59,18 @@ describe('sign-in-log.prune', () => {
   test('deletes sign-ins older than the retention, keeps newer ones, and is idempotent', async () => {
     const old = [await signIn(8), await signIn(400)];
     const kept = [await signIn(6), await signIn(0)];
+    const oldUser = [await userSignIn(9)];
+    const keptUser = [await userSignIn(5), await userSignIn(0)];
     const w = testWorker(db.url, prisma, { onboarding, signInLogRetentionDays: 7 });
     workers.push(w);
     await w.start();
-    expect(await runThroughQueue(w, 'sign-in-log.prune')).toEqual({ pruned: 2 });
+    expect(await runThroughQueue(w, 'sign-in-log.prune')).toEqual({ pruned: 3 });
     expect(await prisma.mailboxSignIn.count({ where: { id: { in: old } } })).toBe(0);
     expect(await prisma.mailboxSignIn.count({ where: { id: { in: kept } } })).toBe(2);
+    expect(await prisma.userSignIn.count({ where: { id: { in: oldUser } } })).toBe(0);
+    expect(await prisma.userSignIn.count({ where: { id: { in: keptUser } } })).toBe(2);
     expect(await runThroughQueue(w, 'sign-in-log.prune')).toEqual({ pruned: 0 });
-    expect((await w.metrics.registry.getSingleMetric('mailroom_worker_sign_in_log_pruned_total')?.get())?.values[0]?.value).toBe(2);
+    expect((await w.metrics.registry.getSingleMetric('mailroom_worker_sign_in_log_pruned_total')?.get())?.values[0]?.value).toBe(3);
   });
 
   test('SIGN_IN_LOG_RETENTION_DAYS defaults to 30, is configurable and refuses nonsense', () => {

@@ -184,6 +184,8 @@ describe('passwordless sign-in', () => {
       orderBy: { createdAt: 'desc' },
     });
     expect(audit?.details).toEqual({ method: 'passkey' });
+    const logged = await t.prisma.userSignIn.findFirstOrThrow({ where: { userId: user.id }, orderBy: { id: 'desc' } });
+    expect(logged).toMatchObject({ result: 'ok', mechanism: 'passkey' });
   });
 
   test('an authenticator without a signature counter (always 0) signs in repeatedly', async () => {
@@ -219,6 +221,16 @@ describe('passwordless sign-in', () => {
         await t.prisma.auditEvent.count({ where: { targetId: id, action: 'auth.login', details: { equals: { method: 'passkey' } } } }),
       ).toBe(0);
     }
+    // each refusal of a registered passkey is in its account's sign-in log (three from different addresses here)
+    const refused = await t.prisma.userSignIn.findMany({ where: { userId: { in: [user.id, other.user.id] }, mechanism: 'passkey' } });
+    expect(refused.map((r) => [r.userId, r.result]).sort()).toEqual(
+      [
+        [user.id, 'passkey_refused'],
+        [user.id, 'passkey_refused'],
+        [user.id, 'passkey_refused'],
+        [other.user.id, 'passkey_refused'],
+      ].sort(),
+    );
   });
 
   test("abuse: a credential presented with another user's handle, or an unknown credential, is refused", async () => {
@@ -231,6 +243,9 @@ describe('passwordless sign-in', () => {
     const stranger = new SoftAuthenticator({ origin: ORIGIN });
     stranger.register({ challenge: 'x', rp: { id: 'localhost' }, user: { id: Buffer.from(a.user.id).toString('base64url') } });
     expect((await passkeyLogin(stranger.assert(await loginOptions()))).json().code).toBe('INVALID_CREDENTIALS');
+    // A's passkey refused twice (A's log); the unknown credential names nobody, claimed handle or not: B's log is empty
+    expect(await t.prisma.userSignIn.count({ where: { userId: a.user.id, result: 'passkey_refused' } })).toBe(2);
+    expect(await t.prisma.userSignIn.count({ where: { userId: b.user.id, mechanism: 'passkey' } })).toBe(0);
   });
 
   test('abuse: a signature counter that went backwards (a cloned authenticator) is refused', async () => {
@@ -247,6 +262,7 @@ describe('passwordless sign-in', () => {
     const res = await passkeyLogin(disabled.auth.assert(await loginOptions()));
     expect([res.statusCode, res.json().code]).toEqual([403, 'ACCOUNT_DISABLED']);
     expect(await t.prisma.session.count({ where: { userId: disabled.user.id } })).toBe(1); // only the enrolment's
+    expect(await t.prisma.userSignIn.count({ where: { userId: disabled.user.id, result: 'disabled', mechanism: 'passkey' } })).toBe(1);
 
     const removed = await enrol();
     await call(t.app, removed.session, 'DELETE', `/api/v1/me/passkeys/${removed.passkeyId}`);

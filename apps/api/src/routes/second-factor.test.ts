@@ -87,6 +87,13 @@ describe('TOTP enrolment and two-step sign-in', () => {
     const second = await secondStep(t.app, body.challenge, generateTotpCode(u.secret, Date.now()), ip);
     expect(second.statusCode, second.body).toBe(200);
     expect(second.json()).toMatchObject({ kind: 'user', authMethod: 'session', user: { id: u.id } });
+    // the user's sign-in log: each step (the enrolment's own password sign-in first)
+    const log = await t.prisma.userSignIn.findMany({ where: { userId: u.id }, orderBy: { id: 'asc' } });
+    expect(log.map((r) => [r.result, r.mechanism, r.clientAddress, r.userAgent])).toEqual([
+      ['ok', 'password', expect.any(String), UA],
+      ['second_factor', 'password', ip, UA],
+      ['ok', 'totp', ip, UA],
+    ]);
     const me = await call(t.app, sessionOf(second), 'GET', '/api/v1/me');
     expect(me.statusCode).toBe(200);
     const audit = await t.prisma.auditEvent.findMany({ where: { targetId: u.id }, orderBy: { createdAt: 'asc' } });
@@ -113,9 +120,18 @@ describe('TOTP enrolment and two-step sign-in', () => {
     const second = await secondStep(t.app, first.json().challenge, generateTotpCode(secret, Date.now()), ip);
     expect(second.statusCode, second.body).toBe(200);
     expect(second.json()).toMatchObject({ kind: 'mailbox', mailbox: { id: m.id } });
-    // the mailbox's sign-in log: the password step asked for the second factor (the enrolment's own sign-in before it)
-    const log = await t.prisma.mailboxSignIn.findMany({ where: { mailboxId: m.id }, orderBy: { id: 'desc' }, take: 1 });
-    expect(log).toMatchObject([{ service: 'panel', result: 'second_factor', clientAddress: ip, mechanism: 'password', tls: null }]);
+    // the mailbox's sign-in log: the password step asked for the second factor, the code completed it (the enrolment's
+    // own sign-in before them)
+    const log = await t.prisma.mailboxSignIn.findMany({ where: { mailboxId: m.id }, orderBy: { id: 'desc' }, take: 2 });
+    expect(log).toMatchObject([
+      { service: 'panel', result: 'ok', clientAddress: ip, mechanism: 'totp', tls: null, userAgent: UA },
+      { service: 'panel', result: 'second_factor', clientAddress: ip, mechanism: 'password', tls: null, userAgent: UA },
+    ]);
+    // a wrong code after the right password: the mailbox's owner and user see someone knows the password
+    const third = await passwordStep(t.app, address, STRONG_PASSWORD, ip);
+    expect((await secondStep(t.app, third.json().challenge, '000000', ip)).json().code).toBe('SECOND_FACTOR_INVALID');
+    const refused = await t.prisma.mailboxSignIn.findFirstOrThrow({ where: { mailboxId: m.id }, orderBy: { lastAt: 'desc' } });
+    expect(refused).toMatchObject({ service: 'panel', result: 'wrong_second_factor', mechanism: 'totp', clientAddress: ip });
     expect(await t.prisma.auditEvent.count({ where: { action: 'mailbox.2fa.enable', targetId: m.id, ownerId: owner.id } })).toBe(1);
   });
 
@@ -167,6 +183,12 @@ describe('TOTP enrolment and two-step sign-in', () => {
     expect(again.json().code).toBe('SECOND_FACTOR_INVALID');
     const other = await secondStep(t.app, b.json().challenge, u.recoveryCodes[1]!, ip, { method: 'recovery' });
     expect(other.statusCode).toBe(200);
+    // logged by mechanism: a used recovery code refused, two accepted (identical ones share a row)
+    const log = await t.prisma.userSignIn.findMany({ where: { userId: u.id, mechanism: 'recovery' }, orderBy: { id: 'asc' } });
+    expect(log.map((r) => [r.result, r.attempts])).toEqual([
+      ['ok', 2],
+      ['wrong_second_factor', 1],
+    ]);
     const s = sessionOf(other);
     expect((await call(t.app, s, 'GET', '/api/v1/me/2fa')).json().recoveryCodesRemaining).toBe(8);
   });
@@ -280,6 +302,9 @@ describe('abuse: challenges and codes', () => {
     }
     const late = await secondStep(t.app, a.json().challenge, generateTotpCode(u.secret, Date.now()), ip);
     expect(late.json().code).toBe('CHALLENGE_INVALID');
+    // five wrong codes from one client: one entry counted five times (a dead challenge checks no code: not logged)
+    const wrong = await t.prisma.userSignIn.findMany({ where: { userId: u.id, result: 'wrong_second_factor' } });
+    expect(wrong.map((r) => [r.mechanism, r.attempts, r.clientAddress])).toEqual([['totp', 5, ip]]);
   });
 
   test('wrong codes are throttled per account, and a right password in between does not reset the count', async () => {
@@ -411,6 +436,13 @@ describe('MAILROOM_REQUIRE_2FA policy', () => {
     expect(done.statusCode, done.body).toBe(200);
     expect(done.json()).toMatchObject({ kind: 'user', user: { id: admin.id } });
     expect(done.json().recoveryCodes).toHaveLength(10);
+    // the admin's log: the password (enrolment asked next), the wrong code at enrolment, the session with TOTP
+    const steps = await admins.prisma.userSignIn.findMany({ where: { userId: admin.id }, orderBy: { id: 'asc' } });
+    expect(steps.map((r) => [r.result, r.mechanism])).toEqual([
+      ['second_factor', 'password'],
+      ['wrong_second_factor', 'totp'],
+      ['ok', 'totp'],
+    ]);
     const s = sessionOf(done);
     expect((await call(admins.app, s, 'GET', '/api/v1/me/2fa')).json()).toMatchObject({ totp: { enabled: true }, required: true });
     // The enrolment challenge is used up.
@@ -445,6 +477,12 @@ describe('MAILROOM_REQUIRE_2FA policy', () => {
       code: generateTotpCode(secret, Date.now()),
     });
     expect(done.json()).toMatchObject({ kind: 'mailbox', mailbox: { id: m.id } });
+    // enrolment at sign-in: the password step, then the session with the new code
+    const steps = await all.prisma.mailboxSignIn.findMany({ where: { mailboxId: m.id }, orderBy: { id: 'asc' } });
+    expect(steps.map((r) => [r.result, r.mechanism])).toEqual([
+      ['second_factor', 'password'],
+      ['ok', 'totp'],
+    ]);
     const admin = await createUser(all, { role: 'ADMIN' });
     await all.prisma.totpFactor.create({ data: { userId: admin.id, secretEnc: 'x', confirmedAt: new Date() } }); // setup: the admin has a factor
     const { createKey } = await import('../testing.ts');

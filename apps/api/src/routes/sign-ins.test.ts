@@ -24,8 +24,16 @@ async function tenant() {
   return { s, userId: u.id, domainId: d.id, domain, mailboxId: m.id, address: `box@${domain}`, otherId: other.id };
 }
 
+const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
+
 function panelLogin(email: string, password: string, ip: string) {
-  return t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password }, remoteAddress: ip });
+  return t.app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { email, password },
+    remoteAddress: ip,
+    headers: { 'user-agent': FIREFOX },
+  });
 }
 
 const list = (s: Session | { key: string }, mailboxId: string, q = '') =>
@@ -45,7 +53,9 @@ describe('mailbox sign-in log API', () => {
       headers: { 'x-forwarded-for': '198.51.100.99' },
     });
     expect(forged.statusCode).toBe(401);
-    const forgedRow = await t.prisma.mailboxSignIn.findFirstOrThrow({ where: { mailboxId: x.mailboxId, clientAddress: '203.0.113.30' } });
+    const forgedWhere = { mailboxId: x.mailboxId, clientAddress: '203.0.113.30' };
+    await expect.poll(() => t.prisma.mailboxSignIn.count({ where: forgedWhere })).toBe(1); // written after the 401
+    const forgedRow = await t.prisma.mailboxSignIn.findFirstOrThrow({ where: forgedWhere });
     expect(forgedRow.result).toBe('wrong_password');
     expect(await t.prisma.mailboxSignIn.count({ where: { clientAddress: '198.51.100.99' } })).toBe(0);
     await t.prisma.mailboxSignIn.delete({ where: { id: forgedRow.id } });
@@ -91,8 +101,15 @@ describe('mailbox sign-in log API', () => {
       appPasswordId: phone.id,
       appPasswordName: 'phone',
       mailboxId: x.mailboxId,
+      device: null,
     });
-    expect(all.json().items[4]).toMatchObject({ tls: null, mechanism: 'password', appPasswordId: null, appPasswordName: null });
+    expect(all.json().items[4]).toMatchObject({
+      tls: null,
+      mechanism: 'password',
+      appPasswordId: null,
+      appPasswordName: null,
+      device: 'Firefox 128 on Linux',
+    });
     expect(await t.prisma.mailboxSignIn.count({ where: { mailboxId: x.otherId } })).toBe(0);
     // the POP3 login also stamped the mailbox and the app password
     const m = await t.prisma.mailbox.findUniqueOrThrow({ where: { id: x.mailboxId } });

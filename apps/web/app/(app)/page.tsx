@@ -8,7 +8,7 @@ import { WebhookFailingNotice } from '@/components/webhook-failing-notice';
 import { WaitingMessages } from '@/components/waiting-messages';
 import { QuotaWarnings } from '@/components/quota-warnings';
 import { SenderRulesCard, senderRulesPath } from '@/components/sender-rules-card';
-import { RecentSignIns } from '@/components/sign-ins';
+import { mailboxSignInLog, RecentSignIns } from '@/components/sign-ins';
 import { ButtonLink, Card, EmptyState, PageHeader, SearchForm, Stat, UsageBar } from '@/components/ui';
 import { apiGet, qs, requireMe } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
@@ -184,7 +184,7 @@ async function MailboxHome({ me, ruleCursor }: { me: Awaited<ReturnType<typeof r
         <WaitingMessages mailboxId={mb.id} address={mb.address} canBlock={mb.mayChangeSenderRules} />
         <ConnectionCard address={mb.address} profilePath="/me/mobileconfig" appPasswordsOnly={appPasswords.effectiveRequiredForPop3} />
         <AppPasswordsCard mailboxId={mb.id} list={appPasswords} viewer="mailbox" />
-        <RecentSignIns mailboxId={mb.id} logPath={`/mailboxes/${mb.id}/sign-ins`} what={mb.address} />
+        <RecentSignIns log={mailboxSignInLog(mb.id, mb.address)} logPath={`/mailboxes/${mb.id}/sign-ins`} />
         <SenderRulesCard
           list={{ kind: 'mailbox', id: mb.id, name: mb.address }}
           page={senderRules}

@@ -3,6 +3,7 @@ import type { PrismaClient } from '@mailroom/db';
 import { recordAudit } from './audit.ts';
 import { sha256Hex } from './api-keys.ts';
 import type { MailboxPrincipal, UserPrincipal } from './principal.ts';
+import { panelMechanism, recordPanelSignIn } from './sign-in-log.ts';
 
 export type LoginPrincipal = UserPrincipal | MailboxPrincipal;
 
@@ -23,13 +24,14 @@ export interface CreateLoginSessionInput {
   userAgent?: string | undefined;
   /** Token of a session cookie the browser still sent: replaced, never reused (no session fixation). */
   previousToken?: string | undefined;
-  /** How the sign-in was completed (`password`, `totp`, `recovery`, `passkey` …): recorded in the audit event. */
+  /** How the sign-in was completed (`password`, `totp`, `recovery`, `passkey` …): in the audit event and the sign-in log. */
   method?: string;
 }
 
 /**
  * The one place a sign-in becomes a session: after a password alone, after a completed login challenge (TOTP, recovery
- * code, passkey) or after a completed enrolment. Sets principal.sessionId and audits `auth.login` for panel users.
+ * code, passkey) or after a completed enrolment. Sets principal.sessionId, logs the sign-in (`ok` with its method) and
+ * audits `auth.login` for panel users.
  */
 export async function createLoginSession(
   deps: { prisma: PrismaClient; secret: string; sessionTtlMs: number },
@@ -53,6 +55,8 @@ export async function createLoginSession(
     select: { id: true },
   });
   principal.sessionId = session.id;
+  const mechanism = panelMechanism(input.method);
+  if (mechanism) await recordPanelSignIn(deps.prisma, principal, { result: 'ok', mechanism, ip: input.ip, userAgent: input.userAgent });
   if (principal.kind === 'user') {
     const details = input.method && input.method !== 'password' ? { method: input.method } : {};
     await recordAudit(

@@ -19,6 +19,7 @@ import {
 } from './second-factor.ts';
 import type { AuthDeps } from './sessions.ts';
 import { isUniqueViolation } from './shared.ts';
+import { recordPanelSignIn } from './sign-in-log.ts';
 
 /**
  * The WebAuthn library, loaded when a passkey is first used. Only the API serves passkeys, and importing it at start
@@ -344,16 +345,25 @@ export type PasskeyAssertion =
  */
 export async function verifyPasskeyAssertion(
   deps: { prisma: PrismaClient; throttle: AuthThrottle; throttleSleepMaxMs: number; webauthn: WebAuthnConfig },
-  input: { response: AssertionResponse; ip: string },
+  input: { response: AssertionResponse; ip: string; userAgent?: string | undefined },
 ): Promise<PasskeyAssertion> {
   const passkey = await findPasskey(deps.prisma, input.response.id);
   let userVerified = false;
+  // A registered passkey's refusals go to its account's sign-in log (an unknown credential names no account).
+  const log = (userId: string, result: 'passkey_refused' | 'disabled') =>
+    recordPanelSignIn(deps.prisma, { kind: 'user', userId }, { result, mechanism: 'passkey', ip: input.ip, userAgent: input.userAgent });
   const attempt = await deps.throttle.attempt(
     { ip: input.ip, login: passkey?.user.email ?? '', password: randomBytes(16).toString('base64url'), maxWaitMs: deps.throttleSleepMaxMs },
     async (): Promise<PasswordCheck<UserPrincipal | undefined>> => {
       const checked = passkey && (await checkAssertion(deps.prisma, deps.webauthn, passkey, input.response, null));
-      if (!checked) return { passwordOk: false, value: undefined };
-      if (passkey.user.disabled) throw new AppError('ACCOUNT_DISABLED', 'This account is disabled');
+      if (!checked) {
+        if (passkey) await log(passkey.user.id, 'passkey_refused');
+        return { passwordOk: false, value: undefined };
+      }
+      if (passkey.user.disabled) {
+        await log(passkey.user.id, 'disabled');
+        throw new AppError('ACCOUNT_DISABLED', 'This account is disabled');
+      }
       userVerified = checked.userVerified;
       return { passwordOk: true, value: { kind: 'user', userId: passkey.user.id, email: passkey.user.email, role: passkey.user.role } };
     },
@@ -377,7 +387,7 @@ type PasskeyAuthDeps = AuthDeps & { webauthn: WebAuthnConfig };
  * is then both factors; without that, SECOND_FACTOR_REQUIRED (sign in with the password, then the passkey).
  */
 export async function loginWithPasskey(deps: PasskeyAuthDeps, input: PasskeyLoginInput): Promise<LoginResult> {
-  const result = await verifyPasskeyAssertion(deps, { response: input.response, ip: input.ip });
+  const result = await verifyPasskeyAssertion(deps, { response: input.response, ip: input.ip, userAgent: input.userAgent });
   if (result.status === 'throttled') throw throttledError(result.retryAfterSeconds);
   if (result.status !== 'ok') throw new AppError('INVALID_CREDENTIALS', 'The passkey was not accepted');
   if (!result.userVerified && policyRequiresSecondFactor(deps.twoFactorPolicy, result.principal)) {

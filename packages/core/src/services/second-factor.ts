@@ -27,6 +27,7 @@ import { sha256Hex } from './api-keys.ts';
 import { accountKey } from './auth-throttle.ts';
 import { createLoginSession, type LoginPrincipal, type LoginResult } from './login-session.ts';
 import type { AuthDeps } from './sessions.ts';
+import { panelMechanism, recordPanelSignIn } from './sign-in-log.ts';
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
@@ -324,6 +325,16 @@ export interface CompleteChallengeInput extends ChallengeClient {
 }
 
 /**
+ * A refused second step in the account's sign-in log: someone who knew the password. A method the log does not name
+ * is not logged (the schema admits only known ones).
+ */
+export async function logWrongSecondFactor(db: Db, account: FactorAccount, input: ChallengeClient & { method: string }): Promise<void> {
+  const mechanism = panelMechanism(input.method);
+  if (mechanism && mechanism !== 'password')
+    await recordPanelSignIn(db, account, { result: 'wrong_second_factor', mechanism, ip: input.ip, userAgent: input.userAgent });
+}
+
+/**
  * Completes a `second_factor` challenge with one factor (see the contract at the top): validates the challenge,
  * checks the proof through the throttle, consumes the challenge once and creates the session. A wrong proof counts
  * against the challenge and the account and answers SECOND_FACTOR_INVALID.
@@ -341,6 +352,7 @@ export async function completeLoginChallenge(
     (await throttledFactorCheck(deps, { principal, guess: `${input.method}:${input.guess}` }, () => verify(pending.account)));
   if (!ok) {
     await recordChallengeFailure(deps.prisma, pending);
+    await logWrongSecondFactor(deps.prisma, pending.account, input);
     throw secondFactorInvalid();
   }
   await consumeLoginChallenge(deps.prisma, pending);

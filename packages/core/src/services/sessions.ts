@@ -3,11 +3,10 @@ import type { PrismaClient } from '@mailroom/db';
 import { AppError } from '../errors.ts';
 import type { PasswordHasher } from '../password.ts';
 import type { ChangeOwnPasswordBody, Me } from '../schemas/auth.ts';
-import type { SignInResult } from '../schemas/sign-in-log.ts';
 import { recordAudit } from './audit.ts';
 import type { AuthThrottle, PasswordCheck } from './auth-throttle.ts';
 import { authenticateMailbox } from './mailbox-auth.ts';
-import { recordMailboxSignIn } from './sign-in-log.ts';
+import { recordPanelSignIn, type PanelSignInAccount } from './sign-in-log.ts';
 import { revokeUserApiKeys, sha256Hex } from './api-keys.ts';
 import { assertPasswordPolicy, type PasswordPolicy } from './password-policy.ts';
 import type { Actor, MailboxPrincipal, Principal, UserPrincipal } from './principal.ts';
@@ -68,9 +67,16 @@ export async function login(deps: AuthDeps, input: LoginInput): Promise<LoginSte
         select: { id: true, email: true, role: true, disabled: true, passwordHash: true },
       });
       if (user) {
+        const who = { kind: 'user', userId: user.id } as const;
         const { ok, needsRehash } = await deps.hasher.verify(user.passwordHash, input.password);
-        if (!ok) return { passwordOk: false, value: undefined };
-        if (user.disabled) throw new AppError('ACCOUNT_DISABLED', 'This account is disabled');
+        if (!ok) {
+          logWrongPassword(deps, who, input);
+          return { passwordOk: false, value: undefined };
+        }
+        if (user.disabled) {
+          await logPasswordStep(deps, who, 'disabled', input);
+          throw new AppError('ACCOUNT_DISABLED', 'This account is disabled');
+        }
         // Re-hashing is best effort: a busy hasher must not turn a right password into a failed login.
         const passwordHash = needsRehash ? await deps.hasher.hash(input.password).catch(() => undefined) : undefined;
         await deps.prisma.user.update({ where: { id: user.id }, data: { lastLoginAt: new Date(), passwordHash } });
@@ -78,11 +84,11 @@ export async function login(deps: AuthDeps, input: LoginInput): Promise<LoginSte
       }
       const result = await authenticateMailbox(deps.prisma, deps.hasher, account, input.password);
       if (result.status === 'disabled') {
-        await logPanelSignIn(deps, result.mailboxId, 'disabled', input.ip);
+        await logPasswordStep(deps, { kind: 'mailbox', mailboxId: result.mailboxId }, 'disabled', input);
         throw new AppError('MAILBOX_DISABLED', 'This mailbox is disabled');
       }
       if (result.status !== 'ok') {
-        if (result.mailboxId) await logPanelSignIn(deps, result.mailboxId, 'wrong_password', input.ip);
+        if (result.mailboxId) logWrongPassword(deps, { kind: 'mailbox', mailboxId: result.mailboxId }, input);
         return { passwordOk: false, value: undefined };
       }
       const m = result.mailbox;
@@ -93,14 +99,27 @@ export async function login(deps: AuthDeps, input: LoginInput): Promise<LoginSte
   const principal = attempt.status === 'ok' ? attempt.value : undefined;
   if (!principal) throw INVALID();
   const step = await nextLoginStep(deps, principal, { ip: input.ip, userAgent: input.userAgent, previousToken: input.previousToken });
-  if (principal.kind === 'mailbox')
-    await logPanelSignIn(deps, principal.mailboxId, step.status === 'session' ? 'ok' : 'second_factor', input.ip);
+  // A session logged itself as `ok` (createLoginSession); a second step asked next is logged here.
+  if (step.status !== 'session') await logPasswordStep(deps, principal, 'second_factor', input);
   return step;
 }
 
-/** A mailbox user's panel sign-in in the mailbox's sign-in log (written like a user's lastLoginAt: part of signing in). */
-function logPanelSignIn(deps: AuthDeps, mailboxId: string, result: SignInResult, ip: string): Promise<void> {
-  return recordMailboxSignIn(deps.prisma, { mailboxId, service: 'panel', result, clientAddress: ip, tls: null, mechanism: 'password' });
+/** The password step of a panel sign-in, in the account's sign-in log. */
+function logPasswordStep(
+  deps: AuthDeps,
+  account: PanelSignInAccount,
+  result: 'wrong_password' | 'disabled' | 'second_factor',
+  input: LoginInput,
+): Promise<void> {
+  return recordPanelSignIn(deps.prisma, account, { result, mechanism: 'password', ip: input.ip, userAgent: input.userAgent });
+}
+
+/**
+ * A wrong password is logged without being waited for: only existing accounts have a log, and the write must not make
+ * their 401 slower than an unknown email's (no enumeration by timing). Best effort, like a session's lastSeenAt.
+ */
+function logWrongPassword(deps: AuthDeps, account: PanelSignInAccount, input: LoginInput): void {
+  void logPasswordStep(deps, account, 'wrong_password', input).catch(() => undefined);
 }
 
 /** A session's lastSeenAt is written at most this often (the sessions list shows it). */

@@ -69,7 +69,7 @@ export function normalizeEmail(input: string): string | undefined {
  */
 export async function deleteOlderThan(
   db: Db,
-  table: 'delivery_log' | 'mailbox_sign_ins',
+  table: 'delivery_log' | 'mailbox_sign_ins' | 'user_sign_ins',
   days: number,
   now: Date,
   chunk: number,

@@ -1,15 +1,22 @@
 import { newId, Prisma, uuidV7Floor, type PrismaClient } from '@mailroom/db';
+import { AppError } from '../errors.ts';
 import {
+  PANEL_SIGN_IN_MECHANISMS,
   SIGN_IN_PASSED,
   type ListSignInsQuery,
+  type ListUserSignInsQuery,
   type MailboxSignIn,
+  type PanelSignInMechanism,
   type SignInResult,
   type SignInService,
+  type UserSignIn,
 } from '../schemas/sign-in-log.ts';
 import { assertManagedMailbox } from './mailboxes.ts';
-import { toPage, uuidV7PageRange, type Page } from './pagination.ts';
-import type { Actor } from './principal.ts';
+import { toPage, uuidV7PageRange, type IdRange, type Page } from './pagination.ts';
+import { describeUserAgent } from './session-list.ts';
 import { deleteOlderThan, type Db } from './shared.ts';
+import { requireUser, type Actor } from './principal.ts';
+import { findOwner } from './users.ts';
 
 /**
  * A mailbox's sign-in activity (Dovecot's last_login, WildDuck's authlog): every attempt that reached the mailbox's
@@ -31,41 +38,107 @@ export interface SignInRecord {
   clientAddress: string;
   /** POP3: whether the connection was encrypted; null for the panel. */
   tls: boolean | null;
-  /** POP3: USER or PLAIN; panel: password. */
+  /** POP3: USER or PLAIN; panel: password, totp or recovery. */
   mechanism: string | null;
   appPasswordId?: string | null | undefined;
+  /** Panel: the browser's User-Agent. */
+  userAgent?: string | null | undefined;
+}
+
+/** A panel user's (admin's or owner's) sign-in step. */
+export interface UserSignInRecord {
+  userId: string;
+  result: SignInResult;
+  clientAddress: string;
+  mechanism: PanelSignInMechanism;
+  userAgent?: string | null | undefined;
 }
 
 /** Identical attempts within this long of a row's first one are counted in it (attempts, last_at) instead of a new row. */
 const SIGN_IN_GROUP_WINDOW_MS = 86_400_000;
+/** User-Agents are stored cut to this length (what describeUserAgent reads is at the start). */
+const USER_AGENT_MAX = 300;
+
+/** One column of a sign-in row and its value (with its cast): what an identical attempt must match. */
+type Field = [column: string, value: Prisma.Sql];
 
 /**
- * The statement that stores one attempt: counted in the mailbox's latest row of the same kind (service, result, client
- * address, TLS, mechanism, app password) whose first attempt is under a day old, else a new row. The lookup walks the
- * (mailbox_id, id) index over that day only; two identical attempts at the same instant may make two rows (harmless).
+ * The statement that stores one attempt in `table` (mailbox_sign_ins or user_sign_ins): counted in the account's
+ * latest row with the same `fields` whose first attempt is under a day old, else a new row. The lookup walks the
+ * (account, id) index over that day only; two identical attempts at the same instant may make two rows (harmless).
  * `before` are statements of the same round trip that run first (the POP3 login's last-login stamps).
  */
-function storeSignInSql(r: SignInRecord, before: Prisma.Sql[] = []): Prisma.Sql {
-  const ip = r.clientAddress.slice(0, CLIENT_ADDRESS_MAX);
-  const ap = r.appPasswordId ?? null;
+function storeSignInSql(table: string, account: Field, fields: Field[], before: Prisma.Sql[] = []): Prisma.Sql {
   const since = uuidV7Floor(new Date(Date.now() - SIGN_IN_GROUP_WINDOW_MS));
   const pre = before.map((q, i) => Prisma.sql`${Prisma.raw(`s${i}`)} AS (${q}),`);
+  const t = Prisma.raw(table);
+  const [accountColumn, accountId] = account;
+  const same = fields.map(([c, v]) => Prisma.sql`AND ${Prisma.raw(c)} IS NOT DISTINCT FROM ${v}`);
+  const columns = Prisma.raw(['id', accountColumn, ...fields.map(([c]) => c)].join(', '));
   return Prisma.sql`
     WITH ${pre.length ? Prisma.join(pre, ' ') : Prisma.empty}
-         prev AS (SELECT id FROM mailbox_sign_ins
-                   WHERE mailbox_id = ${r.mailboxId}::uuid AND id >= ${since}::uuid AND service = ${r.service} AND result = ${r.result}
-                     AND client_address = ${ip} AND tls IS NOT DISTINCT FROM ${r.tls}::boolean
-                     AND mechanism IS NOT DISTINCT FROM ${r.mechanism}::text AND app_password_id IS NOT DISTINCT FROM ${ap}::uuid
+         prev AS (SELECT id FROM ${t}
+                   WHERE ${Prisma.raw(accountColumn)} = ${accountId} AND id >= ${since}::uuid ${Prisma.join(same, ' ')}
                    ORDER BY id DESC LIMIT 1 FOR UPDATE),
-         bumped AS (UPDATE mailbox_sign_ins s SET attempts = s.attempts + 1, last_at = now() FROM prev WHERE s.id = prev.id RETURNING s.id)
-    INSERT INTO mailbox_sign_ins (id, mailbox_id, service, result, client_address, tls, mechanism, app_password_id)
-    SELECT ${newId()}::uuid, ${r.mailboxId}::uuid, ${r.service}, ${r.result}, ${ip}, ${r.tls}::boolean, ${r.mechanism}::text, ${ap}::uuid
+         bumped AS (UPDATE ${t} s SET attempts = s.attempts + 1, last_at = now() FROM prev WHERE s.id = prev.id RETURNING s.id)
+    INSERT INTO ${t} (${columns})
+    SELECT ${newId()}::uuid, ${accountId}, ${Prisma.join(
+      fields.map(([, v]) => v),
+      ', ',
+    )}
      WHERE NOT EXISTS (SELECT 1 FROM bumped)`;
+}
+
+function mailboxSignInSql(r: SignInRecord, before: Prisma.Sql[] = []): Prisma.Sql {
+  const fields: Field[] = [
+    ['service', Prisma.sql`${r.service}::text`],
+    ['result', Prisma.sql`${r.result}::text`],
+    ['client_address', Prisma.sql`${r.clientAddress.slice(0, CLIENT_ADDRESS_MAX)}::text`],
+    ['tls', Prisma.sql`${r.tls}::boolean`],
+    ['mechanism', Prisma.sql`${r.mechanism}::text`],
+    ['app_password_id', Prisma.sql`${r.appPasswordId ?? null}::uuid`],
+    ['user_agent', Prisma.sql`${r.userAgent?.slice(0, USER_AGENT_MAX) ?? null}::text`],
+  ];
+  return storeSignInSql('mailbox_sign_ins', ['mailbox_id', Prisma.sql`${r.mailboxId}::uuid`], fields, before);
 }
 
 /** Stores one sign-in attempt (any result but a POP3 `ok`, which recordPop3SignIn writes with the mailbox's last login). */
 export async function recordMailboxSignIn(db: Db, r: SignInRecord): Promise<void> {
-  await db.$executeRaw(storeSignInSql(r));
+  await db.$executeRaw(mailboxSignInSql(r));
+}
+
+/** Stores one sign-in step of a panel user. */
+export async function recordUserSignIn(db: Db, r: UserSignInRecord): Promise<void> {
+  const fields: Field[] = [
+    ['result', Prisma.sql`${r.result}::text`],
+    ['client_address', Prisma.sql`${r.clientAddress.slice(0, CLIENT_ADDRESS_MAX)}::text`],
+    ['mechanism', Prisma.sql`${r.mechanism}::text`],
+    ['user_agent', Prisma.sql`${r.userAgent?.slice(0, USER_AGENT_MAX) ?? null}::text`],
+  ];
+  await db.$executeRaw(storeSignInSql('user_sign_ins', ['user_id', Prisma.sql`${r.userId}::uuid`], fields));
+}
+
+/** The account a panel sign-in step belongs to (a LoginPrincipal or a FactorAccount). */
+export type PanelSignInAccount = { kind: 'user'; userId: string } | { kind: 'mailbox'; mailboxId: string };
+
+/** The mechanism a completed step names (createLoginSession's method); anything unknown is not a panel mechanism. */
+export function panelMechanism(method: string | undefined): PanelSignInMechanism | undefined {
+  const m = method ?? 'password';
+  return (PANEL_SIGN_IN_MECHANISMS as readonly string[]).includes(m) ? (m as PanelSignInMechanism) : undefined;
+}
+
+/**
+ * One step of a panel sign-in, in the account's log: a panel user's (user_sign_ins) or a mailbox user's (the mailbox's
+ * log, service panel). Written as part of signing in, like lastLoginAt.
+ */
+export async function recordPanelSignIn(
+  db: Db,
+  account: PanelSignInAccount,
+  step: { result: SignInResult; mechanism: PanelSignInMechanism; ip: string; userAgent?: string | null | undefined },
+): Promise<void> {
+  const common = { result: step.result, clientAddress: step.ip, mechanism: step.mechanism, userAgent: step.userAgent };
+  if (account.kind === 'user') await recordUserSignIn(db, { userId: account.userId, ...common });
+  else await recordMailboxSignIn(db, { mailboxId: account.mailboxId, service: 'panel', tls: null, ...common });
 }
 
 /**
@@ -82,26 +155,45 @@ export async function recordPop3SignIn(
     stamps.push(
       Prisma.sql`UPDATE mailbox_app_passwords SET last_used_at = now(), last_used_ip = ${ip} WHERE id = ${r.appPasswordId}::uuid`,
     );
-  await db.$executeRaw(storeSignInSql({ ...r, service: 'pop3', result: 'ok' }, stamps));
+  await db.$executeRaw(mailboxSignInSql({ ...r, service: 'pop3', result: 'ok' }, stamps));
 }
 
 type Row = Prisma.MailboxSignInGetPayload<{ include: { appPassword: { select: { name: true } } } }>;
+type UserRow = Prisma.UserSignInGetPayload<object>;
 
-function toDto(r: Row): MailboxSignIn {
+/** What entries of both logs share. */
+function commonDto(r: Row | UserRow) {
   return {
     id: r.id,
     createdAt: r.createdAt.toISOString(),
-    mailboxId: r.mailboxId,
-    service: r.service as SignInService,
     result: r.result as SignInResult,
     clientAddress: r.clientAddress,
+    attempts: r.attempts,
+    lastAt: r.lastAt.toISOString(),
+  };
+}
+
+function toDto(r: Row): MailboxSignIn {
+  return {
+    ...commonDto(r),
+    mailboxId: r.mailboxId,
+    service: r.service as SignInService,
     tls: r.tls,
     mechanism: r.mechanism,
     appPasswordId: r.appPasswordId,
     appPasswordName: r.appPassword?.name ?? null,
-    attempts: r.attempts,
-    lastAt: r.lastAt.toISOString(),
+    device: r.userAgent === null && r.service === 'pop3' ? null : describeUserAgent(r.userAgent),
   };
+}
+
+/** The filters both logs share: one result or every refusal (`failed`), and a time range with the cursor, as ids. */
+function commonWhere(input: ListUserSignInsQuery): { result?: string | { notIn: string[] }; id?: IdRange } {
+  const where: { result?: string | { notIn: string[] }; id?: IdRange } = {};
+  if (input.result === 'failed') where.result = { notIn: [...SIGN_IN_PASSED] };
+  else if (input.result) where.result = input.result;
+  const ids = uuidV7PageRange(input);
+  if (ids) where.id = ids;
+  return where;
 }
 
 /** A mailbox's sign-ins, newest first. NOT_FOUND for another tenant's mailbox (and for a mailbox user, any other mailbox). */
@@ -112,12 +204,8 @@ export async function listMailboxSignIns(
   input: ListSignInsQuery,
 ): Promise<Page<MailboxSignIn>> {
   await assertManagedMailbox(prisma, actor, mailboxId, 'mailboxes:read');
-  const where: Prisma.MailboxSignInWhereInput = { mailboxId };
-  if (input.result === 'failed') where.result = { notIn: [...SIGN_IN_PASSED] };
-  else if (input.result) where.result = input.result;
+  const where: Prisma.MailboxSignInWhereInput = { mailboxId, ...commonWhere(input) };
   if (input.service) where.service = input.service;
-  const ids = uuidV7PageRange(input);
-  if (ids) where.id = ids;
   const rows = await prisma.mailboxSignIn.findMany({
     where,
     orderBy: { id: 'desc' },
@@ -127,7 +215,48 @@ export async function listMailboxSignIns(
   return toPage(rows, input.limit, (r) => ({ id: r.id }), toDto);
 }
 
-/** Deletes sign-ins older than `retentionDays` (an id range: ids are UUID v7), in chunks; returns how many went. */
-export function pruneSignInLog(db: Db, retentionDays: number, now = new Date(), chunk = 10_000): Promise<number> {
-  return deleteOlderThan(db, 'mailbox_sign_ins', retentionDays, now, chunk);
+function toUserDto(r: UserRow): UserSignIn {
+  return {
+    ...commonDto(r),
+    userId: r.userId,
+    mechanism: r.mechanism as PanelSignInMechanism,
+    device: describeUserAgent(r.userAgent),
+  };
+}
+
+async function listUserSignIns(prisma: PrismaClient, userId: string, input: ListUserSignInsQuery): Promise<Page<UserSignIn>> {
+  const where: Prisma.UserSignInWhereInput = { userId, ...commonWhere(input) };
+  const rows = await prisma.userSignIn.findMany({ where, orderBy: { id: 'desc' }, take: input.limit + 1 });
+  return toPage(rows, input.limit, (r) => ({ id: r.id }), toUserDto);
+}
+
+/**
+ * The signed-in panel user's own sign-in activity (admin or owner, from a session, as their sessions list). A mailbox
+ * user reads their mailbox's log instead (listMailboxSignIns), and an API key is refused: it is not a sign-in.
+ */
+export async function listOwnSignIns(prisma: PrismaClient, actor: Actor, input: ListUserSignInsQuery): Promise<Page<UserSignIn>> {
+  const p = actor.principal;
+  if (p.kind === 'mailbox')
+    throw new AppError('FORBIDDEN', "A mailbox user's sign-ins are the mailbox's: GET /mailboxes/{mailboxId}/sign-ins");
+  if (p.kind !== 'user' || p.apiKey || !p.sessionId)
+    throw new AppError('FORBIDDEN', 'Your sign-in activity can only be read from a signed-in session');
+  return listUserSignIns(prisma, p.userId, input);
+}
+
+/** An owner's sign-in activity, for admins (owners:read): NOT_FOUND for anyone but an owner. */
+export async function listOwnerSignIns(
+  prisma: PrismaClient,
+  actor: Actor,
+  ownerId: string,
+  input: ListUserSignInsQuery,
+): Promise<Page<UserSignIn>> {
+  requireUser(actor, 'owners:read', { adminOnly: true });
+  await findOwner(prisma, ownerId);
+  return listUserSignIns(prisma, ownerId, input);
+}
+
+/** Deletes sign-ins of both logs older than `retentionDays` (an id range: ids are UUID v7), in chunks; returns how many went. */
+export async function pruneSignInLog(db: Db, retentionDays: number, now = new Date(), chunk = 10_000): Promise<number> {
+  const mailboxes = await deleteOlderThan(db, 'mailbox_sign_ins', retentionDays, now, chunk);
+  return mailboxes + (await deleteOlderThan(db, 'user_sign_ins', retentionDays, now, chunk));
 }

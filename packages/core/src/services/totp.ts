@@ -23,6 +23,7 @@ import {
   loginNameOf,
   policyRequiresSecondFactor,
   readLoginChallenge,
+  logWrongSecondFactor,
   recordChallengeFailure,
   SECOND_FACTOR_KINDS,
   secondFactorInvalid,
@@ -380,7 +381,10 @@ export async function confirmTotpEnrolmentForLogin(
   try {
     recoveryCodes = await confirmEnrolment(deps, principal, input.ip, input.code, (tx) => consumeLoginChallenge(tx, pending));
   } catch (err) {
-    if (err instanceof AppError && err.code === 'SECOND_FACTOR_INVALID') await recordChallengeFailure(deps.prisma, pending);
+    if (err instanceof AppError && err.code === 'SECOND_FACTOR_INVALID') {
+      await recordChallengeFailure(deps.prisma, pending);
+      await logWrongSecondFactor(deps.prisma, pending.account, { ...input, method: 'totp' });
+    }
     throw err;
   }
   const session = await createLoginSession(deps, {

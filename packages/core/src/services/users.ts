@@ -153,7 +153,7 @@ export async function listOwners(
   );
 }
 
-async function findOwner(prisma: PrismaClient | Prisma.TransactionClient, ownerId: string): Promise<OwnerRow> {
+export async function findOwner(prisma: PrismaClient | Prisma.TransactionClient, ownerId: string): Promise<OwnerRow> {
   const row = await prisma.user.findFirst({ where: { id: ownerId, role: 'OWNER' }, select: ownerSelect });
   if (!row) throw notFound('Owner');
   return row;

@@ -1,6 +1,7 @@
 import type { Metadata } from 'next';
 import { Card, PageHeader } from '@/components/ui';
 import { SessionsCard } from '@/components/sessions-card';
+import { ownSignInLog, RecentSignIns } from '@/components/sign-ins';
 import { apiGet, requireMe } from '@/lib/api';
 import { formatDateTime } from '@/lib/format';
 import type { Passkey, SessionList, TwoFactorStatus } from '@/lib/types';
@@ -38,6 +39,8 @@ export default async function AccountPage() {
             </dl>
           </Card>
         )}
+        {/* A panel user's own log; a mailbox user reads their mailbox's on their home. */}
+        {me.user && me.authMethod === 'session' && <RecentSignIns log={ownSignInLog} logPath="/account/sign-ins" />}
         <Card
           id="password"
           title={me.mailbox ? 'Mailbox password' : 'Change password'}

@@ -5,7 +5,7 @@ import { ConnectionCard } from '@/components/connection-card';
 import { Pop3PolicyForm } from '@/components/pop3-policy-form';
 import { RecentDeliveries } from '@/components/delivery-log';
 import { SenderRulesCard, senderRulesPath } from '@/components/sender-rules-card';
-import { RecentSignIns } from '@/components/sign-ins';
+import { mailboxSignInLog, RecentSignIns } from '@/components/sign-ins';
 import { Alert, Badge, PageHeader, Stat, UsageBar } from '@/components/ui';
 import { WaitingMessages } from '@/components/waiting-messages';
 import { apiGet, qs, requireUser } from '@/lib/api';
@@ -98,7 +98,7 @@ export default async function MailboxPage({
         <AppPasswordsCard mailboxId={mb.id} list={appPasswords} viewer="user" />
         <Pop3PolicyForm kind="mailbox" id={mb.id} loginDelaySeconds={mb.loginDelaySeconds} retentionDays={mb.retentionDays} />
         <RecentDeliveries apiPath={`/mailboxes/${mb.id}/delivery-log`} logPath={`/mailboxes/${mb.id}/delivery-log`} what={mb.address} />
-        <RecentSignIns mailboxId={mb.id} logPath={`/mailboxes/${mb.id}/sign-ins`} what={mb.address} />
+        <RecentSignIns log={mailboxSignInLog(mb.id, mb.address)} logPath={`/mailboxes/${mb.id}/sign-ins`} />
         <SenderRulesCard
           list={{ kind: 'mailbox', id: mb.id, name: mb.address }}
           page={senderRules}

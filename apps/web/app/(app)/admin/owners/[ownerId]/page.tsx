@@ -2,6 +2,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { Alert, Badge, Card, PageHeader, UsageBar } from '@/components/ui';
 import { Pager } from '@/components/pager';
+import { ownerSignInLog, RecentSignIns } from '@/components/sign-ins';
 import { apiGet, qs, requireUser } from '@/lib/api';
 import type { Domain, Owner, Page } from '@/lib/types';
 import { OwnerForm } from '../owner-form';
@@ -59,6 +60,7 @@ export default async function OwnerPage({
             label="Domain pages"
           />
         </Card>
+        <RecentSignIns log={ownerSignInLog(owner.id)} logPath={`/admin/owners/${owner.id}/sign-ins`} />
         <ResetSecondFactors owner={owner} />
         <DeleteOwner owner={owner} />
       </div>

@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import { SignInsView, type SignInFilters } from '@/components/sign-ins';
+import { mailboxSignInLog, SignInsView, type SignInFilters } from '@/components/sign-ins';
 import { PageHeader } from '@/components/ui';
 import { apiGet, requireMe } from '@/lib/api';
 import type { Mailbox } from '@/lib/types';
@@ -35,7 +35,7 @@ export default async function MailboxSignInsPage({
         title={`Sign-in activity of ${address}`}
         description="Every sign-in over POP3 and the panel, and every attempt refused: a wrong password, a disabled account, a sign-in too soon or while another session holds the mailbox."
       />
-      <SignInsView mailboxId={mb?.id ?? mailboxId} basePath={`${base}/sign-ins`} filters={await searchParams} />
+      <SignInsView log={mailboxSignInLog(mb?.id ?? mailboxId, address)} basePath={`${base}/sign-ins`} filters={await searchParams} />
     </>
   );
 }
