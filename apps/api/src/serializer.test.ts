@@ -24,6 +24,7 @@ describe('response serializer', () => {
       retentionDays: null,
       lastLoginAt: null,
       lastLoginIp: null,
+      passwordChangedAt: now,
       createdAt: now,
       updatedAt: now,
     };

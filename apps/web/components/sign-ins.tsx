@@ -219,21 +219,37 @@ export async function SignInsView({ log, basePath, filters: f }: { log: SignInLo
 
 /** How far back the recent card looks for a wrong second factor to warn of. */
 const WARN_DAYS = 30;
+const DAY_MS = 86_400_000;
 
-/** The log's latest `wrong_second_factor` of the last WARN_DAYS days (someone knew the password), if any. */
-async function latestWrongSecondFactor(apiPath: string): Promise<SignIn | undefined> {
-  const from = new Date(Date.now() - WARN_DAYS * 86_400_000).toISOString();
-  return (await apiGet<Page<SignIn>>(`${apiPath}${qs({ result: 'wrong_second_factor', from, limit: 1 })}`)).items[0];
+/**
+ * The log's latest `wrong_second_factor` (someone knew the password) of the last WARN_DAYS days and since the password
+ * last changed, if any: one before the change is no longer a threat. An entry counts identical attempts for up to a day
+ * after its first (createdAt), so entries are looked for a day further back and kept by their last attempt.
+ */
+async function latestWrongSecondFactor(apiPath: string, passwordChangedAt: string | null | undefined): Promise<SignIn | undefined> {
+  const since = Math.max(Date.now() - WARN_DAYS * DAY_MS, passwordChangedAt ? Date.parse(passwordChangedAt) : 0);
+  const from = new Date(since - DAY_MS).toISOString();
+  const page = await apiGet<Page<SignIn>>(`${apiPath}${qs({ result: 'wrong_second_factor', from, limit: 10 })}`);
+  return page.items.find((s) => Date.parse(s.lastAt) > since);
 }
 
 /**
  * A log's card (a mailbox's page and the mailbox user's home; the Account page; an owner's page for admins): the latest
- * sign-ins and the way to the full log; with the log's `warning`, a wrong second factor of the last 30 days above them.
+ * sign-ins and the way to the full log; with the log's `warning`, a wrong second factor of the last 30 days (and since
+ * the account's password last changed, `passwordChangedAt`) above them.
  */
-export async function RecentSignIns({ log, logPath }: { log: SignInLog; logPath?: string }) {
+export async function RecentSignIns({
+  log,
+  logPath,
+  passwordChangedAt,
+}: {
+  log: SignInLog;
+  logPath?: string;
+  passwordChangedAt?: string | null;
+}) {
   const [page, knownPassword] = await Promise.all([
     apiGet<Page<SignIn>>(`${log.apiPath}?limit=5`),
-    log.warning && latestWrongSecondFactor(log.apiPath),
+    log.warning && latestWrongSecondFactor(log.apiPath, passwordChangedAt),
   ]);
   return (
     <Card

@@ -16,6 +16,7 @@ import {
   readSecret,
   screenshot,
   signIn,
+  strongPassword,
   test,
   totp,
 } from './helpers';
@@ -111,6 +112,24 @@ test("journey: an owner's sign-in activity shows their sign-ins and refusals, wa
   await applyFilters(admin, { Result: 'wrong_second_factor' });
   await expect(admin.locator('main tbody tr')).toHaveCount(1);
   await expectAccessible(admin, "an owner's sign-in log for the admin");
+
+  // The owner changes the password: the known one no longer works, so the warning ends (for the admin too); the
+  // refusal stays in the log, and the profile says when the password changed.
+  const newPassword = strongPassword();
+  await page.getByLabel('Current password').fill(owner.password);
+  await page.getByLabel('New password', { exact: true }).fill(newPassword);
+  await page.getByLabel('Repeat new password').fill(newPassword);
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await expect(page.getByText('Your password has been changed.')).toBeVisible();
+  await page.goto('/account');
+  await expect(card.getByRole('alert')).toHaveCount(0);
+  await expect(rows.nth(0)).toContainText('Right password, wrong code');
+  await expect(page.locator('dl').filter({ hasText: 'Password last changed' })).toContainText(
+    /Password last changed\s*\d{4}-\d\d-\d\d \d\d:\d\d UTC/,
+  );
+  await admin.goto(`/admin/owners/${owner.id}`);
+  await expect(ownerCard.locator('tbody tr').nth(0)).toContainText('Right password, wrong code');
+  await expect(ownerCard.getByRole('alert')).toHaveCount(0);
   await adminContext.close();
 });
 

@@ -19,6 +19,11 @@ export function formatDateTime(iso: string | null | undefined): string {
   return d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 }
 
+/** When a password was last set: "Not recorded" for accounts from before it was kept. */
+export function formatPasswordChanged(iso: string | null | undefined): string {
+  return iso ? formatDateTime(iso) : 'Not recorded';
+}
+
 export function percent(used: number, limit: number | null | undefined): number | null {
   if (limit === null || limit === undefined) return null;
   if (limit <= 0) return used > 0 ? 100 : 0;

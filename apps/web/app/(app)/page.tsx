@@ -184,7 +184,11 @@ async function MailboxHome({ me, ruleCursor }: { me: Awaited<ReturnType<typeof r
         <WaitingMessages mailboxId={mb.id} address={mb.address} canBlock={mb.mayChangeSenderRules} />
         <ConnectionCard address={mb.address} profilePath="/me/mobileconfig" appPasswordsOnly={appPasswords.effectiveRequiredForPop3} />
         <AppPasswordsCard mailboxId={mb.id} list={appPasswords} viewer="mailbox" />
-        <RecentSignIns log={mailboxSignInLog(mb.id, mb.address)} logPath={`/mailboxes/${mb.id}/sign-ins`} />
+        <RecentSignIns
+          log={mailboxSignInLog(mb.id, mb.address)}
+          logPath={`/mailboxes/${mb.id}/sign-ins`}
+          passwordChangedAt={mb.passwordChangedAt}
+        />
         <SenderRulesCard
           list={{ kind: 'mailbox', id: mb.id, name: mb.address }}
           page={senderRules}

@@ -31,6 +31,7 @@ export const meUserSchema = z.object({
   maxStorageBytes: nullableByteLimitSchema,
   usage: z.object({ domains: z.number().int(), mailboxes: z.number().int(), usedBytes: byteCountSchema }),
   lastLoginAt: isoDateTimeSchema.nullable(),
+  passwordChangedAt: isoDateTimeSchema.nullable().describe('When your password was last set; null: before Mailroom kept it'),
 });
 
 /** What a signed-in mailbox user sees of their own mailbox. */
@@ -45,6 +46,7 @@ export const meMailboxSchema = mailboxSchema
     messageCount: true,
     enabled: true,
     lastLoginAt: true,
+    passwordChangedAt: true,
   })
   .extend({
     mayChangeSenderRules: z

@@ -36,6 +36,9 @@ export const mailboxSchema = z
     ),
     lastLoginAt: isoDateTimeSchema.nullable(),
     lastLoginIp: z.string().nullable(),
+    passwordChangedAt: isoDateTimeSchema
+      .nullable()
+      .describe('When the password was last set (creation, a change, a reset by the owner or an admin); null: before Mailroom kept it'),
     createdAt: isoDateTimeSchema,
     updatedAt: isoDateTimeSchema,
   })

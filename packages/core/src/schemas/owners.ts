@@ -24,6 +24,9 @@ export const ownerSchema = z
     maxStorageBytes: nullableByteLimitSchema,
     usage: z.object({ domains: z.number().int(), mailboxes: z.number().int(), usedBytes: byteCountSchema }),
     lastLoginAt: isoDateTimeSchema.nullable(),
+    passwordChangedAt: isoDateTimeSchema
+      .nullable()
+      .describe('When the password was last set (creation, a change, a reset by an admin); null: before Mailroom kept it'),
     createdAt: isoDateTimeSchema,
     updatedAt: isoDateTimeSchema,
   })

@@ -165,7 +165,7 @@ export async function bulkMailboxAction(
               const password = generatePassword();
               return { password, hash: await deps.hasher.hash(password) };
             })());
-          await tx.mailbox.update({ where: { id: m.id }, data: { passwordHash: h.hash } });
+          await tx.mailbox.update({ where: { id: m.id }, data: { passwordHash: h.hash, passwordChangedAt: new Date() } });
           audit(m, 'mailbox.password.set');
           generated.push({ mailboxId: m.id, address: address(m), password: h.password });
         }

@@ -25,6 +25,7 @@ export const mailboxSelect = {
   retentionDays: true,
   lastLoginAt: true,
   lastLoginIp: true,
+  passwordChangedAt: true,
   createdAt: true,
   updatedAt: true,
 } satisfies Prisma.MailboxSelect;
@@ -46,6 +47,7 @@ export function toMailboxDto(r: MailboxRow, domain: string): Mailbox {
     retentionDays: fromStoredRetention(r.retentionDays),
     lastLoginAt: iso(r.lastLoginAt),
     lastLoginIp: r.lastLoginIp,
+    passwordChangedAt: iso(r.passwordChangedAt),
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
   };
@@ -158,6 +160,7 @@ interface MailboxListRow {
   retention_days: number | null;
   last_login_at: Date | null;
   last_login_ip: string | null;
+  password_changed_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -188,7 +191,8 @@ export async function listMailboxes(
     SELECT d.name AS domain_name, m.* FROM domains d
     LEFT JOIN LATERAL (
       SELECT m.id, m.domain_id, m.local_part, m.display_name, m.quota_bytes, m.used_bytes, m.message_count, m.enabled,
-             m.login_delay_seconds, m.retention_days, m.last_login_at, m.last_login_ip, m.created_at, m.updated_at
+             m.login_delay_seconds, m.retention_days, m.last_login_at, m.last_login_ip, m.password_changed_at, m.created_at,
+             m.updated_at
       FROM mailboxes m
       WHERE m.domain_id = d.id ${cursorFilter} ${search}
       ORDER BY m.local_part
@@ -217,6 +221,7 @@ export async function listMailboxes(
           retentionDays: r.retention_days,
           lastLoginAt: r.last_login_at,
           lastLoginIp: r.last_login_ip,
+          passwordChangedAt: r.password_changed_at,
           createdAt: r.created_at,
           updatedAt: r.updated_at,
         },
@@ -313,7 +318,7 @@ export async function setMailboxPassword(deps: ServiceDeps, actor: Actor, mailbo
   assertPasswordPolicy(password, deps.passwordPolicy, { account: address });
   const passwordHash = await deps.hasher.hash(password);
   await deps.prisma.$transaction(async (tx) => {
-    await tx.mailbox.update({ where: { id: mailboxId }, data: { passwordHash } });
+    await tx.mailbox.update({ where: { id: mailboxId }, data: { passwordHash, passwordChangedAt: new Date() } });
     // The mailbox user is signed out of the panel everywhere.
     await tx.session.deleteMany({ where: { mailboxId } });
     await recordAudit(tx, actor, {

@@ -207,6 +207,7 @@ export async function getMe(
         messageCount: m.messageCount,
         enabled: m.enabled,
         lastLoginAt: iso(m.lastLoginAt),
+        passwordChangedAt: iso(m.passwordChangedAt),
         mayChangeSenderRules: m.domain.mailboxUsersSenderRules !== false,
       },
     };
@@ -231,6 +232,7 @@ export async function getMe(
       maxStorageBytes: toNumber(u.maxStorageBytes),
       usage,
       lastLoginAt: iso(u.lastLoginAt),
+      passwordChangedAt: iso(u.passwordChangedAt),
     },
   };
 }
@@ -271,7 +273,7 @@ export async function changeOwnPassword(
   const passwordHash = await deps.hasher.hash(input.newPassword);
   await deps.prisma.$transaction(async (tx) => {
     if (p.kind === 'user') {
-      await tx.user.update({ where: { id: p.userId }, data: { passwordHash } });
+      await tx.user.update({ where: { id: p.userId }, data: { passwordHash, passwordChangedAt: new Date() } });
       await tx.session.deleteMany({ where: { userId: p.userId, id: { not: p.sessionId ?? '00000000-0000-0000-0000-000000000000' } } });
       const details = input.revokeApiKeys ? { apiKeysRevoked: await revokeUserApiKeys(tx, p.userId) } : {};
       await recordAudit(tx, actor, {
@@ -284,7 +286,7 @@ export async function changeOwnPassword(
     } else {
       const m = await tx.mailbox.update({
         where: { id: p.mailboxId },
-        data: { passwordHash },
+        data: { passwordHash, passwordChangedAt: new Date() },
         select: { domainId: true, domain: { select: { ownerId: true } } },
       });
       await tx.session.deleteMany({ where: { mailboxId: p.mailboxId, id: { not: p.sessionId } } });

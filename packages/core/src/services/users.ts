@@ -37,6 +37,7 @@ const ownerSelect = {
   maxMailboxes: true,
   maxStorageBytes: true,
   lastLoginAt: true,
+  passwordChangedAt: true,
   createdAt: true,
   updatedAt: true,
 } satisfies Prisma.UserSelect;
@@ -81,6 +82,7 @@ function toOwnerDto(r: OwnerRow, usage: TenantUsage): Owner {
     maxStorageBytes: toNumber(r.maxStorageBytes),
     usage,
     lastLoginAt: iso(r.lastLoginAt),
+    passwordChangedAt: iso(r.passwordChangedAt),
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
   };
@@ -189,6 +191,7 @@ export async function updateOwner(deps: ServiceDeps, actor: Actor, ownerId: stri
         data: {
           email,
           passwordHash,
+          passwordChangedAt: passwordHash ? new Date() : undefined,
           displayName: input.displayName,
           disabled: input.disabled,
           maxDomains: input.maxDomains,

@@ -3,7 +3,7 @@ import { Card, PageHeader } from '@/components/ui';
 import { SessionsCard } from '@/components/sessions-card';
 import { ownSignInLog, RecentSignIns } from '@/components/sign-ins';
 import { apiGet, requireMe } from '@/lib/api';
-import { formatDateTime } from '@/lib/format';
+import { formatDateTime, formatPasswordChanged } from '@/lib/format';
 import type { Passkey, SessionList, TwoFactorStatus } from '@/lib/types';
 import { ChangePasswordForm } from './change-password-form';
 import { PasskeysSection } from './passkeys';
@@ -36,17 +36,23 @@ export default async function AccountPage() {
                 <dt className="font-medium text-slate-600">Last sign-in</dt>
                 <dd className="text-slate-900">{formatDateTime(me.user.lastLoginAt)}</dd>
               </div>
+              <div>
+                <dt className="font-medium text-slate-600">Password last changed</dt>
+                <dd className="text-slate-900">{formatPasswordChanged(me.user.passwordChangedAt)}</dd>
+              </div>
             </dl>
           </Card>
         )}
         {/* A panel user's own log; a mailbox user reads their mailbox's on their home. */}
-        {me.user && me.authMethod === 'session' && <RecentSignIns log={ownSignInLog} logPath="/account/sign-ins" />}
+        {me.user && me.authMethod === 'session' && (
+          <RecentSignIns log={ownSignInLog} logPath="/account/sign-ins" passwordChangedAt={me.user.passwordChangedAt} />
+        )}
         <Card
           id="password"
           title={me.mailbox ? 'Mailbox password' : 'Change password'}
           description={
             me.mailbox
-              ? 'This is the password your mail program uses, too: update it there afterwards.'
+              ? `This is the password your mail program uses, too: update it there afterwards. Last changed: ${formatPasswordChanged(me.mailbox.passwordChangedAt)}.`
               : 'Choose a long password you do not use anywhere else.'
           }
         >

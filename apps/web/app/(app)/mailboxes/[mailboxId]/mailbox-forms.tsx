@@ -5,7 +5,7 @@ import { ConfirmButton } from '@/components/confirm-button';
 import { PasswordField } from '@/components/password-field';
 import { Card, TextField } from '@/components/ui';
 import { problemMessage, useApi } from '@/lib/client';
-import { bytesToInput, formatBytes } from '@/lib/format';
+import { bytesToInput, formatBytes, formatPasswordChanged } from '@/lib/format';
 import type { Mailbox } from '@/lib/types';
 import { resetMailboxPassword, updateMailbox } from '../actions';
 
@@ -58,9 +58,21 @@ export function MailboxForm({ mailbox }: { mailbox: Mailbox }) {
   );
 }
 
-export function ResetPasswordForm({ mailboxId, address }: { mailboxId: string; address: string }) {
+export function ResetPasswordForm({
+  mailboxId,
+  address,
+  passwordChangedAt,
+}: {
+  mailboxId: string;
+  address: string;
+  passwordChangedAt: string | null;
+}) {
   return (
-    <Card id="reset-password" title="Reset password" description={`The old password of ${address} stops working immediately.`}>
+    <Card
+      id="reset-password"
+      title="Reset password"
+      description={`The old password of ${address} stops working immediately. Last changed: ${formatPasswordChanged(passwordChangedAt)}.`}
+    >
       <ApiForm action={resetMailboxPassword.bind(null, mailboxId)} className="space-y-4" resetOnSuccess>
         {(f) => (
           <>

@@ -93,12 +93,16 @@ export default async function MailboxPage({
         />
         <div className="grid grid-cols-1 gap-8 lg:grid-cols-2">
           <MailboxForm mailbox={mb} />
-          <ResetPasswordForm mailboxId={mb.id} address={mb.address} />
+          <ResetPasswordForm mailboxId={mb.id} address={mb.address} passwordChangedAt={mb.passwordChangedAt} />
         </div>
         <AppPasswordsCard mailboxId={mb.id} list={appPasswords} viewer="user" />
         <Pop3PolicyForm kind="mailbox" id={mb.id} loginDelaySeconds={mb.loginDelaySeconds} retentionDays={mb.retentionDays} />
         <RecentDeliveries apiPath={`/mailboxes/${mb.id}/delivery-log`} logPath={`/mailboxes/${mb.id}/delivery-log`} what={mb.address} />
-        <RecentSignIns log={mailboxSignInLog(mb.id, mb.address)} logPath={`/mailboxes/${mb.id}/sign-ins`} />
+        <RecentSignIns
+          log={mailboxSignInLog(mb.id, mb.address)}
+          logPath={`/mailboxes/${mb.id}/sign-ins`}
+          passwordChangedAt={mb.passwordChangedAt}
+        />
         <SenderRulesCard
           list={{ kind: 'mailbox', id: mb.id, name: mb.address }}
           page={senderRules}

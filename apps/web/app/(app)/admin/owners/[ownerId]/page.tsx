@@ -4,6 +4,7 @@ import { Alert, Badge, Card, PageHeader, UsageBar } from '@/components/ui';
 import { Pager } from '@/components/pager';
 import { ownerSignInLog, RecentSignIns } from '@/components/sign-ins';
 import { apiGet, qs, requireUser } from '@/lib/api';
+import { formatDateTime, formatPasswordChanged } from '@/lib/format';
 import type { Domain, Owner, Page } from '@/lib/types';
 import { OwnerForm } from '../owner-form';
 import { DeleteOwner } from './delete-owner';
@@ -33,7 +34,10 @@ export default async function OwnerPage({
       />
       <div className="space-y-8">
         {created && <Alert tone="success">Owner created. They can sign in now.</Alert>}
-        <Card title="Account and limits">
+        <Card
+          title="Account and limits"
+          description={`Last sign-in: ${formatDateTime(owner.lastLoginAt)}. Password last changed: ${formatPasswordChanged(owner.passwordChangedAt)}.`}
+        >
           <OwnerForm owner={owner} />
         </Card>
         <Card id="owner-domains" title="Domains" description={`${owner.usage.domains} domain(s), ${owner.usage.mailboxes} mailbox(es)`}>
@@ -60,7 +64,11 @@ export default async function OwnerPage({
             label="Domain pages"
           />
         </Card>
-        <RecentSignIns log={ownerSignInLog(owner.id)} logPath={`/admin/owners/${owner.id}/sign-ins`} />
+        <RecentSignIns
+          log={ownerSignInLog(owner.id)}
+          logPath={`/admin/owners/${owner.id}/sign-ins`}
+          passwordChangedAt={owner.passwordChangedAt}
+        />
         <ResetSecondFactors owner={owner} />
         <DeleteOwner owner={owner} />
       </div>
