@@ -132,6 +132,13 @@ describe('TOTP enrolment and two-step sign-in', () => {
     expect((await secondStep(t.app, third.json().challenge, '000000', ip)).json().code).toBe('SECOND_FACTOR_INVALID');
     const refused = await t.prisma.mailboxSignIn.findFirstOrThrow({ where: { mailboxId: m.id }, orderBy: { lastAt: 'desc' } });
     expect(refused).toMatchObject({ service: 'panel', result: 'wrong_second_factor', mechanism: 'totp', clientAddress: ip });
+    // and the webhook event for the mailbox's owner (with its domain), never for anyone else's tenant
+    const events = await t.prisma.webhookEvent.findMany({
+      where: { type: 'mailbox.second_factor_refused', data: { path: ['mailboxId'], equals: m.id } },
+    });
+    expect(events.map((e) => [e.ownerId, e.domainId, e.data])).toEqual([
+      [owner.id, domain.id, { mailboxId: m.id, domainId: domain.id, ownerId: owner.id, clientAddress: ip, mechanism: 'totp' }],
+    ]);
     expect(await t.prisma.auditEvent.count({ where: { action: 'mailbox.2fa.enable', targetId: m.id, ownerId: owner.id } })).toBe(1);
   });
 
@@ -305,6 +312,9 @@ describe('abuse: challenges and codes', () => {
     // five wrong codes from one client: one entry counted five times (a dead challenge checks no code: not logged)
     const wrong = await t.prisma.userSignIn.findMany({ where: { userId: u.id, result: 'wrong_second_factor' } });
     expect(wrong.map((r) => [r.mechanism, r.attempts, r.clientAddress])).toEqual([['totp', 5, ip]]);
+    // the owner's webhooks hear it once for the entry, not five times
+    const events = await t.prisma.webhookEvent.findMany({ where: { type: 'user.second_factor_refused', ownerId: u.id } });
+    expect(events.map((e) => e.data)).toEqual([{ userId: u.id, ownerId: u.id, clientAddress: ip, mechanism: 'totp' }]);
   });
 
   test('wrong codes are throttled per account, and a right password in between does not reset the count', async () => {
@@ -443,6 +453,11 @@ describe('MAILROOM_REQUIRE_2FA policy', () => {
       ['wrong_second_factor', 'totp'],
       ['ok', 'totp'],
     ]);
+    // an admin's refused code goes to administrators' webhooks only (no tenant)
+    const events = await admins.prisma.webhookEvent.findMany({
+      where: { type: 'user.second_factor_refused', data: { path: ['userId'], equals: admin.id } },
+    });
+    expect(events.map((e) => e.ownerId)).toEqual([null]);
     const s = sessionOf(done);
     expect((await call(admins.app, s, 'GET', '/api/v1/me/2fa')).json()).toMatchObject({ totp: { enabled: true }, required: true });
     // The enrolment challenge is used up.

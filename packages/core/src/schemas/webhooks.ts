@@ -17,6 +17,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'mailbox.password_changed',
   'mailbox.quota_warning',
   'mailbox.import_completed',
+  'mailbox.second_factor_refused',
+  'user.second_factor_refused',
   'api_key.created',
   'api_key.revoked',
 ] as const;

@@ -27,7 +27,7 @@ import { sha256Hex } from './api-keys.ts';
 import { accountKey } from './auth-throttle.ts';
 import { createLoginSession, type LoginPrincipal, type LoginResult } from './login-session.ts';
 import type { AuthDeps } from './sessions.ts';
-import { panelMechanism, recordPanelSignIn } from './sign-in-log.ts';
+import { panelMechanism, recordSecondFactorRefused } from './sign-in-log.ts';
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
@@ -325,13 +325,17 @@ export interface CompleteChallengeInput extends ChallengeClient {
 }
 
 /**
- * A refused second step in the account's sign-in log: someone who knew the password. A method the log does not name
- * is not logged (the schema admits only known ones).
+ * A refused second step in the account's sign-in log and its tenant's webhooks (recordSecondFactorRefused): someone
+ * who knew the password. A method the log does not name is not logged (the schema admits only known ones).
  */
-export async function logWrongSecondFactor(db: Db, account: FactorAccount, input: ChallengeClient & { method: string }): Promise<void> {
+export async function logWrongSecondFactor(
+  prisma: PrismaClient,
+  account: FactorAccount,
+  input: ChallengeClient & { method: string },
+): Promise<void> {
   const mechanism = panelMechanism(input.method);
   if (mechanism && mechanism !== 'password')
-    await recordPanelSignIn(db, account, { result: 'wrong_second_factor', mechanism, ip: input.ip, userAgent: input.userAgent });
+    await recordSecondFactorRefused(prisma, account, { mechanism, ip: input.ip, userAgent: input.userAgent });
 }
 
 /**

@@ -105,13 +105,13 @@ export async function login(deps: AuthDeps, input: LoginInput): Promise<LoginSte
 }
 
 /** The password step of a panel sign-in, in the account's sign-in log. */
-function logPasswordStep(
+async function logPasswordStep(
   deps: AuthDeps,
   account: PanelSignInAccount,
   result: 'wrong_password' | 'disabled' | 'second_factor',
   input: LoginInput,
 ): Promise<void> {
-  return recordPanelSignIn(deps.prisma, account, { result, mechanism: 'password', ip: input.ip, userAgent: input.userAgent });
+  await recordPanelSignIn(deps.prisma, account, { result, mechanism: 'password', ip: input.ip, userAgent: input.userAgent });
 }
 
 /**

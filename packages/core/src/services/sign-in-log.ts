@@ -15,6 +15,7 @@ import { assertManagedMailbox } from './mailboxes.ts';
 import { toPage, uuidV7PageRange, type IdRange, type Page } from './pagination.ts';
 import { describeUserAgent } from './session-list.ts';
 import { deleteOlderThan, type Db } from './shared.ts';
+import { recordEvent } from './webhook-events.ts';
 import { requireUser, type Actor } from './principal.ts';
 import { findOwner } from './users.ts';
 
@@ -102,20 +103,23 @@ function mailboxSignInSql(r: SignInRecord, before: Prisma.Sql[] = []): Prisma.Sq
   return storeSignInSql('mailbox_sign_ins', ['mailbox_id', Prisma.sql`${r.mailboxId}::uuid`], fields, before);
 }
 
-/** Stores one sign-in attempt (any result but a POP3 `ok`, which recordPop3SignIn writes with the mailbox's last login). */
-export async function recordMailboxSignIn(db: Db, r: SignInRecord): Promise<void> {
-  await db.$executeRaw(mailboxSignInSql(r));
+/**
+ * Stores one sign-in attempt (any result but a POP3 `ok`, which recordPop3SignIn writes with the mailbox's last login).
+ * True when it started a new entry, false when it was counted in one.
+ */
+export async function recordMailboxSignIn(db: Db, r: SignInRecord): Promise<boolean> {
+  return (await db.$executeRaw(mailboxSignInSql(r))) > 0;
 }
 
-/** Stores one sign-in step of a panel user. */
-export async function recordUserSignIn(db: Db, r: UserSignInRecord): Promise<void> {
+/** Stores one sign-in step of a panel user; true when it started a new entry. */
+export async function recordUserSignIn(db: Db, r: UserSignInRecord): Promise<boolean> {
   const fields: Field[] = [
     ['result', Prisma.sql`${r.result}::text`],
     ['client_address', Prisma.sql`${r.clientAddress.slice(0, CLIENT_ADDRESS_MAX)}::text`],
     ['mechanism', Prisma.sql`${r.mechanism}::text`],
     ['user_agent', Prisma.sql`${r.userAgent?.slice(0, USER_AGENT_MAX) ?? null}::text`],
   ];
-  await db.$executeRaw(storeSignInSql('user_sign_ins', ['user_id', Prisma.sql`${r.userId}::uuid`], fields));
+  return (await db.$executeRaw(storeSignInSql('user_sign_ins', ['user_id', Prisma.sql`${r.userId}::uuid`], fields))) > 0;
 }
 
 /** The account a panel sign-in step belongs to (a LoginPrincipal or a FactorAccount). */
@@ -129,16 +133,55 @@ export function panelMechanism(method: string | undefined): PanelSignInMechanism
 
 /**
  * One step of a panel sign-in, in the account's log: a panel user's (user_sign_ins) or a mailbox user's (the mailbox's
- * log, service panel). Written as part of signing in, like lastLoginAt.
+ * log, service panel). Written as part of signing in, like lastLoginAt. True when it started a new entry.
  */
-export async function recordPanelSignIn(
-  db: Db,
-  account: PanelSignInAccount,
-  step: { result: SignInResult; mechanism: PanelSignInMechanism; ip: string; userAgent?: string | null | undefined },
-): Promise<void> {
+export async function recordPanelSignIn(db: Db, account: PanelSignInAccount, step: PanelSignInStep): Promise<boolean> {
   const common = { result: step.result, clientAddress: step.ip, mechanism: step.mechanism, userAgent: step.userAgent };
-  if (account.kind === 'user') await recordUserSignIn(db, { userId: account.userId, ...common });
-  else await recordMailboxSignIn(db, { mailboxId: account.mailboxId, service: 'panel', tls: null, ...common });
+  if (account.kind === 'user') return recordUserSignIn(db, { userId: account.userId, ...common });
+  return recordMailboxSignIn(db, { mailboxId: account.mailboxId, service: 'panel', tls: null, ...common });
+}
+
+export interface PanelSignInStep {
+  result: SignInResult;
+  mechanism: PanelSignInMechanism;
+  ip: string;
+  userAgent?: string | null | undefined;
+}
+
+/**
+ * A second step refused after the right password, in the account's log and, when it starts a new entry (not for each
+ * attempt it counts), as the webhook event `user.second_factor_refused` or `mailbox.second_factor_refused` for the
+ * account's tenant (an admin's: administrators only), in one transaction: a host's security tooling hears that the
+ * password is known.
+ */
+export async function recordSecondFactorRefused(
+  prisma: PrismaClient,
+  account: PanelSignInAccount,
+  step: Omit<PanelSignInStep, 'result'>,
+): Promise<void> {
+  await prisma.$transaction(async (tx) => {
+    if (!(await recordPanelSignIn(tx, account, { ...step, result: 'wrong_second_factor' }))) return;
+    const data = { clientAddress: step.ip, mechanism: step.mechanism };
+    if (account.kind === 'user') {
+      const u = await tx.user.findUnique({ where: { id: account.userId }, select: { role: true } });
+      if (!u) return;
+      const ownerId = u.role === 'OWNER' ? account.userId : null;
+      await recordEvent(tx, { type: 'user.second_factor_refused', ownerId, data: { userId: account.userId, ownerId, ...data } });
+      return;
+    }
+    const m = await tx.mailbox.findUnique({
+      where: { id: account.mailboxId },
+      select: { domainId: true, domain: { select: { ownerId: true } } },
+    });
+    if (!m) return;
+    const ownerId = m.domain.ownerId;
+    await recordEvent(tx, {
+      type: 'mailbox.second_factor_refused',
+      ownerId,
+      domainId: m.domainId,
+      data: { mailboxId: account.mailboxId, domainId: m.domainId, ownerId, ...data },
+    });
+  });
 }
 
 /**

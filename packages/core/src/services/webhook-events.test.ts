@@ -46,8 +46,13 @@ describe('webhook outbox through recordAudit', () => {
   test('every mapped event type is a public event type, and every listed change has an audit action', () => {
     for (const t of Object.values(AUDIT_WEBHOOK_EVENTS)) expect(WEBHOOK_EVENT_TYPES).toContain(t);
     const emitted = new Set(Object.values(AUDIT_WEBHOOK_EVENTS));
-    // quota warnings come from the ingress through recordEvent, not from an audit action
-    expect(WEBHOOK_EVENT_TYPES.filter((t) => !emitted.has(t))).toEqual(['mailbox.quota_warning']);
+    // quota warnings come from the ingress through recordEvent, refused second steps from the sign-in log, not from an
+    // audit action
+    expect(WEBHOOK_EVENT_TYPES.filter((t) => !emitted.has(t))).toEqual([
+      'mailbox.quota_warning',
+      'mailbox.second_factor_refused',
+      'user.second_factor_refused',
+    ]);
     expect(webhookEventFromAudit({ action: 'auth.login', targetType: 'user', details: {} })).toBeNull();
   });
 });
