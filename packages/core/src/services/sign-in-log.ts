@@ -13,11 +13,11 @@ import {
 } from '../schemas/sign-in-log.ts';
 import { assertManagedMailbox } from './mailboxes.ts';
 import { toPage, uuidV7PageRange, type IdRange, type Page } from './pagination.ts';
+import { requireUser, type Actor } from './principal.ts';
 import { describeUserAgent } from './session-list.ts';
 import { deleteOlderThan, type Db } from './shared.ts';
-import { recordEvent } from './webhook-events.ts';
-import { requireUser, type Actor } from './principal.ts';
 import { findOwner } from './users.ts';
+import { recordEvent } from './webhook-events.ts';
 
 /**
  * A mailbox's sign-in activity (Dovecot's last_login, WildDuck's authlog): every attempt that reached the mailbox's
@@ -25,6 +25,11 @@ import { findOwner } from './users.ts';
  * before verifying name no mailbox and are not stored, so the log cannot be filled for mailboxes that do not exist
  * and grows for one mailbox only at the throttle's pace. Read by the mailbox's owner, admins and the mailbox user;
  * newest first by id (UUID v7) over the (mailbox_id, id) index; pruned after SIGN_IN_LOG_RETENTION_DAYS.
+ *
+ * Panel users (admins, owners) have the same log of their own (user_sign_ins): every step of a panel sign-in, the
+ * second factor's included, read by the user and, for owners, by admins. A wrong password is written without making
+ * its refusal slower than an unknown account's (sessions.ts, and POP3's commands): the log exists only for existing
+ * accounts, so waiting for it would tell them apart.
  */
 
 export const DEFAULT_SIGN_IN_LOG_RETENTION_DAYS = 30;
