@@ -109,6 +109,19 @@ beforeAll(async () => {
   const otherA = await t.prisma.domain.create({ data: { name: `${uniqueName('a2')}.example`, ownerId: a.id, verifiedAt: new Date() } });
   const domainB = await t.prisma.domain.create({ data: { name: `${uniqueName('b')}.example`, ownerId: b.id, verifiedAt: new Date() } });
   mailboxA = { id: await insertMailbox(d.id, 'target') };
+  // someone passed mailbox A's password but not its second factor (GET /password-warnings lists it; a minute ahead, so
+  // after the password set at the mailbox's creation)
+  await t.prisma.mailboxSignIn.create({
+    data: {
+      id: newId(),
+      mailboxId: mailboxA.id,
+      service: 'panel',
+      result: 'wrong_second_factor',
+      clientAddress: '192.0.2.66',
+      mechanism: 'totp',
+      lastAt: new Date(Date.now() + 60_000),
+    },
+  });
   mailboxOtherA = { id: await insertMailbox(otherA.id, 'elsewhere') };
   await insertMailbox(d.id, 'user');
   aliasA = await t.prisma.alias.create({
@@ -212,6 +225,13 @@ async function createKeyRow(userId: string): Promise<string> {
 const ops: Op[] = [
   { name: 'GET /owners', scope: 'owners:read', adminOnly: true, run: (w) => req(w, 'GET', '/api/v1/owners') },
   { name: 'GET /owners/{A}', scope: 'owners:read', adminOnly: true, run: (w) => req(w, 'GET', `/api/v1/owners/${ownerA.id}`) },
+  {
+    // before any op that sets mailbox A's password (which takes it off the list)
+    name: 'GET /password-warnings (lists mailbox A?)',
+    scope: 'mailboxes:read',
+    filtered: true,
+    run: (w) => listContains(w, '/api/v1/password-warnings', mailboxA.id),
+  },
   {
     name: 'GET /owners/{A}/sign-ins',
     scope: 'owners:read',

@@ -190,6 +190,7 @@ export const EXPECTED_OPERATIONS = [
   'GET /api/v1/mailboxes/{mailboxId}/sign-ins',
   'GET /api/v1/auth/sign-ins',
   'GET /api/v1/owners/{ownerId}/sign-ins',
+  'GET /api/v1/password-warnings',
   'GET /api/v1/quota-warnings',
   'GET /api/v1/client-settings',
   'GET /api/v1/mailboxes/{mailboxId}/mobileconfig',

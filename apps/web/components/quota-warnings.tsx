@@ -1,4 +1,5 @@
 import Link from 'next/link';
+import { DashboardNotice } from '@/components/dashboard-notice';
 import { apiGet } from '@/lib/api';
 import { formatBytes, formatDateTime } from '@/lib/format';
 import type { Page, QuotaWarningMailbox } from '@/lib/types';
@@ -8,13 +9,7 @@ export async function QuotaWarnings() {
   const page = await apiGet<Page<QuotaWarningMailbox>>('/quota-warnings?limit=20');
   if (page.items.length === 0) return null;
   return (
-    <section
-      aria-labelledby="quota-warnings-title"
-      className="mb-6 rounded-lg bg-amber-50 px-4 py-3 text-sm text-amber-900 ring-1 ring-amber-600/30 ring-inset"
-    >
-      <h2 id="quota-warnings-title" className="font-semibold">
-        Mailboxes nearly full
-      </h2>
+    <DashboardNotice id="quota-warnings" tone="amber" title="Mailboxes nearly full">
       <p className="mt-1">Their users got a warning in their mailbox. Raise the quota, or ask them to delete or download messages.</p>
       <ul className="mt-2 space-y-1">
         {page.items.map((m) => (
@@ -28,6 +23,6 @@ export async function QuotaWarnings() {
         ))}
       </ul>
       {page.nextCursor && <p className="mt-1 text-xs">Showing the 20 fullest.</p>}
-    </section>
+    </DashboardNotice>
   );
 }

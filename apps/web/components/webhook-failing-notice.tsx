@@ -1,4 +1,5 @@
 import Link from 'next/link';
+import { DashboardNotice } from '@/components/dashboard-notice';
 import { apiGet } from '@/lib/api';
 import type { Page, WebhookEndpoint } from '@/lib/types';
 
@@ -8,19 +9,17 @@ export async function WebhookFailingNotice({ userId }: { userId: string }) {
   const failing = endpoints.items.filter((e) => e.userId === userId && e.disabledReason === 'failing');
   if (failing.length === 0) return null;
   return (
-    <section
-      aria-labelledby="webhooks-failing-title"
-      className="mb-6 rounded-lg bg-red-50 px-4 py-3 text-sm text-red-900 ring-1 ring-red-600/30 ring-inset"
+    <DashboardNotice
+      id="webhooks-failing"
+      tone="red"
+      title={failing.length === 1 ? 'A webhook endpoint was disabled' : `${failing.length} webhook endpoints were disabled`}
     >
-      <h2 id="webhooks-failing-title" className="font-semibold">
-        {failing.length === 1 ? 'A webhook endpoint was disabled' : `${failing.length} webhook endpoints were disabled`}
-      </h2>
       <p className="mt-1">
         Deliveries kept failing, so Mailroom stopped sending events to {failing.map((e) => e.url).join(', ')}.{' '}
         <Link href={failing.length === 1 ? `/webhooks/${failing[0]!.id}` : '/webhooks'} className="font-medium underline">
           Review and enable again
         </Link>
       </p>
-    </section>
+    </DashboardNotice>
   );
 }

@@ -112,6 +112,9 @@ test("journey: an owner's sign-in activity shows their sign-ins and refusals, wa
   await applyFilters(admin, { Result: 'wrong_second_factor' });
   await expect(admin.locator('main tbody tr')).toHaveCount(1);
   await expectAccessible(admin, "an owner's sign-in log for the admin");
+  await admin.goto('/');
+  const knownToAdmin = admin.locator('section', { has: admin.getByRole('heading', { name: 'Passwords someone else knows' }) });
+  await expect(knownToAdmin).toContainText(`${owner.email} (domain owner): wrong authenticator code`);
 
   // The owner changes the password: the known one no longer works, so the warning ends (for the admin too); the
   // refusal stays in the log, and the profile says when the password changed.
@@ -130,6 +133,8 @@ test("journey: an owner's sign-in activity shows their sign-ins and refusals, wa
   await admin.goto(`/admin/owners/${owner.id}`);
   await expect(ownerCard.locator('tbody tr').nth(0)).toContainText('Right password, wrong code');
   await expect(ownerCard.getByRole('alert')).toHaveCount(0);
+  await admin.goto('/');
+  await expect(admin.getByText(owner.email)).toHaveCount(0);
   await adminContext.close();
 });
 
@@ -156,7 +161,7 @@ test("journey: another owner and a mailbox user reach no owner's sign-in activit
   expect((await page.request.get(`/api/v1/owners/${owner.id}/sign-ins`)).status()).toBe(403);
 
   // A mailbox user has no such card nor page (their sign-ins are their mailbox's, on their home) and the API refuses.
-  const { mailbox, password } = await createHostedMailbox('asi', { localPart: 'dana' });
+  const { owner: danaOwner, mailbox, password } = await createHostedMailbox('asi', { localPart: 'dana' });
   await page.context().clearCookies();
   await signIn(page, mailbox.address, password);
   await page.goto('/account');
@@ -175,4 +180,20 @@ test("journey: another owner and a mailbox user reach no owner's sign-in activit
   await expect(card.locator('tbody tr').first()).toContainText('Right password, wrong code');
   await expect(card.locator('tbody tr').first()).toContainText('Authenticator code');
   await expectAccessible(page, "the mailbox user's home warning of a known password");
+
+  // The mailbox's owner sees it on the dashboard, among "Passwords someone else knows", with a link to the mailbox;
+  // the other owner's dashboard does not list it.
+  await page.context().clearCookies();
+  await signIn(page, danaOwner.email, danaOwner.password);
+  await page.goto('/');
+  const known = page.locator('section', { has: page.getByRole('heading', { name: 'Passwords someone else knows' }) });
+  await expect(known).toContainText(`${mailbox.address}: wrong authenticator code`);
+  await expectAccessible(page, 'the dashboard listing a known password');
+  await known.getByRole('link', { name: mailbox.address }).click();
+  await expect(page).toHaveURL(new RegExp(`/mailboxes/${mailbox.id}$`));
+  await expect(page.locator('#sign-ins').getByRole('alert')).toContainText(`Someone entered the password of ${mailbox.address}`);
+  await page.context().clearCookies();
+  await signIn(page, other.email, other.password);
+  await page.goto('/');
+  await expect(page.getByText(mailbox.address)).toHaveCount(0);
 });

@@ -38,6 +38,8 @@ export type {
   TotpEnrolment,
   TwoFactorStatus,
   QuotaWarningMailbox,
+  PasswordWarning,
+  PasswordWarningList,
   SenderRule,
   SenderRuleImportIssue,
   SenderRuleImportReport,

@@ -1,10 +1,11 @@
-import { listMailboxSignIns, listOwnerSignIns, listOwnSignIns } from '@mailroom/core';
+import { listMailboxSignIns, listOwnerSignIns, listOwnSignIns, listPasswordWarnings } from '@mailroom/core';
 import {
   listSignInsQuerySchema,
   listUserSignInsQuerySchema,
   mailboxParamsSchema,
   mailboxSignInPageSchema,
   ownerParamsSchema,
+  passwordWarningListSchema,
   userSignInPageSchema,
 } from '@mailroom/core/schemas';
 import { actorOf } from '../plugins/auth.ts';
@@ -53,5 +54,17 @@ export async function signInRoutes(app: ZodApp, ctx: RouteContext): Promise<void
       security: READ_SECURITY,
     },
     handler: async (req) => listOwnerSignIns(prisma, actorOf(req), req.params.ownerId, req.query),
+  });
+  app.get('/password-warnings', {
+    schema: {
+      tags: ['mailboxes'],
+      operationId: 'listPasswordWarnings',
+      summary: 'Accounts whose password someone else entered: a second step refused since the password last changed',
+      description:
+        'For dashboards and security tooling. Mailboxes of your domains (mailboxes:read) whose log has a wrong TOTP or recovery code after the right password in the last 30 days and after the password last changed; for administrators (owners:read) owners and admins too. Newest first, at most 100. Changing the password takes an account off the list.',
+      response: { 200: passwordWarningListSchema, ...problems() },
+      security: READ_SECURITY,
+    },
+    handler: async (req) => listPasswordWarnings(prisma, actorOf(req)),
   });
 }

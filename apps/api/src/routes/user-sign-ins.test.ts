@@ -1,7 +1,7 @@
 // GET /auth/sign-ins and GET /owners/{id}/sign-ins: a panel user's sign-in log, written by the real sign-in endpoints
 // (the second step's and passkeys' entries are asserted beside those features, in second-factor.test.ts and
 // passkeys.test.ts).
-import { recordUserSignIn } from '@mailroom/core';
+import { recordSecondFactorRefused, recordUserSignIn } from '@mailroom/core';
 import { newId } from '@mailroom/db';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { call, createKey, createTestApp, createUser, login, type Session, type TestContext, uniqueName } from '../testing.ts';
@@ -179,5 +179,98 @@ describe('panel users’ sign-in log', () => {
     const del = await call(t.app, { key: await createKey(t.prisma, admin.id, ['owners:write']) }, 'DELETE', `/api/v1/owners/${u.id}`);
     expect(del.statusCode, del.body).toBe(204);
     expect(await t.prisma.userSignIn.count({ where: { userId: u.id } })).toBe(0);
+  });
+});
+
+describe('password warnings: accounts whose password someone else entered', () => {
+  const warned = async (creds: Session | { key: string } | null) => {
+    const r = await call(t.app, creds, 'GET', '/api/v1/password-warnings');
+    return { status: r.statusCode, ids: r.statusCode === 200 ? (r.json().items as { id: string }[]).map((i) => i.id) : [], body: r };
+  };
+
+  test('owners see their mailboxes, admins every account; a password change or 30 days take it off; nobody else sees it', async () => {
+    const a = await createUser(t);
+    const b = await createUser(t);
+    const admin = await createUser(t, { role: 'ADMIN' });
+    const otherAdmin = await createUser(t, { role: 'ADMIN' });
+    const aSession = await login(t.app, a.email, a.password, '198.18.6.1');
+    const bSession = await login(t.app, b.email, b.password, '198.18.6.2');
+    const adminSession = await login(t.app, admin.email, admin.password, '198.18.6.3');
+    const domain = await t.prisma.domain.create({ data: { name: `${uniqueName('pw')}.example`, ownerId: a.id, verifiedAt: new Date() } });
+    const other = await t.prisma.domain.create({ data: { name: `${uniqueName('pw2')}.example`, ownerId: a.id, verifiedAt: new Date() } });
+    const mailbox = (localPart: string) =>
+      t.prisma.mailbox.create({ data: { id: newId(), domainId: domain.id, localPart, passwordHash: 'x' }, select: { id: true } });
+    const m1 = await mailbox('known');
+    const m2 = await mailbox('old');
+    const quiet = await mailbox('quiet');
+    const step = { mechanism: 'totp' as const, ip: '203.0.113.99', userAgent: CHROME };
+    await recordSecondFactorRefused(t.prisma, { kind: 'mailbox', mailboxId: m1.id }, step);
+    await recordSecondFactorRefused(t.prisma, { kind: 'mailbox', mailboxId: m1.id }, step); // counted in the same entry
+    await recordSecondFactorRefused(t.prisma, { kind: 'user', userId: a.id }, { ...step, mechanism: 'recovery' });
+    await recordSecondFactorRefused(t.prisma, { kind: 'user', userId: otherAdmin.id }, step);
+    // a refusal 31 days old is no longer a warning
+    const old = new Date(Date.now() - 31 * 86_400_000);
+    await t.prisma.mailboxSignIn.create({
+      data: {
+        id: newId(old),
+        createdAt: old,
+        lastAt: old,
+        mailboxId: m2.id,
+        service: 'panel',
+        result: 'wrong_second_factor',
+        clientAddress: '203.0.113.98',
+        mechanism: 'totp',
+      },
+    });
+    // a wrong password is no warning
+    await recordUserSignIn(t.prisma, { userId: b.id, result: 'wrong_password', clientAddress: '203.0.113.97', mechanism: 'password' });
+
+    const byOwner = await warned(aSession);
+    expect(byOwner.status).toBe(200);
+    expect(byOwner.ids).toEqual([m1.id]); // their mailbox; not m2 (too old), not quiet, not users (their own is on the Account page)
+    expect(byOwner.body.json().items[0]).toMatchObject({
+      kind: 'mailbox',
+      name: `known@${domain.name}`,
+      domainId: domain.id,
+      role: null,
+      clientAddress: '203.0.113.99',
+      mechanism: 'totp',
+      attempts: 2,
+    });
+    const byAdmin = await warned(adminSession);
+    expect(byAdmin.ids).toEqual(expect.arrayContaining([m1.id, a.id, otherAdmin.id]));
+    expect(byAdmin.ids).not.toContain(m2.id);
+    expect(byAdmin.ids).not.toContain(b.id);
+    expect(byAdmin.ids).not.toContain(quiet.id);
+    const items = byAdmin.body.json().items as { lastAt: string; kind: string; id: string; role: string | null }[];
+    expect(items.map((i) => i.lastAt)).toEqual([...items.map((i) => i.lastAt)].sort().reverse()); // newest first
+    expect(items.find((i) => i.id === a.id)).toMatchObject({ kind: 'user', role: 'OWNER' });
+    expect(items.find((i) => i.id === otherAdmin.id)).toMatchObject({ kind: 'user', role: 'ADMIN' });
+
+    // other tenants, keys without the scopes or restricted elsewhere, mailbox users, nobody
+    expect((await warned(bSession)).ids).not.toContain(m1.id);
+    const mailboxesOnly = await warned({ key: await createKey(t.prisma, admin.id, ['mailboxes:read']) });
+    expect(mailboxesOnly.ids).toContain(m1.id);
+    expect(mailboxesOnly.ids).not.toContain(a.id); // users need owners:read
+    expect((await warned({ key: await createKey(t.prisma, admin.id, ['mailboxes:read', 'owners:read']) })).ids).toContain(a.id);
+    expect((await warned({ key: await createKey(t.prisma, admin.id, ['domains:read']) })).status).toBe(403);
+    expect((await warned({ key: await createKey(t.prisma, a.id, ['mailboxes:read'], [other.id]) })).ids).toEqual([]);
+    expect((await warned({ key: await createKey(t.prisma, a.id, ['mailboxes:read'], [domain.id]) })).ids).toEqual([m1.id]);
+    await t.prisma.mailbox.update({ where: { id: quiet.id }, data: { passwordHash: await t.hasher.hash(a.password) } });
+    const mailboxUser = await login(t.app, `quiet@${domain.name}`, a.password, '198.18.6.4');
+    expect((await warned(mailboxUser)).status).toBe(403);
+    expect((await warned(null)).status).toBe(401);
+
+    // changing the password ends the warning: the mailbox's by its owner, the owner's by an admin's reset
+    expect(
+      (await call(t.app, aSession, 'PUT', `/api/v1/mailboxes/${m1.id}/password`, { password: 'a brand new passphrase 1' })).statusCode,
+    ).toBe(204);
+    expect((await warned(aSession)).ids).toEqual([]);
+    const reset = await call(t.app, adminSession, 'PATCH', `/api/v1/owners/${a.id}`, { password: 'another new passphrase 2' });
+    expect(reset.statusCode, reset.body).toBe(200);
+    const after = await warned(adminSession);
+    expect(after.ids).not.toContain(m1.id);
+    expect(after.ids).not.toContain(a.id);
+    expect(after.ids).toContain(otherAdmin.id);
   });
 });

@@ -2,10 +2,12 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { AppPasswordsCard } from '@/components/app-passwords-card';
 import { ConnectionCard } from '@/components/connection-card';
+import { DashboardNotice } from '@/components/dashboard-notice';
 import { DomainStatusBadges } from '@/components/domain-status';
 import { Pager } from '@/components/pager';
 import { WebhookFailingNotice } from '@/components/webhook-failing-notice';
 import { WaitingMessages } from '@/components/waiting-messages';
+import { PasswordWarnings } from '@/components/password-warnings';
 import { QuotaWarnings } from '@/components/quota-warnings';
 import { SenderRulesCard, senderRulesPath } from '@/components/sender-rules-card';
 import { mailboxSignInLog, RecentSignIns } from '@/components/sign-ins';
@@ -64,15 +66,10 @@ export default async function DashboardPage({
           />
         </dl>
       )}
+      <PasswordWarnings />
       <QuotaWarnings />
       {(mxFlagged > 0 || mtaStsFlagged > 0 || pending > 0) && (
-        <section
-          aria-labelledby="attention-title"
-          className="mb-6 rounded-lg bg-amber-50 px-4 py-3 text-sm text-amber-900 ring-1 ring-amber-600/30 ring-inset"
-        >
-          <h2 id="attention-title" className="font-semibold">
-            Needs attention
-          </h2>
+        <DashboardNotice id="attention" tone="amber" title="Needs attention">
           <ul className="mt-1 list-disc space-y-0.5 pl-5">
             {mxFlagged > 0 && (
               <li>
@@ -94,7 +91,7 @@ export default async function DashboardPage({
               </li>
             )}
           </ul>
-        </section>
+        </DashboardNotice>
       )}
       {(q || page.items.length > 0) && (
         <SearchForm action="/" id="domain-q" label="Search domains" placeholder="Search domains" q={q} clearable />

@@ -97,3 +97,23 @@ export type UserSignIn = z.infer<typeof userSignInSchema>;
 export const listUserSignInsQuerySchema = signInRangeQuerySchema;
 export type ListUserSignInsQuery = z.infer<typeof listUserSignInsQuerySchema>;
 export const userSignInPageSchema = pageSchema(userSignInSchema);
+
+/** How far back the password warnings look (and the panel's cards). */
+export const PASSWORD_WARNING_DAYS = 30;
+
+export const passwordWarningSchema = z
+  .object({
+    kind: z.enum(['mailbox', 'user']).describe('A mailbox, or a panel user (an owner or an admin: administrators only)'),
+    id: idSchema.describe('The mailbox id, or the user id'),
+    name: z.string().describe("The mailbox's address, or the user's email"),
+    domainId: idSchema.nullable().describe("The mailbox's domain; null for a user"),
+    role: z.enum(['ADMIN', 'OWNER']).nullable().describe("A user's role; null for a mailbox"),
+    lastAt: isoDateTimeSchema.describe('The latest refused second step'),
+    clientAddress: z.string().describe('Where it came from'),
+    mechanism: z.string().nullable().describe('The refused step: totp, recovery or passkey'),
+    attempts: z.number().int().describe('Refused attempts counted in that log entry'),
+  })
+  .meta({ id: 'PasswordWarning' });
+export type PasswordWarning = z.infer<typeof passwordWarningSchema>;
+export const passwordWarningListSchema = z.object({ items: z.array(passwordWarningSchema) }).meta({ id: 'PasswordWarningList' });
+export type PasswordWarningList = z.infer<typeof passwordWarningListSchema>;

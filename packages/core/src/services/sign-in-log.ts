@@ -2,18 +2,21 @@ import { newId, Prisma, uuidV7Floor, type PrismaClient } from '@mailroom/db';
 import { AppError } from '../errors.ts';
 import {
   PANEL_SIGN_IN_MECHANISMS,
+  PASSWORD_WARNING_DAYS,
   SIGN_IN_PASSED,
   type ListSignInsQuery,
   type ListUserSignInsQuery,
   type MailboxSignIn,
   type PanelSignInMechanism,
+  type PasswordWarning,
+  type PasswordWarningList,
   type SignInResult,
   type SignInService,
   type UserSignIn,
 } from '../schemas/sign-in-log.ts';
 import { assertManagedMailbox } from './mailboxes.ts';
 import { toPage, uuidV7PageRange, type IdRange, type Page } from './pagination.ts';
-import { requireUser, type Actor } from './principal.ts';
+import { hasScope, isAdmin, requireUser, visibleDomainWhere, type Actor } from './principal.ts';
 import { describeUserAgent } from './session-list.ts';
 import { deleteOlderThan, type Db } from './shared.ts';
 import { findOwner } from './users.ts';
@@ -301,6 +304,77 @@ export async function listOwnerSignIns(
   requireUser(actor, 'owners:read', { adminOnly: true });
   await findOwner(prisma, ownerId);
   return listUserSignIns(prisma, ownerId, input);
+}
+
+/** At most this many accounts are listed by the password warnings (the most recent first). */
+const MAX_PASSWORD_WARNINGS = 100;
+
+/**
+ * Keeps, per account, its latest refusal if it came after the account's password last changed (a refusal before it
+ * tested a password that no longer works). `rows` are newest first.
+ */
+function latestSinceChange<R extends { lastAt: Date }>(rows: R[], account: (r: R) => { id: string; passwordChangedAt: Date | null }): R[] {
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    const a = account(r);
+    if (seen.has(a.id)) return false;
+    seen.add(a.id);
+    return !a.passwordChangedAt || r.lastAt > a.passwordChangedAt;
+  });
+}
+
+/**
+ * GET /password-warnings: the accounts whose password someone else entered: a second step refused after the right
+ * password in the last PASSWORD_WARNING_DAYS days and since the password last changed. Mailboxes of the caller's
+ * domains (mailboxes:read), and for administrators (owners:read) owners and admins too; newest first. Read over the
+ * partial indexes of refused second steps.
+ */
+export async function listPasswordWarnings(prisma: PrismaClient, actor: Actor, now = new Date()): Promise<PasswordWarningList> {
+  const p = requireUser(actor, 'mailboxes:read');
+  const refused = { result: 'wrong_second_factor', lastAt: { gt: new Date(now.getTime() - PASSWORD_WARNING_DAYS * 86_400_000) } };
+  const entry = { lastAt: true, clientAddress: true, mechanism: true, attempts: true } as const;
+  const mailboxes = await prisma.mailboxSignIn.findMany({
+    where: { ...refused, mailbox: { domain: visibleDomainWhere(p) } },
+    orderBy: { lastAt: 'desc' },
+    take: 1000,
+    select: {
+      ...entry,
+      mailbox: { select: { id: true, localPart: true, domainId: true, passwordChangedAt: true, domain: { select: { name: true } } } },
+    },
+  });
+  const items: PasswordWarning[] = latestSinceChange(mailboxes, (r) => r.mailbox).map((r) => ({
+    kind: 'mailbox',
+    id: r.mailbox.id,
+    name: `${r.mailbox.localPart}@${r.mailbox.domain.name}`,
+    domainId: r.mailbox.domainId,
+    role: null,
+    lastAt: r.lastAt.toISOString(),
+    clientAddress: r.clientAddress,
+    mechanism: r.mechanism,
+    attempts: r.attempts,
+  }));
+  if (isAdmin(p) && (p.kind === 'system' || !p.apiKey || hasScope(p.apiKey.scopes, 'owners:read'))) {
+    const users = await prisma.userSignIn.findMany({
+      where: refused,
+      orderBy: { lastAt: 'desc' },
+      take: 1000,
+      select: { ...entry, user: { select: { id: true, email: true, role: true, passwordChangedAt: true } } },
+    });
+    for (const r of latestSinceChange(users, (u) => u.user))
+      items.push({
+        kind: 'user',
+        id: r.user.id,
+        name: r.user.email,
+        domainId: null,
+        role: r.user.role,
+        lastAt: r.lastAt.toISOString(),
+        clientAddress: r.clientAddress,
+        mechanism: r.mechanism,
+        attempts: r.attempts,
+      });
+  }
+  items.sort((a, b) => b.lastAt.localeCompare(a.lastAt));
+  return { items: items.slice(0, MAX_PASSWORD_WARNINGS) };
 }
 
 /** Deletes sign-ins of both logs older than `retentionDays` (an id range: ids are UUID v7), in chunks; returns how many went. */
