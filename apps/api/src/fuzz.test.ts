@@ -220,6 +220,7 @@ describe('malformed input never yields a 5xx', () => {
       '/api/v1/me/2fa',
       '/api/v1/me/passkeys',
       '/api/v1/auth/sessions',
+      '/api/v1/password-warnings',
       '/api/v1/mailboxes/{mailboxId}/app-passwords',
       '/api/v1/client-settings',
       '/api/autoconfig/mail/config-v1.1.xml',
