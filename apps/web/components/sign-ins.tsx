@@ -4,6 +4,7 @@ import { Alert, Badge, ButtonLink, Card, EmptyState, ListTable } from '@/compone
 import { apiGet, apiGetFiltered, qs } from '@/lib/api';
 import { formatDateTime } from '@/lib/format';
 import type { MailboxSignIn, Page, UserSignIn } from '@/lib/types';
+import { PASSWORD_WARNING_DAYS } from '@mailroom/core/schemas';
 
 /** The sign-in log's filters as the panel's query string carries them (dates are UTC days; `service`: a mailbox's log). */
 export type SignInFilters = { result?: string; service?: string; from?: string; to?: string; cursor?: string };
@@ -217,20 +218,14 @@ export async function SignInsView({ log, basePath, filters: f }: { log: SignInLo
   );
 }
 
-/** How far back the recent card looks for a wrong second factor to warn of. */
-const WARN_DAYS = 30;
-const DAY_MS = 86_400_000;
-
 /**
- * The log's latest `wrong_second_factor` (someone knew the password) of the last WARN_DAYS days and since the password
- * last changed, if any: one before the change is no longer a threat. An entry counts identical attempts for up to a day
- * after its first (createdAt), so entries are looked for a day further back and kept by their last attempt.
+ * The log's latest `wrong_second_factor` (someone knew the password) of the last PASSWORD_WARNING_DAYS days and since
+ * the password last changed, if any: one before the change is no longer a threat (as GET /password-warnings).
  */
 async function latestWrongSecondFactor(apiPath: string, passwordChangedAt: string | null | undefined): Promise<SignIn | undefined> {
-  const since = Math.max(Date.now() - WARN_DAYS * DAY_MS, passwordChangedAt ? Date.parse(passwordChangedAt) : 0);
-  const from = new Date(since - DAY_MS).toISOString();
-  const page = await apiGet<Page<SignIn>>(`${apiPath}${qs({ result: 'wrong_second_factor', from, limit: 10 })}`);
-  return page.items.find((s) => Date.parse(s.lastAt) > since);
+  const since = Math.max(Date.now() - PASSWORD_WARNING_DAYS * 86_400_000, passwordChangedAt ? Date.parse(passwordChangedAt) : 0);
+  const lastAfter = new Date(since).toISOString();
+  return (await apiGet<Page<SignIn>>(`${apiPath}${qs({ result: 'wrong_second_factor', lastAfter, limit: 1 })}`)).items[0];
 }
 
 /**

@@ -214,6 +214,12 @@ describe('mailbox sign-in log API', () => {
     ]);
     // its last attempt came after the two sign-ins above it
     expect(Date.parse(items[3]!.lastAt)).toBeGreaterThanOrEqual(Date.parse(items[0]!.createdAt));
+    // lastAfter reads the latest attempt, not the first: yesterday's entry is out, today's counted one in
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    const recent = (await list(x.s, x.mailboxId, `?lastAfter=${hourAgo}`)).json().items as { attempts: number }[];
+    expect(recent.map((r) => r.attempts)).toEqual([2, 1, 1, 4]);
+    expect((await list(x.s, x.mailboxId, `?lastAfter=${new Date(Date.now() + 60_000).toISOString()}`)).json().items).toEqual([]);
+    expect((await list(x.s, x.mailboxId, '?lastAfter=soon')).statusCode).toBe(400);
     // the grouping never reaches into another mailbox's entries
     expect(await t.prisma.mailboxSignIn.count({ where: { mailboxId: x.otherId } })).toBe(0);
   });

@@ -66,6 +66,11 @@ const signInRangeQuerySchema = paginationQuerySchema.extend({
     .describe('One result, or `failed` for every refusal (every result but ok and second_factor)'),
   from: isoDateTimeSchema.optional().describe('Inclusive lower bound of createdAt'),
   to: isoDateTimeSchema.optional().describe('Exclusive upper bound of createdAt'),
+  lastAfter: isoDateTimeSchema
+    .optional()
+    .describe(
+      'Only entries whose latest attempt (lastAt) is after this instant, e.g. refusals since a password change (an entry counts attempts for a day after its first)',
+    ),
 });
 export const listSignInsQuerySchema = signInRangeQuerySchema.extend({ service: signInServiceSchema.optional() });
 export type ListSignInsQuery = z.infer<typeof listSignInsQuerySchema>;

@@ -237,13 +237,17 @@ function toDto(r: Row): MailboxSignIn {
   };
 }
 
-/** The filters both logs share: one result or every refusal (`failed`), and a time range with the cursor, as ids. */
-function commonWhere(input: ListUserSignInsQuery): { result?: string | { notIn: string[] }; id?: IdRange } {
-  const where: { result?: string | { notIn: string[] }; id?: IdRange } = {};
+/**
+ * The filters both logs share: one result or every refusal (`failed`), a time range with the cursor (as ids), and
+ * entries whose latest attempt is after `lastAfter`.
+ */
+function commonWhere(input: ListUserSignInsQuery): { result?: string | { notIn: string[] }; id?: IdRange; lastAt?: { gt: Date } } {
+  const where: { result?: string | { notIn: string[] }; id?: IdRange; lastAt?: { gt: Date } } = {};
   if (input.result === 'failed') where.result = { notIn: [...SIGN_IN_PASSED] };
   else if (input.result) where.result = input.result;
   const ids = uuidV7PageRange(input);
   if (ids) where.id = ids;
+  if (input.lastAfter) where.lastAt = { gt: new Date(input.lastAfter) };
   return where;
 }
 
