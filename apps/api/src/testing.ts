@@ -1,6 +1,7 @@
 // Test helpers for the API's vitest suites: a real app over the test database, users, sessions and keys.
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { createApiKey, createPasswordHasher, type PasswordHasher } from '@mailroom/core';
+import { startDnsServer, type TestDnsServer, type TestZone } from '@mailroom/core/testing';
 import type { ApiKeyScope } from '@mailroom/core/schemas';
 import { createPrismaClient, type PrismaClient } from '@mailroom/db';
 import { testDatabaseUrl, uniqueName } from '@mailroom/db/testing';
@@ -43,6 +44,41 @@ export async function createTestAppWithAdmin(config: Partial<ApiConfig> = {}): P
   const t = await createTestApp(config);
   const a = await createUser(t, { role: 'ADMIN' });
   return { t, admin: await login(t.app, a.email, a.password) };
+}
+
+/** A test app whose DNS lookups ask a dnsmasq on loopback, with an admin's session (see createDnsTestApp). */
+export interface DnsTestApp {
+  t: TestContext;
+  dns: TestDnsServer;
+  admin: Session;
+  /** Adds records to the zone (dnsmasq restarts with the whole zone). */
+  publish(records: TestZone): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A test app with `onboarding` settings whose DNS checks go to a real DNS server (dnsmasq on loopback) answering for
+ * `zones`, and an admin signed in. Tests using it skip without dnsmasq (`haveDnsmasq`).
+ */
+export async function createDnsTestApp(zones: string[], onboarding: Partial<ApiConfig['onboarding']> = {}): Promise<DnsTestApp> {
+  const dns = await startDnsServer(zones);
+  const zone: Required<TestZone> = { txt: [], mx: [], cname: [], srv: [], address: [] };
+  const { t, admin } = await createTestAppWithAdmin({
+    onboarding: { ...defaultApiConfig().onboarding, ...onboarding, dns: { servers: [dns.server], timeoutMs: 2_000 } },
+  });
+  return {
+    t,
+    dns,
+    admin,
+    async publish(records) {
+      for (const k of ['txt', 'mx', 'cname', 'srv'] as const) (zone[k] as unknown[]).push(...(records[k] ?? []));
+      await dns.setRecords(zone);
+    },
+    async close() {
+      await t.close();
+      await dns.close();
+    },
+  };
 }
 
 export interface TestUser {

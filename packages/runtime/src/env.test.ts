@@ -76,7 +76,7 @@ describe('parseEnv', () => {
 describe('domain onboarding settings', () => {
   it('default to the public host, ports 110/995, the system resolver and 72-hour claims', () => {
     expect(domainOnboardingConfig(parseEnv(baseEnvSchema, { MAILROOM_PUBLIC_HOST: 'mail.example.net' }))).toEqual({
-      mxHost: 'mail.example.net',
+      mxHosts: [{ host: 'mail.example.net', priority: 10 }],
       mailHost: 'mail.example.net',
       webHost: 'mail.example.net',
       pop3Port: 110,
@@ -94,7 +94,7 @@ describe('domain onboarding settings', () => {
       MTA_STS_MAX_AGE_S: '86400',
     });
     expect(domainOnboardingConfig(set)).toMatchObject({
-      mxHost: 'mx.example.net',
+      mxHosts: [{ host: 'mx.example.net', priority: 10 }],
       mailHost: '127.0.0.1',
       webHost: 'panel.example.net',
       claimTtlHours: 24,
@@ -124,5 +124,48 @@ describe('sizeThreadPoolForArgon2', () => {
     expect(env.UV_THREADPOOL_SIZE).toBe(String(Math.max(4, os.availableParallelism())));
     expect(sizeThreadPoolForArgon2({ UV_THREADPOOL_SIZE: '7' })).toBe(7);
     expect(threadPoolSize({ UV_THREADPOOL_SIZE: 'lots' })).toBe(4);
+  });
+});
+
+describe('MAILROOM_MX_HOST', () => {
+  const parse = (v: string) => domainOnboardingConfig(parseEnv(baseEnvSchema, { MAILROOM_MX_HOST: v })).mxHosts;
+
+  it('hosts without a priority get 10, 20, 30 in their order; given ones are kept; the list is sorted by priority', () => {
+    expect(parse('a.example.net, b.example.net,c.example.net')).toEqual([
+      { host: 'a.example.net', priority: 10 },
+      { host: 'b.example.net', priority: 20 },
+      { host: 'c.example.net', priority: 30 },
+    ]);
+    expect(parse('5 b.example.net, 5 a.example.net, 0 c.example.net')).toEqual([
+      { host: 'c.example.net', priority: 0 },
+      { host: 'b.example.net', priority: 5 },
+      { host: 'a.example.net', priority: 5 },
+    ]);
+    // unset: the public host, alone
+    expect(domainOnboardingConfig(parseEnv(baseEnvSchema, { MAILROOM_PUBLIC_HOST: 'Mail.Example.net.' })).mxHosts).toEqual([
+      { host: 'mail.example.net', priority: 10 },
+    ]);
+  });
+
+  it('refuses what no MX record can hold, naming the variable and the entry', () => {
+    for (const [value, reason] of [
+      ['192.0.2.1', 'IP address'],
+      ['[2001:db8::1]', 'IP address'],
+      ['10 2001:db8::1', 'IP address'],
+      ['localhost', 'not a host name'],
+      ['mx_1.example.net', 'not a host name'],
+      ['-mx.example.net', 'not a host name'],
+      ['mx.example.123', 'not a host name'],
+      [`${'a'.repeat(64)}.example.net`, 'not a host name'],
+      ['70000 mx.example.net', 'over 65535'],
+      ['-1 mx.example.net', 'not "host" or "priority host"'],
+      ['mx.example.net 10', 'not "host" or "priority host"'],
+      ['mx.example.net, MX.example.net.', 'given twice'],
+      [Array.from({ length: 11 }, (_, i) => `mx${i}.example.net`).join(','), 'at most 10'],
+      [',', 'names no host'],
+    ]) {
+      expect(() => parse(value!), value).toThrow(/MAILROOM_MX_HOST/);
+      expect(() => parse(value!), value).toThrow(reason!);
+    }
   });
 });

@@ -52,6 +52,59 @@ export function parseDnsServers(value: string): { servers: string[] } | { error:
   return { servers };
 }
 
+/** A host hosted domains' MX records should name, with the preference value the DNS guide gives it (lower is tried first). */
+export interface MxHost {
+  host: string;
+  priority: number;
+}
+
+/** At most this many MX hosts: more would only make senders' retries longer. */
+export const MAX_MX_HOSTS = 10;
+const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+/**
+ * Parses MAILROOM_MX_HOST: comma-separated entries, each `host` or `priority host` (as an MX record writes them, e.g.
+ * `10 mx1.example.net, 20 mx2.example.net`). An entry without a priority gets 10 times its position (10, 20, 30…).
+ * Hosts are lower-cased without a trailing dot and returned by priority (entries of equal priority in their order).
+ * Refused, with a message naming the entry: an IP address (an MX record names a host, RFC 5321 §5.1), a name that is
+ * not letters, digits and hyphens in dot-separated labels, a priority outside 0–65535, a host given twice, more than
+ * {@link MAX_MX_HOSTS} entries. Never throws.
+ */
+export function parseMxHosts(value: string): { hosts: MxHost[] } | { error: string } {
+  const entries = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (!entries.length) return { error: 'names no host' };
+  if (entries.length > MAX_MX_HOSTS) return { error: `names ${entries.length} hosts; at most ${MAX_MX_HOSTS}` };
+  const hosts: MxHost[] = [];
+  for (const [i, raw] of entries.entries()) {
+    const shown = `"${raw.slice(0, 80)}"`;
+    const m = /^(?:(\d{1,5})\s+)?(\S+)$/.exec(raw);
+    if (!m) return { error: `${shown} is not "host" or "priority host"` };
+    const priority = m[1] === undefined ? 10 * (i + 1) : Number(m[1]);
+    if (priority > 65535) return { error: `${shown} has a priority over 65535` };
+    const host = m[2]!.toLowerCase().replace(/\.$/, '');
+    if (isIP(host) || isIP(host.replace(/^\[|\]$/g, ''))) return { error: `${shown} is an IP address; an MX record names a host` };
+    const labels = host.split('.');
+    if (host.length > 253 || labels.length < 2 || !labels.every((l) => HOST_LABEL.test(l)) || /^\d+$/.test(labels.at(-1)!))
+      return { error: `${shown} is not a host name (letters, digits and hyphens in dot-separated labels)` };
+    if (hosts.some((h) => h.host === host)) return { error: `${shown} is given twice` };
+    hosts.push({ host, priority });
+  }
+  return { hosts: hosts.sort((a, b) => a.priority - b.priority) };
+}
+
+const mxHostsSchema = optionalStringSchema.transform((v, ctx) => {
+  if (v === undefined) return undefined;
+  const r = parseMxHosts(v);
+  if ('error' in r) {
+    ctx.addIssue({ code: 'custom', message: `must be comma-separated "host" or "priority host" entries: ${r.error}` });
+    return z.NEVER;
+  }
+  return r.hosts;
+});
+
 const dnsServersSchema = z
   .string()
   .trim()
@@ -106,8 +159,11 @@ export const baseEnvSchema = z.object({
   ARGON2_MAX_QUEUE: z.coerce.number().int().min(0).max(100_000).default(64),
   /** Secret for keyed hashes (throttle fingerprints); generated into the data dir when unset; at least 32 characters. */
   MAILROOM_SECRET: optionalStringSchema.refine((v) => v === undefined || v.length >= MIN_SECRET_LENGTH, SECRET_TOO_SHORT),
-  /** The host domains' MX records must name (default MAILROOM_PUBLIC_HOST). */
-  MAILROOM_MX_HOST: optionalStringSchema,
+  /**
+   * The hosts domains' MX records should name (default MAILROOM_PUBLIC_HOST): one, or several for ingress instances under
+   * their own names, comma-separated, each `host` or `priority host` (parseMxHosts).
+   */
+  MAILROOM_MX_HOST: mxHostsSchema,
   /** The panel's host, target of the autoconfig/autodiscover CNAMEs (default MAILROOM_PUBLIC_HOST). */
   MAILROOM_WEB_HOST: optionalStringSchema,
   /** DNS servers for ownership verification and record checks: comma-separated host[:port]; empty = the system's. */
@@ -154,8 +210,9 @@ export function argon2Params(
 
 /** Domain onboarding settings (ownership verification, DNS records and checks), as the core services take them. */
 export interface DomainOnboardingConfig {
-  /** Host names users publish in DNS: MX target, POP3 host (SRV targets), panel host (autoconfig CNAMEs). */
-  mxHost: string;
+  /** The MX hosts, most preferred first: domains' MX records should name them (at least the first). */
+  mxHosts: MxHost[];
+  /** Host names users publish in DNS: POP3 host (SRV targets), panel host (autoconfig CNAMEs). */
   mailHost: string;
   webHost: string;
   pop3Port: number;
@@ -169,7 +226,7 @@ export interface DomainOnboardingConfig {
 export function domainOnboardingConfig(env: BaseEnv): DomainOnboardingConfig {
   const publicHost = env.MAILROOM_PUBLIC_HOST ?? env.MAILROOM_HOST;
   return {
-    mxHost: env.MAILROOM_MX_HOST ?? publicHost,
+    mxHosts: env.MAILROOM_MX_HOST ?? [{ host: publicHost.toLowerCase().replace(/\.$/, ''), priority: 10 }],
     mailHost: publicHost,
     webHost: env.MAILROOM_WEB_HOST ?? publicHost,
     pop3Port: env.MAILROOM_PUBLIC_POP3_PORT,

@@ -11,7 +11,11 @@ describe('worker environment', () => {
       schedules: { 'domains.recheck': '0 */6 * * *', 'domains.prune-claims': '0 * * * *', 'messages.expire': '30 * * * *' },
       recheck: { batchSize: 100, minAgeHours: 1 },
       retention: { defaultRetentionDays: null, batchSize: 500 },
-      onboarding: { mxHost: 'mail.example.net', mtaStsMaxAgeSeconds: 604_800, dns: { servers: [], timeoutMs: 5000 } },
+      onboarding: {
+        mxHosts: [{ host: 'mail.example.net', priority: 10 }],
+        mtaStsMaxAgeSeconds: 604_800,
+        dns: { servers: [], timeoutMs: 5000 },
+      },
       queueConnections: 2,
     });
   });

@@ -103,7 +103,7 @@ export interface WorkerConfig {
   deliveryLogRetentionDays: number;
   /** Days sign-ins are kept (SIGN_IN_LOG_RETENTION_DAYS). */
   signInLogRetentionDays: number;
-  onboarding: Pick<DomainOnboardingConfig, 'mxHost' | 'mtaStsMaxAgeSeconds' | 'dns'>;
+  onboarding: Pick<DomainOnboardingConfig, 'mxHosts' | 'mtaStsMaxAgeSeconds' | 'dns'>;
   /** Connections of pg-boss's own pool (the jobs use the Prisma client given to the worker). */
   queueConnections: number;
   /** How often an idle worker asks the queue for a job, and how often the schedules are evaluated (pg-boss minimums: 0.5 s, 1 s). */
@@ -174,7 +174,7 @@ export function workerConfigFromEnv(env: WorkerEnv): WorkerConfig {
     signInLogRetentionDays: env.SIGN_IN_LOG_RETENTION_DAYS,
     recheck: { batchSize: env.WORKER_DNS_RECHECK_BATCH, minAgeHours: env.WORKER_DNS_RECHECK_MIN_AGE_HOURS },
     retention: { defaultRetentionDays: env.POP3_EXPIRE_DAYS, batchSize: env.WORKER_RETENTION_BATCH },
-    onboarding: { mxHost: onboarding.mxHost, mtaStsMaxAgeSeconds: onboarding.mtaStsMaxAgeSeconds, dns: onboarding.dns },
+    onboarding: { mxHosts: onboarding.mxHosts, mtaStsMaxAgeSeconds: onboarding.mtaStsMaxAgeSeconds, dns: onboarding.dns },
     // half the connections for pg-boss (fetching, maintenance, schedules), the rest for the jobs' Prisma client
     queueConnections: Math.max(1, Math.floor(env.WORKER_DB_CONNECTIONS / 2)),
     webhooks: {

@@ -8,7 +8,11 @@ import type { Worker } from './worker.ts';
 let db: Awaited<ReturnType<typeof workerTestDatabase>>;
 let prisma: PrismaClient;
 const workers: Worker[] = [];
-const onboarding = { mxHost: 'mx.mailroom.test', mtaStsMaxAgeSeconds: 604_800, dns: { servers: ['127.0.0.1:9'], timeoutMs: 100 } };
+const onboarding = {
+  mxHosts: [{ host: 'mx.mailroom.test', priority: 10 }],
+  mtaStsMaxAgeSeconds: 604_800,
+  dns: { servers: ['127.0.0.1:9'], timeoutMs: 100 },
+};
 
 async function entry(daysAgo: number): Promise<string> {
   const at = new Date(Date.now() - daysAgo * 86_400_000);

@@ -55,7 +55,11 @@ export interface RecheckSummary extends Record<string, number | boolean> {
 export async function recheckDueDomains(ctx: JobContext): Promise<RecheckSummary> {
   const { batchSize, minAgeHours } = ctx.config.recheck;
   const olderThan = new Date(Date.now() - minAgeHours * 3_600_000);
-  const onboarding = { mxHost: ctx.config.onboarding.mxHost, mtaStsMaxAgeSeconds: ctx.config.onboarding.mtaStsMaxAgeSeconds, dns: ctx.dns };
+  const onboarding = {
+    mxHosts: ctx.config.onboarding.mxHosts,
+    mtaStsMaxAgeSeconds: ctx.config.onboarding.mtaStsMaxAgeSeconds,
+    dns: ctx.dns,
+  };
   const summary: RecheckSummary = { checked: 0, flagged: 0, unavailable: 0, batches: 0, interrupted: false };
   for (;;) {
     if (ctx.stopping()) {
@@ -72,7 +76,7 @@ export async function recheckDueDomains(ctx: JobContext): Promise<RecheckSummary
     ctx.metrics.domainsChecked.inc({ mx_status: 'unavailable' }, r.unavailable);
     for (const f of r.flagged)
       ctx.logger.warn(
-        { domain: f.name, domainId: f.domainId, mxStatus: f.mxStatus, expected: onboarding.mxHost },
+        { domain: f.name, domainId: f.domainId, mxStatus: f.mxStatus, expected: onboarding.mxHosts.map((h) => h.host) },
         'domain MX does not point here',
       );
     for (const f of r.mtaStsFlagged)

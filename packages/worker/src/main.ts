@@ -24,7 +24,7 @@ await runService({
           metricsHost: config.metricsHost,
           metricsPort: ports.metrics,
           schedules: config.schedules,
-          mxHost: config.onboarding.mxHost,
+          mxHosts: config.onboarding.mxHosts.map((h) => `${h.priority} ${h.host}`),
         };
       },
       close: () => worker.stop(),

@@ -6,7 +6,11 @@ import { createOwner, runThroughQueue, testWorker, workerTestDatabase } from './
 import type { Worker } from './worker.ts';
 
 const DAY_MS = 86_400_000;
-const onboarding = { mxHost: 'mx.mailroom.test', mtaStsMaxAgeSeconds: 604_800, dns: { servers: [], timeoutMs: 200 } };
+const onboarding = {
+  mxHosts: [{ host: 'mx.mailroom.test', priority: 10 }],
+  mtaStsMaxAgeSeconds: 604_800,
+  dns: { servers: [], timeoutMs: 200 },
+};
 
 let db: Awaited<ReturnType<typeof workerTestDatabase>>;
 let prisma: PrismaClient;

@@ -34,7 +34,11 @@ test('two workers on one database run a scheduled job once per slot (pg-boss sch
   });
   // Start early in a minute, so the whole observation stays within one slot of the every-minute schedule.
   await eventually(async () => (await dbSecondOfMinute()) < 30, 2_000);
-  const onboarding = { mxHost: 'mx.mailroom.test', mtaStsMaxAgeSeconds: 604_800, dns: { servers: ['127.0.0.1:9'], timeoutMs: 200 } };
+  const onboarding = {
+    mxHosts: [{ host: 'mx.mailroom.test', priority: 10 }],
+    mtaStsMaxAgeSeconds: 604_800,
+    dns: { servers: ['127.0.0.1:9'], timeoutMs: 200 },
+  };
   const schedules = {
     'domains.recheck': NEVER,
     'domains.prune-claims': '* * * * *',

@@ -11,7 +11,11 @@ let prisma: PrismaClient;
 let mailboxId: string;
 let ownerId: string;
 const workers: Worker[] = [];
-const onboarding = { mxHost: 'mx.mailroom.test', mtaStsMaxAgeSeconds: 604_800, dns: { servers: ['127.0.0.1:9'], timeoutMs: 100 } };
+const onboarding = {
+  mxHosts: [{ host: 'mx.mailroom.test', priority: 10 }],
+  mtaStsMaxAgeSeconds: 604_800,
+  dns: { servers: ['127.0.0.1:9'], timeoutMs: 100 },
+};
 
 async function signIn(daysAgo: number): Promise<string> {
   const at = new Date(Date.now() - daysAgo * 86_400_000);

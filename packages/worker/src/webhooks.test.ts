@@ -125,7 +125,7 @@ async function startWorker(
     db.url,
     prisma,
     {
-      onboarding: { mxHost: 'mx.test', mtaStsMaxAgeSeconds: 604_800, dns: { servers: [], timeoutMs: 1_000 } },
+      onboarding: { mxHosts: [{ host: 'mx.test', priority: 10 }], mtaStsMaxAgeSeconds: 604_800, dns: { servers: [], timeoutMs: 1_000 } },
       webhooks: { ...FAST, ...webhooks },
     },
     deps,
@@ -141,7 +141,7 @@ const services = (): ServiceDeps =>
     hasher: createPasswordHasher({ memoryKib: 1024, timeCost: 1, parallelism: 1 }),
     passwordPolicy: { minLength: 8 },
     onboarding: {
-      mxHost: 'mx.test',
+      mxHosts: [{ host: 'mx.test', priority: 10 }],
       webHost: 'web.test',
       claimTtlHours: 72,
       dns: { txt: async () => [], mx: async () => [], cname: async () => [], srv: async () => [] },

@@ -18,7 +18,7 @@ let ownerId: string;
 const workers: Worker[] = [];
 
 const onboarding = (servers: string[], timeoutMs = 2_000) => ({
-  mxHost: MX_HOST,
+  mxHosts: [{ host: MX_HOST, priority: 10 }],
   mtaStsMaxAgeSeconds: 604_800,
   dns: { servers, timeoutMs },
 });

@@ -14,6 +14,7 @@ import {
   createPasswordHasher,
   defaultApiKeyScopes,
   exportMbox,
+  hostList,
   normalizeDomain,
   normalizeLocalPart,
   pruneExpiredClaims,
@@ -84,8 +85,8 @@ const RECHECK_HELP = `Usage: npm run mailroom -- domains recheck [--limit <n>] [
 Deletes pending domain claims older than DOMAIN_CLAIM_TTL_HOURS (audited domain.claim_expired), then resolves the MX
 of verified domains (least recently checked first) with MAILROOM_DNS_SERVERS and stores mxStatus (ok, missing,
 different) and lastDnsCheckAt, which the API shows on each domain; for a domain with an MTA-STS mode, also whether its
-_mta-sts TXT record names the policy served now (mtaStsRecordStatus). Prints one line per domain whose MX is not
-MAILROOM_MX_HOST or whose MTA-STS record is missing or out of date. Exit code 0 also when domains are flagged; 1 when
+_mta-sts TXT record names the policy served now (mtaStsRecordStatus). Prints one line per domain whose MX names none
+of MAILROOM_MX_HOST's hosts or whose MTA-STS record is missing or out of date. Exit code 0 also when domains are flagged; 1 when
 the resolver failed for every domain checked.
 
 Options:
@@ -288,7 +289,7 @@ async function domainsRecheck(io: CliIo, args: string[]): Promise<number> {
       `Removed ${pruned} expired pending claim(s); checked ${r.checked} domain(s), ${r.flagged.length} flagged, ` +
         `resolver failed for ${r.unavailable}`,
     );
-    for (const f of r.flagged) printLine(io, `${f.name}: MX ${f.mxStatus} (expected ${onboarding.mxHost})`);
+    for (const f of r.flagged) printLine(io, `${f.name}: MX ${f.mxStatus} (expected ${hostList(onboarding.mxHosts)})`);
     for (const f of r.mtaStsFlagged) printLine(io, `${f.name}: MTA-STS record ${f.status} (see GET /api/v1/domains/${f.domainId}/mta-sts)`);
     return r.unavailable > 0 && r.checked === 0 ? 1 : 0;
   });

@@ -1,30 +1,35 @@
 // Ownership verification and DNS guidance against a real DNS server (dnsmasq on loopback), through the real API.
 import { createDnsLookup, recheckDomains } from '@mailroom/core';
-import { haveDnsmasq, startDnsServer, type TestDnsServer, type TestZone } from '@mailroom/core/testing';
+import { haveDnsmasq } from '@mailroom/core/testing';
 import { findFreePort } from '@mailroom/db/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { defaultApiConfig } from '../config.ts';
-import { call, createKey, createTestApp, createUser, login, STRONG_PASSWORD, type TestContext, uniqueName } from '../testing.ts';
+import {
+  call,
+  createDnsTestApp,
+  createKey,
+  createTestApp,
+  createUser,
+  type DnsTestApp,
+  login,
+  STRONG_PASSWORD,
+  type TestContext,
+  uniqueName,
+} from '../testing.ts';
 
 const ZONE = 'onboard.test';
 const HOSTS = {
-  mxHost: 'mx.mailroom.test',
+  mxHosts: [{ host: 'mx.mailroom.test', priority: 10 }],
   mailHost: 'pop.mailroom.test',
   webHost: 'panel.mailroom.test',
   pop3Port: 1110,
   pop3sPort: 1995,
 };
 
-let dns: TestDnsServer;
+let h: DnsTestApp;
 let t: TestContext;
 let admin: Awaited<ReturnType<typeof login>>;
-const zone: Required<TestZone> = { txt: [], mx: [], cname: [], srv: [], address: [] };
-
-/** Adds records to the test zone (dnsmasq restarts with the whole zone). */
-async function publish(records: TestZone): Promise<void> {
-  for (const k of ['txt', 'mx', 'cname', 'srv'] as const) (zone[k] as unknown[]).push(...(records[k] ?? []));
-  await dns.setRecords(zone);
-}
+const publish = (records: Parameters<DnsTestApp['publish']>[0]) => h.publish(records);
 
 function onboarding(servers: string[], timeoutMs = 2_000) {
   return { ...defaultApiConfig().onboarding, ...HOSTS, dns: { servers, timeoutMs } };
@@ -39,15 +44,10 @@ const domainName = () => `${uniqueName('v')}.${ZONE}`;
 
 describe.skipIf(!haveDnsmasq)('domain onboarding (dnsmasq on loopback)', () => {
   beforeAll(async () => {
-    dns = await startDnsServer([ZONE]);
-    t = await createTestApp({ onboarding: onboarding([dns.server]) });
-    const a = await createUser(t, { role: 'ADMIN' });
-    admin = await login(t.app, a.email, a.password);
+    h = await createDnsTestApp([ZONE], HOSTS);
+    ({ t, admin } = h);
   });
-  afterAll(async () => {
-    await t?.close();
-    await dns?.close();
-  });
+  afterAll(() => h?.close());
 
   test('an owner’s domain starts pending with its TXT record; missing and wrong records keep it pending with a reason; the right one verifies it', async () => {
     const o = await owner();
@@ -202,7 +202,7 @@ describe.skipIf(!haveDnsmasq)('domain onboarding (dnsmasq on loopback)', () => {
     const byPurpose = Object.fromEntries(body.records.map((r: { purpose: string }) => [r.purpose, r]));
     expect(byPurpose).toMatchObject({
       verification: { type: 'TXT', name: `_mailroom.${name}`, value: d.verificationRecord.value, required: true, check: null },
-      mx: { type: 'MX', name, value: HOSTS.mxHost, priority: 10, required: true },
+      mx: { type: 'MX', name, value: HOSTS.mxHosts[0]!.host, priority: 10, required: true },
       autoconfig: { type: 'CNAME', name: `autoconfig.${name}`, value: HOSTS.webHost },
       autodiscover: { type: 'CNAME', name: `autodiscover.${name}`, value: HOSTS.webHost },
       'pop3s-srv': { type: 'SRV', name: `_pop3s._tcp.${name}`, value: `0 1 ${HOSTS.pop3sPort} ${HOSTS.mailHost}` },
@@ -249,7 +249,7 @@ describe.skipIf(!haveDnsmasq)('domain onboarding (dnsmasq on loopback)', () => {
       orderBy: [{ lastDnsCheckAt: { sort: 'asc', nulls: 'first' } }, { id: 'asc' }],
     });
     const before = first.mxStatus;
-    expect(await recheckDomains(t.prisma, { dns: dead, mxHost: HOSTS.mxHost, mtaStsMaxAgeSeconds: 86_400 }, { limit: 1 })).toMatchObject({
+    expect(await recheckDomains(t.prisma, { dns: dead, mxHosts: HOSTS.mxHosts, mtaStsMaxAgeSeconds: 86_400 }, { limit: 1 })).toMatchObject({
       checked: 0,
       unavailable: 1,
     });
@@ -270,16 +270,16 @@ describe.skipIf(!haveDnsmasq)('domain onboarding (dnsmasq on loopback)', () => {
     const gone = (await call(t.app, admin, 'POST', '/api/v1/domains', { name: domainName(), ownerId: o.id, verified: true })).json();
     await publish({
       mx: [
-        [good.name, HOSTS.mxHost.toUpperCase(), 10],
+        [good.name, HOSTS.mxHosts[0]!.host.toUpperCase(), 10],
         [moved.name, 'mx.other-provider.test', 10],
       ],
     });
     expect(good.mxStatus).toBeNull();
 
-    const lookup = createDnsLookup({ servers: [dns.server], timeoutMs: 2_000 });
+    const lookup = createDnsLookup({ servers: [h.dns.server], timeoutMs: 2_000 });
     // Several runs until our three were reached (other tests' domains are checked too).
     for (let i = 0; i < 20; i++) {
-      await recheckDomains(t.prisma, { dns: lookup, mxHost: HOSTS.mxHost, mtaStsMaxAgeSeconds: 86_400 }, { limit: 50 });
+      await recheckDomains(t.prisma, { dns: lookup, mxHosts: HOSTS.mxHosts, mtaStsMaxAgeSeconds: 86_400 }, { limit: 50 });
       const rows = await t.prisma.domain.findMany({ where: { id: { in: [good.id, moved.id, gone.id] } } });
       if (rows.every((r) => r.lastDnsCheckAt)) break;
     }

@@ -1,27 +1,37 @@
 // MTA-STS (RFC 8461) through the real API, against a real DNS server (dnsmasq on loopback); the policy served is read
 // back with mailauth's parser and MX matcher, the code WildDuck's and ZoneMTA's senders apply to it.
 import { createDnsLookup, recheckDomains } from '@mailroom/core';
-import { haveDnsmasq, startDnsServer, type TestDnsServer, type TestZone } from '@mailroom/core/testing';
+import { haveDnsmasq } from '@mailroom/core/testing';
 import { Resolver } from 'node:dns/promises';
 import { parsePolicy, resolvePolicy, validateMx } from 'mailauth/lib/mta-sts.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { defaultApiConfig } from '../config.ts';
-import { call, createKey, createTestApp, createUser, login, type Credentials, type TestContext, uniqueName } from '../testing.ts';
+import {
+  call,
+  createDnsTestApp,
+  createKey,
+  createUser,
+  type Credentials,
+  type DnsTestApp,
+  login,
+  type TestContext,
+  uniqueName,
+} from '../testing.ts';
 
 const ZONE = 'sts.test';
 const MX = 'mx.mailroom.test';
-const HOSTS = { mxHost: MX, mailHost: 'pop.mailroom.test', webHost: 'panel.mailroom.test', pop3Port: 1110, pop3sPort: 1995 };
+const HOSTS = {
+  mxHosts: [{ host: MX, priority: 10 }],
+  mailHost: 'pop.mailroom.test',
+  webHost: 'panel.mailroom.test',
+  pop3Port: 1110,
+  pop3sPort: 1995,
+};
 const MAX_AGE = 86_400;
 
-let dns: TestDnsServer;
+let h: DnsTestApp;
 let t: TestContext;
 let admin: Credentials;
-const zone: Required<TestZone> = { txt: [], mx: [], cname: [], srv: [], address: [] };
-
-async function publish(records: TestZone): Promise<void> {
-  for (const k of ['txt', 'mx', 'cname', 'srv'] as const) (zone[k] as unknown[]).push(...(records[k] ?? []));
-  await dns.setRecords(zone);
-}
+const publish = (records: Parameters<DnsTestApp['publish']>[0]) => h.publish(records);
 
 async function owner() {
   const o = await createUser(t);
@@ -44,22 +54,10 @@ const fetchPolicy = (host: string) => t.app.inject({ method: 'GET', url: `/api/m
 
 describe.skipIf(!haveDnsmasq)('MTA-STS (dnsmasq on loopback)', () => {
   beforeAll(async () => {
-    dns = await startDnsServer([ZONE]);
-    t = await createTestApp({
-      onboarding: {
-        ...defaultApiConfig().onboarding,
-        ...HOSTS,
-        mtaStsMaxAgeSeconds: MAX_AGE,
-        dns: { servers: [dns.server], timeoutMs: 2_000 },
-      },
-    });
-    const a = await createUser(t, { role: 'ADMIN' });
-    admin = await login(t.app, a.email, a.password);
+    h = await createDnsTestApp([ZONE], { ...HOSTS, mtaStsMaxAgeSeconds: MAX_AGE });
+    ({ t, admin } = h);
   });
-  afterAll(async () => {
-    await t?.close();
-    await dns?.close();
-  });
+  afterAll(() => h?.close());
 
   test('testing mode: the policy is served by Host in any spelling, parses as senders parse it, and its records check out', async () => {
     const o = await owner();
@@ -120,7 +118,7 @@ describe.skipIf(!haveDnsmasq)('MTA-STS (dnsmasq on loopback)', () => {
     });
     // a sender's own lookup of the record (mailauth's, over the same DNS server) finds the policy's id
     const resolver = new Resolver();
-    resolver.setServers([dns.server]);
+    resolver.setServers([h.dns.server]);
     const senderLookup = (name: string, type: string) => resolver.resolve(name, type as 'TXT');
     expect(await resolvePolicy(d.name, { resolver: senderLookup } as never)).toBe(sts.record.value.split('id=')[1]);
     const checked = (await call(t.app, o.s, 'GET', `/api/v1/domains/${d.id}/dns?check=true`)).json().records;
@@ -129,8 +127,8 @@ describe.skipIf(!haveDnsmasq)('MTA-STS (dnsmasq on loopback)', () => {
     }
 
     // The periodic re-check (worker, CLI) finds the record too, and the domain says so.
-    const lookup = createDnsLookup({ servers: [dns.server], timeoutMs: 2_000 });
-    await recheckDomains(t.prisma, { dns: lookup, mxHost: MX, mtaStsMaxAgeSeconds: MAX_AGE }, { limit: 1_000 });
+    const lookup = createDnsLookup({ servers: [h.dns.server], timeoutMs: 2_000 });
+    await recheckDomains(t.prisma, { dns: lookup, mxHosts: HOSTS.mxHosts, mtaStsMaxAgeSeconds: MAX_AGE }, { limit: 1_000 });
     expect((await call(t.app, o.s, 'GET', `/api/v1/domains/${d.id}`)).json()).toMatchObject({
       mtaStsMode: 'testing',
       mtaStsRecordStatus: 'ok',
@@ -139,7 +137,11 @@ describe.skipIf(!haveDnsmasq)('MTA-STS (dnsmasq on loopback)', () => {
     // A new mode is a new policy, so a new id: the published record is now out of date, and the check says so.
     const none = (await setMode(o.s, d.id, 'none')).json();
     expect((await call(t.app, o.s, 'GET', `/api/v1/domains/${d.id}`)).json().mtaStsRecordStatus).toBeNull();
-    const rechecked = await recheckDomains(t.prisma, { dns: lookup, mxHost: MX, mtaStsMaxAgeSeconds: MAX_AGE }, { limit: 1_000 });
+    const rechecked = await recheckDomains(
+      t.prisma,
+      { dns: lookup, mxHosts: HOSTS.mxHosts, mtaStsMaxAgeSeconds: MAX_AGE },
+      { limit: 1_000 },
+    );
     expect(rechecked.mtaStsFlagged).toContainEqual({ domainId: d.id, name: d.name, status: 'different' });
     expect((await call(t.app, o.s, 'GET', `/api/v1/domains/${d.id}`)).json().mtaStsRecordStatus).toBe('different');
     expect((await call(t.app, o.s, 'GET', '/api/v1/domains/summary')).json()).toMatchObject({ domains: 1, mtaStsFlagged: 1 });

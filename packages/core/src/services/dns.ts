@@ -81,3 +81,14 @@ export function createDnsLookup(config: DnsConfig): DnsLookup {
 export function sameHost(a: string, b: string): boolean {
   return a.replace(/\.$/, '').toLowerCase() === b.replace(/\.$/, '').toLowerCase();
 }
+
+/** Whether `name` is one of `hosts` (an MX answer against the MX hosts of MAILROOM_MX_HOST, say). */
+export function amongHosts(hosts: readonly { host: string }[], name: string): boolean {
+  return hosts.some((h) => sameHost(h.host, name));
+}
+
+/** The hosts for a message: "a", "a or b", "a, b or c". */
+export function hostList(hosts: readonly { host: string }[], conjunction = 'or'): string {
+  const names = hosts.map((h) => h.host);
+  return names.length < 2 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} ${conjunction} ${names.at(-1)}`;
+}

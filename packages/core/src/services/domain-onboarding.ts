@@ -2,7 +2,7 @@ import type { Prisma, PrismaClient } from '@mailroom/db';
 import { AppError } from '../errors.ts';
 import type { Domain, DnsRecord, DomainDns } from '../schemas/domains.ts';
 import { recordAudit } from './audit.ts';
-import { sameHost, type DnsLookup } from './dns.ts';
+import { amongHosts, hostList, sameHost, type DnsLookup } from './dns.ts';
 import { aliasOfSelect, findVisibleDomain, getDomain, pruneExpiredClaims, removeCompetingClaims, verificationRecord } from './domains.ts';
 import { type Actor, requireUser } from './principal.ts';
 import { isMtaStsMode, mtaStsPolicyId, mtaStsRecordNames, mtaStsRecordValue } from '../mta-sts.ts';
@@ -62,7 +62,6 @@ export async function verifyDomain(deps: ServiceDeps, actor: Actor, domainId: st
   return getDomain(deps.prisma, actor, domainId);
 }
 
-const MX_PRIORITY = 10;
 /**
  * What an alias domain leaves out: its addresses sign in as the same name at the target, which the autoconfig answers
  * say, while RFC 6186's SRV records would make clients sign in with the alias address itself.
@@ -106,23 +105,29 @@ export function plannedRecords(
       probe: async (dns) => compare(await dns.txt(v.name), (x) => x === v.value),
     });
   }
-  records.push({
-    purpose: 'mx',
-    type: 'MX',
-    name,
-    value: o.mxHost,
-    priority: MX_PRIORITY,
-    required: true,
-    description: `Routes the domain's mail to Mailroom. Replace other MX records unless they forward to ${o.mxHost}.`,
-    probe: async (dns) => {
-      const mx = await dns.mx(name);
-      const { status } = compare(
-        mx.map((m) => m.exchange),
-        (x) => sameHost(x, o.mxHost),
-      );
-      return { status, found: mx.map((m) => `${m.priority} ${m.exchange}`) };
-    },
-  });
+  for (const [i, mx] of o.mxHosts.entries()) {
+    records.push({
+      purpose: 'mx',
+      type: 'MX',
+      name,
+      value: mx.host,
+      priority: mx.priority,
+      // the most preferred host is what makes mail arrive; the others are there for when it does not answer
+      required: i === 0,
+      description:
+        i === 0
+          ? `Routes the domain's mail to Mailroom. Replace other MX records unless they forward to ${hostList(o.mxHosts)}.`
+          : `Another of Mailroom's mail hosts: senders try it when the ones with a lower priority do not answer.`,
+      probe: async (dns) => {
+        const found = await dns.mx(name);
+        const { status } = compare(
+          found.map((m) => m.exchange),
+          (x) => sameHost(x, mx.host),
+        );
+        return { status, found: found.map((m) => `${m.priority} ${m.exchange}`) };
+      },
+    });
+  }
   for (const [purpose, label] of [
     ['autoconfig', 'Thunderbird and others'],
     ['autodiscover', 'Outlook'],
@@ -180,7 +185,7 @@ export function plannedRecords(
  */
 async function probeMtaStsRecord(
   dns: DnsLookup,
-  o: Pick<DomainOnboarding, 'mxHost' | 'mtaStsMaxAgeSeconds'>,
+  o: Pick<DomainOnboarding, 'mxHosts' | 'mtaStsMaxAgeSeconds'>,
   name: string,
   mode: MtaStsMode,
 ): Promise<{ status: CheckStatus; found: string[] }> {
@@ -281,13 +286,13 @@ export interface RecheckResult {
 
 /**
  * Periodic re-check: resolves the MX of verified domains (least recently checked first) and stores lastDnsCheckAt and
- * mxStatus (ok / missing / different), so the panel can flag a domain whose mail no longer reaches Mailroom; for a
+ * mxStatus (ok when an MX record names one of the MX hosts, else missing / different), so the panel can flag a domain whose mail no longer reaches Mailroom; for a
  * domain with an MTA-STS mode, also whether its `_mta-sts` record names the policy served now (mtaStsRecordStatus). A
  * resolver failure leaves that domain's previous state, counts as unavailable and moves it to the back of the rotation.
  */
 export async function recheckDomains(
   prisma: PrismaClient,
-  onboarding: Pick<DomainOnboarding, 'dns' | 'mxHost' | 'mtaStsMaxAgeSeconds'>,
+  onboarding: Pick<DomainOnboarding, 'dns' | 'mxHosts' | 'mtaStsMaxAgeSeconds'>,
   opts: { limit?: number; olderThan?: Date } = {},
 ): Promise<RecheckResult> {
   const where: Prisma.DomainWhereInput = { verifiedAt: { not: null } };
@@ -306,7 +311,7 @@ export async function recheckDomains(
       const mx = await onboarding.dns.mx(d.name);
       status = compare(
         mx.map((m) => m.exchange),
-        (x) => sameHost(x, onboarding.mxHost),
+        (x) => amongHosts(onboarding.mxHosts, x),
       ).status;
       if (isMtaStsMode(d.mtaStsMode)) mtaSts = (await probeMtaStsRecord(onboarding.dns, onboarding, d.name, d.mtaStsMode)).status;
     } catch (err) {

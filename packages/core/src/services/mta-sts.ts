@@ -1,25 +1,29 @@
 /**
  * MTA-STS (RFC 8461) for a domain: an owner chooses a mode, Mailroom serves the policy at
  * `https://mta-sts.<domain>/.well-known/mta-sts.txt` (through the panel's origin) and lists the DNS records that
- * announce it. The policy's only MX host is MAILROOM_MX_HOST, so `enforce` is accepted only while the domain's MX
- * records all name it: an MTA-STS sender refuses to deliver to any other MX, a backup MX included.
+ * announce it. The policy's MX hosts are MAILROOM_MX_HOST's, so `enforce` is accepted only while the domain's MX
+ * records all name one of them: an MTA-STS sender refuses to deliver to any other MX, a backup MX elsewhere included.
  */
 import type { PrismaClient } from '@mailroom/db';
 import { AppError } from '../errors.ts';
 import { isMtaStsMode, mtaStsDomainFromHost, mtaStsPolicyText, mtaStsRecordValue, MTA_STS_PATH } from '../mta-sts.ts';
 import type { DomainMtaSts, MtaStsMode, SetMtaStsBody } from '../schemas/mta-sts.ts';
 import { recordAudit } from './audit.ts';
-import { sameHost } from './dns.ts';
+import { amongHosts, hostList } from './dns.ts';
 import { findVisibleDomain } from './domains.ts';
 import { findHostedDomain } from './hosted-domains.ts';
 import { type Actor, requireUser } from './principal.ts';
 import { iso, notFound, type DomainOnboarding, type ServiceDeps } from './shared.ts';
 
-type MtaStsSettings = Pick<DomainOnboarding, 'mxHost' | 'mtaStsMaxAgeSeconds'>;
+type MtaStsSettings = Pick<DomainOnboarding, 'mxHosts' | 'mtaStsMaxAgeSeconds'>;
 
 /** The policy Mailroom serves for a domain in `mode`. */
 export function domainMtaStsPolicy(o: MtaStsSettings, mode: MtaStsMode): string {
-  return mtaStsPolicyText(mode, [o.mxHost], o.mtaStsMaxAgeSeconds);
+  return mtaStsPolicyText(
+    mode,
+    o.mxHosts.map((h) => h.host),
+    o.mtaStsMaxAgeSeconds,
+  );
 }
 
 const select = { id: true, name: true, ownerId: true, mtaStsMode: true, mtaStsChangedAt: true } as const;
@@ -58,19 +62,20 @@ export async function getDomainMtaSts(
 }
 
 /**
- * Enforce only while every MX record of the domain names Mailroom's MX host: an MTA-STS sender would refuse to deliver
+ * Enforce only while every MX record of the domain names one of Mailroom's MX hosts: an MTA-STS sender would refuse to deliver
  * to any other (RFC 8461 §4.1), so a backup MX elsewhere would stop receiving mail. DNS_RECORD_MISSING without MX
  * records, DNS_RECORD_MISMATCH naming the others, DNS_UNAVAILABLE when the resolver fails.
  */
 async function assertMxAllOurs(deps: Pick<ServiceDeps, 'onboarding'>, name: string): Promise<void> {
   const mx = await deps.onboarding.dns.mx(name);
-  const expected = { type: 'MX', name, value: deps.onboarding.mxHost };
+  const hosts = deps.onboarding.mxHosts;
+  const expected = { type: 'MX', name, value: hosts.map((h) => h.host).join(', ') };
   if (!mx.length) {
-    throw new AppError('DNS_RECORD_MISSING', `${name} has no MX record. Point it at ${deps.onboarding.mxHost} before enforcing MTA-STS.`, {
+    throw new AppError('DNS_RECORD_MISSING', `${name} has no MX record. Point it at ${hostList(hosts)} before enforcing MTA-STS.`, {
       details: { expected, found: [] },
     });
   }
-  const others = mx.filter((m) => !sameHost(m.exchange, deps.onboarding.mxHost));
+  const others = mx.filter((m) => !amongHosts(hosts, m.exchange));
   if (others.length) {
     throw new AppError(
       'DNS_RECORD_MISMATCH',

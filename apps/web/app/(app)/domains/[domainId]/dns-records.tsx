@@ -93,7 +93,8 @@ export function DnsRecords({ initial }: { initial: DomainDns }) {
               {dns.records.map((r) => {
                 const value = r.priority !== null ? `${r.priority} ${r.value}` : r.value;
                 return (
-                  <tr key={r.purpose} data-purpose={r.purpose} className="block py-2 align-top sm:table-row sm:py-0">
+                  // several MX records share a purpose (one per MX host)
+                  <tr key={`${r.purpose} ${r.value}`} data-purpose={r.purpose} className="block py-2 align-top sm:table-row sm:py-0">
                     <td className="block px-4 py-1 font-mono sm:table-cell sm:px-6 sm:py-3">{r.type}</td>
                     <td className="block px-4 py-1 font-mono break-all text-slate-900 sm:table-cell sm:py-3">{r.name}</td>
                     <td className="block px-4 py-1 sm:table-cell sm:py-3">
