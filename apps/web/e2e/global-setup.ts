@@ -16,8 +16,13 @@ import { startE2eDns } from './test-dns';
 const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ROOT = path.resolve(WEB_DIR, '../..');
 const START_TIMEOUT_MS = 120_000;
-/** The hosts the domain records name (MX, autoconfig CNAMEs): names, so the journeys can publish them in the test zones. */
+/**
+ * The hosts the domain records name (MX, autoconfig CNAMEs): names, so the journeys can publish them in the test zones.
+ * Two MX hosts, as an operator with two ingress names sets them, so every journey through the DNS guide sees both.
+ */
 const MX_HOST = 'mx.mailroom.test';
+const MX_BACKUP_HOST = 'mx2.mailroom.test';
+const MX_SETTING = `10 ${MX_HOST}, 20 ${MX_BACKUP_HOST}`;
 const WEB_HOST = 'panel.mailroom.test';
 
 async function waitForOk(url: string, deadline: number, failed: () => string | undefined): Promise<void> {
@@ -76,7 +81,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     // Ownership verification and record checks resolve through the test DNS servers (e2e/test-dns.ts).
     MAILROOM_DNS_SERVERS: dns.servers,
     MAILROOM_DNS_TIMEOUT_MS: '2000',
-    MAILROOM_MX_HOST: MX_HOST,
+    MAILROOM_MX_HOST: MX_SETTING,
     MAILROOM_WEB_HOST: WEB_HOST,
     // The webhook journey's receiver listens on loopback, which the SSRF guard refuses otherwise.
     WEBHOOK_ALLOW_PRIVATE: 'true',
@@ -160,6 +165,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     MAILROOM_E2E_DNS_CONTROL: dns.controlUrl,
     MAILROOM_E2E_DNS_SERVERS: dns.servers,
     MAILROOM_E2E_MX_HOST: MX_HOST,
+    MAILROOM_E2E_MX_BACKUP_HOST: MX_BACKUP_HOST,
+    MAILROOM_E2E_MX_SETTING: MX_SETTING,
     MAILROOM_E2E_WEB_HOST: WEB_HOST,
     MAILROOM_E2E_DATABASE_URL: db.url,
   });

@@ -281,7 +281,7 @@ export async function runMailroomCli(args: string[]): Promise<{ code: number | n
         ...process.env,
         DATABASE_URL: env('MAILROOM_E2E_DATABASE_URL'),
         MAILROOM_DNS_SERVERS: env('MAILROOM_E2E_DNS_SERVERS'),
-        MAILROOM_MX_HOST: env('MAILROOM_E2E_MX_HOST'),
+        MAILROOM_MX_HOST: env('MAILROOM_E2E_MX_SETTING'),
         MAILROOM_WEB_HOST: env('MAILROOM_E2E_WEB_HOST'),
         MAILROOM_PUBLIC_HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',

@@ -31,6 +31,7 @@ test('journey 6: an owner adds a domain, publishes its TXT record, verifies it, 
   const owner = await createOwner();
   const domain = `${uniqueName('j6')}.example`;
   const mxHost = env('MAILROOM_E2E_MX_HOST');
+  const mxBackup = env('MAILROOM_E2E_MX_BACKUP_HOST');
   const webHost = env('MAILROOM_E2E_WEB_HOST');
   const pop3sPort = env('MAILROOM_E2E_POP3S_PORT');
   await signIn(page, owner.email, owner.password);
@@ -87,11 +88,19 @@ test('journey 6: an owner adds a domain, publishes its TXT record, verifies it, 
   await expect(records.getByRole('table', { name: `DNS records for ${domain}` })).toBeVisible();
   await expect(records).toContainText('SPF and DKIM records belong to whatever service sends mail');
   await expect(row(page, 'verification')).toContainText(`_mailroom.${domain}`);
-  await expect(row(page, 'mx')).toContainText(`10 ${mxHost}`);
+  // one MX record per MX host of the operator's (two here), the most preferred required
+  const mx = row(page, 'mx');
+  await expect(mx).toHaveCount(2);
+  await expect(mx.first()).toContainText(`10 ${mxHost}`);
+  await expect(mx.first()).toContainText('Required');
+  await expect(mx.nth(1)).toContainText(`20 ${mxBackup}`);
+  await expect(mx.nth(1)).toContainText('Recommended');
   await records.getByRole('button', { name: 'Check DNS' }).click();
   await expect(row(page, 'verification')).toContainText('Different');
-  await expect(row(page, 'mx')).toContainText('Missing');
-  await expect(row(page, 'mx')).toContainText('Nothing found');
+  for (const r of [mx.first(), mx.nth(1)]) {
+    await expect(r).toContainText('Missing');
+    await expect(r).toContainText('Nothing found');
+  }
 
   // The owner publishes the right record (and points the domain here); Verify turns it active.
   await publishDns(domain, {
@@ -115,9 +124,12 @@ test('journey 6: an owner adds a domain, publishes its TXT record, verifies it, 
 
   // Each record's check: ok, different, missing, with what was found.
   await records.getByRole('button', { name: 'Check DNS' }).click();
-  await expect(records.getByRole('status').first()).toContainText('4 OK, 1 missing, 1 different.');
+  await expect(records.getByRole('status').first()).toContainText('4 OK, 1 missing, 2 different.');
+  // only the first MX host is published: its record is OK, the second's is "Different", naming what DNS holds
+  await expect(mx.first().getByText('OK', { exact: true })).toBeVisible();
+  await expect(mx.nth(1).getByText('Different', { exact: true })).toBeVisible();
+  for (const r of [mx.first(), mx.nth(1)]) await expect(r).toContainText(`Found: 10 ${mxHost}`);
   const expected: [string, string, string][] = [
-    ['mx', 'OK', `Found: 10 ${mxHost}`],
     ['autoconfig', 'OK', `Found: ${webHost}`],
     ['autodiscover', 'Different', 'Found: autodiscover.elsewhere.test'],
     ['pop3s-srv', 'OK', `Found: 0 1 ${pop3sPort} 127.0.0.1`],

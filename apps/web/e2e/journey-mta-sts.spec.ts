@@ -24,6 +24,7 @@ test('MTA-STS: testing, its records, enforce refused while a backup MX is elsewh
   const { owner, api, domain } = await createOwnerWithDomain('sts');
   await api.ctx.dispose();
   const mxHost = env('MAILROOM_E2E_MX_HOST');
+  const mxBackup = env('MAILROOM_E2E_MX_BACKUP_HOST');
   const webHost = env('MAILROOM_E2E_WEB_HOST');
   await signIn(page, owner.email, owner.password);
   await page.goto(`/domains/${domain.id}`);
@@ -40,7 +41,7 @@ test('MTA-STS: testing, its records, enforce refused while a backup MX is elsewh
   expect(shown).toContain('mode: testing');
   const served = await fetchPolicy(`MTA-STS.${domain.name.toUpperCase()}`);
   expect(served).toMatchObject({ status: 200, type: 'text/plain; charset=utf-8' });
-  expect(parsePolicy(served.body)).toMatchObject({ version: 'STSv1', mode: 'testing', mx: [mxHost] });
+  expect(parsePolicy(served.body)).toMatchObject({ version: 'STSv1', mode: 'testing', mx: [mxHost, mxBackup] });
   // the Host decides, never a query the client adds: another domain's name there changes nothing
   expect(await fetchPolicy(`mta-sts.${domain.name}`, '?host=mta-sts.other.example')).toEqual(served);
   expect((await fetchPolicy('mta-sts.other.example', `?host=mta-sts.${domain.name}`)).status).toBe(404);
@@ -74,8 +75,12 @@ test('MTA-STS: testing, its records, enforce refused while a backup MX is elsewh
   expect(parsePolicy((await fetchPolicy(`mta-sts.${domain.name}`)).body).mode).toBe('testing');
   await screenshot(page, 'mta-sts-enforce-refused');
 
+  // both of Mailroom's MX hosts: every record names a host the policy lists
   await publishDns(domain.name, {
-    mx: [[domain.name, mxHost, 10]],
+    mx: [
+      [domain.name, mxHost, 10],
+      [domain.name, mxBackup, 20],
+    ],
     cname: [[`mta-sts.${domain.name}`, webHost]],
     txt: [[`_mta-sts.${domain.name}`, txt!]],
   });
