@@ -22,6 +22,7 @@ import { clientSettingsRoutes, publicAutoconfigRoutes } from './routes/autoconfi
 import type { RouteContext } from './routes/common.ts';
 import { domainRoutes } from './routes/domains.ts';
 import { mtaStsRoutes, publicMtaStsRoutes } from './routes/mta-sts.ts';
+import { publicTlsRoutes } from './routes/tls.ts';
 import { mailboxRoutes } from './routes/mailboxes.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { mailboxBulkRoutes } from './routes/mailbox-bulk.ts';
@@ -143,5 +144,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (pub) => publicAutoconfigRoutes(pub.withTypeProvider<ZodTypeProvider>(), ctx), { prefix: '/api' });
   // 6. the public MTA-STS policy files (RFC 8461), by the Host senders asked the panel
   await app.register(async (pub) => publicMtaStsRoutes(pub.withTypeProvider<ZodTypeProvider>(), ctx), { prefix: '/api' });
+  // 7. the question an on-demand TLS proxy asks before it obtains a certificate for a name (Caddy's `ask`)
+  await app.register(async (pub) => publicTlsRoutes(pub.withTypeProvider<ZodTypeProvider>(), ctx), { prefix: '/api' });
   return app as unknown as FastifyInstance;
 }

@@ -236,6 +236,7 @@ export const EXPECTED_OPERATIONS = [
   'GET /api/autoconfig/mail/config-v1.1.xml',
   'POST /api/autodiscover/autodiscover.xml',
   'GET /api/mta-sts/policy',
+  'GET /api/tls/ask',
   'GET /api/v1/mailboxes/{mailboxId}/app-passwords',
   'POST /api/v1/mailboxes/{mailboxId}/app-passwords',
   'DELETE /api/v1/mailboxes/{mailboxId}/app-passwords/{appPasswordId}',
@@ -276,6 +277,7 @@ export const PUBLIC_OPERATIONS = [
   'GET /api/autoconfig/mail/config-v1.1.xml',
   'POST /api/autodiscover/autodiscover.xml',
   'GET /api/mta-sts/policy',
+  'GET /api/tls/ask',
 ];
 
 export { uniqueName };

@@ -46,3 +46,4 @@ export * from './services/passkeys.ts';
 export * from './services/quota.ts';
 export * from './mta-sts.ts';
 export * from './services/mta-sts.ts';
+export * from './services/tls-hosts.ts';

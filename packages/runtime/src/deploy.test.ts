@@ -44,6 +44,22 @@ describe('docker-compose.yml', () => {
     expect(out).toContain('image: postgres:17');
   });
 
+  it.runIf(hasDockerCompose)('runs Caddy in front of the panel only with the https profile, with deploy/Caddyfile', () => {
+    const out = execFileSync('docker-compose', ['-f', `${ROOT}docker-compose.yml`, '--profile', 'https', 'config'], {
+      env: deployEnv,
+      encoding: 'utf8',
+    });
+    const block = out.split(/\n {2}(?=\S)/).find((b) => b.startsWith('https:'));
+    expect(block).toBeDefined();
+    expect(block).toMatch(/profiles:\s+- https/);
+    expect(block).toContain('/etc/caddy/Caddyfile');
+    expect(block).toContain('MAILROOM_TLS_ASK_URL: http://api:3001/api/tls/ask');
+    const flat = block!.replace(/'|"/g, '');
+    for (const port of ['published: 80', 'published: 443']) expect(flat).toContain(port);
+    // the address the panel is told to trust (WEB_TRUSTED_PROXIES) when this profile runs
+    expect(block).toContain('172.30.0.12');
+  });
+
   it('only sets variables the services know', () => {
     const known = new Set([
       ...Object.keys(baseEnvSchema.shape),

@@ -53,3 +53,8 @@ export type SetMtaStsBody = z.infer<typeof setMtaStsBodySchema>;
 export const mtaStsPolicyQuerySchema = z.object({
   host: z.string().max(300).describe('The Host the request was made to: mta-sts.<domain> (the panel fills it in)'),
 });
+
+/** GET /api/tls/ask: the question a TLS proxy asks before obtaining a certificate on demand (Caddy's `ask`). */
+export const certificateAskQuerySchema = z.object({
+  domain: z.string().max(300).describe('The host name a client asked the proxy for (TLS SNI); Caddy fills it in'),
+});
