@@ -88,7 +88,7 @@ export function amongHosts(hosts: readonly { host: string }[], name: string): bo
 }
 
 /** The hosts for a message: "a", "a or b", "a, b or c". */
-export function hostList(hosts: readonly { host: string }[], conjunction = 'or'): string {
+export function hostList(hosts: readonly { host: string }[]): string {
   const names = hosts.map((h) => h.host);
-  return names.length < 2 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} ${conjunction} ${names.at(-1)}`;
+  return names.length < 2 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
 }

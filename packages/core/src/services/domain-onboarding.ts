@@ -286,9 +286,10 @@ export interface RecheckResult {
 
 /**
  * Periodic re-check: resolves the MX of verified domains (least recently checked first) and stores lastDnsCheckAt and
- * mxStatus (ok when an MX record names one of the MX hosts, else missing / different), so the panel can flag a domain whose mail no longer reaches Mailroom; for a
- * domain with an MTA-STS mode, also whether its `_mta-sts` record names the policy served now (mtaStsRecordStatus). A
- * resolver failure leaves that domain's previous state, counts as unavailable and moves it to the back of the rotation.
+ * mxStatus (ok when an MX record names one of the MX hosts, else missing / different), so the panel can flag a domain
+ * whose mail no longer reaches Mailroom; for a domain with an MTA-STS mode, also whether its `_mta-sts` record names
+ * the policy served now (mtaStsRecordStatus). A resolver failure leaves that domain's previous state, counts as
+ * unavailable and moves it to the back of the rotation.
  */
 export async function recheckDomains(
   prisma: PrismaClient,
