@@ -55,11 +55,7 @@ export interface RecheckSummary extends Record<string, number | boolean> {
 export async function recheckDueDomains(ctx: JobContext): Promise<RecheckSummary> {
   const { batchSize, minAgeHours } = ctx.config.recheck;
   const olderThan = new Date(Date.now() - minAgeHours * 3_600_000);
-  const onboarding = {
-    mxHosts: ctx.config.onboarding.mxHosts,
-    mtaStsMaxAgeSeconds: ctx.config.onboarding.mtaStsMaxAgeSeconds,
-    dns: ctx.dns,
-  };
+  const onboarding = { ...ctx.config.onboarding, dns: ctx.dns };
   const summary: RecheckSummary = { checked: 0, flagged: 0, unavailable: 0, batches: 0, interrupted: false };
   for (;;) {
     if (ctx.stopping()) {

@@ -86,8 +86,8 @@ Deletes pending domain claims older than DOMAIN_CLAIM_TTL_HOURS (audited domain.
 of verified domains (least recently checked first) with MAILROOM_DNS_SERVERS and stores mxStatus (ok, missing,
 different) and lastDnsCheckAt, which the API shows on each domain; for a domain with an MTA-STS mode, also whether its
 _mta-sts TXT record names the policy served now (mtaStsRecordStatus). Prints one line per domain whose MX names none
-of MAILROOM_MX_HOST's hosts or whose MTA-STS record is missing or out of date. Exit code 0 also when domains are flagged; 1 when
-the resolver failed for every domain checked.
+of MAILROOM_MX_HOST's hosts or whose MTA-STS record is missing or out of date. Exit code 0 also when domains are
+flagged; 1 when the resolver failed for every domain checked.
 
 Options:
   --limit <n>              At most this many domains (default 500)

@@ -131,8 +131,6 @@ export async function setDomainMtaSts(deps: ServiceDeps, actor: Actor, domainId:
 export async function servedMtaStsPolicy(prisma: PrismaClient, o: MtaStsSettings, host: string | undefined): Promise<string> {
   const name = mtaStsDomainFromHost(host);
   const hosted = name ? await findHostedDomain(prisma, name) : null;
-  if (!hosted) throw notFound('MTA-STS policy');
-  const row = await prisma.domain.findUnique({ where: { id: hosted.id }, select: { mtaStsMode: true } });
-  if (!row || !isMtaStsMode(row.mtaStsMode)) throw notFound('MTA-STS policy');
-  return domainMtaStsPolicy(o, row.mtaStsMode);
+  if (!hosted || !isMtaStsMode(hosted.mtaStsMode)) throw notFound('MTA-STS policy');
+  return domainMtaStsPolicy(o, hosted.mtaStsMode);
 }

@@ -34,8 +34,5 @@ export async function certificateHostAllowed(prisma: PrismaClient, o: Pick<Domai
   const kind = dot > 0 ? PANEL_NAMES[name.slice(0, dot)] : undefined;
   if (!kind) return false;
   const hosted = await findHostedDomain(prisma, name.slice(dot + 1));
-  if (!hosted) return false;
-  if (!kind.needsMtaSts) return true;
-  const row = await prisma.domain.findUnique({ where: { id: hosted.id }, select: { mtaStsMode: true } });
-  return isMtaStsMode(row?.mtaStsMode ?? null);
+  return hosted !== null && (!kind.needsMtaSts || isMtaStsMode(hosted.mtaStsMode));
 }
